@@ -1,0 +1,1 @@
+"""Hot loops of minicnn: Numba CPU kernels (``cpu``) and CuPy GPU kernels (``cuda``)."""

@@ -1,0 +1,180 @@
+"""A small define-by-run reverse-mode autograd.
+
+A ``Tensor`` wraps an array (NumPy or CuPy) and remembers the ``Function`` that made it. Calling
+``loss.backward()`` walks that graph from the newest node to the oldest and adds up gradients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from . import backend
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside this block no graph is recorded: inference uses less memory and time."""
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class Tensor:
+    """An array plus what autograd needs: its gradient and the function that produced it."""
+
+    __slots__ = ("data", "grad", "creator", "requires_grad", "generation", "name")
+
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        xp = backend.get_array_module(data)
+        self.data = data if isinstance(data, xp.ndarray) else xp.asarray(data)
+        self.grad: Any = None
+        self.creator: Function | None = None
+        self.requires_grad = requires_grad
+        self.generation = 0
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return f"Tensor(shape={self.shape}, dtype={self.dtype}, requires_grad={self.requires_grad})"
+
+    def numpy(self) -> np.ndarray:
+        return backend.to_numpy(self.data)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def backward(self, grad: Any = None) -> None:
+        """Fill ``.grad`` of every tensor this one depends on that requires a gradient."""
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() without a gradient needs a scalar; this tensor has shape "
+                    f"{self.shape}."
+                )
+            xp = backend.get_array_module(self.data)
+            grad = xp.ones_like(self.data)
+        _backward_walk(self, grad)
+
+    # Arithmetic, so that the autograd is usable (and testable) on its own.
+    def __add__(self, other: Any) -> Tensor:
+        from .functions import add
+
+        return add(self, other)
+
+    __radd__ = __add__
+
+    def __mul__(self, other: Any) -> Tensor:
+        from .functions import mul
+
+        return mul(self, other)
+
+    __rmul__ = __mul__
+
+    def __matmul__(self, other: Any) -> Tensor:
+        from .functions import matmul
+
+        return matmul(self, other)
+
+    def sum(self) -> Tensor:
+        from .functions import sum_all
+
+        return sum_all(self)
+
+
+def as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+class Function:
+    """One differentiable operation: ``forward`` on raw arrays, ``backward`` on gradients.
+
+    Subclasses keep on ``self`` only what their backward needs.
+    """
+
+    inputs: tuple[Tensor, ...]
+    generation: int
+
+    def __call__(self, *inputs: Any) -> Tensor:
+        tensors = tuple(as_tensor(x) for x in inputs)
+        out = self.forward(*(t.data for t in tensors))
+        result = Tensor(out)
+        if _grad_enabled and any(t.requires_grad for t in tensors):
+            self.inputs = tensors
+            self.generation = max(t.generation for t in tensors)
+            result.creator = self
+            result.requires_grad = True
+            result.generation = self.generation + 1
+        return result
+
+    def forward(self, *arrays: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        """Gradients for each input, in order; None where an input needs none."""
+        raise NotImplementedError
+
+
+def _backward_walk(root: Tensor, grad: Any) -> None:
+    # Newest function first (highest generation), so a node's gradient is complete before use.
+    root.grad = grad if root.grad is None else root.grad + grad
+    if root.creator is None:
+        return
+    heap: list[tuple[int, int, Function, Tensor]] = []
+    seen: set[int] = set()
+    counter = 0
+
+    def push(t: Tensor) -> None:
+        nonlocal counter
+        f = t.creator
+        if f is not None and id(f) not in seen:
+            seen.add(id(f))
+            heapq.heappush(heap, (-f.generation, counter, f, t))
+            counter += 1
+
+    push(root)
+    while heap:
+        _, _, f, out = heapq.heappop(heap)
+        grads = f.backward(out.grad)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        for t, g in zip(f.inputs, grads, strict=True):
+            if g is None or not t.requires_grad:
+                continue
+            t.grad = g if t.grad is None else t.grad + g
+            push(t)
+        if out is not root:
+            # Intermediate gradients are not needed once they have flowed on.
+            out.grad = None
+        # Free what backward kept, so a graph is released step by step.
+        del f.inputs

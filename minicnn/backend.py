@@ -1,0 +1,104 @@
+"""The one place that decides between NumPy and CuPy, and owns every random draw.
+
+Nothing else in minicnn imports cupy: callers ask for ``get_array_module(x)`` or ``xp(device)``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+try:  # CuPy is an optional extra; minicnn must import and run without it.
+    import cupy as _cupy  # type: ignore[import-not-found]
+except Exception:  # pragma: no cover - depends on the machine
+    _cupy = None
+
+FLOAT = np.float32
+DEVICES = ("cpu", "gpu")
+
+
+def gpu_available() -> bool:
+    """True when CuPy is installed and sees at least one CUDA device."""
+    if _cupy is None:
+        return False
+    try:
+        return _cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # pragma: no cover - depends on the machine
+        return False
+
+
+def resolve_device(device: str | None = None) -> str:
+    """Turn 'auto', None or $MINICNN_DEVICE into 'cpu' or 'gpu'."""
+    device = (device or os.environ.get("MINICNN_DEVICE") or "auto").lower()
+    if device == "auto":
+        return "gpu" if gpu_available() else "cpu"
+    if device not in DEVICES:
+        raise ValueError(f"Unknown device {device!r}: expected one of 'auto', 'cpu', 'gpu'.")
+    if device == "gpu" and not gpu_available():
+        raise RuntimeError("device='gpu' was asked for, but CuPy is not installed or sees no GPU.")
+    return device
+
+
+def xp_for(device: str) -> Any:
+    """The array module (numpy or cupy) for a resolved device name."""
+    return _cupy if device == "gpu" else np
+
+
+def get_array_module(*arrays: Any) -> Any:
+    """numpy or cupy, whichever owns the given arrays (numpy when CuPy is absent)."""
+    if _cupy is not None:
+        for a in arrays:
+            if isinstance(a, _cupy.ndarray):
+                return _cupy
+    return np
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """A host (NumPy) copy or view of an array from either backend."""
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return _cupy.asnumpy(a)
+    return np.asarray(a)
+
+
+def to_device(a: Any, device: str) -> Any:
+    """Move an array to 'cpu' or 'gpu' (no copy when it is already there)."""
+    if device == "gpu":
+        return _cupy.asarray(a)
+    return to_numpy(a)
+
+
+# --- random numbers -------------------------------------------------------------------------
+# Every random draw of minicnn (initial weights, shuffling, dropout masks) comes from this one
+# generator, so one seed fixes a whole run.
+_rng = np.random.default_rng()
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed every random draw minicnn makes (like ``keras.utils.set_random_seed``)."""
+    global _rng
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    _rng = np.random.default_rng(int(seed))
+
+
+def rng() -> np.random.Generator:
+    """The generator every random draw of minicnn comes from."""
+    return _rng
+
+
+# --- naming ---------------------------------------------------------------------------------
+# Keras names layers from one counter per kind for the whole session: conv2d, conv2d_1, ...
+_name_counts: dict[str, int] = {}
+
+
+def unique_name(prefix: str) -> str:
+    count = _name_counts.get(prefix, 0)
+    _name_counts[prefix] = count + 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def clear_session() -> None:
+    """Restart automatic layer and model names from scratch (like ``keras.backend.clear_session``)."""
+    _name_counts.clear()

@@ -1,0 +1,381 @@
+"""The differentiable operations. Each is a small ``Function`` class with a snake_case entry.
+
+Arrays are NHWC. Every operation works in the dtype of its inputs: float32 for training, float64
+for gradient checks.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .autograd import Function, Tensor
+
+
+def _kernels(xp: Any) -> Any:
+    if xp is np:
+        from .kernels import cpu
+
+        return cpu
+    from .kernels import cuda  # pragma: no cover - needs a GPU
+
+    return cuda  # pragma: no cover
+
+
+# --- geometry -------------------------------------------------------------------------------
+
+
+def window_geometry(size: int, window: int, stride: int, padding: str) -> tuple[int, int, int]:
+    """Output length and (before, after) padding of a sliding window, as Keras computes them.
+
+    'same' gives ceil(size / stride) outputs and puts the odd padding pixel after, so even windows
+    work too; 'valid' uses no padding. The output length is < 1 when the window does not fit.
+    """
+    if padding == "valid":
+        return (size - window) // stride + 1, 0, 0
+    if padding == "same":
+        out = math.ceil(size / stride)
+        total = max((out - 1) * stride + window - size, 0)
+        return out, total // 2, total - total // 2
+    raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}.")
+
+
+# --- elementwise and linear algebra -----------------------------------------------------------
+
+
+def _unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
+class Add(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.shapes = (a.shape, b.shape)
+        return a + b
+
+    def backward(self, grad: Any) -> tuple[Any, Any]:
+        return _unbroadcast(grad, self.shapes[0]), _unbroadcast(grad, self.shapes[1])
+
+
+class Mul(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad: Any) -> tuple[Any, Any]:
+        return (
+            _unbroadcast(grad * self.b, self.a.shape),
+            _unbroadcast(grad * self.a, self.b.shape),
+        )
+
+
+class MatMul(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, grad: Any) -> tuple[Any, Any]:
+        return grad @ self.b.T, self.a.T @ grad
+
+
+class SumAll(Function):
+    def forward(self, a: Any) -> Any:
+        self.shape = a.shape
+        return a.sum()
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        return xp.broadcast_to(grad, self.shape).copy()
+
+
+def add(a: Any, b: Any) -> Tensor:
+    return Add()(a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    return Mul()(a, b)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    return MatMul()(a, b)
+
+
+def sum_all(a: Any) -> Tensor:
+    return SumAll()(a)
+
+
+class Linear(Function):
+    """y = x @ W + b for x of shape (N, in), W (in, out), b (out,)."""
+
+    def forward(self, x: Any, w: Any, b: Any) -> Any:
+        self.x, self.w = x, w
+        out = x @ w
+        out += b
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+        dx = grad @ self.w.T if self.inputs[0].requires_grad else None
+        return dx, self.x.T @ grad, grad.sum(axis=0)
+
+
+def linear(x: Any, w: Any, b: Any) -> Tensor:
+    return Linear()(x, w, b)
+
+
+class ReLU(Function):
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.active = x > 0
+        return xp.maximum(x, 0)
+
+    def backward(self, grad: Any) -> Any:
+        return grad * self.active
+
+
+def relu(x: Any) -> Tensor:
+    return ReLU()(x)
+
+
+class Softmax(Function):
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        e = xp.exp(x - x.max(axis=-1, keepdims=True))
+        self.y = e / e.sum(axis=-1, keepdims=True)
+        return self.y
+
+    def backward(self, grad: Any) -> Any:
+        y = self.y
+        return y * (grad - (grad * y).sum(axis=-1, keepdims=True))
+
+
+def softmax(x: Any) -> Tensor:
+    return Softmax()(x)
+
+
+class Dropout(Function):
+    """Inverted dropout: kept units are scaled by 1/(1-rate), so inference needs no change."""
+
+    def __init__(self, mask: Any) -> None:
+        self.mask = mask
+
+    def forward(self, x: Any) -> Any:
+        return x * self.mask
+
+    def backward(self, grad: Any) -> Any:
+        return grad * self.mask
+
+
+def dropout_mask(shape: tuple[int, ...], rate: float, dtype: Any, xp: Any = np) -> Any:
+    """A mask of 0 and 1/(1-rate) that drops a fraction ``rate`` of the units."""
+    keep = backend.rng().random(shape, dtype=np.float32) >= rate
+    mask = keep.astype(dtype) * np.asarray(1.0 / (1.0 - rate), dtype=dtype)
+    return mask if xp is np else xp.asarray(mask)
+
+
+def dropout(x: Any, rate: float, training: bool = True, mask: Any = None) -> Tensor:
+    """Drop a fraction ``rate`` of ``x`` in training; identity otherwise. ``mask`` fixes the draw."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"Dropout rate must be in [0, 1), got {rate}.")
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if not training or rate == 0.0:
+        return x
+    if mask is None:
+        mask = dropout_mask(x.shape, rate, x.dtype, backend.get_array_module(x.data))
+    return Dropout(mask)(x)
+
+
+class Reshape(Function):
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def forward(self, x: Any) -> Any:
+        self.in_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, grad: Any) -> Any:
+        return grad.reshape(self.in_shape)
+
+
+def reshape(x: Any, shape: tuple[int, ...]) -> Tensor:
+    return Reshape(shape)(x)
+
+
+def flatten(x: Any) -> Tensor:
+    """(N, ...) -> (N, prod(...))."""
+    n = x.shape[0]
+    return Reshape((n, -1))(x)
+
+
+# --- convolution and pooling -----------------------------------------------------------------
+
+
+class Conv2D(Function):
+    """2-D cross-correlation by im2col + one GEMM. x (N,H,W,C), kernel (kh,kw,C,F), bias (F,)."""
+
+    def __init__(self, strides: tuple[int, int] = (1, 1), padding: str = "valid") -> None:
+        self.strides = strides
+        self.padding = padding
+
+    def forward(self, x: Any, w: Any, b: Any) -> Any:
+        xp = backend.get_array_module(x)
+        n, h, wd, c = x.shape
+        kh, kw, cin, f = w.shape
+        if cin != c:
+            raise ValueError(f"conv2d: input has {c} channels but the kernel expects {cin}.")
+        sh, sw = self.strides
+        oh, pt, _ = window_geometry(h, kh, sh, self.padding)
+        ow, pl, _ = window_geometry(wd, kw, sw, self.padding)
+        if oh < 1 or ow < 1:
+            raise ValueError(f"conv2d: a {kh}x{kw} window does not fit a {h}x{wd} input.")
+        cols = xp.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
+        _kernels(xp).im2col(x, kh, kw, sh, sw, pt, pl, oh, ow, cols)
+        cols = cols.reshape(n * oh * ow, kh * kw * c)
+        out = cols @ w.reshape(kh * kw * c, f)
+        out += b
+        self.cols, self.w = cols, w
+        self.geometry = (x.shape, (n, oh, ow, kh, kw, c), pt, pl)
+        return out.reshape(n, oh, ow, f)
+
+    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+        xp = backend.get_array_module(grad)
+        x_shape, cols_shape, pt, pl = self.geometry
+        f = self.w.shape[3]
+        g = grad.reshape(-1, f)
+        dw = (self.cols.T @ g).reshape(self.w.shape)
+        db = g.sum(axis=0)
+        dx = None
+        if self.inputs[0].requires_grad:
+            dcols = (g @ self.w.reshape(-1, f).T).reshape(cols_shape)
+            dx = xp.empty(x_shape, dtype=grad.dtype)
+            _kernels(xp).col2im(dcols, self.strides[0], self.strides[1], pt, pl, dx)
+        return dx, dw, db
+
+
+def conv2d(
+    x: Any, kernel: Any, bias: Any, strides: int | tuple[int, int] = 1, padding: str = "valid"
+) -> Tensor:
+    """Conv2D on NHWC input with a (kh, kw, in, out) kernel, Keras' layout and padding rules."""
+    return Conv2D(_pair(strides), padding)(x, kernel, bias)
+
+
+class MaxPool2D(Function):
+    """Max pooling that remembers the winner of each window for backward."""
+
+    def __init__(self, pool_size: tuple[int, int], strides: tuple[int, int], padding: str) -> None:
+        self.pool_size = pool_size
+        self.strides = strides
+        self.padding = padding
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        n, h, w, c = x.shape
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        oh, pt, _ = window_geometry(h, ph, sh, self.padding)
+        ow, pl, _ = window_geometry(w, pw, sw, self.padding)
+        if oh < 1 or ow < 1:
+            raise ValueError(f"max_pool2d: a {ph}x{pw} window does not fit a {h}x{w} input.")
+        out = xp.empty((n, oh, ow, c), dtype=x.dtype)
+        argmax = xp.empty((n, oh, ow, c), dtype=np.int32)
+        _kernels(xp).max_pool_forward(x, ph, pw, sh, sw, pt, pl, out, argmax)
+        self.argmax, self.x_shape = argmax, x.shape
+        return out
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        dx = xp.empty(self.x_shape, dtype=grad.dtype)
+        _kernels(xp).max_pool_backward(xp.ascontiguousarray(grad), self.argmax, dx)
+        return dx
+
+
+def max_pool2d(
+    x: Any,
+    pool_size: int | tuple[int, int] = 2,
+    strides: int | tuple[int, int] | None = None,
+    padding: str = "valid",
+) -> Tensor:
+    pool = _pair(pool_size)
+    return MaxPool2D(pool, _pair(strides) if strides is not None else pool, padding)(x)
+
+
+def _pair(v: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    if isinstance(v, (int, np.integer)):
+        return int(v), int(v)
+    a, b = v
+    return int(a), int(b)
+
+
+# --- losses ------------------------------------------------------------------------------------
+
+
+def _check_labels(labels: Any, classes: int) -> None:
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+        raise ValueError(
+            f"Labels must be integers in 0..{classes - 1}; got values from {int(labels.min())} "
+            f"to {int(labels.max())}."
+        )
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean sparse categorical cross-entropy of softmax(logits), fused so it never takes log(0)."""
+
+    def forward(self, logits: Any, labels: Any) -> Any:
+        xp = backend.get_array_module(logits)
+        n = logits.shape[0]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_sum = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        log_probs = shifted - log_sum
+        rows = xp.arange(n)
+        self.probs = xp.exp(log_probs)
+        self.labels = labels
+        return -log_probs[rows, labels].mean()
+
+    def backward(self, grad: Any) -> tuple[Any, None]:
+        xp = backend.get_array_module(grad)
+        n = self.probs.shape[0]
+        d = self.probs.copy()
+        d[xp.arange(n), self.labels] -= 1
+        d *= grad / n
+        return d, None
+
+
+def softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
+    """Mean cross-entropy of integer ``labels`` under softmax(``logits``)."""
+    labels_data = labels.data if isinstance(labels, Tensor) else labels
+    _check_labels(labels_data, logits.shape[1])
+    return SoftmaxCrossEntropy()(logits, labels_data)
+
+
+PROB_EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] before the log.
+
+
+class CrossEntropyFromProbs(Function):
+    """Mean sparse categorical cross-entropy of given probabilities (Keras' from_logits=False)."""
+
+    def forward(self, probs: Any, labels: Any) -> Any:
+        xp = backend.get_array_module(probs)
+        rows = xp.arange(probs.shape[0])
+        picked = probs[rows, labels]
+        self.clipped = xp.clip(picked, PROB_EPSILON, 1 - PROB_EPSILON)
+        self.inside = (picked > PROB_EPSILON) & (picked < 1 - PROB_EPSILON)
+        self.shape, self.labels = probs.shape, labels
+        return -xp.log(self.clipped).mean()
+
+    def backward(self, grad: Any) -> tuple[Any, None]:
+        xp = backend.get_array_module(grad)
+        n = self.shape[0]
+        d = xp.zeros(self.shape, dtype=self.clipped.dtype)
+        d[xp.arange(n), self.labels] = -(grad / n) / self.clipped * self.inside
+        return d, None
+
+
+def cross_entropy_from_probs(probs: Any, labels: Any) -> Tensor:
+    labels_data = labels.data if isinstance(labels, Tensor) else labels
+    _check_labels(labels_data, probs.shape[1])
+    return CrossEntropyFromProbs()(probs, labels_data)

@@ -1,0 +1,189 @@
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+
+from minicnn import functions as F
+from minicnn.autograd import Tensor, no_grad
+
+
+def naive_conv2d(x, w, b, stride, padding):
+    """Direct loops over every output pixel: the independent oracle for conv2d."""
+    n, h, wd, c = x.shape
+    kh, kw, _, f = w.shape
+    if padding == "same":
+        oh, ow = -(-h // stride), -(-wd // stride)
+        ph = max((oh - 1) * stride + kh - h, 0)
+        pw = max((ow - 1) * stride + kw - wd, 0)
+        pt, pl = ph // 2, pw // 2
+        xp = np.zeros((n, h + ph, wd + pw, c), dtype=x.dtype)
+        xp[:, pt : pt + h, pl : pl + wd] = x
+    else:
+        oh, ow = (h - kh) // stride + 1, (wd - kw) // stride + 1
+        xp = x
+    out = np.zeros((n, oh, ow, f), dtype=x.dtype)
+    for b_ in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for o in range(f):
+                    patch = xp[b_, i * stride : i * stride + kh, j * stride : j * stride + kw, :]
+                    out[b_, i, j, o] = np.sum(patch * w[:, :, :, o]) + b[o]
+    return out
+
+
+CONV_CASES = [
+    # (h, w, c, f, k, stride, padding)
+    (5, 5, 1, 2, 3, 1, "same"),
+    (6, 5, 2, 3, 3, 1, "valid"),
+    (6, 6, 2, 2, 2, 1, "same"),
+    (7, 7, 2, 2, 4, 1, "same"),
+    (7, 6, 3, 2, 5, 1, "same"),
+    (7, 7, 2, 3, 3, 2, "same"),
+    (8, 7, 2, 2, 2, 2, "valid"),
+    (9, 9, 1, 2, 3, 3, "valid"),
+    (5, 5, 2, 2, 1, 1, "valid"),
+]
+
+
+@pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES)
+def test_conv2d_matches_naive_loops(h, w, c, f, k, stride, padding):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, h, w, c))
+    kern = rng.standard_normal((k, k, c, f))
+    bias = rng.standard_normal(f)
+    got = F.conv2d(x, kern, bias, strides=stride, padding=padding).data
+    np.testing.assert_allclose(got, naive_conv2d(x, kern, bias, stride, padding), rtol=1e-10)
+
+
+def test_conv2d_float32_stays_float32():
+    x = np.ones((1, 4, 4, 1), np.float32)
+    out = F.conv2d(x, np.ones((3, 3, 1, 2), np.float32), np.zeros(2, np.float32), padding="same")
+    assert out.dtype == np.float32
+    assert out.data[0, 0, 0, 0] == 4.0 and out.data[0, 1, 1, 0] == 9.0
+
+
+@pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES)
+def test_conv2d_gradients(h, w, c, f, k, stride, padding):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, h, w, c))
+    kern = rng.standard_normal((k, k, c, f))
+    bias = rng.standard_normal(f)
+    check_gradients(lambda a, b_, c_: F.conv2d(a, b_, c_, stride, padding), x, kern, bias)
+
+
+def test_conv2d_rejects_channel_mismatch():
+    with pytest.raises(ValueError, match="channels"):
+        F.conv2d(np.zeros((1, 4, 4, 2)), np.zeros((3, 3, 1, 1)), np.zeros(1))
+
+
+def tie_free(rng, shape):
+    # A permutation of distinct values: no window has two equal maxima, so max is differentiable.
+    return rng.permutation(np.prod(shape)).reshape(shape).astype(np.float64) / 7.0
+
+
+@pytest.mark.parametrize(
+    "shape,pool,stride,padding",
+    [
+        ((2, 4, 4, 3), 2, None, "valid"),
+        ((2, 5, 5, 2), 2, None, "valid"),
+        ((2, 5, 5, 2), 2, None, "same"),
+        ((1, 7, 6, 2), 3, 2, "same"),
+        ((1, 6, 6, 2), 3, 1, "valid"),
+        ((1, 5, 7, 1), (2, 3), (1, 2), "same"),
+    ],
+)
+def test_max_pool_gradients(shape, pool, stride, padding):
+    x = tie_free(np.random.default_rng(2), shape)
+    check_gradients(lambda a: F.max_pool2d(a, pool, stride, padding), x)
+
+
+def test_max_pool_values_and_neg_inf_padding():
+    x = -np.arange(1, 26, dtype=np.float64).reshape(1, 5, 5, 1)  # all negative
+    out = F.max_pool2d(x, 2, padding="same").data[0, :, :, 0]
+    # The last row/column windows hang over the edge: -inf padding must not win (0 would).
+    assert out.shape == (3, 3)
+    np.testing.assert_array_equal(out, [[-1, -3, -5], [-11, -13, -15], [-21, -23, -25]])
+
+
+def test_max_pool_propagates_nan():
+    x = np.ones((1, 2, 2, 1))
+    x[0, 1, 1, 0] = np.nan
+    assert np.isnan(F.max_pool2d(x, 2).data).all()
+
+
+def test_linear_relu_softmax_flatten_gradients():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 2, 2, 2))
+    w = rng.standard_normal((8, 5))
+    b = rng.standard_normal(5)
+    check_gradients(lambda a, w_, b_: F.softmax(F.relu(F.linear(F.flatten(a), w_, b_))), x, w, b)
+
+
+def test_relu_gradient_away_from_kink():
+    x = np.random.default_rng(4).standard_normal((4, 6))
+    x[np.abs(x) < 1e-3] = 0.5
+    check_gradients(F.relu, x)
+
+
+def test_dropout_with_fixed_mask_gradient_and_scaling():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 6))
+    mask = (rng.random((4, 6)) >= 0.25) / 0.75
+    check_gradients(lambda a: F.dropout(a, 0.25, training=True, mask=mask), x)
+    np.testing.assert_allclose(F.dropout(x, 0.25, mask=mask).data, x * mask)
+    assert F.dropout(Tensor(x), 0.25, training=False).data is x or np.array_equal(
+        F.dropout(x, 0.25, training=False).data, x
+    )
+
+
+def test_dropout_drops_the_rate_fraction():
+    x = np.ones((200, 500), np.float32)
+    out = F.dropout(x, 0.2).data
+    assert abs((out == 0).mean() - 0.2) < 0.01
+    np.testing.assert_allclose(out[out != 0], 1 / 0.8, rtol=1e-6)
+    assert abs(out.mean() - 1.0) < 0.02
+
+
+def test_softmax_cross_entropy_value_and_gradient():
+    rng = np.random.default_rng(6)
+    logits = rng.standard_normal((5, 4)) * 3
+    labels = np.array([0, 3, 1, 1, 2])
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    expected = -np.log(p[np.arange(5), labels]).mean()
+    assert np.isclose(F.softmax_cross_entropy(logits, labels).data, expected)
+    check_gradients(lambda z: F.softmax_cross_entropy(z, labels), logits)
+
+
+def test_softmax_cross_entropy_is_stable_for_huge_logits():
+    logits = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], np.float32)
+    loss = F.softmax_cross_entropy(logits, np.array([0, 0])).data
+    assert np.isfinite(loss) and np.isclose(loss, 1000.0)
+
+
+def test_cross_entropy_from_probabilities_gradient():
+    rng = np.random.default_rng(7)
+    logits = rng.standard_normal((4, 3))
+    labels = np.array([2, 0, 1, 1])
+    check_gradients(lambda z: F.cross_entropy_from_probs(F.softmax(z), labels), logits)
+    fused = F.softmax_cross_entropy(logits, labels).data
+    assert np.isclose(F.cross_entropy_from_probs(F.softmax(logits).data, labels).data, fused)
+
+
+@pytest.mark.parametrize("bad", [np.array([0, 3]), np.array([-1, 0])])
+def test_losses_reject_labels_out_of_range(bad):
+    with pytest.raises(ValueError, match=r"0\.\.2"):
+        F.softmax_cross_entropy(np.zeros((2, 3)), bad)
+
+
+def test_autograd_accumulates_over_shared_inputs_and_broadcasts():
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((3, 4))
+    b = rng.standard_normal((4,))
+    # x is used twice (its gradient adds up); y is broadcast over rows (its gradient sums them).
+    check_gradients(lambda x, y: (x * y + x) @ np.ones((4, 2)), a, b)
+
+
+def test_no_grad_records_nothing():
+    w = Tensor(np.ones((2, 2)), requires_grad=True)
+    with no_grad():
+        y = F.matmul(np.ones((1, 2)), w)
+    assert y.creator is None and not y.requires_grad

@@ -1,0 +1,58 @@
+"""Validation of what users pass to fit/evaluate/predict, with errors that name the problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+
+
+def as_input_batch(x: Any, input_shape: tuple[int, ...] | None, model_name: str) -> np.ndarray:
+    """x as a float32 array of shape (N, *input_shape), or a ValueError/TypeError saying why not."""
+    x = backend.to_numpy(x) if not isinstance(x, np.ndarray) else x
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise TypeError(f"x must be a numeric array; got dtype {x.dtype}.")
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise TypeError(f"x must hold real numbers; got dtype {x.dtype}.")
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"x is empty (shape {x.shape}); pass at least one sample.")
+    if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape):
+        expected = "(None, " + ", ".join(str(d) for d in input_shape) + ")"
+        raise ValueError(
+            f"Model '{model_name}' expects input of shape {expected}; got x of shape {x.shape}."
+        )
+    x = np.asarray(x, dtype=backend.FLOAT)
+    if not np.isfinite(x).all():
+        bad = int(np.argwhere(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0, 0])
+        raise ValueError(f"x contains NaN or inf (first in sample {bad}).")
+    return x
+
+
+def as_labels(y: Any, n: int, classes: int) -> np.ndarray:
+    """y as int64 class ids of shape (n,), or a ValueError saying why not."""
+    y = np.asarray(backend.to_numpy(y))
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim == 2 and y.shape[1] == classes and classes > 1:
+        raise ValueError(
+            f"y has shape {y.shape}, which looks one-hot; sparse_categorical_crossentropy takes "
+            "integer class ids of shape (N,). Pass y.argmax(axis=1)."
+        )
+    if y.ndim != 1:
+        raise ValueError(f"y must be integer class ids of shape (N,); got shape {y.shape}.")
+    if len(y) != n:
+        raise ValueError(f"x has {n} samples but y has {len(y)}.")
+    if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise TypeError(f"y must hold integer class ids; got dtype {y.dtype}.")
+    if np.issubdtype(y.dtype, np.floating):
+        if not np.isfinite(y).all() or (y != np.round(y)).any():
+            raise ValueError("y must hold integer class ids; it has non-integer values.")
+    y = y.astype(np.int64)
+    if len(y) and (y.min() < 0 or y.max() >= classes):
+        raise ValueError(
+            f"Labels must be in 0..{classes - 1} (the model has {classes} outputs); "
+            f"got values from {y.min()} to {y.max()}."
+        )
+    return y

@@ -1,0 +1,349 @@
+"""Keras-style layers: each knows its output shape, owns its weights and calls functions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from . import activations, backend, initializers
+from . import functions as F
+from .autograd import Tensor
+
+Shape = tuple[int, ...]
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _positive_pair(value: Any, what: str, layer: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
+        raise ValueError(f"{layer}: {what} must be a positive int or a pair of them, got {value!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def _padding(value: Any, layer: str) -> str:
+    padding = str(value).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(f"{layer}: padding must be 'valid' or 'same', got {value!r}.")
+    return padding
+
+
+class Input:
+    """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``."""
+
+    def __init__(self, shape: Shape, name: str | None = None) -> None:
+        shape = tuple(shape)
+        if not shape or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape):
+            raise ValueError(f"Input shape must be positive ints, got {shape!r}.")
+        self.shape = tuple(int(d) for d in shape)
+        self.name = name
+
+
+class Layer:
+    """Base class: a name, a build step that creates weights from the input shape, and a call."""
+
+    def __init__(self, name: str | None = None, input_shape: Shape | None = None, **kwargs: Any):
+        if kwargs:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
+            )
+        self.name = name or backend.unique_name(_snake_case(type(self).__name__))
+        self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
+        self.built = False
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+        self._weights: list[Tensor] = []
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}>"
+
+    def describe(self) -> str:
+        return f"Layer '{self.name}' ({type(self).__name__})"
+
+    # -- shapes and weights --------------------------------------------------------------------
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        raise NotImplementedError
+
+    def build(self, input_shape: Shape) -> None:
+        """Check the input shape, create the weights, and remember both shapes."""
+        input_shape = tuple(int(d) for d in input_shape)
+        self.output_shape = self.compute_output_shape(input_shape)
+        self.input_shape = input_shape
+        self._weights = [Tensor(w, requires_grad=True) for w in self._create_weights(input_shape)]
+        self.built = True
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        return []
+
+    @property
+    def weights(self) -> list[Tensor]:
+        return list(self._weights)
+
+    trainable_weights = weights
+
+    def count_params(self) -> int:
+        return int(sum(w.data.size for w in self._weights))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights as NumPy arrays, in Keras layout."""
+        return [backend.to_numpy(w.data).copy() for w in self._weights]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        if not self.built:
+            raise ValueError(f"{self.describe()} is not built yet; it has no weights to set.")
+        if len(weights) != len(self._weights):
+            raise ValueError(
+                f"{self.describe()} expects {len(self._weights)} weight arrays, got {len(weights)}."
+            )
+        new = []
+        for i, (old, w) in enumerate(zip(self._weights, weights, strict=True)):
+            w = np.asarray(backend.to_numpy(w))
+            if w.shape != old.shape:
+                raise ValueError(
+                    f"{self.describe()}: weight {i} must have shape {old.shape}, got {w.shape}."
+                )
+            new.append(w)
+        xp = backend.get_array_module(self._weights[0].data) if self._weights else np
+        for old, w in zip(self._weights, new, strict=True):
+            old.data = xp.asarray(w, dtype=old.data.dtype)
+
+    # -- config --------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    # -- calling -------------------------------------------------------------------------------
+    def __call__(self, x: Any, training: bool = False) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if not self.built:
+            self.build(x.shape[1:])
+        return self.call(x, training)
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        raise NotImplementedError
+
+
+class _Activated(Layer):
+    """A layer whose output is activation(transform(x)); the model may fuse the last softmax."""
+
+    def __init__(self, activation: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation_name = activation
+        self.activation = activations.get(activation)
+
+    def transform(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return self.activation(self.transform(x))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "activation": self.activation_name}
+
+
+class Conv2D(_Activated):
+    """2-D convolution over NHWC input; kernel (kh, kw, in, out) and bias (out,) as in Keras."""
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        activation: str | None = None,
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(activation=activation, **kwargs)
+        if not isinstance(filters, (int, np.integer)) or filters < 1:
+            raise ValueError(f"{self.describe()}: filters must be a positive int, got {filters!r}.")
+        self.filters = int(filters)
+        self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
+        self.strides = _positive_pair(strides, "strides", self.describe())
+        self.padding = _padding(padding, self.describe())
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self._init_names = (kernel_initializer, bias_initializer)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"{self.describe()} expects input of shape (batch, height, width, channels); "
+                f"got {(None, *input_shape)}. Conv2D cannot follow Flatten or Dense."
+            )
+        sizes = []
+        for size, k, s in zip(input_shape[:2], self.kernel_size, self.strides, strict=True):
+            out, _, _ = F.window_geometry(size, k, s, self.padding)
+            sizes.append(out)
+        if min(sizes) < 1:
+            raise ValueError(
+                f"{self.describe()}: a {self.kernel_size[0]}x{self.kernel_size[1]} "
+                f"'{self.padding}' window does not fit its {input_shape[0]}x{input_shape[1]} "
+                f"input; the output would be {sizes[0]}x{sizes[1]}."
+            )
+        return (sizes[0], sizes[1], self.filters)
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        kernel = self.kernel_initializer((*self.kernel_size, input_shape[2], self.filters))
+        weights = [kernel]
+        if self.use_bias:
+            weights.append(self.bias_initializer((self.filters,)))
+        return weights
+
+    def transform(self, x: Tensor) -> Tensor:
+        kernel = self._weights[0]
+        bias = self._weights[1] if self.use_bias else np.zeros(self.filters, x.dtype)
+        return F.conv2d(x, kernel, bias, self.strides, self.padding)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "use_bias": self.use_bias,
+            "kernel_initializer": self._init_names[0],
+            "bias_initializer": self._init_names[1],
+        }
+
+
+class MaxPooling2D(Layer):
+    """Max over pool_size windows; 'same' padding counts outside pixels as -inf."""
+
+    def __init__(
+        self,
+        pool_size: int | tuple[int, int] = 2,
+        strides: int | tuple[int, int] | None = None,
+        padding: str = "valid",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pool_size = _positive_pair(pool_size, "pool_size", self.describe())
+        self.strides = (
+            self.pool_size
+            if strides is None
+            else _positive_pair(strides, "strides", self.describe())
+        )
+        self.padding = _padding(padding, self.describe())
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"{self.describe()} expects input of shape (batch, height, width, channels); "
+                f"got {(None, *input_shape)}. Pooling cannot follow Flatten or Dense."
+            )
+        sizes = [
+            F.window_geometry(size, p, s, self.padding)[0]
+            for size, p, s in zip(input_shape[:2], self.pool_size, self.strides, strict=True)
+        ]
+        if min(sizes) < 1:
+            raise ValueError(
+                f"{self.describe()}: a {self.pool_size[0]}x{self.pool_size[1]} pool does not fit "
+                f"its {input_shape[0]}x{input_shape[1]} input; the output would be "
+                f"{sizes[0]}x{sizes[1]}."
+            )
+        return (sizes[0], sizes[1], input_shape[2])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.max_pool2d(x, self.pool_size, self.strides, self.padding)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+        }
+
+
+class Flatten(Layer):
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (int(np.prod(input_shape)),)
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.flatten(x)
+
+
+class Dense(_Activated):
+    """y = activation(x @ kernel + bias) on flat input; kernel (in, out) as in Keras."""
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = None,
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(activation=activation, **kwargs)
+        if not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"{self.describe()}: units must be a positive int, got {units!r}.")
+        self.units = int(units)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self._init_names = (kernel_initializer, bias_initializer)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"{self.describe()} expects flat input of shape (batch, features); got "
+                f"{(None, *input_shape)}. Add a Flatten layer before it."
+            )
+        return (self.units,)
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        weights = [self.kernel_initializer((input_shape[0], self.units))]
+        if self.use_bias:
+            weights.append(self.bias_initializer((self.units,)))
+        return weights
+
+    def transform(self, x: Tensor) -> Tensor:
+        bias = self._weights[1] if self.use_bias else np.zeros(self.units, x.dtype)
+        return F.linear(x, self._weights[0], bias)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "use_bias": self.use_bias,
+            "kernel_initializer": self._init_names[0],
+            "bias_initializer": self._init_names[1],
+        }
+
+
+class Dropout(Layer):
+    """Inverted dropout of a fraction ``rate`` of the units, active only in training."""
+
+    def __init__(self, rate: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+            raise ValueError(f"{self.describe()}: rate must be a number in [0, 1), got {rate!r}.")
+        self.rate = float(rate)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.dropout(x, self.rate, training=training)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate}
+
+
+LAYER_CLASSES: dict[str, type[Layer]] = {
+    cls.__name__: cls for cls in (Conv2D, MaxPooling2D, Flatten, Dense, Dropout)
+}

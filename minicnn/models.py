@@ -1,0 +1,314 @@
+"""``Sequential``: build, summary, compile, fit, evaluate, predict, weights, save."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from . import backend, losses, optimizers
+from .autograd import Tensor, no_grad
+from .callbacks import History, ProgressBar
+from .data_checks import as_input_batch, as_labels
+from .layers import Input, Layer, _Activated
+from .summary import print_summary
+
+METRICS = ("accuracy",)
+
+
+class Sequential:
+    """A linear stack of layers, used the way Keras' Sequential is."""
+
+    def __init__(self, layers: Iterable[Layer | Input] | None = None, name: str | None = None):
+        self.name = name or backend.unique_name("sequential")
+        self.layers: list[Layer] = []
+        self.input_shape: tuple[int, ...] | None = None
+        self.optimizer: optimizers.Optimizer | None = None
+        self.loss: Any = None
+        self.metrics: list[str] = []
+        self.compiled = False
+        self.history: History | None = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def __repr__(self) -> str:
+        return f"<Sequential name={self.name} layers={len(self.layers)}>"
+
+    # -- building ------------------------------------------------------------------------------
+    def add(self, layer: Layer | Input) -> None:
+        if isinstance(layer, Input):
+            if self.layers or self.input_shape is not None:
+                raise ValueError("Input must come first in a Sequential model.")
+            self.input_shape = layer.shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add takes a Layer or Input, got {type(layer).__name__}.")
+        if not self.layers and self.input_shape is None and layer.input_shape_hint is not None:
+            self.input_shape = layer.input_shape_hint
+        self.layers.append(layer)
+        if self.input_shape is not None:
+            shape = self.layers[-2].output_shape if len(self.layers) > 1 else self.input_shape
+            layer.build(shape)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Create every layer's weights for samples of ``input_shape`` (batch left out)."""
+        shape = tuple(int(d) for d in input_shape)
+        self.input_shape = shape
+        for layer in self.layers:
+            if not layer.built or layer.input_shape != shape:
+                layer.build(shape)
+            shape = layer.output_shape
+
+    @property
+    def built(self) -> bool:
+        return self.input_shape is not None and all(layer.built for layer in self.layers)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        self._require_built()
+        return self.layers[-1].output_shape if self.layers else self.input_shape
+
+    def _require_built(self) -> None:
+        if not self.built:
+            raise ValueError(
+                f"Model '{self.name}' has not been built yet: give it an Input(shape=...) first "
+                "or call build(input_shape), fit or predict."
+            )
+
+    @property
+    def weights(self) -> list[Tensor]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    trainable_weights = weights
+
+    def count_params(self) -> int:
+        self._require_built()
+        return sum(layer.count_params() for layer in self.layers)
+
+    def get_layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r} in model '{self.name}'.")
+
+    def summary(self, print_fn: Callable[[str], Any] | None = None) -> None:
+        self._require_built()
+        print_summary(self, print_fn)
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        self._require_built()
+        expected = sum(len(layer.weights) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f"Model '{self.name}' expects {expected} weight arrays, got {len(weights)}.")
+        i = 0
+        for layer in self.layers:
+            k = len(layer.weights)
+            layer.set_weights(list(weights[i : i + k]))
+            i += k
+
+    # -- compiling -----------------------------------------------------------------------------
+    def compile(
+        self,
+        optimizer: str | optimizers.Optimizer = "adam",
+        loss: str | Any = "sparse_categorical_crossentropy",
+        metrics: list[str] | None = None,
+    ) -> None:
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = losses.get(loss)
+        metrics = list(metrics or [])
+        for m in metrics:
+            if m not in METRICS:
+                raise ValueError(f"Unknown metric {m!r}; known: {', '.join(METRICS)}.")
+        self.metrics = metrics
+        self.compiled = True
+
+    def _require_compiled(self) -> None:
+        if not self.compiled:
+            raise RuntimeError(f"Model '{self.name}' must be compiled before training or evaluating.")
+
+    # -- forward -------------------------------------------------------------------------------
+    def __call__(self, x: Any, training: bool = False) -> Tensor:
+        out = x if isinstance(x, Tensor) else Tensor(x)
+        if not self.built:
+            self.build(out.shape[1:])
+        for layer in self.layers:
+            out = layer(out, training=training)
+        return out
+
+    def _fuses_softmax(self) -> bool:
+        last = self.layers[-1] if self.layers else None
+        return (
+            isinstance(self.loss, losses.SparseCategoricalCrossentropy)
+            and not self.loss.from_logits
+            and isinstance(last, _Activated)
+            and last.activation_name == "softmax"
+        )
+
+    def _loss_and_outputs(self, x: np.ndarray, y: np.ndarray, training: bool) -> tuple[Tensor, Any]:
+        """The loss Tensor and the raw output array whose argmax is the prediction."""
+        out = Tensor(x)
+        if self._fuses_softmax():
+            # softmax + cross-entropy in one stable step on the logits.
+            for layer in self.layers[:-1]:
+                out = layer(out, training=training)
+            logits = self.layers[-1].transform(out)
+            return self.loss.on_logits(y, logits), logits.data
+        for layer in self.layers:
+            out = layer(out, training=training)
+        return self.loss(y, out), out.data
+
+    # -- training ------------------------------------------------------------------------------
+    def _prepare(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+        x = as_input_batch(x, self.input_shape, self.name)
+        if not self.built:
+            self.build(x.shape[1:])
+        if y is None:
+            return x, None
+        classes = self.output_shape[-1] if len(self.output_shape) == 1 else 0
+        if not classes:
+            raise ValueError(
+                f"Model '{self.name}' ends in shape {self.output_shape}; classification needs "
+                "flat (batch, classes) outputs."
+            )
+        return x, as_labels(y, len(x), classes)
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        loss, outputs = self._loss_and_outputs(x, y, training=True)
+        params = self.weights
+        for p in params:
+            p.grad = None
+        loss.backward()
+        self.optimizer.apply(params)
+        correct = int((outputs.argmax(axis=1) == y).sum())
+        return float(loss.data), correct
+
+    def train_on_batch(self, x: Any, y: Any) -> list[float]:
+        """One optimizer step on one batch; returns [loss, accuracy] like Keras."""
+        self._require_compiled()
+        x, y = self._prepare(x, y)
+        loss, correct = self._train_step(x, y)
+        return self._result(loss, correct / len(x))
+
+    def _result(self, loss: float, accuracy: float) -> list[float] | float:
+        return [loss, accuracy] if "accuracy" in self.metrics else loss
+
+    def _logs(self, loss: float, accuracy: float, prefix: str = "") -> dict[str, float]:
+        logs = {}
+        if "accuracy" in self.metrics:
+            logs[prefix + "accuracy"] = accuracy
+        logs[prefix + "loss"] = loss
+        return logs
+
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int = 32,
+        epochs: int = 1,
+        verbose: int | str = "auto",
+        validation_data: tuple[Any, Any] | None = None,
+        shuffle: bool = True,
+        initial_epoch: int = 0,
+    ) -> History:
+        """Train for ``epochs`` passes over (x, y); returns a History like Keras."""
+        self._require_compiled()
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+        x, y = self._prepare(x, y)
+        val = None
+        if validation_data is not None:
+            val = self._prepare(*validation_data)
+        n = len(x)
+        steps = math.ceil(n / batch_size)
+        history = History()
+        history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        self.history = history
+        for epoch in range(initial_epoch, epochs):
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+            order = backend.rng().permutation(n) if shuffle else np.arange(n)
+            bar = ProgressBar(steps, verbose)
+            loss_sum, correct = 0.0, 0
+            epoch_start = time.perf_counter()
+            for step in range(steps):
+                idx = order[step * batch_size : (step + 1) * batch_size]
+                loss, hits = self._train_step(x[idx], y[idx])
+                loss_sum += loss * len(idx)
+                correct += hits
+                seen = min((step + 1) * batch_size, n)
+                bar.update(step + 1, self._logs(loss_sum / seen, correct / seen))
+            logs = self._logs(loss_sum / n, correct / n)
+            epoch_seconds = time.perf_counter() - epoch_start
+            if val is not None:
+                val_loss, val_acc = self._evaluate_arrays(*val, batch_size)
+                logs.update(self._logs(val_loss, val_acc, prefix="val_"))
+            bar.finish(logs)
+            history.record(epoch, logs)
+            history.epoch_seconds.append(epoch_seconds)
+        return history
+
+    # -- inference -----------------------------------------------------------------------------
+    def _evaluate_arrays(
+        self, x: np.ndarray, y: np.ndarray, batch_size: int, bar: ProgressBar | None = None
+    ) -> tuple[float, float]:
+        loss_sum, correct = 0.0, 0
+        with no_grad():
+            for step, start in enumerate(range(0, len(x), batch_size)):
+                xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+                loss, outputs = self._loss_and_outputs(xb, yb, training=False)
+                loss_sum += float(loss.data) * len(xb)
+                correct += int((outputs.argmax(axis=1) == yb).sum())
+                if bar is not None:
+                    seen = start + len(xb)
+                    bar.update(step + 1, self._logs(loss_sum / seen, correct / seen))
+        return loss_sum / len(x), correct / len(x)
+
+    def evaluate(
+        self, x: Any, y: Any, batch_size: int = 32, verbose: int | str = "auto"
+    ) -> list[float] | float:
+        """Loss (and accuracy, if compiled with it) over (x, y), without training."""
+        self._require_compiled()
+        verbose = 1 if verbose == "auto" else int(verbose)
+        x, y = self._prepare(x, y)
+        bar = ProgressBar(math.ceil(len(x) / batch_size), verbose)
+        loss, accuracy = self._evaluate_arrays(x, y, batch_size, bar)
+        bar.finish(self._logs(loss, accuracy))
+        return self._result(loss, accuracy)
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: int | str = "auto") -> np.ndarray:
+        """The model's outputs (softmax probabilities for the study's models) as a NumPy array."""
+        verbose = 1 if verbose == "auto" else int(verbose)
+        x, _ = self._prepare(x)
+        bar = ProgressBar(math.ceil(len(x) / batch_size), verbose)
+        outputs = []
+        with no_grad():
+            for step, start in enumerate(range(0, len(x), batch_size)):
+                outputs.append(backend.to_numpy(self(x[start : start + batch_size]).data))
+                bar.update(step + 1)
+        bar.finish()
+        return np.concatenate(outputs)
+
+    # -- saving --------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }
+
+    def save(self, path: str) -> None:
+        """Architecture, weights and compile settings in one .npz file; see ``minicnn.saving``."""
+        from .saving import save_model
+
+        save_model(self, path)
+

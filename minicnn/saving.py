@@ -1,0 +1,142 @@
+"""The model file: one .npz archive that never needs unpickling.
+
+Format (version 1): a NumPy ``.npz`` (zip) archive holding
+- ``minicnn_config``: uint8 bytes of a UTF-8 JSON document
+  ``{"format": "minicnn.model", "format_version": 1, "minicnn_version": ..., "model": {name,
+  input_shape, layers: [{class_name, config}]}, "compile": {optimizer, loss, metrics} | null}``;
+- ``weight_0`` ... ``weight_{k-1}``: every layer's weights in order, in Keras layout.
+It is read with ``allow_pickle=False``, so nothing in a file can run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__, losses, optimizers
+from .layers import LAYER_CLASSES, Input
+from .models import Sequential
+
+FORMAT = "minicnn.model"
+FORMAT_VERSION = 1
+CONFIG_KEY = "minicnn_config"
+
+
+class ModelFileError(ValueError):
+    """A file that is not a minicnn model, or whose contents do not fit the model it describes."""
+
+
+def atomic_write(path: str | os.PathLike, write: Any, suffix: str = "") -> None:
+    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it into place,
+    so that ``path`` is never left half-written."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: Sequential, path: str | os.PathLike) -> None:
+    model._require_built()
+    compile_config = None
+    if model.compiled:
+        compile_config = {
+            "optimizer": model.optimizer.get_config(),
+            "loss": model.loss.get_config(),
+            "metrics": model.metrics,
+        }
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "minicnn_version": __version__,
+        "model": model.get_config(),
+        "compile": compile_config,
+    }
+    arrays = {CONFIG_KEY: np.frombuffer(json.dumps(document).encode(), dtype=np.uint8)}
+    arrays.update({f"weight_{i}": w for i, w in enumerate(model.get_weights())})
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_model(path: str | os.PathLike, compile: bool = True) -> Sequential:
+    """Rebuild a model saved by ``model.save``: same architecture, same weights, same compile."""
+    path = Path(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise ModelFileError(f"{path} is not a minicnn model file ({e}).") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ModelFileError(f"{path} is not a minicnn model file (a bare .npy array).")
+    with archive:
+        if CONFIG_KEY not in archive.files:
+            raise ModelFileError(f"{path} is not a minicnn model file (no {CONFIG_KEY} entry).")
+        try:
+            document = json.loads(_read(archive, CONFIG_KEY, path).tobytes().decode())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ModelFileError(f"{path}: its model description is not valid JSON ({e}).") from None
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise ModelFileError(f"{path} is not a minicnn model file (format is not {FORMAT!r}).")
+        version = document.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"{path} uses model format version {version}; this minicnn ({__version__}) reads "
+                f"up to version {FORMAT_VERSION}. Upgrade minicnn to load it."
+            )
+        model = _model_from_config(document.get("model"), path)
+        count = len(model.weights)
+        weights = []
+        for i in range(count):
+            key = f"weight_{i}"
+            if key not in archive.files:
+                raise ModelFileError(f"{path}: weight array {key} is missing ({count} expected).")
+            weights.append(_read(archive, key, path))
+        try:
+            model.set_weights(weights)
+        except ValueError as e:
+            raise ModelFileError(f"{path}: its arrays do not fit the model: {e}") from None
+    if compile and document.get("compile"):
+        c = document["compile"]
+        try:
+            model.compile(optimizers.get(c["optimizer"]), losses.get(c["loss"]), c["metrics"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None
+    return model
+
+
+def _read(archive: Any, key: str, path: Path) -> np.ndarray:
+    try:
+        return archive[key]
+    except ValueError as e:  # an object array, which would need unpickling
+        raise ModelFileError(f"{path}: entry {key} cannot be read without unpickling ({e}).") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        raise ModelFileError(f"{path}: entry {key} is corrupt ({e}).") from None
+
+
+def _model_from_config(config: Any, path: Path) -> Sequential:
+    try:
+        model = Sequential(name=config["name"])
+        if config["input_shape"] is not None:
+            model.add(Input(tuple(config["input_shape"])))
+        for entry in config["layers"]:
+            cls = LAYER_CLASSES.get(entry["class_name"])
+            if cls is None:
+                raise ModelFileError(f"{path}: unknown layer class {entry['class_name']!r}.")
+            model.add(cls.from_config(entry["config"]))
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
+    return model

@@ -1,0 +1,64 @@
+"""``model.summary()``: the Keras 3 table, drawn with the same box characters and columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# Keras 3 sizes its three columns from an 76-character line on an 80-column terminal; these are
+# the content widths it ends up with.
+COLUMN_WIDTHS = (31, 22, 13)
+HEADER = ("Layer (type)", "Output Shape", "Param #")
+
+
+def readable_memory_size(size: float) -> str:
+    """Bytes as Keras prints them: 1.26 MB, 573.36 KB, 0.00 B."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(["None", *(str(d) for d in shape)]) + ")"
+
+
+def summary_lines(model: Any) -> list[str]:
+    rows = [
+        (f"{layer.name} ({type(layer).__name__})", format_shape(layer.output_shape),
+         f"{layer.count_params():,}")
+        for layer in model.layers
+    ]
+    widths = [
+        max([w, len(h)] + [len(r[i]) for r in rows])
+        for i, (w, h) in enumerate(zip(COLUMN_WIDTHS, HEADER, strict=True))
+    ]
+
+    def rule(left: str, fill: str, mid: str, right: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right
+
+    def cells(values: tuple[str, str, str], edge: str) -> str:
+        texts = [values[0].ljust(widths[0]), values[1].ljust(widths[1]), values[2].rjust(widths[2])]
+        return edge + edge.join(f" {t} " for t in texts) + edge
+
+    lines = [f'Model: "{model.name}"', rule("┏", "━", "┳", "┓"), cells(HEADER, "┃")]
+    lines.append(rule("┡", "━", "╇", "┩"))
+    for i, row in enumerate(rows):
+        if i:
+            lines.append(rule("├", "─", "┼", "┤"))
+        lines.append(cells(row, "│"))
+    lines.append(rule("└", "─", "┴", "┘"))
+    total = model.count_params()
+    size = readable_memory_size(4 * total)
+    lines += [
+        f" Total params: {total:,} ({size})",
+        f" Trainable params: {total:,} ({size})",
+        " Non-trainable params: 0 (0.00 B)",
+    ]
+    return lines
+
+
+def print_summary(model: Any, print_fn: Callable[[str], Any] | None = None) -> None:
+    text = "\n".join(summary_lines(model))
+    (print_fn or print)(text)

@@ -1,0 +1,1 @@
+"""Reproduce the study in ../shared/study.md: ``python -m minicnn.experiments --help``."""

@@ -100,5 +100,5 @@ def unique_name(prefix: str) -> str:
 
 
 def clear_session() -> None:
-    """Restart automatic layer and model names from scratch (like ``keras.backend.clear_session``)."""
+    """Restart automatic layer and model names (like ``keras.backend.clear_session``)."""
     _name_counts.clear()

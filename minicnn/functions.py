@@ -180,7 +180,7 @@ def dropout_mask(shape: tuple[int, ...], rate: float, dtype: Any, xp: Any = np) 
 
 
 def dropout(x: Any, rate: float, training: bool = True, mask: Any = None) -> Tensor:
-    """Drop a fraction ``rate`` of ``x`` in training; identity otherwise. ``mask`` fixes the draw."""
+    """Drop a fraction ``rate`` of ``x`` in training, else pass it; ``mask`` fixes the draw."""
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"Dropout rate must be in [0, 1), got {rate}.")
     x = x if isinstance(x, Tensor) else Tensor(x)

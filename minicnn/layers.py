@@ -22,7 +22,9 @@ def _snake_case(name: str) -> str:
 def _positive_pair(value: Any, what: str, layer: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
-        raise ValueError(f"{layer}: {what} must be a positive int or a pair of them, got {value!r}.")
+        raise ValueError(
+            f"{layer}: {what} must be a positive int or a pair of them, got {value!r}."
+        )
     return int(pair[0]), int(pair[1])
 
 

@@ -105,7 +105,9 @@ class Sequential:
         self._require_built()
         expected = sum(len(layer.weights) for layer in self.layers)
         if len(weights) != expected:
-            raise ValueError(f"Model '{self.name}' expects {expected} weight arrays, got {len(weights)}.")
+            raise ValueError(
+                f"Model '{self.name}' expects {expected} weight arrays, got {len(weights)}."
+            )
         i = 0
         for layer in self.layers:
             k = len(layer.weights)
@@ -130,7 +132,9 @@ class Sequential:
 
     def _require_compiled(self) -> None:
         if not self.compiled:
-            raise RuntimeError(f"Model '{self.name}' must be compiled before training or evaluating.")
+            raise RuntimeError(
+                f"Model '{self.name}' must be compiled before training or evaluating."
+            )
 
     # -- forward -------------------------------------------------------------------------------
     def __call__(self, x: Any, training: bool = False) -> Tensor:
@@ -311,4 +315,3 @@ class Sequential:
         from .saving import save_model
 
         save_model(self, path)
-

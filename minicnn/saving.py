@@ -86,7 +86,9 @@ def load_model(path: str | os.PathLike, compile: bool = True) -> Sequential:
         try:
             document = json.loads(_read(archive, CONFIG_KEY, path).tobytes().decode())
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ModelFileError(f"{path}: its model description is not valid JSON ({e}).") from None
+            raise ModelFileError(
+                f"{path}: its model description is not valid JSON ({e})."
+            ) from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise ModelFileError(f"{path} is not a minicnn model file (format is not {FORMAT!r}).")
         version = document.get("format_version")
@@ -120,7 +122,9 @@ def _read(archive: Any, key: str, path: Path) -> np.ndarray:
     try:
         return archive[key]
     except ValueError as e:  # an object array, which would need unpickling
-        raise ModelFileError(f"{path}: entry {key} cannot be read without unpickling ({e}).") from None
+        raise ModelFileError(
+            f"{path}: entry {key} cannot be read without unpickling ({e})."
+        ) from None
     except (OSError, zipfile.BadZipFile, EOFError) as e:
         raise ModelFileError(f"{path}: entry {key} is corrupt ({e}).") from None
 

@@ -26,8 +26,11 @@ def format_shape(shape: tuple[int, ...]) -> str:
 
 def summary_lines(model: Any) -> list[str]:
     rows = [
-        (f"{layer.name} ({type(layer).__name__})", format_shape(layer.output_shape),
-         f"{layer.count_params():,}")
+        (
+            f"{layer.name} ({type(layer).__name__})",
+            format_shape(layer.output_shape),
+            f"{layer.count_params():,}",
+        )
         for layer in model.layers
     ]
     widths = [

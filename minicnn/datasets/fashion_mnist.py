@@ -38,10 +38,18 @@ FILES = {
 # SHA-256 of each file's *decompressed* IDX bytes, which stay the same when a mirror or a
 # distribution recompresses the .gz files.
 SHA256 = {
-    "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-    "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-    "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-    "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    "train-images-idx3-ubyte.gz": (
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"
+    ),
 }
 
 MIRRORS = [
@@ -72,7 +80,9 @@ def _complete(directory: Path) -> dict[str, Path] | None:
     return found if all(found.values()) else None
 
 
-def locate(data_dir: str | os.PathLike | None = None, download_missing: bool = True) -> dict[str, Path]:
+def locate(
+    data_dir: str | os.PathLike | None = None, download_missing: bool = True
+) -> dict[str, Path]:
     """The four files, from the first place that has all of them (downloading if allowed)."""
     tried = []
     for why, directory in search_dirs(data_dir):
@@ -101,7 +111,9 @@ def read_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nda
     images = parse_idx(open_maybe_gzip(images_path), images_path, expected_ndim=3)
     labels = parse_idx(open_maybe_gzip(labels_path), labels_path, expected_ndim=1)
     if images.dtype != np.uint8 or labels.dtype != np.uint8:
-        raise DatasetError(f"{images_path}, {labels_path}: Fashion-MNIST files hold unsigned bytes.")
+        raise DatasetError(
+            f"{images_path}, {labels_path}: Fashion-MNIST files hold unsigned bytes."
+        )
     if len(images) != len(labels):
         raise DatasetError(
             f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels."

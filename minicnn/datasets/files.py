@@ -38,7 +38,9 @@ IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4
 def parse_idx(data: bytes, path: Path, expected_ndim: int) -> np.ndarray:
     """An IDX array (LeCun's format: 0x0000, a type byte, a rank byte, big-endian sizes, data)."""
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in IDX_TYPES:
-        raise DatasetError(f"{path}: not an IDX file (bad magic number {data[:4].hex() or 'none'}).")
+        raise DatasetError(
+            f"{path}: not an IDX file (bad magic number {data[:4].hex() or 'none'})."
+        )
     ndim = data[3]
     if ndim != expected_ndim:
         raise DatasetError(f"{path}: an IDX file of rank {ndim}, expected rank {expected_ndim}.")
@@ -54,7 +56,11 @@ def parse_idx(data: bytes, path: Path, expected_ndim: int) -> np.ndarray:
             f"{path}: IDX file {what}: header says {shape} ({expected} bytes of data), "
             f"found {len(data) - header} bytes."
         )
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(data, dtype=dtype, offset=header)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def find_file(directory: Path, name: str) -> Path | None:

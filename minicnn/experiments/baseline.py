@@ -62,24 +62,41 @@ def run(
     print(f"minicnn {__version__}, Python {platform.python_version()}, NumPy {np.__version__}")
     print(f"Model {spec.id} ({spec.label}): {spec.layers}")
     print(f"Recipe: {RECIPE}")
-    print(f"Data: {len(x_train)} train, {len(x_test)} test images; {epochs} epochs, batch "
-          f"{batch_size}, seed {seed}\n")
+    print(
+        f"Data: {len(x_train)} train, {len(x_test)} test images; {epochs} epochs, batch "
+        f"{batch_size}, seed {seed}\n"
+    )
     model.summary()
-    model.compile(optimizer=optimizers.Adam(), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     print()
-    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
-                        validation_data=(x_test, y_test), verbose=verbose)
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=batch_size,
-                                              verbose=verbose)
+    history = model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=(x_test, y_test),
+        verbose=verbose,
+    )
+    test_loss, test_accuracy = model.evaluate(
+        x_test, y_test, batch_size=batch_size, verbose=verbose
+    )
     start = time.perf_counter()
     predictions = model.predict(x_test, batch_size=batch_size, verbose=verbose).argmax(axis=1)
     predict_seconds = time.perf_counter() - start
     print(f"\nTest accuracy {100 * test_accuracy:.2f}%\n")
     print("Classification Report:\n")
-    print(classification_report(y_test, predictions, labels=list(range(10)),
-                                target_names=fashion_mnist.class_names, digits=4,
-                                zero_division=0))
+    print(
+        classification_report(
+            y_test,
+            predictions,
+            labels=list(range(10)),
+            target_names=fashion_mnist.class_names,
+            digits=4,
+            zero_division=0,
+        )
+    )
     # The first epoch includes Numba's and BLAS's warm-up; report it apart.
     seconds = history.epoch_seconds
     steady = seconds[1:] or seconds
@@ -92,16 +109,27 @@ def run(
         "peak_rss_mb": peak_rss_mb(),
         "params": model.count_params(),
     }
-    print(f"Seconds per epoch: {figures['seconds_per_epoch']:.1f} (epochs: "
-          + ", ".join(f"{s:.1f}" for s in seconds) + f"); predict on {len(x_test)} images: "
-          f"{predict_seconds:.1f} s; peak memory {figures['peak_rss_mb']:.0f} MB RSS")
+    print(
+        f"Seconds per epoch: {figures['seconds_per_epoch']:.1f} (epochs: "
+        + ", ".join(f"{s:.1f}" for s in seconds)
+        + f"); predict on {len(x_test)} images: "
+        f"{predict_seconds:.1f} s; peak memory {figures['peak_rss_mb']:.0f} MB RSS"
+    )
     return figures
 
 
 def run_from_args(args: argparse.Namespace) -> int:
     try:
-        run(args.model, args.epochs, args.batch_size, args.seed, args.data_dir, args.max_train,
-            args.max_test, args.verbose)
+        run(
+            args.model,
+            args.epochs,
+            args.batch_size,
+            args.seed,
+            args.data_dir,
+            args.max_train,
+            args.max_test,
+            args.verbose,
+        )
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,150 @@
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+
+from minicnn import backend
+from minicnn import layers as L
+
+
+def check_layer_gradients(layer, x, training=False, seed=None):
+    """Gradient check of a layer's own call path, with float64 weights swapped in."""
+    layer.build(x.shape[1:])
+    rng = np.random.default_rng(11)
+    weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights]
+
+    def run(xt, *wt):
+        layer._weights = list(wt)
+        if seed is not None:
+            backend.set_random_seed(seed)  # the same dropout mask on every evaluation
+        return layer.call(xt, training)
+
+    check_gradients(run, x, *weights)
+
+
+@pytest.mark.parametrize(
+    "kwargs,shape",
+    [
+        ({"filters": 3, "kernel_size": 3, "padding": "same"}, (2, 5, 5, 2)),
+        ({"filters": 2, "kernel_size": 2, "padding": "same"}, (2, 4, 5, 1)),
+        ({"filters": 2, "kernel_size": (3, 2), "strides": 2, "padding": "valid"}, (1, 7, 6, 2)),
+        ({"filters": 2, "kernel_size": 5, "padding": "same", "activation": "relu"}, (1, 6, 6, 2)),
+    ],
+)
+def test_conv2d_layer_gradients(kwargs, shape):
+    x = np.random.default_rng(0).standard_normal(shape)
+    check_layer_gradients(L.Conv2D(**kwargs), x)
+
+
+def test_dense_layer_gradients():
+    x = np.random.default_rng(1).standard_normal((3, 6))
+    check_layer_gradients(L.Dense(4, activation="softmax"), x)
+    check_layer_gradients(L.Dense(4), x)
+
+
+def test_pool_flatten_dropout_layer_gradients():
+    rng = np.random.default_rng(2)
+    x = rng.permutation(2 * 4 * 4 * 3).reshape(2, 4, 4, 3) / 10.0
+    check_layer_gradients(L.MaxPooling2D(2), x)
+    check_layer_gradients(L.Flatten(), x)
+    check_layer_gradients(L.Dropout(0.3), rng.standard_normal((4, 5)), training=True, seed=3)
+
+
+def test_output_shapes_match_forward():
+    layers = [
+        (L.Conv2D(4, 3, padding="same"), (2, 9, 7, 3)),
+        (L.Conv2D(4, 2, strides=2, padding="same"), (2, 9, 7, 3)),
+        (L.Conv2D(4, 3, padding="valid"), (2, 9, 7, 3)),
+        (L.MaxPooling2D(2), (2, 9, 7, 3)),
+        (L.MaxPooling2D(3, strides=2, padding="same"), (2, 9, 7, 3)),
+        (L.Flatten(), (2, 9, 7, 3)),
+        (L.Dense(5), (2, 8)),
+    ]
+    for layer, shape in layers:
+        out = layer(np.zeros(shape, np.float32))
+        assert out.shape == (shape[0], *layer.output_shape), layer
+
+
+def test_weight_layout_is_keras():
+    conv = L.Conv2D(8, (3, 2), input_shape=(10, 10, 5))
+    conv.build((10, 10, 5))
+    kernel, bias = conv.get_weights()
+    assert kernel.shape == (3, 2, 5, 8) and bias.shape == (8,)
+    assert kernel.dtype == np.float32 and not bias.any()
+    dense = L.Dense(7)
+    dense.build((12,))
+    assert [w.shape for w in dense.get_weights()] == [(12, 7), (7,)]
+
+
+def test_weight_layout_drives_the_computation():
+    # Kernel[kh, kw, in, out] must multiply x[h+kh, w+kw, in]: pick one tap and see it move.
+    conv = L.Conv2D(1, 3)
+    conv.build((3, 3, 2))
+    kernel = np.zeros((3, 3, 2, 1), np.float32)
+    kernel[0, 2, 1, 0] = 1.0  # top row, right column, channel 1
+    conv.set_weights([kernel, np.zeros(1, np.float32)])
+    x = np.zeros((1, 3, 3, 2), np.float32)
+    x[0, 0, 2, 1] = 5.0
+    assert conv(x).data[0, 0, 0, 0] == 5.0
+
+
+def test_set_weights_checks_count_and_shapes():
+    dense = L.Dense(3)
+    dense.build((4,))
+    with pytest.raises(ValueError, match="expects 2 weight arrays"):
+        dense.set_weights([np.zeros((4, 3))])
+    with pytest.raises(ValueError, match=r"weight 0 must have shape \(4, 3\)"):
+        dense.set_weights([np.zeros((3, 4)), np.zeros(3)])
+
+
+def test_get_weights_returns_copies():
+    dense = L.Dense(2)
+    dense.build((2,))
+    w = dense.get_weights()[0]
+    w[:] = 42
+    assert not (dense.get_weights()[0] == 42).any()
+
+
+def test_glorot_uniform_limits_and_fans():
+    backend.set_random_seed(0)
+    conv = L.Conv2D(64, 3)
+    conv.build((8, 8, 32))
+    kernel = conv.get_weights()[0]
+    limit = np.sqrt(6 / (32 * 9 + 64 * 9))
+    assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.95 * limit
+    assert abs(kernel.std() - limit / np.sqrt(3)) < 0.01 * limit
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: L.Conv2D(4, 3, activation="swishy"), "Unknown activation 'swishy'"),
+        (lambda: L.Conv2D(4, 3, padding="full"), "padding must be 'valid' or 'same'"),
+        (lambda: L.Conv2D(0, 3), "filters must be a positive int"),
+        (lambda: L.Conv2D(4, 0), "kernel_size"),
+        (lambda: L.Dense(-1), "units must be a positive int"),
+        (lambda: L.Dropout(1.0), r"rate must be a number in \[0, 1\)"),
+        (lambda: L.MaxPooling2D(0), "pool_size"),
+        (lambda: L.Dense(3, kernel_initializer="he"), "Unknown initializer 'he'"),
+    ],
+)
+def test_bad_layer_arguments(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_unknown_layer_keyword_is_named():
+    with pytest.raises(TypeError, match="Unrecognized keyword arguments passed to Conv2D.*filtres"):
+        L.Conv2D(4, 3, filtres=8)
+
+
+def test_layer_errors_name_the_layer_and_the_problem():
+    with pytest.raises(ValueError, match=r"Layer 'conv2d' \(Conv2D\).*cannot follow Flatten"):
+        L.Conv2D(4, 3).build((64,))
+    with pytest.raises(ValueError, match=r"Layer 'max_pooling2d' \(MaxPooling2D\).*Pooling cannot"):
+        L.MaxPooling2D().build((10,))
+    with pytest.raises(ValueError, match=r"'conv2d_1'.*3x3 'valid' window does not fit its 2x2"):
+        L.Conv2D(4, 3).build((2, 2, 1))
+    with pytest.raises(ValueError, match=r"'max_pooling2d_1'.*2x2 pool does not fit its 1x1"):
+        L.MaxPooling2D(2).build((1, 1, 8))
+    with pytest.raises(ValueError, match=r"'dense'.*Add a Flatten layer"):
+        L.Dense(3).build((4, 4, 2))

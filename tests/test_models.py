@@ -1,0 +1,400 @@
+import io
+import re
+
+import numpy as np
+import pytest
+
+from minicnn import Input, Sequential, backend, load_model, optimizers
+from minicnn import layers as L
+from minicnn.callbacks import ProgressBar
+from minicnn.experiments import zoo
+from minicnn.saving import ModelFileError
+
+
+def small_cnn():
+    return Sequential(
+        [
+            Input((8, 8, 1)),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.MaxPooling2D(),
+            L.Conv2D(6, 2, padding="same", activation="relu"),
+            L.MaxPooling2D(),
+            L.Flatten(),
+            L.Dense(12, activation="relu"),
+            L.Dropout(0.2),
+            L.Dense(3, activation="softmax"),
+        ]
+    )
+
+
+def toy_data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = rng.random((n, 8, 8, 1)).astype(np.float32) * 0.3
+    for i, label in enumerate(y):
+        x[i, 2 * label : 2 * label + 3, :, 0] += 0.7
+    return x, y
+
+
+def compiled(model, lr=0.01):
+    model.compile(
+        optimizers.Adam(learning_rate=lr), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model
+
+
+@pytest.mark.parametrize("model_id", [spec.id for spec in zoo.STUDY])
+def test_every_study_model_has_its_exact_parameter_count(model_id):
+    model = zoo.build_model(model_id)
+    assert model.count_params() == zoo.get_spec(model_id).params
+    assert model.count_params() == sum(w.size for w in model.get_weights())
+
+
+BASE_ROWS = [
+    ("conv2d (Conv2D)", "(None, 28, 28, 32)", "320"),
+    ("max_pooling2d (MaxPooling2D)", "(None, 14, 14, 32)", "0"),
+    ("conv2d_1 (Conv2D)", "(None, 14, 14, 64)", "18,496"),
+    ("max_pooling2d_1 (MaxPooling2D)", "(None, 7, 7, 64)", "0"),
+    ("conv2d_2 (Conv2D)", "(None, 5, 5, 128)", "73,856"),
+    ("conv2d_3 (Conv2D)", "(None, 3, 3, 128)", "147,584"),
+    ("conv2d_4 (Conv2D)", "(None, 3, 3, 64)", "73,792"),
+    ("max_pooling2d_2 (MaxPooling2D)", "(None, 1, 1, 64)", "0"),
+    ("flatten (Flatten)", "(None, 64)", "0"),
+    ("dense (Dense)", "(None, 128)", "8,320"),
+    ("dropout (Dropout)", "(None, 128)", "0"),
+    ("dense_1 (Dense)", "(None, 64)", "8,256"),
+    ("dropout_1 (Dropout)", "(None, 64)", "0"),
+    ("dense_2 (Dense)", "(None, 10)", "650"),
+]
+
+
+def summary_text(model):
+    lines = []
+    model.summary(print_fn=lines.append)
+    return "\n".join(lines)
+
+
+def table_rows(text):
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("│"):
+            rows.append(tuple(cell.strip() for cell in line.strip("│").split("│")))
+    return rows
+
+
+def test_base_summary_is_the_documents_table():
+    text = summary_text(zoo.build_model("base"))
+    lines = text.splitlines()
+    assert lines[0] == 'Model: "sequential"'
+    assert (
+        lines[2] == "┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃"
+    )
+    assert (
+        lines[4] == "│ conv2d (Conv2D)                 │ (None, 28, 28, 32)     │           320 │"
+    )
+    assert table_rows(text) == BASE_ROWS
+    assert lines[-3:] == [
+        " Total params: 331,274 (1.26 MB)",
+        " Trainable params: 331,274 (1.26 MB)",
+        " Non-trainable params: 0 (0.00 B)",
+    ]
+    assert len({len(line) for line in lines[1:-3]}) == 1, "the box must be rectangular"
+
+
+def test_cmp_and_mlp_summaries():
+    cmp_text = summary_text(zoo.build_model("cmp"))
+    assert ("max_pooling2d_2 (MaxPooling2D)", "(None, 2, 2, 64)", "0") in table_rows(cmp_text)
+    assert ("dense (Dense)", "(None, 128)", "32,896") in table_rows(cmp_text)
+    assert " Total params: 355,850 (1.36 MB)" in cmp_text
+    backend.clear_session()
+    mlp_text = summary_text(zoo.build_model("mlp"))
+    assert table_rows(mlp_text)[1:] == [
+        ("dense (Dense)", "(None, 128)", "100,480"),
+        ("dense_1 (Dense)", "(None, 160)", "20,640"),
+        ("dense_2 (Dense)", "(None, 150)", "24,150"),
+        ("dense_3 (Dense)", "(None, 10)", "1,510"),
+    ]
+    assert " Total params: 146,780 (573.36 KB)" in mlp_text
+
+
+def test_names_count_up_per_session_like_keras():
+    zoo.build_model("mlp")
+    second = zoo.build_model("mlp")
+    assert second.name == "sequential_1"
+    assert second.layers[1].name == "dense_4"
+    backend.clear_session()
+    assert zoo.build_model("mlp").layers[1].name == "dense"
+
+
+def test_unbuilt_model_summary_says_what_to_do():
+    with pytest.raises(ValueError, match="has not been built yet"):
+        Sequential([L.Dense(3)]).summary()
+
+
+def test_deferred_build_from_data_and_input_shape_argument():
+    model = Sequential([L.Flatten(), L.Dense(3, activation="softmax")])
+    out = model.predict(np.zeros((2, 4, 4, 1)), verbose=0)
+    assert out.shape == (2, 3) and model.count_params() == 16 * 3 + 3
+    model2 = Sequential([L.Dense(5, input_shape=(7,))])
+    assert model2.built and model2.output_shape == (5,)
+
+
+def test_fit_learns_and_returns_keras_history():
+    backend.set_random_seed(1)
+    model = compiled(small_cnn())
+    x, y = toy_data()
+    history = model.fit(x, y, batch_size=16, epochs=6, validation_data=toy_data(48, 1), verbose=0)
+    assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert all(len(v) == 6 for v in history.history.values())
+    assert history.epoch == list(range(6))
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert history.history["val_accuracy"][-1] >= 0.9
+    loss, acc = model.evaluate(*toy_data(48, 1), verbose=0)
+    assert acc == pytest.approx(history.history["val_accuracy"][-1])
+    assert loss == pytest.approx(history.history["val_loss"][-1], rel=1e-5)
+    probs = model.predict(x, verbose=0)
+    assert probs.shape == (96, 3) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_train_on_batch_returns_loss_and_accuracy():
+    model = compiled(small_cnn())
+    x, y = toy_data(32)
+    first = model.train_on_batch(x, y)
+    assert isinstance(first, list) and len(first) == 2 and 0 <= first[1] <= 1
+    for _ in range(30):
+        last = model.train_on_batch(x, y)
+    assert last[0] < first[0]
+
+
+def test_sgd_with_momentum_trains():
+    model = small_cnn()
+    model.compile(optimizers.SGD(learning_rate=0.1, momentum=0.9), metrics=["accuracy"])
+    x, y = toy_data()
+    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] * 0.7
+
+
+def test_adam_matches_keras_update_rule():
+    w0 = np.array([[0.5, -0.25]], np.float64)
+    g = np.array([[0.1, -0.3]], np.float64)
+    from minicnn.autograd import Tensor
+
+    p = Tensor(w0.copy(), requires_grad=True)
+    opt = optimizers.Adam(learning_rate=0.01)
+    m = v = np.zeros_like(w0)
+    w = w0.copy()
+    for t in range(1, 4):
+        p.grad = g
+        opt.apply([p])
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        alpha = 0.01 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        w = w - alpha * m / (np.sqrt(v) + 1e-7)
+    np.testing.assert_allclose(p.data, w, rtol=1e-12)
+
+
+def test_softmax_output_loss_equals_probability_loss():
+    # The fused softmax+cross-entropy path must give Keras' loss on probabilities.
+    model = compiled(small_cnn())
+    x, y = toy_data(32)
+    loss, _ = model.evaluate(x, y, verbose=0)
+    probs = model.predict(x, verbose=0).astype(np.float64)
+    assert loss == pytest.approx(-np.log(probs[np.arange(32), y]).mean(), rel=1e-5)
+
+
+def test_same_seed_gives_bit_identical_weights_and_losses():
+    def run():
+        backend.clear_session()
+        backend.set_random_seed(123)
+        model = compiled(small_cnn())
+        x, y = toy_data()
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        return model.get_weights(), history.history["loss"]
+
+    (w1, l1), (w2, l2) = run(), run()
+    assert l1 == l2
+    assert all(np.array_equal(a, b) for a, b in zip(w1, w2, strict=True))
+    backend.set_random_seed(124)
+    other = compiled(small_cnn()).get_weights()
+    assert not np.array_equal(other[0], w1[0])
+
+
+def test_save_load_round_trip(tmp_path):
+    model = compiled(small_cnn())
+    x, y = toy_data(32)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = load_model(path)
+    assert loaded.get_config() == model.get_config()
+    assert all(
+        np.array_equal(a, b) for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True)
+    )
+    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    assert isinstance(loaded.optimizer, optimizers.Adam) and loaded.optimizer.learning_rate == 0.01
+    assert loaded.metrics == ["accuracy"]
+    loaded.fit(x, y, epochs=1, verbose=0)  # compiled and trainable again
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"], "no temporary file left"
+
+
+def _write_npz(path, **arrays):
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def _config_bytes(document):
+    import json
+
+    return np.frombuffer(json.dumps(document).encode(), dtype=np.uint8)
+
+
+def test_bad_model_files_get_clear_errors(tmp_path):
+    good = tmp_path / "good.npz"
+    compiled(small_cnn()).save(good)
+    with np.load(good) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    import json
+
+    document = json.loads(arrays["minicnn_config"].tobytes())
+
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not a zip file")
+    with pytest.raises(ModelFileError, match="not a minicnn model file"):
+        load_model(garbage)
+
+    plain = _write_npz(tmp_path / "plain.npz", a=np.zeros(3))
+    with pytest.raises(ModelFileError, match="no minicnn_config entry"):
+        load_model(plain)
+
+    newer = dict(arrays, minicnn_config=_config_bytes({**document, "format_version": 99}))
+    with pytest.raises(ModelFileError, match="format version 99"):
+        load_model(_write_npz(tmp_path / "newer.npz", **newer))
+
+    missing = {k: v for k, v in arrays.items() if k != "weight_3"}
+    with pytest.raises(ModelFileError, match="weight_3 is missing"):
+        load_model(_write_npz(tmp_path / "missing.npz", **missing))
+
+    wrong = dict(arrays, weight_0=np.zeros((5, 5, 1, 4), np.float32))
+    with pytest.raises(ModelFileError, match="do not fit the model.*shape"):
+        load_model(_write_npz(tmp_path / "wrong.npz", **wrong))
+
+    pickled = dict(arrays, weight_0=np.array([{"evil": 1}], dtype=object))
+    with pytest.raises(ModelFileError, match="without unpickling"):
+        load_model(_write_npz(tmp_path / "pickled.npz", **pickled))
+
+    unknown = dict(document)
+    unknown["model"] = dict(document["model"], layers=[{"class_name": "Lambda", "config": {}}])
+    with pytest.raises(ModelFileError, match="unknown layer class 'Lambda'"):
+        load_model(_write_npz(tmp_path / "lambda.npz", minicnn_config=_config_bytes(unknown)))
+
+
+def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    model = compiled(small_cnn())
+    model.save(path)
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", explode)
+    with pytest.raises(OSError, match="disk full"):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+@pytest.mark.parametrize(
+    "x,y,error,match",
+    [
+        (np.zeros((4, 8, 8)), np.zeros(4), ValueError, r"expects input of shape \(None, 8, 8, 1\)"),
+        (np.zeros((4, 8, 8, 3)), np.zeros(4), ValueError, r"got x of shape \(4, 8, 8, 3\)"),
+        (np.array([["a"] * 64] * 4).reshape(4, 8, 8, 1), np.zeros(4), TypeError, "numeric"),
+        (np.zeros((0, 8, 8, 1)), np.zeros(0), ValueError, "x is empty"),
+        (np.full((4, 8, 8, 1), np.nan), np.zeros(4), ValueError, "NaN or inf"),
+        (np.zeros((4, 8, 8, 1)), np.array([0, 1, 2, 3]), ValueError, r"Labels must be in 0\.\.2"),
+        (np.zeros((4, 8, 8, 1)), np.array([0, -1, 2, 1]), ValueError, r"0\.\.2"),
+        (np.zeros((4, 8, 8, 1)), np.eye(3)[[0, 1, 2, 0]], ValueError, "looks one-hot"),
+        (np.zeros((4, 8, 8, 1)), np.array([0.5, 1, 2, 0]), ValueError, "non-integer"),
+        (np.zeros((4, 8, 8, 1)), np.zeros(5), ValueError, "4 samples but y has 5"),
+    ],
+)
+def test_bad_training_data_is_named(x, y, error, match):
+    model = compiled(small_cnn())
+    with pytest.raises(error, match=match):
+        model.fit(x, y, verbose=0)
+
+
+def test_labels_as_column_and_integer_floats_are_accepted():
+    model = compiled(small_cnn())
+    x, y = toy_data(16)
+    model.train_on_batch(x, y.reshape(-1, 1))
+    model.train_on_batch(x, y.astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"optimizer": "adamw"}, "Unknown optimizer 'adamw'"),
+        ({"loss": "mse"}, "Unknown loss 'mse'"),
+        ({"metrics": ["auc"]}, "Unknown metric 'auc'"),
+    ],
+)
+def test_unknown_compile_names(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        small_cnn().compile(**kwargs)
+
+
+def test_fit_before_compile_is_an_error():
+    with pytest.raises(RuntimeError, match="must be compiled"):
+        small_cnn().fit(*toy_data(8), verbose=0)
+
+
+def test_progress_line_follows_keras_when_not_a_terminal():
+    stream = io.StringIO()
+    bar = ProgressBar(10, verbose=1, stream=stream)
+    bar.update(3, {"accuracy": 0.5, "loss": 1.0})  # not a terminal: nothing until the end
+    assert stream.getvalue() == ""
+    bar.finish({"accuracy": 0.8281, "loss": 0.4939, "val_accuracy": 0.8659, "val_loss": 0.3725})
+    line = stream.getvalue()
+    assert re.match(
+        r"^10/10 ━{20} \d+s \d+(ms|us|s)/step - accuracy: 0\.8281 - loss: 0\.4939 - "
+        r"val_accuracy: 0\.8659 - val_loss: 0\.3725\n$",
+        line,
+    ), line
+    stream2 = io.StringIO()
+    ProgressBar(469, verbose=2, stream=stream2).finish({"loss": 0.00012})
+    assert re.match(
+        r"^469/469 - \d+s - \d+(us|ms|s)/step - loss: 1\.2000e-04\n$", stream2.getvalue()
+    )
+
+
+def test_progress_bar_redraws_in_place_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    bar = ProgressBar(4, verbose=1, stream=stream)
+    bar.min_redraw_seconds = 0
+    for step in range(1, 5):
+        bar.update(step, {"loss": 1.0})
+    bar.finish({"loss": 0.5})
+    out = stream.getvalue()
+    assert out.count("\r") == 5 and out.endswith("\n") and out.count("\n") == 1
+    assert "\x1b[32m" + "━" * 20 in out  # the full green bar at the end
+
+
+def test_fit_prints_epoch_lines(capsys):
+    model = compiled(small_cnn())
+    x, y = toy_data(40)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=1, validation_data=(x, y))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Epoch 1/2" and out[2] == "Epoch 2/2"
+    assert re.match(
+        r"^3/3 ━{20} \d+s .*/step - accuracy: .* - loss: .* - val_accuracy: .* - "
+        r"val_loss: \d\.\d{4}$",
+        out[1],
+    ), out[1]

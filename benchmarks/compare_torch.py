@@ -1,0 +1,129 @@
+"""Time one training step of a study model in minicnn and in PyTorch, side by side.
+
+    python benchmarks/compare_torch.py --device cpu --model base
+
+Both run in this process with the same thread count, alternating step by step after a warm-up,
+on the same batch; the last line is ``ratio minicnn/torch: X.XX`` (median over median).
+PyTorch is only the peer we measure against (``pip install -e .[bench]``), never a dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+STEPS_PER_EPOCH = 469
+
+
+def torch_model(model_id: str, torch):
+    """The same architecture in PyTorch (NCHW), built from the study's notation."""
+    from minicnn.experiments import zoo
+
+    nn = torch.nn
+    modules: list = []
+    channels, size = 1, 28
+    features = None
+    for token in zoo.get_spec(model_id).layers.split():
+        if token.startswith("C"):
+            filters, rest = token[1:].split("-")
+            k, pad = int(rest[:-1]), rest[-1]
+            modules += [
+                nn.Conv2d(channels, int(filters), k, padding="same" if pad == "s" else 0),
+                nn.ReLU(),
+            ]
+            channels, size = int(filters), size if pad == "s" else size - k + 1
+        elif token == "P":
+            modules.append(nn.MaxPool2d(2))
+            size //= 2
+        elif token == "F":
+            modules.append(nn.Flatten())
+            features = channels * size * size
+        elif token == "Dr":
+            modules.append(nn.Dropout(0.2))
+        elif token.startswith("D"):
+            modules += [nn.Linear(features, int(token[1:])), nn.ReLU()]
+            features = int(token[1:])
+        else:  # O10: logits; CrossEntropyLoss applies the softmax
+            modules.append(nn.Linear(features, int(token[1:])))
+    return nn.Sequential(*modules)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--model", default="base", choices=("base", "w4", "mlp"))
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args(argv)
+    if args.device == "gpu":
+        print("The GPU comparison needs the CuPy backend (not built yet).", file=sys.stderr)
+        return 2
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed: pip install torch==2.13.0", file=sys.stderr)
+        return 2
+    import numba
+
+    from minicnn import backend, optimizers
+    from minicnn.experiments import zoo
+
+    torch.set_num_threads(args.threads)
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    rng = np.random.default_rng(0)
+    x = rng.random((args.batch_size, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, args.batch_size)
+
+    backend.set_random_seed(0)
+    ours = zoo.build_model(args.model)
+    ours.compile(optimizers.Adam(), "sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    torch.manual_seed(0)
+    theirs = torch_model(args.model, torch)
+    opt = torch.optim.Adam(theirs.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+    ty = torch.from_numpy(y)
+
+    def torch_step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(theirs(tx), ty)
+        loss.backward()
+        opt.step()
+        loss.item()
+
+    def ours_step() -> None:
+        ours.train_on_batch(x, y)
+
+    for _ in range(args.warmup):
+        ours_step()
+        torch_step()
+    times: dict[str, list[float]] = {"minicnn": [], "torch": []}
+    for _ in range(args.steps):
+        for name, step in (("minicnn", ours_step), ("torch", torch_step)):
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    print(
+        f"model {args.model}, batch {args.batch_size}, device cpu, {args.threads} threads, "
+        f"torch {torch.__version__}, numpy {np.__version__}, numba {numba.__version__}"
+    )
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    for name, median in medians.items():
+        print(
+            f"{name:8s} median {1e3 * median:8.1f} ms/step  "
+            f"({STEPS_PER_EPOCH * median:6.1f} s/epoch of {STEPS_PER_EPOCH} steps)"
+        )
+    print(f"ratio minicnn/torch: {medians['minicnn'] / medians['torch']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, losses, optimizers
+from .fileio import atomic_write
 from .layers import LAYER_CLASSES, Input
 from .models import Sequential
 
@@ -30,22 +30,6 @@ CONFIG_KEY = "minicnn_config"
 
 class ModelFileError(ValueError):
     """A file that is not a minicnn model, or whose contents do not fit the model it describes."""
-
-
-def atomic_write(path: str | os.PathLike, write: Any, suffix: str = "") -> None:
-    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it into place,
-    so that ``path`` is never left half-written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_model(model: Sequential, path: str | os.PathLike) -> None:

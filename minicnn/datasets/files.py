@@ -6,13 +6,14 @@ import gzip
 import hashlib
 import os
 import struct
-import tempfile
 import urllib.request
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ..fileio import atomic_write
 
 
 class DatasetError(ValueError):
@@ -102,7 +103,7 @@ def download(
                         f"{mirror + name}: checksum mismatch (SHA-256 {digest}, expected "
                         f"{checksums[name]}); the download was discarded."
                     )
-                _write_atomically(target / name, payload)
+                atomic_write(target / name, lambda f, data=payload: f.write(data))
             return []
         except (OSError, DatasetError, ValueError) as e:
             failures.append(f"download from {mirror}: {e}")
@@ -116,16 +117,3 @@ def _decompressed(payload: bytes, where: str) -> bytes:
         return gzip.decompress(payload)
     except (OSError, EOFError, zlib.error) as e:
         raise DatasetError(f"{where}: corrupt or truncated gzip data ({e}).") from None
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -25,6 +25,8 @@ def test_baseline_end_to_end_on_small_data(tmp_path, capsys):
     code = cli.main(
         [
             "baseline",
+            "--out",
+            str(tmp_path / "runs"),
             "--epochs",
             "2",
             "--data-dir",
@@ -48,6 +50,9 @@ def test_baseline_end_to_end_on_small_data(tmp_path, capsys):
             rf"^\s+{re.escape(name)}\s+\d\.\d{{4}}\s+\d\.\d{{4}}\s+\d\.\d{{4}}\s+\d+$", out, re.M
         )
     assert "Seconds per epoch" in out and "peak memory" in out
+    results = (tmp_path / "runs" / "baseline" / "results.jsonl").read_text().splitlines()
+    assert len(results) == 1 and '"model": "w1"' in results[0]
+    assert "| w1 |" in (tmp_path / "runs" / "baseline" / "report.md").read_text()
 
 
 def test_baseline_figures(tmp_path):
@@ -65,7 +70,9 @@ def test_missing_data_exits_2_with_the_reason(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MINICNN_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "none")
     monkeypatch.setattr(fashion_mnist, "MIRRORS", [])
-    assert cli.main(["baseline", "--data-dir", str(tmp_path / "nowhere")]) == 2
+    assert (
+        cli.main(["baseline", "--out", str(tmp_path), "--data-dir", str(tmp_path / "nowhere")]) == 2
+    )
     assert "Fashion-MNIST not found" in capsys.readouterr().err
 
 

@@ -6,7 +6,7 @@ import pytest
 from minicnn import Input, Sequential, backend, optimizers
 from minicnn.datasets import DatasetError, fashion_mnist
 from minicnn.experiments import zoo
-from minicnn.experiments.baseline import prepare_images
+from minicnn.experiments.data import prepare_images
 
 
 def _real_data():

@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import platform
 import resource
 import sys
-import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import classification_report
 
-from .. import __version__, backend, optimizers
-from ..datasets import DatasetError, fashion_mnist
+from .. import __version__, backend
+from ..datasets import fashion_mnist
 from . import zoo
-
-RECIPE = (
-    "Fashion-MNIST, pixels/255 as float32 (N, 28, 28, 1); Adam(lr 1e-3, beta_1 0.9, beta_2 0.999, "
-    "epsilon 1e-7); sparse categorical cross-entropy on softmax; glorot-uniform weights, zero "
-    "biases; dropout 0.2 after hidden dense layers; max-pool 2x2; reshuffled every epoch; "
-    "the test set is the validation set."
-)
-
-
-def prepare_images(x: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]."""
-    return (x.astype(np.float32) / np.float32(255.0))[..., None]
-
-
-def load_fashion_mnist(
-    data_dir: str | None, max_train: int | None, max_test: int | None
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(data_dir)
-    x_train, y_train = x_train[:max_train], y_train[:max_train]
-    x_test, y_test = x_test[:max_test], y_test[:max_test]
-    return (prepare_images(x_train), y_train), (prepare_images(x_test), y_test)
+from .data import RECIPE
+from .results import ResultsStore
+from .runner import _data, make_task, train_run
 
 
 def peak_rss_mb() -> float:
@@ -53,12 +34,13 @@ def run(
     max_train: int | None = None,
     max_test: int | None = None,
     verbose: int = 1,
+    store: ResultsStore | None = None,
 ) -> dict[str, Any]:
-    """Train and report one model of the study; returns the figures it printed."""
-    backend.set_random_seed(seed)
-    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(data_dir, max_train, max_test)
+    """Train and report one model of the study; returns its result record (also appended to
+    ``store`` when given)."""
+    task = make_task(model_id, seed, epochs, batch_size, max_train, max_test, data_dir)
+    (x_train, _), (x_test, y_test) = _data(task)
     spec = zoo.get_spec(model_id)
-    model = zoo.build_model(model_id, x_train.shape[1:])
     print(f"minicnn {__version__}, Python {platform.python_version()}, NumPy {np.__version__}")
     print(f"Model {spec.id} ({spec.label}): {spec.layers}")
     print(f"Recipe: {RECIPE}")
@@ -66,71 +48,53 @@ def run(
         f"Data: {len(x_train)} train, {len(x_test)} test images; {epochs} epochs, batch "
         f"{batch_size}, seed {seed}\n"
     )
-    model.summary()
-    model.compile(
-        optimizer=optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-    )
+    backend.clear_session()
+    zoo.build_model(model_id, x_train.shape[1:]).summary()
     print()
-    history = model.fit(
-        x_train,
-        y_train,
-        batch_size=batch_size,
-        epochs=epochs,
-        validation_data=(x_test, y_test),
-        verbose=verbose,
-    )
-    test_loss, test_accuracy = model.evaluate(
-        x_test, y_test, batch_size=batch_size, verbose=verbose
-    )
-    start = time.perf_counter()
-    predictions = model.predict(x_test, batch_size=batch_size, verbose=verbose).argmax(axis=1)
-    predict_seconds = time.perf_counter() - start
-    print(f"\nTest accuracy {100 * test_accuracy:.2f}%\n")
+    kept: dict[str, Any] = {}
+    record = train_run(task, verbose=verbose, keep=kept)
+    print(f"\nTest accuracy {100 * record['test_accuracy']:.2f}%\n")
     print("Classification Report:\n")
     print(
         classification_report(
             y_test,
-            predictions,
+            kept["predicted"],
             labels=list(range(10)),
             target_names=fashion_mnist.class_names,
             digits=4,
             zero_division=0,
         )
     )
-    # The first epoch includes Numba's and BLAS's warm-up; report it apart.
-    seconds = history.epoch_seconds
-    steady = seconds[1:] or seconds
-    figures = {
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
-        "epoch_seconds": seconds,
-        "seconds_per_epoch": float(np.mean(steady)),
-        "predict_seconds": predict_seconds,
-        "peak_rss_mb": peak_rss_mb(),
-        "params": model.count_params(),
-    }
+    # The first epoch includes Numba's and BLAS's warm-up; leave it out of the speed figure.
+    seconds = record["epoch_seconds"]
+    steady = float(np.mean(seconds[1:] or seconds))
+    record["peak_rss_mb"] = peak_rss_mb()
     print(
-        f"Seconds per epoch: {figures['seconds_per_epoch']:.1f} (epochs: "
+        f"Seconds per epoch: {steady:.1f} (each: "
         + ", ".join(f"{s:.1f}" for s in seconds)
-        + f"); predict on {len(x_test)} images: "
-        f"{predict_seconds:.1f} s; peak memory {figures['peak_rss_mb']:.0f} MB RSS"
+        + f"); predict on {len(x_test)} images: {kept['predict_seconds']:.1f} s; "
+        f"peak memory {record['peak_rss_mb']:.0f} MB RSS"
     )
-    return figures
+    if store is not None:
+        store.append(record)
+    return record
 
 
-def run_from_args(args: argparse.Namespace) -> int:
-    try:
-        run(
-            args.model,
-            args.epochs,
-            args.batch_size,
-            args.seed,
-            args.data_dir,
-            args.max_train,
-            args.max_test,
-            args.verbose,
-        )
-    except DatasetError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+def run_seeds(
+    seeds: list[int], out: Path, fresh: bool = False, **kwargs: Any
+) -> tuple[Path, list[dict[str, Any]]]:
+    """Task 1 for each seed, recorded in ``out/baseline`` with a report."""
+    from . import report
+    from .sweep import EXPERIMENTS
+
+    directory = out / "baseline"
+    store = ResultsStore(directory / "results.jsonl")
+    store.check_writable()
+    if fresh:
+        store.start_fresh()
+    records = [run(seed=seed, store=store, **kwargs) for seed in seeds]
+    model_id = kwargs.get("model_id", "base")
+    title = EXPERIMENTS["baseline"][0] if model_id == "base" else f"Task 1: {model_id}"
+    path = report.write_report("baseline", title, records, [model_id], directory)
+    print(f"baseline: report written to {path}")
+    return path, records

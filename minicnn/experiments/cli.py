@@ -1,55 +1,98 @@
-"""Command line of the study: ``python -m minicnn.experiments {baseline,list} ...``."""
+"""Command line of the study: ``python -m minicnn.experiments COMMAND [options]``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from . import baseline, zoo
+from .. import backend
+from ..datasets import DatasetError
+from . import baseline, report, sweep, zoo
+
+EPILOG = """commands:
+  baseline  task 1: train base, print summary, log, accuracy and report (one seed by default)
+  width     base, w1, w2, w4, w5, w6, w7
+  window    base, k2, k4, k5, dec
+  depth     base, d3, d4, d6, d7, d6x3, d3x3
+  compare   cmp and mlp, with side-by-side classification reports
+  all       every table above, then OUT/index.md
+  list      every model id with its table, layers and parameter count
+
+Results go to OUT/<experiment>/results.jsonl (one line per finished run; re-running resumes)
+and OUT/<experiment>/report.md with PNG plots."""
+
+
+class UsageError(Exception):
+    """Bad command-line input found after parsing: reported with exit code 2."""
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return value
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+def _seeds(text: str) -> list[int]:
+    """``3`` means seeds 0, 1, 2; ``0,5,7`` (any comma) is an explicit list."""
+    try:
+        if "," in text:
+            seeds = [int(part) for part in text.split(",") if part.strip()]
+            if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+                raise ValueError
+            return seeds
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--seeds takes a count (3) or a comma-separated list of distinct non-negative "
+            f"seeds (0,5,7); got {text!r}"
+        ) from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"--seeds must be at least 1, got {count}")
+    return list(range(count))
 
 
 def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--epochs", type=_positive, default=6)
+    common.add_argument(
+        "--seeds", type=_seeds, default=None, help="a count (default 3; 1 for baseline) or a list"
+    )
+    common.add_argument("--batch-size", type=_positive, default=128)
+    common.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    common.add_argument("--out", type=Path, default=Path("runs"), help="results folder (runs/)")
+    common.add_argument("--variants", default=None, help="comma-separated subset of model ids")
+    common.add_argument("--max-train", type=_positive, default=None, help="first N train images")
+    common.add_argument("--max-test", type=_positive, default=None, help="first N test images")
+    common.add_argument("--jobs", type=_positive, default=1, help="parallel worker processes")
+    common.add_argument("--dataset", choices=("fashion_mnist",), default="fashion_mnist")
+    common.add_argument("--data-dir", default=None, help="folder holding the dataset files")
+    common.add_argument("--fresh", action="store_true", help="ignore (move aside) earlier results")
+    common.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None)
+
     parser = argparse.ArgumentParser(
         prog="python -m minicnn.experiments",
         description="Reproduce the study of ../shared/study.md on Fashion-MNIST.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    run = commands.add_parser(
-        "baseline",
-        help="train the study's base model and print summary, log, accuracy and report",
-    )
-    run.add_argument("--model", default="base", choices=list(zoo.BY_ID), help="model id (base)")
-    run.add_argument("--epochs", type=_positive, default=6)
-    run.add_argument("--batch-size", type=_positive, default=128)
-    run.add_argument("--seed", type=_non_negative, default=0)
-    run.add_argument("--data-dir", default=None, help="folder holding the four IDX files")
-    run.add_argument("--max-train", type=_positive, default=None, help="use the first N images")
-    run.add_argument("--max-test", type=_positive, default=None, help="test on the first N images")
-    run.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
-    run.set_defaults(handler=baseline.run_from_args)
-
-    listing = commands.add_parser("list", help="every model id of the study with its layers")
-    listing.set_defaults(handler=_list_models)
+    base = commands.add_parser("baseline", parents=[common], help="task 1 (base model)")
+    base.add_argument("--model", default="base", choices=list(zoo.BY_ID), help="model id")
+    base.add_argument("--seed", type=int, default=None, help="one seed (same as --seeds N,)")
+    for name in ("width", "window", "depth", "compare", "all"):
+        commands.add_parser(name, parents=[common], help=f"the {name} experiment")
+    commands.add_parser("list", help="every model id of the study")
     return parser
 
 
-def _list_models(args: argparse.Namespace) -> int:
+def _list_models() -> int:
     print(f"{'id':<6} {'table':<9} {'params':>10} {'doc %':>6}  layers")
     for spec in zoo.STUDY:
         acc = f"{spec.document_accuracy:.2f}" if spec.document_accuracy is not None else "-"
@@ -57,10 +100,86 @@ def _list_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_args(args: argparse.Namespace) -> list[str] | None:
+    device = backend.resolve_device(args.device) if args.device != "gpu" else "gpu"
+    if device == "gpu":
+        raise UsageError("--device gpu: the CuPy backend is not available in this build yet.")
+    variants = None
+    if args.variants:
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        unknown = [v for v in variants if v not in zoo.BY_ID]
+        if unknown:
+            raise UsageError(
+                f"unknown model id(s) in --variants: {', '.join(unknown)}; known: "
+                f"{', '.join(zoo.BY_ID)}"
+            )
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {args.out} cannot be created: {e}") from None
+    if not os.access(args.out, os.W_OK):
+        raise UsageError(f"--out {args.out} is not writable")
+    return variants
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "list":
+        return _list_models()
+    variants = _check_args(args)
+    common = dict(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        max_train=args.max_train,
+        max_test=args.max_test,
+        data_dir=args.data_dir,
+    )
+    if args.command == "baseline":
+        if args.seed is not None and args.seeds is not None:
+            raise UsageError("give --seed or --seeds, not both")
+        seeds = [args.seed] if args.seed is not None else (args.seeds or [0])
+        if args.seed is not None and args.seed < 0:
+            raise UsageError(f"--seed must be non-negative, got {args.seed}")
+        verbose = 1 if args.verbose is None else args.verbose
+        baseline.run_seeds(
+            seeds, args.out, fresh=args.fresh, model_id=args.model, verbose=verbose, **common
+        )
+        return 0
+    seeds = args.seeds or [0, 1, 2]
+    verbose = 0 if args.verbose is None else args.verbose
+    names = list(sweep.EXPERIMENTS) if args.command == "all" else [args.command]
+    if args.command == "all":
+        names.remove("baseline")  # base is trained as part of width, window and depth
+    reports, records = {}, []
+    for name in names:
+        path, done = sweep.run_experiment(
+            name,
+            args.out,
+            seeds,
+            variants=variants,
+            jobs=args.jobs,
+            fresh=args.fresh,
+            verbose=verbose,
+            **common,
+        )
+        reports[name] = path
+        records += done
+    if args.command == "all":
+        unique = list({r["key"]: r for r in records}.values())
+        print(f"all: index written to {report.write_index(args.out, reports, unique)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        return _run(args)
+    except (UsageError, DatasetError, PermissionError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
+        print(
+            "\nInterrupted: every run that finished is kept in its results.jsonl; run the same "
+            "command again to train only what is missing.",
+            file=sys.stderr,
+        )
         return 130

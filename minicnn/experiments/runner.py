@@ -1,0 +1,198 @@
+"""Training one (model, seed) run, and sweeping many of them, serially or in worker processes.
+
+``train_run`` is a plain function of a JSON-serialisable task that returns a plain record, so
+any executor can run it; only the caller writes results.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import multiprocessing
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from .. import __version__, backend, optimizers
+from . import zoo
+from .data import load_fashion_mnist
+from .results import ResultsStore, run_key
+
+_DATA_CACHE: dict[tuple, Any] = {}
+
+
+def make_task(
+    model_id: str,
+    seed: int,
+    epochs: int,
+    batch_size: int,
+    max_train: int | None,
+    max_test: int | None,
+    data_dir: str | None = None,
+    dataset: str = "fashion_mnist",
+) -> dict[str, Any]:
+    """Everything a run needs; ``key`` hashes all of it that can change the result."""
+    spec = zoo.get_spec(model_id)
+    identity = {
+        "model": model_id,
+        "layers": spec.layers,
+        "recipe": {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "optimizer": optimizers.Adam().get_config(),
+            "loss": "sparse_categorical_crossentropy",
+            "dropout": zoo.DROPOUT_RATE,
+            "initializer": "glorot_uniform",
+        },
+        "data": {"dataset": dataset, "max_train": max_train, "max_test": max_test},
+        "seed": seed,
+    }
+    return {**identity, "key": run_key(identity), "data_dir": data_dir}
+
+
+def _data(task: dict[str, Any]) -> Any:
+    d = task["data"]
+    cache_key = (d["dataset"], task.get("data_dir"), d["max_train"], d["max_test"])
+    if cache_key not in _DATA_CACHE:
+        _DATA_CACHE.clear()  # one data set per process at a time
+        _DATA_CACHE[cache_key] = load_fashion_mnist(
+            task.get("data_dir"), d["max_train"], d["max_test"]
+        )
+    return _DATA_CACHE[cache_key]
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None
+
+
+def train_run(
+    task: dict[str, Any], verbose: int = 0, keep: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Train and test one model with one seed; returns a JSON-ready record. ``keep``, if
+    given, receives the model and the test predictions."""
+    (x_train, y_train), (x_test, y_test) = _data(task)
+    backend.clear_session()
+    backend.set_random_seed(task["seed"])
+    recipe = task["recipe"]
+    model = zoo.build_model(task["model"], x_train.shape[1:])
+    model.compile(optimizers.get(dict(recipe["optimizer"])), recipe["loss"], metrics=["accuracy"])
+    start = time.perf_counter()
+    history = model.fit(
+        x_train,
+        y_train,
+        batch_size=recipe["batch_size"],
+        epochs=recipe["epochs"],
+        validation_data=(x_test, y_test),
+        verbose=verbose,
+    )
+    train_seconds = time.perf_counter() - start
+    test_loss, test_accuracy = model.evaluate(
+        x_test, y_test, batch_size=recipe["batch_size"], verbose=0
+    )
+    predict_start = time.perf_counter()
+    predicted = model.predict(x_test, batch_size=recipe["batch_size"], verbose=0).argmax(axis=1)
+    if keep is not None:
+        keep.update(
+            model=model, predicted=predicted, predict_seconds=time.perf_counter() - predict_start
+        )
+    labels = list(range(10))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_test, predicted, labels=labels, zero_division=0
+    )
+    return {
+        "key": task["key"],
+        "model": task["model"],
+        "seed": task["seed"],
+        "layers": task["layers"],
+        "recipe": recipe,
+        "data": task["data"],
+        "params": model.count_params(),
+        "test_loss": float(test_loss),
+        "test_accuracy": float(test_accuracy),
+        "per_class": {
+            "precision": precision.tolist(),
+            "recall": recall.tolist(),
+            "f1": f1.tolist(),
+            "support": support.tolist(),
+        },
+        "confusion_matrix": confusion_matrix(y_test, predicted, labels=labels).tolist(),
+        "history": history.history,
+        "epoch_seconds": history.epoch_seconds,
+        "seconds_per_epoch": float(np.mean(history.epoch_seconds)),
+        "train_seconds": train_seconds,
+        "device": "cpu",
+        "hostname": platform.node(),
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "minicnn": __version__,
+        },
+        "git_commit": git_commit(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _limit_threads(threads: int) -> None:
+    """Each of N worker processes gets its share of the cores (BLAS and Numba alike)."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    import numba
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+def run_tasks(
+    tasks: Iterable[dict[str, Any]],
+    store: ResultsStore,
+    jobs: int = 1,
+    verbose: int = 0,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every task and append each record to ``store`` as soon as it is done."""
+    tasks = list(tasks)
+    done: list[dict[str, Any]] = []
+
+    def record(result: dict[str, Any]) -> None:
+        store.append(result)
+        done.append(result)
+        if on_result:
+            on_result(result)
+
+    if jobs <= 1:
+        for task in tasks:
+            record(train_run(task, verbose))
+        return done
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)
+    ) as pool:
+        pending = [pool.submit(train_run, task, 0) for task in tasks]
+        try:
+            for future in futures.as_completed(pending):
+                record(future.result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    return done

@@ -1,0 +1,95 @@
+"""The study's experiments: which models each one trains, and running them with resumption."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .results import ResultsStore
+from .runner import make_task, run_tasks
+
+EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
+    "baseline": ("Task 1: the base model", ["base"]),
+    "width": ("Task 2: accuracy against width", ["base", "w1", "w2", "w4", "w5", "w6", "w7"]),
+    "window": ("Task 2: accuracy against the conv window", ["base", "k2", "k4", "k5", "dec"]),
+    "depth": (
+        "Task 3: accuracy against depth",
+        ["base", "d3", "d4", "d6", "d7", "d6x3", "d3x3"],
+    ),
+    "compare": ("Task 4: the CNN against the fully connected network", ["cmp", "mlp"]),
+}
+
+
+def _other_records(out: Path, experiment: str) -> dict[str, dict[str, Any]]:
+    """Runs already recorded by the other experiments under ``out`` (the same key is the same
+    run: base appears in several tables and is trained once)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in EXPERIMENTS:
+        path = out / name / "results.jsonl"
+        if name != experiment and path.exists():
+            found.update(ResultsStore(path).load())
+    return found
+
+
+def run_experiment(
+    experiment: str,
+    out: Path,
+    seeds: Sequence[int],
+    epochs: int,
+    batch_size: int,
+    max_train: int | None = None,
+    max_test: int | None = None,
+    data_dir: str | None = None,
+    variants: Sequence[str] | None = None,
+    jobs: int = 1,
+    fresh: bool = False,
+    verbose: int = 0,
+) -> tuple[Path, list[dict[str, Any]]]:
+    """Train every missing (model, seed) of ``experiment``, then write its report."""
+    title, models = EXPERIMENTS[experiment]
+    if variants:
+        models = [m for m in models if m in variants]
+    directory = out / experiment
+    store = ResultsStore(directory / "results.jsonl")
+    store.check_writable()
+    if fresh:
+        moved = store.start_fresh()
+        if moved:
+            print(f"{experiment}: earlier results moved to {moved}")
+    tasks = [
+        make_task(m, s, epochs, batch_size, max_train, max_test, data_dir)
+        for m in models
+        for s in seeds
+    ]
+    recorded = store.load()
+    missing = [t for t in tasks if t["key"] not in recorded]
+    others = _other_records(out, experiment) if missing and not fresh else {}
+    reused = [t for t in missing if t["key"] in others]
+    for task in reused:
+        store.append(others[task["key"]])
+    to_train = [t for t in missing if t["key"] not in others]
+    print(
+        f"{experiment}: {len(tasks)} runs ({len(models)} models x {len(seeds)} seeds); "
+        f"{len(tasks) - len(missing)} already recorded, {len(reused)} taken from other "
+        f"experiments, {len(to_train)} to train",
+        flush=True,
+    )
+    count = [0]
+
+    def progress(record: dict[str, Any]) -> None:
+        count[0] += 1
+        print(
+            f"[{count[0]}/{len(to_train)}] {record['model']} seed {record['seed']}: test accuracy "
+            f"{100 * record['test_accuracy']:.2f}%, {record['seconds_per_epoch']:.1f} s/epoch",
+            flush=True,
+        )
+
+    run_tasks(to_train, store, jobs=jobs, verbose=verbose, on_result=progress)
+    recorded = store.load()
+    records = [recorded[t["key"]] for t in tasks if t["key"] in recorded]
+    path = report.write_report(experiment, title, records, models, directory)
+    print(f"{experiment}: report written to {path}", file=sys.stdout, flush=True)
+    return path, records

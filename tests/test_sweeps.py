@@ -206,3 +206,28 @@ def test_unwritable_out_fails_before_training(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(runner, "train_run", lambda *a, **k: pytest.fail("trained"))
     assert cli.main(["width", "--out", str(blocker / "sub")]) == 2
     assert "cannot be created" in capsys.readouterr().err
+
+
+def test_parallel_jobs_record_every_run_once(tmp_path, data_dir):
+    out = tmp_path / "runs"
+    argv = [
+        "compare",
+        "--seeds",
+        "2",
+        "--jobs",
+        "2",
+        "--out",
+        str(out),
+        "--data-dir",
+        data_dir,
+        *SMALL,
+    ]
+    assert cli.main(argv) == 0
+    records = read_lines(out / "compare" / "results.jsonl")
+    assert sorted((r["model"], r["seed"]) for r in records) == [
+        ("cmp", 0),
+        ("cmp", 1),
+        ("mlp", 0),
+        ("mlp", 1),
+    ]
+    assert len({r["key"] for r in records}) == 4

@@ -77,13 +77,17 @@ def sha256_of(data: bytes) -> str:
 
 
 def download(
-    names: Sequence[str], checksums: dict[str, str], mirrors: Sequence[str], target: Path
+    names: Sequence[str],
+    checksums: dict[str, str],
+    mirrors: Sequence[str],
+    target: Path,
+    hash_decompressed: bool = True,
 ) -> list[str]:
     """Fetch every file from the first mirror that works into ``target``; returns what failed.
 
-    Each file is checked against the SHA-256 of its decompressed bytes (so a mirror that
-    recompresses still matches), written to a temporary file and renamed: a failed or
-    interrupted download leaves nothing behind.
+    Each file is checked against its SHA-256 (of the decompressed bytes when
+    ``hash_decompressed``, so that a mirror that recompresses still matches), written to a
+    temporary file and renamed: a failed or interrupted download leaves nothing behind.
     """
     failures = []
     for mirror in mirrors:
@@ -97,7 +101,8 @@ def download(
                     continue
                 with urllib.request.urlopen(mirror + name, timeout=30) as response:
                     payload = response.read()
-                digest = sha256_of(_decompressed(payload, mirror + name))
+                hashed = _decompressed(payload, mirror + name) if hash_decompressed else payload
+                digest = sha256_of(hashed)
                 if digest != checksums[name]:
                     raise DatasetError(
                         f"{mirror + name}: checksum mismatch (SHA-256 {digest}, expected "

@@ -12,9 +12,8 @@ import numpy as np
 from sklearn.metrics import classification_report
 
 from .. import __version__, backend
-from ..datasets import fashion_mnist
 from . import zoo
-from .data import RECIPE
+from .data import RECIPE, class_names
 from .results import ResultsStore
 from .runner import _data, make_task, train_run
 
@@ -35,17 +34,18 @@ def run(
     max_test: int | None = None,
     verbose: int = 1,
     store: ResultsStore | None = None,
+    dataset: str = "fashion_mnist",
 ) -> dict[str, Any]:
     """Train and report one model of the study; returns its result record (also appended to
     ``store`` when given)."""
-    task = make_task(model_id, seed, epochs, batch_size, max_train, max_test, data_dir)
+    task = make_task(model_id, seed, epochs, batch_size, max_train, max_test, data_dir, dataset)
     (x_train, _), (x_test, y_test) = _data(task)
     spec = zoo.get_spec(model_id)
     print(f"minicnn {__version__}, Python {platform.python_version()}, NumPy {np.__version__}")
     print(f"Model {spec.id} ({spec.label}): {spec.layers}")
     print(f"Recipe: {RECIPE}")
     print(
-        f"Data: {len(x_train)} train, {len(x_test)} test images; {epochs} epochs, batch "
+        f"Data: {dataset}, {len(x_train)} train, {len(x_test)} test images; {epochs} epochs, batch "
         f"{batch_size}, seed {seed}\n"
     )
     backend.clear_session()
@@ -60,7 +60,7 @@ def run(
             y_test,
             kept["predicted"],
             labels=list(range(10)),
-            target_names=fashion_mnist.class_names,
+            target_names=class_names(dataset),
             digits=4,
             zero_division=0,
         )

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--max-train", type=_positive, default=None, help="first N train images")
     common.add_argument("--max-test", type=_positive, default=None, help="first N test images")
     common.add_argument("--jobs", type=_positive, default=1, help="parallel worker processes")
-    common.add_argument("--dataset", choices=("fashion_mnist",), default="fashion_mnist")
+    common.add_argument("--dataset", choices=("fashion_mnist", "cifar10"), default="fashion_mnist")
     common.add_argument("--data-dir", default=None, help="folder holding the dataset files")
     common.add_argument("--fresh", action="store_true", help="ignore (move aside) earlier results")
     common.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None)
@@ -132,6 +132,7 @@ def _run(args: argparse.Namespace) -> int:
         max_train=args.max_train,
         max_test=args.max_test,
         data_dir=args.data_dir,
+        dataset=args.dataset,
     )
     if args.command == "baseline":
         if args.seed is not None and args.seeds is not None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import fashion_mnist
 from ..fileio import atomic_write
 
 
@@ -69,7 +68,7 @@ def confusion(run: dict[str, Any], title: str, path: Path) -> None:
     matrix = np.asarray(run["confusion_matrix"])
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     image = ax.imshow(matrix, cmap="Blues")
-    names = fashion_mnist.class_names
+    names = run["class_names"]
     ax.set_xticks(range(10), names, rotation=60, ha="right")
     ax.set_yticks(range(10), names)
     for i in range(10):
@@ -98,7 +97,7 @@ def per_class_recall(rows: Sequence[dict[str, Any]], path: Path) -> None:
             capsize=2,
             label=r["id"],
         )
-    ax.set_xticks(positions + width * (len(rows) - 1) / 2, fashion_mnist.class_names, rotation=45)
+    ax.set_xticks(positions + width * (len(rows) - 1) / 2, rows[0]["class_names"], rotation=45)
     ax.set_ylabel("recall (mean over seeds)")
     ax.set_ylim(0, 1)
     ax.legend()

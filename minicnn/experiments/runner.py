@@ -21,7 +21,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .. import __version__, backend, optimizers
 from . import zoo
-from .data import load_fashion_mnist
+from .data import class_names, load_dataset
 from .results import ResultsStore, run_key
 
 _DATA_CACHE: dict[tuple, Any] = {}
@@ -61,8 +61,8 @@ def _data(task: dict[str, Any]) -> Any:
     cache_key = (d["dataset"], task.get("data_dir"), d["max_train"], d["max_test"])
     if cache_key not in _DATA_CACHE:
         _DATA_CACHE.clear()  # one data set per process at a time
-        _DATA_CACHE[cache_key] = load_fashion_mnist(
-            task.get("data_dir"), d["max_train"], d["max_test"]
+        _DATA_CACHE[cache_key] = load_dataset(
+            d["dataset"], task.get("data_dir"), d["max_train"], d["max_test"]
         )
     return _DATA_CACHE[cache_key]
 
@@ -124,6 +124,7 @@ def train_run(
         "layers": task["layers"],
         "recipe": recipe,
         "data": task["data"],
+        "class_names": class_names(task["data"]["dataset"]),
         "params": model.count_params(),
         "test_loss": float(test_loss),
         "test_accuracy": float(test_accuracy),

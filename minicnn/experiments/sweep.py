@@ -47,6 +47,7 @@ def run_experiment(
     jobs: int = 1,
     fresh: bool = False,
     verbose: int = 0,
+    dataset: str = "fashion_mnist",
 ) -> tuple[Path, list[dict[str, Any]]]:
     """Train every missing (model, seed) of ``experiment``, then write its report."""
     title, models = EXPERIMENTS[experiment]
@@ -60,7 +61,7 @@ def run_experiment(
         if moved:
             print(f"{experiment}: earlier results moved to {moved}")
     tasks = [
-        make_task(m, s, epochs, batch_size, max_train, max_test, data_dir)
+        make_task(m, s, epochs, batch_size, max_train, max_test, data_dir, dataset)
         for m in models
         for s in seeds
     ]

@@ -1,0 +1,165 @@
+"""CIFAR-10: 50,000 train and 10,000 test 32x32 colour images of 10 classes.
+
+``load_data()`` reads the official python-version tarball ``cifar-10-python.tar.gz`` (or its
+extracted ``cifar-10-batches-py`` folder) from, in order: ``data_dir``; ``$MINICNN_DATA`` (or its
+``cifar-10`` folder); the cache (``$MINICNN_CACHE`` or ``~/.cache/minicnn``)``/cifar-10``; then
+downloads it into the cache, checking its SHA-256. The batches inside are pickles: they are read
+with an unpickler that accepts only plain containers and NumPy arrays, so a crafted file cannot
+run code.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .files import DatasetError, cache_root, download
+
+class_names = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
+
+ARCHIVE = "cifar-10-python.tar.gz"
+FOLDER = "cifar-10-batches-py"
+TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
+TEST_BATCH = "test_batch"
+SHA256 = {ARCHIVE: "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"}
+MIRRORS = ["https://www.cs.toronto.edu/~kriz/"]
+
+Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    # Protocol-2 pickles written by Python 3 spell bytes as _codecs.encode(str, "latin1").
+    ("_codecs", "encode"),
+}
+
+
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def _unpickle(data: bytes, where: str) -> dict[bytes, Any]:
+    try:
+        batch = _ArraysOnlyUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except Exception as e:  # any malformed pickle, whatever the exception type
+        raise DatasetError(f"{where}: not a CIFAR-10 batch ({e}).") from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise DatasetError(f"{where}: not a CIFAR-10 batch (no data and labels entries).")
+    return batch
+
+
+def _batch_arrays(batch: dict[bytes, Any], where: str) -> tuple[np.ndarray, np.ndarray]:
+    data = np.asarray(batch[b"data"])
+    labels = np.asarray(batch[b"labels"])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise DatasetError(f"{where}: data must be uint8 rows of 3072 pixels, got {data.shape}.")
+    if labels.shape != (len(data),):
+        raise DatasetError(f"{where}: {len(data)} images but {labels.size} labels.")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise DatasetError(f"{where}: labels outside 0..9.")
+    # Rows are channel-major (1024 red, 1024 green, 1024 blue); we train channels-last.
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), labels.astype(np.uint8).reshape(-1, 1)
+
+
+class _Source:
+    """Batches from a tarball or an extracted folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self, name: str) -> bytes:
+        if self.path.is_dir():
+            member = self.path / name
+            if not member.is_file():
+                raise DatasetError(f"{self.path}: batch {name} is missing.")
+            return member.read_bytes()
+        try:
+            with tarfile.open(self.path, "r:*") as tar:
+                f = tar.extractfile(f"{FOLDER}/{name}")
+                if f is None:
+                    raise KeyError(name)
+                return f.read()
+        except KeyError:
+            raise DatasetError(f"{self.path}: batch {FOLDER}/{name} is missing.") from None
+        except (tarfile.TarError, OSError, EOFError) as e:
+            raise DatasetError(f"{self.path}: corrupt or truncated tarball ({e}).") from None
+
+
+def search_dirs(data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
+    dirs = []
+    if data_dir is not None:
+        dirs.append(("data_dir argument", Path(data_dir)))
+    if os.environ.get("MINICNN_DATA"):
+        env = Path(os.environ["MINICNN_DATA"])
+        dirs += [("$MINICNN_DATA", env), ("$MINICNN_DATA", env / "cifar-10")]
+    dirs.append(("cache", cache_root() / "cifar-10"))
+    return dirs
+
+
+def _source_in(directory: Path) -> _Source | None:
+    if (directory / ARCHIVE).is_file():
+        return _Source(directory / ARCHIVE)
+    if (directory / FOLDER).is_dir():
+        return _Source(directory / FOLDER)
+    if directory.name == FOLDER and directory.is_dir():
+        return _Source(directory)
+    return None
+
+
+def locate(data_dir: str | os.PathLike | None = None, download_missing: bool = True) -> _Source:
+    tried = []
+    for why, directory in search_dirs(data_dir):
+        source = _source_in(directory)
+        if source:
+            return source
+        tried.append(f"{directory} ({why}): no {ARCHIVE} or {FOLDER}/")
+    if download_missing:
+        cache = cache_root() / "cifar-10"
+        failures = download([ARCHIVE], SHA256, MIRRORS, cache, hash_decompressed=False)
+        source = _source_in(cache)
+        if source and not failures:
+            return source
+        tried += failures
+    else:
+        tried.append("download: not allowed (download=False)")
+    raise DatasetError(
+        "CIFAR-10 not found. Tried:\n  - "
+        + "\n  - ".join(tried)
+        + f"\nFix: put the official {ARCHIVE} (python version) in a folder and pass data_dir= "
+        "or set MINICNN_DATA."
+    )
+
+
+def load_data(data_dir: str | os.PathLike | None = None, download: bool = True) -> Arrays:
+    """``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 32, 32, 3), labels (N, 1)."""
+    source = locate(data_dir, download_missing=download)
+    parts = []
+    for name in [*TRAIN_BATCHES, TEST_BATCH]:
+        where = f"{source.path}:{name}"
+        parts.append(_batch_arrays(_unpickle(source.read(name), where), where))
+    x_train = np.concatenate([p[0] for p in parts[:-1]])
+    y_train = np.concatenate([p[1] for p in parts[:-1]])
+    return (x_train, y_train), parts[-1]

@@ -124,12 +124,15 @@ class Function:
 
     inputs: tuple[Tensor, ...]
     generation: int
+    # True while the call is recorded for backward; forward may free its saved state when not.
+    recording: bool = False
 
     def __call__(self, *inputs: Any) -> Tensor:
         tensors = tuple(as_tensor(x) for x in inputs)
+        self.recording = _grad_enabled and any(t.requires_grad for t in tensors)
         out = self.forward(*(t.data for t in tensors))
         result = Tensor(out)
-        if _grad_enabled and any(t.requires_grad for t in tensors):
+        if self.recording:
             self.inputs = tensors
             self.generation = max(t.generation for t in tensors)
             result.creator = self

@@ -141,10 +141,13 @@ class _Activated(Layer):
         self.activation_name = activation
         self.activation = activations.get(activation)
 
-    def transform(self, x: Tensor) -> Tensor:
+    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
+        """The layer before its activation (or with a fused ReLU when ``relu``)."""
         raise NotImplementedError
 
     def call(self, x: Tensor, training: bool) -> Tensor:
+        if self.activation_name == "relu":
+            return self.transform(x, relu=True)
         return self.activation(self.transform(x))
 
     def get_config(self) -> dict[str, Any]:
@@ -203,10 +206,10 @@ class Conv2D(_Activated):
             weights.append(self.bias_initializer((self.filters,)))
         return weights
 
-    def transform(self, x: Tensor) -> Tensor:
+    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         kernel = self._weights[0]
         bias = self._weights[1] if self.use_bias else np.zeros(self.filters, x.dtype)
-        return F.conv2d(x, kernel, bias, self.strides, self.padding)
+        return F.conv2d(x, kernel, bias, self.strides, self.padding, relu=relu)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -313,9 +316,9 @@ class Dense(_Activated):
             weights.append(self.bias_initializer((self.units,)))
         return weights
 
-    def transform(self, x: Tensor) -> Tensor:
+    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         bias = self._weights[1] if self.use_bias else np.zeros(self.units, x.dtype)
-        return F.linear(x, self._weights[0], bias)
+        return F.linear(x, self._weights[0], bias, relu=relu)
 
     def get_config(self) -> dict[str, Any]:
         return {

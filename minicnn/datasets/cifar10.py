@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .files import DatasetError, cache_root, download
+from .files import DatasetError, cache_root, download, search_dirs
 
 class_names = [
     "airplane",
@@ -108,17 +108,6 @@ class _Source:
             raise DatasetError(f"{self.path}: corrupt or truncated tarball ({e}).") from None
 
 
-def search_dirs(data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
-    dirs = []
-    if data_dir is not None:
-        dirs.append(("data_dir argument", Path(data_dir)))
-    if os.environ.get("MINICNN_DATA"):
-        env = Path(os.environ["MINICNN_DATA"])
-        dirs += [("$MINICNN_DATA", env), ("$MINICNN_DATA", env / "cifar-10")]
-    dirs.append(("cache", cache_root() / "cifar-10"))
-    return dirs
-
-
 def _source_in(directory: Path) -> _Source | None:
     if (directory / ARCHIVE).is_file():
         return _Source(directory / ARCHIVE)
@@ -131,7 +120,7 @@ def _source_in(directory: Path) -> _Source | None:
 
 def locate(data_dir: str | os.PathLike | None = None, download_missing: bool = True) -> _Source:
     tried = []
-    for why, directory in search_dirs(data_dir):
+    for why, directory in search_dirs(data_dir, "cifar-10"):
         source = _source_in(directory)
         if source:
             return source

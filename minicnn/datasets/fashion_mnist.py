@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .files import DatasetError, cache_root, download, find_file, open_maybe_gzip, parse_idx
 
 class_names = [
@@ -64,15 +65,10 @@ Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 def search_dirs(data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
     """Where ``load_data`` looks, in order, each with the reason it looks there."""
-    dirs = []
-    if data_dir is not None:
-        dirs.append(("data_dir argument", Path(data_dir)))
-    if os.environ.get("MINICNN_DATA"):
-        env = Path(os.environ["MINICNN_DATA"])
-        dirs += [("$MINICNN_DATA", env), ("$MINICNN_DATA", env / "fashion-mnist")]
-    dirs.append(("cache", cache_root() / "fashion-mnist"))
-    dirs.append(("Debian package dataset-fashion-mnist", SYSTEM_DIR))
-    return dirs
+    return [
+        *files.search_dirs(data_dir, "fashion-mnist"),
+        ("Debian package dataset-fashion-mnist", SYSTEM_DIR),
+    ]
 
 
 def _complete(directory: Path) -> dict[str, Path] | None:

@@ -28,6 +28,19 @@ def cache_root() -> Path:
     return Path(base) / "minicnn"
 
 
+def search_dirs(data_dir: str | os.PathLike | None, folder: str) -> list[tuple[str, Path]]:
+    """Where a dataset is looked for, in order, each with the reason: ``data_dir``,
+    ``$MINICNN_DATA`` and its ``folder``, then the cache's ``folder``."""
+    dirs = []
+    if data_dir is not None:
+        dirs.append(("data_dir argument", Path(data_dir)))
+    if os.environ.get("MINICNN_DATA"):
+        env = Path(os.environ["MINICNN_DATA"])
+        dirs += [("$MINICNN_DATA", env), ("$MINICNN_DATA", env / folder)]
+    dirs.append(("cache", cache_root() / folder))
+    return dirs
+
+
 def open_maybe_gzip(path: Path) -> bytes:
     """The whole (decompressed) contents of ``path``; a DatasetError naming it if it is corrupt."""
     return _decompressed(path.read_bytes(), str(path))

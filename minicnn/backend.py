@@ -88,6 +88,15 @@ def rng() -> np.random.Generator:
     return _rng
 
 
+def get_rng_state() -> dict:
+    """The generator's exact state (JSON-serialisable), for checkpoints."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _rng.bit_generator.state = state
+
+
 # --- naming ---------------------------------------------------------------------------------
 # Keras names layers from one counter per kind for the whole session: conv2d, conv2d_1, ...
 _name_counts: dict[str, int] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,6 +18,10 @@ from .layers import Input, Layer, _Activated
 from .summary import print_summary
 
 METRICS = ("accuracy",)
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite; ``fit`` stops at once and keeps the History so far."""
 
 
 class Sequential:
@@ -219,8 +224,15 @@ class Sequential:
         validation_data: tuple[Any, Any] | None = None,
         shuffle: bool = True,
         initial_epoch: int = 0,
+        checkpoint: str | os.PathLike | None = None,
     ) -> History:
-        """Train for ``epochs`` passes over (x, y); returns a History like Keras."""
+        """Train for ``epochs`` passes over (x, y); returns a History like Keras.
+
+        With ``checkpoint``, model, optimizer, random-generator state and History are saved there
+        atomically after every epoch, and a later call with the same path resumes after the last
+        saved epoch: on the CPU it ends with the same weights as an uninterrupted run.
+        A NaN or infinite loss stops training with ``TrainingDivergedError``.
+        """
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -232,6 +244,12 @@ class Sequential:
         n = len(x)
         steps = math.ceil(n / batch_size)
         history = History()
+        if checkpoint is not None and os.path.exists(checkpoint):
+            from .saving import load_checkpoint
+
+            initial_epoch = load_checkpoint(checkpoint, self, history)
+            if verbose:
+                print(f"Resuming from {checkpoint} after epoch {initial_epoch}.", flush=True)
         history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         self.history = history
         for epoch in range(initial_epoch, epochs):
@@ -244,6 +262,12 @@ class Sequential:
             for step in range(steps):
                 idx = order[step * batch_size : (step + 1) * batch_size]
                 loss, hits = self._train_step(x[idx], y[idx])
+                if not math.isfinite(loss):
+                    raise TrainingDivergedError(
+                        f"The loss became {loss} at epoch {epoch + 1}, step {step + 1}/{steps}; "
+                        f"training stopped. model.history keeps the {len(history.epoch)} "
+                        "finished epoch(s)."
+                    )
                 loss_sum += loss * len(idx)
                 correct += hits
                 seen = min((step + 1) * batch_size, n)
@@ -256,6 +280,10 @@ class Sequential:
             bar.finish(logs)
             history.record(epoch, logs)
             history.epoch_seconds.append(epoch_seconds)
+            if checkpoint is not None:
+                from .saving import save_checkpoint
+
+                save_checkpoint(checkpoint, self, epoch + 1, history)
         return history
 
     # -- inference -----------------------------------------------------------------------------

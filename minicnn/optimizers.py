@@ -43,6 +43,18 @@ class Optimizer:
         """The optimizer's state arrays, in a fixed order (for checkpoints)."""
         return [slots[k] for slots in self._slots for k in sorted(slots)]
 
+    def set_state(self, params: list[Tensor], iterations: int, arrays: list[Any]) -> None:
+        """Restore what ``iterations`` and ``variables()`` described, for these parameters."""
+        self._slots = [self._new_slots(p) for p in params]
+        slots = [(s, k) for s in self._slots for k in sorted(s)]
+        if len(slots) != len(arrays):
+            raise ValueError(f"optimizer state has {len(arrays)} arrays, expected {len(slots)}.")
+        for (s, k), a in zip(slots, arrays, strict=True):
+            if tuple(a.shape) != tuple(s[k].shape):
+                raise ValueError(f"optimizer array of shape {a.shape}, expected {s[k].shape}.")
+            s[k][...] = a
+        self.iterations = int(iterations)
+
 
 class SGD(Optimizer):
     """Plain or momentum SGD: v = momentum * v - lr * g; w += v (Keras' form)."""

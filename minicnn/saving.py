@@ -128,3 +128,68 @@ def _model_from_config(config: Any, path: Path) -> Sequential:
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
     return model
+
+
+CHECKPOINT_FORMAT = "minicnn.checkpoint"
+
+
+def save_checkpoint(path: str | os.PathLike, model: Sequential, epoch: int, history: Any) -> None:
+    """Model, optimizer state, random-generator state and History after ``epoch`` epochs, in
+    one .npz written atomically (the format of ``save_model`` plus ``optimizer_*`` arrays)."""
+    from . import backend
+
+    document = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "minicnn_version": __version__,
+        "model": model.get_config(),
+        "epoch": epoch,
+        "optimizer": model.optimizer.get_config(),
+        "optimizer_iterations": model.optimizer.iterations,
+        "rng_state": backend.get_rng_state(),
+        "history": {
+            "history": history.history,
+            "epoch": history.epoch,
+            "epoch_seconds": history.epoch_seconds,
+        },
+    }
+    arrays = {CONFIG_KEY: np.frombuffer(json.dumps(document).encode(), dtype=np.uint8)}
+    arrays.update({f"weight_{i}": w for i, w in enumerate(model.get_weights())})
+    arrays.update(
+        {f"optimizer_{i}": backend.to_numpy(a) for i, a in enumerate(model.optimizer.variables())}
+    )
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_checkpoint(path: str | os.PathLike, model: Sequential, history: Any) -> int:
+    """Restore a checkpoint into ``model`` (which must have the same architecture) and
+    ``history``; returns the number of epochs it had finished."""
+    from . import backend
+
+    path = Path(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise ModelFileError(f"{path} is not a minicnn checkpoint ({e}).") from None
+    with archive:
+        if CONFIG_KEY not in archive.files:
+            raise ModelFileError(f"{path} is not a minicnn checkpoint (no {CONFIG_KEY} entry).")
+        document = json.loads(_read(archive, CONFIG_KEY, path).tobytes().decode())
+        if document.get("format") != CHECKPOINT_FORMAT:
+            raise ModelFileError(f"{path} is not a minicnn checkpoint.")
+        if document["model"]["layers"] != model.get_config()["layers"]:
+            raise ModelFileError(f"{path} was written for another architecture than this model's.")
+        weights = [_read(archive, f"weight_{i}", path) for i in range(len(model.weights))]
+        model.set_weights(weights)
+        slots = sorted(k for k in archive.files if k.startswith("optimizer_"))
+        arrays = [_read(archive, f"optimizer_{i}", path) for i in range(len(slots))]
+    try:
+        model.optimizer.set_state(model.weights, document["optimizer_iterations"], arrays)
+    except ValueError as e:
+        raise ModelFileError(f"{path}: {e}") from None
+    backend.set_rng_state(document["rng_state"])
+    saved = document["history"]
+    history.epoch = list(saved["epoch"])
+    history.history = {k: list(v) for k, v in saved["history"].items()}
+    history.epoch_seconds = list(saved["epoch_seconds"])
+    return int(document["epoch"])

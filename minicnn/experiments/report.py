@@ -30,7 +30,10 @@ def summarise(records: Sequence[dict[str, Any]], model_ids: Sequence[str]) -> li
     """One row per model id that has results: accuracy statistics, params and speed."""
     rows = []
     for model_id in model_ids:
-        runs = sorted((r for r in records if r["model"] == model_id), key=lambda r: r["seed"])
+        runs = sorted(
+            (r for r in records if r["model"] == model_id and r.get("status", "ok") == "ok"),
+            key=lambda r: r["seed"],
+        )
         if not runs:
             continue
         spec = zoo.get_spec(model_id)
@@ -210,6 +213,10 @@ def write_report(
         atomic_write(path, lambda f: f.write("\n".join(lines).encode() + b"\n"))
         return path
     lines += _recipe_lines(records) + ["", "## Results", ""] + table_markdown(rows)
+    failed = [r for r in records if r.get("status", "ok") != "ok"]
+    if failed:
+        lines += ["", "Failed runs (left out of the statistics):", ""]
+        lines += [f"- {r['model']} seed {r['seed']}: {r['error']}" for r in failed]
     lines += ["", "## What the numbers say", ""]
     reference = "mlp" if experiment == "compare" else "base"
     lines += [f"- {s}" for s in conclusions(rows, reference)]

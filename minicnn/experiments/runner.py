@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .. import __version__, backend, optimizers
+from ..models import TrainingDivergedError
 from . import zoo
 from .data import class_names, load_dataset
 from .results import ResultsStore, run_key
@@ -95,14 +96,24 @@ def train_run(
     model = zoo.build_model(task["model"], x_train.shape[1:])
     model.compile(optimizers.get(dict(recipe["optimizer"])), recipe["loss"], metrics=["accuracy"])
     start = time.perf_counter()
-    history = model.fit(
-        x_train,
-        y_train,
-        batch_size=recipe["batch_size"],
-        epochs=recipe["epochs"],
-        validation_data=(x_test, y_test),
-        verbose=verbose,
-    )
+    try:
+        history = model.fit(
+            x_train,
+            y_train,
+            batch_size=recipe["batch_size"],
+            epochs=recipe["epochs"],
+            validation_data=(x_test, y_test),
+            verbose=verbose,
+        )
+    except TrainingDivergedError as e:
+        # Recorded as failed, so that a sweep goes on and a re-run does not repeat it.
+        return {
+            **_identity(task),
+            "status": "failed",
+            "error": str(e),
+            "history": model.history.history if model.history else {},
+            **_provenance(),
+        }
     train_seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(
         x_test, y_test, batch_size=recipe["batch_size"], verbose=0
@@ -118,13 +129,8 @@ def train_run(
         y_test, predicted, labels=labels, zero_division=0
     )
     return {
-        "key": task["key"],
-        "model": task["model"],
-        "seed": task["seed"],
-        "layers": task["layers"],
-        "recipe": recipe,
-        "data": task["data"],
-        "class_names": class_names(task["data"]["dataset"]),
+        **_identity(task),
+        "status": "ok",
         "params": model.count_params(),
         "test_loss": float(test_loss),
         "test_accuracy": float(test_accuracy),
@@ -139,6 +145,24 @@ def train_run(
         "epoch_seconds": history.epoch_seconds,
         "seconds_per_epoch": float(np.mean(history.epoch_seconds)),
         "train_seconds": train_seconds,
+        **_provenance(),
+    }
+
+
+def _identity(task: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": task["key"],
+        "model": task["model"],
+        "seed": task["seed"],
+        "layers": task["layers"],
+        "recipe": task["recipe"],
+        "data": task["data"],
+        "class_names": class_names(task["data"]["dataset"]),
+    }
+
+
+def _provenance() -> dict[str, Any]:
+    return {
         "device": "cpu",
         "hostname": platform.node(),
         "versions": {

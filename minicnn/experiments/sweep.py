@@ -82,6 +82,13 @@ def run_experiment(
 
     def progress(record: dict[str, Any]) -> None:
         count[0] += 1
+        if record.get("status", "ok") != "ok":
+            print(
+                f"[{count[0]}/{len(to_train)}] {record['model']} seed {record['seed']}: "
+                f"FAILED: {record['error']}",
+                flush=True,
+            )
+            return
         print(
             f"[{count[0]}/{len(to_train)}] {record['model']} seed {record['seed']}: test accuracy "
             f"{100 * record['test_accuracy']:.2f}%, {record['seconds_per_epoch']:.1f} s/epoch",

@@ -26,13 +26,20 @@ class ResultsStore:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
 
+    MIN_FREE_BYTES = 1 << 20
+
     def check_writable(self) -> None:
-        """Fail before any training if the results cannot be written."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not os.access(self.path.parent, os.W_OK) or (
-            self.path.exists() and not os.access(self.path, os.W_OK)
-        ):
-            raise PermissionError(f"cannot write results to {self.path}")
+        """Fail before any training if the results cannot be written (or the disk is full)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+            free = os.statvfs(self.path.parent).f_bavail * os.statvfs(self.path.parent).f_frsize
+        except OSError as e:
+            raise PermissionError(f"cannot write results to {self.path}: {e.strerror}") from None
+        if free < self.MIN_FREE_BYTES:
+            raise PermissionError(
+                f"cannot write results to {self.path}: only {free} bytes free on its disk"
+            )
 
     def load(self) -> dict[str, dict[str, Any]]:
         """Every complete record by key; corrupt lines are skipped with a warning."""

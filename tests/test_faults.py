@@ -1,0 +1,139 @@
+"""Killing and interrupting real sweeps in subprocesses: nothing recorded is ever lost."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from idx_files import write_fashion_dir
+
+from minicnn.experiments import cli
+from minicnn.experiments.results import ResultsStore
+
+ARGS = [
+    "--seeds",
+    "3",
+    "--epochs",
+    "1",
+    "--max-train",
+    "64",
+    "--max-test",
+    "32",
+    "--batch-size",
+    "32",
+]
+
+
+def sweep_command(out, data_dir):
+    return [
+        sys.executable,
+        "-m",
+        "minicnn.experiments",
+        "compare",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(data_dir),
+        *ARGS,
+    ]
+
+
+def check_results(path):
+    """Every line parses, no key twice; returns the keys."""
+    keys = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            keys.append(json.loads(line)["key"])
+    assert len(keys) == len(set(keys)), "a run was recorded twice"
+    return keys
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    write_fashion_dir(d, 64, 32)
+    return d
+
+
+def test_sigkill_at_random_points_loses_nothing(tmp_path, data_dir):
+    out = tmp_path / "runs"
+    results = out / "compare" / "results.jsonl"
+    rng = random.Random(1)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for _trial in range(4):
+        process = subprocess.Popen(
+            sweep_command(out, data_dir),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(1.0, 6.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if results.exists():
+            check_results(results)
+    done = subprocess.run(
+        sweep_command(out, data_dir), env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    keys = check_results(results)
+    assert len(keys) == 6
+    trained = int(done.stdout.split(" to train")[0].rsplit(", ", 1)[1])
+    recorded_before = int(done.stdout.split(" already recorded")[0].rsplit("; ", 1)[1])
+    assert trained + recorded_before == 6
+
+
+def test_sigint_stops_cleanly_with_exit_130(tmp_path, data_dir):
+    out = tmp_path / "runs"
+    process = subprocess.Popen(
+        sweep_command(out, data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    # Wait for the sweep to start training before interrupting it.
+    deadline = time.time() + 60
+    line = ""
+    while "to train" not in line and time.time() < deadline:
+        line = process.stdout.readline()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Interrupted" in err and "kept" in err
+
+
+def test_a_full_disk_leaves_no_partial_line(tmp_path, monkeypatch, capsys):
+    store = ResultsStore(tmp_path / "results.jsonl")
+    store.append({"key": "a"})
+    before = store.path.read_bytes()
+
+    def full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError, match="No space left"):
+        store.append({"key": "b"})
+    assert store.path.read_bytes() == before
+
+
+def test_unwritable_results_file_is_a_clear_error(tmp_path, capsys, monkeypatch, data_dir):
+    out = tmp_path / "runs"
+    (out / "compare").mkdir(parents=True)
+    (out / "compare" / "results.jsonl").mkdir()  # a folder where the file should be
+    code = cli.main(["compare", "--out", str(out), "--data-dir", str(data_dir), *ARGS])
+    assert code == 2
+    assert "results" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_reported_before_training(tmp_path, capsys, monkeypatch, data_dir):
+    from minicnn.experiments import runner
+
+    class Full:
+        f_bavail, f_frsize = 10, 4096
+
+    monkeypatch.setattr(os, "statvfs", lambda path: Full())
+    monkeypatch.setattr(runner, "train_run", lambda *a, **k: pytest.fail("trained"))
+    code = cli.main(["compare", "--out", str(tmp_path), "--data-dir", str(data_dir), *ARGS])
+    assert code == 2
+    assert "40960 bytes free" in capsys.readouterr().err

@@ -225,12 +225,14 @@ class Sequential:
         shuffle: bool = True,
         initial_epoch: int = 0,
         checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int = 1,
     ) -> History:
         """Train for ``epochs`` passes over (x, y); returns a History like Keras.
 
         With ``checkpoint``, model, optimizer, random-generator state and History are saved there
-        atomically after every epoch, and a later call with the same path resumes after the last
-        saved epoch: on the CPU it ends with the same weights as an uninterrupted run.
+        atomically every ``checkpoint_every`` epochs (and after the last); a later call with the
+        same path resumes after the last saved epoch, and on the CPU it ends with the same
+        weights as an uninterrupted run.
         A NaN or infinite loss stops training with ``TrainingDivergedError``.
         """
         self._require_compiled()
@@ -280,7 +282,9 @@ class Sequential:
             bar.finish(logs)
             history.record(epoch, logs)
             history.epoch_seconds.append(epoch_seconds)
-            if checkpoint is not None:
+            if checkpoint is not None and (
+                (epoch + 1) % max(1, checkpoint_every) == 0 or epoch + 1 == epochs
+            ):
                 from .saving import save_checkpoint
 
                 save_checkpoint(checkpoint, self, epoch + 1, history)

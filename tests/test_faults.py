@@ -137,3 +137,49 @@ def test_a_full_disk_is_reported_before_training(tmp_path, capsys, monkeypatch, 
     code = cli.main(["compare", "--out", str(tmp_path), "--data-dir", str(data_dir), *ARGS])
     assert code == 2
     assert "40960 bytes free" in capsys.readouterr().err
+
+
+def test_killed_run_resumes_from_its_checkpoint_with_identical_results(tmp_path, data_dir):
+    common = [
+        "--variants",
+        "mlp",
+        "--seeds",
+        "1",
+        "--epochs",
+        "40",
+        "--max-train",
+        "64",
+        "--max-test",
+        "32",
+        "--batch-size",
+        "8",
+        "--data-dir",
+        str(data_dir),
+    ]
+    killed_out, clean_out = tmp_path / "killed", tmp_path / "clean"
+    command = [sys.executable, "-m", "minicnn.experiments", "compare", "--checkpoint-every", "1"]
+    process = subprocess.Popen(
+        [*command, "--out", str(killed_out), *common],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoints = killed_out / "compare" / "checkpoints"
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(checkpoints.glob("*.npz")):
+        time.sleep(0.05)
+    time.sleep(0.3)  # a few more epochs, then kill it mid-run
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert any(checkpoints.glob("*.npz")), "no checkpoint was written before the kill"
+    assert not (killed_out / "compare" / "results.jsonl").read_text().strip()
+
+    resumed = subprocess.run(
+        [*command, "--out", str(killed_out), *common], capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert cli.main(["compare", "--out", str(clean_out), *common]) == 0
+    (after_kill,) = ResultsStore(killed_out / "compare" / "results.jsonl").load().values()
+    (uninterrupted,) = ResultsStore(clean_out / "compare" / "results.jsonl").load().values()
+    assert after_kill["history"] == uninterrupted["history"]
+    assert after_kill["test_loss"] == uninterrupted["test_loss"]
+    assert not any(checkpoints.glob("*.npz")), "the checkpoint outlived its recorded run"

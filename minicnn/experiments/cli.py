@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", default=None, help="folder holding the dataset files")
     common.add_argument("--fresh", action="store_true", help="ignore (move aside) earlier results")
     common.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None)
+    common.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="save each run's model and optimizer every N epochs; a killed run resumes there",
+    )
 
     parser = argparse.ArgumentParser(
         prog="python -m minicnn.experiments",
@@ -160,6 +167,7 @@ def _run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             fresh=args.fresh,
             verbose=verbose,
+            checkpoint_every=max(0, args.checkpoint_every),
             **common,
         )
         reports[name] = path

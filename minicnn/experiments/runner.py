@@ -95,6 +95,10 @@ def train_run(
     recipe = task["recipe"]
     model = zoo.build_model(task["model"], x_train.shape[1:])
     model.compile(optimizers.get(dict(recipe["optimizer"])), recipe["loss"], metrics=["accuracy"])
+    checkpoint = None
+    if task.get("checkpoint_dir") and task.get("checkpoint_every"):
+        Path(task["checkpoint_dir"]).mkdir(parents=True, exist_ok=True)
+        checkpoint = Path(task["checkpoint_dir"]) / f"{task['key']}.npz"
     start = time.perf_counter()
     try:
         history = model.fit(
@@ -104,6 +108,8 @@ def train_run(
             epochs=recipe["epochs"],
             validation_data=(x_test, y_test),
             verbose=verbose,
+            checkpoint=checkpoint,
+            checkpoint_every=task.get("checkpoint_every") or 1,
         )
     except TrainingDivergedError as e:
         # Recorded as failed, so that a sweep goes on and a re-run does not repeat it.
@@ -200,6 +206,10 @@ def run_tasks(
     def record(result: dict[str, Any]) -> None:
         store.append(result)
         done.append(result)
+        for task in tasks:
+            # Once a run is recorded its checkpoint is no longer needed.
+            if task["key"] == result["key"] and task.get("checkpoint_dir"):
+                (Path(task["checkpoint_dir"]) / f"{task['key']}.npz").unlink(missing_ok=True)
         if on_result:
             on_result(result)
 

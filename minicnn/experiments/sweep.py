@@ -48,6 +48,7 @@ def run_experiment(
     fresh: bool = False,
     verbose: int = 0,
     dataset: str = "fashion_mnist",
+    checkpoint_every: int = 0,
 ) -> tuple[Path, list[dict[str, Any]]]:
     """Train every missing (model, seed) of ``experiment``, then write its report."""
     title, models = EXPERIMENTS[experiment]
@@ -65,6 +66,11 @@ def run_experiment(
         for m in models
         for s in seeds
     ]
+    if checkpoint_every:
+        for task in tasks:
+            task.update(
+                checkpoint_dir=str(directory / "checkpoints"), checkpoint_every=checkpoint_every
+            )
     recorded = store.load()
     missing = [t for t in tasks if t["key"] not in recorded]
     others = _other_records(out, experiment) if missing and not fresh else {}

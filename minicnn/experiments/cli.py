@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--fresh", action="store_true", help="ignore (move aside) earlier results")
     common.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None)
     common.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on a Dask cluster, e.g. tcp://host:8786 (pip install 'minicnn[dist]')",
+    )
+    common.add_argument(
         "--checkpoint-every",
         type=int,
         default=0,
@@ -168,6 +174,7 @@ def _run(args: argparse.Namespace) -> int:
             fresh=args.fresh,
             verbose=verbose,
             checkpoint_every=max(0, args.checkpoint_every),
+            scheduler=args.scheduler,
             **common,
         )
         reports[name] = path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ def run_experiment(
     verbose: int = 0,
     dataset: str = "fashion_mnist",
     checkpoint_every: int = 0,
+    scheduler: Any = None,
 ) -> tuple[Path, list[dict[str, Any]]]:
     """Train every missing (model, seed) of ``experiment``, then write its report."""
     title, models = EXPERIMENTS[experiment]
@@ -95,13 +97,29 @@ def run_experiment(
                 flush=True,
             )
             return
+        where = f" on {record['worker']}" if record.get("worker") else ""
         print(
             f"[{count[0]}/{len(to_train)}] {record['model']} seed {record['seed']}: test accuracy "
-            f"{100 * record['test_accuracy']:.2f}%, {record['seconds_per_epoch']:.1f} s/epoch",
+            f"{100 * record['test_accuracy']:.2f}%, {record['train_seconds']:.1f} s "
+            f"({record['seconds_per_epoch']:.1f} s/epoch){where}",
             flush=True,
         )
 
-    run_tasks(to_train, store, jobs=jobs, verbose=verbose, on_result=progress)
+    start = time.perf_counter()
+    if scheduler is not None and to_train:
+        from .cluster import run_on_cluster
+
+        finished = run_on_cluster(to_train, store, scheduler, on_result=progress)
+    else:
+        finished = run_tasks(to_train, store, jobs=jobs, verbose=verbose, on_result=progress)
+    if finished:
+        workers = {r.get("worker") or "this process" for r in finished}
+        failed = sum(r.get("status", "ok") != "ok" for r in finished)
+        print(
+            f"{experiment}: trained {len(finished)} runs ({failed} failed) on "
+            f"{len(workers)} worker(s) in {time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
     recorded = store.load()
     records = [recorded[t["key"]] for t in tasks if t["key"] in recorded]
     path = report.write_report(experiment, title, records, models, directory)

@@ -19,6 +19,9 @@ from numba import njit, prange
 # only fight OpenBLAS's for the cores (a base training step on 2 cores: ~120 ms with one thread,
 # up to ~280 ms with two), so they use one thread unless MINICNN_KERNEL_THREADS says otherwise.
 KERNEL_THREADS = max(1, int(os.environ.get("MINICNN_KERNEL_THREADS", "1")))
+# One thread needs no parallel compile, which is what makes a cold start slow (~19 s against
+# ~5 s); prange then runs as a plain loop.
+PARALLEL = KERNEL_THREADS > 1
 
 
 def _with_threads(kernel: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,7 +40,7 @@ def _with_threads(kernel: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def _im2col(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, cols):  # pragma: no cover
     """cols[n, i, j, p, q, c] = x[n, i*sh - pad_top + p, j*sw - pad_left + q, c], 0 outside x."""
     n, h, w, c = x.shape
@@ -58,7 +61,7 @@ def _im2col(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, cols):  # pragma
     return cols
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def _col2im(dcols, sh, sw, pad_top, pad_left, dx):  # pragma: no cover
     """The adjoint of im2col, as a gather: each dx pixel sums the window taps that read it."""
     n, out_h, out_w, kh, kw, c = dcols.shape
@@ -87,7 +90,7 @@ def _col2im(dcols, sh, sw, pad_top, pad_left, dx):  # pragma: no cover
     return dx
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def _max_pool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out, argmax):  # pragma: no cover
     """Max over each window; pixels outside x count as -inf. argmax holds h*W + w of the winner."""
     n, h, w, c = x.shape
@@ -116,7 +119,7 @@ def _max_pool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out, argmax):  # pra
     return out, argmax
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def _max_pool_backward(dout, argmax, dx):  # pragma: no cover
     """Route each output gradient to the input pixel that won its window."""
     n, out_h, out_w, c = dout.shape
@@ -131,7 +134,7 @@ def _max_pool_backward(dout, argmax, dx):  # pragma: no cover
     return dx
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def _bias_relu(out, bias):  # pragma: no cover
     """out = relu(out + bias) in place, rows of a 2-D array in parallel; NaN stays NaN."""
     m, f = out.shape
@@ -142,7 +145,7 @@ def _bias_relu(out, bias):  # pragma: no cover
     return out
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=PARALLEL, cache=True)
 def _relu_backward(grad, y, out):  # pragma: no cover
     """out = grad where the ReLU's output y was positive, else 0."""
     m, f = grad.shape

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .files import DatasetError, cache_root, download, search_dirs
+from . import files
+from .files import DatasetError, cache_root, download
 
 class_names = [
     "airplane",
@@ -119,26 +120,17 @@ def _source_in(directory: Path) -> _Source | None:
 
 
 def locate(data_dir: str | os.PathLike | None = None, download_missing: bool = True) -> _Source:
-    tried = []
-    for why, directory in search_dirs(data_dir, "cifar-10"):
-        source = _source_in(directory)
-        if source:
-            return source
-        tried.append(f"{directory} ({why}): no {ARCHIVE} or {FOLDER}/")
-    if download_missing:
-        cache = cache_root() / "cifar-10"
-        failures = download([ARCHIVE], SHA256, MIRRORS, cache, hash_decompressed=False)
-        source = _source_in(cache)
-        if source and not failures:
-            return source
-        tried += failures
-    else:
-        tried.append("download: not allowed (download=False)")
-    raise DatasetError(
-        "CIFAR-10 not found. Tried:\n  - "
-        + "\n  - ".join(tried)
-        + f"\nFix: put the official {ARCHIVE} (python version) in a folder and pass data_dir= "
-        "or set MINICNN_DATA."
+    """The tarball or folder, from the first place that has it (downloading if allowed)."""
+    return files.locate(
+        "CIFAR-10",
+        files.search_dirs(data_dir, "cifar-10"),
+        _source_in,
+        cache_root() / "cifar-10",
+        (lambda cache: download([ARCHIVE], SHA256, MIRRORS, cache, hash_decompressed=False))
+        if download_missing
+        else None,
+        f"put the official {ARCHIVE} (python version) in a folder and pass data_dir= or set "
+        "MINICNN_DATA.",
     )
 
 

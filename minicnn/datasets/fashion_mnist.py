@@ -80,26 +80,16 @@ def locate(
     data_dir: str | os.PathLike | None = None, download_missing: bool = True
 ) -> dict[str, Path]:
     """The four files, from the first place that has all of them (downloading if allowed)."""
-    tried = []
-    for why, directory in search_dirs(data_dir):
-        found = _complete(directory)
-        if found:
-            return found
-        tried.append(f"{directory} ({why}): " + ("incomplete" if directory.is_dir() else "absent"))
-    if download_missing:
-        cache = cache_root() / "fashion-mnist"
-        failures = download(list(FILES.values()), SHA256, MIRRORS, cache)
-        found = _complete(cache)
-        if found and not failures:
-            return found
-        tried += failures
-    else:
-        tried.append("download: not allowed (download=False)")
-    raise DatasetError(
-        "Fashion-MNIST not found. Tried:\n  - "
-        + "\n  - ".join(tried)
-        + "\nFix: `apt-get install dataset-fashion-mnist`, or put the four IDX files "
-        + f"({', '.join(FILES.values())}) in a folder and pass data_dir= or set MINICNN_DATA."
+    return files.locate(
+        "Fashion-MNIST",
+        search_dirs(data_dir),
+        _complete,
+        cache_root() / "fashion-mnist",
+        (lambda cache: download(list(FILES.values()), SHA256, MIRRORS, cache))
+        if download_missing
+        else None,
+        "`apt-get install dataset-fashion-mnist`, or put the four IDX files "
+        f"({', '.join(FILES.values())}) in a folder and pass data_dir= or set MINICNN_DATA.",
     )
 
 

@@ -8,12 +8,15 @@ import os
 import struct
 import urllib.request
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from ..fileio import atomic_write
+
+T = TypeVar("T")
 
 
 class DatasetError(ValueError):
@@ -39,6 +42,33 @@ def search_dirs(data_dir: str | os.PathLike | None, folder: str) -> list[tuple[s
         dirs += [("$MINICNN_DATA", env), ("$MINICNN_DATA", env / folder)]
     dirs.append(("cache", cache_root() / folder))
     return dirs
+
+
+def locate(
+    title: str,
+    dirs: list[tuple[str, Path]],
+    probe: Callable[[Path], T | None],
+    cache: Path,
+    fetch: Callable[[Path], list[str]] | None,
+    fix: str,
+) -> T:
+    """What ``probe`` finds in the first of ``dirs`` that has it; else ``fetch`` it into
+    ``cache`` (when given); else a DatasetError listing every place tried and how to fix it."""
+    tried = []
+    for why, directory in dirs:
+        found = probe(directory)
+        if found:
+            return found
+        tried.append(f"{directory} ({why}): " + ("incomplete" if directory.is_dir() else "absent"))
+    if fetch is not None:
+        failures = fetch(cache)
+        found = probe(cache)
+        if found and not failures:
+            return found
+        tried += failures
+    else:
+        tried.append("download: not allowed (download=False)")
+    raise DatasetError(f"{title} not found. Tried:\n  - " + "\n  - ".join(tried) + f"\nFix: {fix}")
 
 
 def open_maybe_gzip(path: Path) -> bytes:

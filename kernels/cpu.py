@@ -25,10 +25,15 @@ PARALLEL = KERNEL_THREADS > 1
 
 
 def _with_threads(kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a parallel kernel on at most KERNEL_THREADS threads (and never more than the caller's
+    Numba setting, which a worker process may have lowered)."""
+    if not PARALLEL:
+        return kernel  # compiled serial: there is no thread count to set
+
     @functools.wraps(kernel)
     def run(*args: Any) -> Any:
-        threads = min(KERNEL_THREADS, numba.config.NUMBA_NUM_THREADS)
         previous = numba.get_num_threads()
+        threads = min(KERNEL_THREADS, previous)
         if threads == previous:
             return kernel(*args)
         numba.set_num_threads(threads)

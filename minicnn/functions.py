@@ -299,7 +299,7 @@ class Conv2D(Function):
         db = _bias_grad(g)
         dx = None
         if self.inputs[0].requires_grad:
-            dcols = workspace.take(xp, (g.shape[0], self.w[..., 0].size), g.dtype)
+            dcols = workspace.take(xp, (g.shape[0], math.prod(cols_shape[3:])), g.dtype)
             xp.matmul(g, self.w.reshape(-1, f).T, out=dcols)
             dx = xp.empty(x_shape, dtype=grad.dtype)
             _kernels(xp).col2im(

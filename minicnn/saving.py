@@ -1,10 +1,12 @@
-"""The model file: one .npz archive that never needs unpickling.
+"""The model file and the checkpoint: one .npz archive each, never needing unpickling.
 
 Format (version 1): a NumPy ``.npz`` (zip) archive holding
 - ``minicnn_config``: uint8 bytes of a UTF-8 JSON document
   ``{"format": "minicnn.model", "format_version": 1, "minicnn_version": ..., "model": {name,
   input_shape, layers: [{class_name, config}]}, "compile": {optimizer, loss, metrics} | null}``;
 - ``weight_0`` ... ``weight_{k-1}``: every layer's weights in order, in Keras layout.
+A checkpoint has ``"format": "minicnn.checkpoint"``, the epoch, optimizer, random-generator state
+and History in its document, and ``optimizer_0`` ... for the optimizer's arrays.
 It is read with ``allow_pickle=False``, so nothing in a file can run code.
 """
 
@@ -18,12 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, losses, optimizers
+from . import __version__, backend, losses, optimizers
 from .fileio import atomic_write
 from .layers import LAYER_CLASSES, Input
 from .models import Sequential
 
 FORMAT = "minicnn.model"
+CHECKPOINT_FORMAT = "minicnn.checkpoint"
 FORMAT_VERSION = 1
 CONFIG_KEY = "minicnn_config"
 
@@ -32,74 +35,43 @@ class ModelFileError(ValueError):
     """A file that is not a minicnn model, or whose contents do not fit the model it describes."""
 
 
-def save_model(model: Sequential, path: str | os.PathLike) -> None:
-    model._require_built()
-    compile_config = None
-    if model.compiled:
-        compile_config = {
-            "optimizer": model.optimizer.get_config(),
-            "loss": model.loss.get_config(),
-            "metrics": model.metrics,
-        }
-    document = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "minicnn_version": __version__,
-        "model": model.get_config(),
-        "compile": compile_config,
-    }
-    arrays = {CONFIG_KEY: np.frombuffer(json.dumps(document).encode(), dtype=np.uint8)}
-    arrays.update({f"weight_{i}": w for i, w in enumerate(model.get_weights())})
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+def _write(path: str | os.PathLike, document: dict[str, Any], arrays: dict[str, Any]) -> None:
+    """The JSON document plus the arrays, as one .npz written atomically."""
+    header = {"format_version": FORMAT_VERSION, "minicnn_version": __version__}
+    config = json.dumps({**header, **document}).encode()
+    entries = {CONFIG_KEY: np.frombuffer(config, dtype=np.uint8), **arrays}
+    atomic_write(path, lambda f: np.savez(f, **entries))
 
 
-def load_model(path: str | os.PathLike, compile: bool = True) -> Sequential:
-    """Rebuild a model saved by ``model.save``: same architecture, same weights, same compile."""
-    path = Path(path)
+def _open(path: Path, expected_format: str, what: str) -> tuple[Any, dict[str, Any]]:
+    """The open archive and its JSON document, after checking both are ``expected_format``."""
     try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise ModelFileError(f"{path} is not a minicnn model file ({e}).") from None
+        raise ModelFileError(f"{path} is not a {what} ({e}).") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFileError(f"{path} is not a minicnn model file (a bare .npy array).")
-    with archive:
+        raise ModelFileError(f"{path} is not a {what} (a bare .npy array).")
+    try:
         if CONFIG_KEY not in archive.files:
-            raise ModelFileError(f"{path} is not a minicnn model file (no {CONFIG_KEY} entry).")
+            raise ModelFileError(f"{path} is not a {what} (no {CONFIG_KEY} entry).")
         try:
             document = json.loads(_read(archive, CONFIG_KEY, path).tobytes().decode())
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ModelFileError(
-                f"{path}: its model description is not valid JSON ({e})."
-            ) from None
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise ModelFileError(f"{path} is not a minicnn model file (format is not {FORMAT!r}).")
+            raise ModelFileError(f"{path}: its description is not valid JSON ({e}).") from None
+        if not isinstance(document, dict) or document.get("format") != expected_format:
+            raise ModelFileError(f"{path} is not a {what} (format is not {expected_format!r}).")
         version = document.get("format_version")
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise ModelFileError(
                 f"{path} uses model format version {version}; this minicnn ({__version__}) reads "
                 f"up to version {FORMAT_VERSION}. Upgrade minicnn to load it."
             )
-        model = _model_from_config(document.get("model"), path)
-        count = len(model.weights)
-        weights = []
-        for i in range(count):
-            key = f"weight_{i}"
-            if key not in archive.files:
-                raise ModelFileError(f"{path}: weight array {key} is missing ({count} expected).")
-            weights.append(_read(archive, key, path))
-        try:
-            model.set_weights(weights)
-        except ValueError as e:
-            raise ModelFileError(f"{path}: its arrays do not fit the model: {e}") from None
-    if compile and document.get("compile"):
-        c = document["compile"]
-        try:
-            model.compile(optimizers.get(c["optimizer"]), losses.get(c["loss"]), c["metrics"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None
-    return model
+    except BaseException:
+        archive.close()
+        raise
+    return archive, document
 
 
 def _read(archive: Any, key: str, path: Path) -> np.ndarray:
@@ -111,6 +83,57 @@ def _read(archive: Any, key: str, path: Path) -> np.ndarray:
         ) from None
     except (OSError, zipfile.BadZipFile, EOFError) as e:
         raise ModelFileError(f"{path}: entry {key} is corrupt ({e}).") from None
+
+
+def _read_arrays(archive: Any, prefix: str, count: int, path: Path) -> list[np.ndarray]:
+    arrays = []
+    for i in range(count):
+        key = f"{prefix}_{i}"
+        if key not in archive.files:
+            raise ModelFileError(f"{path}: {prefix} array {key} is missing ({count} expected).")
+        arrays.append(_read(archive, key, path))
+    return arrays
+
+
+def _load_weights(archive: Any, model: Sequential, path: Path) -> None:
+    weights = _read_arrays(archive, "weight", len(model.weights), path)
+    try:
+        model.set_weights(weights)
+    except ValueError as e:
+        raise ModelFileError(f"{path}: its arrays do not fit the model: {e}") from None
+
+
+def _weight_arrays(model: Sequential) -> dict[str, np.ndarray]:
+    return {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
+
+
+def save_model(model: Sequential, path: str | os.PathLike) -> None:
+    model._require_built()
+    compile_config = None
+    if model.compiled:
+        compile_config = {
+            "optimizer": model.optimizer.get_config(),
+            "loss": model.loss.get_config(),
+            "metrics": model.metrics,
+        }
+    document = {"format": FORMAT, "model": model.get_config(), "compile": compile_config}
+    _write(path, document, _weight_arrays(model))
+
+
+def load_model(path: str | os.PathLike, compile: bool = True) -> Sequential:
+    """Rebuild a model saved by ``model.save``: same architecture, same weights, same compile."""
+    path = Path(path)
+    archive, document = _open(path, FORMAT, "minicnn model file")
+    with archive:
+        model = _model_from_config(document.get("model"), path)
+        _load_weights(archive, model, path)
+    if compile and document.get("compile"):
+        c = document["compile"]
+        try:
+            model.compile(optimizers.get(c["optimizer"]), losses.get(c["loss"]), c["metrics"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None
+    return model
 
 
 def _model_from_config(config: Any, path: Path) -> Sequential:
@@ -130,22 +153,16 @@ def _model_from_config(config: Any, path: Path) -> Sequential:
     return model
 
 
-CHECKPOINT_FORMAT = "minicnn.checkpoint"
-
-
 def save_checkpoint(path: str | os.PathLike, model: Sequential, epoch: int, history: Any) -> None:
     """Model, optimizer state, random-generator state and History after ``epoch`` epochs, in
-    one .npz written atomically (the format of ``save_model`` plus ``optimizer_*`` arrays)."""
-    from . import backend
-
+    one .npz written atomically (the model file's layout plus ``optimizer_*`` arrays)."""
     document = {
         "format": CHECKPOINT_FORMAT,
-        "format_version": FORMAT_VERSION,
-        "minicnn_version": __version__,
         "model": model.get_config(),
         "epoch": epoch,
         "optimizer": model.optimizer.get_config(),
         "optimizer_iterations": model.optimizer.iterations,
+        "optimizer_arrays": len(model.optimizer.variables()),
         "rng_state": backend.get_rng_state(),
         "history": {
             "history": history.history,
@@ -153,36 +170,23 @@ def save_checkpoint(path: str | os.PathLike, model: Sequential, epoch: int, hist
             "epoch_seconds": history.epoch_seconds,
         },
     }
-    arrays = {CONFIG_KEY: np.frombuffer(json.dumps(document).encode(), dtype=np.uint8)}
-    arrays.update({f"weight_{i}": w for i, w in enumerate(model.get_weights())})
+    arrays = _weight_arrays(model)
     arrays.update(
         {f"optimizer_{i}": backend.to_numpy(a) for i, a in enumerate(model.optimizer.variables())}
     )
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    _write(path, document, arrays)
 
 
 def load_checkpoint(path: str | os.PathLike, model: Sequential, history: Any) -> int:
     """Restore a checkpoint into ``model`` (which must have the same architecture) and
     ``history``; returns the number of epochs it had finished."""
-    from . import backend
-
     path = Path(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise ModelFileError(f"{path} is not a minicnn checkpoint ({e}).") from None
+    archive, document = _open(path, CHECKPOINT_FORMAT, "minicnn checkpoint")
     with archive:
-        if CONFIG_KEY not in archive.files:
-            raise ModelFileError(f"{path} is not a minicnn checkpoint (no {CONFIG_KEY} entry).")
-        document = json.loads(_read(archive, CONFIG_KEY, path).tobytes().decode())
-        if document.get("format") != CHECKPOINT_FORMAT:
-            raise ModelFileError(f"{path} is not a minicnn checkpoint.")
         if document["model"]["layers"] != model.get_config()["layers"]:
             raise ModelFileError(f"{path} was written for another architecture than this model's.")
-        weights = [_read(archive, f"weight_{i}", path) for i in range(len(model.weights))]
-        model.set_weights(weights)
-        slots = sorted(k for k in archive.files if k.startswith("optimizer_"))
-        arrays = [_read(archive, f"optimizer_{i}", path) for i in range(len(slots))]
+        _load_weights(archive, model, path)
+        arrays = _read_arrays(archive, "optimizer", document["optimizer_arrays"], path)
     try:
         model.optimizer.set_state(model.weights, document["optimizer_iterations"], arrays)
     except ValueError as e:

@@ -134,12 +134,37 @@ class Layer:
 
 
 class _Activated(Layer):
-    """A layer whose output is activation(transform(x)); the model may fuse the last softmax."""
+    """A layer with a kernel, an optional bias and an activation: activation(transform(x)).
 
-    def __init__(self, activation: str | None = None, **kwargs: Any) -> None:
+    The model may fuse the last softmax into the loss; a ReLU is fused into the bias pass.
+    """
+
+    def __init__(
+        self,
+        activation: str | None = None,
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.activation_name = activation
         self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self._init_names = (kernel_initializer, bias_initializer)
+
+    def _kernel_and_bias(self, kernel_shape: Shape) -> list[np.ndarray]:
+        """Initial weights: the kernel, then a bias of its last dimension when used."""
+        weights = [self.kernel_initializer(kernel_shape)]
+        if self.use_bias:
+            weights.append(self.bias_initializer((kernel_shape[-1],)))
+        return weights
+
+    def _bias(self, dtype: Any) -> Any:
+        units = self._weights[0].shape[-1]
+        return self._weights[1] if self.use_bias else np.zeros(units, dtype)
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         """The layer before its activation (or with a fused ReLU when ``relu``)."""
@@ -151,7 +176,13 @@ class _Activated(Layer):
         return self.activation(self.transform(x))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "activation": self.activation_name}
+        return {
+            **super().get_config(),
+            "activation": self.activation_name,
+            "use_bias": self.use_bias,
+            "kernel_initializer": self._init_names[0],
+            "bias_initializer": self._init_names[1],
+        }
 
 
 class Conv2D(_Activated):
@@ -169,17 +200,13 @@ class Conv2D(_Activated):
         bias_initializer: str = "zeros",
         **kwargs: Any,
     ) -> None:
-        super().__init__(activation=activation, **kwargs)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
         if not isinstance(filters, (int, np.integer)) or filters < 1:
             raise ValueError(f"{self.describe()}: filters must be a positive int, got {filters!r}.")
         self.filters = int(filters)
         self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
         self.strides = _positive_pair(strides, "strides", self.describe())
         self.padding = _padding(padding, self.describe())
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self._init_names = (kernel_initializer, bias_initializer)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 3:
@@ -200,16 +227,11 @@ class Conv2D(_Activated):
         return (sizes[0], sizes[1], self.filters)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        kernel = self.kernel_initializer((*self.kernel_size, input_shape[2], self.filters))
-        weights = [kernel]
-        if self.use_bias:
-            weights.append(self.bias_initializer((self.filters,)))
-        return weights
+        return self._kernel_and_bias((*self.kernel_size, input_shape[2], self.filters))
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         kernel = self._weights[0]
-        bias = self._weights[1] if self.use_bias else np.zeros(self.filters, x.dtype)
-        return F.conv2d(x, kernel, bias, self.strides, self.padding, relu=relu)
+        return F.conv2d(x, kernel, self._bias(x.dtype), self.strides, self.padding, relu=relu)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -218,9 +240,6 @@ class Conv2D(_Activated):
             "kernel_size": list(self.kernel_size),
             "strides": list(self.strides),
             "padding": self.padding,
-            "use_bias": self.use_bias,
-            "kernel_initializer": self._init_names[0],
-            "bias_initializer": self._init_names[1],
         }
 
 
@@ -293,14 +312,10 @@ class Dense(_Activated):
         bias_initializer: str = "zeros",
         **kwargs: Any,
     ) -> None:
-        super().__init__(activation=activation, **kwargs)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
         if not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"{self.describe()}: units must be a positive int, got {units!r}.")
         self.units = int(units)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self._init_names = (kernel_initializer, bias_initializer)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 1:
@@ -311,22 +326,15 @@ class Dense(_Activated):
         return (self.units,)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        weights = [self.kernel_initializer((input_shape[0], self.units))]
-        if self.use_bias:
-            weights.append(self.bias_initializer((self.units,)))
-        return weights
+        return self._kernel_and_bias((input_shape[0], self.units))
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
-        bias = self._weights[1] if self.use_bias else np.zeros(self.units, x.dtype)
-        return F.linear(x, self._weights[0], bias, relu=relu)
+        return F.linear(x, self._weights[0], self._bias(x.dtype), relu=relu)
 
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "units": self.units,
-            "use_bias": self.use_bias,
-            "kernel_initializer": self._init_names[0],
-            "bias_initializer": self._init_names[1],
         }
 
 

@@ -125,8 +125,11 @@ def _max_pool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out, argmax):  # pra
 
 
 @njit(parallel=PARALLEL, cache=True)
-def _max_pool_backward(dout, argmax, dx):  # pragma: no cover
-    """Route each output gradient to the input pixel that won its window."""
+def _max_pool_backward(dout, argmax, ph, pw, sh, sw, pad_top, pad_left, dx):  # pragma: no cover
+    """Route each output gradient to the input pixel that won its window.
+
+    The window geometry is the GPU kernel's (which gathers); scattering by argmax needs none,
+    and each batch row is one thread's, so the scatter has no races."""
     n, out_h, out_w, c = dout.shape
     w = dx.shape[2]
     for b in prange(n):
@@ -160,9 +163,42 @@ def _relu_backward(grad, y, out):  # pragma: no cover
     return out
 
 
+_U32 = np.uint64(0xFFFFFFFF)
+_MIX_1 = np.uint64(0x7FEB352D)
+_MIX_2 = np.uint64(0x846CA68B)
+
+
+@njit(inline="always")
+def _mix32(x):  # pragma: no cover
+    """lowbias32, the GPU kernels' hash, on uint64 holding 32-bit values (Numba has no wrapping
+    uint32 arithmetic)."""
+    x ^= x >> np.uint64(16)
+    x = (x * _MIX_1) & _U32
+    x ^= x >> np.uint64(15)
+    x = (x * _MIX_2) & _U32
+    x ^= x >> np.uint64(16)
+    return x
+
+
+@njit(cache=True)
+def _dropout_mask(seed, threshold, scale, mask):  # pragma: no cover
+    """mask = scale where hash(seed, index) >> 8 >= threshold, else 0: the GPU draws the same."""
+    flat = mask.reshape(-1)
+    s = np.uint64(seed)
+    limit = np.uint64(threshold)
+    for t in range(flat.size):
+        bits = _mix32(_mix32(np.uint64(t)) ^ s)
+        flat[t] = scale if (bits >> np.uint64(8)) >= limit else 0.0
+    return mask
+
+
 im2col = _with_threads(_im2col)
 col2im = _with_threads(_col2im)
 max_pool_forward = _with_threads(_max_pool_forward)
 max_pool_backward = _with_threads(_max_pool_backward)
 bias_relu = _with_threads(_bias_relu)
 relu_backward = _with_threads(_relu_backward)
+
+
+def dropout_mask(seed: int, threshold: int, scale: float, mask: np.ndarray) -> np.ndarray:
+    return _dropout_mask(seed, threshold, mask.dtype.type(scale), mask)

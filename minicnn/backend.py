@@ -41,6 +41,24 @@ def resolve_device(device: str | None = None) -> str:
     return device
 
 
+def cupy_module() -> Any:
+    """The cupy module itself, for the GPU kernels; a clear error when it is missing."""
+    if _cupy is None:
+        raise RuntimeError("CuPy is not installed: pip install 'minicnn[gpu]'.")
+    return _cupy
+
+
+def device_of(a: Any) -> str:
+    """'gpu' for a CuPy array, else 'cpu'."""
+    return "gpu" if _cupy is not None and isinstance(a, _cupy.ndarray) else "cpu"
+
+
+def synchronize(device: str) -> None:
+    """Wait for the work queued on ``device`` (a no-op on the CPU); for timings."""
+    if device == "gpu":
+        _cupy.cuda.get_current_stream().synchronize()
+
+
 def xp_for(device: str) -> Any:
     """The array module (numpy or cupy) for a resolved device name."""
     return _cupy if device == "gpu" else np
@@ -65,7 +83,7 @@ def to_numpy(a: Any) -> np.ndarray:
 def to_device(a: Any, device: str) -> Any:
     """Move an array to 'cpu' or 'gpu' (no copy when it is already there)."""
     if device == "gpu":
-        return _cupy.asarray(a)
+        return cupy_module().asarray(a)
     return to_numpy(a)
 
 

@@ -58,12 +58,18 @@ class ProgressBar:
         self._last_draw = 0.0
         self._prev_width = 0
 
-    def update(self, current: int, values: dict[str, float] | None = None) -> None:
+    def will_draw(self, current: int) -> bool:
+        """Whether ``update(current, ...)`` now would redraw; a GPU reads its metrics only then."""
         if not self.dynamic:
+            return False
+        if current >= self.target:
+            return True
+        return time.perf_counter() - self._last_draw >= self.min_redraw_seconds
+
+    def update(self, current: int, values: dict[str, float] | None = None) -> None:
+        if not self.will_draw(current):
             return
         now = time.perf_counter()
-        if current < self.target and now - self._last_draw < self.min_redraw_seconds:
-            return
         self._last_draw = now
         self._draw(current, values or {}, now, final=False)
 

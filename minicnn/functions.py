@@ -16,13 +16,14 @@ from .autograd import Function, Tensor
 
 
 def _kernels(xp: Any) -> Any:
+    """The kernel module for an array module: Numba for NumPy, CUDA for CuPy."""
     if xp is np:
         from .kernels import cpu
 
         return cpu
-    from .kernels import cuda  # pragma: no cover - needs a GPU
+    from .kernels import cuda
 
-    return cuda  # pragma: no cover
+    return cuda
 
 
 # --- geometry -------------------------------------------------------------------------------
@@ -113,13 +114,8 @@ def sum_all(a: Any) -> Tensor:
 
 def _add_bias(out: Any, b: Any, relu: bool) -> Any:
     """out += b, then ReLU if asked, in place on a 2-D array (one pass on the CPU)."""
-    xp = backend.get_array_module(out)
     if relu:
-        if xp is np:
-            _kernels(xp).bias_relu(out, b)
-        else:  # pragma: no cover - GPU
-            out += b
-            xp.maximum(out, 0, out=out)
+        _kernels(backend.get_array_module(out)).bias_relu(out, b)
     else:
         out += b
     return out
@@ -128,9 +124,8 @@ def _add_bias(out: Any, b: Any, relu: bool) -> Any:
 def _relu_grad(grad: Any, y: Any) -> Any:
     """The gradient through a ReLU whose output was y."""
     xp = backend.get_array_module(grad)
-    if xp is np:
-        return _kernels(xp).relu_backward(grad, y, np.empty_like(grad))
-    return grad * (y > 0)  # pragma: no cover - GPU
+    grad = xp.ascontiguousarray(grad)
+    return _kernels(xp).relu_backward(grad, y, xp.empty_like(grad))
 
 
 def _bias_grad(g: Any) -> Any:
@@ -207,11 +202,19 @@ class Dropout(Function):
         return grad * self.mask
 
 
+DROPOUT_BITS = 24  # a unit is kept when 24 bits of its hash reach rate * 2**24
+
+
 def dropout_mask(shape: tuple[int, ...], rate: float, dtype: Any, xp: Any = np) -> Any:
-    """A mask of 0 and 1/(1-rate) that drops a fraction ``rate`` of the units."""
-    keep = backend.rng().random(shape, dtype=np.float32) >= rate
-    mask = keep.astype(dtype) * np.asarray(1.0 / (1.0 - rate), dtype=dtype)
-    return mask if xp is np else xp.asarray(mask)
+    """A mask of 0 and 1/(1-rate) that drops a fraction ``rate`` of the units.
+
+    The mask is a hash of (seed, position) made where it is used, so a GPU draws it without a
+    transfer, and CPU and GPU draw the same mask; the seed comes from minicnn's generator.
+    """
+    seed = int(backend.rng().integers(0, 2**32))
+    threshold = math.ceil(rate * 2**DROPOUT_BITS)
+    mask = xp.empty(shape, dtype=dtype)
+    return _kernels(xp).dropout_mask(seed, threshold, 1.0 / (1.0 - rate), mask)
 
 
 def dropout(x: Any, rate: float, training: bool = True, mask: Any = None) -> Tensor:
@@ -340,14 +343,16 @@ class MaxPool2D(Function):
             raise ValueError(f"max_pool2d: a {ph}x{pw} window does not fit a {h}x{w} input.")
         out = xp.empty((n, oh, ow, c), dtype=x.dtype)
         argmax = xp.empty((n, oh, ow, c), dtype=np.int32)
-        _kernels(xp).max_pool_forward(x, ph, pw, sh, sw, pt, pl, out, argmax)
-        self.argmax, self.x_shape = argmax, x.shape
+        _kernels(xp).max_pool_forward(xp.ascontiguousarray(x), ph, pw, sh, sw, pt, pl, out, argmax)
+        self.argmax, self.x_shape, self.pads = argmax, x.shape, (pt, pl)
         return out
 
     def backward(self, grad: Any) -> Any:
         xp = backend.get_array_module(grad)
         dx = xp.empty(self.x_shape, dtype=grad.dtype)
-        _kernels(xp).max_pool_backward(xp.ascontiguousarray(grad), self.argmax, dx)
+        (ph, pw), (sh, sw), (pt, pl) = self.pool_size, self.strides, self.pads
+        grad = xp.ascontiguousarray(grad)
+        _kernels(xp).max_pool_backward(grad, self.argmax, ph, pw, sh, sw, pt, pl, dx)
         return dx
 
 
@@ -380,10 +385,19 @@ def _check_labels(labels: Any, classes: int) -> None:
 
 
 class SoftmaxCrossEntropy(Function):
-    """Mean sparse categorical cross-entropy of softmax(logits), fused so it never takes log(0)."""
+    """Mean sparse categorical cross-entropy of softmax(logits), fused so it never takes log(0).
+
+    On a GPU one kernel makes the probabilities and the per-row losses, and one the gradient.
+    """
 
     def forward(self, logits: Any, labels: Any) -> Any:
         xp = backend.get_array_module(logits)
+        if xp is not np:
+            logits = xp.ascontiguousarray(logits)
+            self.probs, self.labels = xp.empty_like(logits), labels
+            row_loss = xp.empty(logits.shape[0], dtype=logits.dtype)
+            _kernels(xp).softmax_cross_entropy(logits, labels, self.probs, row_loss)
+            return row_loss.mean()
         n = logits.shape[0]
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_sum = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
@@ -395,6 +409,10 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         xp = backend.get_array_module(grad)
+        if xp is not np:
+            d = xp.empty_like(self.probs)
+            _kernels(xp).softmax_cross_entropy_backward(self.probs, self.labels, grad, d)
+            return d, None
         n = self.probs.shape[0]
         d = self.probs.copy()
         d[xp.arange(n), self.labels] -= 1
@@ -402,11 +420,23 @@ class SoftmaxCrossEntropy(Function):
         return d, None
 
 
-def softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
-    """Mean cross-entropy of integer ``labels`` under softmax(``logits``)."""
-    labels_data = labels.data if isinstance(labels, Tensor) else labels
-    _check_labels(labels_data, logits.shape[1])
-    return SoftmaxCrossEntropy()(logits, labels_data)
+def _labels_for(outputs: Any, labels: Any, classes: int, checked: bool) -> Any:
+    """Labels as int64 on the outputs' device; range-checked unless the caller already did
+    (a check reads the labels back, which a GPU training step must not wait for)."""
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    data = outputs.data if isinstance(outputs, Tensor) else outputs
+    xp = backend.get_array_module(data)
+    labels = xp.ascontiguousarray(xp.asarray(labels, dtype=np.int64))
+    if not checked:
+        _check_labels(labels, classes)
+    return labels
+
+
+def softmax_cross_entropy(logits: Any, labels: Any, checked: bool = False) -> Tensor:
+    """Mean cross-entropy of integer ``labels`` under softmax(``logits``); ``checked`` says the
+    labels are known to be in range."""
+    labels = _labels_for(logits, labels, logits.shape[1], checked)
+    return SoftmaxCrossEntropy()(logits, labels)
 
 
 PROB_EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] before the log.
@@ -432,7 +462,6 @@ class CrossEntropyFromProbs(Function):
         return d, None
 
 
-def cross_entropy_from_probs(probs: Any, labels: Any) -> Tensor:
-    labels_data = labels.data if isinstance(labels, Tensor) else labels
-    _check_labels(labels_data, probs.shape[1])
-    return CrossEntropyFromProbs()(probs, labels_data)
+def cross_entropy_from_probs(probs: Any, labels: Any, checked: bool = False) -> Tensor:
+    labels = _labels_for(probs, labels, probs.shape[1], checked)
+    return CrossEntropyFromProbs()(probs, labels)

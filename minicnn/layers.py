@@ -60,6 +60,8 @@ class Layer:
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
         self._weights: list[Tensor] = []
+        # Where build() puts the weights; a model sets it, a lone layer takes its input's.
+        self.device = "cpu"
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
@@ -76,8 +78,19 @@ class Layer:
         input_shape = tuple(int(d) for d in input_shape)
         self.output_shape = self.compute_output_shape(input_shape)
         self.input_shape = input_shape
-        self._weights = [Tensor(w, requires_grad=True) for w in self._create_weights(input_shape)]
+        # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
+        # same model on every device.
+        self._weights = [
+            Tensor(backend.to_device(w, self.device), requires_grad=True)
+            for w in self._create_weights(input_shape)
+        ]
         self.built = True
+
+    def to(self, device: str) -> None:
+        """Move the weights to 'cpu' or 'gpu'; later builds create them there."""
+        self.device = device
+        for w in self._weights:
+            w.data = backend.to_device(w.data, device)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
         return []
@@ -126,6 +139,7 @@ class Layer:
     def __call__(self, x: Any, training: bool = False) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not self.built:
+            self.device = backend.device_of(x.data)
             self.build(x.shape[1:])
         return self.call(x, training)
 
@@ -163,8 +177,10 @@ class _Activated(Layer):
         return weights
 
     def _bias(self, dtype: Any) -> Any:
-        units = self._weights[0].shape[-1]
-        return self._weights[1] if self.use_bias else np.zeros(units, dtype)
+        if self.use_bias:
+            return self._weights[1]
+        xp = backend.get_array_module(self._weights[0].data)
+        return xp.zeros(self._weights[0].shape[-1], dtype)
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         """The layer before its activation (or with a fused ReLU when ``relu``)."""

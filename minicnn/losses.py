@@ -16,14 +16,15 @@ class SparseCategoricalCrossentropy:
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = bool(from_logits)
 
-    def __call__(self, y_true: Any, y_pred: Tensor) -> Tensor:
+    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
+        """The loss; ``checked`` says y_true is known to hold valid class ids."""
         if self.from_logits:
-            return F.softmax_cross_entropy(y_pred, y_true)
-        return F.cross_entropy_from_probs(y_pred, y_true)
+            return F.softmax_cross_entropy(y_pred, y_true, checked)
+        return F.cross_entropy_from_probs(y_pred, y_true, checked)
 
-    def on_logits(self, y_true: Any, logits: Tensor) -> Tensor:
+    def on_logits(self, y_true: Any, logits: Tensor, checked: bool = False) -> Tensor:
         """The same loss, computed from the logits of a softmax output (stable, and faster)."""
-        return F.softmax_cross_entropy(logits, y_true)
+        return F.softmax_cross_entropy(logits, y_true, checked)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "from_logits": self.from_logits}

@@ -24,10 +24,50 @@ class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite; ``fit`` stops at once and keeps the History so far."""
 
 
-class Sequential:
-    """A linear stack of layers, used the way Keras' Sequential is."""
+class _RunningTotals:
+    """An epoch's summed loss and hits. On a GPU they stay device arrays, so a step queues its
+    work and moves on; ``read`` (for the progress line and the epoch's logs) waits for them."""
 
-    def __init__(self, layers: Iterable[Layer | Input] | None = None, name: str | None = None):
+    def __init__(self, device: str) -> None:
+        self.on_host = device == "cpu"
+        self.loss_sum: Any = 0.0
+        self.hits: Any = 0
+        self.seen = 0
+
+    def add(self, loss: Any, hits: Any, count: int) -> None:
+        if self.on_host:
+            loss, hits = float(loss), int(hits)
+        self.loss_sum = self.loss_sum + loss * count
+        self.hits = self.hits + hits
+        self.seen += count
+
+    def read(self) -> tuple[float, float]:
+        """Mean loss and accuracy so far, as Python floats."""
+        return float(self.loss_sum) / self.seen, int(self.hits) / self.seen
+
+
+def _check_finite(loss: float, epoch: int, step: int, steps: int, history: History) -> None:
+    if not math.isfinite(loss):
+        raise TrainingDivergedError(
+            f"The loss became {loss} at epoch {epoch + 1}, step {step + 1}/{steps}; training "
+            f"stopped. model.history keeps the {len(history.epoch)} finished epoch(s)."
+        )
+
+
+class Sequential:
+    """A linear stack of layers, used the way Keras' Sequential is.
+
+    ``device`` is 'cpu', 'gpu' or 'auto' (the GPU when CuPy sees one); None reads
+    $MINICNN_DEVICE, else 'auto'. ``to(device)`` moves a model later.
+    """
+
+    def __init__(
+        self,
+        layers: Iterable[Layer | Input] | None = None,
+        name: str | None = None,
+        device: str | None = None,
+    ):
+        self.device = backend.resolve_device(device)
         self.name = name or backend.unique_name("sequential")
         self.layers: list[Layer] = []
         self.input_shape: tuple[int, ...] | None = None
@@ -40,7 +80,16 @@ class Sequential:
             self.add(layer)
 
     def __repr__(self) -> str:
-        return f"<Sequential name={self.name} layers={len(self.layers)}>"
+        return f"<Sequential name={self.name} layers={len(self.layers)} device={self.device}>"
+
+    def to(self, device: str) -> Sequential:
+        """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
+        self.device = backend.resolve_device(device)
+        for layer in self.layers:
+            layer.to(self.device)
+        if self.optimizer is not None:
+            self.optimizer.to(self.device)
+        return self
 
     # -- building ------------------------------------------------------------------------------
     def add(self, layer: Layer | Input) -> None:
@@ -51,6 +100,7 @@ class Sequential:
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add takes a Layer or Input, got {type(layer).__name__}.")
+        layer.to(self.device)
         if not self.layers and self.input_shape is None and layer.input_shape_hint is not None:
             self.input_shape = layer.input_shape_hint
         self.layers.append(layer)
@@ -159,50 +209,53 @@ class Sequential:
             and last.activation_name == "softmax"
         )
 
-    def _loss_and_outputs(self, x: np.ndarray, y: np.ndarray, training: bool) -> tuple[Tensor, Any]:
-        """The loss Tensor and the raw output array whose argmax is the prediction."""
+    def _loss_and_outputs(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Any]:
+        """The loss Tensor and the raw output array whose argmax is the prediction; y has been
+        checked by _prepare."""
         out = Tensor(x)
         if self._fuses_softmax():
             # softmax + cross-entropy in one stable step on the logits.
             for layer in self.layers[:-1]:
                 out = layer(out, training=training)
             logits = self.layers[-1].transform(out)
-            return self.loss.on_logits(y, logits), logits.data
+            return self.loss.on_logits(y, logits, checked=True), logits.data
         for layer in self.layers:
             out = layer(out, training=training)
-        return self.loss(y, out), out.data
+        return self.loss(y, out, checked=True), out.data
 
     # -- training ------------------------------------------------------------------------------
-    def _prepare(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def _prepare(self, x: Any, y: Any = None) -> tuple[Any, Any]:
+        """Checked x (and y), on the model's device: a GPU gets the whole set in one copy."""
         x = as_input_batch(x, self.input_shape, self.name)
         if not self.built:
             self.build(x.shape[1:])
         if y is None:
-            return x, None
+            return backend.to_device(x, self.device), None
         classes = self.output_shape[-1] if len(self.output_shape) == 1 else 0
         if not classes:
             raise ValueError(
                 f"Model '{self.name}' ends in shape {self.output_shape}; classification needs "
                 "flat (batch, classes) outputs."
             )
-        return x, as_labels(y, len(x), classes)
+        y = as_labels(y, len(x), classes)
+        return backend.to_device(x, self.device), backend.to_device(y, self.device)
 
-    def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+    def _train_step(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """One update; the loss and the number of hits stay arrays on the model's device."""
         loss, outputs = self._loss_and_outputs(x, y, training=True)
         params = self.weights
         for p in params:
             p.grad = None
         loss.backward()
         self.optimizer.apply(params)
-        correct = int((outputs.argmax(axis=1) == y).sum())
-        return float(loss.data), correct
+        return loss.data, (outputs.argmax(axis=1) == y).sum()
 
     def train_on_batch(self, x: Any, y: Any) -> list[float]:
         """One optimizer step on one batch; returns [loss, accuracy] like Keras."""
         self._require_compiled()
         x, y = self._prepare(x, y)
         loss, correct = self._train_step(x, y)
-        return self._result(loss, correct / len(x))
+        return self._result(float(loss), int(correct) / len(x))
 
     def _result(self, loss: float, accuracy: float) -> list[float] | float:
         return [loss, accuracy] if "accuracy" in self.metrics else loss
@@ -258,23 +311,23 @@ class Sequential:
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
             order = backend.rng().permutation(n) if shuffle else np.arange(n)
+            # One copy of the order per epoch; batches are then gathered on the device.
+            order = backend.to_device(order, self.device)
             bar = ProgressBar(steps, verbose)
-            loss_sum, correct = 0.0, 0
+            totals = _RunningTotals(self.device)
             epoch_start = time.perf_counter()
             for step in range(steps):
                 idx = order[step * batch_size : (step + 1) * batch_size]
                 loss, hits = self._train_step(x[idx], y[idx])
-                if not math.isfinite(loss):
-                    raise TrainingDivergedError(
-                        f"The loss became {loss} at epoch {epoch + 1}, step {step + 1}/{steps}; "
-                        f"training stopped. model.history keeps the {len(history.epoch)} "
-                        "finished epoch(s)."
-                    )
-                loss_sum += loss * len(idx)
-                correct += hits
-                seen = min((step + 1) * batch_size, n)
-                bar.update(step + 1, self._logs(loss_sum / seen, correct / seen))
-            logs = self._logs(loss_sum / n, correct / n)
+                totals.add(loss, hits, len(idx))
+                # The CPU checks every step; a GPU only when it reads the totals anyway.
+                if totals.on_host or bar.will_draw(step + 1):
+                    loss_mean, accuracy = totals.read()
+                    _check_finite(loss_mean, epoch, step, steps, history)
+                    bar.update(step + 1, self._logs(loss_mean, accuracy))
+            loss_mean, accuracy = totals.read()
+            _check_finite(loss_mean, epoch, steps - 1, steps, history)
+            logs = self._logs(loss_mean, accuracy)
             epoch_seconds = time.perf_counter() - epoch_start
             if val is not None:
                 val_loss, val_acc = self._evaluate_arrays(*val, batch_size)
@@ -292,19 +345,17 @@ class Sequential:
 
     # -- inference -----------------------------------------------------------------------------
     def _evaluate_arrays(
-        self, x: np.ndarray, y: np.ndarray, batch_size: int, bar: ProgressBar | None = None
+        self, x: Any, y: Any, batch_size: int, bar: ProgressBar | None = None
     ) -> tuple[float, float]:
-        loss_sum, correct = 0.0, 0
+        totals = _RunningTotals(self.device)
         with no_grad():
             for step, start in enumerate(range(0, len(x), batch_size)):
                 xb, yb = x[start : start + batch_size], y[start : start + batch_size]
                 loss, outputs = self._loss_and_outputs(xb, yb, training=False)
-                loss_sum += float(loss.data) * len(xb)
-                correct += int((outputs.argmax(axis=1) == yb).sum())
-                if bar is not None:
-                    seen = start + len(xb)
-                    bar.update(step + 1, self._logs(loss_sum / seen, correct / seen))
-        return loss_sum / len(x), correct / len(x)
+                totals.add(loss.data, (outputs.argmax(axis=1) == yb).sum(), len(xb))
+                if bar is not None and bar.will_draw(step + 1):
+                    bar.update(step + 1, self._logs(*totals.read()))
+        return totals.read()
 
     def evaluate(
         self, x: Any, y: Any, batch_size: int = 32, verbose: int | str = "auto"
@@ -324,12 +375,14 @@ class Sequential:
         x, _ = self._prepare(x)
         bar = ProgressBar(math.ceil(len(x) / batch_size), verbose)
         outputs = []
+        xp = backend.xp_for(self.device)
         with no_grad():
             for step, start in enumerate(range(0, len(x), batch_size)):
-                outputs.append(backend.to_numpy(self(x[start : start + batch_size]).data))
+                outputs.append(self(x[start : start + batch_size]).data)
                 bar.update(step + 1)
+        result = backend.to_numpy(xp.concatenate(outputs))  # one copy back from a GPU
         bar.finish()
-        return np.concatenate(outputs)
+        return result
 
     # -- saving --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

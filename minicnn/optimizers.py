@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from . import backend
 from .autograd import Tensor
 
@@ -52,8 +54,14 @@ class Optimizer:
         for (s, k), a in zip(slots, arrays, strict=True):
             if tuple(a.shape) != tuple(s[k].shape):
                 raise ValueError(f"optimizer array of shape {a.shape}, expected {s[k].shape}.")
-            s[k][...] = a
+            s[k][...] = backend.to_device(a, backend.device_of(s[k]))
         self.iterations = int(iterations)
+
+    def to(self, device: str) -> None:
+        """Move the state arrays along with the model."""
+        for slots in self._slots:
+            for k in slots:
+                slots[k] = backend.to_device(slots[k], device)
 
 
 class SGD(Optimizer):
@@ -115,6 +123,13 @@ class Adam(Optimizer):
         alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         cast = value.dtype.type
         m, v = slots["m"], slots["v"]
+        if xp is not np:
+            # One launch instead of eight elementwise ones per weight.
+            from .kernels import cuda
+
+            grad = xp.ascontiguousarray(grad)
+            cuda.adam_update(value, grad, m, v, self.beta_1, self.beta_2, self.epsilon, alpha)
+            return
         m *= cast(self.beta_1)
         m += cast(1 - self.beta_1) * grad
         v *= cast(self.beta_2)

@@ -120,12 +120,16 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
     _write(path, document, _weight_arrays(model))
 
 
-def load_model(path: str | os.PathLike, compile: bool = True) -> Sequential:
-    """Rebuild a model saved by ``model.save``: same architecture, same weights, same compile."""
+def load_model(
+    path: str | os.PathLike, compile: bool = True, device: str | None = None
+) -> Sequential:
+    """Rebuild a model saved by ``model.save``: same architecture, same weights, same compile.
+    ``device`` is where it goes, as for ``Sequential`` (files hold no device)."""
     path = Path(path)
+    device = backend.resolve_device(device)
     archive, document = _open(path, FORMAT, "minicnn model file")
     with archive:
-        model = _model_from_config(document.get("model"), path)
+        model = _model_from_config(document.get("model"), path, device)
         _load_weights(archive, model, path)
     if compile and document.get("compile"):
         c = document["compile"]
@@ -136,9 +140,9 @@ def load_model(path: str | os.PathLike, compile: bool = True) -> Sequential:
     return model
 
 
-def _model_from_config(config: Any, path: Path) -> Sequential:
+def _model_from_config(config: Any, path: Path, device: str) -> Sequential:
     try:
-        model = Sequential(name=config["name"])
+        model = Sequential(name=config["name"], device=device)
         if config["input_shape"] is not None:
             model.add(Input(tuple(config["input_shape"])))
         for entry in config["layers"]:

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
+
 MAX_FREE_PER_SHAPE = 2
 
 _free: dict[tuple[str, tuple[int, ...], str], list[Any]] = {}
@@ -28,7 +30,7 @@ def take(xp: Any, shape: tuple[int, ...], dtype: Any) -> Any:
 
 def give(array: Any) -> None:
     """Return an array nobody will read again, for a later ``take`` of the same shape."""
-    key = (type(array).__module__.split(".")[0], tuple(array.shape), array.dtype.str)
+    key = _key(backend.get_array_module(array), array.shape, array.dtype)
     free = _free.setdefault(key, [])
     if len(free) < MAX_FREE_PER_SHAPE:
         free.append(array)

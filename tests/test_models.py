@@ -169,10 +169,11 @@ def test_train_on_batch_returns_loss_and_accuracy():
 
 def test_sgd_with_momentum_trains():
     model = small_cnn()
-    model.compile(optimizers.SGD(learning_rate=0.1, momentum=0.9), metrics=["accuracy"])
+    # lr 0.1 with momentum 0.9 overshoots on this toy set for some seeds; 0.05 trains on all.
+    model.compile(optimizers.SGD(learning_rate=0.05, momentum=0.9), metrics=["accuracy"])
     x, y = toy_data()
-    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
-    assert history.history["loss"][-1] < history.history["loss"][0] * 0.7
+    history = model.fit(x, y, batch_size=16, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] * 0.5
 
 
 def test_adam_matches_keras_update_rule():

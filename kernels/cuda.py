@@ -1,0 +1,223 @@
+"""CuPy GPU kernels: the operations of ``cpu`` with the same signatures, plus the fused loss and
+Adam steps that only pay off on a GPU.
+
+The CUDA source is ``cuda_source.cu``; it is compiled once per floating type (float32 for
+training, float64 for gradient checks) and each kernel is looked up once, then cached. Launches
+are asynchronous: no wrapper here reads anything back to the host.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+
+SOURCE_PATH = Path(__file__).with_name("cuda_source.cu")
+BLOCK = 256
+MAX_BLOCKS = 8192  # a grid-stride loop covers the rest; 2M threads fill any current GPU
+# Kernels index with int; keep every launch's element count (plus one grid stride) below 2**31.
+MAX_ELEMENTS = 2**31 - 1 - BLOCK * MAX_BLOCKS
+
+# What `real` and its math functions mean in each compiled copy of the source.
+PRELUDES = {
+    "float32": (
+        "typedef float real;\n#define real_exp expf\n#define real_log logf\n"
+        "#define real_sqrt sqrtf\n#define NEG_INF __int_as_float(0xff800000U)\n"
+    ),
+    "float64": (
+        "typedef double real;\n#define real_exp exp\n#define real_log log\n"
+        "#define real_sqrt sqrt\n#define NEG_INF __longlong_as_double(0xfff0000000000000ULL)\n"
+    ),
+}
+COMPILE_OPTIONS = ("--std=c++17",)
+
+_modules: dict[str, Any] = {}
+_functions: dict[tuple[str, str], Any] = {}
+
+
+def source(dtype: Any) -> str:
+    """The complete CUDA source for arrays of ``dtype`` (float32 or float64)."""
+    name = np.dtype(dtype).name
+    if name not in PRELUDES:
+        raise TypeError(f"GPU kernels take float32 or float64 arrays, got {name}.")
+    return PRELUDES[name] + SOURCE_PATH.read_text()
+
+
+def kernel(name: str, dtype: Any) -> Any:
+    """The compiled kernel ``name`` for ``dtype``, compiled on first use and cached."""
+    key = (name, np.dtype(dtype).name)
+    function = _functions.get(key)
+    if function is None:
+        module = _modules.get(key[1])
+        if module is None:
+            cupy = backend.cupy_module()
+            module = cupy.RawModule(code=source(dtype), options=COMPILE_OPTIONS)
+            _modules[key[1]] = module
+        function = _functions[key] = module.get_function(name)
+    return function
+
+
+def _launch(name: str, dtype: Any, total: int, *args: Any) -> None:
+    if total <= 0:
+        return
+    if total > MAX_ELEMENTS:
+        raise ValueError(f"{name}: {total} elements is too many for one launch.")
+    blocks = min(math.ceil(total / BLOCK), MAX_BLOCKS)
+    kernel(name, dtype)((blocks,), (BLOCK,), args)
+
+
+def _i(*values: int) -> list[np.int32]:
+    return [np.int32(v) for v in values]
+
+
+def _checked(*arrays: Any) -> None:
+    for a in arrays:
+        if not a.flags.c_contiguous:
+            raise ValueError("GPU kernels need C-contiguous arrays.")
+
+
+def _batch_chunks(n: int, per_sample: int) -> Iterator[tuple[int, int]]:
+    """Slices of the batch whose arrays stay inside the kernels' int indices."""
+    step = max(1, MAX_ELEMENTS // max(1, per_sample))
+    for start in range(0, n, step):
+        yield start, min(n, start + step)
+
+
+def im2col(
+    x: Any,
+    kh: Any,
+    kw: Any,
+    sh: Any,
+    sw: Any,
+    pad_top: Any,
+    pad_left: Any,
+    out_h: Any,
+    out_w: Any,
+    cols: Any,
+) -> Any:
+    """cols[n, i, j, p, q, c] = x[n, i*sh - pad_top + p, j*sw - pad_left + q, c], 0 outside x."""
+    _checked(x, cols)
+    n, h, w, c = x.shape
+    per_sample = out_h * out_w * kh * kw * c
+    for lo, hi in _batch_chunks(n, max(per_sample, h * w * c)):
+        geometry = _i(hi - lo, h, w, c, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w)
+        _launch("im2col", x.dtype, (hi - lo) * per_sample, x[lo:hi], *geometry, cols[lo:hi])
+    return cols
+
+
+def col2im(dcols: Any, sh: Any, sw: Any, pad_top: Any, pad_left: Any, dx: Any) -> Any:
+    """The adjoint of im2col, as a gather: each dx pixel sums the window taps that read it."""
+    _checked(dcols, dx)
+    n, out_h, out_w, kh, kw, c = dcols.shape
+    h, w = dx.shape[1], dx.shape[2]
+    per_sample = h * w * c
+    for lo, hi in _batch_chunks(n, max(per_sample, out_h * out_w * kh * kw * c)):
+        geometry = _i(hi - lo, out_h, out_w, kh, kw, c, sh, sw, pad_top, pad_left, h, w)
+        _launch("col2im", dx.dtype, (hi - lo) * per_sample, dcols[lo:hi], *geometry, dx[lo:hi])
+    return dx
+
+
+def max_pool_forward(
+    x: Any, ph: Any, pw: Any, sh: Any, sw: Any, pad_top: Any, pad_left: Any, out: Any, argmax: Any
+) -> Any:
+    """Max over each window; pixels outside x count as -inf. argmax holds h*W + w of the winner."""
+    _checked(x, out, argmax)
+    n, h, w, c = x.shape
+    out_h, out_w = out.shape[1], out.shape[2]
+    per_sample = out_h * out_w * c
+    for lo, hi in _batch_chunks(n, max(per_sample, h * w * c)):
+        geometry = _i(hi - lo, h, w, c, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w)
+        _launch(
+            "max_pool_forward",
+            x.dtype,
+            (hi - lo) * per_sample,
+            x[lo:hi],
+            *geometry,
+            out[lo:hi],
+            argmax[lo:hi],
+        )
+    return out, argmax
+
+
+def max_pool_backward(
+    dout: Any, argmax: Any, ph: Any, pw: Any, sh: Any, sw: Any, pad_top: Any, pad_left: Any, dx: Any
+) -> Any:
+    """Each input pixel gathers the gradients of the windows it won."""
+    _checked(dout, argmax, dx)
+    n, out_h, out_w, c = dout.shape
+    h, w = dx.shape[1], dx.shape[2]
+    per_sample = h * w * c
+    for lo, hi in _batch_chunks(n, max(per_sample, out_h * out_w * c)):
+        geometry = _i(hi - lo, out_h, out_w, c, ph, pw, sh, sw, pad_top, pad_left, h, w)
+        _launch(
+            "max_pool_backward",
+            dx.dtype,
+            (hi - lo) * per_sample,
+            dout[lo:hi],
+            argmax[lo:hi],
+            *geometry,
+            dx[lo:hi],
+        )
+    return dx
+
+
+def bias_relu(out: Any, bias: Any) -> Any:
+    """out = relu(out + bias) in place on a 2-D array; NaN stays NaN."""
+    _checked(out, bias)
+    m, f = out.shape
+    _launch("bias_relu", out.dtype, m * f, out, bias, *_i(m, f))
+    return out
+
+
+def relu_backward(grad: Any, y: Any, out: Any) -> Any:
+    """out = grad where the ReLU's output y was positive, else 0."""
+    _checked(grad, y, out)
+    _launch("relu_backward", grad.dtype, grad.size, grad, y, np.int32(grad.size), out)
+    return out
+
+
+def dropout_mask(seed: Any, threshold: Any, scale: Any, mask: Any) -> Any:
+    """mask = scale where hash(seed, index) >> 8 >= threshold, else 0; the CPU draws the same."""
+    _checked(mask)
+    scale = mask.dtype.type(scale)
+    flat = mask.reshape(-1)
+    args = (np.uint32(seed), np.uint32(threshold), scale, np.int32(mask.size), flat)
+    _launch("dropout_mask", mask.dtype, mask.size, *args)
+    return mask
+
+
+def softmax_cross_entropy(logits: Any, labels: Any, probs: Any, row_loss: Any) -> Any:
+    """probs = softmax(logits) per row and row_loss = -log probs[label], in one pass."""
+    _checked(logits, labels, probs, row_loss)
+    if labels.dtype != np.int64:
+        raise TypeError(f"labels must be int64 on the GPU, got {labels.dtype}.")
+    n, k = logits.shape
+    _launch("softmax_cross_entropy", logits.dtype, n, logits, labels, *_i(n, k), probs, row_loss)
+    return probs, row_loss
+
+
+def softmax_cross_entropy_backward(probs: Any, labels: Any, grad: Any, d: Any) -> Any:
+    """d = (probs - onehot(labels)) * grad / n, reading the 0-d ``grad`` on the device."""
+    _checked(probs, labels, d)
+    n, k = probs.shape
+    grad = grad.astype(probs.dtype, copy=False).reshape(1)
+    args = (probs, labels, grad, *_i(n, k), d)
+    _launch("softmax_cross_entropy_backward", probs.dtype, n * k, *args)
+    return d
+
+
+def adam_update(
+    value: Any, grad: Any, m: Any, v: Any, beta_1: Any, beta_2: Any, epsilon: Any, alpha: Any
+) -> Any:
+    """One Keras-form Adam step on one parameter, in place, in a single launch."""
+    _checked(value, grad, m, v)
+    cast = value.dtype.type
+    args = (value, grad, m, v, np.int32(value.size))
+    scalars = (cast(beta_1), cast(beta_2), cast(epsilon), cast(alpha))
+    _launch("adam_update", value.dtype, value.size, *args, *scalars)
+    return value

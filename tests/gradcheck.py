@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from minicnn import backend
 from minicnn.autograd import Tensor
 
 
@@ -25,20 +26,28 @@ def numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np
 
 
 def check_gradients(
-    build: Callable[..., Tensor], *arrays: np.ndarray, rtol: float = 1e-5, atol: float = 1e-7
+    build: Callable[..., Tensor],
+    *arrays: np.ndarray,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    device: str = "cpu",
 ) -> None:
-    """Compare autograd's gradient of sum(build(*tensors) * R) with finite differences."""
+    """Compare autograd's gradient of sum(build(*tensors) * R) with finite differences, with
+    the tensors on ``device`` (the finite differences perturb the host copies)."""
     assert all(a.dtype == np.float64 for a in arrays), "gradient checks run in float64"
     probe = np.random.default_rng(1234)
-    tensors = [Tensor(a, requires_grad=True) for a in arrays]
+    tensors = [Tensor(backend.to_device(a, device), requires_grad=True) for a in arrays]
     out = build(*tensors)
     weights = probe.standard_normal(out.shape) if out.data.size > 1 else np.ones(out.shape)
+    weights = backend.to_device(weights, device)
     (out * weights).sum().backward()
 
     def scalar() -> float:
-        return float((build(*[Tensor(a) for a in arrays]).data * weights).sum())
+        inputs = [Tensor(backend.to_device(a, device)) for a in arrays]
+        return float((build(*inputs).data * weights).sum())
 
     for i, (a, t) in enumerate(zip(arrays, tensors, strict=True)):
         expected = numeric_grad(scalar, a)
         assert t.grad is not None, f"input {i} got no gradient"
-        np.testing.assert_allclose(t.grad, expected, rtol=rtol, atol=atol, err_msg=f"input {i}")
+        got = backend.to_numpy(t.grad)
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=f"input {i}")

@@ -35,10 +35,13 @@ def run(
     verbose: int = 1,
     store: ResultsStore | None = None,
     dataset: str = "fashion_mnist",
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Train and report one model of the study; returns its result record (also appended to
     ``store`` when given)."""
-    task = make_task(model_id, seed, epochs, batch_size, max_train, max_test, data_dir, dataset)
+    task = make_task(
+        model_id, seed, epochs, batch_size, max_train, max_test, data_dir, dataset, device
+    )
     (x_train, _), (x_test, y_test) = _data(task)
     spec = zoo.get_spec(model_id)
     print(f"minicnn {__version__}, Python {platform.python_version()}, NumPy {np.__version__}")
@@ -49,7 +52,7 @@ def run(
         f"{batch_size}, seed {seed}\n"
     )
     backend.clear_session()
-    zoo.build_model(model_id, x_train.shape[1:]).summary()
+    zoo.build_model(model_id, x_train.shape[1:], device="cpu").summary()
     print()
     kept: dict[str, Any] = {}
     record = train_run(task, verbose=verbose, keep=kept)
@@ -65,7 +68,8 @@ def run(
             zero_division=0,
         )
     )
-    # The first epoch includes Numba's and BLAS's warm-up; leave it out of the speed figure.
+    # The first epoch includes the kernels' compilation and warm-up; leave it out of the speed
+    # figure.
     seconds = record["epoch_seconds"]
     steady = float(np.mean(seconds[1:] or seconds))
     record["peak_rss_mb"] = peak_rss_mb()

@@ -65,12 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", type=_seeds, default=None, help="a count (default 3; 1 for baseline) or a list"
     )
     common.add_argument("--batch-size", type=_positive, default=128)
-    common.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    common.add_argument(
+        "--device",
+        choices=("auto", "cpu", "gpu"),
+        default=None,
+        help="where to train: the GPU (through CuPy), the CPU, or auto: the GPU when there is "
+        "one (default: $MINICNN_DEVICE, else auto)",
+    )
     common.add_argument("--out", type=Path, default=Path("runs"), help="results folder (runs/)")
     common.add_argument("--variants", default=None, help="comma-separated subset of model ids")
     common.add_argument("--max-train", type=_positive, default=None, help="first N train images")
     common.add_argument("--max-test", type=_positive, default=None, help="first N test images")
-    common.add_argument("--jobs", type=_positive, default=1, help="parallel worker processes")
+    common.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        help="parallel worker processes; with --device gpu they share the GPU",
+    )
     common.add_argument("--dataset", choices=("fashion_mnist", "cifar10"), default="fashion_mnist")
     common.add_argument("--data-dir", default=None, help="folder holding the dataset files")
     common.add_argument("--fresh", action="store_true", help="ignore (move aside) earlier results")
@@ -114,9 +125,12 @@ def _list_models() -> int:
 
 
 def _check_args(args: argparse.Namespace) -> list[str] | None:
-    device = backend.resolve_device(args.device) if args.device != "gpu" else "gpu"
-    if device == "gpu":
-        raise UsageError("--device gpu: the CuPy backend is not available in this build yet.")
+    # With --scheduler the GPUs are the workers'; this machine need not have one.
+    if not (args.scheduler and args.device == "gpu"):
+        try:
+            args.device = backend.resolve_device(args.device)
+        except (RuntimeError, ValueError) as e:
+            raise UsageError(f"--device {args.device}: {e}") from None
     variants = None
     if args.variants:
         variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -146,6 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         max_test=args.max_test,
         data_dir=args.data_dir,
         dataset=args.dataset,
+        device=args.device,
     )
     if args.command == "baseline":
         if args.seed is not None and args.seeds is not None:

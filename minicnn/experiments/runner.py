@@ -37,8 +37,12 @@ def make_task(
     max_test: int | None,
     data_dir: str | None = None,
     dataset: str = "fashion_mnist",
+    device: str = "cpu",
 ) -> dict[str, Any]:
-    """Everything a run needs; ``key`` hashes all of it that can change the result."""
+    """Everything a run needs; ``key`` hashes all of it that can change the result.
+
+    A GPU run is another run than the CPU one (other rounding, other timings); CPU keys stay
+    what they were before GPUs existed, so earlier results are still found."""
     spec = zoo.get_spec(model_id)
     identity = {
         "model": model_id,
@@ -54,7 +58,9 @@ def make_task(
         "data": {"dataset": dataset, "max_train": max_train, "max_test": max_test},
         "seed": seed,
     }
-    return {**identity, "key": run_key(identity), "data_dir": data_dir}
+    if device != "cpu":
+        identity["device"] = device
+    return {**identity, "key": run_key(identity), "data_dir": data_dir, "device": device}
 
 
 def _data(task: dict[str, Any]) -> Any:
@@ -93,7 +99,8 @@ def train_run(
     backend.clear_session()
     backend.set_random_seed(task["seed"])
     recipe = task["recipe"]
-    model = zoo.build_model(task["model"], x_train.shape[1:])
+    device = task.get("device", "cpu")
+    model = zoo.build_model(task["model"], x_train.shape[1:], device=device)
     model.compile(optimizers.get(dict(recipe["optimizer"])), recipe["loss"], metrics=["accuracy"])
     checkpoint = None
     if task.get("checkpoint_dir") and task.get("checkpoint_every"):
@@ -118,7 +125,7 @@ def train_run(
             "status": "failed",
             "error": str(e),
             "history": model.history.history if model.history else {},
-            **_provenance(),
+            **_provenance(device),
         }
     train_seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(
@@ -151,7 +158,7 @@ def train_run(
         "epoch_seconds": history.epoch_seconds,
         "seconds_per_epoch": float(np.mean(history.epoch_seconds)),
         "train_seconds": train_seconds,
-        **_provenance(),
+        **_provenance(device),
     }
 
 
@@ -167,9 +174,9 @@ def _identity(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _provenance() -> dict[str, Any]:
+def _provenance(device: str) -> dict[str, Any]:
     return {
-        "device": "cpu",
+        "device": device,
         "hostname": platform.node(),
         "versions": {
             "python": platform.python_version(),

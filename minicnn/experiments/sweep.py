@@ -51,6 +51,7 @@ def run_experiment(
     dataset: str = "fashion_mnist",
     checkpoint_every: int = 0,
     scheduler: Any = None,
+    device: str = "cpu",
 ) -> tuple[Path, list[dict[str, Any]]]:
     """Train every missing (model, seed) of ``experiment``, then write its report."""
     title, models = EXPERIMENTS[experiment]
@@ -64,7 +65,7 @@ def run_experiment(
         if moved:
             print(f"{experiment}: earlier results moved to {moved}")
     tasks = [
-        make_task(m, s, epochs, batch_size, max_train, max_test, data_dir, dataset)
+        make_task(m, s, epochs, batch_size, max_train, max_test, data_dir, dataset, device)
         for m in models
         for s in seeds
     ]
@@ -109,7 +110,7 @@ def run_experiment(
     if scheduler is not None and to_train:
         from .cluster import run_on_cluster
 
-        finished = run_on_cluster(to_train, store, scheduler, on_result=progress)
+        finished = run_on_cluster(to_train, store, scheduler, device=device, on_result=progress)
     else:
         finished = run_tasks(to_train, store, jobs=jobs, verbose=verbose, on_result=progress)
     if finished:

@@ -197,7 +197,9 @@ def get_spec(model_id: str) -> ModelSpec:
         raise ValueError(f"Unknown model id {model_id!r}; known: {', '.join(BY_ID)}.") from None
 
 
-def build_model(model_id: str, input_shape: tuple[int, ...] = (28, 28, 1)) -> Sequential:
-    """The study's model ``model_id``, built for samples of ``input_shape``."""
+def build_model(
+    model_id: str, input_shape: tuple[int, ...] = (28, 28, 1), device: str | None = None
+) -> Sequential:
+    """The study's model ``model_id``, built for samples of ``input_shape`` on ``device``."""
     spec = get_spec(model_id)
-    return Sequential([L.Input(input_shape), *parse_layers(spec.layers)])
+    return Sequential([L.Input(input_shape), *parse_layers(spec.layers)], device=device)

@@ -1,0 +1,386 @@
+"""The GPU backend: its kernels against the CPU kernels, gradient checks on the device, CPU/GPU
+parity of whole models, and no host synchronisation inside a training step.
+
+Every test takes the ``gpu`` fixture: it runs on a real GPU through CuPy where there is one,
+and everywhere else on the emulated backend (the same CUDA source compiled by g++, behind a
+strict fake CuPy), so CI exercises the GPU code too.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+from minicnn.kernels import cpu, cuda
+from test_functions import naive_conv2d
+from test_models import small_cnn, toy_data
+
+from minicnn import Sequential, backend, load_model, optimizers
+from minicnn import functions as F
+from minicnn import layers as L
+from minicnn.autograd import Tensor
+
+pytestmark = pytest.mark.gpu
+
+DTYPES = [np.float32, np.float64]
+TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+def on_gpu(a):
+    return backend.to_device(np.ascontiguousarray(a), "gpu")
+
+
+def host(a):
+    return backend.to_numpy(a)
+
+
+# --- kernels against the CPU kernels -------------------------------------------------------
+
+WINDOWS = [
+    # (h, w, c, kh, kw, sh, sw, padding)
+    (7, 6, 3, 3, 3, 1, 1, "same"),
+    (8, 8, 2, 2, 2, 2, 2, "valid"),
+    (9, 7, 1, 4, 3, 2, 1, "same"),
+    (6, 6, 4, 5, 5, 1, 1, "same"),
+    (7, 7, 2, 3, 3, 2, 2, "same"),
+    (5, 9, 2, 1, 1, 1, 3, "valid"),
+]
+
+
+def geometry(h, w, kh, kw, sh, sw, padding):
+    oh, pt, _ = F.window_geometry(h, kh, sh, padding)
+    ow, pl, _ = F.window_geometry(w, kw, sw, padding)
+    return oh, ow, pt, pl
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("h,w,c,kh,kw,sh,sw,padding", WINDOWS)
+def test_im2col_and_col2im_match_the_cpu_kernels(gpu, dtype, h, w, c, kh, kw, sh, sw, padding):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, h, w, c)).astype(dtype)
+    oh, ow, pt, pl = geometry(h, w, kh, kw, sh, sw, padding)
+    shape = (3, oh, ow, kh, kw, c)
+    expected = cpu.im2col(x, kh, kw, sh, sw, pt, pl, oh, ow, np.empty(shape, dtype))
+    got = cuda.im2col(on_gpu(x), kh, kw, sh, sw, pt, pl, oh, ow, gpu.empty(shape, dtype))
+    np.testing.assert_array_equal(host(got), expected)
+
+    dcols = rng.standard_normal(shape).astype(dtype)
+    expected = cpu.col2im(dcols, sh, sw, pt, pl, np.empty(x.shape, dtype))
+    got = cuda.col2im(on_gpu(dcols), sh, sw, pt, pl, gpu.empty(x.shape, dtype))
+    np.testing.assert_allclose(host(got), expected, **TOL[dtype])
+
+
+POOLS = [
+    # (h, w, c, ph, pw, sh, sw, padding)
+    (8, 8, 3, 2, 2, 2, 2, "valid"),
+    (7, 7, 2, 2, 2, 2, 2, "same"),
+    (9, 8, 2, 3, 3, 2, 2, "same"),  # overlapping windows
+    (6, 7, 1, 3, 2, 1, 1, "valid"),
+    (5, 5, 2, 2, 2, 3, 3, "same"),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("h,w,c,ph,pw,sh,sw,padding", POOLS)
+def test_max_pool_matches_the_cpu_kernels(gpu, dtype, h, w, c, ph, pw, sh, sw, padding):
+    rng = np.random.default_rng(1)
+    # Few distinct values, so that windows have ties; and one NaN, which must win its windows.
+    x = rng.integers(0, 4, (2, h, w, c)).astype(dtype)
+    x[1, 2, 3 % w, 0] = np.nan
+    oh, ow, pt, pl = geometry(h, w, ph, pw, sh, sw, padding)
+    shape = (2, oh, ow, c)
+    out, arg = np.empty(shape, dtype), np.empty(shape, np.int32)
+    cpu.max_pool_forward(x, ph, pw, sh, sw, pt, pl, out, arg)
+    g_out, g_arg = gpu.empty(shape, dtype), gpu.empty(shape, np.int32)
+    cuda.max_pool_forward(on_gpu(x), ph, pw, sh, sw, pt, pl, g_out, g_arg)
+    np.testing.assert_array_equal(host(g_out), out)
+    np.testing.assert_array_equal(host(g_arg), arg)
+
+    dout = rng.standard_normal(shape).astype(dtype)
+    expected = cpu.max_pool_backward(dout, arg, ph, pw, sh, sw, pt, pl, np.empty(x.shape, dtype))
+    got = gpu.empty(x.shape, dtype)
+    cuda.max_pool_backward(on_gpu(dout), g_arg, ph, pw, sh, sw, pt, pl, got)
+    np.testing.assert_allclose(host(got), expected, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bias_relu_and_relu_backward_match_the_cpu_kernels(gpu, dtype):
+    rng = np.random.default_rng(2)
+    out = rng.standard_normal((37, 5)).astype(dtype)
+    out[3, 1] = np.nan
+    bias = rng.standard_normal(5).astype(dtype)
+    got = cuda.bias_relu(on_gpu(out), on_gpu(bias))
+    np.testing.assert_array_equal(host(got), cpu.bias_relu(out.copy(), bias))
+    grad = rng.standard_normal(out.shape).astype(dtype)
+    y = host(got)
+    expected = cpu.relu_backward(grad, y, np.empty_like(grad))
+    got = cuda.relu_backward(on_gpu(grad), on_gpu(y), gpu.empty(grad.shape, dtype))
+    np.testing.assert_array_equal(host(got), expected)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.5, 0.9])
+def test_dropout_masks_are_the_same_bits_on_cpu_and_gpu(gpu, rate):
+    threshold = math.ceil(rate * 2**F.DROPOUT_BITS)
+    shape = (64, 33)
+    expected = cpu.dropout_mask(987654321, threshold, 1 / (1 - rate), np.empty(shape, np.float32))
+    got = cuda.dropout_mask(987654321, threshold, 1 / (1 - rate), gpu.empty(shape, np.float32))
+    np.testing.assert_array_equal(host(got), expected)
+    assert abs((expected == 0).mean() - rate) < 0.03
+    assert set(np.unique(expected)) <= {0.0, np.float32(1 / (1 - rate))}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_adam_matches_the_cpu_update(gpu, dtype):
+    rng = np.random.default_rng(3)
+    value = rng.standard_normal((4, 6)).astype(dtype)
+    grads = [rng.standard_normal(value.shape).astype(dtype) for _ in range(3)]
+    cpu_param = Tensor(value.copy(), requires_grad=True)
+    gpu_param = Tensor(on_gpu(value), requires_grad=True)
+    cpu_opt, gpu_opt = optimizers.Adam(0.01), optimizers.Adam(0.01)
+    for g in grads:
+        cpu_param.grad, gpu_param.grad = g, on_gpu(g)
+        cpu_opt.apply([cpu_param])
+        gpu_opt.apply([gpu_param])
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(host(gpu_param.data), cpu_param.data, **tol)
+    for a, b in zip(gpu_opt.variables(), cpu_opt.variables(), strict=True):
+        np.testing.assert_allclose(host(a), b, **tol)
+
+
+# --- operations on the device: oracle and float64 gradient checks ---------------------------
+
+CONV_CASES = [
+    # (h, w, c, f, k, stride, padding)
+    (5, 5, 1, 2, 3, 1, "same"),
+    (6, 5, 2, 3, 3, 1, "valid"),
+    (6, 6, 2, 2, 2, 1, "same"),
+    (7, 7, 2, 3, 3, 2, "same"),
+    (7, 6, 3, 2, 5, 1, "same"),
+]
+
+
+@pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES)
+def test_conv2d_on_the_gpu_matches_naive_loops(gpu, h, w, c, f, k, stride, padding):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, h, w, c))
+    kern = rng.standard_normal((k, k, c, f))
+    bias = rng.standard_normal(f)
+    got = F.conv2d(on_gpu(x), on_gpu(kern), on_gpu(bias), strides=stride, padding=padding)
+    assert backend.device_of(got.data) == "gpu"
+    expected = naive_conv2d(x, kern, bias, stride, padding)
+    np.testing.assert_allclose(host(got.data), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES[:4])
+@pytest.mark.parametrize("relu", [False, True])
+def test_conv2d_gradients_on_the_gpu(gpu, h, w, c, f, k, stride, padding, relu):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, h, w, c))
+    kern = rng.standard_normal((k, k, c, f))
+    bias = rng.standard_normal(f)
+
+    def build(a, b, c_):
+        return F.conv2d(a, b, c_, strides=stride, padding=padding, relu=relu)
+
+    check_gradients(build, x, kern, bias, device="gpu")
+
+
+@pytest.mark.parametrize("h,w,c,ph,pw,sh,sw,padding", POOLS[:3])
+def test_max_pool_gradients_on_the_gpu(gpu, h, w, c, ph, pw, sh, sw, padding):
+    x = np.random.default_rng(2).permutation(2 * h * w * c).reshape(2, h, w, c) / 7.0
+    check_gradients(
+        lambda a: F.max_pool2d(a, (ph, pw), (sh, sw), padding), x.astype(np.float64), device="gpu"
+    )
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_linear_gradients_on_the_gpu(gpu, relu):
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    check_gradients(lambda *t: F.linear(*t, relu=relu), x, w, b, device="gpu")
+
+
+def test_loss_gradients_on_the_gpu(gpu):
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((6, 4))
+    labels = np.array([0, 3, 1, 1, 2, 0])
+    check_gradients(lambda z: F.softmax_cross_entropy(z, labels), logits, device="gpu")
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    check_gradients(lambda p: F.cross_entropy_from_probs(p, labels), probs, device="gpu")
+
+
+def test_softmax_cross_entropy_on_the_gpu_matches_the_cpu(gpu):
+    rng = np.random.default_rng(5)
+    logits = (rng.standard_normal((9, 10)) * 30).astype(np.float32)  # large: must not overflow
+    labels = rng.integers(0, 10, 9)
+    cpu_logits, gpu_logits = Tensor(logits, True), Tensor(on_gpu(logits), True)
+    cpu_loss = F.softmax_cross_entropy(cpu_logits, labels)
+    gpu_loss = F.softmax_cross_entropy(gpu_logits, on_gpu(labels))
+    cpu_loss.backward()
+    gpu_loss.backward()
+    np.testing.assert_allclose(float(gpu_loss.data), float(cpu_loss.data), rtol=1e-5)
+    np.testing.assert_allclose(host(gpu_logits.grad), cpu_logits.grad, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match=r"Labels must be integers in 0\.\.9"):
+        F.softmax_cross_entropy(gpu_logits, on_gpu(labels + 1))
+
+
+def test_dropout_gradient_and_mask_on_the_gpu(gpu):
+    x = np.random.default_rng(6).standard_normal((4, 7))
+    mask = F.dropout_mask(x.shape, 0.3, np.float64, gpu)
+    assert backend.device_of(mask) == "gpu"
+    check_gradients(lambda a: F.dropout(a, 0.3, mask=mask), x, device="gpu")
+
+
+# --- models ------------------------------------------------------------------------------
+
+
+def paired_models(build=small_cnn):
+    """The same model with the same weights on the CPU and on the GPU."""
+    backend.set_random_seed(0)
+    cpu_model = build()
+    gpu_model = build().to("gpu")
+    gpu_model.set_weights(cpu_model.get_weights())
+    return cpu_model, gpu_model
+
+
+def test_a_model_moves_to_the_gpu_and_back(gpu):
+    cpu_model, gpu_model = paired_models()
+    assert gpu_model.device == "gpu"
+    assert all(backend.device_of(w.data) == "gpu" for w in gpu_model.weights)
+    assert all(isinstance(w, np.ndarray) for w in gpu_model.get_weights())
+    x, _ = toy_data(10)
+    out = gpu_model.predict(x, verbose=0)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, cpu_model.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+    gpu_model.to("cpu")
+    assert all(backend.device_of(w.data) == "cpu" for w in gpu_model.weights)
+
+
+def test_cpu_and_gpu_agree_on_outputs_and_gradients(gpu):
+    """Same seed, same weights: forward outputs and every gradient within 1e-4 relative."""
+    cpu_model, gpu_model = paired_models()
+    for model in (cpu_model, gpu_model):
+        model.compile("adam", metrics=["accuracy"])
+    x, y = toy_data(32)
+    grads = []
+    for model in (cpu_model, gpu_model):
+        backend.set_random_seed(7)  # the same dropout masks on both
+        xd, yd = model._prepare(x, y)
+        loss, outputs = model._loss_and_outputs(xd, yd, training=True)
+        loss.backward()
+        grads.append([host(w.grad) for w in model.weights])
+        grads.append(host(outputs))
+    cpu_grads, cpu_out, gpu_grads, gpu_out = grads
+    np.testing.assert_allclose(gpu_out, cpu_out, rtol=1e-4, atol=1e-6)
+    for got, expected in zip(gpu_grads, cpu_grads, strict=True):
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * scale)
+
+
+def test_one_epoch_on_cpu_and_gpu_ends_with_the_same_loss(gpu):
+    x, y = toy_data(192)
+    losses = []
+    for device in ("cpu", "gpu"):
+        backend.clear_session()
+        backend.set_random_seed(3)
+        model = small_cnn().to(device)
+        model.compile(optimizers.Adam(0.01), metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        losses.append(history.history["loss"][0])
+    assert abs(losses[0] - losses[1]) < 1e-3, losses
+
+
+def test_a_training_step_never_waits_for_the_gpu(gpu):
+    """Reading a device value back is what makes the host wait. With the progress line off,
+    an epoch reads its totals once at its end: the count does not grow with the steps."""
+    if not hasattr(gpu, "ndarray") or gpu.__class__.__name__ != "FakeCupy":
+        pytest.skip("counting transfers needs the emulated backend")
+    import fake_cupy
+
+    counts = []
+    for samples in (64, 192):
+        model = small_cnn().to("gpu")
+        model.compile("adam", metrics=["accuracy"])
+        x, y = toy_data(samples)
+        x_dev, y_dev = backend.to_device(x, "gpu"), backend.to_device(y, "gpu")
+        fake_cupy.traffic.clear()
+        model.fit(x_dev, y_dev, batch_size=16, epochs=2, verbose=0)
+        counts.append(dict(fake_cupy.traffic))
+    assert counts[0] == counts[1], counts
+    # Per epoch: the shuffled order goes up once, and loss and hits come back once.
+    assert counts[0]["h2d"] <= 2 * 1 + 2, counts  # + x and y
+    assert counts[0]["d2h"] <= 2 * 2 + 2, counts  # + x and y checked on the host
+
+
+def test_evaluate_save_and_load_on_the_gpu(gpu, tmp_path):
+    cpu_model, gpu_model = paired_models()
+    for model in (cpu_model, gpu_model):
+        model.compile("adam", metrics=["accuracy"])
+    x, y = toy_data(40)
+    gpu_model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    loss, accuracy = gpu_model.evaluate(x, y, verbose=0)
+    assert isinstance(loss, float) and isinstance(accuracy, float)
+    path = tmp_path / "m.npz"
+    gpu_model.save(path)
+    on_gpu_again = load_model(path, device="gpu")
+    on_cpu = load_model(path, device="cpu")
+    assert on_gpu_again.device == "gpu" and on_cpu.device == "cpu"
+    expected = gpu_model.predict(x, verbose=0)
+    np.testing.assert_allclose(on_gpu_again.predict(x, verbose=0), expected, rtol=1e-6)
+    np.testing.assert_allclose(on_cpu.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_checkpoints_resume_on_the_gpu(gpu, tmp_path):
+    x, y = toy_data(64)
+
+    def train(epochs, checkpoint):
+        backend.clear_session()
+        backend.set_random_seed(5)
+        model = small_cnn().to("gpu")
+        model.compile("adam", metrics=["accuracy"])
+        model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, checkpoint=checkpoint)
+        return model
+
+    path = tmp_path / "ckpt.npz"
+    train(1, path)
+    resumed = train(3, path)
+    straight = train(3, None)
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_device_choice(gpu, monkeypatch):
+    assert backend.resolve_device("auto") == "gpu"
+    monkeypatch.setenv("MINICNN_DEVICE", "gpu")
+    assert Sequential([L.Dense(3)]).device == "gpu"
+    monkeypatch.setenv("MINICNN_DEVICE", "cpu")
+    assert Sequential([L.Dense(3)]).device == "cpu"
+    assert Sequential([L.Dense(3)], device="gpu").device == "gpu"
+
+
+def test_asking_for_a_gpu_without_one_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(backend, "_cupy", None)
+    with pytest.raises(RuntimeError, match="CuPy is not installed or sees no GPU"):
+        Sequential(device="gpu")
+    assert backend.resolve_device("auto") == "cpu"
+
+
+# --- the CUDA source itself -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA toolkit)")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_cuda_source_compiles_for_hopper(tmp_path, dtype):
+    source = tmp_path / "kernels.cu"
+    source.write_text(cuda.source(dtype))
+    result = subprocess.run(
+        ["nvcc", *cuda.COMPILE_OPTIONS, "-arch=sm_90", "-cubin", "-o", str(tmp_path / "k.cubin")]
+        + [str(source)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr

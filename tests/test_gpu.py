@@ -15,6 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 from gradcheck import check_gradients
+from idx_files import write_fashion_dir
 from minicnn.kernels import cpu, cuda
 from test_functions import naive_conv2d
 from test_models import small_cnn, toy_data
@@ -23,6 +24,8 @@ from minicnn import Sequential, backend, load_model, optimizers
 from minicnn import functions as F
 from minicnn import layers as L
 from minicnn.autograd import Tensor
+from minicnn.experiments import cli
+from minicnn.experiments.results import ResultsStore
 
 pytestmark = pytest.mark.gpu
 
@@ -367,6 +370,25 @@ def test_asking_for_a_gpu_without_one_is_a_clear_error(monkeypatch):
     with pytest.raises(RuntimeError, match="CuPy is not installed or sees no GPU"):
         Sequential(device="gpu")
     assert backend.resolve_device("auto") == "cpu"
+
+
+def test_experiments_train_on_the_gpu_and_record_it(gpu, tmp_path, capsys):
+    write_fashion_dir(tmp_path, 256, 100)
+    argv = ["width", "--variants", "w1", "--seeds", "1", "--epochs", "1"]
+    argv += ["--data-dir", str(tmp_path), "--out", str(tmp_path / "runs")]
+    assert cli.main([*argv, "--device", "gpu"]) == 0
+    assert cli.main([*argv, "--device", "cpu"]) == 0
+    records = ResultsStore(tmp_path / "runs" / "width" / "results.jsonl").load().values()
+    by_device = {r["device"]: r for r in records}
+    assert set(by_device) == {"cpu", "gpu"}  # a GPU run is its own run, not the CPU's
+    assert abs(by_device["gpu"]["test_accuracy"] - by_device["cpu"]["test_accuracy"]) < 0.05
+    assert "trained 1 runs" in capsys.readouterr().out
+
+
+def test_experiments_refuse_a_missing_gpu(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(backend, "_cupy", None)
+    assert cli.main(["width", "--device", "gpu", "--out", str(tmp_path)]) == 2
+    assert "CuPy is not installed or sees no GPU" in capsys.readouterr().err
 
 
 # --- the CUDA source itself -------------------------------------------------------------------

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Every GPU check of the project in one run on a machine with a GPU (README, "GPU"):
+#   1. the GPU tests (tests/test_gpu.py) on the real GPU, and on the emulated backend too;
+#   2. benchmarks/compare_torch.py --device gpu (the ratio line);
+#   3. `experiments baseline --device gpu` (seconds per epoch of base, accuracy);
+#   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` as fits in
+#      $STUDY_SECONDS (Ctrl-C keeps every finished run; re-running adds only the missing ones).
+# Logs and runs.tar.gz (every results.jsonl and report) go to $OUT.
+#
+# The device machine has CuPy, Numba, PyTorch, scikit-learn, matplotlib and pytest but no
+# network, so nothing is installed: minicnn runs from a copy laid out as the installed package
+# (kernels/ becomes minicnn.kernels), and Fashion-MNIST comes from $MINICNN_DATA (by default
+# .device/data, which the caller fills from /usr/share/datasets/fashion-mnist and carries).
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${OUT:-$(mktemp -d)}
+JOBS=${JOBS:-4}
+STUDY_SECONDS=${STUDY_SECONDS:-300}
+PY=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1
+export MINICNN_DATA=${MINICNN_DATA:-$repo/.device/data}
+mkdir -p "$OUT"
+
+site=$(mktemp -d)
+cp -r "$repo/minicnn" "$repo/tests" "$repo/benchmarks" "$repo/pyproject.toml" "$site/"
+cp -r "$repo/kernels" "$site/minicnn/kernels"
+cd "$site" || exit 1
+
+stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
+
+stamp "machine"
+nvidia-smi -L 2>&1 | head -4
+"$PY" - <<'EOF'
+import platform
+
+import numpy, numba
+from minicnn import backend
+
+print("python", platform.python_version(), "numpy", numpy.__version__, "numba", numba.__version__)
+print("gpu available to minicnn:", backend.gpu_available())
+if backend.gpu_available():
+    cupy = backend.cupy_module()
+    print("cupy", cupy.__version__, "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
+EOF
+
+stamp "1. GPU tests"
+"$PY" -m pytest -q -rs -p no:cacheprovider tests/test_gpu.py 2>&1 | tee "$OUT/gpu_tests.log" | tail -25
+
+stamp "2. compare_torch --device gpu"
+for model in base w4 mlp; do
+    "$PY" benchmarks/compare_torch.py --device gpu --model "$model" --warmup 10 --steps 100 \
+        2>&1 | tee -a "$OUT/compare_torch.log"
+done
+
+stamp "3. baseline on the GPU"
+"$PY" -m minicnn.experiments baseline --device gpu --out "$OUT/runs" 2>&1 \
+    | tee "$OUT/baseline.log" | grep -v -E '^\s*$' | tail -30
+
+stamp "4. experiments all --device gpu --seeds 3 --jobs $JOBS, for at most $STUDY_SECONDS s"
+start=$(date +%s)
+timeout -s INT "$STUDY_SECONDS" "$PY" -m minicnn.experiments all --device gpu --seeds 3 \
+    --jobs "$JOBS" --out "$OUT/runs" > "$OUT/study.log" 2>&1 &
+study=$!
+tick=0
+while kill -0 "$study" 2>/dev/null; do
+    if (( tick % 10 == 0 )); then
+        nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader \
+            >> "$OUT/gpu_use.log" 2>&1
+    fi
+    sleep 1
+    tick=$((tick + 1))
+done
+wait "$study"
+echo "exit $? after $(( $(date +%s) - start )) s"
+tail -40 "$OUT/study.log"
+"$PY" - "$OUT/runs" <<'EOF'
+import json
+import sys
+from pathlib import Path
+
+runs = {}
+for path in Path(sys.argv[1]).glob("*/results.jsonl"):
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        runs[record["key"]] = record
+ok = [r for r in runs.values() if r.get("status", "ok") == "ok"]
+print(f"{len(ok)} distinct runs finished (the study has 19 models x 3 seeds = 57)")
+train = sum(r["train_seconds"] for r in ok)
+print(f"their training time, added up: {train:.0f} s")
+EOF
+
+[ -d "$OUT/runs" ] && tar -czf "$OUT/runs.tar.gz" -C "$OUT" runs && rm -rf "$OUT/runs"
+stamp "done; files in $OUT"

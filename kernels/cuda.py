@@ -34,7 +34,7 @@ PRELUDES = {
         "#define real_sqrt sqrt\n#define NEG_INF __longlong_as_double(0xfff0000000000000ULL)\n"
     ),
 }
-COMPILE_OPTIONS = ("--std=c++17",)
+COMPILE_OPTIONS: tuple[str, ...] = ()  # the source needs no dialect beyond the default
 
 _modules: dict[str, Any] = {}
 _functions: dict[tuple[str, str], Any] = {}

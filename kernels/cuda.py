@@ -9,7 +9,6 @@ are asynchronous: no wrapper here reads anything back to the host.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +80,27 @@ def _checked(*arrays: Any) -> None:
             raise ValueError("GPU kernels need C-contiguous arrays.")
 
 
-def _batch_chunks(n: int, per_sample: int) -> Iterator[tuple[int, int]]:
-    """Slices of the batch whose arrays stay inside the kernels' int indices."""
-    step = max(1, MAX_ELEMENTS // max(1, per_sample))
-    for start in range(0, n, step):
-        yield start, min(n, start + step)
+def _launch_over_batch(
+    name: str, inputs: tuple[Any, ...], geometry: tuple[int, ...], outputs: tuple[Any, ...]
+) -> None:
+    """Launch ``name`` with one thread per element of ``outputs[0]``, in slices of the batch
+    small enough for the kernels' int indices; the batch size leads the geometry arguments."""
+    arrays = (*inputs, *outputs)
+    _checked(*arrays)
+    n = outputs[0].shape[0]
+    per_sample = outputs[0].size // max(n, 1)
+    largest = max(a.size // max(n, 1) for a in arrays)
+    step = max(1, MAX_ELEMENTS // max(1, largest))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        _launch(
+            name,
+            inputs[0].dtype,
+            (hi - lo) * per_sample,
+            *(a[lo:hi] for a in inputs),
+            *_i(hi - lo, *geometry),
+            *(a[lo:hi] for a in outputs),
+        )
 
 
 def im2col(
@@ -101,24 +116,17 @@ def im2col(
     cols: Any,
 ) -> Any:
     """cols[n, i, j, p, q, c] = x[n, i*sh - pad_top + p, j*sw - pad_left + q, c], 0 outside x."""
-    _checked(x, cols)
-    n, h, w, c = x.shape
-    per_sample = out_h * out_w * kh * kw * c
-    for lo, hi in _batch_chunks(n, max(per_sample, h * w * c)):
-        geometry = _i(hi - lo, h, w, c, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w)
-        _launch("im2col", x.dtype, (hi - lo) * per_sample, x[lo:hi], *geometry, cols[lo:hi])
+    _, h, w, c = x.shape
+    geometry = (h, w, c, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w)
+    _launch_over_batch("im2col", (x,), geometry, (cols,))
     return cols
 
 
 def col2im(dcols: Any, sh: Any, sw: Any, pad_top: Any, pad_left: Any, dx: Any) -> Any:
     """The adjoint of im2col, as a gather: each dx pixel sums the window taps that read it."""
-    _checked(dcols, dx)
-    n, out_h, out_w, kh, kw, c = dcols.shape
-    h, w = dx.shape[1], dx.shape[2]
-    per_sample = h * w * c
-    for lo, hi in _batch_chunks(n, max(per_sample, out_h * out_w * kh * kw * c)):
-        geometry = _i(hi - lo, out_h, out_w, kh, kw, c, sh, sw, pad_top, pad_left, h, w)
-        _launch("col2im", dx.dtype, (hi - lo) * per_sample, dcols[lo:hi], *geometry, dx[lo:hi])
+    _, out_h, out_w, kh, kw, c = dcols.shape
+    geometry = (out_h, out_w, kh, kw, c, sh, sw, pad_top, pad_left, dx.shape[1], dx.shape[2])
+    _launch_over_batch("col2im", (dcols,), geometry, (dx,))
     return dx
 
 
@@ -126,21 +134,9 @@ def max_pool_forward(
     x: Any, ph: Any, pw: Any, sh: Any, sw: Any, pad_top: Any, pad_left: Any, out: Any, argmax: Any
 ) -> Any:
     """Max over each window; pixels outside x count as -inf. argmax holds h*W + w of the winner."""
-    _checked(x, out, argmax)
-    n, h, w, c = x.shape
-    out_h, out_w = out.shape[1], out.shape[2]
-    per_sample = out_h * out_w * c
-    for lo, hi in _batch_chunks(n, max(per_sample, h * w * c)):
-        geometry = _i(hi - lo, h, w, c, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w)
-        _launch(
-            "max_pool_forward",
-            x.dtype,
-            (hi - lo) * per_sample,
-            x[lo:hi],
-            *geometry,
-            out[lo:hi],
-            argmax[lo:hi],
-        )
+    _, h, w, c = x.shape
+    geometry = (h, w, c, ph, pw, sh, sw, pad_top, pad_left, out.shape[1], out.shape[2])
+    _launch_over_batch("max_pool_forward", (x,), geometry, (out, argmax))
     return out, argmax
 
 
@@ -148,21 +144,9 @@ def max_pool_backward(
     dout: Any, argmax: Any, ph: Any, pw: Any, sh: Any, sw: Any, pad_top: Any, pad_left: Any, dx: Any
 ) -> Any:
     """Each input pixel gathers the gradients of the windows it won."""
-    _checked(dout, argmax, dx)
-    n, out_h, out_w, c = dout.shape
-    h, w = dx.shape[1], dx.shape[2]
-    per_sample = h * w * c
-    for lo, hi in _batch_chunks(n, max(per_sample, out_h * out_w * c)):
-        geometry = _i(hi - lo, out_h, out_w, c, ph, pw, sh, sw, pad_top, pad_left, h, w)
-        _launch(
-            "max_pool_backward",
-            dx.dtype,
-            (hi - lo) * per_sample,
-            dout[lo:hi],
-            argmax[lo:hi],
-            *geometry,
-            dx[lo:hi],
-        )
+    _, out_h, out_w, c = dout.shape
+    geometry = (out_h, out_w, c, ph, pw, sh, sw, pad_top, pad_left, dx.shape[1], dx.shape[2])
+    _launch_over_batch("max_pool_backward", (dout, argmax), geometry, (dx,))
     return dx
 
 

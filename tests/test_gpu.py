@@ -110,6 +110,27 @@ def test_max_pool_matches_the_cpu_kernels(gpu, dtype, h, w, c, ph, pw, sh, sw, p
     np.testing.assert_allclose(host(got), expected, **TOL[dtype])
 
 
+def test_batches_too_large_for_one_launch_are_split(gpu, monkeypatch):
+    """Kernels index with int; a batch whose arrays would overflow it goes in slices."""
+    monkeypatch.setattr(cuda, "MAX_ELEMENTS", 1000)  # a few samples per launch
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((7, 6, 5, 2)).astype(np.float32)
+    kern = rng.standard_normal((3, 3, 2, 4)).astype(np.float32)
+    bias = np.zeros(4, np.float32)
+
+    def forward_and_backward(device):
+        xt = Tensor(backend.to_device(x, device), requires_grad=True)
+        weights = [backend.to_device(a, device) for a in (kern, bias)]
+        out = F.max_pool2d(F.conv2d(xt, *weights, padding="same"))
+        out.sum().backward()
+        return host(out.data), host(xt.grad)
+
+    for got, expected in zip(forward_and_backward("gpu"), forward_and_backward("cpu"), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="too many for one launch"):
+        cuda.bias_relu(gpu.zeros((100, 20), np.float32), gpu.zeros(20, np.float32))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bias_relu_and_relu_backward_match_the_cpu_kernels(gpu, dtype):
     rng = np.random.default_rng(2)

@@ -157,14 +157,23 @@ def test_dropout_masks_are_the_same_bits_on_cpu_and_gpu(gpu, rate):
     assert set(np.unique(expected)) <= {0.0, np.float32(1 / (1 - rate))}
 
 
+OPTIMIZERS = {
+    "adam": lambda: optimizers.Adam(0.01),
+    "sgd": lambda: optimizers.SGD(0.1),
+    "momentum": lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+}
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_fused_adam_matches_the_cpu_update(gpu, dtype):
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_optimizer_steps_on_the_gpu_match_the_cpu(gpu, dtype, optimizer):
+    """Adam runs as one fused kernel per weight; SGD as CuPy elementwise operations."""
     rng = np.random.default_rng(3)
     value = rng.standard_normal((4, 6)).astype(dtype)
     grads = [rng.standard_normal(value.shape).astype(dtype) for _ in range(3)]
     cpu_param = Tensor(value.copy(), requires_grad=True)
     gpu_param = Tensor(on_gpu(value), requires_grad=True)
-    cpu_opt, gpu_opt = optimizers.Adam(0.01), optimizers.Adam(0.01)
+    cpu_opt, gpu_opt = OPTIMIZERS[optimizer](), OPTIMIZERS[optimizer]()
     for g in grads:
         cpu_param.grad, gpu_param.grad = g, on_gpu(g)
         cpu_opt.apply([cpu_param])

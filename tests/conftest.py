@@ -19,20 +19,18 @@ def _fresh_session():
     yield
 
 
-@pytest.fixture(params=["emulated", "cuda"])
-def gpu(request, monkeypatch):
-    """The GPU backend: CuPy on a real GPU ("cuda"), or, on any machine with g++, the fake CuPy
-    whose kernels are the same CUDA source run on the CPU ("emulated"). Yields the array
-    module; each case skips where it cannot run."""
+def _gpu_backend(kind, monkeypatch):
+    """Make the GPU backend ``kind`` current and return its array module, or skip: "cuda" is
+    CuPy on a real GPU; "emulated", on any machine with g++, is the fake CuPy whose kernels are
+    the same CUDA source run on the CPU."""
+    from minicnn import workspace
     from minicnn.kernels import cuda
 
-    from minicnn import workspace
-
-    if request.param == "cuda":
+    workspace.clear()
+    if kind == "cuda":
         if backend.xp_for("gpu") is None or not backend.gpu_available():
             pytest.skip("needs CuPy and a GPU")
-        yield backend.xp_for("gpu")
-        return
+        return backend.xp_for("gpu")
     import cuda_emulator
     import fake_cupy
 
@@ -43,7 +41,25 @@ def gpu(request, monkeypatch):
     # Kernels compiled for one cupy module must not serve another.
     monkeypatch.setattr(cuda, "_modules", {})
     monkeypatch.setattr(cuda, "_functions", {})
-    workspace.clear()
     fake_cupy.traffic.clear()
-    yield fake
+    return fake
+
+
+@pytest.fixture(params=["emulated", "cuda"])
+def gpu(request, monkeypatch):
+    """The GPU backend (see _gpu_backend); yields its array module."""
+    from minicnn import workspace
+
+    yield _gpu_backend(request.param, monkeypatch)
+    workspace.clear()
+
+
+@pytest.fixture(params=["cpu", "emulated", "cuda"])
+def device(request, monkeypatch):
+    """A test that takes ``device`` runs on the CPU and on each GPU backend that can run here."""
+    from minicnn import workspace
+
+    if request.param != "cpu":
+        _gpu_backend(request.param, monkeypatch)
+    yield "cpu" if request.param == "cpu" else "gpu"
     workspace.clear()

@@ -6,8 +6,9 @@ from minicnn import backend
 from minicnn import layers as L
 
 
-def check_layer_gradients(layer, x, training=False, seed=None):
+def check_layer_gradients(layer, x, training=False, seed=None, device="cpu"):
     """Gradient check of a layer's own call path, with float64 weights swapped in."""
+    layer.to(device)
     layer.build(x.shape[1:])
     rng = np.random.default_rng(11)
     weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights]
@@ -18,7 +19,7 @@ def check_layer_gradients(layer, x, training=False, seed=None):
             backend.set_random_seed(seed)  # the same dropout mask on every evaluation
         return layer.call(xt, training)
 
-    check_gradients(run, x, *weights)
+    check_gradients(run, x, *weights, device=device)
 
 
 @pytest.mark.parametrize(
@@ -30,23 +31,25 @@ def check_layer_gradients(layer, x, training=False, seed=None):
         ({"filters": 2, "kernel_size": 5, "padding": "same", "activation": "relu"}, (1, 6, 6, 2)),
     ],
 )
-def test_conv2d_layer_gradients(kwargs, shape):
+def test_conv2d_layer_gradients(kwargs, shape, device):
     x = np.random.default_rng(0).standard_normal(shape)
-    check_layer_gradients(L.Conv2D(**kwargs), x)
+    check_layer_gradients(L.Conv2D(**kwargs), x, device=device)
 
 
-def test_dense_layer_gradients():
+def test_dense_layer_gradients(device):
     x = np.random.default_rng(1).standard_normal((3, 6))
-    check_layer_gradients(L.Dense(4, activation="softmax"), x)
-    check_layer_gradients(L.Dense(4), x)
+    check_layer_gradients(L.Dense(4, activation="softmax"), x, device=device)
+    check_layer_gradients(L.Dense(4), x, device=device)
+    check_layer_gradients(L.Dense(4, use_bias=False), x, device=device)
 
 
-def test_pool_flatten_dropout_layer_gradients():
+def test_pool_flatten_dropout_layer_gradients(device):
     rng = np.random.default_rng(2)
     x = rng.permutation(2 * 4 * 4 * 3).reshape(2, 4, 4, 3) / 10.0
-    check_layer_gradients(L.MaxPooling2D(2), x)
-    check_layer_gradients(L.Flatten(), x)
-    check_layer_gradients(L.Dropout(0.3), rng.standard_normal((4, 5)), training=True, seed=3)
+    check_layer_gradients(L.MaxPooling2D(2), x, device=device)
+    check_layer_gradients(L.Flatten(), x, device=device)
+    dropout = L.Dropout(0.3)
+    check_layer_gradients(dropout, rng.standard_normal((4, 5)), True, seed=3, device=device)
 
 
 def test_output_shapes_match_forward():

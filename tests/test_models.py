@@ -139,9 +139,9 @@ def test_deferred_build_from_data_and_input_shape_argument():
     assert model2.built and model2.output_shape == (5,)
 
 
-def test_fit_learns_and_returns_keras_history():
+def test_fit_learns_and_returns_keras_history(device):
     backend.set_random_seed(1)
-    model = compiled(small_cnn())
+    model = compiled(small_cnn().to(device))
     x, y = toy_data()
     history = model.fit(x, y, batch_size=16, epochs=6, validation_data=toy_data(48, 1), verbose=0)
     assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
@@ -157,8 +157,8 @@ def test_fit_learns_and_returns_keras_history():
     np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
 
 
-def test_train_on_batch_returns_loss_and_accuracy():
-    model = compiled(small_cnn())
+def test_train_on_batch_returns_loss_and_accuracy(device):
+    model = compiled(small_cnn().to(device))
     x, y = toy_data(32)
     first = model.train_on_batch(x, y)
     assert isinstance(first, list) and len(first) == 2 and 0 <= first[1] <= 1

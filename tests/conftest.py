@@ -23,8 +23,9 @@ def _gpu_backend(kind, monkeypatch):
     """Make the GPU backend ``kind`` current and return its array module, or skip: "cuda" is
     CuPy on a real GPU; "emulated", on any machine with g++, is the fake CuPy whose kernels are
     the same CUDA source run on the CPU."""
-    from minicnn import workspace
     from minicnn.kernels import cuda
+
+    from minicnn import workspace
 
     workspace.clear()
     if kind == "cuda":

@@ -193,7 +193,8 @@ class Sequential:
 
     # -- forward -------------------------------------------------------------------------------
     def __call__(self, x: Any, training: bool = False) -> Tensor:
-        out = x if isinstance(x, Tensor) else Tensor(x)
+        """The model on a batch; an array goes to the model's device first (a Tensor as is)."""
+        out = x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device))
         if not self.built:
             self.build(out.shape[1:])
         for layer in self.layers:

@@ -289,6 +289,9 @@ def test_a_model_moves_to_the_gpu_and_back(gpu):
     out = gpu_model.predict(x, verbose=0)
     assert isinstance(out, np.ndarray)
     np.testing.assert_allclose(out, cpu_model.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+    called = gpu_model(x[:3].astype(np.float32))  # Keras-style call on a host array
+    assert backend.device_of(called.data) == "gpu"
+    np.testing.assert_allclose(host(called.data), out[:3], rtol=1e-6)
     gpu_model.to("cpu")
     assert all(backend.device_of(w.data) == "cpu" for w in gpu_model.weights)
 

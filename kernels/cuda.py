@@ -36,7 +36,7 @@ PRELUDES = {
 COMPILE_OPTIONS: tuple[str, ...] = ()  # the source needs no dialect beyond the default
 
 _modules: dict[str, Any] = {}
-_functions: dict[tuple[str, str], Any] = {}
+_functions: dict[tuple[str, Any], Any] = {}
 
 
 def source(dtype: Any) -> str:
@@ -49,14 +49,15 @@ def source(dtype: Any) -> str:
 
 def kernel(name: str, dtype: Any) -> Any:
     """The compiled kernel ``name`` for ``dtype``, compiled on first use and cached."""
-    key = (name, np.dtype(dtype).name)
+    key = (name, dtype)  # the dtype object as given: np.dtype(...).name costs ~10 us a call
     function = _functions.get(key)
     if function is None:
-        module = _modules.get(key[1])
+        dtype_name = np.dtype(dtype).name
+        module = _modules.get(dtype_name)
         if module is None:
             cupy = backend.cupy_module()
             module = cupy.RawModule(code=source(dtype), options=COMPILE_OPTIONS)
-            _modules[key[1]] = module
+            _modules[dtype_name] = module
         function = _functions[key] = module.get_function(name)
     return function
 

@@ -112,15 +112,24 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {beta!r}.")
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self._alpha_at: int | None = None
+        self._alpha = 0.0
 
     def _new_slots(self, p: Tensor) -> dict[str, Any]:
         xp = backend.get_array_module(p.data)
         return {"m": xp.zeros_like(p.data), "v": xp.zeros_like(p.data)}
 
+    def _step_size(self) -> float:
+        """lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), once per step rather than per weight."""
+        t = self.iterations
+        if self._alpha_at != t:
+            alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+            self._alpha_at, self._alpha = t, alpha
+        return self._alpha
+
     def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
         xp = backend.get_array_module(value)
-        t = self.iterations
-        alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        alpha = self._step_size()
         cast = value.dtype.type
         m, v = slots["m"], slots["v"]
         if xp is not np:

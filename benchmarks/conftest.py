@@ -13,8 +13,8 @@ def batch():
     return rng.random((BATCH, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, BATCH)
 
 
-def compiled_study_model(model_id: str):
+def compiled_study_model(model_id: str, device: str = "cpu"):
     backend.set_random_seed(0)
-    model = zoo.build_model(model_id)
+    model = zoo.build_model(model_id, device=device)
     model.compile(optimizers.Adam(), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model

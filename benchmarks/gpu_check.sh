@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every GPU check of the project in one run on a machine with a GPU (README, "GPU"):
 #   1. the GPU tests (tests/test_gpu.py) on the real GPU, and on the emulated backend too;
-#   2. benchmarks/compare_torch.py --device gpu (the ratio line);
+#   2. benchmarks/compare_torch.py --device gpu (the ratio line), and the GPU pytest-benchmarks;
 #   3. `experiments baseline --device gpu` (seconds per epoch of base, accuracy);
 #   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` as fits in
 #      $STUDY_SECONDS (Ctrl-C keeps every finished run; re-running adds only the missing ones).
@@ -51,6 +51,11 @@ for model in base w4 mlp; do
     "$PY" benchmarks/compare_torch.py --device gpu --model "$model" --warmup 10 --steps 100 \
         2>&1 | tee -a "$OUT/compare_torch.log"
 done
+
+stamp "2b. pytest-benchmark on the GPU (steps waited for, steps queued, every conv)"
+"$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_gpu.py \
+    --benchmark-columns=min,median,mean,stddev,rounds --benchmark-sort=name 2>&1 \
+    | tee "$OUT/bench_gpu.log" | tail -30
 
 stamp "3. baseline on the GPU"
 "$PY" -m minicnn.experiments baseline --device gpu --out "$OUT/runs" 2>&1 \

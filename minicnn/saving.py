@@ -3,10 +3,13 @@
 Format (version 1): a NumPy ``.npz`` (zip) archive holding
 - ``minicnn_config``: uint8 bytes of a UTF-8 JSON document
   ``{"format": "minicnn.model", "format_version": 1, "minicnn_version": ..., "model": {name,
-  input_shape, layers: [{class_name, config}]}, "compile": {optimizer, loss, metrics} | null}``;
-- ``weight_0`` ... ``weight_{k-1}``: every layer's weights in order, in Keras layout.
-A checkpoint has ``"format": "minicnn.checkpoint"``, the epoch, optimizer, random-generator state
-and History in its document, and ``optimizer_0`` ... for the optimizer's arrays.
+  input_shape, layers: [{class_name, config}]}, "compile": {optimizer, loss, metrics} | null,
+  "optimizer_iterations": t, "optimizer_arrays": m}`` (the last two once the model has trained);
+- ``weight_0`` ... ``weight_{k-1}``: every layer's weights in order, in Keras layout;
+- ``optimizer_0`` ... ``optimizer_{m-1}``: the optimizer's state (Adam's moments), so that a
+  loaded model goes on training where it stopped, as a Keras model file does.
+A checkpoint has ``"format": "minicnn.checkpoint"`` and also the epoch, the random-generator
+state and the History in its document.
 It is read with ``allow_pickle=False``, so nothing in a file can run code.
 """
 
@@ -107,6 +110,26 @@ def _weight_arrays(model: Sequential) -> dict[str, np.ndarray]:
     return {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
 
 
+def _optimizer_state(model: Sequential) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The optimizer's step count and arrays, for a document and its archive."""
+    variables = model.optimizer.variables()
+    document = {
+        "optimizer_iterations": model.optimizer.iterations,
+        "optimizer_arrays": len(variables),
+    }
+    return document, {f"optimizer_{i}": backend.to_numpy(a) for i, a in enumerate(variables)}
+
+
+def _restore_optimizer(
+    archive: Any, document: dict[str, Any], model: Sequential, path: Path
+) -> None:
+    arrays = _read_arrays(archive, "optimizer", document["optimizer_arrays"], path)
+    try:
+        model.optimizer.set_state(model.weights, document["optimizer_iterations"], arrays)
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(f"{path}: its optimizer state does not fit the model: {e}") from None
+
+
 def save_model(model: Sequential, path: str | os.PathLike) -> None:
     model._require_built()
     compile_config = None
@@ -117,7 +140,12 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
             "metrics": model.metrics,
         }
     document = {"format": FORMAT, "model": model.get_config(), "compile": compile_config}
-    _write(path, document, _weight_arrays(model))
+    arrays = _weight_arrays(model)
+    if model.compiled and model.optimizer.variables():
+        state, state_arrays = _optimizer_state(model)
+        document.update(state)
+        arrays.update(state_arrays)
+    _write(path, document, arrays)
 
 
 def load_model(
@@ -131,12 +159,14 @@ def load_model(
     with archive:
         model = _model_from_config(document.get("model"), path, device)
         _load_weights(archive, model, path)
-    if compile and document.get("compile"):
-        c = document["compile"]
-        try:
-            model.compile(optimizers.get(c["optimizer"]), losses.get(c["loss"]), c["metrics"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None
+        if compile and document.get("compile"):
+            c = document["compile"]
+            try:
+                model.compile(optimizers.get(c["optimizer"]), losses.get(c["loss"]), c["metrics"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None
+            if "optimizer_arrays" in document:
+                _restore_optimizer(archive, document, model, path)
     return model
 
 
@@ -165,8 +195,6 @@ def save_checkpoint(path: str | os.PathLike, model: Sequential, epoch: int, hist
         "model": model.get_config(),
         "epoch": epoch,
         "optimizer": model.optimizer.get_config(),
-        "optimizer_iterations": model.optimizer.iterations,
-        "optimizer_arrays": len(model.optimizer.variables()),
         "rng_state": backend.get_rng_state(),
         "history": {
             "history": history.history,
@@ -174,11 +202,9 @@ def save_checkpoint(path: str | os.PathLike, model: Sequential, epoch: int, hist
             "epoch_seconds": history.epoch_seconds,
         },
     }
-    arrays = _weight_arrays(model)
-    arrays.update(
-        {f"optimizer_{i}": backend.to_numpy(a) for i, a in enumerate(model.optimizer.variables())}
-    )
-    _write(path, document, arrays)
+    state, state_arrays = _optimizer_state(model)
+    document.update(state)
+    _write(path, document, {**_weight_arrays(model), **state_arrays})
 
 
 def load_checkpoint(path: str | os.PathLike, model: Sequential, history: Any) -> int:
@@ -190,11 +216,7 @@ def load_checkpoint(path: str | os.PathLike, model: Sequential, history: Any) ->
         if document["model"]["layers"] != model.get_config()["layers"]:
             raise ModelFileError(f"{path} was written for another architecture than this model's.")
         _load_weights(archive, model, path)
-        arrays = _read_arrays(archive, "optimizer", document["optimizer_arrays"], path)
-    try:
-        model.optimizer.set_state(model.weights, document["optimizer_iterations"], arrays)
-    except ValueError as e:
-        raise ModelFileError(f"{path}: {e}") from None
+        _restore_optimizer(archive, document, model, path)
     backend.set_rng_state(document["rng_state"])
     saved = document["history"]
     history.epoch = list(saved["epoch"])

@@ -239,6 +239,24 @@ def test_save_load_round_trip(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"], "no temporary file left"
 
 
+def test_a_loaded_model_trains_on_from_its_optimizer_state(tmp_path):
+    """The file keeps Adam's moments and step count, as a Keras model file does: training a
+    loaded model gives the same weights as training the saved one further."""
+    model = compiled(small_cnn())
+    x, y = toy_data(32)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 2
+    for m in (model, loaded):
+        backend.set_random_seed(9)  # the same dropout mask for both
+        m.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    fresh = load_model(tmp_path / "model.npz", compile=False)
+    assert not fresh.compiled
+
+
 def _write_npz(path, **arrays):
     with open(path, "wb") as f:
         np.savez(f, **arrays)

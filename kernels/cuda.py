@@ -76,6 +76,12 @@ def _i(*values: int) -> list[np.int32]:
 
 
 def _checked(*arrays: Any) -> None:
+    """A kernel reads raw memory: a strided array, or a float array of another type than the
+    others, would be read wrong without any error, so both are refused."""
+    floats = {a.dtype for a in arrays if a.dtype.kind == "f"}
+    if len(floats) > 1:
+        names = ", ".join(sorted(d.name for d in floats))
+        raise TypeError(f"GPU kernels take arrays of one float type, got {names}.")
     for a in arrays:
         if not a.flags.c_contiguous:
             raise ValueError("GPU kernels need C-contiguous arrays.")

@@ -114,6 +114,7 @@ def sum_all(a: Any) -> Tensor:
 
 def _add_bias(out: Any, b: Any, relu: bool) -> Any:
     """out += b, then ReLU if asked, in place on a 2-D array (one pass on the CPU)."""
+    b = b.astype(out.dtype, copy=False)  # float32 weights on a float64 input compute in float64
     if relu:
         _kernels(backend.get_array_module(out)).bias_relu(out, b)
     else:

@@ -317,7 +317,10 @@ class Flatten(Layer):
 
 
 class Dense(_Activated):
-    """y = activation(x @ kernel + bias) on flat input; kernel (in, out) as in Keras."""
+    """y = activation(x @ kernel + bias) over the last axis; kernel (in, out) as in Keras.
+
+    On input of more than one axis per sample, as in Keras, it acts on the last one: a
+    (batch, h, w, c) input gives (batch, h, w, units)."""
 
     def __init__(
         self,
@@ -334,18 +337,18 @@ class Dense(_Activated):
         self.units = int(units)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if len(input_shape) != 1:
-            raise ValueError(
-                f"{self.describe()} expects flat input of shape (batch, features); got "
-                f"{(None, *input_shape)}. Add a Flatten layer before it."
-            )
-        return (self.units,)
+        return (*input_shape[:-1], self.units)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        return self._kernel_and_bias((input_shape[0], self.units))
+        return self._kernel_and_bias((input_shape[-1], self.units))
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
-        return F.linear(x, self._weights[0], self._bias(x.dtype), relu=relu)
+        if x.ndim == 2:
+            return F.linear(x, self._weights[0], self._bias(x.dtype), relu=relu)
+        # Every position's features at once: one GEMM on (batch * positions, features).
+        rows = F.reshape(x, (-1, x.shape[-1]))
+        out = F.linear(rows, self._weights[0], self._bias(x.dtype), relu=relu)
+        return F.reshape(out, (*x.shape[:-1], self.units))
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -131,6 +131,14 @@ def test_batches_too_large_for_one_launch_are_split(gpu, monkeypatch):
         cuda.bias_relu(gpu.zeros((100, 20), np.float32), gpu.zeros(20, np.float32))
 
 
+def test_kernels_refuse_what_they_would_read_wrong(gpu):
+    out = gpu.zeros((4, 3), np.float64)
+    with pytest.raises(TypeError, match="one float type, got float32, float64"):
+        cuda.bias_relu(out, gpu.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        cuda.bias_relu(gpu.zeros((3, 4), np.float64).T, gpu.zeros(3, np.float64))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bias_relu_and_relu_backward_match_the_cpu_kernels(gpu, dtype):
     rng = np.random.default_rng(2)

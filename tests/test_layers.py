@@ -149,5 +149,16 @@ def test_layer_errors_name_the_layer_and_the_problem():
         L.Conv2D(4, 3).build((2, 2, 1))
     with pytest.raises(ValueError, match=r"'max_pooling2d_1'.*2x2 pool does not fit its 1x1"):
         L.MaxPooling2D(2).build((1, 1, 8))
-    with pytest.raises(ValueError, match=r"'dense'.*Add a Flatten layer"):
-        L.Dense(3).build((4, 4, 2))
+
+
+def test_dense_acts_on_the_last_axis_like_keras(device):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 4, 3, 5))
+    layer = L.Dense(6, activation="relu")
+    layer.to(device)
+    out = layer(backend.to_device(x, device))
+    assert layer.output_shape == (4, 3, 6) and out.shape == (2, 4, 3, 6)
+    kernel, bias = layer.get_weights()
+    expected = np.maximum(np.einsum("bhwc,cu->bhwu", x, kernel) + bias, 0)
+    np.testing.assert_allclose(backend.to_numpy(out.data), expected, rtol=1e-6, atol=1e-12)
+    check_layer_gradients(L.Dense(3, activation="softmax"), x, device=device)

@@ -126,7 +126,7 @@ def build(spec):
 
 
 valid_stacks = st.tuples(
-    st.lists(st.one_of(conv, pool, drop), max_size=4),
+    st.lists(st.one_of(conv, pool, drop, dense), max_size=4),
     st.lists(st.one_of(dense, drop), max_size=3),
 )
 shapes = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 3))

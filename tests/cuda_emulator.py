@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -82,16 +83,22 @@ def _parameters(code: str, real: type) -> dict[str, list[tuple[bool, type]]]:
     return kernels
 
 
+# Extra compiler flags, e.g. "-fsanitize=address" to catch out-of-bounds accesses (run Python
+# with LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0).
+EXTRA_FLAGS = os.environ.get("MINICNN_EMULATOR_CFLAGS", "").split()
+
+
 def _compile(code: str) -> ctypes.CDLL:
     source = SHIM + code
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    digest = hashlib.sha256((source + " ".join(EXTRA_FLAGS)).encode()).hexdigest()[:16]
     folder = Path(tempfile.gettempdir()) / "minicnn-cuda-emulator"
     folder.mkdir(exist_ok=True)
     library = folder / f"{digest}.so"
     if not library.exists():
         partial = folder / f"{digest}.{id(code)}.tmp.so"
         subprocess.run(
-            ["g++", "-O1", "-shared", "-fPIC", "-std=c++17", "-x", "c++", "-", "-o", str(partial)],
+            ["g++", "-O1", "-shared", "-fPIC", "-std=c++17", *EXTRA_FLAGS, "-x", "c++", "-"]
+            + ["-o", str(partial)],
             input=source.encode(),
             check=True,
             capture_output=True,

@@ -7,7 +7,7 @@ import struct
 import pytest
 from idx_files import write_fashion_dir
 
-from minicnn.experiments import cli, runner, sweep
+from minicnn.experiments import cli, runner, sweep, zoo
 from minicnn.experiments.results import ResultsStore
 
 SMALL = ["--epochs", "1", "--max-train", "128", "--max-test", "64", "--batch-size", "64"]
@@ -231,3 +231,41 @@ def test_parallel_jobs_record_every_run_once(tmp_path, data_dir):
         ("mlp", 1),
     ]
     assert len({r["key"] for r in records}) == 4
+
+
+def test_all_trains_each_distinct_run_once_biggest_first(tmp_path, data_dir, monkeypatch, capsys):
+    out = tmp_path / "runs"
+    trained = []
+    real_train_run = runner.train_run
+
+    def counting(task, *args, **kwargs):
+        trained.append(task["model"])
+        return real_train_run(task, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "train_run", counting)
+    argv = ["all", "--variants", "mlp,base,k2", "--seeds", "1", "--out", str(out)]
+    assert cli.main([*argv, "--data-dir", data_dir, *SMALL]) == 0
+    # base is in three tables but trained once; the biggest model goes first.
+    params = {m: zoo.get_spec(m).params for m in trained}
+    assert sorted(trained) == ["base", "k2", "mlp"]
+    assert trained == sorted(trained, key=params.get, reverse=True)
+    tables = {
+        name: sorted(r["model"] for r in read_lines(out / name / "results.jsonl"))
+        for name in ("width", "window", "depth", "compare")
+    }
+    assert tables == {
+        "width": ["base"],
+        "window": ["base", "k2"],
+        "depth": ["base"],
+        "compare": ["mlp"],
+    }
+    assert (out / "index.md").exists()
+    printed = capsys.readouterr().out
+    assert "all: 3 distinct runs to train for 4 tables" in printed
+    assert (
+        "window: 2 runs (2 models x 1 seeds); 1 already recorded, 1 taken from other "
+        "experiments, 0 to train" in printed
+    )
+    # Run again: nothing to train.
+    assert cli.main([*argv, "--data-dir", data_dir, *SMALL]) == 0
+    assert len(trained) == 3

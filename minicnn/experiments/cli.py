@@ -178,25 +178,23 @@ def _run(args: argparse.Namespace) -> int:
     names = list(sweep.EXPERIMENTS) if args.command == "all" else [args.command]
     if args.command == "all":
         names.remove("baseline")  # base is trained as part of width, window and depth
-    reports, records = {}, []
-    for name in names:
-        path, done = sweep.run_experiment(
-            name,
-            args.out,
-            seeds,
-            variants=variants,
-            jobs=args.jobs,
-            fresh=args.fresh,
-            verbose=verbose,
-            checkpoint_every=max(0, args.checkpoint_every),
-            scheduler=args.scheduler,
-            **common,
-        )
-        reports[name] = path
-        records += done
-    if args.command == "all":
-        unique = list({r["key"]: r for r in records}.values())
-        print(f"all: index written to {report.write_index(args.out, reports, unique)}")
+    options = dict(
+        variants=variants,
+        jobs=args.jobs,
+        fresh=args.fresh,
+        verbose=verbose,
+        checkpoint_every=max(0, args.checkpoint_every),
+        scheduler=args.scheduler,
+        **common,
+    )
+    if args.command != "all":
+        sweep.run_experiment(args.command, args.out, seeds, **options)
+        return 0
+    # One pool of workers for every table's runs, then each table's report.
+    done = sweep.run_all(names, args.out, seeds, **options)
+    reports = {name: path for name, (path, _) in done.items()}
+    unique = list({r["key"]: r for _, records in done.values() for r in records}.values())
+    print(f"all: index written to {report.write_index(args.out, reports, unique)}")
     return 0
 
 

@@ -188,6 +188,11 @@ def _provenance(device: str) -> dict[str, Any]:
     }
 
 
+def _train_in_pool(task: dict[str, Any]) -> dict[str, Any]:
+    """train_run in a worker process of ``run_tasks``, naming the process in the record."""
+    return {**train_run(task, 0), "worker": f"process {os.getpid()}"}
+
+
 def _limit_threads(threads: int) -> None:
     """Each of N worker processes gets its share of the cores (BLAS and Numba alike)."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
@@ -229,7 +234,7 @@ def run_tasks(
     with futures.ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)
     ) as pool:
-        pending = [pool.submit(train_run, task, 0) for task in tasks]
+        pending = [pool.submit(_train_in_pool, task) for task in tasks]
         try:
             for future in futures.as_completed(pending):
                 record(future.result())

@@ -3,7 +3,7 @@
 #   1. the GPU tests (tests/test_gpu.py) on the real GPU, and on the emulated backend too;
 #   2. benchmarks/compare_torch.py --device gpu (the ratio line), and the GPU pytest-benchmarks;
 #   3. `experiments baseline --device gpu` (seconds per epoch of base, accuracy);
-#   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` as fits in
+#   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` (6) as fits in
 #      $STUDY_SECONDS (Ctrl-C keeps every finished run; re-running adds only the missing ones).
 # Logs and runs.tar.gz (every results.jsonl and report) go to $OUT.
 #
@@ -14,7 +14,7 @@
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$(mktemp -d)}
-JOBS=${JOBS:-4}
+JOBS=${JOBS:-6}
 STUDY_SECONDS=${STUDY_SECONDS:-300}
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1

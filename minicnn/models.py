@@ -287,7 +287,9 @@ class Sequential:
         atomically every ``checkpoint_every`` epochs (and after the last); a later call with the
         same path resumes after the last saved epoch, and on the CPU it ends with the same
         weights as an uninterrupted run.
-        A NaN or infinite loss stops training with ``TrainingDivergedError``.
+        A NaN or infinite loss stops training with ``TrainingDivergedError`` (on a GPU at the
+        next read of the running loss: a progress-line redraw or the end of the epoch, since a
+        step does not wait for the device).
         """
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)

@@ -20,6 +20,19 @@ __device__ __forceinline__ unsigned int mix32(unsigned int x)
 #define GRID_STRIDE_LOOP(t, total) \
     for (int t = blockIdx.x * blockDim.x + threadIdx.x; t < (total); t += blockDim.x * gridDim.x)
 
+// The (batch, row, column, channel) of flat index t in a C-contiguous (n, h, w, c) array.
+struct Pixel { int b, y, x, ch; };
+
+__device__ __forceinline__ Pixel unravel(int t, int h, int w, int c)
+{
+    Pixel p;
+    p.ch = t % c; t /= c;
+    p.x = t % w; t /= w;
+    p.y = t % h;
+    p.b = t / h;
+    return p;
+}
+
 // cols[b, i, j, p, q, ch] = x[b, i*sh - pad_top + p, j*sw - pad_left + q, ch], 0 outside x.
 extern "C" __global__ void im2col(
     const real* __restrict__ x, int n, int h, int w, int c,
@@ -49,11 +62,8 @@ extern "C" __global__ void col2im(
 {
     const int total = n * h * w * c;
     GRID_STRIDE_LOOP(t, total) {
-        int r = t;
-        const int ch = r % c; r /= c;
-        const int xx = r % w; r /= w;
-        const int y = r % h;
-        const int b = r / h;
+        const Pixel px = unravel(t, h, w, c);
+        const int b = px.b, y = px.y, xx = px.x, ch = px.ch;
         real sum = 0;
         for (int p = 0; p < kh; ++p) {
             const int u = y + pad_top - p;
@@ -81,11 +91,8 @@ extern "C" __global__ void max_pool_forward(
 {
     const int total = n * out_h * out_w * c;
     GRID_STRIDE_LOOP(t, total) {
-        int r = t;
-        const int ch = r % c; r /= c;
-        const int j = r % out_w; r /= out_w;
-        const int i = r % out_h;
-        const int b = r / out_h;
+        const Pixel px = unravel(t, out_h, out_w, c);
+        const int b = px.b, i = px.y, j = px.x, ch = px.ch;
         real best = NEG_INF;
         int where = -1;
         for (int p = 0; p < ph; ++p) {
@@ -115,11 +122,8 @@ extern "C" __global__ void max_pool_backward(
 {
     const int total = n * h * w * c;
     GRID_STRIDE_LOOP(t, total) {
-        int r = t;
-        const int ch = r % c; r /= c;
-        const int xx = r % w; r /= w;
-        const int y = r % h;
-        const int b = r / h;
+        const Pixel px = unravel(t, h, w, c);
+        const int b = px.b, y = px.y, xx = px.x, ch = px.ch;
         const int me = y * w + xx;
         // Windows i with i*sh - pad_top <= y < i*sh - pad_top + ph, clipped to the output.
         const int top = y + pad_top - ph + 1;

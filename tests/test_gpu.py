@@ -17,7 +17,7 @@ import pytest
 from gradcheck import check_gradients
 from idx_files import write_fashion_dir
 from minicnn.kernels import cpu, cuda
-from test_functions import naive_conv2d
+from test_functions import CONV_CASES, naive_conv2d
 from test_models import small_cnn, toy_data
 
 from minicnn import Sequential, backend, load_model, optimizers
@@ -193,15 +193,6 @@ def test_optimizer_steps_on_the_gpu_match_the_cpu(gpu, dtype, optimizer):
 
 
 # --- operations on the device: oracle and float64 gradient checks ---------------------------
-
-CONV_CASES = [
-    # (h, w, c, f, k, stride, padding)
-    (5, 5, 1, 2, 3, 1, "same"),
-    (6, 5, 2, 3, 3, 1, "valid"),
-    (6, 6, 2, 2, 2, 1, "same"),
-    (7, 7, 2, 3, 3, 2, "same"),
-    (7, 6, 3, 2, 5, 1, "same"),
-]
 
 
 @pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES)

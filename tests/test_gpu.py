@@ -438,3 +438,40 @@ def test_the_cuda_source_compiles_for_hopper(tmp_path, dtype):
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _nvrtc_library():
+    """libnvrtc from the nvidia-cuda-nvrtc wheel (the test extra) or the system, else None."""
+    import ctypes.util
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("nvidia")
+    for folder in spec.submodule_search_locations if spec else []:
+        found = sorted(Path(folder).glob("*/lib/libnvrtc.so*"))
+        if found:
+            return str(found[0])
+    return ctypes.util.find_library("nvrtc")
+
+
+@pytest.mark.skipif(_nvrtc_library() is None, reason="needs NVRTC (pip install nvidia-cuda-nvrtc)")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_cuda_source_compiles_with_nvrtc_as_cupy_compiles_it(dtype):
+    """NVRTC is CuPy's compiler; unlike nvcc it includes no CUDA header by itself. It needs no
+    GPU to compile."""
+    import ctypes
+
+    nvrtc = ctypes.CDLL(_nvrtc_library())
+    program = ctypes.c_void_p()
+    source = cuda.source(dtype).encode()
+    assert nvrtc.nvrtcCreateProgram(ctypes.byref(program), source, b"k.cu", 0, None, None) == 0
+    options = [o.encode() for o in (*cuda.COMPILE_OPTIONS, "-arch=compute_90")]
+    result = nvrtc.nvrtcCompileProgram(
+        program, len(options), (ctypes.c_char_p * len(options))(*options)
+    )
+    size = ctypes.c_size_t()
+    nvrtc.nvrtcGetProgramLogSize(program, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    nvrtc.nvrtcGetProgramLog(program, log)
+    nvrtc.nvrtcDestroyProgram(ctypes.byref(program))
+    assert result == 0, log.value.decode()

@@ -59,6 +59,14 @@ def synchronize(device: str) -> None:
         _cupy.cuda.get_current_stream().synchronize()
 
 
+def gpu_memory_mb() -> float | None:
+    """GPU memory held by CuPy's memory pool, in MB (the pool keeps what a run has used, so
+    after training this is about its peak); None without CuPy."""
+    if _cupy is None:
+        return None
+    return _cupy.get_default_memory_pool().total_bytes() / 1e6
+
+
 def xp_for(device: str) -> Any:
     """The array module (numpy or cupy) for a resolved device name."""
     return _cupy if device == "gpu" else np

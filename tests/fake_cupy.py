@@ -150,6 +150,11 @@ class _Stream:
         traffic["sync"] += 1
 
 
+class _MemoryPool:
+    def total_bytes(self) -> int:
+        return 0  # the fake's arrays are NumPy's; nothing is held on a device
+
+
 class FakeCupy(types.ModuleType):
     """The slice of the cupy module that minicnn uses, with NumPy doing the work."""
 
@@ -164,6 +169,9 @@ class FakeCupy(types.ModuleType):
 
     def RawModule(self, code: str, options: tuple = (), **kwargs: Any) -> Any:  # noqa: N802
         return cuda_emulator.EmulatedModule(code, options, device_arrays=FakeArray, **kwargs)
+
+    def get_default_memory_pool(self) -> _MemoryPool:
+        return _MemoryPool()
 
     def asnumpy(self, a: Any) -> np.ndarray:
         if isinstance(a, FakeArray):

@@ -9,6 +9,7 @@ strict fake CuPy), so CI exercises the GPU code too.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 
@@ -415,6 +416,16 @@ def test_experiments_train_on_the_gpu_and_record_it(gpu, tmp_path, capsys):
     assert set(by_device) == {"cpu", "gpu"}  # a GPU run is its own run, not the CPU's
     assert abs(by_device["gpu"]["test_accuracy"] - by_device["cpu"]["test_accuracy"]) < 0.05
     assert "trained 1 runs" in capsys.readouterr().out
+
+
+def test_baseline_on_the_gpu_reports_its_memory(gpu, tmp_path, capsys):
+    write_fashion_dir(tmp_path, 128, 64)
+    argv = ["baseline", "--model", "w1", "--epochs", "1", "--device", "gpu"]
+    assert cli.main([*argv, "--data-dir", str(tmp_path), "--out", str(tmp_path / "runs")]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"peak memory \d+ MB RSS, \d+ MB held on the GPU", printed)
+    record = ResultsStore(tmp_path / "runs" / "baseline" / "results.jsonl").load().popitem()[1]
+    assert record["device"] == "gpu" and record["gpu_pool_mb"] >= 0
 
 
 def test_experiments_refuse_a_missing_gpu(monkeypatch, tmp_path, capsys):

@@ -73,11 +73,15 @@ def run(
     seconds = record["epoch_seconds"]
     steady = float(np.mean(seconds[1:] or seconds))
     record["peak_rss_mb"] = peak_rss_mb()
+    gpu_memory = backend.gpu_memory_mb() if device == "gpu" else None
+    if gpu_memory is not None:
+        record["gpu_pool_mb"] = gpu_memory
     print(
         f"Seconds per epoch: {steady:.1f} (each: "
         + ", ".join(f"{s:.1f}" for s in seconds)
         + f"); predict on {len(x_test)} images: {kept['predict_seconds']:.1f} s; "
         f"peak memory {record['peak_rss_mb']:.0f} MB RSS"
+        + (f", {gpu_memory:.0f} MB held on the GPU" if gpu_memory is not None else "")
     )
     if store is not None:
         store.append(record)

@@ -19,14 +19,20 @@ FLOAT = np.float32
 DEVICES = ("cpu", "gpu")
 
 
+def gpu_unavailable_reason() -> str | None:
+    """Why minicnn cannot use a GPU here, or None when it can."""
+    if _cupy is None:
+        return "CuPy is not installed (pip install 'minicnn[gpu]')"
+    try:
+        count = _cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # no driver, a driver too old for CuPy's CUDA, ...
+        return f"CuPy sees no GPU ({e})"
+    return None if count > 0 else "CuPy sees no GPU"
+
+
 def gpu_available() -> bool:
     """True when CuPy is installed and sees at least one CUDA device."""
-    if _cupy is None:
-        return False
-    try:
-        return _cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:  # pragma: no cover - depends on the machine
-        return False
+    return gpu_unavailable_reason() is None
 
 
 def resolve_device(device: str | None = None) -> str:
@@ -36,8 +42,10 @@ def resolve_device(device: str | None = None) -> str:
         return "gpu" if gpu_available() else "cpu"
     if device not in DEVICES:
         raise ValueError(f"Unknown device {device!r}: expected one of 'auto', 'cpu', 'gpu'.")
-    if device == "gpu" and not gpu_available():
-        raise RuntimeError("device='gpu' was asked for, but CuPy is not installed or sees no GPU.")
+    if device == "gpu":
+        reason = gpu_unavailable_reason()
+        if reason is not None:
+            raise RuntimeError(f"device='gpu' was asked for, but {reason}.")
     return device
 
 

@@ -12,6 +12,7 @@ import math
 import re
 import shutil
 import subprocess
+import types
 
 import numpy as np
 import pytest
@@ -400,8 +401,21 @@ def test_device_choice(gpu, monkeypatch):
 
 def test_asking_for_a_gpu_without_one_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(backend, "_cupy", None)
-    with pytest.raises(RuntimeError, match="CuPy is not installed or sees no GPU"):
+    with pytest.raises(
+        RuntimeError, match=r"CuPy is not installed \(pip install 'minicnn\[gpu\]'\)"
+    ):
         Sequential(device="gpu")
+    assert backend.resolve_device("auto") == "cpu"
+
+    def no_driver():
+        raise RuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")
+
+    installed_without_gpu = types.SimpleNamespace(
+        cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver))
+    )
+    monkeypatch.setattr(backend, "_cupy", installed_without_gpu)
+    with pytest.raises(RuntimeError, match=r"CuPy sees no GPU \(cudaErrorInsufficientDriver"):
+        backend.resolve_device("gpu")
     assert backend.resolve_device("auto") == "cpu"
 
 
@@ -431,7 +445,9 @@ def test_baseline_on_the_gpu_reports_its_memory(gpu, tmp_path, capsys):
 def test_experiments_refuse_a_missing_gpu(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(backend, "_cupy", None)
     assert cli.main(["width", "--device", "gpu", "--out", str(tmp_path)]) == 2
-    assert "CuPy is not installed or sees no GPU" in capsys.readouterr().err
+    assert "--device gpu: device='gpu' was asked for, but CuPy is not installed" in (
+        capsys.readouterr().err
+    )
 
 
 # --- the CUDA source itself -------------------------------------------------------------------

@@ -26,7 +26,7 @@ from minicnn import Sequential, backend, load_model, optimizers
 from minicnn import functions as F
 from minicnn import layers as L
 from minicnn.autograd import Tensor
-from minicnn.experiments import cli
+from minicnn.experiments import cli, zoo
 from minicnn.experiments.results import ResultsStore
 
 pytestmark = pytest.mark.gpu
@@ -297,12 +297,30 @@ def test_a_model_moves_to_the_gpu_and_back(gpu):
     assert all(backend.device_of(w.data) == "cpu" for w in gpu_model.weights)
 
 
-def test_cpu_and_gpu_agree_on_outputs_and_gradients(gpu):
+def study_batch(n=8):
+    rng = np.random.default_rng(8)
+    return rng.random((n, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, n)
+
+
+@pytest.mark.parametrize("model_id", [spec.id for spec in zoo.STUDY])
+def test_every_study_model_gives_the_same_outputs_on_the_gpu(gpu, model_id):
+    """All the study's geometry (even windows, valid and same padding, deep stacks)."""
+    cpu_model, gpu_model = paired_models(lambda: zoo.build_model(model_id))
+    x, _ = study_batch()
+    np.testing.assert_allclose(
+        gpu_model.predict(x, verbose=0), cpu_model.predict(x, verbose=0), rtol=1e-4, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "build", [small_cnn, lambda: zoo.build_model("base")], ids=["small", "base"]
+)
+def test_cpu_and_gpu_agree_on_outputs_and_gradients(gpu, build):
     """Same seed, same weights: forward outputs and every gradient within 1e-4 relative."""
-    cpu_model, gpu_model = paired_models()
+    cpu_model, gpu_model = paired_models(build)
     for model in (cpu_model, gpu_model):
         model.compile("adam", metrics=["accuracy"])
-    x, y = toy_data(32)
+    x, y = toy_data(32) if build is small_cnn else study_batch(32)
     grads = []
     for model in (cpu_model, gpu_model):
         backend.set_random_seed(7)  # the same dropout masks on both

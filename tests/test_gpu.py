@@ -26,7 +26,7 @@ from minicnn import Sequential, backend, load_model, optimizers
 from minicnn import functions as F
 from minicnn import layers as L
 from minicnn.autograd import Tensor
-from minicnn.experiments import cli, zoo
+from minicnn.experiments import cli, runner, zoo
 from minicnn.experiments.results import ResultsStore
 
 pytestmark = pytest.mark.gpu
@@ -458,6 +458,20 @@ def test_baseline_on_the_gpu_reports_its_memory(gpu, tmp_path, capsys):
     assert re.search(r"peak memory \d+ MB RSS, \d+ MB held on the GPU", printed)
     record = ResultsStore(tmp_path / "runs" / "baseline" / "results.jsonl").load().popitem()[1]
     assert record["device"] == "gpu" and record["gpu_pool_mb"] >= 0
+
+
+def test_running_out_of_gpu_memory_is_a_clear_error(gpu, tmp_path, capsys, monkeypatch):
+    write_fashion_dir(tmp_path, 64, 32)
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Out of memory allocating 1,048,576 bytes")
+
+    monkeypatch.setattr(runner, "train_run", out_of_memory)
+    argv = ["width", "--variants", "w1", "--seeds", "1", "--device", "gpu"]
+    assert cli.main([*argv, "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "error: out of memory on the GPU (Out of memory allocating 1,048,576 bytes)" in err
+    assert "smaller --batch-size or fewer --jobs" in err
 
 
 def test_experiments_refuse_a_missing_gpu(monkeypatch, tmp_path, capsys):

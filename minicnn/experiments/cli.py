@@ -205,6 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, DatasetError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except MemoryError as e:  # CuPy's OutOfMemoryError is one too
+        where = "the GPU" if args.device == "gpu" else "this machine"
+        print(
+            f"error: out of memory on {where} ({e or 'no detail'}). Every finished run is kept; "
+            "run the same command with a smaller --batch-size or fewer --jobs.",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(
             "\nInterrupted: every run that finished is kept in its results.jsonl; run the same "

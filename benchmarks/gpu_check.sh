@@ -95,7 +95,20 @@ ok = [r for r in runs.values() if r.get("status", "ok") == "ok"]
 print(f"{len(ok)} distinct runs finished (the study has 19 models x 3 seeds = 57)")
 train = sum(r["train_seconds"] for r in ok)
 print(f"their training time, added up: {train:.0f} s")
+by_model = {}
+for r in ok:
+    by_model.setdefault(r["model"], []).append(r)
+print(f"{'model':6} {'runs':>4} {'test acc %':>10} {'s/epoch':>8}")
+for model, rs in sorted(by_model.items()):
+    acc = 100 * sum(r["test_accuracy"] for r in rs) / len(rs)
+    spe = sum(r["seconds_per_epoch"] for r in rs) / len(rs)
+    print(f"{model:6} {len(rs):4d} {acc:10.2f} {spe:8.2f}")
 EOF
+
+stamp "summary"
+grep -h -E "^model |^minicnn |^torch |^ratio" "$OUT/compare_torch.log"
+grep -h -E "^Test accuracy|^Seconds per epoch" "$OUT/baseline.log"
+grep -h -E "passed|failed" "$OUT/gpu_tests.log" | tail -1
 
 [ -d "$OUT/runs" ] && tar -czf "$OUT/runs.tar.gz" -C "$OUT" runs && rm -rf "$OUT/runs"
 stamp "done; files in $OUT"

@@ -20,7 +20,7 @@ from gradcheck import check_gradients
 from idx_files import write_fashion_dir
 from minicnn.kernels import cpu, cuda
 from test_functions import CONV_CASES, naive_conv2d
-from test_models import small_cnn, toy_data
+from test_models import compiled, small_cnn, toy_data
 
 from minicnn import Sequential, backend, load_model, optimizers
 from minicnn import functions as F
@@ -310,6 +310,24 @@ def test_every_study_model_gives_the_same_outputs_on_the_gpu(gpu, model_id):
     np.testing.assert_allclose(
         gpu_model.predict(x, verbose=0), cpu_model.predict(x, verbose=0), rtol=1e-4, atol=1e-6
     )
+
+
+def test_a_model_moved_mid_training_takes_its_optimizer_state_along(gpu):
+    """Train an epoch on the CPU, move to the GPU, train another: as if it had stayed."""
+    x, y = toy_data(64)
+    weights = []
+    for move in (False, True):
+        backend.clear_session()
+        backend.set_random_seed(2)
+        model = compiled(small_cnn())
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        if move:
+            model.to("gpu")
+            assert all(backend.device_of(v) == "gpu" for v in model.optimizer.variables())
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize(

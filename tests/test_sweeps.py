@@ -266,6 +266,8 @@ def test_all_trains_each_distinct_run_once_biggest_first(tmp_path, data_dir, mon
         "window: 2 runs (2 models x 1 seeds); 1 already recorded, 1 taken from other "
         "experiments, 0 to train" in printed
     )
-    # Run again: nothing to train.
+    # Run again: nothing to train; with --fresh, everything once more.
     assert cli.main([*argv, "--data-dir", data_dir, *SMALL]) == 0
     assert len(trained) == 3
+    assert cli.main([*argv, "--data-dir", data_dir, *SMALL, "--fresh"]) == 0
+    assert len(trained) == 6

@@ -187,8 +187,9 @@ def run_all(
     plans = [_Plan(name, out, seeds, **options) for name in experiments]
     for plan in plans:
         plan.open(fresh)
+    # With fresh, every table starts over: nothing recorded anywhere counts.
     recorded: dict[str, dict[str, Any]] = {}
-    for name in EXPERIMENTS:
+    for name in [] if fresh else EXPERIMENTS:
         path = out / name / "results.jsonl"
         if path.exists():
             recorded.update(ResultsStore(path).load())

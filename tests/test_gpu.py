@@ -17,12 +17,16 @@ import types
 import numpy as np
 import pytest
 from gradcheck import check_gradients
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from idx_files import write_fashion_dir
 from minicnn.kernels import cpu, cuda
 from test_functions import CONV_CASES, naive_conv2d
 from test_models import compiled, small_cnn, toy_data
+from test_robustness import build as build_layer
+from test_robustness import shapes, valid_stacks
 
-from minicnn import Sequential, backend, load_model, optimizers
+from minicnn import Input, Sequential, backend, load_model, optimizers
 from minicnn import functions as F
 from minicnn import layers as L
 from minicnn.autograd import Tensor
@@ -267,6 +271,40 @@ def test_dropout_gradient_and_mask_on_the_gpu(gpu):
     mask = F.dropout_mask(x.shape, 0.3, np.float64, gpu)
     assert backend.device_of(mask) == "gpu"
     check_gradients(lambda a: F.dropout(a, 0.3, mask=mask), x, device="gpu")
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(stack=valid_stacks, shape=shapes, batch=st.integers(1, 3))
+def test_random_stacks_agree_on_cpu_and_gpu(gpu, stack, shape, batch):
+    """Random valid layer stacks (any window, stride and padding): the same outputs and input
+    gradients on both devices."""
+
+    def stacked(device):
+        head, tail = stack
+        layers = [build_layer(s) for s in head] + [L.Flatten()] + [build_layer(s) for s in tail]
+        return Sequential([Input(shape), *layers], device=device)
+
+    try:
+        cpu_model = stacked("cpu")
+    except ValueError:
+        assume(False)  # a window that does not fit: refused alike on every device
+    gpu_model = stacked("gpu")
+    gpu_model.set_weights(cpu_model.get_weights())
+    x = np.random.default_rng(0).random((batch, *shape), dtype=np.float32)
+    results = []
+    for model in (cpu_model, gpu_model):
+        backend.set_random_seed(1)  # the same dropout masks
+        xt = Tensor(backend.to_device(x, model.device), requires_grad=True)
+        out = model(xt, training=True)
+        (out * out).sum().backward()
+        results.append((host(out.data), host(xt.grad)))
+    for got, expected in zip(results[1], results[0], strict=True):
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
 
 
 # --- models ------------------------------------------------------------------------------

@@ -97,15 +97,17 @@ def _col2im(dcols, sh, sw, pad_top, pad_left, dx):  # pragma: no cover
 
 @njit(parallel=PARALLEL, cache=True)
 def _max_pool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out, argmax):  # pragma: no cover
-    """Max over each window; pixels outside x count as -inf. argmax holds h*W + w of the winner."""
+    """Max over each window; pixels outside x count as -inf. argmax holds h*W + w of the winner.
+
+    The first pixel of a window seeds its maximum, then the others compete channel by channel
+    without branches (the loop vectorizes); the first maximum wins ties, and a NaN wins and
+    stays, so that it propagates."""
     n, h, w, c = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
     for b in prange(n):
         for i in range(out_h):
             for j in range(out_w):
-                for ch in range(c):
-                    out[b, i, j, ch] = -np.inf
-                    argmax[b, i, j, ch] = -1
+                seeded = False
                 for p in range(ph):
                     hi = i * sh - pad_top + p
                     if hi < 0 or hi >= h:
@@ -114,31 +116,50 @@ def _max_pool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out, argmax):  # pra
                         wi = j * sw - pad_left + q
                         if wi < 0 or wi >= w:
                             continue
+                        where = hi * w + wi
+                        if not seeded:
+                            for ch in range(c):
+                                out[b, i, j, ch] = x[b, hi, wi, ch]
+                                argmax[b, i, j, ch] = where
+                            seeded = True
+                            continue
                         for ch in range(c):
                             v = x[b, hi, wi, ch]
-                            # The first maximum wins ties; a NaN wins so that it propagates.
-                            if argmax[b, i, j, ch] < 0 or v > out[b, i, j, ch] or v != v:
-                                if out[b, i, j, ch] == out[b, i, j, ch]:
-                                    out[b, i, j, ch] = v
-                                    argmax[b, i, j, ch] = hi * w + wi
+                            best = out[b, i, j, ch]
+                            take = v > best or (v != v and best == best)
+                            out[b, i, j, ch] = v if take else best
+                            argmax[b, i, j, ch] = where if take else argmax[b, i, j, ch]
+                if not seeded:
+                    for ch in range(c):
+                        out[b, i, j, ch] = -np.inf
+                        argmax[b, i, j, ch] = -1
     return out, argmax
 
 
 @njit(parallel=PARALLEL, cache=True)
 def _max_pool_backward(dout, argmax, ph, pw, sh, sw, pad_top, pad_left, dx):  # pragma: no cover
-    """Route each output gradient to the input pixel that won its window.
-
-    The window geometry is the GPU kernel's (which gathers); scattering by argmax needs none,
-    and each batch row is one thread's, so the scatter has no races."""
+    """Each input pixel gathers the gradients of the windows it won, as the GPU kernel does:
+    every dx element is written once, in order (no zeroing pass, no scattered adds), and
+    overlapping windows need nothing special."""
     n, out_h, out_w, c = dout.shape
-    w = dx.shape[2]
+    h, w = dx.shape[1], dx.shape[2]
     for b in prange(n):
-        dx[b] = 0.0
-        for i in range(out_h):
-            for j in range(out_w):
+        for y in range(h):
+            top = y + pad_top - ph + 1
+            i_lo = 0 if top <= 0 else (top + sh - 1) // sh
+            i_hi = min(out_h - 1, (y + pad_top) // sh)
+            for xx in range(w):
+                left = xx + pad_left - pw + 1
+                j_lo = 0 if left <= 0 else (left + sw - 1) // sw
+                j_hi = min(out_w - 1, (xx + pad_left) // sw)
+                me = y * w + xx
                 for ch in range(c):
-                    k = argmax[b, i, j, ch]
-                    dx[b, k // w, k % w, ch] += dout[b, i, j, ch]
+                    dx[b, y, xx, ch] = 0.0
+                for i in range(i_lo, i_hi + 1):
+                    for j in range(j_lo, j_hi + 1):
+                        for ch in range(c):
+                            won = argmax[b, i, j, ch] == me
+                            dx[b, y, xx, ch] += dout[b, i, j, ch] if won else 0.0
     return dx
 
 

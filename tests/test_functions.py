@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from gradcheck import check_gradients
 
+from minicnn import backend
 from minicnn import functions as F
 from minicnn.autograd import Tensor, no_grad
 
@@ -44,30 +45,50 @@ CONV_CASES = [
 ]
 
 
+def on(device, *arrays):
+    """The arrays on ``device`` (one array alone, or a list)."""
+    moved = [backend.to_device(a, device) for a in arrays]
+    return moved[0] if len(moved) == 1 else moved
+
+
+def host(a):
+    return backend.to_numpy(a.data if isinstance(a, Tensor) else a)
+
+
+# Every operation runs on each backend: the CPU, the emulated GPU and, where there is one, the
+# GPU (the ``device`` fixture of conftest.py).
+
+
 @pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES)
-def test_conv2d_matches_naive_loops(h, w, c, f, k, stride, padding):
+def test_conv2d_matches_naive_loops(device, h, w, c, f, k, stride, padding):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, h, w, c))
     kern = rng.standard_normal((k, k, c, f))
     bias = rng.standard_normal(f)
-    got = F.conv2d(x, kern, bias, strides=stride, padding=padding).data
-    np.testing.assert_allclose(got, naive_conv2d(x, kern, bias, stride, padding), rtol=1e-10)
+    got = F.conv2d(*on(device, x, kern, bias), strides=stride, padding=padding)
+    expected = naive_conv2d(x, kern, bias, stride, padding)
+    np.testing.assert_allclose(host(got), expected, rtol=1e-10, atol=1e-12)
 
 
-def test_conv2d_float32_stays_float32():
-    x = np.ones((1, 4, 4, 1), np.float32)
-    out = F.conv2d(x, np.ones((3, 3, 1, 2), np.float32), np.zeros(2, np.float32), padding="same")
+def test_conv2d_float32_stays_float32(device):
+    x, kern, bias = np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 2)), np.zeros(2)
+    out = F.conv2d(*on(device, *(a.astype(np.float32) for a in (x, kern, bias))), padding="same")
     assert out.dtype == np.float32
-    assert out.data[0, 0, 0, 0] == 4.0 and out.data[0, 1, 1, 0] == 9.0
+    assert host(out)[0, 0, 0, 0] == 4.0 and host(out)[0, 1, 1, 0] == 9.0
 
 
 @pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES)
-def test_conv2d_gradients(h, w, c, f, k, stride, padding):
+@pytest.mark.parametrize("relu", [False, True])
+def test_conv2d_gradients(device, h, w, c, f, k, stride, padding, relu):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, h, w, c))
     kern = rng.standard_normal((k, k, c, f))
     bias = rng.standard_normal(f)
-    check_gradients(lambda a, b_, c_: F.conv2d(a, b_, c_, stride, padding), x, kern, bias)
+
+    def conv(a, b_, c_):
+        return F.conv2d(a, b_, c_, stride, padding, relu=relu)
+
+    check_gradients(conv, x, kern, bias, device=device)
 
 
 def test_conv2d_rejects_channel_mismatch():
@@ -91,94 +112,108 @@ def tie_free(rng, shape):
         ((1, 5, 7, 1), (2, 3), (1, 2), "same"),
     ],
 )
-def test_max_pool_gradients(shape, pool, stride, padding):
+def test_max_pool_gradients(device, shape, pool, stride, padding):
     x = tie_free(np.random.default_rng(2), shape)
-    check_gradients(lambda a: F.max_pool2d(a, pool, stride, padding), x)
+    check_gradients(lambda a: F.max_pool2d(a, pool, stride, padding), x, device=device)
 
 
-def test_max_pool_values_and_neg_inf_padding():
+def test_max_pool_values_and_neg_inf_padding(device):
     x = -np.arange(1, 26, dtype=np.float64).reshape(1, 5, 5, 1)  # all negative
-    out = F.max_pool2d(x, 2, padding="same").data[0, :, :, 0]
+    out = host(F.max_pool2d(on(device, x), 2, padding="same"))[0, :, :, 0]
     # The last row/column windows hang over the edge: -inf padding must not win (0 would).
     assert out.shape == (3, 3)
     np.testing.assert_array_equal(out, [[-1, -3, -5], [-11, -13, -15], [-21, -23, -25]])
 
 
-def test_max_pool_propagates_nan():
+def test_max_pool_propagates_nan(device):
     x = np.ones((1, 2, 2, 1))
     x[0, 1, 1, 0] = np.nan
-    assert np.isnan(F.max_pool2d(x, 2).data).all()
+    assert np.isnan(host(F.max_pool2d(on(device, x), 2))).all()
 
 
-def test_linear_relu_softmax_flatten_gradients():
+def test_linear_relu_softmax_flatten_gradients(device):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((3, 2, 2, 2))
     w = rng.standard_normal((8, 5))
     b = rng.standard_normal(5)
-    check_gradients(lambda a, w_, b_: F.softmax(F.relu(F.linear(F.flatten(a), w_, b_))), x, w, b)
+
+    def layers(a, w_, b_):
+        return F.softmax(F.relu(F.linear(F.flatten(a), w_, b_)))
+
+    check_gradients(layers, x, w, b, device=device)
+    check_gradients(
+        lambda a, w_, b_: F.linear(a, w_, b_, relu=True), x[:, 0, 0], w[:2], b, device=device
+    )
 
 
-def test_relu_gradient_away_from_kink():
+def test_relu_gradient_away_from_kink(device):
     x = np.random.default_rng(4).standard_normal((4, 6))
     x[np.abs(x) < 1e-3] = 0.5
-    check_gradients(F.relu, x)
+    check_gradients(F.relu, x, device=device)
 
 
-def test_dropout_with_fixed_mask_gradient_and_scaling():
+def test_dropout_with_fixed_mask_gradient_and_scaling(device):
     rng = np.random.default_rng(5)
     x = rng.standard_normal((4, 6))
     mask = (rng.random((4, 6)) >= 0.25) / 0.75
-    check_gradients(lambda a: F.dropout(a, 0.25, training=True, mask=mask), x)
-    np.testing.assert_allclose(F.dropout(x, 0.25, mask=mask).data, x * mask)
+    check_gradients(lambda a: F.dropout(a, 0.25, mask=on(device, mask)), x, device=device)
+    dropped = F.dropout(on(device, x), 0.25, mask=on(device, mask))
+    np.testing.assert_allclose(host(dropped), x * mask)
     # Outside training dropout is the identity: no scaling, no copy.
-    assert F.dropout(Tensor(x), 0.25, training=False).data is x
+    x_there = on(device, x)
+    assert F.dropout(Tensor(x_there), 0.25, training=False).data is x_there
 
 
-def test_dropout_drops_the_rate_fraction():
-    x = np.ones((200, 500), np.float32)
-    out = F.dropout(x, 0.2).data
+def test_dropout_drops_the_rate_fraction(device):
+    x = on(device, np.ones((200, 500), np.float32))
+    out = host(F.dropout(x, 0.2))
     assert abs((out == 0).mean() - 0.2) < 0.01
     np.testing.assert_allclose(out[out != 0], 1 / 0.8, rtol=1e-6)
     assert abs(out.mean() - 1.0) < 0.02
 
 
-def test_softmax_cross_entropy_value_and_gradient():
+def test_softmax_cross_entropy_value_and_gradient(device):
     rng = np.random.default_rng(6)
     logits = rng.standard_normal((5, 4)) * 3
     labels = np.array([0, 3, 1, 1, 2])
     p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     expected = -np.log(p[np.arange(5), labels]).mean()
-    assert np.isclose(F.softmax_cross_entropy(logits, labels).data, expected)
-    check_gradients(lambda z: F.softmax_cross_entropy(z, labels), logits)
+    assert np.isclose(float(host(F.softmax_cross_entropy(on(device, logits), labels))), expected)
+    check_gradients(lambda z: F.softmax_cross_entropy(z, labels), logits, device=device)
 
 
-def test_softmax_cross_entropy_is_stable_for_huge_logits():
-    logits = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], np.float32)
-    loss = F.softmax_cross_entropy(logits, np.array([0, 0])).data
+def test_softmax_cross_entropy_is_stable_for_huge_logits(device):
+    logits = on(device, np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], np.float32))
+    loss = float(host(F.softmax_cross_entropy(logits, np.array([0, 0]))))
     assert np.isfinite(loss) and np.isclose(loss, 1000.0)
 
 
-def test_cross_entropy_from_probabilities_gradient():
+def test_cross_entropy_from_probabilities_gradient(device):
     rng = np.random.default_rng(7)
     logits = rng.standard_normal((4, 3))
     labels = np.array([2, 0, 1, 1])
-    check_gradients(lambda z: F.cross_entropy_from_probs(F.softmax(z), labels), logits)
-    fused = F.softmax_cross_entropy(logits, labels).data
-    assert np.isclose(F.cross_entropy_from_probs(F.softmax(logits).data, labels).data, fused)
+
+    def loss(z):
+        return F.cross_entropy_from_probs(F.softmax(z), labels)
+
+    check_gradients(loss, logits, device=device)
+    fused = float(host(F.softmax_cross_entropy(on(device, logits), labels)))
+    assert np.isclose(float(host(loss(on(device, logits)))), fused)
 
 
 @pytest.mark.parametrize("bad", [np.array([0, 3]), np.array([-1, 0])])
-def test_losses_reject_labels_out_of_range(bad):
+def test_losses_reject_labels_out_of_range(device, bad):
     with pytest.raises(ValueError, match=r"0\.\.2"):
-        F.softmax_cross_entropy(np.zeros((2, 3)), bad)
+        F.softmax_cross_entropy(on(device, np.zeros((2, 3))), bad)
 
 
-def test_autograd_accumulates_over_shared_inputs_and_broadcasts():
+def test_autograd_accumulates_over_shared_inputs_and_broadcasts(device):
     rng = np.random.default_rng(8)
     a = rng.standard_normal((3, 4))
     b = rng.standard_normal((4,))
+    ones = on(device, np.ones((4, 2)))
     # x is used twice (its gradient adds up); y is broadcast over rows (its gradient sums them).
-    check_gradients(lambda x, y: (x * y + x) @ np.ones((4, 2)), a, b)
+    check_gradients(lambda x, y: (x * y + x) @ ones, a, b, device=device)
 
 
 def test_no_grad_records_nothing():

@@ -1,5 +1,5 @@
-"""The GPU backend: its kernels against the CPU kernels, gradient checks on the device, CPU/GPU
-parity of whole models, and no host synchronisation inside a training step.
+"""The GPU backend: its kernels against the CPU kernels, CPU/GPU parity of operations and whole
+models, and no host synchronisation inside a training step.
 
 Every test takes the ``gpu`` fixture: it runs on a real GPU through CuPy where there is one,
 and everywhere else on the emulated backend (the same CUDA source compiled by g++, behind a
@@ -16,12 +16,10 @@ import types
 
 import numpy as np
 import pytest
-from gradcheck import check_gradients
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from idx_files import write_fashion_dir
 from minicnn.kernels import cpu, cuda
-from test_functions import CONV_CASES, naive_conv2d
 from test_models import compiled, small_cnn, toy_data
 from test_robustness import build as build_layer
 from test_robustness import shapes, valid_stacks
@@ -198,57 +196,9 @@ def test_optimizer_steps_on_the_gpu_match_the_cpu(gpu, dtype, optimizer):
         np.testing.assert_allclose(host(a), b, **tol)
 
 
-# --- operations on the device: oracle and float64 gradient checks ---------------------------
-
-
-@pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES)
-def test_conv2d_on_the_gpu_matches_naive_loops(gpu, h, w, c, f, k, stride, padding):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, h, w, c))
-    kern = rng.standard_normal((k, k, c, f))
-    bias = rng.standard_normal(f)
-    got = F.conv2d(on_gpu(x), on_gpu(kern), on_gpu(bias), strides=stride, padding=padding)
-    assert backend.device_of(got.data) == "gpu"
-    expected = naive_conv2d(x, kern, bias, stride, padding)
-    np.testing.assert_allclose(host(got.data), expected, rtol=1e-10, atol=1e-12)
-
-
-@pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES[:4])
-@pytest.mark.parametrize("relu", [False, True])
-def test_conv2d_gradients_on_the_gpu(gpu, h, w, c, f, k, stride, padding, relu):
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((2, h, w, c))
-    kern = rng.standard_normal((k, k, c, f))
-    bias = rng.standard_normal(f)
-
-    def build(a, b, c_):
-        return F.conv2d(a, b, c_, strides=stride, padding=padding, relu=relu)
-
-    check_gradients(build, x, kern, bias, device="gpu")
-
-
-@pytest.mark.parametrize("h,w,c,ph,pw,sh,sw,padding", POOLS[:3])
-def test_max_pool_gradients_on_the_gpu(gpu, h, w, c, ph, pw, sh, sw, padding):
-    x = np.random.default_rng(2).permutation(2 * h * w * c).reshape(2, h, w, c) / 7.0
-    check_gradients(
-        lambda a: F.max_pool2d(a, (ph, pw), (sh, sw), padding), x.astype(np.float64), device="gpu"
-    )
-
-
-@pytest.mark.parametrize("relu", [False, True])
-def test_linear_gradients_on_the_gpu(gpu, relu):
-    rng = np.random.default_rng(3)
-    x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
-    check_gradients(lambda *t: F.linear(*t, relu=relu), x, w, b, device="gpu")
-
-
-def test_loss_gradients_on_the_gpu(gpu):
-    rng = np.random.default_rng(4)
-    logits = rng.standard_normal((6, 4))
-    labels = np.array([0, 3, 1, 1, 2, 0])
-    check_gradients(lambda z: F.softmax_cross_entropy(z, labels), logits, device="gpu")
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    check_gradients(lambda p: F.cross_entropy_from_probs(p, labels), probs, device="gpu")
+# --- operations: CPU against GPU ----------------------------------------------------------
+# (The oracle and float64 gradient checks of every operation run on each backend in
+# test_functions.py and test_layers.py, through the ``device`` fixture.)
 
 
 def test_softmax_cross_entropy_on_the_gpu_matches_the_cpu(gpu):
@@ -264,13 +214,6 @@ def test_softmax_cross_entropy_on_the_gpu_matches_the_cpu(gpu):
     np.testing.assert_allclose(host(gpu_logits.grad), cpu_logits.grad, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match=r"Labels must be integers in 0\.\.9"):
         F.softmax_cross_entropy(gpu_logits, on_gpu(labels + 1))
-
-
-def test_dropout_gradient_and_mask_on_the_gpu(gpu):
-    x = np.random.default_rng(6).standard_normal((4, 7))
-    mask = F.dropout_mask(x.shape, 0.3, np.float64, gpu)
-    assert backend.device_of(mask) == "gpu"
-    check_gradients(lambda a: F.dropout(a, 0.3, mask=mask), x, device="gpu")
 
 
 @settings(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every GPU check of the project in one run on a machine with a GPU (README, "GPU"):
-#   1. the GPU tests (tests/test_gpu.py) on the real GPU, and on the emulated backend too;
+#   1. the real-GPU cases of the tests (the `gpu` and `device` fixtures' "cuda" backend);
 #   2. benchmarks/compare_torch.py --device gpu (the ratio line), and the GPU pytest-benchmarks;
 #   3. `experiments baseline --device gpu` (seconds per epoch of base, accuracy);
 #   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` (6) as fits in
@@ -43,8 +43,10 @@ if backend.gpu_available():
     print("cupy", cupy.__version__, "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
 EOF
 
-stamp "1. GPU tests"
-"$PY" -m pytest -q -rs -p no:cacheprovider tests/test_gpu.py 2>&1 | tee "$OUT/gpu_tests.log" | tail -25
+stamp "1. GPU tests (every case of the real-GPU backend; CI runs the emulated ones)"
+"$PY" -m pytest -q -rs -p no:cacheprovider -k cuda tests/test_gpu.py tests/test_functions.py \
+    tests/test_layers.py tests/test_models.py tests/test_robustness.py 2>&1 \
+    | tee "$OUT/gpu_tests.log" | tail -25
 
 stamp "2. compare_torch --device gpu"
 for model in base w4 mlp; do

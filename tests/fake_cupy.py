@@ -36,8 +36,8 @@ class FakeArray(NDArrayOperatorsMixin):
     # -- what CuPy refuses or charges for ------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise TypeError(
-            "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
-            "construct a NumPy array explicitly."
+            "a device array does not turn into a NumPy array by itself; .get() copies it to "
+            "the host (CuPy refuses this conversion too)"
         )
 
     def get(self) -> np.ndarray:

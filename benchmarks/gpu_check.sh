@@ -41,6 +41,13 @@ print("gpu available to minicnn:", backend.gpu_available())
 if backend.gpu_available():
     cupy = backend.cupy_module()
     print("cupy", cupy.__version__, "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
+    try:
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        print("GPU 0:", name, f"{props['totalGlobalMem'] / 2**30:.0f} GiB,",
+              props["multiProcessorCount"], "SMs")
+    except Exception as e:  # only informative
+        print("device properties unavailable:", e)
 EOF
 
 stamp "1. GPU tests (every case of the real-GPU backend; CI runs the emulated ones)"

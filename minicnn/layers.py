@@ -28,6 +28,12 @@ def _positive_pair(value: Any, what: str, layer: str) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+def _positive_int(value: Any, what: str, layer: str) -> int:
+    if not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}.")
+    return int(value)
+
+
 def _padding(value: Any, layer: str) -> str:
     padding = str(value).lower()
     if padding not in ("valid", "same"):
@@ -217,9 +223,7 @@ class Conv2D(_Activated):
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
-        if not isinstance(filters, (int, np.integer)) or filters < 1:
-            raise ValueError(f"{self.describe()}: filters must be a positive int, got {filters!r}.")
-        self.filters = int(filters)
+        self.filters = _positive_int(filters, "filters", self.describe())
         self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
         self.strides = _positive_pair(strides, "strides", self.describe())
         self.padding = _padding(padding, self.describe())
@@ -332,9 +336,7 @@ class Dense(_Activated):
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"{self.describe()}: units must be a positive int, got {units!r}.")
-        self.units = int(units)
+        self.units = _positive_int(units, "units", self.describe())
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape[:-1], self.units)

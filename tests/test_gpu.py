@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from idx_files import write_fashion_dir
 from minicnn.kernels import cpu, cuda
+from test_functions import host
 from test_models import compiled, small_cnn, toy_data
 from test_robustness import build as build_layer
 from test_robustness import shapes, valid_stacks
@@ -39,10 +40,6 @@ TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol
 
 def on_gpu(a):
     return backend.to_device(np.ascontiguousarray(a), "gpu")
-
-
-def host(a):
-    return backend.to_numpy(a)
 
 
 # --- kernels against the CPU kernels -------------------------------------------------------

@@ -24,9 +24,10 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def _other_records(out: Path, experiment: str) -> dict[str, dict[str, Any]]:
-    """Runs already recorded by the other experiments under ``out`` (the same key is the same
-    run: base appears in several tables and is trained once)."""
+def _other_records(out: Path, experiment: str | None = None) -> dict[str, dict[str, Any]]:
+    """Runs already recorded under ``out`` by every experiment but ``experiment`` (by all of
+    them when None): the same key is the same run, so base, in several tables, is trained
+    once."""
     found: dict[str, dict[str, Any]] = {}
     for name in EXPERIMENTS:
         path = out / name / "results.jsonl"
@@ -188,11 +189,7 @@ def run_all(
     for plan in plans:
         plan.open(fresh)
     # With fresh, every table starts over: nothing recorded anywhere counts.
-    recorded: dict[str, dict[str, Any]] = {}
-    for name in [] if fresh else EXPERIMENTS:
-        path = out / name / "results.jsonl"
-        if path.exists():
-            recorded.update(ResultsStore(path).load())
+    recorded = {} if fresh else _other_records(out)
     owners: dict[str, ResultsStore] = {}
     to_train = []
     for plan in plans:

@@ -5,7 +5,9 @@ It is strict where CuPy is strict, so that GPU-path mistakes show up in CI: a Nu
 mixed into a device operation, or converted implicitly (``np.asarray(device_array)``), raises
 TypeError as in CuPy. It also counts what a real GPU would pay for: copies to the host (``get``,
 ``asnumpy``, ``float()``...), copies from the host, and explicit synchronisations, so tests can
-check that a training step never waits for the device.
+check that a training step never waits for the device. And it offers only what the real CuPy
+offers (``cupy_api``): a NumPy function CuPy lacks, or a keyword argument it does not take, fails
+here as it would on a GPU.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import Counter
 from typing import Any
 
 import cuda_emulator
+import cupy_api
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
@@ -92,11 +95,13 @@ class FakeArray(NDArrayOperatorsMixin):
         return FakeArray(self._array.T)
 
     def __getattr__(self, name: str) -> Any:
+        record = cupy_api.entry("ndarray", name, "'cupy.ndarray' object")
         value = getattr(self._array, name)
         if not callable(value):
             return value
 
         def method(*args: Any, **kwargs: Any) -> Any:
+            cupy_api.check_call(f"ndarray.{name}", record, kwargs)
             return _wrap(value(*_unwrap(args), **_unwrap(kwargs)))
 
         return method
@@ -168,6 +173,8 @@ class FakeCupy(types.ModuleType):
         )
 
     def RawModule(self, code: str, options: tuple = (), **kwargs: Any) -> Any:  # noqa: N802
+        record = cupy_api.entry("nested", "RawModule", "module 'cupy'")
+        cupy_api.check_call("RawModule", record, {"code": code, "options": options, **kwargs})
         return cuda_emulator.EmulatedModule(code, options, device_arrays=FakeArray, **kwargs)
 
     def get_default_memory_pool(self) -> _MemoryPool:
@@ -179,11 +186,13 @@ class FakeCupy(types.ModuleType):
         return np.asarray(a)
 
     def __getattr__(self, name: str) -> Any:
+        record = cupy_api.entry("module", name, "module 'cupy'")
         target = getattr(np, name)
         if isinstance(target, type) or not callable(target):
             return target  # dtypes and constants
 
         def function(*args: Any, **kwargs: Any) -> Any:
+            cupy_api.check_call(f"cupy.{name}", record, kwargs)
             if name in _TAKES_HOST:
                 args = tuple(_host_to_device(a) for a in args)
             out = kwargs.get("out")

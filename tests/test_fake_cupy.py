@@ -1,0 +1,78 @@
+"""The fake CuPy behind the emulated GPU tests offers what the real CuPy offers, and no more."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import cupy_api
+import fake_cupy
+import numpy as np
+import pytest
+
+import minicnn
+
+
+@pytest.fixture
+def fake():
+    return fake_cupy.FakeCupy()
+
+
+def test_it_refuses_what_cupy_does_not_have(fake):
+    assert hasattr(np, "busday_count") and "busday_count" not in cupy_api.recorded()["module"]
+    with pytest.raises(AttributeError, match="'busday_count' .*not in CuPy"):
+        _ = fake.busday_count
+    a = fake.zeros(3, np.float32)
+    with pytest.raises(AttributeError, match="'ctypes' .*not in CuPy"):
+        _ = a.ctypes  # NumPy has it, CuPy does not
+
+
+def test_it_refuses_keywords_cupy_does_not_take(fake):
+    a = fake.arange(6, dtype=np.float32)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'initial'"):
+        a.max(initial=0.0)  # NumPy takes it, CuPy does not
+    with pytest.raises(TypeError, match="unexpected keyword argument 'like'"):
+        fake.zeros(3, like=a)
+    assert float(a.max(axis=0, keepdims=True)[0]) == 5.0
+
+
+def test_everything_it_defines_by_hand_is_in_cupy():
+    module = cupy_api.recorded()["module"]
+    ndarray = cupy_api.recorded()["ndarray"]
+    for name, _ in inspect.getmembers(fake_cupy.FakeCupy):
+        if not name.startswith("_") and name not in dir(type("m", (), {})):
+            assert name in module or name in cupy_api.recorded()["nested"], name
+    for name in vars(fake_cupy.FakeArray):
+        if not name.startswith("_") or name in ("__float__", "__int__", "__bool__", "__len__"):
+            assert name in ndarray, name
+    fake = fake_cupy.FakeCupy()
+    for path in ("cuda.runtime.getDeviceCount", "cuda.get_current_stream"):
+        assert path in cupy_api.recorded()["nested"]
+        obj = fake
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        assert callable(obj)
+
+
+def _xp_names() -> set[str]:
+    sources = Path(minicnn.__file__).parent.rglob("*.py")
+    return {m for path in sources for m in re.findall(r"\bxp\.([a-z]\w*)", path.read_text())}
+
+
+def test_minicnn_calls_only_what_cupy_has():
+    assert {"empty", "matmul", "exp"} <= _xp_names()
+    assert _xp_names() <= set(cupy_api.recorded()["module"])
+
+
+def test_the_record_is_the_installed_cupys():
+    """Where CuPy is installed (the device machine, or a machine with minicnn[gpu]), the record
+    must match it; write it again with ``python tests/cupy_api.py --write``."""
+    cupy = pytest.importorskip("cupy")
+    if cupy.__version__ != cupy_api.recorded()["cupy_version"]:
+        # Another release: it must still have every function minicnn calls through xp.
+        live = cupy_api.record(cupy)
+        assert set(_xp_names()) <= set(live["module"])
+        assert set(cupy_api.NESTED) <= set(live["nested"])
+        pytest.skip(f"the record is of CuPy {cupy_api.recorded()['cupy_version']}")
+    assert cupy_api.record(cupy) == cupy_api.recorded()

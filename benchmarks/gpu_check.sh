@@ -50,9 +50,11 @@ if backend.gpu_available():
         print("device properties unavailable:", e)
 EOF
 
-stamp "1. GPU tests (every case of the real-GPU backend; CI runs the emulated ones)"
-"$PY" -m pytest -q -rs -p no:cacheprovider -k cuda tests/test_gpu.py tests/test_functions.py \
-    tests/test_layers.py tests/test_models.py tests/test_robustness.py 2>&1 \
+stamp "1. GPU tests (every case of the real-GPU backend; CI runs the emulated ones), and the
+   check that CI's fake CuPy was recorded from a CuPy like this one"
+"$PY" -m pytest -q -rs -p no:cacheprovider -k "cuda or installed_cupy" tests/test_gpu.py \
+    tests/test_functions.py tests/test_layers.py tests/test_models.py tests/test_robustness.py \
+    tests/test_fake_cupy.py 2>&1 \
     | tee "$OUT/gpu_tests.log" | tail -25
 
 stamp "2. compare_torch --device gpu"

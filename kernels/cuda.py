@@ -98,6 +98,9 @@ def _launch_over_batch(
     per_sample = outputs[0].size // max(n, 1)
     largest = max(a.size // max(n, 1) for a in arrays)
     step = max(1, MAX_ELEMENTS // max(1, largest))
+    if step >= n:  # the usual case: one launch, and no slicing (a view costs microseconds)
+        _launch(name, inputs[0].dtype, outputs[0].size, *inputs, *_i(n, *geometry), *outputs)
+        return
     for lo in range(0, n, step):
         hi = min(n, lo + step)
         _launch(

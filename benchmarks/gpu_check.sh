@@ -5,7 +5,9 @@
 #   3. `experiments baseline --device gpu` (seconds per epoch of base, accuracy);
 #   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` (6) as fits in
 #      $STUDY_SECONDS (Ctrl-C keeps every finished run; re-running adds only the missing ones).
-# Logs and runs.tar.gz (every results.jsonl and report) go to $OUT.
+# Logs and runs.tar.gz (every results.jsonl and report) go to $OUT. $EXPERIMENT_ARGS (default
+# none), $COMPARE_ARGS and $BENCH_ARGS go to the experiments, compare_torch and pytest-benchmark:
+# benchmarks/gpu_rehearsal.sh makes them small to rehearse this script without a GPU.
 #
 # The device machine has CuPy, Numba, PyTorch, scikit-learn, matplotlib and pytest but no
 # network, so nothing is installed: minicnn runs from a copy laid out as the installed package
@@ -16,6 +18,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$(mktemp -d)}
 JOBS=${JOBS:-6}
 STUDY_SECONDS=${STUDY_SECONDS:-270}  # the steps before take 3-4 minutes; one device call has 10
+read -r -a EXPERIMENT_ARGS <<< "${EXPERIMENT_ARGS:-}"
+read -r -a COMPARE_ARGS <<< "${COMPARE_ARGS:---warmup 10 --steps 100}"
+read -r -a BENCH_ARGS <<< "${BENCH_ARGS:-}"
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
 export MINICNN_DATA=${MINICNN_DATA:-$repo/.device/data}
@@ -59,23 +64,23 @@ stamp "1. GPU tests (every case of the real-GPU backend; CI runs the emulated on
 
 stamp "2. compare_torch --device gpu"
 for model in base w4 mlp; do
-    "$PY" benchmarks/compare_torch.py --device gpu --model "$model" --warmup 10 --steps 100 \
-        2>&1 | tee -a "$OUT/compare_torch.log"
+    "$PY" benchmarks/compare_torch.py --device gpu --model "$model" "${COMPARE_ARGS[@]}" 2>&1 \
+        | tee -a "$OUT/compare_torch.log"
 done
 
 stamp "2b. pytest-benchmark on the GPU (steps waited for, steps queued, every conv)"
-"$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_gpu.py \
+"$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_gpu.py "${BENCH_ARGS[@]}" \
     --benchmark-columns=min,median,mean,stddev,rounds --benchmark-sort=name 2>&1 \
     | tee "$OUT/bench_gpu.log" | tail -30
 
 stamp "3. baseline on the GPU"
-"$PY" -m minicnn.experiments baseline --device gpu --out "$OUT/runs" 2>&1 \
+"$PY" -m minicnn.experiments baseline --device gpu --out "$OUT/runs" "${EXPERIMENT_ARGS[@]}" 2>&1 \
     | tee "$OUT/baseline.log" | grep -v -E '^\s*$' | tail -30
 
 stamp "4. experiments all --device gpu --seeds 3 --jobs $JOBS, for at most $STUDY_SECONDS s"
 start=$(date +%s)
 timeout -s INT "$STUDY_SECONDS" "$PY" -m minicnn.experiments all --device gpu --seeds 3 \
-    --jobs "$JOBS" --out "$OUT/runs" > "$OUT/study.log" 2>&1 &
+    --jobs "$JOBS" --out "$OUT/runs" "${EXPERIMENT_ARGS[@]}" > "$OUT/study.log" 2>&1 &
 study=$!
 tick=0
 while kill -0 "$study" 2>/dev/null; do

@@ -24,6 +24,8 @@ RECORD_PATH = Path(__file__).with_name("cupy_api.json")
 # Things minicnn reaches below the top level of the cupy module (the fake defines these by hand).
 NESTED = (
     "cuda.runtime.getDeviceCount",
+    "cuda.runtime.getDeviceProperties",
+    "cuda.runtime.runtimeGetVersion",
     "cuda.get_current_stream",
     "cuda.Stream.synchronize",
     "cuda.MemoryPool.total_bytes",

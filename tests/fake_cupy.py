@@ -167,8 +167,18 @@ class FakeCupy(types.ModuleType):
 
     def __init__(self) -> None:
         super().__init__("cupy")
+        self.__version__ = f"{cupy_api.recorded()['cupy_version']} (fake)"
+        properties = {
+            "name": b"emulated GPU (the fake CuPy of minicnn's tests)",
+            "totalGlobalMem": 0,
+            "multiProcessorCount": cuda_emulator.THREADS,
+        }
         self.cuda = types.SimpleNamespace(
-            runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+            runtime=types.SimpleNamespace(
+                getDeviceCount=lambda: 1,
+                getDeviceProperties=lambda device: properties,
+                runtimeGetVersion=lambda: 13000,
+            ),
             get_current_stream=lambda: _Stream(),
         )
 

@@ -10,7 +10,9 @@ import concurrent.futures as futures
 import multiprocessing
 import os
 import platform
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -193,8 +195,12 @@ def _train_in_pool(task: dict[str, Any]) -> dict[str, Any]:
     return {**train_run(task, 0), "worker": f"process {os.getpid()}"}
 
 
-def _limit_threads(threads: int) -> None:
-    """Each of N worker processes gets its share of the cores (BLAS and Numba alike)."""
+def _start_worker(threads: int) -> None:
+    """Set up a worker process of ``run_tasks``. Each of N workers gets its share of the cores
+    (BLAS and Numba alike). Ctrl-C reaches every process of the terminal's group, but only the
+    parent acts on it (``_stop_pool``): a worker interrupted between runs would die in the
+    middle of the pool's queue protocol and could leave the others waiting forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     from threadpoolctl import threadpool_limits
 
@@ -202,6 +208,22 @@ def _limit_threads(threads: int) -> None:
     import numba
 
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+def _stop_pool(pool: futures.ProcessPoolExecutor, workers: list[Any]) -> None:
+    """End a sweep now (Ctrl-C, or a run that failed): runs not started are cancelled and the
+    workers still training are ended, since what they would record is not wanted any more.
+    A second Ctrl-C (a terminal and ``timeout`` may send two) must not cut this short, or the
+    pool's shutdown is left half done and the process hangs at exit."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+    try:
+        for worker in workers:
+            worker.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
 
 
 def run_tasks(
@@ -231,15 +253,17 @@ def run_tasks(
         return done
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
-    with futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)
-    ) as pool:
+    children_before = set(multiprocessing.active_children())
+    pool = futures.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(threads,)
+    )
+    try:
         pending = [pool.submit(_train_in_pool, task) for task in tasks]
-        try:
-            for future in futures.as_completed(pending):
-                record(future.result())
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+        for future in futures.as_completed(pending):
+            record(future.result())
+    except BaseException:
+        workers = [p for p in multiprocessing.active_children() if p not in children_before]
+        _stop_pool(pool, workers)
+        raise
+    pool.shutdown()
     return done

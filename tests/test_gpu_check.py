@@ -1,0 +1,63 @@
+"""benchmarks/gpu_check.sh, the one device call that measures the GPU backend, rehearsed on the
+fake CuPy (benchmarks/gpu_rehearsal.sh): device time is scarce, so the script must not fail
+there for a reason that shows here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import cuda_emulator
+import pytest
+from idx_files import write_fashion_dir
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(
+    shutil.which("bash") is None or not cuda_emulator.available(),
+    reason="the rehearsal needs bash, and g++ for the emulated kernels",
+)
+def test_the_device_script_runs_every_step_on_the_fake_gpu(tmp_path):
+    data = tmp_path / "data"
+    write_fashion_dir(data, n_train=256, n_test=128)
+    out = tmp_path / "out"
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "MINICNN_DATA": str(data),
+        "STUDY_SECONDS": "20",
+        "JOBS": "2",
+        "EXPERIMENT_ARGS": "--epochs 1 --batch-size 64",
+        "BENCH_ARGS": "--benchmark-disable -k mlp",
+    }
+    env.pop("MINICNN_DEVICE", None)  # the script asks for the GPU itself
+    done = subprocess.run(
+        ["bash", str(REPO / "benchmarks" / "gpu_rehearsal.sh"), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log
+    assert "Traceback" not in log, log
+    assert "gpu available to minicnn: True" in log
+    assert "emulated GPU" in log  # the machine section names the GPU it ran on
+
+    tests_log = (out / "gpu_tests.log").read_text()
+    assert " passed" in tests_log and "failed" not in tests_log and "error" not in tests_log
+    # PyTorch has no GPU here: compare_torch says so, and the script goes on.
+    assert "needs CuPy and PyTorch that both see a GPU" in (out / "compare_torch.log").read_text()
+    assert "2 passed" in (out / "bench_gpu.log").read_text()
+    baseline = (out / "baseline.log").read_text()
+    assert "Test accuracy" in baseline and "Seconds per epoch" in baseline
+    assert "distinct runs finished (the study has 19 models x 3 seeds = 57)" in log
+    with tarfile.open(out / "runs.tar.gz") as runs:
+        names = runs.getnames()
+    assert "runs/baseline/report.md" in names
+    assert any(name.endswith("results.jsonl") for name in names)

@@ -51,8 +51,9 @@ def test_the_device_script_runs_every_step_on_the_fake_gpu(tmp_path):
 
     tests_log = (out / "gpu_tests.log").read_text()
     assert " passed" in tests_log and "failed" not in tests_log and "error" not in tests_log
-    # PyTorch has no GPU here: compare_torch says so, and the script goes on.
-    assert "needs CuPy and PyTorch that both see a GPU" in (out / "compare_torch.log").read_text()
+    # PyTorch is missing here (CI) or has no GPU: compare_torch says so, and the script goes on.
+    compare = (out / "compare_torch.log").read_text()
+    assert "PyTorch is not installed" in compare or "PyTorch that both see a GPU" in compare
     assert "2 passed" in (out / "bench_gpu.log").read_text()
     baseline = (out / "baseline.log").read_text()
     assert "Test accuracy" in baseline and "Seconds per epoch" in baseline

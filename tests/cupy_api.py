@@ -36,6 +36,21 @@ NESTED = (
     "RawKernel.__call__",
 )
 
+# The ndarray's special methods that minicnn and the fake rely on. The others are left out of
+# the record: which of them a type shows depends on the Python version (3.12 adds __buffer__).
+ARRAY_PROTOCOL = (
+    "__array__",
+    "__array_priority__",
+    "__array_ufunc__",
+    "__bool__",
+    "__float__",
+    "__getitem__",
+    "__int__",
+    "__len__",
+    "__matmul__",
+    "__setitem__",
+)
+
 # A signature: the names a caller may pass as keywords, and whether **kwargs takes any other.
 Signature = dict[str, Any]
 
@@ -109,7 +124,11 @@ def record(cupy: Any) -> dict[str, Any]:
     return {
         "cupy_version": cupy.__version__,
         "module": {n: _entry(getattr(cupy, n)) for n in dir(cupy) if not n.startswith("_")},
-        "ndarray": {n: _entry(getattr(cupy.ndarray, n)) for n in dir(cupy.ndarray)},
+        "ndarray": {
+            n: _entry(getattr(cupy.ndarray, n))
+            for n in dir(cupy.ndarray)
+            if not n.startswith("_") or n in ARRAY_PROTOCOL
+        },
         "nested": nested,
     }
 

@@ -3,8 +3,8 @@
 #   1. the real-GPU cases of the tests (the `gpu` and `device` fixtures' "cuda" backend);
 #   2. benchmarks/compare_torch.py --device gpu (the ratio line), and the GPU pytest-benchmarks;
 #   3. `experiments baseline --device gpu` (seconds per epoch of base, accuracy);
-#   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` (6) as fits in
-#      $STUDY_SECONDS (Ctrl-C keeps every finished run; re-running adds only the missing ones).
+#   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` (6) as fits in the time
+#      left (Ctrl-C keeps every finished run; re-running adds only the missing ones).
 # Logs and runs.tar.gz (every results.jsonl and report) go to $OUT. $EXPERIMENT_ARGS (default
 # none), $COMPARE_ARGS and $BENCH_ARGS go to the experiments, compare_torch and pytest-benchmark:
 # benchmarks/gpu_rehearsal.sh makes them small to rehearse this script without a GPU.
@@ -17,7 +17,17 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$(mktemp -d)}
 JOBS=${JOBS:-6}
-STUDY_SECONDS=${STUDY_SECONDS:-270}  # the steps before take 3-4 minutes; one device call has 10
+# One device call may run 600 s. Each step has a time limit, so that a step that hangs cannot
+# take the others' time, and the study gets what is left of TOTAL_SECONDS (at most
+# STUDY_SECONDS), keeping some for the summary and the tarball.
+TOTAL_SECONDS=${TOTAL_SECONDS:-570}
+STUDY_SECONDS=${STUDY_SECONDS:-420}
+started=$(date +%s)
+# limit N: N seconds, or less where less is left of TOTAL_SECONDS (less 30 for the rest).
+limit() {
+    local left=$((TOTAL_SECONDS - 30 - ($(date +%s) - started)))
+    echo $(( $1 < left ? $1 : (left > 1 ? left : 1) ))
+}
 read -r -a EXPERIMENT_ARGS <<< "${EXPERIMENT_ARGS:-}"
 read -r -a COMPARE_ARGS <<< "${COMPARE_ARGS:---warmup 10 --steps 100}"
 read -r -a BENCH_ARGS <<< "${BENCH_ARGS:-}"
@@ -57,29 +67,34 @@ EOF
 
 stamp "1. GPU tests (every case of the real-GPU backend; CI runs the emulated ones), and the
    check that CI's fake CuPy was recorded from a CuPy like this one"
-"$PY" -m pytest -q -rs -p no:cacheprovider -k "cuda or installed_cupy" tests/test_gpu.py \
+timeout -k 5 "$(limit 180)" "$PY" -m pytest -q -rs -p no:cacheprovider \
+    -k "cuda or installed_cupy" tests/test_gpu.py \
     tests/test_functions.py tests/test_layers.py tests/test_models.py tests/test_robustness.py \
     tests/test_fake_cupy.py 2>&1 \
     | tee "$OUT/gpu_tests.log" | tail -25
 
 stamp "2. compare_torch --device gpu"
 for model in base w4 mlp; do
-    "$PY" benchmarks/compare_torch.py --device gpu --model "$model" "${COMPARE_ARGS[@]}" 2>&1 \
+    timeout -k 5 "$(limit 60)" "$PY" benchmarks/compare_torch.py --device gpu --model "$model" \
+        "${COMPARE_ARGS[@]}" 2>&1 \
         | tee -a "$OUT/compare_torch.log"
 done
 
 stamp "2b. pytest-benchmark on the GPU (steps waited for, steps queued, every conv)"
-"$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_gpu.py "${BENCH_ARGS[@]}" \
+timeout -k 5 "$(limit 120)" "$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_gpu.py \
+    "${BENCH_ARGS[@]}" \
     --benchmark-columns=min,median,mean,stddev,rounds --benchmark-sort=name 2>&1 \
     | tee "$OUT/bench_gpu.log" | tail -30
 
 stamp "3. baseline on the GPU"
-"$PY" -m minicnn.experiments baseline --device gpu --out "$OUT/runs" "${EXPERIMENT_ARGS[@]}" 2>&1 \
+timeout -k 5 "$(limit 120)" "$PY" -m minicnn.experiments baseline --device gpu --out "$OUT/runs" \
+    "${EXPERIMENT_ARGS[@]}" 2>&1 \
     | tee "$OUT/baseline.log" | grep -v -E '^\s*$' | tail -30
 
-stamp "4. experiments all --device gpu --seeds 3 --jobs $JOBS, for at most $STUDY_SECONDS s"
+study_seconds=$(limit "$STUDY_SECONDS")
+stamp "4. experiments all --device gpu --seeds 3 --jobs $JOBS, for at most $study_seconds s"
 start=$(date +%s)
-timeout -s INT "$STUDY_SECONDS" "$PY" -m minicnn.experiments all --device gpu --seeds 3 \
+timeout -s INT -k 20 "$study_seconds" "$PY" -m minicnn.experiments all --device gpu --seeds 3 \
     --jobs "$JOBS" --out "$OUT/runs" "${EXPERIMENT_ARGS[@]}" > "$OUT/study.log" 2>&1 &
 study=$!
 tick=0

@@ -89,6 +89,15 @@ def get_array_module(*arrays: Any) -> Any:
     return np
 
 
+def contiguous(a: Any, dtype: Any = None) -> Any:
+    """``a`` itself when it is C-contiguous (and of ``dtype``), else a copy that is. The check
+    reads two attributes, where ``xp.ascontiguousarray`` is a call into CuPy: microseconds of
+    host time, and a GPU training step is bound by its host time."""
+    if a.flags.c_contiguous and (dtype is None or a.dtype == dtype):
+        return a
+    return get_array_module(a).ascontiguousarray(a, dtype=dtype)
+
+
 def to_numpy(a: Any) -> np.ndarray:
     """A host (NumPy) copy or view of an array from either backend."""
     if _cupy is not None and isinstance(a, _cupy.ndarray):

@@ -114,7 +114,7 @@ def sum_all(a: Any) -> Tensor:
 
 def _add_bias(out: Any, b: Any, relu: bool) -> Any:
     """out += b, then ReLU if asked, in place on a 2-D array (one pass on the CPU)."""
-    b = b.astype(out.dtype, copy=False)  # float32 weights on a float64 input compute in float64
+    b = backend.contiguous(b, out.dtype)  # float32 weights on float64 input compute in float64
     if relu:
         _kernels(backend.get_array_module(out)).bias_relu(out, b)
     else:
@@ -125,7 +125,7 @@ def _add_bias(out: Any, b: Any, relu: bool) -> Any:
 def _relu_grad(grad: Any, y: Any) -> Any:
     """The gradient through a ReLU whose output was y."""
     xp = backend.get_array_module(grad)
-    grad = xp.ascontiguousarray(grad)
+    grad = backend.contiguous(grad)
     return _kernels(xp).relu_backward(grad, y, xp.empty_like(grad))
 
 
@@ -347,7 +347,7 @@ class MaxPool2D(Function):
             raise ValueError(f"max_pool2d: a {ph}x{pw} window does not fit a {h}x{w} input.")
         out = xp.empty((n, oh, ow, c), dtype=x.dtype)
         argmax = xp.empty((n, oh, ow, c), dtype=np.int32)
-        _kernels(xp).max_pool_forward(xp.ascontiguousarray(x), ph, pw, sh, sw, pt, pl, out, argmax)
+        _kernels(xp).max_pool_forward(backend.contiguous(x), ph, pw, sh, sw, pt, pl, out, argmax)
         self.argmax, self.x_shape, self.pads = argmax, x.shape, (pt, pl)
         return out
 
@@ -355,7 +355,7 @@ class MaxPool2D(Function):
         xp = backend.get_array_module(grad)
         dx = xp.empty(self.x_shape, dtype=grad.dtype)
         (ph, pw), (sh, sw), (pt, pl) = self.pool_size, self.strides, self.pads
-        grad = xp.ascontiguousarray(grad)
+        grad = backend.contiguous(grad)
         _kernels(xp).max_pool_backward(grad, self.argmax, ph, pw, sh, sw, pt, pl, dx)
         return dx
 
@@ -397,7 +397,7 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, logits: Any, labels: Any) -> Any:
         xp = backend.get_array_module(logits)
         if xp is not np:
-            logits = xp.ascontiguousarray(logits)
+            logits = backend.contiguous(logits)
             self.probs, self.labels = xp.empty_like(logits), labels
             row_loss = xp.empty(logits.shape[0], dtype=logits.dtype)
             _kernels(xp).softmax_cross_entropy(logits, labels, self.probs, row_loss)
@@ -430,7 +430,7 @@ def _labels_for(outputs: Any, labels: Any, classes: int, checked: bool) -> Any:
     labels = labels.data if isinstance(labels, Tensor) else labels
     data = outputs.data if isinstance(outputs, Tensor) else outputs
     xp = backend.get_array_module(data)
-    labels = xp.ascontiguousarray(xp.asarray(labels, dtype=np.int64))
+    labels = backend.contiguous(xp.asarray(labels, dtype=np.int64))
     if not checked:
         _check_labels(labels, classes)
     return labels

@@ -136,7 +136,7 @@ class Adam(Optimizer):
             # One launch instead of eight elementwise ones per weight.
             from .kernels import cuda
 
-            grad = xp.ascontiguousarray(grad.astype(value.dtype, copy=False))
+            grad = backend.contiguous(grad, value.dtype)
             cuda.adam_update(value, grad, m, v, self.beta_1, self.beta_2, self.epsilon, alpha)
             return
         m *= cast(self.beta_1)

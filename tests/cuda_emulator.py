@@ -109,9 +109,15 @@ def _compile(code: str) -> ctypes.CDLL:
 
 class EmulatedKernel:
     def __init__(
-        self, library: ctypes.CDLL, name: str, params: list, device_arrays: type | None
+        self,
+        library: ctypes.CDLL,
+        name: str,
+        params: list,
+        device_arrays: type | None,
+        on_launch: Any = None,
     ) -> None:
         self.name = name
+        self.on_launch = on_launch
         self.params = params
         self.function = getattr(library, name)
         self.function.restype = None
@@ -132,6 +138,8 @@ class EmulatedKernel:
         return arg
 
     def __call__(self, grid: tuple, block: tuple, args: tuple, shared_mem: int = 0) -> None:
+        if self.on_launch is not None:
+            self.on_launch(self.name)
         if len(args) != len(self.params):
             raise TypeError(f"{self.name} takes {len(self.params)} arguments, got {len(args)}")
         for size in (*grid, *block):
@@ -157,8 +165,14 @@ class EmulatedModule:
     """Stands in for ``cupy.RawModule(code=..., options=...)``."""
 
     def __init__(
-        self, code: str, options: tuple = (), device_arrays: type | None = None, **_: Any
+        self,
+        code: str,
+        options: tuple = (),
+        device_arrays: type | None = None,
+        on_launch: Any = None,
+        **_: Any,
     ) -> None:
+        self.on_launch = on_launch  # called with the kernel's name at each launch
         real = _real_type(code)
         self.params = _parameters(code, real)
         self.library = _compile(code)
@@ -167,4 +181,6 @@ class EmulatedModule:
     def get_function(self, name: str) -> EmulatedKernel:
         if name not in self.params:
             raise AttributeError(f"no kernel named {name!r} in the module")
-        return EmulatedKernel(self.library, name, self.params[name], self.device_arrays)
+        return EmulatedKernel(
+            self.library, name, self.params[name], self.device_arrays, self.on_launch
+        )

@@ -23,6 +23,9 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 # What the current test has made the "device" do; reset by the fixture.
 traffic: Counter = Counter()
+# Calls into CuPy by kind (kernel launches, functions, array methods, operators, indexing). On a
+# GPU each costs the host some microseconds, and a small model's step is bound by them.
+calls: Counter = Counter()
 
 # Functions that take host arrays (a copy to the device); every other function refuses them.
 _TAKES_HOST = {"asarray", "array"}
@@ -69,6 +72,7 @@ class FakeArray(NDArrayOperatorsMixin):
 
     # -- array protocol ----------------------------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        calls["operator"] += 1
         out = kwargs.get("out")
         args = _unwrap(inputs)
         if out is not None:
@@ -79,9 +83,11 @@ class FakeArray(NDArrayOperatorsMixin):
         return _wrap(result)
 
     def __getitem__(self, key: Any) -> Any:
+        calls["index"] += 1
         return _wrap(self._array[_index(key)])
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        calls["index"] += 1
         self._array[_index(key)] = _unwrap(value)
 
     def __len__(self) -> int:
@@ -101,6 +107,7 @@ class FakeArray(NDArrayOperatorsMixin):
             return value
 
         def method(*args: Any, **kwargs: Any) -> Any:
+            calls["method"] += 1
             cupy_api.check_call(f"ndarray.{name}", record, kwargs)
             return _wrap(value(*_unwrap(args), **_unwrap(kwargs)))
 
@@ -150,6 +157,10 @@ def _host_to_device(value: Any) -> Any:
     return value
 
 
+def _count_launch(kernel_name: str) -> None:
+    calls["launch"] += 1
+
+
 class _Stream:
     def synchronize(self) -> None:
         traffic["sync"] += 1
@@ -185,7 +196,9 @@ class FakeCupy(types.ModuleType):
     def RawModule(self, code: str, options: tuple = (), **kwargs: Any) -> Any:  # noqa: N802
         record = cupy_api.entry("nested", "RawModule", "module 'cupy'")
         cupy_api.check_call("RawModule", record, {"code": code, "options": options, **kwargs})
-        return cuda_emulator.EmulatedModule(code, options, device_arrays=FakeArray, **kwargs)
+        return cuda_emulator.EmulatedModule(
+            code, options, device_arrays=FakeArray, on_launch=_count_launch, **kwargs
+        )
 
     def get_default_memory_pool(self) -> _MemoryPool:
         return _MemoryPool()
@@ -202,6 +215,7 @@ class FakeCupy(types.ModuleType):
             return target  # dtypes and constants
 
         def function(*args: Any, **kwargs: Any) -> Any:
+            calls["function"] += 1
             cupy_api.check_call(f"cupy.{name}", record, kwargs)
             if name in _TAKES_HOST:
                 args = tuple(_host_to_device(a) for a in args)

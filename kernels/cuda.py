@@ -199,7 +199,7 @@ def softmax_cross_entropy_backward(probs: Any, labels: Any, grad: Any, d: Any) -
     """d = (probs - onehot(labels)) * grad / n, reading the 0-d ``grad`` on the device."""
     _checked(probs, labels, d)
     n, k = probs.shape
-    grad = grad.astype(probs.dtype, copy=False).reshape(1)
+    grad = backend.contiguous(grad, probs.dtype).reshape(1)
     args = (probs, labels, grad, *_i(n, k), d)
     _launch("softmax_cross_entropy_backward", probs.dtype, n * k, *args)
     return d

@@ -113,14 +113,17 @@ def _entry(obj: Any) -> Any:
     return "value"
 
 
+def resolve(module: Any, path: str) -> Any:
+    """``module.a.b`` for the path 'a.b' (AttributeError where a part is missing)."""
+    obj = module
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def record(cupy: Any) -> dict[str, Any]:
     """What ``cupy`` offers: its public names, its ndarray's attributes, and NESTED."""
-    nested = {}
-    for path in NESTED:
-        obj = cupy
-        for part in path.split("."):
-            obj = getattr(obj, part)
-        nested[path] = _entry(obj)
+    nested = {path: _entry(resolve(cupy, path)) for path in NESTED}
     return {
         "cupy_version": cupy.__version__,
         "module": {n: _entry(getattr(cupy, n)) for n in dir(cupy) if not n.startswith("_")},

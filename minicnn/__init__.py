@@ -11,7 +11,7 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 __version__ = "0.1.0"
 
-from . import layers, losses, optimizers  # noqa: E402
+from . import callbacks, layers, losses, optimizers  # noqa: E402
 from .backend import clear_session, set_random_seed  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Sequential  # noqa: E402
@@ -20,6 +20,7 @@ from .saving import load_model  # noqa: E402
 __all__ = [
     "Input",
     "Sequential",
+    "callbacks",
     "clear_session",
     "layers",
     "load_model",

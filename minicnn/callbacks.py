@@ -1,24 +1,71 @@
-"""History and the Keras 3 progress line."""
+"""Callbacks for ``fit``, as in ``keras.callbacks``: History, EarlyStopping, ModelCheckpoint,
+CSVLogger, LambdaCallback, and the ``Callback`` base class to write your own."""
 
 from __future__ import annotations
 
+import csv
 import math
-import sys
-import time
-from typing import Any, TextIO
+import os
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from .fileio import atomic_write
+
+Logs = Mapping[str, float]
 
 
-class History:
+class Callback:
+    """Base class: override the hooks you need. ``self.model`` is the model being trained and
+    ``self.params`` holds ``epochs``, ``steps`` and ``verbose``. Setting
+    ``self.model.stop_training = True`` ends training after the current step."""
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        pass
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        pass
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        pass
+
+    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        self.on_batch_begin(batch, logs)  # Keras' older names still work
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        self.on_batch_end(batch, logs)
+
+    def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        pass
+
+    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        pass
+
+
+class History(Callback):
     """What ``fit`` returns: ``history.history['loss']`` etc., one value per epoch."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
-        self.params: dict[str, Any] = {}
         # Wall seconds of each epoch's training steps (validation left out); not a Keras key.
         self.epoch_seconds: list[float] = []
 
-    def record(self, epoch: int, logs: dict[str, float]) -> None:
+    def record(self, epoch: int, logs: Logs) -> None:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
@@ -27,108 +74,345 @@ class History:
         return f"<History epochs={len(self.epoch)} keys={list(self.history)}>"
 
 
-def _format_per_step(seconds: float, unit: str = "step") -> str:
-    if seconds >= 1 or seconds == 0:
-        return f" {seconds:.0f}s/{unit}"
-    if seconds >= 1e-3:
-        return f" {seconds * 1e3:.0f}ms/{unit}"
-    return f" {seconds * 1e6:.0f}us/{unit}"
+class BatchLogs(Mapping):
+    """A step's running ``loss``/``accuracy``, read from the device only when a callback looks:
+    on a GPU, reading waits for the queued steps, so callbacks that ignore batch logs cost
+    nothing. Read it inside the hook; it holds the values of the step it was made for."""
+
+    def __init__(self, read: Callable[[], dict[str, float]]) -> None:
+        self._read = read
+        self._values: dict[str, float] | None = None
+
+    def _logs(self) -> dict[str, float]:
+        if self._values is None:
+            self._values = self._read()
+        return self._values
+
+    def __getitem__(self, key: str) -> float:
+        return self._logs()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._logs())
+
+    def __len__(self) -> int:
+        return len(self._logs())
 
 
-def _format_value(value: float) -> str:
-    return f" {value:.4f}" if abs(value) > 1e-3 else f" {value:.4e}"
+class _CallbackList:
+    """Calls each hook of each callback in order."""
+
+    def __init__(self, callbacks: Any, model: Any, params: dict[str, Any]) -> None:
+        if callbacks is None:
+            callbacks = []
+        elif isinstance(callbacks, Callback):
+            callbacks = [callbacks]
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(
+                    f"callbacks must be minicnn.callbacks.Callback instances, got {cb!r}."
+                )
+            cb.set_model(model)
+            cb.set_params(params)
+
+    def train_begin(self) -> None:
+        for cb in self.callbacks:
+            cb.on_train_begin({})
+
+    def train_end(self, logs: Logs) -> None:
+        for cb in self.callbacks:
+            cb.on_train_end(logs)
+
+    def epoch_begin(self, epoch: int) -> None:
+        for cb in self.callbacks:
+            cb.on_epoch_begin(epoch, {})
+
+    def epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
+
+    def batch_begin(self, step: int) -> None:
+        for cb in self.callbacks:
+            cb.on_train_batch_begin(step, {})
+
+    def batch_end(self, step: int, logs: BatchLogs) -> None:
+        for cb in self.callbacks:
+            cb.on_train_batch_end(step, logs)
 
 
-class ProgressBar:
-    """Keras 3's progress line: ``469/469 ━━━━━━━━━━━━━━━━━━━━ 12s 25ms/step - loss: 0.4939``.
+# Directions the 'auto' mode knows: fit's logs are loss and accuracy, plus their val_ forms.
+_DIRECTIONS = {"loss": "min", "accuracy": "max"}
 
-    verbose=1 redraws one line in place on a terminal and writes one line per run otherwise;
-    verbose=2 writes one line per run; verbose=0 writes nothing.
-    """
 
-    width = 20
-    min_redraw_seconds = 0.05
+class _Monitor:
+    """Which way a logged quantity improves, and whether a value beats a reference."""
 
-    def __init__(self, target: int, verbose: int = 1, stream: TextIO | None = None) -> None:
-        self.target = target
+    def __init__(self, owner: str, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max', got {mode!r}.")
+        if mode == "auto":
+            mode = _DIRECTIONS.get(monitor.removeprefix("val_"), "")
+            if not mode:
+                raise ValueError(
+                    f"{owner} cannot tell whether {monitor!r} should go down or up; pass "
+                    f"mode='min' or mode='max'."
+                )
+        self.owner = owner
+        self.monitor = monitor
+        self.mode = mode
+        self.min_delta = abs(float(min_delta))
+
+    def worst(self) -> float:
+        return math.inf if self.mode == "min" else -math.inf
+
+    def improves(self, value: float, reference: float) -> bool:
+        if self.mode == "min":
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
+
+    def value(self, logs: Logs | None) -> float | None:
+        logs = logs or {}
+        if self.monitor not in logs:
+            warnings.warn(
+                f"{self.owner} monitors {self.monitor!r}, which is not in the logs; they have "
+                f"{', '.join(logs) or 'nothing'}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return None
+        return float(logs[self.monitor])
+
+
+class EarlyStopping(Callback):
+    """Stop training when ``monitor`` has not improved for ``patience`` epochs (Keras'
+    arguments and rules). With ``restore_best_weights``, training ends with the weights of the
+    best epoch; ``baseline`` makes epochs that do not beat it count as no improvement;
+    ``start_from_epoch`` leaves the first epochs unwatched."""
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping patience must be an int >= 0, got {patience!r}.")
+        self._watch = _Monitor("EarlyStopping", monitor, mode, min_delta)
+        self.monitor = monitor
+        self.patience = patience
         self.verbose = verbose
-        self.stream = stream or sys.stdout
-        self.dynamic = verbose == 1 and _is_terminal(self.stream)
-        self.start = time.perf_counter()
-        self._last_draw = 0.0
-        self._prev_width = 0
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.on_train_begin()
 
-    def will_draw(self, current: int) -> bool:
-        """Whether ``update(current, ...)`` now would redraw; a GPU reads its metrics only then."""
-        if not self.dynamic:
-            return False
-        if current >= self.target:
-            return True
-        return time.perf_counter() - self._last_draw >= self.min_redraw_seconds
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        # A fresh start on each fit, so one instance can serve several.
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = self._watch.worst()
+        self.best_weights: list[Any] | None = None
+        self.best_epoch = 0
 
-    def update(self, current: int, values: dict[str, float] | None = None) -> None:
-        if not self.will_draw(current):
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        current = self._watch.value(logs)
+        if current is None or epoch < self.start_from_epoch:
             return
-        now = time.perf_counter()
-        self._last_draw = now
-        self._draw(current, values or {}, now, final=False)
-
-    def finish(self, values: dict[str, float] | None = None) -> None:
-        """The last line of the run, with elapsed time and the final values."""
-        if self.verbose == 0:
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._watch.improves(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            # Patience restarts only on an epoch that also beats the baseline.
+            if self.baseline is None or self._watch.improves(current, self.baseline):
+                self.wait = 0
             return
-        now = time.perf_counter()
-        if self.verbose == 1:
-            self._draw(self.target, values or {}, now, final=True)
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(
+                    "Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
+            self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (``model.save``) or its weights (``model.save_weights``) after every
+    epoch, or every ``save_freq`` steps, to ``filepath``, which may hold ``{epoch}``,
+    ``{batch}`` and log keys as format fields (``"ckpt-{epoch:02d}-{val_loss:.2f}.npz"``).
+    With ``save_best_only`` it saves only when ``monitor`` improves on the best so far (or on
+    ``initial_value_threshold``). Each file is written whole or not at all."""
+
+    def __init__(
+        self,
+        filepath: str | os.PathLike,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: str | int = "epoch",
+        initial_value_threshold: float | None = None,
+    ) -> None:
+        super().__init__()
+        if save_freq != "epoch" and (
+            not isinstance(save_freq, int) or isinstance(save_freq, bool) or save_freq < 1
+        ):
+            raise ValueError(
+                f"ModelCheckpoint save_freq must be 'epoch' or a positive int, got {save_freq!r}."
+            )
+        self.filepath = os.fspath(filepath)
+        self._watch = _Monitor("ModelCheckpoint", monitor, mode)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        self.best = (
+            self._watch.worst() if initial_value_threshold is None else initial_value_threshold
+        )
+        self._epoch = 0
+        self._steps_since_save = 0
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self.save_freq == "epoch":
             return
-        digits = int(math.log10(max(self.target, 1))) + 1
-        line = f"{self.target:{digits}d}/{self.target} - {now - self.start:.0f}s -"
-        line += _format_per_step((now - self.start) / max(self.target, 1))
-        for key, value in (values or {}).items():
-            line += f" - {key}:{_format_value(value)}"
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        self._steps_since_save += 1
+        if self._steps_since_save >= self.save_freq:
+            self._steps_since_save = 0
+            self._save(self._epoch, batch, dict(logs or {}))
 
-    def _draw(self, current: int, values: dict[str, float], now: float, final: bool) -> None:
-        elapsed = now - self.start
-        per_step = elapsed / max(current, 1)
-        digits = int(math.log10(max(self.target, 1))) + 1
-        count = f"{current:{digits}d}/{self.target}"
-        filled = int(self.width * current / max(self.target, 1))
-        if self.dynamic:
-            bar = f"\x1b[1m{count}\x1b[0m "
-            if filled:
-                bar += "\x1b[32m" + "━" * filled + "\x1b[0m"
-            bar += "\x1b[37m" + "━" * (self.width - filled) + "\x1b[0m"
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.save_freq == "epoch":
+            self._save(epoch, None, dict(logs or {}))
+
+    def _path(self, epoch: int, batch: int | None, logs: dict[str, float]) -> str:
+        fields = {**logs, "epoch": epoch + 1}
+        if batch is not None:
+            fields["batch"] = batch + 1
+        try:
+            return self.filepath.format(**fields)
+        except KeyError as e:
+            raise KeyError(
+                f"ModelCheckpoint filepath {self.filepath!r} names {e}, which is none of "
+                f"{', '.join(sorted(fields))}."
+            ) from None
+
+    def _save(self, epoch: int, batch: int | None, logs: dict[str, float]) -> None:
+        path = self._path(epoch, batch, logs)
+        if self.save_best_only:
+            current = self._watch.value(logs)
+            if current is not None:  # without the value, save anyway, as Keras does
+                if not self._watch.improves(current, self.best):
+                    if self.verbose > 0:
+                        print(
+                            f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                            f"{self.best:.5f}"
+                        )
+                    return
+                if self.verbose > 0:
+                    print(
+                        f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} "
+                        f"to {current:.5f}, saving model to {path}"
+                    )
+                self.best = current
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if os.path.isdir(path):
+            raise IsADirectoryError(
+                f"ModelCheckpoint filepath {path} is an existing directory; give a file path."
+            )
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(path)
         else:
-            bar = f"{count} " + "━" * self.width
-        if final:
-            info = f" {elapsed:.0f}s"
-        else:
-            info = f" {_format_eta(per_step * (self.target - current))}"
-        info += _format_per_step(per_step)
-        for key, value in values.items():
-            info += f" - {key}:{_format_value(value)}"
-        visible = len(count) + 1 + self.width + len(info)
-        line = bar + info + " " * max(self._prev_width - visible, 0)
-        self._prev_width = visible
-        if self.dynamic:
-            self.stream.write("\r" + line + ("\n" if final else ""))
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+            self.model.save(path)
 
 
-def _format_eta(seconds: float) -> str:
-    if seconds > 3600:
-        return f"{seconds // 3600:.0f}:{(seconds % 3600) // 60:02.0f}:{seconds % 60:02.0f}"
-    if seconds > 60:
-        return f"{seconds // 60:.0f}:{seconds % 60:02.0f}"
-    return f"{seconds:.0f}s"
+class CSVLogger(Callback):
+    """Each epoch's logs as a row of a CSV file (``epoch`` first, then the keys in sorted
+    order), as Keras writes it. ``append=True`` adds to an existing file instead of replacing
+    it; each epoch rewrites the file whole, so a crash never leaves half a row."""
+
+    def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.separator = separator
+        self.append = append
+        self._rows: list[list[str]] = []
+        self._keys: list[str] | None = None
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self._rows, self._keys = [], None
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, newline="") as f:
+                self._rows = list(csv.reader(f, delimiter=self.separator))
+            if self._rows:
+                self._keys = self._rows[0][1:]
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = dict(logs or {})
+        if self._keys is None:
+            self._keys = sorted(logs)
+            self._rows.append(["epoch", *self._keys])
+        self._rows.append([str(epoch), *(_csv_value(logs.get(k)) for k in self._keys)])
+
+        def write(f: Any) -> None:
+            text = "\n".join(self.separator.join(row) for row in self._rows) + "\n"
+            f.write(text.encode())
+
+        atomic_write(self.filename, write)
 
 
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+def _csv_value(value: float | None) -> str:
+    return "NA" if value is None else repr(float(value))
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions, as in Keras: ``on_epoch_end=lambda epoch, logs: ...``;
+    ``on_train_begin``/``on_train_end`` take ``logs`` only, the batch hooks ``batch, logs``."""
+
+    def __init__(
+        self,
+        on_epoch_begin: Callable[..., Any] | None = None,
+        on_epoch_end: Callable[..., Any] | None = None,
+        on_train_begin: Callable[..., Any] | None = None,
+        on_train_end: Callable[..., Any] | None = None,
+        on_train_batch_begin: Callable[..., Any] | None = None,
+        on_train_batch_end: Callable[..., Any] | None = None,
+    ) -> None:
+        super().__init__()
+        hooks = {
+            "on_epoch_begin": on_epoch_begin,
+            "on_epoch_end": on_epoch_end,
+            "on_train_begin": on_train_begin,
+            "on_train_end": on_train_end,
+            "on_train_batch_begin": on_train_batch_begin,
+            "on_train_batch_end": on_train_batch_end,
+        }
+        for name, function in hooks.items():
+            if function is not None:
+                setattr(self, name, function)

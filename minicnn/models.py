@@ -6,15 +6,17 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from . import backend, losses, optimizers
 from .autograd import Tensor, no_grad
-from .callbacks import History, ProgressBar
+from .callbacks import BatchLogs, Callback, History, _CallbackList
 from .data_checks import as_input_batch, as_labels
 from .layers import Input, Layer, _Activated
+from .progress import ProgressBar
 from .summary import print_summary
 
 METRICS = ("accuracy",)
@@ -44,6 +46,20 @@ class _RunningTotals:
     def read(self) -> tuple[float, float]:
         """Mean loss and accuracy so far, as Python floats."""
         return float(self.loss_sum) / self.seen, int(self.hits) / self.seen
+
+
+def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
+    """Keras' ``validation_split``: the last ``fraction`` of the samples, taken before any
+    shuffling, become the validation data."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {fraction!r}.")
+    split_at = math.floor(len(x) * (1.0 - fraction))
+    if split_at in (0, len(x)):
+        raise ValueError(
+            f"validation_split={fraction} of {len(x)} samples leaves no training or no "
+            "validation sample; give more data or another fraction."
+        )
+    return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
 
 
 def _check_finite(loss: float, epoch: int, step: int, steps: int, history: History) -> None:
@@ -76,6 +92,7 @@ class Sequential:
         self.metrics: list[str] = []
         self.compiled = False
         self.history: History | None = None
+        self.stop_training = False  # a callback sets it to end fit after the current step
         for layer in layers or []:
             self.add(layer)
 
@@ -261,6 +278,9 @@ class Sequential:
     def _result(self, loss: float, accuracy: float) -> list[float] | float:
         return [loss, accuracy] if "accuracy" in self.metrics else loss
 
+    def _running_logs(self, totals: _RunningTotals) -> dict[str, float]:
+        return self._logs(*totals.read())
+
     def _logs(self, loss: float, accuracy: float, prefix: str = "") -> dict[str, float]:
         logs = {}
         if "accuracy" in self.metrics:
@@ -280,6 +300,8 @@ class Sequential:
         initial_epoch: int = 0,
         checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int = 1,
+        callbacks: Iterable[Callback] | None = None,
+        validation_split: float = 0.0,
     ) -> History:
         """Train for ``epochs`` passes over (x, y); returns a History like Keras.
 
@@ -290,6 +312,10 @@ class Sequential:
         A NaN or infinite loss stops training with ``TrainingDivergedError`` (on a GPU at the
         next read of the running loss: a progress-line redraw or the end of the epoch, since a
         step does not wait for the device).
+        ``callbacks`` (``minicnn.callbacks``) are called as in Keras; one that sets
+        ``model.stop_training`` ends training after the current step. ``validation_split``
+        holds out the last fraction of (x, y), before shuffling, as validation data, unless
+        ``validation_data`` is given.
         """
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -299,6 +325,8 @@ class Sequential:
         val = None
         if validation_data is not None:
             val = self._prepare(*validation_data)
+        elif validation_split:
+            x, y, val = _split_off_validation(x, y, validation_split)
         n = len(x)
         steps = math.ceil(n / batch_size)
         history = History()
@@ -309,10 +337,16 @@ class Sequential:
             if verbose:
                 print(f"Resuming from {checkpoint} after epoch {initial_epoch}.", flush=True)
         history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        history.set_model(self)
         self.history = history
+        hooks = _CallbackList(callbacks, self, history.params)
+        self.stop_training = False
+        hooks.train_begin()
+        logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+            hooks.epoch_begin(epoch)
             order = backend.rng().permutation(n) if shuffle else np.arange(n)
             # One copy of the order per epoch; batches are then gathered on the device.
             order = backend.to_device(order, self.device)
@@ -320,6 +354,7 @@ class Sequential:
             totals = _RunningTotals(self.device)
             epoch_start = time.perf_counter()
             for step in range(steps):
+                hooks.batch_begin(step)
                 idx = order[step * batch_size : (step + 1) * batch_size]
                 loss, hits = self._train_step(x[idx], y[idx])
                 totals.add(loss, hits, len(idx))
@@ -328,22 +363,32 @@ class Sequential:
                     loss_mean, accuracy = totals.read()
                     _check_finite(loss_mean, epoch, step, steps, history)
                     bar.update(step + 1, self._logs(loss_mean, accuracy))
+                if hooks.callbacks:
+                    hooks.batch_end(step, BatchLogs(partial(self._running_logs, totals)))
+                if self.stop_training:
+                    break
             loss_mean, accuracy = totals.read()
-            _check_finite(loss_mean, epoch, steps - 1, steps, history)
+            _check_finite(loss_mean, epoch, step, steps, history)
             logs = self._logs(loss_mean, accuracy)
             epoch_seconds = time.perf_counter() - epoch_start
             if val is not None:
                 val_loss, val_acc = self._evaluate_arrays(*val, batch_size)
                 logs.update(self._logs(val_loss, val_acc, prefix="val_"))
-            bar.finish(logs)
+            bar.finish(logs, current=step + 1)
+            hooks.epoch_end(epoch, logs)
             history.record(epoch, logs)
             history.epoch_seconds.append(epoch_seconds)
             if checkpoint is not None and (
-                (epoch + 1) % max(1, checkpoint_every) == 0 or epoch + 1 == epochs
+                (epoch + 1) % max(1, checkpoint_every) == 0
+                or epoch + 1 == epochs
+                or self.stop_training
             ):
                 from .saving import save_checkpoint
 
                 save_checkpoint(checkpoint, self, epoch + 1, history)
+            if self.stop_training:
+                break
+        hooks.train_end(logs)
         return history
 
     # -- inference -----------------------------------------------------------------------------
@@ -403,3 +448,16 @@ class Sequential:
         from .saving import save_model
 
         save_model(self, path)
+
+    def save_weights(self, path: str | os.PathLike) -> None:
+        """Only the weights, in one .npz file; ``load_weights`` puts them into a model of the
+        same architecture."""
+        from .saving import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path: str | os.PathLike) -> None:
+        """Weights from ``save_weights`` (or from a ``save``d model file) into this model."""
+        from .saving import load_weights
+
+        load_weights(self, path)

@@ -30,6 +30,7 @@ from .models import Sequential
 
 FORMAT = "minicnn.model"
 CHECKPOINT_FORMAT = "minicnn.checkpoint"
+WEIGHTS_FORMAT = "minicnn.weights"
 FORMAT_VERSION = 1
 CONFIG_KEY = "minicnn_config"
 
@@ -46,8 +47,12 @@ def _write(path: str | os.PathLike, document: dict[str, Any], arrays: dict[str, 
     atomic_write(path, lambda f: np.savez(f, **entries))
 
 
-def _open(path: Path, expected_format: str, what: str) -> tuple[Any, dict[str, Any]]:
-    """The open archive and its JSON document, after checking both are ``expected_format``."""
+def _open(
+    path: Path, expected_format: str | tuple[str, ...], what: str
+) -> tuple[Any, dict[str, Any]]:
+    """The open archive and its JSON document, after checking both are ``expected_format``
+    (or one of several)."""
+    formats = (expected_format,) if isinstance(expected_format, str) else expected_format
     try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -63,8 +68,10 @@ def _open(path: Path, expected_format: str, what: str) -> tuple[Any, dict[str, A
             document = json.loads(_read(archive, CONFIG_KEY, path).tobytes().decode())
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ModelFileError(f"{path}: its description is not valid JSON ({e}).") from None
-        if not isinstance(document, dict) or document.get("format") != expected_format:
-            raise ModelFileError(f"{path} is not a {what} (format is not {expected_format!r}).")
+        if not isinstance(document, dict) or document.get("format") not in formats:
+            raise ModelFileError(
+                f"{path} is not a {what} (format is not {' or '.join(map(repr, formats))})."
+            )
         version = document.get("format_version")
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise ModelFileError(
@@ -170,6 +177,39 @@ def load_model(
     return model
 
 
+def save_weights(model: Sequential, path: str | os.PathLike) -> None:
+    """The model's weights and its architecture's description (to check on loading)."""
+    model._require_built()
+    document = {"format": WEIGHTS_FORMAT, "model": model.get_config()}
+    _write(path, document, _weight_arrays(model))
+
+
+def load_weights(model: Sequential, path: str | os.PathLike) -> None:
+    """Weights saved by ``save_weights`` or ``save`` into ``model``, after checking that they
+    were saved from the same layers."""
+    path = Path(path)
+    model._require_built()
+    archive, document = _open(path, (WEIGHTS_FORMAT, FORMAT), "minicnn weights file")
+    with archive:
+        _check_same_layers(document, model, path)
+        _load_weights(archive, model, path)
+
+
+def _check_same_layers(document: dict[str, Any], model: Sequential, path: Path) -> None:
+    """Layers may differ in name only (a new session counts names up again)."""
+    try:
+        saved = [(e["class_name"], _unnamed(e["config"])) for e in document["model"]["layers"]]
+    except (KeyError, TypeError) as e:
+        raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
+    ours = [(type(layer).__name__, _unnamed(layer.get_config())) for layer in model.layers]
+    if saved != ours:
+        raise ModelFileError(f"{path} was written for another architecture than this model's.")
+
+
+def _unnamed(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k != "name"}
+
+
 def _model_from_config(config: Any, path: Path, device: str) -> Sequential:
     try:
         model = Sequential(name=config["name"], device=device)
@@ -213,8 +253,7 @@ def load_checkpoint(path: str | os.PathLike, model: Sequential, history: Any) ->
     path = Path(path)
     archive, document = _open(path, CHECKPOINT_FORMAT, "minicnn checkpoint")
     with archive:
-        if document["model"]["layers"] != model.get_config()["layers"]:
-            raise ModelFileError(f"{path} was written for another architecture than this model's.")
+        _check_same_layers(document, model, path)
         _load_weights(archive, model, path)
         _restore_optimizer(archive, document, model, path)
     backend.set_rng_state(document["rng_state"])

@@ -6,8 +6,8 @@ import pytest
 
 from minicnn import Input, Sequential, backend, load_model, optimizers
 from minicnn import layers as L
-from minicnn.callbacks import ProgressBar
 from minicnn.experiments import zoo
+from minicnn.progress import ProgressBar
 from minicnn.saving import ModelFileError
 
 

@@ -1,0 +1,117 @@
+"""Keras 3's progress line, drawn by ``fit``, ``evaluate`` and ``predict``."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import TextIO
+
+
+def _format_per_step(seconds: float, unit: str = "step") -> str:
+    if seconds >= 1 or seconds == 0:
+        return f" {seconds:.0f}s/{unit}"
+    if seconds >= 1e-3:
+        return f" {seconds * 1e3:.0f}ms/{unit}"
+    return f" {seconds * 1e6:.0f}us/{unit}"
+
+
+def _format_value(value: float) -> str:
+    return f" {value:.4f}" if abs(value) > 1e-3 else f" {value:.4e}"
+
+
+class ProgressBar:
+    """Keras 3's progress line: ``469/469 ━━━━━━━━━━━━━━━━━━━━ 12s 25ms/step - loss: 0.4939``.
+
+    verbose=1 redraws one line in place on a terminal and writes one line per run otherwise;
+    verbose=2 writes one line per run; verbose=0 writes nothing.
+    """
+
+    width = 20
+    min_redraw_seconds = 0.05
+
+    def __init__(self, target: int, verbose: int = 1, stream: TextIO | None = None) -> None:
+        self.target = target
+        self.verbose = verbose
+        self.stream = stream or sys.stdout
+        self.dynamic = verbose == 1 and _is_terminal(self.stream)
+        self.start = time.perf_counter()
+        self._last_draw = 0.0
+        self._prev_width = 0
+
+    def will_draw(self, current: int) -> bool:
+        """Whether ``update(current, ...)`` now would redraw; a GPU reads its metrics only then."""
+        if not self.dynamic:
+            return False
+        if current >= self.target:
+            return True
+        return time.perf_counter() - self._last_draw >= self.min_redraw_seconds
+
+    def update(self, current: int, values: dict[str, float] | None = None) -> None:
+        if not self.will_draw(current):
+            return
+        now = time.perf_counter()
+        self._last_draw = now
+        self._draw(current, values or {}, now, final=False)
+
+    def finish(self, values: dict[str, float] | None = None, current: int | None = None) -> None:
+        """The last line of the run, with elapsed time and the final values; ``current`` is the
+        step it ended at when a callback stopped it early (else the target)."""
+        if self.verbose == 0:
+            return
+        current = self.target if current is None else current
+        now = time.perf_counter()
+        if self.verbose == 1:
+            self._draw(current, values or {}, now, final=True)
+            return
+        digits = int(math.log10(max(self.target, 1))) + 1
+        line = f"{current:{digits}d}/{self.target} - {now - self.start:.0f}s -"
+        line += _format_per_step((now - self.start) / max(current, 1))
+        for key, value in (values or {}).items():
+            line += f" - {key}:{_format_value(value)}"
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _draw(self, current: int, values: dict[str, float], now: float, final: bool) -> None:
+        elapsed = now - self.start
+        per_step = elapsed / max(current, 1)
+        digits = int(math.log10(max(self.target, 1))) + 1
+        count = f"{current:{digits}d}/{self.target}"
+        filled = int(self.width * current / max(self.target, 1))
+        if self.dynamic:
+            bar = f"\x1b[1m{count}\x1b[0m "
+            if filled:
+                bar += "\x1b[32m" + "━" * filled + "\x1b[0m"
+            bar += "\x1b[37m" + "━" * (self.width - filled) + "\x1b[0m"
+        else:
+            bar = f"{count} " + "━" * self.width
+        if final:
+            info = f" {elapsed:.0f}s"
+        else:
+            info = f" {_format_eta(per_step * (self.target - current))}"
+        info += _format_per_step(per_step)
+        for key, value in values.items():
+            info += f" - {key}:{_format_value(value)}"
+        visible = len(count) + 1 + self.width + len(info)
+        line = bar + info + " " * max(self._prev_width - visible, 0)
+        self._prev_width = visible
+        if self.dynamic:
+            self.stream.write("\r" + line + ("\n" if final else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _format_eta(seconds: float) -> str:
+    if seconds > 3600:
+        return f"{seconds // 3600:.0f}:{(seconds % 3600) // 60:02.0f}:{seconds % 60:02.0f}"
+    if seconds > 60:
+        return f"{seconds // 60:.0f}:{seconds % 60:02.0f}"
+    return f"{seconds:.0f}s"
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

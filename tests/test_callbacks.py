@@ -1,0 +1,326 @@
+"""fit's callbacks and validation_split, as Keras has them."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from test_models import compiled, small_cnn, toy_data
+
+from minicnn import backend, load_model
+from minicnn.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    LambdaCallback,
+    ModelCheckpoint,
+)
+from minicnn.saving import ModelFileError
+
+
+class ScriptedScore(Callback):
+    """Puts a chosen value under ``score`` in each epoch's logs (callbacks after it see it, as
+    in Keras, where callbacks share the logs dict), and keeps each epoch's weights."""
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores = list(scores)
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["score"] = self.scores[epoch]
+        self.weights.append(self.model.get_weights())
+
+
+class Recorder(Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, logs=None):
+        self.calls.append(("train_begin",))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append(("epoch_begin", epoch))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.calls.append(("batch_begin", batch))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.calls.append(("batch_end", batch, dict(logs)))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.calls.append(("epoch_end", epoch, dict(logs)))
+
+    def on_train_end(self, logs=None):
+        self.calls.append(("train_end", dict(logs)))
+
+
+def fitted(callbacks, epochs=3, lr=0.01, **kwargs):
+    x, y = toy_data(48)
+    model = compiled(small_cnn(), lr=lr)
+    history = model.fit(
+        x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=callbacks, **kwargs
+    )
+    return model, history
+
+
+def test_hooks_come_in_keras_order_with_the_logs_fit_records():
+    recorder = Recorder()
+    x, y = toy_data(48)
+    model = compiled(small_cnn())
+    history = model.fit(
+        x, y, batch_size=16, epochs=2, verbose=0, validation_data=(x, y), callbacks=[recorder]
+    )
+    names = [c[0] for c in recorder.calls]
+    epoch = ["epoch_begin"] + ["batch_begin", "batch_end"] * 3 + ["epoch_end"]
+    assert names == ["train_begin", *epoch, *epoch, "train_end"]
+    assert recorder.params == {"epochs": 2, "steps": 3, "verbose": 0}
+    assert recorder.model is model
+    epoch_ends = [c for c in recorder.calls if c[0] == "epoch_end"]
+    for epoch_index, (_, number, logs) in enumerate(epoch_ends):
+        assert number == epoch_index
+        assert logs == {k: v[epoch_index] for k, v in history.history.items()}
+    # Batch logs are the running means of the epoch so far; the last equals the epoch's.
+    last_batch = [c for c in recorder.calls if c[0] == "batch_end"][2][2]
+    assert last_batch == pytest.approx(
+        {"loss": history.history["loss"][0], "accuracy": history.history["accuracy"][0]}
+    )
+    assert recorder.calls[-1][1] == epoch_ends[-1][2]
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement():
+    # No epoch can lower the loss by 10, so only the first (against infinity) improves.
+    stop = EarlyStopping(monitor="loss", min_delta=10, patience=2)
+    _, history = fitted([stop], epochs=10)
+    assert len(history.history["loss"]) == 3  # Keras: patience + 1 epochs
+    assert stop.stopped_epoch == 2
+
+
+def test_early_stopping_restores_the_weights_of_the_best_epoch(capsys):
+    score = ScriptedScore([1.0, 3.0, 2.0, 2.5, 2.9, 9.0])
+    stop = EarlyStopping(monitor="score", mode="max", patience=3, restore_best_weights=True)
+    stop.verbose = 1
+    model, history = fitted([score, stop], epochs=6)
+    assert len(history.epoch) == 5
+    assert stop.best_epoch == 1 and stop.best == 3.0
+    for restored, best in zip(model.get_weights(), score.weights[1], strict=True):
+        np.testing.assert_array_equal(restored, best)
+    assert not np.array_equal(model.get_weights()[0], score.weights[4][0])
+    out = capsys.readouterr().out
+    assert "Epoch 5: early stopping" in out
+    assert "Restoring model weights from the end of the best epoch: 2." in out
+
+
+def test_early_stopping_min_delta_baseline_and_start_from_epoch():
+    # An improvement smaller than min_delta counts as none.
+    stop = EarlyStopping(monitor="score", mode="min", min_delta=0.5, patience=1)
+    _, history = fitted([ScriptedScore([5.0, 4.8, 4.7, 1.0]), stop], epochs=4)
+    assert len(history.epoch) == 2
+    # An epoch that improves on the best but not on the baseline leaves patience running.
+    scores = [5.0, 4.0, 4.0, 4.0, 4.0]
+    stop = EarlyStopping(monitor="score", mode="min", baseline=1.0, patience=2)
+    _, history = fitted([ScriptedScore(scores), stop], epochs=5)
+    assert len(history.epoch) == 3
+    stop = EarlyStopping(monitor="score", mode="min", patience=2)
+    _, history = fitted([ScriptedScore(scores), stop], epochs=5)
+    assert len(history.epoch) == 4
+    # The first epochs are not watched.
+    stop = EarlyStopping(monitor="score", mode="min", patience=0, start_from_epoch=2)
+    _, history = fitted([ScriptedScore([1.0, 2.0, 3.0, 4.0, 5.0]), stop], epochs=5)
+    assert len(history.epoch) == 4
+
+
+def test_one_early_stopping_serves_several_fits():
+    stop = EarlyStopping(monitor="score", mode="min", patience=1)
+    for _ in range(2):
+        _, history = fitted([ScriptedScore([1.0, 2.0, 3.0]), stop], epochs=3)
+        assert len(history.epoch) == 2
+
+
+def test_monitor_problems_are_named():
+    with pytest.raises(ValueError, match="cannot tell whether 'f1'"):
+        EarlyStopping(monitor="f1")
+    with pytest.raises(ValueError, match="mode must be"):
+        ModelCheckpoint("m.npz", mode="lowest")
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(patience=-1)
+    with pytest.raises(ValueError, match="save_freq"):
+        ModelCheckpoint("m.npz", save_freq=0)
+    with pytest.raises(TypeError, match="Callback instances"):
+        fitted([lambda epoch, logs: None], epochs=1)
+    # Watching a value no epoch logs warns with what there is, and does not stop training.
+    with pytest.warns(RuntimeWarning, match="'val_loss', which is not in the logs; they have"):
+        _, history = fitted([EarlyStopping()], epochs=2)
+    assert len(history.epoch) == 2
+
+
+def test_a_callback_can_stop_training_in_the_middle_of_an_epoch():
+    def stop_after_second_step(batch, logs):
+        if batch == 1:
+            stop.model.stop_training = True
+
+    stop = LambdaCallback(on_train_batch_end=stop_after_second_step)
+    recorder = Recorder()
+    _, history = fitted([stop, recorder], epochs=3)
+    assert len(history.epoch) == 1
+    assert [c[1] for c in recorder.calls if c[0] == "batch_end"] == [0, 1]
+    assert recorder.calls[-2][0] == "epoch_end"
+
+
+def test_model_checkpoint_saves_each_epoch_under_a_formatted_name(tmp_path):
+    x, y = toy_data(48)
+    template = str(tmp_path / "ckpt" / "model-{epoch:02d}-{val_loss:.3f}.npz")
+    saved = {}
+
+    class KeepPredictions(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            saved[epoch] = (logs["val_loss"], self.model.predict(x, verbose=0))
+
+    model = compiled(small_cnn())
+    model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=3,
+        verbose=0,
+        validation_data=(x, y),
+        callbacks=[ModelCheckpoint(template), KeepPredictions()],
+    )
+    files = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
+    assert files == [f"model-{e + 1:02d}-{saved[e][0]:.3f}.npz" for e in range(3)]
+    first = load_model(tmp_path / "ckpt" / files[0])
+    np.testing.assert_allclose(first.predict(x, verbose=0), saved[0][1], rtol=1e-6)
+
+
+def test_model_checkpoint_best_only_keeps_the_best_epoch(tmp_path, capsys):
+    path = tmp_path / "best.npz"
+    score = ScriptedScore([3.0, 1.0, 2.0])
+    best = ModelCheckpoint(path, monitor="score", mode="min", save_best_only=True, verbose=1)
+    model, _ = fitted([score, best], epochs=3)
+    loaded = load_model(path)
+    for kept, wanted in zip(loaded.get_weights(), score.weights[1], strict=True):
+        np.testing.assert_array_equal(kept, wanted)
+    out = capsys.readouterr().out
+    assert "Epoch 1: score improved from inf to 3.00000, saving model to" in out
+    assert "Epoch 3: score did not improve from 1.00000" in out
+    # A threshold that no epoch beats means no file at all.
+    path.unlink()
+    threshold = ModelCheckpoint(
+        path, monitor="score", mode="min", save_best_only=True, initial_value_threshold=0.5
+    )
+    fitted([ScriptedScore([3.0, 1.0]), threshold], epochs=2)
+    assert not path.exists()
+
+
+def test_model_checkpoint_weights_only_and_every_n_steps(tmp_path):
+    path = tmp_path / "w-{epoch}-{batch}.weights.npz"
+    model, _ = fitted([ModelCheckpoint(path, save_weights_only=True, save_freq=2)], epochs=2)
+    # 3 steps an epoch, a save every 2 steps: after steps 2, 4 and 6 of the run.
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["w-1-2.weights.npz", "w-2-1.weights.npz", "w-2-3.weights.npz"]
+    other = small_cnn()
+    other.build((8, 8, 1))
+    other.load_weights(tmp_path / "w-2-1.weights.npz")
+    with pytest.raises(ModelFileError, match="not a minicnn model file"):
+        load_model(tmp_path / "w-2-1.weights.npz")
+
+
+def test_model_checkpoint_path_problems_are_named(tmp_path):
+    with pytest.raises(KeyError, match="names 'val_loss', which is none of accuracy, epoch"):
+        fitted([ModelCheckpoint(tmp_path / "{val_loss}.npz")], epochs=1)
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(IsADirectoryError, match="existing directory"):
+        fitted([ModelCheckpoint(tmp_path / "taken")], epochs=1)
+
+
+def test_csv_logger_writes_a_row_per_epoch_and_can_append(tmp_path):
+    path = tmp_path / "log.csv"
+    x, y = toy_data(48)
+    model = compiled(small_cnn())
+    history = model.fit(
+        x, y, epochs=2, verbose=0, validation_data=(x, y), callbacks=[CSVLogger(path)]
+    )
+    model.fit(
+        x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=[CSVLogger(path, append=True)]
+    )
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert [r[0] for r in rows[1:]] == ["0", "1", "0"]
+    assert float(rows[2][2]) == history.history["loss"][1]
+    # Without append, a new fit starts the file again.
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[CSVLogger(path)])
+    assert list(csv.reader(path.open())) == [
+        ["epoch", "accuracy", "loss"],
+        ["0", repr(model.history.history["accuracy"][0]), repr(model.history.history["loss"][0])],
+    ]
+
+
+def test_validation_split_holds_out_the_last_samples():
+    x, y = toy_data(60)
+    backend.set_random_seed(1)
+    split = compiled(small_cnn()).fit(x, y, epochs=1, verbose=0, validation_split=0.25)
+    backend.set_random_seed(1)
+    explicit = compiled(small_cnn()).fit(
+        x[:45], y[:45], epochs=1, verbose=0, validation_data=(x[45:], y[45:])
+    )
+    assert split.history == explicit.history
+    assert split.params["steps"] == 2  # 45 training samples at the default batch of 32
+
+
+@pytest.mark.parametrize(
+    "fraction, match",
+    [(1.0, r"must be in \[0, 1\)"), (-0.1, r"must be in \[0, 1\)"), (0.99, "leaves no")],
+)
+def test_bad_validation_split_is_named(fraction, match):
+    x, y = toy_data(48)
+    with pytest.raises(ValueError, match=match):
+        compiled(small_cnn()).fit(x, y, epochs=1, verbose=0, validation_split=fraction)
+
+
+def test_weights_files_refuse_another_architecture(tmp_path):
+    model = small_cnn()
+    model.build((8, 8, 1))
+    model.save_weights(tmp_path / "w.npz")
+    model.save(tmp_path / "m.npz")
+    # A model file's weights load too, and layer names may differ (conv2d_2 for conv2d).
+    same = small_cnn()
+    same.build((8, 8, 1))
+    same.load_weights(tmp_path / "m.npz")
+    same.load_weights(tmp_path / "w.npz")
+    for a, b in zip(same.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    from minicnn import Input, Sequential
+    from minicnn import layers as L
+
+    other = Sequential([Input((8, 8, 1)), L.Flatten(), L.Dense(3)])
+    with pytest.raises(ModelFileError, match="another architecture"):
+        other.load_weights(tmp_path / "w.npz")
+
+
+def test_callbacks_read_nothing_back_from_the_gpu_unless_they_look(gpu):
+    """On a GPU a step does not wait for the device; callbacks that ignore batch logs must
+    keep it so. Only the epoch-end reads remain."""
+    if gpu.__class__.__name__ != "FakeCupy":
+        pytest.skip("counting transfers needs the emulated backend")
+    import fake_cupy
+
+    x, y = toy_data(96)
+    counts = []
+    ignoring_batches = [
+        EarlyStopping(monitor="loss"),
+        Callback(),
+        LambdaCallback(on_train_batch_end=lambda batch, logs: None),
+    ]
+    for callbacks in ([], ignoring_batches):
+        model = compiled(small_cnn().to("gpu"))
+        x_dev, y_dev = backend.to_device(x, "gpu"), backend.to_device(y, "gpu")
+        fake_cupy.traffic.clear()
+        model.fit(x_dev, y_dev, batch_size=16, epochs=2, verbose=0, callbacks=callbacks)
+        counts.append(dict(fake_cupy.traffic))
+    assert counts[0]["d2h"] == counts[1]["d2h"], counts
+    # A callback that reads the batch logs makes each step wait, as it must.
+    fake_cupy.traffic.clear()
+    model.fit(x_dev, y_dev, batch_size=16, epochs=2, verbose=0, callbacks=[Recorder()])
+    assert fake_cupy.traffic["d2h"] >= counts[0]["d2h"] + 2 * 6, fake_cupy.traffic

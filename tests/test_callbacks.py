@@ -57,9 +57,9 @@ class Recorder(Callback):
         self.calls.append(("train_end", dict(logs)))
 
 
-def fitted(callbacks, epochs=3, lr=0.01, **kwargs):
+def fitted(callbacks, epochs=3, lr=0.01, device="cpu", **kwargs):
     x, y = toy_data(48)
-    model = compiled(small_cnn(), lr=lr)
+    model = compiled(small_cnn().to(device), lr=lr)
     history = model.fit(
         x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=callbacks, **kwargs
     )
@@ -98,11 +98,12 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement():
     assert stop.stopped_epoch == 2
 
 
-def test_early_stopping_restores_the_weights_of_the_best_epoch(capsys):
+def test_early_stopping_restores_the_weights_of_the_best_epoch(device, capsys):
     score = ScriptedScore([1.0, 3.0, 2.0, 2.5, 2.9, 9.0])
-    stop = EarlyStopping(monitor="score", mode="max", patience=3, restore_best_weights=True)
-    stop.verbose = 1
-    model, history = fitted([score, stop], epochs=6)
+    stop = EarlyStopping(
+        monitor="score", mode="max", patience=3, restore_best_weights=True, verbose=1
+    )
+    model, history = fitted([score, stop], epochs=6, device=device)
     assert len(history.epoch) == 5
     assert stop.best_epoch == 1 and stop.best == 3.0
     for restored, best in zip(model.get_weights(), score.weights[1], strict=True):
@@ -279,7 +280,7 @@ def test_bad_validation_split_is_named(fraction, match):
         compiled(small_cnn()).fit(x, y, epochs=1, verbose=0, validation_split=fraction)
 
 
-def test_weights_files_refuse_another_architecture(tmp_path):
+def test_weights_and_checkpoints_match_layers_by_config_not_name(tmp_path):
     model = small_cnn()
     model.build((8, 8, 1))
     model.save_weights(tmp_path / "w.npz")
@@ -293,6 +294,14 @@ def test_weights_files_refuse_another_architecture(tmp_path):
         np.testing.assert_array_equal(a, b)
     from minicnn import Input, Sequential
     from minicnn import layers as L
+
+    # A checkpoint resumes into a model whose layers count their names on from earlier ones.
+    x, y = toy_data(48)
+    compiled(same).fit(x, y, epochs=1, verbose=0, checkpoint=tmp_path / "run.npz")
+    resumed = compiled(small_cnn())
+    assert resumed.layers[0].name != same.layers[0].name
+    history = resumed.fit(x, y, epochs=2, verbose=0, checkpoint=tmp_path / "run.npz")
+    assert history.epoch == [0, 1]
 
     other = Sequential([Input((8, 8, 1)), L.Flatten(), L.Dense(3)])
     with pytest.raises(ModelFileError, match="another architecture"):

@@ -1,5 +1,6 @@
 """Callbacks for ``fit``, as in ``keras.callbacks``: History, EarlyStopping, ModelCheckpoint,
-CSVLogger, LambdaCallback, and the ``Callback`` base class to write your own."""
+LearningRateScheduler, ReduceLROnPlateau, CSVLogger, LambdaCallback, and the ``Callback`` base
+class to write your own."""
 
 from __future__ import annotations
 
@@ -350,6 +351,100 @@ class ModelCheckpoint(Callback):
             self.model.save_weights(path)
         else:
             self.model.save(path)
+
+
+def _learning_rate(model: Any) -> float:
+    return float(model.optimizer.learning_rate)
+
+
+def _set_learning_rate(model: Any, rate: Any, owner: str) -> None:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+        raise ValueError(f"{owner} got learning rate {rate!r}; it must be a positive number.")
+    model.optimizer.learning_rate = float(rate)
+
+
+class LearningRateScheduler(Callback):
+    """At the start of each epoch, set the optimizer's rate to ``schedule(epoch, rate)`` (or
+    ``schedule(epoch)``, Keras' older form); each epoch's logs get ``learning_rate``."""
+
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
+        super().__init__()
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        try:
+            rate = self.schedule(epoch, _learning_rate(self.model))
+        except TypeError:
+            rate = self.schedule(epoch)
+        _set_learning_rate(self.model, rate, "LearningRateScheduler")
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = _learning_rate(self.model)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by more than
+    ``min_delta`` for ``patience`` epochs, then wait ``cooldown`` epochs before counting again;
+    never below ``min_lr``. Keras' arguments and rules; logs get ``learning_rate``."""
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau factor must be in (0, 1), got {factor!r}.")
+        self._watch = _Monitor("ReduceLROnPlateau", monitor, mode, min_delta)
+        self.monitor = monitor
+        self.factor = float(factor)
+        self.patience = patience
+        self.verbose = verbose
+        self.cooldown = cooldown
+        self.min_lr = float(min_lr)
+        self.on_train_begin()
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.best = self._watch.worst()
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = _learning_rate(self.model)
+        current = self._watch.value(logs)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._watch.improves(current, self.best):
+            self.best = current
+            self.wait = 0
+            return
+        if self.cooldown_counter > 0:
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        old = _learning_rate(self.model)
+        if old > self.min_lr:
+            new = max(old * self.factor, self.min_lr)
+            _set_learning_rate(self.model, new, "ReduceLROnPlateau")
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+            self.cooldown_counter = self.cooldown
+            self.wait = 0
 
 
 class CSVLogger(Callback):

@@ -112,7 +112,7 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {beta!r}.")
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
-        self._alpha_at: int | None = None
+        self._alpha_at: tuple[int, float] | None = None
         self._alpha = 0.0
 
     def _new_slots(self, p: Tensor) -> dict[str, Any]:
@@ -122,9 +122,10 @@ class Adam(Optimizer):
     def _step_size(self) -> float:
         """lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), once per step rather than per weight."""
         t = self.iterations
-        if self._alpha_at != t:
+        # Keyed on the rate too: a callback may change it between steps.
+        if self._alpha_at != (t, self.learning_rate):
             alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
-            self._alpha_at, self._alpha = t, alpha
+            self._alpha_at, self._alpha = (t, self.learning_rate), alpha
         return self._alpha
 
     def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:

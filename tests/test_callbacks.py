@@ -14,7 +14,9 @@ from minicnn.callbacks import (
     CSVLogger,
     EarlyStopping,
     LambdaCallback,
+    LearningRateScheduler,
     ModelCheckpoint,
+    ReduceLROnPlateau,
 )
 from minicnn.saving import ModelFileError
 
@@ -168,6 +170,43 @@ def test_a_callback_can_stop_training_in_the_middle_of_an_epoch():
     assert len(history.epoch) == 1
     assert [c[1] for c in recorder.calls if c[0] == "batch_end"] == [0, 1]
     assert recorder.calls[-2][0] == "epoch_end"
+
+
+def test_a_scheduled_learning_rate_is_the_one_the_optimizer_uses(device):
+    backend.set_random_seed(2)
+    constant, _ = fitted([LearningRateScheduler(lambda epoch, rate: 0.02)], device=device)
+    backend.set_random_seed(2)
+    plain, _ = fitted([], lr=0.02, device=device)
+    for a, b in zip(constant.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    halving = LearningRateScheduler(lambda epoch, rate: rate if epoch == 0 else rate / 2)
+    _, history = fitted([halving], epochs=3)
+    assert history.history["learning_rate"] == pytest.approx([0.01, 0.005, 0.0025])
+    # Keras' older one-argument form.
+    _, history = fitted([LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))], epochs=2)
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.05])
+    with pytest.raises(ValueError, match="LearningRateScheduler got learning rate None"):
+        fitted([LearningRateScheduler(lambda epoch, rate: None)], epochs=1)
+
+
+def test_reduce_lr_on_plateau_with_patience_cooldown_and_floor(capsys):
+    flat = ScriptedScore([1.0] * 6)
+    reduce = ReduceLROnPlateau("score", factor=0.5, patience=2, cooldown=1, mode="min", verbose=1)
+    _, history = fitted([flat, reduce], epochs=6)
+    # Logs hold the rate the epoch trained with; the cut comes after.
+    assert history.history["learning_rate"] == pytest.approx([0.01] * 3 + [0.005] * 2 + [0.0025])
+    assert "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.005." in capsys.readouterr().out
+    reduce = ReduceLROnPlateau("score", factor=0.1, patience=1, min_lr=0.004, mode="min")
+    model, history = fitted([ScriptedScore([1.0] * 4), reduce], epochs=4)
+    assert history.history["learning_rate"] == pytest.approx([0.01, 0.01, 0.004, 0.004])
+    assert model.optimizer.learning_rate == pytest.approx(0.004)
+    # An improvement by more than min_delta resets the wait: the only cut is after epoch 6.
+    reduce = ReduceLROnPlateau("score", factor=0.5, patience=2, mode="min")
+    model, history = fitted([ScriptedScore([5.0, 4.0, 4.5, 3.0, 3.5, 3.9]), reduce], epochs=6)
+    assert history.history["learning_rate"] == pytest.approx([0.01] * 6)
+    assert model.optimizer.learning_rate == pytest.approx(0.005)
+    with pytest.raises(ValueError, match="factor must be in"):
+        ReduceLROnPlateau(factor=1.0)
 
 
 def test_model_checkpoint_saves_each_epoch_under_a_formatted_name(tmp_path):

@@ -186,28 +186,38 @@ def save_weights(model: Sequential, path: str | os.PathLike) -> None:
 
 def load_weights(model: Sequential, path: str | os.PathLike) -> None:
     """Weights saved by ``save_weights`` or ``save`` into ``model``, after checking that they
-    were saved from the same layers."""
+    were saved from layers of the same classes (their settings may differ, as in Keras, as long
+    as the weights' shapes fit)."""
     path = Path(path)
     model._require_built()
     archive, document = _open(path, (WEIGHTS_FORMAT, FORMAT), "minicnn weights file")
     with archive:
-        _check_same_layers(document, model, path)
+        _check_same_layers(document, model, path, configs=False)
         _load_weights(archive, model, path)
 
 
-def _check_same_layers(document: dict[str, Any], model: Sequential, path: Path) -> None:
-    """Layers may differ in name only (a new session counts names up again)."""
+def _check_same_layers(
+    document: dict[str, Any], model: Sequential, path: Path, configs: bool = True
+) -> None:
+    """The saved layers are the model's: the same classes and, with ``configs``, the same
+    settings. Names may differ (a session counts them on from earlier models). Shapes are
+    checked as the weights go in."""
     try:
-        saved = [(e["class_name"], _unnamed(e["config"])) for e in document["model"]["layers"]]
+        saved = [(e["class_name"], e["config"]) for e in document["model"]["layers"]]
     except (KeyError, TypeError) as e:
         raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
-    ours = [(type(layer).__name__, _unnamed(layer.get_config())) for layer in model.layers]
+    ours = [(type(layer).__name__, layer.get_config()) for layer in model.layers]
+    if configs:
+        saved = [(name, _unnamed(config)) for name, config in saved]
+        ours = [(name, _unnamed(config)) for name, config in ours]
+    else:
+        saved, ours = [name for name, _ in saved], [name for name, _ in ours]
     if saved != ours:
         raise ModelFileError(f"{path} was written for another architecture than this model's.")
 
 
-def _unnamed(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k != "name"}
+def _unnamed(config: Any) -> Any:
+    return {k: v for k, v in config.items() if k != "name"} if isinstance(config, dict) else config
 
 
 def _model_from_config(config: Any, path: Path, device: str) -> Sequential:

@@ -345,6 +345,15 @@ def test_weights_and_checkpoints_match_layers_by_config_not_name(tmp_path):
     other = Sequential([Input((8, 8, 1)), L.Flatten(), L.Dense(3)])
     with pytest.raises(ModelFileError, match="another architecture"):
         other.load_weights(tmp_path / "w.npz")
+    # As in Keras, weights go into layers of other settings when their shapes fit...
+    dense = Sequential([Input((8, 8, 1)), L.Flatten(), L.Dense(3, activation="softmax")])
+    dense.save_weights(tmp_path / "dense.npz")
+    other.load_weights(tmp_path / "dense.npz")
+    np.testing.assert_array_equal(other.get_weights()[0], dense.get_weights()[0])
+    # ...and not when they do not.
+    wider = Sequential([Input((8, 8, 1)), L.Flatten(), L.Dense(4)])
+    with pytest.raises(ModelFileError, match="do not fit the model"):
+        wider.load_weights(tmp_path / "dense.npz")
 
 
 def test_callbacks_read_nothing_back_from_the_gpu_unless_they_look(gpu):

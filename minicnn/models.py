@@ -374,8 +374,9 @@ class Sequential:
             if val is not None:
                 val_loss, val_acc = self._evaluate_arrays(*val, batch_size)
                 logs.update(self._logs(val_loss, val_acc, prefix="val_"))
-            bar.finish(logs, current=step + 1)
+            # Keras' order: callbacks first (they may add to the logs), then the progress line.
             hooks.epoch_end(epoch, logs)
+            bar.finish(logs, current=step + 1)
             history.record(epoch, logs)
             history.epoch_seconds.append(epoch_seconds)
             if checkpoint is not None and (

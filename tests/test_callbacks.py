@@ -381,3 +381,16 @@ def test_callbacks_read_nothing_back_from_the_gpu_unless_they_look(gpu):
     fake_cupy.traffic.clear()
     model.fit(x_dev, y_dev, batch_size=16, epochs=2, verbose=0, callbacks=[Recorder()])
     assert fake_cupy.traffic["d2h"] >= counts[0]["d2h"] + 2 * 6, fake_cupy.traffic
+
+
+def test_callback_messages_come_before_the_epochs_progress_line(capsys):
+    x, y = toy_data(48)
+    model = compiled(small_cnn())
+    reduce = ReduceLROnPlateau("loss", patience=0, min_delta=10, verbose=1)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=1, callbacks=[reduce])
+    lines = capsys.readouterr().out.splitlines()
+    # Keras 3: Epoch 2/2, then the callback's message, then the line with learning_rate.
+    message = lines.index("Epoch 2: ReduceLROnPlateau reducing learning rate to 0.001.")
+    assert lines[message - 2] == "Epoch 2/2"
+    assert lines[message + 1].startswith("3/3 ━")
+    assert lines[message + 1].endswith("- learning_rate: 0.0100")

@@ -9,6 +9,13 @@ import numpy as np
 from . import backend
 
 
+def positive_int(value: Any, name: str) -> int:
+    """``value`` as an int >= 1 (NumPy integers too; not bools), or a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return int(value)
+
+
 def as_input_batch(x: Any, input_shape: tuple[int, ...] | None, model_name: str) -> np.ndarray:
     """x as a float32 array of shape (N, *input_shape), or a ValueError/TypeError saying why not."""
     x = backend.to_numpy(x) if not isinstance(x, np.ndarray) else x

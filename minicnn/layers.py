@@ -10,6 +10,7 @@ import numpy as np
 from . import activations, backend, initializers
 from . import functions as F
 from .autograd import Tensor
+from .data_checks import positive_int
 
 Shape = tuple[int, ...]
 
@@ -26,12 +27,6 @@ def _positive_pair(value: Any, what: str, layer: str) -> tuple[int, int]:
             f"{layer}: {what} must be a positive int or a pair of them, got {value!r}."
         )
     return int(pair[0]), int(pair[1])
-
-
-def _positive_int(value: Any, what: str, layer: str) -> int:
-    if not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}.")
-    return int(value)
 
 
 def _padding(value: Any, layer: str) -> str:
@@ -223,7 +218,7 @@ class Conv2D(_Activated):
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
-        self.filters = _positive_int(filters, "filters", self.describe())
+        self.filters = positive_int(filters, f"{self.describe()}: filters")
         self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
         self.strides = _positive_pair(strides, "strides", self.describe())
         self.padding = _padding(padding, self.describe())
@@ -336,7 +331,7 @@ class Dense(_Activated):
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
-        self.units = _positive_int(units, "units", self.describe())
+        self.units = positive_int(units, f"{self.describe()}: units")
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape[:-1], self.units)

@@ -14,7 +14,7 @@ import numpy as np
 from . import backend, losses, optimizers
 from .autograd import Tensor, no_grad
 from .callbacks import BatchLogs, Callback, History, _CallbackList
-from .data_checks import as_input_batch, as_labels
+from .data_checks import as_input_batch, as_labels, positive_int
 from .layers import Input, Layer, _Activated
 from .progress import ProgressBar
 from .summary import print_summary
@@ -60,6 +60,11 @@ def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tu
             "validation sample; give more data or another fraction."
         )
     return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
+
+
+def _batch_size(value: int | None) -> int:
+    """Keras' rule: None means 32."""
+    return 32 if value is None else positive_int(value, "batch_size")
 
 
 def _check_finite(loss: float, epoch: int, step: int, steps: int, history: History) -> None:
@@ -124,6 +129,13 @@ class Sequential:
         if self.input_shape is not None:
             shape = self.layers[-2].output_shape if len(self.layers) > 1 else self.input_shape
             layer.build(shape)
+
+    def pop(self) -> Layer:
+        """Remove the last layer and return it, as Keras does (compile again before training:
+        the optimizer's state belongs to the old layers)."""
+        if not self.layers:
+            raise TypeError(f"Model '{self.name}' has no layers to pop.")
+        return self.layers.pop()
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create every layer's weights for samples of ``input_shape`` (batch left out)."""
@@ -268,14 +280,33 @@ class Sequential:
         self.optimizer.apply(params)
         return loss.data, (outputs.argmax(axis=1) == y).sum()
 
-    def train_on_batch(self, x: Any, y: Any) -> list[float]:
-        """One optimizer step on one batch; returns [loss, accuracy] like Keras."""
+    def train_on_batch(
+        self, x: Any, y: Any, return_dict: bool = False
+    ) -> list[float] | float | dict[str, float]:
+        """One optimizer step on one batch; returns [loss, accuracy] like Keras (a dict of
+        the logs with ``return_dict``)."""
         self._require_compiled()
         x, y = self._prepare(x, y)
         loss, correct = self._train_step(x, y)
-        return self._result(float(loss), int(correct) / len(x))
+        return self._result(float(loss), int(correct) / len(x), return_dict)
 
-    def _result(self, loss: float, accuracy: float) -> list[float] | float:
+    def test_on_batch(
+        self, x: Any, y: Any, return_dict: bool = False
+    ) -> list[float] | float | dict[str, float]:
+        """Loss (and accuracy) on one batch, without training."""
+        self._require_compiled()
+        x, y = self._prepare(x, y)
+        return self._result(*self._evaluate_arrays(x, y, len(x)), return_dict)
+
+    def predict_on_batch(self, x: Any) -> np.ndarray:
+        """The outputs for one batch, as a NumPy array."""
+        return self.predict(x, batch_size=len(x), verbose=0)
+
+    def _result(
+        self, loss: float, accuracy: float, return_dict: bool = False
+    ) -> list[float] | float | dict[str, float]:
+        if return_dict:
+            return self._logs(loss, accuracy)
         return [loss, accuracy] if "accuracy" in self.metrics else loss
 
     def _running_logs(self, totals: _RunningTotals) -> dict[str, float]:
@@ -292,7 +323,7 @@ class Sequential:
         self,
         x: Any,
         y: Any,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         epochs: int = 1,
         verbose: int | str = "auto",
         validation_data: tuple[Any, Any] | None = None,
@@ -302,6 +333,8 @@ class Sequential:
         checkpoint_every: int = 1,
         callbacks: Iterable[Callback] | None = None,
         validation_split: float = 0.0,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
     ) -> History:
         """Train for ``epochs`` passes over (x, y); returns a History like Keras.
 
@@ -315,12 +348,16 @@ class Sequential:
         ``callbacks`` (``minicnn.callbacks``) are called as in Keras; one that sets
         ``model.stop_training`` ends training after the current step. ``validation_split``
         holds out the last fraction of (x, y), before shuffling, as validation data, unless
-        ``validation_data`` is given.
+        ``validation_data`` is given; validation runs after every ``validation_freq``-th epoch,
+        in batches of ``validation_batch_size`` (default: ``batch_size``).
         """
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+        batch_size = _batch_size(batch_size)
+        if validation_batch_size is None:
+            validation_batch_size = batch_size
+        validation_batch_size = positive_int(validation_batch_size, "validation_batch_size")
+        validation_freq = positive_int(validation_freq, "validation_freq")
         x, y = self._prepare(x, y)
         val = None
         if validation_data is not None:
@@ -371,8 +408,8 @@ class Sequential:
             _check_finite(loss_mean, epoch, step, steps, history)
             logs = self._logs(loss_mean, accuracy)
             epoch_seconds = time.perf_counter() - epoch_start
-            if val is not None:
-                val_loss, val_acc = self._evaluate_arrays(*val, batch_size)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_loss, val_acc = self._evaluate_arrays(*val, validation_batch_size)
                 logs.update(self._logs(val_loss, val_acc, prefix="val_"))
             # Keras' order: callbacks first (they may add to the logs), then the progress line.
             hooks.epoch_end(epoch, logs)
@@ -407,20 +444,30 @@ class Sequential:
         return totals.read()
 
     def evaluate(
-        self, x: Any, y: Any, batch_size: int = 32, verbose: int | str = "auto"
-    ) -> list[float] | float:
-        """Loss (and accuracy, if compiled with it) over (x, y), without training."""
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int | None = None,
+        verbose: int | str = "auto",
+        return_dict: bool = False,
+    ) -> list[float] | float | dict[str, float]:
+        """Loss (and accuracy, if compiled with it) over (x, y), without training; a dict
+        ``{"accuracy": ..., "loss": ...}`` with ``return_dict``."""
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
+        batch_size = _batch_size(batch_size)
         x, y = self._prepare(x, y)
         bar = ProgressBar(math.ceil(len(x) / batch_size), verbose)
         loss, accuracy = self._evaluate_arrays(x, y, batch_size, bar)
         bar.finish(self._logs(loss, accuracy))
-        return self._result(loss, accuracy)
+        return self._result(loss, accuracy, return_dict)
 
-    def predict(self, x: Any, batch_size: int = 32, verbose: int | str = "auto") -> np.ndarray:
+    def predict(
+        self, x: Any, batch_size: int | None = None, verbose: int | str = "auto"
+    ) -> np.ndarray:
         """The model's outputs (softmax probabilities for the study's models) as a NumPy array."""
         verbose = 1 if verbose == "auto" else int(verbose)
+        batch_size = _batch_size(batch_size)
         x, _ = self._prepare(x)
         bar = ProgressBar(math.ceil(len(x) / batch_size), verbose)
         outputs = []

@@ -18,14 +18,20 @@ class Optimizer:
         self.learning_rate = float(learning_rate)
         self.iterations = 0
         self._slots: list[dict[str, Any]] = []
+        self._params: list[Tensor] = []  # the weights the slots belong to
 
     def apply(self, params: list[Tensor]) -> None:
         """One update of every parameter from its ``.grad`` (parameters without one are skipped)."""
         if not self._slots:
             self._slots = [self._new_slots(p) for p in params]
-        elif len(self._slots) != len(params):
+            self._params = list(params)
+        elif len(self._params) != len(params) or any(
+            a is not b for a, b in zip(self._params, params, strict=True)
+        ):
             raise ValueError(
-                f"This optimizer was built for {len(self._slots)} weights, got {len(params)}."
+                f"This optimizer was built for other weights ({len(self._params)} arrays; now "
+                f"{len(params)}); compile the model again after adding, removing or rebuilding "
+                "layers."
             )
         self.iterations += 1
         for p, slots in zip(params, self._slots, strict=True):
@@ -48,6 +54,7 @@ class Optimizer:
     def set_state(self, params: list[Tensor], iterations: int, arrays: list[Any]) -> None:
         """Restore what ``iterations`` and ``variables()`` described, for these parameters."""
         self._slots = [self._new_slots(p) for p in params]
+        self._params = list(params)
         slots = [(s, k) for s in self._slots for k in sorted(s)]
         if len(slots) != len(arrays):
             raise ValueError(f"optimizer state has {len(arrays)} arrays, expected {len(slots)}.")

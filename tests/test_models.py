@@ -417,3 +417,71 @@ def test_fit_prints_epoch_lines(capsys):
         r"val_loss: \d\.\d{4}$",
         out[1],
     ), out[1]
+
+
+def test_keras_batch_methods_and_return_dict():
+    x, y = toy_data(48)
+    model = compiled(small_cnn())
+    logs = model.train_on_batch(x[:16], y[:16], return_dict=True)
+    assert list(logs) == ["accuracy", "loss"]
+    # test_on_batch and evaluate agree on one batch, as lists and as dicts.
+    loss, accuracy = model.test_on_batch(x[:16], y[:16])
+    assert model.evaluate(x[:16], y[:16], batch_size=16, verbose=0) == [loss, accuracy]
+    assert model.evaluate(x[:16], y[:16], verbose=0, return_dict=True) == {
+        "accuracy": accuracy,
+        "loss": loss,
+    }
+    assert model.test_on_batch(x[:16], y[:16], return_dict=True) == {
+        "accuracy": accuracy,
+        "loss": loss,
+    }
+    np.testing.assert_array_equal(model.predict_on_batch(x[:5]), model.predict(x[:5], verbose=0))
+    # batch_size=None is Keras' 32; a bad one is named.
+    assert model.evaluate(x, y, batch_size=None, verbose=0) == model.evaluate(x, y, verbose=0)
+    for call in (model.evaluate, model.fit):
+        with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+            call(x, y, batch_size=0, verbose=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 2.5"):
+        model.predict(x, batch_size=2.5, verbose=0)
+
+
+def test_validation_freq_and_batch_size(monkeypatch):
+    x, y = toy_data(48)
+    model = compiled(small_cnn())
+    sizes = []
+    evaluate_arrays = model._evaluate_arrays
+
+    def spy(x, y, batch_size, bar=None):
+        sizes.append(batch_size)
+        return evaluate_arrays(x, y, batch_size, bar)
+
+    monkeypatch.setattr(model, "_evaluate_arrays", spy)
+    history = model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=5,
+        verbose=0,
+        validation_data=(x, y),
+        validation_freq=2,
+        validation_batch_size=24,
+    )
+    assert len(history.history["loss"]) == 5
+    assert len(history.history["val_loss"]) == 2  # after epochs 2 and 4, as in Keras
+    assert sizes == [24, 24]
+    with pytest.raises(ValueError, match="validation_freq must be a positive int"):
+        model.fit(x, y, validation_data=(x, y), validation_freq=0, verbose=0)
+
+
+def test_pop_removes_the_last_layer_and_a_new_head_trains():
+    x, y = toy_data(48)
+    model = compiled(small_cnn())
+    model.fit(x, y, epochs=1, verbose=0)
+    head = model.pop()
+    assert isinstance(head, L.Dense) and model.output_shape == (12,)
+    model.add(L.Dense(3, activation="softmax"))
+    with pytest.raises(ValueError, match="compile the model again"):
+        model.fit(x, y, epochs=1, verbose=0)
+    compiled(model).fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(TypeError, match="no layers to pop"):
+        Sequential([Input((4,))]).pop()

@@ -45,7 +45,8 @@ def as_labels(y: Any, n: int, classes: int) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] == classes and classes > 1:
         raise ValueError(
             f"y has shape {y.shape}, which looks one-hot; sparse_categorical_crossentropy takes "
-            "integer class ids of shape (N,). Pass y.argmax(axis=1)."
+            "integer class ids of shape (N,). Pass y.argmax(axis=1), or compile with "
+            'loss="categorical_crossentropy".'
         )
     if y.ndim != 1:
         raise ValueError(f"y must be integer class ids of shape (N,); got shape {y.shape}.")
@@ -62,4 +63,28 @@ def as_labels(y: Any, n: int, classes: int) -> np.ndarray:
             f"Labels must be in 0..{classes - 1} (the model has {classes} outputs); "
             f"got values from {y.min()} to {y.max()}."
         )
+    return y
+
+
+def as_target_rows(y: Any, n: int, classes: int) -> np.ndarray:
+    """y as float32 target distributions of shape (n, classes), or an error saying why not."""
+    y = np.asarray(backend.to_numpy(y))
+    if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and classes > 1):
+        raise ValueError(
+            f"y has shape {y.shape}, which looks like class ids; categorical_crossentropy takes "
+            f"one-hot rows of shape (N, {classes}). Compile with "
+            'loss="sparse_categorical_crossentropy", or pass one-hot rows.'
+        )
+    if y.ndim != 2 or y.shape[1] != classes:
+        raise ValueError(
+            f"y must be target rows of shape (N, {classes}) (the model has {classes} outputs); "
+            f"got shape {y.shape}."
+        )
+    if len(y) != n:
+        raise ValueError(f"x has {n} samples but y has {len(y)}.")
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise TypeError(f"y must hold numbers; got dtype {y.dtype}.")
+    y = y.astype(backend.FLOAT)
+    if not np.isfinite(y).all() or (y < 0).any():
+        raise ValueError("y's target rows must hold finite, non-negative values.")
     return y

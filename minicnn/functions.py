@@ -469,3 +469,69 @@ class CrossEntropyFromProbs(Function):
 def cross_entropy_from_probs(probs: Any, labels: Any, checked: bool = False) -> Tensor:
     labels = _labels_for(probs, labels, probs.shape[1], checked)
     return CrossEntropyFromProbs()(probs, labels)
+
+
+# --- cross-entropy against distributions (Keras' categorical_crossentropy) ---------------------
+
+
+class SoftmaxCrossEntropyDense(Function):
+    """Mean of -sum(t * log softmax(logits)) over rows, for target rows t (one-hot or soft);
+    from log-softmax, so it never takes log(0)."""
+
+    def forward(self, logits: Any, targets: Any) -> Any:
+        xp = backend.get_array_module(logits)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        self.probs, self.targets = xp.exp(log_probs), targets
+        return -(targets * log_probs).sum(axis=1).mean()
+
+    def backward(self, grad: Any) -> tuple[Any, None]:
+        # d/dz of -sum(t * log softmax(z)) is softmax(z) * sum(t) - t.
+        d = self.probs * self.targets.sum(axis=1, keepdims=True)
+        d -= self.targets
+        d *= grad / self.probs.shape[0]
+        return d, None
+
+
+class CrossEntropyFromProbsDense(Function):
+    """Keras' categorical cross-entropy of given probabilities: each row is scaled to sum to 1,
+    clipped to [eps, 1 - eps], and -sum(t * log) is averaged over rows."""
+
+    def forward(self, probs: Any, targets: Any) -> Any:
+        xp = backend.get_array_module(probs)
+        self.row_sums = probs.sum(axis=1, keepdims=True)
+        self.scaled = probs / self.row_sums
+        self.clipped = xp.clip(self.scaled, PROB_EPSILON, 1 - PROB_EPSILON)
+        self.inside = (self.scaled > PROB_EPSILON) & (self.scaled < 1 - PROB_EPSILON)
+        self.targets = targets
+        return -(targets * xp.log(self.clipped)).sum(axis=1).mean()
+
+    def backward(self, grad: Any) -> tuple[Any, None]:
+        # g = dL/d(scaled); scaling by the row sum s gives dL/dp_k = (g_k - sum_j g_j q_j) / s.
+        g = -(grad / self.scaled.shape[0]) * self.targets / self.clipped * self.inside
+        d = g - (g * self.scaled).sum(axis=1, keepdims=True)
+        d /= self.row_sums
+        return d, None
+
+
+def _targets_for(outputs: Any, targets: Any) -> Any:
+    """Target rows on the outputs' device, in the outputs' dtype, with the outputs' shape."""
+    targets = targets.data if isinstance(targets, Tensor) else targets
+    data = outputs.data if isinstance(outputs, Tensor) else outputs
+    xp = backend.get_array_module(data)
+    targets = backend.contiguous(xp.asarray(targets), data.dtype)
+    if targets.shape != data.shape:
+        raise ValueError(
+            f"Targets of shape {targets.shape} do not match outputs of shape {data.shape}."
+        )
+    return targets
+
+
+def softmax_cross_entropy_dense(logits: Any, targets: Any) -> Tensor:
+    """Mean cross-entropy of target distributions (rows of ``targets``) under
+    softmax(``logits``)."""
+    return SoftmaxCrossEntropyDense()(logits, _targets_for(logits, targets))
+
+
+def cross_entropy_from_probs_dense(probs: Any, targets: Any) -> Tensor:
+    return CrossEntropyFromProbsDense()(probs, _targets_for(probs, targets))

@@ -1,20 +1,38 @@
-"""Losses by Keras name. Only what the study needs: sparse categorical cross-entropy."""
+"""Losses by Keras name: sparse categorical cross-entropy (integer labels, the study's) and
+categorical cross-entropy (one-hot or soft target rows)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import functions as F
 from .autograd import Tensor
+from .data_checks import as_labels, as_target_rows
 
 
-class SparseCategoricalCrossentropy:
+class CrossEntropy:
+    """What both cross-entropies share: ``from_logits``, the fused path on the logits of a
+    softmax output layer, and counting correct predictions."""
+
+    name = ""
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "from_logits": self.from_logits}
+
+
+class SparseCategoricalCrossentropy(CrossEntropy):
     """Mean cross-entropy of integer labels; on probabilities, or on logits with from_logits."""
 
     name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits: bool = False) -> None:
-        self.from_logits = bool(from_logits)
+    def targets(self, y: Any, n: int, classes: int) -> np.ndarray:
+        """y checked and converted on the host: int64 class ids of shape (n,)."""
+        return as_labels(y, n, classes)
 
     def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
         """The loss; ``checked`` says y_true is known to hold valid class ids."""
@@ -26,15 +44,59 @@ class SparseCategoricalCrossentropy:
         """The same loss, computed from the logits of a softmax output (stable, and faster)."""
         return F.softmax_cross_entropy(logits, y_true, checked)
 
+    def hits(self, outputs: Any, y_true: Any) -> Any:
+        """How many rows of outputs have their largest value at the label (an array)."""
+        return (outputs.argmax(axis=1) == y_true).sum()
+
+
+class CategoricalCrossentropy(CrossEntropy):
+    """Mean of -sum(t * log p) over rows of target distributions t: one-hot rows
+    (``keras.utils.to_categorical``) or soft ones. ``label_smoothing`` mixes each target row
+    with the uniform distribution, as Keras does; accuracy compares argmaxes."""
+
+    name = "categorical_crossentropy"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0) -> None:
+        super().__init__(from_logits)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}.")
+        self.label_smoothing = float(label_smoothing)
+
+    def targets(self, y: Any, n: int, classes: int) -> np.ndarray:
+        """y checked and converted on the host: float32 rows of shape (n, classes)."""
+        return as_target_rows(y, n, classes)
+
+    def _smoothed(self, y_true: Any) -> Any:
+        if not self.label_smoothing:
+            return y_true
+        y_true = y_true.data if isinstance(y_true, Tensor) else y_true
+        classes = y_true.shape[1]
+        return y_true * (1.0 - self.label_smoothing) + self.label_smoothing / classes
+
+    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
+        if self.from_logits:
+            return F.softmax_cross_entropy_dense(y_pred, self._smoothed(y_true))
+        return F.cross_entropy_from_probs_dense(y_pred, self._smoothed(y_true))
+
+    def on_logits(self, y_true: Any, logits: Tensor, checked: bool = False) -> Tensor:
+        return F.softmax_cross_entropy_dense(logits, self._smoothed(y_true))
+
+    def hits(self, outputs: Any, y_true: Any) -> Any:
+        return (outputs.argmax(axis=1) == y_true.argmax(axis=1)).sum()
+
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "from_logits": self.from_logits}
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
-_BY_NAME = {"sparse_categorical_crossentropy": SparseCategoricalCrossentropy}
+_BY_NAME: dict[str, type[CrossEntropy]] = {
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+}
 
 
-def get(identifier: str | SparseCategoricalCrossentropy | dict[str, Any]) -> Any:
-    if isinstance(identifier, SparseCategoricalCrossentropy):
+def get(identifier: str | CrossEntropy | dict[str, Any]) -> Any:
+    """A loss from its name, its config dict, or itself."""
+    if isinstance(identifier, CrossEntropy):
         return identifier
     if isinstance(identifier, dict):
         config = dict(identifier)

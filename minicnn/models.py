@@ -14,7 +14,7 @@ import numpy as np
 from . import backend, losses, optimizers
 from .autograd import Tensor, no_grad
 from .callbacks import BatchLogs, Callback, History, _CallbackList
-from .data_checks import as_input_batch, as_labels, positive_int
+from .data_checks import as_input_batch, positive_int
 from .layers import Input, Layer, _Activated
 from .progress import ProgressBar
 from .summary import print_summary
@@ -233,7 +233,7 @@ class Sequential:
     def _fuses_softmax(self) -> bool:
         last = self.layers[-1] if self.layers else None
         return (
-            isinstance(self.loss, losses.SparseCategoricalCrossentropy)
+            isinstance(self.loss, losses.CrossEntropy)
             and not self.loss.from_logits
             and isinstance(last, _Activated)
             and last.activation_name == "softmax"
@@ -267,7 +267,7 @@ class Sequential:
                 f"Model '{self.name}' ends in shape {self.output_shape}; classification needs "
                 "flat (batch, classes) outputs."
             )
-        y = as_labels(y, len(x), classes)
+        y = self.loss.targets(y, len(x), classes)
         return backend.to_device(x, self.device), backend.to_device(y, self.device)
 
     def _train_step(self, x: Any, y: Any) -> tuple[Any, Any]:
@@ -278,7 +278,7 @@ class Sequential:
             p.grad = None
         loss.backward()
         self.optimizer.apply(params)
-        return loss.data, (outputs.argmax(axis=1) == y).sum()
+        return loss.data, self.loss.hits(outputs, y)
 
     def train_on_batch(
         self, x: Any, y: Any, return_dict: bool = False
@@ -438,7 +438,7 @@ class Sequential:
             for step, start in enumerate(range(0, len(x), batch_size)):
                 xb, yb = x[start : start + batch_size], y[start : start + batch_size]
                 loss, outputs = self._loss_and_outputs(xb, yb, training=False)
-                totals.add(loss.data, (outputs.argmax(axis=1) == yb).sum(), len(xb))
+                totals.add(loss.data, self.loss.hits(outputs, yb), len(xb))
                 if bar is not None and bar.will_draw(step + 1):
                     bar.update(step + 1, self._logs(*totals.read()))
         return totals.read()

@@ -201,6 +201,46 @@ def test_cross_entropy_from_probabilities_gradient(device):
     assert np.isclose(float(host(loss(on(device, logits)))), fused)
 
 
+def test_categorical_cross_entropy_on_logits_value_and_gradient(device):
+    rng = np.random.default_rng(8)
+    logits = rng.standard_normal((5, 4)) * 3
+    targets = rng.random((5, 4))
+    targets[1] = 0.0  # a row of zeros contributes nothing
+    targets[2] *= 3.0  # rows need not sum to 1 (Keras does not ask it)
+    log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    expected = -(targets * log_p).sum(1).mean()
+    loss = F.softmax_cross_entropy_dense(on(device, logits), targets)
+    assert np.isclose(float(host(loss)), expected)
+    check_gradients(lambda z: F.softmax_cross_entropy_dense(z, targets), logits, device=device)
+    # One-hot rows give the sparse loss, value and gradient.
+    labels = np.array([0, 3, 1, 1, 2])
+    one_hot = np.eye(4)[labels]
+    z_dense, z_sparse = (Tensor(on(device, logits), requires_grad=True) for _ in range(2))
+    dense = F.softmax_cross_entropy_dense(z_dense, one_hot)
+    sparse = F.softmax_cross_entropy(z_sparse, labels)
+    for loss in (dense, sparse):
+        loss.backward()
+    assert np.isclose(float(host(dense)), float(host(sparse)))
+    np.testing.assert_allclose(host(z_dense.grad), host(z_sparse.grad), atol=1e-12)
+
+
+def test_categorical_cross_entropy_from_probabilities_gradient(device):
+    rng = np.random.default_rng(9)
+    logits = rng.standard_normal((4, 3))
+    targets = rng.dirichlet(np.ones(3), size=4)
+    scale = rng.random((4, 1)) + 0.5
+
+    def loss(z):
+        # Rows that do not sum to 1: Keras scales them before the log.
+        return F.cross_entropy_from_probs_dense(F.softmax(z) * Tensor(on(device, scale)), targets)
+
+    check_gradients(loss, logits, device=device)
+    fused = float(host(F.softmax_cross_entropy_dense(on(device, logits), targets)))
+    assert np.isclose(float(host(loss(on(device, logits)))), fused)
+    with pytest.raises(ValueError, match=r"Targets of shape \(4, 2\) do not match"):
+        F.softmax_cross_entropy_dense(on(device, logits), targets[:, :2])
+
+
 @pytest.mark.parametrize("bad", [np.array([0, 3]), np.array([-1, 0])])
 def test_losses_reject_labels_out_of_range(device, bad):
     with pytest.raises(ValueError, match=r"0\.\.2"):

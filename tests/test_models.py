@@ -485,3 +485,52 @@ def test_pop_removes_the_last_layer_and_a_new_head_trains():
     compiled(model).fit(x, y, epochs=1, verbose=0)
     with pytest.raises(TypeError, match="no layers to pop"):
         Sequential([Input((4,))]).pop()
+
+
+def test_categorical_crossentropy_on_one_hot_rows_trains_like_the_sparse_loss(device):
+    x, y = toy_data(48)
+    histories = []
+    for loss, labels in (
+        ("sparse_categorical_crossentropy", y),
+        ("categorical_crossentropy", np.eye(3)[y]),
+    ):
+        backend.set_random_seed(4)
+        model = small_cnn().to(device)
+        model.compile(optimizers.Adam(0.01), loss, metrics=["accuracy"])
+        histories.append(model.fit(x, labels, batch_size=16, epochs=2, verbose=0).history)
+        assert model.evaluate(x, labels, verbose=0, return_dict=True)["accuracy"] == pytest.approx(
+            float((model.predict(x, verbose=0).argmax(1) == y).mean())
+        )
+    sparse, categorical = histories
+    assert categorical["loss"] == pytest.approx(sparse["loss"], rel=1e-4)
+    assert categorical["accuracy"] == pytest.approx(sparse["accuracy"], abs=1 / 48 + 1e-9)
+
+
+def test_categorical_crossentropy_label_smoothing_soft_rows_and_errors(tmp_path):
+    x, y = toy_data(48)
+    model = small_cnn()
+    model.compile(
+        "adam", {"name": "categorical_crossentropy", "label_smoothing": 0.2}, ["accuracy"]
+    )
+    soft = np.random.default_rng(5).dirichlet(np.ones(3), size=48)
+    model.fit(x, soft, epochs=1, verbose=0)
+    probs = model.predict(x, verbose=0).astype(np.float64)
+    smoothed = soft * 0.8 + 0.2 / 3
+    expected = -(smoothed * np.log(probs)).sum(1).mean()
+    loss, accuracy = model.evaluate(x, soft, verbose=0)
+    assert loss == pytest.approx(expected, rel=1e-5)
+    assert accuracy == pytest.approx((probs.argmax(1) == soft.argmax(1)).mean())
+    model.save(tmp_path / "m.npz")
+    assert load_model(tmp_path / "m.npz").loss.get_config() == {
+        "name": "categorical_crossentropy",
+        "from_logits": False,
+        "label_smoothing": 0.2,
+    }
+    with pytest.raises(ValueError, match="looks like class ids"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match=r"target rows of shape \(N, 3\)"):
+        model.fit(x, np.eye(4)[y % 4], verbose=0)
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        model.fit(x, -soft, verbose=0)
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        model.compile("adam", {"name": "categorical_crossentropy", "label_smoothing": 2})

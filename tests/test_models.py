@@ -9,6 +9,7 @@ from minicnn import layers as L
 from minicnn.experiments import zoo
 from minicnn.progress import ProgressBar
 from minicnn.saving import ModelFileError
+from minicnn.utils import to_categorical
 
 
 def small_cnn():
@@ -534,3 +535,14 @@ def test_categorical_crossentropy_label_smoothing_soft_rows_and_errors(tmp_path)
         model.fit(x, -soft, verbose=0)
     with pytest.raises(ValueError, match="label_smoothing must be in"):
         model.compile("adam", {"name": "categorical_crossentropy", "label_smoothing": 2})
+
+
+def test_to_categorical_follows_keras():
+    np.testing.assert_array_equal(to_categorical([2, 0, 1]), np.eye(3)[[2, 0, 1]])
+    assert to_categorical(np.array([[1], [0]]), num_classes=4).shape == (2, 4)
+    assert to_categorical(np.array([[1, 0], [2, 2]])).shape == (2, 2, 3)
+    assert to_categorical(np.array([1.0, 0.0])).dtype == np.float32
+    with pytest.raises(ValueError, match=r"in 0\.\.2; got values from 0 to 3"):
+        to_categorical([0, 3], num_classes=3)
+    with pytest.raises(ValueError, match="non-integer"):
+        to_categorical([0.5])

@@ -13,7 +13,8 @@ from typing import Any
 
 from .fileio import atomic_write
 
-Logs = Mapping[str, float]
+Logs = dict[str, float]  # an epoch's logs; callbacks may add keys, as in Keras
+StepLogs = Mapping[str, float]  # a step's running logs, read-only
 
 
 class Callback:
@@ -43,16 +44,16 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         pass
 
-    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+    def on_train_batch_begin(self, batch: int, logs: StepLogs | None = None) -> None:
         self.on_batch_begin(batch, logs)  # Keras' older names still work
 
-    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+    def on_train_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
         self.on_batch_end(batch, logs)
 
-    def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+    def on_batch_begin(self, batch: int, logs: StepLogs | None = None) -> None:
         pass
 
-    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+    def on_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
         pass
 
 
@@ -78,7 +79,8 @@ class History(Callback):
 class BatchLogs(Mapping):
     """A step's running ``loss``/``accuracy``, read from the device only when a callback looks:
     on a GPU, reading waits for the queued steps, so callbacks that ignore batch logs cost
-    nothing. Read it inside the hook; it holds the values of the step it was made for."""
+    nothing. The first look reads the epoch's totals as they are then, so look inside the hook
+    (or copy it with ``dict(logs)``) to get the step's values."""
 
     def __init__(self, read: Callable[[], dict[str, float]]) -> None:
         self._read = read
@@ -296,7 +298,7 @@ class ModelCheckpoint(Callback):
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         self._epoch = epoch
 
-    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+    def on_train_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
         if self.save_freq == "epoch":
             return
         self._steps_since_save += 1

@@ -38,6 +38,11 @@ class Optimizer:
             if p.grad is not None:
                 self._update(p.data, p.grad, slots)
 
+    @property
+    def built(self) -> bool:
+        """Whether the first update has made the state for its weights (Keras builds then too)."""
+        return bool(self._params)
+
     def _new_slots(self, p: Tensor) -> dict[str, Any]:
         return {}
 

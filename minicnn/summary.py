@@ -52,13 +52,24 @@ def summary_lines(model: Any) -> list[str]:
             lines.append(rule("├", "─", "┼", "┤"))
         lines.append(cells(row, "│"))
     lines.append(rule("└", "─", "┴", "┘"))
-    total = model.count_params()
-    size = readable_memory_size(4 * total)
+    trainable = model.count_params()
+    trainable_bytes = sum(w.data.nbytes for w in model.weights)
+    optimizer = model.optimizer if model.compiled else None
+    built = optimizer is not None and optimizer.built
+    # Keras counts its optimizer's step counter (int64) and learning rate (float32) too.
+    state = optimizer.variables() if built else []
+    optimizer_count = sum(a.size for a in state) + 2 if built else 0
+    optimizer_bytes = sum(a.nbytes for a in state) + 8 + 4 if built else 0
     lines += [
-        f" Total params: {total:,} ({size})",
-        f" Trainable params: {total:,} ({size})",
+        f" Total params: {trainable + optimizer_count:,} "
+        f"({readable_memory_size(trainable_bytes + optimizer_bytes)})",
+        f" Trainable params: {trainable:,} ({readable_memory_size(trainable_bytes)})",
         " Non-trainable params: 0 (0.00 B)",
     ]
+    if built:
+        lines.append(
+            f" Optimizer params: {optimizer_count:,} ({readable_memory_size(optimizer_bytes)})"
+        )
     return lines
 
 

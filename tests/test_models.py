@@ -546,3 +546,25 @@ def test_to_categorical_follows_keras():
         to_categorical([0, 3], num_classes=3)
     with pytest.raises(ValueError, match="non-integer"):
         to_categorical([0.5])
+
+
+def test_summary_after_training_counts_the_optimizer_like_keras_3(device):
+    # Keras 3 printed, for a 1280 -> 5 Dense head trained with Adam: "Trainable params: 6,405
+    # (25.02 KB)" and "Optimizer params: 12,812 (50.05 KB)" (two moments per weight, plus its
+    # step counter and learning rate), and adds the latter into "Total params".
+    model = Sequential([Input((1280,)), L.Dense(5, activation="softmax")], device=device)
+    model.compile("adam", metrics=["accuracy"])
+    assert "Optimizer params" not in summary_text(model)
+    x = np.random.default_rng(0).random((4, 1280), np.float32)
+    model.train_on_batch(x, np.array([0, 1, 2, 3]))
+    tail = summary_text(model).splitlines()[-4:]
+    assert tail == [
+        " Total params: 19,217 (75.07 KB)",
+        " Trainable params: 6,405 (25.02 KB)",
+        " Non-trainable params: 0 (0.00 B)",
+        " Optimizer params: 12,812 (50.05 KB)",
+    ]
+    # Plain SGD keeps no per-weight state: only the counter and the rate.
+    model.compile("sgd")
+    model.train_on_batch(x, np.array([0, 1, 2, 3]))
+    assert summary_text(model).splitlines()[-1] == " Optimizer params: 2 (12.00 B)"

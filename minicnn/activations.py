@@ -14,7 +14,13 @@ def _linear(x: Tensor) -> Tensor:
     return x
 
 
-_BY_NAME: dict[str, Activation] = {"linear": _linear, "relu": F.relu, "softmax": F.softmax}
+_BY_NAME: dict[str, Activation] = {
+    "linear": _linear,
+    "relu": F.relu,
+    "sigmoid": F.sigmoid,
+    "softmax": F.softmax,
+    "tanh": F.tanh,
+}
 
 
 def get(name: str | None) -> Activation:

@@ -177,6 +177,36 @@ def relu(x: Any) -> Tensor:
     return ReLU()(x)
 
 
+class Sigmoid(Function):
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        # 1 / (1 + e^-x) written through tanh, which never overflows for large |x|.
+        self.y = xp.tanh(x * 0.5)
+        self.y += 1
+        self.y *= 0.5
+        return self.y
+
+    def backward(self, grad: Any) -> Any:
+        return grad * self.y * (1 - self.y)
+
+
+def sigmoid(x: Any) -> Tensor:
+    return Sigmoid()(x)
+
+
+class Tanh(Function):
+    def forward(self, x: Any) -> Any:
+        self.y = backend.get_array_module(x).tanh(x)
+        return self.y
+
+    def backward(self, grad: Any) -> Any:
+        return grad * (1 - self.y * self.y)
+
+
+def tanh(x: Any) -> Tensor:
+    return Tanh()(x)
+
+
 class Softmax(Function):
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)

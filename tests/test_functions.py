@@ -146,6 +146,18 @@ def test_linear_relu_softmax_flatten_gradients(device):
     )
 
 
+def test_sigmoid_and_tanh_values_gradients_and_saturation(device):
+    x = np.random.default_rng(10).standard_normal((4, 5)) * 3
+    np.testing.assert_allclose(host(F.sigmoid(on(device, x))), 1 / (1 + np.exp(-x)), rtol=1e-12)
+    np.testing.assert_allclose(host(F.tanh(on(device, x))), np.tanh(x), rtol=1e-12)
+    check_gradients(F.sigmoid, x, device=device)
+    check_gradients(F.tanh, x, device=device)
+    huge = on(device, np.array([-1000.0, 1000.0], np.float32))
+    with np.errstate(all="raise"):  # no overflow on the way
+        np.testing.assert_array_equal(host(F.sigmoid(huge)), [0.0, 1.0])
+        np.testing.assert_array_equal(host(F.tanh(huge)), [-1.0, 1.0])
+
+
 def test_relu_gradient_away_from_kink(device):
     x = np.random.default_rng(4).standard_normal((4, 6))
     x[np.abs(x) < 1e-3] = 0.5

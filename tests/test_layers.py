@@ -29,6 +29,7 @@ def check_layer_gradients(layer, x, training=False, seed=None, device="cpu"):
         ({"filters": 2, "kernel_size": 2, "padding": "same"}, (2, 4, 5, 1)),
         ({"filters": 2, "kernel_size": (3, 2), "strides": 2, "padding": "valid"}, (1, 7, 6, 2)),
         ({"filters": 2, "kernel_size": 5, "padding": "same", "activation": "relu"}, (1, 6, 6, 2)),
+        ({"filters": 2, "kernel_size": 3, "padding": "same", "activation": "tanh"}, (1, 5, 5, 2)),
     ],
 )
 def test_conv2d_layer_gradients(kwargs, shape, device):
@@ -39,6 +40,7 @@ def test_conv2d_layer_gradients(kwargs, shape, device):
 def test_dense_layer_gradients(device):
     x = np.random.default_rng(1).standard_normal((3, 6))
     check_layer_gradients(L.Dense(4, activation="softmax"), x, device=device)
+    check_layer_gradients(L.Dense(4, activation="sigmoid"), x, device=device)
     check_layer_gradients(L.Dense(4), x, device=device)
     check_layer_gradients(L.Dense(4, use_bias=False), x, device=device)
 

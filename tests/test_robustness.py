@@ -107,7 +107,9 @@ pool = st.builds(
     st.sampled_from(["valid", "same"]),
 )
 dense = st.builds(
-    lambda u, a: ("dense", u, a), st.integers(1, 5), st.sampled_from([None, "relu", "softmax"])
+    lambda u, a: ("dense", u, a),
+    st.integers(1, 5),
+    st.sampled_from([None, "relu", "sigmoid", "softmax", "tanh"]),
 )
 drop = st.builds(lambda r: ("drop", r), st.floats(0.0, 0.9))
 

@@ -266,6 +266,11 @@ def load_checkpoint(path: str | os.PathLike, model: Sequential, history: Any) ->
         _check_same_layers(document, model, path)
         _load_weights(archive, model, path)
         _restore_optimizer(archive, document, model, path)
+    # The rate is optimizer state too (Keras keeps it in a variable): a callback may have
+    # changed it, and the resumed run must go on from the changed rate.
+    rate = document["optimizer"].get("learning_rate")
+    if isinstance(rate, (int, float)) and rate > 0:
+        model.optimizer.learning_rate = float(rate)
     backend.set_rng_state(document["rng_state"])
     saved = document["history"]
     history.epoch = list(saved["epoch"])

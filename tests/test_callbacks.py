@@ -394,3 +394,23 @@ def test_callback_messages_come_before_the_epochs_progress_line(capsys):
     assert lines[message - 2] == "Epoch 2/2"
     assert lines[message + 1].startswith("3/3 ━")
     assert lines[message + 1].endswith("- learning_rate: 0.0100")
+
+
+def test_a_resumed_checkpoint_goes_on_from_the_rate_a_callback_set(tmp_path):
+    x, y = toy_data(48)
+
+    def run(epochs, **kwargs):
+        backend.clear_session()
+        backend.set_random_seed(3)
+        model = compiled(small_cnn())
+        halving = LearningRateScheduler(lambda epoch, rate: rate / 2)
+        model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=[halving], **kwargs)
+        return model
+
+    straight = run(4)
+    run(2, checkpoint=tmp_path / "ckpt.npz")  # "killed" after 2 epochs
+    resumed = run(4, checkpoint=tmp_path / "ckpt.npz")
+    assert resumed.optimizer.learning_rate == straight.optimizer.learning_rate == 0.01 / 16
+    assert resumed.history.history == straight.history.history
+    for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -34,7 +34,7 @@ class ProgressBar:
         self.target = target
         self.verbose = verbose
         self.stream = stream or sys.stdout
-        self.dynamic = verbose == 1 and _is_terminal(self.stream)
+        self.dynamic = verbose == 1 and _redraws_in_place(self.stream)
         self.start = time.perf_counter()
         self._last_draw = 0.0
         self._prev_width = 0
@@ -110,7 +110,11 @@ def _format_eta(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def _redraws_in_place(stream: TextIO) -> bool:
+    """A terminal, or a Jupyter notebook's output (not a tty, but it honours '\\r' and colours,
+    and Keras redraws there too)."""
+    if stream is sys.stdout and "ipykernel" in sys.modules:
+        return True
     try:
         return stream.isatty()
     except (AttributeError, ValueError):

@@ -407,6 +407,16 @@ def test_progress_bar_redraws_in_place_on_a_terminal():
     assert "\x1b[32m" + "━" * 20 in out  # the full green bar at the end
 
 
+def test_progress_bar_redraws_in_place_in_a_notebook(monkeypatch, capsys):
+    import sys
+
+    assert not ProgressBar(4).dynamic  # captured stdout is not a terminal
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # what a Jupyter kernel has loaded
+    assert ProgressBar(4).dynamic
+    assert not ProgressBar(4, stream=io.StringIO()).dynamic  # only the notebook's own output
+    assert not ProgressBar(4, verbose=2).dynamic
+
+
 def test_fit_prints_epoch_lines(capsys):
     model = compiled(small_cnn())
     x, y = toy_data(40)

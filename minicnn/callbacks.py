@@ -143,6 +143,11 @@ class _CallbackList:
             cb.on_train_batch_end(step, logs)
 
 
+def _check_count(owner: str, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{owner} {name} must be an int >= 0, got {value!r}.")
+
+
 # Directions the 'auto' mode knows: fit's logs are loss and accuracy, plus their val_ forms.
 _DIRECTIONS = {"loss": "min", "accuracy": "max"}
 
@@ -204,8 +209,7 @@ class EarlyStopping(Callback):
         start_from_epoch: int = 0,
     ) -> None:
         super().__init__()
-        if not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"EarlyStopping patience must be an int >= 0, got {patience!r}.")
+        _check_count("EarlyStopping", "patience", patience)
         self._watch = _Monitor("EarlyStopping", monitor, mode, min_delta)
         self.monitor = monitor
         self.patience = patience
@@ -407,6 +411,10 @@ class ReduceLROnPlateau(Callback):
         super().__init__()
         if not 0.0 < factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau factor must be in (0, 1), got {factor!r}.")
+        _check_count("ReduceLROnPlateau", "patience", patience)
+        _check_count("ReduceLROnPlateau", "cooldown", cooldown)
+        if not min_lr >= 0:
+            raise ValueError(f"ReduceLROnPlateau min_lr must be >= 0, got {min_lr!r}.")
         self._watch = _Monitor("ReduceLROnPlateau", monitor, mode, min_delta)
         self.monitor = monitor
         self.factor = float(factor)

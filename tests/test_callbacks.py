@@ -207,6 +207,10 @@ def test_reduce_lr_on_plateau_with_patience_cooldown_and_floor(capsys):
     assert model.optimizer.learning_rate == pytest.approx(0.005)
     with pytest.raises(ValueError, match="factor must be in"):
         ReduceLROnPlateau(factor=1.0)
+    with pytest.raises(ValueError, match="ReduceLROnPlateau cooldown must be an int >= 0"):
+        ReduceLROnPlateau(cooldown=-1)
+    with pytest.raises(ValueError, match="min_lr must be >= 0"):
+        ReduceLROnPlateau(min_lr=-1e-3)
 
 
 def test_model_checkpoint_saves_each_epoch_under_a_formatted_name(tmp_path):

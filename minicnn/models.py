@@ -13,6 +13,7 @@ import numpy as np
 
 from . import backend, losses, optimizers
 from .autograd import Tensor, no_grad
+from .batches import ArrayBatches, DatasetBatches, is_dataset
 from .callbacks import BatchLogs, Callback, History, _CallbackList
 from .data_checks import as_input_batch, positive_int
 from .layers import Input, Layer, _Activated
@@ -296,7 +297,8 @@ class Sequential:
         """Loss (and accuracy) on one batch, without training."""
         self._require_compiled()
         x, y = self._prepare(x, y)
-        return self._result(*self._evaluate_arrays(x, y, len(x)), return_dict)
+        batches = ArrayBatches(x, y, len(x), self.device)
+        return self._result(*self._evaluate(batches), return_dict)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """The outputs for one batch, as a NumPy array."""
@@ -322,7 +324,7 @@ class Sequential:
     def fit(
         self,
         x: Any,
-        y: Any,
+        y: Any = None,
         batch_size: int | None = None,
         epochs: int = 1,
         verbose: int | str = "auto",
@@ -350,6 +352,8 @@ class Sequential:
         holds out the last fraction of (x, y), before shuffling, as validation data, unless
         ``validation_data`` is given; validation runs after every ``validation_freq``-th epoch,
         in batches of ``validation_batch_size`` (default: ``batch_size``).
+        ``x`` (and ``validation_data``) may be a ``minicnn.batches.PyDataset`` that makes its
+        own (x, y) batches, as in Keras; then ``y`` is None and ``batch_size`` is the dataset's.
         """
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -358,14 +362,12 @@ class Sequential:
             validation_batch_size = batch_size
         validation_batch_size = positive_int(validation_batch_size, "validation_batch_size")
         validation_freq = positive_int(validation_freq, "validation_freq")
-        x, y = self._prepare(x, y)
-        val = None
+        data, val = self._training_batches(x, y, batch_size, validation_split)
         if validation_data is not None:
-            val = self._prepare(*validation_data)
-        elif validation_split:
-            x, y, val = _split_off_validation(x, y, validation_split)
-        n = len(x)
-        steps = math.ceil(n / batch_size)
+            val = self._batches(validation_data, validation_batch_size)
+        elif val is not None:
+            val = ArrayBatches(*val, validation_batch_size, self.device)
+        steps = data.steps
         history = History()
         if checkpoint is not None and os.path.exists(checkpoint):
             from .saving import load_checkpoint
@@ -384,17 +386,13 @@ class Sequential:
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
             hooks.epoch_begin(epoch)
-            order = backend.rng().permutation(n) if shuffle else np.arange(n)
-            # One copy of the order per epoch; batches are then gathered on the device.
-            order = backend.to_device(order, self.device)
             bar = ProgressBar(steps, verbose)
             totals = _RunningTotals(self.device)
             epoch_start = time.perf_counter()
-            for step in range(steps):
+            for step, (xb, yb) in enumerate(data.epoch(shuffle)):
                 hooks.batch_begin(step)
-                idx = order[step * batch_size : (step + 1) * batch_size]
-                loss, hits = self._train_step(x[idx], y[idx])
-                totals.add(loss, hits, len(idx))
+                loss, hits = self._train_step(xb, yb)
+                totals.add(loss, hits, len(xb))
                 # The CPU checks every step; a GPU only when it reads the totals anyway.
                 if totals.on_host or bar.will_draw(step + 1):
                     loss_mean, accuracy = totals.read()
@@ -404,12 +402,13 @@ class Sequential:
                     hooks.batch_end(step, BatchLogs(partial(self._running_logs, totals)))
                 if self.stop_training:
                     break
+            data.end_epoch()
             loss_mean, accuracy = totals.read()
             _check_finite(loss_mean, epoch, step, steps, history)
             logs = self._logs(loss_mean, accuracy)
             epoch_seconds = time.perf_counter() - epoch_start
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_loss, val_acc = self._evaluate_arrays(*val, validation_batch_size)
+                val_loss, val_acc = self._evaluate(val)
                 logs.update(self._logs(val_loss, val_acc, prefix="val_"))
             # Keras' order: callbacks first (they may add to the logs), then the progress line.
             hooks.epoch_end(epoch, logs)
@@ -430,13 +429,53 @@ class Sequential:
         return history
 
     # -- inference -----------------------------------------------------------------------------
-    def _evaluate_arrays(
-        self, x: Any, y: Any, batch_size: int, bar: ProgressBar | None = None
+    def _training_batches(
+        self, x: Any, y: Any, batch_size: int, validation_split: float
+    ) -> tuple[ArrayBatches | DatasetBatches, tuple[Any, Any] | None]:
+        """fit's batches, and the arrays ``validation_split`` holds out (or None)."""
+        if is_dataset(x):
+            if y is not None:
+                raise ValueError(
+                    "y must be None when x is a dataset: its batches hold the targets."
+                )
+            if validation_split:
+                raise ValueError(
+                    "validation_split needs arrays; pass the dataset's validation data as "
+                    "validation_data."
+                )
+            return DatasetBatches(x, self._prepare, with_targets=True), None
+        if y is None:
+            raise ValueError("fit needs y (the targets) when x is an array.")
+        x, y = self._prepare(x, y)
+        val = None
+        if validation_split:
+            x, y, val = _split_off_validation(x, y, validation_split)
+        return ArrayBatches(x, y, batch_size, self.device), val
+
+    def _batches(
+        self, data: Any, batch_size: int, with_targets: bool = True
+    ) -> ArrayBatches | DatasetBatches:
+        """Batches of a dataset, or of arrays given as ``(x, y)`` (or ``x`` alone for predict)."""
+        if is_dataset(data):
+            return DatasetBatches(data, self._prepare, with_targets)
+        if not with_targets:
+            x, _ = self._prepare(data)
+            return ArrayBatches(x, None, batch_size, self.device)
+        if not (isinstance(data, (tuple, list)) and len(data) == 2):
+            what = f"a {type(data).__name__}"
+            if isinstance(data, (tuple, list)):
+                what += f" of {len(data)}"
+            raise ValueError(f"Give (x, y) arrays or a dataset of (x, y) batches; got {what}.")
+        if data[1] is None:
+            raise ValueError("y (the targets) is needed when x is an array.")
+        return ArrayBatches(*self._prepare(*data), batch_size, self.device)
+
+    def _evaluate(
+        self, batches: ArrayBatches | DatasetBatches, bar: ProgressBar | None = None
     ) -> tuple[float, float]:
         totals = _RunningTotals(self.device)
         with no_grad():
-            for step, start in enumerate(range(0, len(x), batch_size)):
-                xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+            for step, (xb, yb) in enumerate(batches.epoch(shuffle=False)):
                 loss, outputs = self._loss_and_outputs(xb, yb, training=False)
                 totals.add(loss.data, self.loss.hits(outputs, yb), len(xb))
                 if bar is not None and bar.will_draw(step + 1):
@@ -446,35 +485,35 @@ class Sequential:
     def evaluate(
         self,
         x: Any,
-        y: Any,
+        y: Any = None,
         batch_size: int | None = None,
         verbose: int | str = "auto",
         return_dict: bool = False,
     ) -> list[float] | float | dict[str, float]:
-        """Loss (and accuracy, if compiled with it) over (x, y), without training; a dict
-        ``{"accuracy": ..., "loss": ...}`` with ``return_dict``."""
+        """Loss (and accuracy, if compiled with it) over (x, y) or a dataset of (x, y)
+        batches, without training; a dict ``{"accuracy": ..., "loss": ...}`` with
+        ``return_dict``."""
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
-        batch_size = _batch_size(batch_size)
-        x, y = self._prepare(x, y)
-        bar = ProgressBar(math.ceil(len(x) / batch_size), verbose)
-        loss, accuracy = self._evaluate_arrays(x, y, batch_size, bar)
+        batches = self._batches(x if is_dataset(x) else (x, y), _batch_size(batch_size))
+        bar = ProgressBar(batches.steps, verbose)
+        loss, accuracy = self._evaluate(batches, bar)
         bar.finish(self._logs(loss, accuracy))
         return self._result(loss, accuracy, return_dict)
 
     def predict(
         self, x: Any, batch_size: int | None = None, verbose: int | str = "auto"
     ) -> np.ndarray:
-        """The model's outputs (softmax probabilities for the study's models) as a NumPy array."""
+        """The model's outputs (softmax probabilities for the study's models) as a NumPy array,
+        for x or for each batch of a dataset, in order."""
         verbose = 1 if verbose == "auto" else int(verbose)
-        batch_size = _batch_size(batch_size)
-        x, _ = self._prepare(x)
-        bar = ProgressBar(math.ceil(len(x) / batch_size), verbose)
+        batches = self._batches(x, _batch_size(batch_size), with_targets=False)
+        bar = ProgressBar(batches.steps, verbose)
         outputs = []
         xp = backend.xp_for(self.device)
         with no_grad():
-            for step, start in enumerate(range(0, len(x), batch_size)):
-                outputs.append(self(x[start : start + batch_size]).data)
+            for step, (xb, _) in enumerate(batches.epoch(shuffle=False)):
+                outputs.append(self(xb).data)
                 bar.update(step + 1)
         result = backend.to_numpy(xp.concatenate(outputs))  # one copy back from a GPU
         bar.finish()

@@ -7,6 +7,9 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .batches import PyDataset
+
+__all__ = ["PyDataset", "to_categorical"]
 
 
 def to_categorical(y: Any, num_classes: int | None = None) -> np.ndarray:

@@ -460,13 +460,13 @@ def test_validation_freq_and_batch_size(monkeypatch):
     x, y = toy_data(48)
     model = compiled(small_cnn())
     sizes = []
-    evaluate_arrays = model._evaluate_arrays
+    evaluate = model._evaluate
 
-    def spy(x, y, batch_size, bar=None):
-        sizes.append(batch_size)
-        return evaluate_arrays(x, y, batch_size, bar)
+    def spy(batches, bar=None):
+        sizes.append(batches.batch_size)
+        return evaluate(batches, bar)
 
-    monkeypatch.setattr(model, "_evaluate_arrays", spy)
+    monkeypatch.setattr(model, "_evaluate", spy)
     history = model.fit(
         x,
         y,

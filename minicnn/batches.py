@@ -1,0 +1,107 @@
+"""Where fit, evaluate and predict take their batches from: arrays already on the model's
+device (sliced, or gathered in a shuffled order, there), or a Keras-style dataset that makes
+each batch itself (``PyDataset``: augmentation, data that does not fit in memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import backend
+
+Batch = tuple[Any, Any]
+
+
+class PyDataset:
+    """Base class for a dataset that makes its own batches, as ``keras.utils.PyDataset``:
+    ``__len__`` is the number of batches, ``__getitem__(i)`` returns batch ``i`` as ``(x, y)``
+    (or ``x`` alone, for ``predict``), and ``on_epoch_end()`` runs after each epoch of ``fit``
+    (to reshuffle, say). minicnn makes the batches in the training process, one at a time, so
+    Keras' ``workers``, ``use_multiprocessing`` and ``max_queue_size`` are not taken."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(
+                f"PyDataset takes no arguments in minicnn, which makes batches in the training "
+                f"process; got {', '.join(sorted(kwargs))}."
+            )
+
+    def __len__(self) -> int:
+        raise NotImplementedError("A PyDataset says how many batches it has in __len__.")
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError("A PyDataset returns batch `index` from __getitem__.")
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+def is_dataset(x: Any) -> bool:
+    """A PyDataset, or an object that acts as one (len and indexing) without being an array."""
+    if isinstance(x, PyDataset):
+        return True
+    return (
+        hasattr(x, "__len__")
+        and hasattr(x, "__getitem__")
+        and not hasattr(x, "__array__")
+        and not isinstance(x, (list, tuple, str, bytes, dict))
+    )
+
+
+class ArrayBatches:
+    """Batches of arrays on the model's device: slices in order, or, shuffled, rows gathered
+    through one permutation per epoch that goes to the device in one copy."""
+
+    def __init__(self, x: Any, y: Any, batch_size: int, device: str) -> None:
+        self.x, self.y, self.batch_size, self.device = x, y, batch_size, device
+        self.steps = -(-len(x) // batch_size)
+
+    def epoch(self, shuffle: bool) -> Iterator[Batch]:
+        n, size = len(self.x), self.batch_size
+        if not shuffle:
+            for start in range(0, n, size):
+                stop = start + size
+                yield self.x[start:stop], None if self.y is None else self.y[start:stop]
+            return
+        order = backend.to_device(backend.rng().permutation(n), self.device)
+        for start in range(0, n, size):
+            idx = order[start : start + size]
+            yield self.x[idx], self.y[idx]
+
+    def end_epoch(self) -> None:
+        pass
+
+
+class DatasetBatches:
+    """Batches that a dataset makes, each checked and moved to the device by ``prepare`` (the
+    model's checks of x and y); shuffled, the order of the batches changes each epoch."""
+
+    def __init__(
+        self, dataset: Any, prepare: Callable[[Any, Any], Batch], with_targets: bool
+    ) -> None:
+        self.dataset, self.prepare, self.with_targets = dataset, prepare, with_targets
+        self.steps = len(dataset)
+        if self.steps < 1:
+            raise ValueError(f"The dataset {type(dataset).__name__} has no batches (len is 0).")
+
+    def epoch(self, shuffle: bool) -> Iterator[Batch]:
+        order = backend.rng().permutation(self.steps) if shuffle else np.arange(self.steps)
+        for index in order:
+            yield self._prepared(self.dataset[int(index)], int(index))
+
+    def _prepared(self, batch: Any, index: int) -> Batch:
+        name = type(self.dataset).__name__
+        if not self.with_targets:
+            return self.prepare(batch[0] if isinstance(batch, tuple) else batch, None)
+        if not (isinstance(batch, tuple) and len(batch) == 2):
+            raise ValueError(
+                f"Batch {index} of {name} must be an (x, y) tuple; got "
+                f"{type(batch).__name__}{f' of {len(batch)}' if isinstance(batch, tuple) else ''}."
+            )
+        return self.prepare(*batch)
+
+    def end_epoch(self) -> None:
+        if hasattr(self.dataset, "on_epoch_end"):
+            self.dataset.on_epoch_end()

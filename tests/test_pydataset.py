@@ -1,0 +1,107 @@
+"""fit, evaluate and predict on a dataset that makes its own batches (Keras' PyDataset)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_models import compiled, small_cnn, toy_data
+
+from minicnn import backend
+from minicnn.utils import PyDataset
+
+
+class Slices(PyDataset):
+    """The arrays in batches of ``size``, in order; it records what fit asks of it."""
+
+    def __init__(self, x, y=None, size=16, with_targets=True):
+        super().__init__()
+        self.x, self.y, self.size, self.with_targets = x, y, size, with_targets
+        self.requested = []
+        self.epochs_ended = 0
+
+    def __len__(self):
+        return -(-len(self.x) // self.size)
+
+    def __getitem__(self, index):
+        self.requested.append(index)
+        part = slice(index * self.size, (index + 1) * self.size)
+        return (self.x[part], self.y[part]) if self.with_targets else self.x[part]
+
+    def on_epoch_end(self):
+        self.epochs_ended += 1
+
+
+def fresh(device="cpu"):
+    backend.clear_session()
+    backend.set_random_seed(5)
+    return compiled(small_cnn().to(device))
+
+
+def test_a_dataset_of_the_same_batches_trains_exactly_like_the_arrays(device):
+    x, y = toy_data(40)  # the last batch holds 8
+    arrays = fresh(device)
+    arrays.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, validation_data=(x, y))
+    dataset = Slices(x, y)
+    model = fresh(device)
+    history = model.fit(
+        dataset, epochs=2, shuffle=False, verbose=0, validation_data=Slices(x, y, size=32)
+    )
+    assert history.params["steps"] == 3
+    assert dataset.requested == [0, 1, 2] * 2 and dataset.epochs_ended == 2
+    assert history.history["loss"] == arrays.history.history["loss"]
+    assert history.history["val_loss"] == pytest.approx(arrays.history.history["val_loss"])
+    for a, b in zip(arrays.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # evaluate and predict take datasets too, and agree with the arrays.
+    assert model.evaluate(Slices(x, y), verbose=0) == model.evaluate(x, y, batch_size=16, verbose=0)
+    expected = model.predict(x, batch_size=16, verbose=0)
+    for batches in (Slices(x, y), Slices(x, with_targets=False)):
+        np.testing.assert_array_equal(model.predict(batches, verbose=0), expected)
+
+
+def test_shuffled_fit_visits_every_batch_once_an_epoch_in_a_new_order():
+    x, y = toy_data(96)
+    dataset = Slices(x, y)
+    fresh().fit(dataset, epochs=3, verbose=0)
+    epochs = [dataset.requested[i : i + 6] for i in range(0, 18, 6)]
+    assert all(sorted(order) == list(range(6)) for order in epochs)
+    assert len({tuple(order) for order in epochs}) > 1
+
+
+def test_any_object_with_len_and_indexing_serves_as_a_dataset():
+    x, y = toy_data(32)
+
+    class Plain:
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return x[index * 16 : (index + 1) * 16], y[index * 16 : (index + 1) * 16]
+
+    history = fresh().fit(Plain(), epochs=1, verbose=0)
+    assert history.params["steps"] == 2 and len(history.history["loss"]) == 1
+
+
+def test_dataset_problems_are_named():
+    x, y = toy_data(32)
+    model = fresh()
+    with pytest.raises(ValueError, match="y must be None when x is a dataset"):
+        model.fit(Slices(x, y), y, verbose=0)
+    with pytest.raises(ValueError, match="validation_split needs arrays"):
+        model.fit(Slices(x, y), validation_split=0.2, verbose=0)
+    with pytest.raises(
+        ValueError, match=r"Batch \d of Slices must be an \(x, y\) tuple; got ndarray"
+    ):
+        model.fit(Slices(x, with_targets=False), verbose=0)
+    with pytest.raises(ValueError, match="has no batches"):
+        model.fit(Slices(x[:0], y[:0]), verbose=0)
+    with pytest.raises(ValueError, match="Labels must be in 0..2"):
+        model.fit(Slices(x, y + 5), verbose=0)
+    with pytest.raises(TypeError, match="takes no arguments in minicnn.*got workers"):
+        PyDataset(workers=4)
+    with pytest.raises(ValueError, match="fit needs y"):
+        model.fit(x, verbose=0)
+    with pytest.raises(ValueError, match="y \\(the targets\\) is needed"):
+        model.evaluate(x, verbose=0)
+    with pytest.raises(ValueError, match="got a tuple of 3"):
+        model.fit(x, y, validation_data=(x, y, y), verbose=0)

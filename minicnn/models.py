@@ -362,11 +362,11 @@ class Sequential:
             validation_batch_size = batch_size
         validation_batch_size = positive_int(validation_batch_size, "validation_batch_size")
         validation_freq = positive_int(validation_freq, "validation_freq")
-        data, val = self._training_batches(x, y, batch_size, validation_split)
+        # As in Keras, validation_data wins over validation_split.
+        split = validation_split if validation_data is None else 0.0
+        data, val = self._training_batches(x, y, batch_size, split, validation_batch_size)
         if validation_data is not None:
             val = self._batches(validation_data, validation_batch_size)
-        elif val is not None:
-            val = ArrayBatches(*val, validation_batch_size, self.device)
         steps = data.steps
         history = History()
         if checkpoint is not None and os.path.exists(checkpoint):
@@ -430,9 +430,9 @@ class Sequential:
 
     # -- inference -----------------------------------------------------------------------------
     def _training_batches(
-        self, x: Any, y: Any, batch_size: int, validation_split: float
-    ) -> tuple[ArrayBatches | DatasetBatches, tuple[Any, Any] | None]:
-        """fit's batches, and the arrays ``validation_split`` holds out (or None)."""
+        self, x: Any, y: Any, batch_size: int, validation_split: float, validation_batch_size: int
+    ) -> tuple[ArrayBatches | DatasetBatches, ArrayBatches | None]:
+        """fit's batches, and those of the samples ``validation_split`` holds out (or None)."""
         if is_dataset(x):
             if y is not None:
                 raise ValueError(
@@ -449,7 +449,8 @@ class Sequential:
         x, y = self._prepare(x, y)
         val = None
         if validation_split:
-            x, y, val = _split_off_validation(x, y, validation_split)
+            x, y, (x_val, y_val) = _split_off_validation(x, y, validation_split)
+            val = ArrayBatches(x_val, y_val, validation_batch_size, self.device)
         return ArrayBatches(x, y, batch_size, self.device), val
 
     def _batches(

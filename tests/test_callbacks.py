@@ -311,6 +311,17 @@ def test_validation_split_holds_out_the_last_samples():
     )
     assert split.history == explicit.history
     assert split.params["steps"] == 2  # 45 training samples at the default batch of 32
+    # As in Keras, validation_data wins: nothing is held out of the training data.
+    both = compiled(small_cnn()).fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=1,
+        verbose=0,
+        validation_split=0.25,
+        validation_data=(x[:8], y[:8]),
+    )
+    assert both.params["steps"] == 4  # all 60 samples (45 would make 3 steps)
 
 
 @pytest.mark.parametrize(

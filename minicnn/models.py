@@ -496,6 +496,8 @@ class Sequential:
         ``return_dict``."""
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
+        if is_dataset(x) and y is not None:
+            raise ValueError("y must be None when x is a dataset: its batches hold the targets.")
         batches = self._batches(x if is_dataset(x) else (x, y), _batch_size(batch_size))
         bar = ProgressBar(batches.steps, verbose)
         loss, accuracy = self._evaluate(batches, bar)

@@ -87,6 +87,8 @@ def test_dataset_problems_are_named():
     model = fresh()
     with pytest.raises(ValueError, match="y must be None when x is a dataset"):
         model.fit(Slices(x, y), y, verbose=0)
+    with pytest.raises(ValueError, match="y must be None when x is a dataset"):
+        model.evaluate(Slices(x, y), y, verbose=0)
     with pytest.raises(ValueError, match="validation_split needs arrays"):
         model.fit(Slices(x, y), validation_split=0.2, verbose=0)
     with pytest.raises(

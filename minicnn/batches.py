@@ -92,13 +92,15 @@ class DatasetBatches:
             yield self._prepared(self.dataset[int(index)], int(index))
 
     def _prepared(self, batch: Any, index: int) -> Batch:
-        name = type(self.dataset).__name__
         if not self.with_targets:
             return self.prepare(batch[0] if isinstance(batch, tuple) else batch, None)
         if not (isinstance(batch, tuple) and len(batch) == 2):
+            what = type(batch).__name__
+            if isinstance(batch, tuple):
+                what += f" of {len(batch)}"
             raise ValueError(
-                f"Batch {index} of {name} must be an (x, y) tuple; got "
-                f"{type(batch).__name__}{f' of {len(batch)}' if isinstance(batch, tuple) else ''}."
+                f"Batch {index} of {type(self.dataset).__name__} must be an (x, y) tuple; "
+                f"got {what}."
             )
         return self.prepare(*batch)
 

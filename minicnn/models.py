@@ -63,6 +63,15 @@ def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tu
     return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
 
 
+def _takes_dataset(x: Any, y: Any) -> bool:
+    """Whether x is a dataset; its batches hold the targets, so y must then be None."""
+    if not is_dataset(x):
+        return False
+    if y is not None:
+        raise ValueError("y must be None when x is a dataset: its batches hold the targets.")
+    return True
+
+
 def _batch_size(value: int | None) -> int:
     """Keras' rule: None means 32."""
     return 32 if value is None else positive_int(value, "batch_size")
@@ -433,11 +442,7 @@ class Sequential:
         self, x: Any, y: Any, batch_size: int, validation_split: float, validation_batch_size: int
     ) -> tuple[ArrayBatches | DatasetBatches, ArrayBatches | None]:
         """fit's batches, and those of the samples ``validation_split`` holds out (or None)."""
-        if is_dataset(x):
-            if y is not None:
-                raise ValueError(
-                    "y must be None when x is a dataset: its batches hold the targets."
-                )
+        if _takes_dataset(x, y):
             if validation_split:
                 raise ValueError(
                     "validation_split needs arrays; pass the dataset's validation data as "
@@ -496,9 +501,7 @@ class Sequential:
         ``return_dict``."""
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
-        if is_dataset(x) and y is not None:
-            raise ValueError("y must be None when x is a dataset: its batches hold the targets.")
-        batches = self._batches(x if is_dataset(x) else (x, y), _batch_size(batch_size))
+        batches = self._batches(x if _takes_dataset(x, y) else (x, y), _batch_size(batch_size))
         bar = ProgressBar(batches.steps, verbose)
         loss, accuracy = self._evaluate(batches, bar)
         bar.finish(self._logs(loss, accuracy))

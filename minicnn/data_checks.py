@@ -37,6 +37,17 @@ def as_input_batch(x: Any, input_shape: tuple[int, ...] | None, model_name: str)
     return x
 
 
+def integer_ids(y: np.ndarray, owner: str) -> np.ndarray:
+    """y as int64 class ids: integers, or floats with integer values; else an error that
+    starts with ``owner`` ("y must hold", "to_categorical takes")."""
+    if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise TypeError(f"{owner} integer class ids; got dtype {y.dtype}.")
+    if np.issubdtype(y.dtype, np.floating):
+        if not np.isfinite(y).all() or (y != np.round(y)).any():
+            raise ValueError(f"{owner} integer class ids; it has non-integer values.")
+    return y.astype(np.int64)
+
+
 def as_labels(y: Any, n: int, classes: int) -> np.ndarray:
     """y as int64 class ids of shape (n,), or a ValueError saying why not."""
     y = np.asarray(backend.to_numpy(y))
@@ -52,12 +63,7 @@ def as_labels(y: Any, n: int, classes: int) -> np.ndarray:
         raise ValueError(f"y must be integer class ids of shape (N,); got shape {y.shape}.")
     if len(y) != n:
         raise ValueError(f"x has {n} samples but y has {len(y)}.")
-    if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
-        raise TypeError(f"y must hold integer class ids; got dtype {y.dtype}.")
-    if np.issubdtype(y.dtype, np.floating):
-        if not np.isfinite(y).all() or (y != np.round(y)).any():
-            raise ValueError("y must hold integer class ids; it has non-integer values.")
-    y = y.astype(np.int64)
+    y = integer_ids(y, "y must hold")
     if len(y) and (y.min() < 0 or y.max() >= classes):
         raise ValueError(
             f"Labels must be in 0..{classes - 1} (the model has {classes} outputs); "

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import backend
 from .batches import PyDataset
+from .data_checks import integer_ids
 
 __all__ = ["PyDataset", "to_categorical"]
 
@@ -15,12 +16,7 @@ __all__ = ["PyDataset", "to_categorical"]
 def to_categorical(y: Any, num_classes: int | None = None) -> np.ndarray:
     """Class ids as one-hot rows: shape ``y.shape + (num_classes,)`` (a trailing axis of 1 is
     dropped first, as Keras does), float32. ``num_classes`` defaults to ``max(y) + 1``."""
-    y = np.asarray(backend.to_numpy(y))
-    if y.dtype == bool or not np.issubdtype(y.dtype, np.number):
-        raise TypeError(f"to_categorical takes integer class ids; got dtype {y.dtype}.")
-    if np.issubdtype(y.dtype, np.floating) and (~np.isfinite(y) | (y != np.round(y))).any():
-        raise ValueError("to_categorical takes integer class ids; y has non-integer values.")
-    ids = y.astype(np.int64)
+    ids = integer_ids(np.asarray(backend.to_numpy(y)), "to_categorical takes")
     if ids.ndim > 1 and ids.shape[-1] == 1:
         ids = ids[..., 0]
     if num_classes is None:

@@ -359,26 +359,53 @@ def conv2d(
     return Conv2D(_pair(strides), padding, relu)(x, kernel, bias)
 
 
-class MaxPool2D(Function):
-    """Max pooling that remembers the winner of each window for backward."""
+class _Pool2D(Function):
+    """A pool_size window slid by strides over each channel of NHWC input."""
+
+    name = ""
 
     def __init__(self, pool_size: tuple[int, int], strides: tuple[int, int], padding: str) -> None:
         self.pool_size = pool_size
         self.strides = strides
         self.padding = padding
 
-    def forward(self, x: Any) -> Any:
-        xp = backend.get_array_module(x)
-        n, h, w, c = x.shape
+    def _geometry(self, x: Any) -> tuple[int, int, int, int]:
+        """(out_h, out_w, pad_top, pad_left), or a clear error when the window does not fit."""
+        h, w = x.shape[1], x.shape[2]
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         oh, pt, _ = window_geometry(h, ph, sh, self.padding)
         ow, pl, _ = window_geometry(w, pw, sw, self.padding)
         if oh < 1 or ow < 1:
-            raise ValueError(f"max_pool2d: a {ph}x{pw} window does not fit a {h}x{w} input.")
-        out = xp.empty((n, oh, ow, c), dtype=x.dtype)
-        argmax = xp.empty((n, oh, ow, c), dtype=np.int32)
+            raise ValueError(f"{self.name}: a {ph}x{pw} window does not fit a {h}x{w} input.")
+        self.x_shape, self.pads = x.shape, (pt, pl)
+        return oh, ow, pt, pl
+
+    @classmethod
+    def apply(
+        cls,
+        x: Any,
+        pool_size: int | tuple[int, int],
+        strides: int | tuple[int, int] | None,
+        padding: str,
+    ) -> Tensor:
+        """The public entry: strides default to the window, as in Keras."""
+        pool = _pair(pool_size)
+        return cls(pool, _pair(strides) if strides is not None else pool, padding)(x)
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling that remembers the winner of each window for backward."""
+
+    name = "max_pool2d"
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        oh, ow, pt, pl = self._geometry(x)
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        out = xp.empty((x.shape[0], oh, ow, x.shape[3]), dtype=x.dtype)
+        argmax = xp.empty(out.shape, dtype=np.int32)
         _kernels(xp).max_pool_forward(backend.contiguous(x), ph, pw, sh, sw, pt, pl, out, argmax)
-        self.argmax, self.x_shape, self.pads = argmax, x.shape, (pt, pl)
+        self.argmax = argmax
         return out
 
     def backward(self, grad: Any) -> Any:
@@ -396,8 +423,56 @@ def max_pool2d(
     strides: int | tuple[int, int] | None = None,
     padding: str = "valid",
 ) -> Tensor:
-    pool = _pair(pool_size)
-    return MaxPool2D(pool, _pair(strides) if strides is not None else pool, padding)(x)
+    return MaxPool2D.apply(x, pool_size, strides, padding)
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling by im2col: each window's mean over the pixels inside the input, so a
+    'same' window at the border averages fewer pixels (as Keras does) rather than zeros."""
+
+    name = "avg_pool2d"
+
+    def _counts(self, xp: Any, oh: int, ow: int, pt: int, pl: int) -> Any:
+        """(oh, ow, 1): how many input pixels each window covers; built on the device."""
+        h, w = self.x_shape[1], self.x_shape[2]
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        top = xp.arange(oh) * sh - pt
+        left = xp.arange(ow) * sw - pl
+        rows = xp.minimum(top + ph, h) - xp.maximum(top, 0)
+        cols = xp.minimum(left + pw, w) - xp.maximum(left, 0)
+        return (rows[:, None] * cols[None, :])[:, :, None]
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        oh, ow, pt, pl = self._geometry(x)
+        n, c = x.shape[0], x.shape[3]
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        self.cols_shape = (n, oh, ow, ph, pw, c)
+        cols = workspace.take(xp, (n * oh * ow, ph * pw * c), x.dtype)
+        windows = cols.reshape(self.cols_shape)
+        _kernels(xp).im2col(backend.contiguous(x), ph, pw, sh, sw, pt, pl, oh, ow, windows)
+        out = cols.reshape(n, oh, ow, ph * pw, c).sum(axis=3)
+        workspace.give(cols)
+        self.counts = self._counts(xp, oh, ow, pt, pl).astype(x.dtype)
+        out /= self.counts
+        return out
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        share = (grad / self.counts)[:, :, :, None, None, :]
+        dcols = backend.contiguous(xp.broadcast_to(share, self.cols_shape))
+        dx = xp.empty(self.x_shape, dtype=grad.dtype)
+        _kernels(xp).col2im(dcols, self.strides[0], self.strides[1], *self.pads, dx)
+        return dx
+
+
+def avg_pool2d(
+    x: Any,
+    pool_size: int | tuple[int, int] = 2,
+    strides: int | tuple[int, int] | None = None,
+    padding: str = "valid",
+) -> Tensor:
+    return AvgPool2D.apply(x, pool_size, strides, padding)
 
 
 def _pair(v: int | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -405,6 +480,124 @@ def _pair(v: int | tuple[int, int] | list[int]) -> tuple[int, int]:
         return int(v), int(v)
     a, b = v
     return int(a), int(b)
+
+
+class GlobalPool2D(Function):
+    """The mean or the max of each channel over all positions: (N, H, W, C) -> (N, C)."""
+
+    def __init__(self, mode: str) -> None:
+        if mode not in ("avg", "max"):
+            raise ValueError(f"global pooling mode must be 'avg' or 'max', got {mode!r}.")
+        self.mode = mode
+
+    def forward(self, x: Any) -> Any:
+        if x.ndim != 4:
+            raise ValueError(f"global pooling needs (N, H, W, C) input, got shape {x.shape}.")
+        self.x_shape = x.shape
+        if self.mode == "avg":
+            return x.mean(axis=(1, 2))
+        out = x.max(axis=(1, 2))
+        if self.recording:
+            # Ties share the gradient, as TensorFlow's and PyTorch's max reductions do.
+            winners = (x == out[:, None, None, :]).astype(x.dtype)
+            winners /= winners.sum(axis=(1, 2), keepdims=True)
+            self.winners = winners
+        return out
+
+    def backward(self, grad: Any) -> Any:
+        if self.mode == "max":
+            return self.winners * grad[:, None, None, :]
+        xp = backend.get_array_module(grad)
+        n, h, w, c = self.x_shape
+        share = grad[:, None, None, :] / grad.dtype.type(h * w)
+        return xp.broadcast_to(share, self.x_shape).copy()
+
+
+def global_avg_pool2d(x: Any) -> Tensor:
+    return GlobalPool2D("avg")(x)
+
+
+def global_max_pool2d(x: Any) -> Tensor:
+    return GlobalPool2D("max")(x)
+
+
+# --- normalization -----------------------------------------------------------------------------
+
+
+class BatchNorm(Function):
+    """(x - mean) / sqrt(variance + epsilon) * gamma + beta, per index of ``axis``.
+
+    Without given statistics it uses the batch's own (biased) mean and variance, keeps them in
+    ``batch_mean``/``batch_variance``, and its gradient flows through them too.
+    """
+
+    def __init__(self, axis: int, epsilon: float, mean: Any = None, variance: Any = None) -> None:
+        self.axis, self.epsilon = axis, epsilon
+        self.mean, self.variance = mean, variance
+
+    def _geometry(self, x: Any) -> tuple[tuple[int, ...], list[int]]:
+        axis = self.axis % x.ndim
+        reduce = tuple(i for i in range(x.ndim) if i != axis)
+        shape = [1] * x.ndim
+        shape[axis] = x.shape[axis]
+        return reduce, shape
+
+    def forward(self, x: Any, gamma: Any, beta: Any) -> Any:
+        xp = backend.get_array_module(x)
+        reduce, shape = self._geometry(x)
+        if self.mean is None:
+            mean = x.mean(axis=reduce)
+            centered = x - mean.reshape(shape)
+            variance = (centered * centered).mean(axis=reduce)
+            self.batch_mean, self.batch_variance = mean, variance
+        else:
+            centered = x - self.mean.astype(x.dtype).reshape(shape)
+            variance = self.variance.astype(x.dtype)
+        inv_std = 1 / xp.sqrt(variance + x.dtype.type(self.epsilon))
+        normalized = centered * inv_std.reshape(shape)
+        gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
+        out = normalized * gamma.reshape(shape) + beta.reshape(shape)
+        if self.recording:
+            self.normalized, self.scale = normalized, gamma * inv_std
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+        reduce, shape = self._geometry(grad)
+        dbeta = grad.sum(axis=reduce)
+        dgamma = (grad * self.normalized).sum(axis=reduce)
+        scale = self.scale.reshape(shape)
+        if self.mean is not None:
+            return grad * scale, dgamma, dbeta
+        # Through the batch statistics as well: the mean and the variance depend on every x.
+        m = grad.dtype.type(grad.size // grad.shape[self.axis % grad.ndim])
+        dx = grad - (dbeta / m).reshape(shape)
+        dx -= self.normalized * (dgamma / m).reshape(shape)
+        dx *= scale
+        return dx, dgamma, dbeta
+
+
+def batch_normalization(
+    x: Any,
+    gamma: Any,
+    beta: Any,
+    moving_mean: Any,
+    moving_variance: Any,
+    training: bool,
+    momentum: float = 0.99,
+    epsilon: float = 1e-3,
+    axis: int = -1,
+) -> Tensor:
+    """Batch normalization as Keras does it. In training, by the batch's statistics, and the
+    moving ones (arrays, updated in place) move towards them: moving = moving * momentum +
+    batch * (1 - momentum). Otherwise, by the moving statistics."""
+    if not training:
+        return BatchNorm(axis, epsilon, moving_mean, moving_variance)(x, gamma, beta)
+    norm = BatchNorm(axis, epsilon)
+    out = norm(x, gamma, beta)
+    for moving, batch in ((moving_mean, norm.batch_mean), (moving_variance, norm.batch_variance)):
+        moving *= moving.dtype.type(momentum)
+        moving += moving.dtype.type(1 - momentum) * batch.astype(moving.dtype, copy=False)
+    return out
 
 
 # --- losses ------------------------------------------------------------------------------------

@@ -36,6 +36,14 @@ def _padding(value: Any, layer: str) -> str:
     return padding
 
 
+def _require_image(input_shape: Shape, layer: str, kind: str) -> None:
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"{layer} expects input of shape (batch, height, width, channels); "
+            f"got {(None, *input_shape)}. {kind} cannot follow Flatten or Dense."
+        )
+
+
 class Input:
     """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``."""
 
@@ -50,7 +58,17 @@ class Input:
 class Layer:
     """Base class: a name, a build step that creates weights from the input shape, and a call."""
 
-    def __init__(self, name: str | None = None, input_shape: Shape | None = None, **kwargs: Any):
+    # How many of the weights, counted from the end, are state rather than parameters: updated
+    # by the layer itself, never by the optimizer (BatchNormalization's moving statistics).
+    state_weight_count = 0
+
+    def __init__(
+        self,
+        name: str | None = None,
+        input_shape: Shape | None = None,
+        trainable: bool = True,
+        **kwargs: Any,
+    ):
         if kwargs:
             raise TypeError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -58,6 +76,7 @@ class Layer:
         self.name = name or backend.unique_name(_snake_case(type(self).__name__))
         self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
         self.built = False
+        self._trainable = bool(trainable)
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
         self._weights: list[Tensor] = []
@@ -81,11 +100,10 @@ class Layer:
         self.input_shape = input_shape
         # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
         # same model on every device.
-        self._weights = [
-            Tensor(backend.to_device(w, self.device), requires_grad=True)
-            for w in self._create_weights(input_shape)
-        ]
+        arrays = self._create_weights(input_shape)
+        self._weights = [Tensor(backend.to_device(w, self.device)) for w in arrays]
         self.built = True
+        self.trainable = self._trainable
 
     def to(self, device: str) -> None:
         """Move the weights to 'cpu' or 'gpu'; later builds create them there."""
@@ -98,9 +116,29 @@ class Layer:
 
     @property
     def weights(self) -> list[Tensor]:
+        """Every weight, in Keras' order: the trainable ones, then the non-trainable ones."""
         return list(self._weights)
 
-    trainable_weights = weights
+    @property
+    def trainable(self) -> bool:
+        """Whether the optimizer updates this layer's weights (``layer.trainable = False``
+        freezes them; compile again afterwards, as in Keras)."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        parameters = len(self._weights) - self.state_weight_count
+        for i, w in enumerate(self._weights):
+            w.requires_grad = self._trainable and i < parameters
+
+    @property
+    def trainable_weights(self) -> list[Tensor]:
+        return [w for w in self._weights if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[Tensor]:
+        return [w for w in self._weights if not w.requires_grad]
 
     def count_params(self) -> int:
         return int(sum(w.data.size for w in self._weights))
@@ -130,7 +168,7 @@ class Layer:
 
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name}
+        return {"name": self.name, "trainable": self.trainable}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
@@ -224,11 +262,7 @@ class Conv2D(_Activated):
         self.padding = _padding(padding, self.describe())
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"{self.describe()} expects input of shape (batch, height, width, channels); "
-                f"got {(None, *input_shape)}. Conv2D cannot follow Flatten or Dense."
-            )
+        _require_image(input_shape, self.describe(), "Conv2D")
         sizes = []
         for size, k, s in zip(input_shape[:2], self.kernel_size, self.strides, strict=True):
             out, _, _ = F.window_geometry(size, k, s, self.padding)
@@ -258,8 +292,8 @@ class Conv2D(_Activated):
         }
 
 
-class MaxPooling2D(Layer):
-    """Max over pool_size windows; 'same' padding counts outside pixels as -inf."""
+class _Pooling2D(Layer):
+    """A pool_size window slid by strides (the window itself by default) over each channel."""
 
     def __init__(
         self,
@@ -278,11 +312,7 @@ class MaxPooling2D(Layer):
         self.padding = _padding(padding, self.describe())
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"{self.describe()} expects input of shape (batch, height, width, channels); "
-                f"got {(None, *input_shape)}. Pooling cannot follow Flatten or Dense."
-            )
+        _require_image(input_shape, self.describe(), "Pooling")
         sizes = [
             F.window_geometry(size, p, s, self.padding)[0]
             for size, p, s in zip(input_shape[:2], self.pool_size, self.strides, strict=True)
@@ -295,9 +325,6 @@ class MaxPooling2D(Layer):
             )
         return (sizes[0], sizes[1], input_shape[2])
 
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.max_pool2d(x, self.pool_size, self.strides, self.padding)
-
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
@@ -305,6 +332,50 @@ class MaxPooling2D(Layer):
             "strides": list(self.strides),
             "padding": self.padding,
         }
+
+
+class MaxPooling2D(_Pooling2D):
+    """Max over pool_size windows; 'same' padding counts outside pixels as -inf."""
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.max_pool2d(x, self.pool_size, self.strides, self.padding)
+
+
+class AveragePooling2D(_Pooling2D):
+    """Mean over pool_size windows; with 'same' padding a border window averages only the
+    pixels inside the input, as in Keras."""
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.avg_pool2d(x, self.pool_size, self.strides, self.padding)
+
+
+class _GlobalPooling2D(Layer):
+    """One value per channel over all positions; ``keepdims`` keeps them as a 1x1 image."""
+
+    mode = ""
+
+    def __init__(self, keepdims: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.keepdims = bool(keepdims)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "Global pooling")
+        return (1, 1, input_shape[2]) if self.keepdims else (input_shape[2],)
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        out = F.GlobalPool2D(self.mode)(x)
+        return F.reshape(out, (-1, 1, 1, out.shape[1])) if self.keepdims else out
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    mode = "avg"
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    mode = "max"
 
 
 class Flatten(Layer):
@@ -373,6 +444,174 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate}
 
 
+class Activation(Layer):
+    """An activation on its own: ``Activation("relu")``."""
+
+    def __init__(self, activation: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation_name = activation
+        self.activation = activations.get(activation)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
+        """The input itself: what the model hands the loss when it fuses a last softmax."""
+        return F.relu(x) if relu else x
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return self.activation(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "activation": self.activation_name}
+
+
+class Reshape(Layer):
+    """Each sample to ``target_shape``; one dimension may be -1, as in Keras."""
+
+    def __init__(self, target_shape: Shape, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        target = tuple(target_shape)
+        if (
+            not target
+            or not all(isinstance(d, (int, np.integer)) and (d >= 1 or d == -1) for d in target)
+            or target.count(-1) > 1
+        ):
+            raise ValueError(
+                f"{self.describe()}: target_shape must be positive ints with at most one -1, "
+                f"got {target_shape!r}."
+            )
+        self.target_shape = tuple(int(d) for d in target)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        size = int(np.prod(input_shape))
+        known = int(np.prod([d for d in self.target_shape if d != -1]))
+        if -1 in self.target_shape and size % known == 0:
+            return tuple(size // known if d == -1 else d for d in self.target_shape)
+        if known != size or -1 in self.target_shape:
+            raise ValueError(
+                f"{self.describe()}: an input of shape {(None, *input_shape)} ({size} values "
+                f"per sample) cannot be reshaped to {(None, *self.target_shape)}."
+            )
+        return self.target_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.reshape(x, (x.shape[0], *self.compute_output_shape(x.shape[1:])))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class BatchNormalization(Layer):
+    """Keras' BatchNormalization: normalizes each index of ``axis`` (the channels by default)
+    by the batch's statistics in training, and by their moving averages otherwise.
+
+    Weights, in Keras' order: gamma (with ``scale``), beta (with ``center``), then the moving
+    mean and variance, which are non-trainable. A frozen layer (``trainable = False``) runs in
+    inference mode, as in Keras 3.
+    """
+
+    state_weight_count = 2
+
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: str = "zeros",
+        gamma_initializer: str = "ones",
+        moving_mean_initializer: str = "zeros",
+        moving_variance_initializer: str = "ones",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"{self.describe()}: axis must be one int, got {axis!r}.")
+        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
+            raise ValueError(f"{self.describe()}: momentum must be in [0, 1), got {momentum!r}.")
+        if not isinstance(epsilon, (int, float)) or not epsilon > 0:
+            raise ValueError(f"{self.describe()}: epsilon must be positive, got {epsilon!r}.")
+        self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self._init_names = {
+            "beta_initializer": beta_initializer,
+            "gamma_initializer": gamma_initializer,
+            "moving_mean_initializer": moving_mean_initializer,
+            "moving_variance_initializer": moving_variance_initializer,
+        }
+        self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
+
+    def _feature_axis(self, input_shape: Shape) -> int:
+        """The axis as an index into the sample's shape (the batch axis left out)."""
+        ndim = len(input_shape) + 1
+        axis = self.axis + ndim if self.axis < 0 else self.axis
+        if not 1 <= axis < ndim:
+            raise ValueError(
+                f"{self.describe()}: axis {self.axis} is not a feature axis of input shape "
+                f"{(None, *input_shape)}."
+            )
+        return axis - 1
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        self._feature_axis(input_shape)
+        return input_shape
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        shape = (input_shape[self._feature_axis(input_shape)],)
+        made = self._initializers
+        weights = [made["gamma_initializer"](shape)] if self.scale else []
+        weights += [made["beta_initializer"](shape)] if self.center else []
+        return weights + [
+            made["moving_mean_initializer"](shape),
+            made["moving_variance_initializer"](shape),
+        ]
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        weights = list(self._weights)
+        xp = backend.get_array_module(weights[0].data)
+        features = weights[-1].shape
+        gamma = weights.pop(0) if self.scale else xp.ones(features, weights[0].dtype)
+        beta = weights.pop(0) if self.center else xp.zeros(features, weights[0].dtype)
+        moving_mean, moving_variance = weights
+        return F.batch_normalization(
+            x,
+            gamma,
+            beta,
+            moving_mean.data,
+            moving_variance.data,
+            training=training and self.trainable,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+            axis=self._feature_axis(x.shape[1:]) + 1,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            **self._init_names,
+        }
+
+
 LAYER_CLASSES: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Conv2D, MaxPooling2D, Flatten, Dense, Dropout)
+    cls.__name__: cls
+    for cls in (
+        Conv2D,
+        MaxPooling2D,
+        AveragePooling2D,
+        GlobalAveragePooling2D,
+        GlobalMaxPooling2D,
+        Flatten,
+        Dense,
+        Dropout,
+        Activation,
+        Reshape,
+        BatchNormalization,
+    )
 }

@@ -16,7 +16,7 @@ from .autograd import Tensor, no_grad
 from .batches import ArrayBatches, DatasetBatches, is_dataset
 from .callbacks import BatchLogs, Callback, History, _CallbackList
 from .data_checks import as_input_batch, positive_int
-from .layers import Input, Layer, _Activated
+from .layers import Activation, Input, Layer, _Activated
 from .progress import ProgressBar
 from .summary import print_summary
 
@@ -176,7 +176,24 @@ class Sequential:
     def weights(self) -> list[Tensor]:
         return [w for layer in self.layers for w in layer.weights]
 
-    trainable_weights = weights
+    @property
+    def trainable_weights(self) -> list[Tensor]:
+        """The weights the optimizer updates: none of a frozen layer, no moving statistics."""
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[Tensor]:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    @property
+    def trainable(self) -> bool:
+        return any(layer.trainable for layer in self.layers)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """``model.trainable = False`` freezes every layer, as in Keras."""
+        for layer in self.layers:
+            layer.trainable = value
 
     def count_params(self) -> int:
         self._require_built()
@@ -245,7 +262,7 @@ class Sequential:
         return (
             isinstance(self.loss, losses.CrossEntropy)
             and not self.loss.from_logits
-            and isinstance(last, _Activated)
+            and isinstance(last, (_Activated, Activation))
             and last.activation_name == "softmax"
         )
 
@@ -283,7 +300,7 @@ class Sequential:
     def _train_step(self, x: Any, y: Any) -> tuple[Any, Any]:
         """One update; the loss and the number of hits stay arrays on the model's device."""
         loss, outputs = self._loss_and_outputs(x, y, training=True)
-        params = self.weights
+        params = self.trainable_weights
         for p in params:
             p.grad = None
         loss.backward()

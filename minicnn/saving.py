@@ -132,7 +132,7 @@ def _restore_optimizer(
 ) -> None:
     arrays = _read_arrays(archive, "optimizer", document["optimizer_arrays"], path)
     try:
-        model.optimizer.set_state(model.weights, document["optimizer_iterations"], arrays)
+        model.optimizer.set_state(model.trainable_weights, document["optimizer_iterations"], arrays)
     except (ValueError, TypeError) as e:
         raise ModelFileError(f"{path}: its optimizer state does not fit the model: {e}") from None
 
@@ -217,7 +217,10 @@ def _check_same_layers(
 
 
 def _unnamed(config: Any) -> Any:
-    return {k: v for k, v in config.items() if k != "name"} if isinstance(config, dict) else config
+    if not isinstance(config, dict):
+        return config
+    # Files from before layers could be frozen have no "trainable": they were all trainable.
+    return {"trainable": True, **{k: v for k, v in config.items() if k != "name"}}
 
 
 def _model_from_config(config: Any, path: Path, device: str) -> Sequential:

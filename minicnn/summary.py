@@ -52,8 +52,10 @@ def summary_lines(model: Any) -> list[str]:
             lines.append(rule("├", "─", "┼", "┤"))
         lines.append(cells(row, "│"))
     lines.append(rule("└", "─", "┴", "┘"))
-    trainable = model.count_params()
-    trainable_bytes = sum(w.data.nbytes for w in model.weights)
+    trainable = sum(w.data.size for w in model.trainable_weights)
+    trainable_bytes = sum(w.data.nbytes for w in model.trainable_weights)
+    frozen = sum(w.data.size for w in model.non_trainable_weights)
+    frozen_bytes = sum(w.data.nbytes for w in model.non_trainable_weights)
     optimizer = model.optimizer if model.compiled else None
     built = optimizer is not None and optimizer.built
     # Keras counts its optimizer's step counter (int64) and learning rate (float32) too.
@@ -61,10 +63,10 @@ def summary_lines(model: Any) -> list[str]:
     optimizer_count = sum(a.size for a in state) + 2 if built else 0
     optimizer_bytes = sum(a.nbytes for a in state) + 8 + 4 if built else 0
     lines += [
-        f" Total params: {trainable + optimizer_count:,} "
-        f"({readable_memory_size(trainable_bytes + optimizer_bytes)})",
+        f" Total params: {trainable + frozen + optimizer_count:,} "
+        f"({readable_memory_size(trainable_bytes + frozen_bytes + optimizer_bytes)})",
         f" Trainable params: {trainable:,} ({readable_memory_size(trainable_bytes)})",
-        " Non-trainable params: 0 (0.00 B)",
+        f" Non-trainable params: {frozen:,} ({readable_memory_size(frozen_bytes)})",
     ]
     if built:
         lines.append(

@@ -4,6 +4,7 @@ from gradcheck import check_gradients
 
 from minicnn import backend
 from minicnn import layers as L
+from minicnn.autograd import Tensor
 
 
 def check_layer_gradients(layer, x, training=False, seed=None, device="cpu"):
@@ -11,10 +12,16 @@ def check_layer_gradients(layer, x, training=False, seed=None, device="cpu"):
     layer.to(device)
     layer.build(x.shape[1:])
     rng = np.random.default_rng(11)
-    weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights]
+    # State weights (moving statistics) take no gradient: they stay fixed, and positive.
+    params = len(layer.weights) - layer.state_weight_count
+    weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights[:params]]
+    state = [
+        Tensor(backend.to_device(rng.random(w.shape) + 0.5, device))
+        for w in layer.weights[params:]
+    ]
 
     def run(xt, *wt):
-        layer._weights = list(wt)
+        layer._weights = [*wt, *state]
         if seed is not None:
             backend.set_random_seed(seed)  # the same dropout mask on every evaluation
         return layer.call(xt, training)

@@ -101,7 +101,8 @@ conv = st.builds(
     st.sampled_from([None, "relu"]),
 )
 pool = st.builds(
-    lambda k, s, p: ("pool", k, s, p),
+    lambda kind, k, s, p: (kind, k, s, p),
+    st.sampled_from(["pool", "avgpool"]),
     st.integers(1, 3),
     st.sampled_from([None, 1, 2]),
     st.sampled_from(["valid", "same"]),
@@ -112,6 +113,7 @@ dense = st.builds(
     st.sampled_from([None, "relu", "sigmoid", "softmax", "tanh"]),
 )
 drop = st.builds(lambda r: ("drop", r), st.floats(0.0, 0.9))
+norm = st.just(("norm",))
 
 
 def build(spec):
@@ -120,6 +122,10 @@ def build(spec):
         return L.Conv2D(spec[1], spec[2], strides=spec[3], padding=spec[4], activation=spec[5])
     if kind == "pool":
         return L.MaxPooling2D(spec[1], strides=spec[2], padding=spec[3])
+    if kind == "avgpool":
+        return L.AveragePooling2D(spec[1], strides=spec[2], padding=spec[3])
+    if kind == "norm":
+        return L.BatchNormalization()
     if kind == "dense":
         return L.Dense(spec[1], activation=spec[2])
     if kind == "drop":
@@ -128,8 +134,8 @@ def build(spec):
 
 
 valid_stacks = st.tuples(
-    st.lists(st.one_of(conv, pool, drop, dense), max_size=4),
-    st.lists(st.one_of(dense, drop), max_size=3),
+    st.lists(st.one_of(conv, pool, drop, dense, norm), max_size=4),
+    st.lists(st.one_of(dense, drop, norm), max_size=3),
 )
 shapes = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 3))
 
@@ -166,7 +172,7 @@ def test_spatial_layers_after_flat_ones_raise_the_documented_error(before, after
     layers = [L.Flatten(), *[build(s) for s in before], build(after)]
     with pytest.raises(
         ValueError,
-        match=r"Layer '.*' \((Conv2D|MaxPooling2D)\) expects input of "
+        match=r"Layer '.*' \((Conv2D|MaxPooling2D|AveragePooling2D)\) expects input of "
         r"shape \(batch, height, width, channels\)",
     ):
         Sequential([Input(shape), *layers])

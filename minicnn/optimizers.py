@@ -11,11 +11,38 @@ from . import backend
 from .autograd import Tensor
 
 
+def _optional_positive(value: float | None, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number or None, got {value!r}.")
+    return float(value)
+
+
 class Optimizer:
-    def __init__(self, learning_rate: float) -> None:
+    """What every optimizer shares, with Keras' arguments: gradient clipping (``clipnorm`` per
+    weight, ``clipvalue`` per element, or ``global_clipnorm`` over all weights; at most one),
+    then decoupled weight decay (w -= w * weight_decay * learning_rate), then the update."""
+
+    def __init__(
+        self,
+        learning_rate: float,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+    ) -> None:
         if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
             raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
         self.learning_rate = float(learning_rate)
+        self.weight_decay = _optional_positive(weight_decay, "weight_decay")
+        self.clipnorm = _optional_positive(clipnorm, "clipnorm")
+        self.clipvalue = _optional_positive(clipvalue, "clipvalue")
+        self.global_clipnorm = _optional_positive(global_clipnorm, "global_clipnorm")
+        if sum(c is not None for c in (self.clipnorm, self.clipvalue, self.global_clipnorm)) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as in Keras."
+            )
         self.iterations = 0
         self._slots: list[dict[str, Any]] = []
         self._params: list[Tensor] = []  # the weights the slots belong to
@@ -30,13 +57,44 @@ class Optimizer:
         ):
             raise ValueError(
                 f"This optimizer was built for other weights ({len(self._params)} arrays; now "
-                f"{len(params)}); compile the model again after adding, removing or rebuilding "
-                "layers."
+                f"{len(params)}); compile the model again after adding, removing, rebuilding, "
+                "freezing or unfreezing layers."
             )
         self.iterations += 1
-        for p, slots in zip(params, self._slots, strict=True):
-            if p.grad is not None:
-                self._update(p.data, p.grad, slots)
+        grads = self._clipped([p.grad for p in params])
+        for p, grad, slots in zip(params, grads, self._slots, strict=True):
+            if grad is None:
+                continue
+            if self.weight_decay is not None:
+                p.data -= p.data * p.data.dtype.type(self.weight_decay * self.learning_rate)
+            self._update(p.data, grad, slots)
+
+    def _clipped(self, grads: list[Any]) -> list[Any]:
+        """The gradients after clipping; computed on their device, with no read to the host."""
+        if self.clipvalue is not None:
+            xp = backend.get_array_module(*[g for g in grads if g is not None])
+            return [
+                None if g is None else xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads
+            ]
+        if self.clipnorm is not None:
+            return [None if g is None else self._scaled(g, _norm(g), self.clipnorm) for g in grads]
+        if self.global_clipnorm is not None:
+            present = [g for g in grads if g is not None]
+            if not present:
+                return grads
+            xp = backend.get_array_module(*present)
+            total = xp.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in present))
+            return [
+                None if g is None else self._scaled(g, total, self.global_clipnorm) for g in grads
+            ]
+        return grads
+
+    @staticmethod
+    def _scaled(grad: Any, norm: Any, limit: float) -> Any:
+        """grad * limit / max(norm, limit): unchanged when the norm is within the limit."""
+        xp = backend.get_array_module(grad)
+        factor = limit / xp.maximum(norm, limit)
+        return grad * factor.astype(grad.dtype)
 
     @property
     def built(self) -> bool:
@@ -50,7 +108,14 @@ class Optimizer:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": type(self).__name__.lower(), "learning_rate": self.learning_rate}
+        return {
+            "name": type(self).__name__.lower(),
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "global_clipnorm": self.global_clipnorm,
+        }
 
     def variables(self) -> list[Any]:
         """The optimizer's state arrays, in a fixed order (for checkpoints)."""
@@ -80,9 +145,13 @@ class SGD(Optimizer):
     """Plain or momentum SGD: v = momentum * v - lr * g; w += v (Keras' form)."""
 
     def __init__(
-        self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False
+        self,
+        learning_rate: float = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate)
+        super().__init__(learning_rate, **kwargs)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
         self.momentum = float(momentum)
@@ -118,8 +187,9 @@ class Adam(Optimizer):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate)
+        super().__init__(learning_rate, **kwargs)
         for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {beta!r}.")
@@ -171,11 +241,94 @@ class Adam(Optimizer):
         }
 
 
-_BY_NAME: dict[str, type[Optimizer]] = {"adam": Adam, "sgd": SGD}
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter); Keras' default decay 0.004."""
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        weight_decay: float = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, weight_decay=weight_decay, **kwargs
+        )
+
+
+class RMSprop(Optimizer):
+    """Keras' RMSprop: v = rho * v + (1 - rho) * g^2; step = lr * g / sqrt(v + epsilon), with
+    ``centered`` subtracting the squared mean gradient from v, and plain momentum on the step."""
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, **kwargs)
+        for name, value in (("rho", rho), ("momentum", momentum)):
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
+        self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
+        self.centered = bool(centered)
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        xp = backend.get_array_module(p.data)
+        slots = {"velocity": xp.zeros_like(p.data)}
+        if self.centered:
+            slots["average_gradient"] = xp.zeros_like(p.data)
+        if self.momentum:
+            slots["momentum"] = xp.zeros_like(p.data)
+        return slots
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        xp = backend.get_array_module(value)
+        cast = value.dtype.type
+        v = slots["velocity"]
+        v *= cast(self.rho)
+        v += cast(1 - self.rho) * (grad * grad)
+        denominator = v + cast(self.epsilon)
+        if self.centered:
+            mean = slots["average_gradient"]
+            mean *= cast(self.rho)
+            mean += cast(1 - self.rho) * grad
+            denominator -= mean * mean
+        step = grad * cast(self.learning_rate)
+        step /= xp.sqrt(denominator)
+        if self.momentum:
+            m = slots["momentum"]
+            m *= cast(self.momentum)
+            m += step
+            step = m
+        value -= step
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
+
+
+_BY_NAME: dict[str, type[Optimizer]] = {
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+    "sgd": SGD,
+}
 
 
 def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
-    """An optimizer from its name ('adam', 'sgd'), its config dict, or itself."""
+    """An optimizer from its name ('adam', 'adamw', 'rmsprop', 'sgd'), its config dict, or
+    itself."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):
@@ -188,3 +341,9 @@ def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
     if key not in _BY_NAME:
         raise ValueError(f"Unknown optimizer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}.")
     return _BY_NAME[key]()
+
+
+def _norm(grad: Any) -> Any:
+    """The L2 norm of one gradient, as a 0-d array on its device."""
+    xp = backend.get_array_module(grad)
+    return xp.sqrt((grad.astype(np.float64) ** 2).sum())

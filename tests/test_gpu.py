@@ -170,6 +170,10 @@ OPTIMIZERS = {
     "adam": lambda: optimizers.Adam(0.01),
     "sgd": lambda: optimizers.SGD(0.1),
     "momentum": lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    "rmsprop": lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "adamw_global_clipnorm": lambda: optimizers.AdamW(0.01, 0.1, global_clipnorm=1.0),
+    "sgd_clipnorm": lambda: optimizers.SGD(0.1, clipnorm=0.5, weight_decay=0.01),
+    "sgd_clipvalue": lambda: optimizers.SGD(0.1, clipvalue=0.2),
 }
 
 

@@ -16,8 +16,7 @@ def check_layer_gradients(layer, x, training=False, seed=None, device="cpu"):
     params = len(layer.weights) - layer.state_weight_count
     weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights[:params]]
     state = [
-        Tensor(backend.to_device(rng.random(w.shape) + 0.5, device))
-        for w in layer.weights[params:]
+        Tensor(backend.to_device(rng.random(w.shape) + 0.5, device)) for w in layer.weights[params:]
     ]
 
     def run(xt, *wt):

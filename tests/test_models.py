@@ -357,7 +357,7 @@ def test_labels_as_column_and_integer_floats_are_accepted():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"optimizer": "adamw"}, "Unknown optimizer 'adamw'"),
+        ({"optimizer": "adagrad"}, "Unknown optimizer 'adagrad'"),
         ({"loss": "mse"}, "Unknown loss 'mse'"),
         ({"metrics": ["auc"]}, "Unknown metric 'auc'"),
     ],

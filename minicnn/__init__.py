@@ -11,7 +11,7 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 __version__ = "0.1.0"
 
-from . import callbacks, layers, losses, optimizers, utils  # noqa: E402
+from . import callbacks, initializers, layers, losses, optimizers, regularizers, utils  # noqa: E402
 from .backend import clear_session, set_random_seed  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Sequential  # noqa: E402
@@ -22,10 +22,12 @@ __all__ = [
     "Sequential",
     "callbacks",
     "clear_session",
+    "initializers",
     "layers",
     "load_model",
     "losses",
     "optimizers",
+    "regularizers",
     "set_random_seed",
     "utils",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import activations, backend, initializers
+from . import activations, backend, initializers, regularizers
 from . import functions as F
 from .autograd import Tensor
 from .data_checks import positive_int
@@ -164,7 +164,9 @@ class Layer:
             new.append(w)
         xp = backend.get_array_module(self._weights[0].data) if self._weights else np
         for old, w in zip(self._weights, new, strict=True):
-            old.data = xp.asarray(w, dtype=old.data.dtype)
+            # A copy: training updates weights in place, and must not write into the caller's
+            # arrays (nor may the caller's later changes reach the model).
+            old.data = xp.array(w, dtype=old.data.dtype)
 
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -185,6 +187,12 @@ class Layer:
     def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
 
+    @property
+    def losses(self) -> list[Tensor]:
+        """The weight penalties of this layer (Keras' ``layer.losses``), from its current
+        weights; the model adds them to the loss."""
+        return []
+
 
 class _Activated(Layer):
     """A layer with a kernel, an optional bias and an activation: activation(transform(x)).
@@ -198,9 +206,13 @@ class _Activated(Layer):
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activation_name = activation
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -230,6 +242,15 @@ class _Activated(Layer):
             return self.transform(x, relu=True)
         return self.activation(self.transform(x))
 
+    @property
+    def losses(self) -> list[Tensor]:
+        if not self.built:
+            return []
+        pairs = [(self.kernel_regularizer, self._weights[0])]
+        if self.use_bias:
+            pairs.append((self.bias_regularizer, self._weights[1]))
+        return [penalty(w) for penalty, w in pairs if penalty is not None]
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
@@ -237,6 +258,8 @@ class _Activated(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": self._init_names[0],
             "bias_initializer": self._init_names[1],
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
         }
 
 

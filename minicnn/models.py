@@ -275,10 +275,21 @@ class Sequential:
             for layer in self.layers[:-1]:
                 out = layer(out, training=training)
             logits = self.layers[-1].transform(out)
-            return self.loss.on_logits(y, logits, checked=True), logits.data
+            return self._penalized(self.loss.on_logits(y, logits, checked=True)), logits.data
         for layer in self.layers:
             out = layer(out, training=training)
-        return self.loss(y, out, checked=True), out.data
+        return self._penalized(self.loss(y, out, checked=True)), out.data
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """The layers' weight penalties (Keras' ``model.losses``)."""
+        return [penalty for layer in self.layers for penalty in layer.losses]
+
+    def _penalized(self, loss: Tensor) -> Tensor:
+        """The loss plus every weight penalty, as Keras reports it in training and evaluation."""
+        for penalty in self.losses:
+            loss = loss + penalty
+        return loss
 
     # -- training ------------------------------------------------------------------------------
     def _prepare(self, x: Any, y: Any = None) -> tuple[Any, Any]:

@@ -208,7 +208,7 @@ def _check_same_layers(
         raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
     ours = [(type(layer).__name__, layer.get_config()) for layer in model.layers]
     if configs:
-        saved = [(name, _unnamed(config)) for name, config in saved]
+        saved = [(name, _unnamed(_completed(name, config))) for name, config in saved]
         ours = [(name, _unnamed(config)) for name, config in ours]
     else:
         saved, ours = [name for name, _ in saved], [name for name, _ in ours]
@@ -216,11 +216,18 @@ def _check_same_layers(
         raise ModelFileError(f"{path} was written for another architecture than this model's.")
 
 
+def _completed(class_name: str, config: Any) -> Any:
+    """A saved layer config with every argument filled in, as the layer gives it today: a file
+    written before an argument existed (e.g. ``trainable``) meant its default."""
+    cls = LAYER_CLASSES.get(class_name)
+    try:
+        return cls.from_config(dict(config)).get_config() if cls is not None else config
+    except (TypeError, ValueError):
+        return config  # compared as it is, and so found different
+
+
 def _unnamed(config: Any) -> Any:
-    if not isinstance(config, dict):
-        return config
-    # Files from before layers could be frozen have no "trainable": they were all trainable.
-    return {"trainable": True, **{k: v for k, v in config.items() if k != "name"}}
+    return {k: v for k, v in config.items() if k != "name"} if isinstance(config, dict) else config
 
 
 def _model_from_config(config: Any, path: Path, device: str) -> Sequential:

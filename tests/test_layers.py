@@ -115,6 +115,22 @@ def test_get_weights_returns_copies():
     assert not (dense.get_weights()[0] == 42).any()
 
 
+def test_set_weights_takes_copies(device):
+    """Training updates weights in place: it must never write into the arrays given to
+    set_weights (a float32 array of the right dtype was once kept as it was)."""
+    from minicnn import Input, Sequential, optimizers
+
+    model = Sequential([Input((3,)), L.Dense(2)]).to(device)
+    model.compile(optimizers.SGD(0.5))
+    given = [np.ones((3, 2), np.float32), np.zeros(2, np.float32)]
+    model.set_weights(given)
+    x = np.random.default_rng(0).random((4, 3), dtype=np.float32)
+    model.fit(x, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+    np.testing.assert_array_equal(given[0], np.ones((3, 2)))
+    np.testing.assert_array_equal(given[1], np.zeros(2))
+    assert not np.array_equal(model.get_weights()[0], given[0])
+
+
 def test_glorot_uniform_limits_and_fans():
     backend.set_random_seed(0)
     conv = L.Conv2D(64, 3)

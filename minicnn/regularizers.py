@@ -1,0 +1,108 @@
+"""Weight penalties added to the loss, named and scaled as in Keras: L1 is l1 * sum(|w|), L2
+is l2 * sum(w ** 2) (no one-half)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import backend
+from .autograd import Function, Tensor
+
+
+class Penalty(Function):
+    """l1 * sum(|w|) + l2 * sum(w ** 2), as a 0-d array on w's device."""
+
+    def __init__(self, l1: float, l2: float) -> None:
+        self.l1, self.l2 = l1, l2
+
+    def forward(self, w: Any) -> Any:
+        xp = backend.get_array_module(w)
+        cast = w.dtype.type
+        total = xp.zeros((), dtype=w.dtype)
+        if self.l1:
+            total = total + cast(self.l1) * xp.abs(w).sum()
+        if self.l2:
+            total = total + cast(self.l2) * (w * w).sum()
+        if self.recording:
+            self.w = w
+        return total
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        cast = self.w.dtype.type
+        out = xp.zeros_like(self.w)
+        if self.l1:
+            out += cast(self.l1) * xp.sign(self.w)
+        if self.l2:
+            out += cast(2 * self.l2) * self.w
+        return out * grad
+
+
+class Regularizer:
+    """Keras' L1L2: the base of L1 and L2 too."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
+        for name, value in (("l1", l1), ("l2", l2)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, weight: Tensor) -> Tensor:
+        return Penalty(self.l1, self.l2)(weight)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+    def get_config(self) -> dict[str, float]:
+        return {"l1": self.l1, "l2": self.l2}
+
+    def serialize(self) -> dict[str, Any]:
+        return {"class_name": type(self).__name__, "config": self.get_config()}
+
+
+class L1L2(Regularizer):
+    pass
+
+
+class L1(Regularizer):
+    def __init__(self, l1: float = 0.01) -> None:
+        super().__init__(l1=l1)
+
+    def get_config(self) -> dict[str, float]:
+        return {"l1": self.l1}
+
+
+class L2(Regularizer):
+    def __init__(self, l2: float = 0.01) -> None:
+        super().__init__(l2=l2)
+
+    def get_config(self) -> dict[str, float]:
+        return {"l2": self.l2}
+
+
+def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
+    """Keras' shortcut, with its defaults of 0.01 each."""
+    return L1L2(l1, l2)
+
+
+_BY_NAME: dict[str, Any] = {"l1": L1, "l2": L2, "l1_l2": l1_l2}
+_CLASSES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def get(identifier: Any) -> Regularizer | None:
+    """None, a regularizer, its name ('l1', 'l2', 'l1_l2', with Keras' default 0.01), or the
+    ``{"class_name": ..., "config": ...}`` dict that ``serialize`` gives."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
+        return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
+    raise ValueError(
+        f"Unknown regularizer {identifier!r}; known: 'l1', 'l2', 'l1_l2', an L1/L2/L1L2 "
+        "instance or its serialized dict."
+    )
+
+
+def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
+    return None if regularizer is None else regularizer.serialize()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -11,187 +10,30 @@ from . import activations, backend, initializers, regularizers
 from . import functions as F
 from .autograd import Tensor
 from .data_checks import positive_int
+from .layer_base import Input, Layer, Shape, _padding, _positive_pair, _require_image
+from .normalization import BatchNormalization
+from .pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
 
-Shape = tuple[int, ...]
-
-
-def _snake_case(name: str) -> str:
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _positive_pair(value: Any, what: str, layer: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
-        raise ValueError(
-            f"{layer}: {what} must be a positive int or a pair of them, got {value!r}."
-        )
-    return int(pair[0]), int(pair[1])
-
-
-def _padding(value: Any, layer: str) -> str:
-    padding = str(value).lower()
-    if padding not in ("valid", "same"):
-        raise ValueError(f"{layer}: padding must be 'valid' or 'same', got {value!r}.")
-    return padding
-
-
-def _require_image(input_shape: Shape, layer: str, kind: str) -> None:
-    if len(input_shape) != 3:
-        raise ValueError(
-            f"{layer} expects input of shape (batch, height, width, channels); "
-            f"got {(None, *input_shape)}. {kind} cannot follow Flatten or Dense."
-        )
-
-
-class Input:
-    """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``."""
-
-    def __init__(self, shape: Shape, name: str | None = None) -> None:
-        shape = tuple(shape)
-        if not shape or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape):
-            raise ValueError(f"Input shape must be positive ints, got {shape!r}.")
-        self.shape = tuple(int(d) for d in shape)
-        self.name = name
-
-
-class Layer:
-    """Base class: a name, a build step that creates weights from the input shape, and a call."""
-
-    # How many of the weights, counted from the end, are state rather than parameters: updated
-    # by the layer itself, never by the optimizer (BatchNormalization's moving statistics).
-    state_weight_count = 0
-
-    def __init__(
-        self,
-        name: str | None = None,
-        input_shape: Shape | None = None,
-        trainable: bool = True,
-        **kwargs: Any,
-    ):
-        if kwargs:
-            raise TypeError(
-                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
-            )
-        self.name = name or backend.unique_name(_snake_case(type(self).__name__))
-        self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
-        self.built = False
-        self._trainable = bool(trainable)
-        self.input_shape: Shape | None = None
-        self.output_shape: Shape | None = None
-        self._weights: list[Tensor] = []
-        # Where build() puts the weights; a model sets it, a lone layer takes its input's.
-        self.device = "cpu"
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name}>"
-
-    def describe(self) -> str:
-        return f"Layer '{self.name}' ({type(self).__name__})"
-
-    # -- shapes and weights --------------------------------------------------------------------
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        raise NotImplementedError
-
-    def build(self, input_shape: Shape) -> None:
-        """Check the input shape, create the weights, and remember both shapes."""
-        input_shape = tuple(int(d) for d in input_shape)
-        self.output_shape = self.compute_output_shape(input_shape)
-        self.input_shape = input_shape
-        # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
-        # same model on every device.
-        arrays = self._create_weights(input_shape)
-        self._weights = [Tensor(backend.to_device(w, self.device)) for w in arrays]
-        self.built = True
-        self.trainable = self._trainable
-
-    def to(self, device: str) -> None:
-        """Move the weights to 'cpu' or 'gpu'; later builds create them there."""
-        self.device = device
-        for w in self._weights:
-            w.data = backend.to_device(w.data, device)
-
-    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        return []
-
-    @property
-    def weights(self) -> list[Tensor]:
-        """Every weight, in Keras' order: the trainable ones, then the non-trainable ones."""
-        return list(self._weights)
-
-    @property
-    def trainable(self) -> bool:
-        """Whether the optimizer updates this layer's weights (``layer.trainable = False``
-        freezes them; compile again afterwards, as in Keras)."""
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        parameters = len(self._weights) - self.state_weight_count
-        for i, w in enumerate(self._weights):
-            w.requires_grad = self._trainable and i < parameters
-
-    @property
-    def trainable_weights(self) -> list[Tensor]:
-        return [w for w in self._weights if w.requires_grad]
-
-    @property
-    def non_trainable_weights(self) -> list[Tensor]:
-        return [w for w in self._weights if not w.requires_grad]
-
-    def count_params(self) -> int:
-        return int(sum(w.data.size for w in self._weights))
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of the weights as NumPy arrays, in Keras layout."""
-        return [backend.to_numpy(w.data).copy() for w in self._weights]
-
-    def set_weights(self, weights: list[Any]) -> None:
-        if not self.built:
-            raise ValueError(f"{self.describe()} is not built yet; it has no weights to set.")
-        if len(weights) != len(self._weights):
-            raise ValueError(
-                f"{self.describe()} expects {len(self._weights)} weight arrays, got {len(weights)}."
-            )
-        new = []
-        for i, (old, w) in enumerate(zip(self._weights, weights, strict=True)):
-            w = np.asarray(backend.to_numpy(w))
-            if w.shape != old.shape:
-                raise ValueError(
-                    f"{self.describe()}: weight {i} must have shape {old.shape}, got {w.shape}."
-                )
-            new.append(w)
-        xp = backend.get_array_module(self._weights[0].data) if self._weights else np
-        for old, w in zip(self._weights, new, strict=True):
-            # A copy: training updates weights in place, and must not write into the caller's
-            # arrays (nor may the caller's later changes reach the model).
-            old.data = xp.array(w, dtype=old.data.dtype)
-
-    # -- config --------------------------------------------------------------------------------
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Layer:
-        return cls(**config)
-
-    # -- calling -------------------------------------------------------------------------------
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        if not self.built:
-            self.device = backend.device_of(x.data)
-            self.build(x.shape[1:])
-        return self.call(x, training)
-
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        raise NotImplementedError
-
-    @property
-    def losses(self) -> list[Tensor]:
-        """The weight penalties of this layer (Keras' ``layer.losses``), from its current
-        weights; the model adds them to the loss."""
-        return []
+__all__ = [
+    "Activation",
+    "AveragePooling2D",
+    "BatchNormalization",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
+    "Input",
+    "Layer",
+    "MaxPooling2D",
+    "Reshape",
+]
 
 
 class _Activated(Layer):
@@ -313,92 +155,6 @@ class Conv2D(_Activated):
             "strides": list(self.strides),
             "padding": self.padding,
         }
-
-
-class _Pooling2D(Layer):
-    """A pool_size window slid by strides (the window itself by default) over each channel."""
-
-    def __init__(
-        self,
-        pool_size: int | tuple[int, int] = 2,
-        strides: int | tuple[int, int] | None = None,
-        padding: str = "valid",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.pool_size = _positive_pair(pool_size, "pool_size", self.describe())
-        self.strides = (
-            self.pool_size
-            if strides is None
-            else _positive_pair(strides, "strides", self.describe())
-        )
-        self.padding = _padding(padding, self.describe())
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_image(input_shape, self.describe(), "Pooling")
-        sizes = [
-            F.window_geometry(size, p, s, self.padding)[0]
-            for size, p, s in zip(input_shape[:2], self.pool_size, self.strides, strict=True)
-        ]
-        if min(sizes) < 1:
-            raise ValueError(
-                f"{self.describe()}: a {self.pool_size[0]}x{self.pool_size[1]} pool does not fit "
-                f"its {input_shape[0]}x{input_shape[1]} input; the output would be "
-                f"{sizes[0]}x{sizes[1]}."
-            )
-        return (sizes[0], sizes[1], input_shape[2])
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "pool_size": list(self.pool_size),
-            "strides": list(self.strides),
-            "padding": self.padding,
-        }
-
-
-class MaxPooling2D(_Pooling2D):
-    """Max over pool_size windows; 'same' padding counts outside pixels as -inf."""
-
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.max_pool2d(x, self.pool_size, self.strides, self.padding)
-
-
-class AveragePooling2D(_Pooling2D):
-    """Mean over pool_size windows; with 'same' padding a border window averages only the
-    pixels inside the input, as in Keras."""
-
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.avg_pool2d(x, self.pool_size, self.strides, self.padding)
-
-
-class _GlobalPooling2D(Layer):
-    """One value per channel over all positions; ``keepdims`` keeps them as a 1x1 image."""
-
-    mode = ""
-
-    def __init__(self, keepdims: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.keepdims = bool(keepdims)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_image(input_shape, self.describe(), "Global pooling")
-        return (1, 1, input_shape[2]) if self.keepdims else (input_shape[2],)
-
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        out = F.GlobalPool2D(self.mode)(x)
-        return F.reshape(out, (-1, 1, 1, out.shape[1])) if self.keepdims else out
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "keepdims": self.keepdims}
-
-
-class GlobalAveragePooling2D(_GlobalPooling2D):
-    mode = "avg"
-
-
-class GlobalMaxPooling2D(_GlobalPooling2D):
-    mode = "max"
 
 
 class Flatten(Layer):
@@ -523,103 +279,6 @@ class Reshape(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "target_shape": list(self.target_shape)}
-
-
-class BatchNormalization(Layer):
-    """Keras' BatchNormalization: normalizes each index of ``axis`` (the channels by default)
-    by the batch's statistics in training, and by their moving averages otherwise.
-
-    Weights, in Keras' order: gamma (with ``scale``), beta (with ``center``), then the moving
-    mean and variance, which are non-trainable. A frozen layer (``trainable = False``) runs in
-    inference mode, as in Keras 3.
-    """
-
-    state_weight_count = 2
-
-    def __init__(
-        self,
-        axis: int = -1,
-        momentum: float = 0.99,
-        epsilon: float = 1e-3,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer: str = "zeros",
-        gamma_initializer: str = "ones",
-        moving_mean_initializer: str = "zeros",
-        moving_variance_initializer: str = "ones",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if not isinstance(axis, (int, np.integer)):
-            raise ValueError(f"{self.describe()}: axis must be one int, got {axis!r}.")
-        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
-            raise ValueError(f"{self.describe()}: momentum must be in [0, 1), got {momentum!r}.")
-        if not isinstance(epsilon, (int, float)) or not epsilon > 0:
-            raise ValueError(f"{self.describe()}: epsilon must be positive, got {epsilon!r}.")
-        self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
-        self._init_names = {
-            "beta_initializer": beta_initializer,
-            "gamma_initializer": gamma_initializer,
-            "moving_mean_initializer": moving_mean_initializer,
-            "moving_variance_initializer": moving_variance_initializer,
-        }
-        self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
-
-    def _feature_axis(self, input_shape: Shape) -> int:
-        """The axis as an index into the sample's shape (the batch axis left out)."""
-        ndim = len(input_shape) + 1
-        axis = self.axis + ndim if self.axis < 0 else self.axis
-        if not 1 <= axis < ndim:
-            raise ValueError(
-                f"{self.describe()}: axis {self.axis} is not a feature axis of input shape "
-                f"{(None, *input_shape)}."
-            )
-        return axis - 1
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        self._feature_axis(input_shape)
-        return input_shape
-
-    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        shape = (input_shape[self._feature_axis(input_shape)],)
-        made = self._initializers
-        weights = [made["gamma_initializer"](shape)] if self.scale else []
-        weights += [made["beta_initializer"](shape)] if self.center else []
-        return weights + [
-            made["moving_mean_initializer"](shape),
-            made["moving_variance_initializer"](shape),
-        ]
-
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        weights = list(self._weights)
-        xp = backend.get_array_module(weights[0].data)
-        features = weights[-1].shape
-        gamma = weights.pop(0) if self.scale else xp.ones(features, weights[0].dtype)
-        beta = weights.pop(0) if self.center else xp.zeros(features, weights[0].dtype)
-        moving_mean, moving_variance = weights
-        return F.batch_normalization(
-            x,
-            gamma,
-            beta,
-            moving_mean.data,
-            moving_variance.data,
-            training=training and self.trainable,
-            momentum=self.momentum,
-            epsilon=self.epsilon,
-            axis=self._feature_axis(x.shape[1:]) + 1,
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "axis": self.axis,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            **self._init_names,
-        }
 
 
 LAYER_CLASSES: dict[str, type[Layer]] = {

@@ -1,0 +1,193 @@
+"""The base of every layer: shapes, weights (trainable or not), config and calling; and
+``Input``, the shape of one sample."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .autograd import Tensor
+
+Shape = tuple[int, ...]
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _positive_pair(value: Any, what: str, layer: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
+        raise ValueError(
+            f"{layer}: {what} must be a positive int or a pair of them, got {value!r}."
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def _padding(value: Any, layer: str) -> str:
+    padding = str(value).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(f"{layer}: padding must be 'valid' or 'same', got {value!r}.")
+    return padding
+
+
+def _require_image(input_shape: Shape, layer: str, kind: str) -> None:
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"{layer} expects input of shape (batch, height, width, channels); "
+            f"got {(None, *input_shape)}. {kind} cannot follow Flatten or Dense."
+        )
+
+
+class Input:
+    """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``."""
+
+    def __init__(self, shape: Shape, name: str | None = None) -> None:
+        shape = tuple(shape)
+        if not shape or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape):
+            raise ValueError(f"Input shape must be positive ints, got {shape!r}.")
+        self.shape = tuple(int(d) for d in shape)
+        self.name = name
+
+
+class Layer:
+    """Base class: a name, a build step that creates weights from the input shape, and a call."""
+
+    # How many of the weights, counted from the end, are state rather than parameters: updated
+    # by the layer itself, never by the optimizer (BatchNormalization's moving statistics).
+    state_weight_count = 0
+
+    def __init__(
+        self,
+        name: str | None = None,
+        input_shape: Shape | None = None,
+        trainable: bool = True,
+        **kwargs: Any,
+    ):
+        if kwargs:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
+            )
+        self.name = name or backend.unique_name(_snake_case(type(self).__name__))
+        self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
+        self.built = False
+        self._trainable = bool(trainable)
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+        self._weights: list[Tensor] = []
+        # Where build() puts the weights; a model sets it, a lone layer takes its input's.
+        self.device = "cpu"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}>"
+
+    def describe(self) -> str:
+        return f"Layer '{self.name}' ({type(self).__name__})"
+
+    # -- shapes and weights --------------------------------------------------------------------
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        raise NotImplementedError
+
+    def build(self, input_shape: Shape) -> None:
+        """Check the input shape, create the weights, and remember both shapes."""
+        input_shape = tuple(int(d) for d in input_shape)
+        self.output_shape = self.compute_output_shape(input_shape)
+        self.input_shape = input_shape
+        # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
+        # same model on every device.
+        arrays = self._create_weights(input_shape)
+        self._weights = [Tensor(backend.to_device(w, self.device)) for w in arrays]
+        self.built = True
+        self.trainable = self._trainable
+
+    def to(self, device: str) -> None:
+        """Move the weights to 'cpu' or 'gpu'; later builds create them there."""
+        self.device = device
+        for w in self._weights:
+            w.data = backend.to_device(w.data, device)
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        return []
+
+    @property
+    def weights(self) -> list[Tensor]:
+        """Every weight, in Keras' order: the trainable ones, then the non-trainable ones."""
+        return list(self._weights)
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the optimizer updates this layer's weights (``layer.trainable = False``
+        freezes them; compile again afterwards, as in Keras)."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        parameters = len(self._weights) - self.state_weight_count
+        for i, w in enumerate(self._weights):
+            w.requires_grad = self._trainable and i < parameters
+
+    @property
+    def trainable_weights(self) -> list[Tensor]:
+        return [w for w in self._weights if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[Tensor]:
+        return [w for w in self._weights if not w.requires_grad]
+
+    def count_params(self) -> int:
+        return int(sum(w.data.size for w in self._weights))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights as NumPy arrays, in Keras layout."""
+        return [backend.to_numpy(w.data).copy() for w in self._weights]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        if not self.built:
+            raise ValueError(f"{self.describe()} is not built yet; it has no weights to set.")
+        if len(weights) != len(self._weights):
+            raise ValueError(
+                f"{self.describe()} expects {len(self._weights)} weight arrays, got {len(weights)}."
+            )
+        new = []
+        for i, (old, w) in enumerate(zip(self._weights, weights, strict=True)):
+            w = np.asarray(backend.to_numpy(w))
+            if w.shape != old.shape:
+                raise ValueError(
+                    f"{self.describe()}: weight {i} must have shape {old.shape}, got {w.shape}."
+                )
+            new.append(w)
+        xp = backend.get_array_module(self._weights[0].data) if self._weights else np
+        for old, w in zip(self._weights, new, strict=True):
+            # A copy: training updates weights in place, and must not write into the caller's
+            # arrays (nor may the caller's later changes reach the model).
+            old.data = xp.array(w, dtype=old.data.dtype)
+
+    # -- config --------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    # -- calling -------------------------------------------------------------------------------
+    def __call__(self, x: Any, training: bool = False) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if not self.built:
+            self.device = backend.device_of(x.data)
+            self.build(x.shape[1:])
+        return self.call(x, training)
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """The weight penalties of this layer (Keras' ``layer.losses``), from its current
+        weights; the model adds them to the loss."""
+        return []

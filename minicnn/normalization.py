@@ -1,0 +1,109 @@
+"""BatchNormalization, with Keras' arguments, weights and rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend, initializers
+from . import functions as F
+from .autograd import Tensor
+from .layer_base import Layer, Shape
+
+
+class BatchNormalization(Layer):
+    """Keras' BatchNormalization: normalizes each index of ``axis`` (the channels by default)
+    by the batch's statistics in training, and by their moving averages otherwise.
+
+    Weights, in Keras' order: gamma (with ``scale``), beta (with ``center``), then the moving
+    mean and variance, which are non-trainable. A frozen layer (``trainable = False``) runs in
+    inference mode, as in Keras 3.
+    """
+
+    state_weight_count = 2
+
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: str = "zeros",
+        gamma_initializer: str = "ones",
+        moving_mean_initializer: str = "zeros",
+        moving_variance_initializer: str = "ones",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"{self.describe()}: axis must be one int, got {axis!r}.")
+        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
+            raise ValueError(f"{self.describe()}: momentum must be in [0, 1), got {momentum!r}.")
+        if not isinstance(epsilon, (int, float)) or not epsilon > 0:
+            raise ValueError(f"{self.describe()}: epsilon must be positive, got {epsilon!r}.")
+        self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self._init_names = {
+            "beta_initializer": beta_initializer,
+            "gamma_initializer": gamma_initializer,
+            "moving_mean_initializer": moving_mean_initializer,
+            "moving_variance_initializer": moving_variance_initializer,
+        }
+        self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
+
+    def _feature_axis(self, input_shape: Shape) -> int:
+        """The axis as an index into the sample's shape (the batch axis left out)."""
+        ndim = len(input_shape) + 1
+        axis = self.axis + ndim if self.axis < 0 else self.axis
+        if not 1 <= axis < ndim:
+            raise ValueError(
+                f"{self.describe()}: axis {self.axis} is not a feature axis of input shape "
+                f"{(None, *input_shape)}."
+            )
+        return axis - 1
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        self._feature_axis(input_shape)
+        return input_shape
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        shape = (input_shape[self._feature_axis(input_shape)],)
+        made = self._initializers
+        weights = [made["gamma_initializer"](shape)] if self.scale else []
+        weights += [made["beta_initializer"](shape)] if self.center else []
+        return weights + [
+            made["moving_mean_initializer"](shape),
+            made["moving_variance_initializer"](shape),
+        ]
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        weights = list(self._weights)
+        xp = backend.get_array_module(weights[0].data)
+        features = weights[-1].shape
+        gamma = weights.pop(0) if self.scale else xp.ones(features, weights[0].dtype)
+        beta = weights.pop(0) if self.center else xp.zeros(features, weights[0].dtype)
+        moving_mean, moving_variance = weights
+        return F.batch_normalization(
+            x,
+            gamma,
+            beta,
+            moving_mean.data,
+            moving_variance.data,
+            training=training and self.trainable,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+            axis=self._feature_axis(x.shape[1:]) + 1,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            **self._init_names,
+        }

@@ -14,11 +14,12 @@ __version__ = "0.1.0"
 from . import callbacks, initializers, layers, losses, optimizers, regularizers, utils  # noqa: E402
 from .backend import clear_session, set_random_seed  # noqa: E402
 from .layers import Input  # noqa: E402
-from .models import Sequential  # noqa: E402
+from .models import Model, Sequential  # noqa: E402
 from .saving import load_model  # noqa: E402
 
 __all__ = [
     "Input",
+    "Model",
     "Sequential",
     "callbacks",
     "clear_session",

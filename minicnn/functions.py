@@ -521,6 +521,92 @@ def global_max_pool2d(x: Any) -> Tensor:
     return GlobalPool2D("max")(x)
 
 
+# --- merging -----------------------------------------------------------------------------------
+
+
+class Merge(Function):
+    """An elementwise combination of inputs of one shape: 'add', 'subtract' (exactly two),
+    'multiply', 'average', 'maximum' or 'minimum' (the gradient goes to the first input that
+    holds the extreme, as TensorFlow's does)."""
+
+    MODES = ("add", "subtract", "multiply", "average", "maximum", "minimum")
+
+    def __init__(self, mode: str) -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"merge mode must be one of {', '.join(self.MODES)}; got {mode!r}.")
+        self.mode = mode
+
+    def forward(self, *xs: Any) -> Any:
+        xp = backend.get_array_module(*xs)
+        if self.mode == "subtract":
+            return xs[0] - xs[1]
+        if self.mode in ("maximum", "minimum"):
+            stacked = xp.stack(xs)
+            pick = xp.argmax if self.mode == "maximum" else xp.argmin
+            self.winner = pick(stacked, axis=0)
+            return xp.take_along_axis(stacked, self.winner[None], axis=0)[0]
+        out = xs[0].copy()
+        for x in xs[1:]:
+            if self.mode == "multiply":
+                out *= x
+            else:
+                out += x
+        if self.mode == "average":
+            out /= out.dtype.type(len(xs))
+        if self.mode == "multiply" and self.recording:
+            self.xs = xs
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        n = len(self.inputs)
+        if self.mode == "add":
+            return (grad,) * n
+        if self.mode == "subtract":
+            return grad, -grad
+        if self.mode == "average":
+            share = grad / grad.dtype.type(n)
+            return (share,) * n
+        if self.mode == "multiply":
+            grads = []
+            for i in range(n):
+                g = grad.copy()
+                for j, x in enumerate(self.xs):
+                    if j != i:
+                        g *= x
+                grads.append(g)
+            return tuple(grads)
+        return tuple(grad * (self.winner == i).astype(grad.dtype) for i in range(n))
+
+
+def merge(mode: str, *xs: Any) -> Tensor:
+    return Merge(mode)(*xs)
+
+
+class Concatenate(Function):
+    """Inputs joined along ``axis``; the gradient is cut back into their pieces."""
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *xs: Any) -> Any:
+        xp = backend.get_array_module(*xs)
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return xp.concatenate(xs, axis=self.axis)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        pieces, start = [], 0
+        index: list[Any] = [slice(None)] * grad.ndim
+        for size in self.sizes:
+            index[self.axis] = slice(start, start + size)
+            pieces.append(grad[tuple(index)])
+            start += size
+        return tuple(pieces)
+
+
+def concatenate(xs: list[Any], axis: int = -1) -> Tensor:
+    return Concatenate(axis)(*xs)
+
+
 # --- normalization -----------------------------------------------------------------------------
 
 

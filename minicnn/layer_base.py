@@ -1,5 +1,6 @@
-"""The base of every layer: shapes, weights (trainable or not), config and calling; and
-``Input``, the shape of one sample."""
+"""The base of every layer: shapes, weights (trainable or not), config and calling; and the
+symbolic tensors of functional models: ``Input``, the shape of one sample, and what a layer
+called on one gives."""
 
 from __future__ import annotations
 
@@ -41,17 +42,6 @@ def _require_image(input_shape: Shape, layer: str, kind: str) -> None:
             f"{layer} expects input of shape (batch, height, width, channels); "
             f"got {(None, *input_shape)}. {kind} cannot follow Flatten or Dense."
         )
-
-
-class Input:
-    """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``."""
-
-    def __init__(self, shape: Shape, name: str | None = None) -> None:
-        shape = tuple(shape)
-        if not shape or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape):
-            raise ValueError(f"Input shape must be positive ints, got {shape!r}.")
-        self.shape = tuple(int(d) for d in shape)
-        self.name = name
 
 
 class Layer:
@@ -176,7 +166,12 @@ class Layer:
         return cls(**config)
 
     # -- calling -------------------------------------------------------------------------------
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
+    # Whether the layer takes a list of inputs (the merge layers) rather than one.
+    takes_list = False
+
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        if is_symbolic(x):
+            return self._connect(x)
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not self.built:
             self.device = backend.device_of(x.data)
@@ -186,8 +181,88 @@ class Layer:
     def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
 
+    def _connect(self, x: Any) -> SymbolicTensor:
+        """A call on symbolic tensors, which builds a functional model's graph: the layer is
+        built for their shapes, and the result remembers where it came from."""
+        sources = list(x) if isinstance(x, (list, tuple)) else [x]
+        if self.takes_list != isinstance(x, (list, tuple)):
+            wanted = "a list of inputs" if self.takes_list else "one input"
+            raise TypeError(f"{self.describe()} takes {wanted}, got {_describe_inputs(x)}.")
+        shape = [t.shape for t in sources] if self.takes_list else sources[0].shape
+        if not self.built:
+            self.build(shape)
+        elif self.input_shape != (list(shape) if self.takes_list else tuple(shape)):
+            raise ValueError(
+                f"{self.describe()} was built for input shape {self.input_shape}, and is "
+                f"called on {shape}."
+            )
+        return SymbolicTensor(self.output_shape, self, sources)
+
     @property
     def losses(self) -> list[Tensor]:
         """The weight penalties of this layer (Keras' ``layer.losses``), from its current
         weights; the model adds them to the loss."""
         return []
+
+
+class SymbolicTensor:
+    """What a layer called on a symbolic input gives (Keras' KerasTensor): the shape of one
+    sample, the layer that makes it, and that layer's inputs."""
+
+    def __init__(self, shape: Shape, layer: Layer | None, inputs: list[SymbolicTensor]) -> None:
+        self.shape = tuple(shape)
+        self.layer = layer
+        self.inputs = list(inputs)
+
+    def __repr__(self) -> str:
+        source = self.layer.name if self.layer is not None else "input"
+        return f"<SymbolicTensor shape={(None, *self.shape)} from {source}>"
+
+
+class Input(SymbolicTensor):
+    """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``. It starts a
+    Sequential model, or a functional one: ``x = Input((28, 28, 1)); y = Dense(10)(x)``."""
+
+    def __init__(self, shape: Shape, name: str | None = None) -> None:
+        shape = tuple(shape)
+        if not shape or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape):
+            raise ValueError(f"Input shape must be positive ints, got {shape!r}.")
+        super().__init__(tuple(int(d) for d in shape), None, [])
+        self.name = name or backend.unique_name("input_layer")
+        self.input_layer = InputLayer(self.shape, name=self.name)
+
+
+class InputLayer(Layer):
+    """The first layer of a functional model, as in Keras: it passes its input on."""
+
+    def __init__(self, shape: Shape, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shape = tuple(int(d) for d in shape)
+        self.build(self.shape)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if tuple(input_shape) != self.shape:
+            raise ValueError(
+                f"{self.describe()} expects samples of shape {self.shape}, got "
+                f"{tuple(input_shape)}."
+            )
+        return self.shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "shape": list(self.shape)}
+
+
+def is_symbolic(x: Any) -> bool:
+    """Whether x is a symbolic tensor, or a non-empty list of them."""
+    if isinstance(x, (list, tuple)):
+        return bool(x) and all(isinstance(t, SymbolicTensor) for t in x)
+    return isinstance(x, SymbolicTensor)
+
+
+def _describe_inputs(x: Any) -> str:
+    if isinstance(x, (list, tuple)):
+        return f"a list of {len(x)}"
+    return "one tensor"

@@ -10,7 +10,17 @@ from . import activations, backend, initializers, regularizers
 from . import functions as F
 from .autograd import Tensor
 from .data_checks import positive_int
-from .layer_base import Input, Layer, Shape, _padding, _positive_pair, _require_image
+from .layer_base import (
+    Input,
+    InputLayer,
+    Layer,
+    Shape,
+    SymbolicTensor,
+    _padding,
+    _positive_pair,
+    _require_image,
+)
+from .merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling2D,
@@ -21,6 +31,15 @@ from .pooling import (
 
 __all__ = [
     "Activation",
+    "Add",
+    "Average",
+    "Concatenate",
+    "InputLayer",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "SymbolicTensor",
     "AveragePooling2D",
     "BatchNormalization",
     "Conv2D",
@@ -295,5 +314,13 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Activation,
         Reshape,
         BatchNormalization,
+        InputLayer,
+        Add,
+        Subtract,
+        Multiply,
+        Average,
+        Maximum,
+        Minimum,
+        Concatenate,
     )
 }

@@ -1,4 +1,5 @@
-"""``Sequential``: build, summary, compile, fit, evaluate, predict, weights, save."""
+"""``Model`` (functional) and ``Sequential``: build, summary, compile, fit, evaluate, predict,
+weights, save."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, losses, optimizers
+from . import backend, functional, losses, optimizers
 from .autograd import Tensor, no_grad
 from .batches import ArrayBatches, DatasetBatches, is_dataset
 from .callbacks import BatchLogs, Callback, History, _CallbackList
 from .data_checks import as_input_batch, positive_int
+from .layer_base import is_symbolic
 from .layers import Activation, Input, Layer, _Activated
 from .progress import ProgressBar
 from .summary import print_summary
@@ -85,21 +87,39 @@ def _check_finite(loss: float, epoch: int, step: int, steps: int, history: Histo
         )
 
 
-class Sequential:
-    """A linear stack of layers, used the way Keras' Sequential is.
+class Model:
+    """A functional model, as Keras' ``Model(inputs, outputs)``: layers called on an
+    ``Input`` and on each other's outputs, with branches and merges (``Add``,
+    ``Concatenate``, ...), from one input to one output; each layer is used once.
+    ``Sequential`` is the linear special case, and shares everything else: summary, compile,
+    fit, evaluate, predict, weights and saving.
 
     ``device`` is 'cpu', 'gpu' or 'auto' (the GPU when CuPy sees one); None reads
     $MINICNN_DEVICE, else 'auto'. ``to(device)`` moves a model later.
     """
 
+    _default_name = "functional"
+
     def __init__(
         self,
-        layers: Iterable[Layer | Input] | None = None,
+        inputs: Any = None,
+        outputs: Any = None,
         name: str | None = None,
         device: str | None = None,
     ):
+        if inputs is None or outputs is None:
+            raise TypeError(
+                "Model(inputs, outputs) builds a functional model from an Input and the "
+                "output of layers called on it; for a stack of layers use Sequential."
+            )
+        self._setup(name, device)
+        self.layers, self._graph = functional.trace(inputs, outputs)
+        self.input_shape = self.layers[0].shape
+        self.to(self.device)
+
+    def _setup(self, name: str | None, device: str | None) -> None:
         self.device = backend.resolve_device(device)
-        self.name = name or backend.unique_name("sequential")
+        self.name = name or backend.unique_name(self._default_name)
         self.layers: list[Layer] = []
         self.input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
@@ -108,13 +128,14 @@ class Sequential:
         self.compiled = False
         self.history: History | None = None
         self.stop_training = False  # a callback sets it to end fit after the current step
-        for layer in layers or []:
-            self.add(layer)
 
     def __repr__(self) -> str:
-        return f"<Sequential name={self.name} layers={len(self.layers)} device={self.device}>"
+        return (
+            f"<{type(self).__name__} name={self.name} layers={len(self.layers)} "
+            f"device={self.device}>"
+        )
 
-    def to(self, device: str) -> Sequential:
+    def to(self, device: str) -> Model:
         """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
         self.device = backend.resolve_device(device)
         for layer in self.layers:
@@ -123,38 +144,17 @@ class Sequential:
             self.optimizer.to(self.device)
         return self
 
-    # -- building ------------------------------------------------------------------------------
-    def add(self, layer: Layer | Input) -> None:
-        if isinstance(layer, Input):
-            if self.layers or self.input_shape is not None:
-                raise ValueError("Input must come first in a Sequential model.")
-            self.input_shape = layer.shape
-            return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add takes a Layer or Input, got {type(layer).__name__}.")
-        layer.to(self.device)
-        if not self.layers and self.input_shape is None and layer.input_shape_hint is not None:
-            self.input_shape = layer.input_shape_hint
-        self.layers.append(layer)
-        if self.input_shape is not None:
-            shape = self.layers[-2].output_shape if len(self.layers) > 1 else self.input_shape
-            layer.build(shape)
-
-    def pop(self) -> Layer:
-        """Remove the last layer and return it, as Keras does (compile again before training:
-        the optimizer's state belongs to the old layers)."""
-        if not self.layers:
-            raise TypeError(f"Model '{self.name}' has no layers to pop.")
-        return self.layers.pop()
+    def _nodes(self) -> list[functional.Node]:
+        """The graph: each layer with the slots of its inputs (see ``functional.Node``)."""
+        return self._graph
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        """Create every layer's weights for samples of ``input_shape`` (batch left out)."""
-        shape = tuple(int(d) for d in input_shape)
-        self.input_shape = shape
-        for layer in self.layers:
-            if not layer.built or layer.input_shape != shape:
-                layer.build(shape)
-            shape = layer.output_shape
+        """A functional model is built by its Input; this checks that samples fit it."""
+        if tuple(int(d) for d in input_shape) != self.input_shape:
+            raise ValueError(
+                f"Model '{self.name}' takes samples of shape {self.input_shape}, got "
+                f"{tuple(input_shape)}."
+            )
 
     @property
     def built(self) -> bool:
@@ -250,12 +250,36 @@ class Sequential:
     # -- forward -------------------------------------------------------------------------------
     def __call__(self, x: Any, training: bool = False) -> Tensor:
         """The model on a batch; an array goes to the model's device first (a Tensor as is)."""
+        if is_symbolic(x):
+            raise TypeError(
+                f"Model '{self.name}' cannot be called on a symbolic tensor: models are not "
+                "nested here; call its layers instead."
+            )
         out = x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device))
         if not self.built:
             self.build(out.shape[1:])
-        for layer in self.layers:
-            out = layer(out, training=training)
-        return out
+        return self._forward(out, training)
+
+    def _forward(self, x: Tensor, training: bool, logits: bool = False) -> Tensor:
+        """Run the graph on x. With ``logits`` the last layer gives its pre-activation output
+        (``transform``), for a softmax fused into the loss."""
+        nodes = self._nodes()
+        last_use = {}
+        for k, (_, sources) in enumerate(nodes):
+            for s in sources:
+                last_use[s] = k
+        values: list[Any] = [x]
+        for k, (layer, sources) in enumerate(nodes):
+            args = [values[s] for s in sources]
+            arg = args if layer.takes_list else args[0]
+            if logits and k == len(nodes) - 1:
+                values.append(layer.transform(arg))
+            else:
+                values.append(layer(arg, training=training))
+            for s in sources:
+                if last_use[s] == k:
+                    values[s] = None  # free what no later layer reads
+        return values[-1]
 
     def _fuses_softmax(self) -> bool:
         last = self.layers[-1] if self.layers else None
@@ -269,15 +293,11 @@ class Sequential:
     def _loss_and_outputs(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Any]:
         """The loss Tensor and the raw output array whose argmax is the prediction; y has been
         checked by _prepare."""
-        out = Tensor(x)
         if self._fuses_softmax():
             # softmax + cross-entropy in one stable step on the logits.
-            for layer in self.layers[:-1]:
-                out = layer(out, training=training)
-            logits = self.layers[-1].transform(out)
+            logits = self._forward(Tensor(x), training, logits=True)
             return self._penalized(self.loss.on_logits(y, logits, checked=True)), logits.data
-        for layer in self.layers:
-            out = layer(out, training=training)
+        out = self._forward(Tensor(x), training)
         return self._penalized(self.loss(y, out, checked=True)), out.data
 
     @property
@@ -555,14 +575,7 @@ class Sequential:
 
     # -- saving --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
-            "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self.layers
-            ],
-        }
+        return functional.graph_config(self.name, self._nodes())
 
     def save(self, path: str) -> None:
         """Architecture, weights and compile settings in one .npz file; see ``minicnn.saving``."""
@@ -582,3 +595,69 @@ class Sequential:
         from .saving import load_weights
 
         load_weights(self, path)
+
+
+class Sequential(Model):
+    """A linear stack of layers, used the way Keras' Sequential is.
+
+    ``device`` is 'cpu', 'gpu' or 'auto' (the GPU when CuPy sees one); None reads
+    $MINICNN_DEVICE, else 'auto'. ``to(device)`` moves a model later.
+    """
+
+    _default_name = "sequential"
+
+    def __init__(
+        self,
+        layers: Iterable[Layer | Input] | None = None,
+        name: str | None = None,
+        device: str | None = None,
+    ):
+        self._setup(name, device)
+        for layer in layers or []:
+            self.add(layer)
+
+    def _nodes(self) -> list[functional.Node]:
+        return [(layer, (i,)) for i, layer in enumerate(self.layers)]
+
+    # -- building ------------------------------------------------------------------------------
+    def add(self, layer: Layer | Input) -> None:
+        if isinstance(layer, Input):
+            if self.layers or self.input_shape is not None:
+                raise ValueError("Input must come first in a Sequential model.")
+            self.input_shape = layer.shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add takes a Layer or Input, got {type(layer).__name__}.")
+        layer.to(self.device)
+        if not self.layers and self.input_shape is None and layer.input_shape_hint is not None:
+            self.input_shape = layer.input_shape_hint
+        self.layers.append(layer)
+        if self.input_shape is not None:
+            shape = self.layers[-2].output_shape if len(self.layers) > 1 else self.input_shape
+            layer.build(shape)
+
+    def pop(self) -> Layer:
+        """Remove the last layer and return it, as Keras does (compile again before training:
+        the optimizer's state belongs to the old layers)."""
+        if not self.layers:
+            raise TypeError(f"Model '{self.name}' has no layers to pop.")
+        return self.layers.pop()
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Create every layer's weights for samples of ``input_shape`` (batch left out)."""
+        shape = tuple(int(d) for d in input_shape)
+        self.input_shape = shape
+        for layer in self.layers:
+            if not layer.built or layer.input_shape != shape:
+                layer.build(shape)
+            shape = layer.output_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, backend, losses, optimizers
+from . import __version__, backend, functional, losses, optimizers
 from .fileio import atomic_write
 from .layers import LAYER_CLASSES, Input
-from .models import Sequential
+from .models import Model, Sequential
 
 FORMAT = "minicnn.model"
 CHECKPOINT_FORMAT = "minicnn.checkpoint"
@@ -105,7 +105,7 @@ def _read_arrays(archive: Any, prefix: str, count: int, path: Path) -> list[np.n
     return arrays
 
 
-def _load_weights(archive: Any, model: Sequential, path: Path) -> None:
+def _load_weights(archive: Any, model: Model, path: Path) -> None:
     weights = _read_arrays(archive, "weight", len(model.weights), path)
     try:
         model.set_weights(weights)
@@ -113,11 +113,11 @@ def _load_weights(archive: Any, model: Sequential, path: Path) -> None:
         raise ModelFileError(f"{path}: its arrays do not fit the model: {e}") from None
 
 
-def _weight_arrays(model: Sequential) -> dict[str, np.ndarray]:
+def _weight_arrays(model: Model) -> dict[str, np.ndarray]:
     return {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
 
 
-def _optimizer_state(model: Sequential) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def _optimizer_state(model: Model) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The optimizer's step count and arrays, for a document and its archive."""
     variables = model.optimizer.variables()
     document = {
@@ -127,9 +127,7 @@ def _optimizer_state(model: Sequential) -> tuple[dict[str, Any], dict[str, np.nd
     return document, {f"optimizer_{i}": backend.to_numpy(a) for i, a in enumerate(variables)}
 
 
-def _restore_optimizer(
-    archive: Any, document: dict[str, Any], model: Sequential, path: Path
-) -> None:
+def _restore_optimizer(archive: Any, document: dict[str, Any], model: Model, path: Path) -> None:
     arrays = _read_arrays(archive, "optimizer", document["optimizer_arrays"], path)
     try:
         model.optimizer.set_state(model.trainable_weights, document["optimizer_iterations"], arrays)
@@ -137,7 +135,7 @@ def _restore_optimizer(
         raise ModelFileError(f"{path}: its optimizer state does not fit the model: {e}") from None
 
 
-def save_model(model: Sequential, path: str | os.PathLike) -> None:
+def save_model(model: Model, path: str | os.PathLike) -> None:
     model._require_built()
     compile_config = None
     if model.compiled:
@@ -155,9 +153,7 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
     _write(path, document, arrays)
 
 
-def load_model(
-    path: str | os.PathLike, compile: bool = True, device: str | None = None
-) -> Sequential:
+def load_model(path: str | os.PathLike, compile: bool = True, device: str | None = None) -> Model:
     """Rebuild a model saved by ``model.save``: same architecture, same weights, same compile.
     ``device`` is where it goes, as for ``Sequential`` (files hold no device)."""
     path = Path(path)
@@ -177,14 +173,14 @@ def load_model(
     return model
 
 
-def save_weights(model: Sequential, path: str | os.PathLike) -> None:
+def save_weights(model: Model, path: str | os.PathLike) -> None:
     """The model's weights and its architecture's description (to check on loading)."""
     model._require_built()
     document = {"format": WEIGHTS_FORMAT, "model": model.get_config()}
     _write(path, document, _weight_arrays(model))
 
 
-def load_weights(model: Sequential, path: str | os.PathLike) -> None:
+def load_weights(model: Model, path: str | os.PathLike) -> None:
     """Weights saved by ``save_weights`` or ``save`` into ``model``, after checking that they
     were saved from layers of the same classes (their settings may differ, as in Keras, as long
     as the weights' shapes fit)."""
@@ -197,15 +193,19 @@ def load_weights(model: Sequential, path: str | os.PathLike) -> None:
 
 
 def _check_same_layers(
-    document: dict[str, Any], model: Sequential, path: Path, configs: bool = True
+    document: dict[str, Any], model: Model, path: Path, configs: bool = True
 ) -> None:
     """The saved layers are the model's: the same classes and, with ``configs``, the same
     settings. Names may differ (a session counts them on from earlier models). Shapes are
     checked as the weights go in."""
     try:
-        saved = [(e["class_name"], e["config"]) for e in document["model"]["layers"]]
-    except (KeyError, TypeError) as e:
+        entries = document["model"]["layers"]
+        saved = [(e["class_name"], e["config"]) for e in entries]
+        same_graph = _topology(entries) == _topology(model.get_config()["layers"])
+    except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
+    if not same_graph:
+        raise ModelFileError(f"{path} was written for another architecture than this model's.")
     ours = [(type(layer).__name__, layer.get_config()) for layer in model.layers]
     if configs:
         saved = [(name, _unnamed(_completed(name, config))) for name, config in saved]
@@ -214,6 +214,13 @@ def _check_same_layers(
         saved, ours = [name for name, _ in saved], [name for name, _ in ours]
     if saved != ours:
         raise ModelFileError(f"{path} was written for another architecture than this model's.")
+
+
+def _topology(entries: list[dict[str, Any]]) -> list[list[int] | None]:
+    """Which layers (by position) feed each layer of a functional model; None for each layer
+    of a Sequential one."""
+    names = [e["config"]["name"] for e in entries]
+    return [[names.index(n) for n in e["inbound"]] if "inbound" in e else None for e in entries]
 
 
 def _completed(class_name: str, config: Any) -> Any:
@@ -230,8 +237,11 @@ def _unnamed(config: Any) -> Any:
     return {k: v for k, v in config.items() if k != "name"} if isinstance(config, dict) else config
 
 
-def _model_from_config(config: Any, path: Path, device: str) -> Sequential:
+def _model_from_config(config: Any, path: Path, device: str) -> Model:
     try:
+        if config.get("class_name") == "Functional":
+            model_input, output = functional.rebuild(config, LAYER_CLASSES)
+            return Model(model_input, output, name=config["name"], device=device)
         model = Sequential(name=config["name"], device=device)
         if config["input_shape"] is not None:
             model.add(Input(tuple(config["input_shape"])))
@@ -247,7 +257,7 @@ def _model_from_config(config: Any, path: Path, device: str) -> Sequential:
     return model
 
 
-def save_checkpoint(path: str | os.PathLike, model: Sequential, epoch: int, history: Any) -> None:
+def save_checkpoint(path: str | os.PathLike, model: Model, epoch: int, history: Any) -> None:
     """Model, optimizer state, random-generator state and History after ``epoch`` epochs, in
     one .npz written atomically (the model file's layout plus ``optimizer_*`` arrays)."""
     document = {
@@ -267,7 +277,7 @@ def save_checkpoint(path: str | os.PathLike, model: Sequential, epoch: int, hist
     _write(path, document, {**_weight_arrays(model), **state_arrays})
 
 
-def load_checkpoint(path: str | os.PathLike, model: Sequential, history: Any) -> int:
+def load_checkpoint(path: str | os.PathLike, model: Model, history: Any) -> int:
     """Restore a checkpoint into ``model`` (which must have the same architecture) and
     ``history``; returns the number of epochs it had finished."""
     path = Path(path)

@@ -9,6 +9,8 @@ from typing import Any
 # the content widths it ends up with.
 COLUMN_WIDTHS = (31, 22, 13)
 HEADER = ("Layer (type)", "Output Shape", "Param #")
+# With Keras' fourth column, "Connected to", for models with branches or merges.
+CONNECTED_WIDTHS = (24, 20, 10, 18)
 
 
 def readable_memory_size(size: float) -> str:
@@ -24,7 +26,23 @@ def format_shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(["None", *(str(d) for d in shape)]) + ")"
 
 
+def _connections(model: Any) -> list[str] | None:
+    """Keras' "Connected to" cells (``name[0][0]``, one input a line), or None for a model
+    whose layers each take the one before (a Sequential or a chain), which has no column."""
+    from .functional import inbound_names, is_chain
+
+    nodes = model._nodes()
+    if is_chain(nodes):
+        return None
+    return [
+        "-" if not names else ",\n".join(f"{n}[0][0]" for n in names)
+        for names in inbound_names(nodes)
+    ]
+
+
 def summary_lines(model: Any) -> list[str]:
+    connections = _connections(model)
+    header = HEADER if connections is None else (*HEADER, "Connected to")
     rows = [
         (
             f"{layer.name} ({type(layer).__name__})",
@@ -33,24 +51,38 @@ def summary_lines(model: Any) -> list[str]:
         )
         for layer in model.layers
     ]
+    if connections is not None:
+        rows = [(*row, cell) for row, cell in zip(rows, connections, strict=True)]
+    minimum = COLUMN_WIDTHS if connections is None else CONNECTED_WIDTHS
     widths = [
-        max([w, len(h)] + [len(r[i]) for r in rows])
-        for i, (w, h) in enumerate(zip(COLUMN_WIDTHS, HEADER, strict=True))
+        max([w, len(h)] + [len(line) for r in rows for line in r[i].split("\n")])
+        for i, (w, h) in enumerate(zip(minimum, header, strict=True))
     ]
 
     def rule(left: str, fill: str, mid: str, right: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right
 
-    def cells(values: tuple[str, str, str], edge: str) -> str:
-        texts = [values[0].ljust(widths[0]), values[1].ljust(widths[1]), values[2].rjust(widths[2])]
-        return edge + edge.join(f" {t} " for t in texts) + edge
+    def cells(values: tuple[str, ...], edge: str) -> list[str]:
+        """One row, over as many lines as its tallest cell."""
+        columns = [v.split("\n") for v in values]
+        height = max(len(c) for c in columns)
+        lines = []
+        for k in range(height):
+            texts = [
+                (c[k] if k < len(c) else "").rjust(w)
+                if i == 2
+                else (c[k] if k < len(c) else "").ljust(w)
+                for i, (c, w) in enumerate(zip(columns, widths, strict=True))
+            ]
+            lines.append(edge + edge.join(f" {t} " for t in texts) + edge)
+        return lines
 
-    lines = [f'Model: "{model.name}"', rule("┏", "━", "┳", "┓"), cells(HEADER, "┃")]
+    lines = [f'Model: "{model.name}"', rule("┏", "━", "┳", "┓"), *cells(header, "┃")]
     lines.append(rule("┡", "━", "╇", "┩"))
     for i, row in enumerate(rows):
         if i:
             lines.append(rule("├", "─", "┼", "┤"))
-        lines.append(cells(row, "│"))
+        lines.extend(cells(row, "│"))
     lines.append(rule("└", "─", "┴", "┘"))
     trainable = sum(w.data.size for w in model.trainable_weights)
     trainable_bytes = sum(w.data.nbytes for w in model.trainable_weights)

@@ -1,0 +1,117 @@
+"""Layers that combine several inputs, for functional models: ``Add()([x, y])``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import backend
+from . import functions as F
+from .autograd import Tensor
+from .layer_base import Layer, Shape, is_symbolic
+
+
+class _Merge(Layer):
+    """A layer called on a list of inputs."""
+
+    takes_list = True
+
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        if not isinstance(x, (list, tuple)) or len(x) < 2:
+            count = f" of {len(x)}" if isinstance(x, (list, tuple)) else ""
+            raise TypeError(
+                f"{self.describe()} takes a list of at least two inputs, got "
+                f"{type(x).__name__}{count}."
+            )
+        if is_symbolic(x):
+            return self._connect(list(x))
+        tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in x]
+        if not self.built:
+            self.device = backend.device_of(tensors[0].data)
+            self.build([t.shape[1:] for t in tensors])
+        return self.call(tensors, training)
+
+    def build(self, input_shape: Any) -> None:
+        shapes = [tuple(int(d) for d in s) for s in input_shape]
+        self.output_shape = self.compute_output_shape(shapes)
+        self.input_shape = shapes
+        self._weights = []
+        self.built = True
+
+
+class _Elementwise(_Merge):
+    mode = ""
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        if self.mode == "subtract" and len(input_shape) != 2:
+            raise ValueError(f"{self.describe()} takes exactly two inputs, got {len(input_shape)}.")
+        if any(s != input_shape[0] for s in input_shape):
+            shapes = ", ".join(str((None, *s)) for s in input_shape)
+            raise ValueError(f"{self.describe()} needs inputs of one shape, got {shapes}.")
+        return input_shape[0]
+
+    def call(self, x: list[Tensor], training: bool) -> Tensor:
+        return F.merge(self.mode, *x)
+
+
+class Add(_Elementwise):
+    mode = "add"
+
+
+class Subtract(_Elementwise):
+    mode = "subtract"
+
+
+class Multiply(_Elementwise):
+    mode = "multiply"
+
+
+class Average(_Elementwise):
+    mode = "average"
+
+
+class Maximum(_Elementwise):
+    mode = "maximum"
+
+
+class Minimum(_Elementwise):
+    mode = "minimum"
+
+
+class Concatenate(_Merge):
+    """Inputs joined along ``axis`` (the last by default); every other dimension must agree."""
+
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def _sample_axis(self, rank: int) -> int:
+        """The axis in a sample's shape (the batch axis left out)."""
+        axis = self.axis + rank + 1 if self.axis < 0 else self.axis
+        if not 1 <= axis <= rank:
+            raise ValueError(
+                f"{self.describe()}: axis {self.axis} is not an axis of samples of rank {rank} "
+                "(the batch axis cannot be joined)."
+            )
+        return axis - 1
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        ranks = {len(s) for s in input_shape}
+        shapes = ", ".join(str((None, *s)) for s in input_shape)
+        if len(ranks) != 1:
+            raise ValueError(f"{self.describe()} needs inputs of one rank, got {shapes}.")
+        axis = self._sample_axis(ranks.pop())
+        others = {s[:axis] + s[axis + 1 :] for s in input_shape}
+        if len(others) != 1:
+            raise ValueError(
+                f"{self.describe()} needs inputs that agree on every axis but axis {self.axis}, "
+                f"got {shapes}."
+            )
+        out = list(input_shape[0])
+        out[axis] = sum(s[axis] for s in input_shape)
+        return tuple(out)
+
+    def call(self, x: list[Tensor], training: bool) -> Tensor:
+        return F.concatenate(x, axis=self._sample_axis(len(x[0].shape) - 1) + 1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}

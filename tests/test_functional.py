@@ -1,0 +1,224 @@
+"""Functional models (``Model(inputs, outputs)``) and the merge layers: the same engine as
+Sequential on a graph, with branches, merges, saving, checkpoints and both devices."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+from test_functions import host
+from test_models import small_cnn, toy_data
+
+from minicnn import Input, Model, Sequential, backend, load_model
+from minicnn import functions as F
+from minicnn import layers as L
+from minicnn.autograd import Tensor
+from minicnn.saving import ModelFileError
+
+
+def residual_cnn(device="cpu", swapped=False):
+    """A residual block, then features pooled two ways and joined (the other way round
+    with ``swapped``: the same layers and weight shapes, wired otherwise)."""
+    inputs = Input((8, 8, 1))
+    x = L.Conv2D(6, 3, padding="same", activation="relu")(inputs)
+    branch = L.Conv2D(6, 3, padding="same", use_bias=False)(x)
+    branch = L.BatchNormalization(momentum=0.9)(branch)
+    x = L.Activation("relu")(L.Add()([x, branch]))
+    x = L.MaxPooling2D()(x)
+    # Flatten keeps where the features are; the global pool adds how strong they are.
+    flat, largest = L.Flatten(), L.GlobalMaxPooling2D()
+    pooled = [largest(x), flat(x)] if swapped else [flat(x), largest(x)]
+    outputs = L.Dense(3, activation="softmax")(L.Dropout(0.1)(L.Concatenate()(pooled)))
+    return Model(inputs, outputs, device=device)
+
+
+def as_functional(sequential):
+    """The same layers as a functional chain."""
+    inputs = Input(sequential.input_shape)
+    x = inputs
+    for layer in sequential.layers:
+        x = layer(x)
+    return Model(inputs, x)
+
+
+# --- merge operations ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["add", "subtract", "multiply", "average", "maximum", "minimum"])
+def test_merges_match_numpy_and_their_gradients_check(mode, device):
+    rng = np.random.default_rng(0)
+    count = 2 if mode == "subtract" else 3
+    xs = [rng.standard_normal((2, 3, 4)) for _ in range(count)]
+    expected = {
+        "add": sum(xs),
+        "subtract": xs[0] - xs[-1],
+        "multiply": np.prod(xs, axis=0),
+        "average": sum(xs) / count,
+        "maximum": np.max(xs, axis=0),
+        "minimum": np.min(xs, axis=0),
+    }[mode]
+    got = F.merge(mode, *[backend.to_device(x, device) for x in xs])
+    np.testing.assert_allclose(host(got), expected, rtol=1e-12)
+    check_gradients(lambda *ts: F.merge(mode, *ts), *xs, device=device)
+
+
+def test_concatenate_matches_numpy_and_its_gradient_checks(device):
+    rng = np.random.default_rng(1)
+    xs = [rng.standard_normal((2, 3, k)) for k in (1, 4, 2)]
+    got = F.concatenate([backend.to_device(x, device) for x in xs], axis=2)
+    np.testing.assert_array_equal(host(got), np.concatenate(xs, axis=2))
+    check_gradients(lambda *ts: F.concatenate(list(ts), axis=2), *xs, device=device)
+    ys = [rng.standard_normal((2, k, 3)) for k in (2, 1)]
+    check_gradients(lambda *ts: F.concatenate(list(ts), axis=1), *ys, device=device)
+
+
+def test_merge_layers_check_their_inputs():
+    a, b = Input((4, 3)), Input((4, 5))
+    assert L.Concatenate()([a, b]).shape == (4, 8)
+    assert L.Concatenate(axis=1)([Input((2, 3)), Input((5, 3))]).shape == (7, 3)
+    with pytest.raises(ValueError, match=r"\(Add\) needs inputs of one shape, got \(None, 4, 3\)"):
+        L.Add()([a, b])
+    with pytest.raises(ValueError, match=r"agree on every axis but axis 1"):
+        L.Concatenate(axis=1)([a, b])
+    with pytest.raises(ValueError, match=r"axis 0 is not an axis of samples"):
+        L.Concatenate(axis=0)([a, a])
+    with pytest.raises(ValueError, match="takes exactly two inputs, got 3"):
+        L.Subtract()([a, a, a])
+    with pytest.raises(TypeError, match=r"\(Add\) takes a list of at least two inputs, got list"):
+        L.Add()([a])
+    with pytest.raises(TypeError, match=r"\(Dense\) takes one input, got a list of 2"):
+        L.Dense(3)([a, a])
+    # Eager calls take lists of arrays too.
+    out = L.Multiply()([np.full((2, 3), 2.0), np.full((2, 3), 3.0)])
+    np.testing.assert_array_equal(out.data, np.full((2, 3), 6.0))
+
+
+# --- models --------------------------------------------------------------------------------
+
+
+def test_a_functional_chain_is_the_sequential_model():
+    """The same layers as Sequential and as Model(inputs, outputs): the same outputs, losses
+    and weights after training, bit for bit."""
+    x, y = toy_data(64)
+    results = []
+    for functional in (False, True):
+        backend.clear_session()
+        backend.set_random_seed(3)
+        model = small_cnn()
+        if functional:
+            model = as_functional(model)
+            assert isinstance(model, Model) and not isinstance(model, Sequential)
+        model.compile("adam", metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        results.append((history.history["loss"], model.predict(x, verbose=0)))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_a_residual_model_learns(device):
+    x, y = toy_data(192)
+    model = residual_cnn(device)
+    model.compile("adam", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=32, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    assert model.evaluate(x, y, verbose=0)[1] > 0.9
+    assert model._fuses_softmax()  # the last softmax goes into the loss, as in Sequential
+    probs = model.predict(x, verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_cpu_and_gpu_agree_on_a_residual_model(gpu):
+    backend.set_random_seed(0)
+    cpu_model = residual_cnn("cpu")
+    gpu_model = residual_cnn("gpu")
+    gpu_model.set_weights(cpu_model.get_weights())
+    x = np.random.default_rng(2).random((5, 8, 8, 1), dtype=np.float32)
+    results = []
+    for model in (cpu_model, gpu_model):
+        backend.set_random_seed(1)  # the same dropout mask
+        xt = Tensor(backend.to_device(x, model.device), requires_grad=True)
+        out = model(xt, training=True)
+        (out * out).sum().backward()
+        results.append([host(out), host(xt.grad)] + [host(w.grad) for w in model.trainable_weights])
+    for got, expected in zip(results[1], results[0], strict=True):
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_summary_follows_keras_3_for_functional_models():
+    lines = []
+    as_functional(small_cnn()).summary(print_fn=lines.append)
+    text = lines[0]
+    assert "│ input_layer" in text and "(InputLayer)" in text
+    assert "Connected to" not in text  # a chain: Keras' sequential-like table
+    lines = []
+    residual_cnn().summary(print_fn=lines.append)
+    table = lines[0].splitlines()
+    assert "Connected to" in table[2]
+    add_row = next(i for i, line in enumerate(table) if "add (Add)" in line)
+    assert table[add_row].rstrip("│ ").endswith("[0][0],")
+    assert "batch_normalization[0][0]" in table[add_row + 1]
+    assert len({len(line) for line in table[1:-3]}) == 1  # every line of the table aligned
+
+
+def test_functional_models_save_load_and_resume(tmp_path):
+    x, y = toy_data(64)
+    model = residual_cnn()
+    model.compile("adam", metrics=["accuracy"])
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    assert type(loaded) is Model
+    assert [type(a) for a in loaded.layers] == [type(a) for a in model.layers]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    model.save_weights(tmp_path / "w.npz")
+    other = residual_cnn()
+    other.load_weights(tmp_path / "w.npz")
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+
+    def run(epochs, checkpoint):
+        backend.clear_session()
+        backend.set_random_seed(4)
+        m = residual_cnn()
+        m.compile("adam")
+        m.fit(x, y, batch_size=16, epochs=epochs, verbose=0, checkpoint=checkpoint)
+        return m.get_weights()
+
+    straight = run(3, tmp_path / "straight.npz")
+    run(2, tmp_path / "ckpt.npz")
+    resumed = run(3, tmp_path / "ckpt.npz")
+    for a, b in zip(resumed, straight, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weights_of_another_graph_are_refused(tmp_path):
+    """The same layers, wired otherwise (the pooled features joined in the other order): the
+    file does not fit, although every weight's shape does."""
+    model = residual_cnn()
+    model.save_weights(tmp_path / "w.npz")
+    rewired = residual_cnn(swapped=True)
+    with pytest.raises(ModelFileError, match="another architecture"):
+        rewired.load_weights(tmp_path / "w.npz")
+
+
+def test_bad_graphs_get_clear_errors():
+    a, b = Input((4,)), Input((4,))
+    dense = L.Dense(4)
+    with pytest.raises(ValueError, match="computed from its input alone"):
+        Model(a, L.Add()([dense(a), L.Dense(4)(b)]))
+    shared = L.Dense(4)
+    with pytest.raises(ValueError, match=r"used at more than one place"):
+        Model(a, L.Add()([shared(a), shared(shared(a))]))
+    with pytest.raises(ValueError, match="one input and one output, got 2 inputs"):
+        Model([a, b], L.Dense(2)(a))
+    with pytest.raises(TypeError, match="for a stack of layers use Sequential"):
+        Model()
+    with pytest.raises(TypeError, match="Model inputs must be an Input"):
+        Model(L.Dense(2)(a), L.Dense(2)(a))
+    model = Model(a, L.Dense(2)(a))
+    with pytest.raises(TypeError, match="models are not nested"):
+        model(Input((4,)))
+    with pytest.raises(ValueError, match=r"expects input of shape \(None, 4\); got x of shape"):
+        model.predict(np.ones((2, 5), np.float32), verbose=0)
+    with pytest.raises(ValueError, match=r"takes samples of shape \(4,\), got \(5,\)"):
+        model.build((5,))
+    with pytest.raises(ValueError, match="was built for input shape"):
+        dense(Input((7,)))

@@ -154,3 +154,12 @@ def unique_name(prefix: str) -> str:
 def clear_session() -> None:
     """Restart automatic layer and model names (like ``keras.backend.clear_session``)."""
     _name_counts.clear()
+
+
+def scatter_add(target: Any, indices: Any, values: Any) -> None:
+    """target[indices] += values, with repeated indices adding up (NumPy's ``add.at``; CuPy's
+    ``scatter_add``, which adds atomically)."""
+    if isinstance(target, np.ndarray):
+        np.add.at(target, indices, values)
+    else:
+        target.scatter_add(indices, values)

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import activations, backend, initializers, regularizers
 from . import functions as F
+from .augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from .autograd import Tensor
 from .data_checks import positive_int
 from .layer_base import (
@@ -37,6 +38,10 @@ __all__ = [
     "InputLayer",
     "Maximum",
     "Minimum",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -322,5 +327,9 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Maximum,
         Minimum,
         Concatenate,
+        RandomFlip,
+        RandomTranslation,
+        RandomRotation,
+        RandomZoom,
     )
 }

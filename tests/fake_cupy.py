@@ -100,6 +100,12 @@ class FakeArray(NDArrayOperatorsMixin):
     def T(self) -> FakeArray:
         return FakeArray(self._array.T)
 
+    def scatter_add(self, slices: Any, value: Any) -> None:
+        """CuPy's atomic self[slices] += value, repeated indices adding up (NumPy has no such
+        method: ``np.add.at`` is its equivalent)."""
+        calls["method"] += 1
+        np.add.at(self._array, _unwrap(slices), _unwrap(value))
+
     def __getattr__(self, name: str) -> Any:
         record = cupy_api.entry("ndarray", name, "'cupy.ndarray' object")
         value = getattr(self._array, name)

@@ -1,0 +1,156 @@
+"""Differentiable image operations for data augmentation: per-image flips and affine warps
+(translation, rotation, zoom) with Keras' fill modes, and the random numbers they draw.
+
+Random numbers are a hash of (seed, index) computed where they are used, as dropout's masks
+are: a GPU draws them without a host-to-device copy (which would make each step wait), and
+the CPU and a GPU draw the same ones. The seed comes from a host generator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .autograd import Function, Tensor
+
+FILL_MODES = ("reflect", "wrap", "nearest", "constant")
+INTERPOLATIONS = ("bilinear", "nearest")
+
+
+def hashed_uniform(xp: Any, seed: int, count: int) -> Any:
+    """``count`` floats in [0, 1), float64, from the 32-bit ``seed`` (MurmurHash3's mixer)."""
+    h = xp.arange(count, dtype=xp.uint32) * xp.uint32(0x9E3779B9) + xp.uint32(seed)
+    for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
+        h ^= h >> xp.uint32(shift)
+        h *= xp.uint32(factor)
+    h ^= h >> xp.uint32(16)
+    return (h >> xp.uint32(8)).astype(np.float64) / float(2**24)
+
+
+# --- flips -----------------------------------------------------------------------------------
+
+
+class Flip(Function):
+    """Each image mirrored left-right where ``horizontal`` is true, and upside down where
+    ``vertical`` is (boolean arrays of one entry per image, or None)."""
+
+    def __init__(self, horizontal: Any, vertical: Any) -> None:
+        self.horizontal, self.vertical = horizontal, vertical
+
+    def _apply(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        for flags, axis in ((self.horizontal, 2), (self.vertical, 1)):
+            if flags is not None:
+                x = xp.where(flags[:, None, None, None], xp.flip(x, axis=axis), x)
+        return x
+
+    def forward(self, x: Any) -> Any:
+        return self._apply(x)
+
+    def backward(self, grad: Any) -> Any:
+        return self._apply(grad)  # each flip is its own inverse
+
+
+def flip(x: Any, horizontal: Any = None, vertical: Any = None) -> Tensor:
+    return Flip(horizontal, vertical)(x)
+
+
+# --- affine warps ----------------------------------------------------------------------------
+
+
+def _source_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
+    """Where integer position ``index`` reads from in an image extended by ``fill_mode``, and
+    whether it reads the image at all (False only outside it with 'constant')."""
+    xp = backend.get_array_module(index)
+    inside = (index >= 0) & (index < size)
+    if fill_mode == "reflect":  # d c b a | a b c d | d c b a
+        m = xp.mod(index, 2 * size)
+        return xp.where(m < size, m, 2 * size - 1 - m), None
+    if fill_mode == "wrap":  # a b c d | a b c d | a b c d
+        return xp.mod(index, size), None
+    clipped = xp.clip(index, 0, size - 1)  # nearest: a a a a | a b c d | d d d d
+    return clipped, (inside if fill_mode == "constant" else None)
+
+
+class AffineTransform(Function):
+    """Warp each image by its matrix [a0, a1, a2, b0, b1, b2]: output pixel (x, y) takes the
+    input at (a0 x + a1 y + a2, b0 x + b1 y + b2), as Keras' transforms map output to input.
+    The input is extended beyond its edges by ``fill_mode`` ('reflect', 'wrap', 'nearest',
+    or 'constant' with ``fill_value``) and read by bilinear or nearest interpolation. The
+    gradient is the adjoint: each output's gradient goes back to the pixels it read."""
+
+    def __init__(
+        self, matrices: Any, fill_mode: str, interpolation: str, fill_value: float
+    ) -> None:
+        self.matrices = matrices
+        self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, fill_value
+
+    def _taps(self, shape: tuple[int, ...], xp: Any) -> list[tuple[Any, Any, Any]]:
+        """For each pixel the model reads: (flat index into (N*H*W), weight, inside mask)."""
+        n, h, w, _ = shape
+        m = self.matrices.astype(np.float64)
+        ys = xp.arange(h, dtype=np.float64)[None, :, None]
+        xs = xp.arange(w, dtype=np.float64)[None, None, :]
+        col = m[:, 0, None, None] * xs + m[:, 1, None, None] * ys + m[:, 2, None, None]
+        row = m[:, 3, None, None] * xs + m[:, 4, None, None] * ys + m[:, 5, None, None]
+        base = (xp.arange(n) * h)[:, None, None]
+        if self.interpolation == "nearest":
+            corners = [(xp.floor(row + 0.5), xp.floor(col + 0.5), None)]
+        else:
+            r0, c0 = xp.floor(row), xp.floor(col)
+            fr, fc = row - r0, col - c0
+            corners = [
+                (r0, c0, (1 - fr) * (1 - fc)),
+                (r0, c0 + 1, (1 - fr) * fc),
+                (r0 + 1, c0, fr * (1 - fc)),
+                (r0 + 1, c0 + 1, fr * fc),
+            ]
+        taps = []
+        for r, c, weight in corners:
+            r_src, r_in = _source_index(r.astype(np.int64), h, self.fill_mode)
+            c_src, c_in = _source_index(c.astype(np.int64), w, self.fill_mode)
+            inside = None if r_in is None else r_in & c_in
+            taps.append(((base + r_src) * w + c_src, weight, inside))
+        return taps
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        n, h, w, c = x.shape
+        flat = x.reshape(n * h * w, c)
+        self.taps, self.x_shape = self._taps(x.shape, xp), x.shape
+        out = xp.zeros(x.shape, dtype=x.dtype)
+        for index, weight, inside in self.taps:
+            value = flat[index]
+            if inside is not None:
+                value = xp.where(inside[..., None], value, x.dtype.type(self.fill_value))
+            out += value if weight is None else weight[..., None].astype(x.dtype) * value
+        return out
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        n, h, w, c = self.x_shape
+        dx = xp.zeros((n * h * w, c), dtype=grad.dtype)
+        for index, weight, inside in self.taps:
+            share = grad if weight is None else weight[..., None].astype(grad.dtype) * grad
+            if inside is not None:
+                share = share * inside[..., None].astype(grad.dtype)
+            backend.scatter_add(dx, index.reshape(-1), share.reshape(-1, c))
+        return dx.reshape(self.x_shape)
+
+
+def affine_transform(
+    x: Any,
+    matrices: Any,
+    fill_mode: str = "reflect",
+    interpolation: str = "bilinear",
+    fill_value: float = 0.0,
+) -> Tensor:
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {', '.join(FILL_MODES)}; got {fill_mode!r}.")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(
+            f"interpolation must be one of {', '.join(INTERPOLATIONS)}; got {interpolation!r}."
+        )
+    return AffineTransform(matrices, fill_mode, interpolation, fill_value)(x)

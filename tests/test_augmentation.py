@@ -1,0 +1,176 @@
+"""Augmentation layers: the warps against SciPy's interpolation (an independent oracle), their
+gradients, Keras' training-only rule, reproducible draws, and the same draws on every device."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+from scipy import ndimage
+from test_functions import host
+from test_models import toy_data
+
+from minicnn import Input, Sequential, backend, load_model
+from minicnn import image_ops as ops
+from minicnn import layers as L
+
+# Keras' fill modes are SciPy's grid modes.
+SCIPY_MODE = {
+    "reflect": "reflect",
+    "wrap": "grid-wrap",
+    "nearest": "nearest",
+    "constant": "grid-constant",
+}
+
+
+def scipy_warp(x, matrices, fill_mode, interpolation, fill_value):
+    n, h, w, c = x.shape
+    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    out = np.empty_like(x)
+    for i, (a0, a1, a2, b0, b1, b2) in enumerate(matrices):
+        coords = [b0 * cols + b1 * rows + b2, a0 * cols + a1 * rows + a2]
+        for ch in range(c):
+            out[i, :, :, ch] = ndimage.map_coordinates(
+                x[i, :, :, ch],
+                coords,
+                order=1 if interpolation == "bilinear" else 0,
+                mode=SCIPY_MODE[fill_mode],
+                cval=fill_value,
+            )
+    return out
+
+
+def random_matrices(n, h, w, seed):
+    """Rotations, zooms and shifts about the image center, reaching well past the edges."""
+    rng = np.random.default_rng(seed)
+    angle, zoom = rng.uniform(-0.6, 0.6, n), rng.uniform(0.7, 1.4, n)
+    shift_x, shift_y = rng.uniform(-3, 3, (2, n))
+    a0, a1 = np.cos(angle) * zoom, -np.sin(angle) * zoom
+    b0, b1 = np.sin(angle) * zoom, np.cos(angle) * zoom
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    a2 = cx - a0 * cx - a1 * cy + shift_x
+    b2 = cy - b0 * cx - b1 * cy + shift_y
+    return np.stack([a0, a1, a2, b0, b1, b2], axis=1)
+
+
+@pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "nearest", "constant"])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_affine_warps_match_scipy(fill_mode, interpolation, device):
+    x = np.random.default_rng(0).standard_normal((3, 7, 6, 2))
+    m = random_matrices(3, 7, 6, seed=1)
+    if interpolation == "nearest":
+        m = np.round(m * 4) / 4 + 0.01  # keep sample points off the .5 ties, where rounding differs
+    got = ops.affine_transform(
+        backend.to_device(x, device), backend.to_device(m, device), fill_mode, interpolation, 0.7
+    )
+    expected = scipy_warp(x, m, fill_mode, interpolation, 0.7)
+    np.testing.assert_allclose(host(got), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "nearest", "constant"])
+def test_affine_warp_and_flip_gradients(fill_mode, device):
+    x = np.random.default_rng(2).standard_normal((2, 5, 4, 2))
+    m = backend.to_device(random_matrices(2, 5, 4, seed=3), device)
+    check_gradients(
+        lambda t: ops.affine_transform(t, m, fill_mode, "bilinear", 0.5), x, device=device
+    )
+    flags = backend.to_device(np.array([True, False]), device)
+    check_gradients(lambda t: ops.flip(t, flags, flags[::-1].copy()), x, device=device)
+
+
+def test_hashed_draws_are_uniform_and_the_same_on_every_device(gpu):
+    cpu = ops.hashed_uniform(np, 12345, 100_000)
+    assert 0 <= cpu.min() and cpu.max() < 1
+    assert abs(cpu.mean() - 0.5) < 0.005 and abs(cpu.var() - 1 / 12) < 0.002
+    np.testing.assert_array_equal(host(ops.hashed_uniform(gpu, 12345, 1000)), cpu[:1000])
+    assert not np.array_equal(ops.hashed_uniform(np, 12346, 1000), cpu[:1000])
+
+
+AUGMENTERS = {
+    "flip": lambda: L.RandomFlip(),
+    "translation": lambda: L.RandomTranslation(0.2, (-0.1, 0.3), fill_mode="constant"),
+    "rotation": lambda: L.RandomRotation(0.1, interpolation="nearest"),
+    "zoom": lambda: L.RandomZoom(0.3, fill_mode="wrap"),
+}
+
+
+@pytest.mark.parametrize("name", list(AUGMENTERS))
+def test_augmenters_act_in_training_only_and_draw_reproducibly(name, device):
+    x = backend.to_device(np.random.default_rng(4).random((16, 6, 6, 2), np.float32), device)
+    layer = AUGMENTERS[name]()
+    assert layer(x, training=False).data is x  # inference: the input itself
+    backend.set_random_seed(5)
+    first = host(layer(x, training=True))
+    second = host(layer(x, training=True))
+    backend.set_random_seed(5)
+    again = host(layer(x, training=True))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, second)
+    assert first.dtype == np.float32 and first.shape == x.shape
+
+
+@pytest.mark.parametrize("name", list(AUGMENTERS))
+def test_augmenters_draw_the_same_on_cpu_and_gpu(name, gpu):
+    x = np.random.default_rng(6).random((8, 6, 5, 1), np.float32)
+    results = []
+    for device in ("cpu", "gpu"):
+        backend.set_random_seed(7)
+        results.append(host(AUGMENTERS[name]()(backend.to_device(x, device), training=True)))
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)
+
+
+def test_flips_mirror_about_half_of_the_images():
+    x = np.random.default_rng(8).random((400, 3, 4, 1), np.float32)
+    out = L.RandomFlip("horizontal")(x, training=True).data
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x, strict=True)])
+    same = np.array([np.array_equal(o, i) for o, i in zip(out, x, strict=True)])
+    assert (mirrored | same).all() and 0.4 < mirrored.mean() < 0.6
+    out = L.RandomFlip("vertical")(x, training=True).data
+    assert all(
+        np.array_equal(o, i) or np.array_equal(o, i[::-1]) for o, i in zip(out, x, strict=True)
+    )
+
+
+def test_translations_shift_by_the_drawn_fraction():
+    """A fixed factor range (0.25, 0.25) of an 8-pixel width: a shift of exactly 2 pixels."""
+    x = np.random.default_rng(9).random((2, 4, 8, 1), np.float32)
+    layer = L.RandomTranslation((0, 0), (0.25, 0.25), fill_mode="constant", fill_value=-1)
+    out = layer(x, training=True).data
+    np.testing.assert_allclose(out[:, :, 2:], x[:, :, :-2], rtol=1e-6)
+    np.testing.assert_array_equal(out[:, :, :2], -1)
+
+
+def test_augmented_models_train_save_and_load(tmp_path, device):
+    x, y = toy_data(96)
+    model = Sequential(
+        [
+            Input((8, 8, 1)),
+            L.RandomTranslation(0.1, 0.1),
+            L.RandomZoom(0.1),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.Flatten(),
+            L.Dense(3, activation="softmax"),
+        ]
+    ).to(device)
+    model.compile("adam", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=16, epochs=6, verbose=0)
+    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn", device=device)
+    assert loaded.layers[0].get_config() == model.layers[0].get_config()
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_bad_augmentation_arguments_are_named():
+    with pytest.raises(ValueError, match=r"\(RandomFlip\): mode must be one of"):
+        L.RandomFlip("diagonal")
+    with pytest.raises(ValueError, match=r"height_factor must give lower <= upper within"):
+        L.RandomTranslation((0.3, 0.1), 0.1)
+    with pytest.raises(ValueError, match=r"width_factor must give lower <= upper within"):
+        L.RandomTranslation(0.1, 1.5)
+    with pytest.raises(ValueError, match=r"fill_mode must be one of reflect, wrap"):
+        L.RandomRotation(0.1, fill_mode="mirror")
+    with pytest.raises(ValueError, match=r"interpolation must be one of bilinear, nearest"):
+        L.RandomZoom(0.1, interpolation="bicubic")
+    with pytest.raises(ValueError, match=r"factor must be a number or a \(lower, upper\) pair"):
+        L.RandomRotation("a lot")
+    with pytest.raises(ValueError, match=r"\(RandomFlip\) expects input of shape \(batch, height"):
+        Sequential([Input((5,)), L.RandomFlip()])

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, schedules
 from .autograd import Tensor
+from .schedules import LearningRateSchedule
 
 
 def _optional_positive(value: float | None, name: str) -> float | None:
@@ -26,15 +27,18 @@ class Optimizer:
 
     def __init__(
         self,
-        learning_rate: float,
+        learning_rate: float | LearningRateSchedule,
         weight_decay: float | None = None,
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
     ) -> None:
-        if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
-        self.learning_rate = float(learning_rate)
+        if isinstance(learning_rate, dict):
+            learning_rate = schedules.deserialize(learning_rate)
+        self._schedule = learning_rate if isinstance(learning_rate, LearningRateSchedule) else None
+        if self._schedule is None:
+            self.learning_rate = learning_rate
+        self._rate_in_use = 0.0  # the rate of the update being made
         self.weight_decay = _optional_positive(weight_decay, "weight_decay")
         self.clipnorm = _optional_positive(clipnorm, "clipnorm")
         self.clipvalue = _optional_positive(clipvalue, "clipvalue")
@@ -46,6 +50,25 @@ class Optimizer:
         self.iterations = 0
         self._slots: list[dict[str, Any]] = []
         self._params: list[Tensor] = []  # the weights the slots belong to
+
+    @property
+    def learning_rate(self) -> float:
+        """The rate of the next update: the schedule's value at ``iterations`` if there is
+        one."""
+        if self._schedule is not None:
+            return float(self._schedule(self.iterations))
+        return self._rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        if self._schedule is not None:
+            raise TypeError(
+                f"This optimizer's learning rate follows {self._schedule!r}; it cannot be set "
+                "(Keras refuses too). Give a number as learning_rate to change it later."
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"learning_rate must be a positive number, got {value!r}.")
+        self._rate = float(value)
 
     def apply(self, params: list[Tensor]) -> None:
         """One update of every parameter from its ``.grad`` (parameters without one are skipped)."""
@@ -60,13 +83,14 @@ class Optimizer:
                 f"{len(params)}); compile the model again after adding, removing, rebuilding, "
                 "freezing or unfreezing layers."
             )
+        self._rate_in_use = self.learning_rate
         self.iterations += 1
         grads = self._clipped([p.grad for p in params])
         for p, grad, slots in zip(params, grads, self._slots, strict=True):
             if grad is None:
                 continue
             if self.weight_decay is not None:
-                p.data -= p.data * p.data.dtype.type(self.weight_decay * self.learning_rate)
+                p.data -= p.data * p.data.dtype.type(self.weight_decay * self._rate_in_use)
             self._update(p.data, grad, slots)
 
     def _clipped(self, grads: list[Any]) -> list[Any]:
@@ -110,7 +134,9 @@ class Optimizer:
     def get_config(self) -> dict[str, Any]:
         return {
             "name": type(self).__name__.lower(),
-            "learning_rate": self.learning_rate,
+            "learning_rate": (
+                self._schedule.serialize() if self._schedule is not None else self.learning_rate
+            ),
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,
             "clipvalue": self.clipvalue,
@@ -146,7 +172,7 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 0.01,
+        learning_rate: float | LearningRateSchedule = 0.01,
         momentum: float = 0.0,
         nesterov: bool = False,
         **kwargs: Any,
@@ -162,7 +188,7 @@ class SGD(Optimizer):
         return {"velocity": xp.zeros_like(p.data)} if self.momentum else {}
 
     def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
-        lr = value.dtype.type(self.learning_rate)
+        lr = value.dtype.type(self._rate_in_use)
         if not self.momentum:
             value -= lr * grad
             return
@@ -183,7 +209,7 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 0.001,
+        learning_rate: float | LearningRateSchedule = 0.001,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
@@ -205,9 +231,10 @@ class Adam(Optimizer):
         """lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), once per step rather than per weight."""
         t = self.iterations
         # Keyed on the rate too: a callback may change it between steps.
-        if self._alpha_at != (t, self.learning_rate):
-            alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
-            self._alpha_at, self._alpha = (t, self.learning_rate), alpha
+        rate = self._rate_in_use
+        if self._alpha_at != (t, rate):
+            alpha = rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+            self._alpha_at, self._alpha = (t, rate), alpha
         return self._alpha
 
     def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
@@ -246,7 +273,7 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        learning_rate: float = 0.001,
+        learning_rate: float | LearningRateSchedule = 0.001,
         weight_decay: float = 0.004,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
@@ -264,7 +291,7 @@ class RMSprop(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 0.001,
+        learning_rate: float | LearningRateSchedule = 0.001,
         rho: float = 0.9,
         momentum: float = 0.0,
         epsilon: float = 1e-7,
@@ -299,7 +326,7 @@ class RMSprop(Optimizer):
             mean *= cast(self.rho)
             mean += cast(1 - self.rho) * grad
             denominator -= mean * mean
-        step = grad * cast(self.learning_rate)
+        step = grad * cast(self._rate_in_use)
         step /= xp.sqrt(denominator)
         if self.momentum:
             m = slots["momentum"]

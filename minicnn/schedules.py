@@ -1,0 +1,201 @@
+"""Learning-rate schedules, as Keras' ``keras.optimizers.schedules``: give one as an
+optimizer's ``learning_rate`` and the rate of each step is ``schedule(step)``, with ``step``
+the number of updates made before it (0 for the first)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def _positive(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return float(value)
+
+
+class LearningRateSchedule:
+    def __call__(self, step: int) -> float:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def serialize(self) -> dict[str, Any]:
+        return {"class_name": type(self).__name__, "config": self.get_config()}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """initial * decay_rate ** (step / decay_steps), the exponent floored with ``staircase``."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+    ) -> None:
+        self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _positive(decay_steps, "decay_steps")
+        self.decay_rate = _positive(decay_rate, "decay_rate")
+        self.staircase = bool(staircase)
+
+    def __call__(self, step: int) -> float:
+        p = step / self.decay_steps
+        return self.initial_learning_rate * self.decay_rate ** (
+            math.floor(p) if self.staircase else p
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+        }
+
+
+class InverseTimeDecay(ExponentialDecay):
+    """initial / (1 + decay_rate * step / decay_steps), the ratio floored with ``staircase``."""
+
+    def __call__(self, step: int) -> float:
+        p = step / self.decay_steps
+        return self.initial_learning_rate / (
+            1 + self.decay_rate * (math.floor(p) if self.staircase else p)
+        )
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """values[0] up to and including boundaries[0], values[1] up to boundaries[1], ...,
+    values[-1] after the last boundary."""
+
+    def __init__(self, boundaries: list[int], values: list[float]) -> None:
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(
+                f"PiecewiseConstantDecay needs one more value than boundaries, got "
+                f"{len(boundaries)} boundaries and {len(values)} values."
+            )
+        if list(boundaries) != sorted(boundaries):
+            raise ValueError(f"boundaries must increase, got {boundaries!r}.")
+        self.boundaries = [int(b) for b in boundaries]
+        self.values = [_positive(v, "each value") for v in values]
+
+    def __call__(self, step: int) -> float:
+        for boundary, value in zip(self.boundaries, self.values, strict=False):
+            if step <= boundary:
+                return value
+        return self.values[-1]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"boundaries": self.boundaries, "values": self.values}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """From initial to end_learning_rate over decay_steps along (1 - step/decay_steps) ** power;
+    then end_learning_rate (with ``cycle``, decay_steps grows to the next multiple instead)."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        end_learning_rate: float = 0.0001,
+        power: float = 1.0,
+        cycle: bool = False,
+    ) -> None:
+        self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _positive(decay_steps, "decay_steps")
+        self.end_learning_rate = _positive(end_learning_rate, "end_learning_rate")
+        self.power = _positive(power, "power")
+        self.cycle = bool(cycle)
+
+    def __call__(self, step: int) -> float:
+        steps = self.decay_steps
+        if self.cycle:
+            steps = steps * max(1.0, math.ceil(step / steps))
+        else:
+            step = min(step, steps)
+        fraction = (1 - step / steps) ** self.power
+        return (self.initial_learning_rate - self.end_learning_rate) * fraction + (
+            self.end_learning_rate
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+        }
+
+
+class CosineDecay(LearningRateSchedule):
+    """Keras' CosineDecay: with ``warmup_steps``, a linear rise from initial to
+    ``warmup_target``; then half a cosine over ``decay_steps`` from the peak down to
+    ``alpha`` times it, where it stays."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        alpha: float = 0.0,
+        warmup_target: float | None = None,
+        warmup_steps: int = 0,
+    ) -> None:
+        self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _positive(decay_steps, "decay_steps")
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha!r}.")
+        self.alpha = float(alpha)
+        self.warmup_target = (
+            None if warmup_target is None else _positive(warmup_target, "warmup_target")
+        )
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be a non-negative int, got {warmup_steps!r}.")
+        self.warmup_steps = warmup_steps
+
+    def __call__(self, step: int) -> float:
+        peak = self.initial_learning_rate if self.warmup_target is None else self.warmup_target
+        if self.warmup_target is not None and step < self.warmup_steps:
+            rise = step / self.warmup_steps
+            return self.initial_learning_rate + (peak - self.initial_learning_rate) * rise
+        # As in Keras, warmup_steps count only with a warmup_target.
+        start = self.warmup_steps if self.warmup_target is not None else 0
+        done = min(step - start, self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1 + math.cos(math.pi * done))
+        return peak * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+_CLASSES: dict[str, type[LearningRateSchedule]] = {
+    cls.__name__: cls
+    for cls in (
+        ExponentialDecay,
+        InverseTimeDecay,
+        PiecewiseConstantDecay,
+        PolynomialDecay,
+        CosineDecay,
+    )
+}
+
+
+def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
+    """A schedule from what ``serialize`` gave."""
+    cls = _CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(
+            f"Unknown learning-rate schedule {config.get('class_name')!r}; known: "
+            f"{', '.join(sorted(_CLASSES))}."
+        )
+    return cls(**config.get("config", {}))

@@ -44,9 +44,9 @@ class SparseCategoricalCrossentropy(CrossEntropy):
         """The same loss, computed from the logits of a softmax output (stable, and faster)."""
         return F.softmax_cross_entropy(logits, y_true, checked)
 
-    def hits(self, outputs: Any, y_true: Any) -> Any:
-        """How many rows of outputs have their largest value at the label (an array)."""
-        return (outputs.argmax(axis=1) == y_true).sum()
+    def label_ids(self, y_true: Any) -> Any:
+        """The class id of each sample, for the metrics."""
+        return y_true
 
 
 class CategoricalCrossentropy(CrossEntropy):
@@ -81,8 +81,8 @@ class CategoricalCrossentropy(CrossEntropy):
     def on_logits(self, y_true: Any, logits: Tensor, checked: bool = False) -> Tensor:
         return F.softmax_cross_entropy_dense(logits, self._smoothed(y_true))
 
-    def hits(self, outputs: Any, y_true: Any) -> Any:
-        return (outputs.argmax(axis=1) == y_true.argmax(axis=1)).sum()
+    def label_ids(self, y_true: Any) -> Any:
+        return y_true.argmax(axis=1)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "label_smoothing": self.label_smoothing}

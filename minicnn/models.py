@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, functional, losses, optimizers
+from . import metrics as metrics_module
 from .autograd import Tensor, no_grad
 from .batches import ArrayBatches, DatasetBatches, is_dataset
 from .callbacks import BatchLogs, Callback, History, _CallbackList
@@ -22,33 +23,34 @@ from .layers import Activation, Input, Layer, _Activated
 from .progress import ProgressBar
 from .summary import print_summary
 
-METRICS = ("accuracy",)
-
 
 class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite; ``fit`` stops at once and keeps the History so far."""
 
 
 class _RunningTotals:
-    """An epoch's summed loss and hits. On a GPU they stay device arrays, so a step queues its
-    work and moves on; ``read`` (for the progress line and the epoch's logs) waits for them."""
+    """An epoch's summed loss and metric hits. On a GPU they stay device arrays, so a step
+    queues its work and moves on; ``read`` (for the progress line and the epoch's logs) waits
+    for them."""
 
     def __init__(self, device: str) -> None:
         self.on_host = device == "cpu"
         self.loss_sum: Any = 0.0
-        self.hits: Any = 0
+        self.hits: list[Any] = []
         self.seen = 0
 
-    def add(self, loss: Any, hits: Any, count: int) -> None:
+    def add(self, loss: Any, hits: list[Any], count: int) -> None:
         if self.on_host:
-            loss, hits = float(loss), int(hits)
+            loss, hits = float(loss), [int(h) for h in hits]
         self.loss_sum = self.loss_sum + loss * count
-        self.hits = self.hits + hits
+        self.hits = (
+            list(hits) if not self.hits else [a + b for a, b in zip(self.hits, hits, strict=True)]
+        )
         self.seen += count
 
-    def read(self) -> tuple[float, float]:
-        """Mean loss and accuracy so far, as Python floats."""
-        return float(self.loss_sum) / self.seen, int(self.hits) / self.seen
+    def read(self) -> tuple[float, list[float]]:
+        """Mean loss and metric values so far, as Python floats."""
+        return float(self.loss_sum) / self.seen, [int(h) / self.seen for h in self.hits]
 
 
 def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
@@ -124,7 +126,7 @@ class Model:
         self.input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
-        self.metrics: list[str] = []
+        self.metrics: list[metrics_module.Metric] = []
         self.compiled = False
         self.history: History | None = None
         self.stop_training = False  # a callback sets it to end fit after the current step
@@ -230,15 +232,14 @@ class Model:
         self,
         optimizer: str | optimizers.Optimizer = "adam",
         loss: str | Any = "sparse_categorical_crossentropy",
-        metrics: list[str] | None = None,
+        metrics: list[Any] | None = None,
     ) -> None:
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
-        metrics = list(metrics or [])
-        for m in metrics:
-            if m not in METRICS:
-                raise ValueError(f"Unknown metric {m!r}; known: {', '.join(METRICS)}.")
-        self.metrics = metrics
+        self.metrics = [metrics_module.get(m) for m in metrics or []]
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ValueError(f"Metric names must differ from each other and from 'loss': {names}.")
         self.compiled = True
 
     def _require_compiled(self) -> None:
@@ -336,7 +337,14 @@ class Model:
             p.grad = None
         loss.backward()
         self.optimizer.apply(params)
-        return loss.data, self.loss.hits(outputs, y)
+        return loss.data, self._hits(outputs, y)
+
+    def _hits(self, outputs: Any, y: Any) -> list[Any]:
+        """Each metric's count of samples scoring 1 in a batch, as device arrays."""
+        if not self.metrics:
+            return []
+        labels = self.loss.label_ids(y)
+        return [metric.hits(outputs, labels) for metric in self.metrics]
 
     def train_on_batch(
         self, x: Any, y: Any, return_dict: bool = False
@@ -345,8 +353,8 @@ class Model:
         the logs with ``return_dict``)."""
         self._require_compiled()
         x, y = self._prepare(x, y)
-        loss, correct = self._train_step(x, y)
-        return self._result(float(loss), int(correct) / len(x), return_dict)
+        loss, hits = self._train_step(x, y)
+        return self._result(float(loss), [int(h) / len(x) for h in hits], return_dict)
 
     def test_on_batch(
         self, x: Any, y: Any, return_dict: bool = False
@@ -362,19 +370,18 @@ class Model:
         return self.predict(x, batch_size=len(x), verbose=0)
 
     def _result(
-        self, loss: float, accuracy: float, return_dict: bool = False
+        self, loss: float, values: list[float], return_dict: bool = False
     ) -> list[float] | float | dict[str, float]:
+        """Keras' return value: the loss, or [loss, *metrics] when compiled with metrics."""
         if return_dict:
-            return self._logs(loss, accuracy)
-        return [loss, accuracy] if "accuracy" in self.metrics else loss
+            return self._logs(loss, values)
+        return [loss, *values] if self.metrics else loss
 
     def _running_logs(self, totals: _RunningTotals) -> dict[str, float]:
         return self._logs(*totals.read())
 
-    def _logs(self, loss: float, accuracy: float, prefix: str = "") -> dict[str, float]:
-        logs = {}
-        if "accuracy" in self.metrics:
-            logs[prefix + "accuracy"] = accuracy
+    def _logs(self, loss: float, values: list[float], prefix: str = "") -> dict[str, float]:
+        logs = {prefix + m.name: v for m, v in zip(self.metrics, values, strict=True)}
         logs[prefix + "loss"] = loss
         return logs
 
@@ -452,21 +459,21 @@ class Model:
                 totals.add(loss, hits, len(xb))
                 # The CPU checks every step; a GPU only when it reads the totals anyway.
                 if totals.on_host or bar.will_draw(step + 1):
-                    loss_mean, accuracy = totals.read()
+                    loss_mean, values = totals.read()
                     _check_finite(loss_mean, epoch, step, steps, history)
-                    bar.update(step + 1, self._logs(loss_mean, accuracy))
+                    bar.update(step + 1, self._logs(loss_mean, values))
                 if hooks.callbacks:
                     hooks.batch_end(step, BatchLogs(partial(self._running_logs, totals)))
                 if self.stop_training:
                     break
             data.end_epoch()
-            loss_mean, accuracy = totals.read()
+            loss_mean, values = totals.read()
             _check_finite(loss_mean, epoch, step, steps, history)
-            logs = self._logs(loss_mean, accuracy)
+            logs = self._logs(loss_mean, values)
             epoch_seconds = time.perf_counter() - epoch_start
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_loss, val_acc = self._evaluate(val)
-                logs.update(self._logs(val_loss, val_acc, prefix="val_"))
+                val_loss, val_values = self._evaluate(val)
+                logs.update(self._logs(val_loss, val_values, prefix="val_"))
             # Keras' order: callbacks first (they may add to the logs), then the progress line.
             hooks.epoch_end(epoch, logs)
             bar.finish(logs, current=step + 1)
@@ -526,12 +533,12 @@ class Model:
 
     def _evaluate(
         self, batches: ArrayBatches | DatasetBatches, bar: ProgressBar | None = None
-    ) -> tuple[float, float]:
+    ) -> tuple[float, list[float]]:
         totals = _RunningTotals(self.device)
         with no_grad():
             for step, (xb, yb) in enumerate(batches.epoch(shuffle=False)):
                 loss, outputs = self._loss_and_outputs(xb, yb, training=False)
-                totals.add(loss.data, self.loss.hits(outputs, yb), len(xb))
+                totals.add(loss.data, self._hits(outputs, yb), len(xb))
                 if bar is not None and bar.will_draw(step + 1):
                     bar.update(step + 1, self._logs(*totals.read()))
         return totals.read()
@@ -551,9 +558,9 @@ class Model:
         verbose = 1 if verbose == "auto" else int(verbose)
         batches = self._batches(x if _takes_dataset(x, y) else (x, y), _batch_size(batch_size))
         bar = ProgressBar(batches.steps, verbose)
-        loss, accuracy = self._evaluate(batches, bar)
-        bar.finish(self._logs(loss, accuracy))
-        return self._result(loss, accuracy, return_dict)
+        loss, values = self._evaluate(batches, bar)
+        bar.finish(self._logs(loss, values))
+        return self._result(loss, values, return_dict)
 
     def predict(
         self, x: Any, batch_size: int | None = None, verbose: int | str = "auto"

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, backend, functional, losses, optimizers
+from . import __version__, backend, functional, losses, metrics, optimizers
 from .fileio import atomic_write
 from .layers import LAYER_CLASSES, Input
 from .models import Model, Sequential
@@ -142,7 +142,7 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
         compile_config = {
             "optimizer": model.optimizer.get_config(),
             "loss": model.loss.get_config(),
-            "metrics": model.metrics,
+            "metrics": [metrics.serialize(m) for m in model.metrics],
         }
     document = {"format": FORMAT, "model": model.get_config(), "compile": compile_config}
     arrays = _weight_arrays(model)

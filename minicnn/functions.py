@@ -607,6 +607,58 @@ def concatenate(xs: list[Any], axis: int = -1) -> Tensor:
     return Concatenate(axis)(*xs)
 
 
+# --- padding, cropping, upsampling --------------------------------------------------------------
+
+
+class Pad2D(Function):
+    """Zeros around each image: ((top, bottom), (left, right)) pixels."""
+
+    def __init__(self, padding: tuple[tuple[int, int], tuple[int, int]]) -> None:
+        self.padding = padding
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        (t, b), (l, r) = self.padding
+        n, h, w, c = x.shape
+        out = xp.zeros((n, h + t + b, w + l + r, c), dtype=x.dtype)
+        out[:, t : t + h, l : l + w] = x
+        return out
+
+    def backward(self, grad: Any) -> Any:
+        (t, b), (l, r) = self.padding
+        return grad[:, t : grad.shape[1] - b, l : grad.shape[2] - r]
+
+
+class Crop2D(Function):
+    """Each image without ((top, bottom), (left, right)) border pixels."""
+
+    def __init__(self, cropping: tuple[tuple[int, int], tuple[int, int]]) -> None:
+        self.cropping = cropping
+
+    def forward(self, x: Any) -> Any:
+        (t, b), (l, r) = self.cropping
+        return x[:, t : x.shape[1] - b, l : x.shape[2] - r]
+
+    def backward(self, grad: Any) -> Any:
+        return Pad2D(self.cropping).forward(grad)
+
+
+class UpSample2D(Function):
+    """Each pixel repeated into a (sh, sw) block (nearest-neighbour upsampling)."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = size
+
+    def forward(self, x: Any) -> Any:
+        sh, sw = self.size
+        return x.repeat(sh, axis=1).repeat(sw, axis=2)
+
+    def backward(self, grad: Any) -> Any:
+        sh, sw = self.size
+        n, h, w, c = grad.shape
+        return grad.reshape(n, h // sh, sh, w // sw, sw, c).sum(axis=(2, 4))
+
+
 # --- normalization -----------------------------------------------------------------------------
 
 
@@ -660,6 +712,39 @@ class BatchNorm(Function):
         dx -= self.normalized * (dgamma / m).reshape(shape)
         dx *= scale
         return dx, dgamma, dbeta
+
+
+class LayerNorm(Function):
+    """(x - mean) / sqrt(variance + epsilon) * gamma + beta, with mean and variance taken
+    over the last axis of each sample (Keras' LayerNormalization)."""
+
+    def __init__(self, epsilon: float) -> None:
+        self.epsilon = epsilon
+
+    def forward(self, x: Any, gamma: Any, beta: Any) -> Any:
+        xp = backend.get_array_module(x)
+        centered = x - x.mean(axis=-1, keepdims=True)
+        variance = (centered * centered).mean(axis=-1, keepdims=True)
+        inv_std = 1 / xp.sqrt(variance + x.dtype.type(self.epsilon))
+        normalized = centered * inv_std
+        gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
+        if self.recording:
+            self.normalized, self.inv_std, self.gamma = normalized, inv_std, gamma
+        return normalized * gamma + beta
+
+    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+        rows = tuple(range(grad.ndim - 1))
+        dbeta = grad.sum(axis=rows)
+        dgamma = (grad * self.normalized).sum(axis=rows)
+        g = grad * self.gamma
+        dx = g - g.mean(axis=-1, keepdims=True)
+        dx -= self.normalized * (g * self.normalized).mean(axis=-1, keepdims=True)
+        dx *= self.inv_std
+        return dx, dgamma, dbeta
+
+
+def layer_normalization(x: Any, gamma: Any, beta: Any, epsilon: float = 1e-3) -> Tensor:
+    return LayerNorm(epsilon)(x, gamma, beta)
 
 
 def batch_normalization(

@@ -22,13 +22,14 @@ from .layer_base import (
     _require_image,
 )
 from .merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
-from .normalization import BatchNormalization
+from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (
     AveragePooling2D,
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
 __all__ = [
     "Activation",
@@ -36,6 +37,7 @@ __all__ = [
     "Average",
     "Concatenate",
     "InputLayer",
+    "LayerNormalization",
     "Maximum",
     "Minimum",
     "RandomFlip",
@@ -48,6 +50,7 @@ __all__ = [
     "AveragePooling2D",
     "BatchNormalization",
     "Conv2D",
+    "Cropping2D",
     "Dense",
     "Dropout",
     "Flatten",
@@ -57,6 +60,9 @@ __all__ = [
     "Layer",
     "MaxPooling2D",
     "Reshape",
+    "SpatialDropout2D",
+    "UpSampling2D",
+    "ZeroPadding2D",
 ]
 
 
@@ -247,6 +253,23 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate}
 
 
+class SpatialDropout2D(Dropout):
+    """Dropout of whole channels: each image loses a fraction ``rate`` of its feature maps
+    (neighbouring pixels are correlated, so dropping single ones regularizes little)."""
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "SpatialDropout2D")
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        if not training or self.rate == 0.0:
+            return x
+        xp = backend.get_array_module(x.data)
+        shape = (x.shape[0], 1, 1, x.shape[3])
+        mask = F.dropout_mask(shape, self.rate, x.dtype, xp)
+        return F.dropout(x, self.rate, training=True, mask=mask)
+
+
 class Activation(Layer):
     """An activation on its own: ``Activation("relu")``."""
 
@@ -331,5 +354,10 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandomTranslation,
         RandomRotation,
         RandomZoom,
+        LayerNormalization,
+        SpatialDropout2D,
+        ZeroPadding2D,
+        Cropping2D,
+        UpSampling2D,
     )
 }

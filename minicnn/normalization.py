@@ -1,4 +1,4 @@
-"""BatchNormalization, with Keras' arguments, weights and rules."""
+"""BatchNormalization and LayerNormalization, with Keras' arguments, weights and rules."""
 
 from __future__ import annotations
 
@@ -102,6 +102,63 @@ class BatchNormalization(Layer):
             **super().get_config(),
             "axis": self.axis,
             "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            **self._init_names,
+        }
+
+
+class LayerNormalization(Layer):
+    """Keras' LayerNormalization over the last axis: each sample's features normalized by
+    their own mean and variance, then scaled by gamma and shifted by beta (per feature). The
+    same in training and inference."""
+
+    def __init__(
+        self,
+        axis: int = -1,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: str = "zeros",
+        gamma_initializer: str = "ones",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if axis != -1:
+            raise ValueError(
+                f"{self.describe()}: only axis=-1 (the features) is available, got {axis!r}."
+            )
+        if not isinstance(epsilon, (int, float)) or not epsilon > 0:
+            raise ValueError(f"{self.describe()}: epsilon must be positive, got {epsilon!r}.")
+        self.axis, self.epsilon = -1, float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self._init_names = {
+            "beta_initializer": beta_initializer,
+            "gamma_initializer": gamma_initializer,
+        }
+        self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        shape = (input_shape[-1],)
+        weights = [self._initializers["gamma_initializer"](shape)] if self.scale else []
+        return weights + ([self._initializers["beta_initializer"](shape)] if self.center else [])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        weights = list(self._weights)
+        xp = backend.get_array_module(x.data)
+        features = (x.shape[-1],)
+        gamma = weights.pop(0) if self.scale else xp.ones(features, x.dtype)
+        beta = weights.pop(0) if self.center else xp.zeros(features, x.dtype)
+        return F.layer_normalization(x, gamma, beta, self.epsilon)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "axis": self.axis,
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,

@@ -1,0 +1,112 @@
+"""Layers that change the size of images: ZeroPadding2D, Cropping2D and UpSampling2D."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import functions as F
+from .autograd import Tensor
+from .layer_base import Layer, Shape, _positive_pair, _require_image
+
+Borders = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _borders(value: Any, what: str, layer: str) -> Borders:
+    """Keras' forms: n (every side), (rows, cols) (symmetric), or ((top, bottom), (left,
+    right)); every count a non-negative int."""
+    problem = ValueError(
+        f"{layer}: {what} must be an int, a pair, or a pair of pairs of non-negative ints, "
+        f"got {value!r}."
+    )
+
+    def count(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise problem
+        return int(v)
+
+    if not isinstance(value, (tuple, list)):
+        n = count(value)
+        return (n, n), (n, n)
+    if len(value) != 2:
+        raise problem
+    if all(isinstance(v, (tuple, list)) for v in value):
+        if any(len(v) != 2 for v in value):
+            raise problem
+        return (count(value[0][0]), count(value[0][1])), (count(value[1][0]), count(value[1][1]))
+    rows, cols = count(value[0]), count(value[1])
+    return (rows, rows), (cols, cols)
+
+
+class ZeroPadding2D(Layer):
+    """Rows and columns of zeros around each image."""
+
+    def __init__(self, padding: Any = (1, 1), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.padding = _borders(padding, "padding", self.describe())
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "ZeroPadding2D")
+        (t, b), (l, r) = self.padding
+        return (input_shape[0] + t + b, input_shape[1] + l + r, input_shape[2])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.Pad2D(self.padding)(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "padding": [list(p) for p in self.padding]}
+
+
+class Cropping2D(Layer):
+    """Each image without some rows and columns at its borders."""
+
+    def __init__(self, cropping: Any = ((0, 0), (0, 0)), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cropping = _borders(cropping, "cropping", self.describe())
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "Cropping2D")
+        (t, b), (l, r) = self.cropping
+        h, w = input_shape[0] - t - b, input_shape[1] - l - r
+        if h < 1 or w < 1:
+            raise ValueError(
+                f"{self.describe()}: cropping {self.cropping} leaves nothing of a "
+                f"{input_shape[0]}x{input_shape[1]} input."
+            )
+        return (h, w, input_shape[2])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.Crop2D(self.cropping)(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "cropping": [list(c) for c in self.cropping]}
+
+
+class UpSampling2D(Layer):
+    """Each pixel repeated ``size`` times down and across (Keras' 'nearest' interpolation,
+    the only one here)."""
+
+    def __init__(self, size: Any = (2, 2), interpolation: str = "nearest", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.size = _positive_pair(size, "size", self.describe())
+        if interpolation != "nearest":
+            raise ValueError(
+                f"{self.describe()}: interpolation {interpolation!r} is not available; "
+                "UpSampling2D here repeats pixels ('nearest')."
+            )
+        self.interpolation = interpolation
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "UpSampling2D")
+        return (input_shape[0] * self.size[0], input_shape[1] * self.size[1], input_shape[2])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.UpSample2D(self.size)(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "size": list(self.size),
+            "interpolation": self.interpolation,
+        }

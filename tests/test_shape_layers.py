@@ -1,0 +1,106 @@
+"""ZeroPadding2D, Cropping2D, UpSampling2D, LayerNormalization and SpatialDropout2D against
+NumPy, with float64 gradient checks on every backend."""
+
+import numpy as np
+import pytest
+from test_functions import host
+from test_layers import check_layer_gradients
+from test_models import toy_data
+
+from minicnn import Input, Sequential, backend, load_model
+from minicnn import layers as L
+
+
+def test_padding_cropping_and_upsampling_match_numpy(device):
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 3))
+    on = backend.to_device(x, device)
+    padded = host(L.ZeroPadding2D(((1, 2), (0, 3)))(on))
+    np.testing.assert_array_equal(padded, np.pad(x, ((0, 0), (1, 2), (0, 3), (0, 0))))
+    cropped = host(L.Cropping2D(((1, 0), (2, 1)))(on))
+    np.testing.assert_array_equal(cropped, x[:, 1:, 2:4])
+    upsampled = host(L.UpSampling2D((2, 3))(on))
+    np.testing.assert_array_equal(upsampled, np.kron(x, np.ones((1, 2, 3, 1))))
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: L.ZeroPadding2D(1),
+        lambda: L.ZeroPadding2D((2, 0)),
+        lambda: L.Cropping2D(((1, 0), (1, 2))),
+        lambda: L.UpSampling2D(2),
+        lambda: L.LayerNormalization(),
+        lambda: L.LayerNormalization(center=False),
+    ],
+)
+def test_shape_layer_gradients(layer, device):
+    x = np.random.default_rng(1).standard_normal((2, 4, 5, 3))
+    check_layer_gradients(layer(), x, device=device)
+
+
+def test_layer_normalization_matches_its_definition(device):
+    x = np.random.default_rng(2).standard_normal((3, 4, 6)) * 3 + 1
+    layer = L.LayerNormalization(epsilon=1e-3)
+    out = host(layer(backend.to_device(x, device), training=True))
+    mean, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+    np.testing.assert_allclose(out, (x - mean) / np.sqrt(var + 1e-3), rtol=1e-10)
+    assert [w.shape for w in layer.weights] == [(6,), (6,)]
+    np.testing.assert_array_equal(host(layer(backend.to_device(x, device))), out)
+
+
+def test_spatial_dropout_drops_whole_channels(device):
+    x = np.ones((64, 3, 4, 8), np.float32)
+    out = host(L.SpatialDropout2D(0.5)(backend.to_device(x, device), training=True))
+    per_channel = out.reshape(64, 12, 8)
+    assert (per_channel == per_channel[:, :1]).all()  # a channel is kept or dropped whole
+    assert set(np.unique(out)) == {0.0, 2.0}
+    assert 0.4 < (per_channel[:, 0] == 0).mean() < 0.6
+    np.testing.assert_array_equal(host(L.SpatialDropout2D(0.5)(backend.to_device(x, device))), x)
+
+
+def test_an_encoder_decoder_trains_saves_and_loads(tmp_path):
+    x, y = toy_data(64)
+    model = Sequential(
+        [
+            Input((8, 8, 1)),
+            L.ZeroPadding2D(1),
+            L.Conv2D(4, 3, activation="relu"),
+            L.SpatialDropout2D(0.2),
+            L.MaxPooling2D(),
+            L.UpSampling2D(),
+            L.Cropping2D(1),
+            L.LayerNormalization(),
+            L.Flatten(),
+            L.Dense(3, activation="softmax"),
+        ]
+    )
+    assert [layer.output_shape for layer in model.layers[:7]] == [
+        (10, 10, 1),
+        (8, 8, 4),
+        (8, 8, 4),
+        (4, 4, 4),
+        (8, 8, 4),
+        (6, 6, 4),
+        (6, 6, 4),
+    ]
+    model.compile("adam", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_bad_shape_layer_arguments_are_named():
+    with pytest.raises(ValueError, match=r"\(ZeroPadding2D\): padding must be an int, a pair"):
+        L.ZeroPadding2D(-1)
+    with pytest.raises(ValueError, match=r"cropping must be an int, a pair"):
+        L.Cropping2D((1, 2, 3))
+    with pytest.raises(ValueError, match=r"leaves nothing of a 4x4 input"):
+        Sequential([Input((4, 4, 1)), L.Cropping2D(2)])
+    with pytest.raises(ValueError, match="interpolation 'bilinear' is not available"):
+        L.UpSampling2D(interpolation="bilinear")
+    with pytest.raises(ValueError, match="only axis=-1"):
+        L.LayerNormalization(axis=1)
+    with pytest.raises(ValueError, match=r"\(SpatialDropout2D\) expects input of shape"):
+        Sequential([Input((4,)), L.SpatialDropout2D(0.1)])

@@ -94,3 +94,24 @@ def as_target_rows(y: Any, n: int, classes: int) -> np.ndarray:
     if not np.isfinite(y).all() or (y < 0).any():
         raise ValueError("y's target rows must hold finite, non-negative values.")
     return y
+
+
+def as_target_array(y: Any, n: int, output_shape: tuple[int, ...], loss: str) -> np.ndarray:
+    """y as float32 targets of shape (n, *output_shape) (a flat y fits one output per sample),
+    or an error saying why not."""
+    y = np.asarray(backend.to_numpy(y))
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise TypeError(f"y must hold numbers; got dtype {y.dtype}.")
+    if len(y) != n:
+        raise ValueError(f"x has {n} samples but y has {len(y)}.")
+    if y.ndim == 1 and output_shape == (1,):
+        y = y[:, None]
+    if y.shape[1:] != tuple(output_shape):
+        raise ValueError(
+            f"{loss} takes targets of the outputs' shape {(None, *output_shape)}; got y of "
+            f"shape {y.shape}."
+        )
+    y = y.astype(backend.FLOAT)
+    if not np.isfinite(y).all():
+        raise ValueError("y must hold finite values (no NaN or inf).")
+    return y

@@ -1,5 +1,6 @@
-"""Losses by Keras name: sparse categorical cross-entropy (integer labels, the study's) and
-categorical cross-entropy (one-hot or soft target rows)."""
+"""Losses by Keras name: sparse categorical cross-entropy (integer labels, the study's),
+categorical cross-entropy (one-hot or soft target rows), binary cross-entropy, and mean
+squared / absolute error (targets of the outputs' shape)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,32 @@ from typing import Any
 import numpy as np
 
 from . import functions as F
+from . import pointwise_losses as P
 from .autograd import Tensor
-from .data_checks import as_labels, as_target_rows
+from .data_checks import as_labels, as_target_array, as_target_rows
 
 
-class CrossEntropy:
-    """What both cross-entropies share: ``from_logits``, the fused path on the logits of a
-    softmax output layer, and counting correct predictions."""
+class Loss:
+    """A loss: it checks targets, computes the mean loss as a Tensor, and says which output
+    activation it can take over (``fused_activation``: the model then hands it the logits)."""
 
     name = ""
+    classification = False  # targets are classes (the model's outputs are class scores)
+    fused_activation: str | None = None
 
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = bool(from_logits)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "from_logits": self.from_logits}
+
+
+class CrossEntropy(Loss):
+    """What both categorical cross-entropies share: ``from_logits``, the fused path on the
+    logits of a softmax output layer, and class ids for the metrics."""
+
+    classification = True
+    fused_activation = "softmax"
 
 
 class SparseCategoricalCrossentropy(CrossEntropy):
@@ -88,15 +100,79 @@ class CategoricalCrossentropy(CrossEntropy):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
-_BY_NAME: dict[str, type[CrossEntropy]] = {
+class _ValueLoss(Loss):
+    """A loss on targets of the outputs' own shape."""
+
+    def targets(self, y: Any, n: int, output_shape: tuple[int, ...]) -> np.ndarray:
+        return as_target_array(y, n, output_shape, self.name)
+
+
+class MeanSquaredError(_ValueLoss):
+    """Mean of (output - target) ** 2 over every value."""
+
+    name = "mean_squared_error"
+
+    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
+        return P.mean_squared_error(y_pred, y_true)
+
+
+class MeanAbsoluteError(_ValueLoss):
+    """Mean of |output - target| over every value."""
+
+    name = "mean_absolute_error"
+
+    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
+        return P.mean_absolute_error(y_pred, y_true)
+
+
+class BinaryCrossentropy(_ValueLoss):
+    """Mean binary cross-entropy of targets in [0, 1] (one or several independent yes/no
+    outputs); ``label_smoothing`` pulls targets towards 1/2, as Keras does. With a sigmoid
+    output layer the model hands it the logits (stable, and faster)."""
+
+    name = "binary_crossentropy"
+    fused_activation = "sigmoid"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0) -> None:
+        super().__init__(from_logits)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}.")
+        self.label_smoothing = float(label_smoothing)
+
+    def targets(self, y: Any, n: int, output_shape: tuple[int, ...]) -> np.ndarray:
+        y = super().targets(y, n, output_shape)
+        if ((y < 0) | (y > 1)).any():
+            raise ValueError("binary_crossentropy takes targets in [0, 1].")
+        return y
+
+    def _smoothed(self, y_true: Any) -> Any:
+        if not self.label_smoothing:
+            return y_true
+        return y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+
+    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
+        return P.binary_crossentropy(y_pred, self._smoothed(y_true), self.from_logits)
+
+    def on_logits(self, y_true: Any, logits: Tensor, checked: bool = False) -> Tensor:
+        return P.binary_crossentropy(logits, self._smoothed(y_true), from_logits=True)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+_BY_NAME: dict[str, type[Loss]] = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
 }
+_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
 
 
-def get(identifier: str | CrossEntropy | dict[str, Any]) -> Any:
-    """A loss from its name, its config dict, or itself."""
-    if isinstance(identifier, CrossEntropy):
+def get(identifier: str | Loss | dict[str, Any]) -> Any:
+    """A loss from its name ('mse' and 'mae' too), its config dict, or itself."""
+    if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, dict):
         config = dict(identifier)
@@ -104,6 +180,8 @@ def get(identifier: str | CrossEntropy | dict[str, Any]) -> Any:
         if name not in _BY_NAME:
             raise ValueError(f"Unknown loss {name!r}; known: {', '.join(sorted(_BY_NAME))}.")
         return _BY_NAME[name](**config)
+    identifier = _ALIASES.get(identifier, identifier) if isinstance(identifier, str) else identifier
     if identifier not in _BY_NAME:
-        raise ValueError(f"Unknown loss {identifier!r}; known: {', '.join(sorted(_BY_NAME))}.")
+        known = ", ".join(sorted([*_BY_NAME, *_ALIASES]))
+        raise ValueError(f"Unknown loss {identifier!r}; known: {known}.")
     return _BY_NAME[identifier]()

@@ -1,6 +1,7 @@
-"""Metrics by Keras name, each the mean over samples of a 0/1 score: accuracy and top-k
-accuracy. A metric counts its hits in a batch as an array on the model's device, so a GPU
-step adds them up without waiting; the model reads the sums when it shows or logs them."""
+"""Metrics by Keras name, each the mean over samples of a per-sample score: accuracies
+(categorical, top-k, binary, exact) and mean squared / absolute error. A metric sums its
+scores over a batch as an array on the model's device, so a GPU step adds them up without
+waiting; the model reads the sums when it shows or logs them."""
 
 from __future__ import annotations
 
@@ -9,16 +10,34 @@ from typing import Any
 from . import backend
 
 
+def _per_sample_mean(values: Any) -> Any:
+    """The sum over samples of each sample's mean value."""
+    rows = values.reshape(values.shape[0], -1)
+    return rows.mean(axis=1).sum()
+
+
 class Metric:
-    """Counts the samples of a batch that score 1, from the outputs and the class ids."""
+    """Sums a per-sample score over a batch, from the outputs and the targets."""
 
     default_name = ""
+    # Whether the score depends only on the order of the class scores; then logits serve as
+    # well as probabilities, and a fused softmax needs no extra pass.
+    ranks_only = False
+    needs_classes = False
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or self.default_name
 
-    def hits(self, outputs: Any, labels: Any) -> Any:
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         raise NotImplementedError
+
+    def check(self, loss: Any) -> None:
+        """Refuse a loss whose targets this metric cannot read."""
+        if self.needs_classes and not getattr(loss, "classification", False):
+            raise ValueError(
+                f"Metric '{self.name}' compares classes; it needs a categorical cross-entropy "
+                f"loss, not {loss.name}."
+            )
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
@@ -31,12 +50,13 @@ class Metric:
 
 
 class SparseCategoricalAccuracy(Metric):
-    """Whether the largest output is the true class (integer labels)."""
+    """Whether the largest output is the true class."""
 
     default_name = "sparse_categorical_accuracy"
+    ranks_only = needs_classes = True
 
-    def hits(self, outputs: Any, labels: Any) -> Any:
-        return (outputs.argmax(axis=1) == labels).sum()
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        return (outputs.argmax(axis=1) == loss.label_ids(y_true)).sum()
 
 
 class CategoricalAccuracy(SparseCategoricalAccuracy):
@@ -50,6 +70,7 @@ class SparseTopKCategoricalAccuracy(Metric):
     count as inside, as in ``tf.math.in_top_k``."""
 
     default_name = "sparse_top_k_categorical_accuracy"
+    ranks_only = needs_classes = True
 
     def __init__(self, k: int = 5, name: str | None = None) -> None:
         super().__init__(name)
@@ -57,7 +78,8 @@ class SparseTopKCategoricalAccuracy(Metric):
             raise ValueError(f"{type(self).__name__}: k must be a positive int, got {k!r}.")
         self.k = k
 
-    def hits(self, outputs: Any, labels: Any) -> Any:
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        labels = loss.label_ids(y_true)
         rows = backend.get_array_module(labels).arange(labels.shape[0])
         true_scores = outputs[rows, labels]
         above = (outputs > true_scores[:, None]).sum(axis=1)
@@ -71,13 +93,71 @@ class TopKCategoricalAccuracy(SparseTopKCategoricalAccuracy):
     default_name = "top_k_categorical_accuracy"
 
 
+class BinaryAccuracy(Metric):
+    """The fraction of a sample's outputs that, thresholded, equal its 0/1 targets."""
+
+    default_name = "binary_accuracy"
+
+    def __init__(self, threshold: float = 0.5, name: str | None = None) -> None:
+        super().__init__(name)
+        self.threshold = float(threshold)
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        decided = (outputs > outputs.dtype.type(self.threshold)).astype(outputs.dtype)
+        return _per_sample_mean((decided == y_true).astype(outputs.dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "threshold": self.threshold}
+
+
+class Accuracy(Metric):
+    """The fraction of a sample's outputs exactly equal to its targets (Keras' plain
+    ``Accuracy``, what 'accuracy' means for a regression loss)."""
+
+    default_name = "accuracy"
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        return _per_sample_mean((outputs == y_true).astype(outputs.dtype))
+
+
+class MeanSquaredError(Metric):
+    default_name = "mean_squared_error"
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        diff = outputs - y_true
+        return _per_sample_mean(diff * diff)
+
+
+class MeanAbsoluteError(Metric):
+    default_name = "mean_absolute_error"
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        xp = backend.get_array_module(outputs)
+        return _per_sample_mean(xp.abs(outputs - y_true))
+
+
+def _accuracy_for(loss: Any, name: str) -> Metric:
+    """Keras' 'accuracy': categorical for a cross-entropy over classes, binary for binary
+    cross-entropy, exact equality otherwise."""
+    if getattr(loss, "classification", False):
+        return SparseCategoricalAccuracy(name=name)
+    if getattr(loss, "name", "") == "binary_crossentropy":
+        return BinaryAccuracy(name=name)
+    return Accuracy(name=name)
+
+
 _BY_NAME: dict[str, Any] = {
-    "accuracy": lambda: SparseCategoricalAccuracy(name="accuracy"),
-    "acc": lambda: SparseCategoricalAccuracy(name="acc"),
-    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-    "categorical_accuracy": CategoricalAccuracy,
-    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "accuracy": lambda loss: _accuracy_for(loss, "accuracy"),
+    "acc": lambda loss: _accuracy_for(loss, "acc"),
+    "sparse_categorical_accuracy": lambda loss: SparseCategoricalAccuracy(),
+    "categorical_accuracy": lambda loss: CategoricalAccuracy(),
+    "sparse_top_k_categorical_accuracy": lambda loss: SparseTopKCategoricalAccuracy(),
+    "top_k_categorical_accuracy": lambda loss: TopKCategoricalAccuracy(),
+    "binary_accuracy": lambda loss: BinaryAccuracy(),
+    "mean_squared_error": lambda loss: MeanSquaredError(),
+    "mse": lambda loss: MeanSquaredError(name="mse"),
+    "mean_absolute_error": lambda loss: MeanAbsoluteError(),
+    "mae": lambda loss: MeanAbsoluteError(name="mae"),
 }
 _CLASSES: dict[str, type[Metric]] = {
     cls.__name__: cls
@@ -86,26 +166,31 @@ _CLASSES: dict[str, type[Metric]] = {
         CategoricalAccuracy,
         SparseTopKCategoricalAccuracy,
         TopKCategoricalAccuracy,
+        BinaryAccuracy,
+        Accuracy,
+        MeanSquaredError,
+        MeanAbsoluteError,
     )
 }
 
 
-def get(identifier: Any) -> Metric:
-    """A metric from its Keras name ('accuracy', 'sparse_top_k_categorical_accuracy', ...),
-    its serialized dict, or itself."""
+def get(identifier: Any, loss: Any = None) -> Metric:
+    """A metric from its Keras name ('accuracy', 'mae', 'sparse_top_k_categorical_accuracy',
+    ...; 'accuracy' depends on the ``loss``, as in Keras), its serialized dict, or itself."""
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
     if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier]()
+        return _BY_NAME[identifier](loss)
     raise ValueError(f"Unknown metric {identifier!r}; known: {', '.join(_BY_NAME)}.")
 
 
-def serialize(metric: Metric) -> str | dict[str, Any]:
-    """A name where the name alone rebuilds the metric (the file stays readable), else the
-    class and config."""
-    if metric.name in _BY_NAME and get(metric.name).get_config() == metric.get_config():
-        if type(get(metric.name)) is type(metric):
+def serialize(metric: Metric, loss: Any = None) -> str | dict[str, Any]:
+    """Its name where the name alone rebuilds it (the file stays readable), else the class
+    and config."""
+    if metric.name in _BY_NAME:
+        again = get(metric.name, loss)
+        if type(again) is type(metric) and again.get_config() == metric.get_config():
             return metric.name
     return metric.serialize()

@@ -41,7 +41,7 @@ class _RunningTotals:
 
     def add(self, loss: Any, hits: list[Any], count: int) -> None:
         if self.on_host:
-            loss, hits = float(loss), [int(h) for h in hits]
+            loss, hits = float(loss), [float(h) for h in hits]
         self.loss_sum = self.loss_sum + loss * count
         self.hits = (
             list(hits) if not self.hits else [a + b for a, b in zip(self.hits, hits, strict=True)]
@@ -50,7 +50,7 @@ class _RunningTotals:
 
     def read(self) -> tuple[float, list[float]]:
         """Mean loss and metric values so far, as Python floats."""
-        return float(self.loss_sum) / self.seen, [int(h) / self.seen for h in self.hits]
+        return float(self.loss_sum) / self.seen, [float(h) / self.seen for h in self.hits]
 
 
 def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
@@ -236,7 +236,9 @@ class Model:
     ) -> None:
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
-        self.metrics = [metrics_module.get(m) for m in metrics or []]
+        self.metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
+        for metric in self.metrics:
+            metric.check(self.loss)
         names = [m.name for m in self.metrics]
         if len(set(names)) != len(names) or "loss" in names:
             raise ValueError(f"Metric names must differ from each other and from 'loss': {names}.")
@@ -282,22 +284,28 @@ class Model:
                     values[s] = None  # free what no later layer reads
         return values[-1]
 
-    def _fuses_softmax(self) -> bool:
+    def _fuses_activation(self) -> bool:
+        """Whether the loss takes over the output layer's activation (softmax for the
+        categorical cross-entropies, sigmoid for binary cross-entropy) and gets the logits."""
         last = self.layers[-1] if self.layers else None
+        fused = getattr(self.loss, "fused_activation", None)
         return (
-            isinstance(self.loss, losses.CrossEntropy)
+            fused is not None
             and not self.loss.from_logits
             and isinstance(last, (_Activated, Activation))
-            and last.activation_name == "softmax"
+            and last.activation_name == fused
         )
 
     def _loss_and_outputs(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Any]:
-        """The loss Tensor and the raw output array whose argmax is the prediction; y has been
-        checked by _prepare."""
-        if self._fuses_softmax():
-            # softmax + cross-entropy in one stable step on the logits.
+        """The loss Tensor and the raw outputs the metrics read; y has been checked by
+        _prepare."""
+        if self._fuses_activation():
+            # The activation and the loss in one stable step on the logits.
             logits = self._forward(Tensor(x), training, logits=True)
-            return self._penalized(self.loss.on_logits(y, logits, checked=True)), logits.data
+            loss = self._penalized(self.loss.on_logits(y, logits, checked=True))
+            if all(metric.ranks_only for metric in self.metrics):
+                return loss, logits.data  # argmax and top-k read logits as well
+            return loss, self.layers[-1].activation(Tensor(logits.data)).data
         out = self._forward(Tensor(x), training)
         return self._penalized(self.loss(y, out, checked=True)), out.data
 
@@ -320,6 +328,9 @@ class Model:
             self.build(x.shape[1:])
         if y is None:
             return backend.to_device(x, self.device), None
+        if not self.loss.classification:
+            y = self.loss.targets(y, len(x), self.output_shape)
+            return backend.to_device(x, self.device), backend.to_device(y, self.device)
         classes = self.output_shape[-1] if len(self.output_shape) == 1 else 0
         if not classes:
             raise ValueError(
@@ -341,10 +352,7 @@ class Model:
 
     def _hits(self, outputs: Any, y: Any) -> list[Any]:
         """Each metric's count of samples scoring 1 in a batch, as device arrays."""
-        if not self.metrics:
-            return []
-        labels = self.loss.label_ids(y)
-        return [metric.hits(outputs, labels) for metric in self.metrics]
+        return [metric.total(outputs, y, self.loss) for metric in self.metrics]
 
     def train_on_batch(
         self, x: Any, y: Any, return_dict: bool = False
@@ -354,7 +362,7 @@ class Model:
         self._require_compiled()
         x, y = self._prepare(x, y)
         loss, hits = self._train_step(x, y)
-        return self._result(float(loss), [int(h) / len(x) for h in hits], return_dict)
+        return self._result(float(loss), [float(h) / len(x) for h in hits], return_dict)
 
     def test_on_batch(
         self, x: Any, y: Any, return_dict: bool = False

@@ -142,7 +142,7 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
         compile_config = {
             "optimizer": model.optimizer.get_config(),
             "loss": model.loss.get_config(),
-            "metrics": [metrics.serialize(m) for m in model.metrics],
+            "metrics": [metrics.serialize(m, model.loss) for m in model.metrics],
         }
     document = {"format": FORMAT, "model": model.get_config(), "compile": compile_config}
     arrays = _weight_arrays(model)

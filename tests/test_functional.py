@@ -120,7 +120,7 @@ def test_a_residual_model_learns(device):
     history = model.fit(x, y, batch_size=32, epochs=8, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     assert model.evaluate(x, y, verbose=0)[1] > 0.9
-    assert model._fuses_softmax()  # the last softmax goes into the loss, as in Sequential
+    assert model._fuses_activation()  # the last softmax goes into the loss, as in Sequential
     probs = model.predict(x, verbose=0)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 

@@ -358,7 +358,7 @@ def test_labels_as_column_and_integer_floats_are_accepted():
     "kwargs,match",
     [
         ({"optimizer": "adagrad"}, "Unknown optimizer 'adagrad'"),
-        ({"loss": "mse"}, "Unknown loss 'mse'"),
+        ({"loss": "hinge"}, "Unknown loss 'hinge'"),
         ({"metrics": ["auc"]}, "Unknown metric 'auc'"),
     ],
 )

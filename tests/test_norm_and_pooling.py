@@ -293,7 +293,7 @@ def test_a_softmax_activation_layer_trains_like_a_softmax_dense(device):
         head = [L.Dense(3), L.Activation("softmax")] if split else [L.Dense(3, "softmax")]
         model = Sequential([Input((8, 8, 1)), L.Flatten(), *head]).to(device)
         model.compile("adam")
-        assert model._fuses_softmax()
+        assert model._fuses_activation()
         losses.append(model.fit(x, y, batch_size=16, epochs=2, verbose=0).history["loss"])
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
 

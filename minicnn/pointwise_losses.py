@@ -1,0 +1,78 @@
+"""Losses averaged over every output value: mean squared and absolute error, and binary
+cross-entropy (on probabilities, or stably on logits). Targets have the outputs' shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import backend
+from .autograd import Function, Tensor
+from .functions import PROB_EPSILON, _targets_for
+
+
+class SquaredError(Function):
+    def forward(self, outputs: Any, targets: Any) -> Any:
+        self.diff = outputs - targets
+        return (self.diff * self.diff).mean()
+
+    def backward(self, grad: Any) -> tuple[Any, None]:
+        return self.diff * (2 * grad / self.diff.size), None
+
+
+class AbsoluteError(Function):
+    def forward(self, outputs: Any, targets: Any) -> Any:
+        xp = backend.get_array_module(outputs)
+        self.sign = xp.sign(outputs - targets)
+        return xp.abs(outputs - targets).mean()
+
+    def backward(self, grad: Any) -> tuple[Any, None]:
+        return self.sign * (grad / self.sign.size), None
+
+
+class BinaryCrossentropyFromProbs(Function):
+    """-mean(t log p + (1 - t) log(1 - p)), p clipped to [eps, 1 - eps] as Keras does (no
+    gradient where the clip holds)."""
+
+    def forward(self, probs: Any, targets: Any) -> Any:
+        xp = backend.get_array_module(probs)
+        self.clipped = xp.clip(probs, PROB_EPSILON, 1 - PROB_EPSILON)
+        self.inside = (probs > PROB_EPSILON) & (probs < 1 - PROB_EPSILON)
+        self.targets = targets
+        p = self.clipped
+        return -(targets * xp.log(p) + (1 - targets) * xp.log(1 - p)).mean()
+
+    def backward(self, grad: Any) -> tuple[Any, None]:
+        p, t = self.clipped, self.targets
+        d = (p - t) / (p * (1 - p)) * self.inside
+        return d * (grad / p.size), None
+
+
+class SigmoidCrossEntropy(Function):
+    """Binary cross-entropy of sigmoid(z), as max(z, 0) - z t + log(1 + exp(-|z|)): stable for
+    any logit."""
+
+    def forward(self, logits: Any, targets: Any) -> Any:
+        xp = backend.get_array_module(logits)
+        self.logits, self.targets = logits, targets
+        terms = xp.maximum(logits, 0) - logits * targets + xp.log1p(xp.exp(-xp.abs(logits)))
+        return terms.mean()
+
+    def backward(self, grad: Any) -> tuple[Any, None]:
+        xp = backend.get_array_module(grad)
+        probs = 1 / (1 + xp.exp(-self.logits))
+        return (probs - self.targets) * (grad / probs.size), None
+
+
+def mean_squared_error(outputs: Any, targets: Any) -> Tensor:
+    return SquaredError()(outputs, _targets_for(outputs, targets))
+
+
+def mean_absolute_error(outputs: Any, targets: Any) -> Tensor:
+    return AbsoluteError()(outputs, _targets_for(outputs, targets))
+
+
+def binary_crossentropy(outputs: Any, targets: Any, from_logits: bool = False) -> Tensor:
+    targets = _targets_for(outputs, targets)
+    if from_logits:
+        return SigmoidCrossEntropy()(outputs, targets)
+    return BinaryCrossentropyFromProbs()(outputs, targets)

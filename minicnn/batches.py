@@ -11,7 +11,7 @@ import numpy as np
 
 from . import backend
 
-Batch = tuple[Any, Any]
+Batch = tuple[Any, Any, Any]  # x, y and sample weights (None where absent)
 
 
 class PyDataset:
@@ -54,21 +54,19 @@ class ArrayBatches:
     """Batches of arrays on the model's device: slices in order, or, shuffled, rows gathered
     through one permutation per epoch that goes to the device in one copy."""
 
-    def __init__(self, x: Any, y: Any, batch_size: int, device: str) -> None:
+    def __init__(self, x: Any, y: Any, batch_size: int, device: str, weights: Any = None) -> None:
         self.x, self.y, self.batch_size, self.device = x, y, batch_size, device
+        self.weights = weights
         self.steps = -(-len(x) // batch_size)
 
     def epoch(self, shuffle: bool) -> Iterator[Batch]:
+        """(x, y, sample weights) batches; y and the weights are None where there are none."""
         n, size = len(self.x), self.batch_size
-        if not shuffle:
-            for start in range(0, n, size):
-                stop = start + size
-                yield self.x[start:stop], None if self.y is None else self.y[start:stop]
-            return
-        order = backend.to_device(backend.rng().permutation(n), self.device)
+        if shuffle:
+            order = backend.to_device(backend.rng().permutation(n), self.device)
         for start in range(0, n, size):
-            idx = order[start : start + size]
-            yield self.x[idx], self.y[idx]
+            rows = order[start : start + size] if shuffle else slice(start, start + size)
+            yield tuple(None if a is None else a[rows] for a in (self.x, self.y, self.weights))
 
     def end_epoch(self) -> None:
         pass
@@ -93,16 +91,16 @@ class DatasetBatches:
 
     def _prepared(self, batch: Any, index: int) -> Batch:
         if not self.with_targets:
-            return self.prepare(batch[0] if isinstance(batch, tuple) else batch, None)
-        if not (isinstance(batch, tuple) and len(batch) == 2):
+            return self.prepare(batch[0] if isinstance(batch, tuple) else batch, None, None)
+        if not (isinstance(batch, tuple) and len(batch) in (2, 3)):
             what = type(batch).__name__
             if isinstance(batch, tuple):
                 what += f" of {len(batch)}"
             raise ValueError(
-                f"Batch {index} of {type(self.dataset).__name__} must be an (x, y) tuple; "
-                f"got {what}."
+                f"Batch {index} of {type(self.dataset).__name__} must be an (x, y) or "
+                f"(x, y, sample_weight) tuple; got {what}."
             )
-        return self.prepare(*batch)
+        return self.prepare(*batch) if len(batch) == 3 else self.prepare(*batch, None)
 
     def end_epoch(self) -> None:
         if hasattr(self.dataset, "on_epoch_end"):

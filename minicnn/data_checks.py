@@ -115,3 +115,37 @@ def as_target_array(y: Any, n: int, output_shape: tuple[int, ...], loss: str) ->
     if not np.isfinite(y).all():
         raise ValueError("y must hold finite values (no NaN or inf).")
     return y
+
+
+def as_sample_weights(weights: Any, n: int) -> np.ndarray:
+    """Per-sample loss weights as float32 of shape (n,), or an error saying why not."""
+    w = np.asarray(backend.to_numpy(weights))
+    if not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
+        raise TypeError(f"sample_weight must hold numbers; got dtype {w.dtype}.")
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.shape != (n,):
+        raise ValueError(
+            f"sample_weight must have one weight per sample, shape ({n},); got {w.shape}."
+        )
+    w = w.astype(backend.FLOAT)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight must hold finite, non-negative numbers.")
+    return w
+
+
+def class_weights_to_sample_weights(y: Any, class_weight: Any) -> np.ndarray:
+    """Keras' rule: each sample gets the weight of its class (the argmax of a one-hot row),
+    and 1.0 when ``class_weight`` does not name its class."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"class_weight must be a dict {{class id: weight}}, got {type(class_weight).__name__}."
+        )
+    for key, value in class_weight.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"class_weight[{key!r}] must be a non-negative number, got {value!r}.")
+    y = np.asarray(backend.to_numpy(y))
+    if y.ndim > 1:
+        y = y.argmax(axis=-1) if y.shape[-1] > 1 else y[..., 0]
+    ids = np.round(y).astype(np.int64).reshape(-1)
+    return np.array([class_weight.get(int(c), 1.0) for c in ids], dtype=backend.FLOAT)

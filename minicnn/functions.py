@@ -782,7 +782,24 @@ def _check_labels(labels: Any, classes: int) -> None:
         )
 
 
-class SoftmaxCrossEntropy(Function):
+class RowLoss(Function):
+    """A loss that is the mean of per-sample losses, or with ``weights`` (one per sample, as
+    Keras' ``sample_weight``) the mean of weighted ones: sum(w_i * l_i) / n."""
+
+    def __init__(self, weights: Any = None) -> None:
+        self.weights = weights
+
+    def _mean(self, rows: Any) -> Any:
+        return rows.mean() if self.weights is None else (rows * self.weights).mean()
+
+    def _weighted(self, d: Any) -> Any:
+        """An unweighted gradient with each sample's rows scaled by its weight."""
+        if self.weights is None:
+            return d
+        return d * self.weights.reshape((-1,) + (1,) * (d.ndim - 1)).astype(d.dtype)
+
+
+class SoftmaxCrossEntropy(RowLoss):
     """Mean sparse categorical cross-entropy of softmax(logits), fused so it never takes log(0).
 
     On a GPU one kernel makes the probabilities and the per-row losses, and one the gradient.
@@ -795,7 +812,7 @@ class SoftmaxCrossEntropy(Function):
             self.probs, self.labels = xp.empty_like(logits), labels
             row_loss = xp.empty(logits.shape[0], dtype=logits.dtype)
             _kernels(xp).softmax_cross_entropy(logits, labels, self.probs, row_loss)
-            return row_loss.mean()
+            return self._mean(row_loss)
         n = logits.shape[0]
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_sum = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
@@ -803,19 +820,19 @@ class SoftmaxCrossEntropy(Function):
         rows = xp.arange(n)
         self.probs = xp.exp(log_probs)
         self.labels = labels
-        return -log_probs[rows, labels].mean()
+        return self._mean(-log_probs[rows, labels])
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         xp = backend.get_array_module(grad)
         if xp is not np:
             d = xp.empty_like(self.probs)
             _kernels(xp).softmax_cross_entropy_backward(self.probs, self.labels, grad, d)
-            return d, None
+            return self._weighted(d), None
         n = self.probs.shape[0]
         d = self.probs.copy()
         d[xp.arange(n), self.labels] -= 1
         d *= grad / n
-        return d, None
+        return self._weighted(d), None
 
 
 def _labels_for(outputs: Any, labels: Any, classes: int, checked: bool) -> Any:
@@ -830,17 +847,19 @@ def _labels_for(outputs: Any, labels: Any, classes: int, checked: bool) -> Any:
     return labels
 
 
-def softmax_cross_entropy(logits: Any, labels: Any, checked: bool = False) -> Tensor:
+def softmax_cross_entropy(
+    logits: Any, labels: Any, checked: bool = False, sample_weight: Any = None
+) -> Tensor:
     """Mean cross-entropy of integer ``labels`` under softmax(``logits``); ``checked`` says the
     labels are known to be in range."""
     labels = _labels_for(logits, labels, logits.shape[1], checked)
-    return SoftmaxCrossEntropy()(logits, labels)
+    return SoftmaxCrossEntropy(_weights_for(logits, sample_weight))(logits, labels)
 
 
 PROB_EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] before the log.
 
 
-class CrossEntropyFromProbs(Function):
+class CrossEntropyFromProbs(RowLoss):
     """Mean sparse categorical cross-entropy of given probabilities (Keras' from_logits=False)."""
 
     def forward(self, probs: Any, labels: Any) -> Any:
@@ -850,25 +869,27 @@ class CrossEntropyFromProbs(Function):
         self.clipped = xp.clip(picked, PROB_EPSILON, 1 - PROB_EPSILON)
         self.inside = (picked > PROB_EPSILON) & (picked < 1 - PROB_EPSILON)
         self.shape, self.labels = probs.shape, labels
-        return -xp.log(self.clipped).mean()
+        return self._mean(-xp.log(self.clipped))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         xp = backend.get_array_module(grad)
         n = self.shape[0]
         d = xp.zeros(self.shape, dtype=self.clipped.dtype)
         d[xp.arange(n), self.labels] = -(grad / n) / self.clipped * self.inside
-        return d, None
+        return self._weighted(d), None
 
 
-def cross_entropy_from_probs(probs: Any, labels: Any, checked: bool = False) -> Tensor:
+def cross_entropy_from_probs(
+    probs: Any, labels: Any, checked: bool = False, sample_weight: Any = None
+) -> Tensor:
     labels = _labels_for(probs, labels, probs.shape[1], checked)
-    return CrossEntropyFromProbs()(probs, labels)
+    return CrossEntropyFromProbs(_weights_for(probs, sample_weight))(probs, labels)
 
 
 # --- cross-entropy against distributions (Keras' categorical_crossentropy) ---------------------
 
 
-class SoftmaxCrossEntropyDense(Function):
+class SoftmaxCrossEntropyDense(RowLoss):
     """Mean of -sum(t * log softmax(logits)) over rows, for target rows t (one-hot or soft);
     from log-softmax, so it never takes log(0)."""
 
@@ -877,17 +898,17 @@ class SoftmaxCrossEntropyDense(Function):
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         self.probs, self.targets = xp.exp(log_probs), targets
-        return -(targets * log_probs).sum(axis=1).mean()
+        return self._mean(-(targets * log_probs).sum(axis=1))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         # d/dz of -sum(t * log softmax(z)) is softmax(z) * sum(t) - t.
         d = self.probs * self.targets.sum(axis=1, keepdims=True)
         d -= self.targets
         d *= grad / self.probs.shape[0]
-        return d, None
+        return self._weighted(d), None
 
 
-class CrossEntropyFromProbsDense(Function):
+class CrossEntropyFromProbsDense(RowLoss):
     """Keras' categorical cross-entropy of given probabilities: each row is scaled to sum to 1,
     clipped to [eps, 1 - eps], and -sum(t * log) is averaged over rows."""
 
@@ -898,14 +919,14 @@ class CrossEntropyFromProbsDense(Function):
         self.clipped = xp.clip(self.scaled, PROB_EPSILON, 1 - PROB_EPSILON)
         self.inside = (self.scaled > PROB_EPSILON) & (self.scaled < 1 - PROB_EPSILON)
         self.targets = targets
-        return -(targets * xp.log(self.clipped)).sum(axis=1).mean()
+        return self._mean(-(targets * xp.log(self.clipped)).sum(axis=1))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         # g = dL/d(scaled); scaling by the row sum s gives dL/dp_k = (g_k - sum_j g_j q_j) / s.
         g = -(grad / self.scaled.shape[0]) * self.targets / self.clipped * self.inside
         d = g - (g * self.scaled).sum(axis=1, keepdims=True)
         d /= self.row_sums
-        return d, None
+        return self._weighted(d), None
 
 
 def _targets_for(outputs: Any, targets: Any) -> Any:
@@ -921,11 +942,27 @@ def _targets_for(outputs: Any, targets: Any) -> Any:
     return targets
 
 
-def softmax_cross_entropy_dense(logits: Any, targets: Any) -> Tensor:
+def softmax_cross_entropy_dense(logits: Any, targets: Any, sample_weight: Any = None) -> Tensor:
     """Mean cross-entropy of target distributions (rows of ``targets``) under
     softmax(``logits``)."""
-    return SoftmaxCrossEntropyDense()(logits, _targets_for(logits, targets))
+    weights = _weights_for(logits, sample_weight)
+    return SoftmaxCrossEntropyDense(weights)(logits, _targets_for(logits, targets))
 
 
-def cross_entropy_from_probs_dense(probs: Any, targets: Any) -> Tensor:
-    return CrossEntropyFromProbsDense()(probs, _targets_for(probs, targets))
+def cross_entropy_from_probs_dense(probs: Any, targets: Any, sample_weight: Any = None) -> Tensor:
+    weights = _weights_for(probs, sample_weight)
+    return CrossEntropyFromProbsDense(weights)(probs, _targets_for(probs, targets))
+
+
+def _weights_for(outputs: Any, sample_weight: Any) -> Any:
+    """Sample weights as a flat array on the outputs' device, in their dtype (or None)."""
+    if sample_weight is None:
+        return None
+    data = outputs.data if isinstance(outputs, Tensor) else outputs
+    xp = backend.get_array_module(data)
+    weights = xp.asarray(sample_weight).astype(data.dtype, copy=False).reshape(-1)
+    if weights.shape[0] != data.shape[0]:
+        raise ValueError(
+            f"{weights.shape[0]} sample weights for a batch of {data.shape[0]} samples."
+        )
+    return weights

@@ -46,15 +46,19 @@ class SparseCategoricalCrossentropy(CrossEntropy):
         """y checked and converted on the host: int64 class ids of shape (n,)."""
         return as_labels(y, n, classes)
 
-    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
+    def __call__(
+        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
         """The loss; ``checked`` says y_true is known to hold valid class ids."""
         if self.from_logits:
-            return F.softmax_cross_entropy(y_pred, y_true, checked)
-        return F.cross_entropy_from_probs(y_pred, y_true, checked)
+            return F.softmax_cross_entropy(y_pred, y_true, checked, sample_weight)
+        return F.cross_entropy_from_probs(y_pred, y_true, checked, sample_weight)
 
-    def on_logits(self, y_true: Any, logits: Tensor, checked: bool = False) -> Tensor:
+    def on_logits(
+        self, y_true: Any, logits: Tensor, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
         """The same loss, computed from the logits of a softmax output (stable, and faster)."""
-        return F.softmax_cross_entropy(logits, y_true, checked)
+        return F.softmax_cross_entropy(logits, y_true, checked, sample_weight)
 
     def label_ids(self, y_true: Any) -> Any:
         """The class id of each sample, for the metrics."""
@@ -85,13 +89,17 @@ class CategoricalCrossentropy(CrossEntropy):
         classes = y_true.shape[1]
         return y_true * (1.0 - self.label_smoothing) + self.label_smoothing / classes
 
-    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
+    def __call__(
+        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
         if self.from_logits:
-            return F.softmax_cross_entropy_dense(y_pred, self._smoothed(y_true))
-        return F.cross_entropy_from_probs_dense(y_pred, self._smoothed(y_true))
+            return F.softmax_cross_entropy_dense(y_pred, self._smoothed(y_true), sample_weight)
+        return F.cross_entropy_from_probs_dense(y_pred, self._smoothed(y_true), sample_weight)
 
-    def on_logits(self, y_true: Any, logits: Tensor, checked: bool = False) -> Tensor:
-        return F.softmax_cross_entropy_dense(logits, self._smoothed(y_true))
+    def on_logits(
+        self, y_true: Any, logits: Tensor, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
+        return F.softmax_cross_entropy_dense(logits, self._smoothed(y_true), sample_weight)
 
     def label_ids(self, y_true: Any) -> Any:
         return y_true.argmax(axis=1)
@@ -112,8 +120,10 @@ class MeanSquaredError(_ValueLoss):
 
     name = "mean_squared_error"
 
-    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
-        return P.mean_squared_error(y_pred, y_true)
+    def __call__(
+        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
+        return P.mean_squared_error(y_pred, y_true, sample_weight)
 
 
 class MeanAbsoluteError(_ValueLoss):
@@ -121,8 +131,10 @@ class MeanAbsoluteError(_ValueLoss):
 
     name = "mean_absolute_error"
 
-    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
-        return P.mean_absolute_error(y_pred, y_true)
+    def __call__(
+        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
+        return P.mean_absolute_error(y_pred, y_true, sample_weight)
 
 
 class BinaryCrossentropy(_ValueLoss):
@@ -150,11 +162,17 @@ class BinaryCrossentropy(_ValueLoss):
             return y_true
         return y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
 
-    def __call__(self, y_true: Any, y_pred: Tensor, checked: bool = False) -> Tensor:
-        return P.binary_crossentropy(y_pred, self._smoothed(y_true), self.from_logits)
+    def __call__(
+        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
+        return P.binary_crossentropy(
+            y_pred, self._smoothed(y_true), self.from_logits, sample_weight
+        )
 
-    def on_logits(self, y_true: Any, logits: Tensor, checked: bool = False) -> Tensor:
-        return P.binary_crossentropy(logits, self._smoothed(y_true), from_logits=True)
+    def on_logits(
+        self, y_true: Any, logits: Tensor, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
+        return P.binary_crossentropy(logits, self._smoothed(y_true), True, sample_weight)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "label_smoothing": self.label_smoothing}

@@ -17,7 +17,12 @@ from . import metrics as metrics_module
 from .autograd import Tensor, no_grad
 from .batches import ArrayBatches, DatasetBatches, is_dataset
 from .callbacks import BatchLogs, Callback, History, _CallbackList
-from .data_checks import as_input_batch, positive_int
+from .data_checks import (
+    as_input_batch,
+    as_sample_weights,
+    class_weights_to_sample_weights,
+    positive_int,
+)
 from .layer_base import is_symbolic
 from .layers import Activation, Input, Layer, _Activated
 from .progress import ProgressBar
@@ -296,18 +301,21 @@ class Model:
             and last.activation_name == fused
         )
 
-    def _loss_and_outputs(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Any]:
-        """The loss Tensor and the raw outputs the metrics read; y has been checked by
-        _prepare."""
+    def _loss_and_outputs(
+        self, x: Any, y: Any, training: bool, sample_weight: Any = None
+    ) -> tuple[Tensor, Any]:
+        """The loss Tensor and the raw outputs the metrics read; y (and the sample weights)
+        have been checked by _prepare."""
+        weights = {"sample_weight": sample_weight} if sample_weight is not None else {}
         if self._fuses_activation():
             # The activation and the loss in one stable step on the logits.
             logits = self._forward(Tensor(x), training, logits=True)
-            loss = self._penalized(self.loss.on_logits(y, logits, checked=True))
+            loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
             if all(metric.ranks_only for metric in self.metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self.layers[-1].activation(Tensor(logits.data)).data
         out = self._forward(Tensor(x), training)
-        return self._penalized(self.loss(y, out, checked=True)), out.data
+        return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
 
     @property
     def losses(self) -> list[Tensor]:
@@ -340,9 +348,24 @@ class Model:
         y = self.loss.targets(y, len(x), classes)
         return backend.to_device(x, self.device), backend.to_device(y, self.device)
 
-    def _train_step(self, x: Any, y: Any) -> tuple[Any, Any]:
+    def _prepare_weighted(
+        self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None
+    ) -> tuple[Any, Any, Any]:
+        """_prepare, plus checked sample weights on the device (None without any); Keras'
+        ``class_weight`` gives each sample the weight of its class (1 for classes it omits)."""
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError("Give class_weight or sample_weight, not both (as in Keras).")
+        x_dev, y_dev = self._prepare(x, y)
+        if y is None or (sample_weight is None and class_weight is None):
+            return x_dev, y_dev, None
+        if class_weight is not None:
+            sample_weight = class_weights_to_sample_weights(y, class_weight)
+        weights = as_sample_weights(sample_weight, len(x_dev))
+        return x_dev, y_dev, backend.to_device(weights, self.device)
+
+    def _train_step(self, x: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any]:
         """One update; the loss and the number of hits stay arrays on the model's device."""
-        loss, outputs = self._loss_and_outputs(x, y, training=True)
+        loss, outputs = self._loss_and_outputs(x, y, training=True, sample_weight=sample_weight)
         params = self.trainable_weights
         for p in params:
             p.grad = None
@@ -355,22 +378,27 @@ class Model:
         return [metric.total(outputs, y, self.loss) for metric in self.metrics]
 
     def train_on_batch(
-        self, x: Any, y: Any, return_dict: bool = False
+        self,
+        x: Any,
+        y: Any,
+        sample_weight: Any = None,
+        class_weight: dict[int, float] | None = None,
+        return_dict: bool = False,
     ) -> list[float] | float | dict[str, float]:
         """One optimizer step on one batch; returns [loss, accuracy] like Keras (a dict of
         the logs with ``return_dict``)."""
         self._require_compiled()
-        x, y = self._prepare(x, y)
-        loss, hits = self._train_step(x, y)
+        x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
+        loss, hits = self._train_step(x, y, w)
         return self._result(float(loss), [float(h) / len(x) for h in hits], return_dict)
 
     def test_on_batch(
-        self, x: Any, y: Any, return_dict: bool = False
+        self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False
     ) -> list[float] | float | dict[str, float]:
         """Loss (and accuracy) on one batch, without training."""
         self._require_compiled()
-        x, y = self._prepare(x, y)
-        batches = ArrayBatches(x, y, len(x), self.device)
+        x, y, w = self._prepare_weighted(x, y, sample_weight)
+        batches = ArrayBatches(x, y, len(x), self.device, w)
         return self._result(*self._evaluate(batches), return_dict)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
@@ -409,6 +437,8 @@ class Model:
         validation_split: float = 0.0,
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
     ) -> History:
         """Train for ``epochs`` passes over (x, y); returns a History like Keras.
 
@@ -426,6 +456,9 @@ class Model:
         in batches of ``validation_batch_size`` (default: ``batch_size``).
         ``x`` (and ``validation_data``) may be a ``minicnn.batches.PyDataset`` that makes its
         own (x, y) batches, as in Keras; then ``y`` is None and ``batch_size`` is the dataset's.
+        ``sample_weight`` (one weight per sample) or ``class_weight`` ({class: weight})
+        weight each sample's loss: the loss is sum(w * l) / batch size, as Keras'; metrics
+        stay unweighted, as Keras' ``metrics`` are.
         """
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -436,7 +469,9 @@ class Model:
         validation_freq = positive_int(validation_freq, "validation_freq")
         # As in Keras, validation_data wins over validation_split.
         split = validation_split if validation_data is None else 0.0
-        data, val = self._training_batches(x, y, batch_size, split, validation_batch_size)
+        data, val = self._training_batches(
+            x, y, batch_size, split, validation_batch_size, sample_weight, class_weight
+        )
         if validation_data is not None:
             val = self._batches(validation_data, validation_batch_size)
         steps = data.steps
@@ -461,9 +496,9 @@ class Model:
             bar = ProgressBar(steps, verbose)
             totals = _RunningTotals(self.device)
             epoch_start = time.perf_counter()
-            for step, (xb, yb) in enumerate(data.epoch(shuffle)):
+            for step, (xb, yb, wb) in enumerate(data.epoch(shuffle)):
                 hooks.batch_begin(step)
-                loss, hits = self._train_step(xb, yb)
+                loss, hits = self._train_step(xb, yb, wb)
                 totals.add(loss, hits, len(xb))
                 # The CPU checks every step; a GPU only when it reads the totals anyway.
                 if totals.on_host or bar.will_draw(step + 1):
@@ -502,7 +537,14 @@ class Model:
 
     # -- inference -----------------------------------------------------------------------------
     def _training_batches(
-        self, x: Any, y: Any, batch_size: int, validation_split: float, validation_batch_size: int
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int,
+        validation_split: float,
+        validation_batch_size: int,
+        sample_weight: Any = None,
+        class_weight: dict[int, float] | None = None,
     ) -> tuple[ArrayBatches | DatasetBatches, ArrayBatches | None]:
         """fit's batches, and those of the samples ``validation_split`` holds out (or None)."""
         if _takes_dataset(x, y):
@@ -511,41 +553,53 @@ class Model:
                     "validation_split needs arrays; pass the dataset's validation data as "
                     "validation_data."
                 )
-            return DatasetBatches(x, self._prepare, with_targets=True), None
+            if sample_weight is not None or class_weight is not None:
+                raise ValueError(
+                    "A dataset gives its sample weights in its batches, as (x, y, "
+                    "sample_weight); class_weight and sample_weight need arrays."
+                )
+            return DatasetBatches(x, self._prepare_weighted, with_targets=True), None
         if y is None:
             raise ValueError("fit needs y (the targets) when x is an array.")
-        x, y = self._prepare(x, y)
+        x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
         val = None
         if validation_split:
             x, y, (x_val, y_val) = _split_off_validation(x, y, validation_split)
-            val = ArrayBatches(x_val, y_val, validation_batch_size, self.device)
-        return ArrayBatches(x, y, batch_size, self.device), val
+            w_val = None if w is None else w[len(x) :]
+            w = None if w is None else w[: len(x)]
+            val = ArrayBatches(x_val, y_val, validation_batch_size, self.device, w_val)
+        return ArrayBatches(x, y, batch_size, self.device, w), val
 
     def _batches(
         self, data: Any, batch_size: int, with_targets: bool = True
     ) -> ArrayBatches | DatasetBatches:
-        """Batches of a dataset, or of arrays given as ``(x, y)`` (or ``x`` alone for predict)."""
+        """Batches of a dataset, or of arrays given as ``(x, y)`` or ``(x, y,
+        sample_weight)`` (or ``x`` alone for predict)."""
         if is_dataset(data):
-            return DatasetBatches(data, self._prepare, with_targets)
+            return DatasetBatches(data, self._prepare_weighted, with_targets)
         if not with_targets:
             x, _ = self._prepare(data)
             return ArrayBatches(x, None, batch_size, self.device)
-        if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        if not (isinstance(data, (tuple, list)) and len(data) in (2, 3)):
             what = f"a {type(data).__name__}"
             if isinstance(data, (tuple, list)):
                 what += f" of {len(data)}"
-            raise ValueError(f"Give (x, y) arrays or a dataset of (x, y) batches; got {what}.")
+            raise ValueError(
+                f"Give (x, y) or (x, y, sample_weight) arrays, or a dataset of such batches; "
+                f"got {what}."
+            )
         if data[1] is None:
             raise ValueError("y (the targets) is needed when x is an array.")
-        return ArrayBatches(*self._prepare(*data), batch_size, self.device)
+        x, y, w = self._prepare_weighted(*data)
+        return ArrayBatches(x, y, batch_size, self.device, w)
 
     def _evaluate(
         self, batches: ArrayBatches | DatasetBatches, bar: ProgressBar | None = None
     ) -> tuple[float, list[float]]:
         totals = _RunningTotals(self.device)
         with no_grad():
-            for step, (xb, yb) in enumerate(batches.epoch(shuffle=False)):
-                loss, outputs = self._loss_and_outputs(xb, yb, training=False)
+            for step, (xb, yb, wb) in enumerate(batches.epoch(shuffle=False)):
+                loss, outputs = self._loss_and_outputs(xb, yb, False, wb)
                 totals.add(loss.data, self._hits(outputs, yb), len(xb))
                 if bar is not None and bar.will_draw(step + 1):
                     bar.update(step + 1, self._logs(*totals.read()))
@@ -558,13 +612,20 @@ class Model:
         batch_size: int | None = None,
         verbose: int | str = "auto",
         return_dict: bool = False,
+        sample_weight: Any = None,
     ) -> list[float] | float | dict[str, float]:
         """Loss (and accuracy, if compiled with it) over (x, y) or a dataset of (x, y)
         batches, without training; a dict ``{"accuracy": ..., "loss": ...}`` with
-        ``return_dict``."""
+        ``return_dict``. ``sample_weight`` weights each sample's loss, as in fit."""
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
-        batches = self._batches(x if _takes_dataset(x, y) else (x, y), _batch_size(batch_size))
+        if _takes_dataset(x, y):
+            if sample_weight is not None:
+                raise ValueError("A dataset gives its sample weights in its batches.")
+            data = x
+        else:
+            data = (x, y) if sample_weight is None else (x, y, sample_weight)
+        batches = self._batches(data, _batch_size(batch_size))
         bar = ProgressBar(batches.steps, verbose)
         loss, values = self._evaluate(batches, bar)
         bar.finish(self._logs(loss, values))
@@ -581,7 +642,7 @@ class Model:
         outputs = []
         xp = backend.xp_for(self.device)
         with no_grad():
-            for step, (xb, _) in enumerate(batches.epoch(shuffle=False)):
+            for step, (xb, _, _) in enumerate(batches.epoch(shuffle=False)):
                 outputs.append(self(xb).data)
                 bar.update(step + 1)
         result = backend.to_numpy(xp.concatenate(outputs))  # one copy back from a GPU

@@ -6,30 +6,35 @@ from __future__ import annotations
 from typing import Any
 
 from . import backend
-from .autograd import Function, Tensor
-from .functions import PROB_EPSILON, _targets_for
+from .autograd import Tensor
+from .functions import PROB_EPSILON, RowLoss, _targets_for, _weights_for
 
 
-class SquaredError(Function):
+def _per_sample(values: Any) -> Any:
+    """Each sample's mean value: the mean over all values is the mean of these."""
+    return values.reshape(values.shape[0], -1).mean(axis=1)
+
+
+class SquaredError(RowLoss):
     def forward(self, outputs: Any, targets: Any) -> Any:
         self.diff = outputs - targets
-        return (self.diff * self.diff).mean()
+        return self._mean(_per_sample(self.diff * self.diff))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
-        return self.diff * (2 * grad / self.diff.size), None
+        return self._weighted(self.diff * (2 * grad / self.diff.size)), None
 
 
-class AbsoluteError(Function):
+class AbsoluteError(RowLoss):
     def forward(self, outputs: Any, targets: Any) -> Any:
         xp = backend.get_array_module(outputs)
         self.sign = xp.sign(outputs - targets)
-        return xp.abs(outputs - targets).mean()
+        return self._mean(_per_sample(xp.abs(outputs - targets)))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
-        return self.sign * (grad / self.sign.size), None
+        return self._weighted(self.sign * (grad / self.sign.size)), None
 
 
-class BinaryCrossentropyFromProbs(Function):
+class BinaryCrossentropyFromProbs(RowLoss):
     """-mean(t log p + (1 - t) log(1 - p)), p clipped to [eps, 1 - eps] as Keras does (no
     gradient where the clip holds)."""
 
@@ -39,15 +44,15 @@ class BinaryCrossentropyFromProbs(Function):
         self.inside = (probs > PROB_EPSILON) & (probs < 1 - PROB_EPSILON)
         self.targets = targets
         p = self.clipped
-        return -(targets * xp.log(p) + (1 - targets) * xp.log(1 - p)).mean()
+        return self._mean(_per_sample(-(targets * xp.log(p) + (1 - targets) * xp.log(1 - p))))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         p, t = self.clipped, self.targets
         d = (p - t) / (p * (1 - p)) * self.inside
-        return d * (grad / p.size), None
+        return self._weighted(d * (grad / p.size)), None
 
 
-class SigmoidCrossEntropy(Function):
+class SigmoidCrossEntropy(RowLoss):
     """Binary cross-entropy of sigmoid(z), as max(z, 0) - z t + log(1 + exp(-|z|)): stable for
     any logit."""
 
@@ -55,24 +60,29 @@ class SigmoidCrossEntropy(Function):
         xp = backend.get_array_module(logits)
         self.logits, self.targets = logits, targets
         terms = xp.maximum(logits, 0) - logits * targets + xp.log1p(xp.exp(-xp.abs(logits)))
-        return terms.mean()
+        return self._mean(_per_sample(terms))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         xp = backend.get_array_module(grad)
         probs = 1 / (1 + xp.exp(-self.logits))
-        return (probs - self.targets) * (grad / probs.size), None
+        return self._weighted((probs - self.targets) * (grad / probs.size)), None
 
 
-def mean_squared_error(outputs: Any, targets: Any) -> Tensor:
-    return SquaredError()(outputs, _targets_for(outputs, targets))
+def mean_squared_error(outputs: Any, targets: Any, sample_weight: Any = None) -> Tensor:
+    weights = _weights_for(outputs, sample_weight)
+    return SquaredError(weights)(outputs, _targets_for(outputs, targets))
 
 
-def mean_absolute_error(outputs: Any, targets: Any) -> Tensor:
-    return AbsoluteError()(outputs, _targets_for(outputs, targets))
+def mean_absolute_error(outputs: Any, targets: Any, sample_weight: Any = None) -> Tensor:
+    weights = _weights_for(outputs, sample_weight)
+    return AbsoluteError(weights)(outputs, _targets_for(outputs, targets))
 
 
-def binary_crossentropy(outputs: Any, targets: Any, from_logits: bool = False) -> Tensor:
+def binary_crossentropy(
+    outputs: Any, targets: Any, from_logits: bool = False, sample_weight: Any = None
+) -> Tensor:
     targets = _targets_for(outputs, targets)
+    weights = _weights_for(outputs, sample_weight)
     if from_logits:
-        return SigmoidCrossEntropy()(outputs, targets)
-    return BinaryCrossentropyFromProbs()(outputs, targets)
+        return SigmoidCrossEntropy(weights)(outputs, targets)
+    return BinaryCrossentropyFromProbs(weights)(outputs, targets)

@@ -559,3 +559,41 @@ def test_the_cuda_source_compiles_with_nvrtc_as_cupy_compiles_it(dtype):
     nvrtc.nvrtcGetProgramLog(program, log)
     nvrtc.nvrtcDestroyProgram(ctypes.byref(program))
     assert result == 0, log.value.decode()
+
+
+def test_the_keras_extras_add_no_wait_to_a_training_step(gpu):
+    """Batch normalization, augmentation, a functional merge, weight penalties, clipping,
+    a schedule and several metrics all stay on the device: as for the plain model, the
+    transfers of an epoch do not grow with its steps."""
+    if gpu.__class__.__name__ != "FakeCupy":
+        pytest.skip("counting transfers needs the emulated backend")
+    import fake_cupy
+
+    from minicnn import Model, metrics, regularizers
+    from minicnn.optimizers import schedules
+
+    def build():
+        inputs = Input((8, 8, 1))
+        x = L.RandomFlip("horizontal")(inputs)
+        x = L.RandomTranslation(0.1, 0.1)(x)
+        x = L.Conv2D(4, 3, padding="same", kernel_regularizer="l2")(x)
+        y = L.BatchNormalization()(x)
+        x = L.Activation("relu")(L.Add()([x, y]))
+        x = L.Concatenate()([L.GlobalAveragePooling2D()(x), L.Flatten()(x)])
+        outputs = L.Dense(3, activation="softmax", bias_regularizer=regularizers.L1(0.01))(x)
+        return Model(inputs, outputs, device="gpu")
+
+    counts = []
+    for samples in (64, 192):
+        model = build()
+        rate = schedules.CosineDecay(0.01, decay_steps=50)
+        model.compile(
+            optimizers.AdamW(rate, global_clipnorm=1.0),
+            metrics=["accuracy", metrics.SparseTopKCategoricalAccuracy(k=2)],
+        )
+        x, y = toy_data(samples)
+        x_dev, y_dev = backend.to_device(x, "gpu"), backend.to_device(y, "gpu")
+        fake_cupy.traffic.clear()
+        model.fit(x_dev, y_dev, batch_size=16, epochs=2, verbose=0)
+        counts.append(dict(fake_cupy.traffic))
+    assert counts[0] == counts[1], counts

@@ -92,7 +92,8 @@ def test_dataset_problems_are_named():
     with pytest.raises(ValueError, match="validation_split needs arrays"):
         model.fit(Slices(x, y), validation_split=0.2, verbose=0)
     with pytest.raises(
-        ValueError, match=r"Batch \d of Slices must be an \(x, y\) tuple; got ndarray"
+        ValueError,
+        match=r"Batch \d of Slices must be an \(x, y\) or \(x, y, sample_weight\) tuple; got ndarray",
     ):
         model.fit(Slices(x, with_targets=False), verbose=0)
     with pytest.raises(ValueError, match="has no batches"):
@@ -105,5 +106,5 @@ def test_dataset_problems_are_named():
         model.fit(x, verbose=0)
     with pytest.raises(ValueError, match="y \\(the targets\\) is needed"):
         model.evaluate(x, verbose=0)
-    with pytest.raises(ValueError, match="got a tuple of 3"):
-        model.fit(x, y, validation_data=(x, y, y), verbose=0)
+    with pytest.raises(ValueError, match="got a tuple of 4"):
+        model.fit(x, y, validation_data=(x, y, y, y), verbose=0)

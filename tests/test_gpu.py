@@ -349,22 +349,31 @@ def test_one_epoch_on_cpu_and_gpu_ends_with_the_same_loss(gpu):
     assert abs(losses[0] - losses[1]) < 1e-3, losses
 
 
+def epoch_traffic(make_model, samples):
+    """The emulated GPU's host-device transfers while a fresh model trains two epochs on
+    ``samples`` samples already on the device."""
+    import fake_cupy
+
+    model = make_model()
+    x, y = toy_data(samples)
+    x_dev, y_dev = backend.to_device(x, "gpu"), backend.to_device(y, "gpu")
+    fake_cupy.traffic.clear()
+    model.fit(x_dev, y_dev, batch_size=16, epochs=2, verbose=0)
+    return dict(fake_cupy.traffic)
+
+
 def test_a_training_step_never_waits_for_the_gpu(gpu):
     """Reading a device value back is what makes the host wait. With the progress line off,
     an epoch reads its totals once at its end: the count does not grow with the steps."""
     if not hasattr(gpu, "ndarray") or gpu.__class__.__name__ != "FakeCupy":
         pytest.skip("counting transfers needs the emulated backend")
-    import fake_cupy
 
-    counts = []
-    for samples in (64, 192):
+    def compiled_small_cnn():
         model = small_cnn().to("gpu")
         model.compile("adam", metrics=["accuracy"])
-        x, y = toy_data(samples)
-        x_dev, y_dev = backend.to_device(x, "gpu"), backend.to_device(y, "gpu")
-        fake_cupy.traffic.clear()
-        model.fit(x_dev, y_dev, batch_size=16, epochs=2, verbose=0)
-        counts.append(dict(fake_cupy.traffic))
+        return model
+
+    counts = [epoch_traffic(compiled_small_cnn, samples) for samples in (64, 192)]
     assert counts[0] == counts[1], counts
     # Per epoch: the shuffled order goes up once, and loss and hits come back once.
     assert counts[0]["h2d"] <= 2 * 1 + 2, counts  # + x and y
@@ -567,8 +576,6 @@ def test_the_keras_extras_add_no_wait_to_a_training_step(gpu):
     transfers of an epoch do not grow with its steps."""
     if gpu.__class__.__name__ != "FakeCupy":
         pytest.skip("counting transfers needs the emulated backend")
-    import fake_cupy
-
     from minicnn import Model, metrics, regularizers
     from minicnn.optimizers import schedules
 
@@ -583,17 +590,14 @@ def test_the_keras_extras_add_no_wait_to_a_training_step(gpu):
         outputs = L.Dense(3, activation="softmax", bias_regularizer=regularizers.L1(0.01))(x)
         return Model(inputs, outputs, device="gpu")
 
-    counts = []
-    for samples in (64, 192):
+    def compiled_extras():
         model = build()
         rate = schedules.CosineDecay(0.01, decay_steps=50)
         model.compile(
             optimizers.AdamW(rate, global_clipnorm=1.0),
             metrics=["accuracy", metrics.SparseTopKCategoricalAccuracy(k=2)],
         )
-        x, y = toy_data(samples)
-        x_dev, y_dev = backend.to_device(x, "gpu"), backend.to_device(y, "gpu")
-        fake_cupy.traffic.clear()
-        model.fit(x_dev, y_dev, batch_size=16, epochs=2, verbose=0)
-        counts.append(dict(fake_cupy.traffic))
+        return model
+
+    counts = [epoch_traffic(compiled_extras, samples) for samples in (64, 192)]
     assert counts[0] == counts[1], counts

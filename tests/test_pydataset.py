@@ -93,7 +93,8 @@ def test_dataset_problems_are_named():
         model.fit(Slices(x, y), validation_split=0.2, verbose=0)
     with pytest.raises(
         ValueError,
-        match=r"Batch \d of Slices must be an \(x, y\) or \(x, y, sample_weight\) tuple; got ndarray",
+        match=r"Batch \d of Slices must be an \(x, y\) or \(x, y, sample_weight\) tuple; "
+        r"got ndarray",
     ):
         model.fit(Slices(x, with_targets=False), verbose=0)
     with pytest.raises(ValueError, match="has no batches"):

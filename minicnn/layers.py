@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import activations, backend, initializers, regularizers
+from . import activations, backend, conv_ops, initializers, regularizers
 from . import functions as F
 from .augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from .autograd import Tensor
@@ -52,6 +52,7 @@ __all__ = [
     "Conv2D",
     "Cropping2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
     "Flatten",
     "GlobalAveragePooling2D",
@@ -60,6 +61,7 @@ __all__ = [
     "Layer",
     "MaxPooling2D",
     "Reshape",
+    "SeparableConv2D",
     "SpatialDropout2D",
     "UpSampling2D",
     "ZeroPadding2D",
@@ -135,8 +137,49 @@ class _Activated(Layer):
         }
 
 
+def conv_output_size(
+    layer: str,
+    input_shape: Shape,
+    kernel_size: tuple[int, int],
+    strides: tuple[int, int],
+    padding: str,
+    kind: str = "Conv2D",
+) -> tuple[int, int]:
+    """The output height and width of a window (of its effective, dilated size) slid over an
+    image input, or an error that says why it does not fit."""
+    _require_image(input_shape, layer, kind)
+    sizes = [
+        F.window_geometry(size, k, s, padding)[0]
+        for size, k, s in zip(input_shape[:2], kernel_size, strides, strict=True)
+    ]
+    if min(sizes) < 1:
+        raise ValueError(
+            f"{layer}: a {kernel_size[0]}x{kernel_size[1]} '{padding}' window does not fit its "
+            f"{input_shape[0]}x{input_shape[1]} input; the output would be "
+            f"{sizes[0]}x{sizes[1]}."
+        )
+    return sizes[0], sizes[1]
+
+
+def dilation(value: Any, strides: tuple[int, int], layer: str) -> tuple[int, int]:
+    rate = _positive_pair(value, "dilation_rate", layer)
+    if rate != (1, 1) and strides != (1, 1):
+        raise ValueError(
+            f"{layer}: strides > 1 together with dilation_rate > 1 is not supported (as in "
+            "Keras); use one or the other."
+        )
+    return rate
+
+
+def dilated_size(kernel_size: tuple[int, int], rate: tuple[int, int]) -> tuple[int, int]:
+    """The span of a kernel spread out by ``rate``."""
+    return (kernel_size[0] - 1) * rate[0] + 1, (kernel_size[1] - 1) * rate[1] + 1
+
+
 class Conv2D(_Activated):
-    """2-D convolution over NHWC input; kernel (kh, kw, in, out) and bias (out,) as in Keras."""
+    """2-D convolution over NHWC input; kernel (kh, kw, in, out) and bias (out,) as in Keras.
+    With ``dilation_rate`` the kernel's taps are spread out (an atrous convolution); it runs
+    as an ordinary convolution with zeros between the taps."""
 
     def __init__(
         self,
@@ -148,6 +191,7 @@ class Conv2D(_Activated):
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
+        dilation_rate: int | tuple[int, int] = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
@@ -155,26 +199,20 @@ class Conv2D(_Activated):
         self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
         self.strides = _positive_pair(strides, "strides", self.describe())
         self.padding = _padding(padding, self.describe())
+        self.dilation_rate = dilation(dilation_rate, self.strides, self.describe())
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_image(input_shape, self.describe(), "Conv2D")
-        sizes = []
-        for size, k, s in zip(input_shape[:2], self.kernel_size, self.strides, strict=True):
-            out, _, _ = F.window_geometry(size, k, s, self.padding)
-            sizes.append(out)
-        if min(sizes) < 1:
-            raise ValueError(
-                f"{self.describe()}: a {self.kernel_size[0]}x{self.kernel_size[1]} "
-                f"'{self.padding}' window does not fit its {input_shape[0]}x{input_shape[1]} "
-                f"input; the output would be {sizes[0]}x{sizes[1]}."
-            )
-        return (sizes[0], sizes[1], self.filters)
+        span = dilated_size(self.kernel_size, self.dilation_rate)
+        h, w = conv_output_size(self.describe(), input_shape, span, self.strides, self.padding)
+        return (h, w, self.filters)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
         return self._kernel_and_bias((*self.kernel_size, input_shape[2], self.filters))
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         kernel = self._weights[0]
+        if self.dilation_rate != (1, 1):
+            kernel = conv_ops.dilate_kernel(kernel, self.dilation_rate)
         return F.conv2d(x, kernel, self._bias(x.dtype), self.strides, self.padding, relu=relu)
 
     def get_config(self) -> dict[str, Any]:
@@ -184,6 +222,158 @@ class Conv2D(_Activated):
             "kernel_size": list(self.kernel_size),
             "strides": list(self.strides),
             "padding": self.padding,
+            "dilation_rate": list(self.dilation_rate),
+        }
+
+
+class DepthwiseConv2D(_Activated):
+    """Each input channel convolved with its own ``depth_multiplier`` filters, as Keras'
+    DepthwiseConv2D: kernel (kh, kw, in, depth_multiplier), bias (in * depth_multiplier,)."""
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        depth_multiplier: int = 1,
+        activation: str | None = None,
+        use_bias: bool = True,
+        depthwise_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        depthwise_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        dilation_rate: int | tuple[int, int] = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            activation,
+            use_bias,
+            depthwise_initializer,
+            bias_initializer,
+            kernel_regularizer=depthwise_regularizer,
+            bias_regularizer=bias_regularizer,
+            **kwargs,
+        )
+        self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
+        self.strides = _positive_pair(strides, "strides", self.describe())
+        self.padding = _padding(padding, self.describe())
+        self.depth_multiplier = positive_int(
+            depth_multiplier, f"{self.describe()}: depth_multiplier"
+        )
+        self.dilation_rate = dilation(dilation_rate, self.strides, self.describe())
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        span = dilated_size(self.kernel_size, self.dilation_rate)
+        kind = type(self).__name__
+        h, w = conv_output_size(
+            self.describe(), input_shape, span, self.strides, self.padding, kind
+        )
+        return (h, w, self._depthwise_channels(input_shape))
+
+    def _depthwise_channels(self, input_shape: Shape) -> int:
+        return input_shape[2] * self.depth_multiplier
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        kernel = self.kernel_initializer((*self.kernel_size, input_shape[2], self.depth_multiplier))
+        bias = [self.bias_initializer((input_shape[2] * self.depth_multiplier,))]
+        return [kernel, *(bias if self.use_bias else [])]
+
+    def _depthwise(self, x: Tensor, bias: Any) -> Tensor:
+        kernel = self._weights[0]
+        if self.dilation_rate != (1, 1):
+            kernel = conv_ops.dilate_kernel(kernel, self.dilation_rate)
+        return conv_ops.depthwise_conv2d(x, kernel, bias, self.strides, self.padding)
+
+    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        channels = self._weights[0].shape[2] * self.depth_multiplier
+        bias = self._weights[1] if self.use_bias else xp.zeros(channels, x.dtype)
+        out = self._depthwise(x, bias)
+        return F.relu(out) if relu else out
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["depthwise_initializer"] = config.pop("kernel_initializer")
+        config["depthwise_regularizer"] = config.pop("kernel_regularizer")
+        return {
+            **config,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "depth_multiplier": self.depth_multiplier,
+            "dilation_rate": list(self.dilation_rate),
+        }
+
+
+class SeparableConv2D(DepthwiseConv2D):
+    """Keras' SeparableConv2D: a depthwise convolution (no bias), then a 1x1 convolution to
+    ``filters`` channels with the bias and the activation. Weights: depthwise kernel (kh, kw,
+    in, depth_multiplier), pointwise kernel (1, 1, in * depth_multiplier, filters), bias."""
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        depth_multiplier: int = 1,
+        activation: str | None = None,
+        use_bias: bool = True,
+        depthwise_initializer: str = "glorot_uniform",
+        pointwise_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        dilation_rate: int | tuple[int, int] = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            kernel_size,
+            strides,
+            padding,
+            depth_multiplier,
+            activation,
+            use_bias,
+            depthwise_initializer,
+            bias_initializer,
+            dilation_rate=dilation_rate,
+            **kwargs,
+        )
+        self.filters = positive_int(filters, f"{self.describe()}: filters")
+        self.pointwise_initializer_name = pointwise_initializer
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+
+    def _depthwise_channels(self, input_shape: Shape) -> int:
+        return self.filters
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        channels = input_shape[2] * self.depth_multiplier
+        depthwise = self.kernel_initializer(
+            (*self.kernel_size, input_shape[2], self.depth_multiplier)
+        )
+        pointwise = self.pointwise_initializer((1, 1, channels, self.filters))
+        bias = [self.bias_initializer((self.filters,))] if self.use_bias else []
+        return [depthwise, pointwise, *bias]
+
+    @property
+    def losses(self) -> list[Tensor]:
+        if not self.built:
+            return []
+        pairs = [(self.kernel_regularizer, self._weights[0])]
+        if self.use_bias:
+            pairs.append((self.bias_regularizer, self._weights[2]))
+        return [penalty(w) for penalty, w in pairs if penalty is not None]
+
+    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        channels = self._weights[1].shape[2]
+        mixed = self._depthwise(x, xp.zeros(channels, x.dtype))
+        bias = self._weights[2] if self.use_bias else xp.zeros(self.filters, x.dtype)
+        return F.conv2d(mixed, self._weights[1], bias, 1, "valid", relu=relu)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "pointwise_initializer": self.pointwise_initializer_name,
         }
 
 
@@ -359,5 +549,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         ZeroPadding2D,
         Cropping2D,
         UpSampling2D,
+        DepthwiseConv2D,
+        SeparableConv2D,
     )
 }

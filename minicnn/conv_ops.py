@@ -1,0 +1,83 @@
+"""Depthwise convolution (by im2col and one einsum, on the same kernels as Conv2D) and the
+dilated kernel that makes a dilated convolution an ordinary one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import backend
+from .autograd import Function, Tensor
+from .functions import _kernels, _pair, window_geometry
+
+
+class DepthwiseConv2D(Function):
+    """Each input channel convolved with its own ``multiplier`` filters: x (N,H,W,C), kernel
+    (kh,kw,C,M), bias (C*M,); output channel c*M + m is channel c's m-th filter, as in Keras."""
+
+    def __init__(self, strides: tuple[int, int], padding: str) -> None:
+        self.strides, self.padding = strides, padding
+
+    def forward(self, x: Any, w: Any, b: Any) -> Any:
+        xp = backend.get_array_module(x)
+        n, h, wd, c = x.shape
+        kh, kw, cin, m = w.shape
+        if cin != c:
+            raise ValueError(f"depthwise_conv2d: input has {c} channels, the kernel {cin}.")
+        (sh, sw), taps = self.strides, kh * kw
+        oh, pt, _ = window_geometry(h, kh, sh, self.padding)
+        ow, pl, _ = window_geometry(wd, kw, sw, self.padding)
+        if oh < 1 or ow < 1:
+            raise ValueError(f"depthwise_conv2d: a {kh}x{kw} window does not fit a {h}x{wd} input.")
+        cols = xp.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
+        _kernels(xp).im2col(backend.contiguous(x), kh, kw, sh, sw, pt, pl, oh, ow, cols)
+        windows = cols.reshape(-1, taps, c)
+        filters = w.reshape(taps, c, m).astype(x.dtype, copy=False)
+        out = xp.einsum("rtc,tcm->rcm", windows, filters).reshape(n, oh, ow, c * m)
+        out += b.astype(x.dtype, copy=False)
+        if self.recording:
+            self.windows, self.filters, self.geometry = windows, filters, (x.shape, cols.shape)
+            self.pads = (pt, pl)
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+        xp = backend.get_array_module(grad)
+        taps, c, m = self.filters.shape
+        g = grad.reshape(-1, c, m)
+        dw = xp.einsum("rtc,rcm->tcm", self.windows, g)
+        db = g.reshape(-1, c * m).sum(axis=0)
+        dx = None
+        if self.inputs[0].requires_grad:
+            x_shape, cols_shape = self.geometry
+            dwindows = xp.einsum("rcm,tcm->rtc", g, self.filters)
+            dx = xp.empty(x_shape, dtype=grad.dtype)
+            dcols = backend.contiguous(dwindows.reshape(cols_shape))
+            _kernels(xp).col2im(dcols, self.strides[0], self.strides[1], *self.pads, dx)
+        return dx, dw.reshape(self.inputs[1].shape), db
+
+
+def depthwise_conv2d(
+    x: Any, kernel: Any, bias: Any, strides: int | tuple[int, int] = 1, padding: str = "valid"
+) -> Tensor:
+    return DepthwiseConv2D(_pair(strides), padding)(x, kernel, bias)
+
+
+class DilateKernel(Function):
+    """A (kh, kw, ...) kernel spread out by ``rate``, zeros between its taps: a convolution
+    with it is the dilated ("atrous") convolution with the original kernel."""
+
+    def __init__(self, rate: tuple[int, int]) -> None:
+        self.rate = rate
+
+    def forward(self, w: Any) -> Any:
+        xp = backend.get_array_module(w)
+        (dh, dw), (kh, kw) = self.rate, w.shape[:2]
+        out = xp.zeros(((kh - 1) * dh + 1, (kw - 1) * dw + 1, *w.shape[2:]), dtype=w.dtype)
+        out[::dh, ::dw] = w
+        return out
+
+    def backward(self, grad: Any) -> Any:
+        return grad[:: self.rate[0], :: self.rate[1]]
+
+
+def dilate_kernel(kernel: Any, rate: int | tuple[int, int]) -> Tensor:
+    return DilateKernel(_pair(rate))(kernel)

@@ -117,7 +117,8 @@ class Model:
         if inputs is None or outputs is None:
             raise TypeError(
                 "Model(inputs, outputs) builds a functional model from an Input and the "
-                "output of layers called on it; for a stack of layers use Sequential."
+                "output of layers called on it; for a stack of layers use Sequential "
+                "(subclassing Model with a call() of your own is not supported)."
             )
         self._setup(name, device)
         self.layers, self._graph = functional.trace(inputs, outputs)

@@ -81,3 +81,54 @@ class DilateKernel(Function):
 
 def dilate_kernel(kernel: Any, rate: int | tuple[int, int]) -> Tensor:
     return DilateKernel(_pair(rate))(kernel)
+
+
+class Conv2DTranspose(Function):
+    """The transposed ("fractionally strided") convolution: the adjoint of Conv2D with the
+    same kernel, made with col2im, which the forward pass of a convolution's input gradient
+    is. x (N,H,W,C_in), kernel (kh,kw,C_out,C_in) as in Keras, bias (C_out,); the output is
+    (H-1)*s + k high with 'valid' padding, H*s with 'same'."""
+
+    def __init__(self, strides: tuple[int, int], padding: str) -> None:
+        self.strides, self.padding = strides, padding
+
+    def output_size(self, size: int, kernel: int, stride: int) -> int:
+        return size * stride if self.padding == "same" else (size - 1) * stride + kernel
+
+    def forward(self, x: Any, w: Any, b: Any) -> Any:
+        xp = backend.get_array_module(x)
+        n, h, wd, cin = x.shape
+        kh, kw, cout, win = w.shape
+        if win != cin:
+            raise ValueError(f"conv2d_transpose: input has {cin} channels, the kernel {win}.")
+        (sh, sw) = self.strides
+        out_h, out_w = self.output_size(h, kh, sh), self.output_size(wd, kw, sw)
+        _, pt, _ = window_geometry(out_h, kh, sh, self.padding)
+        _, pl, _ = window_geometry(out_w, kw, sw, self.padding)
+        matrix = w.reshape(kh * kw * cout, cin).astype(x.dtype, copy=False)
+        cols = x.reshape(-1, cin) @ matrix.T
+        out = xp.empty((n, out_h, out_w, cout), dtype=x.dtype)
+        _kernels(xp).col2im(cols.reshape(n, h, wd, kh, kw, cout), sh, sw, pt, pl, out)
+        out += b.astype(x.dtype, copy=False)
+        if self.recording:
+            self.x, self.matrix, self.pads = x, matrix, (pt, pl)
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+        xp = backend.get_array_module(grad)
+        n, h, wd, cin = self.x.shape
+        kh, kw, cout, _ = self.inputs[1].shape
+        (sh, sw), (pt, pl) = self.strides, self.pads
+        dcols = xp.empty((n, h, wd, kh, kw, cout), dtype=grad.dtype)
+        _kernels(xp).im2col(backend.contiguous(grad), kh, kw, sh, sw, pt, pl, h, wd, dcols)
+        dcols = dcols.reshape(n * h * wd, kh * kw * cout)
+        dx = (dcols @ self.matrix).reshape(self.x.shape)
+        dw = (dcols.T @ self.x.reshape(-1, cin)).reshape(kh, kw, cout, cin)
+        db = grad.reshape(-1, cout).sum(axis=0)
+        return dx, dw, db
+
+
+def conv2d_transpose(
+    x: Any, kernel: Any, bias: Any, strides: int | tuple[int, int] = 1, padding: str = "valid"
+) -> Tensor:
+    return Conv2DTranspose(_pair(strides), padding)(x, kernel, bias)

@@ -50,6 +50,7 @@ __all__ = [
     "AveragePooling2D",
     "BatchNormalization",
     "Conv2D",
+    "Conv2DTranspose",
     "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
@@ -223,6 +224,58 @@ class Conv2D(_Activated):
             "strides": list(self.strides),
             "padding": self.padding,
             "dilation_rate": list(self.dilation_rate),
+        }
+
+
+class Conv2DTranspose(_Activated):
+    """Keras' Conv2DTranspose (a "deconvolution"): the adjoint of a Conv2D, which upsamples
+    by its strides. Kernel (kh, kw, filters, in) and bias (filters,) as in Keras; the output
+    is (H-1)*s + k high with 'valid' padding and H*s with 'same'."""
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        activation: str | None = None,
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
+        self.filters = positive_int(filters, f"{self.describe()}: filters")
+        self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
+        self.strides = _positive_pair(strides, "strides", self.describe())
+        self.padding = _padding(padding, self.describe())
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "Conv2DTranspose")
+        op = conv_ops.Conv2DTranspose(self.strides, self.padding)
+        sizes = [
+            op.output_size(size, k, s)
+            for size, k, s in zip(input_shape[:2], self.kernel_size, self.strides, strict=True)
+        ]
+        return (sizes[0], sizes[1], self.filters)
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        kernel = self.kernel_initializer((*self.kernel_size, self.filters, input_shape[2]))
+        return [kernel, *([self.bias_initializer((self.filters,))] if self.use_bias else [])]
+
+    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        bias = self._weights[1] if self.use_bias else xp.zeros(self.filters, x.dtype)
+        out = conv_ops.conv2d_transpose(x, self._weights[0], bias, self.strides, self.padding)
+        return F.relu(out) if relu else out
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
         }
 
 
@@ -551,5 +604,6 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         UpSampling2D,
         DepthwiseConv2D,
         SeparableConv2D,
+        Conv2DTranspose,
     )
 }

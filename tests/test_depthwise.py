@@ -7,7 +7,7 @@ from gradcheck import check_gradients
 from test_functions import host
 from test_layers import check_layer_gradients
 
-from minicnn import Input, Sequential, backend, conv_ops, load_model
+from minicnn import Input, Sequential, backend, conv_ops, load_model, optimizers
 from minicnn import functions as F
 from minicnn import layers as L
 
@@ -115,3 +115,57 @@ def test_param_counts_shapes_save_and_errors_follow_keras(tmp_path):
         Sequential([Input((4, 4, 1)), L.Conv2D(1, 3, dilation_rate=2)])
     with pytest.raises(ValueError, match=r"\(DepthwiseConv2D\) expects input of shape"):
         Sequential([Input((4,)), L.DepthwiseConv2D(3)])
+
+
+@pytest.mark.parametrize(
+    "kernel,strides,padding",
+    [((3, 3), (2, 2), "same"), ((3, 2), (2, 1), "valid"), ((4, 4), (2, 2), "same")],
+)
+def test_conv2d_transpose_is_the_adjoint_of_conv2d(kernel, strides, padding, device):
+    """<conv2d(y, w), x> = <y, conv2d_transpose(x, w)> for every x and y, with Keras' output
+    sizes; and its float64 gradients check."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 4, 3))
+    w = rng.standard_normal((*kernel, 4, 3))
+    on = lambda a: backend.to_device(a, device)  # noqa: E731
+    out = host(conv_ops.conv2d_transpose(on(x), on(w), on(np.zeros(4)), strides, padding))
+    sizes = [
+        size * s if padding == "same" else (size - 1) * s + k
+        for size, k, s in zip((3, 4), kernel, strides, strict=True)
+    ]
+    assert out.shape == (2, *sizes, 4)
+    y = rng.standard_normal(out.shape)
+    back = host(F.conv2d(on(y), on(w), on(np.zeros(3)), strides, padding))
+    assert float((back * x).sum()) == pytest.approx(float((y * out).sum()), rel=1e-10)
+    b = rng.standard_normal(4)
+    check_gradients(
+        lambda *t: conv_ops.conv2d_transpose(*t, strides, padding), x, w, b, device=device
+    )
+
+
+def test_a_transposed_conv_decoder_trains(device, tmp_path):
+    from test_models import toy_data
+
+    x, _ = toy_data(64)
+    model = Sequential(
+        [
+            Input((8, 8, 1)),
+            L.Conv2D(4, 3, strides=2, padding="same", activation="relu"),
+            L.Conv2DTranspose(1, 3, strides=2, padding="same"),
+        ]
+    ).to(device)
+    assert model.layers[1].output_shape == (8, 8, 1)
+    assert [w.shape for w in model.layers[1].get_weights()] == [(3, 3, 1, 4), (1,)]
+    model.compile(optimizers.Adam(0.01), "mse")
+    history = model.fit(x, x, batch_size=16, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    model.save(tmp_path / "m.minicnn")
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "m.minicnn", device=device).predict(x, verbose=0),
+        model.predict(x, verbose=0),
+    )
+    check_layer_gradients(
+        L.Conv2DTranspose(2, 3, strides=2, activation="relu"),
+        np.random.default_rng(6).standard_normal((2, 3, 3, 2)),
+        device=device,
+    )

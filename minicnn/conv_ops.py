@@ -7,7 +7,7 @@ from typing import Any
 
 from . import backend
 from .autograd import Function, Tensor
-from .functions import _kernels, _pair, window_geometry
+from .functions import _kernels, _pair, image_geometry, window_geometry
 
 
 class DepthwiseConv2D(Function):
@@ -24,10 +24,9 @@ class DepthwiseConv2D(Function):
         if cin != c:
             raise ValueError(f"depthwise_conv2d: input has {c} channels, the kernel {cin}.")
         (sh, sw), taps = self.strides, kh * kw
-        oh, pt, _ = window_geometry(h, kh, sh, self.padding)
-        ow, pl, _ = window_geometry(wd, kw, sw, self.padding)
-        if oh < 1 or ow < 1:
-            raise ValueError(f"depthwise_conv2d: a {kh}x{kw} window does not fit a {h}x{wd} input.")
+        oh, ow, pt, pl = image_geometry(
+            "depthwise_conv2d", x.shape, (kh, kw), self.strides, self.padding
+        )
         cols = xp.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
         _kernels(xp).im2col(backend.contiguous(x), kh, kw, sh, sw, pt, pl, oh, ow, cols)
         windows = cols.reshape(-1, taps, c)

@@ -44,6 +44,23 @@ def window_geometry(size: int, window: int, stride: int, padding: str) -> tuple[
     raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}.")
 
 
+def image_geometry(
+    op: str,
+    x_shape: tuple[int, ...],
+    window: tuple[int, int],
+    strides: tuple[int, int],
+    padding: str,
+) -> tuple[int, int, int, int]:
+    """(out_h, out_w, pad_top, pad_left) of a window slid over NHWC input, or an error that
+    names ``op`` when the window does not fit."""
+    h, w = x_shape[1], x_shape[2]
+    oh, pt, _ = window_geometry(h, window[0], strides[0], padding)
+    ow, pl, _ = window_geometry(w, window[1], strides[1], padding)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{op}: a {window[0]}x{window[1]} window does not fit a {h}x{w} input.")
+    return oh, ow, pt, pl
+
+
 # --- elementwise and linear algebra -----------------------------------------------------------
 
 
@@ -308,10 +325,7 @@ class Conv2D(Function):
         if cin != c:
             raise ValueError(f"conv2d: input has {c} channels but the kernel expects {cin}.")
         sh, sw = self.strides
-        oh, pt, _ = window_geometry(h, kh, sh, self.padding)
-        ow, pl, _ = window_geometry(wd, kw, sw, self.padding)
-        if oh < 1 or ow < 1:
-            raise ValueError(f"conv2d: a {kh}x{kw} window does not fit a {h}x{wd} input.")
+        oh, ow, pt, pl = image_geometry("conv2d", x.shape, (kh, kw), self.strides, self.padding)
         cols = workspace.take(xp, (n * oh * ow, kh * kw * c), x.dtype)
         _kernels(xp).im2col(x, kh, kw, sh, sw, pt, pl, oh, ow, cols.reshape(n, oh, ow, kh, kw, c))
         out = _add_bias(cols @ w.reshape(kh * kw * c, f), b, self.relu)
@@ -371,12 +385,9 @@ class _Pool2D(Function):
 
     def _geometry(self, x: Any) -> tuple[int, int, int, int]:
         """(out_h, out_w, pad_top, pad_left), or a clear error when the window does not fit."""
-        h, w = x.shape[1], x.shape[2]
-        (ph, pw), (sh, sw) = self.pool_size, self.strides
-        oh, pt, _ = window_geometry(h, ph, sh, self.padding)
-        ow, pl, _ = window_geometry(w, pw, sw, self.padding)
-        if oh < 1 or ow < 1:
-            raise ValueError(f"{self.name}: a {ph}x{pw} window does not fit a {h}x{w} input.")
+        oh, ow, pt, pl = image_geometry(
+            self.name, x.shape, self.pool_size, self.strides, self.padding
+        )
         self.x_shape, self.pads = x.shape, (pt, pl)
         return oh, ow, pt, pl
 

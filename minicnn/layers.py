@@ -102,11 +102,20 @@ class _Activated(Layer):
             weights.append(self.bias_initializer((kernel_shape[-1],)))
         return weights
 
+    # Where the bias sits among the weights: after the kernel (after both kernels in
+    # SeparableConv2D).
+    bias_index = 1
+
+    def _bias_size(self) -> int:
+        """The number of output channels, which the bias has one entry for."""
+        return self._weights[0].shape[-1]
+
     def _bias(self, dtype: Any) -> Any:
+        """The bias weight, or zeros of its size when the layer has none."""
         if self.use_bias:
-            return self._weights[1]
+            return self._weights[self.bias_index]
         xp = backend.get_array_module(self._weights[0].data)
-        return xp.zeros(self._weights[0].shape[-1], dtype)
+        return xp.zeros(self._bias_size(), dtype)
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         """The layer before its activation (or with a fused ReLU when ``relu``)."""
@@ -123,7 +132,7 @@ class _Activated(Layer):
             return []
         pairs = [(self.kernel_regularizer, self._weights[0])]
         if self.use_bias:
-            pairs.append((self.bias_regularizer, self._weights[1]))
+            pairs.append((self.bias_regularizer, self._weights[self.bias_index]))
         return [penalty(w) for penalty, w in pairs if penalty is not None]
 
     def get_config(self) -> dict[str, Any]:
@@ -263,10 +272,12 @@ class Conv2DTranspose(_Activated):
         kernel = self.kernel_initializer((*self.kernel_size, self.filters, input_shape[2]))
         return [kernel, *([self.bias_initializer((self.filters,))] if self.use_bias else [])]
 
+    def _bias_size(self) -> int:
+        return self.filters  # the kernel is (kh, kw, filters, in): its last axis is the input
+
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
-        xp = backend.get_array_module(x.data)
-        bias = self._weights[1] if self.use_bias else xp.zeros(self.filters, x.dtype)
-        out = conv_ops.conv2d_transpose(x, self._weights[0], bias, self.strides, self.padding)
+        kernel, bias = self._weights[0], self._bias(x.dtype)
+        out = conv_ops.conv2d_transpose(x, kernel, bias, self.strides, self.padding)
         return F.relu(out) if relu else out
 
     def get_config(self) -> dict[str, Any]:
@@ -337,11 +348,11 @@ class DepthwiseConv2D(_Activated):
             kernel = conv_ops.dilate_kernel(kernel, self.dilation_rate)
         return conv_ops.depthwise_conv2d(x, kernel, bias, self.strides, self.padding)
 
+    def _bias_size(self) -> int:
+        return self._weights[0].shape[2] * self.depth_multiplier
+
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
-        xp = backend.get_array_module(x.data)
-        channels = self._weights[0].shape[2] * self.depth_multiplier
-        bias = self._weights[1] if self.use_bias else xp.zeros(channels, x.dtype)
-        out = self._depthwise(x, bias)
+        out = self._depthwise(x, self._bias(x.dtype))
         return F.relu(out) if relu else out
 
     def get_config(self) -> dict[str, Any]:
@@ -394,7 +405,12 @@ class SeparableConv2D(DepthwiseConv2D):
         self.pointwise_initializer_name = pointwise_initializer
         self.pointwise_initializer = initializers.get(pointwise_initializer)
 
+    bias_index = 2
+
     def _depthwise_channels(self, input_shape: Shape) -> int:
+        return self.filters
+
+    def _bias_size(self) -> int:
         return self.filters
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
@@ -406,21 +422,11 @@ class SeparableConv2D(DepthwiseConv2D):
         bias = [self.bias_initializer((self.filters,))] if self.use_bias else []
         return [depthwise, pointwise, *bias]
 
-    @property
-    def losses(self) -> list[Tensor]:
-        if not self.built:
-            return []
-        pairs = [(self.kernel_regularizer, self._weights[0])]
-        if self.use_bias:
-            pairs.append((self.bias_regularizer, self._weights[2]))
-        return [penalty(w) for penalty, w in pairs if penalty is not None]
-
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         xp = backend.get_array_module(x.data)
         channels = self._weights[1].shape[2]
-        mixed = self._depthwise(x, xp.zeros(channels, x.dtype))
-        bias = self._weights[2] if self.use_bias else xp.zeros(self.filters, x.dtype)
-        return F.conv2d(mixed, self._weights[1], bias, 1, "valid", relu=relu)
+        mixed = self._depthwise(x, xp.zeros(channels, x.dtype))  # the bias comes after mixing
+        return F.conv2d(mixed, self._weights[1], self._bias(x.dtype), 1, "valid", relu=relu)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -169,3 +169,24 @@ def test_a_transposed_conv_decoder_trains(device, tmp_path):
         np.random.default_rng(6).standard_normal((2, 3, 3, 2)),
         device=device,
     )
+    # Without a bias the layer adds zeros of its output width (filters, not the kernel's
+    # last axis, which is the input's).
+    check_layer_gradients(
+        L.Conv2DTranspose(3, 2, use_bias=False),
+        np.random.default_rng(7).standard_normal((2, 3, 3, 2)),
+        device=device,
+    )
+
+
+def test_layers_without_a_bias_and_their_penalties():
+    x = np.ones((2, 5, 5, 3), np.float32)
+    separable = L.SeparableConv2D(
+        4, 3, depthwise_regularizer="l2", bias_regularizer="l1", bias_initializer="ones"
+    )
+    separable(x)
+    depthwise_kernel = separable.get_weights()[0]
+    assert [float(p.data) for p in separable.losses] == pytest.approx(
+        [0.01 * (depthwise_kernel**2).sum(), 0.01 * 4]
+    )
+    assert L.SeparableConv2D(4, 3, use_bias=False)(x).shape == (2, 3, 3, 4)
+    assert L.DepthwiseConv2D(3, use_bias=False, depth_multiplier=2)(x).shape == (2, 3, 3, 6)

@@ -2,11 +2,13 @@
 
     python benchmarks/compare_torch.py --device cpu --model base
     python benchmarks/compare_torch.py --device gpu --model base
+    python benchmarks/compare_torch.py --device gpu --model base --jit-compile
 
 Both run in this process (on the CPU with the same thread count), alternating step by step
 after a warm-up, on the same batch; the last line is ``ratio minicnn/torch: X.XX`` (median over
 median). On a GPU each timed step ends when its last kernel has finished: PyTorch's with
-``loss.item()``, minicnn's by reading its loss.
+``loss.item()``, minicnn's by reading its loss. ``--jit-compile`` times minicnn's step as fit
+runs it after ``compile(jit_compile=True)``: captured in a CUDA graph and replayed.
 PyTorch is only the peer we measure against (``pip install -e .[bench]``), never a dependency.
 """
 
@@ -64,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--jit-compile", action="store_true", help="minicnn's step in a CUDA graph (GPU only)"
+    )
     args = parser.parse_args(argv)
     try:
         import torch
@@ -86,7 +91,12 @@ def main(argv: list[str] | None = None) -> int:
 
     backend.set_random_seed(0)
     ours = zoo.build_model(args.model, device=args.device)
-    ours.compile(optimizers.Adam(), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    ours.compile(
+        optimizers.Adam(),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=args.jit_compile,
+    )
 
     torch.manual_seed(0)
     torch_device = torch.device("cuda" if args.device == "gpu" else "cpu")
@@ -111,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         # The batch stays on the GPU, as in fit; the step is timed up to its last kernel.
         x_device, y_device = ours._prepare(x, y)
+        train_step = ours._fit_step()  # captured and replayed with --jit-compile
 
         def ours_step() -> None:
-            loss, _ = ours._train_step(x_device, y_device)
+            loss, _ = train_step(x_device, y_device)
             float(loss)
 
     for _ in range(args.warmup):
@@ -130,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         f"model {args.model}, batch {args.batch_size}, device {args.device} ({where}), "
         f"torch {torch.__version__}, numpy {np.__version__}, numba {numba.__version__}"
         + (f", cupy {backend.cupy_module().__version__}" if args.device == "gpu" else "")
+        + (", minicnn step in a CUDA graph" if args.jit_compile and args.device == "gpu" else "")
     )
+    captured = getattr(ours._captured_step, "failure", None)
+    if captured is not None:
+        print(f"the CUDA graph capture failed ({captured}); minicnn's step ran uncaptured")
     medians = {name: statistics.median(t) for name, t in times.items()}
     for name, median in medians.items():
         print(

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Every GPU check of the project in one run on a machine with a GPU (README, "GPU"):
 #   1. the real-GPU cases of the tests (the `gpu` and `device` fixtures' "cuda" backend);
-#   2. benchmarks/compare_torch.py --device gpu (the ratio line), and the GPU pytest-benchmarks;
-#   3. `experiments baseline --device gpu` (seconds per epoch of base, accuracy);
+#   1b. the tests of training steps captured in CUDA graphs (compile(jit_compile=True)): when
+#      they pass, steps 3 and 4 run with --jit-compile;
+#   2. benchmarks/compare_torch.py --device gpu (the ratio line), uncaptured and captured, and
+#      the GPU pytest-benchmarks;
+#   3. `experiments baseline --device gpu` (seconds per epoch of base, accuracy), uncaptured and
+#      (after 1b passed) captured;
 #   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` (6) as fits in the time
 #      left (Ctrl-C keeps every finished run; re-running adds only the missing ones).
 # Logs and runs.tar.gz (every results.jsonl and report) go to $OUT. $EXPERIMENT_ARGS (default
@@ -78,11 +82,22 @@ timeout -k 5 "$(limit 180)" "$PY" -m pytest -q -rs -p no:cacheprovider \
     tests/test_fake_cupy.py 2>&1 \
     | tee "$OUT/gpu_tests.log" | tail -25
 
+stamp "1b. captured training steps (CUDA graphs) on the GPU"
+JIT=()
+if timeout -k 5 "$(limit 90)" "$PY" -m pytest -q -rs -p no:cacheprovider -k cuda \
+    tests/test_graph_step.py > "$OUT/graph_tests.log" 2>&1; then
+    JIT=(--jit-compile)
+fi
+tail -15 "$OUT/graph_tests.log"
+echo "steps 3 and 4 run with: ${JIT[*]:-(uncaptured steps)}"
+
 stamp "2. compare_torch --device gpu"
 for model in base w4 mlp; do
-    timeout -k 5 "$(limit 60)" "$PY" benchmarks/compare_torch.py --device gpu --model "$model" \
-        "${COMPARE_ARGS[@]}" 2>&1 \
-        | tee -a "$OUT/compare_torch.log"
+    for capture in "" --jit-compile; do
+        timeout -k 5 "$(limit 60)" "$PY" benchmarks/compare_torch.py --device gpu \
+            --model "$model" $capture "${COMPARE_ARGS[@]}" 2>&1 \
+            | tee -a "$OUT/compare_torch.log"
+    done
 done
 
 stamp "2b. pytest-benchmark on the GPU (steps waited for, steps queued, every conv)"
@@ -95,12 +110,18 @@ stamp "3. baseline on the GPU"
 timeout -k 5 "$(limit 120)" "$PY" -m minicnn.experiments baseline --device gpu --out "$OUT/runs" \
     "${EXPERIMENT_ARGS[@]}" 2>&1 \
     | tee "$OUT/baseline.log" | grep -v -E '^\s*$' | tail -30
+if [ ${#JIT[@]} -gt 0 ]; then
+    stamp "3b. baseline on the GPU, steps captured in a CUDA graph"
+    timeout -k 5 "$(limit 120)" "$PY" -m minicnn.experiments baseline --device gpu \
+        --out "$OUT/runs_jit" "${JIT[@]}" "${EXPERIMENT_ARGS[@]}" 2>&1 \
+        | tee "$OUT/baseline_jit.log" | grep -v -E '^\s*$' | tail -12
+fi
 
 study_seconds=$(limit "$STUDY_SECONDS")
-stamp "4. experiments all --device gpu --seeds 3 --jobs $JOBS, for at most $study_seconds s"
+stamp "4. experiments all --device gpu --seeds 3 --jobs $JOBS ${JIT[*]}, for at most $study_seconds s"
 start=$(date +%s)
 timeout -s INT -k 20 "$study_seconds" "$PY" -m minicnn.experiments all --device gpu --seeds 3 \
-    --jobs "$JOBS" --out "$OUT/runs" "${EXPERIMENT_ARGS[@]}" > "$OUT/study.log" 2>&1 &
+    --jobs "$JOBS" --out "$OUT/runs" "${JIT[@]}" "${EXPERIMENT_ARGS[@]}" > "$OUT/study.log" 2>&1 &
 study=$!
 tick=0
 while kill -0 "$study" 2>/dev/null; do
@@ -142,9 +163,13 @@ for model, rs in sorted(by_model.items()):
 EOF
 
 stamp "summary"
-grep -h -E "^model |^minicnn |^torch |^ratio" "$OUT/compare_torch.log"
+grep -h -E "^model |^minicnn |^torch |^ratio|capture failed" "$OUT/compare_torch.log"
 grep -h -E "^Test accuracy|^Seconds per epoch" "$OUT/baseline.log"
+[ -f "$OUT/baseline_jit.log" ] && grep -h -E "^Test accuracy|^Seconds per epoch" \
+    "$OUT/baseline_jit.log" | sed 's/^/captured: /'
 grep -h -E "passed|failed" "$OUT/gpu_tests.log" | tail -1
+grep -h -E "passed|failed" "$OUT/graph_tests.log" | tail -1 | sed 's/^/graph tests: /'
 
+[ -d "$OUT/runs_jit" ] && mv "$OUT/runs_jit" "$OUT/runs/baseline_jit"
 [ -d "$OUT/runs" ] && tar -czf "$OUT/runs.tar.gz" -C "$OUT" runs && rm -rf "$OUT/runs"
 stamp "done; files in $OUT"

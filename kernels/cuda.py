@@ -176,13 +176,26 @@ def relu_backward(grad: Any, y: Any, out: Any) -> Any:
 
 
 def dropout_mask(seed: Any, threshold: Any, scale: Any, mask: Any) -> Any:
-    """mask = scale where hash(seed, index) >> 8 >= threshold, else 0; the CPU draws the same."""
+    """mask = scale where hash(seed, index) >> 8 >= threshold, else 0; the CPU draws the same.
+    ``seed`` is a number, or a 0-d uint32 device array (``backend.step_scalar`` in a captured
+    step) that the kernel reads when it runs."""
     _checked(mask)
     scale = mask.dtype.type(scale)
     flat = mask.reshape(-1)
-    args = (np.uint32(seed), np.uint32(threshold), scale, np.int32(mask.size), flat)
-    _launch("dropout_mask", mask.dtype, mask.size, *args)
+    name, seed = _scalar_or_pointer("dropout_mask", seed, np.uint32)
+    args = (seed, np.uint32(threshold), scale, np.int32(mask.size), flat)
+    _launch(name, mask.dtype, mask.size, *args)
     return mask
+
+
+def _scalar_or_pointer(name: str, value: Any, dtype: Any) -> tuple[str, Any]:
+    """The kernel that takes ``value`` by value, or its ``_at`` twin that reads it from a 0-d
+    device array of ``dtype``."""
+    if backend.is_device_array(value):
+        if value.dtype != dtype or value.size != 1:
+            raise TypeError(f"{name}: a device scalar must be one {np.dtype(dtype).name}.")
+        return f"{name}_at", value
+    return name, np.dtype(dtype).type(value)
 
 
 def softmax_cross_entropy(logits: Any, labels: Any, probs: Any, row_loss: Any) -> Any:
@@ -208,10 +221,12 @@ def softmax_cross_entropy_backward(probs: Any, labels: Any, grad: Any, d: Any) -
 def adam_update(
     value: Any, grad: Any, m: Any, v: Any, beta_1: Any, beta_2: Any, epsilon: Any, alpha: Any
 ) -> Any:
-    """One Keras-form Adam step on one parameter, in place, in a single launch."""
+    """One Keras-form Adam step on one parameter, in place, in a single launch; ``alpha`` may
+    be a 0-d device array (a captured step's ``backend.step_scalar``)."""
     _checked(value, grad, m, v)
     cast = value.dtype.type
     args = (value, grad, m, v, np.int32(value.size))
-    scalars = (cast(beta_1), cast(beta_2), cast(epsilon), cast(alpha))
-    _launch("adam_update", value.dtype, value.size, *args, *scalars)
+    name, alpha = _scalar_or_pointer("adam_update", alpha, value.dtype)
+    scalars = (cast(beta_1), cast(beta_2), cast(epsilon), alpha)
+    _launch(name, value.dtype, value.size, *args, *scalars)
     return value

@@ -163,13 +163,28 @@ extern "C" __global__ void relu_backward(const real* __restrict__ grad, const re
 }
 
 // mask[t] = scale where the hash of (seed, t) passes the threshold, else 0 (inverted dropout).
-extern "C" __global__ void dropout_mask(unsigned int seed, unsigned int threshold, real scale,
-                                        int total, real* __restrict__ mask)
+__device__ __forceinline__ void dropout_mask_body(unsigned int seed, unsigned int threshold,
+                                                  real scale, int total, real* mask)
 {
     GRID_STRIDE_LOOP(t, total) {
         const unsigned int bits = mix32(mix32((unsigned int)t) ^ seed);
         mask[t] = (bits >> 8) >= threshold ? scale : (real)0;
     }
+}
+
+extern "C" __global__ void dropout_mask(unsigned int seed, unsigned int threshold, real scale,
+                                        int total, real* __restrict__ mask)
+{
+    dropout_mask_body(seed, threshold, scale, total, mask);
+}
+
+// The same, with the seed read from device memory: a step captured in a CUDA graph replays its
+// launches with the arguments they had, so a value that changes every step lives in memory.
+extern "C" __global__ void dropout_mask_at(const unsigned int* __restrict__ seed,
+                                           unsigned int threshold, real scale, int total,
+                                           real* __restrict__ mask)
+{
+    dropout_mask_body(*seed, threshold, scale, total, mask);
 }
 
 // Per row of (n, k) logits: probs = softmax(logits) and row_loss = -log softmax[label].
@@ -206,9 +221,9 @@ extern "C" __global__ void softmax_cross_entropy_backward(
 
 // One Adam step of Keras' form on a flat parameter: m, v updated in place, then
 // value -= alpha * m / (sqrt(v) + epsilon).
-extern "C" __global__ void adam_update(
-    real* __restrict__ value, const real* __restrict__ grad, real* __restrict__ m,
-    real* __restrict__ v, int total, real beta_1, real beta_2, real epsilon, real alpha)
+__device__ __forceinline__ void adam_update_body(real* value, const real* grad, real* m, real* v,
+                                                 int total, real beta_1, real beta_2,
+                                                 real epsilon, real alpha)
 {
     GRID_STRIDE_LOOP(t, total) {
         const real g = grad[t];
@@ -218,4 +233,20 @@ extern "C" __global__ void adam_update(
         v[t] = v_t;
         value[t] -= m_t / (real_sqrt(v_t) + epsilon) * alpha;
     }
+}
+
+extern "C" __global__ void adam_update(
+    real* __restrict__ value, const real* __restrict__ grad, real* __restrict__ m,
+    real* __restrict__ v, int total, real beta_1, real beta_2, real epsilon, real alpha)
+{
+    adam_update_body(value, grad, m, v, total, beta_1, beta_2, epsilon, alpha);
+}
+
+// The same with alpha (which changes every step) read from device memory, for captured steps.
+extern "C" __global__ void adam_update_at(
+    real* __restrict__ value, const real* __restrict__ grad, real* __restrict__ m,
+    real* __restrict__ v, int total, real beta_1, real beta_2, real epsilon,
+    const real* __restrict__ alpha)
+{
+    adam_update_body(value, grad, m, v, total, beta_1, beta_2, epsilon, *alpha);
 }

@@ -5,6 +5,7 @@ device, so a GPU keeps training without waiting."""
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from . import backend
 from . import image_ops as ops
 from .autograd import Tensor
+from .functions import draw_seed
 from .layer_base import Layer, Shape, _require_image
 
 
@@ -48,8 +50,7 @@ class _RandomLayer(Layer):
 
     def _uniform(self, xp: Any, count: int, lower: float, upper: float) -> Any:
         """``count`` draws from U(lower, upper), float64, on the array module's device."""
-        generator = self._generator if self._generator is not None else backend.rng()
-        seed = int(generator.integers(0, 2**32))
+        seed = backend.step_scalar(partial(draw_seed, self._generator), np.uint32)
         return lower + (upper - lower) * ops.hashed_uniform(xp, seed, count)
 
     def call(self, x: Tensor, training: bool) -> Tensor:

@@ -6,6 +6,7 @@ Nothing else in minicnn imports cupy: callers ask for ``get_array_module(x)`` or
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,11 @@ def device_of(a: Any) -> str:
     return "gpu" if _cupy is not None and isinstance(a, _cupy.ndarray) else "cpu"
 
 
+def is_device_array(a: Any) -> bool:
+    """Whether ``a`` is a CuPy array."""
+    return _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
 def synchronize(device: str) -> None:
     """Wait for the work queued on ``device`` (a no-op on the CPU); for timings."""
     if device == "gpu":
@@ -110,6 +116,81 @@ def to_device(a: Any, device: str) -> Any:
     if device == "gpu":
         return cupy_module().asarray(a)
     return to_numpy(a)
+
+
+# --- values a step computes on the host -----------------------------------------------------
+
+
+class StepScalars:
+    """The host-made numbers of a training step captured in a CUDA graph (dropout seeds, Adam's
+    step size, the learning rate), in one small device buffer.
+
+    A graph replays its launches with the arguments they had when it was captured, so a number
+    that changes from step to step cannot be an argument: each ``step_scalar`` made during the
+    capture becomes a slot of this buffer, read by the kernels when they run, and remembers how
+    to make its next value; ``refill`` makes them all, in the capture's order (so random draws
+    come in the same order as in an uncaptured step), and copies them up before each replay.
+    """
+
+    SLOT_BYTES = 8
+    SLOTS = 64
+
+    def __init__(self, xp: Any) -> None:
+        self.host = np.zeros(self.SLOTS * self.SLOT_BYTES, np.uint8)
+        self.device = xp.zeros(self.host.shape, np.uint8)  # made before the capture begins
+        self.slots: list[tuple[Callable[[], Any], np.dtype, int]] = []
+
+    def add(self, make: Callable[[], Any], dtype: Any, value: Any) -> Any:
+        """A 0-d device view of a new slot holding ``value``; ``make`` gives the later ones."""
+        if len(self.slots) == self.SLOTS:
+            raise RuntimeError(f"a captured step can take at most {self.SLOTS} step scalars.")
+        dtype = np.dtype(dtype)
+        start = len(self.slots) * self.SLOT_BYTES
+        self.slots.append((make, dtype, start))
+        self._write(dtype, start, value)
+        return self.device[start : start + dtype.itemsize].view(dtype).reshape(())
+
+    def _write(self, dtype: np.dtype, start: int, value: Any) -> None:
+        self.host[start : start + dtype.itemsize].view(dtype)[0] = value
+
+    def refill(self) -> None:
+        """Make every slot's next value, in order."""
+        for make, dtype, start in self.slots:
+            self._write(dtype, start, make())
+
+    def upload(self) -> None:
+        """Copy the values up, ordered on the stream after the work already queued."""
+        self.device.set(self.host)
+
+
+_step_scalars: StepScalars | None = None
+
+
+def step_scalar(make: Callable[[], Any], dtype: Any) -> Any:
+    """``make()`` as a ``dtype`` scalar for a kernel argument; while a step is being captured
+    (``capturing_step``), a 0-d device array that each replay refills with a new ``make()``."""
+    value = make()
+    if _step_scalars is None:
+        return np.dtype(dtype).type(value)
+    return _step_scalars.add(make, dtype, value)
+
+
+class capturing_step:  # noqa: N801 - a context manager, named like one
+    """While active, ``step_scalar`` values go to ``scalars``."""
+
+    def __init__(self, scalars: StepScalars) -> None:
+        self.scalars = scalars
+
+    def __enter__(self) -> StepScalars:
+        global _step_scalars
+        if _step_scalars is not None:
+            raise RuntimeError("a step is already being captured.")
+        _step_scalars = self.scalars
+        return self.scalars
+
+    def __exit__(self, *exc: Any) -> None:
+        global _step_scalars
+        _step_scalars = None
 
 
 # --- random numbers -------------------------------------------------------------------------

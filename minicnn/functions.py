@@ -262,10 +262,17 @@ def dropout_mask(shape: tuple[int, ...], rate: float, dtype: Any, xp: Any = np) 
     The mask is a hash of (seed, position) made where it is used, so a GPU draws it without a
     transfer, and CPU and GPU draw the same mask; the seed comes from minicnn's generator.
     """
-    seed = int(backend.rng().integers(0, 2**32))
+    seed = backend.step_scalar(draw_seed, np.uint32)
     threshold = math.ceil(rate * 2**DROPOUT_BITS)
     mask = xp.empty(shape, dtype=dtype)
+    if xp is np:
+        seed = int(seed)  # the Numba kernel is compiled for a Python int
     return _kernels(xp).dropout_mask(seed, threshold, 1.0 / (1.0 - rate), mask)
+
+
+def draw_seed(generator: np.random.Generator | None = None) -> int:
+    """A 32-bit seed from ``generator`` (minicnn's own by default)."""
+    return int((generator or backend.rng()).integers(0, 2**32))
 
 
 def dropout(x: Any, rate: float, training: bool = True, mask: Any = None) -> Tensor:

@@ -19,9 +19,11 @@ FILL_MODES = ("reflect", "wrap", "nearest", "constant")
 INTERPOLATIONS = ("bilinear", "nearest")
 
 
-def hashed_uniform(xp: Any, seed: int, count: int) -> Any:
-    """``count`` floats in [0, 1), float64, from the 32-bit ``seed`` (MurmurHash3's mixer)."""
-    h = xp.arange(count, dtype=xp.uint32) * xp.uint32(0x9E3779B9) + xp.uint32(seed)
+def hashed_uniform(xp: Any, seed: Any, count: int) -> Any:
+    """``count`` floats in [0, 1), float64, from the 32-bit ``seed`` (MurmurHash3's mixer); the
+    seed may be a 0-d uint32 device array (``backend.step_scalar`` in a captured step)."""
+    seed = seed if backend.is_device_array(seed) else xp.uint32(seed)
+    h = xp.arange(count, dtype=xp.uint32) * xp.uint32(0x9E3779B9) + seed
     for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
         h ^= h >> xp.uint32(shift)
         h *= xp.uint32(factor)

@@ -151,11 +151,12 @@ class Layer:
                     f"{self.describe()}: weight {i} must have shape {old.shape}, got {w.shape}."
                 )
             new.append(w)
-        xp = backend.get_array_module(self._weights[0].data) if self._weights else np
+        device = backend.device_of(self._weights[0].data) if self._weights else "cpu"
         for old, w in zip(self._weights, new, strict=True):
-            # A copy: training updates weights in place, and must not write into the caller's
-            # arrays (nor may the caller's later changes reach the model).
-            old.data = xp.array(w, dtype=old.data.dtype)
+            # Written into the weight's own array, as Keras assigns a variable: training (and a
+            # captured CUDA graph) holds that array; and a copy, so the caller's arrays and the
+            # model's never share memory.
+            old.data[...] = backend.to_device(w.astype(old.data.dtype, copy=False), device)
 
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from .data_checks import (
     class_weights_to_sample_weights,
     positive_int,
 )
+from .graph_step import CapturedTrainStep
 from .layer_base import is_symbolic
 from .layers import Activation, Input, Layer, _Activated
 from .progress import ProgressBar
@@ -48,8 +49,11 @@ class _RunningTotals:
         if self.on_host:
             loss, hits = float(loss), [float(h) for h in hits]
         self.loss_sum = self.loss_sum + loss * count
+        # New arrays, never the step's own: a captured step writes the same ones every time.
         self.hits = (
-            list(hits) if not self.hits else [a + b for a, b in zip(self.hits, hits, strict=True)]
+            [0 + h for h in hits]
+            if not self.hits
+            else [a + b for a, b in zip(self.hits, hits, strict=True)]
         )
         self.seen += count
 
@@ -134,6 +138,8 @@ class Model:
         self.loss: Any = None
         self.metrics: list[metrics_module.Metric] = []
         self.compiled = False
+        self.jit_compile = False
+        self._captured_step: CapturedTrainStep | None = None
         self.history: History | None = None
         self.stop_training = False  # a callback sets it to end fit after the current step
 
@@ -146,6 +152,7 @@ class Model:
     def to(self, device: str) -> Model:
         """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
         self.device = backend.resolve_device(device)
+        self._captured_step = None
         for layer in self.layers:
             layer.to(self.device)
         if self.optimizer is not None:
@@ -239,7 +246,16 @@ class Model:
         optimizer: str | optimizers.Optimizer = "adam",
         loss: str | Any = "sparse_categorical_crossentropy",
         metrics: list[Any] | None = None,
+        jit_compile: bool | str = False,
     ) -> None:
+        """Keras' compile. ``jit_compile=True`` captures fit's training step in a CUDA graph
+        on a GPU and replays it (``minicnn.graph_step``): the same results, with the host's
+        per-launch cost paid once; on the CPU there is nothing to capture and it changes
+        nothing. ``"auto"`` means False here."""
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
+        self.jit_compile = jit_compile is True
+        self._captured_step = None
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
         self.metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
@@ -374,6 +390,14 @@ class Model:
         self.optimizer.apply(params)
         return loss.data, self._hits(outputs, y)
 
+    def _fit_step(self) -> Callable[[Any, Any, Any], tuple[Any, list[Any]]]:
+        """fit's training step: captured in a CUDA graph with ``jit_compile`` on a GPU."""
+        if not (self.jit_compile and self.device == "gpu"):
+            return self._train_step
+        if self._captured_step is None:
+            self._captured_step = CapturedTrainStep(self)
+        return self._captured_step
+
     def _hits(self, outputs: Any, y: Any) -> list[Any]:
         """Each metric's count of samples scoring 1 in a batch, as device arrays."""
         return [metric.total(outputs, y, self.loss) for metric in self.metrics]
@@ -496,10 +520,11 @@ class Model:
             hooks.epoch_begin(epoch)
             bar = ProgressBar(steps, verbose)
             totals = _RunningTotals(self.device)
+            train_step = self._fit_step()
             epoch_start = time.perf_counter()
             for step, (xb, yb, wb) in enumerate(data.epoch(shuffle)):
                 hooks.batch_begin(step)
-                loss, hits = self._train_step(xb, yb, wb)
+                loss, hits = train_step(xb, yb, wb)
                 totals.add(loss, hits, len(xb))
                 # The CPU checks every step; a GPU only when it reads the totals anyway.
                 if totals.on_host or bar.will_draw(step + 1):

@@ -48,6 +48,7 @@ class Optimizer:
                 "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as in Keras."
             )
         self.iterations = 0
+        self._scalars: dict[tuple[str, Any], Any] = {}  # this update's step scalars
         self._slots: list[dict[str, Any]] = []
         self._params: list[Tensor] = []  # the weights the slots belong to
 
@@ -83,15 +84,39 @@ class Optimizer:
                 f"{len(params)}); compile the model again after adding, removing, rebuilding, "
                 "freezing or unfreezing layers."
             )
-        self._rate_in_use = self.learning_rate
-        self.iterations += 1
+        self.advance()
         grads = self._clipped([p.grad for p in params])
         for p, grad, slots in zip(params, grads, self._slots, strict=True):
             if grad is None:
                 continue
             if self.weight_decay is not None:
-                p.data -= p.data * p.data.dtype.type(self.weight_decay * self._rate_in_use)
+                p.data -= p.data * self._step_scalar("decay", p.data.dtype, self._decay_factor)
             self._update(p.data, grad, slots)
+
+    def advance(self) -> None:
+        """The host's part of an update: count it and fix its learning rate. A step replayed
+        from a CUDA graph calls only this; its device work and step scalars replay."""
+        self._rate_in_use = self.learning_rate
+        self.iterations += 1
+        self._scalars = {}
+
+    def _step_scalar(self, name: str, dtype: Any, make: Any) -> Any:
+        """``backend.step_scalar(make, dtype)``, made once per update (not once per weight)."""
+        key = (name, dtype)
+        value = self._scalars.get(key)
+        if value is None:
+            value = self._scalars[key] = backend.step_scalar(make, dtype)
+        return value
+
+    def _rate_scalar(self, dtype: Any) -> Any:
+        """This update's learning rate as a step scalar (a schedule or a callback changes it)."""
+        return self._step_scalar("rate", dtype, self._current_rate)
+
+    def _current_rate(self) -> float:
+        return self._rate_in_use
+
+    def _decay_factor(self) -> float:
+        return self.weight_decay * self._rate_in_use
 
     def _clipped(self, grads: list[Any]) -> list[Any]:
         """The gradients after clipping; computed on their device, with no read to the host."""
@@ -188,7 +213,7 @@ class SGD(Optimizer):
         return {"velocity": xp.zeros_like(p.data)} if self.momentum else {}
 
     def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
-        lr = value.dtype.type(self._rate_in_use)
+        lr = self._rate_scalar(value.dtype)
         if not self.momentum:
             value -= lr * grad
             return
@@ -239,7 +264,7 @@ class Adam(Optimizer):
 
     def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
         xp = backend.get_array_module(value)
-        alpha = self._step_size()
+        alpha = self._step_scalar("alpha", value.dtype, self._step_size)
         cast = value.dtype.type
         m, v = slots["m"], slots["v"]
         if xp is not np:
@@ -256,7 +281,7 @@ class Adam(Optimizer):
         step = xp.sqrt(v)
         step += cast(self.epsilon)
         xp.divide(m, step, out=step)
-        step *= cast(alpha)
+        step *= alpha
         value -= step
 
     def get_config(self) -> dict[str, Any]:
@@ -326,7 +351,7 @@ class RMSprop(Optimizer):
             mean *= cast(self.rho)
             mean += cast(1 - self.rho) * grad
             denominator -= mean * mean
-        step = grad * cast(self._rate_in_use)
+        step = grad * self._rate_scalar(value.dtype)
         step /= xp.sqrt(denominator)
         if self.momentum:
             m = slots["momentum"]

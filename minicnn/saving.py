@@ -143,6 +143,7 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
             "optimizer": model.optimizer.get_config(),
             "loss": model.loss.get_config(),
             "metrics": [metrics.serialize(m, model.loss) for m in model.metrics],
+            "jit_compile": model.jit_compile,
         }
     document = {"format": FORMAT, "model": model.get_config(), "compile": compile_config}
     arrays = _weight_arrays(model)
@@ -165,7 +166,12 @@ def load_model(path: str | os.PathLike, compile: bool = True, device: str | None
         if compile and document.get("compile"):
             c = document["compile"]
             try:
-                model.compile(optimizers.get(c["optimizer"]), losses.get(c["loss"]), c["metrics"])
+                model.compile(
+                    optimizers.get(c["optimizer"]),
+                    losses.get(c["loss"]),
+                    c["metrics"],
+                    jit_compile=c.get("jit_compile", False),
+                )
             except (KeyError, TypeError, ValueError) as e:
                 raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None
             if "optimizer_arrays" in document:

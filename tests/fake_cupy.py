@@ -8,12 +8,23 @@ TypeError as in CuPy. It also counts what a real GPU would pay for: copies to th
 check that a training step never waits for the device. And it offers only what the real CuPy
 offers (``cupy_api``): a NumPy function CuPy lacks, or a keyword argument it does not take, fails
 here as it would on a GPU.
+
+It also captures CUDA graphs as a GPU does (``Stream.begin_capture``): while a stream captures,
+nothing runs. An operation that writes into existing arrays (``out=``, ``a[...] = b``, ``+=``, a
+kernel launch) is only recorded; one that makes a new array records how to remake it in the
+same memory, and the new array holds garbage (NaN) until the graph is launched. ``launch``
+replays the records on whatever the arrays hold then, with every other argument as it was at
+the capture. So a captured step that rebinds an array instead of writing into it, bakes in a
+number that should change from step to step, or reads a result before the first launch, goes
+wrong here as it would on a GPU; and a copy between host and device, or a synchronisation,
+raises during a capture, as CuPy does.
 """
 
 from __future__ import annotations
 
 import types
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import cuda_emulator
@@ -29,6 +40,79 @@ calls: Counter = Counter()
 
 # Functions that take host arrays (a copy to the device); every other function refuses them.
 _TAKES_HOST = {"asarray", "array"}
+# Functions and array methods that write into an argument instead of making a new array.
+_WRITES_ARGUMENT = {"copyto", "fill", "put", "sort", "partition", "scatter_add", "scatter_max"}
+
+# The operations of the CUDA graph being captured (None when no stream captures), and the
+# allocator in use (None: CuPy's default memory pool).
+_capture: list[Callable[[], None]] | None = None
+_allocator: Any = None
+
+
+def _forbid_in_capture(what: str) -> None:
+    if _capture is not None:
+        raise RuntimeError(f"{what}: operation not permitted when stream is capturing")
+
+
+def _deferred(run: Callable[[], Any]) -> None:
+    """An operation that writes into existing arrays: it runs now, or when the graph does."""
+    if _capture is None:
+        run()
+    else:
+        _capture.append(run)
+
+
+def _raw_arrays(value: Any) -> list[np.ndarray]:
+    if isinstance(value, FakeArray):
+        return [value._array]
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [a for v in value for a in _raw_arrays(v)]
+    if isinstance(value, dict):
+        return [a for v in value.values() for a in _raw_arrays(v)]
+    return []
+
+
+def _as_arrays(result: Any) -> list[Any]:
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def _computed(compute: Callable[[], Any], sources: Any) -> Any:
+    """An operation that makes new arrays from ``sources``: its result. While capturing, a
+    result that is not a view of a source holds garbage, and the graph recomputes it into the
+    same memory whenever it is launched."""
+    if _capture is None:
+        return compute()
+    with np.errstate(all="ignore"):
+        result = compute()
+    if isinstance(result, np.generic):
+        result = np.asarray(result)
+    inputs = _raw_arrays(sources)
+    made = [
+        k
+        for k, r in enumerate(_as_arrays(result))
+        if isinstance(r, np.ndarray) and not any(np.may_share_memory(r, a) for a in inputs)
+    ]
+    if not made:
+        return result
+    outputs = _as_arrays(result)
+    for k in made:
+        _garbage(outputs[k])
+
+    def replay() -> None:
+        again = _as_arrays(compute())
+        for k in made:
+            np.copyto(outputs[k], again[k])
+
+    _capture.append(replay)
+    return result
+
+
+def _garbage(a: np.ndarray) -> None:
+    """What memory holds before anything has written it: NaN for floats; zeros (valid indices)
+    for integers."""
+    a[...] = np.nan if a.dtype.kind in "fc" else 0
 
 
 class FakeArray(NDArrayOperatorsMixin):
@@ -47,26 +131,32 @@ class FakeArray(NDArrayOperatorsMixin):
         )
 
     def get(self) -> np.ndarray:
+        _forbid_in_capture("get")
         traffic["d2h"] += 1
         return self._array.copy()
 
     def item(self) -> Any:
+        _forbid_in_capture("item")
         traffic["d2h"] += 1
         return self._array.item()
 
     def tolist(self) -> Any:
+        _forbid_in_capture("tolist")
         traffic["d2h"] += 1
         return self._array.tolist()
 
     def __float__(self) -> float:
+        _forbid_in_capture("__float__")
         traffic["d2h"] += 1
         return float(self._array)
 
     def __int__(self) -> int:
+        _forbid_in_capture("__int__")
         traffic["d2h"] += 1
         return int(self._array)
 
     def __bool__(self) -> bool:
+        _forbid_in_capture("__bool__")
         traffic["d2h"] += 1
         return bool(self._array)
 
@@ -74,21 +164,34 @@ class FakeArray(NDArrayOperatorsMixin):
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         calls["operator"] += 1
         out = kwargs.get("out")
-        args = _unwrap(inputs)
+        run = getattr(ufunc, method)
+
+        def compute() -> Any:
+            return run(*_unwrap(inputs), **_unwrap(kwargs))
+
         if out is not None:
-            kwargs["out"] = _unwrap(out)
-        result = getattr(ufunc, method)(*args, **kwargs)
-        if out is not None:
+            _deferred(compute)
             return out[0] if isinstance(out, tuple) and len(out) == 1 else out
-        return _wrap(result)
+        return _wrap(_computed(compute, (inputs, kwargs)))
 
     def __getitem__(self, key: Any) -> Any:
         calls["index"] += 1
-        return _wrap(self._array[_index(key)])
+        index = _index(key)
+        return _wrap(_computed(lambda: self._array[index], (self, index)))
 
     def __setitem__(self, key: Any, value: Any) -> None:
         calls["index"] += 1
-        self._array[_index(key)] = _unwrap(value)
+        index = _index(key)
+        _deferred(lambda: self._array.__setitem__(index, _unwrap(value)))
+
+    def set(self, arr: np.ndarray, stream: Any = None) -> None:
+        """CuPy's copy from the host into this array, in place."""
+        calls["method"] += 1
+        _forbid_in_capture("set")
+        traffic["h2d"] += 1
+        if not isinstance(arr, np.ndarray) or arr.shape != self._array.shape:
+            raise ValueError("set needs a NumPy array of the same shape")
+        self._array[...] = arr
 
     def __len__(self) -> int:
         return len(self._array)
@@ -104,7 +207,7 @@ class FakeArray(NDArrayOperatorsMixin):
         """CuPy's atomic self[slices] += value, repeated indices adding up (NumPy has no such
         method: ``np.add.at`` is its equivalent)."""
         calls["method"] += 1
-        np.add.at(self._array, _unwrap(slices), _unwrap(value))
+        _deferred(lambda: np.add.at(self._array, _unwrap(slices), _unwrap(value)))
 
     def __getattr__(self, name: str) -> Any:
         record = cupy_api.entry("ndarray", name, "'cupy.ndarray' object")
@@ -115,7 +218,13 @@ class FakeArray(NDArrayOperatorsMixin):
         def method(*args: Any, **kwargs: Any) -> Any:
             calls["method"] += 1
             cupy_api.check_call(f"ndarray.{name}", record, kwargs)
-            return _wrap(value(*_unwrap(args), **_unwrap(kwargs)))
+
+            def compute() -> Any:
+                return value(*_unwrap(args), **_unwrap(kwargs))
+
+            if name in _WRITES_ARGUMENT:
+                return _deferred(compute)
+            return _wrap(_computed(compute, (self, args, kwargs)))
 
         return method
 
@@ -138,6 +247,7 @@ def _index(key: Any) -> Any:
     """CuPy takes NumPy index arrays, but copies them to the device first."""
     keys = key if isinstance(key, tuple) else (key,)
     if any(isinstance(k, np.ndarray) for k in keys):
+        _forbid_in_capture("an index array from the host")
         traffic["h2d"] += 1
         keys = tuple(FakeArray(k) if isinstance(k, np.ndarray) else k for k in keys)
     unwrapped = _unwrap(keys)
@@ -158,23 +268,114 @@ def _wrap(value: Any) -> Any:
 
 def _host_to_device(value: Any) -> Any:
     if isinstance(value, np.ndarray):
+        _forbid_in_capture("a copy from the host")
         traffic["h2d"] += 1
         return FakeArray(value.copy())
     return value
 
 
-def _count_launch(kernel_name: str) -> None:
-    calls["launch"] += 1
+class _Graph:
+    """A captured CUDA graph: its operations, replayed at each launch."""
+
+    def __init__(self, operations: list[Callable[[], None]]) -> None:
+        self.operations = operations
+
+    def launch(self, stream: Any = None) -> None:
+        _forbid_in_capture("Graph.launch")
+        calls["graph_launch"] += 1
+        for run in self.operations:
+            run()
 
 
 class _Stream:
+    """A CUDA stream; ``with stream:`` makes it current, as in CuPy."""
+
+    null: _Stream
+
+    def __init__(self, null: bool = False, non_blocking: bool = False, ptds: bool = False) -> None:
+        self.is_null = null
+        self._capturing = False
+        self._outer: list[_Stream] = []
+
     def synchronize(self) -> None:
+        _forbid_in_capture("Stream.synchronize")
         traffic["sync"] += 1
+
+    def __enter__(self) -> _Stream:
+        self._outer.append(_current_stream[0])
+        _current_stream[0] = self
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _current_stream[0] = self._outer.pop()
+
+    def begin_capture(self, mode: Any = None) -> None:
+        global _capture
+        if self.is_null:
+            raise RuntimeError("cannot capture on the default (legacy) stream")
+        if _capture is not None:
+            raise RuntimeError("a stream is capturing already")
+        if _allocator is None:
+            # minicnn's rule, not CuPy's: memory that the capture frees goes back to the pool,
+            # where later work would take it while the graph still writes there.
+            raise RuntimeError("capture with a private memory pool (cupy.cuda.using_allocator)")
+        _capture = []
+        self._capturing = True
+
+    def end_capture(self) -> _Graph:
+        global _capture
+        if not self._capturing:
+            raise RuntimeError("the stream is not capturing")
+        operations, _capture = _capture, None
+        self._capturing = False
+        return _Graph(operations)
+
+    def is_capturing(self) -> bool:
+        return self._capturing
+
+
+_Stream.null = _Stream(null=True)
+_current_stream = [_Stream.null]
 
 
 class _MemoryPool:
+    def __init__(self, allocator: Any = None) -> None:
+        pass
+
     def total_bytes(self) -> int:
         return 0  # the fake's arrays are NumPy's; nothing is held on a device
+
+    def malloc(self, size: int) -> Any:
+        raise NotImplementedError("the fake's arrays are NumPy's")
+
+
+class _UsingAllocator:
+    def __init__(self, allocator: Any = None) -> None:
+        self.allocator = allocator
+
+    def __enter__(self) -> None:
+        global _allocator
+        self._outer, _allocator = _allocator, self.allocator
+
+    def __exit__(self, *exc: Any) -> None:
+        global _allocator
+        _allocator = self._outer
+
+
+class _Module:
+    """A compiled module whose kernels launch through the capture rules."""
+
+    def __init__(self, module: cuda_emulator.EmulatedModule) -> None:
+        self.module = module
+
+    def get_function(self, name: str) -> Any:
+        kernel = self.module.get_function(name)
+
+        def launch(grid: tuple, block: tuple, args: tuple, shared_mem: int = 0) -> None:
+            calls["launch"] += 1  # a graph's replay of it costs the host nothing
+            _deferred(lambda: kernel(grid, block, args, shared_mem))
+
+        return launch
 
 
 class FakeCupy(types.ModuleType):
@@ -196,14 +397,17 @@ class FakeCupy(types.ModuleType):
                 getDeviceProperties=lambda device: properties,
                 runtimeGetVersion=lambda: 13000,
             ),
-            get_current_stream=lambda: _Stream(),
+            get_current_stream=lambda: _current_stream[0],
+            Stream=_Stream,
+            MemoryPool=_MemoryPool,
+            using_allocator=_UsingAllocator,
         )
 
     def RawModule(self, code: str, options: tuple = (), **kwargs: Any) -> Any:  # noqa: N802
         record = cupy_api.entry("nested", "RawModule", "module 'cupy'")
         cupy_api.check_call("RawModule", record, {"code": code, "options": options, **kwargs})
-        return cuda_emulator.EmulatedModule(
-            code, options, device_arrays=FakeArray, on_launch=_count_launch, **kwargs
+        return _Module(
+            cuda_emulator.EmulatedModule(code, options, device_arrays=FakeArray, **kwargs)
         )
 
     def get_default_memory_pool(self) -> _MemoryPool:
@@ -226,8 +430,14 @@ class FakeCupy(types.ModuleType):
             if name in _TAKES_HOST:
                 args = tuple(_host_to_device(a) for a in args)
             out = kwargs.get("out")
-            result = target(*_unwrap(args), **_unwrap(kwargs))
-            return out if out is not None else _wrap(result)
+
+            def compute() -> Any:
+                return target(*_unwrap(args), **_unwrap(kwargs))
+
+            if out is not None or name in _WRITES_ARGUMENT:
+                _deferred(compute)
+                return out
+            return _wrap(_computed(compute, (args, kwargs)))
 
         function.__name__ = name
         return function

@@ -78,3 +78,33 @@ def test_the_record_is_the_installed_cupys():
         assert _xp_names() <= set(live["module"])
         pytest.skip(f"the record is of CuPy {cupy_api.recorded()['cupy_version']}")
     assert cupy_api.record(cupy) == cupy_api.recorded()
+
+
+def test_a_capture_records_instead_of_running_and_a_launch_replays(fake):
+    """The semantics the captured-step tests lean on, checked against what a GPU does."""
+    a = fake.arange(4, dtype=np.float32)
+    total = fake.zeros((), np.float32)
+    stream = fake.cuda.Stream(non_blocking=True)
+    with pytest.raises(RuntimeError, match="private memory pool"):
+        with stream:
+            stream.begin_capture()
+    with stream, fake.cuda.using_allocator(fake.cuda.MemoryPool().malloc):
+        stream.begin_capture()
+        assert stream.is_capturing()
+        doubled = a * 2  # a new array: garbage until the graph runs
+        total += doubled.sum()  # in place: recorded, not run
+        view = doubled[1:]  # a view: no work of its own
+        for host_side in (lambda: float(total), lambda: fake.asarray(np.ones(2)), a.get):
+            with pytest.raises(RuntimeError, match="not permitted when stream is capturing"):
+                host_side()
+        with pytest.raises(RuntimeError, match="not permitted"):
+            stream.synchronize()
+        graph = stream.end_capture()
+    assert np.isnan(doubled.get()).all() and float(total) == 0.0
+    graph.launch()
+    assert float(total) == 12.0 and view.get().tolist() == [2.0, 4.0, 6.0]
+    a[...] = 1.0  # a replay reads what the arrays hold when it runs
+    graph.launch()
+    assert float(total) == 20.0 and doubled.get().tolist() == [2.0] * 4
+    with pytest.raises(RuntimeError, match="legacy"):
+        fake.cuda.Stream.null.begin_capture()

@@ -57,6 +57,10 @@ def test_the_device_script_runs_every_step_on_the_fake_gpu(tmp_path):
     assert "2 passed" in (out / "bench_gpu.log").read_text()
     baseline = (out / "baseline.log").read_text()
     assert "Test accuracy" in baseline and "Seconds per epoch" in baseline
+    # The captured-step tests pass on the fake GPU, so the baseline runs captured as well.
+    assert " passed" in (out / "graph_tests.log").read_text()
+    assert "Seconds per epoch" in (out / "baseline_jit.log").read_text()
+    assert "steps 3 and 4 run with: --jit-compile" in log
     assert "distinct runs finished (the study has 19 models x 3 seeds = 57)" in log
     with tarfile.open(out / "runs.tar.gz") as runs:
         names = runs.getnames()

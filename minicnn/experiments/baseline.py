@@ -36,11 +36,21 @@ def run(
     store: ResultsStore | None = None,
     dataset: str = "fashion_mnist",
     device: str = "cpu",
+    jit_compile: bool = False,
 ) -> dict[str, Any]:
     """Train and report one model of the study; returns its result record (also appended to
     ``store`` when given)."""
     task = make_task(
-        model_id, seed, epochs, batch_size, max_train, max_test, data_dir, dataset, device
+        model_id,
+        seed,
+        epochs,
+        batch_size,
+        max_train,
+        max_test,
+        data_dir,
+        dataset,
+        device,
+        jit_compile,
     )
     (x_train, _), (x_test, y_test) = _data(task)
     spec = zoo.get_spec(model_id)

@@ -40,11 +40,14 @@ def make_task(
     data_dir: str | None = None,
     dataset: str = "fashion_mnist",
     device: str = "cpu",
+    jit_compile: bool = False,
 ) -> dict[str, Any]:
     """Everything a run needs; ``key`` hashes all of it that can change the result.
 
     A GPU run is another run than the CPU one (other rounding, other timings); CPU keys stay
-    what they were before GPUs existed, so earlier results are still found."""
+    what they were before GPUs existed, so earlier results are still found. ``jit_compile``
+    (a training step captured in a CUDA graph) gives the same results, so it is no part of the
+    key; the record says whether it was on."""
     spec = zoo.get_spec(model_id)
     identity = {
         "model": model_id,
@@ -62,7 +65,13 @@ def make_task(
     }
     if device != "cpu":
         identity["device"] = device
-    return {**identity, "key": run_key(identity), "data_dir": data_dir, "device": device}
+    return {
+        **identity,
+        "key": run_key(identity),
+        "data_dir": data_dir,
+        "device": device,
+        "jit_compile": jit_compile,
+    }
 
 
 def _data(task: dict[str, Any]) -> Any:
@@ -103,7 +112,12 @@ def train_run(
     recipe = task["recipe"]
     device = task.get("device", "cpu")
     model = zoo.build_model(task["model"], x_train.shape[1:], device=device)
-    model.compile(optimizers.get(dict(recipe["optimizer"])), recipe["loss"], metrics=["accuracy"])
+    model.compile(
+        optimizers.get(dict(recipe["optimizer"])),
+        recipe["loss"],
+        metrics=["accuracy"],
+        jit_compile=task.get("jit_compile", False),
+    )
     checkpoint = None
     if task.get("checkpoint_dir") and task.get("checkpoint_every"):
         Path(task["checkpoint_dir"]).mkdir(parents=True, exist_ok=True)
@@ -127,7 +141,7 @@ def train_run(
             "status": "failed",
             "error": str(e),
             "history": model.history.history if model.history else {},
-            **_provenance(device),
+            **_provenance(device, task.get("jit_compile", False)),
         }
     train_seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(
@@ -160,7 +174,7 @@ def train_run(
         "epoch_seconds": history.epoch_seconds,
         "seconds_per_epoch": float(np.mean(history.epoch_seconds)),
         "train_seconds": train_seconds,
-        **_provenance(device),
+        **_provenance(device, task.get("jit_compile", False)),
     }
 
 
@@ -176,9 +190,10 @@ def _identity(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _provenance(device: str) -> dict[str, Any]:
+def _provenance(device: str, jit_compile: bool = False) -> dict[str, Any]:
     return {
         "device": device,
+        "jit_compile": jit_compile,
         "hostname": platform.node(),
         "versions": {
             "python": platform.python_version(),

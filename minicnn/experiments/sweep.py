@@ -137,6 +137,7 @@ def run_experiment(
     checkpoint_every: int = 0,
     scheduler: Any = None,
     device: str = "cpu",
+    jit_compile: bool = False,
 ) -> tuple[Path, list[dict[str, Any]]]:
     """Train every missing (model, seed) of ``experiment``, then write its report."""
     plan = _Plan(
@@ -150,6 +151,7 @@ def run_experiment(
         data_dir=data_dir,
         dataset=dataset,
         device=device,
+        jit_compile=jit_compile,
         variants=variants,
         checkpoint_every=checkpoint_every,
     )

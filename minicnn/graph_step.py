@@ -1,0 +1,122 @@
+"""A training step captured once in a CUDA graph and replayed (``compile(jit_compile=True)`` on a
+GPU).
+
+A small model's step on a GPU is bound by the host: every kernel launch costs microseconds of
+Python and CuPy before the GPU does anything. A CUDA graph records the launches of one step and
+replays them all with one call. ``fit`` runs the first step of a batch shape as usual (it
+compiles the kernels and builds the optimizer's state), captures the second, and replays the
+graph for every later step of that shape; another shape (the last, smaller batch of an epoch)
+runs uncaptured.
+
+What a replay cannot see, and how it is handled:
+- The arrays: a graph reads and writes the memory it was captured with. Each batch is copied
+  into input arrays made for the graph; weights, optimizer state and moving statistics are
+  updated in place; the loss and metric counts land in arrays that the graph keeps.
+- Memory: everything the step allocates comes from a memory pool of the graph's own, so memory
+  the capture freed is never handed to other work while the graph still writes there.
+- The numbers made on the host each step (dropout and augmentation seeds, the learning rate,
+  Adam's step size): ``backend.step_scalar`` puts them in one device buffer that is refilled,
+  in the order of the capture, before each replay; so a replayed step draws the same random
+  numbers as an uncaptured one, and the optimizer counts its iterations on the host as before.
+- Anything else that changes the step (other weights or weight arrays, freezing a layer, another
+  optimizer, loss or metric) changes the key of the step, and the next two steps run uncaptured
+  and capture again. Hyperparameters other than the learning rate (a dropout rate, Adam's
+  betas) are read when the step is captured.
+A capture that fails (an operation that needs the host mid-step) is reported once as a warning,
+and the training goes on uncaptured, with the same results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from typing import Any
+
+from . import backend, workspace
+
+
+class CapturedTrainStep:
+    """``model._train_step(x, y, w)``, captured and replayed where it can be."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.graph: Any = None
+        self.key: tuple | None = None  # of the captured step
+        self.warm_key: tuple | None = None  # of the last step run uncaptured
+        self.failure: str | None = None
+        self.replays = 0
+
+    def _key_of(self, x: Any, y: Any, w: Any) -> tuple:
+        model = self.model
+        return (
+            tuple(None if a is None else (a.shape, a.dtype.str) for a in (x, y, w)),
+            tuple(id(t.data) for t in model.weights),
+            tuple(id(t) for t in model.trainable_weights),
+            id(model.optimizer),
+            id(model.loss),
+            tuple(id(m) for m in model.metrics),
+        )
+
+    def __call__(self, x: Any, y: Any, w: Any = None) -> tuple[Any, list[Any]]:
+        if self.failure is None:
+            key = self._key_of(x, y, w)
+            if self.graph is not None and key == self.key:
+                return self._replay(x, y, w)
+            if key == self.warm_key:
+                captured = self._capture(x, y, w, key)
+                if captured is not None:
+                    return captured
+            self.warm_key = key
+        return self.model._train_step(x, y, w)
+
+    def _capture(self, x: Any, y: Any, w: Any, key: tuple) -> tuple[Any, list[Any]] | None:
+        """Capture this step and run it; None (after a warning) when it cannot be captured."""
+        xp = backend.cupy_module()
+        optimizer = self.model.optimizer
+        host_state = (optimizer.iterations, optimizer._rate_in_use)
+        self.graph = None
+        # Scratch arrays made before the capture must not serve it: one the workspace let go
+        # would go back to the default pool while the graph still writes there.
+        workspace.clear()
+        inputs = tuple(None if a is None else a.copy() for a in (x, y, w))
+        scalars = backend.StepScalars(xp)
+        pool = xp.cuda.MemoryPool()
+        stream = xp.cuda.Stream(non_blocking=True)
+        try:
+            with stream, xp.cuda.using_allocator(pool.malloc), backend.capturing_step(scalars):
+                stream.begin_capture()
+                try:
+                    outputs = self.model._train_step(*inputs)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        stream.end_capture()
+                    raise
+                graph = stream.end_capture()
+        except Exception as e:
+            optimizer.iterations, optimizer._rate_in_use = host_state
+            workspace.clear()  # it may hold arrays of the abandoned capture
+            self.failure = f"{type(e).__name__}: {e}"
+            warnings.warn(
+                f"The training step of model '{self.model.name}' could not be captured in a "
+                f"CUDA graph ({self.failure}); it runs uncaptured.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return None
+        self.graph, self.key = graph, key
+        self.inputs, self.outputs, self.scalars = inputs, outputs, scalars
+        self._keep = (pool, stream)  # the graph's memory and stream live as long as it does
+        scalars.upload()
+        graph.launch()
+        return outputs
+
+    def _replay(self, x: Any, y: Any, w: Any) -> tuple[Any, list[Any]]:
+        for static, batch in zip(self.inputs, (x, y, w), strict=True):
+            if static is not None:
+                static[...] = batch
+        self.model.optimizer.advance()
+        self.scalars.refill()
+        self.scalars.upload()
+        self.graph.launch()
+        self.replays += 1
+        return self.outputs

@@ -1,0 +1,200 @@
+"""compile(jit_compile=True): fit's training step captured in a CUDA graph and replayed.
+
+On the emulated GPU a capture records instead of running and a launch replays the records on
+whatever the arrays hold then (see ``fake_cupy``), so these tests catch what would go wrong on
+a GPU: an array rebound instead of written in place, a number baked into the graph that should
+change each step, a result read before the graph ran. The oracle is the same fit uncaptured.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from test_models import toy_data
+
+from minicnn import Sequential, backend, load_model, optimizers
+from minicnn import layers as L
+from minicnn.callbacks import LearningRateScheduler
+from minicnn.layer_base import Layer
+from minicnn.optimizers import schedules
+
+# 44 samples in batches of 8: five full batches (captured from the second on) and one of four
+# (uncaptured) per epoch.
+SAMPLES, BATCH = 44, 8
+
+
+def busy_cnn(device="cpu"):
+    """Every kind of per-step randomness and state a study-like model has: augmentation seeds,
+    dropout seeds, batch statistics and moving averages."""
+    return Sequential(
+        [
+            L.Input((8, 8, 1)),
+            L.RandomFlip("horizontal"),
+            L.RandomTranslation(0.1, 0.1),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.BatchNormalization(),
+            L.MaxPooling2D(),
+            L.SpatialDropout2D(0.25),
+            L.Flatten(),
+            L.Dense(12, activation="relu"),
+            L.Dropout(0.3),
+            L.Dense(3, activation="softmax"),
+        ],
+        device=device,
+    )
+
+
+def fit_twice(build, optimizer, jit_compile, epochs=2, callbacks=None, **compile_args):
+    """Seed 0, build, compile, fit; the model and its History."""
+    backend.set_random_seed(0)
+    model = build(device="gpu")
+    model.compile(optimizer, metrics=["accuracy"], jit_compile=jit_compile, **compile_args)
+    x, y = toy_data(SAMPLES)
+    history = model.fit(
+        x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=callbacks, shuffle=True
+    )
+    return model, history
+
+
+def assert_same_training(a, b):
+    (model_a, history_a), (model_b, history_b) = a, b
+    for key in history_a.history:
+        np.testing.assert_allclose(history_a.history[key], history_b.history[key], rtol=1e-5)
+    for wa, wb in zip(model_a.get_weights(), model_b.get_weights(), strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    assert model_a.optimizer.iterations == model_b.optimizer.iterations
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda: "adam",
+        lambda: optimizers.SGD(
+            schedules.ExponentialDecay(0.05, decay_steps=3, decay_rate=0.5), momentum=0.9
+        ),
+        lambda: optimizers.RMSprop(centered=True, momentum=0.5, weight_decay=0.01),
+        lambda: optimizers.AdamW(global_clipnorm=0.5),
+    ],
+    ids=["adam", "sgd-schedule", "rmsprop-decay", "adamw-clip"],
+)
+def test_a_captured_fit_trains_exactly_like_an_uncaptured_one(gpu, make_optimizer):
+    plain = fit_twice(busy_cnn, make_optimizer(), jit_compile=False)
+    captured = fit_twice(busy_cnn, make_optimizer(), jit_compile=True)
+    assert_same_training(plain, captured)
+    step = captured[0]._captured_step
+    # Per epoch: 5 full batches; the first is run plainly, the second captured, then replays.
+    assert step.failure is None
+    assert step.replays == 3 + 5
+
+
+def test_a_replayed_step_costs_the_host_a_handful_of_cupy_calls(gpu):
+    """The point of the graph: base made 155 CuPy calls a step uncaptured (see test_gpu); a
+    replay copies the batch in, uploads the step scalars and launches the graph."""
+    if gpu.__class__.__name__ != "FakeCupy":
+        pytest.skip("counting CuPy calls needs the emulated backend")
+    import fake_cupy
+
+    from minicnn.experiments import zoo
+
+    backend.set_random_seed(0)
+    model = zoo.build_model("base", device="gpu")
+    model.compile("adam", metrics=["accuracy"], jit_compile=True)
+    rng = np.random.default_rng(0)
+    x, y = model._prepare(rng.random((16, 28, 28, 1), np.float32), rng.integers(0, 10, 16))
+    step = model._fit_step()
+    step(x, y)  # run plainly
+    step(x, y)  # captured
+    fake_cupy.calls.clear()
+    fake_cupy.traffic.clear()
+    step(x, y)
+    assert step.replays == 1
+    assert dict(fake_cupy.calls) == {"index": 2, "method": 1, "graph_launch": 1}
+    # The one copy up is the step scalars (Adam's step size); nothing waits for the device.
+    assert dict(fake_cupy.traffic) == {"h2d": 1}
+
+
+def test_a_learning_rate_changed_by_a_callback_reaches_the_replays(gpu):
+    def halve_each_epoch(epoch, rate):
+        return 0.01 * 0.5**epoch
+
+    def run(jit_compile):
+        callbacks = [LearningRateScheduler(halve_each_epoch)]
+        return fit_twice(busy_cnn, optimizers.SGD(0.01), jit_compile, 3, callbacks)
+
+    assert_same_training(run(False), run(True))
+
+
+def test_weights_set_between_fits_are_what_the_graph_trains(gpu):
+    """set_weights writes into the arrays the graph holds, so the graph stays valid."""
+
+    def run(jit_compile):
+        model, _ = fit_twice(busy_cnn, "adam", jit_compile, epochs=1)
+        model.set_weights([w * 0.5 for w in model.get_weights()])
+        x, y = toy_data(SAMPLES)
+        history = model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+        return model, history
+
+    plain, captured = run(False), run(True)
+    assert_same_training(plain, captured)
+    assert captured[0]._captured_step.replays == 3 + 5
+
+
+def test_freezing_a_layer_captures_the_step_again(gpu):
+    def run(jit_compile):
+        model, _ = fit_twice(busy_cnn, "sgd", jit_compile, epochs=1)
+        model.layers[2].trainable = False  # the Conv2D
+        model.compile("sgd", metrics=["accuracy"], jit_compile=jit_compile)
+        x, y = toy_data(SAMPLES)
+        return model, model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+
+    plain, captured = run(False), run(True)
+    assert_same_training(plain, captured)
+    assert captured[0]._captured_step.replays == 3
+
+
+class HostReading(Layer):
+    """A layer that reads its input on the host in training, which no graph can hold."""
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def call(self, x, training):
+        if training:
+            float(x.data.sum())
+        return x
+
+
+def test_a_step_that_cannot_be_captured_warns_once_and_trains_uncaptured(gpu):
+    def with_host_read(device):
+        return Sequential(
+            [L.Input((8, 8, 1)), L.Flatten(), HostReading(), L.Dense(3, activation="softmax")],
+            device=device,
+        )
+
+    plain = fit_twice(with_host_read, "adam", jit_compile=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        captured = fit_twice(with_host_read, "adam", jit_compile=True)
+    messages = [str(w.message) for w in caught if "CUDA graph" in str(w.message)]
+    if gpu.__class__.__name__ == "FakeCupy":
+        assert len(messages) == 1 and "not permitted when stream is capturing" in messages[0]
+        assert captured[0]._captured_step.failure is not None
+    assert_same_training(plain, captured)
+
+
+def test_jit_compile_is_saved_and_changes_nothing_on_the_cpu(tmp_path):
+    results = []
+    for jit_compile in (False, True):
+        backend.set_random_seed(0)
+        model = busy_cnn()
+        model.compile("adam", metrics=["accuracy"], jit_compile=jit_compile)
+        x, y = toy_data(SAMPLES)
+        results.append((model, model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)))
+    assert_same_training(*results)
+    path = tmp_path / "m.npz"
+    results[1][0].save(path)
+    assert load_model(path).jit_compile is True
+    with pytest.raises(ValueError, match="jit_compile"):
+        busy_cnn().compile("adam", jit_compile="xla")

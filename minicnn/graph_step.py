@@ -45,6 +45,11 @@ class CapturedTrainStep:
         self.warm_key: tuple | None = None  # of the last step run uncaptured
         self.failure: str | None = None
         self.replays = 0
+        # Of the captured step: its input and output arrays, step scalars, memory and stream.
+        self.inputs: tuple[Any, ...] = ()
+        self.outputs: tuple[Any, list[Any]] | None = None
+        self.scalars: backend.StepScalars | None = None
+        self._keep: tuple[Any, ...] | None = None
 
     def _key_of(self, x: Any, y: Any, w: Any) -> tuple:
         model = self.model
@@ -74,7 +79,10 @@ class CapturedTrainStep:
         xp = backend.cupy_module()
         optimizer = self.model.optimizer
         host_state = (optimizer.iterations, optimizer._rate_in_use)
-        self.graph = None
+        if self.graph is not None:
+            # The old graph may still run; its memory and executable go only once it is done.
+            backend.synchronize("gpu")
+            self.graph = self._keep = None
         # Scratch arrays made before the capture must not serve it: one the workspace let go
         # would go back to the default pool while the graph still writes there.
         workspace.clear()

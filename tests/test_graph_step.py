@@ -198,3 +198,16 @@ def test_jit_compile_is_saved_and_changes_nothing_on_the_cpu(tmp_path):
     assert load_model(path).jit_compile is True
     with pytest.raises(ValueError, match="jit_compile"):
         busy_cnn().compile("adam", jit_compile="xla")
+
+
+def test_another_batch_size_captures_again(gpu):
+    def run(jit_compile):
+        model, _ = fit_twice(busy_cnn, "adam", jit_compile, epochs=1)
+        x, y = toy_data(SAMPLES)
+        return model, model.fit(x, y, batch_size=BATCH // 2, epochs=1, verbose=0)
+
+    plain, captured = run(False), run(True)
+    assert_same_training(plain, captured)
+    # The first fit replayed 3 steps and ran its last batch, of 4, plainly; so the second fit's
+    # first batch of 4 is captured at once (dropping the graph for 8), and 10 replays follow.
+    assert captured[0]._captured_step.replays == 3 + 10

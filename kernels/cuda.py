@@ -230,3 +230,48 @@ def adam_update(
     scalars = (cast(beta_1), cast(beta_2), cast(epsilon), alpha)
     _launch(name, value.dtype, value.size, *args, *scalars)
     return value
+
+
+GEMM_TILE = 4  # as in cuda_source.cu
+GEMM_THREADS = 1 << 16  # enough threads to fill a GPU; split k until a product has them
+GEMM_MIN_CHUNK = 64
+
+
+def _gemm_operand(x: Any) -> tuple[Any, int, int]:
+    """A 2-D operand as (array in memory, transposed flag, leading dimension)."""
+    if x.flags.c_contiguous:
+        return x, 0, x.shape[1]
+    if x.T.flags.c_contiguous:
+        return x.T, 1, x.shape[0]
+    x = backend.contiguous(x)
+    return x, 0, x.shape[1]
+
+
+def gemm(a: Any, b: Any, out: Any = None) -> Any:
+    """a @ b for 2-D arrays (transposed views welcome) by minicnn's own kernel: the GEMM of a
+    step captured in a CUDA graph, where CuPy does not call cuBLAS."""
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"gemm: shapes {a.shape} and {b.shape} do not multiply.")
+    xp = backend.get_array_module(a)
+    m, k = a.shape
+    n = b.shape[1]
+    if out is None:
+        out = xp.empty((m, n), dtype=a.dtype)
+    if m == 0 or n == 0:
+        return out
+    if k == 0:
+        out[...] = 0
+        return out
+    a_mem, ta, lda = _gemm_operand(a)
+    b_mem, tb, ldb = _gemm_operand(b)
+    _checked(a_mem, b_mem, out)
+    tiles = math.ceil(m / GEMM_TILE) * math.ceil(n / GEMM_TILE)
+    splits = max(1, min(math.ceil(GEMM_THREADS / tiles), k // GEMM_MIN_CHUNK))
+    chunk = math.ceil(k / splits)
+    splits = math.ceil(k / chunk)
+    partial = out if splits == 1 else xp.empty((splits, m, n), dtype=out.dtype)
+    args = (a_mem, b_mem, *_i(m, n, k, lda, ldb, ta, tb, splits, chunk), partial)
+    _launch("gemm", a.dtype, splits * tiles, *args)
+    if splits > 1:
+        partial.sum(axis=0, out=out)
+    return out

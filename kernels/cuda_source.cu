@@ -250,3 +250,45 @@ extern "C" __global__ void adam_update_at(
 {
     adam_update_body(value, grad, m, v, total, beta_1, beta_2, epsilon, *alpha);
 }
+
+// C = A @ B for the steps captured in CUDA graphs, where CuPy refuses to call cuBLAS. A is
+// (m, k) and B is (k, n); `ta`/`tb` say that the array in memory is the transpose, (k, m) or
+// (n, k), with leading dimensions lda/ldb. Each thread makes a 4x4 tile of C from one chunk of
+// k: with `splits` chunks, partial[s] holds chunk s's sums and the host adds them up (a long k
+// and a small C, as in a weight gradient, would otherwise leave most of the GPU idle). Threads
+// next to each other take tiles next to each other along n, so their reads of B and writes of C
+// are coalesced; every element of the output is written by exactly one thread.
+#define GEMM_TILE 4
+
+extern "C" __global__ void gemm(
+    const real* __restrict__ a, const real* __restrict__ b, int m, int n, int k, int lda,
+    int ldb, int ta, int tb, int splits, int chunk, real* __restrict__ partial)
+{
+    const int tiles_m = (m + GEMM_TILE - 1) / GEMM_TILE;
+    const int tiles_n = (n + GEMM_TILE - 1) / GEMM_TILE;
+    GRID_STRIDE_LOOP(t, splits * tiles_m * tiles_n) {
+        const int tile_n = t % tiles_n;
+        const int tile_m = (t / tiles_n) % tiles_m;
+        const int split = t / (tiles_n * tiles_m);
+        const int i0 = tile_m * GEMM_TILE, j0 = tile_n * GEMM_TILE;
+        const int k0 = split * chunk;
+        const int k1 = min(k, k0 + chunk);
+        real sum[GEMM_TILE][GEMM_TILE];
+        for (int di = 0; di < GEMM_TILE; ++di)
+            for (int dj = 0; dj < GEMM_TILE; ++dj) sum[di][dj] = 0;
+        for (int kk = k0; kk < k1; ++kk) {
+            real av[GEMM_TILE], bv[GEMM_TILE];
+            for (int d = 0; d < GEMM_TILE; ++d) {
+                const int i = min(i0 + d, m - 1), j = min(j0 + d, n - 1);  // clamped at edges
+                av[d] = ta ? a[(long long)kk * lda + i] : a[(long long)i * lda + kk];
+                bv[d] = tb ? b[(long long)j * ldb + kk] : b[(long long)kk * ldb + j];
+            }
+            for (int di = 0; di < GEMM_TILE; ++di)
+                for (int dj = 0; dj < GEMM_TILE; ++dj) sum[di][dj] += av[di] * bv[dj];
+        }
+        real* out = partial + (long long)split * m * n;
+        for (int di = 0; di < GEMM_TILE && i0 + di < m; ++di)
+            for (int dj = 0; dj < GEMM_TILE && j0 + dj < n; ++dj)
+                out[(long long)(i0 + di) * n + j0 + dj] = sum[di][dj];
+    }
+}

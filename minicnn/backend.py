@@ -163,7 +163,19 @@ class StepScalars:
         self.device.set(self.host)
 
 
-_step_scalars: StepScalars | None = None
+class DeviceScalars:
+    """Step scalars as fresh 0-d device arrays, for a step run uncaptured before its capture:
+    it then launches the very kernels the capture will (the ``_at`` twins, operations on a 0-d
+    array), so that they are compiled and loaded before the capture begins."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+
+    def add(self, make: Callable[[], Any], dtype: Any, value: Any) -> Any:
+        return self.xp.full((), value, dtype=dtype)
+
+
+_step_scalars: StepScalars | DeviceScalars | None = None
 
 
 def step_scalar(make: Callable[[], Any], dtype: Any) -> Any:
@@ -175,13 +187,19 @@ def step_scalar(make: Callable[[], Any], dtype: Any) -> Any:
     return _step_scalars.add(make, dtype, value)
 
 
+def graph_safe() -> bool:
+    """Whether the step running now is, or is about to be, captured in a CUDA graph: then
+    operations avoid what a capture cannot hold (cuBLAS through CuPy)."""
+    return _step_scalars is not None
+
+
 class capturing_step:  # noqa: N801 - a context manager, named like one
     """While active, ``step_scalar`` values go to ``scalars``."""
 
-    def __init__(self, scalars: StepScalars) -> None:
+    def __init__(self, scalars: StepScalars | DeviceScalars) -> None:
         self.scalars = scalars
 
-    def __enter__(self) -> StepScalars:
+    def __enter__(self) -> StepScalars | DeviceScalars:
         global _step_scalars
         if _step_scalars is not None:
             raise RuntimeError("a step is already being captured.")

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import backend
 from .autograd import Function, Tensor
-from .functions import _kernels, _pair, image_geometry, window_geometry
+from .functions import _kernels, _pair, image_geometry, matmul_arrays, window_geometry
 
 
 class DepthwiseConv2D(Function):
@@ -105,7 +105,7 @@ class Conv2DTranspose(Function):
         _, pt, _ = window_geometry(out_h, kh, sh, self.padding)
         _, pl, _ = window_geometry(out_w, kw, sw, self.padding)
         matrix = w.reshape(kh * kw * cout, cin).astype(x.dtype, copy=False)
-        cols = x.reshape(-1, cin) @ matrix.T
+        cols = matmul_arrays(x.reshape(-1, cin), matrix.T)
         out = xp.empty((n, out_h, out_w, cout), dtype=x.dtype)
         _kernels(xp).col2im(cols.reshape(n, h, wd, kh, kw, cout), sh, sw, pt, pl, out)
         out += b.astype(x.dtype, copy=False)
@@ -121,8 +121,8 @@ class Conv2DTranspose(Function):
         dcols = xp.empty((n, h, wd, kh, kw, cout), dtype=grad.dtype)
         _kernels(xp).im2col(backend.contiguous(grad), kh, kw, sh, sw, pt, pl, h, wd, dcols)
         dcols = dcols.reshape(n * h * wd, kh * kw * cout)
-        dx = (dcols @ self.matrix).reshape(self.x.shape)
-        dw = (dcols.T @ self.x.reshape(-1, cin)).reshape(kh, kw, cout, cin)
+        dx = matmul_arrays(dcols, self.matrix).reshape(self.x.shape)
+        dw = matmul_arrays(dcols.T, self.x.reshape(-1, cin)).reshape(kh, kw, cout, cin)
         db = grad.reshape(-1, cout).sum(axis=0)
         return dx, dw, db
 

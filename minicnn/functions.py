@@ -94,13 +94,25 @@ class Mul(Function):
         )
 
 
+def matmul_arrays(a: Any, b: Any, out: Any = None) -> Any:
+    """a @ b on raw arrays (into ``out`` if given). In a step that is, or is about to be,
+    captured in a CUDA graph (``backend.graph_safe``), a GPU product goes to minicnn's own GEMM
+    kernel: CuPy refuses to call cuBLAS while a stream captures."""
+    xp = backend.get_array_module(a)
+    if xp is not np and a.ndim == 2 and b.ndim == 2 and backend.graph_safe():
+        return _kernels(xp).gemm(a, b, out)
+    if out is None:
+        return a @ b
+    return xp.matmul(a, b, out=out)
+
+
 class MatMul(Function):
     def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
-        return a @ b
+        return matmul_arrays(a, b)
 
     def backward(self, grad: Any) -> tuple[Any, Any]:
-        return grad @ self.b.T, self.a.T @ grad
+        return matmul_arrays(grad, self.b.T), matmul_arrays(self.a.T, grad)
 
 
 class SumAll(Function):
@@ -162,7 +174,7 @@ class Linear(Function):
         self.relu = relu
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
-        out = _add_bias(x @ w, b, self.relu)
+        out = _add_bias(matmul_arrays(x, w), b, self.relu)
         if self.recording:
             self.x, self.w = x, w
             self.y = out if self.relu else None
@@ -171,8 +183,8 @@ class Linear(Function):
     def backward(self, grad: Any) -> tuple[Any, Any, Any]:
         if self.relu:
             grad = _relu_grad(grad, self.y)
-        dx = grad @ self.w.T if self.inputs[0].requires_grad else None
-        return dx, self.x.T @ grad, _bias_grad(grad)
+        dx = matmul_arrays(grad, self.w.T) if self.inputs[0].requires_grad else None
+        return dx, matmul_arrays(self.x.T, grad), _bias_grad(grad)
 
 
 def linear(x: Any, w: Any, b: Any, relu: bool = False) -> Tensor:
@@ -335,7 +347,7 @@ class Conv2D(Function):
         oh, ow, pt, pl = image_geometry("conv2d", x.shape, (kh, kw), self.strides, self.padding)
         cols = workspace.take(xp, (n * oh * ow, kh * kw * c), x.dtype)
         _kernels(xp).im2col(x, kh, kw, sh, sw, pt, pl, oh, ow, cols.reshape(n, oh, ow, kh, kw, c))
-        out = _add_bias(cols @ w.reshape(kh * kw * c, f), b, self.relu)
+        out = _add_bias(matmul_arrays(cols, w.reshape(kh * kw * c, f)), b, self.relu)
         if self.recording:
             self.cols, self.w = cols, w
             self.y = out if self.relu else None
@@ -351,14 +363,14 @@ class Conv2D(Function):
         g = grad.reshape(-1, f)
         if self.relu:
             g = _relu_grad(g, self.y)
-        dw = (self.cols.T @ g).reshape(self.w.shape)
+        dw = matmul_arrays(self.cols.T, g).reshape(self.w.shape)
         workspace.give(self.cols)
         self.cols = None
         db = _bias_grad(g)
         dx = None
         if self.inputs[0].requires_grad:
             dcols = workspace.take(xp, (g.shape[0], math.prod(cols_shape[3:])), g.dtype)
-            xp.matmul(g, self.w.reshape(-1, f).T, out=dcols)
+            matmul_arrays(g, self.w.reshape(-1, f).T, out=dcols)
             dx = xp.empty(x_shape, dtype=grad.dtype)
             _kernels(xp).col2im(
                 dcols.reshape(cols_shape), self.strides[0], self.strides[1], pt, pl, dx

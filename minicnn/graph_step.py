@@ -3,10 +3,10 @@ GPU).
 
 A small model's step on a GPU is bound by the host: every kernel launch costs microseconds of
 Python and CuPy before the GPU does anything. A CUDA graph records the launches of one step and
-replays them all with one call. ``fit`` runs the first step of a batch shape as usual (it
-compiles the kernels and builds the optimizer's state), captures the second, and replays the
-graph for every later step of that shape; another shape (the last, smaller batch of an epoch)
-runs uncaptured.
+replays them all with one call. ``fit`` runs the first step of a batch shape uncaptured (it
+compiles and loads the kernels the capture will launch, and builds the optimizer's state),
+captures the second, and replays the graph for every later step of that shape; another shape
+(the last, smaller batch of an epoch) runs uncaptured.
 
 What a replay cannot see, and how it is handled:
 - The arrays: a graph reads and writes the memory it was captured with. Each batch is copied
@@ -18,12 +18,17 @@ What a replay cannot see, and how it is handled:
   Adam's step size): ``backend.step_scalar`` puts them in one device buffer that is refilled,
   in the order of the capture, before each replay; so a replayed step draws the same random
   numbers as an uncaptured one, and the optimizer counts its iterations on the host as before.
+- cuBLAS: CuPy refuses to call it while a stream captures, so the products of a captured step
+  (and of the steps run uncaptured alongside it) go to minicnn's own GEMM kernel
+  (``functions.matmul_arrays``, ``kernels.cuda.gemm``); their rounding differs from cuBLAS' in
+  the last bits. ``einsum`` (DepthwiseConv2D, SeparableConv2D) still calls cuBLAS, so those
+  models train uncaptured.
 - Anything else that changes the step (other weights or weight arrays, freezing a layer, another
   optimizer, loss or metric) changes the key of the step, and the next two steps run uncaptured
   and capture again. Hyperparameters other than the learning rate (a dropout rate, Adam's
   betas) are read when the step is captured.
-A capture that fails (an operation that needs the host mid-step) is reported once as a warning,
-and the training goes on uncaptured, with the same results.
+A capture that fails (an operation that needs the host mid-step, or cuBLAS) is reported once
+as a warning, and the training goes on uncaptured.
 """
 
 from __future__ import annotations
@@ -72,6 +77,8 @@ class CapturedTrainStep:
                 if captured is not None:
                     return captured
             self.warm_key = key
+            with backend.capturing_step(backend.DeviceScalars(backend.cupy_module())):
+                return self.model._train_step(x, y, w)
         return self.model._train_step(x, y, w)
 
     def _capture(self, x: Any, y: Any, w: Any, key: tuple) -> tuple[Any, list[Any]] | None:

@@ -40,6 +40,12 @@ calls: Counter = Counter()
 
 # Functions that take host arrays (a copy to the device); every other function refuses them.
 _TAKES_HOST = {"asarray", "array"}
+# Functions and array methods whose result's shape depends on the values: CuPy reads a count
+# back to the host first, which a capture forbids.
+_SHAPE_FROM_VALUES = {"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract"}
+# What calls cuBLAS, which CuPy refuses while a stream captures ("calling cuBLAS API during
+# stream capture is currently unsupported", from cupy_backends' cublas.setStream).
+_CUBLAS = {"matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron"}
 # Functions and array methods that write into an argument instead of making a new array.
 _WRITES_ARGUMENT = {"copyto", "fill", "put", "sort", "partition", "scatter_add", "scatter_max"}
 
@@ -52,6 +58,13 @@ _allocator: Any = None
 def _forbid_in_capture(what: str) -> None:
     if _capture is not None:
         raise RuntimeError(f"{what}: operation not permitted when stream is capturing")
+
+
+def _refuse_cublas_in_capture() -> None:
+    if _capture is not None:
+        raise NotImplementedError(
+            "calling cuBLAS API during stream capture is currently unsupported"
+        )
 
 
 def _deferred(run: Callable[[], Any]) -> None:
@@ -163,6 +176,8 @@ class FakeArray(NDArrayOperatorsMixin):
     # -- array protocol ----------------------------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         calls["operator"] += 1
+        if ufunc.__name__ in _CUBLAS:
+            _refuse_cublas_in_capture()
         out = kwargs.get("out")
         run = getattr(ufunc, method)
 
@@ -177,6 +192,9 @@ class FakeArray(NDArrayOperatorsMixin):
     def __getitem__(self, key: Any) -> Any:
         calls["index"] += 1
         index = _index(key)
+        if any(isinstance(k, np.ndarray) and k.dtype == bool for k in _as_arrays(index)):
+            # The result's shape is the mask's count of True: CuPy reads it back to the host.
+            _forbid_in_capture("a boolean mask index")
         return _wrap(_computed(lambda: self._array[index], (self, index)))
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -222,8 +240,13 @@ class FakeArray(NDArrayOperatorsMixin):
             def compute() -> Any:
                 return value(*_unwrap(args), **_unwrap(kwargs))
 
-            if name in _WRITES_ARGUMENT:
-                return _deferred(compute)
+            if name in _SHAPE_FROM_VALUES:
+                _forbid_in_capture(f"ndarray.{name}")
+            if name in _CUBLAS:
+                _refuse_cublas_in_capture()
+            if name in _WRITES_ARGUMENT or kwargs.get("out") is not None:
+                _deferred(compute)
+                return kwargs.get("out")
             return _wrap(_computed(compute, (self, args, kwargs)))
 
         return method
@@ -429,6 +452,10 @@ class FakeCupy(types.ModuleType):
             cupy_api.check_call(f"cupy.{name}", record, kwargs)
             if name in _TAKES_HOST:
                 args = tuple(_host_to_device(a) for a in args)
+            if name in _SHAPE_FROM_VALUES or (name == "where" and len(args) == 1):
+                _forbid_in_capture(f"cupy.{name}")
+            if name in _CUBLAS:
+                _refuse_cublas_in_capture()
             out = kwargs.get("out")
 
             def compute() -> Any:

@@ -99,6 +99,12 @@ def test_a_capture_records_instead_of_running_and_a_launch_replays(fake):
                 host_side()
         with pytest.raises(RuntimeError, match="not permitted"):
             stream.synchronize()
+        for use_cublas in (lambda: a @ a, lambda: fake.matmul(a, a), lambda: a.dot(a)):
+            with pytest.raises(NotImplementedError, match="cuBLAS API during stream capture"):
+                use_cublas()  # as CuPy's cublas.setStream refuses
+        for shape_from_values in (lambda: a[a > 1], lambda: fake.nonzero(a), a.nonzero):
+            with pytest.raises(RuntimeError, match="not permitted"):
+                shape_from_values()  # CuPy reads the count back first
         graph = stream.end_capture()
     assert np.isnan(doubled.get()).all() and float(total) == 0.0
     graph.launch()

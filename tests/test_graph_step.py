@@ -59,11 +59,14 @@ def fit_twice(build, optimizer, jit_compile, epochs=2, callbacks=None, **compile
 
 
 def assert_same_training(a, b):
+    """The same History and weights, up to the rounding of another GEMM (captured steps multiply
+    with minicnn's kernel, uncaptured ones with cuBLAS or NumPy): the same random draws, the
+    same updates."""
     (model_a, history_a), (model_b, history_b) = a, b
     for key in history_a.history:
-        np.testing.assert_allclose(history_a.history[key], history_b.history[key], rtol=1e-5)
+        np.testing.assert_allclose(history_a.history[key], history_b.history[key], rtol=1e-4)
     for wa, wb in zip(model_a.get_weights(), model_b.get_weights(), strict=True):
-        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
     assert model_a.optimizer.iterations == model_b.optimizer.iterations
 
 
@@ -211,3 +214,39 @@ def test_another_batch_size_captures_again(gpu):
     # The first fit replayed 3 steps and ran its last batch, of 4, plainly; so the second fit's
     # first batch of 4 is captured at once (dropping the graph for 8), and 10 replays follow.
     assert captured[0]._captured_step.replays == 3 + 10
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, k, n", [(1, 1, 1), (5, 3, 7), (9, 300, 6), (37, 4, 2), (0, 3, 2)])
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_the_graph_gemm_kernel_multiplies_like_numpy(gpu, monkeypatch, dtype, m, k, n, ta, tb):
+    """minicnn's GEMM (for captured steps, where CuPy refuses cuBLAS): transposed operands as
+    they come from autograd (x.T, w.T views), ragged tiles, and k split into chunks."""
+    from minicnn.kernels import cuda
+
+    monkeypatch.setattr(cuda, "GEMM_MIN_CHUNK", 8)  # split k = 300 into several chunks
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    a_dev, b_dev = gpu.asarray(a), gpu.asarray(b)
+    a_op, b_op = (a_dev.T if ta else a_dev), (b_dev.T if tb else b_dev)
+    a_math = (a.T if ta else a).astype(np.float64)
+    b_math = (b.T if tb else b).astype(np.float64)
+    expected = a_math @ b_math
+    # The rounding error of a sum of k products, bounded by sum |a| |b| (cancellation makes the
+    # relative error of small entries large, so rtol alone would not do).
+    bound = 2 * k * np.finfo(dtype).eps * (np.abs(a_math) @ np.abs(b_math))
+    out = backend.to_numpy(cuda.gemm(a_op, b_op))
+    assert out.shape == (m, n) and out.dtype == dtype
+    assert np.all(np.abs(out - expected) <= bound)
+    into = gpu.full((m, n), np.nan, dtype=dtype)
+    assert cuda.gemm(a_op, b_op, out=into) is into
+    assert np.all(np.abs(backend.to_numpy(into) - expected) <= bound)
+
+
+def test_the_graph_gemm_refuses_shapes_that_do_not_multiply(gpu):
+    from minicnn.kernels import cuda
+
+    with pytest.raises(ValueError, match="do not multiply"):
+        cuda.gemm(gpu.zeros((2, 3), np.float32), gpu.zeros((4, 2), np.float32))

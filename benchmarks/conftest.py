@@ -13,8 +13,13 @@ def batch():
     return rng.random((BATCH, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, BATCH)
 
 
-def compiled_study_model(model_id: str, device: str = "cpu"):
+def compiled_study_model(model_id: str, device: str = "cpu", jit_compile: bool = False):
     backend.set_random_seed(0)
     model = zoo.build_model(model_id, device=device)
-    model.compile(optimizers.Adam(), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizers.Adam(),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
     return model

@@ -5,9 +5,31 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import backend
 from .autograd import Function, Tensor
 from .functions import _kernels, _pair, image_geometry, matmul_arrays, window_geometry
+
+
+def _per_channel(spec: str, a: Any, b: Any) -> Any:
+    """``einsum(spec, a, b)`` for the three products of a depthwise convolution: windows
+    (r, t, c), filters (t, c, m), output gradient (r, c, m). In a step that is or will be
+    captured in a CUDA graph (where CuPy refuses cuBLAS, which einsum calls) they are products
+    and sums instead, one multiplier m at a time (m is usually 1)."""
+    xp = backend.get_array_module(a)
+    if xp is np or not backend.graph_safe():
+        return xp.einsum(spec, a, b)
+    if spec == "rtc,tcm->rcm":  # windows, filters
+        return xp.stack([(a * b[None, :, :, k]).sum(axis=1) for k in range(b.shape[2])], -1)
+    if spec == "rtc,rcm->tcm":  # windows, gradient
+        return xp.stack([(a * b[:, None, :, k]).sum(axis=0) for k in range(b.shape[2])], -1)
+    if spec == "rcm,tcm->rtc":  # gradient, filters
+        total = a[:, None, :, 0] * b[None, :, :, 0]
+        for k in range(1, a.shape[2]):
+            total += a[:, None, :, k] * b[None, :, :, k]
+        return total
+    raise ValueError(f"no graph-safe form of einsum {spec!r}")
 
 
 class DepthwiseConv2D(Function):
@@ -31,7 +53,7 @@ class DepthwiseConv2D(Function):
         _kernels(xp).im2col(backend.contiguous(x), kh, kw, sh, sw, pt, pl, oh, ow, cols)
         windows = cols.reshape(-1, taps, c)
         filters = w.reshape(taps, c, m).astype(x.dtype, copy=False)
-        out = xp.einsum("rtc,tcm->rcm", windows, filters).reshape(n, oh, ow, c * m)
+        out = _per_channel("rtc,tcm->rcm", windows, filters).reshape(n, oh, ow, c * m)
         out += b.astype(x.dtype, copy=False)
         if self.recording:
             self.windows, self.filters, self.geometry = windows, filters, (x.shape, cols.shape)
@@ -42,12 +64,12 @@ class DepthwiseConv2D(Function):
         xp = backend.get_array_module(grad)
         taps, c, m = self.filters.shape
         g = grad.reshape(-1, c, m)
-        dw = xp.einsum("rtc,rcm->tcm", self.windows, g)
+        dw = _per_channel("rtc,rcm->tcm", self.windows, g)
         db = g.reshape(-1, c * m).sum(axis=0)
         dx = None
         if self.inputs[0].requires_grad:
             x_shape, cols_shape = self.geometry
-            dwindows = xp.einsum("rcm,tcm->rtc", g, self.filters)
+            dwindows = _per_channel("rcm,tcm->rtc", g, self.filters)
             dx = xp.empty(x_shape, dtype=grad.dtype)
             dcols = backend.contiguous(dwindows.reshape(cols_shape))
             _kernels(xp).col2im(dcols, self.strides[0], self.strides[1], *self.pads, dx)

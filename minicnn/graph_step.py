@@ -21,8 +21,8 @@ What a replay cannot see, and how it is handled:
 - cuBLAS: CuPy refuses to call it while a stream captures, so the products of a captured step
   (and of the steps run uncaptured alongside it) go to minicnn's own GEMM kernel
   (``functions.matmul_arrays``, ``kernels.cuda.gemm``); their rounding differs from cuBLAS' in
-  the last bits. ``einsum`` (DepthwiseConv2D, SeparableConv2D) still calls cuBLAS, so those
-  models train uncaptured.
+  the last bits; the per-channel products of DepthwiseConv2D and SeparableConv2D, an
+  ``einsum`` elsewhere, become products and sums (``conv_ops._per_channel``).
 - Anything else that changes the step (other weights or weight arrays, freezing a layer, another
   optimizer, loss or metric) changes the key of the step, and the next two steps run uncaptured
   and capture again. Hyperparameters other than the learning rate (a dropout rate, Adam's

@@ -250,3 +250,48 @@ def test_the_graph_gemm_refuses_shapes_that_do_not_multiply(gpu):
 
     with pytest.raises(ValueError, match="do not multiply"):
         cuda.gemm(gpu.zeros((2, 3), np.float32), gpu.zeros((4, 2), np.float32))
+
+
+@pytest.mark.parametrize("spec", ["rtc,tcm->rcm", "rtc,rcm->tcm", "rcm,tcm->rtc"])
+def test_depthwise_products_have_a_form_without_cublas(gpu, spec):
+    from minicnn.conv_ops import _per_channel
+
+    r, t, c, m = 7, 9, 3, 2
+    sizes = dict(zip("rtcm", (r, t, c, m), strict=True))
+    rng = np.random.default_rng(0)
+    a_spec, b_spec = spec.split("->")[0].split(",")
+    a = rng.standard_normal([sizes[d] for d in a_spec])
+    b = rng.standard_normal([sizes[d] for d in b_spec])
+    with backend.capturing_step(backend.DeviceScalars(gpu)):
+        assert backend.graph_safe()
+        out = _per_channel(spec, gpu.asarray(a), gpu.asarray(b))
+    np.testing.assert_allclose(backend.to_numpy(out), np.einsum(spec, a, b), rtol=1e-12)
+
+
+def separable_cnn(device="cpu"):
+    return Sequential(
+        [
+            L.Input((8, 8, 2)),
+            L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu"),
+            L.SeparableConv2D(4, 3, activation="relu"),
+            L.Conv2DTranspose(2, 2, strides=2),
+            L.GlobalAveragePooling2D(),
+            L.Dense(3, activation="softmax"),
+        ],
+        device=device,
+    )
+
+
+def test_depthwise_separable_and_transposed_convolutions_are_captured_too(gpu):
+    def run(jit_compile):
+        backend.set_random_seed(0)
+        model = separable_cnn(device="gpu")
+        model.compile("adam", metrics=["accuracy"], jit_compile=jit_compile)
+        x, y = toy_data(SAMPLES)
+        x = np.concatenate([x, x[:, ::-1]], axis=-1)  # two channels
+        return model, model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
+
+    plain, captured = run(False), run(True)
+    assert_same_training(plain, captured)
+    assert captured[0]._captured_step.failure is None
+    assert captured[0]._captured_step.replays == 3 + 5

@@ -28,6 +28,13 @@ class Loss:
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "from_logits": self.from_logits}
 
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        """y checked against ``n`` samples of outputs of ``output_shape`` (without the batch
+        axis) and converted on the host; ``owner`` names the model in errors."""
+        raise NotImplementedError
+
 
 class CrossEntropy(Loss):
     """What both categorical cross-entropies share: ``from_logits``, the fused path on the
@@ -36,15 +43,26 @@ class CrossEntropy(Loss):
     classification = True
     fused_activation = "softmax"
 
+    @staticmethod
+    def _classes(output_shape: tuple[int, ...], owner: str) -> int:
+        if len(output_shape) != 1 or not output_shape[0]:
+            raise ValueError(
+                f"{owner} ends in shape {output_shape}; classification needs flat "
+                "(batch, classes) outputs."
+            )
+        return output_shape[0]
+
 
 class SparseCategoricalCrossentropy(CrossEntropy):
     """Mean cross-entropy of integer labels; on probabilities, or on logits with from_logits."""
 
     name = "sparse_categorical_crossentropy"
 
-    def targets(self, y: Any, n: int, classes: int) -> np.ndarray:
-        """y checked and converted on the host: int64 class ids of shape (n,)."""
-        return as_labels(y, n, classes)
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        """int64 class ids of shape (n,)."""
+        return as_labels(y, n, self._classes(output_shape, owner))
 
     def __call__(
         self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
@@ -78,9 +96,11 @@ class CategoricalCrossentropy(CrossEntropy):
             raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}.")
         self.label_smoothing = float(label_smoothing)
 
-    def targets(self, y: Any, n: int, classes: int) -> np.ndarray:
-        """y checked and converted on the host: float32 rows of shape (n, classes)."""
-        return as_target_rows(y, n, classes)
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        """float32 rows of shape (n, classes)."""
+        return as_target_rows(y, n, self._classes(output_shape, owner))
 
     def _smoothed(self, y_true: Any) -> Any:
         if not self.label_smoothing:
@@ -111,7 +131,10 @@ class CategoricalCrossentropy(CrossEntropy):
 class _ValueLoss(Loss):
     """A loss on targets of the outputs' own shape."""
 
-    def targets(self, y: Any, n: int, output_shape: tuple[int, ...]) -> np.ndarray:
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        """Float targets of the outputs' own shape."""
         return as_target_array(y, n, output_shape, self.name)
 
 
@@ -151,8 +174,10 @@ class BinaryCrossentropy(_ValueLoss):
             raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}.")
         self.label_smoothing = float(label_smoothing)
 
-    def targets(self, y: Any, n: int, output_shape: tuple[int, ...]) -> np.ndarray:
-        y = super().targets(y, n, output_shape)
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        y = super().targets(y, n, output_shape, owner)
         if ((y < 0) | (y > 1)).any():
             raise ValueError("binary_crossentropy takes targets in [0, 1].")
         return y

@@ -353,16 +353,7 @@ class Model:
             self.build(x.shape[1:])
         if y is None:
             return backend.to_device(x, self.device), None
-        if not self.loss.classification:
-            y = self.loss.targets(y, len(x), self.output_shape)
-            return backend.to_device(x, self.device), backend.to_device(y, self.device)
-        classes = self.output_shape[-1] if len(self.output_shape) == 1 else 0
-        if not classes:
-            raise ValueError(
-                f"Model '{self.name}' ends in shape {self.output_shape}; classification needs "
-                "flat (batch, classes) outputs."
-            )
-        y = self.loss.targets(y, len(x), classes)
+        y = self.loss.targets(y, len(x), self.output_shape, f"Model '{self.name}'")
         return backend.to_device(x, self.device), backend.to_device(y, self.device)
 
     def _prepare_weighted(

@@ -295,3 +295,10 @@ def test_depthwise_separable_and_transposed_convolutions_are_captured_too(gpu):
     assert_same_training(plain, captured)
     assert captured[0]._captured_step.failure is None
     assert captured[0]._captured_step.replays == 3 + 5
+
+
+def test_the_gemm_tile_is_the_same_on_both_sides():
+    """The launcher counts tiles with the tile size the CUDA source computes with."""
+    from minicnn.kernels import cuda
+
+    assert f"#define GEMM_TILE {cuda.GEMM_TILE}\n" in cuda.SOURCE_PATH.read_text()

@@ -382,7 +382,8 @@ class Model:
         return loss.data, self._hits(outputs, y)
 
     def _fit_step(self) -> Callable[[Any, Any, Any], tuple[Any, list[Any]]]:
-        """fit's training step: captured in a CUDA graph with ``jit_compile`` on a GPU."""
+        """The training step of fit and train_on_batch: captured in a CUDA graph with
+        ``jit_compile`` on a GPU."""
         if not (self.jit_compile and self.device == "gpu"):
             return self._train_step
         if self._captured_step is None:
@@ -402,10 +403,11 @@ class Model:
         return_dict: bool = False,
     ) -> list[float] | float | dict[str, float]:
         """One optimizer step on one batch; returns [loss, accuracy] like Keras (a dict of
-        the logs with ``return_dict``)."""
+        the logs with ``return_dict``); with ``jit_compile`` on a GPU, the step is captured
+        and replayed as in fit."""
         self._require_compiled()
         x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
-        loss, hits = self._train_step(x, y, w)
+        loss, hits = self._fit_step()(x, y, w)
         return self._result(float(loss), [float(h) / len(x) for h in hits], return_dict)
 
     def test_on_batch(

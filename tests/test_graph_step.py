@@ -302,3 +302,19 @@ def test_the_gemm_tile_is_the_same_on_both_sides():
     from minicnn.kernels import cuda
 
     assert f"#define GEMM_TILE {cuda.GEMM_TILE}\n" in cuda.SOURCE_PATH.read_text()
+
+
+def test_train_on_batch_replays_the_captured_step_too(gpu):
+    def run(jit_compile):
+        backend.set_random_seed(0)
+        model = busy_cnn(device="gpu")
+        model.compile("adam", metrics=["accuracy"], jit_compile=jit_compile)
+        x, y = toy_data(SAMPLES)
+        logs = [model.train_on_batch(x[:BATCH], y[:BATCH]) for _ in range(4)]
+        return model, logs
+
+    (plain, plain_logs), (captured, captured_logs) = run(False), run(True)
+    np.testing.assert_allclose(plain_logs, captured_logs, rtol=1e-4)
+    for wa, wb in zip(plain.get_weights(), captured.get_weights(), strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
+    assert captured._captured_step.replays == 2  # one step plain, one captured, two replays

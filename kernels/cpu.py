@@ -7,6 +7,7 @@ exactly one thread, so there are no races and results do not depend on the threa
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -213,12 +214,39 @@ def _dropout_mask(seed, threshold, scale, mask):  # pragma: no cover
     return mask
 
 
+_SQRT_HALF = 0.7071067811865476  # 1/sqrt(2)
+_INV_SQRT_2PI = 0.3989422804014327  # 1/sqrt(2 pi)
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _gelu_forward(x, y):  # pragma: no cover
+    """y = x * Phi(x), Phi the standard normal CDF (the exact GELU, Keras' default)."""
+    xs, ys = x.reshape(-1), y.reshape(-1)
+    for t in prange(xs.size):
+        v = xs[t]
+        ys[t] = 0.5 * v * (1.0 + math.erf(v * _SQRT_HALF))
+    return y
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _gelu_backward(x, grad, dx):  # pragma: no cover
+    """dx = grad * (Phi(x) + x * phi(x))."""
+    xs, gs, ds = x.reshape(-1), grad.reshape(-1), dx.reshape(-1)
+    for t in prange(xs.size):
+        v = xs[t]
+        cdf = 0.5 * (1.0 + math.erf(v * _SQRT_HALF))
+        ds[t] = gs[t] * (cdf + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
+    return dx
+
+
 im2col = _with_threads(_im2col)
 col2im = _with_threads(_col2im)
 max_pool_forward = _with_threads(_max_pool_forward)
 max_pool_backward = _with_threads(_max_pool_backward)
 bias_relu = _with_threads(_bias_relu)
 relu_backward = _with_threads(_relu_backward)
+gelu_forward = _with_threads(_gelu_forward)
+gelu_backward = _with_threads(_gelu_backward)
 
 
 def dropout_mask(seed: int, threshold: int, scale: float, mask: np.ndarray) -> np.ndarray:

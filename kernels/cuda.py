@@ -26,11 +26,13 @@ MAX_ELEMENTS = 2**31 - 1 - BLOCK * MAX_BLOCKS
 PRELUDES = {
     "float32": (
         "typedef float real;\n#define real_exp expf\n#define real_log logf\n"
-        "#define real_sqrt sqrtf\n#define NEG_INF __int_as_float(0xff800000U)\n"
+        "#define real_sqrt sqrtf\n#define real_erf erff\n"
+        "#define NEG_INF __int_as_float(0xff800000U)\n"
     ),
     "float64": (
         "typedef double real;\n#define real_exp exp\n#define real_log log\n"
-        "#define real_sqrt sqrt\n#define NEG_INF __longlong_as_double(0xfff0000000000000ULL)\n"
+        "#define real_sqrt sqrt\n#define real_erf erf\n"
+        "#define NEG_INF __longlong_as_double(0xfff0000000000000ULL)\n"
     ),
 }
 COMPILE_OPTIONS: tuple[str, ...] = ()  # the source needs no dialect beyond the default
@@ -173,6 +175,20 @@ def relu_backward(grad: Any, y: Any, out: Any) -> Any:
     _checked(grad, y, out)
     _launch("relu_backward", grad.dtype, grad.size, grad, y, np.int32(grad.size), out)
     return out
+
+
+def gelu_forward(x: Any, y: Any) -> Any:
+    """y = x * Phi(x), the exact GELU."""
+    _checked(x, y)
+    _launch("gelu_forward", x.dtype, x.size, x, np.int32(x.size), y)
+    return y
+
+
+def gelu_backward(x: Any, grad: Any, dx: Any) -> Any:
+    """dx = grad * (Phi(x) + x * phi(x))."""
+    _checked(x, grad, dx)
+    _launch("gelu_backward", x.dtype, x.size, x, grad, np.int32(x.size), dx)
+    return dx
 
 
 def dropout_mask(seed: Any, threshold: Any, scale: Any, mask: Any) -> Any:

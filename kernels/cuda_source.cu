@@ -1,7 +1,7 @@
 // minicnn's GPU kernels, compiled by CuPy (NVRTC) once per floating type.
 //
 // The file is prefixed with the definitions of `real` (float or double), real_exp, real_log,
-// real_sqrt and NEG_INF for that type. Every kernel is a grid-stride loop over the elements it
+// real_sqrt, real_erf and NEG_INF for that type. Every kernel is a grid-stride loop over the elements it
 // writes, and each element is written by exactly one thread: no atomics, no races, and the
 // result does not depend on the launch shape. Arrays are C-contiguous NHWC; indices are int,
 // and the host splits a batch whose arrays would overflow them.
@@ -159,6 +159,29 @@ extern "C" __global__ void relu_backward(const real* __restrict__ grad, const re
 {
     GRID_STRIDE_LOOP(t, total) {
         out[t] = y[t] > (real)0 ? grad[t] : (real)0;
+    }
+}
+
+// The exact GELU (Keras' default): y = x * Phi(x), Phi the standard normal CDF; and its
+// gradient, dx = grad * (Phi(x) + x * phi(x)).
+extern "C" __global__ void gelu_forward(const real* __restrict__ x, int total,
+                                        real* __restrict__ y)
+{
+    GRID_STRIDE_LOOP(t, total) {
+        const real v = x[t];
+        y[t] = (real)0.5 * v * ((real)1 + real_erf(v * (real)0.7071067811865476));
+    }
+}
+
+extern "C" __global__ void gelu_backward(const real* __restrict__ x,
+                                         const real* __restrict__ grad, int total,
+                                         real* __restrict__ dx)
+{
+    GRID_STRIDE_LOOP(t, total) {
+        const real v = x[t];
+        const real cdf = (real)0.5 * ((real)1 + real_erf(v * (real)0.7071067811865476));
+        const real pdf = (real)0.3989422804014327 * real_exp((real)-0.5 * v * v);
+        dx[t] = grad[t] * (cdf + v * pdf);
     }
 }
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
+from . import activation_ops as A
 from . import functions as F
 from .autograd import Tensor
 
@@ -20,7 +22,15 @@ _BY_NAME: dict[str, Activation] = {
     "sigmoid": F.sigmoid,
     "softmax": F.softmax,
     "tanh": F.tanh,
+    "elu": A.elu,
+    "selu": A.selu,
+    "gelu": A.gelu,
+    "leaky_relu": A.leaky_relu,
+    "relu6": A.relu6,
+    **{name: partial(A.elementwise, name) for name in A.ELEMENTWISE},
 }
+_BY_NAME["swish"] = _BY_NAME["silu"]  # Keras' other name for it
+_BY_NAME["hard_swish"] = _BY_NAME["hard_silu"]
 
 
 def get(name: str | None) -> Activation:

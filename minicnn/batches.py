@@ -4,6 +4,7 @@ each batch itself (``PyDataset``: augmentation, data that does not fit in memory
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -105,3 +106,36 @@ class DatasetBatches:
     def end_epoch(self) -> None:
         if hasattr(self.dataset, "on_epoch_end"):
             self.dataset.on_epoch_end()
+
+
+class StepsPerEpoch:
+    """``steps`` batches an epoch from ``batches``, as Keras' ``steps_per_epoch``: a pass over
+    the data goes on from one epoch into the next, and a new pass (shuffled anew) begins when
+    one has run out. A pass that runs out inside an epoch ends the epoch early, with Keras'
+    warning."""
+
+    def __init__(self, batches: ArrayBatches | DatasetBatches, steps: int) -> None:
+        self.batches, self.steps = batches, steps
+        self._pass: Iterator[Batch] | None = None
+        self._taken = 0  # batches taken from the current pass
+
+    def epoch(self, shuffle: bool) -> Iterator[Batch]:
+        if self._pass is None:
+            self._pass, self._taken = self.batches.epoch(shuffle), 0
+        for _ in range(self.steps):
+            if self._taken == self.batches.steps:
+                warnings.warn(
+                    "Your input ran out of data; interrupting the epoch. Make sure that your "
+                    f"data can make at least steps_per_epoch * epochs ({self.steps} an epoch) "
+                    "batches.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                break
+            self._taken += 1
+            yield next(self._pass)
+        if self._taken == self.batches.steps:
+            self._pass = None
+
+    def end_epoch(self) -> None:
+        self.batches.end_epoch()

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import activations, backend, conv_ops, initializers, regularizers
 from . import functions as F
+from .activation_layers import ELU, Activation, LeakyReLU, ReLU, Softmax
 from .augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from .autograd import Tensor
 from .data_checks import positive_int
@@ -519,28 +520,6 @@ class SpatialDropout2D(Dropout):
         return F.dropout(x, self.rate, training=True, mask=mask)
 
 
-class Activation(Layer):
-    """An activation on its own: ``Activation("relu")``."""
-
-    def __init__(self, activation: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.activation_name = activation
-        self.activation = activations.get(activation)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return input_shape
-
-    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
-        """The input itself: what the model hands the loss when it fuses a last softmax."""
-        return F.relu(x) if relu else x
-
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        return self.activation(x)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "activation": self.activation_name}
-
-
 class Reshape(Layer):
     """Each sample to ``target_shape``; one dimension may be -1, as in Keras."""
 
@@ -589,6 +568,10 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Dense,
         Dropout,
         Activation,
+        ReLU,
+        LeakyReLU,
+        ELU,
+        Softmax,
         Reshape,
         BatchNormalization,
         InputLayer,

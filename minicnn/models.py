@@ -15,7 +15,7 @@ import numpy as np
 from . import backend, functional, losses, optimizers
 from . import metrics as metrics_module
 from .autograd import Tensor, no_grad
-from .batches import ArrayBatches, DatasetBatches, is_dataset
+from .batches import ArrayBatches, DatasetBatches, StepsPerEpoch, is_dataset
 from .callbacks import BatchLogs, Callback, History, _CallbackList
 from .data_checks import (
     as_input_batch,
@@ -88,6 +88,12 @@ def _takes_dataset(x: Any, y: Any) -> bool:
 def _batch_size(value: int | None) -> int:
     """Keras' rule: None means 32."""
     return 32 if value is None else positive_int(value, "batch_size")
+
+
+def _limited(batches: Any, steps: int | None, name: str) -> Any:
+    """``batches``, or ``steps`` of them an epoch (Keras' ``steps_per_epoch``,
+    ``validation_steps`` and ``steps``)."""
+    return batches if steps is None else StepsPerEpoch(batches, positive_int(steps, name))
 
 
 def _check_finite(loss: float, epoch: int, step: int, steps: int, history: History) -> None:
@@ -457,6 +463,8 @@ class Model:
         validation_freq: int = 1,
         class_weight: dict[int, float] | None = None,
         sample_weight: Any = None,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
     ) -> History:
         """Train for ``epochs`` passes over (x, y); returns a History like Keras.
 
@@ -477,6 +485,9 @@ class Model:
         ``sample_weight`` (one weight per sample) or ``class_weight`` ({class: weight})
         weight each sample's loss: the loss is sum(w * l) / batch size, as Keras'; metrics
         stay unweighted, as Keras' ``metrics`` are.
+        ``steps_per_epoch`` (and ``validation_steps``) make an epoch (a validation) that many
+        batches, as in Keras: a pass over the data carries on into the next epoch, a new pass
+        begins when it runs out, and one that runs out inside an epoch ends it with a warning.
         """
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -492,6 +503,9 @@ class Model:
         )
         if validation_data is not None:
             val = self._batches(validation_data, validation_batch_size)
+        data = _limited(data, steps_per_epoch, "steps_per_epoch")
+        if val is not None:
+            val = _limited(val, validation_steps, "validation_steps")
         steps = data.steps
         history = History()
         if checkpoint is not None and os.path.exists(checkpoint):
@@ -613,7 +627,9 @@ class Model:
         return ArrayBatches(x, y, batch_size, self.device, w)
 
     def _evaluate(
-        self, batches: ArrayBatches | DatasetBatches, bar: ProgressBar | None = None
+        self,
+        batches: ArrayBatches | DatasetBatches | StepsPerEpoch,
+        bar: ProgressBar | None = None,
     ) -> tuple[float, list[float]]:
         totals = _RunningTotals(self.device)
         with no_grad():
@@ -632,10 +648,12 @@ class Model:
         verbose: int | str = "auto",
         return_dict: bool = False,
         sample_weight: Any = None,
+        steps: int | None = None,
     ) -> list[float] | float | dict[str, float]:
         """Loss (and accuracy, if compiled with it) over (x, y) or a dataset of (x, y)
         batches, without training; a dict ``{"accuracy": ..., "loss": ...}`` with
-        ``return_dict``. ``sample_weight`` weights each sample's loss, as in fit."""
+        ``return_dict``. ``sample_weight`` weights each sample's loss, as in fit; ``steps``
+        takes only the first that many batches."""
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
         if _takes_dataset(x, y):
@@ -644,19 +662,25 @@ class Model:
             data = x
         else:
             data = (x, y) if sample_weight is None else (x, y, sample_weight)
-        batches = self._batches(data, _batch_size(batch_size))
+        batches = _limited(self._batches(data, _batch_size(batch_size)), steps, "steps")
         bar = ProgressBar(batches.steps, verbose)
         loss, values = self._evaluate(batches, bar)
         bar.finish(self._logs(loss, values))
         return self._result(loss, values, return_dict)
 
     def predict(
-        self, x: Any, batch_size: int | None = None, verbose: int | str = "auto"
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: int | str = "auto",
+        steps: int | None = None,
     ) -> np.ndarray:
         """The model's outputs (softmax probabilities for the study's models) as a NumPy array,
-        for x or for each batch of a dataset, in order."""
+        for x or for each batch of a dataset, in order (of the first ``steps`` batches only,
+        if given)."""
         verbose = 1 if verbose == "auto" else int(verbose)
         batches = self._batches(x, _batch_size(batch_size), with_targets=False)
+        batches = _limited(batches, steps, "steps")
         bar = ProgressBar(batches.steps, verbose)
         outputs = []
         xp = backend.xp_for(self.device)

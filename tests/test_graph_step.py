@@ -272,8 +272,9 @@ def separable_cnn(device="cpu"):
     return Sequential(
         [
             L.Input((8, 8, 2)),
-            L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu"),
-            L.SeparableConv2D(4, 3, activation="relu"),
+            L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="gelu"),
+            L.SeparableConv2D(4, 3, activation="swish"),
+            L.LeakyReLU(),
             L.Conv2DTranspose(2, 2, strides=2),
             L.GlobalAveragePooling2D(),
             L.Dense(3, activation="softmax"),
@@ -282,7 +283,7 @@ def separable_cnn(device="cpu"):
     )
 
 
-def test_depthwise_separable_and_transposed_convolutions_are_captured_too(gpu):
+def test_depthwise_separable_and_transposed_convolutions_and_gelu_are_captured_too(gpu):
     def run(jit_compile):
         backend.set_random_seed(0)
         model = separable_cnn(device="gpu")

@@ -109,3 +109,50 @@ def test_dataset_problems_are_named():
         model.evaluate(x, verbose=0)
     with pytest.raises(ValueError, match="got a tuple of 4"):
         model.fit(x, y, validation_data=(x, y, y, y), verbose=0)
+
+
+def test_steps_per_epoch_carries_a_pass_over_into_the_next_epoch_as_in_keras():
+    """Keras' steps_per_epoch: 5 batches at 2 an epoch are 2, 2, then 1 with a warning (the
+    pass ran out), and the next epoch starts a new pass."""
+    x, y = toy_data(80)
+    data = Slices(x, y, size=16)
+    model = fresh()
+    with pytest.warns(UserWarning, match="ran out of data"):
+        history = model.fit(data, epochs=4, steps_per_epoch=2, shuffle=False, verbose=0)
+    assert data.requested == [0, 1, 2, 3, 4, 0, 1]
+    assert history.params["steps"] == 2 and len(history.history["loss"]) == 4
+    assert data.epochs_ended == 4
+    assert model.optimizer.iterations == 7
+
+
+def test_steps_per_epoch_and_validation_steps_take_arrays_too():
+    x, y = toy_data(64)
+    model = fresh()
+    history = model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=2,
+        steps_per_epoch=2,
+        validation_data=(x, y),
+        validation_steps=1,
+        verbose=0,
+    )
+    assert model.optimizer.iterations == 4 and history.params["steps"] == 2
+    assert "val_loss" in history.history
+    for name, value in (("steps_per_epoch", 0), ("validation_steps", 1.5)):
+        with pytest.raises(ValueError, match=name):
+            model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), **{name: value})
+
+
+def test_evaluate_and_predict_take_steps():
+    x, y = toy_data(64)
+    model = fresh()
+    first_two = model.evaluate(x[:32], y[:32], batch_size=16, verbose=0)
+    assert model.evaluate(x, y, batch_size=16, steps=2, verbose=0) == pytest.approx(first_two)
+    np.testing.assert_allclose(
+        model.predict(x, batch_size=16, steps=3, verbose=0),
+        model.predict(x[:48], batch_size=16, verbose=0),
+    )
+    with pytest.raises(ValueError, match="steps"):
+        model.predict(x, steps=-1, verbose=0)

@@ -1,0 +1,133 @@
+"""The activations beyond ReLU/sigmoid/tanh/softmax and the activation layers, against their
+formulas (Keras' definitions, written here independently with NumPy and math.erf) and float64
+finite differences, on the CPU and the (emulated) GPU."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+from test_models import toy_data
+
+from minicnn import Sequential, activations, backend, load_model
+from minicnn import layers as L
+from minicnn.autograd import Tensor
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+ORACLES = {
+    "elu": lambda x: np.where(x > 0, x, np.exp(x) - 1),
+    "selu": lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * (np.exp(x) - 1)),
+    "gelu": lambda x: x * 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2))),
+    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),
+    "relu6": lambda x: np.clip(x, 0, 6),
+    "softplus": softplus,
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "exponential": np.exp,
+    "silu": lambda x: x * sigmoid(x),
+    "swish": lambda x: x * sigmoid(x),
+    "hard_sigmoid": lambda x: np.clip(x / 6 + 0.5, 0, 1),
+    "hard_silu": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
+    "hard_swish": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
+    "mish": lambda x: x * np.tanh(softplus(x)),
+}
+# Points on both sides of every kink (0, -3, 3, 6), none on one: a finite difference across a
+# kink measures neither side's slope.
+POINTS = np.array([-7.3, -3.4, -2.9, -1.2, -0.31, 0.27, 0.9, 2.6, 3.3, 5.8, 6.4, 11.0])
+
+
+@pytest.mark.parametrize("name", sorted(ORACLES))
+def test_activation_values_and_gradients(device, name):
+    fn = activations.get(name)
+    # e^11 would drown the finite differences of the small entries in rounding.
+    x = POINTS.reshape(3, 4) / (3 if name == "exponential" else 1)
+    out = backend.to_numpy(fn(Tensor(backend.to_device(x, device))).data)
+    np.testing.assert_allclose(out, ORACLES[name](x), rtol=1e-12, atol=1e-12)
+    check_gradients(fn, x.copy(), device=device)
+
+
+@pytest.mark.parametrize("name", sorted(ORACLES))
+def test_activations_keep_float32_and_stay_finite_far_out(device, name):
+    x = np.array([[-80.0, -1.0, 0.5, 30.0]], np.float32)
+    out = activations.get(name)(Tensor(backend.to_device(x, device))).data
+    assert out.dtype == np.float32
+    if name != "exponential":  # e^30 is finite; e^80 would be inf in float32, as in Keras
+        assert np.isfinite(backend.to_numpy(out)).all()
+
+
+def test_relu_layer_arguments(device):
+    layer = L.ReLU(max_value=4.0, negative_slope=0.1, threshold=0.5)
+    x = POINTS.reshape(3, 4)
+    expected = np.where(x >= 4.0, 4.0, np.where(x >= 0.5, x, 0.1 * (x - 0.5)))
+    out = layer(Tensor(backend.to_device(x, device)))
+    np.testing.assert_allclose(backend.to_numpy(out.data), expected, rtol=1e-12)
+    check_gradients(lambda t: layer(t), x.copy(), device=device)
+
+
+def test_leaky_relu_and_elu_layers(device):
+    x = POINTS.reshape(3, 4)
+    for layer, expected in (
+        (L.LeakyReLU(), np.where(x >= 0, x, 0.3 * x)),
+        (L.ELU(alpha=0.5), np.where(x > 0, x, 0.5 * (np.exp(x) - 1))),
+    ):
+        out = layer(Tensor(backend.to_device(x, device)))
+        np.testing.assert_allclose(backend.to_numpy(out.data), expected, rtol=1e-12)
+        check_gradients(lambda t, layer=layer: layer(t), x.copy(), device=device)
+
+
+def test_layer_arguments_are_checked_by_name():
+    with pytest.raises(ValueError, match="max_value must be a finite number >= 0"):
+        L.ReLU(max_value=-1)
+    with pytest.raises(ValueError, match="negative_slope"):
+        L.LeakyReLU(negative_slope="steep")
+    with pytest.raises(ValueError, match="only axis=-1"):
+        L.Softmax(axis=1)
+    with pytest.raises(ValueError, match="Unknown activation 'gelu_fast'"):
+        L.Dense(3, activation="gelu_fast")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert L.LeakyReLU(alpha=0.1).negative_slope == 0.1  # Keras 2's name
+    assert any("deprecated" in str(w.message) for w in caught)
+
+
+def test_a_model_of_the_new_activations_trains_saves_and_loads(device, tmp_path):
+    backend.set_random_seed(0)
+    model = Sequential(
+        [
+            L.Input((8, 8, 1)),
+            L.Conv2D(4, 3, activation="gelu"),
+            L.LeakyReLU(),
+            L.Conv2D(4, 3, activation="swish"),
+            L.ELU(),
+            L.Flatten(),
+            L.Dense(8, activation="mish"),
+            L.ReLU(max_value=6.0),
+            L.Dense(3),
+            L.Softmax(),
+        ],
+        device=device,
+    )
+    model.compile("adam", metrics=["accuracy"])
+    assert model._fuses_activation()  # the last Softmax goes into the loss, as a softmax Dense
+    x, y = toy_data(64)
+    history = model.fit(x, y, batch_size=16, epochs=4, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    path = tmp_path / "m.npz"
+    model.save(path)
+    again = load_model(path, device=device)
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    assert [type(layer).__name__ for layer in again.layers] == [
+        type(layer).__name__ for layer in model.layers
+    ]
+    assert again.layers[-1].get_config()["axis"] == -1

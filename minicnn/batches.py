@@ -40,14 +40,30 @@ class PyDataset:
 
 
 def is_dataset(x: Any) -> bool:
-    """A PyDataset, or an object that acts as one (len and indexing) without being an array."""
-    if isinstance(x, PyDataset):
+    """Whether x makes its own batches: a PyDataset, an object that acts as one (len and
+    indexing) without being an array, or a generator or other iterator of batches."""
+    if isinstance(x, PyDataset) or is_iterator(x):
         return True
     return (
         hasattr(x, "__len__")
         and hasattr(x, "__getitem__")
         and not hasattr(x, "__array__")
         and not isinstance(x, (list, tuple, str, bytes, dict))
+    )
+
+
+def is_iterator(x: Any) -> bool:
+    """A generator or other iterator (of batches), not an array."""
+    return hasattr(x, "__next__") and hasattr(x, "__iter__") and not hasattr(x, "__array__")
+
+
+def warn_ran_out(stacklevel: int = 3) -> None:
+    """Keras' warning when the data runs out before the steps it was asked for."""
+    warnings.warn(
+        "Your input ran out of data; interrupting training. Make sure that your dataset or "
+        "generator can generate at least `steps_per_epoch * epochs` batches.",
+        UserWarning,
+        stacklevel=stacklevel,
     )
 
 
@@ -108,11 +124,37 @@ class DatasetBatches:
             self.dataset.on_epoch_end()
 
 
+class IteratorBatches(DatasetBatches):
+    """Batches from a generator or other iterator of ``(x, y)`` or ``(x, y, sample_weight)``
+    tuples (``x`` alone for predict), as Keras takes them: the number of batches is unknown
+    (``steps`` is None), so an epoch runs until the iterator runs out, unless
+    ``steps_per_epoch`` says otherwise; the order is the iterator's (never shuffled)."""
+
+    def __init__(
+        self, iterator: Any, prepare: Callable[[Any, Any], Batch], with_targets: bool
+    ) -> None:
+        self.dataset, self.prepare, self.with_targets = iterator, prepare, with_targets
+        self.steps = None
+
+    def epoch(self, shuffle: bool) -> Iterator[Batch]:
+        for index, batch in enumerate(self.dataset):
+            yield self._prepared(batch, index)
+
+
+def dataset_batches(
+    data: Any, prepare: Callable[[Any, Any], Batch], with_targets: bool
+) -> DatasetBatches:
+    """The batches of a dataset, or of an iterator."""
+    if is_iterator(data):
+        return IteratorBatches(data, prepare, with_targets)
+    return DatasetBatches(data, prepare, with_targets)
+
+
 class StepsPerEpoch:
     """``steps`` batches an epoch from ``batches``, as Keras' ``steps_per_epoch``: a pass over
     the data goes on from one epoch into the next, and a new pass (shuffled anew) begins when
     one has run out. A pass that runs out inside an epoch ends the epoch early, with Keras'
-    warning."""
+    warning; an iterator that has run out gives no more batches."""
 
     def __init__(self, batches: ArrayBatches | DatasetBatches, steps: int) -> None:
         self.batches, self.steps = batches, steps
@@ -123,17 +165,13 @@ class StepsPerEpoch:
         if self._pass is None:
             self._pass, self._taken = self.batches.epoch(shuffle), 0
         for _ in range(self.steps):
-            if self._taken == self.batches.steps:
-                warnings.warn(
-                    "Your input ran out of data; interrupting the epoch. Make sure that your "
-                    f"data can make at least steps_per_epoch * epochs ({self.steps} an epoch) "
-                    "batches.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-                break
+            batch = None if self._taken == self.batches.steps else next(self._pass, None)
+            if batch is None:  # this pass ran out
+                warn_ran_out(stacklevel=4)
+                self._pass = None
+                return
             self._taken += 1
-            yield next(self._pass)
+            yield batch
         if self._taken == self.batches.steps:
             self._pass = None
 

@@ -15,7 +15,14 @@ import numpy as np
 from . import backend, functional, losses, optimizers
 from . import metrics as metrics_module
 from .autograd import Tensor, no_grad
-from .batches import ArrayBatches, DatasetBatches, StepsPerEpoch, is_dataset
+from .batches import (
+    ArrayBatches,
+    DatasetBatches,
+    StepsPerEpoch,
+    dataset_batches,
+    is_dataset,
+    warn_ran_out,
+)
 from .callbacks import BatchLogs, Callback, History, _CallbackList
 from .data_checks import (
     as_input_batch,
@@ -529,6 +536,7 @@ class Model:
             totals = _RunningTotals(self.device)
             train_step = self._fit_step()
             epoch_start = time.perf_counter()
+            step = -1
             for step, (xb, yb, wb) in enumerate(data.epoch(shuffle)):
                 hooks.batch_begin(step)
                 loss, hits = train_step(xb, yb, wb)
@@ -543,6 +551,10 @@ class Model:
                 if self.stop_training:
                     break
             data.end_epoch()
+            if step < 0:  # an iterator ran out before this epoch: training ends, as in Keras
+                if not isinstance(data, StepsPerEpoch):
+                    warn_ran_out()
+                break
             loss_mean, values = totals.read()
             _check_finite(loss_mean, epoch, step, steps, history)
             logs = self._logs(loss_mean, values)
@@ -591,7 +603,7 @@ class Model:
                     "A dataset gives its sample weights in its batches, as (x, y, "
                     "sample_weight); class_weight and sample_weight need arrays."
                 )
-            return DatasetBatches(x, self._prepare_weighted, with_targets=True), None
+            return dataset_batches(x, self._prepare_weighted, with_targets=True), None
         if y is None:
             raise ValueError("fit needs y (the targets) when x is an array.")
         x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
@@ -609,7 +621,7 @@ class Model:
         """Batches of a dataset, or of arrays given as ``(x, y)`` or ``(x, y,
         sample_weight)`` (or ``x`` alone for predict)."""
         if is_dataset(data):
-            return DatasetBatches(data, self._prepare_weighted, with_targets)
+            return dataset_batches(data, self._prepare_weighted, with_targets)
         if not with_targets:
             x, _ = self._prepare(data)
             return ArrayBatches(x, None, batch_size, self.device)
@@ -638,6 +650,8 @@ class Model:
                 totals.add(loss.data, self._hits(outputs, yb), len(xb))
                 if bar is not None and bar.will_draw(step + 1):
                     bar.update(step + 1, self._logs(*totals.read()))
+        if not totals.seen:
+            raise ValueError("There was no data to evaluate: the iterator had run out.")
         return totals.read()
 
     def evaluate(
@@ -688,6 +702,8 @@ class Model:
             for step, (xb, _, _) in enumerate(batches.epoch(shuffle=False)):
                 outputs.append(self(xb).data)
                 bar.update(step + 1)
+        if not outputs:
+            raise ValueError("There was no data to predict on: the iterator had run out.")
         result = backend.to_numpy(xp.concatenate(outputs))  # one copy back from a GPU
         bar.finish()
         return result

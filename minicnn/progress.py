@@ -30,7 +30,7 @@ class ProgressBar:
     width = 20
     min_redraw_seconds = 0.05
 
-    def __init__(self, target: int, verbose: int = 1, stream: TextIO | None = None) -> None:
+    def __init__(self, target: int | None, verbose: int = 1, stream: TextIO | None = None) -> None:
         self.target = target
         self.verbose = verbose
         self.stream = stream or sys.stdout
@@ -43,7 +43,7 @@ class ProgressBar:
         """Whether ``update(current, ...)`` now would redraw; a GPU reads its metrics only then."""
         if not self.dynamic:
             return False
-        if current >= self.target:
+        if self.target is not None and current >= self.target:
             return True
         return time.perf_counter() - self._last_draw >= self.min_redraw_seconds
 
@@ -64,8 +64,7 @@ class ProgressBar:
         if self.verbose == 1:
             self._draw(current, values or {}, now, final=True)
             return
-        digits = int(math.log10(max(self.target, 1))) + 1
-        line = f"{current:{digits}d}/{self.target} - {now - self.start:.0f}s -"
+        line = f"{self._count(current)} - {now - self.start:.0f}s -"
         line += _format_per_step((now - self.start) / max(current, 1))
         for key, value in (values or {}).items():
             line += f" - {key}:{_format_value(value)}"
@@ -75,8 +74,14 @@ class ProgressBar:
     def _draw(self, current: int, values: dict[str, float], now: float, final: bool) -> None:
         elapsed = now - self.start
         per_step = elapsed / max(current, 1)
-        digits = int(math.log10(max(self.target, 1))) + 1
-        count = f"{current:{digits}d}/{self.target}"
+        count = self._count(current)
+        if self.target is None:  # Keras: "12/Unknown 3s 250ms/step - loss: ..."
+            bar = f"\x1b[1m{count}\x1b[0m" if self.dynamic else count
+            info = f" {elapsed:.0f}s" + _format_per_step(per_step)
+            for key, value in values.items():
+                info += f" - {key}:{_format_value(value)}"
+            self._write(bar, len(count), info, final)
+            return
         filled = int(self.width * current / max(self.target, 1))
         if self.dynamic:
             bar = f"\x1b[1m{count}\x1b[0m "
@@ -92,7 +97,16 @@ class ProgressBar:
         info += _format_per_step(per_step)
         for key, value in values.items():
             info += f" - {key}:{_format_value(value)}"
-        visible = len(count) + 1 + self.width + len(info)
+        self._write(bar, len(count) + 1 + self.width, info, final)
+
+    def _count(self, current: int) -> str:
+        if self.target is None:
+            return f"{current}/Unknown"
+        digits = int(math.log10(max(self.target, 1))) + 1
+        return f"{current:{digits}d}/{self.target}"
+
+    def _write(self, bar: str, bar_width: int, info: str, final: bool) -> None:
+        visible = bar_width + len(info)
         line = bar + info + " " * max(self._prev_width - visible, 0)
         self._prev_width = visible
         if self.dynamic:

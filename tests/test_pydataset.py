@@ -156,3 +156,51 @@ def test_evaluate_and_predict_take_steps():
     )
     with pytest.raises(ValueError, match="steps"):
         model.predict(x, steps=-1, verbose=0)
+
+
+def batches_of(x, y=None, size=16):
+    """A generator of the arrays' batches, in order, once."""
+    for start in range(0, len(x), size):
+        part = slice(start, start + size)
+        yield (x[part], y[part]) if y is not None else x[part]
+
+
+def test_a_generator_with_steps_per_epoch_trains_like_the_arrays(device):
+    x, y = toy_data(64)
+
+    def forever():
+        while True:
+            yield from batches_of(x, y)
+
+    from_arrays = fresh(device)  # each seeds minicnn's generator: the same dropout draws
+    from_arrays.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    from_generator = fresh(device)
+    history = from_generator.fit(forever(), steps_per_epoch=4, epochs=3, verbose=0)
+    assert history.params["steps"] == 4 and len(history.history["loss"]) == 3
+    for a, b in zip(from_arrays.get_weights(), from_generator.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_finite_generator_without_steps_ends_training_when_it_runs_out(capsys):
+    x, y = toy_data(80)
+    model = fresh()
+    with pytest.warns(UserWarning, match="ran out of data; interrupting training"):
+        history = model.fit(batches_of(x, y), epochs=3, verbose=2)
+    assert len(history.history["loss"]) == 1 and history.params["steps"] is None
+    assert model.optimizer.iterations == 5
+    assert "5/Unknown" in capsys.readouterr().out  # Keras' progress line for unknown lengths
+
+
+def test_evaluate_and_predict_take_generators():
+    x, y = toy_data(48)
+    model = fresh()
+    assert model.evaluate(batches_of(x, y), verbose=0) == pytest.approx(
+        model.evaluate(x, y, batch_size=16, verbose=0)
+    )
+    np.testing.assert_allclose(
+        model.predict(batches_of(x), verbose=0), model.predict(x, batch_size=16, verbose=0)
+    )
+    spent = batches_of(x, y)
+    list(spent)
+    with pytest.raises(ValueError, match="no data to evaluate"):
+        model.evaluate(spent, verbose=0)

@@ -1,5 +1,5 @@
-"""Activation layers: ``Activation(name)``, and Keras' ``ReLU``, ``LeakyReLU``, ``ELU`` and
-``Softmax`` with their arguments."""
+"""Activation layers: ``Activation(name)``, and Keras' ``ReLU``, ``LeakyReLU``, ``PReLU``,
+``ELU`` and ``Softmax`` with their arguments."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import warnings
 from typing import Any
 
 from . import activation_ops as A
-from . import activations
+from . import activations, initializers, regularizers
 from . import functions as F
 from .autograd import Tensor
 from .layer_base import Layer, Shape
@@ -109,6 +109,55 @@ class ELU(_Elementwise):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha}
+
+
+class PReLU(_Elementwise):
+    """x for x > 0, ``alpha * x`` below, with ``alpha`` learned: one per input value, or shared
+    along ``shared_axes`` (1-based axes of the input, as in Keras: ``shared_axes=[1, 2]`` gives
+    one alpha per channel of an image)."""
+
+    def __init__(
+        self,
+        alpha_initializer: str = "zeros",
+        alpha_regularizer: Any = None,
+        shared_axes: list[int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.alpha_initializer_name = alpha_initializer
+        self._alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
+            shared_axes = [shared_axes]
+        self.shared_axes = None if shared_axes is None else [int(a) for a in shared_axes]
+
+    def _create_weights(self, input_shape: Shape) -> list[Any]:
+        shared = set(self.shared_axes or [])
+        bad = sorted(a for a in shared if not 1 <= a <= len(input_shape))
+        if bad:
+            raise ValueError(
+                f"{self.describe()}: shared_axes {bad} are not axes of an input of shape "
+                f"(batch, {', '.join(map(str, input_shape))}) (they count from 1)."
+            )
+        shape = tuple(1 if axis in shared else d for axis, d in enumerate(input_shape, 1))
+        return [self._alpha_initializer(shape)]
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return A.prelu(x, self._weights[0])
+
+    @property
+    def losses(self) -> list[Tensor]:
+        if not self.built or self.alpha_regularizer is None:
+            return []
+        return [self.alpha_regularizer(self._weights[0])]
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "alpha_initializer": self.alpha_initializer_name,
+            "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+            "shared_axes": self.shared_axes,
+        }
 
 
 class Softmax(Activation):

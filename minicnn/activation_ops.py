@@ -12,7 +12,7 @@ from typing import Any
 
 from . import backend
 from .autograd import Function, Tensor
-from .functions import _kernels
+from .functions import _kernels, _unbroadcast
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -56,6 +56,27 @@ def relu(
     x: Any, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0
 ) -> Tensor:
     return ConfigurableReLU(negative_slope, max_value, threshold)(x)
+
+
+class PReLU(Function):
+    """max(x, 0) + alpha * min(x, 0), alpha a weight broadcast over the batch (and the shared
+    axes)."""
+
+    def forward(self, x: Any, alpha: Any) -> Any:
+        xp = backend.get_array_module(x)
+        alpha = alpha.astype(x.dtype, copy=False)
+        self.negative = xp.minimum(x, 0)
+        self.x_positive, self.alpha = x > 0, alpha
+        return xp.maximum(x, 0) + alpha * self.negative
+
+    def backward(self, grad: Any) -> tuple[Any, Any]:
+        xp = backend.get_array_module(grad)
+        dx = grad * xp.where(self.x_positive, grad.dtype.type(1), self.alpha)
+        return dx, _unbroadcast(grad * self.negative, self.alpha.shape)
+
+
+def prelu(x: Any, alpha: Any) -> Tensor:
+    return PReLU()(x, alpha)
 
 
 class ELU(Function):

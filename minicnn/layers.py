@@ -8,7 +8,7 @@ import numpy as np
 
 from . import activations, backend, conv_ops, initializers, regularizers
 from . import functions as F
-from .activation_layers import ELU, Activation, LeakyReLU, ReLU, Softmax
+from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from .autograd import Tensor
 from .data_checks import positive_int
@@ -570,6 +570,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Activation,
         ReLU,
         LeakyReLU,
+        PReLU,
         ELU,
         Softmax,
         Reshape,

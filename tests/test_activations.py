@@ -131,3 +131,36 @@ def test_a_model_of_the_new_activations_trains_saves_and_loads(device, tmp_path)
         type(layer).__name__ for layer in model.layers
     ]
     assert again.layers[-1].get_config()["axis"] == -1
+
+
+def test_prelu_learns_one_slope_per_value_or_per_shared_axes(device):
+    x = np.random.default_rng(0).standard_normal((2, 3, 3, 4)) + 0.05
+    layer = L.PReLU(alpha_initializer="random_uniform", shared_axes=[1, 2])
+    layer.device = device
+    layer.build(x.shape[1:])
+    (alpha,) = layer.get_weights()
+    assert alpha.shape == (1, 1, 4) and layer.count_params() == 4
+    out = layer(Tensor(backend.to_device(x.astype(np.float32), device)))
+    expected = np.where(x > 0, x, alpha * x)
+    np.testing.assert_allclose(backend.to_numpy(out.data), expected, rtol=1e-5, atol=1e-6)
+
+    from minicnn.activation_ops import prelu
+
+    check_gradients(prelu, x, np.asarray(alpha, np.float64) + 0.1, device=device)
+    assert L.PReLU().build((5, 2)) is None  # one alpha per value without shared axes
+    with pytest.raises(ValueError, match=r"shared_axes \[3\] are not axes"):
+        L.PReLU(shared_axes=3).build((5, 2))
+
+
+def test_prelu_saves_its_settings_and_adds_its_penalty(tmp_path):
+    model = Sequential(
+        [L.Input((4, 4, 2)), L.PReLU(alpha_regularizer="l2", shared_axes=[1, 2]), L.Flatten()]
+    )
+    model.layers[0].set_weights([np.full((1, 1, 2), 0.5, np.float32)])
+    assert float(model.losses[0].data) == pytest.approx(0.01 * 0.5)  # l2 * sum(alpha ** 2)
+    model.compile("sgd", loss="mse")
+    path = tmp_path / "m.npz"
+    model.save(path)
+    again = load_model(path)
+    assert again.layers[0].get_config() == model.layers[0].get_config()
+    np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])

@@ -78,7 +78,7 @@ timeout -k 5 "$(limit 180)" "$PY" -m pytest -q -rs -p no:cacheprovider \
     tests/test_functional.py tests/test_optimizers.py tests/test_regularizers.py \
     tests/test_augmentation.py tests/test_schedules.py tests/test_metrics.py \
     tests/test_shape_layers.py tests/test_value_losses.py tests/test_sample_weights.py \
-    tests/test_depthwise.py tests/test_activations.py \
+    tests/test_depthwise.py tests/test_activations.py tests/test_sequence_layers.py \
     tests/test_fake_cupy.py 2>&1 \
     | tee "$OUT/gpu_tests.log" | tail -25
 

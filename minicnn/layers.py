@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import activations, backend, conv_ops, initializers, regularizers
+from . import backend, conv_ops, initializers
 from . import functions as F
 from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
@@ -18,6 +18,7 @@ from .layer_base import (
     Layer,
     Shape,
     SymbolicTensor,
+    _Activated,
     _padding,
     _positive_pair,
     _require_image,
@@ -31,6 +32,13 @@ from .pooling import (
     MaxPooling2D,
 )
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from .sequence_layers import (
+    AveragePooling1D,
+    Conv1D,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    MaxPooling1D,
+)
 
 __all__ = [
     "Activation",
@@ -67,85 +75,17 @@ __all__ = [
     "SpatialDropout2D",
     "UpSampling2D",
     "ZeroPadding2D",
+    "ReLU",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "Softmax",
+    "Conv1D",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D",
 ]
-
-
-class _Activated(Layer):
-    """A layer with a kernel, an optional bias and an activation: activation(transform(x)).
-
-    The model may fuse the last softmax into the loss; a ReLU is fused into the bias pass.
-    """
-
-    def __init__(
-        self,
-        activation: str | None = None,
-        use_bias: bool = True,
-        kernel_initializer: str = "glorot_uniform",
-        bias_initializer: str = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activation_name = activation
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self._init_names = (kernel_initializer, bias_initializer)
-
-    def _kernel_and_bias(self, kernel_shape: Shape) -> list[np.ndarray]:
-        """Initial weights: the kernel, then a bias of its last dimension when used."""
-        weights = [self.kernel_initializer(kernel_shape)]
-        if self.use_bias:
-            weights.append(self.bias_initializer((kernel_shape[-1],)))
-        return weights
-
-    # Where the bias sits among the weights: after the kernel (after both kernels in
-    # SeparableConv2D).
-    bias_index = 1
-
-    def _bias_size(self) -> int:
-        """The number of output channels, which the bias has one entry for."""
-        return self._weights[0].shape[-1]
-
-    def _bias(self, dtype: Any) -> Any:
-        """The bias weight, or zeros of its size when the layer has none."""
-        if self.use_bias:
-            return self._weights[self.bias_index]
-        xp = backend.get_array_module(self._weights[0].data)
-        return xp.zeros(self._bias_size(), dtype)
-
-    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
-        """The layer before its activation (or with a fused ReLU when ``relu``)."""
-        raise NotImplementedError
-
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        if self.activation_name == "relu":
-            return self.transform(x, relu=True)
-        return self.activation(self.transform(x))
-
-    @property
-    def losses(self) -> list[Tensor]:
-        if not self.built:
-            return []
-        pairs = [(self.kernel_regularizer, self._weights[0])]
-        if self.use_bias:
-            pairs.append((self.bias_regularizer, self._weights[self.bias_index]))
-        return [penalty(w) for penalty, w in pairs if penalty is not None]
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "activation": self.activation_name,
-            "use_bias": self.use_bias,
-            "kernel_initializer": self._init_names[0],
-            "bias_initializer": self._init_names[1],
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-        }
 
 
 def conv_output_size(
@@ -571,6 +511,11 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         ReLU,
         LeakyReLU,
         PReLU,
+        Conv1D,
+        MaxPooling1D,
+        AveragePooling1D,
+        GlobalAveragePooling1D,
+        GlobalMaxPooling1D,
         ELU,
         Softmax,
         Reshape,

@@ -1,0 +1,205 @@
+"""Keras' 1-D layers over (batch, steps, channels): Conv1D, MaxPooling1D, AveragePooling1D,
+GlobalAveragePooling1D and GlobalMaxPooling1D. Each runs as its 2-D twin on an image one row
+high, so the kernels, the gradients and the GPU path are the 2-D ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import conv_ops
+from . import functions as F
+from .autograd import Tensor
+from .data_checks import positive_int
+from .layer_base import Layer, Shape, _Activated
+
+PADDINGS = ("valid", "same", "causal")
+
+
+def _require_sequence(input_shape: Shape, layer: str, kind: str) -> None:
+    if len(input_shape) != 2:
+        raise ValueError(
+            f"{layer} expects input of shape (batch, steps, channels); got "
+            f"{(None, *input_shape)}. {kind} cannot follow Flatten or Dense."
+        )
+
+
+def _positive(value: Any, what: str, layer: str) -> int:
+    """A positive int, or a 1-tuple of one (Keras takes both)."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    return positive_int(value, f"{layer}: {what}")
+
+
+def _padding(value: Any, layer: str, allowed: tuple[str, ...]) -> str:
+    padding = str(value).lower()
+    if padding not in allowed:
+        raise ValueError(f"{layer}: padding must be one of {allowed}, got {value!r}.")
+    return padding
+
+
+def _as_image(x: Tensor) -> Tensor:
+    """(batch, steps, channels) as an image one row high."""
+    return F.reshape(x, (x.shape[0], 1, *x.shape[1:]))
+
+
+def _as_sequence(x: Tensor) -> Tensor:
+    return F.reshape(x, (x.shape[0], x.shape[2], x.shape[3]))
+
+
+def _output_steps(layer: Layer, steps: int, window: int, stride: int, padding: str) -> int:
+    if padding == "causal":  # padded at the start by window - 1: a 'valid' window after that
+        out = F.window_geometry(steps + window - 1, window, stride, "valid")[0]
+    else:
+        out = F.window_geometry(steps, window, stride, padding)[0]
+    if out < 1:
+        raise ValueError(
+            f"{layer.describe()}: a window of {window} ('{padding}') does not fit its {steps} "
+            f"steps; the output would have {out}."
+        )
+    return out
+
+
+class Conv1D(_Activated):
+    """1-D convolution; kernel (kernel_size, in, filters) and bias (filters,) as in Keras.
+    ``padding="causal"`` pads only the start, so output step t sees input steps up to t."""
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int],
+        strides: int | tuple[int] = 1,
+        padding: str = "valid",
+        activation: str | None = None,
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        dilation_rate: int | tuple[int] = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
+        layer = self.describe()
+        self.filters = positive_int(filters, f"{layer}: filters")
+        self.kernel_size = _positive(kernel_size, "kernel_size", layer)
+        self.strides = _positive(strides, "strides", layer)
+        self.padding = _padding(padding, layer, PADDINGS)
+        self.dilation_rate = _positive(dilation_rate, "dilation_rate", layer)
+        if self.dilation_rate > 1 and self.strides > 1:
+            raise ValueError(
+                f"{layer}: strides > 1 together with dilation_rate > 1 is not supported (as in "
+                "Keras); use one or the other."
+            )
+
+    @property
+    def _span(self) -> int:
+        return (self.kernel_size - 1) * self.dilation_rate + 1
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_sequence(input_shape, self.describe(), "Conv1D")
+        steps = _output_steps(self, input_shape[0], self._span, self.strides, self.padding)
+        return (steps, self.filters)
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        return self._kernel_and_bias((self.kernel_size, input_shape[1], self.filters))
+
+    def transform(self, x: Tensor, relu: bool = False) -> Tensor:
+        kernel = F.reshape(self._weights[0], (1, *self._weights[0].shape))
+        if self.dilation_rate > 1:
+            kernel = conv_ops.dilate_kernel(kernel, (1, self.dilation_rate))
+        image = _as_image(x)
+        padding = self.padding
+        if padding == "causal":
+            image = F.Pad2D(((0, 0), (self._span - 1, 0)))(image)
+            padding = "valid"
+        out = F.conv2d(image, kernel, self._bias(x.dtype), (1, self.strides), padding, relu=relu)
+        return _as_sequence(out)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": [self.kernel_size],
+            "strides": [self.strides],
+            "padding": self.padding,
+            "dilation_rate": [self.dilation_rate],
+        }
+
+
+class _Pooling1D(Layer):
+    """A pool_size window slid by strides (the window itself by default) over each channel."""
+
+    pool2d: Any = None
+
+    def __init__(
+        self,
+        pool_size: int | tuple[int] = 2,
+        strides: int | tuple[int] | None = None,
+        padding: str = "valid",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        layer = self.describe()
+        self.pool_size = _positive(pool_size, "pool_size", layer)
+        self.strides = self.pool_size if strides is None else _positive(strides, "strides", layer)
+        self.padding = _padding(padding, layer, ("valid", "same"))
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_sequence(input_shape, self.describe(), "Pooling")
+        steps = _output_steps(self, input_shape[0], self.pool_size, self.strides, self.padding)
+        return (steps, input_shape[1])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        pool = type(self).pool2d
+        out = pool(_as_image(x), (1, self.pool_size), (1, self.strides), self.padding)
+        return _as_sequence(out)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "pool_size": [self.pool_size],
+            "strides": [self.strides],
+            "padding": self.padding,
+        }
+
+
+class MaxPooling1D(_Pooling1D):
+    """Max over windows of steps; 'same' padding counts outside steps as -inf."""
+
+    pool2d = staticmethod(F.max_pool2d)
+
+
+class AveragePooling1D(_Pooling1D):
+    """Mean over windows of steps; a 'same' border window averages only the steps inside."""
+
+    pool2d = staticmethod(F.avg_pool2d)
+
+
+class _GlobalPooling1D(Layer):
+    """Over every step at once: (batch, steps, channels) -> (batch, channels), or (batch, 1,
+    channels) with ``keepdims``."""
+
+    pool2d: Any = None
+
+    def __init__(self, keepdims: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.keepdims = bool(keepdims)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_sequence(input_shape, self.describe(), "Global pooling")
+        return (1, input_shape[1]) if self.keepdims else (input_shape[1],)
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        out = type(self).pool2d(_as_image(x))
+        return F.reshape(out, (x.shape[0], 1, x.shape[2])) if self.keepdims else out
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    pool2d = staticmethod(F.global_avg_pool2d)
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    pool2d = staticmethod(F.global_max_pool2d)

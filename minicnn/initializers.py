@@ -90,6 +90,9 @@ _BY_NAME: dict[str, Initializer] = {
     "zeros": zeros,
     "ones": ones,
 }
+# Keras' short names for the two (Embedding's default is "uniform").
+_BY_NAME["uniform"] = random_uniform
+_BY_NAME["normal"] = random_normal
 
 
 def get(name: str) -> Initializer:

@@ -35,6 +35,7 @@ from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from .sequence_layers import (
     AveragePooling1D,
     Conv1D,
+    Embedding,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     MaxPooling1D,
@@ -81,6 +82,7 @@ __all__ = [
     "ELU",
     "Softmax",
     "Conv1D",
+    "Embedding",
     "MaxPooling1D",
     "AveragePooling1D",
     "GlobalAveragePooling1D",
@@ -512,6 +514,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         LeakyReLU,
         PReLU,
         Conv1D,
+        Embedding,
         MaxPooling1D,
         AveragePooling1D,
         GlobalAveragePooling1D,

@@ -1,6 +1,7 @@
-"""Keras' 1-D layers over (batch, steps, channels): Conv1D, MaxPooling1D, AveragePooling1D,
-GlobalAveragePooling1D and GlobalMaxPooling1D. Each runs as its 2-D twin on an image one row
-high, so the kernels, the gradients and the GPU path are the 2-D ones."""
+"""Keras' layers for sequences: Embedding, which turns token ids into vectors, and the 1-D layers
+over (batch, steps, channels): Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D
+and GlobalMaxPooling1D. Each 1-D layer runs as its 2-D twin on an image one row high, so the
+kernels, the gradients and the GPU path are the 2-D ones."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from . import conv_ops
+from . import backend, conv_ops, initializers, regularizers
 from . import functions as F
-from .autograd import Tensor
+from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .layer_base import Layer, Shape, _Activated
 
@@ -203,3 +204,83 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
     pool2d = staticmethod(F.global_max_pool2d)
+
+
+class EmbeddingLookup(Function):
+    """Rows of a (input_dim, output_dim) table picked by integer ids (held in a float array, as
+    minicnn's inputs are); the table's gradient adds up the rows' gradients, repeated ids
+    adding up."""
+
+    def __init__(self, layer: str) -> None:
+        self.layer = layer
+
+    def forward(self, ids: Any, table: Any) -> Any:
+        xp = backend.get_array_module(table)
+        index = ids.astype(np.int64)
+        if xp is np:
+            bad = (index < 0) | (index >= len(table)) | (index != ids)
+            if bad.any():
+                value = ids[bad].flat[0]
+                raise ValueError(
+                    f"{self.layer}: ids must be integers in [0, {len(table)}); got {value}."
+                )
+        else:  # checking would make the GPU wait for the host; clamp, as Keras' GPUs do
+            index = xp.clip(index, 0, len(table) - 1)
+        self.index, self.table_shape = index, table.shape
+        return table[index]
+
+    def backward(self, grad: Any) -> tuple[None, Any]:
+        xp = backend.get_array_module(grad)
+        dtable = xp.zeros(self.table_shape, dtype=grad.dtype)
+        backend.scatter_add(dtable, self.index.reshape(-1), grad.reshape(-1, self.table_shape[1]))
+        return None, dtable
+
+
+class Embedding(Layer):
+    """Keras' Embedding: token ids (batch, ...) to vectors (batch, ..., output_dim), one
+    learned row per id in [0, input_dim). On the CPU an id outside that range is an error; on a
+    GPU it is clamped (a check would make the GPU wait for the host)."""
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        embeddings_initializer: str = "uniform",
+        embeddings_regularizer: Any = None,
+        mask_zero: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        layer = self.describe()
+        self.input_dim = positive_int(input_dim, f"{layer}: input_dim")
+        self.output_dim = positive_int(output_dim, f"{layer}: output_dim")
+        if mask_zero:
+            raise ValueError(f"{layer}: mask_zero=True is not supported (minicnn has no masks).")
+        self.embeddings_initializer_name = embeddings_initializer
+        self._initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (*input_shape, self.output_dim)
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        return [self._initializer((self.input_dim, self.output_dim))]
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return EmbeddingLookup(self.describe())(x, self._weights[0])
+
+    @property
+    def losses(self) -> list[Tensor]:
+        if not self.built or self.embeddings_regularizer is None:
+            return []
+        return [self.embeddings_regularizer(self._weights[0])]
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": self.embeddings_initializer_name,
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "mask_zero": False,
+        }

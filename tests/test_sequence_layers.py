@@ -145,3 +145,52 @@ def test_1d_layers_say_what_is_wrong():
         L.Conv1D(2, 3, strides=2, dilation_rate=2)
     with pytest.raises(ValueError, match="padding must be one of"):
         L.MaxPooling1D(padding="causal")
+
+
+def test_embedding_looks_up_rows_and_adds_up_their_gradients(device):
+    from minicnn.sequence_layers import EmbeddingLookup
+
+    rng = np.random.default_rng(4)
+    table = rng.standard_normal((6, 3))
+    ids = np.array([[0, 5, 5, 2], [2, 2, 1, 0]], np.float64)  # repeated ids add up
+    layer = built(L.Embedding(6, 3), (4,), device)
+    layer.set_weights([table])
+    assert layer.output_shape == (4, 3)
+    out = layer(Tensor(backend.to_device(ids.astype(np.float32), device)))
+    np.testing.assert_allclose(backend.to_numpy(out.data), table[ids.astype(int)], rtol=1e-6)
+    ids_on_device = Tensor(backend.to_device(ids, device))
+    check_gradients(lambda t: EmbeddingLookup("e")(ids_on_device, t), table, device=device)
+
+
+def test_embedding_refuses_ids_out_of_range_or_not_integers_on_the_cpu():
+    layer = built(L.Embedding(4, 2), (3,), "cpu")
+    for bad, shown in (([[0, 4, 1]], "4.0"), ([[0, -1, 1]], "-1.0"), ([[0, 1.5, 1]], "1.5")):
+        with pytest.raises(ValueError, match=rf"ids must be integers in \[0, 4\); got {shown}"):
+            layer(Tensor(np.array(bad, np.float32)))
+    with pytest.raises(ValueError, match="mask_zero=True is not supported"):
+        L.Embedding(4, 2, mask_zero=True)
+
+
+def test_a_text_cnn_trains_saves_and_loads(tmp_path):
+    """Keras' text classifier: Embedding, Conv1D, GlobalMaxPooling1D, Dense."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 50, (96, 12))
+    y = rng.integers(0, 2, 96)
+    x[y == 1, rng.integers(0, 12, int((y == 1).sum()))] = 0  # class 1 holds token 0
+    backend.set_random_seed(0)
+    model = Sequential(
+        [
+            L.Input((12,)),
+            L.Embedding(50, 8),
+            L.Conv1D(8, 3, activation="relu"),
+            L.GlobalMaxPooling1D(),
+            L.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile("adam", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=16, epochs=40, verbose=0)
+    assert history.history["accuracy"][-1] > 0.9
+    assert model.count_params() == 50 * 8 + (3 * 8 * 8 + 8) + (8 * 2 + 2)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    np.testing.assert_allclose(load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))

@@ -147,9 +147,7 @@ class PReLU(_Elementwise):
 
     @property
     def losses(self) -> list[Tensor]:
-        if not self.built or self.alpha_regularizer is None:
-            return []
-        return [self.alpha_regularizer(self._weights[0])]
+        return self._penalties([(self.alpha_regularizer, 0)])
 
     def get_config(self) -> dict[str, Any]:
         return {

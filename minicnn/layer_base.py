@@ -205,6 +205,12 @@ class Layer:
         weights; the model adds them to the loss."""
         return []
 
+    def _penalties(self, pairs: list[tuple[Any, int]]) -> list[Tensor]:
+        """The penalties of the (regularizer, weight index) pairs that have a regularizer."""
+        if not self.built:
+            return []
+        return [penalty(self._weights[i]) for penalty, i in pairs if penalty is not None]
+
 
 class SymbolicTensor:
     """What a layer called on a symbolic input gives (Keras' KerasTensor): the shape of one
@@ -328,12 +334,10 @@ class _Activated(Layer):
 
     @property
     def losses(self) -> list[Tensor]:
-        if not self.built:
-            return []
-        pairs = [(self.kernel_regularizer, self._weights[0])]
+        pairs = [(self.kernel_regularizer, 0)]
         if self.use_bias:
-            pairs.append((self.bias_regularizer, self._weights[self.bias_index]))
-        return [penalty(w) for penalty, w in pairs if penalty is not None]
+            pairs.append((self.bias_regularizer, self.bias_index))
+        return self._penalties(pairs)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -271,9 +271,7 @@ class Embedding(Layer):
 
     @property
     def losses(self) -> list[Tensor]:
-        if not self.built or self.embeddings_regularizer is None:
-            return []
-        return [self.embeddings_regularizer(self._weights[0])]
+        return self._penalties([(self.embeddings_regularizer, 0)])
 
     def get_config(self) -> dict[str, Any]:
         return {

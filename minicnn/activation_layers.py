@@ -10,6 +10,7 @@ from . import activation_ops as A
 from . import activations, initializers, regularizers
 from . import functions as F
 from .autograd import Tensor
+from .data_checks import finite_number
 from .layer_base import Layer, Shape
 
 
@@ -56,10 +57,10 @@ class ReLU(_Elementwise):
         super().__init__(**kwargs)
         owner = self.describe()
         self.max_value = (
-            None if max_value is None else A.check_finite_number(max_value, "max_value", owner, 0)
+            None if max_value is None else finite_number(max_value, "max_value", owner, 0)
         )
-        self.negative_slope = A.check_finite_number(negative_slope, "negative_slope", owner, 0)
-        self.threshold = A.check_finite_number(threshold, "threshold", owner)
+        self.negative_slope = finite_number(negative_slope, "negative_slope", owner, 0)
+        self.threshold = finite_number(threshold, "threshold", owner)
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         return A.relu(x, self.negative_slope, self.max_value, self.threshold)
@@ -86,9 +87,7 @@ class LeakyReLU(_Elementwise):
                 stacklevel=2,
             )
         super().__init__(**kwargs)
-        self.negative_slope = A.check_finite_number(
-            negative_slope, "negative_slope", self.describe(), 0
-        )
+        self.negative_slope = finite_number(negative_slope, "negative_slope", self.describe(), 0)
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         return A.relu(x, negative_slope=self.negative_slope)
@@ -102,7 +101,7 @@ class ELU(_Elementwise):
 
     def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.alpha = A.check_finite_number(alpha, "alpha", self.describe())
+        self.alpha = finite_number(alpha, "alpha", self.describe())
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         return A.elu(x, self.alpha)

@@ -7,7 +7,6 @@ whose error function runs in the Numba and CUDA kernels (NumPy has no erf).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from . import backend
@@ -187,12 +186,3 @@ def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
 
 def relu6(x: Any) -> Tensor:
     return relu(x, max_value=6.0)
-
-
-def check_finite_number(value: Any, name: str, owner: str, minimum: float | None = None) -> float:
-    """A layer argument as a float, or a ValueError naming it."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or (minimum is not None and value < minimum):
-        bound = f" >= {minimum}" if minimum is not None else ""
-        raise ValueError(f"{owner}: {name} must be a finite number{bound}, got {value!r}.")
-    return float(value)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from . import backend
+
+
+def finite_number(value: Any, name: str, owner: str, minimum: float | None = None) -> float:
+    """A layer argument as a float, or a ValueError naming it."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (minimum is not None and value < minimum):
+        bound = f" >= {minimum}" if minimum is not None else ""
+        raise ValueError(f"{owner}: {name} must be a finite number{bound}, got {value!r}.")
+    return float(value)
 
 
 def positive_int(value: Any, name: str) -> int:

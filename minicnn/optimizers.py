@@ -9,187 +9,23 @@ import numpy as np
 
 from . import backend, schedules
 from .autograd import Tensor
+from .optimizer_base import Optimizer, fraction
 from .schedules import LearningRateSchedule
 
-
-def _optional_positive(value: float | None, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number or None, got {value!r}.")
-    return float(value)
-
-
-class Optimizer:
-    """What every optimizer shares, with Keras' arguments: gradient clipping (``clipnorm`` per
-    weight, ``clipvalue`` per element, or ``global_clipnorm`` over all weights; at most one),
-    then decoupled weight decay (w -= w * weight_decay * learning_rate), then the update."""
-
-    def __init__(
-        self,
-        learning_rate: float | LearningRateSchedule,
-        weight_decay: float | None = None,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-    ) -> None:
-        if isinstance(learning_rate, dict):
-            learning_rate = schedules.deserialize(learning_rate)
-        self._schedule = learning_rate if isinstance(learning_rate, LearningRateSchedule) else None
-        if self._schedule is None:
-            self.learning_rate = learning_rate
-        self._rate_in_use = 0.0  # the rate of the update being made
-        self.weight_decay = _optional_positive(weight_decay, "weight_decay")
-        self.clipnorm = _optional_positive(clipnorm, "clipnorm")
-        self.clipvalue = _optional_positive(clipvalue, "clipvalue")
-        self.global_clipnorm = _optional_positive(global_clipnorm, "global_clipnorm")
-        if sum(c is not None for c in (self.clipnorm, self.clipvalue, self.global_clipnorm)) > 1:
-            raise ValueError(
-                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as in Keras."
-            )
-        self.iterations = 0
-        self._scalars: dict[tuple[str, Any], Any] = {}  # this update's step scalars
-        self._slots: list[dict[str, Any]] = []
-        self._params: list[Tensor] = []  # the weights the slots belong to
-
-    @property
-    def learning_rate(self) -> float:
-        """The rate of the next update: the schedule's value at ``iterations`` if there is
-        one."""
-        if self._schedule is not None:
-            return float(self._schedule(self.iterations))
-        return self._rate
-
-    @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
-        if self._schedule is not None:
-            raise TypeError(
-                f"This optimizer's learning rate follows {self._schedule!r}; it cannot be set "
-                "(Keras refuses too). Give a number as learning_rate to change it later."
-            )
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"learning_rate must be a positive number, got {value!r}.")
-        self._rate = float(value)
-
-    def apply(self, params: list[Tensor]) -> None:
-        """One update of every parameter from its ``.grad`` (parameters without one are skipped)."""
-        if not self._slots:
-            self._slots = [self._new_slots(p) for p in params]
-            self._params = list(params)
-        elif len(self._params) != len(params) or any(
-            a is not b for a, b in zip(self._params, params, strict=True)
-        ):
-            raise ValueError(
-                f"This optimizer was built for other weights ({len(self._params)} arrays; now "
-                f"{len(params)}); compile the model again after adding, removing, rebuilding, "
-                "freezing or unfreezing layers."
-            )
-        self.advance()
-        grads = self._clipped([p.grad for p in params])
-        for p, grad, slots in zip(params, grads, self._slots, strict=True):
-            if grad is None:
-                continue
-            if self.weight_decay is not None:
-                p.data -= p.data * self._step_scalar("decay", p.data.dtype, self._decay_factor)
-            self._update(p.data, grad, slots)
-
-    def advance(self) -> None:
-        """The host's part of an update: count it and fix its learning rate. A step replayed
-        from a CUDA graph calls only this; its device work and step scalars replay."""
-        self._rate_in_use = self.learning_rate
-        self.iterations += 1
-        self._scalars = {}
-
-    def _step_scalar(self, name: str, dtype: Any, make: Any) -> Any:
-        """``backend.step_scalar(make, dtype)``, made once per update (not once per weight)."""
-        key = (name, dtype)
-        value = self._scalars.get(key)
-        if value is None:
-            value = self._scalars[key] = backend.step_scalar(make, dtype)
-        return value
-
-    def _rate_scalar(self, dtype: Any) -> Any:
-        """This update's learning rate as a step scalar (a schedule or a callback changes it)."""
-        return self._step_scalar("rate", dtype, self._current_rate)
-
-    def _current_rate(self) -> float:
-        return self._rate_in_use
-
-    def _decay_factor(self) -> float:
-        return self.weight_decay * self._rate_in_use
-
-    def _clipped(self, grads: list[Any]) -> list[Any]:
-        """The gradients after clipping; computed on their device, with no read to the host."""
-        if self.clipvalue is not None:
-            xp = backend.get_array_module(*[g for g in grads if g is not None])
-            return [
-                None if g is None else xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads
-            ]
-        if self.clipnorm is not None:
-            return [None if g is None else self._scaled(g, _norm(g), self.clipnorm) for g in grads]
-        if self.global_clipnorm is not None:
-            present = [g for g in grads if g is not None]
-            if not present:
-                return grads
-            xp = backend.get_array_module(*present)
-            total = xp.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in present))
-            return [
-                None if g is None else self._scaled(g, total, self.global_clipnorm) for g in grads
-            ]
-        return grads
-
-    @staticmethod
-    def _scaled(grad: Any, norm: Any, limit: float) -> Any:
-        """grad * limit / max(norm, limit): unchanged when the norm is within the limit."""
-        xp = backend.get_array_module(grad)
-        factor = limit / xp.maximum(norm, limit)
-        return grad * factor.astype(grad.dtype)
-
-    @property
-    def built(self) -> bool:
-        """Whether the first update has made the state for its weights (Keras builds then too)."""
-        return bool(self._params)
-
-    def _new_slots(self, p: Tensor) -> dict[str, Any]:
-        return {}
-
-    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "name": type(self).__name__.lower(),
-            "learning_rate": (
-                self._schedule.serialize() if self._schedule is not None else self.learning_rate
-            ),
-            "weight_decay": self.weight_decay,
-            "clipnorm": self.clipnorm,
-            "clipvalue": self.clipvalue,
-            "global_clipnorm": self.global_clipnorm,
-        }
-
-    def variables(self) -> list[Any]:
-        """The optimizer's state arrays, in a fixed order (for checkpoints)."""
-        return [slots[k] for slots in self._slots for k in sorted(slots)]
-
-    def set_state(self, params: list[Tensor], iterations: int, arrays: list[Any]) -> None:
-        """Restore what ``iterations`` and ``variables()`` described, for these parameters."""
-        self._slots = [self._new_slots(p) for p in params]
-        self._params = list(params)
-        slots = [(s, k) for s in self._slots for k in sorted(s)]
-        if len(slots) != len(arrays):
-            raise ValueError(f"optimizer state has {len(arrays)} arrays, expected {len(slots)}.")
-        for (s, k), a in zip(slots, arrays, strict=True):
-            if tuple(a.shape) != tuple(s[k].shape):
-                raise ValueError(f"optimizer array of shape {a.shape}, expected {s[k].shape}.")
-            s[k][...] = backend.to_device(a, backend.device_of(s[k]))
-        self.iterations = int(iterations)
-
-    def to(self, device: str) -> None:
-        """Move the state arrays along with the model."""
-        for slots in self._slots:
-            for k in slots:
-                slots[k] = backend.to_device(slots[k], device)
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "Adamax",
+    "AdamW",
+    "Lion",
+    "Nadam",
+    "Optimizer",
+    "RMSprop",
+    "get",
+    "schedules",
+]
 
 
 class SGD(Optimizer):
@@ -203,9 +39,7 @@ class SGD(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(learning_rate, **kwargs)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
-        self.momentum = float(momentum)
+        self.momentum = fraction(momentum, "momentum")
         self.nesterov = bool(nesterov)
 
     def _new_slots(self, p: Tensor) -> dict[str, Any]:
@@ -241,10 +75,8 @@ class Adam(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(learning_rate, **kwargs)
-        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {beta!r}.")
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.beta_1, self.beta_2 = fraction(beta_1, "beta_1"), fraction(beta_2, "beta_2")
+        self.epsilon = float(epsilon)
         self._alpha_at: tuple[int, float] | None = None
         self._alpha = 0.0
 
@@ -324,10 +156,8 @@ class RMSprop(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(learning_rate, **kwargs)
-        for name, value in (("rho", rho), ("momentum", momentum)):
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
-        self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
+        self.rho, self.momentum = fraction(rho, "rho"), fraction(momentum, "momentum")
+        self.epsilon = float(epsilon)
         self.centered = bool(centered)
 
     def _new_slots(self, p: Tensor) -> dict[str, Any]:
@@ -370,17 +200,217 @@ class RMSprop(Optimizer):
         }
 
 
+class Adagrad(Optimizer):
+    """Keras' Adagrad: a = a + g^2 (a starts at ``initial_accumulator_value``);
+    w -= lr * g / sqrt(a + epsilon)."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, **kwargs)
+        if not isinstance(initial_accumulator_value, (int, float)) or initial_accumulator_value < 0:
+            raise ValueError(
+                "initial_accumulator_value must be a number >= 0, got "
+                f"{initial_accumulator_value!r}."
+            )
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.epsilon = float(epsilon)
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        xp = backend.get_array_module(p.data)
+        return {"accumulator": xp.full_like(p.data, self.initial_accumulator_value)}
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        xp = backend.get_array_module(value)
+        accumulator = slots["accumulator"]
+        accumulator += grad * grad
+        step = grad * self._rate_scalar(value.dtype)
+        step /= xp.sqrt(accumulator + value.dtype.type(self.epsilon))
+        value -= step
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
+
+
+class Adadelta(Optimizer):
+    """Keras' Adadelta: a = rho * a + (1 - rho) * g^2; d = -rms(D) * g / rms(a) with
+    rms(x) = sqrt(x + epsilon); D = rho * D + (1 - rho) * d^2; w += lr * d."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        rho: float = 0.95,
+        epsilon: float = 1e-7,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, **kwargs)
+        self.rho, self.epsilon = fraction(rho, "rho"), float(epsilon)
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        xp = backend.get_array_module(p.data)
+        return {
+            "accumulated_grad": xp.zeros_like(p.data),
+            "accumulated_delta_var": xp.zeros_like(p.data),
+        }
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        xp = backend.get_array_module(value)
+        cast = value.dtype.type
+        accumulated, deltas = slots["accumulated_grad"], slots["accumulated_delta_var"]
+        accumulated *= cast(self.rho)
+        accumulated += cast(1 - self.rho) * (grad * grad)
+        delta = xp.sqrt(deltas + cast(self.epsilon)) * grad
+        delta /= xp.sqrt(accumulated + cast(self.epsilon))
+        deltas *= cast(self.rho)
+        deltas += cast(1 - self.rho) * (delta * delta)
+        delta *= self._rate_scalar(value.dtype)
+        value -= delta
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Adamax(Adam):
+    """Keras' Adamax, Adam with the infinity norm: m = m + (g - m) * (1 - beta_1);
+    u = max(beta_2 * u, |g|); w -= lr * m / ((1 - beta_1^t) * (u + epsilon))."""
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        xp = backend.get_array_module(p.data)
+        return {"m": xp.zeros_like(p.data), "u": xp.zeros_like(p.data)}
+
+    def _corrected_rate(self) -> float:
+        return self._rate_in_use / (1 - self.beta_1**self.iterations)
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        xp = backend.get_array_module(value)
+        cast = value.dtype.type
+        m, u = slots["m"], slots["u"]
+        m += (grad - m) * cast(1 - self.beta_1)
+        u *= cast(self.beta_2)
+        xp.maximum(u, xp.abs(grad), out=u)
+        step = m * self._step_scalar("corrected_rate", value.dtype, self._corrected_rate)
+        step /= u + cast(self.epsilon)
+        value -= step
+
+
+class Nadam(Adam):
+    """Keras' Nadam (Dozat), Adam with Nesterov momentum and its momentum schedule
+    u_t = beta_1 * (1 - 0.5 * 0.96^t): with U_t = u_1 * ... * u_t,
+    m_hat = u_{t+1} * m / (1 - U_t * u_{t+1}) + (1 - u_t) * g / (1 - U_t),
+    v_hat = v / (1 - beta_2^t), w -= lr * m_hat / (sqrt(v_hat) + epsilon)."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
+        self._product_at = (0, 1.0)  # (t, U_t), so that U_t is one product per step
+
+    def _momentum(self, t: int) -> float:
+        return self.beta_1 * (1.0 - 0.5 * 0.96**t)
+
+    def _product(self) -> float:
+        """U_t for this update's t; restarts from U_0 = 1 when t jumped (a restored state)."""
+        t = self.iterations
+        done, product = self._product_at
+        if done > t:
+            done, product = 0, 1.0
+        for s in range(done + 1, t + 1):
+            product *= self._momentum(s)
+        self._product_at = (t, product)
+        return product
+
+    def _momentum_weight(self) -> float:
+        next_momentum = self._momentum(self.iterations + 1)
+        return next_momentum / (1 - self._product() * next_momentum)
+
+    def _gradient_weight(self) -> float:
+        return (1 - self._momentum(self.iterations)) / (1 - self._product())
+
+    def _velocity_weight(self) -> float:
+        return 1 / (1 - self.beta_2**self.iterations)
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        xp = backend.get_array_module(value)
+        cast, dtype = value.dtype.type, value.dtype
+        m, v = slots["m"], slots["v"]
+        m += (grad - m) * cast(1 - self.beta_1)
+        v += (grad * grad - v) * cast(1 - self.beta_2)
+        step = m * self._step_scalar("momentum_weight", dtype, self._momentum_weight)
+        step += grad * self._step_scalar("gradient_weight", dtype, self._gradient_weight)
+        step *= self._rate_scalar(dtype)
+        denominator = xp.sqrt(
+            v * self._step_scalar("velocity_weight", dtype, self._velocity_weight)
+        )
+        denominator += cast(self.epsilon)
+        step /= denominator
+        value -= step
+
+
+class Lion(Optimizer):
+    """Keras' Lion (Chen et al., 2023): w -= lr * sign(beta_1 * m + (1 - beta_1) * g);
+    m = beta_2 * m + (1 - beta_2) * g."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.99,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, **kwargs)
+        if isinstance(beta_1, bool) or not isinstance(beta_1, (int, float)) or not 0 < beta_1 <= 1:
+            raise ValueError(
+                f"beta_1 must be in (0, 1], got {beta_1!r} (at 0, Lion is SignSGD, as Keras says)."
+            )
+        self.beta_1, self.beta_2 = float(beta_1), fraction(beta_2, "beta_2")
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        xp = backend.get_array_module(p.data)
+        return {"momentum": xp.zeros_like(p.data)}
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        xp = backend.get_array_module(value)
+        cast = value.dtype.type
+        m = slots["momentum"]
+        step = xp.sign(m * cast(self.beta_1) + grad * cast(1 - self.beta_1))
+        step *= self._rate_scalar(value.dtype)
+        value -= step
+        m *= cast(self.beta_2)
+        m += grad * cast(1 - self.beta_2)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
 _BY_NAME: dict[str, type[Optimizer]] = {
+    "adadelta": Adadelta,
+    "adagrad": Adagrad,
     "adam": Adam,
+    "adamax": Adamax,
     "adamw": AdamW,
+    "lion": Lion,
+    "nadam": Nadam,
     "rmsprop": RMSprop,
     "sgd": SGD,
 }
 
 
 def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
-    """An optimizer from its name ('adam', 'adamw', 'rmsprop', 'sgd'), its config dict, or
-    itself."""
+    """An optimizer from its name (Keras' short names: 'adam', 'adamw', 'rmsprop', 'sgd',
+    'adagrad', 'adadelta', 'adamax', 'nadam', 'lion'), its config dict, or itself."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):
@@ -393,9 +423,3 @@ def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
     if key not in _BY_NAME:
         raise ValueError(f"Unknown optimizer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}.")
     return _BY_NAME[key]()
-
-
-def _norm(grad: Any) -> Any:
-    """The L2 norm of one gradient, as a 0-d array on its device."""
-    xp = backend.get_array_module(grad)
-    return xp.sqrt((grad.astype(np.float64) ** 2).sum())

@@ -174,6 +174,11 @@ OPTIMIZERS = {
     "adamw_global_clipnorm": lambda: optimizers.AdamW(0.01, 0.1, global_clipnorm=1.0),
     "sgd_clipnorm": lambda: optimizers.SGD(0.1, clipnorm=0.5, weight_decay=0.01),
     "sgd_clipvalue": lambda: optimizers.SGD(0.1, clipvalue=0.2),
+    "nadam": lambda: optimizers.Nadam(0.01),
+    "adamax": lambda: optimizers.Adamax(0.01),
+    "adagrad": lambda: optimizers.Adagrad(0.1),
+    "adadelta": lambda: optimizers.Adadelta(1.0),
+    "lion": lambda: optimizers.Lion(0.01, weight_decay=0.1),
 }
 
 

@@ -79,8 +79,10 @@ def assert_same_training(a, b):
         ),
         lambda: optimizers.RMSprop(centered=True, momentum=0.5, weight_decay=0.01),
         lambda: optimizers.AdamW(global_clipnorm=0.5),
+        lambda: optimizers.Nadam(schedules.CosineDecay(0.002, decay_steps=10)),
+        lambda: optimizers.Adamax(0.002),
     ],
-    ids=["adam", "sgd-schedule", "rmsprop-decay", "adamw-clip"],
+    ids=["adam", "sgd-schedule", "rmsprop-decay", "adamw-clip", "nadam-schedule", "adamax"],
 )
 def test_a_captured_fit_trains_exactly_like_an_uncaptured_one(gpu, make_optimizer):
     plain = fit_twice(busy_cnn, make_optimizer(), jit_compile=False)

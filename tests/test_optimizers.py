@@ -1,4 +1,5 @@
-"""RMSprop, AdamW, weight decay and gradient clipping against Keras' rules, written out."""
+"""The optimizers against Keras' rules, written out, and against the golden values of Keras'
+own tests; weight decay and gradient clipping."""
 
 import numpy as np
 import pytest
@@ -84,8 +85,14 @@ def test_bad_optimizer_arguments_are_named():
         optimizers.RMSprop(rho=1.0)
     with pytest.raises(TypeError, match="amsgrad"):
         optimizers.Adam(amsgrad=True)
-    with pytest.raises(ValueError, match="Unknown optimizer 'adagrad'; known: adam, adamw"):
-        optimizers.get("adagrad")
+    with pytest.raises(ValueError, match="Unknown optimizer 'ftrl'; known: adadelta, adagrad"):
+        optimizers.get("ftrl")
+    with pytest.raises(ValueError, match="initial_accumulator_value must be a number >= 0"):
+        optimizers.Adagrad(initial_accumulator_value=-0.1)
+    with pytest.raises(ValueError, match=r"beta_1 must be in \(0, 1\], got 0"):
+        optimizers.Lion(beta_1=0)
+    with pytest.raises(ValueError, match=r"rho must be in \[0, 1\), got 1.5"):
+        optimizers.Adadelta(rho=1.5)
 
 
 @pytest.mark.parametrize(
@@ -94,6 +101,11 @@ def test_bad_optimizer_arguments_are_named():
         lambda: optimizers.RMSprop(0.005),
         lambda: optimizers.AdamW(0.01, weight_decay=0.01, clipnorm=1.0),
         lambda: {"name": "rmsprop", "learning_rate": 0.01, "centered": True},
+        lambda: optimizers.Nadam(0.005),
+        lambda: optimizers.Adamax(0.01),
+        lambda: optimizers.Adagrad(0.1),
+        lambda: optimizers.Adadelta(10.0, epsilon=1e-6),
+        lambda: optimizers.Lion(0.005, weight_decay=0.01),
     ],
 )
 def test_the_new_optimizers_train_and_survive_save_and_load(optimizer, tmp_path):
@@ -113,3 +125,145 @@ def test_the_new_optimizers_train_and_survive_save_and_load(optimizer, tmp_path)
         set_random_seed(5)
         losses.append(m.fit(x[:32], y[:32], epochs=1, shuffle=False, verbose=0).history["loss"])
     assert losses[0] == losses[1]
+
+
+# Keras' test_correctness_with_golden (keras/src/optimizers/*_test.py): one step with the
+# gradient 0.01 everywhere, then steps with 0.1, 0.2, ..., 1.0, from ones; the weights after
+# each of the first five steps, to 4 decimals.
+GOLDEN = {
+    "adagrad": (
+        lambda: optimizers.Adagrad(0.2, initial_accumulator_value=0.3, epsilon=1e-6),
+        [
+            [0.9963] * 10,
+            [0.9604, 0.9278, 0.9003, 0.8784, 0.8615, 0.8487, 0.8388, 0.8313, 0.8255, 0.8209],
+            [0.9251, 0.8629, 0.8137, 0.7768, 0.7497, 0.7298, 0.7151, 0.704, 0.6956, 0.6891],
+            [0.8903, 0.8012, 0.7342, 0.6862, 0.6521, 0.6277, 0.6099, 0.5967, 0.5867, 0.579],
+            [0.856, 0.7422, 0.6604, 0.6037, 0.5644, 0.5367, 0.5168, 0.5021, 0.491, 0.4825],
+        ],
+    ),
+    "adadelta": (
+        lambda: optimizers.Adadelta(1.0, rho=0.8, epsilon=1e-6),
+        [[v] * 10 for v in (0.9978, 0.9947, 0.9915, 0.9882, 0.9849)],
+    ),
+    "adamax": (
+        lambda: optimizers.Adamax(0.2, beta_1=0.85, beta_2=0.95, epsilon=1e-6),
+        [
+            [0.8] * 10,
+            [0.6827, 0.6873, 0.6888, 0.6896, 0.6901, 0.6904, 0.6906, 0.6908, 0.6909, 0.691],
+            [0.5333, 0.5407, 0.5431, 0.5444, 0.5451, 0.5456, 0.546, 0.5462, 0.5464, 0.5466],
+            [0.368, 0.3773, 0.3804, 0.382, 0.3829, 0.3835, 0.384, 0.3843, 0.3846, 0.3848],
+            [0.1933, 0.204, 0.2076, 0.2094, 0.2105, 0.2112, 0.2117, 0.2121, 0.2124, 0.2126],
+        ],
+    ),
+    "nadam": (
+        lambda: optimizers.Nadam(0.5, beta_1=0.5, beta_2=0.67, epsilon=1e-5),
+        [
+            [0.4281] * 10,
+            [
+                -0.1738,
+                -0.1731,
+                -0.1726,
+                -0.1723,
+                -0.1721,
+                -0.172,
+                -0.1719,
+                -0.1718,
+                -0.1718,
+                -0.1717,
+            ],
+            [
+                -0.7115,
+                -0.7103,
+                -0.7096,
+                -0.7092,
+                -0.709,
+                -0.7088,
+                -0.7086,
+                -0.7085,
+                -0.7085,
+                -0.7084,
+            ],
+            [
+                -1.2335,
+                -1.2322,
+                -1.2313,
+                -1.2309,
+                -1.2306,
+                -1.2304,
+                -1.2302,
+                -1.2301,
+                -1.23,
+                -1.2299,
+            ],
+            [
+                -1.7492,
+                -1.7478,
+                -1.7469,
+                -1.7464,
+                -1.7461,
+                -1.7459,
+                -1.7457,
+                -1.7456,
+                -1.7455,
+                -1.7454,
+            ],
+        ],
+    ),
+    "lion": (lambda: optimizers.Lion(), [[v] * 10 for v in (0.999, 0.998, 0.997, 0.996, 0.995)]),
+}
+
+
+@pytest.mark.parametrize("name", list(GOLDEN))
+def test_optimizers_reproduce_keras_golden_values(name):
+    make, golden = GOLDEN[name]
+    p = Tensor(np.ones(10), requires_grad=True)
+    optimizer = make()
+    for i, grad in enumerate([np.full(10, 0.01)] + [np.arange(1, 11) / 10] * 4):
+        p.grad = grad
+        optimizer.apply([p])
+        np.testing.assert_allclose(p.data, golden[i], rtol=5e-4, atol=5e-4)
+    assert type(optimizers.get(name)) is type(optimizer)
+
+
+def test_single_steps_of_keras_docstrings_and_tests():
+    grads, w = [[1.0, 6.0, 7.0, 2.0]], [1.0, 2.0, 3.0, 4.0]
+    nadam = steps(optimizers.Nadam(0.5), w, grads)
+    np.testing.assert_allclose(nadam, [0.4686, 1.4686, 2.4686, 3.4686], atol=1e-4)
+    np.testing.assert_allclose(steps(optimizers.Lion(0.5), w, grads), [0.5, 1.5, 2.5, 3.5])
+    # Keras' weight-decay test: three decays of 2.0 at rate 1.0 with a zero gradient.
+    for make in (optimizers.Nadam, optimizers.Adamax, optimizers.Adagrad, optimizers.Lion):
+        w = [2.0]
+        for _ in range(3):
+            w = steps(make(1.0, weight_decay=0.004), w, [[0.0]])
+        assert w[0] == pytest.approx(1.9760959, abs=1e-6)
+
+
+def test_nadam_follows_its_momentum_schedule_over_many_steps():
+    """Keras' formulas written out, with the running product U_t kept as Keras keeps it."""
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal(6)
+    grads = rng.standard_normal((40, 6))
+    optimizer = optimizers.Nadam(0.01, beta_1=0.8, beta_2=0.9)
+    got = steps(optimizer, w, grads)
+    m = v = np.zeros(6)
+    product = 1.0
+    for t, g in enumerate(grads, start=1):
+        u_t = 0.8 * (1 - 0.5 * 0.96**t)
+        u_next = 0.8 * (1 - 0.5 * 0.96 ** (t + 1))
+        product *= u_t
+        m = m + (g - m) * 0.2
+        v = v + (g * g - v) * 0.1
+        m_hat = u_next * m / (1 - product * u_next) + (1 - u_t) * g / (1 - product)
+        v_hat = v / (1 - 0.9**t)
+        w = w - 0.01 * m_hat / (np.sqrt(v_hat) + 1e-7)
+    np.testing.assert_allclose(got, w, rtol=1e-12)
+    # A state restored at step 40 goes on as the optimizer that made it.
+    again = optimizers.Nadam(0.01, beta_1=0.8, beta_2=0.9)
+    p = Tensor(got.copy(), requires_grad=True)
+    again.set_state([p], optimizer.iterations, optimizer.variables())
+    q = Tensor(got.copy(), requires_grad=True)
+    optimizer._params = [q]
+    p.grad = q.grad = grads[0]
+    again.apply([p])
+    optimizer.apply([q])
+    np.testing.assert_allclose(p.data, q.data, rtol=1e-15)

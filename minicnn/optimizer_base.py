@@ -1,0 +1,205 @@
+"""The base of every optimizer: Keras' gradient clipping, decoupled weight decay, learning
+rates and schedules, step scalars for captured steps, and the state kept per weight."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend, schedules
+from .autograd import Tensor
+from .schedules import LearningRateSchedule
+
+
+def _optional_positive(value: float | None, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number or None, got {value!r}.")
+    return float(value)
+
+
+def fraction(value: float, name: str) -> float:
+    """A decay rate such as beta_1 or rho: a number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
+    return float(value)
+
+
+class Optimizer:
+    """What every optimizer shares, with Keras' arguments: gradient clipping (``clipnorm`` per
+    weight, ``clipvalue`` per element, or ``global_clipnorm`` over all weights; at most one),
+    then decoupled weight decay (w -= w * weight_decay * learning_rate), then the update."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+    ) -> None:
+        if isinstance(learning_rate, dict):
+            learning_rate = schedules.deserialize(learning_rate)
+        self._schedule = learning_rate if isinstance(learning_rate, LearningRateSchedule) else None
+        if self._schedule is None:
+            self.learning_rate = learning_rate
+        self._rate_in_use = 0.0  # the rate of the update being made
+        self.weight_decay = _optional_positive(weight_decay, "weight_decay")
+        self.clipnorm = _optional_positive(clipnorm, "clipnorm")
+        self.clipvalue = _optional_positive(clipvalue, "clipvalue")
+        self.global_clipnorm = _optional_positive(global_clipnorm, "global_clipnorm")
+        if sum(c is not None for c in (self.clipnorm, self.clipvalue, self.global_clipnorm)) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as in Keras."
+            )
+        self.iterations = 0
+        self._scalars: dict[tuple[str, Any], Any] = {}  # this update's step scalars
+        self._slots: list[dict[str, Any]] = []
+        self._params: list[Tensor] = []  # the weights the slots belong to
+
+    @property
+    def learning_rate(self) -> float:
+        """The rate of the next update: the schedule's value at ``iterations`` if there is
+        one."""
+        if self._schedule is not None:
+            return float(self._schedule(self.iterations))
+        return self._rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        if self._schedule is not None:
+            raise TypeError(
+                f"This optimizer's learning rate follows {self._schedule!r}; it cannot be set "
+                "(Keras refuses too). Give a number as learning_rate to change it later."
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"learning_rate must be a positive number, got {value!r}.")
+        self._rate = float(value)
+
+    def apply(self, params: list[Tensor]) -> None:
+        """One update of every parameter from its ``.grad`` (parameters without one are skipped)."""
+        if not self._slots:
+            self._slots = [self._new_slots(p) for p in params]
+            self._params = list(params)
+        elif len(self._params) != len(params) or any(
+            a is not b for a, b in zip(self._params, params, strict=True)
+        ):
+            raise ValueError(
+                f"This optimizer was built for other weights ({len(self._params)} arrays; now "
+                f"{len(params)}); compile the model again after adding, removing, rebuilding, "
+                "freezing or unfreezing layers."
+            )
+        self.advance()
+        grads = self._clipped([p.grad for p in params])
+        for p, grad, slots in zip(params, grads, self._slots, strict=True):
+            if grad is None:
+                continue
+            if self.weight_decay is not None:
+                p.data -= p.data * self._step_scalar("decay", p.data.dtype, self._decay_factor)
+            self._update(p.data, grad, slots)
+
+    def advance(self) -> None:
+        """The host's part of an update: count it and fix its learning rate. A step replayed
+        from a CUDA graph calls only this; its device work and step scalars replay."""
+        self._rate_in_use = self.learning_rate
+        self.iterations += 1
+        self._scalars = {}
+
+    def _step_scalar(self, name: str, dtype: Any, make: Any) -> Any:
+        """``backend.step_scalar(make, dtype)``, made once per update (not once per weight)."""
+        key = (name, dtype)
+        value = self._scalars.get(key)
+        if value is None:
+            value = self._scalars[key] = backend.step_scalar(make, dtype)
+        return value
+
+    def _rate_scalar(self, dtype: Any) -> Any:
+        """This update's learning rate as a step scalar (a schedule or a callback changes it)."""
+        return self._step_scalar("rate", dtype, self._current_rate)
+
+    def _current_rate(self) -> float:
+        return self._rate_in_use
+
+    def _decay_factor(self) -> float:
+        return self.weight_decay * self._rate_in_use
+
+    def _clipped(self, grads: list[Any]) -> list[Any]:
+        """The gradients after clipping; computed on their device, with no read to the host."""
+        if self.clipvalue is not None:
+            xp = backend.get_array_module(*[g for g in grads if g is not None])
+            return [
+                None if g is None else xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads
+            ]
+        if self.clipnorm is not None:
+            return [None if g is None else self._scaled(g, _norm(g), self.clipnorm) for g in grads]
+        if self.global_clipnorm is not None:
+            present = [g for g in grads if g is not None]
+            if not present:
+                return grads
+            xp = backend.get_array_module(*present)
+            total = xp.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in present))
+            return [
+                None if g is None else self._scaled(g, total, self.global_clipnorm) for g in grads
+            ]
+        return grads
+
+    @staticmethod
+    def _scaled(grad: Any, norm: Any, limit: float) -> Any:
+        """grad * limit / max(norm, limit): unchanged when the norm is within the limit."""
+        xp = backend.get_array_module(grad)
+        factor = limit / xp.maximum(norm, limit)
+        return grad * factor.astype(grad.dtype)
+
+    @property
+    def built(self) -> bool:
+        """Whether the first update has made the state for its weights (Keras builds then too)."""
+        return bool(self._params)
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        return {}
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": type(self).__name__.lower(),
+            "learning_rate": (
+                self._schedule.serialize() if self._schedule is not None else self.learning_rate
+            ),
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "global_clipnorm": self.global_clipnorm,
+        }
+
+    def variables(self) -> list[Any]:
+        """The optimizer's state arrays, in a fixed order (for checkpoints)."""
+        return [slots[k] for slots in self._slots for k in sorted(slots)]
+
+    def set_state(self, params: list[Tensor], iterations: int, arrays: list[Any]) -> None:
+        """Restore what ``iterations`` and ``variables()`` described, for these parameters."""
+        self._slots = [self._new_slots(p) for p in params]
+        self._params = list(params)
+        slots = [(s, k) for s in self._slots for k in sorted(s)]
+        if len(slots) != len(arrays):
+            raise ValueError(f"optimizer state has {len(arrays)} arrays, expected {len(slots)}.")
+        for (s, k), a in zip(slots, arrays, strict=True):
+            if tuple(a.shape) != tuple(s[k].shape):
+                raise ValueError(f"optimizer array of shape {a.shape}, expected {s[k].shape}.")
+            s[k][...] = backend.to_device(a, backend.device_of(s[k]))
+        self.iterations = int(iterations)
+
+    def to(self, device: str) -> None:
+        """Move the state arrays along with the model."""
+        for slots in self._slots:
+            for k in slots:
+                slots[k] = backend.to_device(slots[k], device)
+
+
+def _norm(grad: Any) -> Any:
+    """The L2 norm of one gradient, as a 0-d array on its device."""
+    xp = backend.get_array_module(grad)
+    return xp.sqrt((grad.astype(np.float64) ** 2).sum())

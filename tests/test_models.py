@@ -357,7 +357,7 @@ def test_labels_as_column_and_integer_floats_are_accepted():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"optimizer": "adagrad"}, "Unknown optimizer 'adagrad'"),
+        ({"optimizer": "ftrl"}, "Unknown optimizer 'ftrl'"),
         ({"loss": "hinge"}, "Unknown loss 'hinge'"),
         ({"metrics": ["auc"]}, "Unknown metric 'auc'"),
     ],

@@ -13,6 +13,7 @@ import numpy as np
 from . import backend
 from . import image_ops as ops
 from .autograd import Tensor
+from .data_checks import finite_number, positive_int
 from .functions import draw_seed
 from .layer_base import Layer, Shape, _require_image
 
@@ -201,4 +202,106 @@ class RandomZoom(_RandomAffine):
             **super().get_config(),
             "height_factor": list(self.height_factor),
             "width_factor": width,
+        }
+
+
+class RandomCrop(_RandomLayer):
+    """In training, a random (height, width) window of each image (each image its own; Keras
+    crops a whole batch at one place). In inference, and in training when an image is smaller
+    than the window, Keras' fallback: the largest centered window of the target's aspect
+    ratio, resized to (height, width)."""
+
+    def __init__(self, height: int, width: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.height = positive_int(height, f"{self.describe()}: height")
+        self.width = positive_int(width, f"{self.describe()}: width")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "Image augmentation")
+        return (self.height, self.width, input_shape[2])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        _, h, w, _ = x.shape
+        if training and h >= self.height and w >= self.width:
+            return self.augment(x)
+        size = (self.height, self.width)
+        return ops.resize(x, size, "bilinear", crop_to_aspect_ratio=True)
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n, h, w, _ = x.shape
+        draws = self._uniform(xp, 2 * n, 0.0, 1.0)
+        top = xp.floor(draws[:n] * (h - self.height + 1))
+        left = xp.floor(draws[n:] * (w - self.width + 1))
+        ones, zeros = xp.ones(n), xp.zeros(n)
+        m = xp.stack([ones, zeros, left, zeros, ones, top], axis=1)
+        window = (self.height, self.width)
+        return ops.affine_transform(x, m, "nearest", "nearest", output_size=window)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+def _value_range(value: Any, owner: str) -> tuple[float, float]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{owner}: value_range must be a (low, high) pair, got {value!r}.")
+    low, high = sorted(finite_number(v, "value_range", owner) for v in value)
+    return low, high
+
+
+class RandomBrightness(_RandomLayer):
+    """Add to each image a number drawn from ``factor`` (a fraction of the value range:
+    0.2 means up to 20% of it either way), then clip to ``value_range``, as Keras does;
+    ``value_range=(0, 1)`` for images scaled to [0, 1]."""
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.factor = _factor_range(factor, "factor", self.describe(), -1, 1)
+        self.value_range = _value_range(value_range, self.describe())
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        low, high = self.value_range
+        delta = self._uniform(xp, x.shape[0], *self.factor) * (high - low)
+        return ops.adjust_brightness(x, delta, self.value_range)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "value_range": list(self.value_range),
+        }
+
+
+class RandomContrast(_RandomLayer):
+    """Scale each image's distance from its channel means by a factor drawn from [1 - lower,
+    1 + upper] (``factor`` f means lower = upper = f), then clip to ``value_range``."""
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+            factor = (factor, factor)
+        if not isinstance(factor, (tuple, list)) or len(factor) != 2:
+            raise ValueError(
+                f"{self.describe()}: factor must be a number or a (lower, upper) pair in "
+                f"[0, 1], got {factor!r}."
+            )
+        self.factor = tuple(
+            finite_number(f, "factor", self.describe(), minimum=0.0) for f in factor
+        )
+        if max(self.factor) > 1:
+            raise ValueError(f"{self.describe()}: factor must be within [0, 1], got {factor!r}.")
+        self.value_range = _value_range(value_range, self.describe())
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        lower, upper = self.factor
+        factor = self._uniform(xp, x.shape[0], 1 - lower, 1 + upper)
+        return ops.adjust_contrast(x, factor, self.value_range)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "value_range": list(self.value_range),
         }

@@ -1,5 +1,6 @@
-"""Differentiable image operations for data augmentation: per-image flips and affine warps
-(translation, rotation, zoom) with Keras' fill modes, and the random numbers they draw.
+"""Differentiable image operations for preprocessing and augmentation: rescaling, per-image
+flips and affine warps (translation, rotation, zoom, crops) with Keras' fill modes, resizing,
+brightness and contrast, and the random numbers they draw.
 
 Random numbers are a hash of (seed, index) computed where they are used, as dropout's masks
 are: a GPU draws them without a host-to-device copy (which would make each step wait), and
@@ -14,6 +15,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function, Tensor
+from .functions import Crop2D
 
 FILL_MODES = ("reflect", "wrap", "nearest", "constant")
 INTERPOLATIONS = ("bilinear", "nearest")
@@ -79,24 +81,39 @@ def _source_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
 class AffineTransform(Function):
     """Warp each image by its matrix [a0, a1, a2, b0, b1, b2]: output pixel (x, y) takes the
     input at (a0 x + a1 y + a2, b0 x + b1 y + b2), as Keras' transforms map output to input.
-    The input is extended beyond its edges by ``fill_mode`` ('reflect', 'wrap', 'nearest',
-    or 'constant' with ``fill_value``) and read by bilinear or nearest interpolation. The
-    gradient is the adjoint: each output's gradient goes back to the pixels it read."""
+    ``matrices`` is an (N, 6) array, one row per image, or a tuple of six numbers for every
+    image; the output is ``output_size`` (height, width), by default the input's. The input is
+    extended beyond its edges by ``fill_mode`` ('reflect', 'wrap', 'nearest', or 'constant'
+    with ``fill_value``) and read by bilinear or nearest interpolation. The gradient is the
+    adjoint: each output's gradient goes back to the pixels it read."""
 
     def __init__(
-        self, matrices: Any, fill_mode: str, interpolation: str, fill_value: float
+        self,
+        matrices: Any,
+        fill_mode: str,
+        interpolation: str,
+        fill_value: float,
+        output_size: tuple[int, int] | None = None,
     ) -> None:
         self.matrices = matrices
         self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, fill_value
+        self.output_size = output_size
+
+    def _coefficients(self) -> list[Any]:
+        if isinstance(self.matrices, tuple):
+            return [float(a) for a in self.matrices]
+        m = self.matrices.astype(np.float64)
+        return [m[:, i, None, None] for i in range(6)]
 
     def _taps(self, shape: tuple[int, ...], xp: Any) -> list[tuple[Any, Any, Any]]:
         """For each pixel the model reads: (flat index into (N*H*W), weight, inside mask)."""
         n, h, w, _ = shape
-        m = self.matrices.astype(np.float64)
-        ys = xp.arange(h, dtype=np.float64)[None, :, None]
-        xs = xp.arange(w, dtype=np.float64)[None, None, :]
-        col = m[:, 0, None, None] * xs + m[:, 1, None, None] * ys + m[:, 2, None, None]
-        row = m[:, 3, None, None] * xs + m[:, 4, None, None] * ys + m[:, 5, None, None]
+        out_h, out_w = self.output_size or (h, w)
+        a0, a1, a2, b0, b1, b2 = self._coefficients()
+        ys = xp.arange(out_h, dtype=np.float64)[None, :, None]
+        xs = xp.arange(out_w, dtype=np.float64)[None, None, :]
+        col = a0 * xs + a1 * ys + a2
+        row = b0 * xs + b1 * ys + b2
         base = (xp.arange(n) * h)[:, None, None]
         if self.interpolation == "nearest":
             corners = [(xp.floor(row + 0.5), xp.floor(col + 0.5), None)]
@@ -122,7 +139,8 @@ class AffineTransform(Function):
         n, h, w, c = x.shape
         flat = x.reshape(n * h * w, c)
         self.taps, self.x_shape = self._taps(x.shape, xp), x.shape
-        out = xp.zeros(x.shape, dtype=x.dtype)
+        out_h, out_w = self.output_size or (h, w)
+        out = xp.zeros((n, out_h, out_w, c), dtype=x.dtype)
         for index, weight, inside in self.taps:
             value = flat[index]
             if inside is not None:
@@ -148,6 +166,7 @@ def affine_transform(
     fill_mode: str = "reflect",
     interpolation: str = "bilinear",
     fill_value: float = 0.0,
+    output_size: tuple[int, int] | None = None,
 ) -> Tensor:
     if fill_mode not in FILL_MODES:
         raise ValueError(f"fill_mode must be one of {', '.join(FILL_MODES)}; got {fill_mode!r}.")
@@ -155,4 +174,120 @@ def affine_transform(
         raise ValueError(
             f"interpolation must be one of {', '.join(INTERPOLATIONS)}; got {interpolation!r}."
         )
-    return AffineTransform(matrices, fill_mode, interpolation, fill_value)(x)
+    return AffineTransform(matrices, fill_mode, interpolation, fill_value, output_size)(x)
+
+
+# --- resizing --------------------------------------------------------------------------------
+
+
+def aspect_ratio_box(height: int, width: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Keras' crop_to_aspect_ratio: the largest centered (top, left, rows, cols) window of a
+    height x width image with the aspect ratio of ``size``."""
+    rows = max(min(height, int(width * size[0] / size[1])), 1)
+    cols = max(min(width, int(height * size[1] / size[0])), 1)
+    return (height - rows) // 2, (width - cols) // 2, rows, cols
+
+
+def resize(
+    x: Any,
+    size: tuple[int, int],
+    interpolation: str = "bilinear",
+    crop_to_aspect_ratio: bool = False,
+    pad_to_aspect_ratio: bool = False,
+    fill_value: float = 0.0,
+) -> Tensor:
+    """Images resized to ``size`` as Keras resizes them (TensorFlow's half-pixel centers, no
+    antialiasing): output pixel x reads the input at (x + 0.5) * in / out - 0.5, and the edge
+    pixels extend beyond the border. First, optionally, the image is cropped to the largest
+    centered window of the target's aspect ratio, or padded with ``fill_value`` to it."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    _, h, w, _ = x.shape
+    if crop_to_aspect_ratio:
+        top, left, rows, cols = aspect_ratio_box(h, w, size)
+        if (rows, cols) != (h, w):
+            x = Crop2D(((top, h - top - rows), (left, w - left - cols)))(x)
+            h, w = rows, cols
+    elif pad_to_aspect_ratio:
+        rows = max(h, int(w * size[0] / size[1]))
+        cols = max(w, int(h * size[1] / size[0]))
+        if (rows, cols) != (h, w):
+            top, left = (rows - h) // 2, (cols - w) // 2
+            shift = (1.0, 0.0, -left, 0.0, 1.0, -top)
+            x = AffineTransform(shift, "constant", "nearest", fill_value, (rows, cols))(x)
+            h, w = rows, cols
+    if (h, w) == tuple(size):
+        return x
+    sh, sw = h / size[0], w / size[1]
+    matrix = (sw, 0.0, 0.5 * sw - 0.5, 0.0, sh, 0.5 * sh - 0.5)
+    return AffineTransform(matrix, "nearest", interpolation, 0.0, tuple(size))(x)
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+class Rescale(Function):
+    """x * scale + offset; each a number, or an array of one value per channel (last axis)."""
+
+    def __init__(self, scale: Any, offset: Any) -> None:
+        self.scale, self.offset = scale, offset
+
+    def forward(self, x: Any) -> Any:
+        return (x * self.scale + self.offset).astype(x.dtype, copy=False)
+
+    def backward(self, grad: Any) -> Any:
+        return (grad * self.scale).astype(grad.dtype, copy=False)
+
+
+class _Clipped(Function):
+    """An elementwise map whose result is clipped to [low, high]; no gradient where it was."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def _clip(self, y: Any) -> Any:
+        xp = backend.get_array_module(y)
+        self.passed = (y >= self.low) & (y <= self.high)
+        return xp.clip(y, y.dtype.type(self.low), y.dtype.type(self.high))
+
+    def _unclipped(self, grad: Any) -> Any:
+        return grad * self.passed.astype(grad.dtype)
+
+
+class Brightness(_Clipped):
+    """x + delta, one delta per image, clipped to the value range."""
+
+    def __init__(self, delta: Any, low: float, high: float) -> None:
+        super().__init__(low, high)
+        self.delta = delta
+
+    def forward(self, x: Any) -> Any:
+        return self._clip(x + self.delta.astype(x.dtype)[:, None, None, None])
+
+    def backward(self, grad: Any) -> Any:
+        return self._unclipped(grad)
+
+
+class Contrast(_Clipped):
+    """(x - mean) * factor + mean, with each image channel's own mean and each image's own
+    factor, clipped to the value range."""
+
+    def __init__(self, factor: Any, low: float, high: float) -> None:
+        super().__init__(low, high)
+        self.factor = factor
+
+    def forward(self, x: Any) -> Any:
+        self.f = self.factor.astype(x.dtype)[:, None, None, None]
+        mean = x.mean(axis=(1, 2), keepdims=True)
+        return self._clip((x - mean) * self.f + mean)
+
+    def backward(self, grad: Any) -> Any:
+        g = self._unclipped(grad)
+        return g * self.f + g.mean(axis=(1, 2), keepdims=True) * (1 - self.f)
+
+
+def adjust_brightness(x: Any, delta: Any, value_range: tuple[float, float]) -> Tensor:
+    return Brightness(delta, *value_range)(x)
+
+
+def adjust_contrast(x: Any, factor: Any, value_range: tuple[float, float]) -> Tensor:
+    return Contrast(factor, *value_range)(x)

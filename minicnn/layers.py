@@ -9,7 +9,15 @@ import numpy as np
 from . import backend, conv_ops, initializers
 from . import functions as F
 from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
-from .augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
+from .augmentation import (
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 from .autograd import Tensor
 from .data_checks import positive_int
 from .layer_base import (
@@ -31,6 +39,7 @@ from .pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from .preprocessing import CenterCrop, Rescaling, Resizing
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from .sequence_layers import (
     AveragePooling1D,
@@ -50,7 +59,13 @@ __all__ = [
     "LayerNormalization",
     "Maximum",
     "Minimum",
+    "CenterCrop",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
     "RandomFlip",
+    "Rescaling",
+    "Resizing",
     "RandomRotation",
     "RandomTranslation",
     "RandomZoom",
@@ -535,6 +550,12 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandomTranslation,
         RandomRotation,
         RandomZoom,
+        RandomCrop,
+        RandomBrightness,
+        RandomContrast,
+        Rescaling,
+        Resizing,
+        CenterCrop,
         LayerNormalization,
         SpatialDropout2D,
         ZeroPadding2D,

@@ -1,4 +1,5 @@
-"""Layers that change the size of images: ZeroPadding2D, Cropping2D and UpSampling2D."""
+"""Layers that change the size of images: ZeroPadding2D, Cropping2D and UpSampling2D
+(Resizing and CenterCrop are in ``preprocessing``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import functions as F
+from . import image_ops
 from .autograd import Tensor
 from .layer_base import Layer, Shape, _positive_pair, _require_image
 
@@ -84,16 +86,17 @@ class Cropping2D(Layer):
 
 
 class UpSampling2D(Layer):
-    """Each pixel repeated ``size`` times down and across (Keras' 'nearest' interpolation,
-    the only one here)."""
+    """Each pixel repeated ``size`` times down and across (``interpolation="nearest"``), or
+    the image resized to ``size`` times its height and width (``"bilinear"``), as Keras
+    does."""
 
     def __init__(self, size: Any = (2, 2), interpolation: str = "nearest", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.size = _positive_pair(size, "size", self.describe())
-        if interpolation != "nearest":
+        if interpolation not in image_ops.INTERPOLATIONS:
             raise ValueError(
-                f"{self.describe()}: interpolation {interpolation!r} is not available; "
-                "UpSampling2D here repeats pixels ('nearest')."
+                f"{self.describe()}: interpolation must be one of "
+                f"{', '.join(image_ops.INTERPOLATIONS)}; got {interpolation!r}."
             )
         self.interpolation = interpolation
 
@@ -102,7 +105,10 @@ class UpSampling2D(Layer):
         return (input_shape[0] * self.size[0], input_shape[1] * self.size[1], input_shape[2])
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.UpSample2D(self.size)(x)
+        if self.interpolation == "nearest":
+            return F.UpSample2D(self.size)(x)
+        size = (x.shape[1] * self.size[0], x.shape[2] * self.size[1])
+        return image_ops.resize(x, size, "bilinear")
 
     def get_config(self) -> dict[str, Any]:
         return {

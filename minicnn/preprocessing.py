@@ -1,0 +1,174 @@
+"""Keras' image preprocessing layers that act the same in training and inference: Rescaling,
+Resizing and CenterCrop. They have no weights; a model that starts with them takes raw images
+(pixels in [0, 255], another size) and prepares them on its own device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from . import functions as F
+from . import image_ops as ops
+from .autograd import Tensor
+from .data_checks import finite_number, positive_int
+from .layer_base import Layer, Shape, _require_image
+
+
+def _scale_or_channels(value: Any, name: str, owner: str) -> float | list[float]:
+    """A number, or one number per channel (Keras takes a list, tuple or 1-D array)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        values = np.asarray(value, dtype=object).reshape(-1)
+        if np.ndim(value) != 1 or len(values) == 0:
+            raise ValueError(f"{owner}: {name} must be a number or a flat list, got {value!r}.")
+        return [finite_number(v, f"each {name}", owner) for v in values]
+    return finite_number(value, name, owner)
+
+
+class Rescaling(Layer):
+    """``x * scale + offset`` (``Rescaling(1 / 255)`` maps pixels to [0, 1]; ``Rescaling(1 /
+    127.5, offset=-1)`` to [-1, 1]). ``scale`` and ``offset`` are numbers or one per channel."""
+
+    def __init__(self, scale: Any, offset: Any = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scale = _scale_or_channels(scale, "scale", self.describe())
+        self.offset = _scale_or_channels(offset, "offset", self.describe())
+        self._constants: tuple[Any, Any] = (self.scale, self.offset)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        for name, value in (("scale", self.scale), ("offset", self.offset)):
+            if isinstance(value, list) and len(value) != input_shape[-1]:
+                raise ValueError(
+                    f"{self.describe()}: {len(value)} values of {name} for an input with "
+                    f"{input_shape[-1]} channels (shape {(None, *input_shape)})."
+                )
+        return input_shape
+
+    def _place_constants(self) -> None:
+        """Per-channel values live on the layer's device, made once, so that a step copies
+        nothing to a GPU (and can be captured in a CUDA graph)."""
+        self._constants = tuple(
+            backend.to_device(np.asarray(v, np.float32), self.device) if isinstance(v, list) else v
+            for v in (self.scale, self.offset)
+        )
+
+    def build(self, input_shape: Shape) -> None:
+        super().build(input_shape)
+        self._place_constants()
+
+    def to(self, device: str) -> None:
+        super().to(device)
+        self._place_constants()
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return ops.Rescale(*self._constants)(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+
+def _interpolation(value: str, owner: str) -> str:
+    if value not in ops.INTERPOLATIONS:
+        raise ValueError(
+            f"{owner}: interpolation must be one of {', '.join(ops.INTERPOLATIONS)}; got "
+            f"{value!r} (Keras' bicubic, lanczos and area are not here)."
+        )
+    return value
+
+
+class Resizing(Layer):
+    """Each image resized to (height, width) as Keras resizes it: bilinear or nearest with
+    half-pixel centers and no antialiasing; ``crop_to_aspect_ratio`` first crops the largest
+    centered window of the target's aspect ratio, ``pad_to_aspect_ratio`` pads with
+    ``fill_value`` to it instead."""
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        interpolation: str = "bilinear",
+        crop_to_aspect_ratio: bool = False,
+        pad_to_aspect_ratio: bool = False,
+        fill_mode: str = "constant",
+        fill_value: float = 0.0,
+        antialias: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        owner = self.describe()
+        self.height = positive_int(height, f"{owner}: height")
+        self.width = positive_int(width, f"{owner}: width")
+        self.interpolation = _interpolation(interpolation, owner)
+        if crop_to_aspect_ratio and pad_to_aspect_ratio:
+            raise ValueError(
+                f"{owner}: only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True."
+            )
+        if fill_mode != "constant":
+            raise ValueError(
+                f"{owner}: fill_mode must be 'constant' (as in Keras), got {fill_mode!r}."
+            )
+        if antialias:
+            raise ValueError(
+                f"{owner}: antialias=True is not available; resizing here does not antialias."
+            )
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        self.fill_mode = fill_mode
+        self.fill_value = finite_number(fill_value, "fill_value", owner)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "Resizing")
+        return (self.height, self.width, input_shape[2])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return ops.resize(
+            x,
+            (self.height, self.width),
+            self.interpolation,
+            self.crop_to_aspect_ratio,
+            self.pad_to_aspect_ratio,
+            self.fill_value,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "height": self.height,
+            "width": self.width,
+            "interpolation": self.interpolation,
+            "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+            "pad_to_aspect_ratio": self.pad_to_aspect_ratio,
+            "fill_mode": self.fill_mode,
+            "fill_value": self.fill_value,
+        }
+
+
+class CenterCrop(Layer):
+    """The centered (height, width) window of each image; an image smaller than that is
+    resized to it after cropping to its aspect ratio, as Keras does."""
+
+    def __init__(self, height: int, width: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.height = positive_int(height, f"{self.describe()}: height")
+        self.width = positive_int(width, f"{self.describe()}: width")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "CenterCrop")
+        return (self.height, self.width, input_shape[2])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return center_crop(x, self.height, self.width)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+def center_crop(x: Tensor, height: int, width: int) -> Tensor:
+    """Keras' center crop: the middle window, or a resize of the largest centered window of
+    the target's aspect ratio when the image is smaller than the target."""
+    _, h, w, _ = x.shape
+    if h < height or w < width:
+        return ops.resize(x, (height, width), "bilinear", crop_to_aspect_ratio=True)
+    top, left = (h - height) // 2, (w - width) // 2
+    return F.Crop2D(((top, h - height - top), (left, w - width - left)))(x)

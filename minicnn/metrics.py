@@ -1,52 +1,33 @@
-"""Metrics by Keras name, each the mean over samples of a per-sample score: accuracies
-(categorical, top-k, binary, exact) and mean squared / absolute error. A metric sums its
-scores over a batch as an array on the model's device, so a GPU step adds them up without
-waiting; the model reads the sums when it shows or logs them."""
+"""Metrics by Keras name: the mean over samples of a per-sample score (accuracies:
+categorical, top-k, binary, exact; mean squared / absolute error), and Precision, Recall and
+AUC from counts of true and false positives (``confusion_metrics``). A metric sums its totals
+over a batch as arrays on the model's device, so a GPU step adds them up without waiting; the
+model reads the sums when it shows or logs them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from . import backend
+from .confusion_metrics import AUC, Precision, Recall
+from .metric_base import Metric, per_sample_mean
 
-
-def _per_sample_mean(values: Any) -> Any:
-    """The sum over samples of each sample's mean value."""
-    rows = values.reshape(values.shape[0], -1)
-    return rows.mean(axis=1).sum()
-
-
-class Metric:
-    """Sums a per-sample score over a batch, from the outputs and the targets."""
-
-    default_name = ""
-    # Whether the score depends only on the order of the class scores; then logits serve as
-    # well as probabilities, and a fused softmax needs no extra pass.
-    ranks_only = False
-    needs_classes = False
-
-    def __init__(self, name: str | None = None) -> None:
-        self.name = name or self.default_name
-
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
-        raise NotImplementedError
-
-    def check(self, loss: Any) -> None:
-        """Refuse a loss whose targets this metric cannot read."""
-        if self.needs_classes and not getattr(loss, "classification", False):
-            raise ValueError(
-                f"Metric '{self.name}' compares classes; it needs a categorical cross-entropy "
-                f"loss, not {loss.name}."
-            )
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name}
-
-    def serialize(self) -> dict[str, Any]:
-        return {"class_name": type(self).__name__, "config": self.get_config()}
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name}>"
+__all__ = [
+    "AUC",
+    "Accuracy",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "Metric",
+    "Precision",
+    "Recall",
+    "SparseCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "get",
+    "serialize",
+]
 
 
 class SparseCategoricalAccuracy(Metric):
@@ -104,7 +85,7 @@ class BinaryAccuracy(Metric):
 
     def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         decided = (outputs > outputs.dtype.type(self.threshold)).astype(outputs.dtype)
-        return _per_sample_mean((decided == y_true).astype(outputs.dtype))
+        return per_sample_mean((decided == y_true).astype(outputs.dtype))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "threshold": self.threshold}
@@ -117,7 +98,7 @@ class Accuracy(Metric):
     default_name = "accuracy"
 
     def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
-        return _per_sample_mean((outputs == y_true).astype(outputs.dtype))
+        return per_sample_mean((outputs == y_true).astype(outputs.dtype))
 
 
 class MeanSquaredError(Metric):
@@ -125,7 +106,7 @@ class MeanSquaredError(Metric):
 
     def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         diff = outputs - y_true
-        return _per_sample_mean(diff * diff)
+        return per_sample_mean(diff * diff)
 
 
 class MeanAbsoluteError(Metric):
@@ -133,7 +114,7 @@ class MeanAbsoluteError(Metric):
 
     def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         xp = backend.get_array_module(outputs)
-        return _per_sample_mean(xp.abs(outputs - y_true))
+        return per_sample_mean(xp.abs(outputs - y_true))
 
 
 def _accuracy_for(loss: Any, name: str) -> Metric:
@@ -158,6 +139,9 @@ _BY_NAME: dict[str, Any] = {
     "mse": lambda loss: MeanSquaredError(name="mse"),
     "mean_absolute_error": lambda loss: MeanAbsoluteError(),
     "mae": lambda loss: MeanAbsoluteError(name="mae"),
+    "precision": lambda loss: Precision(),
+    "recall": lambda loss: Recall(),
+    "auc": lambda loss: AUC(),
 }
 _CLASSES: dict[str, type[Metric]] = {
     cls.__name__: cls
@@ -170,6 +154,9 @@ _CLASSES: dict[str, type[Metric]] = {
         Accuracy,
         MeanSquaredError,
         MeanAbsoluteError,
+        Precision,
+        Recall,
+        AUC,
     )
 }
 

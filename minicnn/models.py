@@ -46,15 +46,16 @@ class _RunningTotals:
     queues its work and moves on; ``read`` (for the progress line and the epoch's logs) waits
     for them."""
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str, metrics: list[Any]) -> None:
         self.on_host = device == "cpu"
+        self.metrics = metrics
         self.loss_sum: Any = 0.0
         self.hits: list[Any] = []
         self.seen = 0
 
     def add(self, loss: Any, hits: list[Any], count: int) -> None:
         if self.on_host:
-            loss, hits = float(loss), [float(h) for h in hits]
+            loss, hits = float(loss), [np.asarray(h, np.float64) for h in hits]
         self.loss_sum = self.loss_sum + loss * count
         # New arrays, never the step's own: a captured step writes the same ones every time.
         self.hits = (
@@ -66,7 +67,8 @@ class _RunningTotals:
 
     def read(self) -> tuple[float, list[float]]:
         """Mean loss and metric values so far, as Python floats."""
-        return float(self.loss_sum) / self.seen, [float(h) / self.seen for h in self.hits]
+        values = [m.result(h, self.seen) for m, h in zip(self.metrics, self.hits, strict=True)]
+        return float(self.loss_sum) / self.seen, values
 
 
 def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
@@ -404,7 +406,8 @@ class Model:
         return self._captured_step
 
     def _hits(self, outputs: Any, y: Any) -> list[Any]:
-        """Each metric's count of samples scoring 1 in a batch, as device arrays."""
+        """Each metric's totals for a batch (the sum of its scores, or its counts), as arrays
+        on the model's device."""
         return [metric.total(outputs, y, self.loss) for metric in self.metrics]
 
     def train_on_batch(
@@ -421,7 +424,8 @@ class Model:
         self._require_compiled()
         x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
         loss, hits = self._fit_step()(x, y, w)
-        return self._result(float(loss), [float(h) / len(x) for h in hits], return_dict)
+        values = [m.result(h, len(x)) for m, h in zip(self.metrics, hits, strict=True)]
+        return self._result(float(loss), values, return_dict)
 
     def test_on_batch(
         self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False
@@ -533,7 +537,7 @@ class Model:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
             hooks.epoch_begin(epoch)
             bar = ProgressBar(steps, verbose)
-            totals = _RunningTotals(self.device)
+            totals = _RunningTotals(self.device, self.metrics)
             train_step = self._fit_step()
             epoch_start = time.perf_counter()
             step = -1
@@ -643,7 +647,7 @@ class Model:
         batches: ArrayBatches | DatasetBatches | StepsPerEpoch,
         bar: ProgressBar | None = None,
     ) -> tuple[float, list[float]]:
-        totals = _RunningTotals(self.device)
+        totals = _RunningTotals(self.device, self.metrics)
         with no_grad():
             for step, (xb, yb, wb) in enumerate(batches.epoch(shuffle=False)):
                 loss, outputs = self._loss_and_outputs(xb, yb, False, wb)

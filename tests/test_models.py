@@ -359,7 +359,7 @@ def test_labels_as_column_and_integer_floats_are_accepted():
     [
         ({"optimizer": "ftrl"}, "Unknown optimizer 'ftrl'"),
         ({"loss": "hinge"}, "Unknown loss 'hinge'"),
-        ({"metrics": ["auc"]}, "Unknown metric 'auc'"),
+        ({"metrics": ["f1_score"]}, "Unknown metric 'f1_score'"),
     ],
 )
 def test_unknown_compile_names(kwargs, match):

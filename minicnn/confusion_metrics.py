@@ -1,0 +1,235 @@
+"""Keras' metrics made from counts of true and false positives: Precision, Recall and AUC.
+A batch's counts add up on the model's device; the value is computed on the host from the
+summed counts, by Keras' formulas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .metric_base import Metric
+
+EPSILON = 1e-7  # Keras' backend.epsilon(): AUC's end thresholds lie this far outside [0, 1]
+
+
+def _positives(outputs: Any, y_true: Any, loss: Any) -> Any:
+    """Which targets are positive, in the outputs' shape: class ids become one-hot rows; any
+    nonzero target counts as positive, as in Keras."""
+    if y_true.ndim == 1 and outputs.ndim == 2 and getattr(loss, "classification", False):
+        xp = backend.get_array_module(outputs)
+        return y_true[:, None] == xp.arange(outputs.shape[1])[None, :]
+    return y_true.reshape(outputs.shape) != 0
+
+
+def _ratio(numerator: Any, denominator: Any) -> Any:
+    """numerator / denominator, 0 where the denominator is 0 (Keras' divide_no_nan)."""
+    numerator, denominator = np.asarray(numerator, float), np.asarray(denominator, float)
+    safe = np.where(denominator == 0, 1.0, denominator)
+    return np.where(denominator == 0, 0.0, numerator / safe)
+
+
+class _ThresholdMetric(Metric):
+    """Precision and Recall: outputs above ``thresholds`` (0.5) are predicted positive; with
+    ``class_id``, only that column of the outputs counts."""
+
+    def __init__(
+        self,
+        thresholds: float | None = None,
+        top_k: int | None = None,
+        class_id: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name)
+        owner = type(self).__name__
+        if isinstance(thresholds, (list, tuple)):
+            raise ValueError(
+                f"{owner}: give one threshold; lists of thresholds (one value each) are not here."
+            )
+        if top_k is not None:
+            raise ValueError(f"{owner}: top_k is not available; give thresholds or class_id.")
+        threshold = 0.5 if thresholds is None else thresholds
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise ValueError(f"{owner}: thresholds must be a number in [0, 1], got {thresholds!r}.")
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"{owner}: thresholds must be in [0, 1], got {thresholds!r}.")
+        if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, int)):
+            raise ValueError(f"{owner}: class_id must be an int, got {class_id!r}.")
+        self.thresholds, self.class_id = float(threshold), class_id
+
+    def _counts(self, outputs: Any, y_true: Any, loss: Any) -> tuple[Any, Any]:
+        """(predicted positive, actually positive), boolean arrays."""
+        positive = _positives(outputs, y_true, loss)
+        if self.class_id is not None:
+            if outputs.ndim != 2 or not 0 <= self.class_id < outputs.shape[1]:
+                raise ValueError(
+                    f"Metric '{self.name}': class_id {self.class_id} is outside outputs of "
+                    f"shape {outputs.shape}."
+                )
+            outputs, positive = outputs[:, self.class_id], positive[:, self.class_id]
+        return outputs > outputs.dtype.type(self.thresholds), positive
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "thresholds": self.thresholds, "class_id": self.class_id}
+
+
+class Precision(_ThresholdMetric):
+    """True positives / predicted positives (0 while nothing is predicted positive)."""
+
+    default_name = "precision"
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        xp = backend.get_array_module(outputs)
+        predicted, positive = self._counts(outputs, y_true, loss)
+        return xp.stack([(predicted & positive).sum(), predicted.sum()])
+
+    def result(self, total: Any, seen: int) -> float:
+        true_positives, predicted = backend.to_numpy(total)
+        return float(_ratio(true_positives, predicted))
+
+
+class Recall(_ThresholdMetric):
+    """True positives / actual positives (0 while there is none)."""
+
+    default_name = "recall"
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        xp = backend.get_array_module(outputs)
+        predicted, positive = self._counts(outputs, y_true, loss)
+        return xp.stack([(predicted & positive).sum(), positive.sum()])
+
+    def result(self, total: Any, seen: int) -> float:
+        true_positives, positives = backend.to_numpy(total)
+        return float(_ratio(true_positives, positives))
+
+
+class AUC(Metric):
+    """Keras' AUC: the area under the ROC or precision-recall curve, from confusion counts at
+    ``num_thresholds`` evenly spaced thresholds (or the given ``thresholds``) between just
+    below 0 and just above 1, summed by ``summation_method`` ('interpolation': trapezoids, or
+    for PR Davis & Goadrich's interpolation; 'minoring'; 'majoring'). With ``multi_label`` each
+    output column gets its own curve and the areas are averaged; otherwise all outputs are
+    pooled. ``from_logits`` applies a sigmoid first."""
+
+    default_name = "auc"
+    CURVES = ("ROC", "PR")
+    SUMMATIONS = ("interpolation", "minoring", "majoring")
+
+    def __init__(
+        self,
+        num_thresholds: int = 200,
+        curve: str = "ROC",
+        summation_method: str = "interpolation",
+        name: str | None = None,
+        thresholds: list[float] | None = None,
+        multi_label: bool = False,
+        num_labels: int | None = None,
+        label_weights: Any = None,
+        from_logits: bool = False,
+    ) -> None:
+        super().__init__(name)
+        if curve not in self.CURVES:
+            raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}.")
+        if summation_method not in self.SUMMATIONS:
+            raise ValueError(
+                f"AUC: summation_method must be one of {', '.join(self.SUMMATIONS)}; got "
+                f"{summation_method!r}."
+            )
+        if label_weights is not None:
+            raise ValueError("AUC: label_weights is not available.")
+        if thresholds is not None:
+            inner = sorted(float(t) for t in thresholds)
+            if not all(0 <= t <= 1 for t in inner):
+                raise ValueError(f"AUC: thresholds must lie in [0, 1], got {thresholds!r}.")
+            num_thresholds = len(inner) + 2
+        else:
+            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int):
+                raise ValueError(f"AUC: num_thresholds must be an int > 1, got {num_thresholds!r}.")
+            if num_thresholds <= 1:
+                raise ValueError(f"AUC: num_thresholds must be > 1, got {num_thresholds}.")
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.num_thresholds = num_thresholds
+        self._given_thresholds = None if thresholds is None else inner
+        self.thresholds = np.array([-EPSILON, *inner, 1.0 + EPSILON])
+        self.curve, self.summation_method = curve, summation_method
+        self.multi_label, self.num_labels = bool(multi_label), num_labels
+        self.from_logits = bool(from_logits)
+        self._on_device: dict[str, Any] = {}
+
+    def _thresholds_for(self, outputs: Any) -> Any:
+        """The thresholds on the outputs' device, copied there once (before any step that a
+        CUDA graph captures, which could not copy)."""
+        device = backend.device_of(outputs)
+        if device not in self._on_device:
+            self._on_device[device] = backend.to_device(self.thresholds, device)
+        return self._on_device[device]
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        """(4, thresholds[, labels]) counts: true positives, false positives, false
+        negatives, true negatives."""
+        xp = backend.get_array_module(outputs)
+        positive = _positives(outputs, y_true, loss).reshape(outputs.shape[0], -1)[None]
+        scores = outputs.astype(np.float64)
+        if self.from_logits:
+            scores = 1 / (1 + xp.exp(-scores))
+        thresholds = self._thresholds_for(outputs)
+        predicted = scores.reshape(outputs.shape[0], -1)[None] > thresholds[:, None, None]
+        counts = [
+            (predicted & positive).sum(axis=1),
+            (predicted & ~positive).sum(axis=1),
+            (~predicted & positive).sum(axis=1),
+            (~predicted & ~positive).sum(axis=1),
+        ]
+        if not self.multi_label:
+            counts = [c.sum(axis=1) for c in counts]
+        return xp.stack(counts).astype(np.float64)
+
+    def result(self, total: Any, seen: int) -> float:
+        counts = backend.to_numpy(total)
+        if self.multi_label:
+            return float(np.mean([self._area(*counts[..., i]) for i in range(counts.shape[-1])]))
+        return self._area(*counts)
+
+    def _area(self, tp: Any, fp: Any, fn: Any, tn: Any) -> float:
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolated_pr_area(tp, fp, fn)
+        recall = _ratio(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _ratio(fp, fp + tn), recall
+        else:
+            x, y = recall, _ratio(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2
+        elif self.summation_method == "minoring":
+            heights = np.minimum(y[:-1], y[1:])
+        else:
+            heights = np.maximum(y[:-1], y[1:])
+        return float(np.sum((x[:-1] - x[1:]) * heights))
+
+    @staticmethod
+    def _interpolated_pr_area(tp: Any, fp: Any, fn: Any) -> float:
+        """Davis & Goadrich's interpolation, in Keras' closed form: between two thresholds
+        TP and P = TP + FP vary linearly, and precision TP / P is integrated over recall."""
+        predicted = tp + fp
+        d_tp = tp[:-1] - tp[1:]
+        slope = _ratio(d_tp, np.maximum(predicted[:-1] - predicted[1:], 0))
+        intercept = tp[1:] - slope * predicted[1:]
+        both = (predicted[:-1] > 0) & (predicted[1:] > 0)
+        ratio = np.where(both, _ratio(predicted[:-1], np.maximum(predicted[1:], 0)), 1.0)
+        increments = _ratio(
+            slope * (d_tp + intercept * np.log(ratio)), np.maximum(tp[1:] + fn[1:], 0)
+        )
+        return float(np.sum(increments))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+            "thresholds": self._given_thresholds,
+            "multi_label": self.multi_label,
+            "num_labels": self.num_labels,
+            "from_logits": self.from_logits,
+        }

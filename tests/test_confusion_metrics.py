@@ -1,0 +1,171 @@
+"""Precision, Recall and AUC: the worked examples of Keras' tests, scikit-learn as an oracle,
+counts that add up over batches (a ratio of sums, never a mean of ratios), every device, a
+captured step, and saved models."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import precision_score, recall_score, roc_auc_score
+from test_functions import host
+from test_value_losses import binary_data
+
+from minicnn import Input, Sequential, backend, load_model, losses, metrics, optimizers
+from minicnn import layers as L
+
+BINARY = losses.BinaryCrossentropy()
+
+
+def value(metric, outputs, targets, loss=BINARY, device="cpu"):
+    """The metric over one batch, as fit would log it."""
+    total = metric.total(
+        backend.to_device(outputs, device), backend.to_device(targets, device), loss
+    )
+    return metric.result(total, len(outputs))
+
+
+# Keras' AUC tests: y_pred [0, 0.5, 0.3, 0.9], y_true [0, 0, 1, 1], thresholds
+# [-eps, 0.5, 1 + eps]: tp [2, 1, 0], fp [2, 0, 0], fn [0, 1, 2], tn [0, 2, 2].
+PRED = np.array([[0.0], [0.5], [0.3], [0.9]], np.float32)
+TRUE = np.array([[0.0], [0.0], [1.0], [1.0]], np.float32)
+KERAS_AUC = [
+    ({}, 0.75),
+    ({"summation_method": "majoring"}, 1.0),
+    ({"summation_method": "minoring"}, 0.5),
+    ({"curve": "PR", "summation_method": "majoring"}, 1.0),
+    ({"curve": "PR", "summation_method": "minoring"}, 0.25),
+    # slopes [1/3, 1], intercepts [2/3, 0], predicted-positive ratios [4, 1]
+    ({"curve": "PR"}, (1 / 3) * (1 + (2 / 3) * math.log(4)) / 2 + 1 / 2),
+]
+
+
+@pytest.mark.parametrize("kwargs, expected", KERAS_AUC)
+def test_auc_reproduces_keras_worked_examples(kwargs, expected, device):
+    auc = metrics.AUC(num_thresholds=3, **kwargs)
+    assert value(auc, PRED, TRUE, device=device) == pytest.approx(expected, abs=1e-6)
+    given = metrics.AUC(thresholds=[0.5], **kwargs)
+    assert value(given, PRED, TRUE, device=device) == pytest.approx(expected, abs=1e-6)
+
+
+def test_auc_approaches_the_exact_area_with_more_thresholds():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, (500, 1)).astype(np.float32)
+    scores = np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0, 1).astype(np.float32)
+    exact = roc_auc_score(y[:, 0], scores[:, 0])
+    assert value(metrics.AUC(), scores, y) == pytest.approx(exact, abs=5e-3)
+    assert value(metrics.AUC(num_thresholds=5000), scores, y) == pytest.approx(exact, abs=2e-4)
+    logits = np.log(scores + 1e-6) - np.log1p(1e-6 - scores)
+    from_logits = metrics.AUC(num_thresholds=5000, from_logits=True)
+    assert value(from_logits, logits.astype(np.float32), y) == pytest.approx(exact, abs=2e-4)
+    # Per column, averaged: two labels, the second the first reversed.
+    two = np.concatenate([scores, 1 - scores], axis=1)
+    labels = np.concatenate([y, 1 - y], axis=1)
+    per_label = metrics.AUC(num_thresholds=5000, multi_label=True)
+    assert value(per_label, two, labels) == pytest.approx(exact, abs=2e-4)
+
+
+def test_precision_and_recall_match_scikit_learn(device):
+    rng = np.random.default_rng(1)
+    scores = rng.random((300, 3)).astype(np.float32)
+    truth = (rng.random((300, 3)) < 0.4).astype(np.float32)
+    for threshold in (0.5, 0.8):
+        predicted = (scores > threshold).ravel()
+        got = value(metrics.Precision(thresholds=threshold), scores, truth, device=device)
+        assert got == pytest.approx(precision_score(truth.ravel(), predicted))
+        got = value(metrics.Recall(thresholds=threshold), scores, truth, device=device)
+        assert got == pytest.approx(recall_score(truth.ravel(), predicted))
+    # class_id with class ids as targets (a softmax classifier): one column, one-vs-rest.
+    labels = rng.integers(0, 3, 300)
+    sparse = losses.SparseCategoricalCrossentropy()
+    probs = scores / scores.sum(axis=1, keepdims=True)
+    column = probs[:, 2] > 0.4
+    got = value(metrics.Precision(0.4, class_id=2), probs, labels, sparse, device)
+    assert got == pytest.approx(precision_score(labels == 2, column))
+    got = value(metrics.Recall(0.4, class_id=2), probs, labels, sparse, device)
+    assert got == pytest.approx(recall_score(labels == 2, column))
+    # Nothing predicted positive: 0, as Keras' divide_no_nan gives.
+    assert value(metrics.Precision(), scores * 0, truth, device=device) == 0.0
+
+
+def binary_classifier(device="cpu"):
+    return Sequential(
+        [Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu"), L.Flatten(), L.Dense(1, "sigmoid")],
+        device=device,
+    )
+
+
+def test_fit_and_evaluate_sum_the_counts_over_batches(device, tmp_path):
+    x, y = binary_data(120)
+    model = binary_classifier(device)
+    model.compile(
+        optimizers.Adam(0.01),
+        "binary_crossentropy",
+        metrics=["precision", "recall", "auc", metrics.AUC(curve="PR", name="pr_auc")],
+    )
+    history = model.fit(x, y, batch_size=16, epochs=4, validation_split=0.25, verbose=0)
+    assert list(history.history)[:5] == ["precision", "recall", "auc", "pr_auc", "loss"]
+    assert "val_auc" in history.history and history.history["auc"][-1] > 0.9
+    # Batches of 7 (ragged): the counts add up to the whole set's, which sklearn scores.
+    _, precision, recall, auc, _ = model.evaluate(x, y, batch_size=7, verbose=0)
+    p = model.predict(x, verbose=0)[:, 0]
+    assert precision == pytest.approx(precision_score(y, p > 0.5))
+    assert recall == pytest.approx(recall_score(y, p > 0.5))
+    assert auc == pytest.approx(value(metrics.AUC(), p[:, None], y[:, None]), abs=1e-9)
+    assert auc == pytest.approx(roc_auc_score(y, p), abs=0.02)
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn", device=device)
+    assert [m.get_config() for m in loaded.metrics] == [m.get_config() for m in model.metrics]
+    assert loaded.evaluate(x, y, batch_size=7, verbose=0) == model.evaluate(
+        x, y, batch_size=7, verbose=0
+    )
+    one = model.train_on_batch(x[:16], y[:16], return_dict=True)
+    assert set(one) == {"precision", "recall", "auc", "pr_auc", "loss"}
+
+
+def test_a_captured_step_counts_like_an_uncaptured_one(gpu):
+    """The thresholds reach the device before the capture; the counts replay."""
+
+    def build(device):
+        return Sequential(
+            [Input((8, 8, 1)), L.Flatten(), L.Dense(6, "relu"), L.Dense(3, "softmax")],
+            device=device,
+        )
+
+    results = []
+    for jit_compile in (False, True):
+        backend.set_random_seed(0)
+        model = build("gpu")
+        model.compile(
+            "adam",
+            metrics=[metrics.Precision(0.4, class_id=1), metrics.AUC(multi_label=True)],
+            jit_compile=jit_compile,
+        )
+        x, y = binary_data(44)[0], np.arange(44) % 3
+        results.append(model.fit(x, y, batch_size=8, epochs=2, verbose=0).history)
+        if jit_compile:
+            assert model._captured_step.failure is None and model._captured_step.replays > 0
+    for key in results[0]:
+        np.testing.assert_allclose(results[1][key], results[0][key], rtol=1e-4)
+
+
+def test_metric_names_configs_and_bad_arguments():
+    assert [metrics.get(n).name for n in ("precision", "recall", "auc")] == [
+        "precision",
+        "recall",
+        "auc",
+    ]
+    pr = metrics.AUC(curve="PR", num_thresholds=50, name="pr")
+    again = metrics.get(metrics.serialize(pr))
+    assert again.get_config() == pr.get_config() and again.num_thresholds == 50
+    assert metrics.serialize(metrics.Precision()) == "precision"
+    assert host(metrics.AUC(num_thresholds=3).thresholds).tolist() == [-1e-7, 0.5, 1 + 1e-7]
+    with pytest.raises(ValueError, match="curve must be 'ROC' or 'PR'"):
+        metrics.AUC(curve="DET")
+    with pytest.raises(ValueError, match="num_thresholds must be > 1"):
+        metrics.AUC(num_thresholds=1)
+    with pytest.raises(ValueError, match="lists of thresholds"):
+        metrics.Precision(thresholds=[0.3, 0.6])
+    with pytest.raises(ValueError, match="top_k is not available"):
+        metrics.Recall(top_k=2)
+    with pytest.raises(ValueError, match=r"class_id 5 is outside outputs of shape \(4, 1\)"):
+        value(metrics.Precision(class_id=5), PRED, TRUE)

@@ -1,6 +1,6 @@
 """Callbacks for ``fit``, as in ``keras.callbacks``: History, EarlyStopping, ModelCheckpoint,
-LearningRateScheduler, ReduceLROnPlateau, CSVLogger, LambdaCallback, and the ``Callback`` base
-class to write your own."""
+BackupAndRestore, TerminateOnNaN, LearningRateScheduler, ReduceLROnPlateau, CSVLogger,
+LambdaCallback, and the ``Callback`` base class to write your own."""
 
 from __future__ import annotations
 
@@ -101,20 +101,23 @@ class BatchLogs(Mapping):
         return len(self._logs())
 
 
+def as_list(callbacks: Any) -> list[Callback]:
+    """fit's ``callbacks`` argument (None, one callback, or an iterable of them) as a list."""
+    if callbacks is None:
+        return []
+    listed = [callbacks] if isinstance(callbacks, Callback) else list(callbacks)
+    for cb in listed:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be minicnn.callbacks.Callback instances, got {cb!r}.")
+    return listed
+
+
 class _CallbackList:
     """Calls each hook of each callback in order."""
 
-    def __init__(self, callbacks: Any, model: Any, params: dict[str, Any]) -> None:
-        if callbacks is None:
-            callbacks = []
-        elif isinstance(callbacks, Callback):
-            callbacks = [callbacks]
-        self.callbacks = list(callbacks)
+    def __init__(self, callbacks: list[Callback], model: Any, params: dict[str, Any]) -> None:
+        self.callbacks = callbacks
         for cb in self.callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(
-                    f"callbacks must be minicnn.callbacks.Callback instances, got {cb!r}."
-                )
             cb.set_model(model)
             cb.set_params(params)
 
@@ -455,6 +458,62 @@ class ReduceLROnPlateau(Callback):
                 print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
             self.cooldown_counter = self.cooldown
             self.wait = 0
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at the first step whose loss is NaN or infinite, with Keras' message
+    (``raise_error=True``: raise a RuntimeError instead). Without it, fit raises
+    ``TrainingDivergedError``; with it, fit ends normally and keeps the History. It reads the
+    loss after every step, so on a GPU each step waits for the device."""
+
+    def __init__(self, raise_error: bool = False) -> None:
+        super().__init__()
+        self.raise_error = bool(raise_error)
+
+    def on_train_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf found in loss at batch {batch}: {loss}.")
+            print(f"Batch {batch}: Invalid loss, terminating training", flush=True)
+            self.model.stop_training = True
+
+
+class BackupAndRestore(Callback):
+    """Keras' fault tolerance: after every epoch, model, optimizer, random-generator state and
+    History go to a checkpoint in ``backup_dir`` (written atomically); a fit interrupted by a
+    crash or a kill and started again with the same callback resumes after the last finished
+    epoch. A fit that ends normally deletes the backup (unless ``delete_checkpoint=False``).
+    It is fit's ``checkpoint=`` under Keras' name, so the resumed run ends, on the CPU, with the
+    same weights as an uninterrupted one."""
+
+    FILENAME = "backup.minicnn"
+
+    def __init__(
+        self,
+        backup_dir: str | os.PathLike,
+        save_freq: str = "epoch",
+        delete_checkpoint: bool = True,
+    ) -> None:
+        super().__init__()
+        if save_freq != "epoch":
+            raise ValueError(
+                f"BackupAndRestore: save_freq must be 'epoch' (backups mid-epoch are not "
+                f"here), got {save_freq!r}."
+            )
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq, self.delete_checkpoint = save_freq, bool(delete_checkpoint)
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.backup_dir, self.FILENAME)
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        os.makedirs(self.backup_dir, exist_ok=True)
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self.delete_checkpoint and os.path.exists(self.path):
+            os.remove(self.path)
 
 
 class CSVLogger(Callback):

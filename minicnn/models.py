@@ -23,7 +23,15 @@ from .batches import (
     is_dataset,
     warn_ran_out,
 )
-from .callbacks import BatchLogs, Callback, History, _CallbackList
+from .callbacks import (
+    BackupAndRestore,
+    BatchLogs,
+    Callback,
+    History,
+    TerminateOnNaN,
+    _CallbackList,
+    as_list,
+)
 from .data_checks import (
     as_input_batch,
     as_sample_weights,
@@ -105,8 +113,23 @@ def _limited(batches: Any, steps: int | None, name: str) -> Any:
     return batches if steps is None else StepsPerEpoch(batches, positive_int(steps, name))
 
 
-def _check_finite(loss: float, epoch: int, step: int, steps: int, history: History) -> None:
-    if not math.isfinite(loss):
+def _backup(callbacks: list[Callback], checkpoint: Any, checkpoint_every: int) -> tuple[Any, int]:
+    """fit's checkpoint path and interval: a BackupAndRestore callback's, if there is one."""
+    backups = [cb for cb in callbacks if isinstance(cb, BackupAndRestore)]
+    if not backups:
+        return checkpoint, checkpoint_every
+    if len(backups) > 1 or checkpoint is not None:
+        raise ValueError(
+            "Give one BackupAndRestore callback or fit's checkpoint=, not both: each is a "
+            "checkpoint that fit resumes from."
+        )
+    return backups[0].path, 1
+
+
+def _check_finite(
+    loss: float, epoch: int, step: int, steps: int, history: History, quietly: bool = False
+) -> None:
+    if not math.isfinite(loss) and not quietly:
         raise TrainingDivergedError(
             f"The loss became {loss} at epoch {epoch + 1}, step {step + 1}/{steps}; training "
             f"stopped. model.history keeps the {len(history.epoch)} finished epoch(s)."
@@ -487,7 +510,9 @@ class Model:
         next read of the running loss: a progress-line redraw or the end of the epoch, since a
         step does not wait for the device).
         ``callbacks`` (``minicnn.callbacks``) are called as in Keras; one that sets
-        ``model.stop_training`` ends training after the current step. ``validation_split``
+        ``model.stop_training`` ends training after the current step. ``BackupAndRestore``
+        is ``checkpoint`` under Keras' name (deleted when training ends normally);
+        ``TerminateOnNaN`` turns the error on a NaN loss into a quiet stop. ``validation_split``
         holds out the last fraction of (x, y), before shuffling, as validation data, unless
         ``validation_data`` is given; validation runs after every ``validation_freq``-th epoch,
         in batches of ``validation_batch_size`` (default: ``batch_size``).
@@ -518,6 +543,10 @@ class Model:
         if val is not None:
             val = _limited(val, validation_steps, "validation_steps")
         steps = data.steps
+        callbacks = as_list(callbacks)
+        checkpoint, checkpoint_every = _backup(callbacks, checkpoint, checkpoint_every)
+        # With TerminateOnNaN a diverged loss ends training quietly, as in Keras.
+        stop_quietly = any(isinstance(cb, TerminateOnNaN) for cb in callbacks)
         history = History()
         if checkpoint is not None and os.path.exists(checkpoint):
             from .saving import load_checkpoint
@@ -548,7 +577,7 @@ class Model:
                 # The CPU checks every step; a GPU only when it reads the totals anyway.
                 if totals.on_host or bar.will_draw(step + 1):
                     loss_mean, values = totals.read()
-                    _check_finite(loss_mean, epoch, step, steps, history)
+                    _check_finite(loss_mean, epoch, step, steps, history, stop_quietly)
                     bar.update(step + 1, self._logs(loss_mean, values))
                 if hooks.callbacks:
                     hooks.batch_end(step, BatchLogs(partial(self._running_logs, totals)))
@@ -560,7 +589,7 @@ class Model:
                     warn_ran_out()
                 break
             loss_mean, values = totals.read()
-            _check_finite(loss_mean, epoch, step, steps, history)
+            _check_finite(loss_mean, epoch, step, steps, history, stop_quietly)
             logs = self._logs(loss_mean, values)
             epoch_seconds = time.perf_counter() - epoch_start
             if val is not None and (epoch + 1) % validation_freq == 0:

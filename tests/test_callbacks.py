@@ -10,6 +10,7 @@ from test_models import compiled, small_cnn, toy_data
 
 from minicnn import backend, load_model
 from minicnn.callbacks import (
+    BackupAndRestore,
     Callback,
     CSVLogger,
     EarlyStopping,
@@ -17,6 +18,7 @@ from minicnn.callbacks import (
     LearningRateScheduler,
     ModelCheckpoint,
     ReduceLROnPlateau,
+    TerminateOnNaN,
 )
 from minicnn.saving import ModelFileError
 
@@ -429,3 +431,72 @@ def test_a_resumed_checkpoint_goes_on_from_the_rate_a_callback_set(tmp_path):
     assert resumed.history.history == straight.history.history
     for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_terminate_on_nan_stops_quietly_and_keeps_the_history(device, capsys):
+    """Without it fit raises TrainingDivergedError (test_robustness); with it, Keras' quiet
+    stop at the first bad step, with Keras' message."""
+    x, y = toy_data(96)
+    model = compiled(small_cnn().to(device))
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    poison = LambdaCallback(
+        on_epoch_end=lambda epoch, logs: model.set_weights(
+            [np.full_like(w, np.nan) for w in model.get_weights()]
+        )
+    )
+    history = model.fit(
+        x, y, batch_size=16, epochs=4, verbose=0, callbacks=[poison, TerminateOnNaN()]
+    )
+    assert history.epoch == [0, 1] and np.isnan(history.history["loss"][1])
+    assert "Batch 0: Invalid loss, terminating training" in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match="NaN or Inf found in loss at batch 0"):
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[TerminateOnNaN(True)])
+
+
+class Crash(Callback):
+    """A crash (a kill, a power cut) at the end of one epoch."""
+
+    def __init__(self, at_epoch):
+        super().__init__()
+        self.at_epoch = at_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.at_epoch:
+            raise KeyboardInterrupt
+
+
+def test_backup_and_restore_resumes_a_crashed_fit_exactly(tmp_path):
+    x, y = toy_data(48)
+    backup_dir = tmp_path / "backup"
+
+    def run(*callbacks):
+        backend.clear_session()
+        backend.set_random_seed(6)
+        model = compiled(small_cnn())
+        model.fit(x, y, batch_size=16, epochs=4, verbose=0, callbacks=list(callbacks))
+        return model
+
+    straight = run()
+    with pytest.raises(KeyboardInterrupt):
+        run(BackupAndRestore(backup_dir), Crash(at_epoch=2))
+    # The backup of epoch 2 had been written before the crash in epoch 3's end.
+    assert (backup_dir / BackupAndRestore.FILENAME).exists()
+    resumed = run(BackupAndRestore(backup_dir))
+    assert resumed.history.history == straight.history.history
+    for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not (backup_dir / BackupAndRestore.FILENAME).exists()  # deleted at a normal end
+    run(BackupAndRestore(backup_dir, delete_checkpoint=False))
+    assert (backup_dir / BackupAndRestore.FILENAME).exists()
+
+
+def test_backup_and_restore_arguments_are_checked(tmp_path):
+    x, y = toy_data(16)
+    model = compiled(small_cnn())
+    with pytest.raises(ValueError, match="save_freq must be 'epoch'"):
+        BackupAndRestore(tmp_path, save_freq=100)
+    with pytest.raises(ValueError, match="Give one BackupAndRestore callback or fit's checkpoint="):
+        model.fit(
+            x, y, verbose=0, checkpoint=tmp_path / "c.npz", callbacks=[BackupAndRestore(tmp_path)]
+        )

@@ -3,6 +3,7 @@ list of nodes, and written to / read from a config."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .layer_base import Input, Layer, SymbolicTensor
@@ -95,8 +96,11 @@ def graph_config(name: str, nodes: list[Node]) -> dict[str, Any]:
     }
 
 
-def rebuild(config: dict[str, Any], layer_classes: dict[str, type[Layer]]) -> tuple[Input, Any]:
-    """The Input and the output tensor that ``graph_config`` described, with new layers."""
+def rebuild(
+    config: dict[str, Any], layer_class: Callable[[str], type[Layer] | None]
+) -> tuple[Input, Any]:
+    """The Input and the output tensor that ``graph_config`` described, with new layers
+    (``layer_class`` finds the class of a ``class_name``)."""
     entries = config["layers"]
     first = entries[0]
     if first["class_name"] != "InputLayer":
@@ -105,7 +109,7 @@ def rebuild(config: dict[str, Any], layer_classes: dict[str, type[Layer]]) -> tu
     tensors: dict[str, Any] = {model_input.name: model_input}
     output: Any = model_input
     for entry in entries[1:]:
-        cls = layer_classes.get(entry["class_name"])
+        cls = layer_class(entry["class_name"])
         if cls is None:
             raise ValueError(f"unknown layer class {entry['class_name']!r}")
         layer = cls.from_config(entry["config"])

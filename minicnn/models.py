@@ -40,7 +40,7 @@ from .data_checks import (
 )
 from .graph_step import CapturedTrainStep
 from .layer_base import is_symbolic
-from .layers import Activation, Input, Layer, _Activated
+from .layers import LAYER_CLASSES, Activation, Input, Layer, _Activated
 from .progress import ProgressBar
 from .summary import print_summary
 
@@ -136,18 +136,22 @@ def _check_finite(
         )
 
 
-class Model:
+class Model(Layer):
     """A functional model, as Keras' ``Model(inputs, outputs)``: layers called on an
     ``Input`` and on each other's outputs, with branches and merges (``Add``,
     ``Concatenate``, ...), from one input to one output; each layer is used once.
     ``Sequential`` is the linear special case, and shares everything else: summary, compile,
     fit, evaluate, predict, weights and saving.
 
+    A model is a layer too, as in Keras: it may be a layer of another model (a block of
+    augmentation layers, a base network to freeze), and its weights are the outer model's.
+
     ``device`` is 'cpu', 'gpu' or 'auto' (the GPU when CuPy sees one); None reads
     $MINICNN_DEVICE, else 'auto'. ``to(device)`` moves a model later.
     """
 
     _default_name = "functional"
+    keras_class_name = "Functional"  # what Keras' summary calls it as a layer
 
     def __init__(
         self,
@@ -186,6 +190,18 @@ class Model:
             f"<{type(self).__name__} name={self.name} layers={len(self.layers)} "
             f"device={self.device}>"
         )
+
+    @property
+    def input_shape_hint(self) -> tuple[int, ...] | None:
+        """As a first layer without an Input, the model's own input shape."""
+        return self.input_shape
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], device: str | None = None) -> Model:
+        """The model that ``get_config`` described (Keras' ``Functional`` config), with new
+        layers."""
+        model_input, output = functional.rebuild(config, layer_class)
+        return Model(model_input, output, name=config["name"], device=device)
 
     def to(self, device: str) -> Model:
         """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
@@ -311,13 +327,11 @@ class Model:
             )
 
     # -- forward -------------------------------------------------------------------------------
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
-        """The model on a batch; an array goes to the model's device first (a Tensor as is)."""
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        """The model on a batch; an array goes to the model's device first (a Tensor as is).
+        On a symbolic tensor, the model becomes a layer of the functional model being built."""
         if is_symbolic(x):
-            raise TypeError(
-                f"Model '{self.name}' cannot be called on a symbolic tensor: models are not "
-                "nested here; call its layers instead."
-            )
+            return self._connect(x)
         out = x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device))
         if not self.built:
             self.build(out.shape[1:])
@@ -773,6 +787,7 @@ class Sequential(Model):
     """
 
     _default_name = "sequential"
+    keras_class_name = "Sequential"
 
     def __init__(
         self,
@@ -820,6 +835,15 @@ class Sequential(Model):
                 layer.build(shape)
             shape = layer.output_shape
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any], device: str | None = None) -> Sequential:
+        model = Sequential(name=config["name"], device=device)
+        if config["input_shape"] is not None:
+            model.add(Input(tuple(config["input_shape"])))
+        for entry in config["layers"]:
+            model.add(layer_from_config(entry))
+        return model
+
     def get_config(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -829,3 +853,18 @@ class Sequential(Model):
                 for layer in self.layers
             ],
         }
+
+
+def layer_class(class_name: str) -> type[Layer] | None:
+    """The class of a layer config's ``class_name``: a layer's, or a model's (a model used as
+    a layer)."""
+    models = {"Sequential": Sequential, "Model": Model, "Functional": Model}
+    return models.get(class_name) or LAYER_CLASSES.get(class_name)
+
+
+def layer_from_config(entry: dict[str, Any]) -> Layer:
+    """A new layer (or model) from ``{"class_name": ..., "config": ...}``."""
+    cls = layer_class(entry["class_name"])
+    if cls is None:
+        raise ValueError(f"unknown layer class {entry['class_name']!r}")
+    return cls.from_config(entry["config"])

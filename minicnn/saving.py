@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, backend, functional, losses, metrics, optimizers
+from . import __version__, backend, losses, metrics, optimizers
 from .fileio import atomic_write
-from .layers import LAYER_CLASSES, Input
+from .layers import LAYER_CLASSES
 from .models import Model, Sequential
 
 FORMAT = "minicnn.model"
@@ -240,27 +240,22 @@ def _completed(class_name: str, config: Any) -> Any:
 
 
 def _unnamed(config: Any) -> Any:
-    return {k: v for k, v in config.items() if k != "name"} if isinstance(config, dict) else config
+    """A config without layer names (a session numbers them on), at every depth: a model used
+    as a layer holds its own layers' configs."""
+    if isinstance(config, dict):
+        return {k: _unnamed(v) for k, v in config.items() if k not in ("name", "inbound")}
+    if isinstance(config, list):
+        return [_unnamed(v) for v in config]
+    return config
 
 
 def _model_from_config(config: Any, path: Path, device: str) -> Model:
     try:
         if config.get("class_name") == "Functional":
-            model_input, output = functional.rebuild(config, LAYER_CLASSES)
-            return Model(model_input, output, name=config["name"], device=device)
-        model = Sequential(name=config["name"], device=device)
-        if config["input_shape"] is not None:
-            model.add(Input(tuple(config["input_shape"])))
-        for entry in config["layers"]:
-            cls = LAYER_CLASSES.get(entry["class_name"])
-            if cls is None:
-                raise ModelFileError(f"{path}: unknown layer class {entry['class_name']!r}.")
-            model.add(cls.from_config(entry["config"]))
-    except ModelFileError:
-        raise
+            return Model.from_config(config, device=device)
+        return Sequential.from_config(config, device=device)
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
-    return model
 
 
 def save_checkpoint(path: str | os.PathLike, model: Model, epoch: int, history: Any) -> None:

@@ -45,7 +45,7 @@ def summary_lines(model: Any) -> list[str]:
     header = HEADER if connections is None else (*HEADER, "Connected to")
     rows = [
         (
-            f"{layer.name} ({type(layer).__name__})",
+            f"{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",
             format_shape(layer.output_shape),
             f"{layer.count_params():,}",
         )

@@ -123,7 +123,9 @@ def test_ctrl_c_stops_parallel_workers_at_once(tmp_path, data_dir, how, delay):
     Every process must be gone promptly, with what finished kept and exit code 130. (Before
     this was handled, one such stop in about eight hung for good.)"""
     out = tmp_path / "runs"
-    command = [*sweep_command(out, data_dir), "--jobs", "2"]
+    # Runs long enough that the sweep is still training 0.9 s after the first one finished: a
+    # Ctrl-C that comes once the process is exiting meets Python's default handler (-2).
+    command = [*sweep_command(out, data_dir), "--jobs", "2", "--epochs", "40"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         command,

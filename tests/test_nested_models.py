@@ -1,0 +1,128 @@
+"""Models used as layers, as in Keras: a Sequential block of augmentation layers, a base network
+frozen under a new head, a functional block inside a Sequential. The nested model's weights are
+the outer model's, in Keras' order; it trains, freezes, saves, loads and moves between devices
+with it."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+from test_models import toy_data
+
+from minicnn import Input, Model, Sequential, backend, load_model, optimizers
+from minicnn import layers as L
+
+
+def feature_block(name="features"):
+    return Sequential(
+        [
+            Input((8, 8, 1)),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.MaxPooling2D(),
+            L.Conv2D(6, 3, activation="relu"),
+        ],
+        name=name,
+    )
+
+
+def nested_cnn(device="cpu"):
+    augment = Sequential([L.RandomFlip("horizontal"), L.RandomTranslation(0.1, 0.1)], name="aug")
+    return Sequential(
+        [Input((8, 8, 1)), augment, feature_block(), L.Flatten(), L.Dense(3, activation="softmax")],
+        device=device,
+    )
+
+
+def flat_cnn(device="cpu"):
+    """The same layers without the nesting."""
+    return Sequential(
+        [
+            Input((8, 8, 1)),
+            L.RandomFlip("horizontal"),
+            L.RandomTranslation(0.1, 0.1),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.MaxPooling2D(),
+            L.Conv2D(6, 3, activation="relu"),
+            L.Flatten(),
+            L.Dense(3, activation="softmax"),
+        ],
+        device=device,
+    )
+
+
+def test_a_nested_model_trains_exactly_like_its_layers_inline(device):
+    x, y = toy_data(64)
+    histories, weights = [], []
+    for build in (nested_cnn, flat_cnn):
+        backend.set_random_seed(1)
+        model = build(device)
+        model.compile(optimizers.Adam(0.01), metrics=["accuracy"])
+        histories.append(model.fit(x, y, batch_size=16, epochs=3, verbose=0).history)
+        weights.append(model.get_weights())
+    assert histories[0] == histories[1]
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [w.shape for w in weights[0]] == [(3, 3, 1, 4), (4,), (3, 3, 4, 6), (6,), (24, 3), (3,)]
+
+
+def test_the_summary_shows_a_nested_model_as_one_row():
+    lines = []
+    nested_cnn().summary(print_fn=lines.append)
+    text = lines[0]
+    assert "│ aug (Sequential)                │ (None, 8, 8, 1)        │             0 │" in text
+    assert "│ features (Sequential)           │ (None, 2, 2, 6)        │           262 │" in text
+    assert " Total params: 337 (1.32 KB)" in text
+    inputs = Input((8, 8, 1))
+    block = Model(inputs, L.Conv2D(2, 3)(inputs), name="block")
+    lines = []
+    Sequential([Input((8, 8, 1)), block, L.Flatten()]).summary(print_fn=lines.append)
+    assert "block (Functional)" in lines[0]
+
+
+def test_a_frozen_base_keeps_its_weights_under_a_new_head(tmp_path, device):
+    """Keras' transfer learning: base.trainable = False, a new head, fit; then save and load."""
+    x, y = toy_data(64)
+    base = feature_block("base")
+    base.build((8, 8, 1))
+    inputs = Input((8, 8, 1))
+    outputs = L.Dense(3, activation="softmax")(L.GlobalAveragePooling2D()(base(inputs)))
+    model = Model(inputs, outputs, device=device)
+    base.trainable = False
+    before = [w.copy() for w in base.get_weights()]
+    model.compile(optimizers.Adam(0.05))
+    history = model.fit(x, y, batch_size=16, epochs=4, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    for a, b in zip(before, base.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 4
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn", device=device)
+    assert [type(layer).__name__ for layer in loaded.layers] == [
+        "InputLayer",
+        "Sequential",
+        "GlobalAveragePooling2D",
+        "Dense",
+    ]
+    assert loaded.layers[1].trainable is False
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    # The weights load into a model built anew in another session (other layer names).
+    again = Model(inputs, outputs)
+    again.load_weights(tmp_path / "m.minicnn")
+
+
+def test_gradients_flow_through_a_nested_model(device):
+    inner = Sequential([Input((5,)), L.Dense(4, activation="tanh"), L.Dense(3)])
+    outer = Sequential([Input((5,)), inner, L.Dense(2)]).to(device)
+    for w in outer.weights:
+        w.data = w.data.astype(np.float64)
+    x = np.random.default_rng(0).standard_normal((3, 5))
+    check_gradients(lambda t: outer(t), x, device=device)
+
+
+def test_nesting_errors_are_named():
+    block = feature_block()
+    with pytest.raises(ValueError, match=r"was built for input shape \(8, 8, 1\), and is called"):
+        Model(Input((9, 9, 1)), block(Input((9, 9, 1))))
+    small = Input((8, 8, 1))
+    flat = Model(small, L.Flatten()(small))
+    with pytest.raises(ValueError, match=r"takes samples of shape \(8, 8, 1\), got \(9, 9, 1\)"):
+        Sequential([Input((9, 9, 1)), flat])

@@ -1,6 +1,8 @@
 """Losses by Keras name: sparse categorical cross-entropy (integer labels, the study's),
-categorical cross-entropy (one-hot or soft target rows), binary cross-entropy, and mean
-squared / absolute error (targets of the outputs' shape)."""
+categorical cross-entropy (one-hot or soft target rows), binary cross-entropy, mean squared /
+absolute error, and Keras' other losses on values (Huber, log-cosh, squared log error,
+percentage error, Poisson, KL divergence, hinge, squared hinge; targets of the outputs'
+shape)."""
 
 from __future__ import annotations
 
@@ -203,18 +205,118 @@ class BinaryCrossentropy(_ValueLoss):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
+class _Elementwise(_ValueLoss):
+    """One of Keras' losses on values, from its formula in ``pointwise_losses``."""
+
+    terms: Any = None
+    sum_last_axis = False  # Keras sums KL divergence over the last axis rather than averaging
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def _terms(self) -> Any:
+        return type(self).terms
+
+    def __call__(
+        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
+        return P.elementwise_loss(self._terms(), y_pred, y_true, sample_weight, self.sum_last_axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+class Huber(_Elementwise):
+    """0.5 e^2 for |e| <= delta, delta |e| - 0.5 delta^2 beyond (e = output - target)."""
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0) -> None:
+        super().__init__()
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+            raise ValueError(f"Huber: delta must be a positive number, got {delta!r}.")
+        self.delta = float(delta)
+
+    def _terms(self) -> Any:
+        return P.huber_terms(self.delta)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "delta": self.delta}
+
+
+class LogCosh(_Elementwise):
+    """log(cosh(output - target)): about e^2 / 2 near 0, |e| - log 2 far from it."""
+
+    name = "log_cosh"
+    terms = staticmethod(P.log_cosh_terms)
+
+
+class MeanSquaredLogarithmicError(_Elementwise):
+    name = "mean_squared_logarithmic_error"
+    terms = staticmethod(P.squared_log_terms)
+
+
+class MeanAbsolutePercentageError(_Elementwise):
+    name = "mean_absolute_percentage_error"
+    terms = staticmethod(P.percentage_terms)
+
+
+class Poisson(_Elementwise):
+    """output - target * log(output + eps), for counts."""
+
+    name = "poisson"
+    terms = staticmethod(P.poisson_terms)
+
+
+class KLDivergence(_Elementwise):
+    """sum over the last axis of t log(t / p), targets and outputs clipped to [eps, 1]."""
+
+    name = "kl_divergence"
+    terms = staticmethod(P.kl_divergence_terms)
+    sum_last_axis = True
+
+
+class Hinge(_Elementwise):
+    """max(1 - t * output, 0), targets -1/1 (a batch of 0/1 targets is mapped to them)."""
+
+    name = "hinge"
+    terms = staticmethod(P.hinge_terms)
+
+
+class SquaredHinge(_Elementwise):
+    name = "squared_hinge"
+    terms = staticmethod(P.squared_hinge_terms)
+
+
 _BY_NAME: dict[str, type[Loss]] = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy,
     "mean_squared_error": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber,
+    "log_cosh": LogCosh,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "poisson": Poisson,
+    "kl_divergence": KLDivergence,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
 }
-_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
+_ALIASES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "msle": "mean_squared_logarithmic_error",
+    "mape": "mean_absolute_percentage_error",
+    "logcosh": "log_cosh",
+    "kld": "kl_divergence",
+    "kullback_leibler_divergence": "kl_divergence",
+}
 
 
 def get(identifier: str | Loss | dict[str, Any]) -> Any:
-    """A loss from its name ('mse' and 'mae' too), its config dict, or itself."""
+    """A loss from its Keras name (aliases such as 'mse', 'mae', 'msle', 'mape', 'kld' too),
+    its config dict, or itself."""
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, dict):

@@ -1,13 +1,19 @@
-"""Losses averaged over every output value: mean squared and absolute error, and binary
-cross-entropy (on probabilities, or stably on logits). Targets have the outputs' shape."""
+"""Losses averaged over every output value: mean squared and absolute error, binary
+cross-entropy (on probabilities, or stably on logits), and Keras' other losses on values:
+Huber, log-cosh, squared log error, percentage error, Poisson, KL divergence, hinge and squared
+hinge. Targets have the outputs' shape."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 from . import backend
 from .autograd import Tensor
 from .functions import PROB_EPSILON, RowLoss, _targets_for, _weights_for
+
+EPSILON = 1e-7  # Keras' backend.epsilon()
 
 
 def _per_sample(values: Any) -> Any:
@@ -86,3 +92,99 @@ def binary_crossentropy(
     if from_logits:
         return SigmoidCrossEntropy(weights)(outputs, targets)
     return BinaryCrossentropyFromProbs(weights)(outputs, targets)
+
+
+# --- Keras' other losses on targets of the outputs' shape ------------------------------------
+# Each is a function of (outputs o, targets t) for every value, with its derivative in o; the
+# loss is the mean over a sample's values (times ``scale``: KL divergence sums over the last
+# axis), averaged over the samples.
+
+Terms = Callable[[Any, Any, Any], tuple[Any, Any]]
+
+
+class Elementwise(RowLoss):
+    def __init__(self, terms: Terms, weights: Any = None, scale: float = 1.0) -> None:
+        super().__init__(weights)
+        self.terms, self.scale = terms, scale
+
+    def forward(self, outputs: Any, targets: Any) -> Any:
+        xp = backend.get_array_module(outputs)
+        value, self.derivative = self.terms(xp, outputs, targets)
+        return self._mean(_per_sample(value)) * outputs.dtype.type(self.scale)
+
+    def backward(self, grad: Any) -> tuple[Any, None]:
+        d = self.derivative
+        return self._weighted(d * (grad * d.dtype.type(self.scale) / d.size)), None
+
+
+def huber_terms(delta: float) -> Terms:
+    """0.5 e^2 where |e| <= delta, else delta |e| - 0.5 delta^2 (e = o - t)."""
+
+    def terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
+        e = o - t
+        small = xp.abs(e) <= delta
+        value = xp.where(small, 0.5 * e * e, delta * xp.abs(e) - 0.5 * delta * delta)
+        return value, xp.where(small, e, delta * xp.sign(e))
+
+    return terms
+
+
+def log_cosh_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
+    """log(cosh(e)), computed as e + softplus(-2 e) - log 2 so that it never overflows."""
+    e = o - t
+    softplus = xp.log1p(xp.exp(-xp.abs(2 * e))) + xp.maximum(-2 * e, 0)
+    return e + softplus - math.log(2.0), xp.tanh(e)
+
+
+def squared_log_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
+    """(log(max(o, eps) + 1) - log(max(t, eps) + 1))^2."""
+    shifted = xp.maximum(o, EPSILON) + 1
+    d = xp.log(shifted) - xp.log(xp.maximum(t, EPSILON) + 1)
+    return d * d, 2 * d / shifted * (o > EPSILON)
+
+
+def percentage_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
+    """100 |t - o| / max(|t|, eps)."""
+    scale = 100 / xp.maximum(xp.abs(t), EPSILON)
+    return xp.abs(t - o) * scale, xp.sign(o - t) * scale
+
+
+def poisson_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
+    """o - t log(o + eps)."""
+    return o - t * xp.log(o + EPSILON), 1 - t / (o + EPSILON)
+
+
+def kl_divergence_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
+    """t log(t / p), both clipped to [eps, 1]; no gradient where the output was clipped."""
+    t = xp.clip(t, EPSILON, 1)
+    p = xp.clip(o, EPSILON, 1)
+    return t * xp.log(t / p), -t / p * ((o > EPSILON) & (o < 1))
+
+
+def _hinge_labels(xp: Any, t: Any) -> Any:
+    """Keras' rule: a batch of 0/1 labels becomes -1/1; other labels stay as they are."""
+    binary = ((t == 0) | (t == 1)).all()
+    return xp.where(binary, 2 * t - 1, t)
+
+
+def hinge_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
+    """max(1 - t o, 0)."""
+    t = _hinge_labels(xp, t)
+    margin = 1 - t * o
+    return xp.maximum(margin, 0), -t * (margin > 0)
+
+
+def squared_hinge_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
+    """max(1 - t o, 0)^2."""
+    t = _hinge_labels(xp, t)
+    margin = xp.maximum(1 - t * o, 0)
+    return margin * margin, -2 * t * margin
+
+
+def elementwise_loss(
+    terms: Terms, outputs: Any, targets: Any, sample_weight: Any = None, sum_last_axis: bool = False
+) -> Tensor:
+    data = outputs.data if isinstance(outputs, Tensor) else outputs
+    scale = data.shape[-1] if sum_last_axis else 1.0
+    weights = _weights_for(outputs, sample_weight)
+    return Elementwise(terms, weights, scale)(outputs, _targets_for(outputs, targets))

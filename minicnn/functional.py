@@ -13,7 +13,7 @@ from .layer_base import Input, Layer, SymbolicTensor
 Node = tuple[Layer, tuple[int, ...]]
 
 
-def _single(value: Any, what: str) -> Any:
+def single(value: Any, what: str) -> Any:
     if isinstance(value, (list, tuple)):
         if len(value) != 1:
             raise ValueError(
@@ -25,8 +25,8 @@ def _single(value: Any, what: str) -> Any:
 
 def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node]]:
     """The model's layers and nodes in an order where every input comes before its use."""
-    model_input = _single(inputs, "inputs")
-    output = _single(outputs, "outputs")
+    model_input = single(inputs, "inputs")
+    output = single(outputs, "outputs")
     if not isinstance(model_input, Input):
         raise TypeError(f"Model inputs must be an Input(shape=...), got {model_input!r}.")
     if not isinstance(output, SymbolicTensor):

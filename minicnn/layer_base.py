@@ -197,7 +197,30 @@ class Layer:
                 f"{self.describe()} was built for input shape {self.input_shape}, and is "
                 f"called on {shape}."
             )
-        return SymbolicTensor(self.output_shape, self, sources)
+        result = SymbolicTensor(self.output_shape, self, sources)
+        self._called_input, self._called_output = x, result
+        return result
+
+    @property
+    def input(self) -> Any:
+        """Keras' ``layer.input``: the symbolic tensor (or list) the layer was last called on
+        in a model's graph (a Sequential with an input shape has one too)."""
+        return self._called("_called_input")
+
+    @property
+    def output(self) -> Any:
+        """Keras' ``layer.output``: the symbolic tensor the layer gave in a model's graph, for
+        a feature extractor: ``Model(model.inputs, model.get_layer("conv2d").output)``."""
+        return self._called("_called_output")
+
+    def _called(self, attribute: str) -> Any:
+        value = getattr(self, attribute, None)
+        if value is None:
+            raise ValueError(
+                f"The layer {self.name} has never been called and thus has no defined "
+                f"{attribute.rsplit('_', 1)[1]} (give its model an Input shape first)."
+            )
+        return value
 
     @property
     def losses(self) -> list[Tensor]:

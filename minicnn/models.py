@@ -168,6 +168,8 @@ class Model(Layer):
             )
         self._setup(name, device)
         self.layers, self._graph = functional.trace(inputs, outputs)
+        self._graph_input = functional.single(inputs, "inputs")
+        self._graph_output = functional.single(outputs, "outputs")
         self.input_shape = self.layers[0].shape
         self.to(self.device)
 
@@ -184,6 +186,32 @@ class Model(Layer):
         self._captured_step: CapturedTrainStep | None = None
         self.history: History | None = None
         self.stop_training = False  # a callback sets it to end fit after the current step
+        self._graph_input: Input | None = None
+        self._graph_output: Any = None
+
+    def _require_graph(self) -> None:
+        if self._graph_input is None:
+            raise ValueError(f"Model '{self.name}' has no input yet: give it an Input shape.")
+
+    @property
+    def input(self) -> Input:
+        """The model's symbolic input (Keras' ``model.input``), where its graph starts."""
+        self._require_graph()
+        return self._graph_input
+
+    @property
+    def output(self) -> Any:
+        """The model's symbolic output (Keras' ``model.output``)."""
+        self._require_graph()
+        return self._graph_output
+
+    @property
+    def inputs(self) -> list[Input]:
+        return [self.input]
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [self.output]
 
     def __repr__(self) -> str:
         return (
@@ -808,6 +836,7 @@ class Sequential(Model):
             if self.layers or self.input_shape is not None:
                 raise ValueError("Input must come first in a Sequential model.")
             self.input_shape = layer.shape
+            self._graph_input = self._graph_output = layer
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add takes a Layer or Input, got {type(layer).__name__}.")
@@ -818,13 +847,27 @@ class Sequential(Model):
         if self.input_shape is not None:
             shape = self.layers[-2].output_shape if len(self.layers) > 1 else self.input_shape
             layer.build(shape)
+            self._graph_output = layer._connect(self._linked_output(len(self.layers) - 1))
+
+    def _linked_output(self, count: int) -> Any:
+        """The symbolic output after the first ``count`` layers; the graph is made anew from
+        the input when it is missing (built later, or layers popped)."""
+        if self._graph_input is None or self._graph_input.shape != self.input_shape:
+            self._graph_input = Input(self.input_shape)
+        x: Any = self._graph_input
+        for layer in self.layers[:count]:
+            x = layer._connect(x)
+        return x
 
     def pop(self) -> Layer:
         """Remove the last layer and return it, as Keras does (compile again before training:
         the optimizer's state belongs to the old layers)."""
         if not self.layers:
             raise TypeError(f"Model '{self.name}' has no layers to pop.")
-        return self.layers.pop()
+        layer = self.layers.pop()
+        if self.input_shape is not None:
+            self._graph_output = self._linked_output(len(self.layers))
+        return layer
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create every layer's weights for samples of ``input_shape`` (batch left out)."""
@@ -834,6 +877,7 @@ class Sequential(Model):
             if not layer.built or layer.input_shape != shape:
                 layer.build(shape)
             shape = layer.output_shape
+        self._graph_output = self._linked_output(len(self.layers))
 
     @classmethod
     def from_config(cls, config: dict[str, Any], device: str | None = None) -> Sequential:

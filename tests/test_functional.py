@@ -222,3 +222,30 @@ def test_bad_graphs_get_clear_errors():
         model.build((5,))
     with pytest.raises(ValueError, match="was built for input shape"):
         dense(Input((7,)))
+
+
+def test_feature_extractors_from_layer_outputs(device):
+    """Keras' ``Model(model.inputs, model.get_layer(name).output)``, from a Sequential (whose
+    layers are linked as a graph once it knows its input shape) and from a functional model;
+    the extractor shares the weights, so it sees what training changed."""
+    x, y = toy_data(48)
+    model = small_cnn().to(device)
+    conv = model.layers[0]
+    assert model.input.shape == (8, 8, 1) and model.output.shape == (3,)
+    assert conv.output.shape == conv.output_shape and conv.input is model.inputs[0]
+    extractor = Model(model.inputs, conv.output, device=device)
+    model.compile("adam")
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    features = extractor.predict(x, verbose=0)
+    expected = host(conv(backend.to_device(x, device)))
+    np.testing.assert_allclose(features, expected, rtol=1e-6)
+    functional = residual_cnn(device)
+    pooled = functional.get_layer(functional.layers[-3].name)
+    assert Model(functional.input, pooled.output).output_shape == pooled.output_shape
+    # A Sequential built later, and after pop, links its graph again.
+    late = Sequential([L.Flatten(), L.Dense(4), L.Dense(2)])
+    with pytest.raises(ValueError, match="has never been called and thus has no defined output"):
+        _ = late.layers[0].output
+    late.build((3, 3))
+    late.pop()
+    assert late.output is late.layers[-1].output and late.output.shape == (4,)

@@ -358,7 +358,7 @@ def test_labels_as_column_and_integer_floats_are_accepted():
     "kwargs,match",
     [
         ({"optimizer": "ftrl"}, "Unknown optimizer 'ftrl'"),
-        ({"loss": "hinge"}, "Unknown loss 'hinge'"),
+        ({"loss": "cosine_similarity"}, "Unknown loss 'cosine_similarity'"),
         ({"metrics": ["f1_score"]}, "Unknown metric 'f1_score'"),
     ],
 )

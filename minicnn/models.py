@@ -3,6 +3,7 @@ weights, save."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -787,6 +788,11 @@ class Model(Layer):
     def get_config(self) -> dict[str, Any]:
         return functional.graph_config(self.name, self._nodes())
 
+    def to_json(self) -> str:
+        """The architecture as JSON, as Keras' ``to_json`` (no weights); ``model_from_json``
+        builds it again."""
+        return json.dumps({"class_name": self.keras_class_name, "config": self.get_config()})
+
     def save(self, path: str) -> None:
         """Architecture, weights and compile settings in one .npz file; see ``minicnn.saving``."""
         from .saving import save_model
@@ -912,3 +918,21 @@ def layer_from_config(entry: dict[str, Any]) -> Layer:
     if cls is None:
         raise ValueError(f"unknown layer class {entry['class_name']!r}")
     return cls.from_config(entry["config"])
+
+
+def clone_model(model: Model) -> Model:
+    """Keras' ``clone_model``: the same architecture, with new layers and weights drawn anew
+    (the original's weights are not shared; ``clone.set_weights(model.get_weights())`` copies
+    them). Not compiled, on the original's device."""
+    return type(model).from_config(model.get_config(), device=model.device)
+
+
+def model_from_json(text: str, device: str | None = None) -> Model:
+    """The model that ``to_json`` described, with new weights."""
+    try:
+        document = json.loads(text)
+        cls = {"Sequential": Sequential, "Functional": Model}[document["class_name"]]
+        config = document["config"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"Not a model's JSON from to_json ({e!r}).") from None
+    return cls.from_config(config, device=device)

@@ -126,3 +126,25 @@ def test_nesting_errors_are_named():
     flat = Model(small, L.Flatten()(small))
     with pytest.raises(ValueError, match=r"takes samples of shape \(8, 8, 1\), got \(9, 9, 1\)"):
         Sequential([Input((9, 9, 1)), flat])
+
+
+def test_clone_model_and_json_rebuild_the_architecture_with_new_weights(device):
+    from minicnn.models import clone_model, model_from_json
+
+    for model in (nested_cnn(device), feature_block()):
+        clone = clone_model(model)
+        assert type(clone) is type(model) and clone.device == model.device
+        assert clone.get_config() == model.get_config()
+        assert [w.shape for w in clone.get_weights()] == [w.shape for w in model.get_weights()]
+        assert all(a is not b for a, b in zip(clone.weights, model.weights, strict=True))
+        again = model_from_json(model.to_json())
+        assert again.get_config() == model.get_config()
+    inputs = Input((8, 8, 1))
+    functional = Model(inputs, L.Dense(2)(L.Flatten()(feature_block("f")(inputs))))
+    rebuilt = model_from_json(functional.to_json())
+    assert type(rebuilt) is Model and rebuilt.count_params() == functional.count_params()
+    rebuilt.set_weights(functional.get_weights())
+    x = np.random.default_rng(0).random((4, 8, 8, 1), np.float32)
+    np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), functional.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="Not a model's JSON"):
+        model_from_json('{"class_name": "Dense"}')

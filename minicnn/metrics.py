@@ -1,14 +1,17 @@
 """Metrics by Keras name: the mean over samples of a per-sample score (accuracies:
-categorical, top-k, binary, exact; mean squared / absolute error), and Precision, Recall and
+categorical, top-k, binary, exact; mean squared / absolute error, the root mean squared error,
+and the values of Keras' other losses on values), and Precision, Recall and
 AUC from counts of true and false positives (``confusion_metrics``). A metric sums its totals
 over a batch as arrays on the model's device, so a GPU step adds them up without waiting; the
 model reads the sums when it shows or logs them."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import backend
+from . import pointwise_losses as P
 from .confusion_metrics import AUC, Precision, Recall
 from .metric_base import Metric, per_sample_mean
 
@@ -16,6 +19,14 @@ __all__ = [
     "AUC",
     "Accuracy",
     "BinaryAccuracy",
+    "Hinge",
+    "KLDivergence",
+    "LogCoshError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "RootMeanSquaredError",
+    "SquaredHinge",
     "CategoricalAccuracy",
     "MeanAbsoluteError",
     "MeanSquaredError",
@@ -117,6 +128,65 @@ class MeanAbsoluteError(Metric):
         return per_sample_mean(xp.abs(outputs - y_true))
 
 
+class RootMeanSquaredError(MeanSquaredError):
+    """The square root of the mean squared error over all samples seen (not a mean of
+    per-batch roots)."""
+
+    default_name = "root_mean_squared_error"
+
+    def result(self, total: Any, seen: int) -> float:
+        return math.sqrt(float(total) / seen)
+
+
+class _ValueMetric(Metric):
+    """The mean over samples of one of Keras' losses on values (``pointwise_losses``)."""
+
+    terms: Any = None
+    sum_last_axis = False
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        xp = backend.get_array_module(outputs)
+        value, _ = type(self).terms(xp, outputs, y_true.reshape(outputs.shape))
+        scale = outputs.shape[-1] if self.sum_last_axis else 1
+        return per_sample_mean(value) * scale
+
+
+class MeanAbsolutePercentageError(_ValueMetric):
+    default_name = "mean_absolute_percentage_error"
+    terms = staticmethod(P.percentage_terms)
+
+
+class MeanSquaredLogarithmicError(_ValueMetric):
+    default_name = "mean_squared_logarithmic_error"
+    terms = staticmethod(P.squared_log_terms)
+
+
+class LogCoshError(_ValueMetric):
+    default_name = "logcosh"
+    terms = staticmethod(P.log_cosh_terms)
+
+
+class Poisson(_ValueMetric):
+    default_name = "poisson"
+    terms = staticmethod(P.poisson_terms)
+
+
+class KLDivergence(_ValueMetric):
+    default_name = "kl_divergence"
+    terms = staticmethod(P.kl_divergence_terms)
+    sum_last_axis = True
+
+
+class Hinge(_ValueMetric):
+    default_name = "hinge"
+    terms = staticmethod(P.hinge_terms)
+
+
+class SquaredHinge(_ValueMetric):
+    default_name = "squared_hinge"
+    terms = staticmethod(P.squared_hinge_terms)
+
+
 def _accuracy_for(loss: Any, name: str) -> Metric:
     """Keras' 'accuracy': categorical for a cross-entropy over classes, binary for binary
     cross-entropy, exact equality otherwise."""
@@ -139,6 +209,17 @@ _BY_NAME: dict[str, Any] = {
     "mse": lambda loss: MeanSquaredError(name="mse"),
     "mean_absolute_error": lambda loss: MeanAbsoluteError(),
     "mae": lambda loss: MeanAbsoluteError(name="mae"),
+    "root_mean_squared_error": lambda loss: RootMeanSquaredError(),
+    "mean_absolute_percentage_error": lambda loss: MeanAbsolutePercentageError(),
+    "mape": lambda loss: MeanAbsolutePercentageError(name="mape"),
+    "mean_squared_logarithmic_error": lambda loss: MeanSquaredLogarithmicError(),
+    "msle": lambda loss: MeanSquaredLogarithmicError(name="msle"),
+    "logcosh": lambda loss: LogCoshError(),
+    "poisson": lambda loss: Poisson(),
+    "kl_divergence": lambda loss: KLDivergence(),
+    "kld": lambda loss: KLDivergence(name="kld"),
+    "hinge": lambda loss: Hinge(),
+    "squared_hinge": lambda loss: SquaredHinge(),
     "precision": lambda loss: Precision(),
     "recall": lambda loss: Recall(),
     "auc": lambda loss: AUC(),
@@ -154,6 +235,14 @@ _CLASSES: dict[str, type[Metric]] = {
         Accuracy,
         MeanSquaredError,
         MeanAbsoluteError,
+        RootMeanSquaredError,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        LogCoshError,
+        Poisson,
+        KLDivergence,
+        Hinge,
+        SquaredHinge,
         Precision,
         Recall,
         AUC,

@@ -104,3 +104,20 @@ def test_loss_names_and_arguments():
         losses.Huber(delta=0)
     with pytest.raises(ValueError, match="Unknown loss 'cosine_similarity'"):
         losses.get("cosine_similarity")
+
+
+def test_metrics_of_the_same_names_report_the_losses_over_the_whole_set(device):
+    x, labels = toy_data(40)
+    targets = np.eye(3, dtype=np.float32)[labels] * 0.8 + 0.1
+    model = Sequential([Input((8, 8, 1)), L.Flatten(), L.Dense(3, "sigmoid")]).to(device)
+    names = ["root_mean_squared_error", "mape", "msle", "logcosh", "poisson", "kld", "hinge"]
+    model.compile("adam", "mse", metrics=[*names, "squared_hinge"])
+    model.fit(x, targets, batch_size=16, epochs=1, verbose=0)
+    values = model.evaluate(x, targets, batch_size=7, verbose=0, return_dict=True)
+    p = model.predict(x, verbose=0)
+    assert values["root_mean_squared_error"] == pytest.approx(
+        np.sqrt(np.mean((p - targets) ** 2)), rel=1e-5
+    )
+    for name in ["mape", "msle", "poisson", "kld", "hinge", "squared_hinge"]:
+        assert values[name] == pytest.approx(loss_value(name, targets, p), rel=1e-5), name
+    assert values["logcosh"] == pytest.approx(loss_value("log_cosh", targets, p), rel=1e-5)

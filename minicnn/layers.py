@@ -47,7 +47,8 @@ from .merging import (
     multiply,
     subtract,
 )
-from .normalization import BatchNormalization, LayerNormalization
+from .noise_layers import AlphaDropout, GaussianDropout, GaussianNoise
+from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from .pooling import (
     AveragePooling2D,
     GlobalAveragePooling2D,
@@ -81,7 +82,11 @@ __all__ = [
     "LayerNormalization",
     "Maximum",
     "Minimum",
+    "AlphaDropout",
     "CenterCrop",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GroupNormalization",
     "RandomBrightness",
     "RandomContrast",
     "RandomCrop",
@@ -579,6 +584,10 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Resizing,
         CenterCrop,
         LayerNormalization,
+        GroupNormalization,
+        GaussianNoise,
+        GaussianDropout,
+        AlphaDropout,
         SpatialDropout2D,
         ZeroPadding2D,
         Cropping2D,

@@ -10,6 +10,7 @@ from . import backend, initializers
 from . import functions as F
 from .autograd import Tensor
 from .layer_base import Layer, Shape
+from .norm_ops import group_normalization
 
 
 class BatchNormalization(Layer):
@@ -147,13 +148,17 @@ class LayerNormalization(Layer):
         weights = [self._initializers["gamma_initializer"](shape)] if self.scale else []
         return weights + ([self._initializers["beta_initializer"](shape)] if self.center else [])
 
-    def call(self, x: Tensor, training: bool) -> Tensor:
+    def _gamma_beta(self, x: Tensor) -> tuple[Any, Any]:
+        """The scale and shift weights, or ones and zeros where ``scale``/``center`` is off."""
         weights = list(self._weights)
         xp = backend.get_array_module(x.data)
         features = (x.shape[-1],)
         gamma = weights.pop(0) if self.scale else xp.ones(features, x.dtype)
         beta = weights.pop(0) if self.center else xp.zeros(features, x.dtype)
-        return F.layer_normalization(x, gamma, beta, self.epsilon)
+        return gamma, beta
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.layer_normalization(x, *self._gamma_beta(x), self.epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -164,3 +169,38 @@ class LayerNormalization(Layer):
             "scale": self.scale,
             **self._init_names,
         }
+
+
+class GroupNormalization(LayerNormalization):
+    """Keras' GroupNormalization: the channels (last axis) in ``groups`` groups, each sample's
+    group normalized over its channels at every position, then gamma and beta per channel.
+    ``groups=-1`` gives each channel its own group (instance normalization); ``groups=1``
+    normalizes all of a sample's values together. The same in training and inference."""
+
+    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3, **kwargs: Any):
+        super().__init__(axis=axis, epsilon=epsilon, **kwargs)
+        if (
+            isinstance(groups, bool)
+            or not isinstance(groups, int)
+            or not (groups >= 1 or groups == -1)
+        ):
+            raise ValueError(
+                f"{self.describe()}: groups must be a positive int or -1, got {groups!r}."
+            )
+        self.groups = groups
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        channels = input_shape[-1]
+        if self.groups != -1 and (self.groups > channels or channels % self.groups):
+            raise ValueError(
+                f"{self.describe()}: {channels} channels do not split into {self.groups} "
+                "groups of equal size."
+            )
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        groups = x.shape[-1] if self.groups == -1 else self.groups
+        return group_normalization(x, *self._gamma_beta(x), groups, self.epsilon)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "groups": self.groups}

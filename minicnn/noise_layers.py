@@ -1,0 +1,98 @@
+"""Keras' noise layers, active in training only: GaussianNoise, GaussianDropout and
+AlphaDropout. Their random numbers are hashed from one seed per batch on the model's device,
+as the augmentation layers' are, so a GPU draws them without waiting and a captured step
+replays new ones."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import backend
+from . import functions as F
+from .augmentation import _RandomLayer
+from .autograd import Tensor
+from .layer_base import Shape
+
+
+def _rate(value: Any, owner: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{owner}: rate must be a number in [0, 1), got {value!r}.")
+    return float(value)
+
+
+class _NoiseLayer(_RandomLayer):
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def _normal(self, xp: Any, shape: tuple[int, ...]) -> Any:
+        """Standard normal numbers (Box-Muller on two hashed uniforms; |z| < 5.8)."""
+        count = math.prod(shape)
+        u = self._uniform(xp, 2 * count, 0.0, 1.0)
+        radius = xp.sqrt(-2.0 * xp.log(1.0 - u[:count]))
+        return (radius * xp.cos(2 * math.pi * u[count:])).reshape(shape)
+
+
+class GaussianNoise(_NoiseLayer):
+    """Adds zero-mean normal noise of standard deviation ``stddev`` to every value."""
+
+    def __init__(self, stddev: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:
+            raise ValueError(f"{self.describe()}: stddev must be a number >= 0, got {stddev!r}.")
+        self.stddev = float(stddev)
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        noise = self._normal(xp, x.shape) * self.stddev
+        return F.add(x, noise.astype(x.dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "stddev": self.stddev}
+
+
+class GaussianDropout(_NoiseLayer):
+    """Multiplies every value by normal noise of mean 1 and standard deviation
+    sqrt(rate / (1 - rate))."""
+
+    def __init__(self, rate: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rate = _rate(rate, self.describe())
+
+    def augment(self, x: Tensor) -> Tensor:
+        if self.rate == 0:
+            return x
+        xp = backend.get_array_module(x.data)
+        spread = math.sqrt(self.rate / (1 - self.rate))
+        noise = 1 + self._normal(xp, x.shape) * spread
+        return F.Dropout(noise.astype(x.dtype))(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate}
+
+
+class AlphaDropout(_NoiseLayer):
+    """Dropout for SELU networks (Klambauer et al.): dropped values become SELU's negative
+    saturation, and an affine map keeps the mean and variance, as Keras computes it."""
+
+    ALPHA = 1.6732632423543772848170429916717
+    SCALE = 1.0507009873554804934193349852946
+
+    def __init__(self, rate: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rate = _rate(rate, self.describe())
+
+    def augment(self, x: Tensor) -> Tensor:
+        if self.rate == 0:
+            return x
+        xp = backend.get_array_module(x.data)
+        saturation = -self.ALPHA * self.SCALE
+        a = ((1 - self.rate) * (1 + self.rate * saturation**2)) ** -0.5
+        b = -a * saturation * self.rate
+        kept = self._uniform(xp, math.prod(x.shape), 0.0, 1.0).reshape(x.shape) >= self.rate
+        factor = (a * kept).astype(x.dtype)
+        shift = (a * saturation * (1 - kept) + b).astype(x.dtype)
+        return F.add(F.Dropout(factor)(x), shift)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate}

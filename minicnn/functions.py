@@ -744,39 +744,6 @@ class BatchNorm(Function):
         return dx, dgamma, dbeta
 
 
-class LayerNorm(Function):
-    """(x - mean) / sqrt(variance + epsilon) * gamma + beta, with mean and variance taken
-    over the last axis of each sample (Keras' LayerNormalization)."""
-
-    def __init__(self, epsilon: float) -> None:
-        self.epsilon = epsilon
-
-    def forward(self, x: Any, gamma: Any, beta: Any) -> Any:
-        xp = backend.get_array_module(x)
-        centered = x - x.mean(axis=-1, keepdims=True)
-        variance = (centered * centered).mean(axis=-1, keepdims=True)
-        inv_std = 1 / xp.sqrt(variance + x.dtype.type(self.epsilon))
-        normalized = centered * inv_std
-        gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
-        if self.recording:
-            self.normalized, self.inv_std, self.gamma = normalized, inv_std, gamma
-        return normalized * gamma + beta
-
-    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
-        rows = tuple(range(grad.ndim - 1))
-        dbeta = grad.sum(axis=rows)
-        dgamma = (grad * self.normalized).sum(axis=rows)
-        g = grad * self.gamma
-        dx = g - g.mean(axis=-1, keepdims=True)
-        dx -= self.normalized * (g * self.normalized).mean(axis=-1, keepdims=True)
-        dx *= self.inv_std
-        return dx, dgamma, dbeta
-
-
-def layer_normalization(x: Any, gamma: Any, beta: Any, epsilon: float = 1e-3) -> Tensor:
-    return LayerNorm(epsilon)(x, gamma, beta)
-
-
 def batch_normalization(
     x: Any,
     gamma: Any,

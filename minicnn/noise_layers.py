@@ -51,41 +51,41 @@ class GaussianNoise(_NoiseLayer):
         return {**super().get_config(), "stddev": self.stddev}
 
 
-class GaussianDropout(_NoiseLayer):
-    """Multiplies every value by normal noise of mean 1 and standard deviation
-    sqrt(rate / (1 - rate))."""
+class _RateLayer(_NoiseLayer):
+    """A noise layer whose strength is a ``rate`` in [0, 1); at 0 it passes its input on."""
 
     def __init__(self, rate: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rate = _rate(rate, self.describe())
 
     def augment(self, x: Tensor) -> Tensor:
-        if self.rate == 0:
-            return x
-        xp = backend.get_array_module(x.data)
-        spread = math.sqrt(self.rate / (1 - self.rate))
-        noise = 1 + self._normal(xp, x.shape) * spread
-        return F.Dropout(noise.astype(x.dtype))(x)
+        return x if self.rate == 0 else self._noisy(x, backend.get_array_module(x.data))
+
+    def _noisy(self, x: Tensor, xp: Any) -> Tensor:
+        raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate}
 
 
-class AlphaDropout(_NoiseLayer):
+class GaussianDropout(_RateLayer):
+    """Multiplies every value by normal noise of mean 1 and standard deviation
+    sqrt(rate / (1 - rate))."""
+
+    def _noisy(self, x: Tensor, xp: Any) -> Tensor:
+        spread = math.sqrt(self.rate / (1 - self.rate))
+        noise = 1 + self._normal(xp, x.shape) * spread
+        return F.Dropout(noise.astype(x.dtype))(x)
+
+
+class AlphaDropout(_RateLayer):
     """Dropout for SELU networks (Klambauer et al.): dropped values become SELU's negative
     saturation, and an affine map keeps the mean and variance, as Keras computes it."""
 
     ALPHA = 1.6732632423543772848170429916717
     SCALE = 1.0507009873554804934193349852946
 
-    def __init__(self, rate: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.rate = _rate(rate, self.describe())
-
-    def augment(self, x: Tensor) -> Tensor:
-        if self.rate == 0:
-            return x
-        xp = backend.get_array_module(x.data)
+    def _noisy(self, x: Tensor, xp: Any) -> Tensor:
         saturation = -self.ALPHA * self.SCALE
         a = ((1 - self.rate) * (1 + self.rate * saturation**2)) ** -0.5
         b = -a * saturation * self.rate
@@ -93,6 +93,3 @@ class AlphaDropout(_NoiseLayer):
         factor = (a * kept).astype(x.dtype)
         shift = (a * saturation * (1 - kept) + b).astype(x.dtype)
         return F.add(F.Dropout(factor)(x), shift)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rate": self.rate}

@@ -1,5 +1,5 @@
-"""Group normalization as a differentiable operation (batch and layer normalization are in
-``functions``)."""
+"""Group and layer normalization as differentiable operations (batch normalization, whose
+statistics depend on the batch, is in ``functions``)."""
 
 from __future__ import annotations
 
@@ -50,3 +50,19 @@ def group_normalization(
     x: Any, gamma: Any, beta: Any, groups: int, epsilon: float = 1e-3
 ) -> Tensor:
     return GroupNorm(groups, epsilon)(x, gamma, beta)
+
+
+class LayerNorm(GroupNorm):
+    """(x - mean) / sqrt(variance + epsilon) * gamma + beta, with mean and variance taken over
+    the last axis at each position of each sample (Keras' LayerNormalization): a group
+    normalization whose groups are single positions."""
+
+    def __init__(self, epsilon: float) -> None:
+        super().__init__(1, epsilon)
+
+    def _grouped(self, a: Any) -> Any:
+        return a.reshape(-1, 1, 1, a.shape[-1])
+
+
+def layer_normalization(x: Any, gamma: Any, beta: Any, epsilon: float = 1e-3) -> Tensor:
+    return LayerNorm(epsilon)(x, gamma, beta)

@@ -10,7 +10,7 @@ from . import backend, initializers
 from . import functions as F
 from .autograd import Tensor
 from .layer_base import Layer, Shape
-from .norm_ops import group_normalization
+from .norm_ops import group_normalization, layer_normalization
 
 
 class BatchNormalization(Layer):
@@ -158,7 +158,7 @@ class LayerNormalization(Layer):
         return gamma, beta
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.layer_normalization(x, *self._gamma_beta(x), self.epsilon)
+        return layer_normalization(x, *self._gamma_beta(x), self.epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -4,8 +4,11 @@ each batch itself (``PyDataset``: augmentation, data that does not fit in memory
 
 from __future__ import annotations
 
+import collections
+import itertools
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from typing import Any
 
 import numpy as np
@@ -19,15 +22,29 @@ class PyDataset:
     """Base class for a dataset that makes its own batches, as ``keras.utils.PyDataset``:
     ``__len__`` is the number of batches, ``__getitem__(i)`` returns batch ``i`` as ``(x, y)``
     (or ``x`` alone, for ``predict``), and ``on_epoch_end()`` runs after each epoch of ``fit``
-    (to reshuffle, say). minicnn makes the batches in the training process, one at a time, so
-    Keras' ``workers``, ``use_multiprocessing`` and ``max_queue_size`` are not taken."""
+    (to reshuffle, say).
 
-    def __init__(self, **kwargs: Any) -> None:
-        if kwargs:
-            raise TypeError(
-                f"PyDataset takes no arguments in minicnn, which makes batches in the training "
-                f"process; got {', '.join(sorted(kwargs))}."
+    As in Keras, ``workers=N`` makes batches in N threads, up to ``max_queue_size`` ahead of
+    training, still handed over in order (``__getitem__`` must then be safe to call from
+    several threads; NumPy releases the GIL for array work, so loading and augmenting overlap
+    with training). ``use_multiprocessing=True`` (worker processes) is not available."""
+
+    def __init__(
+        self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10
+    ) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"PyDataset: workers must be a positive int, got {workers!r}.")
+        if use_multiprocessing:
+            raise ValueError(
+                "PyDataset: use_multiprocessing=True is not available; minicnn's workers are "
+                "threads (give workers=N alone)."
             )
+        if isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int):
+            raise ValueError(f"PyDataset: max_queue_size must be an int, got {max_queue_size!r}.")
+        if max_queue_size < 1:
+            raise ValueError(f"PyDataset: max_queue_size must be >= 1, got {max_queue_size}.")
+        self.workers, self.use_multiprocessing = workers, False
+        self.max_queue_size = max_queue_size
 
     def __len__(self) -> int:
         raise NotImplementedError("A PyDataset says how many batches it has in __len__.")
@@ -103,8 +120,33 @@ class DatasetBatches:
 
     def epoch(self, shuffle: bool) -> Iterator[Batch]:
         order = backend.rng().permutation(self.steps) if shuffle else np.arange(self.steps)
-        for index in order:
-            yield self._prepared(self.dataset[int(index)], int(index))
+        indices = [int(i) for i in order]
+        workers = getattr(self.dataset, "workers", 1)
+        made = self._made_by_threads(indices, workers) if workers > 1 else self._made(indices)
+        for index, batch in zip(indices, made, strict=True):
+            yield self._prepared(batch, index)
+
+    def _made(self, indices: list[int]) -> Iterator[Any]:
+        for index in indices:
+            yield self.dataset[index]
+
+    def _made_by_threads(self, indices: list[int], workers: int) -> Iterator[Any]:
+        """The batches in order, made by ``workers`` threads at most ``max_queue_size`` ahead;
+        a training that stops early cancels what was not started."""
+        ahead = max(workers, getattr(self.dataset, "max_queue_size", 10))
+        pool = futures.ThreadPoolExecutor(workers, thread_name_prefix="minicnn-batches")
+        pending: collections.deque[futures.Future[Any]] = collections.deque()
+        try:
+            queued = iter(indices)
+            for index in itertools.islice(queued, ahead):
+                pending.append(pool.submit(self.dataset.__getitem__, index))
+            while pending:
+                batch = pending.popleft().result()
+                for index in itertools.islice(queued, 1):
+                    pending.append(pool.submit(self.dataset.__getitem__, index))
+                yield batch
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _prepared(self, batch: Any, index: int) -> Batch:
         if not self.with_targets:

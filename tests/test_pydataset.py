@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from test_models import compiled, small_cnn, toy_data
@@ -101,8 +104,10 @@ def test_dataset_problems_are_named():
         model.fit(Slices(x[:0], y[:0]), verbose=0)
     with pytest.raises(ValueError, match="Labels must be in 0..2"):
         model.fit(Slices(x, y + 5), verbose=0)
-    with pytest.raises(TypeError, match="takes no arguments in minicnn.*got workers"):
-        PyDataset(workers=4)
+    with pytest.raises(ValueError, match="use_multiprocessing=True is not available"):
+        PyDataset(workers=4, use_multiprocessing=True)
+    with pytest.raises(ValueError, match="workers must be a positive int, got 0"):
+        PyDataset(workers=0)
     with pytest.raises(ValueError, match="fit needs y"):
         model.fit(x, verbose=0)
     with pytest.raises(ValueError, match="y \\(the targets\\) is needed"):
@@ -204,3 +209,66 @@ def test_evaluate_and_predict_take_generators():
     list(spent)
     with pytest.raises(ValueError, match="no data to evaluate"):
         model.evaluate(spent, verbose=0)
+
+
+class SlowSlices(Slices):
+    """Slices made slowly in worker threads: each batch sleeps, and the threads it ran on and
+    the most batches in the making at once are recorded."""
+
+    def __init__(self, x, y, workers, max_queue_size=10, delay=0.02):
+        PyDataset.__init__(self, workers=workers, max_queue_size=max_queue_size)
+        self.x, self.y, self.size, self.with_targets = x, y, 16, True
+        self.requested, self.epochs_ended, self.delay = [], 0, delay
+        self.threads, self.busy, self.most_busy = set(), 0, 0
+        self.lock = threading.Lock()
+
+    def __getitem__(self, index):
+        with self.lock:
+            self.busy += 1
+            self.most_busy = max(self.most_busy, self.busy)
+            self.threads.add(threading.current_thread().name)
+        time.sleep(self.delay)
+        batch = super().__getitem__(index)
+        with self.lock:
+            self.busy -= 1
+        return batch
+
+
+def test_worker_threads_make_batches_ahead_and_hand_them_over_in_order():
+    x, y = toy_data(160)  # 10 batches
+    plain = fresh()
+    plain.fit(Slices(x, y), epochs=2, verbose=0)
+    threaded = fresh()
+    dataset = SlowSlices(x, y, workers=3)
+    threaded.fit(dataset, epochs=2, verbose=0)
+    assert threaded.history.history == plain.history.history  # the same batches, same order
+    for a, b in zip(plain.get_weights(), threaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(dataset.threads) == 3 and dataset.most_busy == 3  # three made at once
+    assert dataset.epochs_ended == 2
+    # A queue of 1 still lets every worker make one batch ahead.
+    narrow = SlowSlices(x, y, workers=2, max_queue_size=1)
+    fresh().fit(narrow, epochs=1, verbose=0)
+    assert narrow.most_busy == 2 and sorted(narrow.requested) == list(range(10))
+
+
+def test_stopping_early_cancels_the_batches_not_started():
+    x, y = toy_data(160)
+    dataset = SlowSlices(x, y, workers=2, max_queue_size=4)
+    model = fresh()
+    model.fit(dataset, epochs=1, steps_per_epoch=3, verbose=0)
+    time.sleep(0.1)
+    assert len(dataset.requested) <= 3 + 4 and dataset.busy == 0
+    assert not any(t.name.startswith("minicnn-batches") for t in threading.enumerate())
+
+
+def test_a_failing_batch_raises_in_fit():
+    class Broken(SlowSlices):
+        def __getitem__(self, index):
+            if index == 4:
+                raise OSError("disk gone")
+            return super().__getitem__(index)
+
+    x, y = toy_data(160)
+    with pytest.raises(OSError, match="disk gone"):
+        fresh().fit(Broken(x, y, workers=2), epochs=1, shuffle=False, verbose=0)

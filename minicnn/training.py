@@ -1,0 +1,496 @@
+"""Training and inference loops of a model: ``fit`` (with callbacks, validation, checkpoints
+and a captured CUDA-graph step), ``evaluate``, ``predict`` and the per-batch forms."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .autograd import no_grad
+from .batches import (
+    ArrayBatches,
+    DatasetBatches,
+    StepsPerEpoch,
+    dataset_batches,
+    is_dataset,
+    warn_ran_out,
+)
+from .callbacks import (
+    BackupAndRestore,
+    BatchLogs,
+    Callback,
+    History,
+    TerminateOnNaN,
+    _CallbackList,
+    as_list,
+)
+from .data_checks import (
+    as_input_batch,
+    as_sample_weights,
+    class_weights_to_sample_weights,
+    positive_int,
+)
+from .graph_step import CapturedTrainStep
+from .progress import ProgressBar
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite; ``fit`` stops at once and keeps the History so far."""
+
+
+class _RunningTotals:
+    """An epoch's summed loss and metric hits. On a GPU they stay device arrays, so a step
+    queues its work and moves on; ``read`` (for the progress line and the epoch's logs) waits
+    for them."""
+
+    def __init__(self, device: str, metrics: list[Any]) -> None:
+        self.on_host = device == "cpu"
+        self.metrics = metrics
+        self.loss_sum: Any = 0.0
+        self.hits: list[Any] = []
+        self.seen = 0
+
+    def add(self, loss: Any, hits: list[Any], count: int) -> None:
+        if self.on_host:
+            loss, hits = float(loss), [np.asarray(h, np.float64) for h in hits]
+        self.loss_sum = self.loss_sum + loss * count
+        # New arrays, never the step's own: a captured step writes the same ones every time.
+        self.hits = (
+            [0 + h for h in hits]
+            if not self.hits
+            else [a + b for a, b in zip(self.hits, hits, strict=True)]
+        )
+        self.seen += count
+
+    def read(self) -> tuple[float, list[float]]:
+        """Mean loss and metric values so far, as Python floats."""
+        values = [m.result(h, self.seen) for m, h in zip(self.metrics, self.hits, strict=True)]
+        return float(self.loss_sum) / self.seen, values
+
+
+def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
+    """Keras' ``validation_split``: the last ``fraction`` of the samples, taken before any
+    shuffling, become the validation data."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {fraction!r}.")
+    split_at = math.floor(len(x) * (1.0 - fraction))
+    if split_at in (0, len(x)):
+        raise ValueError(
+            f"validation_split={fraction} of {len(x)} samples leaves no training or no "
+            "validation sample; give more data or another fraction."
+        )
+    return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
+
+
+def _takes_dataset(x: Any, y: Any) -> bool:
+    """Whether x is a dataset; its batches hold the targets, so y must then be None."""
+    if not is_dataset(x):
+        return False
+    if y is not None:
+        raise ValueError("y must be None when x is a dataset: its batches hold the targets.")
+    return True
+
+
+def _batch_size(value: int | None) -> int:
+    """Keras' rule: None means 32."""
+    return 32 if value is None else positive_int(value, "batch_size")
+
+
+def _limited(batches: Any, steps: int | None, name: str) -> Any:
+    """``batches``, or ``steps`` of them an epoch (Keras' ``steps_per_epoch``,
+    ``validation_steps`` and ``steps``)."""
+    return batches if steps is None else StepsPerEpoch(batches, positive_int(steps, name))
+
+
+def _backup(callbacks: list[Callback], checkpoint: Any, checkpoint_every: int) -> tuple[Any, int]:
+    """fit's checkpoint path and interval: a BackupAndRestore callback's, if there is one."""
+    backups = [cb for cb in callbacks if isinstance(cb, BackupAndRestore)]
+    if not backups:
+        return checkpoint, checkpoint_every
+    if len(backups) > 1 or checkpoint is not None:
+        raise ValueError(
+            "Give one BackupAndRestore callback or fit's checkpoint=, not both: each is a "
+            "checkpoint that fit resumes from."
+        )
+    return backups[0].path, 1
+
+
+def _check_finite(
+    loss: float, epoch: int, step: int, steps: int, history: History, quietly: bool = False
+) -> None:
+    if not math.isfinite(loss) and not quietly:
+        raise TrainingDivergedError(
+            f"The loss became {loss} at epoch {epoch + 1}, step {step + 1}/{steps}; training "
+            f"stopped. model.history keeps the {len(history.epoch)} finished epoch(s)."
+        )
+
+
+class Trainer:
+    """What ``Model`` does with data, as a mixin: it uses the model's compile settings,
+    forward pass and weights (``models.Model``)."""
+
+    def _prepare(self, x: Any, y: Any = None) -> tuple[Any, Any]:
+        """Checked x (and y), on the model's device: a GPU gets the whole set in one copy."""
+        x = as_input_batch(x, self.input_shape, self.name)
+        if not self.built:
+            self.build(x.shape[1:])
+        if y is None:
+            return backend.to_device(x, self.device), None
+        y = self.loss.targets(y, len(x), self.output_shape, f"Model '{self.name}'")
+        return backend.to_device(x, self.device), backend.to_device(y, self.device)
+
+    def _prepare_weighted(
+        self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None
+    ) -> tuple[Any, Any, Any]:
+        """_prepare, plus checked sample weights on the device (None without any); Keras'
+        ``class_weight`` gives each sample the weight of its class (1 for classes it omits)."""
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError("Give class_weight or sample_weight, not both (as in Keras).")
+        x_dev, y_dev = self._prepare(x, y)
+        if y is None or (sample_weight is None and class_weight is None):
+            return x_dev, y_dev, None
+        if class_weight is not None:
+            sample_weight = class_weights_to_sample_weights(y, class_weight)
+        weights = as_sample_weights(sample_weight, len(x_dev))
+        return x_dev, y_dev, backend.to_device(weights, self.device)
+
+    def _train_step(self, x: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any]:
+        """One update; the loss and the number of hits stay arrays on the model's device."""
+        loss, outputs = self._loss_and_outputs(x, y, training=True, sample_weight=sample_weight)
+        params = self.trainable_weights
+        for p in params:
+            p.grad = None
+        loss.backward()
+        self.optimizer.apply(params)
+        return loss.data, self._hits(outputs, y)
+
+    def _fit_step(self) -> Callable[[Any, Any, Any], tuple[Any, list[Any]]]:
+        """The training step of fit and train_on_batch: captured in a CUDA graph with
+        ``jit_compile`` on a GPU."""
+        if not (self.jit_compile and self.device == "gpu"):
+            return self._train_step
+        if self._captured_step is None:
+            self._captured_step = CapturedTrainStep(self)
+        return self._captured_step
+
+    def _hits(self, outputs: Any, y: Any) -> list[Any]:
+        """Each metric's totals for a batch (the sum of its scores, or its counts), as arrays
+        on the model's device."""
+        return [metric.total(outputs, y, self.loss) for metric in self.metrics]
+
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any,
+        sample_weight: Any = None,
+        class_weight: dict[int, float] | None = None,
+        return_dict: bool = False,
+    ) -> list[float] | float | dict[str, float]:
+        """One optimizer step on one batch; returns [loss, accuracy] like Keras (a dict of
+        the logs with ``return_dict``); with ``jit_compile`` on a GPU, the step is captured
+        and replayed as in fit."""
+        self._require_compiled()
+        x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
+        loss, hits = self._fit_step()(x, y, w)
+        values = [m.result(h, len(x)) for m, h in zip(self.metrics, hits, strict=True)]
+        return self._result(float(loss), values, return_dict)
+
+    def test_on_batch(
+        self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False
+    ) -> list[float] | float | dict[str, float]:
+        """Loss (and accuracy) on one batch, without training."""
+        self._require_compiled()
+        x, y, w = self._prepare_weighted(x, y, sample_weight)
+        batches = ArrayBatches(x, y, len(x), self.device, w)
+        return self._result(*self._evaluate(batches), return_dict)
+
+    def predict_on_batch(self, x: Any) -> np.ndarray:
+        """The outputs for one batch, as a NumPy array."""
+        return self.predict(x, batch_size=len(x), verbose=0)
+
+    def _result(
+        self, loss: float, values: list[float], return_dict: bool = False
+    ) -> list[float] | float | dict[str, float]:
+        """Keras' return value: the loss, or [loss, *metrics] when compiled with metrics."""
+        if return_dict:
+            return self._logs(loss, values)
+        return [loss, *values] if self.metrics else loss
+
+    def _running_logs(self, totals: _RunningTotals) -> dict[str, float]:
+        return self._logs(*totals.read())
+
+    def _logs(self, loss: float, values: list[float], prefix: str = "") -> dict[str, float]:
+        logs = {prefix + m.name: v for m, v in zip(self.metrics, values, strict=True)}
+        logs[prefix + "loss"] = loss
+        return logs
+
+    def fit(
+        self,
+        x: Any,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: int | str = "auto",
+        validation_data: tuple[Any, Any] | None = None,
+        shuffle: bool = True,
+        initial_epoch: int = 0,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int = 1,
+        callbacks: Iterable[Callback] | None = None,
+        validation_split: float = 0.0,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+    ) -> History:
+        """Train for ``epochs`` passes over (x, y); returns a History like Keras.
+
+        With ``checkpoint``, model, optimizer, random-generator state and History are saved there
+        atomically every ``checkpoint_every`` epochs (and after the last); a later call with the
+        same path resumes after the last saved epoch, and on the CPU it ends with the same
+        weights as an uninterrupted run.
+        A NaN or infinite loss stops training with ``TrainingDivergedError`` (on a GPU at the
+        next read of the running loss: a progress-line redraw or the end of the epoch, since a
+        step does not wait for the device).
+        ``callbacks`` (``minicnn.callbacks``) are called as in Keras; one that sets
+        ``model.stop_training`` ends training after the current step. ``BackupAndRestore``
+        is ``checkpoint`` under Keras' name (deleted when training ends normally);
+        ``TerminateOnNaN`` turns the error on a NaN loss into a quiet stop. ``validation_split``
+        holds out the last fraction of (x, y), before shuffling, as validation data, unless
+        ``validation_data`` is given; validation runs after every ``validation_freq``-th epoch,
+        in batches of ``validation_batch_size`` (default: ``batch_size``).
+        ``x`` (and ``validation_data``) may be a ``minicnn.batches.PyDataset`` that makes its
+        own (x, y) batches, as in Keras; then ``y`` is None and ``batch_size`` is the dataset's.
+        ``sample_weight`` (one weight per sample) or ``class_weight`` ({class: weight})
+        weight each sample's loss: the loss is sum(w * l) / batch size, as Keras'; metrics
+        stay unweighted, as Keras' ``metrics`` are.
+        ``steps_per_epoch`` (and ``validation_steps``) make an epoch (a validation) that many
+        batches, as in Keras: a pass over the data carries on into the next epoch, a new pass
+        begins when it runs out, and one that runs out inside an epoch ends it with a warning.
+        """
+        self._require_compiled()
+        verbose = 1 if verbose == "auto" else int(verbose)
+        batch_size = _batch_size(batch_size)
+        if validation_batch_size is None:
+            validation_batch_size = batch_size
+        validation_batch_size = positive_int(validation_batch_size, "validation_batch_size")
+        validation_freq = positive_int(validation_freq, "validation_freq")
+        # As in Keras, validation_data wins over validation_split.
+        split = validation_split if validation_data is None else 0.0
+        data, val = self._training_batches(
+            x, y, batch_size, split, validation_batch_size, sample_weight, class_weight
+        )
+        if validation_data is not None:
+            val = self._batches(validation_data, validation_batch_size)
+        data = _limited(data, steps_per_epoch, "steps_per_epoch")
+        if val is not None:
+            val = _limited(val, validation_steps, "validation_steps")
+        steps = data.steps
+        callbacks = as_list(callbacks)
+        checkpoint, checkpoint_every = _backup(callbacks, checkpoint, checkpoint_every)
+        # With TerminateOnNaN a diverged loss ends training quietly, as in Keras.
+        stop_quietly = any(isinstance(cb, TerminateOnNaN) for cb in callbacks)
+        history = History()
+        if checkpoint is not None and os.path.exists(checkpoint):
+            from .saving import load_checkpoint
+
+            initial_epoch = load_checkpoint(checkpoint, self, history)
+            if verbose:
+                print(f"Resuming from {checkpoint} after epoch {initial_epoch}.", flush=True)
+        history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        history.set_model(self)
+        self.history = history
+        hooks = _CallbackList(callbacks, self, history.params)
+        self.stop_training = False
+        hooks.train_begin()
+        logs: dict[str, float] = {}
+        for epoch in range(initial_epoch, epochs):
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+            hooks.epoch_begin(epoch)
+            bar = ProgressBar(steps, verbose)
+            totals = _RunningTotals(self.device, self.metrics)
+            train_step = self._fit_step()
+            epoch_start = time.perf_counter()
+            step = -1
+            for step, (xb, yb, wb) in enumerate(data.epoch(shuffle)):
+                hooks.batch_begin(step)
+                loss, hits = train_step(xb, yb, wb)
+                totals.add(loss, hits, len(xb))
+                # The CPU checks every step; a GPU only when it reads the totals anyway.
+                if totals.on_host or bar.will_draw(step + 1):
+                    loss_mean, values = totals.read()
+                    _check_finite(loss_mean, epoch, step, steps, history, stop_quietly)
+                    bar.update(step + 1, self._logs(loss_mean, values))
+                if hooks.callbacks:
+                    hooks.batch_end(step, BatchLogs(partial(self._running_logs, totals)))
+                if self.stop_training:
+                    break
+            data.end_epoch()
+            if step < 0:  # an iterator ran out before this epoch: training ends, as in Keras
+                if not isinstance(data, StepsPerEpoch):
+                    warn_ran_out()
+                break
+            loss_mean, values = totals.read()
+            _check_finite(loss_mean, epoch, step, steps, history, stop_quietly)
+            logs = self._logs(loss_mean, values)
+            epoch_seconds = time.perf_counter() - epoch_start
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_loss, val_values = self._evaluate(val)
+                logs.update(self._logs(val_loss, val_values, prefix="val_"))
+            # Keras' order: callbacks first (they may add to the logs), then the progress line.
+            hooks.epoch_end(epoch, logs)
+            bar.finish(logs, current=step + 1)
+            history.record(epoch, logs)
+            history.epoch_seconds.append(epoch_seconds)
+            if checkpoint is not None and (
+                (epoch + 1) % max(1, checkpoint_every) == 0
+                or epoch + 1 == epochs
+                or self.stop_training
+            ):
+                from .saving import save_checkpoint
+
+                save_checkpoint(checkpoint, self, epoch + 1, history)
+            if self.stop_training:
+                break
+        hooks.train_end(logs)
+        return history
+
+    # -- inference -----------------------------------------------------------------------------
+    def _training_batches(
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int,
+        validation_split: float,
+        validation_batch_size: int,
+        sample_weight: Any = None,
+        class_weight: dict[int, float] | None = None,
+    ) -> tuple[ArrayBatches | DatasetBatches, ArrayBatches | None]:
+        """fit's batches, and those of the samples ``validation_split`` holds out (or None)."""
+        if _takes_dataset(x, y):
+            if validation_split:
+                raise ValueError(
+                    "validation_split needs arrays; pass the dataset's validation data as "
+                    "validation_data."
+                )
+            if sample_weight is not None or class_weight is not None:
+                raise ValueError(
+                    "A dataset gives its sample weights in its batches, as (x, y, "
+                    "sample_weight); class_weight and sample_weight need arrays."
+                )
+            return dataset_batches(x, self._prepare_weighted, with_targets=True), None
+        if y is None:
+            raise ValueError("fit needs y (the targets) when x is an array.")
+        x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
+        val = None
+        if validation_split:
+            x, y, (x_val, y_val) = _split_off_validation(x, y, validation_split)
+            w_val = None if w is None else w[len(x) :]
+            w = None if w is None else w[: len(x)]
+            val = ArrayBatches(x_val, y_val, validation_batch_size, self.device, w_val)
+        return ArrayBatches(x, y, batch_size, self.device, w), val
+
+    def _batches(
+        self, data: Any, batch_size: int, with_targets: bool = True
+    ) -> ArrayBatches | DatasetBatches:
+        """Batches of a dataset, or of arrays given as ``(x, y)`` or ``(x, y,
+        sample_weight)`` (or ``x`` alone for predict)."""
+        if is_dataset(data):
+            return dataset_batches(data, self._prepare_weighted, with_targets)
+        if not with_targets:
+            x, _ = self._prepare(data)
+            return ArrayBatches(x, None, batch_size, self.device)
+        if not (isinstance(data, (tuple, list)) and len(data) in (2, 3)):
+            what = f"a {type(data).__name__}"
+            if isinstance(data, (tuple, list)):
+                what += f" of {len(data)}"
+            raise ValueError(
+                f"Give (x, y) or (x, y, sample_weight) arrays, or a dataset of such batches; "
+                f"got {what}."
+            )
+        if data[1] is None:
+            raise ValueError("y (the targets) is needed when x is an array.")
+        x, y, w = self._prepare_weighted(*data)
+        return ArrayBatches(x, y, batch_size, self.device, w)
+
+    def _evaluate(
+        self,
+        batches: ArrayBatches | DatasetBatches | StepsPerEpoch,
+        bar: ProgressBar | None = None,
+    ) -> tuple[float, list[float]]:
+        totals = _RunningTotals(self.device, self.metrics)
+        with no_grad():
+            for step, (xb, yb, wb) in enumerate(batches.epoch(shuffle=False)):
+                loss, outputs = self._loss_and_outputs(xb, yb, False, wb)
+                totals.add(loss.data, self._hits(outputs, yb), len(xb))
+                if bar is not None and bar.will_draw(step + 1):
+                    bar.update(step + 1, self._logs(*totals.read()))
+        if not totals.seen:
+            raise ValueError("There was no data to evaluate: the iterator had run out.")
+        return totals.read()
+
+    def evaluate(
+        self,
+        x: Any,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: int | str = "auto",
+        return_dict: bool = False,
+        sample_weight: Any = None,
+        steps: int | None = None,
+    ) -> list[float] | float | dict[str, float]:
+        """Loss (and accuracy, if compiled with it) over (x, y) or a dataset of (x, y)
+        batches, without training; a dict ``{"accuracy": ..., "loss": ...}`` with
+        ``return_dict``. ``sample_weight`` weights each sample's loss, as in fit; ``steps``
+        takes only the first that many batches."""
+        self._require_compiled()
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if _takes_dataset(x, y):
+            if sample_weight is not None:
+                raise ValueError("A dataset gives its sample weights in its batches.")
+            data = x
+        else:
+            data = (x, y) if sample_weight is None else (x, y, sample_weight)
+        batches = _limited(self._batches(data, _batch_size(batch_size)), steps, "steps")
+        bar = ProgressBar(batches.steps, verbose)
+        loss, values = self._evaluate(batches, bar)
+        bar.finish(self._logs(loss, values))
+        return self._result(loss, values, return_dict)
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: int | str = "auto",
+        steps: int | None = None,
+    ) -> np.ndarray:
+        """The model's outputs (softmax probabilities for the study's models) as a NumPy array,
+        for x or for each batch of a dataset, in order (of the first ``steps`` batches only,
+        if given)."""
+        verbose = 1 if verbose == "auto" else int(verbose)
+        batches = self._batches(x, _batch_size(batch_size), with_targets=False)
+        batches = _limited(batches, steps, "steps")
+        bar = ProgressBar(batches.steps, verbose)
+        outputs = []
+        xp = backend.xp_for(self.device)
+        with no_grad():
+            for step, (xb, _, _) in enumerate(batches.epoch(shuffle=False)):
+                outputs.append(self(xb).data)
+                bar.update(step + 1)
+        if not outputs:
+            raise ValueError("There was no data to predict on: the iterator had run out.")
+        result = backend.to_numpy(xp.concatenate(outputs))  # one copy back from a GPU
+        bar.finish()
+        return result
+
+    # -- saving --------------------------------------------------------------------------------

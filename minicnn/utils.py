@@ -9,8 +9,9 @@ import numpy as np
 from . import backend
 from .batches import PyDataset
 from .data_checks import integer_ids
+from .datasets.image_folders import image_dataset_from_directory
 
-__all__ = ["PyDataset", "to_categorical"]
+__all__ = ["PyDataset", "image_dataset_from_directory", "to_categorical"]
 
 
 def to_categorical(y: Any, num_classes: int | None = None) -> np.ndarray:

@@ -104,6 +104,39 @@ def dilate_kernel(kernel: Any, rate: int | tuple[int, int]) -> Tensor:
     return DilateKernel(_pair(rate))(kernel)
 
 
+class GroupKernel(Function):
+    """A grouped convolution's (kh, kw, in / groups, out) kernel as the block-diagonal
+    (kh, kw, in, out) kernel of an ordinary convolution: output block g reads only input
+    block g, zeros elsewhere (Keras' ``groups``)."""
+
+    def __init__(self, groups: int) -> None:
+        self.groups = groups
+
+    def _blocks(self, inputs: int, outputs: int) -> list[tuple[slice, slice]]:
+        step_in, step_out = inputs // self.groups, outputs // self.groups
+        return [
+            (slice(g * step_in, (g + 1) * step_in), slice(g * step_out, (g + 1) * step_out))
+            for g in range(self.groups)
+        ]
+
+    def forward(self, w: Any) -> Any:
+        xp = backend.get_array_module(w)
+        kh, kw, step_in, outputs = w.shape
+        full = xp.zeros((kh, kw, step_in * self.groups, outputs), dtype=w.dtype)
+        for rows, cols in self._blocks(step_in * self.groups, outputs):
+            full[:, :, rows, cols] = w[:, :, :, cols]
+        return full
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        blocks = self._blocks(grad.shape[2], grad.shape[3])
+        return xp.concatenate([grad[:, :, rows, cols] for rows, cols in blocks], axis=3)
+
+
+def group_kernel(kernel: Any, groups: int) -> Tensor:
+    return GroupKernel(groups)(kernel)
+
+
 class Conv2DTranspose(Function):
     """The transposed ("fractionally strided") convolution: the adjoint of Conv2D with the
     same kernel, made with col2im, which the forward pass of a convolution's input gradient

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import activations, backend, initializers, regularizers
 from .autograd import Tensor
+from .data_checks import positive_int
 
 Shape = tuple[int, ...]
 
@@ -42,6 +43,25 @@ def _require_image(input_shape: Shape, layer: str, kind: str) -> None:
             f"{layer} expects input of shape (batch, height, width, channels); "
             f"got {(None, *input_shape)}. {kind} cannot follow Flatten or Dense."
         )
+
+
+def groups_of(value: Any, filters: int, layer: str) -> int:
+    """Keras' ``groups``: a positive int that divides the filters (the input channels are
+    checked when the layer is built)."""
+    groups = positive_int(value, f"{layer}: groups")
+    if filters % groups:
+        raise ValueError(f"{layer}: filters ({filters}) must be divisible by groups ({groups}).")
+    return groups
+
+
+def grouped_channels(input_channels: int, groups: int, layer: str) -> int:
+    """The input channels each group reads."""
+    if input_channels % groups:
+        raise ValueError(
+            f"{layer}: the input's {input_channels} channels must be divisible by groups "
+            f"({groups})."
+        )
+    return input_channels // groups
 
 
 class Layer:

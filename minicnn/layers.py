@@ -30,6 +30,8 @@ from .layer_base import (
     _padding,
     _positive_pair,
     _require_image,
+    grouped_channels,
+    groups_of,
 )
 from .merging import (
     Add,
@@ -174,7 +176,9 @@ def dilated_size(kernel_size: tuple[int, int], rate: tuple[int, int]) -> tuple[i
 class Conv2D(_Activated):
     """2-D convolution over NHWC input; kernel (kh, kw, in, out) and bias (out,) as in Keras.
     With ``dilation_rate`` the kernel's taps are spread out (an atrous convolution); it runs
-    as an ordinary convolution with zeros between the taps."""
+    as an ordinary convolution with zeros between the taps. With ``groups`` each of that many
+    blocks of filters reads only its block of input channels (kernel (kh, kw, in / groups,
+    out)); it runs as an ordinary convolution with a block-diagonal kernel."""
 
     def __init__(
         self,
@@ -187,6 +191,7 @@ class Conv2D(_Activated):
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
         dilation_rate: int | tuple[int, int] = 1,
+        groups: int = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
@@ -195,17 +200,22 @@ class Conv2D(_Activated):
         self.strides = _positive_pair(strides, "strides", self.describe())
         self.padding = _padding(padding, self.describe())
         self.dilation_rate = dilation(dilation_rate, self.strides, self.describe())
+        self.groups = groups_of(groups, self.filters, self.describe())
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        grouped_channels(input_shape[-1], self.groups, self.describe())
         span = dilated_size(self.kernel_size, self.dilation_rate)
         h, w = conv_output_size(self.describe(), input_shape, span, self.strides, self.padding)
         return (h, w, self.filters)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        return self._kernel_and_bias((*self.kernel_size, input_shape[2], self.filters))
+        channels = input_shape[2] // self.groups
+        return self._kernel_and_bias((*self.kernel_size, channels, self.filters))
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         kernel = self._weights[0]
+        if self.groups > 1:
+            kernel = conv_ops.group_kernel(kernel, self.groups)
         if self.dilation_rate != (1, 1):
             kernel = conv_ops.dilate_kernel(kernel, self.dilation_rate)
         return F.conv2d(x, kernel, self._bias(x.dtype), self.strides, self.padding, relu=relu)
@@ -218,6 +228,7 @@ class Conv2D(_Activated):
             "strides": list(self.strides),
             "padding": self.padding,
             "dilation_rate": list(self.dilation_rate),
+            "groups": self.groups,
         }
 
 

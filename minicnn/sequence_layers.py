@@ -13,7 +13,7 @@ from . import backend, conv_ops, initializers, regularizers
 from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
-from .layer_base import Layer, Shape, _Activated
+from .layer_base import Layer, Shape, _Activated, grouped_channels, groups_of
 
 PADDINGS = ("valid", "same", "causal")
 
@@ -63,8 +63,9 @@ def _output_steps(layer: Layer, steps: int, window: int, stride: int, padding: s
 
 
 class Conv1D(_Activated):
-    """1-D convolution; kernel (kernel_size, in, filters) and bias (filters,) as in Keras.
-    ``padding="causal"`` pads only the start, so output step t sees input steps up to t."""
+    """1-D convolution; kernel (kernel_size, in / groups, filters) and bias (filters,) as in
+    Keras. ``padding="causal"`` pads only the start, so output step t sees input steps up to
+    t; ``groups`` splits the channels as Conv2D's does."""
 
     def __init__(
         self,
@@ -77,11 +78,13 @@ class Conv1D(_Activated):
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
         dilation_rate: int | tuple[int] = 1,
+        groups: int = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
         layer = self.describe()
         self.filters = positive_int(filters, f"{layer}: filters")
+        self.groups = groups_of(groups, self.filters, layer)
         self.kernel_size = _positive(kernel_size, "kernel_size", layer)
         self.strides = _positive(strides, "strides", layer)
         self.padding = _padding(padding, layer, PADDINGS)
@@ -98,14 +101,18 @@ class Conv1D(_Activated):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         _require_sequence(input_shape, self.describe(), "Conv1D")
+        grouped_channels(input_shape[-1], self.groups, self.describe())
         steps = _output_steps(self, input_shape[0], self._span, self.strides, self.padding)
         return (steps, self.filters)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        return self._kernel_and_bias((self.kernel_size, input_shape[1], self.filters))
+        channels = input_shape[1] // self.groups
+        return self._kernel_and_bias((self.kernel_size, channels, self.filters))
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         kernel = F.reshape(self._weights[0], (1, *self._weights[0].shape))
+        if self.groups > 1:
+            kernel = conv_ops.group_kernel(kernel, self.groups)
         if self.dilation_rate > 1:
             kernel = conv_ops.dilate_kernel(kernel, (1, self.dilation_rate))
         image = _as_image(x)
@@ -124,6 +131,7 @@ class Conv1D(_Activated):
             "strides": [self.strides],
             "padding": self.padding,
             "dilation_rate": [self.dilation_rate],
+            "groups": self.groups,
         }
 
 

@@ -190,3 +190,62 @@ def test_layers_without_a_bias_and_their_penalties():
     )
     assert L.SeparableConv2D(4, 3, use_bias=False)(x).shape == (2, 3, 3, 4)
     assert L.DepthwiseConv2D(3, use_bias=False, depth_multiplier=2)(x).shape == (2, 3, 3, 6)
+
+
+@pytest.mark.parametrize(
+    "groups,kernel,strides,padding,dilation",
+    [
+        (2, (3, 3), (1, 1), "same", (1, 1)),
+        (3, (2, 3), (2, 1), "valid", (1, 1)),
+        (2, 3, 1, "same", 2),
+    ],
+)
+def test_grouped_convolutions_match_loops_per_group_and_their_gradients_check(
+    groups, kernel, strides, padding, dilation, device
+):
+    """Keras' groups: filter block g convolves input-channel block g alone; the output is
+    the blocks side by side."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 6, 5, 6))
+    layer = L.Conv2D(
+        6, kernel, strides, padding, groups=groups, dilation_rate=dilation, use_bias=False
+    )
+    layer.build(x.shape[1:])
+    w = layer.get_weights()[0]
+    assert w.shape == (*layer.kernel_size, 6 // groups, 6)
+    step = 6 // groups
+    blocks = [
+        naive_conv(
+            x[..., g * step : (g + 1) * step],
+            w[..., g * step : (g + 1) * step],
+            layer.strides,
+            padding,
+            layer.dilation_rate,
+        )
+        for g in range(groups)
+    ]
+    np.testing.assert_allclose(layer(x).data, np.concatenate(blocks, axis=-1), rtol=1e-5)
+    check_layer_gradients(
+        L.Conv2D(6, kernel, strides, padding, groups=groups, dilation_rate=dilation),
+        x,
+        device=device,
+    )
+
+
+def test_grouped_conv1d_and_bad_groups():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 7, 4))
+    layer = L.Conv1D(6, 3, padding="causal", groups=2)
+    out = layer(x).data
+    kernel, bias = layer.get_weights()
+    assert kernel.shape == (3, 2, 6)
+    first = L.Conv1D(3, 3, padding="causal")
+    first.build((7, 2))
+    first.set_weights([kernel[:, :, :3], bias[:3]])
+    np.testing.assert_allclose(out[..., :3], first(x[..., :2]).data, rtol=1e-6)
+    model = Sequential([Input((8, 8, 4)), L.Conv2D(8, 3, groups=4)])
+    assert model.count_params() == 3 * 3 * 1 * 8 + 8
+    with pytest.raises(ValueError, match=r"filters \(6\) must be divisible by groups \(4\)"):
+        L.Conv2D(6, 3, groups=4)
+    with pytest.raises(ValueError, match="the input's 3 channels must be divisible by groups"):
+        Sequential([Input((5, 5, 3)), L.Conv2D(4, 3, groups=2)])

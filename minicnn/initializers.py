@@ -78,6 +78,18 @@ def random_uniform(shape: tuple[int, ...]) -> np.ndarray:
     return _uniform(0.05, shape)
 
 
+def orthogonal(shape: tuple[int, ...]) -> np.ndarray:
+    """Keras' Orthogonal (gain 1): the kernel, flattened to (rows, last axis), has orthonormal
+    rows or columns (Saxe et al., 2014); the default of recurrent kernels."""
+    rows, cols = int(np.prod(shape[:-1])), shape[-1]
+    draws = backend.rng().standard_normal(size=(max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(draws)
+    q *= np.sign(np.diag(r))  # a unique factorisation, so that the result is uniform
+    if rows < cols:
+        q = q.T
+    return q.reshape(shape).astype(backend.FLOAT)
+
+
 _BY_NAME: dict[str, Initializer] = {
     "glorot_uniform": glorot_uniform,
     "glorot_normal": _variance_scaling(1.0, "fan_avg", "truncated_normal"),
@@ -91,6 +103,7 @@ _BY_NAME: dict[str, Initializer] = {
     "ones": ones,
 }
 # Keras' short names for the two (Embedding's default is "uniform").
+_BY_NAME["orthogonal"] = orthogonal
 _BY_NAME["uniform"] = random_uniform
 _BY_NAME["normal"] = random_normal
 

@@ -58,6 +58,7 @@ from .pooling import (
     MaxPooling2D,
 )
 from .preprocessing import CenterCrop, Rescaling, Resizing
+from .recurrent import GRU, LSTM, SimpleRNN
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from .sequence_layers import (
     AveragePooling1D,
@@ -89,6 +90,9 @@ __all__ = [
     "GaussianDropout",
     "GaussianNoise",
     "GroupNormalization",
+    "GRU",
+    "LSTM",
+    "SimpleRNN",
     "RandomBrightness",
     "RandomContrast",
     "RandomCrop",
@@ -596,6 +600,9 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         CenterCrop,
         LayerNormalization,
         GroupNormalization,
+        SimpleRNN,
+        LSTM,
+        GRU,
         GaussianNoise,
         GaussianDropout,
         AlphaDropout,

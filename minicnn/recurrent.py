@@ -1,0 +1,382 @@
+"""Keras' recurrent layers, SimpleRNN, LSTM and GRU, over (batch, steps, features).
+
+Each layer is one differentiable operation over the whole sequence: ``forward`` projects every
+step's input with one product, then runs the cell step by step; ``backward`` runs back through
+time (BPTT) and forms the kernels' gradients with one product each. Weights are in Keras'
+layout: kernel (features, gates * units), recurrent_kernel (units, gates * units), bias, with
+Keras' gate order (LSTM: input, forget, cell, output; GRU: update, reset, candidate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import activation_ops, backend, initializers, regularizers
+from . import functions as F
+from .autograd import Function, Tensor
+from .data_checks import positive_int
+from .functions import matmul_arrays
+from .layer_base import Layer, Shape
+
+
+def _forward_and_slope(name: str | None, owner: str) -> tuple[Any, Any]:
+    """An activation of a cell, and its derivative as a function of its output."""
+    table = {
+        "tanh": (lambda xp, a: xp.tanh(a), lambda xp, y: 1 - y * y),
+        "sigmoid": (activation_ops._stable_sigmoid, lambda xp, y: y * (1 - y)),
+        "relu": (lambda xp, a: xp.maximum(a, 0), lambda xp, y: (y > 0).astype(y.dtype)),
+        "hard_sigmoid": (
+            lambda xp, a: xp.clip((a + 3) / 6, 0, 1),
+            lambda xp, y: ((y > 0) & (y < 1)).astype(y.dtype) / 6,
+        ),
+        "linear": (lambda xp, a: a, lambda xp, y: xp.ones_like(y)),
+    }
+    key = "linear" if name is None else name
+    if key not in table:
+        raise ValueError(
+            f"{owner}: a recurrent cell takes the activations {', '.join(table)}; got {name!r}."
+        )
+    return table[key]
+
+
+class Reverse(Function):
+    """The sequence in reverse order of its steps (Keras' ``go_backwards``)."""
+
+    def forward(self, x: Any) -> Any:
+        return x[:, ::-1]
+
+    def backward(self, grad: Any) -> Any:
+        return grad[:, ::-1]
+
+
+class Recurrence(Function):
+    """A cell run over the steps of a sequence from a zero state. Subclasses give ``step``
+    (state -> new state and what backward needs) and ``step_back``."""
+
+    gates = 1
+
+    def __init__(
+        self,
+        activation: tuple[Any, Any],
+        recurrent_activation: tuple[Any, Any],
+        return_sequences: bool,
+        recurrent_mask: Any,
+    ) -> None:
+        self.act, self.act_slope = activation
+        self.gate, self.gate_slope = recurrent_activation
+        self.return_sequences, self.mask = return_sequences, recurrent_mask
+
+    def _biases(self, bias: Any) -> tuple[Any, Any]:
+        """The bias added to the inputs' projection, and the one added to the recurrent
+        product (None for all cells but GRU)."""
+        return bias, None
+
+    def forward(self, x: Any, kernel: Any, recurrent_kernel: Any, bias: Any) -> Any:
+        xp = backend.get_array_module(x)
+        self.xp = xp
+        n, steps, features = x.shape
+        units = recurrent_kernel.shape[0]
+        input_bias, recurrent_bias = self._biases(bias.astype(x.dtype, copy=False))
+        kernel = kernel.astype(x.dtype, copy=False)
+        recurrent_kernel = recurrent_kernel.astype(x.dtype, copy=False)
+        projected = matmul_arrays(x.reshape(n * steps, features), kernel)
+        projected = projected.reshape(n, steps, -1) + input_bias
+        h = xp.zeros((n, units), dtype=x.dtype)
+        c = xp.zeros((n, units), dtype=x.dtype)
+        outputs, caches, read = [], [], []
+        for t in range(steps):
+            h_in = h if self.mask is None else h * self.mask
+            recurrent = matmul_arrays(h_in, recurrent_kernel)
+            if recurrent_bias is not None:
+                recurrent = recurrent + recurrent_bias
+            h, c, cache = self.step(projected[:, t], recurrent, h, c)
+            caches.append(cache)
+            read.append(h_in)
+            if self.return_sequences:
+                outputs.append(h)
+        if self.recording:
+            self.x, self.kernel, self.recurrent_kernel = x, kernel, recurrent_kernel
+            self.caches, self.read = caches, read
+        return xp.stack(outputs, axis=1) if self.return_sequences else h
+
+    def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
+        raise NotImplementedError
+
+    def step_back(self, dh: Any, dc: Any, cache: Any) -> tuple[Any, Any, Any, Any]:
+        """(gradient of the input projection, of the recurrent product, of the previous h
+        through the cell alone, of the previous c)."""
+        raise NotImplementedError
+
+    def backward(self, grad: Any) -> tuple[Any, Any, Any, Any]:
+        xp, x = self.xp, self.x
+        n, steps, features = x.shape
+        units = self.recurrent_kernel.shape[0]
+        kernel_t = self.recurrent_kernel.T
+        dxz, dhz = [None] * steps, [None] * steps
+        dh = xp.zeros((n, units), dtype=grad.dtype)
+        dc = xp.zeros((n, units), dtype=grad.dtype)
+        for t in reversed(range(steps)):
+            if self.return_sequences:
+                dh = dh + grad[:, t]
+            elif t == steps - 1:
+                dh = dh + grad
+            dxz[t], dhz[t], dh_cell, dc = self.step_back(dh, dc, self.caches[t])
+            through_product = matmul_arrays(dhz[t], kernel_t)
+            if self.mask is not None:
+                through_product *= self.mask
+            dh = dh_cell + through_product
+        dxz_all = xp.stack(dxz, axis=1).reshape(n * steps, -1)
+        dhz_all = xp.stack(dhz, axis=1).reshape(n * steps, -1)
+        read = xp.stack(self.read, axis=1).reshape(n * steps, units)
+        x2d = x.reshape(n * steps, features)
+        dx = matmul_arrays(dxz_all, self.kernel.T).reshape(x.shape)
+        dkernel = matmul_arrays(x2d.T, dxz_all)
+        drecurrent = matmul_arrays(read.T, dhz_all)
+        dbias = self._bias_grad(dxz_all.sum(axis=0), dhz_all.sum(axis=0))
+        return dx, dkernel, drecurrent, dbias
+
+    def _bias_grad(self, input_part: Any, recurrent_part: Any) -> Any:
+        return input_part
+
+
+class SimpleRNNRecurrence(Recurrence):
+    """h = activation(x W + h_prev U + b)."""
+
+    def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
+        new = self.act(self.xp, xz + hz)
+        return new, c, new
+
+    def step_back(self, dh: Any, dc: Any, cache: Any) -> tuple[Any, Any, Any, Any]:
+        dz = dh * self.act_slope(self.xp, cache)
+        return dz, dz, self.xp.zeros_like(dh), dc
+
+
+class LSTMRecurrence(Recurrence):
+    """i, f, o = gate(z_i), gate(z_f), gate(z_o); g = activation(z_g) for z = x W + h U + b;
+    c = f c_prev + i g; h = o activation(c)."""
+
+    gates = 4
+
+    def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
+        z = xz + hz
+        u = h.shape[1]
+        i, f = self.gate(self.xp, z[:, :u]), self.gate(self.xp, z[:, u : 2 * u])
+        g, o = self.act(self.xp, z[:, 2 * u : 3 * u]), self.gate(self.xp, z[:, 3 * u :])
+        c_new = f * c + i * g
+        squashed = self.act(self.xp, c_new)
+        return o * squashed, c_new, (i, f, g, o, c, squashed)
+
+    def step_back(self, dh: Any, dc: Any, cache: Any) -> tuple[Any, Any, Any, Any]:
+        xp = self.xp
+        i, f, g, o, c_prev, squashed = cache
+        dc = dc + dh * o * self.act_slope(xp, squashed)
+        dz = xp.concatenate(
+            [
+                dc * g * self.gate_slope(xp, i),
+                dc * c_prev * self.gate_slope(xp, f),
+                dc * i * self.act_slope(xp, g),
+                dh * squashed * self.gate_slope(xp, o),
+            ],
+            axis=1,
+        )
+        return dz, dz, xp.zeros_like(dh), dc * f
+
+
+class GRURecurrence(Recurrence):
+    """Keras 3's GRU (reset_after): z, r = gate(x W_zr + b0 + h U_zr + b1);
+    candidate = activation(x W_h + b0 + r (h U_h + b1)); h = z h_prev + (1 - z) candidate."""
+
+    gates = 3
+
+    def _biases(self, bias: Any) -> tuple[Any, Any]:
+        return bias[0], bias[1]
+
+    def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
+        u = h.shape[1]
+        z = self.gate(self.xp, xz[:, :u] + hz[:, :u])
+        r = self.gate(self.xp, xz[:, u : 2 * u] + hz[:, u : 2 * u])
+        candidate = self.act(self.xp, xz[:, 2 * u :] + r * hz[:, 2 * u :])
+        return z * h + (1 - z) * candidate, c, (z, r, candidate, hz[:, 2 * u :], h)
+
+    def step_back(self, dh: Any, dc: Any, cache: Any) -> tuple[Any, Any, Any, Any]:
+        xp = self.xp
+        z, r, candidate, h_part, h_prev = cache
+        da = dh * (1 - z) * self.act_slope(xp, candidate)
+        dz = dh * (h_prev - candidate) * self.gate_slope(xp, z)
+        dr = da * h_part * self.gate_slope(xp, r)
+        return (
+            xp.concatenate([dz, dr, da], axis=1),
+            xp.concatenate([dz, dr, da * r], axis=1),
+            dh * z,
+            dc,
+        )
+
+    def _bias_grad(self, input_part: Any, recurrent_part: Any) -> Any:
+        return self.xp.stack([input_part, recurrent_part])
+
+
+class _RNN(Layer):
+    """What SimpleRNN, LSTM and GRU share: Keras' arguments, weights, dropout masks."""
+
+    recurrence: type[Recurrence] = Recurrence
+    uses_gates = True  # whether ``recurrent_activation`` is an argument
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = "tanh",
+        recurrent_activation: str | None = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        recurrent_initializer: str = "orthogonal",
+        bias_initializer: str = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        return_sequences: bool = False,
+        go_backwards: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        owner = self.describe()
+        self.units = positive_int(units, f"{owner}: units")
+        self.activation = activation
+        self.recurrent_activation = recurrent_activation if self.uses_gates else None
+        self._activations = (
+            _forward_and_slope(activation, owner),
+            _forward_and_slope(self.recurrent_activation, owner),
+        )
+        self.use_bias = bool(use_bias)
+        self._init_names = {
+            "kernel_initializer": kernel_initializer,
+            "recurrent_initializer": recurrent_initializer,
+            "bias_initializer": bias_initializer,
+        }
+        self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+                raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {rate!r}.")
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{self.describe()} expects input of shape (batch, steps, features); got "
+                f"{(None, *input_shape)}."
+            )
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
+    def _bias_shape(self) -> tuple[int, ...]:
+        return (self.recurrence.gates * self.units,)
+
+    def _initial_bias(self) -> np.ndarray:
+        return self._initializers["bias_initializer"](self._bias_shape())
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        width = self.recurrence.gates * self.units
+        weights = [
+            self._initializers["kernel_initializer"]((input_shape[1], width)),
+            self._initializers["recurrent_initializer"]((self.units, width)),
+        ]
+        return weights + ([self._initial_bias()] if self.use_bias else [])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n, _, features = x.shape
+        if self.go_backwards:
+            x = Reverse()(x)
+        if training and self.dropout:
+            mask = F.dropout_mask((n, 1, features), self.dropout, x.dtype, xp)
+            x = F.Dropout(mask)(x)
+        recurrent_mask = None
+        if training and self.recurrent_dropout:
+            recurrent_mask = F.dropout_mask((n, self.units), self.recurrent_dropout, x.dtype, xp)
+        kernel, recurrent_kernel, *rest = self._weights
+        bias = rest[0] if rest else xp.zeros(self._bias_shape(), dtype=x.dtype)
+        run = self.recurrence(*self._activations, self.return_sequences, recurrent_mask)
+        return run(x, kernel, recurrent_kernel, bias)
+
+    @property
+    def losses(self) -> list[Tensor]:
+        return self._penalties(
+            [(self.kernel_regularizer, 0), (self.recurrent_regularizer, 1)]
+            + ([(self.bias_regularizer, 2)] if self.use_bias else [])
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        config = {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            **self._init_names,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "return_sequences": self.return_sequences,
+            "go_backwards": self.go_backwards,
+        }
+        if self.uses_gates:
+            config["recurrent_activation"] = self.recurrent_activation
+        return config
+
+
+class SimpleRNN(_RNN):
+    """A fully connected recurrence: h = activation(x W + h_prev U + b)."""
+
+    recurrence = SimpleRNNRecurrence
+    uses_gates = False
+
+    def __init__(self, units: int, activation: str | None = "tanh", **kwargs: Any) -> None:
+        super().__init__(units, activation, **kwargs)
+
+
+class LSTM(_RNN):
+    """Long short-term memory (Hochreiter & Schmidhuber), as Keras computes it; with
+    ``unit_forget_bias`` the forget gate's bias starts at 1."""
+
+    recurrence = LSTMRecurrence
+
+    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _initial_bias(self) -> np.ndarray:
+        bias = super()._initial_bias()
+        if self.unit_forget_bias:
+            bias[self.units : 2 * self.units] = 1.0
+        return bias
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class GRU(_RNN):
+    """Gated recurrent unit (Cho et al.) in Keras 3's form (``reset_after=True``): the reset
+    gate scales the recurrent product, and there are two biases, bias shape (2, 3 * units)."""
+
+    recurrence = GRURecurrence
+
+    def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        if not reset_after:
+            raise ValueError(
+                f"{self.describe()}: reset_after=False (Keras 2's GRU) is not available; "
+                "Keras 3's default, reset_after=True, is."
+            )
+        self.reset_after = True
+
+    def _bias_shape(self) -> tuple[int, ...]:
+        return (2, 3 * self.units)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "reset_after": self.reset_after}

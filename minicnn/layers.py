@@ -58,7 +58,7 @@ from .pooling import (
     MaxPooling2D,
 )
 from .preprocessing import CenterCrop, Rescaling, Resizing
-from .recurrent import GRU, LSTM, SimpleRNN
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from .sequence_layers import (
     AveragePooling1D,
@@ -90,6 +90,7 @@ __all__ = [
     "GaussianDropout",
     "GaussianNoise",
     "GroupNormalization",
+    "Bidirectional",
     "GRU",
     "LSTM",
     "SimpleRNN",
@@ -603,6 +604,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         SimpleRNN,
         LSTM,
         GRU,
+        Bidirectional,
         GaussianNoise,
         GaussianDropout,
         AlphaDropout,

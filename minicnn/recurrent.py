@@ -288,6 +288,10 @@ class _RNN(Layer):
         return weights + ([self._initial_bias()] if self.use_bias else [])
 
     def call(self, x: Tensor, training: bool) -> Tensor:
+        return self._run(x, training, self._weights)
+
+    def _run(self, x: Tensor, training: bool, weights: list[Tensor]) -> Tensor:
+        """The layer on x with these weights (a Bidirectional layer holds them)."""
         xp = backend.get_array_module(x.data)
         n, _, features = x.shape
         if self.go_backwards:
@@ -298,7 +302,7 @@ class _RNN(Layer):
         recurrent_mask = None
         if training and self.recurrent_dropout:
             recurrent_mask = F.dropout_mask((n, self.units), self.recurrent_dropout, x.dtype, xp)
-        kernel, recurrent_kernel, *rest = self._weights
+        kernel, recurrent_kernel, *rest = weights
         bias = rest[0] if rest else xp.zeros(self._bias_shape(), dtype=x.dtype)
         run = self.recurrence(*self._activations, self.return_sequences, recurrent_mask)
         return run(x, kernel, recurrent_kernel, bias)
@@ -380,3 +384,111 @@ class GRU(_RNN):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "reset_after": self.reset_after}
+
+
+class Bidirectional(Layer):
+    """Keras' Bidirectional: the recurrent ``layer`` reads the sequence forwards, a copy of it
+    backwards (``go_backwards`` flipped; or ``backward_layer``), and their outputs are merged
+    by ``merge_mode``: 'concat' (last axis), 'sum', 'mul' or 'ave'. With return_sequences the
+    backward outputs are put back in time order first. Weights: the forward layer's, then the
+    backward layer's."""
+
+    MERGES = {"concat": None, "sum": "add", "mul": "multiply", "ave": "average"}
+
+    def __init__(
+        self,
+        layer: _RNN,
+        merge_mode: str = "concat",
+        backward_layer: _RNN | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(layer, _RNN):
+            raise TypeError(
+                f"{self.describe()} wraps a SimpleRNN, LSTM or GRU, got {type(layer).__name__}."
+            )
+        if merge_mode not in self.MERGES:
+            raise ValueError(
+                f"{self.describe()}: merge_mode must be one of {', '.join(self.MERGES)}; got "
+                f"{merge_mode!r}."
+            )
+        if backward_layer is None:
+            config = {**layer.get_config(), "go_backwards": not layer.go_backwards}
+            config["name"] = f"backward_{layer.name}"
+            backward_layer = type(layer).from_config(config)
+            layer.name = f"forward_{layer.name}"
+        elif backward_layer.return_sequences != layer.return_sequences:
+            raise ValueError(
+                f"{self.describe()}: the forward and backward layers must agree on "
+                "return_sequences."
+            )
+        self.forward_layer, self.backward_layer = layer, backward_layer
+        self.merge_mode = merge_mode
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        backward = self.backward_layer.compute_output_shape(input_shape)
+        if self.merge_mode == "concat":
+            return (*shape[:-1], shape[-1] + backward[-1])
+        if backward != shape:
+            raise ValueError(
+                f"{self.describe()}: merge_mode {self.merge_mode!r} needs outputs of one "
+                f"shape, got {shape} and {backward}."
+            )
+        return shape
+
+    def build(self, input_shape: Shape) -> None:
+        input_shape = tuple(int(d) for d in input_shape)
+        self.output_shape = self.compute_output_shape(input_shape)
+        self.input_shape = input_shape
+        for layer in (self.forward_layer, self.backward_layer):
+            layer.device = self.device
+            layer.build(input_shape)
+        # The same Tensors as the two layers': training, saving and moving reach them here.
+        self._weights = [*self.forward_layer.weights, *self.backward_layer.weights]
+        self.built = True
+        self.trainable = self._trainable
+
+    def to(self, device: str) -> None:
+        super().to(device)
+        self.forward_layer.device = self.backward_layer.device = device
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        split = len(self.forward_layer.weights)
+        forward = self.forward_layer._run(x, training, self._weights[:split])
+        backward = self.backward_layer._run(x, training, self._weights[split:])
+        if self.backward_layer.return_sequences:
+            backward = Reverse()(backward)
+        mode = self.MERGES[self.merge_mode]
+        if mode is None:
+            return F.concatenate([forward, backward], axis=-1)
+        return F.merge(mode, forward, backward)
+
+    @property
+    def losses(self) -> list[Tensor]:
+        return self.forward_layer.losses + self.backward_layer.losses
+
+    def get_config(self) -> dict[str, Any]:
+        def entry(layer: _RNN) -> dict[str, Any]:
+            return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+        return {
+            **super().get_config(),
+            "layer": entry(self.forward_layer),
+            "merge_mode": self.merge_mode,
+            "backward_layer": entry(self.backward_layer),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Bidirectional:
+        config = dict(config)
+        kinds = {c.__name__: c for c in (SimpleRNN, LSTM, GRU)}
+
+        def rebuilt(entry: dict[str, Any]) -> _RNN:
+            if entry["class_name"] not in kinds:
+                raise ValueError(f"Bidirectional wraps no {entry['class_name']!r}.")
+            return kinds[entry["class_name"]].from_config(entry["config"])
+
+        layer = rebuilt(config.pop("layer"))
+        backward = config.pop("backward_layer", None)
+        return cls(layer, backward_layer=None if backward is None else rebuilt(backward), **config)

@@ -149,3 +149,52 @@ def test_bad_recurrent_arguments_are_named():
         Sequential([Input((4, 4, 1)), L.LSTM(3)])
     with pytest.raises(TypeError, match="return_state"):
         L.LSTM(3, return_state=True)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_bidirectional_reads_both_ways_and_merges(merge_mode, return_sequences, device):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 3))
+    layer = L.Bidirectional(L.GRU(4, return_sequences=return_sequences), merge_mode)
+    layer.to(device)
+    layer.build(x.shape[1:])
+    weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.get_weights()]
+    layer.set_weights(weights)
+    forward = oracle("GRU", x, *weights[:3], return_sequences=return_sequences)
+    backward = oracle("GRU", x, *weights[3:], return_sequences, go_backwards=True)
+    if return_sequences:
+        backward = backward[:, ::-1]  # back in time order
+    expected = {
+        "concat": np.concatenate([forward, backward], axis=-1),
+        "sum": forward + backward,
+        "mul": forward * backward,
+        "ave": (forward + backward) / 2,
+    }[merge_mode]
+    got = backend.to_numpy(layer(backend.to_device(x, device)).data)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    check_layer_gradients(
+        L.Bidirectional(L.LSTM(3, return_sequences=return_sequences), merge_mode), x, device=device
+    )
+
+
+def test_bidirectional_models_count_train_and_save(tmp_path):
+    x, y = remembers_first_token(128)
+    backend.set_random_seed(2)
+    wrapped = L.LSTM(8)
+    model = Sequential(
+        [Input((6,)), L.Embedding(4, 8), L.Bidirectional(wrapped), L.Dense(3, "softmax")]
+    )
+    assert wrapped.name.startswith("forward_lstm")
+    assert model.layers[1].backward_layer.go_backwards
+    assert model.count_params() == 4 * 8 + 2 * (8 * 32 + 8 * 32 + 32) + 16 * 3 + 3
+    model.compile(optimizers.Adam(0.05), metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=32, epochs=8, verbose=0)
+    assert history.history["accuracy"][-1] > 0.95
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(TypeError, match="wraps a SimpleRNN, LSTM or GRU, got Dense"):
+        L.Bidirectional(L.Dense(3))
+    with pytest.raises(ValueError, match="merge_mode must be one of concat, sum, mul, ave"):
+        L.Bidirectional(L.GRU(3), merge_mode=None)

@@ -3,6 +3,7 @@ weights, save; fit, evaluate and predict come from ``training.Trainer``."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -12,7 +13,7 @@ import numpy as np
 
 from . import backend, functional, losses, optimizers
 from . import metrics as metrics_module
-from .autograd import Tensor
+from .autograd import Tensor, no_grad
 from .callbacks import (
     History,
 )
@@ -47,11 +48,17 @@ class Model(Layer, Trainer):
         name: str | None = None,
         device: str | None = None,
     ):
+        if inputs is None and outputs is None and type(self).call is not Model.call:
+            # Keras' (and PyTorch's) subclassing: the layers are what __init__ assigns to the
+            # model, and call() is the forward pass, run as it is written.
+            self._setup(name, device)
+            self._subclassed = True
+            return
         if inputs is None or outputs is None:
             raise TypeError(
                 "Model(inputs, outputs) builds a functional model from an Input and the "
-                "output of layers called on it; for a stack of layers use Sequential "
-                "(subclassing Model with a call() of your own is not supported)."
+                "output of layers called on it; for a stack of layers use Sequential, or "
+                "subclass Model with layers assigned in __init__ and a call(x, training)."
             )
         self._setup(name, device)
         self.layers, self._graph = functional.trace(inputs, outputs)
@@ -61,6 +68,8 @@ class Model(Layer, Trainer):
         self.to(self.device)
 
     def _setup(self, name: str | None, device: str | None) -> None:
+        self._subclassed = False
+        self._graph: list[functional.Node] = []
         self.device = backend.resolve_device(device)
         self.name = name or backend.unique_name(self._default_name)
         self.layers: list[Layer] = []
@@ -100,6 +109,31 @@ class Model(Layer, Trainer):
     def outputs(self) -> list[Any]:
         return [self.output]
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A subclassed model tracks the layers its code assigns (one, or a list of them), in
+        the order of assignment, as Keras does: they are its layers and hold its weights."""
+        if getattr(self, "_subclassed", False) and not name.startswith("_") and name != "layers":
+            found = value if isinstance(value, (list, tuple)) else [value]
+            for layer in found:
+                if isinstance(layer, Layer) and all(layer is not k for k in self.layers):
+                    layer.to(self.device)
+                    self.layers.append(layer)
+        super().__setattr__(name, value)
+
+    def _require_config(self, what: str) -> None:
+        if self._subclassed:
+            raise TypeError(
+                f"{what}: Model '{self.name}' is a subclassed model, whose architecture is its "
+                "Python code, which a file cannot hold. Save its weights with save_weights and "
+                "load them into a new instance with load_weights."
+            )
+
+    def _run_call(self, x: Tensor, training: bool) -> Tensor:
+        """A subclassed model's call(), given ``training`` when it takes it."""
+        if "training" in inspect.signature(self.call).parameters:
+            return self.call(x, training=training)
+        return self.call(x)
+
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} name={self.name} layers={len(self.layers)} "
@@ -129,11 +163,23 @@ class Model(Layer, Trainer):
         return self
 
     def _nodes(self) -> list[functional.Node]:
-        """The graph: each layer with the slots of its inputs (see ``functional.Node``)."""
+        """The graph: each layer with the slots of its inputs (see ``functional.Node``); a
+        subclassed model's layers are listed as a chain (its graph is its code)."""
+        if self._subclassed:
+            return [(layer, (i,)) for i, layer in enumerate(self.layers)]
         return self._graph
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        """A functional model is built by its Input; this checks that samples fit it."""
+        """A functional model is built by its Input; this checks that samples fit it. A
+        subclassed model is built by running call() once on a sample of zeros: each layer
+        makes its weights when it is first called, as in Keras."""
+        if self._subclassed:
+            shape = tuple(int(d) for d in input_shape)
+            probe = Tensor(backend.to_device(np.zeros((1, *shape), backend.FLOAT), self.device))
+            self.input_shape = shape
+            with no_grad():
+                self._subclass_output_shape = tuple(self._forward(probe, False).shape[1:])
+            return
         if tuple(int(d) for d in input_shape) != self.input_shape:
             raise ValueError(
                 f"Model '{self.name}' takes samples of shape {self.input_shape}, got "
@@ -142,11 +188,15 @@ class Model(Layer, Trainer):
 
     @property
     def built(self) -> bool:
+        if self._subclassed:  # a layer that call() never uses stays unbuilt, as in Keras
+            return self.input_shape is not None
         return self.input_shape is not None and all(layer.built for layer in self.layers)
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         self._require_built()
+        if self._subclassed:
+            return self._subclass_output_shape
         return self.layers[-1].output_shape if self.layers else self.input_shape
 
     def _require_built(self) -> None:
@@ -255,6 +305,8 @@ class Model(Layer, Trainer):
     def _forward(self, x: Tensor, training: bool, logits: bool = False) -> Tensor:
         """Run the graph on x. With ``logits`` the last layer gives its pre-activation output
         (``transform``), for a softmax fused into the loss."""
+        if self._subclassed:
+            return self._run_call(x, training)
         nodes = self._nodes()
         last_use = {}
         for k, (_, sources) in enumerate(nodes):
@@ -276,6 +328,8 @@ class Model(Layer, Trainer):
     def _fuses_activation(self) -> bool:
         """Whether the loss takes over the output layer's activation (softmax for the
         categorical cross-entropies, sigmoid for binary cross-entropy) and gets the logits."""
+        if self._subclassed:
+            return False  # its last assigned layer need not be its output
         last = self.layers[-1] if self.layers else None
         fused = getattr(self.loss, "fused_activation", None)
         return (
@@ -314,15 +368,28 @@ class Model(Layer, Trainer):
 
     # -- training ------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        if self._subclassed:
+            # What weight files and checkpoints check against; the architecture is the code.
+            return {
+                "name": self.name,
+                "class_name": type(self).__name__,
+                "input_shape": None if self.input_shape is None else list(self.input_shape),
+                "layers": [
+                    {"class_name": type(layer).__name__, "config": layer.get_config()}
+                    for layer in self.layers
+                ],
+            }
         return functional.graph_config(self.name, self._nodes())
 
     def to_json(self) -> str:
         """The architecture as JSON, as Keras' ``to_json`` (no weights); ``model_from_json``
         builds it again."""
+        self._require_config("to_json")
         return json.dumps({"class_name": self.keras_class_name, "config": self.get_config()})
 
     def save(self, path: str) -> None:
         """Architecture, weights and compile settings in one .npz file; see ``minicnn.saving``."""
+        self._require_config("save")
         from .saving import save_model
 
         save_model(self, path)
@@ -452,6 +519,7 @@ def clone_model(model: Model) -> Model:
     """Keras' ``clone_model``: the same architecture, with new layers and weights drawn anew
     (the original's weights are not shared; ``clone.set_weights(model.get_weights())`` copies
     them). Not compiled, on the original's device."""
+    model._require_config("clone_model")
     return type(model).from_config(model.get_config(), device=model.device)
 
 

@@ -1,0 +1,149 @@
+"""Subclassed models, as in Keras and PyTorch: layers assigned in __init__, the forward pass
+written in call(). They train exactly like the same layers in a Sequential, summarize, save
+and load weights, resume checkpoints, run on every device and serve as layers."""
+
+import numpy as np
+import pytest
+from test_models import toy_data
+
+from minicnn import Input, Model, Sequential, backend, optimizers
+from minicnn import layers as L
+from minicnn.models import clone_model
+
+
+class SmallNet(Model):
+    def __init__(self, classes=3, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = L.Conv2D(4, 3, padding="same", activation="relu")
+        self.pool = L.MaxPooling2D()
+        self.flatten = L.Flatten()
+        self.drop = L.Dropout(0.2)
+        self.head = L.Dense(classes, activation="softmax")
+
+    def call(self, x, training=False):
+        x = self.pool(self.conv(x))
+        return self.head(self.drop(self.flatten(x), training=training))
+
+
+class ResidualNet(Model):
+    """A skip connection written as code, and a list of layers (tracked as Keras does)."""
+
+    def __init__(self):
+        super().__init__(name="residual")
+        self.blocks = [L.Conv2D(4, 3, padding="same", activation="relu") for _ in range(2)]
+        self.stem = L.Conv2D(4, 1)
+        self.norm = L.BatchNormalization()
+        self.head = L.Dense(3, activation="softmax")
+
+    def call(self, x, training=False):
+        x = self.stem(x)
+        y = x
+        for block in self.blocks:
+            y = block(y)
+        x = self.norm(x + y, training=training)
+        return self.head(L.GlobalAveragePooling2D()(x))
+
+
+def same_as_small_net(device):
+    return Sequential(
+        [
+            Input((8, 8, 1)),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.MaxPooling2D(),
+            L.Flatten(),
+            L.Dropout(0.2),
+            L.Dense(3, activation="softmax"),
+        ],
+        device=device,
+    )
+
+
+def test_a_subclassed_model_trains_exactly_like_the_same_sequential(device):
+    x, y = toy_data(64)
+    histories, weights = [], []
+    for build in (lambda: SmallNet(device=device), lambda: same_as_small_net(device)):
+        backend.set_random_seed(3)
+        model = build()
+        model.compile(optimizers.Adam(0.01), metrics=["accuracy"])
+        histories.append(model.fit(x, y, batch_size=16, epochs=3, verbose=0).history)
+        weights.append(model.get_weights())
+    # The sequential draws its loss through the fused softmax; the subclassed model cannot
+    # know its output layer, and takes the probabilities: the same up to rounding.
+    for key in histories[0]:
+        np.testing.assert_allclose(histories[0][key], histories[1][key], rtol=1e-5)
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_layers_are_tracked_built_and_summarized():
+    model = ResidualNet()
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Conv2D",
+        "Conv2D",
+        "Conv2D",
+        "BatchNormalization",
+        "Dense",
+    ]
+    with pytest.raises(ValueError, match="has not been built yet"):
+        model.summary()
+    out = model.predict(np.zeros((2, 6, 6, 1), np.float32), verbose=0)
+    assert out.shape == (2, 3) and model.output_shape == (3,) and model.input_shape == (6, 6, 1)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert 'Model: "residual"' in lines[0] and "batch_normalization" in lines[0]
+    assert len(model.non_trainable_weights) == 2  # the moving statistics
+    assert model.count_params() == (1 * 4 + 4) + 2 * (9 * 4 * 4 + 4) + 4 * 4 + (4 * 3 + 3)
+
+
+def test_weights_and_checkpoints_round_trip(tmp_path):
+    x, y = toy_data(48)
+    backend.set_random_seed(1)
+    model = SmallNet()
+    model.compile("adam")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    model.save_weights(tmp_path / "w.npz")
+    again = SmallNet()
+    again.build((8, 8, 1))
+    again.load_weights(tmp_path / "w.npz")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(TypeError, match="subclassed model, whose architecture is its Python code"):
+        model.save(tmp_path / "m.minicnn")
+    with pytest.raises(TypeError, match="clone_model: Model"):
+        clone_model(model)
+
+    def run(epochs, checkpoint=None):
+        backend.clear_session()
+        backend.set_random_seed(4)
+        net = SmallNet()
+        net.compile("adam")
+        net.fit(x, y, batch_size=16, epochs=epochs, verbose=0, checkpoint=checkpoint)
+        return net.get_weights()
+
+    straight = run(3)
+    run(2, checkpoint=tmp_path / "c.npz")
+    for a, b in zip(run(3, checkpoint=tmp_path / "c.npz"), straight, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_subclassed_model_is_a_layer_of_a_functional_one():
+    inner = SmallNet(classes=5)
+    inputs = Input((8, 8, 1))
+    outputs = L.Dense(2, activation="softmax")(inner(inputs))
+    model = Model(inputs, outputs)
+    assert model.output_shape == (2,) and model.count_params() == inner.count_params() + 12
+    x, _ = toy_data(8)
+    assert model.predict(x, verbose=0).shape == (8, 2)
+
+
+def test_a_call_without_training_and_clear_errors():
+    class Plain(Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = L.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    assert Plain()(np.ones((3, 4), np.float32)).shape == (3, 2)
+    with pytest.raises(TypeError, match="or subclass Model with layers assigned in __init__"):
+        Model()

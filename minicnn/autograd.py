@@ -86,20 +86,57 @@ class Tensor:
             grad = xp.ones_like(self.data)
         _backward_walk(self, grad)
 
-    # Arithmetic, so that the autograd is usable (and testable) on its own.
+    # Arithmetic, as NumPy's (with broadcasting); a Python number takes the tensor's dtype, so
+    # float32 code stays float32.
+    def _operand(self, other: Any) -> Any:
+        """A Python number as a 0-d array of this tensor's dtype on its device (filled there:
+        no copy from the host, which a GPU step captured in a CUDA graph could not make)."""
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            xp = backend.get_array_module(self.data)
+            return xp.full((), other, dtype=self.data.dtype)
+        return other
+
     def __add__(self, other: Any) -> Tensor:
         from .functions import add
 
-        return add(self, other)
+        return add(self, self._operand(other))
 
     __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Tensor:
+        from .tensor_ops import sub
+
+        return sub(self, self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        from .tensor_ops import sub
+
+        return sub(self._operand(other), self)
 
     def __mul__(self, other: Any) -> Tensor:
         from .functions import mul
 
-        return mul(self, other)
+        return mul(self, self._operand(other))
 
     __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> Tensor:
+        from .tensor_ops import div
+
+        return div(self, self._operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        from .tensor_ops import div
+
+        return div(self._operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return self * -1
+
+    def __pow__(self, exponent: float) -> Tensor:
+        from .tensor_ops import power
+
+        return power(self, exponent)
 
     def __matmul__(self, other: Any) -> Tensor:
         from .functions import matmul
@@ -110,6 +147,11 @@ class Tensor:
         from .functions import sum_all
 
         return sum_all(self)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        from .tensor_ops import mean
+
+        return mean(self, axis, keepdims)
 
 
 def as_tensor(x: Any) -> Tensor:

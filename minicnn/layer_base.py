@@ -189,6 +189,8 @@ class Layer:
     # -- calling -------------------------------------------------------------------------------
     # Whether the layer takes a list of inputs (the merge layers) rather than one.
     takes_list = False
+    # Whether its config rebuilds it (a Lambda's Python function cannot be written to a file).
+    serializable = True
 
     def __call__(self, x: Any, training: bool = False) -> Any:
         if is_symbolic(x):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from .augmentation import (
     RandomTranslation,
     RandomZoom,
 )
-from .autograd import Tensor
+from .autograd import Tensor, no_grad
 from .data_checks import positive_int
 from .layer_base import (
     Input,
@@ -93,6 +94,7 @@ __all__ = [
     "Bidirectional",
     "GRU",
     "LSTM",
+    "Lambda",
     "SimpleRNN",
     "RandomBrightness",
     "RandomContrast",
@@ -556,6 +558,51 @@ class Reshape(Layer):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
 
 
+class Lambda(Layer):
+    """Keras' Lambda: ``function`` (of a Tensor, giving a Tensor) as a layer without weights,
+    e.g. ``Lambda(lambda x: x / 255.0)``; Tensor arithmetic and ``minicnn.functions``
+    differentiate through it. The output shape is ``output_shape`` (a shape, or a function of
+    the input shape), or found by running ``function`` on one sample of zeros. A model with
+    a Lambda saves its weights, not its architecture (the function is Python code)."""
+
+    serializable = False
+
+    def __init__(
+        self,
+        function: Callable[[Tensor], Tensor],
+        output_shape: Shape | Callable[[Shape], Shape] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"{self.describe()}: function must be callable, got {function!r}.")
+        self.function, self._output_shape = function, output_shape
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if callable(self._output_shape):
+            return tuple(self._output_shape(tuple(input_shape)))
+        if self._output_shape is not None:
+            return tuple(self._output_shape)
+        probe = Tensor(backend.to_device(np.zeros((1, *input_shape), backend.FLOAT), self.device))
+        with no_grad():
+            return tuple(self.call(probe, False).shape[1:])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        out = self.function(x)
+        return out if isinstance(out, Tensor) else Tensor(out)
+
+    def get_config(self) -> dict[str, Any]:
+        name = getattr(self.function, "__qualname__", repr(self.function))
+        return {**super().get_config(), "function": name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Lambda:
+        raise ValueError(
+            f"A Lambda layer ({config.get('function')}) runs Python code, which a file cannot "
+            "hold; build the model in code and load its weights."
+        )
+
+
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (
@@ -612,6 +659,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         ZeroPadding2D,
         Cropping2D,
         UpSampling2D,
+        Lambda,
         DepthwiseConv2D,
         SeparableConv2D,
         Conv2DTranspose,

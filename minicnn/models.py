@@ -120,6 +120,12 @@ class Model(Layer, Trainer):
                     self.layers.append(layer)
         super().__setattr__(name, value)
 
+    @property
+    def serializable(self) -> bool:
+        """Whether ``get_config`` rebuilds the model: not a subclassed one, nor one with a
+        Lambda layer (their architecture is Python code)."""
+        return not self._subclassed and all(layer.serializable for layer in self.layers)
+
     def _require_config(self, what: str) -> None:
         if self._subclassed:
             raise TypeError(
@@ -127,6 +133,13 @@ class Model(Layer, Trainer):
                 "Python code, which a file cannot hold. Save its weights with save_weights and "
                 "load them into a new instance with load_weights."
             )
+        for layer in self.layers:
+            if not layer.serializable:
+                raise TypeError(
+                    f"{what}: {layer.describe()} runs Python code, which a file cannot hold. "
+                    "Save the weights with save_weights, and build the model in code again "
+                    "to load them with load_weights."
+                )
 
     def _run_call(self, x: Tensor, training: bool) -> Tensor:
         """A subclassed model's call(), given ``training`` when it takes it."""

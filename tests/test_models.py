@@ -305,9 +305,16 @@ def test_bad_model_files_get_clear_errors(tmp_path):
         load_model(_write_npz(tmp_path / "pickled.npz", **pickled))
 
     unknown = dict(document)
-    unknown["model"] = dict(document["model"], layers=[{"class_name": "Lambda", "config": {}}])
-    with pytest.raises(ModelFileError, match="unknown layer class 'Lambda'"):
+    layers = [{"class_name": "TimeDistributed", "config": {}}]
+    unknown["model"] = dict(document["model"], layers=layers)
+    with pytest.raises(ModelFileError, match="unknown layer class 'TimeDistributed'"):
         load_model(_write_npz(tmp_path / "lambda.npz", minicnn_config=_config_bytes(unknown)))
+    lambda_file = dict(document)
+    lambda_file["model"] = dict(
+        document["model"], layers=[{"class_name": "Lambda", "config": {"function": "f"}}]
+    )
+    with pytest.raises(ModelFileError, match="A Lambda layer \\(f\\) runs Python code"):
+        load_model(_write_npz(tmp_path / "f.npz", minicnn_config=_config_bytes(lambda_file)))
 
 
 def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):

@@ -111,13 +111,14 @@ class BatchNormalization(Layer):
 
 
 class LayerNormalization(Layer):
-    """Keras' LayerNormalization over the last axis: each sample's features normalized by
-    their own mean and variance, then scaled by gamma and shifted by beta (per feature). The
-    same in training and inference."""
+    """Keras' LayerNormalization: each sample normalized by its own mean and variance over
+    ``axis`` (the last, the features, by default; an int or a list of sample axes), then
+    scaled by gamma and shifted by beta, one each per position of those axes. The same in
+    training and inference."""
 
     def __init__(
         self,
-        axis: int = -1,
+        axis: int | list[int] = -1,
         epsilon: float = 1e-3,
         center: bool = True,
         scale: bool = True,
@@ -126,13 +127,17 @@ class LayerNormalization(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if axis != -1:
+        axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+        if not axes or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
             raise ValueError(
-                f"{self.describe()}: only axis=-1 (the features) is available, got {axis!r}."
+                f"{self.describe()}: axis must be an int or a list of ints, got {axis!r}."
             )
+        if 0 in axes:
+            raise ValueError(f"{self.describe()}: axis 0 is the batch, which is not normalized.")
         if not isinstance(epsilon, (int, float)) or not epsilon > 0:
             raise ValueError(f"{self.describe()}: epsilon must be positive, got {epsilon!r}.")
-        self.axis, self.epsilon = -1, float(epsilon)
+        self.axis: int | list[int] = axes if isinstance(axis, (list, tuple)) else axes[0]
+        self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         self._init_names = {
             "beta_initializer": beta_initializer,
@@ -140,25 +145,45 @@ class LayerNormalization(Layer):
         }
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
 
+    def _axes(self, rank: int) -> tuple[int, ...]:
+        """The normalized axes of a batch of samples of ``rank`` axes, counted from 0."""
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        resolved = sorted({a + rank + 1 if a < 0 else a for a in axes})
+        if not all(1 <= a <= rank for a in resolved):
+            raise ValueError(
+                f"{self.describe()}: axis {self.axis} is not an axis of samples of rank {rank}."
+            )
+        return tuple(resolved)
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        self._axes(len(input_shape))
         return input_shape
 
+    def _param_shape(self, input_shape: Shape) -> tuple[int, ...]:
+        return tuple(input_shape[a - 1] for a in self._axes(len(input_shape)))
+
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        shape = (input_shape[-1],)
+        shape = self._param_shape(input_shape)
         weights = [self._initializers["gamma_initializer"](shape)] if self.scale else []
         return weights + ([self._initializers["beta_initializer"](shape)] if self.center else [])
 
     def _gamma_beta(self, x: Tensor) -> tuple[Any, Any]:
-        """The scale and shift weights, or ones and zeros where ``scale``/``center`` is off."""
+        """The scale and shift weights (or ones and zeros where ``scale``/``center`` is off),
+        shaped to broadcast against x."""
         weights = list(self._weights)
         xp = backend.get_array_module(x.data)
-        features = (x.shape[-1],)
-        gamma = weights.pop(0) if self.scale else xp.ones(features, x.dtype)
-        beta = weights.pop(0) if self.center else xp.zeros(features, x.dtype)
+        shape = self._param_shape(x.shape[1:])
+        gamma = weights.pop(0) if self.scale else xp.ones(shape, x.dtype)
+        beta = weights.pop(0) if self.center else xp.zeros(shape, x.dtype)
+        axes = self._axes(x.ndim - 1)
+        if axes != tuple(range(x.ndim - len(axes), x.ndim)):  # not the trailing axes
+            broadcast = tuple(x.shape[a] if a in axes else 1 for a in range(1, x.ndim))
+            gamma, beta = F.reshape(gamma, broadcast), F.reshape(beta, broadcast)
         return gamma, beta
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return layer_normalization(x, *self._gamma_beta(x), self.epsilon)
+        axes = self._axes(x.ndim - 1)
+        return layer_normalization(x, *self._gamma_beta(x), self.epsilon, axes)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -179,6 +204,8 @@ class GroupNormalization(LayerNormalization):
 
     def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3, **kwargs: Any):
         super().__init__(axis=axis, epsilon=epsilon, **kwargs)
+        if axis != -1:
+            raise ValueError(f"{self.describe()}: only axis=-1 (channels last) is available.")
         if (
             isinstance(groups, bool)
             or not isinstance(groups, int)

@@ -48,6 +48,26 @@ def test_layer_normalization_matches_its_definition(device):
     np.testing.assert_array_equal(host(layer(backend.to_device(x, device))), out)
 
 
+@pytest.mark.parametrize("axis", [[1, 2, 3], 1, [-3, -1]])
+def test_layer_normalization_over_other_axes(axis, device):
+    """Keras' axis: mean and variance over those sample axes, gamma and beta shaped by them."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 4, 5)) * 2 + 1
+    layer = L.LayerNormalization(axis=axis)
+    layer.to(device)
+    layer.build(x.shape[1:])
+    axes = tuple(sorted({a % 4 for a in (axis if isinstance(axis, list) else [axis])}))
+    shapes = tuple(x.shape[a] for a in axes)
+    assert [w.shape for w in layer.weights] == [shapes, shapes]
+    layer.set_weights([rng.standard_normal(shapes), rng.standard_normal(shapes)])
+    gamma, beta = (w.astype(np.float64) for w in layer.get_weights())  # as stored, float32
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    broadcast = [x.shape[a] if a in axes else 1 for a in range(1, 4)]
+    expected = (x - mean) / np.sqrt(var + 1e-3) * gamma.reshape(broadcast) + beta.reshape(broadcast)
+    np.testing.assert_allclose(host(layer(backend.to_device(x, device))), expected, rtol=1e-10)
+    check_layer_gradients(L.LayerNormalization(axis=axis), x, device=device)
+
+
 def test_spatial_dropout_drops_whole_channels(device):
     x = np.ones((64, 3, 4, 8), np.float32)
     out = host(L.SpatialDropout2D(0.5)(backend.to_device(x, device), training=True))
@@ -102,7 +122,9 @@ def test_bad_shape_layer_arguments_are_named():
         ValueError, match="interpolation must be one of bilinear, nearest; got 'area'"
     ):
         L.UpSampling2D(interpolation="area")
-    with pytest.raises(ValueError, match="only axis=-1"):
-        L.LayerNormalization(axis=1)
+    with pytest.raises(ValueError, match="axis 0 is the batch"):
+        L.LayerNormalization(axis=[0, 1])
+    with pytest.raises(ValueError, match=r"axis 3 is not an axis of samples of rank 2"):
+        Sequential([Input((4, 5)), L.LayerNormalization(axis=3)])
     with pytest.raises(ValueError, match=r"\(SpatialDropout2D\) expects input of shape"):
         Sequential([Input((4,)), L.SpatialDropout2D(0.1)])

@@ -102,9 +102,13 @@ class Layer:
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         raise NotImplementedError
 
-    def build(self, input_shape: Shape) -> None:
-        """Check the input shape, create the weights, and remember both shapes."""
-        input_shape = tuple(int(d) for d in input_shape)
+    def build(self, input_shape: Any) -> None:
+        """Check the input shape (a list of shapes for a layer that takes a list), create
+        the weights, and remember both shapes."""
+        if self.takes_list:
+            input_shape = [tuple(int(d) for d in shape) for shape in input_shape]
+        else:
+            input_shape = tuple(int(d) for d in input_shape)
         self.output_shape = self.compute_output_shape(input_shape)
         self.input_shape = input_shape
         # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
@@ -193,6 +197,8 @@ class Layer:
     serializable = True
 
     def __call__(self, x: Any, training: bool = False) -> Any:
+        if self.takes_list:
+            return self._call_on_list(x, training)
         if is_symbolic(x):
             return self._connect(x)
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -203,6 +209,16 @@ class Layer:
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
+
+    def _call_on_list(self, inputs: list[Any], training: bool) -> Any:
+        """A layer that takes a list (merges, attention) on real or symbolic inputs."""
+        if is_symbolic(inputs):
+            return self._connect(list(inputs))
+        tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in inputs]
+        if not self.built:
+            self.device = backend.device_of(tensors[0].data)
+            self.build([t.shape[1:] for t in tensors])
+        return self.call(tensors, training)
 
     def _connect(self, x: Any) -> SymbolicTensor:
         """A call on symbolic tensors, which builds a functional model's graph: the layer is

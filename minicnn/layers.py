@@ -10,6 +10,7 @@ import numpy as np
 from . import backend, conv_ops, initializers
 from . import functions as F
 from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from .attention import Attention, MultiHeadAttention, Permute
 from .augmentation import (
     RandomBrightness,
     RandomContrast,
@@ -87,6 +88,9 @@ __all__ = [
     "Maximum",
     "Minimum",
     "AlphaDropout",
+    "Attention",
+    "MultiHeadAttention",
+    "Permute",
     "CenterCrop",
     "GaussianDropout",
     "GaussianNoise",
@@ -652,6 +656,9 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         LSTM,
         GRU,
         Bidirectional,
+        MultiHeadAttention,
+        Attention,
+        Permute,
         GaussianNoise,
         GaussianDropout,
         AlphaDropout,

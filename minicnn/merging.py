@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import backend
 from . import functions as F
 from .autograd import Tensor
-from .layer_base import Layer, Shape, is_symbolic
+from .layer_base import Layer, Shape
 
 
 class _Merge(Layer):
@@ -22,20 +21,7 @@ class _Merge(Layer):
                 f"{self.describe()} takes a list of at least two inputs, got "
                 f"{type(x).__name__}{count}."
             )
-        if is_symbolic(x):
-            return self._connect(list(x))
-        tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in x]
-        if not self.built:
-            self.device = backend.device_of(tensors[0].data)
-            self.build([t.shape[1:] for t in tensors])
-        return self.call(tensors, training)
-
-    def build(self, input_shape: Any) -> None:
-        shapes = [tuple(int(d) for d in s) for s in input_shape]
-        self.output_shape = self.compute_output_shape(shapes)
-        self.input_shape = shapes
-        self._weights = []
-        self.built = True
+        return self._call_on_list(list(x), training)
 
 
 class _Elementwise(_Merge):

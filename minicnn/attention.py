@@ -1,0 +1,340 @@
+"""Attention, as Keras has it: ``MultiHeadAttention`` (Vaswani et al.) and ``Attention``
+(dot-product, Luong-style) over (batch, steps, features), and ``Permute``; with the two
+differentiable operations they need, a transpose and a batched product."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import backend, initializers, regularizers
+from . import functions as F
+from .autograd import Function, Tensor
+from .data_checks import positive_int
+from .functions import matmul_arrays
+from .layer_base import Layer, Shape
+
+MASKED = -1e9  # added to the scores a causal mask hides: softmax gives them no weight
+
+
+class Transpose(Function):
+    """The axes of x in the order ``axes`` (NumPy's transpose)."""
+
+    def __init__(self, axes: tuple[int, ...]) -> None:
+        self.axes = axes
+
+    def forward(self, x: Any) -> Any:
+        return backend.get_array_module(x).transpose(x, self.axes)
+
+    def backward(self, grad: Any) -> Any:
+        return backend.get_array_module(grad).transpose(grad, tuple(np.argsort(self.axes)))
+
+
+def transpose(x: Any, axes: tuple[int, ...]) -> Tensor:
+    return Transpose(axes)(x)
+
+
+def _batched_product(a: Any, b: Any) -> Any:
+    """(..., m, k) @ (..., k, n). In a step that a CUDA graph captures (no cuBLAS there), one
+    product of minicnn's GEMM kernel per leading index."""
+    xp = backend.get_array_module(a)
+    if xp is np or not backend.graph_safe():
+        return xp.matmul(a, b)
+    lead = a.shape[:-2]
+    a3 = backend.contiguous(a.reshape(-1, *a.shape[-2:]), a.dtype)
+    b3 = backend.contiguous(b.reshape(-1, *b.shape[-2:]), b.dtype)
+    out = xp.empty((a3.shape[0], a3.shape[1], b3.shape[2]), dtype=a.dtype)
+    for i in range(a3.shape[0]):
+        matmul_arrays(a3[i], b3[i], out=out[i])
+    return out.reshape(*lead, a3.shape[1], b3.shape[2])
+
+
+class BatchMatMul(Function):
+    """A product of matrices for every leading index: (..., m, k) @ (..., k, n)."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        return _batched_product(a, b)
+
+    def backward(self, grad: Any) -> tuple[Any, Any]:
+        xp = backend.get_array_module(grad)
+        return (
+            _batched_product(grad, xp.swapaxes(self.b, -1, -2)),
+            _batched_product(xp.swapaxes(self.a, -1, -2), grad),
+        )
+
+
+def batch_matmul(a: Any, b: Any) -> Tensor:
+    return BatchMatMul()(a, b)
+
+
+def _causal_mask(xp: Any, queries: int, keys: int, dtype: Any) -> Any:
+    """0 where query step i may see key step j <= i, MASKED above the diagonal (made on the
+    device: no copy from the host)."""
+    rows = xp.arange(queries)[:, None]
+    cols = xp.arange(keys)[None, :]
+    return xp.where(cols > rows, dtype.type(MASKED), dtype.type(0))
+
+
+def attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    causal: bool,
+    dropout: float,
+    training: bool,
+) -> Tensor:
+    """softmax(query key^T [+ causal mask]) value, over the last two axes; dropout on the
+    attention weights in training."""
+    last_two = (*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)
+    scores = batch_matmul(query, transpose(key, last_two))
+    if causal:
+        xp = backend.get_array_module(scores.data)
+        scores = F.add(scores, _causal_mask(xp, scores.shape[-2], scores.shape[-1], scores.dtype))
+    weights = F.softmax(scores)
+    if training and dropout:
+        weights = F.dropout(weights, dropout, training=True)
+    return batch_matmul(weights, value)
+
+
+def _sequences(shapes: list[Shape], owner: str, count: tuple[int, ...]) -> None:
+    if len(shapes) not in count or any(len(s) != 2 for s in shapes):
+        raise ValueError(
+            f"{owner} takes [query, value] or [query, value, key], each of shape (batch, steps, "
+            f"features); got {[(None, *s) for s in shapes]}."
+        )
+
+
+class _AttentionLayer(Layer):
+    """Keras' call: ``layer(query, value)``, ``layer(query, value, key)`` or a list of them;
+    ``use_causal_mask=True`` lets query step i see key steps up to i only."""
+
+    takes_list = True
+
+    def __init__(self, dropout: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise ValueError(f"{self.describe()}: dropout must be a number in [0, 1).")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"{self.describe()}: dropout must be in [0, 1), got {dropout!r}.")
+        self.dropout = float(dropout)
+        self.use_causal_mask = False
+
+    def __call__(
+        self,
+        query: Any,
+        value: Any = None,
+        key: Any = None,
+        training: bool = False,
+        use_causal_mask: bool = False,
+    ) -> Any:
+        if isinstance(query, (list, tuple)) and value is None:
+            inputs = list(query)  # as a model's graph hands them over
+        else:
+            if value is None:
+                raise TypeError(f"{self.describe()} needs a query and a value.")
+            inputs = [query, value] + ([key] if key is not None else [])
+            self.use_causal_mask = bool(use_causal_mask)
+        return self._call_on_list(inputs, training)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "dropout": self.dropout,
+            "use_causal_mask": self.use_causal_mask,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> _AttentionLayer:
+        config = dict(config)
+        causal = config.pop("use_causal_mask", False)
+        layer = cls(**config)
+        layer.use_causal_mask = bool(causal)
+        return layer
+
+
+class MultiHeadAttention(_AttentionLayer):
+    """Keras' MultiHeadAttention: query, key and value projected into ``num_heads`` heads of
+    ``key_dim`` (values: ``value_dim``) features, scaled dot-product attention in each head,
+    and the heads projected back to the query's features (or ``output_shape``). Weights as
+    Keras': query, key and value kernels (features, heads, dim) with biases (heads, dim), then
+    the output kernel (heads, value_dim, out) and bias (out,)."""
+
+    def __init__(
+        self,
+        num_heads: int,
+        key_dim: int,
+        value_dim: int | None = None,
+        dropout: float = 0.0,
+        use_bias: bool = True,
+        output_shape: int | None = None,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(dropout=dropout, **kwargs)
+        owner = self.describe()
+        self.num_heads = positive_int(num_heads, f"{owner}: num_heads")
+        self.key_dim = positive_int(key_dim, f"{owner}: key_dim")
+        self.value_dim = positive_int(value_dim or key_dim, f"{owner}: value_dim")
+        self.use_bias = bool(use_bias)
+        if isinstance(output_shape, (list, tuple)):
+            output_shape = output_shape[0] if len(output_shape) == 1 else output_shape
+        self.output_dim = (
+            None if output_shape is None else positive_int(output_shape, f"{owner}: output_shape")
+        )
+        self._init_names = {
+            "kernel_initializer": kernel_initializer,
+            "bias_initializer": bias_initializer,
+        }
+        self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        _sequences(input_shape, self.describe(), (2, 3))
+        query = input_shape[0]
+        return (query[0], self.output_dim or query[1])
+
+    def _create_weights(self, input_shape: list[Shape]) -> list[np.ndarray]:
+        query, value = input_shape[0], input_shape[1]
+        key = input_shape[2] if len(input_shape) == 3 else value
+        heads, out = self.num_heads, self.output_dim or query[1]
+        kernel = self._initializers["kernel_initializer"]
+        bias = self._initializers["bias_initializer"]
+        sizes = ((query[1], self.key_dim), (key[1], self.key_dim), (value[1], self.value_dim))
+        weights = []
+        for features, dim in sizes:
+            weights.append(kernel((features, heads, dim)))
+            if self.use_bias:
+                weights.append(bias((heads, dim)))
+        weights.append(kernel((heads, self.value_dim, out)))
+        if self.use_bias:
+            weights.append(bias((out,)))
+        return weights
+
+    def _project(self, x: Tensor, kernel: Tensor, bias: Any) -> Tensor:
+        """(batch, steps, features) -> (batch, heads, steps, dim)."""
+        n, steps, features = x.shape
+        heads, dim = kernel.shape[1], kernel.shape[2]
+        rows = F.reshape(x, (n * steps, features))
+        flat = F.linear(rows, F.reshape(kernel, (features, heads * dim)), bias)
+        return transpose(F.reshape(flat, (n, steps, heads, dim)), (0, 2, 1, 3))
+
+    def call(self, inputs: list[Tensor], training: bool) -> Tensor:
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        xp = backend.get_array_module(query.data)
+        weights = list(self._weights)
+
+        def bias_of(shape: tuple[int, ...]) -> Any:
+            if self.use_bias:
+                return F.reshape(weights.pop(0), (math.prod(shape),))
+            return xp.zeros(math.prod(shape), dtype=query.dtype)
+
+        projected = []
+        for x in (query, key, value):
+            kernel = weights.pop(0)
+            projected.append(self._project(x, kernel, bias_of(kernel.shape[1:])))
+        q, k, v = projected
+        q = q * (1.0 / math.sqrt(self.key_dim))
+        heads = attend(q, k, v, self.use_causal_mask, self.dropout, training)
+        n, _, steps, _ = heads.shape
+        joined = F.reshape(transpose(heads, (0, 2, 1, 3)), (n * steps, -1))
+        kernel = weights.pop(0)
+        out_dim = kernel.shape[2]
+        bias = weights.pop(0) if self.use_bias else xp.zeros(out_dim, dtype=query.dtype)
+        out = F.linear(joined, F.reshape(kernel, (-1, out_dim)), bias)
+        return F.reshape(out, (n, steps, out_dim))
+
+    @property
+    def losses(self) -> list[Tensor]:
+        step = 2 if self.use_bias else 1
+        kernels = [(self.kernel_regularizer, i * step) for i in range(4)]
+        biases = [(self.bias_regularizer, i * 2 + 1) for i in range(4)] if self.use_bias else []
+        return self._penalties(kernels + biases)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "key_dim": self.key_dim,
+            "value_dim": self.value_dim,
+            "use_bias": self.use_bias,
+            "output_shape": self.output_dim,
+            **self._init_names,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }
+
+
+class Attention(_AttentionLayer):
+    """Keras' Attention (Luong-style dot product): softmax(query key^T) value, the scores
+    scaled by a learned scalar with ``use_scale``. The query's and value's features must
+    agree."""
+
+    def __init__(self, use_scale: bool = False, score_mode: str = "dot", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if score_mode != "dot":
+            raise ValueError(
+                f"{self.describe()}: score_mode {score_mode!r} is not available; 'dot' is."
+            )
+        self.use_scale, self.score_mode = bool(use_scale), score_mode
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        _sequences(input_shape, self.describe(), (2, 3))
+        query, value = input_shape[0], input_shape[1]
+        key = input_shape[2] if len(input_shape) == 3 else value
+        if query[1] != key[1] or key[0] != value[0]:
+            raise ValueError(
+                f"{self.describe()}: the query's and key's features, and the key's and value's "
+                f"steps, must agree; got {[(None, *s) for s in input_shape]}."
+            )
+        return (query[0], value[1])
+
+    def _create_weights(self, input_shape: list[Shape]) -> list[np.ndarray]:
+        return [np.ones((), backend.FLOAT)] if self.use_scale else []
+
+    def call(self, inputs: list[Tensor], training: bool) -> Tensor:
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        if self.use_scale:
+            query = query * self._weights[0]
+        return attend(query, key, value, self.use_causal_mask, self.dropout, training)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "use_scale": self.use_scale,
+            "score_mode": self.score_mode,
+        }
+
+
+class Permute(Layer):
+    """Keras' Permute: the sample axes in the order ``dims`` (1-based; the batch stays)."""
+
+    def __init__(self, dims: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        dims = tuple(dims)
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError(
+                f"{self.describe()}: dims must order the sample axes 1..{len(dims)}, got {dims}."
+            )
+        self.dims = dims
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != len(self.dims):
+            raise ValueError(
+                f"{self.describe()}: dims {self.dims} for samples of shape {input_shape}."
+            )
+        return tuple(input_shape[d - 1] for d in self.dims)
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return transpose(x, (0, *self.dims))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "dims": list(self.dims)}

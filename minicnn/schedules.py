@@ -178,6 +178,48 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
+class CosineDecayRestarts(LearningRateSchedule):
+    """Keras' CosineDecayRestarts (SGDR, Loshchilov & Hutter): half cosines from the rate
+    down to ``alpha`` times it, the first over ``first_decay_steps``, each next one
+    ``t_mul`` times longer and starting ``m_mul`` times lower."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        first_decay_steps: int,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+        alpha: float = 0.0,
+    ) -> None:
+        self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
+        self.first_decay_steps = _positive(first_decay_steps, "first_decay_steps")
+        self.t_mul, self.m_mul = _positive(t_mul, "t_mul"), _positive(m_mul, "m_mul")
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha!r}.")
+        self.alpha = float(alpha)
+
+    def __call__(self, step: int) -> float:
+        done = step / self.first_decay_steps
+        if self.t_mul == 1.0:
+            restart = math.floor(done)
+            done -= restart
+        else:
+            restart = math.floor(math.log(1 - done * (1 - self.t_mul)) / math.log(self.t_mul))
+            before = (1 - self.t_mul**restart) / (1 - self.t_mul)
+            done = (done - before) / self.t_mul**restart
+        cosine = 0.5 * self.m_mul**restart * (1 + math.cos(math.pi * done))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self.t_mul,
+            "m_mul": self.m_mul,
+            "alpha": self.alpha,
+        }
+
+
 _CLASSES: dict[str, type[LearningRateSchedule]] = {
     cls.__name__: cls
     for cls in (
@@ -186,6 +228,7 @@ _CLASSES: dict[str, type[LearningRateSchedule]] = {
         PiecewiseConstantDecay,
         PolynomialDecay,
         CosineDecay,
+        CosineDecayRestarts,
     )
 }
 

@@ -51,6 +51,19 @@ def test_cosine_decay_with_warmup():
     assert plain(5) == pytest.approx(0.5 * (1 + math.cos(math.pi / 2)))
 
 
+def test_cosine_decay_restarts_runs_ever_longer_lower_cosines():
+    """Periods of 10, 20, 40 steps (t_mul 2), each starting half as high (m_mul 0.5)."""
+    s = schedules.CosineDecayRestarts(1.0, first_decay_steps=10, m_mul=0.5)
+    expected = {0: 1.0, 5: 0.5, 10: 0.5, 20: 0.25, 30: 0.25, 50: 0.125, 70: 0.125}
+    for step, rate in expected.items():
+        assert s(step) == pytest.approx(rate, abs=1e-12), step
+    assert s(9.999) < 1e-6  # the end of the first period reaches alpha (0)
+    flat = schedules.CosineDecayRestarts(2.0, 10, t_mul=1.0, alpha=0.25)
+    assert flat(15) == pytest.approx(2.0 * (0.75 * 0.5 + 0.25)) and flat(20) == 2.0
+    again = optimizers.get(optimizers.SGD(s).get_config())
+    assert again._schedule.get_config() == s.get_config()
+
+
 def test_an_optimizer_steps_with_the_scheduled_rates_from_step_0():
     rates = schedules.PiecewiseConstantDecay([0, 1], [0.5, 0.25, 0.125])
     sgd = optimizers.SGD(learning_rate=rates)

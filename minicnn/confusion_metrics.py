@@ -233,3 +233,89 @@ class AUC(Metric):
             "num_labels": self.num_labels,
             "from_logits": self.from_logits,
         }
+
+
+class FBetaScore(Metric):
+    """Keras' FBetaScore: per class, (1 + beta^2) precision recall / (beta^2 precision +
+    recall), from counts summed over the batches, averaged over the classes by ``average``:
+    'micro' (the counts of all classes pooled), 'macro' (a plain mean) or 'weighted' (by each
+    class's support). A prediction is the top class of each sample (``threshold=None``), or
+    every output above ``threshold``. Keras' default ``average=None`` gives one score per
+    class, which a log of numbers cannot hold: give one of the three."""
+
+    default_name = "fbeta_score"
+    AVERAGES = ("micro", "macro", "weighted")
+
+    def __init__(
+        self,
+        average: str | None = None,
+        beta: float = 1.0,
+        threshold: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name)
+        owner = type(self).__name__
+        if average not in self.AVERAGES:
+            raise ValueError(
+                f"{owner}: average must be 'micro', 'macro' or 'weighted' (average=None, one "
+                f"score per class, cannot be logged as one number); got {average!r}."
+            )
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta <= 0:
+            raise ValueError(f"{owner}: beta must be a positive number, got {beta!r}.")
+        if threshold is not None and not 0 <= threshold <= 1:
+            raise ValueError(f"{owner}: threshold must be in [0, 1] or None, got {threshold!r}.")
+        self.average, self.beta, self.threshold = average, float(beta), threshold
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        """(4, classes) counts: true positives, false positives, false negatives, support."""
+        xp = backend.get_array_module(outputs)
+        positive = _positives(outputs, y_true, loss)
+        if self.threshold is None:
+            top = outputs.argmax(axis=-1)
+            predicted = top[..., None] == xp.arange(outputs.shape[-1])
+        else:
+            predicted = outputs > outputs.dtype.type(self.threshold)
+        rows = tuple(range(outputs.ndim - 1))
+        counts = [
+            (predicted & positive).sum(axis=rows),
+            (predicted & ~positive).sum(axis=rows),
+            (~predicted & positive).sum(axis=rows),
+            positive.sum(axis=rows),
+        ]
+        return xp.stack(counts).astype(np.float64)
+
+    def result(self, total: Any, seen: int) -> float:
+        tp, fp, fn, support = backend.to_numpy(total)
+        if self.average == "micro":
+            tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+        precision = tp / (tp + fp + EPSILON)
+        recall = tp / (tp + fn + EPSILON)
+        b2 = self.beta**2
+        score = (1 + b2) * precision * recall / (b2 * precision + recall + EPSILON)
+        if self.average == "weighted":
+            return float(np.sum(score * support) / max(np.sum(support), EPSILON))
+        return float(np.mean(score))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "average": self.average,
+            "beta": self.beta,
+            "threshold": self.threshold,
+        }
+
+
+class F1Score(FBetaScore):
+    """FBetaScore with beta 1: the harmonic mean of precision and recall."""
+
+    default_name = "f1_score"
+
+    def __init__(
+        self, average: str | None = None, threshold: float | None = None, name: str | None = None
+    ) -> None:
+        super().__init__(average, 1.0, threshold, name)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["beta"]
+        return config

@@ -12,13 +12,15 @@ from typing import Any
 
 from . import backend
 from . import pointwise_losses as P
-from .confusion_metrics import AUC, Precision, Recall
+from .confusion_metrics import AUC, F1Score, FBetaScore, Precision, Recall
 from .metric_base import Metric, per_sample_mean
 
 __all__ = [
     "AUC",
     "Accuracy",
     "BinaryAccuracy",
+    "F1Score",
+    "FBetaScore",
     "Hinge",
     "KLDivergence",
     "LogCoshError",
@@ -246,6 +248,8 @@ _CLASSES: dict[str, type[Metric]] = {
         Precision,
         Recall,
         AUC,
+        F1Score,
+        FBetaScore,
     )
 }
 

@@ -169,3 +169,34 @@ def test_metric_names_configs_and_bad_arguments():
         metrics.Recall(top_k=2)
     with pytest.raises(ValueError, match=r"class_id 5 is outside outputs of shape \(4, 1\)"):
         value(metrics.Precision(class_id=5), PRED, TRUE)
+
+
+@pytest.mark.parametrize("average", ["micro", "macro", "weighted"])
+def test_f_scores_match_scikit_learn(average, device):
+    from sklearn.metrics import f1_score, fbeta_score
+
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 4, 300)
+    probs = rng.dirichlet(np.ones(4), 300).astype(np.float32)
+    probs[np.arange(300), labels] += 0.3 * rng.random(300).astype(np.float32)  # some skill
+    sparse = losses.SparseCategoricalCrossentropy()
+    top = probs.argmax(axis=1)
+    got = value(metrics.F1Score(average), probs, labels, sparse, device)
+    assert got == pytest.approx(f1_score(labels, top, average=average), abs=1e-6)
+    got = value(metrics.FBetaScore(average, beta=2.0), probs, labels, sparse, device)
+    assert got == pytest.approx(fbeta_score(labels, top, beta=2.0, average=average), abs=1e-6)
+    # Multi-label: every output above the threshold.
+    truth = (rng.random((300, 4)) < 0.3).astype(np.float32)
+    scores = np.clip(truth * 0.4 + rng.random((300, 4)) * 0.7, 0, 1).astype(np.float32)
+    got = value(metrics.F1Score(average, threshold=0.5), scores, truth, device=device)
+    expected = f1_score(truth, scores > 0.5, average=average)
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_f_score_arguments():
+    with pytest.raises(ValueError, match="average=None, one score per class, cannot be logged"):
+        metrics.F1Score()
+    with pytest.raises(ValueError, match="beta must be a positive number"):
+        metrics.FBetaScore("macro", beta=0)
+    f1 = metrics.F1Score("macro", name="f1")
+    assert metrics.get(metrics.serialize(f1)).get_config() == f1.get_config()

@@ -60,8 +60,8 @@ from .pooling import (
     MaxPooling2D,
 )
 from .preprocessing import CenterCrop, Rescaling, Resizing
-from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
-from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
+from .reshaping import Cropping2D, Identity, RepeatVector, UpSampling2D, ZeroPadding2D
 from .sequence_layers import (
     AveragePooling1D,
     Conv1D,
@@ -95,11 +95,14 @@ __all__ = [
     "GaussianDropout",
     "GaussianNoise",
     "GroupNormalization",
+    "Identity",
+    "RepeatVector",
     "Bidirectional",
     "GRU",
     "LSTM",
     "Lambda",
     "SimpleRNN",
+    "TimeDistributed",
     "RandomBrightness",
     "RandomContrast",
     "RandomCrop",
@@ -656,6 +659,9 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         LSTM,
         GRU,
         Bidirectional,
+        TimeDistributed,
+        RepeatVector,
+        Identity,
         MultiHeadAttention,
         Attention,
         Permute,

@@ -492,3 +492,63 @@ class Bidirectional(Layer):
         layer = rebuilt(config.pop("layer"))
         backward = config.pop("backward_layer", None)
         return cls(layer, backward_layer=None if backward is None else rebuilt(backward), **config)
+
+
+class TimeDistributed(Layer):
+    """Keras' TimeDistributed: ``layer`` applied to every step of (batch, steps, ...) alike
+    (one set of weights), run as one call on (batch * steps, ...). Its weights are the
+    layer's."""
+
+    def __init__(self, layer: Layer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(layer, Layer) or layer.takes_list:
+            raise TypeError(f"{self.describe()} wraps one layer of one input, got {layer!r}.")
+        self.layer = layer
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) < 2:
+            raise ValueError(
+                f"{self.describe()} expects input of shape (batch, steps, ...); got "
+                f"{(None, *input_shape)}."
+            )
+        return (input_shape[0], *self.layer.compute_output_shape(input_shape[1:]))
+
+    def build(self, input_shape: Shape) -> None:
+        input_shape = tuple(int(d) for d in input_shape)
+        self.layer.device = self.device
+        self.layer.build(input_shape[1:])
+        self.output_shape = (input_shape[0], *self.layer.output_shape)
+        self.input_shape = input_shape
+        self._weights = list(self.layer.weights)  # the same Tensors as the layer's
+        self.built = True
+        self.trainable = self._trainable
+
+    def to(self, device: str) -> None:
+        super().to(device)
+        self.layer.device = device
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        n, steps = x.shape[:2]
+        self.layer._weights = self._weights
+        out = self.layer.call(F.reshape(x, (n * steps, *x.shape[2:])), training)
+        return F.reshape(out, (n, steps, *out.shape[1:]))
+
+    @property
+    def losses(self) -> list[Tensor]:
+        return self.layer.losses
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
+        from .layers import LAYER_CLASSES
+
+        config = dict(config)
+        entry = config.pop("layer")
+        if entry["class_name"] not in LAYER_CLASSES:
+            raise ValueError(f"TimeDistributed wraps no {entry['class_name']!r}.")
+        return cls(LAYER_CLASSES[entry["class_name"]].from_config(entry["config"]), **config)

@@ -1,5 +1,5 @@
 """Layers that change the size of images: ZeroPadding2D, Cropping2D and UpSampling2D
-(Resizing and CenterCrop are in ``preprocessing``)."""
+(Resizing and CenterCrop are in ``preprocessing``); RepeatVector, and Identity."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from . import backend, image_ops
 from . import functions as F
-from . import image_ops
 from .autograd import Tensor
+from .data_checks import positive_int
 from .layer_base import Layer, Shape, _positive_pair, _require_image
 
 Borders = tuple[tuple[int, int], tuple[int, int]]
@@ -116,3 +117,42 @@ class UpSampling2D(Layer):
             "size": list(self.size),
             "interpolation": self.interpolation,
         }
+
+
+class RepeatVector(Layer):
+    """Keras' RepeatVector: each sample's features (batch, features) repeated ``n`` times,
+    (batch, n, features); the gradient adds up the copies."""
+
+    def __init__(self, n: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.n = positive_int(n, f"{self.describe()}: n")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"{self.describe()} expects input of shape (batch, features); got "
+                f"{(None, *input_shape)}."
+            )
+        return (self.n, input_shape[0])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return F.reshape(x, (x.shape[0], 1, x.shape[1])) * _ones_row(x, self.n)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "n": self.n}
+
+
+def _ones_row(x: Tensor, n: int) -> Any:
+    """Ones of shape (1, n, 1) on x's device, which broadcasting turns into n copies."""
+    xp = backend.get_array_module(x.data)
+    return xp.ones((1, n, 1), dtype=x.dtype)
+
+
+class Identity(Layer):
+    """Keras' Identity: its input, unchanged (a placeholder in a stack of layers)."""
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return x

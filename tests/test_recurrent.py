@@ -198,3 +198,46 @@ def test_bidirectional_models_count_train_and_save(tmp_path):
         L.Bidirectional(L.Dense(3))
     with pytest.raises(ValueError, match="merge_mode must be one of concat, sum, mul, ave"):
         L.Bidirectional(L.GRU(3), merge_mode=None)
+
+
+def test_time_distributed_applies_one_layer_to_every_step(device):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 4, 5, 5, 1))
+    wrapper = L.TimeDistributed(L.Conv2D(3, 3, activation="relu"))
+    wrapper.to(device)
+    wrapper.build(x.shape[1:])
+    assert wrapper.output_shape == (4, 3, 3, 3) and len(wrapper.weights) == 2
+    got = backend.to_numpy(wrapper(backend.to_device(x, device)).data)
+    inner = wrapper.layer
+    for t in range(4):
+        step = backend.to_numpy(inner(backend.to_device(x[:, t], device)).data)
+        np.testing.assert_allclose(got[:, t], step, rtol=1e-6)
+    check_layer_gradients(
+        L.TimeDistributed(L.Dense(3, activation="tanh")), x[..., 0], device=device
+    )
+
+
+def test_repeat_vector_identity_and_a_sequence_autoencoder(tmp_path):
+    x = np.random.default_rng(6).standard_normal((3, 4))
+    np.testing.assert_array_equal(L.RepeatVector(5)(x).data, np.repeat(x[:, None], 5, axis=1))
+    check_layer_gradients(L.RepeatVector(3), x)
+    np.testing.assert_array_equal(L.Identity()(x).data, x)
+    seqs = np.random.default_rng(7).random((64, 6, 2)).astype(np.float32)
+    model = Sequential(
+        [
+            Input((6, 2)),
+            L.GRU(8),
+            L.RepeatVector(6),
+            L.GRU(8, return_sequences=True),
+            L.TimeDistributed(L.Dense(2)),
+            L.Identity(),
+        ]
+    )
+    model.compile(optimizers.Adam(0.02), "mse")
+    history = model.fit(seqs, seqs, batch_size=16, epochs=15, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    np.testing.assert_array_equal(loaded.predict(seqs, verbose=0), model.predict(seqs, verbose=0))
+    with pytest.raises(TypeError, match="wraps one layer of one input"):
+        L.TimeDistributed(L.Add())

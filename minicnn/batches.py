@@ -18,6 +18,20 @@ from . import backend
 Batch = tuple[Any, Any, Any]  # x, y and sample weights (None where absent)
 
 
+def take(data: Any, rows: Any) -> Any:
+    """The rows of an array, or of each array of a tuple (several inputs or outputs)."""
+    if data is None:
+        return None
+    if isinstance(data, tuple):
+        return tuple(a[rows] for a in data)
+    return data[rows]
+
+
+def rows_of(data: Any) -> int:
+    """The number of samples of an array, or of a tuple of them."""
+    return len(data[0]) if isinstance(data, tuple) else len(data)
+
+
 class PyDataset:
     """Base class for a dataset that makes its own batches, as ``keras.utils.PyDataset``:
     ``__len__`` is the number of batches, ``__getitem__(i)`` returns batch ``i`` as ``(x, y)``
@@ -91,16 +105,16 @@ class ArrayBatches:
     def __init__(self, x: Any, y: Any, batch_size: int, device: str, weights: Any = None) -> None:
         self.x, self.y, self.batch_size, self.device = x, y, batch_size, device
         self.weights = weights
-        self.steps = -(-len(x) // batch_size)
+        self.steps = -(-rows_of(x) // batch_size)
 
     def epoch(self, shuffle: bool) -> Iterator[Batch]:
         """(x, y, sample weights) batches; y and the weights are None where there are none."""
-        n, size = len(self.x), self.batch_size
+        n, size = rows_of(self.x), self.batch_size
         if shuffle:
             order = backend.to_device(backend.rng().permutation(n), self.device)
         for start in range(0, n, size):
             rows = order[start : start + size] if shuffle else slice(start, start + size)
-            yield tuple(None if a is None else a[rows] for a in (self.x, self.y, self.weights))
+            yield tuple(take(a, rows) for a in (self.x, self.y, self.weights))
 
     def end_epoch(self) -> None:
         pass

@@ -1,4 +1,4 @@
-"""The graph of a functional model: traced from its output back to its Input, stored as a
+"""The graph of a functional model: traced from its outputs back to its Inputs, stored as a
 list of nodes, and written to / read from a config."""
 
 from __future__ import annotations
@@ -6,37 +6,40 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .layer_base import Input, Layer, SymbolicTensor
+from .layer_base import Input, InputLayer, Layer, SymbolicTensor
 
-# A node: a layer and the slots of its inputs. Slot 0 holds the model's input; node k writes
-# slot k + 1. The first node is the InputLayer, the last makes the model's output.
+# A node: a layer and the slots of its inputs. With k model inputs, slots 0..k-1 hold them,
+# and node j writes slot k + j. The first k nodes are the InputLayers (node i reads slot i).
 Node = tuple[Layer, tuple[int, ...]]
 
 
-def single(value: Any, what: str) -> Any:
-    if isinstance(value, (list, tuple)):
-        if len(value) != 1:
-            raise ValueError(
-                f"Model {what}: a model here has one input and one output, got {len(value)} {what}."
+def as_list(value: Any, what: str) -> list[Any]:
+    """One tensor, or a non-empty list of them, as a list."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not values:
+        raise ValueError(f"Model {what}: give at least one.")
+    return values
+
+
+def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node], list[int]]:
+    """The model's layers and nodes in an order where every input comes before its use, and
+    the slot of each output."""
+    model_inputs = as_list(inputs, "inputs")
+    model_outputs = as_list(outputs, "outputs")
+    for t in model_inputs:
+        if not isinstance(t, Input):
+            raise TypeError(f"Model inputs must be Inputs (Input(shape=...)), got {t!r}.")
+    if len({id(t) for t in model_inputs}) != len(model_inputs):
+        raise ValueError("Model inputs: each Input may be given once.")
+    for t in model_outputs:
+        if not isinstance(t, SymbolicTensor):
+            raise TypeError(
+                f"Model outputs must be what layers called on the Inputs gave, got {t!r}."
             )
-        return value[0]
-    return value
-
-
-def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node]]:
-    """The model's layers and nodes in an order where every input comes before its use."""
-    model_input = single(inputs, "inputs")
-    output = single(outputs, "outputs")
-    if not isinstance(model_input, Input):
-        raise TypeError(f"Model inputs must be an Input(shape=...), got {model_input!r}.")
-    if not isinstance(output, SymbolicTensor):
-        raise TypeError(
-            f"Model outputs must be what a layer called on the Input gave, got {output!r}."
-        )
     order: list[SymbolicTensor] = []
     done: set[int] = set()
     # Depth-first, inputs before the tensor they feed (post-order), without recursion.
-    stack: list[tuple[SymbolicTensor, bool]] = [(output, False)]
+    stack: list[tuple[SymbolicTensor, bool]] = [(t, False) for t in reversed(model_outputs)]
     while stack:
         tensor, expanded = stack.pop()
         if id(tensor) in done:
@@ -47,20 +50,23 @@ def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node]]:
             continue
         stack.append((tensor, True))
         stack.extend((source, False) for source in reversed(tensor.inputs))
-    leaves = [t for t in order if t.layer is None]
-    if len(leaves) != 1 or leaves[0] is not model_input:
+    given = {id(t) for t in model_inputs}
+    stray = [t for t in order if t.layer is None and id(t) not in given]
+    if stray:
         raise ValueError(
-            "The model's output must be computed from its input alone; it depends on "
-            + ", ".join(repr(t) for t in leaves)
-            + f" but the input given is {model_input!r}."
+            "The model's outputs must be computed from its inputs alone; they depend on "
+            + ", ".join(repr(t) for t in stray)
+            + f" but the inputs given are {', '.join(repr(t) for t in model_inputs)}."
         )
-    slots = {id(model_input): 1}
-    nodes: list[Node] = [(model_input.input_layer, (0,))]
+    k = len(model_inputs)
+    nodes: list[Node] = [(t.input_layer, (i,)) for i, t in enumerate(model_inputs)]
+    # An Input's value is what its InputLayer node writes.
+    slots = {id(t): k + i for i, t in enumerate(model_inputs)}
     for tensor in order:
-        if tensor is model_input:
+        if tensor.layer is None:
             continue
         nodes.append((tensor.layer, tuple(slots[id(s)] for s in tensor.inputs)))
-        slots[id(tensor)] = len(nodes)
+        slots[id(tensor)] = k + len(nodes) - 1
     layers = [layer for layer, _ in nodes]
     seen: set[int] = set()
     for layer in layers:
@@ -70,7 +76,7 @@ def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node]]:
                 "not shared here: give each place a layer of its own."
             )
         seen.add(id(layer))
-    return layers, nodes
+    return layers, nodes, [slots[id(t)] for t in model_outputs]
 
 
 def is_chain(nodes: list[Node]) -> bool:
@@ -79,13 +85,20 @@ def is_chain(nodes: list[Node]) -> bool:
     return all(sources == (k,) for k, (_, sources) in enumerate(nodes))
 
 
+def input_count(nodes: list[Node]) -> int:
+    """How many model inputs the nodes read (their first nodes are the InputLayers)."""
+    return sum(1 for layer, _ in nodes if isinstance(layer, InputLayer))
+
+
 def inbound_names(nodes: list[Node]) -> list[list[str]]:
     """For each node, the names of the layers whose outputs it takes."""
-    return [[nodes[s - 1][0].name for s in sources if s > 0] for _, sources in nodes]
+    k = input_count(nodes)
+    return [[nodes[s - k][0].name for s in sources if s >= k] for _, sources in nodes]
 
 
-def graph_config(name: str, nodes: list[Node]) -> dict[str, Any]:
-    return {
+def graph_config(name: str, nodes: list[Node], output_slots: list[int]) -> dict[str, Any]:
+    k = input_count(nodes)
+    config: dict[str, Any] = {
         "name": name,
         "class_name": "Functional",
         "input_shape": list(nodes[0][0].shape),
@@ -94,21 +107,26 @@ def graph_config(name: str, nodes: list[Node]) -> dict[str, Any]:
             for (layer, _), inbound in zip(nodes, inbound_names(nodes), strict=True)
         ],
     }
+    if k > 1 or output_slots != [k + len(nodes) - 1]:
+        config["inputs"] = [layer.name for layer, _ in nodes[:k]]
+        config["outputs"] = [nodes[s - k][0].name for s in output_slots]
+    return config
 
 
 def rebuild(
     config: dict[str, Any], layer_class: Callable[[str], type[Layer] | None]
-) -> tuple[Input, Any]:
-    """The Input and the output tensor that ``graph_config`` described, with new layers
+) -> tuple[list[Input], list[Any]]:
+    """The Inputs and the output tensors that ``graph_config`` described, with new layers
     (``layer_class`` finds the class of a ``class_name``)."""
-    entries = config["layers"]
-    first = entries[0]
-    if first["class_name"] != "InputLayer":
-        raise ValueError(f"a functional model starts with its InputLayer, not {first!r}.")
-    model_input = Input(first["config"]["shape"], name=first["config"]["name"])
-    tensors: dict[str, Any] = {model_input.name: model_input}
-    output: Any = model_input
-    for entry in entries[1:]:
+    tensors: dict[str, Any] = {}
+    inputs: list[Input] = []
+    last: Any = None
+    for entry in config["layers"]:
+        if entry["class_name"] == "InputLayer":
+            model_input = Input(entry["config"]["shape"], name=entry["config"]["name"])
+            tensors[model_input.name] = last = model_input
+            inputs.append(model_input)
+            continue
         cls = layer_class(entry["class_name"])
         if cls is None:
             raise ValueError(f"unknown layer class {entry['class_name']!r}")
@@ -117,6 +135,11 @@ def rebuild(
         if missing or not entry["inbound"]:
             raise ValueError(f"layer {layer.name!r} takes unknown inputs {entry['inbound']!r}")
         sources = [tensors[n] for n in entry["inbound"]]
-        output = layer(sources if layer.takes_list else sources[0])
-        tensors[layer.name] = output
-    return model_input, output
+        last = layer(sources if layer.takes_list else sources[0])
+        tensors[layer.name] = last
+    if not inputs:
+        raise ValueError("a functional model starts with its InputLayers.")
+    if "inputs" in config:
+        inputs = [tensors[n] for n in config["inputs"]]
+    outputs = [tensors[n] for n in config["outputs"]] if "outputs" in config else [last]
+    return inputs, outputs

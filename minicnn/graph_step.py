@@ -40,6 +40,21 @@ from typing import Any
 from . import backend, workspace
 
 
+def _arrays(*parts: Any) -> list[Any]:
+    """The arrays of x, y and w, each an array, None, or a tuple of arrays (several inputs
+    or outputs), in one flat list."""
+    flat: list[Any] = []
+    for part in parts:
+        flat.extend(part if isinstance(part, tuple) else [part])
+    return flat
+
+
+def _copied(part: Any) -> Any:
+    if part is None:
+        return None
+    return tuple(a.copy() for a in part) if isinstance(part, tuple) else part.copy()
+
+
 class CapturedTrainStep:
     """``model._train_step(x, y, w)``, captured and replayed where it can be."""
 
@@ -59,7 +74,7 @@ class CapturedTrainStep:
     def _key_of(self, x: Any, y: Any, w: Any) -> tuple:
         model = self.model
         return (
-            tuple(None if a is None else (a.shape, a.dtype.str) for a in (x, y, w)),
+            tuple(None if a is None else (a.shape, a.dtype.str) for a in _arrays(x, y, w)),
             tuple(id(t.data) for t in model.weights),
             tuple(id(t) for t in model.trainable_weights),
             id(model.optimizer),
@@ -93,7 +108,7 @@ class CapturedTrainStep:
         # Scratch arrays made before the capture must not serve it: one the workspace let go
         # would go back to the default pool while the graph still writes there.
         workspace.clear()
-        inputs = tuple(None if a is None else a.copy() for a in (x, y, w))
+        inputs = tuple(_copied(a) for a in (x, y, w))
         scalars = backend.StepScalars(xp)
         pool = xp.cuda.MemoryPool()
         stream = xp.cuda.Stream(non_blocking=True)
@@ -126,7 +141,7 @@ class CapturedTrainStep:
         return outputs
 
     def _replay(self, x: Any, y: Any, w: Any) -> tuple[Any, list[Any]]:
-        for static, batch in zip(self.inputs, (x, y, w), strict=True):
+        for static, batch in zip(_arrays(*self.inputs), _arrays(x, y, w), strict=True):
             if static is not None:
                 static[...] = batch
         self.model.optimizer.advance()

@@ -47,3 +47,11 @@ class Metric:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+class OutputLoss(Metric):
+    """The loss of one output of a model with several (the logs' ``<output>_loss``): the
+    model hands over its batch loss times the batch size, as the total loss adds up."""
+
+    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        raise TypeError("The model computes an output's loss; OutputLoss only adds it up.")

@@ -13,7 +13,7 @@ from typing import Any
 from . import backend
 from . import pointwise_losses as P
 from .confusion_metrics import AUC, F1Score, FBetaScore, Precision, Recall
-from .metric_base import Metric, per_sample_mean
+from .metric_base import Metric, OutputLoss, per_sample_mean
 
 __all__ = [
     "AUC",
@@ -33,6 +33,7 @@ __all__ = [
     "MeanAbsoluteError",
     "MeanSquaredError",
     "Metric",
+    "OutputLoss",
     "Precision",
     "Recall",
     "SparseCategoricalAccuracy",

@@ -61,10 +61,11 @@ class Model(Layer, Trainer):
                 "subclass Model with layers assigned in __init__ and a call(x, training)."
             )
         self._setup(name, device)
-        self.layers, self._graph = functional.trace(inputs, outputs)
-        self._graph_input = functional.single(inputs, "inputs")
-        self._graph_output = functional.single(outputs, "outputs")
-        self.input_shape = self.layers[0].shape
+        self.layers, self._graph, self._output_slots = functional.trace(inputs, outputs)
+        self._graph_inputs = functional.as_list(inputs, "inputs")
+        self._graph_outputs = functional.as_list(outputs, "outputs")
+        shapes = [t.shape for t in self._graph_inputs]
+        self.input_shape = shapes[0] if len(shapes) == 1 else shapes
         self.to(self.device)
 
     def _setup(self, name: str | None, device: str | None) -> None:
@@ -82,32 +83,52 @@ class Model(Layer, Trainer):
         self._captured_step: CapturedTrainStep | None = None
         self.history: History | None = None
         self.stop_training = False  # a callback sets it to end fit after the current step
-        self._graph_input: Input | None = None
-        self._graph_output: Any = None
+        self._graph_inputs: list[Input] = []
+        self._graph_outputs: list[Any] = []
+        self._output_slots: list[int] = []
+        self.loss_weights: list[float] | None = None
+        self._metric_heads: list[int] = []  # which output each metric reads (several outputs)
+        self._compile_specs: dict[str, Any] | None = None
 
     def _require_graph(self) -> None:
-        if self._graph_input is None:
+        if not self._graph_inputs:
             raise ValueError(f"Model '{self.name}' has no input yet: give it an Input shape.")
 
     @property
-    def input(self) -> Input:
-        """The model's symbolic input (Keras' ``model.input``), where its graph starts."""
+    def input(self) -> Any:
+        """The model's symbolic input (Keras' ``model.input``; a list for several)."""
         self._require_graph()
-        return self._graph_input
+        return self._graph_inputs[0] if len(self._graph_inputs) == 1 else self._graph_inputs
 
     @property
     def output(self) -> Any:
-        """The model's symbolic output (Keras' ``model.output``)."""
+        """The model's symbolic output (Keras' ``model.output``; a list for several)."""
         self._require_graph()
-        return self._graph_output
+        return self._graph_outputs[0] if len(self._graph_outputs) == 1 else self._graph_outputs
 
     @property
     def inputs(self) -> list[Input]:
-        return [self.input]
+        self._require_graph()
+        return list(self._graph_inputs)
 
     @property
     def outputs(self) -> list[Any]:
-        return [self.output]
+        self._require_graph()
+        return list(self._graph_outputs)
+
+    @property
+    def _input_count(self) -> int:
+        return max(1, len(self._graph_inputs)) if not self._subclassed else 1
+
+    @property
+    def _output_count(self) -> int:
+        return max(1, len(self._output_slots)) if not self._subclassed else 1
+
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the layers that make the outputs (Keras' ``output_names``): the
+        prefixes of a model with several outputs' log keys."""
+        return [t.layer.name for t in self._graph_outputs]
 
     def __setattr__(self, name: str, value: Any) -> None:
         """A subclassed model tracks the layers its code assigns (one, or a list of them), in
@@ -162,8 +183,11 @@ class Model(Layer, Trainer):
     def from_config(cls, config: dict[str, Any], device: str | None = None) -> Model:
         """The model that ``get_config`` described (Keras' ``Functional`` config), with new
         layers."""
-        model_input, output = functional.rebuild(config, layer_class)
-        return Model(model_input, output, name=config["name"], device=device)
+        model_inputs, outputs = functional.rebuild(config, layer_class)
+        inputs = model_inputs[0] if len(model_inputs) == 1 else model_inputs
+        return Model(
+            inputs, outputs[0] if len(outputs) == 1 else outputs, name=config["name"], device=device
+        )
 
     def to(self, device: str) -> Model:
         """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
@@ -193,6 +217,13 @@ class Model(Layer, Trainer):
             with no_grad():
                 self._subclass_output_shape = tuple(self._forward(probe, False).shape[1:])
             return
+        if self._input_count > 1:
+            shapes = [tuple(int(d) for d in shape) for shape in input_shape]
+            if shapes != self.input_shape:
+                raise ValueError(
+                    f"Model '{self.name}' takes samples of shapes {self.input_shape}, got {shapes}."
+                )
+            return
         if tuple(int(d) for d in input_shape) != self.input_shape:
             raise ValueError(
                 f"Model '{self.name}' takes samples of shape {self.input_shape}, got "
@@ -210,6 +241,10 @@ class Model(Layer, Trainer):
         self._require_built()
         if self._subclassed:
             return self._subclass_output_shape
+        if self._output_count > 1:
+            return [t.shape for t in self._graph_outputs]
+        if self._graph_outputs:
+            return self._graph_outputs[0].shape
         return self.layers[-1].output_shape if self.layers else self.input_shape
 
     def _require_built(self) -> None:
@@ -276,27 +311,107 @@ class Model(Layer, Trainer):
     def compile(
         self,
         optimizer: str | optimizers.Optimizer = "adam",
-        loss: str | Any = "sparse_categorical_crossentropy",
-        metrics: list[Any] | None = None,
+        loss: Any = "sparse_categorical_crossentropy",
+        metrics: Any = None,
         jit_compile: bool | str = False,
+        loss_weights: Any = None,
     ) -> None:
         """Keras' compile. ``jit_compile=True`` captures fit's training step in a CUDA graph
         on a GPU and replays it (``minicnn.graph_step``): the same results, with the host's
         per-launch cost paid once; on the CPU there is nothing to capture and it changes
-        nothing. ``"auto"`` means False here."""
+        nothing. ``"auto"`` means False here.
+
+        For a model with several outputs, ``loss`` is one loss for every output, a list (one
+        per output) or a dict by output name; ``loss_weights`` (a list or dict, 1 by
+        default) weight them in the sum that is trained; ``metrics`` is a list for every
+        output, a list of lists, or a dict by output name. The logs then hold the total
+        ``loss``, each ``<output>_loss`` and each ``<output>_<metric>``, as in Keras."""
         if jit_compile not in (True, False, "auto"):
             raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
         self.jit_compile = jit_compile is True
         self._captured_step = None
         self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        self.metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
-        for metric in self.metrics:
-            metric.check(self.loss)
+        if self._output_count > 1:
+            self._compile_outputs(loss, metrics, loss_weights)
+        else:
+            if loss_weights is not None and loss_weights not in ([1], [1.0], 1, 1.0):
+                raise ValueError("loss_weights weight the losses of a model with several outputs.")
+            self.loss = losses.get(loss)
+            self.metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
+            for metric in self.metrics:
+                metric.check(self.loss)
+            self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
         names = [m.name for m in self.metrics]
         if len(set(names)) != len(names) or "loss" in names:
             raise ValueError(f"Metric names must differ from each other and from 'loss': {names}.")
         self.compiled = True
+
+    def _per_output(self, value: Any, what: str, single: Any) -> list[Any]:
+        """One entry per output from one value for all (``single(value)`` says whether it is
+        one), a list of them, or a dict by output name."""
+        names = self.output_names
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(names))
+            if unknown:
+                raise ValueError(f"{what} names no output {unknown}; the outputs are {names}.")
+            missing = [n for n in names if n not in value]
+            if missing and what != "metrics":
+                raise ValueError(f"{what} gives nothing for the outputs {missing}.")
+            return [value.get(n, []) for n in names]
+        if single(value):
+            return [value] * len(names)
+        if not isinstance(value, (list, tuple)) or len(value) != len(names):
+            raise ValueError(
+                f"{what} must be one for every output, a list of {len(names)} (one per output: "
+                f"{names}) or a dict by output name; got {value!r}."
+            )
+        return list(value)
+
+    def _compile_outputs(self, loss: Any, metrics: Any, loss_weights: Any) -> None:
+        names = self.output_names
+        self.loss = [
+            losses.get(x)
+            for x in self._per_output(loss, "loss", lambda v: not isinstance(v, (list, dict)))
+        ]
+        weights = self._per_output(
+            1.0 if loss_weights is None else loss_weights,
+            "loss_weights",
+            lambda v: isinstance(v, (int, float)),
+        )
+        self.loss_weights = [float(w) for w in weights]
+        listed = metrics or []
+        flat = isinstance(listed, (list, tuple)) and not any(
+            isinstance(m, (list, tuple)) for m in listed
+        )
+        per_output = (
+            [list(listed)] * len(names)
+            if flat
+            else [
+                list(m) if isinstance(m, (list, tuple)) else [m]
+                for m in self._per_output(listed, "metrics", lambda v: False)
+            ]
+        )
+        self.metrics = [metrics_module.OutputLoss(f"{name}_loss") for name in names]
+        self._metric_heads = list(range(len(names)))
+        specs = []
+        for i, (name, wanted, head_loss) in enumerate(
+            zip(names, per_output, self.loss, strict=True)
+        ):
+            kept = []
+            for spec in wanted:
+                metric = metrics_module.get(spec, head_loss)
+                metric = metrics_module.get(metrics_module.serialize(metric, head_loss), head_loss)
+                kept.append(metrics_module.serialize(metric, head_loss))
+                metric.check(head_loss)
+                metric.name = f"{name}_{metric.name}"
+                self.metrics.append(metric)
+                self._metric_heads.append(i)
+            specs.append(kept)
+        self._compile_specs = {
+            "loss": [x.get_config() for x in self.loss],
+            "loss_weights": self.loss_weights,
+            "metrics": specs,
+        }
 
     def _require_compiled(self) -> None:
         if not self.compiled:
@@ -308,6 +423,16 @@ class Model(Layer, Trainer):
     def __call__(self, x: Any, training: bool = False) -> Any:
         """The model on a batch; an array goes to the model's device first (a Tensor as is).
         On a symbolic tensor, the model becomes a layer of the functional model being built."""
+        if self._input_count > 1:
+            if is_symbolic(x):
+                raise TypeError(
+                    f"Model '{self.name}' takes several inputs; such a model cannot be a "
+                    "layer of another one here."
+                )
+            tensors = [
+                t if isinstance(t, Tensor) else Tensor(backend.to_device(t, self.device)) for t in x
+            ]
+            return self._forward(tensors, training)
         if is_symbolic(x):
             return self._connect(x)
         out = x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device))
@@ -315,41 +440,62 @@ class Model(Layer, Trainer):
             self.build(out.shape[1:])
         return self._forward(out, training)
 
-    def _forward(self, x: Tensor, training: bool, logits: bool = False) -> Tensor:
-        """Run the graph on x. With ``logits`` the last layer gives its pre-activation output
-        (``transform``), for a softmax fused into the loss."""
+    def _forward(self, x: Any, training: bool, logits: frozenset[int] = frozenset()) -> Any:
+        """Run the graph on x (a list for several inputs): the output, or the list of them.
+        The outputs whose positions are in ``logits`` come from their layer's ``transform``
+        (the pre-activation values), for an activation fused into the loss."""
         if self._subclassed:
             return self._run_call(x, training)
         nodes = self._nodes()
+        values: list[Any] = list(x) if isinstance(x, (list, tuple)) else [x]
+        first = len(values)  # node k writes slot first + k
+        outputs = self._output_slots or [first + len(nodes) - 1]
+        fused = {outputs[i] for i in logits}
         last_use = {}
         for k, (_, sources) in enumerate(nodes):
             for s in sources:
                 last_use[s] = k
-        values: list[Any] = [x]
         for k, (layer, sources) in enumerate(nodes):
             args = [values[s] for s in sources]
             arg = args if layer.takes_list else args[0]
-            if logits and k == len(nodes) - 1:
+            if first + k in fused:
                 values.append(layer.transform(arg))
             else:
                 values.append(layer(arg, training=training))
             for s in sources:
-                if last_use[s] == k:
+                if last_use[s] == k and s not in outputs:
                     values[s] = None  # free what no later layer reads
-        return values[-1]
+        results = [values[s] for s in outputs]
+        return results[0] if len(results) == 1 else results
 
     def _fuses_activation(self) -> bool:
         """Whether the loss takes over the output layer's activation (softmax for the
         categorical cross-entropies, sigmoid for binary cross-entropy) and gets the logits."""
-        if self._subclassed:
-            return False  # its last assigned layer need not be its output
+        if self._subclassed or self._output_count > 1:
+            return False  # a subclassed model's last layer need not be its output
         last = self.layers[-1] if self.layers else None
-        fused = getattr(self.loss, "fused_activation", None)
+        return self._fusable(last, self.loss)
+
+    @staticmethod
+    def _fusable(layer: Any, loss: Any) -> bool:
+        fused = getattr(loss, "fused_activation", None)
         return (
             fused is not None
-            and not self.loss.from_logits
-            and isinstance(last, (_Activated, Activation))
-            and last.activation_name == fused
+            and not loss.from_logits
+            and isinstance(layer, (_Activated, Activation))
+            and layer.activation_name == fused
+        )
+
+    def _fused_outputs(self) -> frozenset[int]:
+        """The outputs of a model with several whose activation their loss takes over: each
+        made by an activated layer whose output nothing else reads."""
+        read = {s for _, sources in self._nodes() for s in sources}
+        return frozenset(
+            i
+            for i, (tensor, slot) in enumerate(
+                zip(self._graph_outputs, self._output_slots, strict=True)
+            )
+            if slot not in read and self._fusable(tensor.layer, self.loss[i])
         )
 
     def _loss_and_outputs(
@@ -358,15 +504,49 @@ class Model(Layer, Trainer):
         """The loss Tensor and the raw outputs the metrics read; y (and the sample weights)
         have been checked by _prepare."""
         weights = {"sample_weight": sample_weight} if sample_weight is not None else {}
+        if self._output_count > 1:
+            return self._losses_and_outputs(x, y, training, weights)
         if self._fuses_activation():
             # The activation and the loss in one stable step on the logits.
-            logits = self._forward(Tensor(x), training, logits=True)
+            logits = self._forward(self._tensors(x), training, logits=frozenset({0}))
             loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
             if all(metric.ranks_only for metric in self.metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self.layers[-1].activation(Tensor(logits.data)).data
-        out = self._forward(Tensor(x), training)
+        out = self._forward(self._tensors(x), training)
         return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
+
+    @staticmethod
+    def _tensors(x: Any) -> Any:
+        return [Tensor(a) for a in x] if isinstance(x, tuple) else Tensor(x)
+
+    def _losses_and_outputs(
+        self, x: Any, y: Any, training: bool, weights: dict[str, Any]
+    ) -> tuple[Tensor, Any]:
+        """For several outputs: the weighted sum of their losses (and the penalties), and,
+        for the metrics, each output's values and loss."""
+        fused = self._fused_outputs()
+        outs = self._forward(self._tensors(x), training, logits=fused)
+        total: Any = None
+        values, losses_of = [], []
+        for i, (out, target, loss, weight) in enumerate(
+            zip(outs, y, self.loss, self.loss_weights, strict=True)
+        ):
+            if i in fused:
+                part = loss.on_logits(target, out, checked=True, **weights)
+                heads = [m for m, h in zip(self.metrics, self._metric_heads, strict=True) if h == i]
+                layer = self._graph_outputs[i].layer
+                if all(m.ranks_only or isinstance(m, metrics_module.OutputLoss) for m in heads):
+                    values.append(out.data)
+                else:
+                    values.append(layer.activation(Tensor(out.data)).data)
+            else:
+                part = loss(target, out, checked=True, **weights)
+                values.append(out.data)
+            losses_of.append(part.data)
+            term = part if weight == 1.0 else part * weight
+            total = term if total is None else total + term
+        return self._penalized(total), (values, losses_of)
 
     @property
     def losses(self) -> list[Tensor]:
@@ -392,7 +572,7 @@ class Model(Layer, Trainer):
                     for layer in self.layers
                 ],
             }
-        return functional.graph_config(self.name, self._nodes())
+        return functional.graph_config(self.name, self._nodes(), self._output_slots)
 
     def to_json(self) -> str:
         """The architecture as JSON, as Keras' ``to_json`` (no weights); ``model_from_json``
@@ -450,7 +630,7 @@ class Sequential(Model):
             if self.layers or self.input_shape is not None:
                 raise ValueError("Input must come first in a Sequential model.")
             self.input_shape = layer.shape
-            self._graph_input = self._graph_output = layer
+            self._graph_inputs, self._graph_outputs = [layer], [layer]
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add takes a Layer or Input, got {type(layer).__name__}.")
@@ -461,14 +641,14 @@ class Sequential(Model):
         if self.input_shape is not None:
             shape = self.layers[-2].output_shape if len(self.layers) > 1 else self.input_shape
             layer.build(shape)
-            self._graph_output = layer._connect(self._linked_output(len(self.layers) - 1))
+            self._graph_outputs = [layer._connect(self._linked_output(len(self.layers) - 1))]
 
     def _linked_output(self, count: int) -> Any:
         """The symbolic output after the first ``count`` layers; the graph is made anew from
         the input when it is missing (built later, or layers popped)."""
-        if self._graph_input is None or self._graph_input.shape != self.input_shape:
-            self._graph_input = Input(self.input_shape)
-        x: Any = self._graph_input
+        if not self._graph_inputs or self._graph_inputs[0].shape != self.input_shape:
+            self._graph_inputs = [Input(self.input_shape)]
+        x: Any = self._graph_inputs[0]
         for layer in self.layers[:count]:
             x = layer._connect(x)
         return x
@@ -480,7 +660,7 @@ class Sequential(Model):
             raise TypeError(f"Model '{self.name}' has no layers to pop.")
         layer = self.layers.pop()
         if self.input_shape is not None:
-            self._graph_output = self._linked_output(len(self.layers))
+            self._graph_outputs = [self._linked_output(len(self.layers))]
         return layer
 
     def build(self, input_shape: tuple[int, ...]) -> None:
@@ -491,7 +671,7 @@ class Sequential(Model):
             if not layer.built or layer.input_shape != shape:
                 layer.build(shape)
             shape = layer.output_shape
-        self._graph_output = self._linked_output(len(self.layers))
+        self._graph_outputs = [self._linked_output(len(self.layers))]
 
     @classmethod
     def from_config(cls, config: dict[str, Any], device: str | None = None) -> Sequential:

@@ -141,9 +141,15 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
     if model.compiled:
         compile_config = {
             "optimizer": model.optimizer.get_config(),
-            "loss": model.loss.get_config(),
-            "metrics": [metrics.serialize(m, model.loss) for m in model.metrics],
             "jit_compile": model.jit_compile,
+            # Several outputs: a loss and a list of metrics per output, and the loss weights.
+            **(
+                model._compile_specs
+                or {
+                    "loss": model.loss.get_config(),
+                    "metrics": [metrics.serialize(m, model.loss) for m in model.metrics],
+                }
+            ),
         }
     document = {"format": FORMAT, "model": model.get_config(), "compile": compile_config}
     arrays = _weight_arrays(model)
@@ -166,11 +172,13 @@ def load_model(path: str | os.PathLike, compile: bool = True, device: str | None
         if compile and document.get("compile"):
             c = document["compile"]
             try:
+                several = isinstance(c["loss"], list)
                 model.compile(
                     optimizers.get(c["optimizer"]),
-                    losses.get(c["loss"]),
+                    [losses.get(x) for x in c["loss"]] if several else losses.get(c["loss"]),
                     c["metrics"],
                     jit_compile=c.get("jit_compile", False),
+                    loss_weights=c.get("loss_weights"),
                 )
             except (KeyError, TypeError, ValueError) as e:
                 raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None

@@ -20,6 +20,8 @@ from .batches import (
     StepsPerEpoch,
     dataset_batches,
     is_dataset,
+    rows_of,
+    take,
     warn_ran_out,
 )
 from .callbacks import (
@@ -38,7 +40,25 @@ from .data_checks import (
     positive_int,
 )
 from .graph_step import CapturedTrainStep
+from .metric_base import OutputLoss
 from .progress import ProgressBar
+
+
+def _one_per(value: Any, names: list[str], what: str, kind: str) -> list[Any]:
+    """One array per input (output): a list or tuple in order, or a dict by name."""
+    if len(names) == 1 and not isinstance(value, (list, tuple, dict)):
+        return [value]
+    if isinstance(value, dict):
+        missing = [n for n in names if n not in value]
+        if missing:
+            raise ValueError(f"{what} gives no array for the {kind}s {missing}.")
+        return [value[n] for n in names]
+    if not isinstance(value, (list, tuple)) or len(value) != len(names):
+        raise ValueError(
+            f"{what} must be a list of {len(names)} arrays, one per {kind} ({names}), or a dict "
+            f"by {kind} name; got {type(value).__name__}."
+        )
+    return list(value)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -80,13 +100,15 @@ def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tu
     shuffling, become the validation data."""
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {fraction!r}.")
-    split_at = math.floor(len(x) * (1.0 - fraction))
-    if split_at in (0, len(x)):
+    n = rows_of(x)
+    split_at = math.floor(n * (1.0 - fraction))
+    if split_at in (0, n):
         raise ValueError(
-            f"validation_split={fraction} of {len(x)} samples leaves no training or no "
+            f"validation_split={fraction} of {n} samples leaves no training or no "
             "validation sample; give more data or another fraction."
         )
-    return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
+    head, tail = slice(None, split_at), slice(split_at, None)
+    return take(x, head), take(y, head), (take(x, tail), take(y, tail))
 
 
 def _takes_dataset(x: Any, y: Any) -> bool:
@@ -137,7 +159,10 @@ class Trainer:
     forward pass and weights (``models.Model``)."""
 
     def _prepare(self, x: Any, y: Any = None) -> tuple[Any, Any]:
-        """Checked x (and y), on the model's device: a GPU gets the whole set in one copy."""
+        """Checked x (and y), on the model's device: a GPU gets the whole set in one copy.
+        With several inputs (outputs), x (y) is a tuple of arrays, one per input (output)."""
+        if self._input_count > 1 or self._output_count > 1:
+            return self._prepare_several(x, y)
         x = as_input_batch(x, self.input_shape, self.name)
         if not self.built:
             self.build(x.shape[1:])
@@ -145,6 +170,36 @@ class Trainer:
             return backend.to_device(x, self.device), None
         y = self.loss.targets(y, len(x), self.output_shape, f"Model '{self.name}'")
         return backend.to_device(x, self.device), backend.to_device(y, self.device)
+
+    def _prepare_several(self, x: Any, y: Any) -> tuple[Any, Any]:
+        names = [t.name for t in self._graph_inputs]
+        shapes = self.input_shape if self._input_count > 1 else [self.input_shape]
+        xs = _one_per(x, names, "x", "input")
+        arrays = [
+            as_input_batch(a, shape, f"{self.name}' input '{name}")
+            for a, shape, name in zip(xs, shapes, names, strict=True)
+        ]
+        if len({len(a) for a in arrays}) != 1:
+            raise ValueError(
+                f"The inputs of model '{self.name}' hold different numbers of samples: "
+                f"{[len(a) for a in arrays]}."
+            )
+        on_device = [backend.to_device(a, self.device) for a in arrays]
+        x_dev = tuple(on_device) if self._input_count > 1 else on_device[0]
+        if y is None:
+            return x_dev, None
+        n = len(arrays[0])
+        if self._output_count == 1:
+            y = self.loss.targets(y, n, self.output_shape, f"Model '{self.name}'")
+            return x_dev, backend.to_device(y, self.device)
+        ys = _one_per(y, self.output_names, "y", "output")
+        targets = [
+            loss.targets(target, n, shape, f"Model '{self.name}' output '{name}'")
+            for target, loss, shape, name in zip(
+                ys, self.loss, self.output_shape, self.output_names, strict=True
+            )
+        ]
+        return x_dev, tuple(backend.to_device(t, self.device) for t in targets)
 
     def _prepare_weighted(
         self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None
@@ -157,8 +212,10 @@ class Trainer:
         if y is None or (sample_weight is None and class_weight is None):
             return x_dev, y_dev, None
         if class_weight is not None:
+            if self._output_count > 1:
+                raise ValueError("class_weight is for a model of one output (as in Keras).")
             sample_weight = class_weights_to_sample_weights(y, class_weight)
-        weights = as_sample_weights(sample_weight, len(x_dev))
+        weights = as_sample_weights(sample_weight, rows_of(x_dev))
         return x_dev, y_dev, backend.to_device(weights, self.device)
 
     def _train_step(self, x: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any]:
@@ -183,7 +240,16 @@ class Trainer:
     def _hits(self, outputs: Any, y: Any) -> list[Any]:
         """Each metric's totals for a batch (the sum of its scores, or its counts), as arrays
         on the model's device."""
-        return [metric.total(outputs, y, self.loss) for metric in self.metrics]
+        if self._output_count == 1:
+            return [metric.total(outputs, y, self.loss) for metric in self.metrics]
+        values, losses_of = outputs
+        hits = []
+        for metric, head in zip(self.metrics, self._metric_heads, strict=True):
+            if isinstance(metric, OutputLoss):
+                hits.append(losses_of[head] * values[head].shape[0])
+            else:
+                hits.append(metric.total(values[head], y[head], self.loss[head]))
+        return hits
 
     def train_on_batch(
         self,
@@ -199,7 +265,7 @@ class Trainer:
         self._require_compiled()
         x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
         loss, hits = self._fit_step()(x, y, w)
-        values = [m.result(h, len(x)) for m, h in zip(self.metrics, hits, strict=True)]
+        values = [m.result(h, rows_of(x)) for m, h in zip(self.metrics, hits, strict=True)]
         return self._result(float(loss), values, return_dict)
 
     def test_on_batch(
@@ -208,12 +274,13 @@ class Trainer:
         """Loss (and accuracy) on one batch, without training."""
         self._require_compiled()
         x, y, w = self._prepare_weighted(x, y, sample_weight)
-        batches = ArrayBatches(x, y, len(x), self.device, w)
+        batches = ArrayBatches(x, y, rows_of(x), self.device, w)
         return self._result(*self._evaluate(batches), return_dict)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """The outputs for one batch, as a NumPy array."""
-        return self.predict(x, batch_size=len(x), verbose=0)
+        rows = rows_of(tuple(x)) if isinstance(x, (list, tuple)) else len(x)
+        return self.predict(x, batch_size=rows, verbose=0)
 
     def _result(
         self, loss: float, values: list[float], return_dict: bool = False
@@ -325,7 +392,7 @@ class Trainer:
             for step, (xb, yb, wb) in enumerate(data.epoch(shuffle)):
                 hooks.batch_begin(step)
                 loss, hits = train_step(xb, yb, wb)
-                totals.add(loss, hits, len(xb))
+                totals.add(loss, hits, rows_of(xb))
                 # The CPU checks every step; a GPU only when it reads the totals anyway.
                 if totals.on_host or bar.will_draw(step + 1):
                     loss_mean, values = totals.read()
@@ -395,8 +462,8 @@ class Trainer:
         val = None
         if validation_split:
             x, y, (x_val, y_val) = _split_off_validation(x, y, validation_split)
-            w_val = None if w is None else w[len(x) :]
-            w = None if w is None else w[: len(x)]
+            w_val = None if w is None else w[rows_of(x) :]
+            w = None if w is None else w[: rows_of(x)]
             val = ArrayBatches(x_val, y_val, validation_batch_size, self.device, w_val)
         return ArrayBatches(x, y, batch_size, self.device, w), val
 
@@ -432,7 +499,7 @@ class Trainer:
         with no_grad():
             for step, (xb, yb, wb) in enumerate(batches.epoch(shuffle=False)):
                 loss, outputs = self._loss_and_outputs(xb, yb, False, wb)
-                totals.add(loss.data, self._hits(outputs, yb), len(xb))
+                totals.add(loss.data, self._hits(outputs, yb), rows_of(xb))
                 if bar is not None and bar.will_draw(step + 1):
                     bar.update(step + 1, self._logs(*totals.read()))
         if not totals.seen:
@@ -485,12 +552,14 @@ class Trainer:
         xp = backend.xp_for(self.device)
         with no_grad():
             for step, (xb, _, _) in enumerate(batches.epoch(shuffle=False)):
-                outputs.append(self(xb).data)
+                out = self(list(xb) if isinstance(xb, tuple) else xb)
+                outputs.append([t.data for t in out] if isinstance(out, list) else out.data)
                 bar.update(step + 1)
         if not outputs:
             raise ValueError("There was no data to predict on: the iterator had run out.")
-        result = backend.to_numpy(xp.concatenate(outputs))  # one copy back from a GPU
         bar.finish()
-        return result
+        if isinstance(outputs[0], list):  # one array per output
+            return [backend.to_numpy(xp.concatenate(part)) for part in zip(*outputs, strict=True)]
+        return backend.to_numpy(xp.concatenate(outputs))  # one copy back from a GPU
 
     # -- saving --------------------------------------------------------------------------------

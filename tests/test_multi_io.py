@@ -1,0 +1,147 @@
+"""Functional models with several inputs and outputs, as in Keras: inputs and targets as lists
+or dicts by name, one loss per output with loss_weights, per-output metrics and Keras' log
+keys, predict's list of arrays, saving, datasets, every device and a captured step."""
+
+import numpy as np
+import pytest
+from test_functions import host
+from test_graph_step import assert_same_training
+from test_models import toy_data
+
+from minicnn import Input, Model, backend, load_model, optimizers
+from minicnn import layers as L
+from minicnn.utils import PyDataset
+
+
+def two_headed(device="cpu"):
+    """An image and three numbers in; a class (softmax) and a number (linear) out."""
+    image, meta = Input((8, 8, 1), name="image"), Input((3,), name="meta")
+    features = L.Flatten()(L.MaxPooling2D()(L.Conv2D(4, 3, activation="relu")(image)))
+    hidden = L.Dense(12, activation="relu")(L.concatenate([features, meta]))
+    kind = L.Dense(3, activation="softmax", name="kind")(hidden)
+    size = L.Dense(1, name="size")(hidden)
+    return Model([image, meta], [kind, size], device=device)
+
+
+def data(n=96, seed=0):
+    x, y = toy_data(n, seed)
+    rng = np.random.default_rng(seed)
+    meta = rng.standard_normal((n, 3)).astype(np.float32)
+    size = (meta[:, :1] * 2 + y[:, None] * 0.5).astype(np.float32)
+    return x, meta, y, size
+
+
+def compiled(model):
+    model.compile(
+        optimizers.Adam(0.01),
+        loss={"kind": "sparse_categorical_crossentropy", "size": "mse"},
+        loss_weights={"kind": 1.0, "size": 0.5},
+        metrics={"kind": ["accuracy"], "size": ["mae"]},
+    )
+    return model
+
+
+def test_two_inputs_two_outputs_train_log_evaluate_and_predict(device):
+    x, meta, y, size = data()
+    backend.set_random_seed(0)
+    model = compiled(two_headed(device))
+    assert model.input_shape == [(8, 8, 1), (3,)] and model.output_shape == [(3,), (1,)]
+    history = model.fit([x, meta], {"kind": y, "size": size}, batch_size=16, epochs=8, verbose=0)
+    h = history.history
+    assert list(h) == ["kind_loss", "size_loss", "kind_accuracy", "size_mae", "loss"]
+    np.testing.assert_allclose(
+        h["loss"], np.add(h["kind_loss"], 0.5 * np.array(h["size_loss"])), rtol=1e-5
+    )
+    assert h["loss"][-1] < 0.5 * h["loss"][0] and h["kind_accuracy"][-1] > 0.9
+    # Batches of 10 (ragged): each value is the whole set's, from predict's two arrays.
+    loss, kind_loss, size_loss, accuracy, mae = model.evaluate(
+        {"image": x, "meta": meta}, [y, size], batch_size=10, verbose=0
+    )
+    probs, sizes = model.predict([x, meta], verbose=0)
+    assert probs.shape == (96, 3) and sizes.shape == (96, 1)
+    p = probs[np.arange(96), y].astype(np.float64)
+    assert kind_loss == pytest.approx(-np.mean(np.log(p)), rel=1e-4)
+    assert size_loss == pytest.approx(np.mean((sizes - size) ** 2), rel=1e-4)
+    assert loss == pytest.approx(kind_loss + 0.5 * size_loss, rel=1e-5)
+    assert accuracy == pytest.approx(np.mean(probs.argmax(axis=1) == y))
+    assert mae == pytest.approx(np.mean(np.abs(sizes - size)), rel=1e-4)
+
+
+def test_one_loss_for_every_output_and_flat_metrics():
+    inputs = Input((8, 8, 1))
+    hidden = L.Dense(6, activation="relu")(L.Flatten()(inputs))
+    first = L.Dense(3, activation="softmax", name="first")(hidden)
+    second = L.Dense(3, activation="softmax", name="second")(hidden)
+    model = Model(inputs, [first, second])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = toy_data(32)
+    logs = model.fit(x, [y, y], epochs=1, verbose=0).history
+    assert set(logs) == {"loss", "first_loss", "second_loss", "first_accuracy", "second_accuracy"}
+    assert len(model.predict(x, verbose=0)) == 2
+    lines = []
+    two_headed().summary(print_fn=lines.append)
+    assert "image (InputLayer)" in lines[0] and "meta (InputLayer)" in lines[0]
+    assert "flatten" in lines[0] and "meta[0][0]" in lines[0]  # concatenate's inputs
+
+
+def test_saving_validation_datasets_and_errors(tmp_path):
+    x, meta, y, size = data()
+    backend.set_random_seed(1)
+    model = compiled(two_headed())
+    model.fit([x, meta], [y, size], validation_split=0.25, epochs=2, verbose=0)
+    assert "val_kind_accuracy" in model.history.history
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    assert loaded.loss_weights == [1.0, 0.5]
+    assert [m.name for m in loaded.metrics] == [m.name for m in model.metrics]
+    for a, b in zip(
+        loaded.predict([x, meta], verbose=0), model.predict([x, meta], verbose=0), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.evaluate([x, meta], [y, size], verbose=0) == model.evaluate(
+        [x, meta], [y, size], verbose=0
+    )
+
+    class Batches(PyDataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            rows = slice(16 * i, 16 * (i + 1))
+            return (x[rows], meta[rows]), (y[rows], size[rows])
+
+    assert len(model.fit(Batches(), epochs=1, verbose=0).history["loss"]) == 1
+    with pytest.raises(ValueError, match=r"x must be a list of 2 arrays, one per input"):
+        model.fit(x, [y, size], verbose=0)
+    with pytest.raises(ValueError, match=r"y gives no array for the outputs \['size'\]"):
+        model.fit([x, meta], {"kind": y}, verbose=0)
+    with pytest.raises(ValueError, match="hold different numbers of samples"):
+        model.fit([x, meta[:10]], [y, size], verbose=0)
+    with pytest.raises(ValueError, match=r"loss names no output \['colour'\]"):
+        model.compile("adam", {"colour": "mse", "kind": "mse", "size": "mse"})
+    with pytest.raises(ValueError, match="class_weight is for a model of one output"):
+        model.fit([x, meta], [y, size], class_weight={0: 2.0}, verbose=0)
+
+
+def test_cpu_and_gpu_agree_and_a_captured_step_replays(gpu):
+    x, meta, y, size = data(44)
+
+    def run(device, jit_compile):
+        backend.set_random_seed(2)
+        model = two_headed(device)
+        model.compile(
+            "adam",
+            ["sparse_categorical_crossentropy", "mse"],
+            metrics=[["accuracy"], []],
+            jit_compile=jit_compile,
+        )
+        history = model.fit([x, meta], [y, size], batch_size=8, epochs=2, verbose=0)
+        return model, history
+
+    cpu, plain, captured = run("cpu", False), run("gpu", False), run("gpu", True)
+    assert_same_training(plain, captured)
+    assert captured[0]._captured_step.failure is None
+    for key in cpu[1].history:
+        np.testing.assert_allclose(plain[1].history[key], cpu[1].history[key], rtol=1e-4)
+    outs = plain[0]([backend.to_device(x, "gpu"), backend.to_device(meta, "gpu")])
+    assert [host(o).shape for o in outs] == [(44, 3), (44, 1)]

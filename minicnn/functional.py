@@ -67,15 +67,12 @@ def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node], list[int]
             continue
         nodes.append((tensor.layer, tuple(slots[id(s)] for s in tensor.inputs)))
         slots[id(tensor)] = k + len(nodes) - 1
-    layers = [layer for layer, _ in nodes]
-    seen: set[int] = set()
-    for layer in layers:
-        if id(layer) in seen:
-            raise ValueError(
-                f"{layer.describe()} is used at more than one place in the graph; layers are "
-                "not shared here: give each place a layer of its own."
-            )
-        seen.add(id(layer))
+    # A layer called at several places (shared, as in a siamese network) is one layer, with
+    # one set of weights: it appears once in the model's layers and once per call in nodes.
+    layers: list[Layer] = []
+    for layer, _ in nodes:
+        if all(layer is not known for known in layers):
+            layers.append(layer)
     return layers, nodes, [slots[id(t)] for t in model_outputs]
 
 
@@ -96,20 +93,56 @@ def inbound_names(nodes: list[Node]) -> list[list[str]]:
     return [[nodes[s - k][0].name for s in sources if s >= k] for _, sources in nodes]
 
 
+def call_indices(nodes: list[Node]) -> list[int]:
+    """For each node, how many times its layer was called before it (0 but for a layer
+    shared by several nodes)."""
+    counts: dict[int, int] = {}
+    indices = []
+    for layer, _ in nodes:
+        indices.append(counts.get(id(layer), 0))
+        counts[id(layer)] = indices[-1] + 1
+    return indices
+
+
+def inbound_refs(nodes: list[Node]) -> list[list[tuple[str, int]]]:
+    """For each node, the (layer name, call index) of each output it takes."""
+    k, calls = input_count(nodes), call_indices(nodes)
+    return [
+        [(nodes[s - k][0].name, calls[s - k]) for s in sources if s >= k] for _, sources in nodes
+    ]
+
+
+def _ref(name: str, call: int) -> str:
+    return name if call == 0 else f"{name}#{call}"
+
+
+def is_shared(nodes: list[Node]) -> bool:
+    return any(call > 0 for call in call_indices(nodes))
+
+
 def graph_config(name: str, nodes: list[Node], output_slots: list[int]) -> dict[str, Any]:
     k = input_count(nodes)
+    calls = call_indices(nodes)
+    entries = [
+        {"class_name": type(layer).__name__, "config": layer.get_config(), "inbound": inbound}
+        for (layer, _), inbound, call in zip(nodes, inbound_names(nodes), calls, strict=True)
+        if call == 0
+    ]
     config: dict[str, Any] = {
         "name": name,
         "class_name": "Functional",
         "input_shape": list(nodes[0][0].shape),
-        "layers": [
-            {"class_name": type(layer).__name__, "config": layer.get_config(), "inbound": inbound}
-            for (layer, _), inbound in zip(nodes, inbound_names(nodes), strict=True)
-        ],
+        "layers": entries,
     }
-    if k > 1 or output_slots != [k + len(nodes) - 1]:
+    if k > 1 or output_slots != [k + len(nodes) - 1] or is_shared(nodes):
         config["inputs"] = [layer.name for layer, _ in nodes[:k]]
-        config["outputs"] = [nodes[s - k][0].name for s in output_slots]
+        config["outputs"] = [_ref(nodes[s - k][0].name, calls[s - k]) for s in output_slots]
+    if is_shared(nodes):
+        # Every call in the order it runs: a shared layer's outputs are told apart by "#k".
+        config["nodes"] = [
+            [layer.name, [_ref(*ref) for ref in refs]]
+            for (layer, _), refs in zip(nodes[k:], inbound_refs(nodes)[k:], strict=True)
+        ]
     return config
 
 
@@ -118,6 +151,8 @@ def rebuild(
 ) -> tuple[list[Input], list[Any]]:
     """The Inputs and the output tensors that ``graph_config`` described, with new layers
     (``layer_class`` finds the class of a ``class_name``)."""
+    if "nodes" in config:
+        return _rebuild_shared(config, layer_class)
     tensors: dict[str, Any] = {}
     inputs: list[Input] = []
     last: Any = None
@@ -143,3 +178,33 @@ def rebuild(
         inputs = [tensors[n] for n in config["inputs"]]
     outputs = [tensors[n] for n in config["outputs"]] if "outputs" in config else [last]
     return inputs, outputs
+
+
+def _rebuild_shared(
+    config: dict[str, Any], layer_class: Callable[[str], type[Layer] | None]
+) -> tuple[list[Input], list[Any]]:
+    """``rebuild`` for a graph with shared layers: the layers once, then each call in the
+    order of ``nodes``."""
+    layers: dict[str, Any] = {}
+    tensors: dict[str, Any] = {}
+    for entry in config["layers"]:
+        if entry["class_name"] == "InputLayer":
+            model_input = Input(entry["config"]["shape"], name=entry["config"]["name"])
+            tensors[model_input.name] = model_input
+            continue
+        cls = layer_class(entry["class_name"])
+        if cls is None:
+            raise ValueError(f"unknown layer class {entry['class_name']!r}")
+        layer = cls.from_config(entry["config"])
+        layers[layer.name] = layer
+    calls: dict[str, int] = {}
+    for name, refs in config["nodes"]:
+        if name not in layers or any(ref not in tensors for ref in refs) or not refs:
+            raise ValueError(f"a call of layer {name!r} takes unknown inputs {refs!r}")
+        layer = layers[name]
+        sources = [tensors[ref] for ref in refs]
+        call = calls.get(name, 0)
+        calls[name] = call + 1
+        tensors[_ref(name, call)] = layer(sources if layer.takes_list else sources[0])
+    inputs = [tensors[n] for n in config["inputs"]]
+    return inputs, [tensors[n] for n in config["outputs"]]

@@ -215,7 +215,10 @@ def _check_same_layers(
     try:
         entries = document["model"]["layers"]
         saved = [(e["class_name"], e["config"]) for e in entries]
-        same_graph = _topology(entries) == _topology(model.get_config()["layers"])
+        ours_config = model.get_config()
+        same_graph = _topology(entries) == _topology(ours_config["layers"]) and _calls(
+            document["model"]
+        ) == _calls(ours_config)
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
     if not same_graph:
@@ -235,6 +238,20 @@ def _topology(entries: list[dict[str, Any]]) -> list[list[int] | None]:
     of a Sequential one."""
     names = [e["config"]["name"] for e in entries]
     return [[names.index(n) for n in e["inbound"]] if "inbound" in e else None for e in entries]
+
+
+def _calls(config: dict[str, Any]) -> list[Any] | None:
+    """A graph with shared layers: each call's layer and inputs by position (names differ
+    from session to session); None for other models."""
+    if "nodes" not in config:
+        return None
+    names = [e["config"]["name"] for e in config["layers"]]
+
+    def position(ref: str) -> tuple[int, int]:
+        name, _, call = ref.partition("#")
+        return names.index(name), int(call or 0)
+
+    return [[names.index(name), [position(r) for r in refs]] for name, refs in config["nodes"]]
 
 
 def _completed(class_name: str, config: Any) -> Any:

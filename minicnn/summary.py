@@ -27,17 +27,18 @@ def format_shape(shape: tuple[int, ...]) -> str:
 
 
 def _connections(model: Any) -> list[str] | None:
-    """Keras' "Connected to" cells (``name[0][0]``, one input a line), or None for a model
-    whose layers each take the one before (a Sequential or a chain), which has no column."""
-    from .functional import inbound_names, is_chain
+    """Keras' "Connected to" cells (``name[call][0]``, one input a line; a shared layer's
+    calls one after another), one per layer of ``model.layers``, or None for a model whose
+    layers each take the one before (a Sequential or a chain), which has no column."""
+    from .functional import inbound_refs, is_chain
 
     nodes = model._nodes()
     if is_chain(nodes):
         return None
-    return [
-        "-" if not names else ",\n".join(f"{n}[0][0]" for n in names)
-        for names in inbound_names(nodes)
-    ]
+    cells: dict[int, list[str]] = {}
+    for (layer, _), refs in zip(nodes, inbound_refs(nodes), strict=True):
+        cells.setdefault(id(layer), []).extend(f"{name}[{call}][0]" for name, call in refs)
+    return [",\n".join(cells.get(id(layer), [])) or "-" for layer in model.layers]
 
 
 def summary_lines(model: Any) -> list[str]:

@@ -66,6 +66,8 @@ class Model(Layer, Trainer):
         self._graph_outputs = functional.as_list(outputs, "outputs")
         shapes = [t.shape for t in self._graph_inputs]
         self.input_shape = shapes[0] if len(shapes) == 1 else shapes
+        # As a layer of another model, one of several inputs takes a list of them.
+        self.takes_list = len(shapes) > 1
         self.to(self.device)
 
     def _setup(self, name: str | None, device: str | None) -> None:
@@ -423,12 +425,14 @@ class Model(Layer, Trainer):
     def __call__(self, x: Any, training: bool = False) -> Any:
         """The model on a batch; an array goes to the model's device first (a Tensor as is).
         On a symbolic tensor, the model becomes a layer of the functional model being built."""
+        if is_symbolic(x) and self._output_count > 1:
+            raise TypeError(
+                f"Model '{self.name}' has several outputs; such a model cannot be a layer of "
+                "another one here (a layer gives one output)."
+            )
         if self._input_count > 1:
             if is_symbolic(x):
-                raise TypeError(
-                    f"Model '{self.name}' takes several inputs; such a model cannot be a "
-                    "layer of another one here."
-                )
+                return self._connect(list(x))
             tensors = [
                 t if isinstance(t, Tensor) else Tensor(backend.to_device(t, self.device)) for t in x
             ]

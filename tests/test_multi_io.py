@@ -145,3 +145,24 @@ def test_cpu_and_gpu_agree_and_a_captured_step_replays(gpu):
         np.testing.assert_allclose(plain[1].history[key], cpu[1].history[key], rtol=1e-4)
     outs = plain[0]([backend.to_device(x, "gpu"), backend.to_device(meta, "gpu")])
     assert [host(o).shape for o in outs] == [(44, 3), (44, 1)]
+
+
+def test_a_model_of_two_inputs_is_a_layer_of_another(tmp_path):
+    a, b = Input((3,)), Input((3,))
+    inner = Model([a, b], L.Dense(2)(L.concatenate([a, b])), name="inner")
+    x, y = Input((3,)), Input((3,))
+    outer = Model([x, y], L.Dense(1)(inner([x, y])))
+    assert outer.count_params() == inner.count_params() + 3
+    left, right = np.ones((4, 3), np.float32), np.arange(12, dtype=np.float32).reshape(4, 3)
+    expected = outer.layers[-1](inner([left, right])).data
+    np.testing.assert_allclose(outer.predict([left, right], verbose=0), expected, rtol=1e-6)
+    outer.compile("adam", "mse")
+    outer.fit([left, right], np.ones((4, 1), np.float32), verbose=0)
+    outer.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    np.testing.assert_array_equal(
+        loaded.predict([left, right], verbose=0), outer.predict([left, right], verbose=0)
+    )
+    two_out = Model(a, [L.Dense(1)(a), L.Dense(1)(a)])
+    with pytest.raises(TypeError, match="has several outputs; such a model cannot be a layer"):
+        Model(x, two_out(x))

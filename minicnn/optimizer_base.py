@@ -39,6 +39,9 @@ class Optimizer:
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
     ) -> None:
         if isinstance(learning_rate, dict):
             learning_rate = schedules.deserialize(learning_rate)
@@ -54,6 +57,20 @@ class Optimizer:
             raise ValueError(
                 "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as in Keras."
             )
+        self.use_ema = bool(use_ema)
+        if not isinstance(ema_momentum, (int, float)) or not 0 <= ema_momentum <= 1:
+            raise ValueError(f"ema_momentum must be in [0, 1], got {ema_momentum!r}.")
+        self.ema_momentum = float(ema_momentum)
+        if ema_overwrite_frequency is not None and (
+            isinstance(ema_overwrite_frequency, bool)
+            or not isinstance(ema_overwrite_frequency, int)
+            or ema_overwrite_frequency < 1
+        ):
+            raise ValueError(
+                f"ema_overwrite_frequency must be a positive int or None, got "
+                f"{ema_overwrite_frequency!r}."
+            )
+        self.ema_overwrite_frequency = ema_overwrite_frequency
         self.iterations = 0
         self._scalars: dict[tuple[str, Any], Any] = {}  # this update's step scalars
         self._slots: list[dict[str, Any]] = []
@@ -81,7 +98,7 @@ class Optimizer:
     def apply(self, params: list[Tensor]) -> None:
         """One update of every parameter from its ``.grad`` (parameters without one are skipped)."""
         if not self._slots:
-            self._slots = [self._new_slots(p) for p in params]
+            self._slots = [self._all_slots(p) for p in params]
             self._params = list(params)
         elif len(self._params) != len(params) or any(
             a is not b for a, b in zip(self._params, params, strict=True)
@@ -99,6 +116,45 @@ class Optimizer:
             if self.weight_decay is not None:
                 p.data -= p.data * self._step_scalar("decay", p.data.dtype, self._decay_factor)
             self._update(p.data, grad, slots)
+        if self.use_ema:
+            self._follow_average(params)
+
+    def _all_slots(self, p: Tensor) -> dict[str, Any]:
+        """The update's state for ``p``, and its moving average with ``use_ema``."""
+        slots = self._new_slots(p)
+        if self.use_ema:
+            slots["ema"] = backend.get_array_module(p.data).zeros_like(p.data)
+        return slots
+
+    def _ema_rate(self) -> float:
+        """Keras' EMA: the first update copies the weights; later ones move by 1 - momentum."""
+        return 0.0 if self.iterations == 1 else self.ema_momentum
+
+    def _overwrites_now(self) -> float:
+        """1 on the updates after which the weights take their average's values, else 0."""
+        every = self.ema_overwrite_frequency
+        return float(every is not None and self.iterations % every == 0)
+
+    def _follow_average(self, params: list[Tensor]) -> None:
+        """ema = momentum * ema + (1 - momentum) * w for every weight, and, every
+        ``ema_overwrite_frequency`` updates, w = ema. Both are arithmetic on step scalars, so
+        that a step captured in a CUDA graph replays them."""
+        for p, slots in zip(params, self._slots, strict=True):
+            ema, dtype = slots["ema"], p.data.dtype
+            rate = self._step_scalar("ema_rate", dtype, self._ema_rate)
+            ema *= rate
+            ema += (1 - rate) * p.data
+            if self.ema_overwrite_frequency is not None:
+                flag = self._step_scalar("ema_overwrite", dtype, self._overwrites_now)
+                p.data += flag * (ema - p.data)
+
+    def finalize_variable_values(self, params: list[Tensor]) -> None:
+        """Keras' end of training with ``use_ema``: the weights take their moving averages'
+        values (fit calls this after its last epoch)."""
+        if not (self.use_ema and self._slots):
+            return
+        for p, slots in zip(self._params, self._slots, strict=True):
+            p.data[...] = slots["ema"]
 
     def advance(self) -> None:
         """The host's part of an update: count it and fix its learning rate. A step replayed
@@ -173,6 +229,9 @@ class Optimizer:
             "clipnorm": self.clipnorm,
             "clipvalue": self.clipvalue,
             "global_clipnorm": self.global_clipnorm,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
         }
 
     def variables(self) -> list[Any]:
@@ -181,7 +240,7 @@ class Optimizer:
 
     def set_state(self, params: list[Tensor], iterations: int, arrays: list[Any]) -> None:
         """Restore what ``iterations`` and ``variables()`` described, for these parameters."""
-        self._slots = [self._new_slots(p) for p in params]
+        self._slots = [self._all_slots(p) for p in params]
         self._params = list(params)
         slots = [(s, k) for s in self._slots for k in sorted(s)]
         if len(slots) != len(arrays):

@@ -429,6 +429,8 @@ class Trainer:
                 save_checkpoint(checkpoint, self, epoch + 1, history)
             if self.stop_training:
                 break
+        if initial_epoch < epochs:
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         hooks.train_end(logs)
         return history
 

@@ -81,8 +81,17 @@ def assert_same_training(a, b):
         lambda: optimizers.AdamW(global_clipnorm=0.5),
         lambda: optimizers.Nadam(schedules.CosineDecay(0.002, decay_steps=10)),
         lambda: optimizers.Adamax(0.002),
+        lambda: optimizers.SGD(0.05, use_ema=True, ema_momentum=0.8, ema_overwrite_frequency=3),
     ],
-    ids=["adam", "sgd-schedule", "rmsprop-decay", "adamw-clip", "nadam-schedule", "adamax"],
+    ids=[
+        "adam",
+        "sgd-schedule",
+        "rmsprop-decay",
+        "adamw-clip",
+        "nadam-schedule",
+        "adamax",
+        "sgd-ema",
+    ],
 )
 def test_a_captured_fit_trains_exactly_like_an_uncaptured_one(gpu, make_optimizer):
     plain = fit_twice(busy_cnn, make_optimizer(), jit_compile=False)

@@ -267,3 +267,42 @@ def test_nadam_follows_its_momentum_schedule_over_many_steps():
     again.apply([p])
     optimizer.apply([q])
     np.testing.assert_allclose(p.data, q.data, rtol=1e-15)
+
+
+def test_ema_follows_keras_and_replaces_the_weights_at_the_end():
+    """use_ema: the average starts at the first update's weights and moves by 1 - momentum;
+    every ema_overwrite_frequency updates the weights take its values."""
+    rng = np.random.default_rng(5)
+    grads = rng.standard_normal((6, 3))
+    optimizer = optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5, ema_overwrite_frequency=4)
+    p = Tensor(np.zeros(3), requires_grad=True)
+    w, ema = np.zeros(3), None
+    for t, g in enumerate(grads, start=1):
+        p.grad = g
+        optimizer.apply([p])
+        w = w - 0.1 * g
+        ema = w.copy() if ema is None else 0.5 * ema + 0.5 * w
+        if t % 4 == 0:
+            w = ema.copy()
+        np.testing.assert_allclose(p.data, w, rtol=1e-12)
+        np.testing.assert_allclose(optimizer.variables()[0], ema, rtol=1e-12)
+    optimizer.finalize_variable_values([p])
+    np.testing.assert_allclose(p.data, ema, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"ema_momentum must be in \[0, 1\]"):
+        optimizers.Adam(use_ema=True, ema_momentum=2)
+
+
+def test_fit_with_ema_ends_on_the_averaged_weights_and_saves_them(tmp_path):
+    x, y = toy_data()
+    set_random_seed(3)
+    model = small_cnn()
+    model.compile(optimizers.Adam(0.01, use_ema=True), metrics=["accuracy"])
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    averages = model.optimizer.variables()[0::3]  # each weight's (ema, m, v), sorted by name
+    for w, ema in zip(model.get_weights(), averages, strict=True):
+        np.testing.assert_array_equal(w, ema)
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn")
+    assert loaded.optimizer.get_config()["use_ema"] is True
+    for a, b in zip(loaded.optimizer.variables(), model.optimizer.variables(), strict=True):
+        np.testing.assert_array_equal(a, b)

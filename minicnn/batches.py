@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import multiprocessing
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent import futures
@@ -41,23 +42,20 @@ class PyDataset:
     As in Keras, ``workers=N`` makes batches in N threads, up to ``max_queue_size`` ahead of
     training, still handed over in order (``__getitem__`` must then be safe to call from
     several threads; NumPy releases the GIL for array work, so loading and augmenting overlap
-    with training). ``use_multiprocessing=True`` (worker processes) is not available."""
+    with training). With ``use_multiprocessing=True`` they are N processes instead, started
+    anew each epoch (so they see what ``on_epoch_end`` changed) by forking where the platform
+    can (else the dataset must pickle); ``__getitem__`` must not use the GPU there."""
 
     def __init__(
         self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"PyDataset: workers must be a positive int, got {workers!r}.")
-        if use_multiprocessing:
-            raise ValueError(
-                "PyDataset: use_multiprocessing=True is not available; minicnn's workers are "
-                "threads (give workers=N alone)."
-            )
         if isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int):
             raise ValueError(f"PyDataset: max_queue_size must be an int, got {max_queue_size!r}.")
         if max_queue_size < 1:
             raise ValueError(f"PyDataset: max_queue_size must be >= 1, got {max_queue_size}.")
-        self.workers, self.use_multiprocessing = workers, False
+        self.workers, self.use_multiprocessing = workers, bool(use_multiprocessing)
         self.max_queue_size = max_queue_size
 
     def __len__(self) -> int:
@@ -120,6 +118,18 @@ class ArrayBatches:
         pass
 
 
+_SHARED_DATASET: Any = None  # a worker process's copy of the dataset
+
+
+def _share(dataset: Any) -> None:
+    global _SHARED_DATASET
+    _SHARED_DATASET = dataset
+
+
+def _shared_item(index: int) -> Any:
+    return _SHARED_DATASET[index]
+
+
 class DatasetBatches:
     """Batches that a dataset makes, each checked and moved to the device by ``prepare`` (the
     model's checks of x and y); shuffled, the order of the batches changes each epoch."""
@@ -136,7 +146,7 @@ class DatasetBatches:
         order = backend.rng().permutation(self.steps) if shuffle else np.arange(self.steps)
         indices = [int(i) for i in order]
         workers = getattr(self.dataset, "workers", 1)
-        made = self._made_by_threads(indices, workers) if workers > 1 else self._made(indices)
+        made = self._made_by_workers(indices, workers) if workers > 1 else self._made(indices)
         for index, batch in zip(indices, made, strict=True):
             yield self._prepared(batch, index)
 
@@ -144,20 +154,30 @@ class DatasetBatches:
         for index in indices:
             yield self.dataset[index]
 
-    def _made_by_threads(self, indices: list[int], workers: int) -> Iterator[Any]:
-        """The batches in order, made by ``workers`` threads at most ``max_queue_size`` ahead;
-        a training that stops early cancels what was not started."""
+    def _made_by_workers(self, indices: list[int], workers: int) -> Iterator[Any]:
+        """The batches in order, made by ``workers`` threads (or processes) at most
+        ``max_queue_size`` ahead; a training that stops early cancels what was not started."""
         ahead = max(workers, getattr(self.dataset, "max_queue_size", 10))
-        pool = futures.ThreadPoolExecutor(workers, thread_name_prefix="minicnn-batches")
+        pool: futures.Executor
+        if getattr(self.dataset, "use_multiprocessing", False):
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            pool = futures.ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_share, initargs=(self.dataset,)
+            )
+            make: Callable[[int], Any] = _shared_item
+        else:
+            pool = futures.ThreadPoolExecutor(workers, thread_name_prefix="minicnn-batches")
+            make = self.dataset.__getitem__
         pending: collections.deque[futures.Future[Any]] = collections.deque()
         try:
             queued = iter(indices)
             for index in itertools.islice(queued, ahead):
-                pending.append(pool.submit(self.dataset.__getitem__, index))
+                pending.append(pool.submit(make, index))
             while pending:
                 batch = pending.popleft().result()
                 for index in itertools.islice(queued, 1):
-                    pending.append(pool.submit(self.dataset.__getitem__, index))
+                    pending.append(pool.submit(make, index))
                 yield batch
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

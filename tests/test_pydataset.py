@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -104,8 +105,6 @@ def test_dataset_problems_are_named():
         model.fit(Slices(x[:0], y[:0]), verbose=0)
     with pytest.raises(ValueError, match="Labels must be in 0..2"):
         model.fit(Slices(x, y + 5), verbose=0)
-    with pytest.raises(ValueError, match="use_multiprocessing=True is not available"):
-        PyDataset(workers=4, use_multiprocessing=True)
     with pytest.raises(ValueError, match="workers must be a positive int, got 0"):
         PyDataset(workers=0)
     with pytest.raises(ValueError, match="fit needs y"):
@@ -272,3 +271,31 @@ def test_a_failing_batch_raises_in_fit():
     x, y = toy_data(160)
     with pytest.raises(OSError, match="disk gone"):
         fresh().fit(Broken(x, y, workers=2), epochs=1, shuffle=False, verbose=0)
+
+
+class ProcessSlices(Slices):
+    """Slices made in worker processes; each batch leaves a file naming the process and the
+    epoch it was made in (the parent cannot see the workers' memory)."""
+
+    def __init__(self, x, y, folder):
+        PyDataset.__init__(self, workers=2, use_multiprocessing=True, max_queue_size=3)
+        self.x, self.y, self.size, self.with_targets = x, y, 16, True
+        self.requested, self.epochs_ended, self.folder = [], 0, folder
+
+    def __getitem__(self, index):
+        (self.folder / f"e{self.epochs_ended}-b{index}-p{os.getpid()}").touch()
+        return super().__getitem__(index)
+
+
+def test_worker_processes_make_the_same_batches_and_see_each_epochs_state(tmp_path):
+    x, y = toy_data(96)  # 6 batches
+    plain = fresh()
+    plain.fit(Slices(x, y), epochs=2, verbose=0)
+    dataset = ProcessSlices(x, y, tmp_path)
+    model = fresh()
+    model.fit(dataset, epochs=2, verbose=0)
+    assert model.history.history == plain.history.history
+    made = [name.split("-") for name in os.listdir(tmp_path)]
+    assert sorted(e for e, _, _ in made) == ["e0"] * 6 + ["e1"] * 6  # on_epoch_end reached them
+    pids = {p for _, _, p in made}
+    assert f"p{os.getpid()}" not in pids and len(pids) >= 2

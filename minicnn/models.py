@@ -289,9 +289,23 @@ class Model(Layer, Trainer):
                 return layer
         raise ValueError(f"No layer named {name!r} in model '{self.name}'.")
 
-    def summary(self, print_fn: Callable[[str], Any] | None = None) -> None:
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Any = None,
+        print_fn: Callable[[str], Any] | None = None,
+        expand_nested: bool = False,
+        show_trainable: bool = False,
+        layer_range: Any = None,
+    ) -> None:
+        """Keras' table of layers, output shapes and parameter counts; ``show_trainable``
+        adds Keras' Trainable column (Y, N, or - for a layer without weights). The columns
+        are sized to their contents: ``line_length`` and ``positions`` are taken and
+        ignored; ``expand_nested`` and ``layer_range`` are not available."""
+        if expand_nested or layer_range is not None:
+            raise ValueError("summary: expand_nested and layer_range are not available.")
         self._require_built()
-        print_summary(self, print_fn)
+        print_summary(self, print_fn, show_trainable)
 
     def get_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.get_weights()]

@@ -41,7 +41,14 @@ def _connections(model: Any) -> list[str] | None:
     return [",\n".join(cells.get(id(layer), [])) or "-" for layer in model.layers]
 
 
-def summary_lines(model: Any) -> list[str]:
+def _trainable_cell(layer: Any) -> str:
+    """Keras' show_trainable column: Y or N for a layer with weights, - for one without."""
+    if not layer.weights:
+        return "-"
+    return "Y" if layer.trainable else "N"
+
+
+def summary_lines(model: Any, show_trainable: bool = False) -> list[str]:
     connections = _connections(model)
     header = HEADER if connections is None else (*HEADER, "Connected to")
     rows = [
@@ -55,6 +62,11 @@ def summary_lines(model: Any) -> list[str]:
     if connections is not None:
         rows = [(*row, cell) for row, cell in zip(rows, connections, strict=True)]
     minimum = COLUMN_WIDTHS if connections is None else CONNECTED_WIDTHS
+    if show_trainable:
+        header, minimum = (*header, "Trainable"), (*minimum, len("Trainable"))
+        rows = [
+            (*row, _trainable_cell(layer)) for row, layer in zip(rows, model.layers, strict=True)
+        ]
     widths = [
         max([w, len(h)] + [len(line) for r in rows for line in r[i].split("\n")])
         for i, (w, h) in enumerate(zip(minimum, header, strict=True))
@@ -108,6 +120,8 @@ def summary_lines(model: Any) -> list[str]:
     return lines
 
 
-def print_summary(model: Any, print_fn: Callable[[str], Any] | None = None) -> None:
-    text = "\n".join(summary_lines(model))
+def print_summary(
+    model: Any, print_fn: Callable[[str], Any] | None = None, show_trainable: bool = False
+) -> None:
+    text = "\n".join(summary_lines(model, show_trainable))
     (print_fn or print)(text)

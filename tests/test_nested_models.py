@@ -148,3 +148,18 @@ def test_clone_model_and_json_rebuild_the_architecture_with_new_weights(device):
     np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), functional.predict(x, verbose=0))
     with pytest.raises(ValueError, match="Not a model's JSON"):
         model_from_json('{"class_name": "Dense"}')
+
+
+def test_summary_shows_what_trains_as_keras_does():
+    model = nested_cnn()
+    model.layers[1].trainable = False  # the features block
+    lines = []
+    model.summary(print_fn=lines.append, show_trainable=True)
+    table = lines[0]
+    assert "Trainable" in table.splitlines()[2]
+    rows = {line.split()[1]: line for line in table.splitlines() if line.startswith("│ ")}
+    assert rows["aug"].rstrip("│ ").endswith("-")  # no weights
+    assert rows["features"].rstrip("│ ").endswith("N")
+    assert rows["dense"].rstrip("│ ").endswith("Y")
+    with pytest.raises(ValueError, match="expand_nested and layer_range are not available"):
+        model.summary(expand_nested=True)

@@ -537,6 +537,10 @@ class TimeDistributed(Layer):
     def losses(self) -> list[Tensor]:
         return self.layer.losses
 
+    @property
+    def serializable(self) -> bool:
+        return self.layer.serializable
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),

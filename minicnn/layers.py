@@ -59,7 +59,7 @@ from .pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
-from .preprocessing import CenterCrop, Rescaling, Resizing
+from .preprocessing import CenterCrop, Normalization, Rescaling, Resizing
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from .reshaping import Cropping2D, Identity, RepeatVector, UpSampling2D, ZeroPadding2D
 from .sequence_layers import (
@@ -96,6 +96,7 @@ __all__ = [
     "GaussianNoise",
     "GroupNormalization",
     "Identity",
+    "Normalization",
     "RepeatVector",
     "Bidirectional",
     "GRU",
@@ -652,6 +653,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandomContrast,
         Rescaling,
         Resizing,
+        Normalization,
         CenterCrop,
         LayerNormalization,
         GroupNormalization,

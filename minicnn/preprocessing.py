@@ -1,6 +1,7 @@
-"""Keras' image preprocessing layers that act the same in training and inference: Rescaling,
-Resizing and CenterCrop. They have no weights; a model that starts with them takes raw images
-(pixels in [0, 255], another size) and prepares them on its own device."""
+"""Keras' preprocessing layers that act the same in training and inference: Rescaling,
+Resizing, CenterCrop and Normalization (whose mean and variance ``adapt`` learns from data). A
+model that starts with them takes raw data (pixels in [0, 255], another size) and prepares it
+on its own device."""
 
 from __future__ import annotations
 
@@ -172,3 +173,60 @@ def center_crop(x: Tensor, height: int, width: int) -> Tensor:
         return ops.resize(x, (height, width), "bilinear", crop_to_aspect_ratio=True)
     top, left = (h - height) // 2, (w - width) // 2
     return F.Crop2D(((top, h - height - top), (left, w - width - left)))(x)
+
+
+class Normalization(Layer):
+    """Keras' Normalization: each feature (the last axis) shifted and scaled to zero mean and
+    unit variance, ``(x - mean) / max(sqrt(variance), 1e-7)``, with the mean and variance
+    given, or learned from data by ``adapt(data)`` before training; ``invert=True`` undoes
+    it. They are the layer's two non-trainable weights, as in Keras."""
+
+    state_weight_count = 2  # the mean and the variance: set by adapt, never by the optimizer
+    EPSILON = 1e-7
+
+    def __init__(
+        self,
+        axis: int = -1,
+        mean: Any = None,
+        variance: Any = None,
+        invert: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if axis != -1:
+            raise ValueError(f"{self.describe()}: only axis=-1 (the features) is available.")
+        if (mean is None) != (variance is None):
+            raise ValueError(f"{self.describe()}: give both mean and variance, or neither.")
+        self.axis, self.invert = axis, bool(invert)
+        self._given = None if mean is None else (np.asarray(mean), np.asarray(variance))
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        features = (input_shape[-1],)
+        if self._given is None:
+            return [np.zeros(features, np.float32), np.ones(features, np.float32)]
+        return [np.broadcast_to(v, features).astype(np.float32) for v in self._given]
+
+    def adapt(self, data: Any) -> None:
+        """The mean and variance of each feature over every sample (and position) of
+        ``data``, an array or an iterable of arrays (the batches of a dataset)."""
+        parts = [data] if hasattr(data, "shape") else list(data)
+        arrays = [np.asarray(backend.to_numpy(p), np.float64) for p in parts]
+        if not self.built:
+            self.build(arrays[0].shape[1:])
+        rows = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrays])
+        self.set_weights([rows.mean(axis=0), rows.var(axis=0)])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        mean, variance = self._weights[0].data, self._weights[1].data
+        xp = backend.get_array_module(variance)
+        spread = xp.maximum(xp.sqrt(variance), variance.dtype.type(self.EPSILON))
+        mean, spread = mean.astype(x.dtype), spread.astype(x.dtype)
+        if self.invert:
+            return x * spread + mean
+        return (x - mean) * (1 / spread)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis, "invert": self.invert}

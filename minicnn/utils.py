@@ -11,7 +11,7 @@ from .batches import PyDataset
 from .data_checks import integer_ids
 from .datasets.image_folders import image_dataset_from_directory
 
-__all__ = ["PyDataset", "image_dataset_from_directory", "to_categorical"]
+__all__ = ["PyDataset", "image_dataset_from_directory", "pad_sequences", "to_categorical"]
 
 
 def to_categorical(y: Any, num_classes: int | None = None) -> np.ndarray:
@@ -28,3 +28,36 @@ def to_categorical(y: Any, num_classes: int | None = None) -> np.ndarray:
             f"{ids.min()} to {ids.max()}."
         )
     return np.eye(num_classes, dtype=backend.FLOAT)[ids]
+
+
+def pad_sequences(
+    sequences: Any,
+    maxlen: int | None = None,
+    dtype: str = "int32",
+    padding: str = "pre",
+    truncating: str = "pre",
+    value: float = 0.0,
+) -> np.ndarray:
+    """Keras' ``pad_sequences``: lists of token ids of any lengths as one (n, maxlen) array,
+    padded with ``value`` and cut to ``maxlen`` (default: the longest), at the start
+    ('pre', Keras' default) or the end ('post') of each sequence."""
+    if padding not in ("pre", "post") or truncating not in ("pre", "post"):
+        raise ValueError(
+            f"padding and truncating must be 'pre' or 'post'; got {padding!r}, {truncating!r}."
+        )
+    rows = [np.asarray(s) for s in sequences]
+    if any(r.ndim != 1 for r in rows):
+        raise ValueError("pad_sequences takes a list of flat sequences.")
+    length = max((len(r) for r in rows), default=0) if maxlen is None else int(maxlen)
+    if length < 0:
+        raise ValueError(f"maxlen must be >= 0, got {maxlen!r}.")
+    out = np.full((len(rows), length), value, dtype=dtype)
+    for i, row in enumerate(rows):
+        kept = row[-length:] if truncating == "pre" else row[:length]
+        if length == 0 or not len(kept):
+            continue
+        if padding == "pre":
+            out[i, length - len(kept) :] = kept
+        else:
+            out[i, : len(kept)] = kept
+    return out

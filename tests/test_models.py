@@ -585,3 +585,12 @@ def test_summary_after_training_counts_the_optimizer_like_keras_3(device):
     model.compile("sgd")
     model.train_on_batch(x, np.array([0, 1, 2, 3]))
     assert summary_text(model).splitlines()[-1] == " Optimizer params: 2 (12.00 B)"
+
+
+def test_a_built_layer_added_to_a_sequential_keeps_its_weights():
+    dense = L.Dense(3)
+    dense.build((4,))
+    weights = [w.copy() for w in dense.get_weights()]
+    model = Sequential([Input((4,)), dense])
+    for a, b in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(a, b)

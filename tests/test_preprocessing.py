@@ -238,3 +238,30 @@ def test_bad_preprocessing_arguments_are_named():
         L.RandomBrightness(0.1, value_range=255)
     with pytest.raises(ValueError, match=r"factor must give lower <= upper within \[-1, 1\]"):
         L.RandomBrightness(2.0)
+
+
+def test_normalization_adapts_to_data_and_inverts(device, tmp_path):
+    rng = np.random.default_rng(20)
+    images = (rng.random((50, 4, 4, 3)) * [1.0, 10.0, 100.0] + [0.0, 5.0, -50.0]).astype(np.float32)
+    layer = L.Normalization()
+    layer.to(device)
+    layer.adapt(images)
+    mean, variance = layer.get_weights()
+    np.testing.assert_allclose(mean, images.reshape(-1, 3).mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(variance, images.reshape(-1, 3).var(axis=0), rtol=1e-4)
+    out = host(layer(backend.to_device(images, device)))
+    np.testing.assert_allclose(out.reshape(-1, 3).mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(out.reshape(-1, 3).std(axis=0), 1, rtol=1e-4)
+    undo = L.Normalization(mean=mean, variance=variance, invert=True)
+    np.testing.assert_allclose(undo(out).data, images, rtol=1e-4, atol=1e-4)
+    batches = [images[:20], images[20:]]  # adapt takes the batches of a dataset too
+    again = L.Normalization()
+    again.adapt(batches)
+    np.testing.assert_allclose(again.get_weights()[0], mean, rtol=1e-6)
+    model = Sequential([Input((4, 4, 3)), layer, L.Flatten(), L.Dense(2)]).to(device)
+    assert len(model.non_trainable_weights) == 2 and model.count_params() == 6 + 48 * 2 + 2
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn", device=device)
+    np.testing.assert_array_equal(loaded.layers[0].get_weights()[0], mean)
+    with pytest.raises(ValueError, match="give both mean and variance, or neither"):
+        L.Normalization(mean=0.0)

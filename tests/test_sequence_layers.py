@@ -194,3 +194,20 @@ def test_a_text_cnn_trains_saves_and_loads(tmp_path):
     path = tmp_path / "m.npz"
     model.save(path)
     np.testing.assert_allclose(load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_pad_sequences_follows_keras_docstring():
+    from minicnn.utils import pad_sequences
+
+    sequences = [[1], [2, 3], [4, 5, 6]]
+    np.testing.assert_array_equal(pad_sequences(sequences), [[0, 0, 1], [0, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(
+        pad_sequences(sequences, value=-1), [[-1, -1, 1], [-1, 2, 3], [4, 5, 6]]
+    )
+    np.testing.assert_array_equal(
+        pad_sequences(sequences, padding="post"), [[1, 0, 0], [2, 3, 0], [4, 5, 6]]
+    )
+    np.testing.assert_array_equal(pad_sequences(sequences, maxlen=2), [[0, 1], [2, 3], [5, 6]])
+    cut = pad_sequences(sequences, maxlen=2, truncating="post")
+    np.testing.assert_array_equal(cut, [[0, 1], [2, 3], [4, 5]])
+    assert pad_sequences(sequences).dtype == np.int32

@@ -70,6 +70,7 @@ from .sequence_layers import (
     GlobalMaxPooling1D,
     MaxPooling1D,
 )
+from .sequence_shapes import Cropping1D, SpatialDropout1D, UpSampling1D, ZeroPadding1D
 
 __all__ = [
     "add",
@@ -95,7 +96,11 @@ __all__ = [
     "GaussianDropout",
     "GaussianNoise",
     "GroupNormalization",
+    "Cropping1D",
     "Identity",
+    "SpatialDropout1D",
+    "UpSampling1D",
+    "ZeroPadding1D",
     "Normalization",
     "RepeatVector",
     "Bidirectional",
@@ -664,6 +669,10 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         TimeDistributed,
         RepeatVector,
         Identity,
+        ZeroPadding1D,
+        Cropping1D,
+        UpSampling1D,
+        SpatialDropout1D,
         MultiHeadAttention,
         Attention,
         Permute,

@@ -211,3 +211,27 @@ def test_pad_sequences_follows_keras_docstring():
     cut = pad_sequences(sequences, maxlen=2, truncating="post")
     np.testing.assert_array_equal(cut, [[0, 1], [2, 3], [4, 5]])
     assert pad_sequences(sequences).dtype == np.int32
+
+
+def test_one_dimensional_shape_layers_match_numpy_and_their_gradients_check(device):
+    from test_layers import check_layer_gradients
+
+    x = np.random.default_rng(9).standard_normal((2, 5, 3))
+    cases = [
+        (L.ZeroPadding1D((1, 2)), np.pad(x, ((0, 0), (1, 2), (0, 0)))),
+        (L.Cropping1D((2, 1)), x[:, 2:4]),
+        (L.UpSampling1D(3), np.repeat(x, 3, axis=1)),
+    ]
+    for layer, expected in cases:
+        layer.to(device)
+        got = backend.to_numpy(layer(backend.to_device(x, device)).data)
+        np.testing.assert_array_equal(got, expected)
+        check_layer_gradients(type(layer).from_config(layer.get_config()), x, device=device)
+    dropped = backend.to_numpy(
+        L.SpatialDropout1D(0.5)(backend.to_device(np.ones((64, 4, 6)), device), training=True).data
+    )
+    assert (dropped == dropped[:, :1]).all() and set(np.unique(dropped)) == {0.0, 2.0}
+    with pytest.raises(ValueError, match=r"cropping \(3, 3\) leaves no step"):
+        Sequential([L.Input((5, 2)), L.Cropping1D(3)])
+    with pytest.raises(ValueError, match=r"padding must be an int or a \(start, end\) pair"):
+        L.ZeroPadding1D((1, 2, 3))

@@ -1,0 +1,108 @@
+"""Keras' 1-D shape layers over (batch, steps, channels): ZeroPadding1D, Cropping1D,
+UpSampling1D and SpatialDropout1D, run as their 2-D twins on an image one row high (as the
+1-D convolution and pools are)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from . import functions as F
+from .autograd import Tensor
+from .data_checks import positive_int
+from .layer_base import Layer, Shape
+from .sequence_layers import _as_image, _as_sequence, _require_sequence
+
+
+def _ends(value: Any, what: str, owner: str) -> tuple[int, int]:
+    """Keras' forms: n (both ends) or (start, end), non-negative ints."""
+    pair = value if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in pair
+    ):
+        raise ValueError(f"{owner}: {what} must be an int or a (start, end) pair of ints >= 0.")
+    return int(pair[0]), int(pair[1])
+
+
+class ZeroPadding1D(Layer):
+    """Steps of zeros at the start and end of each sequence."""
+
+    def __init__(self, padding: Any = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.padding = _ends(padding, "padding", self.describe())
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_sequence(input_shape, self.describe(), "ZeroPadding1D")
+        return (input_shape[0] + sum(self.padding), input_shape[1])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return _as_sequence(F.Pad2D(((0, 0), self.padding))(_as_image(x)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "padding": list(self.padding)}
+
+
+class Cropping1D(Layer):
+    """Each sequence without ``cropping`` steps at its start and end."""
+
+    def __init__(self, cropping: Any = (1, 1), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cropping = _ends(cropping, "cropping", self.describe())
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_sequence(input_shape, self.describe(), "Cropping1D")
+        steps = input_shape[0] - sum(self.cropping)
+        if steps < 1:
+            raise ValueError(f"{self.describe()}: cropping {self.cropping} leaves no step.")
+        return (steps, input_shape[1])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return _as_sequence(F.Crop2D(((0, 0), self.cropping))(_as_image(x)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "cropping": list(self.cropping)}
+
+
+class UpSampling1D(Layer):
+    """Each step repeated ``size`` times."""
+
+    def __init__(self, size: int = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.size = positive_int(size, f"{self.describe()}: size")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_sequence(input_shape, self.describe(), "UpSampling1D")
+        return (input_shape[0] * self.size, input_shape[1])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return _as_sequence(F.UpSample2D((1, self.size))(_as_image(x)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size}
+
+
+class SpatialDropout1D(Layer):
+    """Dropout of whole channels: each sequence loses a fraction ``rate`` of its features
+    at every step at once, in training only."""
+
+    def __init__(self, rate: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"{self.describe()}: rate must be a number in [0, 1), got {rate!r}.")
+        self.rate = float(rate)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_sequence(input_shape, self.describe(), "SpatialDropout1D")
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        if not training or self.rate == 0.0:
+            return x
+        xp = backend.get_array_module(x.data)
+        mask = F.dropout_mask((x.shape[0], 1, x.shape[2]), self.rate, x.dtype, xp)
+        return F.dropout(x, self.rate, training=True, mask=mask)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate}

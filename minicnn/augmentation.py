@@ -105,12 +105,8 @@ class _RandomAffine(_RandomLayer):
                 f"{self.describe()}: fill_mode must be one of {', '.join(ops.FILL_MODES)}; "
                 f"got {fill_mode!r}."
             )
-        if interpolation not in ops.INTERPOLATIONS:
-            raise ValueError(
-                f"{self.describe()}: interpolation must be one of "
-                f"{', '.join(ops.INTERPOLATIONS)}; got {interpolation!r}."
-            )
-        self.fill_mode, self.interpolation = fill_mode, interpolation
+        self.fill_mode = fill_mode
+        self.interpolation = ops.checked_interpolation(interpolation, self.describe())
         self.fill_value = float(fill_value)
 
     def matrices(self, xp: Any, n: int, h: int, w: int) -> Any:

@@ -116,10 +116,6 @@ def _ref(name: str, call: int) -> str:
     return name if call == 0 else f"{name}#{call}"
 
 
-def is_shared(nodes: list[Node]) -> bool:
-    return any(call > 0 for call in call_indices(nodes))
-
-
 def graph_config(name: str, nodes: list[Node], output_slots: list[int]) -> dict[str, Any]:
     k = input_count(nodes)
     calls = call_indices(nodes)
@@ -134,10 +130,11 @@ def graph_config(name: str, nodes: list[Node], output_slots: list[int]) -> dict[
         "input_shape": list(nodes[0][0].shape),
         "layers": entries,
     }
-    if k > 1 or output_slots != [k + len(nodes) - 1] or is_shared(nodes):
+    shared = any(call > 0 for call in calls)
+    if k > 1 or output_slots != [k + len(nodes) - 1] or shared:
         config["inputs"] = [layer.name for layer, _ in nodes[:k]]
         config["outputs"] = [_ref(nodes[s - k][0].name, calls[s - k]) for s in output_slots]
-    if is_shared(nodes):
+    if shared:
         # Every call in the order it runs: a shared layer's outputs are told apart by "#k".
         config["nodes"] = [
             [layer.name, [_ref(*ref) for ref in refs]]

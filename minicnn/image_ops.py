@@ -170,11 +170,19 @@ def affine_transform(
 ) -> Tensor:
     if fill_mode not in FILL_MODES:
         raise ValueError(f"fill_mode must be one of {', '.join(FILL_MODES)}; got {fill_mode!r}.")
-    if interpolation not in INTERPOLATIONS:
-        raise ValueError(
-            f"interpolation must be one of {', '.join(INTERPOLATIONS)}; got {interpolation!r}."
-        )
+    checked_interpolation(interpolation)
     return AffineTransform(matrices, fill_mode, interpolation, fill_value, output_size)(x)
+
+
+def checked_interpolation(value: str, owner: str = "") -> str:
+    """``value`` if it is an interpolation here, or a ValueError naming it (and ``owner``)."""
+    if value not in INTERPOLATIONS:
+        prefix = f"{owner}: " if owner else ""
+        raise ValueError(
+            f"{prefix}interpolation must be one of {', '.join(INTERPOLATIONS)}; got {value!r} "
+            "(Keras' bicubic, lanczos and area are not here)."
+        )
+    return value
 
 
 # --- resizing --------------------------------------------------------------------------------

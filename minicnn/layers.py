@@ -69,8 +69,9 @@ from .sequence_layers import (
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     MaxPooling1D,
+    _require_sequence,
 )
-from .sequence_shapes import Cropping1D, SpatialDropout1D, UpSampling1D, ZeroPadding1D
+from .sequence_shapes import Cropping1D, UpSampling1D, ZeroPadding1D
 
 __all__ = [
     "add",
@@ -530,9 +531,19 @@ class SpatialDropout2D(Dropout):
         if not training or self.rate == 0.0:
             return x
         xp = backend.get_array_module(x.data)
-        shape = (x.shape[0], 1, 1, x.shape[3])
+        # One draw per sample and channel, the same at every position.
+        shape = (x.shape[0], *(1,) * (x.ndim - 2), x.shape[-1])
         mask = F.dropout_mask(shape, self.rate, x.dtype, xp)
         return F.dropout(x, self.rate, training=True, mask=mask)
+
+
+class SpatialDropout1D(SpatialDropout2D):
+    """Dropout of whole channels: each sequence loses a fraction ``rate`` of its features
+    at every step at once, in training only."""
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_sequence(input_shape, self.describe(), "SpatialDropout1D")
+        return input_shape
 
 
 class Reshape(Layer):

@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import backend
-from . import pointwise_losses as P
+from . import backend, losses
 from .confusion_metrics import AUC, F1Score, FBetaScore, Precision, Recall
 from .metric_base import Metric, OutputLoss, per_sample_mean
 
@@ -142,52 +141,51 @@ class RootMeanSquaredError(MeanSquaredError):
 
 
 class _ValueMetric(Metric):
-    """The mean over samples of one of Keras' losses on values (``pointwise_losses``)."""
+    """The mean over samples of one of Keras' losses on values: ``loss_class`` gives the
+    formula (and whether it sums over the last axis)."""
 
-    terms: Any = None
-    sum_last_axis = False
+    loss_class: Any = None
 
     def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         xp = backend.get_array_module(outputs)
-        value, _ = type(self).terms(xp, outputs, y_true.reshape(outputs.shape))
-        scale = outputs.shape[-1] if self.sum_last_axis else 1
+        value, _ = self.loss_class.terms(xp, outputs, y_true.reshape(outputs.shape))
+        scale = outputs.shape[-1] if self.loss_class.sum_last_axis else 1
         return per_sample_mean(value) * scale
 
 
 class MeanAbsolutePercentageError(_ValueMetric):
     default_name = "mean_absolute_percentage_error"
-    terms = staticmethod(P.percentage_terms)
+    loss_class = losses.MeanAbsolutePercentageError
 
 
 class MeanSquaredLogarithmicError(_ValueMetric):
     default_name = "mean_squared_logarithmic_error"
-    terms = staticmethod(P.squared_log_terms)
+    loss_class = losses.MeanSquaredLogarithmicError
 
 
 class LogCoshError(_ValueMetric):
     default_name = "logcosh"
-    terms = staticmethod(P.log_cosh_terms)
+    loss_class = losses.LogCosh
 
 
 class Poisson(_ValueMetric):
     default_name = "poisson"
-    terms = staticmethod(P.poisson_terms)
+    loss_class = losses.Poisson
 
 
 class KLDivergence(_ValueMetric):
     default_name = "kl_divergence"
-    terms = staticmethod(P.kl_divergence_terms)
-    sum_last_axis = True
+    loss_class = losses.KLDivergence
 
 
 class Hinge(_ValueMetric):
     default_name = "hinge"
-    terms = staticmethod(P.hinge_terms)
+    loss_class = losses.Hinge
 
 
 class SquaredHinge(_ValueMetric):
     default_name = "squared_hinge"
-    terms = staticmethod(P.squared_hinge_terms)
+    loss_class = losses.SquaredHinge
 
 
 def _accuracy_for(loss: Any, name: str) -> Metric:

@@ -69,15 +69,6 @@ class Rescaling(Layer):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
 
 
-def _interpolation(value: str, owner: str) -> str:
-    if value not in ops.INTERPOLATIONS:
-        raise ValueError(
-            f"{owner}: interpolation must be one of {', '.join(ops.INTERPOLATIONS)}; got "
-            f"{value!r} (Keras' bicubic, lanczos and area are not here)."
-        )
-    return value
-
-
 class Resizing(Layer):
     """Each image resized to (height, width) as Keras resizes it: bilinear or nearest with
     half-pixel centers and no antialiasing; ``crop_to_aspect_ratio`` first crops the largest
@@ -100,7 +91,7 @@ class Resizing(Layer):
         owner = self.describe()
         self.height = positive_int(height, f"{owner}: height")
         self.width = positive_int(width, f"{owner}: width")
-        self.interpolation = _interpolation(interpolation, owner)
+        self.interpolation = ops.checked_interpolation(interpolation, owner)
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError(
                 f"{owner}: only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True."

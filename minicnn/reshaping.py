@@ -94,12 +94,7 @@ class UpSampling2D(Layer):
     def __init__(self, size: Any = (2, 2), interpolation: str = "nearest", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.size = _positive_pair(size, "size", self.describe())
-        if interpolation not in image_ops.INTERPOLATIONS:
-            raise ValueError(
-                f"{self.describe()}: interpolation must be one of "
-                f"{', '.join(image_ops.INTERPOLATIONS)}; got {interpolation!r}."
-            )
-        self.interpolation = interpolation
+        self.interpolation = image_ops.checked_interpolation(interpolation, self.describe())
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         _require_image(input_shape, self.describe(), "UpSampling2D")

@@ -1,6 +1,6 @@
-"""Keras' 1-D shape layers over (batch, steps, channels): ZeroPadding1D, Cropping1D,
-UpSampling1D and SpatialDropout1D, run as their 2-D twins on an image one row high (as the
-1-D convolution and pools are)."""
+"""Keras' 1-D shape layers over (batch, steps, channels): ZeroPadding1D, Cropping1D and
+UpSampling1D, run as their 2-D twins on an image one row high (as the 1-D convolution and
+pools are). SpatialDropout1D is SpatialDropout2D's sibling in ``layers``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
 from . import functions as F
 from .autograd import Tensor
 from .data_checks import positive_int
@@ -81,28 +80,3 @@ class UpSampling1D(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": self.size}
-
-
-class SpatialDropout1D(Layer):
-    """Dropout of whole channels: each sequence loses a fraction ``rate`` of its features
-    at every step at once, in training only."""
-
-    def __init__(self, rate: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"{self.describe()}: rate must be a number in [0, 1), got {rate!r}.")
-        self.rate = float(rate)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_sequence(input_shape, self.describe(), "SpatialDropout1D")
-        return input_shape
-
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        if not training or self.rate == 0.0:
-            return x
-        xp = backend.get_array_module(x.data)
-        mask = F.dropout_mask((x.shape[0], 1, x.shape[2]), self.rate, x.dtype, xp)
-        return F.dropout(x, self.rate, training=True, mask=mask)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rate": self.rate}

@@ -182,11 +182,7 @@ def image_dataset_from_directory(
         )
     if color_mode not in COLOR_MODES:
         raise ValueError(f"color_mode must be one of {', '.join(COLOR_MODES)}; got {color_mode!r}.")
-    if interpolation not in image_ops.INTERPOLATIONS:
-        raise ValueError(
-            f"interpolation must be one of {', '.join(image_ops.INTERPOLATIONS)}; got "
-            f"{interpolation!r} (Keras' bicubic, lanczos and area are not here)."
-        )
+    image_ops.checked_interpolation(interpolation)
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("Only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True.")
     batch_size = positive_int(batch_size, "batch_size")

@@ -94,7 +94,7 @@ def test_adam_step_base(benchmark, batch):
     model = compiled_study_model("base")
     model.train_on_batch(*batch)  # builds the optimizer state and sets every .grad
     params = model.weights
-    benchmark.pedantic(model.optimizer.apply, (params,), warmup_rounds=1, rounds=50)
+    benchmark.pedantic(model.optimizer.update_weights, (params,), warmup_rounds=1, rounds=50)
 
 
 @pytest.mark.parametrize("model_id", ["base", "w4", "mlp"])

@@ -11,7 +11,17 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 __version__ = "0.1.0"
 
-from . import callbacks, initializers, layers, losses, optimizers, regularizers, utils  # noqa: E402
+from . import (  # noqa: E402
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+    utils,
+)
+from .autograd import grad, no_grad  # noqa: E402
 from .backend import clear_session, set_random_seed  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
@@ -23,10 +33,13 @@ __all__ = [
     "Sequential",
     "callbacks",
     "clear_session",
+    "grad",
     "initializers",
     "layers",
     "load_model",
     "losses",
+    "metrics",
+    "no_grad",
     "optimizers",
     "regularizers",
     "set_random_seed",

@@ -190,7 +190,33 @@ class Function:
         raise NotImplementedError
 
 
-def _backward_walk(root: Tensor, grad: Any) -> None:
+def grad(output: Tensor, inputs: Any) -> list[Any]:
+    """The gradients of the scalar ``output`` with respect to ``inputs`` (a Tensor or a list:
+    weights such as ``model.trainable_weights``, or any tensor the output was computed from),
+    as arrays on their device, None for an input it does not depend on; as
+    ``torch.autograd.grad``. Nothing's ``.grad`` changes, and the graph is used up."""
+    targets = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not all(isinstance(t, Tensor) for t in targets):
+        raise TypeError("grad() takes the Tensors to differentiate by, such as model weights.")
+    if not isinstance(output, Tensor) or output.data.size != 1:
+        shape = output.shape if isinstance(output, Tensor) else type(output).__name__
+        raise ValueError(f"grad() differentiates a scalar Tensor, such as a loss; got {shape}.")
+    watched = targets if any(t is output for t in targets) else [*targets, output]
+    kept = [t.grad for t in watched]
+    for t in watched:
+        t.grad = None
+    xp = backend.get_array_module(output.data)
+    try:
+        _backward_walk(output, xp.ones_like(output.data), {id(t) for t in targets})
+        return [t.grad for t in targets]
+    finally:
+        for t, g in zip(watched, kept, strict=True):
+            t.grad = g
+
+
+def _backward_walk(root: Tensor, grad: Any, only: set[int] | None = None) -> None:
+    """Add ``grad`` to the root's gradient and carry it back through the graph. With ``only``
+    (ids of tensors), only those keep a gradient; other leaves get none."""
     # Newest function first (highest generation), so a node's gradient is complete before use.
     root.grad = grad if root.grad is None else root.grad + grad
     if root.creator is None:
@@ -216,9 +242,11 @@ def _backward_walk(root: Tensor, grad: Any) -> None:
         for t, g in zip(f.inputs, grads, strict=True):
             if g is None or not t.requires_grad:
                 continue
+            if only is not None and t.creator is None and id(t) not in only:
+                continue
             t.grad = g if t.grad is None else t.grad + g
             push(t)
-        if out is not root:
+        if out is not root and (only is None or id(out) not in only):
             # Intermediate gradients are not needed once they have flowed on.
             out.grad = None
         # Free what backward kept, so a graph is released step by step.

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .metric_base import Metric
+from .metric_base import Metric, along_samples
 
 EPSILON = 1e-7  # Keras' backend.epsilon(): AUC's end thresholds lie this far outside [0, 1]
 
@@ -58,8 +58,9 @@ class _ThresholdMetric(Metric):
             raise ValueError(f"{owner}: class_id must be an int, got {class_id!r}.")
         self.thresholds, self.class_id = float(threshold), class_id
 
-    def _counts(self, outputs: Any, y_true: Any, loss: Any) -> tuple[Any, Any]:
-        """(predicted positive, actually positive), boolean arrays."""
+    def _counts(self, outputs: Any, y_true: Any, loss: Any, weights: Any) -> tuple[Any, Any, Any]:
+        """(predicted positive, actually positive) as boolean arrays, and each element's
+        weight (1, or its sample's)."""
         positive = _positives(outputs, y_true, loss)
         if self.class_id is not None:
             if outputs.ndim != 2 or not 0 <= self.class_id < outputs.shape[1]:
@@ -68,7 +69,8 @@ class _ThresholdMetric(Metric):
                     f"shape {outputs.shape}."
                 )
             outputs, positive = outputs[:, self.class_id], positive[:, self.class_id]
-        return outputs > outputs.dtype.type(self.thresholds), positive
+        weight = 1 if weights is None else along_samples(weights, outputs)
+        return outputs > outputs.dtype.type(self.thresholds), positive, weight
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "thresholds": self.thresholds, "class_id": self.class_id}
@@ -79,12 +81,12 @@ class Precision(_ThresholdMetric):
 
     default_name = "precision"
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+    def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
         xp = backend.get_array_module(outputs)
-        predicted, positive = self._counts(outputs, y_true, loss)
-        return xp.stack([(predicted & positive).sum(), predicted.sum()])
+        predicted, positive, weight = self._counts(outputs, y_true, loss, weights)
+        return xp.stack([((predicted & positive) * weight).sum(), (predicted * weight).sum()])
 
-    def result(self, total: Any, seen: int) -> float:
+    def value(self, total: Any, seen: float) -> float:
         true_positives, predicted = backend.to_numpy(total)
         return float(_ratio(true_positives, predicted))
 
@@ -94,12 +96,12 @@ class Recall(_ThresholdMetric):
 
     default_name = "recall"
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+    def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
         xp = backend.get_array_module(outputs)
-        predicted, positive = self._counts(outputs, y_true, loss)
-        return xp.stack([(predicted & positive).sum(), positive.sum()])
+        predicted, positive, weight = self._counts(outputs, y_true, loss, weights)
+        return xp.stack([((predicted & positive) * weight).sum(), (positive * weight).sum()])
 
-    def result(self, total: Any, seen: int) -> float:
+    def value(self, total: Any, seen: float) -> float:
         true_positives, positives = backend.to_numpy(total)
         return float(_ratio(true_positives, positives))
 
@@ -165,9 +167,9 @@ class AUC(Metric):
             self._on_device[device] = backend.to_device(self.thresholds, device)
         return self._on_device[device]
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
-        """(4, thresholds[, labels]) counts: true positives, false positives, false
-        negatives, true negatives."""
+    def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
+        """(4, thresholds[, labels]) counts (weighted by the samples' ``weights``): true
+        positives, false positives, false negatives, true negatives."""
         xp = backend.get_array_module(outputs)
         positive = _positives(outputs, y_true, loss).reshape(outputs.shape[0], -1)[None]
         scores = outputs.astype(np.float64)
@@ -175,17 +177,18 @@ class AUC(Metric):
             scores = 1 / (1 + xp.exp(-scores))
         thresholds = self._thresholds_for(outputs)
         predicted = scores.reshape(outputs.shape[0], -1)[None] > thresholds[:, None, None]
+        weight = 1 if weights is None else along_samples(weights, predicted, sample_axis=1)
         counts = [
-            (predicted & positive).sum(axis=1),
-            (predicted & ~positive).sum(axis=1),
-            (~predicted & positive).sum(axis=1),
-            (~predicted & ~positive).sum(axis=1),
+            ((predicted & positive) * weight).sum(axis=1),
+            ((predicted & ~positive) * weight).sum(axis=1),
+            ((~predicted & positive) * weight).sum(axis=1),
+            ((~predicted & ~positive) * weight).sum(axis=1),
         ]
         if not self.multi_label:
             counts = [c.sum(axis=1) for c in counts]
         return xp.stack(counts).astype(np.float64)
 
-    def result(self, total: Any, seen: int) -> float:
+    def value(self, total: Any, seen: float) -> float:
         counts = backend.to_numpy(total)
         if self.multi_label:
             return float(np.mean([self._area(*counts[..., i]) for i in range(counts.shape[-1])]))
@@ -241,7 +244,8 @@ class FBetaScore(Metric):
     'micro' (the counts of all classes pooled), 'macro' (a plain mean) or 'weighted' (by each
     class's support). A prediction is the top class of each sample (``threshold=None``), or
     every output above ``threshold``. Keras' default ``average=None`` gives one score per
-    class, which a log of numbers cannot hold: give one of the three."""
+    class: ``result()`` returns them, but a model's logs hold single numbers, so compile
+    needs one of the three."""
 
     default_name = "fbeta_score"
     AVERAGES = ("micro", "macro", "weighted")
@@ -255,10 +259,9 @@ class FBetaScore(Metric):
     ) -> None:
         super().__init__(name)
         owner = type(self).__name__
-        if average not in self.AVERAGES:
+        if average is not None and average not in self.AVERAGES:
             raise ValueError(
-                f"{owner}: average must be 'micro', 'macro' or 'weighted' (average=None, one "
-                f"score per class, cannot be logged as one number); got {average!r}."
+                f"{owner}: average must be None, 'micro', 'macro' or 'weighted'; got {average!r}."
             )
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta <= 0:
             raise ValueError(f"{owner}: beta must be a positive number, got {beta!r}.")
@@ -266,8 +269,9 @@ class FBetaScore(Metric):
             raise ValueError(f"{owner}: threshold must be in [0, 1] or None, got {threshold!r}.")
         self.average, self.beta, self.threshold = average, float(beta), threshold
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
-        """(4, classes) counts: true positives, false positives, false negatives, support."""
+    def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
+        """(4, classes) counts (weighted by the samples' ``weights``): true positives, false
+        positives, false negatives, support."""
         xp = backend.get_array_module(outputs)
         positive = _positives(outputs, y_true, loss)
         if self.threshold is None:
@@ -276,15 +280,16 @@ class FBetaScore(Metric):
         else:
             predicted = outputs > outputs.dtype.type(self.threshold)
         rows = tuple(range(outputs.ndim - 1))
+        weight = 1 if weights is None else along_samples(weights, outputs)
         counts = [
-            (predicted & positive).sum(axis=rows),
-            (predicted & ~positive).sum(axis=rows),
-            (~predicted & positive).sum(axis=rows),
-            positive.sum(axis=rows),
+            ((predicted & positive) * weight).sum(axis=rows),
+            ((predicted & ~positive) * weight).sum(axis=rows),
+            ((~predicted & positive) * weight).sum(axis=rows),
+            (positive * weight).sum(axis=rows),
         ]
         return xp.stack(counts).astype(np.float64)
 
-    def result(self, total: Any, seen: int) -> float:
+    def value(self, total: Any, seen: float) -> Any:
         tp, fp, fn, support = backend.to_numpy(total)
         if self.average == "micro":
             tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
@@ -294,7 +299,17 @@ class FBetaScore(Metric):
         score = (1 + b2) * precision * recall / (b2 * precision + recall + EPSILON)
         if self.average == "weighted":
             return float(np.sum(score * support) / max(np.sum(support), EPSILON))
+        if self.average is None:
+            return score
         return float(np.mean(score))
+
+    def check(self, loss: Any) -> None:
+        if self.average is None:
+            raise ValueError(
+                f"Metric '{self.name}' with average=None gives one score per class, which a "
+                "model's logs (one number per metric) cannot hold; give average='micro', "
+                "'macro' or 'weighted' to compile with it."
+            )
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -5,27 +5,52 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from . import backend
+
 
 def per_sample_mean(values: Any) -> Any:
-    """The sum over samples of each sample's mean value."""
-    rows = values.reshape(values.shape[0], -1)
-    return rows.mean(axis=1).sum()
+    """Each sample's mean value: shape (n,)."""
+    return values.reshape(values.shape[0], -1).mean(axis=1)
+
+
+def along_samples(weights: Any, like: Any, sample_axis: int = 0) -> Any:
+    """Per-sample weights shaped to broadcast against ``like`` along ``sample_axis``."""
+    shape = [1] * like.ndim
+    shape[sample_axis] = -1
+    return weights.reshape(shape)
 
 
 class Metric:
-    """Sums a per-sample score over a batch, from the outputs and the targets."""
+    """A metric in Keras' two roles. In ``compile``, fit hands each batch to ``total`` (the
+    batch's sum of per-sample ``scores``, or its counts) and turns the totals summed over
+    batches into the logged number with ``value``. Standalone, as in Keras, ``update_state``
+    adds a batch to the metric's own totals, ``result()`` reads them and ``reset_state``
+    clears them; calling the metric does the first two."""
 
     default_name = ""
     # Whether the score depends only on the order of the class scores; then logits serve as
     # well as probabilities, and a fused softmax needs no extra pass.
     ranks_only = False
     needs_classes = False
+    # The loss whose targets this metric reads when it stands alone (None: targets of the
+    # predictions' shape, as the value losses take).
+    target_loss: Any = None
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or self.default_name
+        self.reset_state()
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        """The score of each sample, shape (n,)."""
         raise NotImplementedError
+
+    def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
+        """The batch's sum of scores, each times its sample's weight when ``weights`` is
+        given."""
+        scores = self.scores(outputs, y_true, loss)
+        return scores.sum() if weights is None else (scores * weights).sum()
 
     def check(self, loss: Any) -> None:
         """Refuse a loss whose targets this metric cannot read."""
@@ -35,12 +60,83 @@ class Metric:
                 f"loss, not {loss.name}."
             )
 
-    def result(self, total: Any, seen: int) -> float:
-        """The metric's value from its totals summed over ``seen`` samples."""
-        return float(total) / seen
+    def value(self, total: Any, seen: float) -> Any:
+        """The metric's value from its totals summed over ``seen`` samples (their weights,
+        when weighted)."""
+        return float(total) / seen if seen else 0.0
+
+    # --- Keras' standalone use --------------------------------------------------------------
+
+    def reset_state(self) -> None:
+        """Forget every batch seen so far."""
+        self._total: Any = None
+        self._seen: Any = 0.0
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Add a batch: targets, predictions (arrays, on the CPU or the GPU, or Tensors) and
+        optional per-sample weights."""
+        outputs, targets, weights = self._batch(y_true, y_pred, sample_weight)
+        total = self.total(outputs, targets, self._target_reader(), weights)
+        seen = len(outputs) if weights is None else weights.sum()
+        self._total = total if self._total is None else self._total + total
+        self._seen = self._seen + seen
+
+    def result(self) -> Any:
+        """The value over every batch since the last reset (0 before any), as a float32 NumPy
+        scalar (an array where the metric gives one number per class)."""
+        if self._total is None:
+            return np.float32(0.0)
+        value = self.value(self._total, float(self._seen))
+        return np.float32(value) if np.ndim(value) == 0 else np.asarray(value, np.float32)
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        """``update_state`` then ``result()``, as Keras does."""
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
+
+    def _target_reader(self) -> Any:
+        from . import losses
+
+        return (self.target_loss or losses.MeanSquaredError)()
+
+    def _batch(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
+        """Predictions as a float array, targets checked as the metric's loss reads them, and
+        weights, all on the predictions' device."""
+        outputs = as_metric_array(y_pred, "y_pred")
+        if outputs.ndim == 0 or not len(outputs):
+            raise ValueError(
+                f"Metric '{self.name}': y_pred must hold a batch of predictions; got shape "
+                f"{tuple(outputs.shape)}."
+            )
+        if outputs.dtype.kind != "f":
+            outputs = outputs.astype(np.float32)
+        n, device = len(outputs), backend.device_of(outputs)
+        raw_targets = as_metric_array(y_true, "y_true")
+        if raw_targets.ndim == 0 or len(raw_targets) != n:
+            raise ValueError(
+                f"Metric '{self.name}': y_true holds {len(raw_targets) if raw_targets.ndim else 0} "
+                f"samples but y_pred holds {n}."
+            )
+        shape = tuple(outputs.shape[1:]) or (1,)
+        targets = self._target_reader().targets(raw_targets, n, shape, f"Metric '{self.name}'")
+        if outputs.ndim == 1 and targets.ndim == 2 and targets.shape[1] == 1:
+            targets = targets[:, 0]
+        weights = None
+        if sample_weight is not None:
+            from .data_checks import as_sample_weights
+
+            weights = as_sample_weights(backend.to_numpy(sample_weight), n)
+            weights = backend.to_device(weights.astype(outputs.dtype), device)
+        return outputs, backend.to_device(targets, device), weights
+
+    # --- saving -----------------------------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        return cls(**config)
 
     def serialize(self) -> dict[str, Any]:
         return {"class_name": type(self).__name__, "config": self.get_config()}
@@ -49,9 +145,23 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
 
+def as_metric_array(values: Any, name: str) -> Any:
+    """A Tensor's array, a device array as it is, anything else as a NumPy array."""
+    from .autograd import Tensor
+
+    if isinstance(values, Tensor):
+        return values.data
+    if backend.is_device_array(values) or isinstance(values, np.ndarray):
+        return values
+    array = np.asarray(values)
+    if array.dtype == object:
+        raise TypeError(f"{name} must hold numbers.")
+    return array
+
+
 class OutputLoss(Metric):
     """The loss of one output of a model with several (the logs' ``<output>_loss``): the
     model hands over its batch loss times the batch size, as the total loss adds up."""
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+    def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
         raise TypeError("The model computes an output's loss; OutputLoss only adds it up.")

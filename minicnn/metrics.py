@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from . import backend, losses
 from .confusion_metrics import AUC, F1Score, FBetaScore, Precision, Recall
-from .metric_base import Metric, OutputLoss, per_sample_mean
+from .metric_base import Metric, OutputLoss, as_metric_array, per_sample_mean
 
 __all__ = [
     "AUC",
@@ -28,7 +30,9 @@ __all__ = [
     "Poisson",
     "RootMeanSquaredError",
     "SquaredHinge",
+    "Sum",
     "CategoricalAccuracy",
+    "Mean",
     "MeanAbsoluteError",
     "MeanSquaredError",
     "Metric",
@@ -48,15 +52,17 @@ class SparseCategoricalAccuracy(Metric):
 
     default_name = "sparse_categorical_accuracy"
     ranks_only = needs_classes = True
+    target_loss = losses.SparseCategoricalCrossentropy
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
-        return (outputs.argmax(axis=1) == loss.label_ids(y_true)).sum()
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        return (outputs.argmax(axis=1) == loss.label_ids(y_true)).astype(outputs.dtype)
 
 
 class CategoricalAccuracy(SparseCategoricalAccuracy):
     """The same for one-hot or soft target rows: their argmax is the true class."""
 
     default_name = "categorical_accuracy"
+    target_loss = losses.CategoricalCrossentropy
 
 
 class SparseTopKCategoricalAccuracy(Metric):
@@ -65,6 +71,7 @@ class SparseTopKCategoricalAccuracy(Metric):
 
     default_name = "sparse_top_k_categorical_accuracy"
     ranks_only = needs_classes = True
+    target_loss = losses.SparseCategoricalCrossentropy
 
     def __init__(self, k: int = 5, name: str | None = None) -> None:
         super().__init__(name)
@@ -72,12 +79,12 @@ class SparseTopKCategoricalAccuracy(Metric):
             raise ValueError(f"{type(self).__name__}: k must be a positive int, got {k!r}.")
         self.k = k
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         labels = loss.label_ids(y_true)
         rows = backend.get_array_module(labels).arange(labels.shape[0])
         true_scores = outputs[rows, labels]
         above = (outputs > true_scores[:, None]).sum(axis=1)
-        return (above < self.k).sum()
+        return (above < self.k).astype(outputs.dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "k": self.k}
@@ -85,6 +92,7 @@ class SparseTopKCategoricalAccuracy(Metric):
 
 class TopKCategoricalAccuracy(SparseTopKCategoricalAccuracy):
     default_name = "top_k_categorical_accuracy"
+    target_loss = losses.CategoricalCrossentropy
 
 
 class BinaryAccuracy(Metric):
@@ -96,7 +104,7 @@ class BinaryAccuracy(Metric):
         super().__init__(name)
         self.threshold = float(threshold)
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         decided = (outputs > outputs.dtype.type(self.threshold)).astype(outputs.dtype)
         return per_sample_mean((decided == y_true).astype(outputs.dtype))
 
@@ -110,24 +118,24 @@ class Accuracy(Metric):
 
     default_name = "accuracy"
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         return per_sample_mean((outputs == y_true).astype(outputs.dtype))
 
 
 class MeanSquaredError(Metric):
     default_name = "mean_squared_error"
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
-        diff = outputs - y_true
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        diff = outputs - y_true.reshape(outputs.shape)
         return per_sample_mean(diff * diff)
 
 
 class MeanAbsoluteError(Metric):
     default_name = "mean_absolute_error"
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         xp = backend.get_array_module(outputs)
-        return per_sample_mean(xp.abs(outputs - y_true))
+        return per_sample_mean(xp.abs(outputs - y_true.reshape(outputs.shape)))
 
 
 class RootMeanSquaredError(MeanSquaredError):
@@ -136,8 +144,8 @@ class RootMeanSquaredError(MeanSquaredError):
 
     default_name = "root_mean_squared_error"
 
-    def result(self, total: Any, seen: int) -> float:
-        return math.sqrt(float(total) / seen)
+    def value(self, total: Any, seen: float) -> float:
+        return math.sqrt(float(total) / seen) if seen else 0.0
 
 
 class _ValueMetric(Metric):
@@ -146,7 +154,10 @@ class _ValueMetric(Metric):
 
     loss_class: Any = None
 
-    def total(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+    def _target_reader(self) -> Any:
+        return self.loss_class()
+
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         xp = backend.get_array_module(outputs)
         value, _ = self.loss_class.terms(xp, outputs, y_true.reshape(outputs.shape))
         scale = outputs.shape[-1] if self.loss_class.sum_last_axis else 1
@@ -186,6 +197,66 @@ class Hinge(_ValueMetric):
 class SquaredHinge(_ValueMetric):
     default_name = "squared_hinge"
     loss_class = losses.SquaredHinge
+
+
+class Mean(Metric):
+    """Keras' ``Mean``: the (weighted) mean of the values given to ``update_state``, such as
+    a custom loop's batch losses. Values with more than one axis count as one per sample (the
+    mean of each sample's values), as in Keras."""
+
+    default_name = "mean"
+    _reduce = "mean"
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+
+        v = as_metric_array(values, "values")
+        if v.dtype.kind != "f":
+            v = v.astype(np.float32)
+        v = v.reshape(1) if v.ndim == 0 else v
+        xp = backend.get_array_module(v)
+        if sample_weight is None:
+            w = None
+        else:
+            w = backend.to_device(
+                as_metric_array(sample_weight, "sample_weight"), backend.device_of(v)
+            )
+            w = w.reshape(1) if w.ndim == 0 else w
+            try:
+                w = xp.broadcast_to(w.reshape(w.shape + (1,) * (v.ndim - w.ndim)), v.shape)
+            except ValueError:
+                raise ValueError(
+                    f"Metric '{self.name}': sample_weight of shape {tuple(w.shape)} does not fit "
+                    f"values of shape {tuple(v.shape)}."
+                ) from None
+            v = v * w.astype(v.dtype)
+        axes = tuple(range(1, v.ndim))
+        if axes:
+            v = getattr(v, self._reduce)(axis=axes)
+            w = None if w is None else w.mean(axis=axes)
+        total = v.sum()
+        seen = len(v) if w is None else w.sum()
+        self._total = total if self._total is None else self._total + total
+        self._seen = self._seen + seen
+
+    def __call__(self, values: Any, sample_weight: Any = None) -> Any:  # type: ignore[override]
+        self.update_state(values, sample_weight)
+        return self.result()
+
+    def check(self, loss: Any) -> None:
+        raise ValueError(
+            f"Metric '{self.name}' ({type(self).__name__}) adds up values given to "
+            "update_state(values); a compiled model's metrics compare outputs with targets."
+        )
+
+
+class Sum(Mean):
+    """Keras' ``Sum``: the (weighted) sum of the values given to ``update_state``."""
+
+    default_name = "sum"
+    _reduce = "sum"
+
+    def value(self, total: Any, seen: float) -> float:
+        return float(total)
 
 
 def _accuracy_for(loss: Any, name: str) -> Metric:

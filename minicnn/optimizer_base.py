@@ -95,11 +95,12 @@ class Optimizer:
             raise ValueError(f"learning_rate must be a positive number, got {value!r}.")
         self._rate = float(value)
 
-    def apply(self, params: list[Tensor]) -> None:
-        """One update of every parameter from its ``.grad`` (parameters without one are skipped)."""
-        if not self._slots:
-            self._slots = [self._all_slots(p) for p in params]
-            self._params = list(params)
+    def update_weights(self, params: list[Tensor]) -> None:
+        """One update of every parameter from its ``.grad`` (parameters without one are skipped);
+        fit's step. The first call builds the state for ``params``; later ones must give the
+        same list."""
+        if not self.built:
+            self.build(params)
         elif len(self._params) != len(params) or any(
             a is not b for a, b in zip(self._params, params, strict=True)
         ):
@@ -108,16 +109,96 @@ class Optimizer:
                 f"{len(params)}); compile the model again after adding, removing, rebuilding, "
                 "freezing or unfreezing layers."
             )
+        self._apply_at(list(range(len(params))), [p.grad for p in params])
+
+    def build(self, variables: list[Tensor]) -> None:
+        """Make the state (moments, ...) for these weights, as Keras' ``optimizer.build``."""
+        variables = list(variables)
+        if not all(isinstance(v, Tensor) for v in variables):
+            raise TypeError(
+                "An optimizer is built on weights: a list of Tensors, such as "
+                "model.trainable_weights."
+            )
+        self._slots = [self._all_slots(p) for p in variables]
+        self._params = variables
+
+    def apply(self, grads: list[Any], trainable_variables: list[Tensor] | None = None) -> None:
+        """Keras 3's ``optimizer.apply``: one update of ``trainable_variables`` (all the weights
+        it was built on, when None) from ``grads``, in the same order (arrays or Tensors; None
+        leaves a weight as it is). The first call builds the optimizer on the weights it gets;
+        later calls may update any of those."""
+        grads = list(grads)
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "apply(grads) without trainable_variables needs a built optimizer: call "
+                    "optimizer.build(model.trainable_weights) first, or give the weights."
+                )
+            variables = self._params
+        else:
+            variables = list(trainable_variables)
+            if not self.built:
+                self.build(variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"apply got {len(grads)} gradients for {len(variables)} weights; give one per "
+                "weight (None for a weight to leave as it is)."
+            )
+        position = {id(p): i for i, p in enumerate(self._params)}
+        indices = []
+        for v in variables:
+            if id(v) not in position:
+                raise ValueError(
+                    f"This optimizer was built for other weights and does not know {v!r}; use a "
+                    "new optimizer for these weights."
+                )
+            indices.append(position[id(v)])
+        if len(set(indices)) != len(indices):
+            raise ValueError("apply got the same weight twice.")
+        arrays = [
+            self._checked_grad(g, self._params[i]) for g, i in zip(grads, indices, strict=True)
+        ]
+        if all(g is None for g in arrays):
+            raise ValueError("No gradients provided for any weight (every gradient is None).")
+        self._apply_at(indices, arrays)
+
+    def apply_gradients(self, grads_and_vars: Any) -> None:
+        """Keras' (and tf.keras') ``apply_gradients``: ``apply`` on (gradient, weight) pairs."""
+        pairs = list(grads_and_vars)
+        if not pairs:
+            raise ValueError("apply_gradients got no (gradient, weight) pairs.")
+        grads, variables = zip(*pairs, strict=True)
+        self.apply(list(grads), list(variables))
+
+    @staticmethod
+    def _checked_grad(grad: Any, p: Tensor) -> Any:
+        """A gradient as an array of its weight's shape, dtype and device."""
+        if grad is None:
+            return None
+        if isinstance(grad, Tensor):
+            grad = grad.data
+        device = backend.device_of(p.data)
+        array = backend.to_device(grad, device)
+        if tuple(array.shape) != p.shape:
+            raise ValueError(
+                f"A gradient of shape {tuple(array.shape)} for weight {p.name or ''} of shape "
+                f"{p.shape}; gradients must match their weights."
+            )
+        return array.astype(p.data.dtype, copy=False)
+
+    def _apply_at(self, indices: list[int], grads: list[Any]) -> None:
+        """One update of the built weights at ``indices`` from ``grads`` (None: skipped)."""
         self.advance()
-        grads = self._clipped([p.grad for p in params])
-        for p, grad, slots in zip(params, grads, self._slots, strict=True):
+        grads = self._clipped(grads)
+        for i, grad in zip(indices, grads, strict=True):
             if grad is None:
                 continue
+            p, slots = self._params[i], self._slots[i]
             if self.weight_decay is not None:
                 p.data -= p.data * self._step_scalar("decay", p.data.dtype, self._decay_factor)
             self._update(p.data, grad, slots)
         if self.use_ema:
-            self._follow_average(params)
+            self._follow_average(self._params)
 
     def _all_slots(self, p: Tensor) -> dict[str, Any]:
         """The update's state for ``p``, and its moving average with ``use_ema``."""

@@ -91,7 +91,7 @@ class _RunningTotals:
 
     def read(self) -> tuple[float, list[float]]:
         """Mean loss and metric values so far, as Python floats."""
-        values = [m.result(h, self.seen) for m, h in zip(self.metrics, self.hits, strict=True)]
+        values = [m.value(h, self.seen) for m, h in zip(self.metrics, self.hits, strict=True)]
         return float(self.loss_sum) / self.seen, values
 
 
@@ -225,7 +225,7 @@ class Trainer:
         for p in params:
             p.grad = None
         loss.backward()
-        self.optimizer.apply(params)
+        self.optimizer.update_weights(params)
         return loss.data, self._hits(outputs, y)
 
     def _fit_step(self) -> Callable[[Any, Any, Any], tuple[Any, list[Any]]]:
@@ -265,7 +265,7 @@ class Trainer:
         self._require_compiled()
         x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
         loss, hits = self._fit_step()(x, y, w)
-        values = [m.result(h, rows_of(x)) for m, h in zip(self.metrics, hits, strict=True)]
+        values = [m.value(h, rows_of(x)) for m, h in zip(self.metrics, hits, strict=True)]
         return self._result(float(loss), values, return_dict)
 
     def test_on_batch(

@@ -21,7 +21,7 @@ def value(metric, outputs, targets, loss=BINARY, device="cpu"):
     total = metric.total(
         backend.to_device(outputs, device), backend.to_device(targets, device), loss
     )
-    return metric.result(total, len(outputs))
+    return metric.value(total, len(outputs))
 
 
 # Keras' AUC tests: y_pred [0, 0.5, 0.3, 0.9], y_true [0, 0, 1, 1], thresholds
@@ -194,8 +194,11 @@ def test_f_scores_match_scikit_learn(average, device):
 
 
 def test_f_score_arguments():
-    with pytest.raises(ValueError, match="average=None, one score per class, cannot be logged"):
-        metrics.F1Score()
+    with pytest.raises(ValueError, match="average must be None, 'micro', 'macro' or 'weighted'"):
+        metrics.F1Score("mean")
+    model = Sequential([Input((3,)), L.Dense(3, activation="softmax")])
+    with pytest.raises(ValueError, match="average=None gives one score per class"):
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=[metrics.F1Score()])
     with pytest.raises(ValueError, match="beta must be a positive number"):
         metrics.FBetaScore("macro", beta=0)
     f1 = metrics.F1Score("macro", name="f1")

@@ -194,8 +194,8 @@ def test_optimizer_steps_on_the_gpu_match_the_cpu(gpu, dtype, optimizer):
     cpu_opt, gpu_opt = OPTIMIZERS[optimizer](), OPTIMIZERS[optimizer]()
     for g in grads:
         cpu_param.grad, gpu_param.grad = g, on_gpu(g)
-        cpu_opt.apply([cpu_param])
-        gpu_opt.apply([gpu_param])
+        cpu_opt.update_weights([cpu_param])
+        gpu_opt.update_weights([gpu_param])
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(host(gpu_param.data), cpu_param.data, **tol)
     for a, b in zip(gpu_opt.variables(), cpu_opt.variables(), strict=True):

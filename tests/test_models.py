@@ -188,7 +188,7 @@ def test_adam_matches_keras_update_rule():
     w = w0.copy()
     for t in range(1, 4):
         p.grad = g
-        opt.apply([p])
+        opt.update_weights([p])
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
         alpha = 0.01 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)

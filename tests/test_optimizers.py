@@ -14,7 +14,7 @@ def steps(optimizer, w0, grads):
     p = Tensor(np.array(w0, np.float64), requires_grad=True)
     for g in grads:
         p.grad = np.array(g, np.float64)
-        optimizer.apply([p])
+        optimizer.update_weights([p])
     return p.data
 
 
@@ -52,7 +52,7 @@ def test_adamw_decays_the_weights_before_the_adam_step():
     for g in grads:
         p.data = p.data - p.data * 0.5 * 0.01
         p.grad = g
-        adam.apply([p])
+        adam.update_weights([p])
     np.testing.assert_allclose(got, p.data, rtol=1e-12)
     assert optimizers.AdamW().weight_decay == 0.004  # Keras' default
     assert optimizers.get("AdamW").get_config()["weight_decay"] == 0.004
@@ -69,7 +69,7 @@ def test_clipping_follows_keras():
     a = Tensor(np.zeros(2), requires_grad=True)
     b = Tensor(np.zeros(2), requires_grad=True)
     a.grad, b.grad = np.array([3.0, 4.0]), np.array([12.0, 0.0])
-    optimizers.SGD(**sgd, global_clipnorm=6.5).apply([a, b])
+    optimizers.SGD(**sgd, global_clipnorm=6.5).update_weights([a, b])
     np.testing.assert_allclose(a.data, [-1.5, -2.0])
     np.testing.assert_allclose(b.data, [-6.0, 0.0])
 
@@ -220,7 +220,7 @@ def test_optimizers_reproduce_keras_golden_values(name):
     optimizer = make()
     for i, grad in enumerate([np.full(10, 0.01)] + [np.arange(1, 11) / 10] * 4):
         p.grad = grad
-        optimizer.apply([p])
+        optimizer.update_weights([p])
         np.testing.assert_allclose(p.data, golden[i], rtol=5e-4, atol=5e-4)
     assert type(optimizers.get(name)) is type(optimizer)
 
@@ -264,8 +264,8 @@ def test_nadam_follows_its_momentum_schedule_over_many_steps():
     q = Tensor(got.copy(), requires_grad=True)
     optimizer._params = [q]
     p.grad = q.grad = grads[0]
-    again.apply([p])
-    optimizer.apply([q])
+    again.update_weights([p])
+    optimizer.update_weights([q])
     np.testing.assert_allclose(p.data, q.data, rtol=1e-15)
 
 
@@ -279,7 +279,7 @@ def test_ema_follows_keras_and_replaces_the_weights_at_the_end():
     w, ema = np.zeros(3), None
     for t, g in enumerate(grads, start=1):
         p.grad = g
-        optimizer.apply([p])
+        optimizer.update_weights([p])
         w = w - 0.1 * g
         ema = w.copy() if ema is None else 0.5 * ema + 0.5 * w
         if t % 4 == 0:

@@ -72,7 +72,7 @@ def test_an_optimizer_steps_with_the_scheduled_rates_from_step_0():
     for _ in range(4):
         seen.append(sgd.learning_rate)
         p.grad = np.ones(1)
-        sgd.apply([p])
+        sgd.update_weights([p])
     assert seen == [0.5, 0.25, 0.125, 0.125]
     np.testing.assert_allclose(p.data, [-(0.5 + 0.25 + 0.125 + 0.125)])
     with pytest.raises(TypeError, match="cannot be set"):
@@ -88,7 +88,7 @@ def test_adam_with_a_schedule_uses_each_steps_rate():
         by_hand.learning_rate = schedule(step)
         for p, opt in ((a, scheduled), (b, by_hand)):
             p.grad = np.array([0.1, -0.2, 0.3]) * (step + 1)
-            opt.apply([p])
+            opt.update_weights([p])
     np.testing.assert_allclose(a.data, b.data, rtol=1e-14)
 
 

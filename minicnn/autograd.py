@@ -143,10 +143,19 @@ class Tensor:
 
         return matmul(self, other)
 
-    def sum(self) -> Tensor:
-        from .functions import sum_all
+    def __abs__(self) -> Tensor:
+        from .ops import abs as absolute
 
-        return sum_all(self)
+        return absolute(self)
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        if axis is None and not keepdims:
+            from .functions import sum_all
+
+            return sum_all(self)
+        from .tensor_ops import reduce_sum
+
+        return reduce_sum(self, axis, keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         from .tensor_ops import mean

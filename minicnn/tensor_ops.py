@@ -69,6 +69,15 @@ class Mean(Function):
         return xp.broadcast_to(share, self.shape).copy()
 
 
+class Sum(Mean):
+    """The sum over ``axis`` (every axis when None)."""
+
+    def forward(self, a: Any) -> Any:
+        self.shape = a.shape
+        self.count = 1
+        return a.sum(axis=self.axis, keepdims=self.keepdims)
+
+
 def sub(a: Any, b: Any) -> Tensor:
     return Sub()(a, b)
 
@@ -83,3 +92,7 @@ def power(a: Any, exponent: float) -> Tensor:
 
 def mean(a: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
     return Mean(axis, keepdims)(a)
+
+
+def reduce_sum(a: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    return Sum(axis, keepdims)(a)

@@ -1,0 +1,436 @@
+"""Keras' ``keras.ops`` for minicnn Tensors: the differentiable operations a custom loss,
+metric, ``Lambda`` layer or subclassed model's ``call`` is written with (elementwise math,
+reductions, softmax, clipping, choosing), on NumPy or CuPy arrays alike. Every function takes
+Tensors or arrays and returns a Tensor; gradients flow through all but the comparisons,
+``argmax``, ``one_hot`` and ``stop_gradient``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from . import functions as F
+from . import tensor_ops as T
+from .activation_ops import _softplus, _stable_sigmoid
+from .attention import transpose as _transpose
+from .autograd import Function, Tensor
+
+Axis = int | tuple[int, ...] | None
+
+
+def convert_to_tensor(x: Any, dtype: Any = None) -> Tensor:
+    """x as a Tensor (a Tensor stays itself unless ``dtype`` changes it); Python floats and
+    float64 lists become float32, Keras' default float type."""
+    if isinstance(x, Tensor):
+        return x if dtype is None else cast(x, dtype)
+    if not (backend.is_device_array(x) or isinstance(x, np.ndarray)):
+        x = np.asarray(x)
+        if dtype is None and x.dtype == np.float64:
+            dtype = backend.FLOAT
+    return Tensor(x if dtype is None else x.astype(dtype))
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _dtype_of(*xs: Any) -> Any:
+    """The float dtype a Python number should take next to these operands."""
+    for x in xs:
+        if isinstance(x, Tensor) or hasattr(x, "dtype"):
+            dtype = _data(x).dtype
+            if dtype.kind == "f":
+                return dtype
+    return backend.FLOAT
+
+
+def _operands(*xs: Any) -> list[Any]:
+    """Tensors as they are; Python numbers as 0-d arrays of the others' float dtype, and
+    NumPy arrays next to GPU ones as GPU arrays, on the operands' device."""
+    dtype = _dtype_of(*xs)
+    on_gpu = any(backend.is_device_array(_data(x)) for x in xs)
+    xp = backend.xp_for("gpu") if on_gpu else np
+    out = []
+    for x in xs:
+        if isinstance(x, (int, float)):
+            x = xp.full((), x, dtype=dtype)
+        elif on_gpu and isinstance(x, np.ndarray):
+            x = backend.to_device(x, "gpu")
+        out.append(x)
+    return out
+
+
+# --- elementwise functions of one argument ------------------------------------------------------
+
+
+class _Elementwise(Function):
+    """y = f(x) elementwise; ``slope(xp, x, y)`` is dy/dx."""
+
+    def __init__(self, f: Callable[[Any, Any], Any], slope: Callable[[Any, Any, Any], Any]) -> None:
+        self.f, self.slope = f, slope
+
+    def forward(self, x: Any) -> Any:
+        y = self.f(backend.get_array_module(x), x)
+        if self.recording:
+            self.x, self.y = x, y
+        return y
+
+    def backward(self, grad: Any) -> Any:
+        return grad * self.slope(backend.get_array_module(grad), self.x, self.y)
+
+
+def _elementwise(
+    f: Callable[[Any, Any], Any], slope: Callable[[Any, Any, Any], Any]
+) -> Callable[[Any], Tensor]:
+    def op(x: Any) -> Tensor:
+        return _Elementwise(f, slope)(convert_to_tensor(x))
+
+    return op
+
+
+abs = _elementwise(lambda xp, x: xp.abs(x), lambda xp, x, y: xp.sign(x))  # noqa: A001
+square = _elementwise(lambda xp, x: x * x, lambda xp, x, y: 2 * x)
+sqrt = _elementwise(lambda xp, x: xp.sqrt(x), lambda xp, x, y: 0.5 / y)
+exp = _elementwise(lambda xp, x: xp.exp(x), lambda xp, x, y: y)
+log = _elementwise(lambda xp, x: xp.log(x), lambda xp, x, y: 1 / x)
+log1p = _elementwise(lambda xp, x: xp.log1p(x), lambda xp, x, y: 1 / (1 + x))
+expm1 = _elementwise(lambda xp, x: xp.expm1(x), lambda xp, x, y: y + 1)
+negative = _elementwise(lambda xp, x: -x, lambda xp, x, y: -xp.ones_like(x))
+softplus = _elementwise(_softplus, lambda xp, x, y: _stable_sigmoid(xp, x))
+sin = _elementwise(lambda xp, x: xp.sin(x), lambda xp, x, y: xp.cos(x))
+cos = _elementwise(lambda xp, x: xp.cos(x), lambda xp, x, y: -xp.sin(x))
+abs.__doc__ = "|x| (its gradient is sign(x): 0 at 0)."
+square.__doc__ = "x * x."
+sqrt.__doc__ = "The square root of x."
+exp.__doc__ = "e ** x."
+log.__doc__ = "The natural logarithm of x."
+log1p.__doc__ = "log(1 + x), accurate for small x."
+expm1.__doc__ = "e ** x - 1, accurate for small x."
+negative.__doc__ = "-x."
+softplus.__doc__ = "log(1 + e ** x), computed without overflow."
+sin.__doc__ = "The sine of x."
+cos.__doc__ = "The cosine of x."
+
+
+def relu(x: Any) -> Tensor:
+    return F.relu(convert_to_tensor(x))
+
+
+def sigmoid(x: Any) -> Tensor:
+    return F.sigmoid(convert_to_tensor(x))
+
+
+def tanh(x: Any) -> Tensor:
+    return F.tanh(convert_to_tensor(x))
+
+
+# --- arithmetic with broadcasting ---------------------------------------------------------------
+
+
+def add(x: Any, y: Any) -> Tensor:
+    return F.add(*_operands(x, y))
+
+
+def subtract(x: Any, y: Any) -> Tensor:
+    return T.sub(*_operands(x, y))
+
+
+def multiply(x: Any, y: Any) -> Tensor:
+    return F.mul(*_operands(x, y))
+
+
+def divide(x: Any, y: Any) -> Tensor:
+    return T.div(*_operands(x, y))
+
+
+def power(x: Any, exponent: float) -> Tensor:
+    """x ** exponent for a fixed number ``exponent``."""
+    return T.power(convert_to_tensor(x), exponent)
+
+
+def matmul(x: Any, y: Any) -> Tensor:
+    return F.matmul(convert_to_tensor(x), convert_to_tensor(y))
+
+
+class _Choose(Function):
+    """maximum or minimum of two operands (broadcast); a tie's gradient goes to the first, as
+    TensorFlow does."""
+
+    def __init__(self, larger: bool) -> None:
+        self.larger = larger
+
+    def forward(self, a: Any, b: Any) -> Any:
+        first = a >= b if self.larger else a <= b
+        if self.recording:
+            self.first, self.shapes = first, (a.shape, b.shape)
+        return backend.get_array_module(a).where(first, a, b)
+
+    def backward(self, grad: Any) -> tuple[Any, Any]:
+        zero = grad.dtype.type(0)
+        xp = backend.get_array_module(grad)
+        return (
+            F._unbroadcast(xp.where(self.first, grad, zero), self.shapes[0]),
+            F._unbroadcast(xp.where(self.first, zero, grad), self.shapes[1]),
+        )
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    return _Choose(True)(*_operands(x, y))
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    return _Choose(False)(*_operands(x, y))
+
+
+class _Clip(Function):
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def forward(self, x: Any) -> Any:
+        if self.recording:
+            self.inside = (x >= self.low) & (x <= self.high)
+        return backend.get_array_module(x).clip(x, self.low, self.high)
+
+    def backward(self, grad: Any) -> Any:
+        return grad * self.inside
+
+
+def clip(x: Any, x_min: float, x_max: float) -> Tensor:
+    """x limited to [x_min, x_max]; the gradient flows where x lies inside."""
+    if x_min > x_max:
+        raise ValueError(f"clip: x_min {x_min} is above x_max {x_max}.")
+    return _Clip(x_min, x_max)(convert_to_tensor(x))
+
+
+class _Where(Function):
+    def __init__(self, condition: Any) -> None:
+        self.condition = condition
+
+    def forward(self, a: Any, b: Any) -> Any:
+        xp = backend.get_array_module(a, b)
+        if self.recording:
+            self.shapes = (a.shape, b.shape)
+        return xp.where(self.condition, a, b)
+
+    def backward(self, grad: Any) -> tuple[Any, Any]:
+        xp = backend.get_array_module(grad)
+        zero = grad.dtype.type(0)
+        out = xp.broadcast_to(grad, xp.broadcast_shapes(*self.shapes, self.condition.shape))
+        return (
+            F._unbroadcast(xp.where(self.condition, out, zero), self.shapes[0]),
+            F._unbroadcast(xp.where(self.condition, zero, out), self.shapes[1]),
+        )
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """x where ``condition`` holds, else y (broadcast); each gets the gradient of its places."""
+    a, b = _operands(x, y)
+    condition = _data(condition).astype(bool)
+    if any(backend.is_device_array(_data(v)) for v in (a, b)):
+        condition = backend.to_device(condition, "gpu")
+    return _Where(condition)(a, b)
+
+
+# --- reductions ---------------------------------------------------------------------------------
+
+
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return T.reduce_sum(convert_to_tensor(x), axis, keepdims)
+
+
+def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    return T.mean(convert_to_tensor(x), axis, keepdims)
+
+
+class _Extreme(Function):
+    """max or min over ``axis``; tied extremes share the gradient equally, as TensorFlow's."""
+
+    def __init__(self, largest: bool, axis: Axis, keepdims: bool) -> None:
+        self.largest, self.axis, self.keepdims = largest, axis, keepdims
+
+    def forward(self, x: Any) -> Any:
+        kept = (
+            x.max(axis=self.axis, keepdims=True)
+            if self.largest
+            else x.min(axis=self.axis, keepdims=True)
+        )
+        if self.recording:
+            hits = (x == kept).astype(x.dtype)
+            self.share = hits / hits.sum(axis=self.axis, keepdims=True)
+        if self.keepdims:
+            return kept
+        return kept.reshape(()) if self.axis is None else kept.squeeze(axis=self.axis)
+
+    def backward(self, grad: Any) -> Any:
+        keep_shape = [
+            1 if _reduced(i, self.axis, self.share.ndim) else n
+            for i, n in enumerate(self.share.shape)
+        ]
+        return grad.reshape(keep_shape) * self.share
+
+
+def _reduced(axis_index: int, axis: Axis, ndim: int) -> bool:
+    if axis is None:
+        return True
+    axes = (axis,) if isinstance(axis, int) else axis
+    return axis_index in {a % ndim for a in axes}
+
+
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _Extreme(True, axis, keepdims)(convert_to_tensor(x))
+
+
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _Extreme(False, axis, keepdims)(convert_to_tensor(x))
+
+
+class _LogSumExp(Function):
+    def __init__(self, axis: Axis, keepdims: bool) -> None:
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        top = x.max(axis=self.axis, keepdims=True)
+        top = xp.where(xp.isfinite(top), top, 0)
+        e = xp.exp(x - top)
+        total = e.sum(axis=self.axis, keepdims=True)
+        if self.recording:
+            self.weights = e / total
+        out = xp.log(total) + top
+        if self.keepdims:
+            return out
+        return out.reshape(()) if self.axis is None else out.squeeze(axis=self.axis)
+
+    def backward(self, grad: Any) -> Any:
+        keep_shape = [
+            1 if _reduced(i, self.axis, self.weights.ndim) else n
+            for i, n in enumerate(self.weights.shape)
+        ]
+        return grad.reshape(keep_shape) * self.weights
+
+
+def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, computed without overflow."""
+    return _LogSumExp(axis, keepdims)(convert_to_tensor(x))
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``."""
+    x = convert_to_tensor(x)
+    return _along_last(F.softmax, x, axis)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``: the log of softmax, without its underflow."""
+    x = convert_to_tensor(x)
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def _along_last(op: Callable[[Tensor], Tensor], x: Tensor, axis: int) -> Tensor:
+    """op (which works along the last axis) applied along ``axis``."""
+    axis = axis % x.ndim
+    if axis == x.ndim - 1:
+        return op(x)
+    order = [*(i for i in range(x.ndim) if i != axis), axis]
+    back = tuple(int(i) for i in np.argsort(order))
+    return _transpose(op(_transpose(x, tuple(order))), back)
+
+
+# --- shapes -------------------------------------------------------------------------------------
+
+
+def reshape(x: Any, new_shape: tuple[int, ...]) -> Tensor:
+    return F.reshape(convert_to_tensor(x), tuple(new_shape))
+
+
+def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Tensor:
+    x = convert_to_tensor(x)
+    return _transpose(x, tuple(range(x.ndim))[::-1] if axes is None else tuple(axes))
+
+
+def expand_dims(x: Any, axis: int) -> Tensor:
+    x = convert_to_tensor(x)
+    shape = list(x.shape)
+    shape.insert(axis % (x.ndim + 1), 1)
+    return reshape(x, tuple(shape))
+
+
+def squeeze(x: Any, axis: int | None = None) -> Tensor:
+    x = convert_to_tensor(x)
+    if axis is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    if x.shape[axis] != 1:
+        raise ValueError(f"squeeze: axis {axis} of shape {x.shape} is not of size 1.")
+    shape = list(x.shape)
+    del shape[axis]
+    return reshape(x, tuple(shape))
+
+
+def concatenate(xs: list[Any], axis: int = 0) -> Tensor:
+    """Keras' ops.concatenate (axis 0 by default, unlike the Concatenate layer)."""
+    return F.concatenate([convert_to_tensor(x) for x in xs], axis=axis)
+
+
+class _Cast(Function):
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = dtype
+
+    def forward(self, x: Any) -> Any:
+        self.source = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, grad: Any) -> Any:
+        return grad.astype(self.source) if self.source.kind == "f" else None
+
+
+def cast(x: Any, dtype: Any) -> Tensor:
+    """x as ``dtype``; the gradient flows back to a float x."""
+    return _Cast(np.dtype(dtype))(convert_to_tensor(x))
+
+
+# --- without gradients --------------------------------------------------------------------------
+
+
+def stop_gradient(x: Any) -> Tensor:
+    """x's values, with no gradient flowing back through them."""
+    return Tensor(_data(convert_to_tensor(x)))
+
+
+def argmax(x: Any, axis: int = -1) -> Tensor:
+    return Tensor(_data(convert_to_tensor(x)).argmax(axis=axis))
+
+
+def argmin(x: Any, axis: int = -1) -> Tensor:
+    return Tensor(_data(convert_to_tensor(x)).argmin(axis=axis))
+
+
+def _compare(name: str) -> Callable[[Any, Any], Tensor]:
+    def op(x: Any, y: Any) -> Tensor:
+        a, b = (_data(v) for v in _operands(x, y))
+        return Tensor(getattr(a, name)(b))
+
+    op.__name__ = name.strip("_")
+    return op
+
+
+equal = _compare("__eq__")
+not_equal = _compare("__ne__")
+greater = _compare("__gt__")
+greater_equal = _compare("__ge__")
+less = _compare("__lt__")
+less_equal = _compare("__le__")
+
+
+def sign(x: Any) -> Tensor:
+    data = _data(convert_to_tensor(x))
+    return Tensor(backend.get_array_module(data).sign(data))
+
+
+def one_hot(x: Any, num_classes: int) -> Tensor:
+    """Class ids as float32 rows of ``num_classes`` (0 rows for ids outside the range)."""
+    ids = _data(convert_to_tensor(x)).astype(np.int64)
+    xp = backend.get_array_module(ids)
+    return Tensor((ids[..., None] == xp.arange(num_classes)).astype(backend.FLOAT))

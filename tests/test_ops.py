@@ -1,0 +1,153 @@
+"""minicnn.ops, Keras' ops for Tensors: values against NumPy and float64 gradient checks on
+every device, for every differentiable operation."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+from test_functions import host
+
+from minicnn import backend, ops
+from minicnn.autograd import Tensor
+
+
+def _logsumexp(a, axis=None, keepdims=False):
+    top = a.max(axis=axis, keepdims=True)
+    out = np.log(np.exp(a - top).sum(axis=axis, keepdims=True)) + top
+    return out if keepdims else (out.reshape(()) if axis is None else out.squeeze(axis=axis))
+
+
+def _softmax(a, axis):
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+# name: (ours, NumPy's, the input's domain: "any", "positive" or "inside (-1, 1)")
+UNARY = {
+    "abs": (ops.abs, np.abs, "any"),
+    "square": (ops.square, np.square, "any"),
+    "sqrt": (ops.sqrt, np.sqrt, "positive"),
+    "exp": (ops.exp, np.exp, "any"),
+    "log": (ops.log, np.log, "positive"),
+    "log1p": (ops.log1p, np.log1p, "inside"),
+    "expm1": (ops.expm1, np.expm1, "any"),
+    "negative": (ops.negative, np.negative, "any"),
+    "softplus": (ops.softplus, lambda a: np.logaddexp(0, a), "any"),
+    "sin": (ops.sin, np.sin, "any"),
+    "cos": (ops.cos, np.cos, "any"),
+    "relu": (ops.relu, lambda a: np.maximum(a, 0), "any"),
+    "sigmoid": (ops.sigmoid, lambda a: 1 / (1 + np.exp(-a)), "any"),
+    "tanh": (ops.tanh, np.tanh, "any"),
+    "clip": (lambda x: ops.clip(x, -0.5, 0.7), lambda a: np.clip(a, -0.5, 0.7), "any"),
+    "sum_axis": (lambda x: ops.sum(x, axis=1), lambda a: a.sum(axis=1), "any"),
+    "sum_keep": (
+        lambda x: ops.sum(x, axis=(0, 2), keepdims=True),
+        lambda a: a.sum(axis=(0, 2), keepdims=True),
+        "any",
+    ),
+    "mean": (lambda x: ops.mean(x, axis=-1), lambda a: a.mean(axis=-1), "any"),
+    "max": (lambda x: ops.max(x, axis=1), lambda a: a.max(axis=1), "any"),
+    "min_all": (ops.min, np.min, "any"),
+    "max_keep": (
+        lambda x: ops.max(x, axis=(1, 2), keepdims=True),
+        lambda a: a.max(axis=(1, 2), keepdims=True),
+        "any",
+    ),
+    "logsumexp": (lambda x: ops.logsumexp(x, axis=1), lambda a: _logsumexp(a, axis=1), "any"),
+    "logsumexp_all": (ops.logsumexp, _logsumexp, "any"),
+    "softmax": (ops.softmax, lambda a: _softmax(a, -1), "any"),
+    "softmax_axis1": (lambda x: ops.softmax(x, axis=1), lambda a: _softmax(a, 1), "any"),
+    "log_softmax": (ops.log_softmax, lambda a: np.log(_softmax(a, -1)), "any"),
+    "transpose": (ops.transpose, np.transpose, "any"),
+    "expand_squeeze": (
+        lambda x: ops.squeeze(ops.expand_dims(x, 1) * 2, 1),
+        lambda a: a * 2,
+        "any",
+    ),
+    "reshape": (lambda x: ops.reshape(x, (6, 4)), lambda a: a.reshape(6, 4), "any"),
+    "power": (lambda x: ops.power(x, 3), lambda a: a**3, "any"),
+    "tensor_abs_sum": (lambda x: abs(x).sum(axis=0), lambda a: np.abs(a).sum(axis=0), "any"),
+}
+
+
+def _input(domain, rng):
+    a = rng.standard_normal((2, 3, 4))
+    if domain == "positive":
+        return np.abs(a) + 0.5
+    if domain == "inside":
+        return np.tanh(a) * 0.9
+    # Keep values off the kinks of abs, relu and clip, where finite differences straddle them.
+    return np.where(np.abs(a) < 0.05, 0.3, a) + np.where(np.abs(a - 0.7) < 0.05, 0.2, 0)
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_one_argument_ops_match_numpy_and_their_gradients_check(name, device):
+    ours, numpy, domain = UNARY[name]
+    a = _input(domain, np.random.default_rng(0))
+    got = ours(Tensor(backend.to_device(a, device)))
+    assert isinstance(got, Tensor)
+    np.testing.assert_allclose(host(got), numpy(a), rtol=1e-12, atol=1e-14)
+    check_gradients(ours, a, device=device)
+
+
+BINARY = {
+    "add": (ops.add, np.add),
+    "subtract": (ops.subtract, np.subtract),
+    "multiply": (ops.multiply, np.multiply),
+    "divide": (lambda x, y: ops.divide(x, ops.square(y) + 1), lambda a, b: a / (b * b + 1)),
+    "maximum": (ops.maximum, np.maximum),
+    "minimum": (ops.minimum, np.minimum),
+    "where": (
+        lambda x, y: ops.where(host(x) > 0, x, y),
+        lambda a, b: np.where(a > 0, a, b),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+def test_two_argument_ops_broadcast_and_their_gradients_check(name, device):
+    ours, numpy = BINARY[name]
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 3, 4))
+    b = rng.standard_normal((3, 1))  # broadcast against a; no ties with a
+    got = ours(*(Tensor(backend.to_device(v, device)) for v in (a, b)))
+    np.testing.assert_allclose(host(got), numpy(a, b), rtol=1e-12)
+    check_gradients(ours, a, b, device=device)
+
+
+def test_ties_share_the_gradient_as_in_tensorflow():
+    x = Tensor(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]]), requires_grad=True)
+    ops.max(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [1, 0, 0]])
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = Tensor(np.array([1.0, 1.0]), requires_grad=True)
+    ops.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [1, 1])  # a tie goes to the first operand
+    np.testing.assert_array_equal(b.grad, [0, 0])
+
+
+def test_numbers_lists_and_casts(device):
+    x = Tensor(backend.to_device(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32), device))
+    for y in (ops.add(x, 1), ops.subtract(2, x), ops.maximum(x, 0.0), ops.divide(x, 4)):
+        assert y.dtype == np.float32
+    assert ops.convert_to_tensor([0.5, 1.5]).dtype == np.float32
+    assert ops.convert_to_tensor([1, 2]).dtype.kind == "i"
+    np.testing.assert_array_equal(host(ops.argmax(x)), [0, 0])
+    np.testing.assert_array_equal(host(ops.argmax(x, axis=0)), [1, 1])
+    np.testing.assert_array_equal(
+        host(ops.equal(ops.argmax(x, axis=0), np.array([1, 0]))), [True, False]
+    )
+    np.testing.assert_array_equal(host(ops.one_hot(np.array([2, 0]), 3)), [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(host(ops.sign(x)), [[1, -1], [1, 1]])
+    w = Tensor(backend.to_device(np.array([1.0, 2.0]), device), requires_grad=True)
+    ops.sum(ops.cast(w, "float32") * 3).backward()
+    assert w.grad.dtype == np.float64
+    np.testing.assert_array_equal(host(w.grad), [3, 3])
+    ops.sum(ops.stop_gradient(w) * w).backward()
+    np.testing.assert_array_equal(host(w.grad), [4, 5])  # 3 + w: no path through the copy
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="x_min 1 is above x_max 0"):
+        ops.clip(np.zeros(2), 1, 0)
+    with pytest.raises(ValueError, match="axis 0 of shape \\(2, 1\\) is not of size 1"):
+        ops.squeeze(np.zeros((2, 1)), 0)

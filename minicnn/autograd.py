@@ -143,6 +143,11 @@ class Tensor:
 
         return matmul(self, other)
 
+    def __getitem__(self, key: Any) -> Tensor:
+        from .tensor_ops import get_item
+
+        return get_item(self, key)
+
     def __abs__(self) -> Tensor:
         from .ops import abs as absolute
 

@@ -127,6 +127,20 @@ def as_target_array(y: Any, n: int, output_shape: tuple[int, ...], loss: str) ->
     return y
 
 
+def as_any_targets(y: Any, n: int, loss: str) -> np.ndarray:
+    """y as float32 targets of any shape with ``n`` rows (a custom loss reads them as it
+    likes), or an error saying why not."""
+    y = np.asarray(backend.to_numpy(y))
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise TypeError(f"y must hold numbers; got dtype {y.dtype}.")
+    if y.ndim == 0 or len(y) != n:
+        raise ValueError(f"x has {n} samples but y has {len(y) if y.ndim else 0}.")
+    y = y.astype(backend.FLOAT)
+    if not np.isfinite(y).all():
+        raise ValueError(f"y must hold finite values for loss '{loss}' (no NaN or inf).")
+    return y
+
+
 def as_sample_weights(weights: Any, n: int) -> np.ndarray:
     """Per-sample loss weights as float32 of shape (n,), or an error saying why not."""
     w = np.asarray(backend.to_numpy(weights))

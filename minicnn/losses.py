@@ -6,39 +6,183 @@ shape)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 
+from . import backend, ops, registry
 from . import functions as F
 from . import pointwise_losses as P
 from .autograd import Tensor
-from .data_checks import as_labels, as_target_array, as_target_rows
+from .data_checks import as_any_targets, as_labels, as_target_array, as_target_rows
+
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "none")
 
 
 class Loss:
-    """A loss: it checks targets, computes the mean loss as a Tensor, and says which output
-    activation it can take over (``fused_activation``: the model then hands it the logits)."""
+    """A loss: it checks targets, computes the loss as a Tensor, and says which output
+    activation it can take over (``fused_activation``: the model then hands it the logits).
+
+    As in Keras, a custom loss subclasses ``Loss`` and writes ``call(y_true, y_pred)`` with
+    ``minicnn.ops`` on Tensors, returning a loss per sample (or per value); calling it reduces
+    them by ``reduction``: 'sum_over_batch_size' (the default: sum(w * l) / count, over every
+    value), 'sum', 'mean' (sum(w * l) / sum(w)) or 'none'. ``compile`` also takes a plain
+    function ``fn(y_true, y_pred)`` (``LossFunctionWrapper``)."""
 
     name = ""
     classification = False  # targets are classes (the model's outputs are class scores)
     fused_activation: str | None = None
+    from_logits = False
 
-    def __init__(self, from_logits: bool = False) -> None:
-        self.from_logits = bool(from_logits)
+    def __init__(
+        self,
+        name: str | None = None,
+        reduction: str | None = "sum_over_batch_size",
+        dtype: Any = None,
+    ) -> None:
+        if name is not None:
+            self.name = name
+        elif not self.name:
+            self.name = _snake_case(type(self).__name__)
+        reduction = "none" if reduction is None else reduction
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"Loss '{self.name}': reduction must be one of {', '.join(REDUCTIONS)}; got "
+                f"{reduction!r}."
+            )
+        if dtype is not None and np.dtype(dtype) != np.dtype(backend.FLOAT):
+            raise ValueError(f"Loss '{self.name}': losses compute in float32; got dtype {dtype}.")
+        self.reduction = reduction
 
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "from_logits": self.from_logits}
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        raise NotImplementedError(
+            f"{type(self).__name__} subclasses Loss: write call(y_true, y_pred), returning a "
+            "Tensor of losses (one per sample, or per value)."
+        )
+
+    def __call__(
+        self, y_true: Any, y_pred: Any, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
+        """``call``'s losses, weighted by ``sample_weight`` (one weight per sample) and
+        reduced."""
+        y_pred = ops.convert_to_tensor(y_pred)
+        device = backend.device_of(y_pred.data)
+        values = self.call(
+            Tensor(backend.to_device(_float_targets(y_true, y_pred), device)), y_pred
+        )
+        if not isinstance(values, Tensor):
+            raise TypeError(
+                f"Loss '{self.name}' returned {type(values).__name__}, not a Tensor: compute it "
+                "with minicnn.ops on the Tensors it gets, so that gradients flow."
+            )
+        return reduce_losses(values, sample_weight, self.reduction, self.name)
 
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
     ) -> np.ndarray:
         """y checked against ``n`` samples of outputs of ``output_shape`` (without the batch
-        axis) and converted on the host; ``owner`` names the model in errors."""
-        raise NotImplementedError
+        axis) and converted on the host; ``owner`` names the model in errors. A custom loss
+        takes any float targets with one row per sample, as Keras does."""
+        return as_any_targets(y, n, self.name)
+
+    def get_config(self) -> dict[str, Any]:
+        """The loss's arguments; a custom loss also names what ``custom_objects`` must give
+        back when a model is loaded (``registered_name``)."""
+        return {
+            "name": self.name,
+            "reduction": self.reduction,
+            "registered_name": type(self).__name__,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        return cls(**config)
 
 
-class CrossEntropy(Loss):
+class LossFunctionWrapper(Loss):
+    """A loss from a function ``fn(y_true, y_pred, **kwargs)`` that returns a Tensor of losses
+    per sample (what ``compile(loss=fn)`` makes)."""
+
+    def __init__(
+        self,
+        fn: Any,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"LossFunctionWrapper takes a function, not {fn!r}.")
+        self.fn, self.fn_kwargs = fn, kwargs
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction)
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        return self.fn(y_true, y_pred, **self.fn_kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "reduction": self.reduction,
+            "registered_name": registry.registered_name(self.fn),
+            **self.fn_kwargs,
+        }
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _float_targets(y_true: Any, y_pred: Tensor) -> Any:
+    """Targets as an array of the predictions' float dtype (Keras casts them too)."""
+    data = y_true.data if isinstance(y_true, Tensor) else y_true
+    if not (backend.is_device_array(data) or isinstance(data, np.ndarray)):
+        data = np.asarray(data)
+    if data.dtype.kind not in "fiub":
+        raise TypeError(f"y_true must hold numbers; got dtype {data.dtype}.")
+    return data.astype(y_pred.dtype if y_pred.dtype.kind == "f" else backend.FLOAT, copy=False)
+
+
+def reduce_losses(values: Tensor, sample_weight: Any, reduction: str, name: str) -> Tensor:
+    """Keras' reductions of a Tensor of losses, after weighting each sample's by its
+    ``sample_weight`` (broadcast along the losses' other axes)."""
+    count = values.data.size
+    if sample_weight is not None:
+        if isinstance(sample_weight, Tensor):
+            sample_weight = sample_weight.data
+        weights = backend.to_device(sample_weight, backend.device_of(values.data))
+        weights = weights.astype(values.dtype, copy=False).reshape(-1)
+        if values.ndim == 0 or weights.shape[0] != values.shape[0]:
+            raise ValueError(
+                f"Loss '{name}': sample_weight has {weights.shape[0]} weights for losses of "
+                f"shape {values.shape}; give one per sample."
+            )
+        weights = weights.reshape((-1,) + (1,) * (values.ndim - 1))
+        values = values * weights
+    if reduction == "none":
+        return values
+    total = values.sum()
+    if reduction == "sum":
+        return total
+    if reduction == "mean" and sample_weight is not None:
+        xp = backend.get_array_module(weights)
+        every = xp.broadcast_to(weights, values.shape).sum()
+        return total / xp.maximum(every, every.dtype.type(1e-7))
+    return total / max(count, 1)
+
+
+class BuiltinLoss(Loss):
+    """Keras' losses that minicnn writes itself: ``from_logits``, and a mean over the batch
+    (computed by fused functions, not by ``call``)."""
+
+    def __init__(self, from_logits: bool = False) -> None:
+        super().__init__()
+        self.from_logits = bool(from_logits)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "from_logits": self.from_logits}
+
+
+class CrossEntropy(BuiltinLoss):
     """What both categorical cross-entropies share: ``from_logits``, the fused path on the
     logits of a softmax output layer, and class ids for the metrics."""
 
@@ -130,7 +274,7 @@ class CategoricalCrossentropy(CrossEntropy):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
-class _ValueLoss(Loss):
+class _ValueLoss(BuiltinLoss):
     """A loss on targets of the outputs' own shape."""
 
     def targets(
@@ -314,19 +458,45 @@ _ALIASES = {
 }
 
 
-def get(identifier: str | Loss | dict[str, Any]) -> Any:
+def get(identifier: Any) -> Loss:
     """A loss from its Keras name (aliases such as 'mse', 'mae', 'msle', 'mape', 'kld' too),
-    its config dict, or itself."""
+    its config dict, a function ``fn(y_true, y_pred)``, or itself. A custom loss (by its
+    config or name) is found as ``registry.get_registered_object`` finds it."""
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, dict) and "registered_name" in identifier:
+        return _custom(dict(identifier))
     if isinstance(identifier, dict):
         config = dict(identifier)
         name = config.pop("name", None)
         if name not in _BY_NAME:
             raise ValueError(f"Unknown loss {name!r}; known: {', '.join(sorted(_BY_NAME))}.")
         return _BY_NAME[name](**config)
+    if callable(identifier) and not isinstance(identifier, type):
+        return LossFunctionWrapper(identifier)
     identifier = _ALIASES.get(identifier, identifier) if isinstance(identifier, str) else identifier
     if identifier not in _BY_NAME:
+        found = registry.get_registered_object(identifier) if isinstance(identifier, str) else None
+        if found is not None:
+            return get(found() if isinstance(found, type) else found)
         known = ", ".join(sorted([*_BY_NAME, *_ALIASES]))
         raise ValueError(f"Unknown loss {identifier!r}; known: {known}.")
     return _BY_NAME[identifier]()
+
+
+def _custom(config: dict[str, Any]) -> Loss:
+    """A custom loss rebuilt from its config: its function or Loss subclass is found by the
+    name the config records."""
+    key = config.pop("registered_name")
+    found = registry.get_registered_object(key)
+    if found is None:
+        raise ValueError(
+            f"The loss '{config.get('name', key)}' is a custom one ('{key}'): pass "
+            f"custom_objects={{'{key.split('>')[-1]}': ...}} to load_model, register it with "
+            "register_keras_serializable, or load with compile=False."
+        )
+    if isinstance(found, type) and issubclass(found, Loss):
+        return found.from_config(config)
+    if callable(found) and not isinstance(found, type):
+        return LossFunctionWrapper(found, **config)
+    raise ValueError(f"'{key}' names {found!r}: a loss is a function or a Loss subclass.")

@@ -139,7 +139,14 @@ class Metric:
         return cls(**config)
 
     def serialize(self) -> dict[str, Any]:
-        return {"class_name": type(self).__name__, "config": self.get_config()}
+        from . import registry
+
+        cls = type(self)
+        return {
+            "class_name": cls.__name__,
+            "config": self.get_config(),
+            "registered_name": registry.registered_name(cls),
+        }
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, losses
+from . import backend, losses, registry
+from .autograd import Tensor, no_grad
 from .confusion_metrics import AUC, F1Score, FBetaScore, Precision, Recall
 from .metric_base import Metric, OutputLoss, as_metric_array, per_sample_mean
 
@@ -29,11 +30,13 @@ __all__ = [
     "MeanSquaredLogarithmicError",
     "Poisson",
     "RootMeanSquaredError",
+    "ShapeAccuracy",
     "SquaredHinge",
     "Sum",
     "CategoricalAccuracy",
     "Mean",
     "MeanAbsoluteError",
+    "MeanMetricWrapper",
     "MeanSquaredError",
     "Metric",
     "OutputLoss",
@@ -199,6 +202,68 @@ class SquaredHinge(_ValueMetric):
     loss_class = losses.SquaredHinge
 
 
+class MeanMetricWrapper(Metric):
+    """The mean over samples of a function ``fn(y_true, y_pred, **kwargs)`` written with
+    ``minicnn.ops``, which gives a value per sample (or one for the batch); what
+    ``compile(metrics=[fn])`` makes. It gets Tensors: the targets as floats, and the model's
+    outputs after its last activation."""
+
+    def __init__(self, fn: Any, name: str | None = None, **kwargs: Any) -> None:
+        if not callable(fn):
+            raise TypeError(f"MeanMetricWrapper takes a function, not {fn!r}.")
+        self.fn, self.fn_kwargs = fn, kwargs
+        super().__init__(name or getattr(fn, "__name__", "metric"))
+
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        with no_grad():
+            y_true = y_true.astype(outputs.dtype, copy=False)
+            values = self.fn(Tensor(y_true), Tensor(outputs), **self.fn_kwargs)
+        values = values.data if isinstance(values, Tensor) else values
+        xp = backend.get_array_module(outputs)
+        values = xp.asarray(values, dtype=outputs.dtype)
+        if values.ndim == 0:  # one value for the batch: it stands for each sample's
+            return xp.broadcast_to(values, (len(outputs),))
+        if values.shape[0] != len(outputs):
+            raise ValueError(
+                f"Metric '{self.name}' gave values of shape {tuple(values.shape)} for "
+                f"{len(outputs)} samples; return one value per sample (or one for the batch)."
+            )
+        return per_sample_mean(values)
+
+    def _target_reader(self) -> Any:
+        return losses.Loss(name=self.name)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, **self.fn_kwargs}
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "class_name": "MeanMetricWrapper",
+            "config": self.get_config(),
+            "registered_name": registry.registered_name(self.fn),
+        }
+
+
+class ShapeAccuracy(Metric):
+    """Keras 3's 'accuracy' for a loss that does not say what its targets are (a custom one),
+    decided by the shapes: binary for one output per sample, sparse categorical for class ids,
+    categorical for target rows."""
+
+    default_name = "accuracy"
+
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        if outputs.ndim == 1 or outputs.shape[-1] == 1:
+            decided = (outputs > outputs.dtype.type(0.5)).astype(outputs.dtype)
+            hits = decided == y_true.reshape(outputs.shape)
+        else:
+            predicted = outputs.argmax(axis=-1)
+            if y_true.ndim < outputs.ndim or y_true.shape[-1] == 1:
+                hits = predicted == y_true.reshape(predicted.shape)
+            else:
+                hits = predicted == y_true.argmax(axis=-1)
+        return per_sample_mean(hits.astype(outputs.dtype))
+
+
 class Mean(Metric):
     """Keras' ``Mean``: the (weighted) mean of the values given to ``update_state``, such as
     a custom loop's batch losses. Values with more than one axis count as one per sample (the
@@ -261,7 +326,9 @@ class Sum(Mean):
 
 def _accuracy_for(loss: Any, name: str) -> Metric:
     """Keras' 'accuracy': categorical for a cross-entropy over classes, binary for binary
-    cross-entropy, exact equality otherwise."""
+    cross-entropy, by the shapes for a custom loss, exact equality otherwise."""
+    if isinstance(loss, losses.Loss) and not isinstance(loss, losses.BuiltinLoss):
+        return ShapeAccuracy(name=name)
     if getattr(loss, "classification", False):
         return SparseCategoricalAccuracy(name=name)
     if getattr(loss, "name", "") == "binary_crossentropy":
@@ -326,14 +393,42 @@ _CLASSES: dict[str, type[Metric]] = {
 
 def get(identifier: Any, loss: Any = None) -> Metric:
     """A metric from its Keras name ('accuracy', 'mae', 'sparse_top_k_categorical_accuracy',
-    ...; 'accuracy' depends on the ``loss``, as in Keras), its serialized dict, or itself."""
+    ...; 'accuracy' depends on the ``loss``, as in Keras), its serialized dict, a function
+    ``fn(y_true, y_pred)``, or itself. A custom one (a function or Metric subclass) is found
+    by the name its dict records (``registry.get_registered_object``)."""
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        return _custom(identifier)
     if isinstance(identifier, str) and identifier in _BY_NAME:
         return _BY_NAME[identifier](loss)
+    if callable(identifier) and not isinstance(identifier, type):
+        return MeanMetricWrapper(identifier)
+    found = registry.get_registered_object(identifier) if isinstance(identifier, str) else None
+    if found is not None:
+        return get(found() if isinstance(found, type) else found, loss)
     raise ValueError(f"Unknown metric {identifier!r}; known: {', '.join(_BY_NAME)}.")
+
+
+def _custom(identifier: dict[str, Any]) -> Metric:
+    """A custom metric rebuilt from its dict: a function (MeanMetricWrapper) or a Metric
+    subclass, found by name."""
+    config = dict(identifier.get("config", {}))
+    key = identifier.get("registered_name", identifier["class_name"])
+    found = registry.get_registered_object(key)
+    if found is None:
+        raise ValueError(
+            f"The metric '{config.get('name', key)}' is a custom one ('{key}'): pass "
+            f"custom_objects={{'{key.split('>')[-1]}': ...}} to load_model, register it with "
+            "register_keras_serializable, or load with compile=False."
+        )
+    if identifier["class_name"] == "MeanMetricWrapper":
+        return MeanMetricWrapper(found, **config)
+    if isinstance(found, type) and issubclass(found, Metric):
+        return found.from_config(config)
+    raise ValueError(f"'{key}' names {found!r}, not a Metric subclass.")
 
 
 def serialize(metric: Metric, loss: Any = None) -> str | dict[str, Any]:

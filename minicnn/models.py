@@ -3,6 +3,7 @@ weights, save; fit, evaluate and predict come from ``training.Trainer``."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import os
@@ -415,8 +416,9 @@ class Model(Layer, Trainer):
         ):
             kept = []
             for spec in wanted:
-                metric = metrics_module.get(spec, head_loss)
-                metric = metrics_module.get(metrics_module.serialize(metric, head_loss), head_loss)
+                # A copy per output: each takes its output's name.
+                metric = copy.deepcopy(metrics_module.get(spec, head_loss))
+                metric.reset_state()
                 kept.append(metrics_module.serialize(metric, head_loss))
                 metric.check(head_loss)
                 metric.name = f"{name}_{metric.name}"

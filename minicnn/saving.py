@@ -23,10 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, backend, losses, metrics, optimizers
+from . import __version__, backend, losses, metrics, optimizers, registry
 from .fileio import atomic_write
 from .layers import LAYER_CLASSES
 from .models import Model, Sequential
+
+# keras.saving's helpers for custom objects, here as minicnn.saving's.
+from .registry import (  # noqa: F401
+    custom_object_scope,
+    get_registered_object,
+    register_keras_serializable,
+)
 
 FORMAT = "minicnn.model"
 CHECKPOINT_FORMAT = "minicnn.checkpoint"
@@ -160,13 +167,20 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
     _write(path, document, arrays)
 
 
-def load_model(path: str | os.PathLike, compile: bool = True, device: str | None = None) -> Model:
+def load_model(
+    path: str | os.PathLike,
+    custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,
+    device: str | None = None,
+) -> Model:
     """Rebuild a model saved by ``model.save``: same architecture, same weights, same compile.
-    ``device`` is where it goes, as for ``Sequential`` (files hold no device)."""
+    ``custom_objects`` gives the custom losses and metrics it was compiled with, by name (or
+    they are registered with ``register_keras_serializable``), as in Keras. ``device`` is
+    where it goes, as for ``Sequential`` (files hold no device)."""
     path = Path(path)
     device = backend.resolve_device(device)
     archive, document = _open(path, FORMAT, "minicnn model file")
-    with archive:
+    with archive, registry.custom_object_scope(custom_objects):
         model = _model_from_config(document.get("model"), path, device)
         _load_weights(archive, model, path)
         if compile and document.get("compile"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import backend
 from .autograd import Function, Tensor
 from .functions import _unbroadcast
@@ -76,6 +78,41 @@ class Sum(Mean):
         self.shape = a.shape
         self.count = 1
         return a.sum(axis=self.axis, keepdims=self.keepdims)
+
+
+class GetItem(Function):
+    """x[key], NumPy's indexing: slices, integers, None, Ellipsis, and integer or boolean
+    arrays (whose repeated picks add up their gradients)."""
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def forward(self, x: Any) -> Any:
+        self.shape = x.shape
+        return x[self.key]
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        out = xp.zeros(self.shape, dtype=grad.dtype)
+        keys = self.key if isinstance(self.key, tuple) else (self.key,)
+        if all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in keys):
+            out[self.key] = grad  # a basic index picks each place once
+        else:
+            backend.scatter_add(out, self.key, grad)
+        return out
+
+
+def get_item(x: Any, key: Any) -> Tensor:
+    """x[key]; index arrays (and Tensors) go to x's device."""
+    device = backend.device_of(x.data if isinstance(x, Tensor) else x)
+    keys = key if isinstance(key, tuple) else (key,)
+    keys = tuple(
+        backend.to_device(k.data if isinstance(k, Tensor) else k, device)
+        if isinstance(k, (Tensor, np.ndarray)) or backend.is_device_array(k)
+        else k
+        for k in keys
+    )
+    return GetItem(keys if isinstance(key, tuple) else keys[0])(x)
 
 
 def sub(a: Any, b: Any) -> Tensor:

@@ -66,6 +66,18 @@ UNARY = {
     "reshape": (lambda x: ops.reshape(x, (6, 4)), lambda a: a.reshape(6, 4), "any"),
     "power": (lambda x: ops.power(x, 3), lambda a: a**3, "any"),
     "tensor_abs_sum": (lambda x: abs(x).sum(axis=0), lambda a: np.abs(a).sum(axis=0), "any"),
+    "slices": (
+        lambda x: x[:, 1:, ::2] * x[0, :2, 1:3],
+        lambda a: a[:, 1:, ::2] * a[0, :2, 1:3],
+        "any",
+    ),
+    "int_and_none": (lambda x: x[1, None, ..., -1], lambda a: a[1, None, ..., -1], "any"),
+    "repeated_picks": (
+        lambda x: x[:, np.array([0, 2, 0, 0])],
+        lambda a: a[:, np.array([0, 2, 0, 0])],
+        "any",
+    ),
+    "mask": (lambda x: x[host(x) > 0.2], lambda a: a[a > 0.2], "any"),
 }
 
 

@@ -71,6 +71,9 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         return backend.to_numpy(self.data)
 
+    def __float__(self) -> float:
+        return float(self.data)
+
     def zero_grad(self) -> None:
         self.grad = None
 

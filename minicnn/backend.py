@@ -6,6 +6,7 @@ Nothing else in minicnn imports cupy: callers ask for ``get_array_module(x)`` or
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -242,6 +243,12 @@ def set_rng_state(state: dict) -> None:
 # --- naming ---------------------------------------------------------------------------------
 # Keras names layers from one counter per kind for the whole session: conv2d, conv2d_1, ...
 _name_counts: dict[str, int] = {}
+
+
+def snake_case(name: str) -> str:
+    """A class name as Keras names its instances: 'MaxPooling2D' -> 'max_pooling2d'."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix: str) -> str:

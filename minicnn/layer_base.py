@@ -4,7 +4,6 @@ called on one gives."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -14,11 +13,6 @@ from .autograd import Tensor
 from .data_checks import positive_int
 
 Shape = tuple[int, ...]
-
-
-def _snake_case(name: str) -> str:
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _positive_pair(value: Any, what: str, layer: str) -> tuple[int, int]:
@@ -82,7 +76,7 @@ class Layer:
             raise TypeError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
             )
-        self.name = name or backend.unique_name(_snake_case(type(self).__name__))
+        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
         self.built = False
         self._trainable = bool(trainable)

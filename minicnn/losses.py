@@ -6,7 +6,6 @@ shape)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -44,7 +43,7 @@ class Loss:
         if name is not None:
             self.name = name
         elif not self.name:
-            self.name = _snake_case(type(self).__name__)
+            self.name = backend.snake_case(type(self).__name__)
         reduction = "none" if reduction is None else reduction
         if reduction not in REDUCTIONS:
             raise ValueError(
@@ -126,10 +125,6 @@ class LossFunctionWrapper(Loss):
             "registered_name": registry.registered_name(self.fn),
             **self.fn_kwargs,
         }
-
-
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _float_targets(y_true: Any, y_pred: Tensor) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .autograd import Tensor
 
 
 def per_sample_mean(values: Any) -> Any:
@@ -38,9 +39,55 @@ class Metric:
     # predictions' shape, as the value losses take).
     target_loss: Any = None
 
-    def __init__(self, name: str | None = None) -> None:
-        self.name = name or self.default_name
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        self.name = name or self.default_name or backend.snake_case(type(self).__name__)
+        if dtype is not None and np.dtype(dtype) != np.dtype(backend.FLOAT):
+            raise ValueError(f"Metric '{self.name}': metrics compute in float32; got {dtype}.")
+        self.dtype = "float32"
+        self._variables: list[MetricVariable] = []
         self.reset_state()
+
+    @property
+    def keeps_own_state(self) -> bool:
+        """Whether this is a Keras-style subclass that writes ``update_state`` and
+        ``result`` (rather than ``scores`` or ``total``): fit then hands it each batch as
+        Tensors and reads its ``result()``."""
+        cls = type(self)
+        return (
+            cls.update_state is not Metric.update_state
+            and cls.scores is Metric.scores
+            and cls.total is Metric.total
+        )
+
+    def add_variable(
+        self,
+        shape: tuple[int, ...] = (),
+        initializer: Any = "zeros",
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> MetricVariable:
+        """A state variable, as Keras' ``Metric.add_variable``: ``assign``, ``assign_add``
+        and ``assign_sub`` change it; ``reset_state`` sets it to zeros again."""
+        if callable(initializer):
+            values = np.asarray(initializer(tuple(shape)), dtype=dtype or backend.FLOAT)
+        elif initializer in ("zeros", "ones"):
+            values = (np.zeros if initializer == "zeros" else np.ones)(
+                shape, dtype or backend.FLOAT
+            )
+        else:
+            raise ValueError(
+                f"Metric '{self.name}': add_variable takes initializer 'zeros', 'ones' or a "
+                f"function of the shape; got {initializer!r}."
+            )
+        variable = MetricVariable(values, name=name)
+        self._variables.append(variable)
+        return variable
+
+    add_weight = add_variable
+
+    @property
+    def variables(self) -> list[MetricVariable]:
+        return list(self._variables)
 
     def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         """The score of each sample, shape (n,)."""
@@ -68,9 +115,11 @@ class Metric:
     # --- Keras' standalone use --------------------------------------------------------------
 
     def reset_state(self) -> None:
-        """Forget every batch seen so far."""
+        """Forget every batch seen so far (and set the state variables to zeros)."""
         self._total: Any = None
         self._seen: Any = 0.0
+        for variable in getattr(self, "_variables", []):
+            variable.assign(0)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Add a batch: targets, predictions (arrays, on the CPU or the GPU, or Tensors) and
@@ -152,10 +201,39 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
 
+class MetricVariable(Tensor):
+    """A metric's state: a Tensor that ``assign``, ``assign_add`` and ``assign_sub`` change
+    in place. It moves to the device of the values given to it (a model on the GPU hands
+    its metrics device arrays)."""
+
+    __slots__ = ()
+
+    def _moved(self, value: Any) -> Any:
+        value = value.data if isinstance(value, Tensor) else value
+        if backend.is_device_array(value) and not backend.is_device_array(self.data):
+            self.data = backend.to_device(self.data, "gpu")
+        return backend.to_device(value, backend.device_of(self.data))
+
+    # Each moves the value (and maybe the variable) before it reads self.data.
+    def assign(self, value: Any) -> None:
+        value = self._moved(value)
+        self.data[...] = value
+
+    def assign_add(self, value: Any) -> None:
+        value = self._moved(value)
+        self.data += value
+
+    def assign_sub(self, value: Any) -> None:
+        value = self._moved(value)
+        self.data -= value
+
+    @property
+    def value(self) -> Tensor:
+        return Tensor(self.data)
+
+
 def as_metric_array(values: Any, name: str) -> Any:
     """A Tensor's array, a device array as it is, anything else as a NumPy array."""
-    from .autograd import Tensor
-
     if isinstance(values, Tensor):
         return values.data
     if backend.is_device_array(values) or isinstance(values, np.ndarray):

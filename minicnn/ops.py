@@ -57,7 +57,9 @@ def _operands(*xs: Any) -> list[Any]:
     for x in xs:
         if isinstance(x, (int, float)):
             x = xp.full((), x, dtype=dtype)
-        elif on_gpu and isinstance(x, np.ndarray):
+        elif not (isinstance(x, (Tensor, np.ndarray)) or backend.is_device_array(x)):
+            x = convert_to_tensor(x).data  # a list
+        if on_gpu and isinstance(x, np.ndarray):
             x = backend.to_device(x, "gpu")
         out.append(x)
     return out

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .autograd import no_grad
+from .autograd import Tensor, no_grad
 from .batches import (
     ArrayBatches,
     DatasetBatches,
@@ -76,23 +76,44 @@ class _RunningTotals:
         self.loss_sum: Any = 0.0
         self.hits: list[Any] = []
         self.seen = 0
+        for metric in metrics:
+            if metric.keeps_own_state:
+                metric.reset_state()
 
     def add(self, loss: Any, hits: list[Any], count: int) -> None:
+        """A batch's loss and hits (None for a metric that keeps its own state)."""
         if self.on_host:
-            loss, hits = float(loss), [np.asarray(h, np.float64) for h in hits]
+            loss = float(loss)
+            hits = [None if h is None else np.asarray(h, np.float64) for h in hits]
         self.loss_sum = self.loss_sum + loss * count
         # New arrays, never the step's own: a captured step writes the same ones every time.
         self.hits = (
-            [0 + h for h in hits]
+            [None if h is None else 0 + h for h in hits]
             if not self.hits
-            else [a + b for a, b in zip(self.hits, hits, strict=True)]
+            else [None if b is None else a + b for a, b in zip(self.hits, hits, strict=True)]
         )
         self.seen += count
 
     def read(self) -> tuple[float, list[float]]:
         """Mean loss and metric values so far, as Python floats."""
-        values = [m.value(h, self.seen) for m, h in zip(self.metrics, self.hits, strict=True)]
-        return float(self.loss_sum) / self.seen, values
+        return float(self.loss_sum) / self.seen, metric_values(self.metrics, self.hits, self.seen)
+
+
+def metric_values(metrics: list[Any], hits: list[Any], seen: int) -> list[float]:
+    """Each metric's value from its summed hits, or from its own state (its ``result()``)."""
+    return [
+        float(m.result()) if h is None else m.value(h, seen)
+        for m, h in zip(metrics, hits, strict=True)
+    ]
+
+
+def _batch_total(metric: Any, outputs: Any, y: Any, loss: Any) -> Any:
+    """The metric's totals for a batch; a metric that keeps its own state (a Keras-style
+    subclass with update_state and result) takes the batch itself, and gives None."""
+    if metric.keeps_own_state:
+        metric.update_state(Tensor(y), Tensor(outputs))
+        return None
+    return metric.total(outputs, y, loss)
 
 
 def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
@@ -233,6 +254,9 @@ class Trainer:
         ``jit_compile`` on a GPU."""
         if not (self.jit_compile and self.device == "gpu"):
             return self._train_step
+        if any(m.keeps_own_state for m in self.metrics):
+            # Its update_state is host code, which a replayed graph would not run.
+            return self._train_step
         if self._captured_step is None:
             self._captured_step = CapturedTrainStep(self)
         return self._captured_step
@@ -241,14 +265,14 @@ class Trainer:
         """Each metric's totals for a batch (the sum of its scores, or its counts), as arrays
         on the model's device."""
         if self._output_count == 1:
-            return [metric.total(outputs, y, self.loss) for metric in self.metrics]
+            return [_batch_total(metric, outputs, y, self.loss) for metric in self.metrics]
         values, losses_of = outputs
         hits = []
         for metric, head in zip(self.metrics, self._metric_heads, strict=True):
             if isinstance(metric, OutputLoss):
                 hits.append(losses_of[head] * values[head].shape[0])
             else:
-                hits.append(metric.total(values[head], y[head], self.loss[head]))
+                hits.append(_batch_total(metric, values[head], y[head], self.loss[head]))
         return hits
 
     def train_on_batch(
@@ -264,8 +288,11 @@ class Trainer:
         and replayed as in fit."""
         self._require_compiled()
         x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
+        for metric in self.metrics:
+            if metric.keeps_own_state:
+                metric.reset_state()
         loss, hits = self._fit_step()(x, y, w)
-        values = [m.value(h, rows_of(x)) for m, h in zip(self.metrics, hits, strict=True)]
+        values = metric_values(self.metrics, hits, rows_of(x))
         return self._result(float(loss), values, return_dict)
 
     def test_on_batch(

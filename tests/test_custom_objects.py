@@ -150,7 +150,7 @@ def test_accuracy_for_a_custom_loss_goes_by_the_shapes(device):
 def test_saved_custom_objects_need_custom_objects_or_registration(tmp_path):
     x, y, _ = _regression_data()
     model = _regression_model()
-    model.compile("adam", ScaledMSE(factor=2.0), metrics=[largest_error])
+    model.compile("adam", ScaledMSE(factor=2.0), metrics=[largest_error, BinaryTruePositives()])
     model.fit(x, y, epochs=1, verbose=0)
     path = tmp_path / "custom.minicnn"
     model.save(path)
@@ -160,8 +160,14 @@ def test_saved_custom_objects_need_custom_objects_or_registration(tmp_path):
     weights_only = minicnn.load_model(path, compile=False)
     np.testing.assert_allclose(weights_only.predict(x, verbose=0), model.predict(x, verbose=0))
     loaded = minicnn.load_model(
-        path, custom_objects={"ScaledMSE": ScaledMSE, "largest_error": largest_error}
+        path,
+        custom_objects={
+            "ScaledMSE": ScaledMSE,
+            "largest_error": largest_error,
+            "BinaryTruePositives": BinaryTruePositives,
+        },
     )
+    assert isinstance(loaded.metrics[1], BinaryTruePositives)
     assert loaded.loss.factor == 2.0
     np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), expected, rtol=1e-6)
 
@@ -202,3 +208,63 @@ def test_custom_losses_name_bad_input():
         model.evaluate(x, y, verbose=0)
     with pytest.raises(ValueError, match="x has 64 samples but y has 3"):
         model.fit(x, y[:3], verbose=0)
+
+
+class BinaryTruePositives(metrics.Metric):
+    """The example of Keras' guide to custom metrics, written with minicnn.ops."""
+
+    def __init__(self, name="binary_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), initializer="zeros", name="tp")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        hits = ops.cast(ops.equal(ops.greater(y_pred, 0.5), ops.greater(y_true, 0.5)), "float32")
+        hits = hits * ops.cast(ops.greater(y_true, 0.5), "float32")
+        if sample_weight is not None:
+            hits = hits * ops.reshape(ops.convert_to_tensor(sample_weight), (-1, 1))
+        self.true_positives.assign_add(ops.sum(hits))
+
+    def result(self):
+        return self.true_positives
+
+
+def _binary_problem():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((80, 3)).astype(np.float32)
+    y = (x[:, :1] + 0.3 * rng.standard_normal((80, 1)) > 0).astype(np.float32)
+    minicnn.set_random_seed(2)
+    model = Sequential([Input((3,)), L.Dense(1, activation="sigmoid")])
+    return model, x, y
+
+
+def _true_positives(model, x, y):
+    return float(((model.predict(x, verbose=0) > 0.5) & (y > 0.5)).sum())
+
+
+def test_a_keras_style_metric_subclass_works_standalone_and_in_fit(device):
+    metric = BinaryTruePositives()
+    metric.update_state([[1], [1], [0]], [[0.9], [0.2], [0.8]])
+    metric.update_state([[1]], [[0.7]], sample_weight=[3.0])
+    assert float(metric.result()) == 4.0
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+
+    model, x, y = _binary_problem()
+    model.to(device)
+    tracked = BinaryTruePositives()
+    model.compile("adam", "binary_crossentropy", metrics=[tracked, "accuracy"])
+    history = model.fit(
+        x[:60], y[:60], epochs=2, batch_size=20, validation_data=(x[60:], y[60:]), verbose=0
+    )
+    # The validation run at the end of each epoch starts from a fresh state.
+    assert history.history["val_binary_true_positives"][-1] == _true_positives(
+        model, x[60:], y[60:]
+    )
+    assert 0 < history.history["binary_true_positives"][-1] <= float(y[:60].sum())
+    logs = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    assert logs["binary_true_positives"] == _true_positives(model, x, y)
+    again = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    assert again == logs  # each run starts from a fresh state
+    assert tracked.keeps_own_state and not metrics.Precision().keeps_own_state
+    batch = model.test_on_batch(x[:16], y[:16], return_dict=True)
+    assert batch["binary_true_positives"] == _true_positives(model, x[:16], y[:16])

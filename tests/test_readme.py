@@ -37,5 +37,7 @@ def test_the_readme_examples_run(tmp_path, monkeypatch, capsys):
     assert 'Model: "sequential' in out and "Epoch 2/2" in out and "- val_accuracy: " in out
     assert len(namespace["history"].history["val_accuracy"]) == 2
     assert namespace["same"].count_params() == 421642
+    assert namespace["again"].loss.fn is namespace["focal_crossentropy"]
+    assert namespace["train_acc"]._seen == 128  # the hand-written loop saw every sample
     assert (tmp_path / "model.npz").exists()
     assert namespace["model"].output_shape == (10,)  # the residual block's model

@@ -34,6 +34,8 @@ class _ThresholdMetric(Metric):
     """Precision and Recall: outputs above ``thresholds`` (0.5) are predicted positive; with
     ``class_id``, only that column of the outputs counts."""
 
+    divides_by_seen = False
+
     def __init__(
         self,
         thresholds: float | None = None,
@@ -115,6 +117,7 @@ class AUC(Metric):
     pooled. ``from_logits`` applies a sigmoid first."""
 
     default_name = "auc"
+    divides_by_seen = False
     CURVES = ("ROC", "PR")
     SUMMATIONS = ("interpolation", "minoring", "majoring")
 
@@ -248,6 +251,7 @@ class FBetaScore(Metric):
     needs one of the three."""
 
     default_name = "fbeta_score"
+    divides_by_seen = False
     AVERAGES = ("micro", "macro", "weighted")
 
     def __init__(

@@ -38,6 +38,11 @@ class Metric:
     # The loss whose targets this metric reads when it stands alone (None: targets of the
     # predictions' shape, as the value losses take).
     target_loss: Any = None
+    # One of compile's weighted_metrics: it weights each sample by the sample weights.
+    weighted = False
+    # Whether the value is the total over the (weighted) count of samples; counts of true and
+    # false positives make their value without it.
+    divides_by_seen = True
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name or self.default_name or backend.snake_case(type(self).__name__)

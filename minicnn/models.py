@@ -25,6 +25,15 @@ from .summary import print_summary
 from .training import Trainer, TrainingDivergedError  # noqa: F401 - re-exported
 
 
+def _weighted(metric: Any, taken: set[str]) -> Any:
+    """``metric`` as one of compile's weighted metrics: it reads the sample weights, and is
+    called ``weighted_<name>`` when an unweighted metric has its name (Keras 3's rule)."""
+    metric.weighted = True
+    if metric.name in taken:
+        metric.name = f"weighted_{metric.name}"
+    return metric
+
+
 class Model(Layer, Trainer):
     """A functional model, as Keras' ``Model(inputs, outputs)``: layers called on an
     ``Input`` and on each other's outputs, with branches and merges (``Add``,
@@ -332,11 +341,15 @@ class Model(Layer, Trainer):
         metrics: Any = None,
         jit_compile: bool | str = False,
         loss_weights: Any = None,
+        weighted_metrics: Any = None,
     ) -> None:
-        """Keras' compile. ``jit_compile=True`` captures fit's training step in a CUDA graph
-        on a GPU and replays it (``minicnn.graph_step``): the same results, with the host's
-        per-launch cost paid once; on the CPU there is nothing to capture and it changes
-        nothing. ``"auto"`` means False here.
+        """Keras' compile. ``weighted_metrics`` are metrics that weight each sample by fit's
+        and evaluate's ``sample_weight`` (or ``class_weight``), as in Keras; one with the name
+        of an unweighted metric is logged as ``weighted_<name>``. ``jit_compile=True``
+        captures fit's training step in a CUDA graph on a GPU and replays it
+        (``minicnn.graph_step``): the same results, with the host's per-launch cost paid
+        once; on the CPU there is nothing to capture and it changes nothing. ``"auto"``
+        means False here.
 
         For a model with several outputs, ``loss`` is one loss for every output, a list (one
         per output) or a dict by output name; ``loss_weights`` (a list or dict, 1 by
@@ -349,12 +362,15 @@ class Model(Layer, Trainer):
         self._captured_step = None
         self.optimizer = optimizers.get(optimizer)
         if self._output_count > 1:
-            self._compile_outputs(loss, metrics, loss_weights)
+            self._compile_outputs(loss, metrics, loss_weights, weighted_metrics)
         else:
             if loss_weights is not None and loss_weights not in ([1], [1.0], 1, 1.0):
                 raise ValueError("loss_weights weight the losses of a model with several outputs.")
             self.loss = losses.get(loss)
             self.metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
+            plain = {m.name for m in self.metrics}
+            for spec in weighted_metrics or []:
+                self.metrics.append(_weighted(metrics_module.get(spec, self.loss), plain))
             for metric in self.metrics:
                 metric.check(self.loss)
             self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
@@ -384,7 +400,9 @@ class Model(Layer, Trainer):
             )
         return list(value)
 
-    def _compile_outputs(self, loss: Any, metrics: Any, loss_weights: Any) -> None:
+    def _compile_outputs(
+        self, loss: Any, metrics: Any, loss_weights: Any, weighted_metrics: Any = None
+    ) -> None:
         names = self.output_names
         self.loss = [
             losses.get(x)
@@ -396,7 +414,27 @@ class Model(Layer, Trainer):
             lambda v: isinstance(v, (int, float)),
         )
         self.loss_weights = [float(w) for w in weights]
-        listed = metrics or []
+        self.metrics = [metrics_module.OutputLoss(f"{name}_loss") for name in names]
+        self._metric_heads = list(range(len(names)))
+        specs = self._head_metrics(metrics, "metrics", [set() for _ in names])
+        plain = [
+            {m.name for m, h in zip(self.metrics, self._metric_heads, strict=True) if h == i}
+            for i in range(len(names))
+        ]
+        weighted_specs = self._head_metrics(weighted_metrics, "weighted_metrics", plain)
+        self._compile_specs = {
+            "loss": [x.get_config() for x in self.loss],
+            "loss_weights": self.loss_weights,
+            "metrics": specs,
+            "weighted_metrics": weighted_specs,
+        }
+
+    def _head_metrics(self, listed: Any, what: str, taken: list[set[str]] | None) -> list[Any]:
+        """Add the metrics of each output (from compile's ``metrics`` or, with ``taken``,
+        the names already used at each output, ``weighted_metrics``); their specs, per output,
+        to save."""
+        names = self.output_names
+        listed = listed or []
         flat = isinstance(listed, (list, tuple)) and not any(
             isinstance(m, (list, tuple)) for m in listed
         )
@@ -405,11 +443,9 @@ class Model(Layer, Trainer):
             if flat
             else [
                 list(m) if isinstance(m, (list, tuple)) else [m]
-                for m in self._per_output(listed, "metrics", lambda v: False)
+                for m in self._per_output(listed, what, lambda v: False)
             ]
         )
-        self.metrics = [metrics_module.OutputLoss(f"{name}_loss") for name in names]
-        self._metric_heads = list(range(len(names)))
         specs = []
         for i, (name, wanted, head_loss) in enumerate(
             zip(names, per_output, self.loss, strict=True)
@@ -419,17 +455,15 @@ class Model(Layer, Trainer):
                 # A copy per output: each takes its output's name.
                 metric = copy.deepcopy(metrics_module.get(spec, head_loss))
                 metric.reset_state()
+                if what == "weighted_metrics":
+                    _weighted(metric, {n.removeprefix(f"{name}_") for n in taken[i]})
                 kept.append(metrics_module.serialize(metric, head_loss))
                 metric.check(head_loss)
                 metric.name = f"{name}_{metric.name}"
                 self.metrics.append(metric)
                 self._metric_heads.append(i)
             specs.append(kept)
-        self._compile_specs = {
-            "loss": [x.get_config() for x in self.loss],
-            "loss_weights": self.loss_weights,
-            "metrics": specs,
-        }
+        return specs
 
     def _require_compiled(self) -> None:
         if not self.compiled:

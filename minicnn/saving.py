@@ -154,7 +154,12 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
                 model._compile_specs
                 or {
                     "loss": model.loss.get_config(),
-                    "metrics": [metrics.serialize(m, model.loss) for m in model.metrics],
+                    "metrics": [
+                        metrics.serialize(m, model.loss) for m in model.metrics if not m.weighted
+                    ],
+                    "weighted_metrics": [
+                        metrics.serialize(m, model.loss) for m in model.metrics if m.weighted
+                    ],
                 }
             ),
         }
@@ -193,6 +198,7 @@ def load_model(
                     c["metrics"],
                     jit_compile=c.get("jit_compile", False),
                     loss_weights=c.get("loss_weights"),
+                    weighted_metrics=c.get("weighted_metrics"),
                 )
             except (KeyError, TypeError, ValueError) as e:
                 raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None

@@ -100,20 +100,35 @@ class _RunningTotals:
 
 
 def metric_values(metrics: list[Any], hits: list[Any], seen: int) -> list[float]:
-    """Each metric's value from its summed hits, or from its own state (its ``result()``)."""
-    return [
-        float(m.result()) if h is None else m.value(h, seen)
-        for m, h in zip(metrics, hits, strict=True)
-    ]
+    """Each metric's value from its summed hits (a weighted mean's hold its total and its
+    weights' sum), or from its own state (its ``result()``)."""
+    values = []
+    for m, h in zip(metrics, hits, strict=True):
+        if h is None:
+            values.append(float(m.result()))
+        elif m.weighted and m.divides_by_seen:
+            values.append(m.value(h[0], float(h[1])))
+        else:
+            values.append(m.value(h, seen))
+    return values
 
 
-def _batch_total(metric: Any, outputs: Any, y: Any, loss: Any) -> Any:
+def _batch_total(metric: Any, outputs: Any, y: Any, loss: Any, weights: Any = None) -> Any:
     """The metric's totals for a batch; a metric that keeps its own state (a Keras-style
-    subclass with update_state and result) takes the batch itself, and gives None."""
+    subclass with update_state and result) takes the batch itself, and gives None. A
+    weighted metric reads the sample ``weights``; a weighted mean gives its total and the
+    weights' sum (the batch size without weights) in one array."""
+    weights = weights if metric.weighted else None
     if metric.keeps_own_state:
-        metric.update_state(Tensor(y), Tensor(outputs))
+        metric.update_state(Tensor(y), Tensor(outputs), sample_weight=weights)
         return None
-    return metric.total(outputs, y, loss)
+    total = metric.total(outputs, y, loss, weights)
+    if not (metric.weighted and metric.divides_by_seen):
+        return total
+    xp = backend.get_array_module(outputs)
+    # Made on the device (xp.full, not a copy from the host), as a captured step requires.
+    seen = xp.full((), len(outputs), total.dtype) if weights is None else weights.sum()
+    return xp.stack([total, seen.astype(total.dtype)])
 
 
 def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
@@ -247,7 +262,7 @@ class Trainer:
             p.grad = None
         loss.backward()
         self.optimizer.update_weights(params)
-        return loss.data, self._hits(outputs, y)
+        return loss.data, self._hits(outputs, y, sample_weight)
 
     def _fit_step(self) -> Callable[[Any, Any, Any], tuple[Any, list[Any]]]:
         """The training step of fit and train_on_batch: captured in a CUDA graph with
@@ -261,18 +276,18 @@ class Trainer:
             self._captured_step = CapturedTrainStep(self)
         return self._captured_step
 
-    def _hits(self, outputs: Any, y: Any) -> list[Any]:
+    def _hits(self, outputs: Any, y: Any, weights: Any = None) -> list[Any]:
         """Each metric's totals for a batch (the sum of its scores, or its counts), as arrays
         on the model's device."""
         if self._output_count == 1:
-            return [_batch_total(metric, outputs, y, self.loss) for metric in self.metrics]
+            return [_batch_total(metric, outputs, y, self.loss, weights) for metric in self.metrics]
         values, losses_of = outputs
         hits = []
         for metric, head in zip(self.metrics, self._metric_heads, strict=True):
             if isinstance(metric, OutputLoss):
                 hits.append(losses_of[head] * values[head].shape[0])
             else:
-                hits.append(_batch_total(metric, values[head], y[head], self.loss[head]))
+                hits.append(_batch_total(metric, values[head], y[head], self.loss[head], weights))
         return hits
 
     def train_on_batch(
@@ -528,7 +543,7 @@ class Trainer:
         with no_grad():
             for step, (xb, yb, wb) in enumerate(batches.epoch(shuffle=False)):
                 loss, outputs = self._loss_and_outputs(xb, yb, False, wb)
-                totals.add(loss.data, self._hits(outputs, yb), rows_of(xb))
+                totals.add(loss.data, self._hits(outputs, yb, wb), rows_of(xb))
                 if bar is not None and bar.will_draw(step + 1):
                     bar.update(step + 1, self._logs(*totals.read()))
         if not totals.seen:

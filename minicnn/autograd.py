@@ -71,6 +71,12 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         return backend.to_numpy(self.data)
 
+    @property
+    def value(self) -> Tensor:
+        """The tensor itself: Keras on PyTorch reads a weight's gradient as
+        ``v.value.grad``, which then works here as written."""
+        return self
+
     def __float__(self) -> float:
         return float(self.data)
 

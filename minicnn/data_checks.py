@@ -127,14 +127,16 @@ def as_target_array(y: Any, n: int, output_shape: tuple[int, ...], loss: str) ->
     return y
 
 
-def as_any_targets(y: Any, n: int, loss: str) -> np.ndarray:
+def as_any_targets(y: Any, n: int, loss: str, keep_integers: bool = False) -> np.ndarray:
     """y as float32 targets of any shape with ``n`` rows (a custom loss reads them as it
-    likes), or an error saying why not."""
+    likes; ``keep_integers`` leaves integer ones as int64), or an error saying why not."""
     y = np.asarray(backend.to_numpy(y))
     if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
         raise TypeError(f"y must hold numbers; got dtype {y.dtype}.")
     if y.ndim == 0 or len(y) != n:
         raise ValueError(f"x has {n} samples but y has {len(y) if y.ndim else 0}.")
+    if keep_integers and (np.issubdtype(y.dtype, np.integer) or y.dtype == bool):
+        return y.astype(np.int64)
     y = y.astype(backend.FLOAT)
     if not np.isfinite(y).all():
         raise ValueError(f"y must hold finite values for loss '{loss}' (no NaN or inf).")

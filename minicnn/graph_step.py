@@ -79,7 +79,7 @@ class CapturedTrainStep:
             tuple(id(t) for t in model.trainable_weights),
             id(model.optimizer),
             id(model.loss),
-            tuple(id(m) for m in model.metrics),
+            tuple(id(m) for m in model._compiled_metrics),
         )
 
     def __call__(self, x: Any, y: Any, w: Any = None) -> tuple[Any, list[Any]]:

@@ -232,10 +232,6 @@ class MetricVariable(Tensor):
         value = self._moved(value)
         self.data -= value
 
-    @property
-    def value(self) -> Tensor:
-        return Tensor(self.data)
-
 
 def as_metric_array(values: Any, name: str) -> Any:
     """A Tensor's array, a device array as it is, anything else as a NumPy array."""
@@ -251,7 +247,14 @@ def as_metric_array(values: Any, name: str) -> Any:
 
 class OutputLoss(Metric):
     """The loss of one output of a model with several (the logs' ``<output>_loss``): the
-    model hands over its batch loss times the batch size, as the total loss adds up."""
+    model hands over its batch loss times the batch size, as the total loss adds up (or,
+    for a ``train_step`` of the user's, ``add``s the loss of each batch)."""
 
     def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
         raise TypeError("The model computes an output's loss; OutputLoss only adds it up.")
+
+    def add(self, loss: Any, count: int) -> None:
+        """A batch's mean loss over ``count`` samples."""
+        value = loss.data if isinstance(loss, Tensor) else loss
+        self._total = value * count if self._total is None else self._total + value * count
+        self._seen = self._seen + count

@@ -89,7 +89,8 @@ class Model(Layer, Trainer):
         self.input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
-        self.metrics: list[metrics_module.Metric] = []
+        self._compiled_metrics: list[metrics_module.Metric] = []
+        self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = False
         self.jit_compile = False
         self._captured_step: CapturedTrainStep | None = None
@@ -366,18 +367,105 @@ class Model(Layer, Trainer):
         else:
             if loss_weights is not None and loss_weights not in ([1], [1.0], 1, 1.0):
                 raise ValueError("loss_weights weight the losses of a model with several outputs.")
-            self.loss = losses.get(loss)
-            self.metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
-            plain = {m.name for m in self.metrics}
+            # loss=None: a train_step of the model's own computes the loss (as in Keras).
+            self.loss = None if loss is None else losses.get(loss)
+            self._compiled_metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
+            plain = {m.name for m in self._compiled_metrics}
             for spec in weighted_metrics or []:
-                self.metrics.append(_weighted(metrics_module.get(spec, self.loss), plain))
-            for metric in self.metrics:
-                metric.check(self.loss)
+                self._compiled_metrics.append(_weighted(metrics_module.get(spec, self.loss), plain))
+            for metric in self._compiled_metrics:
+                if self.loss is not None:
+                    metric.check(self.loss)
             self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
-        names = [m.name for m in self.metrics]
+        names = [m.name for m in self._compiled_metrics]
         if len(set(names)) != len(names) or "loss" in names:
             raise ValueError(f"Metric names must differ from each other and from 'loss': {names}.")
+        self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
+
+    # -- metrics, as Keras 3 shows them ----------------------------------------------------------
+    @property
+    def metrics(self) -> list[metrics_module.Metric]:
+        """Keras 3's list: the loss tracker (a Mean called 'loss'), then the compiled metrics
+        (for several outputs, each output's loss first). fit adds up its own totals; these
+        objects keep state for a ``train_step`` of the user's, as in Keras."""
+        return [self._loss_tracker, *self._compiled_metrics] if self.compiled else []
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def get_metrics_result(self) -> dict[str, float]:
+        """Each metric's ``result()`` by name, as floats."""
+        return {m.name: float(m.result()) for m in self.metrics}
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Tensor:
+        """Keras 3's ``compute_loss``: the compiled loss of ``y_pred`` (a Tensor, or a list
+        for several outputs, weighted by ``loss_weights``) against ``y``, weighted by
+        ``sample_weight``, plus the layers' weight penalties (``model.losses``)."""
+        self._require_compiled()
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if self._output_count == 1:
+            return self._penalized(self.loss(self._on_device(y), y_pred, **weights))
+        total: Any = None
+        for loss, weight, target, out in zip(self.loss, self.loss_weights, y, y_pred, strict=True):
+            part = loss(self._on_device(target), out, **weights) * weight
+            total = part if total is None else total + part
+        return self._penalized(total)
+
+    def compute_metrics(
+        self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
+    ) -> dict[str, float]:
+        """Keras 3's ``compute_metrics``: add the batch to every compiled metric (weighted
+        ones take ``sample_weight``; for several outputs, each metric reads its output, and
+        each output's loss is tracked), then ``get_metrics_result()``."""
+        several = self._output_count > 1
+        for metric, head in zip(
+            self._compiled_metrics,
+            self._metric_heads if several else [0] * len(self._compiled_metrics),
+            strict=True,
+        ):
+            target = self._on_device(y[head] if several else y)
+            out = y_pred[head] if several else y_pred
+            weights = sample_weight if metric.weighted else None
+            if isinstance(metric, metrics_module.OutputLoss):
+                with no_grad():
+                    metric.add(
+                        self.loss[head](
+                            target,
+                            out,
+                            **({} if sample_weight is None else {"sample_weight": sample_weight}),
+                        ),
+                        len(target),
+                    )
+            else:
+                metric.update_state(target, out, sample_weight=weights)
+        return self.get_metrics_result()
+
+    def _on_device(self, y: Any) -> Any:
+        """Targets as an array on the model's device (a Tensor's array as it is)."""
+        if isinstance(y, Tensor):
+            return y.data
+        if not backend.is_device_array(y):
+            y = np.asarray(y)
+        return backend.to_device(y, self.device)
+
+    def zero_grad(self) -> None:
+        """Clear every weight's gradient (``Tensor.backward`` adds to it), as PyTorch's
+        ``Module.zero_grad`` and Keras on PyTorch."""
+        for weight in self.weights:
+            weight.grad = None
 
     def _per_output(self, value: Any, what: str, single: Any) -> list[Any]:
         """One entry per output from one value for all (``single(value)`` says whether it is
@@ -414,11 +502,15 @@ class Model(Layer, Trainer):
             lambda v: isinstance(v, (int, float)),
         )
         self.loss_weights = [float(w) for w in weights]
-        self.metrics = [metrics_module.OutputLoss(f"{name}_loss") for name in names]
+        self._compiled_metrics = [metrics_module.OutputLoss(f"{name}_loss") for name in names]
         self._metric_heads = list(range(len(names)))
         specs = self._head_metrics(metrics, "metrics", [set() for _ in names])
         plain = [
-            {m.name for m, h in zip(self.metrics, self._metric_heads, strict=True) if h == i}
+            {
+                m.name
+                for m, h in zip(self._compiled_metrics, self._metric_heads, strict=True)
+                if h == i
+            }
             for i in range(len(names))
         ]
         weighted_specs = self._head_metrics(weighted_metrics, "weighted_metrics", plain)
@@ -460,7 +552,7 @@ class Model(Layer, Trainer):
                 kept.append(metrics_module.serialize(metric, head_loss))
                 metric.check(head_loss)
                 metric.name = f"{name}_{metric.name}"
-                self.metrics.append(metric)
+                self._compiled_metrics.append(metric)
                 self._metric_heads.append(i)
             specs.append(kept)
         return specs
@@ -564,7 +656,7 @@ class Model(Layer, Trainer):
             # The activation and the loss in one stable step on the logits.
             logits = self._forward(self._tensors(x), training, logits=frozenset({0}))
             loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
-            if all(metric.ranks_only for metric in self.metrics):
+            if all(metric.ranks_only for metric in self._compiled_metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self.layers[-1].activation(Tensor(logits.data)).data
         out = self._forward(self._tensors(x), training)
@@ -588,7 +680,11 @@ class Model(Layer, Trainer):
         ):
             if i in fused:
                 part = loss.on_logits(target, out, checked=True, **weights)
-                heads = [m for m, h in zip(self.metrics, self._metric_heads, strict=True) if h == i]
+                heads = [
+                    m
+                    for m, h in zip(self._compiled_metrics, self._metric_heads, strict=True)
+                    if h == i
+                ]
                 layer = self._graph_outputs[i].layer
                 if all(m.ranks_only or isinstance(m, metrics_module.OutputLoss) for m in heads):
                     values.append(out.data)

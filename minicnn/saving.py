@@ -153,12 +153,16 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
             **(
                 model._compile_specs
                 or {
-                    "loss": model.loss.get_config(),
+                    "loss": None if model.loss is None else model.loss.get_config(),
                     "metrics": [
-                        metrics.serialize(m, model.loss) for m in model.metrics if not m.weighted
+                        metrics.serialize(m, model.loss)
+                        for m in model._compiled_metrics
+                        if not m.weighted
                     ],
                     "weighted_metrics": [
-                        metrics.serialize(m, model.loss) for m in model.metrics if m.weighted
+                        metrics.serialize(m, model.loss)
+                        for m in model._compiled_metrics
+                        if m.weighted
                     ],
                 }
             ),
@@ -194,7 +198,9 @@ def load_model(
                 several = isinstance(c["loss"], list)
                 model.compile(
                     optimizers.get(c["optimizer"]),
-                    [losses.get(x) for x in c["loss"]] if several else losses.get(c["loss"]),
+                    [losses.get(x) for x in c["loss"]]
+                    if several
+                    else (None if c["loss"] is None else losses.get(c["loss"])),
                     c["metrics"],
                     jit_compile=c.get("jit_compile", False),
                     loss_weights=c.get("loss_weights"),

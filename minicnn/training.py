@@ -14,6 +14,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor, no_grad
+from .autograd import grad as autograd_grad
 from .batches import (
     ArrayBatches,
     DatasetBatches,
@@ -34,6 +35,7 @@ from .callbacks import (
     as_list,
 )
 from .data_checks import (
+    as_any_targets,
     as_input_batch,
     as_sample_weights,
     class_weights_to_sample_weights,
@@ -70,9 +72,12 @@ class _RunningTotals:
     queues its work and moves on; ``read`` (for the progress line and the epoch's logs) waits
     for them."""
 
-    def __init__(self, device: str, metrics: list[Any]) -> None:
+    def __init__(
+        self, device: str, metrics: list[Any], make_logs: Callable[..., dict[str, float]]
+    ) -> None:
         self.on_host = device == "cpu"
         self.metrics = metrics
+        self.make_logs = make_logs
         self.loss_sum: Any = 0.0
         self.hits: list[Any] = []
         self.seen = 0
@@ -97,6 +102,61 @@ class _RunningTotals:
     def read(self) -> tuple[float, list[float]]:
         """Mean loss and metric values so far, as Python floats."""
         return float(self.loss_sum) / self.seen, metric_values(self.metrics, self.hits, self.seen)
+
+    def logs(self) -> dict[str, float]:
+        return self.make_logs(*self.read())
+
+
+class _StepLogs:
+    """The running logs of a model that writes its own ``train_step`` or ``test_step``: what
+    its last step returned (its metrics keep the values since the run began, as in Keras)."""
+
+    on_host = True
+
+    def __init__(self, model: Any) -> None:
+        model.reset_metrics()
+        self.last: dict[str, float] = {}
+        self.seen = 0
+
+    def add(self, logs: dict[str, float], hits: Any, count: int) -> None:
+        self.last = logs
+        self.seen += count
+
+    def logs(self) -> dict[str, float]:
+        return dict(self.last)
+
+
+def _float_logs(logs: Any, method: str) -> dict[str, float]:
+    """A step's logs as Python floats (a dict of values, as Keras' ``result()`` of a list of
+    metrics gives, is merged in)."""
+    if not isinstance(logs, dict):
+        raise TypeError(
+            f"{method} must return a dict of logs (name: value), as in Keras; got "
+            f"{type(logs).__name__}."
+        )
+    out: dict[str, float] = {}
+    for name, value in logs.items():
+        if isinstance(value, dict):
+            out.update(_float_logs(value, method))
+        else:
+            out[name] = float(value)
+    return out
+
+
+def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
+    """Keras' helper for a ``train_step``: (x, y, sample_weight) from a batch of x, (x,),
+    (x, y) or (x, y, sample_weight)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"A batch holds x, (x,), (x, y) or (x, y, sample_weight); got {len(data)}.")
 
 
 def metric_values(metrics: list[Any], hits: list[Any], seen: int) -> list[float]:
@@ -204,7 +264,10 @@ class Trainer:
             self.build(x.shape[1:])
         if y is None:
             return backend.to_device(x, self.device), None
-        y = self.loss.targets(y, len(x), self.output_shape, f"Model '{self.name}'")
+        if self.loss is None:  # compiled without a loss: the model's own steps read y
+            y = as_any_targets(y, len(x), "none", keep_integers=True)
+        else:
+            y = self.loss.targets(y, len(x), self.output_shape, f"Model '{self.name}'")
         return backend.to_device(x, self.device), backend.to_device(y, self.device)
 
     def _prepare_several(self, x: Any, y: Any) -> tuple[Any, Any]:
@@ -267,9 +330,12 @@ class Trainer:
     def _fit_step(self) -> Callable[[Any, Any, Any], tuple[Any, list[Any]]]:
         """The training step of fit and train_on_batch: captured in a CUDA graph with
         ``jit_compile`` on a GPU."""
+        if self._writes_own("train_step"):
+            return partial(self._own_step, "train_step")
+        self._require_loss("train_step")
         if not (self.jit_compile and self.device == "gpu"):
             return self._train_step
-        if any(m.keeps_own_state for m in self.metrics):
+        if any(m.keeps_own_state for m in self._compiled_metrics):
             # Its update_state is host code, which a replayed graph would not run.
             return self._train_step
         if self._captured_step is None:
@@ -280,15 +346,62 @@ class Trainer:
         """Each metric's totals for a batch (the sum of its scores, or its counts), as arrays
         on the model's device."""
         if self._output_count == 1:
-            return [_batch_total(metric, outputs, y, self.loss, weights) for metric in self.metrics]
+            return [
+                _batch_total(metric, outputs, y, self.loss, weights)
+                for metric in self._compiled_metrics
+            ]
         values, losses_of = outputs
         hits = []
-        for metric, head in zip(self.metrics, self._metric_heads, strict=True):
+        for metric, head in zip(self._compiled_metrics, self._metric_heads, strict=True):
             if isinstance(metric, OutputLoss):
                 hits.append(losses_of[head] * values[head].shape[0])
             else:
                 hits.append(_batch_total(metric, values[head], y[head], self.loss[head], weights))
         return hits
+
+    def _writes_own(self, method: str) -> bool:
+        """Whether the model's class replaces Trainer's ``method`` (a Keras-style
+        ``train_step`` or ``test_step``)."""
+        return getattr(type(self), method) is not getattr(Trainer, method)
+
+    def _require_loss(self, method: str) -> None:
+        if self.loss is None:
+            raise ValueError(
+                f"Model '{self.name}' was compiled without a loss (loss=None): give compile "
+                f"a loss, or write the model's {method} to compute one, as in Keras."
+            )
+
+    def _own_step(self, method: str, x: Any, y: Any, w: Any) -> tuple[dict[str, float], None]:
+        """The model's own ``train_step`` or ``test_step`` on a batch: its logs (no hits)."""
+        if y is None:  # fit(x) alone, as for a GAN: the step gets x, as in Keras
+            data = x
+        else:
+            data = (x, y) if w is None else (x, y, w)
+        return _float_logs(getattr(self, method)(data), method), None
+
+    # -- Keras 3's steps, to override --------------------------------------------------------
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """Keras 3's training step, which a subclass may replace (fit then calls it on each
+        batch, ``data`` = (x, y) or (x, y, sample_weight) on the model's device, and shows
+        the logs it returns): the forward pass, ``compute_loss``, the gradients and
+        ``optimizer.apply``, then ``compute_metrics``. fit runs the same update faster when
+        it is not replaced."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        params = self.trainable_weights
+        self.optimizer.apply(autograd_grad(loss, params), params)
+        self._loss_tracker.update_state(loss, sample_weight=rows_of(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """Keras 3's evaluation step, which a subclass may replace (evaluate and fit's
+        validation then call it on each batch, without gradients)."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=rows_of(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def train_on_batch(
         self,
@@ -303,12 +416,12 @@ class Trainer:
         and replayed as in fit."""
         self._require_compiled()
         x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
-        for metric in self.metrics:
-            if metric.keeps_own_state:
-                metric.reset_state()
+        self.reset_metrics()
         loss, hits = self._fit_step()(x, y, w)
-        values = metric_values(self.metrics, hits, rows_of(x))
-        return self._result(float(loss), values, return_dict)
+        if hits is None:  # the model's own train_step gave its logs
+            return self._returned(loss, return_dict)
+        values = metric_values(self._compiled_metrics, hits, rows_of(x))
+        return self._returned(self._logs(float(loss), values), return_dict)
 
     def test_on_batch(
         self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False
@@ -317,26 +430,28 @@ class Trainer:
         self._require_compiled()
         x, y, w = self._prepare_weighted(x, y, sample_weight)
         batches = ArrayBatches(x, y, rows_of(x), self.device, w)
-        return self._result(*self._evaluate(batches), return_dict)
+        return self._returned(self._evaluate(batches), return_dict)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """The outputs for one batch, as a NumPy array."""
         rows = rows_of(tuple(x)) if isinstance(x, (list, tuple)) else len(x)
         return self.predict(x, batch_size=rows, verbose=0)
 
-    def _result(
-        self, loss: float, values: list[float], return_dict: bool = False
+    @staticmethod
+    def _returned(
+        logs: dict[str, float], return_dict: bool = False
     ) -> list[float] | float | dict[str, float]:
-        """Keras' return value: the loss, or [loss, *metrics] when compiled with metrics."""
+        """Keras' return value: the logs with ``return_dict``; else the loss, or [loss,
+        *the other values] when there are others."""
         if return_dict:
-            return self._logs(loss, values)
-        return [loss, *values] if self.metrics else loss
-
-    def _running_logs(self, totals: _RunningTotals) -> dict[str, float]:
-        return self._logs(*totals.read())
+            return logs
+        rest = [v for name, v in logs.items() if name != "loss"]
+        if "loss" not in logs:
+            return rest[0] if len(rest) == 1 else rest
+        return [logs["loss"], *rest] if rest else logs["loss"]
 
     def _logs(self, loss: float, values: list[float], prefix: str = "") -> dict[str, float]:
-        logs = {prefix + m.name: v for m, v in zip(self.metrics, values, strict=True)}
+        logs = {prefix + m.name: v for m, v in zip(self._compiled_metrics, values, strict=True)}
         logs[prefix + "loss"] = loss
         return logs
 
@@ -427,7 +542,7 @@ class Trainer:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
             hooks.epoch_begin(epoch)
             bar = ProgressBar(steps, verbose)
-            totals = _RunningTotals(self.device, self.metrics)
+            totals = self._totals("train_step")
             train_step = self._fit_step()
             epoch_start = time.perf_counter()
             step = -1
@@ -437,11 +552,11 @@ class Trainer:
                 totals.add(loss, hits, rows_of(xb))
                 # The CPU checks every step; a GPU only when it reads the totals anyway.
                 if totals.on_host or bar.will_draw(step + 1):
-                    loss_mean, values = totals.read()
-                    _check_finite(loss_mean, epoch, step, steps, history, stop_quietly)
-                    bar.update(step + 1, self._logs(loss_mean, values))
+                    now = totals.logs()
+                    _check_finite(now.get("loss", 0.0), epoch, step, steps, history, stop_quietly)
+                    bar.update(step + 1, now)
                 if hooks.callbacks:
-                    hooks.batch_end(step, BatchLogs(partial(self._running_logs, totals)))
+                    hooks.batch_end(step, BatchLogs(totals.logs))
                 if self.stop_training:
                     break
             data.end_epoch()
@@ -449,13 +564,11 @@ class Trainer:
                 if not isinstance(data, StepsPerEpoch):
                     warn_ran_out()
                 break
-            loss_mean, values = totals.read()
-            _check_finite(loss_mean, epoch, step, steps, history, stop_quietly)
-            logs = self._logs(loss_mean, values)
+            logs = totals.logs()
+            _check_finite(logs.get("loss", 0.0), epoch, step, steps, history, stop_quietly)
             epoch_seconds = time.perf_counter() - epoch_start
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_loss, val_values = self._evaluate(val)
-                logs.update(self._logs(val_loss, val_values, prefix="val_"))
+                logs.update({f"val_{name}": v for name, v in self._evaluate(val).items()})
             # Keras' order: callbacks first (they may add to the logs), then the progress line.
             hooks.epoch_end(epoch, logs)
             bar.finish(logs, current=step + 1)
@@ -500,7 +613,7 @@ class Trainer:
                     "sample_weight); class_weight and sample_weight need arrays."
                 )
             return dataset_batches(x, self._prepare_weighted, with_targets=True), None
-        if y is None:
+        if y is None and not self._writes_own("train_step"):
             raise ValueError("fit needs y (the targets) when x is an array.")
         x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
         val = None
@@ -538,17 +651,30 @@ class Trainer:
         self,
         batches: ArrayBatches | DatasetBatches | StepsPerEpoch,
         bar: ProgressBar | None = None,
-    ) -> tuple[float, list[float]]:
-        totals = _RunningTotals(self.device, self.metrics)
+    ) -> dict[str, float]:
+        """The logs of a pass over ``batches`` without training."""
+        totals = self._totals("test_step")
+        own = self._writes_own("test_step")
+        if not own:
+            self._require_loss("test_step")
         with no_grad():
             for step, (xb, yb, wb) in enumerate(batches.epoch(shuffle=False)):
-                loss, outputs = self._loss_and_outputs(xb, yb, False, wb)
-                totals.add(loss.data, self._hits(outputs, yb, wb), rows_of(xb))
+                if own:
+                    totals.add(self._own_step("test_step", xb, yb, wb)[0], None, rows_of(xb))
+                else:
+                    loss, outputs = self._loss_and_outputs(xb, yb, False, wb)
+                    totals.add(loss.data, self._hits(outputs, yb, wb), rows_of(xb))
                 if bar is not None and bar.will_draw(step + 1):
-                    bar.update(step + 1, self._logs(*totals.read()))
+                    bar.update(step + 1, totals.logs())
         if not totals.seen:
             raise ValueError("There was no data to evaluate: the iterator had run out.")
-        return totals.read()
+        return totals.logs()
+
+    def _totals(self, method: str) -> _RunningTotals | _StepLogs:
+        """A run's running logs: the model's own steps' (``method`` replaced) or fit's."""
+        if self._writes_own(method):
+            return _StepLogs(self)
+        return _RunningTotals(self.device, self._compiled_metrics, self._logs)
 
     def evaluate(
         self,
@@ -574,9 +700,9 @@ class Trainer:
             data = (x, y) if sample_weight is None else (x, y, sample_weight)
         batches = _limited(self._batches(data, _batch_size(batch_size)), steps, "steps")
         bar = ProgressBar(batches.steps, verbose)
-        loss, values = self._evaluate(batches, bar)
-        bar.finish(self._logs(loss, values))
-        return self._result(loss, values, return_dict)
+        logs = self._evaluate(batches, bar)
+        bar.finish(logs)
+        return self._returned(logs, return_dict)
 
     def predict(
         self,

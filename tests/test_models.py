@@ -235,7 +235,7 @@ def test_save_load_round_trip(tmp_path):
     )
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
     assert isinstance(loaded.optimizer, optimizers.Adam) and loaded.optimizer.learning_rate == 0.01
-    assert [m.name for m in loaded.metrics] == ["accuracy"]
+    assert loaded.metrics_names == ["loss", "accuracy"]  # Keras 3
     loaded.fit(x, y, epochs=1, verbose=0)  # compiled and trainable again
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"], "no temporary file left"
 

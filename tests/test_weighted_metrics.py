@@ -88,7 +88,7 @@ def test_weighted_stateful_metric_and_saving(tmp_path):
     model.save(tmp_path / "m.minicnn")
     loaded = load_model(tmp_path / "m.minicnn", custom_objects={"absolute_error": absolute_error})
     assert [m.name for m in loaded.metrics] == [m.name for m in model.metrics]
-    assert [m.weighted for m in loaded.metrics] == [False, True, True, True]
+    assert [m.weighted for m in loaded.metrics] == [False, False, True, True, True]
     np.testing.assert_allclose(
         loaded.evaluate(x, y, sample_weight=w, verbose=0),
         model.evaluate(x, y, sample_weight=w, verbose=0),

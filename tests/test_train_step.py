@@ -1,0 +1,223 @@
+"""Customizing what fit and evaluate do, as in Keras 3 ("Customizing what happens in fit()"
+with PyTorch): a Model subclass that replaces train_step or test_step, Keras' metrics list
+with its loss tracker, compute_loss and compute_metrics, super().train_step, and a GAN's two
+optimizers."""
+
+import numpy as np
+import pytest
+
+import minicnn
+from minicnn import Input, Model, Sequential, metrics, ops, optimizers
+from minicnn import layers as L
+from minicnn.training import unpack_x_y_sample_weight
+
+
+class KerasGuideModel(Model):
+    """The first example of Keras' guide, as it is written there."""
+
+    def train_step(self, data):
+        x, y = data
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        loss.backward()
+        trainable_weights = [v for v in self.trainable_weights]
+        gradients = [v.value.grad for v in trainable_weights]
+        self.optimizer.apply(gradients, trainable_weights)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def _regression(model_class=Model, seed=0):
+    minicnn.set_random_seed(seed)
+    inputs = Input((8,))
+    outputs = L.Dense(1)(L.Dense(6, activation="tanh")(inputs))
+    return model_class(inputs, outputs)
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((96, 8)).astype(np.float32)
+    y = (x[:, :1] - 0.5 * x[:, 1:2]).astype(np.float32)
+    return x, y
+
+
+def test_the_keras_guide_train_step_trains_as_fit_does(device):
+    x, y = _data()
+    custom = _regression(KerasGuideModel).to(device)
+    custom.compile("adam", "mse", metrics=["mae"])
+    assert custom.metrics_names == ["loss", "mae"]
+    history = custom.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    plain = _regression().to(device)
+    plain.compile("adam", "mse", metrics=["mae"])
+    expected = plain.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    for key in ("loss", "mae"):
+        np.testing.assert_allclose(history.history[key], expected.history[key], rtol=1e-5)
+    for a, b in zip(custom.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # evaluate keeps fit's fast path: test_step is not replaced.
+    np.testing.assert_allclose(custom.evaluate(x, y, verbose=0), plain.evaluate(x, y, verbose=0))
+
+
+class TrackedModel(Model):
+    """The guide's second example: its own metrics, listed by a metrics property, and its own
+    loss; fit resets them at each epoch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_tracker = metrics.Mean(name="loss")
+        self.mae_metric = metrics.MeanAbsoluteError(name="mae")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.mae_metric]
+
+    def train_step(self, data):
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        per_sample = ops.mean(ops.square(y_pred - y), axis=-1)
+        if sample_weight is not None:
+            per_sample = per_sample * sample_weight
+        loss = ops.mean(per_sample)
+        loss.backward()
+        self.optimizer.apply([v.grad for v in self.trainable_weights], self.trainable_weights)
+        self.loss_tracker.update_state(loss)
+        self.mae_metric.update_state(y, y_pred)
+        return {"loss": self.loss_tracker.result(), "mae": self.mae_metric.result()}
+
+    def test_step(self, data):
+        x, y = data
+        y_pred = self(x, training=False)
+        self.loss_tracker.update_state(ops.mean(ops.square(y_pred - y)))
+        self.mae_metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_own_metrics_and_test_step(device):
+    x, y = _data()
+    model = _regression(TrackedModel).to(device)
+    model.compile(optimizer=optimizers.SGD(0.05), loss=None)  # train_step computes it
+    history = model.fit(
+        x[:64], y[:64], batch_size=16, epochs=2, validation_data=(x[64:], y[64:]), verbose=0
+    )
+    assert list(history.history) == ["loss", "mae", "val_loss", "val_mae"]
+    predicted = model.predict(x[64:], verbose=0)
+    assert history.history["val_mae"][-1] == pytest.approx(np.abs(predicted - y[64:]).mean())
+    logs = model.evaluate(x, y, batch_size=96, verbose=0, return_dict=True)
+    everything = model.predict(x, verbose=0)
+    assert logs == pytest.approx(
+        {"loss": np.mean((everything - y) ** 2), "mae": np.abs(everything - y).mean()}, rel=1e-5
+    )
+    assert model.evaluate(x, y, batch_size=96, verbose=0) == pytest.approx(
+        [logs["loss"], logs["mae"]]
+    )
+    weights = np.zeros(16, np.float32)
+    before = model.get_weights()
+    model.train_on_batch(x[:16], y[:16], sample_weight=weights)  # weight 0: no change
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b)
+
+
+class ClippedModel(Sequential):
+    """super().train_step, then a constraint on the weights (Keras' own pattern)."""
+
+    def train_step(self, data):
+        logs = super().train_step(data)
+        for w in self.trainable_weights:
+            w.data[...] = w.data.clip(-0.05, 0.05)
+        return logs
+
+
+def test_super_train_step_keeps_keras_default_and_running_metrics(device):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 5)).astype(np.float32)
+    labels = rng.integers(0, 3, 64)
+    minicnn.set_random_seed(0)
+    model = ClippedModel([Input((5,)), L.Dense(3, activation="softmax")]).to(device)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, labels, batch_size=16, epochs=2, verbose=0)
+    assert list(history.history) == ["loss", "accuracy"]
+    assert all(np.abs(w).max() <= 0.05 + 1e-7 for w in model.get_weights())
+    # The epoch's logs are the running values over all its batches, as Keras reports them.
+    assert 0.0 <= history.history["accuracy"][-1] <= 1.0
+    assert model.train_on_batch(x[:16], labels[:16], return_dict=True).keys() == {
+        "loss",
+        "accuracy",
+    }
+
+
+class TinyGAN(Model):
+    """Two models, two optimizers, one train_step: the discriminator learns to tell real
+    samples from generated ones, then the generator learns to fool it."""
+
+    def __init__(self, generator, discriminator):
+        super().__init__()
+        self.generator, self.discriminator = generator, discriminator
+        self.d_tracker = metrics.Mean(name="d_loss")
+        self.g_tracker = metrics.Mean(name="g_loss")
+
+    def call(self, noise, training=False):
+        return self.generator(noise, training=training)
+
+    @property
+    def metrics(self):
+        return [self.d_tracker, self.g_tracker]
+
+    def compile(self, d_optimizer, g_optimizer):
+        super().compile()
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        self.bce = minicnn.losses.BinaryCrossentropy()
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, tuple) else data
+        n = len(real)
+        noise = minicnn.backend.rng().standard_normal((n, 2)).astype(np.float32)
+        fake = self.generator(noise).data  # no gradient to the generator here
+        both = np.concatenate([minicnn.backend.to_numpy(real), minicnn.backend.to_numpy(fake)])
+        labels = np.concatenate([np.ones((n, 1)), np.zeros((n, 1))]).astype(np.float32)
+        d_loss = self.bce(labels, self.discriminator(both, training=True))
+        weights = self.discriminator.trainable_weights
+        self.d_optimizer.apply(minicnn.grad(d_loss, weights), weights)
+        fooled = self.discriminator(self.generator(noise, training=True), training=True)
+        g_loss = self.bce(np.ones((n, 1), np.float32), fooled)
+        weights = self.generator.trainable_weights
+        self.g_optimizer.apply(minicnn.grad(g_loss, weights), weights)
+        self.d_tracker.update_state(d_loss)
+        self.g_tracker.update_state(g_loss)
+        return {"d_loss": self.d_tracker.result(), "g_loss": self.g_tracker.result()}
+
+
+def test_a_gan_trains_two_models_with_two_optimizers():
+    minicnn.set_random_seed(0)
+    generator = Sequential([Input((2,)), L.Dense(8, activation="relu"), L.Dense(2)])
+    discriminator = Sequential(
+        [Input((2,)), L.Dense(8, activation="relu"), L.Dense(1, activation="sigmoid")]
+    )
+    gan = TinyGAN(generator, discriminator)
+    gan.compile(optimizers.Adam(0.01), optimizers.Adam(0.01))
+    real = (np.random.default_rng(3).standard_normal((256, 2)) * 0.3 + 2.0).astype(np.float32)
+    before = generator.predict(np.zeros((1, 2), np.float32), verbose=0)
+    history = gan.fit(real, epochs=3, batch_size=32, verbose=0)
+    assert list(history.history) == ["d_loss", "g_loss"]
+    assert all(np.isfinite(history.history["d_loss"]))
+    after = generator.predict(np.zeros((1, 2), np.float32), verbose=0)
+    # The generator moved its samples towards the real ones around (2, 2).
+    assert np.abs(after - 2.0).sum() < np.abs(before - 2.0).sum()
+
+
+def test_a_train_step_must_return_logs():
+    class Broken(Sequential):
+        def train_step(self, data):
+            return 1.0
+
+    model = Broken([Input((2,)), L.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(TypeError, match="train_step must return a dict of logs"):
+        model.fit(np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32), verbose=0)
+    assert unpack_x_y_sample_weight((1, 2)) == (1, 2, None)
+    assert unpack_x_y_sample_weight(5) == (5, None, None)

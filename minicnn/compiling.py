@@ -1,0 +1,343 @@
+"""What ``Model.compile`` sets up, as a mixin of ``Model``: the optimizer, the loss (one per
+output, with loss weights), the metrics and weighted metrics with Keras' names, Keras 3's
+``metrics`` list and its ``compute_loss``/``compute_metrics``, and the loss of a batch (with
+an output activation fused into the loss) that fit and evaluate train and report."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from . import backend, losses, optimizers
+from . import metrics as metrics_module
+from .autograd import Tensor, no_grad
+from .layers import Activation, _Activated
+
+
+def _weighted(metric: Any, taken: set[str]) -> Any:
+    """``metric`` as one of compile's weighted metrics: it reads the sample weights, and is
+    called ``weighted_<name>`` when an unweighted metric has its name (Keras 3's rule)."""
+    metric.weighted = True
+    if metric.name in taken:
+        metric.name = f"weighted_{metric.name}"
+    return metric
+
+
+class Compiler:
+    """Model's compile settings and the loss of a batch (``models.Model`` supplies the
+    graph, the forward pass and the weights)."""
+
+    # -- compiling -----------------------------------------------------------------------------
+    def compile(
+        self,
+        optimizer: str | optimizers.Optimizer = "adam",
+        loss: Any = "sparse_categorical_crossentropy",
+        metrics: Any = None,
+        jit_compile: bool | str = False,
+        loss_weights: Any = None,
+        weighted_metrics: Any = None,
+    ) -> None:
+        """Keras' compile. ``weighted_metrics`` are metrics that weight each sample by fit's
+        and evaluate's ``sample_weight`` (or ``class_weight``), as in Keras; one with the name
+        of an unweighted metric is logged as ``weighted_<name>``. ``jit_compile=True``
+        captures fit's training step in a CUDA graph on a GPU and replays it
+        (``minicnn.graph_step``): the same results, with the host's per-launch cost paid
+        once; on the CPU there is nothing to capture and it changes nothing. ``"auto"``
+        means False here.
+
+        For a model with several outputs, ``loss`` is one loss for every output, a list (one
+        per output) or a dict by output name; ``loss_weights`` (a list or dict, 1 by
+        default) weight them in the sum that is trained; ``metrics`` is a list for every
+        output, a list of lists, or a dict by output name. The logs then hold the total
+        ``loss``, each ``<output>_loss`` and each ``<output>_<metric>``, as in Keras."""
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
+        self.jit_compile = jit_compile is True
+        self._captured_step = None
+        self.optimizer = optimizers.get(optimizer)
+        if self._output_count > 1:
+            self._compile_outputs(loss, metrics, loss_weights, weighted_metrics)
+        else:
+            if loss_weights is not None and loss_weights not in ([1], [1.0], 1, 1.0):
+                raise ValueError("loss_weights weight the losses of a model with several outputs.")
+            # loss=None: a train_step of the model's own computes the loss (as in Keras).
+            self.loss = None if loss is None else losses.get(loss)
+            self._compiled_metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
+            plain = {m.name for m in self._compiled_metrics}
+            for spec in weighted_metrics or []:
+                self._compiled_metrics.append(_weighted(metrics_module.get(spec, self.loss), plain))
+            for metric in self._compiled_metrics:
+                if self.loss is not None:
+                    metric.check(self.loss)
+            self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
+        names = [m.name for m in self._compiled_metrics]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ValueError(f"Metric names must differ from each other and from 'loss': {names}.")
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self.compiled = True
+
+    # -- metrics, as Keras 3 shows them ----------------------------------------------------------
+    @property
+    def metrics(self) -> list[metrics_module.Metric]:
+        """Keras 3's list: the loss tracker (a Mean called 'loss'), then the compiled metrics
+        (for several outputs, each output's loss first). fit adds up its own totals; these
+        objects keep state for a ``train_step`` of the user's, as in Keras."""
+        return [self._loss_tracker, *self._compiled_metrics] if self.compiled else []
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def get_metrics_result(self) -> dict[str, float]:
+        """Each metric's ``result()`` by name, as floats."""
+        return {m.name: float(m.result()) for m in self.metrics}
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Tensor:
+        """Keras 3's ``compute_loss``: the compiled loss of ``y_pred`` (a Tensor, or a list
+        for several outputs, weighted by ``loss_weights``) against ``y``, weighted by
+        ``sample_weight``, plus the layers' weight penalties (``model.losses``)."""
+        self._require_compiled()
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if self._output_count == 1:
+            return self._penalized(self.loss(self._on_device(y), y_pred, **weights))
+        total: Any = None
+        for loss, weight, target, out in zip(self.loss, self.loss_weights, y, y_pred, strict=True):
+            part = loss(self._on_device(target), out, **weights) * weight
+            total = part if total is None else total + part
+        return self._penalized(total)
+
+    def compute_metrics(
+        self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
+    ) -> dict[str, float]:
+        """Keras 3's ``compute_metrics``: add the batch to every compiled metric (weighted
+        ones take ``sample_weight``; for several outputs, each metric reads its output, and
+        each output's loss is tracked), then ``get_metrics_result()``."""
+        several = self._output_count > 1
+        for metric, head in zip(
+            self._compiled_metrics,
+            self._metric_heads if several else [0] * len(self._compiled_metrics),
+            strict=True,
+        ):
+            target = self._on_device(y[head] if several else y)
+            out = y_pred[head] if several else y_pred
+            weights = sample_weight if metric.weighted else None
+            if isinstance(metric, metrics_module.OutputLoss):
+                with no_grad():
+                    metric.add(
+                        self.loss[head](
+                            target,
+                            out,
+                            **({} if sample_weight is None else {"sample_weight": sample_weight}),
+                        ),
+                        len(target),
+                    )
+            else:
+                metric.update_state(target, out, sample_weight=weights)
+        return self.get_metrics_result()
+
+    def _on_device(self, y: Any) -> Any:
+        """Targets as an array on the model's device (a Tensor's array as it is)."""
+        if isinstance(y, Tensor):
+            return y.data
+        if not backend.is_device_array(y):
+            y = np.asarray(y)
+        return backend.to_device(y, self.device)
+
+    def zero_grad(self) -> None:
+        """Clear every weight's gradient (``Tensor.backward`` adds to it), as PyTorch's
+        ``Module.zero_grad`` and Keras on PyTorch."""
+        for weight in self.weights:
+            weight.grad = None
+
+    def _per_output(self, value: Any, what: str, single: Any) -> list[Any]:
+        """One entry per output from one value for all (``single(value)`` says whether it is
+        one), a list of them, or a dict by output name."""
+        names = self.output_names
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(names))
+            if unknown:
+                raise ValueError(f"{what} names no output {unknown}; the outputs are {names}.")
+            missing = [n for n in names if n not in value]
+            if missing and what != "metrics":
+                raise ValueError(f"{what} gives nothing for the outputs {missing}.")
+            return [value.get(n, []) for n in names]
+        if single(value):
+            return [value] * len(names)
+        if not isinstance(value, (list, tuple)) or len(value) != len(names):
+            raise ValueError(
+                f"{what} must be one for every output, a list of {len(names)} (one per output: "
+                f"{names}) or a dict by output name; got {value!r}."
+            )
+        return list(value)
+
+    def _compile_outputs(
+        self, loss: Any, metrics: Any, loss_weights: Any, weighted_metrics: Any = None
+    ) -> None:
+        names = self.output_names
+        self.loss = [
+            losses.get(x)
+            for x in self._per_output(loss, "loss", lambda v: not isinstance(v, (list, dict)))
+        ]
+        weights = self._per_output(
+            1.0 if loss_weights is None else loss_weights,
+            "loss_weights",
+            lambda v: isinstance(v, (int, float)),
+        )
+        self.loss_weights = [float(w) for w in weights]
+        self._compiled_metrics = [metrics_module.OutputLoss(f"{name}_loss") for name in names]
+        self._metric_heads = list(range(len(names)))
+        specs = self._head_metrics(metrics, "metrics", [set() for _ in names])
+        plain = [
+            {
+                m.name
+                for m, h in zip(self._compiled_metrics, self._metric_heads, strict=True)
+                if h == i
+            }
+            for i in range(len(names))
+        ]
+        weighted_specs = self._head_metrics(weighted_metrics, "weighted_metrics", plain)
+        self._compile_specs = {
+            "loss": [x.get_config() for x in self.loss],
+            "loss_weights": self.loss_weights,
+            "metrics": specs,
+            "weighted_metrics": weighted_specs,
+        }
+
+    def _head_metrics(self, listed: Any, what: str, taken: list[set[str]] | None) -> list[Any]:
+        """Add the metrics of each output (from compile's ``metrics`` or, with ``taken``,
+        the names already used at each output, ``weighted_metrics``); their specs, per output,
+        to save."""
+        names = self.output_names
+        listed = listed or []
+        flat = isinstance(listed, (list, tuple)) and not any(
+            isinstance(m, (list, tuple)) for m in listed
+        )
+        per_output = (
+            [list(listed)] * len(names)
+            if flat
+            else [
+                list(m) if isinstance(m, (list, tuple)) else [m]
+                for m in self._per_output(listed, what, lambda v: False)
+            ]
+        )
+        specs = []
+        for i, (name, wanted, head_loss) in enumerate(
+            zip(names, per_output, self.loss, strict=True)
+        ):
+            kept = []
+            for spec in wanted:
+                # A copy per output: each takes its output's name.
+                metric = copy.deepcopy(metrics_module.get(spec, head_loss))
+                metric.reset_state()
+                if what == "weighted_metrics":
+                    _weighted(metric, {n.removeprefix(f"{name}_") for n in taken[i]})
+                kept.append(metrics_module.serialize(metric, head_loss))
+                metric.check(head_loss)
+                metric.name = f"{name}_{metric.name}"
+                self._compiled_metrics.append(metric)
+                self._metric_heads.append(i)
+            specs.append(kept)
+        return specs
+
+    def _require_compiled(self) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"Model '{self.name}' must be compiled before training or evaluating."
+            )
+
+    def _fuses_activation(self) -> bool:
+        """Whether the loss takes over the output layer's activation (softmax for the
+        categorical cross-entropies, sigmoid for binary cross-entropy) and gets the logits."""
+        if self._subclassed or self._output_count > 1:
+            return False  # a subclassed model's last layer need not be its output
+        last = self.layers[-1] if self.layers else None
+        return self._fusable(last, self.loss)
+
+    @staticmethod
+    def _fusable(layer: Any, loss: Any) -> bool:
+        fused = getattr(loss, "fused_activation", None)
+        return (
+            fused is not None
+            and not loss.from_logits
+            and isinstance(layer, (_Activated, Activation))
+            and layer.activation_name == fused
+        )
+
+    def _fused_outputs(self) -> frozenset[int]:
+        """The outputs of a model with several whose activation their loss takes over: each
+        made by an activated layer whose output nothing else reads."""
+        read = {s for _, sources in self._nodes() for s in sources}
+        return frozenset(
+            i
+            for i, (tensor, slot) in enumerate(
+                zip(self._graph_outputs, self._output_slots, strict=True)
+            )
+            if slot not in read and self._fusable(tensor.layer, self.loss[i])
+        )
+
+    def _loss_and_outputs(
+        self, x: Any, y: Any, training: bool, sample_weight: Any = None
+    ) -> tuple[Tensor, Any]:
+        """The loss Tensor and the raw outputs the metrics read; y (and the sample weights)
+        have been checked by _prepare."""
+        weights = {"sample_weight": sample_weight} if sample_weight is not None else {}
+        if self._output_count > 1:
+            return self._losses_and_outputs(x, y, training, weights)
+        if self._fuses_activation():
+            # The activation and the loss in one stable step on the logits.
+            logits = self._forward(self._tensors(x), training, logits=frozenset({0}))
+            loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
+            if all(metric.ranks_only for metric in self._compiled_metrics):
+                return loss, logits.data  # argmax and top-k read logits as well
+            return loss, self.layers[-1].activation(Tensor(logits.data)).data
+        out = self._forward(self._tensors(x), training)
+        return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
+
+    @staticmethod
+    def _tensors(x: Any) -> Any:
+        return [Tensor(a) for a in x] if isinstance(x, tuple) else Tensor(x)
+
+    def _losses_and_outputs(
+        self, x: Any, y: Any, training: bool, weights: dict[str, Any]
+    ) -> tuple[Tensor, Any]:
+        """For several outputs: the weighted sum of their losses (and the penalties), and,
+        for the metrics, each output's values and loss."""
+        fused = self._fused_outputs()
+        outs = self._forward(self._tensors(x), training, logits=fused)
+        total: Any = None
+        values, losses_of = [], []
+        for i, (out, target, loss, weight) in enumerate(
+            zip(outs, y, self.loss, self.loss_weights, strict=True)
+        ):
+            if i in fused:
+                part = loss.on_logits(target, out, checked=True, **weights)
+                heads = [
+                    m
+                    for m, h in zip(self._compiled_metrics, self._metric_heads, strict=True)
+                    if h == i
+                ]
+                layer = self._graph_outputs[i].layer
+                if all(m.ranks_only or isinstance(m, metrics_module.OutputLoss) for m in heads):
+                    values.append(out.data)
+                else:
+                    values.append(layer.activation(Tensor(out.data)).data)
+            else:
+                part = loss(target, out, checked=True, **weights)
+                values.append(out.data)
+            losses_of.append(part.data)
+            term = part if weight == 1.0 else part * weight
+            total = term if total is None else total + term
+        return self._penalized(total), (values, losses_of)

@@ -167,7 +167,7 @@ def rebuild(
         if missing or not entry["inbound"]:
             raise ValueError(f"layer {layer.name!r} takes unknown inputs {entry['inbound']!r}")
         sources = [tensors[n] for n in entry["inbound"]]
-        last = layer(sources if layer.takes_list else sources[0])
+        last = _node_of(layer(sources if layer.takes_list else sources[0]))
         tensors[layer.name] = last
     if not inputs:
         raise ValueError("a functional model starts with its InputLayers.")
@@ -175,6 +175,13 @@ def rebuild(
         inputs = [tensors[n] for n in config["inputs"]]
     outputs = [tensors[n] for n in config["outputs"]] if "outputs" in config else [last]
     return inputs, outputs
+
+
+def _node_of(result: Any) -> Any:
+    """What a layer's call gave, or, for a model of several outputs (which gives one
+    SelectOutput tensor per output), the node they select from: the graph's own
+    SelectOutput entries select again."""
+    return result[0].inputs[0] if isinstance(result, list) else result
 
 
 def _rebuild_shared(
@@ -202,6 +209,6 @@ def _rebuild_shared(
         sources = [tensors[ref] for ref in refs]
         call = calls.get(name, 0)
         calls[name] = call + 1
-        tensors[_ref(name, call)] = layer(sources if layer.takes_list else sources[0])
+        tensors[_ref(name, call)] = _node_of(layer(sources if layer.takes_list else sources[0]))
     inputs = [tensors[n] for n in config["inputs"]]
     return inputs, [tensors[n] for n in config["outputs"]]

@@ -331,10 +331,7 @@ class Model(Layer, Compiler, Trainer):
         """The model on a batch; an array goes to the model's device first (a Tensor as is).
         On a symbolic tensor, the model becomes a layer of the functional model being built."""
         if is_symbolic(x) and self._output_count > 1:
-            raise TypeError(
-                f"Model '{self.name}' has several outputs; such a model cannot be a layer of "
-                "another one here (a layer gives one output)."
-            )
+            return self._connect_outputs(x)
         if self._input_count > 1:
             if is_symbolic(x):
                 return self._connect(list(x))
@@ -348,6 +345,15 @@ class Model(Layer, Compiler, Trainer):
         if not self.built:
             self.build(out.shape[1:])
         return self._forward(out, training)
+
+    def _connect_outputs(self, x: Any) -> list[Any]:
+        """A model of several outputs called in another's graph: one node runs it, and a
+        ``SelectOutput`` layer per output hands on its part, as Keras' model[i] tensors."""
+        node = self._connect(list(x) if self._input_count > 1 else x)
+        return [
+            SelectOutput(i, name=backend.unique_name(f"{self.name}_{name}"))(node)
+            for i, name in enumerate(self.output_names)
+        ]
 
     def _forward(self, x: Any, training: bool, logits: frozenset[int] = frozenset()) -> Any:
         """Run the graph on x (a list for several inputs): the output, or the list of them.
@@ -523,10 +529,51 @@ class Sequential(Model):
         }
 
 
+class SelectOutput(Layer):
+    """One output of a model of several used as a layer of another: it takes the list the
+    model gives and hands on output ``index`` (the same Tensor, so gradients flow through)."""
+
+    def __init__(self, index: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise ValueError(f"{self.describe()}: index must be an int >= 0, got {index!r}.")
+        self.index = index
+
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        if is_symbolic(x):
+            return self._connect(x)
+        return x[self.index]
+
+    def build(self, input_shape: Any) -> None:
+        """``input_shape`` holds the model's output shapes."""
+        shapes = tuple(tuple(int(d) for d in shape) for shape in input_shape)
+        self.output_shape = self.compute_output_shape(shapes)
+        self.input_shape = shapes
+        self._weights = []
+        self.built = True
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[int, ...]:
+        shapes = list(input_shape)
+        if self.index >= len(shapes) or not isinstance(shapes[self.index], tuple):
+            raise ValueError(
+                f"{self.describe()} picks output {self.index} of a model with outputs of "
+                f"shapes {shapes}."
+            )
+        return tuple(shapes[self.index])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "index": self.index}
+
+
 def layer_class(class_name: str) -> type[Layer] | None:
     """The class of a layer config's ``class_name``: a layer's, or a model's (a model used as
     a layer)."""
-    models = {"Sequential": Sequential, "Model": Model, "Functional": Model}
+    models = {
+        "Sequential": Sequential,
+        "Model": Model,
+        "Functional": Model,
+        "SelectOutput": SelectOutput,
+    }
     return models.get(class_name) or LAYER_CLASSES.get(class_name)
 
 

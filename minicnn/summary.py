@@ -22,7 +22,10 @@ def readable_memory_size(size: float) -> str:
     return f"{size:.2f} PB"
 
 
-def format_shape(shape: tuple[int, ...]) -> str:
+def format_shape(shape: Any) -> str:
+    """``(None, 28, 28, 1)``; a list of them, as Keras shows it, for several outputs."""
+    if shape and all(isinstance(d, (tuple, list)) for d in shape):
+        return "[" + ", ".join(format_shape(tuple(d)) for d in shape) + "]"
     return "(" + ", ".join(["None", *(str(d) for d in shape)]) + ")"
 
 

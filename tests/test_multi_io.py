@@ -163,6 +163,60 @@ def test_a_model_of_two_inputs_is_a_layer_of_another(tmp_path):
     np.testing.assert_array_equal(
         loaded.predict([left, right], verbose=0), outer.predict([left, right], verbose=0)
     )
-    two_out = Model(a, [L.Dense(1)(a), L.Dense(1)(a)])
-    with pytest.raises(TypeError, match="has several outputs; such a model cannot be a layer"):
-        Model(x, two_out(x))
+
+
+def test_a_model_of_two_outputs_is_a_layer_of_another(tmp_path, device):
+    """Each output goes on through a SelectOutput layer; one node runs the inner model."""
+    x, meta, y, size = data()
+    backend.set_random_seed(0)
+    inner = two_headed()
+    image, numbers = Input((8, 8, 1)), Input((3,))
+    kind, size_guess = inner([image, numbers])
+    assert kind.shape == (3,) and size_guess.shape == (1,)
+    refined = L.Dense(1, name="refined")(L.concatenate([kind, size_guess]))
+    outer = Model([image, numbers], [refined, kind]).to(device)
+    assert outer.count_params() == inner.count_params() + 5
+    assert [type(layer).__name__ for layer in outer.layers].count("SelectOutput") == 2
+    summary = []
+    outer.summary(print_fn=summary.append)
+    assert "[(None, 3), (None, 1)]" in "\n".join(summary)
+    probs, sizes = inner.predict([x, meta], verbose=0)
+    expected = np.concatenate([probs, sizes], axis=1) @ outer.get_layer("refined").get_weights()[0]
+    got_refined, got_kind = outer.predict([x, meta], verbose=0)
+    np.testing.assert_allclose(got_kind, probs, rtol=1e-5)
+    np.testing.assert_allclose(
+        got_refined, expected + outer.get_layer("refined").get_weights()[1], rtol=1e-4, atol=1e-6
+    )
+    before = [w.copy() for w in inner.get_weights()]
+    outer.compile("adam", ["mse", "sparse_categorical_crossentropy"])
+    history = outer.fit([x, meta], [size, y], epochs=3, batch_size=16, verbose=0)
+    kind_name = outer.output_names[1]  # the SelectOutput layer's: "<inner>_kind"
+    assert kind_name == f"{inner.name}_kind"
+    assert list(history.history) == ["refined_loss", f"{kind_name}_loss", "loss"]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert all(not np.allclose(a, b) for a, b in zip(before, inner.get_weights(), strict=True))
+    outer.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn", device=device)
+    for a, b in zip(
+        loaded.predict([x, meta], verbose=0), outer.predict([x, meta], verbose=0), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_shared_model_of_two_outputs(tmp_path):
+    """Called on two inputs (a siamese pair): the same weights, two nodes."""
+    a = Input((4,))
+    hidden = L.Dense(3, activation="relu")(a)
+    pair = Model(a, [L.Dense(2)(hidden), L.Dense(1)(hidden)], name="pair")
+    left, right = Input((4,)), Input((4,))
+    l2, l1 = pair(left)
+    r2, r1 = pair(right)
+    outer = Model([left, right], L.Dense(1)(L.concatenate([l2, r2, L.subtract([l1, r1])])))
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((8, 4)).astype(np.float32) for _ in range(2)]
+    outer.compile("sgd", "mse")
+    outer.fit(xs, np.ones((8, 1), np.float32), verbose=0)
+    outer.save(tmp_path / "s.minicnn")
+    loaded = load_model(tmp_path / "s.minicnn")
+    np.testing.assert_array_equal(loaded.predict(xs, verbose=0), outer.predict(xs, verbose=0))
+    assert loaded.count_params() == outer.count_params()

@@ -95,11 +95,18 @@ class GetItem(Function):
         xp = backend.get_array_module(grad)
         out = xp.zeros(self.shape, dtype=grad.dtype)
         keys = self.key if isinstance(self.key, tuple) else (self.key,)
-        if all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in keys):
-            out[self.key] = grad  # a basic index picks each place once
+        if all(_picks_once(k) for k in keys):
+            out[self.key] = grad  # each place is picked at most once
         else:
             backend.scatter_add(out, self.key, grad)
         return out
+
+
+def _picks_once(key: Any) -> bool:
+    """Whether an index part picks no place twice: all but integer arrays, which may repeat."""
+    if key is None or key is Ellipsis or isinstance(key, (int, slice)):
+        return True
+    return getattr(getattr(key, "dtype", None), "kind", "") == "b"
 
 
 def get_item(x: Any, key: Any) -> Tensor:

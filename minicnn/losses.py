@@ -442,6 +442,16 @@ _BY_NAME: dict[str, type[Loss]] = {
     "hinge": Hinge,
     "squared_hinge": SquaredHinge,
 }
+# Keras' losses written as formulas (formula_losses builds on Loss, defined above).
+from .formula_losses import (  # noqa: E402, F401 - re-exported as minicnn.losses names
+    FORMULA_LOSSES,
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    CategoricalHinge,
+    CosineSimilarity,
+)
+
+_BY_NAME.update(FORMULA_LOSSES)
 _ALIASES = {
     "mse": "mean_squared_error",
     "mae": "mean_absolute_error",

@@ -15,10 +15,18 @@ import numpy as np
 from . import backend, losses, registry
 from .autograd import Tensor, no_grad
 from .confusion_metrics import AUC, F1Score, FBetaScore, Precision, Recall
+from .iou_metrics import IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from .metric_base import Metric, OutputLoss, as_metric_array, per_sample_mean
+from .regression_metrics import CosineSimilarity, R2Score
 
 __all__ = [
     "AUC",
+    "CosineSimilarity",
+    "IoU",
+    "MeanIoU",
+    "OneHotIoU",
+    "OneHotMeanIoU",
+    "R2Score",
     "Accuracy",
     "BinaryAccuracy",
     "F1Score",
@@ -362,6 +370,8 @@ _BY_NAME: dict[str, Any] = {
     "precision": lambda loss: Precision(),
     "recall": lambda loss: Recall(),
     "auc": lambda loss: AUC(),
+    "r2_score": lambda loss: R2Score(),
+    "cosine_similarity": lambda loss: CosineSimilarity(),
 }
 _CLASSES: dict[str, type[Metric]] = {
     cls.__name__: cls
@@ -387,6 +397,12 @@ _CLASSES: dict[str, type[Metric]] = {
         AUC,
         F1Score,
         FBetaScore,
+        IoU,
+        MeanIoU,
+        OneHotIoU,
+        OneHotMeanIoU,
+        R2Score,
+        CosineSimilarity,
     )
 }
 

@@ -365,7 +365,7 @@ def test_labels_as_column_and_integer_floats_are_accepted():
     "kwargs,match",
     [
         ({"optimizer": "ftrl"}, "Unknown optimizer 'ftrl'"),
-        ({"loss": "cosine_similarity"}, "Unknown loss 'cosine_similarity'"),
+        ({"loss": "tversky"}, "Unknown loss 'tversky'"),
         ({"metrics": ["f1_score"]}, "Unknown metric 'f1_score'"),
     ],
 )

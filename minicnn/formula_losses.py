@@ -1,0 +1,219 @@
+"""Keras 3's losses that minicnn writes as their formulas with ``minicnn.ops`` (so autograd
+differentiates them): the focal cross-entropies, categorical hinge and cosine similarity.
+Each gives a loss per sample and takes Keras' reductions and sample weights (``Loss``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .autograd import Tensor
+from .data_checks import as_target_array, as_target_rows
+from .losses import Loss
+
+EPSILON = 1e-7  # Keras' backend.epsilon()
+
+
+class FormulaLoss(Loss):
+    """A Keras loss by its formula: found by name (it needs no custom_objects), its
+    arguments in its config."""
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = None):
+        super().__init__(name=name, reduction=reduction)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {}
+
+    def get_config(self) -> dict[str, Any]:
+        # Keyed by the class's Keras name, which rebuilds it (losses.get).
+        return {"name": type(self).name, "reduction": self.reduction, **self._arguments()}
+
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        """Float targets of the outputs' own shape."""
+        return as_target_array(y, n, output_shape, self.name)
+
+
+def _check_fraction(value: float, name: str, owner: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{owner}: {name} must be in [0, 1], got {value!r}.")
+    return float(value)
+
+
+def _check_gamma(gamma: float, owner: str) -> float:
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or gamma < 0:
+        raise ValueError(f"{owner}: gamma must be a number >= 0, got {gamma!r}.")
+    return float(gamma)
+
+
+def _modulated(loss: Tensor, miss: Tensor, gamma: float) -> Tensor:
+    """loss * miss ** gamma; gamma 0 leaves the loss as it is (no 0 ** -1 in the gradient)."""
+    return loss if gamma == 0 else ops.power(miss, gamma) * loss
+
+
+class BinaryFocalCrossentropy(FormulaLoss):
+    """Binary cross-entropy times (1 - p_t) ** gamma, p_t the probability given to the true
+    label, which weights hard examples up (Lin et al.); ``apply_class_balancing`` also
+    weights positives by ``alpha`` and negatives by 1 - alpha. Mean over the last axis."""
+
+    name = "binary_focal_crossentropy"
+
+    def __init__(
+        self,
+        apply_class_balancing: bool = False,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        super().__init__(reduction, name)
+        owner = type(self).__name__
+        self.apply_class_balancing = bool(apply_class_balancing)
+        self.alpha = _check_fraction(alpha, "alpha", owner)
+        self.gamma = _check_gamma(gamma, owner)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_fraction(label_smoothing, "label_smoothing", owner)
+        self.axis = axis
+
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        y = super().targets(y, n, output_shape, owner)
+        if ((y < 0) | (y > 1)).any():
+            raise ValueError(f"{self.name} takes targets in [0, 1].")
+        return y
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        if self.label_smoothing:
+            y_true = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        probs = ops.sigmoid(y_pred) if self.from_logits else y_pred
+        clipped = ops.clip(probs, EPSILON, 1.0 - EPSILON)
+        bce = -(y_true * ops.log(clipped) + (1.0 - y_true) * ops.log(1.0 - clipped))
+        p_t = y_true * probs + (1.0 - y_true) * (1.0 - probs)
+        focal = _modulated(bce, 1.0 - p_t, self.gamma)
+        if self.apply_class_balancing:
+            focal = (y_true * self.alpha + (1.0 - y_true) * (1.0 - self.alpha)) * focal
+        return ops.mean(focal, axis=self.axis)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {
+            "apply_class_balancing": self.apply_class_balancing,
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+class CategoricalFocalCrossentropy(FormulaLoss):
+    """Categorical cross-entropy of target rows times alpha (1 - p) ** gamma per class,
+    summed over the classes; the predictions are first scaled to sum to 1 and clipped, as
+    Keras does. Accuracy compares argmaxes, as for categorical cross-entropy."""
+
+    name = "categorical_focal_crossentropy"
+    classification = True
+
+    def __init__(
+        self,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        super().__init__(reduction, name)
+        owner = type(self).__name__
+        self.alpha = _check_fraction(alpha, "alpha", owner)
+        self.gamma = _check_gamma(gamma, owner)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_fraction(label_smoothing, "label_smoothing", owner)
+        self.axis = axis
+
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        """float32 rows of shape (n, classes), as categorical cross-entropy takes."""
+        return as_target_rows(y, n, output_shape[-1])
+
+    def label_ids(self, y_true: Any) -> Any:
+        return y_true.argmax(axis=1)
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        if self.label_smoothing:
+            classes = y_true.shape[-1]
+            y_true = y_true * (1.0 - self.label_smoothing) + self.label_smoothing / classes
+        probs = ops.softmax(y_pred, axis=self.axis) if self.from_logits else y_pred
+        probs = probs / ops.sum(probs, axis=self.axis, keepdims=True)
+        probs = ops.clip(probs, EPSILON, 1.0 - EPSILON)
+        focal = self.alpha * _modulated(-y_true * ops.log(probs), 1.0 - probs, self.gamma)
+        return ops.sum(focal, axis=self.axis)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+class CategoricalHinge(FormulaLoss):
+    """max(neg - pos + 1, 0): pos the score of the true class (target rows), neg the
+    largest score of another."""
+
+    name = "categorical_hinge"
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        pos = ops.sum(y_true * y_pred, axis=-1)
+        neg = ops.max((1.0 - y_true) * y_pred, axis=-1)
+        return ops.maximum(neg - pos + 1.0, 0.0)
+
+
+def l2_normalized(x: Tensor, axis: int) -> Tensor:
+    """x / ||x|| along ``axis`` (a zero vector stays zero), as Keras' ``normalize``."""
+    squares = ops.sum(ops.square(x), axis=axis, keepdims=True)
+    return x / ops.sqrt(ops.maximum(squares, 1e-12))
+
+
+class CosineSimilarity(FormulaLoss):
+    """The negative cosine similarity of targets and predictions along ``axis``: -1 when
+    they point the same way, 0 when orthogonal (minimizing it aligns them)."""
+
+    name = "cosine_similarity"
+
+    def __init__(
+        self,
+        axis: int = -1,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        super().__init__(reduction, name)
+        self.axis = axis
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        aligned = l2_normalized(y_true, self.axis) * l2_normalized(y_pred, self.axis)
+        return -ops.sum(aligned, axis=self.axis)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {"axis": self.axis}
+
+
+FORMULA_LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls
+    for cls in (
+        BinaryFocalCrossentropy,
+        CategoricalFocalCrossentropy,
+        CategoricalHinge,
+        CosineSimilarity,
+    )
+}

@@ -147,6 +147,9 @@ __all__ = [
     "ELU",
     "Softmax",
     "Conv1D",
+    "Conv1DTranspose",
+    "DepthwiseConv1D",
+    "SeparableConv1D",
     "Embedding",
     "MaxPooling1D",
     "AveragePooling1D",
@@ -627,6 +630,9 @@ class Lambda(Layer):
         )
 
 
+# The 1-D twins subclass the 2-D layers above, so they are imported once those exist.
+from .conv1d_twins import Conv1DTranspose, DepthwiseConv1D, SeparableConv1D  # noqa: E402
+
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (
@@ -698,5 +704,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         DepthwiseConv2D,
         SeparableConv2D,
         Conv2DTranspose,
+        Conv1DTranspose,
+        DepthwiseConv1D,
+        SeparableConv1D,
     )
 }

@@ -143,6 +143,11 @@ def _float_logs(logs: Any, method: str) -> dict[str, float]:
     return out
 
 
+def _data(out: Any) -> Any:
+    """A Tensor's array, or an array as it is."""
+    return out.data if isinstance(out, Tensor) else out
+
+
 def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
     """Keras' helper for a ``train_step``: (x, y, sample_weight) from a batch of x, (x,),
     (x, y) or (x, y, sample_weight)."""
@@ -402,6 +407,12 @@ class Trainer:
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
         self._loss_tracker.update_state(loss, sample_weight=rows_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data: Any) -> Any:
+        """Keras 3's prediction step, which a subclass may replace: the outputs (a Tensor,
+        an array, or a list of them) of one batch ``data`` (its x, on the model's device; a
+        list for several inputs) that predict gathers."""
+        return self(data, training=False)
 
     def train_on_batch(
         self,
@@ -722,8 +733,8 @@ class Trainer:
         xp = backend.xp_for(self.device)
         with no_grad():
             for step, (xb, _, _) in enumerate(batches.epoch(shuffle=False)):
-                out = self(list(xb) if isinstance(xb, tuple) else xb)
-                outputs.append([t.data for t in out] if isinstance(out, list) else out.data)
+                out = self.predict_step(list(xb) if isinstance(xb, tuple) else xb)
+                outputs.append([_data(t) for t in out] if isinstance(out, list) else _data(out))
                 bar.update(step + 1)
         if not outputs:
             raise ValueError("There was no data to predict on: the iterator had run out.")

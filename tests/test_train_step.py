@@ -221,3 +221,22 @@ def test_a_train_step_must_return_logs():
         model.fit(np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32), verbose=0)
     assert unpack_x_y_sample_weight((1, 2)) == (1, 2, None)
     assert unpack_x_y_sample_weight(5) == (5, None, None)
+
+
+class MonteCarloDropout(Sequential):
+    """predict_step replaced: dropout stays on, and the prediction averages 8 passes (a
+    common use: uncertainty by Monte Carlo dropout)."""
+
+    def predict_step(self, data):
+        runs = [self(data, training=True) for _ in range(8)]
+        return sum(r.data for r in runs) / len(runs)
+
+
+def test_predict_step_can_be_replaced(device):
+    minicnn.set_random_seed(0)
+    model = MonteCarloDropout([Input((6,)), L.Dropout(0.5), L.Dense(2)]).to(device)
+    x = np.ones((10, 6), np.float32)
+    averaged = model.predict(x, batch_size=4, verbose=0)
+    plain = Sequential.predict_step(model, minicnn.backend.to_device(x, model.device))
+    assert averaged.shape == (10, 2)
+    assert not np.allclose(averaged, minicnn.backend.to_numpy(plain.data))  # dropout was on

@@ -17,6 +17,8 @@ from .layer_base import Layer, Shape
 class Activation(Layer):
     """An activation on its own: ``Activation("relu")``."""
 
+    supports_masking = True  # a padding mask passes through, as in Keras
+
     def __init__(self, activation: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation_name = activation

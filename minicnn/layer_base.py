@@ -64,6 +64,10 @@ class Layer:
     # How many of the weights, counted from the end, are state rather than parameters: updated
     # by the layer itself, never by the optimizer (BatchNormalization's moving statistics).
     state_weight_count = 0
+    # Keras' masks (which steps of a sequence are padding): a layer that supports them hands
+    # its input's mask on unchanged, unless it reads it (``masked_call``) or makes its own
+    # (``compute_mask``); one that does not drops it.
+    supports_masking = False
 
     def __init__(
         self,
@@ -189,6 +193,22 @@ class Layer:
     takes_list = False
     # Whether its config rebuilds it (a Lambda's Python function cannot be written to a file).
     serializable = True
+
+    def compute_mask(self, x: Any, mask: Any) -> Any:
+        """The mask of the output, (batch, steps) booleans or None, from the input's."""
+        return mask if self.supports_masking else None
+
+    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:
+        """The call on an input with a mask; a layer that reads masks replaces it."""
+        return self.call(x, training)
+
+    def call_masked(self, x: Any, training: bool, mask: Any) -> Any:
+        """The layer on x given its mask (a model's graph passes it along): ``masked_call``
+        when there is one."""
+        if mask is None or self.takes_list:
+            return self(x, training=training)
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        return self.masked_call(x, training, mask)
 
     def __call__(self, x: Any, training: bool = False) -> Any:
         if self.takes_list:

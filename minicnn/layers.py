@@ -68,6 +68,7 @@ from .sequence_layers import (
     Embedding,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
+    Masking,
     MaxPooling1D,
     _require_sequence,
 )
@@ -151,6 +152,7 @@ __all__ = [
     "DepthwiseConv1D",
     "SeparableConv1D",
     "Embedding",
+    "Masking",
     "MaxPooling1D",
     "AveragePooling1D",
     "GlobalAveragePooling1D",
@@ -470,6 +472,8 @@ class Dense(_Activated):
     On input of more than one axis per sample, as in Keras, it acts on the last one: a
     (batch, h, w, c) input gives (batch, h, w, units)."""
 
+    supports_masking = True  # a padding mask passes through, as in Keras
+
     def __init__(
         self,
         units: int,
@@ -505,6 +509,8 @@ class Dense(_Activated):
 
 class Dropout(Layer):
     """Inverted dropout of a fraction ``rate`` of the units, active only in training."""
+
+    supports_masking = True  # a padding mask passes through, as in Keras
 
     def __init__(self, rate: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -707,5 +713,6 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Conv1DTranspose,
         DepthwiseConv1D,
         SeparableConv1D,
+        Masking,
     )
 }

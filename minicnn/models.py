@@ -363,6 +363,7 @@ class Model(Layer, Compiler, Trainer):
             return self._run_call(x, training)
         nodes = self._nodes()
         values: list[Any] = list(x) if isinstance(x, (list, tuple)) else [x]
+        masks: list[Any] = [None] * len(values)  # each slot's mask (Keras' padding masks)
         first = len(values)  # node k writes slot first + k
         outputs = self._output_slots or [first + len(nodes) - 1]
         fused = {outputs[i] for i in logits}
@@ -373,10 +374,12 @@ class Model(Layer, Compiler, Trainer):
         for k, (layer, sources) in enumerate(nodes):
             args = [values[s] for s in sources]
             arg = args if layer.takes_list else args[0]
+            mask = None if layer.takes_list else masks[sources[0]]
             if first + k in fused:
                 values.append(layer.transform(arg))
             else:
-                values.append(layer(arg, training=training))
+                values.append(layer.call_masked(arg, training, mask))
+            masks.append(None if layer.takes_list else layer.compute_mask(arg, mask))
             for s in sources:
                 if last_use[s] == k and s not in outputs:
                     values[s] = None  # free what no later layer reads

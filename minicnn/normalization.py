@@ -22,6 +22,8 @@ class BatchNormalization(Layer):
     inference mode, as in Keras 3.
     """
 
+    supports_masking = True  # a padding mask passes through, as in Keras
+
     state_weight_count = 2
 
     def __init__(
@@ -115,6 +117,8 @@ class LayerNormalization(Layer):
     ``axis`` (the last, the features, by default; an int or a list of sample axes), then
     scaled by gamma and shifted by beta, one each per position of those axes. The same in
     training and inference."""
+
+    supports_masking = True  # a padding mask passes through, as in Keras
 
     def __init__(
         self,

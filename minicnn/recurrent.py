@@ -62,10 +62,14 @@ class Recurrence(Function):
         recurrent_activation: tuple[Any, Any],
         return_sequences: bool,
         recurrent_mask: Any,
+        step_mask: Any = None,
     ) -> None:
         self.act, self.act_slope = activation
         self.gate, self.gate_slope = recurrent_activation
         self.return_sequences, self.mask = return_sequences, recurrent_mask
+        # (batch, steps, 1) of 0/1: a 0 step keeps the state and repeats the last output, as
+        # Keras does for a padded step (its zero_output_for_mask=False).
+        self.step_mask = step_mask
 
     def _biases(self, bias: Any) -> tuple[Any, Any]:
         """The bias added to the inputs' projection, and the one added to the recurrent
@@ -90,7 +94,13 @@ class Recurrence(Function):
             recurrent = matmul_arrays(h_in, recurrent_kernel)
             if recurrent_bias is not None:
                 recurrent = recurrent + recurrent_bias
-            h, c, cache = self.step(projected[:, t], recurrent, h, c)
+            h_new, c_new, cache = self.step(projected[:, t], recurrent, h, c)
+            if self.step_mask is None:
+                h, c = h_new, c_new
+            else:
+                keep = self.step_mask[:, t]
+                h = h + keep * (h_new - h)
+                c = c + keep * (c_new - c)
             caches.append(cache)
             read.append(h_in)
             if self.return_sequences:
@@ -121,11 +131,17 @@ class Recurrence(Function):
                 dh = dh + grad[:, t]
             elif t == steps - 1:
                 dh = dh + grad
+            carried_h = carried_c = 0
+            if self.step_mask is not None:  # a masked step passes its gradient straight back
+                keep = self.step_mask[:, t]
+                carried_h, carried_c = dh * (1 - keep), dc * (1 - keep)
+                dh, dc = dh * keep, dc * keep
             dxz[t], dhz[t], dh_cell, dc = self.step_back(dh, dc, self.caches[t])
             through_product = matmul_arrays(dhz[t], kernel_t)
             if self.mask is not None:
                 through_product *= self.mask
-            dh = dh_cell + through_product
+            dh = dh_cell + through_product + carried_h
+            dc = dc + carried_c
         dxz_all = xp.stack(dxz, axis=1).reshape(n * steps, -1)
         dhz_all = xp.stack(dhz, axis=1).reshape(n * steps, -1)
         read = xp.stack(self.read, axis=1).reshape(n * steps, units)
@@ -287,13 +303,26 @@ class _RNN(Layer):
         ]
         return weights + ([self._initial_bias()] if self.use_bias else [])
 
+    supports_masking = True
+
     def call(self, x: Tensor, training: bool) -> Tensor:
         return self._run(x, training, self._weights)
 
-    def _run(self, x: Tensor, training: bool, weights: list[Tensor]) -> Tensor:
-        """The layer on x with these weights (a Bidirectional layer holds them)."""
+    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:
+        return self._run(x, training, self._weights, mask)
+
+    def compute_mask(self, x: Any, mask: Any) -> Any:
+        return mask if self.return_sequences else None
+
+    def _run(self, x: Tensor, training: bool, weights: list[Tensor], mask: Any = None) -> Tensor:
+        """The layer on x with these weights (a Bidirectional layer holds them); steps
+        where ``mask`` (batch, steps) is False are skipped."""
         xp = backend.get_array_module(x.data)
         n, _, features = x.shape
+        step_mask = None
+        if mask is not None:
+            step_mask = xp.asarray(mask).reshape(n, -1, 1).astype(x.dtype)
+            step_mask = step_mask[:, ::-1] if self.go_backwards else step_mask
         if self.go_backwards:
             x = Reverse()(x)
         if training and self.dropout:
@@ -304,7 +333,7 @@ class _RNN(Layer):
             recurrent_mask = F.dropout_mask((n, self.units), self.recurrent_dropout, x.dtype, xp)
         kernel, recurrent_kernel, *rest = weights
         bias = rest[0] if rest else xp.zeros(self._bias_shape(), dtype=x.dtype)
-        run = self.recurrence(*self._activations, self.return_sequences, recurrent_mask)
+        run = self.recurrence(*self._activations, self.return_sequences, recurrent_mask, step_mask)
         return run(x, kernel, recurrent_kernel, bias)
 
     @property
@@ -453,10 +482,18 @@ class Bidirectional(Layer):
         super().to(device)
         self.forward_layer.device = self.backward_layer.device = device
 
-    def call(self, x: Tensor, training: bool) -> Tensor:
+    supports_masking = True
+
+    def compute_mask(self, x: Any, mask: Any) -> Any:
+        return mask if self.forward_layer.return_sequences else None
+
+    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:
+        return self.call(x, training, mask)
+
+    def call(self, x: Tensor, training: bool, mask: Any = None) -> Tensor:
         split = len(self.forward_layer.weights)
-        forward = self.forward_layer._run(x, training, self._weights[:split])
-        backward = self.backward_layer._run(x, training, self._weights[split:])
+        forward = self.forward_layer._run(x, training, self._weights[:split], mask)
+        backward = self.backward_layer._run(x, training, self._weights[split:], mask)
         if self.backward_layer.return_sequences:
             backward = Reverse()(backward)
         mode = self.MERGES[self.merge_mode]
@@ -498,6 +535,8 @@ class TimeDistributed(Layer):
     """Keras' TimeDistributed: ``layer`` applied to every step of (batch, steps, ...) alike
     (one set of weights), run as one call on (batch * steps, ...). Its weights are the
     layer's."""
+
+    supports_masking = True
 
     def __init__(self, layer: Layer, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -146,6 +146,8 @@ def _ones_row(x: Tensor, n: int) -> Any:
 class Identity(Layer):
     """Keras' Identity: its input, unchanged (a placeholder in a stack of layers)."""
 
+    supports_masking = True  # a padding mask passes through, as in Keras
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, conv_ops, initializers, regularizers
+from . import backend, conv_ops, initializers, regularizers, tensor_ops
 from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
@@ -207,11 +207,51 @@ class _GlobalPooling1D(Layer):
 
 
 class GlobalAveragePooling1D(_GlobalPooling1D):
+    """The mean over the steps; given a mask, over the steps it keeps, as in Keras."""
+
     pool2d = staticmethod(F.global_avg_pool2d)
+    supports_masking = True
+
+    def compute_mask(self, x: Any, mask: Any) -> Any:
+        return None
+
+    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        keep = xp.asarray(mask).reshape(x.shape[0], -1, 1).astype(x.dtype)
+        counts = xp.maximum(keep.sum(axis=1, keepdims=self.keepdims), 1)
+        return tensor_ops.reduce_sum(x * keep, 1, self.keepdims) / counts
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
     pool2d = staticmethod(F.global_max_pool2d)
+
+
+class Masking(Layer):
+    """Keras' Masking: a step whose values all equal ``mask_value`` is padding; it comes out
+    as zeros, and the layers after it that read masks (the recurrent ones,
+    GlobalAveragePooling1D) skip it."""
+
+    supports_masking = True
+
+    def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)):
+            raise ValueError(f"{self.describe()}: mask_value must be a number, got {mask_value!r}.")
+        self.mask_value = float(mask_value)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+    def compute_mask(self, x: Any, mask: Any) -> Any:
+        data = x.data if isinstance(x, Tensor) else x
+        return (data != data.dtype.type(self.mask_value)).any(axis=-1)
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        keep = self.compute_mask(x, None)[..., None].astype(x.dtype)
+        return F.mul(x, keep)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mask_value": self.mask_value}
 
 
 class EmbeddingLookup(Function):
@@ -262,8 +302,7 @@ class Embedding(Layer):
         layer = self.describe()
         self.input_dim = positive_int(input_dim, f"{layer}: input_dim")
         self.output_dim = positive_int(output_dim, f"{layer}: output_dim")
-        if mask_zero:
-            raise ValueError(f"{layer}: mask_zero=True is not supported (minicnn has no masks).")
+        self.mask_zero = bool(mask_zero)
         self.embeddings_initializer_name = embeddings_initializer
         self._initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
@@ -277,6 +316,13 @@ class Embedding(Layer):
     def call(self, x: Tensor, training: bool) -> Tensor:
         return EmbeddingLookup(self.describe())(x, self._weights[0])
 
+    def compute_mask(self, x: Any, mask: Any) -> Any:
+        """With ``mask_zero``, id 0 is padding: the layers after it that read masks (the
+        recurrent ones, GlobalAveragePooling1D) skip those steps."""
+        if not self.mask_zero:
+            return None
+        return (x.data if isinstance(x, Tensor) else x) != 0
+
     @property
     def losses(self) -> list[Tensor]:
         return self._penalties([(self.embeddings_regularizer, 0)])
@@ -288,5 +334,5 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": self.embeddings_initializer_name,
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-            "mask_zero": False,
+            "mask_zero": self.mask_zero,
         }

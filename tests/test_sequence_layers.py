@@ -167,8 +167,6 @@ def test_embedding_refuses_ids_out_of_range_or_not_integers_on_the_cpu():
     for bad, shown in (([[0, 4, 1]], "4.0"), ([[0, -1, 1]], "-1.0"), ([[0, 1.5, 1]], "1.5")):
         with pytest.raises(ValueError, match=rf"ids must be integers in \[0, 4\); got {shown}"):
             layer(Tensor(np.array(bad, np.float32)))
-    with pytest.raises(ValueError, match="mask_zero=True is not supported"):
-        L.Embedding(4, 2, mask_zero=True)
 
 
 def test_a_text_cnn_trains_saves_and_loads(tmp_path):

@@ -1,0 +1,143 @@
+"""Keras' padding masks: Embedding(mask_zero=True) and Masking make them; the recurrent
+layers (also backwards and Bidirectional) skip masked steps, and GlobalAveragePooling1D
+averages the kept ones. Oracles: the same layers run on each sequence without its padding;
+float64 gradient checks of the masked recurrences on every device."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+from test_functions import host
+
+import minicnn
+from minicnn import Input, Model, Sequential, backend, load_model
+from minicnn import layers as L
+from minicnn.autograd import Tensor
+
+RNNS = {
+    "simple": lambda **kw: L.SimpleRNN(4, **kw),
+    "lstm": lambda **kw: L.LSTM(4, **kw),
+    "gru": lambda **kw: L.GRU(4, **kw),
+}
+
+
+def _padded(rng, lengths, steps, pre):
+    """Token ids 1..9, padded with 0 before (Keras' pad_sequences default) or after."""
+    ids = np.zeros((len(lengths), steps), np.int64)
+    for i, n in enumerate(lengths):
+        tokens = rng.integers(1, 10, n)
+        if pre:
+            ids[i, steps - n :] = tokens
+        else:
+            ids[i, :n] = tokens
+    return ids
+
+
+def _trimmed(ids, i, pre):
+    kept = ids[i][ids[i] != 0]
+    return kept[None]
+
+
+@pytest.mark.parametrize("kind", list(RNNS))
+@pytest.mark.parametrize("pre", [True, False], ids=["pre", "post"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_a_masked_rnn_equals_it_on_the_unpadded_sequence(kind, pre, go_backwards, device):
+    rng = np.random.default_rng(0)
+    ids = _padded(rng, [5, 2, 7, 1], 7, pre)
+    minicnn.set_random_seed(1)
+    embedding = L.Embedding(10, 3, mask_zero=True)
+    rnn = RNNS[kind](go_backwards=go_backwards)
+    masked = Sequential([Input((7,)), embedding, rnn]).to(device)
+    got = masked.predict(ids, verbose=0)
+    for i in range(len(ids)):
+        tokens = _trimmed(ids, i, pre)
+        plain = Sequential(
+            [Input((tokens.shape[1],)), L.Embedding(10, 3), RNNS[kind](go_backwards=go_backwards)]
+        ).to(device)
+        plain.set_weights(masked.get_weights())
+        np.testing.assert_allclose(
+            got[i], plain.predict(tokens, verbose=0)[0], rtol=1e-5, atol=1e-6
+        )
+
+
+def test_masked_sequences_repeat_the_last_output_and_bidirectional(device):
+    rng = np.random.default_rng(1)
+    ids = _padded(rng, [3, 6], 6, pre=False)
+    minicnn.set_random_seed(2)
+    model = Sequential(
+        [Input((6,)), L.Embedding(10, 3, mask_zero=True), L.LSTM(4, return_sequences=True)]
+    ).to(device)
+    outputs = model.predict(ids, verbose=0)
+    np.testing.assert_array_equal(outputs[0, 3:], np.repeat(outputs[0, 2:3], 3, axis=0))
+    assert not np.allclose(outputs[1, 3], outputs[1, 2])
+    both = Sequential(
+        [Input((6,)), L.Embedding(10, 3, mask_zero=True), L.Bidirectional(L.GRU(4))]
+    ).to(device)
+    got = both.predict(ids, verbose=0)
+    tokens = _trimmed(ids, 0, pre=False)
+    plain = Sequential([Input((3,)), L.Embedding(10, 3), L.Bidirectional(L.GRU(4))]).to(device)
+    plain.set_weights(both.get_weights())
+    np.testing.assert_allclose(got[0], plain.predict(tokens, verbose=0)[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", list(RNNS))
+def test_masked_recurrences_gradients_check_in_float64(kind, device):
+    rng = np.random.default_rng(2)
+    layer = RNNS[kind](return_sequences=True)
+    layer.to(device)
+    layer.build((5, 3))
+    x = rng.standard_normal((3, 5, 3))
+    mask = backend.to_device(
+        np.array([[1, 1, 0, 1, 0], [0, 1, 1, 1, 1], [1, 0, 0, 0, 0]], bool), device
+    )
+    weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights]
+
+    def run(xt, *wt):
+        return layer._run(xt, False, list(wt), mask)
+
+    check_gradients(run, x, *weights, device=device)
+
+
+def test_masked_average_pooling_and_masking_layer(device):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 3))
+    x[0, 2:] = 0.0  # padding steps, all zeros
+    pool = L.GlobalAveragePooling1D()
+    mask = backend.to_device(np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool), device)
+    got = pool.call_masked(Tensor(backend.to_device(x, device)), False, mask)
+    np.testing.assert_allclose(host(got), [x[0, :2].mean(axis=0), x[1].mean(axis=0)])
+    check_gradients(lambda t: pool.call_masked(t, False, mask), x, device=device)
+
+    inputs = Input((4, 3))
+    masked = L.Masking(0.0)(inputs)
+    model = Model(inputs, L.GlobalAveragePooling1D()(L.Dense(2)(masked))).to(device)
+    dense = model.layers[2]
+    w, b = dense.get_weights()
+    expected = np.stack([(x[0, :2] @ w + b).mean(axis=0), (x[1] @ w + b).mean(axis=0)])
+    np.testing.assert_allclose(
+        model.predict(x.astype(np.float32), verbose=0), expected, rtol=1e-5, atol=1e-6
+    )
+
+
+def test_a_masked_text_classifier_trains_and_saves(tmp_path, device):
+    rng = np.random.default_rng(4)
+    lengths = rng.integers(2, 12, 96)
+    ids = _padded(rng, lengths, 12, pre=True)
+    labels = (np.array([(row == 7).any() for row in ids])).astype(np.int64)
+    minicnn.set_random_seed(0)
+    model = Sequential(
+        [
+            Input((12,)),
+            L.Embedding(10, 8, mask_zero=True),
+            L.LSTM(8),
+            L.Dense(2, activation="softmax"),
+        ]
+    ).to(device)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(ids, labels, epochs=12, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save(tmp_path / "text.minicnn")
+    loaded = load_model(tmp_path / "text.minicnn", device=device)
+    assert loaded.layers[0].mask_zero
+    np.testing.assert_array_equal(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0))
+    with pytest.raises(ValueError, match="mask_value must be a number"):
+        L.Masking("zero")

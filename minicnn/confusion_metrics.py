@@ -17,9 +17,10 @@ EPSILON = 1e-7  # Keras' backend.epsilon(): AUC's end thresholds lie this far ou
 def _positives(outputs: Any, y_true: Any, loss: Any) -> Any:
     """Which targets are positive, in the outputs' shape: class ids become one-hot rows; any
     nonzero target counts as positive, as in Keras."""
-    if y_true.ndim == 1 and outputs.ndim == 2 and getattr(loss, "classification", False):
+    classes = getattr(loss, "classification", False)
+    if classes and outputs.ndim >= 2 and y_true.ndim == outputs.ndim - 1:
         xp = backend.get_array_module(outputs)
-        return y_true[:, None] == xp.arange(outputs.shape[1])[None, :]
+        return y_true[..., None] == xp.arange(outputs.shape[-1])
     return y_true.reshape(outputs.shape) != 0
 
 

@@ -58,19 +58,22 @@ def integer_ids(y: np.ndarray, owner: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def as_labels(y: Any, n: int, classes: int) -> np.ndarray:
-    """y as int64 class ids of shape (n,), or a ValueError saying why not."""
+def as_labels(y: Any, n: int, classes: int, positions: tuple[int, ...] = ()) -> np.ndarray:
+    """y as int64 class ids of shape (n, *positions) ((n,) for a classifier; a map's or a
+    sequence's positions otherwise), or a ValueError saying why not."""
     y = np.asarray(backend.to_numpy(y))
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim == 2 and y.shape[1] == classes and classes > 1:
+    wanted = (n, *positions)
+    if y.ndim == len(wanted) + 1 and y.shape[-1] == 1:
+        y = y[..., 0]
+    if y.ndim == len(wanted) + 1 and y.shape[-1] == classes and classes > 1:
         raise ValueError(
             f"y has shape {y.shape}, which looks one-hot; sparse_categorical_crossentropy takes "
-            "integer class ids of shape (N,). Pass y.argmax(axis=1), or compile with "
-            'loss="categorical_crossentropy".'
+            f"integer class ids of shape {('N', *positions)}. Pass y.argmax(axis=-1), or "
+            'compile with loss="categorical_crossentropy".'
         )
-    if y.ndim != 1:
-        raise ValueError(f"y must be integer class ids of shape (N,); got shape {y.shape}.")
+    if y.ndim != len(wanted) or (len(y) == n and tuple(y.shape[1:]) != positions):
+        shape = "(N,)" if not positions else str(("N", *positions)).replace("'", "")
+        raise ValueError(f"y must be integer class ids of shape {shape}; got shape {y.shape}.")
     if len(y) != n:
         raise ValueError(f"x has {n} samples but y has {len(y)}.")
     y = integer_ids(y, "y must hold")
@@ -82,19 +85,21 @@ def as_labels(y: Any, n: int, classes: int) -> np.ndarray:
     return y
 
 
-def as_target_rows(y: Any, n: int, classes: int) -> np.ndarray:
-    """y as float32 target distributions of shape (n, classes), or an error saying why not."""
+def as_target_rows(y: Any, n: int, classes: int, positions: tuple[int, ...] = ()) -> np.ndarray:
+    """y as float32 target distributions of shape (n, *positions, classes), or an error
+    saying why not."""
     y = np.asarray(backend.to_numpy(y))
-    if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and classes > 1):
+    depth = len(positions) + 2
+    if y.ndim == depth - 1 or (y.ndim == depth and y.shape[-1] == 1 and classes > 1):
         raise ValueError(
             f"y has shape {y.shape}, which looks like class ids; categorical_crossentropy takes "
-            f"one-hot rows of shape (N, {classes}). Compile with "
-            'loss="sparse_categorical_crossentropy", or pass one-hot rows.'
+            f"one-hot rows of shape {('N', *positions, classes)}. Compile with "
+            'loss="sparse_categorical_crossentropy", or pass one-hot rows.'.replace("'N'", "N")
         )
-    if y.ndim != 2 or y.shape[1] != classes:
+    if y.ndim != depth or y.shape[-1] != classes or tuple(y.shape[1:-1]) != positions:
         raise ValueError(
-            f"y must be target rows of shape (N, {classes}) (the model has {classes} outputs); "
-            f"got shape {y.shape}."
+            f"y must be target rows of shape {('N', *positions, classes)} (the model has "
+            f"{classes} outputs); got shape {y.shape}.".replace("'N'", "N")
         )
     if len(y) != n:
         raise ValueError(f"x has {n} samples but y has {len(y)}.")

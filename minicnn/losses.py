@@ -179,19 +179,41 @@ class BuiltinLoss(Loss):
 
 class CrossEntropy(BuiltinLoss):
     """What both categorical cross-entropies share: ``from_logits``, the fused path on the
-    logits of a softmax output layer, and class ids for the metrics."""
+    logits of a softmax output layer, and class ids for the metrics. Outputs may have more
+    axes than (batch, classes), as a segmentation map's (batch, h, w, classes) or a tagged
+    sequence's (batch, steps, classes): the classes are the last axis, each position is
+    classified, and the loss is the mean over every position of every sample (Keras'
+    sum_over_batch_size); a sample's weight counts for each of its positions."""
 
     classification = True
     fused_activation = "softmax"
 
     @staticmethod
     def _classes(output_shape: tuple[int, ...], owner: str) -> int:
-        if len(output_shape) != 1 or not output_shape[0]:
+        if not output_shape or not output_shape[-1]:
             raise ValueError(
-                f"{owner} ends in shape {output_shape}; classification needs flat "
-                "(batch, classes) outputs."
+                f"{owner} ends in shape {output_shape}; classification needs outputs of shape "
+                "(batch, ..., classes)."
             )
-        return output_shape[0]
+        return output_shape[-1]
+
+    @staticmethod
+    def _rows(y_pred: Tensor, y_true: Any, sample_weight: Any, dense: bool) -> tuple:
+        """Outputs of more than (batch, classes) as rows of classes, one per position, with
+        their targets and weights (each sample's repeated over its positions)."""
+        if y_pred.ndim <= 2:
+            return y_pred, y_true, sample_weight
+        classes = y_pred.shape[-1]
+        positions = int(np.prod(y_pred.shape[1:-1]))
+        data = y_true.data if isinstance(y_true, Tensor) else y_true
+        targets = data.reshape(-1, classes) if dense else data.reshape(-1)
+        if sample_weight is not None:
+            xp = backend.get_array_module(y_pred.data)
+            weights = xp.asarray(sample_weight).reshape(len(y_pred.data), -1)
+            if weights.shape[1] == 1:
+                weights = xp.repeat(weights, positions, axis=1)
+            sample_weight = weights.reshape(-1)
+        return F.reshape(y_pred, (-1, classes)), targets, sample_weight
 
 
 class SparseCategoricalCrossentropy(CrossEntropy):
@@ -202,13 +224,15 @@ class SparseCategoricalCrossentropy(CrossEntropy):
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
     ) -> np.ndarray:
-        """int64 class ids of shape (n,)."""
-        return as_labels(y, n, self._classes(output_shape, owner))
+        """int64 class ids of shape (n, *positions): (n,) for a classifier."""
+        classes = self._classes(output_shape, owner)
+        return as_labels(y, n, classes, tuple(output_shape[:-1]))
 
     def __call__(
         self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
         """The loss; ``checked`` says y_true is known to hold valid class ids."""
+        y_pred, y_true, sample_weight = self._rows(y_pred, y_true, sample_weight, dense=False)
         if self.from_logits:
             return F.softmax_cross_entropy(y_pred, y_true, checked, sample_weight)
         return F.cross_entropy_from_probs(y_pred, y_true, checked, sample_weight)
@@ -217,6 +241,7 @@ class SparseCategoricalCrossentropy(CrossEntropy):
         self, y_true: Any, logits: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
         """The same loss, computed from the logits of a softmax output (stable, and faster)."""
+        logits, y_true, sample_weight = self._rows(logits, y_true, sample_weight, dense=False)
         return F.softmax_cross_entropy(logits, y_true, checked, sample_weight)
 
     def label_ids(self, y_true: Any) -> Any:
@@ -240,19 +265,21 @@ class CategoricalCrossentropy(CrossEntropy):
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
     ) -> np.ndarray:
-        """float32 rows of shape (n, classes)."""
-        return as_target_rows(y, n, self._classes(output_shape, owner))
+        """float32 rows of shape (n, *positions, classes): (n, classes) for a classifier."""
+        classes = self._classes(output_shape, owner)
+        return as_target_rows(y, n, classes, tuple(output_shape[:-1]))
 
     def _smoothed(self, y_true: Any) -> Any:
         if not self.label_smoothing:
             return y_true
         y_true = y_true.data if isinstance(y_true, Tensor) else y_true
-        classes = y_true.shape[1]
+        classes = y_true.shape[-1]
         return y_true * (1.0 - self.label_smoothing) + self.label_smoothing / classes
 
     def __call__(
         self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
+        y_pred, y_true, sample_weight = self._rows(y_pred, y_true, sample_weight, dense=True)
         if self.from_logits:
             return F.softmax_cross_entropy_dense(y_pred, self._smoothed(y_true), sample_weight)
         return F.cross_entropy_from_probs_dense(y_pred, self._smoothed(y_true), sample_weight)
@@ -260,10 +287,11 @@ class CategoricalCrossentropy(CrossEntropy):
     def on_logits(
         self, y_true: Any, logits: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
+        logits, y_true, sample_weight = self._rows(logits, y_true, sample_weight, dense=True)
         return F.softmax_cross_entropy_dense(logits, self._smoothed(y_true), sample_weight)
 
     def label_ids(self, y_true: Any) -> Any:
-        return y_true.argmax(axis=1)
+        return y_true.argmax(axis=-1)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "label_smoothing": self.label_smoothing}

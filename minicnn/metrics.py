@@ -66,7 +66,8 @@ class SparseCategoricalAccuracy(Metric):
     target_loss = losses.SparseCategoricalCrossentropy
 
     def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
-        return (outputs.argmax(axis=1) == loss.label_ids(y_true)).astype(outputs.dtype)
+        hits = outputs.argmax(axis=-1) == loss.label_ids(y_true)
+        return per_sample_mean(hits.astype(outputs.dtype))  # over a map's positions
 
 
 class CategoricalAccuracy(SparseCategoricalAccuracy):
@@ -91,6 +92,11 @@ class SparseTopKCategoricalAccuracy(Metric):
         self.k = k
 
     def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        if outputs.ndim != 2:
+            raise ValueError(
+                f"Metric '{self.name}' takes (batch, classes) outputs; got {outputs.shape[1:]} "
+                "per sample (a map's classes need accuracy or MeanIoU)."
+            )
         labels = loss.label_ids(y_true)
         rows = backend.get_array_module(labels).arange(labels.shape[0])
         true_scores = outputs[rows, labels]

@@ -296,15 +296,35 @@ class Compiler:
         weights = {"sample_weight": sample_weight} if sample_weight is not None else {}
         if self._output_count > 1:
             return self._losses_and_outputs(x, y, training, weights)
+        masks: list[Any] = []
         if self._fuses_activation():
             # The activation and the loss in one stable step on the logits.
-            logits = self._forward(self._tensors(x), training, logits=frozenset({0}))
+            logits = self._forward(
+                self._tensors(x), training, logits=frozenset({0}), output_masks=masks
+            )
+            weights = self._masked(weights, masks)
             loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
             if all(metric.ranks_only for metric in self._compiled_metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self.layers[-1].activation(Tensor(logits.data)).data
-        out = self._forward(self._tensors(x), training)
+        out = self._forward(self._tensors(x), training, output_masks=masks)
+        weights = self._masked(weights, masks)
         return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
+
+    def _masked(self, weights: dict[str, Any], masks: list[Any]) -> dict[str, Any]:
+        """The loss's weights with the output's padding mask, as Keras applies it: a
+        position's weight is its sample's times mask * positions / kept positions, so the
+        loss is the mean over the kept positions. Only a loss that weights positions (the
+        categorical cross-entropies on (batch, steps, classes)) reads it."""
+        mask = masks[0] if masks else None
+        if mask is None or not getattr(self.loss, "weights_positions", False):
+            return weights
+        xp = backend.get_array_module(mask)
+        keep = mask.reshape(len(mask), -1).astype(np.float32)
+        keep = keep * (keep.size / (keep.sum() + np.float32(1e-7)))
+        if "sample_weight" in weights:
+            keep = keep * xp.asarray(weights["sample_weight"]).reshape(-1, 1)
+        return {"sample_weight": keep}
 
     @staticmethod
     def _tensors(x: Any) -> Any:

@@ -187,6 +187,7 @@ class CrossEntropy(BuiltinLoss):
 
     classification = True
     fused_activation = "softmax"
+    weights_positions = True  # sample_weight may give each position its own weight
 
     @staticmethod
     def _classes(output_shape: tuple[int, ...], owner: str) -> int:

@@ -355,7 +355,13 @@ class Model(Layer, Compiler, Trainer):
             for i, name in enumerate(self.output_names)
         ]
 
-    def _forward(self, x: Any, training: bool, logits: frozenset[int] = frozenset()) -> Any:
+    def _forward(
+        self,
+        x: Any,
+        training: bool,
+        logits: frozenset[int] = frozenset(),
+        output_masks: list[Any] | None = None,
+    ) -> Any:
         """Run the graph on x (a list for several inputs): the output, or the list of them.
         The outputs whose positions are in ``logits`` come from their layer's ``transform``
         (the pre-activation values), for an activation fused into the loss."""
@@ -384,6 +390,8 @@ class Model(Layer, Compiler, Trainer):
                 if last_use[s] == k and s not in outputs:
                     values[s] = None  # free what no later layer reads
         results = [values[s] for s in outputs]
+        if output_masks is not None:  # the outputs' padding masks, for the loss
+            output_masks.extend(masks[s] for s in outputs)
         return results[0] if len(results) == 1 else results
 
     @property

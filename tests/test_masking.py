@@ -141,3 +141,28 @@ def test_a_masked_text_classifier_trains_and_saves(tmp_path, device):
     np.testing.assert_array_equal(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0))
     with pytest.raises(ValueError, match="mask_value must be a number"):
         L.Masking("zero")
+
+
+def test_the_loss_of_a_masked_sequence_output_counts_kept_steps(device):
+    """Keras' rule: sum(w * l * mask) / kept positions, for a tagger on padded sequences."""
+    rng = np.random.default_rng(5)
+    ids = _padded(rng, [6, 2, 4, 5], 6, pre=False)
+    tags = rng.integers(0, 3, ids.shape)
+    weights = np.array([1.0, 2.0, 0.5, 1.0], np.float32)
+    minicnn.set_random_seed(3)
+    model = Sequential(
+        [
+            Input((6,)),
+            L.Embedding(10, 4, mask_zero=True),
+            L.GRU(5, return_sequences=True),
+            L.Dense(3, activation="softmax"),
+        ]
+    ).to(device)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    loss = model.evaluate(ids, tags, sample_weight=weights, batch_size=4, verbose=0)
+    probs = model.predict(ids, verbose=0)
+    per_step = -np.log(np.take_along_axis(probs, tags[..., None], axis=-1)[..., 0])
+    kept = ids != 0
+    expected = (per_step * kept * weights[:, None]).sum() / kept.sum()
+    assert loss == pytest.approx(expected, rel=1e-4)
+    model.fit(ids, tags, epochs=1, verbose=0)  # trains on the same rule

@@ -4,6 +4,8 @@ called on one gives."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import numpy as np
@@ -69,6 +71,22 @@ class Layer:
     # (``compute_mask``); one that does not drops it.
     supports_masking = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A layer written by a user, as in Keras' guide "Making new layers via
+        subclassing": its ``build`` (which calls ``add_weight``) gets minicnn's bookkeeping
+        around it, and a ``call(inputs)`` without ``training`` is called without it."""
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("minicnn.") or getattr(cls, "is_model", False):
+            return  # minicnn's own layers, and models (their build and call are Model's)
+        if "build" in cls.__dict__:
+            cls.build = _keeping_books(cls.__dict__["build"])
+        if "call" in cls.__dict__:
+            parameters = inspect.signature(cls.__dict__["call"]).parameters
+            if "training" not in parameters and not any(
+                p.kind is p.VAR_KEYWORD for p in parameters.values()
+            ):
+                cls.call = _without_training(cls.__dict__["call"])
+
     def __init__(
         self,
         name: str | None = None,
@@ -87,6 +105,9 @@ class Layer:
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
         self._weights: list[Tensor] = []
+        # add_weight's: which of them stay out of training, and their regularizers.
+        self._frozen_weights: set[int] = set()
+        self._weight_penalties: list[tuple[Any, Tensor]] = []
         # Where build() puts the weights; a model sets it, a lone layer takes its input's.
         self.device = "cpu"
 
@@ -107,14 +128,70 @@ class Layer:
             input_shape = [tuple(int(d) for d in shape) for shape in input_shape]
         else:
             input_shape = tuple(int(d) for d in input_shape)
-        self.output_shape = self.compute_output_shape(input_shape)
-        self.input_shape = input_shape
+        # The shape first: it checks the input before any weight is made for it.
+        own_shape = type(self).compute_output_shape is not Layer.compute_output_shape
+        if own_shape:
+            self.output_shape = self.compute_output_shape(input_shape)
         # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
         # same model on every device.
         arrays = self._create_weights(input_shape)
-        self._weights = [Tensor(backend.to_device(w, self.device)) for w in arrays]
+        added = list(self._weights)  # add_weight's, made in __init__
+        self._weights = added + [Tensor(backend.to_device(w, self.device)) for w in arrays]
+        self.input_shape = input_shape
+        if not own_shape:
+            self.output_shape = self._output_shape_for(input_shape)
         self.built = True
         self.trainable = self._trainable
+
+    def _output_shape_for(self, input_shape: Any) -> Shape:
+        """``compute_output_shape``, or, for a layer of the user's that has none (Keras does
+        not ask for it), the shape its call gives one sample of zeros."""
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            return self.compute_output_shape(input_shape)
+        from .autograd import no_grad
+
+        probe = Tensor(backend.to_device(np.zeros((1, *input_shape), backend.FLOAT), self.device))
+        with no_grad():
+            out = self.call(probe, False)
+        return tuple((out if isinstance(out, Tensor) else Tensor(out)).shape[1:])
+
+    def add_weight(
+        self,
+        shape: Any = None,
+        initializer: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> Tensor:
+        """A new weight of the layer, as Keras' ``add_weight``: ``initializer`` by name
+        ('glorot_uniform' by default, 'zeros', 'random_normal', ...) or a function of the
+        shape; ``trainable=False`` keeps it out of training (a statistic the layer updates);
+        ``regularizer`` adds its penalty to ``layer.losses``. Keep it as an attribute and
+        use it in ``call``."""
+        if constraint is not None:
+            raise ValueError(f"{self.describe()}: add_weight's constraint is not available.")
+        unknown = set(kwargs) - {"autocast", "aggregation", "synchronization"}
+        if unknown:
+            raise TypeError(f"{self.describe()}: add_weight got unknown arguments {unknown}.")
+        shape = tuple(int(d) for d in (shape or ()))
+        if callable(initializer):
+            values = initializer(shape)
+        else:
+            values = initializers.get(initializer or "glorot_uniform")(shape)
+        values = np.asarray(values, dtype=dtype or backend.FLOAT)
+        weight = Tensor(backend.to_device(values, self.device), name=name)
+        weight.requires_grad = bool(trainable) and self._trainable
+        if not trainable:
+            self._frozen_weights.add(id(weight))
+        self._weights.append(weight)
+        if regularizer is not None:
+            self._weight_penalties.append((regularizers.get(regularizer), weight))
+        return weight
+
+    add_variable = add_weight
 
     def to(self, device: str) -> None:
         """Move the weights to 'cpu' or 'gpu'; later builds create them there."""
@@ -141,7 +218,9 @@ class Layer:
         self._trainable = bool(value)
         parameters = len(self._weights) - self.state_weight_count
         for i, w in enumerate(self._weights):
-            w.requires_grad = self._trainable and i < parameters
+            w.requires_grad = (
+                self._trainable and i < parameters and id(w) not in self._frozen_weights
+            )
 
     @property
     def trainable_weights(self) -> list[Tensor]:
@@ -278,13 +357,42 @@ class Layer:
     def losses(self) -> list[Tensor]:
         """The weight penalties of this layer (Keras' ``layer.losses``), from its current
         weights; the model adds them to the loss."""
-        return []
+        return [penalty(weight) for penalty, weight in self._weight_penalties]
 
     def _penalties(self, pairs: list[tuple[Any, int]]) -> list[Tensor]:
         """The penalties of the (regularizer, weight index) pairs that have a regularizer."""
         if not self.built:
             return []
         return [penalty(self._weights[i]) for penalty, i in pairs if penalty is not None]
+
+
+def _keeping_books(user_build: Any) -> Any:
+    """A user's ``build`` wrapped with what minicnn's own does: shapes checked and kept, the
+    weights it adds on the layer's device, the output shape, trainability."""
+
+    @functools.wraps(user_build)
+    def build(self: Layer, input_shape: Any) -> None:
+        if self.takes_list:
+            input_shape = [tuple(int(d) for d in shape) for shape in input_shape]
+        else:
+            input_shape = tuple(int(d) for d in input_shape)
+        user_build(self, input_shape)
+        self.input_shape = input_shape
+        self.output_shape = self._output_shape_for(input_shape)
+        self.built = True
+        self.trainable = self._trainable
+
+    return build
+
+
+def _without_training(user_call: Any) -> Any:
+    """A user's ``call(inputs)``, called as minicnn calls layers: ``call(x, training)``."""
+
+    @functools.wraps(user_call)
+    def call(self: Layer, x: Any, training: bool = False) -> Any:
+        return user_call(self, x)
+
+    return call
 
 
 class SymbolicTensor:

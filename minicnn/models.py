@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, functional, optimizers
+from . import backend, functional, optimizers, registry
 from . import metrics as metrics_module
 from .autograd import Tensor, no_grad
 from .callbacks import (
@@ -39,6 +39,8 @@ class Model(Layer, Compiler, Trainer):
     ``device`` is 'cpu', 'gpu' or 'auto' (the GPU when CuPy sees one); None reads
     $MINICNN_DEVICE, else 'auto'. ``to(device)`` moves a model later.
     """
+
+    is_model = True
 
     _default_name = "functional"
     keras_class_name = "Functional"  # what Keras' summary calls it as a layer
@@ -585,7 +587,11 @@ def layer_class(class_name: str) -> type[Layer] | None:
         "Functional": Model,
         "SelectOutput": SelectOutput,
     }
-    return models.get(class_name) or LAYER_CLASSES.get(class_name)
+    found = models.get(class_name) or LAYER_CLASSES.get(class_name)
+    if found is None:  # a layer of the user's, by custom_objects or registration
+        custom = registry.get_registered_object(class_name)
+        found = custom if isinstance(custom, type) and issubclass(custom, Layer) else None
+    return found
 
 
 def layer_from_config(entry: dict[str, Any]) -> Layer:

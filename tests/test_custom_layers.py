@@ -1,0 +1,149 @@
+"""Layers written by users as in Keras' guide "Making new layers via subclassing":
+add_weight in build (or in __init__), call(inputs) with or without training, trainable and
+non-trainable weights, regularizers, output shapes found by a probe, in Sequential and
+functional models, trained, on every device, saved and loaded with custom_objects."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+
+import minicnn
+from minicnn import Input, Model, Sequential, backend, load_model, ops, optimizers, saving
+from minicnn import layers as L
+from minicnn.autograd import Tensor
+
+
+class Linear(L.Layer):
+    """The guide's first layer, as written there (weights made in build)."""
+
+    def __init__(self, units=32, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer="random_normal", trainable=True
+        )
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+
+    def call(self, inputs):
+        return ops.matmul(inputs, self.w) + self.b
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class ComputeSum(L.Layer):
+    """The guide's non-trainable weight: a running total of the inputs."""
+
+    def __init__(self, input_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.total = self.add_weight(shape=(input_dim,), initializer="zeros", trainable=False)
+
+    def call(self, inputs, training=False):
+        self.total.data += ops.sum(inputs, axis=0).data
+        return inputs * 1.0
+
+
+class Scaled(L.Layer):
+    """A weight with a regularizer, and dropout only in training."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(
+            shape=(input_shape[-1],), initializer="ones", regularizer="l2", name="scale"
+        )
+
+    def call(self, inputs, training=None):
+        out = inputs * self.scale
+        return L.Dropout(0.5)(out, training=bool(training)) if training else out
+
+
+def test_the_guides_linear_layer(device):
+    minicnn.set_random_seed(0)
+    layer = Linear(4)
+    layer.to(device)
+    x = backend.to_device(np.ones((2, 3), np.float32), device)
+    y = layer(x)
+    assert y.shape == (2, 4) and layer.built and layer.output_shape == (4,)
+    assert [w.shape for w in layer.weights] == [(3, 4), (4,)]
+    assert len(layer.trainable_weights) == 2 and layer.count_params() == 16
+    np.testing.assert_allclose(backend.to_numpy(y.data), np.ones((2, 3)) @ layer.get_weights()[0])
+
+
+def test_weight_gradients_check_in_float64(device):
+    layer = Linear(3)
+    layer.to(device)
+    layer.build((4,))
+    x = np.random.default_rng(1).standard_normal((5, 4))
+    w, b = (np.random.default_rng(2).standard_normal(s) for s in ((4, 3), (3,)))
+
+    def run(xt, wt, bt):
+        layer.w, layer.b = wt, bt
+        return layer.call(xt)
+
+    check_gradients(run, x, w, b, device=device)
+
+
+def test_non_trainable_weights_and_regularizers(device):
+    counter = ComputeSum(2)
+    counter.to(device)
+    counter(backend.to_device(np.ones((2, 2), np.float32), device))
+    counter(backend.to_device(np.ones((2, 2), np.float32), device))
+    np.testing.assert_array_equal(counter.get_weights()[0], [4, 4])
+    assert counter.trainable_weights == [] and len(counter.non_trainable_weights) == 1
+
+    scaled = Scaled()
+    model = Sequential([Input((3,)), Linear(3), scaled]).to(device)
+    assert model.output_shape == (3,)  # found by running call on zeros
+    penalty = float(backend.to_numpy(scaled.losses[0].data))
+    assert penalty == pytest.approx(0.01 * 3)  # l2(0.01) * sum(ones ** 2)
+    assert scaled.weights[0].name == "scale"
+    frozen = Linear(2)
+    frozen.trainable = False
+    Sequential([Input((3,)), frozen])
+    assert frozen.trainable_weights == []
+
+
+def test_custom_layers_train_in_models_and_save(tmp_path, device):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 5)).astype(np.float32)
+    y = (x[:, :2] * 3.0).astype(np.float32)
+    minicnn.set_random_seed(1)
+    inputs = Input((5,))
+    hidden = L.Activation("tanh")(Linear(8)(inputs))
+    model = Model(inputs, Linear(2, name="head")(hidden)).to(device)
+    assert len(model.trainable_weights) == 4
+    model.compile(optimizers.Adam(0.05), "mse")
+    history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
+    summary = []
+    model.summary(print_fn=summary.append)
+    assert "head (Linear)" in "\n".join(summary)
+    model.save(tmp_path / "custom.minicnn")
+    with pytest.raises(Exception, match="Linear"):
+        load_model(tmp_path / "custom.minicnn")
+    loaded = load_model(
+        tmp_path / "custom.minicnn", custom_objects={"Linear": Linear}, device=device
+    )
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_registered_layers_load_by_name(tmp_path):
+    @saving.register_keras_serializable(package="tests")
+    class RegisteredLinear(Linear):
+        pass
+
+    model = Sequential([Input((3,)), RegisteredLinear(2, name="head")])
+    model.save(tmp_path / "registered.minicnn")
+    loaded = load_model(tmp_path / "registered.minicnn")
+    assert isinstance(loaded.get_layer("head"), RegisteredLinear)
+    np.testing.assert_array_equal(loaded.get_weights()[0], model.get_weights()[0])
+
+
+def test_bad_add_weight_arguments_are_named():
+    layer = L.Layer()
+    with pytest.raises(TypeError, match="add_weight got unknown arguments"):
+        layer.add_weight(shape=(2,), colour="red")
+    with pytest.raises(ValueError, match="constraint is not available"):
+        layer.add_weight(shape=(2,), constraint="non_neg")
+    assert isinstance(layer.add_weight(shape=(2, 2), initializer=np.ones), Tensor)

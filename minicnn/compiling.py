@@ -271,6 +271,7 @@ class Compiler:
         fused = getattr(loss, "fused_activation", None)
         return (
             fused is not None
+            and getattr(layer, "activity_regularizer", None) is None  # it reads the output
             and not loss.from_logits
             and isinstance(layer, (_Activated, Activation))
             and layer.activation_name == fused

@@ -179,12 +179,6 @@ class CategoricalHinge(FormulaLoss):
         return ops.maximum(neg - pos + 1.0, 0.0)
 
 
-def l2_normalized(x: Tensor, axis: int) -> Tensor:
-    """x / ||x|| along ``axis`` (a zero vector stays zero), as Keras' ``normalize``."""
-    squares = ops.sum(ops.square(x), axis=axis, keepdims=True)
-    return x / ops.sqrt(ops.maximum(squares, 1e-12))
-
-
 class CosineSimilarity(FormulaLoss):
     """The negative cosine similarity of targets and predictions along ``axis``: -1 when
     they point the same way, 0 when orthogonal (minimizing it aligns them)."""
@@ -201,7 +195,7 @@ class CosineSimilarity(FormulaLoss):
         self.axis = axis
 
     def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
-        aligned = l2_normalized(y_true, self.axis) * l2_normalized(y_pred, self.axis)
+        aligned = ops.normalize(y_true, self.axis) * ops.normalize(y_pred, self.axis)
         return -ops.sum(aligned, axis=self.axis)
 
     def _arguments(self) -> dict[str, Any]:

@@ -92,6 +92,7 @@ class Layer:
         name: str | None = None,
         input_shape: Shape | None = None,
         trainable: bool = True,
+        activity_regularizer: Any = None,
         **kwargs: Any,
     ):
         if kwargs:
@@ -108,6 +109,9 @@ class Layer:
         # add_weight's: which of them stay out of training, and their regularizers.
         self._frozen_weights: set[int] = set()
         self._weight_penalties: list[tuple[Any, Tensor]] = []
+        # add_loss's, from the last forward pass (Keras' activity losses).
+        self._call_losses: list[Tensor] = []
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         # Where build() puts the weights; a model sets it, a lone layer takes its input's.
         self.device = "cpu"
 
@@ -261,7 +265,30 @@ class Layer:
 
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable}
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    # -- losses made by a call ------------------------------------------------------------------
+    def add_loss(self, loss: Any) -> None:
+        """Keras' ``add_loss``, inside ``call``: a scalar Tensor that the model adds to the
+        loss of this forward pass (``layer.losses`` holds it until the next pass)."""
+        if not isinstance(loss, Tensor) or loss.data.size != 1:
+            raise ValueError(
+                f"{self.describe()}: add_loss takes a scalar Tensor computed in call(); got "
+                f"{loss!r}."
+            )
+        self._call_losses.append(loss)
+
+    def _clear_losses(self) -> None:
+        self._call_losses = []
+
+    def _regularized(self, out: Any) -> Any:
+        """The output, after adding its activity penalty (Keras divides it by the batch)."""
+        if self.activity_regularizer is not None and isinstance(out, Tensor):
+            self.add_loss(self.activity_regularizer(out) / out.shape[0])
+        return out
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
@@ -287,7 +314,7 @@ class Layer:
         if mask is None or self.takes_list:
             return self(x, training=training)
         x = x if isinstance(x, Tensor) else Tensor(x)
-        return self.masked_call(x, training, mask)
+        return self._regularized(self.masked_call(x, training, mask))
 
     def __call__(self, x: Any, training: bool = False) -> Any:
         if self.takes_list:
@@ -298,7 +325,9 @@ class Layer:
         if not self.built:
             self.device = backend.device_of(x.data)
             self.build(x.shape[1:])
-        return self.call(x, training)
+        if not _forward_depth[0]:
+            self._clear_losses()  # a call of its own, not a model's pass: fresh losses
+        return self._regularized(self.call(x, training))
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
@@ -357,13 +386,16 @@ class Layer:
     def losses(self) -> list[Tensor]:
         """The weight penalties of this layer (Keras' ``layer.losses``), from its current
         weights; the model adds them to the loss."""
-        return [penalty(weight) for penalty, weight in self._weight_penalties]
+        own = [penalty(weight) for penalty, weight in self._weight_penalties]
+        return own + self._call_losses
 
     def _penalties(self, pairs: list[tuple[Any, int]]) -> list[Tensor]:
-        """The penalties of the (regularizer, weight index) pairs that have a regularizer."""
+        """The penalties of the (regularizer, weight index) pairs that have a regularizer,
+        and the losses of the last call."""
         if not self.built:
-            return []
-        return [penalty(self._weights[i]) for penalty, i in pairs if penalty is not None]
+            return list(self._call_losses)
+        weights = [penalty(self._weights[i]) for penalty, i in pairs if penalty is not None]
+        return weights + self._call_losses
 
 
 def _keeping_books(user_build: Any) -> Any:
@@ -393,6 +425,12 @@ def _without_training(user_call: Any) -> Any:
         return user_call(self, x)
 
     return call
+
+
+# How many model forward passes are running: a layer clears its call losses at a call of its
+# own, but not inside a model's pass, which clears them all first (a shared layer keeps each
+# call's losses).
+_forward_depth = [0]
 
 
 class SymbolicTensor:

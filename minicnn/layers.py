@@ -61,7 +61,15 @@ from .pooling import (
 )
 from .preprocessing import CenterCrop, Normalization, Rescaling, Resizing
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
-from .reshaping import Cropping2D, Identity, RepeatVector, UpSampling2D, ZeroPadding2D
+from .reshaping import (
+    ActivityRegularization,
+    Cropping2D,
+    Identity,
+    RepeatVector,
+    UnitNormalization,
+    UpSampling2D,
+    ZeroPadding2D,
+)
 from .sequence_layers import (
     AveragePooling1D,
     Conv1D,
@@ -152,6 +160,8 @@ __all__ = [
     "DepthwiseConv1D",
     "SeparableConv1D",
     "Embedding",
+    "ActivityRegularization",
+    "UnitNormalization",
     "Masking",
     "MaxPooling1D",
     "AveragePooling1D",
@@ -714,5 +724,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         DepthwiseConv1D,
         SeparableConv1D,
         Masking,
+        ActivityRegularization,
+        UnitNormalization,
     )
 }

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, functional, optimizers, registry
+from . import backend, functional, layer_base, optimizers, registry
 from . import metrics as metrics_module
 from .autograd import Tensor, no_grad
 from .callbacks import (
@@ -367,6 +367,26 @@ class Model(Layer, Compiler, Trainer):
         """Run the graph on x (a list for several inputs): the output, or the list of them.
         The outputs whose positions are in ``logits`` come from their layer's ``transform``
         (the pre-activation values), for an activation fused into the loss."""
+        for layer in self._all_layers():
+            layer._clear_losses()
+        layer_base._forward_depth[0] += 1
+        try:
+            return self._run_graph(x, training, logits, output_masks)
+        finally:
+            layer_base._forward_depth[0] -= 1
+
+    def _all_layers(self) -> list[Layer]:
+        """The layers, and those of nested models, all the way down."""
+        found = []
+        for layer in self.layers:
+            found.append(layer)
+            if isinstance(layer, Model):
+                found.extend(layer._all_layers())
+        return found
+
+    def _run_graph(
+        self, x: Any, training: bool, logits: frozenset[int], output_masks: list[Any] | None
+    ) -> Any:
         if self._subclassed:
             return self._run_call(x, training)
         nodes = self._nodes()

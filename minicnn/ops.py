@@ -341,6 +341,13 @@ def _along_last(op: Callable[[Tensor], Tensor], x: Tensor, axis: int) -> Tensor:
     return _transpose(op(_transpose(x, tuple(order))), back)
 
 
+def normalize(x: Any, axis: Axis = -1, epsilon: float = 1e-12) -> Tensor:
+    """Keras' ops.normalize (order 2): x / ||x|| along ``axis``, a zero vector staying zero."""
+    x = convert_to_tensor(x)
+    squares = sum(square(x), axis=axis, keepdims=True)
+    return x / sqrt(maximum(squares, epsilon))
+
+
 # --- shapes -------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, image_ops
+from . import backend, image_ops, regularizers
 from . import functions as F
 from .autograd import Tensor
 from .data_checks import positive_int
@@ -153,3 +153,46 @@ class Identity(Layer):
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         return x
+
+
+class ActivityRegularization(Identity):
+    """Keras' ActivityRegularization: its input unchanged, and l1 * sum(|x|) + l2 * sum(x^2)
+    over the batch, divided by the batch size, added to the loss (``add_loss``)."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
+        if "activity_regularizer" in kwargs:
+            raise TypeError(f"ActivityRegularization takes l1 and l2, not {kwargs}.")
+        super().__init__(activity_regularizer=regularizers.L1L2(l1, l2), **kwargs)
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["activity_regularizer"]
+        return {**config, "l1": self.l1, "l2": self.l2}
+
+
+class UnitNormalization(Layer):
+    """Keras' UnitNormalization: each sample scaled to unit L2 norm along ``axis`` (the last
+    by default, or a list of axes)."""
+
+    supports_masking = True
+
+    def __init__(self, axis: int | list[int] = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+        if not axes or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+            raise ValueError(f"{self.describe()}: axis must be an int or a list of ints.")
+        if 0 in axes:
+            raise ValueError(f"{self.describe()}: axis 0 is the batch.")
+        self.axis = axes if isinstance(axis, (list, tuple)) else axes[0]
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        from . import ops
+
+        return ops.normalize(x, tuple(self.axis) if isinstance(self.axis, list) else self.axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}

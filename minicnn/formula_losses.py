@@ -1,5 +1,6 @@
 """Keras 3's losses that minicnn writes as their formulas with ``minicnn.ops`` (so autograd
-differentiates them): the focal cross-entropies, categorical hinge and cosine similarity.
+differentiates them): the focal cross-entropies, categorical hinge, cosine similarity, and
+Dice and Tversky for segmentation masks.
 Each gives a loss per sample and takes Keras' reductions and sample weights (``Loss``)."""
 
 from __future__ import annotations
@@ -202,6 +203,61 @@ class CosineSimilarity(FormulaLoss):
         return {"axis": self.axis}
 
 
+class Dice(FormulaLoss):
+    """Keras' Dice loss for segmentation masks: 1 - 2 sum(t p) / (sum(t) + sum(p)), over the
+    whole batch (``axis=None``, one value, as Keras computes it) or over ``axis`` (say (1, 2,
+    3), one value per sample)."""
+
+    name = "dice"
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        axis: int | tuple[int, ...] | None = None,
+    ) -> None:
+        super().__init__(reduction, name)
+        self.axis = tuple(axis) if isinstance(axis, list) else axis
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        overlap = ops.sum(y_true * y_pred, axis=self.axis)
+        total = ops.sum(y_true, axis=self.axis) + ops.sum(y_pred, axis=self.axis)
+        return 1.0 - 2.0 * overlap / (total + EPSILON)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {"axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
+
+
+class Tversky(FormulaLoss):
+    """Keras' Tversky loss, over the whole batch: 1 - TP / (TP + alpha FP + beta FN) with
+    soft counts; alpha = beta = 0.5 is the Dice loss, larger beta punishes missed pixels."""
+
+    name = "tversky"
+
+    def __init__(
+        self,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        super().__init__(reduction, name)
+        self.alpha = _check_fraction(alpha, "alpha", "Tversky")
+        self.beta = _check_fraction(beta, "beta", "Tversky")
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        true_positives = ops.sum(y_true * y_pred)
+        false_positives = ops.sum((1.0 - y_pred) * y_true)
+        false_negatives = ops.sum(y_pred * (1.0 - y_true))
+        denominator = (
+            true_positives + self.alpha * false_positives + self.beta * false_negatives + EPSILON
+        )
+        return 1.0 - true_positives / denominator
+
+    def _arguments(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "beta": self.beta}
+
+
 FORMULA_LOSSES: dict[str, type[Loss]] = {
     cls.name: cls
     for cls in (
@@ -209,5 +265,7 @@ FORMULA_LOSSES: dict[str, type[Loss]] = {
         CategoricalFocalCrossentropy,
         CategoricalHinge,
         CosineSimilarity,
+        Dice,
+        Tversky,
     )
 }

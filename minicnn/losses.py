@@ -478,6 +478,8 @@ from .formula_losses import (  # noqa: E402, F401 - re-exported as minicnn.losse
     CategoricalFocalCrossentropy,
     CategoricalHinge,
     CosineSimilarity,
+    Dice,
+    Tversky,
 )
 
 _BY_NAME.update(FORMULA_LOSSES)

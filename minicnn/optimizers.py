@@ -395,12 +395,133 @@ class Lion(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
 
 
+class Lamb(Optimizer):
+    """Keras' Lamb (You et al.): Adam's bias-corrected step, scaled per weight by the trust
+    ratio ||w|| / ||step|| (1 when either is 0), for large batches."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1, self.beta_2 = fraction(beta_1, "beta_1"), fraction(beta_2, "beta_2")
+        self.epsilon = float(epsilon)
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        xp = backend.get_array_module(p.data)
+        return {"momentum": xp.zeros_like(p.data), "velocity": xp.zeros_like(p.data)}
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        xp = backend.get_array_module(value)
+        cast = value.dtype.type
+        first = self._step_scalar(
+            "lamb_first", value.dtype, lambda: 1 / (1 - self.beta_1**self.iterations)
+        )
+        second = self._step_scalar(
+            "lamb_second", value.dtype, lambda: 1 / (1 - self.beta_2**self.iterations)
+        )
+        m, v = slots["momentum"], slots["velocity"]
+        m += (grad - m) * cast(1 - self.beta_1)
+        v += (grad * grad - v) * cast(1 - self.beta_2)
+        step = (m * first) / (xp.sqrt(v * second) + cast(self.epsilon))
+        w_norm = xp.sqrt((value * value).sum())
+        step_norm = xp.sqrt((step * step).sum())
+        both = (w_norm > 0) & (step_norm > 0)
+        ratio = xp.where(both, w_norm / xp.where(both, step_norm, cast(1)), cast(1))
+        value -= step * (ratio * self._rate_scalar(value.dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+class Ftrl(Optimizer):
+    """Keras' FTRL-proximal (McMahan et al.): per-coordinate rates from accumulated squared
+    gradients (``learning_rate_power``), L1 (``l1_regularization_strength``, which makes
+    weights exactly 0), L2 and L2-shrinkage regularization, and ``beta``."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        learning_rate_power: float = -0.5,
+        initial_accumulator_value: float = 0.1,
+        l1_regularization_strength: float = 0.0,
+        l2_regularization_strength: float = 0.0,
+        l2_shrinkage_regularization_strength: float = 0.0,
+        beta: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, **kwargs)
+        if learning_rate_power > 0:
+            raise ValueError(
+                f"learning_rate_power must be <= 0 (as in Keras), got {learning_rate_power!r}."
+            )
+        for name, value in (
+            ("initial_accumulator_value", initial_accumulator_value),
+            ("l1_regularization_strength", l1_regularization_strength),
+            ("l2_regularization_strength", l2_regularization_strength),
+            ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength),
+        ):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0 (as in Keras), got {value!r}.")
+        self.learning_rate_power = float(learning_rate_power)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.l1_regularization_strength = float(l1_regularization_strength)
+        self.l2_regularization_strength = float(l2_regularization_strength)
+        self.l2_shrinkage_regularization_strength = float(l2_shrinkage_regularization_strength)
+        self.beta = float(beta)
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        xp = backend.get_array_module(p.data)
+        return {
+            "accumulator": xp.full_like(p.data, self.initial_accumulator_value),
+            "linear": xp.zeros_like(p.data),
+        }
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        cast = value.dtype.type
+        rate = self._rate_scalar(value.dtype)
+        power = cast(-self.learning_rate_power)
+        accumulator, linear = slots["accumulator"], slots["linear"]
+        l2 = cast(self.l2_regularization_strength) + cast(self.beta) / (2 * rate)
+        shrunk = grad + cast(2 * self.l2_shrinkage_regularization_strength) * value
+        new_accumulator = accumulator + grad * grad
+        linear += shrunk - (new_accumulator**power - accumulator**power) / rate * value
+        quadratic = new_accumulator**power / rate + 2 * l2
+        l1 = cast(self.l1_regularization_strength)
+        backend.get_array_module(value).clip(linear, -l1, l1, out=value)
+        value -= linear
+        value /= quadratic
+        accumulator[...] = new_accumulator
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "learning_rate_power": self.learning_rate_power,
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "l1_regularization_strength": self.l1_regularization_strength,
+            "l2_regularization_strength": self.l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+            "beta": self.beta,
+        }
+
+
 _BY_NAME: dict[str, type[Optimizer]] = {
     "adadelta": Adadelta,
     "adagrad": Adagrad,
     "adam": Adam,
     "adamax": Adamax,
     "adamw": AdamW,
+    "ftrl": Ftrl,
+    "lamb": Lamb,
     "lion": Lion,
     "nadam": Nadam,
     "rmsprop": RMSprop,

@@ -225,3 +225,46 @@ def test_iou_and_r2_in_compile_and_saved(tmp_path):
         regressor.compile("adam", "mse", metrics=[metrics.R2Score(class_aggregation=None)])
     with pytest.raises(ValueError, match="target_class_ids must be class ids in 0..1"):
         metrics.IoU(num_classes=2, target_class_ids=[2])
+
+
+def test_dice_and_tversky_by_their_formulas(device):
+    rng = np.random.default_rng(7)
+    truth = (rng.random((4, 6, 6, 1)) < 0.3).astype(np.float64)
+    probs = rng.uniform(0.05, 0.95, truth.shape)
+    eps = 1e-7
+    whole = 1 - 2 * (truth * probs).sum() / (truth.sum() + probs.sum() + eps)
+    per_sample = 1 - 2 * (truth * probs).sum(axis=(1, 2, 3)) / (
+        truth.sum(axis=(1, 2, 3)) + probs.sum(axis=(1, 2, 3)) + eps
+    )
+    tp, fp, fn = (truth * probs).sum(), ((1 - probs) * truth).sum(), (probs * (1 - truth)).sum()
+    tversky = 1 - tp / (tp + 0.3 * fp + 0.7 * fn + eps)
+    on_device = Tensor(backend.to_device(probs, device))
+    assert float(host(losses.Dice()(truth, on_device))) == pytest.approx(whole, rel=1e-6)
+    got = losses.Dice(axis=(1, 2, 3))(truth, on_device)
+    assert float(host(got)) == pytest.approx(per_sample.mean(), rel=1e-6)
+    got = losses.Tversky(alpha=0.3, beta=0.7)(truth, on_device)
+    assert float(host(got)) == pytest.approx(tversky, rel=1e-6)
+    targets = backend.to_device(truth, device)
+    check_gradients(lambda p: losses.Dice(axis=(1, 2, 3))(targets, p), probs, device=device)
+    check_gradients(lambda p: losses.Tversky(0.3, 0.7)(targets, p), probs, device=device)
+
+
+def test_a_mask_network_trains_on_dice():
+    rng = np.random.default_rng(8)
+    images = rng.normal(0, 0.2, (32, 8, 8, 1)).astype(np.float32)
+    masks = np.zeros_like(images)
+    for i in range(32):
+        r, c = rng.integers(0, 5, 2)
+        images[i, r : r + 4, c : c + 4] += 1.0
+        masks[i, r : r + 4, c : c + 4] = 1.0
+    minicnn.set_random_seed(0)
+    model = Sequential(
+        [
+            Input((8, 8, 1)),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.Conv2D(1, 1, activation="sigmoid"),
+        ]
+    )
+    model.compile(minicnn.optimizers.Adam(0.05), "dice")
+    history = model.fit(images, masks, batch_size=8, epochs=15, verbose=0)
+    assert history.history["loss"][-1] < 0.3

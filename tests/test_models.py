@@ -364,8 +364,8 @@ def test_labels_as_column_and_integer_floats_are_accepted():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"optimizer": "ftrl"}, "Unknown optimizer 'ftrl'"),
-        ({"loss": "tversky"}, "Unknown loss 'tversky'"),
+        ({"optimizer": "muon"}, "Unknown optimizer 'muon'"),
+        ({"loss": "circle"}, "Unknown loss 'circle'"),
         ({"metrics": ["f1_score"]}, "Unknown metric 'f1_score'"),
     ],
 )

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from test_models import small_cnn, toy_data
 
-from minicnn import load_model, optimizers, set_random_seed
+from minicnn import Input, Sequential, load_model, optimizers, set_random_seed
+from minicnn import layers as L
 from minicnn.autograd import Tensor
 
 
@@ -85,8 +86,12 @@ def test_bad_optimizer_arguments_are_named():
         optimizers.RMSprop(rho=1.0)
     with pytest.raises(TypeError, match="amsgrad"):
         optimizers.Adam(amsgrad=True)
-    with pytest.raises(ValueError, match="Unknown optimizer 'ftrl'; known: adadelta, adagrad"):
-        optimizers.get("ftrl")
+    with pytest.raises(ValueError, match="Unknown optimizer 'muon'; known: adadelta, adagrad"):
+        optimizers.get("muon")
+    with pytest.raises(ValueError, match="learning_rate_power must be <= 0"):
+        optimizers.Ftrl(learning_rate_power=0.5)
+    with pytest.raises(ValueError, match="l1_regularization_strength must be >= 0"):
+        optimizers.Ftrl(l1_regularization_strength=-1)
     with pytest.raises(ValueError, match="initial_accumulator_value must be a number >= 0"):
         optimizers.Adagrad(initial_accumulator_value=-0.1)
     with pytest.raises(ValueError, match=r"beta_1 must be in \(0, 1\], got 0"):
@@ -106,6 +111,7 @@ def test_bad_optimizer_arguments_are_named():
         lambda: optimizers.Adagrad(0.1),
         lambda: optimizers.Adadelta(10.0, epsilon=1e-6),
         lambda: optimizers.Lion(0.005, weight_decay=0.01),
+        lambda: optimizers.Lamb(0.02),
     ],
 )
 def test_the_new_optimizers_train_and_survive_save_and_load(optimizer, tmp_path):
@@ -210,6 +216,72 @@ GOLDEN = {
         ],
     ),
     "lion": (lambda: optimizers.Lion(), [[v] * 10 for v in (0.999, 0.998, 0.997, 0.996, 0.995)]),
+    "lamb": (
+        lambda: optimizers.Lamb(),
+        [[v] * 10 for v in (0.999, 0.9982, 0.9974, 0.9965, 0.9955)],
+    ),
+    "ftrl": (
+        lambda: optimizers.Ftrl(
+            0.05,
+            learning_rate_power=-0.2,
+            initial_accumulator_value=0.4,
+            l1_regularization_strength=0.05,
+            l2_regularization_strength=0.15,
+            l2_shrinkage_regularization_strength=0.01,
+            beta=0.3,
+        ),
+        [
+            [0.0] * 10,
+            [
+                -0.0034,
+                -0.0077,
+                -0.0118,
+                -0.0157,
+                -0.0194,
+                -0.023,
+                -0.0263,
+                -0.0294,
+                -0.0325,
+                -0.0354,
+            ],
+            [
+                -0.0078,
+                -0.0162,
+                -0.0242,
+                -0.0317,
+                -0.0387,
+                -0.0454,
+                -0.0516,
+                -0.0575,
+                -0.0631,
+                -0.0685,
+            ],
+            [
+                -0.0121,
+                -0.0246,
+                -0.0363,
+                -0.0472,
+                -0.0573,
+                -0.0668,
+                -0.0757,
+                -0.0842,
+                -0.0922,
+                -0.0999,
+            ],
+            [
+                -0.0164,
+                -0.0328,
+                -0.0481,
+                -0.0623,
+                -0.0753,
+                -0.0875,
+                -0.099,
+                -0.1098,
+                -0.1201,
+                -0.1299,
+            ],
+        ],
+    ),
 }
 
 
@@ -230,8 +302,18 @@ def test_single_steps_of_keras_docstrings_and_tests():
     nadam = steps(optimizers.Nadam(0.5), w, grads)
     np.testing.assert_allclose(nadam, [0.4686, 1.4686, 2.4686, 3.4686], atol=1e-4)
     np.testing.assert_allclose(steps(optimizers.Lion(0.5), w, grads), [0.5, 1.5, 2.5, 3.5])
+    lamb = steps(optimizers.Lamb(0.5), w, grads)
+    np.testing.assert_allclose(lamb, [-0.3693, 0.6306, 1.6306, 2.6306], atol=1e-4)
+    ftrl = steps(optimizers.Ftrl(0.5), w, grads)
+    np.testing.assert_allclose(ftrl, [0.2218, 1.3954, 2.3651, 2.8814], atol=1e-4)
     # Keras' weight-decay test: three decays of 2.0 at rate 1.0 with a zero gradient.
-    for make in (optimizers.Nadam, optimizers.Adamax, optimizers.Adagrad, optimizers.Lion):
+    for make in (
+        optimizers.Nadam,
+        optimizers.Adamax,
+        optimizers.Adagrad,
+        optimizers.Lion,
+        optimizers.Lamb,
+    ):
         w = [2.0]
         for _ in range(3):
             w = steps(make(1.0, weight_decay=0.004), w, [[0.0]])
@@ -306,3 +388,19 @@ def test_fit_with_ema_ends_on_the_averaged_weights_and_saves_them(tmp_path):
     assert loaded.optimizer.get_config()["use_ema"] is True
     for a, b in zip(loaded.optimizer.variables(), model.optimizer.variables(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_ftrl_trains_a_sparse_linear_model_and_l1_zeroes_weights():
+    """FTRL is for linear models (it sets each weight from its accumulated gradients rather
+    than moving it, so a deep network loses its random start): a logistic regression on
+    two informative features of twenty."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 20)).astype(np.float32)
+    y = (x[:, 0] - x[:, 1] > 0).astype(np.int64)
+    model = Sequential([Input((20,)), L.Dense(2, activation="softmax")])
+    model.compile(optimizers.Ftrl(0.5, l1_regularization_strength=2.0), metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=32, epochs=10, verbose=0)
+    assert history.history["accuracy"][-1] > 0.9
+    kernel = model.get_weights()[0]
+    assert (kernel[2:] == 0).mean() > 0.5  # L1 keeps most noise features at exactly 0
+    assert (kernel[:2] != 0).all()

@@ -395,25 +395,9 @@ class Lion(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
 
 
-class Lamb(Optimizer):
+class Lamb(Adam):
     """Keras' Lamb (You et al.): Adam's bias-corrected step, scaled per weight by the trust
-    ratio ||w|| / ||step|| (1 when either is 0), for large batches."""
-
-    def __init__(
-        self,
-        learning_rate: float | LearningRateSchedule = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(learning_rate, **kwargs)
-        self.beta_1, self.beta_2 = fraction(beta_1, "beta_1"), fraction(beta_2, "beta_2")
-        self.epsilon = float(epsilon)
-
-    def _new_slots(self, p: Tensor) -> dict[str, Any]:
-        xp = backend.get_array_module(p.data)
-        return {"momentum": xp.zeros_like(p.data), "velocity": xp.zeros_like(p.data)}
+    ratio ||w|| / ||step|| (1 when either is 0), for large batches. Adam's arguments."""
 
     def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
         xp = backend.get_array_module(value)
@@ -424,7 +408,7 @@ class Lamb(Optimizer):
         second = self._step_scalar(
             "lamb_second", value.dtype, lambda: 1 / (1 - self.beta_2**self.iterations)
         )
-        m, v = slots["momentum"], slots["velocity"]
+        m, v = slots["m"], slots["v"]
         m += (grad - m) * cast(1 - self.beta_1)
         v += (grad * grad - v) * cast(1 - self.beta_2)
         step = (m * first) / (xp.sqrt(v * second) + cast(self.epsilon))
@@ -433,14 +417,6 @@ class Lamb(Optimizer):
         both = (w_norm > 0) & (step_norm > 0)
         ratio = xp.where(both, w_norm / xp.where(both, step_norm, cast(1)), cast(1))
         value -= step * (ratio * self._rate_scalar(value.dtype))
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-        }
 
 
 class Ftrl(Optimizer):

@@ -109,7 +109,50 @@ class Recall(_ThresholdMetric):
         return float(_ratio(true_positives, positives))
 
 
-class AUC(Metric):
+class ThresholdCounts(Metric):
+    """What AUC and the metrics at an operating point share: confusion counts at each of
+    ``self.thresholds`` (a NumPy array, copied to a device once), summed over batches."""
+
+    divides_by_seen = False
+    thresholds: np.ndarray
+
+    def _thresholds_for(self, outputs: Any) -> Any:
+        """The thresholds on the outputs' device, copied there once (before any step that a
+        CUDA graph captures, which could not copy)."""
+        cache = self.__dict__.setdefault("_on_device", {})
+        device = backend.device_of(outputs)
+        if device not in cache:
+            cache[device] = backend.to_device(self.thresholds, device)
+        return cache[device]
+
+    def _counts(
+        self,
+        scores: Any,
+        positive: Any,
+        weights: Any,
+        per_label: bool = False,
+    ) -> Any:
+        """(4, thresholds[, labels]) counts of true positives, false positives, false
+        negatives and true negatives (each sample counted with its weight), for ``scores``
+        and ``positive`` of shape (n, ...)."""
+        xp = backend.get_array_module(scores)
+        n = scores.shape[0]
+        positive = positive.reshape(n, -1)[None]
+        thresholds = self._thresholds_for(scores)
+        predicted = scores.astype(np.float64).reshape(n, -1)[None] > thresholds[:, None, None]
+        weight = 1 if weights is None else along_samples(weights, predicted, sample_axis=1)
+        counts = [
+            ((predicted & positive) * weight).sum(axis=1),
+            ((predicted & ~positive) * weight).sum(axis=1),
+            ((~predicted & positive) * weight).sum(axis=1),
+            ((~predicted & ~positive) * weight).sum(axis=1),
+        ]
+        if not per_label:
+            counts = [c.sum(axis=1) for c in counts]
+        return xp.stack(counts).astype(np.float64)
+
+
+class AUC(ThresholdCounts):
     """Keras' AUC: the area under the ROC or precision-recall curve, from confusion counts at
     ``num_thresholds`` evenly spaced thresholds (or the given ``thresholds``) between just
     below 0 and just above 1, summed by ``summation_method`` ('interpolation': trapezoids, or
@@ -118,7 +161,6 @@ class AUC(Metric):
     pooled. ``from_logits`` applies a sigmoid first."""
 
     default_name = "auc"
-    divides_by_seen = False
     CURVES = ("ROC", "PR")
     SUMMATIONS = ("interpolation", "minoring", "majoring")
 
@@ -161,36 +203,16 @@ class AUC(Metric):
         self.curve, self.summation_method = curve, summation_method
         self.multi_label, self.num_labels = bool(multi_label), num_labels
         self.from_logits = bool(from_logits)
-        self._on_device: dict[str, Any] = {}
-
-    def _thresholds_for(self, outputs: Any) -> Any:
-        """The thresholds on the outputs' device, copied there once (before any step that a
-        CUDA graph captures, which could not copy)."""
-        device = backend.device_of(outputs)
-        if device not in self._on_device:
-            self._on_device[device] = backend.to_device(self.thresholds, device)
-        return self._on_device[device]
 
     def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
         """(4, thresholds[, labels]) counts (weighted by the samples' ``weights``): true
         positives, false positives, false negatives, true negatives."""
         xp = backend.get_array_module(outputs)
-        positive = _positives(outputs, y_true, loss).reshape(outputs.shape[0], -1)[None]
         scores = outputs.astype(np.float64)
         if self.from_logits:
             scores = 1 / (1 + xp.exp(-scores))
-        thresholds = self._thresholds_for(outputs)
-        predicted = scores.reshape(outputs.shape[0], -1)[None] > thresholds[:, None, None]
-        weight = 1 if weights is None else along_samples(weights, predicted, sample_axis=1)
-        counts = [
-            ((predicted & positive) * weight).sum(axis=1),
-            ((predicted & ~positive) * weight).sum(axis=1),
-            ((~predicted & positive) * weight).sum(axis=1),
-            ((~predicted & ~positive) * weight).sum(axis=1),
-        ]
-        if not self.multi_label:
-            counts = [c.sum(axis=1) for c in counts]
-        return xp.stack(counts).astype(np.float64)
+        positive = _positives(outputs, y_true, loss)
+        return self._counts(scores, positive, weights, per_label=self.multi_label)
 
     def value(self, total: Any, seen: float) -> float:
         counts = backend.to_numpy(total)

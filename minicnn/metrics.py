@@ -17,10 +17,28 @@ from .autograd import Tensor, no_grad
 from .confusion_metrics import AUC, F1Score, FBetaScore, Precision, Recall
 from .iou_metrics import IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from .metric_base import Metric, OutputLoss, as_metric_array, per_sample_mean
+from .operating_point_metrics import (
+    FalseNegatives,
+    FalsePositives,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    TrueNegatives,
+    TruePositives,
+)
 from .regression_metrics import CosineSimilarity, R2Score
 
 __all__ = [
     "AUC",
+    "FalseNegatives",
+    "FalsePositives",
+    "PrecisionAtRecall",
+    "RecallAtPrecision",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
+    "TrueNegatives",
+    "TruePositives",
     "CosineSimilarity",
     "IoU",
     "MeanIoU",
@@ -409,6 +427,14 @@ _CLASSES: dict[str, type[Metric]] = {
         OneHotMeanIoU,
         R2Score,
         CosineSimilarity,
+        TruePositives,
+        FalsePositives,
+        TrueNegatives,
+        FalseNegatives,
+        PrecisionAtRecall,
+        RecallAtPrecision,
+        SensitivityAtSpecificity,
+        SpecificityAtSensitivity,
     )
 }
 

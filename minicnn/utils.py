@@ -10,8 +10,22 @@ from . import backend
 from .batches import PyDataset
 from .data_checks import integer_ids
 from .datasets.image_folders import image_dataset_from_directory
+from .image_utils import array_to_img, img_to_array, load_img, save_img
 
-__all__ = ["PyDataset", "image_dataset_from_directory", "pad_sequences", "to_categorical"]
+# Keras 2's name of PyDataset, which Keras 3 keeps.
+Sequence = PyDataset
+
+__all__ = [
+    "PyDataset",
+    "Sequence",
+    "array_to_img",
+    "image_dataset_from_directory",
+    "img_to_array",
+    "load_img",
+    "pad_sequences",
+    "save_img",
+    "to_categorical",
+]
 
 
 def to_categorical(y: Any, num_classes: int | None = None) -> np.ndarray:

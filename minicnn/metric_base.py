@@ -50,7 +50,9 @@ class Metric:
             raise ValueError(f"Metric '{self.name}': metrics compute in float32; got {dtype}.")
         self.dtype = "float32"
         self._variables: list[MetricVariable] = []
-        self.reset_state()
+        # The base's reset, not an override: a subclass's reset_state may read state that
+        # its __init__ makes only after this.
+        Metric.reset_state(self)
 
     @property
     def keeps_own_state(self) -> bool:

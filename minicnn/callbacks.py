@@ -56,6 +56,31 @@ class Callback:
     def on_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
         pass
 
+    # evaluate (and fit's validation) and predict, as in Keras
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        pass
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        pass
+
+    def on_test_batch_begin(self, batch: int, logs: StepLogs | None = None) -> None:
+        pass
+
+    def on_test_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
+        pass
+
+    def on_predict_begin(self, logs: Logs | None = None) -> None:
+        pass
+
+    def on_predict_end(self, logs: Logs | None = None) -> None:
+        pass
+
+    def on_predict_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        pass
+
+    def on_predict_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        pass
+
 
 class History(Callback):
     """What ``fit`` returns: ``history.history['loss']`` etc., one value per epoch."""
@@ -144,6 +169,11 @@ class _CallbackList:
     def batch_end(self, step: int, logs: BatchLogs) -> None:
         for cb in self.callbacks:
             cb.on_train_batch_end(step, logs)
+
+    def call(self, hook: str, *args: Any) -> None:
+        """Every callback's ``on_<hook>`` (the test and predict hooks)."""
+        for cb in self.callbacks:
+            getattr(cb, f"on_{hook}")(*args)
 
 
 def _check_count(owner: str, name: str, value: Any) -> None:

@@ -579,7 +579,8 @@ class Trainer:
             _check_finite(logs.get("loss", 0.0), epoch, step, steps, history, stop_quietly)
             epoch_seconds = time.perf_counter() - epoch_start
             if val is not None and (epoch + 1) % validation_freq == 0:
-                logs.update({f"val_{name}": v for name, v in self._evaluate(val).items()})
+                val_logs = self._evaluate(val, hooks=hooks)
+                logs.update({f"val_{name}": v for name, v in val_logs.items()})
             # Keras' order: callbacks first (they may add to the logs), then the progress line.
             hooks.epoch_end(epoch, logs)
             bar.finish(logs, current=step + 1)
@@ -662,14 +663,21 @@ class Trainer:
         self,
         batches: ArrayBatches | DatasetBatches | StepsPerEpoch,
         bar: ProgressBar | None = None,
+        hooks: _CallbackList | None = None,
     ) -> dict[str, float]:
-        """The logs of a pass over ``batches`` without training."""
+        """The logs of a pass over ``batches`` without training (callbacks' test hooks
+        called, when ``hooks`` has callbacks)."""
         totals = self._totals("test_step")
         own = self._writes_own("test_step")
         if not own:
             self._require_loss("test_step")
+        watched = hooks is not None and hooks.callbacks
+        if watched:
+            hooks.call("test_begin", {})
         with no_grad():
             for step, (xb, yb, wb) in enumerate(batches.epoch(shuffle=False)):
+                if watched:
+                    hooks.call("test_batch_begin", step, {})
                 if own:
                     totals.add(self._own_step("test_step", xb, yb, wb)[0], None, rows_of(xb))
                 else:
@@ -677,9 +685,14 @@ class Trainer:
                     totals.add(loss.data, self._hits(outputs, yb, wb), rows_of(xb))
                 if bar is not None and bar.will_draw(step + 1):
                     bar.update(step + 1, totals.logs())
+                if watched:
+                    hooks.call("test_batch_end", step, BatchLogs(totals.logs))
         if not totals.seen:
             raise ValueError("There was no data to evaluate: the iterator had run out.")
-        return totals.logs()
+        logs = totals.logs()
+        if watched:
+            hooks.call("test_end", dict(logs))
+        return logs
 
     def _totals(self, method: str) -> _RunningTotals | _StepLogs:
         """A run's running logs: the model's own steps' (``method`` replaced) or fit's."""
@@ -696,11 +709,12 @@ class Trainer:
         return_dict: bool = False,
         sample_weight: Any = None,
         steps: int | None = None,
+        callbacks: list[Callback] | None = None,
     ) -> list[float] | float | dict[str, float]:
         """Loss (and accuracy, if compiled with it) over (x, y) or a dataset of (x, y)
         batches, without training; a dict ``{"accuracy": ..., "loss": ...}`` with
         ``return_dict``. ``sample_weight`` weights each sample's loss, as in fit; ``steps``
-        takes only the first that many batches."""
+        takes only the first that many batches; ``callbacks`` get Keras' test hooks."""
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
         if _takes_dataset(x, y):
@@ -711,7 +725,10 @@ class Trainer:
             data = (x, y) if sample_weight is None else (x, y, sample_weight)
         batches = _limited(self._batches(data, _batch_size(batch_size)), steps, "steps")
         bar = ProgressBar(batches.steps, verbose)
-        logs = self._evaluate(batches, bar)
+        hooks = _CallbackList(
+            list(callbacks or []), self, {"verbose": verbose, "steps": batches.steps}
+        )
+        logs = self._evaluate(batches, bar, hooks)
         bar.finish(logs)
         return self._returned(logs, return_dict)
 
@@ -721,23 +738,32 @@ class Trainer:
         batch_size: int | None = None,
         verbose: int | str = "auto",
         steps: int | None = None,
+        callbacks: list[Callback] | None = None,
     ) -> np.ndarray:
         """The model's outputs (softmax probabilities for the study's models) as a NumPy array,
         for x or for each batch of a dataset, in order (of the first ``steps`` batches only,
-        if given)."""
+        if given); ``callbacks`` get Keras' predict hooks (a batch's logs hold its
+        ``outputs``, on the model's device)."""
         verbose = 1 if verbose == "auto" else int(verbose)
         batches = self._batches(x, _batch_size(batch_size), with_targets=False)
         batches = _limited(batches, steps, "steps")
         bar = ProgressBar(batches.steps, verbose)
+        hooks = _CallbackList(
+            list(callbacks or []), self, {"verbose": verbose, "steps": batches.steps}
+        )
+        hooks.call("predict_begin", {})
         outputs = []
         xp = backend.xp_for(self.device)
         with no_grad():
             for step, (xb, _, _) in enumerate(batches.epoch(shuffle=False)):
+                hooks.call("predict_batch_begin", step, {})
                 out = self.predict_step(list(xb) if isinstance(xb, tuple) else xb)
                 outputs.append([_data(t) for t in out] if isinstance(out, list) else _data(out))
+                hooks.call("predict_batch_end", step, {"outputs": outputs[-1]})
                 bar.update(step + 1)
         if not outputs:
             raise ValueError("There was no data to predict on: the iterator had run out.")
+        hooks.call("predict_end", {})
         bar.finish()
         if isinstance(outputs[0], list):  # one array per output
             return [backend.to_numpy(xp.concatenate(part)) for part in zip(*outputs, strict=True)]

@@ -500,3 +500,47 @@ def test_backup_and_restore_arguments_are_checked(tmp_path):
         model.fit(
             x, y, verbose=0, checkpoint=tmp_path / "c.npz", callbacks=[BackupAndRestore(tmp_path)]
         )
+
+
+class _Recorder(Callback):
+    """Every test and predict hook, in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_test_begin(self, logs=None):
+        self.calls.append("test_begin")
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.calls.append(("test_batch_end", batch, round(logs["loss"], 6)))
+
+    def on_test_end(self, logs=None):
+        self.calls.append(("test_end", sorted(logs)))
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.calls.append(("predict_batch_end", batch, logs["outputs"].shape))
+
+    def on_predict_end(self, logs=None):
+        self.calls.append("predict_end")
+
+
+def test_evaluate_predict_and_validation_call_keras_test_and_predict_hooks():
+    x, y = toy_data(40)
+    model = compiled(small_cnn())
+    recorder = _Recorder()
+    loss, accuracy = model.evaluate(x, y, batch_size=16, verbose=0, callbacks=[recorder])
+    assert recorder.calls[0] == "test_begin"
+    assert [c[1] for c in recorder.calls[1:4]] == [0, 1, 2]  # 16 + 16 + 8 samples
+    assert recorder.calls[3][2] == round(loss, 6)
+    assert recorder.calls[4] == ("test_end", ["accuracy", "loss"])
+    recorder.calls.clear()
+    model.predict(x, batch_size=32, verbose=0, callbacks=[recorder])
+    assert recorder.calls == [
+        ("predict_batch_end", 0, (32, 3)),
+        ("predict_batch_end", 1, (8, 3)),
+        "predict_end",
+    ]
+    recorder.calls.clear()
+    model.fit(x, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0, callbacks=[recorder])
+    assert recorder.calls.count("test_begin") == 2  # one validation per epoch

@@ -469,9 +469,9 @@ def test_validation_freq_and_batch_size(monkeypatch):
     sizes = []
     evaluate = model._evaluate
 
-    def spy(batches, bar=None):
+    def spy(batches, bar=None, hooks=None):
         sizes.append(batches.batch_size)
-        return evaluate(batches, bar)
+        return evaluate(batches, bar, hooks)
 
     monkeypatch.setattr(model, "_evaluate", spy)
     history = model.fit(

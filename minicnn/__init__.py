@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 from . import (  # noqa: E402
     callbacks,
+    constraints,
     initializers,
     layers,
     losses,
@@ -34,6 +35,7 @@ __all__ = [
     "Sequential",
     "callbacks",
     "clear_session",
+    "constraints",
     "grad",
     "initializers",
     "layers",

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import activations, backend, initializers, regularizers
+from . import activations, backend, constraints, initializers, regularizers
 from .autograd import Tensor
 from .data_checks import positive_int
 
@@ -144,8 +144,12 @@ class Layer:
         self.input_shape = input_shape
         if not own_shape:
             self.output_shape = self._output_shape_for(input_shape)
+        self._attach_constraints()
         self.built = True
         self.trainable = self._trainable
+
+    def _attach_constraints(self) -> None:
+        """Give the weights their constraints (a layer with ``kernel_constraint`` etc.)."""
 
     def _output_shape_for(self, input_shape: Any) -> Shape:
         """``compute_output_shape``, or, for a layer of the user's that has none (Keras does
@@ -175,8 +179,6 @@ class Layer:
         shape; ``trainable=False`` keeps it out of training (a statistic the layer updates);
         ``regularizer`` adds its penalty to ``layer.losses``. Keep it as an attribute and
         use it in ``call``."""
-        if constraint is not None:
-            raise ValueError(f"{self.describe()}: add_weight's constraint is not available.")
         unknown = set(kwargs) - {"autocast", "aggregation", "synchronization"}
         if unknown:
             raise TypeError(f"{self.describe()}: add_weight got unknown arguments {unknown}.")
@@ -187,6 +189,7 @@ class Layer:
             values = initializers.get(initializer or "glorot_uniform")(shape)
         values = np.asarray(values, dtype=dtype or backend.FLOAT)
         weight = Tensor(backend.to_device(values, self.device), name=name)
+        weight.constraint = constraints.get(constraint)
         weight.requires_grad = bool(trainable) and self._trainable
         if not trainable:
             self._frozen_weights.add(id(weight))
@@ -510,11 +513,15 @@ class _Activated(Layer):
         bias_initializer: str = "zeros",
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.activation_name = activation
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -569,4 +576,18 @@ class _Activated(Layer):
             "bias_initializer": self._init_names[1],
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            **self._constraint_config(),
         }
+
+    def _constraint_config(self) -> dict[str, Any]:
+        """The constraints that are set (configs without them stay as they were)."""
+        pairs = (
+            ("kernel_constraint", self.kernel_constraint),
+            ("bias_constraint", self.bias_constraint),
+        )
+        return {key: constraints.serialize(c) for key, c in pairs if c is not None}
+
+    def _attach_constraints(self) -> None:
+        self._weights[0].constraint = self.kernel_constraint
+        if self.use_bias:
+            self._weights[self.bias_index].constraint = self.bias_constraint

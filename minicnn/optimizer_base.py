@@ -197,6 +197,8 @@ class Optimizer:
             if self.weight_decay is not None:
                 p.data -= p.data * self._step_scalar("decay", p.data.dtype, self._decay_factor)
             self._update(p.data, grad, slots)
+            if p.constraint is not None:
+                p.data[...] = p.constraint(p.data)
         if self.use_ema:
             self._follow_average(self._params)
 

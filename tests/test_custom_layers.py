@@ -144,6 +144,6 @@ def test_bad_add_weight_arguments_are_named():
     layer = L.Layer()
     with pytest.raises(TypeError, match="add_weight got unknown arguments"):
         layer.add_weight(shape=(2,), colour="red")
-    with pytest.raises(ValueError, match="constraint is not available"):
-        layer.add_weight(shape=(2,), constraint="non_neg")
+    with pytest.raises(ValueError, match="Unknown constraint 'non_negative'"):
+        layer.add_weight(shape=(2,), constraint="non_negative")
     assert isinstance(layer.add_weight(shape=(2, 2), initializer=np.ones), Tensor)

@@ -78,6 +78,44 @@ class Compiler:
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
 
+    # -- the settings as a config, as Keras 3 keeps them ----------------------------------------
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """compile's settings as plain data (what a model file keeps), or None before
+        compile; ``compile_from_config`` compiles a model with them."""
+        if not self.compiled:
+            return None
+        specs = self._compile_specs or {  # several outputs: one entry per output
+            "loss": None if self.loss is None else self.loss.get_config(),
+            "metrics": [
+                metrics_module.serialize(m, self.loss)
+                for m in self._compiled_metrics
+                if not m.weighted
+            ],
+            "weighted_metrics": [
+                metrics_module.serialize(m, self.loss) for m in self._compiled_metrics if m.weighted
+            ],
+        }
+        return {
+            "optimizer": self.optimizer.get_config(),
+            "jit_compile": self.jit_compile,
+            **specs,
+        }
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """compile with what ``get_compile_config`` gave (custom losses and metrics are found
+        by name: ``custom_object_scope`` or registration)."""
+        loss = config["loss"]
+        self.compile(
+            optimizers.get(config["optimizer"]),
+            [losses.get(x) for x in loss]
+            if isinstance(loss, list)
+            else (None if loss is None else losses.get(loss)),
+            config["metrics"],
+            jit_compile=config.get("jit_compile", False),
+            loss_weights=config.get("loss_weights"),
+            weighted_metrics=config.get("weighted_metrics"),
+        )
+
     # -- metrics, as Keras 3 shows them ----------------------------------------------------------
     @property
     def metrics(self) -> list[metrics_module.Metric]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, backend, losses, metrics, optimizers, registry
+from . import __version__, backend, registry
 from .fileio import atomic_write
 from .layers import LAYER_CLASSES
 from .models import Model, Sequential
@@ -144,29 +144,7 @@ def _restore_optimizer(archive: Any, document: dict[str, Any], model: Model, pat
 
 def save_model(model: Model, path: str | os.PathLike) -> None:
     model._require_built()
-    compile_config = None
-    if model.compiled:
-        compile_config = {
-            "optimizer": model.optimizer.get_config(),
-            "jit_compile": model.jit_compile,
-            # Several outputs: a loss and a list of metrics per output, and the loss weights.
-            **(
-                model._compile_specs
-                or {
-                    "loss": None if model.loss is None else model.loss.get_config(),
-                    "metrics": [
-                        metrics.serialize(m, model.loss)
-                        for m in model._compiled_metrics
-                        if not m.weighted
-                    ],
-                    "weighted_metrics": [
-                        metrics.serialize(m, model.loss)
-                        for m in model._compiled_metrics
-                        if m.weighted
-                    ],
-                }
-            ),
-        }
+    compile_config = model.get_compile_config()
     document = {"format": FORMAT, "model": model.get_config(), "compile": compile_config}
     arrays = _weight_arrays(model)
     if model.compiled and model.optimizer.variables():
@@ -193,19 +171,8 @@ def load_model(
         model = _model_from_config(document.get("model"), path, device)
         _load_weights(archive, model, path)
         if compile and document.get("compile"):
-            c = document["compile"]
             try:
-                several = isinstance(c["loss"], list)
-                model.compile(
-                    optimizers.get(c["optimizer"]),
-                    [losses.get(x) for x in c["loss"]]
-                    if several
-                    else (None if c["loss"] is None else losses.get(c["loss"])),
-                    c["metrics"],
-                    jit_compile=c.get("jit_compile", False),
-                    loss_weights=c.get("loss_weights"),
-                    weighted_metrics=c.get("weighted_metrics"),
-                )
+                model.compile_from_config(document["compile"])
             except (KeyError, TypeError, ValueError) as e:
                 raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None
             if "optimizer_arrays" in document:

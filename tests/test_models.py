@@ -1,4 +1,5 @@
 import io
+import json
 import re
 
 import numpy as np
@@ -594,3 +595,22 @@ def test_a_built_layer_added_to_a_sequential_keeps_its_weights():
     model = Sequential([Input((4,)), dense])
     for a, b in zip(model.get_weights(), weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compile_config_round_trips_as_in_keras():
+    x, y = toy_data(32)
+    model = small_cnn()
+    assert model.get_compile_config() is None
+    model.compile(
+        optimizers.Adam(0.01),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        weighted_metrics=["accuracy"],
+    )
+    config = model.get_compile_config()
+    assert config["optimizer"]["learning_rate"] == 0.01
+    twin = small_cnn()
+    twin.set_weights(model.get_weights())
+    twin.compile_from_config(json.loads(json.dumps(config)))  # plain data, as a file holds
+    assert twin.metrics_names == model.metrics_names == ["loss", "accuracy", "weighted_accuracy"]
+    assert twin.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import array_ops as A
 from . import backend
 from . import functions as F
 from . import tensor_ops as T
@@ -443,3 +444,142 @@ def one_hot(x: Any, num_classes: int) -> Tensor:
     ids = _data(convert_to_tensor(x)).astype(np.int64)
     xp = backend.get_array_module(ids)
     return Tensor((ids[..., None] == xp.arange(num_classes)).astype(backend.FLOAT))
+
+
+# --- more of Keras' ops: building, stacking, picking, statistics ------------------------------
+
+
+def stack(xs: list[Any], axis: int = 0) -> Tensor:
+    return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
+
+
+def tile(x: Any, repeats: int | tuple[int, ...]) -> Tensor:
+    reps = (repeats,) if isinstance(repeats, int) else tuple(repeats)
+    return A.Tile(reps)(convert_to_tensor(x))
+
+
+def repeat(x: Any, repeats: int, axis: int | None = None) -> Tensor:
+    """Each element ``repeats`` times along ``axis`` (of the flattened x when None)."""
+    x = convert_to_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return A.Repeat(int(repeats), axis)(x)
+
+
+def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float = 0) -> Tensor:
+    """Constant padding (Keras' default mode), ``pad_width`` one (before, after) per axis."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is available, got {mode!r}.")
+    x = convert_to_tensor(x)
+    width = tuple((int(b), int(a)) for b, a in pad_width)
+    if len(width) != x.ndim:
+        raise ValueError(f"pad: {len(width)} (before, after) pairs for {x.ndim} axes.")
+    return A.Pad(width, constant_values)(x)
+
+
+def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> Tensor:
+    x = convert_to_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    (ids,) = _operands(_data(convert_to_tensor(indices)))
+    if backend.is_device_array(x.data) and isinstance(ids, np.ndarray):
+        ids = backend.to_device(ids, "gpu")
+    return A.TakeAlongAxis(ids.astype(np.int64), axis)(x)
+
+
+def cumsum(x: Any, axis: int | None = None) -> Tensor:
+    return A.CumSum(axis)(convert_to_tensor(x))
+
+
+def var(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """The (population) variance over ``axis``."""
+    x = convert_to_tensor(x)
+    return mean(square(x - mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)
+
+
+def std(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    return sqrt(var(x, axis=axis, keepdims=keepdims))
+
+
+def norm(x: Any, ord: int | None = None, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+    """The L2 norm (``ord`` None or 2) or the L1 norm (``ord`` 1) over ``axis`` (every axis
+    when None)."""
+    if ord in (None, 2):
+        return sqrt(sum(square(x), axis=axis, keepdims=keepdims))
+    if ord == 1:
+        return sum(abs(x), axis=axis, keepdims=keepdims)
+    raise ValueError(f"norm: ord must be None, 1 or 2, got {ord!r}.")
+
+
+def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """The ``k`` largest values along the last axis (largest first) and their indices; the
+    values take gradients."""
+    x = convert_to_tensor(x)
+    xp = backend.get_array_module(x.data)
+    order = xp.argsort(-x.data, axis=-1)[..., :k]
+    return take_along_axis(x, order, axis=-1), Tensor(order)
+
+
+# Without gradients: new arrays, logic and rounding.
+def _constant(values: Any, dtype: Any) -> Tensor:
+    return Tensor(values if dtype is None else values.astype(dtype))
+
+
+def zeros(shape: Any, dtype: Any = None) -> Tensor:
+    return _constant(np.zeros(shape, backend.FLOAT), dtype)
+
+
+def ones(shape: Any, dtype: Any = None) -> Tensor:
+    return _constant(np.ones(shape, backend.FLOAT), dtype)
+
+
+def full(shape: Any, fill_value: float, dtype: Any = None) -> Tensor:
+    return _constant(np.full(shape, fill_value, backend.FLOAT), dtype)
+
+
+def zeros_like(x: Any, dtype: Any = None) -> Tensor:
+    data = _data(convert_to_tensor(x))
+    return Tensor(backend.get_array_module(data).zeros_like(data, dtype=dtype))
+
+
+def ones_like(x: Any, dtype: Any = None) -> Tensor:
+    data = _data(convert_to_tensor(x))
+    return Tensor(backend.get_array_module(data).ones_like(data, dtype=dtype))
+
+
+def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
+    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    return _constant(values, dtype)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
+    return _constant(np.eye(n, m, dtype=backend.FLOAT), dtype)
+
+
+def _logical(name: str) -> Callable[..., Tensor]:
+    def op(*xs: Any) -> Tensor:
+        arrays = [_data(v).astype(bool) for v in _operands(*xs)]
+        return Tensor(getattr(backend.get_array_module(*arrays), name)(*arrays))
+
+    op.__name__ = name
+    return op
+
+
+logical_and = _logical("logical_and")
+logical_or = _logical("logical_or")
+logical_xor = _logical("logical_xor")
+logical_not = _logical("logical_not")
+
+
+def _rounding(name: str) -> Callable[[Any], Tensor]:
+    def op(x: Any) -> Tensor:
+        data = _data(convert_to_tensor(x))
+        return Tensor(getattr(backend.get_array_module(data), name)(data))
+
+    op.__name__ = name
+    return op
+
+
+floor = _rounding("floor")
+ceil = _rounding("ceil")
+round = _rounding("round")  # noqa: A001

@@ -78,6 +78,27 @@ UNARY = {
         "any",
     ),
     "mask": (lambda x: x[host(x) > 0.2], lambda a: a[a > 0.2], "any"),
+    "tile": (lambda x: ops.tile(x, (2, 1, 3)), lambda a: np.tile(a, (2, 1, 3)), "any"),
+    "repeat": (lambda x: ops.repeat(x, 2, axis=1), lambda a: np.repeat(a, 2, axis=1), "any"),
+    "repeat_flat": (lambda x: ops.repeat(x, 3), lambda a: np.repeat(a, 3), "any"),
+    "pad": (
+        lambda x: ops.pad(x, ((0, 1), (2, 0), (1, 1)), constant_values=0.5),
+        lambda a: np.pad(a, ((0, 1), (2, 0), (1, 1)), constant_values=0.5),
+        "any",
+    ),
+    "take_along_axis": (
+        lambda x: ops.take_along_axis(x, np.array([[[3, 0, 3]]]), axis=2),
+        lambda a: np.take_along_axis(a, np.broadcast_to([[[3, 0, 3]]], (2, 3, 3)), axis=2),
+        "any",
+    ),
+    "cumsum": (lambda x: ops.cumsum(x, axis=1), lambda a: np.cumsum(a, axis=1), "any"),
+    "cumsum_flat": (ops.cumsum, np.cumsum, "any"),
+    "var": (lambda x: ops.var(x, axis=-1), lambda a: a.var(axis=-1), "any"),
+    "std": (lambda x: ops.std(x, axis=(0, 1)), lambda a: a.std(axis=(0, 1)), "any"),
+    "norm": (lambda x: ops.norm(x, axis=-1), lambda a: np.linalg.norm(a, axis=-1), "any"),
+    "norm_l1": (lambda x: ops.norm(x, ord=1), lambda a: np.abs(a).sum(), "any"),
+    "stack": (lambda x: ops.stack([x, x * 2], axis=1), lambda a: np.stack([a, a * 2], 1), "any"),
+    "top_k": (lambda x: ops.top_k(x, 2)[0], lambda a: -np.sort(-a, axis=-1)[..., :2], "any"),
 }
 
 
@@ -163,3 +184,27 @@ def test_bad_arguments_are_named():
         ops.clip(np.zeros(2), 1, 0)
     with pytest.raises(ValueError, match="axis 0 of shape \\(2, 1\\) is not of size 1"):
         ops.squeeze(np.zeros((2, 1)), 0)
+
+
+def test_constants_logic_and_rounding(device):
+    x = Tensor(backend.to_device(np.array([[0.4, -1.6], [2.5, 0.0]], np.float32), device))
+    np.testing.assert_array_equal(host(ops.zeros_like(x)), np.zeros((2, 2)))
+    np.testing.assert_array_equal(host(ops.ones_like(x)), np.ones((2, 2)))
+    assert ops.zeros((2, 3)).dtype == np.float32 and ops.ones(4).shape == (4,)
+    np.testing.assert_array_equal(host(ops.full((2,), 7.0)), [7, 7])
+    np.testing.assert_array_equal(host(ops.arange(3)), [0, 1, 2])
+    np.testing.assert_array_equal(host(ops.eye(2)), np.eye(2))
+    np.testing.assert_array_equal(host(ops.floor(x)), [[0, -2], [2, 0]])
+    np.testing.assert_array_equal(host(ops.ceil(x)), [[1, -1], [3, 0]])
+    np.testing.assert_array_equal(host(ops.round(x)), [[0, -2], [2, 0]])  # halves to even
+    positive = ops.greater(x, 0)
+    np.testing.assert_array_equal(
+        host(ops.logical_and(positive, ops.less(x, 1))), [[True, False], [False, False]]
+    )
+    np.testing.assert_array_equal(host(ops.logical_not(positive)), [[False, True], [False, True]])
+    values, indices = ops.top_k(x, 1)
+    np.testing.assert_array_equal(host(indices), [[0], [0]])
+    with pytest.raises(ValueError, match="only mode='constant'"):
+        ops.pad(x, ((0, 0), (1, 1)), mode="reflect")
+    with pytest.raises(ValueError, match="ord must be None, 1 or 2"):
+        ops.norm(x, ord=3)

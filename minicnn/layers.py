@@ -160,6 +160,8 @@ __all__ = [
     "DepthwiseConv1D",
     "SeparableConv1D",
     "Embedding",
+    "CategoryEncoding",
+    "Discretization",
     "ActivityRegularization",
     "UnitNormalization",
     "Masking",
@@ -648,6 +650,7 @@ class Lambda(Layer):
 
 # The 1-D twins subclass the 2-D layers above, so they are imported once those exist.
 from .conv1d_twins import Conv1DTranspose, DepthwiseConv1D, SeparableConv1D  # noqa: E402
+from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
 
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
@@ -726,5 +729,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Masking,
         ActivityRegularization,
         UnitNormalization,
+        CategoryEncoding,
+        Discretization,
     )
 }

@@ -524,13 +524,7 @@ def _custom(config: dict[str, Any]) -> Loss:
     """A custom loss rebuilt from its config: its function or Loss subclass is found by the
     name the config records."""
     key = config.pop("registered_name")
-    found = registry.get_registered_object(key)
-    if found is None:
-        raise ValueError(
-            f"The loss '{config.get('name', key)}' is a custom one ('{key}'): pass "
-            f"custom_objects={{'{key.split('>')[-1]}': ...}} to load_model, register it with "
-            "register_keras_serializable, or load with compile=False."
-        )
+    found = registry.saved_object(key, "loss", config.get("name", key))
     if isinstance(found, type) and issubclass(found, Loss):
         return found.from_config(config)
     if callable(found) and not isinstance(found, type):

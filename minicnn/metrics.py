@@ -465,13 +465,7 @@ def _custom(identifier: dict[str, Any]) -> Metric:
     subclass, found by name."""
     config = dict(identifier.get("config", {}))
     key = identifier.get("registered_name", identifier["class_name"])
-    found = registry.get_registered_object(key)
-    if found is None:
-        raise ValueError(
-            f"The metric '{config.get('name', key)}' is a custom one ('{key}'): pass "
-            f"custom_objects={{'{key.split('>')[-1]}': ...}} to load_model, register it with "
-            "register_keras_serializable, or load with compile=False."
-        )
+    found = registry.saved_object(key, "metric", config.get("name", key))
     if identifier["class_name"] == "MeanMetricWrapper":
         return MeanMetricWrapper(found, **config)
     if isinstance(found, type) and issubclass(found, Metric):

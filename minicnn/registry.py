@@ -52,6 +52,19 @@ def custom_object_scope(custom_objects: dict[str, Any] | None) -> Iterator[None]
         _scopes.pop()
 
 
+def saved_object(key: str, kind: str, name: str) -> Any:
+    """The object a model file names by ``key`` (its ``kind``, 'loss' or 'metric', called
+    ``name``), or a ValueError that says how to give it back."""
+    found = get_registered_object(key)
+    if found is None:
+        raise ValueError(
+            f"The {kind} '{name}' is a custom one ('{key}'): pass "
+            f"custom_objects={{'{key.split('>')[-1]}': ...}} to load_model, register it with "
+            "register_keras_serializable, or load with compile=False."
+        )
+    return found
+
+
 def get_registered_object(name: str, custom_objects: dict[str, Any] | None = None) -> Any:
     """The object ``name`` refers to: in ``custom_objects``, the innermost scope first, then
     the registered ones; None when nothing is called so. A key 'package>name' also finds an

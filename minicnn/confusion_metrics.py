@@ -24,6 +24,17 @@ def _positives(outputs: Any, y_true: Any, loss: Any) -> Any:
     return y_true.reshape(outputs.shape) != 0
 
 
+def spaced_thresholds(inner: list[float]) -> np.ndarray:
+    """Keras' thresholds: the ``inner`` ones between one just below 0 and one just above 1,
+    so that every score lies above the first and below the last."""
+    return np.array([-EPSILON, *inner, 1.0 + EPSILON], dtype=np.float64)
+
+
+def evenly_spaced(num_thresholds: int) -> list[float]:
+    """The num_thresholds - 2 inner thresholds Keras spaces evenly in (0, 1)."""
+    return [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+
+
 def _ratio(numerator: Any, denominator: Any) -> Any:
     """numerator / denominator, 0 where the denominator is 0 (Keras' divide_no_nan)."""
     numerator, denominator = np.asarray(numerator, float), np.asarray(denominator, float)
@@ -196,10 +207,10 @@ class AUC(ThresholdCounts):
                 raise ValueError(f"AUC: num_thresholds must be an int > 1, got {num_thresholds!r}.")
             if num_thresholds <= 1:
                 raise ValueError(f"AUC: num_thresholds must be > 1, got {num_thresholds}.")
-            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            inner = evenly_spaced(num_thresholds)
         self.num_thresholds = num_thresholds
         self._given_thresholds = None if thresholds is None else inner
-        self.thresholds = np.array([-EPSILON, *inner, 1.0 + EPSILON])
+        self.thresholds = spaced_thresholds(inner)
         self.curve, self.summation_method = curve, summation_method
         self.multi_label, self.num_labels = bool(multi_label), num_labels
         self.from_logits = bool(from_logits)

@@ -9,7 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from .confusion_metrics import EPSILON, ThresholdCounts, _positives, _ratio
+from .confusion_metrics import (
+    ThresholdCounts,
+    _positives,
+    _ratio,
+    evenly_spaced,
+    spaced_thresholds,
+)
 
 _ROWS = {"true_positives": 0, "false_positives": 1, "false_negatives": 2, "true_negatives": 3}
 
@@ -104,11 +110,9 @@ class _AtOperatingPoint(ThresholdCounts):
             raise ValueError(f"{owner}: num_thresholds must be > 0, got {num_thresholds}.")
         self.target, self.num_thresholds, self.class_id = float(target), num_thresholds, class_id
         if num_thresholds == 1:
-            inner = [0.5]
+            self.thresholds = np.array([0.5])
         else:
-            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
-            inner = [-EPSILON, *inner, 1.0 + EPSILON]
-        self.thresholds = np.array(inner, dtype=np.float64)
+            self.thresholds = spaced_thresholds(evenly_spaced(num_thresholds))
         super().__init__(name, dtype)
 
     def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:

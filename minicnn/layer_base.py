@@ -128,10 +128,7 @@ class Layer:
     def build(self, input_shape: Any) -> None:
         """Check the input shape (a list of shapes for a layer that takes a list), create
         the weights, and remember both shapes."""
-        if self.takes_list:
-            input_shape = [tuple(int(d) for d in shape) for shape in input_shape]
-        else:
-            input_shape = tuple(int(d) for d in input_shape)
+        input_shape = self._as_input_shape(input_shape)
         # The shape first: it checks the input before any weight is made for it.
         own_shape = type(self).compute_output_shape is not Layer.compute_output_shape
         if own_shape:
@@ -156,12 +153,22 @@ class Layer:
         not ask for it), the shape its call gives one sample of zeros."""
         if type(self).compute_output_shape is not Layer.compute_output_shape:
             return self.compute_output_shape(input_shape)
+        return self._probed_output_shape(input_shape)
+
+    def _probed_output_shape(self, input_shape: Shape) -> Shape:
+        """The shape of what ``call`` gives one sample of zeros (no graph recorded)."""
         from .autograd import no_grad
 
         probe = Tensor(backend.to_device(np.zeros((1, *input_shape), backend.FLOAT), self.device))
         with no_grad():
             out = self.call(probe, False)
         return tuple((out if isinstance(out, Tensor) else Tensor(out)).shape[1:])
+
+    def _as_input_shape(self, input_shape: Any) -> Any:
+        """A shape as ints (a list of them for a layer that takes a list)."""
+        if self.takes_list:
+            return [tuple(int(d) for d in shape) for shape in input_shape]
+        return tuple(int(d) for d in input_shape)
 
     def add_weight(
         self,
@@ -407,10 +414,7 @@ def _keeping_books(user_build: Any) -> Any:
 
     @functools.wraps(user_build)
     def build(self: Layer, input_shape: Any) -> None:
-        if self.takes_list:
-            input_shape = [tuple(int(d) for d in shape) for shape in input_shape]
-        else:
-            input_shape = tuple(int(d) for d in input_shape)
+        input_shape = self._as_input_shape(input_shape)
         user_build(self, input_shape)
         self.input_shape = input_shape
         self.output_shape = self._output_shape_for(input_shape)

@@ -20,7 +20,7 @@ from .augmentation import (
     RandomTranslation,
     RandomZoom,
 )
-from .autograd import Tensor, no_grad
+from .autograd import Tensor
 from .data_checks import positive_int
 from .layer_base import (
     Input,
@@ -628,9 +628,7 @@ class Lambda(Layer):
             return tuple(self._output_shape(tuple(input_shape)))
         if self._output_shape is not None:
             return tuple(self._output_shape)
-        probe = Tensor(backend.to_device(np.zeros((1, *input_shape), backend.FLOAT), self.device))
-        with no_grad():
-            return tuple(self.call(probe, False).shape[1:])
+        return self._probed_output_shape(input_shape)
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         out = self.function(x)

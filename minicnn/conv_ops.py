@@ -83,21 +83,25 @@ def depthwise_conv2d(
 
 
 class DilateKernel(Function):
-    """A (kh, kw, ...) kernel spread out by ``rate``, zeros between its taps: a convolution
-    with it is the dilated ("atrous") convolution with the original kernel."""
+    """A kernel spread out by ``rate`` over its leading axes (one rate per spatial axis),
+    zeros between its taps: a convolution with it is the dilated ("atrous") convolution with
+    the original kernel."""
 
-    def __init__(self, rate: tuple[int, int]) -> None:
+    def __init__(self, rate: tuple[int, ...]) -> None:
         self.rate = rate
+
+    def _taps(self) -> tuple[slice, ...]:
+        return tuple(slice(None, None, r) for r in self.rate)
 
     def forward(self, w: Any) -> Any:
         xp = backend.get_array_module(w)
-        (dh, dw), (kh, kw) = self.rate, w.shape[:2]
-        out = xp.zeros(((kh - 1) * dh + 1, (kw - 1) * dw + 1, *w.shape[2:]), dtype=w.dtype)
-        out[::dh, ::dw] = w
+        spans = [(k - 1) * r + 1 for k, r in zip(w.shape, self.rate, strict=False)]
+        out = xp.zeros((*spans, *w.shape[len(self.rate) :]), dtype=w.dtype)
+        out[self._taps()] = w
         return out
 
     def backward(self, grad: Any) -> Any:
-        return grad[:: self.rate[0], :: self.rate[1]]
+        return grad[self._taps()]
 
 
 def dilate_kernel(kernel: Any, rate: int | tuple[int, int]) -> Tensor:
@@ -121,20 +125,26 @@ class GroupKernel(Function):
 
     def forward(self, w: Any) -> Any:
         xp = backend.get_array_module(w)
-        kh, kw, step_in, outputs = w.shape
-        full = xp.zeros((kh, kw, step_in * self.groups, outputs), dtype=w.dtype)
+        *taps, step_in, outputs = w.shape
+        full = xp.zeros((*taps, step_in * self.groups, outputs), dtype=w.dtype)
         for rows, cols in self._blocks(step_in * self.groups, outputs):
-            full[:, :, rows, cols] = w[:, :, :, cols]
+            full[..., rows, cols] = w[..., :, cols]
         return full
 
     def backward(self, grad: Any) -> Any:
         xp = backend.get_array_module(grad)
-        blocks = self._blocks(grad.shape[2], grad.shape[3])
-        return xp.concatenate([grad[:, :, rows, cols] for rows, cols in blocks], axis=3)
+        blocks = self._blocks(grad.shape[-2], grad.shape[-1])
+        return xp.concatenate([grad[..., rows, cols] for rows, cols in blocks], axis=-1)
 
 
 def group_kernel(kernel: Any, groups: int) -> Tensor:
     return GroupKernel(groups)(kernel)
+
+
+def transposed_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """The length a transposed convolution makes of ``size`` (Keras' rule, no output
+    padding)."""
+    return size * stride if padding == "same" else (size - 1) * stride + kernel
 
 
 class Conv2DTranspose(Function):
@@ -146,9 +156,6 @@ class Conv2DTranspose(Function):
     def __init__(self, strides: tuple[int, int], padding: str) -> None:
         self.strides, self.padding = strides, padding
 
-    def output_size(self, size: int, kernel: int, stride: int) -> int:
-        return size * stride if self.padding == "same" else (size - 1) * stride + kernel
-
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         xp = backend.get_array_module(x)
         n, h, wd, cin = x.shape
@@ -156,7 +163,8 @@ class Conv2DTranspose(Function):
         if win != cin:
             raise ValueError(f"conv2d_transpose: input has {cin} channels, the kernel {win}.")
         (sh, sw) = self.strides
-        out_h, out_w = self.output_size(h, kh, sh), self.output_size(wd, kw, sw)
+        out_h = transposed_size(h, kh, sh, self.padding)
+        out_w = transposed_size(wd, kw, sw, self.padding)
         _, pt, _ = window_geometry(out_h, kh, sh, self.padding)
         _, pl, _ = window_geometry(out_w, kw, sw, self.padding)
         matrix = w.reshape(kh * kw * cout, cin).astype(x.dtype, copy=False)

@@ -640,53 +640,62 @@ def concatenate(xs: list[Any], axis: int = -1) -> Tensor:
 # --- padding, cropping, upsampling --------------------------------------------------------------
 
 
-class Pad2D(Function):
-    """Zeros around each image: ((top, bottom), (left, right)) pixels."""
+def _inner(borders: tuple[tuple[int, int], ...], sizes: tuple[int, ...]) -> tuple[slice, ...]:
+    """The samples' part of arrays with (before, after) borders on the spatial axes 1, 2, ..."""
+    return (slice(None), *(slice(a, s - b) for s, (a, b) in zip(sizes, borders, strict=True)))
 
-    def __init__(self, padding: tuple[tuple[int, int], tuple[int, int]]) -> None:
+
+class ZeroPad(Function):
+    """Zeros around each image ((top, bottom), (left, right)) or volume ((front, back),
+    (top, bottom), (left, right)): one pair per spatial axis after the batch axis."""
+
+    def __init__(self, padding: tuple[tuple[int, int], ...]) -> None:
         self.padding = padding
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
-        (t, b), (l, r) = self.padding
-        n, h, w, c = x.shape
-        out = xp.zeros((n, h + t + b, w + l + r, c), dtype=x.dtype)
-        out[:, t : t + h, l : l + w] = x
+        rank = len(self.padding)
+        spatial = x.shape[1 : rank + 1]
+        sizes = tuple(s + a + b for s, (a, b) in zip(spatial, self.padding, strict=True))
+        out = xp.zeros((x.shape[0], *sizes, *x.shape[rank + 1 :]), dtype=x.dtype)
+        out[_inner(self.padding, sizes)] = x
         return out
 
     def backward(self, grad: Any) -> Any:
-        (t, b), (l, r) = self.padding
-        return grad[:, t : grad.shape[1] - b, l : grad.shape[2] - r]
+        return grad[_inner(self.padding, grad.shape[1 : len(self.padding) + 1])]
 
 
-class Crop2D(Function):
-    """Each image without ((top, bottom), (left, right)) border pixels."""
+class Crop(Function):
+    """Each image or volume without its (before, after) border pixels on each spatial axis."""
 
-    def __init__(self, cropping: tuple[tuple[int, int], tuple[int, int]]) -> None:
+    def __init__(self, cropping: tuple[tuple[int, int], ...]) -> None:
         self.cropping = cropping
 
     def forward(self, x: Any) -> Any:
-        (t, b), (l, r) = self.cropping
-        return x[:, t : x.shape[1] - b, l : x.shape[2] - r]
+        return x[_inner(self.cropping, x.shape[1 : len(self.cropping) + 1])]
 
     def backward(self, grad: Any) -> Any:
-        return Pad2D(self.cropping).forward(grad)
+        return ZeroPad(self.cropping).forward(grad)
 
 
-class UpSample2D(Function):
-    """Each pixel repeated into a (sh, sw) block (nearest-neighbour upsampling)."""
+class UpSample(Function):
+    """Each pixel (voxel) repeated into a block of ``size`` (nearest-neighbour upsampling)."""
 
-    def __init__(self, size: tuple[int, int]) -> None:
+    def __init__(self, size: tuple[int, ...]) -> None:
         self.size = size
 
     def forward(self, x: Any) -> Any:
-        sh, sw = self.size
-        return x.repeat(sh, axis=1).repeat(sw, axis=2)
+        for axis, repeats in enumerate(self.size, start=1):
+            x = x.repeat(repeats, axis=axis)
+        return x
 
     def backward(self, grad: Any) -> Any:
-        sh, sw = self.size
-        n, h, w, c = grad.shape
-        return grad.reshape(n, h // sh, sh, w // sw, sw, c).sum(axis=(2, 4))
+        blocks = [grad.shape[0]]
+        for size, repeats in zip(grad.shape[1:], self.size, strict=False):
+            blocks += [size // repeats, repeats]
+        rank = len(self.size)
+        blocks += grad.shape[rank + 1 :]
+        return grad.reshape(blocks).sum(axis=tuple(range(2, 2 * rank + 1, 2)))
 
 
 # --- normalization -----------------------------------------------------------------------------

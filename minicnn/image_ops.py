@@ -15,7 +15,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function, Tensor
-from .functions import Crop2D
+from .functions import Crop
 
 FILL_MODES = ("reflect", "wrap", "nearest", "constant")
 INTERPOLATIONS = ("bilinear", "nearest")
@@ -213,7 +213,7 @@ def resize(
     if crop_to_aspect_ratio:
         top, left, rows, cols = aspect_ratio_box(h, w, size)
         if (rows, cols) != (h, w):
-            x = Crop2D(((top, h - top - rows), (left, w - left - cols)))(x)
+            x = Crop(((top, h - top - rows), (left, w - left - cols)))(x)
             h, w = rows, cols
     elif pad_to_aspect_ratio:
         rows = max(h, int(w * size[0] / size[1]))

@@ -17,13 +17,24 @@ from .data_checks import positive_int
 Shape = tuple[int, ...]
 
 
-def _positive_pair(value: Any, what: str, layer: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
+_HOW_MANY = {2: "a pair of them", 3: "three of them"}
+_SPATIAL_AXES = {2: "height, width", 3: "depth, height, width"}
+
+
+def positive_sizes(value: Any, what: str, layer: str, rank: int) -> tuple[int, ...]:
+    """One positive int per spatial axis (an int stands for all ``rank`` of them)."""
+    sizes = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(sizes) != rank or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in sizes
+    ):
         raise ValueError(
-            f"{layer}: {what} must be a positive int or a pair of them, got {value!r}."
+            f"{layer}: {what} must be a positive int or {_HOW_MANY[rank]}, got {value!r}."
         )
-    return int(pair[0]), int(pair[1])
+    return tuple(int(v) for v in sizes)
+
+
+def _positive_pair(value: Any, what: str, layer: str) -> tuple[int, int]:
+    return positive_sizes(value, what, layer, 2)  # type: ignore[return-value]
 
 
 def _padding(value: Any, layer: str) -> str:
@@ -33,12 +44,17 @@ def _padding(value: Any, layer: str) -> str:
     return padding
 
 
-def _require_image(input_shape: Shape, layer: str, kind: str) -> None:
-    if len(input_shape) != 3:
+def require_spatial(input_shape: Shape, layer: str, kind: str, rank: int) -> None:
+    """An error unless one sample is ``rank`` spatial axes and channels."""
+    if len(input_shape) != rank + 1:
         raise ValueError(
-            f"{layer} expects input of shape (batch, height, width, channels); "
+            f"{layer} expects input of shape (batch, {_SPATIAL_AXES[rank]}, channels); "
             f"got {(None, *input_shape)}. {kind} cannot follow Flatten or Dense."
         )
+
+
+def _require_image(input_shape: Shape, layer: str, kind: str) -> None:
+    require_spatial(input_shape, layer, kind, 2)
 
 
 def groups_of(value: Any, filters: int, layer: str) -> int:

@@ -34,6 +34,8 @@ from .layer_base import (
     _require_image,
     grouped_channels,
     groups_of,
+    positive_sizes,
+    require_spatial,
 )
 from .merging import (
     Add,
@@ -169,36 +171,50 @@ __all__ = [
     "AveragePooling1D",
     "GlobalAveragePooling1D",
     "GlobalMaxPooling1D",
+    "Conv3D",
+    "Conv3DTranspose",
+    "MaxPooling3D",
+    "AveragePooling3D",
+    "GlobalAveragePooling3D",
+    "GlobalMaxPooling3D",
+    "ZeroPadding3D",
+    "Cropping3D",
+    "UpSampling3D",
+    "SpatialDropout3D",
 ]
 
 
 def conv_output_size(
     layer: str,
     input_shape: Shape,
-    kernel_size: tuple[int, int],
-    strides: tuple[int, int],
+    kernel_size: tuple[int, ...],
+    strides: tuple[int, ...],
     padding: str,
     kind: str = "Conv2D",
-) -> tuple[int, int]:
-    """The output height and width of a window (of its effective, dilated size) slid over an
-    image input, or an error that says why it does not fit."""
-    _require_image(input_shape, layer, kind)
-    sizes = [
+) -> tuple[int, ...]:
+    """The output size along each spatial axis of a window (of its effective, dilated size)
+    slid over an image or a volume, or an error that says why it does not fit."""
+    require_spatial(input_shape, layer, kind, len(kernel_size))
+    sizes = tuple(
         F.window_geometry(size, k, s, padding)[0]
-        for size, k, s in zip(input_shape[:2], kernel_size, strides, strict=True)
-    ]
+        for size, k, s in zip(input_shape[:-1], kernel_size, strides, strict=True)
+    )
     if min(sizes) < 1:
         raise ValueError(
-            f"{layer}: a {kernel_size[0]}x{kernel_size[1]} '{padding}' window does not fit its "
-            f"{input_shape[0]}x{input_shape[1]} input; the output would be "
-            f"{sizes[0]}x{sizes[1]}."
+            f"{layer}: a {_by(kernel_size)} '{padding}' window does not fit its "
+            f"{_by(input_shape[:-1])} input; the output would be {_by(sizes)}."
         )
-    return sizes[0], sizes[1]
+    return sizes
 
 
-def dilation(value: Any, strides: tuple[int, int], layer: str) -> tuple[int, int]:
-    rate = _positive_pair(value, "dilation_rate", layer)
-    if rate != (1, 1) and strides != (1, 1):
+def _by(sizes: tuple[int, ...]) -> str:
+    return "x".join(map(str, sizes))
+
+
+def dilation(value: Any, strides: tuple[int, ...], layer: str) -> tuple[int, ...]:
+    rate = positive_sizes(value, "dilation_rate", layer, len(strides))
+    ones = (1,) * len(strides)
+    if rate != ones and strides != ones:
         raise ValueError(
             f"{layer}: strides > 1 together with dilation_rate > 1 is not supported (as in "
             "Keras); use one or the other."
@@ -206,57 +222,65 @@ def dilation(value: Any, strides: tuple[int, int], layer: str) -> tuple[int, int
     return rate
 
 
-def dilated_size(kernel_size: tuple[int, int], rate: tuple[int, int]) -> tuple[int, int]:
+def dilated_size(kernel_size: tuple[int, ...], rate: tuple[int, ...]) -> tuple[int, ...]:
     """The span of a kernel spread out by ``rate``."""
-    return (kernel_size[0] - 1) * rate[0] + 1, (kernel_size[1] - 1) * rate[1] + 1
+    return tuple((k - 1) * r + 1 for k, r in zip(kernel_size, rate, strict=True))
 
 
-class Conv2D(_Activated):
-    """2-D convolution over NHWC input; kernel (kh, kw, in, out) and bias (out,) as in Keras.
-    With ``dilation_rate`` the kernel's taps are spread out (an atrous convolution); it runs
-    as an ordinary convolution with zeros between the taps. With ``groups`` each of that many
-    blocks of filters reads only its block of input channels (kernel (kh, kw, in / groups,
-    out)); it runs as an ordinary convolution with a block-diagonal kernel."""
+class _Convolution(_Activated):
+    """What Conv2D and Conv3D share: a kernel (*window, in / groups, filters) slid over
+    ``rank`` spatial axes, with Keras' arguments. ``convolve`` is the operation."""
+
+    rank = 2
 
     def __init__(
         self,
         filters: int,
-        kernel_size: int | tuple[int, int],
-        strides: int | tuple[int, int] = 1,
+        kernel_size: int | tuple[int, ...],
+        strides: int | tuple[int, ...] = 1,
         padding: str = "valid",
         activation: str | None = None,
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
-        dilation_rate: int | tuple[int, int] = 1,
+        dilation_rate: int | tuple[int, ...] = 1,
         groups: int = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
-        self.filters = positive_int(filters, f"{self.describe()}: filters")
-        self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
-        self.strides = _positive_pair(strides, "strides", self.describe())
-        self.padding = _padding(padding, self.describe())
-        self.dilation_rate = dilation(dilation_rate, self.strides, self.describe())
-        self.groups = groups_of(groups, self.filters, self.describe())
+        layer = self.describe()
+        self.filters = positive_int(filters, f"{layer}: filters")
+        self.kernel_size = positive_sizes(kernel_size, "kernel_size", layer, self.rank)
+        self.strides = positive_sizes(strides, "strides", layer, self.rank)
+        self.padding = _padding(padding, layer)
+        self.dilation_rate = dilation(dilation_rate, self.strides, layer)
+        self.groups = groups_of(groups, self.filters, layer)
+
+    @staticmethod
+    def convolve(x: Tensor, kernel: Any, bias: Any, strides: Any, padding: str, relu: bool):
+        raise NotImplementedError
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        grouped_channels(input_shape[-1], self.groups, self.describe())
         span = dilated_size(self.kernel_size, self.dilation_rate)
-        h, w = conv_output_size(self.describe(), input_shape, span, self.strides, self.padding)
-        return (h, w, self.filters)
+        kind = type(self).__name__
+        sizes = conv_output_size(
+            self.describe(), input_shape, span, self.strides, self.padding, kind
+        )
+        grouped_channels(input_shape[-1], self.groups, self.describe())
+        return (*sizes, self.filters)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        channels = input_shape[2] // self.groups
+        channels = input_shape[-1] // self.groups
         return self._kernel_and_bias((*self.kernel_size, channels, self.filters))
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         kernel = self._weights[0]
         if self.groups > 1:
             kernel = conv_ops.group_kernel(kernel, self.groups)
-        if self.dilation_rate != (1, 1):
-            kernel = conv_ops.dilate_kernel(kernel, self.dilation_rate)
-        return F.conv2d(x, kernel, self._bias(x.dtype), self.strides, self.padding, relu=relu)
+        if self.dilation_rate != (1,) * self.rank:
+            kernel = conv_ops.DilateKernel(self.dilation_rate)(kernel)
+        bias = self._bias(x.dtype)
+        return self.convolve(x, kernel, bias, self.strides, self.padding, relu)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -270,16 +294,30 @@ class Conv2D(_Activated):
         }
 
 
-class Conv2DTranspose(_Activated):
-    """Keras' Conv2DTranspose (a "deconvolution"): the adjoint of a Conv2D, which upsamples
-    by its strides. Kernel (kh, kw, filters, in) and bias (filters,) as in Keras; the output
-    is (H-1)*s + k high with 'valid' padding and H*s with 'same'."""
+class Conv2D(_Convolution):
+    """2-D convolution over NHWC input; kernel (kh, kw, in, out) and bias (out,) as in Keras.
+    With ``dilation_rate`` the kernel's taps are spread out (an atrous convolution); it runs
+    as an ordinary convolution with zeros between the taps. With ``groups`` each of that many
+    blocks of filters reads only its block of input channels (kernel (kh, kw, in / groups,
+    out)); it runs as an ordinary convolution with a block-diagonal kernel."""
+
+    rank = 2
+    convolve = staticmethod(F.conv2d)
+
+
+class _TransposedConvolution(_Activated):
+    """What Conv2DTranspose and Conv3DTranspose share: the adjoint of a convolution, which
+    upsamples by its strides; kernel (*window, filters, in) and bias (filters,) as in Keras,
+    each output size (size - 1) * s + k with 'valid' padding and size * s with 'same'.
+    ``transpose`` is the operation."""
+
+    rank = 2
 
     def __init__(
         self,
         filters: int,
-        kernel_size: int | tuple[int, int],
-        strides: int | tuple[int, int] = 1,
+        kernel_size: int | tuple[int, ...],
+        strides: int | tuple[int, ...] = 1,
         padding: str = "valid",
         activation: str | None = None,
         use_bias: bool = True,
@@ -288,30 +326,34 @@ class Conv2DTranspose(_Activated):
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
-        self.filters = positive_int(filters, f"{self.describe()}: filters")
-        self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
-        self.strides = _positive_pair(strides, "strides", self.describe())
-        self.padding = _padding(padding, self.describe())
+        layer = self.describe()
+        self.filters = positive_int(filters, f"{layer}: filters")
+        self.kernel_size = positive_sizes(kernel_size, "kernel_size", layer, self.rank)
+        self.strides = positive_sizes(strides, "strides", layer, self.rank)
+        self.padding = _padding(padding, layer)
+
+    @staticmethod
+    def transpose(x: Tensor, kernel: Any, bias: Any, strides: Any, padding: str) -> Tensor:
+        raise NotImplementedError
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_image(input_shape, self.describe(), "Conv2DTranspose")
-        op = conv_ops.Conv2DTranspose(self.strides, self.padding)
+        require_spatial(input_shape, self.describe(), type(self).__name__, self.rank)
         sizes = [
-            op.output_size(size, k, s)
-            for size, k, s in zip(input_shape[:2], self.kernel_size, self.strides, strict=True)
+            conv_ops.transposed_size(size, k, s, self.padding)
+            for size, k, s in zip(input_shape[:-1], self.kernel_size, self.strides, strict=True)
         ]
-        return (sizes[0], sizes[1], self.filters)
+        return (*sizes, self.filters)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        kernel = self.kernel_initializer((*self.kernel_size, self.filters, input_shape[2]))
+        kernel = self.kernel_initializer((*self.kernel_size, self.filters, input_shape[-1]))
         return [kernel, *([self.bias_initializer((self.filters,))] if self.use_bias else [])]
 
     def _bias_size(self) -> int:
-        return self.filters  # the kernel is (kh, kw, filters, in): its last axis is the input
+        return self.filters  # the kernel's last axis is the input's channels
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         kernel, bias = self._weights[0], self._bias(x.dtype)
-        out = conv_ops.conv2d_transpose(x, kernel, bias, self.strides, self.padding)
+        out = self.transpose(x, kernel, bias, self.strides, self.padding)
         return F.relu(out) if relu else out
 
     def get_config(self) -> dict[str, Any]:
@@ -322,6 +364,15 @@ class Conv2DTranspose(_Activated):
             "strides": list(self.strides),
             "padding": self.padding,
         }
+
+
+class Conv2DTranspose(_TransposedConvolution):
+    """Keras' Conv2DTranspose (a "deconvolution"): the adjoint of a Conv2D, which upsamples
+    by its strides. Kernel (kh, kw, filters, in) and bias (filters,) as in Keras; the output
+    is (H-1)*s + k high with 'valid' padding and H*s with 'same'."""
+
+    rank = 2
+    transpose = staticmethod(conv_ops.conv2d_transpose)
 
 
 class DepthwiseConv2D(_Activated):
@@ -649,6 +700,19 @@ class Lambda(Layer):
 # The 1-D twins subclass the 2-D layers above, so they are imported once those exist.
 from .conv1d_twins import Conv1DTranspose, DepthwiseConv1D, SeparableConv1D  # noqa: E402
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
+from .volume_layers import (  # noqa: E402
+    VOLUME_LAYERS,
+    AveragePooling3D,
+    Conv3D,
+    Conv3DTranspose,
+    Cropping3D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling3D,
+    MaxPooling3D,
+    SpatialDropout3D,
+    UpSampling3D,
+    ZeroPadding3D,
+)
 
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
@@ -729,5 +793,6 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         UnitNormalization,
         CategoryEncoding,
         Discretization,
+        *VOLUME_LAYERS,
     )
 }

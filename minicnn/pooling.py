@@ -1,46 +1,59 @@
-"""Pooling layers: max and average over windows, and global pooling over all positions."""
+"""Pooling layers: max and average over windows, and global pooling over all positions. The
+bases serve the 3-D layers (``volume_layers``) too."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import functions as F
 from .autograd import Tensor
-from .layer_base import Layer, Shape, _padding, _positive_pair, _require_image
+from .layer_base import Layer, Shape, _padding, positive_sizes, require_spatial
 
 
-class _Pooling2D(Layer):
-    """A pool_size window slid by strides (the window itself by default) over each channel."""
+class _Pooling(Layer):
+    """A pool_size window slid by strides (the window itself by default) over each channel
+    of ``rank`` spatial axes; ``pool`` is the operation."""
+
+    rank = 2
 
     def __init__(
         self,
-        pool_size: int | tuple[int, int] = 2,
-        strides: int | tuple[int, int] | None = None,
+        pool_size: int | tuple[int, ...] = 2,
+        strides: int | tuple[int, ...] | None = None,
         padding: str = "valid",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.pool_size = _positive_pair(pool_size, "pool_size", self.describe())
+        layer = self.describe()
+        self.pool_size = positive_sizes(pool_size, "pool_size", layer, self.rank)
         self.strides = (
             self.pool_size
             if strides is None
-            else _positive_pair(strides, "strides", self.describe())
+            else positive_sizes(strides, "strides", layer, self.rank)
         )
-        self.padding = _padding(padding, self.describe())
+        self.padding = _padding(padding, layer)
+
+    @staticmethod
+    def pool(x: Tensor, pool_size: Any, strides: Any, padding: str) -> Tensor:
+        raise NotImplementedError
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_image(input_shape, self.describe(), "Pooling")
+        require_spatial(input_shape, self.describe(), "Pooling", self.rank)
         sizes = [
             F.window_geometry(size, p, s, self.padding)[0]
-            for size, p, s in zip(input_shape[:2], self.pool_size, self.strides, strict=True)
+            for size, p, s in zip(input_shape[:-1], self.pool_size, self.strides, strict=True)
         ]
         if min(sizes) < 1:
+            by = lambda sizes: "x".join(map(str, sizes))  # noqa: E731
             raise ValueError(
-                f"{self.describe()}: a {self.pool_size[0]}x{self.pool_size[1]} pool does not fit "
-                f"its {input_shape[0]}x{input_shape[1]} input; the output would be "
-                f"{sizes[0]}x{sizes[1]}."
+                f"{self.describe()}: a {by(self.pool_size)} pool does not fit its "
+                f"{by(input_shape[:-1])} input; the output would be {by(sizes)}."
             )
-        return (sizes[0], sizes[1], input_shape[2])
+        return (*sizes, input_shape[-1])
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return self.pool(x, self.pool_size, self.strides, self.padding)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -51,45 +64,49 @@ class _Pooling2D(Layer):
         }
 
 
-class MaxPooling2D(_Pooling2D):
+class MaxPooling2D(_Pooling):
     """Max over pool_size windows; 'same' padding counts outside pixels as -inf."""
 
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.max_pool2d(x, self.pool_size, self.strides, self.padding)
+    pool = staticmethod(F.max_pool2d)
 
 
-class AveragePooling2D(_Pooling2D):
+class AveragePooling2D(_Pooling):
     """Mean over pool_size windows; with 'same' padding a border window averages only the
     pixels inside the input, as in Keras."""
 
-    def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.avg_pool2d(x, self.pool_size, self.strides, self.padding)
+    pool = staticmethod(F.avg_pool2d)
 
 
-class _GlobalPooling2D(Layer):
-    """One value per channel over all positions; ``keepdims`` keeps them as a 1x1 image."""
+class _GlobalPooling(Layer):
+    """One value per channel over all positions; ``keepdims`` keeps them as an image (or a
+    volume) of one pixel."""
 
     mode = ""
+    rank = 2
 
     def __init__(self, keepdims: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.keepdims = bool(keepdims)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_image(input_shape, self.describe(), "Global pooling")
-        return (1, 1, input_shape[2]) if self.keepdims else (input_shape[2],)
+        require_spatial(input_shape, self.describe(), "Global pooling", self.rank)
+        channels = input_shape[-1]
+        return (*(1,) * self.rank, channels) if self.keepdims else (channels,)
 
     def call(self, x: Tensor, training: bool) -> Tensor:
+        n, *spatial, c = x.shape
+        if self.rank != 2:  # a volume pools as an image of its depth * height rows
+            x = F.reshape(x, (n, math.prod(spatial[:-1]), spatial[-1], c))
         out = F.GlobalPool2D(self.mode)(x)
-        return F.reshape(out, (-1, 1, 1, out.shape[1])) if self.keepdims else out
+        return F.reshape(out, (-1, *(1,) * self.rank, c)) if self.keepdims else out
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "keepdims": self.keepdims}
 
 
-class GlobalAveragePooling2D(_GlobalPooling2D):
+class GlobalAveragePooling2D(_GlobalPooling):
     mode = "avg"
 
 
-class GlobalMaxPooling2D(_GlobalPooling2D):
+class GlobalMaxPooling2D(_GlobalPooling):
     mode = "max"

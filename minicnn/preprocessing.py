@@ -163,7 +163,7 @@ def center_crop(x: Tensor, height: int, width: int) -> Tensor:
     if h < height or w < width:
         return ops.resize(x, (height, width), "bilinear", crop_to_aspect_ratio=True)
     top, left = (h - height) // 2, (w - width) // 2
-    return F.Crop2D(((top, h - height - top), (left, w - width - left)))(x)
+    return F.Crop(((top, h - height - top), (left, w - width - left)))(x)
 
 
 class Normalization(Layer):

@@ -11,17 +11,21 @@ from . import backend, image_ops, regularizers
 from . import functions as F
 from .autograd import Tensor
 from .data_checks import positive_int
-from .layer_base import Layer, Shape, _positive_pair, _require_image
+from .layer_base import Layer, Shape, _positive_pair, _require_image, require_spatial
 
-Borders = tuple[tuple[int, int], tuple[int, int]]
+Borders = tuple[tuple[int, int], ...]
+
+_FORMS = {
+    2: "an int, a pair, or a pair of pairs",
+    3: "an int, three ints, or three pairs",
+}
 
 
-def _borders(value: Any, what: str, layer: str) -> Borders:
-    """Keras' forms: n (every side), (rows, cols) (symmetric), or ((top, bottom), (left,
-    right)); every count a non-negative int."""
+def _borders(value: Any, what: str, layer: str, rank: int = 2) -> Borders:
+    """Keras' forms: n (every side), one count per spatial axis (both sides), or a (before,
+    after) pair per axis; every count a non-negative int."""
     problem = ValueError(
-        f"{layer}: {what} must be an int, a pair, or a pair of pairs of non-negative ints, "
-        f"got {value!r}."
+        f"{layer}: {what} must be {_FORMS[rank]} of non-negative ints, got {value!r}."
     )
 
     def count(v: Any) -> int:
@@ -30,60 +34,70 @@ def _borders(value: Any, what: str, layer: str) -> Borders:
         return int(v)
 
     if not isinstance(value, (tuple, list)):
-        n = count(value)
-        return (n, n), (n, n)
-    if len(value) != 2:
+        return ((count(value),) * 2,) * rank
+    if len(value) != rank:
         raise problem
     if all(isinstance(v, (tuple, list)) for v in value):
         if any(len(v) != 2 for v in value):
             raise problem
-        return (count(value[0][0]), count(value[0][1])), (count(value[1][0]), count(value[1][1]))
-    rows, cols = count(value[0]), count(value[1])
-    return (rows, rows), (cols, cols)
+        return tuple((count(a), count(b)) for a, b in value)
+    return tuple((count(v), count(v)) for v in value)
 
 
-class ZeroPadding2D(Layer):
-    """Rows and columns of zeros around each image."""
+class _ZeroPadding(Layer):
+    """Zeros before and after each spatial axis of an image or a volume."""
 
-    def __init__(self, padding: Any = (1, 1), **kwargs: Any) -> None:
+    rank = 2
+
+    def __init__(self, padding: Any = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.padding = _borders(padding, "padding", self.describe())
+        self.padding = _borders(padding, "padding", self.describe(), self.rank)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_image(input_shape, self.describe(), "ZeroPadding2D")
-        (t, b), (l, r) = self.padding
-        return (input_shape[0] + t + b, input_shape[1] + l + r, input_shape[2])
+        require_spatial(input_shape, self.describe(), type(self).__name__, self.rank)
+        pairs = zip(input_shape[:-1], self.padding, strict=True)
+        return (*(s + a + b for s, (a, b) in pairs), input_shape[-1])
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.Pad2D(self.padding)(x)
+        return F.ZeroPad(self.padding)(x)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "padding": [list(p) for p in self.padding]}
 
 
-class Cropping2D(Layer):
-    """Each image without some rows and columns at its borders."""
+class ZeroPadding2D(_ZeroPadding):
+    """Rows and columns of zeros around each image."""
 
-    def __init__(self, cropping: Any = ((0, 0), (0, 0)), **kwargs: Any) -> None:
+
+class _Cropping(Layer):
+    """Each image or volume without some pixels at the borders of its spatial axes."""
+
+    rank = 2
+
+    def __init__(self, cropping: Any = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.cropping = _borders(cropping, "cropping", self.describe())
+        self.cropping = _borders(cropping, "cropping", self.describe(), self.rank)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_image(input_shape, self.describe(), "Cropping2D")
-        (t, b), (l, r) = self.cropping
-        h, w = input_shape[0] - t - b, input_shape[1] - l - r
-        if h < 1 or w < 1:
+        require_spatial(input_shape, self.describe(), type(self).__name__, self.rank)
+        spatial = input_shape[:-1]
+        sizes = [s - a - b for s, (a, b) in zip(spatial, self.cropping, strict=True)]
+        if min(sizes) < 1:
             raise ValueError(
                 f"{self.describe()}: cropping {self.cropping} leaves nothing of a "
-                f"{input_shape[0]}x{input_shape[1]} input."
+                f"{'x'.join(map(str, spatial))} input."
             )
-        return (h, w, input_shape[2])
+        return (*sizes, input_shape[-1])
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.Crop2D(self.cropping)(x)
+        return F.Crop(self.cropping)(x)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cropping": [list(c) for c in self.cropping]}
+
+
+class Cropping2D(_Cropping):
+    """Each image without some rows and columns at its borders."""
 
 
 class UpSampling2D(Layer):
@@ -102,7 +116,7 @@ class UpSampling2D(Layer):
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         if self.interpolation == "nearest":
-            return F.UpSample2D(self.size)(x)
+            return F.UpSample(self.size)(x)
         size = (x.shape[1] * self.size[0], x.shape[2] * self.size[1])
         return image_ops.resize(x, size, "bilinear")
 

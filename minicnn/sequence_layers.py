@@ -118,7 +118,7 @@ class Conv1D(_Activated):
         image = _as_image(x)
         padding = self.padding
         if padding == "causal":
-            image = F.Pad2D(((0, 0), (self._span - 1, 0)))(image)
+            image = F.ZeroPad(((0, 0), (self._span - 1, 0)))(image)
             padding = "valid"
         out = F.conv2d(image, kernel, self._bias(x.dtype), (1, self.strides), padding, relu=relu)
         return _as_sequence(out)

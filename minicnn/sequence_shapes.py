@@ -37,7 +37,7 @@ class ZeroPadding1D(Layer):
         return (input_shape[0] + sum(self.padding), input_shape[1])
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return _as_sequence(F.Pad2D(((0, 0), self.padding))(_as_image(x)))
+        return _as_sequence(F.ZeroPad(((0, 0), self.padding))(_as_image(x)))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "padding": list(self.padding)}
@@ -58,7 +58,7 @@ class Cropping1D(Layer):
         return (steps, input_shape[1])
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return _as_sequence(F.Crop2D(((0, 0), self.cropping))(_as_image(x)))
+        return _as_sequence(F.Crop(((0, 0), self.cropping))(_as_image(x)))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cropping": list(self.cropping)}
@@ -76,7 +76,7 @@ class UpSampling1D(Layer):
         return (input_shape[0] * self.size, input_shape[1])
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return _as_sequence(F.UpSample2D((1, self.size))(_as_image(x)))
+        return _as_sequence(F.UpSample((1, self.size))(_as_image(x)))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": self.size}

@@ -1,0 +1,302 @@
+"""Operations on volumes (N, D, H, W, C): the 3-D convolution, its transpose and pooling.
+
+Each runs on the 2-D kernels, one depth tap at a time: the slices of the input that tap ``t``
+of a window reads are every ``stride``-th depth from ``t`` on, so a 3-D window is a 2-D window
+over a stack of such slices. A convolution is a sum over depth taps of 2-D im2col products, and
+its adjoint a sum of 2-D col2im gathers added into strided depth slices, which never overlap
+within one tap (no atomics on a GPU, no races on the CPU). Max and average pooling are
+separable: the 2-D pool of each depth slice, then a pool over depth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .autograd import Function, Tensor
+from .conv_ops import transposed_size
+from .functions import (
+    _add_bias,
+    _bias_grad,
+    _kernels,
+    _relu_grad,
+    avg_pool2d,
+    image_geometry,
+    matmul_arrays,
+    max_pool2d,
+    reshape,
+    window_geometry,
+)
+
+Triple = tuple[int, int, int]
+
+
+def triple(v: int | tuple[int, int, int] | list[int]) -> Triple:
+    if isinstance(v, (int, np.integer)):
+        return int(v), int(v), int(v)
+    a, b, c = v
+    return int(a), int(b), int(c)
+
+
+class _VolumeGeometry:
+    """Where a (kd, kh, kw) window slid by ``strides`` reads a volume of ``shape``: the output
+    sizes and the padding before each axis (the depth padding after, too)."""
+
+    def __init__(
+        self, op: str, shape: tuple[int, ...], window: Triple, strides: Triple, padding: str
+    ) -> None:
+        if len(shape) != 5:
+            raise ValueError(f"{op} needs (N, D, H, W, C) input, got shape {tuple(shape)}.")
+        self.shape, self.window, self.strides = tuple(shape), window, strides
+        n, d, h, w, c = shape
+        self.od, self.front, self.back = window_geometry(d, window[0], strides[0], padding)
+        if self.od < 1:
+            raise ValueError(
+                f"{op}: a {'x'.join(map(str, window))} window does not fit a {d}x{h}x{w} input."
+            )
+        self.oh, self.ow, self.top, self.left = image_geometry(
+            op, (n * d, h, w, c), window[1:], strides[1:], padding
+        )
+
+    @property
+    def rows(self) -> int:
+        """The number of windows: one row of each tap's im2col matrix per window."""
+        return self.shape[0] * self.od * self.oh * self.ow
+
+    def depth_slices(self, tap: int) -> slice:
+        """The depths (of the depth-padded volume) that tap ``tap`` of every window reads."""
+        return slice(tap, tap + self.strides[0] * (self.od - 1) + 1, self.strides[0])
+
+    def padded(self, x: Any, fill: float = 0.0) -> Any:
+        """x with its depth padding (``fill``) before and after."""
+        if not (self.front or self.back):
+            return x
+        xp = backend.get_array_module(x)
+        out = xp.full(
+            (x.shape[0], x.shape[1] + self.front + self.back, *x.shape[2:]), fill, x.dtype
+        )
+        out[:, self.front : self.front + x.shape[1]] = x
+        return out
+
+    def unpadded(self, x: Any) -> Any:
+        return x[:, self.front : self.front + self.shape[1]]
+
+    def im2col(self, x: Any) -> list[Any]:
+        """One (rows, kh * kw * C) im2col matrix per depth tap."""
+        xp = backend.get_array_module(x)
+        n, _, h, w, c = self.shape
+        (kd, kh, kw), (_, sh, sw) = self.window, self.strides
+        source = self.padded(x)
+        cols = []
+        for tap in range(kd):
+            slab = backend.contiguous(source[:, self.depth_slices(tap)]).reshape(-1, h, w, c)
+            tap_cols = xp.empty((self.rows, kh * kw * c), dtype=x.dtype)
+            windows = tap_cols.reshape(n * self.od, self.oh, self.ow, kh, kw, c)
+            _kernels(xp).im2col(
+                slab, kh, kw, sh, sw, self.top, self.left, self.oh, self.ow, windows
+            )
+            cols.append(tap_cols)
+        return cols
+
+    def col2im(self, tap_cols: list[Any]) -> Any:
+        """The adjoint of ``im2col``: every window's values added back where they were read."""
+        xp = backend.get_array_module(tap_cols[0])
+        n, d, h, w, c = self.shape
+        (_, kh, kw), (_, sh, sw) = self.window, self.strides
+        total = xp.zeros((n, d + self.front + self.back, h, w, c), dtype=tap_cols[0].dtype)
+        slab = xp.empty((n * self.od, h, w, c), dtype=total.dtype)
+        for tap, cols in enumerate(tap_cols):
+            windows = backend.contiguous(cols).reshape(n * self.od, self.oh, self.ow, kh, kw, c)
+            _kernels(xp).col2im(windows, sh, sw, self.top, self.left, slab)
+            total[:, self.depth_slices(tap)] += slab.reshape(n, self.od, h, w, c)
+        return self.unpadded(total)
+
+
+def _tap_matrices(w: Any, dtype: Any) -> list[Any]:
+    """A (kd, kh, kw, a, b) kernel as kd matrices (kh * kw * a, b), one per depth tap."""
+    kd, kh, kw, a, b = w.shape
+    return [w[t].reshape(kh * kw * a, b).astype(dtype, copy=False) for t in range(kd)]
+
+
+class Conv3D(Function):
+    """3-D cross-correlation: x (N,D,H,W,C), kernel (kd,kh,kw,C,F), bias (F,), Keras' layout
+    and padding; with ``relu`` the activation is fused into the bias pass."""
+
+    def __init__(self, strides: Triple, padding: str, relu: bool = False) -> None:
+        self.strides, self.padding, self.relu = strides, padding, relu
+
+    def forward(self, x: Any, w: Any, b: Any) -> Any:
+        if w.ndim != 5 or w.shape[3] != x.shape[-1]:
+            raise ValueError(
+                f"conv3d: input of shape {tuple(x.shape)} and kernel of shape {tuple(w.shape)} "
+                "do not match; the kernel is (kd, kh, kw, in_channels, filters)."
+            )
+        geometry = _VolumeGeometry("conv3d", x.shape, w.shape[:3], self.strides, self.padding)
+        cols, matrices = geometry.im2col(x), _tap_matrices(w, x.dtype)
+        out = matmul_arrays(cols[0], matrices[0])
+        for tap_cols, matrix in zip(cols[1:], matrices[1:], strict=True):
+            out += matmul_arrays(tap_cols, matrix)
+        out = _add_bias(out, b, self.relu)
+        if self.recording:
+            self.geometry, self.cols, self.matrices = geometry, cols, matrices
+            self.y = out if self.relu else None
+        g = geometry
+        return out.reshape(g.shape[0], g.od, g.oh, g.ow, w.shape[4])
+
+    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+        g = grad.reshape(-1, grad.shape[-1])
+        if self.relu:
+            g = _relu_grad(g, self.y)
+        xp = backend.get_array_module(g)
+        dw = xp.stack([matmul_arrays(c.T, g) for c in self.cols])
+        self.cols = None
+        dx = None
+        if self.inputs[0].requires_grad:
+            dx = self.geometry.col2im([matmul_arrays(g, m.T) for m in self.matrices])
+        return dx, dw.reshape(self.inputs[1].shape), _bias_grad(g)
+
+
+def conv3d(
+    x: Any,
+    kernel: Any,
+    bias: Any,
+    strides: int | Triple = 1,
+    padding: str = "valid",
+    relu: bool = False,
+) -> Tensor:
+    """Conv3D on (N, D, H, W, C) input with a (kd, kh, kw, in, out) kernel."""
+    return Conv3D(triple(strides), padding, relu)(x, kernel, bias)
+
+
+class Conv3DTranspose(Function):
+    """The adjoint of Conv3D with the same kernel: x (N,D,H,W,C_in), kernel
+    (kd,kh,kw,C_out,C_in) as in Keras, bias (C_out,)."""
+
+    def __init__(self, strides: Triple, padding: str) -> None:
+        self.strides, self.padding = strides, padding
+
+    def forward(self, x: Any, w: Any, b: Any) -> Any:
+        if w.ndim != 5 or w.shape[4] != x.shape[-1]:
+            raise ValueError(
+                f"conv3d_transpose: input of shape {tuple(x.shape)} and kernel of shape "
+                f"{tuple(w.shape)} do not match; the kernel is (kd, kh, kw, filters, "
+                "in_channels)."
+            )
+        sizes = [
+            transposed_size(size, k, s, self.padding)
+            for size, k, s in zip(x.shape[1:4], w.shape[:3], self.strides, strict=True)
+        ]
+        shape = (x.shape[0], *sizes, w.shape[3])
+        geometry = _VolumeGeometry(
+            "conv3d_transpose", shape, w.shape[:3], self.strides, self.padding
+        )
+        rows, matrices = x.reshape(-1, x.shape[-1]), _tap_matrices(w, x.dtype)
+        out = geometry.col2im([matmul_arrays(rows, m.T) for m in matrices])
+        out = backend.contiguous(out) + b.astype(x.dtype, copy=False)
+        if self.recording:
+            self.geometry, self.rows, self.matrices = geometry, rows, matrices
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+        xp = backend.get_array_module(grad)
+        cols = self.geometry.im2col(backend.contiguous(grad))
+        dx = matmul_arrays(cols[0], self.matrices[0])
+        for tap_cols, matrix in zip(cols[1:], self.matrices[1:], strict=True):
+            dx += matmul_arrays(tap_cols, matrix)
+        dw = xp.stack([matmul_arrays(c.T, self.rows) for c in cols])
+        db = grad.reshape(-1, grad.shape[-1]).sum(axis=0)
+        return dx.reshape(self.inputs[0].shape), dw.reshape(self.inputs[1].shape), db
+
+
+def conv3d_transpose(
+    x: Any, kernel: Any, bias: Any, strides: int | Triple = 1, padding: str = "valid"
+) -> Tensor:
+    return Conv3DTranspose(triple(strides), padding)(x, kernel, bias)
+
+
+# --- pooling ---------------------------------------------------------------------------------
+
+
+class DepthPool(Function):
+    """Max or mean over windows along axis 1 of (N, D, ...): the depth half of a separable
+    3-D pool. Max pads with -inf and keeps the winning tap of each window; the mean counts
+    only the depths inside the input, as Keras' 'same' average pooling does."""
+
+    def __init__(self, mode: str, window: int, stride: int, padding: str) -> None:
+        self.mode, self.window, self.stride, self.padding = mode, window, stride, padding
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        d = x.shape[1]
+        shape = (x.shape[0], d, 1, 1, 1)  # the 2-D axes are already pooled
+        self.geometry = geometry = _VolumeGeometry(
+            f"{self.mode}_pool3d", shape, (self.window, 1, 1), (self.stride, 1, 1), self.padding
+        )
+        self.x_shape = x.shape
+        source = geometry.padded(x, -np.inf if self.mode == "max" else 0.0)
+        taps = [source[:, geometry.depth_slices(t)] for t in range(self.window)]
+        if self.mode == "max":
+            stacked = xp.stack(taps)
+            self.winner = stacked.argmax(axis=0).astype(np.int8 if self.window < 128 else np.int32)
+            return stacked.max(axis=0)
+        out = taps[0].copy()
+        for tap in taps[1:]:
+            out += tap
+        start = xp.arange(geometry.od) * self.stride - geometry.front
+        counts = xp.minimum(start + self.window, d) - xp.maximum(start, 0)
+        self.counts = counts.astype(x.dtype).reshape(-1, *(1,) * (x.ndim - 2))
+        return out / self.counts
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        geometry = self.geometry
+        total = xp.zeros(
+            (grad.shape[0], self.x_shape[1] + geometry.front + geometry.back, *grad.shape[2:]),
+            dtype=grad.dtype,
+        )
+        share = grad / self.counts if self.mode == "avg" else None
+        for t in range(self.window):
+            if self.mode == "max":
+                total[:, geometry.depth_slices(t)] += xp.where(self.winner == t, grad, 0)
+            else:
+                total[:, geometry.depth_slices(t)] += share
+        return geometry.unpadded(total)
+
+
+def _pool3d(
+    mode: str,
+    x: Any,
+    pool_size: int | Triple,
+    strides: int | Triple | None,
+    padding: str,
+) -> Tensor:
+    pool = triple(pool_size)
+    steps = triple(strides) if strides is not None else pool
+    _VolumeGeometry(f"{mode}_pool3d", x.shape, pool, steps, padding)  # a clear error first
+    n, d, h, w, c = x.shape
+    pool2d = max_pool2d if mode == "max" else avg_pool2d
+    flat = pool2d(reshape(x, (n * d, h, w, c)), pool[1:], steps[1:], padding)
+    per_depth = reshape(flat, (n, d, *flat.shape[1:]))
+    return DepthPool(mode, pool[0], steps[0], padding)(per_depth)
+
+
+def max_pool3d(
+    x: Any,
+    pool_size: int | Triple = 2,
+    strides: int | Triple | None = None,
+    padding: str = "valid",
+) -> Tensor:
+    """The max of each (pd, ph, pw) window of (N, D, H, W, C) input ('same' pads with -inf)."""
+    return _pool3d("max", x, pool_size, strides, padding)
+
+
+def avg_pool3d(
+    x: Any,
+    pool_size: int | Triple = 2,
+    strides: int | Triple | None = None,
+    padding: str = "valid",
+) -> Tensor:
+    """The mean of each window over the voxels inside the input."""
+    return _pool3d("avg", x, pool_size, strides, padding)

@@ -6,6 +6,7 @@ an output activation fused into the loss) that fit and evaluate train and report
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,9 @@ class Compiler:
         jit_compile: bool | str = False,
         loss_weights: Any = None,
         weighted_metrics: Any = None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        auto_scale_loss: bool = True,
     ) -> None:
         """Keras' compile. ``weighted_metrics`` are metrics that weight each sample by fit's
         and evaluate's ``sample_weight`` (or ``class_weight``), as in Keras; one with the name
@@ -45,7 +49,10 @@ class Compiler:
         captures fit's training step in a CUDA graph on a GPU and replays it
         (``minicnn.graph_step``): the same results, with the host's per-launch cost paid
         once; on the CPU there is nothing to capture and it changes nothing. ``"auto"``
-        means False here.
+        means False here. ``run_eagerly=True`` turns ``jit_compile`` off (with Keras' warning),
+        as in Keras; every step is eager Python otherwise too. ``steps_per_execution`` must be
+        1, as with Keras 3's PyTorch backend. ``auto_scale_loss`` is Keras' switch for the loss
+        scaling of mixed precision, which minicnn (float32 throughout) never needs.
 
         For a model with several outputs, ``loss`` is one loss for every output, a list (one
         per output) or a dict by output name; ``loss_weights`` (a list or dict, 1 by
@@ -54,7 +61,20 @@ class Compiler:
         ``loss``, each ``<output>_loss`` and each ``<output>_<metric>``, as in Keras."""
         if jit_compile not in (True, False, "auto"):
             raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
-        self.jit_compile = jit_compile is True
+        if steps_per_execution != 1:
+            raise ValueError(
+                "steps_per_execution must be 1 (as with Keras 3's PyTorch backend): minicnn "
+                f"runs one step per call. Received: steps_per_execution={steps_per_execution!r}"
+            )
+        if jit_compile is True and run_eagerly:
+            warnings.warn(
+                "If `run_eagerly` is True, then `jit_compile` cannot also be True. Disabling "
+                "`jit_compile`.",
+                stacklevel=2,
+            )
+        self.run_eagerly = bool(run_eagerly)
+        self.steps_per_execution = 1
+        self.jit_compile = jit_compile is True and not self.run_eagerly
         self._captured_step = None
         self.optimizer = optimizers.get(optimizer)
         if self._output_count > 1:
@@ -98,6 +118,8 @@ class Compiler:
         return {
             "optimizer": self.optimizer.get_config(),
             "jit_compile": self.jit_compile,
+            "run_eagerly": self.run_eagerly,
+            "steps_per_execution": self.steps_per_execution,
             **specs,
         }
 
@@ -112,6 +134,7 @@ class Compiler:
             else (None if loss is None else losses.get(loss)),
             config["metrics"],
             jit_compile=config.get("jit_compile", False),
+            run_eagerly=config.get("run_eagerly", False),
             loss_weights=config.get("loss_weights"),
             weighted_metrics=config.get("weighted_metrics"),
         )

@@ -87,6 +87,8 @@ class Model(Layer, Compiler, Trainer):
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = False
         self.jit_compile = False
+        self.run_eagerly = False  # as in Keras: True keeps fit's step out of a CUDA graph
+        self.steps_per_execution = 1
         self._captured_step: CapturedTrainStep | None = None
         self.history: History | None = None
         self.stop_training = False  # a callback sets it to end fit after the current step

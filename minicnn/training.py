@@ -338,7 +338,7 @@ class Trainer:
         if self._writes_own("train_step"):
             return partial(self._own_step, "train_step")
         self._require_loss("train_step")
-        if not (self.jit_compile and self.device == "gpu"):
+        if not (self.jit_compile and not self.run_eagerly and self.device == "gpu"):
             return self._train_step
         if any(m.keeps_own_state for m in self._compiled_metrics):
             # Its update_state is host code, which a replayed graph would not run.

@@ -330,3 +330,32 @@ def test_train_on_batch_replays_the_captured_step_too(gpu):
     for wa, wb in zip(plain.get_weights(), captured.get_weights(), strict=True):
         np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
     assert captured._captured_step.replays == 2  # one step plain, one captured, two replays
+
+
+def test_run_eagerly_keeps_the_step_out_of_a_graph_as_keras_does(gpu, tmp_path):
+    """compile(run_eagerly=True, jit_compile=True) warns and turns jit_compile off, as Keras
+    does; model.run_eagerly set after compile keeps fit's step uncaptured too."""
+    model = busy_cnn(device="gpu")
+    with pytest.warns(UserWarning, match="Disabling `jit_compile`"):
+        model.compile("adam", jit_compile=True, run_eagerly=True)
+    assert (model.jit_compile, model.run_eagerly) == (False, True)
+    x, y = toy_data(SAMPLES)
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    assert model._captured_step is None
+    model.compile("adam", jit_compile=True)
+    model.run_eagerly = True
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    assert model._captured_step is None
+    model.run_eagerly = False
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    assert model._captured_step is not None and model._captured_step.replays > 0
+    model.compile("adam", run_eagerly=True, steps_per_execution=1, auto_scale_loss=False)
+    config = model.get_compile_config()
+    assert (config["run_eagerly"], config["steps_per_execution"]) == (True, 1)
+    model.save(tmp_path / "m.minicnn")
+    assert load_model(tmp_path / "m.minicnn", device="gpu").run_eagerly is True
+
+
+def test_steps_per_execution_above_one_is_refused_as_keras_3_on_pytorch_does():
+    with pytest.raises(ValueError, match="steps_per_execution must be 1.*Received: "):
+        busy_cnn().compile("adam", steps_per_execution=32)

@@ -3,12 +3,14 @@
     python benchmarks/compare_torch.py --device cpu --model base
     python benchmarks/compare_torch.py --device gpu --model base
     python benchmarks/compare_torch.py --device gpu --model base --jit-compile
+    python benchmarks/compare_torch.py --device cpu --model volume --batch-size 16
 
 Both run in this process (on the CPU with the same thread count), alternating step by step
 after a warm-up, on the same batch; the last line is ``ratio minicnn/torch: X.XX`` (median over
 median). On a GPU each timed step ends when its last kernel has finished: PyTorch's with
 ``loss.item()``, minicnn's by reading its loss. ``--jit-compile`` times minicnn's step as fit
 runs it after ``compile(jit_compile=True)``: captured in a CUDA graph and replayed.
+``--model volume`` is not the study's: a small 3-D CNN on 16x32x32 volumes (``volume_models``).
 PyTorch is only the peer we measure against (``pip install -e .[bench]``), never a dependency.
 """
 
@@ -58,10 +60,44 @@ def torch_model(model_id: str, torch):
     return nn.Sequential(*modules)
 
 
+VOLUME_SHAPE = (16, 32, 32, 1)
+
+
+def volume_models(torch, device: str):
+    """A 3-D CNN in minicnn and the same in PyTorch (NCDHW): two 3x3x3 'same' convolutions
+    with a 2x2x2 max pool between them, global average pooling and 10 logits."""
+    from minicnn import Input, Sequential
+    from minicnn import layers as L
+
+    ours = Sequential(
+        [
+            Input(VOLUME_SHAPE),
+            L.Conv3D(16, 3, padding="same", activation="relu"),
+            L.MaxPooling3D(2),
+            L.Conv3D(32, 3, padding="same", activation="relu"),
+            L.GlobalAveragePooling3D(),
+            L.Dense(10, activation="softmax"),
+        ],
+        device=device,
+    )
+    nn = torch.nn
+    theirs = nn.Sequential(
+        nn.Conv3d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool3d(2),
+        nn.Conv3d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool3d(1),
+        nn.Flatten(),
+        nn.Linear(32, 10),
+    )
+    return ours, theirs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--model", default="base", choices=("base", "w4", "mlp"))
+    parser.add_argument("--model", default="base", choices=("base", "w4", "mlp", "volume"))
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20)
@@ -86,11 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     rng = np.random.default_rng(0)
-    x = rng.random((args.batch_size, 28, 28, 1), dtype=np.float32)
+    sample = VOLUME_SHAPE if args.model == "volume" else (28, 28, 1)
+    x = rng.random((args.batch_size, *sample), dtype=np.float32)
     y = rng.integers(0, 10, args.batch_size)
 
     backend.set_random_seed(0)
-    ours = zoo.build_model(args.model, device=args.device)
+    torch.manual_seed(0)
+    if args.model == "volume":
+        ours, theirs = volume_models(torch, args.device)
+    else:
+        ours, theirs = (
+            zoo.build_model(args.model, device=args.device),
+            torch_model(args.model, torch),
+        )
     ours.compile(
         optimizers.Adam(),
         "sparse_categorical_crossentropy",
@@ -98,12 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         jit_compile=args.jit_compile,
     )
 
-    torch.manual_seed(0)
     torch_device = torch.device("cuda" if args.device == "gpu" else "cpu")
-    theirs = torch_model(args.model, torch).to(torch_device)
+    theirs = theirs.to(torch_device)
     opt = torch.optim.Adam(theirs.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
-    tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).to(torch_device)
+    channels_first = (0, x.ndim - 1, *range(1, x.ndim - 1))
+    tx = torch.from_numpy(x.transpose(channels_first).copy()).to(torch_device)
     ty = torch.from_numpy(y).to(torch_device)
 
     def torch_step() -> None:

@@ -97,6 +97,97 @@ def _col2im(dcols, sh, sw, pad_top, pad_left, dx):  # pragma: no cover
 
 
 @njit(parallel=PARALLEL, cache=True)
+def _im2col3d(x, window, strides, pads, out_shape, cols):  # pragma: no cover
+    """cols[n, i, j, k, a, p, q, c] = x[n, i*sd - pf + a, j*sh - pt + p, k*sw - pl + q, c],
+    0 outside x: im2col over volumes (window, strides, pads and out_shape are (d, h, w))."""
+    n, d, h, w, c = x.shape
+    kd, kh, kw = window
+    sd, sh, sw = strides
+    out_d, out_h, out_w = out_shape
+    run = kw * c
+    # A window row inside x is kw * c contiguous numbers of x: one copy loop, no branches.
+    rows = x.reshape(n, d, h, w * c)
+    out = cols.reshape(n, out_d, out_h, out_w, kd, kh, run)
+    for b in prange(n):
+        for i in range(out_d):
+            for a in range(kd):
+                di = i * sd - pads[0] + a
+                depth_inside = 0 <= di < d
+                for j in range(out_h):
+                    for p in range(kh):
+                        hi = j * sh - pads[1] + p
+                        if not (depth_inside and 0 <= hi < h):
+                            for k in range(out_w):
+                                for e in range(run):
+                                    out[b, i, j, k, a, p, e] = 0.0
+                            continue
+                        for k in range(out_w):
+                            wi = k * sw - pads[2]
+                            if 0 <= wi and wi + kw <= w:
+                                start = wi * c
+                                for e in range(run):
+                                    out[b, i, j, k, a, p, e] = rows[b, di, hi, start + e]
+                                continue
+                            for q in range(kw):
+                                inside = 0 <= wi + q < w
+                                for ch in range(c):
+                                    v = x[b, di, hi, wi + q, ch] if inside else 0.0
+                                    out[b, i, j, k, a, p, q * c + ch] = v
+    return cols
+
+
+@njit(cache=True)
+def _readers(size, pad, stride, window, out_size):  # pragma: no cover
+    """Along one axis: which (tap, window) pairs read each position, as tables ``count[pos]``,
+    ``tap[pos, m]`` and ``at[pos, m]`` (tap + at * stride - pad = pos)."""
+    count = np.zeros(size, np.int64)
+    tap = np.zeros((size, window), np.int64)
+    at = np.zeros((size, window), np.int64)
+    for i in range(out_size):
+        for a in range(window):
+            pos = i * stride - pad + a
+            if 0 <= pos < size:
+                m = count[pos]
+                tap[pos, m], at[pos, m] = a, i
+                count[pos] = m + 1
+    return count, tap, at
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _col2im3d(dcols, strides, pads, dx):  # pragma: no cover
+    """The adjoint of im2col3d, as a gather: each dx voxel sums the window taps that read it,
+    which per-axis tables list (no divisions in the loops)."""
+    n, out_d, out_h, out_w, kd, kh, kw, c = dcols.shape
+    d, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    z_count, z_tap, z_at = _readers(d, pads[0], strides[0], kd, out_d)
+    y_count, y_tap, y_at = _readers(h, pads[1], strides[1], kh, out_h)
+    x_count, x_tap, x_at = _readers(w, pads[2], strides[2], kw, out_w)
+    # One row of taps * c numbers per window; each voxel adds c-long runs of some rows.
+    windows = dcols.reshape(n * out_d * out_h * out_w, kd * kh * kw * c)
+    voxels = dx.reshape(n * d * h * w, c)
+    for b in prange(n):
+        total = np.empty(c, dx.dtype)
+        for z in range(d):
+            for y in range(h):
+                for xx in range(w):
+                    total[:] = 0.0
+                    for mz in range(z_count[z]):
+                        plane = b * out_d + z_at[z, mz]
+                        for my in range(y_count[y]):
+                            line = plane * out_h + y_at[y, my]
+                            tap_zy = z_tap[z, mz] * kh + y_tap[y, my]
+                            for mx in range(x_count[xx]):
+                                row = line * out_w + x_at[xx, mx]
+                                start = (tap_zy * kw + x_tap[xx, mx]) * c
+                                for ch in range(c):
+                                    total[ch] += windows[row, start + ch]
+                    voxel = ((b * d + z) * h + y) * w + xx
+                    for ch in range(c):
+                        voxels[voxel, ch] = total[ch]
+    return dx
+
+
+@njit(parallel=PARALLEL, cache=True)
 def _max_pool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out, argmax):  # pragma: no cover
     """Max over each window; pixels outside x count as -inf. argmax holds h*W + w of the winner.
 
@@ -241,6 +332,8 @@ def _gelu_backward(x, grad, dx):  # pragma: no cover
 
 im2col = _with_threads(_im2col)
 col2im = _with_threads(_col2im)
+im2col3d = _with_threads(_im2col3d)
+col2im3d = _with_threads(_col2im3d)
 max_pool_forward = _with_threads(_max_pool_forward)
 max_pool_backward = _with_threads(_max_pool_backward)
 bias_relu = _with_threads(_bias_relu)

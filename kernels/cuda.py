@@ -142,6 +142,22 @@ def col2im(dcols: Any, sh: Any, sw: Any, pad_top: Any, pad_left: Any, dx: Any) -
     return dx
 
 
+def im2col3d(x: Any, window: Any, strides: Any, pads: Any, out_shape: Any, cols: Any) -> Any:
+    """im2col over volumes: cols (n, od, oh, ow, kd, kh, kw, c) from x (n, d, h, w, c)."""
+    _, d, h, w, c = x.shape
+    geometry = (d, h, w, c, *window, *strides, *pads, *out_shape)
+    _launch_over_batch("im2col3d", (x,), geometry, (cols,))
+    return cols
+
+
+def col2im3d(dcols: Any, strides: Any, pads: Any, dx: Any) -> Any:
+    """The adjoint of im2col3d, as a gather: each dx voxel sums the window taps that read it."""
+    out_d, out_h, out_w, kd, kh, kw, c = dcols.shape[1:]
+    geometry = (out_d, out_h, out_w, kd, kh, kw, c, *strides, *pads, *dx.shape[1:4])
+    _launch_over_batch("col2im3d", (dcols,), geometry, (dx,))
+    return dx
+
+
 def max_pool_forward(
     x: Any, ph: Any, pw: Any, sh: Any, sw: Any, pad_top: Any, pad_left: Any, out: Any, argmax: Any
 ) -> Any:

@@ -82,6 +82,71 @@ extern "C" __global__ void col2im(
     }
 }
 
+// im2col over volumes: cols[b, i, j, k, a, p, q, ch] =
+// x[b, i*sd - pf + a, j*sh - pt + p, k*sw - pl + q, ch], 0 outside x.
+extern "C" __global__ void im2col3d(
+    const real* __restrict__ x, int n, int d, int h, int w, int c,
+    int kd, int kh, int kw, int sd, int sh, int sw, int pf, int pt, int pl,
+    int out_d, int out_h, int out_w, real* __restrict__ cols)
+{
+    const int total = n * out_d * out_h * out_w * kd * kh * kw * c;
+    GRID_STRIDE_LOOP(t, total) {
+        int r = t;
+        const int ch = r % c; r /= c;
+        const int q = r % kw; r /= kw;
+        const int p = r % kh; r /= kh;
+        const int a = r % kd; r /= kd;
+        const int k = r % out_w; r /= out_w;
+        const int j = r % out_h; r /= out_h;
+        const int i = r % out_d;
+        const int b = r / out_d;
+        const int di = i * sd - pf + a;
+        const int hi = j * sh - pt + p;
+        const int wi = k * sw - pl + q;
+        const bool inside = di >= 0 && di < d && hi >= 0 && hi < h && wi >= 0 && wi < w;
+        cols[t] = inside ? x[(((b * d + di) * h + hi) * w + wi) * c + ch] : (real)0;
+    }
+}
+
+// The adjoint of im2col3d as a gather: each dx voxel sums the window taps that read it.
+extern "C" __global__ void col2im3d(
+    const real* __restrict__ dcols, int n, int out_d, int out_h, int out_w,
+    int kd, int kh, int kw, int c, int sd, int sh, int sw, int pf, int pt, int pl,
+    int d, int h, int w, real* __restrict__ dx)
+{
+    const int total = n * d * h * w * c;
+    GRID_STRIDE_LOOP(t, total) {
+        int r = t;
+        const int ch = r % c; r /= c;
+        const int xx = r % w; r /= w;
+        const int y = r % h; r /= h;
+        const int z = r % d;
+        const int b = r / d;
+        real sum = 0;
+        for (int a = 0; a < kd; ++a) {
+            const int s = z + pf - a;
+            if (s < 0 || s % sd != 0) continue;
+            const int i = s / sd;
+            if (i >= out_d) continue;
+            for (int p = 0; p < kh; ++p) {
+                const int u = y + pt - p;
+                if (u < 0 || u % sh != 0) continue;
+                const int j = u / sh;
+                if (j >= out_h) continue;
+                for (int q = 0; q < kw; ++q) {
+                    const int v = xx + pl - q;
+                    if (v < 0 || v % sw != 0) continue;
+                    const int k = v / sw;
+                    if (k >= out_w) continue;
+                    const int window = ((b * out_d + i) * out_h + j) * out_w + k;
+                    sum += dcols[(((window * kd + a) * kh + p) * kw + q) * c + ch];
+                }
+            }
+        }
+        dx[t] = sum;
+    }
+}
+
 // Max over each window; pixels outside x count as -inf. argmax holds hi*w + wi of the winner
 // (-1 when the window has no pixel of x). The first maximum wins ties; a NaN wins and stays.
 extern "C" __global__ void max_pool_forward(

@@ -1,20 +1,19 @@
 """Operations on volumes (N, D, H, W, C): the 3-D convolution, its transpose and pooling.
 
-Each runs on the 2-D kernels, one depth tap at a time: the slices of the input that tap ``t``
-of a window reads are every ``stride``-th depth from ``t`` on, so a 3-D window is a 2-D window
-over a stack of such slices. A convolution is a sum over depth taps of 2-D im2col products, and
-its adjoint a sum of 2-D col2im gathers added into strided depth slices, which never overlap
-within one tap (no atomics on a GPU, no races on the CPU). Max and average pooling are
-separable: the 2-D pool of each depth slice, then a pool over depth.
+A convolution is one GEMM on the im2col matrix of the volume's windows (kernels ``im2col3d``
+and ``col2im3d``; the adjoint is written as a gather: no atomics on a GPU, no races on the
+CPU). Max and average pooling are separable: the 2-D pool of each depth slice, then a pool
+over depth, whose taps read strided depth slices that never overlap within one tap.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, workspace
 from .autograd import Function, Tensor
 from .conv_ops import transposed_size
 from .functions import (
@@ -49,7 +48,7 @@ class _VolumeGeometry:
     ) -> None:
         if len(shape) != 5:
             raise ValueError(f"{op} needs (N, D, H, W, C) input, got shape {tuple(shape)}.")
-        self.shape, self.window, self.strides = tuple(shape), window, strides
+        self.shape, self.window, self.strides = tuple(shape), tuple(window), tuple(strides)
         n, d, h, w, c = shape
         self.od, self.front, self.back = window_geometry(d, window[0], strides[0], padding)
         if self.od < 1:
@@ -61,15 +60,41 @@ class _VolumeGeometry:
         )
 
     @property
-    def rows(self) -> int:
-        """The number of windows: one row of each tap's im2col matrix per window."""
-        return self.shape[0] * self.od * self.oh * self.ow
+    def cols_shape(self) -> tuple[int, ...]:
+        """im2col's array: one (kd, kh, kw, C) window per output voxel."""
+        return (self.shape[0], self.od, self.oh, self.ow, *self.window, self.shape[4])
+
+    def im2col(self, x: Any) -> Any:
+        """The (windows, kd * kh * kw * C) matrix of every window's voxels, zeros outside x
+        (a workspace array: give it back when done)."""
+        xp = backend.get_array_module(x)
+        shape = self.cols_shape
+        cols = workspace.take(xp, (math.prod(shape[:4]), math.prod(shape[4:])), x.dtype)
+        _kernels(xp).im2col3d(
+            backend.contiguous(x),
+            self.window,
+            self.strides,
+            (self.front, self.top, self.left),
+            (self.od, self.oh, self.ow),
+            cols.reshape(shape),
+        )
+        return cols
+
+    def col2im(self, cols: Any) -> Any:
+        """The adjoint of ``im2col``: each voxel sums the window entries that read it (``cols``
+        is given back to the workspace)."""
+        xp = backend.get_array_module(cols)
+        dx = xp.empty(self.shape, dtype=cols.dtype)
+        windows = backend.contiguous(cols).reshape(self.cols_shape)
+        _kernels(xp).col2im3d(windows, self.strides, (self.front, self.top, self.left), dx)
+        workspace.give(cols)
+        return dx
 
     def depth_slices(self, tap: int) -> slice:
         """The depths (of the depth-padded volume) that tap ``tap`` of every window reads."""
         return slice(tap, tap + self.strides[0] * (self.od - 1) + 1, self.strides[0])
 
-    def padded(self, x: Any, fill: float = 0.0) -> Any:
+    def padded(self, x: Any, fill: float) -> Any:
         """x with its depth padding (``fill``) before and after."""
         if not (self.front or self.back):
             return x
@@ -83,46 +108,18 @@ class _VolumeGeometry:
     def unpadded(self, x: Any) -> Any:
         return x[:, self.front : self.front + self.shape[1]]
 
-    def im2col(self, x: Any) -> list[Any]:
-        """One (rows, kh * kw * C) im2col matrix per depth tap."""
-        xp = backend.get_array_module(x)
-        n, _, h, w, c = self.shape
-        (kd, kh, kw), (_, sh, sw) = self.window, self.strides
-        source = self.padded(x)
-        cols = []
-        for tap in range(kd):
-            slab = backend.contiguous(source[:, self.depth_slices(tap)]).reshape(-1, h, w, c)
-            tap_cols = xp.empty((self.rows, kh * kw * c), dtype=x.dtype)
-            windows = tap_cols.reshape(n * self.od, self.oh, self.ow, kh, kw, c)
-            _kernels(xp).im2col(
-                slab, kh, kw, sh, sw, self.top, self.left, self.oh, self.ow, windows
-            )
-            cols.append(tap_cols)
-        return cols
 
-    def col2im(self, tap_cols: list[Any]) -> Any:
-        """The adjoint of ``im2col``: every window's values added back where they were read."""
-        xp = backend.get_array_module(tap_cols[0])
-        n, d, h, w, c = self.shape
-        (_, kh, kw), (_, sh, sw) = self.window, self.strides
-        total = xp.zeros((n, d + self.front + self.back, h, w, c), dtype=tap_cols[0].dtype)
-        slab = xp.empty((n * self.od, h, w, c), dtype=total.dtype)
-        for tap, cols in enumerate(tap_cols):
-            windows = backend.contiguous(cols).reshape(n * self.od, self.oh, self.ow, kh, kw, c)
-            _kernels(xp).col2im(windows, sh, sw, self.top, self.left, slab)
-            total[:, self.depth_slices(tap)] += slab.reshape(n, self.od, h, w, c)
-        return self.unpadded(total)
-
-
-def _tap_matrices(w: Any, dtype: Any) -> list[Any]:
-    """A (kd, kh, kw, a, b) kernel as kd matrices (kh * kw * a, b), one per depth tap."""
-    kd, kh, kw, a, b = w.shape
-    return [w[t].reshape(kh * kw * a, b).astype(dtype, copy=False) for t in range(kd)]
+def _product(a: Any, b: Any) -> Any:
+    """a @ b into a workspace array, which col2im reads and gives back: a fresh array of
+    im2col's size would cost page faults on every first touch, several times the GEMM."""
+    xp = backend.get_array_module(a)
+    return matmul_arrays(a, b, out=workspace.take(xp, (a.shape[0], b.shape[1]), a.dtype))
 
 
 class Conv3D(Function):
-    """3-D cross-correlation: x (N,D,H,W,C), kernel (kd,kh,kw,C,F), bias (F,), Keras' layout
-    and padding; with ``relu`` the activation is fused into the bias pass."""
+    """3-D cross-correlation by im2col + one GEMM: x (N,D,H,W,C), kernel (kd,kh,kw,C,F), bias
+    (F,), Keras' layout and padding; with ``relu`` the activation is fused into the bias
+    pass."""
 
     def __init__(self, strides: Triple, padding: str, relu: bool = False) -> None:
         self.strides, self.padding, self.relu = strides, padding, relu
@@ -134,28 +131,27 @@ class Conv3D(Function):
                 "do not match; the kernel is (kd, kh, kw, in_channels, filters)."
             )
         geometry = _VolumeGeometry("conv3d", x.shape, w.shape[:3], self.strides, self.padding)
-        cols, matrices = geometry.im2col(x), _tap_matrices(w, x.dtype)
-        out = matmul_arrays(cols[0], matrices[0])
-        for tap_cols, matrix in zip(cols[1:], matrices[1:], strict=True):
-            out += matmul_arrays(tap_cols, matrix)
-        out = _add_bias(out, b, self.relu)
+        cols = geometry.im2col(x)
+        matrix = w.reshape(-1, w.shape[4]).astype(x.dtype, copy=False)
+        out = _add_bias(matmul_arrays(cols, matrix), b, self.relu)
         if self.recording:
-            self.geometry, self.cols, self.matrices = geometry, cols, matrices
+            self.geometry, self.cols, self.matrix = geometry, cols, matrix
             self.y = out if self.relu else None
-        g = geometry
-        return out.reshape(g.shape[0], g.od, g.oh, g.ow, w.shape[4])
+        else:
+            workspace.give(cols)
+        return out.reshape(*geometry.cols_shape[:4], w.shape[4])
 
     def backward(self, grad: Any) -> tuple[Any, Any, Any]:
         g = grad.reshape(-1, grad.shape[-1])
         if self.relu:
             g = _relu_grad(g, self.y)
-        xp = backend.get_array_module(g)
-        dw = xp.stack([matmul_arrays(c.T, g) for c in self.cols])
+        dw = matmul_arrays(self.cols.T, g).reshape(self.inputs[1].shape)
+        workspace.give(self.cols)
         self.cols = None
         dx = None
         if self.inputs[0].requires_grad:
-            dx = self.geometry.col2im([matmul_arrays(g, m.T) for m in self.matrices])
-        return dx, dw.reshape(self.inputs[1].shape), _bias_grad(g)
+            dx = self.geometry.col2im(_product(g, self.matrix.T))
+        return dx, dw, _bias_grad(g)
 
 
 def conv3d(
@@ -171,8 +167,8 @@ def conv3d(
 
 
 class Conv3DTranspose(Function):
-    """The adjoint of Conv3D with the same kernel: x (N,D,H,W,C_in), kernel
-    (kd,kh,kw,C_out,C_in) as in Keras, bias (C_out,)."""
+    """The adjoint of Conv3D with the same kernel, made with col2im3d: x (N,D,H,W,C_in),
+    kernel (kd,kh,kw,C_out,C_in) as in Keras, bias (C_out,)."""
 
     def __init__(self, strides: Triple, padding: str) -> None:
         self.strides, self.padding = strides, padding
@@ -192,22 +188,21 @@ class Conv3DTranspose(Function):
         geometry = _VolumeGeometry(
             "conv3d_transpose", shape, w.shape[:3], self.strides, self.padding
         )
-        rows, matrices = x.reshape(-1, x.shape[-1]), _tap_matrices(w, x.dtype)
-        out = geometry.col2im([matmul_arrays(rows, m.T) for m in matrices])
-        out = backend.contiguous(out) + b.astype(x.dtype, copy=False)
+        rows = x.reshape(-1, x.shape[-1])
+        matrix = w.reshape(-1, w.shape[4]).astype(x.dtype, copy=False)
+        out = geometry.col2im(_product(rows, matrix.T))
+        out += b.astype(x.dtype, copy=False)
         if self.recording:
-            self.geometry, self.rows, self.matrices = geometry, rows, matrices
+            self.geometry, self.rows, self.matrix = geometry, rows, matrix
         return out
 
     def backward(self, grad: Any) -> tuple[Any, Any, Any]:
-        xp = backend.get_array_module(grad)
-        cols = self.geometry.im2col(backend.contiguous(grad))
-        dx = matmul_arrays(cols[0], self.matrices[0])
-        for tap_cols, matrix in zip(cols[1:], self.matrices[1:], strict=True):
-            dx += matmul_arrays(tap_cols, matrix)
-        dw = xp.stack([matmul_arrays(c.T, self.rows) for c in cols])
+        cols = self.geometry.im2col(grad)
+        dx = matmul_arrays(cols, self.matrix).reshape(self.inputs[0].shape)
+        dw = matmul_arrays(cols.T, self.rows).reshape(self.inputs[1].shape)
+        workspace.give(cols)
         db = grad.reshape(-1, grad.shape[-1]).sum(axis=0)
-        return dx.reshape(self.inputs[0].shape), dw.reshape(self.inputs[1].shape), db
+        return dx, dw, db
 
 
 def conv3d_transpose(
@@ -238,9 +233,15 @@ class DepthPool(Function):
         source = geometry.padded(x, -np.inf if self.mode == "max" else 0.0)
         taps = [source[:, geometry.depth_slices(t)] for t in range(self.window)]
         if self.mode == "max":
-            stacked = xp.stack(taps)
-            self.winner = stacked.argmax(axis=0).astype(np.int8 if self.window < 128 else np.int32)
-            return stacked.max(axis=0)
+            # Tap by tap: the first maximum wins ties, as in the 2-D kernels.
+            best = taps[0]
+            winner = xp.zeros(best.shape, np.int8 if self.window < 128 else np.int32)
+            for t, tap in enumerate(taps[1:], start=1):
+                better = tap > best
+                winner = xp.where(better, winner.dtype.type(t), winner)
+                best = xp.where(better, tap, best)
+            self.winner = winner
+            return best if self.window > 1 else best.copy()  # never a view of the input
         out = taps[0].copy()
         for tap in taps[1:]:
             out += tap

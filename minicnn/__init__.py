@@ -24,7 +24,7 @@ from . import (  # noqa: E402
     utils,
 )
 from .autograd import grad, no_grad  # noqa: E402
-from .backend import clear_session, set_random_seed  # noqa: E402
+from .backend import clear_session, device, set_random_seed  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 from .saving import load_model  # noqa: E402
@@ -36,6 +36,7 @@ __all__ = [
     "callbacks",
     "clear_session",
     "constraints",
+    "device",
     "grad",
     "initializers",
     "layers",

@@ -101,10 +101,13 @@ class Tensor:
     # float32 code stays float32.
     def _operand(self, other: Any) -> Any:
         """A Python number as a 0-d array of this tensor's dtype on its device (filled there:
-        no copy from the host, which a GPU step captured in a CUDA graph could not make)."""
+        no copy from the host, which a GPU step captured in a CUDA graph could not make); a
+        NumPy array next to a GPU tensor copied to the GPU, as Keras converts it."""
         if isinstance(other, (int, float)) and not isinstance(other, bool):
             xp = backend.get_array_module(self.data)
             return xp.full((), other, dtype=self.data.dtype)
+        if isinstance(other, np.ndarray) and backend.is_device_array(self.data):
+            return backend.to_device(other, "gpu")
         return other
 
     def __add__(self, other: Any) -> Tensor:

@@ -5,9 +5,11 @@ Nothing else in minicnn imports cupy: callers ask for ``get_array_module(x)`` or
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -49,6 +51,48 @@ def resolve_device(device: str | None = None) -> str:
         if reason is not None:
             raise RuntimeError(f"device='gpu' was asked for, but {reason}.")
     return device
+
+
+# The device of `with minicnn.device(...)`, or of the model that runs: where arrays that ops
+# make from nothing (zeros, ones, arange, ...) are made, as Keras makes them on its device.
+_device_scope: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "minicnn_device", default=None
+)
+
+
+def device_name(name: str) -> str:
+    """Keras' and PyTorch's device names ('cpu', 'gpu', 'gpu:0', 'cuda', 'cuda:0', 'auto') as
+    minicnn's 'cpu', 'gpu' or 'auto' (one GPU: index 0 only)."""
+    kind, _, index = str(name).lower().partition(":")
+    kind = "gpu" if kind == "cuda" else kind
+    if kind not in (*DEVICES, "auto") or index not in ("", "0") or (index and kind == "auto"):
+        raise ValueError(
+            f"Unknown device {name!r}: expected 'cpu', 'gpu' (or 'gpu:0', 'cuda'), or 'auto'."
+        )
+    return kind
+
+
+def current_device() -> str:
+    """The innermost ``device`` scope's device, else $MINICNN_DEVICE's (default 'auto')."""
+    scoped = _device_scope.get()
+    return scoped if scoped is not None else resolve_device(None)
+
+
+def device(name: str) -> contextlib.AbstractContextManager[None]:
+    """Keras' ``keras.device``: ``with minicnn.device("gpu"):`` makes the arrays that ops
+    create from nothing on that device. A model's passes run in its own device's scope."""
+    return on_device(resolve_device(device_name(name)))
+
+
+@contextlib.contextmanager
+def on_device(resolved: str) -> Iterator[None]:
+    """The scope of a device already resolved to 'cpu' or 'gpu' (a model's, an array's):
+    no checks, so that a training step pays nothing for it."""
+    token = _device_scope.set(resolved)
+    try:
+        yield
+    finally:
+        _device_scope.reset(token)
 
 
 def cupy_module() -> Any:

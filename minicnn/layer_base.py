@@ -353,6 +353,8 @@ class Layer:
             self.build(x.shape[1:])
         if not _forward_depth[0]:
             self._clear_losses()  # a call of its own, not a model's pass: fresh losses
+            with backend.on_device(backend.device_of(x.data)):  # a model's pass sets its own
+                return self._regularized(self.call(x, training))
         return self._regularized(self.call(x, training))
 
     def call(self, x: Tensor, training: bool) -> Tensor:

@@ -373,7 +373,8 @@ class Model(Layer, Compiler, Trainer):
             layer._clear_losses()
         layer_base._forward_depth[0] += 1
         try:
-            return self._run_graph(x, training, logits, output_masks)
+            with backend.on_device(self.device):
+                return self._run_graph(x, training, logits, output_masks)
         finally:
             layer_base._forward_depth[0] -= 1
 

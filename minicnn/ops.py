@@ -521,20 +521,23 @@ def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa
 
 
 # Without gradients: new arrays, logic and rounding.
-def _constant(values: Any, dtype: Any) -> Tensor:
+def _on_device(make: Callable[[Any], Any], dtype: Any) -> Tensor:
+    """Values made by ``make(xp)`` on the current device (``minicnn.device``, or the running
+    model's), as Keras makes them on its device; filled there, with no copy from the host."""
+    values = make(backend.xp_for(backend.current_device()))
     return Tensor(values if dtype is None else values.astype(dtype))
 
 
 def zeros(shape: Any, dtype: Any = None) -> Tensor:
-    return _constant(np.zeros(shape, backend.FLOAT), dtype)
+    return _on_device(lambda xp: xp.zeros(shape, backend.FLOAT), dtype)
 
 
 def ones(shape: Any, dtype: Any = None) -> Tensor:
-    return _constant(np.ones(shape, backend.FLOAT), dtype)
+    return _on_device(lambda xp: xp.ones(shape, backend.FLOAT), dtype)
 
 
 def full(shape: Any, fill_value: float, dtype: Any = None) -> Tensor:
-    return _constant(np.full(shape, fill_value, backend.FLOAT), dtype)
+    return _on_device(lambda xp: xp.full(shape, fill_value, backend.FLOAT), dtype)
 
 
 def zeros_like(x: Any, dtype: Any = None) -> Tensor:
@@ -548,12 +551,13 @@ def ones_like(x: Any, dtype: Any = None) -> Tensor:
 
 
 def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
-    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return _constant(values, dtype)
+    if stop is None:
+        start, stop = 0, start
+    return _on_device(lambda xp: xp.arange(start, stop, step), dtype)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
-    return _constant(np.eye(n, m, dtype=backend.FLOAT), dtype)
+    return _on_device(lambda xp: xp.eye(n, m, dtype=backend.FLOAT), dtype)
 
 
 def _logical(name: str) -> Callable[..., Tensor]:

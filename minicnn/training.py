@@ -3,6 +3,7 @@ and a captured CUDA-graph step), ``evaluate``, ``predict`` and the per-batch for
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -44,6 +45,19 @@ from .data_checks import (
 from .graph_step import CapturedTrainStep
 from .metric_base import OutputLoss
 from .progress import ProgressBar
+
+
+def _on_model_device(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a model method in its device's scope, so that what the user's code (a custom
+    train_step, loss or layer) makes with ``ops.zeros`` and the like lands on the model's
+    device, as in Keras."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with backend.on_device(self.device):
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 def _one_per(value: Any, names: list[str], what: str, kind: str) -> list[Any]:
@@ -414,6 +428,7 @@ class Trainer:
         list for several inputs) that predict gathers."""
         return self(data, training=False)
 
+    @_on_model_device
     def train_on_batch(
         self,
         x: Any,
@@ -434,6 +449,7 @@ class Trainer:
         values = metric_values(self._compiled_metrics, hits, rows_of(x))
         return self._returned(self._logs(float(loss), values), return_dict)
 
+    @_on_model_device
     def test_on_batch(
         self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False
     ) -> list[float] | float | dict[str, float]:
@@ -443,6 +459,7 @@ class Trainer:
         batches = ArrayBatches(x, y, rows_of(x), self.device, w)
         return self._returned(self._evaluate(batches), return_dict)
 
+    @_on_model_device
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """The outputs for one batch, as a NumPy array."""
         rows = rows_of(tuple(x)) if isinstance(x, (list, tuple)) else len(x)
@@ -466,6 +483,7 @@ class Trainer:
         logs[prefix + "loss"] = loss
         return logs
 
+    @_on_model_device
     def fit(
         self,
         x: Any,
@@ -700,6 +718,7 @@ class Trainer:
             return _StepLogs(self)
         return _RunningTotals(self.device, self._compiled_metrics, self._logs)
 
+    @_on_model_device
     def evaluate(
         self,
         x: Any,
@@ -732,6 +751,7 @@ class Trainer:
         bar.finish(logs)
         return self._returned(logs, return_dict)
 
+    @_on_model_device
     def predict(
         self,
         x: Any,

@@ -364,22 +364,30 @@ class Compiler:
             logits = self._forward(
                 self._tensors(x), training, logits=frozenset({0}), output_masks=masks
             )
-            weights = self._masked(weights, masks)
+            weights = self._masked(weights, masks, logits.shape)
             loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
             if all(metric.ranks_only for metric in self._compiled_metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self.layers[-1].activation(Tensor(logits.data)).data
         out = self._forward(self._tensors(x), training, output_masks=masks)
-        weights = self._masked(weights, masks)
+        weights = self._masked(weights, masks, out.shape)
         return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
 
-    def _masked(self, weights: dict[str, Any], masks: list[Any]) -> dict[str, Any]:
+    def _masked(
+        self, weights: dict[str, Any], masks: list[Any], output_shape: tuple[int, ...]
+    ) -> dict[str, Any]:
         """The loss's weights with the output's padding mask, as Keras applies it: a
         position's weight is its sample's times mask * positions / kept positions, so the
-        loss is the mean over the kept positions. Only a loss that weights positions (the
-        categorical cross-entropies on (batch, steps, classes)) reads it."""
+        loss is the mean over the kept positions. A built-in loss reads it when the mask is
+        one per position of outputs (batch, *positions, features): the cross-entropies on
+        (batch, steps, classes), the losses on values (mean squared error, ...) on (batch,
+        steps, features)."""
         mask = masks[0] if masks else None
-        if mask is None or not getattr(self.loss, "weights_positions", False):
+        if (
+            mask is None
+            or not getattr(self.loss, "weights_positions", False)
+            or tuple(mask.shape) != tuple(output_shape[:-1])
+        ):
             return weights
         xp = backend.get_array_module(mask)
         keep = mask.reshape(len(mask), -1).astype(np.float32)

@@ -790,19 +790,32 @@ def _check_labels(labels: Any, classes: int) -> None:
 
 class RowLoss(Function):
     """A loss that is the mean of per-sample losses, or with ``weights`` (one per sample, as
-    Keras' ``sample_weight``) the mean of weighted ones: sum(w_i * l_i) / n."""
+    Keras' ``sample_weight``) the mean of weighted ones: sum(w_i * l_i) / n. Weights of shape
+    (samples, positions) weight each position of outputs (samples, *positions, features)
+    (a padding mask, as Keras applies it), and the rows are then positions."""
 
     def __init__(self, weights: Any = None) -> None:
         self.weights = weights
+
+    def _rows(self, values: Any) -> Any:
+        """The mean of each sample's values, or of each weighted position's."""
+        w = self.weights
+        if w is None or w.ndim == 1:
+            return values.reshape(values.shape[0], -1).mean(axis=1)
+        return values.reshape(*w.shape, -1).mean(axis=2)
 
     def _mean(self, rows: Any) -> Any:
         return rows.mean() if self.weights is None else (rows * self.weights).mean()
 
     def _weighted(self, d: Any) -> Any:
-        """An unweighted gradient with each sample's rows scaled by its weight."""
-        if self.weights is None:
+        """An unweighted gradient with each sample's (or position's) values scaled by its
+        weight."""
+        w = self.weights
+        if w is None:
             return d
-        return d * self.weights.reshape((-1,) + (1,) * (d.ndim - 1)).astype(d.dtype)
+        if w.ndim == 1:
+            return d * w.reshape((-1,) + (1,) * (d.ndim - 1)).astype(d.dtype)
+        return (d.reshape(*w.shape, -1) * w[:, :, None].astype(d.dtype)).reshape(d.shape)
 
 
 class SoftmaxCrossEntropy(RowLoss):
@@ -961,12 +974,17 @@ def cross_entropy_from_probs_dense(probs: Any, targets: Any, sample_weight: Any 
 
 
 def _weights_for(outputs: Any, sample_weight: Any) -> Any:
-    """Sample weights as a flat array on the outputs' device, in their dtype (or None)."""
+    """Sample weights as a flat array on the outputs' device, in their dtype (or None); a
+    (samples, positions) array of weights for outputs (samples, *positions, features) stays
+    one weight per position."""
     if sample_weight is None:
         return None
     data = outputs.data if isinstance(outputs, Tensor) else outputs
     xp = backend.get_array_module(data)
-    weights = xp.asarray(sample_weight).astype(data.dtype, copy=False).reshape(-1)
+    weights = xp.asarray(sample_weight).astype(data.dtype, copy=False)
+    positions = math.prod(data.shape[1:-1])
+    if not (weights.ndim == 2 and data.ndim > 2 and weights.shape == (len(data), positions)):
+        weights = weights.reshape(-1)
     if weights.shape[0] != data.shape[0]:
         raise ValueError(
             f"{weights.shape[0]} sample weights for a batch of {data.shape[0]} samples."

@@ -301,6 +301,8 @@ class CategoricalCrossentropy(CrossEntropy):
 class _ValueLoss(BuiltinLoss):
     """A loss on targets of the outputs' own shape."""
 
+    weights_positions = True  # a padding mask may weight each position (see RowLoss)
+
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
     ) -> np.ndarray:

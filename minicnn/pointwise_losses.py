@@ -16,15 +16,10 @@ from .functions import PROB_EPSILON, RowLoss, _targets_for, _weights_for
 EPSILON = 1e-7  # Keras' backend.epsilon()
 
 
-def _per_sample(values: Any) -> Any:
-    """Each sample's mean value: the mean over all values is the mean of these."""
-    return values.reshape(values.shape[0], -1).mean(axis=1)
-
-
 class SquaredError(RowLoss):
     def forward(self, outputs: Any, targets: Any) -> Any:
         self.diff = outputs - targets
-        return self._mean(_per_sample(self.diff * self.diff))
+        return self._mean(self._rows(self.diff * self.diff))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         return self._weighted(self.diff * (2 * grad / self.diff.size)), None
@@ -34,7 +29,7 @@ class AbsoluteError(RowLoss):
     def forward(self, outputs: Any, targets: Any) -> Any:
         xp = backend.get_array_module(outputs)
         self.sign = xp.sign(outputs - targets)
-        return self._mean(_per_sample(xp.abs(outputs - targets)))
+        return self._mean(self._rows(xp.abs(outputs - targets)))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         return self._weighted(self.sign * (grad / self.sign.size)), None
@@ -50,7 +45,7 @@ class BinaryCrossentropyFromProbs(RowLoss):
         self.inside = (probs > PROB_EPSILON) & (probs < 1 - PROB_EPSILON)
         self.targets = targets
         p = self.clipped
-        return self._mean(_per_sample(-(targets * xp.log(p) + (1 - targets) * xp.log(1 - p))))
+        return self._mean(self._rows(-(targets * xp.log(p) + (1 - targets) * xp.log(1 - p))))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         p, t = self.clipped, self.targets
@@ -66,7 +61,7 @@ class SigmoidCrossEntropy(RowLoss):
         xp = backend.get_array_module(logits)
         self.logits, self.targets = logits, targets
         terms = xp.maximum(logits, 0) - logits * targets + xp.log1p(xp.exp(-xp.abs(logits)))
-        return self._mean(_per_sample(terms))
+        return self._mean(self._rows(terms))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         xp = backend.get_array_module(grad)
@@ -110,7 +105,7 @@ class Elementwise(RowLoss):
     def forward(self, outputs: Any, targets: Any) -> Any:
         xp = backend.get_array_module(outputs)
         value, self.derivative = self.terms(xp, outputs, targets)
-        return self._mean(_per_sample(value)) * outputs.dtype.type(self.scale)
+        return self._mean(self._rows(value)) * outputs.dtype.type(self.scale)
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         d = self.derivative

@@ -166,3 +166,89 @@ def test_the_loss_of_a_masked_sequence_output_counts_kept_steps(device):
     expected = (per_step * kept * weights[:, None]).sum() / kept.sum()
     assert loss == pytest.approx(expected, rel=1e-4)
     model.fit(ids, tags, epochs=1, verbose=0)  # trains on the same rule
+
+
+@pytest.mark.parametrize(
+    "loss,per_value",
+    [
+        ("mse", lambda p, t: (p - t) ** 2),
+        ("mae", lambda p, t: np.abs(p - t)),
+        (
+            "huber",
+            lambda p, t: np.where(np.abs(p - t) <= 1, 0.5 * (p - t) ** 2, np.abs(p - t) - 0.5),
+        ),
+        ("binary_crossentropy", lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p))),
+    ],
+)
+def test_losses_on_values_count_kept_steps_of_a_masked_sequence(loss, per_value, device):
+    """Keras 3 masks every loss: a sequence regressor (or multi-label tagger) on padded
+    sequences is scored on the kept steps, sum(w * l * mask) / kept steps, with l the mean
+    over a step's features."""
+    rng = np.random.default_rng(6)
+    ids = _padded(rng, [5, 2, 4, 3], 5, pre=True)
+    targets = rng.random((4, 5, 2)).astype(np.float32)
+    weights = np.array([1.0, 0.5, 2.0, 1.0], np.float32)
+    minicnn.set_random_seed(4)
+    model = Sequential(
+        [
+            Input((5,)),
+            L.Embedding(10, 4, mask_zero=True),
+            L.LSTM(3, return_sequences=True),
+            L.TimeDistributed(L.Dense(2, activation="sigmoid")),
+        ]
+    ).to(device)
+    model.compile("adam", loss)
+    value = model.evaluate(ids, targets, sample_weight=weights, batch_size=4, verbose=0)
+    probs = model.predict(ids, verbose=0).astype(np.float64)
+    per_step = per_value(probs, targets).mean(axis=-1)
+    kept = ids != 0
+    expected = (per_step * kept * weights[:, None]).sum() / kept.sum()
+    assert value == pytest.approx(expected, rel=1e-4)
+    # Padded steps take no gradient: their targets do not change what training does.
+    noisy = targets.copy()
+    noisy[~kept] = rng.random((int((~kept).sum()), 2))
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(ids, targets, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    trained = model.get_weights()
+    model.set_weights(before)
+    model.compile("adam", loss)
+    model.fit(ids, noisy, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(trained, model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_a_mask_that_is_not_one_per_position_is_left_out():
+    """A mask of (batch, steps) on outputs (batch, features) (an RNN that returns its last
+    state) weights nothing: the loss is the plain mean, as before."""
+    rng = np.random.default_rng(7)
+    ids = _padded(rng, [5, 2, 4, 3], 5, pre=True)
+    y = rng.random((4, 2)).astype(np.float32)
+    model = Sequential([Input((5,)), L.Embedding(10, 4, mask_zero=True), L.LSTM(2)])
+    model.compile("sgd", "mse")
+    value = model.evaluate(ids, y, verbose=0)
+    assert value == pytest.approx(((model.predict(ids, verbose=0) - y) ** 2).mean(), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "bce", "bce_logits", "kld"])
+def test_losses_weighted_per_position_check_in_float64(name, device):
+    from minicnn import pointwise_losses as P
+
+    rng = np.random.default_rng(8)
+    outputs = rng.uniform(0.1, 0.9, (3, 4, 2))
+    targets = rng.uniform(0.1, 0.9, (3, 4, 2))
+    weights = rng.random((3, 4)) * (rng.random((3, 4)) > 0.3)
+    losses = {
+        "mse": lambda o, t, w: P.mean_squared_error(o, t, w),
+        "mae": lambda o, t, w: P.mean_absolute_error(o, t, w),
+        "bce": lambda o, t, w: P.binary_crossentropy(o, t, False, w),
+        "bce_logits": lambda o, t, w: P.binary_crossentropy(o, t, True, w),
+        "kld": lambda o, t, w: P.elementwise_loss(P.kl_divergence_terms, o, t, w, True),
+    }
+    on = lambda a: backend.to_device(a, device)  # noqa: E731
+    loss = losses[name]
+    check_gradients(lambda o: loss(o, on(targets), on(weights)), outputs, device=device)
+    # Weights of one per sample mean the same as those weights at every position.
+    per_sample = rng.random(3)
+    a = host(loss(on(outputs), on(targets), on(per_sample)).data)
+    b = host(loss(on(outputs), on(targets), on(np.repeat(per_sample[:, None], 4, 1))).data)
+    assert float(a) == pytest.approx(float(b), rel=1e-12)

@@ -10,6 +10,7 @@ from . import backend
 from .batches import PyDataset
 from .data_checks import integer_ids
 from .datasets.image_folders import image_dataset_from_directory
+from .datasets.timeseries import timeseries_dataset_from_array
 from .image_utils import array_to_img, img_to_array, load_img, save_img
 
 # Keras 2's name of PyDataset, which Keras 3 keeps.
@@ -24,6 +25,7 @@ __all__ = [
     "load_img",
     "pad_sequences",
     "save_img",
+    "timeseries_dataset_from_array",
     "to_categorical",
 ]
 

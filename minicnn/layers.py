@@ -181,6 +181,9 @@ __all__ = [
     "Cropping3D",
     "UpSampling3D",
     "SpatialDropout3D",
+    "StringLookup",
+    "IntegerLookup",
+    "TextVectorization",
 ]
 
 
@@ -700,6 +703,12 @@ class Lambda(Layer):
 # The 1-D twins subclass the 2-D layers above, so they are imported once those exist.
 from .conv1d_twins import Conv1DTranspose, DepthwiseConv1D, SeparableConv1D  # noqa: E402
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
+from .text_layers import (  # noqa: E402
+    TEXT_LAYERS,
+    IntegerLookup,
+    StringLookup,
+    TextVectorization,
+)
 from .volume_layers import (  # noqa: E402
     VOLUME_LAYERS,
     AveragePooling3D,
@@ -794,5 +803,6 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         CategoryEncoding,
         Discretization,
         *VOLUME_LAYERS,
+        *TEXT_LAYERS,
     )
 }

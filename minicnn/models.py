@@ -306,13 +306,13 @@ class Model(Layer, Compiler, Trainer):
         layer_range: Any = None,
     ) -> None:
         """Keras' table of layers, output shapes and parameter counts; ``show_trainable``
-        adds Keras' Trainable column (Y, N, or - for a layer without weights). The columns
-        are sized to their contents: ``line_length`` and ``positions`` are taken and
-        ignored; ``expand_nested`` and ``layer_range`` are not available."""
-        if expand_nested or layer_range is not None:
-            raise ValueError("summary: expand_nested and layer_range are not available.")
+        adds Keras' Trainable column (Y, N, or - for a layer without weights),
+        ``expand_nested`` lists a nested model's layers under it (indented with "└"), and
+        ``layer_range`` (two regular expressions of layer names) limits the rows, as in
+        Keras 3. The columns are sized to their contents: ``line_length`` and ``positions``
+        are taken and ignored."""
         self._require_built()
-        print_summary(self, print_fn, show_trainable)
+        print_summary(self, print_fn, show_trainable, expand_nested, layer_range)
 
     def get_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.get_weights()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -51,24 +52,72 @@ def _trainable_cell(layer: Any) -> str:
     return "Y" if layer.trainable else "N"
 
 
-def summary_lines(model: Any, show_trainable: bool = False) -> list[str]:
+def layer_index_range(layers: list[Any], layer_range: Any) -> tuple[int, int]:
+    """Keras' ``layer_range``: two regular expressions, matched (``re.match``) against layer
+    names; the rows run from the first layer the first matches to the last layer the second
+    matches."""
+    if layer_range is None:
+        return 0, len(layers)
+    if not isinstance(layer_range, (list, tuple)) or len(layer_range) != 2:
+        raise ValueError(
+            f"layer_range must be a list or tuple of length 2. Received: layer_range={layer_range}"
+        )
+    if not all(isinstance(p, str) for p in layer_range):
+        raise ValueError(f"layer_range should contain string type only. Received: {layer_range}")
+    lower = [i for i, layer in enumerate(layers) if re.match(layer_range[0], layer.name)]
+    upper = [i for i, layer in enumerate(layers) if re.match(layer_range[1], layer.name)]
+    if not lower or not upper:
+        raise ValueError(
+            f"Passed layer_names do not match the layer names in the model. Received: {layer_range}"
+        )
+    if min(lower) > max(upper):
+        return min(upper), max(lower) + 1
+    return min(lower), max(upper) + 1
+
+
+def _entries(layers: list[Any], expand_nested: bool, level: int = 0) -> list[tuple[Any, str]]:
+    """The layers of the table with their name prefix; with ``expand_nested`` a nested
+    model's layers follow it, indented as Keras 3 does ("   " per level, then "└ ")."""
+    out = []
+    prefix = "   " * level + "└ " if level else ""
+    for layer in layers:
+        out.append((layer, prefix))
+        if expand_nested and getattr(layer, "layers", None):
+            out.extend(_entries(layer.layers, expand_nested, level + 1))
+    return out
+
+
+def summary_lines(
+    model: Any,
+    show_trainable: bool = False,
+    expand_nested: bool = False,
+    layer_range: Any = None,
+) -> list[str]:
     connections = _connections(model)
     header = HEADER if connections is None else (*HEADER, "Connected to")
+    first, last = layer_index_range(model.layers, layer_range)
+    top = model.layers[first:last]
+    cell_of = dict(zip(map(id, model.layers), connections or [], strict=False))
+    entries = _entries(top, expand_nested)
     rows = [
         (
-            f"{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",
+            f"{prefix}{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",
             format_shape(layer.output_shape),
             f"{layer.count_params():,}",
         )
-        for layer in model.layers
+        for layer, prefix in entries
     ]
     if connections is not None:
-        rows = [(*row, cell) for row, cell in zip(rows, connections, strict=True)]
+        # A nested model's own layers are not connected in this model's graph.
+        rows = [
+            (*row, cell_of.get(id(layer), "-") if not prefix else "-")
+            for row, (layer, prefix) in zip(rows, entries, strict=True)
+        ]
     minimum = COLUMN_WIDTHS if connections is None else CONNECTED_WIDTHS
     if show_trainable:
         header, minimum = (*header, "Trainable"), (*minimum, len("Trainable"))
         rows = [
-            (*row, _trainable_cell(layer)) for row, layer in zip(rows, model.layers, strict=True)
+            (*row, _trainable_cell(layer)) for row, (layer, _) in zip(rows, entries, strict=True)
         ]
     widths = [
         max([w, len(h)] + [len(line) for r in rows for line in r[i].split("\n")])
@@ -124,7 +173,11 @@ def summary_lines(model: Any, show_trainable: bool = False) -> list[str]:
 
 
 def print_summary(
-    model: Any, print_fn: Callable[[str], Any] | None = None, show_trainable: bool = False
+    model: Any,
+    print_fn: Callable[[str], Any] | None = None,
+    show_trainable: bool = False,
+    expand_nested: bool = False,
+    layer_range: Any = None,
 ) -> None:
-    text = "\n".join(summary_lines(model, show_trainable))
+    text = "\n".join(summary_lines(model, show_trainable, expand_nested, layer_range))
     (print_fn or print)(text)

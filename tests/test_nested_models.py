@@ -161,5 +161,50 @@ def test_summary_shows_what_trains_as_keras_does():
     assert rows["aug"].rstrip("│ ").endswith("-")  # no weights
     assert rows["features"].rstrip("│ ").endswith("N")
     assert rows["dense"].rstrip("│ ").endswith("Y")
-    with pytest.raises(ValueError, match="expand_nested and layer_range are not available"):
-        model.summary(expand_nested=True)
+
+
+def test_summary_expands_nested_models_and_takes_a_layer_range():
+    """Keras 3's expand_nested ("   " per level, then "└ ") and layer_range (regular
+    expressions of names, from the first match of one to the last of the other)."""
+    model = nested_cnn()
+    lines = []
+    model.summary(print_fn=lines.append, expand_nested=True)
+    names = [
+        line.split("│")[1].strip().split(" (")[0]
+        for line in lines[0].splitlines()
+        if line.startswith("│ ")
+    ]
+    assert names == [
+        "aug",
+        "└ random_flip",
+        "└ random_translation",
+        "features",
+        "└ conv2d",
+        "└ max_pooling2d",
+        "└ conv2d_1",
+        "flatten",
+        "dense",
+    ]
+    # The totals count every weight once, nested or not.
+    plain = []
+    model.summary(print_fn=plain.append)
+    assert lines[0].splitlines()[-3:] == plain[0].splitlines()[-3:]
+    ranged = []
+    model.summary(print_fn=ranged.append, layer_range=["feat", "flat.*"])
+    rows = [line for line in ranged[0].splitlines() if line.startswith("│ ")]
+    assert [r.split()[1] for r in rows] == ["features", "flatten"]
+    inputs = Input((8, 8, 1))
+    branch = feature_block("branch")
+    joined = L.Concatenate()([L.Flatten()(branch(inputs)), L.Flatten()(inputs)])
+    functional = Model(inputs, L.Dense(2)(joined))
+    deep = []
+    functional.summary(print_fn=deep.append, expand_nested=True, show_trainable=True)
+    nested_rows = [line for line in deep[0].splitlines() if "└ conv2d" in line]
+    assert nested_rows and all(" - " in row for row in nested_rows)  # no connections
+    for bad, message in (
+        (["dense"], "length 2"),
+        ([1, 2], "string type only"),
+        (["nothing", "dense"], "do not match"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            model.summary(layer_range=bad)

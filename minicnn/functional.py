@@ -167,7 +167,7 @@ def rebuild(
         if missing or not entry["inbound"]:
             raise ValueError(f"layer {layer.name!r} takes unknown inputs {entry['inbound']!r}")
         sources = [tensors[n] for n in entry["inbound"]]
-        last = _node_of(layer(sources if layer.takes_list else sources[0]))
+        last = _node_of(layer(sources if layer.takes_list or len(sources) > 1 else sources[0]))
         tensors[layer.name] = last
     if not inputs:
         raise ValueError("a functional model starts with its InputLayers.")
@@ -209,6 +209,8 @@ def _rebuild_shared(
         sources = [tensors[ref] for ref in refs]
         call = calls.get(name, 0)
         calls[name] = call + 1
-        tensors[_ref(name, call)] = _node_of(layer(sources if layer.takes_list else sources[0]))
+        tensors[_ref(name, call)] = _node_of(
+            layer(sources if layer.takes_list or len(sources) > 1 else sources[0])
+        )
     inputs = [tensors[n] for n in config["inputs"]]
     return inputs, [tensors[n] for n in config["outputs"]]

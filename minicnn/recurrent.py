@@ -51,10 +51,16 @@ class Reverse(Function):
 
 
 class Recurrence(Function):
-    """A cell run over the steps of a sequence from a zero state. Subclasses give ``step``
-    (state -> new state and what backward needs) and ``step_back``."""
+    """A cell run over the steps of a sequence from a zero state, or from the initial states
+    given after the weights (h, and c for an LSTM). Subclasses give ``step`` (state -> new
+    state and what backward needs) and ``step_back``.
+
+    With ``return_state`` the output is one (batch, width) array: the output (flattened),
+    then the final h (and c), which the layer slices apart; their gradients join the
+    backward pass at the last step."""
 
     gates = 1
+    cell_state = False  # whether the cell carries a c besides h (the LSTM)
 
     def __init__(
         self,
@@ -63,6 +69,7 @@ class Recurrence(Function):
         return_sequences: bool,
         recurrent_mask: Any,
         step_mask: Any = None,
+        return_state: bool = False,
     ) -> None:
         self.act, self.act_slope = activation
         self.gate, self.gate_slope = recurrent_activation
@@ -70,13 +77,14 @@ class Recurrence(Function):
         # (batch, steps, 1) of 0/1: a 0 step keeps the state and repeats the last output, as
         # Keras does for a padded step (its zero_output_for_mask=False).
         self.step_mask = step_mask
+        self.return_state = return_state
 
     def _biases(self, bias: Any) -> tuple[Any, Any]:
         """The bias added to the inputs' projection, and the one added to the recurrent
         product (None for all cells but GRU)."""
         return bias, None
 
-    def forward(self, x: Any, kernel: Any, recurrent_kernel: Any, bias: Any) -> Any:
+    def forward(self, x: Any, kernel: Any, recurrent_kernel: Any, bias: Any, *initial: Any) -> Any:
         xp = backend.get_array_module(x)
         self.xp = xp
         n, steps, features = x.shape
@@ -86,8 +94,10 @@ class Recurrence(Function):
         recurrent_kernel = recurrent_kernel.astype(x.dtype, copy=False)
         projected = matmul_arrays(x.reshape(n * steps, features), kernel)
         projected = projected.reshape(n, steps, -1) + input_bias
-        h = xp.zeros((n, units), dtype=x.dtype)
-        c = xp.zeros((n, units), dtype=x.dtype)
+        zeros = xp.zeros((n, units), dtype=x.dtype)
+        h = initial[0].astype(x.dtype, copy=False) if initial else zeros
+        c = initial[1].astype(x.dtype, copy=False) if len(initial) > 1 else zeros
+        self.initial_count = len(initial)
         outputs, caches, read = [], [], []
         for t in range(steps):
             h_in = h if self.mask is None else h * self.mask
@@ -108,7 +118,11 @@ class Recurrence(Function):
         if self.recording:
             self.x, self.kernel, self.recurrent_kernel = x, kernel, recurrent_kernel
             self.caches, self.read = caches, read
-        return xp.stack(outputs, axis=1) if self.return_sequences else h
+        out = xp.stack(outputs, axis=1) if self.return_sequences else h
+        if not self.return_state:
+            return out
+        states = [h, c] if self.cell_state else [h]
+        return xp.concatenate([out.reshape(n, -1), *states], axis=1)
 
     def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
         raise NotImplementedError
@@ -118,14 +132,25 @@ class Recurrence(Function):
         through the cell alone, of the previous c)."""
         raise NotImplementedError
 
-    def backward(self, grad: Any) -> tuple[Any, Any, Any, Any]:
+    def backward(self, grad: Any) -> tuple[Any, ...]:
         xp, x = self.xp, self.x
         n, steps, features = x.shape
         units = self.recurrent_kernel.shape[0]
         kernel_t = self.recurrent_kernel.T
         dxz, dhz = [None] * steps, [None] * steps
+        # The gradients of the final h and c: from the returned states, else none.
         dh = xp.zeros((n, units), dtype=grad.dtype)
         dc = xp.zeros((n, units), dtype=grad.dtype)
+        if self.return_state:
+            width = (steps if self.return_sequences else 1) * units
+            dh = dh + grad[:, width : width + units]
+            if self.cell_state:
+                dc = dc + grad[:, width + units :]
+            grad = (
+                grad[:, :width].reshape(n, steps, units)
+                if self.return_sequences
+                else grad[:, :width]
+            )
         for t in reversed(range(steps)):
             if self.return_sequences:
                 dh = dh + grad[:, t]
@@ -150,7 +175,8 @@ class Recurrence(Function):
         dkernel = matmul_arrays(x2d.T, dxz_all)
         drecurrent = matmul_arrays(read.T, dhz_all)
         dbias = self._bias_grad(dxz_all.sum(axis=0), dhz_all.sum(axis=0))
-        return dx, dkernel, drecurrent, dbias
+        # What is left of dh and dc is the initial states' gradient.
+        return (dx, dkernel, drecurrent, dbias, *(dh, dc)[: self.initial_count])
 
     def _bias_grad(self, input_part: Any, recurrent_part: Any) -> Any:
         return input_part
@@ -173,6 +199,7 @@ class LSTMRecurrence(Recurrence):
     c = f c_prev + i g; h = o activation(c)."""
 
     gates = 4
+    cell_state = True
 
     def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
         z = xz + hz
@@ -253,6 +280,7 @@ class _RNN(Layer):
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         return_sequences: bool = False,
+        return_state: bool = False,
         go_backwards: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -280,14 +308,74 @@ class _RNN(Layer):
                 raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {rate!r}.")
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
+        self.return_state = bool(return_state)
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
+    @property
+    def state_count(self) -> int:
+        """How many states the cell carries: h, and c for an LSTM."""
+        return 2 if self.recurrence.cell_state else 1
+
+    # -- initial and returned states, as Keras' RNN layers take and give them -------------------
+    def __call__(self, x: Any, training: bool = False, initial_state: Any = None) -> Any:
+        """The layer on a sequence; ``initial_state`` (a list of h, and c for an LSTM, each
+        (batch, units)) starts the recurrence there instead of at zeros, and their gradients
+        flow back (a seq2seq decoder started from its encoder's states). As in Keras, a list
+        [x, *states] means the same. With ``return_state`` the result is [output, *final
+        states]."""
+        if initial_state is not None:
+            states = (
+                list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            )
+            x = [x, *states]
+        if isinstance(x, (list, tuple)):
+            if len(x) != 1 + self.state_count:
+                raise ValueError(
+                    f"{self.describe()} takes {self.state_count} initial state(s) "
+                    f"({'h and c' if self.state_count == 2 else 'h'}), got {len(x) - 1}."
+                )
+            self.takes_list = True  # this layer's calls take [x, *states] from now on
+        elif self.takes_list:
+            raise ValueError(
+                f"{self.describe()} was called with initial states; call it with them again."
+            )
+        return super().__call__(x, training)
+
+    def _connect(self, x: Any) -> Any:
+        result = super()._connect(x)
+        if not self.return_state:
+            return result
+        from .models import SelectOutput
+
+        names = ["output", *("state_h", "state_c")[: self.state_count]]
+        return [
+            SelectOutput(i, name=backend.unique_name(f"{self.name}_{name}"))(result)
+            for i, name in enumerate(names)
+        ]
+
+    def _sequence_shape(self, input_shape: Any) -> Shape:
+        """The input sequence's shape (the first of a list with initial states), checked."""
+        if self.takes_list:
+            sequence, *states = input_shape
+            for state in states:
+                if tuple(state) != (self.units,):
+                    raise ValueError(
+                        f"{self.describe()}: an initial state has shape (batch, units) = "
+                        f"(None, {self.units}); got {(None, *state)}."
+                    )
+            input_shape = sequence
         if len(input_shape) != 2:
             raise ValueError(
                 f"{self.describe()} expects input of shape (batch, steps, features); got "
                 f"{(None, *input_shape)}."
             )
-        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+        return tuple(input_shape)
+
+    def compute_output_shape(self, input_shape: Shape) -> Any:
+        sequence = self._sequence_shape(input_shape)
+        out = (sequence[0], self.units) if self.return_sequences else (self.units,)
+        if self.return_state:
+            return [out, *[(self.units,)] * self.state_count]
+        return out
 
     def _bias_shape(self) -> tuple[int, ...]:
         return (self.recurrence.gates * self.units,)
@@ -297,26 +385,36 @@ class _RNN(Layer):
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
         width = self.recurrence.gates * self.units
+        features = self._sequence_shape(input_shape)[1]
         weights = [
-            self._initializers["kernel_initializer"]((input_shape[1], width)),
+            self._initializers["kernel_initializer"]((features, width)),
             self._initializers["recurrent_initializer"]((self.units, width)),
         ]
         return weights + ([self._initial_bias()] if self.use_bias else [])
 
     supports_masking = True
 
-    def call(self, x: Tensor, training: bool) -> Tensor:
+    def call(self, x: Any, training: bool) -> Any:
+        if isinstance(x, (list, tuple)):
+            return self._run(x[0], training, self._weights, initial=list(x[1:]))
         return self._run(x, training, self._weights)
 
-    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:
+    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Any:
         return self._run(x, training, self._weights, mask)
 
     def compute_mask(self, x: Any, mask: Any) -> Any:
-        return mask if self.return_sequences else None
+        return mask if self.return_sequences and not self.return_state else None
 
-    def _run(self, x: Tensor, training: bool, weights: list[Tensor], mask: Any = None) -> Tensor:
+    def _run(
+        self,
+        x: Tensor,
+        training: bool,
+        weights: list[Tensor],
+        mask: Any = None,
+        initial: list[Tensor] | None = None,
+    ) -> Any:
         """The layer on x with these weights (a Bidirectional layer holds them); steps
-        where ``mask`` (batch, steps) is False are skipped."""
+        where ``mask`` (batch, steps) is False are skipped; ``initial`` states start it."""
         xp = backend.get_array_module(x.data)
         n, _, features = x.shape
         step_mask = None
@@ -333,8 +431,28 @@ class _RNN(Layer):
             recurrent_mask = F.dropout_mask((n, self.units), self.recurrent_dropout, x.dtype, xp)
         kernel, recurrent_kernel, *rest = weights
         bias = rest[0] if rest else xp.zeros(self._bias_shape(), dtype=x.dtype)
-        run = self.recurrence(*self._activations, self.return_sequences, recurrent_mask, step_mask)
-        return run(x, kernel, recurrent_kernel, bias)
+        run = self.recurrence(
+            *self._activations, self.return_sequences, recurrent_mask, step_mask, self.return_state
+        )
+        states = [s if isinstance(s, Tensor) else Tensor(s) for s in initial or []]
+        for state in states:
+            if tuple(state.shape) != (n, self.units):
+                raise ValueError(
+                    f"{self.describe()}: an initial state has shape (batch, units) = "
+                    f"({n}, {self.units}); got {tuple(state.shape)}."
+                )
+        out = run(x, kernel, recurrent_kernel, bias, *states)
+        if not self.return_state:
+            return out
+        # [output, h, (c)]: slices of the one array the recurrence gives.
+        width = (x.shape[1] if self.return_sequences else 1) * self.units
+        output = out[:, :width]
+        if self.return_sequences:
+            output = F.reshape(output, (n, x.shape[1], self.units))
+        return [output] + [
+            out[:, width + k * self.units : width + (k + 1) * self.units]
+            for k in range(self.state_count)
+        ]
 
     @property
     def losses(self) -> list[Tensor]:
@@ -356,6 +474,7 @@ class _RNN(Layer):
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
             "go_backwards": self.go_backwards,
         }
         if self.uses_gates:
@@ -440,6 +559,11 @@ class Bidirectional(Layer):
             raise ValueError(
                 f"{self.describe()}: merge_mode must be one of {', '.join(self.MERGES)}; got "
                 f"{merge_mode!r}."
+            )
+        if layer.return_state or (backward_layer is not None and backward_layer.return_state):
+            raise ValueError(
+                f"{self.describe()}: return_state is not available in Bidirectional; wrap a "
+                "layer without it."
             )
         if backward_layer is None:
             config = {**layer.get_config(), "go_backwards": not layer.go_backwards}

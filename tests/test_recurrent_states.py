@@ -1,0 +1,114 @@
+"""Initial and returned states of SimpleRNN, LSTM and GRU, as Keras has them: return_state
+gives [output, h, (c)]; initial_state (or a list [x, *states]) starts the recurrence there.
+Oracles: a sequence run in two halves, the second from the first's states, equals it run
+whole; float64 gradient checks through the states; Keras' seq2seq encoder-decoder trains,
+saves and loads."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+from test_functions import host
+
+from minicnn import Input, Model, backend, load_model, optimizers
+from minicnn import layers as L
+from minicnn.autograd import Tensor
+
+KINDS = {"SimpleRNN": L.SimpleRNN, "LSTM": L.LSTM, "GRU": L.GRU}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_returned_states_and_a_sequence_run_in_two_halves(kind, return_sequences, device):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 7, 4)).astype(np.float32)
+    whole = KINDS[kind](5, return_sequences=return_sequences, return_state=True)
+    on = lambda a: Tensor(backend.to_device(a, device))  # noqa: E731
+    whole.to(device)
+    output, *states = whole(on(x))
+    assert len(states) == (2 if kind == "LSTM" else 1)
+    last = host(output.data)[:, -1] if return_sequences else host(output.data)
+    np.testing.assert_allclose(host(states[0].data), last, rtol=1e-6)  # h is the last output
+    half = KINDS[kind](5, return_sequences=return_sequences, return_state=True)
+    half.to(device)
+    half.build((4, 4))
+    half.set_weights(whole.get_weights())
+    _, *middle = half(on(x[:, :4]))
+    second, *end = half(on(x[:, 4:]), initial_state=middle)
+    for a, b in zip(end, states, strict=True):
+        np.testing.assert_allclose(host(a.data), host(b.data), rtol=1e-5, atol=1e-6)
+    expected = host(output.data)[:, 4:] if return_sequences else host(output.data)
+    np.testing.assert_allclose(host(second.data), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_gradients_through_initial_and_returned_states(kind, return_sequences, device):
+    rng = np.random.default_rng(1)
+    layer = KINDS[kind](3, return_sequences=return_sequences, return_state=True)
+    layer.to(device)
+    layer.build((4, 2))
+    x = rng.standard_normal((2, 4, 2))
+    states = [rng.standard_normal((2, 3)) for _ in range(2 if kind == "LSTM" else 1)]
+    weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights]
+
+    def run(x, *tensors):
+        count = len(states)
+        layer._weights = list(tensors[count:])
+        output, *final = layer.call([x, *tensors[:count]], False)
+        # Every output counts, so each piece's gradient path is checked.
+        total = (output * output).sum()
+        for k, state in enumerate(final):
+            total = total + (state * (k + 2.0)).sum()
+        return total
+
+    check_gradients(run, x, *states, *weights, device=device)
+
+
+def seq2seq(steps=5, tokens=6, units=16):
+    """Keras' character-level seq2seq, small: the encoder's final states start the decoder,
+    which reads the target shifted by one (teacher forcing)."""
+    encoder_inputs = Input((steps, tokens))
+    _, state_h, state_c = L.LSTM(units, return_state=True)(encoder_inputs)
+    decoder_inputs = Input((steps, tokens))
+    decoder = L.LSTM(units, return_sequences=True, return_state=True)
+    decoded, _, _ = decoder(decoder_inputs, initial_state=[state_h, state_c])
+    outputs = L.Dense(tokens, activation="softmax")(decoded)
+    return Model([encoder_inputs, decoder_inputs], outputs)
+
+
+def test_keras_seq2seq_learns_to_reverse_and_saves(tmp_path, device):
+    rng = np.random.default_rng(2)
+    ids = rng.integers(1, 6, (400, 5))
+    target = ids[:, ::-1]
+    shifted = np.concatenate([np.zeros((400, 1), np.int64), target[:, :-1]], axis=1)
+    eye = np.eye(6, dtype=np.float32)
+    x = [eye[ids], eye[shifted]]
+    model = seq2seq().to(device)
+    model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(x, target, batch_size=32, epochs=25, verbose=0)
+    assert model.evaluate(x, target, verbose=0)[1] > 0.9
+    model.save(tmp_path / "seq2seq.minicnn")
+    loaded = load_model(tmp_path / "seq2seq.minicnn", device=device)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "lstm_1 (LSTM)" in lines[0] and "(None, 16)" in lines[0]
+
+
+def test_bad_states_are_named():
+    sequence = Input((4, 3))
+    with pytest.raises(ValueError, match=r"takes 2 initial state\(s\) \(h and c\), got 1"):
+        L.LSTM(2)(sequence, initial_state=[Input((2,))])
+    with pytest.raises(ValueError, match=r"an initial state has shape \(batch, units\)"):
+        L.GRU(2)(sequence, initial_state=Input((3,)))
+    layer = L.SimpleRNN(2)
+    layer(sequence, initial_state=Input((2,)))
+    with pytest.raises(ValueError, match="was called with initial states"):
+        layer(sequence)
+    with pytest.raises(ValueError, match="return_state is not available in Bidirectional"):
+        L.Bidirectional(L.LSTM(2, return_state=True))
+    with pytest.raises(ValueError, match=r"an initial state has shape"):
+        L.LSTM(2)(
+            np.zeros((2, 4, 3), np.float32),
+            initial_state=[np.zeros((2, 2))] * 2 and [np.zeros((3, 2), np.float32)] * 2,
+        )

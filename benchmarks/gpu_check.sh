@@ -9,6 +9,7 @@
 #      (after 1b passed) captured;
 #   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` (6) as fits in the time
 #      left (Ctrl-C keeps every finished run; re-running adds only the missing ones).
+# STEPS (default "1 1b 2 2b 3 4") runs some of them only.
 # Logs and runs.tar.gz (every results.jsonl and report) go to $OUT. $EXPERIMENT_ARGS (default
 # none), $COMPARE_ARGS and $BENCH_ARGS go to the experiments, compare_torch and pytest-benchmark:
 # benchmarks/gpu_rehearsal.sh makes them small to rehearse this script without a GPU.
@@ -32,6 +33,10 @@ limit() {
     local left=$((TOTAL_SECONDS - 30 - ($(date +%s) - started)))
     echo $(( $1 < left ? $1 : (left > 1 ? left : 1) ))
 }
+# STEPS picks the steps to run (default: all of them), so that a second call after a timeout
+# runs only what is missing, e.g. STEPS="3 4" JIT_COMPILE=1 (1b's verdict, given by hand).
+STEPS=" ${STEPS:-1 1b 2 2b 3 4} "
+want() { [[ "$STEPS" == *" $1 "* ]]; }
 read -r -a EXPERIMENT_ARGS <<< "${EXPERIMENT_ARGS:-}"
 read -r -a COMPARE_ARGS <<< "${COMPARE_ARGS:---warmup 10 --steps 100}"
 read -r -a BENCH_ARGS <<< "${BENCH_ARGS:-}"
@@ -69,6 +74,7 @@ if backend.gpu_available():
         print("device properties unavailable:", e)
 EOF
 
+if want 1; then
 stamp "1. GPU tests (every case of the real-GPU backend; CI runs the emulated ones), and the
    check that CI's fake CuPy was recorded from a CuPy like this one"
 # Every test file: a case whose id says "cuda" runs on the GPU (the captured steps' file runs
@@ -77,16 +83,22 @@ timeout -k 5 "$(limit 240)" "$PY" -m pytest -q -rs -p no:cacheprovider \
     -k "cuda or installed_cupy" tests --ignore=tests/test_graph_step.py \
     --ignore=tests/test_gpu_check.py 2>&1 \
     | tee "$OUT/gpu_tests.log" | tail -25
+fi
 
-stamp "1b. captured training steps (CUDA graphs) on the GPU"
 JIT=()
-if timeout -k 5 "$(limit 90)" "$PY" -m pytest -q -rs -p no:cacheprovider -k cuda \
-    tests/test_graph_step.py > "$OUT/graph_tests.log" 2>&1; then
+if want 1b; then
+    stamp "1b. captured training steps (CUDA graphs) on the GPU"
+    if timeout -k 5 "$(limit 90)" "$PY" -m pytest -q -rs -p no:cacheprovider -k cuda \
+        tests/test_graph_step.py > "$OUT/graph_tests.log" 2>&1; then
+        JIT=(--jit-compile)
+    fi
+    tail -15 "$OUT/graph_tests.log"
+elif [ "${JIT_COMPILE:-0}" = 1 ]; then
     JIT=(--jit-compile)
 fi
-tail -15 "$OUT/graph_tests.log"
 echo "steps 3 and 4 run with: ${JIT[*]:-(uncaptured steps)}"
 
+if want 2; then
 stamp "2. compare_torch --device gpu"
 for model in base w4 mlp; do
     for capture in "" --jit-compile; do
@@ -95,13 +107,17 @@ for model in base w4 mlp; do
             | tee -a "$OUT/compare_torch.log"
     done
 done
+fi
 
+if want 2b; then
 stamp "2b. pytest-benchmark on the GPU (steps waited for, steps queued, every conv)"
 timeout -k 5 "$(limit 120)" "$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_gpu.py \
     "${BENCH_ARGS[@]}" \
     --benchmark-columns=min,median,mean,stddev,rounds --benchmark-sort=name 2>&1 \
     | tee "$OUT/bench_gpu.log" | tail -30
+fi
 
+if want 3; then
 stamp "3. baseline on the GPU"
 timeout -k 5 "$(limit 120)" "$PY" -m minicnn.experiments baseline --device gpu --out "$OUT/runs" \
     "${EXPERIMENT_ARGS[@]}" 2>&1 \
@@ -112,7 +128,9 @@ if [ ${#JIT[@]} -gt 0 ]; then
         --out "$OUT/runs_jit" "${JIT[@]}" "${EXPERIMENT_ARGS[@]}" 2>&1 \
         | tee "$OUT/baseline_jit.log" | grep -v -E '^\s*$' | tail -12
 fi
+fi
 
+if want 4; then
 study_seconds=$(limit "$STUDY_SECONDS")
 stamp "4. experiments all --device gpu --seeds 3 --jobs $JOBS ${JIT[*]}, for at most $study_seconds s"
 start=$(date +%s)
@@ -157,14 +175,15 @@ for model, rs in sorted(by_model.items()):
     spe = sum(r["seconds_per_epoch"] for r in rs) / len(rs)
     print(f"{model:6} {len(rs):4d} {acc:10.2f} {spe:8.2f}")
 EOF
+fi
 
 stamp "summary"
-grep -h -E "^model |^minicnn |^torch |^ratio|capture failed" "$OUT/compare_torch.log"
-grep -h -E "^Test accuracy|^Seconds per epoch" "$OUT/baseline.log"
+grep -h -E "^model |^minicnn |^torch |^ratio|capture failed" "$OUT/compare_torch.log" 2>/dev/null
+grep -h -E "^Test accuracy|^Seconds per epoch" "$OUT/baseline.log" 2>/dev/null
 [ -f "$OUT/baseline_jit.log" ] && grep -h -E "^Test accuracy|^Seconds per epoch" \
     "$OUT/baseline_jit.log" | sed 's/^/captured: /'
-grep -h -E "passed|failed" "$OUT/gpu_tests.log" | tail -1
-grep -h -E "passed|failed" "$OUT/graph_tests.log" | tail -1 | sed 's/^/graph tests: /'
+grep -h -E "passed|failed" "$OUT/gpu_tests.log" 2>/dev/null | tail -1
+grep -h -E "passed|failed" "$OUT/graph_tests.log" 2>/dev/null | tail -1 | sed 's/^/graph tests: /'
 
 [ -d "$OUT/runs_jit" ] && mv "$OUT/runs_jit" "$OUT/runs/baseline_jit"
 [ -d "$OUT/runs" ] && tar -czf "$OUT/runs.tar.gz" -C "$OUT" runs && rm -rf "$OUT/runs"

@@ -18,11 +18,8 @@ from idx_files import write_fashion_dir
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(
-    shutil.which("bash") is None or not cuda_emulator.available(),
-    reason="the rehearsal needs bash, and g++ for the emulated kernels",
-)
-def test_the_device_script_runs_every_step_on_the_fake_gpu(tmp_path):
+def rehearse(tmp_path: Path, **settings: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """benchmarks/gpu_rehearsal.sh on small data; its result and OUT folder."""
     data = tmp_path / "data"
     write_fashion_dir(data, n_train=256, n_test=128)
     out = tmp_path / "out"
@@ -34,6 +31,7 @@ def test_the_device_script_runs_every_step_on_the_fake_gpu(tmp_path):
         "JOBS": "2",
         "EXPERIMENT_ARGS": "--epochs 1 --batch-size 64",
         "BENCH_ARGS": "--benchmark-disable -k mlp",
+        **settings,
     }
     env.pop("MINICNN_DEVICE", None)  # the script asks for the GPU itself
     done = subprocess.run(
@@ -43,6 +41,18 @@ def test_the_device_script_runs_every_step_on_the_fake_gpu(tmp_path):
         text=True,
         timeout=600,
     )
+    return done, out
+
+
+NEEDS_TOOLS = pytest.mark.skipif(
+    shutil.which("bash") is None or not cuda_emulator.available(),
+    reason="the rehearsal needs bash, and g++ for the emulated kernels",
+)
+
+
+@NEEDS_TOOLS
+def test_the_device_script_runs_every_step_on_the_fake_gpu(tmp_path):
+    done, out = rehearse(tmp_path)
     log = done.stdout + done.stderr
     assert done.returncode == 0, log
     assert "Traceback" not in log, log
@@ -68,3 +78,16 @@ def test_the_device_script_runs_every_step_on_the_fake_gpu(tmp_path):
         names = runs.getnames()
     assert "runs/baseline/report.md" in names
     assert any(name.endswith("results.jsonl") for name in names)
+
+
+@NEEDS_TOOLS
+def test_a_second_call_can_run_only_the_missing_steps(tmp_path):
+    """STEPS="3" JIT_COMPILE=1: the baselines only, captured as 1b would have decided."""
+    done, out = rehearse(tmp_path, STEPS="3", JIT_COMPILE="1")
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log
+    assert "Traceback" not in log, log
+    assert not (out / "gpu_tests.log").exists() and not (out / "compare_torch.log").exists()
+    assert "Seconds per epoch" in (out / "baseline.log").read_text()
+    assert "Seconds per epoch" in (out / "baseline_jit.log").read_text()
+    assert "experiments all" not in log

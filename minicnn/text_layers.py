@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .batches import is_dataset, is_iterator
 from .data_checks import positive_int
 from .layer_base import Layer, is_symbolic
 
@@ -198,8 +199,13 @@ class _IndexLookup(Layer):
 
     @staticmethod
     def _parts(data: Any, steps: int | None) -> Iterable[Any]:
+        """The batches of samples in ``data``: itself, or a dataset's (``len`` and indexing,
+        as a PyDataset) or an iterator's, up to ``steps``; of ``(x, y)`` batches, x."""
         if isinstance(data, (str, bytes, np.ndarray, list, tuple)):
             return [data]
+        if is_dataset(data) and not is_iterator(data):
+            dataset = data
+            data = (dataset[i] for i in range(len(dataset)))
         parts = []
         for i, part in enumerate(data):
             if steps is not None and i >= steps:

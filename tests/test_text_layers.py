@@ -209,3 +209,24 @@ def test_keras_text_classifier_trains_on_vectorized_text(device):
     model.compile(optimizers.Adam(0.02), "binary_crossentropy", ["accuracy"])
     model.fit(x[:200], y[:200], batch_size=32, epochs=8, verbose=0)
     assert model.evaluate(x[200:], y[200:], verbose=0)[1] > 0.9
+
+
+def test_adapt_reads_a_dataset_or_a_generator_of_batches():
+    from minicnn.utils import PyDataset
+
+    texts = ["b a", "c a", "a d", "b"]
+
+    class Reviews(PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return np.array(texts[2 * i : 2 * i + 2]), np.zeros(2)
+
+    for data in (Reviews(), (np.array(texts[i : i + 2]) for i in (0, 2))):
+        layer = L.TextVectorization()
+        layer.adapt(data)
+        assert layer.get_vocabulary() == ["", "[UNK]", "a", "b", "d", "c"]
+    first = L.TextVectorization()
+    first.adapt(Reviews(), steps=1)
+    assert first.get_vocabulary() == ["", "[UNK]", "a", "c", "b"]

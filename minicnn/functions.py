@@ -6,6 +6,7 @@ for gradient checks.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -268,13 +269,20 @@ class Dropout(Function):
 DROPOUT_BITS = 24  # a unit is kept when 24 bits of its hash reach rate * 2**24
 
 
-def dropout_mask(shape: tuple[int, ...], rate: float, dtype: Any, xp: Any = np) -> Any:
+def dropout_mask(
+    shape: tuple[int, ...],
+    rate: float,
+    dtype: Any,
+    xp: Any = np,
+    generator: np.random.Generator | None = None,
+) -> Any:
     """A mask of 0 and 1/(1-rate) that drops a fraction ``rate`` of the units.
 
     The mask is a hash of (seed, position) made where it is used, so a GPU draws it without a
-    transfer, and CPU and GPU draw the same mask; the seed comes from minicnn's generator.
+    transfer, and CPU and GPU draw the same mask; the seed comes from ``generator`` (a layer's
+    own, made from its ``seed``) or minicnn's.
     """
-    seed = backend.step_scalar(draw_seed, np.uint32)
+    seed = backend.step_scalar(functools.partial(draw_seed, generator), np.uint32)
     threshold = math.ceil(rate * 2**DROPOUT_BITS)
     mask = xp.empty(shape, dtype=dtype)
     if xp is np:
@@ -287,15 +295,25 @@ def draw_seed(generator: np.random.Generator | None = None) -> int:
     return int((generator or backend.rng()).integers(0, 2**32))
 
 
-def dropout(x: Any, rate: float, training: bool = True, mask: Any = None) -> Tensor:
-    """Drop a fraction ``rate`` of ``x`` in training, else pass it; ``mask`` fixes the draw."""
+def dropout(
+    x: Any,
+    rate: float,
+    training: bool = True,
+    mask: Any = None,
+    noise_shape: tuple[int, ...] | None = None,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Drop a fraction ``rate`` of ``x`` in training, else pass it; ``mask`` fixes the draw.
+    ``noise_shape`` (Keras') is the shape of the mask, broadcast over ``x``: a 1 drops the
+    same units along that axis."""
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"Dropout rate must be in [0, 1), got {rate}.")
     x = x if isinstance(x, Tensor) else Tensor(x)
     if not training or rate == 0.0:
         return x
     if mask is None:
-        mask = dropout_mask(x.shape, rate, x.dtype, backend.get_array_module(x.data))
+        shape = x.shape if noise_shape is None else noise_shape
+        mask = dropout_mask(shape, rate, x.dtype, backend.get_array_module(x.data), generator)
     return Dropout(mask)(x)
 
 

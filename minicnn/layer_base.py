@@ -53,6 +53,23 @@ def require_spatial(input_shape: Shape, layer: str, kind: str, rank: int) -> Non
         )
 
 
+def channels_last(value: Any, layer: str) -> str:
+    """Keras' ``data_format``: minicnn's images and volumes are channels-last, as Keras'
+    default; 'channels_first' is refused with the way round it."""
+    if value is None or value == "channels_last":
+        return "channels_last"
+    if value == "channels_first":
+        raise ValueError(
+            f"{layer}: data_format='channels_first' is not available: minicnn's images, "
+            "sequences and volumes are channels-last, Keras' default. Move the channels last "
+            "(np.moveaxis(x, 1, -1); x.transpose(0, 2, 3, 1) for NCHW images) and use "
+            "data_format='channels_last'."
+        )
+    raise ValueError(
+        f"{layer}: data_format must be 'channels_last' or 'channels_first', got {value!r}."
+    )
+
+
 def _require_image(input_shape: Shape, layer: str, kind: str) -> None:
     require_spatial(input_shape, layer, kind, 2)
 
@@ -103,6 +120,9 @@ class Layer:
             ):
                 cls.call = _without_training(cls.__dict__["call"])
 
+    # Whether the layer takes Keras' ``data_format`` (the layers on images and volumes).
+    takes_data_format = False
+
     def __init__(
         self,
         name: str | None = None,
@@ -111,6 +131,10 @@ class Layer:
         activity_regularizer: Any = None,
         **kwargs: Any,
     ):
+        if self.takes_data_format:
+            self.data_format = channels_last(
+                kwargs.pop("data_format", None), f"{type(self).__name__} '{name or ''}'"
+            )
         if kwargs:
             raise TypeError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -292,6 +316,8 @@ class Layer:
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
+        if self.takes_data_format:
+            config["data_format"] = self.data_format
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config

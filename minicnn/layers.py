@@ -234,6 +234,8 @@ class _Convolution(_Activated):
     """What Conv2D and Conv3D share: a kernel (*window, in / groups, filters) slid over
     ``rank`` spatial axes, with Keras' arguments. ``convolve`` is the operation."""
 
+    takes_data_format = True
+
     rank = 2
 
     def __init__(
@@ -314,6 +316,8 @@ class _TransposedConvolution(_Activated):
     each output size (size - 1) * s + k with 'valid' padding and size * s with 'same'.
     ``transpose`` is the operation."""
 
+    takes_data_format = True
+
     rank = 2
 
     def __init__(
@@ -381,6 +385,8 @@ class Conv2DTranspose(_TransposedConvolution):
 class DepthwiseConv2D(_Activated):
     """Each input channel convolved with its own ``depth_multiplier`` filters, as Keras'
     DepthwiseConv2D: kernel (kh, kw, in, depth_multiplier), bias (in * depth_multiplier,)."""
+
+    takes_data_format = True
 
     def __init__(
         self,
@@ -525,6 +531,10 @@ class SeparableConv2D(DepthwiseConv2D):
 
 
 class Flatten(Layer):
+    """Each sample as one vector, in channels-last order."""
+
+    takes_data_format = True
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (int(np.prod(input_shape)),)
 
@@ -578,43 +588,92 @@ class Dropout(Layer):
 
     supports_masking = True  # a padding mask passes through, as in Keras
 
-    def __init__(self, rate: float, **kwargs: Any) -> None:
+    def __init__(
+        self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
             raise ValueError(f"{self.describe()}: rate must be a number in [0, 1), got {rate!r}.")
         self.rate = float(rate)
+        if noise_shape is not None and (
+            not isinstance(noise_shape, (list, tuple))
+            or not all(d is None or (isinstance(d, int) and d >= 1) for d in noise_shape)
+        ):
+            raise ValueError(
+                f"{self.describe()}: noise_shape must be a tuple of positive ints or None, "
+                f"got {noise_shape!r}."
+            )
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        # A layer's own generator draws its masks' seeds, as Keras' seed does.
+        self._generator = None if seed is None else np.random.default_rng(seed)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
+    def _noise_shape(self, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+        """Keras' noise_shape with its None axes as the input's."""
+        if self.noise_shape is None:
+            return None
+        if len(self.noise_shape) != len(shape):
+            raise ValueError(
+                f"{self.describe()}: noise_shape {self.noise_shape} does not match the "
+                f"input's rank {len(shape)} (shape {shape})."
+            )
+        for given, size in zip(self.noise_shape, shape, strict=True):
+            if given not in (None, 1, size):
+                raise ValueError(
+                    f"{self.describe()}: noise_shape {self.noise_shape} does not broadcast to "
+                    f"the input's shape {shape}."
+                )
+        return tuple(
+            size if given is None else given
+            for given, size in zip(self.noise_shape, shape, strict=True)
+        )
+
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return F.dropout(x, self.rate, training=training)
+        return F.dropout(
+            x,
+            self.rate,
+            training,
+            noise_shape=self._noise_shape(x.shape),
+            generator=self._generator,
+        )
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rate": self.rate}
+        noise = None if self.noise_shape is None else list(self.noise_shape)
+        return {**super().get_config(), "rate": self.rate, "noise_shape": noise, "seed": self.seed}
 
 
 class SpatialDropout2D(Dropout):
     """Dropout of whole channels: each image loses a fraction ``rate`` of its feature maps
     (neighbouring pixels are correlated, so dropping single ones regularizes little)."""
 
+    takes_data_format = True
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         _require_image(input_shape, self.describe(), "SpatialDropout2D")
         return input_shape
 
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(rate, seed=seed, **kwargs)
+
     def call(self, x: Tensor, training: bool) -> Tensor:
-        if not training or self.rate == 0.0:
-            return x
-        xp = backend.get_array_module(x.data)
         # One draw per sample and channel, the same at every position.
         shape = (x.shape[0], *(1,) * (x.ndim - 2), x.shape[-1])
-        mask = F.dropout_mask(shape, self.rate, x.dtype, xp)
-        return F.dropout(x, self.rate, training=True, mask=mask)
+        return F.dropout(x, self.rate, training, noise_shape=shape, generator=self._generator)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.pop("noise_shape")
+        return config
 
 
 class SpatialDropout1D(SpatialDropout2D):
     """Dropout of whole channels: each sequence loses a fraction ``rate`` of its features
     at every step at once, in training only."""
+
+    takes_data_format = False  # as in Keras
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         _require_sequence(input_shape, self.describe(), "SpatialDropout1D")

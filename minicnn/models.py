@@ -378,6 +378,12 @@ class Model(Layer, Compiler, Trainer):
         finally:
             layer_base._forward_depth[0] -= 1
 
+    def reset_states(self) -> None:
+        """Every stateful recurrent layer's states back to zeros (Keras' reset_states)."""
+        for layer in self._all_layers():
+            if getattr(layer, "stateful", False):
+                layer.reset_states()
+
     def _all_layers(self) -> list[Layer]:
         """The layers, and those of nested models, all the way down."""
         found = []

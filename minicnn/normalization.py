@@ -6,14 +6,64 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, initializers
+from . import backend, constraints, initializers, regularizers
 from . import functions as F
 from .autograd import Tensor
 from .layer_base import Layer, Shape
 from .norm_ops import group_normalization, layer_normalization
 
 
-class BatchNormalization(Layer):
+class _ScaleAndShift(Layer):
+    """What the normalizations share: gamma (with ``scale``) and beta (with ``center``) are
+    their first weights, with Keras' regularizers and constraints."""
+
+    center = scale = True
+
+    def _scale_and_shift_options(
+        self,
+        beta_regularizer: Any,
+        gamma_regularizer: Any,
+        beta_constraint: Any,
+        gamma_constraint: Any,
+    ) -> None:
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+
+    def _gamma_and_beta_indices(self) -> tuple[int | None, int | None]:
+        gamma = 0 if self.scale else None
+        beta = (1 if self.scale else 0) if self.center else None
+        return gamma, beta
+
+    def _attach_constraints(self) -> None:
+        gamma, beta = self._gamma_and_beta_indices()
+        if gamma is not None:
+            self._weights[gamma].constraint = self.gamma_constraint
+        if beta is not None:
+            self._weights[beta].constraint = self.beta_constraint
+
+    @property
+    def losses(self) -> list[Tensor]:
+        gamma, beta = self._gamma_and_beta_indices()
+        pairs = [(self.gamma_regularizer, gamma), (self.beta_regularizer, beta)]
+        return self._penalties([(r, i) for r, i in pairs if i is not None])
+
+    def _scale_and_shift_config(self) -> dict[str, Any]:
+        config = {
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+        }
+        for key, value in (
+            ("beta_constraint", self.beta_constraint),
+            ("gamma_constraint", self.gamma_constraint),
+        ):
+            if value is not None:
+                config[key] = constraints.serialize(value)
+        return config
+
+
+class BatchNormalization(_ScaleAndShift):
     """Keras' BatchNormalization: normalizes each index of ``axis`` (the channels by default)
     by the batch's statistics in training, and by their moving averages otherwise.
 
@@ -37,9 +87,19 @@ class BatchNormalization(Layer):
         gamma_initializer: str = "ones",
         moving_mean_initializer: str = "zeros",
         moving_variance_initializer: str = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
+        synchronized: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._scale_and_shift_options(
+            beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint
+        )
+        # Keras' synchronized sums batch statistics across devices; one device has them all.
+        self.synchronized = bool(synchronized)
         if not isinstance(axis, (int, np.integer)):
             raise ValueError(f"{self.describe()}: axis must be one int, got {axis!r}.")
         if not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
@@ -109,10 +169,12 @@ class BatchNormalization(Layer):
             "center": self.center,
             "scale": self.scale,
             **self._init_names,
+            **self._scale_and_shift_config(),
+            "synchronized": self.synchronized,
         }
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(_ScaleAndShift):
     """Keras' LayerNormalization: each sample normalized by its own mean and variance over
     ``axis`` (the last, the features, by default; an int or a list of sample axes), then
     scaled by gamma and shifted by beta, one each per position of those axes. The same in
@@ -128,9 +190,16 @@ class LayerNormalization(Layer):
         scale: bool = True,
         beta_initializer: str = "zeros",
         gamma_initializer: str = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._scale_and_shift_options(
+            beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint
+        )
         axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
         if not axes or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
             raise ValueError(
@@ -197,6 +266,7 @@ class LayerNormalization(Layer):
             "center": self.center,
             "scale": self.scale,
             **self._init_names,
+            **self._scale_and_shift_config(),
         }
 
 

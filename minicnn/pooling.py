@@ -15,6 +15,8 @@ class _Pooling(Layer):
     """A pool_size window slid by strides (the window itself by default) over each channel
     of ``rank`` spatial axes; ``pool`` is the operation."""
 
+    takes_data_format = True
+
     rank = 2
 
     def __init__(
@@ -80,6 +82,8 @@ class AveragePooling2D(_Pooling):
 class _GlobalPooling(Layer):
     """One value per channel over all positions; ``keepdims`` keeps them as an image (or a
     volume) of one pixel."""
+
+    takes_data_format = True
 
     mode = ""
     rank = 2

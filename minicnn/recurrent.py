@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import activation_ops, backend, initializers, regularizers
+from . import activation_ops, backend, constraints, initializers, regularizers
 from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
@@ -282,10 +282,36 @@ class _RNN(Layer):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        seed: int | None = None,
+        use_cudnn: bool | str = "auto",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         owner = self.describe()
+        if use_cudnn not in ("auto", False, True):
+            raise ValueError(
+                f"{owner}: use_cudnn must be 'auto', True or False; got {use_cudnn!r}."
+            )
+        if use_cudnn is True:
+            raise ValueError(
+                f"{owner}: use_cudnn=True asks for cuDNN's fused kernels, which minicnn does not "
+                "call (its recurrence is its own, on every device); use 'auto' or False."
+            )
+        # Keras' unroll trades memory for speed with the same results; minicnn's recurrence
+        # is one loop over the steps either way.
+        self.unroll, self.use_cudnn = bool(unroll), use_cudnn
+        self.stateful = bool(stateful)
+        self._states: list[Any] | None = None  # a stateful layer's last states, per sample
+        self.seed = seed
+        self._generator = None if seed is None else np.random.default_rng(seed)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.units = positive_int(units, f"{owner}: units")
         self.activation = activation
         self.recurrent_activation = recurrent_activation if self.uses_gates else None
@@ -309,6 +335,35 @@ class _RNN(Layer):
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
         self.return_state = bool(return_state)
+
+    def _attach_constraints(self) -> None:
+        pairs = [self.kernel_constraint, self.recurrent_constraint]
+        pairs += [self.bias_constraint] if self.use_bias else []
+        for weight, constraint in zip(self._weights, pairs, strict=False):
+            weight.constraint = constraint
+
+    def reset_states(self, states: Any = None) -> None:
+        """A stateful layer's states back to zeros (or to ``states``, one array per state,
+        each (batch, units)), as Keras' reset_states; the next batch starts from them."""
+        if not self.stateful:
+            raise ValueError(f"{self.describe()} is not stateful (stateful=True keeps states).")
+        if states is None:
+            self._states = None
+            return
+        arrays = list(states) if isinstance(states, (list, tuple)) else [states]
+        if len(arrays) != self.state_count:
+            raise ValueError(
+                f"{self.describe()} keeps {self.state_count} state(s); got {len(arrays)}."
+            )
+        device = self.device
+        self._states = [backend.to_device(np.asarray(a, backend.FLOAT), device) for a in arrays]
+
+    reset_state = reset_states
+
+    @property
+    def states(self) -> list[Any] | None:
+        """A stateful layer's current states (host copies), or None before its first batch."""
+        return None if self._states is None else [backend.to_numpy(a) for a in self._states]
 
     @property
     def state_count(self) -> int:
@@ -424,15 +479,26 @@ class _RNN(Layer):
         if self.go_backwards:
             x = Reverse()(x)
         if training and self.dropout:
-            mask = F.dropout_mask((n, 1, features), self.dropout, x.dtype, xp)
+            mask = F.dropout_mask((n, 1, features), self.dropout, x.dtype, xp, self._generator)
             x = F.Dropout(mask)(x)
         recurrent_mask = None
         if training and self.recurrent_dropout:
-            recurrent_mask = F.dropout_mask((n, self.units), self.recurrent_dropout, x.dtype, xp)
+            recurrent_mask = F.dropout_mask(
+                (n, self.units), self.recurrent_dropout, x.dtype, xp, self._generator
+            )
         kernel, recurrent_kernel, *rest = weights
         bias = rest[0] if rest else xp.zeros(self._bias_shape(), dtype=x.dtype)
+        if self.stateful and not initial and self._states is not None:
+            if self._states[0].shape[0] != n:
+                raise ValueError(
+                    f"{self.describe()} is stateful with batches of {self._states[0].shape[0]} "
+                    f"samples, and got {n}: every batch must have as many (give fit a "
+                    "batch_size that divides the samples, or call reset_states() first)."
+                )
+            initial = [Tensor(a) for a in self._states]
+        gives_states = self.return_state or self.stateful
         run = self.recurrence(
-            *self._activations, self.return_sequences, recurrent_mask, step_mask, self.return_state
+            *self._activations, self.return_sequences, recurrent_mask, step_mask, gives_states
         )
         states = [s if isinstance(s, Tensor) else Tensor(s) for s in initial or []]
         for state in states:
@@ -442,17 +508,20 @@ class _RNN(Layer):
                     f"({n}, {self.units}); got {tuple(state.shape)}."
                 )
         out = run(x, kernel, recurrent_kernel, bias, *states)
-        if not self.return_state:
+        if not gives_states:
             return out
         # [output, h, (c)]: slices of the one array the recurrence gives.
         width = (x.shape[1] if self.return_sequences else 1) * self.units
         output = out[:, :width]
         if self.return_sequences:
             output = F.reshape(output, (n, x.shape[1], self.units))
-        return [output] + [
+        final = [
             out[:, width + k * self.units : width + (k + 1) * self.units]
             for k in range(self.state_count)
         ]
+        if self.stateful:  # kept for the next batch, without a gradient path back to this one
+            self._states = [backend.contiguous(state.data).copy() for state in final]
+        return [output, *final] if self.return_state else output
 
     @property
     def losses(self) -> list[Tensor]:
@@ -476,6 +545,19 @@ class _RNN(Layer):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "seed": self.seed,
+            "use_cudnn": self.use_cudnn,
+            **{
+                key: constraints.serialize(value)
+                for key, value in (
+                    ("kernel_constraint", self.kernel_constraint),
+                    ("recurrent_constraint", self.recurrent_constraint),
+                    ("bias_constraint", self.bias_constraint),
+                )
+                if value is not None
+            },
         }
         if self.uses_gates:
             config["recurrent_activation"] = self.recurrent_activation

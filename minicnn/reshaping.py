@@ -47,6 +47,8 @@ def _borders(value: Any, what: str, layer: str, rank: int = 2) -> Borders:
 class _ZeroPadding(Layer):
     """Zeros before and after each spatial axis of an image or a volume."""
 
+    takes_data_format = True
+
     rank = 2
 
     def __init__(self, padding: Any = 1, **kwargs: Any) -> None:
@@ -71,6 +73,8 @@ class ZeroPadding2D(_ZeroPadding):
 
 class _Cropping(Layer):
     """Each image or volume without some pixels at the borders of its spatial axes."""
+
+    takes_data_format = True
 
     rank = 2
 
@@ -104,6 +108,8 @@ class UpSampling2D(Layer):
     """Each pixel repeated ``size`` times down and across (``interpolation="nearest"``), or
     the image resized to ``size`` times its height and width (``"bilinear"``), as Keras
     does."""
+
+    takes_data_format = True
 
     def __init__(self, size: Any = (2, 2), interpolation: str = "nearest", **kwargs: Any) -> None:
         super().__init__(**kwargs)

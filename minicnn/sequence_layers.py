@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, conv_ops, initializers, regularizers, tensor_ops
+from . import backend, constraints, conv_ops, initializers, regularizers, tensor_ops
 from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
@@ -66,6 +66,8 @@ class Conv1D(_Activated):
     """1-D convolution; kernel (kernel_size, in / groups, filters) and bias (filters,) as in
     Keras. ``padding="causal"`` pads only the start, so output step t sees input steps up to
     t; ``groups`` splits the channels as Conv2D's does."""
+
+    takes_data_format = True
 
     def __init__(
         self,
@@ -138,6 +140,8 @@ class Conv1D(_Activated):
 class _Pooling1D(Layer):
     """A pool_size window slid by strides (the window itself by default) over each channel."""
 
+    takes_data_format = True
+
     pool2d: Any = None
 
     def __init__(
@@ -187,6 +191,8 @@ class AveragePooling1D(_Pooling1D):
 class _GlobalPooling1D(Layer):
     """Over every step at once: (batch, steps, channels) -> (batch, channels), or (batch, 1,
     channels) with ``keepdims``."""
+
+    takes_data_format = True
 
     pool2d: Any = None
 
@@ -295,7 +301,9 @@ class Embedding(Layer):
         output_dim: int,
         embeddings_initializer: str = "uniform",
         embeddings_regularizer: Any = None,
+        embeddings_constraint: Any = None,
         mask_zero: bool = False,
+        weights: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -306,12 +314,29 @@ class Embedding(Layer):
         self.embeddings_initializer_name = embeddings_initializer
         self._initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        # Keras' weights: the starting embeddings (pretrained word vectors, say).
+        self._given = None
+        if weights is not None:
+            given = weights[0] if isinstance(weights, (list, tuple)) else weights
+            given = np.asarray(given, backend.FLOAT)
+            if given.shape != (self.input_dim, self.output_dim):
+                raise ValueError(
+                    f"{layer}: weights must be one array of shape (input_dim, output_dim) = "
+                    f"({self.input_dim}, {self.output_dim}); got {given.shape}."
+                )
+            self._given = given
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape, self.output_dim)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        if self._given is not None:
+            return [self._given.copy()]
         return [self._initializer((self.input_dim, self.output_dim))]
+
+    def _attach_constraints(self) -> None:
+        self._weights[0].constraint = self.embeddings_constraint
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         return EmbeddingLookup(self.describe())(x, self._weights[0])
@@ -335,4 +360,9 @@ class Embedding(Layer):
             "embeddings_initializer": self.embeddings_initializer_name,
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
             "mask_zero": self.mask_zero,
+            **(
+                {"embeddings_constraint": constraints.serialize(self.embeddings_constraint)}
+                if self.embeddings_constraint is not None
+                else {}
+            ),
         }

@@ -357,6 +357,9 @@ class Trainer:
         if any(m.keeps_own_state for m in self._compiled_metrics):
             # Its update_state is host code, which a replayed graph would not run.
             return self._train_step
+        if any(getattr(layer, "stateful", False) for layer in self._all_layers()):
+            # Its states move from batch to batch on the host side of the step.
+            return self._train_step
         if self._captured_step is None:
             self._captured_step = CapturedTrainStep(self)
         return self._captured_step

@@ -74,6 +74,8 @@ class Cropping3D(_Cropping):
 class UpSampling3D(Layer):
     """Each voxel repeated ``size`` times along depth, height and width."""
 
+    takes_data_format = True
+
     def __init__(self, size: Any = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.size = positive_sizes(size, "size", self.describe(), 3)

@@ -147,8 +147,8 @@ def test_bad_recurrent_arguments_are_named():
         L.GRU(4, reset_after=False)
     with pytest.raises(ValueError, match=r"expects input of shape \(batch, steps, features\)"):
         Sequential([Input((4, 4, 1)), L.LSTM(3)])
-    with pytest.raises(TypeError, match="stateful"):
-        L.LSTM(3, stateful=True)
+    with pytest.raises(ValueError, match="use_cudnn=True asks for cuDNN"):
+        L.LSTM(3, use_cudnn=True)
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])

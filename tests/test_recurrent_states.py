@@ -112,3 +112,86 @@ def test_bad_states_are_named():
             np.zeros((2, 4, 3), np.float32),
             initial_state=[np.zeros((2, 2))] * 2 and [np.zeros((3, 2), np.float32)] * 2,
         )
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_stateful_layer_carries_its_states_from_batch_to_batch(kind, device):
+    """Keras' stateful=True: sample i of a batch starts from where sample i of the last
+    batch ended; reset_states() starts again from zeros; a batch of another size is an
+    error until then."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 9, 3)).astype(np.float32)
+    whole = KINDS[kind](5, return_sequences=True)
+    Sequential = __import__("minicnn").Sequential
+    reference = Sequential([Input((9, 3)), whole]).to(device)
+    stateful = KINDS[kind](5, return_sequences=True, stateful=True)
+    chunked = Sequential([Input((3, 3)), stateful]).to(device)
+    stateful.set_weights(whole.get_weights())
+    pieces = [chunked.predict(x[:, k : k + 3], batch_size=4, verbose=0) for k in (0, 3, 6)]
+    np.testing.assert_allclose(
+        np.concatenate(pieces, axis=1), reference.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
+    assert len(stateful.states) == (2 if kind == "LSTM" else 1)
+    with pytest.raises(ValueError, match="stateful with batches of 4 samples, and got 2"):
+        chunked.predict(x[:2, :3], verbose=0)
+    chunked.reset_states()
+    assert stateful.states is None
+    np.testing.assert_allclose(
+        chunked.predict(x[:, :3], batch_size=4, verbose=0), pieces[0], rtol=1e-6
+    )
+    # Training carries them too (without gradients across batches), and a fit runs.
+    chunked.compile("adam", "mse")
+    chunked.reset_states()
+    chunked.fit(x[:, :3], x[:, :3, :1].repeat(5, -1), batch_size=4, epochs=2, verbose=0)
+    assert stateful.states is not None
+    stateful.reset_states([np.ones((4, 5))] * len(stateful.states))
+    np.testing.assert_array_equal(stateful.states[0], np.ones((4, 5)))
+
+
+def test_a_stateful_model_trains_uncaptured_on_a_gpu(gpu):
+    from minicnn import Sequential
+
+    x = np.random.default_rng(4).standard_normal((8, 3, 2)).astype(np.float32)
+    model = Sequential([Input((3, 2)), L.GRU(4, stateful=True), L.Dense(1)], device="gpu")
+    model.compile("adam", "mse", jit_compile=True)
+    model.fit(x, x[:, -1, :1], batch_size=4, epochs=2, verbose=0)
+    assert model._captured_step is None
+
+
+def test_recurrent_seeds_constraints_and_keras_switches(tmp_path):
+    from minicnn import Sequential, constraints
+
+    x = np.random.default_rng(5).standard_normal((6, 4, 3)).astype(np.float32)
+    y = np.random.default_rng(6).standard_normal((6, 2)).astype(np.float32)
+
+    def trained(seed, global_seed):
+        backend.set_random_seed(0)
+        layer = L.LSTM(
+            2,
+            dropout=0.5,
+            recurrent_dropout=0.5,
+            seed=seed,
+            kernel_constraint=constraints.MaxNorm(0.5),
+            recurrent_constraint="non_neg",
+            unroll=True,
+            use_cudnn=False,
+        )
+        model = Sequential([Input((4, 3)), layer])
+        model.compile("sgd", "mse")
+        backend.set_random_seed(global_seed)  # the global draws differ; a seeded layer's not
+        model.fit(x, y, epochs=3, batch_size=3, verbose=0, shuffle=False)
+        return model, layer
+
+    a, layer = trained(7, 1)
+    b, _ = trained(7, 2)
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    c, _ = trained(None, 1)
+    d, _ = trained(None, 2)
+    assert any((wc != wd).any() for wc, wd in zip(c.get_weights(), d.get_weights(), strict=True))
+    kernel, recurrent, _ = layer.get_weights()
+    assert (np.linalg.norm(kernel, axis=0) <= 0.5 + 1e-6).all() and (recurrent >= 0).all()
+    a.save(tmp_path / "m.minicnn")
+    config = load_model(tmp_path / "m.minicnn").layers[0].get_config()
+    assert config["seed"] == 7 and config["unroll"] is True and config["stateful"] is False
+    assert config["kernel_constraint"]["class_name"] == "MaxNorm"

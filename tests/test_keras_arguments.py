@@ -1,0 +1,145 @@
+"""Keras arguments that code written for Keras passes: data_format (channels-last, Keras'
+default, is minicnn's; channels-first is refused with the way round it), Dropout's
+noise_shape and seed, SpatialDropout's seed."""
+
+import numpy as np
+import pytest
+from test_functions import host
+
+from minicnn import Input, Sequential, backend, load_model
+from minicnn import layers as L
+
+IMAGE_LAYERS = [
+    (lambda **kw: L.Conv2D(2, 3, **kw), (6, 6, 1)),
+    (lambda **kw: L.Conv2DTranspose(2, 3, **kw), (6, 6, 1)),
+    (lambda **kw: L.DepthwiseConv2D(3, **kw), (6, 6, 2)),
+    (lambda **kw: L.SeparableConv2D(2, 3, **kw), (6, 6, 2)),
+    (lambda **kw: L.MaxPooling2D(**kw), (6, 6, 1)),
+    (lambda **kw: L.AveragePooling2D(**kw), (6, 6, 1)),
+    (lambda **kw: L.GlobalAveragePooling2D(**kw), (6, 6, 1)),
+    (lambda **kw: L.GlobalMaxPooling2D(**kw), (6, 6, 1)),
+    (lambda **kw: L.Flatten(**kw), (6, 6, 1)),
+    (lambda **kw: L.UpSampling2D(**kw), (6, 6, 1)),
+    (lambda **kw: L.ZeroPadding2D(**kw), (6, 6, 1)),
+    (lambda **kw: L.Cropping2D(1, **kw), (6, 6, 1)),
+    (lambda **kw: L.SpatialDropout2D(0.5, **kw), (6, 6, 1)),
+    (lambda **kw: L.Conv1D(2, 3, **kw), (6, 1)),
+    (lambda **kw: L.Conv1DTranspose(2, 3, **kw), (6, 1)),
+    (lambda **kw: L.MaxPooling1D(**kw), (6, 1)),
+    (lambda **kw: L.GlobalAveragePooling1D(**kw), (6, 1)),
+    (lambda **kw: L.Conv3D(2, 3, **kw), (4, 4, 4, 1)),
+    (lambda **kw: L.MaxPooling3D(**kw), (4, 4, 4, 1)),
+    (lambda **kw: L.UpSampling3D(**kw), (4, 4, 4, 1)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(IMAGE_LAYERS)))
+def test_data_format_channels_last_is_taken_and_saved(case, tmp_path):
+    make, shape = IMAGE_LAYERS[case]
+    explicit = Sequential([Input(shape), make(data_format="channels_last")])
+    assert explicit.layers[0].get_config()["data_format"] == "channels_last"
+    default = Sequential([Input(shape), make()])
+    assert default.output_shape == explicit.output_shape
+    explicit.save(tmp_path / "m.minicnn")
+    assert load_model(tmp_path / "m.minicnn").layers[0].data_format == "channels_last"
+    with pytest.raises(ValueError, match="channels_first' is not available.*moveaxis"):
+        make(data_format="channels_first")
+    with pytest.raises(ValueError, match="must be 'channels_last' or 'channels_first'"):
+        make(data_format="NHWC")
+
+
+def test_layers_without_data_format_refuse_it_as_keras_does():
+    for make in (
+        lambda: L.Dense(2, data_format="channels_last"),
+        lambda: L.SpatialDropout1D(0.1, data_format="channels_last"),
+    ):
+        with pytest.raises(TypeError, match="Unrecognized keyword arguments"):
+            make()
+
+
+def test_dropout_noise_shape_drops_along_the_axes_it_names(device):
+    x = np.ones((4, 5, 6), np.float32)
+    layer = L.Dropout(0.5, noise_shape=(None, 1, 6))
+    Sequential([Input((5, 6)), layer]).to(device)
+    out = host(layer(backend.to_device(x, device), training=True).data)
+    assert (out == out[:, :1]).all()  # the same units dropped at every step
+    assert set(np.unique(out)) <= {0.0, 2.0} and 0 < (out == 0).mean() < 1
+    with pytest.raises(ValueError, match="does not broadcast"):
+        L.Dropout(0.5, noise_shape=(None, 3, 6))(x, training=True)
+    with pytest.raises(ValueError, match="does not match the input's rank"):
+        L.Dropout(0.5, noise_shape=(None, 6))(x, training=True)
+    with pytest.raises(ValueError, match="noise_shape must be a tuple"):
+        L.Dropout(0.5, noise_shape=(0, 1))
+
+
+@pytest.mark.parametrize(
+    "make", [lambda s: L.Dropout(0.5, seed=s), lambda s: L.SpatialDropout2D(0.5, seed=s)]
+)
+def test_a_seeded_dropout_draws_its_own_masks(make):
+    """Keras' seed: the layer's masks follow its own generator, whatever the global one."""
+    x = np.ones((8, 4, 4, 3), np.float32)
+
+    def masks(seed, global_seed):
+        backend.set_random_seed(global_seed)
+        layer = make(seed)
+        return [host(layer(x, training=True).data) for _ in range(2)]
+
+    a, b = masks(3, 1), masks(3, 2)
+    np.testing.assert_array_equal(a, b)
+    assert (a[0] != a[1]).any()  # a new mask each call
+    assert (masks(None, 1)[0] != masks(None, 2)[0]).any()
+    assert make(3).get_config()["seed"] == 3
+
+
+def test_embedding_takes_starting_weights_and_a_constraint(tmp_path):
+    from minicnn import constraints, optimizers
+
+    vectors = np.random.default_rng(0).standard_normal((10, 4)).astype(np.float32)
+    unit_rows = constraints.UnitNorm(axis=1)
+    layer = L.Embedding(10, 4, weights=[vectors], embeddings_constraint=unit_rows)
+    model = Sequential([Input((3,)), layer, L.Flatten(), L.Dense(1)])
+    np.testing.assert_array_equal(layer.get_weights()[0], vectors)
+    model.compile(optimizers.SGD(0.5), "mse")
+    ids = np.random.default_rng(1).integers(0, 10, (16, 3))
+    model.fit(ids, np.ones((16, 1)), epochs=1, verbose=0)
+    np.testing.assert_allclose(np.linalg.norm(layer.get_weights()[0], axis=1), 1, rtol=1e-5)
+    model.save(tmp_path / "m.minicnn")
+    assert load_model(tmp_path / "m.minicnn").layers[0].get_config()["embeddings_constraint"]
+    with pytest.raises(ValueError, match=r"weights must be one array of shape \(input_dim"):
+        L.Embedding(10, 4, weights=np.zeros((9, 4)))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: L.BatchNormalization(synchronized=True, **kw),
+        lambda **kw: L.LayerNormalization(**kw),
+        lambda **kw: L.GroupNormalization(groups=2, **kw),
+    ],
+)
+def test_normalizations_take_gamma_and_beta_regularizers_and_constraints(make, tmp_path):
+    from minicnn import constraints, optimizers
+
+    layer = make(
+        gamma_regularizer="l2",
+        beta_regularizer="l1",
+        gamma_constraint=constraints.NonNeg(),
+        beta_constraint=constraints.MaxNorm(0.1, axis=0),
+    )
+    model = Sequential([Input((4, 4, 4)), layer, L.Flatten(), L.Dense(1)])
+    gamma, beta = layer.get_weights()[:2]
+    assert len(layer.losses) == 2
+    penalty = 0.01 * (gamma**2).sum() + 0.01 * np.abs(beta).sum()
+    assert float(sum(host(p.data) for p in layer.losses)) == pytest.approx(penalty, rel=1e-5)
+    model.compile(optimizers.SGD(1.0), "mse")
+    x = np.random.default_rng(2).standard_normal((8, 4, 4, 4)).astype(np.float32)
+    model.fit(x, -10 * np.ones((8, 1)), epochs=3, verbose=0)
+    gamma, beta = layer.get_weights()[:2]
+    assert (gamma >= 0).all() and np.linalg.norm(beta) <= 0.1 + 1e-6
+    model.save(tmp_path / "m.minicnn")
+    config = load_model(tmp_path / "m.minicnn").layers[0].get_config()
+    assert config["gamma_regularizer"] and config["beta_constraint"]["class_name"] == "MaxNorm"
+    # Without scale (or center) the other weight keeps its options.
+    only_beta = make(scale=False, beta_regularizer="l2")
+    Sequential([Input((4, 4, 4)), only_beta])
+    assert len(only_beta.losses) == 1

@@ -184,6 +184,9 @@ __all__ = [
     "StringLookup",
     "IntegerLookup",
     "TextVectorization",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
 ]
 
 
@@ -761,6 +764,12 @@ class Lambda(Layer):
 
 # The 1-D twins subclass the 2-D layers above, so they are imported once those exist.
 from .conv1d_twins import Conv1DTranspose, DepthwiseConv1D, SeparableConv1D  # noqa: E402
+from .conv_recurrent import (  # noqa: E402
+    CONV_RECURRENT_LAYERS,
+    ConvLSTM1D,
+    ConvLSTM2D,
+    ConvLSTM3D,
+)
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
 from .text_layers import (  # noqa: E402
     TEXT_LAYERS,
@@ -863,5 +872,6 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Discretization,
         *VOLUME_LAYERS,
         *TEXT_LAYERS,
+        *CONV_RECURRENT_LAYERS,
     )
 }

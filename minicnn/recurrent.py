@@ -259,7 +259,92 @@ class GRURecurrence(Recurrence):
         return self.xp.stack([input_part, recurrent_part])
 
 
-class _RNN(Layer):
+class RecurrentOptions(Layer):
+    """What every recurrent layer (SimpleRNN, LSTM, GRU, the ConvLSTMs) shares: Keras'
+    initializer, regularizer, constraint, dropout and seed arguments for its kernel,
+    recurrent kernel and bias (weights 0, 1 and 2), their penalties and constraints, and the
+    tensors of ``return_state`` in a functional graph."""
+
+    state_count = 2  # h and c (SimpleRNN and GRU carry h only)
+    use_bias = True
+    return_state = False
+
+    def _recurrent_options(
+        self,
+        initializer_names: dict[str, Any],
+        regularizer_specs: tuple[Any, Any, Any],
+        constraint_specs: tuple[Any, Any, Any],
+        dropout: float,
+        recurrent_dropout: float,
+        seed: int | None,
+    ) -> None:
+        owner = self.describe()
+        self._init_names = dict(initializer_names)
+        self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
+        (
+            self.kernel_regularizer,
+            self.recurrent_regularizer,
+            self.bias_regularizer,
+        ) = (regularizers.get(r) for r in regularizer_specs)
+        (
+            self.kernel_constraint,
+            self.recurrent_constraint,
+            self.bias_constraint,
+        ) = (constraints.get(c) for c in constraint_specs)
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+                raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {rate!r}.")
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.seed = seed
+        # A layer's own generator draws its dropout masks' seeds, as Keras' seed does.
+        self._generator = None if seed is None else np.random.default_rng(seed)
+
+    def _attach_constraints(self) -> None:
+        chosen = [self.kernel_constraint, self.recurrent_constraint]
+        chosen += [self.bias_constraint] if self.use_bias else []
+        for weight, constraint in zip(self._weights, chosen, strict=False):
+            weight.constraint = constraint
+
+    @property
+    def losses(self) -> list[Tensor]:
+        pairs = [(self.kernel_regularizer, 0), (self.recurrent_regularizer, 1)]
+        return self._penalties(pairs + ([(self.bias_regularizer, 2)] if self.use_bias else []))
+
+    def _connect(self, x: Any) -> Any:
+        """With ``return_state``, one tensor per result (output, state_h, state_c), each a
+        SelectOutput of the layer's node, as Keras' call gives a list."""
+        result = super()._connect(x)
+        if not self.return_state:
+            return result
+        from .models import SelectOutput
+
+        names = ["output", *("state_h", "state_c")[: self.state_count]]
+        return [
+            SelectOutput(i, name=backend.unique_name(f"{self.name}_{name}"))(result)
+            for i, name in enumerate(names)
+        ]
+
+    def _recurrent_config(self) -> dict[str, Any]:
+        config = {
+            **self._init_names,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        for key, value in (
+            ("kernel_constraint", self.kernel_constraint),
+            ("recurrent_constraint", self.recurrent_constraint),
+            ("bias_constraint", self.bias_constraint),
+        ):
+            if value is not None:
+                config[key] = constraints.serialize(value)
+        return config
+
+
+class _RNN(RecurrentOptions):
     """What SimpleRNN, LSTM and GRU share: Keras' arguments, weights, dropout masks."""
 
     recurrence: type[Recurrence] = Recurrence
@@ -307,11 +392,6 @@ class _RNN(Layer):
         self.unroll, self.use_cudnn = bool(unroll), use_cudnn
         self.stateful = bool(stateful)
         self._states: list[Any] | None = None  # a stateful layer's last states, per sample
-        self.seed = seed
-        self._generator = None if seed is None else np.random.default_rng(seed)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
         self.units = positive_int(units, f"{owner}: units")
         self.activation = activation
         self.recurrent_activation = recurrent_activation if self.uses_gates else None
@@ -320,27 +400,20 @@ class _RNN(Layer):
             _forward_and_slope(self.recurrent_activation, owner),
         )
         self.use_bias = bool(use_bias)
-        self._init_names = {
-            "kernel_initializer": kernel_initializer,
-            "recurrent_initializer": recurrent_initializer,
-            "bias_initializer": bias_initializer,
-        }
-        self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-                raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {rate!r}.")
-        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self._recurrent_options(
+            {
+                "kernel_initializer": kernel_initializer,
+                "recurrent_initializer": recurrent_initializer,
+                "bias_initializer": bias_initializer,
+            },
+            (kernel_regularizer, recurrent_regularizer, bias_regularizer),
+            (kernel_constraint, recurrent_constraint, bias_constraint),
+            dropout,
+            recurrent_dropout,
+            seed,
+        )
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
         self.return_state = bool(return_state)
-
-    def _attach_constraints(self) -> None:
-        pairs = [self.kernel_constraint, self.recurrent_constraint]
-        pairs += [self.bias_constraint] if self.use_bias else []
-        for weight, constraint in zip(self._weights, pairs, strict=False):
-            weight.constraint = constraint
 
     def reset_states(self, states: Any = None) -> None:
         """A stateful layer's states back to zeros (or to ``states``, one array per state,
@@ -394,18 +467,6 @@ class _RNN(Layer):
                 f"{self.describe()} was called with initial states; call it with them again."
             )
         return super().__call__(x, training)
-
-    def _connect(self, x: Any) -> Any:
-        result = super()._connect(x)
-        if not self.return_state:
-            return result
-        from .models import SelectOutput
-
-        names = ["output", *("state_h", "state_c")[: self.state_count]]
-        return [
-            SelectOutput(i, name=backend.unique_name(f"{self.name}_{name}"))(result)
-            for i, name in enumerate(names)
-        ]
 
     def _sequence_shape(self, input_shape: Any) -> Shape:
         """The input sequence's shape (the first of a list with initial states), checked."""
@@ -523,41 +584,19 @@ class _RNN(Layer):
             self._states = [backend.contiguous(state.data).copy() for state in final]
         return [output, *final] if self.return_state else output
 
-    @property
-    def losses(self) -> list[Tensor]:
-        return self._penalties(
-            [(self.kernel_regularizer, 0), (self.recurrent_regularizer, 1)]
-            + ([(self.bias_regularizer, 2)] if self.use_bias else [])
-        )
-
     def get_config(self) -> dict[str, Any]:
         config = {
             **super().get_config(),
             "units": self.units,
             "activation": self.activation,
             "use_bias": self.use_bias,
-            **self._init_names,
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
+            **self._recurrent_config(),
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
             "stateful": self.stateful,
             "unroll": self.unroll,
-            "seed": self.seed,
             "use_cudnn": self.use_cudnn,
-            **{
-                key: constraints.serialize(value)
-                for key, value in (
-                    ("kernel_constraint", self.kernel_constraint),
-                    ("recurrent_constraint", self.recurrent_constraint),
-                    ("bias_constraint", self.bias_constraint),
-                )
-                if value is not None
-            },
         }
         if self.uses_gates:
             config["recurrent_activation"] = self.recurrent_activation

@@ -306,9 +306,9 @@ def test_bad_model_files_get_clear_errors(tmp_path):
         load_model(_write_npz(tmp_path / "pickled.npz", **pickled))
 
     unknown = dict(document)
-    layers = [{"class_name": "ConvLSTM2D", "config": {}}]
+    layers = [{"class_name": "LocallyConnected2D", "config": {}}]
     unknown["model"] = dict(document["model"], layers=layers)
-    with pytest.raises(ModelFileError, match="unknown layer class 'ConvLSTM2D'"):
+    with pytest.raises(ModelFileError, match="unknown layer class 'LocallyConnected2D'"):
         load_model(_write_npz(tmp_path / "lambda.npz", minicnn_config=_config_bytes(unknown)))
     lambda_file = dict(document)
     lambda_file["model"] = dict(

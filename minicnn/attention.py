@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, initializers, regularizers
+from . import backend, constraints, initializers, regularizers
 from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
@@ -85,9 +85,10 @@ def attend(
     causal: bool,
     dropout: float,
     training: bool,
+    generator: np.random.Generator | None = None,
 ) -> Tensor:
     """softmax(query key^T [+ causal mask]) value, over the last two axes; dropout on the
-    attention weights in training."""
+    attention weights in training (its seeds from ``generator``, a layer's own, if given)."""
     last_two = (*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)
     scores = batch_matmul(query, transpose(key, last_two))
     if causal:
@@ -95,7 +96,7 @@ def attend(
         scores = F.add(scores, _causal_mask(xp, scores.shape[-2], scores.shape[-1], scores.dtype))
     weights = F.softmax(scores)
     if training and dropout:
-        weights = F.dropout(weights, dropout, training=True)
+        weights = F.dropout(weights, dropout, training=True, generator=generator)
     return batch_matmul(weights, value)
 
 
@@ -113,7 +114,7 @@ class _AttentionLayer(Layer):
 
     takes_list = True
 
-    def __init__(self, dropout: float = 0.0, **kwargs: Any) -> None:
+    def __init__(self, dropout: float = 0.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
             raise ValueError(f"{self.describe()}: dropout must be a number in [0, 1).")
@@ -121,6 +122,8 @@ class _AttentionLayer(Layer):
             raise ValueError(f"{self.describe()}: dropout must be in [0, 1), got {dropout!r}.")
         self.dropout = float(dropout)
         self.use_causal_mask = False
+        self.seed = seed
+        self._generator = None if seed is None else np.random.default_rng(seed)
 
     def __call__(
         self,
@@ -143,6 +146,7 @@ class _AttentionLayer(Layer):
         return {
             **super().get_config(),
             "dropout": self.dropout,
+            "seed": self.seed,
             "use_causal_mask": self.use_causal_mask,
         }
 
@@ -174,10 +178,26 @@ class MultiHeadAttention(_AttentionLayer):
         bias_initializer: str = "zeros",
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        attention_axes: Any = None,
+        flash_attention: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(dropout=dropout, **kwargs)
         owner = self.describe()
+        if attention_axes not in (None, -2, (1,), [1], 1, (-2,), [-2]):
+            raise ValueError(
+                f"{owner}: attention_axes={attention_axes!r} is not available; attention runs "
+                "over the steps (axis 1), Keras' default."
+            )
+        if flash_attention:
+            raise ValueError(
+                f"{owner}: flash_attention=True asks for fused attention kernels, which "
+                "minicnn does not call; leave it None or False."
+            )
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.num_heads = positive_int(num_heads, f"{owner}: num_heads")
         self.key_dim = positive_int(key_dim, f"{owner}: key_dim")
         self.value_dim = positive_int(value_dim or key_dim, f"{owner}: value_dim")
@@ -242,7 +262,7 @@ class MultiHeadAttention(_AttentionLayer):
             projected.append(self._project(x, kernel, bias_of(kernel.shape[1:])))
         q, k, v = projected
         q = q * (1.0 / math.sqrt(self.key_dim))
-        heads = attend(q, k, v, self.use_causal_mask, self.dropout, training)
+        heads = attend(q, k, v, self.use_causal_mask, self.dropout, training, self._generator)
         n, _, steps, _ = heads.shape
         joined = F.reshape(transpose(heads, (0, 2, 1, 3)), (n * steps, -1))
         kernel = weights.pop(0)
@@ -250,6 +270,11 @@ class MultiHeadAttention(_AttentionLayer):
         bias = weights.pop(0) if self.use_bias else xp.zeros(out_dim, dtype=query.dtype)
         out = F.linear(joined, F.reshape(kernel, (-1, out_dim)), bias)
         return F.reshape(out, (n, steps, out_dim))
+
+    def _attach_constraints(self) -> None:
+        for i, weight in enumerate(self._weights):
+            is_bias = self.use_bias and i % 2 == 1
+            weight.constraint = self.bias_constraint if is_bias else self.kernel_constraint
 
     @property
     def losses(self) -> list[Tensor]:
@@ -269,6 +294,14 @@ class MultiHeadAttention(_AttentionLayer):
             **self._init_names,
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            **{
+                key: constraints.serialize(value)
+                for key, value in (
+                    ("kernel_constraint", self.kernel_constraint),
+                    ("bias_constraint", self.bias_constraint),
+                )
+                if value is not None
+            },
         }
 
 
@@ -304,7 +337,9 @@ class Attention(_AttentionLayer):
         key = inputs[2] if len(inputs) == 3 else value
         if self.use_scale:
             query = query * self._weights[0]
-        return attend(query, key, value, self.use_causal_mask, self.dropout, training)
+        return attend(
+            query, key, value, self.use_causal_mask, self.dropout, training, self._generator
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {

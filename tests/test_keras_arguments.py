@@ -143,3 +143,43 @@ def test_normalizations_take_gamma_and_beta_regularizers_and_constraints(make, t
     only_beta = make(scale=False, beta_regularizer="l2")
     Sequential([Input((4, 4, 4)), only_beta])
     assert len(only_beta.losses) == 1
+
+
+def test_multi_head_attention_seed_constraints_and_refused_switches(tmp_path):
+    from minicnn import Model, constraints, optimizers
+
+    def model(seed):
+        backend.set_random_seed(0)
+        query = Input((5, 4))
+        mha = L.MultiHeadAttention(
+            2,
+            3,
+            dropout=0.5,
+            seed=seed,
+            kernel_constraint=constraints.MaxNorm(0.3),
+            bias_constraint=constraints.NonNeg(),
+            attention_axes=None,
+            flash_attention=False,
+        )
+        return Model(query, L.GlobalAveragePooling1D()(mha(query, query))), mha
+
+    x = np.random.default_rng(0).standard_normal((6, 5, 4)).astype(np.float32)
+    outs = []
+    for global_seed in (1, 2):
+        net, mha = model(9)
+        backend.set_random_seed(global_seed)
+        outs.append(host(mha([x, x], training=True).data))
+    np.testing.assert_array_equal(outs[0], outs[1])  # the layer's own dropout masks
+    net.compile(optimizers.SGD(0.5), "mse")
+    net.fit(x, np.ones((6, 4)), epochs=2, verbose=0)
+    weights = mha.get_weights()
+    for kernel in weights[0::2]:
+        assert np.linalg.norm(kernel, axis=0).max() <= 0.3 + 1e-6
+    assert all((bias >= 0).all() for bias in weights[1::2])
+    net.save(tmp_path / "m.minicnn")
+    config = load_model(tmp_path / "m.minicnn").get_layer(mha.name).get_config()
+    assert config["seed"] == 9 and config["kernel_constraint"]["class_name"] == "MaxNorm"
+    with pytest.raises(ValueError, match="attention_axes=.* is not available"):
+        L.MultiHeadAttention(2, 3, attention_axes=(1, 2))
+    with pytest.raises(ValueError, match="flash_attention=True"):
+        L.MultiHeadAttention(2, 3, flash_attention=True)

@@ -15,6 +15,14 @@ import numpy as np
 from . import backend, losses, registry
 from .autograd import Tensor, no_grad
 from .confusion_metrics import AUC, F1Score, FBetaScore, Precision, Recall
+from .crossentropy_metrics import (
+    LOSS_METRICS,
+    BinaryCrossentropy,
+    BinaryIoU,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    SparseCategoricalCrossentropy,
+)
 from .iou_metrics import IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from .metric_base import Metric, OutputLoss, as_metric_array, per_sample_mean
 from .operating_point_metrics import (
@@ -31,6 +39,11 @@ from .regression_metrics import CosineSimilarity, R2Score
 
 __all__ = [
     "AUC",
+    "BinaryCrossentropy",
+    "BinaryIoU",
+    "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "SparseCategoricalCrossentropy",
     "FalseNegatives",
     "FalsePositives",
     "PrecisionAtRecall",
@@ -396,6 +409,10 @@ _BY_NAME: dict[str, Any] = {
     "auc": lambda loss: AUC(),
     "r2_score": lambda loss: R2Score(),
     "cosine_similarity": lambda loss: CosineSimilarity(),
+    "binary_crossentropy": lambda loss: BinaryCrossentropy(),
+    "categorical_crossentropy": lambda loss: CategoricalCrossentropy(),
+    "sparse_categorical_crossentropy": lambda loss: SparseCategoricalCrossentropy(),
+    "categorical_hinge": lambda loss: CategoricalHinge(),
 }
 _CLASSES: dict[str, type[Metric]] = {
     cls.__name__: cls
@@ -435,6 +452,7 @@ _CLASSES: dict[str, type[Metric]] = {
         RecallAtPrecision,
         SensitivityAtSpecificity,
         SpecificityAtSensitivity,
+        *LOSS_METRICS,
     )
 }
 

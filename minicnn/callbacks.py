@@ -1,6 +1,6 @@
 """Callbacks for ``fit``, as in ``keras.callbacks``: History, EarlyStopping, ModelCheckpoint,
 BackupAndRestore, TerminateOnNaN, LearningRateScheduler, ReduceLROnPlateau, CSVLogger,
-LambdaCallback, and the ``Callback`` base class to write your own."""
+SwapEMAWeights, LambdaCallback, and the ``Callback`` base class to write your own."""
 
 from __future__ import annotations
 
@@ -507,6 +507,64 @@ class TerminateOnNaN(Callback):
                 raise RuntimeError(f"NaN or Inf found in loss at batch {batch}: {loss}.")
             print(f"Batch {batch}: Invalid loss, terminating training", flush=True)
             self.model.stop_training = True
+
+
+class SwapEMAWeights(Callback):
+    """Keras' SwapEMAWeights, for an optimizer with ``use_ema=True``: evaluation and
+    prediction (fit's validation included) run on the weights' moving averages, swapped in
+    place and back; with ``swap_on_epoch=True`` the averages are also in the model between
+    epochs (for ModelCheckpoint, say)."""
+
+    def __init__(self, swap_on_epoch: bool = False) -> None:
+        super().__init__()
+        self.swap_on_epoch = bool(swap_on_epoch)
+        self._averages_in_model = False
+
+    def _pairs(self) -> list[tuple[Any, Any]]:
+        optimizer = self.model.optimizer
+        if optimizer is None or not optimizer.use_ema:
+            raise ValueError(
+                "SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. "
+                f"Optimizer: {type(optimizer).__name__ if optimizer else None}"
+            )
+        pairs = zip(optimizer._params, optimizer._slots, strict=True)
+        return [(p, slots["ema"]) for p, slots in pairs]
+
+    def _swap(self) -> None:
+        for weight, average in self._pairs():
+            held = weight.data.copy()
+            weight.data[...] = average
+            average[...] = held
+        self._averages_in_model = not self._averages_in_model
+
+    def _swap_in(self) -> None:
+        if not self._averages_in_model:
+            self._swap()
+
+    def _swap_out(self) -> None:
+        if self._averages_in_model:
+            self._swap()
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.swap_on_epoch:
+            self._swap_out()
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.swap_on_epoch:
+            self._swap_in()
+            if epoch == self.params.get("epochs", 0) - 1:
+                # fit ends by copying the averages into the weights: they are the weights now.
+                for weight, average in self._pairs():
+                    average[...] = weight.data
+
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        self._swap_in()
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        self._swap_out()
+
+    on_predict_begin = on_test_begin
+    on_predict_end = on_test_end
 
 
 class BackupAndRestore(Callback):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from test_models import compiled, small_cnn, toy_data
 
+import minicnn
 from minicnn import backend, load_model
 from minicnn.callbacks import (
     BackupAndRestore,
@@ -544,3 +545,60 @@ def test_evaluate_predict_and_validation_call_keras_test_and_predict_hooks():
     recorder.calls.clear()
     model.fit(x, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0, callbacks=[recorder])
     assert recorder.calls.count("test_begin") == 2  # one validation per epoch
+
+
+def test_swap_ema_weights_evaluates_on_the_moving_averages(device):
+    """Keras' SwapEMAWeights: evaluate and predict (and fit's validation) see the optimizer's
+    moving averages, the training goes on with the weights; swap_on_epoch leaves the averages
+    in the model between epochs, and the end of fit keeps them."""
+    from minicnn import Input, Sequential, optimizers
+    from minicnn import layers as L
+    from minicnn.callbacks import SwapEMAWeights
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+
+    def fitted(callbacks, epochs=2):
+        minicnn.set_random_seed(0)
+        model = Sequential([Input((3,)), L.Dense(1)]).to(device)
+        model.compile(optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5), "mse")
+        history = model.fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=epochs,
+            verbose=0,
+            validation_data=(x, y),
+            callbacks=callbacks,
+            shuffle=False,
+        )
+        return model, history
+
+    plain, plain_history = fitted([])
+    swapped, history = fitted([SwapEMAWeights()])
+    # Training is the same; the averages replace the weights at the end either way.
+    np.testing.assert_allclose(swapped.get_weights()[0], plain.get_weights()[0], rtol=1e-6)
+    assert history.history["loss"] == pytest.approx(plain_history.history["loss"], rel=1e-6)
+    # The validation loss is the averages' (the plain fit validated the raw weights).
+    assert history.history["val_loss"][-1] == pytest.approx(
+        plain.evaluate(x, y, verbose=0), rel=1e-5
+    )
+    assert history.history["val_loss"][0] != pytest.approx(plain_history.history["val_loss"][0])
+    # Between fits, evaluate with the callback sees the averages and puts the weights back.
+    model, _ = fitted([], epochs=1)
+    raw = [w.copy() for w in model.get_weights()]
+    averages = [backend.to_numpy(s["ema"]) for s in model.optimizer._slots]
+    callback = SwapEMAWeights()
+    on_average = model.evaluate(x, y, verbose=0, callbacks=[callback])
+    model.set_weights(averages)
+    assert on_average == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+    model.set_weights(raw)
+    model.predict(x, verbose=0, callbacks=[callback])
+    np.testing.assert_array_equal(model.get_weights()[0], raw[0])
+    on_epoch, _ = fitted([SwapEMAWeights(swap_on_epoch=True)])
+    np.testing.assert_allclose(on_epoch.get_weights()[0], plain.get_weights()[0], rtol=1e-6)
+    sgd = Sequential([Input((3,)), L.Dense(1)])
+    sgd.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="use_ema=True"):
+        sgd.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=[SwapEMAWeights()])

@@ -35,10 +35,17 @@ from .operating_point_metrics import (
     TrueNegatives,
     TruePositives,
 )
-from .regression_metrics import CosineSimilarity, R2Score
+from .regression_metrics import (
+    ConcordanceCorrelation,
+    CosineSimilarity,
+    PearsonCorrelation,
+    R2Score,
+)
 
 __all__ = [
     "AUC",
+    "ConcordanceCorrelation",
+    "PearsonCorrelation",
     "BinaryCrossentropy",
     "BinaryIoU",
     "CategoricalCrossentropy",
@@ -413,6 +420,8 @@ _BY_NAME: dict[str, Any] = {
     "categorical_crossentropy": lambda loss: CategoricalCrossentropy(),
     "sparse_categorical_crossentropy": lambda loss: SparseCategoricalCrossentropy(),
     "categorical_hinge": lambda loss: CategoricalHinge(),
+    "pearson_correlation": lambda loss: PearsonCorrelation(),
+    "concordance_correlation": lambda loss: ConcordanceCorrelation(),
 }
 _CLASSES: dict[str, type[Metric]] = {
     cls.__name__: cls
@@ -453,6 +462,8 @@ _CLASSES: dict[str, type[Metric]] = {
         SensitivityAtSpecificity,
         SpecificityAtSensitivity,
         *LOSS_METRICS,
+        PearsonCorrelation,
+        ConcordanceCorrelation,
     )
 }
 

@@ -127,3 +127,57 @@ class CosineSimilarity(Metric):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
+
+
+class _RowCorrelation(Metric):
+    """A correlation of each sample's targets and predictions along ``axis`` (the last),
+    averaged over the samples (and any other axes), as Keras' MeanMetricWrapper does."""
+
+    def __init__(self, name: str | None = None, dtype: Any = None, axis: int = -1) -> None:
+        if axis != -1:
+            raise ValueError(f"{type(self).__name__}: only axis=-1 is available, got {axis!r}.")
+        super().__init__(name, dtype)
+        self.axis = axis
+
+    def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
+        values = self.correlation(
+            backend.get_array_module(outputs), y_true.reshape(outputs.shape), outputs
+        )
+        return values.reshape(values.shape[0], -1).mean(axis=1)
+
+    @staticmethod
+    def correlation(xp: Any, t: Any, p: Any) -> Any:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class PearsonCorrelation(_RowCorrelation):
+    """Keras' PearsonCorrelation: mean(z(t) * z(p)) along the last axis, z the values less
+    their mean over their standard deviation."""
+
+    default_name = "pearson_correlation"
+
+    @staticmethod
+    def correlation(xp: Any, t: Any, p: Any) -> Any:
+        t = t - t.mean(axis=-1, keepdims=True)
+        p = p - p.mean(axis=-1, keepdims=True)
+        t = t / t.std(axis=-1, keepdims=True)
+        p = p / p.std(axis=-1, keepdims=True)
+        return (t * p).mean(axis=-1)
+
+
+class ConcordanceCorrelation(_RowCorrelation):
+    """Keras' ConcordanceCorrelation, its formula as Keras computes it: mean(2 (t - mean(p))
+    (p - mean(p)) / (var(t) + var(p) + (mean(t) - mean(p))^2 + 1e-7)) along the last axis."""
+
+    default_name = "concordance_correlation"
+
+    @staticmethod
+    def correlation(xp: Any, t: Any, p: Any) -> Any:
+        t_mean, p_mean = t.mean(axis=-1, keepdims=True), p.mean(axis=-1, keepdims=True)
+        spread = t.var(axis=-1, keepdims=True) + p.var(axis=-1, keepdims=True)
+        norm = spread + (t_mean - p_mean) ** 2
+        covariance = (t - p_mean) * (p - p_mean)
+        return (2 * covariance / (norm + t.dtype.type(1e-7))).mean(axis=-1)

@@ -101,3 +101,24 @@ def test_compiled_by_name_and_by_class_they_track_the_loss(device):
     logs = binary.evaluate(x, y.astype(np.float32), return_dict=True, verbose=0)
     assert logs["binary_crossentropy"] == pytest.approx(logs["loss"], rel=1e-5)
     assert 0 <= logs["binary_io_u"] <= 1
+
+
+def test_pearson_and_concordance_correlations_keras_docstring_and_scipy():
+    from scipy.stats import pearsonr
+
+    y_true, y_pred = [[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]]
+    for cls, expected in (
+        (metrics.PearsonCorrelation, 0.9966996338993913),
+        (metrics.ConcordanceCorrelation, 0.9816320385426076),
+    ):
+        m = cls(axis=-1)
+        m.update_state(y_true, y_pred)
+        assert float(m.result()) == pytest.approx(expected, rel=1e-6)
+    rng = np.random.default_rng(3)
+    t, p = rng.standard_normal((20, 8)), rng.standard_normal((20, 8))
+    m = metrics.PearsonCorrelation()
+    m.update_state(t, p)
+    rows = [pearsonr(a, b)[0] for a, b in zip(t, p, strict=True)]
+    assert float(m.result()) == pytest.approx(np.mean(rows), rel=1e-5)
+    with pytest.raises(ValueError, match="only axis=-1"):
+        metrics.ConcordanceCorrelation(axis=0)

@@ -502,11 +502,42 @@ class Input(SymbolicTensor):
     """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``. It starts a
     Sequential model, or a functional one: ``x = Input((28, 28, 1)); y = Dense(10)(x)``."""
 
-    def __init__(self, shape: Shape, name: str | None = None) -> None:
-        shape = tuple(shape)
+    def __init__(
+        self,
+        shape: Shape | None = None,
+        batch_size: int | None = None,
+        dtype: Any = None,
+        sparse: bool | None = None,
+        batch_shape: Shape | None = None,
+        name: str | None = None,
+        tensor: Any = None,
+        optional: bool = False,
+    ) -> None:
+        """Keras' Input: ``shape`` (or ``batch_shape``, the batch size first) of one sample;
+        ``batch_size`` and ``dtype`` are kept (data of another dtype is converted, as the
+        model computes in float32, or takes int ids in Embedding)."""
+        if batch_shape is not None:
+            if shape is not None:
+                raise ValueError("Input: give shape or batch_shape, not both.")
+            batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
+        if shape is None:
+            raise ValueError("Input: give the shape of one sample, e.g. Input(shape=(28, 28, 1)).")
+        shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+        if any(d is None for d in shape):
+            raise ValueError(
+                f"Input shape {shape!r} has a None (variable) dimension, which is not available: "
+                "give every size (pad sequences to one length with utils.pad_sequences)."
+            )
         if not shape or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape):
             raise ValueError(f"Input shape must be positive ints, got {shape!r}.")
+        if sparse or tensor is not None or optional:
+            raise ValueError(
+                "Input: sparse inputs, an existing tensor and optional inputs are not available."
+            )
+        if batch_size is not None:
+            batch_size = positive_int(batch_size, "Input: batch_size")
         super().__init__(tuple(int(d) for d in shape), None, [])
+        self.batch_size, self.dtype = batch_size, None if dtype is None else str(np.dtype(dtype))
         self.name = name or backend.unique_name("input_layer")
         self.input_layer = InputLayer(self.shape, name=self.name)
 

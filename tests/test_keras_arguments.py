@@ -183,3 +183,23 @@ def test_multi_head_attention_seed_constraints_and_refused_switches(tmp_path):
         L.MultiHeadAttention(2, 3, attention_axes=(1, 2))
     with pytest.raises(ValueError, match="flash_attention=True"):
         L.MultiHeadAttention(2, 3, flash_attention=True)
+
+
+def test_input_takes_keras_arguments():
+    from minicnn import Model
+
+    a = Input(shape=(5,), batch_size=4, dtype="int32", name="ids")
+    b = Input(batch_shape=(4, 5), dtype="int32")
+    assert a.shape == b.shape == (5,) and a.batch_size == b.batch_size == 4
+    assert a.dtype == "int32" and a.name == "ids"
+    assert Input(7).shape == (7,)  # an int is one axis, as in Keras
+    model = Model(a, L.Dense(2)(L.Flatten()(L.Embedding(10, 3)(a))))
+    assert model.predict(np.arange(20).reshape(4, 5) % 10, verbose=0).shape == (4, 2)
+    with pytest.raises(ValueError, match="None \\(variable\\) dimension"):
+        Input(shape=(None,))
+    with pytest.raises(ValueError, match="shape or batch_shape, not both"):
+        Input(shape=(3,), batch_shape=(2, 3))
+    with pytest.raises(ValueError, match="sparse inputs"):
+        Input(shape=(3,), sparse=True)
+    with pytest.raises(ValueError, match="give the shape of one sample"):
+        Input()

@@ -449,7 +449,8 @@ class Layer:
         if not self.built:
             return list(self._call_losses)
         weights = [penalty(self._weights[i]) for penalty, i in pairs if penalty is not None]
-        return weights + self._call_losses
+        added = [penalty(weight) for penalty, weight in self._weight_penalties]  # add_weight's
+        return weights + added + self._call_losses
 
 
 def _keeping_books(user_build: Any) -> Any:

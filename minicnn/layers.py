@@ -37,6 +37,7 @@ from .layer_base import (
     positive_sizes,
     require_spatial,
 )
+from .lora import LowRankAdaptation
 from .merging import (
     Add,
     Average,
@@ -545,11 +546,12 @@ class Flatten(Layer):
         return F.flatten(x)
 
 
-class Dense(_Activated):
+class Dense(LowRankAdaptation, _Activated):
     """y = activation(x @ kernel + bias) over the last axis; kernel (in, out) as in Keras.
 
     On input of more than one axis per sample, as in Keras, it acts on the last one: a
-    (batch, h, w, c) input gives (batch, h, w, units)."""
+    (batch, h, w, c) input gives (batch, h, w, units). ``lora_rank`` fine-tunes it by LoRA
+    (``minicnn.lora``): weights [kernel (frozen), bias, lora_kernel_a, lora_kernel_b]."""
 
     supports_masking = True  # a padding mask passes through, as in Keras
 
@@ -560,10 +562,13 @@ class Dense(_Activated):
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
         self.units = positive_int(units, f"{self.describe()}: units")
+        self._lora_options(lora_rank, lora_alpha)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape[:-1], self.units)
@@ -571,18 +576,24 @@ class Dense(_Activated):
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
         return self._kernel_and_bias((input_shape[-1], self.units))
 
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)
+        self._lora_build()
+
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
+        kernel = self._adapted(self._weights[0])
         if x.ndim == 2:
-            return F.linear(x, self._weights[0], self._bias(x.dtype), relu=relu)
+            return F.linear(x, kernel, self._bias(x.dtype), relu=relu)
         # Every position's features at once: one GEMM on (batch * positions, features).
         rows = F.reshape(x, (-1, x.shape[-1]))
-        out = F.linear(rows, self._weights[0], self._bias(x.dtype), relu=relu)
+        out = F.linear(rows, kernel, self._bias(x.dtype), relu=relu)
         return F.reshape(out, (*x.shape[:-1], self.units))
 
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "units": self.units,
+            **self._lora_config(),
         }
 
 

@@ -14,6 +14,7 @@ from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .layer_base import Layer, Shape, _Activated, grouped_channels, groups_of
+from .lora import LowRankAdaptation
 
 PADDINGS = ("valid", "same", "causal")
 
@@ -290,7 +291,7 @@ class EmbeddingLookup(Function):
         return None, dtable
 
 
-class Embedding(Layer):
+class Embedding(LowRankAdaptation, Layer):
     """Keras' Embedding: token ids (batch, ...) to vectors (batch, ..., output_dim), one
     learned row per id in [0, input_dim). On the CPU an id outside that range is an error; on a
     GPU it is clamped (a check would make the GPU wait for the host)."""
@@ -304,9 +305,12 @@ class Embedding(Layer):
         embeddings_constraint: Any = None,
         mask_zero: bool = False,
         weights: Any = None,
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._lora_options(lora_rank, lora_alpha)
         layer = self.describe()
         self.input_dim = positive_int(input_dim, f"{layer}: input_dim")
         self.output_dim = positive_int(output_dim, f"{layer}: output_dim")
@@ -338,8 +342,14 @@ class Embedding(Layer):
     def _attach_constraints(self) -> None:
         self._weights[0].constraint = self.embeddings_constraint
 
+    lora_names = ("lora_embeddings_a", "lora_embeddings_b")
+
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)
+        self._lora_build()
+
     def call(self, x: Tensor, training: bool) -> Tensor:
-        return EmbeddingLookup(self.describe())(x, self._weights[0])
+        return EmbeddingLookup(self.describe())(x, self._adapted(self._weights[0]))
 
     def compute_mask(self, x: Any, mask: Any) -> Any:
         """With ``mask_zero``, id 0 is padding: the layers after it that read masks (the
@@ -360,6 +370,7 @@ class Embedding(Layer):
             "embeddings_initializer": self.embeddings_initializer_name,
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
             "mask_zero": self.mask_zero,
+            **self._lora_config(),
             **(
                 {"embeddings_constraint": constraints.serialize(self.embeddings_constraint)}
                 if self.embeddings_constraint is not None

@@ -201,6 +201,41 @@ class RandomZoom(_RandomAffine):
         }
 
 
+class RandomShear(_RandomAffine):
+    """Keras' RandomShear: each image sheared along x by a factor drawn from ``x_factor`` and
+    along y from ``y_factor`` (a number f: [-f, f]; a pair: [lower, upper] in [0, 1]), both
+    with one random sign per image, by Keras' matrix [[1, s_x, 0], [s_y, 1, 0]] (output
+    pixel to input pixel)."""
+
+    def __init__(self, x_factor: Any = 0.0, y_factor: Any = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name, value in (("x_factor", x_factor), ("y_factor", y_factor)):
+            numbers = value if isinstance(value, (tuple, list)) else [value]
+            if not all(isinstance(v, (int, float)) and 0 <= abs(v) <= 1 for v in numbers) or (
+                isinstance(value, (tuple, list)) and min(value) < 0
+            ):
+                raise ValueError(
+                    f"{self.describe()}: {name} must be a number or a pair of numbers in "
+                    f"[0, 1], got {value!r}."
+                )
+        self.x_factor = _factor_range(x_factor, "x_factor", self.describe(), -1, 1)
+        self.y_factor = _factor_range(y_factor, "y_factor", self.describe(), -1, 1)
+
+    def matrices(self, xp: Any, n: int, h: int, w: int) -> Any:
+        sign = xp.where(self._uniform(xp, n, 0.0, 1.0) > 0.5, -1.0, 1.0)
+        shear_y = self._uniform(xp, n, *self.y_factor) * sign
+        shear_x = self._uniform(xp, n, *self.x_factor) * sign
+        ones, zeros = xp.ones(n), xp.zeros(n)
+        return xp.stack([ones, shear_x, zeros, shear_y, ones, zeros], axis=1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "x_factor": list(self.x_factor),
+            "y_factor": list(self.y_factor),
+        }
+
+
 class RandomCrop(_RandomLayer):
     """In training, a random (height, width) window of each image (each image its own; Keras
     crops a whole batch at one place). In inference, and in training when an image is smaller

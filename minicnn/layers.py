@@ -17,6 +17,7 @@ from .augmentation import (
     RandomCrop,
     RandomFlip,
     RandomRotation,
+    RandomShear,
     RandomTranslation,
     RandomZoom,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "RandomRotation",
     "RandomTranslation",
     "RandomZoom",
+    "RandomShear",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -842,6 +844,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandomCrop,
         RandomBrightness,
         RandomContrast,
+        RandomShear,
         Rescaling,
         Resizing,
         Normalization,

@@ -91,6 +91,7 @@ AUGMENTERS = {
     "zoom": lambda: L.RandomZoom(0.3, fill_mode="wrap"),
     "brightness": lambda: L.RandomBrightness(0.3, value_range=(0, 1)),
     "contrast": lambda: L.RandomContrast(0.5, value_range=(0, 1)),
+    "shear": lambda: L.RandomShear(0.3, (0.1, 0.2), fill_mode="nearest"),
 }
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
 DRAWERS = {**AUGMENTERS, "crop": lambda: L.RandomCrop(5, 4)}
@@ -178,3 +179,25 @@ def test_bad_augmentation_arguments_are_named():
         L.RandomRotation("a lot")
     with pytest.raises(ValueError, match=r"\(RandomFlip\) expects input of shape \(batch, height"):
         Sequential([Input((5,)), L.RandomFlip()])
+
+
+def test_shears_follow_keras_matrix_with_a_random_sign():
+    """x_factor (0.3, 0.3): each image is sheared by +0.3 or -0.3 along x, by Keras' matrix
+    [[1, s_x, 0], [0, 1, 0]] from output pixels to input pixels."""
+    x = np.random.default_rng(10).random((40, 6, 7, 1), np.float32)
+    layer = L.RandomShear(x_factor=(0.3, 0.3), y_factor=0.0, fill_mode="constant")
+    out = host(layer(x, training=True))
+    signs = []
+    for image, sheared in zip(x, out, strict=True):
+        candidates = []
+        for s in (0.3, -0.3):
+            m = np.array([[1.0, s, 0.0, 0.0, 1.0, 0.0]])
+            candidates.append(host(ops.affine_transform(image[None], m, "constant")[0]))
+        matches = [np.allclose(sheared, c, atol=1e-5) for c in candidates]
+        assert any(matches)
+        signs.append(matches[0])
+    assert 0.2 < np.mean(signs) < 0.8
+    with pytest.raises(ValueError, match="x_factor must be a number or a pair of numbers in"):
+        L.RandomShear(x_factor=(-0.1, 0.2))
+    config = L.RandomShear(0.2, seed=3).get_config()
+    assert config["x_factor"] == [-0.2, 0.2] and config["seed"] == 3

@@ -12,6 +12,7 @@ from .data_checks import integer_ids
 from .datasets.image_folders import image_dataset_from_directory
 from .datasets.timeseries import timeseries_dataset_from_array
 from .image_utils import array_to_img, img_to_array, load_img, save_img
+from .model_plot import model_to_dot, plot_model
 
 # Keras 2's name of PyDataset, which Keras 3 keeps.
 Sequence = PyDataset
@@ -23,7 +24,9 @@ __all__ = [
     "image_dataset_from_directory",
     "img_to_array",
     "load_img",
+    "model_to_dot",
     "pad_sequences",
+    "plot_model",
     "save_img",
     "timeseries_dataset_from_array",
     "to_categorical",

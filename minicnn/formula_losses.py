@@ -258,6 +258,44 @@ class Tversky(FormulaLoss):
         return {"alpha": self.alpha, "beta": self.beta}
 
 
+class CTC(FormulaLoss):
+    """Keras' CTC loss: ``y_true`` (batch, max_length) class ids padded with 0 (the blank,
+    never a label), ``y_pred`` the logits (batch, steps, classes); per sample, -log of the
+    probability of every alignment that collapses to the labels (``minicnn.ctc``)."""
+
+    name = "ctc"
+
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        """Class ids (n, max_length) in [0, classes), 0 the padding."""
+        labels = np.asarray(y)
+        if labels.ndim != 2 or len(labels) != n:
+            raise ValueError(
+                f"{owner}: the CTC loss takes y of shape (samples, max_length) = ({n}, ...); "
+                f"got {labels.shape}."
+            )
+        if len(output_shape) != 2:
+            raise ValueError(
+                f"{owner}: the CTC loss takes outputs (batch, steps, classes); got "
+                f"{(None, *output_shape)}."
+            )
+        if labels.size and (labels.min() < 0 or labels.max() >= output_shape[-1]):
+            raise ValueError(
+                f"{owner}: CTC labels must be class ids in [0, {output_shape[-1]}) (0 pads); got "
+                f"values from {labels.min()} to {labels.max()}."
+            )
+        return labels.astype(np.float32)
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        from .ctc import ctc_loss
+
+        labels = y_true.data.astype(np.int64)
+        label_lengths = (labels != 0).sum(axis=-1)
+        every_step = label_lengths * 0 + y_pred.shape[1]  # each sample uses all the steps
+        return ctc_loss(labels, y_pred, label_lengths, every_step, mask_index=0)
+
+
 FORMULA_LOSSES: dict[str, type[Loss]] = {
     cls.name: cls
     for cls in (
@@ -267,5 +305,6 @@ FORMULA_LOSSES: dict[str, type[Loss]] = {
         CosineSimilarity,
         Dice,
         Tversky,
+        CTC,
     )
 }

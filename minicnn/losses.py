@@ -475,6 +475,7 @@ _BY_NAME: dict[str, type[Loss]] = {
 }
 # Keras' losses written as formulas (formula_losses builds on Loss, defined above).
 from .formula_losses import (  # noqa: E402, F401 - re-exported as minicnn.losses names
+    CTC,
     FORMULA_LOSSES,
     BinaryFocalCrossentropy,
     CategoricalFocalCrossentropy,

@@ -589,27 +589,5 @@ ceil = _rounding("ceil")
 round = _rounding("round")  # noqa: A001
 
 
-def ctc_loss(
-    target: Any, output: Any, target_length: Any, output_length: Any, mask_index: int = 0
-) -> Tensor:
-    """Keras' ops.ctc_loss (see ``minicnn.ctc``): per sample, -log p(target | logits)."""
-    from .ctc import ctc_loss as loss
-
-    return loss(target, output, target_length, output_length, mask_index)
-
-
-def ctc_decode(
-    inputs: Any,
-    sequence_lengths: Any,
-    strategy: str = "greedy",
-    beam_width: int = 100,
-    top_paths: int = 1,
-    merge_repeated: bool = True,
-    mask_index: int = 0,
-) -> tuple[Any, Any]:
-    """Keras' ops.ctc_decode, greedy (see ``minicnn.ctc``)."""
-    from .ctc import ctc_decode as decode
-
-    return decode(
-        inputs, sequence_lengths, strategy, beam_width, top_paths, merge_repeated, mask_index
-    )
+# Keras' ops.ctc_loss and ops.ctc_decode (their module uses these ops when called).
+from .ctc import ctc_decode, ctc_loss  # noqa: E402, F401

@@ -70,6 +70,41 @@ def channels_last(value: Any, layer: str) -> str:
     )
 
 
+def checked_noise_shape(value: Any, layer: str) -> tuple[Any, ...] | None:
+    """Keras' noise_shape of a dropout: positive ints or None (the input's size) per axis."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in value
+    ):
+        raise ValueError(
+            f"{layer}: noise_shape must be a tuple of positive ints or None, got {value!r}."
+        )
+    return tuple(value)
+
+
+def resolved_noise_shape(
+    noise_shape: tuple[Any, ...] | None, shape: tuple[int, ...], layer: str
+) -> tuple[int, ...] | None:
+    """The drop pattern's shape for an input of ``shape``: noise_shape's None axes as the
+    input's; each axis must be 1 or the input's size, so that it broadcasts."""
+    if noise_shape is None:
+        return None
+    if len(noise_shape) != len(shape):
+        raise ValueError(
+            f"{layer}: noise_shape {noise_shape} does not match the input's rank {len(shape)} "
+            f"(shape {shape})."
+        )
+    resolved = tuple(
+        size if given is None else given for given, size in zip(noise_shape, shape, strict=True)
+    )
+    if any(d not in (1, size) for d, size in zip(resolved, shape, strict=True)):
+        raise ValueError(
+            f"{layer}: noise_shape {noise_shape} does not broadcast to the input's shape {shape}."
+        )
+    return resolved
+
+
 def _require_image(input_shape: Shape, layer: str, kind: str) -> None:
     require_spatial(input_shape, layer, kind, 2)
 

@@ -33,10 +33,12 @@ from .layer_base import (
     _padding,
     _positive_pair,
     _require_image,
+    checked_noise_shape,
     grouped_channels,
     groups_of,
     positive_sizes,
     require_spatial,
+    resolved_noise_shape,
 )
 from .lora import LowRankAdaptation
 from .merging import (
@@ -611,15 +613,7 @@ class Dropout(Layer):
         if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
             raise ValueError(f"{self.describe()}: rate must be a number in [0, 1), got {rate!r}.")
         self.rate = float(rate)
-        if noise_shape is not None and (
-            not isinstance(noise_shape, (list, tuple))
-            or not all(d is None or (isinstance(d, int) and d >= 1) for d in noise_shape)
-        ):
-            raise ValueError(
-                f"{self.describe()}: noise_shape must be a tuple of positive ints or None, "
-                f"got {noise_shape!r}."
-            )
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = checked_noise_shape(noise_shape, self.describe())
         self.seed = seed
         # A layer's own generator draws its masks' seeds, as Keras' seed does.
         self._generator = None if seed is None else np.random.default_rng(seed)
@@ -627,32 +621,12 @@ class Dropout(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
-    def _noise_shape(self, shape: tuple[int, ...]) -> tuple[int, ...] | None:
-        """Keras' noise_shape with its None axes as the input's."""
-        if self.noise_shape is None:
-            return None
-        if len(self.noise_shape) != len(shape):
-            raise ValueError(
-                f"{self.describe()}: noise_shape {self.noise_shape} does not match the "
-                f"input's rank {len(shape)} (shape {shape})."
-            )
-        for given, size in zip(self.noise_shape, shape, strict=True):
-            if given not in (None, 1, size):
-                raise ValueError(
-                    f"{self.describe()}: noise_shape {self.noise_shape} does not broadcast to "
-                    f"the input's shape {shape}."
-                )
-        return tuple(
-            size if given is None else given
-            for given, size in zip(self.noise_shape, shape, strict=True)
-        )
-
     def call(self, x: Tensor, training: bool) -> Tensor:
         return F.dropout(
             x,
             self.rate,
             training,
-            noise_shape=self._noise_shape(x.shape),
+            noise_shape=resolved_noise_shape(self.noise_shape, x.shape, self.describe()),
             generator=self._generator,
         )
 

@@ -12,7 +12,7 @@ from . import backend
 from . import functions as F
 from .augmentation import _RandomLayer
 from .autograd import Tensor
-from .layer_base import Shape
+from .layer_base import Shape, checked_noise_shape, resolved_noise_shape
 
 
 def _rate(value: Any, owner: str) -> float:
@@ -85,11 +85,21 @@ class AlphaDropout(_RateLayer):
     ALPHA = 1.6732632423543772848170429916717
     SCALE = 1.0507009873554804934193349852946
 
+    def __init__(self, rate: float, noise_shape: Any = None, **kwargs: Any) -> None:
+        super().__init__(rate, **kwargs)
+        # Keras' noise_shape: the shape of the drop pattern, broadcast over the input.
+        self.noise_shape = checked_noise_shape(noise_shape, self.describe())
+
     def _noisy(self, x: Tensor, xp: Any) -> Tensor:
         saturation = -self.ALPHA * self.SCALE
         a = ((1 - self.rate) * (1 + self.rate * saturation**2)) ** -0.5
         b = -a * saturation * self.rate
-        kept = self._uniform(xp, math.prod(x.shape), 0.0, 1.0).reshape(x.shape) >= self.rate
+        shape = resolved_noise_shape(self.noise_shape, x.shape, self.describe()) or x.shape
+        kept = self._uniform(xp, math.prod(shape), 0.0, 1.0).reshape(shape) >= self.rate
         factor = (a * kept).astype(x.dtype)
         shift = (a * saturation * (1 - kept) + b).astype(x.dtype)
         return F.add(F.Dropout(factor)(x), shift)
+
+    def get_config(self) -> dict[str, Any]:
+        noise = None if self.noise_shape is None else list(self.noise_shape)
+        return {**super().get_config(), "noise_shape": noise}

@@ -203,3 +203,20 @@ def test_input_takes_keras_arguments():
         Input(shape=(3,), sparse=True)
     with pytest.raises(ValueError, match="give the shape of one sample"):
         Input()
+
+
+def test_alpha_dropout_noise_shape_drops_the_same_units_at_every_step():
+    x = np.random.default_rng(3).standard_normal((4, 6, 5)).astype(np.float32)
+    layer = L.AlphaDropout(0.5, noise_shape=(None, 1, 5), seed=2)
+    out = host(layer(x, training=True).data)
+    saturation = -1.6732632423543772 * 1.0507009873554805
+    a = ((1 - 0.5) * (1 + 0.5 * saturation**2)) ** -0.5
+    b = -a * saturation * 0.5
+    kept = np.isclose(out, a * x + b, atol=1e-5)
+    dropped = np.isclose(out, a * saturation + b, atol=1e-5)
+    assert (kept | dropped).all()
+    # The same pattern at every step: one draw per sample and feature.
+    assert (kept == kept[:, :1]).all() and 0 < kept[:, 0].mean() < 1
+    assert layer.get_config()["noise_shape"] == [None, 1, 5]
+    with pytest.raises(ValueError, match="does not broadcast"):
+        L.AlphaDropout(0.5, noise_shape=(None, 2, 5))(x, training=True)

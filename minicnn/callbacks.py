@@ -1,16 +1,18 @@
 """Callbacks for ``fit``, as in ``keras.callbacks``: History, EarlyStopping, ModelCheckpoint,
 BackupAndRestore, TerminateOnNaN, LearningRateScheduler, ReduceLROnPlateau, CSVLogger,
-SwapEMAWeights, LambdaCallback, and the ``Callback`` base class to write your own."""
+SwapEMAWeights, TensorBoard, LambdaCallback, and the ``Callback`` base class to write your own."""
 
 from __future__ import annotations
 
 import csv
 import math
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from . import backend
 from .fileio import atomic_write
 
 Logs = dict[str, float]  # an epoch's logs; callbacks may add keys, as in Keras
@@ -565,6 +567,116 @@ class SwapEMAWeights(Callback):
 
     on_predict_begin = on_test_begin
     on_predict_end = on_test_end
+
+
+class TensorBoard(Callback):
+    """Keras' TensorBoard: the logs as TensorBoard event files (written by
+    ``minicnn.tensorboard``, no TensorFlow needed) in ``log_dir``/train and
+    ``log_dir``/validation: ``epoch_<metric>`` at each epoch (and ``epoch_learning_rate`` under
+    a schedule, ``epoch_steps_per_second`` with ``write_steps_per_second``), ``batch_<metric>``
+    every ``update_freq`` batches ("batch": each; each read waits for a GPU), and with
+    ``histogram_freq`` N a histogram of every weight every N epochs. ``write_graph`` is taken
+    but writes nothing (TensorBoard's graph is a TensorFlow GraphDef); images, profiling and
+    embeddings are refused by name. ``tensorboard --logdir logs`` shows them."""
+
+    def __init__(
+        self,
+        log_dir: str | os.PathLike = "logs",
+        histogram_freq: int = 0,
+        write_graph: bool = True,
+        write_images: bool = False,
+        write_steps_per_second: bool = False,
+        update_freq: str | int = "epoch",
+        profile_batch: int = 0,
+        embeddings_freq: int = 0,
+        embeddings_metadata: Any = None,
+    ) -> None:
+        super().__init__()
+        if write_images or profile_batch or embeddings_freq or embeddings_metadata:
+            raise ValueError(
+                "TensorBoard: write_images, profile_batch and embeddings are not available; "
+                "scalars and weight histograms are written."
+            )
+        if update_freq not in ("epoch", "batch") and not (
+            isinstance(update_freq, int) and not isinstance(update_freq, bool) and update_freq > 0
+        ):
+            raise ValueError(
+                f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive int, got "
+                f"{update_freq!r}."
+            )
+        if (
+            isinstance(histogram_freq, bool)
+            or not isinstance(histogram_freq, int)
+            or histogram_freq < 0
+        ):
+            raise ValueError(
+                f"TensorBoard: histogram_freq must be an int >= 0, got {histogram_freq!r}."
+            )
+        self.log_dir, self.histogram_freq = os.fspath(log_dir), histogram_freq
+        self.write_graph, self.write_steps_per_second = (
+            bool(write_graph),
+            bool(write_steps_per_second),
+        )
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self._writers: dict[str, Any] = {}
+
+    def _writer(self, kind: str) -> Any:
+        from .tensorboard import EventWriter
+
+        if kind not in self._writers:
+            self._writers[kind] = EventWriter(os.path.join(self.log_dir, kind))
+        return self._writers[kind]
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self._steps = 0
+        self._writer("train")
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._epoch_start, self._epoch_steps = time.perf_counter(), 0
+
+    def on_train_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
+        self._steps += 1
+        self._epoch_steps += 1
+        if self.update_freq == "epoch" or self._steps % self.update_freq:
+            return
+        for key, value in dict(logs or {}).items():
+            self._writer("train").scalar(f"batch_{key}", value, self._steps)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = dict(logs or {})
+        optimizer = self.model.optimizer
+        if optimizer is not None and optimizer._schedule is not None:
+            logs.setdefault("learning_rate", float(optimizer.learning_rate))  # a schedule's
+        if self.write_steps_per_second:
+            seconds = time.perf_counter() - self._epoch_start
+            logs["steps_per_second"] = self._epoch_steps / seconds if seconds > 0 else 0.0
+        for key, value in logs.items():
+            kind, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            self._writer(kind).scalar(f"epoch_{name}", value, epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            for layer in self.model._all_layers():
+                for i, weight in enumerate(layer.weights):
+                    tag = f"{layer.name}/{_weight_name(layer, i, weight)}/histogram"
+                    values = backend.to_numpy(weight.data)
+                    self._writer("train").histogram(tag, values, epoch)
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+
+def _weight_name(layer: Any, index: int, weight: Any) -> str:
+    """A weight's name for a histogram: its own, else Keras' kernel and bias, else its
+    index."""
+    if getattr(weight, "name", None):
+        return weight.name
+    if hasattr(layer, "bias_index") and hasattr(layer, "kernel_initializer"):
+        if index == 0:
+            return "kernel"
+        if getattr(layer, "use_bias", False) and index == layer.bias_index:
+            return "bias"
+    return f"weight_{index}"
 
 
 class BackupAndRestore(Callback):

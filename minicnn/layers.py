@@ -192,6 +192,11 @@ __all__ = [
     "ConvLSTM1D",
     "ConvLSTM2D",
     "ConvLSTM3D",
+    "RNN",
+    "SimpleRNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "StackedRNNCells",
 ]
 
 
@@ -758,6 +763,14 @@ from .conv_recurrent import (  # noqa: E402
     ConvLSTM3D,
 )
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
+from .rnn_cells import (  # noqa: E402
+    CELL_LAYERS,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    SimpleRNNCell,
+    StackedRNNCells,
+)
 from .text_layers import (  # noqa: E402
     TEXT_LAYERS,
     IntegerLookup,
@@ -861,5 +874,6 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         *VOLUME_LAYERS,
         *TEXT_LAYERS,
         *CONV_RECURRENT_LAYERS,
+        *CELL_LAYERS,
     )
 }

@@ -1,0 +1,423 @@
+"""Keras' generic recurrent layer ``RNN(cell)`` and its cells: SimpleRNNCell, LSTMCell,
+GRUCell, StackedRNNCells, and cells of the user's (a layer with ``state_size`` and
+``call(inputs, states)`` returning ``(output, new_states)``), as in Keras' guide.
+
+The loop runs the cell one step at a time on minicnn's differentiable operations, so
+autograd gives the backward pass through time; the built-in cells compute what SimpleRNN,
+LSTM and GRU compute (their fused recurrences are the faster form), with the same weights.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from . import activations, backend, ops
+from .autograd import Tensor
+from .data_checks import positive_int
+from .layer_base import Layer, Shape
+from .recurrent import RecurrentOptions, Reverse
+
+
+def _sizes(state_size: Any) -> list[int]:
+    return list(state_size) if isinstance(state_size, (list, tuple)) else [int(state_size)]
+
+
+def _run_cell(cell: Layer, x: Tensor, states: list[Tensor], training: bool) -> tuple[Any, Any]:
+    """The cell's own call (a user's, unwrapped from minicnn's one-input form), on one step."""
+    call = inspect.unwrap(type(cell).call)
+    if "training" in inspect.signature(call).parameters:
+        return call(cell, x, states, training=training)
+    return call(cell, x, states)
+
+
+def _build_cell(cell: Layer, features: int, device: str) -> None:
+    """The cell's weights for steps of ``features`` (a user's build, run directly: a cell's
+    output shape is its state size, not what a probe of call would give)."""
+    if cell.built:
+        return
+    cell.device = device
+    build = inspect.unwrap(type(cell).build)
+    arrays = []
+    if build is Layer.build or type(cell).__module__.startswith("minicnn."):
+        arrays = cell._create_weights((features,))
+        cell._weights = [*cell._weights, *(Tensor(backend.to_device(a, device)) for a in arrays)]
+        cell._attach_constraints()
+    else:
+        build(cell, (features,))
+    cell.input_shape = (features,)
+    cell.output_shape = (getattr(cell, "output_size", None) or _sizes(cell.state_size)[0],)
+    cell.built = True
+    cell.trainable = cell._trainable
+
+
+class _KerasCell(RecurrentOptions):
+    """What the built-in cells share: units, activation, use_bias and the recurrent layers'
+    options; weights kernel (features, gates * units), recurrent_kernel (units, gates *
+    units) and bias."""
+
+    gates = 1
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = "tanh",
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        recurrent_initializer: str = "orthogonal",
+        bias_initializer: str = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if dropout or recurrent_dropout:
+            raise ValueError(
+                f"{self.describe()}: dropout in a cell is not available; the layers SimpleRNN, "
+                "LSTM and GRU take dropout and recurrent_dropout."
+            )
+        self.units = positive_int(units, f"{self.describe()}: units")
+        self.activation_name, self.activation = activation, activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self._recurrent_options(
+            {
+                "kernel_initializer": kernel_initializer,
+                "recurrent_initializer": recurrent_initializer,
+                "bias_initializer": bias_initializer,
+            },
+            (kernel_regularizer, recurrent_regularizer, bias_regularizer),
+            (kernel_constraint, recurrent_constraint, bias_constraint),
+            dropout,
+            recurrent_dropout,
+            seed,
+        )
+
+    @property
+    def state_size(self) -> Any:
+        return self.units
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    def _bias_shape(self) -> tuple[int, ...]:
+        return (self.gates * self.units,)
+
+    def _initial_bias(self) -> np.ndarray:
+        return self._initializers["bias_initializer"](self._bias_shape())
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        width = self.gates * self.units
+        weights = [
+            self._initializers["kernel_initializer"]((input_shape[-1], width)),
+            self._initializers["recurrent_initializer"]((self.units, width)),
+        ]
+        return weights + ([self._initial_bias()] if self.use_bias else [])
+
+    def _bias_or_zeros(self, x: Tensor) -> Any:
+        if self.use_bias:
+            return self._weights[2]
+        xp = backend.get_array_module(x.data)
+        return xp.zeros(self._bias_shape(), x.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation_name,
+            "use_bias": self.use_bias,
+            **self._recurrent_config(),
+        }
+
+
+class SimpleRNNCell(_KerasCell):
+    """h = activation(x W + b + h_prev U)."""
+
+    def call(self, inputs: Tensor, states: Any, training: bool = False) -> tuple[Tensor, list]:
+        h = states[0] if isinstance(states, (list, tuple)) else states
+        kernel, recurrent = self._weights[0], self._weights[1]
+        out = self.activation(
+            ops.matmul(inputs, kernel) + self._bias_or_zeros(inputs) + ops.matmul(h, recurrent)
+        )
+        return out, [out]
+
+
+class _GatedCell(_KerasCell):
+    def __init__(self, units: int, recurrent_activation: str | None = "sigmoid", **kwargs: Any):
+        super().__init__(units, **kwargs)
+        self.recurrent_activation_name = recurrent_activation
+        self.recurrent_activation = activations.get(recurrent_activation)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "recurrent_activation": self.recurrent_activation_name}
+
+
+class LSTMCell(_GatedCell):
+    """Keras' LSTM cell, gates i, f, c, o; states [h, c]; ``unit_forget_bias`` starts the
+    forget gate's bias at 1."""
+
+    gates = 4
+
+    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    @property
+    def state_size(self) -> Any:
+        return [self.units, self.units]
+
+    def _initial_bias(self) -> np.ndarray:
+        bias = super()._initial_bias()
+        if self.unit_forget_bias:
+            bias[self.units : 2 * self.units] = 1.0
+        return bias
+
+    def call(self, inputs: Tensor, states: Any, training: bool = False) -> tuple[Tensor, list]:
+        h, c = states
+        u = self.units
+        z = (
+            ops.matmul(inputs, self._weights[0])
+            + ops.matmul(h, self._weights[1])
+            + self._bias_or_zeros(inputs)
+        )
+        i = self.recurrent_activation(z[:, :u])
+        f = self.recurrent_activation(z[:, u : 2 * u])
+        c = f * c + i * self.activation(z[:, 2 * u : 3 * u])
+        h = self.recurrent_activation(z[:, 3 * u :]) * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class GRUCell(_GatedCell):
+    """Keras 3's GRU cell (reset_after): bias (2, 3 * units), the reset gate scaling the
+    recurrent product."""
+
+    gates = 3
+
+    def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        if not reset_after:
+            raise ValueError(f"{self.describe()}: reset_after=False is not available.")
+        self.reset_after = True
+
+    def _bias_shape(self) -> tuple[int, ...]:
+        return (2, 3 * self.units)
+
+    def call(self, inputs: Tensor, states: Any, training: bool = False) -> tuple[Tensor, list]:
+        h = states[0] if isinstance(states, (list, tuple)) else states
+        u = self.units
+        bias = self._bias_or_zeros(inputs)
+        x = ops.matmul(inputs, self._weights[0]) + bias[0]
+        inner = ops.matmul(h, self._weights[1]) + bias[1]
+        z = self.recurrent_activation(x[:, :u] + inner[:, :u])
+        r = self.recurrent_activation(x[:, u : 2 * u] + inner[:, u : 2 * u])
+        candidate = self.activation(x[:, 2 * u :] + r * inner[:, 2 * u :])
+        h = z * h + (1.0 - z) * candidate
+        return h, [h]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+class StackedRNNCells(Layer):
+    """Keras' StackedRNNCells: cells one above another within each step; its states are
+    theirs, in order."""
+
+    def __init__(self, cells: list[Layer], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not cells:
+            raise ValueError(f"{self.describe()} needs at least one cell.")
+        self.cells = list(cells)
+
+    @property
+    def state_size(self) -> list[int]:
+        return [size for cell in self.cells for size in _sizes(cell.state_size)]
+
+    @property
+    def output_size(self) -> int:
+        last = self.cells[-1]
+        return getattr(last, "output_size", None) or _sizes(last.state_size)[0]
+
+    def call(self, inputs: Tensor, states: Any, training: bool = False) -> tuple[Tensor, list]:
+        out, new_states, start = inputs, [], 0
+        for cell in self.cells:
+            count = len(_sizes(cell.state_size))
+            out, updated = _run_cell(cell, out, list(states[start : start + count]), training)
+            new_states += list(updated) if isinstance(updated, (list, tuple)) else [updated]
+            start += count
+        return out, new_states
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "cells": [
+                {"class_name": type(c).__name__, "config": c.get_config()} for c in self.cells
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> StackedRNNCells:
+        config = dict(config)
+        config["cells"] = [_cell_from(entry) for entry in config["cells"]]
+        return cls(**config)
+
+
+def _cell_from(entry: dict[str, Any]) -> Layer:
+    from .models import layer_class
+
+    found = layer_class(entry["class_name"])
+    if found is None:
+        raise ValueError(f"Unknown RNN cell class {entry['class_name']!r}.")
+    return found.from_config(entry["config"])
+
+
+class RNN(Layer):
+    """Keras' RNN: ``cell`` (or a list of cells, stacked) run over the steps of (batch,
+    steps, features), with return_sequences, return_state, go_backwards and initial states
+    (``rnn(x, initial_state=[...])``). Its weights are its cells'."""
+
+    def __init__(
+        self,
+        cell: Any,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        zero_output_for_mask: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(list(cell))
+        if not hasattr(cell, "state_size") or not hasattr(cell, "call"):
+            raise ValueError(
+                f"{self.describe()}: cell must be a layer with state_size and call(inputs, "
+                f"states); got {cell!r}."
+            )
+        if stateful:
+            raise ValueError(f"{self.describe()}: stateful=True is not available for RNN(cell).")
+        self.cell = cell
+        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
+        self.go_backwards, self.unroll = bool(go_backwards), bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+
+    def _cells(self) -> list[Layer]:
+        return self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
+
+    def __call__(self, x: Any, training: bool = False, initial_state: Any = None) -> Any:
+        if initial_state is not None:
+            states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+            x = [x, *states]
+        if isinstance(x, (list, tuple)):
+            self.takes_list = True  # this layer's calls take [x, *states] from now on
+        return super().__call__(x, training)
+
+    def _connect(self, x: Any) -> Any:
+        result = super()._connect(x)
+        if not self.return_state:
+            return result
+        from .models import SelectOutput
+
+        count = 1 + len(_sizes(self.cell.state_size))
+        return [
+            SelectOutput(i, name=backend.unique_name(f"{self.name}_{i}"))(result)
+            for i in range(count)
+        ]
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        sequence = input_shape[0] if self.takes_list else input_shape
+        if len(sequence) != 2:
+            raise ValueError(
+                f"{self.describe()} expects input of shape (batch, steps, features); got "
+                f"{(None, *sequence)}."
+            )
+        size = getattr(self.cell, "output_size", None) or _sizes(self.cell.state_size)[0]
+        out = (sequence[0], size) if self.return_sequences else (size,)
+        if self.return_state:
+            return [out, *[(s,) for s in _sizes(self.cell.state_size)]]
+        return out
+
+    def build(self, input_shape: Any) -> None:
+        input_shape = self._as_input_shape(input_shape)
+        sequence = input_shape[0] if self.takes_list else input_shape
+        self.output_shape = self.compute_output_shape(input_shape)
+        features = sequence[1]
+        for cell in self._cells():
+            _build_cell(cell, features, self.device)
+            features = getattr(cell, "output_size", None) or _sizes(cell.state_size)[0]
+        self._weights = [w for cell in self._cells() for w in cell._weights]
+        self.input_shape = input_shape
+        self.built = True
+        self.trainable = self._trainable
+
+    def to(self, device: str) -> None:
+        super().to(device)
+        for cell in self._cells():
+            cell.to(device)
+        self._weights = [w for cell in self._cells() for w in cell._weights]
+
+    @property
+    def losses(self) -> list[Tensor]:
+        return [loss for cell in self._cells() for loss in cell.losses] + self._call_losses
+
+    def call(self, x: Any, training: bool) -> Any:
+        # The layer's weights are its cells' (the same Tensors); a swap of the layer's list
+        # (a gradient check's, say) reaches the cells that compute with their lists.
+        start = 0
+        for cell in self._cells():
+            count = len(cell._weights)
+            cell._weights = self._weights[start : start + count]
+            start += count
+        given = list(x[1:]) if isinstance(x, (list, tuple)) else []
+        x = x[0] if isinstance(x, (list, tuple)) else x
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        xp = backend.get_array_module(x.data)
+        n, steps = x.shape[0], x.shape[1]
+        sizes = _sizes(self.cell.state_size)
+        states = [s if isinstance(s, Tensor) else Tensor(s) for s in given] or [
+            Tensor(xp.zeros((n, size), x.dtype)) for size in sizes
+        ]
+        if len(states) != len(sizes):
+            raise ValueError(
+                f"{self.describe()} takes {len(sizes)} initial state(s), got {len(states)}."
+            )
+        if self.go_backwards:
+            x = Reverse()(x)
+        outputs = []
+        for t in range(steps):
+            out, states = _run_cell(self.cell, x[:, t], states, training)
+            states = list(states) if isinstance(states, (list, tuple)) else [states]
+            outputs.append(out)
+        result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        return [result, *states] if self.return_state else result
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "cell": {"class_name": type(self.cell).__name__, "config": self.cell.get_config()},
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "unroll": self.unroll,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RNN:
+        config = dict(config)
+        config["cell"] = _cell_from(config["cell"])
+        return cls(**config)
+
+
+CELL_LAYERS = (RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells)

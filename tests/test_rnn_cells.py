@@ -1,0 +1,106 @@
+"""Keras' RNN(cell): the built-in cells equal SimpleRNN, LSTM and GRU with the same weights;
+Keras' guide's MinimalRNNCell (a cell of the user's) and a stack of cells run, train, check
+their float64 gradients and save; states in and out."""
+
+import numpy as np
+import pytest
+from test_layers import check_layer_gradients
+
+from minicnn import Input, Model, Sequential, load_model, ops, optimizers, saving
+from minicnn import layers as L
+
+
+class MinimalRNNCell(L.Layer):
+    """Keras' guide's cell, as written there."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer="uniform", name="kernel"
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, self.units), initializer="uniform", name="recurrent_kernel"
+        )
+        self.built = True
+
+    def call(self, inputs, states):
+        prev_output = states[0]
+        h = ops.matmul(inputs, self.kernel)
+        output = h + ops.matmul(prev_output, self.recurrent_kernel)
+        return output, [output]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@pytest.mark.parametrize(
+    "layer,cell",
+    [
+        (lambda: L.SimpleRNN(6, return_sequences=True), lambda: L.SimpleRNNCell(6)),
+        (lambda: L.LSTM(6, return_sequences=True), lambda: L.LSTMCell(6)),
+        (lambda: L.GRU(6, return_sequences=True), lambda: L.GRUCell(6)),
+    ],
+)
+def test_built_in_cells_equal_the_fused_layers(layer, cell, device):
+    x = np.random.default_rng(0).standard_normal((3, 5, 4)).astype(np.float32)
+    fused = Sequential([Input((5, 4)), layer()]).to(device)
+    generic = Sequential([Input((5, 4)), L.RNN(cell(), return_sequences=True)]).to(device)
+    assert [w.shape for w in generic.get_weights()] == [w.shape for w in fused.get_weights()]
+    generic.set_weights(fused.get_weights())
+    np.testing.assert_allclose(
+        generic.predict(x, verbose=0), fused.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_keras_guide_cell_and_stacked_cells(device, tmp_path):
+    x = np.random.default_rng(1).standard_normal((8, 10, 5)).astype(np.float32)
+    single = L.RNN(MinimalRNNCell(4))
+    model = Sequential([Input((10, 5)), single]).to(device)
+    kernel, recurrent = single.get_weights()
+    h = np.zeros((8, 4))
+    for t in range(10):
+        h = x[:, t] @ kernel + h @ recurrent
+    np.testing.assert_allclose(model.predict(x, verbose=0), h, rtol=1e-4, atol=1e-5)
+    stacked = L.RNN([MinimalRNNCell(4), MinimalRNNCell(3)], return_state=True)
+    inputs = Input((10, 5))
+    output, first, second = stacked(inputs)
+    assert (output.shape, first.shape, second.shape) == ((3,), (4,), (3,))
+    net = Model(inputs, L.Dense(1)(output)).to(device)
+    net.compile(optimizers.Adam(0.01), "mse")
+    history = net.fit(x, x[:, -1, :1], epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    net.save(tmp_path / "m.minicnn")
+    with pytest.raises(ValueError, match="MinimalRNNCell"):
+        load_model(tmp_path / "m.minicnn")
+    loaded = load_model(
+        tmp_path / "m.minicnn", custom_objects={"MinimalRNNCell": MinimalRNNCell}, device=device
+    )
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), net.predict(x, verbose=0))
+    assert saving  # custom_objects, as Keras' load_model takes them
+
+
+def test_gradients_check_in_float64(device):
+    x = np.random.default_rng(2).standard_normal((2, 4, 3))
+    check_layer_gradients(L.RNN(L.LSTMCell(3), return_sequences=True), x, device=device)
+    check_layer_gradients(L.RNN([L.GRUCell(2), L.SimpleRNNCell(3)]), x, device=device)
+
+
+def test_initial_states_and_errors():
+    x = np.random.default_rng(3).standard_normal((2, 6, 3)).astype(np.float32)
+    rnn = L.RNN(L.LSTMCell(4), return_state=True)
+    _, h, c = rnn(x[:, :3])
+    # The same cell (its weights) on the second half, from the first half's states, ends
+    # where it ends on the whole sequence.
+    second = L.RNN(rnn.cell, return_state=True)
+    out, *_ = second(x[:, 3:], initial_state=[h, c])
+    np.testing.assert_allclose(out.data, L.RNN(rnn.cell)(x).data, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="takes 2 initial state"):
+        L.RNN(L.LSTMCell(4))(x, initial_state=[h])
+    with pytest.raises(ValueError, match="dropout in a cell is not available"):
+        L.LSTMCell(4, dropout=0.2)
+    with pytest.raises(ValueError, match="cell must be a layer with state_size"):
+        L.RNN(L.Dense(3))

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .backend import set_random_seed
 from .batches import PyDataset
 from .data_checks import integer_ids
 from .datasets.image_folders import image_dataset_from_directory
@@ -27,7 +28,9 @@ __all__ = [
     "model_to_dot",
     "pad_sequences",
     "plot_model",
+    "normalize",
     "save_img",
+    "set_random_seed",
     "timeseries_dataset_from_array",
     "to_categorical",
 ]
@@ -80,3 +83,12 @@ def pad_sequences(
         else:
             out[i, : len(kept)] = kept
     return out
+
+
+def normalize(x: Any, axis: int = -1, order: int = 2) -> np.ndarray:
+    """Keras' utils.normalize: ``x`` divided by its ``order``-norm along ``axis`` (a zero
+    norm left as 1, so a zero vector stays zero)."""
+    array = np.asarray(backend.to_numpy(x))
+    norm = np.atleast_1d(np.linalg.norm(array, order, axis))
+    norm[norm == 0] = 1
+    return array / np.expand_dims(norm, axis)

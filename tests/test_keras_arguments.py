@@ -220,3 +220,18 @@ def test_alpha_dropout_noise_shape_drops_the_same_units_at_every_step():
     assert layer.get_config()["noise_shape"] == [None, 1, 5]
     with pytest.raises(ValueError, match="does not broadcast"):
         L.AlphaDropout(0.5, noise_shape=(None, 2, 5))(x, training=True)
+
+
+def test_utils_normalize_and_set_random_seed():
+    from minicnn import utils
+
+    x = np.array([[3.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(utils.normalize(x), [[0.6, 0.8], [0.0, 0.0]])
+    np.testing.assert_allclose(utils.normalize(x, axis=0, order=1), [[1.0, 1.0], [0.0, 0.0]])
+    utils.set_random_seed(5)
+    a = L.Dense(3)
+    Sequential([Input((2,)), a])
+    utils.set_random_seed(5)
+    b = L.Dense(3)
+    Sequential([Input((2,)), b])
+    np.testing.assert_array_equal(a.get_weights()[0], b.get_weights()[0])

@@ -336,6 +336,8 @@ class Compiler:
             and not loss.from_logits
             and isinstance(layer, (_Activated, Activation))
             and layer.activation_name == fused
+            # its transform computes channels-last; its call moves them back
+            and getattr(layer, "data_format", "channels_last") == "channels_last"
         )
 
     def _fused_outputs(self) -> frozenset[int]:

@@ -41,6 +41,7 @@ class _ConvLSTM(RecurrentOptions):
 
     rank = 2
     takes_data_format = True
+    channels_first_axis = 1  # (time, channels, ...), as Keras' channels_first ConvLSTM
 
     def __init__(
         self,

@@ -364,7 +364,8 @@ class Conv2D(Function):
         sh, sw = self.strides
         oh, ow, pt, pl = image_geometry("conv2d", x.shape, (kh, kw), self.strides, self.padding)
         cols = workspace.take(xp, (n * oh * ow, kh * kw * c), x.dtype)
-        _kernels(xp).im2col(x, kh, kw, sh, sw, pt, pl, oh, ow, cols.reshape(n, oh, ow, kh, kw, c))
+        windows = cols.reshape(n, oh, ow, kh, kw, c)
+        _kernels(xp).im2col(backend.contiguous(x), kh, kw, sh, sw, pt, pl, oh, ow, windows)
         out = _add_bias(matmul_arrays(cols, w.reshape(kh * kw * c, f)), b, self.relu)
         if self.recording:
             self.cols, self.w = cols, w

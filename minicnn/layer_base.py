@@ -54,20 +54,34 @@ def require_spatial(input_shape: Shape, layer: str, kind: str, rank: int) -> Non
 
 
 def channels_last(value: Any, layer: str) -> str:
-    """Keras' ``data_format``: minicnn's images and volumes are channels-last, as Keras'
-    default; 'channels_first' is refused with the way round it."""
-    if value is None or value == "channels_last":
-        return "channels_last"
-    if value == "channels_first":
-        raise ValueError(
-            f"{layer}: data_format='channels_first' is not available: minicnn's images, "
-            "sequences and volumes are channels-last, Keras' default. Move the channels last "
-            "(np.moveaxis(x, 1, -1); x.transpose(0, 2, 3, 1) for NCHW images) and use "
-            "data_format='channels_last'."
-        )
+    """Keras' ``data_format``: 'channels_last' (Keras' default, minicnn's own layout) or
+    'channels_first' (PyTorch's NCHW; the layer moves the channels last and back)."""
+    if value is None or value in ("channels_last", "channels_first"):
+        return value or "channels_last"
     raise ValueError(
         f"{layer}: data_format must be 'channels_last' or 'channels_first', got {value!r}."
     )
+
+
+def _channel_last_order(ndim: int, channel: int) -> tuple[int, ...]:
+    """The axes that move axis ``channel`` of an ``ndim``-array to the end."""
+    return (*(a for a in range(ndim) if a != channel), channel)
+
+
+def _channel_back(out_ndim: int, spatial: int) -> int | None:
+    """Where the channels go back in an output of ``out_ndim`` axes (batch included): before
+    as many spatial axes as the input had; None for an output without them (a flat one)."""
+    return out_ndim - 1 - spatial if out_ndim >= spatial + 2 else None
+
+
+def _to_channels_first(shape: Shape, spatial: int) -> Shape:
+    """A channels-last sample shape in channels-first order (a flat one as it is)."""
+    where = _channel_back(len(shape) + 1, spatial)
+    if where is None:
+        return tuple(shape)
+    rest = list(shape[:-1])
+    rest.insert(where - 1, shape[-1])
+    return tuple(rest)
 
 
 def checked_noise_shape(value: Any, layer: str) -> tuple[Any, ...] | None:
@@ -170,6 +184,8 @@ class Layer:
             self.data_format = channels_last(
                 kwargs.pop("data_format", None), f"{type(self).__name__} '{name or ''}'"
             )
+            if self.data_format == "channels_first":
+                self._wrap_channels_first()
         if kwargs:
             raise TypeError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -193,6 +209,50 @@ class Layer:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
 
+    # -- data_format='channels_first' -------------------------------------------------------
+    # Where the channels sit in a channels-first sample (after the time axis of a ConvLSTM).
+    channels_first_axis = 0
+
+    def _channels_last_shape(self, input_shape: Any) -> Any:
+        """A sample shape as the layer computes with it: the channels last."""
+        if getattr(self, "data_format", "channels_last") != "channels_first":
+            return input_shape
+        order = _channel_last_order(len(input_shape), self.channels_first_axis)
+        return tuple(input_shape[a] for a in order)
+
+    def _wrap_channels_first(self) -> None:
+        """Keras' channels_first: this layer's call and output shape take and give the
+        channels at ``channels_first_axis``, moving them last (minicnn's layout) and back."""
+        from .ops import transpose
+
+        compute_call, compute_shape = self.call, self.compute_output_shape
+        first = self.channels_first_axis
+
+        def back(out: Any, spatial: int) -> Any:
+            if isinstance(out, (list, tuple)):
+                return [back(o, spatial) for o in out]
+            where = _channel_back(out.ndim, spatial)
+            if where is None:
+                return out
+            order = list(range(out.ndim - 1))
+            order.insert(where, out.ndim - 1)
+            return transpose(out, tuple(order))
+
+        def call(x: Tensor, training: bool = False) -> Any:
+            spatial = x.ndim - first - 2
+            moved = transpose(x, _channel_last_order(x.ndim, first + 1))
+            return back(compute_call(moved, training), spatial)
+
+        def compute_output_shape(input_shape: Shape) -> Any:
+            spatial = len(input_shape) - first - 1
+            out = compute_shape(self._channels_last_shape(tuple(input_shape)))
+            if isinstance(out, list):
+                return [_to_channels_first(o, spatial) for o in out]
+            return _to_channels_first(out, spatial)
+
+        self.call = call
+        self.compute_output_shape = compute_output_shape
+
     def describe(self) -> str:
         return f"Layer '{self.name}' ({type(self).__name__})"
 
@@ -210,7 +270,7 @@ class Layer:
             self.output_shape = self.compute_output_shape(input_shape)
         # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
         # same model on every device.
-        arrays = self._create_weights(input_shape)
+        arrays = self._create_weights(self._channels_last_shape(input_shape))
         added = list(self._weights)  # add_weight's, made in __init__
         self._weights = added + [Tensor(backend.to_device(w, self.device)) for w in arrays]
         self.input_shape = input_shape

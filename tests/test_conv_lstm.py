@@ -147,8 +147,8 @@ def test_bad_arguments_are_named():
         L.ConvLSTM2D(2, 3, stateful=True)
     with pytest.raises(ValueError, match="window does not fit"):
         Sequential([Input((3, 2, 2, 1)), L.ConvLSTM2D(2, 3)])
-    with pytest.raises(ValueError, match="channels-last"):
-        L.ConvLSTM2D(2, 3, data_format="channels_first")
+    with pytest.raises(ValueError, match="must be 'channels_last' or"):
+        L.ConvLSTM2D(2, 3, data_format="NCHW")
 
 
 def test_a_conv_lstm_step_is_captured_in_a_cuda_graph_and_trains_the_same(gpu):

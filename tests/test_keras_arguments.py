@@ -42,10 +42,63 @@ def test_data_format_channels_last_is_taken_and_saved(case, tmp_path):
     assert default.output_shape == explicit.output_shape
     explicit.save(tmp_path / "m.minicnn")
     assert load_model(tmp_path / "m.minicnn").layers[0].data_format == "channels_last"
-    with pytest.raises(ValueError, match="channels_first' is not available.*moveaxis"):
-        make(data_format="channels_first")
     with pytest.raises(ValueError, match="must be 'channels_last' or 'channels_first'"):
         make(data_format="NHWC")
+
+
+def channels_first(a, spatial):
+    """A channels-last batch (or output) in channels-first order (flat ones as they are)."""
+    if a.ndim < spatial + 2:
+        return a
+    return np.moveaxis(a, -1, a.ndim - 1 - spatial)
+
+
+@pytest.mark.parametrize("case", range(len(IMAGE_LAYERS)))
+def test_channels_first_computes_what_channels_last_does(case, device, tmp_path):
+    """PyTorch's layout, as Keras takes it: the same weights on the same data with the
+    channels first give the same numbers with the channels first."""
+    make, shape = IMAGE_LAYERS[case]
+    spatial = len(shape) - 1
+    x = np.random.default_rng(case).random((2, *shape)).astype(np.float32)
+    last = Sequential([Input(shape), make()]).to(device)
+    first_layer = make(data_format="channels_first")
+    first = Sequential([Input(channels_first(x, spatial).shape[1:]), first_layer]).to(device)
+    assert [w.shape for w in first.get_weights()] == [w.shape for w in last.get_weights()]
+    first.set_weights(last.get_weights())
+    expected = channels_first(last.predict(x, verbose=0), spatial)
+    assert first.output_shape == expected.shape[1:]
+    got = first.predict(channels_first(x, spatial), verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    first.save(tmp_path / "m.minicnn")
+    again = load_model(tmp_path / "m.minicnn", device=device)
+    np.testing.assert_array_equal(again.predict(channels_first(x, spatial), verbose=0), got)
+
+
+def test_a_channels_first_cnn_trains_and_its_gradients_check(device):
+    from test_layers import check_layer_gradients
+
+    from minicnn import optimizers
+
+    x = np.random.default_rng(7).random((16, 3, 8, 8)).astype(np.float32)
+    y = np.arange(16) % 2
+    model = Sequential(
+        [
+            Input((3, 8, 8)),
+            L.Conv2D(4, 3, padding="same", activation="relu", data_format="channels_first"),
+            L.BatchNormalization(axis=1),
+            L.MaxPooling2D(data_format="channels_first"),
+            L.Conv2D(2, 3, activation="softmax", data_format="channels_first"),
+            L.GlobalAveragePooling2D(data_format="channels_first"),
+        ]
+    ).to(device)
+    model.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    check_layer_gradients(
+        L.Conv2D(2, 3, strides=2, data_format="channels_first"),
+        np.random.default_rng(8).standard_normal((2, 3, 5, 5)),
+        device=device,
+    )
 
 
 def test_layers_without_data_format_refuse_it_as_keras_does():
@@ -235,3 +288,29 @@ def test_utils_normalize_and_set_random_seed():
     b = L.Dense(3)
     Sequential([Input((2,)), b])
     np.testing.assert_array_equal(a.get_weights()[0], b.get_weights()[0])
+
+
+def test_a_channels_first_conv_lstm_takes_time_then_channels():
+    """Keras' channels_first ConvLSTM2D: (batch, time, channels, rows, cols); its states
+    (batch, filters, rows, cols)."""
+    x = np.random.default_rng(9).random((2, 3, 5, 5, 2)).astype(np.float32)
+    last = L.ConvLSTM2D(3, 3, padding="same", return_sequences=True, return_state=True)
+    first = L.ConvLSTM2D(
+        3,
+        3,
+        padding="same",
+        return_sequences=True,
+        return_state=True,
+        data_format="channels_first",
+    )
+    out_last = last(x)
+    x_first = np.moveaxis(x, -1, 2)
+    first.build(x_first.shape[1:])
+    first.set_weights(last.get_weights())
+    out_first = first(x_first)
+    assert first.output_shape == [(3, 3, 5, 5), (3, 5, 5), (3, 5, 5)]
+    np.testing.assert_allclose(
+        host(out_first[0].data), np.moveaxis(host(out_last[0].data), -1, 2), rtol=1e-5
+    )
+    for a, b in zip(out_first[1:], out_last[1:], strict=True):
+        np.testing.assert_allclose(host(a.data), np.moveaxis(host(b.data), -1, 1), rtol=1e-5)

@@ -307,7 +307,7 @@ def test_bad_shapes_are_named(make, shape, message):
         (lambda: L.Conv3D(2, 3, strides=2, dilation_rate=2), "strides > 1 together"),
         (lambda: L.MaxPooling3D(0), "pool_size must be a positive int"),
         (lambda: L.ZeroPadding3D((1, 2)), "padding must be an int, three ints"),
-        (lambda: L.Conv3D(2, 3, data_format="channels_first"), "channels-last"),
+        (lambda: L.Conv3D(2, 3, data_format="NDHWC"), "must be 'channels_last' or"),
     ],
 )
 def test_bad_arguments_are_named(make, message):

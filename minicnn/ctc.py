@@ -156,24 +156,43 @@ def ctc_decode(
     merge_repeated: bool = True,
     mask_index: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Keras' ops.ctc_decode, greedy: the best class at each step, repeats merged, blanks
-    dropped. Returns (decoded (1, batch, steps) padded with -1, scores (batch, 1): minus the
-    summed log-probability of the best classes). Beam search is refused by name."""
-    if strategy != "greedy":
-        raise ValueError(
-            f"ctc_decode: strategy={strategy!r} is not available; 'greedy' is (beam search is not)."
-        )
-    logits = backend.to_numpy(ops.convert_to_tensor(inputs).data).astype(np.float64)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    n, steps, _ = log_probs.shape
+    """Keras' ops.ctc_decode. "greedy": the best class at each step, repeats merged (with
+    ``merge_repeated``), blanks dropped; decoded (1, batch, steps) padded with -1, scores
+    (batch, 1) minus the sum of the best inputs, as Keras computes them. "beam_search": the
+    ``top_paths`` most probable label sequences by prefix beam search over the inputs'
+    log-softmax, ``beam_width`` prefixes kept per step; decoded (top_paths, batch, steps),
+    scores (batch, top_paths) their log-probabilities."""
+    values = backend.to_numpy(ops.convert_to_tensor(inputs).data).astype(np.float64)
+    n, steps, _ = values.shape
     lengths = np.asarray(backend.to_numpy(sequence_lengths)).astype(np.int64).reshape(-1)
-    best = log_probs.argmax(axis=-1)
+    if strategy == "greedy":
+        return _greedy(values, lengths, merge_repeated, mask_index)
+    if strategy != "beam_search":
+        raise ValueError(
+            f"ctc_decode: strategy must be 'greedy' or 'beam_search', got {strategy!r}."
+        )
+    shifted = values - values.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    decoded = np.full((top_paths, n, steps), -1, dtype=np.int64)
+    scores = np.full((n, top_paths), -np.inf)
+    for b in range(n):
+        best = _beam_search(log_probs[b, : lengths[b]], beam_width, mask_index)[:top_paths]
+        for k, (prefix, score) in enumerate(best):
+            decoded[k, b, : len(prefix)] = prefix
+            scores[b, k] = score
+    return decoded, scores
+
+
+def _greedy(
+    values: np.ndarray, lengths: np.ndarray, merge_repeated: bool, mask_index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    n, steps, _ = values.shape
+    best = values.argmax(axis=-1)
     decoded = np.full((1, n, steps), -1, dtype=np.int64)
     scores = np.zeros((n, 1))
     for b in range(n):
         path = best[b, : lengths[b]]
-        scores[b, 0] = -log_probs[b, np.arange(lengths[b]), path].sum()
+        scores[b, 0] = -values[b, np.arange(lengths[b]), path].sum()
         keep = [
             c
             for t, c in enumerate(path)
@@ -181,3 +200,41 @@ def ctc_decode(
         ]
         decoded[0, b, : len(keep)] = keep
     return decoded, scores
+
+
+def _beam_search(
+    log_probs: np.ndarray, beam_width: int, blank: int
+) -> list[tuple[tuple[int, ...], float]]:
+    """Prefix beam search (Hannun et al.): each prefix keeps the log-probability of the
+    alignments so far that end in a blank and of those that end in its last label; the
+    ``beam_width`` most probable prefixes go on to the next step."""
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
+    for step in log_probs:
+        grown: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (blank_end, label_end) in beams.items():
+            total = np.logaddexp(blank_end, label_end)
+            _add(grown, prefix, total + step[blank], -np.inf)
+            for c, p in enumerate(step):
+                if c == blank:
+                    continue
+                if prefix and prefix[-1] == c:
+                    # The same label again needs a blank between; else it merges.
+                    _add(grown, prefix + (c,), -np.inf, blank_end + p)
+                    _add(grown, prefix, -np.inf, label_end + p)
+                else:
+                    _add(grown, prefix + (c,), -np.inf, total + p)
+        ranked = sorted(grown.items(), key=lambda item: -np.logaddexp(*item[1]))
+        beams = {prefix: (a, b) for prefix, (a, b) in ranked[:beam_width]}
+    final = [(prefix, float(np.logaddexp(a, b))) for prefix, (a, b) in beams.items()]
+    return sorted(final, key=lambda item: -item[1])
+
+
+def _add(
+    grown: dict[tuple[int, ...], list[float]],
+    prefix: tuple[int, ...],
+    blank_end: float,
+    label_end: float,
+) -> None:
+    """Add log-probabilities to a prefix's (ending in a blank, ending in its last label)."""
+    old = grown.setdefault(prefix, [-np.inf, -np.inf])
+    old[0], old[1] = np.logaddexp(old[0], blank_end), np.logaddexp(old[1], label_end)

@@ -83,12 +83,47 @@ def test_greedy_decoding():
     assert decoded.shape == (1, 2, 8)
     assert list(decoded[0, 0, :4]) == [1, 2, 2, 3] and (decoded[0, 0, 4:] == -1).all()
     assert list(decoded[0, 1, :2]) == [1, 2] and (decoded[0, 1, 2:] == -1).all()
-    best = 5.0 - np.log(np.exp(5.0) + 3 * np.exp(-5.0))
-    np.testing.assert_allclose(scores[:, 0], [-8 * best, -5 * best])
+    np.testing.assert_allclose(scores[:, 0], [-8 * 5.0, -5 * 5.0])  # Keras: raw inputs
     unmerged, _ = ops.ctc_decode(logits[:1], [8], merge_repeated=False)
     assert list(unmerged[0, 0, :6]) == [1, 1, 2, 2, 2, 3]
-    with pytest.raises(ValueError, match="'greedy' is"):
-        ops.ctc_decode(logits, [8, 8], strategy="beam_search")
+    with pytest.raises(ValueError, match="'greedy' or 'beam_search'"):
+        ops.ctc_decode(logits, [8, 8], strategy="prefix")
+
+
+def labelings(log_probs, steps):
+    """Every label sequence's log-probability: its alignments summed, by enumeration."""
+    totals = {}
+    for path in itertools.product(range(log_probs.shape[1]), repeat=steps):
+        collapsed = tuple(c for t, c in enumerate(path) if c and (t == 0 or path[t - 1] != c))
+        p = np.exp(sum(log_probs[t, c] for t, c in enumerate(path)))
+        totals[collapsed] = totals.get(collapsed, 0.0) + p
+    return sorted(((k, np.log(v)) for k, v in totals.items()), key=lambda kv: -kv[1])
+
+
+def test_beam_search_finds_the_most_probable_labelings():
+    """With a beam wide enough to keep every prefix, prefix beam search is exact: the top
+    label sequences and their log-probabilities (every alignment summed), where greedy
+    decoding can miss the best one."""
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((3, 5, 3)) * 1.5
+    decoded, scores = ops.ctc_decode(
+        logits, [5, 5, 4], strategy="beam_search", beam_width=64, top_paths=3
+    )
+    assert decoded.shape == (3, 3, 5) and scores.shape == (3, 3)
+    for b, steps in enumerate((5, 5, 4)):
+        log_probs = logits[b] - np.log(np.exp(logits[b]).sum(-1, keepdims=True))
+        expected = labelings(log_probs[:steps], steps)[:3]
+        for k, (labels, score) in enumerate(expected):
+            got = tuple(int(c) for c in decoded[k, b] if c != -1)
+            assert got == labels
+            assert scores[b, k] == pytest.approx(score, rel=1e-9)
+    # A clear input: beam search and greedy read the same.
+    path = [1, 1, 0, 2, 2, 0, 2]
+    sharp = np.full((1, 7, 3), -6.0)
+    sharp[0, np.arange(7), path] = 6.0
+    beam, _ = ops.ctc_decode(sharp, [7], strategy="beam_search", beam_width=4)
+    greedy, _ = ops.ctc_decode(sharp, [7])
+    np.testing.assert_array_equal(beam, greedy)
 
 
 def strips(n, seed):

@@ -56,8 +56,12 @@ def require_spatial(input_shape: Shape, layer: str, kind: str, rank: int) -> Non
 def channels_last(value: Any, layer: str) -> str:
     """Keras' ``data_format``: 'channels_last' (Keras' default, minicnn's own layout) or
     'channels_first' (PyTorch's NCHW; the layer moves the channels last and back)."""
-    if value is None or value in ("channels_last", "channels_first"):
-        return value or "channels_last"
+    if value is None:
+        from .config import image_data_format
+
+        return image_data_format()  # Keras' global default
+    if value in ("channels_last", "channels_first"):
+        return value
     raise ValueError(
         f"{layer}: data_format must be 'channels_last' or 'channels_first', got {value!r}."
     )

@@ -314,3 +314,29 @@ def test_a_channels_first_conv_lstm_takes_time_then_channels():
     )
     for a, b in zip(out_first[1:], out_last[1:], strict=True):
         np.testing.assert_allclose(host(a.data), np.moveaxis(host(b.data), -1, 1), rtol=1e-5)
+
+
+def test_config_image_data_format_float_type_and_policies():
+    from minicnn import config, mixed_precision
+
+    assert config.image_data_format() == "channels_last" and config.floatx() == "float32"
+    config.set_image_data_format("channels_first")
+    try:
+        conv = L.Conv2D(2, 3)
+        model = Sequential([Input((3, 6, 6)), conv, L.Flatten()])
+        assert conv.data_format == "channels_first" and conv.output_shape == (2, 4, 4)
+        assert model.output_shape == (32,)
+        assert L.Conv2D(2, 3, data_format="channels_last").data_format == "channels_last"
+    finally:
+        config.set_image_data_format("channels_last")
+    assert L.Conv2D(2, 3).data_format == "channels_last"
+    with pytest.raises(ValueError, match="must be one of"):
+        config.set_image_data_format("NCHW")
+    config.set_floatx("float32")
+    with pytest.raises(ValueError, match="float32 only"):
+        config.set_floatx("float16")
+    mixed_precision.set_global_policy("float32")
+    assert mixed_precision.global_policy().compute_dtype == "float32"
+    with pytest.raises(ValueError, match="mixed precision .* is not available"):
+        mixed_precision.set_global_policy("mixed_float16")
+    assert config.epsilon() == 1e-7

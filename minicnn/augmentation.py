@@ -12,6 +12,7 @@ import numpy as np
 
 from . import backend
 from . import image_ops as ops
+from . import ops as tensor_ops
 from .autograd import Tensor
 from .data_checks import finite_number, positive_int
 from .functions import draw_seed
@@ -336,3 +337,60 @@ class RandomContrast(_RandomLayer):
             "factor": list(self.factor),
             "value_range": list(self.value_range),
         }
+
+
+class RandomInvert(_RandomLayer):
+    """Keras' RandomInvert: each image, with a probability drawn from ``factor`` (a number f:
+    from [0, f]; a pair: from [lower, upper]), becomes ``value_range[1] - x``; in training
+    only."""
+
+    def __init__(self, factor: Any = 1.0, value_range: Any = (0, 255), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+            factor = (0.0, float(factor))
+        self.factor = _factor_range(factor, "factor", self.describe(), 0, 1)
+        self.value_range = _value_range(value_range, self.describe())
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n = x.shape[0]
+        draws = self._uniform(xp, 2 * n, 0.0, 1.0)
+        probability = self.factor[0] + (self.factor[1] - self.factor[0]) * draws[:n]
+        flip = (draws[n:] < probability).reshape(n, *(1,) * (x.ndim - 1))
+        return tensor_ops.where(flip, self.value_range[1] - x, x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "value_range": list(self.value_range),
+        }
+
+
+class AutoContrast(Layer):
+    """Keras' AutoContrast: each channel of each image stretched from its own (min, max) to
+    the whole ``value_range``; a flat channel stays as it is. It acts in training and in
+    inference, as Keras'."""
+
+    def __init__(self, value_range: Any = (0, 255), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.value_range = _value_range(value_range, self.describe())
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "AutoContrast")
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        low, high = self.value_range
+        lowest = tensor_ops.min(x, axis=(1, 2), keepdims=True)
+        highest = tensor_ops.max(x, axis=(1, 2), keepdims=True)
+        spread = highest - lowest
+        flat = spread.data == 0
+        xp = backend.get_array_module(x.data)
+        safe = spread + Tensor(xp.asarray(flat, dtype=x.dtype))
+        stretched = (x - lowest) / safe * (high - low) + low
+        clipped = tensor_ops.clip(stretched, low, high)
+        return tensor_ops.where(xp.broadcast_to(flat, x.shape), x, clipped)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "value_range": list(self.value_range)}

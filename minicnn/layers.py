@@ -12,10 +12,12 @@ from . import functions as F
 from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import Attention, MultiHeadAttention, Permute
 from .augmentation import (
+    AutoContrast,
     RandomBrightness,
     RandomContrast,
     RandomCrop,
     RandomFlip,
+    RandomInvert,
     RandomRotation,
     RandomShear,
     RandomTranslation,
@@ -135,6 +137,8 @@ __all__ = [
     "RandomTranslation",
     "RandomZoom",
     "RandomShear",
+    "RandomInvert",
+    "AutoContrast",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -832,6 +836,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandomBrightness,
         RandomContrast,
         RandomShear,
+        RandomInvert,
+        AutoContrast,
         Rescaling,
         Resizing,
         Normalization,

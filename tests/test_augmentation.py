@@ -92,6 +92,7 @@ AUGMENTERS = {
     "brightness": lambda: L.RandomBrightness(0.3, value_range=(0, 1)),
     "contrast": lambda: L.RandomContrast(0.5, value_range=(0, 1)),
     "shear": lambda: L.RandomShear(0.3, (0.1, 0.2), fill_mode="nearest"),
+    "invert": lambda: L.RandomInvert(value_range=(0, 1)),
 }
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
 DRAWERS = {**AUGMENTERS, "crop": lambda: L.RandomCrop(5, 4)}
@@ -201,3 +202,33 @@ def test_shears_follow_keras_matrix_with_a_random_sign():
         L.RandomShear(x_factor=(-0.1, 0.2))
     config = L.RandomShear(0.2, seed=3).get_config()
     assert config["x_factor"] == [-0.2, 0.2] and config["seed"] == 3
+
+
+def test_random_invert_flips_about_half_with_keras_factor():
+    x = np.random.default_rng(11).random((400, 3, 3, 1), np.float32) * 200
+    out = host(L.RandomInvert(value_range=(0, 255))(x, training=True))
+    inverted = np.all(np.isclose(out, 255 - x), axis=(1, 2, 3))
+    kept = np.all(out == x, axis=(1, 2, 3))
+    assert (inverted | kept).all() and 0.4 < inverted.mean() < 0.6  # p ~ U(0, 1): 1/2
+    always = host(L.RandomInvert(factor=(1.0, 1.0), value_range=(0, 1))(x / 200, training=True))
+    np.testing.assert_allclose(always, 1 - x / 200, rtol=1e-6)
+
+
+def test_auto_contrast_stretches_each_channel_in_training_and_inference(device):
+    rng = np.random.default_rng(12)
+    x = (rng.random((3, 5, 5, 2)) * 40 + 10).astype(np.float32)
+    x[2, :, :, 1] = 7.0  # a flat channel stays as it is
+    layer = L.AutoContrast(value_range=(0, 255))
+    model = Sequential([Input((5, 5, 2)), layer]).to(device)
+    out = model.predict(x, verbose=0)
+    lo = x.min(axis=(1, 2), keepdims=True)
+    hi = x.max(axis=(1, 2), keepdims=True)
+    expected = np.where(hi == lo, x, (x - lo) / np.where(hi == lo, 1, hi - lo) * 255)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)
+    assert out[0, :, :, 0].min() == 0 and out[0, :, :, 0].max() == pytest.approx(255)
+    np.testing.assert_array_equal(out[2, :, :, 1], 7.0)
+    check_gradients(
+        lambda t: L.AutoContrast(value_range=(0, 1))(t),
+        rng.random((2, 3, 3, 1)),
+        device=device,
+    )

@@ -394,3 +394,68 @@ class AutoContrast(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "value_range": list(self.value_range)}
+
+
+class Pipeline(Layer):
+    """Keras' Pipeline: ``layers`` (preprocessing and augmentation ones, say) applied in
+    order as one layer; its weights are theirs."""
+
+    def __init__(self, layers: list[Layer], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not layers or not all(isinstance(layer, Layer) for layer in layers):
+            raise TypeError(f"{self.describe()} takes a non-empty list of layers, got {layers!r}.")
+        self.layers = list(layers)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        for layer in self.layers:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    def build(self, input_shape: Shape) -> None:
+        shape = tuple(int(d) for d in input_shape)
+        self.input_shape = shape
+        for layer in self.layers:
+            layer.device = self.device
+            if not layer.built:
+                layer.build(shape)
+            shape = layer.output_shape
+        self.output_shape = shape
+        self._weights = [w for layer in self.layers for w in layer.weights]
+        self.built = True
+        self.trainable = self._trainable
+
+    def to(self, device: str) -> None:
+        super().to(device)
+        for layer in self.layers:
+            layer.device = device
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        for layer in self.layers:
+            x = layer.call(x, training)
+        return x
+
+    @property
+    def losses(self) -> list[Tensor]:
+        return [loss for layer in self.layers for loss in layer.losses]
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Pipeline:
+        from .models import layer_class
+
+        config = dict(config)
+        layers = []
+        for entry in config.pop("layers"):
+            found = layer_class(entry["class_name"])
+            if found is None:
+                raise ValueError(f"Pipeline holds an unknown layer class {entry['class_name']!r}.")
+            layers.append(found.from_config(entry["config"]))
+        return cls(layers, **config)

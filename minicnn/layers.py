@@ -13,6 +13,7 @@ from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import Attention, MultiHeadAttention, Permute
 from .augmentation import (
     AutoContrast,
+    Pipeline,
     RandomBrightness,
     RandomContrast,
     RandomCrop,
@@ -139,6 +140,7 @@ __all__ = [
     "RandomShear",
     "RandomInvert",
     "AutoContrast",
+    "Pipeline",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -838,6 +840,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandomShear,
         RandomInvert,
         AutoContrast,
+        Pipeline,
         Rescaling,
         Resizing,
         Normalization,

@@ -232,3 +232,27 @@ def test_auto_contrast_stretches_each_channel_in_training_and_inference(device):
         rng.random((2, 3, 3, 1)),
         device=device,
     )
+
+
+def test_a_pipeline_applies_its_layers_in_order_and_saves(tmp_path, device):
+    x = np.random.default_rng(13).random((4, 8, 8, 1)).astype(np.float32)
+    pipeline = L.Pipeline([L.Rescaling(2.0), L.RandomFlip("horizontal", seed=1), L.Normalization()])
+    model = Sequential([Input((8, 8, 1)), pipeline, L.Flatten(), L.Dense(2)]).to(device)
+    assert len(pipeline.weights) == 2  # Normalization's mean and variance
+    np.testing.assert_allclose(
+        model.layers[0](backend.to_device(x, device)).data.get()
+        if hasattr(model.layers[0](backend.to_device(x, device)).data, "get")
+        else model.layers[0](x).data,
+        (2 * x - 0) / 1,
+        rtol=1e-6,
+    )
+    model.save(tmp_path / "m.minicnn")
+    loaded = load_model(tmp_path / "m.minicnn", device=device)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert [type(layer).__name__ for layer in loaded.layers[0].layers] == [
+        "Rescaling",
+        "RandomFlip",
+        "Normalization",
+    ]
+    with pytest.raises(TypeError, match="non-empty list of layers"):
+        L.Pipeline([])

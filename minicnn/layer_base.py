@@ -78,6 +78,36 @@ def _channel_back(out_ndim: int, spatial: int) -> int | None:
     return out_ndim - 1 - spatial if out_ndim >= spatial + 2 else None
 
 
+def _channels_back(out: Any, spatial: int) -> Any:
+    """An output (or list of them) with its channels moved back before its spatial axes."""
+    from .ops import transpose
+
+    if isinstance(out, (list, tuple)):
+        return [_channels_back(o, spatial) for o in out]
+    where = _channel_back(out.ndim, spatial)
+    if where is None:
+        return out
+    order = list(range(out.ndim - 1))
+    order.insert(where, out.ndim - 1)
+    return transpose(out, tuple(order))
+
+
+def _channels_first_call(layer: Any, x: Any, training: bool = False) -> Any:
+    from .ops import transpose
+
+    first = layer.channels_first_axis
+    moved = transpose(x, _channel_last_order(x.ndim, first + 1))
+    return _channels_back(type(layer).call(layer, moved, training), x.ndim - first - 2)
+
+
+def _channels_first_shape(layer: Any, input_shape: Shape) -> Any:
+    spatial = len(input_shape) - layer.channels_first_axis - 1
+    out = type(layer).compute_output_shape(layer, layer._channels_last_shape(tuple(input_shape)))
+    if isinstance(out, list):
+        return [_to_channels_first(o, spatial) for o in out]
+    return _to_channels_first(out, spatial)
+
+
 def _to_channels_first(shape: Shape, spatial: int) -> Shape:
     """A channels-last sample shape in channels-first order (a flat one as it is)."""
     where = _channel_back(len(shape) + 1, spatial)
@@ -226,36 +256,11 @@ class Layer:
 
     def _wrap_channels_first(self) -> None:
         """Keras' channels_first: this layer's call and output shape take and give the
-        channels at ``channels_first_axis``, moving them last (minicnn's layout) and back."""
-        from .ops import transpose
-
-        compute_call, compute_shape = self.call, self.compute_output_shape
-        first = self.channels_first_axis
-
-        def back(out: Any, spatial: int) -> Any:
-            if isinstance(out, (list, tuple)):
-                return [back(o, spatial) for o in out]
-            where = _channel_back(out.ndim, spatial)
-            if where is None:
-                return out
-            order = list(range(out.ndim - 1))
-            order.insert(where, out.ndim - 1)
-            return transpose(out, tuple(order))
-
-        def call(x: Tensor, training: bool = False) -> Any:
-            spatial = x.ndim - first - 2
-            moved = transpose(x, _channel_last_order(x.ndim, first + 1))
-            return back(compute_call(moved, training), spatial)
-
-        def compute_output_shape(input_shape: Shape) -> Any:
-            spatial = len(input_shape) - first - 1
-            out = compute_shape(self._channels_last_shape(tuple(input_shape)))
-            if isinstance(out, list):
-                return [_to_channels_first(o, spatial) for o in out]
-            return _to_channels_first(out, spatial)
-
-        self.call = call
-        self.compute_output_shape = compute_output_shape
+        channels at ``channels_first_axis``, moving them last (minicnn's layout) and back.
+        (Partials of module functions, not closures, so that a copy of the layer calls
+        itself.)"""
+        self.call = functools.partial(_channels_first_call, self)
+        self.compute_output_shape = functools.partial(_channels_first_shape, self)
 
     def describe(self) -> str:
         return f"Layer '{self.name}' ({type(self).__name__})"

@@ -55,6 +55,13 @@ class _RandomLayer(Layer):
         seed = backend.step_scalar(partial(draw_seed, self._generator), np.uint32)
         return lower + (upper - lower) * ops.hashed_uniform(xp, seed, count)
 
+    def _normal(self, xp: Any, shape: tuple[int, ...]) -> Any:
+        """Standard normal numbers (Box-Muller on two hashed uniforms; |z| < 5.8)."""
+        count = math.prod(shape)
+        u = self._uniform(xp, 2 * count, 0.0, 1.0)
+        radius = xp.sqrt(-2.0 * xp.log(1.0 - u[:count]))
+        return (radius * xp.cos(2 * math.pi * u[count:])).reshape(shape)
+
     def call(self, x: Tensor, training: bool) -> Tensor:
         return self.augment(x) if training else x
 
@@ -459,3 +466,69 @@ class Pipeline(Layer):
                 raise ValueError(f"Pipeline holds an unknown layer class {entry['class_name']!r}.")
             layers.append(found.from_config(entry["config"]))
         return cls(layers, **config)
+
+
+class RandomErasing(_RandomLayer):
+    """Keras' RandomErasing (Zhong et al.): in training, each image, with a probability drawn
+    from ``factor``, has one rectangle replaced by ``fill_value`` (None: normal noise times
+    the range's top, clipped to ``value_range``). The rectangle's width and height are the
+    square roots of two draws from ``scale`` (so its area is within it) times the image's,
+    at a uniformly drawn place, as Keras computes it."""
+
+    def __init__(
+        self,
+        factor: Any = 1.0,
+        scale: Any = (0.02, 0.33),
+        fill_value: float | None = None,
+        value_range: Any = (0, 255),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        pairs = []
+        for name, value in (("factor", factor), ("scale", scale)):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = (0.0, float(value))
+            pairs.append(_factor_range(value, name, self.describe(), 0, 1))
+        self.factor, self.scale = pairs
+        if fill_value is not None and (
+            isinstance(fill_value, bool) or not isinstance(fill_value, (int, float))
+        ):
+            raise ValueError(f"{self.describe()}: fill_value must be a number or None.")
+        self.fill_value = None if fill_value is None else float(fill_value)
+        self.value_range = _value_range(value_range, self.describe())
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n, h, w = x.shape[0], x.shape[1], x.shape[2]
+        draws = self._uniform(xp, 6 * n, 0.0, 1.0).reshape(6, n)
+        low, high = self.scale
+        ratio_w, ratio_h = xp.sqrt(low + (high - low) * draws[:2])
+        x0 = draws[2] * (w - ratio_w * w)
+        y0 = draws[3] * (h - ratio_h * h)
+        x1, y1 = x0 + ratio_w * w, y0 + ratio_h * h
+        probability = self.factor[0] + (self.factor[1] - self.factor[0]) * draws[4]
+        erase = draws[5] < probability
+        columns, rows = xp.arange(w)[None, None, :], xp.arange(h)[None, :, None]
+        inside = (
+            (columns >= x0[:, None, None])
+            & (columns < x1[:, None, None])
+            & (rows >= y0[:, None, None])
+            & (rows < y1[:, None, None])
+            & erase[:, None, None]
+        )[..., None]
+        lowest, highest = self.value_range
+        if self.fill_value is None:
+            fill = xp.clip(self._normal(xp, x.shape) * highest, lowest, highest)
+        else:
+            fill = xp.full(x.shape, min(max(self.fill_value, lowest), highest))
+        mask = xp.broadcast_to(inside, x.shape)
+        return tensor_ops.where(mask, fill.astype(x.dtype), x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "scale": list(self.scale),
+            "fill_value": self.fill_value,
+            "value_range": list(self.value_range),
+        }

@@ -25,13 +25,6 @@ class _NoiseLayer(_RandomLayer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
-    def _normal(self, xp: Any, shape: tuple[int, ...]) -> Any:
-        """Standard normal numbers (Box-Muller on two hashed uniforms; |z| < 5.8)."""
-        count = math.prod(shape)
-        u = self._uniform(xp, 2 * count, 0.0, 1.0)
-        radius = xp.sqrt(-2.0 * xp.log(1.0 - u[:count]))
-        return (radius * xp.cos(2 * math.pi * u[count:])).reshape(shape)
-
 
 class GaussianNoise(_NoiseLayer):
     """Adds zero-mean normal noise of standard deviation ``stddev`` to every value."""

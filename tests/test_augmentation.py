@@ -93,6 +93,7 @@ AUGMENTERS = {
     "contrast": lambda: L.RandomContrast(0.5, value_range=(0, 1)),
     "shear": lambda: L.RandomShear(0.3, (0.1, 0.2), fill_mode="nearest"),
     "invert": lambda: L.RandomInvert(value_range=(0, 1)),
+    "erasing": lambda: L.RandomErasing(value_range=(0, 1)),
 }
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
 DRAWERS = {**AUGMENTERS, "crop": lambda: L.RandomCrop(5, 4)}
@@ -256,3 +257,25 @@ def test_a_pipeline_applies_its_layers_in_order_and_saves(tmp_path, device):
     ]
     with pytest.raises(TypeError, match="non-empty list of layers"):
         L.Pipeline([])
+
+
+def test_random_erasing_replaces_one_rectangle_of_keras_size(device):
+    """factor (1, 1): every image loses one rectangle, of an area within ``scale`` of the
+    image's (up to a pixel's rounding at each edge), filled with ``fill_value``."""
+    x = np.random.default_rng(14).random((64, 20, 20, 2)).astype(np.float32)
+    layer = L.RandomErasing(factor=(1.0, 1.0), scale=(0.1, 0.3), fill_value=5.0, value_range=(0, 9))
+    Sequential([Input((20, 20, 2)), layer]).to(device)
+    out = host(layer(backend.to_device(x, device), training=True))
+    for image in out:
+        erased = image[:, :, 0] == 5.0
+        assert (erased == (image[:, :, 1] == 5.0)).all()  # every channel alike
+        rows, cols = np.where(erased)
+        assert erased.sum() == (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+        assert 0.1 * 400 - 2 * 21 <= erased.sum() <= 0.3 * 400 + 2 * 21
+    np.testing.assert_array_equal(out[out != 5.0], x[out != 5.0])
+    never = L.RandomErasing(factor=(0.0, 0.0), value_range=(0, 1))
+    np.testing.assert_array_equal(host(never(backend.to_device(x, device), training=True)), x)
+    noisy = host(L.RandomErasing(factor=(1.0, 1.0), value_range=(0, 1))(x, training=True))
+    assert (noisy >= 0).all() and (noisy <= 1).all() and (noisy != x).any()
+    with pytest.raises(ValueError, match="scale must give lower <= upper within"):
+        L.RandomErasing(scale=(0.5, 1.5))

@@ -532,3 +532,55 @@ class RandomErasing(_RandomLayer):
             "fill_value": self.fill_value,
             "value_range": list(self.value_range),
         }
+
+
+class Solarization(_RandomLayer):
+    """Keras' Solarization, in training: on the image scaled to [0, 255], add a number drawn
+    from [addition_factor[0], addition_factor[1] * 255] (Keras' bounds), clip, and invert
+    (255 - v) every value at or above a threshold drawn likewise from ``threshold_factor``
+    (defaults 0: every value inverted); then back to ``value_range``. A number f for a factor
+    means (0, f)."""
+
+    def __init__(
+        self,
+        addition_factor: Any = 0.0,
+        threshold_factor: Any = 0.0,
+        value_range: Any = (0, 255),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        pairs = []
+        for name, value in (
+            ("addition_factor", addition_factor),
+            ("threshold_factor", threshold_factor),
+        ):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = (0.0, float(value))
+            pairs.append(_factor_range(value, name, self.describe(), 0, 1))
+        self.addition_factor, self.threshold_factor = pairs
+        self.value_range = _value_range(value_range, self.describe())
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n = x.shape[0]
+        draws = self._uniform(xp, 2 * n, 0.0, 1.0)
+        shape = (n, *(1,) * (x.ndim - 1))
+
+        def drawn(bounds: tuple[float, float], u: Any) -> Any:
+            return (bounds[0] + (bounds[1] * 255 - bounds[0]) * u).reshape(shape)
+
+        additions = drawn(self.addition_factor, draws[:n]).astype(x.dtype)
+        thresholds = drawn(self.threshold_factor, draws[n:]).astype(x.dtype)
+        low, high = self.value_range
+        scaled = (x - low) * (255.0 / (high - low))
+        shifted = tensor_ops.clip(scaled + additions, 0.0, 255.0)
+        solarized = tensor_ops.where(shifted.data < thresholds, shifted, 255.0 - shifted)
+        return solarized * ((high - low) / 255.0) + low
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "addition_factor": list(self.addition_factor),
+            "threshold_factor": list(self.threshold_factor),
+            "value_range": list(self.value_range),
+        }

@@ -24,6 +24,7 @@ from .augmentation import (
     RandomShear,
     RandomTranslation,
     RandomZoom,
+    Solarization,
 )
 from .autograd import Tensor
 from .data_checks import positive_int
@@ -143,6 +144,7 @@ __all__ = [
     "AutoContrast",
     "Pipeline",
     "RandomErasing",
+    "Solarization",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -844,6 +846,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         AutoContrast,
         Pipeline,
         RandomErasing,
+        Solarization,
         Rescaling,
         Resizing,
         Normalization,

@@ -94,6 +94,7 @@ AUGMENTERS = {
     "shear": lambda: L.RandomShear(0.3, (0.1, 0.2), fill_mode="nearest"),
     "invert": lambda: L.RandomInvert(value_range=(0, 1)),
     "erasing": lambda: L.RandomErasing(value_range=(0, 1)),
+    "solarization": lambda: L.Solarization(0.2, 0.5, value_range=(0, 1)),
 }
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
 DRAWERS = {**AUGMENTERS, "crop": lambda: L.RandomCrop(5, 4)}
@@ -279,3 +280,22 @@ def test_random_erasing_replaces_one_rectangle_of_keras_size(device):
     assert (noisy >= 0).all() and (noisy <= 1).all() and (noisy != x).any()
     with pytest.raises(ValueError, match="scale must give lower <= upper within"):
         L.RandomErasing(scale=(0.5, 1.5))
+
+
+def test_solarization_follows_keras_rule():
+    x = np.random.default_rng(15).random((50, 4, 4, 1)).astype(np.float32) * 255
+    inverted = host(L.Solarization(value_range=(0, 255))(x, training=True))
+    np.testing.assert_allclose(inverted, 255 - x, rtol=1e-5, atol=1e-3)  # defaults: all
+    # Keras draws thresholds from [lo, hi * 255]: (0.5, 0.5) spans [0.5, 127.5], one per image.
+    fixed = L.Solarization(threshold_factor=(0.5, 0.5), value_range=(0, 1))
+    out = host(fixed(x / 255, training=True))
+    kept = np.isclose(out, x / 255, atol=1e-5)
+    flipped = np.isclose(out, 1 - x / 255, atol=1e-5)
+    assert (kept | flipped).all() and kept.any() and flipped.any()
+    for image, keep, flip in zip(x, kept, flipped, strict=True):
+        # one threshold per image: every kept value lies below every inverted one
+        below, above = image[keep & ~flip], image[flip & ~keep]
+        if below.size and above.size:
+            assert below.max() < above.min()
+            assert 0.5 <= above.min() and below.max() < 127.5
+    np.testing.assert_array_equal(host(L.Solarization()(x, training=False)), x)

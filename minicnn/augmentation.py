@@ -584,3 +584,38 @@ class Solarization(_RandomLayer):
             "threshold_factor": list(self.threshold_factor),
             "value_range": list(self.value_range),
         }
+
+
+class RandomGrayscale(_RandomLayer):
+    """Keras' RandomGrayscale: each RGB image, with probability ``factor``, becomes its
+    luminance (0.2989 R + 0.5870 G + 0.1140 B, Keras' weights) in all three channels."""
+
+    LUMA = (0.2989, 0.5870, 0.1140)
+
+    def __init__(self, factor: float = 0.5, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        factor = finite_number(factor, "factor", self.describe())
+        if not 0 <= factor <= 1:
+            raise ValueError(f"{self.describe()}: factor must be in [0, 1], got {factor!r}.")
+        self.factor = float(factor)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "RandomGrayscale")
+        if input_shape[-1] != 3:
+            raise ValueError(
+                f"{self.describe()}: RandomGrayscale takes RGB images (3 channels), "
+                f"got {input_shape[-1]} channels in {tuple(input_shape)}."
+            )
+        return input_shape
+
+    def augment(self, x: Tensor) -> Tensor:
+        self.compute_output_shape(tuple(x.shape[1:]))
+        xp = backend.get_array_module(x.data)
+        n = x.shape[0]
+        convert = (self._uniform(xp, n, 0.0, 1.0) < self.factor).reshape(n, 1, 1, 1)
+        weights = xp.asarray(self.LUMA, dtype=x.dtype)
+        luminance = tensor_ops.sum(x * weights, axis=-1, keepdims=True)
+        return tensor_ops.where(convert, luminance, x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor}

@@ -299,3 +299,22 @@ def test_solarization_follows_keras_rule():
             assert below.max() < above.min()
             assert 0.5 <= above.min() and below.max() < 127.5
     np.testing.assert_array_equal(host(L.Solarization()(x, training=False)), x)
+
+
+def test_random_grayscale_converts_a_factor_of_the_images(device):
+    rgb = np.random.default_rng(16).random((400, 3, 2, 3)).astype(np.float32)
+    layer = L.RandomGrayscale(0.5, seed=3)
+    out = host(layer(backend.to_device(rgb, device), training=True))
+    luminance = rgb @ np.array([0.2989, 0.5870, 0.1140], np.float32)
+    gray = np.isclose(out, luminance[..., None], atol=1e-6).all(axis=(1, 2, 3))
+    kept = (out == rgb).all(axis=(1, 2, 3))
+    assert (gray ^ kept).all() and 150 < gray.sum() < 250
+    every = host(L.RandomGrayscale(1.0)(rgb, training=True))
+    np.testing.assert_allclose(every, np.repeat(luminance[..., None], 3, axis=-1), atol=1e-6)
+    np.testing.assert_array_equal(host(L.RandomGrayscale(1.0)(rgb, training=False)), rgb)
+    with pytest.raises(ValueError, match="RGB images \\(3 channels\\), got 1 channels"):
+        L.RandomGrayscale()(rgb[..., :1], training=True)
+    with pytest.raises(ValueError, match="factor must be in \\[0, 1\\]"):
+        L.RandomGrayscale(1.5)
+    again = L.RandomGrayscale(0.5, seed=3)(rgb, training=True)  # the same draws on the CPU
+    np.testing.assert_allclose(host(again), out, atol=1e-6)

@@ -619,3 +619,49 @@ class RandomGrayscale(_RandomLayer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor}
+
+
+class RandomPosterization(_RandomLayer):
+    """Keras' RandomPosterization: on the image scaled to [0, 255] and truncated to 8 bits,
+    keep the top ``factor`` bits of every value, then back to ``value_range``. An integer
+    keeps that many bits; a pair (lower, upper) draws per image from lower .. upper - 1, as
+    Keras' randint does (upper excluded). Its gradient is zero, as a rounding's."""
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        owner = self.describe()
+        if isinstance(factor, (tuple, list)) and len(factor) == 2:
+            bits = tuple(factor)
+        else:
+            bits = (factor, factor)
+        if not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= 8 for b in bits):
+            raise ValueError(
+                f"{owner}: factor must be an integer (or a pair) of bits in 1..8, got {factor!r}."
+            )
+        if bits[0] > bits[1]:
+            raise ValueError(f"{owner}: factor must give lower <= upper, got {factor!r}.")
+        self.factor = bits
+        self.value_range = _value_range(value_range, owner)
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n = x.shape[0]
+        lower, upper = self.factor
+        if lower == upper:
+            bits = xp.full(n, lower, dtype=np.int64)
+        else:
+            draws = self._uniform(xp, n, 0.0, 1.0)
+            bits = lower + xp.minimum(xp.floor(draws * (upper - lower)), upper - lower - 1)
+        shift = (8 - bits).astype(np.uint8).reshape(n, *(1,) * (x.ndim - 1))
+        low, high = self.value_range
+        scaled = (x.data - low) * (255.0 / (high - low))
+        levels = xp.clip(scaled, 0, 255).astype(np.uint8)
+        kept = ((levels >> shift) << shift).astype(x.dtype)
+        return Tensor(kept * x.dtype.type((high - low) / 255.0) + x.dtype.type(low))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "value_range": list(self.value_range),
+        }

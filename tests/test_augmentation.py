@@ -95,6 +95,7 @@ AUGMENTERS = {
     "invert": lambda: L.RandomInvert(value_range=(0, 1)),
     "erasing": lambda: L.RandomErasing(value_range=(0, 1)),
     "solarization": lambda: L.Solarization(0.2, 0.5, value_range=(0, 1)),
+    "posterization": lambda: L.RandomPosterization((1, 8), value_range=(0, 1)),
 }
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
 DRAWERS = {**AUGMENTERS, "crop": lambda: L.RandomCrop(5, 4)}
@@ -318,3 +319,31 @@ def test_random_grayscale_converts_a_factor_of_the_images(device):
         L.RandomGrayscale(1.5)
     again = L.RandomGrayscale(0.5, seed=3)(rgb, training=True)  # the same draws on the CPU
     np.testing.assert_allclose(host(again), out, atol=1e-6)
+
+
+def test_random_posterization_keeps_the_top_bits(device):
+    levels = np.arange(256, dtype=np.float32).reshape(1, 16, 16, 1)
+    for bits in range(1, 9):
+        layer = L.RandomPosterization(bits)
+        out = host(layer(backend.to_device(levels, device), training=True))
+        step = 2 ** (8 - bits)
+        np.testing.assert_array_equal(out, levels // step * step)  # the top bits of each value
+    x = np.random.default_rng(17).random((300, 8, 8, 1)).astype(np.float32)
+    out = host(L.RandomPosterization((2, 5), value_range=(0, 1), seed=4)(x, training=True))
+    truncated = (x * 255).astype(np.uint8)
+    seen = set()
+    for image, levels_of in zip(out, truncated, strict=True):
+        # each image keeps one number of bits, from 2 .. 4 (Keras' randint excludes 5)
+        keeping = [
+            b
+            for b in range(1, 9)
+            if np.allclose(image * 255, levels_of >> (8 - b) << (8 - b), atol=1e-3)
+        ]
+        assert keeping and keeping[0] in (2, 3, 4)
+        seen.add(keeping[0])
+    assert seen == {2, 3, 4}
+    np.testing.assert_array_equal(host(L.RandomPosterization(3)(x, training=False)), x)
+    with pytest.raises(ValueError, match="bits in 1..8"):
+        L.RandomPosterization(9)
+    with pytest.raises(ValueError, match="lower <= upper"):
+        L.RandomPosterization((5, 2))

@@ -38,6 +38,13 @@ def _factor_range(
     return pair
 
 
+def _unit_fraction(value: Any, what: str, layer: str) -> tuple[float, float]:
+    """Keras' factor of a probability or fraction: a number f means (0, f), within [0, 1]."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = (0.0, float(value))
+    return _factor_range(value, what, layer, 0, 1)
+
+
 class _RandomLayer(Layer):
     """Draws a 32-bit seed per call; the per-image numbers are hashed from it on the device."""
 
@@ -353,9 +360,7 @@ class RandomInvert(_RandomLayer):
 
     def __init__(self, factor: Any = 1.0, value_range: Any = (0, 255), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(factor, (int, float)) and not isinstance(factor, bool):
-            factor = (0.0, float(factor))
-        self.factor = _factor_range(factor, "factor", self.describe(), 0, 1)
+        self.factor = _unit_fraction(factor, "factor", self.describe())
         self.value_range = _value_range(value_range, self.describe())
 
     def augment(self, x: Tensor) -> Tensor:
@@ -549,15 +554,10 @@ class Solarization(_RandomLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        pairs = []
-        for name, value in (
-            ("addition_factor", addition_factor),
-            ("threshold_factor", threshold_factor),
-        ):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                value = (0.0, float(value))
-            pairs.append(_factor_range(value, name, self.describe(), 0, 1))
-        self.addition_factor, self.threshold_factor = pairs
+        self.addition_factor = _unit_fraction(addition_factor, "addition_factor", self.describe())
+        self.threshold_factor = _unit_fraction(
+            threshold_factor, "threshold_factor", self.describe()
+        )
         self.value_range = _value_range(value_range, self.describe())
 
     def augment(self, x: Tensor) -> Tensor:
@@ -586,11 +586,36 @@ class Solarization(_RandomLayer):
         }
 
 
-class RandomGrayscale(_RandomLayer):
+LUMA = (0.2989, 0.5870, 0.1140)  # Keras' rgb_to_grayscale weights
+
+
+class _RandomRGBLayer(_RandomLayer):
+    """A random layer whose images must have three channels, in a model or called alone."""
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        kind = type(self).__name__
+        _require_image(input_shape, self.describe(), kind)
+        if input_shape[-1] != 3:
+            raise ValueError(
+                f"{self.describe()}: {kind} takes RGB images (3 channels), "
+                f"got {input_shape[-1]} channels in {tuple(input_shape)}."
+            )
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        self.compute_output_shape(tuple(x.shape[1:]))
+        return super().call(x, training)
+
+
+def _luminance(x: Tensor) -> Tensor:
+    """Each pixel's gray value, one channel (broadcasts back over the three)."""
+    weights = backend.get_array_module(x.data).asarray(LUMA, dtype=x.dtype)
+    return tensor_ops.sum(x * weights, axis=-1, keepdims=True)
+
+
+class RandomGrayscale(_RandomRGBLayer):
     """Keras' RandomGrayscale: each RGB image, with probability ``factor``, becomes its
     luminance (0.2989 R + 0.5870 G + 0.1140 B, Keras' weights) in all three channels."""
-
-    LUMA = (0.2989, 0.5870, 0.1140)
 
     def __init__(self, factor: float = 0.5, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -599,23 +624,11 @@ class RandomGrayscale(_RandomLayer):
             raise ValueError(f"{self.describe()}: factor must be in [0, 1], got {factor!r}.")
         self.factor = float(factor)
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _require_image(input_shape, self.describe(), "RandomGrayscale")
-        if input_shape[-1] != 3:
-            raise ValueError(
-                f"{self.describe()}: RandomGrayscale takes RGB images (3 channels), "
-                f"got {input_shape[-1]} channels in {tuple(input_shape)}."
-            )
-        return input_shape
-
     def augment(self, x: Tensor) -> Tensor:
-        self.compute_output_shape(tuple(x.shape[1:]))
         xp = backend.get_array_module(x.data)
         n = x.shape[0]
         convert = (self._uniform(xp, n, 0.0, 1.0) < self.factor).reshape(n, 1, 1, 1)
-        weights = xp.asarray(self.LUMA, dtype=x.dtype)
-        luminance = tensor_ops.sum(x * weights, axis=-1, keepdims=True)
-        return tensor_ops.where(convert, luminance, x)
+        return tensor_ops.where(convert, _luminance(x), x)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor}
@@ -658,6 +671,31 @@ class RandomPosterization(_RandomLayer):
         levels = xp.clip(scaled, 0, 255).astype(np.uint8)
         kept = ((levels >> shift) << shift).astype(x.dtype)
         return Tensor(kept * x.dtype.type((high - low) / 255.0) + x.dtype.type(low))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "value_range": list(self.value_range),
+        }
+
+
+class RandomColorDegeneration(_RandomRGBLayer):
+    """Keras' RandomColorDegeneration: each RGB image moves toward its gray version by a
+    fraction drawn per image from ``factor`` (a number f: from [0, f]; a pair: from it; all
+    within [0, 1]), then is clipped to ``value_range``."""
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.factor = _unit_fraction(factor, "factor", self.describe())
+        self.value_range = _value_range(value_range, self.describe())
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n = x.shape[0]
+        fraction = self._uniform(xp, n, *self.factor).astype(x.dtype).reshape(n, 1, 1, 1)
+        degenerated = x + (_luminance(x) - x) * fraction
+        return tensor_ops.clip(degenerated, *self.value_range)
 
     def get_config(self) -> dict[str, Any]:
         return {

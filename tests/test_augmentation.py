@@ -347,3 +347,21 @@ def test_random_posterization_keeps_the_top_bits(device):
         L.RandomPosterization(9)
     with pytest.raises(ValueError, match="lower <= upper"):
         L.RandomPosterization((5, 2))
+
+
+def test_random_color_degeneration_moves_toward_gray(device):
+    rgb = np.random.default_rng(18).random((50, 3, 3, 3)).astype(np.float32)
+    gray = (rgb @ np.array([0.2989, 0.5870, 0.1140], np.float32))[..., None]
+    half = L.RandomColorDegeneration((0.5, 0.5), value_range=(0, 1))
+    out = host(half(backend.to_device(rgb, device), training=True))
+    np.testing.assert_allclose(out, np.clip(rgb + 0.5 * (gray - rgb), 0, 1), atol=1e-6)
+    drawn = host(L.RandomColorDegeneration(0.8, value_range=(0, 1), seed=1)(rgb, training=True))
+    # per image one fraction t in [0, 0.8]: out - x = t (gray - x) in every value
+    t = ((drawn - rgb) * (gray - rgb)).sum(axis=(1, 2, 3)) / ((gray - rgb) ** 2).sum(axis=(1, 2, 3))
+    np.testing.assert_allclose(drawn, rgb + t[:, None, None, None] * (gray - rgb), atol=1e-5)
+    assert (t >= -1e-6).all() and (t <= 0.8 + 1e-6).all() and t.std() > 0.1
+    np.testing.assert_array_equal(host(half(rgb, training=False)), rgb)
+    with pytest.raises(ValueError, match="RGB images"):
+        half(rgb[..., :2], training=True)
+    with pytest.raises(ValueError, match="factor must give lower <= upper within"):
+        L.RandomColorDegeneration(1.5)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, conv_ops
 from . import image_ops as ops
 from . import ops as tensor_ops
 from .autograd import Tensor
@@ -353,15 +353,29 @@ class RandomContrast(_RandomLayer):
         }
 
 
-class RandomInvert(_RandomLayer):
+class _UnitFactorLayer(_RandomLayer):
+    """A random layer of Keras' kind ``(factor, value_range)``, its factor within [0, 1]."""
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.factor = _unit_fraction(factor, "factor", self.describe())
+        self.value_range = _value_range(value_range, self.describe())
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "value_range": list(self.value_range),
+        }
+
+
+class RandomInvert(_UnitFactorLayer):
     """Keras' RandomInvert: each image, with a probability drawn from ``factor`` (a number f:
     from [0, f]; a pair: from [lower, upper]), becomes ``value_range[1] - x``; in training
     only."""
 
     def __init__(self, factor: Any = 1.0, value_range: Any = (0, 255), **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.factor = _unit_fraction(factor, "factor", self.describe())
-        self.value_range = _value_range(value_range, self.describe())
+        super().__init__(factor, value_range, **kwargs)
 
     def augment(self, x: Tensor) -> Tensor:
         xp = backend.get_array_module(x.data)
@@ -370,13 +384,6 @@ class RandomInvert(_RandomLayer):
         probability = self.factor[0] + (self.factor[1] - self.factor[0]) * draws[:n]
         flip = (draws[n:] < probability).reshape(n, *(1,) * (x.ndim - 1))
         return tensor_ops.where(flip, self.value_range[1] - x, x)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "factor": list(self.factor),
-            "value_range": list(self.value_range),
-        }
 
 
 class AutoContrast(Layer):
@@ -589,8 +596,8 @@ class Solarization(_RandomLayer):
 LUMA = (0.2989, 0.5870, 0.1140)  # Keras' rgb_to_grayscale weights
 
 
-class _RandomRGBLayer(_RandomLayer):
-    """A random layer whose images must have three channels, in a model or called alone."""
+class _RGBOnly(Layer):
+    """Mixed into a random layer whose images must have three channels, in a model or alone."""
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         kind = type(self).__name__
@@ -613,7 +620,7 @@ def _luminance(x: Tensor) -> Tensor:
     return tensor_ops.sum(x * weights, axis=-1, keepdims=True)
 
 
-class RandomGrayscale(_RandomRGBLayer):
+class RandomGrayscale(_RGBOnly, _RandomLayer):
     """Keras' RandomGrayscale: each RGB image, with probability ``factor``, becomes its
     luminance (0.2989 R + 0.5870 G + 0.1140 B, Keras' weights) in all three channels."""
 
@@ -680,15 +687,10 @@ class RandomPosterization(_RandomLayer):
         }
 
 
-class RandomColorDegeneration(_RandomRGBLayer):
+class RandomColorDegeneration(_RGBOnly, _UnitFactorLayer):
     """Keras' RandomColorDegeneration: each RGB image moves toward its gray version by a
     fraction drawn per image from ``factor`` (a number f: from [0, f]; a pair: from it; all
     within [0, 1]), then is clipped to ``value_range``."""
-
-    def __init__(self, factor: Any, value_range: Any = (0, 255), **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.factor = _unit_fraction(factor, "factor", self.describe())
-        self.value_range = _value_range(value_range, self.describe())
 
     def augment(self, x: Tensor) -> Tensor:
         xp = backend.get_array_module(x.data)
@@ -697,9 +699,21 @@ class RandomColorDegeneration(_RandomRGBLayer):
         degenerated = x + (_luminance(x) - x) * fraction
         return tensor_ops.clip(degenerated, *self.value_range)
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "factor": list(self.factor),
-            "value_range": list(self.value_range),
-        }
+
+class RandomSharpness(_UnitFactorLayer):
+    """Keras' RandomSharpness: blend each image with its blur (Keras' 3x3 kernel, weights
+    1/13 and 5/13 in the middle, zero padding at the edges), ``x + (1 - 2 f) (blur - x)`` with
+    f drawn per image from ``factor`` (a number f: from [0, f]; within [0, 1]): 0 blurs,
+    0.5 keeps the image, 1 sharpens; then clipped to ``value_range``."""
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n, channels = x.shape[0], x.shape[-1]
+        taps = np.full((3, 3), 1.0 / 13.0)
+        taps[1, 1] = 5.0 / 13.0
+        kernel = xp.asarray(np.tile(taps[:, :, None, None], (1, 1, channels, 1)), dtype=x.dtype)
+        bias = xp.zeros(channels, dtype=x.dtype)
+        blurred = conv_ops.depthwise_conv2d(x, Tensor(kernel), Tensor(bias), 1, "same")
+        sharpness = self._uniform(xp, n, *self.factor).astype(x.dtype).reshape(n, 1, 1, 1)
+        blended = x + (blurred - x) * (1 - 2 * sharpness)
+        return tensor_ops.clip(blended, *self.value_range)

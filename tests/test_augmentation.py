@@ -96,6 +96,7 @@ AUGMENTERS = {
     "erasing": lambda: L.RandomErasing(value_range=(0, 1)),
     "solarization": lambda: L.Solarization(0.2, 0.5, value_range=(0, 1)),
     "posterization": lambda: L.RandomPosterization((1, 8), value_range=(0, 1)),
+    "sharpness": lambda: L.RandomSharpness(1.0, value_range=(-5, 5)),
 }
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
 DRAWERS = {**AUGMENTERS, "crop": lambda: L.RandomCrop(5, 4)}
@@ -365,3 +366,32 @@ def test_random_color_degeneration_moves_toward_gray(device):
         half(rgb[..., :2], training=True)
     with pytest.raises(ValueError, match="factor must give lower <= upper within"):
         L.RandomColorDegeneration(1.5)
+
+
+def keras_blur(image: np.ndarray) -> np.ndarray:
+    """A loop oracle: the 3x3 weighted average (1/13 around, 5/13 in the middle), zero-padded."""
+    h, w, _ = image.shape
+    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)))
+    out = np.zeros_like(image)
+    for i in range(h):
+        for j in range(w):
+            window = padded[i : i + 3, j : j + 3]
+            out[i, j] = (window.sum(axis=(0, 1)) + 4 * window[1, 1]) / 13
+    return out
+
+
+def test_random_sharpness_blends_with_keras_blur(device):
+    x = np.random.default_rng(19).random((20, 5, 6, 2)).astype(np.float32)
+    blur = np.stack([keras_blur(image) for image in x])
+    for f in (0.0, 0.5, 1.0):
+        layer = L.RandomSharpness((f, f), value_range=(-10, 10))
+        out = host(layer(backend.to_device(x, device), training=True))
+        np.testing.assert_allclose(out, x + (1 - 2 * f) * (blur - x), atol=1e-5)
+    clipped = host(L.RandomSharpness((1.0, 1.0), value_range=(0, 1))(x, training=True))
+    np.testing.assert_allclose(clipped, np.clip(2 * x - blur, 0, 1), atol=1e-5)
+    drawn = host(L.RandomSharpness(0.6, value_range=(-10, 10), seed=2)(x, training=True))
+    direction = blur - x
+    step = ((drawn - x) * direction).sum(axis=(1, 2, 3)) / (direction**2).sum(axis=(1, 2, 3))
+    f = 0.5 * (1 - step)  # out - x = (1 - 2 f) (blur - x), f per image
+    assert (f >= -1e-4).all() and (f <= 0.6 + 1e-4).all() and f.std() > 0.05
+    np.testing.assert_array_equal(host(L.RandomSharpness(0.5)(x, training=False)), x)

@@ -152,26 +152,17 @@ def test_bad_arguments_are_named():
 
 
 def test_a_conv_lstm_step_is_captured_in_a_cuda_graph_and_trains_the_same(gpu):
-    from test_graph_step import assert_same_training
-
-    from minicnn import backend
+    from test_graph_step import assert_captured_trains_like_plain
 
     x, y = moving_dots(40, 2)
-
-    def run(jit_compile):
-        backend.set_random_seed(0)
-        model = Sequential(
-            [
-                Input((4, 6, 6, 1)),
-                L.ConvLSTM2D(2, 3, padding="same", recurrent_dropout=0.2),
-                L.Flatten(),
-                L.Dense(2, activation="softmax"),
-            ],
-            device="gpu",
-        )
-        model.compile("adam", "sparse_categorical_crossentropy", jit_compile=jit_compile)
-        return model, model.fit(x, y, batch_size=8, epochs=2, verbose=0)
-
-    plain, captured = run(False), run(True)
-    assert_same_training(plain, captured)
-    assert captured[0]._captured_step.failure is None
+    assert_captured_trains_like_plain(
+        lambda: [
+            Input((4, 6, 6, 1)),
+            L.ConvLSTM2D(2, 3, padding="same", recurrent_dropout=0.2),
+            L.Flatten(),
+            L.Dense(2, activation="softmax"),
+        ],
+        x,
+        y,
+        loss="sparse_categorical_crossentropy",
+    )

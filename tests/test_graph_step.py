@@ -70,6 +70,23 @@ def assert_same_training(a, b):
     assert model_a.optimizer.iterations == model_b.optimizer.iterations
 
 
+def assert_captured_trains_like_plain(layers, x, y, **compile_args):
+    """Fit the GPU model that ``layers()`` builds, uncaptured and captured (batch 8, two
+    epochs, the same seed), assert the same training and a capture that did not fail; the
+    captured model comes back."""
+
+    def run(jit_compile):
+        backend.set_random_seed(0)
+        model = Sequential(layers(), device="gpu")
+        model.compile("adam", jit_compile=jit_compile, **compile_args)
+        return model, model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+
+    plain, captured = run(False), run(True)
+    assert_same_training(plain, captured)
+    assert captured[0]._captured_step.failure is None
+    return captured[0]
+
+
 @pytest.mark.parametrize(
     "make_optimizer",
     [

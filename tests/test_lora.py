@@ -92,26 +92,17 @@ def test_the_kernel_regularizer_covers_the_lora_matrices():
 
 
 def test_a_lora_step_is_captured_in_a_cuda_graph_and_trains_the_same(gpu):
-    from test_graph_step import assert_same_training
-
-    from minicnn import backend
+    from test_graph_step import assert_captured_trains_like_plain
 
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((40, 6)).astype(np.float32), rng.integers(0, 3, 40)
-
-    def run(jit_compile):
-        backend.set_random_seed(0)
-        model = Sequential(
-            [
-                Input((6,)),
-                L.Dense(8, activation="relu", lora_rank=2),
-                L.Dense(3, activation="softmax"),
-            ],
-            device="gpu",
-        )
-        model.compile("adam", "sparse_categorical_crossentropy", jit_compile=jit_compile)
-        return model, model.fit(x, y, batch_size=8, epochs=2, verbose=0)
-
-    plain, captured = run(False), run(True)
-    assert_same_training(plain, captured)
-    assert captured[0]._captured_step.failure is None
+    assert_captured_trains_like_plain(
+        lambda: [
+            Input((6,)),
+            L.Dense(8, activation="relu", lora_rank=2),
+            L.Dense(3, activation="softmax"),
+        ],
+        x,
+        y,
+        loss="sparse_categorical_crossentropy",
+    )

@@ -326,30 +326,23 @@ def test_the_functions_refuse_mismatched_kernels():
 def test_a_3d_cnn_step_is_captured_in_a_cuda_graph_and_trains_the_same(gpu):
     """jit_compile=True: every 3-D operation runs in a captured, replayed step (no cuBLAS, no
     host reads), with the same training as uncaptured."""
+    from test_graph_step import assert_captured_trains_like_plain
+
     x, y = octant_data(40, 2)
-
-    def run(jit_compile):
-        backend.set_random_seed(0)
-        model = Sequential(
-            [
-                Input((6, 6, 6, 1)),
-                L.Conv3D(4, 3, padding="same", activation="relu"),
-                L.AveragePooling3D(2, padding="same"),
-                L.Conv3DTranspose(2, 2, strides=(1, 2, 1)),
-                L.SpatialDropout3D(0.2),
-                L.MaxPooling3D((2, 3, 2)),
-                L.Flatten(),
-                L.Dense(8, activation="softmax"),
-            ],
-            device="gpu",
-        )
-        model.compile("adam", metrics=["accuracy"], jit_compile=jit_compile)
-        return model, model.fit(x, y, batch_size=8, epochs=2, verbose=0)
-
-    from test_graph_step import assert_same_training
-
-    plain, captured = run(False), run(True)
-    assert_same_training(plain, captured)
-    assert captured[0]._captured_step.failure is None
+    captured = assert_captured_trains_like_plain(
+        lambda: [
+            Input((6, 6, 6, 1)),
+            L.Conv3D(4, 3, padding="same", activation="relu"),
+            L.AveragePooling3D(2, padding="same"),
+            L.Conv3DTranspose(2, 2, strides=(1, 2, 1)),
+            L.SpatialDropout3D(0.2),
+            L.MaxPooling3D((2, 3, 2)),
+            L.Flatten(),
+            L.Dense(8, activation="softmax"),
+        ],
+        x,
+        y,
+        metrics=["accuracy"],
+    )
     # Five batches an epoch: the first step runs plain, the second is captured, then replays.
-    assert captured[0]._captured_step.replays == 3 + 5
+    assert captured._captured_step.replays == 3 + 5

@@ -12,25 +12,27 @@ from . import functions as F
 from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import Attention, MultiHeadAttention, Permute
 from .augmentation import (
-    AutoContrast,
     Pipeline,
-    RandomBrightness,
-    RandomColorDegeneration,
-    RandomContrast,
     RandomCrop,
     RandomErasing,
     RandomFlip,
-    RandomGrayscale,
-    RandomInvert,
-    RandomPosterization,
     RandomRotation,
-    RandomSharpness,
     RandomShear,
     RandomTranslation,
     RandomZoom,
-    Solarization,
 )
 from .autograd import Tensor
+from .color_augmentation import (
+    AutoContrast,
+    RandomBrightness,
+    RandomColorDegeneration,
+    RandomContrast,
+    RandomGrayscale,
+    RandomInvert,
+    RandomPosterization,
+    RandomSharpness,
+    Solarization,
+)
 from .data_checks import positive_int
 from .layer_base import (
     Input,

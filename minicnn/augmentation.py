@@ -237,6 +237,11 @@ class RandomShear(_RandomAffine):
                 )
         self.x_factor = _factor_range(x_factor, "x_factor", self.describe(), -1, 1)
         self.y_factor = _factor_range(y_factor, "y_factor", self.describe(), -1, 1)
+        # The config keeps them as given: a pair must lie in [0, 1], a number f means (-f, f).
+        self._given = {
+            name: list(value) if isinstance(value, (tuple, list)) else value
+            for name, value in (("x_factor", x_factor), ("y_factor", y_factor))
+        }
 
     def matrices(self, xp: Any, n: int, h: int, w: int) -> Any:
         sign = xp.where(self._uniform(xp, n, 0.0, 1.0) > 0.5, -1.0, 1.0)
@@ -246,11 +251,7 @@ class RandomShear(_RandomAffine):
         return xp.stack([ones, shear_x, zeros, shear_y, ones, zeros], axis=1)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "x_factor": list(self.x_factor),
-            "y_factor": list(self.y_factor),
-        }
+        return {**super().get_config(), **self._given}
 
 
 class RandomCrop(_RandomLayer):

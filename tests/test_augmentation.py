@@ -98,13 +98,26 @@ AUGMENTERS = {
     "posterization": lambda: L.RandomPosterization((1, 8), value_range=(0, 1)),
     "sharpness": lambda: L.RandomSharpness(1.0, value_range=(-5, 5)),
 }
+# Those that take RGB images only; the generic tests give them three channels.
+RGB_AUGMENTERS = {
+    "grayscale": lambda: L.RandomGrayscale(),
+    "color_degeneration": lambda: L.RandomColorDegeneration(0.9, value_range=(0, 1)),
+    "saturation": lambda: L.RandomSaturation(0.9, value_range=(0, 1)),
+    "hue": lambda: L.RandomHue(0.9, value_range=(0, 1)),
+}
+AUGMENTERS.update(RGB_AUGMENTERS)
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
 DRAWERS = {**AUGMENTERS, "crop": lambda: L.RandomCrop(5, 4)}
 
 
+def image_batch(name, n, h, w, seed):
+    channels = 3 if name in RGB_AUGMENTERS else 2
+    return np.random.default_rng(seed).random((n, h, w, channels), np.float32)
+
+
 @pytest.mark.parametrize("name", list(AUGMENTERS))
 def test_augmenters_act_in_training_only_and_draw_reproducibly(name, device):
-    x = backend.to_device(np.random.default_rng(4).random((16, 6, 6, 2), np.float32), device)
+    x = backend.to_device(image_batch(name, 16, 6, 6, seed=4), device)
     layer = AUGMENTERS[name]()
     assert layer(x, training=False).data is x  # inference: the input itself
     backend.set_random_seed(5)
@@ -119,12 +132,24 @@ def test_augmenters_act_in_training_only_and_draw_reproducibly(name, device):
 
 @pytest.mark.parametrize("name", list(DRAWERS))
 def test_augmenters_draw_the_same_on_cpu_and_gpu(name, gpu):
-    x = np.random.default_rng(6).random((8, 6, 5, 1), np.float32)
+    x = image_batch(name, 8, 6, 5, seed=6)
     results = []
     for device in ("cpu", "gpu"):
         backend.set_random_seed(7)
         results.append(host(DRAWERS[name]()(backend.to_device(x, device), training=True)))
     np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(DRAWERS))
+def test_augmenters_rebuild_from_their_config_with_the_same_draws(name):
+    layer = DRAWERS[name]()
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    x = image_batch(name, 8, 6, 5, seed=8)
+    backend.set_random_seed(9)
+    first = host(layer(x, training=True))
+    backend.set_random_seed(9)
+    np.testing.assert_array_equal(host(clone(x, training=True)), first)
 
 
 def test_flips_mirror_about_half_of_the_images():
@@ -205,7 +230,8 @@ def test_shears_follow_keras_matrix_with_a_random_sign():
     with pytest.raises(ValueError, match="x_factor must be a number or a pair of numbers in"):
         L.RandomShear(x_factor=(-0.1, 0.2))
     config = L.RandomShear(0.2, seed=3).get_config()
-    assert config["x_factor"] == [-0.2, 0.2] and config["seed"] == 3
+    assert config["x_factor"] == 0.2 and config["seed"] == 3  # as given, as Keras keeps it
+    assert L.RandomShear.from_config(config).x_factor == (-0.2, 0.2)
 
 
 def test_random_invert_flips_about_half_with_keras_factor():
@@ -395,3 +421,68 @@ def test_random_sharpness_blends_with_keras_blur(device):
     f = 0.5 * (1 - step)  # out - x = (1 - 2 f) (blur - x), f per image
     assert (f >= -1e-4).all() and (f <= 0.6 + 1e-4).all() and f.std() > 0.05
     np.testing.assert_array_equal(host(L.RandomSharpness(0.5)(x, training=False)), x)
+
+
+def colorsys_map(rgb: np.ndarray, change) -> np.ndarray:
+    """An independent oracle: each pixel through the standard library's HSV conversions, with
+    ``change(h, s, v) -> (h, s, v)`` in between."""
+    import colorsys
+
+    out = np.empty_like(rgb)
+    for index in np.ndindex(rgb.shape[:-1]):
+        h, s, v = colorsys.rgb_to_hsv(*rgb[index].tolist())
+        out[index] = colorsys.hsv_to_rgb(*change(h, s, v))
+    return out
+
+
+def test_random_saturation_scales_the_hsv_saturation(device):
+    rgb = np.random.default_rng(20).random((6, 4, 5, 3))
+    rgb[0, 0, 0] = 0.3  # a gray pixel stays gray
+    for f in (0.0, 0.25, 0.5, 0.8, 1.0):
+        layer = L.RandomSaturation((f, f), value_range=(0, 1))
+        out = host(layer(backend.to_device(rgb.astype(np.float32), device), training=True))
+        scale = f / (1 - f + 1e-7)
+        expected = colorsys_map(rgb, lambda h, s, v, k=scale: (h, min(s * k, 1.0), v))
+        np.testing.assert_allclose(out, expected, atol=2e-5)
+    full = host(L.RandomSaturation((1.0, 1.0))(rgb.astype(np.float32) * 255, training=True))
+    lowest = full.min(axis=-1)
+    assert lowest[0, 0, 0] == pytest.approx(76.5)  # the gray pixel
+    lowest[0, 0, 0] = 0
+    np.testing.assert_allclose(lowest, 0, atol=1e-3)  # the others fully saturated
+    drawn = host(L.RandomSaturation(0.9, seed=3)(rgb.astype(np.float32), training=True))
+    spread = drawn.max(axis=-1) - drawn.min(axis=-1)
+    assert spread.reshape(6, -1).std(axis=0).mean() > 0.01  # one factor per image, not per batch
+    np.testing.assert_allclose(drawn.max(axis=-1), rgb.max(axis=-1), atol=1e-6)  # value kept
+    check_gradients(
+        lambda t: L.RandomSaturation((0.7, 0.7), value_range=(0, 1))(t, training=True),
+        rgb[1:3, :2, :2],  # away from the gray pixel, where the channels tie
+        device=device,
+    )
+    with pytest.raises(ValueError, match="RGB images"):
+        L.RandomSaturation(0.5)(rgb[..., :1].astype(np.float32), training=True)
+
+
+def test_random_hue_turns_the_hue_by_a_drawn_signed_fraction(device):
+    rng = np.random.default_rng(21)
+    rgb = rng.random((40, 3, 4, 3))
+    rgb[0, 0, 0] = (0.2, 0.9, 0.9)  # green and blue tie for largest
+    rgb[0, 0, 1] = 0.6  # gray: no hue
+    f = 0.3
+    layer = L.RandomHue((f, f), value_range=(0, 255), seed=4)
+    out = host(layer(backend.to_device((rgb * 255).astype(np.float32), device), training=True))
+    plus = colorsys_map(rgb, lambda h, s, v: ((h + f / 2) % 1.0, s, v)) * 255
+    minus = colorsys_map(rgb, lambda h, s, v: ((h - f / 2) % 1.0, s, v)) * 255
+    turned_up = np.isclose(out, plus, atol=1e-3).all(axis=(1, 2, 3))
+    turned_down = np.isclose(out, minus, atol=1e-3).all(axis=(1, 2, 3))
+    assert (turned_up | turned_down).all() and 10 < turned_up.sum() < 30
+    for turn in (0.0, 1.0):  # no turn; and half a turn, the same either way
+        whole = L.RandomHue((turn, turn), value_range=(0, 1))(rgb.astype(np.float32), True)
+        expected = colorsys_map(rgb, lambda h, s, v, t=turn: ((h + t / 2) % 1.0, s, v))
+        np.testing.assert_allclose(host(whole), expected, atol=2e-5)
+    check_gradients(
+        lambda t: L.RandomHue((0.4, 0.4), value_range=(0, 1), seed=1)(t, training=True),
+        rgb[1:3, :2, :2],  # away from ties
+        device=device,
+    )
+    with pytest.raises(TypeError):
+        L.RandomHue(0.2)  # Keras asks for the value range

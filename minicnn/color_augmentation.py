@@ -308,3 +308,78 @@ class RandomSharpness(_UnitFactorLayer):
         sharpness = self._uniform(xp, n, *self.factor).astype(x.dtype).reshape(n, 1, 1, 1)
         blended = x + (blurred - x) * (1 - 2 * sharpness)
         return tensor_ops.clip(blended, *self.value_range)
+
+
+def _value_and_chroma(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """HSV's value (the largest channel), the smallest channel and the chroma (their gap)."""
+    value = tensor_ops.max(x, axis=-1, keepdims=True)
+    smallest = tensor_ops.min(x, axis=-1, keepdims=True)
+    return value, smallest, value - smallest
+
+
+class RandomSaturation(_RGBOnly, _UnitFactorLayer):
+    """Keras' RandomSaturation: each RGB image's HSV saturation times ``f / (1 - f)``, f
+    drawn per image from ``factor`` (a number f: from [0, f]; within [0, 1]): 0 gives gray,
+    0.5 keeps the image, 1 saturates it fully; hue and value stay. The saturation is capped
+    at 1 (Keras caps it at ``value_range[1]``, which lets 255 turn values negative)."""
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n = x.shape[0]
+        f = self._uniform(xp, n, *self.factor)
+        scale = (f / (1 - f + 1e-7)).astype(x.dtype).reshape(n, 1, 1, 1)
+        value, _, chroma = _value_and_chroma(x)
+        colored = (chroma.data > 0) & (value.data > 0)
+        # In HSV, each channel is value - (value - channel) with the saturation as a factor;
+        # the saturation times ``scale``, capped at 1, scales (value - channel) alike.
+        safe_chroma = tensor_ops.where(colored, chroma, 1.0)
+        ratio = tensor_ops.where(colored, tensor_ops.minimum(value / safe_chroma, scale), 1.0)
+        return value - (value - x) * ratio
+
+
+HUE_OFFSETS = (5.0, 3.0, 1.0)  # where red, green and blue sit on the six-sector hue circle
+
+
+class RandomHue(_RGBOnly, _UnitFactorLayer):
+    """Keras' RandomHue: each RGB image's HSV hue turned by ``+-f / 2`` of a full turn (the
+    sign and f drawn per image, f from ``factor``: a number f means [0, f], within [0, 1]),
+    saturation and value kept, on the image scaled from ``value_range`` to [0, 1] and
+    clipped there, as Keras computes it."""
+
+    def __init__(self, factor: Any, value_range: Any, **kwargs: Any) -> None:
+        super().__init__(factor, value_range, **kwargs)
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n = x.shape[0]
+        draws = self._uniform(xp, 2 * n, 0.0, 1.0)
+        turn = self.factor[0] + (self.factor[1] - self.factor[0]) * draws[:n]
+        turn = xp.where(draws[n:] < 0.5, turn, -turn) * 0.5
+        low, high = self.value_range
+        unit = (x - low) * (1.0 / (high - low))
+        turned = _turn_hue(unit, (6 * turn).astype(x.dtype).reshape(n, 1, 1, 1))
+        return tensor_ops.clip(turned, 0.0, 1.0) * (high - low) + low
+
+
+def _turn_hue(x: Tensor, sectors: Any) -> Tensor:
+    """RGB with its hue (in sixths of a turn, 0 at red) moved by ``sectors``; the value and
+    the chroma stay, so each channel is smallest + chroma * (its share at the new hue)."""
+    value, smallest, chroma = _value_and_chroma(x)
+    red, green, blue = (x[..., i : i + 1] for i in range(3))
+    colored = chroma.data > 0
+    safe_chroma = tensor_ops.where(colored, chroma, 1.0)
+    # Keras' (and dm_pix's) choice where channels tie for largest: red, then green, then blue.
+    hue = tensor_ops.where(
+        value.data == red.data,
+        (green - blue) / safe_chroma,
+        tensor_ops.where(
+            value.data == green.data,
+            (blue - red) / safe_chroma + 2.0,
+            (red - green) / safe_chroma + 4.0,
+        ),
+    )
+    xp = backend.get_array_module(x.data)
+    k = hue + sectors + xp.asarray(HUE_OFFSETS, dtype=x.dtype)
+    k = k - 6.0 * tensor_ops.floor(k / 6.0)  # onto [0, 6): a whole turn changes nothing
+    below_top = tensor_ops.clip(tensor_ops.minimum(k, 4.0 - k), 0.0, 1.0)
+    return value - chroma * below_top

@@ -383,3 +383,56 @@ def _turn_hue(x: Tensor, sectors: Any) -> Tensor:
     k = k - 6.0 * tensor_ops.floor(k / 6.0)  # onto [0, 6): a whole turn changes nothing
     below_top = tensor_ops.clip(tensor_ops.minimum(k, 4.0 - k), 0.0, 1.0)
     return value - chroma * below_top
+
+
+class RandomColorJitter(_RandomLayer):
+    """Keras' RandomColorJitter: RandomBrightness, RandomContrast, RandomSaturation and
+    RandomHue, in that order, each only if its factor is given (with its meaning in that
+    layer), all on ``value_range``; their draws come one after another from this layer's
+    generator. Saturation and hue need RGB images."""
+
+    def __init__(
+        self,
+        value_range: Any = (0, 255),
+        brightness_factor: Any = None,
+        contrast_factor: Any = None,
+        saturation_factor: Any = None,
+        hue_factor: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.value_range = _value_range(value_range, self.describe())
+        factors = {
+            "brightness_factor": (brightness_factor, RandomBrightness),
+            "contrast_factor": (contrast_factor, RandomContrast),
+            "saturation_factor": (saturation_factor, RandomSaturation),
+            "hue_factor": (hue_factor, RandomHue),
+        }
+        self._given = {
+            name: list(value) if isinstance(value, (tuple, list)) else value
+            for name, (value, _) in factors.items()
+        }
+        self.steps: list[_RandomLayer] = []
+        for name, (value, kind) in factors.items():
+            if value is None:
+                continue
+            try:
+                step = kind(value, value_range=self.value_range)
+            except ValueError as error:
+                raise ValueError(f"{self.describe()}: {name}: {error}") from None
+            step._generator = self._generator  # one stream of draws, so a seed fixes them all
+            self.steps.append(step)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        for step in self.steps:
+            step.compute_output_shape(input_shape)
+        return super().compute_output_shape(input_shape)
+
+    def augment(self, x: Tensor) -> Tensor:
+        self.compute_output_shape(tuple(x.shape[1:]))
+        for step in self.steps:
+            x = step.augment(x)
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "value_range": list(self.value_range), **self._given}

@@ -104,6 +104,7 @@ RGB_AUGMENTERS = {
     "color_degeneration": lambda: L.RandomColorDegeneration(0.9, value_range=(0, 1)),
     "saturation": lambda: L.RandomSaturation(0.9, value_range=(0, 1)),
     "hue": lambda: L.RandomHue(0.9, value_range=(0, 1)),
+    "color_jitter": lambda: L.RandomColorJitter((0, 1), 0.2, 0.3, 0.8, 0.4),
 }
 AUGMENTERS.update(RGB_AUGMENTERS)
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
@@ -486,3 +487,35 @@ def test_random_hue_turns_the_hue_by_a_drawn_signed_fraction(device):
     )
     with pytest.raises(TypeError):
         L.RandomHue(0.2)  # Keras asks for the value range
+
+
+def test_random_color_jitter_applies_keras_four_steps_in_order(device):
+    rgb = np.random.default_rng(22).random((5, 4, 4, 3)).astype(np.float32)
+    x = backend.to_device(rgb, device)
+    jitter = L.RandomColorJitter(
+        value_range=(0, 1),
+        brightness_factor=(0.1, 0.1),
+        contrast_factor=0.0,
+        saturation_factor=(0.8, 0.8),
+        hue_factor=(1.0, 1.0),  # half a turn: the same either way
+    )
+    out = host(jitter(x, training=True))
+    steps = [
+        L.RandomBrightness((0.1, 0.1), value_range=(0, 1)),
+        L.RandomSaturation((0.8, 0.8), value_range=(0, 1)),
+        L.RandomHue((1.0, 1.0), value_range=(0, 1)),
+    ]
+    expected = x
+    for step in steps:
+        expected = step(expected, training=True)
+    np.testing.assert_allclose(out, host(expected), atol=1e-5)
+    np.testing.assert_array_equal(host(jitter(x, training=False)), rgb)
+    gray = rgb[..., :1]  # brightness and contrast alone take any channels
+    brighter = L.RandomColorJitter((0, 1), brightness_factor=(0.2, 0.2))(gray, training=True)
+    np.testing.assert_allclose(host(brighter), np.clip(gray + 0.2, 0, 1), atol=1e-6)
+    seeded = [L.RandomColorJitter((0, 1), 0.3, 0.5, 0.9, 0.5, seed=6) for _ in range(2)]
+    np.testing.assert_array_equal(*(host(j(rgb, training=True)) for j in seeded))
+    with pytest.raises(ValueError, match="RGB images"):
+        L.RandomColorJitter(hue_factor=0.2)(gray, training=True)
+    with pytest.raises(ValueError, match="saturation_factor: .*factor must give lower <= upper"):
+        L.RandomColorJitter(saturation_factor=2.0)

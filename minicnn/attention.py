@@ -13,7 +13,6 @@ from . import backend, constraints, initializers, regularizers
 from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
-from .functions import matmul_arrays
 from .layer_base import Layer, Shape
 
 MASKED = -1e9  # added to the scores a causal mask hides: softmax gives them no weight
@@ -36,40 +35,6 @@ def transpose(x: Any, axes: tuple[int, ...]) -> Tensor:
     return Transpose(axes)(x)
 
 
-def _batched_product(a: Any, b: Any) -> Any:
-    """(..., m, k) @ (..., k, n). In a step that a CUDA graph captures (no cuBLAS there), one
-    product of minicnn's GEMM kernel per leading index."""
-    xp = backend.get_array_module(a)
-    if xp is np or not backend.graph_safe():
-        return xp.matmul(a, b)
-    lead = a.shape[:-2]
-    a3 = backend.contiguous(a.reshape(-1, *a.shape[-2:]), a.dtype)
-    b3 = backend.contiguous(b.reshape(-1, *b.shape[-2:]), b.dtype)
-    out = xp.empty((a3.shape[0], a3.shape[1], b3.shape[2]), dtype=a.dtype)
-    for i in range(a3.shape[0]):
-        matmul_arrays(a3[i], b3[i], out=out[i])
-    return out.reshape(*lead, a3.shape[1], b3.shape[2])
-
-
-class BatchMatMul(Function):
-    """A product of matrices for every leading index: (..., m, k) @ (..., k, n)."""
-
-    def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
-        return _batched_product(a, b)
-
-    def backward(self, grad: Any) -> tuple[Any, Any]:
-        xp = backend.get_array_module(grad)
-        return (
-            _batched_product(grad, xp.swapaxes(self.b, -1, -2)),
-            _batched_product(xp.swapaxes(self.a, -1, -2), grad),
-        )
-
-
-def batch_matmul(a: Any, b: Any) -> Tensor:
-    return BatchMatMul()(a, b)
-
-
 def _causal_mask(xp: Any, queries: int, keys: int, dtype: Any) -> Any:
     """0 where query step i may see key step j <= i, MASKED above the diagonal (made on the
     device: no copy from the host)."""
@@ -90,14 +55,14 @@ def attend(
     """softmax(query key^T [+ causal mask]) value, over the last two axes; dropout on the
     attention weights in training (its seeds from ``generator``, a layer's own, if given)."""
     last_two = (*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)
-    scores = batch_matmul(query, transpose(key, last_two))
+    scores = F.matmul(query, transpose(key, last_two))
     if causal:
         xp = backend.get_array_module(scores.data)
         scores = F.add(scores, _causal_mask(xp, scores.shape[-2], scores.shape[-1], scores.dtype))
     weights = F.softmax(scores)
     if training and dropout:
         weights = F.dropout(weights, dropout, training=True, generator=generator)
-    return batch_matmul(weights, value)
+    return F.matmul(weights, value)
 
 
 def _sequences(shapes: list[Shape], owner: str, count: tuple[int, ...]) -> None:

@@ -107,13 +107,54 @@ def matmul_arrays(a: Any, b: Any, out: Any = None) -> Any:
     return xp.matmul(a, b, out=out)
 
 
+def batched_product(a: Any, b: Any) -> Any:
+    """(..., m, k) @ (..., k, n), the leading axes broadcast. In a step that a CUDA graph
+    captures (no cuBLAS there), one product of minicnn's GEMM kernel per leading index."""
+    xp = backend.get_array_module(a)
+    if xp is np or not backend.graph_safe():
+        return xp.matmul(a, b)
+    lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a3 = backend.contiguous(xp.broadcast_to(a, (*lead, *a.shape[-2:])), a.dtype)
+    b3 = backend.contiguous(xp.broadcast_to(b, (*lead, *b.shape[-2:])), b.dtype)
+    a3, b3 = a3.reshape(-1, *a.shape[-2:]), b3.reshape(-1, *b.shape[-2:])
+    out = xp.empty((a3.shape[0], a3.shape[1], b3.shape[2]), dtype=a.dtype)
+    for i in range(a3.shape[0]):
+        matmul_arrays(a3[i], b3[i], out=out[i])
+    return out.reshape(*lead, a3.shape[1], b3.shape[2])
+
+
 class MatMul(Function):
+    """NumPy's matmul: matrices, vectors (a 1-D operand as a row or a column, that axis then
+    dropped) and stacks of matrices with broadcast leading axes."""
+
     def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
-        return matmul_arrays(a, b)
+        if a.ndim == 2 and b.ndim == 2:
+            return matmul_arrays(a, b)
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(
+                f"matmul: operands must have at least 1 axis, got {a.shape} @ {b.shape}."
+            )
+        if min(a.ndim, b.ndim) >= 2:
+            return batched_product(a, b)
+        return backend.get_array_module(a).asarray(a @ b)  # vectors' product: a 0-d array
 
     def backward(self, grad: Any) -> tuple[Any, Any]:
-        return matmul_arrays(grad, self.b.T), matmul_arrays(self.a.T, grad)
+        a, b = self.a, self.b
+        if a.ndim == 2 and b.ndim == 2:
+            return matmul_arrays(grad, b.T), matmul_arrays(a.T, grad)
+        xp = backend.get_array_module(grad)
+        # A vector is a one-row (a) or one-column (b) matrix whose axis the product dropped.
+        matrix_a = a[None, :] if a.ndim == 1 else a
+        matrix_b = b[:, None] if b.ndim == 1 else b
+        lead = np.broadcast_shapes(matrix_a.shape[:-2], matrix_b.shape[:-2])
+        grad = grad.reshape(*lead, matrix_a.shape[-2], matrix_b.shape[-1])
+        grad_a = batched_product(grad, xp.swapaxes(matrix_b, -1, -2))
+        grad_b = batched_product(xp.swapaxes(matrix_a, -1, -2), grad)
+        return (
+            _unbroadcast(grad_a, matrix_a.shape).reshape(a.shape),
+            _unbroadcast(grad_b, matrix_b.shape).reshape(b.shape),
+        )
 
 
 class SumAll(Function):

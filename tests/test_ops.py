@@ -147,6 +147,26 @@ def test_two_argument_ops_broadcast_and_their_gradients_check(name, device):
     check_gradients(ours, a, b, device=device)
 
 
+MATMUL_SHAPES = {
+    "matrices": ((3, 4), (4, 2)),
+    "stacks": ((5, 3, 4), (5, 4, 2)),
+    "broadcast stacks": ((2, 1, 3, 4), (5, 4, 2)),
+    "stack by matrix": ((5, 3, 4), (4, 2)),
+    "vector by stack": ((4,), (5, 4, 2)),
+    "stack by vector": ((5, 3, 4), (4,)),
+    "vectors": ((4,), (4,)),
+}
+
+
+@pytest.mark.parametrize("shapes", list(MATMUL_SHAPES))
+def test_matmul_follows_numpy_for_every_rank_and_its_gradients_check(shapes, device):
+    rng = np.random.default_rng(2)
+    a, b = (rng.standard_normal(shape) for shape in MATMUL_SHAPES[shapes])
+    got = ops.matmul(*(Tensor(backend.to_device(v, device)) for v in (a, b)))
+    np.testing.assert_allclose(host(got), np.matmul(a, b), rtol=1e-12)
+    check_gradients(ops.matmul, a, b, device=device)
+
+
 def test_ties_share_the_gradient_as_in_tensorflow():
     x = Tensor(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]]), requires_grad=True)
     ops.max(x, axis=1).sum().backward()
@@ -208,3 +228,13 @@ def test_constants_logic_and_rounding(device):
         ops.pad(x, ((0, 0), (1, 1)), mode="reflect")
     with pytest.raises(ValueError, match="ord must be None, 1 or 2"):
         ops.norm(x, ord=3)
+
+
+def test_batched_products_in_a_captured_step_broadcast_like_numpy(gpu, monkeypatch):
+    from minicnn import functions as F
+
+    monkeypatch.setattr(backend, "graph_safe", lambda: True)  # as while a CUDA graph captures
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((2, 1, 3, 4)), rng.standard_normal((5, 4, 2))
+    got = F.batched_product(gpu.asarray(a), gpu.asarray(b))
+    np.testing.assert_allclose(host(got), np.matmul(a, b), rtol=1e-12)

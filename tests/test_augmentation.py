@@ -106,6 +106,7 @@ RGB_AUGMENTERS = {
     "hue": lambda: L.RandomHue(0.9, value_range=(0, 1)),
     "color_jitter": lambda: L.RandomColorJitter((0, 1), 0.2, 0.3, 0.8, 0.4),
 }
+AUGMENTERS["gaussian_blur"] = lambda: L.RandomGaussianBlur(0.8, (3, 5), (0.5, 2.0), (-5, 5))
 AUGMENTERS.update(RGB_AUGMENTERS)
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
 DRAWERS = {**AUGMENTERS, "crop": lambda: L.RandomCrop(5, 4)}
@@ -519,3 +520,57 @@ def test_random_color_jitter_applies_keras_four_steps_in_order(device):
         L.RandomColorJitter(hue_factor=0.2)(gray, training=True)
     with pytest.raises(ValueError, match="saturation_factor: .*factor must give lower <= upper"):
         L.RandomColorJitter(saturation_factor=2.0)
+
+
+def gaussian_taps(size, sigma):
+    taps = np.exp(-0.5 * ((np.arange(size) - (size - 1) / 2) / sigma) ** 2)
+    return taps / taps.sum()
+
+
+def loop_blur(image, kernel):
+    """A loop oracle: each output pixel the kernel-weighted sum of the taps around it, zero
+    outside the image."""
+    h, w, _ = image.shape
+    kh, kw = kernel.shape
+    out = np.zeros_like(image)
+    for i in range(h):
+        for j in range(w):
+            for a in range(kh):
+                for b in range(kw):
+                    y, x = i + a - kh // 2, j + b - kw // 2
+                    if 0 <= y < h and 0 <= x < w:
+                        out[i, j] += kernel[a, b] * image[y, x]
+    return out
+
+
+def test_random_gaussian_blur_follows_a_loop_oracle(device):
+    x = np.random.default_rng(23).random((4, 6, 7, 2))
+    layer = L.RandomGaussianBlur((1.0, 1.0), (3, 5), (0.8, 0.8), value_range=(0, 1))
+    out = host(layer(backend.to_device(x.astype(np.float32), device), training=True))
+    sigma = 0.8 + 1e-6
+    kernel = np.outer(gaussian_taps(3, sigma), gaussian_taps(5, sigma))
+    np.testing.assert_allclose(out, [loop_blur(image, kernel) for image in x], atol=1e-6)
+    check_gradients(
+        lambda t: L.RandomGaussianBlur((1.0, 1.0), 3, (0.7, 0.7), (-9, 9))(t, training=True),
+        x[:2, :4, :3],
+        device=device,
+    )
+    # A point of light shows each image's own kernel: its sigmas, drawn per image and axis.
+    point = np.zeros((200, 5, 5, 1), np.float32)
+    point[:, 2, 2] = 1.0
+    drawn = L.RandomGaussianBlur(0.6, 3, (0.5, 2.0), value_range=(0, 1), seed=5)
+    spread = host(drawn(backend.to_device(point, device), training=True))[..., 0]
+    blurred = spread[:, 2, 2] < 1
+    assert 40 < blurred.sum() < 80  # probabilities drawn from [0, 0.6]: 30% on average
+    np.testing.assert_array_equal(spread[~blurred], point[~blurred, ..., 0])
+
+    def sigma_of(center, side):  # center / side = exp(1 / (2 sigma^2))
+        return np.sqrt(0.5 / np.log(center / side))
+
+    centered = spread[blurred]
+    sigma_y = sigma_of(centered[:, 2, 2], centered[:, 1, 2])
+    sigma_x = sigma_of(centered[:, 2, 2], centered[:, 2, 1])
+    assert (sigma_x > 0.5 - 1e-3).all() and (sigma_x < 2 + 1e-3).all()
+    assert sigma_x.std() > 0.2 and np.abs(sigma_x - sigma_y).mean() > 0.1
+    with pytest.raises(ValueError, match="kernel_size must be an odd positive integer"):
+        L.RandomGaussianBlur(kernel_size=4)

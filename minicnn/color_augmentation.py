@@ -13,7 +13,7 @@ from . import image_ops as ops
 from . import ops as tensor_ops
 from .augmentation import _factor_range, _RandomLayer, _unit_fraction, _value_range
 from .autograd import Tensor
-from .data_checks import finite_number
+from .data_checks import finite_number, positive_int
 from .layer_base import Layer, Shape, _require_image
 
 
@@ -514,3 +514,48 @@ class RandomGaussianBlur(_UnitFactorLayer):
             "kernel_size": list(self.kernel_size),
             "sigma": list(self.sigma),
         }
+
+
+class Equalization(Layer):
+    """Keras' Equalization: histogram equalization of each channel of each image. On the
+    values scaled from ``value_range`` to [0, 255], each falls in one of ``bins`` bins
+    (``int(v * (bins - 1) / 255)``, clipped), and becomes ``round(255 (cdf - cdf_min) /
+    (count - cdf_min))`` of its bin, scaled back; a channel all in one bin stays as it is.
+    Keras pools the histogram over the batch; here each image has its own, so an image's
+    result does not depend on the others. It acts in training and inference (Keras'
+    docstring), and its gradient is zero, as a lookup's."""
+
+    def __init__(self, value_range: Any = (0, 255), bins: int = 256, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.value_range = _value_range(value_range, self.describe())
+        self.bins = positive_int(bins, f"{self.describe()}: bins")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        _require_image(input_shape, self.describe(), "Equalization")
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n, h, w, c = x.shape
+        low, high = self.value_range
+        scaled = (x.data - low) * (255.0 / (high - low))
+        # Truncation toward zero, as Keras' cast to int32, then clipped into the bins.
+        index = xp.clip(xp.trunc(scaled * ((self.bins - 1) / 255.0)), 0, self.bins - 1)
+        index = xp.moveaxis(index.astype(np.int64), -1, 1).reshape(n * c, h * w)
+        counts = xp.zeros(n * c * self.bins, dtype=np.int64)
+        rows = xp.arange(n * c)[:, None] * self.bins
+        backend.scatter_add(counts, (rows + index).reshape(-1), xp.ones(index.size, np.int64))
+        counts = counts.reshape(n * c, self.bins)
+        cdf = xp.cumsum(counts, axis=1)
+        first = xp.where(cdf > 0, cdf, h * w).min(axis=1, keepdims=True)  # the first bin's count
+        span = cdf[:, -1:] - first
+        table = xp.rint((cdf - first) * 255.0 / xp.where(span == 0, 1, span))
+        table = xp.clip(table, 0, 255)
+        equalized = xp.take_along_axis(table, index, axis=1)
+        flat = ((counts > 0).sum(axis=1) <= 1)[:, None]
+        out = xp.where(flat, xp.moveaxis(scaled, -1, 1).reshape(n * c, h * w), equalized)
+        out = xp.moveaxis(out.reshape(n, c, h, w), 1, -1)
+        return Tensor((out * ((high - low) / 255.0) + low).astype(x.dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "value_range": list(self.value_range), "bins": self.bins}

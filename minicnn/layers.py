@@ -24,6 +24,7 @@ from .augmentation import (
 from .autograd import Tensor
 from .color_augmentation import (
     AutoContrast,
+    Equalization,
     RandomBrightness,
     RandomColorDegeneration,
     RandomColorJitter,
@@ -163,6 +164,7 @@ __all__ = [
     "RandomHue",
     "RandomColorJitter",
     "RandomGaussianBlur",
+    "Equalization",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -873,6 +875,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandomHue,
         RandomColorJitter,
         RandomGaussianBlur,
+        Equalization,
         Rescaling,
         Resizing,
         Normalization,

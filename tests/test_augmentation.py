@@ -574,3 +574,44 @@ def test_random_gaussian_blur_follows_a_loop_oracle(device):
     assert sigma_x.std() > 0.2 and np.abs(sigma_x - sigma_y).mean() > 0.1
     with pytest.raises(ValueError, match="kernel_size must be an odd positive integer"):
         L.RandomGaussianBlur(kernel_size=4)
+
+
+def keras_equalize(channel, bins):
+    """Keras' rule for one channel of one image in [0, 255], written out with Python loops."""
+    index = [min(max(int(v * (bins - 1) / 255), 0), bins - 1) for v in channel.ravel()]
+    counts = [index.count(b) for b in range(bins)]
+    if sum(1 for count in counts if count) <= 1:
+        return channel.copy()
+    cdf, total = [], 0
+    for count in counts:
+        total += count
+        cdf.append(total)
+    first = next(value for value in cdf if value > 0)
+    span = (cdf[-1] - first) or 1
+    table = [min(max(round((value - first) * 255 / span), 0), 255) for value in cdf]
+    return np.array([table[i] for i in index], dtype=float).reshape(channel.shape)
+
+
+def test_equalization_follows_keras_rule_per_image_and_channel(device):
+    rng = np.random.default_rng(24)
+    x = (rng.beta(2, 5, (3, 6, 7, 2)) * 255).astype(np.float32)  # crowded in the darks
+    x[1, :, :, 1] = 40.0  # one bin: stays
+    for bins in (256, 16):
+        layer = L.Equalization(bins=bins)
+        out = host(layer(backend.to_device(x, device), training=False))  # in inference too
+        expected = np.stack(
+            [
+                np.stack([keras_equalize(image[..., k], bins) for k in range(2)], axis=-1)
+                for image in x
+            ]
+        )
+        np.testing.assert_allclose(out, expected, atol=1e-3)
+    assert out[0, ..., 0].min() == 0 and out[0, ..., 0].max() == 255  # spread over the range
+    unit = host(L.Equalization(value_range=(0, 1))(x / 255, training=True))
+    np.testing.assert_allclose(unit * 255, host(L.Equalization()(x, training=True)), atol=1e-3)
+    alone = host(L.Equalization()(x[:1], training=True))  # an image's result is its own
+    np.testing.assert_allclose(alone, host(L.Equalization()(x, training=True))[:1], atol=1e-4)
+    config = L.Equalization((0, 1), bins=16).get_config()
+    assert L.Equalization.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="bins"):
+        L.Equalization(bins=0)

@@ -95,7 +95,7 @@ class _AttentionLayer(Layer):
         query: Any,
         value: Any = None,
         key: Any = None,
-        training: bool = False,
+        training: bool | None = None,
         use_causal_mask: bool = False,
     ) -> Any:
         if isinstance(query, (list, tuple)) and value is None:

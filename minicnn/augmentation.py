@@ -50,6 +50,8 @@ def _unit_fraction(value: Any, what: str, layer: str) -> tuple[float, float]:
 class _RandomLayer(Layer):
     """Draws a 32-bit seed per call; the per-image numbers are hashed from it on the device."""
 
+    default_training = True  # Keras' image preprocessing layers: a direct call augments
+
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = seed
@@ -301,6 +303,8 @@ def _value_range(value: Any, owner: str) -> tuple[float, float]:
 class Pipeline(Layer):
     """Keras' Pipeline: ``layers`` (preprocessing and augmentation ones, say) applied in
     order as one layer; its weights are theirs."""
+
+    default_training = True
 
     def __init__(self, layers: list[Layer], **kwargs: Any) -> None:
         super().__init__(**kwargs)

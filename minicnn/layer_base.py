@@ -4,8 +4,10 @@ called on one gives."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -472,7 +474,12 @@ class Layer:
         x = x if isinstance(x, Tensor) else Tensor(x)
         return self._regularized(self.masked_call(x, training, mask))
 
-    def __call__(self, x: Any, training: bool = False) -> Any:
+    # Keras' default for ``training`` when neither the call nor an enclosing one gives it:
+    # False, but True for the image preprocessing layers (Keras' ``call(data, training=True)``),
+    # so ``RandomFlip()(images)`` flips, as in Keras' augmentation recipes.
+    default_training = False
+
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
         if self.takes_list:
             return self._call_on_list(x, training)
         if is_symbolic(x):
@@ -481,16 +488,18 @@ class Layer:
         if not self.built:
             self.device = backend.device_of(x.data)
             self.build(x.shape[1:])
-        if not _forward_depth[0]:
-            self._clear_losses()  # a call of its own, not a model's pass: fresh losses
-            with backend.on_device(backend.device_of(x.data)):  # a model's pass sets its own
-                return self._regularized(self.call(x, training))
-        return self._regularized(self.call(x, training))
+        resolved = resolve_training(training, self.default_training)
+        with training_scope(training):
+            if not _forward_depth[0]:
+                self._clear_losses()  # a call of its own, not a model's pass: fresh losses
+                with backend.on_device(backend.device_of(x.data)):  # a model's pass sets its own
+                    return self._regularized(self.call(x, resolved))
+            return self._regularized(self.call(x, resolved))
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
 
-    def _call_on_list(self, inputs: list[Any], training: bool) -> Any:
+    def _call_on_list(self, inputs: list[Any], training: bool | None) -> Any:
         """A layer that takes a list (merges, attention) on real or symbolic inputs."""
         if is_symbolic(inputs):
             return self._connect(list(inputs))
@@ -498,7 +507,8 @@ class Layer:
         if not self.built:
             self.device = backend.device_of(tensors[0].data)
             self.build([t.shape[1:] for t in tensors])
-        return self.call(tensors, training)
+        with training_scope(training):
+            return self.call(tensors, resolve_training(training, self.default_training))
 
     def _connect(self, x: Any) -> SymbolicTensor:
         """A call on symbolic tensors, which builds a functional model's graph: the layer is
@@ -581,6 +591,31 @@ def _without_training(user_call: Any) -> Any:
         return user_call(self, x)
 
     return call
+
+
+# Keras' call context: the ``training`` that the calls running now were given (None where none
+# was), which a layer called inside them without one inherits (a Dropout in a subclassed
+# model's call drops in fit and not in predict, as in Keras).
+_training_context: list[bool | None] = [None]
+
+
+@contextlib.contextmanager
+def training_scope(training: bool | None) -> Iterator[None]:
+    """Calls inside inherit ``training`` (or, given None, what the enclosing call had)."""
+    _training_context.append(_training_context[-1] if training is None else bool(training))
+    try:
+        yield
+    finally:
+        _training_context.pop()
+
+
+def resolve_training(training: bool | None, default: bool) -> bool:
+    """Keras' order: the call's own ``training``, else an enclosing call's, else the
+    layer's default."""
+    if training is not None:
+        return bool(training)
+    inherited = _training_context[-1]
+    return default if inherited is None else inherited
 
 
 # How many model forward passes are running: a layer clears its call losses at a call of its

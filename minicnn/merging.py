@@ -14,7 +14,7 @@ class _Merge(Layer):
 
     takes_list = True
 
-    def __call__(self, x: Any, training: bool = False) -> Any:
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
         if not isinstance(x, (list, tuple)) or len(x) < 2:
             count = f" of {len(x)}" if isinstance(x, (list, tuple)) else ""
             raise TypeError(

@@ -331,9 +331,11 @@ class Model(Layer, Compiler, Trainer):
             i += k
 
     # -- forward -------------------------------------------------------------------------------
-    def __call__(self, x: Any, training: bool = False) -> Any:
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
         """The model on a batch; an array goes to the model's device first (a Tensor as is).
-        On a symbolic tensor, the model becomes a layer of the functional model being built."""
+        On a symbolic tensor, the model becomes a layer of the functional model being built.
+        ``training`` unset: an enclosing call's, else False (inference)."""
+        training = layer_base.resolve_training(training, False)
         if is_symbolic(x) and self._output_count > 1:
             return self._connect_outputs(x)
         if self._input_count > 1:
@@ -373,7 +375,7 @@ class Model(Layer, Compiler, Trainer):
             layer._clear_losses()
         layer_base._forward_depth[0] += 1
         try:
-            with backend.on_device(self.device):
+            with backend.on_device(self.device), layer_base.training_scope(training):
                 return self._run_graph(x, training, logits, output_masks)
         finally:
             layer_base._forward_depth[0] -= 1
@@ -581,7 +583,7 @@ class SelectOutput(Layer):
             raise ValueError(f"{self.describe()}: index must be an int >= 0, got {index!r}.")
         self.index = index
 
-    def __call__(self, x: Any, training: bool = False) -> Any:
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
         if is_symbolic(x):
             return self._connect(x)
         return x[self.index]

@@ -22,6 +22,8 @@ def _rate(value: Any, owner: str) -> float:
 
 
 class _NoiseLayer(_RandomLayer):
+    default_training = False  # Keras' noise layers: call(inputs, training=False)
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 

@@ -444,7 +444,7 @@ class _RNN(RecurrentOptions):
         return 2 if self.recurrence.cell_state else 1
 
     # -- initial and returned states, as Keras' RNN layers take and give them -------------------
-    def __call__(self, x: Any, training: bool = False, initial_state: Any = None) -> Any:
+    def __call__(self, x: Any, training: bool | None = None, initial_state: Any = None) -> Any:
         """The layer on a sequence; ``initial_state`` (a list of h, and c for an LSTM, each
         (batch, units)) starts the recurrence there instead of at zeros, and their gradients
         flow back (a seq2seq decoder started from its encoder's states). As in Keras, a list

@@ -316,7 +316,7 @@ class RNN(Layer):
     def _cells(self) -> list[Layer]:
         return self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
 
-    def __call__(self, x: Any, training: bool = False, initial_state: Any = None) -> Any:
+    def __call__(self, x: Any, training: bool | None = None, initial_state: Any = None) -> Any:
         if initial_state is not None:
             states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
             x = [x, *states]

@@ -107,7 +107,7 @@ def test_random_crops_are_windows_of_their_own_image_and_resize_in_inference(dev
         offsets.append(found[0])
     assert len(set(offsets)) > 10  # each image its own window
     assert {t for t, _ in offsets} == set(range(5)) and {l for _, l in offsets} == set(range(5))
-    inference = host(layer(backend.to_device(x, device)))
+    inference = host(layer(backend.to_device(x, device), training=False))
     # Inference: the largest centered 5:4 window of 9x8 (rows 0-8, columns 0-7), resized.
     np.testing.assert_allclose(
         inference, tf_resize(x[:, :, 0:7].astype(np.float64), 5, 4, "bilinear"), rtol=1e-5

@@ -147,3 +147,47 @@ def test_a_call_without_training_and_clear_errors():
     assert Plain()(np.ones((3, 4), np.float32)).shape == (3, 2)
     with pytest.raises(TypeError, match="or subclass Model with layers assigned in __init__"):
         Model()
+
+
+class DropsWithoutBeingTold(Model):
+    """A call that hands no ``training`` to its Dropout, as Keras code often does."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = L.Dense(16)
+        self.dropout = L.Dropout(0.5)
+
+    def call(self, x):
+        return self.dropout(self.dense(x))
+
+
+class NoisyBlock(L.Layer):
+    """A user's layer whose call runs a Dropout without passing ``training`` on."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dropout = L.Dropout(0.5)
+
+    def call(self, inputs):
+        return self.dropout(inputs)
+
+
+def test_training_reaches_inner_layers_called_without_it_as_in_keras():
+    x = np.ones((8, 4), np.float32)
+    model = DropsWithoutBeingTold()
+    model(x)  # builds
+    dense = model.dense(x).data
+    dropped = model(x, training=True).data
+    assert ((dropped == 0) | np.isclose(dropped, 2 * dense)).all() and (dropped == 0).any()
+    np.testing.assert_array_equal(model(x).data, dense)  # a model's own call: inference
+    np.testing.assert_array_equal(model.predict(x, verbose=0), dense)
+    block = Sequential([Input((4,)), NoisyBlock()])
+    assert (block(x, training=True).data == 0).any()
+    np.testing.assert_array_equal(block.predict(x, verbose=0), x)
+    # Called alone, a layer takes Keras' default for it: Dropout none; augmentation layers do
+    # augment (Keras' call(data, training=True)), so RandomFlip()(images) flips.
+    np.testing.assert_array_equal(L.Dropout(0.5)(x).data, x)
+    images = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4, 1)
+    flips = [L.RandomFlip("horizontal")(images).data for _ in range(20)]
+    assert any(not np.array_equal(f, images) for f in flips)
+    np.testing.assert_array_equal(L.RandomFlip()(images, training=False).data, images)

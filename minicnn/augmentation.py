@@ -47,6 +47,14 @@ def _unit_fraction(value: Any, what: str, layer: str) -> tuple[float, float]:
     return _factor_range(value, what, layer, 0, 1)
 
 
+def beta_tries(alpha: float) -> int:
+    """How many pairs Johnk's method for Beta(alpha, alpha) draws so that all are refused
+    with odds under 2^-40: a pair is kept with probability Gamma(alpha + 1)^2 /
+    Gamma(2 alpha + 1)."""
+    kept = math.exp(2 * math.lgamma(alpha + 1) - math.lgamma(2 * alpha + 1))
+    return 1 if kept >= 1 else math.ceil(-40 * math.log(2) / math.log1p(-kept))
+
+
 class _RandomLayer(Layer):
     """Draws a 32-bit seed per call; the per-image numbers are hashed from it on the device."""
 
@@ -72,6 +80,21 @@ class _RandomLayer(Layer):
         u = self._uniform(xp, 2 * count, 0.0, 1.0)
         radius = xp.sqrt(-2.0 * xp.log(1.0 - u[:count]))
         return (radius * xp.cos(2 * math.pi * u[count:])).reshape(shape)
+
+    def _symmetric_beta(self, xp: Any, count: int, alpha: Any, largest: float) -> Any:
+        """``count`` draws from Beta(alpha, alpha) on the device (alpha a number, or a device
+        draw of at most ``largest``), by Johnk's method in logs (exact for any alpha > 0): a
+        pair of uniforms u, v is kept when u^(1/alpha) + v^(1/alpha) <= 1, giving
+        u^(1/alpha) over that sum; each draw takes the first pair kept out of enough tries
+        that all fail with odds under 2^-40."""
+        tries = beta_tries(largest)
+        u = self._uniform(xp, 2 * tries * count, 0.0, 1.0).reshape(2, tries, count)
+        logs = xp.log1p(-u) / alpha  # 1 - u is in (0, 1]: no log of zero
+        total = xp.logaddexp(logs[0], logs[1])
+        kept = total <= 0
+        first = xp.argmax(kept, axis=0)
+        pick = xp.take_along_axis(logs[0] - total, first[None], axis=0)[0]
+        return xp.where(kept.any(axis=0), xp.exp(pick), 0.5)
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         return self.augment(x) if training else x

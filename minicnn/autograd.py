@@ -73,6 +73,12 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         return backend.to_numpy(self.data)
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """NumPy's view of the values (a host copy of a GPU Tensor), so a Tensor goes where
+        arrays go: ``np.asarray(t)``, ``fit(t, ...)``, as Keras takes its backend's tensors."""
+        values = backend.to_numpy(self.data)
+        return values if dtype is None else values.astype(dtype, copy=False)
+
     @property
     def value(self) -> Tensor:
         """The tensor itself: Keras on PyTorch reads a weight's gradient as

@@ -22,6 +22,7 @@ from .augmentation import (
     RandomZoom,
 )
 from .autograd import Tensor
+from .batch_mixing import CutMix, MixUp
 from .color_augmentation import (
     AutoContrast,
     Equalization,
@@ -165,6 +166,8 @@ __all__ = [
     "RandomColorJitter",
     "RandomGaussianBlur",
     "Equalization",
+    "MixUp",
+    "CutMix",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -876,6 +879,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandomColorJitter,
         RandomGaussianBlur,
         Equalization,
+        MixUp,
+        CutMix,
         Rescaling,
         Resizing,
         Normalization,

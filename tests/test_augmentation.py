@@ -106,6 +106,8 @@ RGB_AUGMENTERS = {
     "hue": lambda: L.RandomHue(0.9, value_range=(0, 1)),
     "color_jitter": lambda: L.RandomColorJitter((0, 1), 0.2, 0.3, 0.8, 0.4),
 }
+AUGMENTERS["mixup"] = lambda: L.MixUp(0.4)
+AUGMENTERS["cutmix"] = lambda: L.CutMix()
 AUGMENTERS["gaussian_blur"] = lambda: L.RandomGaussianBlur(0.8, (3, 5), (0.5, 2.0), (-5, 5))
 AUGMENTERS.update(RGB_AUGMENTERS)
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
@@ -616,3 +618,104 @@ def test_equalization_follows_keras_rule_per_image_and_channel(device):
     assert L.Equalization.from_config(config).get_config() == config
     with pytest.raises(ValueError, match="bins"):
         L.Equalization(bins=0)
+
+
+@pytest.mark.parametrize("alpha", [0.2, 1.0, 2.0])  # below, float64 cannot hold 1 - u
+def test_symmetric_beta_draws_follow_scipy_beta(alpha, device):
+    from scipy import stats
+
+    xp = backend.xp_for(device)
+    layer = L.MixUp(seed=11)
+    draws = host(layer._symmetric_beta(xp, 20_000, alpha, alpha))
+    assert stats.kstest(draws, stats.beta(alpha, alpha).cdf).pvalue > 1e-3
+    assert ((draws >= 0) & (draws <= 1)).all()
+
+
+def test_mixup_mixes_images_and_labels_by_one_drawn_weight(device):
+    rng = np.random.default_rng(25)
+    x = rng.random((12, 4, 4, 2)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 12)]
+    layer = L.MixUp(alpha=1.0, seed=7)
+    out = layer({"images": backend.to_device(x, device), "labels": y, "ids": "kept"})
+    images, labels = host(out["images"]), host(out["labels"])
+    assert out["ids"] == "kept"
+    # Each image pairs with one partner by one batch-wide w; an image paired with itself
+    # (the permutation may fix it) comes out as it was.
+    partner, weights = {}, set()
+    for i in range(12):
+        if np.allclose(images[i], x[i], atol=1e-6):
+            partner[i] = i
+            continue
+        matches = []
+        for j in set(range(12)) - {i}:
+            direction = x[i] - x[j]
+            w = ((images[i] - x[j]) * direction).sum() / (direction**2).sum()
+            if np.allclose(images[i], w * x[i] + (1 - w) * x[j], atol=1e-5):
+                matches.append((j, w))
+        assert len(matches) == 1
+        partner[i] = matches[0][0]
+        weights.add(round(float(matches[0][1]), 4))
+    assert sorted(partner.values()) == list(range(12))  # a permutation
+    assert len(weights) == 1  # one weight for the batch, as Keras draws it
+    w = weights.pop()
+    order = [partner[i] for i in range(12)]
+    np.testing.assert_allclose(labels, w * y + (1 - w) * y[order], atol=1e-4)
+    unchanged = layer({"images": x, "labels": y}, training=False)
+    np.testing.assert_array_equal(host(unchanged["images"]), x)
+    check_gradients(
+        lambda t: L.MixUp(0.5, seed=3)(t, training=True),
+        x[:3, :2, :2].astype(np.float64),
+        device=device,
+    )
+    with pytest.raises(ValueError, match="labels must be one-hot float rows"):
+        layer({"images": x, "labels": np.arange(12)})
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 5\]"):
+        L.MixUp(alpha=0)
+
+
+def test_cutmix_pastes_one_box_and_mixes_labels_by_its_area(device):
+    rng = np.random.default_rng(26)
+    n, h, w = 64, 10, 12
+    x = (rng.random((n, h, w, 1)) + np.arange(n)[:, None, None, None]).astype(np.float32)
+    y = np.eye(n, dtype=np.float32)  # each image its own class: labels show the partner
+    out = L.CutMix(factor=1.0, seed=8)({"images": backend.to_device(x, device), "labels": y})
+    images, labels = host(out["images"]), host(out["labels"])
+    for i in range(n):
+        source = np.floor(images[i, ..., 0]).astype(int)  # which image each pixel came from
+        others = source != i
+        partner = set(np.flatnonzero(labels[i] > 1e-6).tolist()) - {i}
+        if not others.any():
+            continue
+        rows, columns = np.flatnonzero(others.any(axis=1)), np.flatnonzero(others.any(axis=0))
+        box = others[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+        assert box.all() and others.sum() == box.size  # one rectangle
+        assert len(set(source[others].tolist())) == 1
+        j = source[others][0]
+        assert partner == {j}
+        # Keras' label weight: 1 - the box's (real-valued) area; pixels count it to an edge.
+        share = others.mean()
+        assert abs((1 - labels[i, i]) - share) <= (h + w + 1) / (h * w)
+    assert (labels.max(axis=1) < 1 - 1e-3).sum() > n // 2
+    with pytest.raises(ValueError, match="factor must give lower <= upper within"):
+        L.CutMix(factor=1.5)
+
+
+def test_mixed_batches_train_a_model_as_keras_recipe_does(device):
+    """Keras' recipe: mix each batch of images and one-hot labels, then train on it; the
+    mixed Tensors go to train_on_batch as arrays do (np.asarray gives their values)."""
+    from minicnn import utils
+
+    x, y = toy_data(96)
+    onehot = utils.to_categorical(y, 3)
+    model = Sequential(
+        [Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu"), L.Flatten(), L.Dense(3, "softmax")]
+    ).to(device)
+    model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+    before = model.evaluate(x, onehot, verbose=0)[0]
+    mixers = [L.MixUp(0.2, seed=1), L.CutMix(seed=2)]
+    for epoch in range(8):
+        for i in range(0, 96, 16):
+            batch = mixers[epoch % 2]({"images": x[i : i + 16], "labels": onehot[i : i + 16]})
+            assert np.asarray(batch["labels"]).shape == (16, 3)
+            model.train_on_batch(batch["images"], batch["labels"])
+    assert model.evaluate(x, onehot, verbose=0)[0] < 0.8 * before

@@ -390,6 +390,18 @@ class Pipeline(Layer):
         return cls(layers, **config)
 
 
+def box_mask(xp: Any, h: int, w: int, x0: Any, x1: Any, y0: Any, y1: Any) -> Any:
+    """(n, h, w): whether each pixel (its index as its place) lies in image i's box
+    [x0, x1) x [y0, y1), the corners real numbers, as Keras draws them."""
+    columns, rows = xp.arange(w)[None, None, :], xp.arange(h)[None, :, None]
+    return (
+        (columns >= x0[:, None, None])
+        & (columns < x1[:, None, None])
+        & (rows >= y0[:, None, None])
+        & (rows < y1[:, None, None])
+    )
+
+
 class RandomErasing(_RandomLayer):
     """Keras' RandomErasing (Zhong et al.): in training, each image, with a probability drawn
     from ``factor``, has one rectangle replaced by ``fill_value`` (None: normal noise times
@@ -430,14 +442,7 @@ class RandomErasing(_RandomLayer):
         x1, y1 = x0 + ratio_w * w, y0 + ratio_h * h
         probability = self.factor[0] + (self.factor[1] - self.factor[0]) * draws[4]
         erase = draws[5] < probability
-        columns, rows = xp.arange(w)[None, None, :], xp.arange(h)[None, :, None]
-        inside = (
-            (columns >= x0[:, None, None])
-            & (columns < x1[:, None, None])
-            & (rows >= y0[:, None, None])
-            & (rows < y1[:, None, None])
-            & erase[:, None, None]
-        )[..., None]
+        inside = (box_mask(xp, h, w, x0, x1, y0, y1) & erase[:, None, None])[..., None]
         lowest, highest = self.value_range
         if self.fill_value is None:
             fill = xp.clip(self._normal(xp, x.shape) * highest, lowest, highest)

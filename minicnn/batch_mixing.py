@@ -10,7 +10,7 @@ import numpy as np
 
 from . import backend
 from . import ops as tensor_ops
-from .augmentation import _factor_range, _RandomLayer, beta_tries
+from .augmentation import _factor_range, _RandomLayer, beta_tries, box_mask
 from .autograd import Tensor
 from .data_checks import finite_number
 from .layer_base import resolve_training
@@ -111,14 +111,7 @@ class CutMix(_BatchMixing):
         x0 = starts[0] * (w - side * w)
         y0 = starts[1] * (h - side * h)
         x1, y1 = x0 + side * w, y0 + side * h
-        columns = xp.arange(w)[None, None, :]
-        rows = xp.arange(h)[None, :, None]
-        inside = (
-            (columns >= x0[:, None, None])
-            & (columns < x1[:, None, None])
-            & (rows >= y0[:, None, None])
-            & (rows < y1[:, None, None])
-        )
+        inside = box_mask(xp, h, w, x0, x1, y0, y1)
         order = self._order(xp, n)
         mask = xp.broadcast_to(inside[..., None], x.shape)
         kept = 1.0 - (x1 - x0) * (y1 - y0) / (w * h)

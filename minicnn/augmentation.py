@@ -279,6 +279,56 @@ class RandomShear(_RandomAffine):
         return {**super().get_config(), **self._given}
 
 
+class RandomPerspective(_RandomLayer):
+    """Keras' RandomPerspective: each image, with a probability drawn from ``factor`` (a
+    number f: from [0, f]), warped so that its corners move to new places: corner (x, y)
+    goes to (x, y) times 1 plus a draw from [-scale / 2, scale / 2] per coordinate (Keras'
+    rule, so the top-left corner stays), the rest following by the homography (bilinear or
+    nearest; ``fill_value`` outside)."""
+
+    def __init__(
+        self,
+        factor: Any = 1.0,
+        scale: float = 1.0,
+        interpolation: str = "bilinear",
+        fill_value: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        owner = self.describe()
+        self.factor = _unit_fraction(factor, "factor", owner)
+        self.scale = finite_number(scale, "scale", owner)
+        if not 0 <= self.scale <= 1:
+            raise ValueError(f"{owner}: scale must be in [0, 1], got {scale!r}.")
+        self.interpolation = ops.checked_interpolation(interpolation, owner)
+        self.fill_value = finite_number(fill_value, "fill_value", owner)
+
+    def augment(self, x: Tensor) -> Tensor:
+        xp = backend.get_array_module(x.data)
+        n, h, w, _ = x.shape
+        if h < 2 or w < 2:
+            return x  # no corners to move apart
+        draws = self._uniform(xp, 10 * n, 0.0, 1.0)
+        corners = xp.asarray([[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1], [w - 1, h - 1]])
+        shift = self.scale * (draws[: 8 * n].reshape(n, 4, 2) - 0.5)
+        moved = corners * (1.0 + shift)
+        rows = ops.quad_homographies(xp, moved)  # output pixel -> unit square
+        rows = rows * xp.asarray([w - 1] * 3 + [h - 1] * 3 + [1, 1])  # -> input pixel
+        warped = ops.affine_transform(x, rows, "constant", self.interpolation, self.fill_value)
+        probability = self.factor[0] + (self.factor[1] - self.factor[0]) * draws[8 * n : 9 * n]
+        chosen = (draws[9 * n :] < probability).reshape(n, 1, 1, 1)
+        return tensor_ops.where(chosen, warped, x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "scale": self.scale,
+            "interpolation": self.interpolation,
+            "fill_value": self.fill_value,
+        }
+
+
 class RandomCrop(_RandomLayer):
     """In training, a random (height, width) window of each image (each image its own; Keras
     crops a whole batch at one place). In inference, and in training when an image is smaller

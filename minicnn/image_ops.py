@@ -80,9 +80,11 @@ def _source_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
 
 class AffineTransform(Function):
     """Warp each image by its matrix [a0, a1, a2, b0, b1, b2]: output pixel (x, y) takes the
-    input at (a0 x + a1 y + a2, b0 x + b1 y + b2), as Keras' transforms map output to input.
-    ``matrices`` is an (N, 6) array, one row per image, or a tuple of six numbers for every
-    image; the output is ``output_size`` (height, width), by default the input's. The input is
+    input at (a0 x + a1 y + a2, b0 x + b1 y + b2), as Keras' transforms map output to input;
+    with Keras' two more, [..., c0, c1], a projective one: both divided by c0 x + c1 y + 1.
+    ``matrices`` is an (N, 6) or (N, 8) array, one row per image, or a tuple of six (eight)
+    numbers for every image; the output is ``output_size`` (height, width), by default the
+    input's. The input is
     extended beyond its edges by ``fill_mode`` ('reflect', 'wrap', 'nearest', or 'constant'
     with ``fill_value``) and read by bilinear or nearest interpolation. The gradient is the
     adjoint: each output's gradient goes back to the pixels it read."""
@@ -103,17 +105,20 @@ class AffineTransform(Function):
         if isinstance(self.matrices, tuple):
             return [float(a) for a in self.matrices]
         m = self.matrices.astype(np.float64)
-        return [m[:, i, None, None] for i in range(6)]
+        return [m[:, i, None, None] for i in range(m.shape[1])]
 
     def _taps(self, shape: tuple[int, ...], xp: Any) -> list[tuple[Any, Any, Any]]:
         """For each pixel the model reads: (flat index into (N*H*W), weight, inside mask)."""
         n, h, w, _ = shape
         out_h, out_w = self.output_size or (h, w)
-        a0, a1, a2, b0, b1, b2 = self._coefficients()
+        a0, a1, a2, b0, b1, b2, *projective = self._coefficients()
         ys = xp.arange(out_h, dtype=np.float64)[None, :, None]
         xs = xp.arange(out_w, dtype=np.float64)[None, None, :]
         col = a0 * xs + a1 * ys + a2
         row = b0 * xs + b1 * ys + b2
+        if projective:
+            depth = projective[0] * xs + projective[1] * ys + 1.0
+            col, row = col / depth, row / depth
         base = (xp.arange(n) * h)[:, None, None]
         if self.interpolation == "nearest":
             corners = [(xp.floor(row + 0.5), xp.floor(col + 0.5), None)]
@@ -171,7 +176,46 @@ def affine_transform(
     if fill_mode not in FILL_MODES:
         raise ValueError(f"fill_mode must be one of {', '.join(FILL_MODES)}; got {fill_mode!r}.")
     checked_interpolation(interpolation)
+    count = len(matrices) if isinstance(matrices, tuple) else matrices.shape[-1]
+    if count not in (6, 8):
+        raise ValueError(f"a transform has 6 (affine) or 8 (projective) numbers, got {count}.")
     return AffineTransform(matrices, fill_mode, interpolation, fill_value, output_size)(x)
+
+
+def quad_homographies(xp: Any, corners: Any) -> Any:
+    """(N, 8) projective rows, Keras' layout, mapping each output pixel into the unit square
+    (u, v) whose corners (0,0), (1,0), (0,1), (1,1) went to ``corners`` (N, 4, 2) points
+    (x, y) in that order: the inverse of Heckbert's square-to-quad map, in closed form."""
+    (x0, y0), (x1, y1), (x3, y3), (x2, y2) = (corners[:, i].T for i in range(4))
+    dx1, dx2, dx3 = x1 - x2, x3 - x2, x0 - x1 + x2 - x3
+    dy1, dy2, dy3 = y1 - y2, y3 - y2, y0 - y1 + y2 - y3
+    den = dx1 * dy2 - dx2 * dy1
+    g = (dx3 * dy2 - dx2 * dy3) / den
+    h = (dx1 * dy3 - dx3 * dy1) / den
+    forward = xp.stack(
+        [
+            xp.stack([x1 - x0 + g * x1, x3 - x0 + h * x3, x0], axis=-1),
+            xp.stack([y1 - y0 + g * y1, y3 - y0 + h * y3, y0], axis=-1),
+            xp.stack([g, h, xp.ones_like(g)], axis=-1),
+        ],
+        axis=1,
+    )
+    # The inverse up to scale is the adjugate (cofactors transposed); scaled so [2, 2] is 1.
+    m = forward
+    inverse = xp.stack(
+        [
+            xp.stack([_minor(m, 1, 2, 1, 2), -_minor(m, 0, 2, 1, 2), _minor(m, 0, 1, 1, 2)], -1),
+            xp.stack([-_minor(m, 1, 2, 0, 2), _minor(m, 0, 2, 0, 2), -_minor(m, 0, 1, 0, 2)], -1),
+            xp.stack([_minor(m, 1, 2, 0, 1), -_minor(m, 0, 2, 0, 1), _minor(m, 0, 1, 0, 1)], -1),
+        ],
+        axis=1,
+    )
+    inverse = inverse / inverse[:, 2:3, 2:3]
+    return inverse.reshape(-1, 9)[:, :8]
+
+
+def _minor(m: Any, r0: int, r1: int, c0: int, c1: int) -> Any:
+    return m[:, r0, c0] * m[:, r1, c1] - m[:, r0, c1] * m[:, r1, c0]
 
 
 def checked_interpolation(value: str, owner: str = "") -> str:

@@ -11,6 +11,7 @@ from test_models import toy_data
 from minicnn import Input, Sequential, backend, load_model
 from minicnn import image_ops as ops
 from minicnn import layers as L
+from minicnn.autograd import Tensor
 
 # Keras' fill modes are SciPy's grid modes.
 SCIPY_MODE = {
@@ -108,6 +109,7 @@ RGB_AUGMENTERS = {
 }
 AUGMENTERS["mixup"] = lambda: L.MixUp(0.4)
 AUGMENTERS["cutmix"] = lambda: L.CutMix()
+AUGMENTERS["perspective"] = lambda: L.RandomPerspective(0.9, 0.6, fill_value=0.5)
 AUGMENTERS["gaussian_blur"] = lambda: L.RandomGaussianBlur(0.8, (3, 5), (0.5, 2.0), (-5, 5))
 AUGMENTERS.update(RGB_AUGMENTERS)
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
@@ -719,3 +721,66 @@ def test_mixed_batches_train_a_model_as_keras_recipe_does(device):
             assert np.asarray(batch["labels"]).shape == (16, 3)
             model.train_on_batch(batch["images"], batch["labels"])
     assert model.evaluate(x, onehot, verbose=0)[0] < 0.8 * before
+
+
+def keras_homography(start, end):
+    """Keras' way: the 8 numbers that send each end point to its start point, from the 8x8
+    linear system of the four pairs."""
+    rows, target = [], []
+    for (sx, sy), (ex, ey) in zip(start, end, strict=True):
+        rows.append([ex, ey, 1, 0, 0, 0, -sx * ex, -sx * ey])
+        rows.append([0, 0, 0, ex, ey, 1, -sy * ex, -sy * ey])
+        target += [sx, sy]
+    return np.linalg.solve(np.array(rows), np.array(target))
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_projective_warps_match_scipy_and_their_gradients_check(interpolation, device):
+    rng = np.random.default_rng(27)
+    n, h, w = 3, 7, 9
+    x = rng.random((n, h, w, 2))
+    start = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], float)
+    ends = start + rng.uniform(-2, 2, (n, 4, 2))
+    rows = np.stack([keras_homography(start, end) for end in ends])
+    square = ops.quad_homographies(np, ends) * np.array([w - 1] * 3 + [h - 1] * 3 + [1, 1])
+    np.testing.assert_allclose(square, rows, rtol=1e-9, atol=1e-9)  # closed form = the solve
+    on_device = backend.to_device(rows, device)
+    out = host(
+        ops.affine_transform(
+            Tensor(backend.to_device(x, device)), on_device, "constant", interpolation, 0.25
+        )
+    )
+    ys, xs = np.mgrid[0:h, 0:w].astype(float)
+    expected = np.empty_like(x)
+    for i, (a0, a1, a2, b0, b1, b2, c0, c1) in enumerate(rows):
+        depth = c0 * xs + c1 * ys + 1
+        coords = [(b0 * xs + b1 * ys + b2) / depth, (a0 * xs + a1 * ys + a2) / depth]
+        for ch in range(2):
+            expected[i, ..., ch] = ndimage.map_coordinates(
+                x[i, ..., ch],
+                coords,
+                order=1 if interpolation == "bilinear" else 0,
+                mode="grid-constant",
+                cval=0.25,
+            )
+    np.testing.assert_allclose(out, expected, atol=1e-9)
+    check_gradients(
+        lambda t: ops.affine_transform(t, on_device, "reflect", interpolation), x, device=device
+    )
+
+
+def test_random_perspective_moves_corners_by_keras_rule(device):
+    x = np.random.default_rng(28).random((200, 6, 8, 1)).astype(np.float32)
+    x_dev = backend.to_device(x, device)
+    np.testing.assert_array_equal(host(L.RandomPerspective(scale=0.0)(x_dev)), x)
+    layer = L.RandomPerspective(factor=0.5, scale=0.8, fill_value=-1.0, seed=3)
+    out = host(layer(x_dev))  # a direct call augments, as in Keras
+    warped = ~(out == x).all(axis=(1, 2, 3))
+    assert 30 < warped.sum() < 70  # probabilities drawn from [0, 0.5]: a quarter on average
+    np.testing.assert_array_equal(out[:, 0, 0], x[:, 0, 0])  # Keras' rule keeps (0, 0)
+    assert (out[warped] == -1.0).any()  # corners pulled in leave the fill outside
+    np.testing.assert_array_equal(host(layer(x_dev, training=False)), x)
+    with pytest.raises(ValueError, match=r"scale must be in \[0, 1\]"):
+        L.RandomPerspective(scale=1.5)
+    with pytest.raises(ValueError, match="6 \\(affine\\) or 8 \\(projective\\)"):
+        ops.affine_transform(Tensor(x), np.zeros((200, 7)))

@@ -450,31 +450,6 @@ def _odd_sizes(value: Any, owner: str) -> tuple[int, int]:
     return sizes
 
 
-def _gaussian_bands(xp: Any, sigma: Any, size: int, length: int, dtype: Any) -> Any:
-    """(n, length, length): row i holds the normalized Gaussian taps (one sigma per image)
-    centered on i, cut off past the edges (zero padding), so ``band @ line`` blurs a line."""
-    radius = (size - 1) // 2
-    taps = xp.exp(-0.5 * ((xp.arange(size) - radius)[None, :] / sigma[:, None]) ** 2)
-    taps = taps / taps.sum(axis=1, keepdims=True)
-    offset = xp.arange(length)[None, :] - xp.arange(length)[:, None] + radius
-    inside = (offset >= 0) & (offset < size)
-    bands = xp.where(inside, taps[:, xp.clip(offset, 0, size - 1)], 0.0)
-    return bands.astype(dtype)
-
-
-def gaussian_blur(x: Tensor, sigma_y: Any, sigma_x: Any, kernel_size: tuple[int, int]) -> Tensor:
-    """Each NHWC image blurred by its own separable Gaussian (sigmas per image, zero padding,
-    output the input's size), as two batched products with banded matrices."""
-    xp = backend.get_array_module(x.data)
-    n, h, w, c = x.shape
-    rows = Tensor(_gaussian_bands(xp, sigma_y, kernel_size[0], h, x.dtype))
-    columns = Tensor(_gaussian_bands(xp, sigma_x, kernel_size[1], w, x.dtype))
-    down = tensor_ops.matmul(rows, tensor_ops.reshape(x, (n, h, w * c)))
-    across = tensor_ops.transpose(tensor_ops.reshape(down, (n, h, w, c)), (0, 2, 1, 3))
-    blurred = tensor_ops.matmul(columns, tensor_ops.reshape(across, (n, w, h * c)))
-    return tensor_ops.transpose(tensor_ops.reshape(blurred, (n, w, h, c)), (0, 2, 1, 3))
-
-
 class RandomGaussianBlur(_UnitFactorLayer):
     """Keras' RandomGaussianBlur: each image, with a probability drawn from ``factor`` (a
     number f: from [0, f]), blurred by a ``kernel_size`` Gaussian (odd; zero padding) whose
@@ -505,7 +480,7 @@ class RandomGaussianBlur(_UnitFactorLayer):
         sigma_x, sigma_y = low + (high - low) * draws[:2] + 1e-6
         probability = self.factor[0] + (self.factor[1] - self.factor[0]) * draws[2]
         blur = (draws[3] < probability).reshape(n, 1, 1, 1)
-        blurred = gaussian_blur(x, sigma_y, sigma_x, self.kernel_size)
+        blurred = ops.gaussian_blur(x, sigma_y, sigma_x, self.kernel_size)
         return tensor_ops.clip(tensor_ops.where(blur, blurred, x), *self.value_range)
 
     def get_config(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from . import ops as tensor_ops
 from .autograd import Function, Tensor
 from .functions import Crop
 
@@ -107,10 +108,8 @@ class AffineTransform(Function):
         m = self.matrices.astype(np.float64)
         return [m[:, i, None, None] for i in range(m.shape[1])]
 
-    def _taps(self, shape: tuple[int, ...], xp: Any) -> list[tuple[Any, Any, Any]]:
-        """For each pixel the model reads: (flat index into (N*H*W), weight, inside mask)."""
-        n, h, w, _ = shape
-        out_h, out_w = self.output_size or (h, w)
+    def _coordinates(self, xp: Any, out_h: int, out_w: int) -> tuple[Any, Any]:
+        """Where each output pixel reads the input: (row, column), real numbers."""
         a0, a1, a2, b0, b1, b2, *projective = self._coefficients()
         ys = xp.arange(out_h, dtype=np.float64)[None, :, None]
         xs = xp.arange(out_w, dtype=np.float64)[None, None, :]
@@ -119,6 +118,13 @@ class AffineTransform(Function):
         if projective:
             depth = projective[0] * xs + projective[1] * ys + 1.0
             col, row = col / depth, row / depth
+        return row, col
+
+    def _taps(self, shape: tuple[int, ...], xp: Any) -> list[tuple[Any, Any, Any]]:
+        """For each pixel the model reads: (flat index into (N*H*W), weight, inside mask)."""
+        n, h, w, _ = shape
+        out_h, out_w = self.output_size or (h, w)
+        row, col = self._coordinates(xp, out_h, out_w)
         base = (xp.arange(n) * h)[:, None, None]
         if self.interpolation == "nearest":
             corners = [(xp.floor(row + 0.5), xp.floor(col + 0.5), None)]
@@ -180,6 +186,60 @@ def affine_transform(
     if count not in (6, 8):
         raise ValueError(f"a transform has 6 (affine) or 8 (projective) numbers, got {count}.")
     return AffineTransform(matrices, fill_mode, interpolation, fill_value, output_size)(x)
+
+
+class Remap(AffineTransform):
+    """Each output pixel (i, j) of image k reads the input at (``rows[k, i, j]``,
+    ``columns[k, i, j]``), with the fill modes and interpolations of ``AffineTransform``
+    (SciPy's map_coordinates, batched)."""
+
+    def __init__(
+        self, rows: Any, columns: Any, fill_mode: str, interpolation: str, fill_value: float
+    ) -> None:
+        super().__init__(None, fill_mode, interpolation, fill_value, tuple(rows.shape[1:]))
+        self.rows, self.columns = rows, columns
+
+    def _coordinates(self, xp: Any, out_h: int, out_w: int) -> tuple[Any, Any]:
+        return self.rows.astype(np.float64), self.columns.astype(np.float64)
+
+
+def remap(
+    x: Any,
+    rows: Any,
+    columns: Any,
+    fill_mode: str = "reflect",
+    interpolation: str = "bilinear",
+    fill_value: float = 0.0,
+) -> Tensor:
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {', '.join(FILL_MODES)}; got {fill_mode!r}.")
+    checked_interpolation(interpolation)
+    return Remap(rows, columns, fill_mode, interpolation, fill_value)(x)
+
+
+def gaussian_bands(xp: Any, sigma: Any, size: int, length: int, dtype: Any) -> Any:
+    """(n, length, length): row i holds the normalized Gaussian taps (one sigma per image)
+    centered on i, cut off past the edges (zero padding), so ``band @ line`` blurs a line."""
+    radius = (size - 1) // 2
+    taps = xp.exp(-0.5 * ((xp.arange(size) - radius)[None, :] / sigma[:, None]) ** 2)
+    taps = taps / taps.sum(axis=1, keepdims=True)
+    offset = xp.arange(length)[None, :] - xp.arange(length)[:, None] + radius
+    inside = (offset >= 0) & (offset < size)
+    bands = xp.where(inside, taps[:, xp.clip(offset, 0, size - 1)], 0.0)
+    return bands.astype(dtype)
+
+
+def gaussian_blur(x: Tensor, sigma_y: Any, sigma_x: Any, kernel_size: tuple[int, int]) -> Tensor:
+    """Each NHWC image blurred by its own separable Gaussian (sigmas per image, zero padding,
+    output the input's size), as two batched products with banded matrices."""
+    xp = backend.get_array_module(x.data)
+    n, h, w, c = x.shape
+    rows = Tensor(gaussian_bands(xp, sigma_y, kernel_size[0], h, x.dtype))
+    columns = Tensor(gaussian_bands(xp, sigma_x, kernel_size[1], w, x.dtype))
+    down = tensor_ops.matmul(rows, tensor_ops.reshape(x, (n, h, w * c)))
+    across = tensor_ops.transpose(tensor_ops.reshape(down, (n, h, w, c)), (0, 2, 1, 3))
+    blurred = tensor_ops.matmul(columns, tensor_ops.reshape(across, (n, w, h * c)))
+    return tensor_ops.transpose(tensor_ops.reshape(blurred, (n, w, h, c)), (0, 2, 1, 3))
 
 
 def quad_homographies(xp: Any, corners: Any) -> Any:

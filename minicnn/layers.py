@@ -14,6 +14,7 @@ from .attention import Attention, MultiHeadAttention, Permute
 from .augmentation import (
     Pipeline,
     RandomCrop,
+    RandomElasticTransform,
     RandomErasing,
     RandomFlip,
     RandomPerspective,
@@ -170,6 +171,7 @@ __all__ = [
     "MixUp",
     "CutMix",
     "RandomPerspective",
+    "RandomElasticTransform",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -884,6 +886,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         MixUp,
         CutMix,
         RandomPerspective,
+        RandomElasticTransform,
         Rescaling,
         Resizing,
         Normalization,

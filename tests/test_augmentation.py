@@ -1,6 +1,8 @@
 """Augmentation layers: the warps against SciPy's interpolation (an independent oracle), their
 gradients, Keras' training-only rule, reproducible draws, and the same draws on every device."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from gradcheck import check_gradients
@@ -110,6 +112,7 @@ RGB_AUGMENTERS = {
 AUGMENTERS["mixup"] = lambda: L.MixUp(0.4)
 AUGMENTERS["cutmix"] = lambda: L.CutMix()
 AUGMENTERS["perspective"] = lambda: L.RandomPerspective(0.9, 0.6, fill_value=0.5)
+AUGMENTERS["elastic"] = lambda: L.RandomElasticTransform(0.9, (0.5, 1.0), value_range=(0, 1))
 AUGMENTERS["gaussian_blur"] = lambda: L.RandomGaussianBlur(0.8, (3, 5), (0.5, 2.0), (-5, 5))
 AUGMENTERS.update(RGB_AUGMENTERS)
 # RandomCrop draws too, and acts in inference as well (see test_preprocessing).
@@ -784,3 +787,56 @@ def test_random_perspective_moves_corners_by_keras_rule(device):
         L.RandomPerspective(scale=1.5)
     with pytest.raises(ValueError, match="6 \\(affine\\) or 8 \\(projective\\)"):
         ops.affine_transform(Tensor(x), np.zeros((200, 7)))
+
+
+@pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "nearest", "constant"])
+def test_remap_reads_where_told_like_scipy(fill_mode, device):
+    rng = np.random.default_rng(29)
+    x = rng.random((2, 5, 6, 2))
+    rows = rng.uniform(-3, 8, (2, 4, 7))  # another output size, reaching past every edge
+    columns = rng.uniform(-3, 9, (2, 4, 7))
+    to = partial(backend.to_device, device=device)
+    out = host(ops.remap(Tensor(to(x)), to(rows), to(columns), fill_mode, "bilinear", 0.5))
+    expected = np.stack(
+        [
+            np.stack(
+                [
+                    ndimage.map_coordinates(
+                        x[i, ..., ch],
+                        [rows[i], columns[i]],
+                        order=1,
+                        mode=SCIPY_MODE[fill_mode],
+                        cval=0.5,
+                    )
+                    for ch in range(2)
+                ],
+                axis=-1,
+            )
+            for i in range(2)
+        ]
+    )
+    np.testing.assert_allclose(out, expected, atol=1e-9)
+    check_gradients(
+        lambda t: ops.remap(t, to(rows), to(columns), fill_mode, "bilinear", 0.5), x, device=device
+    )
+
+
+def test_random_elastic_transform_moves_pixels_by_a_smooth_field_of_keras_size(device):
+    h = w = 28
+    ramp = np.broadcast_to(np.arange(w, dtype=np.float32), (64, h, w))[..., None] * 1.0
+    layer = L.RandomElasticTransform((1.0, 1.0), (1.0, 1.0), value_range=(-100, 100), seed=4)
+    out = host(layer(backend.to_device(np.ascontiguousarray(ramp), device)))
+    shift = (out - ramp)[:, 5:-5, 5:-5, 0]  # on a ramp of columns, the value read is the place
+    # Keras' sizes for distortion 1: alpha = 0.1 * 28, sigma = 0.05 * 28; normal noise times
+    # sigma, blurred by a Gaussian of sigma, has standard deviation 1 / (2 sqrt(pi)), so:
+    expected = 0.1 * 28 / (2 * np.sqrt(np.pi))
+    assert 0.75 * expected < shift.std() < 1.25 * expected
+    neighbours = np.corrcoef(shift[:, :, :-1].ravel(), shift[:, :, 1:].ravel())[0, 1]
+    assert neighbours > 0.8  # smooth, not pixel noise
+    assert np.abs(shift.mean(axis=(1, 2))).max() < 1.0 and shift.std(axis=(1, 2)).min() > 0.1
+    flat = np.full((4, 9, 9, 1), 7.0, np.float32)
+    np.testing.assert_allclose(host(layer(backend.to_device(flat, device))), 7.0, atol=1e-5)
+    clipped = L.RandomElasticTransform((1.0, 1.0), value_range=(0, 10))(ramp[:2] * 10)
+    assert host(clipped).max() <= 10
+    none = L.RandomElasticTransform(scale=0.0)
+    np.testing.assert_array_equal(host(none(backend.to_device(flat, device))), flat)

@@ -103,6 +103,72 @@ class Concatenate(_Merge):
         return {**super().get_config(), "axis": self.axis}
 
 
+class Dot(_Merge):
+    """Keras' Dot: the dot product of two inputs along ``axes`` (one axis for both, or a pair,
+    counted with the batch axis as 0), per sample; the output's axes are the first input's
+    others, then the second's (its batch axis left out), and (batch, 1) when none remain.
+    ``normalize``: L2-normalized along those axes first, giving cosine similarities."""
+
+    def __init__(self, axes: Any, normalize: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        pair = [axes, axes] if isinstance(axes, int) and not isinstance(axes, bool) else axes
+        if not (
+            isinstance(pair, (list, tuple))
+            and len(pair) == 2
+            and all(isinstance(a, int) and not isinstance(a, bool) for a in pair)
+        ):
+            raise ValueError(
+                f"{self.describe()}: axes must be an int or a pair of ints, got {axes!r}."
+            )
+        self.axes = axes if isinstance(axes, int) else list(axes)
+        self.normalize = bool(normalize)
+
+    def _axes(self, ranks: list[int]) -> list[int]:
+        """Each input's axis (batch axis 0) for inputs of these ranks, batch included."""
+        pair = [self.axes] * 2 if isinstance(self.axes, int) else self.axes
+        found = [a % rank if a < 0 else a for a, rank in zip(pair, ranks, strict=True)]
+        if any(not 1 <= a < rank for a, rank in zip(found, ranks, strict=True)):
+            raise ValueError(
+                f"{self.describe()}: axes {self.axes} are not sample axes of inputs of ranks "
+                f"{ranks} (the batch axis 0 cannot be summed)."
+            )
+        return found
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        if len(input_shape) != 2:
+            raise ValueError(f"{self.describe()} takes exactly two inputs, got {len(input_shape)}.")
+        first, second = ((None, *s) for s in input_shape)
+        a, b = self._axes([len(first), len(second)])
+        if first[a] != second[b]:
+            raise ValueError(
+                f"{self.describe()}: the axes to sum differ in size, {first[a]} (axis {a} of "
+                f"{first}) and {second[b]} (axis {b} of {second})."
+            )
+        out = first[1:a] + first[a + 1 :] + second[1:b] + second[b + 1 :]
+        return tuple(out) or (1,)
+
+    def call(self, x: list[Tensor], training: bool) -> Tensor:
+        from . import ops
+
+        first, second = x
+        a, b = self._axes([first.ndim, second.ndim])
+        if self.normalize:
+            first, second = ops.normalize(first, axis=a), ops.normalize(second, axis=b)
+        n = first.shape[0]
+        # (n, rest of first, k) @ (n, k, rest of second), the summed axes brought together.
+        left = ops.moveaxis(first, a, -1)
+        right = ops.moveaxis(second, b, 1)
+        rows, columns = left.shape[1:-1], right.shape[2:]
+        product = ops.matmul(
+            ops.reshape(left, (n, -1, left.shape[-1])),
+            ops.reshape(right, (n, right.shape[1], -1)),
+        )
+        return ops.reshape(product, (n, *rows, *columns) if rows or columns else (n, 1))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
 # Keras' functional forms: ``add([x, y])`` is ``Add()([x, y])``.
 
 
@@ -132,3 +198,7 @@ def minimum(inputs: list[Any], **kwargs: Any) -> Any:
 
 def concatenate(inputs: list[Any], axis: int = -1, **kwargs: Any) -> Any:
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs: list[Any], axes: Any = -1, **kwargs: Any) -> Any:
+    return Dot(axes=axes, **kwargs)(inputs)

@@ -361,6 +361,14 @@ def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Tensor:
     return _transpose(x, tuple(range(x.ndim))[::-1] if axes is None else tuple(axes))
 
 
+def moveaxis(x: Any, source: int, destination: int) -> Tensor:
+    """NumPy's moveaxis: axis ``source`` moved to ``destination``, the others in order."""
+    x = convert_to_tensor(x)
+    order = list(range(x.ndim))
+    order.insert(destination % x.ndim, order.pop(source % x.ndim))
+    return _transpose(x, tuple(order))
+
+
 def expand_dims(x: Any, axis: int) -> Tensor:
     x = convert_to_tensor(x)
     shape = list(x.shape)

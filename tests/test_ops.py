@@ -238,3 +238,11 @@ def test_batched_products_in_a_captured_step_broadcast_like_numpy(gpu, monkeypat
     a, b = rng.standard_normal((2, 1, 3, 4)), rng.standard_normal((5, 4, 2))
     got = F.batched_product(gpu.asarray(a), gpu.asarray(b))
     np.testing.assert_allclose(host(got), np.matmul(a, b), rtol=1e-12)
+
+
+@pytest.mark.parametrize("source, destination", [(0, -1), (2, 0), (-1, 1)])
+def test_moveaxis_follows_numpy(source, destination, device):
+    x = np.random.default_rng(4).standard_normal((2, 3, 4))
+    got = ops.moveaxis(Tensor(backend.to_device(x, device)), source, destination)
+    np.testing.assert_array_equal(host(got), np.moveaxis(x, source, destination))
+    check_gradients(lambda t: ops.moveaxis(t, source, destination), x, device=device)

@@ -79,7 +79,12 @@ from .merging import (
     subtract,
 )
 from .noise_layers import AlphaDropout, GaussianDropout, GaussianNoise
-from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from .normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+)
 from .pooling import (
     AveragePooling2D,
     GlobalAveragePooling2D,
@@ -135,6 +140,7 @@ __all__ = [
     "GaussianDropout",
     "GaussianNoise",
     "GroupNormalization",
+    "RMSNormalization",
     "Cropping1D",
     "Identity",
     "SpatialDropout1D",
@@ -898,6 +904,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         CenterCrop,
         LayerNormalization,
         GroupNormalization,
+        RMSNormalization,
         SimpleRNN,
         LSTM,
         GRU,

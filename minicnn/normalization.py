@@ -270,6 +270,31 @@ class LayerNormalization(_ScaleAndShift):
         }
 
 
+class RMSNormalization(LayerNormalization):
+    """Keras' RMSNormalization (Zhang and Sennrich): each sample divided by the root mean
+    square of its values over ``axis`` (plus ``epsilon``), then scaled by a learned weight
+    per position of those axes (ones at first); no centering, no shift."""
+
+    def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-6, **kwargs: Any):
+        super().__init__(axis=axis, epsilon=epsilon, center=False, scale=True, **kwargs)
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        from . import ops
+
+        gamma, _ = self._gamma_beta(x)
+        return ops.rms_normalization(x, gamma, self._axes(x.ndim - 1), self.epsilon)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        return {
+            key: value
+            for key, value in config.items()
+            if key not in ("center", "scale", "beta_initializer", "gamma_initializer")
+            and not key.startswith("beta_")
+            and not key.startswith("gamma_")
+        }
+
+
 class GroupNormalization(LayerNormalization):
     """Keras' GroupNormalization: the channels (last axis) in ``groups`` groups, each sample's
     group normalized over its channels at every position, then gamma and beta per channel.

@@ -352,6 +352,17 @@ def normalize(x: Any, axis: Axis = -1, epsilon: float = 1e-12) -> Tensor:
 # --- shapes -------------------------------------------------------------------------------------
 
 
+def rms_normalization(
+    x: Any, scale: Any = 1, axis: Axis = -1, epsilon: float | None = None
+) -> Tensor:
+    """Keras' ops.rms_normalization: ``x / sqrt(mean(x ** 2 over axis) + epsilon) * scale``
+    (epsilon None: float32's machine epsilon, as Keras)."""
+    x = convert_to_tensor(x)
+    epsilon = float(np.finfo(np.float32).eps) if epsilon is None else float(epsilon)
+    mean_square = mean(square(x), axis=axis, keepdims=True)
+    return x / sqrt(mean_square + epsilon) * scale
+
+
 def reshape(x: Any, new_shape: tuple[int, ...]) -> Tensor:
     return F.reshape(convert_to_tensor(x), tuple(new_shape))
 

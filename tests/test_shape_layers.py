@@ -128,3 +128,47 @@ def test_bad_shape_layer_arguments_are_named():
         Sequential([Input((4, 5)), L.LayerNormalization(axis=3)])
     with pytest.raises(ValueError, match=r"\(SpatialDropout2D\) expects input of shape"):
         Sequential([Input((4,)), L.SpatialDropout2D(0.1)])
+
+
+@pytest.mark.parametrize("axis", [-1, [1, 3]])
+def test_rms_normalization_follows_its_definition_and_keras_example(axis, device):
+    """Keras' RMSNormalization: x / sqrt(mean(x^2) + eps) * scale; no shift."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 4, 5)) * 2 + 1
+    layer = L.RMSNormalization(axis=axis)
+    layer.to(device)
+    layer.build(x.shape[1:])
+    axes = (3,) if axis == -1 else (1, 3)
+    shape = tuple(x.shape[a] for a in axes)
+    assert [w.shape for w in layer.weights] == [shape]
+    np.testing.assert_array_equal(layer.get_weights()[0], np.ones(shape))  # Keras' ones
+    scale = rng.standard_normal(shape)
+    layer.set_weights([scale])
+    stored = layer.get_weights()[0].astype(np.float64)
+    rms = np.sqrt((x**2).mean(axis=axes, keepdims=True) + 1e-6)
+    broadcast = [x.shape[a] if a in axes else 1 for a in range(1, 4)]
+    expected = x / rms * stored.reshape(broadcast)
+    np.testing.assert_allclose(host(layer(backend.to_device(x, device))), expected, rtol=1e-10)
+    check_layer_gradients(L.RMSNormalization(axis=axis), x, device=device)
+    config = layer.get_config()
+    assert config["axis"] == axis and config["epsilon"] == 1e-6 and "center" not in config
+    assert L.RMSNormalization.from_config(config).get_config() == config
+
+
+def test_rms_normalization_trains_in_a_model_and_ops_form(tmp_path):
+    x = np.random.default_rng(5).standard_normal((4, 10))
+    eps = float(np.finfo(np.float32).eps)
+    from minicnn import ops
+
+    expected = x / np.sqrt((x**2).mean(-1, keepdims=True) + eps) * 2.0
+    np.testing.assert_allclose(ops.rms_normalization(x, 2.0).data, expected, rtol=1e-12)
+    data, labels = toy_data(96)
+    model = Sequential(
+        [Input((8, 8, 1)), L.Flatten(), L.Dense(16), L.RMSNormalization(), L.Dense(3, "softmax")]
+    )
+    model.compile("adam", metrics=["accuracy"])
+    history = model.fit(data, labels, epochs=8, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+    model.save(tmp_path / "rms.minicnn")
+    loaded = load_model(tmp_path / "rms.minicnn")
+    np.testing.assert_allclose(loaded.predict(data, verbose=0), model.predict(data, verbose=0))

@@ -56,6 +56,27 @@ def attend(
     attention weights in training (its seeds from ``generator``, a layer's own, if given)."""
     last_two = (*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)
     scores = F.matmul(query, transpose(key, last_two))
+    return attend_scores(scores, value, causal, dropout, training, generator)
+
+
+def additive_scores(query: Tensor, key: Tensor, scale: Any = None) -> Tensor:
+    """Bahdanau's scores: sum over features of ``scale * tanh(query_i + key_j)``, for every
+    query step i and key step j: (batch, Tq, Tv)."""
+    from . import ops
+
+    pairs = ops.tanh(ops.expand_dims(query, -2) + ops.expand_dims(key, -3))
+    return ops.sum(pairs if scale is None else pairs * scale, axis=-1)
+
+
+def attend_scores(
+    scores: Tensor,
+    value: Tensor,
+    causal: bool,
+    dropout: float,
+    training: bool,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """softmax(scores [+ causal mask]) value, with dropout on the weights in training."""
     if causal:
         xp = backend.get_array_module(scores.data)
         scores = F.add(scores, _causal_mask(xp, scores.shape[-2], scores.shape[-1], scores.dtype))
@@ -271,15 +292,19 @@ class MultiHeadAttention(_AttentionLayer):
 
 
 class Attention(_AttentionLayer):
-    """Keras' Attention (Luong-style dot product): softmax(query key^T) value, the scores
-    scaled by a learned scalar with ``use_scale``. The query's and value's features must
-    agree."""
+    """Keras' Attention: softmax(scores) value. ``score_mode="dot"`` (Luong): the scores are
+    query key^T, times a learned scalar with ``use_scale``; ``"concat"``: a learned scalar
+    times the sum over features of tanh(query_i + key_j) (inside it, times the scale with
+    ``use_scale``), as Keras computes it. The query's and key's features must agree."""
+
+    SCORE_MODES = ("dot", "concat")
 
     def __init__(self, use_scale: bool = False, score_mode: str = "dot", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if score_mode != "dot":
+        if score_mode not in self.SCORE_MODES:
             raise ValueError(
-                f"{self.describe()}: score_mode {score_mode!r} is not available; 'dot' is."
+                f"{self.describe()}: score_mode must be one of {', '.join(self.SCORE_MODES)}; "
+                f"got {score_mode!r}."
             )
         self.use_scale, self.score_mode = bool(use_scale), score_mode
 
@@ -295,15 +320,31 @@ class Attention(_AttentionLayer):
         return (query[0], value[1])
 
     def _create_weights(self, input_shape: list[Shape]) -> list[np.ndarray]:
-        return [np.ones((), backend.FLOAT)] if self.use_scale else []
+        scale = [np.ones((), backend.FLOAT)] if self.use_scale else []  # Keras' order
+        return scale + ([np.ones((), backend.FLOAT)] if self.score_mode == "concat" else [])
+
+    def scores(self, query: Tensor, key: Tensor) -> Tensor:
+        """(batch, Tq, Tv): how much each query step attends to each key step, unnormalized."""
+        scale = self._weights[0] if self.use_scale else None
+        if self.score_mode == "concat":
+            concat_weight = self._weights[-1]
+            inside = query if scale is None else query * scale
+            outside = key if scale is None else key * scale
+            return additive_scores(inside, outside) * concat_weight
+        last_two = (*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)
+        product = F.matmul(query, transpose(key, last_two))
+        return product if scale is None else product * scale
 
     def call(self, inputs: list[Tensor], training: bool) -> Tensor:
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
-        if self.use_scale:
-            query = query * self._weights[0]
-        return attend(
-            query, key, value, self.use_causal_mask, self.dropout, training, self._generator
+        return attend_scores(
+            self.scores(query, key),
+            value,
+            self.use_causal_mask,
+            self.dropout,
+            training,
+            self._generator,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -312,6 +353,29 @@ class Attention(_AttentionLayer):
             "use_scale": self.use_scale,
             "score_mode": self.score_mode,
         }
+
+
+class AdditiveAttention(Attention):
+    """Keras' AdditiveAttention (Bahdanau): softmax(scores) value with scores the sum over
+    features of ``scale * tanh(query_i + key_j)``; with ``use_scale`` (the default) the
+    scale is a learned vector of the features (Keras' glorot_uniform at first)."""
+
+    def __init__(self, use_scale: bool = True, dropout: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def _create_weights(self, input_shape: list[Shape]) -> list[np.ndarray]:
+        features = input_shape[0][-1]
+        if not self.use_scale:
+            return []
+        return [initializers.get("glorot_uniform")((features,)).astype(backend.FLOAT)]
+
+    def scores(self, query: Tensor, key: Tensor) -> Tensor:
+        return additive_scores(query, key, self._weights[0] if self.use_scale else None)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["score_mode"]
+        return config
 
 
 class Permute(Layer):

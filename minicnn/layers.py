@@ -10,7 +10,7 @@ import numpy as np
 from . import backend, conv_ops, initializers
 from . import functions as F
 from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
-from .attention import Attention, MultiHeadAttention, Permute
+from .attention import AdditiveAttention, Attention, MultiHeadAttention, Permute
 from .augmentation import (
     Pipeline,
     RandomCrop,
@@ -134,6 +134,7 @@ __all__ = [
     "Minimum",
     "AlphaDropout",
     "Attention",
+    "AdditiveAttention",
     "MultiHeadAttention",
     "Permute",
     "CenterCrop",
@@ -918,6 +919,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         SpatialDropout1D,
         MultiHeadAttention,
         Attention,
+        AdditiveAttention,
         Permute,
         GaussianNoise,
         GaussianDropout,

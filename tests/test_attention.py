@@ -141,9 +141,95 @@ def test_bad_attention_arguments_are_named():
         L.MultiHeadAttention(0, 4)
     with pytest.raises(ValueError, match=r"takes \[query, value\] or \[query, value, key\]"):
         L.MultiHeadAttention(2, 4)(Input((4, 4, 1)), Input((4, 4, 1)))
-    with pytest.raises(ValueError, match="score_mode 'concat' is not available"):
-        L.Attention(score_mode="concat")
+    with pytest.raises(ValueError, match="score_mode must be one of dot, concat; got 'add'"):
+        L.Attention(score_mode="add")
     with pytest.raises(TypeError, match="needs a query and a value"):
         L.Attention()(Input((3, 4)))
     with pytest.raises(ValueError, match=r"dims must order the sample axes 1..2"):
         L.Permute((1, 3))
+
+
+def numpy_attention(query, value, key, scores_of, causal=False):
+    """softmax(scores) value with the scores from ``scores_of(q_i, k_j)``, written as loops."""
+    b, tq, tv = query.shape[0], query.shape[1], key.shape[1]
+    scores = np.empty((b, tq, tv))
+    for n in range(b):
+        for i in range(tq):
+            for j in range(tv):
+                scores[n, i, j] = scores_of(query[n, i], key[n, j])
+                if causal and j > i:
+                    scores[n, i, j] = -np.inf
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    return weights @ value
+
+
+def test_concat_scores_follow_keras_test_values():
+    query = np.array([[[1.0, 1.1, 1.2, 1.3], [2.0, 2.1, 2.2, 2.3]]])
+    key = np.array([[[1.5, 1.6, 1.7, 1.8], [2.5, 2.6, 2.7, 2.8], [3.5, 3.6, 3.7, 3.8]]])
+    layer = L.Attention(score_mode="concat")
+    layer.build([query.shape[1:], key.shape[1:]])
+    scores = layer.scores(Tensor(query), Tensor(key)).data
+    # Keras' own expected values (tanh sums over the four features)
+    np.testing.assert_allclose(scores[0, 0], [3.96753427840, 3.99558784825, 3.99940254147])
+    np.testing.assert_allclose(scores[0, 1, 0], 3.99558784825)
+
+
+@pytest.mark.parametrize("kind", ["concat", "concat scaled", "additive", "additive plain"])
+def test_additive_scores_attend_like_a_loop_and_their_gradients_check(kind, device):
+    rng = np.random.default_rng(6)
+    query, value, key = rng.standard_normal((3, 2, 4, 5))
+    layer = {
+        "concat": lambda: L.Attention(score_mode="concat"),
+        "concat scaled": lambda: L.Attention(use_scale=True, score_mode="concat"),
+        "additive": lambda: L.AdditiveAttention(),
+        "additive plain": lambda: L.AdditiveAttention(use_scale=False),
+    }[kind]()
+    layer.to(device)
+    layer.build([query.shape[1:], value.shape[1:], key.shape[1:]])
+    weights = [rng.uniform(0.5, 1.5, w.shape) for w in layer.get_weights()]
+    layer.set_weights(weights)
+    stored = [w.astype(np.float64) for w in layer.get_weights()]
+    if kind.startswith("additive"):
+        scale = stored[0] if stored else np.ones(5)
+        assert [w.shape for w in stored] == ([(5,)] if stored else [])
+
+        def score(q, k):
+            return (scale * np.tanh(q + k)).sum()
+    else:
+        inner = stored[0] if kind == "concat scaled" else 1.0
+        outer = stored[-1]
+
+        def score(q, k):
+            return outer * np.tanh(inner * (q + k)).sum()
+
+    for causal in (False, True):
+        on = [Tensor(backend.to_device(a, device)) for a in (query, value, key)]
+        out = layer(*on, use_causal_mask=causal)
+        expected = numpy_attention(query, value, key, score, causal)
+        np.testing.assert_allclose(host(out), expected, rtol=1e-6)
+
+    def run(q, v, k, *w):
+        layer._weights = list(w)
+        return layer.call([q, v, k], False)
+
+    device_weights = [np.asarray(w, np.float64) for w in weights]
+    check_gradients(run, query, value, key, *device_weights, device=device)
+
+
+def test_additive_attention_learns_saves_and_loads(tmp_path, device):
+    x, y = contains_token()
+    backend.set_random_seed(0)
+    inputs = Input((6,))
+    embedded = L.Embedding(4, 8)(inputs)
+    attended = L.AdditiveAttention(dropout=0.1)([embedded, embedded])
+    pooled = L.GlobalMaxPooling1D()(L.LayerNormalization()(L.add([embedded, attended])))
+    model = Model(inputs, L.Dense(2, activation="softmax")(pooled), device=device)
+    model.compile(optimizers.Adam(0.02), metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=32, epochs=10, verbose=0)
+    assert history.history["accuracy"][-1] > 0.95, history.history["accuracy"]
+    model.save(tmp_path / "additive.minicnn")
+    loaded = load_model(tmp_path / "additive.minicnn", device=device)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    config = loaded.layers[2].get_config()
+    assert config["use_scale"] is True and "score_mode" not in config

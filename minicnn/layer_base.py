@@ -593,6 +593,15 @@ def _without_training(user_call: Any) -> Any:
     return call
 
 
+def wrapped_layer(entry: dict[str, Any], owner: str) -> Layer:
+    """The layer a wrapper's config names (``{"class_name": ..., "config": ...}``), rebuilt."""
+    from .layers import LAYER_CLASSES
+
+    if entry["class_name"] not in LAYER_CLASSES:
+        raise ValueError(f"{owner} wraps no {entry['class_name']!r}.")
+    return LAYER_CLASSES[entry["class_name"]].from_config(entry["config"])
+
+
 # Keras' call context: the ``training`` that the calls running now were given (None where none
 # was), which a layer called inside them without one inherits (a Dropout in a subclassed
 # model's call drops in fit and not in predict, as in Keras).

@@ -142,6 +142,7 @@ __all__ = [
     "GaussianNoise",
     "GroupNormalization",
     "RMSNormalization",
+    "SpectralNormalization",
     "Cropping1D",
     "Identity",
     "SpatialDropout1D",
@@ -819,6 +820,7 @@ from .rnn_cells import (  # noqa: E402
     SimpleRNNCell,
     StackedRNNCells,
 )
+from .spectral_normalization import SpectralNormalization  # noqa: E402
 from .text_layers import (  # noqa: E402
     TEXT_LAYERS,
     IntegerLookup,
@@ -838,6 +840,14 @@ from .volume_layers import (  # noqa: E402
     UpSampling3D,
     ZeroPadding3D,
 )
+
+
+def has_kernel(layer: Layer) -> bool:
+    """Whether the layer's first weight is a kernel in Keras' sense (Keras' ``layer.kernel``
+    or ``layer.embeddings``): Dense, the convolutions and Embedding, not the separable ones."""
+    owners = (Dense, _Convolution, _TransposedConvolution, DepthwiseConv2D, Conv1D, Embedding)
+    return isinstance(layer, owners) and not isinstance(layer, SeparableConv2D)
+
 
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
@@ -935,6 +945,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Conv1DTranspose,
         DepthwiseConv1D,
         SeparableConv1D,
+        SpectralNormalization,
         Masking,
         ActivityRegularization,
         UnitNormalization,

@@ -17,7 +17,7 @@ from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .functions import matmul_arrays
-from .layer_base import Layer, Shape
+from .layer_base import Layer, Shape, wrapped_layer
 
 
 def _forward_and_slope(name: str | None, owner: str) -> tuple[Any, Any]:
@@ -833,10 +833,5 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
-        from .layers import LAYER_CLASSES
-
         config = dict(config)
-        entry = config.pop("layer")
-        if entry["class_name"] not in LAYER_CLASSES:
-            raise ValueError(f"TimeDistributed wraps no {entry['class_name']!r}.")
-        return cls(LAYER_CLASSES[entry["class_name"]].from_config(entry["config"]), **config)
+        return cls(wrapped_layer(config.pop("layer"), "TimeDistributed"), **config)

@@ -54,9 +54,12 @@ def attend(
 ) -> Tensor:
     """softmax(query key^T [+ causal mask]) value, over the last two axes; dropout on the
     attention weights in training (its seeds from ``generator``, a layer's own, if given)."""
-    last_two = (*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)
-    scores = F.matmul(query, transpose(key, last_two))
-    return attend_scores(scores, value, causal, dropout, training, generator)
+    return attend_scores(dot_scores(query, key), value, causal, dropout, training, generator)
+
+
+def dot_scores(query: Tensor, key: Tensor) -> Tensor:
+    """Luong's scores: query key^T over the last two axes."""
+    return F.matmul(query, transpose(key, (*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)))
 
 
 def additive_scores(query: Tensor, key: Tensor, scale: Any = None) -> Tensor:
@@ -331,8 +334,7 @@ class Attention(_AttentionLayer):
             inside = query if scale is None else query * scale
             outside = key if scale is None else key * scale
             return additive_scores(inside, outside) * concat_weight
-        last_two = (*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)
-        product = F.matmul(query, transpose(key, last_two))
+        product = dot_scores(query, key)
         return product if scale is None else product * scale
 
     def call(self, inputs: list[Tensor], training: bool) -> Tensor:

@@ -143,6 +143,7 @@ __all__ = [
     "GroupNormalization",
     "RMSNormalization",
     "SpectralNormalization",
+    "EinsumDense",
     "Cropping1D",
     "Identity",
     "SpatialDropout1D",
@@ -811,6 +812,7 @@ from .conv_recurrent import (  # noqa: E402
     ConvLSTM2D,
     ConvLSTM3D,
 )
+from .einsum import EinsumDense  # noqa: E402
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
 from .rnn_cells import (  # noqa: E402
     CELL_LAYERS,
@@ -946,6 +948,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         DepthwiseConv1D,
         SeparableConv1D,
         SpectralNormalization,
+        EinsumDense,
         Masking,
         ActivityRegularization,
         UnitNormalization,

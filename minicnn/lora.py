@@ -48,12 +48,12 @@ class LowRankAdaptation:
             raise ValueError(f"{owner}: LoRA is already enabled.")
         rank = positive_int(rank, f"{owner}: rank")
         base = self._weights[0]
-        rows, cols = base.shape
+        *rows, cols = base.shape  # an EinsumDense kernel may have more axes: A gets them
         regularizer = getattr(self, "kernel_regularizer", None) or getattr(
             self, "embeddings_regularizer", None
         )
         a_name, b_name = self.lora_names
-        self.add_weight((rows, rank), a_initializer, regularizer=regularizer, name=a_name)
+        self.add_weight((*rows, rank), a_initializer, regularizer=regularizer, name=a_name)
         self.add_weight((rank, cols), b_initializer, regularizer=regularizer, name=b_name)
         self._frozen_weights.add(id(base))
         base.requires_grad = False

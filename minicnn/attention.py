@@ -203,6 +203,7 @@ class MultiHeadAttention(_AttentionLayer):
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.key_value_heads = self.num_heads  # fewer in GroupQueryAttention
 
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         _sequences(input_shape, self.describe(), (2, 3))
@@ -215,12 +216,17 @@ class MultiHeadAttention(_AttentionLayer):
         heads, out = self.num_heads, self.output_dim or query[1]
         kernel = self._initializers["kernel_initializer"]
         bias = self._initializers["bias_initializer"]
-        sizes = ((query[1], self.key_dim), (key[1], self.key_dim), (value[1], self.value_dim))
+        shared = self.key_value_heads
+        sizes = (
+            (query[1], heads, self.key_dim),
+            (key[1], shared, self.key_dim),
+            (value[1], shared, self.value_dim),
+        )
         weights = []
-        for features, dim in sizes:
-            weights.append(kernel((features, heads, dim)))
+        for features, count, dim in sizes:
+            weights.append(kernel((features, count, dim)))
             if self.use_bias:
-                weights.append(bias((heads, dim)))
+                weights.append(bias((count, dim)))
         weights.append(kernel((heads, self.value_dim, out)))
         if self.use_bias:
             weights.append(bias((out,)))
@@ -250,6 +256,11 @@ class MultiHeadAttention(_AttentionLayer):
             kernel = weights.pop(0)
             projected.append(self._project(x, kernel, bias_of(kernel.shape[1:])))
         q, k, v = projected
+        if self.key_value_heads != self.num_heads:  # each shared head serves a group in turn
+            from . import ops
+
+            group = self.num_heads // self.key_value_heads
+            k, v = (ops.repeat(t, group, axis=1) for t in (k, v))
         q = q * (1.0 / math.sqrt(self.key_dim))
         heads = attend(q, k, v, self.use_causal_mask, self.dropout, training, self._generator)
         n, _, steps, _ = heads.shape
@@ -291,6 +302,66 @@ class MultiHeadAttention(_AttentionLayer):
                 )
                 if value is not None
             },
+        }
+
+
+class GroupQueryAttention(MultiHeadAttention):
+    """Keras' GroupQueryAttention (Ainslie et al.): ``num_query_heads`` heads of queries of
+    ``head_dim`` features share ``num_key_value_heads`` heads of keys and values, each of
+    these serving a group of consecutive query heads (one: multi-query attention; as many:
+    multi-head). The output has the query's features. Weights as Keras': the query kernel
+    (features, query heads, head_dim) and bias, the key's and value's (features, key-value
+    heads, head_dim) and biases, then the output kernel (query heads, head_dim, features)
+    and bias."""
+
+    def __init__(
+        self,
+        head_dim: int,
+        num_query_heads: int,
+        num_key_value_heads: int,
+        dropout: float = 0.0,
+        use_bias: bool = True,
+        flash_attention: bool | None = None,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            num_heads=num_query_heads,
+            key_dim=head_dim,
+            dropout=dropout,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+            flash_attention=flash_attention,
+            **kwargs,
+        )
+        owner = self.describe()
+        shared = positive_int(num_key_value_heads, f"{owner}: num_key_value_heads")
+        if self.num_heads % shared:
+            raise ValueError(
+                f"{owner}: num_query_heads ({self.num_heads}) must be a multiple of "
+                f"num_key_value_heads ({shared})."
+            )
+        self.key_value_heads = shared
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        for key in ("num_heads", "key_dim", "value_dim", "output_shape"):
+            del config[key]
+        return {
+            **config,
+            "head_dim": self.key_dim,
+            "num_query_heads": self.num_heads,
+            "num_key_value_heads": self.key_value_heads,
         }
 
 

@@ -10,7 +10,13 @@ import numpy as np
 from . import backend, conv_ops, initializers
 from . import functions as F
 from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
-from .attention import AdditiveAttention, Attention, MultiHeadAttention, Permute
+from .attention import (
+    AdditiveAttention,
+    Attention,
+    GroupQueryAttention,
+    MultiHeadAttention,
+    Permute,
+)
 from .augmentation import (
     Pipeline,
     RandomCrop,
@@ -135,6 +141,7 @@ __all__ = [
     "AlphaDropout",
     "Attention",
     "AdditiveAttention",
+    "GroupQueryAttention",
     "MultiHeadAttention",
     "Permute",
     "CenterCrop",
@@ -932,6 +939,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         MultiHeadAttention,
         Attention,
         AdditiveAttention,
+        GroupQueryAttention,
         Permute,
         GaussianNoise,
         GaussianDropout,

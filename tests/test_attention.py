@@ -233,3 +233,72 @@ def test_additive_attention_learns_saves_and_loads(tmp_path, device):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     config = loaded.layers[2].get_config()
     assert config["use_scale"] is True and "score_mode" not in config
+
+
+def keras_group_query_attention(query, value, weights, groups, causal):
+    """Keras' GroupQueryAttention in its own einsums (NumPy, float64)."""
+    wq, bq, wk, bk, wv, bv, wo, bo = weights
+    q = np.einsum("bqm,muh->bquh", query, wq) + bq
+    k = np.repeat(np.einsum("bkm,mvh->bkvh", value, wk) + bk, groups, axis=2)
+    v = np.repeat(np.einsum("bkm,mvh->bkvh", value, wv) + bv, groups, axis=2)
+    scores = np.einsum("bquh,bkuh->buqk", q / np.sqrt(q.shape[-1]), k)
+    if causal:
+        scores = np.where(np.tril(np.ones(scores.shape[-2:])) > 0, scores, -np.inf)
+    attention = np.exp(scores - scores.max(-1, keepdims=True))
+    attention /= attention.sum(-1, keepdims=True)
+    heads = np.einsum("buqk,bkuh->bquh", attention, v)
+    return np.einsum("bquh,uhm->bqm", heads, wo) + bo
+
+
+@pytest.mark.parametrize("shared", [1, 2, 6])
+def test_group_query_attention_follows_keras_einsums(shared, device):
+    rng = np.random.default_rng(7)
+    query, value = rng.standard_normal((2, 2, 5, 8))
+    layer = L.GroupQueryAttention(head_dim=4, num_query_heads=6, num_key_value_heads=shared)
+    layer.to(device)
+    layer.build([query.shape[1:], value.shape[1:]])
+    assert [w.shape for w in layer.weights][:4] == [(8, 6, 4), (6, 4), (8, shared, 4), (shared, 4)]
+    layer.set_weights([rng.standard_normal(w.shape) * 0.5 for w in layer.weights])
+    weights = [w.astype(np.float64) for w in layer.get_weights()]
+    for causal in (False, True):
+        out = layer(*(backend.to_device(a, device) for a in (query, value)), use_causal_mask=causal)
+        expected = keras_group_query_attention(query, value, weights, 6 // shared, causal)
+        np.testing.assert_allclose(host(out), expected, rtol=1e-5, atol=1e-6)
+
+    def run(q, v, *w):
+        layer._weights = list(w)
+        return layer.call([q, v], False)
+
+    check_gradients(run, query[:1], value[:1], *weights, device=device)
+
+
+def test_group_query_attention_with_every_head_shared_is_multi_head_attention():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 5, 8)).astype(np.float32)
+    grouped = L.GroupQueryAttention(4, 2, 2)
+    multi = L.MultiHeadAttention(2, 4)
+    grouped(x, x)
+    multi(x, x)
+    multi.set_weights(grouped.get_weights())
+    np.testing.assert_allclose(grouped(x, x).data, multi(x, x).data, rtol=1e-6)
+    config = grouped.get_config()
+    assert config["num_key_value_heads"] == 2 and "num_heads" not in config
+    assert L.GroupQueryAttention.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match=r"num_query_heads \(6\) must be a multiple of"):
+        L.GroupQueryAttention(4, 6, 4)
+
+
+def test_a_group_query_transformer_learns_and_saves(tmp_path, device):
+    x, y = contains_token()
+    backend.set_random_seed(0)
+    inputs = Input((6,))
+    embedded = L.Embedding(4, 8)(inputs)
+    attended = L.GroupQueryAttention(4, 4, 2, dropout=0.1)(embedded, embedded)
+    pooled = L.GlobalMaxPooling1D()(L.LayerNormalization()(L.add([embedded, attended])))
+    model = Model(inputs, L.Dense(2, activation="softmax")(pooled), device=device)
+    model.compile(optimizers.Adam(0.02), metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=32, epochs=10, verbose=0)
+    assert history.history["accuracy"][-1] > 0.95, history.history["accuracy"]
+    model.save(tmp_path / "gqa.minicnn")
+    loaded = load_model(tmp_path / "gqa.minicnn", device=device)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -21,8 +21,7 @@ class Activation(Layer):
 
     def __init__(self, activation: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.activation_name = activation
-        self.activation = activations.get(activation)
+        self.activation, self.activation_name = activations.resolve(activation)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape

@@ -1,44 +1,228 @@
-"""Activation functions that layers accept by name."""
+"""Keras' activations: functions on Tensors with Keras' names and arguments
+(``activations.relu(x, max_value=6.0)``), and ``get``/``serialize``/``deserialize``, by which
+layers take an activation by name or as a function (a user's, found again by name on
+loading when registered or given in ``custom_objects``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from . import activation_ops as A
+from . import backend, registry
 from . import functions as F
 from .autograd import Tensor
 
 Activation = Callable[[Tensor], Tensor]
 
 
-def _linear(x: Tensor) -> Tensor:
+def _ops() -> Any:
+    from . import ops
+
+    return ops
+
+
+def linear(x: Any) -> Any:
     return x
 
 
+def relu(
+    x: Any, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0
+) -> Tensor:
+    """Keras' relu: x from ``threshold`` up to ``max_value``, ``negative_slope * (x -
+    threshold)`` below the threshold."""
+    if negative_slope == 0 and max_value is None and threshold == 0:
+        return F.relu(x)
+    return A.relu(x, negative_slope, max_value, threshold)
+
+
+def sigmoid(x: Any) -> Tensor:
+    return F.sigmoid(x)
+
+
+def tanh(x: Any) -> Tensor:
+    return F.tanh(x)
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    return F.softmax(x) if axis in (-1, x.ndim - 1) else _ops().softmax(x, axis=axis)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    return _ops().log_softmax(x, axis=axis)
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    return A.elu(x, alpha)
+
+
+def selu(x: Any) -> Tensor:
+    return A.selu(x)
+
+
+def gelu(x: Any, approximate: bool = False) -> Tensor:
+    """x Phi(x); ``approximate``: Keras' tanh form."""
+    if not approximate:
+        return A.gelu(x)
+    ops = _ops()
+    inner = math.sqrt(2 / math.pi) * (x + 0.044715 * ops.power(x, 3))
+    return 0.5 * x * (1.0 + ops.tanh(inner))
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
+    return A.leaky_relu(x, negative_slope)
+
+
+def relu6(x: Any) -> Tensor:
+    return A.relu6(x)
+
+
+def celu(x: Any, alpha: float = 1.0) -> Tensor:
+    """max(x, 0) + min(0, alpha (exp(x / alpha) - 1))."""
+    ops = _ops()
+    return ops.maximum(x, 0.0) + ops.minimum(0.0, alpha * (ops.exp(x / alpha) - 1.0))
+
+
+def glu(x: Any, axis: int = -1) -> Tensor:
+    """The first half of ``axis`` gated by the sigmoid of the second."""
+    size = x.shape[axis]
+    if size % 2:
+        raise ValueError(f"glu: axis {axis} must have an even size, got {size}.")
+    ops = _ops()
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(None, size // 2)
+    first = x[tuple(index)]
+    index[axis] = slice(size // 2, None)
+    return first * ops.sigmoid(x[tuple(index)])
+
+
+def hard_shrink(x: Any, threshold: float = 0.5) -> Tensor:
+    ops = _ops()
+    return ops.where(ops.abs(x).data > threshold, x, 0.0)
+
+
+def soft_shrink(x: Any, threshold: float = 0.5) -> Tensor:
+    ops = _ops()
+    data = ops.convert_to_tensor(x).data
+    return ops.where(
+        data > threshold, x - threshold, ops.where(data < -threshold, x + threshold, 0.0)
+    )
+
+
+def hard_tanh(x: Any) -> Tensor:
+    return _ops().clip(x, -1.0, 1.0)
+
+
+def log_sigmoid(x: Any) -> Tensor:
+    return -A.elementwise("softplus", -_ops().convert_to_tensor(x))
+
+
+def sparse_plus(x: Any) -> Tensor:
+    """0 below -1, x above 1, (x + 1)^2 / 4 between."""
+    ops = _ops()
+    data = ops.convert_to_tensor(x).data
+    return ops.where(data <= -1, 0.0, ops.where(data >= 1, x, ops.square(x + 1.0) * 0.25))
+
+
+def squareplus(x: Any, b: float = 4.0) -> Tensor:
+    ops = _ops()
+    return (x + ops.sqrt(ops.square(x) + b)) * 0.5
+
+
+def tanh_shrink(x: Any) -> Tensor:
+    return x - _ops().tanh(x)
+
+
+def threshold(x: Any, threshold: float, default_value: float) -> Tensor:  # noqa: A002
+    """x where x > threshold, else ``default_value``."""
+    ops = _ops()
+    return ops.where(ops.convert_to_tensor(x).data > threshold, x, float(default_value))
+
+
+def sparsemax(x: Any, axis: int = -1) -> Tensor:
+    """The Euclidean projection of x onto the simplex along ``axis`` (Martins and Astudillo):
+    max(x - tau, 0), tau making the outputs sum to 1; sparse where softmax is dense. Its
+    gradient is the projection's, on the support."""
+    ops = _ops()
+    x = ops.convert_to_tensor(x)
+    xp = backend.get_array_module(x.data)
+    values = xp.moveaxis(x.data, axis, -1)
+    ordered = -xp.sort(-values, axis=-1)
+    ranks = xp.arange(1, values.shape[-1] + 1, dtype=values.dtype)
+    cumulative = xp.cumsum(ordered, axis=-1)
+    kept = (1 + ranks * ordered > cumulative).sum(axis=-1, keepdims=True)
+    cutoff = xp.take_along_axis(ordered, kept - 1, axis=-1)
+    support = xp.moveaxis(values >= cutoff, -1, axis)  # the entries that stay positive
+    count = support.sum(axis=axis, keepdims=True).astype(values.dtype)
+    tau = (ops.sum(ops.where(support, x, 0.0), axis=axis, keepdims=True) - 1.0) / count
+    return ops.maximum(x - tau, 0.0)
+
+
 _BY_NAME: dict[str, Activation] = {
-    "linear": _linear,
-    "relu": F.relu,
-    "sigmoid": F.sigmoid,
-    "softmax": F.softmax,
-    "tanh": F.tanh,
-    "elu": A.elu,
-    "selu": A.selu,
-    "gelu": A.gelu,
-    "leaky_relu": A.leaky_relu,
-    "relu6": A.relu6,
+    "linear": linear,
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "tanh": tanh,
+    "elu": elu,
+    "selu": selu,
+    "gelu": gelu,
+    "leaky_relu": leaky_relu,
+    "relu6": relu6,
+    "celu": celu,
+    "glu": glu,
+    "hard_shrink": hard_shrink,
+    "soft_shrink": soft_shrink,
+    "hard_tanh": hard_tanh,
+    "log_sigmoid": log_sigmoid,
+    "sparse_plus": sparse_plus,
+    "squareplus": squareplus,
+    "tanh_shrink": tanh_shrink,
+    "sparsemax": sparsemax,
     **{name: partial(A.elementwise, name) for name in A.ELEMENTWISE},
 }
-_BY_NAME["swish"] = _BY_NAME["silu"]  # Keras' other name for it
+_BY_NAME["swish"] = _BY_NAME["silu"]  # Keras' other names
 _BY_NAME["hard_swish"] = _BY_NAME["hard_silu"]
+for _name in A.ELEMENTWISE:  # softplus, softsign, exponential, silu, hard_sigmoid, ...
+    globals()[_name] = _BY_NAME[_name]
+swish, hard_swish = _BY_NAME["swish"], _BY_NAME["hard_swish"]
+_NAME_OF = {id(fn): name for name, fn in reversed(list(_BY_NAME.items()))}
 
 
-def get(name: str | None) -> Activation:
-    if name is None:
-        return _linear
-    try:
-        return _BY_NAME[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown activation {name!r}; known: {', '.join(sorted(_BY_NAME))} or None."
-        ) from None
+def get(identifier: Any) -> Activation:
+    """Keras' activations.get: None (linear), a name (Keras' or a registered or custom
+    one's), or a function, which is taken as it is."""
+    if identifier is None:
+        return linear
+    if callable(identifier):
+        return identifier
+    if isinstance(identifier, str):
+        found = _BY_NAME.get(identifier) or registry.get_registered_object(identifier)
+        if found is not None:
+            return found
+    raise ValueError(
+        f"Unknown activation {identifier!r}; known: {', '.join(sorted(_BY_NAME))}, None, a "
+        "function, or a custom one's name (register_keras_serializable or custom_objects)."
+    )
+
+
+def serialize(activation: Any) -> str | None:
+    """The name a config records: Keras' for its own, the registered (or ``__name__``) for a
+    user's function."""
+    if activation is None or isinstance(activation, str):
+        return activation
+    return _NAME_OF.get(id(activation)) or registry.registered_name(activation)
+
+
+def deserialize(name: Any) -> Activation:
+    return get(name)
+
+
+def resolve(identifier: Any) -> tuple[Activation, str | None]:
+    """A layer's activation argument as (the function, the name its config records; None
+    stays None)."""
+    function = get(identifier)
+    return function, None if identifier is None else serialize(function)

@@ -79,9 +79,10 @@ class _ConvLSTM(RecurrentOptions):
         self.strides = positive_sizes(strides, "strides", layer, self.rank)
         self.padding = _padding(padding, layer)
         self.dilation_rate = dilation(dilation_rate, self.strides, layer)
-        self.activation_name, self.recurrent_activation_name = activation, recurrent_activation
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
+        self.activation, self.activation_name = activations.resolve(activation)
+        self.recurrent_activation, self.recurrent_activation_name = activations.resolve(
+            recurrent_activation
+        )
         self.use_bias, self.unit_forget_bias = bool(use_bias), bool(unit_forget_bias)
         self._recurrent_options(
             {

@@ -86,7 +86,7 @@ class _KerasCell(RecurrentOptions):
                 "LSTM and GRU take dropout and recurrent_dropout."
             )
         self.units = positive_int(units, f"{self.describe()}: units")
-        self.activation_name, self.activation = activation, activations.get(activation)
+        self.activation, self.activation_name = activations.resolve(activation)
         self.use_bias = bool(use_bias)
         self._recurrent_options(
             {
@@ -154,8 +154,9 @@ class SimpleRNNCell(_KerasCell):
 class _GatedCell(_KerasCell):
     def __init__(self, units: int, recurrent_activation: str | None = "sigmoid", **kwargs: Any):
         super().__init__(units, **kwargs)
-        self.recurrent_activation_name = recurrent_activation
-        self.recurrent_activation = activations.get(recurrent_activation)
+        self.recurrent_activation, self.recurrent_activation_name = activations.resolve(
+            recurrent_activation
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "recurrent_activation": self.recurrent_activation_name}

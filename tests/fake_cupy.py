@@ -46,8 +46,10 @@ _SHAPE_FROM_VALUES = {"nonzero", "flatnonzero", "argwhere", "unique", "compress"
 # What calls cuBLAS, which CuPy refuses while a stream captures ("calling cuBLAS API during
 # stream capture is currently unsupported", from cupy_backends' cublas.setStream).
 _CUBLAS = {"matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron"}
-# Functions and array methods that write into an argument instead of making a new array.
-_WRITES_ARGUMENT = {"copyto", "fill", "put", "sort", "partition", "scatter_add", "scatter_max"}
+# Array methods, and functions, that write into an argument instead of making a new array
+# (cupy.sort and cupy.partition return sorted copies; the methods sort in place).
+_WRITES_ARGUMENT = {"fill", "put", "sort", "partition", "scatter_add", "scatter_max"}
+_FUNCTIONS_WRITING = {"copyto", "put"}
 
 # The operations of the CUDA graph being captured (None when no stream captures), and the
 # allocator in use (None: CuPy's default memory pool).
@@ -461,7 +463,7 @@ class FakeCupy(types.ModuleType):
             def compute() -> Any:
                 return target(*_unwrap(args), **_unwrap(kwargs))
 
-            if out is not None or name in _WRITES_ARGUMENT:
+            if out is not None or name in _FUNCTIONS_WRITING:
                 _deferred(compute)
                 return out
             return _wrap(_computed(compute, (args, kwargs)))

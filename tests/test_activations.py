@@ -41,6 +41,15 @@ ORACLES = {
     "hard_silu": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
     "hard_swish": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
     "mish": lambda x: x * np.tanh(softplus(x)),
+    # Keras 3's newer ones, as its docstrings define them
+    "celu": lambda x: np.maximum(x, 0) + np.minimum(0, np.exp(x) - 1),
+    "hard_shrink": lambda x: np.where(np.abs(x) > 0.5, x, 0),
+    "soft_shrink": lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0)),
+    "hard_tanh": lambda x: np.clip(x, -1, 1),
+    "log_sigmoid": lambda x: -np.logaddexp(0, -x),
+    "sparse_plus": lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4)),
+    "squareplus": lambda x: (x + np.sqrt(x**2 + 4)) / 2,
+    "tanh_shrink": lambda x: x - np.tanh(x),
 }
 # Points on both sides of every kink (0, -3, 3, 6), none on one: a finite difference across a
 # kink measures neither side's slope.
@@ -164,3 +173,72 @@ def test_prelu_saves_its_settings_and_adds_its_penalty(tmp_path):
     again = load_model(path)
     assert again.layers[0].get_config() == model.layers[0].get_config()
     np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
+
+
+def numpy_sparsemax(row):
+    """Martins and Astudillo's algorithm, written out for one row."""
+    ordered = np.sort(row)[::-1]
+    k = max(j for j in range(1, len(row) + 1) if 1 + j * ordered[j - 1] > ordered[:j].sum())
+    tau = (ordered[:k].sum() - 1) / k
+    return np.maximum(row - tau, 0)
+
+
+def test_activations_with_arguments_follow_keras(device):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 6)) * 2
+    on = Tensor(backend.to_device(x, device))
+    host = backend.to_numpy
+    np.testing.assert_allclose(
+        host(activations.relu(on, negative_slope=0.1, max_value=2.0, threshold=0.5).data),
+        np.where(x >= 0.5, np.minimum(x, 2.0), 0.1 * (x - 0.5)),
+    )
+    a, b = x[:, :3], x[:, 3:]
+    np.testing.assert_allclose(host(activations.glu(on).data), a * sigmoid(b))
+    tanh_form = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    np.testing.assert_allclose(host(activations.gelu(on, approximate=True).data), tanh_form)
+    thresholded = activations.threshold(on, 0.3, -1.0).data
+    np.testing.assert_allclose(host(thresholded), np.where(x > 0.3, x, -1))
+    log_softmax = x - np.log(np.exp(x).sum(-1, keepdims=True))
+    np.testing.assert_allclose(host(activations.log_softmax(on).data), log_softmax)
+    sparse = host(activations.sparsemax(on).data)
+    np.testing.assert_allclose(sparse, [numpy_sparsemax(row) for row in x], atol=1e-12)
+    np.testing.assert_allclose(sparse.sum(-1), 1)
+    assert (sparse == 0).any()
+    by_column = host(activations.sparsemax(on, axis=0).data).T
+    np.testing.assert_allclose(by_column, [numpy_sparsemax(c) for c in x.T], atol=1e-12)
+    for fn in (activations.glu, activations.sparsemax, lambda t: activations.gelu(t, True)):
+        check_gradients(fn, x.copy(), device=device)
+    with pytest.raises(ValueError, match="glu: axis -1 must have an even size"):
+        activations.glu(Tensor(np.ones((2, 3))))
+
+
+def test_layers_take_activation_functions_and_find_custom_ones_by_name(tmp_path):
+    from minicnn import registry
+
+    def scaled_tanh(x):
+        return activations.tanh(x) * 1.7
+
+    x, y = toy_data(48)
+    model = Sequential(
+        [
+            L.Input((8, 8, 1)),
+            L.Flatten(),
+            L.Dense(8, activation=activations.swish),
+            L.Dense(8, activation=scaled_tanh),
+            L.Dense(3, activation="softmax"),
+        ]
+    )
+    assert model.layers[1].get_config()["activation"] == "silu"  # Keras' name for swish
+    assert model.layers[2].get_config()["activation"] == "scaled_tanh"
+    model.compile("adam", metrics=["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0)
+    model.save(tmp_path / "custom.minicnn")
+    with pytest.raises(ValueError, match="Unknown activation 'scaled_tanh'"):
+        load_model(tmp_path / "custom.minicnn")
+    loaded = load_model(tmp_path / "custom.minicnn", custom_objects={"scaled_tanh": scaled_tanh})
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    registry.register_keras_serializable("tests")(scaled_tanh)
+    again = load_model(tmp_path / "custom.minicnn")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert activations.serialize(activations.get("hard_swish")) == "hard_silu"
+    assert activations.deserialize("celu") is activations.celu

@@ -15,6 +15,7 @@ from .schedules import LearningRateSchedule
 __all__ = [
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "Adamax",
@@ -419,6 +420,80 @@ class Lamb(Adam):
         value -= step * (ratio * self._rate_scalar(value.dtype))
 
 
+class Adafactor(Optimizer):
+    """Keras' Adafactor (Shazeer and Stern): for a weight of two axes or more, the second
+    moment of the last two axes kept as a row mean r and a column mean c (memory of their
+    sum, not their product), v = (r / mean(r)) c; one axis: a full v. With t the step,
+    beta = 1 - t^beta_2_decay, rho = min(lr, 1 / sqrt(t)), u = g / sqrt(v) clipped to an
+    RMS of ``clip_threshold``, w -= max(epsilon_2, RMS(w)) rho u, as Keras computes it."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        beta_2_decay: float = -0.8,
+        epsilon_1: float = 1e-30,
+        epsilon_2: float = 1e-3,
+        clip_threshold: float = 1.0,
+        relative_step: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, **kwargs)
+        self.beta_2_decay = float(beta_2_decay)
+        self.epsilon_1, self.epsilon_2 = float(epsilon_1), float(epsilon_2)
+        if not clip_threshold > 0:
+            raise ValueError(f"clip_threshold must be positive, got {clip_threshold!r}.")
+        self.clip_threshold = float(clip_threshold)
+        self.relative_step = bool(relative_step)
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        xp = backend.get_array_module(p.data)
+        if p.data.ndim < 2:
+            return {"v": xp.zeros_like(p.data)}
+        shape = p.data.shape
+        return {
+            "r": xp.zeros(shape[:-1], p.data.dtype),
+            "c": xp.zeros(shape[:-2] + shape[-1:], p.data.dtype),
+            "v": xp.zeros_like(p.data),
+        }
+
+    def _rho(self) -> float:
+        # Keras caps the rate at 1 / sqrt(t) whether or not relative_step is set.
+        return min(self._rate_in_use, 1 / math.sqrt(self.iterations))
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        xp = backend.get_array_module(value)
+        cast, dtype = value.dtype.type, value.dtype
+        beta = self._step_scalar(
+            "adafactor_beta", dtype, lambda: 1 - self.iterations**self.beta_2_decay
+        )
+        squared = grad * grad + cast(self.epsilon_1)
+        v = slots["v"]
+        if value.ndim >= 2:
+            r, c = slots["r"], slots["c"]
+            r += (squared.mean(axis=-1) - r) * (1 - beta)
+            c += (squared.mean(axis=-2) - c) * (1 - beta)
+            v[...] = (r / r.mean(axis=-1, keepdims=True))[..., None] * c[..., None, :]
+        else:
+            v += (squared - v) * (1 - beta)
+        # Where the factored v underflows to 0 (a row and a column of zero gradients, in
+        # float32) the gradient is 0 too: its step is 0, not Keras' 0 / 0.
+        positive = v > 0
+        u = xp.where(positive, grad, cast(0)) / xp.sqrt(xp.where(positive, v, cast(1)))
+        u /= xp.maximum(cast(1), xp.sqrt((u * u).mean()) / cast(self.clip_threshold))
+        scale = xp.maximum(cast(self.epsilon_2), xp.sqrt((value * value).mean()))
+        value -= u * (scale * self._step_scalar("adafactor_rho", dtype, self._rho))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta_2_decay": self.beta_2_decay,
+            "epsilon_1": self.epsilon_1,
+            "epsilon_2": self.epsilon_2,
+            "clip_threshold": self.clip_threshold,
+            "relative_step": self.relative_step,
+        }
+
+
 class Ftrl(Optimizer):
     """Keras' FTRL-proximal (McMahan et al.): per-coordinate rates from accumulated squared
     gradients (``learning_rate_power``), L1 (``l1_regularization_strength``, which makes
@@ -496,6 +571,7 @@ _BY_NAME: dict[str, type[Optimizer]] = {
     "adam": Adam,
     "adamax": Adamax,
     "adamw": AdamW,
+    "adafactor": Adafactor,
     "ftrl": Ftrl,
     "lamb": Lamb,
     "lion": Lion,
@@ -507,7 +583,8 @@ _BY_NAME: dict[str, type[Optimizer]] = {
 
 def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
     """An optimizer from its name (Keras' short names: 'adam', 'adamw', 'rmsprop', 'sgd',
-    'adagrad', 'adadelta', 'adamax', 'nadam', 'lion'), its config dict, or itself."""
+    'adagrad', 'adadelta', 'adamax', 'nadam', 'lion', 'adafactor', ...), its config dict, or
+    itself."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):

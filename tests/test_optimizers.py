@@ -86,7 +86,7 @@ def test_bad_optimizer_arguments_are_named():
         optimizers.RMSprop(rho=1.0)
     with pytest.raises(TypeError, match="amsgrad"):
         optimizers.Adam(amsgrad=True)
-    with pytest.raises(ValueError, match="Unknown optimizer 'muon'; known: adadelta, adagrad"):
+    with pytest.raises(ValueError, match="Unknown optimizer 'muon'; known: adadelta, adafactor"):
         optimizers.get("muon")
     with pytest.raises(ValueError, match="learning_rate_power must be <= 0"):
         optimizers.Ftrl(learning_rate_power=0.5)
@@ -112,6 +112,7 @@ def test_bad_optimizer_arguments_are_named():
         lambda: optimizers.Adadelta(10.0, epsilon=1e-6),
         lambda: optimizers.Lion(0.005, weight_decay=0.01),
         lambda: optimizers.Lamb(0.02),
+        lambda: optimizers.Adafactor(0.05),
     ],
 )
 def test_the_new_optimizers_train_and_survive_save_and_load(optimizer, tmp_path):
@@ -216,6 +217,23 @@ GOLDEN = {
         ],
     ),
     "lion": (lambda: optimizers.Lion(), [[v] * 10 for v in (0.999, 0.998, 0.997, 0.996, 0.995)]),
+    "adafactor": (  # Keras' adafactor_test golden values
+        lambda: optimizers.Adafactor(
+            learning_rate=0.5,
+            beta_2_decay=-0.65,
+            epsilon_1=1e-15,
+            epsilon_2=1e-4,
+            clip_threshold=0.9,
+            relative_step=False,
+        ),
+        [
+            [0.55] * 10,
+            [0.3031, 0.3026, 0.3025] + [0.3024] * 7,
+            [0.1671, 0.1665] + [0.1663] * 8,
+            [0.0923, 0.0916, 0.0915] + [0.0914] * 7,
+            [0.0554, 0.0548] + [0.0546] * 5 + [0.0545] * 3,
+        ],
+    ),
     "lamb": (
         lambda: optimizers.Lamb(),
         [[v] * 10 for v in (0.999, 0.9982, 0.9974, 0.9965, 0.9955)],
@@ -404,3 +422,21 @@ def test_ftrl_trains_a_sparse_linear_model_and_l1_zeroes_weights():
     kernel = model.get_weights()[0]
     assert (kernel[2:] == 0).mean() > 0.5  # L1 keeps most noise features at exactly 0
     assert (kernel[:2] != 0).all()
+
+
+def test_adafactor_single_steps_of_keras_tests():
+    """Keras' adafactor_test: one step on a vector (a full second moment) and on a matrix
+    (factored into row and column means)."""
+    for grads, start, expected in (
+        ([1.0, 6.0, 7.0, 2.0], [1.0, 2.0, 3.0, 4.0], [-0.3693, 0.6307, 1.6307, 2.6307]),
+        ([[1.0, 6.0], [7.0, 2.0]], [[1.0, 2.0], [3.0, 4.0]], [[0.7007, -0.0081], [1.2492, 3.4407]]),
+    ):
+        p = Tensor(np.array(start, np.float32), requires_grad=True)
+        p.grad = np.array(grads, np.float32)
+        optimizers.Adafactor(learning_rate=0.5).update_weights([p])
+        np.testing.assert_allclose(p.data, expected, rtol=1e-4, atol=1e-4)
+    big = Tensor(np.ones((2, 3, 4), np.float32), requires_grad=True)
+    optimizer = optimizers.Adafactor()
+    big.grad = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    optimizer.update_weights([big])
+    assert sorted(v.shape for v in optimizer.variables()) == [(2, 3), (2, 3, 4), (2, 4)]

@@ -151,6 +151,8 @@ __all__ = [
     "RMSNormalization",
     "SpectralNormalization",
     "EinsumDense",
+    "Hashing",
+    "HashedCrossing",
     "Cropping1D",
     "Identity",
     "SpatialDropout1D",
@@ -821,6 +823,7 @@ from .conv_recurrent import (  # noqa: E402
 )
 from .einsum import EinsumDense  # noqa: E402
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
+from .hashing import HashedCrossing, Hashing  # noqa: E402
 from .rnn_cells import (  # noqa: E402
     CELL_LAYERS,
     RNN,
@@ -957,6 +960,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         SeparableConv1D,
         SpectralNormalization,
         EinsumDense,
+        Hashing,
+        HashedCrossing,
         Masking,
         ActivityRegularization,
         UnitNormalization,

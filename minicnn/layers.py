@@ -153,6 +153,7 @@ __all__ = [
     "EinsumDense",
     "Hashing",
     "HashedCrossing",
+    "STFTSpectrogram",
     "Cropping1D",
     "Identity",
     "SpatialDropout1D",
@@ -824,6 +825,7 @@ from .conv_recurrent import (  # noqa: E402
 from .einsum import EinsumDense  # noqa: E402
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
 from .hashing import HashedCrossing, Hashing  # noqa: E402
+from .spectrogram import STFTSpectrogram  # noqa: E402
 from .rnn_cells import (  # noqa: E402
     CELL_LAYERS,
     RNN,
@@ -962,6 +964,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         EinsumDense,
         Hashing,
         HashedCrossing,
+        STFTSpectrogram,
         Masking,
         ActivityRegularization,
         UnitNormalization,

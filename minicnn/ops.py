@@ -188,6 +188,28 @@ def minimum(x: Any, y: Any) -> Tensor:
     return _Choose(False)(*_operands(x, y))
 
 
+class _ArcTan2(Function):
+    """The angle of (x, y): its gradient is (x, -y) / (x^2 + y^2) for (y, x)."""
+
+    def forward(self, y: Any, x: Any) -> Any:
+        if self.recording:
+            self.y, self.x = y, x
+        return backend.get_array_module(y).arctan2(y, x)
+
+    def backward(self, grad: Any) -> tuple[Any, Any]:
+        square = self.x * self.x + self.y * self.y
+        square = backend.get_array_module(grad).where(square == 0, 1, square)
+        return (
+            F._unbroadcast(grad * self.x / square, self.y.shape),
+            F._unbroadcast(-grad * self.y / square, self.x.shape),
+        )
+
+
+def arctan2(x1: Any, x2: Any) -> Tensor:
+    """Keras' (NumPy's) arctan2: the angle of the point (x2, x1), in (-pi, pi]."""
+    return _ArcTan2()(*_operands(x1, x2))
+
+
 class _Clip(Function):
     def __init__(self, low: float, high: float) -> None:
         self.low, self.high = low, high

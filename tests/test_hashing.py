@@ -34,9 +34,7 @@ def test_hashing_gives_keras_bins():
     masked = L.Hashing(3, mask_value="")([["A"], ["B"], [""], ["C"], ["D"]])
     np.testing.assert_array_equal(masked, [[1], [1], [0], [2], [2]])
     np.testing.assert_array_equal(L.Hashing(3, salt=133)(LETTERS), [[0], [0], [2], [1], [0]])
-    np.testing.assert_array_equal(
-        L.Hashing(3, salt=[133, 137])(LETTERS), [[1], [2], [1], [0], [2]]
-    )
+    np.testing.assert_array_equal(L.Hashing(3, salt=[133, 137])(LETTERS), [[1], [2], [1], [0], [2]])
     words = [["omar"], ["stringer"], ["marlo"], ["wire"], ["skywalker"]]
     np.testing.assert_array_equal(L.Hashing(2)(words), [[0], [0], [1], [0], [0]])
     integers = L.Hashing(3)([[0], [1], [2], [3], [4]])  # as their decimal strings

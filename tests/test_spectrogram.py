@@ -1,0 +1,119 @@
+"""Keras' STFTSpectrogram against NumPy's FFT of the windowed frames (every mode, both
+paddings, several channels), Keras' docstring shapes, float64 gradient checks of its
+trainable kernels, and ops.arctan2."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients
+from scipy import signal
+from test_functions import host
+from test_layers import check_layer_gradients
+
+from minicnn import Input, Model, backend, load_model, ops
+from minicnn import layers as L
+from minicnn.autograd import Tensor
+
+
+def numpy_stft(x, frame, step, fft, window, padding):
+    """rfft of each windowed frame (window over its L2 norm, Keras' 'density'), per channel:
+    (batch, channels, frames, bins)."""
+    n, steps, channels = x.shape
+    if padding == "same":
+        frames = -(-steps // step)
+        total = max((frames - 1) * step + frame - steps, 0)
+        x = np.pad(x, ((0, 0), (total // 2, total - total // 2), (0, 0)))
+    else:
+        frames = (steps - frame) // step + 1
+    taps = signal.get_window(window, frame, fftbins=False)
+    taps = taps / np.sqrt((taps**2).sum())
+    out = np.empty((n, channels, frames, fft // 2 + 1), complex)
+    for j in range(frames):
+        piece = x[:, j * step : j * step + frame, :] * taps[None, :, None]
+        out[:, :, j] = np.fft.rfft(piece, n=fft, axis=1).transpose(0, 2, 1)
+    return out
+
+
+def arranged(values, expand_dims):
+    """(batch, channels, frames, bins) as the layer hands it out."""
+    n, channels, frames, bins = values.shape
+    if expand_dims:
+        return values.transpose(0, 2, 3, 1)
+    return values.transpose(0, 2, 1, 3).reshape(n, frames, channels * bins)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("mode", ["log", "magnitude", "psd", "real", "imag", "angle", "stft"])
+def test_stft_spectrogram_follows_numpy_fft(mode, padding, device):
+    x = np.random.default_rng(0).standard_normal((2, 50, 2))
+    layer = L.STFTSpectrogram(
+        mode=mode, frame_length=12, frame_step=5, fft_length=16, window="hamming", padding=padding
+    )
+    out = host(layer(backend.to_device(x.astype(np.float32), device)))
+    spectrum = numpy_stft(x, 12, 5, 16, "hamming", padding)
+    power = np.abs(spectrum) ** 2
+    psd = power.copy()
+    psd[..., 1:-1] *= 2
+    expected = {
+        "log": np.log(np.maximum(np.sqrt(np.maximum(power, 1e-7)), 1e-7)),
+        "magnitude": np.sqrt(np.maximum(power, 1e-7)),
+        "psd": psd,
+        "real": spectrum.real,
+        "imag": spectrum.imag,
+        "angle": np.angle(spectrum),
+        "stft": np.concatenate([spectrum.real, spectrum.imag], axis=-1),
+    }[mode]
+    if mode == "angle":  # +-pi where the imaginary part is +-0: compare unit vectors
+        unit = arranged(np.exp(1j * expected), False)
+        np.testing.assert_allclose(np.cos(out), unit.real, atol=2e-5)
+        np.testing.assert_allclose(np.sin(out), unit.imag, atol=2e-5)
+    else:
+        np.testing.assert_allclose(out, arranged(expected, False), rtol=1e-4, atol=2e-5)
+    assert out.shape[1:] == layer.compute_output_shape((50, 2))
+
+
+def test_stft_spectrogram_shapes_weights_and_gradients(device):
+    assert L.STFTSpectrogram(frame_length=256, frame_step=128, fft_length=512).compute_output_shape(
+        (160000, 1)
+    ) == (1249, 257)  # Keras' docstring examples
+    same = L.STFTSpectrogram(frame_length=256, frame_step=128, fft_length=512, padding="same")
+    assert same.compute_output_shape((160000, 2)) == (1250, 514)
+    image = L.STFTSpectrogram(
+        frame_length=256, frame_step=128, fft_length=512, padding="same", expand_dims=True
+    )
+    assert image.compute_output_shape((160000, 3)) == (1250, 257, 3)
+    x = np.random.default_rng(1).standard_normal((2, 30, 3))
+    expanded = L.STFTSpectrogram("magnitude", 8, 4, expand_dims=True)(x.astype(np.float32))
+    flat = L.STFTSpectrogram("magnitude", 8, 4)(x.astype(np.float32))
+    np.testing.assert_allclose(
+        host(expanded), arranged(host(flat).reshape(2, 6, 3, 5).transpose(0, 2, 1, 3), True)
+    )
+    layer = L.STFTSpectrogram("real", 8, 4)
+    layer(x.astype(np.float32))
+    assert [w.shape for w in layer.weights] == [(8, 1, 5)] and layer.weights[0].requires_grad
+    log = L.STFTSpectrogram("log", 6, 3, 8, window="hann")
+    check_layer_gradients(log, x[:, :15], device=device)
+    check_layer_gradients(L.STFTSpectrogram("angle", 6, 3, 8), x[:, :15], device=device)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        L.STFTSpectrogram("phase")
+    with pytest.raises(ValueError, match="fft_length must be at least frame_length"):
+        L.STFTSpectrogram(frame_length=64, fft_length=32)
+    with pytest.warns(UserWarning, match="power of two"):
+        L.STFTSpectrogram(frame_length=60, fft_length=100)
+
+
+def test_a_spectrogram_model_saves_and_loads(tmp_path, device):
+    x = np.random.default_rng(2).standard_normal((4, 64, 1)).astype(np.float32)
+    inputs = Input((64, 1))
+    features = L.STFTSpectrogram("log", 16, 8, padding="same")(inputs)
+    model = Model(inputs, L.Dense(2)(L.Flatten()(features))).to(device)
+    model.save(tmp_path / "spectrogram.minicnn")
+    loaded = load_model(tmp_path / "spectrogram.minicnn", device=device)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_arctan2_follows_numpy_and_its_gradient_checks(device):
+    rng = np.random.default_rng(3)
+    y, x = rng.standard_normal((2, 3, 4))
+    got = ops.arctan2(Tensor(backend.to_device(y, device)), Tensor(backend.to_device(x, device)))
+    np.testing.assert_allclose(host(got), np.arctan2(y, x))
+    check_gradients(ops.arctan2, y, x, device=device)

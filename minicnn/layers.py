@@ -825,7 +825,6 @@ from .conv_recurrent import (  # noqa: E402
 from .einsum import EinsumDense  # noqa: E402
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
 from .hashing import HashedCrossing, Hashing  # noqa: E402
-from .spectrogram import STFTSpectrogram  # noqa: E402
 from .rnn_cells import (  # noqa: E402
     CELL_LAYERS,
     RNN,
@@ -835,6 +834,7 @@ from .rnn_cells import (  # noqa: E402
     StackedRNNCells,
 )
 from .spectral_normalization import SpectralNormalization  # noqa: E402
+from .spectrogram import STFTSpectrogram  # noqa: E402
 from .text_layers import (  # noqa: E402
     TEXT_LAYERS,
     IntegerLookup,

@@ -154,6 +154,7 @@ __all__ = [
     "Hashing",
     "HashedCrossing",
     "STFTSpectrogram",
+    "MelSpectrogram",
     "Cropping1D",
     "Identity",
     "SpatialDropout1D",
@@ -834,7 +835,7 @@ from .rnn_cells import (  # noqa: E402
     StackedRNNCells,
 )
 from .spectral_normalization import SpectralNormalization  # noqa: E402
-from .spectrogram import STFTSpectrogram  # noqa: E402
+from .spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: E402
 from .text_layers import (  # noqa: E402
     TEXT_LAYERS,
     IntegerLookup,
@@ -965,6 +966,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Hashing,
         HashedCrossing,
         STFTSpectrogram,
+        MelSpectrogram,
         Masking,
         ActivityRegularization,
         UnitNormalization,

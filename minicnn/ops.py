@@ -633,3 +633,4 @@ round = _rounding("round")  # noqa: A001
 # Keras' ops.ctc_loss and ops.ctc_decode (their module uses these ops when called).
 from .ctc import ctc_decode, ctc_loss  # noqa: E402, F401
 from .einsum import einsum  # noqa: E402, F401
+from .spectrogram import stft  # noqa: E402, F401

@@ -199,3 +199,164 @@ class STFTSpectrogram(Layer):
             "padding": self.padding,
             "expand_dims": self.expand_dims,
         }
+
+
+MEL_BREAK_HERTZ, MEL_HIGH_Q = 700.0, 1127.0  # Keras' (HTK's) mel scale: 1127 ln(1 + f / 700)
+
+
+def _reflected(index: np.ndarray, size: int) -> np.ndarray:
+    """NumPy's 'reflect' padding as indices: -1 reads 1, size reads size - 2."""
+    period = 2 * (size - 1)
+    folded = np.mod(index, period) if size > 1 else np.zeros_like(index)
+    return np.where(folded < size, folded, period - folded)
+
+
+def stft(
+    x: Any,
+    sequence_length: int,
+    sequence_stride: int,
+    fft_length: int,
+    window: Any = "hann",
+    center: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """Keras' ops.stft: the real and imaginary parts, (..., frames, fft_length // 2 + 1), of
+    the last axis cut into frames of ``fft_length`` every ``sequence_stride`` (``center``:
+    reflect-padded by fft_length // 2 first), each times the window (SciPy's, periodic, of
+    ``sequence_length``, zero-padded to the frame's middle; None: none). The transform is a
+    product with cosine and sine matrices, so it is differentiable and graph-safe."""
+    x = ops.convert_to_tensor(x)
+    steps = x.shape[-1]
+    rows = F.reshape(x, (-1, steps))
+    start = -(fft_length // 2) if center else 0
+    stop = steps + (fft_length // 2 if center else 0)
+    frames = (stop - start - fft_length) // sequence_stride + 1
+    if frames < 1 or (center and fft_length // 2 >= steps):
+        raise ValueError(
+            f"stft: {steps} samples are too few for frames of {fft_length}"
+            f"{' (reflect padding needs more than half a frame)' if center else ''}."
+        )
+    places = start + np.arange(frames)[:, None] * sequence_stride + np.arange(fft_length)
+    xp = backend.get_array_module(rows.data)
+    pieces = rows[:, xp.asarray(_reflected(places, steps))]  # (rows, frames, fft_length)
+    if window is not None:
+        taps = np.zeros(fft_length)
+        left = (fft_length - sequence_length) // 2
+        taps[left : left + sequence_length] = window_taps(window, sequence_length, True)
+        pieces = pieces * xp.asarray(taps, dtype=rows.dtype)
+    bins = fft_length // 2 + 1
+    angle = -2.0 * np.pi * np.outer(np.arange(fft_length), np.arange(bins)) / fft_length
+    real = ops.matmul(pieces, xp.asarray(np.cos(angle), dtype=rows.dtype))
+    imag = ops.matmul(pieces, xp.asarray(np.sin(angle), dtype=rows.dtype))
+    shape = (*x.shape[:-1], frames, bins)
+    return F.reshape(real, shape), F.reshape(imag, shape)
+
+
+def mel_matrix(
+    num_mel_bins: int, spectrogram_bins: int, sampling_rate: float, low: float, high: float
+) -> np.ndarray:
+    """Keras' linear_to_mel_weight_matrix: (spectrogram_bins, num_mel_bins) triangles,
+    linear in mel, peak 1, edges from ``low`` to ``high`` hertz; the DC bin left out."""
+
+    def mel(hertz: Any) -> Any:
+        return MEL_HIGH_Q * np.log1p(np.asarray(hertz, np.float64) / MEL_BREAK_HERTZ)
+
+    linear = mel(np.linspace(0.0, sampling_rate / 2.0, spectrogram_bins)[1:])[:, None]
+    edges = np.linspace(mel(low), mel(high), num_mel_bins + 2)
+    lower, middle, upper = edges[:-2][None], edges[1:-1][None], edges[2:][None]
+    rising = (linear - lower) / (middle - lower)
+    falling = (upper - linear) / (upper - middle)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return np.pad(weights, ((1, 0), (0, 0))).astype(backend.FLOAT)
+
+
+class MelSpectrogram(Layer):
+    """Keras' MelSpectrogram: (batch, time) audio (or (time,)) to (batch, num_mel_bins,
+    frames): ops.stft (centered, ``sequence_length`` windows every ``sequence_stride``, FFT
+    of ``fft_length``), magnitude to the power ``mag_exp``, Keras' mel filter bank from
+    ``min_freq`` to ``max_freq`` (half the sampling rate by default), and with
+    ``power_to_db`` decibels (10 log10 of max(x, min_power) over ``ref_power``) floored at
+    ``top_db`` below the maximum. Keras takes that maximum over the whole batch; here each
+    signal's own, so a signal's result does not depend on the others. No weights."""
+
+    def __init__(
+        self,
+        fft_length: int = 2048,
+        sequence_stride: int = 512,
+        sequence_length: int | None = None,
+        window: Any = "hann",
+        sampling_rate: int = 16000,
+        num_mel_bins: int = 128,
+        min_freq: float = 20.0,
+        max_freq: float | None = None,
+        power_to_db: bool = True,
+        top_db: float = 80.0,
+        mag_exp: float = 2.0,
+        min_power: float = 1e-10,
+        ref_power: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        owner = self.describe()
+        self.fft_length = positive_int(fft_length, f"{owner}: fft_length")
+        self.sequence_stride = positive_int(sequence_stride, f"{owner}: sequence_stride")
+        self.sequence_length = positive_int(
+            sequence_length or fft_length, f"{owner}: sequence_length"
+        )
+        if self.fft_length < self.sequence_length:
+            raise ValueError(
+                f"{owner}: fft_length ({fft_length}) must be at least sequence_length "
+                f"({self.sequence_length})."
+            )
+        self.window, self.sampling_rate = window, sampling_rate
+        self.num_mel_bins = positive_int(num_mel_bins, f"{owner}: num_mel_bins")
+        self.min_freq = float(min_freq)
+        self.max_freq = float(max_freq) if max_freq is not None else int(sampling_rate / 2)
+        self.power_to_db, self.top_db = bool(power_to_db), float(top_db)
+        self.mag_exp, self.min_power, self.ref_power = float(mag_exp), float(min_power), ref_power
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"{self.describe()} takes audio of shape (batch, time); got {(None, *input_shape)}."
+            )
+        frames = (input_shape[0] - self.fft_length + 2 * (self.fft_length // 2)) // (
+            self.sequence_stride
+        ) + 1
+        return (self.num_mel_bins, frames)
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        real, imag = stft(
+            x, self.sequence_length, self.sequence_stride, self.fft_length, self.window
+        )
+        magnitude = ops.sqrt(ops.square(real) + ops.square(imag))
+        spectrum = magnitude if self.mag_exp == 1 else ops.power(magnitude, self.mag_exp)
+        xp = backend.get_array_module(x.data)
+        filters = mel_matrix(
+            self.num_mel_bins, real.shape[-1], self.sampling_rate, self.min_freq, self.max_freq
+        )
+        mels = ops.matmul(spectrum, xp.asarray(filters, dtype=x.dtype))  # (batch, frames, mel)
+        if self.power_to_db:
+            decibels = ops.log(ops.maximum(mels, self.min_power)) * (10.0 / np.log(10.0))
+            reference = max(abs(float(self.ref_power)), self.min_power)
+            decibels = decibels - 10.0 * np.log10(reference)
+            floor = ops.max(decibels, axis=(1, 2), keepdims=True) - self.top_db
+            mels = ops.maximum(decibels, ops.stop_gradient(floor))
+        return ops.transpose(mels, (0, 2, 1))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "fft_length": self.fft_length,
+            "sequence_stride": self.sequence_stride,
+            "sequence_length": self.sequence_length,
+            "window": self.window,
+            "sampling_rate": self.sampling_rate,
+            "num_mel_bins": self.num_mel_bins,
+            "min_freq": self.min_freq,
+            "max_freq": self.max_freq,
+            "power_to_db": self.power_to_db,
+            "top_db": self.top_db,
+            "mag_exp": self.mag_exp,
+            "min_power": self.min_power,
+            "ref_power": self.ref_power,
+        }

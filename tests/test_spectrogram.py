@@ -117,3 +117,69 @@ def test_arctan2_follows_numpy_and_its_gradient_checks(device):
     got = ops.arctan2(Tensor(backend.to_device(y, device)), Tensor(backend.to_device(x, device)))
     np.testing.assert_allclose(host(got), np.arctan2(y, x))
     check_gradients(ops.arctan2, y, x, device=device)
+
+
+def numpy_keras_stft(x, sequence_length, stride, fft, window):
+    """Keras' stft as its NumPy backend computes it: reflect padding of fft // 2, frames of
+    fft, SciPy's periodic window padded to the frame's middle, rfft."""
+    padded = np.pad(x, ((0, 0), (fft // 2, fft // 2)), mode="reflect")
+    frames = (padded.shape[1] - fft) // stride + 1
+    taps = signal.get_window(window, sequence_length)
+    left = (fft - sequence_length) // 2
+    taps = np.pad(taps, (left, fft - sequence_length - left))
+    pieces = np.stack([padded[:, j * stride : j * stride + fft] for j in range(frames)], axis=1)
+    return np.fft.rfft(pieces * taps, n=fft, axis=-1)
+
+
+def loop_mel_matrix(mels, bins, rate, low, high):
+    """The HTK triangles, one bin and band at a time."""
+    mel = lambda f: 1127.0 * np.log(1 + f / 700.0)  # noqa: E731
+    edges = np.linspace(mel(low), mel(high), mels + 2)
+    out = np.zeros((bins, mels))
+    for k in range(1, bins):
+        m = mel(k * rate / 2 / (bins - 1))
+        for b in range(mels):
+            left, centre, right = edges[b : b + 3]
+            out[k, b] = max(0.0, min((m - left) / (centre - left), (right - m) / (right - centre)))
+    return out
+
+
+@pytest.mark.parametrize("sequence_length, window", [(32, "hann"), (20, "hamming")])
+def test_ops_stft_follows_keras_numpy_backend(sequence_length, window, device):
+    x = np.random.default_rng(4).standard_normal((3, 100))
+    real, imag = ops.stft(
+        Tensor(backend.to_device(x, device)), sequence_length, 12, 32, window=window
+    )
+    expected = numpy_keras_stft(x, sequence_length, 12, 32, window)
+    np.testing.assert_allclose(host(real), expected.real, atol=1e-10)
+    np.testing.assert_allclose(host(imag), expected.imag, atol=1e-10)
+    check_gradients(lambda t: ops.stft(t, 8, 4, 8)[0], x[:1, :20], device=device)
+
+
+def test_mel_spectrogram_follows_keras_steps(device):
+    from minicnn.spectrogram import mel_matrix
+
+    np.testing.assert_allclose(
+        mel_matrix(10, 65, 8000, 20.0, 4000.0),
+        loop_mel_matrix(10, 65, 8000, 20.0, 4000.0),
+        atol=1e-6,
+    )
+    x = np.random.default_rng(5).standard_normal((2, 1000)) * [[1.0], [0.001]]
+    layer = L.MelSpectrogram(
+        fft_length=128, sequence_stride=64, sampling_rate=8000, num_mel_bins=16, top_db=30.0
+    )
+    out = host(layer(backend.to_device(x.astype(np.float32), device)))
+    power = np.abs(numpy_keras_stft(x, 128, 64, 128, "hann")) ** 2
+    mels = power @ loop_mel_matrix(16, 65, 8000, 20.0, 4000.0)
+    decibels = 10 * np.log10(np.maximum(mels, 1e-10))
+    decibels = np.maximum(decibels, decibels.max(axis=(1, 2), keepdims=True) - 30.0)
+    np.testing.assert_allclose(out, decibels.transpose(0, 2, 1), atol=2e-3)
+    assert out.shape[1:] == layer.compute_output_shape((1000,))
+    docstring = L.MelSpectrogram(num_mel_bins=64, sampling_rate=8000, sequence_stride=256)
+    assert docstring.compute_output_shape((16000,)) == (64, 63)  # Keras' docstring example
+    raw = L.MelSpectrogram(128, 64, power_to_db=False, mag_exp=1.0, num_mel_bins=8)
+    magnitudes = np.abs(numpy_keras_stft(x, 128, 64, 128, "hann"))
+    expected = (magnitudes @ loop_mel_matrix(8, 65, 16000, 20.0, 8000.0)).transpose(0, 2, 1)
+    np.testing.assert_allclose(host(raw(x.astype(np.float32))), expected, rtol=1e-4, atol=1e-5)
+    config = layer.get_config()
+    assert L.MelSpectrogram.from_config(config).get_config() == config

@@ -77,6 +77,7 @@ class Compiler:
         self.jit_compile = jit_compile is True and not self.run_eagerly
         self._captured_step = None
         self.optimizer = optimizers.get(optimizer)
+        self.optimizer.weight_paths = self._weight_paths()
         if self._output_count > 1:
             self._compile_outputs(loss, metrics, loss_weights, weighted_metrics)
         else:
@@ -97,6 +98,19 @@ class Compiler:
             raise ValueError(f"Metric names must differ from each other and from 'loss': {names}.")
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
+
+    def _weight_paths(self) -> dict[int, str]:
+        """Each weight's path as Keras names it, 'layer_name/weight' (a weight's own name, an
+        Embedding's 'embeddings', else its place), by id; optimizers that treat weights by
+        name (Muon's exclude_layers) read it."""
+        from .sequence_layers import Embedding
+
+        paths = {}
+        for layer in self._all_layers():
+            for i, weight in enumerate(layer.weights):
+                own = "embeddings" if isinstance(layer, Embedding) and i == 0 else f"weight_{i}"
+                paths.setdefault(id(weight), f"{layer.name}/{weight.name or own}")
+        return paths
 
     # -- the settings as a config, as Keras 3 keeps them ----------------------------------------
     def get_compile_config(self) -> dict[str, Any] | None:

@@ -75,6 +75,8 @@ class Optimizer:
         self._scalars: dict[tuple[str, Any], Any] = {}  # this update's step scalars
         self._slots: list[dict[str, Any]] = []
         self._params: list[Tensor] = []  # the weights the slots belong to
+        # Each weight's Keras path, 'layer_name/weight', by id: compile gives the model's.
+        self.weight_paths: dict[int, str] = {}
 
     @property
     def learning_rate(self) -> float:

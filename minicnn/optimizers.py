@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from .schedules import LearningRateSchedule
 
 __all__ = [
     "SGD",
+    "Muon",
     "Adadelta",
     "Adafactor",
     "Adagrad",
@@ -494,6 +496,117 @@ class Adafactor(Optimizer):
         }
 
 
+class Muon(Optimizer):
+    """Keras' Muon (Jordan et al.; Liu et al.): a weight of two or three axes takes
+    momentum (Nesterov's with ``nesterov``) orthogonalized by ``ns_steps`` Newton-Schulz
+    iterations (Keras' quintic coefficients a, b, c), times sqrt(max(1, rows / cols)); the
+    others (one axis, four axes, embeddings, and weights whose path matches a pattern of
+    ``exclude_layers``) take AdamW at ``adam_lr_ratio`` of the rate. Keras' default
+    decoupled weight_decay 0.1 applies to all."""
+
+    def __init__(
+        self,
+        learning_rate: float | LearningRateSchedule = 0.001,
+        adam_beta_1: float = 0.9,
+        adam_beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = 0.1,
+        exclude_layers: list[str] | None = None,
+        exclude_embeddings: bool = True,
+        muon_a: float = 3.4445,
+        muon_b: float = -4.7750,
+        muon_c: float = 2.0315,
+        adam_lr_ratio: float = 0.1,
+        momentum: float = 0.95,
+        ns_steps: int = 6,
+        nesterov: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
+        self.adam_beta_1 = fraction(adam_beta_1, "adam_beta_1")
+        self.adam_beta_2 = fraction(adam_beta_2, "adam_beta_2")
+        self.epsilon = float(epsilon)
+        self.exclude_layers = list(exclude_layers or [])
+        self.exclude_embeddings = bool(exclude_embeddings)
+        self.muon_a, self.muon_b, self.muon_c = float(muon_a), float(muon_b), float(muon_c)
+        self.adam_lr_ratio, self.momentum = float(adam_lr_ratio), fraction(momentum, "momentum")
+        if isinstance(ns_steps, bool) or not isinstance(ns_steps, int) or ns_steps < 0:
+            raise ValueError(f"ns_steps must be an int >= 0, got {ns_steps!r}.")
+        self.ns_steps, self.nesterov = ns_steps, bool(nesterov)
+
+    def uses_adamw(self, p: Tensor) -> bool:
+        """Keras' rule for which weights Muon leaves to AdamW."""
+        if not 1 < p.data.ndim < 4:
+            return True
+        path = self.weight_paths.get(id(p), p.name or "")
+        if self.exclude_embeddings and "embedding" in path.lower():
+            return True
+        return any(re.search(pattern, path) for pattern in self.exclude_layers)
+
+    def _new_slots(self, p: Tensor) -> dict[str, Any]:
+        xp = backend.get_array_module(p.data)
+        slots = {"momentum": xp.zeros_like(p.data)}
+        if self.uses_adamw(p):
+            slots["velocity"] = xp.zeros_like(p.data)
+        return slots
+
+    def _adam_step(self) -> float:
+        t = self.iterations
+        rate = self._rate_in_use * self.adam_lr_ratio
+        return rate * math.sqrt(1 - self.adam_beta_2**t) / (1 - self.adam_beta_1**t)
+
+    def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
+        xp = backend.get_array_module(value)
+        cast, dtype = value.dtype.type, value.dtype
+        m = slots["momentum"]
+        if "velocity" in slots:
+            v = slots["velocity"]
+            m += (grad - m) * cast(1 - self.adam_beta_1)
+            v += (grad * grad - v) * cast(1 - self.adam_beta_2)
+            alpha = self._step_scalar("muon_adam", dtype, self._adam_step)
+            value -= (m * alpha) / (xp.sqrt(v) + cast(self.epsilon))
+            return
+        m *= cast(self.momentum)
+        m += grad
+        direction = grad + m * cast(self.momentum) if self.nesterov else m
+        scale = max(1.0, value.shape[0] / value.shape[1]) ** 0.5
+        step = self._orthogonalized(xp, direction) * cast(scale)
+        value -= step * self._rate_scalar(dtype)
+
+    def _orthogonalized(self, xp: Any, x: Any) -> Any:
+        """Keras' zeropower_via_newtonschulz5 over the last two axes."""
+        from .functions import batched_product
+
+        wide = x.shape[-2] <= x.shape[-1]
+        if not wide:
+            x = xp.swapaxes(x, -1, -2)
+        norm = xp.sqrt((x * x).sum(axis=(-2, -1), keepdims=True))
+        x = backend.contiguous(x / (norm + x.dtype.type(1e-7)), x.dtype)
+        a, b, c = (x.dtype.type(v) for v in (self.muon_a, self.muon_b, self.muon_c))
+        for _ in range(self.ns_steps):
+            gram = batched_product(x, backend.contiguous(xp.swapaxes(x, -1, -2), x.dtype))
+            mixed = gram * b + batched_product(gram, gram) * c
+            x = x * a + batched_product(mixed, x)
+        return x if wide else xp.swapaxes(x, -1, -2)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "adam_beta_1": self.adam_beta_1,
+            "adam_beta_2": self.adam_beta_2,
+            "epsilon": self.epsilon,
+            "exclude_layers": self.exclude_layers,
+            "exclude_embeddings": self.exclude_embeddings,
+            "muon_a": self.muon_a,
+            "muon_b": self.muon_b,
+            "muon_c": self.muon_c,
+            "adam_lr_ratio": self.adam_lr_ratio,
+            "momentum": self.momentum,
+            "ns_steps": self.ns_steps,
+            "nesterov": self.nesterov,
+        }
+
+
 class Ftrl(Optimizer):
     """Keras' FTRL-proximal (McMahan et al.): per-coordinate rates from accumulated squared
     gradients (``learning_rate_power``), L1 (``l1_regularization_strength``, which makes
@@ -575,6 +688,7 @@ _BY_NAME: dict[str, type[Optimizer]] = {
     "ftrl": Ftrl,
     "lamb": Lamb,
     "lion": Lion,
+    "muon": Muon,
     "nadam": Nadam,
     "rmsprop": RMSprop,
     "sgd": SGD,

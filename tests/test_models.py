@@ -365,7 +365,7 @@ def test_labels_as_column_and_integer_floats_are_accepted():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"optimizer": "muon"}, "Unknown optimizer 'muon'"),
+        ({"optimizer": "adabelief"}, "Unknown optimizer 'adabelief'"),
         ({"loss": "circle"}, "Unknown loss 'circle'"),
         ({"metrics": ["f1_score"]}, "Unknown metric 'f1_score'"),
     ],

@@ -780,3 +780,48 @@ class LambdaCallback(Callback):
         for name, function in hooks.items():
             if function is not None:
                 setattr(self, name, function)
+
+
+class RemoteMonitor(Callback):
+    """Keras' RemoteMonitor: at each epoch's end, POST ``{"epoch": epoch, **logs}`` to
+    ``root + path``: as JSON with ``send_as_json``, else as a form whose ``field`` holds it
+    in JSON, as Keras sends it. A server that cannot be reached is a warning, not an error,
+    so training goes on."""
+
+    def __init__(
+        self,
+        root: str = "http://localhost:9000",
+        path: str = "/publish/epoch/end/",
+        field: str = "data",
+        headers: dict[str, str] | None = None,
+        send_as_json: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__()
+        self.root, self.path, self.field = root, path, field
+        self.headers = dict(headers or {})
+        self.send_as_json, self.timeout = bool(send_as_json), float(timeout)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        import json
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        sent = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
+        headers = dict(self.headers)
+        if self.send_as_json:
+            body = json.dumps(sent).encode()
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = urllib.parse.urlencode({self.field: json.dumps(sent)}).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        request = urllib.request.Request(self.root + self.path, body, headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except (urllib.error.URLError, OSError) as error:
+            warnings.warn(
+                f"Could not reach RemoteMonitor root server at {self.root} ({error}).",
+                stacklevel=2,
+            )

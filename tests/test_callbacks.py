@@ -602,3 +602,49 @@ def test_swap_ema_weights_evaluates_on_the_moving_averages(device):
     sgd.compile("sgd", "mse")
     with pytest.raises(ValueError, match="use_ema=True"):
         sgd.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=[SwapEMAWeights()])
+
+
+def test_remote_monitor_posts_each_epoch_as_keras_does():
+    import http.server
+    import json
+    import threading
+    import urllib.parse
+
+    from minicnn import callbacks
+
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the standard library's name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers["Content-Type"], body.decode()))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        root = f"http://127.0.0.1:{server.server_address[1]}"
+        x, y = toy_data(32)
+        model = compiled(small_cnn())
+        monitors = [
+            callbacks.RemoteMonitor(root=root),
+            callbacks.RemoteMonitor(root=root, path="/json/", send_as_json=True),
+        ]
+        history = model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=monitors)
+    finally:
+        server.shutdown()
+    forms = [r for r in received if r[0] == "/publish/epoch/end/"]
+    jsons = [r for r in received if r[0] == "/json/"]
+    assert len(forms) == 2 and len(jsons) == 2
+    sent = json.loads(urllib.parse.parse_qs(forms[1][2])["data"][0])
+    assert sent["epoch"] == 1 and sent["loss"] == pytest.approx(history.history["loss"][1])
+    assert jsons[0][1] == "application/json" and json.loads(jsons[0][2])["epoch"] == 0
+    with pytest.warns(UserWarning, match="Could not reach RemoteMonitor root server"):
+        model.fit(
+            x, y, epochs=1, verbose=0, callbacks=[callbacks.RemoteMonitor(root=root, timeout=1)]
+        )

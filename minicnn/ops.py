@@ -6,6 +6,7 @@ Tensors or arrays and returns a Tensor; gradients flow through all but the compa
 
 from __future__ import annotations
 
+import builtins  # ops.any, all, sum, max and min are Keras'; these are Python's
 from collections.abc import Callable
 from typing import Any
 
@@ -52,7 +53,7 @@ def _operands(*xs: Any) -> list[Any]:
     """Tensors as they are; Python numbers as 0-d arrays of the others' float dtype, and
     NumPy arrays next to GPU ones as GPU arrays, on the operands' device."""
     dtype = _dtype_of(*xs)
-    on_gpu = any(backend.is_device_array(_data(x)) for x in xs)
+    on_gpu = builtins.any(backend.is_device_array(_data(x)) for x in xs)
     xp = backend.xp_for("gpu") if on_gpu else np
     out = []
     for x in xs:
@@ -254,7 +255,7 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     """x where ``condition`` holds, else y (broadcast); each gets the gradient of its places."""
     a, b = _operands(x, y)
     condition = _data(condition).astype(bool)
-    if any(backend.is_device_array(_data(v)) for v in (a, b)):
+    if builtins.any(backend.is_device_array(_data(v)) for v in (a, b)):
         condition = backend.to_device(condition, "gpu")
     return _Where(condition)(a, b)
 
@@ -633,4 +634,5 @@ round = _rounding("round")  # noqa: A001
 # Keras' ops.ctc_loss and ops.ctc_decode (their module uses these ops when called).
 from .ctc import ctc_decode, ctc_loss  # noqa: E402, F401
 from .einsum import einsum  # noqa: E402, F401
+from .numpy_ops import *  # noqa: E402, F403
 from .spectrogram import stft  # noqa: E402, F401

@@ -379,9 +379,9 @@ def rms_normalization(
     x: Any, scale: Any = 1, axis: Axis = -1, epsilon: float | None = None
 ) -> Tensor:
     """Keras' ops.rms_normalization: ``x / sqrt(mean(x ** 2 over axis) + epsilon) * scale``
-    (epsilon None: float32's machine epsilon, as Keras)."""
+    (epsilon None: Keras' backend.epsilon(), 1e-7)."""
     x = convert_to_tensor(x)
-    epsilon = float(np.finfo(np.float32).eps) if epsilon is None else float(epsilon)
+    epsilon = 1e-7 if epsilon is None else float(epsilon)
     mean_square = mean(square(x), axis=axis, keepdims=True)
     return x / sqrt(mean_square + epsilon) * scale
 

@@ -51,7 +51,8 @@ def _dtype_of(*xs: Any) -> Any:
 
 def _operands(*xs: Any) -> list[Any]:
     """Tensors as they are; Python numbers as 0-d arrays of the others' float dtype, and
-    NumPy arrays next to GPU ones as GPU arrays, on the operands' device."""
+    NumPy arrays (and host Tensors that need no gradient: constants) next to GPU ones as GPU
+    arrays, on the operands' device."""
     dtype = _dtype_of(*xs)
     on_gpu = builtins.any(backend.is_device_array(_data(x)) for x in xs)
     xp = backend.xp_for("gpu") if on_gpu else np
@@ -61,6 +62,8 @@ def _operands(*xs: Any) -> list[Any]:
             x = xp.full((), x, dtype=dtype)
         elif not (isinstance(x, (Tensor, np.ndarray)) or backend.is_device_array(x)):
             x = convert_to_tensor(x).data  # a list
+        if on_gpu and isinstance(x, Tensor) and isinstance(x.data, np.ndarray):
+            x = x if x.requires_grad else x.data
         if on_gpu and isinstance(x, np.ndarray):
             x = backend.to_device(x, "gpu")
         out.append(x)
@@ -632,7 +635,9 @@ round = _rounding("round")  # noqa: A001
 
 
 # Keras' ops.ctc_loss and ops.ctc_decode (their module uses these ops when called).
+from .core_ops import *  # noqa: E402, F403
 from .ctc import ctc_decode, ctc_loss  # noqa: E402, F401
 from .einsum import einsum  # noqa: E402, F401
+from .nn_ops import *  # noqa: E402, F403
 from .numpy_ops import *  # noqa: E402, F403
 from .spectrogram import stft  # noqa: E402, F401

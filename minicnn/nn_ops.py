@@ -1,0 +1,409 @@
+"""Keras' ``keras.ops`` neural-network functions for minicnn Tensors (its ``ops.nn``):
+convolutions and pools of 1, 2 and 3 spatial axes with Keras' arguments, the activations,
+the cross-entropies on values, moments and normalizations, dot-product attention, and a
+few helpers (multi_hot, psnr, extract_sequences, in_top_k, segment sums). Re-exported by
+``minicnn.ops``; built on the layers' own differentiable operations."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import activations as act
+from . import backend, conv_ops, volume_ops
+from . import functions as F
+from . import ops as O
+from .autograd import Tensor
+
+__all__ = [
+    "average_pool",
+    "batch_normalization",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "celu",
+    "conv",
+    "conv_transpose",
+    "depthwise_conv",
+    "dot_product_attention",
+    "elu",
+    "extract_sequences",
+    "gelu",
+    "glu",
+    "hard_shrink",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "hard_tanh",
+    "in_top_k",
+    "layer_normalization",
+    "leaky_relu",
+    "log_sigmoid",
+    "max_pool",
+    "moments",
+    "multi_hot",
+    "psnr",
+    "relu6",
+    "segment_max",
+    "segment_sum",
+    "selu",
+    "separable_conv",
+    "silu",
+    "soft_shrink",
+    "softsign",
+    "sparse_categorical_crossentropy",
+    "sparse_plus",
+    "sparsemax",
+    "squareplus",
+    "swish",
+    "tanh_shrink",
+    "threshold",
+]
+
+relu6, elu, selu, gelu, celu, glu = act.relu6, act.elu, act.selu, act.gelu, act.celu, act.glu
+leaky_relu, log_sigmoid, sparse_plus = act.leaky_relu, act.log_sigmoid, act.sparse_plus
+sparsemax, squareplus, hard_tanh = act.sparsemax, act.squareplus, act.hard_tanh
+hard_shrink, soft_shrink, tanh_shrink = act.hard_shrink, act.soft_shrink, act.tanh_shrink
+threshold = act.threshold
+silu = swish = act.get("silu")
+hard_silu = hard_swish = act.get("hard_silu")
+hard_sigmoid, softsign = act.get("hard_sigmoid"), act.get("softsign")
+EPSILON = 1e-7  # Keras' backend.epsilon()
+
+
+# --- convolutions and pools --------------------------------------------------------------------
+
+
+def _spatial(x: Tensor, data_format: str | None, owner: str) -> int:
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{owner}: data_format 'channels_last' (the default) is available.")
+    rank = x.ndim - 2
+    if rank not in (1, 2, 3):
+        raise ValueError(f"{owner}: inputs of 1, 2 or 3 spatial axes, got shape {x.shape}.")
+    return rank
+
+
+def _tuple(value: Any, rank: int) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (int(value),) * rank
+
+
+def _as_2d(x: Tensor, rank: int) -> Tensor:
+    """A (batch, steps, channels) sequence as a one-row image (batch, 1, steps, channels)."""
+    return F.reshape(x, (x.shape[0], 1, *x.shape[1:])) if rank == 1 else x
+
+
+def _back(out: Tensor, rank: int) -> Tensor:
+    return F.reshape(out, (out.shape[0], *out.shape[2:])) if rank == 1 else out
+
+
+def conv(
+    inputs: Any,
+    kernel: Any,
+    strides: Any = 1,
+    padding: str = "valid",
+    data_format: str | None = None,
+    dilation_rate: Any = 1,
+) -> Tensor:
+    """Keras' ops.conv: channels-last inputs of 1, 2 or 3 spatial axes by a kernel
+    (*window, in_channels / groups, out_channels); groups follow from the channels."""
+    x, w = O.convert_to_tensor(inputs), O.convert_to_tensor(kernel)
+    rank = _spatial(x, data_format, "conv")
+    rates = _tuple(dilation_rate, rank)
+    if any(r > 1 for r in rates):
+        w = conv_ops.DilateKernel(rates)(w)
+    groups = x.shape[-1] // w.shape[-2]
+    if groups * w.shape[-2] != x.shape[-1]:
+        raise ValueError(
+            f"conv: the kernel's {w.shape[-2]} input channels do not divide the inputs' "
+            f"{x.shape[-1]}."
+        )
+    if groups > 1:
+        w = conv_ops.group_kernel(w if rank != 1 else F.reshape(w, (1, *w.shape)), groups)
+    elif rank == 1:
+        w = F.reshape(w, (1, *w.shape))
+    bias = backend.get_array_module(x.data).zeros(w.shape[-1], x.dtype)
+    if rank == 3:
+        return volume_ops.conv3d(x, w, bias, _tuple(strides, 3), padding)
+    steps = _tuple(strides, rank)
+    out = F.conv2d(_as_2d(x, rank), w, bias, (1, steps[0]) if rank == 1 else steps, padding)
+    return _back(out, rank)
+
+
+def depthwise_conv(
+    inputs: Any,
+    kernel: Any,
+    strides: Any = 1,
+    padding: str = "valid",
+    data_format: str | None = None,
+    dilation_rate: Any = 1,
+) -> Tensor:
+    """Keras' ops.depthwise_conv: each channel by its own filters, kernel (*window,
+    channels, depth_multiplier); 1 or 2 spatial axes."""
+    x, w = O.convert_to_tensor(inputs), O.convert_to_tensor(kernel)
+    rank = _spatial(x, data_format, "depthwise_conv")
+    if rank == 3:
+        raise ValueError("depthwise_conv: 1 or 2 spatial axes (Keras has no 3-D one either).")
+    if rank == 1:
+        w = F.reshape(w, (1, *w.shape))
+    rates = _tuple(dilation_rate, 2 if rank == 2 else 1)
+    if any(r > 1 for r in rates):
+        w = conv_ops.dilate_kernel(w, (1, rates[0]) if rank == 1 else rates)
+    bias = backend.get_array_module(x.data).zeros(w.shape[-2] * w.shape[-1], x.dtype)
+    steps = _tuple(strides, rank)
+    out = conv_ops.depthwise_conv2d(
+        _as_2d(x, rank), w, bias, (1, steps[0]) if rank == 1 else steps, padding
+    )
+    return _back(out, rank)
+
+
+def separable_conv(
+    inputs: Any,
+    depthwise_kernel: Any,
+    pointwise_kernel: Any,
+    strides: Any = 1,
+    padding: str = "valid",
+    data_format: str | None = None,
+    dilation_rate: Any = 1,
+) -> Tensor:
+    """A depthwise convolution, then a pointwise (1 x 1) one, as Keras' ops.separable_conv."""
+    deep = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return conv(deep, pointwise_kernel, 1, "valid", data_format)
+
+
+def conv_transpose(
+    inputs: Any,
+    kernel: Any,
+    strides: Any = 1,
+    padding: str = "valid",
+    output_padding: Any = None,
+    data_format: str | None = None,
+    dilation_rate: Any = 1,
+) -> Tensor:
+    """Keras' ops.conv_transpose (the adjoint of conv), kernel (*window, out_channels,
+    in_channels); 1, 2 or 3 spatial axes; no output_padding or dilation."""
+    x, w = O.convert_to_tensor(inputs), O.convert_to_tensor(kernel)
+    rank = _spatial(x, data_format, "conv_transpose")
+    if output_padding is not None or any(r != 1 for r in _tuple(dilation_rate, rank)):
+        raise ValueError("conv_transpose: output_padding and dilation_rate are not available.")
+    bias = backend.get_array_module(x.data).zeros(w.shape[-2], x.dtype)
+    if rank == 3:
+        return volume_ops.conv3d_transpose(x, w, bias, _tuple(strides, 3), padding)
+    steps = _tuple(strides, rank)
+    if rank == 1:
+        w = F.reshape(w, (1, *w.shape))
+    out = conv_ops.conv2d_transpose(
+        _as_2d(x, rank), w, bias, (1, steps[0]) if rank == 1 else steps, padding
+    )
+    return _back(out, rank)
+
+
+def _pool(
+    kind: str, inputs: Any, pool_size: Any, strides: Any, padding: str, data_format: Any
+) -> Tensor:
+    x = O.convert_to_tensor(inputs)
+    rank = _spatial(x, data_format, f"{kind}_pool")
+    size = _tuple(pool_size, rank)
+    steps = size if strides is None else _tuple(strides, rank)
+    if rank == 3:
+        pool3d = volume_ops.max_pool3d if kind == "max" else volume_ops.avg_pool3d
+        return pool3d(x, size, steps, padding)
+    pool2d = F.max_pool2d if kind == "max" else F.avg_pool2d
+    if rank == 1:
+        size, steps = (1, size[0]), (1, steps[0])
+    return _back(pool2d(_as_2d(x, rank), size, steps, padding), rank)
+
+
+def max_pool(
+    inputs: Any,
+    pool_size: Any,
+    strides: Any = None,
+    padding: str = "valid",
+    data_format: str | None = None,
+) -> Tensor:
+    return _pool("max", inputs, pool_size, strides, padding, data_format)
+
+
+def average_pool(
+    inputs: Any,
+    pool_size: Any,
+    strides: Any = None,
+    padding: str = "valid",
+    data_format: str | None = None,
+) -> Tensor:
+    return _pool("average", inputs, pool_size, strides, padding, data_format)
+
+
+# --- losses on values, normalizations --------------------------------------------------------
+
+
+def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> Tensor:
+    """Elementwise, as Keras' ops.binary_crossentropy (probabilities clipped to [eps,
+    1 - eps]; logits by the stable formula)."""
+    t, y = (O.convert_to_tensor(v) for v in O._operands(target, output))
+    if from_logits:
+        return O.maximum(y, 0.0) - y * t + O.log1p(O.exp(-O.abs(y)))
+    p = O.clip(y, EPSILON, 1 - EPSILON)
+    return -(t * O.log(p) + (1.0 - t) * O.log(1.0 - p))
+
+
+def categorical_crossentropy(
+    target: Any, output: Any, from_logits: bool = False, axis: int = -1
+) -> Tensor:
+    """Per sample, as Keras' ops.categorical_crossentropy (probabilities renormalized and
+    clipped; logits through log_softmax)."""
+    t, y = (O.convert_to_tensor(v) for v in O._operands(target, output))
+    if from_logits:
+        return -O.sum(t * O.log_softmax(y, axis=axis), axis=axis)
+    p = O.clip(y / O.sum(y, axis=axis, keepdims=True), EPSILON, 1 - EPSILON)
+    return -O.sum(t * O.log(p), axis=axis)
+
+
+def sparse_categorical_crossentropy(
+    target: Any, output: Any, from_logits: bool = False, axis: int = -1
+) -> Tensor:
+    y = O.convert_to_tensor(output)
+    labels = O._data(O.convert_to_tensor(target)).astype(np.int64)
+    hot = O.one_hot(labels, y.shape[axis]).data  # an array, so it goes to y's device
+    return categorical_crossentropy(hot, y, from_logits, axis)
+
+
+def multi_hot(inputs: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tensor:
+    """Keras' ops.multi_hot: 1 for each class a sample's ids hold (ids of rank 1: one set)."""
+    ids = O._data(O.convert_to_tensor(inputs)).astype(np.int64)
+    hot = O.one_hot(ids, num_classes).data
+    out = hot.max(axis=1 if ids.ndim > 1 else 0)
+    return Tensor(out if dtype is None else out.astype(dtype))
+
+
+def moments(
+    x: Any, axes: Any, keepdims: bool = False, synchronized: bool = False
+) -> tuple[Tensor, Tensor]:
+    """The mean and the (biased) variance over ``axes``."""
+    axes = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
+    mean = O.mean(x, axis=axes, keepdims=True)
+    variance = O.mean(O.square(O.subtract(x, mean)), axis=axes, keepdims=keepdims)
+    return (mean if keepdims else O.mean(x, axis=axes)), variance
+
+
+def batch_normalization(
+    x: Any,
+    mean: Any,
+    variance: Any,
+    axis: int,
+    offset: Any = None,
+    scale: Any = None,
+    epsilon: float = 1e-3,
+) -> Tensor:
+    """(x - mean) / sqrt(variance + epsilon) * scale + offset, the 1-D statistics along
+    ``axis``, as Keras' ops.batch_normalization."""
+    x = O.convert_to_tensor(x)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+
+    def along(v: Any) -> Any:
+        v = O.convert_to_tensor(v)
+        return O.reshape(v, tuple(shape)) if v.ndim == 1 else v
+
+    out = O.multiply(O.subtract(x, along(mean)), O.rsqrt(O.add(along(variance), epsilon)))
+    if scale is not None:
+        out = O.multiply(out, along(scale))
+    return out if offset is None else O.add(out, along(offset))
+
+
+def layer_normalization(
+    x: Any, gamma: Any = None, beta: Any = None, axis: int = -1, epsilon: float | None = None
+) -> Tensor:
+    """Keras' ops.layer_normalization: each sample over ``axis`` (epsilon None: 1e-7)."""
+    mean, variance = moments(x, axis, keepdims=True)
+    out = O.subtract(x, mean) * O.rsqrt(variance + (EPSILON if epsilon is None else epsilon))
+    if gamma is not None:
+        out = O.multiply(out, gamma)
+    return out if beta is None else O.add(out, beta)
+
+
+def psnr(x1: Any, x2: Any, max_val: float) -> Tensor:
+    """Peak signal-to-noise ratio in decibels: 20 log10(max) - 10 log10(mean squared error)."""
+    mse = O.mean(O.square(O.subtract(x1, x2)))
+    return 20.0 * math.log10(max_val) - 10.0 * O.log10(mse)
+
+
+def dot_product_attention(
+    query: Any,
+    key: Any,
+    value: Any,
+    bias: Any = None,
+    mask: Any = None,
+    scale: float | None = None,
+    is_causal: bool = False,
+    flash_attention: bool | None = None,
+) -> Tensor:
+    """Keras' ops.dot_product_attention on (batch, steps, heads, dim) inputs: softmax(q k^T
+    * scale + bias, masked) v, scale 1 / sqrt(dim) by default; ``mask`` True where a query
+    may attend; ``is_causal`` masks later keys."""
+    if flash_attention:
+        raise ValueError("dot_product_attention: flash_attention=True is not available.")
+    q, k, v = (O.transpose(O.convert_to_tensor(t), (0, 2, 1, 3)) for t in (query, key, value))
+    scores = O.matmul(q, O.swapaxes(k, -1, -2)) * (
+        1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    )
+    if bias is not None:
+        scores = O.add(scores, bias)
+    xp = backend.get_array_module(scores.data)
+    allowed = xp.ones(scores.shape, dtype=bool)
+    if mask is not None:
+        allowed = allowed & xp.asarray(O._data(O.convert_to_tensor(mask))).astype(bool)
+    if is_causal:
+        allowed = allowed & xp.tri(scores.shape[-2], scores.shape[-1], dtype=bool)
+    scores = O.where(allowed, scores, -1e9)
+    return O.transpose(O.matmul(O.softmax(scores, axis=-1), v), (0, 2, 1, 3))
+
+
+# --- sequences, ranks, segments ---------------------------------------------------------------
+
+
+def extract_sequences(x: Any, sequence_length: int, sequence_stride: int) -> Tensor:
+    """The last axis cut into frames: (..., frames, sequence_length)."""
+    x = O.convert_to_tensor(x)
+    frames = (x.shape[-1] - sequence_length) // sequence_stride + 1
+    places = np.arange(frames)[:, None] * sequence_stride + np.arange(sequence_length)
+    return x[..., backend.get_array_module(x.data).asarray(places)]
+
+
+def in_top_k(targets: Any, predictions: Any, k: int) -> Tensor:
+    """Whether each sample's target class is among its k highest predictions (ties with the
+    k-th count, as TensorFlow counts them)."""
+    p = O._data(O.convert_to_tensor(predictions))
+    xp = backend.get_array_module(p)
+    t = xp.asarray(O._data(O.convert_to_tensor(targets))).astype(np.int64)
+    target_score = xp.take_along_axis(p, t[:, None], axis=1)
+    return Tensor((p > target_score).sum(axis=1) < k)
+
+
+def segment_sum(
+    data: Any, segment_ids: Any, num_segments: int | None = None, sorted: bool = False
+) -> Tensor:  # noqa: A002
+    """The rows of ``data`` summed by their segment id (an id outside the segments is
+    dropped); differentiable."""
+    data = O.convert_to_tensor(data)
+    ids = O._data(O.convert_to_tensor(segment_ids)).astype(np.int64)
+    xp = backend.get_array_module(data.data)
+    count = int(ids.max()) + 1 if num_segments is None else num_segments
+    member = (xp.asarray(ids)[None, :] == xp.arange(count)[:, None]).astype(data.dtype)
+    flat = O.reshape(data, (data.shape[0], -1))
+    return O.reshape(O.matmul(Tensor(member), flat), (count, *data.shape[1:]))
+
+
+def segment_max(
+    data: Any, segment_ids: Any, num_segments: int | None = None, sorted: bool = False
+) -> Tensor:  # noqa: A002
+    """The rows of ``data``, max by segment id (an empty segment: the dtype's lowest)."""
+    data = O.convert_to_tensor(data)
+    ids = O._data(O.convert_to_tensor(segment_ids)).astype(np.int64)
+    xp = backend.get_array_module(data.data)
+    count = int(ids.max()) + 1 if num_segments is None else num_segments
+    member = xp.asarray(ids)[None, :] == xp.arange(count)[:, None]
+    member = member.reshape(count, data.shape[0], *(1,) * (data.ndim - 1))
+    lowest = float(np.finfo(data.dtype).min)
+    spread = O.where(xp.broadcast_to(member, (count, *data.shape)), O.expand_dims(data, 0), lowest)
+    return O.max(spread, axis=1)

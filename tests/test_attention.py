@@ -217,20 +217,29 @@ def test_additive_scores_attend_like_a_loop_and_their_gradients_check(kind, devi
     check_gradients(run, query, value, key, *device_weights, device=device)
 
 
-def test_additive_attention_learns_saves_and_loads(tmp_path, device):
+def assert_token_detector_learns_and_saves(attend, tmp_path, device):
+    """A Transformer-style block with ``attend(embedded)`` as its attention finds the token
+    in Keras' way (Embedding, residual, LayerNormalization, pooling); it saves and loads.
+    The loaded model comes back."""
     x, y = contains_token()
     backend.set_random_seed(0)
     inputs = Input((6,))
     embedded = L.Embedding(4, 8)(inputs)
-    attended = L.AdditiveAttention(dropout=0.1)([embedded, embedded])
-    pooled = L.GlobalMaxPooling1D()(L.LayerNormalization()(L.add([embedded, attended])))
+    pooled = L.GlobalMaxPooling1D()(L.LayerNormalization()(L.add([embedded, attend(embedded)])))
     model = Model(inputs, L.Dense(2, activation="softmax")(pooled), device=device)
     model.compile(optimizers.Adam(0.02), metrics=["accuracy"])
     history = model.fit(x, y, batch_size=32, epochs=10, verbose=0)
     assert history.history["accuracy"][-1] > 0.95, history.history["accuracy"]
-    model.save(tmp_path / "additive.minicnn")
-    loaded = load_model(tmp_path / "additive.minicnn", device=device)
+    model.save(tmp_path / "attention.minicnn")
+    loaded = load_model(tmp_path / "attention.minicnn", device=device)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    return loaded
+
+
+def test_additive_attention_learns_saves_and_loads(tmp_path, device):
+    loaded = assert_token_detector_learns_and_saves(
+        lambda e: L.AdditiveAttention(dropout=0.1)([e, e]), tmp_path, device
+    )
     config = loaded.layers[2].get_config()
     assert config["use_scale"] is True and "score_mode" not in config
 
@@ -289,16 +298,7 @@ def test_group_query_attention_with_every_head_shared_is_multi_head_attention():
 
 
 def test_a_group_query_transformer_learns_and_saves(tmp_path, device):
-    x, y = contains_token()
-    backend.set_random_seed(0)
-    inputs = Input((6,))
-    embedded = L.Embedding(4, 8)(inputs)
-    attended = L.GroupQueryAttention(4, 4, 2, dropout=0.1)(embedded, embedded)
-    pooled = L.GlobalMaxPooling1D()(L.LayerNormalization()(L.add([embedded, attended])))
-    model = Model(inputs, L.Dense(2, activation="softmax")(pooled), device=device)
-    model.compile(optimizers.Adam(0.02), metrics=["accuracy"])
-    history = model.fit(x, y, batch_size=32, epochs=10, verbose=0)
-    assert history.history["accuracy"][-1] > 0.95, history.history["accuracy"]
-    model.save(tmp_path / "gqa.minicnn")
-    loaded = load_model(tmp_path / "gqa.minicnn", device=device)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    loaded = assert_token_detector_learns_and_saves(
+        lambda e: L.GroupQueryAttention(4, 4, 2, dropout=0.1)(e, e), tmp_path, device
+    )
+    assert loaded.layers[2].get_config()["num_key_value_heads"] == 2

@@ -330,6 +330,15 @@ def _gelu_backward(x, grad, dx):  # pragma: no cover
     return dx
 
 
+@njit(parallel=PARALLEL, cache=True)
+def _erf(x, y):  # pragma: no cover
+    """y = erf(x), elementwise (NumPy has no erf)."""
+    xs, ys = x.reshape(-1), y.reshape(-1)
+    for t in prange(xs.size):
+        ys[t] = math.erf(xs[t])
+    return y
+
+
 im2col = _with_threads(_im2col)
 col2im = _with_threads(_col2im)
 im2col3d = _with_threads(_im2col3d)
@@ -340,6 +349,7 @@ bias_relu = _with_threads(_bias_relu)
 relu_backward = _with_threads(_relu_backward)
 gelu_forward = _with_threads(_gelu_forward)
 gelu_backward = _with_threads(_gelu_backward)
+erf = _with_threads(_erf)
 
 
 def dropout_mask(seed: int, threshold: int, scale: float, mask: np.ndarray) -> np.ndarray:

@@ -207,6 +207,13 @@ def gelu_backward(x: Any, grad: Any, dx: Any) -> Any:
     return dx
 
 
+def erf(x: Any, y: Any) -> Any:
+    """y = erf(x), elementwise."""
+    _checked(x, y)
+    _launch("erf_forward", x.dtype, x.size, x, np.int32(x.size), y)
+    return y
+
+
 def dropout_mask(seed: Any, threshold: Any, scale: Any, mask: Any) -> Any:
     """mask = scale where hash(seed, index) >> 8 >= threshold, else 0; the CPU draws the same.
     ``seed`` is a number, or a 0-d uint32 device array (``backend.step_scalar`` in a captured

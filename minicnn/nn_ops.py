@@ -15,7 +15,7 @@ from . import activations as act
 from . import backend, conv_ops, volume_ops
 from . import functions as F
 from . import ops as O
-from .autograd import Tensor
+from .autograd import Function, Tensor
 
 __all__ = [
     "average_pool",
@@ -28,6 +28,8 @@ __all__ = [
     "depthwise_conv",
     "dot_product_attention",
     "elu",
+    "erf",
+    "erfinv",
     "extract_sequences",
     "gelu",
     "glu",
@@ -407,3 +409,64 @@ def segment_max(
     lowest = float(np.finfo(data.dtype).min)
     spread = O.where(xp.broadcast_to(member, (count, *data.shape)), O.expand_dims(data, 0), lowest)
     return O.max(spread, axis=1)
+
+
+# --- the error function -------------------------------------------------------------------------
+
+
+class _Erf(Function):
+    """erf by the Numba or CUDA kernel; its slope is 2 / sqrt(pi) exp(-x^2)."""
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        x = backend.contiguous(x, x.dtype if x.dtype.kind == "f" else backend.FLOAT)
+        if self.recording:
+            self.x = x
+        return F._kernels(xp).erf(x, xp.empty_like(x))
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        return grad * (2.0 / math.sqrt(math.pi)) * xp.exp(-self.x * self.x)
+
+
+def erf(x: Any) -> Tensor:
+    """Keras' ops.erf, the error function (differentiable)."""
+    return _Erf()(O.convert_to_tensor(x))
+
+
+class _ErfInv(Function):
+    """The inverse of erf: Winitzki's approximation, then Newton steps on erf; its slope is
+    sqrt(pi) / 2 exp(y^2)."""
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        x = backend.contiguous(x, x.dtype if x.dtype.kind == "f" else backend.FLOAT)
+        with np.errstate(all="ignore"):  # +-1 and beyond are set below
+            y = self._inverse(xp, x)
+        if self.recording:
+            self.y = y
+        return y
+
+    @staticmethod
+    def _inverse(xp: Any, x: Any) -> Any:
+        kernels = F._kernels(xp)
+        a = 0.147
+        log_term = xp.log(xp.maximum(1 - x * x, xp.finfo(x.dtype).tiny))
+        first = 2 / (math.pi * a) + log_term / 2
+        y = xp.sign(x) * xp.sqrt(xp.sqrt(first * first - log_term / a) - first)
+        for _ in range(3):  # Newton on erf(y) = x; the guess is within 2e-3
+            step = (kernels.erf(y, xp.empty_like(y)) - x) / (
+                (2 / math.sqrt(math.pi)) * xp.exp(-y * y)
+            )
+            y = y - xp.where(xp.isfinite(step), step, 0)
+        y = xp.where(xp.abs(x) == 1, xp.where(x > 0, xp.inf, -xp.inf), y)
+        return xp.where(xp.abs(x) > 1, xp.nan, y)
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        return grad * (math.sqrt(math.pi) / 2) * xp.exp(self.y * self.y)
+
+
+def erfinv(x: Any) -> Tensor:
+    """Keras' ops.erfinv: y with erf(y) = x, for x in (-1, 1) (+-inf at +-1; NaN beyond)."""
+    return _ErfInv()(O.convert_to_tensor(x))

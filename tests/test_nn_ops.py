@@ -230,3 +230,20 @@ def test_control_flow_scatter_slice_and_custom_gradient(device):
         ops.saturate_cast(np.array([-300.0, 20.5, 999.0]), "uint8").data, [0, 20, 255]
     )
     assert isinstance(ops.convert_to_numpy(t), np.ndarray)
+
+
+def test_erf_and_erfinv_follow_math_and_their_gradients_check(device):
+    import math
+
+    x = np.linspace(-2.5, 2.5, 11)
+    got = host(ops.erf(Tensor(backend.to_device(x, device))))
+    np.testing.assert_allclose(got, [math.erf(v) for v in x], rtol=1e-12, atol=1e-15)
+    check_gradients(ops.erf, x.reshape(1, -1).copy(), device=device)
+    p = np.array([-0.9999, -0.7, -0.1, 0.0, 0.25, 0.6, 0.99, 0.999999])
+    inverse = host(ops.erfinv(Tensor(backend.to_device(p, device))))
+    np.testing.assert_allclose([math.erf(v) for v in inverse], p, rtol=1e-12, atol=1e-14)
+    check_gradients(ops.erfinv, p[1:-1].reshape(1, -1).copy(), device=device)
+    edges = host(ops.erfinv(Tensor(backend.to_device(np.array([1.0, -1.0, 1.5]), device))))
+    assert edges[0] == np.inf and edges[1] == -np.inf and np.isnan(edges[2])
+    single = host(ops.erf(Tensor(backend.to_device(np.array([0.5], np.float32), device))))
+    assert single.dtype == np.float32 and single[0] == pytest.approx(math.erf(0.5), rel=1e-6)

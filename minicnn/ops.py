@@ -638,6 +638,7 @@ round = _rounding("round")  # noqa: A001
 from .core_ops import *  # noqa: E402, F403
 from .ctc import ctc_decode, ctc_loss  # noqa: E402, F401
 from .einsum import einsum  # noqa: E402, F401
+from .fft_ops import *  # noqa: E402, F403
 from .nn_ops import *  # noqa: E402, F403
 from .numpy_ops import *  # noqa: E402, F403
 from .spectrogram import stft  # noqa: E402, F401

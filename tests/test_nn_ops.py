@@ -247,3 +247,29 @@ def test_erf_and_erfinv_follow_math_and_their_gradients_check(device):
     assert edges[0] == np.inf and edges[1] == -np.inf and np.isnan(edges[2])
     single = host(ops.erf(Tensor(backend.to_device(np.array([0.5], np.float32), device))))
     assert single.dtype == np.float32 and single[0] == pytest.approx(math.erf(0.5), rel=1e-6)
+
+
+def test_fourier_ops_follow_numpy_fft_and_their_gradients_check(device):
+    real, imag = RNG.standard_normal((2, 3, 6))
+    pair = tuple(Tensor(backend.to_device(v, device)) for v in (real, imag))
+    spectrum = np.fft.fft(real + 1j * imag)
+    got = ops.fft(pair)
+    np.testing.assert_allclose(host(got[0]), spectrum.real, atol=1e-10)
+    np.testing.assert_allclose(host(got[1]), spectrum.imag, atol=1e-10)
+    two = np.fft.fft2(real + 1j * imag)
+    got2 = ops.fft2(pair)
+    np.testing.assert_allclose(host(got2[0]) + 1j * host(got2[1]), two, atol=1e-10)
+    back = ops.ifft2(got2)
+    np.testing.assert_allclose(host(back[0]), real, atol=1e-10)
+    np.testing.assert_allclose(host(back[1]), imag, atol=1e-10)
+    for length in (None, 8, 5):
+        r, i = ops.rfft(pair[0], length)
+        expected = np.fft.rfft(real, length)
+        np.testing.assert_allclose(host(r) + 1j * host(i), expected, atol=1e-10)
+        n = length or 6
+        restored = host(ops.irfft((r, i), n))
+        np.testing.assert_allclose(restored, np.fft.irfft(expected, n), atol=1e-10)
+    check_gradients(lambda a, b: ops.fft((a, b))[1], real, imag, device=device)
+    check_gradients(lambda a: ops.irfft(ops.rfft(a, 8), 7), real, device=device)
+    with pytest.raises(ValueError, match="a \\(real, imaginary\\) pair"):
+        ops.fft(pair[0])

@@ -641,4 +641,4 @@ from .einsum import einsum  # noqa: E402, F401
 from .fft_ops import *  # noqa: E402, F403
 from .nn_ops import *  # noqa: E402, F403
 from .numpy_ops import *  # noqa: E402, F403
-from .spectrogram import stft  # noqa: E402, F401
+from .spectrogram import istft, stft  # noqa: E402, F401

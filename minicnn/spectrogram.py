@@ -360,3 +360,45 @@ class MelSpectrogram(Layer):
             "min_power": self.min_power,
             "ref_power": self.ref_power,
         }
+
+
+def istft(
+    x: Any,
+    sequence_length: int,
+    sequence_stride: int,
+    fft_length: int,
+    length: int | None = None,
+    window: Any = "hann",
+    center: bool = True,
+) -> Tensor:
+    """Keras' ops.istft: the signal back from a (real, imaginary) stft: each frame's
+    inverse FFT, times the window over the sum of the squared windows that overlap there
+    (TensorFlow's inverse_stft_window_fn), added up where the frames overlap; the centering
+    padding cut off (or ``length`` samples kept)."""
+    from .fft_ops import irfft
+
+    frames = irfft(x, fft_length)  # (..., count, fft_length)
+    count = frames.shape[-2]
+    xp = backend.get_array_module(frames.data)
+    if window is not None:
+        taps = np.zeros(fft_length)
+        left = (fft_length - sequence_length) // 2
+        taps[left : left + sequence_length] = window_taps(window, sequence_length, True)
+        overlaps = -(-fft_length // sequence_stride)
+        squares = np.pad(taps**2, (0, overlaps * sequence_stride - fft_length))
+        denominator = np.tile(squares.reshape(overlaps, sequence_stride).sum(0), overlaps)
+        frames = frames * xp.asarray(taps / denominator[:fft_length], dtype=frames.dtype)
+    total = fft_length + sequence_stride * (count - 1)
+    # Overlap-add as one product: frame f's sample t lands at f * stride + t.
+    places = np.zeros((count * fft_length, total))
+    rows = np.arange(count * fft_length)
+    places[rows, (rows // fft_length) * sequence_stride + rows % fft_length] = 1.0
+    lead = frames.shape[:-2]
+    flat = F.reshape(frames, (*lead, count * fft_length))
+    signal = ops.matmul(flat, xp.asarray(places, dtype=frames.dtype))
+    start = fft_length // 2 if center else 0
+    if length is not None:
+        end = start + length
+    else:
+        end = total - fft_length // 2 if center else total
+    return signal[..., start:end]

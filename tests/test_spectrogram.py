@@ -183,3 +183,16 @@ def test_mel_spectrogram_follows_keras_steps(device):
     np.testing.assert_allclose(host(raw(x.astype(np.float32))), expected, rtol=1e-4, atol=1e-5)
     config = layer.get_config()
     assert L.MelSpectrogram.from_config(config).get_config() == config
+
+
+def test_istft_inverts_stft_as_tensorflow_does(device):
+    x = np.random.default_rng(6).standard_normal((2, 256))
+    on = Tensor(backend.to_device(x, device))
+    half = ops.istft(ops.stft(on, 64, 32, 64), 64, 32, 64, length=256)
+    np.testing.assert_allclose(host(half), x, atol=1e-10)  # hann at half overlap: exact
+    quarter = host(ops.istft(ops.stft(on, 64, 16, 64), 64, 16, 64, length=256))
+    # TensorFlow's window normalization assumes every sample under the same number of
+    # frames: exact inside, not in the first and last frame's reach
+    np.testing.assert_allclose(quarter[:, 64:-64], x[:, 64:-64], atol=1e-10)
+    assert host(ops.istft(ops.stft(on, 64, 32, 64), 64, 32, 64)).shape == (2, 256)
+    check_gradients(lambda t: ops.istft(ops.stft(t, 8, 4, 8), 8, 4, 8), x[:1, :24], device=device)

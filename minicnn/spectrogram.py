@@ -13,6 +13,7 @@ from . import backend, ops
 from . import functions as F
 from .autograd import Tensor
 from .data_checks import positive_int
+from .fft_ops import irfft, rfft
 from .layer_base import Layer, Shape
 
 MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
@@ -239,16 +240,20 @@ def stft(
     xp = backend.get_array_module(rows.data)
     pieces = rows[:, xp.asarray(_reflected(places, steps))]  # (rows, frames, fft_length)
     if window is not None:
-        taps = np.zeros(fft_length)
-        left = (fft_length - sequence_length) // 2
-        taps[left : left + sequence_length] = window_taps(window, sequence_length, True)
+        taps = frame_window(window, sequence_length, fft_length)
         pieces = pieces * xp.asarray(taps, dtype=rows.dtype)
-    bins = fft_length // 2 + 1
-    angle = -2.0 * np.pi * np.outer(np.arange(fft_length), np.arange(bins)) / fft_length
-    real = ops.matmul(pieces, xp.asarray(np.cos(angle), dtype=rows.dtype))
-    imag = ops.matmul(pieces, xp.asarray(np.sin(angle), dtype=rows.dtype))
-    shape = (*x.shape[:-1], frames, bins)
+    real, imag = rfft(pieces, fft_length)
+    shape = (*x.shape[:-1], frames, fft_length // 2 + 1)
     return F.reshape(real, shape), F.reshape(imag, shape)
+
+
+def frame_window(window: Any, sequence_length: int, fft_length: int) -> np.ndarray:
+    """Keras' stft window: SciPy's periodic one of ``sequence_length``, zero-padded to the
+    middle of a frame of ``fft_length``."""
+    taps = np.zeros(fft_length)
+    left = (fft_length - sequence_length) // 2
+    taps[left : left + sequence_length] = window_taps(window, sequence_length, True)
+    return taps
 
 
 def mel_matrix(
@@ -375,15 +380,11 @@ def istft(
     inverse FFT, times the window over the sum of the squared windows that overlap there
     (TensorFlow's inverse_stft_window_fn), added up where the frames overlap; the centering
     padding cut off (or ``length`` samples kept)."""
-    from .fft_ops import irfft
-
     frames = irfft(x, fft_length)  # (..., count, fft_length)
     count = frames.shape[-2]
     xp = backend.get_array_module(frames.data)
     if window is not None:
-        taps = np.zeros(fft_length)
-        left = (fft_length - sequence_length) // 2
-        taps[left : left + sequence_length] = window_taps(window, sequence_length, True)
+        taps = frame_window(window, sequence_length, fft_length)
         overlaps = -(-fft_length // sequence_stride)
         squares = np.pad(taps**2, (0, overlaps * sequence_stride - fft_length))
         denominator = np.tile(squares.reshape(overlaps, sequence_stride).sum(0), overlaps)

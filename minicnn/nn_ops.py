@@ -99,6 +99,17 @@ def _back(out: Tensor, rank: int) -> Tensor:
     return F.reshape(out, (out.shape[0], *out.shape[2:])) if rank == 1 else out
 
 
+def _lifted(
+    x: Tensor, w: Tensor, strides: Any, rates: Any, rank: int
+) -> tuple[Tensor, Tensor, tuple[int, ...], tuple[int, ...]]:
+    """The input, kernel, strides and rates, a 1-D case as a one-row 2-D one (the kernel
+    (1, k, ...), strides and rates (1, s)); ``_back`` takes the result back."""
+    steps, spread = _tuple(strides, rank), _tuple(rates, rank)
+    if rank != 1:
+        return x, w, steps, spread
+    return _as_2d(x, 1), F.reshape(w, (1, *w.shape)), (1, *steps), (1, *spread)
+
+
 def conv(
     inputs: Any,
     kernel: Any,
@@ -111,7 +122,7 @@ def conv(
     (*window, in_channels / groups, out_channels); groups follow from the channels."""
     x, w = O.convert_to_tensor(inputs), O.convert_to_tensor(kernel)
     rank = _spatial(x, data_format, "conv")
-    rates = _tuple(dilation_rate, rank)
+    image, w, steps, rates = _lifted(x, w, strides, dilation_rate, rank)
     if any(r > 1 for r in rates):
         w = conv_ops.DilateKernel(rates)(w)
     groups = x.shape[-1] // w.shape[-2]
@@ -121,15 +132,11 @@ def conv(
             f"{x.shape[-1]}."
         )
     if groups > 1:
-        w = conv_ops.group_kernel(w if rank != 1 else F.reshape(w, (1, *w.shape)), groups)
-    elif rank == 1:
-        w = F.reshape(w, (1, *w.shape))
+        w = conv_ops.group_kernel(w, groups)
     bias = backend.get_array_module(x.data).zeros(w.shape[-1], x.dtype)
     if rank == 3:
-        return volume_ops.conv3d(x, w, bias, _tuple(strides, 3), padding)
-    steps = _tuple(strides, rank)
-    out = F.conv2d(_as_2d(x, rank), w, bias, (1, steps[0]) if rank == 1 else steps, padding)
-    return _back(out, rank)
+        return volume_ops.conv3d(image, w, bias, steps, padding)
+    return _back(F.conv2d(image, w, bias, steps, padding), rank)
 
 
 def depthwise_conv(
@@ -146,17 +153,11 @@ def depthwise_conv(
     rank = _spatial(x, data_format, "depthwise_conv")
     if rank == 3:
         raise ValueError("depthwise_conv: 1 or 2 spatial axes (Keras has no 3-D one either).")
-    if rank == 1:
-        w = F.reshape(w, (1, *w.shape))
-    rates = _tuple(dilation_rate, 2 if rank == 2 else 1)
+    image, w, steps, rates = _lifted(x, w, strides, dilation_rate, rank)
     if any(r > 1 for r in rates):
-        w = conv_ops.dilate_kernel(w, (1, rates[0]) if rank == 1 else rates)
+        w = conv_ops.dilate_kernel(w, rates)
     bias = backend.get_array_module(x.data).zeros(w.shape[-2] * w.shape[-1], x.dtype)
-    steps = _tuple(strides, rank)
-    out = conv_ops.depthwise_conv2d(
-        _as_2d(x, rank), w, bias, (1, steps[0]) if rank == 1 else steps, padding
-    )
-    return _back(out, rank)
+    return _back(conv_ops.depthwise_conv2d(image, w, bias, steps, padding), rank)
 
 
 def separable_conv(
@@ -189,15 +190,10 @@ def conv_transpose(
     if output_padding is not None or any(r != 1 for r in _tuple(dilation_rate, rank)):
         raise ValueError("conv_transpose: output_padding and dilation_rate are not available.")
     bias = backend.get_array_module(x.data).zeros(w.shape[-2], x.dtype)
+    image, w, steps, _ = _lifted(x, w, strides, 1, rank)
     if rank == 3:
-        return volume_ops.conv3d_transpose(x, w, bias, _tuple(strides, 3), padding)
-    steps = _tuple(strides, rank)
-    if rank == 1:
-        w = F.reshape(w, (1, *w.shape))
-    out = conv_ops.conv2d_transpose(
-        _as_2d(x, rank), w, bias, (1, steps[0]) if rank == 1 else steps, padding
-    )
-    return _back(out, rank)
+        return volume_ops.conv3d_transpose(image, w, bias, steps, padding)
+    return _back(conv_ops.conv2d_transpose(image, w, bias, steps, padding), rank)
 
 
 def _pool(

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .data_checks import positive_int
-from .layer_base import Layer, is_symbolic
+from .text_layers import DataLayer, id_vectors
 
 MASK = (1 << 64) - 1
 K0, K1, K2 = 0xC3A5C85C97CB3127, 0xB492B66FBE98F273, 0x9AE16A3B2F90404F
@@ -230,14 +230,11 @@ def _encoded(ids: np.ndarray, output_mode: str, depth: int, owner: str) -> np.nd
     rows = ids.reshape(len(ids), -1) if ids.ndim > 1 else ids.reshape(-1, 1)
     if output_mode == "one_hot" and rows.shape[1] != 1:
         raise ValueError(f"{owner}: output_mode='one_hot' takes one value per sample.")
-    out = np.zeros((len(rows), depth), np.float32)
-    for row, sample in zip(out, rows, strict=True):
-        np.add.at(row, sample, 1.0)
-    return out if output_mode == "count" else (out > 0).astype(np.float32)
+    return id_vectors(rows, depth, counts=output_mode == "count")
 
 
-class _DataHashing(Layer):
-    """A layer on data (strings or integers), called before a model, not in its graph."""
+class _DataHashing(DataLayer):
+    """The arguments Hashing and HashedCrossing share: bins and an output mode."""
 
     def __init__(self, num_bins: int, output_mode: str, sparse: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -251,17 +248,6 @@ class _DataHashing(Layer):
         if sparse:
             raise ValueError(f"{owner}: sparse outputs are not available; dense ones are.")
         self.output_mode, self.sparse = output_mode, False
-
-    def __call__(self, x: Any, training: bool | None = None) -> Any:
-        if is_symbolic(x) or (isinstance(x, (list, tuple)) and any(map(is_symbolic, x))):
-            raise TypeError(
-                f"{self.describe()} works on data, not in a model's graph: call it on the "
-                "samples and give its output to the model."
-            )
-        return self.hashed(x)
-
-    def hashed(self, x: Any) -> np.ndarray:
-        raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -307,7 +293,7 @@ class Hashing(_DataHashing):
             return fingerprint64(data) % bins
         return siphash24(self.salt[0], self.salt[1], data) % bins
 
-    def hashed(self, x: Any) -> np.ndarray:
+    def on_data(self, x: Any) -> np.ndarray:
         values = np.asarray(x, dtype=object)
         masking = self.mask_value is not None and self.num_bins > 1
         bins = self.num_bins - 1 if masking else self.num_bins
@@ -333,7 +319,7 @@ class HashedCrossing(_DataHashing):
     ) -> None:
         super().__init__(num_bins, output_mode, sparse, **kwargs)
 
-    def hashed(self, x: Any) -> np.ndarray:
+    def on_data(self, x: Any) -> np.ndarray:
         owner = self.describe()
         if not isinstance(x, (list, tuple)) or len(x) < 2:
             raise ValueError(f"{owner} takes a tuple of at least two features.")

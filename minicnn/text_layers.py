@@ -26,7 +26,33 @@ LOOKUP_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
 
 
-class _IndexLookup(Layer):
+def id_vectors(rows: Any, depth: int, counts: bool) -> np.ndarray:
+    """One float32 row of ``depth`` per sample: how many times each id occurs in its ids
+    (``counts``), or whether it does (Keras' count and multi_hot / one_hot)."""
+    out = np.zeros((len(rows), depth), np.float32)
+    for row, sample in zip(out, rows, strict=True):
+        np.add.at(row, sample, 1.0)
+    return out if counts else (out > 0).astype(np.float32)
+
+
+class DataLayer(Layer):
+    """A layer on data (text, categories), called on the samples before a model (as Keras
+    advises for GPU training), not in a model's graph; ``on_data`` does its work."""
+
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
+        parts = x if isinstance(x, (list, tuple)) else [x]
+        if is_symbolic(x) or any(is_symbolic(part) for part in parts):
+            raise TypeError(
+                f"{self.describe()} works on data, not in a model's graph: call it on the "
+                "samples (x = layer(data)) and give its output to the model."
+            )
+        return self.on_data(x)
+
+    def on_data(self, x: Any) -> Any:
+        raise NotImplementedError
+
+
+class _IndexLookup(DataLayer):
     """What the lookups share: the vocabulary, with ``mask_token`` (id 0 in 'int' mode) and
     one out-of-vocabulary id before the learned tokens, and the output modes."""
 
@@ -253,18 +279,14 @@ class _IndexLookup(Layer):
                 f"{self.describe()}: output_mode='one_hot' takes one token per sample, shape "
                 "(batch,) or (batch, 1)."
             )
-        out = np.zeros((len(ids), self._depth()), np.float32)
-        for row, sample in zip(out, ids, strict=True):
-            np.add.at(row, sample, 1.0)
-        if self.output_mode in ("one_hot", "multi_hot"):
-            out = (out > 0).astype(np.float32)
-        elif self.output_mode == "tf_idf":
+        out = id_vectors(ids, self._depth(), self.output_mode in ("count", "tf_idf"))
+        if self.output_mode == "tf_idf":
             weights = np.zeros(self._depth(), np.float32)
             weights[: len(self._idf)] = self._idf
             out *= weights
         return out
 
-    def _lookup_call(self, inputs: Any) -> np.ndarray:
+    def on_data(self, inputs: Any) -> np.ndarray:
         array = np.asarray(inputs, dtype=object)
         if self.invert:
             return self._inverted(inputs)
@@ -285,14 +307,6 @@ class _IndexLookup(Layer):
         out = np.empty(ids.shape, dtype=object)
         out.reshape(-1)[:] = [vocabulary[i] for i in ids.reshape(-1).tolist()]
         return out
-
-    def __call__(self, x: Any, training: bool = False) -> Any:
-        if is_symbolic(x):
-            raise TypeError(
-                f"{self.describe()} works on data, not in a model's graph: call it on the "
-                "samples (x = layer(texts)) and give its output to the model."
-            )
-        return self._lookup_call(x)
 
     def get_config(self) -> dict[str, Any]:
         """The arguments, with the vocabulary (learned or given) and idf weights, so that a
@@ -499,7 +513,7 @@ class TextVectorization(StringLookup):
             )
         return [self._tokens_of(text) for text in array.tolist()]
 
-    def _lookup_call(self, inputs: Any) -> np.ndarray:
+    def on_data(self, inputs: Any) -> np.ndarray:
         ids = self._ids(self._token_rows(inputs))
         if self.output_mode != "int":
             return self._encode(ids, one_per_sample=False)

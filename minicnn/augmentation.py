@@ -40,6 +40,11 @@ def _factor_range(
     return pair
 
 
+def as_given(**arguments: Any) -> dict[str, Any]:
+    """Arguments as a config keeps them, Keras' way: as given (a pair as a list)."""
+    return {k: list(v) if isinstance(v, (tuple, list)) else v for k, v in arguments.items()}
+
+
 def _unit_fraction(value: Any, what: str, layer: str) -> tuple[float, float]:
     """Keras' factor of a probability or fraction: a number f means (0, f), within [0, 1]."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -263,10 +268,7 @@ class RandomShear(_RandomAffine):
         self.x_factor = _factor_range(x_factor, "x_factor", self.describe(), -1, 1)
         self.y_factor = _factor_range(y_factor, "y_factor", self.describe(), -1, 1)
         # The config keeps them as given: a pair must lie in [0, 1], a number f means (-f, f).
-        self._given = {
-            name: list(value) if isinstance(value, (tuple, list)) else value
-            for name, value in (("x_factor", x_factor), ("y_factor", y_factor))
-        }
+        self._given = as_given(x_factor=x_factor, y_factor=y_factor)
 
     def matrices(self, xp: Any, n: int, h: int, w: int) -> Any:
         sign = xp.where(self._uniform(xp, n, 0.0, 1.0) > 0.5, -1.0, 1.0)

@@ -11,7 +11,7 @@ import numpy as np
 from . import backend, conv_ops
 from . import image_ops as ops
 from . import ops as tensor_ops
-from .augmentation import _factor_range, _RandomLayer, _unit_fraction, _value_range
+from .augmentation import _factor_range, _RandomLayer, _unit_fraction, _value_range, as_given
 from .autograd import Tensor
 from .data_checks import finite_number, positive_int
 from .layer_base import Layer, Shape, _require_image
@@ -408,10 +408,7 @@ class RandomColorJitter(_RandomLayer):
             "saturation_factor": (saturation_factor, RandomSaturation),
             "hue_factor": (hue_factor, RandomHue),
         }
-        self._given = {
-            name: list(value) if isinstance(value, (tuple, list)) else value
-            for name, (value, _) in factors.items()
-        }
+        self._given = as_given(**{name: value for name, (value, _) in factors.items()})
         self.steps: list[_RandomLayer] = []
         for name, (value, kind) in factors.items():
             if value is None:

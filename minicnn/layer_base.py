@@ -19,8 +19,8 @@ from .data_checks import positive_int
 Shape = tuple[int, ...]
 
 
-_HOW_MANY = {2: "a pair of them", 3: "three of them"}
-_SPATIAL_AXES = {2: "height, width", 3: "depth, height, width"}
+_HOW_MANY = {1: "a 1-tuple", 2: "a pair of them", 3: "three of them"}
+_SPATIAL_AXES = {1: "steps", 2: "height, width", 3: "depth, height, width"}
 
 
 def positive_sizes(value: Any, what: str, layer: str, rank: int) -> tuple[int, ...]:

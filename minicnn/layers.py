@@ -243,6 +243,12 @@ __all__ = [
     "AveragePooling3D",
     "GlobalAveragePooling3D",
     "GlobalMaxPooling3D",
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
     "ZeroPadding3D",
     "Cropping3D",
     "UpSampling3D",
@@ -815,6 +821,16 @@ class Lambda(Layer):
         )
 
 
+from .adaptive_pooling import (  # noqa: E402
+    ADAPTIVE_POOLING_LAYERS,
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
+
 # The 1-D twins subclass the 2-D layers above, so they are imported once those exist.
 from .conv1d_twins import Conv1DTranspose, DepthwiseConv1D, SeparableConv1D  # noqa: E402
 from .conv_recurrent import (  # noqa: E402
@@ -973,6 +989,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         CategoryEncoding,
         Discretization,
         *VOLUME_LAYERS,
+        *ADAPTIVE_POOLING_LAYERS,
         *TEXT_LAYERS,
         *CONV_RECURRENT_LAYERS,
         *CELL_LAYERS,

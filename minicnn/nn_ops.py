@@ -15,9 +15,12 @@ from . import activations as act
 from . import backend, conv_ops, volume_ops
 from . import functions as F
 from . import ops as O
+from .adaptive_pooling import adaptive_average_pool, adaptive_max_pool
 from .autograd import Function, Tensor
 
 __all__ = [
+    "adaptive_average_pool",
+    "adaptive_max_pool",
     "average_pool",
     "batch_normalization",
     "binary_crossentropy",

@@ -38,6 +38,22 @@ def toy_data(n=96, seed=0):
     return x, y
 
 
+def assert_learns_and_reloads(model, x, y, path, device, epochs=10, batch_size=16, drop=0.8):
+    """Fit ``model`` (compiled with Adam, and sparse cross-entropy unless it is compiled
+    already), expect the loss to fall below ``drop`` times its first epoch's, then save it
+    under ``path`` and expect the loaded model to predict the same and keep every layer's
+    config. Returns the loaded model."""
+    if model.optimizer is None:
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    assert history.history["loss"][-1] < drop * history.history["loss"][0]
+    model.save(path / "model.minicnn")
+    loaded = load_model(path / "model.minicnn", device=device)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert [a.get_config() for a in loaded.layers] == [b.get_config() for b in model.layers]
+    return loaded
+
+
 def compiled(model, lr=0.01):
     model.compile(
         optimizers.Adam(learning_rate=lr), "sparse_categorical_crossentropy", metrics=["accuracy"]

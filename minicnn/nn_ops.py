@@ -28,6 +28,7 @@ __all__ = [
     "celu",
     "conv",
     "conv_transpose",
+    "depth_to_space",
     "depthwise_conv",
     "dot_product_attention",
     "elu",
@@ -57,6 +58,7 @@ __all__ = [
     "silu",
     "soft_shrink",
     "softsign",
+    "space_to_depth",
     "sparse_categorical_crossentropy",
     "sparse_plus",
     "sparsemax",
@@ -64,6 +66,7 @@ __all__ = [
     "swish",
     "tanh_shrink",
     "threshold",
+    "unfold",
 ]
 
 relu6, elu, selu, gelu, celu, glu = act.relu6, act.elu, act.selu, act.gelu, act.celu, act.glu
@@ -233,6 +236,111 @@ def average_pool(
     data_format: str | None = None,
 ) -> Tensor:
     return _pool("average", inputs, pool_size, strides, padding, data_format)
+
+
+class _Unfold(Function):
+    """PyTorch's unfold on (N, C, H, W): each window's taps as a column, (N, C*kh*kw, L)."""
+
+    def __init__(self, window: Any, dilation: Any, padding: Any, stride: Any) -> None:
+        self.window, self.dilation = _tuple(window, 2), _tuple(dilation, 2)
+        self.padding, self.stride = _tuple(padding, 2), _tuple(stride, 2)
+
+    def _taps(self, height: int, width: int) -> list[tuple[slice, slice]]:
+        """Each tap's strided slice of the padded image, in the columns' (i, j) order."""
+        (kh, kw), (dh, dw), (sh, sw) = self.window, self.dilation, self.stride
+        self.out = ((height - dh * (kh - 1) - 1) // sh + 1, (width - dw * (kw - 1) - 1) // sw + 1)
+        if min(self.out) < 1:
+            raise ValueError(
+                f"unfold: a {kh}x{kw} window (dilation {dh}x{dw}) does not fit the padded "
+                f"{height}x{width} input."
+            )
+        oh, ow = self.out
+        return [
+            (
+                slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
+                slice(j * dw, j * dw + (ow - 1) * sw + 1, sw),
+            )
+            for i in range(kh)
+            for j in range(kw)
+        ]
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        if x.ndim != 4:
+            raise ValueError(f"unfold: input (N, C, H, W), got shape {x.shape}.")
+        ph, pw = self.padding
+        padded = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        self.padded_shape = padded.shape
+        taps = [padded[:, :, rows, cols] for rows, cols in self._taps(*padded.shape[2:])]
+        n, c = x.shape[:2]
+        return xp.stack(taps, axis=2).reshape(n, c * len(taps), -1)
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        n, c, height, width = self.padded_shape
+        taps = self._taps(height, width)
+        columns = grad.reshape(n, c, len(taps), *self.out)
+        dx = xp.zeros(self.padded_shape, dtype=grad.dtype)
+        for k, (rows, cols) in enumerate(taps):  # one vectorized add per tap: no races
+            dx[:, :, rows, cols] += columns[:, :, k]
+        ph, pw = self.padding
+        return dx[:, :, ph : height - ph, pw : width - pw]
+
+
+def unfold(
+    input: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+) -> Tensor:  # noqa: A002
+    """Keras' ops.unfold, PyTorch's ``unfold``: the sliding windows of an (N, C, H, W) input
+    as columns (N, C * kh * kw, L), channel slowest, then the window's rows and columns; zero
+    ``padding`` on both sides. Differentiable (the backward adds each tap back)."""
+    return _Unfold(kernel_size, dilation, padding, stride)(O.convert_to_tensor(input))
+
+
+def _blocks(x: Tensor, block_size: int, data_format: str, owner: str) -> int:
+    if x.ndim != 4:
+        raise ValueError(f"{owner}: a 4-D input, got shape {x.shape}.")
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{owner}: data_format 'channels_last' or 'channels_first'.")
+    if not isinstance(block_size, (int, np.integer)) or block_size < 1:
+        raise ValueError(f"{owner}: block_size must be a positive int, got {block_size!r}.")
+    return int(block_size)
+
+
+def depth_to_space(x: Any, block_size: int, data_format: str = "channels_last") -> Tensor:
+    """Keras' ops.depth_to_space (pixel shuffle): (N, H, W, C * b * b) -> (N, H b, W b, C),
+    channels in (row, column, channel) order as TensorFlow's; channels first as PyTorch's
+    pixel_shuffle, (N, C b b, H, W) -> (N, C, H b, W b)."""
+    x = O.convert_to_tensor(x)
+    b = _blocks(x, block_size, data_format, "depth_to_space")
+    depth = x.shape[3] if data_format == "channels_last" else x.shape[1]
+    if depth % (b * b):
+        raise ValueError(f"depth_to_space: {depth} channels do not divide by {b}**2.")
+    if data_format == "channels_last":
+        n, h, w, c = x.shape
+        blocks = O.transpose(O.reshape(x, (n, h, w, b, b, c // (b * b))), (0, 1, 3, 2, 4, 5))
+        return O.reshape(blocks, (n, h * b, w * b, c // (b * b)))
+    n, c, h, w = x.shape
+    blocks = O.transpose(O.reshape(x, (n, c // (b * b), b, b, h, w)), (0, 1, 4, 2, 5, 3))
+    return O.reshape(blocks, (n, c // (b * b), h * b, w * b))
+
+
+def space_to_depth(x: Any, block_size: int, data_format: str = "channels_last") -> Tensor:
+    """Keras' ops.space_to_depth, depth_to_space's inverse: (N, H b, W b, C) -> (N, H, W,
+    C b b); channels first as PyTorch's pixel_unshuffle."""
+    x = O.convert_to_tensor(x)
+    b = _blocks(x, block_size, data_format, "space_to_depth")
+    spatial = x.shape[1:3] if data_format == "channels_last" else x.shape[2:]
+    if spatial[0] % b or spatial[1] % b:
+        raise ValueError(
+            f"space_to_depth: a {spatial[0]}x{spatial[1]} input does not divide by {b}."
+        )
+    if data_format == "channels_last":
+        n, h, w, c = x.shape
+        blocks = O.transpose(O.reshape(x, (n, h // b, b, w // b, b, c)), (0, 1, 3, 2, 4, 5))
+        return O.reshape(blocks, (n, h // b, w // b, c * b * b))
+    n, c, h, w = x.shape
+    blocks = O.transpose(O.reshape(x, (n, c, h // b, b, w // b, b)), (0, 1, 3, 5, 2, 4))
+    return O.reshape(blocks, (n, c * b * b, h // b, w // b))
 
 
 # --- losses on values, normalizations --------------------------------------------------------

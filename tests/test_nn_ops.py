@@ -273,3 +273,56 @@ def test_fourier_ops_follow_numpy_fft_and_their_gradients_check(device):
     check_gradients(lambda a: ops.irfft(ops.rfft(a, 8), 7), real, device=device)
     with pytest.raises(ValueError, match="a \\(real, imaginary\\) pair"):
         ops.fft(pair[0])
+
+
+def naive_unfold(x, k, d, p, s):
+    """PyTorch's unfold by loops: column (c, i, j), row the window's place."""
+    x = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    oh = (x.shape[2] - d[0] * (k[0] - 1) - 1) // s[0] + 1
+    ow = (x.shape[3] - d[1] * (k[1] - 1) - 1) // s[1] + 1
+    out = np.zeros((x.shape[0], x.shape[1] * k[0] * k[1], oh * ow))
+    for c, i, j, r, q in np.ndindex(x.shape[1], k[0], k[1], oh, ow):
+        row = (c * k[0] + i) * k[1] + j
+        out[:, row, r * ow + q] = x[:, c, r * s[0] + i * d[0], q * s[1] + j * d[1]]
+    return out
+
+
+@pytest.mark.parametrize(
+    "k, d, p, s", [((3, 3), (1, 1), (0, 0), (1, 1)), ((2, 3), (2, 1), (1, 2), (2, 1))]
+)
+def test_unfold_follows_a_loop_and_its_gradient_adds_overlaps(k, d, p, s, device):
+    x = RNG.standard_normal((2, 2, 6, 5))
+    got = host(ops.unfold(Tensor(backend.to_device(x, device)), k, d, p, s))
+    np.testing.assert_allclose(got, naive_unfold(x, k, d, p, s), atol=0)
+    check_gradients(lambda t: ops.unfold(t, k, d, p, s), x, device=device)
+    with pytest.raises(ValueError, match="does not fit"):
+        ops.unfold(x, 7)
+
+
+def test_depth_to_space_follows_tensorflows_rule_and_inverts(device):
+    x = RNG.standard_normal((2, 3, 2, 12))
+    got = host(ops.depth_to_space(Tensor(backend.to_device(x, device)), 2))
+    # TensorFlow's NHWC rule: out[n, h b + i, w b + j, c] = in[n, h, w, (i b + j) C + c]
+    for n, h, w, i, j, c in np.ndindex(2, 3, 2, 2, 2, 3):
+        assert got[n, h * 2 + i, w * 2 + j, c] == x[n, h, w, (i * 2 + j) * 3 + c]
+    back = ops.space_to_depth(backend.to_device(got, device), 2)
+    np.testing.assert_array_equal(host(back), x)
+    first = np.moveaxis(x, -1, 1)  # channels first: PyTorch's pixel shuffle, (c, i, j)
+    shuffled = host(ops.depth_to_space(first, 2, "channels_first"))
+    for n, c, h, w, i, j in np.ndindex(2, 3, 3, 2, 2, 2):
+        assert shuffled[n, c, h * 2 + i, w * 2 + j] == first[n, c * 4 + i * 2 + j, h, w]
+    np.testing.assert_array_equal(host(ops.space_to_depth(shuffled, 2, "channels_first")), first)
+    check_gradients(lambda t: ops.depth_to_space(t, 2), x[:1, :2], device=device)
+    with pytest.raises(ValueError, match="do not divide by 3"):
+        ops.depth_to_space(x, 3)
+    with pytest.raises(ValueError, match="does not divide by 2"):
+        ops.space_to_depth(x, 2)
+
+
+def test_unfold_and_pixel_shuffle_equal_pytorchs():
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((2, 8, 6, 4)).astype(np.float32)
+    expected = torch.nn.functional.unfold(torch.tensor(x), (2, 3), 1, (1, 0), (2, 1)).numpy()
+    np.testing.assert_array_equal(host(ops.unfold(x, (2, 3), 1, (1, 0), (2, 1))), expected)
+    shuffled = torch.nn.functional.pixel_shuffle(torch.tensor(x), 2).numpy()
+    np.testing.assert_array_equal(host(ops.depth_to_space(x, 2, "channels_first")), shuffled)

@@ -65,7 +65,7 @@ def flip(x: Any, horizontal: Any = None, vertical: Any = None) -> Tensor:
 # --- affine warps ----------------------------------------------------------------------------
 
 
-def _source_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
+def source_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
     """Where integer position ``index`` reads from in an image extended by ``fill_mode``, and
     whether it reads the image at all (False only outside it with 'constant')."""
     xp = backend.get_array_module(index)
@@ -139,8 +139,8 @@ class AffineTransform(Function):
             ]
         taps = []
         for r, c, weight in corners:
-            r_src, r_in = _source_index(r.astype(np.int64), h, self.fill_mode)
-            c_src, c_in = _source_index(c.astype(np.int64), w, self.fill_mode)
+            r_src, r_in = source_index(r.astype(np.int64), h, self.fill_mode)
+            c_src, c_in = source_index(c.astype(np.int64), w, self.fill_mode)
             inside = None if r_in is None else r_in & c_in
             taps.append(((base + r_src) * w + c_src, weight, inside))
         return taps
@@ -242,17 +242,16 @@ def gaussian_blur(x: Tensor, sigma_y: Any, sigma_x: Any, kernel_size: tuple[int,
     return tensor_ops.transpose(tensor_ops.reshape(blurred, (n, w, h, c)), (0, 2, 1, 3))
 
 
-def quad_homographies(xp: Any, corners: Any) -> Any:
-    """(N, 8) projective rows, Keras' layout, mapping each output pixel into the unit square
-    (u, v) whose corners (0,0), (1,0), (0,1), (1,1) went to ``corners`` (N, 4, 2) points
-    (x, y) in that order: the inverse of Heckbert's square-to-quad map, in closed form."""
+def _square_to_quad(xp: Any, corners: Any) -> Any:
+    """(N, 3, 3): the projective maps taking the unit square's corners (0,0), (1,0), (0,1),
+    (1,1) to ``corners`` (N, 4, 2) points (x, y) in that order (Heckbert's closed form)."""
     (x0, y0), (x1, y1), (x3, y3), (x2, y2) = (corners[:, i].T for i in range(4))
     dx1, dx2, dx3 = x1 - x2, x3 - x2, x0 - x1 + x2 - x3
     dy1, dy2, dy3 = y1 - y2, y3 - y2, y0 - y1 + y2 - y3
     den = dx1 * dy2 - dx2 * dy1
     g = (dx3 * dy2 - dx2 * dy3) / den
     h = (dx1 * dy3 - dx3 * dy1) / den
-    forward = xp.stack(
+    return xp.stack(
         [
             xp.stack([x1 - x0 + g * x1, x3 - x0 + h * x3, x0], axis=-1),
             xp.stack([y1 - y0 + g * y1, y3 - y0 + h * y3, y0], axis=-1),
@@ -260,9 +259,11 @@ def quad_homographies(xp: Any, corners: Any) -> Any:
         ],
         axis=1,
     )
-    # The inverse up to scale is the adjugate (cofactors transposed); scaled so [2, 2] is 1.
-    m = forward
-    inverse = xp.stack(
+
+
+def _adjugate(xp: Any, m: Any) -> Any:
+    """The cofactors of each 3 x 3 matrix, transposed: its inverse up to scale."""
+    return xp.stack(
         [
             xp.stack([_minor(m, 1, 2, 1, 2), -_minor(m, 0, 2, 1, 2), _minor(m, 0, 1, 1, 2)], -1),
             xp.stack([-_minor(m, 1, 2, 0, 2), _minor(m, 0, 2, 0, 2), -_minor(m, 0, 1, 0, 2)], -1),
@@ -270,8 +271,26 @@ def quad_homographies(xp: Any, corners: Any) -> Any:
         ],
         axis=1,
     )
-    inverse = inverse / inverse[:, 2:3, 2:3]
-    return inverse.reshape(-1, 9)[:, :8]
+
+
+def _projective_rows(m: Any) -> Any:
+    """(N, 3, 3) matrices as Keras' (N, 8) rows, scaled so that [2, 2] is 1."""
+    return (m / m[:, 2:3, 2:3]).reshape(-1, 9)[:, :8]
+
+
+def quad_homographies(xp: Any, corners: Any) -> Any:
+    """(N, 8) projective rows, Keras' layout, mapping each output pixel into the unit square
+    (u, v) whose corners (0,0), (1,0), (0,1), (1,1) went to ``corners`` (N, 4, 2) points
+    (x, y) in that order: the inverse of Heckbert's square-to-quad map, in closed form."""
+    return _projective_rows(_adjugate(xp, _square_to_quad(xp, corners)))
+
+
+def point_homographies(xp: Any, start: Any, end: Any) -> Any:
+    """(N, 8) projective rows taking the four ``end`` points (N, 4, 2) to the four ``start``
+    ones, as Keras' perspective_transform solves for them: through the unit square, the
+    inverse of end's square-to-quad map, then start's."""
+    to_square = _adjugate(xp, _square_to_quad(xp, end))
+    return _projective_rows(_square_to_quad(xp, start) @ to_square)
 
 
 def _minor(m: Any, r0: int, r1: int, c0: int, c1: int) -> Any:

@@ -636,10 +636,12 @@ round = _rounding("round")  # noqa: A001
 
 # Keras' ops.ctc_loss and ops.ctc_decode (their module uses these ops when called).
 from . import image_api as image  # noqa: E402, F401
+from . import linalg  # noqa: E402, F401
 from .core_ops import *  # noqa: E402, F403
 from .ctc import ctc_decode, ctc_loss  # noqa: E402, F401
 from .einsum import einsum  # noqa: E402, F401
 from .fft_ops import *  # noqa: E402, F403
+from .linalg import *  # noqa: E402, F403
 from .nn_ops import *  # noqa: E402, F403
 from .numpy_ops import *  # noqa: E402, F403
 from .spectrogram import istft, stft  # noqa: E402, F401

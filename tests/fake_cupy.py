@@ -427,6 +427,7 @@ class FakeCupy(types.ModuleType):
             MemoryPool=_MemoryPool,
             using_allocator=_UsingAllocator,
         )
+        self.linalg = _Linalg()
 
     def RawModule(self, code: str, options: tuple = (), **kwargs: Any) -> Any:  # noqa: N802
         record = cupy_api.entry("nested", "RawModule", "module 'cupy'")
@@ -448,25 +449,41 @@ class FakeCupy(types.ModuleType):
         target = getattr(np, name)
         if isinstance(target, type) or not callable(target):
             return target  # dtypes and constants
+        return _device_function(name, target, record)
 
-        def function(*args: Any, **kwargs: Any) -> Any:
-            calls["function"] += 1
-            cupy_api.check_call(f"cupy.{name}", record, kwargs)
-            if name in _TAKES_HOST:
-                args = tuple(_host_to_device(a) for a in args)
-            if name in _SHAPE_FROM_VALUES or (name == "where" and len(args) == 1):
-                _forbid_in_capture(f"cupy.{name}")
-            if name in _CUBLAS:
-                _refuse_cublas_in_capture()
-            out = kwargs.get("out")
 
-            def compute() -> Any:
-                return target(*_unwrap(args), **_unwrap(kwargs))
+class _Linalg(types.ModuleType):
+    """cupy.linalg: NumPy's, on device arrays; cuSOLVER, like cuBLAS, refuses a capture."""
 
-            if out is not None or name in _FUNCTIONS_WRITING:
-                _deferred(compute)
-                return out
-            return _wrap(_computed(compute, (args, kwargs)))
+    def __init__(self) -> None:
+        super().__init__("cupy.linalg")
 
-        function.__name__ = name
-        return function
+    def __getattr__(self, name: str) -> Any:
+        record = cupy_api.entry("nested", f"linalg.{name}", "module 'cupy.linalg'")
+        return _device_function(f"linalg.{name}", getattr(np.linalg, name), record)
+
+
+def _device_function(name: str, target: Callable[..., Any], record: Any) -> Callable[..., Any]:
+    """cupy.<name>: ``target`` on the arrays inside device arrays, by CuPy's rules."""
+
+    def function(*args: Any, **kwargs: Any) -> Any:
+        calls["function"] += 1
+        cupy_api.check_call(f"cupy.{name}", record, kwargs)
+        if name in _TAKES_HOST:
+            args = tuple(_host_to_device(a) for a in args)
+        if name in _SHAPE_FROM_VALUES or (name == "where" and len(args) == 1):
+            _forbid_in_capture(f"cupy.{name}")
+        if name in _CUBLAS or name.startswith("linalg."):
+            _refuse_cublas_in_capture()
+        out = kwargs.get("out")
+
+        def compute() -> Any:
+            return target(*_unwrap(args), **_unwrap(kwargs))
+
+        if out is not None or name in _FUNCTIONS_WRITING:
+            _deferred(compute)
+            return out
+        return _wrap(_computed(compute, (args, kwargs)))
+
+    function.__name__ = name.rpartition(".")[2]
+    return function

@@ -15,17 +15,22 @@ from . import ops as O
 from .autograd import Function, Tensor, no_grad
 
 __all__ = [
+    "associative_scan",
     "cond",
     "convert_to_numpy",
     "custom_gradient",
     "dtype",
     "fori_loop",
     "is_tensor",
+    "map",
     "saturate_cast",
+    "scan",
     "scatter",
     "scatter_update",
     "slice",
     "slice_update",
+    "switch",
+    "vectorized_map",
     "while_loop",
 ]
 
@@ -58,6 +63,84 @@ def fori_loop(lower: int, upper: int, body_fun: Callable[[int, Any], Any], init_
     for i in range(int(lower), int(upper)):
         value = body_fun(i, value)
     return value
+
+
+def _tree_map(f: Callable[..., Any], *trees: Any) -> Any:
+    """``f`` on the leaves of like-shaped nests of lists, tuples and dicts."""
+    first = trees[0]
+    if isinstance(first, dict):
+        return {k: _tree_map(f, *(t[k] for t in trees)) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(_tree_map(f, *parts) for parts in zip(*trees, strict=True))
+    return f(*trees)
+
+
+def _first_leaf(tree: Any) -> Any:
+    if isinstance(tree, dict):
+        return _first_leaf(next(iter(tree.values())))
+    return _first_leaf(tree[0]) if isinstance(tree, (list, tuple)) else tree
+
+
+def _stacked(items: list[Any], axis: int = 0) -> Any:
+    return _tree_map(lambda *leaves: O.stack(list(leaves), axis=axis), *items)
+
+
+def scan(
+    f: Callable[[Any, Any], tuple[Any, Any]],
+    init: Any,
+    xs: Any = None,
+    length: int | None = None,
+    reverse: bool = False,
+    unroll: int = 1,
+) -> tuple[Any, Any]:
+    """JAX's and Keras' scan, run eagerly: ``carry, y = f(carry, x)`` for each slice x of
+    ``xs`` along its first axis (or ``length`` times with x None); returns the last carry
+    and the ys stacked (nests of Tensors allowed). Gradients flow through every step."""
+    steps = int(length) if xs is None else O.convert_to_tensor(_first_leaf(xs)).shape[0]
+    carry, ys = init, []
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    for i in order:
+        x = None if xs is None else _tree_map(lambda t, i=i: O.convert_to_tensor(t)[i], xs)
+        carry, y = f(carry, x)
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    if not ys or ys[0] is None:
+        return carry, None
+    return carry, _stacked(ys)
+
+
+def associative_scan(
+    f: Callable[[Any, Any], Any], elems: Any, reverse: bool = False, axis: int = 0
+) -> Any:
+    """The inclusive scan of ``elems`` along ``axis`` by the associative ``f`` (a cumulative
+    sum for addition), in sequence: out[i] = f(out[i - 1], elems[i])."""
+
+    def part(i: int) -> Any:
+        return _tree_map(lambda t: O.take(O.convert_to_tensor(t), i, axis=axis), elems)
+
+    count = O.convert_to_tensor(_first_leaf(elems)).shape[axis]
+    order = list(range(count))[::-1] if reverse else list(range(count))
+    running, outs = part(order[0]), {}
+    outs[order[0]] = running
+    for i in order[1:]:
+        running = f(running, part(i)) if not reverse else f(part(i), running)
+        outs[i] = running
+    return _stacked([outs[i] for i in range(count)], axis=axis)
+
+
+def map(f: Callable[[Any], Any], xs: Any) -> Any:  # noqa: A001
+    """``f`` on each slice of ``xs`` along its first axis, the results stacked."""
+    return scan(lambda carry, x: (carry, f(x)), None, xs)[1]
+
+
+vectorized_map = map
+
+
+def switch(index: Any, branches: list[Callable[..., Any]], *operands: Any) -> Any:
+    """``branches[index](*operands)``, the index clipped into range (read eagerly)."""
+    at = int(np.asarray(O._data(index) if isinstance(index, Tensor) else index))
+    return branches[builtins.min(builtins.max(at, 0), len(branches) - 1)](*operands)
 
 
 def _places(indices: Any, depth_of: tuple[int, ...]) -> tuple[Any, ...]:

@@ -61,6 +61,7 @@ __all__ = [
     "space_to_depth",
     "sparse_categorical_crossentropy",
     "sparse_plus",
+    "sparse_sigmoid",
     "sparsemax",
     "squareplus",
     "swish",
@@ -74,6 +75,13 @@ leaky_relu, log_sigmoid, sparse_plus = act.leaky_relu, act.log_sigmoid, act.spar
 sparsemax, squareplus, hard_tanh = act.sparsemax, act.squareplus, act.hard_tanh
 hard_shrink, soft_shrink, tanh_shrink = act.hard_shrink, act.soft_shrink, act.tanh_shrink
 threshold = act.threshold
+
+
+def sparse_sigmoid(x: Any) -> Tensor:
+    """Keras' sparse_sigmoid: 0 below -1, 1 above 1, (x + 1) / 2 between."""
+    return O.clip((O.convert_to_tensor(x) + 1) * 0.5, 0.0, 1.0)
+
+
 silu = swish = act.get("silu")
 hard_silu = hard_swish = act.get("hard_silu")
 hard_sigmoid, softsign = act.get("hard_sigmoid"), act.get("softsign")

@@ -642,6 +642,8 @@ from .ctc import ctc_decode, ctc_loss  # noqa: E402, F401
 from .einsum import einsum  # noqa: E402, F401
 from .fft_ops import *  # noqa: E402, F403
 from .linalg import *  # noqa: E402, F403
+from .more_numpy_ops import *  # noqa: E402, F403
 from .nn_ops import *  # noqa: E402, F403
 from .numpy_ops import *  # noqa: E402, F403
+from .rearrange import rearrange  # noqa: E402, F401
 from .spectrogram import istft, stft  # noqa: E402, F401

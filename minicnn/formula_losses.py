@@ -1,6 +1,7 @@
 """Keras 3's losses that minicnn writes as their formulas with ``minicnn.ops`` (so autograd
-differentiates them): the focal cross-entropies, categorical hinge, cosine similarity, and
-Dice and Tversky for segmentation masks.
+differentiates them): the focal cross-entropies, the generalized cross-entropy (noisy
+labels), categorical hinge, cosine similarity, Dice and Tversky for segmentation masks, and
+the circle loss for metric learning.
 Each gives a loss per sample and takes Keras' reductions and sample weights (``Loss``)."""
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import backend, ops
 from .autograd import Tensor
-from .data_checks import as_target_array, as_target_rows
+from .data_checks import as_labels, as_target_array, as_target_rows, integer_ids
 from .losses import Loss
 
 EPSILON = 1e-7  # Keras' backend.epsilon()
@@ -296,12 +297,132 @@ class CTC(FormulaLoss):
         return ctc_loss(labels, y_pred, label_lengths, every_step, mask_index=0)
 
 
+def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float = 0.5) -> Tensor:
+    """Keras' generalized cross-entropy (Zhang and Sabuncu): (1 - p^q) / q per sample, p the
+    probability ``y_pred`` (batch, classes) gives the class id ``y_true`` (batch,)."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    labels = ops._data(ops.convert_to_tensor(y_true)).reshape(-1).astype(np.int64)
+    xp = backend.get_array_module(y_pred.data)
+    picked = ops.take_along_axis(y_pred, xp.asarray(labels)[:, None], axis=-1)[:, 0]
+    return (1.0 - ops.power(picked, q)) * (1.0 / q)
+
+
+class CategoricalGeneralizedCrossEntropy(FormulaLoss):
+    """Keras' CategoricalGeneralizedCrossEntropy, robust to noisy labels: (1 - p^q) / q for
+    integer labels and class probabilities; q near 0 is the cross-entropy, q near 1 the
+    mean absolute error."""
+
+    name = "categorical_generalized_cross_entropy"
+    classification = True
+
+    def __init__(
+        self, q: float = 0.5, reduction: str | None = "sum_over_batch_size", name: str | None = None
+    ) -> None:
+        super().__init__(reduction, name)
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: q must be in (0, 1), got {q!r}.")
+        self.q = float(q)
+
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        return as_labels(y, n, output_shape[-1]).astype(np.float32)
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        return categorical_generalized_cross_entropy(y_true, y_pred, self.q)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {"q": self.q}
+
+
+def circle(
+    y_true: Any,
+    y_pred: Any,
+    ref_labels: Any = None,
+    ref_embeddings: Any = None,
+    remove_diagonal: bool = True,
+    gamma: float = 80.0,
+    margin: float = 0.4,
+) -> Tensor:
+    """Keras' circle loss (Sun et al., 2020) of L2-normalized embeddings ``y_pred`` (batch,
+    dim) with integer labels ``y_true``, against reference embeddings and labels (by default
+    the batch itself). With d = max(1 - cos, 0) for each pair, positives (same label; a
+    sample with itself not, with ``remove_diagonal``) weigh a_p = max(m + d, 0) and
+    negatives a_n = max(1 + m - d, 0); per sample, softplus(logsumexp_p(-gamma a_p (m - d)) +
+    logsumexp_n(gamma a_n (1 - m - d))), 0 where a sample has no positive pair."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    xp = backend.get_array_module(y_pred.data)
+    labels = xp.asarray(ops._data(ops.convert_to_tensor(y_true))).reshape(-1).astype(np.int64)
+    reference = y_pred if ref_embeddings is None else ops.convert_to_tensor(ref_embeddings)
+    ref = labels if ref_labels is None else xp.asarray(ops._data(ops.convert_to_tensor(ref_labels)))
+    ref = ref.reshape(-1).astype(np.int64)
+    distances = ops.maximum(1.0 - ops.matmul(y_pred, ops.transpose(reference)), 0.0)
+    positive = labels[:, None] == ref[None, :]
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~xp.eye(labels.shape[0], ref.shape[0], dtype=bool)
+    pos_weights = ops.maximum((margin + distances) * positive.astype(y_pred.dtype), 0.0)
+    neg_weights = ops.maximum((1.0 + margin - distances) * negative.astype(y_pred.dtype), 0.0)
+    pos_terms = -gamma * pos_weights * (margin - distances)
+    neg_terms = gamma * neg_weights * (1.0 - margin - distances)
+    # Keras fills the pairs left out with -inf; a row of those then has a NaN slope, so
+    # this fills them with a finite number as low (its softplus is 0 all the same).
+    low = float(np.finfo(y_pred.dtype).min) / 4
+    p_loss = ops.logsumexp(ops.where(positive, pos_terms, low), axis=1)
+    n_loss = ops.logsumexp(ops.where(negative, neg_terms, low), axis=1)
+    return ops.softplus(p_loss + n_loss)
+
+
+class Circle(FormulaLoss):
+    """Keras' Circle loss for metric learning: integer labels, L2-normalized embeddings (a
+    Dense without activation, then UnitNormalization); see ``circle``. As Keras does (its
+    mask "loss > 0"), a sample without a positive pair in the batch leaves the reduction."""
+
+    name = "circle"
+
+    def __init__(
+        self,
+        gamma: float = 80.0,
+        margin: float = 0.4,
+        remove_diagonal: bool = True,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        super().__init__(reduction, name)
+        self.gamma = _check_gamma(gamma, "Circle")
+        self.margin = float(margin)
+        self.remove_diagonal = bool(remove_diagonal)
+
+    def targets(
+        self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
+    ) -> np.ndarray:
+        y = np.asarray(backend.to_numpy(y))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.shape != (n,):
+            raise ValueError(
+                f"Circle takes one integer label per sample, shape ({n},); got {y.shape}."
+            )
+        return integer_ids(y, "Circle's labels must hold").astype(np.float32)
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        return circle(y_true, y_pred, None, None, self.remove_diagonal, self.gamma, self.margin)
+
+    def kept(self, values: Any) -> Any:
+        return values > 0
+
+    def _arguments(self) -> dict[str, Any]:
+        return {"gamma": self.gamma, "margin": self.margin, "remove_diagonal": self.remove_diagonal}
+
+
 FORMULA_LOSSES: dict[str, type[Loss]] = {
     cls.name: cls
     for cls in (
         BinaryFocalCrossentropy,
         CategoricalFocalCrossentropy,
+        CategoricalGeneralizedCrossEntropy,
         CategoricalHinge,
+        Circle,
         CosineSimilarity,
         Dice,
         Tversky,

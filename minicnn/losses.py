@@ -75,7 +75,14 @@ class Loss:
                 f"Loss '{self.name}' returned {type(values).__name__}, not a Tensor: compute it "
                 "with minicnn.ops on the Tensors it gets, so that gradients flow."
             )
-        return reduce_losses(values, sample_weight, self.reduction, self.name)
+        return reduce_losses(
+            values, sample_weight, self.reduction, self.name, self.kept(values.data)
+        )
+
+    def kept(self, values: Any) -> Any:
+        """Which losses count in the reduction (an array like ``values``), or None for all:
+        Keras' mask on a loss's values."""
+        return None
 
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
@@ -137,10 +144,19 @@ def _float_targets(y_true: Any, y_pred: Tensor) -> Any:
     return data.astype(y_pred.dtype if y_pred.dtype.kind == "f" else backend.FLOAT, copy=False)
 
 
-def reduce_losses(values: Tensor, sample_weight: Any, reduction: str, name: str) -> Tensor:
+def reduce_losses(
+    values: Tensor, sample_weight: Any, reduction: str, name: str, kept: Any = None
+) -> Tensor:
     """Keras' reductions of a Tensor of losses, after weighting each sample's by its
-    ``sample_weight`` (broadcast along the losses' other axes)."""
+    ``sample_weight`` (broadcast along the losses' other axes). With ``kept`` (a mask like
+    the losses), only the kept ones count, as Keras reduces masked losses: the others weigh
+    0, and a sum over the batch size divides by how many are kept."""
     count = values.data.size
+    if kept is not None:
+        kept = kept.astype(values.dtype)
+        values = values * kept
+        xp = backend.get_array_module(kept)
+        count = xp.maximum(kept.sum(), kept.dtype.type(1))
     if sample_weight is not None:
         if isinstance(sample_weight, Tensor):
             sample_weight = sample_weight.data
@@ -160,9 +176,10 @@ def reduce_losses(values: Tensor, sample_weight: Any, reduction: str, name: str)
         return total
     if reduction == "mean" and sample_weight is not None:
         xp = backend.get_array_module(weights)
-        every = xp.broadcast_to(weights, values.shape).sum()
+        every = xp.broadcast_to(weights, values.shape)
+        every = (every if kept is None else every * kept).sum()
         return total / xp.maximum(every, every.dtype.type(1e-7))
-    return total / max(count, 1)
+    return total / (max(count, 1) if kept is None else count)
 
 
 class BuiltinLoss(Loss):
@@ -479,10 +496,14 @@ from .formula_losses import (  # noqa: E402, F401 - re-exported as minicnn.losse
     FORMULA_LOSSES,
     BinaryFocalCrossentropy,
     CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy,
     CategoricalHinge,
+    Circle,
     CosineSimilarity,
     Dice,
     Tversky,
+    categorical_generalized_cross_entropy,
+    circle,
 )
 
 _BY_NAME.update(FORMULA_LOSSES)

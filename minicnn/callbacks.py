@@ -1,6 +1,7 @@
 """Callbacks for ``fit``, as in ``keras.callbacks``: History, EarlyStopping, ModelCheckpoint,
 BackupAndRestore, TerminateOnNaN, LearningRateScheduler, ReduceLROnPlateau, CSVLogger,
-SwapEMAWeights, TensorBoard, LambdaCallback, and the ``Callback`` base class to write your own."""
+SwapEMAWeights, TensorBoard, LambdaCallback, RemoteMonitor, ProgbarLogger, CallbackList, and
+the ``Callback`` base class to write your own."""
 
 from __future__ import annotations
 
@@ -139,43 +140,139 @@ def as_list(callbacks: Any) -> list[Callback]:
     return listed
 
 
-class _CallbackList:
-    """Calls each hook of each callback in order."""
+class CallbackList(Callback):
+    """Keras' CallbackList: calls each hook of each of its callbacks in order (what fit,
+    evaluate and predict do; a training loop of your own can too). ``add_history`` and
+    ``add_progbar`` append a History and a ProgbarLogger where none is given; ``params``
+    (``epochs``, ``steps``, ``verbose``) go to every callback."""
 
-    def __init__(self, callbacks: list[Callback], model: Any, params: dict[str, Any]) -> None:
-        self.callbacks = callbacks
+    def __init__(
+        self,
+        callbacks: Any = None,
+        add_history: bool = False,
+        add_progbar: bool = False,
+        model: Any = None,
+        **params: Any,
+    ) -> None:
+        super().__init__()
+        self.callbacks = as_list(callbacks)
+        if add_history and not any(isinstance(cb, History) for cb in self.callbacks):
+            self.callbacks.append(History())
+        if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
+        if model is not None:
+            self.set_model(model)
+        self.set_params(params)
+
+    def append(self, callback: Callback) -> None:
+        self.callbacks.extend(as_list(callback))
+        callback.set_model(self.model)
+        callback.set_params(self.params)
+
+    def set_model(self, model: Any) -> None:
+        super().set_model(model)
         for cb in self.callbacks:
             cb.set_model(model)
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        super().set_params(params)
+        for cb in self.callbacks:
             cb.set_params(params)
 
-    def train_begin(self) -> None:
-        for cb in self.callbacks:
-            cb.on_train_begin({})
+    def __iter__(self) -> Iterator[Callback]:
+        return iter(self.callbacks)
 
-    def train_end(self, logs: Logs) -> None:
-        for cb in self.callbacks:
-            cb.on_train_end(logs)
+    def __len__(self) -> int:
+        return len(self.callbacks)
 
-    def epoch_begin(self, epoch: int) -> None:
-        for cb in self.callbacks:
-            cb.on_epoch_begin(epoch, {})
 
-    def epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        for cb in self.callbacks:
-            cb.on_epoch_end(epoch, logs)
+def _forwarding(hook: str) -> Callable[..., None]:
+    indexed = "batch" in hook or "epoch" in hook  # (epoch or batch, logs); the others (logs)
 
-    def batch_begin(self, step: int) -> None:
+    def forward(self: CallbackList, *args: Any) -> None:
+        # As Keras' CallbackList, logs left out reach each callback as {}.
+        args = args if len(args) == 1 + indexed else (*args, {})
         for cb in self.callbacks:
-            cb.on_train_batch_begin(step, {})
+            getattr(cb, hook)(*args)
 
-    def batch_end(self, step: int, logs: BatchLogs) -> None:
-        for cb in self.callbacks:
-            cb.on_train_batch_end(step, logs)
+    forward.__name__ = hook
+    return forward
 
-    def call(self, hook: str, *args: Any) -> None:
-        """Every callback's ``on_<hook>`` (the test and predict hooks)."""
-        for cb in self.callbacks:
-            getattr(cb, f"on_{hook}")(*args)
+
+for _hook in [name for name in vars(Callback) if name.startswith("on_")]:
+    setattr(CallbackList, _hook, _forwarding(_hook))
+
+
+class ProgbarLogger(Callback):
+    """Keras' ProgbarLogger: the progress line as a callback, drawn by ``params``' verbose,
+    epochs and steps, for fit's epochs (not its validation), evaluate and predict. fit,
+    evaluate and predict draw their own line unless one is among their callbacks; a loop of
+    your own gets it from ``CallbackList(add_progbar=True, verbose=1, epochs=..., steps=...)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bar: Any = None
+        self.seen = 0
+        self.training = False
+
+    def _start(self) -> None:
+        from .progress import ProgressBar
+
+        self.bar = ProgressBar(self.params.get("steps"), self.params.get("verbose", 1))
+        self.seen = 0
+
+    def _step(self, batch: int, logs: Any) -> None:
+        self.seen = batch + 1
+        if self.bar is not None and self.bar.will_draw(batch + 1):
+            self.bar.update(batch + 1, dict(logs or {}))  # reads a GPU's totals only now
+
+    def _finish(self, logs: Any) -> None:
+        if self.bar is not None:
+            self.bar.finish(dict(logs or {}), current=self.seen or None)
+        self.bar = None
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.training = True
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        self.training = False
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.params.get("verbose", 1):
+            print(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}", flush=True)
+        self._start()
+
+    def on_train_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
+        self._step(batch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self._finish(logs)
+
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        if not self.training:  # fit's validation draws no line of its own, as in Keras
+            self._start()
+
+    def on_test_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
+        if not self.training:
+            self._step(batch, logs)
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        if not self.training:
+            self._finish(logs)
+
+    def on_predict_begin(self, logs: Logs | None = None) -> None:
+        self._start()
+
+    def on_predict_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        self._step(batch, None)
+
+    def on_predict_end(self, logs: Logs | None = None) -> None:
+        self._finish(None)
+
+
+def draws_progress(callbacks: Any) -> bool:
+    """Whether a ProgbarLogger among ``callbacks`` draws the progress line."""
+    return any(isinstance(cb, ProgbarLogger) for cb in callbacks)
 
 
 def _check_count(owner: str, name: str, value: Any) -> None:

@@ -30,10 +30,11 @@ from .callbacks import (
     BackupAndRestore,
     BatchLogs,
     Callback,
+    CallbackList,
     History,
     TerminateOnNaN,
-    _CallbackList,
     as_list,
+    draws_progress,
 )
 from .data_checks import (
     as_any_targets,
@@ -565,21 +566,22 @@ class Trainer:
         history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         history.set_model(self)
         self.history = history
-        hooks = _CallbackList(callbacks, self, history.params)
+        hooks = CallbackList(callbacks, model=self, **history.params)
+        own_bar = 0 if draws_progress(callbacks) else verbose  # else a ProgbarLogger draws
         self.stop_training = False
-        hooks.train_begin()
+        hooks.on_train_begin({})
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
-            if verbose:
+            if own_bar:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
-            hooks.epoch_begin(epoch)
-            bar = ProgressBar(steps, verbose)
+            hooks.on_epoch_begin(epoch, {})
+            bar = ProgressBar(steps, own_bar)
             totals = self._totals("train_step")
             train_step = self._fit_step()
             epoch_start = time.perf_counter()
             step = -1
             for step, (xb, yb, wb) in enumerate(data.epoch(shuffle)):
-                hooks.batch_begin(step)
+                hooks.on_train_batch_begin(step, {})
                 loss, hits = train_step(xb, yb, wb)
                 totals.add(loss, hits, rows_of(xb))
                 # The CPU checks every step; a GPU only when it reads the totals anyway.
@@ -588,7 +590,7 @@ class Trainer:
                     _check_finite(now.get("loss", 0.0), epoch, step, steps, history, stop_quietly)
                     bar.update(step + 1, now)
                 if hooks.callbacks:
-                    hooks.batch_end(step, BatchLogs(totals.logs))
+                    hooks.on_train_batch_end(step, BatchLogs(totals.logs))
                 if self.stop_training:
                     break
             data.end_epoch()
@@ -603,7 +605,7 @@ class Trainer:
                 val_logs = self._evaluate(val, hooks=hooks)
                 logs.update({f"val_{name}": v for name, v in val_logs.items()})
             # Keras' order: callbacks first (they may add to the logs), then the progress line.
-            hooks.epoch_end(epoch, logs)
+            hooks.on_epoch_end(epoch, logs)
             bar.finish(logs, current=step + 1)
             history.record(epoch, logs)
             history.epoch_seconds.append(epoch_seconds)
@@ -619,7 +621,7 @@ class Trainer:
                 break
         if initial_epoch < epochs:
             self.optimizer.finalize_variable_values(self.trainable_weights)
-        hooks.train_end(logs)
+        hooks.on_train_end(logs)
         return history
 
     # -- inference -----------------------------------------------------------------------------
@@ -684,7 +686,7 @@ class Trainer:
         self,
         batches: ArrayBatches | DatasetBatches | StepsPerEpoch,
         bar: ProgressBar | None = None,
-        hooks: _CallbackList | None = None,
+        hooks: CallbackList | None = None,
     ) -> dict[str, float]:
         """The logs of a pass over ``batches`` without training (callbacks' test hooks
         called, when ``hooks`` has callbacks)."""
@@ -694,11 +696,11 @@ class Trainer:
             self._require_loss("test_step")
         watched = hooks is not None and hooks.callbacks
         if watched:
-            hooks.call("test_begin", {})
+            hooks.on_test_begin({})
         with no_grad():
             for step, (xb, yb, wb) in enumerate(batches.epoch(shuffle=False)):
                 if watched:
-                    hooks.call("test_batch_begin", step, {})
+                    hooks.on_test_batch_begin(step, {})
                 if own:
                     totals.add(self._own_step("test_step", xb, yb, wb)[0], None, rows_of(xb))
                 else:
@@ -707,12 +709,12 @@ class Trainer:
                 if bar is not None and bar.will_draw(step + 1):
                     bar.update(step + 1, totals.logs())
                 if watched:
-                    hooks.call("test_batch_end", step, BatchLogs(totals.logs))
+                    hooks.on_test_batch_end(step, BatchLogs(totals.logs))
         if not totals.seen:
             raise ValueError("There was no data to evaluate: the iterator had run out.")
         logs = totals.logs()
         if watched:
-            hooks.call("test_end", dict(logs))
+            hooks.on_test_end(dict(logs))
         return logs
 
     def _totals(self, method: str) -> _RunningTotals | _StepLogs:
@@ -746,10 +748,9 @@ class Trainer:
         else:
             data = (x, y) if sample_weight is None else (x, y, sample_weight)
         batches = _limited(self._batches(data, _batch_size(batch_size)), steps, "steps")
-        bar = ProgressBar(batches.steps, verbose)
-        hooks = _CallbackList(
-            list(callbacks or []), self, {"verbose": verbose, "steps": batches.steps}
-        )
+        callbacks = as_list(callbacks)
+        bar = ProgressBar(batches.steps, 0 if draws_progress(callbacks) else verbose)
+        hooks = CallbackList(callbacks, model=self, verbose=verbose, steps=batches.steps)
         logs = self._evaluate(batches, bar, hooks)
         bar.finish(logs)
         return self._returned(logs, return_dict)
@@ -770,23 +771,22 @@ class Trainer:
         verbose = 1 if verbose == "auto" else int(verbose)
         batches = self._batches(x, _batch_size(batch_size), with_targets=False)
         batches = _limited(batches, steps, "steps")
-        bar = ProgressBar(batches.steps, verbose)
-        hooks = _CallbackList(
-            list(callbacks or []), self, {"verbose": verbose, "steps": batches.steps}
-        )
-        hooks.call("predict_begin", {})
+        callbacks = as_list(callbacks)
+        bar = ProgressBar(batches.steps, 0 if draws_progress(callbacks) else verbose)
+        hooks = CallbackList(callbacks, model=self, verbose=verbose, steps=batches.steps)
+        hooks.on_predict_begin({})
         outputs = []
         xp = backend.xp_for(self.device)
         with no_grad():
             for step, (xb, _, _) in enumerate(batches.epoch(shuffle=False)):
-                hooks.call("predict_batch_begin", step, {})
+                hooks.on_predict_batch_begin(step, {})
                 out = self.predict_step(list(xb) if isinstance(xb, tuple) else xb)
                 outputs.append([_data(t) for t in out] if isinstance(out, list) else _data(out))
-                hooks.call("predict_batch_end", step, {"outputs": outputs[-1]})
+                hooks.on_predict_batch_end(step, {"outputs": outputs[-1]})
                 bar.update(step + 1)
         if not outputs:
             raise ValueError("There was no data to predict on: the iterator had run out.")
-        hooks.call("predict_end", {})
+        hooks.on_predict_end({})
         bar.finish()
         if isinstance(outputs[0], list):  # one array per output
             return [backend.to_numpy(xp.concatenate(part)) for part in zip(*outputs, strict=True)]

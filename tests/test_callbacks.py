@@ -648,3 +648,60 @@ def test_remote_monitor_posts_each_epoch_as_keras_does():
         model.fit(
             x, y, epochs=1, verbose=0, callbacks=[callbacks.RemoteMonitor(root=root, timeout=1)]
         )
+
+
+def _lines(text):
+    """Progress output with its times blanked, so runs can be compared."""
+    import re
+
+    return [re.sub(r"\d+(\.\d+)?(s|ms|us)(/step)?", "T", line) for line in text.splitlines()]
+
+
+def test_a_progbar_logger_draws_fits_evaluates_and_predicts_lines_once(capsys):
+    from minicnn.callbacks import ProgbarLogger
+
+    x, y = toy_data(64)
+    model = compiled(small_cnn())
+    model.fit(x, y, epochs=2, batch_size=16, verbose=2)
+    model.evaluate(x, y, verbose=2)
+    model.predict(x, verbose=2)
+    plain = _lines(capsys.readouterr().out)
+    logger = ProgbarLogger()
+    model.fit(x, y, epochs=2, batch_size=16, verbose=2, callbacks=[logger])
+    model.evaluate(x, y, verbose=2, callbacks=[logger])
+    model.predict(x, verbose=2, callbacks=[logger])
+    drawn = _lines(capsys.readouterr().out)
+    assert [line.split(" - ")[0] for line in drawn] == [line.split(" - ")[0] for line in plain]
+    assert drawn[0] == "Epoch 1/2" and len(drawn) == 6  # two epochs, evaluate, predict
+    assert "loss:" in drawn[1] and "accuracy:" in drawn[1]
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[ProgbarLogger()])
+    assert capsys.readouterr().out == ""  # as Keras: the logger follows fit's verbose
+
+
+def test_callback_list_runs_a_loop_of_your_own(capsys):
+    from minicnn.callbacks import CallbackList, History, ProgbarLogger
+
+    calls = []
+    seen = LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: calls.append(("epoch", epoch)),
+        on_train_batch_end=lambda batch, logs: calls.append(("batch", batch, logs["loss"])),
+    )
+    model = compiled(small_cnn())
+    hooks = CallbackList(
+        [seen], add_history=True, add_progbar=True, model=model, verbose=2, epochs=2, steps=3
+    )
+    assert [type(cb) for cb in hooks] == [LambdaCallback, History, ProgbarLogger]
+    assert all(cb.model is model and cb.params["steps"] == 3 for cb in hooks)
+    hooks.on_train_begin()
+    for epoch in range(2):
+        hooks.on_epoch_begin(epoch)
+        for step in range(3):
+            hooks.on_train_batch_end(step, {"loss": 1.0 / (step + 1)})
+        hooks.on_epoch_end(epoch, {"loss": 0.5})
+    hooks.on_train_end()
+    assert calls[:4] == [("epoch", 0), ("batch", 0, 1.0), ("batch", 1, 0.5), ("batch", 2, 1 / 3)]
+    out = _lines(capsys.readouterr().out)
+    assert out[0] == "Epoch 1/2" and out[1].startswith("3/3") and out[1].endswith("loss: 0.5000")
+    late = Callback()
+    hooks.append(late)
+    assert late.model is model and late.params["epochs"] == 2

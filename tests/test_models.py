@@ -382,7 +382,7 @@ def test_labels_as_column_and_integer_floats_are_accepted():
     "kwargs,match",
     [
         ({"optimizer": "adabelief"}, "Unknown optimizer 'adabelief'"),
-        ({"loss": "circle"}, "Unknown loss 'circle'"),
+        ({"loss": "triplet_margin"}, "Unknown loss 'triplet_margin'"),
         ({"metrics": ["f1_score"]}, "Unknown metric 'f1_score'"),
     ],
 )

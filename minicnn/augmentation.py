@@ -101,6 +101,30 @@ class _RandomLayer(Layer):
         pick = xp.take_along_axis(logs[0] - total, first[None], axis=0)[0]
         return xp.where(kept.any(axis=0), xp.exp(pick), 0.5)
 
+    def _gamma(self, xp: Any, count: int, alpha: float) -> Any:
+        """``count`` draws from Gamma(alpha, 1) on the device, by Marsaglia and Tsang's method
+        (for alpha < 1: Gamma(alpha + 1) times u^(1 / alpha)); each draw takes the first of
+        12 candidates kept, and all are refused with odds under 2^-40 (each is kept with
+        probability above 0.95)."""
+        shape = alpha + 1.0 if alpha < 1 else alpha
+        d = shape - 1.0 / 3.0
+        c = 1.0 / math.sqrt(9.0 * d)
+        tries = 12
+        z = self._normal(xp, (tries, count))
+        u = self._uniform(xp, tries * count + count, 0.0, 1.0)
+        v = (1.0 + c * z) ** 3
+        safe_v = xp.where(v > 0, v, 1.0)
+        kept = (v > 0) & (
+            xp.log1p(-u[: tries * count].reshape(tries, count))
+            < 0.5 * z * z + d - d * safe_v + d * xp.log(safe_v)
+        )
+        first = xp.argmax(kept, axis=0)
+        draws = d * xp.take_along_axis(safe_v, first[None], axis=0)[0]
+        draws = xp.where(kept.any(axis=0), draws, d)
+        if alpha < 1:
+            draws = draws * (1.0 - u[tries * count :]) ** (1.0 / alpha)
+        return draws
+
     def call(self, x: Tensor, training: bool) -> Tensor:
         return self.augment(x) if training else x
 

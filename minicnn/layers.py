@@ -196,6 +196,8 @@ __all__ = [
     "CutMix",
     "RandomPerspective",
     "RandomElasticTransform",
+    "RandAugment",
+    "AugMix",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -842,6 +844,7 @@ from .conv_recurrent import (  # noqa: E402
 from .einsum import EinsumDense  # noqa: E402
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
 from .hashing import HashedCrossing, Hashing  # noqa: E402
+from .policy_augmentation import AugMix, RandAugment  # noqa: E402
 from .rnn_cells import (  # noqa: E402
     CELL_LAYERS,
     RNN,
@@ -990,6 +993,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         Discretization,
         *VOLUME_LAYERS,
         *ADAPTIVE_POOLING_LAYERS,
+        RandAugment,
+        AugMix,
         *TEXT_LAYERS,
         *CONV_RECURRENT_LAYERS,
         *CELL_LAYERS,

@@ -485,6 +485,7 @@ class Layer:
         if is_symbolic(x):
             return self._connect(x)
         x = x if isinstance(x, Tensor) else Tensor(x)
+        self.check_inputs([x.shape], [x.dtype])
         if not self.built:
             self.device = backend.device_of(x.data)
             self.build(x.shape[1:])
@@ -499,11 +500,22 @@ class Layer:
     def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
 
+    # Keras' InputSpec (one, or a list for a layer of several inputs), checked on each call.
+    input_spec: Any = None
+
+    def check_inputs(self, shapes: list[tuple[Any, ...]], dtypes: list[Any]) -> None:
+        """Keras' check of full input shapes (batch included) against ``input_spec``."""
+        if self.input_spec is not None:
+            from .input_spec import assert_input_compatibility
+
+            assert_input_compatibility(self.input_spec, shapes, dtypes, self.name)
+
     def _call_on_list(self, inputs: list[Any], training: bool | None) -> Any:
         """A layer that takes a list (merges, attention) on real or symbolic inputs."""
         if is_symbolic(inputs):
             return self._connect(list(inputs))
         tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in inputs]
+        self.check_inputs([t.shape for t in tensors], [t.dtype for t in tensors])
         if not self.built:
             self.device = backend.device_of(tensors[0].data)
             self.build([t.shape[1:] for t in tensors])
@@ -518,6 +530,9 @@ class Layer:
             wanted = "a list of inputs" if self.takes_list else "one input"
             raise TypeError(f"{self.describe()} takes {wanted}, got {_describe_inputs(x)}.")
         shape = [t.shape for t in sources] if self.takes_list else sources[0].shape
+        self.check_inputs(
+            [(None, *t.shape) for t in sources], [_symbolic_dtype(t) for t in sources]
+        )
         if not self.built:
             self.build(shape)
         elif self.input_shape != (list(shape) if self.takes_list else tuple(shape)):
@@ -591,6 +606,10 @@ def _without_training(user_call: Any) -> Any:
         return user_call(self, x)
 
     return call
+
+
+def _symbolic_dtype(t: Any) -> Any:
+    return getattr(t, "dtype", None) or backend.FLOAT
 
 
 def wrapped_layer(entry: dict[str, Any], owner: str) -> Layer:

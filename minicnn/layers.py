@@ -198,6 +198,8 @@ __all__ = [
     "RandomElasticTransform",
     "RandAugment",
     "AugMix",
+    "InputSpec",
+    "Wrapper",
     "Multiply",
     "Subtract",
     "SymbolicTensor",
@@ -844,6 +846,7 @@ from .conv_recurrent import (  # noqa: E402
 from .einsum import EinsumDense  # noqa: E402
 from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
 from .hashing import HashedCrossing, Hashing  # noqa: E402
+from .input_spec import InputSpec  # noqa: E402, F401
 from .policy_augmentation import AugMix, RandAugment  # noqa: E402
 from .rnn_cells import (  # noqa: E402
     CELL_LAYERS,
@@ -874,6 +877,7 @@ from .volume_layers import (  # noqa: E402
     UpSampling3D,
     ZeroPadding3D,
 )
+from .wrapper import Wrapper  # noqa: E402
 
 
 def has_kernel(layer: Layer) -> bool:
@@ -995,6 +999,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         *ADAPTIVE_POOLING_LAYERS,
         RandAugment,
         AugMix,
+        Wrapper,
         *TEXT_LAYERS,
         *CONV_RECURRENT_LAYERS,
         *CELL_LAYERS,

@@ -519,6 +519,7 @@ class Sequential(Model):
         self.layers.append(layer)
         if self.input_shape is not None:
             shape = self.layers[-2].output_shape if len(self.layers) > 1 else self.input_shape
+            layer.check_inputs([(None, *shape)], [backend.FLOAT])
             if not layer.built or layer.input_shape != tuple(shape):
                 layer.build(shape)  # a layer built for this shape keeps its weights, as in Keras
             self._graph_outputs = [layer._connect(self._linked_output(len(self.layers) - 1))]

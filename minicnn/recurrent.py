@@ -17,7 +17,8 @@ from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .functions import matmul_arrays
-from .layer_base import Layer, Shape, wrapped_layer
+from .layer_base import Layer, Shape
+from .wrapper import Wrapper
 
 
 def _forward_and_slope(name: str | None, owner: str) -> tuple[Any, Any]:
@@ -776,62 +777,26 @@ class Bidirectional(Layer):
         return cls(layer, backward_layer=None if backward is None else rebuilt(backward), **config)
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Keras' TimeDistributed: ``layer`` applied to every step of (batch, steps, ...) alike
     (one set of weights), run as one call on (batch * steps, ...). Its weights are the
     layer's."""
 
     supports_masking = True
 
-    def __init__(self, layer: Layer, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if not isinstance(layer, Layer) or layer.takes_list:
-            raise TypeError(f"{self.describe()} wraps one layer of one input, got {layer!r}.")
-        self.layer = layer
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
+    def inner_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) < 2:
             raise ValueError(
                 f"{self.describe()} expects input of shape (batch, steps, ...); got "
                 f"{(None, *input_shape)}."
             )
-        return (input_shape[0], *self.layer.compute_output_shape(input_shape[1:]))
+        return input_shape[1:]
 
-    def build(self, input_shape: Shape) -> None:
-        input_shape = tuple(int(d) for d in input_shape)
-        self.layer.device = self.device
-        self.layer.build(input_shape[1:])
-        self.output_shape = (input_shape[0], *self.layer.output_shape)
-        self.input_shape = input_shape
-        self._weights = list(self.layer.weights)  # the same Tensors as the layer's
-        self.built = True
-        self.trainable = self._trainable
-
-    def to(self, device: str) -> None:
-        super().to(device)
-        self.layer.device = device
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], *super().compute_output_shape(input_shape))
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         n, steps = x.shape[:2]
         self.layer._weights = self._weights
         out = self.layer.call(F.reshape(x, (n * steps, *x.shape[2:])), training)
         return F.reshape(out, (n, steps, *out.shape[1:]))
-
-    @property
-    def losses(self) -> list[Tensor]:
-        return self.layer.losses
-
-    @property
-    def serializable(self) -> bool:
-        return self.layer.serializable
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
-        config = dict(config)
-        return cls(wrapped_layer(config.pop("layer"), "TimeDistributed"), **config)

@@ -11,10 +11,11 @@ from . import backend, initializers
 from .autograd import Tensor
 from .data_checks import positive_int
 from .functions import matmul_arrays
-from .layer_base import Layer, Shape, wrapped_layer
+from .layer_base import Layer
+from .wrapper import Wrapper
 
 
-class SpectralNormalization(Layer):
+class SpectralNormalization(Wrapper):
     """Keras' SpectralNormalization(layer, power_iterations=1): ``layer`` (one with a kernel:
     Dense, a convolution, or Embedding's embeddings) whose kernel, reshaped to (-1, its last
     axis), is divided by its spectral norm sigma before each training call, as Keras does it:
@@ -26,21 +27,12 @@ class SpectralNormalization(Layer):
     state_weight_count = 1  # u: updated by the layer, never by the optimizer
 
     def __init__(self, layer: Layer, power_iterations: int = 1, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if not isinstance(layer, Layer) or layer.takes_list:
-            raise TypeError(f"{self.describe()} wraps one layer of one input, got {layer!r}.")
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.power_iterations = positive_int(
             power_iterations, f"{self.describe()}: power_iterations"
         )
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return self.layer.compute_output_shape(input_shape)
-
-    def build(self, input_shape: Shape) -> None:
-        input_shape = tuple(int(d) for d in input_shape)
-        self.layer.device = self.device
-        self.layer.build(input_shape)
+    def own_weights(self) -> list[Tensor]:
         from .layers import has_kernel
 
         if not has_kernel(self.layer):
@@ -50,15 +42,7 @@ class SpectralNormalization(Layer):
             )
         columns = self.layer.weights[0].shape[-1]
         u = initializers._truncated_normal(0.02, (1, columns))  # Keras' TruncatedNormal(0.02)
-        self._weights = [*self.layer.weights, Tensor(backend.to_device(u, self.device))]
-        self.input_shape = input_shape
-        self.output_shape = self.layer.output_shape
-        self.built = True
-        self.trainable = self._trainable
-
-    def to(self, device: str) -> None:
-        super().to(device)
-        self.layer.device = device
+        return [Tensor(backend.to_device(u, self.device))]
 
     def normalize_kernel(self) -> None:
         """One step of Keras' update: u through ``power_iterations`` rounds of the power
@@ -83,21 +67,8 @@ class SpectralNormalization(Layer):
             self.normalize_kernel()
         return self.layer.call(x, training)
 
-    @property
-    def losses(self) -> list[Tensor]:
-        return self.layer.losses
-
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
-            "power_iterations": self.power_iterations,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> SpectralNormalization:
-        config = dict(config)
-        return cls(wrapped_layer(config.pop("layer"), "SpectralNormalization"), **config)
+        return {**super().get_config(), "power_iterations": self.power_iterations}
 
 
 def _unit(xp: Any, row: Any) -> Any:

@@ -1,0 +1,120 @@
+"""Keras' Wrapper (a user's own wrapper around a layer: its weights, penalties, config and
+saving; TimeDistributed and SpectralNormalization are Wrappers too) and InputSpec (a layer's
+declared inputs, checked on eager calls, in Sequential and in functional models, with
+Keras' messages)."""
+
+import numpy as np
+import pytest
+from test_models import toy_data
+
+from minicnn import Input, Model, Sequential, load_model
+from minicnn import layers as L
+
+
+class Residual(L.Wrapper):
+    """x + layer(x): a user's wrapper, as in Keras' guide."""
+
+    def call(self, inputs):
+        return inputs + self.layer(inputs)
+
+
+def test_a_users_wrapper_shares_the_layers_weights_and_trains(tmp_path, device):
+    x, y = toy_data(96)
+    wrapped = L.Dense(64, activation="relu")
+    model = Sequential(
+        [Input((8, 8, 1)), L.Flatten(), Residual(wrapped), L.Dense(3, activation="softmax")]
+    ).to(device)
+    residual = model.layers[1]
+    assert [id(w) for w in residual.weights] == [id(w) for w in wrapped.weights]
+    assert residual.output_shape == (64,) and residual.count_params() == 64 * 65
+    model.compile("adam", "sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
+    model.save(tmp_path / "residual.minicnn")
+    again = load_model(tmp_path / "residual.minicnn", custom_objects={"Residual": Residual})
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+    assert again.layers[1].layer.get_config()["units"] == 64
+
+
+def test_wrapped_penalties_count_and_the_plain_wrapper_goes_through():
+    dense = L.Dense(3, kernel_regularizer="l2")
+    wrapper = L.Wrapper(dense)
+    out = wrapper(np.ones((2, 4), np.float32))
+    np.testing.assert_allclose(out.data, dense(np.ones((2, 4), np.float32)).data)
+    assert len(wrapper.losses) == 1
+    steps = L.TimeDistributed(L.Dense(2, kernel_regularizer="l1"))
+    steps(np.ones((2, 5, 3), np.float32))
+    assert len(steps.losses) == 1
+    rebuilt = L.Wrapper.from_config(wrapper.get_config())
+    assert isinstance(rebuilt.layer, L.Dense) and rebuilt.layer.units == 3
+    with pytest.raises(TypeError, match="wraps one layer of one input"):
+        L.Wrapper(L.Add())
+
+
+class Images(L.Layer):
+    """A layer that declares its inputs: RGB images."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.input_spec = L.InputSpec(ndim=4, axes={-1: 3})
+
+    def call(self, inputs):
+        return inputs * 2.0
+
+
+def test_input_spec_checks_eager_calls_with_kerass_messages():
+    layer = Images(name="images")
+    assert layer(np.ones((2, 4, 4, 3), np.float32)).shape == (2, 4, 4, 3)
+    with pytest.raises(
+        ValueError,
+        match=r'Input 0 of layer "images" is incompatible with the layer: expected ndim=4, '
+        r"found ndim=2\. Full shape received: \(2, 3\)",
+    ):
+        layer(np.ones((2, 3), np.float32))
+    with pytest.raises(
+        ValueError,
+        match=r"expected axis -1 of input shape to have value 3, but received input with "
+        r"shape \(2, 4, 4, 1\)",
+    ):
+        layer(np.ones((2, 4, 4, 1), np.float32))
+
+
+def test_input_spec_checks_models_graphs():
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 3"):
+        Sequential([Input((8, 8, 1)), Images()])
+    inputs = Input((8, 8))
+    with pytest.raises(ValueError, match="expected ndim=4, found ndim=3"):
+        Model(inputs, Images()(inputs))
+    fine = Input((8, 8, 3))
+    assert Model(fine, Images()(fine)).output_shape == (8, 8, 3)
+
+
+@pytest.mark.parametrize(
+    "spec, shape, dtype, message",
+    [
+        (dict(min_ndim=3), (2, 5), "float32", "expected min_ndim=3, found ndim=2"),
+        (dict(max_ndim=2), (2, 5, 1), "float32", "expected max_ndim=2, found ndim=3"),
+        (
+            dict(shape=(None, 5)),
+            (2, 4),
+            "float32",
+            r"expected shape=\(None, 5\), found shape=\(2, 4\)",
+        ),
+        (dict(dtype="int32"), (2, 5), "float32", "expected dtype=int32, found dtype=float32"),
+    ],
+)
+def test_each_kind_of_spec(spec, shape, dtype, message):
+    layer = L.Identity()
+    layer.input_spec = L.InputSpec(**spec)
+    with pytest.raises(ValueError, match=message):
+        layer(np.ones(shape, dtype))
+    again = L.InputSpec.from_config(layer.input_spec.get_config())
+    assert repr(again) == repr(layer.input_spec)
+
+
+def test_a_list_of_specs_for_a_layer_of_several_inputs():
+    add = L.Add(name="adder")
+    add.input_spec = [L.InputSpec(ndim=2), L.InputSpec(ndim=2)]
+    assert add([np.ones((2, 3), np.float32), np.ones((2, 3), np.float32)]).shape == (2, 3)
+    with pytest.raises(ValueError, match='Layer "adder" expects 2 input\\(s\\), but it received 3'):
+        add([np.ones((2, 3), np.float32)] * 3)

@@ -124,7 +124,7 @@ class PReLU(_Elementwise):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.alpha_initializer_name = alpha_initializer
+        self.alpha_initializer_name = initializers.serialize(alpha_initializer)
         self._alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
         if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):

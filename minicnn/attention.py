@@ -197,8 +197,8 @@ class MultiHeadAttention(_AttentionLayer):
             None if output_shape is None else positive_int(output_shape, f"{owner}: output_shape")
         )
         self._init_names = {
-            "kernel_initializer": kernel_initializer,
-            "bias_initializer": bias_initializer,
+            "kernel_initializer": initializers.serialize(kernel_initializer),
+            "bias_initializer": initializers.serialize(bias_initializer),
         }
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
         self.kernel_regularizer = regularizers.get(kernel_regularizer)

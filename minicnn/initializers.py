@@ -1,14 +1,20 @@
-"""Weight initialisers, named as in Keras, with Keras' scales and fan rules."""
+"""Weight initialisers as in Keras, with Keras' scales and fan rules: by name
+(``"he_normal"``) or as Keras' classes with their arguments (``HeNormal(seed=1)``,
+``RandomNormal(stddev=0.01)``, ``Constant(0.1)``, ...). Each gives a float32 host array for a
+shape; layers move it to their device. A config keeps a name as the name and an instance as
+Keras' ``{"class_name": ..., "config": ...}``."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, registry
 
-Initializer = Callable[[tuple[int, ...]], np.ndarray]
+InitializerFunction = Callable[[tuple[int, ...]], np.ndarray]
 
 # The standard deviation of a unit normal truncated to [-2, 2]; Keras divides by it so that the
 # truncated draws keep the variance it asks for.
@@ -23,9 +29,11 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def _truncated_normal(stddev: float, shape: tuple[int, ...]) -> np.ndarray:
+def _truncated_normal(
+    stddev: float, shape: tuple[int, ...], rng: np.random.Generator | None = None
+) -> np.ndarray:
     """Normal draws with every one beyond two standard deviations drawn again."""
-    rng = backend.rng()
+    rng = rng or backend.rng()
     out = rng.standard_normal(size=shape)
     bad = np.abs(out) > 2.0
     while bad.any():
@@ -34,22 +42,33 @@ def _truncated_normal(stddev: float, shape: tuple[int, ...]) -> np.ndarray:
     return (out * stddev).astype(backend.FLOAT)
 
 
-def _uniform(limit: float, shape: tuple[int, ...]) -> np.ndarray:
-    return backend.rng().uniform(-limit, limit, size=shape).astype(backend.FLOAT)
+def _uniform(
+    limit: float, shape: tuple[int, ...], rng: np.random.Generator | None = None
+) -> np.ndarray:
+    return (rng or backend.rng()).uniform(-limit, limit, size=shape).astype(backend.FLOAT)
 
 
-def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
+def _scaled(
+    scale: float,
+    mode: str,
+    distribution: str,
+    shape: tuple[int, ...],
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
     """Keras' VarianceScaling: variance ``scale / n`` with n the fan in, out or their mean."""
+    fan_in, fan_out = _fans(shape)
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    variance = scale / max(1.0, n)
+    if distribution == "uniform":
+        return _uniform(np.sqrt(3.0 * variance), shape, rng)
+    if distribution == "untruncated_normal":
+        draws = (rng or backend.rng()).standard_normal(size=shape) * np.sqrt(variance)
+        return draws.astype(backend.FLOAT)
+    return _truncated_normal(np.sqrt(variance) / _TRUNCATED_STD, shape, rng)
 
-    def initializer(shape: tuple[int, ...]) -> np.ndarray:
-        fan_in, fan_out = _fans(shape)
-        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
-        variance = scale / max(1.0, n)
-        if distribution == "uniform":
-            return _uniform(np.sqrt(3.0 * variance), shape)
-        return _truncated_normal(np.sqrt(variance) / _TRUNCATED_STD, shape)
 
-    return initializer
+def _variance_scaling(scale: float, mode: str, distribution: str) -> InitializerFunction:
+    return lambda shape: _scaled(scale, mode, distribution, shape)
 
 
 def glorot_uniform(shape: tuple[int, ...]) -> np.ndarray:
@@ -78,19 +97,21 @@ def random_uniform(shape: tuple[int, ...]) -> np.ndarray:
     return _uniform(0.05, shape)
 
 
-def orthogonal(shape: tuple[int, ...]) -> np.ndarray:
-    """Keras' Orthogonal (gain 1): the kernel, flattened to (rows, last axis), has orthonormal
-    rows or columns (Saxe et al., 2014); the default of recurrent kernels."""
+def orthogonal(
+    shape: tuple[int, ...], rng: np.random.Generator | None = None, gain: float = 1.0
+) -> np.ndarray:
+    """Keras' Orthogonal: the kernel, flattened to (rows, last axis), has orthonormal rows or
+    columns (Saxe et al., 2014), times ``gain``; the default of recurrent kernels."""
     rows, cols = int(np.prod(shape[:-1])), shape[-1]
-    draws = backend.rng().standard_normal(size=(max(rows, cols), min(rows, cols)))
+    draws = (rng or backend.rng()).standard_normal(size=(max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(draws)
     q *= np.sign(np.diag(r))  # a unique factorisation, so that the result is uniform
     if rows < cols:
         q = q.T
-    return q.reshape(shape).astype(backend.FLOAT)
+    return (gain * q).reshape(shape).astype(backend.FLOAT)
 
 
-_BY_NAME: dict[str, Initializer] = {
+_BY_NAME: dict[str, InitializerFunction] = {
     "glorot_uniform": glorot_uniform,
     "glorot_normal": _variance_scaling(1.0, "fan_avg", "truncated_normal"),
     "he_uniform": _variance_scaling(2.0, "fan_in", "uniform"),
@@ -108,10 +129,263 @@ _BY_NAME["uniform"] = random_uniform
 _BY_NAME["normal"] = random_normal
 
 
-def get(name: str) -> Initializer:
-    try:
-        return _BY_NAME[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown initializer {name!r}; known: {', '.join(sorted(_BY_NAME))}."
-        ) from None
+class Initializer:
+    """Keras' Initializer: ``initializer(shape, dtype=None)`` gives the initial values, a
+    float32 array. Subclass it and write ``__call__`` (and ``get_config``) for your own.
+    With a ``seed``, every call draws the same numbers (from its own generator)."""
+
+    seed: int | None = None
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def _rng(self) -> np.random.Generator | None:
+        return None if self.seed is None else np.random.default_rng(self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Initializer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class Constant(Initializer):
+    def __init__(self, value: float = 0.0) -> None:
+        self.value = float(value)
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        return np.full(tuple(shape), self.value, dtype=backend.FLOAT)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"value": self.value}
+
+
+class Zeros(Constant):
+    def __init__(self) -> None:
+        super().__init__(0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+class Ones(Constant):
+    def __init__(self) -> None:
+        super().__init__(1.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+class RandomNormal(Initializer):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        draws = (self._rng() or backend.rng()).standard_normal(size=tuple(shape))
+        return (self.mean + draws * self.stddev).astype(backend.FLOAT)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class TruncatedNormal(RandomNormal):
+    """Normal draws, those beyond two standard deviations drawn again."""
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        return self.mean + _truncated_normal(self.stddev, tuple(shape), self._rng())
+
+
+class RandomUniform(Initializer):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
+        self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        rng = self._rng() or backend.rng()
+        return rng.uniform(self.minval, self.maxval, size=tuple(shape)).astype(backend.FLOAT)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class VarianceScaling(Initializer):
+    """Variance ``scale / n``, n the fan in, out or their average, by a truncated normal, an
+    untruncated one or a uniform distribution."""
+
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        seed: int | None = None,
+    ) -> None:
+        distribution = "truncated_normal" if distribution == "normal" else distribution
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(
+                f"VarianceScaling: mode 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}."
+            )
+        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
+            raise ValueError(
+                "VarianceScaling: distribution 'truncated_normal', 'untruncated_normal' or "
+                f"'uniform', got {distribution!r}."
+            )
+        if scale <= 0:
+            raise ValueError(f"VarianceScaling: scale must be > 0, got {scale!r}.")
+        self.scale, self.mode, self.distribution, self.seed = float(scale), mode, distribution, seed
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        return _scaled(self.scale, self.mode, self.distribution, tuple(shape), self._rng())
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+        }
+
+
+def _fixed_scaling(name: str, scale: float, mode: str, distribution: str) -> type:
+    """Keras' named VarianceScaling classes (GlorotUniform, HeNormal, ...): only a seed."""
+
+    def __init__(self: VarianceScaling, seed: int | None = None) -> None:
+        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+
+    def get_config(self: VarianceScaling) -> dict[str, Any]:
+        return {"seed": self.seed}
+
+    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config})
+
+
+GlorotNormal = _fixed_scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
+HeNormal = _fixed_scaling("HeNormal", 2.0, "fan_in", "truncated_normal")
+HeUniform = _fixed_scaling("HeUniform", 2.0, "fan_in", "uniform")
+LecunNormal = _fixed_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
+LecunUniform = _fixed_scaling("LecunUniform", 1.0, "fan_in", "uniform")
+
+
+class GlorotUniform(Initializer):
+    """Uniform in [-l, l], l = sqrt(6 / (fan_in + fan_out)): the default of kernels."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        fan_in, fan_out = _fans(tuple(shape))
+        return _uniform(np.sqrt(6.0 / (fan_in + fan_out)), tuple(shape), self._rng())
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
+
+
+class Orthogonal(Initializer):
+    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
+        self.gain, self.seed = float(gain), seed
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        return orthogonal(tuple(shape), self._rng(), self.gain)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    """The identity matrix times ``gain``, for 2-D kernels."""
+
+    def __init__(self, gain: float = 1.0) -> None:
+        self.gain = float(gain)
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        if len(shape) != 2:
+            raise ValueError(f"Identity initializes 2-D kernels only, got shape {tuple(shape)}.")
+        return (self.gain * np.eye(*shape)).astype(backend.FLOAT)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain}
+
+
+CLASSES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        Constant,
+        Zeros,
+        Ones,
+        RandomNormal,
+        RandomUniform,
+        TruncatedNormal,
+        VarianceScaling,
+        GlorotNormal,
+        GlorotUniform,
+        HeNormal,
+        HeUniform,
+        LecunNormal,
+        LecunUniform,
+        Orthogonal,
+        Identity,
+    )
+}
+# Keras' other spellings of the classes' names.
+CLASSES.update({"IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def get(identifier: Any) -> Any:
+    """An initializer from Keras' name (``"he_normal"`` or ``"HeNormal"``), an instance, its
+    config dict, or a function ``f(shape, dtype=None)``; a name of a registered custom one
+    (``register_keras_serializable``, ``custom_objects``) finds it."""
+    if isinstance(identifier, Initializer) or (
+        callable(identifier) and not isinstance(identifier, (str, type))
+    ):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        name = identifier["class_name"]
+        config = identifier.get("config") or {}
+        cls = CLASSES.get(name) or registry.get_registered_object(
+            identifier.get("registered_name") or name
+        )
+        if cls is None:
+            raise ValueError(
+                f"Unknown initializer class {name!r}; known: {', '.join(sorted(CLASSES))}."
+            )
+        return cls.from_config(config) if isinstance(cls, type) else cls
+    if isinstance(identifier, str):
+        if identifier in _BY_NAME:
+            return _BY_NAME[identifier]
+        if identifier in CLASSES:
+            return CLASSES[identifier]()
+        if _snake(identifier) in _BY_NAME:
+            return _BY_NAME[_snake(identifier)]
+        found = registry.get_registered_object(identifier)
+        if found is not None:
+            return get(found)
+    raise ValueError(
+        f"Unknown initializer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}, or an "
+        "instance such as minicnn.initializers.HeNormal(seed=1)."
+    )
+
+
+def serialize(identifier: Any) -> Any:
+    """What a config keeps of an initializer: a name as it is, an instance as Keras'
+    ``{"module", "class_name", "config", "registered_name"}``, a custom function by the name
+    it is registered under."""
+    if isinstance(identifier, (str, dict)) or identifier is None:
+        return identifier
+    if isinstance(identifier, Initializer):
+        name = type(identifier).__name__
+        builtin = CLASSES.get(name) is type(identifier)
+        return {
+            "module": "keras.initializers" if builtin else None,
+            "class_name": name,
+            "config": identifier.get_config(),
+            "registered_name": None if builtin else registry.registered_name(type(identifier)),
+        }
+    return registry.registered_name(identifier)

@@ -773,7 +773,10 @@ class _Activated(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self._init_names = (kernel_initializer, bias_initializer)
+        self._init_names = (
+            initializers.serialize(kernel_initializer),
+            initializers.serialize(bias_initializer),
+        )
 
     def _kernel_and_bias(self, kernel_shape: Shape) -> list[np.ndarray]:
         """Initial weights: the kernel, then a bias of its last dimension when used."""

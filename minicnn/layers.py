@@ -580,7 +580,7 @@ class SeparableConv2D(DepthwiseConv2D):
             **kwargs,
         )
         self.filters = positive_int(filters, f"{self.describe()}: filters")
-        self.pointwise_initializer_name = pointwise_initializer
+        self.pointwise_initializer_name = initializers.serialize(pointwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
 
     bias_index = 2

@@ -109,10 +109,10 @@ class BatchNormalization(_ScaleAndShift):
         self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         self._init_names = {
-            "beta_initializer": beta_initializer,
-            "gamma_initializer": gamma_initializer,
-            "moving_mean_initializer": moving_mean_initializer,
-            "moving_variance_initializer": moving_variance_initializer,
+            "beta_initializer": initializers.serialize(beta_initializer),
+            "gamma_initializer": initializers.serialize(gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(moving_variance_initializer),
         }
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
 
@@ -213,8 +213,8 @@ class LayerNormalization(_ScaleAndShift):
         self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         self._init_names = {
-            "beta_initializer": beta_initializer,
-            "gamma_initializer": gamma_initializer,
+            "beta_initializer": initializers.serialize(beta_initializer),
+            "gamma_initializer": initializers.serialize(gamma_initializer),
         }
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
 

@@ -280,7 +280,7 @@ class RecurrentOptions(Layer):
         seed: int | None,
     ) -> None:
         owner = self.describe()
-        self._init_names = dict(initializer_names)
+        self._init_names = {k: initializers.serialize(v) for k, v in initializer_names.items()}
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
         (
             self.kernel_regularizer,

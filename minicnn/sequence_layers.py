@@ -315,7 +315,7 @@ class Embedding(LowRankAdaptation, Layer):
         self.input_dim = positive_int(input_dim, f"{layer}: input_dim")
         self.output_dim = positive_int(output_dim, f"{layer}: output_dim")
         self.mask_zero = bool(mask_zero)
-        self.embeddings_initializer_name = embeddings_initializer
+        self.embeddings_initializer_name = initializers.serialize(embeddings_initializer)
         self._initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)

@@ -1,0 +1,119 @@
+"""Keras' initializer classes: each equal to its name under the same seed, seeded instances
+reproducible, their distributions (variance scaling by fan and mode, truncation, bounds,
+orthogonality), instances and custom ones in layers' configs, saved and loaded."""
+
+import json
+
+import numpy as np
+import pytest
+
+from minicnn import Input, Sequential, backend, initializers, load_model, saving
+from minicnn import layers as L
+
+I = initializers  # noqa: E741
+
+SAME_AS_NAME = [
+    (I.GlorotUniform(), "glorot_uniform"),
+    (I.GlorotNormal(), "glorot_normal"),
+    (I.HeNormal(), "he_normal"),
+    (I.HeUniform(), "he_uniform"),
+    (I.LecunNormal(), "lecun_normal"),
+    (I.LecunUniform(), "lecun_uniform"),
+    (I.RandomNormal(), "random_normal"),
+    (I.RandomUniform(), "random_uniform"),
+    (I.Orthogonal(), "orthogonal"),
+    (I.Zeros(), "zeros"),
+    (I.Ones(), "ones"),
+]
+
+
+@pytest.mark.parametrize("instance, name", SAME_AS_NAME, ids=[n for _, n in SAME_AS_NAME])
+def test_each_class_draws_what_its_name_draws(instance, name):
+    backend.set_random_seed(7)
+    by_name = I.get(name)((3, 3, 4, 5))
+    backend.set_random_seed(7)
+    np.testing.assert_array_equal(instance((3, 3, 4, 5)), by_name)
+    assert I.get(type(instance).__name__) is not None  # Keras' class names work as strings
+
+
+def test_seeded_instances_repeat_and_leave_the_global_generator_alone():
+    backend.set_random_seed(1)
+    first = I.HeNormal(seed=3)((50, 40))
+    after = backend.rng().random()
+    backend.set_random_seed(1)
+    np.testing.assert_array_equal(I.HeNormal(seed=3)((50, 40)), first)
+    assert backend.rng().random() == after
+    assert not np.array_equal(I.HeNormal(seed=4)((50, 40)), first)
+
+
+@pytest.mark.parametrize("mode", ["fan_in", "fan_out", "fan_avg"])
+@pytest.mark.parametrize("distribution", ["truncated_normal", "untruncated_normal", "uniform"])
+def test_variance_scaling_gives_scale_over_the_fan(mode, distribution):
+    shape = (3, 3, 40, 60)  # fans 360 and 540
+    fan = {"fan_in": 360, "fan_out": 540, "fan_avg": 450}[mode]
+    values = I.VarianceScaling(2.0, mode, distribution, seed=0)(shape)
+    assert values.dtype == np.float32
+    assert values.var() == pytest.approx(2.0 / fan, rel=0.05)
+    if distribution == "truncated_normal":
+        assert np.abs(values).max() <= 2 * np.sqrt(2.0 / fan) / 0.87962566103423978 + 1e-6
+
+
+def test_the_other_distributions():
+    normal = I.TruncatedNormal(mean=1.0, stddev=0.1, seed=0)((100000,))
+    assert normal.min() >= 0.8 - 1e-6 and normal.max() <= 1.2 + 1e-6
+    uniform = I.RandomUniform(-2.0, 3.0, seed=0)((100000,))
+    assert (
+        uniform.min() >= -2 and uniform.max() < 3 and uniform.mean() == pytest.approx(0.5, abs=0.02)
+    )
+    q = I.Orthogonal(gain=2.0, seed=0)((6, 4))
+    np.testing.assert_allclose(q.T @ q, 4 * np.eye(4), atol=1e-5)
+    np.testing.assert_array_equal(I.Identity(3.0)((2, 3)), [[3, 0, 0], [0, 3, 0]])
+    np.testing.assert_array_equal(I.Constant(0.5)((2,)), [0.5, 0.5])
+    with pytest.raises(ValueError, match="2-D kernels only"):
+        I.Identity()((2, 2, 2))
+    with pytest.raises(ValueError, match="mode 'fan_in', 'fan_out' or 'fan_avg'"):
+        I.VarianceScaling(mode="fan")
+    with pytest.raises(ValueError, match="Unknown initializer 'he_normall'"):
+        I.get("he_normall")
+
+
+@saving.register_keras_serializable(package="tests")
+class HalfOnes(I.Initializer):
+    def __call__(self, shape, dtype=None):
+        return np.full(shape, 0.5, np.float32)
+
+
+def test_layers_take_instances_and_save_them(tmp_path, device):
+    model = Sequential(
+        [
+            Input((6,)),
+            L.Dense(5, kernel_initializer=I.HeNormal(seed=2), bias_initializer=I.Constant(0.1)),
+            L.BatchNormalization(gamma_initializer=I.RandomUniform(0.9, 1.1, seed=0)),
+            L.Dense(3, kernel_initializer=HalfOnes()),
+        ]
+    ).to(device)
+    dense = model.layers[0]
+    np.testing.assert_allclose(dense.get_weights()[1], 0.1)
+    np.testing.assert_array_equal(dense.get_weights()[0], I.HeNormal(seed=2)((6, 5)))
+    np.testing.assert_array_equal(model.layers[2].get_weights()[0], 0.5)
+    config = dense.get_config()
+    assert config["kernel_initializer"]["class_name"] == "HeNormal"
+    assert config["kernel_initializer"]["config"] == {"seed": 2}
+    json.dumps([layer.get_config() for layer in model.layers])  # a file can hold them
+    assert model.layers[2].get_config()["kernel_initializer"]["registered_name"] == "tests>HalfOnes"
+    model.save(tmp_path / "init.minicnn")
+    again = load_model(tmp_path / "init.minicnn", device=device)
+    x = np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32)
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    rebuilt = L.Dense.from_config(config)
+    rebuilt.build((6,))
+    np.testing.assert_array_equal(rebuilt.get_weights()[0], dense.get_weights()[0])
+
+
+def test_a_plain_function_initializer():
+    def small(shape, dtype=None):
+        return np.full(shape, 0.01, np.float32)
+
+    layer = L.Dense(2, kernel_initializer=small)
+    layer.build((3,))
+    np.testing.assert_array_equal(layer.get_weights()[0], np.float32(0.01))

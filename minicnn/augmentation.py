@@ -7,7 +7,6 @@ keeps training without waiting."""
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,9 +14,9 @@ import numpy as np
 from . import backend
 from . import image_ops as ops
 from . import ops as tensor_ops
+from . import random as draws
 from .autograd import Tensor
 from .data_checks import finite_number, positive_int
-from .functions import draw_seed
 from .layer_base import Layer, Shape, _require_image
 
 
@@ -76,15 +75,14 @@ class _RandomLayer(Layer):
 
     def _uniform(self, xp: Any, count: int, lower: float, upper: float) -> Any:
         """``count`` draws from U(lower, upper), float64, on the array module's device."""
-        seed = backend.step_scalar(partial(draw_seed, self._generator), np.uint32)
-        return lower + (upper - lower) * ops.hashed_uniform(xp, seed, count)
+        return lower + (upper - lower) * draws.uniform_array(xp, count, self._seed())
+
+    def _seed(self) -> Any:
+        return draws.layer_seed(self._generator)
 
     def _normal(self, xp: Any, shape: tuple[int, ...]) -> Any:
         """Standard normal numbers (Box-Muller on two hashed uniforms; |z| < 5.8)."""
-        count = math.prod(shape)
-        u = self._uniform(xp, 2 * count, 0.0, 1.0)
-        radius = xp.sqrt(-2.0 * xp.log(1.0 - u[:count]))
-        return (radius * xp.cos(2 * math.pi * u[count:])).reshape(shape)
+        return draws.normal_array(xp, math.prod(shape), self._seed()).reshape(shape)
 
     def _symmetric_beta(self, xp: Any, count: int, alpha: Any, largest: float) -> Any:
         """``count`` draws from Beta(alpha, alpha) on the device (alpha a number, or a device
@@ -102,28 +100,8 @@ class _RandomLayer(Layer):
         return xp.where(kept.any(axis=0), xp.exp(pick), 0.5)
 
     def _gamma(self, xp: Any, count: int, alpha: float) -> Any:
-        """``count`` draws from Gamma(alpha, 1) on the device, by Marsaglia and Tsang's method
-        (for alpha < 1: Gamma(alpha + 1) times u^(1 / alpha)); each draw takes the first of
-        12 candidates kept, and all are refused with odds under 2^-40 (each is kept with
-        probability above 0.95)."""
-        shape = alpha + 1.0 if alpha < 1 else alpha
-        d = shape - 1.0 / 3.0
-        c = 1.0 / math.sqrt(9.0 * d)
-        tries = 12
-        z = self._normal(xp, (tries, count))
-        u = self._uniform(xp, tries * count + count, 0.0, 1.0)
-        v = (1.0 + c * z) ** 3
-        safe_v = xp.where(v > 0, v, 1.0)
-        kept = (v > 0) & (
-            xp.log1p(-u[: tries * count].reshape(tries, count))
-            < 0.5 * z * z + d - d * safe_v + d * xp.log(safe_v)
-        )
-        first = xp.argmax(kept, axis=0)
-        draws = d * xp.take_along_axis(safe_v, first[None], axis=0)[0]
-        draws = xp.where(kept.any(axis=0), draws, d)
-        if alpha < 1:
-            draws = draws * (1.0 - u[tries * count :]) ** (1.0 / alpha)
-        return draws
+        """``count`` draws from Gamma(alpha, 1) on the device (``random.gamma_array``)."""
+        return draws.gamma_array(xp, count, alpha, self._seed())
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         return self.augment(x) if training else x

@@ -22,17 +22,36 @@ from . import (  # noqa: E402
     mixed_precision,
     ops,
     optimizers,
+    random,
     regularizers,
     utils,
 )
 from .autograd import grad, no_grad  # noqa: E402
 from .backend import clear_session, device, set_random_seed  # noqa: E402
+from .constraints import Constraint  # noqa: E402
+from .initializers import Initializer  # noqa: E402
+from .input_spec import InputSpec  # noqa: E402
+from .layer_base import Layer  # noqa: E402
+from .layer_base import SymbolicTensor as KerasTensor  # noqa: E402
 from .layers import Input  # noqa: E402
+from .losses import Loss  # noqa: E402
+from .metrics import Metric  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
+from .optimizers import Optimizer  # noqa: E402
+from .regularizers import Regularizer  # noqa: E402
 from .saving import load_model  # noqa: E402
 
 __all__ = [
+    "Constraint",
+    "Initializer",
     "Input",
+    "InputSpec",
+    "KerasTensor",
+    "Layer",
+    "Loss",
+    "Metric",
+    "Optimizer",
+    "Regularizer",
     "Model",
     "Sequential",
     "callbacks",
@@ -50,6 +69,7 @@ __all__ = [
     "no_grad",
     "ops",
     "optimizers",
+    "random",
     "regularizers",
     "set_random_seed",
     "utils",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 def _format_per_step(seconds: float, unit: str = "step") -> str:
@@ -29,6 +29,7 @@ class ProgressBar:
 
     width = 20
     min_redraw_seconds = 0.05
+    unit = "step"
 
     def __init__(self, target: int | None, verbose: int = 1, stream: TextIO | None = None) -> None:
         self.target = target
@@ -65,7 +66,7 @@ class ProgressBar:
             self._draw(current, values or {}, now, final=True)
             return
         line = f"{self._count(current)} - {now - self.start:.0f}s -"
-        line += _format_per_step((now - self.start) / max(current, 1))
+        line += _format_per_step((now - self.start) / max(current, 1), self.unit)
         for key, value in (values or {}).items():
             line += f" - {key}:{_format_value(value)}"
         self.stream.write(line + "\n")
@@ -77,7 +78,7 @@ class ProgressBar:
         count = self._count(current)
         if self.target is None:  # Keras: "12/Unknown 3s 250ms/step - loss: ..."
             bar = f"\x1b[1m{count}\x1b[0m" if self.dynamic else count
-            info = f" {elapsed:.0f}s" + _format_per_step(per_step)
+            info = f" {elapsed:.0f}s" + _format_per_step(per_step, self.unit)
             for key, value in values.items():
                 info += f" - {key}:{_format_value(value)}"
             self._write(bar, len(count), info, final)
@@ -94,7 +95,7 @@ class ProgressBar:
             info = f" {elapsed:.0f}s"
         else:
             info = f" {_format_eta(per_step * (self.target - current))}"
-        info += _format_per_step(per_step)
+        info += _format_per_step(per_step, self.unit)
         for key, value in values.items():
             info += f" - {key}:{_format_value(value)}"
         self._write(bar, len(count) + 1 + self.width, info, final)
@@ -133,3 +134,47 @@ def _redraws_in_place(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+class Progbar:
+    """Keras' ``keras.utils.Progbar`` for a loop of your own: ``update(current, values)``
+    with ``values`` a list of (name, value) pairs, shown as running means over the steps
+    (weighted by how many steps each update covers), except ``stateful_metrics``, shown as
+    given; ``add(n, values)`` moves on by n. The line is the one fit draws."""
+
+    def __init__(
+        self,
+        target: int | None,
+        width: int = 20,
+        verbose: int = 1,
+        interval: float = 0.05,
+        stateful_metrics: Any = None,
+        unit_name: str = "step",
+    ) -> None:
+        self.target, self.verbose = target, verbose
+        self.stateful_metrics = set(stateful_metrics or ())
+        self.bar = ProgressBar(target, verbose)
+        self.bar.width, self.bar.min_redraw_seconds, self.bar.unit = width, interval, unit_name
+        self._values: dict[str, list[float]] = {}
+        self._seen_so_far = 0
+
+    def update(self, current: int, values: Any = None, finalize: bool | None = None) -> None:
+        for name, value in values or []:
+            value = float(value)
+            if name in self.stateful_metrics:
+                self._values[name] = [value, 1.0]
+                continue
+            steps = max(current - self._seen_so_far, 1)
+            total, count = self._values.get(name, [0.0, 0.0])
+            self._values[name] = [total + value * steps, count + steps]
+        self._seen_so_far = current
+        shown = {name: total / max(count, 1.0) for name, (total, count) in self._values.items()}
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        if finalize:
+            self.bar.finish(shown, current=current)
+        else:
+            self.bar.update(current, shown)
+
+    def add(self, n: int, values: Any = None) -> None:
+        self.update(self._seen_so_far + n, values)

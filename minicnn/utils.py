@@ -7,20 +7,37 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .backend import set_random_seed
+from .backend import clear_session, set_random_seed
 from .batches import PyDataset
 from .data_checks import integer_ids
 from .datasets.image_folders import image_dataset_from_directory
 from .datasets.timeseries import timeseries_dataset_from_array
 from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .model_plot import model_to_dot, plot_model
+from .progress import Progbar
+from .registry import custom_object_scope, get_registered_object, register_keras_serializable
+from .registry import registered_name as get_registered_name
+
+CustomObjectScope = custom_object_scope  # Keras' other name of it
 
 # Keras 2's name of PyDataset, which Keras 3 keeps.
 Sequence = PyDataset
 
 __all__ = [
+    "CustomObjectScope",
+    "Progbar",
     "PyDataset",
     "Sequence",
+    "clear_session",
+    "custom_object_scope",
+    "get_registered_name",
+    "get_registered_object",
+    "get_source_inputs",
+    "is_keras_tensor",
+    "pack_x_y_sample_weight",
+    "register_keras_serializable",
+    "split_dataset",
+    "unpack_x_y_sample_weight",
     "array_to_img",
     "image_dataset_from_directory",
     "img_to_array",
@@ -92,3 +109,90 @@ def normalize(x: Any, axis: int = -1, order: int = 2) -> np.ndarray:
     norm = np.atleast_1d(np.linalg.norm(array, order, axis))
     norm[norm == 0] = 1
     return array / np.expand_dims(norm, axis)
+
+
+def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:
+    """Keras' packing of one batch: (x,), (x, y) or (x, y, sample_weight)."""
+    if y is None:
+        return (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
+    """(x, y, sample_weight) from a batch of one, two or three parts (None where missing)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if not 1 <= len(data) <= 3:
+        raise ValueError(
+            f"A batch is (x,), (x, y) or (x, y, sample_weight); got {len(data)} parts."
+        )
+    return (*data, *(None,) * (3 - len(data)))  # type: ignore[return-value]
+
+
+def split_dataset(
+    dataset: Any,
+    left_size: float | int | None = None,
+    right_size: float | int | None = None,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> tuple[Any, Any]:
+    """Keras' split_dataset for arrays (or a tuple or list of arrays with one sample per row):
+    the left and right parts, as the same structure; a size is a fraction (float) or a count
+    (int); one given, the other is the rest; none given, half and half."""
+    parts = list(dataset) if isinstance(dataset, (tuple, list)) else [dataset]
+    arrays = [np.asarray(part) for part in parts]
+    total = len(arrays[0])
+    if any(len(a) != total for a in arrays):
+        raise ValueError("split_dataset: every array needs the same number of samples.")
+
+    def count(size: float | int | None) -> int | None:
+        if size is None:
+            return None
+        if isinstance(size, float):
+            if not 0 < size < 1:
+                raise ValueError(f"split_dataset: a fraction must be in (0, 1), got {size}.")
+            return int(round(size * total))
+        if not 0 < size <= total:
+            raise ValueError(f"split_dataset: a size must be in 1..{total}, got {size}.")
+        return int(size)
+
+    left, right = count(left_size), count(right_size)
+    if left is None and right is None:
+        left = total // 2
+    left = total - right if left is None else left
+    right = total - left if right is None else right
+    if left + right > total:
+        raise ValueError(f"split_dataset: {left} + {right} samples exceed the {total} given.")
+    order = np.random.default_rng(seed).permutation(total) if shuffle else np.arange(total)
+    picked = [order[:left], order[left : left + right]]
+    halves = [[a[index] for a in arrays] for index in picked]
+    if isinstance(dataset, (tuple, list)):
+        return tuple(type(dataset)(half) for half in halves)  # type: ignore[return-value]
+    return halves[0][0], halves[1][0]
+
+
+def is_keras_tensor(x: Any) -> bool:
+    """Whether x is a symbolic tensor of a model's graph (an Input or a layer's output)."""
+    from .layer_base import SymbolicTensor
+
+    return isinstance(x, SymbolicTensor)
+
+
+def get_source_inputs(tensor: Any) -> list[Any]:
+    """The Inputs a symbolic tensor is computed from, in order."""
+    from .layer_base import Input
+
+    found: list[Any] = []
+
+    def walk(t: Any) -> None:
+        if isinstance(t, Input):
+            if not any(t is f for f in found):
+                found.append(t)
+            return
+        for source in t.inputs:
+            walk(source)
+
+    walk(tensor)
+    return found

@@ -80,13 +80,57 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Keras' OrthogonalRegularizer for 2-D kernels: with the rows (mode 'rows') or columns
+    ('columns') scaled to unit length, ``factor`` times the mean |cosine| between two
+    different ones (half the sum over the off-diagonal of their Gram matrix, over the number
+    of pairs): it pushes them apart, toward orthogonal."""
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
+        super().__init__()
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
+            raise ValueError(f"factor must be a non-negative number, got {factor!r}.")
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"mode must be 'rows' or 'columns', got {mode!r}.")
+        self.factor, self.mode = float(factor), mode
+
+    def __call__(self, weight: Tensor) -> Tensor:
+        from . import ops
+
+        if weight.ndim != 2:
+            raise ValueError(
+                f"OrthogonalRegularizer takes 2-D kernels (a Dense's), got shape {weight.shape}."
+            )
+        vectors = weight if self.mode == "rows" else ops.transpose(weight)
+        unit = ops.normalize(vectors, axis=1)
+        gram = ops.matmul(unit, ops.transpose(unit))
+        size = gram.shape[0]
+        xp = backend.get_array_module(weight.data)
+        off_diagonal = gram * Tensor(1.0 - xp.eye(size, dtype=weight.dtype))
+        pairs = size * (size - 1) / 2.0
+        return ops.sum(ops.abs(off_diagonal)) * (0.5 * self.factor / max(pairs, 1.0))
+
+    def get_config(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"factor": self.factor, "mode": self.mode}
+
+
 def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     """Keras' shortcut, with its defaults of 0.01 each."""
     return L1L2(l1, l2)
 
 
-_BY_NAME: dict[str, Any] = {"l1": L1, "l2": L2, "l1_l2": l1_l2}
-_CLASSES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2}
+_BY_NAME: dict[str, Any] = {
+    "l1": L1,
+    "l2": L2,
+    "l1_l2": l1_l2,
+    "orthogonal_regularizer": OrthogonalRegularizer,
+}
+_CLASSES: dict[str, type[Regularizer]] = {
+    "L1": L1,
+    "L2": L2,
+    "L1L2": L1L2,
+    "OrthogonalRegularizer": OrthogonalRegularizer,
+}
 
 
 def get(identifier: Any) -> Regularizer | None:
@@ -99,8 +143,9 @@ def get(identifier: Any) -> Regularizer | None:
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
     raise ValueError(
-        f"Unknown regularizer {identifier!r}; known: 'l1', 'l2', 'l1_l2', an L1/L2/L1L2 "
-        "instance or its serialized dict."
+        f"Unknown regularizer {identifier!r}; known: 'l1', 'l2', 'l1_l2', "
+        "'orthogonal_regularizer', an L1/L2/L1L2/OrthogonalRegularizer instance or its "
+        "serialized dict."
     )
 
 

@@ -4,10 +4,12 @@ their survival through save/load and checkpoints."""
 import numpy as np
 import pytest
 from gradcheck import check_gradients
+from test_functions import host
 from test_models import toy_data
 
 from minicnn import Input, Sequential, backend, load_model, regularizers
 from minicnn import layers as L
+from minicnn.autograd import Tensor
 from minicnn.saving import _check_same_layers
 
 
@@ -114,3 +116,30 @@ def test_files_from_before_new_layer_arguments_still_match():
     old["model"]["layers"][2]["config"]["units"] = 4
     with pytest.raises(Exception, match="another architecture"):
         _check_same_layers(old, model, "old.npz")
+
+
+def keras_orthogonal(w, factor, mode):
+    """Keras' formula, in NumPy: the mean |cosine| of distinct rows (or columns), halved."""
+    vectors = w if mode == "rows" else w.T
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    gram = unit @ unit.T
+    size = len(gram)
+    return factor * 0.5 * np.abs(gram - np.diag(np.diag(gram))).sum() / (size * (size - 1) / 2)
+
+
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+def test_orthogonal_regularizer_follows_keras(mode, device):
+    w = np.random.default_rng(0).standard_normal((5, 4))
+    penalty = regularizers.OrthogonalRegularizer(0.3, mode)
+    value = float(host(penalty(Tensor(backend.to_device(w, device)))))
+    assert value == pytest.approx(keras_orthogonal(w, 0.3, mode))
+    check_gradients(lambda t: penalty(t), w, device=device)
+    q = np.linalg.qr(np.random.default_rng(1).standard_normal((4, 4)))[0]
+    assert float(host(penalty(Tensor(q)))) == pytest.approx(0.0, abs=1e-12)
+    again = regularizers.get(regularizers.serialize(penalty))
+    assert (again.factor, again.mode) == (0.3, mode)
+    assert isinstance(
+        regularizers.get("orthogonal_regularizer"), regularizers.OrthogonalRegularizer
+    )
+    with pytest.raises(ValueError, match="2-D kernels"):
+        penalty(Tensor(np.ones((2, 2, 2))))

@@ -102,8 +102,8 @@ def test_loss_names_and_arguments():
     assert losses.get({"name": "huber", "delta": 2.0}).delta == 2.0
     with pytest.raises(ValueError, match="delta must be a positive number"):
         losses.Huber(delta=0)
-    with pytest.raises(ValueError, match="Unknown loss 'circle'"):
-        losses.get("circle")
+    with pytest.raises(ValueError, match="Unknown loss 'triplet_margin'"):
+        losses.get("triplet_margin")
 
 
 def test_metrics_of_the_same_names_report_the_losses_over_the_whole_set(device):

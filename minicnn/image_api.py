@@ -269,18 +269,6 @@ def _same(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]
 # --- warps ------------------------------------------------------------------------------------
 
 
-def _index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
-    """Where integer ``index`` reads along an axis of ``size`` and, for 'constant', whether it
-    is inside; 'mirror' is the one mode ``image_ops`` lacks."""
-    if fill_mode != "mirror":
-        return image_ops.source_index(index, size, fill_mode)
-    xp = backend.get_array_module(index)
-    if size == 1:
-        return xp.zeros_like(index), None
-    m = xp.mod(index, 2 * size - 2)
-    return xp.where(m < size, m, 2 * size - 2 - m), None
-
-
 class MapCoordinates(Function):
     """x read at real ``coordinates`` (one array per axis of x), each place the weighted sum
     of its 2^rank neighbours (order 1) or its nearest one (order 0)."""
@@ -295,9 +283,6 @@ class MapCoordinates(Function):
         self.taps = []
         per_axis = []
         for c in self.coordinates:
-            if c.dtype.kind in "iu":  # an axis read at whole places: one tap
-                per_axis.append([(c, None)])
-                continue
             c = c.astype(np.float64)
             if self.order == 0:
                 per_axis.append([(xp.floor(c + 0.5).astype(np.int64), None)])
@@ -312,7 +297,7 @@ class MapCoordinates(Function):
         for corner in itertools.product(*per_axis):
             index, weight, inside = 0, None, None
             for (place, share), size, stride in zip(corner, x.shape, strides, strict=True):
-                source, within = _index(place, size, self.fill_mode)
+                source, within = image_ops.source_index(place, size, self.fill_mode)
                 index = index + source * int(stride)
                 weight = share if weight is None else (weight if share is None else weight * share)
                 if within is not None:
@@ -349,7 +334,7 @@ def map_coordinates(
     if order not in (0, 1):
         raise ValueError(f"map_coordinates: order 0 or 1 (as in Keras), got {order!r}.")
     xp = backend.get_array_module(x.data)
-    # Keras' coordinates are real numbers: whole ones given as ints are read as reals too.
+    # Keras reads every coordinate as a real number, ints too.
     places = [xp.asarray(O._data(O.convert_to_tensor(c)), dtype=np.float64) for c in coordinates]
     return MapCoordinates(places, order, _fill_mode(fill_mode, "map_coordinates"), fill_value)(x)
 
@@ -385,23 +370,7 @@ def affine_transform(
 
 def _warp(x: Tensor, m: Any, interpolation: str, fill_mode: str, fill_value: float) -> Tensor:
     """x read through the (N, 8) projective rows ``m``, in any of Keras' fill modes."""
-    xp = backend.get_array_module(x.data)
-    n, h, w, c = x.shape
-    ys = xp.arange(h, dtype=np.float64)[None, :, None]
-    xs = xp.arange(w, dtype=np.float64)[None, None, :]
-    a = [m[:, i, None, None] for i in range(8)]
-    depth = a[6] * xs + a[7] * ys + 1.0
-    col = (a[0] * xs + a[1] * ys + a[2]) / depth
-    row = (a[3] * xs + a[4] * ys + a[5]) / depth
-    shape = (n, h, w, c)
-    coordinates = [
-        xp.broadcast_to(xp.arange(n)[:, None, None, None], shape),
-        xp.broadcast_to(row[..., None], shape),
-        xp.broadcast_to(col[..., None], shape),
-        xp.broadcast_to(xp.arange(c), shape),
-    ]
-    order = 0 if interpolation == "nearest" else 1
-    return MapCoordinates(coordinates, order, fill_mode, fill_value)(x)
+    return image_ops.AffineTransform(m, fill_mode, interpolation, float(fill_value))(x)
 
 
 def perspective_transform(
@@ -485,14 +454,8 @@ def elastic_transform(
         sigmas = xp.full(n, float(sigma))
         smooth = image_ops.gaussian_blur(Tensor(xp.asarray(noise)), sigmas, sigmas, (size, size))
         shift = alpha * smooth.data
-        shape = (n, h, w, c)
-        coordinates = [
-            xp.broadcast_to(xp.arange(n)[:, None, None, None], shape),
-            xp.broadcast_to((xp.arange(h)[None, :, None] + shift[..., 1])[..., None], shape),
-            xp.broadcast_to((xp.arange(w)[None, None, :] + shift[..., 0])[..., None], shape),
-            xp.broadcast_to(xp.arange(c), shape),
-        ]
-        order = 0 if interpolation == "nearest" else 1
-        return MapCoordinates(coordinates, order, mode, fill_value)(x)
+        rows = xp.arange(h)[None, :, None] + shift[..., 1]
+        columns = xp.arange(w)[None, None, :] + shift[..., 0]
+        return image_ops.Remap(rows, columns, mode, interpolation, float(fill_value))(x)
 
     return _on_images(images, data_format, "elastic_transform", work)

@@ -75,6 +75,11 @@ def source_index(index: Any, size: int, fill_mode: str) -> tuple[Any, Any]:
         return xp.where(m < size, m, 2 * size - 1 - m), None
     if fill_mode == "wrap":  # a b c d | a b c d | a b c d
         return xp.mod(index, size), None
+    if fill_mode == "mirror":  # d c b | a b c d | c b a (SciPy's and Keras' ops' mirror)
+        if size == 1:
+            return xp.zeros_like(index), None
+        m = xp.mod(index, 2 * size - 2)
+        return xp.where(m < size, m, 2 * size - 2 - m), None
     clipped = xp.clip(index, 0, size - 1)  # nearest: a a a a | a b c d | d d d d
     return clipped, (inside if fill_mode == "constant" else None)
 

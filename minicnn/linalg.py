@@ -18,6 +18,7 @@ import numpy as np
 from . import backend
 from . import ops as O
 from .autograd import Function, Tensor
+from .functions import _unbroadcast
 
 __all__ = [
     "cholesky",
@@ -104,15 +105,6 @@ class _Solve(Function):
         ga = -gb @ _t(self.x)
         gb = gb[..., 0] if self.vector else gb
         return _unbroadcast(ga, self.a.shape), _unbroadcast(gb, self.b_shape)
-
-
-def _unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    while g.ndim > len(shape):
-        g = g.sum(axis=0)
-    for axis, size in enumerate(shape):
-        if size == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
-    return g
 
 
 def solve(a: Any, b: Any) -> Tensor:

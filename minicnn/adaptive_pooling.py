@@ -11,17 +11,28 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from . import backend
 from .autograd import Function, Tensor
+from .functions import matmul_arrays
 from .layer_base import Layer, Shape, channels_last, positive_sizes, require_spatial
 
 
-def adaptive_bins(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each bin's first place and the place after its last."""
-    i = np.arange(out)
+def adaptive_bins(xp: Any, size: int, out: int) -> tuple[Any, Any]:
+    """Each bin's first place and the place after its last (made on the device: no copy
+    from the host, which a captured step could not hold)."""
+    i = xp.arange(out)
     return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def _product(a: Any, b: Any) -> Any:
+    """(..., k) @ (k, n) as one 2-D GEMM (minicnn's own in a captured step)."""
+    rows = backend.contiguous(a, a.dtype).reshape(-1, a.shape[-1])
+    return matmul_arrays(rows, b).reshape(*a.shape[:-1], b.shape[1])
+
+
+def _widest(size: int, out: int) -> int:
+    """The most places a bin covers (Python ints: it sets an array's shape)."""
+    return max(-((-(i + 1) * size) // out) - (i * size) // out for i in range(out))
 
 
 class AdaptivePoolAxis(Function):
@@ -34,30 +45,31 @@ class AdaptivePoolAxis(Function):
         xp = backend.get_array_module(x)
         self.axis %= x.ndim
         size = x.shape[self.axis]
-        starts, stops = adaptive_bins(size, self.out)
-        rows = np.arange(size)
-        inside = (rows >= starts[:, None]) & (rows < stops[:, None])  # (out, size)
+        starts, stops = adaptive_bins(xp, size, self.out)
         moved = xp.moveaxis(x, self.axis, -1)
         if self.mode == "average":
-            self.weights = xp.asarray((inside / inside.sum(1, keepdims=True)).T, dtype=x.dtype)
-            pooled = moved @ self.weights
+            rows = xp.arange(size)
+            inside = (rows >= starts[:, None]) & (rows < stops[:, None])  # (out, size)
+            counts = (stops - starts)[:, None]
+            self.weights = xp.ascontiguousarray((inside / counts).T.astype(x.dtype))
+            pooled = _product(moved, self.weights)
         else:
             # A short bin repeats its last place, which leaves its max as it is.
-            width = int((stops - starts).max())
-            taps = xp.asarray(np.minimum(starts[:, None] + np.arange(width), stops[:, None] - 1))
+            reach = xp.arange(_widest(size, self.out))
+            taps = xp.minimum(starts[:, None] + reach, stops[:, None] - 1)
             picked = moved[..., taps]  # (..., out, width)
             best = picked.argmax(axis=-1)
             pooled = xp.take_along_axis(picked, best[..., None], axis=-1)[..., 0]
             if self.recording:
                 self.winners = taps[xp.arange(self.out), best]  # (..., out) input places
-                self.owners, self.owned = _owners(inside, xp)
+                self.owners, self.owned = _owners(xp, starts, stops, size, self.out)
         return xp.ascontiguousarray(xp.moveaxis(pooled, -1, self.axis))
 
     def backward(self, grad: Any) -> Any:
         xp = backend.get_array_module(grad)
         g = xp.moveaxis(grad, self.axis, -1)
         if self.mode == "average":
-            dx = g @ self.weights.T
+            dx = _product(g, xp.ascontiguousarray(self.weights.T))
         else:
             # A gather: each place sums the gradients of the bins whose max it was.
             size = self.owners.shape[0]
@@ -66,17 +78,17 @@ class AdaptivePoolAxis(Function):
         return xp.ascontiguousarray(xp.moveaxis(dx, -1, self.axis))
 
 
-def _owners(inside: np.ndarray, xp: Any) -> tuple[Any, Any]:
-    """For each place, the bins that hold it (size, most), padded with bin 0, and which of
-    those entries are real."""
-    counts = inside.sum(0)
-    most = int(counts.max())
-    owners = np.zeros((inside.shape[1], most), dtype=np.int64)
-    for place in range(inside.shape[1]):
-        bins = np.flatnonzero(inside[:, place])
-        owners[place, : bins.size] = bins
-    owned = np.arange(most) < counts[:, None]
-    return xp.asarray(owners), xp.asarray(owned)
+def _owners(xp: Any, starts: Any, stops: Any, size: int, out: int) -> tuple[Any, Any]:
+    """For each place, the bins that hold it, (size, most): bins first to last, those past
+    the last padded with it, and which entries are real. The bins of place p run from the
+    number of bins that stop at or before p to the number that start at or before it, less 1."""
+    places = xp.arange(size)[:, None]
+    first = (stops[None, :] <= places).sum(axis=1)
+    last = (starts[None, :] <= places).sum(axis=1) - 1
+    most = max(-(-(out + size - 1) // size), 1) + 1  # at most ceil(out / size) + 1 bins
+    owners = first[:, None] + xp.arange(most)
+    owned = owners <= last[:, None]
+    return xp.minimum(owners, out - 1), owned
 
 
 def _sizes(output_size: Any, rank: int, owner: str) -> tuple[int, ...]:

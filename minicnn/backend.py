@@ -178,7 +178,9 @@ class StepScalars:
     """
 
     SLOT_BYTES = 8
-    SLOTS = 64
+    # Room for the seeds of augmentation policies (AugMix draws about a hundred a step); the
+    # buffer is 8 KB, one copy up per replay.
+    SLOTS = 1024
 
     def __init__(self, xp: Any) -> None:
         self.host = np.zeros(self.SLOTS * self.SLOT_BYTES, np.uint8)

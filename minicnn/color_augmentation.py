@@ -300,9 +300,10 @@ class RandomSharpness(_UnitFactorLayer):
     def augment(self, x: Tensor) -> Tensor:
         xp = backend.get_array_module(x.data)
         n, channels = x.shape[0], x.shape[-1]
-        taps = np.full((3, 3), 1.0 / 13.0)
-        taps[1, 1] = 5.0 / 13.0
-        kernel = xp.asarray(np.tile(taps[:, :, None, None], (1, 1, channels, 1)), dtype=x.dtype)
+        # Made on the device: a copy from the host would stop a captured step.
+        middle = (xp.arange(3)[:, None] == 1) & (xp.arange(3)[None, :] == 1)
+        taps = xp.where(middle, 5.0 / 13.0, 1.0 / 13.0).astype(x.dtype)
+        kernel = xp.ascontiguousarray(xp.broadcast_to(taps[:, :, None, None], (3, 3, channels, 1)))
         bias = xp.zeros(channels, dtype=x.dtype)
         blurred = conv_ops.depthwise_conv2d(x, Tensor(kernel), Tensor(bias), 1, "same")
         sharpness = self._uniform(xp, n, *self.factor).astype(x.dtype).reshape(n, 1, 1, 1)

@@ -61,35 +61,42 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 
-def _unpickle(data: bytes, where: str) -> dict[bytes, Any]:
+def unpickle(
+    data: bytes, where: str, label_key: bytes = b"labels", title: str = "CIFAR-10"
+) -> dict[bytes, Any]:
+    """A batch's dict, read by the unpickler that refuses code."""
     try:
         batch = _ArraysOnlyUnpickler(io.BytesIO(data), encoding="bytes").load()
     except Exception as e:  # any malformed pickle, whatever the exception type
-        raise DatasetError(f"{where}: not a CIFAR-10 batch ({e}).") from None
-    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
-        raise DatasetError(f"{where}: not a CIFAR-10 batch (no data and labels entries).")
+        raise DatasetError(f"{where}: not a {title} batch ({e}).") from None
+    if not isinstance(batch, dict) or b"data" not in batch or label_key not in batch:
+        label = label_key.decode()
+        raise DatasetError(f"{where}: not a {title} batch (no data and {label} entries).")
     return batch
 
 
-def _batch_arrays(batch: dict[bytes, Any], where: str) -> tuple[np.ndarray, np.ndarray]:
+def batch_arrays(
+    batch: dict[bytes, Any], where: str, label_key: bytes = b"labels", classes: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's images (N, 32, 32, 3) and labels (N, 1), uint8."""
     data = np.asarray(batch[b"data"])
-    labels = np.asarray(batch[b"labels"])
+    labels = np.asarray(batch[label_key])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         raise DatasetError(f"{where}: data must be uint8 rows of 3072 pixels, got {data.shape}.")
     if labels.shape != (len(data),):
         raise DatasetError(f"{where}: {len(data)} images but {labels.size} labels.")
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise DatasetError(f"{where}: labels outside 0..9.")
+    if labels.size and (labels.min() < 0 or labels.max() > classes - 1):
+        raise DatasetError(f"{where}: labels outside 0..{classes - 1}.")
     # Rows are channel-major (1024 red, 1024 green, 1024 blue); we train channels-last.
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), labels.astype(np.uint8).reshape(-1, 1)
 
 
-class _Source:
-    """Batches from a tarball or an extracted folder."""
+class Source:
+    """Batches from a tarball or an extracted ``folder``."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, folder: str = FOLDER) -> None:
+        self.path, self.folder = path, folder
 
     def read(self, name: str) -> bytes:
         if self.path.is_dir():
@@ -99,32 +106,33 @@ class _Source:
             return member.read_bytes()
         try:
             with tarfile.open(self.path, "r:*") as tar:
-                f = tar.extractfile(f"{FOLDER}/{name}")
+                f = tar.extractfile(f"{self.folder}/{name}")
                 if f is None:
                     raise KeyError(name)
                 return f.read()
         except KeyError:
-            raise DatasetError(f"{self.path}: batch {FOLDER}/{name} is missing.") from None
+            raise DatasetError(f"{self.path}: batch {self.folder}/{name} is missing.") from None
         except (tarfile.TarError, OSError, EOFError) as e:
             raise DatasetError(f"{self.path}: corrupt or truncated tarball ({e}).") from None
 
 
-def _source_in(directory: Path) -> _Source | None:
-    if (directory / ARCHIVE).is_file():
-        return _Source(directory / ARCHIVE)
-    if (directory / FOLDER).is_dir():
-        return _Source(directory / FOLDER)
-    if directory.name == FOLDER and directory.is_dir():
-        return _Source(directory)
+def source_in(directory: Path, archive: str = ARCHIVE, folder: str = FOLDER) -> Source | None:
+    """The tarball or the extracted folder in ``directory`` (or ``directory`` itself)."""
+    if (directory / archive).is_file():
+        return Source(directory / archive, folder)
+    if (directory / folder).is_dir():
+        return Source(directory / folder, folder)
+    if directory.name == folder and directory.is_dir():
+        return Source(directory, folder)
     return None
 
 
-def locate(data_dir: str | os.PathLike | None = None, download_missing: bool = True) -> _Source:
+def locate(data_dir: str | os.PathLike | None = None, download_missing: bool = True) -> Source:
     """The tarball or folder, from the first place that has it (downloading if allowed)."""
     return files.locate(
         "CIFAR-10",
         files.search_dirs(data_dir, "cifar-10"),
-        _source_in,
+        source_in,
         cache_root() / "cifar-10",
         (lambda cache: download([ARCHIVE], SHA256, MIRRORS, cache, hash_decompressed=False))
         if download_missing
@@ -140,7 +148,7 @@ def load_data(data_dir: str | os.PathLike | None = None, download: bool = True) 
     parts = []
     for name in [*TRAIN_BATCHES, TEST_BATCH]:
         where = f"{source.path}:{name}"
-        parts.append(_batch_arrays(_unpickle(source.read(name), where), where))
+        parts.append(batch_arrays(unpickle(source.read(name), where), where))
     x_train = np.concatenate([p[0] for p in parts[:-1]])
     y_train = np.concatenate([p[1] for p in parts[:-1]])
     return (x_train, y_train), parts[-1]

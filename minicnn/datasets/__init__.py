@@ -1,6 +1,14 @@
 """Datasets, loaded as Keras loads them: ``(x_train, y_train), (x_test, y_test)`` as uint8."""
 
-from . import cifar10, cifar100, fashion_mnist, mnist
+from . import boston_housing, california_housing, cifar10, cifar100, fashion_mnist, mnist
 from .files import DatasetError
 
-__all__ = ["DatasetError", "cifar10", "cifar100", "fashion_mnist", "mnist"]
+__all__ = [
+    "DatasetError",
+    "boston_housing",
+    "california_housing",
+    "cifar10",
+    "cifar100",
+    "fashion_mnist",
+    "mnist",
+]

@@ -1,4 +1,5 @@
-"""MNIST (Keras' mnist.npz) and CIFAR-100 (the official python tarball), as Keras loads them:
+"""MNIST (Keras' mnist.npz), CIFAR-100 (the official python tarball) and the two house-price
+datasets (Keras' npz files), as Keras loads them:
 small files in their formats written here, the places looked in, a checked download from a
 local mirror (a bad checksum discards the file), and corrupt or wrong files named."""
 
@@ -10,7 +11,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from minicnn.datasets import DatasetError, cifar100, mnist
+from minicnn.datasets import DatasetError, boston_housing, california_housing, cifar100, mnist
 
 
 @pytest.fixture
@@ -19,6 +20,8 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("MINICNN_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(mnist, "MIRRORS", [])
     monkeypatch.setattr(cifar100, "MIRRORS", [])
+    monkeypatch.setattr(boston_housing, "mirrors", [])
+    monkeypatch.setattr(california_housing, "mirrors", [])
     return tmp_path
 
 
@@ -122,3 +125,32 @@ def test_cifar100_wrong_files_are_named(isolated):
         cifar100.load_data(data_dir=isolated / "b")
     with pytest.raises(DatasetError, match=r"CIFAR-100 not found\. Tried:"):
         cifar100.load_data(data_dir=isolated / "nowhere")
+
+
+def write_housing(directory, name, samples=50, features=8):
+    rng = np.random.default_rng(2)
+    x, y = rng.random((samples, features)), rng.random(samples) * 1e5
+    directory.mkdir(parents=True, exist_ok=True)
+    np.savez(directory / name, x=x, y=y)
+    return x, y
+
+
+def test_housing_datasets_split_as_keras_does(isolated):
+    x, y = write_housing(isolated / "d", california_housing.FILE, samples=700)
+    (xtr, ytr), (xte, yte) = california_housing.load_data(data_dir=isolated / "d")
+    order = np.arange(700)
+    np.random.RandomState(113).shuffle(order)  # Keras' shuffle and cut
+    np.testing.assert_array_equal(xtr, x[order][:560])
+    np.testing.assert_array_equal(yte, y[order][560:])
+    (small, _), (small_test, _) = california_housing.load_data(
+        "small", 0.5, data_dir=isolated / "d"
+    )
+    assert len(small) == len(small_test) == 300
+    bx, _ = write_housing(isolated / "b", boston_housing.FILE, samples=30, features=13)
+    (btr, _), (bte, _) = boston_housing.load_data(test_split=0.1, seed=1, data_dir=isolated / "b")
+    assert btr.shape == (27, 13) and bte.shape == (3, 13)
+    with pytest.raises(ValueError, match="version must be one of 'small', 'large'"):
+        california_housing.load_data("medium", data_dir=isolated / "d")
+    np.savez(isolated / "d" / california_housing.FILE, x=np.ones((3, 2)), y=np.ones(4))
+    with pytest.raises(DatasetError, match=r"x must be \(samples, features\) and y \(samples,\)"):
+        california_housing.load_data(data_dir=isolated / "d", download=False)

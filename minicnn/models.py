@@ -668,3 +668,15 @@ def model_from_json(text: str, device: str | None = None) -> Model:
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"Not a model's JSON from to_json ({e!r}).") from None
     return cls.from_config(config, device=device)
+
+
+def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+    """Keras' models.save_model: ``model.save(filepath)``."""
+    model.save(filepath)
+
+
+def load_model(filepath: str | os.PathLike, custom_objects: Any = None, **kwargs: Any) -> Model:
+    """Keras' models.load_model (``minicnn.load_model``)."""
+    from .saving import load_model as load
+
+    return load(filepath, custom_objects=custom_objects, **kwargs)

@@ -34,6 +34,8 @@ from .registry import (  # noqa: F401
     get_registered_object,
     register_keras_serializable,
 )
+from .registry import registered_name as get_registered_name  # noqa: F401
+from .serialization import deserialize_keras_object, serialize_keras_object  # noqa: F401
 
 FORMAT = "minicnn.model"
 CHECKPOINT_FORMAT = "minicnn.checkpoint"

@@ -7,9 +7,9 @@ import pytest
 from gradcheck import check_gradients
 from test_functions import host
 from test_layers import check_layer_gradients
-from test_models import toy_data
+from test_models import assert_learns_and_reloads, toy_data
 
-from minicnn import Input, Sequential, backend, load_model, ops
+from minicnn import Input, Sequential, backend, ops
 from minicnn import layers as L
 from minicnn.autograd import Tensor
 
@@ -116,12 +116,7 @@ def test_an_einsum_dense_model_trains_saves_and_loads(tmp_path, device):
             L.EinsumDense("ab,bc->ac", 3, "softmax", "c"),
         ]
     ).to(device)
-    model.compile("adam", metrics=["accuracy"])
-    history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
-    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
-    model.save(tmp_path / "einsum.minicnn")
-    loaded = load_model(tmp_path / "einsum.minicnn", device=device)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert_learns_and_reloads(model, x, y, tmp_path, device, epochs=8, drop=0.7)
 
 
 def test_an_einsum_dense_step_is_captured_and_trains_the_same(gpu):

@@ -390,6 +390,57 @@ class Layer:
     def non_trainable_weights(self) -> list[Tensor]:
         return [w for w in self._weights if not w.requires_grad]
 
+    # Keras 3's names of the same lists (a model's too, through its own ``weights``).
+    @property
+    def variables(self) -> list[Tensor]:
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[Tensor]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[Tensor]:
+        return self.non_trainable_weights
+
+    # Keras' dtype attributes: minicnn keeps and computes everything in float32.
+    @property
+    def dtype(self) -> str:
+        from .config import floatx
+
+        return floatx()
+
+    compute_dtype = variable_dtype = dtype
+
+    @property
+    def dtype_policy(self) -> Any:
+        from .mixed_precision import global_policy
+
+        return global_policy()
+
+    @property
+    def path(self) -> str:
+        """Keras' layer path: its name (minicnn's layers are named uniquely)."""
+        return self.name
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        """Keras' build config: the input shape (batch axis None), or None before a build."""
+        if self.input_shape is None:
+            return None
+        if isinstance(self.input_shape, list):  # several inputs
+            return {"input_shape": [(None, *shape) for shape in self.input_shape]}
+        return {"input_shape": (None, *self.input_shape)}
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Build for ``get_build_config``'s input shape."""
+        if not config:
+            return
+        shape = config["input_shape"]
+        if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
+            self.build([tuple(s)[1:] for s in shape])
+        else:
+            self.build(tuple(shape)[1:])
+
     def count_params(self) -> int:
         return int(sum(w.data.size for w in self._weights))
 

@@ -215,23 +215,6 @@ class Model(Layer, Compiler, Trainer):
             return [(layer, (i,)) for i, layer in enumerate(self.layers)]
         return self._graph
 
-    def get_build_config(self) -> dict[str, Any]:
-        """Keras' build config: the input shape (batch axis None), a list for several inputs."""
-        shape = self.input_shape
-        if shape is None:
-            raise ValueError(f"Model '{self.name}' is not built yet: it has no input shape.")
-        if isinstance(shape, list):
-            return {"input_shape": [(None, *s) for s in shape]}
-        return {"input_shape": (None, *shape)}
-
-    def build_from_config(self, config: dict[str, Any]) -> None:
-        """Build for ``get_build_config``'s input shape."""
-        shape = config["input_shape"]
-        if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
-            self.build([tuple(s)[1:] for s in shape])
-        else:
-            self.build(tuple(shape)[1:])
-
     def build(self, input_shape: tuple[int, ...]) -> None:
         """A functional model is built by its Input; this checks that samples fit it. A
         subclassed model is built by running call() once on a sample of zeros: each layer

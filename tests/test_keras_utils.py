@@ -77,8 +77,22 @@ def test_build_configs_round_trip():
     two = Model([a, b], L.Concatenate()([a, b]))
     assert two.get_build_config() == {"input_shape": [(None, 2), (None, 3)]}
     two.build_from_config(two.get_build_config())
-    with pytest.raises(ValueError, match="not built yet"):
-        Sequential([L.Dense(2)]).get_build_config()
+    assert Sequential([L.Dense(2)]).get_build_config() is None  # not built yet, as Keras
+    dense = L.Dense(4)
+    dense.build_from_config({"input_shape": (None, 5)})
+    assert dense.get_weights()[0].shape == (5, 4) and dense.get_build_config() == {
+        "input_shape": (None, 5)
+    }
+
+
+def test_keras_3_variable_and_dtype_names():
+    model = Sequential([Input((3,)), L.Dense(2), L.BatchNormalization()])
+    assert [id(v) for v in model.variables] == [id(w) for w in model.weights]
+    assert len(model.trainable_variables) == 4 and len(model.non_trainable_variables) == 2
+    dense = model.layers[0]
+    assert dense.trainable_variables == dense.trainable_weights
+    assert (dense.dtype, dense.compute_dtype, dense.variable_dtype) == ("float32",) * 3
+    assert dense.dtype_policy.name == "float32" and dense.path == dense.name
 
 
 def test_top_level_names_are_keras():

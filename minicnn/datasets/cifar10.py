@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import files
-from .files import DatasetError, cache_root, download
+from .files import DatasetError
 
 class_names = [
     "airplane",
@@ -129,14 +129,15 @@ def source_in(directory: Path, archive: str = ARCHIVE, folder: str = FOLDER) -> 
 
 def locate(data_dir: str | os.PathLike | None = None, download_missing: bool = True) -> Source:
     """The tarball or folder, from the first place that has it (downloading if allowed)."""
-    return files.locate(
+    return files.locate_download(
         "CIFAR-10",
-        files.search_dirs(data_dir, "cifar-10"),
+        "cifar-10",
+        data_dir,
         source_in,
-        cache_root() / "cifar-10",
-        (lambda cache: download([ARCHIVE], SHA256, MIRRORS, cache, hash_decompressed=False))
-        if download_missing
-        else None,
+        ARCHIVE,
+        SHA256[ARCHIVE],
+        MIRRORS,
+        download_missing,
         f"put the official {ARCHIVE} (python version) in a folder and pass data_dir= or set "
         "MINICNN_DATA.",
     )

@@ -17,7 +17,6 @@ import numpy as np
 
 from . import files
 from .cifar10 import Source, batch_arrays, source_in, unpickle
-from .files import cache_root, download
 
 ARCHIVE = "cifar-100-python.tar.gz"
 FOLDER = "cifar-100-python"
@@ -30,14 +29,15 @@ Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 def locate(data_dir: str | os.PathLike | None = None, download_missing: bool = True) -> Source:
     """The tarball or folder, from the first place that has it (downloading if allowed)."""
-    return files.locate(
+    return files.locate_download(
         "CIFAR-100",
-        files.search_dirs(data_dir, "cifar-100"),
+        "cifar-100",
+        data_dir,
         lambda directory: source_in(directory, ARCHIVE, FOLDER),
-        cache_root() / "cifar-100",
-        (lambda cache: download([ARCHIVE], SHA256, MIRRORS, cache, hash_decompressed=False))
-        if download_missing
-        else None,
+        ARCHIVE,
+        SHA256[ARCHIVE],
+        MIRRORS,
+        download_missing,
         f"put the official {ARCHIVE} (python version) in a folder and pass data_dir= or set "
         "MINICNN_DATA.",
     )

@@ -71,6 +71,34 @@ def locate(
     raise DatasetError(f"{title} not found. Tried:\n  - " + "\n  - ".join(tried) + f"\nFix: {fix}")
 
 
+def locate_download(
+    title: str,
+    folder: str,
+    data_dir: str | os.PathLike | None,
+    probe: Callable[[Path], T | None],
+    archive: str,
+    sha256: str,
+    mirrors: Sequence[str],
+    download_missing: bool,
+    fix: str,
+) -> T:
+    """``locate`` for a dataset of one downloadable file (its SHA-256 that of the file as
+    served): looked for in ``search_dirs(data_dir, folder)``, fetched into the cache's
+    ``folder`` when allowed."""
+
+    def fetch(cache: Path) -> list[str]:
+        return download([archive], {archive: sha256}, mirrors, cache, hash_decompressed=False)
+
+    return locate(
+        title,
+        search_dirs(data_dir, folder),
+        probe,
+        cache_root() / folder,
+        fetch if download_missing else None,
+        fix,
+    )
+
+
 def open_maybe_gzip(path: Path) -> bytes:
     """The whole (decompressed) contents of ``path``; a DatasetError naming it if it is corrupt."""
     return _decompressed(path.read_bytes(), str(path))

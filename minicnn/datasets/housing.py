@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import files
-from .files import DatasetError, cache_root, download
+from .files import DatasetError
 
 MIRRORS = ["https://storage.googleapis.com/tensorflow/tf-keras-datasets/"]
 
@@ -28,14 +28,15 @@ def load_npz(
     mirrors: list[str],
 ) -> tuple[np.ndarray, np.ndarray]:
     """x and y of the file ``name``, checked."""
-    path: Path = files.locate(
+    path: Path = files.locate_download(
         title,
-        files.search_dirs(data_dir, folder),
+        folder,
+        data_dir,
         lambda d: d / name if (d / name).is_file() else None,
-        cache_root() / folder,
-        (lambda cache: download([name], {name: sha256}, mirrors, cache, hash_decompressed=False))
-        if download_missing
-        else None,
+        name,
+        sha256,
+        mirrors,
+        download_missing,
         f"put Keras' {name} in a folder and pass data_dir= or set MINICNN_DATA.",
     )
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import files
-from .files import DatasetError, cache_root, download
+from .files import DatasetError
 
 FILE = "mnist.npz"
 SHA256 = {FILE: "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"}
@@ -36,14 +36,15 @@ def _file_in(directory: Path) -> Path | None:
 
 def locate(data_dir: str | os.PathLike | None = None, download_missing: bool = True) -> Path:
     """``mnist.npz``, from the first place that has it (downloading if allowed)."""
-    return files.locate(
+    return files.locate_download(
         "MNIST",
-        files.search_dirs(data_dir, "mnist"),
+        "mnist",
+        data_dir,
         _file_in,
-        cache_root() / "mnist",
-        (lambda cache: download([FILE], SHA256, MIRRORS, cache, hash_decompressed=False))
-        if download_missing
-        else None,
+        FILE,
+        SHA256[FILE],
+        MIRRORS,
+        download_missing,
         f"put Keras' {FILE} in a folder and pass data_dir= or set MINICNN_DATA.",
     )
 

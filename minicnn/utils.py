@@ -11,6 +11,7 @@ from .backend import clear_session, set_random_seed
 from .batches import PyDataset
 from .data_checks import integer_ids
 from .datasets.image_folders import image_dataset_from_directory
+from .datasets.text_audio_folders import audio_dataset_from_directory, text_dataset_from_directory
 from .datasets.timeseries import timeseries_dataset_from_array
 from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .model_plot import model_to_dot, plot_model
@@ -37,8 +38,10 @@ __all__ = [
     "pack_x_y_sample_weight",
     "register_keras_serializable",
     "split_dataset",
+    "text_dataset_from_directory",
     "unpack_x_y_sample_weight",
     "array_to_img",
+    "audio_dataset_from_directory",
     "image_dataset_from_directory",
     "img_to_array",
     "load_img",

@@ -133,7 +133,7 @@ def test_bad_folders_and_arguments_are_named(tmp_path):
         image_dataset_from_directory(root, label_mode="binary", verbose=False)
     with pytest.raises(ValueError, match="class_names \\['cat'\\] must be the subfolders"):
         image_dataset_from_directory(root, class_names=["cat"])
-    with pytest.raises(ValueError, match="one label per image file \\(12 found"):
+    with pytest.raises(ValueError, match="one label per file \\(12 images found"):
         image_dataset_from_directory(root, labels=[0, 1], verbose=False)
     (root / "cat" / "broken.png").write_bytes(b"not really a png")
     data = image_dataset_from_directory(root, shuffle=False, batch_size=12, verbose=False)

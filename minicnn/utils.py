@@ -13,6 +13,7 @@ from .data_checks import integer_ids
 from .datasets.image_folders import image_dataset_from_directory
 from .datasets.text_audio_folders import audio_dataset_from_directory, text_dataset_from_directory
 from .datasets.timeseries import timeseries_dataset_from_array
+from .feature_space import FeatureSpace
 from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .model_plot import model_to_dot, plot_model
 from .progress import Progbar
@@ -26,6 +27,7 @@ Sequence = PyDataset
 
 __all__ = [
     "CustomObjectScope",
+    "FeatureSpace",
     "Progbar",
     "PyDataset",
     "Sequence",

@@ -7,17 +7,17 @@ its own choice (on small images that is cheap next to the model)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, image_ops
 from . import ops as tensor_ops
 from .augmentation import (
     RandomRotation,
     RandomShear,
     RandomTranslation,
+    _RandomAffine,
     _RandomLayer,
     _unit_fraction,
     _value_range,
@@ -35,8 +35,6 @@ from .color_augmentation import (
 )
 from .image_ops import checked_interpolation
 
-Operation = Callable[[Tensor], Tensor]
-
 
 def _operations(
     names: tuple[str, ...],
@@ -44,8 +42,9 @@ def _operations(
     value_range: tuple[float, float],
     interpolation: str,
     seed: int | None,
-) -> dict[str, Operation]:
-    """Keras' operations of ``strength`` in [0, 1], each a function of a batch."""
+) -> dict[str, Any]:
+    """Keras' operations of ``strength`` in [0, 1]: each a function of a batch, or, for the
+    warps, the layer (``apply_chosen`` runs them together)."""
     seeds = iter(range(1, 100)) if seed is not None else None
 
     def kw() -> dict[str, Any]:
@@ -67,10 +66,12 @@ def _operations(
         "auto_contrast": AutoContrast(**span),
         "equalization": Equalization(**span),
     }
-    out: dict[str, Operation] = {}
+    out: dict[str, Any] = {}
     for name in names:
         layer = made[name]
-        if isinstance(layer, _RandomLayer):
+        if isinstance(layer, _RandomAffine):
+            out[name] = layer  # warps: one per slot for all of them (``apply_chosen``)
+        elif isinstance(layer, _RandomLayer):
             out[name] = layer.augment
         else:
             out[name] = lambda x, layer=layer: layer.call(x, True)
@@ -80,12 +81,29 @@ def _operations(
     return out
 
 
-def apply_chosen(x: Tensor, operations: list[Operation], choice: Any) -> Tensor:
-    """Each image through the operation ``choice`` (one index per image) picks for it."""
-    n = x.shape[0]
+def apply_chosen(x: Tensor, operations: list[Any], choice: Any) -> Tensor:
+    """Each image through the operation ``choice`` (one index per image) picks for it. The
+    warps (shear, translation, rotation) run as one: each image's matrix is its chosen
+    warp's (the identity otherwise), so the batch is read once."""
+    xp = backend.get_array_module(x.data)
+    n, h, w, _ = x.shape
     out = x
+    warps = [(k, op) for k, op in enumerate(operations) if isinstance(op, _RandomAffine)]
+    if warps:
+        rows = xp.broadcast_to(xp.asarray([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]), (n, 6))
+        for k, warp in warps:
+            rows = xp.where((choice == k)[:, None], warp.matrices(xp, n, h, w), rows)
+        first = warps[0][1]
+        warped = image_ops.affine_transform(
+            x, rows, first.fill_mode, first.interpolation, first.fill_value
+        )
+        picked = xp.zeros(n, dtype=bool)
+        for k, _ in warps:
+            picked = picked | (choice == k)
+        out = tensor_ops.where(picked.reshape(n, 1, 1, 1), warped, out)
     for k, operation in enumerate(operations):
-        out = tensor_ops.where((choice == k).reshape(n, 1, 1, 1), operation(x), out)
+        if not isinstance(operation, _RandomAffine):
+            out = tensor_ops.where((choice == k).reshape(n, 1, 1, 1), operation(x), out)
     return out
 
 

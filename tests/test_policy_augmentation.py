@@ -118,3 +118,29 @@ def test_a_model_with_a_policy_trains_saves_and_loads(policy, tmp_path, device):
         ]
     ).to(device)
     assert_learns_and_reloads(model, x, y, tmp_path, device, epochs=15)
+
+
+def test_the_warps_run_as_one_and_give_each_layers_own_result(device):
+    x = np.random.default_rng(5).random((8, 10, 10, 1)).astype(np.float32)
+
+    def make():
+        policy = L.RandAugment(num_ops=1, seed=5)
+        policy.operations = [
+            L.RandomShear(0.3, 0.3, fill_mode="constant", seed=11),
+            L.RandomTranslation(0.2, 0.2, fill_mode="constant", seed=12),
+            L.RandomRotation(0.1, fill_mode="constant", seed=13),
+            lambda t: t * 0.5,
+        ]
+        return policy
+
+    got = host(make()(backend.to_device(x, device)))
+    reference = make()
+    xp = backend.get_array_module(backend.to_device(x, device))
+    choice = np.minimum(np.floor(host(reference._uniform(xp, 8, 0.0, 1.0)) * 4), 3).astype(int)
+    on = Tensor(backend.to_device(x, device))
+    singles = [
+        host(op.augment(on) if hasattr(op, "augment") else op(on)) for op in reference.operations
+    ]
+    expected = np.stack([singles[k][i] for i, k in enumerate(choice)])
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    assert len(set(choice)) > 1

@@ -1,4 +1,5 @@
-"""Numba CPU kernels for the loops NumPy cannot express without copies: im2col, col2im, pooling.
+"""Numba CPU kernels for the loops NumPy cannot express without copies: im2col, col2im, pooling,
+and the augmentation layers' affine warp.
 
 All arrays are NHWC. Every kernel runs ``prange`` over the batch, and each batch row is written by
 exactly one thread, so there are no races and results do not depend on the thread count.
@@ -339,6 +340,72 @@ def _erf(x, y):  # pragma: no cover
     return y
 
 
+# Fill modes of the warp, as image_ops.source_index names them.
+FILL_CODES = {"reflect": 0, "wrap": 1, "nearest": 2, "constant": 3, "mirror": 4}
+
+
+@njit(inline="always")
+def _source(index, size, mode):  # pragma: no cover
+    """Where integer position ``index`` reads in an axis of ``size`` extended by ``mode``;
+    -1 outside it for 'constant'."""
+    if mode == 0:  # reflect: d c b a | a b c d | d c b a
+        m = index % (2 * size)
+        return m if m < size else 2 * size - 1 - m
+    if mode == 1:  # wrap
+        return index % size
+    if mode == 4:  # mirror: d c b | a b c d | c b a
+        if size == 1:
+            return 0
+        m = index % (2 * size - 2)
+        return m if m < size else 2 * size - 2 - m
+    if mode == 3 and (index < 0 or index >= size):
+        return -1
+    return min(max(index, 0), size - 1)  # nearest
+
+
+@njit(parallel=PARALLEL, cache=True)
+def _affine_warp(x, coefficients, projective, nearest, mode, fill, out):  # pragma: no cover
+    """out[b, y, x] = x[b] read at (b0 x + b1 y + b2, a0 x + a1 y + a2) (both over c0 x + c1 y
+    + 1 when ``projective``), bilinear or nearest, each coefficient row (a0 a1 a2 b0 b1 b2 c0
+    c1) an image's. The arithmetic is image_ops.AffineTransform's, in its order (float64
+    places, float32 sums of the four taps), so the two give the same bits."""
+    n, h, w, c = x.shape
+    out_h, out_w = out.shape[1], out.shape[2]
+    for b in prange(n):
+        a0, a1, a2 = coefficients[b, 0], coefficients[b, 1], coefficients[b, 2]
+        b0, b1, b2 = coefficients[b, 3], coefficients[b, 4], coefficients[b, 5]
+        for yi in range(out_h):
+            ys = float(yi)
+            for xi in range(out_w):
+                xs = float(xi)
+                col = a0 * xs + a1 * ys + a2
+                row = b0 * xs + b1 * ys + b2
+                if projective:
+                    depth = coefficients[b, 6] * xs + coefficients[b, 7] * ys + 1.0
+                    col = col / depth
+                    row = row / depth
+                for ch in range(c):
+                    out[b, yi, xi, ch] = 0.0
+                if nearest:
+                    r = _source(int(math.floor(row + 0.5)), h, mode)
+                    q = _source(int(math.floor(col + 0.5)), w, mode)
+                    for ch in range(c):
+                        out[b, yi, xi, ch] = fill if r < 0 or q < 0 else x[b, r, q, ch]
+                    continue
+                r0, c0 = math.floor(row), math.floor(col)
+                fr, fc = row - r0, col - c0
+                for corner in range(4):
+                    dr, dc = corner // 2, corner % 2
+                    weight = (fr if dr else 1 - fr) * (fc if dc else 1 - fc)
+                    r = _source(int(r0) + dr, h, mode)
+                    q = _source(int(c0) + dc, w, mode)
+                    share = np.float32(weight)
+                    for ch in range(c):
+                        value = fill if r < 0 or q < 0 else x[b, r, q, ch]
+                        out[b, yi, xi, ch] += share * value
+    return out
+
+
 im2col = _with_threads(_im2col)
 col2im = _with_threads(_col2im)
 im2col3d = _with_threads(_im2col3d)
@@ -350,6 +417,7 @@ relu_backward = _with_threads(_relu_backward)
 gelu_forward = _with_threads(_gelu_forward)
 gelu_backward = _with_threads(_gelu_backward)
 erf = _with_threads(_erf)
+affine_warp = _with_threads(_affine_warp)
 
 
 def dropout_mask(seed: int, threshold: int, scale: float, mask: np.ndarray) -> np.ndarray:

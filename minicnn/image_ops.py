@@ -150,11 +150,38 @@ class AffineTransform(Function):
             taps.append(((base + r_src) * w + c_src, weight, inside))
         return taps
 
+    def _warped_by_kernel(self, x: Any) -> Any:
+        """The warp by the Numba kernel (float32 images on the CPU, an affine or projective
+        map): the same bits as the array code below, without its index arrays."""
+        from .kernels import cpu
+
+        n, h, w, c = x.shape
+        out_h, out_w = self.output_size or (h, w)
+        if isinstance(self.matrices, tuple):
+            rows = np.tile(np.asarray(self.matrices, np.float64), (n, 1))
+        else:
+            rows = np.asarray(self.matrices, np.float64).reshape(n, -1)
+        projective = rows.shape[1] == 8
+        rows = np.ascontiguousarray(np.pad(rows, ((0, 0), (0, 8 - rows.shape[1]))))
+        out = np.empty((n, out_h, out_w, c), dtype=x.dtype)
+        code = cpu.FILL_CODES[self.fill_mode]
+        nearest = self.interpolation == "nearest"
+        fill = x.dtype.type(self.fill_value)
+        return cpu.affine_warp(np.ascontiguousarray(x), rows, projective, nearest, code, fill, out)
+
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
         n, h, w, c = x.shape
+        self.x_shape = x.shape
+        if (
+            xp is np
+            and x.dtype == np.float32
+            and type(self)._coordinates is AffineTransform._coordinates
+        ):
+            self.taps = None  # made by backward, if a gradient is asked for
+            return self._warped_by_kernel(x)
         flat = x.reshape(n * h * w, c)
-        self.taps, self.x_shape = self._taps(x.shape, xp), x.shape
+        self.taps = self._taps(x.shape, xp)
         out_h, out_w = self.output_size or (h, w)
         out = xp.zeros((n, out_h, out_w, c), dtype=x.dtype)
         for index, weight, inside in self.taps:
@@ -167,6 +194,8 @@ class AffineTransform(Function):
     def backward(self, grad: Any) -> Any:
         xp = backend.get_array_module(grad)
         n, h, w, c = self.x_shape
+        if self.taps is None:
+            self.taps = self._taps(self.x_shape, xp)
         dx = xp.zeros((n * h * w, c), dtype=grad.dtype)
         for index, weight, inside in self.taps:
             share = grad if weight is None else weight[..., None].astype(grad.dtype) * grad

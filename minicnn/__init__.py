@@ -12,6 +12,7 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 __version__ = "0.1.0"
 
 from . import (  # noqa: E402
+    applications,
     callbacks,
     config,
     constraints,
@@ -52,6 +53,7 @@ __all__ = [
     "Metric",
     "Optimizer",
     "Regularizer",
+    "applications",
     "Model",
     "Sequential",
     "callbacks",

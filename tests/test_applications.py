@@ -1,0 +1,99 @@
+"""Keras' applications built by minicnn: each architecture's parameter count equals Keras'
+(the published numbers), its layers carry Keras' names, a feature extractor pools, a small
+input runs and trains, weights saved by minicnn load back, and ImageNet weights are refused
+with a reason."""
+
+import numpy as np
+import pytest
+
+from minicnn import applications as A
+
+# Keras' applications table (keras.io/api/applications) and Keras' own counts.
+PARAMS = [
+    (A.ResNet50, {}, 25_636_712),
+    (A.ResNet101, {}, 44_707_176),
+    (A.ResNet50V2, {}, 25_613_800),
+    (A.MobileNet, {}, 4_253_864),
+    (A.MobileNetV2, {}, 3_538_984),
+    (A.VGG16, {"include_top": False}, 14_714_688),
+    (A.VGG16, {"input_shape": (32, 32, 3), "classes": 10}, 33_638_218),
+]
+
+
+@pytest.mark.parametrize(
+    "build, kwargs, count", PARAMS, ids=[f"{b.__name__}-{i}" for i, (b, _, _) in enumerate(PARAMS)]
+)
+def test_parameter_counts_are_kerass(build, kwargs, count):
+    assert build(weights=None, **kwargs).count_params() == count
+
+
+def test_channel_rounding_is_kerass():
+    # Keras' _make_divisible: to a multiple of 8, at least 8, never more than 10% down.
+    assert [A._make_divisible(v) for v in (11.2, 16 * 0.35, 44.8, 1280 * 1.4)] == [16, 8, 48, 1792]
+    first = A.MobileNetV2(weights=None, alpha=0.35, input_shape=(96, 96, 3)).get_layer("Conv1")
+    assert first.get_weights()[0].shape == (3, 3, 3, 16)
+
+
+def test_layer_names_and_model_names_are_kerass():
+    resnet = A.ResNet50(weights=None)
+    names = {layer.name for layer in resnet.layers}
+    assert {
+        "conv1_pad",
+        "conv2_block1_0_conv",
+        "conv5_block3_out",
+        "avg_pool",
+        "predictions",
+    } <= names
+    assert resnet.name == "resnet50"
+    mobile = A.MobileNetV2(weights=None, alpha=0.5, input_shape=(128, 128, 3))
+    assert mobile.name == "mobilenetv2_0.50_128"
+    assert {"expanded_conv_depthwise", "block_16_project_BN", "out_relu"} <= {
+        l.name for l in mobile.layers
+    }
+    assert "conv_pw_13_relu" in {layer.name for layer in A.MobileNet(weights=None).layers}
+
+
+def test_feature_extractors_pool_or_keep_the_map():
+    features = A.ResNet50V2(weights=None, include_top=False, input_shape=(64, 64, 3))
+    assert features.output_shape == (2, 2, 2048)
+    pooled = A.MobileNetV2(weights=None, include_top=False, pooling="avg", input_shape=(64, 64, 3))
+    assert pooled.output_shape == (1280,)
+    with pytest.raises(ValueError, match="pooling must be None, 'avg' or 'max'"):
+        A.MobileNet(weights=None, include_top=False, pooling="mean")
+
+
+def test_a_small_mobilenet_trains_and_reloads_its_weights(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 32, 32, 3)).astype(np.float32)
+    y = np.arange(24) % 3
+    x[y == 1, :8] += 1.0
+    x[y == 2, :, :8] -= 1.0
+    model = A.MobileNetV2(weights=None, alpha=0.35, input_shape=(32, 32, 3), classes=3)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=6, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save_weights(tmp_path / "small.weights.npz")
+    again = A.MobileNetV2(
+        weights=tmp_path / "small.weights.npz", alpha=0.35, input_shape=(32, 32, 3), classes=3
+    )
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+def test_imagenet_weights_and_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="ImageNet weights are .h5 files"):
+        A.ResNet50()
+    with pytest.raises(ValueError, match="at least 32x32"):
+        A.ResNet50(weights=None, input_shape=(16, 16, 3))
+    with pytest.raises(ValueError, match="path to the weights file"):
+        A.VGG16(weights="nowhere.npz")
+
+
+def test_preprocess_input_modes():
+    x = np.full((1, 2, 2, 3), 255.0, np.float32)
+    x[..., 0] = 0.0
+    np.testing.assert_allclose(A.preprocess_input(x, "tf")[0, 0, 0], [-1, 1, 1])
+    np.testing.assert_allclose(
+        A.preprocess_input(x, "caffe")[0, 0, 0], [255 - 103.939, 255 - 116.779, -123.68], rtol=1e-6
+    )
+    torch_mode = A.preprocess_input(x, "torch")[0, 0, 0]
+    np.testing.assert_allclose(torch_mode[0], -0.485 / 0.229, rtol=1e-6)

@@ -1,9 +1,9 @@
 """Keras' ``keras.applications`` architectures as minicnn models: VGG16 and VGG19,
-ResNet50/101/152 and their V2 forms, MobileNet and MobileNetV2, layer for layer as Keras
-builds them (the same layer names and parameter counts: ResNet50 has 25,636,712). ImageNet
-weights are Keras' .h5 files, which minicnn does not read: ``weights`` is None (random
-initialization, to train from scratch) or the path of weights saved by minicnn
-(``save_weights``). ``preprocess_input`` of each family is Keras' ("caffe" or "tf" mode)."""
+ResNet50/101/152 and their V2 forms, MobileNet and MobileNetV2, DenseNet121/169/201, layer
+for layer as Keras builds them (the same layer names and parameter counts: ResNet50 has
+25,636,712). ImageNet weights are Keras' .h5 files, which minicnn does not read: ``weights``
+is None (random initialization, to train from scratch) or the path of weights saved by
+minicnn (``save_weights``). ``preprocess_input`` of each family is Keras' ("caffe" or "tf" mode)."""
 
 from __future__ import annotations
 
@@ -421,6 +421,76 @@ def MobileNetV2(  # noqa: N802
     return _finish(
         inputs, x, model_name, include_top, pooling, classes, classifier_activation, None, weights
     )
+
+
+# --- DenseNet ----------------------------------------------------------------------------------
+
+
+def _dense_block(x: Tensor, blocks: int, name: str, growth: int = 32) -> Tensor:
+    """Keras' dense_block: ``blocks`` conv blocks, each concatenating ``growth`` new
+    channels (BN, ReLU, 1x1 bottleneck of 4*growth, BN, ReLU, 3x3) to its input."""
+    for i in range(1, blocks + 1):
+        part = f"{name}_block{i}"
+        y = L.BatchNormalization(**_BN, name=f"{part}_0_bn")(x)
+        y = L.Activation("relu", name=f"{part}_0_relu")(y)
+        y = L.Conv2D(4 * growth, 1, use_bias=False, name=f"{part}_1_conv")(y)
+        y = L.BatchNormalization(**_BN, name=f"{part}_1_bn")(y)
+        y = L.Activation("relu", name=f"{part}_1_relu")(y)
+        y = L.Conv2D(growth, 3, padding="same", use_bias=False, name=f"{part}_2_conv")(y)
+        x = L.Concatenate(name=f"{part}_concat")([x, y])
+    return x
+
+
+def _transition(x: Tensor, name: str) -> Tensor:
+    """Keras' transition_block: BN, ReLU, a 1x1 convolution halving the channels, 2x2
+    average pooling."""
+    x = L.BatchNormalization(**_BN, name=f"{name}_bn")(x)
+    x = L.Activation("relu", name=f"{name}_relu")(x)
+    x = L.Conv2D(int(x.shape[-1] * 0.5), 1, use_bias=False, name=f"{name}_conv")(x)
+    return L.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
+
+
+def _densenet_family(blocks: tuple[int, int, int, int], name: str) -> Callable[..., Model]:
+    def build(
+        include_top: bool = True,
+        weights: Any = "imagenet",
+        input_tensor: Any = None,
+        input_shape: Any = None,
+        pooling: str | None = None,
+        classes: int = 1000,
+        classifier_activation: Any = "softmax",
+        name: str = name,
+    ) -> Model:
+        _no_tensor(input_tensor)
+        inputs = _input(input_shape, 224, 32)
+        x = L.ZeroPadding2D(((3, 3), (3, 3)))(inputs)
+        x = L.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
+        x = L.BatchNormalization(**_BN, name="conv1_bn")(x)
+        x = L.Activation("relu", name="conv1_relu")(x)
+        x = L.ZeroPadding2D(((1, 1), (1, 1)))(x)
+        x = L.MaxPooling2D(3, strides=2, name="pool1")(x)
+        for k, count in enumerate(blocks, start=2):
+            x = _dense_block(x, count, f"conv{k}")
+            if k < 5:
+                x = _transition(x, f"pool{k}")
+        x = L.BatchNormalization(**_BN, name="bn")(x)
+        x = L.Activation("relu", name="relu")(x)
+        return _finish(
+            inputs, x, name, include_top, pooling, classes, classifier_activation, None, weights
+        )
+
+    build.__name__ = build.__qualname__ = name.replace("densenet", "DenseNet")
+    build.__doc__ = (
+        f"Keras' {build.__name__} (Huang et al., 2017): dense blocks of {blocks} conv "
+        "blocks, growth rate 32, transitions halving the channels; preprocess_input mode "
+        "'torch'."
+    )
+    return build
+
+
+DenseNet121 = _densenet_family((6, 12, 24, 16), "densenet121")
+DenseNet169 = _densenet_family((6, 12, 32, 32), "densenet169")
+DenseNet201 = _densenet_family((6, 12, 48, 32), "densenet201")
 
 
 # --- preprocessing ------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ PARAMS = [
     (A.ResNet50V2, {}, 25_613_800),
     (A.MobileNet, {}, 4_253_864),
     (A.MobileNetV2, {}, 3_538_984),
+    (A.DenseNet121, {}, 8_062_504),
+    (A.DenseNet169, {}, 14_307_880),
+    (A.DenseNet201, {}, 20_242_984),
     (A.VGG16, {"include_top": False}, 14_714_688),
     (A.VGG16, {"input_shape": (32, 32, 3), "classes": 10}, 33_638_218),
 ]
@@ -51,6 +54,11 @@ def test_layer_names_and_model_names_are_kerass():
         l.name for l in mobile.layers
     }
     assert "conv_pw_13_relu" in {layer.name for layer in A.MobileNet(weights=None).layers}
+    dense = A.DenseNet121(weights=None)
+    assert dense.name == "densenet121"
+    assert {"pool1", "conv2_block6_concat", "pool4_pool", "conv5_block16_2_conv", "bn"} <= {
+        l.name for l in dense.layers
+    }
 
 
 def test_feature_extractors_pool_or_keep_the_map():
@@ -58,6 +66,12 @@ def test_feature_extractors_pool_or_keep_the_map():
     assert features.output_shape == (2, 2, 2048)
     pooled = A.MobileNetV2(weights=None, include_top=False, pooling="avg", input_shape=(64, 64, 3))
     assert pooled.output_shape == (1280,)
+    dense = A.DenseNet121(weights=None, include_top=False, pooling="max", input_shape=(32, 32, 3))
+    assert dense.output_shape == (1024,)
+    # growth: 64 channels + 6 blocks of 32, halved by the first transition
+    assert dense.get_layer("pool2_conv").get_weights()[0].shape == (1, 1, 256, 128)
+    x = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
+    assert np.isfinite(dense.predict(A.preprocess_input(x * 255, "torch"), verbose=0)).all()
     with pytest.raises(ValueError, match="pooling must be None, 'avg' or 'max'"):
         A.MobileNet(weights=None, include_top=False, pooling="mean")
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from minicnn import applications as A
+from minicnn.applications.mobilenet import _make_divisible
 
 # Keras' applications table (keras.io/api/applications) and Keras' own counts.
 PARAMS = [
@@ -32,7 +33,7 @@ def test_parameter_counts_are_kerass(build, kwargs, count):
 
 def test_channel_rounding_is_kerass():
     # Keras' _make_divisible: to a multiple of 8, at least 8, never more than 10% down.
-    assert [A._make_divisible(v) for v in (11.2, 16 * 0.35, 44.8, 1280 * 1.4)] == [16, 8, 48, 1792]
+    assert [_make_divisible(v) for v in (11.2, 16 * 0.35, 44.8, 1280 * 1.4)] == [16, 8, 48, 1792]
     first = A.MobileNetV2(weights=None, alpha=0.35, input_shape=(96, 96, 3)).get_layer("Conv1")
     assert first.get_weights()[0].shape == (3, 3, 3, 16)
 

@@ -1,0 +1,83 @@
+"""What every architecture shares: the input, the weights argument, the top or the
+pooling of a feature extractor."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .. import layers as L
+from ..models import Model
+
+Tensor = Any  # a symbolic tensor of the model's graph
+
+RESNET_BN = {"epsilon": 1.001e-5}  # the batch norm of Keras' ResNet and DenseNet
+
+
+def image_input(input_shape: Any, default: int, min_size: int) -> Any:
+    """Keras' obtain_input_shape, for channels-last images: the default square with 3
+    channels, or the given shape (at least ``min_size`` pixels a side; with weights=None a
+    top's sizes follow it, as in Keras)."""
+    if input_shape is None:
+        return L.Input((default, default, 3))
+    shape = tuple(input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels); got {shape}.")
+    if shape[0] < min_size or shape[1] < min_size:
+        raise ValueError(
+            f"Input size must be at least {min_size}x{min_size}; Received: input_shape={shape}"
+        )
+    return L.Input(shape)
+
+
+def weights_path(weights: Any) -> str | None:
+    if weights is None:
+        return None
+    if weights == "imagenet":
+        raise ValueError(
+            "weights='imagenet': Keras' ImageNet weights are .h5 files, which minicnn does not "
+            "read. Pass weights=None to start from random weights, or the path of weights "
+            "saved by minicnn's save_weights."
+        )
+    if not os.path.exists(weights):
+        raise ValueError(
+            "The `weights` argument should be either `None` (random initialization) or the "
+            f"path to the weights file to be loaded. Received: weights={weights}"
+        )
+    return os.fspath(weights)
+
+
+def finish(
+    inputs: Any,
+    x: Tensor,
+    name: str,
+    include_top: bool,
+    pooling: str | None,
+    classes: int,
+    classifier_activation: Any,
+    top: Callable[[Tensor], Tensor] | None,
+    weights: Any,
+) -> Model:
+    """The top (``top``, or global pooling and a Dense), or the pooling of a feature
+    extractor; then the model, with its weights loaded from a file if given."""
+    path = weights_path(weights)
+    if include_top:
+        x = top(x) if top else L.GlobalAveragePooling2D(name="avg_pool")(x)
+        if top is None:
+            x = L.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = L.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = L.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling is not None:
+        raise ValueError(f"pooling must be None, 'avg' or 'max'; got {pooling!r}.")
+    model = Model(inputs, x, name=name)
+    if path is not None:
+        model.load_weights(path)
+    return model
+
+
+def no_input_tensor(input_tensor: Any) -> None:
+    if input_tensor is not None:
+        raise ValueError("input_tensor is not available: give input_shape.")

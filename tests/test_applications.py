@@ -19,6 +19,8 @@ PARAMS = [
     (A.DenseNet121, {}, 8_062_504),
     (A.DenseNet169, {}, 14_307_880),
     (A.DenseNet201, {}, 20_242_984),
+    (A.Xception, {}, 22_910_480),
+    (A.InceptionV3, {}, 23_851_784),
     (A.VGG16, {"include_top": False}, 14_714_688),
     (A.VGG16, {"input_shape": (32, 32, 3), "classes": 10}, 33_638_218),
 ]
@@ -75,6 +77,23 @@ def test_feature_extractors_pool_or_keep_the_map():
     assert np.isfinite(dense.predict(A.preprocess_input(x * 255, "torch"), verbose=0)).all()
     with pytest.raises(ValueError, match="pooling must be None, 'avg' or 'max'"):
         A.MobileNet(weights=None, include_top=False, pooling="mean")
+
+
+@pytest.mark.parametrize(
+    "build, size, names",
+    [
+        (A.Xception, 71, {"block1_conv1_act", "block12_sepconv3_bn", "block14_sepconv2_act"}),
+        (A.InceptionV3, 75, {"mixed0", "mixed9_1", "mixed10"}),
+    ],
+)
+def test_xception_and_inception_at_their_smallest_inputs(build, size, names):
+    model = build(weights=None, include_top=False, input_shape=(size, size, 3))
+    assert names <= {layer.name for layer in model.layers}
+    x = np.random.default_rng(0).random((2, size, size, 3)).astype(np.float32)
+    out = model.predict(A.preprocess_input(x * 255, "tf"), verbose=0)
+    assert out.shape[0] == 2 and out.shape[-1] == 2048 and np.isfinite(out).all()
+    with pytest.raises(ValueError, match=f"at least {size}x{size}"):
+        build(weights=None, input_shape=(size - 1, size - 1, 3))
 
 
 def test_a_small_mobilenet_trains_and_reloads_its_weights(tmp_path):

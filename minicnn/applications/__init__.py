@@ -1,15 +1,18 @@
 """Keras' ``keras.applications`` architectures as minicnn models: VGG16 and VGG19,
-ResNet50/101/152 and their V2 forms, MobileNet and MobileNetV2, DenseNet121/169/201, layer
-for layer as Keras builds them (the same layer names and parameter counts: ResNet50 has
-25,636,712). ImageNet weights are Keras' .h5 files, which minicnn does not read: ``weights``
-is None (random initialization, to train from scratch) or the path of weights saved by
-minicnn (``save_weights``). ``preprocess_input`` of each family is Keras' ("caffe" or "tf" mode)."""
+ResNet50/101/152 and their V2 forms, MobileNet and MobileNetV2, DenseNet121/169/201,
+Xception and InceptionV3, layer for layer as Keras builds them (the same layer names and
+parameter counts: ResNet50 has 25,636,712). ImageNet weights are Keras' .h5 files, which
+minicnn does not read: ``weights`` is None (random initialization, to train from scratch) or
+the path of weights saved by minicnn (``save_weights``). ``preprocess_input(x, mode)`` is
+Keras' ("caffe", "tf" or "torch"; each family's module docstring names its mode)."""
 
 from .densenet import DenseNet121, DenseNet169, DenseNet201
 from .imagenet_utils import preprocess_input
+from .inception_v3 import InceptionV3
 from .mobilenet import MobileNet, MobileNetV2
 from .resnet import ResNet50, ResNet50V2, ResNet101, ResNet101V2, ResNet152, ResNet152V2
 from .vgg import VGG16, VGG19
+from .xception import Xception
 
 __all__ = [
     "VGG16",
@@ -25,5 +28,7 @@ __all__ = [
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
+    "Xception",
+    "InceptionV3",
     "preprocess_input",
 ]

@@ -471,7 +471,10 @@ class Pipeline(Layer):
         self.output_shape = shape
         self._weights = [w for layer in self.layers for w in layer.weights]
         self.built = True
-        self.trainable = self._trainable
+        self._settle_trainable()
+
+    def _inner_layers(self) -> list[Layer]:
+        return list(self.layers)
 
     def to(self, device: str) -> None:
         super().to(device)

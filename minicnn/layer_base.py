@@ -289,7 +289,7 @@ class Layer:
             self.output_shape = self._output_shape_for(input_shape)
         self._attach_constraints()
         self.built = True
-        self.trainable = self._trainable
+        self._settle_trainable()
 
     def _attach_constraints(self) -> None:
         """Give the weights their constraints (a layer with ``kernel_constraint`` etc.)."""
@@ -375,12 +375,35 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
+        """Freezing or unfreezing a layer does the same to the layers inside it, as in Keras."""
         self._trainable = bool(value)
-        parameters = len(self._weights) - self.state_weight_count
-        for i, w in enumerate(self._weights):
+        for layer in self._inner_layers():
+            layer.trainable = value
+        self._mark_trainable()
+
+    def _inner_layers(self) -> list[Layer]:
+        """The layers whose weights this one holds (a wrapper's, a pipeline's): each marks
+        its own weights, moving statistics and other state included."""
+        return []
+
+    def _mark_trainable(self) -> None:
+        """Which of the layer's own weights the optimizer updates: the parameters of a
+        trainable layer, never its state (the last ``state_weight_count``)."""
+        held = {id(w) for layer in self._inner_layers() for w in layer.weights}
+        own = [w for w in self._weights if id(w) not in held]
+        parameters = len(own) - self.state_weight_count
+        for i, w in enumerate(own):
             w.requires_grad = (
                 self._trainable and i < parameters and id(w) not in self._frozen_weights
             )
+
+    def _settle_trainable(self) -> None:
+        """After a build: a frozen layer freezes the layers inside it (built unfrozen), and
+        its own weights get their marks; an inner layer frozen by itself stays frozen."""
+        if not self._trainable:
+            for layer in self._inner_layers():
+                layer.trainable = False
+        self._mark_trainable()
 
     @property
     def trainable_weights(self) -> list[Tensor]:
@@ -644,7 +667,7 @@ def _keeping_books(user_build: Any) -> Any:
         self.input_shape = input_shape
         self.output_shape = self._output_shape_for(input_shape)
         self.built = True
-        self.trainable = self._trainable
+        self._settle_trainable()
 
     return build
 

@@ -170,9 +170,10 @@ class Normalization(Layer):
     """Keras' Normalization: each feature (the last axis) shifted and scaled to zero mean and
     unit variance, ``(x - mean) / max(sqrt(variance), 1e-7)``, with the mean and variance
     given, or learned from data by ``adapt(data)`` before training; ``invert=True`` undoes
-    it. They are the layer's two non-trainable weights, as in Keras."""
+    it. As in Keras, a given mean and variance are constants of the config, and a layer to
+    adapt has three non-trainable weights: the mean, the variance and the count of samples
+    they were computed from."""
 
-    state_weight_count = 2  # the mean and the variance: set by adapt, never by the optimizer
     EPSILON = 1e-7
 
     def __init__(
@@ -190,6 +191,9 @@ class Normalization(Layer):
             raise ValueError(f"{self.describe()}: give both mean and variance, or neither.")
         self.axis, self.invert = axis, bool(invert)
         self._given = None if mean is None else (np.asarray(mean), np.asarray(variance))
+        # The weights set by adapt, never by the optimizer; a given mean and variance are none.
+        self.state_weight_count = 3 if mean is None else 0
+        self._constants: tuple[Any, Any] | None = None
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
@@ -197,21 +201,47 @@ class Normalization(Layer):
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
         features = (input_shape[-1],)
         if self._given is None:
-            return [np.zeros(features, np.float32), np.ones(features, np.float32)]
-        return [np.broadcast_to(v, features).astype(np.float32) for v in self._given]
+            return [
+                np.zeros(features, np.float32),
+                np.ones(features, np.float32),
+                np.zeros((), np.int64),
+            ]
+        try:
+            given = [np.broadcast_to(v, features).astype(np.float32) for v in self._given]
+        except ValueError:
+            raise ValueError(
+                f"{self.describe()}: the mean and variance must be scalars or have one value "
+                f"per feature ({features[0]}); got shapes {self._given[0].shape} and "
+                f"{self._given[1].shape}."
+            ) from None
+        self._constants = tuple(backend.to_device(v, self.device) for v in given)
+        return []
+
+    def to(self, device: str) -> None:
+        super().to(device)
+        if self._constants is not None:
+            self._constants = tuple(backend.to_device(v, device) for v in self._constants)
 
     def adapt(self, data: Any) -> None:
         """The mean and variance of each feature over every sample (and position) of
         ``data``, an array or an iterable of arrays (the batches of a dataset)."""
+        if self._given is not None:
+            raise ValueError(
+                f"{self.describe()} was given its mean and variance; adapt is for a layer "
+                "made without them."
+            )
         parts = [data] if hasattr(data, "shape") else list(data)
         arrays = [np.asarray(backend.to_numpy(p), np.float64) for p in parts]
         if not self.built:
             self.build(arrays[0].shape[1:])
         rows = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrays])
-        self.set_weights([rows.mean(axis=0), rows.var(axis=0)])
+        self.set_weights([rows.mean(axis=0), rows.var(axis=0), np.int64(len(rows))])
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        mean, variance = self._weights[0].data, self._weights[1].data
+        if self._constants is not None:
+            mean, variance = self._constants
+        else:
+            mean, variance = self._weights[0].data, self._weights[1].data
         xp = backend.get_array_module(variance)
         spread = xp.maximum(xp.sqrt(variance), variance.dtype.type(self.EPSILON))
         mean, spread = mean.astype(x.dtype), spread.astype(x.dtype)
@@ -220,4 +250,7 @@ class Normalization(Layer):
         return (x - mean) * (1 / spread)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "axis": self.axis, "invert": self.invert}
+        given = {}
+        if self._given is not None:
+            given = {"mean": self._given[0].tolist(), "variance": self._given[1].tolist()}
+        return {**super().get_config(), "axis": self.axis, **given, "invert": self.invert}

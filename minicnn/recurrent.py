@@ -722,7 +722,10 @@ class Bidirectional(Layer):
         # The same Tensors as the two layers': training, saving and moving reach them here.
         self._weights = [*self.forward_layer.weights, *self.backward_layer.weights]
         self.built = True
-        self.trainable = self._trainable
+        self._settle_trainable()
+
+    def _inner_layers(self) -> list[Layer]:
+        return [self.forward_layer, self.backward_layer]
 
     def to(self, device: str) -> None:
         super().to(device)

@@ -361,7 +361,10 @@ class RNN(Layer):
         self._weights = [w for cell in self._cells() for w in cell._weights]
         self.input_shape = input_shape
         self.built = True
-        self.trainable = self._trainable
+        self._settle_trainable()
+
+    def _inner_layers(self) -> list[Layer]:
+        return [cell for cell in self._cells() if isinstance(cell, Layer)]
 
     def to(self, device: str) -> None:
         super().to(device)

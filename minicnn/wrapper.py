@@ -42,7 +42,10 @@ class Wrapper(Layer):
         self.input_shape = input_shape
         self.output_shape = self._output_shape_for(input_shape)
         self.built = True
-        self.trainable = self._trainable
+        self._settle_trainable()
+
+    def _inner_layers(self) -> list[Layer]:
+        return [self.layer]
 
     def to(self, device: str) -> None:
         super().to(device)

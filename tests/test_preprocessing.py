@@ -246,7 +246,8 @@ def test_normalization_adapts_to_data_and_inverts(device, tmp_path):
     layer = L.Normalization()
     layer.to(device)
     layer.adapt(images)
-    mean, variance = layer.get_weights()
+    mean, variance, count = layer.get_weights()
+    assert count == 50 * 4 * 4 and count.dtype == np.int64
     np.testing.assert_allclose(mean, images.reshape(-1, 3).mean(axis=0), rtol=1e-5)
     np.testing.assert_allclose(variance, images.reshape(-1, 3).var(axis=0), rtol=1e-4)
     out = host(layer(backend.to_device(images, device)))
@@ -254,14 +255,28 @@ def test_normalization_adapts_to_data_and_inverts(device, tmp_path):
     np.testing.assert_allclose(out.reshape(-1, 3).std(axis=0), 1, rtol=1e-4)
     undo = L.Normalization(mean=mean, variance=variance, invert=True)
     np.testing.assert_allclose(undo(out).data, images, rtol=1e-4, atol=1e-4)
+    assert undo.get_weights() == []  # Keras: a given mean and variance are constants
+    rebuilt = L.Normalization.from_config(undo.get_config())
+    np.testing.assert_allclose(rebuilt(out).data, images, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="adapt is for a layer made without them"):
+        undo.adapt(images)
+    with pytest.raises(ValueError, match="one value per feature"):
+        L.Normalization(mean=[0.0, 1.0], variance=[1.0, 1.0])(images)
     batches = [images[:20], images[20:]]  # adapt takes the batches of a dataset too
     again = L.Normalization()
     again.adapt(batches)
     np.testing.assert_allclose(again.get_weights()[0], mean, rtol=1e-6)
     model = Sequential([Input((4, 4, 3)), layer, L.Flatten(), L.Dense(2)]).to(device)
-    assert len(model.non_trainable_weights) == 2 and model.count_params() == 6 + 48 * 2 + 2
+    assert len(model.non_trainable_weights) == 3 and model.count_params() == 7 + 48 * 2 + 2
     model.save(tmp_path / "m.minicnn")
     loaded = load_model(tmp_path / "m.minicnn", device=device)
     np.testing.assert_array_equal(loaded.layers[0].get_weights()[0], mean)
+    given = Sequential([Input((4, 4, 3)), undo, L.Flatten(), L.Dense(2)]).to(device)
+    given.save(tmp_path / "given.minicnn")
+    again_given = load_model(tmp_path / "given.minicnn", device=device)
+    np.testing.assert_allclose(
+        again_given.predict(out, verbose=0), given.predict(out, verbose=0), rtol=1e-6
+    )
+    assert given.count_params() == 48 * 2 + 2
     with pytest.raises(ValueError, match="give both mean and variance, or neither"):
         L.Normalization(mean=0.0)

@@ -118,3 +118,34 @@ def test_a_list_of_specs_for_a_layer_of_several_inputs():
     assert add([np.ones((2, 3), np.float32), np.ones((2, 3), np.float32)]).shape == (2, 3)
     with pytest.raises(ValueError, match='Layer "adder" expects 2 input\\(s\\), but it received 3'):
         add([np.ones((2, 3), np.float32)] * 3)
+
+
+def test_state_inside_a_wrapper_or_pipeline_is_never_trained(device):
+    # A layer's moving statistics (BatchNormalization) or adapted mean (Normalization) stay
+    # out of the optimizer's reach when a TimeDistributed or a Pipeline holds the layer.
+    rng = np.random.default_rng(5)
+    x = rng.random((32, 3, 4, 4, 2)).astype(np.float32)
+    y = rng.integers(0, 2, 32)
+    norm = L.Normalization()
+    norm.adapt(x.reshape(-1, 4, 4, 2))
+    mean = norm.get_weights()[0]
+    batch_norm = L.BatchNormalization()
+    model = Sequential(
+        [
+            Input((3, 4, 4, 2)),
+            L.TimeDistributed(L.Pipeline([norm])),
+            L.TimeDistributed(batch_norm),
+            L.Flatten(),
+            L.Dense(2, activation="softmax"),
+        ]
+    ).to(device)
+    assert [w.shape for w in model.trainable_weights] == [(2,), (2,), (96, 2), (2,)]
+    assert len(model.non_trainable_weights) == 3 + 2
+    model.compile("adamw", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    np.testing.assert_array_equal(norm.get_weights()[0], mean)
+    assert not np.allclose(batch_norm.get_weights()[2], 0)  # the moving mean moved by itself
+    model.layers[1].trainable = False
+    assert not batch_norm.trainable and model.trainable_weights[0].shape == (96, 2)
+    model.layers[1].trainable = True
+    assert [w.shape for w in model.layers[1].trainable_weights] == [(2,), (2,)]

@@ -615,7 +615,8 @@ def global_max_pool2d(x: Any) -> Tensor:
 
 
 class Merge(Function):
-    """An elementwise combination of inputs of one shape: 'add', 'subtract' (exactly two),
+    """An elementwise combination of inputs that broadcast to one shape: 'add', 'subtract'
+    (exactly two),
     'multiply', 'average', 'maximum' or 'minimum' (the gradient goes to the first input that
     holds the extreme, as TensorFlow's does)."""
 
@@ -628,14 +629,16 @@ class Merge(Function):
 
     def forward(self, *xs: Any) -> Any:
         xp = backend.get_array_module(*xs)
+        self.shapes = [x.shape for x in xs]
+        shape = np.broadcast_shapes(*self.shapes)  # Keras' merge layers broadcast
         if self.mode == "subtract":
             return xs[0] - xs[1]
         if self.mode in ("maximum", "minimum"):
-            stacked = xp.stack(xs)
+            stacked = xp.stack([xp.broadcast_to(x, shape) for x in xs])
             pick = xp.argmax if self.mode == "maximum" else xp.argmin
             self.winner = pick(stacked, axis=0)
             return xp.take_along_axis(stacked, self.winner[None], axis=0)[0]
-        out = xs[0].copy()
+        out = xp.array(xp.broadcast_to(xs[0], shape))
         for x in xs[1:]:
             if self.mode == "multiply":
                 out *= x
@@ -648,6 +651,11 @@ class Merge(Function):
         return out
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
+        grads = self._broadcast_grads(grad)
+        return tuple(_unbroadcast(g, shape) for g, shape in zip(grads, self.shapes, strict=True))
+
+    def _broadcast_grads(self, grad: Any) -> tuple[Any, ...]:
+        """Each input's gradient at the output's shape."""
         n = len(self.inputs)
         if self.mode == "add":
             return (grad,) * n
@@ -662,7 +670,7 @@ class Merge(Function):
                 g = grad.copy()
                 for j, x in enumerate(self.xs):
                     if j != i:
-                        g *= x
+                        g = g * x
                 grads.append(g)
             return tuple(grads)
         return tuple(grad * (self.winner == i).astype(grad.dtype) for i in range(n))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import functions as F
 from .autograd import Tensor
 from .layer_base import Layer, Shape
@@ -30,10 +32,13 @@ class _Elementwise(_Merge):
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         if self.mode == "subtract" and len(input_shape) != 2:
             raise ValueError(f"{self.describe()} takes exactly two inputs, got {len(input_shape)}.")
-        if any(s != input_shape[0] for s in input_shape):
+        try:  # Keras broadcasts: (None, 7, 7, 32) times (None, 1, 1, 32), say
+            return tuple(np.broadcast_shapes(*input_shape))
+        except ValueError:
             shapes = ", ".join(str((None, *s)) for s in input_shape)
-            raise ValueError(f"{self.describe()} needs inputs of one shape, got {shapes}.")
-        return input_shape[0]
+            raise ValueError(
+                f"{self.describe()} needs inputs that broadcast to one shape, got {shapes}."
+            ) from None
 
     def call(self, x: list[Tensor], training: bool) -> Tensor:
         return F.merge(self.mode, *x)

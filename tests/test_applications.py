@@ -21,6 +21,9 @@ PARAMS = [
     (A.DenseNet201, {}, 20_242_984),
     (A.Xception, {}, 22_910_480),
     (A.InceptionV3, {}, 23_851_784),
+    (A.EfficientNetB0, {}, 5_330_571),
+    (A.EfficientNetB1, {}, 7_856_239),
+    (A.EfficientNetB3, {"include_top": False}, 10_783_535),
     (A.VGG16, {"include_top": False}, 14_714_688),
     (A.VGG16, {"input_shape": (32, 32, 3), "classes": 10}, 33_638_218),
 ]
@@ -94,6 +97,31 @@ def test_xception_and_inception_at_their_smallest_inputs(build, size, names):
     assert out.shape[0] == 2 and out.shape[-1] == 2048 and np.isfinite(out).all()
     with pytest.raises(ValueError, match=f"at least {size}x{size}"):
         build(weights=None, input_shape=(size - 1, size - 1, 3))
+
+
+def test_efficientnet_has_its_preprocessing_inside_and_trains(tmp_path):
+    # Keras' EfficientNet takes pixels in [0, 255]: Rescaling, then a Normalization to adapt.
+    rng = np.random.default_rng(1)
+    x = (rng.random((16, 32, 32, 3)) * 255).astype(np.float32)
+    y = np.arange(16) % 2
+    x[y == 1, :16] = 255.0
+    model = A.EfficientNetB0(weights=None, input_shape=(32, 32, 3), classes=2)
+    assert {"block1a_se_excite", "block6d_drop", "block7a_project_bn", "top_dropout"} <= {
+        layer.name for layer in model.layers
+    }
+    from minicnn.layers import Normalization
+
+    normalization = next(layer for layer in model.layers if isinstance(layer, Normalization))
+    normalization.adapt(x / 255.0)
+    assert normalization.get_weights()[2] == 16 * 32 * 32
+    model.compile("adam", "sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=4, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    model.save_weights(tmp_path / "b0.weights.npz")
+    again = A.EfficientNetB0(
+        weights=tmp_path / "b0.weights.npz", input_shape=(32, 32, 3), classes=2
+    )
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
 
 
 def test_a_small_mobilenet_trains_and_reloads_its_weights(tmp_path):

@@ -277,7 +277,8 @@ def test_a_pipeline_applies_its_layers_in_order_and_saves(tmp_path, device):
     x = np.random.default_rng(13).random((4, 8, 8, 1)).astype(np.float32)
     pipeline = L.Pipeline([L.Rescaling(2.0), L.RandomFlip("horizontal", seed=1), L.Normalization()])
     model = Sequential([Input((8, 8, 1)), pipeline, L.Flatten(), L.Dense(2)]).to(device)
-    assert len(pipeline.weights) == 2  # Normalization's mean and variance
+    assert len(pipeline.weights) == 3  # Normalization's mean, variance and count
+    assert not pipeline.trainable_weights  # state, never trained
     inference = model.layers[0](backend.to_device(x, device), training=False)
     np.testing.assert_allclose(host(inference), 2 * x, rtol=1e-6)
     flipped = host(model.layers[0](backend.to_device(x, device)))  # a direct call augments

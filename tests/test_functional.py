@@ -43,17 +43,23 @@ def as_functional(sequential):
 
 
 @pytest.mark.parametrize("mode", ["add", "subtract", "multiply", "average", "maximum", "minimum"])
-def test_merges_match_numpy_and_their_gradients_check(mode, device):
+@pytest.mark.parametrize(
+    "shapes",
+    [[(2, 3, 4)] * 3, [(2, 1, 4), (2, 3, 4), (2, 3, 1)]],  # Keras broadcasts ones
+    ids=["same", "broadcast"],
+)
+def test_merges_match_numpy_and_their_gradients_check(mode, shapes, device):
     rng = np.random.default_rng(0)
     count = 2 if mode == "subtract" else 3
-    xs = [rng.standard_normal((2, 3, 4)) for _ in range(count)]
+    xs = [rng.standard_normal(shape) for shape in shapes[:count]]
+    wide = np.broadcast_arrays(*xs)
     expected = {
         "add": sum(xs),
-        "subtract": xs[0] - xs[-1],
-        "multiply": np.prod(xs, axis=0),
+        "subtract": xs[0] - xs[1],
+        "multiply": np.prod(wide, axis=0),
         "average": sum(xs) / count,
-        "maximum": np.max(xs, axis=0),
-        "minimum": np.min(xs, axis=0),
+        "maximum": np.max(wide, axis=0),
+        "minimum": np.min(wide, axis=0),
     }[mode]
     got = F.merge(mode, *[backend.to_device(x, device) for x in xs])
     np.testing.assert_allclose(host(got), expected, rtol=1e-12)
@@ -74,7 +80,9 @@ def test_merge_layers_check_their_inputs():
     a, b = Input((4, 3)), Input((4, 5))
     assert L.Concatenate()([a, b]).shape == (4, 8)
     assert L.Concatenate(axis=1)([Input((2, 3)), Input((5, 3))]).shape == (7, 3)
-    with pytest.raises(ValueError, match=r"\(Add\) needs inputs of one shape, got \(None, 4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"\(Add\) needs inputs that broadcast to one shape, got \(None, 4, 3\)"
+    ):
         L.Add()([a, b])
     with pytest.raises(ValueError, match=r"agree on every axis but axis 1"):
         L.Concatenate(axis=1)([a, b])

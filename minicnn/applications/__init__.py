@@ -1,12 +1,23 @@
 """Keras' ``keras.applications`` architectures as minicnn models: VGG16 and VGG19,
 ResNet50/101/152 and their V2 forms, MobileNet and MobileNetV2, DenseNet121/169/201,
-Xception and InceptionV3, layer for layer as Keras builds them (the same layer names and
-parameter counts: ResNet50 has 25,636,712). ImageNet weights are Keras' .h5 files, which
-minicnn does not read: ``weights`` is None (random initialization, to train from scratch) or
-the path of weights saved by minicnn (``save_weights``). ``preprocess_input(x, mode)`` is
-Keras' ("caffe", "tf" or "torch"; each family's module docstring names its mode)."""
+Xception, InceptionV3 and EfficientNetB0-B7, layer for layer as Keras builds them (the same
+layer names and parameter counts: ResNet50 has 25,636,712). ImageNet weights are Keras' .h5
+files, which minicnn does not read: ``weights`` is None (random initialization, to train from
+scratch) or the path of weights saved by minicnn (``save_weights``). ``preprocess_input(x,
+mode)`` is Keras' ("caffe", "tf" or "torch"; each family's module docstring names its mode;
+EfficientNet's preprocessing is inside the model)."""
 
 from .densenet import DenseNet121, DenseNet169, DenseNet201
+from .efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
 from .imagenet_utils import preprocess_input
 from .inception_v3 import InceptionV3
 from .mobilenet import MobileNet, MobileNetV2
@@ -30,5 +41,13 @@ __all__ = [
     "DenseNet201",
     "Xception",
     "InceptionV3",
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
+    "EfficientNetB4",
+    "EfficientNetB5",
+    "EfficientNetB6",
+    "EfficientNetB7",
     "preprocess_input",
 ]

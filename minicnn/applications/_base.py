@@ -81,3 +81,10 @@ def finish(
 def no_input_tensor(input_tensor: Any) -> None:
     if input_tensor is not None:
         raise ValueError("input_tensor is not available: give input_shape.")
+
+
+def correct_pad(size: tuple[int, int], kernel: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras' correct_pad: the zero padding before a strided 'valid' depthwise convolution."""
+    adjust = (1 - size[0] % 2, 1 - size[1] % 2)
+    half = kernel // 2
+    return ((half - adjust[0], half), (half - adjust[1], half))

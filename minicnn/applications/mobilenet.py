@@ -7,20 +7,13 @@ from typing import Any
 
 from .. import layers as L
 from ..models import Model
-from ._base import Tensor, finish, image_input, no_input_tensor
+from ._base import Tensor, correct_pad, finish, image_input, no_input_tensor
 
 
 def _make_divisible(v: float, divisor: int = 8) -> int:
     """Keras' channel rounding: to a multiple of ``divisor``, not more than 10% down."""
     rounded = max(divisor, int(v + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * v else rounded
-
-
-def _correct_pad(size: tuple[int, int], kernel: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Keras' correct_pad: the zero padding before a strided 'valid' depthwise convolution."""
-    adjust = (1 - size[0] % 2, 1 - size[1] % 2)
-    half = kernel // 2
-    return ((half - adjust[0], half), (half - adjust[1], half))
 
 
 def MobileNet(  # noqa: N802
@@ -97,7 +90,7 @@ def _inverted_block(
     else:
         prefix = "expanded_conv_"
     if stride == 2:
-        x = L.ZeroPadding2D(_correct_pad(x.shape[:2], 3), name=f"{prefix}pad")(x)
+        x = L.ZeroPadding2D(correct_pad(x.shape[:2], 3), name=f"{prefix}pad")(x)
     x = L.DepthwiseConv2D(
         3,
         strides=stride,

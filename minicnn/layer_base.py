@@ -739,6 +739,60 @@ class SymbolicTensor:
         source = self.layer.name if self.layer is not None else "input"
         return f"<SymbolicTensor shape={(None, *self.shape)} from {source}>"
 
+    # Keras' KerasTensor arithmetic: each operator adds a TensorArithmetic layer to the graph.
+    def _operate(self, operation: str, left: Any, right: Any = None) -> Any:
+        from .symbolic_arithmetic import symbolic_operation
+
+        return symbolic_operation(operation, left, right)
+
+    def __add__(self, other: Any) -> Any:
+        return self._operate("add", self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return self._operate("add", other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return self._operate("subtract", self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return self._operate("subtract", other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return self._operate("multiply", self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return self._operate("multiply", other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return self._operate("divide", self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return self._operate("divide", other, self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return self._operate("floor_divide", self, other)
+
+    def __mod__(self, other: Any) -> Any:
+        return self._operate("mod", self, other)
+
+    def __pow__(self, other: Any) -> Any:
+        return self._operate("power", self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return self._operate("power", other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return self._operate("matmul", self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return self._operate("matmul", other, self)
+
+    def __neg__(self) -> Any:
+        return self._operate("negative", self)
+
+    def __abs__(self) -> Any:
+        return self._operate("absolute", self)
+
 
 class Input(SymbolicTensor):
     """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``. It starts a

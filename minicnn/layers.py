@@ -858,6 +858,7 @@ from .rnn_cells import (  # noqa: E402
 )
 from .spectral_normalization import SpectralNormalization  # noqa: E402
 from .spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: E402
+from .symbolic_arithmetic import TensorArithmetic  # noqa: E402
 from .text_layers import (  # noqa: E402
     TEXT_LAYERS,
     IntegerLookup,
@@ -1000,6 +1001,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandAugment,
         AugMix,
         Wrapper,
+        TensorArithmetic,
         *TEXT_LAYERS,
         *CONV_RECURRENT_LAYERS,
         *CELL_LAYERS,

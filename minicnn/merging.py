@@ -32,6 +32,9 @@ class _Elementwise(_Merge):
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         if self.mode == "subtract" and len(input_shape) != 2:
             raise ValueError(f"{self.describe()} takes exactly two inputs, got {len(input_shape)}.")
+        if len({len(s) for s in input_shape}) > 1:
+            shapes = ", ".join(str((None, *s)) for s in input_shape)
+            raise ValueError(f"{self.describe()} needs inputs of one rank, got {shapes}.")
         try:  # Keras broadcasts: (None, 7, 7, 32) times (None, 1, 1, 32), say
             return tuple(np.broadcast_shapes(*input_shape))
         except ValueError:

@@ -153,9 +153,32 @@ def divide(x: Any, y: Any) -> Tensor:
     return T.div(*_operands(x, y))
 
 
-def power(x: Any, exponent: float) -> Tensor:
-    """x ** exponent for a fixed number ``exponent``."""
-    return T.power(convert_to_tensor(x), exponent)
+class _Power(Function):
+    """x ** y with both operands arrays (broadcast). The exponent's gradient, x ** y * log x,
+    is taken as 0 where x <= 0, as TensorFlow's is."""
+
+    def forward(self, x: Any, y: Any) -> Any:
+        out = backend.get_array_module(x, y).power(x, y)
+        if self.recording:
+            self.x, self.y, self.out = x, y, out
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, Any]:
+        xp = backend.get_array_module(grad)
+        one = self.x.dtype.type(1)
+        to_x = grad * self.y * xp.power(self.x, self.y - one)
+        positive = self.x > 0
+        log_x = xp.where(positive, xp.log(xp.where(positive, self.x, one)), self.x.dtype.type(0))
+        to_y = grad * self.out * log_x
+        return F._unbroadcast(to_x, self.x.shape), F._unbroadcast(to_y, self.y.shape)
+
+
+def power(x: Any, exponent: Any) -> Tensor:
+    """x ** exponent: a fixed number, or a tensor (broadcast), as Keras' ops.power."""
+    if isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
+        if isinstance(x, Tensor) or backend.is_device_array(x) or isinstance(x, np.ndarray):
+            return T.power(convert_to_tensor(x), float(exponent))
+    return _Power()(*_operands(x, exponent))
 
 
 def matmul(x: Any, y: Any) -> Tensor:

@@ -1,0 +1,149 @@
+"""Arithmetic on a functional model's symbolic tensors, as on Keras' KerasTensors:
+``x + 3.0``, ``2 * x``, ``x * y``, ``x / y``, ``x ** 2``, ``-x``, ``abs(x)``, ``x @ w`` each
+become a TensorArithmetic layer of the graph (saved and loaded with the model), computed by
+``minicnn.ops`` with its gradients; operands broadcast as NumPy's do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .autograd import Tensor
+from .layer_base import Layer, Shape, SymbolicTensor
+
+OPERATIONS = (
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "floor_divide",
+    "mod",
+    "power",
+    "matmul",
+    "negative",
+    "absolute",
+)
+UNARY = ("negative", "absolute")
+
+
+class TensorArithmetic(Layer):
+    """One NumPy-style operation on one or two symbolic inputs and at most one constant
+    (a number or an array), e.g. ``TensorArithmetic("multiply", constant=0.5)([x])``: what
+    ``x * 0.5`` makes. ``constant_first`` puts the constant on the left (``2 - x``)."""
+
+    takes_list = True
+
+    def __init__(
+        self,
+        operation: str,
+        constant: Any = None,
+        constant_first: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if operation not in OPERATIONS:
+            raise ValueError(
+                f"TensorArithmetic: operation must be one of {', '.join(OPERATIONS)}; "
+                f"got {operation!r}."
+            )
+        kwargs.setdefault("name", backend.unique_name(operation))
+        super().__init__(**kwargs)
+        self.operation, self.constant_first = operation, bool(constant_first)
+        self.constant = None if constant is None else np.asarray(constant, np.float32)
+        self._constant_data: Any = None
+
+    def _operands(self, values: list[Any]) -> list[Any]:
+        if self.constant is None:
+            return list(values)
+        return [self.constant, *values] if self.constant_first else [*values, self.constant]
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        wanted = 1 if self.operation in UNARY else 2
+        shapes = self._operands([tuple(s) for s in input_shape])
+        shapes = [s.shape if isinstance(s, np.ndarray) else s for s in shapes]
+        if len(shapes) != wanted:
+            raise ValueError(
+                f"{self.describe()}: {self.operation} takes {wanted} operand(s); got {len(shapes)}."
+            )
+        ranks = {len(tuple(s)) for s in input_shape}
+        if len(ranks) > 1:
+            raise ValueError(
+                f"{self.describe()}: the symbolic operands of {self.operation} must have samples "
+                f"of one rank; got {', '.join(str(tuple(s)) for s in input_shape)}."
+            )
+        if self.operation == "matmul":
+            zeros = [np.zeros(s, np.float32) for s in shapes]
+            try:  # the product of one sample's operands (each batch axis comes first)
+                if min(len(s) for s in shapes) >= 2:
+                    return tuple(np.matmul(*zeros).shape)
+            except ValueError:
+                pass
+        else:
+            try:
+                out = tuple(np.broadcast_shapes(*shapes))
+                if len(out) == max(len(s) for s in map(tuple, input_shape)):
+                    return out
+            except ValueError:
+                pass
+        described = ", ".join(str(s) for s in shapes)
+        raise ValueError(
+            f"{self.describe()}: the operands of {self.operation} do not fit together (sample "
+            f"shapes, the batch left out: {described})."
+        )
+
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)
+        if self.constant is not None and self.constant.ndim:
+            self._constant_data = backend.to_device(self.constant, self.device)
+
+    def to(self, device: str) -> None:
+        super().to(device)
+        if self._constant_data is not None:
+            self._constant_data = backend.to_device(self.constant, device)
+
+    def call(self, x: list[Tensor], training: bool) -> Tensor:
+        from . import ops
+
+        constant = self._constant_data
+        if self.constant is not None and constant is None:
+            constant = float(self.constant)  # a number: no array to move between devices
+        operands = list(x)
+        if self.constant is not None:
+            operands.insert(0 if self.constant_first else len(operands), constant)
+        return getattr(ops, self.operation)(*operands)
+
+    def get_config(self) -> dict[str, Any]:
+        constant = None if self.constant is None else self.constant.tolist()
+        return {
+            **super().get_config(),
+            "operation": self.operation,
+            "constant": constant,
+            "constant_first": self.constant_first,
+        }
+
+
+def symbolic_operation(operation: str, left: Any, right: Any = None) -> SymbolicTensor:
+    """The layer for ``left <operation> right`` where one or both are symbolic tensors."""
+    if operation in UNARY:
+        return TensorArithmetic(operation)([left])
+    symbolic = [isinstance(v, SymbolicTensor) for v in (left, right)]
+    if all(symbolic):
+        return TensorArithmetic(operation)([left, right])
+    constant = right if symbolic[0] else left
+    if isinstance(constant, Tensor) or hasattr(constant, "__cuda_array_interface__"):
+        raise TypeError(
+            f"{operation} of a symbolic tensor and a {type(constant).__name__}: give a number "
+            "or a NumPy array (a model's constant), or an Input."
+        )
+    try:
+        np.asarray(constant, np.float32)
+    except (TypeError, ValueError):
+        return NotImplemented
+    if operation == "matmul" and not symbolic[0]:
+        raise ValueError(
+            "constant @ symbolic tensor is not available: the batch axis comes first; write "
+            "x @ constant, or use a Dense layer."
+        )
+    source = left if symbolic[0] else right
+    return TensorArithmetic(operation, constant=constant, constant_first=not symbolic[0])([source])

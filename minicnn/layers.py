@@ -848,6 +848,7 @@ from .encoding_layers import CategoryEncoding, Discretization  # noqa: E402
 from .hashing import HashedCrossing, Hashing  # noqa: E402
 from .input_spec import InputSpec  # noqa: E402, F401
 from .policy_augmentation import AugMix, RandAugment  # noqa: E402
+from .residual_layers import LayerScale, StochasticDepth  # noqa: E402
 from .rnn_cells import (  # noqa: E402
     CELL_LAYERS,
     RNN,
@@ -1002,6 +1003,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         AugMix,
         Wrapper,
         TensorArithmetic,
+        LayerScale,
+        StochasticDepth,
         *TEXT_LAYERS,
         *CONV_RECURRENT_LAYERS,
         *CELL_LAYERS,

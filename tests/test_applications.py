@@ -22,6 +22,10 @@ PARAMS = [
     (A.Xception, {}, 22_910_480),
     (A.InceptionV3, {}, 23_851_784),
     (A.EfficientNetB0, {}, 5_330_571),
+    (A.MobileNetV3Small, {}, 2_554_968),
+    (A.ConvNeXtTiny, {}, 28_589_128),
+    (A.ConvNeXtSmall, {}, 50_223_688),
+    (A.MobileNetV3Large, {}, 5_507_432),
     (A.EfficientNetB1, {}, 7_856_239),
     (A.EfficientNetB3, {"include_top": False}, 10_783_535),
     (A.VGG16, {"include_top": False}, 14_714_688),
@@ -122,6 +126,53 @@ def test_efficientnet_has_its_preprocessing_inside_and_trains(tmp_path):
         weights=tmp_path / "b0.weights.npz", input_shape=(32, 32, 3), classes=2
     )
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+def test_mobilenet_v3_hard_sigmoid_is_graph_arithmetic_and_it_trains():
+    model = A.MobileNetV3Small(weights=None, input_shape=(32, 32, 3), classes=3)
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert {"TensorArithmetic", "Multiply", "Rescaling"} <= kinds
+    assert "expanded_conv_10_squeeze_excite_mul" in {layer.name for layer in model.layers}
+    rng = np.random.default_rng(3)
+    x = (rng.random((12, 32, 32, 3)) * 255).astype(np.float32)
+    y = np.arange(12) % 3
+    model.compile("adam", "sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=2, batch_size=6, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert model.predict(x, verbose=0).shape == (12, 3)
+    minimal = A.MobileNetV3Large(weights=None, minimalistic=True, include_top=False)
+    assert "TensorArithmetic" not in {type(layer).__name__ for layer in minimal.layers}
+
+
+def test_a_convnext_block_trains_saves_and_loads(tmp_path):
+    # Keras' ConvNeXt block: grouped 7x7, LayerNorm, Dense, GELU, Dense, LayerScale,
+    # StochasticDepth, added back by graph arithmetic; the prestem Normalization's constants.
+    from minicnn import Input, Model, load_model
+    from minicnn import layers as L
+    from minicnn.applications import convnext
+
+    inputs = Input((8, 8, 3))
+    x = L.Normalization(mean=[120.0] * 3, variance=[3600.0] * 3)(inputs)
+    x = L.Conv2D(16, 2, strides=2)(x)
+    x = convnext._block(x, 16, 0.1, 1e-6, "tiny_block")
+    x = L.GlobalAveragePooling2D()(x)
+    model = Model(inputs, L.Dense(2, activation="softmax")(x))
+    scale = model.get_layer("tiny_block_layer_scale").get_weights()[0]
+    np.testing.assert_array_equal(scale, np.full(16, 1e-6, np.float32))
+    rng = np.random.default_rng(4)
+    images = (rng.random((16, 8, 8, 3)) * 255).astype(np.float32)
+    labels = np.arange(16) % 2
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(images, labels, epochs=2, batch_size=8, verbose=0)
+    assert not np.allclose(model.get_layer("tiny_block_layer_scale").get_weights()[0], scale)
+    model.save(tmp_path / "block.minicnn")
+    again = load_model(tmp_path / "block.minicnn")
+    np.testing.assert_allclose(
+        again.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5
+    )
+    tiny = A.ConvNeXtTiny(weights=None, include_top=False, pooling="avg", input_shape=(32, 32, 3))
+    assert tiny.output_shape == (768,)
+    assert np.isfinite(tiny.predict(images[:2].repeat(4, 1).repeat(4, 2), verbose=0)).all()
 
 
 def test_a_small_mobilenet_trains_and_reloads_its_weights(tmp_path):

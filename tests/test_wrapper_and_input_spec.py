@@ -149,3 +149,29 @@ def test_state_inside_a_wrapper_or_pipeline_is_never_trained(device):
     assert not batch_norm.trainable and model.trainable_weights[0].shape == (96, 2)
     model.layers[1].trainable = True
     assert [w.shape for w in model.layers[1].trainable_weights] == [(2,), (2,)]
+
+
+def test_layer_scale_and_stochastic_depth(device):
+    from gradcheck import check_gradients
+
+    scale = L.LayerScale(0.5, 3)
+    rng = np.random.default_rng(6)
+    check_gradients(lambda t: scale(t), rng.standard_normal((2, 4, 3)), device=device)
+    with pytest.raises(ValueError, match="scales 3 channels; its input has 4"):
+        L.LayerScale(0.5, 3)(Input((4,)))
+    drop = L.StochasticDepth(0.25, seed=3)
+    x = np.ones((4000, 2, 3), np.float32)
+    kept = host_array(drop(x, training=True))
+    per_sample = kept.reshape(4000, -1)
+    assert set(np.unique(per_sample)) <= {0.0, np.float32(1 / 0.75)}
+    assert (per_sample == per_sample[:, :1]).all()  # whole samples dropped or kept
+    assert abs((per_sample[:, 0] == 0).mean() - 0.25) < 0.03
+    np.testing.assert_array_equal(host_array(drop(x)), x)  # inference: as it is
+    again = L.StochasticDepth.from_config(drop.get_config())
+    assert again.drop_path_rate == 0.25
+
+
+def host_array(t):
+    from minicnn import backend
+
+    return backend.to_numpy(t.data)

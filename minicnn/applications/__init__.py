@@ -1,12 +1,20 @@
 """Keras' ``keras.applications`` architectures as minicnn models: VGG16 and VGG19,
-ResNet50/101/152 and their V2 forms, MobileNet and MobileNetV2, DenseNet121/169/201,
-Xception, InceptionV3 and EfficientNetB0-B7, layer for layer as Keras builds them (the same
-layer names and parameter counts: ResNet50 has 25,636,712). ImageNet weights are Keras' .h5
-files, which minicnn does not read: ``weights`` is None (random initialization, to train from
-scratch) or the path of weights saved by minicnn (``save_weights``). ``preprocess_input(x,
-mode)`` is Keras' ("caffe", "tf" or "torch"; each family's module docstring names its mode;
-EfficientNet's preprocessing is inside the model)."""
+ResNet50/101/152 and their V2 forms, MobileNet, MobileNetV2 and MobileNetV3Small/Large,
+DenseNet121/169/201, Xception, InceptionV3, EfficientNetB0-B7 and ConvNeXtTiny to XLarge,
+layer for layer as Keras builds them (the same layer names and parameter counts: ResNet50
+has 25,636,712). ImageNet weights are Keras' .h5 files, which minicnn does not read:
+``weights`` is None (random initialization, to train from scratch) or the path of weights
+saved by minicnn (``save_weights``). ``preprocess_input(x, mode)`` is Keras' ("caffe", "tf"
+or "torch"; each family's module docstring names its mode; EfficientNet's, MobileNetV3's and
+ConvNeXt's preprocessing is inside the model)."""
 
+from .convnext import (
+    ConvNeXtBase,
+    ConvNeXtLarge,
+    ConvNeXtSmall,
+    ConvNeXtTiny,
+    ConvNeXtXLarge,
+)
 from .densenet import DenseNet121, DenseNet169, DenseNet201
 from .efficientnet import (
     EfficientNetB0,
@@ -21,6 +29,7 @@ from .efficientnet import (
 from .imagenet_utils import preprocess_input
 from .inception_v3 import InceptionV3
 from .mobilenet import MobileNet, MobileNetV2
+from .mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
 from .resnet import ResNet50, ResNet50V2, ResNet101, ResNet101V2, ResNet152, ResNet152V2
 from .vgg import VGG16, VGG19
 from .xception import Xception
@@ -36,6 +45,8 @@ __all__ = [
     "ResNet152V2",
     "MobileNet",
     "MobileNetV2",
+    "MobileNetV3Small",
+    "MobileNetV3Large",
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
@@ -49,5 +60,10 @@ __all__ = [
     "EfficientNetB5",
     "EfficientNetB6",
     "EfficientNetB7",
+    "ConvNeXtTiny",
+    "ConvNeXtSmall",
+    "ConvNeXtBase",
+    "ConvNeXtLarge",
+    "ConvNeXtXLarge",
     "preprocess_input",
 ]

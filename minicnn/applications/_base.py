@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import layers as L
@@ -48,34 +49,75 @@ def weights_path(weights: Any) -> str | None:
     return os.fspath(weights)
 
 
+@dataclass(frozen=True)
+class Options:
+    """The arguments every Keras application takes (``input_tensor`` aside: refused)."""
+
+    include_top: bool = True
+    weights: Any = "imagenet"
+    input_shape: Any = None
+    pooling: str | None = None
+    classes: int = 1000
+    classifier_activation: Any = "softmax"
+    name: str = ""
+
+
 def finish(
-    inputs: Any,
-    x: Tensor,
-    name: str,
-    include_top: bool,
-    pooling: str | None,
-    classes: int,
-    classifier_activation: Any,
-    top: Callable[[Tensor], Tensor] | None,
-    weights: Any,
+    inputs: Any, x: Tensor, options: Options, top: Callable[[Tensor], Tensor] | None = None
 ) -> Model:
     """The top (``top``, or global pooling and a Dense), or the pooling of a feature
     extractor; then the model, with its weights loaded from a file if given."""
-    path = weights_path(weights)
-    if include_top:
-        x = top(x) if top else L.GlobalAveragePooling2D(name="avg_pool")(x)
-        if top is None:
-            x = L.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = L.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = L.GlobalMaxPooling2D(name="max_pool")(x)
-    elif pooling is not None:
-        raise ValueError(f"pooling must be None, 'avg' or 'max'; got {pooling!r}.")
-    model = Model(inputs, x, name=name)
+    path = weights_path(options.weights)
+    if options.include_top:
+        if top is not None:
+            x = top(x)
+        else:
+            x = L.GlobalAveragePooling2D(name="avg_pool")(x)
+            activation = options.classifier_activation
+            x = L.Dense(options.classes, activation=activation, name="predictions")(x)
+    else:
+        x = feature_pooling(x, options.pooling, names=True)
+    model = Model(inputs, x, name=options.name)
     if path is not None:
         model.load_weights(path)
     return model
+
+
+def feature_pooling(x: Tensor, pooling: str | None, names: bool) -> Tensor:
+    """A feature extractor's ``pooling``: None (the map), 'avg' or 'max'."""
+    if pooling == "avg":
+        return L.GlobalAveragePooling2D(name="avg_pool" if names else None)(x)
+    if pooling == "max":
+        return L.GlobalMaxPooling2D(name="max_pool" if names else None)(x)
+    if pooling is not None:
+        raise ValueError(f"pooling must be None, 'avg' or 'max'; got {pooling!r}.")
+    return x
+
+
+def application(
+    builder: Callable[[Options], Model], function_name: str, model_name: str, doc: str
+) -> Callable[..., Model]:
+    """A Keras application function with Keras' arguments, building with ``builder``."""
+
+    def build(
+        include_top: bool = True,
+        weights: Any = "imagenet",
+        input_tensor: Any = None,
+        input_shape: Any = None,
+        pooling: str | None = None,
+        classes: int = 1000,
+        classifier_activation: Any = "softmax",
+        name: str = model_name,
+    ) -> Model:
+        no_input_tensor(input_tensor)
+        options = Options(
+            include_top, weights, input_shape, pooling, classes, classifier_activation, name
+        )
+        return builder(options)
+
+    build.__name__ = build.__qualname__ = function_name
+    build.__doc__ = doc
+    return build
 
 
 def no_input_tensor(input_tensor: Any) -> None:

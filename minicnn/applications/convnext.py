@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import layers as L
 from ..models import Model, Sequential
-from ._base import Tensor, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, feature_pooling, finish, image_input, no_input_tensor
 
 CONFIGS = {  # depths and channels of the four stages
     "tiny": ((3, 3, 9, 3), (96, 192, 384, 768)),
@@ -95,15 +95,10 @@ def _convnext(
         x = L.GlobalAveragePooling2D(name=f"{name}_head_gap")(x)
         x = L.LayerNormalization(**_LN, name=f"{name}_head_layernorm")(x)
         x = L.Dense(classes, activation=classifier_activation, name=f"{name}_head_dense")(x)
-    else:
-        if pooling == "avg":
-            x = L.GlobalAveragePooling2D()(x)
-        elif pooling == "max":
-            x = L.GlobalMaxPooling2D()(x)
-        elif pooling is not None:
-            raise ValueError(f"pooling must be None, 'avg' or 'max'; got {pooling!r}.")
-        x = L.LayerNormalization(**_LN)(x)  # Keras' feature extractor ends with one too
-    return finish(inputs, x, name, False, None, classes, classifier_activation, None, weights)
+    else:  # Keras' feature extractor ends with a LayerNormalization too
+        x = L.LayerNormalization(**_LN)(feature_pooling(x, pooling, names=False))
+    options = Options(False, weights, input_shape, None, classes, classifier_activation, name)
+    return finish(inputs, x, options)
 
 
 def _family(size: str) -> Callable[..., Model]:

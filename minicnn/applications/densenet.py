@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 from .. import layers as L
 from ..models import Model
-from ._base import RESNET_BN, Tensor, finish, image_input, no_input_tensor
+from ._base import RESNET_BN, Options, Tensor, application, finish, image_input
 
 
 def _dense_block(x: Tensor, blocks: int, name: str, growth: int = 32) -> Tensor:
@@ -34,42 +34,30 @@ def _transition(x: Tensor, name: str) -> Tensor:
     return L.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
 
 
-def _densenet_family(blocks: tuple[int, int, int, int], name: str) -> Callable[..., Model]:
-    def build(
-        include_top: bool = True,
-        weights: Any = "imagenet",
-        input_tensor: Any = None,
-        input_shape: Any = None,
-        pooling: str | None = None,
-        classes: int = 1000,
-        classifier_activation: Any = "softmax",
-        name: str = name,
-    ) -> Model:
-        no_input_tensor(input_tensor)
-        inputs = image_input(input_shape, 224, 32)
-        x = L.ZeroPadding2D(((3, 3), (3, 3)))(inputs)
-        x = L.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
-        x = L.BatchNormalization(**RESNET_BN, name="conv1_bn")(x)
-        x = L.Activation("relu", name="conv1_relu")(x)
-        x = L.ZeroPadding2D(((1, 1), (1, 1)))(x)
-        x = L.MaxPooling2D(3, strides=2, name="pool1")(x)
-        for k, count in enumerate(blocks, start=2):
-            x = _dense_block(x, count, f"conv{k}")
-            if k < 5:
-                x = _transition(x, f"pool{k}")
-        x = L.BatchNormalization(**RESNET_BN, name="bn")(x)
-        x = L.Activation("relu", name="relu")(x)
-        return finish(
-            inputs, x, name, include_top, pooling, classes, classifier_activation, None, weights
-        )
+def _densenet(blocks: tuple[int, int, int, int], options: Options) -> Model:
+    inputs = image_input(options.input_shape, 224, 32)
+    x = L.ZeroPadding2D(((3, 3), (3, 3)))(inputs)
+    x = L.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
+    x = L.BatchNormalization(**RESNET_BN, name="conv1_bn")(x)
+    x = L.Activation("relu", name="conv1_relu")(x)
+    x = L.ZeroPadding2D(((1, 1), (1, 1)))(x)
+    x = L.MaxPooling2D(3, strides=2, name="pool1")(x)
+    for k, count in enumerate(blocks, start=2):
+        x = _dense_block(x, count, f"conv{k}")
+        if k < 5:
+            x = _transition(x, f"pool{k}")
+    x = L.BatchNormalization(**RESNET_BN, name="bn")(x)
+    x = L.Activation("relu", name="relu")(x)
+    return finish(inputs, x, options)
 
-    build.__name__ = build.__qualname__ = name.replace("densenet", "DenseNet")
-    build.__doc__ = (
-        f"Keras' {build.__name__} (Huang et al., 2017): dense blocks of {blocks} conv "
-        "blocks, growth rate 32, transitions halving the channels; preprocess_input mode "
-        "'torch'."
+
+def _densenet_family(blocks: tuple[int, int, int, int], name: str) -> Callable[..., Model]:
+    function_name = name.replace("densenet", "DenseNet")
+    doc = (
+        f"Keras' {function_name} (Huang et al., 2017): dense blocks of {blocks} conv blocks, "
+        "growth rate 32, transitions halving the channels; preprocess_input mode 'torch'."
     )
-    return build
+    return application(partial(_densenet, blocks), function_name, name, doc)
 
 
 DenseNet121 = _densenet_family((6, 12, 24, 16), "densenet121")

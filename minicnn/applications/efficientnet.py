@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 from .. import layers as L
 from ..models import Model
-from ._base import Tensor, correct_pad, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, application, correct_pad, finish, image_input
 
 # Keras' initializers for EfficientNet: He-like for convolutions, fan-out uniform for the top.
 CONV_KERNEL_INITIALIZER = {
@@ -122,18 +122,10 @@ def _efficientnet(
     depth: float,
     default_size: int,
     dropout_rate: float,
-    name: str,
-    include_top: bool,
-    weights: Any,
-    input_tensor: Any,
-    input_shape: Any,
-    pooling: str | None,
-    classes: int,
-    classifier_activation: Any,
+    options: Options,
     drop_connect_rate: float = 0.2,
 ) -> Model:
-    no_input_tensor(input_tensor)
-    inputs = image_input(input_shape, default_size, 32)
+    inputs = image_input(options.input_shape, default_size, 32)
     x = L.Rescaling(1.0 / 255.0)(inputs)
     x = L.Normalization(axis=-1)(x)
     x = L.ZeroPadding2D(correct_pad(x.shape[:2], 3), name="stem_conv_pad")(x)
@@ -182,52 +174,26 @@ def _efficientnet(
         if dropout_rate > 0:
             x = L.Dropout(dropout_rate, name="top_dropout")(x)
         return L.Dense(
-            classes,
-            activation=classifier_activation,
+            options.classes,
+            activation=options.classifier_activation,
             kernel_initializer=DENSE_KERNEL_INITIALIZER,
             name="predictions",
         )(x)
 
-    return finish(
-        inputs, x, name, include_top, pooling, classes, classifier_activation, top, weights
-    )
+    return finish(inputs, x, options, top)
 
 
 def _family(
     width: float, depth: float, size: int, dropout: float, name: str
 ) -> Callable[..., Model]:
-    def build(
-        include_top: bool = True,
-        weights: Any = "imagenet",
-        input_tensor: Any = None,
-        input_shape: Any = None,
-        pooling: str | None = None,
-        classes: int = 1000,
-        classifier_activation: Any = "softmax",
-        name: str = name,
-    ) -> Model:
-        return _efficientnet(
-            width,
-            depth,
-            size,
-            dropout,
-            name,
-            include_top,
-            weights,
-            input_tensor,
-            input_shape,
-            pooling,
-            classes,
-            classifier_activation,
-        )
-
-    build.__name__ = build.__qualname__ = name.replace("efficientnetb", "EfficientNetB")
-    build.__doc__ = (
-        f"Keras' {build.__name__}: width x{width}, depth x{depth}, {size}x{size} inputs by "
+    function_name = name.replace("efficientnetb", "EfficientNetB")
+    doc = (
+        f"Keras' {function_name}: width x{width}, depth x{depth}, {size}x{size} inputs by "
         f"default, dropout {dropout} before the top. To set the input statistics, ``adapt`` "
         "its Normalization layer to the training images scaled to [0, 1]."
     )
-    return build
+    builder = partial(_efficientnet, width, depth, size, dropout)
+    return application(builder, function_name, name, doc)
 
 
 EfficientNetB0 = _family(1.0, 1.0, 224, 0.2, "efficientnetb0")

@@ -3,11 +3,9 @@ factorized 7x7 and 3x3 kernels; preprocess_input mode 'tf'."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import layers as L
 from ..models import Model
-from ._base import Tensor, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, application, finish, image_input
 
 
 def _conv_bn(
@@ -77,20 +75,8 @@ def _mixed_8(x: Tensor, index: int) -> Tensor:
     )
 
 
-def InceptionV3(  # noqa: N802 - Keras' name
-    include_top: bool = True,
-    weights: Any = "imagenet",
-    input_tensor: Any = None,
-    input_shape: Any = None,
-    pooling: str | None = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str = "inception_v3",
-) -> Model:
-    """Keras' InceptionV3: 23,851,784 parameters with the top; inputs of 299x299 by default,
-    at least 75x75."""
-    no_input_tensor(input_tensor)
-    inputs = image_input(input_shape, 299, 75)
+def _inception_v3(options: Options) -> Model:
+    inputs = image_input(options.input_shape, 299, 75)
     x = _conv_bn(inputs, 32, (3, 3), strides=2, padding="valid")
     x = _conv_bn(x, 32, (3, 3), padding="valid")
     x = _conv_bn(x, 64, (3, 3))
@@ -126,6 +112,13 @@ def InceptionV3(  # noqa: N802 - Keras' name
     )
     for index in range(2):
         x = _mixed_8(x, index)
-    return finish(
-        inputs, x, name, include_top, pooling, classes, classifier_activation, None, weights
-    )
+    return finish(inputs, x, options)
+
+
+InceptionV3 = application(
+    _inception_v3,
+    "InceptionV3",
+    "inception_v3",
+    "Keras' InceptionV3: 23,851,784 parameters with the top; inputs of 299x299 by "
+    "default, at least 75x75.",
+)

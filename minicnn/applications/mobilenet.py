@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import layers as L
 from ..models import Model
-from ._base import Tensor, correct_pad, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, correct_pad, finish, image_input, no_input_tensor
 
 
 def _make_divisible(v: float, divisor: int = 8) -> int:
@@ -63,11 +63,11 @@ def MobileNet(  # noqa: N802
         x = L.Reshape((classes,), name="reshape_2")(x)
         return L.Activation(classifier_activation, name="predictions")(x)
 
-    rows = inputs.shape[0]
-    name = f"mobilenet_{alpha:0.2f}_{rows}"
-    return finish(
-        inputs, x, name, include_top, pooling, classes, classifier_activation, top, weights
+    name = f"mobilenet_{alpha:0.2f}_{inputs.shape[0]}"
+    options = Options(
+        include_top, weights, input_shape, pooling, classes, classifier_activation, name
     )
+    return finish(inputs, x, options, top)
 
 
 _BN_V2 = {"epsilon": 1e-3, "momentum": 0.999}
@@ -136,7 +136,8 @@ def MobileNetV2(  # noqa: N802
     x = L.BatchNormalization(**_BN_V2, name="Conv_1_bn")(x)
     x = L.ReLU(6.0, name="out_relu")(x)
     rows = inputs.shape[0]
-    model_name = name or f"mobilenetv2_{alpha:0.2f}_{rows}"
-    return finish(
-        inputs, x, model_name, include_top, pooling, classes, classifier_activation, None, weights
+    name = name or f"mobilenetv2_{alpha:0.2f}_{rows}"
+    options = Options(
+        include_top, weights, input_shape, pooling, classes, classifier_activation, name
     )
+    return finish(inputs, x, options)

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import layers as L
 from ..models import Model
-from ._base import Tensor, correct_pad, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, correct_pad, finish, image_input, no_input_tensor
 from .mobilenet import _make_divisible
 
 _BN_V3 = {"epsilon": 1e-3, "momentum": 0.999}
@@ -171,9 +171,10 @@ def _mobilenet_v3(
         x = L.Flatten()(x)
         return L.Activation(classifier_activation, name="predictions")(x)
 
-    return finish(
-        inputs, x, name, include_top, pooling, classes, classifier_activation, top, weights
+    options = Options(
+        include_top, weights, input_shape, pooling, classes, classifier_activation, name
     )
+    return finish(inputs, x, options, top)
 
 
 def _family(blocks: list[tuple[Any, ...]], last_point: int, name: str) -> Callable[..., Model]:

@@ -4,11 +4,11 @@ forms with pre-activation blocks (mode 'tf')."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 from .. import layers as L
 from ..models import Model
-from ._base import RESNET_BN, Tensor, finish, image_input, no_input_tensor
+from ._base import RESNET_BN, Options, Tensor, application, finish, image_input
 
 
 def _block_v1(x: Tensor, filters: int, stride: int, shortcut: bool, name: str) -> Tensor:
@@ -62,20 +62,8 @@ def _stack(x: Tensor, filters: int, blocks: int, stride: int, name: str, v2: boo
     return _block_v2(x, filters, stride, False, f"{name}_block{blocks}")
 
 
-def _resnet(
-    depths: tuple[int, int, int, int],
-    v2: bool,
-    name: str,
-    include_top: bool,
-    weights: Any,
-    input_tensor: Any,
-    input_shape: Any,
-    pooling: str | None,
-    classes: int,
-    classifier_activation: Any,
-) -> Model:
-    no_input_tensor(input_tensor)
-    inputs = image_input(input_shape, 224, 32)
+def _resnet(depths: tuple[int, int, int, int], v2: bool, options: Options) -> Model:
+    inputs = image_input(options.input_shape, 224, 32)
     x = L.ZeroPadding2D(((3, 3), (3, 3)), name="conv1_pad")(inputs)
     x = L.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
     if not v2:
@@ -89,38 +77,14 @@ def _resnet(
     if v2:
         x = L.BatchNormalization(**RESNET_BN, name="post_bn")(x)
         x = L.Activation("relu", name="post_relu")(x)
-    return finish(
-        inputs, x, name, include_top, pooling, classes, classifier_activation, None, weights
-    )
+    return finish(inputs, x, options)
 
 
 def _resnet_family(depths: tuple[int, int, int, int], v2: bool, name: str) -> Callable[..., Model]:
-    def build(
-        include_top: bool = True,
-        weights: Any = "imagenet",
-        input_tensor: Any = None,
-        input_shape: Any = None,
-        pooling: str | None = None,
-        classes: int = 1000,
-        classifier_activation: Any = "softmax",
-    ) -> Model:
-        return _resnet(
-            depths,
-            v2,
-            name,
-            include_top,
-            weights,
-            input_tensor,
-            input_shape,
-            pooling,
-            classes,
-            classifier_activation,
-        )
-
+    function_name = name.replace("resnet", "ResNet").replace("v2", "V2")
     version = "with pre-activation blocks (He et al., 2016b)" if v2 else "(He et al., 2016)"
-    build.__name__ = build.__qualname__ = name.replace("resnet", "ResNet").replace("v2", "V2")
-    build.__doc__ = f"Keras' {build.__name__} {version}: bottleneck blocks of {depths}."
-    return build
+    doc = f"Keras' {function_name} {version}: bottleneck blocks of {depths}."
+    return application(partial(_resnet, depths, v2), function_name, name, doc)
 
 
 ResNet50 = _resnet_family((3, 4, 6, 3), False, "resnet50")

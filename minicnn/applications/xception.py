@@ -3,11 +3,9 @@ preprocess_input mode 'tf'."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import layers as L
 from ..models import Model
-from ._base import Tensor, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, application, finish, image_input
 
 
 def _separable_bn(x: Tensor, filters: int, name: str) -> Tensor:
@@ -30,20 +28,8 @@ def _downsampling_block(x: Tensor, filters: tuple[int, int], block: int, first: 
     return L.add([x, residual])
 
 
-def Xception(  # noqa: N802 - Keras' name
-    include_top: bool = True,
-    weights: Any = "imagenet",
-    input_tensor: Any = None,
-    input_shape: Any = None,
-    pooling: str | None = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str = "xception",
-) -> Model:
-    """Keras' Xception: 22,910,480 parameters with the top; inputs of 299x299 by default,
-    at least 71x71."""
-    no_input_tensor(input_tensor)
-    inputs = image_input(input_shape, 299, 71)
+def _xception(options: Options) -> Model:
+    inputs = image_input(options.input_shape, 299, 71)
     x = L.Conv2D(32, 3, strides=2, use_bias=False, name="block1_conv1")(inputs)
     x = L.BatchNormalization(name="block1_conv1_bn")(x)
     x = L.Activation("relu", name="block1_conv1_act")(x)
@@ -63,6 +49,13 @@ def Xception(  # noqa: N802 - Keras' name
     for k, filters in ((1, 1536), (2, 2048)):
         x = _separable_bn(x, filters, f"block14_sepconv{k}")
         x = L.Activation("relu", name=f"block14_sepconv{k}_act")(x)
-    return finish(
-        inputs, x, name, include_top, pooling, classes, classifier_activation, None, weights
-    )
+    return finish(inputs, x, options)
+
+
+Xception = application(
+    _xception,
+    "Xception",
+    "xception",
+    "Keras' Xception: 22,910,480 parameters with the top; inputs of 299x299 by "
+    "default, at least 71x71.",
+)

@@ -793,6 +793,11 @@ class SymbolicTensor:
     def __abs__(self) -> Any:
         return self._operate("absolute", self)
 
+    def __getitem__(self, key: Any) -> Any:
+        from .symbolic_arithmetic import GetItem
+
+        return GetItem(key)(self)
+
 
 class Input(SymbolicTensor):
     """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``. It starts a

@@ -859,7 +859,7 @@ from .rnn_cells import (  # noqa: E402
 )
 from .spectral_normalization import SpectralNormalization  # noqa: E402
 from .spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: E402
-from .symbolic_arithmetic import TensorArithmetic  # noqa: E402
+from .symbolic_arithmetic import GetItem, TensorArithmetic  # noqa: E402
 from .text_layers import (  # noqa: E402
     TEXT_LAYERS,
     IntegerLookup,
@@ -1003,6 +1003,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         AugMix,
         Wrapper,
         TensorArithmetic,
+        GetItem,
         LayerScale,
         StochasticDepth,
         *TEXT_LAYERS,

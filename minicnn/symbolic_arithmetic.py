@@ -1,7 +1,8 @@
-"""Arithmetic on a functional model's symbolic tensors, as on Keras' KerasTensors:
-``x + 3.0``, ``2 * x``, ``x * y``, ``x / y``, ``x ** 2``, ``-x``, ``abs(x)``, ``x @ w`` each
-become a TensorArithmetic layer of the graph (saved and loaded with the model), computed by
-``minicnn.ops`` with its gradients; operands broadcast as NumPy's do."""
+"""Arithmetic and indexing on a functional model's symbolic tensors, as on Keras'
+KerasTensors: ``x + 3.0``, ``2 * x``, ``x * y``, ``x / y``, ``x ** 2``, ``-x``, ``abs(x)``,
+``x @ w`` each become a TensorArithmetic layer of the graph, and ``x[:, 0]``, ``x[..., :3]``
+a GetItem layer (saved and loaded with the model), computed by ``minicnn.ops`` with its
+gradients; operands broadcast as NumPy's do."""
 
 from __future__ import annotations
 
@@ -147,3 +148,72 @@ def symbolic_operation(operation: str, left: Any, right: Any = None) -> Symbolic
         )
     source = left if symbolic[0] else right
     return TensorArithmetic(operation, constant=constant, constant_first=not symbolic[0])([source])
+
+
+class GetItem(Layer):
+    """Keras' GetItem: ``x[key]`` with NumPy's basic indexing (ints, slices, ``None`` and
+    ``...``), the key read with the batch axis first, which it must keep: ``x[:, 0]``."""
+
+    def __init__(self, key: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("name", backend.unique_name("get_item"))
+        super().__init__(**kwargs)
+        self.key = _decoded(key) if isinstance(key, list) else _checked_key(key)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        shapes = []
+        for batch in (2, 3):  # each sample filled with its index: it must stay in its place
+            ids = np.arange(batch, dtype=np.float32).reshape(-1, *(1,) * len(input_shape))
+            try:
+                out = np.broadcast_to(ids, (batch, *input_shape))[self.key]
+            except IndexError as error:
+                raise ValueError(
+                    f"{self.describe()}: the key {self.key!r} does not index samples of shape "
+                    f"{(None, *input_shape)}: {error}."
+                ) from None
+            kept = out.ndim > 0 and out.shape[0] == batch
+            if not kept or not all((out[i] == i).all() for i in range(batch)):
+                raise ValueError(
+                    f"{self.describe()}: the key {self.key!r} must keep the batch axis first "
+                    "and whole, as x[:, 0] does."
+                )
+            shapes.append(out.shape[1:])
+        return shapes[0]
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return x[self.key]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "key": _encoded(self.key)}
+
+
+def _checked_key(key: Any) -> tuple[Any, ...]:
+    key = key if isinstance(key, tuple) else (key,)
+    for item in key:
+        simple = item is None or item is Ellipsis or isinstance(item, slice)
+        if not (simple or (isinstance(item, (int, np.integer)) and not isinstance(item, bool))):
+            raise TypeError(
+                f"GetItem: a symbolic tensor takes ints, slices, None and ... as indices; got "
+                f"{item!r}."
+            )
+    return tuple(int(i) if isinstance(i, np.integer) else i for i in key)
+
+
+def _encoded(key: tuple[Any, ...]) -> list[Any]:
+    """The key as JSON: ints as they are, slices as [start, stop, step], None and ...
+    as the strings "newaxis" and "..."."""
+    out: list[Any] = []
+    for item in key:
+        if isinstance(item, slice):
+            out.append([item.start, item.stop, item.step])
+        elif item is None:
+            out.append("newaxis")
+        elif item is Ellipsis:
+            out.append("...")
+        else:
+            out.append(item)
+    return out
+
+
+def _decoded(items: list[Any]) -> tuple[Any, ...]:
+    names = {"newaxis": None, "...": Ellipsis}
+    return _checked_key(tuple(slice(*i) if isinstance(i, list) else names.get(i, i) for i in items))

@@ -93,3 +93,33 @@ def test_operands_that_cannot_fit_are_refused():
         L.TensorArithmetic("hypot")
     with pytest.raises(ValueError, match=r"\(Multiply\) needs inputs of one rank"):
         L.Multiply()([x, Input((3,))])
+
+
+KEYS = [np.s_[:, 0], np.s_[..., :2], np.s_[:, None, 1:3, ::2, -1], np.s_[:, ::-1, 1]]
+
+
+@pytest.mark.parametrize("key", KEYS, ids=range(len(KEYS)))
+def test_indexing_a_symbolic_tensor_slices_each_sample(key, device, tmp_path):
+    x = Input((4, 5, 3))
+    model = Model(x, L.Dense(2)(L.Flatten()(x[key]))).to(device)
+    data = np.random.default_rng(7).standard_normal((3, 4, 5, 3)).astype(np.float32)
+    sliced = Model(x, x[key]).to(device)
+    np.testing.assert_array_equal(sliced.predict(data, verbose=0), data[key])
+    model.save(tmp_path / "sliced.minicnn")
+    again = load_model(tmp_path / "sliced.minicnn", device=device)
+    np.testing.assert_allclose(again.predict(data, verbose=0), model.predict(data, verbose=0))
+    layer = L.GetItem(key)
+    check_gradients(
+        lambda t: layer(t), np.random.default_rng(8).standard_normal((2, 4, 5, 3)), device=device
+    )
+
+
+def test_keys_that_would_mix_samples_are_refused():
+    x = Input((4, 3))
+    for key in (0, np.s_[0:1], np.s_[::-1], np.s_[..., 0, 0, 0]):
+        with pytest.raises(ValueError, match="must keep the batch axis first and whole"):
+            x[key]
+    with pytest.raises(ValueError, match="does not index samples of shape"):
+        x[:, 7]
+    with pytest.raises(TypeError, match="takes ints, slices, None and ... as indices"):
+        x[:, [0, 1]]

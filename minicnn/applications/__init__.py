@@ -1,12 +1,12 @@
 """Keras' ``keras.applications`` architectures as minicnn models: VGG16 and VGG19,
 ResNet50/101/152 and their V2 forms, MobileNet, MobileNetV2 and MobileNetV3Small/Large,
-DenseNet121/169/201, Xception, InceptionV3, EfficientNetB0-B7 and ConvNeXtTiny to XLarge,
-layer for layer as Keras builds them (the same layer names and parameter counts: ResNet50
-has 25,636,712). ImageNet weights are Keras' .h5 files, which minicnn does not read:
-``weights`` is None (random initialization, to train from scratch) or the path of weights
-saved by minicnn (``save_weights``). ``preprocess_input(x, mode)`` is Keras' ("caffe", "tf"
-or "torch"; each family's module docstring names its mode; EfficientNet's, MobileNetV3's and
-ConvNeXt's preprocessing is inside the model)."""
+DenseNet121/169/201, Xception, InceptionV3, InceptionResNetV2, EfficientNetB0-B7 and
+ConvNeXtTiny to XLarge, layer for layer as Keras builds them (the same layer names and
+parameter counts: ResNet50 has 25,636,712). ImageNet weights are Keras' .h5 files, which
+minicnn does not read: ``weights`` is None (random initialization, to train from scratch) or
+the path of weights saved by minicnn (``save_weights``). ``preprocess_input(x, mode)`` is
+Keras' ("caffe", "tf" or "torch"; each family's module docstring names its mode;
+EfficientNet's, MobileNetV3's and ConvNeXt's preprocessing is inside the model)."""
 
 from .convnext import (
     ConvNeXtBase,
@@ -27,6 +27,7 @@ from .efficientnet import (
     EfficientNetB7,
 )
 from .imagenet_utils import preprocess_input
+from .inception_resnet_v2 import InceptionResNetV2
 from .inception_v3 import InceptionV3
 from .mobilenet import MobileNet, MobileNetV2
 from .mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
@@ -52,6 +53,7 @@ __all__ = [
     "DenseNet201",
     "Xception",
     "InceptionV3",
+    "InceptionResNetV2",
     "EfficientNetB0",
     "EfficientNetB1",
     "EfficientNetB2",

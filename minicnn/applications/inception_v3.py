@@ -9,13 +9,24 @@ from ._base import Options, Tensor, application, finish, image_input
 
 
 def _conv_bn(
-    x: Tensor, filters: int, kernel: tuple[int, int], strides: int = 1, padding: str = "same"
+    x: Tensor,
+    filters: int,
+    kernel: int | tuple[int, int],
+    strides: int = 1,
+    padding: str = "same",
+    use_bias: bool = False,
+    activation: str | None = "relu",
+    name: str | None = None,
 ) -> Tensor:
-    """Keras' conv2d_bn: a convolution without bias, batch norm without scale (the ReLU
-    after it makes a scale redundant), ReLU."""
-    x = L.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False)(x)
-    x = L.BatchNormalization(scale=False)(x)
-    return L.Activation("relu")(x)
+    """Keras' conv2d_bn: a convolution, batch norm without scale (the ReLU after it makes a
+    scale redundant) unless the convolution has a bias, and the activation; with ``name``,
+    the layers are ``name``, ``name_bn`` and ``name_ac`` (InceptionResNetV2's names)."""
+    x = L.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=use_bias, name=name)(x)
+    if not use_bias:
+        x = L.BatchNormalization(scale=False, name=name and f"{name}_bn")(x)
+    if activation is not None:
+        x = L.Activation(activation, name=name and f"{name}_ac")(x)
+    return x
 
 
 def _chain(x: Tensor, *convs: tuple[int, tuple[int, int]]) -> Tensor:

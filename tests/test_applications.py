@@ -23,6 +23,8 @@ PARAMS = [
     (A.InceptionV3, {}, 23_851_784),
     (A.InceptionResNetV2, {}, 55_873_736),
     (A.EfficientNetB0, {}, 5_330_571),
+    (A.EfficientNetV2B0, {}, 7_200_312),
+    (A.EfficientNetV2S, {}, 21_612_360),
     (A.MobileNetV3Small, {}, 2_554_968),
     (A.ConvNeXtTiny, {}, 28_589_128),
     (A.ConvNeXtSmall, {}, 50_223_688),
@@ -175,6 +177,20 @@ def test_a_convnext_block_trains_saves_and_loads(tmp_path):
     tiny = A.ConvNeXtTiny(weights=None, include_top=False, pooling="avg", input_shape=(32, 32, 3))
     assert tiny.output_shape == (768,)
     assert np.isfinite(tiny.predict(images[:2].repeat(4, 1).repeat(4, 2), verbose=0)).all()
+
+
+def test_efficientnet_v2_fused_blocks_train():
+    model = A.EfficientNetV2B0(weights=None, input_shape=(32, 32, 3), classes=2)
+    names = {layer.name for layer in model.layers}
+    assert {"block1a_project_activation", "block2b_drop", "block4a_dwconv2"} <= names
+    assert "block2a_dwconv2" not in names  # fused: no depthwise convolution
+    rng = np.random.default_rng(9)
+    x = (rng.random((8, 32, 32, 3)) * 255).astype(np.float32)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    history = model.fit(x, np.arange(8) % 2, epochs=2, batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    plain = A.EfficientNetV2S(weights=None, include_top=False, include_preprocessing=False)
+    assert "Rescaling" not in {type(layer).__name__ for layer in plain.layers}
 
 
 def test_a_small_mobilenet_trains_and_reloads_its_weights(tmp_path):

@@ -1,12 +1,13 @@
 """Keras' ``keras.applications`` architectures as minicnn models: VGG16 and VGG19,
 ResNet50/101/152 and their V2 forms, MobileNet, MobileNetV2 and MobileNetV3Small/Large,
-DenseNet121/169/201, Xception, InceptionV3, InceptionResNetV2, EfficientNetB0-B7 and
-ConvNeXtTiny to XLarge, layer for layer as Keras builds them (the same layer names and
-parameter counts: ResNet50 has 25,636,712). ImageNet weights are Keras' .h5 files, which
-minicnn does not read: ``weights`` is None (random initialization, to train from scratch) or
-the path of weights saved by minicnn (``save_weights``). ``preprocess_input(x, mode)`` is
-Keras' ("caffe", "tf" or "torch"; each family's module docstring names its mode;
-EfficientNet's, MobileNetV3's and ConvNeXt's preprocessing is inside the model)."""
+DenseNet121/169/201, Xception, InceptionV3, InceptionResNetV2, EfficientNetB0-B7,
+EfficientNetV2B0-B3/S/M/L and ConvNeXtTiny to XLarge, layer for layer as Keras builds them
+(the same layer names and parameter counts: ResNet50 has 25,636,712). ImageNet weights are
+Keras' .h5 files, which minicnn does not read: ``weights`` is None (random initialization,
+to train from scratch) or the path of weights saved by minicnn (``save_weights``).
+``preprocess_input(x, mode)`` is Keras' ("caffe", "tf" or "torch"; each family's module
+docstring names its mode; EfficientNet's (V1 and V2), MobileNetV3's and ConvNeXt's
+preprocessing is inside the model)."""
 
 from .convnext import (
     ConvNeXtBase,
@@ -25,6 +26,15 @@ from .efficientnet import (
     EfficientNetB5,
     EfficientNetB6,
     EfficientNetB7,
+)
+from .efficientnet_v2 import (
+    EfficientNetV2B0,
+    EfficientNetV2B1,
+    EfficientNetV2B2,
+    EfficientNetV2B3,
+    EfficientNetV2L,
+    EfficientNetV2M,
+    EfficientNetV2S,
 )
 from .imagenet_utils import preprocess_input
 from .inception_resnet_v2 import InceptionResNetV2
@@ -62,6 +72,13 @@ __all__ = [
     "EfficientNetB5",
     "EfficientNetB6",
     "EfficientNetB7",
+    "EfficientNetV2B0",
+    "EfficientNetV2B1",
+    "EfficientNetV2B2",
+    "EfficientNetV2B3",
+    "EfficientNetV2S",
+    "EfficientNetV2M",
+    "EfficientNetV2L",
     "ConvNeXtTiny",
     "ConvNeXtSmall",
     "ConvNeXtBase",

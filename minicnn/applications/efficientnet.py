@@ -35,6 +35,40 @@ STAGES = [
 ]
 
 
+def squeeze_excite(x: Tensor, filters_in: int, ratio: float, name: str) -> Tensor:
+    """EfficientNet's squeeze and excitation: the channels' means, a swish bottleneck of
+    ``filters_in * ratio`` channels, then sigmoid weights that scale each channel."""
+    filters = x.shape[-1]
+    se = L.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
+    se = L.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
+    for width, activation, part in (
+        (max(1, int(filters_in * ratio)), "swish", "reduce"),
+        (filters, "sigmoid", "expand"),
+    ):
+        se = L.Conv2D(
+            width,
+            1,
+            padding="same",
+            activation=activation,
+            kernel_initializer=CONV_KERNEL_INITIALIZER,
+            name=f"{name}se_{part}",
+        )(se)
+    return L.multiply([x, se], name=f"{name}se_excite")
+
+
+def classifier(x: Tensor, options: Options, rate: float) -> Tensor:
+    """EfficientNet's top: global average pooling, dropout, the Dense classifier."""
+    x = L.GlobalAveragePooling2D(name="avg_pool")(x)
+    if rate > 0:
+        x = L.Dropout(rate, name="top_dropout")(x)
+    return L.Dense(
+        options.classes,
+        activation=options.classifier_activation,
+        kernel_initializer=DENSE_KERNEL_INITIALIZER,
+        name="predictions",
+    )(x)
+
+
 def _mbconv(
     inputs: Tensor,
     drop_rate: float,
@@ -75,25 +109,7 @@ def _mbconv(
     )(x)
     x = L.BatchNormalization(name=f"{name}bn")(x)
     x = L.Activation("swish", name=f"{name}activation")(x)
-    se = L.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-    se = L.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
-    se = L.Conv2D(
-        max(1, int(filters_in * 0.25)),
-        1,
-        padding="same",
-        activation="swish",
-        kernel_initializer=CONV_KERNEL_INITIALIZER,
-        name=f"{name}se_reduce",
-    )(se)
-    se = L.Conv2D(
-        filters,
-        1,
-        padding="same",
-        activation="sigmoid",
-        kernel_initializer=CONV_KERNEL_INITIALIZER,
-        name=f"{name}se_expand",
-    )(se)
-    x = L.multiply([x, se], name=f"{name}se_excite")
+    x = squeeze_excite(x, filters_in, 0.25, name)
     x = L.Conv2D(
         filters_out,
         1,
@@ -168,19 +184,7 @@ def _efficientnet(
     )(x)
     x = L.BatchNormalization(name="top_bn")(x)
     x = L.Activation("swish", name="top_activation")(x)
-
-    def top(x: Tensor) -> Tensor:
-        x = L.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = L.Dropout(dropout_rate, name="top_dropout")(x)
-        return L.Dense(
-            options.classes,
-            activation=options.classifier_activation,
-            kernel_initializer=DENSE_KERNEL_INITIALIZER,
-            name="predictions",
-        )(x)
-
-    return finish(inputs, x, options, top)
+    return finish(inputs, x, options, partial(classifier, options=options, rate=dropout_rate))
 
 
 def _family(

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, finish, image_input, no_input_tensor
-from .efficientnet import CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER
+from .efficientnet import CONV_KERNEL_INITIALIZER, classifier, squeeze_excite
 
 # (repeats, filters in, filters out, expansion, squeeze ratio, stride, fused) of each stage;
 # every kernel is 3x3.
@@ -69,25 +70,6 @@ def _conv(filters: int, kernel: int, strides: int, name: str, **kwargs: Any) -> 
     )
 
 
-def _squeeze_excite(x: Tensor, filters_in: int, ratio: float, name: str) -> Tensor:
-    filters = x.shape[-1]
-    se = L.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-    se = L.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
-    for width, activation, part in (
-        (max(1, int(filters_in * ratio)), "swish", "reduce"),
-        (filters, "sigmoid", "expand"),
-    ):
-        se = L.Conv2D(
-            width,
-            1,
-            padding="same",
-            activation=activation,
-            kernel_initializer=CONV_KERNEL_INITIALIZER,
-            name=f"{name}se_{part}",
-        )(se)
-    return L.multiply([x, se], name=f"{name}se_excite")
-
-
 def _block(
     inputs: Tensor,
     filters_in: int,
@@ -119,7 +101,7 @@ def _block(
         x = L.BatchNormalization(**_BN, name=f"{name}bn")(x)
         x = L.Activation("swish", name=f"{name}activation")(x)
     if 0 < ratio <= 1:
-        x = _squeeze_excite(x, filters_in, ratio, name)
+        x = squeeze_excite(x, filters_in, ratio, name)
     projects_fused = fused and expansion == 1
     x = _conv(
         filters_out,
@@ -185,19 +167,7 @@ def _efficientnet_v2(
     x = _conv(_round_filters(1280, width), 1, 1, "top_conv")(x)
     x = L.BatchNormalization(**_BN, name="top_bn")(x)
     x = L.Activation("swish", name="top_activation")(x)
-
-    def top(x: Tensor) -> Tensor:
-        x = L.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = L.Dropout(dropout_rate, name="top_dropout")(x)
-        return L.Dense(
-            options.classes,
-            activation=options.classifier_activation,
-            kernel_initializer=DENSE_KERNEL_INITIALIZER,
-            name="predictions",
-        )(x)
-
-    return finish(inputs, x, options, top)
+    return finish(inputs, x, options, partial(classifier, options=options, rate=dropout_rate))
 
 
 def _family(variant: str, width: float, depth: float, size: int) -> Callable[..., Model]:

@@ -368,12 +368,26 @@ class _Convolution(_Activated):
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         kernel = self._weights[0]
+        if self.groups > 1 and self.rank == 2 and kernel.shape[2] == 1:
+            return self._per_channel(x, kernel, relu)
         if self.groups > 1:
             kernel = conv_ops.group_kernel(kernel, self.groups)
         if self.dilation_rate != (1,) * self.rank:
             kernel = conv_ops.DilateKernel(self.dilation_rate)(kernel)
         bias = self._bias(x.dtype)
         return self.convolve(x, kernel, bias, self.strides, self.padding, relu)
+
+    def _per_channel(self, x: Tensor, kernel: Tensor, relu: bool) -> Tensor:
+        """A group per input channel (ConvNeXt's 7x7) is a depthwise convolution: output
+        channel g*m + j reads channel g, as depthwise multiplier j does. It skips the
+        block-diagonal kernel, whose zeros cost ``groups`` times the work."""
+        kh, kw, _, filters = kernel.shape
+        kernel = F.reshape(kernel, (kh, kw, self.groups, filters // self.groups))
+        if self.dilation_rate != (1, 1):
+            kernel = conv_ops.dilate_kernel(kernel, self.dilation_rate)
+        bias = self._bias(x.dtype)
+        out = conv_ops.depthwise_conv2d(x, kernel, bias, self.strides, self.padding)
+        return F.relu(out) if relu else out
 
     def get_config(self) -> dict[str, Any]:
         return {

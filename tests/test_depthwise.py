@@ -193,31 +193,35 @@ def test_layers_without_a_bias_and_their_penalties():
 
 
 @pytest.mark.parametrize(
-    "groups,kernel,strides,padding,dilation",
+    "groups,filters,kernel,strides,padding,dilation",
     [
-        (2, (3, 3), (1, 1), "same", (1, 1)),
-        (3, (2, 3), (2, 1), "valid", (1, 1)),
-        (2, 3, 1, "same", 2),
+        (2, 6, (3, 3), (1, 1), "same", (1, 1)),
+        (3, 6, (2, 3), (2, 1), "valid", (1, 1)),
+        (2, 6, 3, 1, "same", 2),
+        # a group per input channel (ConvNeXt's), which runs as a depthwise convolution
+        (6, 6, 3, 1, "same", 1),
+        (6, 12, (2, 3), (2, 1), "valid", (1, 1)),
+        (6, 12, 3, 1, "same", 2),
     ],
 )
 def test_grouped_convolutions_match_loops_per_group_and_their_gradients_check(
-    groups, kernel, strides, padding, dilation, device
+    groups, filters, kernel, strides, padding, dilation, device
 ):
     """Keras' groups: filter block g convolves input-channel block g alone; the output is
     the blocks side by side."""
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 6, 5, 6))
     layer = L.Conv2D(
-        6, kernel, strides, padding, groups=groups, dilation_rate=dilation, use_bias=False
+        filters, kernel, strides, padding, groups=groups, dilation_rate=dilation, use_bias=False
     )
     layer.build(x.shape[1:])
     w = layer.get_weights()[0]
-    assert w.shape == (*layer.kernel_size, 6 // groups, 6)
-    step = 6 // groups
+    assert w.shape == (*layer.kernel_size, 6 // groups, filters)
+    step, out_step = 6 // groups, filters // groups
     blocks = [
         naive_conv(
             x[..., g * step : (g + 1) * step],
-            w[..., g * step : (g + 1) * step],
+            w[..., g * out_step : (g + 1) * out_step],
             layer.strides,
             padding,
             layer.dilation_rate,
@@ -226,7 +230,7 @@ def test_grouped_convolutions_match_loops_per_group_and_their_gradients_check(
     ]
     np.testing.assert_allclose(layer(x).data, np.concatenate(blocks, axis=-1), rtol=1e-5)
     check_layer_gradients(
-        L.Conv2D(6, kernel, strides, padding, groups=groups, dilation_rate=dilation),
+        L.Conv2D(filters, kernel, strides, padding, groups=groups, dilation_rate=dilation),
         x,
         device=device,
     )

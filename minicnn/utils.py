@@ -14,6 +14,7 @@ from .datasets.image_folders import image_dataset_from_directory
 from .datasets.text_audio_folders import audio_dataset_from_directory, text_dataset_from_directory
 from .datasets.timeseries import timeseries_dataset_from_array
 from .feature_space import FeatureSpace
+from .file_download import get_file
 from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .model_plot import model_to_dot, plot_model
 from .progress import Progbar
@@ -33,6 +34,7 @@ __all__ = [
     "Sequence",
     "clear_session",
     "custom_object_scope",
+    "get_file",
     "get_registered_name",
     "get_registered_object",
     "get_source_inputs",

@@ -228,3 +228,31 @@ def test_preprocess_input_modes():
     )
     torch_mode = A.preprocess_input(x, "torch")[0, 0, 0]
     np.testing.assert_allclose(torch_mode[0], -0.485 / 0.229, rtol=1e-6)
+
+
+def test_decode_predictions_reads_the_class_index_through_get_file(tmp_path, monkeypatch):
+    import hashlib
+    import json
+
+    from minicnn.applications import imagenet_utils
+
+    index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
+    served = tmp_path / "imagenet_class_index.json"
+    served.write_text(json.dumps(index))
+    monkeypatch.setenv("MINICNN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX_PATH", served.as_uri())
+    digest = hashlib.md5(served.read_bytes()).hexdigest()
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX_HASH", digest)
+    scores = np.zeros((2, 1000), np.float32)
+    scores[0, [7, 3, 999]] = [0.5, 0.3, 0.2]
+    scores[1, 42] = 1.0
+    decoded = A.decode_predictions(scores, top=3)
+    assert decoded[0] == [
+        ("n00000007", "class_7", 0.5),
+        ("n00000003", "class_3", pytest.approx(0.3)),
+        ("n00000999", "class_999", pytest.approx(0.2)),
+    ]
+    assert decoded[1][0] == ("n00000042", "class_42", 1.0)
+    assert (tmp_path / "cache" / "models" / "imagenet_class_index.json").exists()
+    with pytest.raises(ValueError, match=r"shape \(samples, 1000\)"):
+        A.decode_predictions(np.zeros((2, 10)))

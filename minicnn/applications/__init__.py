@@ -36,7 +36,7 @@ from .efficientnet_v2 import (
     EfficientNetV2M,
     EfficientNetV2S,
 )
-from .imagenet_utils import preprocess_input
+from .imagenet_utils import decode_predictions, preprocess_input
 from .inception_resnet_v2 import InceptionResNetV2
 from .inception_v3 import InceptionV3
 from .mobilenet import MobileNet, MobileNetV2
@@ -84,5 +84,6 @@ __all__ = [
     "ConvNeXtBase",
     "ConvNeXtLarge",
     "ConvNeXtXLarge",
+    "decode_predictions",
     "preprocess_input",
 ]

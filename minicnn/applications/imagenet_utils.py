@@ -1,10 +1,19 @@
-"""Keras' imagenet_utils.preprocess_input."""
+"""Keras' imagenet_utils: preprocess_input and decode_predictions."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
+
+from ..file_download import get_file
+
+# Keras' ImageNet class index: 1000 entries of [WordNet id, name], and Keras' MD5 of the file.
+CLASS_INDEX_PATH = (
+    "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
+)
+CLASS_INDEX_HASH = "c2c37ea517e94d9795004a39431a14cb"
 
 _CAFFE_MEAN = np.array([103.939, 116.779, 123.68], np.float32)  # ImageNet's, in BGR order
 
@@ -23,3 +32,28 @@ def preprocess_input(x: Any, mode: str = "caffe") -> np.ndarray:
         std = np.array([0.229, 0.224, 0.225], np.float32)
         return (x / 255.0 - mean) / std
     raise ValueError(f"mode must be 'caffe', 'tf' or 'torch'; got {mode!r}.")
+
+
+def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, float]]]:
+    """Keras' decode_predictions: for each row of ImageNet class scores (samples, 1000), the
+    ``top`` classes as (WordNet id, name, score), best first. The class index is fetched once
+    into minicnn's cache (``utils.get_file``, checked by Keras' MD5)."""
+    preds = np.asarray(preds)
+    if preds.ndim != 2 or preds.shape[1] != 1000:
+        raise ValueError(
+            "`decode_predictions` expects a batch of predictions (i.e. a 2D array of shape "
+            f"(samples, 1000)). Received array with shape: {preds.shape}"
+        )
+    path = get_file(
+        "imagenet_class_index.json",
+        CLASS_INDEX_PATH,
+        cache_subdir="models",
+        file_hash=CLASS_INDEX_HASH,
+    )
+    with open(path) as f:
+        index = json.load(f)
+    results = []
+    for row in preds:
+        best = np.argsort(row)[::-1][:top]
+        results.append([(*index[str(i)], float(row[i])) for i in best])
+    return results

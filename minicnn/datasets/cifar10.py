@@ -10,9 +10,7 @@ run code.
 
 from __future__ import annotations
 
-import io
 import os
-import pickle
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import numpy as np
 
 from . import files
 from .files import DatasetError
+from .safe_pickle import safe_loads
 
 class_names = [
     "airplane",
@@ -44,29 +43,13 @@ MIRRORS = ["https://www.cs.toronto.edu/~kriz/"]
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    # Protocol-2 pickles written by Python 3 spell bytes as _codecs.encode(str, "latin1").
-    ("_codecs", "encode"),
-}
-
-
-class _ArraysOnlyUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-
 
 def unpickle(
     data: bytes, where: str, label_key: bytes = b"labels", title: str = "CIFAR-10"
 ) -> dict[bytes, Any]:
     """A batch's dict, read by the unpickler that refuses code."""
     try:
-        batch = _ArraysOnlyUnpickler(io.BytesIO(data), encoding="bytes").load()
+        batch = safe_loads(data, encoding="bytes")
     except Exception as e:  # any malformed pickle, whatever the exception type
         raise DatasetError(f"{where}: not a {title} batch ({e}).") from None
     if not isinstance(batch, dict) or b"data" not in batch or label_key not in batch:

@@ -116,6 +116,8 @@ class PReLU(_Elementwise):
     along ``shared_axes`` (1-based axes of the input, as in Keras: ``shared_axes=[1, 2]`` gives
     one alpha per channel of an image)."""
 
+    WEIGHT_NAMES = ("alpha",)
+
     def __init__(
         self,
         alpha_initializer: str = "zeros",

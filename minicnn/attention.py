@@ -373,6 +373,10 @@ class Attention(_AttentionLayer):
 
     SCORE_MODES = ("dot", "concat")
 
+    def _weight_names(self) -> list[str]:
+        names = ["scale"] if self.use_scale else []
+        return names + (["concat_score_weight"] if self.score_mode == "concat" else [])
+
     def __init__(self, use_scale: bool = False, score_mode: str = "dot", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if score_mode not in self.SCORE_MODES:

@@ -37,7 +37,16 @@ def is_grad_enabled() -> bool:
 class Tensor:
     """An array plus what autograd needs: its gradient and the function that produced it."""
 
-    __slots__ = ("data", "grad", "creator", "requires_grad", "generation", "name", "constraint")
+    __slots__ = (
+        "data",
+        "grad",
+        "creator",
+        "requires_grad",
+        "generation",
+        "name",
+        "path",
+        "constraint",
+    )
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
@@ -49,6 +58,8 @@ class Tensor:
         self.requires_grad = requires_grad
         self.generation = 0
         self.name = name
+        # A weight's Keras path, "layer_name/weight_name", given when its layer is built.
+        self.path: str | None = None
         # A weight's projection after each optimizer update (Keras' constraints), or None.
         self.constraint: Any = None
 

@@ -100,16 +100,12 @@ class Compiler:
         self.compiled = True
 
     def _weight_paths(self) -> dict[int, str]:
-        """Each weight's path as Keras names it, 'layer_name/weight' (a weight's own name, an
-        Embedding's 'embeddings', else its place), by id; optimizers that treat weights by
-        name (Muon's exclude_layers) read it."""
-        from .sequence_layers import Embedding
-
+        """Each weight's Keras path, 'layer_name/weight_name', by id; optimizers that treat
+        weights by name (Muon's exclude_layers) read it."""
         paths = {}
         for layer in self._all_layers():
             for i, weight in enumerate(layer.weights):
-                own = "embeddings" if isinstance(layer, Embedding) and i == 0 else f"weight_{i}"
-                paths.setdefault(id(weight), f"{layer.name}/{weight.name or own}")
+                paths.setdefault(id(weight), weight.path or f"{layer.name}/weight_{i}")
         return paths
 
     # -- the settings as a config, as Keras 3 keeps them ----------------------------------------

@@ -39,6 +39,8 @@ class _ConvLSTM(RecurrentOptions):
     recurrent kernel (*window, filters, 4 * filters), bias (4 * filters,), gates in Keras'
     order i, f, c, o) and the recurrence."""
 
+    WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
+
     rank = 2
     takes_data_format = True
     channels_first_axis = 1  # (time, channels, ...), as Keras' channels_first ConvLSTM

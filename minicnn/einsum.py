@@ -149,6 +149,8 @@ class EinsumDense(LowRankAdaptation, _Activated):
     from them, and ``bias_axes`` (letters of the output) gives the bias its axes. LoRA as in
     Dense (``lora_rank``)."""
 
+    WEIGHT_NAMES = ("kernel", "bias")
+
     supports_masking = True
 
     def __init__(

@@ -288,6 +288,7 @@ class Layer:
         if not own_shape:
             self.output_shape = self._output_shape_for(input_shape)
         self._attach_constraints()
+        self._name_weights()
         self.built = True
         self._settle_trainable()
 
@@ -349,6 +350,8 @@ class Layer:
         self._weights.append(weight)
         if regularizer is not None:
             self._weight_penalties.append((regularizers.get(regularizer), weight))
+        if self.built:  # a weight added later (LoRA's) is named now, as at a build
+            self._name_weights()
         return weight
 
     add_variable = add_weight
@@ -361,6 +364,41 @@ class Layer:
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
         return []
+
+    # Keras' names of the weights ``_create_weights`` makes, in order. A name whose flag
+    # (OPTIONAL_WEIGHTS) is off on the layer is left out: Dense(use_bias=False) has a kernel
+    # alone, BatchNormalization(scale=False) no gamma.
+    WEIGHT_NAMES: tuple[str, ...] = ()
+    OPTIONAL_WEIGHTS = {"bias": "use_bias", "gamma": "scale", "beta": "center"}
+
+    def _weight_names(self) -> list[str]:
+        return [
+            name
+            for name in self.WEIGHT_NAMES
+            if getattr(self, self.OPTIONAL_WEIGHTS.get(name, ""), True) is not False
+        ]
+
+    def _name_weights(self) -> None:
+        """Give the layer's own weights Keras' names and paths ("dense/kernel"): the class's
+        names for what ``_create_weights`` made, ``add_weight``'s name, else "variable",
+        "variable_1", ... (a layer inside another keeps the names its own build gave)."""
+        unnamed = [w for w in self._weights if w.name is None]
+        names = self._weight_names()
+        if len(names) != len(unnamed):
+            names = ["variable" + (f"_{i}" if i else "") for i in range(len(unnamed))]
+        for weight, name in zip(unnamed, names, strict=True):
+            weight.name = name
+        for weight in self._weights:
+            if weight.path is None:
+                weight.path = f"{self.path}/{weight.name}"
+
+    def __getattr__(self, name: str) -> Any:
+        # Keras' weight attributes: dense.kernel, batch_norm.moving_mean, embedding.embeddings
+        if not name.startswith("_"):
+            for weight in self.__dict__.get("_weights", ()):
+                if weight.name == name:
+                    return weight
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def weights(self) -> list[Tensor]:
@@ -666,6 +704,7 @@ def _keeping_books(user_build: Any) -> Any:
         user_build(self, input_shape)
         self.input_shape = input_shape
         self.output_shape = self._output_shape_for(input_shape)
+        self._name_weights()
         self.built = True
         self._settle_trainable()
 

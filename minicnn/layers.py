@@ -322,6 +322,8 @@ class _Convolution(_Activated):
     """What Conv2D and Conv3D share: a kernel (*window, in / groups, filters) slid over
     ``rank`` spatial axes, with Keras' arguments. ``convolve`` is the operation."""
 
+    WEIGHT_NAMES = ("kernel", "bias")
+
     takes_data_format = True
 
     rank = 2
@@ -418,6 +420,8 @@ class _TransposedConvolution(_Activated):
     each output size (size - 1) * s + k with 'valid' padding and size * s with 'same'.
     ``transpose`` is the operation."""
 
+    WEIGHT_NAMES = ("kernel", "bias")
+
     takes_data_format = True
 
     rank = 2
@@ -487,6 +491,8 @@ class Conv2DTranspose(_TransposedConvolution):
 class DepthwiseConv2D(_Activated):
     """Each input channel convolved with its own ``depth_multiplier`` filters, as Keras'
     DepthwiseConv2D: kernel (kh, kw, in, depth_multiplier), bias (in * depth_multiplier,)."""
+
+    WEIGHT_NAMES = ("kernel", "bias")
 
     takes_data_format = True
 
@@ -570,6 +576,8 @@ class SeparableConv2D(DepthwiseConv2D):
     ``filters`` channels with the bias and the activation. Weights: depthwise kernel (kh, kw,
     in, depth_multiplier), pointwise kernel (1, 1, in * depth_multiplier, filters), bias."""
 
+    WEIGHT_NAMES = ("depthwise_kernel", "pointwise_kernel", "bias")
+
     def __init__(
         self,
         filters: int,
@@ -650,6 +658,8 @@ class Dense(LowRankAdaptation, _Activated):
     On input of more than one axis per sample, as in Keras, it acts on the last one: a
     (batch, h, w, c) input gives (batch, h, w, units). ``lora_rank`` fine-tunes it by LoRA
     (``minicnn.lora``): weights [kernel (frozen), bias, lora_kernel_a, lora_kernel_b]."""
+
+    WEIGHT_NAMES = ("kernel", "bias")
 
     supports_masking = True  # a padding mask passes through, as in Keras
 

@@ -72,6 +72,8 @@ class BatchNormalization(_ScaleAndShift):
     inference mode, as in Keras 3.
     """
 
+    WEIGHT_NAMES = ("gamma", "beta", "moving_mean", "moving_variance")
+
     supports_masking = True  # a padding mask passes through, as in Keras
 
     state_weight_count = 2
@@ -180,6 +182,8 @@ class LayerNormalization(_ScaleAndShift):
     scaled by gamma and shifted by beta, one each per position of those axes. The same in
     training and inference."""
 
+    WEIGHT_NAMES = ("gamma", "beta")
+
     supports_masking = True  # a padding mask passes through, as in Keras
 
     def __init__(
@@ -277,6 +281,9 @@ class RMSNormalization(LayerNormalization):
 
     def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-6, **kwargs: Any):
         super().__init__(axis=axis, epsilon=epsilon, center=False, scale=True, **kwargs)
+
+    def _weight_names(self) -> list[str]:
+        return ["scale"]  # Keras' name for its one weight
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         from . import ops

@@ -174,6 +174,8 @@ class Normalization(Layer):
     adapt has three non-trainable weights: the mean, the variance and the count of samples
     they were computed from."""
 
+    WEIGHT_NAMES = ("mean", "variance", "count")
+
     EPSILON = 1e-7
 
     def __init__(

@@ -348,6 +348,8 @@ class RecurrentOptions(Layer):
 class _RNN(RecurrentOptions):
     """What SimpleRNN, LSTM and GRU share: Keras' arguments, weights, dropout masks."""
 
+    WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
+
     recurrence: type[Recurrence] = Recurrence
     uses_gates = True  # whether ``recurrent_activation`` is an argument
 

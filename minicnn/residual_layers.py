@@ -18,6 +18,8 @@ class LayerScale(Layer):
     """Keras' LayerScale (Touvron et al., 2021): ``x * gamma``, gamma one weight per channel
     (``projection_dim`` of them), starting at ``init_values``."""
 
+    WEIGHT_NAMES = ("gamma",)
+
     def __init__(self, init_values: float, projection_dim: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.init_values, self.projection_dim = float(init_values), int(projection_dim)

@@ -58,6 +58,8 @@ class _KerasCell(RecurrentOptions):
     options; weights kernel (features, gates * units), recurrent_kernel (units, gates *
     units) and bias."""
 
+    WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
+
     gates = 1
 
     def __init__(

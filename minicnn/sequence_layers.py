@@ -68,6 +68,8 @@ class Conv1D(_Activated):
     Keras. ``padding="causal"`` pads only the start, so output step t sees input steps up to
     t; ``groups`` splits the channels as Conv2D's does."""
 
+    WEIGHT_NAMES = ("kernel", "bias")
+
     takes_data_format = True
 
     def __init__(
@@ -295,6 +297,8 @@ class Embedding(LowRankAdaptation, Layer):
     """Keras' Embedding: token ids (batch, ...) to vectors (batch, ..., output_dim), one
     learned row per id in [0, input_dim). On the CPU an id outside that range is an error; on a
     GPU it is clamped (a check would make the GPU wait for the host)."""
+
+    WEIGHT_NAMES = ("embeddings",)
 
     def __init__(
         self,

@@ -134,10 +134,14 @@ class STFTSpectrogram(Layer):
         bins = self.bins * (2 if self.mode == "stft" else 1)
         return (frames, bins, channels) if self.expand_dims else (frames, channels * bins)
 
+    def _sides(self) -> list[str]:
+        return [s for s in ("real", "imag") if s != {"imag": "real", "real": "imag"}.get(self.mode)]
+
+    def _weight_names(self) -> list[str]:
+        return [f"{side}_kernel" for side in self._sides()]  # Keras' names
+
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        sides = [
-            s for s in ("real", "imag") if s != {"imag": "real", "real": "imag"}.get(self.mode)
-        ]
+        sides = self._sides()
         return [
             stft_kernel(
                 side, self.frame_length, self.bins, self.window, self.scaling, self.periodic

@@ -20,7 +20,7 @@ def test_dense_lora_weights_formula_and_training(device, tmp_path):
     kernel, bias, a, b = dense.get_weights()
     assert [w.shape for w in (kernel, bias, a, b)] == [(6, 3), (3,), (6, 2), (2, 3)]
     assert not b.any()  # the layer starts as it was
-    assert [w.name for w in dense.trainable_weights] == [None, "lora_kernel_a", "lora_kernel_b"]
+    assert [w.name for w in dense.trainable_weights] == ["bias", "lora_kernel_a", "lora_kernel_b"]
     assert len(dense.non_trainable_weights) == 1 and model.count_params() == 18 + 3 + 12 + 6
     model.compile(optimizers.Adam(0.05), "mse")
     model.fit(x, y, epochs=3, batch_size=8, verbose=0)

@@ -513,8 +513,8 @@ def test_muon_leaves_embeddings_and_excluded_layers_to_adamw(tmp_path):
         model.optimizer.weight_paths[id(p)]: "adamw" if "velocity" in s else "muon"
         for p, s in zip(model.optimizer._params, model.optimizer._slots, strict=True)
     }
-    assert kinds["embedding/embeddings"] == "adamw" and kinds["hidden/weight_0"] == "muon"
-    assert kinds["output_dense/weight_0"] == "adamw" and kinds["hidden/weight_1"] == "adamw"
+    assert kinds["embedding/embeddings"] == "adamw" and kinds["hidden/kernel"] == "muon"
+    assert kinds["output_dense/kernel"] == "adamw" and kinds["hidden/bias"] == "adamw"
     model.save(tmp_path / "muon.minicnn")
     loaded = load_model(tmp_path / "muon.minicnn")
     assert loaded.optimizer.get_config() == model.optimizer.get_config()

@@ -232,6 +232,16 @@ class MultiHeadAttention(_AttentionLayer):
             weights.append(bias((out,)))
         return weights
 
+    OUTPUT_NAME = "attention_output"  # Keras' name of the output projection
+
+    def _weight_names(self) -> list[str]:
+        """Keras' sublayers' paths: query/kernel, query/bias, key/..., value/..., and the
+        output projection's."""
+        names = []
+        for part in ("query", "key", "value", self.OUTPUT_NAME):
+            names += [f"{part}/kernel"] + ([f"{part}/bias"] if self.use_bias else [])
+        return names
+
     def _project(self, x: Tensor, kernel: Tensor, bias: Any) -> Tensor:
         """(batch, steps, features) -> (batch, heads, steps, dim)."""
         n, steps, features = x.shape
@@ -313,6 +323,8 @@ class GroupQueryAttention(MultiHeadAttention):
     (features, query heads, head_dim) and bias, the key's and value's (features, key-value
     heads, head_dim) and biases, then the output kernel (query heads, head_dim, features)
     and bias."""
+
+    OUTPUT_NAME = "output_dense"
 
     def __init__(
         self,

@@ -387,7 +387,9 @@ class Layer:
         if len(names) != len(unnamed):
             names = ["variable" + (f"_{i}" if i else "") for i in range(len(unnamed))]
         for weight, name in zip(unnamed, names, strict=True):
-            weight.name = name
+            # "query/kernel": a weight of Keras' sublayer "query", named "kernel"
+            weight.name = name.rsplit("/", 1)[-1]
+            weight.path = f"{self.path}/{name}"
         for weight in self._weights:
             if weight.path is None:
                 weight.path = f"{self.path}/{weight.name}"

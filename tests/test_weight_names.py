@@ -65,6 +65,15 @@ def test_builtin_layers_name_their_weights_as_keras():
     attention = L.Attention(use_scale=True, score_mode="concat", name="att")
     attention([Input((3, 4)), Input((3, 4))])
     assert [w.path for w in attention.weights] == ["att/scale", "att/concat_score_weight"]
+    heads = L.MultiHeadAttention(2, 4, use_bias=False, name="mha")
+    heads([Input((3, 5)), Input((3, 5))])
+    assert [w.path for w in heads.weights] == [
+        "mha/query/kernel",
+        "mha/key/kernel",
+        "mha/value/kernel",
+        "mha/attention_output/kernel",
+    ]
+    assert {w.name for w in heads.weights} == {"kernel"}
 
 
 def test_weights_are_attributes_and_missing_ones_are_named():

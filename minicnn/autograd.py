@@ -90,6 +90,29 @@ class Tensor:
         values = backend.to_numpy(self.data)
         return values if dtype is None else values.astype(dtype, copy=False)
 
+    def assign(self, value: Any) -> Tensor:
+        """Keras' ``Variable.assign``: the values written into this tensor's own array (its
+        shape and dtype kept, on its device), so training and a captured CUDA graph, which
+        hold that array, see them."""
+        source = value.data if isinstance(value, Tensor) else value
+        if not backend.is_device_array(source):
+            source = np.asarray(source)
+        if tuple(source.shape) != self.shape and source.size != 1:
+            raise ValueError(
+                f"assign: the value has shape {tuple(source.shape)}; this tensor has {self.shape}."
+            )
+        device = backend.device_of(self.data)
+        self.data[...] = backend.to_device(source, device).astype(self.data.dtype, copy=False)
+        return self
+
+    def assign_add(self, delta: Any) -> Tensor:
+        """Keras' ``Variable.assign_add``: this tensor's values plus ``delta``, in place."""
+        return self.assign(self.numpy() + np.asarray(_host(delta)))
+
+    def assign_sub(self, delta: Any) -> Tensor:
+        """Keras' ``Variable.assign_sub``: this tensor's values minus ``delta``, in place."""
+        return self.assign(self.numpy() - np.asarray(_host(delta)))
+
     @property
     def value(self) -> Tensor:
         """The tensor itself: Keras on PyTorch reads a weight's gradient as
@@ -296,3 +319,9 @@ def _backward_walk(root: Tensor, grad: Any, only: set[int] | None = None) -> Non
             out.grad = None
         # Free what backward kept, so a graph is released step by step.
         del f.inputs
+
+
+def _host(value: Any) -> Any:
+    """A Tensor's or device array's values on the host; anything else as it is."""
+    value = value.data if isinstance(value, Tensor) else value
+    return backend.to_numpy(value) if backend.is_device_array(value) else value

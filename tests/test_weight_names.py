@@ -109,3 +109,18 @@ def test_user_weights_lora_and_a_loaded_model_keep_their_names(tmp_path):
     plain = Sequential([Input((4,)), L.Dense(3, name="d"), L.BatchNormalization(name="b")])
     plain.save(tmp_path / "m.minicnn")
     assert paths(load_model(tmp_path / "m.minicnn")) == paths(plain)
+
+
+def test_weights_assign_in_place_as_keras_variables(device):
+    model = Sequential([Input((3,)), L.Dense(2, name="d")]).to(device)
+    dense = model.layers[0]
+    kernel_array = dense.kernel.data
+    dense.kernel.assign(np.ones((3, 2)))
+    dense.bias.assign(np.zeros(2))
+    dense.bias.assign_add([0.5, 1.0])
+    dense.bias.assign_sub(np.array([0.5, 0.0]))
+    assert dense.kernel.data is kernel_array  # the same array, written in place
+    x = np.array([[1.0, 2.0, 3.0]], np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), [[6.0, 7.0]])
+    with pytest.raises(ValueError, match=r"the value has shape \(2,\); this tensor has \(3, 2\)"):
+        dense.kernel.assign(np.ones(2))

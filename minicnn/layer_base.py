@@ -839,6 +839,13 @@ class SymbolicTensor:
 
         return GetItem(key)(self)
 
+    def __iter__(self) -> Any:
+        # Without this, Python would iterate by indexing x[0], x[1], ... (batch-axis keys).
+        raise TypeError(
+            "Iterating over a symbolic tensor is not supported (its batch size is unknown); "
+            "index it (x[:, 0]) or split it with a layer."
+        )
+
 
 class Input(SymbolicTensor):
     """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``. It starts a

@@ -123,3 +123,5 @@ def test_keys_that_would_mix_samples_are_refused():
         x[:, 7]
     with pytest.raises(TypeError, match="takes ints, slices, None and ... as indices"):
         x[:, [0, 1]]
+    with pytest.raises(TypeError, match="Iterating over a symbolic tensor is not supported"):
+        list(x)

@@ -26,6 +26,7 @@ PARAMS = [
     (A.EfficientNetV2B0, {}, 7_200_312),
     (A.EfficientNetV2S, {}, 21_612_360),
     (A.MobileNetV3Small, {}, 2_554_968),
+    (A.NASNetMobile, {}, 5_326_716),
     (A.ConvNeXtTiny, {}, 28_589_128),
     (A.ConvNeXtSmall, {}, 50_223_688),
     (A.MobileNetV3Large, {}, 5_507_432),
@@ -95,6 +96,7 @@ def test_feature_extractors_pool_or_keep_the_map():
         (A.Xception, 71, {"block1_conv1_act", "block12_sepconv3_bn", "block14_sepconv2_act"}),
         (A.InceptionV3, 75, {"mixed0", "mixed9_1", "mixed10"}),
         (A.InceptionResNetV2, 75, {"mixed_5b", "block35_10_ac", "block8_10_conv", "conv_7b_ac"}),
+        (A.NASNetMobile, 32, {"stem_bn1", "reduction_concat_stem_2", "normal_concat_12"}),
     ],
 )
 def test_xception_and_inception_at_their_smallest_inputs(build, size, names):
@@ -102,9 +104,9 @@ def test_xception_and_inception_at_their_smallest_inputs(build, size, names):
     assert names <= {layer.name for layer in model.layers}
     x = np.random.default_rng(0).random((2, size, size, 3)).astype(np.float32)
     out = model.predict(A.preprocess_input(x * 255, "tf"), verbose=0)
-    assert out.shape[0] == 2 and out.shape[-1] in (1536, 2048) and np.isfinite(out).all()
+    assert out.shape[0] == 2 and out.shape[-1] in (1056, 1536, 2048) and np.isfinite(out).all()
     with pytest.raises(ValueError, match=f"at least {size}x{size}"):
-        build(weights=None, input_shape=(size - 1, size - 1, 3))
+        build(weights=None, include_top=False, input_shape=(size - 1, size - 1, 3))
 
 
 def test_efficientnet_has_its_preprocessing_inside_and_trains(tmp_path):

@@ -1,13 +1,13 @@
 """Keras' ``keras.applications`` architectures as minicnn models: VGG16 and VGG19,
-ResNet50/101/152 and their V2 forms, MobileNet, MobileNetV2 and MobileNetV3Small/Large,
-DenseNet121/169/201, Xception, InceptionV3, InceptionResNetV2, EfficientNetB0-B7,
-EfficientNetV2B0-B3/S/M/L and ConvNeXtTiny to XLarge, layer for layer as Keras builds them
-(the same layer names and parameter counts: ResNet50 has 25,636,712). ImageNet weights are
-Keras' .h5 files, which minicnn does not read: ``weights`` is None (random initialization,
-to train from scratch) or the path of weights saved by minicnn (``save_weights``).
-``preprocess_input(x, mode)`` is Keras' ("caffe", "tf" or "torch"; each family's module
-docstring names its mode; EfficientNet's (V1 and V2), MobileNetV3's and ConvNeXt's
-preprocessing is inside the model)."""
+ResNet50/101/152 and their V2 forms, MobileNet, MobileNetV2, MobileNetV3Small/Large,
+NASNetMobile/Large, DenseNet121/169/201, Xception, InceptionV3, InceptionResNetV2,
+EfficientNetB0-B7, EfficientNetV2B0-B3/S/M/L and ConvNeXtTiny to XLarge, layer for layer as
+Keras builds them (the same layer names and parameter counts: ResNet50 has 25,636,712).
+ImageNet weights are Keras' .h5 files, which minicnn does not read: ``weights`` is None
+(random initialization, to train from scratch) or the path of weights saved by minicnn
+(``save_weights``). ``preprocess_input(x, mode)`` is Keras' ("caffe", "tf" or "torch"; each
+family's module docstring names its mode; EfficientNet's (V1 and V2), MobileNetV3's and
+ConvNeXt's preprocessing is inside the model)."""
 
 from .convnext import (
     ConvNeXtBase,
@@ -41,6 +41,7 @@ from .inception_resnet_v2 import InceptionResNetV2
 from .inception_v3 import InceptionV3
 from .mobilenet import MobileNet, MobileNetV2
 from .mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
+from .nasnet import NASNetLarge, NASNetMobile
 from .resnet import ResNet50, ResNet50V2, ResNet101, ResNet101V2, ResNet152, ResNet152V2
 from .vgg import VGG16, VGG19
 from .xception import Xception
@@ -58,6 +59,8 @@ __all__ = [
     "MobileNetV2",
     "MobileNetV3Small",
     "MobileNetV3Large",
+    "NASNetMobile",
+    "NASNetLarge",
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",

@@ -4,6 +4,7 @@ by architecture search, each cell reading the two cells before it; preprocess_in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import layers as L
@@ -186,46 +187,31 @@ def _nasnet(
     return finish(inputs, x, options)
 
 
-def _arguments(
-    input_shape: Any,
-    include_top: bool,
-    weights: Any,
-    input_tensor: Any,
-    pooling: str | None,
-    classes: int,
-    classifier_activation: Any,
-) -> Options:
-    no_input_tensor(input_tensor)
-    return Options(
-        include_top, weights, input_shape, pooling, classes, classifier_activation, "NASNet"
+def _family(
+    name: str, size: int, penultimate: int, blocks: int, stem: int, skip: bool, count: str
+) -> Callable[..., Model]:
+    def build(
+        input_shape: Any = None,
+        include_top: bool = True,
+        weights: Any = "imagenet",
+        input_tensor: Any = None,
+        pooling: str | None = None,
+        classes: int = 1000,
+        classifier_activation: Any = "softmax",
+    ) -> Model:
+        no_input_tensor(input_tensor)
+        options = Options(
+            include_top, weights, input_shape, pooling, classes, classifier_activation, "NASNet"
+        )
+        return _nasnet(options, size, penultimate, blocks, stem, skip)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (
+        f"Keras' {name}: {blocks} normal cells a stage, {size}x{size} inputs by default; "
+        f"{count} parameters with the top."
     )
+    return build
 
 
-def NASNetMobile(  # noqa: N802 - Keras' name
-    input_shape: Any = None,
-    include_top: bool = True,
-    weights: Any = "imagenet",
-    input_tensor: Any = None,
-    pooling: str | None = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-) -> Model:
-    """Keras' NASNetMobile: 4 normal cells a stage, 224x224 inputs by default; 5,326,716
-    parameters with the top."""
-    args = (input_shape, include_top, weights, input_tensor, pooling, classes)
-    return _nasnet(_arguments(*args, classifier_activation), 224, 1056, 4, 32, False)
-
-
-def NASNetLarge(  # noqa: N802
-    input_shape: Any = None,
-    include_top: bool = True,
-    weights: Any = "imagenet",
-    input_tensor: Any = None,
-    pooling: str | None = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-) -> Model:
-    """Keras' NASNetLarge: 6 normal cells a stage, 331x331 inputs by default; 88,949,818
-    parameters with the top."""
-    args = (input_shape, include_top, weights, input_tensor, pooling, classes)
-    return _nasnet(_arguments(*args, classifier_activation), 331, 4032, 6, 96, True)
+NASNetMobile = _family("NASNetMobile", 224, 1056, 4, 32, False, "5,326,716")
+NASNetLarge = _family("NASNetLarge", 331, 4032, 6, 96, True, "88,949,818")

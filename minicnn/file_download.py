@@ -16,17 +16,22 @@ import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .datasets.files import cache_root
+from .fileio import atomic_write
 
 CHUNK = 1 << 16
 
 
+def _hasher(algorithm: str) -> Any:
+    # MD5 only to check the legacy hashes Keras publishes for some files
+    return hashlib.sha256() if algorithm == "sha256" else hashlib.md5()
+
+
 def hash_file(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     """The file's SHA-256 (or MD5) as hex digits, read in chunks."""
-    # MD5 only to check the legacy hashes Keras publishes for some files
-    hasher = hashlib.sha256() if algorithm == "sha256" else hashlib.md5()
+    hasher = _hasher(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             hasher.update(chunk)
@@ -105,34 +110,34 @@ def _matches(path: Path, file_hash: str | None, algorithm: str) -> bool:
 
 
 def _download(origin: str, target: Path, file_hash: str | None, algorithm: str) -> None:
+    """``origin`` streamed into ``target`` through ``fileio.atomic_write``, hashed on the way:
+    a failed fetch or a wrong hash leaves no file."""
     from .progress import Progbar
 
     print(f"Downloading data from {origin}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(origin, timeout=60) as response:
-                    size = response.headers.get("Content-Length")
-                    total = int(size) if size and size.isdigit() else None
-                    bar, done = Progbar(total), 0
-                    for chunk in iter(lambda: response.read(CHUNK), b""):
-                        out.write(chunk)
-                        done += len(chunk)
-                        bar.update(done)
-            except urllib.error.HTTPError as e:
-                raise OSError(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from None
-            except urllib.error.URLError as e:
-                raise OSError(f"URL fetch failure on {origin}: {e.reason}") from None
-        if file_hash is not None and hash_file(tmp, algorithm) != file_hash:
+    hasher = _hasher(algorithm)
+
+    def write(out: BinaryIO) -> None:
+        try:
+            with urllib.request.urlopen(origin, timeout=60) as response:
+                size = response.headers.get("Content-Length")
+                bar, done = Progbar(int(size) if size and size.isdigit() else None), 0
+                for chunk in iter(lambda: response.read(CHUNK), b""):
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    done += len(chunk)
+                    bar.update(done)
+        except urllib.error.HTTPError as e:
+            raise OSError(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from None
+        except urllib.error.URLError as e:
+            raise OSError(f"URL fetch failure on {origin}: {e.reason}") from None
+        if file_hash is not None and hasher.hexdigest() != file_hash:
             raise ValueError(
                 f"Incomplete or corrupted file detected. The {algorithm} file hash does not "
                 f"match the provided value of {file_hash}."
             )
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(target, write)
 
 
 def extract_archive(

@@ -94,24 +94,28 @@ class Tensor:
         """Keras' ``Variable.assign``: the values written into this tensor's own array (its
         shape and dtype kept, on its device), so training and a captured CUDA graph, which
         hold that array, see them."""
-        source = value.data if isinstance(value, Tensor) else value
-        if not backend.is_device_array(source):
-            source = np.asarray(source)
+        source = self._on_my_device(value)
         if tuple(source.shape) != self.shape and source.size != 1:
             raise ValueError(
                 f"assign: the value has shape {tuple(source.shape)}; this tensor has {self.shape}."
             )
-        device = backend.device_of(self.data)
-        self.data[...] = backend.to_device(source, device).astype(self.data.dtype, copy=False)
+        self.data[...] = source.astype(self.data.dtype, copy=False)
         return self
 
     def assign_add(self, delta: Any) -> Tensor:
         """Keras' ``Variable.assign_add``: this tensor's values plus ``delta``, in place."""
-        return self.assign(self.numpy() + np.asarray(_host(delta)))
+        return self.assign(self.data + self._on_my_device(delta))
 
     def assign_sub(self, delta: Any) -> Tensor:
         """Keras' ``Variable.assign_sub``: this tensor's values minus ``delta``, in place."""
-        return self.assign(self.numpy() - np.asarray(_host(delta)))
+        return self.assign(self.data - self._on_my_device(delta))
+
+    def _on_my_device(self, value: Any) -> Any:
+        """A value (Tensor, array, list, number) as an array on this tensor's device."""
+        source = value.data if isinstance(value, Tensor) else value
+        if not backend.is_device_array(source):
+            source = np.asarray(source)
+        return backend.to_device(source, backend.device_of(self.data))
 
     @property
     def value(self) -> Tensor:
@@ -319,9 +323,3 @@ def _backward_walk(root: Tensor, grad: Any, only: set[int] | None = None) -> Non
             out.grad = None
         # Free what backward kept, so a graph is released step by step.
         del f.inputs
-
-
-def _host(value: Any) -> Any:
-    """A Tensor's or device array's values on the host; anything else as it is."""
-    value = value.data if isinstance(value, Tensor) else value
-    return backend.to_numpy(value) if backend.is_device_array(value) else value

@@ -616,9 +616,8 @@ def global_max_pool2d(x: Any) -> Tensor:
 
 class Merge(Function):
     """An elementwise combination of inputs that broadcast to one shape: 'add', 'subtract'
-    (exactly two),
-    'multiply', 'average', 'maximum' or 'minimum' (the gradient goes to the first input that
-    holds the extreme, as TensorFlow's does)."""
+    (exactly two), 'multiply', 'average', 'maximum' or 'minimum' (the gradient goes to the
+    first input that holds the extreme, as TensorFlow's does)."""
 
     MODES = ("add", "subtract", "multiply", "average", "maximum", "minimum")
 
@@ -670,7 +669,7 @@ class Merge(Function):
                 g = grad.copy()
                 for j, x in enumerate(self.xs):
                     if j != i:
-                        g = g * x
+                        g *= x  # g has the output's shape: x broadcasts into it
                 grads.append(g)
             return tuple(grads)
         return tuple(grad * (self.winner == i).astype(grad.dtype) for i in range(n))

@@ -54,15 +54,15 @@ class TensorArithmetic(Layer):
         self.constant = None if constant is None else np.asarray(constant, np.float32)
         self._constant_data: Any = None
 
-    def _operands(self, values: list[Any]) -> list[Any]:
+    def _operands(self, values: list[Any], constant: Any) -> list[Any]:
+        """The operation's operands: the inputs, and the constant on its side."""
         if self.constant is None:
             return list(values)
-        return [self.constant, *values] if self.constant_first else [*values, self.constant]
+        return [constant, *values] if self.constant_first else [*values, constant]
 
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         wanted = 1 if self.operation in UNARY else 2
-        shapes = self._operands([tuple(s) for s in input_shape])
-        shapes = [s.shape if isinstance(s, np.ndarray) else s for s in shapes]
+        shapes = self._operands([tuple(s) for s in input_shape], np.shape(self.constant))
         if len(shapes) != wanted:
             raise ValueError(
                 f"{self.describe()}: {self.operation} takes {wanted} operand(s); got {len(shapes)}."
@@ -109,10 +109,7 @@ class TensorArithmetic(Layer):
         constant = self._constant_data
         if self.constant is not None and constant is None:
             constant = float(self.constant)  # a number: no array to move between devices
-        operands = list(x)
-        if self.constant is not None:
-            operands.insert(0 if self.constant_first else len(operands), constant)
-        return getattr(ops, self.operation)(*operands)
+        return getattr(ops, self.operation)(*self._operands(x, constant))
 
     def get_config(self) -> dict[str, Any]:
         constant = None if self.constant is None else self.constant.tolist()

@@ -211,6 +211,37 @@ class Tensor:
 
         return absolute(self)
 
+    # Comparisons and logic give boolean Tensors, as NumPy's (and Keras' tensors) do; == and !=
+    # stay identity, since Tensors are keys of dicts and sets.
+    def _compared(self, name: str, *others: Any) -> Tensor:
+        from . import ops
+
+        return getattr(ops, name)(self, *others)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compared("less", other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compared("less_equal", other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compared("greater", other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compared("greater_equal", other)
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compared("logical_and", other)
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compared("logical_or", other)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return self._compared("logical_xor", other)
+
+    def __invert__(self) -> Tensor:
+        return self._compared("logical_not")
+
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         if axis is None and not keepdims:
             from .functions import sum_all

@@ -834,6 +834,36 @@ class SymbolicTensor:
     def __abs__(self) -> Any:
         return self._operate("absolute", self)
 
+    # Comparisons and logic as Keras' KerasTensor has them: an OpCall layer of minicnn.ops.
+    def _op(self, name: str, *args: Any) -> Any:
+        from . import ops
+
+        return getattr(ops, name)(*args)
+
+    def __lt__(self, other: Any) -> Any:
+        return self._op("less", self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return self._op("less_equal", self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._op("greater", self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._op("greater_equal", self, other)
+
+    def __and__(self, other: Any) -> Any:
+        return self._op("logical_and", self, other)
+
+    def __or__(self, other: Any) -> Any:
+        return self._op("logical_or", self, other)
+
+    def __xor__(self, other: Any) -> Any:
+        return self._op("logical_xor", self, other)
+
+    def __invert__(self) -> Any:
+        return self._op("logical_not", self)
+
     def __getitem__(self, key: Any) -> Any:
         from .symbolic_arithmetic import GetItem
 

@@ -257,6 +257,7 @@ __all__ = [
     "LayerScale",
     "StochasticDepth",
     "TensorArithmetic",
+    "OpCall",
     "ZeroPadding3D",
     "Cropping3D",
     "UpSampling3D",
@@ -888,6 +889,7 @@ from .rnn_cells import (  # noqa: E402
 from .spectral_normalization import SpectralNormalization  # noqa: E402
 from .spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: E402
 from .symbolic_arithmetic import GetItem, TensorArithmetic  # noqa: E402
+from .symbolic_ops import OpCall  # noqa: E402
 from .text_layers import (  # noqa: E402
     TEXT_LAYERS,
     IntegerLookup,
@@ -1031,6 +1033,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         AugMix,
         Wrapper,
         TensorArithmetic,
+        OpCall,
         GetItem,
         LayerScale,
         StochasticDepth,

@@ -7,6 +7,7 @@ Tensors or arrays and returns a Tensor; gradients flow through all but the compa
 from __future__ import annotations
 
 import builtins  # ops.any, all, sum, max and min are Keras'; these are Python's
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -670,3 +671,10 @@ from .nn_ops import *  # noqa: E402, F403
 from .numpy_ops import *  # noqa: E402, F403
 from .rearrange import rearrange  # noqa: E402, F401
 from .spectrogram import istft, stft  # noqa: E402, F401
+
+# Last: each function also takes a functional model's symbolic tensors (an OpCall layer).
+from .symbolic_ops import make_symbolic_aware as _make_symbolic_aware  # noqa: E402
+
+_make_symbolic_aware(image, "image.")
+_make_symbolic_aware(linalg, "linalg.")
+_make_symbolic_aware(sys.modules[__name__])

@@ -258,3 +258,34 @@ def test_decode_predictions_reads_the_class_index_through_get_file(tmp_path, mon
     assert (tmp_path / "cache" / "models" / "imagenet_class_index.json").exists()
     with pytest.raises(ValueError, match=r"shape \(samples, 1000\)"):
         A.decode_predictions(np.zeros((2, 10)))
+
+
+def test_lpips_is_kerass_distance():
+    model = A.LPIPS(weights=None, input_shape=(32, 32, 3))
+    assert model.count_params() == 14_714_688 + 64 + 128 + 256 + 512 + 512  # VGG16 and the heads
+    assert [t.name for t in model.inputs] == ["input1", "input2"]
+    rng = np.random.default_rng(0)
+    first, second = (rng.random((3, 32, 32, 3)).astype(np.float32) for _ in range(2))
+    distance = model.predict([first, second], verbose=0)
+    assert distance.shape == (3,)
+    np.testing.assert_allclose(model.predict([first, first], verbose=0), 0.0, atol=1e-7)
+    np.testing.assert_allclose(model.predict([second, first], verbose=0), distance, rtol=1e-5)
+    # The oracle: the same features, normalized, weighted and averaged in NumPy.
+    backbone = model.get_layer("vgg_backbone")
+    heads = model.get_layer("linear_model")
+    expected = np.zeros(3)
+    features = backbone.predict(first, verbose=0), backbone.predict(second, verbose=0)
+    pairs = zip(*features, strict=True)
+    for i, (a, b) in enumerate(pairs):
+        a = a / np.sqrt(1e-8 + (a * a).sum(-1, keepdims=True))
+        b = b / np.sqrt(1e-8 + (b * b).sum(-1, keepdims=True))
+        weight = heads.get_layer(f"linear_{i}").get_weights()[0].reshape(-1)
+        expected += ((a - b) ** 2 @ weight).mean(axis=(1, 2))
+    np.testing.assert_allclose(distance, expected, rtol=1e-4)
+    with pytest.raises(ValueError, match="only VGG"):
+        A.LPIPS(weights=None, network_type="alex")
+    np.testing.assert_allclose(
+        A.lpips.preprocess_input(np.full((1, 1, 1, 3), 255.0))[0, 0, 0],
+        (1 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225]),
+        rtol=1e-6,
+    )

@@ -1,8 +1,9 @@
 """Keras' ``keras.applications`` architectures as minicnn models: VGG16 and VGG19,
 ResNet50/101/152 and their V2 forms, MobileNet, MobileNetV2, MobileNetV3Small/Large,
 NASNetMobile/Large, DenseNet121/169/201, Xception, InceptionV3, InceptionResNetV2,
-EfficientNetB0-B7, EfficientNetV2B0-B3/S/M/L and ConvNeXtTiny to XLarge, layer for layer as
-Keras builds them (the same layer names and parameter counts: ResNet50 has 25,636,712).
+EfficientNetB0-B7, EfficientNetV2B0-B3/S/M/L, ConvNeXtTiny to XLarge and the LPIPS
+perceptual distance, layer for layer as Keras builds them (the same layer names and
+parameter counts: ResNet50 has 25,636,712).
 ImageNet weights are Keras' .h5 files, which minicnn does not read: ``weights`` is None
 (random initialization, to train from scratch) or the path of weights saved by minicnn
 (``save_weights``). ``preprocess_input(x, mode)`` is Keras' ("caffe", "tf" or "torch"; each
@@ -39,6 +40,7 @@ from .efficientnet_v2 import (
 from .imagenet_utils import decode_predictions, preprocess_input
 from .inception_resnet_v2 import InceptionResNetV2
 from .inception_v3 import InceptionV3
+from .lpips import LPIPS
 from .mobilenet import MobileNet, MobileNetV2
 from .mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
 from .nasnet import NASNetLarge, NASNetMobile
@@ -87,6 +89,7 @@ __all__ = [
     "ConvNeXtBase",
     "ConvNeXtLarge",
     "ConvNeXtXLarge",
+    "LPIPS",
     "decode_predictions",
     "preprocess_input",
 ]

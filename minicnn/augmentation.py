@@ -17,7 +17,7 @@ from . import ops as tensor_ops
 from . import random as draws
 from .autograd import Tensor
 from .data_checks import finite_number, positive_int
-from .layer_base import Layer, Shape, _require_image
+from .layer_base import Layer, Shape, _require_image, sample_shape
 
 
 def _factor_range(
@@ -461,7 +461,7 @@ class Pipeline(Layer):
         return input_shape
 
     def build(self, input_shape: Shape) -> None:
-        shape = tuple(int(d) for d in input_shape)
+        shape = sample_shape(input_shape)
         self.input_shape = shape
         for layer in self.layers:
             layer.device = self.device

@@ -9,6 +9,29 @@ import numpy as np
 
 from . import backend
 
+# --- sample shapes with unknown (None) sizes, as Keras' Input((None, 3)) ------------------------
+
+
+def has_unknown(shape: Any) -> bool:
+    """Whether a sample shape (or a list or tuple of them) has a None size."""
+    if isinstance(shape, (list, tuple)):
+        return any(d is None or (isinstance(d, (list, tuple)) and has_unknown(d)) for d in shape)
+    return shape is None
+
+
+def fits(actual: Any, declared: Any) -> bool:
+    """Whether an actual sample shape fits a declared one: the same rank, and the same size
+    on each axis whose declared size is not None."""
+    actual, declared = tuple(actual), tuple(declared)
+    return len(actual) == len(declared) and all(
+        d is None or int(a) == d for a, d in zip(actual, declared, strict=True)
+    )
+
+
+def shape_text(shape: Any) -> str:
+    """A full shape as Keras prints it: ``(None, 28, 28, 1)`` (the batch first)."""
+    return "(" + ", ".join(str(d) for d in (None, *shape)) + ")"
+
 
 def finite_number(value: Any, name: str, owner: str, minimum: float | None = None) -> float:
     """A layer argument as a float, or a ValueError naming it."""
@@ -35,10 +58,10 @@ def as_input_batch(x: Any, input_shape: tuple[int, ...] | None, model_name: str)
         raise TypeError(f"x must hold real numbers; got dtype {x.dtype}.")
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x is empty (shape {x.shape}); pass at least one sample.")
-    if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape):
-        expected = "(None, " + ", ".join(str(d) for d in input_shape) + ")"
+    if input_shape is not None and not fits(x.shape[1:], input_shape):
         raise ValueError(
-            f"Model '{model_name}' expects input of shape {expected}; got x of shape {x.shape}."
+            f"Model '{model_name}' expects input of shape {shape_text(input_shape)}; got x of "
+            f"shape {x.shape}."
         )
     x = np.asarray(x, dtype=backend.FLOAT)
     if not np.isfinite(x).all():
@@ -71,7 +94,7 @@ def as_labels(y: Any, n: int, classes: int, positions: tuple[int, ...] = ()) -> 
             f"integer class ids of shape {('N', *positions)}. Pass y.argmax(axis=-1), or "
             'compile with loss="categorical_crossentropy".'
         )
-    if y.ndim != len(wanted) or (len(y) == n and tuple(y.shape[1:]) != positions):
+    if y.ndim != len(wanted) or (len(y) == n and not fits(y.shape[1:], positions)):
         shape = "(N,)" if not positions else str(("N", *positions)).replace("'", "")
         raise ValueError(f"y must be integer class ids of shape {shape}; got shape {y.shape}.")
     if len(y) != n:
@@ -96,7 +119,7 @@ def as_target_rows(y: Any, n: int, classes: int, positions: tuple[int, ...] = ()
             f"one-hot rows of shape {('N', *positions, classes)}. Compile with "
             'loss="sparse_categorical_crossentropy", or pass one-hot rows.'.replace("'N'", "N")
         )
-    if y.ndim != depth or y.shape[-1] != classes or tuple(y.shape[1:-1]) != positions:
+    if y.ndim != depth or y.shape[-1] != classes or not fits(y.shape[1:-1], positions):
         raise ValueError(
             f"y must be target rows of shape {('N', *positions, classes)} (the model has "
             f"{classes} outputs); got shape {y.shape}.".replace("'N'", "N")
@@ -121,7 +144,7 @@ def as_target_array(y: Any, n: int, output_shape: tuple[int, ...], loss: str) ->
         raise ValueError(f"x has {n} samples but y has {len(y)}.")
     if y.ndim == 1 and output_shape == (1,):
         y = y[:, None]
-    if y.shape[1:] != tuple(output_shape):
+    if not fits(y.shape[1:], output_shape):
         raise ValueError(
             f"{loss} takes targets of the outputs' shape {(None, *output_shape)}; got y of "
             f"shape {y.shape}."

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import activations, backend, constraints, initializers, regularizers
 from .autograd import Tensor
-from .data_checks import positive_int
+from .data_checks import fits, has_unknown, positive_int, shape_text
 
 Shape = tuple[int, ...]
 
@@ -194,8 +194,11 @@ class Layer:
         subclassing": its ``build`` (which calls ``add_weight``) gets minicnn's bookkeeping
         around it, and a ``call(inputs)`` without ``training`` is called without it."""
         super().__init_subclass__(**kwargs)
+        if "compute_output_shape" in cls.__dict__:
+            cls.compute_output_shape = _with_unknown_sizes(cls.__dict__["compute_output_shape"])
         if cls.__module__.startswith("minicnn.") or getattr(cls, "is_model", False):
             return  # minicnn's own layers, and models (their build and call are Model's)
+        cls._tracks_layers = True
         if "build" in cls.__dict__:
             cls.build = _keeping_books(cls.__dict__["build"])
         if "call" in cls.__dict__:
@@ -245,6 +248,32 @@ class Layer:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
 
+    # -- layers inside a user's layer ------------------------------------------------------------
+    # Whether layers assigned as attributes are tracked (a user's layer, as Keras tracks them;
+    # minicnn's own containers hold their inner layers' weights themselves).
+    _tracks_layers = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._tracks_layers:
+            items = value if isinstance(value, (list, tuple)) else [value]
+            tracked = self.__dict__.setdefault("_tracked_layers", [])
+            for item in items:
+                if isinstance(item, Layer) and all(item is not t for t in tracked):
+                    tracked.append(item)
+        super().__setattr__(name, value)
+
+    def _hold_tracked_weights(self, input_shape: Any) -> None:
+        """A user's layer holds the weights of the layers it keeps as attributes, after its
+        own (Keras' ``layer.weights``); a sublayer not built yet is built by running the layer
+        once on zeros, as Keras' first call builds it."""
+        tracked = self.__dict__.get("_tracked_layers", [])
+        if not tracked:
+            return
+        if not all(t.built for t in tracked) and not self.takes_list:
+            sizes_found(self._probed_output_shape, input_shape)
+        held = {id(w) for w in self._weights}
+        self._weights += [w for t in tracked for w in t.weights if id(w) not in held]
+
     # -- data_format='channels_first' -------------------------------------------------------
     # Where the channels sit in a channels-first sample (after the time axis of a ConvLSTM).
     channels_first_axis = 0
@@ -287,6 +316,7 @@ class Layer:
         self.input_shape = input_shape
         if not own_shape:
             self.output_shape = self._output_shape_for(input_shape)
+        self._hold_tracked_weights(input_shape)
         self._attach_constraints()
         self._name_weights()
         self.built = True
@@ -300,7 +330,7 @@ class Layer:
         not ask for it), the shape its call gives one sample of zeros."""
         if type(self).compute_output_shape is not Layer.compute_output_shape:
             return self.compute_output_shape(input_shape)
-        return self._probed_output_shape(input_shape)
+        return sizes_found(self._probed_output_shape, input_shape)
 
     def _probed_output_shape(self, input_shape: Shape) -> Shape:
         """The shape of what ``call`` gives one sample of zeros (no graph recorded)."""
@@ -312,10 +342,10 @@ class Layer:
         return tuple((out if isinstance(out, Tensor) else Tensor(out)).shape[1:])
 
     def _as_input_shape(self, input_shape: Any) -> Any:
-        """A shape as ints (a list of them for a layer that takes a list)."""
+        """A shape as ints and Nones (a list of them for a layer that takes a list)."""
         if self.takes_list:
-            return [tuple(int(d) for d in shape) for shape in input_shape]
-        return tuple(int(d) for d in input_shape)
+            return [sample_shape(shape) for shape in input_shape]
+        return sample_shape(input_shape)
 
     def add_weight(
         self,
@@ -361,6 +391,8 @@ class Layer:
         self.device = device
         for w in self._weights:
             w.data = backend.to_device(w.data, device)
+        for layer in self.__dict__.get("_tracked_layers", ()):
+            layer.to(device)
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
         return []
@@ -422,9 +454,10 @@ class Layer:
         self._mark_trainable()
 
     def _inner_layers(self) -> list[Layer]:
-        """The layers whose weights this one holds (a wrapper's, a pipeline's): each marks
-        its own weights, moving statistics and other state included."""
-        return []
+        """The layers whose weights this one holds (a wrapper's, a pipeline's, a user's
+        layer's attributes): each marks its own weights, moving statistics and other state
+        included."""
+        return list(self.__dict__.get("_tracked_layers", ()))
 
     def _mark_trainable(self) -> None:
         """Which of the layer's own weights the optimizer updates: the parameters of a
@@ -555,6 +588,8 @@ class Layer:
 
     def _clear_losses(self) -> None:
         self._call_losses = []
+        for layer in self.__dict__.get("_tracked_layers", ()):
+            layer._clear_losses()
 
     def _regularized(self, out: Any) -> Any:
         """The output, after adding its activity penalty (Keras divides it by the batch)."""
@@ -648,8 +683,8 @@ class Layer:
             [(None, *t.shape) for t in sources], [_symbolic_dtype(t) for t in sources]
         )
         if not self.built:
-            self.build(shape)
-        elif self.input_shape != (list(shape) if self.takes_list else tuple(shape)):
+            self._build_for_graph(shape)
+        elif not _shapes_fit(shape, self.input_shape):
             raise ValueError(
                 f"{self.describe()} was built for input shape {self.input_shape}, and is "
                 f"called on {shape}."
@@ -657,6 +692,22 @@ class Layer:
         result = SymbolicTensor(self.output_shape, self, sources)
         self._called_input, self._called_output = x, result
         return result
+
+    def _build_for_graph(self, shape: Any) -> None:
+        """Build for a symbolic input's shape; a None size goes to ``build`` as in Keras,
+        and a layer that needs that size to make its weights says so."""
+        if not has_unknown(shape):
+            self.build(shape)
+            return
+        try:
+            self.build(shape)
+        except TypeError as error:  # arithmetic on a None size
+            shown = [shape_text(s) for s in shape] if self.takes_list else shape_text(shape)
+            raise ValueError(
+                f"{self.describe()} needs the size of every axis it makes weights or tables "
+                f"for, and its input has shape {shown} (a None size: give it in the Input). "
+                f"({error})"
+            ) from error
 
     @property
     def input(self) -> Any:
@@ -684,7 +735,8 @@ class Layer:
         """The weight penalties of this layer (Keras' ``layer.losses``), from its current
         weights; the model adds them to the loss."""
         own = [penalty(weight) for penalty, weight in self._weight_penalties]
-        return own + self._call_losses
+        inner = [loss for t in self.__dict__.get("_tracked_layers", ()) for loss in t.losses]
+        return own + self._call_losses + inner
 
     def _penalties(self, pairs: list[tuple[Any, int]]) -> list[Tensor]:
         """The penalties of the (regularizer, weight index) pairs that have a regularizer,
@@ -706,6 +758,7 @@ def _keeping_books(user_build: Any) -> Any:
         user_build(self, input_shape)
         self.input_shape = input_shape
         self.output_shape = self._output_shape_for(input_shape)
+        self._hold_tracked_weights(input_shape)
         self._name_weights()
         self.built = True
         self._settle_trainable()
@@ -721,6 +774,65 @@ def _without_training(user_call: Any) -> Any:
         return user_call(self, x)
 
     return call
+
+
+def sample_shape(shape: Any) -> Shape:
+    """A sample shape as a tuple of ints, None where the size is unknown."""
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _shapes_fit(actual: Any, declared: Any) -> bool:
+    """Whether a call's input shape(s) fit those a layer was built for."""
+    if isinstance(declared, list):
+        return len(actual) == len(declared) and all(
+            fits(a, d) for a, d in zip(actual, declared, strict=True)
+        )
+    return fits(actual, declared)
+
+
+# Two sizes an unknown (None) axis takes to find a layer's output shape: an output size that
+# differs between them is unknown too. Far apart and not powers of two, so that strided
+# layers (even 32x, as ResNet's) still give different sizes.
+UNKNOWN_SIZE_PROBES = (72, 200)
+
+
+def _with_sizes(shape: Any, size: int) -> Any:
+    if isinstance(shape, list):
+        return [_with_sizes(s, size) for s in shape]
+    if isinstance(shape, tuple) and any(isinstance(d, (tuple, list)) for d in shape):
+        return tuple(_with_sizes(s, size) for s in shape)
+    return tuple(size if d is None else d for d in shape)
+
+
+def _merged(first: Any, second: Any) -> Any:
+    """Two output shapes (or lists or tuples of them) as one: None where they differ."""
+    if isinstance(first, (list, tuple)) and any(isinstance(d, (tuple, list)) for d in first):
+        merged = [_merged(a, b) for a, b in zip(first, second, strict=True)]
+        return merged if isinstance(first, list) else tuple(merged)
+    if len(first) != len(second):
+        raise ValueError(f"the output rank depends on an unknown size: {first} and {second}.")
+    return tuple(a if a == b else None for a, b in zip(first, second, strict=True))
+
+
+def sizes_found(compute: Any, input_shape: Any) -> Any:
+    """``compute(input_shape)`` for a shape with None sizes: computed at two sizes and
+    merged."""
+    if not has_unknown(input_shape):
+        return compute(input_shape)
+    first, second = (compute(_with_sizes(input_shape, n)) for n in UNKNOWN_SIZE_PROBES)
+    return _merged(first, second)
+
+
+def _with_unknown_sizes(compute_output_shape: Any) -> Any:
+    """A layer class's ``compute_output_shape``, taking None sizes (see ``sizes_found``)."""
+
+    @functools.wraps(compute_output_shape)
+    def compute(self: Layer, input_shape: Any) -> Any:
+        if not has_unknown(input_shape):
+            return compute_output_shape(self, input_shape)
+        return sizes_found(lambda shape: compute_output_shape(self, shape), input_shape)
+
+    return compute
 
 
 def _symbolic_dtype(t: Any) -> Any:
@@ -879,7 +991,8 @@ class SymbolicTensor:
 
 class Input(SymbolicTensor):
     """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``. It starts a
-    Sequential model, or a functional one: ``x = Input((28, 28, 1)); y = Dense(10)(x)``."""
+    Sequential model, or a functional one: ``x = Input((28, 28, 1)); y = Dense(10)(x)``. A
+    None size is unknown: ``Input((None,), dtype="int32")`` takes sequences of any length."""
 
     def __init__(
         self,
@@ -902,20 +1015,16 @@ class Input(SymbolicTensor):
         if shape is None:
             raise ValueError("Input: give the shape of one sample, e.g. Input(shape=(28, 28, 1)).")
         shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
-        if any(d is None for d in shape):
-            raise ValueError(
-                f"Input shape {shape!r} has a None (variable) dimension, which is not available: "
-                "give every size (pad sequences to one length with utils.pad_sequences)."
-            )
-        if not shape or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape):
-            raise ValueError(f"Input shape must be positive ints, got {shape!r}.")
+        known = [d for d in shape if d is not None]
+        if not shape or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in known):
+            raise ValueError(f"Input shape must be positive ints or None, got {shape!r}.")
         if sparse or tensor is not None or optional:
             raise ValueError(
                 "Input: sparse inputs, an existing tensor and optional inputs are not available."
             )
         if batch_size is not None:
             batch_size = positive_int(batch_size, "Input: batch_size")
-        super().__init__(tuple(int(d) for d in shape), None, [])
+        super().__init__(sample_shape(shape), None, [])
         self.batch_size, self.dtype = batch_size, None if dtype is None else str(np.dtype(dtype))
         self.name = name or backend.unique_name("input_layer")
         self.input_layer = InputLayer(self.shape, name=self.name)
@@ -926,16 +1035,16 @@ class InputLayer(Layer):
 
     def __init__(self, shape: Shape, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.shape = tuple(int(d) for d in shape)
+        self.shape = sample_shape(shape)
         self.build(self.shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if tuple(input_shape) != self.shape:
+        if not fits(input_shape, self.shape):
             raise ValueError(
                 f"{self.describe()} expects samples of shape {self.shape}, got "
                 f"{tuple(input_shape)}."
             )
-        return self.shape
+        return tuple(input_shape)
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         return x

@@ -19,8 +19,9 @@ from .callbacks import (
     History,
 )
 from .compiling import Compiler
+from .data_checks import fits
 from .graph_step import CapturedTrainStep
-from .layer_base import is_symbolic
+from .layer_base import is_symbolic, sample_shape
 from .layers import LAYER_CLASSES, Input, Layer
 from .summary import print_summary
 from .training import Trainer, TrainingDivergedError  # noqa: F401 - re-exported
@@ -227,13 +228,15 @@ class Model(Layer, Compiler, Trainer):
                 self._subclass_output_shape = tuple(self._forward(probe, False).shape[1:])
             return
         if self._input_count > 1:
-            shapes = [tuple(int(d) for d in shape) for shape in input_shape]
-            if shapes != self.input_shape:
+            shapes = [sample_shape(shape) for shape in input_shape]
+            if len(shapes) != len(self.input_shape) or not all(
+                fits(s, d) for s, d in zip(shapes, self.input_shape, strict=True)
+            ):
                 raise ValueError(
                     f"Model '{self.name}' takes samples of shapes {self.input_shape}, got {shapes}."
                 )
             return
-        if tuple(int(d) for d in input_shape) != self.input_shape:
+        if not fits(input_shape, self.input_shape):
             raise ValueError(
                 f"Model '{self.name}' takes samples of shape {self.input_shape}, got "
                 f"{tuple(input_shape)}."
@@ -546,7 +549,7 @@ class Sequential(Model):
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create every layer's weights for samples of ``input_shape`` (batch left out)."""
-        shape = tuple(int(d) for d in input_shape)
+        shape = sample_shape(input_shape)
         self.input_shape = shape
         for layer in self.layers:
             if not layer.built or layer.input_shape != shape:
@@ -591,7 +594,7 @@ class SelectOutput(Layer):
 
     def build(self, input_shape: Any) -> None:
         """``input_shape`` holds the model's output shapes."""
-        shapes = tuple(tuple(int(d) for d in shape) for shape in input_shape)
+        shapes = tuple(sample_shape(shape) for shape in input_shape)
         self.output_shape = self.compute_output_shape(shapes)
         self.input_shape = shapes
         self._weights = []

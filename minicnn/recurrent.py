@@ -17,7 +17,7 @@ from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .functions import matmul_arrays
-from .layer_base import Layer, Shape
+from .layer_base import Layer, Shape, sample_shape
 from .wrapper import Wrapper
 
 
@@ -715,7 +715,7 @@ class Bidirectional(Layer):
         return shape
 
     def build(self, input_shape: Shape) -> None:
-        input_shape = tuple(int(d) for d in input_shape)
+        input_shape = sample_shape(input_shape)
         self.output_shape = self.compute_output_shape(input_shape)
         self.input_shape = input_shape
         for layer in (self.forward_layer, self.backward_layer):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .autograd import Tensor
-from .layer_base import Layer, Shape, wrapped_layer
+from .layer_base import Layer, Shape, sample_shape, wrapped_layer
 
 
 class Wrapper(Layer):
@@ -34,7 +34,7 @@ class Wrapper(Layer):
         return []
 
     def build(self, input_shape: Shape) -> None:
-        input_shape = tuple(int(d) for d in input_shape)
+        input_shape = sample_shape(input_shape)
         self.layer.device = self.device
         if not self.layer.built:
             self.layer.build(self.inner_shape(input_shape))

@@ -147,3 +147,39 @@ def test_bad_add_weight_arguments_are_named():
     with pytest.raises(ValueError, match="Unknown constraint 'non_negative'"):
         layer.add_weight(shape=(2,), constraint="non_negative")
     assert isinstance(layer.add_weight(shape=(2, 2), initializer=np.ones), Tensor)
+
+
+class MLPBlock(L.Layer):
+    """The guide's "layers are recursively composable" example: layers kept as attributes
+    (and in a list), whose weights the block holds."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.linear_1 = Linear(8)
+        self.rest = [L.Dense(8, kernel_regularizer="l2"), Linear(1)]
+
+    def call(self, inputs):
+        x = ops.relu(self.linear_1(inputs))
+        return self.rest[1](ops.relu(self.rest[0](x)))
+
+
+def test_a_layer_holds_the_weights_of_the_layers_it_keeps(tmp_path, device):
+    block = MLPBlock()
+    model = Model(x := Input((4,)), block(x)).to(device)
+    assert len(block.weights) == 6 and len(block.trainable_weights) == 6
+    assert block.count_params() == (4 * 8 + 8) + (8 * 8 + 8) + (8 + 1)
+    assert len(model.losses) == 1  # the inner Dense's kernel penalty
+    model.compile("adam", "mse")
+    rng = np.random.default_rng(0)
+    data, targets = rng.standard_normal((32, 4)), rng.standard_normal((32, 1))
+    before = block.rest[0].get_weights()[0]
+    model.fit(data, targets, epochs=2, batch_size=8, verbose=0)
+    assert not np.allclose(block.rest[0].get_weights()[0], before)  # the inner layers train
+    block.trainable = False
+    assert not block.trainable_weights and not block.rest[0].trainable
+    block.trainable = True
+    model.save(tmp_path / "block.keras")
+    loaded = load_model(tmp_path / "block.keras", custom_objects={"MLPBlock": MLPBlock})
+    np.testing.assert_allclose(
+        loaded.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-6
+    )

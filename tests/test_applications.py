@@ -282,6 +282,11 @@ def test_lpips_is_kerass_distance():
         weight = heads.get_layer(f"linear_{i}").get_weights()[0].reshape(-1)
         expected += ((a - b) ** 2 @ weight).mean(axis=(1, 2))
     np.testing.assert_allclose(distance, expected, rtol=1e-4)
+    any_size = A.LPIPS(weights=None)  # Keras' default: (None, None, 3)
+    any_size.set_weights(model.get_weights())
+    np.testing.assert_allclose(any_size.predict([first, second], verbose=0), distance, rtol=1e-5)
+    wider = rng.random((2, 40, 56, 3)).astype(np.float32)
+    assert any_size.predict([wider, wider[::-1]], verbose=0).shape == (2,)
     with pytest.raises(ValueError, match="only VGG"):
         A.LPIPS(weights=None, network_type="alex")
     np.testing.assert_allclose(

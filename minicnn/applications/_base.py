@@ -19,13 +19,13 @@ RESNET_BN = {"epsilon": 1.001e-5}  # the batch norm of Keras' ResNet and DenseNe
 def image_input(input_shape: Any, default: int, min_size: int) -> Any:
     """Keras' obtain_input_shape, for channels-last images: the default square with 3
     channels, or the given shape (at least ``min_size`` pixels a side; with weights=None a
-    top's sizes follow it, as in Keras)."""
+    top's sizes follow it, as in Keras; a None size is unknown, for a feature extractor)."""
     if input_shape is None:
         return L.Input((default, default, 3))
     shape = tuple(input_shape)
     if len(shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels); got {shape}.")
-    if shape[0] < min_size or shape[1] < min_size:
+    if any(d is not None and d < min_size for d in shape[:2]):
         raise ValueError(
             f"Input size must be at least {min_size}x{min_size}; Received: input_shape={shape}"
         )

@@ -40,9 +40,8 @@ def LPIPS(
     network_type: str = "vgg",
     name: str = "lpips",
 ) -> Model:
-    """Keras' LPIPS model: two image inputs ("input1", "input2"), one distance per pair.
-    minicnn's inputs have fixed sizes: ``input_shape`` defaults to (64, 64, 3), the patches
-    of the paper's 2AFC data (Keras' is (None, None, 3)). Images go in as
+    """Keras' LPIPS model: two image inputs ("input1", "input2") of any size by default
+    (``input_shape`` (None, None, 3)), one distance per pair. Images go in as
     ``preprocess_input`` gives them. ``weights``: None, or a minicnn weights file ("imagenet",
     Keras' .h5, is refused as in the other applications)."""
     if network_type != "vgg":
@@ -51,7 +50,7 @@ def LPIPS(
         )
     no_input_tensor(input_tensor)
     path = weights_path(weights)
-    shape = tuple(input_shape) if input_shape is not None else (64, 64, 3)
+    shape = tuple(input_shape) if input_shape is not None else (None, None, 3)
     first, second = L.Input(shape, name="input1"), L.Input(shape, name="input2")
     vgg = VGG16(include_top=False, weights=None, input_shape=shape)
     backbone = Model(
@@ -62,7 +61,7 @@ def LPIPS(
         ops.square(_unit_normalized(a) - _unit_normalized(b))
         for a, b in zip(*features, strict=True)
     ]
-    heads = _linear_heads([d.shape[-1] for d in diffs], [d.shape[:2] for d in diffs])
+    heads = _linear_heads([d.shape[-1] for d in diffs], [tuple(d.shape[:2]) for d in diffs])
     spatial = [ops.mean(t, axis=(1, 2)) for t in heads(diffs)]
     distance = ops.squeeze(L.Add(name="sum_of_depths")(spatial), axis=-1)
     model = Model([first, second], distance, name=name)

@@ -181,6 +181,7 @@ class Compiler:
         for several outputs, weighted by ``loss_weights``) against ``y``, weighted by
         ``sample_weight``, plus the layers' weight penalties (``model.losses``)."""
         self._require_compiled()
+        y, y_pred = self._as_output_list(y), self._as_output_list(y_pred)
         weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         if self._output_count == 1:
             return self._penalized(self.loss(self._on_device(y), y_pred, **weights))
@@ -196,6 +197,7 @@ class Compiler:
         """Keras 3's ``compute_metrics``: add the batch to every compiled metric (weighted
         ones take ``sample_weight``; for several outputs, each metric reads its output, and
         each output's loss is tracked), then ``get_metrics_result()``."""
+        y, y_pred = self._as_output_list(y), self._as_output_list(y_pred)
         several = self._output_count > 1
         for metric, head in zip(
             self._compiled_metrics,

@@ -66,6 +66,11 @@ class Model(Layer, Compiler, Trainer):
                 "subclass Model with layers assigned in __init__ and a call(x, training)."
             )
         self._setup(name, device)
+        # Keras' dicts of inputs and outputs: data and results are dicts by these keys.
+        self._input_keys = list(inputs) if isinstance(inputs, dict) else None
+        self._output_keys = list(outputs) if isinstance(outputs, dict) else None
+        inputs = list(inputs.values()) if isinstance(inputs, dict) else inputs
+        outputs = list(outputs.values()) if isinstance(outputs, dict) else outputs
         self.layers, self._graph, self._output_slots = functional.trace(inputs, outputs)
         self._graph_inputs = functional.as_list(inputs, "inputs")
         self._graph_outputs = functional.as_list(outputs, "outputs")
@@ -77,6 +82,8 @@ class Model(Layer, Compiler, Trainer):
 
     def _setup(self, name: str | None, device: str | None) -> None:
         self._subclassed = False
+        self._input_keys: list[str] | None = None
+        self._output_keys: list[str] | None = None
         self._graph: list[functional.Node] = []
         self.device = backend.resolve_device(device)
         self.name = name or backend.unique_name(self._default_name)
@@ -136,9 +143,36 @@ class Model(Layer, Compiler, Trainer):
 
     @property
     def output_names(self) -> list[str]:
-        """The names of the layers that make the outputs (Keras' ``output_names``): the
-        prefixes of a model with several outputs' log keys."""
+        """The names of the layers that make the outputs (Keras' ``output_names``), or the
+        keys of a dict of outputs: the prefixes of a model with several outputs' log keys."""
+        if self._output_keys is not None:
+            return list(self._output_keys)
         return [t.layer.name for t in self._graph_outputs]
+
+    @property
+    def input_names(self) -> list[str]:
+        """The names of the Inputs, or the keys of a dict of inputs: a dict of data is read
+        by them."""
+        if self._input_keys is not None:
+            return list(self._input_keys)
+        return [t.name for t in self._graph_inputs]
+
+    def _as_output_list(self, values: Any) -> Any:
+        """A dict by output name as the list of outputs (anything else as it is)."""
+        if isinstance(values, dict) and not self._subclassed:
+            missing = [n for n in self.output_names if n not in values]
+            if missing:
+                raise ValueError(f"Model '{self.name}': no value for the outputs {missing}.")
+            listed = [values[n] for n in self.output_names]
+            return listed if len(listed) > 1 else listed[0]
+        return values
+
+    def _structured(self, outputs: Any) -> Any:
+        """The outputs as the model was given them: a dict by key for a dict of outputs."""
+        if self._output_keys is None:
+            return outputs
+        listed = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        return dict(zip(self._output_keys, listed, strict=True))
 
     def __setattr__(self, name: str, value: Any) -> None:
         """A subclassed model tracks the layers its code assigns (one, or a list of them), in
@@ -194,10 +228,13 @@ class Model(Layer, Compiler, Trainer):
         """The model that ``get_config`` described (Keras' ``Functional`` config), with new
         layers."""
         model_inputs, outputs = functional.rebuild(config, layer_class)
-        inputs = model_inputs[0] if len(model_inputs) == 1 else model_inputs
-        return Model(
-            inputs, outputs[0] if len(outputs) == 1 else outputs, name=config["name"], device=device
-        )
+        inputs: Any = model_inputs[0] if len(model_inputs) == 1 else model_inputs
+        if config.get("input_keys") is not None:
+            inputs = dict(zip(config["input_keys"], model_inputs, strict=True))
+        given: Any = outputs[0] if len(outputs) == 1 else outputs
+        if config.get("output_keys") is not None:
+            given = dict(zip(config["output_keys"], outputs, strict=True))
+        return Model(inputs, given, name=config["name"], device=device)
 
     def to(self, device: str) -> Model:
         """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
@@ -339,6 +376,15 @@ class Model(Layer, Compiler, Trainer):
         On a symbolic tensor, the model becomes a layer of the functional model being built.
         ``training`` unset: an enclosing call's, else False (inference)."""
         training = layer_base.resolve_training(training, False)
+        if isinstance(x, dict) and not self._subclassed:
+            missing = [n for n in self.input_names if n not in x]
+            if missing:
+                raise ValueError(f"Model '{self.name}': no value for the inputs {missing}.")
+            x = [x[n] for n in self.input_names]
+            x = x if len(x) > 1 else x[0]
+        return self._structured(self._called(x, training))
+
+    def _called(self, x: Any, training: bool) -> Any:
         if is_symbolic(x) and self._output_count > 1:
             return self._connect_outputs(x)
         if self._input_count > 1:
@@ -454,7 +500,11 @@ class Model(Layer, Compiler, Trainer):
                     for layer in self.layers
                 ],
             }
-        return functional.graph_config(self.name, self._nodes(), self._output_slots)
+        config = functional.graph_config(self.name, self._nodes(), self._output_slots)
+        for key, value in (("input_keys", self._input_keys), ("output_keys", self._output_keys)):
+            if value is not None:
+                config[key] = value
+        return config
 
     def to_json(self) -> str:
         """The architecture as JSON, as Keras' ``to_json`` (no weights); ``model_from_json``

@@ -291,7 +291,7 @@ class Trainer:
         return backend.to_device(x, self.device), backend.to_device(y, self.device)
 
     def _prepare_several(self, x: Any, y: Any) -> tuple[Any, Any]:
-        names = [t.name for t in self._graph_inputs]
+        names = self.input_names
         shapes = self.input_shape if self._input_count > 1 else [self.input_shape]
         xs = _one_per(x, names, "x", "input")
         arrays = [
@@ -780,7 +780,9 @@ class Trainer:
         with no_grad():
             for step, (xb, _, _) in enumerate(batches.epoch(shuffle=False)):
                 hooks.on_predict_batch_begin(step, {})
-                out = self.predict_step(list(xb) if isinstance(xb, tuple) else xb)
+                out = self._as_output_list(
+                    self.predict_step(list(xb) if isinstance(xb, tuple) else xb)
+                )
                 outputs.append([_data(t) for t in out] if isinstance(out, list) else _data(out))
                 hooks.on_predict_batch_end(step, {"outputs": outputs[-1]})
                 bar.update(step + 1)
@@ -789,7 +791,8 @@ class Trainer:
         hooks.on_predict_end({})
         bar.finish()
         if isinstance(outputs[0], list):  # one array per output
-            return [backend.to_numpy(xp.concatenate(part)) for part in zip(*outputs, strict=True)]
-        return backend.to_numpy(xp.concatenate(outputs))  # one copy back from a GPU
+            parts = [backend.to_numpy(xp.concatenate(part)) for part in zip(*outputs, strict=True)]
+            return self._structured(parts)
+        return self._structured(backend.to_numpy(xp.concatenate(outputs)))  # one copy from a GPU
 
     # -- saving --------------------------------------------------------------------------------

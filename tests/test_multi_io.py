@@ -220,3 +220,60 @@ def test_a_shared_model_of_two_outputs(tmp_path):
     loaded = load_model(tmp_path / "s.minicnn")
     np.testing.assert_array_equal(loaded.predict(xs, verbose=0), outer.predict(xs, verbose=0))
     assert loaded.count_params() == outer.count_params()
+
+
+def _keyed_model():
+    """Keras' functional-API guide example: dicts of inputs and of outputs, by keys that
+    are not the layers' names, and token ids of any length."""
+    title, tags = Input((None,), name="title_ids"), Input((3,), name="tag_flags")
+    words = L.GRU(4)(L.Embedding(20, 4)(title))
+    joined = L.concatenate([words, tags])
+    outputs = {"priority": L.Dense(1)(joined), "department": L.Dense(2)(joined)}
+    return Model({"title": title, "tags": tags}, outputs)
+
+
+def test_dicts_of_inputs_and_outputs_as_in_kerass_guide(tmp_path, device):
+    model = _keyed_model().to(device)
+    assert model.input_names == ["title", "tags"]
+    assert model.output_names == ["priority", "department"]
+    model.compile(
+        optimizer="rmsprop",
+        loss={"priority": "mse", "department": "sparse_categorical_crossentropy"},
+        loss_weights={"priority": 1.0, "department": 0.2},
+    )
+    rng = np.random.default_rng(0)
+    x = {"title": rng.integers(0, 20, (24, 7)), "tags": rng.random((24, 3))}
+    y = {"priority": rng.random((24, 1)), "department": rng.integers(0, 2, 24)}
+    history = model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert {"priority_loss", "department_loss", "loss"} <= set(history.history)
+    predicted = model.predict(x, verbose=0)
+    assert set(predicted) == {"priority", "department"}
+    assert predicted["priority"].shape == (24, 1) and predicted["department"].shape == (24, 2)
+    eager = model({"title": x["title"][:3], "tags": x["tags"][:3].astype(np.float32)})
+    np.testing.assert_allclose(host(eager["department"].data), predicted["department"][:3])
+    model.save(tmp_path / "keyed.keras")
+    loaded = load_model(tmp_path / "keyed.keras")
+    again = loaded.predict(x, verbose=0)
+    np.testing.assert_allclose(again["priority"], predicted["priority"], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"no value for the inputs \['tags'\]"):
+        model({"title": x["title"]})
+
+
+def test_a_replaced_train_step_gets_dicts():
+    class Stepped(Model):
+        def train_step(self, data):
+            x, y = data
+            y_pred = self(x, training=True)
+            assert isinstance(y_pred, dict)
+            return super().train_step(data)
+
+    base = _keyed_model()
+    (title, tags), (priority, department) = base.inputs, base.outputs
+    model = Stepped(
+        {"title": title, "tags": tags}, {"priority": priority, "department": department}
+    )
+    model.compile("adam", {"priority": "mse", "department": "sparse_categorical_crossentropy"})
+    rng = np.random.default_rng(1)
+    x = {"title": rng.integers(0, 20, (8, 5)), "tags": rng.random((8, 3))}
+    y = {"priority": rng.random((8, 1)), "department": rng.integers(0, 2, 8)}
+    assert np.isfinite(model.fit(x, y, epochs=1, verbose=0).history["loss"]).all()

@@ -46,6 +46,7 @@ class Tensor:
         "name",
         "path",
         "constraint",
+        "_keras_mask",
     )
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
@@ -62,6 +63,8 @@ class Tensor:
         self.path: str | None = None
         # A weight's projection after each optimizer update (Keras' constraints), or None.
         self.constraint: Any = None
+        # Keras' padding mask of an eager layer's output ((batch, steps) booleans), or None.
+        self._keras_mask: Any = None
 
     @property
     def shape(self) -> tuple[int, ...]:

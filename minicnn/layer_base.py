@@ -202,14 +202,20 @@ class Layer:
         if "build" in cls.__dict__:
             cls.build = _keeping_books(cls.__dict__["build"])
         if "call" in cls.__dict__:
-            parameters = inspect.signature(cls.__dict__["call"]).parameters
+            user_call = cls.__dict__["call"]
+            parameters = inspect.signature(user_call).parameters
+            if "mask" in parameters:  # Keras' call(inputs, mask=None): it reads masks
+                cls.masked_call = _with_mask(user_call, "training" in parameters)
+                cls._reads_user_mask = True
             if "training" not in parameters and not any(
                 p.kind is p.VAR_KEYWORD for p in parameters.values()
             ):
-                cls.call = _without_training(cls.__dict__["call"])
+                cls.call = _without_training(user_call)
 
     # Whether the layer takes Keras' ``data_format`` (the layers on images and volumes).
     takes_data_format = False
+    # Whether it is a user's layer whose ``call`` takes ``mask`` (its shape probe gives one).
+    _reads_user_mask = False
 
     def __init__(
         self,
@@ -336,9 +342,19 @@ class Layer:
         """The shape of what ``call`` gives one sample of zeros (no graph recorded)."""
         from .autograd import no_grad
 
-        probe = Tensor(backend.to_device(np.zeros((1, *input_shape), backend.FLOAT), self.device))
+        shapes = input_shape if self.takes_list else [input_shape]
+        probes = [
+            Tensor(backend.to_device(np.zeros((1, *shape), backend.FLOAT), self.device))
+            for shape in shapes
+        ]
         with no_grad():
-            out = self.call(probe, False)
+            if self._reads_user_mask and not self.takes_list and len(input_shape) >= 1:
+                keep = backend.xp_for(self.device).ones((1, input_shape[0]), bool)
+                out = self.masked_call(probes[0], False, keep)  # every step kept
+            else:
+                out = self.call(probes if self.takes_list else probes[0], False)
+        if isinstance(out, (tuple, list)):  # several outputs: a shape each
+            return tuple(tuple((o if isinstance(o, Tensor) else Tensor(o)).shape[1:]) for o in out)
         return tuple((out if isinstance(out, Tensor) else Tensor(out)).shape[1:])
 
     def _as_input_shape(self, input_shape: Any) -> Any:
@@ -607,7 +623,7 @@ class Layer:
     # Whether its config rebuilds it (a Lambda's Python function cannot be written to a file).
     serializable = True
 
-    def compute_mask(self, x: Any, mask: Any) -> Any:
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
         """The mask of the output, (batch, steps) booleans or None, from the input's."""
         return mask if self.supports_masking else None
 
@@ -628,7 +644,12 @@ class Layer:
     # so ``RandomFlip()(images)`` flips, as in Keras' augmentation recipes.
     default_training = False
 
-    def __call__(self, x: Any, training: bool | None = None) -> Any:
+    def __call__(self, x: Any, training: bool | None = None, mask: Any = None) -> Any:
+        """The layer on x. ``mask`` (Keras'; by default the one an earlier layer attached to
+        x as ``x._keras_mask``, as an Embedding with ``mask_zero`` does) goes to a layer
+        that reads masks, and the output carries the mask the layer gives on."""
+        if self._tracks_layers and isinstance(x, (list, tuple)) and not self.built:
+            self.takes_list = True  # a user's layer called on several tensors gets them all
         if self.takes_list:
             return self._call_on_list(x, training)
         if is_symbolic(x):
@@ -639,12 +660,27 @@ class Layer:
             self.device = backend.device_of(x.data)
             self.build(x.shape[1:])
         resolved = resolve_training(training, self.default_training)
+        mask = x._keras_mask if mask is None else mask
         with training_scope(training):
             if not _forward_depth[0]:
                 self._clear_losses()  # a call of its own, not a model's pass: fresh losses
                 with backend.on_device(backend.device_of(x.data)):  # a model's pass sets its own
-                    return self._regularized(self.call(x, resolved))
-            return self._regularized(self.call(x, resolved))
+                    return self._masked_result(x, resolved, mask)
+            return self._masked_result(x, resolved, mask)
+
+    def _masked_result(self, x: Tensor, training: bool, mask: Any) -> Any:
+        """The call (``masked_call`` given a mask), its output carrying its mask."""
+        if mask is None:
+            out = self._regularized(self.call(x, training))
+            if type(self).compute_mask is Layer.compute_mask:
+                return out  # no mask in, none made: the common case, kept short
+        else:
+            out = self._regularized(self.masked_call(x, training, mask))
+        if isinstance(out, Tensor):
+            out_mask = self.compute_mask(x, mask)
+            if out_mask is not None:
+                out._keras_mask = out_mask
+        return out
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
@@ -669,7 +705,10 @@ class Layer:
             self.device = backend.device_of(tensors[0].data)
             self.build([t.shape[1:] for t in tensors])
         with training_scope(training):
-            return self.call(tensors, resolve_training(training, self.default_training))
+            if not _forward_depth[0]:
+                self._clear_losses()  # a call of its own, not a model's pass: fresh losses
+            resolved = resolve_training(training, self.default_training)
+            return self._regularized(self.call(tensors, resolved))
 
     def _connect(self, x: Any) -> SymbolicTensor:
         """A call on symbolic tensors, which builds a functional model's graph: the layer is
@@ -690,6 +729,14 @@ class Layer:
                 f"called on {shape}."
             )
         result = SymbolicTensor(self.output_shape, self, sources)
+        if self._tracks_layers and _several_shapes(self.output_shape):
+            from .models import SelectOutput  # a user's layer that gives a tuple: one each
+
+            name = backend.unique_name
+            result = tuple(
+                SelectOutput(i, name=name(f"{self.name}_{i}"))(result)
+                for i in range(len(self.output_shape))
+            )
         self._called_input, self._called_output = x, result
         return result
 
@@ -776,9 +823,25 @@ def _without_training(user_call: Any) -> Any:
     return call
 
 
+def _with_mask(user_call: Any, takes_training: bool) -> Any:
+    """A user's ``call(inputs, mask=None)`` as the layer's ``masked_call``."""
+
+    def masked_call(self: Layer, x: Any, training: bool, mask: Any) -> Any:
+        if takes_training:
+            return user_call(self, x, training=training, mask=mask)
+        return user_call(self, x, mask=mask)
+
+    return masked_call
+
+
 def sample_shape(shape: Any) -> Shape:
     """A sample shape as a tuple of ints, None where the size is unknown."""
     return tuple(None if d is None else int(d) for d in shape)
+
+
+def _several_shapes(shape: Any) -> bool:
+    """Whether an output shape is a tuple of shapes (a layer of several outputs)."""
+    return bool(shape) and all(isinstance(s, (tuple, list)) for s in shape)
 
 
 def _shapes_fit(actual: Any, declared: Any) -> bool:

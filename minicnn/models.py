@@ -82,6 +82,8 @@ class Model(Layer, Compiler, Trainer):
 
     def _setup(self, name: str | None, device: str | None) -> None:
         self._subclassed = False
+        self._call_losses: list[Tensor] = []
+        self._weight_penalties: list[Any] = []
         self._input_keys: list[str] | None = None
         self._output_keys: list[str] | None = None
         self._graph: list[functional.Node] = []
@@ -420,6 +422,8 @@ class Model(Layer, Compiler, Trainer):
         """Run the graph on x (a list for several inputs): the output, or the list of them.
         The outputs whose positions are in ``logits`` come from their layer's ``transform``
         (the pre-activation values), for an activation fused into the loss."""
+        if not layer_base._forward_depth[0]:  # a pass of its own: the model's losses anew
+            self._call_losses = []
         for layer in self._all_layers():
             layer._clear_losses()
         layer_base._forward_depth[0] += 1
@@ -478,8 +482,11 @@ class Model(Layer, Compiler, Trainer):
 
     @property
     def losses(self) -> list[Tensor]:
-        """The layers' weight penalties (Keras' ``model.losses``)."""
-        return [penalty for layer in self.layers for penalty in layer.losses]
+        """The layers' weight penalties and losses (Keras' ``model.losses``), and those the
+        model's own call added (``self.add_loss`` in a subclassed model's ``call``)."""
+        return [penalty for layer in self.layers for penalty in layer.losses] + list(
+            self._call_losses
+        )
 
     def _penalized(self, loss: Tensor) -> Tensor:
         """The loss plus every weight penalty, as Keras reports it in training and evaluation."""

@@ -447,7 +447,13 @@ class _RNN(RecurrentOptions):
         return 2 if self.recurrence.cell_state else 1
 
     # -- initial and returned states, as Keras' RNN layers take and give them -------------------
-    def __call__(self, x: Any, training: bool | None = None, initial_state: Any = None) -> Any:
+    def __call__(
+        self,
+        x: Any,
+        training: bool | None = None,
+        initial_state: Any = None,
+        mask: Any = None,
+    ) -> Any:
         """The layer on a sequence; ``initial_state`` (a list of h, and c for an LSTM, each
         (batch, units)) starts the recurrence there instead of at zeros, and their gradients
         flow back (a seq2seq decoder started from its encoder's states). As in Keras, a list
@@ -469,7 +475,9 @@ class _RNN(RecurrentOptions):
             raise ValueError(
                 f"{self.describe()} was called with initial states; call it with them again."
             )
-        return super().__call__(x, training)
+        if self.takes_list:
+            return super().__call__(x, training)
+        return super().__call__(x, training, mask=mask)
 
     def _sequence_shape(self, input_shape: Any) -> Shape:
         """The input sequence's shape (the first of a list with initial states), checked."""
@@ -521,7 +529,7 @@ class _RNN(RecurrentOptions):
     def masked_call(self, x: Tensor, training: bool, mask: Any) -> Any:
         return self._run(x, training, self._weights, mask)
 
-    def compute_mask(self, x: Any, mask: Any) -> Any:
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
         return mask if self.return_sequences and not self.return_state else None
 
     def _run(
@@ -735,7 +743,7 @@ class Bidirectional(Layer):
 
     supports_masking = True
 
-    def compute_mask(self, x: Any, mask: Any) -> Any:
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
         return mask if self.forward_layer.return_sequences else None
 
     def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:

@@ -319,13 +319,20 @@ class RNN(Layer):
     def _cells(self) -> list[Layer]:
         return self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
 
-    def __call__(self, x: Any, training: bool | None = None, initial_state: Any = None) -> Any:
+    def __call__(
+        self,
+        x: Any,
+        training: bool | None = None,
+        initial_state: Any = None,
+        mask: Any = None,
+    ) -> Any:
         if initial_state is not None:
             states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
             x = [x, *states]
         if isinstance(x, (list, tuple)):
             self.takes_list = True  # this layer's calls take [x, *states] from now on
-        return super().__call__(x, training)
+            return super().__call__(x, training)
+        return super().__call__(x, training, mask=mask)
 
     def _connect(self, x: Any) -> Any:
         result = super()._connect(x)

@@ -221,7 +221,7 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
     pool2d = staticmethod(F.global_avg_pool2d)
     supports_masking = True
 
-    def compute_mask(self, x: Any, mask: Any) -> Any:
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
         return None
 
     def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:
@@ -251,7 +251,7 @@ class Masking(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 
-    def compute_mask(self, x: Any, mask: Any) -> Any:
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
         data = x.data if isinstance(x, Tensor) else x
         return (data != data.dtype.type(self.mask_value)).any(axis=-1)
 
@@ -355,7 +355,7 @@ class Embedding(LowRankAdaptation, Layer):
     def call(self, x: Tensor, training: bool) -> Tensor:
         return EmbeddingLookup(self.describe())(x, self._adapted(self._weights[0]))
 
-    def compute_mask(self, x: Any, mask: Any) -> Any:
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
         """With ``mask_zero``, id 0 is padding: the layers after it that read masks (the
         recurrent ones, GlobalAveragePooling1D) skip those steps."""
         if not self.mask_zero:

@@ -183,3 +183,85 @@ def test_a_layer_holds_the_weights_of_the_layers_it_keeps(tmp_path, device):
     np.testing.assert_allclose(
         loaded.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-6
     )
+
+
+class Sampling(L.Layer):
+    """The guide's VAE sampling layer: takes a tuple (z_mean, z_log_var)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = minicnn.random.SeedGenerator(1337)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = minicnn.random.normal(shape=ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
+class Encoder(L.Layer):
+    """Sublayers, and a tuple of three outputs."""
+
+    def __init__(self, latent_dim=2, **kwargs):
+        super().__init__(**kwargs)
+        self.dense_proj = L.Dense(8, activation="relu")
+        self.dense_mean = L.Dense(latent_dim)
+        self.dense_log_var = L.Dense(latent_dim)
+        self.sampling = Sampling()
+
+    def call(self, inputs):
+        x = self.dense_proj(inputs)
+        z_mean, z_log_var = self.dense_mean(x), self.dense_log_var(x)
+        return z_mean, z_log_var, self.sampling((z_mean, z_log_var))
+
+
+class VariationalAutoEncoder(Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = Encoder()
+        self.decoder = L.Dense(6, activation="sigmoid")
+
+    def call(self, inputs):
+        z_mean, z_log_var, z = self.encoder(inputs)
+        kl = -0.5 * ops.mean(z_log_var - ops.square(z_mean) - ops.exp(z_log_var) + 1)
+        self.add_loss(kl)
+        return self.decoder(z)
+
+
+def test_the_guides_vae_layers_take_and_give_tuples(device):
+    x = Input((6,))
+    z_mean, z_log_var, z = Encoder(name="encoder")(x)
+    assert (z_mean.shape, z_log_var.shape, z.shape) == ((2,), (2,), (2,))
+    model = Model(x, [z_mean, z]).to(device)
+    data = np.random.default_rng(0).random((5, 6)).astype(np.float32)
+    mean, sample = model.predict(data, verbose=0)
+    encoder = model.get_layer("encoder")
+    assert encoder.count_params() == (6 * 8 + 8) + 2 * (8 * 2 + 2)
+    hidden = np.maximum(data @ encoder.dense_proj.get_weights()[0], 0)
+    np.testing.assert_allclose(mean, hidden @ encoder.dense_mean.get_weights()[0], rtol=1e-5)
+    assert sample.shape == (5, 2) and not np.allclose(sample, mean)
+
+
+def test_a_subclassed_models_add_loss_counts_in_training(device):
+    vae = VariationalAutoEncoder().to(device)
+    vae.compile(optimizers.Adam(1e-2), loss="mse")
+    data = np.random.default_rng(1).random((32, 6)).astype(np.float32)
+    history = vae.fit(data, data, epochs=3, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert len(vae.losses) == 1 and len(vae.trainable_weights) == 8  # the KL term of the pass
+
+    class Penalized(Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = L.Dense(2)
+
+        def call(self, inputs):
+            out = self.dense(inputs)
+            self.add_loss(0.5 * ops.mean(out * out))
+            return out
+
+    model = Penalized().to(device)
+    model.compile("sgd", "mse")
+    targets = np.ones((32, 2), np.float32)
+    out = model.predict(data, verbose=0)
+    expected = np.mean((out - targets) ** 2) + 0.5 * np.mean(out * out)
+    np.testing.assert_allclose(model.evaluate(data, targets, verbose=0), expected, rtol=1e-5)

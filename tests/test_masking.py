@@ -252,3 +252,74 @@ def test_losses_weighted_per_position_check_in_float64(name, device):
     a = host(loss(on(outputs), on(targets), on(per_sample)).data)
     b = host(loss(on(outputs), on(targets), on(np.repeat(per_sample[:, None], 4, 1))).data)
     assert float(a) == pytest.approx(float(b), rel=1e-12)
+
+
+def _padded_ids():
+    return np.array([[5, 3, 7, 0, 0, 0], [2, 9, 4, 8, 6, 0], [1, 4, 2, 6, 3, 7]])
+
+
+def test_eager_layers_carry_and_read_masks_as_kerass_guide(device):
+    ids = _padded_ids()
+    model = Model(
+        x := Input((None,), dtype="int32"), L.LSTM(3)(L.Embedding(10, 4, mask_zero=True)(x))
+    )
+    model.to(device)
+    embedding, lstm = model.layers[1], model.layers[2]
+    embedded = embedding(backend.to_device(ids, device))
+    np.testing.assert_array_equal(host(embedded._keras_mask), ids != 0)
+    expected = model.predict(ids, verbose=0)
+    np.testing.assert_allclose(host(lstm(embedded).data), expected, rtol=1e-5, atol=1e-6)
+    explicit = lstm(Tensor(embedded.data), mask=embedded._keras_mask)
+    np.testing.assert_allclose(host(explicit.data), expected, rtol=1e-5, atol=1e-6)
+    unmasked = lstm(Tensor(embedded.data))  # a fresh tensor: no mask, every step counts
+    assert not np.allclose(host(unmasked.data), expected)
+    assert embedding.compute_mask(ids) is not None  # Keras' signature: mask=None
+
+
+class MaskedMean(L.Layer):
+    """A user's layer that reads masks: Keras' call(inputs, mask=None)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        assert mask is not None
+        keep = minicnn.ops.expand_dims(minicnn.ops.cast(mask, "float32"), -1)
+        return minicnn.ops.sum(inputs * keep, axis=1) / minicnn.ops.sum(keep, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+class EmbedAndRecur(L.Layer):
+    """The guide's layer that passes a mask on by hand (compute_mask, then mask=)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = L.Embedding(10, 4, mask_zero=True)
+        self.lstm = L.LSTM(3)
+
+    def call(self, inputs):
+        x = self.embedding(inputs)
+        return self.lstm(x, mask=self.embedding.compute_mask(inputs))
+
+
+def test_users_layers_read_and_pass_masks(device):
+    ids = _padded_ids()
+    embedded = L.Embedding(10, 4, mask_zero=True)
+    model = Model(x := Input((None,), dtype="int32"), MaskedMean()(embedded(x))).to(device)
+    vectors = embedded.get_weights()[0][ids]
+    keep = (ids != 0)[..., None]
+    np.testing.assert_allclose(
+        model.predict(ids, verbose=0), (vectors * keep).sum(1) / keep.sum(1), rtol=1e-5
+    )
+    layer = EmbedAndRecur()
+    by_hand = Model(y := Input((None,), dtype="int32"), layer(y)).to(device)
+    reference = Model(
+        z := Input((None,), dtype="int32"), L.LSTM(3)(L.Embedding(10, 4, mask_zero=True)(z))
+    )
+    reference.to(device).set_weights(by_hand.get_weights())
+    np.testing.assert_allclose(
+        by_hand.predict(ids, verbose=0), reference.predict(ids, verbose=0), rtol=1e-5, atol=1e-6
+    )

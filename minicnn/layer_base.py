@@ -549,9 +549,13 @@ class Layer:
             return
         shape = config["input_shape"]
         if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
-            self.build([tuple(s)[1:] for s in shape])
+            self._build_sample_shape([tuple(s)[1:] for s in shape])
         else:
-            self.build(tuple(shape)[1:])
+            self._build_sample_shape(tuple(shape)[1:])
+
+    def _build_sample_shape(self, input_shape: Any) -> None:
+        """``build`` for a sample's shape (a model's ``build`` takes Keras' batch shapes)."""
+        self.build(input_shape)
 
     def count_params(self) -> int:
         return int(sum(w.data.size for w in self._weights))
@@ -744,10 +748,10 @@ class Layer:
         """Build for a symbolic input's shape; a None size goes to ``build`` as in Keras,
         and a layer that needs that size to make its weights says so."""
         if not has_unknown(shape):
-            self.build(shape)
+            self._build_sample_shape(shape)
             return
         try:
-            self.build(shape)
+            self._build_sample_shape(shape)
         except TypeError as error:  # arithmetic on a None size
             shown = [shape_text(s) for s in shape] if self.takes_list else shape_text(shape)
             raise ValueError(

@@ -255,7 +255,12 @@ class Model(Layer, Compiler, Trainer):
             return [(layer, (i,)) for i, layer in enumerate(self.layers)]
         return self._graph
 
-    def build(self, input_shape: tuple[int, ...]) -> None:
+    def build(self, input_shape: Any) -> None:
+        """Keras' ``model.build(input_shape)``: the shape of a batch, its size first and None
+        (``build((None, 784))``; a list of them for several inputs), or of one sample."""
+        self._build_sample_shape(_batch_dropped(input_shape))
+
+    def _build_sample_shape(self, input_shape: Any) -> None:
         """A functional model is built by its Input; this checks that samples fit it. A
         subclassed model is built by running call() once on a sample of zeros: each layer
         makes its weights when it is first called, as in Keras."""
@@ -400,7 +405,7 @@ class Model(Layer, Compiler, Trainer):
             return self._connect(x)
         out = x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device))
         if not self.built:
-            self.build(out.shape[1:])
+            self._build_sample_shape(out.shape[1:])
         return self._forward(out, training)
 
     def _connect_outputs(self, x: Any) -> list[Any]:
@@ -604,7 +609,7 @@ class Sequential(Model):
             self._graph_outputs = [self._linked_output(len(self.layers))]
         return layer
 
-    def build(self, input_shape: tuple[int, ...]) -> None:
+    def _build_sample_shape(self, input_shape: Any) -> None:
         """Create every layer's weights for samples of ``input_shape`` (batch left out)."""
         shape = sample_shape(input_shape)
         self.input_shape = shape
@@ -668,6 +673,15 @@ class SelectOutput(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "index": self.index}
+
+
+def _batch_dropped(shape: Any) -> Any:
+    """A Keras batch shape (None first) as the sample shape; a sample shape as it is (a
+    list of shapes each on its own)."""
+    if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
+        return [_batch_dropped(s) for s in shape]
+    shape = tuple(shape)
+    return shape[1:] if shape and shape[0] is None else shape
 
 
 def layer_class(class_name: str) -> type[Layer] | None:

@@ -281,7 +281,7 @@ class Trainer:
             return self._prepare_several(x, y)
         x = as_input_batch(x, self.input_shape, self.name)
         if not self.built:
-            self.build(x.shape[1:])
+            self._build_sample_shape(x.shape[1:])
         if y is None:
             return backend.to_device(x, self.device), None
         if self.loss is None:  # compiled without a loss: the model's own steps read y

@@ -149,3 +149,16 @@ def test_what_needs_a_size_says_so():
         model.predict(np.ones((2, 5, 4)), verbose=0)
     with pytest.raises(ValueError, match="positive ints or None"):
         Input((0, None))
+
+
+def test_build_takes_kerass_batch_shapes():
+    model = Sequential([L.Dense(3), L.Dense(2)])
+    model.build((None, 4))  # Keras' form: the batch first
+    assert model.input_shape == (4,) and model.count_params() == 4 * 3 + 3 + 3 * 2 + 2
+    images = Sequential([L.Conv2D(3, 3), L.GlobalAveragePooling2D()])
+    images.build((None, None, None, 3))
+    assert images.output_shape == (3,)
+    assert images.predict(np.ones((2, 9, 7, 3)), verbose=0).shape == (2, 3)
+    samples = Sequential([L.Dense(2)])
+    samples.build((5,))  # a sample's shape, as before
+    assert samples.input_shape == (5,)

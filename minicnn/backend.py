@@ -157,7 +157,10 @@ def to_numpy(a: Any) -> np.ndarray:
 
 
 def to_device(a: Any, device: str) -> Any:
-    """Move an array to 'cpu' or 'gpu' (no copy when it is already there)."""
+    """Move an array to 'cpu' or 'gpu' (no copy when it is already there); texts (NumPy
+    arrays of str, bytes or objects) stay on the host, where the text layers read them."""
+    if isinstance(a, np.ndarray) and a.dtype.kind in "OUS":
+        return a
     if device == "gpu":
         return cupy_module().asarray(a)
     return to_numpy(a)

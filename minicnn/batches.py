@@ -24,7 +24,9 @@ def take(data: Any, rows: Any) -> Any:
     if data is None:
         return None
     if isinstance(data, tuple):
-        return tuple(a[rows] for a in data)
+        return tuple(take(a, rows) for a in data)
+    if isinstance(data, np.ndarray) and backend.is_device_array(rows):
+        return data[backend.to_numpy(rows)]  # texts stay on the host
     return data[rows]
 
 

@@ -49,8 +49,14 @@ def positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def as_input_batch(x: Any, input_shape: tuple[int, ...] | None, model_name: str) -> np.ndarray:
-    """x as a float32 array of shape (N, *input_shape), or a ValueError/TypeError saying why not."""
+def as_input_batch(
+    x: Any, input_shape: tuple[int, ...] | None, model_name: str, dtype: str | None = None
+) -> np.ndarray:
+    """x as a float32 array of shape (N, *input_shape), or a ValueError/TypeError saying why
+    not; for an Input of dtype "string", texts as they are (a flat list of them fits an
+    Input of shape (1,))."""
+    if dtype == "string":
+        return _as_text_batch(x, input_shape, model_name)
     x = backend.to_numpy(x) if not isinstance(x, np.ndarray) else x
     if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise TypeError(f"x must be a numeric array; got dtype {x.dtype}.")
@@ -58,6 +64,8 @@ def as_input_batch(x: Any, input_shape: tuple[int, ...] | None, model_name: str)
         raise TypeError(f"x must hold real numbers; got dtype {x.dtype}.")
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x is empty (shape {x.shape}); pass at least one sample.")
+    if input_shape is not None and x.ndim == 1 and tuple(input_shape) == (1,):
+        x = x[:, None]  # one value per sample, as Keras takes it for an Input of shape (1,)
     if input_shape is not None and not fits(x.shape[1:], input_shape):
         raise ValueError(
             f"Model '{model_name}' expects input of shape {shape_text(input_shape)}; got x of "
@@ -79,6 +87,22 @@ def integer_ids(y: np.ndarray, owner: str) -> np.ndarray:
         if not np.isfinite(y).all() or (y != np.round(y)).any():
             raise ValueError(f"{owner} integer class ids; it has non-integer values.")
     return y.astype(np.int64)
+
+
+def _as_text_batch(x: Any, input_shape: Any, model_name: str) -> np.ndarray:
+    texts = np.asarray(x, dtype=object)
+    if texts.ndim == 0 or len(texts) == 0:
+        raise ValueError(f"x is empty (shape {texts.shape}); pass at least one text.")
+    if not all(isinstance(t, (str, bytes)) for t in texts.reshape(-1)):
+        raise TypeError(f"Model '{model_name}' takes texts (str or bytes) for its string input.")
+    if input_shape is not None and texts.ndim == 1 and tuple(input_shape) == (1,):
+        texts = texts[:, None]
+    if input_shape is not None and not fits(texts.shape[1:], input_shape):
+        raise ValueError(
+            f"Model '{model_name}' expects texts of shape {shape_text(input_shape)}; got x of "
+            f"shape {texts.shape}."
+        )
+    return texts
 
 
 def as_labels(y: Any, n: int, classes: int, positions: tuple[int, ...] = ()) -> np.ndarray:

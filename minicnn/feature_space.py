@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from . import layers as L
+from .layer_base import Input, is_symbolic, wrapped_layer
+from .text_layers import DataLayer
 
 FEATURE_TYPES = (
     "float",
@@ -168,6 +170,8 @@ class FeatureSpace:
         self.crossers = {c.name: L.HashedCrossing(c.crossing_dim) for c in self.crosses}
         self._to_adapt = self._adaptable()
         self._adapted = not self._to_adapt
+        self.inputs: dict[str, Any] | None = None
+        self.encoded_features: Any = None
 
     def _standardize(self, key: str, feature: Any) -> Feature:
         if isinstance(feature, Feature):
@@ -198,19 +202,44 @@ class FeatureSpace:
             self.preprocessors[key].adapt(columns[key])
         self._adapted = True
 
-    def __call__(self, data: dict[str, Any]) -> Any:
-        """The encoded features of ``data`` (a dict of columns; a dict of single values gives
-        one sample)."""
-        if not isinstance(data, dict):
-            raise ValueError(
-                f"A FeatureSpace can only be called with a dict. Received: data of type "
-                f"{type(data).__name__}"
-            )
+    # -- in a model, as Keras' guide "Structured data classification with FeatureSpace" -------
+    def get_inputs(self) -> dict[str, Any]:
+        """An Input per feature (shape (1,), the feature's dtype), by name: an inference
+        model's inputs (``Model(space.get_inputs(), ...)``), the same each time."""
+        if self.inputs is None:
+            self.inputs = {
+                key: Input(shape=(1,), dtype=feature.dtype, name=key)
+                for key, feature in self.features.items()
+            }
+        return self.inputs
+
+    def get_encoded_features(self) -> Any:
+        """The encoded features of ``get_inputs()`` (one symbolic tensor, "concat" mode): a
+        training model starts there (``Model(encoded, outputs)``, fit on ``space(x)``), and
+        an inference model on the raw columns ends at the same outputs."""
+        self._require_adapted()
+        if self.encoded_features is None:
+            self.encoded_features = self(self.get_inputs())
+        return self.encoded_features
+
+    def _require_adapted(self) -> None:
         if not self._adapted:
             raise ValueError(
                 "You need to call `.adapt(dataset)` on the FeatureSpace before you can start "
                 "using it."
             )
+
+    def __call__(self, data: dict[str, Any]) -> Any:
+        """The encoded features of ``data`` (a dict of columns; a dict of single values gives
+        one sample); on a dict of symbolic tensors, the layer that encodes them in a model."""
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"A FeatureSpace can only be called with a dict. Received: data of type "
+                f"{type(data).__name__}"
+            )
+        self._require_adapted()
+        if any(is_symbolic(value) for value in data.values()):
+            return self._connect(data)
         missing = [key for key in self.features if key not in data]
         if missing:
             raise ValueError(f"The data has no column {missing[0]!r} of this FeatureSpace.")
@@ -241,6 +270,71 @@ class FeatureSpace:
         vector = np.concatenate([encoded[k] for k in encoded], axis=-1).astype(np.float32)
         return vector[0] if single else vector
 
+    def _connect(self, data: dict[str, Any]) -> Any:
+        if self.output_mode != "concat":
+            raise ValueError(
+                "A FeatureSpace in a model's graph gives one vector: use output_mode='concat'."
+            )
+        missing = [key for key in self.features if key not in data]
+        if missing:
+            raise ValueError(f"The inputs have no feature {missing[0]!r} of this FeatureSpace.")
+        return FeatureSpaceLayer(self)([data[key] for key in self.features])
+
+    # -- saving ----------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Keras' arguments, each feature's layer with its learned state (vocabularies, bins,
+        means and variances), and whether it was adapted."""
+        return {
+            "features": {
+                key: {
+                    "dtype": feature.dtype,
+                    "output_mode": feature.output_mode,
+                    "preprocessor": _layer_entry(feature.preprocessor),
+                }
+                for key, feature in self.features.items()
+            },
+            "output_mode": self.output_mode,
+            "crosses": [
+                {
+                    "feature_names": list(c.feature_names),
+                    "crossing_dim": c.crossing_dim,
+                    "output_mode": c.output_mode,
+                }
+                for c in self.crosses
+            ],
+            "crossing_dim": self.crossing_dim,
+            "hashing_dim": self.hashing_dim,
+            "num_discretization_bins": self.num_discretization_bins,
+            "name": self.name,
+            "adapted": self._adapted,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> FeatureSpace:
+        config = dict(config)
+        adapted = config.pop("adapted", False)
+        features = {
+            key: Feature(
+                entry["dtype"],
+                _Identity()
+                if entry["preprocessor"] is None
+                else wrapped_layer(entry["preprocessor"], "FeatureSpace"),
+                entry["output_mode"],
+            )
+            for key, entry in config.pop("features").items()
+        }
+        crosses = [Cross(**c) for c in config.pop("crosses")]
+        space = cls(features, crosses=crosses, **config)
+        space._adapted = adapted or space._adapted
+        return space
+
+    def save(self, path: Any) -> None:
+        """Keras' ``feature_space.save(path)``: the configuration and learned state, which
+        ``minicnn.models.load_model(path)`` gives back as a FeatureSpace."""
+        from .saving import save_feature_space
+
+        save_feature_space(self, path)
+
     def _width(self, key: str) -> int | None:
         """How many one-hot places feature ``key`` takes."""
         layer = self.preprocessors[key]
@@ -263,6 +357,44 @@ class FeatureSpace:
             raise ValueError("This feature's size is not known, so it cannot be one-hot encoded.")
         encoder = L.CategoryEncoding(num_tokens=width, output_mode="multi_hot")
         return np.asarray(encoder(np.asarray(values).reshape(len(values), -1)), np.float32)
+
+
+def _layer_entry(layer: Any) -> dict[str, Any] | None:
+    """A preprocessing layer as a config entry; an adapted Normalization's mean and variance
+    (its weights) go into its config, as given ones would."""
+    if isinstance(layer, _Identity):
+        return None
+    config = layer.get_config()
+    if isinstance(layer, L.Normalization) and config.get("mean") is None and layer.built:
+        mean, variance = (np.asarray(w).reshape(-1).tolist() for w in layer.get_weights()[:2])
+        config = {**config, "mean": mean, "variance": variance}
+    return {"class_name": type(layer).__name__, "config": config}
+
+
+class FeatureSpaceLayer(DataLayer):
+    """A FeatureSpace in a model's graph: the feature columns in (in the space's order), the
+    concatenated encoding out; saved with the space's configuration and learned state."""
+
+    takes_list = True
+
+    def __init__(self, space: FeatureSpace | dict[str, Any], **kwargs: Any) -> None:
+        kwargs.setdefault("name", space.name if isinstance(space, FeatureSpace) else None)
+        super().__init__(**kwargs)
+        self.space = space if isinstance(space, FeatureSpace) else FeatureSpace.from_config(space)
+
+    def on_data(self, x: Any) -> Any:
+        return self.space(dict(zip(self.space.features, x, strict=True)))
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        probes = [
+            getattr(f.preprocessor, "probe", DataLayer.probe.__get__(self))(shape, f.dtype)
+            for f, shape in zip(self.space.features.values(), input_shape, strict=True)
+        ]
+        self.output_dtype = "float32"
+        return tuple(np.asarray(self.on_data(probes)).shape[1:])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "space": self.space.get_config()}
 
 
 def _as_column(values: Any, dtype: str) -> np.ndarray:

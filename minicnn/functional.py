@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import backend
 from .layer_base import Input, InputLayer, Layer, SymbolicTensor
 
 # A node: a layer and the slots of its inputs. With k model inputs, slots 0..k-1 hold them,
@@ -21,16 +22,19 @@ def as_list(value: Any, what: str) -> list[Any]:
     return values
 
 
-def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node], list[int]]:
-    """The model's layers and nodes in an order where every input comes before its use, and
-    the slot of each output."""
+def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node], list[int], list[Input]]:
+    """The model's layers and nodes in an order where every input comes before its use, the
+    slot of each output, and the model's Inputs. A model input may also be a tensor some
+    layer gave (Keras allows it: a FeatureSpace's encoded features): the model starts there,
+    at a new Input of its shape, and what made it is left out."""
     model_inputs = as_list(inputs, "inputs")
     model_outputs = as_list(outputs, "outputs")
     for t in model_inputs:
-        if not isinstance(t, Input):
+        if not isinstance(t, SymbolicTensor):
             raise TypeError(f"Model inputs must be Inputs (Input(shape=...)), got {t!r}.")
     if len({id(t) for t in model_inputs}) != len(model_inputs):
         raise ValueError("Model inputs: each Input may be given once.")
+    graph_inputs = [t if isinstance(t, Input) else _cut(t) for t in model_inputs]
     for t in model_outputs:
         if not isinstance(t, SymbolicTensor):
             raise TypeError(
@@ -40,11 +44,12 @@ def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node], list[int]
     done: set[int] = set()
     # Depth-first, inputs before the tensor they feed (post-order), without recursion.
     stack: list[tuple[SymbolicTensor, bool]] = [(t, False) for t in reversed(model_outputs)]
+    starts = {id(t) for t in model_inputs}
     while stack:
         tensor, expanded = stack.pop()
         if id(tensor) in done:
             continue
-        if expanded:
+        if expanded or id(tensor) in starts:
             done.add(id(tensor))
             order.append(tensor)
             continue
@@ -59,11 +64,11 @@ def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node], list[int]
             + f" but the inputs given are {', '.join(repr(t) for t in model_inputs)}."
         )
     k = len(model_inputs)
-    nodes: list[Node] = [(t.input_layer, (i,)) for i, t in enumerate(model_inputs)]
+    nodes: list[Node] = [(t.input_layer, (i,)) for i, t in enumerate(graph_inputs)]
     # An Input's value is what its InputLayer node writes.
     slots = {id(t): k + i for i, t in enumerate(model_inputs)}
     for tensor in order:
-        if tensor.layer is None:
+        if tensor.layer is None or id(tensor) in starts:
             continue
         nodes.append((tensor.layer, tuple(slots[id(s)] for s in tensor.inputs)))
         slots[id(tensor)] = k + len(nodes) - 1
@@ -73,7 +78,13 @@ def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node], list[int]
     for layer, _ in nodes:
         if all(layer is not known for known in layers):
             layers.append(layer)
-    return layers, nodes, [slots[id(t)] for t in model_outputs]
+    return layers, nodes, [slots[id(t)] for t in model_outputs], graph_inputs
+
+
+def _cut(tensor: SymbolicTensor) -> Input:
+    """A new Input where a model starts at a layer's output."""
+    name = backend.unique_name(f"{tensor.layer.name}_input") if tensor.layer else None
+    return Input(tensor.shape, dtype=getattr(tensor, "dtype", None), name=name)
 
 
 def is_chain(nodes: list[Node]) -> bool:
@@ -155,7 +166,11 @@ def rebuild(
     last: Any = None
     for entry in config["layers"]:
         if entry["class_name"] == "InputLayer":
-            model_input = Input(entry["config"]["shape"], name=entry["config"]["name"])
+            model_input = Input(
+                entry["config"]["shape"],
+                name=entry["config"]["name"],
+                dtype=entry["config"].get("dtype"),
+            )
             tensors[model_input.name] = last = model_input
             inputs.append(model_input)
             continue
@@ -193,7 +208,11 @@ def _rebuild_shared(
     tensors: dict[str, Any] = {}
     for entry in config["layers"]:
         if entry["class_name"] == "InputLayer":
-            model_input = Input(entry["config"]["shape"], name=entry["config"]["name"])
+            model_input = Input(
+                entry["config"]["shape"],
+                name=entry["config"]["name"],
+                dtype=entry["config"].get("dtype"),
+            )
             tensors[model_input.name] = model_input
             continue
         cls = layer_class(entry["class_name"])

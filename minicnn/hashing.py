@@ -314,6 +314,8 @@ class HashedCrossing(_DataHashing):
     from its key, each feature's hash (a string's Fingerprint64, an integer itself) is folded
     in with FingerprintCat64, modulo ``num_bins``."""
 
+    takes_list = True  # a tuple of features
+
     def __init__(
         self, num_bins: int, output_mode: str = "int", sparse: bool = False, **kwargs: Any
     ) -> None:

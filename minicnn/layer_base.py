@@ -725,7 +725,7 @@ class Layer:
         self.check_inputs(
             [(None, *t.shape) for t in sources], [_symbolic_dtype(t) for t in sources]
         )
-        if not self.built:
+        if not self.built or self.input_shape is None:  # (adapted data layers have none)
             self._build_for_graph(shape)
         elif not _shapes_fit(shape, self.input_shape):
             raise ValueError(
@@ -1092,17 +1092,32 @@ class Input(SymbolicTensor):
         if batch_size is not None:
             batch_size = positive_int(batch_size, "Input: batch_size")
         super().__init__(sample_shape(shape), None, [])
-        self.batch_size, self.dtype = batch_size, None if dtype is None else str(np.dtype(dtype))
+        self.batch_size, self.dtype = batch_size, input_dtype(dtype)
         self.name = name or backend.unique_name("input_layer")
-        self.input_layer = InputLayer(self.shape, name=self.name)
+        self.input_layer = InputLayer(self.shape, name=self.name, dtype=self.dtype)
+
+
+STRING = "string"  # Keras' dtype of text inputs (NumPy arrays of str or bytes)
+
+
+def input_dtype(dtype: Any) -> str | None:
+    """An Input's dtype by name: NumPy's, or "string" for text (Keras' name; str too)."""
+    if dtype is None:
+        return None
+    if dtype in (STRING, "str", str, bytes, object) or (
+        isinstance(dtype, np.dtype) and dtype.kind in "OUS"
+    ):
+        return STRING
+    return str(np.dtype(dtype))
 
 
 class InputLayer(Layer):
     """The first layer of a functional model, as in Keras: it passes its input on."""
 
-    def __init__(self, shape: Shape, **kwargs: Any) -> None:
+    def __init__(self, shape: Shape, dtype: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.shape = sample_shape(shape)
+        self.input_dtype = input_dtype(dtype)
         self.build(self.shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -1117,7 +1132,10 @@ class InputLayer(Layer):
         return x
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "shape": list(self.shape)}
+        config = {**super().get_config(), "shape": list(self.shape)}
+        if self.input_dtype is not None:
+            config["dtype"] = self.input_dtype
+        return config
 
 
 def is_symbolic(x: Any) -> bool:

@@ -71,8 +71,9 @@ class Model(Layer, Compiler, Trainer):
         self._output_keys = list(outputs) if isinstance(outputs, dict) else None
         inputs = list(inputs.values()) if isinstance(inputs, dict) else inputs
         outputs = list(outputs.values()) if isinstance(outputs, dict) else outputs
-        self.layers, self._graph, self._output_slots = functional.trace(inputs, outputs)
-        self._graph_inputs = functional.as_list(inputs, "inputs")
+        self.layers, self._graph, self._output_slots, self._graph_inputs = functional.trace(
+            inputs, outputs
+        )
         self._graph_outputs = functional.as_list(outputs, "outputs")
         shapes = [t.shape for t in self._graph_inputs]
         self.input_shape = shapes[0] if len(shapes) == 1 else shapes
@@ -687,11 +688,14 @@ def _batch_dropped(shape: Any) -> Any:
 def layer_class(class_name: str) -> type[Layer] | None:
     """The class of a layer config's ``class_name``: a layer's, or a model's (a model used as
     a layer)."""
+    from .feature_space import FeatureSpaceLayer
+
     models = {
         "Sequential": Sequential,
         "Model": Model,
         "Functional": Model,
         "SelectOutput": SelectOutput,
+        "FeatureSpaceLayer": FeatureSpaceLayer,
     }
     found = models.get(class_name) or LAYER_CLASSES.get(class_name)
     if found is None:  # a layer of the user's, by custom_objects or registration

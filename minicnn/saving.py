@@ -40,6 +40,7 @@ from .serialization import deserialize_keras_object, serialize_keras_object  # n
 FORMAT = "minicnn.model"
 CHECKPOINT_FORMAT = "minicnn.checkpoint"
 WEIGHTS_FORMAT = "minicnn.weights"
+FEATURE_SPACE_FORMAT = "minicnn.feature_space"
 FORMAT_VERSION = 1
 CONFIG_KEY = "minicnn_config"
 
@@ -168,7 +169,12 @@ def load_model(
     where it goes, as for ``Sequential`` (files hold no device)."""
     path = Path(path)
     device = backend.resolve_device(device)
-    archive, document = _open(path, FORMAT, "minicnn model file")
+    archive, document = _open(path, (FORMAT, FEATURE_SPACE_FORMAT), "minicnn model file")
+    if document.get("format") == FEATURE_SPACE_FORMAT:  # Keras loads a FeatureSpace so too
+        from .feature_space import FeatureSpace
+
+        with archive:
+            return FeatureSpace.from_config(document["feature_space"])  # type: ignore[return-value]
     with archive, registry.custom_object_scope(custom_objects):
         model = _model_from_config(document.get("model"), path, device)
         _load_weights(archive, model, path)
@@ -180,6 +186,11 @@ def load_model(
             if "optimizer_arrays" in document:
                 _restore_optimizer(archive, document, model, path)
     return model
+
+
+def save_feature_space(space: Any, path: str | os.PathLike) -> None:
+    """A FeatureSpace's configuration and learned state, in a file ``load_model`` reads."""
+    _write(path, {"format": FEATURE_SPACE_FORMAT, "feature_space": space.get_config()}, {})
 
 
 def save_weights(model: Model, path: str | os.PathLike) -> None:

@@ -4,7 +4,8 @@ They map tokens (strings or ints) to ids from a vocabulary that is given or that
 learns (the most frequent tokens first, ties in reverse token order, as Keras sorts them), and
 give ids ('int'), one-hot, multi-hot, count or TF-IDF vectors. Text is host data, so they run
 on the host and return NumPy arrays, which ``fit`` takes: use them on the data, as Keras
-advises for training on a GPU (``x = vectorize(texts)``), not as layers of a model.
+advises for training on a GPU (``x = vectorize(texts)``), or as the first layers of a model
+that takes raw text (``Input(shape=(1,), dtype="string")``), as Keras' end-to-end examples do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
+from .autograd import Tensor
 from .batches import is_dataset, is_iterator
 from .data_checks import positive_int
 from .layer_base import Layer, is_symbolic
@@ -36,20 +39,54 @@ def id_vectors(rows: Any, depth: int, counts: bool) -> np.ndarray:
 
 
 class DataLayer(Layer):
-    """A layer on data (text, categories), called on the samples before a model (as Keras
-    advises for GPU training), not in a model's graph; ``on_data`` does its work."""
+    """A layer on data (text, categories): ``on_data`` does its work on the host. Called on
+    the samples before a model (as Keras advises for GPU training), it gives NumPy arrays; in
+    a model's graph (after an ``Input(dtype="string")``, say, for a model that takes raw
+    text, as in Keras' end-to-end text examples), it gives the model tensors on its device,
+    and the model's steps run uncaptured (host work each step)."""
 
-    def __call__(self, x: Any, training: bool | None = None) -> Any:
+    works_on_host = True
+    output_dtype = "int64"  # of its results in a graph, found when it is built there
+
+    def __call__(self, x: Any, training: bool | None = None, mask: Any = None) -> Any:
         parts = x if isinstance(x, (list, tuple)) else [x]
-        if is_symbolic(x) or any(is_symbolic(part) for part in parts):
-            raise TypeError(
-                f"{self.describe()} works on data, not in a model's graph: call it on the "
-                "samples (x = layer(data)) and give its output to the model."
-            )
+        if is_symbolic(x):
+            self._input_dtypes = [getattr(p, "dtype", None) or "float32" for p in parts]
+            result = super().__call__(x, training)
+            result.dtype = self.output_dtype
+            return result
+        if any(is_symbolic(part) for part in parts):
+            raise TypeError(f"{self.describe()}: give it all its inputs as symbolic tensors.")
         return self.on_data(x)
 
     def on_data(self, x: Any) -> Any:
         raise NotImplementedError
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """What ``on_data`` gives a probe sample of the input's dtype ("a" for texts, 0 for
+        numbers): a lookup's ids, a vector per text; a text's varying length is set apart by
+        TextVectorization itself."""
+        shapes = input_shape if self.takes_list else [input_shape]
+        dtypes = getattr(self, "_input_dtypes", None) or ["float32"] * len(shapes)
+        probes = [self.probe(shape, dtype) for shape, dtype in zip(shapes, dtypes, strict=True)]
+        out = np.asarray(self.on_data(probes if self.takes_list else probes[0]))
+        self.output_dtype = str(out.dtype)
+        return tuple(int(d) for d in out.shape[1:])
+
+    def probe(self, shape: Any, dtype: str) -> np.ndarray:
+        """One sample this layer takes: a known token (the vocabulary's first), else "a"
+        for texts and 0 for numbers."""
+        known = getattr(self, "_tokens", None)
+        value = known[0] if known else ("a" if dtype == "string" else 0)
+        return np.full((1, *shape), value, object if dtype == "string" else None)
+
+    def call_masked(self, x: Any, training: bool, mask: Any) -> Any:
+        """The layer in a model's graph: its work on the host copy of the batch, the result
+        a Tensor on the model's device."""
+        parts = x if isinstance(x, (list, tuple)) else [x]
+        host = [backend.to_numpy(p.data if isinstance(p, Tensor) else p) for p in parts]
+        out = np.asarray(self.on_data(host if self.takes_list else host[0]))
+        return Tensor(backend.to_device(out, self.device))
 
 
 class _IndexLookup(DataLayer):
@@ -512,6 +549,12 @@ class TextVectorization(StringLookup):
                 f"{self.describe()} takes texts of shape (batch,) or (batch, 1); got {array.shape}."
             )
         return [self._tokens_of(text) for text in array.tolist()]
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if self.output_mode == "int":  # ids of each text's tokens: the longest row's count
+            self.output_dtype = "int64"
+            return (self.output_sequence_length,)
+        return super().compute_output_shape(input_shape)
 
     def on_data(self, inputs: Any) -> np.ndarray:
         ids = self._ids(self._token_rows(inputs))

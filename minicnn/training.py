@@ -279,7 +279,7 @@ class Trainer:
         With several inputs (outputs), x (y) is a tuple of arrays, one per input (output)."""
         if self._input_count > 1 or self._output_count > 1:
             return self._prepare_several(x, y)
-        x = as_input_batch(x, self.input_shape, self.name)
+        x = as_input_batch(x, self.input_shape, self.name, self._input_dtypes()[0])
         if not self.built:
             self._build_sample_shape(x.shape[1:])
         if y is None:
@@ -290,13 +290,18 @@ class Trainer:
             y = self.loss.targets(y, len(x), self.output_shape, f"Model '{self.name}'")
         return backend.to_device(x, self.device), backend.to_device(y, self.device)
 
+    def _input_dtypes(self) -> list[str | None]:
+        """Each Input's dtype ("string" for texts), None where it has none."""
+        inputs = getattr(self, "_graph_inputs", None) or [None]
+        return [getattr(t, "dtype", None) for t in inputs]
+
     def _prepare_several(self, x: Any, y: Any) -> tuple[Any, Any]:
         names = self.input_names
         shapes = self.input_shape if self._input_count > 1 else [self.input_shape]
         xs = _one_per(x, names, "x", "input")
         arrays = [
-            as_input_batch(a, shape, f"{self.name}' input '{name}")
-            for a, shape, name in zip(xs, shapes, names, strict=True)
+            as_input_batch(a, shape, f"{self.name}' input '{name}", dtype)
+            for a, shape, name, dtype in zip(xs, shapes, names, self._input_dtypes(), strict=True)
         ]
         if len({len(a) for a in arrays}) != 1:
             raise ValueError(
@@ -361,6 +366,8 @@ class Trainer:
         if any(getattr(layer, "stateful", False) for layer in self._all_layers()):
             # Its states move from batch to batch on the host side of the step.
             return self._train_step
+        if any(getattr(layer, "works_on_host", False) for layer in self._all_layers()):
+            return self._train_step  # a text layer's work is host code, each step
         if self._captured_step is None:
             self._captured_step = CapturedTrainStep(self)
         return self._captured_step

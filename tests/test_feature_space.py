@@ -6,7 +6,7 @@ model that learns from the vectors."""
 import numpy as np
 import pytest
 
-from minicnn import Input, Sequential
+from minicnn import Input, Model, Sequential, load_model
 from minicnn import layers as L
 from minicnn.utils import FeatureSpace
 
@@ -101,3 +101,84 @@ def test_a_model_learns_from_the_vectors():
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x, label, epochs=40, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
+
+
+def _heart_like(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "age": rng.integers(20, 80, n).astype(np.float32),
+        "sex": rng.integers(0, 2, n),
+        "thal": rng.choice(["fixed", "normal", "reversible"], n),
+        "chol": rng.normal(240, 40, n).astype(np.float32),
+    }
+
+
+def _guide_space():
+    return FeatureSpace(
+        features={
+            "sex": FeatureSpace.integer_categorical(num_oov_indices=0),
+            "thal": FeatureSpace.string_categorical(num_oov_indices=0),
+            "age": FeatureSpace.float_discretized(num_bins=6),
+            "chol": FeatureSpace.float_normalized(),
+        },
+        crosses=[FeatureSpace.cross(feature_names=("sex", "age"), crossing_dim=8)],
+        output_mode="concat",
+    )
+
+
+def test_the_guides_training_and_inference_models(tmp_path):
+    """Keras' "Structured data classification with FeatureSpace": a training model on the
+    encoded features, an inference model on the raw columns, the same predictions."""
+    data = _heart_like()
+    space = _guide_space()
+    space.adapt(data)
+    inputs = space.get_inputs()
+    assert space.get_inputs() is inputs and inputs["thal"].dtype == "string"
+    encoded = space.get_encoded_features()
+    assert encoded.shape == (space(data).shape[1],)
+    hidden = L.Dense(8, activation="relu")(encoded)
+    predictions = L.Dense(1, activation="sigmoid")(hidden)
+    training_model = Model(inputs=encoded, outputs=predictions)
+    inference_model = Model(inputs=inputs, outputs=predictions)
+    assert training_model.input_shape == encoded.shape
+    training_model.compile("adam", "binary_crossentropy")
+    target = (data["age"] > 50).astype(np.float32)
+    training_model.fit(space(data), target, epochs=2, verbose=0)
+    np.testing.assert_allclose(
+        inference_model.predict(data, verbose=0),
+        training_model.predict(space(data), verbose=0),
+        rtol=1e-6,
+    )
+    one = {
+        "age": np.array([60.0]),
+        "sex": np.array([1]),
+        "thal": np.array(["fixed"]),
+        "chol": np.array([239.0]),
+    }
+    assert inference_model.predict(one, verbose=0).shape == (1, 1)
+    inference_model.save(tmp_path / "inference.keras")
+    reloaded = load_model(tmp_path / "inference.keras")
+    np.testing.assert_allclose(
+        reloaded.predict(data, verbose=0), inference_model.predict(data, verbose=0), rtol=1e-6
+    )
+
+
+def test_a_feature_space_saves_and_loads_with_its_state(tmp_path):
+    data = _heart_like(seed=1)
+    space = _guide_space()
+    space.adapt(data)
+    space.save(tmp_path / "space.keras")
+    again = load_model(tmp_path / "space.keras")
+    assert isinstance(again, FeatureSpace)
+    fresh = _heart_like(n=9, seed=2)
+    np.testing.assert_allclose(again(fresh), space(fresh), rtol=1e-6)
+    unadapted = _guide_space()
+    unadapted.save(tmp_path / "raw.keras")
+    with pytest.raises(ValueError, match="adapt"):
+        load_model(tmp_path / "raw.keras")(fresh)
+
+
+def test_a_dict_feature_space_is_not_a_graph_layer():
+    space = FeatureSpace({"x": "float"}, output_mode="dict")
+    with pytest.raises(ValueError, match="output_mode='concat'"):
+        space(space.get_inputs())

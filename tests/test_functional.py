@@ -220,8 +220,10 @@ def test_bad_graphs_get_clear_errors():
         Model([a, a], L.Dense(2)(a))
     with pytest.raises(TypeError, match="for a stack of layers use Sequential"):
         Model()
+    with pytest.raises(ValueError, match="computed from its inputs alone"):
+        Model(L.Dense(2)(a), L.Dense(2)(a))  # a layer's output as input, not upstream of out
     with pytest.raises(TypeError, match="Model inputs must be Inputs"):
-        Model(L.Dense(2)(a), L.Dense(2)(a))
+        Model(np.ones(3), L.Dense(2)(a))
     model = Model(a, L.Dense(2)(a))
     with pytest.raises(ValueError, match=r"was built for input shape \(4,\), and is called on"):
         model(Input((5,)))  # as a layer of another model
@@ -258,3 +260,21 @@ def test_feature_extractors_from_layer_outputs(device):
     late.build((3, 3))
     late.pop()
     assert late.output is late.layers[-1].output and late.output.shape == (4,)
+
+
+def test_a_model_may_start_at_a_layers_output(tmp_path):
+    """Keras allows an intermediate tensor as a model input: the model is the graph from
+    there on (a head that shares the full model's layers)."""
+    x = Input((4,))
+    hidden = L.Dense(3, name="hidden")(x)
+    out = L.Dense(2, name="out")(hidden)
+    full, head = Model(x, out), Model(hidden, out)
+    assert [layer.name for layer in head.layers][1:] == ["out"] and head.input_shape == (3,)
+    data = np.random.default_rng(0).random((5, 4)).astype(np.float32)
+    features = Model(x, hidden).predict(data, verbose=0)
+    np.testing.assert_allclose(head.predict(features, verbose=0), full.predict(data, verbose=0))
+    head.save(tmp_path / "head.keras")
+    np.testing.assert_allclose(
+        load_model(tmp_path / "head.keras").predict(features, verbose=0),
+        head.predict(features, verbose=0),
+    )

@@ -5,7 +5,7 @@ from hashed categories."""
 import numpy as np
 import pytest
 
-from minicnn import Input, Sequential
+from minicnn import Input, Model, Sequential
 from minicnn import layers as L
 from minicnn.hashing import fingerprint64, siphash24
 
@@ -57,8 +57,11 @@ def test_hashing_output_modes_and_errors():
         L.Hashing(3, salt="pepper")
     with pytest.raises(ValueError, match="sparse outputs are not available"):
         L.Hashing(3, sparse=True)
-    with pytest.raises(TypeError, match="works on data, not in a model's graph"):
-        L.Hashing(3)(Input((1,)))
+    words = Input((1,), dtype="string")  # in a model's graph, as Keras' preprocessing models
+    binned = Model(words, L.Hashing(3)(words))
+    np.testing.assert_array_equal(
+        binned.predict(np.array([["a"], ["b"]]), verbose=0), L.Hashing(3)([["a"], ["b"]])
+    )
 
 
 def test_hashed_crossing_gives_keras_bins():

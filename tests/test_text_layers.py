@@ -5,7 +5,7 @@ order and limits, the output modes, n-grams, configs, bad input, and Keras' text
 import numpy as np
 import pytest
 
-from minicnn import Input, Sequential, layers, optimizers
+from minicnn import Input, Model, Sequential, layers, load_model, optimizers
 from minicnn import layers as L
 
 VOCAB = ["a", "b", "c", "d"]
@@ -174,8 +174,6 @@ def test_bad_use_is_named():
         L.TextVectorization(output_mode="multi_hot")(["a"])
     with pytest.raises(ValueError, match="cannot adapt a layer whose vocabulary was set"):
         L.StringLookup(vocabulary=VOCAB).adapt([["a"]])
-    with pytest.raises(TypeError, match="works on data, not in a model's graph"):
-        L.TextVectorization()(Input((1,)))
     with pytest.raises(ValueError, match="takes texts of shape"):
         L.TextVectorization()(np.array([["a", "b"]]))
 
@@ -230,3 +228,59 @@ def test_adapt_reads_a_dataset_or_a_generator_of_batches():
     first = L.TextVectorization()
     first.adapt(Reviews(), steps=1)
     assert first.get_vocabulary() == ["", "[UNK]", "a", "c", "b"]
+
+
+TEXTS = np.array(
+    [
+        "the movie was great",
+        "terrible plot and acting",
+        "great acting",
+        "a terrible movie",
+        "what a great film",
+        "bad and terrible",
+    ]
+)
+
+
+def test_a_model_that_takes_raw_text(tmp_path, device):
+    """Keras' end-to-end text model: Input(dtype="string"), then TextVectorization."""
+    vectorize = L.TextVectorization(max_tokens=30)
+    vectorize.adapt(TEXTS)
+    texts = Input(shape=(1,), dtype="string")
+    embedding, pooling, dense = (
+        L.Embedding(30, 4, mask_zero=True),
+        L.GlobalAveragePooling1D(),
+        L.Dense(1),
+    )
+    model = Model(texts, dense(pooling(embedding(vectorize(texts))))).to(device)
+    assert model.layers[1].output_shape == (None,)
+    ids = Input((None,), dtype="int64")
+    on_ids = Model(ids, dense(pooling(embedding(ids)))).to(device)  # the same layers
+    np.testing.assert_allclose(
+        model.predict(TEXTS, verbose=0), on_ids.predict(vectorize(TEXTS), verbose=0), rtol=1e-6
+    )
+    model.compile(optimizers.Adam(0.05), "mse")
+    targets = np.array([1, 0, 1, 0, 1, 0], np.float32)
+    history = model.fit(TEXTS, targets, epochs=15, batch_size=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] / 2
+    model.save(tmp_path / "text.keras")
+    loaded = load_model(tmp_path / "text.keras")
+    assert loaded.inputs[0].dtype == "string"
+    np.testing.assert_allclose(
+        loaded.predict(["a great film", "terrible"], verbose=0),
+        model.predict(["a great film", "terrible"], verbose=0),
+        rtol=1e-6,
+    )
+    with pytest.raises(TypeError, match="takes texts"):
+        model.predict(np.ones((2, 1)), verbose=0)
+
+
+def test_lookups_and_vectors_in_a_graph():
+    words = Input(shape=(3,), dtype="string")
+    ids = L.StringLookup(vocabulary=VOCAB)(words)
+    assert ids.shape == (3,)
+    hot = L.TextVectorization(output_mode="multi_hot", vocabulary=["great", "bad"])
+    vectors = hot(Input(shape=(1,), dtype="string"))
+    assert vectors.shape == (3,)  # [UNK], great, bad
+    model = Model(words, ids)
+    np.testing.assert_array_equal(model.predict([["a", "z", "d"]], verbose=0), [[1, 0, 4]])

@@ -22,9 +22,13 @@ def as_list(value: Any, what: str) -> list[Any]:
     return values
 
 
-def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node], list[int], list[Input]]:
+def trace(
+    inputs: Any, outputs: Any
+) -> tuple[list[Layer], list[Node], list[int], list[Input], dict[int, bool]]:
     """The model's layers and nodes in an order where every input comes before its use, the
-    slot of each output, and the model's Inputs. A model input may also be a tensor some
+    slot of each output, the model's Inputs, and the nodes whose call fixed ``training``
+    (``base(x, training=False)``, as Keras records it: a frozen base's batch norm stays in
+    inference mode in fit). A model input may also be a tensor some
     layer gave (Keras allows it: a FeatureSpace's encoded features): the model starts there,
     at a new Input of its shape, and what made it is left out."""
     model_inputs = as_list(inputs, "inputs")
@@ -67,18 +71,21 @@ def trace(inputs: Any, outputs: Any) -> tuple[list[Layer], list[Node], list[int]
     nodes: list[Node] = [(t.input_layer, (i,)) for i, t in enumerate(graph_inputs)]
     # An Input's value is what its InputLayer node writes.
     slots = {id(t): k + i for i, t in enumerate(model_inputs)}
+    fixed: dict[int, bool] = {}
     for tensor in order:
         if tensor.layer is None or id(tensor) in starts:
             continue
         nodes.append((tensor.layer, tuple(slots[id(s)] for s in tensor.inputs)))
         slots[id(tensor)] = k + len(nodes) - 1
+        if getattr(tensor, "call_training", None) is not None:
+            fixed[len(nodes) - 1] = bool(tensor.call_training)
     # A layer called at several places (shared, as in a siamese network) is one layer, with
     # one set of weights: it appears once in the model's layers and once per call in nodes.
     layers: list[Layer] = []
     for layer, _ in nodes:
         if all(layer is not known for known in layers):
             layers.append(layer)
-    return layers, nodes, [slots[id(t)] for t in model_outputs], graph_inputs
+    return layers, nodes, [slots[id(t)] for t in model_outputs], graph_inputs, fixed
 
 
 def _cut(tensor: SymbolicTensor) -> Input:
@@ -127,7 +134,12 @@ def _ref(name: str, call: int) -> str:
     return name if call == 0 else f"{name}#{call}"
 
 
-def graph_config(name: str, nodes: list[Node], output_slots: list[int]) -> dict[str, Any]:
+def graph_config(
+    name: str,
+    nodes: list[Node],
+    output_slots: list[int],
+    fixed_training: dict[int, bool] | None = None,
+) -> dict[str, Any]:
     k = input_count(nodes)
     calls = call_indices(nodes)
     entries = [
@@ -141,6 +153,8 @@ def graph_config(name: str, nodes: list[Node], output_slots: list[int]) -> dict[
         "input_shape": list(nodes[0][0].shape),
         "layers": entries,
     }
+    if fixed_training:  # node index (after the InputLayers) -> the training it was called with
+        config["call_training"] = [[i - k, value] for i, value in sorted(fixed_training.items())]
     shared = any(call > 0 for call in calls)
     if k > 1 or output_slots != [k + len(nodes) - 1] or shared:
         config["inputs"] = [layer.name for layer, _ in nodes[:k]]
@@ -161,6 +175,7 @@ def rebuild(
     (``layer_class`` finds the class of a ``class_name``)."""
     if "nodes" in config:
         return _rebuild_shared(config, layer_class)
+    fixed = {int(i): bool(v) for i, v in config.get("call_training", [])}
     tensors: dict[str, Any] = {}
     inputs: list[Input] = []
     last: Any = None
@@ -182,7 +197,10 @@ def rebuild(
         if missing or not entry["inbound"]:
             raise ValueError(f"layer {layer.name!r} takes unknown inputs {entry['inbound']!r}")
         sources = [tensors[n] for n in entry["inbound"]]
-        last = _node_of(layer(sources if layer.takes_list or len(sources) > 1 else sources[0]))
+        training = fixed.get(len(tensors) - len(inputs))
+        last = _node_of(
+            layer(sources if layer.takes_list or len(sources) > 1 else sources[0], training)
+        )
         tensors[layer.name] = last
     if not inputs:
         raise ValueError("a functional model starts with its InputLayers.")
@@ -221,7 +239,8 @@ def _rebuild_shared(
         layer = cls.from_config(entry["config"])
         layers[layer.name] = layer
     calls: dict[str, int] = {}
-    for name, refs in config["nodes"]:
+    fixed = {int(i): bool(v) for i, v in config.get("call_training", [])}
+    for j, (name, refs) in enumerate(config["nodes"]):
         if name not in layers or any(ref not in tensors for ref in refs) or not refs:
             raise ValueError(f"a call of layer {name!r} takes unknown inputs {refs!r}")
         layer = layers[name]
@@ -229,7 +248,7 @@ def _rebuild_shared(
         call = calls.get(name, 0)
         calls[name] = call + 1
         tensors[_ref(name, call)] = _node_of(
-            layer(sources if layer.takes_list or len(sources) > 1 else sources[0])
+            layer(sources if layer.takes_list or len(sources) > 1 else sources[0], fixed.get(j))
         )
     inputs = [tensors[n] for n in config["inputs"]]
     return inputs, [tensors[n] for n in config["outputs"]]

@@ -657,7 +657,7 @@ class Layer:
         if self.takes_list:
             return self._call_on_list(x, training)
         if is_symbolic(x):
-            return self._connect(x)
+            return record_training(self._connect(x), training)
         x = x if isinstance(x, Tensor) else Tensor(x)
         self.check_inputs([x.shape], [x.dtype])
         if not self.built:
@@ -702,7 +702,7 @@ class Layer:
     def _call_on_list(self, inputs: list[Any], training: bool | None) -> Any:
         """A layer that takes a list (merges, attention) on real or symbolic inputs."""
         if is_symbolic(inputs):
-            return self._connect(list(inputs))
+            return record_training(self._connect(list(inputs)), training)
         tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in inputs]
         self.check_inputs([t.shape for t in tensors], [t.dtype for t in tensors])
         if not self.built:
@@ -836,6 +836,17 @@ def _with_mask(user_call: Any, takes_training: bool) -> Any:
         return user_call(self, x, mask=mask)
 
     return masked_call
+
+
+def record_training(result: Any, training: bool | None) -> Any:
+    """A symbolic call given ``training`` (``base(x, training=False)``) keeps it on its node:
+    the model runs that call so whatever its own pass is, as Keras does."""
+    if training is not None:
+        items = result if isinstance(result, (list, tuple)) else [result]
+        selected = [t for t in items if getattr(t.layer, "selects_output", False)]
+        node = selected[0].inputs[0] if selected else items[0]
+        node.call_training = bool(training)
+    return result
 
 
 def sample_shape(shape: Any) -> Shape:
@@ -1095,6 +1106,8 @@ class Input(SymbolicTensor):
         self.batch_size, self.dtype = batch_size, input_dtype(dtype)
         self.name = name or backend.unique_name("input_layer")
         self.input_layer = InputLayer(self.shape, name=self.name, dtype=self.dtype)
+        # Keras' model.layers[0].output (and .input) is the Input itself.
+        self.input_layer._called_input = self.input_layer._called_output = self
 
 
 STRING = "string"  # Keras' dtype of text inputs (NumPy arrays of str or bytes)

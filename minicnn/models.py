@@ -71,9 +71,9 @@ class Model(Layer, Compiler, Trainer):
         self._output_keys = list(outputs) if isinstance(outputs, dict) else None
         inputs = list(inputs.values()) if isinstance(inputs, dict) else inputs
         outputs = list(outputs.values()) if isinstance(outputs, dict) else outputs
-        self.layers, self._graph, self._output_slots, self._graph_inputs = functional.trace(
-            inputs, outputs
-        )
+        traced = functional.trace(inputs, outputs)
+        self.layers, self._graph, self._output_slots, self._graph_inputs = traced[:4]
+        self._fixed_training = traced[4]
         self._graph_outputs = functional.as_list(outputs, "outputs")
         shapes = [t.shape for t in self._graph_inputs]
         self.input_shape = shapes[0] if len(shapes) == 1 else shapes
@@ -83,6 +83,7 @@ class Model(Layer, Compiler, Trainer):
 
     def _setup(self, name: str | None, device: str | None) -> None:
         self._subclassed = False
+        self._fixed_training: dict[int, bool] = {}  # node -> the training its call fixed
         self._call_losses: list[Tensor] = []
         self._weight_penalties: list[Any] = []
         self._input_keys: list[str] | None = None
@@ -383,14 +384,17 @@ class Model(Layer, Compiler, Trainer):
         """The model on a batch; an array goes to the model's device first (a Tensor as is).
         On a symbolic tensor, the model becomes a layer of the functional model being built.
         ``training`` unset: an enclosing call's, else False (inference)."""
-        training = layer_base.resolve_training(training, False)
+        given, training = training, layer_base.resolve_training(training, False)
         if isinstance(x, dict) and not self._subclassed:
             missing = [n for n in self.input_names if n not in x]
             if missing:
                 raise ValueError(f"Model '{self.name}': no value for the inputs {missing}.")
             x = [x[n] for n in self.input_names]
             x = x if len(x) > 1 else x[0]
-        return self._structured(self._called(x, training))
+        result = self._called(x, training)
+        if is_symbolic(x):
+            layer_base.record_training(result, given)
+        return self._structured(result)
 
     def _called(self, x: Any, training: bool) -> Any:
         if is_symbolic(x) and self._output_count > 1:
@@ -469,14 +473,16 @@ class Model(Layer, Compiler, Trainer):
         for k, (_, sources) in enumerate(nodes):
             for s in sources:
                 last_use[s] = k
+        fixed = self._fixed_training
         for k, (layer, sources) in enumerate(nodes):
             args = [values[s] for s in sources]
+            node_training = fixed.get(k, training) if fixed else training
             arg = args if layer.takes_list else args[0]
             mask = None if layer.takes_list else masks[sources[0]]
             if first + k in fused:
                 values.append(layer.transform(arg))
             else:
-                values.append(layer.call_masked(arg, training, mask))
+                values.append(layer.call_masked(arg, node_training, mask))
             masks.append(None if layer.takes_list else layer.compute_mask(arg, mask))
             for s in sources:
                 if last_use[s] == k and s not in outputs:
@@ -513,7 +519,9 @@ class Model(Layer, Compiler, Trainer):
                     for layer in self.layers
                 ],
             }
-        config = functional.graph_config(self.name, self._nodes(), self._output_slots)
+        config = functional.graph_config(
+            self.name, self._nodes(), self._output_slots, self._fixed_training
+        )
         for key, value in (("input_keys", self._input_keys), ("output_keys", self._output_keys)):
             if value is not None:
                 config[key] = value
@@ -643,6 +651,8 @@ class Sequential(Model):
 class SelectOutput(Layer):
     """One output of a model of several used as a layer of another: it takes the list the
     model gives and hands on output ``index`` (the same Tensor, so gradients flow through)."""
+
+    selects_output = True
 
     def __init__(self, index: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)

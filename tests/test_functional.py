@@ -278,3 +278,17 @@ def test_a_model_may_start_at_a_layers_output(tmp_path):
         load_model(tmp_path / "head.keras").predict(features, verbose=0),
         head.predict(features, verbose=0),
     )
+
+
+def test_every_layers_output_makes_a_feature_extractor():
+    """Keras' guide: Model(model.input, [layer.output for layer in model.layers]), the
+    InputLayer's output being the Input itself."""
+    x = Input((6, 6, 1))
+    y = L.Dense(2)(L.Flatten()(L.Conv2D(2, 3)(x)))
+    model = Model(x, y)
+    assert model.layers[0].output is x
+    extractor = Model(model.input, [layer.output for layer in model.layers])
+    data = np.random.default_rng(0).random((2, 6, 6, 1)).astype(np.float32)
+    outputs = extractor.predict(data, verbose=0)
+    assert [o.shape for o in outputs] == [(2, 6, 6, 1), (2, 4, 4, 2), (2, 32), (2, 2)]
+    np.testing.assert_allclose(outputs[0], data)

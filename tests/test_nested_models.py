@@ -208,3 +208,30 @@ def test_summary_expands_nested_models_and_takes_a_layer_range():
     ):
         with pytest.raises(ValueError, match=message):
             model.summary(layer_range=bad)
+
+
+def test_a_base_called_with_training_false_stays_in_inference_mode(tmp_path):
+    """Keras' transfer-learning guide: x = base(inputs, training=False) keeps the base's
+    batch norm in inference mode in fit, also once the base is unfrozen to fine-tune, and
+    the model saves that call."""
+    base = Sequential(
+        [Input((8, 8, 3)), L.Conv2D(4, 3), L.BatchNormalization(), L.Dropout(0.5)], name="base"
+    )
+    inputs = Input((8, 8, 3))
+    outputs = L.Dense(1)(L.GlobalAveragePooling2D()(base(inputs, training=False)))
+    model = Model(inputs, outputs)
+    batch_norm = base.layers[1]
+    before = batch_norm.get_weights()
+    model.compile("adam", "mse")
+    rng = np.random.default_rng(0)
+    data, targets = rng.random((32, 8, 8, 3)).astype(np.float32), rng.random((32, 1))
+    model.fit(data, targets, epochs=2, verbose=0)
+    gamma, beta, mean, variance = batch_norm.get_weights()
+    np.testing.assert_array_equal(mean, before[2])  # the moving statistics never moved
+    np.testing.assert_array_equal(variance, before[3])
+    assert not np.allclose(gamma, before[0])  # while the weights trained
+    # Dropout is off too: two predictions in "training" agree.
+    np.testing.assert_array_equal(model(data, training=True).data, model(data, training=True).data)
+    model.save(tmp_path / "tuned.keras")
+    loaded = load_model(tmp_path / "tuned.keras")
+    np.testing.assert_array_equal(loaded(data, training=True).data, model(data, training=True).data)

@@ -182,13 +182,18 @@ def _outputs(result: Any) -> list[np.ndarray] | None:
 
 
 def ops_function(name: str) -> Callable[..., Any]:
-    """The ``minicnn.ops`` function of a name ("mean", "image.resize")."""
+    """The ``minicnn.ops`` function of a name ("mean", "image.resize"): only the ops
+    themselves (a name read from a file must not reach ``ops.np`` or ``ops.builtins``)."""
     from . import ops
 
-    found: Any = ops
-    for part in name.split("."):
-        found = getattr(found, part, None)
-    if not callable(found) or name.startswith("_") or isinstance(found, type):
+    parts = name.split(".")
+    namespace: Any = None
+    if len(parts) == 1:
+        namespace = ops
+    elif len(parts) == 2 and parts[0] in ("image", "linalg"):
+        namespace = getattr(ops, parts[0])
+    found = getattr(namespace, parts[-1], None)
+    if not getattr(found, "__wrapped_op__", False):
         raise ValueError(f"OpCall: minicnn.ops has no function {name!r}.")
     return found
 
@@ -196,7 +201,9 @@ def ops_function(name: str) -> Callable[..., Any]:
 # --- calling an op on symbolic tensors ---------------------------------------------------------
 
 
-def _encoded(value: Any, inputs: list[SymbolicTensor], constants: list[Any], callables: list[Any]):
+def _encoded(
+    value: Any, inputs: list[SymbolicTensor], constants: list[Any], callables: list[Any]
+) -> Any:
     """The JSON form of one argument, collecting its symbolic tensors, array constants and
     Python functions."""
 
@@ -268,6 +275,7 @@ STATIC = {
     "ndim": lambda x: len(x.shape) + 1,
     "dtype": lambda x: getattr(x, "dtype", None) or backend.FLOAT,
     "is_tensor": lambda x: False,
+    # With a dtype it is a cast: None sends it on to an OpCall layer.
     "convert_to_tensor": lambda x, dtype=None: x if dtype is None else None,
 }
 

@@ -41,6 +41,7 @@ from .models import Model, Sequential  # noqa: E402
 from .optimizers import Optimizer  # noqa: E402
 from .regularizers import Regularizer  # noqa: E402
 from .saving import load_model  # noqa: E402
+from .variables import Variable  # noqa: E402
 
 __all__ = [
     "Constraint",
@@ -56,6 +57,7 @@ __all__ = [
     "applications",
     "Model",
     "Sequential",
+    "Variable",
     "callbacks",
     "clear_session",
     "config",

@@ -244,6 +244,7 @@ class Layer:
         self._weights: list[Tensor] = []
         # add_weight's: which of them stay out of training, and their regularizers.
         self._frozen_weights: set[int] = set()
+        self._added_weights: set[int] = set()  # add_weight's and Variables, not build's
         self._weight_penalties: list[tuple[Any, Tensor]] = []
         # add_loss's, from the last forward pass (Keras' activity losses).
         self._call_losses: list[Tensor] = []
@@ -266,7 +267,22 @@ class Layer:
             for item in items:
                 if isinstance(item, Layer) and all(item is not t for t in tracked):
                     tracked.append(item)
+                elif getattr(item, "is_variable", False) and "_weights" in self.__dict__:
+                    self._hold_variable(item)
         super().__setattr__(name, value)
+
+    def _hold_variable(self, variable: Tensor) -> None:
+        """A Keras Variable kept as an attribute is one of the layer's weights."""
+        if any(variable is w for w in self._weights):
+            return
+        variable.data = backend.to_device(variable.data, self.device)
+        variable.requires_grad = variable.trainable and self._trainable
+        if not variable.trainable:
+            self._frozen_weights.add(id(variable))
+        self._weights.append(variable)
+        self._added_weights.add(id(variable))
+        if self.built:
+            self._name_weights()
 
     def _hold_tracked_weights(self, input_shape: Any) -> None:
         """A user's layer holds the weights of the layers it keeps as attributes, after its
@@ -317,8 +333,10 @@ class Layer:
         # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
         # same model on every device.
         arrays = self._create_weights(self._channels_last_shape(input_shape))
-        added = list(self._weights)  # add_weight's, made in __init__
-        self._weights = added + [Tensor(backend.to_device(w, self.device)) for w in arrays]
+        # The layer's own weights first (its call finds them by place), then those added in
+        # __init__ (add_weight's, a Variable a subclass keeps).
+        added = list(self._weights)
+        self._weights = [Tensor(backend.to_device(w, self.device)) for w in arrays] + added
         self.input_shape = input_shape
         if not own_shape:
             self.output_shape = self._output_shape_for(input_shape)
@@ -394,6 +412,7 @@ class Layer:
         if not trainable:
             self._frozen_weights.add(id(weight))
         self._weights.append(weight)
+        self._added_weights.add(id(weight))
         if regularizer is not None:
             self._weight_penalties.append((regularizers.get(regularizer), weight))
         if self.built:  # a weight added later (LoRA's) is named now, as at a build
@@ -480,10 +499,14 @@ class Layer:
         trainable layer, never its state (the last ``state_weight_count``)."""
         held = {id(w) for layer in self._inner_layers() for w in layer.weights}
         own = [w for w in self._weights if id(w) not in held]
-        parameters = len(own) - self.state_weight_count
-        for i, w in enumerate(own):
+        added = self.__dict__.get("_added_weights", set())
+        made = [w for w in own if id(w) not in added]  # made by build, its state last
+        state = {id(w) for w in made[len(made) - self.state_weight_count :]}
+        if not self.state_weight_count:
+            state = set()
+        for w in own:
             w.requires_grad = (
-                self._trainable and i < parameters and id(w) not in self._frozen_weights
+                self._trainable and id(w) not in state and id(w) not in self._frozen_weights
             )
 
     def _settle_trainable(self) -> None:
@@ -556,6 +579,23 @@ class Layer:
     def _build_sample_shape(self, input_shape: Any) -> None:
         """``build`` for a sample's shape (a model's ``build`` takes Keras' batch shapes)."""
         self.build(input_shape)
+
+    # -- Keras' saving hooks ---------------------------------------------------------------------
+    def save_own_variables(self, store: dict[str, Any]) -> None:
+        """Keras' hook: the layer's state into ``store`` (by default each weight, "0", "1",
+        ...). A layer that replaces it (state beyond its weights) has its store saved with
+        the model, and ``load_own_variables`` reads it back."""
+        for i, weight in enumerate(self._weights):
+            store[str(i)] = backend.to_numpy(weight.data)
+
+    def load_own_variables(self, store: dict[str, Any]) -> None:
+        """Keras' hook: the layer's state from what ``save_own_variables`` stored."""
+        if len(store) != len(self._weights):
+            raise ValueError(
+                f"{self.describe()} expects {len(self._weights)} variables, got {len(store)}."
+            )
+        for i, weight in enumerate(self._weights):
+            weight.assign(store[str(i)])
 
     def count_params(self) -> int:
         return int(sum(w.data.size for w in self._weights))

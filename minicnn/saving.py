@@ -119,12 +119,38 @@ def _load_weights(archive: Any, model: Model, path: Path) -> None:
     weights = _read_arrays(archive, "weight", len(model.weights), path)
     try:
         model.set_weights(weights)
-    except ValueError as e:
+        for i, layer in _own_savers(model):  # then what they saved themselves
+            prefix = f"own{i}:"
+            store = {
+                key[len(prefix) :]: _read(archive, key, path)
+                for key in archive.files
+                if key.startswith(prefix)
+            }
+            layer.load_own_variables(store)
+    except (ValueError, KeyError) as e:
         raise ModelFileError(f"{path}: its arrays do not fit the model: {e}") from None
 
 
 def _weight_arrays(model: Model) -> dict[str, np.ndarray]:
-    return {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
+    """Every weight, and what each layer that writes its own variables (Keras'
+    ``save_own_variables``) put in its store."""
+    arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
+    for i, layer in _own_savers(model):
+        store: dict[str, Any] = {}
+        layer.save_own_variables(store)
+        arrays.update({f"own{i}:{key}": backend.to_numpy(v) for key, v in store.items()})
+    return arrays
+
+
+def _own_savers(model: Model) -> list[tuple[int, Any]]:
+    """The layers (nested ones too) that replace Keras' ``save_own_variables``, by place."""
+    from .layer_base import Layer
+
+    return [
+        (i, layer)
+        for i, layer in enumerate(model._all_layers())
+        if type(layer).save_own_variables is not Layer.save_own_variables
+    ]
 
 
 def _optimizer_state(model: Model) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

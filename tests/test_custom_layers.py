@@ -265,3 +265,66 @@ def test_a_subclassed_models_add_loss_counts_in_training(device):
     out = model.predict(data, verbose=0)
     expected = np.mean((out - targets) ** 2) + 0.5 * np.mean(out * out)
     np.testing.assert_allclose(model.evaluate(data, targets, verbose=0), expected, rtol=1e-5)
+
+
+class Counted(L.Layer):
+    """Keras 3's way without add_weight: Variables kept as attributes."""
+
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.w = minicnn.Variable("glorot_uniform", shape=(4, units), name="w")
+        self.b = minicnn.Variable(np.zeros(units), name="b")
+        self.seen = minicnn.Variable(0.0, trainable=False, name="seen")
+
+    def call(self, inputs):
+        self.seen.assign_add(float(inputs.shape[0]))
+        return ops.matmul(inputs, self.w) + self.b
+
+
+def test_variables_kept_as_attributes_are_weights(device):
+    layer = Counted()
+    assert [w.name for w in layer.weights] == ["w", "b", "seen"]
+    assert len(layer.trainable_weights) == 2 and layer.seen.dtype == np.float32
+    model = Model(x := Input((4,)), layer(x)).to(device)
+    model.compile("adam", "mse")
+    rng = np.random.default_rng(0)
+    before = layer.w.numpy().copy()
+    model.fit(rng.random((16, 4)), rng.random((16, 3)), epochs=1, batch_size=8, verbose=0)
+    assert not np.allclose(layer.w.numpy(), before)
+    assert float(layer.seen.numpy()) >= 16  # the two batches of fit (and the shape probe)
+    with pytest.raises(ValueError, match="needs a shape"):
+        minicnn.Variable("zeros")
+
+
+@saving.register_keras_serializable(package="custom_layers_test")
+class DenseWithOffset(L.Dense):
+    """Keras' customizing-saving guide: state beyond the weights, by its own hooks."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self.offset_scale = 2.0  # not a weight: saved by the hooks below
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store["offset_scale"] = np.array(self.offset_scale)
+
+    def load_own_variables(self, store):
+        self.offset_scale = float(store.pop("offset_scale"))
+        super().load_own_variables(store)
+
+    def call(self, inputs, training=False):
+        return super().call(inputs, training) * self.offset_scale
+
+
+def test_save_and_load_own_variables_hooks(tmp_path):
+    model = Sequential([Input((3,)), DenseWithOffset(2)])
+    model.layers[0].offset_scale = 5.0
+    data = np.random.default_rng(1).random((4, 3)).astype(np.float32)
+    model.save(tmp_path / "own.keras")
+    loaded = load_model(tmp_path / "own.keras")
+    assert loaded.layers[0].offset_scale == 5.0
+    np.testing.assert_allclose(loaded.predict(data, verbose=0), model.predict(data, verbose=0))
+    model.save_weights(tmp_path / "own.weights.npz")
+    fresh = Sequential([Input((3,)), DenseWithOffset(2)])
+    fresh.load_weights(tmp_path / "own.weights.npz")
+    assert fresh.layers[0].offset_scale == 5.0

@@ -291,7 +291,7 @@ class Layer:
         tracked = self.__dict__.get("_tracked_layers", [])
         if not tracked:
             return
-        if not all(t.built for t in tracked) and not self.takes_list:
+        if not all(t.built for t in tracked):
             sizes_found(self._probed_output_shape, input_shape)
         held = {id(w) for w in self._weights}
         self._weights += [w for t in tracked for w in t.weights if id(w) not in held]

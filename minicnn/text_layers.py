@@ -63,9 +63,9 @@ class DataLayer(Layer):
         raise NotImplementedError
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        """What ``on_data`` gives a probe sample of the input's dtype ("a" for texts, 0 for
-        numbers): a lookup's ids, a vector per text; a text's varying length is set apart by
-        TextVectorization itself."""
+        """The shape of what ``on_data`` gives one ``probe`` sample: a lookup's ids, or a
+        vector per sample (TextVectorization's ids, as long as a batch's longest text, are
+        its own case)."""
         shapes = input_shape if self.takes_list else [input_shape]
         dtypes = getattr(self, "_input_dtypes", None) or ["float32"] * len(shapes)
         probes = [self.probe(shape, dtype) for shape, dtype in zip(shapes, dtypes, strict=True)]

@@ -328,3 +328,28 @@ def test_save_and_load_own_variables_hooks(tmp_path):
     fresh = Sequential([Input((3,)), DenseWithOffset(2)])
     fresh.load_weights(tmp_path / "own.weights.npz")
     assert fresh.layers[0].offset_scale == 5.0
+
+
+class CrossAttention(L.Layer):
+    """Two inputs and layers kept as attributes, with its own output shape: the sublayers
+    are built (and held) before the model runs."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.query, self.key = L.Dense(4), L.Dense(4)
+
+    def call(self, inputs):
+        a, b = inputs
+        scores = ops.matmul(self.query(a), ops.transpose(self.key(b), (0, 2, 1)))
+        return ops.softmax(scores, axis=-1)
+
+    def compute_output_shape(self, shapes):
+        return (shapes[0][0], shapes[1][0])
+
+
+def test_a_layer_of_two_inputs_holds_its_layers_weights():
+    a, b = Input((3, 5)), Input((6, 5))
+    layer = CrossAttention()
+    model = Model([a, b], layer([a, b]))
+    assert model.count_params() == 2 * (5 * 4 + 4) and model.output_shape == (3, 6)
+    assert len(model.trainable_weights) == 4

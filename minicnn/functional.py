@@ -24,13 +24,14 @@ def as_list(value: Any, what: str) -> list[Any]:
 
 def trace(
     inputs: Any, outputs: Any
-) -> tuple[list[Layer], list[Node], list[int], list[Input], dict[int, bool]]:
+) -> tuple[list[Layer], list[Node], list[int], list[Input], dict[int, bool], dict[int, dict]]:
     """The model's layers and nodes in an order where every input comes before its use, the
-    slot of each output, the model's Inputs, and the nodes whose call fixed ``training``
+    slot of each output, the model's Inputs, the nodes whose call fixed ``training``
     (``base(x, training=False)``, as Keras records it: a frozen base's batch norm stays in
-    inference mode in fit). A model input may also be a tensor some
-    layer gave (Keras allows it: a FeatureSpace's encoded features): the model starts there,
-    at a new Input of its shape, and what made it is left out."""
+    inference mode in fit), and the nodes' own call arguments (a user's layer's). A model
+    input may also be a tensor some layer gave (Keras allows it: a FeatureSpace's encoded
+    features): the model starts there, at a new Input of its shape, and what made it is left
+    out."""
     model_inputs = as_list(inputs, "inputs")
     model_outputs = as_list(outputs, "outputs")
     for t in model_inputs:
@@ -72,6 +73,7 @@ def trace(
     # An Input's value is what its InputLayer node writes.
     slots = {id(t): k + i for i, t in enumerate(model_inputs)}
     fixed: dict[int, bool] = {}
+    arguments: dict[int, dict] = {}
     for tensor in order:
         if tensor.layer is None or id(tensor) in starts:
             continue
@@ -79,13 +81,15 @@ def trace(
         slots[id(tensor)] = k + len(nodes) - 1
         if getattr(tensor, "call_training", None) is not None:
             fixed[len(nodes) - 1] = bool(tensor.call_training)
+        if getattr(tensor, "call_kwargs", None):
+            arguments[len(nodes) - 1] = dict(tensor.call_kwargs)
     # A layer called at several places (shared, as in a siamese network) is one layer, with
     # one set of weights: it appears once in the model's layers and once per call in nodes.
     layers: list[Layer] = []
     for layer, _ in nodes:
         if all(layer is not known for known in layers):
             layers.append(layer)
-    return layers, nodes, [slots[id(t)] for t in model_outputs], graph_inputs, fixed
+    return layers, nodes, [slots[id(t)] for t in model_outputs], graph_inputs, fixed, arguments
 
 
 def _cut(tensor: SymbolicTensor) -> Input:
@@ -139,6 +143,7 @@ def graph_config(
     nodes: list[Node],
     output_slots: list[int],
     fixed_training: dict[int, bool] | None = None,
+    call_arguments: dict[int, dict] | None = None,
 ) -> dict[str, Any]:
     k = input_count(nodes)
     calls = call_indices(nodes)
@@ -155,6 +160,8 @@ def graph_config(
     }
     if fixed_training:  # node index (after the InputLayers) -> the training it was called with
         config["call_training"] = [[i - k, value] for i, value in sorted(fixed_training.items())]
+    if call_arguments:  # node index (after the InputLayers) -> its call's own arguments
+        config["call_arguments"] = [[i - k, value] for i, value in sorted(call_arguments.items())]
     shared = any(call > 0 for call in calls)
     if k > 1 or output_slots != [k + len(nodes) - 1] or shared:
         config["inputs"] = [layer.name for layer, _ in nodes[:k]]
@@ -175,7 +182,7 @@ def rebuild(
     (``layer_class`` finds the class of a ``class_name``)."""
     if "nodes" in config:
         return _rebuild_shared(config, layer_class)
-    fixed = {int(i): bool(v) for i, v in config.get("call_training", [])}
+    fixed, arguments = _call_settings(config)
     tensors: dict[str, Any] = {}
     inputs: list[Input] = []
     last: Any = None
@@ -197,10 +204,9 @@ def rebuild(
         if missing or not entry["inbound"]:
             raise ValueError(f"layer {layer.name!r} takes unknown inputs {entry['inbound']!r}")
         sources = [tensors[n] for n in entry["inbound"]]
-        training = fixed.get(len(tensors) - len(inputs))
-        last = _node_of(
-            layer(sources if layer.takes_list or len(sources) > 1 else sources[0], training)
-        )
+        j = len(tensors) - len(inputs)
+        given = sources if layer.takes_list or len(sources) > 1 else sources[0]
+        last = _node_of(layer(given, fixed.get(j), **arguments.get(j, {})))
         tensors[layer.name] = last
     if not inputs:
         raise ValueError("a functional model starts with its InputLayers.")
@@ -210,11 +216,18 @@ def rebuild(
     return inputs, outputs
 
 
+def _call_settings(config: dict[str, Any]) -> tuple[dict[int, bool], dict[int, dict]]:
+    """The training and the own arguments each call of the graph was given, by node."""
+    fixed = {int(i): bool(v) for i, v in config.get("call_training", [])}
+    arguments = {int(i): dict(v) for i, v in config.get("call_arguments", [])}
+    return fixed, arguments
+
+
 def _node_of(result: Any) -> Any:
     """What a layer's call gave, or, for a model of several outputs (which gives one
     SelectOutput tensor per output), the node they select from: the graph's own
     SelectOutput entries select again."""
-    return result[0].inputs[0] if isinstance(result, list) else result
+    return result[0].inputs[0] if isinstance(result, (list, tuple)) else result
 
 
 def _rebuild_shared(
@@ -239,7 +252,7 @@ def _rebuild_shared(
         layer = cls.from_config(entry["config"])
         layers[layer.name] = layer
     calls: dict[str, int] = {}
-    fixed = {int(i): bool(v) for i, v in config.get("call_training", [])}
+    fixed, arguments = _call_settings(config)
     for j, (name, refs) in enumerate(config["nodes"]):
         if name not in layers or any(ref not in tensors for ref in refs) or not refs:
             raise ValueError(f"a call of layer {name!r} takes unknown inputs {refs!r}")
@@ -247,8 +260,7 @@ def _rebuild_shared(
         sources = [tensors[ref] for ref in refs]
         call = calls.get(name, 0)
         calls[name] = call + 1
-        tensors[_ref(name, call)] = _node_of(
-            layer(sources if layer.takes_list or len(sources) > 1 else sources[0], fixed.get(j))
-        )
+        given = sources if layer.takes_list or len(sources) > 1 else sources[0]
+        tensors[_ref(name, call)] = _node_of(layer(given, fixed.get(j), **arguments.get(j, {})))
     inputs = [tensors[n] for n in config["inputs"]]
     return inputs, [tensors[n] for n in config["outputs"]]

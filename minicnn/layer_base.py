@@ -356,7 +356,7 @@ class Layer:
             return self.compute_output_shape(input_shape)
         return sizes_found(self._probed_output_shape, input_shape)
 
-    def _probed_output_shape(self, input_shape: Shape) -> Shape:
+    def _probed_output_shape(self, input_shape: Shape, kwargs: dict | None = None) -> Shape:
         """The shape of what ``call`` gives one sample of zeros (no graph recorded)."""
         from .autograd import no_grad
 
@@ -368,9 +368,9 @@ class Layer:
         with no_grad():
             if self._reads_user_mask and not self.takes_list and len(input_shape) >= 1:
                 keep = backend.xp_for(self.device).ones((1, input_shape[0]), bool)
-                out = self.masked_call(probes[0], False, keep)  # every step kept
+                out = self.masked_call(probes[0], False, keep, **(kwargs or {}))  # all kept
             else:
-                out = self.call(probes if self.takes_list else probes[0], False)
+                out = self.call(probes if self.takes_list else probes[0], False, **(kwargs or {}))
         if isinstance(out, (tuple, list)):  # several outputs: a shape each
             return tuple(tuple((o if isinstance(o, Tensor) else Tensor(o)).shape[1:]) for o in out)
         return tuple((out if isinstance(out, Tensor) else Tensor(out)).shape[1:])
@@ -671,33 +671,40 @@ class Layer:
         """The mask of the output, (batch, steps) booleans or None, from the input's."""
         return mask if self.supports_masking else None
 
-    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:
+    def masked_call(self, x: Tensor, training: bool, mask: Any, **kwargs: Any) -> Tensor:
         """The call on an input with a mask; a layer that reads masks replaces it."""
-        return self.call(x, training)
+        return self.call(x, training, **kwargs)
 
-    def call_masked(self, x: Any, training: bool, mask: Any) -> Any:
+    def call_masked(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
         """The layer on x given its mask (a model's graph passes it along): ``masked_call``
-        when there is one."""
+        when there is one; ``kwargs``, a user's layer's own call arguments."""
         if mask is None or self.takes_list:
-            return self(x, training=training)
+            return self(x, training=training, **kwargs)
         x = x if isinstance(x, Tensor) else Tensor(x)
-        return self._regularized(self.masked_call(x, training, mask))
+        return self._regularized(self.masked_call(x, training, mask, **kwargs))
 
     # Keras' default for ``training`` when neither the call nor an enclosing one gives it:
     # False, but True for the image preprocessing layers (Keras' ``call(data, training=True)``),
     # so ``RandomFlip()(images)`` flips, as in Keras' augmentation recipes.
     default_training = False
 
-    def __call__(self, x: Any, training: bool | None = None, mask: Any = None) -> Any:
+    def __call__(
+        self, x: Any, training: bool | None = None, mask: Any = None, **kwargs: Any
+    ) -> Any:
         """The layer on x. ``mask`` (Keras'; by default the one an earlier layer attached to
         x as ``x._keras_mask``, as an Embedding with ``mask_zero`` does) goes to a layer
-        that reads masks, and the output carries the mask the layer gives on."""
+        that reads masks, and the output carries the mask the layer gives on. A user's
+        layer takes its own call arguments too (``block(x, scale=2.0)``), kept with the call
+        in a model's graph."""
+        if kwargs and not self._tracks_layers:
+            raise TypeError(f"{self.describe()} got unexpected call arguments {sorted(kwargs)}.")
         if self._tracks_layers and isinstance(x, (list, tuple)) and not self.built:
             self.takes_list = True  # a user's layer called on several tensors gets them all
         if self.takes_list:
-            return self._call_on_list(x, training)
+            return self._call_on_list(x, training, kwargs)
         if is_symbolic(x):
-            return record_training(self._connect(x), training)
+            connected = self._connect(x, kwargs) if kwargs else self._connect(x)
+            return record_training(connected, training)
         x = x if isinstance(x, Tensor) else Tensor(x)
         self.check_inputs([x.shape], [x.dtype])
         if not self.built:
@@ -709,17 +716,17 @@ class Layer:
             if not _forward_depth[0]:
                 self._clear_losses()  # a call of its own, not a model's pass: fresh losses
                 with backend.on_device(backend.device_of(x.data)):  # a model's pass sets its own
-                    return self._masked_result(x, resolved, mask)
-            return self._masked_result(x, resolved, mask)
+                    return self._masked_result(x, resolved, mask, kwargs)
+            return self._masked_result(x, resolved, mask, kwargs)
 
-    def _masked_result(self, x: Tensor, training: bool, mask: Any) -> Any:
+    def _masked_result(self, x: Tensor, training: bool, mask: Any, kwargs: dict) -> Any:
         """The call (``masked_call`` given a mask), its output carrying its mask."""
         if mask is None:
-            out = self._regularized(self.call(x, training))
+            out = self._regularized(self.call(x, training, **kwargs))
             if type(self).compute_mask is Layer.compute_mask:
                 return out  # no mask in, none made: the common case, kept short
         else:
-            out = self._regularized(self.masked_call(x, training, mask))
+            out = self._regularized(self.masked_call(x, training, mask, **kwargs))
         if isinstance(out, Tensor):
             out_mask = self.compute_mask(x, mask)
             if out_mask is not None:
@@ -739,10 +746,15 @@ class Layer:
 
             assert_input_compatibility(self.input_spec, shapes, dtypes, self.name)
 
-    def _call_on_list(self, inputs: list[Any], training: bool | None) -> Any:
+    def _call_on_list(
+        self, inputs: list[Any], training: bool | None, kwargs: dict | None = None
+    ) -> Any:
         """A layer that takes a list (merges, attention) on real or symbolic inputs."""
+        kwargs = kwargs or {}
         if is_symbolic(inputs):
-            return record_training(self._connect(list(inputs)), training)
+            listed = list(inputs)
+            connected = self._connect(listed, kwargs) if kwargs else self._connect(listed)
+            return record_training(connected, training)
         tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in inputs]
         self.check_inputs([t.shape for t in tensors], [t.dtype for t in tensors])
         if not self.built:
@@ -752,11 +764,12 @@ class Layer:
             if not _forward_depth[0]:
                 self._clear_losses()  # a call of its own, not a model's pass: fresh losses
             resolved = resolve_training(training, self.default_training)
-            return self._regularized(self.call(tensors, resolved))
+            return self._regularized(self.call(tensors, resolved, **kwargs))
 
-    def _connect(self, x: Any) -> SymbolicTensor:
+    def _connect(self, x: Any, kwargs: dict | None = None) -> SymbolicTensor:
         """A call on symbolic tensors, which builds a functional model's graph: the layer is
-        built for their shapes, and the result remembers where it came from."""
+        built for their shapes, and the result remembers where it came from (and a user's
+        layer's call arguments, which may change its output shape)."""
         sources = list(x) if isinstance(x, (list, tuple)) else [x]
         if self.takes_list != isinstance(x, (list, tuple)):
             wanted = "a list of inputs" if self.takes_list else "one input"
@@ -772,14 +785,21 @@ class Layer:
                 f"{self.describe()} was built for input shape {self.input_shape}, and is "
                 f"called on {shape}."
             )
-        result = SymbolicTensor(self.output_shape, self, sources)
-        if self._tracks_layers and _several_shapes(self.output_shape):
+        output_shape = self.output_shape
+        if kwargs:
+            _check_call_arguments(self, kwargs)
+            if type(self).compute_output_shape is Layer.compute_output_shape:
+                output_shape = sizes_found(lambda s: self._probed_output_shape(s, kwargs), shape)
+        result = SymbolicTensor(output_shape, self, sources)
+        if kwargs:
+            result.call_kwargs = dict(kwargs)
+        if self._tracks_layers and _several_shapes(output_shape):
             from .models import SelectOutput  # a user's layer that gives a tuple: one each
 
             name = backend.unique_name
             result = tuple(
                 SelectOutput(i, name=name(f"{self.name}_{i}"))(result)
-                for i in range(len(self.output_shape))
+                for i in range(len(output_shape))
             )
         self._called_input, self._called_output = x, result
         return result
@@ -861,8 +881,8 @@ def _without_training(user_call: Any) -> Any:
     """A user's ``call(inputs)``, called as minicnn calls layers: ``call(x, training)``."""
 
     @functools.wraps(user_call)
-    def call(self: Layer, x: Any, training: bool = False) -> Any:
-        return user_call(self, x)
+    def call(self: Layer, x: Any, training: bool = False, **kwargs: Any) -> Any:
+        return user_call(self, x, **kwargs)
 
     return call
 
@@ -870,12 +890,30 @@ def _without_training(user_call: Any) -> Any:
 def _with_mask(user_call: Any, takes_training: bool) -> Any:
     """A user's ``call(inputs, mask=None)`` as the layer's ``masked_call``."""
 
-    def masked_call(self: Layer, x: Any, training: bool, mask: Any) -> Any:
+    def masked_call(self: Layer, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
         if takes_training:
-            return user_call(self, x, training=training, mask=mask)
-        return user_call(self, x, mask=mask)
+            return user_call(self, x, training=training, mask=mask, **kwargs)
+        return user_call(self, x, mask=mask, **kwargs)
 
     return masked_call
+
+
+def _check_call_arguments(layer: Layer, kwargs: dict[str, Any]) -> None:
+    """A call's own arguments in a model's graph are kept in its config: plain values."""
+
+    def plain(value: Any) -> bool:
+        if isinstance(value, (list, tuple)):
+            return all(plain(v) for v in value)
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and plain(v) for k, v in value.items())
+        return value is None or isinstance(value, (bool, int, float, str))
+
+    bad = sorted(k for k, v in kwargs.items() if not plain(v))
+    if bad:
+        raise TypeError(
+            f"{layer.describe()}: in a model's graph, call arguments must be numbers, strings, "
+            f"booleans, None or lists of them; {bad} are not (give tensors as inputs)."
+        )
 
 
 def record_training(result: Any, training: bool | None) -> Any:

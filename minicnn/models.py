@@ -73,7 +73,7 @@ class Model(Layer, Compiler, Trainer):
         outputs = list(outputs.values()) if isinstance(outputs, dict) else outputs
         traced = functional.trace(inputs, outputs)
         self.layers, self._graph, self._output_slots, self._graph_inputs = traced[:4]
-        self._fixed_training = traced[4]
+        self._fixed_training, self._call_arguments = traced[4], traced[5]
         self._graph_outputs = functional.as_list(outputs, "outputs")
         shapes = [t.shape for t in self._graph_inputs]
         self.input_shape = shapes[0] if len(shapes) == 1 else shapes
@@ -84,6 +84,7 @@ class Model(Layer, Compiler, Trainer):
     def _setup(self, name: str | None, device: str | None) -> None:
         self._subclassed = False
         self._fixed_training: dict[int, bool] = {}  # node -> the training its call fixed
+        self._call_arguments: dict[int, dict] = {}  # node -> its call's own arguments
         self._call_losses: list[Tensor] = []
         self._weight_penalties: list[Any] = []
         self._input_keys: list[str] | None = None
@@ -473,7 +474,7 @@ class Model(Layer, Compiler, Trainer):
         for k, (_, sources) in enumerate(nodes):
             for s in sources:
                 last_use[s] = k
-        fixed = self._fixed_training
+        fixed, arguments = self._fixed_training, self._call_arguments
         for k, (layer, sources) in enumerate(nodes):
             args = [values[s] for s in sources]
             node_training = fixed.get(k, training) if fixed else training
@@ -482,7 +483,8 @@ class Model(Layer, Compiler, Trainer):
             if first + k in fused:
                 values.append(layer.transform(arg))
             else:
-                values.append(layer.call_masked(arg, node_training, mask))
+                own = arguments.get(k, {}) if arguments else {}
+                values.append(layer.call_masked(arg, node_training, mask, **own))
             masks.append(None if layer.takes_list else layer.compute_mask(arg, mask))
             for s in sources:
                 if last_use[s] == k and s not in outputs:
@@ -520,7 +522,11 @@ class Model(Layer, Compiler, Trainer):
                 ],
             }
         config = functional.graph_config(
-            self.name, self._nodes(), self._output_slots, self._fixed_training
+            self.name,
+            self._nodes(),
+            self._output_slots,
+            self._fixed_training,
+            self._call_arguments,
         )
         for key, value in (("input_keys", self._input_keys), ("output_keys", self._output_keys)):
             if value is not None:

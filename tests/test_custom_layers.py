@@ -353,3 +353,37 @@ def test_a_layer_of_two_inputs_holds_its_layers_weights():
     model = Model([a, b], layer([a, b]))
     assert model.count_params() == 2 * (5 * 4 + 4) and model.output_shape == (3, 6)
     assert len(model.trainable_weights) == 4
+
+
+class ScaledBlock(L.Layer):
+    """A layer with call arguments of its own."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = L.Dense(4)
+
+    def call(self, inputs, scale=1.0, return_inputs=False):
+        out = self.dense(inputs) * scale
+        return (out, inputs) if return_inputs else out
+
+
+def test_a_users_call_arguments_eagerly_and_in_a_graph(tmp_path, device):
+    layer = ScaledBlock()
+    x = Input((3,))
+    doubled = layer(x, scale=2.0)
+    plain, passed = layer(x, return_inputs=True)
+    assert (doubled.shape, plain.shape, passed.shape) == ((4,), (4,), (3,))
+    model = Model(x, [doubled, plain, passed]).to(device)
+    data = np.random.default_rng(0).random((5, 3)).astype(np.float32)
+    got_doubled, got_plain, got_passed = model.predict(data, verbose=0)
+    np.testing.assert_allclose(got_doubled, 2 * got_plain, rtol=1e-6)
+    np.testing.assert_allclose(got_passed, data)
+    eager = layer(backend.to_device(data, device), scale=3.0)
+    np.testing.assert_allclose(backend.to_numpy(eager.data), 3 * got_plain, rtol=1e-5)
+    model.save(tmp_path / "scaled.keras")
+    loaded = load_model(tmp_path / "scaled.keras", custom_objects={"ScaledBlock": ScaledBlock})
+    np.testing.assert_allclose(loaded.predict(data, verbose=0)[0], got_doubled, rtol=1e-6)
+    with pytest.raises(TypeError, match="unexpected call arguments"):
+        L.Dense(2)(x, scale=2.0)
+    with pytest.raises(TypeError, match="call arguments must be numbers"):
+        layer(x, scale=np.ones(4))

@@ -723,6 +723,8 @@ class Layer:
         """The call (``masked_call`` given a mask), its output carrying its mask."""
         if mask is None:
             out = self._regularized(self.call(x, training, **kwargs))
+            if _shape_logs:
+                _log_shapes(self, x, out)
             if type(self).compute_mask is Layer.compute_mask:
                 return out  # no mask in, none made: the common case, kept short
         else:
@@ -896,6 +898,36 @@ def _with_mask(user_call: Any, takes_training: bool) -> Any:
         return user_call(self, x, mask=mask, **kwargs)
 
     return masked_call
+
+
+# While a subclassed model with None sizes is probed at two sizes: each eager layer call's
+# sample shapes, by layer, to give every layer its shapes with None where they vary.
+_shape_logs: list[dict[int, tuple[Layer, Any, Any]]] = []
+
+
+def _log_shapes(layer: Layer, x: Tensor, out: Any) -> None:
+    if isinstance(out, Tensor):
+        _shape_logs[-1].setdefault(id(layer), (layer, x.shape[1:], out.shape[1:]))
+
+
+@contextlib.contextmanager
+def logging_shapes() -> Iterator[dict[int, tuple[Layer, Any, Any]]]:
+    """Record the sample shapes of the layer calls made inside (``_shape_logs``)."""
+    _shape_logs.append({})
+    try:
+        yield _shape_logs[-1]
+    finally:
+        _shape_logs.pop()
+
+
+def settle_logged_shapes(logs: list[dict[int, tuple[Layer, Any, Any]]]) -> None:
+    """Each logged layer's input and output shapes, None where the two probes differ."""
+    first, second = logs
+    for key, (layer, shape_in, shape_out) in first.items():
+        if key in second and len(second[key][1]) == len(shape_in):
+            layer.input_shape = _merged(tuple(shape_in), tuple(second[key][1]))
+            if len(second[key][2]) == len(shape_out):
+                layer.output_shape = _merged(tuple(shape_out), tuple(second[key][2]))
 
 
 def _check_call_arguments(layer: Layer, kwargs: dict[str, Any]) -> None:

@@ -55,8 +55,11 @@ class Model(Layer, Compiler, Trainer):
     ):
         if inputs is None and outputs is None and type(self).call is not Model.call:
             # Keras' (and PyTorch's) subclassing: the layers are what __init__ assigns to the
-            # model, and call() is the forward pass, run as it is written.
-            self._setup(name, device)
+            # model, and call() is the forward pass, run as it is written. Named after its
+            # class, as Keras names it ("my_model").
+            self._setup(
+                name or backend.unique_name(backend.snake_case(type(self).__name__)), device
+            )
             self._subclassed = True
             return
         if inputs is None or outputs is None:
@@ -268,11 +271,21 @@ class Model(Layer, Compiler, Trainer):
         subclassed model is built by running call() once on a sample of zeros: each layer
         makes its weights when it is first called, as in Keras."""
         if self._subclassed:
-            shape = tuple(int(d) for d in input_shape)
-            probe = Tensor(backend.to_device(np.zeros((1, *shape), backend.FLOAT), self.device))
-            self.input_shape = shape
-            with no_grad():
-                self._subclass_output_shape = tuple(self._forward(probe, False).shape[1:])
+            shape = sample_shape(input_shape)
+
+            logs: list[dict] = []
+
+            def probed(sizes: tuple[int, ...]) -> tuple[int, ...]:
+                zeros = np.zeros((1, *sizes), backend.FLOAT)
+                batch = Tensor(backend.to_device(zeros, self.device))
+                with no_grad(), layer_base.logging_shapes() as log:
+                    logs.append(log)
+                    return tuple(self._forward(batch, False).shape[1:])
+
+            self.input_shape = shape  # None sizes: the shapes are found at two sizes
+            self._subclass_output_shape = layer_base.sizes_found(probed, shape)
+            if len(logs) == 2:  # each layer's shapes, None where they vary
+                layer_base.settle_logged_shapes(logs)
             return
         if self._input_count > 1:
             shapes = [sample_shape(shape) for shape in input_shape]

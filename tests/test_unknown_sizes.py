@@ -162,3 +162,27 @@ def test_build_takes_kerass_batch_shapes():
     samples = Sequential([L.Dense(2)])
     samples.build((5,))  # a sample's shape, as before
     assert samples.input_shape == (5,)
+
+
+class FullyConvolutional(Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = L.Conv2D(4, 3, padding="same")
+        self.pool = L.MaxPooling2D()
+        self.head = L.Conv2D(2, 1)
+
+    def call(self, x):
+        return self.head(self.pool(self.conv(x)))
+
+
+def test_a_subclassed_model_built_for_unknown_sizes():
+    model = FullyConvolutional()
+    assert model.name.startswith("fully_convolutional")  # Keras names it after its class
+    model.build((None, None, None, 3))
+    assert model.output_shape == (None, None, 2)
+    assert [layer.output_shape for layer in model.layers] == [
+        (None, None, 4),
+        (None, None, 4),
+        (None, None, 2),
+    ]
+    assert model.predict(np.ones((1, 10, 6, 3)), verbose=0).shape == (1, 5, 3, 2)

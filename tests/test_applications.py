@@ -294,3 +294,15 @@ def test_lpips_is_kerass_distance():
         (1 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225]),
         rtol=1e-6,
     )
+
+
+@pytest.mark.parametrize("build", [A.MobileNetV2, A.EfficientNetB0, A.ResNet50])
+def test_feature_extractors_take_images_of_any_size(build):
+    model = build(weights=None, include_top=False, input_shape=(None, None, 3), pooling="avg")
+    features = model.predict(np.random.default_rng(0).random((1, 40, 56, 3)), verbose=0)
+    assert features.shape == (1, model.output_shape[0])
+
+
+def test_nasnet_says_it_needs_a_fixed_size():
+    with pytest.raises(ValueError, match="NASNet needs a fixed input size"):
+        A.NASNetMobile(weights=None, include_top=False, input_shape=(None, None, 3))

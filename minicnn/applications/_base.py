@@ -126,7 +126,8 @@ def no_input_tensor(input_tensor: Any) -> None:
 
 
 def correct_pad(size: tuple[int, int], kernel: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Keras' correct_pad: the zero padding before a strided 'valid' depthwise convolution."""
-    adjust = (1 - size[0] % 2, 1 - size[1] % 2)
+    """Keras' correct_pad: the zero padding before a strided 'valid' depthwise convolution
+    (for an unknown size, the padding of an even one, as Keras')."""
+    adjust = (1, 1) if size[0] is None else (1 - size[0] % 2, 1 - size[1] % 2)
     half = kernel // 2
     return ((half - adjust[0], half), (half - adjust[1], half))

@@ -163,6 +163,11 @@ def _nasnet(
     multiplier: int = 2,
 ) -> Model:
     inputs = image_input(options.input_shape, default_size, 32)
+    if None in inputs.shape:
+        raise ValueError(
+            "NASNet needs a fixed input size: its blocks compare the sizes of their inputs as "
+            f"the model is built; got input_shape={options.input_shape}."
+        )
     filters = penultimate_filters // 24
     x = L.Conv2D(
         stem_filters,

@@ -621,7 +621,8 @@ class Sequential(Model):
         """The symbolic output after the first ``count`` layers; the graph is made anew from
         the input when it is missing (built later, or layers popped)."""
         if not self._graph_inputs or self._graph_inputs[0].shape != self.input_shape:
-            self._graph_inputs = [Input(self.input_shape)]
+            dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
+            self._graph_inputs = [Input(self.input_shape, dtype=dtype)]
         x: Any = self._graph_inputs[0]
         for layer in self.layers[:count]:
             x = layer._connect(x)
@@ -651,15 +652,17 @@ class Sequential(Model):
     def from_config(cls, config: dict[str, Any], device: str | None = None) -> Sequential:
         model = Sequential(name=config["name"], device=device)
         if config["input_shape"] is not None:
-            model.add(Input(tuple(config["input_shape"])))
+            model.add(Input(tuple(config["input_shape"]), dtype=config.get("input_dtype")))
         for entry in config["layers"]:
             model.add(layer_from_config(entry))
         return model
 
     def get_config(self) -> dict[str, Any]:
+        dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
         return {
             "name": self.name,
             "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+            **({"input_dtype": dtype} if dtype is not None else {}),
             "layers": [
                 {"class_name": type(layer).__name__, "config": layer.get_config()}
                 for layer in self.layers

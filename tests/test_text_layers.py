@@ -284,3 +284,22 @@ def test_lookups_and_vectors_in_a_graph():
     assert vectors.shape == (3,)  # [UNK], great, bad
     model = Model(words, ids)
     np.testing.assert_array_equal(model.predict([["a", "z", "d"]], verbose=0), [[1, 0, 4]])
+
+
+def test_a_sequential_model_of_raw_text_saves_its_input_dtype(tmp_path):
+    vectorize = L.TextVectorization(max_tokens=30)
+    vectorize.adapt(TEXTS)
+    model = Sequential(
+        [
+            Input((1,), dtype="string"),
+            vectorize,
+            L.Embedding(30, 4),
+            L.GlobalAveragePooling1D(),
+            L.Dense(1),
+        ]
+    )
+    model.save(tmp_path / "text.keras")
+    loaded = load_model(tmp_path / "text.keras")
+    np.testing.assert_allclose(
+        loaded.predict(TEXTS, verbose=0), model.predict(TEXTS, verbose=0), rtol=1e-6
+    )

@@ -376,3 +376,43 @@ def test_run_eagerly_keeps_the_step_out_of_a_graph_as_keras_does(gpu, tmp_path):
 def test_steps_per_execution_above_one_is_refused_as_keras_3_on_pytorch_does():
     with pytest.raises(ValueError, match="steps_per_execution must be 1.*Received: "):
         busy_cnn().compile("adam", steps_per_execution=32)
+
+
+def ops_in_a_graph(device="cpu"):
+    """A functional model whose graph holds minicnn.ops calls (OpCall layers, one with an
+    array constant) between its layers."""
+    from minicnn import Input, Model, ops
+
+    x = Input((8, 8, 1))
+    maps = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+    joined = ops.concatenate([ops.mean(maps, axis=[1, 2]), ops.max(maps, axis=(1, 2))], -1)
+    mixed = ops.matmul(joined, np.linspace(-1.0, 1.0, 32, dtype=np.float32).reshape(8, 4))
+    return Model(x, L.Dense(3, activation="softmax")(ops.relu(mixed)), device=device)
+
+
+def test_ops_in_a_models_graph_are_captured_too(gpu):
+    plain = fit_twice(ops_in_a_graph, "adam", jit_compile=False)
+    captured = fit_twice(ops_in_a_graph, "adam", jit_compile=True)
+    assert_same_training(plain, captured)
+    assert captured[0]._captured_step.failure is None
+
+
+def any_size_cnn(device="cpu"):
+    """Built for images of any size (None), trained on 8x8 ones."""
+    return Sequential(
+        [
+            L.Input((None, None, 1)),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.BatchNormalization(),
+            L.GlobalAveragePooling2D(),
+            L.Dense(3, activation="softmax"),
+        ],
+        device=device,
+    )
+
+
+def test_a_model_of_unknown_sizes_is_captured_for_its_batches_shape(gpu):
+    plain = fit_twice(any_size_cnn, "adam", jit_compile=False)
+    captured = fit_twice(any_size_cnn, "adam", jit_compile=True)
+    assert_same_training(plain, captured)
+    assert captured[0]._captured_step.failure is None

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from . import layers as L
 from .layer_base import Input, is_symbolic, wrapped_layer
 from .text_layers import DataLayer
@@ -271,14 +272,22 @@ class FeatureSpace:
         return vector[0] if single else vector
 
     def _connect(self, data: dict[str, Any]) -> Any:
-        if self.output_mode != "concat":
-            raise ValueError(
-                "A FeatureSpace in a model's graph gives one vector: use output_mode='concat'."
-            )
+        """The encoding layer on the inputs: one vector ("concat"), or a dict of encoded
+        features ("dict"), each a SelectOutput of the layer's results."""
+        from .models import SelectOutput
+
         missing = [key for key in self.features if key not in data]
         if missing:
             raise ValueError(f"The inputs have no feature {missing[0]!r} of this FeatureSpace.")
-        return FeatureSpaceLayer(self)([data[key] for key in self.features])
+        layer = FeatureSpaceLayer(self)
+        node = layer([data[key] for key in self.features])
+        if self.output_mode == "concat":
+            return node
+        encoded = {}
+        for i, (key, dtype) in enumerate(zip(layer.output_keys, layer.output_dtypes, strict=True)):
+            encoded[key] = SelectOutput(i, name=backend.unique_name(f"{layer.name}_{key}"))(node)
+            encoded[key].dtype = dtype
+        return encoded
 
     # -- saving ----------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -383,15 +392,22 @@ class FeatureSpaceLayer(DataLayer):
         self.space = space if isinstance(space, FeatureSpace) else FeatureSpace.from_config(space)
 
     def on_data(self, x: Any) -> Any:
-        return self.space(dict(zip(self.space.features, x, strict=True)))
+        """The encoding: one array ("concat"), or one per encoded feature ("dict")."""
+        encoded = self.space(dict(zip(self.space.features, x, strict=True)))
+        return list(encoded.values()) if isinstance(encoded, dict) else encoded
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         probes = [
             getattr(f.preprocessor, "probe", DataLayer.probe.__get__(self))(shape, f.dtype)
             for f, shape in zip(self.space.features.values(), input_shape, strict=True)
         ]
+        encoded = self.space(dict(zip(self.space.features, probes, strict=True)))
+        if isinstance(encoded, dict):  # a shape and dtype per encoded feature
+            self.output_keys = list(encoded)
+            self.output_dtypes = [str(v.dtype) for v in encoded.values()]
+            return tuple(tuple(v.shape[1:]) for v in encoded.values())
         self.output_dtype = "float32"
-        return tuple(np.asarray(self.on_data(probes)).shape[1:])
+        return tuple(np.asarray(encoded).shape[1:])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "space": self.space.get_config()}

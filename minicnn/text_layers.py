@@ -85,8 +85,10 @@ class DataLayer(Layer):
         a Tensor on the model's device."""
         parts = x if isinstance(x, (list, tuple)) else [x]
         host = [backend.to_numpy(p.data if isinstance(p, Tensor) else p) for p in parts]
-        out = np.asarray(self.on_data(host if self.takes_list else host[0]))
-        return Tensor(backend.to_device(out, self.device))
+        out = self.on_data(host if self.takes_list else host[0])
+        if isinstance(out, list):  # several results (a FeatureSpace's dict): a Tensor each
+            return [Tensor(backend.to_device(np.asarray(o), self.device)) for o in out]
+        return Tensor(backend.to_device(np.asarray(out), self.device))
 
 
 class _IndexLookup(DataLayer):

@@ -178,7 +178,32 @@ def test_a_feature_space_saves_and_loads_with_its_state(tmp_path):
         load_model(tmp_path / "raw.keras")(fresh)
 
 
-def test_a_dict_feature_space_is_not_a_graph_layer():
-    space = FeatureSpace({"x": "float"}, output_mode="dict")
-    with pytest.raises(ValueError, match="output_mode='concat'"):
-        space(space.get_inputs())
+def test_a_dict_feature_space_in_a_graph_gives_a_tensor_per_feature(tmp_path):
+    """output_mode="dict" in a model: each encoded feature its own tensor (an int index for
+    an Embedding, one-hot vectors, normalized floats), as the space gives them on data."""
+    data = _heart_like(n=30, seed=3)
+    space = FeatureSpace(
+        {
+            "chol": "float_normalized",
+            "thal": "string_categorical",
+            "sex": FeatureSpace.integer_categorical(output_mode="int"),
+        },
+        output_mode="dict",
+    )
+    space.adapt(data)
+    inputs = space.get_inputs()
+    encoded = space(inputs)
+    assert {k: v.shape for k, v in encoded.items()} == {"chol": (1,), "sex": (1,), "thal": (4,)}
+    assert encoded["sex"].dtype == "int64"
+    sex = L.Flatten()(L.Embedding(4, 2)(encoded["sex"]))
+    model = Model(inputs, L.Dense(1)(L.concatenate([encoded["chol"], encoded["thal"], sex])))
+    extractor = Model(inputs, [encoded["chol"], encoded["thal"]])
+    chol, thal = extractor.predict(data, verbose=0)
+    np.testing.assert_allclose(chol, space(data)["chol"], rtol=1e-6)
+    np.testing.assert_array_equal(thal, space(data)["thal"])
+    model.save(tmp_path / "dict.keras")
+    np.testing.assert_allclose(
+        load_model(tmp_path / "dict.keras").predict(data, verbose=0),
+        model.predict(data, verbose=0),
+        rtol=1e-6,
+    )

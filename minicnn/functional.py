@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import backend
-from .layer_base import Input, InputLayer, Layer, SymbolicTensor
+from .layer_base import Input, InputLayer, Layer, SymbolicTensor, call_node
 
 # A node: a layer and the slots of its inputs. With k model inputs, slots 0..k-1 hold them,
 # and node j writes slot k + j. The first k nodes are the InputLayers (node i reads slot i).
@@ -206,7 +206,8 @@ def rebuild(
         sources = [tensors[n] for n in entry["inbound"]]
         j = len(tensors) - len(inputs)
         given = sources if layer.takes_list or len(sources) > 1 else sources[0]
-        last = _node_of(layer(given, fixed.get(j), **arguments.get(j, {})))
+        # A call of several results: its node (the graph's own SelectOutputs select again).
+        last = call_node(layer(given, fixed.get(j), **arguments.get(j, {})))
         tensors[layer.name] = last
     if not inputs:
         raise ValueError("a functional model starts with its InputLayers.")
@@ -221,13 +222,6 @@ def _call_settings(config: dict[str, Any]) -> tuple[dict[int, bool], dict[int, d
     fixed = {int(i): bool(v) for i, v in config.get("call_training", [])}
     arguments = {int(i): dict(v) for i, v in config.get("call_arguments", [])}
     return fixed, arguments
-
-
-def _node_of(result: Any) -> Any:
-    """What a layer's call gave, or, for a model of several outputs (which gives one
-    SelectOutput tensor per output), the node they select from: the graph's own
-    SelectOutput entries select again."""
-    return result[0].inputs[0] if isinstance(result, (list, tuple)) else result
 
 
 def _rebuild_shared(
@@ -261,6 +255,6 @@ def _rebuild_shared(
         call = calls.get(name, 0)
         calls[name] = call + 1
         given = sources if layer.takes_list or len(sources) > 1 else sources[0]
-        tensors[_ref(name, call)] = _node_of(layer(given, fixed.get(j), **arguments.get(j, {})))
+        tensors[_ref(name, call)] = call_node(layer(given, fixed.get(j), **arguments.get(j, {})))
     inputs = [tensors[n] for n in config["inputs"]]
     return inputs, [tensors[n] for n in config["outputs"]]

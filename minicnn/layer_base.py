@@ -343,6 +343,7 @@ class Layer:
         self._hold_tracked_weights(input_shape)
         self._attach_constraints()
         self._name_weights()
+        self._place_constants()
         self.built = True
         self._settle_trainable()
 
@@ -428,6 +429,12 @@ class Layer:
             w.data = backend.to_device(w.data, device)
         for layer in self.__dict__.get("_tracked_layers", ()):
             layer.to(device)
+        self._place_constants()
+
+    def _place_constants(self) -> None:
+        """Put the arrays the layer computes with besides its weights (a given mean, a
+        per-channel scale, an op's constant) on ``self.device``; ``build`` and ``to`` call
+        it, so that a step copies nothing to a GPU (and can be captured in a CUDA graph)."""
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
         return []
@@ -952,11 +959,15 @@ def record_training(result: Any, training: bool | None) -> Any:
     """A symbolic call given ``training`` (``base(x, training=False)``) keeps it on its node:
     the model runs that call so whatever its own pass is, as Keras does."""
     if training is not None:
-        items = result if isinstance(result, (list, tuple)) else [result]
-        selected = [t for t in items if getattr(t.layer, "selects_output", False)]
-        node = selected[0].inputs[0] if selected else items[0]
-        node.call_training = bool(training)
+        call_node(result).call_training = bool(training)
     return result
+
+
+def call_node(result: Any) -> SymbolicTensor:
+    """The node a symbolic call made: what it gave, or, for a call of several results (one
+    SelectOutput tensor each, as a model of several outputs gives), the node they select
+    from."""
+    return result[0].inputs[0] if isinstance(result, (list, tuple)) else result
 
 
 def sample_shape(shape: Any) -> Shape:

@@ -167,13 +167,20 @@ class Model(Layer, Compiler, Trainer):
 
     def _as_output_list(self, values: Any) -> Any:
         """A dict by output name as the list of outputs (anything else as it is)."""
-        if isinstance(values, dict) and not self._subclassed:
-            missing = [n for n in self.output_names if n not in values]
-            if missing:
-                raise ValueError(f"Model '{self.name}': no value for the outputs {missing}.")
-            listed = [values[n] for n in self.output_names]
-            return listed if len(listed) > 1 else listed[0]
-        return values
+        if not isinstance(values, dict):  # (the names are read only for a dict)
+            return values
+        return self._listed_by_name(values, self.output_names, "output")
+
+    def _listed_by_name(self, values: Any, names: list[str], kind: str) -> Any:
+        """A dict by input (output) name as the list in the model's order, one value alone
+        (anything else as it is)."""
+        if not isinstance(values, dict) or self._subclassed:
+            return values
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise ValueError(f"Model '{self.name}': no value for the {kind}s {missing}.")
+        listed = [values[n] for n in names]
+        return listed if len(listed) > 1 else listed[0]
 
     def _structured(self, outputs: Any) -> Any:
         """The outputs as the model was given them: a dict by key for a dict of outputs."""
@@ -399,12 +406,7 @@ class Model(Layer, Compiler, Trainer):
         On a symbolic tensor, the model becomes a layer of the functional model being built.
         ``training`` unset: an enclosing call's, else False (inference)."""
         given, training = training, layer_base.resolve_training(training, False)
-        if isinstance(x, dict) and not self._subclassed:
-            missing = [n for n in self.input_names if n not in x]
-            if missing:
-                raise ValueError(f"Model '{self.name}': no value for the inputs {missing}.")
-            x = [x[n] for n in self.input_names]
-            x = x if len(x) > 1 else x[0]
+        x = self._listed_by_name(x, self.input_names, "input")
         result = self._called(x, training)
         if is_symbolic(x):
             layer_base.record_training(result, given)

@@ -47,20 +47,11 @@ class Rescaling(Layer):
         return input_shape
 
     def _place_constants(self) -> None:
-        """Per-channel values live on the layer's device, made once, so that a step copies
-        nothing to a GPU (and can be captured in a CUDA graph)."""
+        """Per-channel values live on the layer's device, made once."""
         self._constants = tuple(
             backend.to_device(np.asarray(v, np.float32), self.device) if isinstance(v, list) else v
             for v in (self.scale, self.offset)
         )
-
-    def build(self, input_shape: Shape) -> None:
-        super().build(input_shape)
-        self._place_constants()
-
-    def to(self, device: str) -> None:
-        super().to(device)
-        self._place_constants()
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         return ops.Rescale(*self._constants)(x)
@@ -219,10 +210,9 @@ class Normalization(Layer):
         self._constants = tuple(backend.to_device(v, self.device) for v in given)
         return []
 
-    def to(self, device: str) -> None:
-        super().to(device)
-        if self._constants is not None:
-            self._constants = tuple(backend.to_device(v, device) for v in self._constants)
+    def _place_constants(self) -> None:
+        if self._constants is not None:  # a given mean and variance
+            self._constants = tuple(backend.to_device(v, self.device) for v in self._constants)
 
     def adapt(self, data: Any) -> None:
         """The mean and variance of each feature over every sample (and position) of

@@ -93,15 +93,9 @@ class TensorArithmetic(Layer):
             f"shapes, the batch left out: {described})."
         )
 
-    def build(self, input_shape: Any) -> None:
-        super().build(input_shape)
-        if self.constant is not None and self.constant.ndim:
+    def _place_constants(self) -> None:
+        if self.constant is not None and self.constant.ndim:  # an array, not a number
             self._constant_data = backend.to_device(self.constant, self.device)
-
-    def to(self, device: str) -> None:
-        super().to(device)
-        if self._constant_data is not None:
-            self._constant_data = backend.to_device(self.constant, device)
 
     def call(self, x: list[Tensor], training: bool) -> Tensor:
         from . import ops

@@ -125,13 +125,8 @@ class OpCall(Layer):
         shapes_out = [tuple(int(d) for d in a.shape[1:]) for a in two]
         return tuple(shapes_out) if self.several_outputs else shapes_out[0]
 
-    def build(self, input_shape: Any) -> None:
-        super().build(input_shape)
+    def _place_constants(self) -> None:
         self._placed = [backend.to_device(c, self.device) for c in self.constants]
-
-    def to(self, device: str) -> None:
-        super().to(device)
-        self._placed = [backend.to_device(c, device) for c in self.constants]
 
     def call(self, x: list[Tensor], training: bool) -> Any:
         out = self._run(list(x), self._placed or self.constants)

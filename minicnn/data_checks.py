@@ -64,8 +64,7 @@ def as_input_batch(
         raise TypeError(f"x must hold real numbers; got dtype {x.dtype}.")
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x is empty (shape {x.shape}); pass at least one sample.")
-    if input_shape is not None and x.ndim == 1 and tuple(input_shape) == (1,):
-        x = x[:, None]  # one value per sample, as Keras takes it for an Input of shape (1,)
+    x = _one_per_sample(x, input_shape)
     if input_shape is not None and not fits(x.shape[1:], input_shape):
         raise ValueError(
             f"Model '{model_name}' expects input of shape {shape_text(input_shape)}; got x of "
@@ -89,14 +88,20 @@ def integer_ids(y: np.ndarray, owner: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def _one_per_sample(x: np.ndarray, input_shape: Any) -> np.ndarray:
+    """A flat array as one value per sample, as Keras takes it for an Input of shape (1,)."""
+    if input_shape is not None and x.ndim == 1 and tuple(input_shape) == (1,):
+        return x[:, None]
+    return x
+
+
 def _as_text_batch(x: Any, input_shape: Any, model_name: str) -> np.ndarray:
     texts = np.asarray(x, dtype=object)
     if texts.ndim == 0 or len(texts) == 0:
         raise ValueError(f"x is empty (shape {texts.shape}); pass at least one text.")
     if not all(isinstance(t, (str, bytes)) for t in texts.reshape(-1)):
         raise TypeError(f"Model '{model_name}' takes texts (str or bytes) for its string input.")
-    if input_shape is not None and texts.ndim == 1 and tuple(input_shape) == (1,):
-        texts = texts[:, None]
+    texts = _one_per_sample(texts, input_shape)
     if input_shape is not None and not fits(texts.shape[1:], input_shape):
         raise ValueError(
             f"Model '{model_name}' expects texts of shape {shape_text(input_shape)}; got x of "

@@ -276,11 +276,16 @@ class Layer:
         if any(variable is w for w in self._weights):
             return
         variable.data = backend.to_device(variable.data, self.device)
-        variable.requires_grad = variable.trainable and self._trainable
-        if not variable.trainable:
-            self._frozen_weights.add(id(variable))
-        self._weights.append(variable)
-        self._added_weights.add(id(variable))
+        self._add_own_weight(variable, variable.trainable)
+
+    def _add_own_weight(self, weight: Tensor, trainable: bool) -> None:
+        """A weight added besides those ``build`` makes (add_weight's, a Variable's): marked
+        trainable or not, and named now if the layer is built (LoRA's come later)."""
+        weight.requires_grad = trainable and self._trainable
+        if not trainable:
+            self._frozen_weights.add(id(weight))
+        self._weights.append(weight)
+        self._added_weights.add(id(weight))
         if self.built:
             self._name_weights()
 
@@ -409,15 +414,9 @@ class Layer:
         values = np.asarray(values, dtype=dtype or backend.FLOAT)
         weight = Tensor(backend.to_device(values, self.device), name=name)
         weight.constraint = constraints.get(constraint)
-        weight.requires_grad = bool(trainable) and self._trainable
-        if not trainable:
-            self._frozen_weights.add(id(weight))
-        self._weights.append(weight)
-        self._added_weights.add(id(weight))
         if regularizer is not None:
             self._weight_penalties.append((regularizers.get(regularizer), weight))
-        if self.built:  # a weight added later (LoRA's) is named now, as at a build
-            self._name_weights()
+        self._add_own_weight(weight, bool(trainable))
         return weight
 
     add_variable = add_weight

@@ -17,6 +17,15 @@ from .autograd import Tensor, no_grad
 from .layers import Activation, _Activated
 
 
+class _DefaultLoss(str):
+    """compile's default loss, told apart from the same name given: a model that added its
+    own losses (functional add_loss) then trains on them alone, as tf.keras'
+    ``compile(optimizer)``."""
+
+
+DEFAULT_LOSS = _DefaultLoss("sparse_categorical_crossentropy")
+
+
 def _weighted(metric: Any, taken: set[str]) -> Any:
     """``metric`` as one of compile's weighted metrics: it reads the sample weights, and is
     called ``weighted_<name>`` when an unweighted metric has its name (Keras 3's rule)."""
@@ -34,7 +43,7 @@ class Compiler:
     def compile(
         self,
         optimizer: str | optimizers.Optimizer = "adam",
-        loss: Any = "sparse_categorical_crossentropy",
+        loss: Any = DEFAULT_LOSS,
         metrics: Any = None,
         jit_compile: bool | str = False,
         loss_weights: Any = None,
@@ -72,6 +81,8 @@ class Compiler:
                 "`jit_compile`.",
                 stacklevel=2,
             )
+        if loss is DEFAULT_LOSS and self._adds_losses:
+            loss = None
         self.run_eagerly = bool(run_eagerly)
         self.steps_per_execution = 1
         self.jit_compile = jit_compile is True and not self.run_eagerly
@@ -93,7 +104,7 @@ class Compiler:
                 if self.loss is not None:
                     metric.check(self.loss)
             self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
-        names = [m.name for m in self._compiled_metrics]
+        names = [m.name for m in self._logged_metrics]
         if len(set(names)) != len(names) or "loss" in names:
             raise ValueError(f"Metric names must differ from each other and from 'loss': {names}.")
         self._loss_tracker = metrics_module.Mean(name="loss")
@@ -155,7 +166,12 @@ class Compiler:
         """Keras 3's list: the loss tracker (a Mean called 'loss'), then the compiled metrics
         (for several outputs, each output's loss first). fit adds up its own totals; these
         objects keep state for a ``train_step`` of the user's, as in Keras."""
-        return [self._loss_tracker, *self._compiled_metrics] if self.compiled else []
+        return [self._loss_tracker, *self._logged_metrics] if self.compiled else []
+
+    @property
+    def _logged_metrics(self) -> list[metrics_module.Metric]:
+        """The compiled metrics, then the model's added ones (functional add_metric)."""
+        return [*self._compiled_metrics, *self._added_trackers]
 
     @property
     def metrics_names(self) -> list[str]:
@@ -183,6 +199,8 @@ class Compiler:
         self._require_compiled()
         y, y_pred = self._as_output_list(y), self._as_output_list(y_pred)
         weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if self.loss is None:  # as Keras 3: the model's losses alone
+            return self._penalized(None)
         if self._output_count == 1:
             return self._penalized(self.loss(self._on_device(y), y_pred, **weights))
         total: Any = None
@@ -370,6 +388,11 @@ class Compiler:
         """The loss Tensor and the raw outputs the metrics read; y (and the sample weights)
         have been checked by _prepare."""
         weights = {"sample_weight": sample_weight} if sample_weight is not None else {}
+        if self.loss is None:  # compiled without a loss: the losses the model added alone
+            out = self._forward(self._tensors(x), training)
+            if self._output_count > 1:
+                return self._penalized(None), ([o.data for o in out], [])
+            return self._penalized(None), out.data
         if self._output_count > 1:
             return self._losses_and_outputs(x, y, training, weights)
         masks: list[Any] = []

@@ -29,8 +29,12 @@ class FormulaLoss(Loss):
         return {}
 
     def get_config(self) -> dict[str, Any]:
-        # Keyed by the class's Keras name, which rebuilds it (losses.get).
-        return {"name": type(self).name, "reduction": self.reduction, **self._arguments()}
+        # Keyed by the class's Keras name, which rebuilds it (losses.get); a name of the
+        # user's keeps the class's too.
+        config = {"name": self.name, "reduction": self.reduction, **self._arguments()}
+        if self.name != type(self).name:
+            config["class_name"] = type(self).__name__
+        return config
 
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"

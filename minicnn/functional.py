@@ -165,7 +165,7 @@ def graph_config(
     shared = any(call > 0 for call in calls)
     if k > 1 or output_slots != [k + len(nodes) - 1] or shared:
         config["inputs"] = [layer.name for layer, _ in nodes[:k]]
-        config["outputs"] = [_ref(nodes[s - k][0].name, calls[s - k]) for s in output_slots]
+        config["outputs"] = slot_refs(nodes, output_slots)
     if shared:
         # Every call in the order it runs: a shared layer's outputs are told apart by "#k".
         config["nodes"] = [
@@ -175,11 +175,18 @@ def graph_config(
     return config
 
 
+def slot_refs(nodes: list[Node], slots: list[int]) -> list[str]:
+    """How a config names the tensors of some slots: "layer", or "layer#k" for the k-th
+    call of a shared layer."""
+    k, calls = input_count(nodes), call_indices(nodes)
+    return [_ref(nodes[s - k][0].name, calls[s - k]) for s in slots]
+
+
 def rebuild(
     config: dict[str, Any], layer_class: Callable[[str], type[Layer] | None]
-) -> tuple[list[Input], list[Any]]:
+) -> tuple[list[Input], list[Any], dict[str, Any]]:
     """The Inputs and the output tensors that ``graph_config`` described, with new layers
-    (``layer_class`` finds the class of a ``class_name``)."""
+    (``layer_class`` finds the class of a ``class_name``), and every tensor by its ref."""
     if "nodes" in config:
         return _rebuild_shared(config, layer_class)
     fixed, arguments = _call_settings(config)
@@ -214,7 +221,7 @@ def rebuild(
     if "inputs" in config:
         inputs = [tensors[n] for n in config["inputs"]]
     outputs = [tensors[n] for n in config["outputs"]] if "outputs" in config else [last]
-    return inputs, outputs
+    return inputs, outputs, tensors
 
 
 def _call_settings(config: dict[str, Any]) -> tuple[dict[int, bool], dict[int, dict]]:
@@ -257,4 +264,4 @@ def _rebuild_shared(
         given = sources if layer.takes_list or len(sources) > 1 else sources[0]
         tensors[_ref(name, call)] = call_node(layer(given, fixed.get(j), **arguments.get(j, {})))
     inputs = [tensors[n] for n in config["inputs"]]
-    return inputs, [tensors[n] for n in config["outputs"]]
+    return inputs, [tensors[n] for n in config["outputs"]], tensors

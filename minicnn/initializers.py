@@ -111,6 +111,7 @@ def orthogonal(
     return (gain * q).reshape(shape).astype(backend.FLOAT)
 
 
+_orthogonal_values = orthogonal  # (the module's name "orthogonal" is Keras' class below)
 _BY_NAME: dict[str, InitializerFunction] = {
     "glorot_uniform": glorot_uniform,
     "glorot_normal": _variance_scaling(1.0, "fan_avg", "truncated_normal"),
@@ -287,7 +288,7 @@ class Orthogonal(Initializer):
         self.gain, self.seed = float(gain), seed
 
     def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
-        return orthogonal(tuple(shape), self._rng(), self.gain)
+        return _orthogonal_values(tuple(shape), self._rng(), self.gain)
 
     def get_config(self) -> dict[str, Any]:
         return {"gain": self.gain, "seed": self.seed}
@@ -389,3 +390,19 @@ def serialize(identifier: Any) -> Any:
             "registered_name": None if builtin else registry.registered_name(type(identifier)),
         }
     return registry.registered_name(identifier)
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
+    """Keras' ``initializers.deserialize``: the initializer ``serialize`` wrote."""
+    with registry.custom_object_scope(custom_objects):
+        return get(config)
+
+
+# Keras' other names of the classes: ``initializers.he_normal(seed=1)`` is a HeNormal (the
+# functions of the same names stay what ``get("he_normal")`` gives).
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+constant, zeros, ones, identity = Constant, Zeros, Ones, Identity
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, orthogonal = VarianceScaling, Orthogonal
+glorot_normal, glorot_uniform = GlorotNormal, GlorotUniform
+he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform

@@ -672,6 +672,15 @@ class Layer:
     takes_list = False
     # Whether its config rebuilds it (a Lambda's Python function cannot be written to a file).
     serializable = True
+    # Whether it takes symbolic values of a whole batch (a reduction over the batch axis):
+    # only ops and arithmetic do, on the way to a model's add_loss or add_metric.
+    takes_batch_values = False
+
+    def gives_batch_value(self, batch_inputs: list[bool]) -> bool:
+        """Whether its symbolic result is a value of the whole batch, given which inputs
+        are (``batch_inputs``); only for a layer that ``takes_batch_values``. Where
+        tensors per sample take part, the result is one per sample."""
+        return all(batch_inputs)
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
         """The mask of the output, (batch, steps) booleans or None, from the input's."""
@@ -782,6 +791,16 @@ class Layer:
         if self.takes_list != isinstance(x, (list, tuple)):
             wanted = "a list of inputs" if self.takes_list else "one input"
             raise TypeError(f"{self.describe()} takes {wanted}, got {_describe_inputs(x)}.")
+        batch_inputs = [t.batch_value for t in sources]
+        if any(batch_inputs) and not self.takes_batch_values:
+            value = sources[batch_inputs.index(True)]
+            raise ValueError(
+                f"{self.describe()} takes tensors with a batch axis; {value!r} is one value for "
+                "the whole batch (a reduction over the batch axis), which only ops, arithmetic, "
+                "model.add_loss and model.add_metric take."
+            )
+        if self.takes_batch_values:  # what compute_output_shape reads
+            self._batch_inputs = batch_inputs
         shape = [t.shape for t in sources] if self.takes_list else sources[0].shape
         self.check_inputs(
             [(None, *t.shape) for t in sources], [_symbolic_dtype(t) for t in sources]
@@ -799,6 +818,8 @@ class Layer:
             if type(self).compute_output_shape is Layer.compute_output_shape:
                 output_shape = sizes_found(lambda s: self._probed_output_shape(s, kwargs), shape)
         result = SymbolicTensor(output_shape, self, sources)
+        if self.takes_batch_values:
+            result.batch_value = self.batch_valued = self.gives_batch_value(batch_inputs)
         if kwargs:
             result.call_kwargs = dict(kwargs)
         if self._tracks_layers and _several_shapes(output_shape):
@@ -1079,16 +1100,28 @@ _forward_depth = [0]
 
 class SymbolicTensor:
     """What a layer called on a symbolic input gives (Keras' KerasTensor): the shape of one
-    sample, the layer that makes it, and that layer's inputs."""
+    sample, the layer that makes it, and that layer's inputs. A reduction over the batch axis
+    (``ops.mean(x)``) gives a ``batch_value``: one value for the whole batch, whose shape is
+    all of it; it goes on into ops and arithmetic, and into a model's ``add_loss`` and
+    ``add_metric`` (tf.keras' functional losses), but not into other layers or outputs."""
+
+    # A class default: most tensors hold a result per sample.
+    batch_value = False
 
     def __init__(self, shape: Shape, layer: Layer | None, inputs: list[SymbolicTensor]) -> None:
         self.shape = tuple(shape)
         self.layer = layer
         self.inputs = list(inputs)
 
+    @property
+    def full_shape(self) -> tuple[Any, ...]:
+        """Keras' ``shape``: the batch axis (None) first, but for a value of the whole batch."""
+        return self.shape if self.batch_value else (None, *self.shape)
+
     def __repr__(self) -> str:
         source = self.layer.name if self.layer is not None else "input"
-        return f"<SymbolicTensor shape={(None, *self.shape)} from {source}>"
+        over = " over the batch" if self.batch_value else ""
+        return f"<SymbolicTensor shape={self.full_shape}{over} from {source}>"
 
     # Keras' KerasTensor arithmetic: each operator adds a TensorArithmetic layer to the graph.
     def _operate(self, operation: str, left: Any, right: Any = None) -> Any:

@@ -1042,3 +1042,55 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         *CELL_LAYERS,
     )
 }
+
+# Keras' other names of layers (``layers.MaxPool2D``, ``layers.Convolution2D``).
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalMaxPool3D = GlobalMaxPooling3D
+__all__ += [  # noqa: PLE0605 - extended after the imports it names
+    "Convolution1D",
+    "Convolution2D",
+    "Convolution3D",
+    "Convolution1DTranspose",
+    "Convolution2DTranspose",
+    "Convolution3DTranspose",
+    "SeparableConvolution1D",
+    "SeparableConvolution2D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "MaxPool3D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "AvgPool3D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalAvgPool3D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPool3D",
+    "serialize",
+    "deserialize",
+]
+
+
+def serialize(layer: Layer) -> dict[str, Any]:
+    """Keras' ``layers.serialize``: the layer as ``{"module", "class_name", "config",
+    "registered_name"}``."""
+    from .serialization import serialize_keras_object
+
+    return serialize_keras_object(layer)
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Layer:
+    """Keras' ``layers.deserialize``: a new layer from what ``serialize`` wrote (a custom
+    class found in ``custom_objects`` or registered)."""
+    from .serialization import deserialize_keras_object
+
+    return deserialize_keras_object(config, custom_objects)

@@ -183,15 +183,59 @@ def reduce_losses(
 
 
 class BuiltinLoss(Loss):
-    """Keras' losses that minicnn writes itself: ``from_logits``, and a mean over the batch
-    (computed by fused functions, not by ``call``)."""
+    """Keras' losses that minicnn writes itself, with Keras' arguments. Keras' default
+    reduction, the mean over the batch, comes from fused functions (and the model may hand
+    them the logits of the output's activation); another reduction, an axis of classes
+    other than the last, or an ignored class take the loss of each sample from Keras' loss
+    function of the same name (``call``, as Keras' ``Loss.call``) and reduce it."""
 
-    def __init__(self, from_logits: bool = False) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        from_logits: bool = False,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.from_logits = bool(from_logits)
+        if not self._fused():
+            self.fused_activation = None  # the loss of each sample takes the outputs as given
+
+    def _fused(self) -> bool:
+        """Whether the fused functions compute this loss (Keras' default reduction)."""
+        return self.reduction == "sum_over_batch_size"
+
+    def _function_arguments(self) -> dict[str, Any]:
+        """The keyword arguments of Keras' loss function of this name."""
+        return {}
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        from .loss_functions import FUNCTIONS
+
+        return FUNCTIONS[type(self).name](y_true, y_pred, **self._function_arguments())
+
+    def __call__(
+        self, y_true: Any, y_pred: Any, checked: bool = False, sample_weight: Any = None
+    ) -> Tensor:
+        if self._fused():
+            return self._mean_loss(y_true, ops.convert_to_tensor(y_pred), checked, sample_weight)
+        return super().__call__(y_true, y_pred, checked, sample_weight)
+
+    def _mean_loss(self, y_true: Any, y_pred: Tensor, checked: bool, sample_weight: Any) -> Tensor:
+        raise NotImplementedError
+
+    def _arguments(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits}
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "from_logits": self.from_logits}
+        """Keras' name and arguments (the reduction where it is not the default); a name of
+        the user's keeps the class's too."""
+        config: dict[str, Any] = {"name": self.name, **self._arguments()}
+        if self.reduction != "sum_over_batch_size":
+            config["reduction"] = self.reduction
+        if self.name != type(self).name:
+            config["class_name"] = type(self).__name__
+        return config
 
 
 class CrossEntropy(BuiltinLoss):
@@ -239,6 +283,43 @@ class SparseCategoricalCrossentropy(CrossEntropy):
 
     name = "sparse_categorical_crossentropy"
 
+    def __init__(
+        self,
+        from_logits: bool = False,
+        ignore_class: int | None = None,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if ignore_class is not None and (
+            isinstance(ignore_class, bool) or not isinstance(ignore_class, (int, np.integer))
+        ):
+            raise ValueError(f"ignore_class must be an int or None, got {ignore_class!r}.")
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
+        self._valid: Any = None
+        super().__init__(from_logits, reduction, name, dtype)
+
+    def _fused(self) -> bool:
+        return super()._fused() and self.ignore_class is None
+
+    def _function_arguments(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits, "ignore_class": self.ignore_class}
+
+    def _arguments(self) -> dict[str, Any]:
+        extra = {} if self.ignore_class is None else {"ignore_class": self.ignore_class}
+        return {**super()._arguments(), **extra}
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        if self.ignore_class is not None:  # Keras' mask: ignored positions do not count
+            labels = y_true.data
+            if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+                labels = labels[..., 0]
+            self._valid = labels != self.ignore_class
+        return super().call(y_true, y_pred)
+
+    def kept(self, values: Any) -> Any:
+        return self._valid if self.ignore_class is not None else None
+
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
     ) -> np.ndarray:
@@ -246,7 +327,7 @@ class SparseCategoricalCrossentropy(CrossEntropy):
         classes = self._classes(output_shape, owner)
         return as_labels(y, n, classes, tuple(output_shape[:-1]))
 
-    def __call__(
+    def _mean_loss(
         self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
         """The loss; ``checked`` says y_true is known to hold valid class ids."""
@@ -267,18 +348,42 @@ class SparseCategoricalCrossentropy(CrossEntropy):
         return y_true
 
 
-class CategoricalCrossentropy(CrossEntropy):
+class _Smoothed:
+    """What the categorical and binary cross-entropies share (a mixin of the loss classes):
+    Keras' ``label_smoothing`` and ``axis`` (the classes' axis; the fused functions take
+    the last)."""
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}.")
+        self.label_smoothing, self.axis = float(label_smoothing), int(axis)
+        BuiltinLoss.__init__(self, from_logits, reduction, name, dtype)  # type: ignore[arg-type]
+
+    def _fused(self) -> bool:
+        return super()._fused() and self.axis == -1  # type: ignore[misc]
+
+    def _function_arguments(self) -> dict[str, Any]:
+        return {**self._arguments(), "axis": self.axis}
+
+    def _arguments(self) -> dict[str, Any]:
+        extra = {} if self.axis == -1 else {"axis": self.axis}
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing, **extra}
+
+
+class CategoricalCrossentropy(_Smoothed, CrossEntropy):
     """Mean of -sum(t * log p) over rows of target distributions t: one-hot rows
     (``keras.utils.to_categorical``) or soft ones. ``label_smoothing`` mixes each target row
     with the uniform distribution, as Keras does; accuracy compares argmaxes."""
 
     name = "categorical_crossentropy"
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0) -> None:
-        super().__init__(from_logits)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}.")
-        self.label_smoothing = float(label_smoothing)
 
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
@@ -294,7 +399,7 @@ class CategoricalCrossentropy(CrossEntropy):
         classes = y_true.shape[-1]
         return y_true * (1.0 - self.label_smoothing) + self.label_smoothing / classes
 
-    def __call__(
+    def _mean_loss(
         self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
         y_pred, y_true, sample_weight = self._rows(y_pred, y_true, sample_weight, dense=True)
@@ -311,14 +416,22 @@ class CategoricalCrossentropy(CrossEntropy):
     def label_ids(self, y_true: Any) -> Any:
         return y_true.argmax(axis=-1)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
-
 
 class _ValueLoss(BuiltinLoss):
     """A loss on targets of the outputs' own shape."""
 
     weights_positions = True  # a padding mask may weight each position (see RowLoss)
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(False, reduction, name, dtype)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {}
 
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
@@ -332,7 +445,7 @@ class MeanSquaredError(_ValueLoss):
 
     name = "mean_squared_error"
 
-    def __call__(
+    def _mean_loss(
         self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
         return P.mean_squared_error(y_pred, y_true, sample_weight)
@@ -343,25 +456,19 @@ class MeanAbsoluteError(_ValueLoss):
 
     name = "mean_absolute_error"
 
-    def __call__(
+    def _mean_loss(
         self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
         return P.mean_absolute_error(y_pred, y_true, sample_weight)
 
 
-class BinaryCrossentropy(_ValueLoss):
+class BinaryCrossentropy(_Smoothed, _ValueLoss):
     """Mean binary cross-entropy of targets in [0, 1] (one or several independent yes/no
     outputs); ``label_smoothing`` pulls targets towards 1/2, as Keras does. With a sigmoid
     output layer the model hands it the logits (stable, and faster)."""
 
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0) -> None:
-        super().__init__(from_logits)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}.")
-        self.label_smoothing = float(label_smoothing)
 
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
@@ -376,7 +483,7 @@ class BinaryCrossentropy(_ValueLoss):
             return y_true
         return y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
 
-    def __call__(
+    def _mean_loss(
         self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
         return P.binary_crossentropy(
@@ -388,9 +495,6 @@ class BinaryCrossentropy(_ValueLoss):
     ) -> Tensor:
         return P.binary_crossentropy(logits, self._smoothed(y_true), True, sample_weight)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
-
 
 class _Elementwise(_ValueLoss):
     """One of Keras' losses on values, from its formula in ``pointwise_losses``."""
@@ -398,19 +502,13 @@ class _Elementwise(_ValueLoss):
     terms: Any = None
     sum_last_axis = False  # Keras sums KL divergence over the last axis rather than averaging
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def _terms(self) -> Any:
         return type(self).terms
 
-    def __call__(
+    def _mean_loss(
         self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
     ) -> Tensor:
         return P.elementwise_loss(self._terms(), y_pred, y_true, sample_weight, self.sum_last_axis)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name}
 
 
 class Huber(_Elementwise):
@@ -418,17 +516,26 @@ class Huber(_Elementwise):
 
     name = "huber"
 
-    def __init__(self, delta: float = 1.0) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        delta: float = 1.0,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
         if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
             raise ValueError(f"Huber: delta must be a positive number, got {delta!r}.")
         self.delta = float(delta)
+        super().__init__(reduction, name, dtype)
 
     def _terms(self) -> Any:
         return P.huber_terms(self.delta)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "delta": self.delta}
+    def _arguments(self) -> dict[str, Any]:
+        return {"delta": self.delta}
+
+    def _function_arguments(self) -> dict[str, Any]:
+        return {"delta": self.delta}
 
 
 class LogCosh(_Elementwise):
@@ -529,9 +636,17 @@ def get(identifier: Any) -> Loss:
     if isinstance(identifier, dict):
         config = dict(identifier)
         name = config.pop("name", None)
-        if name not in _BY_NAME:
-            raise ValueError(f"Unknown loss {name!r}; known: {', '.join(sorted(_BY_NAME))}.")
-        return _BY_NAME[name](**config)
+        class_name = config.pop("class_name", None)
+        by_class = {cls.__name__: cls for cls in _BY_NAME.values()}
+        cls = by_class.get(class_name) if class_name else _BY_NAME.get(name)
+        if cls is None:
+            known = ", ".join(sorted(_BY_NAME))
+            raise ValueError(f"Unknown loss {class_name or name!r}; known: {known}.")
+        if class_name:  # a name of the user's
+            config["name"] = name
+        return cls(**config)
+    if getattr(identifier, "__keras_loss__", None):  # Keras' loss function: its class
+        return _BY_NAME[identifier.__keras_loss__]()
     if callable(identifier) and not isinstance(identifier, type):
         return LossFunctionWrapper(identifier)
     identifier = _ALIASES.get(identifier, identifier) if isinstance(identifier, str) else identifier
@@ -544,6 +659,24 @@ def get(identifier: Any) -> Loss:
     return _BY_NAME[identifier]()
 
 
+def serialize(loss: Any) -> Any:
+    """Keras' ``losses.serialize``: a loss as ``{"module", "class_name", "config",
+    "registered_name"}`` (a function by its name)."""
+    from .serialization import serialize_keras_object
+
+    return serialize_keras_object(get(loss) if isinstance(loss, str) else loss)
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Loss:
+    """Keras' ``losses.deserialize``: the loss ``serialize`` wrote, or one ``get`` takes."""
+    with registry.custom_object_scope(custom_objects):
+        if isinstance(config, dict) and "module" in config and "config" in config:
+            from .serialization import deserialize_keras_object
+
+            return get(deserialize_keras_object(config))
+        return get(config)
+
+
 def _custom(config: dict[str, Any]) -> Loss:
     """A custom loss rebuilt from its config: its function or Loss subclass is found by the
     name the config records."""
@@ -554,3 +687,7 @@ def _custom(config: dict[str, Any]) -> Loss:
     if callable(found) and not isinstance(found, type):
         return LossFunctionWrapper(found, **config)
     raise ValueError(f"'{key}' names {found!r}: a loss is a function or a Loss subclass.")
+
+
+# Keras' loss functions (one loss per sample), as minicnn.losses.mean_squared_error & co.
+from .loss_functions import *  # noqa: E402, F403

@@ -481,12 +481,24 @@ def get(identifier: Any, loss: Any = None) -> Metric:
         return _custom(identifier)
     if isinstance(identifier, str) and identifier in _BY_NAME:
         return _BY_NAME[identifier](loss)
+    keras_name = getattr(identifier, "__keras_metric__", None) or getattr(
+        identifier, "__keras_loss__", None
+    )
+    if keras_name in _BY_NAME:  # Keras' function: the metric class of its name
+        return _BY_NAME[keras_name](loss)
     if callable(identifier) and not isinstance(identifier, type):
         return MeanMetricWrapper(identifier)
     found = registry.get_registered_object(identifier) if isinstance(identifier, str) else None
     if found is not None:
         return get(found() if isinstance(found, type) else found, loss)
     raise ValueError(f"Unknown metric {identifier!r}; known: {', '.join(_BY_NAME)}.")
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Metric:
+    """Keras' ``metrics.deserialize``: the metric ``serialize`` wrote (a name or a dict),
+    with ``custom_objects`` found first."""
+    with registry.custom_object_scope(custom_objects):
+        return get(config)
 
 
 def _custom(identifier: dict[str, Any]) -> Metric:
@@ -510,3 +522,25 @@ def serialize(metric: Metric, loss: Any = None) -> str | dict[str, Any]:
         if type(again) is type(metric) and again.get_config() == metric.get_config():
             return metric.name
     return metric.serialize()
+
+
+# Keras 3's metric functions (one value per sample): the accuracies, and the losses.
+from .loss_functions import (  # noqa: E402, F401 - minicnn.metrics names, as in Keras
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
+from .metric_functions import *  # noqa: E402, F403

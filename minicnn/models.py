@@ -20,6 +20,7 @@ from .callbacks import (
 )
 from .compiling import Compiler
 from .data_checks import fits
+from .graph_losses import GraphLosses
 from .graph_step import CapturedTrainStep
 from .layer_base import is_symbolic, sample_shape
 from .layers import LAYER_CLASSES, Input, Layer
@@ -27,7 +28,7 @@ from .summary import print_summary
 from .training import Trainer, TrainingDivergedError  # noqa: F401 - re-exported
 
 
-class Model(Layer, Compiler, Trainer):
+class Model(GraphLosses, Layer, Compiler, Trainer):
     """A functional model, as Keras' ``Model(inputs, outputs)``: layers called on an
     ``Input`` and on each other's outputs, with branches and merges (``Add``,
     ``Concatenate``, ...), from one input to one output; each layer is used once.
@@ -74,10 +75,18 @@ class Model(Layer, Compiler, Trainer):
         self._output_keys = list(outputs) if isinstance(outputs, dict) else None
         inputs = list(inputs.values()) if isinstance(inputs, dict) else inputs
         outputs = list(outputs.values()) if isinstance(outputs, dict) else outputs
+        self._traced_inputs = functional.as_list(inputs, "inputs")
         traced = functional.trace(inputs, outputs)
         self.layers, self._graph, self._output_slots, self._graph_inputs = traced[:4]
         self._fixed_training, self._call_arguments = traced[4], traced[5]
         self._graph_outputs = functional.as_list(outputs, "outputs")
+        for t in self._graph_outputs:
+            if t.batch_value:
+                raise ValueError(
+                    f"Model outputs give a result per sample; {t!r} is one value for the whole "
+                    "batch (a reduction over the batch axis): add it with model.add_loss or "
+                    "model.add_metric."
+                )
         shapes = [t.shape for t in self._graph_inputs]
         self.input_shape = shapes[0] if len(shapes) == 1 else shapes
         # As a layer of another model, one of several inputs takes a list of them.
@@ -90,6 +99,12 @@ class Model(Layer, Compiler, Trainer):
         self._call_arguments: dict[int, dict] = {}  # node -> its call's own arguments
         self._call_losses: list[Tensor] = []
         self._weight_penalties: list[Any] = []
+        self._traced_inputs: list[Any] = []  # as Model(inputs, ...) was given them
+        self._added_losses: list[Any] = []  # functional add_loss's symbolic tensors
+        self._added_metrics: list[tuple[Any, str]] = []  # and add_metric's, with their names
+        self._added_slots: list[int] = []  # the graph's slots of both, losses first
+        self._metric_values: list[Any] = []  # the added metrics' values of the last pass
+        self._added_trackers: list[metrics_module.Metric] = []  # what logs them
         self._input_keys: list[str] | None = None
         self._output_keys: list[str] | None = None
         self._graph: list[functional.Node] = []
@@ -242,14 +257,19 @@ class Model(Layer, Compiler, Trainer):
     def from_config(cls, config: dict[str, Any], device: str | None = None) -> Model:
         """The model that ``get_config`` described (Keras' ``Functional`` config), with new
         layers."""
-        model_inputs, outputs = functional.rebuild(config, layer_class)
+        model_inputs, outputs, tensors = functional.rebuild(config, layer_class)
         inputs: Any = model_inputs[0] if len(model_inputs) == 1 else model_inputs
         if config.get("input_keys") is not None:
             inputs = dict(zip(config["input_keys"], model_inputs, strict=True))
         given: Any = outputs[0] if len(outputs) == 1 else outputs
         if config.get("output_keys") is not None:
             given = dict(zip(config["output_keys"], outputs, strict=True))
-        return Model(inputs, given, name=config["name"], device=device)
+        model = Model(inputs, given, name=config["name"], device=device)
+        if config.get("added_losses"):
+            model.add_loss([tensors[ref] for ref in config["added_losses"]])
+        for ref, name in config.get("added_metrics", []):
+            model.add_metric(tensors[ref], name=name)
+        return model
 
     def to(self, device: str) -> Model:
         """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
@@ -485,6 +505,8 @@ class Model(Layer, Compiler, Trainer):
         first = len(values)  # node k writes slot first + k
         outputs = self._output_slots or [first + len(nodes) - 1]
         fused = {outputs[i] for i in logits}
+        kept = {*outputs, *self._added_slots}
+        rows = values[0].shape[0]
         last_use = {}
         for k, (_, sources) in enumerate(nodes):
             for s in sources:
@@ -502,8 +524,9 @@ class Model(Layer, Compiler, Trainer):
                 values.append(layer.call_masked(arg, node_training, mask, **own))
             masks.append(None if layer.takes_list else layer.compute_mask(arg, mask))
             for s in sources:
-                if last_use[s] == k and s not in outputs:
+                if last_use[s] == k and s not in kept:
                     values[s] = None  # free what no later layer reads
+        self._add_graph_values(values, rows)
         results = [values[s] for s in outputs]
         if output_masks is not None:  # the outputs' padding masks, for the loss
             output_masks.extend(masks[s] for s in outputs)
@@ -517,10 +540,16 @@ class Model(Layer, Compiler, Trainer):
             self._call_losses
         )
 
-    def _penalized(self, loss: Tensor) -> Tensor:
-        """The loss plus every weight penalty, as Keras reports it in training and evaluation."""
+    def _penalized(self, loss: Tensor | None) -> Tensor:
+        """The loss plus every weight penalty and added loss, as Keras reports it in training
+        and evaluation (None: compiled without a loss, the added losses alone)."""
         for penalty in self.losses:
-            loss = loss + penalty
+            loss = penalty if loss is None else loss + penalty
+        if loss is None:
+            raise ValueError(
+                f"Model '{self.name}' has no loss to compute: compile it with a loss, or add "
+                "one (model.add_loss)."
+            )
         return loss
 
     # -- training ------------------------------------------------------------------------------
@@ -546,6 +575,11 @@ class Model(Layer, Compiler, Trainer):
         for key, value in (("input_keys", self._input_keys), ("output_keys", self._output_keys)):
             if value is not None:
                 config[key] = value
+        if self._added_slots:
+            nodes = self._nodes()
+            config["inputs"] = [layer.name for layer, _ in nodes[: len(self._graph_inputs)]]
+            config["outputs"] = functional.slot_refs(nodes, self._output_slots)
+            config.update(self._added_config(functional.slot_refs(nodes, self._added_slots)))
         return config
 
     def to_json(self) -> str:
@@ -677,6 +711,7 @@ class SelectOutput(Layer):
     model gives and hands on output ``index`` (the same Tensor, so gradients flow through)."""
 
     selects_output = True
+    takes_batch_values = True  # one result of an op that reduced over the batch
 
     def __init__(self, index: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)

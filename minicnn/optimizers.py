@@ -711,3 +711,23 @@ def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
     if key not in _BY_NAME:
         raise ValueError(f"Unknown optimizer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}.")
     return _BY_NAME[key]()
+
+
+def serialize(optimizer: Optimizer) -> dict[str, Any]:
+    """Keras' ``optimizers.serialize``: ``{"module", "class_name", "config",
+    "registered_name"}``."""
+    from .serialization import serialize_keras_object
+
+    return serialize_keras_object(optimizer)
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Optimizer:
+    """Keras' ``optimizers.deserialize``: the optimizer ``serialize`` wrote, or one ``get``
+    takes."""
+    from . import registry
+    from .serialization import deserialize_keras_object
+
+    if isinstance(config, dict) and "module" in config and "config" in config:
+        return deserialize_keras_object(config, custom_objects)
+    with registry.custom_object_scope(custom_objects):
+        return get(config)

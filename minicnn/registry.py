@@ -32,6 +32,12 @@ def register_keras_serializable(
     return register
 
 
+def get_custom_objects() -> dict[str, Any]:
+    """Keras' ``get_custom_objects``: the registered objects by name, as a live dict (an
+    entry set in it registers an object, as in Keras)."""
+    return _registered
+
+
 def registered_name(obj: Any) -> str:
     """The name a model file records for ``obj``: its registered key, else its ``__name__``."""
     if id(obj) in _names:

@@ -31,11 +31,14 @@ from .models import Model, Sequential
 # keras.saving's helpers for custom objects, here as minicnn.saving's.
 from .registry import (  # noqa: F401
     custom_object_scope,
+    get_custom_objects,
     get_registered_object,
     register_keras_serializable,
 )
 from .registry import registered_name as get_registered_name  # noqa: F401
 from .serialization import deserialize_keras_object, serialize_keras_object  # noqa: F401
+
+CustomObjectScope = custom_object_scope  # Keras' other name of it
 
 FORMAT = "minicnn.model"
 CHECKPOINT_FORMAT = "minicnn.checkpoint"

@@ -23,10 +23,13 @@ def readable_memory_size(size: float) -> str:
     return f"{size:.2f} PB"
 
 
-def format_shape(shape: Any) -> str:
-    """``(None, 28, 28, 1)``; a list of them, as Keras shows it, for several outputs."""
+def format_shape(shape: Any, batch: bool = True) -> str:
+    """``(None, 28, 28, 1)``; a list of them, as Keras shows it, for several outputs;
+    without ``batch``, a value of the whole batch's own shape: ``()``, ``(32,)``."""
     if shape and all(isinstance(d, (tuple, list)) for d in shape):
-        return "[" + ", ".join(format_shape(tuple(d)) for d in shape) + "]"
+        return "[" + ", ".join(format_shape(tuple(d), batch) for d in shape) + "]"
+    if not batch:
+        return str(tuple(shape))
     return "(" + ", ".join(["None", *(str(d) for d in shape)]) + ")"
 
 
@@ -102,7 +105,7 @@ def summary_lines(
     rows = [
         (
             f"{prefix}{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",
-            format_shape(layer.output_shape),
+            format_shape(layer.output_shape, not getattr(layer, "batch_valued", False)),
             f"{layer.count_params():,}",
         )
         for layer, prefix in entries

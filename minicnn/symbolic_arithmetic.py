@@ -35,6 +35,7 @@ class TensorArithmetic(Layer):
     ``x * 0.5`` makes. ``constant_first`` puts the constant on the left (``2 - x``)."""
 
     takes_list = True
+    takes_batch_values = True
 
     def __init__(
         self,
@@ -67,6 +68,9 @@ class TensorArithmetic(Layer):
             raise ValueError(
                 f"{self.describe()}: {self.operation} takes {wanted} operand(s); got {len(shapes)}."
             )
+        whole = getattr(self, "_batch_inputs", None) or [False] * len(input_shape)
+        if any(whole):
+            return self._batch_value_shape([tuple(s) for s in input_shape], whole, shapes)
         ranks = {len(tuple(s)) for s in input_shape}
         if len(ranks) > 1:
             raise ValueError(
@@ -92,6 +96,36 @@ class TensorArithmetic(Layer):
             f"{self.describe()}: the operands of {self.operation} do not fit together (sample "
             f"shapes, the batch left out: {described})."
         )
+
+    def _batch_value_shape(
+        self, inputs: list[Shape], whole: list[bool], operands: list[Shape]
+    ) -> Shape:
+        """The shape where a value of the whole batch takes part: a batch value again when
+        every symbolic operand is one, else a tensor per sample that the value broadcasts
+        over (its rank at most a sample's, so the batch axis stays the batch axis)."""
+        samples = [s for s, w in zip(inputs, whole, strict=True) if not w]
+        described = ", ".join(str(s) for s in operands)
+        try:
+            if self.operation == "matmul":
+                if min(len(s) for s in operands) < 2:
+                    raise ValueError("matmul needs two axes")
+                out = np.matmul(*[np.zeros(s, np.float32) for s in operands]).shape
+            else:
+                out = np.broadcast_shapes(*operands)
+        except ValueError:
+            raise ValueError(
+                f"{self.describe()}: the operands of {self.operation} do not fit together "
+                f"(shapes: {described})."
+            ) from None
+        if not samples:
+            return tuple(out)
+        if self.operation == "matmul" or len(out) != len(samples[0]):
+            raise ValueError(
+                f"{self.describe()}: {self.operation} of a value of the whole batch and a "
+                "tensor per sample takes the value over a sample's trailing axes, as "
+                f"x - ops.mean(x, axis=0); got shapes {described} (samples without the batch)."
+            )
+        return tuple(out)
 
     def _place_constants(self) -> None:
         if self.constant is not None and self.constant.ndim:  # an array, not a number
@@ -150,7 +184,17 @@ class GetItem(Layer):
         super().__init__(**kwargs)
         self.key = _decoded(key) if isinstance(key, list) else _checked_key(key)
 
+    takes_batch_values = True
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if getattr(self, "_batch_inputs", None) == [True]:  # a value of the whole batch
+            try:
+                return tuple(np.zeros(input_shape, np.float32)[self.key].shape)
+            except IndexError as error:
+                raise ValueError(
+                    f"{self.describe()}: the key {self.key!r} does not index a value of shape "
+                    f"{tuple(input_shape)}: {error}."
+                ) from None
         shapes = []
         for batch in (2, 3):  # each sample filled with its index: it must stay in its place
             ids = np.arange(batch, dtype=np.float32).reshape(-1, *(1,) * len(input_shape))

@@ -38,6 +38,7 @@ class OpCall(Layer):
     tensors makes."""
 
     takes_list = True
+    takes_batch_values = True
 
     def __init__(
         self,
@@ -61,6 +62,7 @@ class OpCall(Layer):
         self._placed: list[Any] = []  # the constants on the layer's device
         self.several_outputs = False  # whether the op gives a tuple (found when built)
         self.output_dtypes: list[str] = []
+        self.reduces_batch = False  # whether it gives one value for the whole batch (found too)
 
     @property
     def serializable(self) -> bool:  # a Python function among the arguments is code
@@ -93,9 +95,13 @@ class OpCall(Layer):
     def compute_output_shape(self, input_shape: list[Shape]) -> Any:
         shapes = [tuple(s) for s in input_shape]
         dtypes = self.input_dtypes or [backend.FLOAT] * len(shapes)
+        whole = getattr(self, "_batch_inputs", None) or [False] * len(shapes)
         results = []
         for batch in (2, 5):
-            probes = [_probe(batch, s, d) for s, d in zip(shapes, dtypes, strict=True)]
+            probes = [
+                _probe(None if w else batch, s, d)
+                for s, d, w in zip(shapes, dtypes, whole, strict=True)
+            ]
             try:
                 with no_grad(), np.errstate(all="ignore"):
                     result = self._run([Tensor(p) for p in probes], self.constants)
@@ -112,18 +118,30 @@ class OpCall(Layer):
                     "tensor or a tuple of tensors."
                 )
         two, five = results
+        self.output_dtypes = [str(a.dtype) for a in two]
+        # A result whose shape does not follow the batch size is one value for the whole
+        # batch (ops.mean(x), ops.sum(x, axis=0)), as every result is when all inputs are.
+        self.reduces_batch = all(whole) or all(
+            a.shape == b.shape for a, b in zip(two, five, strict=True)
+        )
+        if self.reduces_batch:
+            shapes_out = [tuple(int(d) for d in a.shape) for a in two]
+            return tuple(shapes_out) if self.several_outputs else shapes_out[0]
         for a, b in zip(two, five, strict=True):
             same = a.shape[1:] == b.shape[1:] and a.ndim and (len(a), len(b)) == (2, 5)
             if not same or not np.allclose(a, b[1:3], rtol=1e-4, atol=1e-6, equal_nan=True):
                 raise ValueError(
                     f"{self.describe()}: ops.{self.function} in a model's graph must keep the "
-                    "batch axis first and give each sample a result of its own (a reduction or "
-                    "reshape over the batch axis cannot be a layer); compute it in the loss, "
-                    "or in a subclassed model's call."
+                    "batch axis first and give each sample a result of its own (a reshape or "
+                    "a mix of samples cannot be a layer; a reduction over the batch axis gives "
+                    "one value for model.add_loss); compute it in the loss, or in a subclassed "
+                    "model's call."
                 )
-        self.output_dtypes = [str(a.dtype) for a in two]
         shapes_out = [tuple(int(d) for d in a.shape[1:]) for a in two]
         return tuple(shapes_out) if self.several_outputs else shapes_out[0]
+
+    def gives_batch_value(self, batch_inputs: list[bool]) -> bool:
+        return self.reduces_batch
 
     def _place_constants(self) -> None:
         self._placed = [backend.to_device(c, self.device) for c in self.constants]
@@ -149,19 +167,24 @@ def _array_from_config(entry: Any) -> np.ndarray:
     return np.asarray(entry)
 
 
-def _probe(batch: int, shape: Shape, dtype: str) -> np.ndarray:
+def _probe(batch: int | None, shape: Shape, dtype: str) -> np.ndarray:
     """A batch to find an op's output shape with: two samples, or the same two among three
     others, one before and two after (an op that mixes samples, even only one way, as a
     cumulative sum, or symmetrically, as a flip, changes them); floats in [0.5, 1) (log,
     sqrt and division are defined), square trailing matrices made diagonally dominant (inv,
-    solve and cholesky are defined), and zeros as ints (indices)."""
+    solve and cholesky are defined), and zeros as ints (indices). With no ``batch``, one
+    value of ``shape`` (a value of the whole batch)."""
     kind = np.dtype(dtype).kind
+    full = tuple(shape) if batch is None else (batch, *shape)
     if kind == "b":
-        return np.ones((batch, *shape), bool)
+        return np.ones(full, bool)
     if kind in "iu":
-        return np.zeros((batch, *shape), dtype)
-    values = np.random.default_rng(0).uniform(0.5, 1.0, (5, *shape)).astype(dtype)
-    values = values[[1, 2]] if batch == 2 else values
+        return np.zeros(full, dtype)
+    if batch is None:
+        values = np.random.default_rng(1).uniform(0.5, 1.0, full).astype(dtype)
+    else:
+        values = np.random.default_rng(0).uniform(0.5, 1.0, (5, *shape)).astype(dtype)
+        values = values[[1, 2]] if batch == 2 else values
     if len(shape) >= 2 and shape[-1] == shape[-2]:
         values += shape[-1] * np.eye(shape[-1], dtype=dtype)
     return values
@@ -177,8 +200,9 @@ def _outputs(result: Any) -> list[np.ndarray] | None:
 
 
 def ops_function(name: str) -> Callable[..., Any]:
-    """The ``minicnn.ops`` function of a name ("mean", "image.resize"): only the ops
-    themselves (a name read from a file must not reach ``ops.np`` or ``ops.builtins``)."""
+    """The ``minicnn.ops`` function of a name ("mean", "image.resize"), or a Keras loss or
+    metric function ("losses.binary_crossentropy", "metrics.binary_accuracy"): only the
+    ops themselves (a name read from a file must not reach ``ops.np`` or ``ops.builtins``)."""
     from . import ops
 
     parts = name.split(".")
@@ -187,6 +211,10 @@ def ops_function(name: str) -> Callable[..., Any]:
         namespace = ops
     elif len(parts) == 2 and parts[0] in ("image", "linalg"):
         namespace = getattr(ops, parts[0])
+    elif len(parts) == 2 and parts[0] == "losses":  # Keras' loss functions
+        from . import loss_functions as namespace
+    elif len(parts) == 2 and parts[0] == "metrics":  # and its accuracy functions
+        from . import metric_functions as namespace
     found = getattr(namespace, parts[-1], None)
     if not getattr(found, "__wrapped_op__", False):
         raise ValueError(f"OpCall: minicnn.ops has no function {name!r}.")
@@ -266,8 +294,8 @@ def call_on_symbolic(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -
 
 # What some ops give for a symbolic tensor without a layer: its static facts, as Keras'.
 STATIC = {
-    "shape": lambda x: (None, *x.shape),
-    "ndim": lambda x: len(x.shape) + 1,
+    "shape": lambda x: x.full_shape,
+    "ndim": lambda x: len(x.full_shape),
     "dtype": lambda x: getattr(x, "dtype", None) or backend.FLOAT,
     "is_tensor": lambda x: False,
     # With a dtype it is a cast: None sends it on to an OpCall layer.
@@ -322,3 +350,15 @@ def make_symbolic_aware(namespace: Any, prefix: str = "") -> None:
         plain = inspect.isfunction(value) or isinstance(value, functools.partial)
         if plain and not getattr(value, "__wrapped_op__", False):
             setattr(namespace, name, symbolic_aware(value, prefix + name))
+
+
+def keras_functions(functions: list[Callable[..., Any]], prefix: str, marker: str) -> dict:
+    """Keras' loss or metric functions by name, each made ``symbolic_aware`` (an OpCall
+    named ``prefix.name``) and marked with its Keras name (``marker``), by which compile
+    finds the class of the same name."""
+    found = {}
+    for function in functions:
+        wrapped = symbolic_aware(function, f"{prefix}.{function.__name__}")
+        setattr(wrapped, marker, function.__name__)
+        found[function.__name__] = wrapped
+    return found

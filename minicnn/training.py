@@ -314,15 +314,21 @@ class Trainer:
             return x_dev, None
         n = len(arrays[0])
         if self._output_count == 1:
-            y = self.loss.targets(y, n, self.output_shape, f"Model '{self.name}'")
+            if self.loss is None:
+                y = as_any_targets(y, n, "none", keep_integers=True)
+            else:
+                y = self.loss.targets(y, n, self.output_shape, f"Model '{self.name}'")
             return x_dev, backend.to_device(y, self.device)
         ys = _one_per(y, self.output_names, "y", "output")
-        targets = [
-            loss.targets(target, n, shape, f"Model '{self.name}' output '{name}'")
-            for target, loss, shape, name in zip(
-                ys, self.loss, self.output_shape, self.output_names, strict=True
-            )
-        ]
+        if self.loss is None:  # compiled without a loss: only the model's own steps read y
+            targets = [as_any_targets(t, n, "none", keep_integers=True) for t in ys]
+        else:
+            targets = [
+                loss.targets(target, n, shape, f"Model '{self.name}' output '{name}'")
+                for target, loss, shape, name in zip(
+                    ys, self.loss, self.output_shape, self.output_names, strict=True
+                )
+            ]
         return x_dev, tuple(backend.to_device(t, self.device) for t in targets)
 
     def _prepare_weighted(
@@ -374,12 +380,17 @@ class Trainer:
 
     def _hits(self, outputs: Any, y: Any, weights: Any = None) -> list[Any]:
         """Each metric's totals for a batch (the sum of its scores, or its counts), as arrays
-        on the model's device."""
+        on the model's device; then each added metric's value (functional add_metric)."""
+        added = list(self._metric_values)
+        if self._compiled_metrics and y is None:
+            raise ValueError(
+                f"Model '{self.name}' was compiled with metrics, which need targets: give y."
+            )
         if self._output_count == 1:
             return [
                 _batch_total(metric, outputs, y, self.loss, weights)
                 for metric in self._compiled_metrics
-            ]
+            ] + added
         values, losses_of = outputs
         hits = []
         for metric, head in zip(self._compiled_metrics, self._metric_heads, strict=True):
@@ -387,15 +398,23 @@ class Trainer:
                 hits.append(losses_of[head] * values[head].shape[0])
             else:
                 hits.append(_batch_total(metric, values[head], y[head], self.loss[head], weights))
-        return hits
+        return hits + added
 
     def _writes_own(self, method: str) -> bool:
         """Whether the model's class replaces Trainer's ``method`` (a Keras-style
         ``train_step`` or ``test_step``)."""
         return getattr(type(self), method) is not getattr(Trainer, method)
 
+    def _needs_targets(self, method: str) -> bool:
+        """Whether a step needs y: not the model's own ``method``, nor a model trained on
+        the losses it added alone (tf.keras' ``compile(optimizer)``, ``fit(x)``) without
+        compiled metrics."""
+        if self._writes_own(method):
+            return False
+        return not (self.loss is None and self._adds_losses and not self._compiled_metrics)
+
     def _require_loss(self, method: str) -> None:
-        if self.loss is None:
+        if self.loss is None and not self._adds_losses:
             raise ValueError(
                 f"Model '{self.name}' was compiled without a loss (loss=None): give compile "
                 f"a loss, or write the model's {method} to compute one, as in Keras."
@@ -457,7 +476,7 @@ class Trainer:
         loss, hits = self._fit_step()(x, y, w)
         if hits is None:  # the model's own train_step gave its logs
             return self._returned(loss, return_dict)
-        values = metric_values(self._compiled_metrics, hits, rows_of(x))
+        values = metric_values(self._logged_metrics, hits, rows_of(x))
         return self._returned(self._logs(float(loss), values), return_dict)
 
     @_on_model_device
@@ -490,7 +509,7 @@ class Trainer:
         return [logs["loss"], *rest] if rest else logs["loss"]
 
     def _logs(self, loss: float, values: list[float], prefix: str = "") -> dict[str, float]:
-        logs = {prefix + m.name: v for m, v in zip(self._compiled_metrics, values, strict=True)}
+        logs = {prefix + m.name: v for m, v in zip(self._logged_metrics, values, strict=True)}
         logs[prefix + "loss"] = loss
         return logs
 
@@ -655,7 +674,7 @@ class Trainer:
                     "sample_weight); class_weight and sample_weight need arrays."
                 )
             return dataset_batches(x, self._prepare_weighted, with_targets=True), None
-        if y is None and not self._writes_own("train_step"):
+        if y is None and self._needs_targets("train_step"):
             raise ValueError("fit needs y (the targets) when x is an array.")
         x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
         val = None
@@ -684,7 +703,7 @@ class Trainer:
                 f"Give (x, y) or (x, y, sample_weight) arrays, or a dataset of such batches; "
                 f"got {what}."
             )
-        if data[1] is None:
+        if data[1] is None and self._needs_targets("test_step"):
             raise ValueError("y (the targets) is needed when x is an array.")
         x, y, w = self._prepare_weighted(*data)
         return ArrayBatches(x, y, batch_size, self.device, w)
@@ -728,7 +747,7 @@ class Trainer:
         """A run's running logs: the model's own steps' (``method`` replaced) or fit's."""
         if self._writes_own(method):
             return _StepLogs(self)
-        return _RunningTotals(self.device, self._compiled_metrics, self._logs)
+        return _RunningTotals(self.device, self._logged_metrics, self._logs)
 
     @_on_model_device
     def evaluate(

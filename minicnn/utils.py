@@ -18,7 +18,12 @@ from .file_download import get_file
 from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .model_plot import model_to_dot, plot_model
 from .progress import Progbar
-from .registry import custom_object_scope, get_registered_object, register_keras_serializable
+from .registry import (
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_object,
+    register_keras_serializable,
+)
 from .registry import registered_name as get_registered_name
 
 CustomObjectScope = custom_object_scope  # Keras' other name of it
@@ -27,7 +32,10 @@ CustomObjectScope = custom_object_scope  # Keras' other name of it
 Sequence = PyDataset
 
 __all__ = [
+    "Config",
     "CustomObjectScope",
+    "get_custom_objects",
+    "standardize_dtype",
     "FeatureSpace",
     "Progbar",
     "PyDataset",
@@ -58,6 +66,135 @@ __all__ = [
     "timeseries_dataset_from_array",
     "to_categorical",
 ]
+
+
+# Keras' dtype names: Python's types, and every NumPy dtype's name.
+_PYTHON_DTYPES = {bool: "bool", int: "int64", float: "float32", str: "string", "int": "int64"}
+_ALLOWED_DTYPES = {
+    "float16",
+    "float32",
+    "float64",
+    "bfloat16",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "bool",
+    "string",
+    "complex64",
+    "complex128",
+}
+
+
+def standardize_dtype(dtype: Any = None) -> str:
+    """Keras' ``standardize_dtype``: a dtype's name ("float32", "int64", ...) from a name,
+    a NumPy (or CuPy) dtype or type, or a Python type (float is "float32", int "int64", as
+    Keras has them); None is the float type, "float32"."""
+    if dtype is None:
+        return np.dtype(backend.FLOAT).name
+    dtype = _PYTHON_DTYPES.get(dtype, dtype) if isinstance(dtype, (type, str)) else dtype
+    if isinstance(dtype, str) and dtype in _ALLOWED_DTYPES:
+        return dtype
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None)
+    if name not in _ALLOWED_DTYPES:
+        raise ValueError(f"Invalid dtype: {dtype!r}.")
+    return name
+
+
+class Config:
+    """Keras' ``utils.Config``: settings read as attributes or items (``config.lr`` or
+    ``config["lr"]``), which ``freeze()`` makes read-only."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        object.__setattr__(self, "_values", dict(kwargs))
+        object.__setattr__(self, "_frozen", False)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def freeze(self) -> None:
+        object.__setattr__(self, "_frozen", True)
+
+    def unfreeze(self) -> None:
+        object.__setattr__(self, "_frozen", False)
+
+    def _check_unfrozen(self) -> None:
+        if self._frozen:
+            raise ValueError("Cannot change a frozen Config; call unfreeze() first.")
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        raise AttributeError(f"Unknown attribute: '{name}'")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._check_unfrozen()
+        self._values[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        self._check_unfrozen()
+        if name not in self._values:
+            raise AttributeError(f"Unknown attribute: '{name}'")
+        del self._values[name]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.__setattr__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._check_unfrozen()
+        del self._values[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def keys(self) -> Any:
+        return self._values.keys()
+
+    def values(self) -> Any:
+        return self._values.values()
+
+    def items(self) -> Any:
+        return self._values.items()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values.get(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._check_unfrozen()
+        self._values.update(*args, **kwargs)
+
+    def pop(self, *args: Any) -> Any:
+        self._check_unfrozen()
+        return self._values.pop(*args)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self._values)
+
+    def __repr__(self) -> str:
+        return f"<Config {self._values}>"
 
 
 def to_categorical(y: Any, num_classes: int | None = None) -> np.ndarray:

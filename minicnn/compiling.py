@@ -17,6 +17,37 @@ from .autograd import Tensor, no_grad
 from .layers import Activation, _Activated
 
 
+class _CompiledMetrics:
+    """What tf.keras' ``model.compiled_metrics`` gave a train_step: the compiled metrics
+    as one, with ``update_state``, ``result`` and ``reset_state``."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        warnings.warn(
+            "`model.compiled_metrics()` is deprecated. Instead, use e.g.:\n```\nfor metric "
+            "in self.metrics:\n    metric.update_state(y, y_pred)\n```\n",
+            stacklevel=2,
+        )
+        self.model.compute_metrics(None, y_true, y_pred, sample_weight)
+
+    @property
+    def metrics(self) -> list[Any]:
+        return list(self.model._logged_metrics)
+
+    def result(self) -> dict[str, float]:
+        return {m.name: float(m.result()) for m in self.metrics}
+
+    def reset_state(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+
+def _data_of(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
 class _DefaultLoss(str):
     """compile's default loss, told apart from the same name given: a model that added its
     own losses (functional add_loss) then trains on them alone, as tf.keras'
@@ -83,6 +114,9 @@ class Compiler:
             )
         if loss is DEFAULT_LOSS and self._adds_losses:
             loss = None
+        # Given no loss, fit(x) and evaluate(x) without targets train on and report the
+        # losses the model adds (a layer's add_loss), as Keras' compile(optimizer) does.
+        self._default_loss = loss is DEFAULT_LOSS
         self.run_eagerly = bool(run_eagerly)
         self.steps_per_execution = 1
         self.jit_compile = jit_compile is True and not self.run_eagerly
@@ -170,8 +204,13 @@ class Compiler:
 
     @property
     def _logged_metrics(self) -> list[metrics_module.Metric]:
-        """The compiled metrics, then the model's added ones (functional add_metric)."""
-        return [*self._compiled_metrics, *self._added_trackers]
+        """The compiled metrics, the model's added ones (functional add_metric), then those
+        its layers keep and update themselves (Keras logs them too)."""
+        return [*self._compiled_metrics, *self._added_trackers, *self._layer_metrics()]
+
+    def _layer_metrics(self) -> list[metrics_module.Metric]:
+        layers = [la for la in self._all_layers() if not getattr(la, "is_model", False)]
+        return [m for layer in layers for m in layer.metrics]
 
     @property
     def metrics_names(self) -> list[str]:
@@ -237,7 +276,35 @@ class Compiler:
                     )
             else:
                 metric.update_state(target, out, sample_weight=weights)
+        self._track_added_metrics()
         return self.get_metrics_result()
+
+    # -- tf.keras' names, which Keras 3 keeps for train_steps written for them ----------------
+    def compiled_loss(
+        self,
+        y: Any,
+        y_pred: Any,
+        sample_weight: Any = None,
+        regularization_losses: Any = None,
+    ) -> Tensor:
+        """tf.keras' ``compiled_loss``: ``compute_loss`` (which adds ``model.losses``, so
+        ``regularization_losses`` are not added twice), tracked as the logs' "loss", as
+        tf.keras tracked it."""
+        warnings.warn(
+            "`model.compiled_loss()` is deprecated. Instead, use `model.compute_loss(x, y, "
+            "y_pred, sample_weight, training)`.",
+            stacklevel=2,
+        )
+        loss = self.compute_loss(None, y, y_pred, sample_weight)
+        outputs = y_pred[0] if isinstance(y_pred, (list, tuple)) else y_pred
+        self._loss_tracker.update_state(loss, sample_weight=len(_data_of(outputs)))
+        return loss
+
+    @property
+    def compiled_metrics(self) -> _CompiledMetrics:
+        """tf.keras' ``compiled_metrics``: ``update_state(y, y_pred, sample_weight)`` adds a
+        batch to the compiled metrics, as ``compute_metrics`` does."""
+        return _CompiledMetrics(self)
 
     def _on_device(self, y: Any) -> Any:
         """Targets as an array on the model's device (a Tensor's array as it is)."""
@@ -388,7 +455,8 @@ class Compiler:
         """The loss Tensor and the raw outputs the metrics read; y (and the sample weights)
         have been checked by _prepare."""
         weights = {"sample_weight": sample_weight} if sample_weight is not None else {}
-        if self.loss is None:  # compiled without a loss: the losses the model added alone
+        if self.loss is None or (y is None and self._default_loss):
+            # Compiled without a loss (or given no targets and no loss): the model's losses.
             out = self._forward(self._tensors(x), training)
             if self._output_count > 1:
                 return self._penalized(None), ([o.data for o in out], [])

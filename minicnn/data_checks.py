@@ -29,8 +29,9 @@ def fits(actual: Any, declared: Any) -> bool:
 
 
 def shape_text(shape: Any) -> str:
-    """A full shape as Keras prints it: ``(None, 28, 28, 1)`` (the batch first)."""
-    return "(" + ", ".join(str(d) for d in (None, *shape)) + ")"
+    """A full shape as Keras prints it: ``(None, 28, 28, 1)`` (the batch first), ``(None,)``
+    for one value per sample."""
+    return str((None, *shape))
 
 
 def finite_number(value: Any, name: str, owner: str, minimum: float | None = None) -> float:

@@ -92,15 +92,26 @@ class GraphLosses:
 
     def _add_graph_values(self, values: list[Any], rows: int) -> None:
         """After a pass on ``rows`` samples: the added losses (each summed) into this pass's
-        losses, and the added metrics' values (each a mean) times ``rows``, as fit's totals
-        add up the loss."""
+        losses, and the added metrics' values (each a mean, and the batch's size)."""
         if not self._added_slots:
             return
         count = len(self._added_losses)
         for slot in self._added_slots[:count]:
             loss = values[slot]
             self._call_losses.append(loss if loss.data.size == 1 else loss.sum())
-        self._metric_values = [_mean(values[s]) * rows for s in self._added_slots[count:]]
+        self._metric_means = [_mean(values[s]) for s in self._added_slots[count:]]
+        self._metric_rows = rows
+
+    def _added_metric_totals(self) -> list[Any]:
+        """The added metrics' values of the last pass times its batch size, as fit's totals
+        add up the loss."""
+        return [mean * self._metric_rows for mean in self._metric_means]
+
+    def _track_added_metrics(self) -> None:
+        """The last pass's added metrics into their trackers (for a train_step of the
+        user's, which reads ``model.metrics``)."""
+        for tracker, mean in zip(self._added_trackers, self._metric_means, strict=True):
+            tracker.add(mean, self._metric_rows)
 
     @property
     def _adds_losses(self) -> bool:

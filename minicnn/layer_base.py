@@ -204,6 +204,18 @@ class Layer:
         if "call" in cls.__dict__:
             user_call = cls.__dict__["call"]
             parameters = inspect.signature(user_call).parameters
+            positional = [
+                p
+                for name, p in list(parameters.items())[1:]
+                if name not in ("training", "mask")
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            if sum(p.default is p.empty for p in positional) >= 2:
+                # Keras' call(targets, logits, sample_weights=None): tensors one by one.
+                cls._spreads_inputs = cls.takes_list = True
+                cls._spread_names = tuple(p.name for p in positional)
+                cls.call = _spreading(user_call, "training" in parameters)
+                return
             if "mask" in parameters:  # Keras' call(inputs, mask=None): it reads masks
                 cls.masked_call = _with_mask(user_call, "training" in parameters)
                 cls._reads_user_mask = True
@@ -216,6 +228,10 @@ class Layer:
     takes_data_format = False
     # Whether it is a user's layer whose ``call`` takes ``mask`` (its shape probe gives one).
     _reads_user_mask = False
+    # Whether it is a user's layer whose ``call`` takes several tensors one by one (Keras'
+    # ``endpoint(targets, logits, sample_weight)``): they arrive as a list and are spread.
+    _spreads_inputs = False
+    _spread_names: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -267,9 +283,22 @@ class Layer:
             for item in items:
                 if isinstance(item, Layer) and all(item is not t for t in tracked):
                     tracked.append(item)
+                elif getattr(item, "is_metric", False):  # Keras: its layer's metrics
+                    metrics = self.__dict__.setdefault("_tracked_metrics", [])
+                    if all(item is not m for m in metrics):
+                        metrics.append(item)
                 elif getattr(item, "is_variable", False) and "_weights" in self.__dict__:
                     self._hold_variable(item)
         super().__setattr__(name, value)
+
+    @property
+    def metrics(self) -> list[Any]:
+        """Keras' ``layer.metrics``: the metrics a user's layer keeps as attributes (and
+        those of the layers it holds), which it updates in ``call``; a model logs them."""
+        found = list(self.__dict__.get("_tracked_metrics", []))
+        for layer in self.__dict__.get("_tracked_layers", []):
+            found.extend(layer.metrics)
+        return found
 
     def _hold_variable(self, variable: Tensor) -> None:
         """A Keras Variable kept as an attribute is one of the layer's weights."""
@@ -704,13 +733,26 @@ class Layer:
     default_training = False
 
     def __call__(
-        self, x: Any, training: bool | None = None, mask: Any = None, **kwargs: Any
+        self,
+        x: Any,
+        training: bool | None = None,
+        mask: Any = None,
+        *more: Any,
+        **kwargs: Any,
     ) -> Any:
         """The layer on x. ``mask`` (Keras'; by default the one an earlier layer attached to
         x as ``x._keras_mask``, as an Embedding with ``mask_zero`` does) goes to a layer
         that reads masks, and the output carries the mask the layer gives on. A user's
         layer takes its own call arguments too (``block(x, scale=2.0)``), kept with the call
-        in a model's graph."""
+        in a model's graph; one whose call takes several tensors takes them one by one
+        (``endpoint(targets, logits, sample_weight)``)."""
+        if self._spreads_inputs and not isinstance(x, (list, tuple)):
+            x = [x, *(v for v in (training, mask, *more) if v is not None)]
+            training, mask = kwargs.pop("training", None), None
+            for name in self._spread_names[len(x) :]:  # the later ones given by name
+                if name not in kwargs:
+                    break
+                x.append(kwargs.pop(name))
         if kwargs and not self._tracks_layers:
             raise TypeError(f"{self.describe()} got unexpected call arguments {sorted(kwargs)}.")
         if self._tracks_layers and isinstance(x, (list, tuple)) and not self.built:
@@ -837,7 +879,17 @@ class Layer:
         """Build for a symbolic input's shape; a None size goes to ``build`` as in Keras,
         and a layer that needs that size to make its weights says so."""
         if not has_unknown(shape):
-            self._build_sample_shape(shape)
+            try:
+                self._build_sample_shape(shape)
+            except IndexError as error:  # an axis read from a sample that has none
+                scalar = shape == () or (self.takes_list and () in [tuple(s) for s in shape])
+                if not scalar:
+                    raise
+                raise ValueError(
+                    f"{self.describe()} takes samples with at least one axis, and its input "
+                    "holds one value per sample (shape (None,)): give it an axis first, as "
+                    "ops.expand_dims(x, -1) or Reshape((1,)) do."
+                ) from error
             return
         try:
             self._build_sample_shape(shape)
@@ -912,6 +964,19 @@ def _without_training(user_call: Any) -> Any:
     @functools.wraps(user_call)
     def call(self: Layer, x: Any, training: bool = False, **kwargs: Any) -> Any:
         return user_call(self, x, **kwargs)
+
+    return call
+
+
+def _spreading(user_call: Any, takes_training: bool) -> Any:
+    """A user's ``call(targets, logits, ...)``, called as minicnn calls layers: with the
+    list of its tensors, spread over its parameters."""
+
+    @functools.wraps(user_call)
+    def call(self: Layer, x: Any, training: bool = False, **kwargs: Any) -> Any:
+        if takes_training:
+            kwargs["training"] = training
+        return user_call(self, *x, **kwargs)
 
     return call
 
@@ -1223,7 +1288,9 @@ class SymbolicTensor:
 class Input(SymbolicTensor):
     """The shape of one sample, batch left out: ``Input(shape=(28, 28, 1))``. It starts a
     Sequential model, or a functional one: ``x = Input((28, 28, 1)); y = Dense(10)(x)``. A
-    None size is unknown: ``Input((None,), dtype="int32")`` takes sequences of any length."""
+    None size is unknown: ``Input((None,), dtype="int32")`` takes sequences of any length;
+    ``Input(shape=())`` takes one value per sample (an id for Embedding, a word for
+    StringLookup)."""
 
     def __init__(
         self,
@@ -1247,7 +1314,7 @@ class Input(SymbolicTensor):
             raise ValueError("Input: give the shape of one sample, e.g. Input(shape=(28, 28, 1)).")
         shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
         known = [d for d in shape if d is not None]
-        if not shape or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in known):
+        if not all(isinstance(d, (int, np.integer)) and d >= 1 for d in known):
             raise ValueError(f"Input shape must be positive ints or None, got {shape!r}.")
         if sparse or tensor is not None or optional:
             raise ValueError(

@@ -61,7 +61,7 @@ class Loss:
         )
 
     def __call__(
-        self, y_true: Any, y_pred: Any, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, y_pred: Any, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         """``call``'s losses, weighted by ``sample_weight`` (one weight per sample) and
         reduced."""
@@ -215,13 +215,13 @@ class BuiltinLoss(Loss):
         return FUNCTIONS[type(self).name](y_true, y_pred, **self._function_arguments())
 
     def __call__(
-        self, y_true: Any, y_pred: Any, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, y_pred: Any, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         if self._fused():
-            return self._mean_loss(y_true, ops.convert_to_tensor(y_pred), checked, sample_weight)
-        return super().__call__(y_true, y_pred, checked, sample_weight)
+            return self._mean_loss(y_true, ops.convert_to_tensor(y_pred), sample_weight, checked)
+        return super().__call__(y_true, y_pred, sample_weight, checked)
 
-    def _mean_loss(self, y_true: Any, y_pred: Tensor, checked: bool, sample_weight: Any) -> Tensor:
+    def _mean_loss(self, y_true: Any, y_pred: Tensor, sample_weight: Any, checked: bool) -> Tensor:
         raise NotImplementedError
 
     def _arguments(self) -> dict[str, Any]:
@@ -328,7 +328,7 @@ class SparseCategoricalCrossentropy(CrossEntropy):
         return as_labels(y, n, classes, tuple(output_shape[:-1]))
 
     def _mean_loss(
-        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, y_pred: Tensor, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         """The loss; ``checked`` says y_true is known to hold valid class ids."""
         y_pred, y_true, sample_weight = self._rows(y_pred, y_true, sample_weight, dense=False)
@@ -337,7 +337,7 @@ class SparseCategoricalCrossentropy(CrossEntropy):
         return F.cross_entropy_from_probs(y_pred, y_true, checked, sample_weight)
 
     def on_logits(
-        self, y_true: Any, logits: Tensor, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, logits: Tensor, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         """The same loss, computed from the logits of a softmax output (stable, and faster)."""
         logits, y_true, sample_weight = self._rows(logits, y_true, sample_weight, dense=False)
@@ -400,7 +400,7 @@ class CategoricalCrossentropy(_Smoothed, CrossEntropy):
         return y_true * (1.0 - self.label_smoothing) + self.label_smoothing / classes
 
     def _mean_loss(
-        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, y_pred: Tensor, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         y_pred, y_true, sample_weight = self._rows(y_pred, y_true, sample_weight, dense=True)
         if self.from_logits:
@@ -408,7 +408,7 @@ class CategoricalCrossentropy(_Smoothed, CrossEntropy):
         return F.cross_entropy_from_probs_dense(y_pred, self._smoothed(y_true), sample_weight)
 
     def on_logits(
-        self, y_true: Any, logits: Tensor, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, logits: Tensor, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         logits, y_true, sample_weight = self._rows(logits, y_true, sample_weight, dense=True)
         return F.softmax_cross_entropy_dense(logits, self._smoothed(y_true), sample_weight)
@@ -446,7 +446,7 @@ class MeanSquaredError(_ValueLoss):
     name = "mean_squared_error"
 
     def _mean_loss(
-        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, y_pred: Tensor, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         return P.mean_squared_error(y_pred, y_true, sample_weight)
 
@@ -457,7 +457,7 @@ class MeanAbsoluteError(_ValueLoss):
     name = "mean_absolute_error"
 
     def _mean_loss(
-        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, y_pred: Tensor, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         return P.mean_absolute_error(y_pred, y_true, sample_weight)
 
@@ -484,14 +484,14 @@ class BinaryCrossentropy(_Smoothed, _ValueLoss):
         return y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
 
     def _mean_loss(
-        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, y_pred: Tensor, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         return P.binary_crossentropy(
             y_pred, self._smoothed(y_true), self.from_logits, sample_weight
         )
 
     def on_logits(
-        self, y_true: Any, logits: Tensor, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, logits: Tensor, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         return P.binary_crossentropy(logits, self._smoothed(y_true), True, sample_weight)
 
@@ -506,7 +506,7 @@ class _Elementwise(_ValueLoss):
         return type(self).terms
 
     def _mean_loss(
-        self, y_true: Any, y_pred: Tensor, checked: bool = False, sample_weight: Any = None
+        self, y_true: Any, y_pred: Tensor, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
         return P.elementwise_loss(self._terms(), y_pred, y_true, sample_weight, self.sum_last_axis)
 

@@ -31,6 +31,7 @@ class Metric:
     clears them; calling the metric does the first two."""
 
     default_name = ""
+    is_metric = True  # (what a layer that keeps one as an attribute tracks)
     # Whether the score depends only on the order of the class scores; then logits serve as
     # well as probabilities, and a fused softmax needs no extra pass.
     ranks_only = False

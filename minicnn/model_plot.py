@@ -44,6 +44,9 @@ def _box(layer: Any) -> Box:
         "kind": getattr(layer, "keras_class_name", type(layer).__name__),
         "in": layer.input_shape,
         "out": layer.output_shape,
+        # Values of the whole batch (functional add_loss's) show their own shapes.
+        "batch_in": not all(getattr(layer, "_batch_inputs", None) or [False]),
+        "batch_out": not getattr(layer, "batch_valued", False),
         "activation": getattr(layer, "activation_name", None),
         "trainable": layer.trainable if layer.weights else None,
     }
@@ -59,13 +62,13 @@ def _label(box: Box, show_shapes: bool, show_layer_names: bool, extras: dict[str
     if extras["show_trainable"] and box.get("trainable") is not None:
         lines.append(f"Trainable: {'Y' if box['trainable'] else 'N'}")
     if show_shapes:
-        lines.append(f"Input shape: {_shape(box['in'])}")
-        lines.append(f"Output shape: {_shape(box['out'])}")
+        lines.append(f"Input shape: {_shape(box['in'], box.get('batch_in', True))}")
+        lines.append(f"Output shape: {_shape(box['out'], box.get('batch_out', True))}")
     return "\n".join(lines)
 
 
-def _shape(shape: Any) -> str:
-    return "?" if shape is None else format_shape(shape)
+def _shape(shape: Any, batch: bool = True) -> str:
+    return "?" if shape is None else format_shape(shape, batch)
 
 
 def _levels(count: int, edges: list[tuple[int, int]]) -> list[int]:

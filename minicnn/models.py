@@ -24,11 +24,12 @@ from .graph_losses import GraphLosses
 from .graph_step import CapturedTrainStep
 from .layer_base import is_symbolic, sample_shape
 from .layers import LAYER_CLASSES, Input, Layer
+from .state_tree import StateTree
 from .summary import print_summary
 from .training import Trainer, TrainingDivergedError  # noqa: F401 - re-exported
 
 
-class Model(GraphLosses, Layer, Compiler, Trainer):
+class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     """A functional model, as Keras' ``Model(inputs, outputs)``: layers called on an
     ``Input`` and on each other's outputs, with branches and merges (``Add``,
     ``Concatenate``, ...), from one input to one output; each layer is used once.
@@ -43,6 +44,8 @@ class Model(GraphLosses, Layer, Compiler, Trainer):
     """
 
     is_model = True
+    # Keras 3's model.metrics (the loss tracker, the compiled ones, ...), not a layer's.
+    metrics = Compiler.metrics
 
     _default_name = "functional"
     keras_class_name = "Functional"  # what Keras' summary calls it as a layer
@@ -103,7 +106,8 @@ class Model(GraphLosses, Layer, Compiler, Trainer):
         self._added_losses: list[Any] = []  # functional add_loss's symbolic tensors
         self._added_metrics: list[tuple[Any, str]] = []  # and add_metric's, with their names
         self._added_slots: list[int] = []  # the graph's slots of both, losses first
-        self._metric_values: list[Any] = []  # the added metrics' values of the last pass
+        self._metric_means: list[Any] = []  # the added metrics' values of the last pass
+        self._metric_rows = 0  # and its batch size
         self._added_trackers: list[metrics_module.Metric] = []  # what logs them
         self._input_keys: list[str] | None = None
         self._output_keys: list[str] | None = None
@@ -114,6 +118,7 @@ class Model(GraphLosses, Layer, Compiler, Trainer):
         self.input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
+        self._default_loss = False  # compile was given no loss (see Compiler.compile)
         self._compiled_metrics: list[metrics_module.Metric] = []
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = False

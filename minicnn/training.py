@@ -121,6 +121,20 @@ class _RunningTotals:
     def logs(self) -> dict[str, float]:
         return self.make_logs(*self.read())
 
+    def settle(self, loss_tracker: Any) -> None:
+        """Leave the run's totals in the metrics themselves, as Keras' metrics hold them
+        after fit and evaluate (``model.metrics``, ``get_metrics_result()``)."""
+        if not self.seen:
+            return
+        loss_tracker._total, loss_tracker._seen = self.loss_sum, self.seen
+        for metric, hits in zip(self.metrics, self.hits or [], strict=False):
+            if hits is None:
+                continue
+            if metric.weighted and metric.divides_by_seen:
+                metric._total, metric._seen = hits[0], hits[1]
+            else:
+                metric._total, metric._seen = hits, self.seen
+
 
 class _StepLogs:
     """The running logs of a model that writes its own ``train_step`` or ``test_step``: what
@@ -139,6 +153,9 @@ class _StepLogs:
 
     def logs(self) -> dict[str, float]:
         return dict(self.last)
+
+    def settle(self, loss_tracker: Any) -> None:
+        """The model's own step keeps its metrics itself."""
 
 
 def _float_logs(logs: Any, method: str) -> dict[str, float]:
@@ -366,7 +383,7 @@ class Trainer:
         self._require_loss("train_step")
         if not (self.jit_compile and not self.run_eagerly and self.device == "gpu"):
             return self._train_step
-        if any(m.keeps_own_state for m in self._compiled_metrics):
+        if any(m.keeps_own_state for m in self._compiled_metrics) or self._layer_metrics():
             # Its update_state is host code, which a replayed graph would not run.
             return self._train_step
         if any(getattr(layer, "stateful", False) for layer in self._all_layers()):
@@ -381,11 +398,12 @@ class Trainer:
     def _hits(self, outputs: Any, y: Any, weights: Any = None) -> list[Any]:
         """Each metric's totals for a batch (the sum of its scores, or its counts), as arrays
         on the model's device; then each added metric's value (functional add_metric)."""
-        added = list(self._metric_values)
+        added = self._added_metric_totals()
         if self._compiled_metrics and y is None:
             raise ValueError(
                 f"Model '{self.name}' was compiled with metrics, which need targets: give y."
             )
+        added += [None] * len(self._layer_metrics())  # they keep their own state
         if self._output_count == 1:
             return [
                 _batch_total(metric, outputs, y, self.loss, weights)
@@ -411,7 +429,8 @@ class Trainer:
         compiled metrics."""
         if self._writes_own(method):
             return False
-        return not (self.loss is None and self._adds_losses and not self._compiled_metrics)
+        no_loss = (self.loss is None and self._adds_losses) or self._default_loss
+        return not (no_loss and not self._compiled_metrics)
 
     def _require_loss(self, method: str) -> None:
         if self.loss is None and not self._adds_losses:
@@ -625,6 +644,7 @@ class Trainer:
                     warn_ran_out()
                 break
             logs = totals.logs()
+            totals.settle(self._loss_tracker)
             _check_finite(logs.get("loss", 0.0), epoch, step, steps, history, stop_quietly)
             epoch_seconds = time.perf_counter() - epoch_start
             if val is not None and (epoch + 1) % validation_freq == 0:
@@ -739,6 +759,7 @@ class Trainer:
         if not totals.seen:
             raise ValueError("There was no data to evaluate: the iterator had run out.")
         logs = totals.logs()
+        totals.settle(self._loss_tracker)
         if watched:
             hooks.on_test_end(dict(logs))
         return logs
@@ -747,6 +768,8 @@ class Trainer:
         """A run's running logs: the model's own steps' (``method`` replaced) or fit's."""
         if self._writes_own(method):
             return _StepLogs(self)
+        for metric in self._layer_metrics():  # a run's own, as the compiled metrics
+            metric.reset_state()
         return _RunningTotals(self.device, self._logged_metrics, self._logs)
 
     @_on_model_device

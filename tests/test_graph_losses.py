@@ -178,3 +178,58 @@ def test_a_summary_shows_a_batch_value_by_its_own_shape(capsys):
     model.summary()
     lines = [line for line in capsys.readouterr().out.splitlines() if "mean (OpCall)" in line]
     assert lines and "(8,)" in lines[0] and "None" not in lines[0]
+
+
+class LogisticEndpoint(L.Layer):
+    """Keras' guide "Training & evaluation with the built-in methods": a layer that takes
+    targets, logits and sample weights one by one, adds the loss and updates a metric."""
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.loss_fn = minicnn.losses.BinaryCrossentropy(from_logits=True)
+        self.accuracy_fn = minicnn.metrics.BinaryAccuracy()
+
+    def call(self, targets, logits, sample_weights=None):
+        loss = self.loss_fn(targets, logits, sample_weights)
+        self.add_loss(loss)
+        self.accuracy_fn.update_state(targets, logits, sample_weights)
+        return ops.softmax(logits)
+
+
+def test_a_layer_of_several_tensors_adds_the_loss_compile_without_one_trains_on(tmp_path):
+    minicnn.utils.set_random_seed(0)
+    inputs = Input(shape=(3,), name="inputs")
+    targets = Input(shape=(10,), name="targets")
+    logits = L.Dense(10)(inputs)
+    sample_weight = Input(shape=(1,), name="sample_weight")
+    preds = LogisticEndpoint()(targets, logits, sample_weight)
+    model = Model([inputs, targets, sample_weight], preds)
+    rng = np.random.default_rng(0)
+    data = {
+        "inputs": rng.random((200, 3)).astype(np.float32),
+        "targets": (rng.random((200, 10)) > 0.5).astype(np.float32),
+        "sample_weight": rng.random((200, 1)).astype(np.float32),
+    }
+    model.compile(minicnn.optimizers.Adam(1e-2))  # no loss: the layer's
+    history = model.fit(data, epochs=3, batch_size=50, verbose=0)
+    assert set(history.history) == {"loss", "binary_accuracy"}
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    logs = model.evaluate(data, batch_size=200, verbose=0, return_dict=True)
+    z = Model(inputs, logits).predict(data["inputs"], verbose=0).astype(np.float64)
+    t, w = data["targets"], data["sample_weight"][:, 0]
+    per_sample = (np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))).mean(-1)
+    np.testing.assert_allclose(logs["loss"], (w * per_sample).sum() / 200, rtol=1e-5)
+    hits = ((z > 0.5) == (t > 0.5)).mean(-1)  # Keras thresholds what it is given at 0.5
+    np.testing.assert_allclose(logs["binary_accuracy"], (w * hits).sum() / w.sum(), rtol=1e-5)
+
+
+def test_a_layer_of_several_tensors_takes_the_later_ones_by_name():
+    targets, logits, weights = Input((4,)), Input((4,)), Input((1,))
+    endpoint = LogisticEndpoint()
+    preds = endpoint(targets, logits, sample_weights=weights)
+    model = Model([targets, logits, weights], preds)
+    assert len(model.inputs) == 3
+    rng = np.random.default_rng(1)
+    t, z = (rng.random((8, 4)) > 0.5).astype(np.float32), rng.normal(size=(8, 4))
+    out = model.predict([t, z.astype(np.float32), np.ones((8, 1), np.float32)], verbose=0)
+    np.testing.assert_allclose(out, np.exp(z) / np.exp(z).sum(-1, keepdims=True), rtol=1e-5)

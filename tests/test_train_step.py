@@ -240,3 +240,33 @@ def test_predict_step_can_be_replaced(device):
     plain = Sequential.predict_step(model, minicnn.backend.to_device(x, model.device))
     assert averaged.shape == (10, 2)
     assert not np.allclose(averaged, minicnn.backend.to_numpy(plain.data))  # dropout was on
+
+
+class TfKeras2Model(Model):
+    """A train_step written for tf.keras 2 (compiled_loss, compiled_metrics), which Keras 3
+    still runs, with a deprecation warning."""
+
+    def train_step(self, data):
+        x, y = data
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compiled_loss(y, y_pred, regularization_losses=self.losses)
+        loss.backward()
+        self.optimizer.apply([v.value.grad for v in self.trainable_weights], self.trainable_weights)
+        self.compiled_metrics.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+@pytest.mark.filterwarnings("ignore:`model.compiled_metrics\\(\\)` is deprecated")
+def test_a_tf_keras_2_train_step_trains_as_fit_does():
+    x, y = _data()
+    custom = _regression(TfKeras2Model)
+    custom.compile("adam", "mse", metrics=["mae"])
+    with pytest.warns(UserWarning, match="compiled_loss\\(\\)` is deprecated"):
+        history = custom.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    plain = _regression()
+    plain.compile("adam", "mse", metrics=["mae"])
+    expected = plain.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    for key in ("loss", "mae"):
+        np.testing.assert_allclose(history.history[key], expected.history[key], rtol=1e-5)
+    assert set(custom.compiled_metrics.result()) == {"mae"}

@@ -1,0 +1,186 @@
+"""Keras 3's ``model.get_state_tree()`` and ``set_state_tree(tree)``: every variable of a
+model as nested dicts, in Keras' layout: ``trainable_variables`` and
+``non_trainable_variables`` by the model's name and each weight's path (``{"my_model":
+{"dense": {"kernel": ..., "bias": ...}}}``), ``optimizer_variables`` by the optimizer's name
+(``"iteration"``, ``"learning_rate"``, and each weight's state as
+``"my_model_dense_kernel_momentum"``), and ``metrics_variables`` by metric name (a built-in
+metric's ``"total"`` and ``"count"``, a metric subclass's own variables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+
+# Keras' names of the optimizers' moments where minicnn's are shorter.
+_KERAS_SLOT_NAMES = {"m": "momentum", "v": "velocity"}
+VALUE_FORMATS = ("backend_tensor", "numpy_array")
+
+
+class StateTree:
+    """The model's side (a mixin of Model)."""
+
+    def get_state_tree(self, value_format: str = "backend_tensor") -> dict[str, Any]:
+        """The model's variables as nested dicts, as Keras 3 gives them: arrays on the
+        model's device ("backend_tensor"), or NumPy arrays ("numpy_array")."""
+        if value_format not in VALUE_FORMATS:
+            raise ValueError(f"value_format must be one of {VALUE_FORMATS}; got {value_format!r}.")
+
+        def value(array: Any) -> Any:
+            return np.array(backend.to_numpy(array)) if value_format == "numpy_array" else array
+
+        tree: dict[str, Any] = {
+            "trainable_variables": self._weight_tree(self.trainable_weights, value),
+            "non_trainable_variables": self._weight_tree(self.non_trainable_weights, value),
+        }
+        if self.optimizer is not None:
+            tree["optimizer_variables"] = {self._optimizer_name(): self._optimizer_state(value)}
+        if self.compiled:
+            tree["metrics_variables"] = {m.name: _metric_state(m, value) for m in self.metrics}
+        return tree
+
+    def set_state_tree(self, state_tree: dict[str, Any]) -> None:
+        """Assign what ``get_state_tree`` gave (all of it or some sections), checking every
+        name and shape."""
+        unknown = set(state_tree) - {
+            "trainable_variables",
+            "non_trainable_variables",
+            "optimizer_variables",
+            "metrics_variables",
+        }
+        if unknown:
+            raise ValueError(f"set_state_tree: unknown sections {sorted(unknown)}.")
+        for section, weights in (
+            ("trainable_variables", self.trainable_weights),
+            ("non_trainable_variables", self.non_trainable_weights),
+        ):
+            if section in state_tree:
+                found = _flat(state_tree[section])
+                for w in weights:
+                    _assign(w.data, found.pop(self._weight_key(w), None), self._weight_key(w))
+                _nothing_left(found, section)
+        if "optimizer_variables" in state_tree:
+            self._set_optimizer_state(state_tree["optimizer_variables"])
+        if "metrics_variables" in state_tree:
+            by_name = {m.name: m for m in self.metrics}
+            for name, state in state_tree["metrics_variables"].items():
+                if name not in by_name:
+                    raise ValueError(f"set_state_tree: the model has no metric {name!r}.")
+                _set_metric_state(by_name[name], state)
+
+    # -- the parts ------------------------------------------------------------------------
+    def _weight_key(self, weight: Any) -> str:
+        return f"{self.name}/{weight.path}"
+
+    def _weight_tree(self, weights: list[Any], value: Any) -> dict[str, Any]:
+        tree: dict[str, Any] = {}
+        for w in weights:
+            *parents, leaf = self._weight_key(w).split("/")
+            node = tree
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value(w.data)
+        return tree
+
+    def _optimizer_name(self) -> str:
+        return self.optimizer.get_config().get("name") or type(self.optimizer).__name__.lower()
+
+    def _slot_key(self, weight: Any, slot: str) -> str:
+        prefix = self._weight_key(weight).replace("/", "_")
+        return f"{prefix}_{_KERAS_SLOT_NAMES.get(slot, slot)}"
+
+    def _optimizer_state(self, value: Any) -> dict[str, Any]:
+        optimizer = self.optimizer
+        state: dict[str, Any] = {
+            "iteration": np.int64(optimizer.iterations),
+            "learning_rate": np.float32(optimizer.learning_rate),
+        }
+        for weight, slots in zip(optimizer._params, optimizer._slots, strict=True):
+            for slot in sorted(slots):
+                state[self._slot_key(weight, slot)] = value(slots[slot])
+        return state
+
+    def _set_optimizer_state(self, section: dict[str, Any]) -> None:
+        name = self._optimizer_name()
+        if self.optimizer is None or set(section) != {name}:
+            raise ValueError(
+                f"set_state_tree: optimizer_variables must hold this model's optimizer, "
+                f"{name!r}; got {sorted(section)}."
+            )
+        optimizer, state = self.optimizer, dict(section[name])
+        if not optimizer.built:
+            optimizer.build(self.trainable_weights)
+        if "iteration" in state:
+            optimizer.iterations = int(state.pop("iteration"))
+        if "learning_rate" in state:
+            rate = float(state.pop("learning_rate"))
+            if getattr(optimizer, "_schedule", None) is None:
+                optimizer.learning_rate = rate
+        for weight, slots in zip(optimizer._params, optimizer._slots, strict=True):
+            for slot in slots:
+                key = self._slot_key(weight, slot)
+                _assign(slots[slot], state.pop(key, None), key)
+        _nothing_left(state, "optimizer_variables")
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested dict's leaves by their "a/b/c" paths."""
+    found: dict[str, Any] = {}
+    for key, item in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(item, dict):
+            found.update(_flat(item, path + "/"))
+        else:
+            found[path] = item
+    return found
+
+
+def _assign(target: Any, value: Any, name: str) -> None:
+    """Write ``value`` into the array ``target`` in place, as Keras assigns a variable."""
+    if value is None:
+        raise ValueError(f"set_state_tree: no value for {name!r}.")
+    array = backend.to_numpy(value) if not backend.is_device_array(value) else value
+    if tuple(np.shape(array)) != tuple(target.shape):
+        raise ValueError(
+            f"set_state_tree: {name!r} has shape {tuple(target.shape)}; the tree gives "
+            f"{tuple(np.shape(array))}."
+        )
+    target[...] = backend.to_device(
+        np.asarray(array) if isinstance(array, list) else array, backend.device_of(target)
+    ).astype(target.dtype)
+
+
+def _nothing_left(found: dict[str, Any], section: str) -> None:
+    if found:
+        raise ValueError(f"set_state_tree: {section} names no variable {sorted(found)} holds.")
+
+
+def _metric_state(metric: Any, value: Any) -> dict[str, Any]:
+    """A metric's state by name: its own variables, or its running total and count."""
+    if metric.variables:
+        return {v.name: value(v.data) for v in metric.variables}
+    total = 0.0 if metric._total is None else metric._total
+    return {
+        "total": value(total) if hasattr(total, "shape") else np.float32(total),
+        "count": np.float32(metric._seen),
+    }
+
+
+def _set_metric_state(metric: Any, state: dict[str, Any]) -> None:
+    if metric.variables:
+        by_name = {v.name: v for v in metric.variables}
+        for name, item in state.items():
+            if name not in by_name:
+                raise ValueError(f"set_state_tree: metric {metric.name!r} has no {name!r}.")
+            _assign(by_name[name].data, item, f"{metric.name}/{name}")
+        return
+    if set(state) != {"total", "count"}:
+        raise ValueError(
+            f"set_state_tree: metric {metric.name!r} takes 'total' and 'count'; got "
+            f"{sorted(state)}."
+        )
+    total = state["total"]
+    metric._total = total if np.ndim(total) else float(total)
+    metric._seen = float(state["count"])

@@ -226,6 +226,8 @@ class Layer:
 
     # Whether the layer takes Keras' ``data_format`` (the layers on images and volumes).
     takes_data_format = False
+    # Keras' quantization mode ("int8" once quantized; see minicnn.quantization).
+    quantization_mode: str | None = None
     # Whether it is a user's layer whose ``call`` takes ``mask`` (its shape probe gives one).
     _reads_user_mask = False
     # Whether it is a user's layer whose ``call`` takes several tensors one by one (Keras'
@@ -239,8 +241,18 @@ class Layer:
         input_shape: Shape | None = None,
         trainable: bool = True,
         activity_regularizer: Any = None,
+        dtype: Any = None,
         **kwargs: Any,
     ):
+        from .mixed_precision import layer_policy
+
+        self._dtype_policy = layer_policy(dtype)
+        self.quantization_mode = getattr(self._dtype_policy, "quantization_mode", None)
+        if self.quantization_mode and not hasattr(self, "quantize"):
+            raise ValueError(
+                f"{type(self).__name__} cannot be quantized (dtype {dtype!r}); Dense and "
+                "Embedding can."
+            )
         if self.takes_data_format:
             self.data_format = channels_last(
                 kwargs.pop("data_format", None), f"{type(self).__name__} '{name or ''}'"
@@ -584,9 +596,11 @@ class Layer:
 
     @property
     def dtype_policy(self) -> Any:
-        from .mixed_precision import global_policy
+        from .mixed_precision import Policy, global_policy
 
-        return global_policy()
+        if self.quantization_mode:
+            return Policy(f"{self.quantization_mode}_from_float32")
+        return self.__dict__.get("_dtype_policy") or global_policy()
 
     @property
     def path(self) -> str:

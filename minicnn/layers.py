@@ -98,6 +98,7 @@ from .pooling import (
     MaxPooling2D,
 )
 from .preprocessing import CenterCrop, Normalization, Rescaling, Resizing
+from .quantization import Int8Quantizable, int8_matmul
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from .reshaping import (
     ActivityRegularization,
@@ -653,12 +654,14 @@ class Flatten(Layer):
         return F.flatten(x)
 
 
-class Dense(LowRankAdaptation, _Activated):
+class Dense(Int8Quantizable, LowRankAdaptation, _Activated):
     """y = activation(x @ kernel + bias) over the last axis; kernel (in, out) as in Keras.
 
     On input of more than one axis per sample, as in Keras, it acts on the last one: a
     (batch, h, w, c) input gives (batch, h, w, units). ``lora_rank`` fine-tunes it by LoRA
-    (``minicnn.lora``): weights [kernel (frozen), bias, lora_kernel_a, lora_kernel_b]."""
+    (``minicnn.lora``): weights [kernel (frozen), bias, lora_kernel_a, lora_kernel_b].
+    ``quantize("int8")`` (``minicnn.quantization``) keeps the kernel as int8: weights
+    [kernel (int8), bias, kernel_scale], then LoRA's."""
 
     WEIGHT_NAMES = ("kernel", "bias")
 
@@ -687,9 +690,13 @@ class Dense(LowRankAdaptation, _Activated):
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
+        if self.quantization_mode:  # rebuilt from a quantized model's config
+            self._quantized_build()
         self._lora_build()
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
+        if self.quantization_mode:
+            return self._int8_transform(x, relu)
         kernel = self._adapted(self._weights[0])
         if x.ndim == 2:
             return F.linear(x, kernel, self._bias(x.dtype), relu=relu)
@@ -698,11 +705,34 @@ class Dense(LowRankAdaptation, _Activated):
         out = F.linear(rows, kernel, self._bias(x.dtype), relu=relu)
         return F.reshape(out, (*x.shape[:-1], self.units))
 
+    def _int8_transform(self, x: Tensor, relu: bool) -> Tensor:
+        """Keras' int8 Dense: int8 rows times the int8 kernel, both scales divided out,
+        then LoRA's term, the bias and the activation in float32."""
+        rows = x if x.ndim == 2 else F.reshape(x, (-1, x.shape[-1]))
+        out = int8_matmul(rows, self._weights[0], self.quantized_scale)
+        if self.lora_enabled:
+            a, b = self._weights[-2], self._weights[-1]
+            out = out + (rows @ a) @ b * (self.lora_alpha / self.lora_rank)
+        if self.use_bias:
+            out = out + self._weights[self.bias_index]
+        if relu:
+            out = F.relu(out)
+        return out if x.ndim == 2 else F.reshape(out, (*x.shape[:-1], self.units))
+
+    @property
+    def losses(self) -> list[Tensor]:
+        if not self.quantization_mode:
+            return super().losses
+        # The int8 kernel is a constant: only the bias's penalty (and LoRA's) remain.
+        pairs = [(self.bias_regularizer, self.bias_index)] if self.use_bias else []
+        return self._penalties(pairs)
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "units": self.units,
             **self._lora_config(),
+            **self._quantized_policy_config(),
         }
 
 

@@ -1,22 +1,30 @@
 """Keras' ``keras.mixed_precision`` policies: minicnn computes in float32, so "float32" is the
-one policy; the mixed ones (float16 or bfloat16 compute) are refused by name."""
+one policy; the mixed ones (float16 or bfloat16 compute) are refused by name. A layer's
+``dtype`` is a policy too: "float32", or "int8_from_float32" for a layer quantized to int8
+(``minicnn.quantization``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import config
+
+QUANTIZED = {"int8_from_float32": "int8"}  # Keras' quantized policies: their mode
 
 
 class Policy:
-    """A dtype policy: compute and variable dtypes, both float32 here."""
+    """A dtype policy: compute and variable dtypes, both float32 here (a quantized layer's
+    policy also names its ``quantization_mode``)."""
 
     def __init__(self, name: str) -> None:
-        if name != "float32":
+        if name != "float32" and name not in QUANTIZED:
             raise ValueError(
                 f"Policy {name!r}: minicnn computes in float32 only; mixed precision "
                 "(float16 or bfloat16 compute) is not available."
             )
         self.name = name
         self.compute_dtype = self.variable_dtype = config.floatx()
+        self.quantization_mode = QUANTIZED.get(name)
 
     def __repr__(self) -> str:
         return f'<DTypePolicy "{self.name}">'
@@ -27,8 +35,25 @@ _policy = Policy("float32")
 
 def set_global_policy(policy: str | Policy) -> None:
     global _policy
-    _policy = policy if isinstance(policy, Policy) else Policy(str(policy))
+    found = policy if isinstance(policy, Policy) else Policy(str(policy))
+    if found.quantization_mode:
+        raise ValueError(
+            f"Policy {found.name!r} is a quantized layer's; quantize a model with "
+            "model.quantize(mode)."
+        )
+    _policy = found
 
 
 def global_policy() -> Policy:
     return _policy
+
+
+def layer_policy(dtype: Any) -> Policy | None:
+    """A layer's ``dtype`` argument as a policy (None: the global one): "float32" (or
+    NumPy's float32), "int8_from_float32", a Policy, or Keras' config of one."""
+    if dtype is None or isinstance(dtype, Policy):
+        return dtype
+    if isinstance(dtype, dict):  # Keras' {"class_name": "DTypePolicy", "config": {"name"}}
+        dtype = (dtype.get("config") or {}).get("name", dtype.get("name"))
+    name = dtype if isinstance(dtype, str) else getattr(dtype, "__name__", str(dtype))
+    return Policy("float32" if name in ("float32", "float") else name)

@@ -385,6 +385,24 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self._require_built()
         return sum(layer.count_params() for layer in self.layers)
 
+    def quantize(self, mode: str, **kwargs: Any) -> None:
+        """Keras' ``model.quantize("int8")``: every Dense and Embedding layer (nested ones
+        too) keeps its matrix as int8 with its scales (``minicnn.quantization``); compile
+        again before training (what trains is the biases and any LoRA enabled later)."""
+        from .quantization import check_mode
+
+        check_mode(mode, f"Model '{self.name}'")
+        self._require_built()
+        quantizable = [
+            layer
+            for layer in self._all_layers()
+            if hasattr(layer, "quantize") and not getattr(layer, "is_model", False)
+        ]
+        for layer in quantizable:
+            if layer.quantization_mode is None:
+                layer.quantize(mode)
+        self._captured_step = None
+
     def get_layer(self, name: str) -> Layer:
         for layer in self.layers:
             if layer.name == name:

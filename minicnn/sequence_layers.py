@@ -15,6 +15,7 @@ from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .layer_base import Layer, Shape, _Activated, grouped_channels, groups_of
 from .lora import LowRankAdaptation
+from .quantization import Int8Quantizable
 
 PADDINGS = ("valid", "same", "causal")
 
@@ -293,7 +294,7 @@ class EmbeddingLookup(Function):
         return None, dtable
 
 
-class Embedding(LowRankAdaptation, Layer):
+class Embedding(Int8Quantizable, LowRankAdaptation, Layer):
     """Keras' Embedding: token ids (batch, ...) to vectors (batch, ..., output_dim), one
     learned row per id in [0, input_dim). On the CPU an id outside that range is an error; on a
     GPU it is clamped (a check would make the GPU wait for the host)."""
@@ -347,13 +348,33 @@ class Embedding(LowRankAdaptation, Layer):
         self._weights[0].constraint = self.embeddings_constraint
 
     lora_names = ("lora_embeddings_a", "lora_embeddings_b")
+    # Keras' int8 Embedding: one scale per row of the table.
+    quantized_axis = -1
+    scale_name = "embeddings_scale"
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
+        if self.quantization_mode:  # rebuilt from a quantized model's config
+            self._quantized_build()
         self._lora_build()
 
     def call(self, x: Tensor, training: bool) -> Tensor:
+        if self.quantization_mode:
+            return self._int8_call(x)
         return EmbeddingLookup(self.describe())(x, self._adapted(self._weights[0]))
+
+    def _int8_call(self, x: Tensor) -> Tensor:
+        """Keras' int8 Embedding: each id's int8 row over its scale, plus LoRA's rows."""
+        rows = EmbeddingLookup(self.describe())(x, self._weights[0]).data
+        scale = self.quantized_scale.data
+        xp = backend.get_array_module(scale)
+        index = xp.clip(xp.asarray(x.data).astype(np.int64), 0, len(scale) - 1)
+        out = Tensor(rows.astype(np.float32) / scale[index][..., None])
+        if self.lora_enabled:
+            a, b = self._weights[-2], self._weights[-1]
+            picked = EmbeddingLookup(self.describe())(x, a)
+            out = out + (picked @ b) * (self.lora_alpha / self.lora_rank)
+        return out
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
         """With ``mask_zero``, id 0 is padding: the layers after it that read masks (the
@@ -364,6 +385,8 @@ class Embedding(LowRankAdaptation, Layer):
 
     @property
     def losses(self) -> list[Tensor]:
+        if self.quantization_mode:  # the int8 table is a constant
+            return self._penalties([])
         return self._penalties([(self.embeddings_regularizer, 0)])
 
     def get_config(self) -> dict[str, Any]:
@@ -375,6 +398,7 @@ class Embedding(LowRankAdaptation, Layer):
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
             "mask_zero": self.mask_zero,
             **self._lora_config(),
+            **self._quantized_policy_config(),
             **(
                 {"embeddings_constraint": constraints.serialize(self.embeddings_constraint)}
                 if self.embeddings_constraint is not None

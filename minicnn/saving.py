@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, backend, registry
+from . import __version__, backend, keras_files, registry
 from .fileio import atomic_write
 from .layers import LAYER_CLASSES
 from .models import Model, Sequential
@@ -195,9 +195,13 @@ def load_model(
     """Rebuild a model saved by ``model.save``: same architecture, same weights, same compile.
     ``custom_objects`` gives the custom losses and metrics it was compiled with, by name (or
     they are registered with ``register_keras_serializable``), as in Keras. ``device`` is
-    where it goes, as for ``Sequential`` (files hold no device)."""
+    where it goes, as for ``Sequential`` (files hold no device). A model saved by Keras 3
+    itself (its ``.keras`` archive) is read too (``minicnn.keras_files``)."""
     path = Path(path)
     device = backend.resolve_device(device)
+    if path.is_file() and keras_files.is_keras_archive(path):
+        with registry.custom_object_scope(custom_objects):
+            return keras_files.load_keras_archive(path, compile, device)
     archive, document = _open(path, (FORMAT, FEATURE_SPACE_FORMAT), "minicnn model file")
     if document.get("format") == FEATURE_SPACE_FORMAT:  # Keras loads a FeatureSpace so too
         from .feature_space import FeatureSpace
@@ -232,9 +236,13 @@ def save_weights(model: Model, path: str | os.PathLike) -> None:
 def load_weights(model: Model, path: str | os.PathLike) -> None:
     """Weights saved by ``save_weights`` or ``save`` into ``model``, after checking that they
     were saved from layers of the same classes (their settings may differ, as in Keras, as long
-    as the weights' shapes fit)."""
+    as the weights' shapes fit). Keras 3's weight files (``model.weights.h5``) are read too,
+    into a model built as the Keras one was."""
     path = Path(path)
     model._require_built()
+    if path.is_file() and keras_files.is_hdf5(path):
+        keras_files.load_keras_weight_file(model, path)
+        return
     archive, document = _open(path, (WEIGHTS_FORMAT, FORMAT), "minicnn weights file")
     with archive:
         _check_same_layers(document, model, path, configs=False)

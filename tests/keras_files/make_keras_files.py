@@ -1,0 +1,149 @@
+"""Writes the Keras model files that tests/test_keras_files.py reads: each model saved by
+Keras itself (``model.save("name.keras")``), with an input and Keras' own predictions
+(``name.npz``). Run it where Keras 3 and a backend are installed (Keras is not a dependency
+of minicnn; the files are kept in the repository):
+
+    KERAS_BACKEND=jax python tests/keras_files/make_keras_files.py
+"""
+
+import os
+
+import keras
+import numpy as np
+from keras import layers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+rng = np.random.default_rng(0)
+
+
+def cnn():
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(8, 3, activation="relu", padding="same"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(16, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dropout(0.25),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="cnn",
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = rng.random((16, 28, 28, 1)).astype("float32")
+    model.fit(x, rng.integers(0, 10, 16), epochs=1, verbose=0)
+    return model, x[:3]
+
+
+def functional():
+    inputs = keras.Input((16, 16, 3), name="image")
+    x = layers.Conv2D(8, 3, padding="same", use_bias=False)(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    a = layers.DepthwiseConv2D(3, padding="same")(x)
+    b = layers.SeparableConv2D(8, 3, padding="same", activation="tanh")(x)
+    x = layers.Add()([a, b])
+    c = layers.Conv2D(4, 1, strides=2)(x)
+    x = layers.AveragePooling2D(2)(x)
+    x = layers.Concatenate()([x, c])
+    x = layers.LayerNormalization()(x)
+    x = layers.Activation("gelu")(x)
+    pooled = layers.GlobalAveragePooling2D()(x)
+    classes = layers.Dense(5, activation="softmax", name="classes")(pooled)
+    score = layers.Dense(1, name="score")(layers.Dense(6, activation="elu")(pooled))
+    model = keras.Model(inputs, [classes, score], name="branches")
+    model.compile("adam", ["sparse_categorical_crossentropy", "mse"])
+    x = rng.random((8, 16, 16, 3)).astype("float32")
+    model.fit(x, [rng.integers(0, 5, 8), rng.random((8, 1))], epochs=2, verbose=0)
+    return model, x[:3]
+
+
+def recurrent():
+    model = keras.Sequential(
+        [
+            keras.Input((7,), dtype="int32"),
+            layers.Embedding(20, 6, mask_zero=True),
+            layers.Bidirectional(layers.LSTM(5, return_sequences=True)),
+            layers.GRU(4),
+            layers.Dense(2),
+        ],
+        name="recurrent",
+    )
+    x = rng.integers(1, 20, (4, 7)).astype("int32")
+    x[0, 5:] = 0  # padding, masked
+    return model, x
+
+
+def attention():
+    inputs = keras.Input((6, 8))
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=4)(inputs, inputs)
+    x = layers.LayerNormalization()(layers.Add()([inputs, attended]))
+    x = layers.Conv1D(4, 3, activation="relu")(x)
+    x = layers.GlobalMaxPooling1D()(x)
+    model = keras.Model(inputs, layers.Dense(3)(x), name="attention")
+    return model, rng.random((3, 6, 8)).astype("float32")
+
+
+def nested():
+    inner = keras.Sequential([layers.Dense(4, activation="relu"), layers.Dense(3)], name="inner")
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, layers.Dense(2)(inner(inputs)), name="outer")
+    x = rng.random((4, 5)).astype("float32")
+    model.save_weights(os.path.join(HERE, "nested.weights.h5"))
+    return model, x
+
+
+def image_zoo():
+    """Many of Keras' image layers in one graph."""
+    inputs = keras.Input((12, 12, 3))
+    x = layers.Rescaling(1 / 2.0, offset=-0.25)(inputs)
+    x = layers.ZeroPadding2D(1)(x)
+    x = layers.Conv2D(6, 3, dilation_rate=2, kernel_regularizer="l2")(x)
+    x = layers.PReLU()(x)
+    x = layers.GroupNormalization(groups=3)(x)
+    up = layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="swish")(x)
+    up = layers.MaxPooling2D(3, strides=2, padding="same")(up)
+    down = layers.Cropping2D(((0, 0), (0, 0)))(layers.LeakyReLU(0.1)(x))
+    down = layers.Conv2D(4, 1)(down)
+    x = layers.Multiply()([up, down])
+    x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+    x = layers.Resizing(6, 6)(x)
+    x = layers.SpatialDropout2D(0.3)(x)
+    x = layers.Permute((2, 1, 3))(x)
+    x = layers.Reshape((36, 4))(x)
+    x = layers.Conv1D(3, 5, strides=2, padding="causal")(x)
+    x = layers.UnitNormalization()(x)
+    x = layers.GlobalAveragePooling1D()(x)
+    x = layers.Maximum()([layers.Dense(5, activation="selu")(x), layers.Dense(5)(x)])
+    model = keras.Model(inputs, layers.Softmax()(x), name="image_zoo")
+    return model, rng.random((3, 12, 12, 3)).astype("float32")
+
+
+def sequence_zoo():
+    """Keras' sequence layers: recurrent cells, TimeDistributed, Dot, RepeatVector."""
+    tokens = keras.Input((6,), dtype="int32")
+    values = keras.Input((6, 3))
+    e = layers.Embedding(15, 4)(tokens)
+    x = layers.Concatenate()([e, values])
+    x = layers.SimpleRNN(5, return_sequences=True, go_backwards=True)(x)
+    x = layers.TimeDistributed(layers.Dense(4, activation="tanh"))(x)
+    y = layers.LSTM(4, return_sequences=True, unit_forget_bias=False)(x)
+    y = layers.GRU(4, return_sequences=True)(y)
+    d = layers.Dot(axes=(2, 2), normalize=True)([x, y])
+    pooled = layers.GlobalMaxPooling1D()(d)
+    r = layers.RepeatVector(2)(pooled)
+    out = layers.Flatten()(layers.Conv1D(2, 1, activation="sigmoid")(r))
+    model = keras.Model([tokens, values], out, name="sequence_zoo")
+    x = [rng.integers(0, 15, (3, 6)).astype("int32"), rng.random((3, 6, 3)).astype("float32")]
+    return model, x
+
+
+for make in (cnn, functional, recurrent, attention, nested, image_zoo, sequence_zoo):
+    model, x = make()
+    y = model.predict(x, verbose=0)
+    outputs = {f"y{i}": v for i, v in enumerate(y)} if isinstance(y, list) else {"y0": y}
+    model.save(os.path.join(HERE, f"{make.__name__}.keras"))
+    inputs = {f"x{i}": v for i, v in enumerate(x)} if isinstance(x, list) else {"x": x}
+    np.savez(os.path.join(HERE, f"{make.__name__}.npz"), **inputs, **outputs)
+    print(make.__name__, model.count_params(), {k: v.shape for k, v in outputs.items()})

@@ -618,6 +618,23 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
         save_model(self, path)
 
+    def export(self, filepath: str | os.PathLike, format: str = "keras") -> None:
+        """The model in a format for other software: ``format="keras"`` writes Keras 3's
+        ``.keras`` archive, which ``keras.saving.load_model`` reads (``minicnn.keras_files``;
+        needs h5py). Keras' other export formats (SavedModel, ONNX, OpenVINO) are not
+        available."""
+        if format != "keras":
+            raise ValueError(
+                f"export: format must be 'keras' (Keras 3's archive); got {format!r}. Keras' "
+                "SavedModel, ONNX and OpenVINO exports are not available."
+            )
+        from pathlib import Path
+
+        from .keras_files import save_keras_archive
+
+        self._require_config("export")
+        save_keras_archive(self, Path(filepath))
+
     def save_weights(self, path: str | os.PathLike) -> None:
         """Only the weights, in one .npz file; ``load_weights`` puts them into a model of the
         same architecture."""

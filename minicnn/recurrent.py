@@ -71,6 +71,7 @@ class Recurrence(Function):
         recurrent_mask: Any,
         step_mask: Any = None,
         return_state: bool = False,
+        zero_output: bool = False,
     ) -> None:
         self.act, self.act_slope = activation
         self.gate, self.gate_slope = recurrent_activation
@@ -79,6 +80,8 @@ class Recurrence(Function):
         # Keras does for a padded step (its zero_output_for_mask=False).
         self.step_mask = step_mask
         self.return_state = return_state
+        # Keras' zero_output_for_mask: a masked step's output is zeros (the state goes on).
+        self.zero_output = zero_output and step_mask is not None
 
     def _biases(self, bias: Any) -> tuple[Any, Any]:
         """The bias added to the inputs' projection, and the one added to the recurrent
@@ -115,7 +118,7 @@ class Recurrence(Function):
             caches.append(cache)
             read.append(h_in)
             if self.return_sequences:
-                outputs.append(h)
+                outputs.append(h * self.step_mask[:, t] if self.zero_output else h)
         if self.recording:
             self.x, self.kernel, self.recurrent_kernel = x, kernel, recurrent_kernel
             self.caches, self.read = caches, read
@@ -154,7 +157,7 @@ class Recurrence(Function):
             )
         for t in reversed(range(steps)):
             if self.return_sequences:
-                dh = dh + grad[:, t]
+                dh = dh + (grad[:, t] * self.step_mask[:, t] if self.zero_output else grad[:, t])
             elif t == steps - 1:
                 dh = dh + grad
             carried_h = carried_c = 0
@@ -377,10 +380,14 @@ class _RNN(RecurrentOptions):
         bias_constraint: Any = None,
         seed: int | None = None,
         use_cudnn: bool | str = "auto",
+        zero_output_for_mask: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         owner = self.describe()
+        # Keras' choice for masked steps of a returned sequence: zeros, or (the default)
+        # the last output again; Bidirectional sets zeros, as Keras' does.
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         if use_cudnn not in ("auto", False, True):
             raise ValueError(
                 f"{owner}: use_cudnn must be 'auto', True or False; got {use_cudnn!r}."
@@ -570,7 +577,12 @@ class _RNN(RecurrentOptions):
             initial = [Tensor(a) for a in self._states]
         gives_states = self.return_state or self.stateful
         run = self.recurrence(
-            *self._activations, self.return_sequences, recurrent_mask, step_mask, gives_states
+            *self._activations,
+            self.return_sequences,
+            recurrent_mask,
+            step_mask,
+            gives_states,
+            self.zero_output_for_mask,
         )
         states = [s if isinstance(s, Tensor) else Tensor(s) for s in initial or []]
         for state in states:
@@ -611,6 +623,8 @@ class _RNN(RecurrentOptions):
         }
         if self.uses_gates:
             config["recurrent_activation"] = self.recurrent_activation
+        if self.zero_output_for_mask:
+            config["zero_output_for_mask"] = True
         return config
 
 
@@ -708,6 +722,8 @@ class Bidirectional(Layer):
                 "return_sequences."
             )
         self.forward_layer, self.backward_layer = layer, backward_layer
+        # As Keras' Bidirectional: masked steps give zeros, so the merge reads no stale step.
+        layer.zero_output_for_mask = backward_layer.zero_output_for_mask = True
         self.merge_mode = merge_mode
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

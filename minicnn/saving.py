@@ -227,8 +227,13 @@ def save_feature_space(space: Any, path: str | os.PathLike) -> None:
 
 
 def save_weights(model: Model, path: str | os.PathLike) -> None:
-    """The model's weights and its architecture's description (to check on loading)."""
+    """The model's weights and its architecture's description (to check on loading); to a
+    name ending in ``.h5`` (Keras' ``model.weights.h5``), Keras 3's weight file, which
+    Keras' ``load_weights`` reads."""
     model._require_built()
+    if str(path).endswith(".h5"):
+        keras_files.save_keras_weight_file(model, Path(path))
+        return
     document = {"format": WEIGHTS_FORMAT, "model": model.get_config()}
     _write(path, document, _weight_arrays(model))
 

@@ -12,14 +12,23 @@ import pytest
 import minicnn
 from minicnn import Input, Model, Sequential, load_model
 from minicnn import layers as L
-from minicnn.keras_files import _graph_order
+from minicnn.keras_files import _keras_layers
 
 pytest.importorskip("h5py", reason="reading Keras' weight files needs h5py")
 
 FILES = Path(__file__).parent / "keras_files"
 
 
-NAMES = ["cnn", "functional", "recurrent", "attention", "nested", "image_zoo", "sequence_zoo"]
+NAMES = [
+    "cnn",
+    "functional",
+    "recurrent",
+    "attention",
+    "nested",
+    "image_zoo",
+    "sequence_zoo",
+    "masked_sequences",
+]
 
 
 def _inputs(expected):
@@ -89,6 +98,73 @@ def test_a_graph_orders_its_layers_as_keras_does(name):
     with zipfile.ZipFile(FILES / f"{name}.keras") as archive:
         config = json.loads(archive.read("config.json"))["config"]
     model = load_model(FILES / f"{name}.keras", compile=False)
-    assert [layer.name for layer in _graph_order(model)] == [
-        entry["config"]["name"] for entry in config["layers"]
+    keras_layers = [e for e in config["layers"] if not e["module"].startswith("keras.src.ops")]
+    assert [layer.name for layer in _keras_layers(model)] == [
+        entry["config"]["name"] for entry in keras_layers
     ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_model_exported_in_keras_format_reads_back_the_same(name, tmp_path):
+    """What ``export(format="keras")`` writes, minicnn reads as it reads Keras' own files;
+    Keras 3.15 reads them too (``check_in_keras.py``, run where Keras is installed)."""
+    model = load_model(FILES / f"{name}.keras", compile=False)
+    model.export(tmp_path / "again.keras")
+    with zipfile.ZipFile(tmp_path / "again.keras") as archive:
+        assert set(archive.namelist()) == {"metadata.json", "config.json", "model.weights.h5"}
+        document = json.loads(archive.read("config.json"))
+    assert document["class_name"] in ("Sequential", "Functional")
+    again = load_model(tmp_path / "again.keras", compile=False)
+    expected = np.load(FILES / f"{name}.npz")
+    predicted = again.predict(_inputs(expected), verbose=0)
+    predicted = predicted if isinstance(predicted, list) else [predicted]
+    for i, values in enumerate(predicted):
+        np.testing.assert_allclose(values, expected[f"y{i}"], rtol=2e-5, atol=2e-6)
+
+
+def test_a_minicnn_model_writes_keras_weight_files(tmp_path):
+    minicnn.utils.set_random_seed(0)
+    inputs = Input((6,))
+    hidden = L.Dense(5, activation="relu")(inputs)
+    model = Model(inputs, [L.Dense(2)(hidden), L.Dense(1)(hidden)])
+    model.save_weights(tmp_path / "model.weights.h5")
+    twin = Model.from_config(model.get_config())
+    twin.load_weights(tmp_path / "model.weights.h5")
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    for a, b in zip(twin.predict(x, verbose=0), model.predict(x, verbose=0), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_export_refuses_what_keras_format_cannot_hold(tmp_path):
+    model = Sequential([Input((3,)), L.Dense(2)])
+    with pytest.raises(ValueError, match="format must be 'keras'"):
+        model.export(tmp_path / "m", format="onnx")
+    x = Input((3,))
+    with_op = Model(x, minicnn.ops.exp(x))
+    with pytest.raises(ValueError, match="cannot be written in Keras' format"):
+        with_op.export(tmp_path / "op.keras")
+    assert not (tmp_path / "op.keras").exists()
+
+
+def test_the_optimizer_state_travels_with_the_keras_file(tmp_path):
+    """Keras' Adam state in the archive: loaded, training goes on as if never saved (a fresh
+    optimizer would step elsewhere); Keras 3.15 took the same next step as minicnn, to 6e-8,
+    from both directions."""
+    keras_trained = load_model(FILES / "functional.keras")
+    assert keras_trained.optimizer.iterations == 2  # Keras' two steps
+    assert any(np.abs(slots["m"]).max() > 0 for slots in keras_trained.optimizer._slots)
+    minicnn.utils.set_random_seed(0)
+    model = Sequential(
+        [Input((6, 6, 1)), L.Conv2D(3, 3, activation="relu"), L.Flatten(), L.Dense(4)]
+    )
+    model.compile("adam", minicnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16, 6, 6, 1)).astype(np.float32), np.arange(16) % 4
+    model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    model.export(tmp_path / "trained.keras")
+    again = load_model(tmp_path / "trained.keras")
+    assert again.optimizer.iterations == 4
+    model.train_on_batch(x[:8], y[:8])
+    again.train_on_batch(x[:8], y[:8])
+    for a, b in zip(again.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -79,10 +79,29 @@ def test_masked_sequences_repeat_the_last_output_and_bidirectional(device):
     np.testing.assert_allclose(got[0], plain.predict(tokens, verbose=0)[0], rtol=1e-5, atol=1e-6)
 
 
+def test_zero_output_for_mask_gives_zeros_at_masked_steps_as_bidirectional_does(device):
+    rng = np.random.default_rng(1)
+    ids = _padded(rng, [3, 6], 6, pre=False)
+    minicnn.set_random_seed(2)
+    model = Sequential(
+        [
+            Input((6,)),
+            L.Embedding(10, 3, mask_zero=True),
+            L.LSTM(4, return_sequences=True, zero_output_for_mask=True),
+        ]
+    ).to(device)
+    outputs = model.predict(ids, verbose=0)
+    np.testing.assert_array_equal(outputs[0, 3:], 0.0)
+    assert np.abs(outputs[0, :3]).min() > 0 and np.abs(outputs[1]).min() > 0
+    both = L.Bidirectional(L.GRU(2, return_sequences=True))
+    assert both.forward_layer.zero_output_for_mask and both.backward_layer.zero_output_for_mask
+
+
+@pytest.mark.parametrize("zero_output", [False, True])
 @pytest.mark.parametrize("kind", list(RNNS))
-def test_masked_recurrences_gradients_check_in_float64(kind, device):
+def test_masked_recurrences_gradients_check_in_float64(kind, zero_output, device):
     rng = np.random.default_rng(2)
-    layer = RNNS[kind](return_sequences=True)
+    layer = RNNS[kind](return_sequences=True, zero_output_for_mask=zero_output)
     layer.to(device)
     layer.build((5, 3))
     x = rng.standard_normal((3, 5, 3))

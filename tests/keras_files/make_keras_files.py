@@ -7,6 +7,7 @@ of minicnn; the files are kept in the repository):
 """
 
 import os
+import sys
 
 import keras
 import numpy as np
@@ -139,7 +140,23 @@ def sequence_zoo():
     return model, x
 
 
-for make in (cnn, functional, recurrent, attention, nested, image_zoo, sequence_zoo):
+def masked_sequences():
+    """Masked steps of returned sequences: Bidirectional's zeros, a plain LSTM's last output
+    repeated (Keras' zero_output_for_mask)."""
+    tokens = keras.Input((5,), dtype="int32")
+    e = layers.Embedding(10, 4, mask_zero=True)(tokens)
+    both = layers.Bidirectional(layers.GRU(3, return_sequences=True))(e)
+    plain = layers.LSTM(2, return_sequences=True)(e)
+    model = keras.Model(tokens, [both, plain], name="masked_sequences")
+    x = rng.integers(1, 10, (3, 5)).astype("int32")
+    x[0, 3:] = 0
+    x[1, 4:] = 0
+    return model, x
+
+
+MAKERS = (cnn, functional, recurrent, attention, nested, image_zoo, sequence_zoo, masked_sequences)
+wanted = set(sys.argv[1:])  # some of them by name; all by default
+for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):
     model, x = make()
     y = model.predict(x, verbose=0)
     outputs = {f"y{i}": v for i, v in enumerate(y)} if isinstance(y, list) else {"y0": y}

@@ -1,0 +1,43 @@
+"""Checks that Keras 3 reads what minicnn writes: every model of this folder, loaded by
+minicnn and written again with ``model.export(path, format="keras")``, is loaded by Keras,
+whose predictions must equal the ones Keras saved beside the model. Run it with a Python
+where Keras 3 and a backend are installed, naming minicnn's Python (neither depends on the
+other):
+
+    MINICNN_PYTHON=.venv/bin/python KERAS_BACKEND=jax python tests/keras_files/check_in_keras.py
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NAMES = [n[: -len(".keras")] for n in sorted(os.listdir(HERE)) if n.endswith(".keras")]
+EXPORT = """
+import sys
+from minicnn import load_model
+source, target = sys.argv[1], sys.argv[2]
+for name in sys.argv[3:]:
+    model = load_model(f"{source}/{name}.keras", compile=False)
+    model.export(f"{target}/{name}.keras")
+"""
+
+if __name__ == "__main__":
+    out = tempfile.mkdtemp()
+    minicnn_python = os.environ.get("MINICNN_PYTHON", sys.executable)
+    subprocess.run([minicnn_python, "-c", EXPORT, HERE, out, *NAMES], check=True)
+    import keras
+
+    for name in NAMES:
+        model = keras.saving.load_model(os.path.join(out, f"{name}.keras"), compile=False)
+        expected = np.load(os.path.join(HERE, f"{name}.npz"))
+        x = expected["x"] if "x" in expected else [expected["x0"], expected["x1"]]
+        predicted = model.predict(x, verbose=0)
+        predicted = predicted if isinstance(predicted, list) else [predicted]
+        worst = max(
+            float(np.abs(np.asarray(p) - expected[f"y{i}"]).max()) for i, p in enumerate(predicted)
+        )
+        print(f"{name}: Keras reads minicnn's file; largest difference {worst:.3g}")

@@ -12,7 +12,7 @@ import pytest
 import minicnn
 from minicnn import Input, Model, Sequential, load_model
 from minicnn import layers as L
-from minicnn.keras_files import _keras_layers
+from minicnn.keras_files import keras_layers
 
 pytest.importorskip("h5py", reason="reading Keras' weight files needs h5py")
 
@@ -98,9 +98,9 @@ def test_a_graph_orders_its_layers_as_keras_does(name):
     with zipfile.ZipFile(FILES / f"{name}.keras") as archive:
         config = json.loads(archive.read("config.json"))["config"]
     model = load_model(FILES / f"{name}.keras", compile=False)
-    keras_layers = [e for e in config["layers"] if not e["module"].startswith("keras.src.ops")]
-    assert [layer.name for layer in _keras_layers(model)] == [
-        entry["config"]["name"] for entry in keras_layers
+    entries = [e for e in config["layers"] if not e["module"].startswith("keras.src.ops")]
+    assert [layer.name for layer in keras_layers(model)] == [
+        entry["config"]["name"] for entry in entries
     ]
 
 

@@ -1,0 +1,367 @@
+"""Reading Keras 3's files into minicnn (see ``keras_files``): the architecture from Keras'
+config, each argument checked against minicnn's class of the same name, the weights from
+Keras' groups, the compile settings and the optimizer's state."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .keras_files import (
+    MODELS,
+    SUBLAYERS,
+    KerasFileError,
+    group_paths,
+    is_operation,
+    keras_layers,
+    keras_snake,
+    slot_names,
+)
+
+
+def model_from_keras_config(document: dict[str, Any], device: str | None = None) -> Any:
+    """A minicnn model from Keras' serialized model (``{"class_name", "config"}``)."""
+    from .models import Sequential
+
+    class_name, config = document["class_name"], document["config"]
+    if class_name == "Sequential":
+        layers = []
+        for entry in config["layers"]:
+            if entry["class_name"] == "InputLayer":
+                layers.append(_input(entry["config"]))
+            else:
+                layers.append(_layer(entry))
+        if not layers or not hasattr(layers[0], "input_layer"):
+            shape = (config.get("build_input_shape") or [None])[1:]
+            if shape:
+                from .layers import Input
+
+                layers.insert(0, Input(tuple(shape)))
+        return Sequential(layers, name=config.get("name"), device=device)
+    if class_name in ("Functional", "Model"):
+        return _functional(config, device)
+    raise KerasFileError(
+        f"a Keras {class_name!r} (a subclassed model) keeps its architecture in code; "
+        "minicnn reads Sequential and functional models."
+    )
+
+
+def _functional(config: dict[str, Any], device: str | None) -> Any:
+    from .models import Model
+
+    outputs: dict[tuple[str, int], Any] = {}
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            name, node, index = value["config"]["keras_history"]
+            found = outputs[(name, node)]
+            return found[index] if isinstance(found, (list, tuple)) else found
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        return value
+
+    for entry in config["layers"]:
+        name = entry["config"].get("name", entry.get("name"))
+        if entry["class_name"] == "InputLayer":
+            outputs[(name, 0)] = _input(entry["config"])
+            continue
+        layer = _operation(entry) if is_operation(entry) else _layer(entry, device)
+        for k, node in enumerate(entry.get("inbound_nodes", [])):
+            args = resolve(node.get("args", []))
+            # The training a call recorded gives way to the model's own (as in Keras), and
+            # minicnn's graph carries the masks itself (Keras' file computes them as ops).
+            kwargs = {
+                key: value
+                for key, value in resolve(node.get("kwargs", {})).items()
+                if value is not None and key not in ("training", "mask")
+            }
+            outputs[(name, k)] = layer(*args, **kwargs)
+
+    def ends(spec: Any) -> list[Any]:
+        if spec and isinstance(spec[0], str):  # one [name, node, index]
+            spec = [spec]
+        found = []
+        for name, node, index in spec:
+            value = outputs[(name, node)]
+            found.append(value[index] if isinstance(value, (list, tuple)) else value)
+        return found
+
+    inputs, outs = ends(config["input_layers"]), ends(config["output_layers"])
+    return Model(
+        inputs[0] if len(inputs) == 1 else inputs,
+        outs[0] if len(outs) == 1 else outs,
+        name=config.get("name"),
+        device=device,
+    )
+
+
+def _operation(entry: dict[str, Any]) -> Any:
+    """A Keras op of the graph as the ``minicnn.ops`` function of its name, with the
+    arguments its config holds (``Sum``'s axis, ...): called on symbolic tensors, it adds an
+    OpCall layer."""
+    from .symbolic_ops import ops_function
+
+    try:
+        function = ops_function(keras_snake(entry["class_name"]))
+    except ValueError:
+        raise KerasFileError(
+            f"minicnn has no op {entry['class_name']!r} ({entry['module']})."
+        ) from None
+    options = {k: v for k, v in (entry.get("config") or {}).items() if k != "name"}
+    return lambda *args, **kwargs: function(*args, **options, **kwargs)
+
+
+def _input(config: dict[str, Any]) -> Any:
+    from .layers import Input
+
+    shape = config.get("batch_shape") or [None, *config.get("shape", ())]
+    dtype = config.get("dtype")
+    return Input(
+        tuple(shape[1:]),
+        dtype=None if dtype in (None, "float32") else dtype,
+        name=config.get("name"),
+    )
+
+
+def _layer(entry: dict[str, Any], device: str | None = None) -> Any:
+    """A layer (or a nested model) from Keras' entry for it."""
+    from . import registry
+    from .layers import LAYER_CLASSES
+
+    class_name = entry["class_name"]
+    if class_name in MODELS:
+        return model_from_keras_config(entry, device)
+    cls = LAYER_CLASSES.get(class_name) or registry.get_registered_object(
+        entry.get("registered_name") or class_name
+    )
+    if cls is None:
+        raise KerasFileError(f"minicnn has no layer {class_name!r} (Keras {entry.get('module')}).")
+    config = {k: _value(v) for k, v in entry["config"].items()}
+    for key in ("layer", "forward_layer", "backward_layer", "cell"):  # wrappers' layers
+        if isinstance(config.get(key), dict) and "class_name" in config[key]:
+            config[key] = _layer(config[key], device)
+    return _construct(cls, config, class_name)
+
+
+def _value(value: Any) -> Any:
+    """A config value as minicnn's classes take it: Keras' serialized objects (an
+    initializer, a regularizer, a constraint) with the arguments minicnn's take."""
+    if isinstance(value, dict) and "class_name" in value and "config" in value:
+        module = value.get("module") or ""
+        if module.startswith("keras.") and module.split(".")[1] in (
+            "initializers",
+            "regularizers",
+            "constraints",
+        ):
+            kind = module.split(".")[1]
+            cls = _object_class(kind, value["class_name"])
+            inner = dict(value["config"] or {})
+            if cls is not None:
+                inner = _accepted(cls, inner, f"Keras {value['class_name']}")
+            return {"class_name": value["class_name"], "config": inner}
+    return value
+
+
+def _object_class(kind: str, name: str) -> Any:
+    from . import constraints, initializers, regularizers
+
+    if kind == "initializers":
+        return initializers.CLASSES.get(name)
+    if kind == "regularizers":
+        return getattr(regularizers, name, None)
+    return getattr(constraints, name, None)
+
+
+def _parameters(cls: type) -> set[str]:
+    """The keyword arguments a class's ``__init__`` takes, along the bases that it passes
+    the rest of its keywords to (a layer's ``data_format`` too, which Layer takes)."""
+    names: set[str] = set()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters
+        names |= {n for n, p in parameters.items() if p.kind in kinds}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            break
+    if getattr(cls, "takes_data_format", False):
+        names.add("data_format")
+    return names - {"self"}
+
+
+# Keras' arguments that minicnn has no use for when they hold these values.
+_IGNORABLE = {
+    "sparse": (False,),
+    "ragged": (False,),
+    "optional": (False,),
+    "quantization_config": (None,),
+    "lora_enabled": (False,),
+    "autocast": (True,),
+    "input_axes": (None,),
+    "output_axes": (None,),
+    "seed": (None,),
+    "groups": (1,),
+    "data_format": ("channels_last",),  # a layer that works channels-last only
+    "dilation_rate": (1, [1], [1, 1], [1, 1, 1]),  # a transposed convolution's, undilated
+    "synchronized": (False,),  # BatchNormalization across devices
+    "renorm_momentum": (0.99,),  # only read with renorm=True
+    "renorm_clipping": (None,),
+}
+
+
+def _accepted(cls: type, config: dict[str, Any], owner: str) -> dict[str, Any]:
+    """The config without the Keras arguments minicnn's class does not take, each dropped
+    only where it holds a value that changes nothing (None, False, its default)."""
+    names = _parameters(cls)
+    kept = {}
+    for key, value in config.items():
+        if key in names:
+            kept[key] = value
+        elif value is None or value is False or value in _IGNORABLE.get(key, ()):
+            continue
+        else:
+            raise KerasFileError(f"{owner}: minicnn does not take Keras' argument {key}={value!r}.")
+    return kept
+
+
+def _construct(cls: type, config: dict[str, Any], class_name: str) -> Any:
+    return cls(**_accepted(cls, config, f"Keras layer {class_name} '{config.get('name')}'"))
+
+
+def load_weights_group(
+    model: Any, group: Any, where: str, config: dict[str, Any] | None = None
+) -> None:
+    """Every layer's weights from Keras' file (``group``: its root, or a nested model's;
+    ``config``: Keras' config of the model, when the file came with one)."""
+    layers_group = group.get("layers")
+    layers = keras_layers(model, config)
+    entries = {e["config"]["name"]: e for e in (config or {}).get("layers", [])}
+    for layer, path in zip(layers, group_paths(layers), strict=True):
+        if getattr(layer, "is_model", False):
+            inner = entries.get(layer.name, {}).get("config")
+            load_weights_group(layer, layers_group[path], where, inner)
+            continue
+        if not layer.weights:
+            continue
+        if layers_group is None or path not in layers_group:
+            raise KerasFileError(f"{where}: no weights for layer '{layer.name}' ({path}).")
+        arrays = _arrays(layers_group[path], type(layer).__name__)
+        _assign(layer, arrays, where)
+
+
+def _arrays(group: Any, class_name: str) -> list[np.ndarray]:
+    """A layer's arrays in minicnn's order: its own variables, then its sublayers'."""
+    found = []
+    if "vars" in group:
+        found += [np.asarray(group["vars"][str(i)]) for i in range(len(group["vars"]))]
+    for sub in SUBLAYERS.get(class_name, ()):
+        if sub in group:
+            inner = group[sub]
+            sub_class = inner.attrs.get("class_name", "")
+            found += _arrays(inner, sub_class if isinstance(sub_class, str) else "")
+            if "cell" in inner:  # a recurrent layer inside a wrapper
+                found += _arrays(inner["cell"], "")
+    return found
+
+
+def _assign(layer: Any, arrays: list[np.ndarray], where: str) -> None:
+    weights = layer.weights
+    shapes = [tuple(w.shape) for w in weights]
+    given = [tuple(a.shape) for a in arrays]
+    if shapes != given:
+        raise KerasFileError(
+            f"{where}: layer '{layer.name}' has weights of shapes {shapes}; Keras' file gives "
+            f"{given}."
+        )
+    layer.set_weights(arrays)
+
+
+def compile_as_saved(model: Any, config: dict[str, Any], path: Path) -> None:
+    """Keras' compile config, where minicnn has its optimizer, loss and metrics; else the
+    model stays uncompiled, with a warning (as Keras warns)."""
+    from .serialization import deserialize_keras_object
+
+    try:
+        optimizer = _optimizer(config.get("optimizer"))
+        loss = config.get("loss")
+        loss = deserialize_keras_object(loss) if isinstance(loss, dict) else loss
+        metrics = config.get("metrics")
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=_metric_names(metrics),
+            loss_weights=config.get("loss_weights"),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        warnings.warn(
+            f"{path}: the model's compile settings could not be read ({error}); it is loaded "
+            "uncompiled: compile it before training.",
+            stacklevel=3,
+        )
+
+
+def _optimizer(entry: Any) -> Any:
+    """Keras' optimizer entry as minicnn's optimizer of that class (a name as it is)."""
+    if not isinstance(entry, dict) or "config" not in entry:
+        return entry
+    from . import optimizers
+
+    cls = getattr(optimizers, entry["class_name"], None)
+    if not (isinstance(cls, type) and issubclass(cls, optimizers.Optimizer)):
+        raise KerasFileError(f"minicnn has no optimizer {entry['class_name']!r}.")
+    inner = dict(entry["config"])
+    inner.pop("name", None)  # Keras names its variables by it; minicnn's need no name
+    return cls(**_accepted(cls, inner, f"Keras optimizer {entry['class_name']}"))
+
+
+def _metric_names(metrics: Any) -> Any:
+    """Keras' metrics entry (names, serialized metrics, lists per output) as compile takes
+    it."""
+    if metrics is None:
+        return None
+    if isinstance(metrics, dict) and "class_name" in metrics:
+        from .serialization import deserialize_keras_object
+
+        return deserialize_keras_object(metrics)
+    if isinstance(metrics, list):
+        return [_metric_names(m) for m in metrics]
+    return metrics
+
+
+def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path) -> None:
+    """The optimizer's state from Keras' file, so that training goes on as in Keras; an
+    optimizer whose layout minicnn does not follow starts afresh, with a warning."""
+    optimizer, params = model.optimizer, model.trainable_weights
+    names = slot_names(optimizer)
+    arrays = [np.asarray(group[str(i)]) for i in range(len(group))]
+    has_rate = getattr(optimizer, "_schedule", None) is None
+    expected = 1 + has_rate + (len(names) if names else 0) * len(params)
+    if names is None or len(arrays) != expected:
+        warnings.warn(
+            f"{path}: the {type(optimizer).__name__} optimizer's saved state is not read "
+            "(its layout is Keras' own); training starts it afresh.",
+            stacklevel=4,
+        )
+        return
+    optimizer.build(params)
+    state = arrays[1 + has_rate :]
+    position = {id(p): i for i, p in enumerate(params)}
+    for k, weight in enumerate(keras_order):
+        slots = optimizer._slots[position[id(weight)]]
+        for j, name in enumerate(names):
+            value = state[k * len(names) + j]
+            if value.shape != slots[name].shape:
+                raise KerasFileError(
+                    f"{path}: optimizer state of shape {value.shape} for a weight of shape "
+                    f"{slots[name].shape}."
+                )
+            slots[name][...] = backend.to_device(value, backend.device_of(slots[name]))
+    optimizer.iterations = int(arrays[0])

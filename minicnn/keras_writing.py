@@ -1,0 +1,341 @@
+"""Writing minicnn models in Keras 3's format (see ``keras_files``): Keras' config of each
+layer and graph, the weights in Keras' groups, the compile settings and the optimizer's
+state, as Keras 3.15 reads them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .keras_files import (
+    SUBLAYERS,
+    KerasFileError,
+    graph_order,
+    group_paths,
+    is_op_layer,
+    keras_layers,
+    keras_trainable,
+    slot_names,
+)
+
+KERAS_VERSION = "3.15.1"  # the Keras whose format these files follow (and which read them)
+
+
+def _is_sequential(model: Any) -> bool:
+    return type(model).__name__ == "Sequential"
+
+
+def _batch_shape(shape: Any) -> Any:
+    if isinstance(shape, list):
+        return [_batch_shape(s) for s in shape]
+    return [None, *shape]
+
+
+def _policy() -> dict[str, Any]:
+    return {
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": {"name": "float32"},
+        "registered_name": None,
+    }
+
+
+def model_entry(model: Any) -> dict[str, Any]:
+    """Keras' entry for a model: its class as Keras registers it, and its config."""
+    if _is_sequential(model):
+        module, class_name, registered = "keras", "Sequential", None
+    else:
+        module, class_name, registered = "keras.src.models.functional", "Functional", "Functional"
+    return {
+        "module": module,
+        "class_name": class_name,
+        "config": _model_config(model),
+        "registered_name": registered,
+        "build_config": {"input_shape": _batch_shape(model.input_shape)},
+    }
+
+
+def _with_modules(value: Any) -> Any:
+    """A layer's config with Keras' module on the layers it holds (Bidirectional's, a
+    wrapper's), which Keras' deserializer needs."""
+    from .layers import LAYER_CLASSES
+
+    if isinstance(value, list):
+        return [_with_modules(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    found = {k: _with_modules(v) for k, v in value.items()}
+    if "class_name" in found and "config" in found and found["class_name"] in LAYER_CLASSES:
+        found.setdefault("module", "keras.layers")
+        found.setdefault("registered_name", None)
+        found["config"] = {**found["config"], "dtype": _policy()}
+    return found
+
+
+# What minicnn's configs hold that Keras' constructors of the same layers do not take
+# (MultiHeadAttention's causal mask is an argument of Keras' call: see _call_kwargs).
+_NOT_KERAS_ARGUMENTS = {
+    "SimpleRNN": ("use_cudnn",),
+    "SpatialDropout1D": ("trainable",),
+    "SpatialDropout2D": ("trainable",),
+    "SpatialDropout3D": ("trainable",),
+    "MultiHeadAttention": ("use_causal_mask",),
+    "GroupQueryAttention": ("use_causal_mask",),
+}
+
+
+def _call_kwargs(layer: Any) -> dict[str, Any]:
+    """What Keras passes to a call where minicnn keeps it in the layer."""
+    if getattr(layer, "use_causal_mask", False):
+        return {"use_causal_mask": True}
+    return {}
+
+
+def _entry(layer: Any) -> dict[str, Any]:
+    """Keras' entry for one layer (a nested model's is a model's)."""
+    if getattr(layer, "is_model", False):
+        return model_entry(layer)
+    if is_op_layer(layer) or type(layer).__name__ == "Lambda":
+        raise KerasFileError(
+            f"layer '{layer.name}' ({type(layer).__name__}) cannot be written in Keras' format: "
+            "Keras keeps such code or ops in a form minicnn does not write."
+        )
+    from .layers import LAYER_CLASSES
+
+    builtin = LAYER_CLASSES.get(type(layer).__name__) is type(layer)
+    config = {**_with_modules(layer.get_config()), "dtype": _policy()}
+    for key in _NOT_KERAS_ARGUMENTS.get(type(layer).__name__, ()):
+        config.pop(key, None)
+    entry = {
+        "module": "keras.layers" if builtin else None,
+        "class_name": type(layer).__name__,
+        "config": config,
+        "registered_name": None if builtin else _registered(layer),
+    }
+    if layer.input_shape is not None:
+        entry["build_config"] = _build_config(layer)
+    return entry
+
+
+def _build_config(layer: Any) -> dict[str, Any]:
+    """Keras' build config: the input shape, or the attention layers' named shapes."""
+    shapes = _batch_shape(layer.input_shape)
+    if type(layer).__name__ in ("MultiHeadAttention", "GroupQueryAttention"):
+        names = ("query_shape", "value_shape", "key_shape")
+        return {"shapes_dict": dict(zip(names, shapes, strict=False))}
+    return {"input_shape": shapes}
+
+
+def _registered(layer: Any) -> str:
+    from . import registry
+
+    return registry.registered_name(type(layer))
+
+
+def _input_entry(model_input: Any) -> dict[str, Any]:
+    return {
+        "module": "keras.layers",
+        "class_name": "InputLayer",
+        "config": {
+            "batch_shape": [None, *model_input.shape],
+            "dtype": getattr(model_input, "dtype", None) or "float32",
+            "sparse": False,
+            "ragged": False,
+            "name": model_input.name,
+            "optional": False,
+        },
+        "registered_name": None,
+    }
+
+
+def _model_config(model: Any) -> dict[str, Any]:
+    """Keras' config of a Sequential or functional model."""
+    from .layers import InputLayer
+
+    if _is_sequential(model):
+        layers = [layer for layer in model.layers if not isinstance(layer, InputLayer)]
+        entries = [_input_entry(model._graph_inputs[0])] if model._graph_inputs else []
+        return {
+            "name": model.name,
+            "trainable": model.trainable,
+            "dtype": _policy(),
+            "layers": entries + [_entry(layer) for layer in layers],
+            "build_input_shape": _batch_shape(model.input_shape),
+        }
+    return _functional_config(model)
+
+
+def _functional_config(model: Any) -> dict[str, Any]:
+    """Keras' functional config: each layer with the calls (inbound nodes) that feed it,
+    each input a keras_history [layer, call, output index]."""
+    from .functional import call_indices, input_count
+
+    nodes = model._nodes()
+    k, calls = input_count(nodes), call_indices(nodes)
+
+    def origin(slot: int) -> tuple[str, int, int]:
+        """Where a slot's tensor comes from in Keras' terms: a SelectOutput hands on an
+        output of the node before it."""
+        node = slot - k
+        layer, sources = nodes[node]
+        if getattr(layer, "selects_output", False):
+            name, call, _ = origin(sources[0])
+            return name, call, layer.index
+        return layer.name, calls[node], 0
+
+    def shape(slot: int) -> list[Any]:
+        if slot < k:
+            return [None, *model._graph_inputs[slot].shape]
+        found = nodes[slot - k][0].output_shape
+        return [None, *found]
+
+    def tensor(slot: int) -> dict[str, Any]:
+        name, call, index = origin(slot)
+        dtype = "float32"
+        if slot - k < k:  # an InputLayer's output: its input's dtype
+            dtype = getattr(model._graph_inputs[slot - k], "dtype", None) or dtype
+        return {
+            "class_name": "__keras_tensor__",
+            "config": {"shape": shape(slot), "dtype": dtype, "keras_history": [name, call, index]},
+        }
+
+    entries: dict[int, dict[str, Any]] = {}
+    order: list[int] = []
+    for j, (layer, sources) in enumerate(nodes):
+        if getattr(layer, "selects_output", False):
+            continue
+        if id(layer) not in entries:
+            if type(layer).__name__ == "InputLayer":
+                entry = _input_entry(model._graph_inputs[j])
+                entry["name"] = layer.name
+                entry["inbound_nodes"] = []
+                entries[id(layer)] = entry
+                order.append(id(layer))
+                continue
+            entries[id(layer)] = {**_entry(layer), "name": layer.name, "inbound_nodes": []}
+            order.append(id(layer))
+        if type(layer).__name__ == "InputLayer":
+            continue
+        args = [tensor(s) for s in sources]
+        one_by_one = getattr(layer, "_spreads_inputs", False) or type(layer).__name__ in (
+            "MultiHeadAttention",  # Keras' call(query, value, key=None)
+            "GroupQueryAttention",
+        )
+        if layer.takes_list and not one_by_one:
+            args = [args]
+        entries[id(layer)]["inbound_nodes"].append({"args": args, "kwargs": _call_kwargs(layer)})
+    inputs = [[nodes[i][0].name, 0, 0] for i in range(k)]
+    outputs = [list(origin(s)) for s in model._output_slots]
+    ranked = [id(layer) for layer in graph_order(model)]  # Keras' order of the layers
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": [entries[i] for i in sorted(order, key=ranked.index)],
+        "input_layers": inputs if len(inputs) > 1 else inputs[0],
+        "output_layers": outputs,
+    }
+
+
+def write_weights_group(model: Any, group: Any) -> None:
+    """Every layer's weights where Keras' file keeps them (``group``: the root, or a nested
+    model's)."""
+    group.create_group("vars")
+    layers_group = group.create_group("layers")
+    layers = keras_layers(model)
+    for layer, path in zip(layers, group_paths(layers), strict=True):
+        inner = layers_group.create_group(path)
+        if getattr(layer, "is_model", False):
+            write_weights_group(layer, inner)
+            continue
+        _write_arrays(inner, layer, type(layer).__name__, layer.get_weights())
+
+
+def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarray]) -> None:
+    """A layer's arrays split as ``_arrays`` reads them: its own, then its sublayers'."""
+    subs = SUBLAYERS.get(class_name, ())
+    own = group.create_group("vars")
+    if not subs:
+        for i, array in enumerate(arrays):
+            own.create_dataset(str(i), data=array)
+        return
+    if class_name == "Bidirectional":
+        split = len(layer.forward_layer.weights)
+        parts = {"forward_layer": arrays[:split], "backward_layer": arrays[split:]}
+        for name, part in parts.items():
+            inner = group.create_group(name)
+            inner.create_group("vars")
+            _write_arrays(inner.create_group("cell"), None, "", part)
+        return
+    if len(subs) == 1:  # a recurrent layer's cell, a wrapper's layer
+        _write_arrays(group.create_group(subs[0]), None, "", arrays)
+        return
+    per = len(arrays) // len(subs)  # attention: a kernel (and a bias) per projection
+    for i, name in enumerate(subs):
+        _write_arrays(group.create_group(name), None, "", arrays[i * per : (i + 1) * per])
+
+
+def write_optimizer(model: Any, h5: Any) -> None:
+    """The optimizer's state where Keras keeps it (for the optimizers whose layout minicnn
+    follows, once built)."""
+    optimizer = model.optimizer
+    names = slot_names(optimizer)
+    if names is None or not optimizer.built:
+        return
+    group = h5.create_group("optimizer").create_group("vars")
+    values = [np.asarray(optimizer.iterations, np.int64)]
+    if getattr(optimizer, "_schedule", None) is None:
+        values.append(np.asarray(optimizer.learning_rate, np.float32))
+    position = {id(p): i for i, p in enumerate(optimizer._params)}
+    for weight in keras_trainable(model):
+        slots = optimizer._slots[position[id(weight)]]
+        values += [backend.to_numpy(slots[name]) for name in names]
+    for i, value in enumerate(values):
+        group.create_dataset(str(i), data=value)
+
+
+def compile_config(model: Any) -> dict[str, Any] | None:
+    """Keras' compile config of a compiled model (its optimizer, loss and metrics by Keras'
+    names), None for a model that is not compiled or whose loss is code of its own."""
+    from .losses import BuiltinLoss
+
+    if not model.compiled or model.optimizer is None:
+        return None
+    losses = model.loss if isinstance(model.loss, list) else [model.loss]
+    if not all(isinstance(loss, BuiltinLoss) for loss in losses):
+        return None
+
+    def loss_entry(loss: Any) -> Any:
+        config = loss.get_config()
+        if set(config) - {"name", "class_name"} or "class_name" in config:
+            return {
+                "module": "keras.losses",
+                "class_name": type(loss).__name__,
+                "config": {**config, "name": loss.name},
+                "registered_name": None,
+            }
+        return loss.name
+
+    optimizer = model.optimizer
+    return {
+        "optimizer": {
+            "module": "keras.optimizers",
+            "class_name": type(optimizer).__name__,
+            "config": optimizer.get_config(),
+            "registered_name": None,
+        },
+        "loss": [loss_entry(x) for x in losses]
+        if isinstance(model.loss, list)
+        else loss_entry(model.loss),
+        "loss_weights": model.loss_weights,
+        "metrics": (
+            [m.name for m in model._compiled_metrics if not m.weighted] or None
+            if model._output_count == 1
+            else None
+        ),
+        "weighted_metrics": None,
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    }

@@ -263,6 +263,57 @@ class GRURecurrence(Recurrence):
         return self.xp.stack([input_part, recurrent_part])
 
 
+class GRUResetBeforeRecurrence(GRURecurrence):
+    """Keras' GRU with ``reset_after=False`` (Keras 2's default): the reset gate scales h
+    before its product with the candidate's recurrent kernel, one bias (3 * units):
+    candidate = activation(x W_h + b_h + (r h) U_h). The base computes h U for every gate;
+    the candidate's block is computed again on r h here, and its kernel's gradient is kept
+    apart (the base forms the others from the steps' h)."""
+
+    def _biases(self, bias: Any) -> tuple[Any, Any]:
+        return bias, None
+
+    def forward(self, x: Any, kernel: Any, recurrent_kernel: Any, bias: Any, *initial: Any) -> Any:
+        units = recurrent_kernel.shape[0]
+        self.candidate_kernel = recurrent_kernel[:, 2 * units :].astype(x.dtype, copy=False)
+        return super().forward(x, kernel, recurrent_kernel, bias, *initial)
+
+    def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
+        u = h.shape[1]
+        z = self.gate(self.xp, xz[:, :u] + hz[:, :u])
+        r = self.gate(self.xp, xz[:, u : 2 * u] + hz[:, u : 2 * u])
+        h_in = h if self.mask is None else h * self.mask
+        reset = r * h_in
+        candidate = self.act(self.xp, xz[:, 2 * u :] + matmul_arrays(reset, self.candidate_kernel))
+        return z * h + (1 - z) * candidate, c, (z, r, candidate, reset, h, h_in)
+
+    def step_back(self, dh: Any, dc: Any, cache: Any) -> tuple[Any, Any, Any, Any]:
+        xp = self.xp
+        z, r, candidate, reset, h_prev, h_in = cache
+        da = dh * (1 - z) * self.act_slope(xp, candidate)
+        dz = dh * (h_prev - candidate) * self.gate_slope(xp, z)
+        d_reset = matmul_arrays(da, self.candidate_kernel.T)
+        dr = d_reset * h_in * self.gate_slope(xp, r)
+        self.candidate_grad = self.candidate_grad + matmul_arrays(reset.T, da)
+        through_reset = d_reset * r if self.mask is None else d_reset * r * self.mask
+        return (
+            xp.concatenate([dz, dr, da], axis=1),
+            xp.concatenate([dz, dr, xp.zeros_like(da)], axis=1),
+            dh * z + through_reset,
+            dc,
+        )
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        self.candidate_grad = self.xp.zeros_like(self.candidate_kernel)
+        dx, dkernel, drecurrent, *rest = super().backward(grad)
+        units = self.candidate_kernel.shape[0]
+        drecurrent[:, 2 * units :] += self.candidate_grad
+        return (dx, dkernel, drecurrent, *rest)
+
+    def _bias_grad(self, input_part: Any, recurrent_part: Any) -> Any:
+        return input_part
+
+
 class RecurrentOptions(Layer):
     """What every recurrent layer (SimpleRNN, LSTM, GRU, the ConvLSTMs) shares: Keras'
     initializer, regularizer, constraint, dropout and seed arguments for its kernel,
@@ -660,21 +711,20 @@ class LSTM(_RNN):
 
 class GRU(_RNN):
     """Gated recurrent unit (Cho et al.) in Keras 3's form (``reset_after=True``): the reset
-    gate scales the recurrent product, and there are two biases, bias shape (2, 3 * units)."""
+    gate scales the recurrent product, and there are two biases, bias shape (2, 3 * units).
+    ``reset_after=False`` is Keras 2's form: the reset gate scales h before the candidate's
+    product, one bias (3 * units)."""
 
     recurrence = GRURecurrence
 
     def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
-        if not reset_after:
-            raise ValueError(
-                f"{self.describe()}: reset_after=False (Keras 2's GRU) is not available; "
-                "Keras 3's default, reset_after=True, is."
-            )
-        self.reset_after = True
+        self.reset_after = bool(reset_after)
+        if not self.reset_after:
+            self.recurrence = GRUResetBeforeRecurrence
 
     def _bias_shape(self) -> tuple[int, ...]:
-        return (2, 3 * self.units)
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "reset_after": self.reset_after}

@@ -154,7 +154,30 @@ def masked_sequences():
     return model, x
 
 
-MAKERS = (cnn, functional, recurrent, attention, nested, image_zoo, sequence_zoo, masked_sequences)
+def gru_reset_before():
+    """Keras 2's GRU (reset_after=False), with recurrent dropout in its config."""
+    model = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            layers.GRU(4, reset_after=False, return_sequences=True, recurrent_dropout=0.1),
+            layers.GRU(2, reset_after=False, go_backwards=True),
+        ],
+        name="gru_reset_before",
+    )
+    return model, rng.random((3, 5, 3)).astype("float32")
+
+
+MAKERS = (
+    cnn,
+    functional,
+    recurrent,
+    attention,
+    nested,
+    image_zoo,
+    sequence_zoo,
+    masked_sequences,
+    gru_reset_before,
+)
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):
     model, x = make()

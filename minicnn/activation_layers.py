@@ -161,14 +161,27 @@ class PReLU(_Elementwise):
 
 
 class Softmax(Activation):
-    """Softmax over the last axis (``axis=-1``, the only one here); as the last layer, the
-    cross-entropy takes it over like a softmax Dense."""
+    """Softmax over ``axis`` (the last by default); over the last axis, as the model's last
+    layer, the cross-entropy takes it over like a softmax Dense."""
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__("softmax", **kwargs)
-        if axis != -1:
-            raise ValueError(f"{self.describe()}: only axis=-1 is supported, got {axis!r}.")
-        self.axis = -1
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise ValueError(f"{self.describe()}: axis must be an int, got {axis!r}.")
+        self.axis = axis
+        if axis != -1:  # no loss may fuse it: the classes are not on the last axis
+            self.activation_name = "softmax_over_axis"
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if self.axis != -1 and not -len(input_shape) - 1 <= self.axis <= len(input_shape):
+            raise ValueError(
+                f"{self.describe()}: axis {self.axis} is out of range for inputs of shape "
+                f"{(None, *input_shape)}."
+            )
+        return input_shape
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return activations.softmax(x, axis=self.axis)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

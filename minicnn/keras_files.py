@@ -31,9 +31,12 @@ SUBLAYERS = {
     "Bidirectional": ("forward_layer", "backward_layer"),
     "TimeDistributed": ("layer",),
     "MultiHeadAttention": ("query_dense", "key_dense", "value_dense", "output_dense"),
-    "GroupQueryAttention": ("query_dense", "key_dense", "value_dense", "output_dense"),
+    "GroupQueryAttention": ("_query_dense", "_key_dense", "_value_dense", "_output_dense"),
     "SpectralNormalization": ("layer",),
 }
+# Keras' Python class where it differs from the name Keras exports it by (the file's group
+# names follow the Python class).
+PYTHON_CLASSES = {"GroupQueryAttention": "GroupedQueryAttention"}
 
 
 MODELS = ("Sequential", "Functional", "Model")
@@ -117,7 +120,8 @@ def group_paths(layers: list[Any]) -> list[str]:
     seen: dict[str, int] = {}
     paths = []
     for layer in layers:
-        name = keras_snake(getattr(layer, "keras_class_name", None) or type(layer).__name__)
+        name = getattr(layer, "keras_class_name", None) or type(layer).__name__
+        name = keras_snake(PYTHON_CLASSES.get(name, name))
         if name in seen:
             seen[name] += 1
             name = f"{name}_{seen[name]}"

@@ -258,10 +258,14 @@ def load_weights_group(
 
 
 def _arrays(group: Any, class_name: str) -> list[np.ndarray]:
-    """A layer's arrays in minicnn's order: its own variables, then its sublayers'."""
+    """A layer's arrays in minicnn's order: its own variables, then its sublayers'
+    (SpectralNormalization: the wrapped layer's, then its vector u; Keras also keeps a copy
+    of the kernel among its own)."""
     found = []
     if "vars" in group:
         found += [np.asarray(group["vars"][str(i)]) for i in range(len(group["vars"]))]
+    if class_name == "SpectralNormalization":
+        return _arrays(group["layer"], "") + found[1:]
     for sub in SUBLAYERS.get(class_name, ()):
         if sub in group:
             inner = group[sub]

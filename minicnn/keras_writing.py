@@ -256,6 +256,11 @@ def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarr
     """A layer's arrays split as ``_arrays`` reads them: its own, then its sublayers'."""
     subs = SUBLAYERS.get(class_name, ())
     own = group.create_group("vars")
+    if class_name == "SpectralNormalization":  # Keras' own: the kernel again, and u
+        own.create_dataset("0", data=arrays[0])
+        own.create_dataset("1", data=arrays[-1])
+        _write_arrays(group.create_group("layer"), None, "", arrays[:-1])
+        return
     if not subs:
         for i, array in enumerate(arrays):
             own.create_dataset(str(i), data=array)

@@ -100,8 +100,8 @@ def test_layer_arguments_are_checked_by_name():
         L.ReLU(max_value=-1)
     with pytest.raises(ValueError, match="negative_slope"):
         L.LeakyReLU(negative_slope="steep")
-    with pytest.raises(ValueError, match="only axis=-1"):
-        L.Softmax(axis=1)
+    with pytest.raises(ValueError, match="axis must be an int"):
+        L.Softmax(axis="rows")
     with pytest.raises(ValueError, match="Unknown activation 'gelu_fast'"):
         L.Dense(3, activation="gelu_fast")
     with warnings.catch_warnings(record=True) as caught:
@@ -242,3 +242,16 @@ def test_layers_take_activation_functions_and_find_custom_ones_by_name(tmp_path)
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0))
     assert activations.serialize(activations.get("hard_swish")) == "hard_silu"
     assert activations.deserialize("celu") is activations.celu
+
+
+def test_softmax_over_another_axis_as_keras(device):
+    from minicnn import Input, Sequential
+
+    x = np.random.default_rng(4).normal(size=(2, 3, 4))
+    model = Sequential([Input((3, 4)), L.Softmax(axis=1)]).to(device)
+    got = model.predict(x.astype(np.float32), verbose=0)
+    expected = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    check_gradients(lambda t: L.Softmax(axis=1)(t), x.copy(), device=device)
+    with pytest.raises(ValueError, match="out of range"):
+        Sequential([Input((3, 4)), L.Softmax(axis=4)])

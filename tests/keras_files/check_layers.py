@@ -1,0 +1,169 @@
+"""Checks minicnn's layers against Keras' own, one layer at a time: Keras builds a model of
+each case below (its weights moved off their initial values), predicts and saves it; minicnn
+loads the file and must predict the same (to 1e-4 of the outputs' scale). Run it with a
+Python where Keras 3 and a backend are installed, naming minicnn's Python:
+
+    MINICNN_PYTHON=.venv/bin/python KERAS_BACKEND=jax python tests/keras_files/check_layers.py
+
+With Keras 3.15.1 on JAX, 70 of the 71 cases agreed; the one left is Resizing's bicubic
+interpolation, which minicnn does not have (it says so).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+CHECK = """
+import json, sys, warnings
+import numpy as np
+from minicnn import load_model
+folder = sys.argv[1]
+made = json.load(open(f"{folder}/made.json"))
+for name, status in made.items():
+    if status != "ok":
+        print(f"{name}: not made by Keras ({status})")
+        continue
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = load_model(f"{folder}/{name}.keras", compile=False)
+        saved = np.load(f"{folder}/{name}.npz")
+        got = np.asarray(model.predict(saved["x"], verbose=0), np.float64)
+        worst = float(np.abs(got - saved["y"]).max())
+        scale = max(1.0, float(np.abs(saved["y"]).max()))
+        print(f"{name}: {'agrees' if worst <= 1e-4 * scale else 'DIFFERS'} ({worst:.3g})")
+    except Exception as error:
+        print(f"{name}: NOT READ ({type(error).__name__}: {error})")
+"""
+
+if __name__ == "__main__":
+    import keras
+    from keras import layers as L  # noqa: N812 - the cases below are written with it
+
+    rng = np.random.default_rng(0)
+    folder = tempfile.mkdtemp()
+    CASES = {
+        "Conv2D_same_stride": ("L.Conv2D(4, 3, strides=2, padding='same')", (9, 9, 3)),
+        "Conv2D_groups": ("L.Conv2D(4, 3, groups=2)", (8, 8, 4)),
+        "Conv1D_dilated": ("L.Conv1D(3, 3, dilation_rate=2, padding='same')", (10, 4)),
+        "Conv3D": ("L.Conv3D(2, 3, padding='same')", (5, 5, 5, 2)),
+        "Conv1DTranspose": ("L.Conv1DTranspose(3, 3, strides=2)", (6, 4)),
+        "Conv2DTranspose_valid": ("L.Conv2DTranspose(3, 3, strides=2, padding='valid')", (5, 5, 2)),
+        "Conv3DTranspose": ("L.Conv3DTranspose(2, 3, strides=2, padding='same')", (3, 3, 3, 2)),
+        "DepthwiseConv2D_mult": (
+            "L.DepthwiseConv2D(3, depth_multiplier=2, strides=2, padding='same')",
+            (8, 8, 3),
+        ),
+        "DepthwiseConv1D": ("L.DepthwiseConv1D(3, depth_multiplier=2)", (8, 3)),
+        "SeparableConv1D": ("L.SeparableConv1D(4, 3, padding='same')", (8, 3)),
+        "AveragePooling2D_same": ("L.AveragePooling2D(3, strides=2, padding='same')", (7, 7, 2)),
+        "MaxPooling1D": ("L.MaxPooling1D(2)", (8, 3)),
+        "AveragePooling1D_same": ("L.AveragePooling1D(3, strides=2, padding='same')", (7, 3)),
+        "MaxPooling3D": ("L.MaxPooling3D(2)", (4, 4, 4, 2)),
+        "AveragePooling3D": ("L.AveragePooling3D(2)", (4, 4, 4, 2)),
+        "GlobalAveragePooling2D_keep": ("L.GlobalAveragePooling2D(keepdims=True)", (4, 4, 3)),
+        "GlobalMaxPooling3D": ("L.GlobalMaxPooling3D()", (3, 3, 3, 2)),
+        "BatchNormalization_axis": ("L.BatchNormalization(axis=1)", (4, 5)),
+        "LayerNormalization_axes": ("L.LayerNormalization(axis=[1, 2])", (3, 4, 2)),
+        "GroupNormalization": ("L.GroupNormalization(groups=2)", (4, 4, 4)),
+        "UnitNormalization": ("L.UnitNormalization()", (5,)),
+        "Dense_3d": ("L.Dense(3, activation='gelu')", (4, 5)),
+        "EinsumDense": (
+            "L.EinsumDense('abc,cd->abd', output_shape=(None, 3), bias_axes='d')",
+            (4, 5),
+        ),
+        "Embedding": ("L.Embedding(10, 3)", None),
+        "Activation_softsign": ("L.Activation('softsign')", (5,)),
+        "Activation_hard_sigmoid": ("L.Activation('hard_sigmoid')", (5,)),
+        "Activation_mish": ("L.Activation('mish')", (5,)),
+        "Activation_relu6": ("L.Activation('relu6')", (5,)),
+        "Activation_silu": ("L.Activation('silu')", (5,)),
+        "Activation_elu": ("L.Activation('elu')", (5,)),
+        "Activation_log_softmax": ("L.Activation('log_softmax')", (5,)),
+        "ELU": ("L.ELU(alpha=0.5)", (5,)),
+        "ReLU_args": ("L.ReLU(max_value=0.5, negative_slope=0.1, threshold=0.2)", (5,)),
+        "Softmax_axis": ("L.Softmax(axis=1)", (3, 4)),
+        "PReLU_shared": ("L.PReLU(shared_axes=[1, 2])", (3, 3, 2)),
+        "Cropping1D": ("L.Cropping1D((1, 2))", (6, 2)),
+        "ZeroPadding1D": ("L.ZeroPadding1D(2)", (4, 2)),
+        "UpSampling1D": ("L.UpSampling1D(2)", (3, 2)),
+        "UpSampling2D_nearest": ("L.UpSampling2D((2, 3))", (2, 2, 2)),
+        "UpSampling3D": ("L.UpSampling3D(2)", (2, 2, 2, 1)),
+        "ZeroPadding3D": ("L.ZeroPadding3D(1)", (2, 2, 2, 1)),
+        "Cropping3D": ("L.Cropping3D(1)", (4, 4, 4, 1)),
+        "Flatten": ("L.Flatten()", (2, 3, 2)),
+        "RepeatVector": ("L.RepeatVector(3)", (4,)),
+        "Permute": ("L.Permute((2, 1))", (3, 4)),
+        "Reshape": ("L.Reshape((-1, 2))", (3, 4)),
+        "CenterCrop": ("L.CenterCrop(4, 4)", (6, 7, 3)),
+        "Resizing_bicubic": ("L.Resizing(5, 7, interpolation='bicubic')", (8, 8, 2)),
+        "Resizing_crop": ("L.Resizing(5, 5, crop_to_aspect_ratio=True)", (8, 6, 2)),
+        "Rescaling": ("L.Rescaling(0.5, offset=1.0)", (3,)),
+        "CategoryEncoding": ("L.CategoryEncoding(num_tokens=6, output_mode='count')", "int"),
+        "Discretization": ("L.Discretization(bin_boundaries=[0.2, 0.5, 0.8])", (4,)),
+        "SimpleRNN_relu": ("L.SimpleRNN(3, activation='relu', return_sequences=True)", (5, 2)),
+        "LSTM_state": ("L.LSTM(3, go_backwards=True)", (5, 2)),
+        "ConvLSTM2D": ("L.ConvLSTM2D(2, 3, padding='same')", (3, 5, 5, 1)),
+        "ConvLSTM1D": ("L.ConvLSTM1D(2, 3)", (3, 6, 2)),
+        "TimeDistributed_conv": ("L.TimeDistributed(L.Conv2D(2, 3))", (2, 5, 5, 1)),
+        "Attention_layer": ("ATTN", (4, 3)),
+        "AdditiveAttention_layer": ("ADDATTN", (4, 3)),
+        "GroupQueryAttention": ("GQA", (4, 8)),
+        "MHA_causal": ("MHACAUSAL", (4, 8)),
+        "Dot_axes": ("DOT", (4, 3)),
+        "Subtract": ("SUB", (4,)),
+        "Average": ("AVG", (4,)),
+        "Minimum": ("MIN", (4,)),
+        "Concatenate_axis1": ("CONCAT", (2, 3)),
+        "SpectralNormalization": ("L.SpectralNormalization(L.Dense(3))", (4,)),
+        "Masking": ("L.Masking(mask_value=0.0)", (4, 2)),
+        "ActivityRegularization": ("L.ActivityRegularization(l1=0.1)", (4,)),
+        "Identity": ("L.Identity()", (4,)),
+        "RMSNormalization": ("L.RMSNormalization()", (4, 3)),
+    }
+
+    two_inputs = {
+        "ATTN": lambda inp: L.Attention(use_scale=True)([inp, inp]),
+        "ADDATTN": lambda inp: L.AdditiveAttention()([inp, inp]),
+        "GQA": lambda inp: L.GroupQueryAttention(
+            head_dim=2, num_query_heads=4, num_key_value_heads=2
+        )(inp, inp),
+        "MHACAUSAL": lambda inp: L.MultiHeadAttention(2, 3)(inp, inp, use_causal_mask=True),
+        "DOT": lambda inp: L.Dot(axes=2)([inp, L.Dense(3)(inp)]),
+        "SUB": lambda inp: L.Subtract()([inp, L.Dense(4)(inp)]),
+        "AVG": lambda inp: L.Average()([inp, L.Dense(4)(inp)]),
+        "MIN": lambda inp: L.Minimum()([inp, L.Dense(4)(inp)]),
+        "CONCAT": lambda inp: L.Concatenate(axis=1)([inp, L.Dense(3)(inp)]),
+    }
+    done = {}
+    for name, (spec, shape) in CASES.items():
+        try:
+            if shape in ("int", None):  # ids: a category encoding's tokens, an embedding's
+                inp = keras.Input((4,), dtype="int32")
+                x = rng.integers(0, 6 if shape else 10, (3, 4)).astype("int32")
+            else:
+                inp = keras.Input(shape)
+                x = rng.normal(size=(3, *shape)).astype("float32")
+            out = two_inputs[spec](inp) if spec in two_inputs else eval(spec)(inp)
+            model = keras.Model(inp, out)
+            for layer in model.layers:  # weights (and statistics) off their initial values
+                moved = [
+                    w + rng.normal(0, 0.1, w.shape).astype(w.dtype) if w.dtype.kind == "f" else w
+                    for w in layer.get_weights()
+                ]
+                if moved:
+                    layer.set_weights(moved)
+            y = model.predict(x, verbose=0)
+            model.save(os.path.join(folder, f"{name}.keras"))
+            np.savez(os.path.join(folder, f"{name}.npz"), x=x, y=y)
+            done[name] = "ok"
+        except Exception as error:
+            done[name] = f"{type(error).__name__}: {str(error)[:150]}"
+    with open(os.path.join(folder, "made.json"), "w") as f:
+        json.dump(done, f)
+    python = os.environ.get("MINICNN_PYTHON", sys.executable)
+    subprocess.run([python, "-c", CHECK, folder], check=True)

@@ -227,9 +227,31 @@ def _accepted(cls: type, config: dict[str, Any], owner: str) -> dict[str, Any]:
             kept[key] = value
         elif value is None or value is False or value in _IGNORABLE.get(key, ()):
             continue
+        elif key == "quantization_config" and _default_int8(value):
+            continue  # the int8 scheme minicnn computes (its dtype policy says int8)
         else:
             raise KerasFileError(f"{owner}: minicnn does not take Keras' argument {key}={value!r}.")
     return kept
+
+
+def _default_int8(config: Any) -> bool:
+    """Whether Keras' quantization config is its default int8 one, which minicnn follows:
+    weights by their own abs-max, inputs by AbsMaxQuantizer to [-127, 127] with eps 1e-7."""
+    if not isinstance(config, dict) or config.get("class_name") != "Int8QuantizationConfig":
+        return False
+    inner = config.get("config") or {}
+    activation = inner.get("activation_quantizer")
+    if inner.get("weight_quantizer") is not None:
+        return False
+    if activation is None:
+        return True
+    settings = activation.get("config") or {}
+    return (
+        activation.get("class_name") == "AbsMaxQuantizer"
+        and list(settings.get("value_range", [-127, 127])) == [-127, 127]
+        and float(settings.get("epsilon", 1e-7)) == 1e-7
+        and settings.get("output_dtype", "int8") == "int8"
+    )
 
 
 def _construct(cls: type, config: dict[str, Any], class_name: str) -> Any:
@@ -278,6 +300,11 @@ def _arrays(group: Any, class_name: str) -> list[np.ndarray]:
 
 def _assign(layer: Any, arrays: list[np.ndarray], where: str) -> None:
     weights = layer.weights
+    if getattr(layer, "lora_enabled", False) and len(arrays) == len(weights) - 2:
+        # Keras keeps a LoRA layer's kernel merged (W + scale A B) and starts A and B at
+        # zeros when it loads; so does minicnn.
+        zeros = [np.zeros(w.shape, np.float32) for w in weights[-2:]]
+        arrays = [*arrays, *zeros]
     shapes = [tuple(w.shape) for w in weights]
     given = [tuple(a.shape) for a in arrays]
     if shapes != given:

@@ -33,7 +33,16 @@ def _batch_shape(shape: Any) -> Any:
     return [None, *shape]
 
 
-def _policy() -> dict[str, Any]:
+def _policy(layer: Any = None) -> dict[str, Any]:
+    """Keras' dtype policy of a layer: float32, or int8 from float32 once quantized."""
+    mode = getattr(layer, "quantization_mode", None)
+    if mode:
+        return {
+            "module": "keras.dtype_policies",
+            "class_name": "QuantizedDTypePolicy",
+            "config": {"mode": mode, "source_name": "float32"},
+            "registered_name": None,
+        }
     return {
         "module": "keras",
         "class_name": "DTypePolicy",
@@ -105,7 +114,7 @@ def _entry(layer: Any) -> dict[str, Any]:
     from .layers import LAYER_CLASSES
 
     builtin = LAYER_CLASSES.get(type(layer).__name__) is type(layer)
-    config = {**_with_modules(layer.get_config()), "dtype": _policy()}
+    config = {**_with_modules(layer.get_config()), "dtype": _policy(layer)}
     for key in _NOT_KERAS_ARGUMENTS.get(type(layer).__name__, ()):
         config.pop(key, None)
     entry = {
@@ -249,7 +258,17 @@ def write_weights_group(model: Any, group: Any) -> None:
         if getattr(layer, "is_model", False):
             write_weights_group(layer, inner)
             continue
-        _write_arrays(inner, layer, type(layer).__name__, layer.get_weights())
+        _write_arrays(inner, layer, type(layer).__name__, _keras_arrays(layer))
+
+
+def _keras_arrays(layer: Any) -> list[np.ndarray]:
+    """A layer's arrays as Keras saves them: a LoRA layer's kernel merged with its A and B
+    (which Keras does not save; it starts them at zeros when it loads)."""
+    arrays = layer.get_weights()
+    if not getattr(layer, "lora_enabled", False):
+        return arrays
+    merged = backend.to_numpy(layer._adapted(layer._weights[0]).data)
+    return [merged, *arrays[1:-2]]
 
 
 def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarray]) -> None:

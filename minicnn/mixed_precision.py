@@ -54,6 +54,10 @@ def layer_policy(dtype: Any) -> Policy | None:
     if dtype is None or isinstance(dtype, Policy):
         return dtype
     if isinstance(dtype, dict):  # Keras' {"class_name": "DTypePolicy", "config": {"name"}}
-        dtype = (dtype.get("config") or {}).get("name", dtype.get("name"))
+        inner = dtype.get("config") or {}
+        if "mode" in inner:  # a QuantizedDTypePolicy: {"mode", "source_name"}
+            dtype = f"{inner['mode']}_from_{inner.get('source_name', 'float32')}"
+        else:
+            dtype = inner.get("name", dtype.get("name"))
     name = dtype if isinstance(dtype, str) else getattr(dtype, "__name__", str(dtype))
     return Policy("float32" if name in ("float32", "float") else name)

@@ -178,6 +178,8 @@ class Normalization(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:
+            axis = axis[0]  # Keras' config keeps its axis as a list ([-1])
         if axis != -1:
             raise ValueError(f"{self.describe()}: only axis=-1 (the features) is available.")
         if (mean is None) != (variance is None):

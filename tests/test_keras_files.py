@@ -29,6 +29,7 @@ NAMES = [
     "sequence_zoo",
     "masked_sequences",
     "gru_reset_before",
+    "quantized",
 ]
 
 

@@ -167,6 +167,21 @@ def gru_reset_before():
     return model, rng.random((3, 5, 3)).astype("float32")
 
 
+def quantized():
+    """Keras' int8 quantization of Dense and Embedding layers, and a LoRA Dense (Keras
+    saves its kernel merged)."""
+    tokens = keras.Input((4,), dtype="int32")
+    x = layers.Flatten()(layers.Embedding(12, 3)(tokens))
+    x = layers.Dense(6, activation="relu")(x)
+    model = keras.Model(tokens, layers.Dense(3)(x), name="quantized")
+    model.quantize("int8")
+    adapted = layers.Dense(2, lora_rank=2)
+    out = adapted(model.output)
+    adapted.lora_kernel_b.assign(rng.normal(size=(2, 2)).astype("float32"))
+    model = keras.Model(model.input, out, name="quantized")
+    return model, rng.integers(0, 12, (3, 4)).astype("int32")
+
+
 MAKERS = (
     cnn,
     functional,
@@ -177,6 +192,7 @@ MAKERS = (
     sequence_zoo,
     masked_sequences,
     gru_reset_before,
+    quantized,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):

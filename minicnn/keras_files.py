@@ -75,17 +75,38 @@ def h5py_module() -> Any:
 # Each optimizer's state per weight in Keras' order (Keras' names: momentum, velocity),
 # as minicnn's slots; Keras keeps them weight by weight after the iteration count and the
 # learning rate.
-OPTIMIZER_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("velocity",)}
+# Keras' layout of each optimizer's state after its iteration count and learning rate, as
+# minicnn's slots: segments one after another, the slots of a segment interleaved weight by
+# weight (Adam: momentum, velocity of each weight; RMSprop: every velocity, then every
+# momentum, then every average gradient), a segment kept only where the optimizer has those
+# slots; Nadam adds its momentum product at the end.
+OPTIMIZER_STATE = {
+    "Adam": [("m", "v")],
+    "AdamW": [("m", "v")],
+    "Nadam": [("m", "v")],
+    "Adamax": [("m", "u")],
+    "SGD": [("velocity",)],
+    "RMSprop": [("velocity",), ("momentum",), ("average_gradient",)],
+    "Adagrad": [("accumulator",)],
+    "Adadelta": [("accumulated_grad", "accumulated_delta_var")],
+    "Lion": [("momentum",)],
+}
+TRAILING_SCALARS = {"Nadam": 1}  # Keras' u_product
 
 
-def slot_names(optimizer: Any) -> tuple[str, ...] | None:
-    """Where minicnn can follow Keras' layout of the optimizer's state (None elsewhere)."""
-    names = OPTIMIZER_SLOTS.get(type(optimizer).__name__)
-    if names is None or getattr(optimizer, "amsgrad", False):
+def state_segments(optimizer: Any) -> list[tuple[str, ...]] | None:
+    """The segments of a built optimizer's state in Keras' file (None where minicnn does
+    not follow Keras' layout)."""
+    segments = OPTIMIZER_STATE.get(type(optimizer).__name__)
+    if segments is None:
         return None
-    if names == ("velocity",) and not optimizer.momentum:
-        return ()
-    return names
+    present = set(optimizer._slots[0]) if optimizer._slots else set()
+    kept = [s for s in segments if set(s) <= present]
+    if any(set(s) & present and not set(s) <= present for s in segments):
+        return None
+    if present != {name for s in kept for name in s}:
+        return None
+    return kept
 
 
 def keras_trainable(model: Any, config: Any = None) -> list[Any]:

@@ -15,12 +15,13 @@ from . import backend
 from .keras_files import (
     MODELS,
     SUBLAYERS,
+    TRAILING_SCALARS,
     KerasFileError,
     group_paths,
     is_operation,
     keras_layers,
     keras_snake,
-    slot_names,
+    state_segments,
 )
 
 
@@ -371,28 +372,30 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
     """The optimizer's state from Keras' file, so that training goes on as in Keras; an
     optimizer whose layout minicnn does not follow starts afresh, with a warning."""
     optimizer, params = model.optimizer, model.trainable_weights
-    names = slot_names(optimizer)
+    optimizer.build(params)
+    segments = state_segments(optimizer)
     arrays = [np.asarray(group[str(i)]) for i in range(len(group))]
     has_rate = getattr(optimizer, "_schedule", None) is None
-    expected = 1 + has_rate + (len(names) if names else 0) * len(params)
-    if names is None or len(arrays) != expected:
+    count = sum(len(s) for s in segments or []) * len(params)
+    expected = 1 + has_rate + count + TRAILING_SCALARS.get(type(optimizer).__name__, 0)
+    if segments is None or len(arrays) != expected:
         warnings.warn(
             f"{path}: the {type(optimizer).__name__} optimizer's saved state is not read "
             "(its layout is Keras' own); training starts it afresh.",
             stacklevel=4,
         )
         return
-    optimizer.build(params)
-    state = arrays[1 + has_rate :]
+    state = iter(arrays[1 + has_rate :])
     position = {id(p): i for i, p in enumerate(params)}
-    for k, weight in enumerate(keras_order):
-        slots = optimizer._slots[position[id(weight)]]
-        for j, name in enumerate(names):
-            value = state[k * len(names) + j]
-            if value.shape != slots[name].shape:
-                raise KerasFileError(
-                    f"{path}: optimizer state of shape {value.shape} for a weight of shape "
-                    f"{slots[name].shape}."
-                )
-            slots[name][...] = backend.to_device(value, backend.device_of(slots[name]))
-    optimizer.iterations = int(arrays[0])
+    for segment in segments:
+        for weight in keras_order:
+            slots = optimizer._slots[position[id(weight)]]
+            for name in segment:
+                value = next(state)
+                if value.shape != slots[name].shape:
+                    raise KerasFileError(
+                        f"{path}: optimizer state of shape {value.shape} for a weight of "
+                        f"shape {slots[name].shape}."
+                    )
+                slots[name][...] = backend.to_device(value, backend.device_of(slots[name]))
+    optimizer.iterations = int(arrays[0])  # (Nadam's product follows from it)

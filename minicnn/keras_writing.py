@@ -17,7 +17,7 @@ from .keras_files import (
     is_op_layer,
     keras_layers,
     keras_trainable,
-    slot_names,
+    state_segments,
 )
 
 KERAS_VERSION = "3.15.1"  # the Keras whose format these files follow (and which read them)
@@ -304,17 +304,20 @@ def write_optimizer(model: Any, h5: Any) -> None:
     """The optimizer's state where Keras keeps it (for the optimizers whose layout minicnn
     follows, once built)."""
     optimizer = model.optimizer
-    names = slot_names(optimizer)
-    if names is None or not optimizer.built:
+    segments = state_segments(optimizer) if optimizer.built else None
+    if segments is None:
         return
     group = h5.create_group("optimizer").create_group("vars")
     values = [np.asarray(optimizer.iterations, np.int64)]
     if getattr(optimizer, "_schedule", None) is None:
         values.append(np.asarray(optimizer.learning_rate, np.float32))
     position = {id(p): i for i, p in enumerate(optimizer._params)}
-    for weight in keras_trainable(model):
-        slots = optimizer._slots[position[id(weight)]]
-        values += [backend.to_numpy(slots[name]) for name in names]
+    for segment in segments:
+        for weight in keras_trainable(model):
+            slots = optimizer._slots[position[id(weight)]]
+            values += [backend.to_numpy(slots[name]) for name in segment]
+    if type(optimizer).__name__ == "Nadam":  # Keras keeps its momentum product U_t
+        values.append(np.asarray(optimizer._product(), np.float32))
     for i, value in enumerate(values):
         group.create_dataset(str(i), data=value)
 

@@ -90,6 +90,8 @@ OPTIMIZER_STATE = {
     "Adagrad": [("accumulator",)],
     "Adadelta": [("accumulated_grad", "accumulated_delta_var")],
     "Lion": [("momentum",)],
+    "Lamb": [("m", "v")],
+    "Ftrl": [("accumulator", "linear")],
 }
 TRAILING_SCALARS = {"Nadam": 1}  # Keras' u_product
 

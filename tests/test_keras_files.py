@@ -186,6 +186,8 @@ def test_the_optimizer_state_travels_with_the_keras_file(tmp_path):
         lambda: minicnn.optimizers.Adadelta(1.0),
         lambda: minicnn.optimizers.Lion(0.001),
         lambda: minicnn.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+        lambda: minicnn.optimizers.Lamb(0.01),
+        lambda: minicnn.optimizers.Ftrl(0.1),
     ],
 )
 def test_each_optimizer_state_goes_through_keras_layout(optimizer, tmp_path):

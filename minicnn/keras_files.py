@@ -264,15 +264,23 @@ def load_keras_weight_file(model: Any, path: Path) -> None:
         load_weights_group(model, h5, str(path))
 
 
+def _h5_bytes(fill: Any) -> bytes:
+    """An HDF5 file made in memory by ``fill(h5)``, as bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    with h5py_module().File(buffer, "w") as h5:
+        fill(h5)
+    return buffer.getvalue()
+
+
 def save_keras_archive(model: Any, path: Path) -> None:
     """``model`` as Keras 3's ``.keras`` archive (config.json, metadata.json,
-    model.weights.h5), which ``keras.saving.load_model`` reads; written to a temporary file
-    and renamed, so a failure leaves nothing half-written."""
+    model.weights.h5), which ``keras.saving.load_model`` reads; written atomically, so a
+    failure leaves nothing half-written."""
     import datetime
-    import io
-    import os
-    import tempfile
 
+    from .fileio import atomic_write
     from .keras_writing import (
         KERAS_VERSION,
         compile_config,
@@ -283,47 +291,36 @@ def save_keras_archive(model: Any, path: Path) -> None:
 
     model._require_built()
     document = model_entry(model)
-    compile_config = compile_config(model)
-    if compile_config is not None:
-        document["compile_config"] = compile_config
-    weights = io.BytesIO()
-    with h5py_module().File(weights, "w") as h5:
+    settings = compile_config(model)
+    if settings is not None:
+        document["compile_config"] = settings
+
+    def fill(h5: Any) -> None:
         write_weights_group(model, h5)
-        if compile_config is not None:
+        if settings is not None:
             write_optimizer(model, h5)
+
+    weights = _h5_bytes(fill)
     metadata = {
         "keras_version": KERAS_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     }
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", suffix=".keras.part")
-    os.close(handle)
-    try:
-        with zipfile.ZipFile(temporary, "w") as archive:
+
+    def write(file: Any) -> None:
+        with zipfile.ZipFile(file, "w") as archive:
             archive.writestr("metadata.json", json.dumps(metadata))
             archive.writestr("config.json", json.dumps(document))
-            archive.writestr("model.weights.h5", weights.getvalue())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+            archive.writestr("model.weights.h5", weights)
+
+    atomic_write(path, write)
 
 
 def save_keras_weight_file(model: Any, path: Path) -> None:
-    """The weights alone, as Keras' ``model.save_weights("model.weights.h5")`` writes them."""
-    import os
-    import tempfile
-
+    """The weights alone, as Keras' ``model.save_weights("model.weights.h5")`` writes them
+    (atomically)."""
+    from .fileio import atomic_write
     from .keras_writing import write_weights_group
 
     model._require_built()
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", suffix=".h5.part")
-    os.close(handle)
-    try:
-        with h5py_module().File(temporary, "w") as h5:
-            write_weights_group(model, h5)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    weights = _h5_bytes(lambda h5: write_weights_group(model, h5))
+    atomic_write(path, lambda file: file.write(weights))

@@ -23,6 +23,7 @@ from .formula_losses import (
     CosineSimilarity,
     Dice,
     Tversky,
+    _check_fraction,
     categorical_generalized_cross_entropy,
     circle,
 )
@@ -38,12 +39,6 @@ def _pair(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
     if y_true.dtype != y_pred.dtype:
         y_true = ops.cast(y_true, y_pred.dtype)
     return y_true, y_pred
-
-
-def _fraction(value: float, name: str, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{owner}: {name} must be in [0, 1], got {value!r}.")
-    return float(value)
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
@@ -147,7 +142,7 @@ def binary_crossentropy(
     """The mean binary cross-entropy over ``axis``; probabilities are clipped to [eps,
     1 - eps], logits taken by the stable formula; ``label_smoothing`` pulls the targets
     towards 1/2."""
-    smoothing = _fraction(label_smoothing, "label_smoothing", "binary_crossentropy")
+    smoothing = _check_fraction(label_smoothing, "label_smoothing", "binary_crossentropy")
     t, p = _pair(y_true, y_pred)
     if smoothing:
         t = t * (1.0 - smoothing) + 0.5 * smoothing
@@ -164,7 +159,7 @@ def categorical_crossentropy(
     """-sum(y_true log p) over ``axis`` (the classes), p the predictions scaled to sum to 1
     and clipped, or the softmax of logits; ``label_smoothing`` mixes each target row with
     the uniform distribution."""
-    smoothing = _fraction(label_smoothing, "label_smoothing", "categorical_crossentropy")
+    smoothing = _check_fraction(label_smoothing, "label_smoothing", "categorical_crossentropy")
     t, p = _pair(y_true, y_pred)
     if smoothing:
         t = t * (1.0 - smoothing) + smoothing / t.shape[axis]

@@ -141,15 +141,13 @@ def _assign(target: Any, value: Any, name: str) -> None:
     """Write ``value`` into the array ``target`` in place, as Keras assigns a variable."""
     if value is None:
         raise ValueError(f"set_state_tree: no value for {name!r}.")
-    array = backend.to_numpy(value) if not backend.is_device_array(value) else value
-    if tuple(np.shape(array)) != tuple(target.shape):
+    array = value if backend.is_device_array(value) else np.asarray(value)
+    if tuple(array.shape) != tuple(target.shape):
         raise ValueError(
             f"set_state_tree: {name!r} has shape {tuple(target.shape)}; the tree gives "
-            f"{tuple(np.shape(array))}."
+            f"{tuple(array.shape)}."
         )
-    target[...] = backend.to_device(
-        np.asarray(array) if isinstance(array, list) else array, backend.device_of(target)
-    ).astype(target.dtype)
+    target[...] = backend.to_device(array, backend.device_of(target)).astype(target.dtype)
 
 
 def _nothing_left(found: dict[str, Any], section: str) -> None:

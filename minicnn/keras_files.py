@@ -81,8 +81,8 @@ def h5py_module() -> Any:
 # momentum, then every average gradient), a segment kept only where the optimizer has those
 # slots; Nadam adds its momentum product at the end.
 OPTIMIZER_STATE = {
-    "Adam": [("m", "v")],
-    "AdamW": [("m", "v")],
+    "Adam": [("m", "v"), ("v_hat",)],
+    "AdamW": [("m", "v"), ("v_hat",)],
     "Nadam": [("m", "v")],
     "Adamax": [("m", "u")],
     "SGD": [("velocity",)],

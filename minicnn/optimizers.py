@@ -67,7 +67,10 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam as Keras writes it: epsilon is added outside the bias correction."""
+    """Adam as Keras writes it: epsilon is added outside the bias correction. With
+    ``amsgrad`` (Reddi et al.) the step divides by the largest v seen so far, v_hat."""
+
+    _takes_amsgrad = True  # Keras' Adam and AdamW; not its Adamax, Nadam or Lamb
 
     def __init__(
         self,
@@ -75,17 +78,24 @@ class Adam(Optimizer):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
+        amsgrad: bool = False,
         **kwargs: Any,
     ) -> None:
+        if amsgrad and not self._takes_amsgrad:
+            raise TypeError(f"{type(self).__name__} takes no argument 'amsgrad'")
         super().__init__(learning_rate, **kwargs)
         self.beta_1, self.beta_2 = fraction(beta_1, "beta_1"), fraction(beta_2, "beta_2")
         self.epsilon = float(epsilon)
+        self.amsgrad = bool(amsgrad)
         self._alpha_at: tuple[int, float] | None = None
         self._alpha = 0.0
 
     def _new_slots(self, p: Tensor) -> dict[str, Any]:
         xp = backend.get_array_module(p.data)
-        return {"m": xp.zeros_like(p.data), "v": xp.zeros_like(p.data)}
+        slots = {"m": xp.zeros_like(p.data), "v": xp.zeros_like(p.data)}
+        if self.amsgrad:
+            slots["v_hat"] = xp.zeros_like(p.data)
+        return slots
 
     def _step_size(self) -> float:
         """lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), once per step rather than per weight."""
@@ -102,7 +112,7 @@ class Adam(Optimizer):
         alpha = self._step_scalar("alpha", value.dtype, self._step_size)
         cast = value.dtype.type
         m, v = slots["m"], slots["v"]
-        if xp is not np:
+        if xp is not np and not self.amsgrad:
             # One launch instead of eight elementwise ones per weight.
             from .kernels import cuda
 
@@ -113,6 +123,8 @@ class Adam(Optimizer):
         m += cast(1 - self.beta_1) * grad
         v *= cast(self.beta_2)
         v += cast(1 - self.beta_2) * (grad * grad)
+        if self.amsgrad:
+            v = xp.maximum(slots["v_hat"], v, out=slots["v_hat"])
         step = xp.sqrt(v)
         step += cast(self.epsilon)
         xp.divide(m, step, out=step)
@@ -125,6 +137,7 @@ class Adam(Optimizer):
             "beta_1": self.beta_1,
             "beta_2": self.beta_2,
             "epsilon": self.epsilon,
+            **({"amsgrad": self.amsgrad} if self._takes_amsgrad else {}),
         }
 
 
@@ -138,10 +151,17 @@ class AdamW(Adam):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
+        amsgrad: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            learning_rate, beta_1, beta_2, epsilon, weight_decay=weight_decay, **kwargs
+            learning_rate,
+            beta_1,
+            beta_2,
+            epsilon,
+            amsgrad,
+            weight_decay=weight_decay,
+            **kwargs,
         )
 
 
@@ -285,6 +305,8 @@ class Adamax(Adam):
     """Keras' Adamax, Adam with the infinity norm: m = m + (g - m) * (1 - beta_1);
     u = max(beta_2 * u, |g|); w -= lr * m / ((1 - beta_1^t) * (u + epsilon))."""
 
+    _takes_amsgrad = False
+
     def _new_slots(self, p: Tensor) -> dict[str, Any]:
         xp = backend.get_array_module(p.data)
         return {"m": xp.zeros_like(p.data), "u": xp.zeros_like(p.data)}
@@ -309,6 +331,8 @@ class Nadam(Adam):
     u_t = beta_1 * (1 - 0.5 * 0.96^t): with U_t = u_1 * ... * u_t,
     m_hat = u_{t+1} * m / (1 - U_t * u_{t+1}) + (1 - u_t) * g / (1 - U_t),
     v_hat = v / (1 - beta_2^t), w -= lr * m_hat / (sqrt(v_hat) + epsilon)."""
+
+    _takes_amsgrad = False
 
     def __init__(
         self,
@@ -401,6 +425,8 @@ class Lion(Optimizer):
 class Lamb(Adam):
     """Keras' Lamb (You et al.): Adam's bias-corrected step, scaled per weight by the trust
     ratio ||w|| / ||step|| (1 when either is 0), for large batches. Adam's arguments."""
+
+    _takes_amsgrad = False
 
     def _update(self, value: Any, grad: Any, slots: dict[str, Any]) -> None:
         xp = backend.get_array_module(value)
@@ -701,6 +727,11 @@ def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
     itself."""
     if isinstance(identifier, Optimizer):
         return identifier
+    if isinstance(identifier, dict) and "class_name" in identifier:  # Keras' serialized form
+        if "module" in identifier:
+            return deserialize(identifier)
+        inner = {k: v for k, v in (identifier.get("config") or {}).items() if k != "name"}
+        return get({**inner, "name": str(identifier["class_name"]).lower()})
     if isinstance(identifier, dict):
         config = dict(identifier)
         name = config.pop("name", None)

@@ -188,6 +188,8 @@ def test_the_optimizer_state_travels_with_the_keras_file(tmp_path):
         lambda: minicnn.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
         lambda: minicnn.optimizers.Lamb(0.01),
         lambda: minicnn.optimizers.Ftrl(0.1),
+        lambda: minicnn.optimizers.Adam(0.01, amsgrad=True),
+        lambda: minicnn.optimizers.AdamW(0.01, amsgrad=True),
     ],
 )
 def test_each_optimizer_state_goes_through_keras_layout(optimizer, tmp_path):

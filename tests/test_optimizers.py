@@ -60,6 +60,28 @@ def test_adamw_decays_the_weights_before_the_adam_step():
     assert isinstance(optimizers.get("rmsprop"), optimizers.RMSprop)
 
 
+def test_amsgrad_divides_by_the_largest_second_moment_seen():
+    """Keras' AMSGrad: v_hat = max(v_hat, v), and the step divides by sqrt(v_hat)."""
+    rng = np.random.default_rng(2)
+    w0 = rng.standard_normal(5)
+    # Large gradients first, then small ones, so that v falls below v_hat.
+    grads = np.concatenate([3 * rng.standard_normal((3, 5)), 0.1 * rng.standard_normal((4, 5))])
+    got = steps(optimizers.Adam(0.01, amsgrad=True), w0, grads)
+    plain = steps(optimizers.Adam(0.01), w0, grads)
+    w, m, v, v_hat = w0.copy(), np.zeros(5), np.zeros(5), np.zeros(5)
+    for t, g in enumerate(grads, start=1):
+        m = m + (g - m) * 0.1
+        v = v + (g * g - v) * 0.001
+        v_hat = np.maximum(v_hat, v)
+        alpha = 0.01 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        w = w - alpha * m / (np.sqrt(v_hat) + 1e-7)
+    np.testing.assert_allclose(got, w, rtol=1e-12)
+    assert np.abs(got - plain).max() > 1e-6  # v_hat made a difference
+    assert optimizers.Adam(amsgrad=True).get_config()["amsgrad"] is True
+    assert optimizers.get({"class_name": "AdamW", "config": {"amsgrad": True}}).amsgrad
+    assert "amsgrad" not in optimizers.Adamax().get_config()
+
+
 def test_clipping_follows_keras():
     g = np.array([3.0, -4.0])  # norm 5
     sgd = dict(learning_rate=1.0)
@@ -84,8 +106,10 @@ def test_bad_optimizer_arguments_are_named():
         optimizers.SGD(clipnorm=-1)
     with pytest.raises(ValueError, match=r"rho must be in \[0, 1\)"):
         optimizers.RMSprop(rho=1.0)
-    with pytest.raises(TypeError, match="amsgrad"):
-        optimizers.Adam(amsgrad=True)
+    with pytest.raises(TypeError, match="Adamax takes no argument 'amsgrad'"):
+        optimizers.Adamax(amsgrad=True)
+    with pytest.raises(TypeError, match="Nadam takes no argument 'amsgrad'"):
+        optimizers.Nadam(amsgrad=True)
     with pytest.raises(ValueError, match="Unknown optimizer 'adabelief'; known: adadelta"):
         optimizers.get("adabelief")
     with pytest.raises(ValueError, match="learning_rate_power must be <= 0"):

@@ -642,11 +642,14 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
         save_weights(self, path)
 
-    def load_weights(self, path: str | os.PathLike) -> None:
-        """Weights from ``save_weights`` (or from a ``save``d model file) into this model."""
+    def load_weights(
+        self, path: str | os.PathLike, skip_mismatch: bool = False, by_name: bool = False
+    ) -> None:
+        """Weights from ``save_weights`` (or from a ``save``d model file) into this model;
+        Keras' weight files too (``by_name`` and ``skip_mismatch`` for Keras 2's ``.h5``)."""
         from .saving import load_weights
 
-        load_weights(self, path)
+        load_weights(self, path, skip_mismatch=skip_mismatch, by_name=by_name)
 
 
 class Sequential(Model):

@@ -202,6 +202,11 @@ def load_model(
     if path.is_file() and keras_files.is_keras_archive(path):
         with registry.custom_object_scope(custom_objects):
             return keras_files.load_keras_archive(path, compile, device)
+    if path.is_file() and keras_files.is_hdf5(path):  # Keras 2's model.save("model.h5")
+        from .keras_legacy import load_legacy_model
+
+        with registry.custom_object_scope(custom_objects):
+            return load_legacy_model(path, compile, device)
     archive, document = _open(path, (FORMAT, FEATURE_SPACE_FORMAT), "minicnn model file")
     if document.get("format") == FEATURE_SPACE_FORMAT:  # Keras loads a FeatureSpace so too
         from .feature_space import FeatureSpace
@@ -238,14 +243,32 @@ def save_weights(model: Model, path: str | os.PathLike) -> None:
     _write(path, document, _weight_arrays(model))
 
 
-def load_weights(model: Model, path: str | os.PathLike) -> None:
+def load_weights(
+    model: Model, path: str | os.PathLike, skip_mismatch: bool = False, by_name: bool = False
+) -> None:
     """Weights saved by ``save_weights`` or ``save`` into ``model``, after checking that they
     were saved from layers of the same classes (their settings may differ, as in Keras, as long
     as the weights' shapes fit). Keras 3's weight files (``model.weights.h5``) are read too,
-    into a model built as the Keras one was."""
+    into a model built as the Keras one was, and Keras 2's ``.h5`` files (weights-only or
+    whole models): layer by layer in order, or with ``by_name`` by the layers' names, and
+    with ``skip_mismatch`` leaving a layer whose shapes differ as it is (with a warning)."""
     path = Path(path)
     model._require_built()
-    if path.is_file() and keras_files.is_hdf5(path):
+    is_h5 = path.is_file() and keras_files.is_hdf5(path)
+    if is_h5:
+        from .keras_legacy import is_legacy_h5, load_legacy_weights
+
+        with keras_files.h5py_module().File(path, "r") as h5:
+            if is_legacy_h5(h5):
+                group = h5["model_weights"] if "model_weights" in h5 else h5
+                load_legacy_weights(model, group, str(path), by_name, skip_mismatch)
+                return
+    if skip_mismatch or by_name:
+        raise ValueError(
+            "skip_mismatch and by_name apply to Keras 2's .h5 files (legacy_h5_format), as in "
+            f"Keras; {path} is not one."
+        )
+    if is_h5:
         keras_files.load_keras_weight_file(model, path)
         return
     archive, document = _open(path, (WEIGHTS_FORMAT, FORMAT), "minicnn weights file")

@@ -1,0 +1,155 @@
+"""Writes the Keras 2 files (TensorFlow's ``tf.keras``, the legacy HDF5 format) that
+tests/test_keras2_files.py reads: whole models saved by ``model.save("name.h5")``, with
+inputs, targets, Keras' predictions and the weights after one more training step
+(``name.npz``), and a weights-only file of ``model.save_weights("name.h5")``. Run it where
+TensorFlow 2.15 is installed (neither it nor Keras is a dependency of minicnn; the files are
+kept in the repository):
+
+    python tests/keras2_files/make_keras2_files.py
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow import keras  # noqa: E402
+
+layers = keras.layers
+HERE = os.path.dirname(os.path.abspath(__file__))
+rng = np.random.default_rng(0)
+
+
+def sequential():
+    """A Sequential CNN whose first layer takes ``input_shape``; the new Adam."""
+    model = keras.Sequential(
+        [
+            layers.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = rng.random((16, 8, 8, 1)).astype("float32")
+    return model, x, np.arange(16) % 3
+
+
+def functional():
+    """Two inputs and two outputs, a nested Sequential, a shared layer, a masked LSTM,
+    BatchNormalization, a regularizer; SGD with momentum, loss weights, metrics per output."""
+    img = keras.Input((8, 8, 1), name="img")
+    tok = keras.Input((5,), dtype="int32", name="tok")
+    x = layers.Conv2D(4, 3, padding="same", kernel_regularizer=keras.regularizers.l2(1e-3))(img)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    s = layers.LSTM(4)(layers.Embedding(20, 6, mask_zero=True)(tok))
+    block = keras.Sequential(
+        [
+            layers.Dense(6, activation="tanh", input_shape=(8,)),
+            layers.BatchNormalization(),
+            layers.Dense(4),
+        ],
+        name="block",
+    )
+    h = block(layers.Concatenate()([x, s]))
+    shared = layers.Dense(4, name="shared")
+    total = layers.Add(name="sum")([shared(h), shared(x)])
+    flag = layers.Dense(1, activation="sigmoid", name="flag")(h)
+    model = keras.Model([img, tok], [total, flag])
+    model.compile(
+        keras.optimizers.SGD(0.05, momentum=0.9),
+        loss=["mse", keras.losses.BinaryCrossentropy()],
+        metrics=[["mae"], ["accuracy"]],
+        loss_weights=[1.0, 0.5],
+    )
+    x = [
+        rng.random((16, 8, 8, 1)).astype("float32"),
+        rng.integers(0, 20, (16, 5)).astype("int32"),
+    ]
+    y = [rng.random((16, 4)).astype("float32"), (rng.random((16, 1)) > 0.5).astype("float32")]
+    return model, x, y
+
+
+def optimizer_v2():
+    """The legacy optimizer (``tf.keras.optimizers.legacy``, Keras 2.10 and before): its
+    state is named per weight ("Adam/dense/kernel/m:0"), all m's before all v's."""
+    model = keras.Sequential(
+        [keras.Input((5,)), layers.Dense(4, activation="tanh"), layers.Dense(2)]
+    )
+    model.compile(keras.optimizers.legacy.Adam(0.01, amsgrad=True), "mse")
+    return model, rng.random((16, 5)).astype("float32"), rng.random((16, 2)).astype("float32")
+
+
+def each_optimizer(optimizer):
+    """The same small model with each of Keras 2's optimizers (their state's names)."""
+
+    def make():
+        model = keras.Sequential(
+            [keras.Input((5,)), layers.Dense(4, activation="tanh"), layers.Dense(2)]
+        )
+        model.compile(optimizer(), "mse")
+        return model, rng.random((16, 5)).astype("float32"), rng.random((16, 2)).astype("float32")
+
+    return make
+
+
+OPTIMIZERS = {
+    "rmsprop": lambda: keras.optimizers.RMSprop(0.01, momentum=0.9, centered=True),
+    "adagrad": lambda: keras.optimizers.Adagrad(0.1),
+    "adamax": lambda: keras.optimizers.Adamax(0.01),
+    "nadam": lambda: keras.optimizers.Nadam(0.01),
+    "adamw": lambda: keras.optimizers.AdamW(0.01, amsgrad=True),
+    "adadelta": lambda: keras.optimizers.Adadelta(1.0),
+    "ftrl": lambda: keras.optimizers.Ftrl(0.1),
+    "lion": lambda: keras.optimizers.Lion(0.001),
+    "sgd_v2": lambda: keras.optimizers.legacy.SGD(0.1, momentum=0.9, nesterov=True),
+}
+
+
+def weights_only():
+    """``save_weights`` of a model that minicnn's test builds again with its own names."""
+    model = keras.Sequential(
+        [
+            keras.Input((6, 3)),
+            layers.Conv1D(4, 3, padding="same", activation="relu"),
+            layers.Bidirectional(layers.GRU(3, return_sequences=True)),
+            layers.LayerNormalization(),
+            layers.Dropout(0.3),
+            layers.GlobalMaxPooling1D(),
+            layers.Dense(2),
+        ]
+    )
+    return model, rng.random((4, 6, 3)).astype("float32")
+
+
+def split(data, rows):
+    return [d[rows] for d in data] if isinstance(data, list) else data[rows]
+
+
+def arrays(name, data):
+    data = data if isinstance(data, list) else [data]
+    return {f"{name}{i}": d for i, d in enumerate(data)}
+
+
+if __name__ == "__main__":
+    tf.keras.utils.set_random_seed(0)
+    for name, make in [
+        ("sequential", sequential),
+        ("functional", functional),
+        ("optimizer_v2", optimizer_v2),
+        *[(f"optimizer_{k}", each_optimizer(o)) for k, o in OPTIMIZERS.items()],
+    ]:
+        model, x, y = make()
+        model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        model.save(os.path.join(HERE, f"{name}.h5"))
+        predicted = model.predict(x, verbose=0)
+        model.train_on_batch(split(x, slice(0, 8)), split(y, slice(0, 8)))
+        saved = {**arrays("x", x), **arrays("y", y), **arrays("predicted", predicted)}
+        saved.update(arrays("next", model.get_weights()))
+        np.savez(os.path.join(HERE, f"{name}.npz"), **saved)
+    model, x = weights_only()
+    model.save_weights(os.path.join(HERE, "weights_only.h5"))
+    np.savez(os.path.join(HERE, "weights_only.npz"), x=x, predicted=model.predict(x, verbose=0))

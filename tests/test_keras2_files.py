@@ -1,0 +1,209 @@
+"""Keras' legacy HDF5 files (tests/keras2_files): models that TensorFlow 2.15's Keras 2 saved
+with ``model.save("name.h5")`` (make_keras2_files.py), one that Keras 3 saved in that format
+(make_keras3_legacy_file.py) and a weights-only file of ``save_weights``. minicnn reads them:
+its predictions equal Keras', and one more training step from the restored optimizer state
+gives Keras' weights."""
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minicnn
+from minicnn import Input, Sequential, load_model
+from minicnn import layers as L
+from minicnn.keras_files import KerasFileError
+
+h5py = pytest.importorskip("h5py", reason="reading Keras' weight files needs h5py")
+
+FILES = Path(__file__).parent / "keras2_files"
+OPTIMIZERS = ["rmsprop", "adagrad", "adamax", "nadam", "adamw", "adadelta", "ftrl", "lion"]
+
+
+def _saved(name):
+    data = np.load(FILES / f"{name}.npz")
+
+    def listed(prefix):
+        found = [data[k] for k in sorted(data.files, key=_number) if k.startswith(prefix)]
+        return found
+
+    return listed("x"), listed("y"), listed("predicted"), listed("next")
+
+
+def _number(key):
+    return int("".join(c for c in key if c.isdigit()) or 0)
+
+
+def _one_or_all(values, rows=slice(None)):
+    return values[0][rows] if len(values) == 1 else [v[rows] for v in values]
+
+
+def _loaded(name, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # compiled as saved, with its optimizer's state
+        return load_model(FILES / f"{name}.h5", **kwargs)
+
+
+def _next_step_difference(model, x, y, expected):
+    model.train_on_batch(_one_or_all(x, slice(0, 8)), _one_or_all(y, slice(0, 8)))
+    return max(
+        float(np.abs(a - b).max()) for a, b in zip(model.get_weights(), expected, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "name, tolerance",
+    [
+        ("sequential", 1e-6),
+        ("functional", 1e-5),  # SGD with momentum through an LSTM and BatchNormalization
+        ("optimizer_v2", 1e-6),
+        ("keras3_legacy", 1e-6),
+        ("optimizer_sgd_v2", 1e-6),
+        *[(f"optimizer_{k}", 1e-6) for k in OPTIMIZERS if k != "nadam"],
+    ],
+)
+def test_legacy_model_predicts_and_trains_on_as_keras(name, tolerance):
+    x, y, predicted, after = _saved(name)
+    model = _loaded(name)
+    got = model.predict(_one_or_all(x), verbose=0)
+    for a, b in zip(got if isinstance(got, list) else [got], predicted, strict=True):
+        np.testing.assert_allclose(a, b, atol=2e-6)
+    fresh = _loaded(name, compile=False)
+    fresh.compile(type(model.optimizer)(**_rate_only(model)), model.loss)
+    restored = _next_step_difference(model, x, y, after)
+    assert restored <= tolerance
+    if name not in ("optimizer_ftrl", "optimizer_adadelta", "optimizer_adagrad"):
+        # A fresh optimizer's step is far from Keras' (the state was read, not restarted);
+        # these three make steps too small after two epochs to tell apart.
+        assert _next_step_difference(fresh, x, y, after) > 100 * max(restored, 1e-8)
+
+
+def _rate_only(model):
+    config = model.optimizer.get_config()
+    config.pop("name", None)
+    return config
+
+
+def test_keras2_nadam_state_is_read_and_its_product_follows_from_the_iterations():
+    """Keras 2 does not save Nadam's momentum product; minicnn computes it from the
+    iteration count (TensorFlow reloading its own file restarts it at 1: 6.3e-3 off)."""
+    x, y, _, after = _saved("optimizer_nadam")
+    model = _loaded("optimizer_nadam")
+    assert model.optimizer.iterations == 4
+    assert _next_step_difference(model, x, y, after) < 1e-3
+
+
+def test_keras2_compile_settings_are_read():
+    model = _loaded("functional")
+    assert isinstance(model.optimizer, minicnn.optimizers.SGD)
+    assert model.optimizer.momentum == pytest.approx(0.9)
+    assert model.optimizer.iterations == 4
+    x, y, _, _ = _saved("functional")
+    results = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert {"loss", "sum_mae", "flag_accuracy"} <= set(results)
+    sequential = _loaded("sequential")
+    assert type(sequential.optimizer).__name__ == "Adam"
+    sx, sy, _, _ = _saved("sequential")
+    assert "accuracy" in sequential.evaluate(sx[0], sy[0], verbose=0, return_dict=True)
+    assert _loaded("optimizer_v2").optimizer.amsgrad
+    model = load_model(FILES / "functional.h5", compile=False)
+    assert not model.compiled
+
+
+def test_keras2_architecture_is_rebuilt():
+    model = _loaded("functional")
+    assert model.output_names == ["sum", "flag"]
+    assert [type(la).__name__ for la in model.get_layer("block").layers][-3:] == [
+        "Dense",
+        "BatchNormalization",
+        "Dense",
+    ]
+    assert model.get_layer("embedding").mask_zero
+    assert model.get_layer("batch_normalization").axis in (3, -1)
+    sequential = _loaded("sequential")
+    assert sequential.count_params() == 4 * 9 + 4 + 36 * 3 + 3
+
+
+def test_keras2_weights_only_file_loads_in_order_into_a_model_built_here():
+    """Keras 2 matches a weights file's layers to the model's in order, whatever their
+    names; so does minicnn (and by name on request)."""
+    data = np.load(FILES / "weights_only.npz")
+    minicnn.utils.set_random_seed(1)
+    model = Sequential(
+        [
+            Input((6, 3)),
+            L.Conv1D(4, 3, padding="same", activation="relu"),
+            L.Bidirectional(L.GRU(3, return_sequences=True)),
+            L.LayerNormalization(),
+            L.Dropout(0.3),
+            L.GlobalMaxPooling1D(),
+            L.Dense(2),
+        ]
+    )
+    model.load_weights(FILES / "weights_only.h5")
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["predicted"], atol=1e-6)
+    with pytest.raises(KerasFileError, match="has weights of shapes"):
+        Sequential(
+            [
+                Input((6, 3)),
+                L.Conv1D(5, 3),
+                L.Bidirectional(L.GRU(3)),
+                L.LayerNormalization(),
+                L.Dense(2),
+            ]
+        ).load_weights(FILES / "weights_only.h5")
+    with pytest.raises(KerasFileError, match="holds weights for 4 layers; the model has 1"):
+        Sequential([Input((6, 3)), L.Dense(2)]).load_weights(FILES / "weights_only.h5")
+    with pytest.raises(KerasFileError, match="holds weights only"):
+        load_model(FILES / "weights_only.h5")
+
+
+def test_keras2_weights_by_name_and_skip_mismatch(tmp_path):
+    model = Sequential(
+        [Input((8, 8, 1)), L.Conv2D(4, 3, name="conv2d"), L.Flatten(), L.Dense(7, name="dense")]
+    )
+    before = model.get_layer("dense").get_weights()
+    with pytest.warns(UserWarning, match="layer 'dense' has weights of shapes .* Skipped"):
+        model.load_weights(FILES / "sequential.h5", by_name=True, skip_mismatch=True)
+    keras_model = _loaded("sequential", compile=False)
+    for a, b in zip(
+        model.get_layer("conv2d").get_weights(), keras_model.layers[0].get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(model.get_layer("dense").get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="apply to Keras 2's .h5 files"):
+        model.save_weights(tmp_path / "w.weights.h5")
+        model.load_weights(tmp_path / "w.weights.h5", by_name=True)
+
+
+def test_damaged_legacy_files_are_refused_by_name(tmp_path):
+    path = tmp_path / "m.h5"
+    shutil.copy(FILES / "sequential.h5", path)
+    with h5py.File(path, "r+") as h5:
+        h5.attrs["model_config"] = h5.attrs["model_config"].replace("Conv2D", "Conv9D")
+    with pytest.raises(KerasFileError, match="no layer 'Conv9D'"):
+        load_model(path)
+    shutil.copy(FILES / "sequential.h5", path)
+    with h5py.File(path, "r+") as h5:
+        del h5["model_weights/dense/dense/kernel:0"]
+        h5["model_weights/dense/dense/kernel:0"] = np.zeros((35, 3), np.float32)
+    with pytest.raises(KerasFileError, match=r"layer 'dense' has weights of shapes \[\(36, 3\)"):
+        load_model(path)
+
+
+def test_an_optimizer_state_minicnn_cannot_follow_starts_afresh_with_a_warning(tmp_path):
+    path = tmp_path / "m.h5"
+    shutil.copy(FILES / "optimizer_v2.h5", path)
+    with h5py.File(path, "r+") as h5:
+        group = h5["optimizer_weights"]
+        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+        group.attrs["weight_names"] = [n.replace("/vhat:", "/rms:") for n in names]
+        for n in names:
+            if "/vhat:" in n:
+                group[n.replace("/vhat:", "/rms:")] = np.asarray(group[n])
+    with pytest.warns(UserWarning, match="Adam optimizer's saved state is not read"):
+        model = load_model(path)
+    assert model.optimizer.iterations == 0

@@ -140,6 +140,11 @@ ELEMENTWISE = {
     "exponential": (lambda xp, x: xp.exp(x), lambda xp, x, y: y),
     "silu": (lambda xp, x: x * _stable_sigmoid(xp, x), _silu_slope),
     "hard_sigmoid": (_hard_sigmoid, lambda xp, x, y: _hard_sigmoid_slope(xp, x)),
+    # Keras 2's hard sigmoid, clip(0.2 x + 0.5, 0, 1): what "hard_sigmoid" means in its files.
+    "legacy_hard_sigmoid": (
+        lambda xp, x: xp.clip(0.2 * x + 0.5, 0, 1),
+        lambda xp, x, y: ((y > 0) & (y < 1)).astype(x.dtype) * x.dtype.type(0.2),
+    ),
     "hard_silu": (
         lambda xp, x: x * _hard_sigmoid(xp, x),
         lambda xp, x, y: _hard_sigmoid(xp, x) + x * _hard_sigmoid_slope(xp, x),

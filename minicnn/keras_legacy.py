@@ -23,8 +23,26 @@ _KINDS = {
     "_constraint": "constraints",
 }
 # Keras 2's arguments that Keras 3 dropped, where they hold the values that Keras 3 means.
-# None: any value (how Keras 2 computed a recurrent layer; the sequence length it expected).
-_KERAS2_ONLY = {"time_major": (False,), "implementation": None, "input_length": None}
+# None: any value (how Keras 2 computed a recurrent layer; the sequence length it expected;
+# the shapes an attention layer was built for).
+_KERAS2_ONLY = {
+    "time_major": (False,),
+    "implementation": None,
+    "input_length": None,
+    "query_shape": None,
+    "key_shape": None,
+    "value_shape": None,
+}
+# Keras 2's layers that Keras 3 renamed or folded into others: (class, renamed arguments).
+_RENAMED = {
+    "ThresholdedReLU": ("ReLU", {"theta": "threshold"}),  # differs only at x == theta
+    "LeakyReLU": ("LeakyReLU", {"alpha": "negative_slope"}),
+}
+# Arguments Keras 2's config held from a base class without using them.
+_UNUSED = {
+    "SeparableConv1D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint"),
+    "SeparableConv2D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint"),
+}
 _WRAPPED = ("layer", "forward_layer", "backward_layer", "cell")
 
 # Keras 2's names of optimizer slots where minicnn's differ; elsewhere they are the same.
@@ -64,7 +82,10 @@ def load_legacy_model(path: Path, compile: bool = True, device: str | None = Non
                 "model.load_weights on it."
             )
         try:
-            document = modern_document(json.loads(_text(h5.attrs["model_config"])))
+            document = json.loads(_text(h5.attrs["model_config"]))
+            keras3 = _text(h5.attrs.get("keras_version", "")).startswith("3.")
+            if not keras3:  # Keras 3's legacy files hold its own configs
+                document = modern_document(document)
             model = model_from_keras_config(document, device)
         except (KeyError, TypeError, IndexError) as error:
             raise KerasFileError(
@@ -80,7 +101,7 @@ def load_legacy_model(path: Path, compile: bool = True, device: str | None = Non
             return model
         group = h5["optimizer_weights"]
         state = {n: np.asarray(group[n]) for n in _listed(group, "weight_names")}
-        if _text(h5.attrs.get("keras_version", "")).startswith("3."):
+        if keras3:
             # Keras 3 writes its optimizer's variables in the order of its .keras files.
             arrays = {str(i): a for i, a in enumerate(state.values())}
             restore_optimizer(model, arrays, keras_trainable(model, document["config"]), path)
@@ -138,11 +159,23 @@ def _modern_entry(entry: dict[str, Any], shifted: set[str] = frozenset()) -> dic
     if entry["class_name"] in MODELS + ("Model",):
         modern = modern_document(entry)
     else:
-        config = _modern_config(entry["config"], entry["class_name"] == "InputLayer")
+        class_name = entry["class_name"]
+        if class_name == "Lambda" and entry["config"].get("function_type") == "lambda":
+            raise KerasFileError(
+                f"layer '{entry['config'].get('name')}' is a Lambda whose function Keras 2 "
+                "kept as Python bytecode, which minicnn does not run from a file (Keras 3 "
+                "refuses it too, in safe mode)."
+            )
+        config = _modern_config(entry["config"], class_name == "InputLayer")
         axis = config.get("axis")
-        if entry["class_name"] == "BatchNormalization" and isinstance(axis, list):
+        if class_name == "BatchNormalization" and isinstance(axis, list):
             config["axis"] = axis[0] if len(axis) == 1 else axis  # Keras 2 kept a list
-        modern = {**entry, "config": config}
+        for key in _UNUSED.get(class_name, ()):
+            config.pop(key, None)
+        if class_name in _RENAMED:
+            class_name, renamed = _RENAMED[class_name]
+            config = {renamed.get(k, k): v for k, v in config.items()}
+        modern = {**entry, "class_name": class_name, "config": config}
     if "inbound_nodes" in entry:
         nodes = entry["inbound_nodes"]
         modern["inbound_nodes"] = [_modern_node(_shifted_refs(n, shifted)) for n in nodes]
@@ -160,6 +193,10 @@ def _modern_config(config: dict[str, Any], is_input: bool) -> dict[str, Any]:
             continue
         if key == "dtype" and isinstance(value, dict) and value.get("class_name") == "Policy":
             value = (value.get("config") or {}).get("name", "float32")  # Keras 2's policy
+        if key == "dtype" and not is_input and str(value).startswith(("int", "uint")):
+            continue  # the ids a lookup or Discretization gives, which minicnn's give too
+        if value == "hard_sigmoid" and key.endswith("activation"):
+            value = "legacy_hard_sigmoid"  # Keras 2's, clip(0.2 x + 0.5, 0, 1)
         elif isinstance(value, dict) and "class_name" in value and "config" in value:
             kind = next((k for end, k in _KINDS.items() if key.endswith(end)), None)
             if key in _WRAPPED:

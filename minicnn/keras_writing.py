@@ -115,6 +115,12 @@ def _entry(layer: Any) -> dict[str, Any]:
 
     builtin = LAYER_CLASSES.get(type(layer).__name__) is type(layer)
     config = {**_with_modules(layer.get_config()), "dtype": _policy(layer)}
+    for key, value in config.items():
+        if value == "legacy_hard_sigmoid" and key.endswith("activation"):
+            raise KerasFileError(
+                f"layer '{layer.name}': Keras 3 has no {key} 'legacy_hard_sigmoid' (Keras 2's "
+                "hard sigmoid, clip(0.2 x + 0.5, 0, 1)); its 'hard_sigmoid' is relu6(x + 3) / 6."
+            )
     for key in _NOT_KERAS_ARGUMENTS.get(type(layer).__name__, ()):
         config.pop(key, None)
     entry = {

@@ -39,6 +39,7 @@ ORACLES = {
     "swish": lambda x: x * sigmoid(x),
     "hard_sigmoid": lambda x: np.clip(x / 6 + 0.5, 0, 1),
     "hard_silu": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
+    "legacy_hard_sigmoid": lambda x: np.clip(0.2 * x + 0.5, 0, 1),  # Keras 2's
     "hard_swish": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
     "mish": lambda x: x * np.tanh(softplus(x)),
     # Keras 3's newer ones, as its docstrings define them

@@ -126,6 +126,19 @@ def test_keras2_architecture_is_rebuilt():
     assert sequential.count_params() == 4 * 9 + 4 + 36 * 3 + 3
 
 
+def test_keras2_layers_whose_configs_differ_from_keras_3s_are_read():
+    x, _, predicted, _ = _saved("zoo")
+    model = load_model(FILES / "zoo.h5")
+    np.testing.assert_allclose(model.predict(x, verbose=0), predicted[0], atol=2e-5)
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert {"SeparableConv2D", "LeakyReLU", "ReLU", "ConvLSTM2D", "MultiHeadAttention"} <= kinds
+    assert model.get_layer("leaky_re_lu").get_config()["negative_slope"] == pytest.approx(0.2)
+    assert model.get_layer("thresholded_re_lu").get_config()["threshold"] == pytest.approx(0.1)
+    assert model.get_layer("conv_lstm2d").get_config()["recurrent_activation"] == (
+        "legacy_hard_sigmoid"
+    )
+
+
 def test_keras2_weights_only_file_loads_in_order_into_a_model_built_here():
     """Keras 2 matches a weights file's layers to the model's in order, whatever their
     names; so does minicnn (and by name on request)."""
@@ -207,3 +220,39 @@ def test_an_optimizer_state_minicnn_cannot_follow_starts_afresh_with_a_warning(t
     with pytest.warns(UserWarning, match="Adam optimizer's saved state is not read"):
         model = load_model(path)
     assert model.optimizer.iterations == 0
+
+
+def test_keras2_hard_sigmoid_is_its_own(tmp_path):
+    """Keras 2's "hard_sigmoid" is clip(0.2 x + 0.5, 0, 1) (its LSTM's and ConvLSTM2D's
+    default recurrent activation), not Keras 3's relu6(x + 3) / 6: its files load with
+    minicnn's "legacy_hard_sigmoid", which Keras 3's format cannot hold."""
+    x = np.array([-3.0, -2.5, -1.0, 0.0, 1.0, 2.0, 2.5, 4.0], np.float32)
+    legacy = minicnn.activations.get("legacy_hard_sigmoid")
+    np.testing.assert_allclose(legacy(x).data, np.clip(0.2 * x + 0.5, 0, 1), rtol=1e-6)
+    path = tmp_path / "m.h5"
+    shutil.copy(FILES / "optimizer_rmsprop.h5", path)
+    with h5py.File(path, "r+") as h5:
+        config = h5.attrs["model_config"]
+        h5.attrs["model_config"] = config.replace(
+            '"activation": "tanh"', '"activation": "hard_sigmoid"'
+        )
+    model = load_model(path, compile=False)
+    assert model.layers[0].get_config()["activation"] == "legacy_hard_sigmoid"
+    with pytest.raises(KerasFileError, match="Keras 3 has no activation 'legacy_hard_sigmoid'"):
+        model.export(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_keras2_learning_rate_decay_is_an_inverse_time_schedule(tmp_path):
+    """Keras 2's optimizers took ``decay``: rate / (1 + decay * iterations)."""
+    path = tmp_path / "m.h5"
+    shutil.copy(FILES / "optimizer_v2.h5", path)
+    with h5py.File(path, "r+") as h5:
+        h5.attrs["training_config"] = h5.attrs["training_config"].replace(
+            '"decay": 0.0', '"decay": 0.5'
+        )
+    model = _loaded(str(path)[: -len(".h5")])
+    schedule = model.optimizer.get_config()["learning_rate"]
+    assert schedule["class_name"] == "InverseTimeDecay"
+    rate = minicnn.optimizers.schedules.deserialize(schedule)
+    assert rate(4) == pytest.approx(0.01 / (1 + 0.5 * 4))

@@ -77,6 +77,14 @@ def test_gradients_through_time(kind, return_sequences, device):
     check_layer_gradients(layer, x, device=device)
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_gradients_with_keras2_hard_sigmoid_gates(kind, device):
+    """Keras 2's gates (its files' "hard_sigmoid", clip(0.2 x + 0.5, 0, 1))."""
+    x = np.random.default_rng(3).standard_normal((2, 4, 3))
+    layer = KINDS[kind](3, recurrent_activation="legacy_hard_sigmoid", return_sequences=True)
+    check_layer_gradients(layer, x, device=device)
+
+
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_gradients_with_dropout_masks(kind, device):
     x = np.random.default_rng(2).standard_normal((3, 4, 3))

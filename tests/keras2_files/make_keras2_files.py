@@ -125,6 +125,30 @@ def weights_only():
     return model, rng.random((4, 6, 3)).astype("float32")
 
 
+def zoo():
+    """Layers whose Keras 2 configs differ from Keras 3's: SeparableConv2D (unused kernel
+    arguments), LeakyReLU's alpha, ThresholdedReLU, ConvLSTM2D and LSTM with Keras 2's
+    hard sigmoid, MultiHeadAttention's build shapes, an Embedding's input_length,
+    Discretization's int64 dtype, GRU without reset_after."""
+    image = keras.Input((6, 6, 2), name="image")
+    x = layers.SeparableConv2D(3, 3, padding="same")(image)
+    x = layers.LeakyReLU(alpha=0.2)(x)
+    x = layers.ThresholdedReLU(theta=0.1)(x)
+    frames = layers.Reshape((2, 6, 9, 1))(layers.Permute((1, 3, 2))(x))
+    x = layers.ConvLSTM2D(2, 3)(frames)
+    x = layers.Flatten()(x)
+    tokens = keras.Input((5,), name="tokens")
+    ids = layers.Embedding(4, 6, input_length=5)(layers.Discretization([0.25, 0.5, 0.75])(tokens))
+    s = layers.MultiHeadAttention(2, 3)(ids, ids)
+    s = layers.LSTM(4, recurrent_activation="hard_sigmoid", return_sequences=True)(s)
+    s = layers.Bidirectional(layers.GRU(3, reset_after=False))(s)
+    model = keras.Model([image, tokens], layers.Concatenate()([x, s]))
+    for layer in model.layers:  # weights off their initial values
+        layer.set_weights([w + rng.normal(0, 0.2, w.shape) for w in layer.get_weights()])
+    x = [rng.normal(size=(3, 6, 6, 2)).astype("float32"), rng.random((3, 5)).astype("float32")]
+    return model, x
+
+
 def split(data, rows):
     return [d[rows] for d in data] if isinstance(data, list) else data[rows]
 
@@ -150,6 +174,10 @@ if __name__ == "__main__":
         saved = {**arrays("x", x), **arrays("y", y), **arrays("predicted", predicted)}
         saved.update(arrays("next", model.get_weights()))
         np.savez(os.path.join(HERE, f"{name}.npz"), **saved)
+    model, x = zoo()
+    saved = {**arrays("x", x), **arrays("predicted", model.predict(x, verbose=0))}
+    model.save(os.path.join(HERE, "zoo.h5"))
+    np.savez(os.path.join(HERE, "zoo.npz"), **saved)
     model, x = weights_only()
     model.save_weights(os.path.join(HERE, "weights_only.h5"))
     np.savez(os.path.join(HERE, "weights_only.npz"), x=x, predicted=model.predict(x, verbose=0))

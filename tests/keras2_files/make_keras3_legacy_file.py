@@ -33,6 +33,4 @@ if __name__ == "__main__":
     predicted = model.predict(x, verbose=0)
     model.train_on_batch(x[:8], y[:8])
     after = {f"next{i}": w for i, w in enumerate(model.get_weights())}
-    np.savez(
-        os.path.join(HERE, "keras3_legacy.npz"), x0=x, y0=y, predicted0=predicted, **after
-    )
+    np.savez(os.path.join(HERE, "keras3_legacy.npz"), x0=x, y0=y, predicted0=predicted, **after)

@@ -22,6 +22,7 @@ import json, sys, warnings
 import numpy as np
 from minicnn import load_model
 folder = sys.argv[1]
+extension = sys.argv[2] if len(sys.argv) > 2 else "keras"  # "h5": Keras 2's files
 made = json.load(open(f"{folder}/made.json"))
 for name, status in made.items():
     if status != "ok":
@@ -30,7 +31,7 @@ for name, status in made.items():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = load_model(f"{folder}/{name}.keras", compile=False)
+            model = load_model(f"{folder}/{name}.{extension}", compile=False)
         saved = np.load(f"{folder}/{name}.npz")
         got = np.asarray(model.predict(saved["x"], verbose=0), np.float64)
         worst = float(np.abs(got - saved["y"]).max())

@@ -212,7 +212,10 @@ def _modern_node(node: Any) -> Any:
     inbound tensor as the argument, several as one list (Keras 2 called layers so)."""
     if isinstance(node, dict):
         return node
-    tensors = [_tensor(ref) for ref in node]
+    if node and isinstance(node[0], str):  # one inbound tensor, written flat (TFOpLambda's)
+        node = [node]
+    # A constant first argument of a TensorFlow call: ["_CONSTANT_VALUE", -1, value, kwargs].
+    tensors = [ref[2] if ref[0] == "_CONSTANT_VALUE" else _tensor(ref) for ref in node]
     kwargs = node[-1][3] if node and len(node[-1]) > 3 else {}
     kwargs = {key: _tensor_refs(value) for key, value in kwargs.items()}
     return {"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": kwargs}
@@ -409,3 +412,32 @@ def restore_named_state(
     for (_, slot), (slots, value) in found.items():
         slots[slot][...] = backend.to_device(value, backend.device_of(slots[slot]))
     optimizer.iterations = iterations
+
+
+TF_OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")
+
+
+def tf_operation(entry: dict[str, Any]) -> Any:
+    """Keras 2's layer for a TensorFlow call on KerasTensors, as that computation in
+    ``minicnn.ops`` (``keras2_ops``)."""
+    from .keras2_ops import slice_of, tf_function
+
+    name = entry["config"].get("name", entry.get("name"))
+    if entry["class_name"] == "SlicingOpLambda":
+        return lambda x, slice_spec: x[slice_of(slice_spec)]
+    function_name = entry["config"].get("function")
+    try:
+        function = tf_function(function_name)
+    except ValueError as error:
+        raise KerasFileError(f"layer '{name}': {error}.") from None
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("name", None)  # what TensorFlow named the op in its graph
+        try:
+            return function(*args, **kwargs)
+        except TypeError as error:
+            raise KerasFileError(
+                f"layer '{name}': tf.{function_name} with the arguments {sorted(kwargs)}: {error}."
+            ) from None
+
+    return call

@@ -73,7 +73,12 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
         if entry["class_name"] == "InputLayer":
             outputs[(name, 0)] = _input(entry["config"])
             continue
-        layer = _operation(entry) if is_operation(entry) else _layer(entry, device)
+        if entry["class_name"] in ("TFOpLambda", "SlicingOpLambda"):  # Keras 2's tf calls
+            from .keras_legacy import tf_operation
+
+            layer = tf_operation(entry)
+        else:
+            layer = _operation(entry) if is_operation(entry) else _layer(entry, device)
         for k, node in enumerate(entry.get("inbound_nodes", [])):
             args = resolve(node.get("args", []))
             # The training a call recorded gives way to the model's own (as in Keras), and

@@ -256,3 +256,23 @@ def test_keras2_learning_rate_decay_is_an_inverse_time_schedule(tmp_path):
     assert schedule["class_name"] == "InverseTimeDecay"
     rate = minicnn.optimizers.schedules.deserialize(schedule)
     assert rate(4) == pytest.approx(0.01 / (1 + 0.5 * 4))
+
+
+def test_keras2_tensorflow_calls_on_keras_tensors_become_minicnn_ops(tmp_path):
+    """``a + b``, ``tf.concat``, ``x[:, 1:5]``, ``tf.split``... in a Keras 2 model were
+    TFOpLambda and SlicingOpLambda layers: each is minicnn's op, as TensorFlow computed it."""
+    for name in ("tf_ops", "tf_ops_more"):  # every function keras2_ops maps, between them
+        x, _, predicted, _ = _saved(name)
+        model = load_model(FILES / f"{name}.h5")
+        np.testing.assert_allclose(model.predict(x, verbose=0), predicted[0], atol=2e-6)
+    model.save(tmp_path / "ops.npz")
+    again = load_model(tmp_path / "ops.npz")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    path = tmp_path / "m.h5"
+    shutil.copy(FILES / "tf_ops.h5", path)
+    with h5py.File(path, "r+") as h5:
+        h5.attrs["model_config"] = h5.attrs["model_config"].replace(
+            '"function": "math.squared_difference"', '"function": "math.bessel_i0"'
+        )
+    with pytest.raises(KerasFileError, match="no counterpart of TensorFlow's tf.math.bessel_i0"):
+        load_model(path)

@@ -149,6 +149,95 @@ def zoo():
     return model, x
 
 
+def tf_ops():
+    """TensorFlow's functions and operators on KerasTensors, which Keras 2 saved as
+    TFOpLambda and SlicingOpLambda layers (a constant first argument among them)."""
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    x = tf.nn.relu((a + b) * 2.0)
+    y = tf.concat([x, b], axis=-1)[:, 1:5]
+    product = tf.matmul(tf.expand_dims(a, 1), tf.expand_dims(b, 2), transpose_a=False)
+    parts = [
+        tf.reduce_mean(y, axis=1, keepdims=True),
+        tf.squeeze(tf.expand_dims(y, -1), axis=-1),
+        tf.reshape(product, (-1, 1)),
+        tf.math.sigmoid(a) - b,
+        tf.transpose(tf.stack([a, b], axis=1), [0, 2, 1])[:, :, 0],
+        tf.clip_by_value(a, -0.5, 0.5),
+        tf.math.maximum(a, b),
+        a / (1.0 + tf.abs(b)),
+        tf.cast(a > b, tf.float32),
+        tf.split(a, [1, 3], axis=1)[1],
+        tf.math.l2_normalize(a, axis=-1),
+        tf.nn.softmax(b),
+        tf.nn.leaky_relu(a, alpha=0.3),
+        tf.math.reduce_logsumexp(a, axis=-1, keepdims=True),
+        tf.where(a > 0, a, b),
+        tf.tile(a[:, :1], [1, 2]),
+        tf.math.squared_difference(a, b),
+        tf.nn.gelu(b),
+        2.0 - tf.math.reduce_max(b, axis=1, keepdims=True),
+    ]
+    model = keras.Model([a, b], layers.Concatenate()(parts))
+    return model, [rng.normal(size=(3, 4)).astype("float32") for _ in range(2)]
+
+
+def tf_ops_more():
+    """The rest of the TensorFlow functions minicnn maps, on inputs that keep them finite."""
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    positive = tf.abs(a) + 1.0
+    parts = [
+        tf.sqrt(positive),
+        tf.exp(a),
+        tf.math.log(positive),
+        tf.negative(a),
+        tf.math.rsqrt(positive),
+        tf.math.reciprocal(positive),
+        tf.sign(a),
+        tf.floor(a),
+        tf.math.ceil(a),
+        tf.round(a * 3.0),
+        tf.math.log1p(positive),
+        tf.tanh(a),
+        tf.nn.softplus(a),
+        tf.nn.relu6(a * 4.0),
+        tf.nn.elu(a),
+        tf.math.minimum(a, b),
+        tf.math.add(a, 1.0),
+        tf.math.multiply(a, b),
+        tf.cast(a >= b, tf.float32),
+        tf.cast(a < b, tf.float32),
+        tf.cast(a <= 0.0, tf.float32),
+        tf.cast(tf.equal(tf.floor(a), tf.floor(b)), tf.float32),
+        tf.cast(tf.not_equal(tf.floor(a), tf.floor(b)), tf.float32),
+        tf.math.floordiv(a, 0.5),
+        a // b,
+        tf.math.divide(a, positive),
+        -b,
+        a**2,
+        tf.square(b),
+        tf.pow(positive, 1.5),
+        tf.add_n([a, b, a]),
+        tf.reduce_sum(a, axis=1, keepdims=True),
+        tf.reduce_min(a, axis=-1, keepdims=True),
+        tf.reduce_prod(positive, axis=1, keepdims=True),
+        tf.math.reduce_std(a, axis=1, keepdims=True),
+        tf.math.reduce_variance(b, axis=1, keepdims=True),
+        tf.cast(tf.expand_dims(tf.argmax(a, axis=1), -1), tf.float32),
+        tf.cast(tf.expand_dims(tf.math.argmin(b, axis=1), -1), tf.float32),
+        tf.nn.log_softmax(a),
+        tf.nn.silu(b),
+        tf.nn.silu(b, beta=2.0),
+        tf.reshape(
+            tf.matmul(tf.expand_dims(a, 1), tf.expand_dims(b, 1), transpose_b=True), (-1, 1)
+        ),
+        tf.identity(b),
+        tf.ones_like(a) + tf.zeros_like(b),
+        tf.squeeze(tf.stack([a, b], axis=-1)[:, :, :1], axis=2),
+    ]
+    model = keras.Model([a, b], layers.Concatenate()(parts))
+    return model, [rng.normal(size=(3, 4)).astype("float32") for _ in range(2)]
+
+
 def split(data, rows):
     return [d[rows] for d in data] if isinstance(data, list) else data[rows]
 
@@ -174,10 +263,11 @@ if __name__ == "__main__":
         saved = {**arrays("x", x), **arrays("y", y), **arrays("predicted", predicted)}
         saved.update(arrays("next", model.get_weights()))
         np.savez(os.path.join(HERE, f"{name}.npz"), **saved)
-    model, x = zoo()
-    saved = {**arrays("x", x), **arrays("predicted", model.predict(x, verbose=0))}
-    model.save(os.path.join(HERE, "zoo.h5"))
-    np.savez(os.path.join(HERE, "zoo.npz"), **saved)
+    for name, make in [("zoo", zoo), ("tf_ops", tf_ops), ("tf_ops_more", tf_ops_more)]:
+        model, x = make()
+        saved = {**arrays("x", x), **arrays("predicted", model.predict(x, verbose=0))}
+        model.save(os.path.join(HERE, f"{name}.h5"))
+        np.savez(os.path.join(HERE, f"{name}.npz"), **saved)
     model, x = weights_only()
     model.save_weights(os.path.join(HERE, "weights_only.h5"))
     np.savez(os.path.join(HERE, "weights_only.npz"), x=x, predicted=model.predict(x, verbose=0))

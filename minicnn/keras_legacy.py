@@ -159,7 +159,8 @@ def _modern_entry(entry: dict[str, Any], shifted: set[str] = frozenset()) -> dic
     if entry["class_name"] in MODELS + ("Model",):
         modern = modern_document(entry)
     else:
-        class_name = entry["class_name"]
+        # Keras 2 named a registered class "Package>Name" ("Custom>" by default).
+        class_name = entry["class_name"].rpartition(">")[2]
         if class_name == "Lambda" and entry["config"].get("function_type") == "lambda":
             raise KerasFileError(
                 f"layer '{entry['config'].get('name')}' is a Lambda whose function Keras 2 "
@@ -176,6 +177,8 @@ def _modern_entry(entry: dict[str, Any], shifted: set[str] = frozenset()) -> dic
             class_name, renamed = _RENAMED[class_name]
             config = {renamed.get(k, k): v for k, v in config.items()}
         modern = {**entry, "class_name": class_name, "config": config}
+        if ">" in entry["class_name"]:  # a user's class, found by its registered name
+            modern["registered_name"] = entry["class_name"]
     if "inbound_nodes" in entry:
         nodes = entry["inbound_nodes"]
         modern["inbound_nodes"] = [_modern_node(_shifted_refs(n, shifted)) for n in nodes]

@@ -47,6 +47,28 @@ class _Elementwise(_Merge):
         return F.merge(self.mode, *x)
 
 
+class CustomScaleLayer(_Merge):
+    """The layer of Keras' InceptionResNetV2 (its applications module): ``x + y * scale``
+    of its two inputs, a block's input and its branch; here so that Keras' files of that
+    model are read."""
+
+    def __init__(self, scale: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        if len(input_shape) != 2 or tuple(input_shape[0]) != tuple(input_shape[1]):
+            shapes = ", ".join(str((None, *s)) for s in input_shape)
+            raise ValueError(f"{self.describe()} takes two inputs of one shape, got {shapes}.")
+        return input_shape[0]
+
+    def call(self, x: list[Tensor], training: bool) -> Tensor:
+        return x[0] + x[1] * self.scale
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "scale": self.scale}
+
+
 class Add(_Elementwise):
     mode = "add"
 

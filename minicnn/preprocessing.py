@@ -180,8 +180,11 @@ class Normalization(Layer):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)) and len(axis) == 1:
             axis = axis[0]  # Keras' config keeps its axis as a list ([-1])
-        if axis != -1:
-            raise ValueError(f"{self.describe()}: only axis=-1 (the features) is available.")
+        if not isinstance(axis, int) or axis < -1:
+            raise ValueError(
+                f"{self.describe()}: only the last axis (the features) is available; got "
+                f"axis={axis!r}."
+            )
         if (mean is None) != (variance is None):
             raise ValueError(f"{self.describe()}: give both mean and variance, or neither.")
         self.axis, self.invert = axis, bool(invert)
@@ -194,6 +197,11 @@ class Normalization(Layer):
         return input_shape
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        if self.axis not in (-1, len(input_shape)):  # Keras counts the batch axis: 3 of 4
+            raise ValueError(
+                f"{self.describe()}: only the last axis (the features) is available; got "
+                f"axis={self.axis} for inputs of {len(input_shape) + 1} axes."
+            )
         features = (input_shape[-1],)
         if self._given is None:
             return [

@@ -94,6 +94,8 @@ def test_merge_layers_check_their_inputs():
         L.Add()([a])
     with pytest.raises(TypeError, match=r"\(Dense\) takes one input, got a list of 2"):
         L.Dense(3)([a, a])
+    with pytest.raises(ValueError, match="takes two inputs of one shape"):
+        L.CustomScaleLayer(0.5)([a, b])
     # Eager calls take lists of arrays too.
     out = L.Multiply()([np.full((2, 3), 2.0), np.full((2, 3), 3.0)])
     np.testing.assert_array_equal(out.data, np.full((2, 3), 6.0))
@@ -292,3 +294,13 @@ def test_every_layers_output_makes_a_feature_extractor():
     outputs = extractor.predict(data, verbose=0)
     assert [o.shape for o in outputs] == [(2, 6, 6, 1), (2, 4, 4, 2), (2, 32), (2, 2)]
     np.testing.assert_allclose(outputs[0], data)
+
+
+def test_custom_scale_layer_is_the_scaled_residual_of_inception_resnet_v2(tmp_path):
+    """Keras' InceptionResNetV2 layer: x + y * scale, with its gradients."""
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    layer = L.CustomScaleLayer(0.17)
+    np.testing.assert_allclose(layer([x, y]).data, x + 0.17 * y, rtol=1e-12)
+    check_gradients(lambda a, b: layer([a, b]), x, y)
+    assert L.CustomScaleLayer.from_config(layer.get_config()).scale == 0.17

@@ -280,3 +280,8 @@ def test_normalization_adapts_to_data_and_inverts(device, tmp_path):
     assert given.count_params() == 48 * 2 + 2
     with pytest.raises(ValueError, match="give both mean and variance, or neither"):
         L.Normalization(mean=0.0)
+    # Keras counts the batch axis: axis 3 of images is their channels (EfficientNet's).
+    on_axis_3 = L.Normalization(axis=3, mean=mean, variance=variance)
+    np.testing.assert_allclose(on_axis_3(images).data, out, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"only the last axis .* got axis=2 for inputs of 4"):
+        L.Normalization(axis=2)(images)

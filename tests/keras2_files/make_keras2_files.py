@@ -129,9 +129,14 @@ def zoo():
     """Layers whose Keras 2 configs differ from Keras 3's: SeparableConv2D (unused kernel
     arguments), LeakyReLU's alpha, ThresholdedReLU, ConvLSTM2D and LSTM with Keras 2's
     hard sigmoid, MultiHeadAttention's build shapes, an Embedding's input_length,
-    Discretization's int64 dtype, GRU without reset_after."""
+    Discretization's int64 dtype, GRU without reset_after, Normalization on axis 3 and
+    InceptionResNetV2's CustomScaleLayer (EfficientNet's and InceptionResNetV2's)."""
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
     image = keras.Input((6, 6, 2), name="image")
-    x = layers.SeparableConv2D(3, 3, padding="same")(image)
+    x = layers.Normalization(axis=3, mean=[0.5, -0.5], variance=[4.0, 0.25])(image)
+    x = CustomScaleLayer(0.17)([x, layers.Conv2D(2, 1)(x)])  # InceptionResNetV2's
+    x = layers.SeparableConv2D(3, 3, padding="same")(x)
     x = layers.LeakyReLU(alpha=0.2)(x)
     x = layers.ThresholdedReLU(theta=0.1)(x)
     frames = layers.Reshape((2, 6, 9, 1))(layers.Permute((1, 3, 2))(x))

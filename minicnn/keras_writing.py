@@ -102,6 +102,9 @@ def _call_kwargs(layer: Any) -> dict[str, Any]:
     return {}
 
 
+_APPLICATION_LAYERS = {"CustomScaleLayer": "keras.src.applications.inception_resnet_v2"}
+
+
 def _entry(layer: Any) -> dict[str, Any]:
     """Keras' entry for one layer (a nested model's is a model's)."""
     if getattr(layer, "is_model", False):
@@ -129,6 +132,9 @@ def _entry(layer: Any) -> dict[str, Any]:
         "config": config,
         "registered_name": None if builtin else _registered(layer),
     }
+    if type(layer).__name__ in _APPLICATION_LAYERS:  # Keras keeps them in its applications
+        entry["module"] = _APPLICATION_LAYERS[type(layer).__name__]
+        entry["registered_name"] = type(layer).__name__
     if layer.input_shape is not None:
         entry["build_config"] = _build_config(layer)
     return entry

@@ -210,3 +210,19 @@ def test_each_optimizer_state_goes_through_keras_layout(optimizer, tmp_path):
     again.train_on_batch(x[:8], y[:8])
     for a, b in zip(again.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_custom_scale_layer_is_written_as_keras_applications_own(tmp_path):
+    """Keras keeps InceptionResNetV2's CustomScaleLayer in its applications module; Keras
+    3.15 loaded minicnn's export of its InceptionResNetV2 file with difference 0."""
+    x = Input((4,))
+    model = Model(x, L.CustomScaleLayer(0.5)([x, L.Dense(4)(x)]))
+    model.export(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+    entry = next(e for e in config["config"]["layers"] if e["class_name"] == "CustomScaleLayer")
+    assert entry["module"] == "keras.src.applications.inception_resnet_v2"
+    assert entry["registered_name"] == "CustomScaleLayer"
+    again = load_model(tmp_path / "m.keras")
+    data = np.random.default_rng(0).random((3, 4)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict(data, verbose=0), model.predict(data, verbose=0))

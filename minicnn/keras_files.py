@@ -285,12 +285,14 @@ def save_keras_archive(model: Any, path: Path) -> None:
         KERAS_VERSION,
         compile_config,
         model_entry,
+        refuse_keras2_activations,
         write_optimizer,
         write_weights_group,
     )
 
     model._require_built()
     document = model_entry(model)
+    refuse_keras2_activations(document)
     settings = compile_config(model)
     if settings is not None:
         document["compile_config"] = settings

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import backend
 from .keras_files import (
+    MODELS,
     SUBLAYERS,
     KerasFileError,
     graph_order,
@@ -118,12 +119,6 @@ def _entry(layer: Any) -> dict[str, Any]:
 
     builtin = LAYER_CLASSES.get(type(layer).__name__) is type(layer)
     config = {**_with_modules(layer.get_config()), "dtype": _policy(layer)}
-    for key, value in config.items():
-        if value == "legacy_hard_sigmoid" and key.endswith("activation"):
-            raise KerasFileError(
-                f"layer '{layer.name}': Keras 3 has no {key} 'legacy_hard_sigmoid' (Keras 2's "
-                "hard sigmoid, clip(0.2 x + 0.5, 0, 1)); its 'hard_sigmoid' is relu6(x + 3) / 6."
-            )
     for key in _NOT_KERAS_ARGUMENTS.get(type(layer).__name__, ()):
         config.pop(key, None)
     entry = {
@@ -138,6 +133,22 @@ def _entry(layer: Any) -> dict[str, Any]:
     if layer.input_shape is not None:
         entry["build_config"] = _build_config(layer)
     return entry
+
+
+def refuse_keras2_activations(document: dict[str, Any]) -> None:
+    """Keras 3 has no activation "legacy_hard_sigmoid" (Keras 2's hard sigmoid, which
+    Keras 2's files mean by "hard_sigmoid"): a model with it is refused, naming the layer."""
+    for entry in document["config"]["layers"]:
+        if entry["class_name"] in MODELS:
+            refuse_keras2_activations(entry)
+            continue
+        for key, value in entry["config"].items():
+            if value == "legacy_hard_sigmoid" and key.endswith("activation"):
+                raise KerasFileError(
+                    f"layer '{entry['config'].get('name')}': Keras 3 has no {key} "
+                    "'legacy_hard_sigmoid' (Keras 2's hard sigmoid, clip(0.2 x + 0.5, 0, 1)); "
+                    "its 'hard_sigmoid' is relu6(x + 3) / 6."
+                )
 
 
 def _build_config(layer: Any) -> dict[str, Any]:

@@ -611,9 +611,18 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self._require_config("to_json")
         return json.dumps({"class_name": self.keras_class_name, "config": self.get_config()})
 
-    def save(self, path: str) -> None:
-        """Architecture, weights and compile settings in one .npz file; see ``minicnn.saving``."""
+    def save(self, path: str | os.PathLike) -> None:
+        """Architecture, weights and compile settings in one .npz file; see ``minicnn.saving``.
+        A name ending in ``.h5`` gives Keras' legacy HDF5 file instead, as in Keras, in the
+        dialect of TensorFlow 2's Keras (``minicnn.keras_legacy_writing``; needs h5py)."""
         self._require_config("save")
+        if str(path).endswith(".h5"):
+            from pathlib import Path
+
+            from .keras_legacy_writing import save_legacy_h5
+
+            save_legacy_h5(self, Path(path))
+            return
         from .saving import save_model
 
         save_model(self, path)

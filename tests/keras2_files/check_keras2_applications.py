@@ -1,8 +1,9 @@
 """Checks that minicnn reads Keras 2's applications: TensorFlow 2.15's Keras builds each
 (weights=None, 10 classes, its weights moved off their initial values), predicts and saves
 it as a legacy ``.h5`` file; minicnn loads the file and must predict the same (to 1e-5 of
-the outputs' scale) with as many parameters. Run it with a Python where TensorFlow 2.15 is
-installed, naming minicnn's Python:
+the outputs' scale) with as many parameters; then minicnn writes each again
+(``model.save(".h5")``) and TensorFlow's Keras must predict the same from it. Run it with a
+Python where TensorFlow 2.15 is installed, naming minicnn's Python:
 
     MINICNN_PYTHON=.venv/bin/python python tests/keras2_files/check_keras2_applications.py
 
@@ -17,6 +18,9 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_keras2_layers import EXPORT, check_written  # noqa: E402
 
 CHECK = """
 import sys, warnings
@@ -83,3 +87,5 @@ if __name__ == "__main__":
         made.append(name)
     python = os.environ.get("MINICNN_PYTHON", sys.executable)
     subprocess.run([python, "-c", CHECK, folder, *made], check=True)
+    subprocess.run([python, "-c", EXPORT, folder, *made], check=True)
+    check_written(keras, folder, made)

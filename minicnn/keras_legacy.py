@@ -67,7 +67,15 @@ def _text(value: Any) -> str:
 
 
 def _listed(group: Any, attribute: str) -> list[str]:
-    return [_text(n) for n in group.attrs.get(attribute, [])]
+    """A list of names kept in an attribute, or (a long one) in attributes ``name0``,
+    ``name1``, ..., as Keras splits those beyond HDF5's 64 KB limit on an object's header."""
+    if attribute in group.attrs:
+        return [_text(n) for n in group.attrs[attribute]]
+    names, chunk = [], 0
+    while f"{attribute}{chunk}" in group.attrs:
+        names += [_text(n) for n in group.attrs[f"{attribute}{chunk}"]]
+        chunk += 1
+    return names
 
 
 def load_legacy_model(path: Path, compile: bool = True, device: str | None = None) -> Any:
@@ -427,7 +435,7 @@ def tf_operation(entry: dict[str, Any]) -> Any:
 
     name = entry["config"].get("name", entry.get("name"))
     if entry["class_name"] == "SlicingOpLambda":
-        return lambda x, slice_spec: x[slice_of(slice_spec)]
+        return lambda x, slice_spec: _named(x[slice_of(slice_spec)], name, [x])
     function_name = entry["config"].get("function")
     try:
         function = tf_function(function_name)
@@ -437,10 +445,35 @@ def tf_operation(entry: dict[str, Any]) -> Any:
     def call(*args: Any, **kwargs: Any) -> Any:
         kwargs.pop("name", None)  # what TensorFlow named the op in its graph
         try:
-            return function(*args, **kwargs)
+            result = function(*args, **kwargs)
         except TypeError as error:
             raise KerasFileError(
                 f"layer '{name}': tf.{function_name} with the arguments {sorted(kwargs)}: {error}."
             ) from None
+        return _named(result, name, [args, kwargs])
 
     return call
+
+
+def _named(result: Any, name: str, given: Any) -> Any:
+    """The op's result, its layer named as the file names it (an op's own name, counted in
+    this session, could be one the file gives another layer)."""
+    from .layer_base import SymbolicTensor
+
+    def tensors(value: Any) -> list[Any]:
+        if isinstance(value, SymbolicTensor):
+            return [value]
+        if isinstance(value, (list, tuple)):
+            return [t for v in value for t in tensors(v)]
+        if isinstance(value, dict):
+            return [t for v in value.values() for t in tensors(v)]
+        return []
+
+    before = {id(t.layer) for t in tensors(given)}
+    for tensor in tensors(result):
+        layer = tensor.layer
+        if getattr(layer, "selects_output", False):  # one output of several
+            layer = tensor.inputs[0].layer
+        if id(layer) not in before:  # not an input handed through (tf.identity)
+            layer.name = name
+    return result

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import backend
 from .keras_files import MODELS, KerasFileError, keras_layers
 
@@ -58,10 +60,11 @@ def save_legacy_h5(model: Any, path: Path) -> None:
     """``model`` as Keras' legacy HDF5 file (written atomically)."""
     from .fileio import atomic_write
     from .keras_files import _h5_bytes
-    from .keras_writing import compile_config, model_entry
+    from .keras_writing import compile_config, model_entry, ops_written_as
 
     model._require_built()
-    document = keras2_document(model_entry(model))
+    with ops_written_as(_op_entry):
+        document = keras2_document(model_entry(model))
     settings = compile_config(model)
 
     def fill(h5: Any) -> None:
@@ -88,8 +91,12 @@ def keras2_document(document: dict[str, Any]) -> dict[str, Any]:
     for entry in config["layers"]:
         modern = _keras2_entry(entry)
         modern["name"] = entry["name"]
+        call = modern.pop(CALL, None)
         modern["inbound_nodes"] = [
-            _keras2_node(node, entry["class_name"], shifted) for node in entry["inbound_nodes"]
+            _keras2_call(call, node, shifted)
+            if call is not None
+            else _keras2_node(node, entry["class_name"], shifted)
+            for node in entry["inbound_nodes"]
         ]
         layers.append(modern)
     return {
@@ -111,6 +118,8 @@ def _references(spec: Any, shifted: set[str]) -> list[list[Any]]:
 
 def _keras2_entry(entry: dict[str, Any]) -> dict[str, Any]:
     class_name = entry["class_name"]
+    if CALL in entry:  # an op, already in Keras 2's terms
+        return dict(entry)
     if class_name in MODELS:
         return keras2_document(entry)
     if class_name == "InputLayer":
@@ -191,6 +200,28 @@ def _keras2_node(node: dict[str, Any], class_name: str, shifted: set[str]) -> li
     return [[*_tensor_reference(tensor, shifted), kwargs] for tensor in first]
 
 
+def _keras2_call(call: dict[str, Any], node: dict[str, Any], shifted: set[str]) -> list[Any]:
+    """Keras 2's node of a TFOpLambda: its first argument's tensors (or a constant), each a
+    reference carrying the call's other arguments, which name tensors by reference too."""
+    inputs = [t for arg in node["args"] for t in (arg if isinstance(arg, list) else [arg])]
+
+    def value(spec: Any) -> Any:
+        if isinstance(spec, dict) and set(spec) == {INPUT}:
+            return _tensor_reference(inputs[spec[INPUT]], shifted)
+        if isinstance(spec, list):
+            return [value(s) for s in spec]
+        return spec
+
+    kwargs = {key: value(spec) for key, spec in call["kwargs"].items()}
+    first = call["first"]
+    # One tensor is one flat reference (a list of them would be a list argument).
+    if isinstance(first, dict) and set(first) == {INPUT}:
+        return [*value(first), kwargs]
+    if isinstance(first, list) and first and all(isinstance(f, dict) for f in first):
+        return [[*value(f), kwargs] for f in first]  # a list of tensors: tf.concat's values
+    return ["_CONSTANT_VALUE", -1, first, kwargs]
+
+
 def _tensor_reference(value: Any, shifted: set[str]) -> Any:
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
         name, node, index = value["config"]["keras_history"]
@@ -227,8 +258,10 @@ def write_keras2_weights(model: Any, group: Any) -> None:
     units = keras_layers(model)
     group.attrs["backend"] = "tensorflow"
     group.attrs["keras_version"] = KERAS2_VERSION
-    group.attrs["layer_names"] = [u.name.encode("utf8") for u in units]
-    for unit in units:
+    _set_listed(group, "layer_names", [u.name for u in units])
+    # In the order of their names, so that a group "a/b" is made before "a/b/c" (Keras 2's
+    # names may hold slashes: MobileNetV3's "expanded_conv/depthwise").
+    for unit in sorted(units, key=lambda u: u.name):
         layer_group = group.create_group(unit.name)
         weights = unit.trainable_weights + unit.non_trainable_weights
         names: list[str] = []
@@ -237,6 +270,110 @@ def write_keras2_weights(model: Any, group: Any) -> None:
             name = f"{path}:0" if f"{path}:0" not in names else f"{path}_{i}:0"
             names.append(name)
             layer_group.create_dataset(name, data=backend.to_numpy(weight.data))
-        layer_group.attrs["weight_names"] = [n.encode("utf8") for n in names]
+        _set_listed(layer_group, "weight_names", names)
     top = group.create_group("top_level_model_weights")
     top.attrs["weight_names"] = []
+
+
+def _op_entry(layer: Any) -> dict[str, Any]:
+    """Keras 2's TFOpLambda (SlicingOpLambda for ``x[...]``) for one of minicnn's ops on
+    symbolic tensors, with how its call's arguments come from the layer's inputs."""
+    import inspect
+
+    from .keras2_ops import slice_spec_of, tf_call
+    from .symbolic_ops import ops_function
+
+    kind = type(layer).__name__
+    config = {"name": layer.name, "trainable": True, "dtype": "float32"}
+    if kind == "GetItem":
+        config["function"] = "__operators__.getitem"
+        spec = {"first": {INPUT: 0}, "kwargs": {"slice_spec": slice_spec_of(layer.key)}}
+        return {"class_name": "SlicingOpLambda", "config": config, CALL: spec}
+    if kind == "TensorArithmetic":
+        op = {"absolute": "abs"}.get(layer.operation, layer.operation)
+        operands: list[Any] = [{INPUT: i} for i in range(len(layer.input_shape))]
+        if layer.constant is not None:
+            constant = layer.constant.tolist()
+            operands = [constant, *operands] if layer.constant_first else [*operands, constant]
+        arguments, keywords = operands, {}
+    else:
+        op = layer.function
+        if not layer.serializable:
+            raise KerasFileError(
+                f"layer '{layer.name}' calls a Python function, which Keras 2's format cannot hold."
+            )
+        arguments, keywords = _plain(layer, layer.arguments), _plain(layer, layer.keywords)
+    bound = dict(inspect.signature(ops_function(op)).bind(*arguments, **keywords).arguments)
+    if op == "split" and isinstance(bound.get("indices_or_sections"), list):
+        bound["indices_or_sections"] = _split_sizes(layer, bound)
+    if op == "swapaxes":  # TensorFlow's transpose with the permutation that swaps them
+        rank = len(_first_shape(layer)) + 1
+        order = list(range(rank))
+        a, b = bound["axis1"] % rank, bound["axis2"] % rank
+        order[a], order[b] = order[b], order[a]
+        op, bound = "transpose", {"x": bound["x"], "axes": order}
+    call = tf_call(op, bound)
+    if call is None:
+        raise KerasFileError(
+            f"layer '{layer.name}' ({kind} {op!r}, arguments {sorted(bound)}) has no "
+            "TensorFlow function that Keras 2's format can hold."
+        )
+    config["function"], first, kwargs = call
+    return {"class_name": "TFOpLambda", "config": config, CALL: {"first": first, "kwargs": kwargs}}
+
+
+def _first_shape(layer: Any) -> tuple[Any, ...]:
+    """The sample shape of the layer's first input."""
+    shapes = layer.input_shape
+    return tuple(shapes[0] if shapes and isinstance(shapes[0], (list, tuple)) else shapes)
+
+
+def _split_sizes(layer: Any, bound: dict[str, Any]) -> list[int]:
+    """NumPy's cuts as TensorFlow's sizes of the parts."""
+    axis = bound.get("axis", 0)
+    length = (None, *_first_shape(layer))[axis]
+    if length is None:
+        raise KerasFileError(f"layer '{layer.name}': a split of an axis of unknown length.")
+    ends = [0, *bound["indices_or_sections"], length]
+    return [b - a for a, b in zip(ends, ends[1:], strict=False)]
+
+
+INPUT, CALL = "__input__", "__keras2_call__"
+
+
+def _plain(layer: Any, value: Any) -> Any:
+    """OpCall's recorded arguments with its array constants as lists and tuples as lists;
+    the inputs stay ``{"__input__": i}``."""
+    if isinstance(value, list):
+        return [_plain(layer, v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((key, item),) = value.items()
+            if key == INPUT:
+                return value
+            if key == "__constant__":
+                return layer.constants[item].tolist()
+            if key == "__tuple__":
+                return [_plain(layer, v) for v in item]
+            if key == "__dtype__":
+                return item
+        return {k: _plain(layer, v) for k, v in value.items()}
+    return value
+
+
+HDF5_HEADER_LIMIT = 64512  # the bytes an HDF5 object's attributes may take (Keras' limit)
+
+
+def _set_listed(group: Any, attribute: str, names: list[str]) -> None:
+    """Names in an attribute, split over ``name0``, ``name1``, ... where they would pass
+    HDF5's limit, as Keras 2 splits them (and reads them back)."""
+    data = np.asarray([n.encode("utf8") for n in names]) if names else np.zeros(0)
+    chunks, parts = 1, [data]
+    while any(p.nbytes > HDF5_HEADER_LIMIT for p in parts):
+        chunks += 1
+        parts = np.array_split(data, chunks)
+    if chunks == 1:
+        group.attrs[attribute] = data
+        return
+    for i, part in enumerate(parts):
+        group.attrs[f"{attribute}{i}"] = part

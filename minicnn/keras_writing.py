@@ -4,6 +4,8 @@ state, as Keras 3.15 reads them."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -106,10 +108,26 @@ def _call_kwargs(layer: Any) -> dict[str, Any]:
 _APPLICATION_LAYERS = {"CustomScaleLayer": "keras.src.applications.inception_resnet_v2"}
 
 
+_op_writer: list[Callable[[Any], dict[str, Any]]] = []  # how ops are written, where they are
+
+
+@contextlib.contextmanager
+def ops_written_as(writer: Callable[[Any], dict[str, Any]]) -> Iterator[None]:
+    """Within it, ``model_entry`` writes the layers of ops on symbolic tensors (OpCall,
+    TensorArithmetic, GetItem) with ``writer`` (Keras 2's TFOpLambda), not refusing them."""
+    _op_writer.append(writer)
+    try:
+        yield
+    finally:
+        _op_writer.pop()
+
+
 def _entry(layer: Any) -> dict[str, Any]:
     """Keras' entry for one layer (a nested model's is a model's)."""
     if getattr(layer, "is_model", False):
         return model_entry(layer)
+    if is_op_layer(layer) and _op_writer:
+        return _op_writer[-1](layer)
     if is_op_layer(layer) or type(layer).__name__ == "Lambda":
         raise KerasFileError(
             f"layer '{layer.name}' ({type(layer).__name__}) cannot be written in Keras' format: "

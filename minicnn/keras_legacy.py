@@ -432,6 +432,7 @@ def tf_operation(entry: dict[str, Any]) -> Any:
     """Keras 2's layer for a TensorFlow call on KerasTensors, as that computation in
     ``minicnn.ops`` (``keras2_ops``)."""
     from .keras2_ops import slice_of, tf_function
+    from .keras_reading import named_as_in_file as _named
 
     name = entry["config"].get("name", entry.get("name"))
     if entry["class_name"] == "SlicingOpLambda":
@@ -453,27 +454,3 @@ def tf_operation(entry: dict[str, Any]) -> Any:
         return _named(result, name, [args, kwargs])
 
     return call
-
-
-def _named(result: Any, name: str, given: Any) -> Any:
-    """The op's result, its layer named as the file names it (an op's own name, counted in
-    this session, could be one the file gives another layer)."""
-    from .layer_base import SymbolicTensor
-
-    def tensors(value: Any) -> list[Any]:
-        if isinstance(value, SymbolicTensor):
-            return [value]
-        if isinstance(value, (list, tuple)):
-            return [t for v in value for t in tensors(v)]
-        if isinstance(value, dict):
-            return [t for v in value.values() for t in tensors(v)]
-        return []
-
-    before = {id(t.layer) for t in tensors(given)}
-    for tensor in tensors(result):
-        layer = tensor.layer
-        if getattr(layer, "selects_output", False):  # one output of several
-            layer = tensor.inputs[0].layer
-        if id(layer) not in before:  # not an input handed through (tf.identity)
-            layer.name = name
-    return result

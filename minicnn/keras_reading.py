@@ -121,7 +121,37 @@ def _operation(entry: dict[str, Any]) -> Any:
             f"minicnn has no op {entry['class_name']!r} ({entry['module']})."
         ) from None
     options = {k: v for k, v in (entry.get("config") or {}).items() if k != "name"}
-    return lambda *args, **kwargs: function(*args, **options, **kwargs)
+    name = (entry.get("config") or {}).get("name", entry.get("name"))
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **options, **kwargs)
+        return named_as_in_file(result, name, [args, kwargs]) if name else result
+
+    return call
+
+
+def named_as_in_file(result: Any, name: str, given: Any) -> Any:
+    """The op's result, its layer named as the file names it (an op's own name, counted in
+    this session, could be one the file gives another layer)."""
+    from .layer_base import SymbolicTensor
+
+    def tensors(value: Any) -> list[Any]:
+        if isinstance(value, SymbolicTensor):
+            return [value]
+        if isinstance(value, (list, tuple)):
+            return [t for v in value for t in tensors(v)]
+        if isinstance(value, dict):
+            return [t for v in value.values() for t in tensors(v)]
+        return []
+
+    before = {id(t.layer) for t in tensors(given)}
+    for tensor in tensors(result):
+        layer = tensor.layer
+        if getattr(layer, "selects_output", False):  # one output of several
+            layer = tensor.inputs[0].layer
+        if id(layer) not in before:  # not an input handed through (tf.identity)
+            layer.name = name
+    return result
 
 
 def _input(config: dict[str, Any]) -> Any:

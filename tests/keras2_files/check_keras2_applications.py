@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_keras2_layers import EXPORT, check_written  # noqa: E402
+from check_layers import move_weights  # noqa: E402
 
 CHECK = """
 import sys, warnings
@@ -76,13 +77,7 @@ if __name__ == "__main__":
         model = getattr(keras.applications, name)(
             weights=None, input_shape=(size, size, 3), classes=10
         )
-        for layer in model.layers:  # weights (and statistics) off their initial values
-            moved = [
-                w + rng.normal(0, 0.02, w.shape).astype(w.dtype) if w.dtype.kind == "f" else w
-                for w in layer.get_weights()
-            ]
-            if moved:
-                layer.set_weights(moved)
+        move_weights(model, rng, 0.02)
         x = rng.uniform(0, 255, (2, size, size, 3)).astype("float32")
         y = model.predict(x, verbose=0)
         model.save(os.path.join(folder, f"{name}.h5"))

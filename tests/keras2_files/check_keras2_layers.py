@@ -12,7 +12,6 @@ name), and TensorFlow read back 69 of minicnn's 70 files, predicting the same: t
 SpectralNormalization's, is a legacy file TensorFlow does not read even when it wrote it.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "keras_files"))
 
 import numpy as np  # noqa: E402
-from check_layers import CHECK  # noqa: E402
+from check_layers import CHECK, make_cases  # noqa: E402
 
 # minicnn writes each model it reads again, as Keras' legacy file.
 EXPORT = """
@@ -64,7 +63,6 @@ if __name__ == "__main__":
     from tensorflow import keras
     from tensorflow.keras import layers as L  # noqa: N812 - the cases below are written with it
 
-    rng = np.random.default_rng(0)
     folder = tempfile.mkdtemp()
     CASES = {
         "Conv2D_same_stride": ("L.Conv2D(4, 3, strides=2, padding='same')", (9, 9, 3)),
@@ -157,32 +155,7 @@ if __name__ == "__main__":
         "MAX": lambda inp: L.Maximum()([inp, L.Dense(4)(inp)]),
         "CONCAT": lambda inp: L.Concatenate(axis=1)([inp, L.Dense(3)(inp)]),
     }
-    done = {}
-    for name, (spec, shape) in CASES.items():
-        try:
-            if shape in ("int", None):  # ids: a category encoding's tokens, an embedding's
-                inp = keras.Input((4,), dtype="int32")
-                x = rng.integers(0, 6 if shape else 10, (3, 4)).astype("int32")
-            else:
-                inp = keras.Input(shape)
-                x = rng.normal(size=(3, *shape)).astype("float32")
-            out = two_inputs[spec](inp) if spec in two_inputs else eval(spec)(inp)
-            model = keras.Model(inp, out)
-            for layer in model.layers:  # weights (and statistics) off their initial values
-                moved = [
-                    w + rng.normal(0, 0.1, w.shape).astype(w.dtype) if w.dtype.kind == "f" else w
-                    for w in layer.get_weights()
-                ]
-                if moved:
-                    layer.set_weights(moved)
-            y = model.predict(x, verbose=0)
-            model.save(os.path.join(folder, f"{name}.h5"))
-            np.savez(os.path.join(folder, f"{name}.npz"), x=x, y=y)
-            done[name] = "ok"
-        except Exception as error:
-            done[name] = f"{type(error).__name__}: {str(error)[:150]}"
-    with open(os.path.join(folder, "made.json"), "w") as f:
-        json.dump(done, f)
+    done = make_cases(keras, CASES, lambda spec: two_inputs.get(spec) or eval(spec), folder, "h5")
     python = os.environ.get("MINICNN_PYTHON", sys.executable)
     subprocess.run([python, "-c", CHECK, folder, "h5"], check=True)
     made = [name for name, status in done.items() if status == "ok"]

@@ -41,11 +41,48 @@ for name, status in made.items():
         print(f"{name}: NOT READ ({type(error).__name__}: {error})")
 """
 
+
+def move_weights(model, rng, scale):
+    """Each float weight (and statistic) of the model off its initial value."""
+    for layer in model.layers:
+        moved = [
+            w + rng.normal(0, scale, w.shape).astype(w.dtype) if w.dtype.kind == "f" else w
+            for w in layer.get_weights()
+        ]
+        if moved:
+            layer.set_weights(moved)
+
+
+def make_cases(keras, cases, layer_of, folder, extension):
+    """Each case (name: (layer spec, input shape; "int" or None for ids)) as a one-layer
+    model, saved with its input and predictions; made.json says which were made."""
+    rng = np.random.default_rng(0)
+    done = {}
+    for name, (spec, shape) in cases.items():
+        try:
+            if shape in ("int", None):  # ids: a category encoding's tokens, an embedding's
+                inp = keras.Input((4,), dtype="int32")
+                x = rng.integers(0, 6 if shape else 10, (3, 4)).astype("int32")
+            else:
+                inp = keras.Input(shape)
+                x = rng.normal(size=(3, *shape)).astype("float32")
+            model = keras.Model(inp, layer_of(spec)(inp))
+            move_weights(model, rng, 0.1)
+            y = model.predict(x, verbose=0)
+            model.save(os.path.join(folder, f"{name}.{extension}"))
+            np.savez(os.path.join(folder, f"{name}.npz"), x=x, y=y)
+            done[name] = "ok"
+        except Exception as error:
+            done[name] = f"{type(error).__name__}: {str(error)[:150]}"
+    with open(os.path.join(folder, "made.json"), "w") as f:
+        json.dump(done, f)
+    return done
+
+
 if __name__ == "__main__":
     import keras
     from keras import layers as L  # noqa: N812 - the cases below are written with it
 
-    rng = np.random.default_rng(0)
     folder = tempfile.mkdtemp()
     CASES = {
         "Conv2D_same_stride": ("L.Conv2D(4, 3, strides=2, padding='same')", (9, 9, 3)),
@@ -140,31 +177,6 @@ if __name__ == "__main__":
         "MIN": lambda inp: L.Minimum()([inp, L.Dense(4)(inp)]),
         "CONCAT": lambda inp: L.Concatenate(axis=1)([inp, L.Dense(3)(inp)]),
     }
-    done = {}
-    for name, (spec, shape) in CASES.items():
-        try:
-            if shape in ("int", None):  # ids: a category encoding's tokens, an embedding's
-                inp = keras.Input((4,), dtype="int32")
-                x = rng.integers(0, 6 if shape else 10, (3, 4)).astype("int32")
-            else:
-                inp = keras.Input(shape)
-                x = rng.normal(size=(3, *shape)).astype("float32")
-            out = two_inputs[spec](inp) if spec in two_inputs else eval(spec)(inp)
-            model = keras.Model(inp, out)
-            for layer in model.layers:  # weights (and statistics) off their initial values
-                moved = [
-                    w + rng.normal(0, 0.1, w.shape).astype(w.dtype) if w.dtype.kind == "f" else w
-                    for w in layer.get_weights()
-                ]
-                if moved:
-                    layer.set_weights(moved)
-            y = model.predict(x, verbose=0)
-            model.save(os.path.join(folder, f"{name}.keras"))
-            np.savez(os.path.join(folder, f"{name}.npz"), x=x, y=y)
-            done[name] = "ok"
-        except Exception as error:
-            done[name] = f"{type(error).__name__}: {str(error)[:150]}"
-    with open(os.path.join(folder, "made.json"), "w") as f:
-        json.dump(done, f)
+    make_cases(keras, CASES, lambda spec: two_inputs.get(spec) or eval(spec), folder, "keras")
     python = os.environ.get("MINICNN_PYTHON", sys.executable)
     subprocess.run([python, "-c", CHECK, folder], check=True)

@@ -123,7 +123,9 @@ class _AttentionLayer(Layer):
         use_causal_mask: bool = False,
     ) -> Any:
         if isinstance(query, (list, tuple)) and value is None:
-            inputs = list(query)  # as a model's graph hands them over
+            inputs = list(query)  # Keras' call on a list, as a model's graph hands them over
+            if use_causal_mask:  # the graph's later calls leave the layer's choice as it is
+                self.use_causal_mask = True
         else:
             if value is None:
                 raise TypeError(f"{self.describe()} needs a query and a value.")

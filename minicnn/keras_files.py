@@ -286,6 +286,7 @@ def save_keras_archive(model: Any, path: Path) -> None:
         compile_config,
         model_entry,
         refuse_keras2_activations,
+        without_slashes,
         write_optimizer,
         write_weights_group,
     )
@@ -293,6 +294,7 @@ def save_keras_archive(model: Any, path: Path) -> None:
     model._require_built()
     document = model_entry(model)
     refuse_keras2_activations(document)
+    without_slashes(document)
     settings = compile_config(model)
     if settings is not None:
         document["compile_config"] = settings

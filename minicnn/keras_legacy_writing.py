@@ -14,6 +14,7 @@ import numpy as np
 
 from . import backend
 from .keras_files import MODELS, KerasFileError, keras_layers
+from .keras_op_writing import CALL, INPUT, keras_value, op_arguments
 
 KERAS2_VERSION = "2.15.0"  # the dialect written: TensorFlow 2.15's Keras
 
@@ -91,10 +92,10 @@ def keras2_document(document: dict[str, Any]) -> dict[str, Any]:
     for entry in config["layers"]:
         modern = _keras2_entry(entry)
         modern["name"] = entry["name"]
-        call = modern.pop(CALL, None)
+        op = modern["class_name"] in ("TFOpLambda", "SlicingOpLambda")
         modern["inbound_nodes"] = [
-            _keras2_call(call, node, shifted)
-            if call is not None
+            _keras2_op_node(node, shifted)
+            if op
             else _keras2_node(node, entry["class_name"], shifted)
             for node in entry["inbound_nodes"]
         ]
@@ -118,8 +119,8 @@ def _references(spec: Any, shifted: set[str]) -> list[list[Any]]:
 
 def _keras2_entry(entry: dict[str, Any]) -> dict[str, Any]:
     class_name = entry["class_name"]
-    if CALL in entry:  # an op, already in Keras 2's terms
-        return dict(entry)
+    if class_name in ("TFOpLambda", "SlicingOpLambda"):  # an op, already in Keras 2's terms
+        return {"class_name": class_name, "config": entry["config"]}
     if class_name in MODELS:
         return keras2_document(entry)
     if class_name == "InputLayer":
@@ -200,26 +201,22 @@ def _keras2_node(node: dict[str, Any], class_name: str, shifted: set[str]) -> li
     return [[*_tensor_reference(tensor, shifted), kwargs] for tensor in first]
 
 
-def _keras2_call(call: dict[str, Any], node: dict[str, Any], shifted: set[str]) -> list[Any]:
-    """Keras 2's node of a TFOpLambda: its first argument's tensors (or a constant), each a
-    reference carrying the call's other arguments, which name tensors by reference too."""
-    inputs = [t for arg in node["args"] for t in (arg if isinstance(arg, list) else [arg])]
-
-    def value(spec: Any) -> Any:
-        if isinstance(spec, dict) and set(spec) == {INPUT}:
-            return _tensor_reference(inputs[spec[INPUT]], shifted)
-        if isinstance(spec, list):
-            return [value(s) for s in spec]
-        return spec
-
-    kwargs = {key: value(spec) for key, spec in call["kwargs"].items()}
-    first = call["first"]
-    # One tensor is one flat reference (a list of them would be a list argument).
-    if isinstance(first, dict) and set(first) == {INPUT}:
-        return [*value(first), kwargs]
-    if isinstance(first, list) and first and all(isinstance(f, dict) for f in first):
-        return [[*value(f), kwargs] for f in first]  # a list of tensors: tf.concat's values
+def _keras2_op_node(node: dict[str, Any], shifted: set[str]) -> list[Any]:
+    """Keras 2's node of a TFOpLambda: its first argument's tensor as one flat reference
+    (a list of them for a list argument, as tf.concat's values; a constant as Keras 2's
+    ``_CONSTANT_VALUE``), carrying the call's other arguments, whose tensors are references
+    too."""
+    kwargs = {key: _tensor_reference(value, shifted) for key, value in node["kwargs"].items()}
+    first = node["args"][0]
+    if _is_tensor(first):
+        return [*_tensor_reference(first, shifted), kwargs]
+    if isinstance(first, list) and first and all(_is_tensor(f) for f in first):
+        return [[*_tensor_reference(f, shifted), kwargs] for f in first]
     return ["_CONSTANT_VALUE", -1, first, kwargs]
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
 
 
 def _tensor_reference(value: Any, shifted: set[str]) -> Any:
@@ -277,33 +274,16 @@ def write_keras2_weights(model: Any, group: Any) -> None:
 
 def _op_entry(layer: Any) -> dict[str, Any]:
     """Keras 2's TFOpLambda (SlicingOpLambda for ``x[...]``) for one of minicnn's ops on
-    symbolic tensors, with how its call's arguments come from the layer's inputs."""
-    import inspect
-
+    symbolic tensors, with the call's arguments (``keras_op_writing``'s ``CALL``)."""
     from .keras2_ops import slice_spec_of, tf_call
-    from .symbolic_ops import ops_function
 
-    kind = type(layer).__name__
     config = {"name": layer.name, "trainable": True, "dtype": "float32"}
-    if kind == "GetItem":
+    if type(layer).__name__ == "GetItem":
         config["function"] = "__operators__.getitem"
-        spec = {"first": {INPUT: 0}, "kwargs": {"slice_spec": slice_spec_of(layer.key)}}
-        return {"class_name": "SlicingOpLambda", "config": config, CALL: spec}
-    if kind == "TensorArithmetic":
-        op = {"absolute": "abs"}.get(layer.operation, layer.operation)
-        operands: list[Any] = [{INPUT: i} for i in range(len(layer.input_shape))]
-        if layer.constant is not None:
-            constant = layer.constant.tolist()
-            operands = [constant, *operands] if layer.constant_first else [*operands, constant]
-        arguments, keywords = operands, {}
-    else:
-        op = layer.function
-        if not layer.serializable:
-            raise KerasFileError(
-                f"layer '{layer.name}' calls a Python function, which Keras 2's format cannot hold."
-            )
-        arguments, keywords = _plain(layer, layer.arguments), _plain(layer, layer.keywords)
-    bound = dict(inspect.signature(ops_function(op)).bind(*arguments, **keywords).arguments)
+        call = {"args": [{INPUT: 0}], "kwargs": {"slice_spec": slice_spec_of(layer.key)}}
+        return {"class_name": "SlicingOpLambda", "config": config, CALL: call}
+    op, bound = op_arguments(layer, defaults=False)
+    bound = {k: keras_value(v) for k, v in bound.items()}
     if op == "split" and isinstance(bound.get("indices_or_sections"), list):
         bound["indices_or_sections"] = _split_sizes(layer, bound)
     if op == "swapaxes":  # TensorFlow's transpose with the permutation that swaps them
@@ -312,14 +292,14 @@ def _op_entry(layer: Any) -> dict[str, Any]:
         a, b = bound["axis1"] % rank, bound["axis2"] % rank
         order[a], order[b] = order[b], order[a]
         op, bound = "transpose", {"x": bound["x"], "axes": order}
-    call = tf_call(op, bound)
-    if call is None:
+    found = tf_call(op, bound)
+    if found is None:
         raise KerasFileError(
-            f"layer '{layer.name}' ({kind} {op!r}, arguments {sorted(bound)}) has no "
-            "TensorFlow function that Keras 2's format can hold."
+            f"layer '{layer.name}' ({type(layer).__name__} {op!r}, arguments {sorted(bound)}) "
+            "has no TensorFlow function that Keras 2's format can hold."
         )
-    config["function"], first, kwargs = call
-    return {"class_name": "TFOpLambda", "config": config, CALL: {"first": first, "kwargs": kwargs}}
+    config["function"], first, kwargs = found
+    return {"class_name": "TFOpLambda", "config": config, CALL: {"args": [first], "kwargs": kwargs}}
 
 
 def _first_shape(layer: Any) -> tuple[Any, ...]:
@@ -336,29 +316,6 @@ def _split_sizes(layer: Any, bound: dict[str, Any]) -> list[int]:
         raise KerasFileError(f"layer '{layer.name}': a split of an axis of unknown length.")
     ends = [0, *bound["indices_or_sections"], length]
     return [b - a for a, b in zip(ends, ends[1:], strict=False)]
-
-
-INPUT, CALL = "__input__", "__keras2_call__"
-
-
-def _plain(layer: Any, value: Any) -> Any:
-    """OpCall's recorded arguments with its array constants as lists and tuples as lists;
-    the inputs stay ``{"__input__": i}``."""
-    if isinstance(value, list):
-        return [_plain(layer, v) for v in value]
-    if isinstance(value, dict):
-        if len(value) == 1:
-            ((key, item),) = value.items()
-            if key == INPUT:
-                return value
-            if key == "__constant__":
-                return layer.constants[item].tolist()
-            if key == "__tuple__":
-                return [_plain(layer, v) for v in item]
-            if key == "__dtype__":
-                return item
-        return {k: _plain(layer, v) for k, v in value.items()}
-    return value
 
 
 HDF5_HEADER_LIMIT = 64512  # the bytes an HDF5 object's attributes may take (Keras' limit)

@@ -52,6 +52,15 @@ def model_from_keras_config(document: dict[str, Any], device: str | None = None)
     )
 
 
+# Keras' serialized Python values among a call's arguments: x[:, 1:3]'s slices, an array.
+_PYTHON_VALUES: dict[str, Any] = {
+    "__slice__": lambda c, _: slice(c.get("start"), c.get("stop"), c.get("step")),
+    "__ellipsis__": lambda c, _: Ellipsis,
+    "__numpy__": lambda c, _: np.asarray(c["value"], dtype=c.get("dtype")),
+    "__tuple__": lambda c, resolve: tuple(resolve(c["value"])),
+}
+
+
 def _functional(config: dict[str, Any], device: str | None) -> Any:
     from .models import Model
 
@@ -62,6 +71,8 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
             name, node, index = value["config"]["keras_history"]
             found = outputs[(name, node)]
             return found[index] if isinstance(found, (list, tuple)) else found
+        if isinstance(value, dict) and value.get("class_name") in _PYTHON_VALUES:
+            return _PYTHON_VALUES[value["class_name"]](value.get("config") or {}, resolve)
         if isinstance(value, list):
             return [resolve(v) for v in value]
         if isinstance(value, dict):
@@ -122,6 +133,11 @@ def _operation(entry: dict[str, Any]) -> Any:
         ) from None
     options = {k: v for k, v in (entry.get("config") or {}).items() if k != "name"}
     name = (entry.get("config") or {}).get("name", entry.get("name"))
+    if entry["class_name"] == "Reshape" and "newshape" in options:  # NumPy's old name
+        options["new_shape"] = options.pop("newshape")
+
+    if entry["class_name"] == "GetItem":  # x[key], the key's tuple kept as a JSON list
+        function = lambda x, key: x[tuple(key) if isinstance(key, list) else key]  # noqa: E731
 
     def call(*args: Any, **kwargs: Any) -> Any:
         result = function(*args, **options, **kwargs)

@@ -5,6 +5,7 @@ state, as Keras 3.15 reads them."""
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from .keras_files import (
     keras_trainable,
     state_segments,
 )
+from .keras_op_writing import CALL, placed
 
 KERAS_VERSION = "3.15.1"  # the Keras whose format these files follow (and which read them)
 
@@ -95,6 +97,9 @@ _NOT_KERAS_ARGUMENTS = {
     "SpatialDropout3D": ("trainable",),
     "MultiHeadAttention": ("use_causal_mask",),
     "GroupQueryAttention": ("use_causal_mask",),
+    "Attention": ("use_causal_mask",),  # a call's argument in Keras (_call_kwargs)
+    "AdditiveAttention": ("use_causal_mask",),
+    "Discretization": ("trainable",),
 }
 
 
@@ -105,16 +110,22 @@ def _call_kwargs(layer: Any) -> dict[str, Any]:
     return {}
 
 
-_APPLICATION_LAYERS = {"CustomScaleLayer": "keras.src.applications.inception_resnet_v2"}
+_APPLICATION_LAYERS = {
+    "CustomScaleLayer": "keras.src.applications.inception_resnet_v2",
+    "LayerScale": "keras.src.applications.convnext",
+    "StochasticDepth": "keras.src.applications.convnext",
+}
 
 
-_op_writer: list[Callable[[Any], dict[str, Any]]] = []  # how ops are written, where they are
+# How the layers of ops are written where it is not as Keras 3's operations (Keras 2's).
+_op_writer: list[Callable[[Any], dict[str, Any]]] = []
 
 
 @contextlib.contextmanager
 def ops_written_as(writer: Callable[[Any], dict[str, Any]]) -> Iterator[None]:
     """Within it, ``model_entry`` writes the layers of ops on symbolic tensors (OpCall,
-    TensorArithmetic, GetItem) with ``writer`` (Keras 2's TFOpLambda), not refusing them."""
+    TensorArithmetic, GetItem) with ``writer`` (Keras 2's TFOpLambda), not as Keras 3's
+    operations."""
     _op_writer.append(writer)
     try:
         yield
@@ -126,9 +137,11 @@ def _entry(layer: Any) -> dict[str, Any]:
     """Keras' entry for one layer (a nested model's is a model's)."""
     if getattr(layer, "is_model", False):
         return model_entry(layer)
-    if is_op_layer(layer) and _op_writer:
-        return _op_writer[-1](layer)
-    if is_op_layer(layer) or type(layer).__name__ == "Lambda":
+    if is_op_layer(layer):
+        from .keras_op_writing import keras_op_entry
+
+        return (_op_writer[-1] if _op_writer else keras_op_entry)(layer)
+    if type(layer).__name__ == "Lambda":
         raise KerasFileError(
             f"layer '{layer.name}' ({type(layer).__name__}) cannot be written in Keras' format: "
             "Keras keeps such code or ops in a form minicnn does not write."
@@ -151,6 +164,50 @@ def _entry(layer: Any) -> dict[str, Any]:
     if layer.input_shape is not None:
         entry["build_config"] = _build_config(layer)
     return entry
+
+
+def without_slashes(document: dict[str, Any]) -> None:
+    """Keras 3 refuses "/" in a layer's name, which Keras 2 allowed (MobileNetV3's
+    "Conv/BatchNorm"): such a layer is written as "Conv_BatchNorm", everywhere its name
+    appears, with a warning (a name that would clash with another layer's is refused)."""
+    names: set[str] = set()
+
+    def collect(config: dict[str, Any]) -> None:
+        for entry in config.get("layers", []):
+            names.add(entry["config"].get("name", ""))
+            if entry["class_name"] in MODELS:
+                collect(entry["config"])
+
+    collect(document["config"])
+    renamed = {n: n.replace("/", "_") for n in names if "/" in n}
+    if not renamed:
+        return
+    clashes = sorted(n for n in renamed if renamed[n] in names)
+    if clashes:
+        raise KerasFileError(
+            f"Keras 3 takes no '/' in layer names, and '{clashes[0]}' written as "
+            f"'{renamed[clashes[0]]}' would clash with the layer of that name: rename it."
+        )
+    warnings.warn(
+        f"Keras 3 takes no '/' in layer names: {len(renamed)} layers are written with '_' "
+        f"instead ('{next(iter(sorted(renamed)))}' as '{renamed[min(renamed)]}').",
+        stacklevel=4,
+    )
+
+    def walk(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            if key in ("keras_history", "input_layers", "output_layers") or (
+                value and isinstance(value[0], str) and value[0] in renamed
+            ):
+                return [walk(v) if not isinstance(v, str) else renamed.get(v, v) for v in value]
+            return [walk(v, key) for v in value]
+        if key == "name" and isinstance(value, str):
+            return renamed.get(value, value)
+        return value
+
+    document.update(walk(document))
 
 
 def refuse_keras2_activations(document: dict[str, Any]) -> None:
@@ -268,6 +325,15 @@ def _functional_config(model: Any) -> dict[str, Any]:
             order.append(id(layer))
         if type(layer).__name__ == "InputLayer":
             continue
+        call = entries[id(layer)].get(CALL)
+        if call is not None:  # an op: its arguments, the inputs put in their places
+            tensors = [tensor(s) for s in sources]
+            node = {
+                "args": placed(call["args"], tensors),
+                "kwargs": placed(call["kwargs"], tensors),
+            }
+            entries[id(layer)]["inbound_nodes"].append(node)
+            continue
         args = [tensor(s) for s in sources]
         one_by_one = getattr(layer, "_spreads_inputs", False) or type(layer).__name__ in (
             "MultiHeadAttention",  # Keras' call(query, value, key=None)
@@ -276,6 +342,8 @@ def _functional_config(model: Any) -> dict[str, Any]:
         if layer.takes_list and not one_by_one:
             args = [args]
         entries[id(layer)]["inbound_nodes"].append({"args": args, "kwargs": _call_kwargs(layer)})
+    for entry in entries.values():
+        entry.pop(CALL, None)
     inputs = [[nodes[i][0].name, 0, 0] for i in range(k)]
     outputs = [list(origin(s)) for s in model._output_slots]
     ranked = [id(layer) for layer in graph_order(model)]  # Keras' order of the layers

@@ -91,6 +91,27 @@ def test_dot_product_attention_and_permute_match_numpy():
     check_gradients(lambda t: L.Permute((2, 3, 1))(t), x)
 
 
+def test_attention_takes_keras_list_call_with_a_causal_mask(tmp_path):
+    """Keras calls Attention on a list, ``Attention()([query, value], use_causal_mask=True)``:
+    the mask is the one of ``Attention()(query, value, use_causal_mask=True)``, and a model
+    keeps it through its own calls, saving and loading."""
+    rng = np.random.default_rng(5)
+    q, v = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 3))
+    causal = L.Attention()(q, v, use_causal_mask=True).data
+    np.testing.assert_allclose(L.Attention()([q, v], use_causal_mask=True).data, causal)
+    assert np.abs(L.Attention()([q, v]).data - causal).max() > 1e-3  # the mask mattered
+    x = Input((4, 3))
+    model = Model(x, L.Attention()([x, x], use_causal_mask=True))
+    model.save(tmp_path / "m.npz")
+    for m in (model, load_model(tmp_path / "m.npz")):
+        np.testing.assert_allclose(
+            m.predict(q.astype(np.float32), verbose=0),
+            L.Attention()(q, q, use_causal_mask=True).data,
+            rtol=1e-5,
+            atol=1e-6,
+        )
+
+
 def contains_token(n=256, steps=6, seed=0):
     """Whether token 3 occurs in the sequence: attention finds it wherever it is."""
     rng = np.random.default_rng(seed)

@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_keras2_layers import EXPORT, check_written  # noqa: E402
+from check_keras2_layers import EXPORT, check_in_keras3, check_written  # noqa: E402
 from check_layers import move_weights  # noqa: E402
 
 CHECK = """
@@ -87,3 +87,4 @@ if __name__ == "__main__":
     subprocess.run([python, "-c", CHECK, folder, *made], check=True)
     subprocess.run([python, "-c", EXPORT, folder, *made], check=True)
     check_written(keras, folder, made)
+    check_in_keras3(python, folder, made)

@@ -7,6 +7,9 @@ TensorFlow 2.15 is installed, naming minicnn's Python:
 
     MINICNN_PYTHON=.venv/bin/python python tests/keras2_files/check_keras2_layers.py
 
+With KERAS3_PYTHON naming a Python where Keras 3 is installed, minicnn also converts each
+model to Keras 3's ``.keras`` archive, and Keras 3 must load it and predict the same.
+
 With TensorFlow 2.15.1, minicnn read 70 of the 71 cases (a Lambda's bytecode is refused by
 name), and TensorFlow read back 69 of minicnn's 70 files, predicting the same: the one left,
 SpectralNormalization's, is a legacy file TensorFlow does not read even when it wrote it.
@@ -21,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "keras_files"))
 
 import numpy as np  # noqa: E402
-from check_layers import CHECK, make_cases  # noqa: E402
+from check_layers import CHECK, exported_to_keras3, make_cases  # noqa: E402
 
 # minicnn writes each model it reads again, as Keras' legacy file.
 EXPORT = """
@@ -37,6 +40,14 @@ for name in sys.argv[2:]:
     except Exception as error:
         print(f"{name}: NOT WRITTEN ({type(error).__name__}: {error})")
 """
+
+
+def check_in_keras3(python, folder, names):
+    """With KERAS3_PYTHON (a Python where Keras 3 is installed), minicnn converts each Keras
+    2 file to Keras 3's archive, which Keras 3 must load and predict the same from."""
+    keras3 = os.environ.get("KERAS3_PYTHON")
+    if keras3:
+        exported_to_keras3(python, keras3, folder, "h5", names)
 
 
 def check_written(keras, folder, names):
@@ -161,3 +172,4 @@ if __name__ == "__main__":
     made = [name for name, status in done.items() if status == "ok"]
     subprocess.run([python, "-c", EXPORT, folder, *made], check=True)
     check_written(keras, folder, made)
+    check_in_keras3(python, folder, made)

@@ -6,7 +6,8 @@ Python where Keras 3 and a backend are installed, naming minicnn's Python:
     MINICNN_PYTHON=.venv/bin/python KERAS_BACKEND=jax python tests/keras_files/check_layers.py
 
 With Keras 3.15.1 on JAX, 70 of the 71 cases agreed; the one left is Resizing's bicubic
-interpolation, which minicnn does not have (it says so).
+interpolation, which minicnn does not have (it says so). Then minicnn writes each model it
+read as Keras 3's archive again, and Keras must load it and predict the same.
 """
 
 import json
@@ -40,6 +41,51 @@ for name, status in made.items():
     except Exception as error:
         print(f"{name}: NOT READ ({type(error).__name__}: {error})")
 """
+
+
+# minicnn writes each model it reads as Keras 3's .keras archive (argv[2]: the extension of
+# the files it reads), which Keras 3 must load and predict the same from.
+CONVERT = """
+import os, sys, warnings
+from minicnn import load_model
+folder, extension = sys.argv[1], sys.argv[2]
+os.makedirs(f"{folder}/keras3", exist_ok=True)
+for name in sys.argv[3:]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = load_model(f"{folder}/{name}.{extension}", compile=False)
+            model.export(f"{folder}/keras3/{name}.keras")
+    except Exception as error:
+        print(f"{name}: NOT WRITTEN ({type(error).__name__}: {error})")
+"""
+IN_KERAS3 = """
+import os, sys
+import numpy as np
+import keras
+folder = sys.argv[1]
+for name in sys.argv[2:]:
+    path = f"{folder}/keras3/{name}.keras"
+    if not os.path.exists(path):
+        continue
+    try:
+        model = keras.saving.load_model(path, compile=False)
+        saved = np.load(f"{folder}/{name}.npz")
+        worst = float(np.abs(np.asarray(model.predict(saved["x"], verbose=0)) - saved["y"]).max())
+        scale = max(1.0, float(np.abs(saved["y"]).max()))
+        verdict = "agrees" if worst <= 1e-4 * scale else "DIFFERS"
+        print(f"{name} written by minicnn, read by Keras 3: {verdict} ({worst:.3g})")
+    except Exception as error:
+        print(f"{name} written by minicnn: NOT READ by Keras 3 ({type(error).__name__}: {error})")
+"""
+
+
+def exported_to_keras3(python, keras3, folder, extension, names):
+    """minicnn (``python``) writes each model of the folder as Keras 3's archive, and Keras 3
+    (``keras3``) reads it and must predict what the model's .npz holds."""
+    subprocess.run([python, "-c", CONVERT, folder, extension, *names], check=True)
+    environment = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")}
+    subprocess.run([keras3, "-c", IN_KERAS3, folder, *names], check=True, env=environment)
 
 
 def move_weights(model, rng, scale):
@@ -180,3 +226,7 @@ if __name__ == "__main__":
     make_cases(keras, CASES, lambda spec: two_inputs.get(spec) or eval(spec), folder, "keras")
     python = os.environ.get("MINICNN_PYTHON", sys.executable)
     subprocess.run([python, "-c", CHECK, folder], check=True)
+    made = [
+        name for name, status in json.load(open(f"{folder}/made.json")).items() if status == "ok"
+    ]
+    exported_to_keras3(python, sys.executable, folder, "keras", made)

@@ -1,0 +1,128 @@
+"""minicnn's layers of ops on symbolic tensors (``OpCall``, ``TensorArithmetic`` for
+``x * 2``, ``GetItem`` for ``x[:, 1:]``) in Keras' files. ``op_arguments`` gives any of
+them as one op of ``minicnn.ops`` with its arguments by parameter name, the layer's inputs
+among them as ``{"__input__": i}``; ``keras_op_entry`` writes that as Keras 3's operation (its
+class in ``keras.src.ops``, the call's arguments in the node, the others in its config), as
+Keras 3 saves ``keras.ops`` on KerasTensors. The writers of the functional config put the
+layer's tensors in place of the ``{"__input__": i}`` of the entry's ``CALL``."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from .keras_files import KerasFileError
+
+INPUT = "__input__"
+CALL = "__call__"  # an op layer's entry's call: {"args", "kwargs"}, the inputs as above
+
+
+def op_arguments(layer: Any, defaults: bool = True) -> tuple[str, dict[str, Any]]:
+    """The layer's op (its name in ``minicnn.ops``) and arguments by parameter name, with
+    the op's defaults filled in unless ``defaults`` is False."""
+    from .symbolic_ops import ops_function
+
+    kind = type(layer).__name__
+    if kind == "GetItem":
+        return "get_item", {"x": {INPUT: 0}, "key": layer.key}
+    if kind == "TensorArithmetic":
+        op = {"absolute": "abs"}.get(layer.operation, layer.operation)
+        operands: list[Any] = [{INPUT: i} for i in range(len(layer.input_shape))]
+        if layer.constant is not None:
+            constant = layer.constant
+            operands = [constant, *operands] if layer.constant_first else [*operands, constant]
+        arguments, keywords = operands, {}
+    else:
+        op = layer.function
+        if not layer.serializable:
+            raise KerasFileError(
+                f"layer '{layer.name}' calls a Python function, which Keras' files cannot hold."
+            )
+        arguments, keywords = _plain(layer, layer.arguments), _plain(layer, layer.keywords)
+    bound = inspect.signature(ops_function(op)).bind(*arguments, **keywords)
+    if defaults:
+        bound.apply_defaults()
+    return op, dict(bound.arguments)
+
+
+def _plain(layer: Any, value: Any) -> Any:
+    """OpCall's recorded arguments as Python values (its array constants, tuples, slices,
+    dtypes); the inputs stay ``{"__input__": i}``."""
+    from .symbolic_ops import CONSTANT, DTYPE, SLICE, TUPLE
+
+    if isinstance(value, list):
+        return [_plain(layer, v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((key, item),) = value.items()
+            if key == INPUT:
+                return value
+            if key == CONSTANT:
+                return layer.constants[item]
+            if key == TUPLE:
+                return tuple(_plain(layer, v) for v in item)
+            if key == SLICE:
+                return slice(*item)
+            if key == DTYPE:
+                return item
+        return {k: _plain(layer, v) for k, v in value.items()}
+    return value
+
+
+def keras_op_entry(layer: Any) -> dict[str, Any]:
+    """Keras 3's entry for the layer's op: its operation class with the arguments that are
+    not the call's in its config."""
+    from .keras_op_table import KERAS_OPS, RENAMED
+
+    op, bound = op_arguments(layer)
+    if op not in KERAS_OPS:
+        raise KerasFileError(
+            f"layer '{layer.name}' ({type(layer).__name__} {op!r}) has no operation in Keras "
+            "3 that minicnn writes."
+        )
+    module, class_name, count = KERAS_OPS[op]
+    renamed = RENAMED.get(op, {})
+    values = list(bound.values())
+    config = {renamed.get(k, k): keras_value(v) for k, v in list(bound.items())[count:]}
+    return {
+        "module": f"keras.src.ops.{module}",
+        "class_name": class_name,
+        "config": {"name": layer.name, **config},
+        "registered_name": class_name,
+        CALL: {"args": [keras_value(v) for v in values[:count]], "kwargs": {}},
+    }
+
+
+def keras_value(value: Any) -> Any:
+    """A Python value as Keras' JSON holds it: slices, an ellipsis and arrays as its
+    serialized objects, tuples as lists; the inputs' placeholders as they are."""
+    if isinstance(value, slice):
+        config = {"start": value.start, "stop": value.stop, "step": value.step}
+        return {"class_name": "__slice__", "config": config}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return {
+            "class_name": "__numpy__",
+            "config": {"value": value.tolist(), "dtype": str(value.dtype)},
+        }
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [keras_value(v) for v in value]
+    return value
+
+
+def placed(value: Any, tensors: list[Any]) -> Any:
+    """``value`` with each ``{"__input__": i}`` replaced by ``tensors[i]``."""
+    if isinstance(value, dict) and set(value) == {INPUT}:
+        return tensors[value[INPUT]]
+    if isinstance(value, list):
+        return [placed(v, tensors) for v in value]
+    if isinstance(value, dict):
+        return {k: placed(v, tensors) for k, v in value.items()}
+    return value

@@ -1,8 +1,8 @@
 """Writing Keras' legacy HDF5 file, what ``model.save("model.h5")`` gives in Keras: the
 architecture in Keras 2's dialect of the config (as TensorFlow 2's Keras writes it, so that
-both it and Keras 3 read the file), the weights layer by layer in ``model_weights`` and the
-compile settings in ``training_config``. The optimizer's state is not written (Keras 2 and
-Keras 3 lay it out differently); a model loaded from the file trains on with a fresh one."""
+both it and Keras 3 read the file), the weights layer by layer in ``model_weights``, the
+compile settings in ``training_config``, and the optimizer's state in ``optimizer_weights``,
+named by slot and weight as TensorFlow 2.11+'s Keras names them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .keras_files import MODELS, KerasFileError, keras_layers
+from .keras_files import MODELS, KerasFileError, keras_layers, keras_trainable, state_segments
 from .keras_op_writing import CALL, INPUT, keras_value, op_arguments
 
 KERAS2_VERSION = "2.15.0"  # the dialect written: TensorFlow 2.15's Keras
@@ -74,7 +74,9 @@ def save_legacy_h5(model: Any, path: Path) -> None:
         h5.attrs["model_config"] = json.dumps(document).encode("utf8")
         if settings is not None:
             h5.attrs["training_config"] = json.dumps(training_config(settings)).encode("utf8")
-        write_keras2_weights(model, h5.create_group("model_weights"))
+        names = write_keras2_weights(model, h5.create_group("model_weights"))
+        if settings is not None:
+            write_keras2_optimizer(model, h5, names)
 
     weights = _h5_bytes(fill)
     atomic_write(path, lambda file: file.write(weights))
@@ -249,13 +251,15 @@ def training_config(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_keras2_weights(model: Any, group: Any) -> None:
+def write_keras2_weights(model: Any, group: Any) -> dict[int, str]:
     """Each layer's weights (trainable, then non-trainable; a nested model's all together)
-    in a group of its name, listed in ``weight_names``, as Keras 2 writes them."""
+    in a group of its name, listed in ``weight_names``, as Keras 2 writes them. Returns the
+    name written for each weight (by its id), as the optimizer's state names it."""
     units = keras_layers(model)
     group.attrs["backend"] = "tensorflow"
     group.attrs["keras_version"] = KERAS2_VERSION
     _set_listed(group, "layer_names", [u.name for u in units])
+    written: dict[int, str] = {}
     # In the order of their names, so that a group "a/b" is made before "a/b/c" (Keras 2's
     # names may hold slashes: MobileNetV3's "expanded_conv/depthwise").
     for unit in sorted(units, key=lambda u: u.name):
@@ -266,10 +270,46 @@ def write_keras2_weights(model: Any, group: Any) -> None:
             path = getattr(weight, "path", None) or f"{unit.name}/weight_{i}"
             name = f"{path}:0" if f"{path}:0" not in names else f"{path}_{i}:0"
             names.append(name)
+            written[id(weight)] = name[: -len(":0")]
             layer_group.create_dataset(name, data=backend.to_numpy(weight.data))
         _set_listed(layer_group, "weight_names", names)
     top = group.create_group("top_level_model_weights")
     top.attrs["weight_names"] = []
+    return written
+
+
+# minicnn's names of optimizer slots that Keras 2 names otherwise (keras_legacy reads them).
+_KERAS2_SLOTS = {
+    "Adam": {"v_hat": "vhat"},
+    "AdamW": {"v_hat": "vhat"},
+    "SGD": {"velocity": "m"},
+    "Lion": {"momentum": "m"},
+}
+
+
+def write_keras2_optimizer(model: Any, h5: Any, names: dict[int, str]) -> None:
+    """The optimizer's state as TensorFlow 2.11+'s Keras keeps it in ``optimizer_weights``:
+    the step count, then its slots in Keras 3's segments less the learning rate, each named
+    "Adam/m/dense/kernel:0". Nothing for an optimizer not built yet, or whose layout
+    minicnn does not follow (Keras 2 then starts it afresh, as minicnn does)."""
+    optimizer = model.optimizer
+    segments = state_segments(optimizer) if optimizer.built else None
+    if segments is None:
+        return
+    kind = type(optimizer).__name__
+    renamed = _KERAS2_SLOTS.get(kind, {})
+    position = {id(p): i for i, p in enumerate(optimizer._params)}
+    entries = [("iteration:0", np.asarray(optimizer.iterations, np.int64))]
+    for segment in segments:
+        for weight in keras_trainable(model):
+            slots = optimizer._slots[position[id(weight)]]
+            for slot in segment:
+                name = f"{kind}/{renamed.get(slot, slot)}/{names[id(weight)]}:0"
+                entries.append((name, backend.to_numpy(slots[slot])))
+    group = h5.create_group("optimizer_weights")
+    _set_listed(group, "weight_names", [name for name, _ in entries])
+    for name, value in entries:
+        group.create_dataset(name, data=value)
 
 
 def _op_entry(layer: Any) -> dict[str, Any]:

@@ -100,7 +100,7 @@ def load_legacy_model(path: Path, compile: bool = True, device: str | None = Non
                 f"{path}: its Keras architecture cannot be read ({error!r})."
             ) from None
         weights = h5["model_weights"] if "model_weights" in h5 else h5
-        names = load_legacy_weights(model, weights, str(path), by_name=True)
+        names = load_legacy_weights(model, weights, str(path), by_name=True, complete=True)
         if not compile or "training_config" not in h5.attrs:
             return model
         training = json.loads(_text(h5.attrs["training_config"]))
@@ -252,13 +252,18 @@ def _tensor_refs(value: Any) -> Any:
 
 
 def load_legacy_weights(
-    model: Any, group: Any, where: str, by_name: bool = False, skip_mismatch: bool = False
+    model: Any,
+    group: Any,
+    where: str,
+    by_name: bool = False,
+    skip_mismatch: bool = False,
+    complete: bool = False,
 ) -> dict[str, Any]:
     """Each layer's arrays from a legacy weights group into ``model``: in order, layer by
-    layer among those with weights (Keras 2's default), or by the layers' names. A layer's
-    arrays are its trainable weights, then its non-trainable ones (a nested model's too).
-    Returns the model's weights by their names in the file ("dense/kernel"), which the
-    optimizer's state refers to."""
+    layer among those with weights (Keras 2's default), or by the layers' names (every one
+    of them, with ``complete``: a whole model's file). A layer's arrays are its trainable
+    weights, then its non-trainable ones (a nested model's too). Returns the model's weights
+    by their names in the file ("dense/kernel"), which the optimizer's state refers to."""
     if "layer_names" not in group.attrs:
         raise KerasFileError(f"{where} is not a Keras weights file (it lists no layers).")
     saved = []
@@ -269,6 +274,9 @@ def load_legacy_weights(
     units = [layer for layer in keras_layers(model) if layer.weights]
     if by_name:
         found = {name: (name, names, arrays) for name, names, arrays in saved}
+        missing = [unit.name for unit in units if unit.name not in found]
+        if complete and missing:  # a model file holds every layer's weights
+            raise KerasFileError(f"{where}: no weights for layer '{missing[0]}'.")
         pairs = [(unit, found[unit.name]) for unit in units if unit.name in found]
     elif len(saved) != len(units):
         raise KerasFileError(

@@ -207,6 +207,12 @@ def test_damaged_legacy_files_are_refused_by_name(tmp_path):
         h5["model_weights/dense/dense/kernel:0"] = np.zeros((35, 3), np.float32)
     with pytest.raises(KerasFileError, match=r"layer 'dense' has weights of shapes \[\(36, 3\)"):
         load_model(path)
+    shutil.copy(FILES / "sequential.h5", path)
+    with h5py.File(path, "r+") as h5:
+        group = h5["model_weights"]
+        group.attrs["layer_names"] = [n for n in group.attrs["layer_names"] if n != "dense"]
+    with pytest.raises(KerasFileError, match="no weights for layer 'dense'"):
+        load_model(path)
 
 
 def test_an_optimizer_state_minicnn_cannot_follow_starts_afresh_with_a_warning(tmp_path):

@@ -82,6 +82,17 @@ def save_legacy_h5(model: Any, path: Path) -> None:
     atomic_write(path, lambda file: file.write(weights))
 
 
+def save_legacy_weights(model: Any, path: Path) -> None:
+    """The weights alone as Keras 2's ``save_weights("w.h5")`` writes them: the layers'
+    groups at the file's root (written atomically)."""
+    from .fileio import atomic_write
+    from .keras_files import _h5_bytes
+
+    model._require_built()
+    weights = _h5_bytes(lambda h5: write_keras2_weights(model, h5))
+    atomic_write(path, lambda file: file.write(weights))
+
+
 def keras2_document(document: dict[str, Any]) -> dict[str, Any]:
     """Keras 3's serialized model as Keras 2 serialized it."""
     class_name, config = document["class_name"], document["config"]

@@ -646,7 +646,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
     def save_weights(self, path: str | os.PathLike) -> None:
         """Only the weights, in one .npz file; ``load_weights`` puts them into a model of the
-        same architecture."""
+        same architecture. ``.weights.h5`` gives Keras 3's weight file, another ``.h5`` name
+        Keras 2's."""
         from .saving import save_weights
 
         save_weights(self, path)

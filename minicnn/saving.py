@@ -233,11 +233,17 @@ def save_feature_space(space: Any, path: str | os.PathLike) -> None:
 
 def save_weights(model: Model, path: str | os.PathLike) -> None:
     """The model's weights and its architecture's description (to check on loading); to a
-    name ending in ``.h5`` (Keras' ``model.weights.h5``), Keras 3's weight file, which
-    Keras' ``load_weights`` reads."""
+    name ending in ``.weights.h5``, Keras 3's weight file, which Keras' ``load_weights``
+    reads; to another name ending in ``.h5``, Keras 2's weights-only file (as tf.keras'
+    ``save_weights("w.h5")`` writes it)."""
     model._require_built()
-    if str(path).endswith(".h5"):
+    if str(path).endswith(".weights.h5"):
         keras_files.save_keras_weight_file(model, Path(path))
+        return
+    if str(path).endswith(".h5"):  # Keras 2's weights-only file (Keras 3 wants .weights.h5)
+        from .keras_legacy_writing import save_legacy_weights
+
+        save_legacy_weights(model, Path(path))
         return
     document = {"format": WEIGHTS_FORMAT, "model": model.get_config()}
     _write(path, document, _weight_arrays(model))

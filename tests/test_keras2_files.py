@@ -413,3 +413,35 @@ def test_save_h5_keeps_the_optimizer_state_as_keras_2_names_it(name, tmp_path):
     assert again.optimizer.iterations == 4
     tolerance = 1e-3 if name == "optimizer_nadam" else 1e-5
     assert _next_step_difference(again, x, y, after) <= tolerance
+
+
+def test_save_weights_h5_writes_keras_2s_weights_only_file(tmp_path):
+    """``save_weights("w.h5")`` gives Keras 2's weights-only file (Keras 3 wants the name
+    ``w.weights.h5``, which gives its own): the layers' groups at the root, loaded in order
+    by minicnn and by TensorFlow's ``load_weights``."""
+    data = np.load(FILES / "weights_only.npz")
+
+    def built():
+        return Sequential(
+            [
+                Input((6, 3)),
+                L.Conv1D(4, 3, padding="same", activation="relu"),
+                L.Bidirectional(L.GRU(3, return_sequences=True)),
+                L.LayerNormalization(),
+                L.Dropout(0.3),
+                L.GlobalMaxPooling1D(),
+                L.Dense(2),
+            ]
+        )
+
+    model = built()
+    model.load_weights(FILES / "weights_only.h5")
+    model.save_weights(tmp_path / "w.h5")
+    with h5py.File(tmp_path / "w.h5", "r") as h5:
+        assert "layer_names" in h5.attrs and "model_weights" not in h5
+    again = built()
+    again.load_weights(tmp_path / "w.h5")
+    np.testing.assert_allclose(again.predict(data["x"], verbose=0), data["predicted"], atol=1e-6)
+    model.save_weights(tmp_path / "w.weights.h5")  # Keras 3's file
+    with h5py.File(tmp_path / "w.weights.h5", "r") as h5:
+        assert "layers" in h5 and "layer_names" not in h5.attrs

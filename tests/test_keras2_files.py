@@ -141,12 +141,9 @@ def test_keras2_layers_whose_configs_differ_from_keras_3s_are_read():
     )
 
 
-def test_keras2_weights_only_file_loads_in_order_into_a_model_built_here():
-    """Keras 2 matches a weights file's layers to the model's in order, whatever their
-    names; so does minicnn (and by name on request)."""
-    data = np.load(FILES / "weights_only.npz")
-    minicnn.utils.set_random_seed(1)
-    model = Sequential(
+def _weights_only_model():
+    """The architecture of weights_only.h5, built here with minicnn's own layer names."""
+    return Sequential(
         [
             Input((6, 3)),
             L.Conv1D(4, 3, padding="same", activation="relu"),
@@ -157,6 +154,14 @@ def test_keras2_weights_only_file_loads_in_order_into_a_model_built_here():
             L.Dense(2),
         ]
     )
+
+
+def test_keras2_weights_only_file_loads_in_order_into_a_model_built_here():
+    """Keras 2 matches a weights file's layers to the model's in order, whatever their
+    names; so does minicnn (and by name on request)."""
+    data = np.load(FILES / "weights_only.npz")
+    minicnn.utils.set_random_seed(1)
+    model = _weights_only_model()
     model.load_weights(FILES / "weights_only.h5")
     np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["predicted"], atol=1e-6)
     with pytest.raises(KerasFileError, match="has weights of shapes"):
@@ -421,25 +426,12 @@ def test_save_weights_h5_writes_keras_2s_weights_only_file(tmp_path):
     by minicnn and by TensorFlow's ``load_weights``."""
     data = np.load(FILES / "weights_only.npz")
 
-    def built():
-        return Sequential(
-            [
-                Input((6, 3)),
-                L.Conv1D(4, 3, padding="same", activation="relu"),
-                L.Bidirectional(L.GRU(3, return_sequences=True)),
-                L.LayerNormalization(),
-                L.Dropout(0.3),
-                L.GlobalMaxPooling1D(),
-                L.Dense(2),
-            ]
-        )
-
-    model = built()
+    model = _weights_only_model()
     model.load_weights(FILES / "weights_only.h5")
     model.save_weights(tmp_path / "w.h5")
     with h5py.File(tmp_path / "w.h5", "r") as h5:
         assert "layer_names" in h5.attrs and "model_weights" not in h5
-    again = built()
+    again = _weights_only_model()
     again.load_weights(tmp_path / "w.h5")
     np.testing.assert_allclose(again.predict(data["x"], verbose=0), data["predicted"], atol=1e-6)
     model.save_weights(tmp_path / "w.weights.h5")  # Keras 3's file

@@ -92,8 +92,18 @@ OPTIMIZER_STATE = {
     "Lion": [("momentum",)],
     "Lamb": [("m", "v")],
     "Ftrl": [("accumulator", "linear")],
+    "Adafactor": [("r", "c", "v")],
 }
 TRAILING_SCALARS = {"Nadam": 1}  # Keras' u_product
+# Optimizers whose weights hold different slots: Adafactor factors a weight of two axes or
+# more (r, c and v) but not a vector (v alone). Keras 3 keeps a scalar 0 (int32) in place of
+# a vector's r and c; TensorFlow 2's Keras keeps nothing there (``slots_in``).
+RAGGED = {"Adafactor"}
+
+
+def slots_in(segment: tuple[str, ...], slots: dict[str, Any]) -> list[str]:
+    """The slots of a segment that a weight has (all of them but for a ragged optimizer)."""
+    return [name for name in segment if name in slots]
 
 
 def state_segments(optimizer: Any) -> list[tuple[str, ...]] | None:
@@ -102,6 +112,9 @@ def state_segments(optimizer: Any) -> list[tuple[str, ...]] | None:
     segments = OPTIMIZER_STATE.get(type(optimizer).__name__)
     if segments is None:
         return None
+    if type(optimizer).__name__ in RAGGED:
+        names = {name for s in segments for name in s}
+        return segments if all(set(slots) <= names for slots in optimizer._slots) else None
     present = set(optimizer._slots[0]) if optimizer._slots else set()
     kept = [s for s in segments if set(s) <= present]
     if any(set(s) & present and not set(s) <= present for s in segments):

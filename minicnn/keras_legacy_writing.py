@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .keras_files import MODELS, KerasFileError, keras_layers, keras_trainable, state_segments
+from .keras_files import (
+    MODELS,
+    KerasFileError,
+    keras_layers,
+    keras_trainable,
+    slots_in,
+    state_segments,
+)
 from .keras_op_writing import CALL, INPUT, keras_value, op_arguments
 
 KERAS2_VERSION = "2.15.0"  # the dialect written: TensorFlow 2.15's Keras
@@ -314,7 +321,7 @@ def write_keras2_optimizer(model: Any, h5: Any, names: dict[int, str]) -> None:
     for segment in segments:
         for weight in keras_trainable(model):
             slots = optimizer._slots[position[id(weight)]]
-            for slot in segment:
+            for slot in slots_in(segment, slots):
                 name = f"{kind}/{renamed.get(slot, slot)}/{names[id(weight)]}:0"
                 entries.append((name, backend.to_numpy(slots[slot])))
     group = h5.create_group("optimizer_weights")

@@ -443,6 +443,8 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
             slots = optimizer._slots[position[id(weight)]]
             for name in segment:
                 value = next(state)
+                if name not in slots:  # Keras 3's placeholder (a vector's r and c)
+                    continue
                 if value.shape != slots[name].shape:
                     raise KerasFileError(
                         f"{path}: optimizer state of shape {value.shape} for a weight of "

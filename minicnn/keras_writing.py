@@ -424,7 +424,10 @@ def write_optimizer(model: Any, h5: Any) -> None:
     for segment in segments:
         for weight in keras_trainable(model):
             slots = optimizer._slots[position[id(weight)]]
-            values += [backend.to_numpy(slots[name]) for name in segment]
+            values += [
+                backend.to_numpy(slots[name]) if name in slots else np.zeros((), np.int32)
+                for name in segment  # Keras 3's placeholder where a weight has no such slot
+            ]
     if type(optimizer).__name__ == "Nadam":  # Keras keeps its momentum product U_t
         values.append(np.asarray(optimizer._product(), np.float32))
     for i, value in enumerate(values):

@@ -19,7 +19,17 @@ from minicnn.keras_files import KerasFileError
 h5py = pytest.importorskip("h5py", reason="reading Keras' weight files needs h5py")
 
 FILES = Path(__file__).parent / "keras2_files"
-OPTIMIZERS = ["rmsprop", "adagrad", "adamax", "nadam", "adamw", "adadelta", "ftrl", "lion"]
+OPTIMIZERS = [
+    "rmsprop",
+    "adagrad",
+    "adamax",
+    "nadam",
+    "adamw",
+    "adadelta",
+    "ftrl",
+    "lion",
+    "adafactor",
+]
 
 
 def _saved(name):

@@ -190,6 +190,7 @@ def test_the_optimizer_state_travels_with_the_keras_file(tmp_path):
         lambda: minicnn.optimizers.Ftrl(0.1),
         lambda: minicnn.optimizers.Adam(0.01, amsgrad=True),
         lambda: minicnn.optimizers.AdamW(0.01, amsgrad=True),
+        lambda: minicnn.optimizers.Adafactor(0.05),  # a vector's r and c: Keras' scalar 0s
     ],
 )
 def test_each_optimizer_state_goes_through_keras_layout(optimizer, tmp_path):

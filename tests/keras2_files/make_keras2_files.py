@@ -106,6 +106,7 @@ OPTIMIZERS = {
     "ftrl": lambda: keras.optimizers.Ftrl(0.1),
     "lion": lambda: keras.optimizers.Lion(0.001),
     "sgd_v2": lambda: keras.optimizers.legacy.SGD(0.1, momentum=0.9, nesterov=True),
+    "adafactor": lambda: keras.optimizers.Adafactor(0.05),
 }
 
 

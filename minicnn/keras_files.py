@@ -96,9 +96,11 @@ OPTIMIZER_STATE = {
 }
 TRAILING_SCALARS = {"Nadam": 1}  # Keras' u_product
 # Optimizers whose weights hold different slots: Adafactor factors a weight of two axes or
-# more (r, c and v) but not a vector (v alone). Keras 3 keeps a scalar 0 (int32) in place of
-# a vector's r and c; TensorFlow 2's Keras keeps nothing there (``slots_in``).
+# more (r, c and v) but not a vector (v alone). Keras 3 keeps a scalar 0 (int32) in place
+# of a vector's r and c (PLACEHOLDERS); TensorFlow 2's Keras keeps nothing there
+# (``slots_in``).
 RAGGED = {"Adafactor"}
+PLACEHOLDERS = {"Adafactor"}
 
 
 def slots_in(segment: tuple[str, ...], slots: dict[str, Any]) -> list[str]:

@@ -14,6 +14,7 @@ import numpy as np
 from . import backend
 from .keras_files import (
     MODELS,
+    PLACEHOLDERS,
     SUBLAYERS,
     TRAILING_SCALARS,
     KerasFileError,
@@ -427,7 +428,12 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
     segments = state_segments(optimizer)
     arrays = [np.asarray(group[str(i)]) for i in range(len(group))]
     has_rate = getattr(optimizer, "_schedule", None) is None
-    count = sum(len(s) for s in segments or []) * len(params)
+    kept = type(optimizer).__name__ in PLACEHOLDERS  # a scalar 0 where a weight has no slot
+    count = sum(
+        len(s) if kept else len([n for n in s if n in slots])
+        for s in segments or []
+        for slots in optimizer._slots
+    )
     expected = 1 + has_rate + count + TRAILING_SCALARS.get(type(optimizer).__name__, 0)
     if segments is None or len(arrays) != expected:
         warnings.warn(
@@ -442,9 +448,11 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
         for weight in keras_order:
             slots = optimizer._slots[position[id(weight)]]
             for name in segment:
-                value = next(state)
-                if name not in slots:  # Keras 3's placeholder (a vector's r and c)
+                if name not in slots:
+                    if kept:
+                        next(state)  # Keras 3's placeholder (a vector's r and c)
                     continue
+                value = next(state)
                 if value.shape != slots[name].shape:
                     raise KerasFileError(
                         f"{path}: optimizer state of shape {value.shape} for a weight of "

@@ -14,6 +14,7 @@ import numpy as np
 from . import backend
 from .keras_files import (
     MODELS,
+    PLACEHOLDERS,
     SUBLAYERS,
     KerasFileError,
     graph_order,
@@ -424,10 +425,11 @@ def write_optimizer(model: Any, h5: Any) -> None:
     for segment in segments:
         for weight in keras_trainable(model):
             slots = optimizer._slots[position[id(weight)]]
-            values += [
-                backend.to_numpy(slots[name]) if name in slots else np.zeros((), np.int32)
-                for name in segment  # Keras 3's placeholder where a weight has no such slot
-            ]
+            for name in segment:
+                if name in slots:
+                    values.append(backend.to_numpy(slots[name]))
+                elif type(optimizer).__name__ in PLACEHOLDERS:  # Keras 3's scalar 0
+                    values.append(np.zeros((), np.int32))
     if type(optimizer).__name__ == "Nadam":  # Keras keeps its momentum product U_t
         values.append(np.asarray(optimizer._product(), np.float32))
     for i, value in enumerate(values):

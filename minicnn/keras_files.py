@@ -40,6 +40,11 @@ PYTHON_CLASSES = {"GroupQueryAttention": "GroupedQueryAttention"}
 
 
 MODELS = ("Sequential", "Functional", "Model")
+# The config keys under which a wrapper keeps the layer it wraps (Bidirectional's two, an
+# RNN's cell).
+WRAPPED_KEYS = ("layer", "forward_layer", "backward_layer", "cell")
+# Keras 2's layers for TensorFlow calls on KerasTensors (``x + y``, ``tf.concat``, ``x[:, 1:]``).
+TF_OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")
 
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"

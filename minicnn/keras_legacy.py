@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from .keras_files import MODELS, KerasFileError, h5py_module, keras_layers, keras_trainable
+from .keras_files import (
+    MODELS,
+    WRAPPED_KEYS,
+    KerasFileError,
+    h5py_module,
+    keras_layers,
+    keras_trainable,
+)
 
 _KINDS = {
     "_initializer": "initializers",
@@ -43,7 +50,6 @@ _UNUSED = {
     "SeparableConv1D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint"),
     "SeparableConv2D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint"),
 }
-_WRAPPED = ("layer", "forward_layer", "backward_layer", "cell")
 
 # Keras 2's names of optimizer slots where minicnn's differ; elsewhere they are the same.
 _SLOTS = {
@@ -210,7 +216,7 @@ def _modern_config(config: dict[str, Any], is_input: bool) -> dict[str, Any]:
             value = "legacy_hard_sigmoid"  # Keras 2's, clip(0.2 x + 0.5, 0, 1)
         elif isinstance(value, dict) and "class_name" in value and "config" in value:
             kind = next((k for end, k in _KINDS.items() if key.endswith(end)), None)
-            if key in _WRAPPED:
+            if key in WRAPPED_KEYS:
                 value = _modern_entry(value)
             elif kind is not None and not value.get("module"):
                 value = {**value, "module": f"keras.{kind}"}
@@ -431,9 +437,6 @@ def restore_named_state(
     for (_, slot), (slots, value) in found.items():
         slots[slot][...] = backend.to_device(value, backend.device_of(slots[slot]))
     optimizer.iterations = iterations
-
-
-TF_OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")
 
 
 def tf_operation(entry: dict[str, Any]) -> Any:

@@ -15,6 +15,8 @@ import numpy as np
 from . import backend
 from .keras_files import (
     MODELS,
+    TF_OP_LAYERS,
+    WRAPPED_KEYS,
     KerasFileError,
     keras_layers,
     keras_trainable,
@@ -58,7 +60,6 @@ _KERAS3_DEFAULTS = {
 _RENAMED = {"LeakyReLU": {"negative_slope": "alpha"}}
 # Keras 2's registered names of the classes it kept outside its layers module.
 _REGISTERED = {"CustomScaleLayer": "Custom>CustomScaleLayer"}
-_WRAPPED = ("layer", "forward_layer", "backward_layer", "cell")
 # The names of a layer's positional arguments after the first, which Keras 2 recorded
 # among the call's keyword arguments.
 _EXTRA_ARGUMENTS = {"MultiHeadAttention": ("value", "key")}
@@ -112,7 +113,7 @@ def keras2_document(document: dict[str, Any]) -> dict[str, Any]:
     for entry in config["layers"]:
         modern = _keras2_entry(entry)
         modern["name"] = entry["name"]
-        op = modern["class_name"] in ("TFOpLambda", "SlicingOpLambda")
+        op = modern["class_name"] in TF_OP_LAYERS
         modern["inbound_nodes"] = [
             _keras2_op_node(node, shifted)
             if op
@@ -139,7 +140,7 @@ def _references(spec: Any, shifted: set[str]) -> list[list[Any]]:
 
 def _keras2_entry(entry: dict[str, Any]) -> dict[str, Any]:
     class_name = entry["class_name"]
-    if class_name in ("TFOpLambda", "SlicingOpLambda"):  # an op, already in Keras 2's terms
+    if class_name in TF_OP_LAYERS:  # an op, already in Keras 2's terms
         return {"class_name": class_name, "config": entry["config"]}
     if class_name in MODELS:
         return keras2_document(entry)
@@ -172,7 +173,7 @@ def _keras2_config(class_name: str, entry: dict[str, Any]) -> dict[str, Any]:
             continue
         if key == "dtype":
             value = _policy_name(value, layer_name)
-        elif key in _WRAPPED and isinstance(value, dict):
+        elif key in WRAPPED_KEYS and isinstance(value, dict):
             value = _keras2_entry(value)
         elif isinstance(value, dict) and value.get("module") in _OBJECT_MODULES:
             value = {"class_name": value["class_name"], "config": value["config"]}
@@ -240,7 +241,7 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _tensor_reference(value: Any, shifted: set[str]) -> Any:
-    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+    if _is_tensor(value):
         name, node, index = value["config"]["keras_history"]
         return [name, node + (name in shifted), index]
     if isinstance(value, list):

@@ -16,7 +16,9 @@ from .keras_files import (
     MODELS,
     PLACEHOLDERS,
     SUBLAYERS,
+    TF_OP_LAYERS,
     TRAILING_SCALARS,
+    WRAPPED_KEYS,
     KerasFileError,
     group_paths,
     is_operation,
@@ -85,7 +87,7 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
         if entry["class_name"] == "InputLayer":
             outputs[(name, 0)] = _input(entry["config"])
             continue
-        if entry["class_name"] in ("TFOpLambda", "SlicingOpLambda"):  # Keras 2's tf calls
+        if entry["class_name"] in TF_OP_LAYERS:  # Keras 2's tf calls
             from .keras_legacy import tf_operation
 
             layer = tf_operation(entry)
@@ -197,7 +199,7 @@ def _layer(entry: dict[str, Any], device: str | None = None) -> Any:
     if cls is None:
         raise KerasFileError(f"minicnn has no layer {class_name!r} (Keras {entry.get('module')}).")
     config = {k: _value(v) for k, v in entry["config"].items()}
-    for key in ("layer", "forward_layer", "backward_layer", "cell"):  # wrappers' layers
+    for key in WRAPPED_KEYS:  # wrappers' layers
         if isinstance(config.get(key), dict) and "class_name" in config[key]:
             config[key] = _layer(config[key], device)
     return _construct(cls, config, class_name)

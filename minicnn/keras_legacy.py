@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from .keras_files import (
     MODELS,
     WRAPPED_KEYS,
@@ -51,16 +52,19 @@ _UNUSED = {
     "SeparableConv2D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint"),
 }
 
-# Keras 2's names of optimizer slots where minicnn's differ; elsewhere they are the same.
-_SLOTS = {
-    "Adam": {"vhat": "v_hat"},
-    "AdamW": {"vhat": "v_hat"},
-    "SGD": {"m": "velocity", "momentum": "velocity"},
-    "Lion": {"m": "momentum"},
+# minicnn's optimizer slots that TensorFlow 2.11+'s Keras names otherwise
+# ("Adam/vhat/dense/kernel:0"); elsewhere the names are the same. Read here, written by
+# keras_legacy_writing.
+KERAS2_SLOT_NAMES = {
+    "Adam": {"v_hat": "vhat"},
+    "AdamW": {"v_hat": "vhat"},
+    "SGD": {"velocity": "m"},
+    "Lion": {"momentum": "m"},
 }
 # Keras 2's first optimizers ("Adam/dense/kernel/m:0", Keras 2.10 and before, and
-# tf.keras.optimizers.legacy since): the ones whose update rule is minicnn's.
-_FIRST_OPTIMIZERS = {"Adam": {"m", "v", "vhat"}, "SGD": {"momentum"}}
+# tf.keras.optimizers.legacy since), the ones whose update rule is minicnn's: their slots
+# as minicnn's.
+_FIRST_OPTIMIZERS = {"Adam": {"m": "m", "v": "v", "vhat": "v_hat"}, "SGD": {"momentum": "velocity"}}
 
 
 def is_legacy_h5(h5: Any) -> bool:
@@ -401,7 +405,8 @@ def restore_named_state(
     optimizer, params = model.optimizer, model.trainable_weights
     optimizer.build(params)
     kind = type(optimizer).__name__
-    renamed = _SLOTS.get(kind, {})
+    renamed = {keras2: mine for mine, keras2 in KERAS2_SLOT_NAMES.get(kind, {}).items()}
+    first = _FIRST_OPTIMIZERS.get(kind, {})
     position = {id(p): i for i, p in enumerate(params)}
     iterations, found = None, {}
     for name, value in state.items():
@@ -411,11 +416,9 @@ def restore_named_state(
             continue
         slot, weight = None, None
         if len(parts) >= 3 and "/".join(parts[2:]) in weights:
-            slot, weight = parts[1], weights["/".join(parts[2:])]
-        elif len(parts) >= 3 and "/".join(parts[1:-1]) in weights:
-            if parts[-1] in _FIRST_OPTIMIZERS.get(kind, ()):
-                slot, weight = parts[-1], weights["/".join(parts[1:-1])]
-        slot = renamed.get(slot, slot)
+            slot, weight = renamed.get(parts[1], parts[1]), weights["/".join(parts[2:])]
+        elif len(parts) >= 3 and "/".join(parts[1:-1]) in weights and parts[-1] in first:
+            slot, weight = first[parts[-1]], weights["/".join(parts[1:-1])]
         slots = optimizer._slots[position[id(weight)]] if id(weight) in position else {}
         if slot not in slots or slots[slot].shape != value.shape:
             warnings.warn(
@@ -432,8 +435,6 @@ def restore_named_state(
             stacklevel=4,
         )
         return
-    from . import backend
-
     for (_, slot), (slots, value) in found.items():
         slots[slot][...] = backend.to_device(value, backend.device_of(slots[slot]))
     optimizer.iterations = iterations

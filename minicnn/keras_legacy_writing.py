@@ -23,6 +23,7 @@ from .keras_files import (
     slots_in,
     state_segments,
 )
+from .keras_legacy import KERAS2_SLOT_NAMES
 from .keras_op_writing import CALL, INPUT, keras_value, op_arguments
 
 KERAS2_VERSION = "2.15.0"  # the dialect written: TensorFlow 2.15's Keras
@@ -297,15 +298,6 @@ def write_keras2_weights(model: Any, group: Any) -> dict[int, str]:
     return written
 
 
-# minicnn's names of optimizer slots that Keras 2 names otherwise (keras_legacy reads them).
-_KERAS2_SLOTS = {
-    "Adam": {"v_hat": "vhat"},
-    "AdamW": {"v_hat": "vhat"},
-    "SGD": {"velocity": "m"},
-    "Lion": {"momentum": "m"},
-}
-
-
 def write_keras2_optimizer(model: Any, h5: Any, names: dict[int, str]) -> None:
     """The optimizer's state as TensorFlow 2.11+'s Keras keeps it in ``optimizer_weights``:
     the step count, then its slots in Keras 3's segments less the learning rate, each named
@@ -316,7 +308,7 @@ def write_keras2_optimizer(model: Any, h5: Any, names: dict[int, str]) -> None:
     if segments is None:
         return
     kind = type(optimizer).__name__
-    renamed = _KERAS2_SLOTS.get(kind, {})
+    renamed = KERAS2_SLOT_NAMES.get(kind, {})
     position = {id(p): i for i, p in enumerate(optimizer._params)}
     entries = [("iteration:0", np.asarray(optimizer.iterations, np.int64))]
     for segment in segments:

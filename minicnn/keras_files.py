@@ -102,15 +102,27 @@ OPTIMIZER_STATE = {
 TRAILING_SCALARS = {"Nadam": 1}  # Keras' u_product
 # Optimizers whose weights hold different slots: Adafactor factors a weight of two axes or
 # more (r, c and v) but not a vector (v alone). Keras 3 keeps a scalar 0 (int32) in place
-# of a vector's r and c (PLACEHOLDERS); TensorFlow 2's Keras keeps nothing there
-# (``slots_in``).
+# of a vector's r and c (PLACEHOLDERS); TensorFlow 2's Keras keeps nothing there.
 RAGGED = {"Adafactor"}
 PLACEHOLDERS = {"Adafactor"}
 
 
-def slots_in(segment: tuple[str, ...], slots: dict[str, Any]) -> list[str]:
-    """The slots of a segment that a weight has (all of them but for a ragged optimizer)."""
-    return [name for name in segment if name in slots]
+def state_walk(
+    optimizer: Any, segments: list[tuple[str, ...]], order: list[Any], placeholders: bool
+) -> list[tuple[Any, dict[str, Any], str | None]]:
+    """The optimizer's state in the order of Keras' file: (weight, its slots, slot name) for
+    each slot of each segment, weight by weight in ``order``. Where a weight has not got a
+    slot of the segment (a ragged optimizer), the name is None with ``placeholders`` (Keras
+    3 keeps a scalar 0 there), and nothing is listed without (TensorFlow 2's Keras)."""
+    position = {id(p): i for i, p in enumerate(optimizer._params)}
+    walk = []
+    for segment in segments:
+        for weight in order:
+            slots = optimizer._slots[position[id(weight)]]
+            for name in segment:
+                if name in slots or placeholders:
+                    walk.append((weight, slots, name if name in slots else None))
+    return walk
 
 
 def state_segments(optimizer: Any) -> list[tuple[str, ...]] | None:

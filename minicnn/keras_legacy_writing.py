@@ -20,8 +20,8 @@ from .keras_files import (
     KerasFileError,
     keras_layers,
     keras_trainable,
-    slots_in,
     state_segments,
+    state_walk,
 )
 from .keras_legacy import KERAS2_SLOT_NAMES
 from .keras_op_writing import CALL, INPUT, keras_value, op_arguments
@@ -309,14 +309,10 @@ def write_keras2_optimizer(model: Any, h5: Any, names: dict[int, str]) -> None:
         return
     kind = type(optimizer).__name__
     renamed = KERAS2_SLOT_NAMES.get(kind, {})
-    position = {id(p): i for i, p in enumerate(optimizer._params)}
     entries = [("iteration:0", np.asarray(optimizer.iterations, np.int64))]
-    for segment in segments:
-        for weight in keras_trainable(model):
-            slots = optimizer._slots[position[id(weight)]]
-            for slot in slots_in(segment, slots):
-                name = f"{kind}/{renamed.get(slot, slot)}/{names[id(weight)]}:0"
-                entries.append((name, backend.to_numpy(slots[slot])))
+    for weight, slots, slot in state_walk(optimizer, segments, keras_trainable(model), False):
+        name = f"{kind}/{renamed.get(slot, slot)}/{names[id(weight)]}:0"
+        entries.append((name, backend.to_numpy(slots[slot])))
     group = h5.create_group("optimizer_weights")
     _set_listed(group, "weight_names", [name for name, _ in entries])
     for name, value in entries:

@@ -25,6 +25,7 @@ from .keras_files import (
     keras_layers,
     keras_snake,
     state_segments,
+    state_walk,
 )
 
 
@@ -430,13 +431,9 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
     segments = state_segments(optimizer)
     arrays = [np.asarray(group[str(i)]) for i in range(len(group))]
     has_rate = getattr(optimizer, "_schedule", None) is None
-    kept = type(optimizer).__name__ in PLACEHOLDERS  # a scalar 0 where a weight has no slot
-    count = sum(
-        len(s) if kept else len([n for n in s if n in slots])
-        for s in segments or []
-        for slots in optimizer._slots
-    )
-    expected = 1 + has_rate + count + TRAILING_SCALARS.get(type(optimizer).__name__, 0)
+    placeholders = type(optimizer).__name__ in PLACEHOLDERS
+    walk = [] if segments is None else state_walk(optimizer, segments, keras_order, placeholders)
+    expected = 1 + has_rate + len(walk) + TRAILING_SCALARS.get(type(optimizer).__name__, 0)
     if segments is None or len(arrays) != expected:
         warnings.warn(
             f"{path}: the {type(optimizer).__name__} optimizer's saved state is not read "
@@ -444,21 +441,13 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
             stacklevel=4,
         )
         return
-    state = iter(arrays[1 + has_rate :])
-    position = {id(p): i for i, p in enumerate(params)}
-    for segment in segments:
-        for weight in keras_order:
-            slots = optimizer._slots[position[id(weight)]]
-            for name in segment:
-                if name not in slots:
-                    if kept:
-                        next(state)  # Keras 3's placeholder (a vector's r and c)
-                    continue
-                value = next(state)
-                if value.shape != slots[name].shape:
-                    raise KerasFileError(
-                        f"{path}: optimizer state of shape {value.shape} for a weight of "
-                        f"shape {slots[name].shape}."
-                    )
-                slots[name][...] = backend.to_device(value, backend.device_of(slots[name]))
+    for (_, slots, name), value in zip(walk, arrays[1 + has_rate :], strict=False):
+        if name is None:  # Keras 3's placeholder (a vector's r and c)
+            continue
+        if value.shape != slots[name].shape:
+            raise KerasFileError(
+                f"{path}: optimizer state of shape {value.shape} for a weight of "
+                f"shape {slots[name].shape}."
+            )
+        slots[name][...] = backend.to_device(value, backend.device_of(slots[name]))
     optimizer.iterations = int(arrays[0])  # (Nadam's product follows from it)

@@ -23,6 +23,7 @@ from .keras_files import (
     keras_layers,
     keras_trainable,
     state_segments,
+    state_walk,
 )
 from .keras_op_writing import CALL, placed
 
@@ -421,15 +422,10 @@ def write_optimizer(model: Any, h5: Any) -> None:
     values = [np.asarray(optimizer.iterations, np.int64)]
     if getattr(optimizer, "_schedule", None) is None:
         values.append(np.asarray(optimizer.learning_rate, np.float32))
-    position = {id(p): i for i, p in enumerate(optimizer._params)}
-    for segment in segments:
-        for weight in keras_trainable(model):
-            slots = optimizer._slots[position[id(weight)]]
-            for name in segment:
-                if name in slots:
-                    values.append(backend.to_numpy(slots[name]))
-                elif type(optimizer).__name__ in PLACEHOLDERS:  # Keras 3's scalar 0
-                    values.append(np.zeros((), np.int32))
+    placeholders = type(optimizer).__name__ in PLACEHOLDERS
+    for _, slots, name in state_walk(optimizer, segments, keras_trainable(model), placeholders):
+        # Keras 3's scalar 0 where a weight has not got the slot.
+        values.append(np.zeros((), np.int32) if name is None else backend.to_numpy(slots[name]))
     if type(optimizer).__name__ == "Nadam":  # Keras keeps its momentum product U_t
         values.append(np.asarray(optimizer._product(), np.float32))
     for i, value in enumerate(values):

@@ -306,6 +306,15 @@ def _h5_bytes(fill: Any) -> bytes:
     return buffer.getvalue()
 
 
+def write_h5_file(path: Path, fill: Any) -> None:
+    """An HDF5 file made by ``fill(h5)``, written to ``path`` atomically (built in memory
+    first, so a failure leaves nothing half-written)."""
+    from .fileio import atomic_write
+
+    data = _h5_bytes(fill)
+    atomic_write(path, lambda file: file.write(data))
+
+
 def save_keras_archive(model: Any, path: Path) -> None:
     """``model`` as Keras 3's ``.keras`` archive (config.json, metadata.json,
     model.weights.h5), which ``keras.saving.load_model`` reads; written atomically, so a
@@ -354,9 +363,7 @@ def save_keras_archive(model: Any, path: Path) -> None:
 def save_keras_weight_file(model: Any, path: Path) -> None:
     """The weights alone, as Keras' ``model.save_weights("model.weights.h5")`` writes them
     (atomically)."""
-    from .fileio import atomic_write
     from .keras_writing import write_weights_group
 
     model._require_built()
-    weights = _h5_bytes(lambda h5: write_weights_group(model, h5))
-    atomic_write(path, lambda file: file.write(weights))
+    write_h5_file(path, lambda h5: write_weights_group(model, h5))

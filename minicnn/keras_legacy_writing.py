@@ -22,6 +22,7 @@ from .keras_files import (
     keras_trainable,
     state_segments,
     state_walk,
+    write_h5_file,
 )
 from .keras_legacy import KERAS2_SLOT_NAMES
 from .keras_op_writing import CALL, INPUT, keras_value, op_arguments
@@ -68,8 +69,6 @@ _EXTRA_ARGUMENTS = {"MultiHeadAttention": ("value", "key")}
 
 def save_legacy_h5(model: Any, path: Path) -> None:
     """``model`` as Keras' legacy HDF5 file (written atomically)."""
-    from .fileio import atomic_write
-    from .keras_files import _h5_bytes
     from .keras_writing import compile_config, model_entry, ops_written_as
 
     model._require_built()
@@ -87,19 +86,14 @@ def save_legacy_h5(model: Any, path: Path) -> None:
         if settings is not None:
             write_keras2_optimizer(model, h5, names)
 
-    weights = _h5_bytes(fill)
-    atomic_write(path, lambda file: file.write(weights))
+    write_h5_file(path, fill)
 
 
 def save_legacy_weights(model: Any, path: Path) -> None:
     """The weights alone as Keras 2's ``save_weights("w.h5")`` writes them: the layers'
     groups at the file's root (written atomically)."""
-    from .fileio import atomic_write
-    from .keras_files import _h5_bytes
-
     model._require_built()
-    weights = _h5_bytes(lambda h5: write_keras2_weights(model, h5))
-    atomic_write(path, lambda file: file.write(weights))
+    write_h5_file(path, lambda h5: write_keras2_weights(model, h5))
 
 
 def keras2_document(document: dict[str, Any]) -> dict[str, Any]:

@@ -77,9 +77,6 @@ def h5py_module() -> Any:
     return h5py
 
 
-# Each optimizer's state per weight in Keras' order (Keras' names: momentum, velocity),
-# as minicnn's slots; Keras keeps them weight by weight after the iteration count and the
-# learning rate.
 # Keras' layout of each optimizer's state after its iteration count and learning rate, as
 # minicnn's slots: segments one after another, the slots of a segment interleaved weight by
 # weight (Adam: momentum, velocity of each weight; RMSprop: every velocity, then every

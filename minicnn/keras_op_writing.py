@@ -40,35 +40,13 @@ def op_arguments(layer: Any, defaults: bool = True) -> tuple[str, dict[str, Any]
             raise KerasFileError(
                 f"layer '{layer.name}' calls a Python function, which Keras' files cannot hold."
             )
-        arguments, keywords = _plain(layer, layer.arguments), _plain(layer, layer.keywords)
+        inputs = [{INPUT: i} for i in range(len(layer.input_shape))]  # the inputs stay marked
+        arguments = layer.decoded(layer.arguments, inputs, layer.constants)
+        keywords = layer.decoded(layer.keywords, inputs, layer.constants)
     bound = inspect.signature(ops_function(op)).bind(*arguments, **keywords)
     if defaults:
         bound.apply_defaults()
     return op, dict(bound.arguments)
-
-
-def _plain(layer: Any, value: Any) -> Any:
-    """OpCall's recorded arguments as Python values (its array constants, tuples, slices,
-    dtypes); the inputs stay ``{"__input__": i}``."""
-    from .symbolic_ops import CONSTANT, DTYPE, SLICE, TUPLE
-
-    if isinstance(value, list):
-        return [_plain(layer, v) for v in value]
-    if isinstance(value, dict):
-        if len(value) == 1:
-            ((key, item),) = value.items()
-            if key == INPUT:
-                return value
-            if key == CONSTANT:
-                return layer.constants[item]
-            if key == TUPLE:
-                return tuple(_plain(layer, v) for v in item)
-            if key == SLICE:
-                return slice(*item)
-            if key == DTYPE:
-                return item
-        return {k: _plain(layer, v) for k, v in value.items()}
-    return value
 
 
 def keras_op_entry(layer: Any) -> dict[str, Any]:

@@ -68,29 +68,32 @@ class OpCall(Layer):
     def serializable(self) -> bool:  # a Python function among the arguments is code
         return not self.callables
 
-    def _run(self, inputs: list[Any], constants: list[Any]) -> Any:
-        def decoded(value: Any) -> Any:
-            if isinstance(value, list):
-                return [decoded(v) for v in value]
-            if not isinstance(value, dict):
-                return value
-            if len(value) == 1:
-                ((key, item),) = value.items()
-                if key == INPUT:
-                    return inputs[item]
-                if key == CONSTANT:
-                    return constants[item]
-                if key == CALLABLE:
-                    return self.callables[item]
-                if key == TUPLE:
-                    return tuple(decoded(v) for v in item)
-                if key == SLICE:
-                    return slice(*item)
-                if key == DTYPE:
-                    return item
-            return {k: decoded(v) for k, v in value.items()}
+    def decoded(self, value: Any, inputs: list[Any], constants: list[Any]) -> Any:
+        """Recorded arguments (``self.arguments``, ``self.keywords``) as Python values, with
+        ``inputs[i]`` for the i-th input and ``constants[k]`` for the k-th constant."""
+        if isinstance(value, list):
+            return [self.decoded(v, inputs, constants) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, item),) = value.items()
+            if key == INPUT:
+                return inputs[item]
+            if key == CONSTANT:
+                return constants[item]
+            if key == CALLABLE:
+                return self.callables[item]
+            if key == TUPLE:
+                return tuple(self.decoded(v, inputs, constants) for v in item)
+            if key == SLICE:
+                return slice(*item)
+            if key == DTYPE:
+                return item
+        return {k: self.decoded(v, inputs, constants) for k, v in value.items()}
 
-        return self._function(*decoded(self.arguments), **decoded(self.keywords))
+    def _run(self, inputs: list[Any], constants: list[Any]) -> Any:
+        arguments = self.decoded(self.arguments, inputs, constants)
+        return self._function(*arguments, **self.decoded(self.keywords, inputs, constants))
 
     def compute_output_shape(self, input_shape: list[Shape]) -> Any:
         shapes = [tuple(s) for s in input_shape]

@@ -196,16 +196,16 @@ def without_slashes(document: dict[str, Any]) -> None:
         stacklevel=4,
     )
 
+    references = ("name", "keras_history", "input_layers", "output_layers")
+
     def walk(value: Any, key: str = "") -> Any:
+        """Layer names renamed where the config holds them: a "name", and the layer of each
+        [layer, node, tensor] reference (nested in lists, which hand their key down)."""
         if isinstance(value, dict):
             return {k: walk(v, k) for k, v in value.items()}
         if isinstance(value, list):
-            if key in ("keras_history", "input_layers", "output_layers") or (
-                value and isinstance(value[0], str) and value[0] in renamed
-            ):
-                return [walk(v) if not isinstance(v, str) else renamed.get(v, v) for v in value]
             return [walk(v, key) for v in value]
-        if key == "name" and isinstance(value, str):
+        if key in references and isinstance(value, str):
             return renamed.get(value, value)
         return value
 

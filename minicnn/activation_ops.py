@@ -120,6 +120,17 @@ def _hard_sigmoid(xp: Any, x: Any) -> Any:
     return xp.clip(x + 3, 0, 6) / 6
 
 
+def legacy_hard_sigmoid(xp: Any, x: Any) -> Any:
+    """Keras 2's hard sigmoid, clip(0.2 x + 0.5, 0, 1): what "hard_sigmoid" means in its
+    files (its LSTM's and ConvLSTM2D's gates too)."""
+    return xp.clip(0.2 * x + 0.5, 0, 1)
+
+
+def legacy_hard_sigmoid_slope(xp: Any, y: Any) -> Any:
+    """Its derivative, from its output y: 0.2 where 0 < y < 1."""
+    return ((y > 0) & (y < 1)).astype(y.dtype) * y.dtype.type(0.2)
+
+
 def _hard_sigmoid_slope(xp: Any, x: Any) -> Any:
     return ((x > -3) & (x < 3)).astype(x.dtype) / 6
 
@@ -140,10 +151,9 @@ ELEMENTWISE = {
     "exponential": (lambda xp, x: xp.exp(x), lambda xp, x, y: y),
     "silu": (lambda xp, x: x * _stable_sigmoid(xp, x), _silu_slope),
     "hard_sigmoid": (_hard_sigmoid, lambda xp, x, y: _hard_sigmoid_slope(xp, x)),
-    # Keras 2's hard sigmoid, clip(0.2 x + 0.5, 0, 1): what "hard_sigmoid" means in its files.
     "legacy_hard_sigmoid": (
-        lambda xp, x: xp.clip(0.2 * x + 0.5, 0, 1),
-        lambda xp, x, y: ((y > 0) & (y < 1)).astype(x.dtype) * x.dtype.type(0.2),
+        lambda xp, x: legacy_hard_sigmoid(xp, x),
+        lambda xp, x, y: legacy_hard_sigmoid_slope(xp, y),
     ),
     "hard_silu": (
         lambda xp, x: x * _hard_sigmoid(xp, x),

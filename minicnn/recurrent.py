@@ -31,9 +31,9 @@ def _forward_and_slope(name: str | None, owner: str) -> tuple[Any, Any]:
             lambda xp, a: xp.clip((a + 3) / 6, 0, 1),
             lambda xp, y: ((y > 0) & (y < 1)).astype(y.dtype) / 6,
         ),
-        "legacy_hard_sigmoid": (  # Keras 2's, the default of its LSTM and ConvLSTM2D
-            lambda xp, a: xp.clip(0.2 * a + 0.5, 0, 1),
-            lambda xp, y: ((y > 0) & (y < 1)).astype(y.dtype) * y.dtype.type(0.2),
+        "legacy_hard_sigmoid": (
+            activation_ops.legacy_hard_sigmoid,
+            activation_ops.legacy_hard_sigmoid_slope,
         ),
         "linear": (lambda xp, a: a, lambda xp, y: xp.ones_like(y)),
     }

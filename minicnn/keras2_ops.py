@@ -191,7 +191,7 @@ def tf_call(op: str, bound: dict[str, Any]) -> tuple[str, Any, dict[str, Any]] |
     if op not in _WRITTEN:
         return None
     name, parameters = _WRITTEN[op]
-    first_tf, first_op = parameters[0]
+    first_op = parameters[0][1]
     if first_op not in bound or set(bound) - {o for _, o in parameters}:
         return None
     kwargs = {tf: bound[o] for tf, o in parameters[1:] if o in bound}

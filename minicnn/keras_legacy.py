@@ -72,6 +72,12 @@ def is_legacy_h5(h5: Any) -> bool:
     return "model_config" in h5.attrs or "layer_names" in h5.attrs or "model_weights" in h5
 
 
+def weights_group(h5: Any) -> Any:
+    """Where a legacy file keeps its layers' weights: a model file's ``model_weights``, a
+    weights-only file's root."""
+    return h5["model_weights"] if "model_weights" in h5 else h5
+
+
 def _text(value: Any) -> str:
     return value.decode("utf8") if isinstance(value, bytes) else str(value)
 
@@ -109,8 +115,9 @@ def load_legacy_model(path: Path, compile: bool = True, device: str | None = Non
             raise KerasFileError(
                 f"{path}: its Keras architecture cannot be read ({error!r})."
             ) from None
-        weights = h5["model_weights"] if "model_weights" in h5 else h5
-        names = load_legacy_weights(model, weights, str(path), by_name=True, complete=True)
+        names = load_legacy_weights(
+            model, weights_group(h5), str(path), by_name=True, complete=True
+        )
         if not compile or "training_config" not in h5.attrs:
             return model
         training = json.loads(_text(h5.attrs["training_config"]))

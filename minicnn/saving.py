@@ -262,12 +262,11 @@ def load_weights(
     model._require_built()
     is_h5 = path.is_file() and keras_files.is_hdf5(path)
     if is_h5:
-        from .keras_legacy import is_legacy_h5, load_legacy_weights
+        from .keras_legacy import is_legacy_h5, load_legacy_weights, weights_group
 
         with keras_files.h5py_module().File(path, "r") as h5:
             if is_legacy_h5(h5):
-                group = h5["model_weights"] if "model_weights" in h5 else h5
-                load_legacy_weights(model, group, str(path), by_name, skip_mismatch)
+                load_legacy_weights(model, weights_group(h5), str(path), by_name, skip_mismatch)
                 return
     if skip_mismatch or by_name:
         raise ValueError(

@@ -95,12 +95,15 @@ OPTIMIZER_STATE = {
     "Lamb": [("m", "v")],
     "Ftrl": [("accumulator", "linear")],
     "Adafactor": [("r", "c", "v")],
+    "Muon": [("momentum", "velocity")],
 }
 TRAILING_SCALARS = {"Nadam": 1}  # Keras' u_product
 # Optimizers whose weights hold different slots: Adafactor factors a weight of two axes or
 # more (r, c and v) but not a vector (v alone). Keras 3 keeps a scalar 0 (int32) in place
-# of a vector's r and c (PLACEHOLDERS); TensorFlow 2's Keras keeps nothing there.
-RAGGED = {"Adafactor"}
+# of a vector's r and c (PLACEHOLDERS); TensorFlow 2's Keras keeps nothing there. Muon
+# gives a velocity only to the weights it leaves to AdamW, and Keras keeps nothing for the
+# others.
+RAGGED = {"Adafactor", "Muon"}
 PLACEHOLDERS = {"Adafactor"}
 
 

@@ -3,6 +3,7 @@ rates and schedules, step scalars for captured steps, and the state kept per wei
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from .autograd import Tensor
 from .schedules import LearningRateSchedule
 
 
-def _optional_positive(value: float | None, name: str) -> float | None:
+def positive_or_none(value: float | None, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
@@ -49,10 +50,10 @@ class Optimizer:
         if self._schedule is None:
             self.learning_rate = learning_rate
         self._rate_in_use = 0.0  # the rate of the update being made
-        self.weight_decay = _optional_positive(weight_decay, "weight_decay")
-        self.clipnorm = _optional_positive(clipnorm, "clipnorm")
-        self.clipvalue = _optional_positive(clipvalue, "clipvalue")
-        self.global_clipnorm = _optional_positive(global_clipnorm, "global_clipnorm")
+        self.weight_decay = positive_or_none(weight_decay, "weight_decay")
+        self.clipnorm = positive_or_none(clipnorm, "clipnorm")
+        self.clipvalue = positive_or_none(clipvalue, "clipvalue")
+        self.global_clipnorm = positive_or_none(global_clipnorm, "global_clipnorm")
         if sum(c is not None for c in (self.clipnorm, self.clipvalue, self.global_clipnorm)) > 1:
             raise ValueError(
                 "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, as in Keras."
@@ -77,6 +78,8 @@ class Optimizer:
         self._params: list[Tensor] = []  # the weights the slots belong to
         # Each weight's Keras path, 'layer_name/weight', by id: compile gives the model's.
         self.weight_paths: dict[int, str] = {}
+        self._no_decay_ids: set[int] = set()  # exclude_from_weight_decay's
+        self._no_decay_pattern: re.Pattern[str] | None = None
 
     @property
     def learning_rate(self) -> float:
@@ -196,8 +199,10 @@ class Optimizer:
             if grad is None:
                 continue
             p, slots = self._params[i], self._slots[i]
-            if self.weight_decay is not None:
-                p.data -= p.data * self._step_scalar("decay", p.data.dtype, self._decay_factor)
+            decay = self._decay_of(p)
+            if decay is not None:
+                factor = self._step_scalar(decay, p.data.dtype, self._decay_factors[decay])
+                p.data -= p.data * factor
             self._update(p.data, grad, slots)
             if p.constraint is not None:
                 p.data[...] = p.constraint(p.data)
@@ -263,8 +268,45 @@ class Optimizer:
     def _current_rate(self) -> float:
         return self._rate_in_use
 
-    def _decay_factor(self) -> float:
-        return self.weight_decay * self._rate_in_use
+    @property
+    def _decay_factors(self) -> dict[str, Any]:
+        """Each kind of weight decay's factor for this update (w -= w * factor), by the name
+        that ``_decay_of`` gives."""
+        return {"decay": lambda: self.weight_decay * self._rate_in_use}
+
+    def _decay_of(self, p: Tensor) -> str | None:
+        """Which weight decay ``p`` takes (a key of ``_decay_factors``), or None: Keras'
+        ``weight_decay`` for every weight but those ``exclude_from_weight_decay`` named."""
+        if self.weight_decay is None or not self._decays(p):
+            return None
+        return "decay"
+
+    def exclude_from_weight_decay(
+        self, var_list: list[Tensor] | None = None, var_names: list[str] | None = None
+    ) -> None:
+        """Keras' ``exclude_from_weight_decay``: the weights of ``var_list``, and those whose
+        name (``kernel``, ``bias``, ``gamma``...) contains a pattern of ``var_names`` (regular
+        expressions), take no weight decay. Called before the optimizer is built, as in
+        Keras; a later call replaces an earlier one."""
+        if self.built:
+            raise ValueError(
+                "exclude_from_weight_decay() can only be configured before the optimizer is "
+                "built (as in Keras): call it before the first training step."
+            )
+        if var_list is not None and not all(isinstance(v, Tensor) for v in var_list):
+            raise TypeError("var_list must be a list of weights (Tensors), such as layer.kernel.")
+        if isinstance(var_names, str):
+            raise TypeError(f"var_names must be a list of strings, got the string {var_names!r}.")
+        self._no_decay_ids = {id(v) for v in var_list or []}
+        names = sorted(set(var_names or []))
+        self._no_decay_pattern = re.compile("|".join(names)) if names else None
+
+    def _decays(self, p: Tensor) -> bool:
+        """Whether ``exclude_from_weight_decay`` leaves ``p`` its weight decay."""
+        if id(p) in self._no_decay_ids:
+            return False
+        pattern = self._no_decay_pattern
+        return pattern is None or pattern.search(p.name or "") is None
 
     def _clipped(self, grads: list[Any]) -> list[Any]:
         """The gradients after clipping; computed on their device, with no read to the host."""

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import backend, schedules
 from .autograd import Tensor
-from .optimizer_base import Optimizer, fraction
+from .optimizer_base import Optimizer, fraction, positive_or_none
 from .schedules import LearningRateSchedule
 
 __all__ = [
@@ -523,34 +523,38 @@ class Adafactor(Optimizer):
 
 
 class Muon(Optimizer):
-    """Keras' Muon (Jordan et al.; Liu et al.): a weight of two or three axes takes
+    """Keras' Muon (Jordan et al.; Liu et al.), as in Keras 3.15: a weight of two axes takes
     momentum (Nesterov's with ``nesterov``) orthogonalized by ``ns_steps`` Newton-Schulz
-    iterations (Keras' quintic coefficients a, b, c), times sqrt(max(1, rows / cols)); the
-    others (one axis, four axes, embeddings, and weights whose path matches a pattern of
-    ``exclude_layers``) take AdamW at ``adam_lr_ratio`` of the rate. Keras' default
-    decoupled weight_decay 0.1 applies to all."""
+    iterations (Keras' quintic coefficients a, b, c), times sqrt(max(rows, cols)) *
+    ``rms_rate`` (Moonlight's scale; None leaves it out) and decays by ``weight_decay``; the
+    others (one axis, three or more, embeddings, and weights whose path matches a pattern of
+    ``exclude_layers``) take AdamW at ``adam_lr_ratio`` of the rate, decaying by
+    ``adam_weight_decay``. Both decays are decoupled and scale with the full rate."""
 
     def __init__(
         self,
         learning_rate: float | LearningRateSchedule = 0.001,
         adam_beta_1: float = 0.9,
         adam_beta_2: float = 0.999,
+        adam_weight_decay: float | None = 0.004,
         epsilon: float = 1e-7,
-        weight_decay: float | None = 0.1,
+        weight_decay: float | None = 0.004,
         exclude_layers: list[str] | None = None,
         exclude_embeddings: bool = True,
         muon_a: float = 3.4445,
         muon_b: float = -4.7750,
         muon_c: float = 2.0315,
-        adam_lr_ratio: float = 0.1,
+        adam_lr_ratio: float = 1.0,
         momentum: float = 0.95,
-        ns_steps: int = 6,
+        ns_steps: int = 5,
         nesterov: bool = True,
+        rms_rate: float | None = 0.2,
         **kwargs: Any,
     ) -> None:
         super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
         self.adam_beta_1 = fraction(adam_beta_1, "adam_beta_1")
         self.adam_beta_2 = fraction(adam_beta_2, "adam_beta_2")
+        self.adam_weight_decay = positive_or_none(adam_weight_decay, "adam_weight_decay")
         self.epsilon = float(epsilon)
         self.exclude_layers = list(exclude_layers or [])
         self.exclude_embeddings = bool(exclude_embeddings)
@@ -559,15 +563,30 @@ class Muon(Optimizer):
         if isinstance(ns_steps, bool) or not isinstance(ns_steps, int) or ns_steps < 0:
             raise ValueError(f"ns_steps must be an int >= 0, got {ns_steps!r}.")
         self.ns_steps, self.nesterov = ns_steps, bool(nesterov)
+        self.rms_rate = positive_or_none(rms_rate, "rms_rate")
 
     def uses_adamw(self, p: Tensor) -> bool:
         """Keras' rule for which weights Muon leaves to AdamW."""
-        if not 1 < p.data.ndim < 4:
+        if p.data.ndim != 2:
             return True
         path = self.weight_paths.get(id(p), p.name or "")
         if self.exclude_embeddings and "embedding" in path.lower():
             return True
         return any(re.search(pattern, path) for pattern in self.exclude_layers)
+
+    @property
+    def _decay_factors(self) -> dict[str, Any]:
+        return {
+            "decay": lambda: self.weight_decay * self._rate_in_use,
+            "adam_decay": lambda: self.adam_weight_decay * self._rate_in_use,
+        }
+
+    def _decay_of(self, p: Tensor) -> str | None:
+        if not self._decays(p):
+            return None
+        if self.uses_adamw(p):
+            return None if self.adam_weight_decay is None else "adam_decay"
+        return None if self.weight_decay is None else "decay"
 
     def _new_slots(self, p: Tensor) -> dict[str, Any]:
         xp = backend.get_array_module(p.data)
@@ -595,8 +614,9 @@ class Muon(Optimizer):
         m *= cast(self.momentum)
         m += grad
         direction = grad + m * cast(self.momentum) if self.nesterov else m
-        scale = max(1.0, value.shape[0] / value.shape[1]) ** 0.5
-        step = self._orthogonalized(xp, direction) * cast(scale)
+        step = self._orthogonalized(xp, direction)
+        if self.rms_rate is not None:
+            step *= cast(max(value.shape) ** 0.5 * self.rms_rate)
         value -= step * self._rate_scalar(dtype)
 
     def _orthogonalized(self, xp: Any, x: Any) -> Any:
@@ -630,6 +650,8 @@ class Muon(Optimizer):
             "momentum": self.momentum,
             "ns_steps": self.ns_steps,
             "nesterov": self.nesterov,
+            "adam_weight_decay": self.adam_weight_decay,
+            "rms_rate": self.rms_rate,
         }
 
 

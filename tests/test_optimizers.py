@@ -60,6 +60,34 @@ def test_adamw_decays_the_weights_before_the_adam_step():
     assert isinstance(optimizers.get("rmsprop"), optimizers.RMSprop)
 
 
+def test_exclude_from_weight_decay_exempts_weights_by_list_or_name():
+    """Keras' ``exclude_from_weight_decay``: ``var_names`` patterns match a weight's name
+    (Keras' ``variable.name``: kernel, bias), ``var_list`` names weights themselves. Keras
+    3.15's AdamW with var_names=["bias"] took the same steps (to 2e-7 in float32)."""
+    rng = np.random.default_rng(3)
+    grads = rng.standard_normal((3, 4))
+    kernel = Tensor(rng.standard_normal(4), requires_grad=True, name="kernel")
+    bias = Tensor(rng.standard_normal(4), requires_grad=True, name="bias")
+    start = kernel.data.copy(), bias.data.copy()
+    optimizer = optimizers.AdamW(0.01, weight_decay=0.5)
+    optimizer.exclude_from_weight_decay(var_names=["bias"])
+    for g in grads:
+        kernel.grad, bias.grad = g, g
+        optimizer.update_weights([kernel, bias])
+    np.testing.assert_allclose(kernel.data, steps(optimizers.AdamW(0.01, 0.5), start[0], grads))
+    np.testing.assert_allclose(bias.data, steps(optimizers.Adam(0.01), start[1], grads))
+    with pytest.raises(ValueError, match="before the optimizer is built"):
+        optimizer.exclude_from_weight_decay(var_names=["kernel"])
+    listed = optimizers.AdamW(0.01, weight_decay=0.5)
+    listed.exclude_from_weight_decay(var_list=[kernel])
+    got = kernel.data.copy()
+    kernel.grad = grads[0]
+    listed.update_weights([kernel])
+    np.testing.assert_allclose(kernel.data, steps(optimizers.Adam(0.01), got, grads[:1]))
+    with pytest.raises(TypeError, match="list of strings"):
+        optimizers.AdamW().exclude_from_weight_decay(var_names="bias")
+
+
 def test_amsgrad_divides_by_the_largest_second_moment_seen():
     """Keras' AMSGrad: v_hat = max(v_hat, v), and the step divides by sqrt(v_hat)."""
     rng = np.random.default_rng(2)
@@ -466,13 +494,14 @@ def test_adafactor_single_steps_of_keras_tests():
     assert sorted(v.shape for v in optimizer.variables()) == [(2, 3), (2, 3, 4), (2, 4)]
 
 
-def keras_muon_steps(weights, grads_per_step, lr=0.02, momentum=0.95, decay=0.1, steps=6):
-    """Keras' Muon in NumPy (float64): for each weight, Muon or AdamW by its rank."""
-    a, b, c = 3.4445, -4.7750, 2.0315
+def keras_muon_steps(weights, grads_per_step, lr=0.02, momentum=0.95, decays=(0.004, 0.01)):
+    """Keras 3.15's Muon in NumPy (float64): for each weight, Muon or AdamW by its rank, with
+    the defaults but adam_weight_decay (``decays``: Muon's, then AdamW's)."""
+    a, b, c, steps = 3.4445, -4.7750, 2.0315, 5
     state = [{"m": np.zeros_like(w), "v": np.zeros_like(w)} for w in weights]
     for t, grads in enumerate(grads_per_step, start=1):
         for w, g, s in zip(weights, grads, state, strict=True):
-            w -= w * decay * lr
+            w -= w * decays[w.ndim != 2] * lr
             if w.ndim == 2:
                 s["m"] = momentum * s["m"] + g
                 x = g + momentum * s["m"]
@@ -483,9 +512,9 @@ def keras_muon_steps(weights, grads_per_step, lr=0.02, momentum=0.95, decay=0.1,
                     gram = x @ x.T
                     x = a * x + (b * gram + c * gram @ gram) @ x
                 x = x.T if tall else x
-                w -= lr * x * max(1, w.shape[0] / w.shape[1]) ** 0.5
+                w -= lr * x * np.sqrt(max(w.shape)) * 0.2
             else:
-                alpha = lr * 0.1 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+                alpha = lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
                 s["m"] += (g - s["m"]) * 0.1
                 s["v"] += (g * g - s["v"]) * 0.001
                 w -= s["m"] * alpha / (np.sqrt(s["v"]) + 1e-7)
@@ -494,10 +523,15 @@ def keras_muon_steps(weights, grads_per_step, lr=0.02, momentum=0.95, decay=0.1,
 
 def test_muon_follows_keras_update_and_orthogonalizes():
     rng = np.random.default_rng(0)
-    start = [rng.standard_normal((6, 4)), rng.standard_normal((3, 5)), rng.standard_normal(4)]
+    start = [
+        rng.standard_normal((6, 4)),
+        rng.standard_normal((3, 5)),
+        rng.standard_normal(4),
+        rng.standard_normal((2, 3, 4)),
+    ]
     grads = [[rng.standard_normal(w.shape) for w in start] for _ in range(3)]
     params = [Tensor(w.copy(), requires_grad=True) for w in start]
-    optimizer = optimizers.Muon(learning_rate=0.02)
+    optimizer = optimizers.Muon(learning_rate=0.02, adam_weight_decay=0.01)
     for step in grads:
         for p, g in zip(params, step, strict=True):
             p.grad = g.copy()
@@ -506,8 +540,11 @@ def test_muon_follows_keras_update_and_orthogonalizes():
     for p, e in zip(params, expected, strict=True):
         np.testing.assert_allclose(p.data, e, rtol=1e-10, atol=1e-12)
     slots = [sorted(s) for s in optimizer._slots]
-    assert slots == [["momentum"], ["momentum"], ["momentum", "velocity"]]
-    single = optimizers.Muon(learning_rate=1.0, weight_decay=None, momentum=0.0, nesterov=False)
+    adamw = ["momentum", "velocity"]
+    assert slots == [["momentum"], ["momentum"], adamw, adamw]
+    single = optimizers.Muon(
+        learning_rate=1.0, weight_decay=None, momentum=0.0, nesterov=False, rms_rate=None
+    )
     w = Tensor(np.zeros((8, 8)), requires_grad=True)
     w.grad = -rng.standard_normal((8, 8))
     single.update_weights([w])

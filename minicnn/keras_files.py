@@ -125,22 +125,30 @@ def state_walk(
     return walk
 
 
+# The state every optimizer may keep, before its own in Keras' file: with use_ema, the
+# weights' moving averages; with gradient_accumulation_steps, their gradients' sums.
+SHARED_SLOTS = ("ema", "gradient_accumulator")
+
+
 def state_segments(optimizer: Any) -> list[tuple[str, ...]] | None:
     """The segments of a built optimizer's state in Keras' file (None where minicnn does
     not follow Keras' layout)."""
     segments = OPTIMIZER_STATE.get(type(optimizer).__name__)
     if segments is None:
         return None
+    first = set(optimizer._slots[0]) if optimizer._slots else set()
+    shared = [(name,) for name in SHARED_SLOTS if name in first]
+    own = [set(slots) - set(SHARED_SLOTS) for slots in optimizer._slots]
     if type(optimizer).__name__ in RAGGED:
         names = {name for s in segments for name in s}
-        return segments if all(set(slots) <= names for slots in optimizer._slots) else None
-    present = set(optimizer._slots[0]) if optimizer._slots else set()
+        return shared + segments if all(slots <= names for slots in own) else None
+    present = own[0] if own else set()
     kept = [s for s in segments if set(s) <= present]
     if any(set(s) & present and not set(s) <= present for s in segments):
         return None
     if present != {name for s in kept for name in s}:
         return None
-    return kept
+    return shared + kept
 
 
 def keras_trainable(model: Any, config: Any = None) -> list[Any]:

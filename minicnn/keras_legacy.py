@@ -61,6 +61,14 @@ KERAS2_SLOT_NAMES = {
     "SGD": {"velocity": "m"},
     "Lion": {"momentum": "m"},
 }
+
+
+def keras2_slot_names(kind: str) -> dict[str, str]:
+    """Keras 2's names of a ``kind`` optimizer's slots where they differ from minicnn's,
+    the moving averages of use_ema ("Adam/average/dense/kernel:0") among them."""
+    return {"ema": "average", **KERAS2_SLOT_NAMES.get(kind, {})}
+
+
 # Keras 2's first optimizers ("Adam/dense/kernel/m:0", Keras 2.10 and before, and
 # tf.keras.optimizers.legacy since), the ones whose update rule is minicnn's: their slots
 # as minicnn's.
@@ -412,7 +420,7 @@ def restore_named_state(
     optimizer, params = model.optimizer, model.trainable_weights
     optimizer.build(params)
     kind = type(optimizer).__name__
-    renamed = {keras2: mine for mine, keras2 in KERAS2_SLOT_NAMES.get(kind, {}).items()}
+    renamed = {keras2: mine for mine, keras2 in keras2_slot_names(kind).items()}
     first = _FIRST_OPTIMIZERS.get(kind, {})
     position = {id(p): i for i, p in enumerate(params)}
     iterations, found = None, {}

@@ -24,7 +24,7 @@ from .keras_files import (
     state_walk,
     write_h5_file,
 )
-from .keras_legacy import KERAS2_SLOT_NAMES
+from .keras_legacy import keras2_slot_names
 from .keras_op_writing import CALL, INPUT, keras_value, op_arguments
 
 KERAS2_VERSION = "2.15.0"  # the dialect written: TensorFlow 2.15's Keras
@@ -302,7 +302,7 @@ def write_keras2_optimizer(model: Any, h5: Any, names: dict[int, str]) -> None:
     if segments is None:
         return
     kind = type(optimizer).__name__
-    renamed = KERAS2_SLOT_NAMES.get(kind, {})
+    renamed = keras2_slot_names(kind)
     entries = [("iteration:0", np.asarray(optimizer.iterations, np.int64))]
     for weight, slots, slot in state_walk(optimizer, segments, keras_trainable(model), False):
         name = f"{kind}/{renamed.get(slot, slot)}/{names[id(weight)]}:0"

@@ -450,4 +450,4 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
                 f"shape {slots[name].shape}."
             )
         slots[name][...] = backend.to_device(value, backend.device_of(slots[name]))
-    optimizer.iterations = int(arrays[0])  # (Nadam's product follows from it)
+    optimizer.steps_applied = int(arrays[0])  # (Nadam's product follows from it)

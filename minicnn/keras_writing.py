@@ -419,7 +419,7 @@ def write_optimizer(model: Any, h5: Any) -> None:
     if segments is None:
         return
     group = h5.create_group("optimizer").create_group("vars")
-    values = [np.asarray(optimizer.iterations, np.int64)]
+    values = [np.asarray(optimizer.steps_applied, np.int64)]
     if getattr(optimizer, "_schedule", None) is None:
         values.append(np.asarray(optimizer.learning_rate, np.float32))
     placeholders = type(optimizer).__name__ in PLACEHOLDERS

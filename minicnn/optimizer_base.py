@@ -31,7 +31,13 @@ def fraction(value: float, name: str) -> float:
 class Optimizer:
     """What every optimizer shares, with Keras' arguments: gradient clipping (``clipnorm`` per
     weight, ``clipvalue`` per element, or ``global_clipnorm`` over all weights; at most one),
-    then decoupled weight decay (w -= w * weight_decay * learning_rate), then the update."""
+    then decoupled weight decay (w -= w * weight_decay * learning_rate), then the update.
+
+    ``gradient_accumulation_steps=n`` (Keras' rule) adds up the gradients of n calls and
+    updates on the n-th with their mean; ``iterations`` counts updates and
+    ``steps_applied`` counts calls, as Keras' ``iterations`` and ``_iterations`` do (a
+    schedule reads the calls, as in Keras). ``loss_scale_factor`` multiplies the loss before
+    the gradients (``scale_loss``) and divides the gradients by it again."""
 
     def __init__(
         self,
@@ -43,6 +49,8 @@ class Optimizer:
         use_ema: bool = False,
         ema_momentum: float = 0.99,
         ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
     ) -> None:
         if isinstance(learning_rate, dict):
             learning_rate = schedules.deserialize(learning_rate)
@@ -72,7 +80,19 @@ class Optimizer:
                 f"{ema_overwrite_frequency!r}."
             )
         self.ema_overwrite_frequency = ema_overwrite_frequency
-        self.iterations = 0
+        self.loss_scale_factor = positive_or_none(loss_scale_factor, "loss_scale_factor")
+        if gradient_accumulation_steps is not None and (
+            isinstance(gradient_accumulation_steps, bool)
+            or not isinstance(gradient_accumulation_steps, int)
+            or gradient_accumulation_steps < 2
+        ):
+            raise ValueError(
+                "gradient_accumulation_steps must be an integer >= 2 or None (as in Keras), "
+                f"got {gradient_accumulation_steps!r}."
+            )
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.steps_applied = 0  # Keras' _iterations: every call, accumulating ones too
+        self._updates_before = 0  # the updates made before this call (EMA reads it)
         self._scalars: dict[tuple[str, Any], Any] = {}  # this update's step scalars
         self._slots: list[dict[str, Any]] = []
         self._params: list[Tensor] = []  # the weights the slots belong to
@@ -82,11 +102,21 @@ class Optimizer:
         self._no_decay_pattern: re.Pattern[str] | None = None
 
     @property
+    def iterations(self) -> int:
+        """The updates made (Keras' ``iterations``): ``steps_applied``, or with gradient
+        accumulation the whole cycles of it."""
+        return self.steps_applied // (self.gradient_accumulation_steps or 1)
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        self.steps_applied = int(value) * (self.gradient_accumulation_steps or 1)
+
+    @property
     def learning_rate(self) -> float:
-        """The rate of the next update: the schedule's value at ``iterations`` if there is
-        one."""
+        """The rate of the next update: the schedule's value at ``steps_applied`` (Keras'
+        count) if there is one."""
         if self._schedule is not None:
-            return float(self._schedule(self.iterations))
+            return float(self._schedule(self.steps_applied))
         return self._rate
 
     @learning_rate.setter
@@ -193,6 +223,13 @@ class Optimizer:
 
     def _apply_at(self, indices: list[int], grads: list[Any]) -> None:
         """One update of the built weights at ``indices`` from ``grads`` (None: skipped)."""
+        if self.loss_scale_factor is not None:
+            grads = [None if g is None else g / g.dtype.type(self.loss_scale_factor) for g in grads]
+        steps = self.gradient_accumulation_steps
+        if steps is not None:
+            grads = self._accumulated(indices, grads, steps)
+            if grads is None:
+                return
         self.advance()
         grads = self._clipped(grads)
         for i, grad in zip(indices, grads, strict=True):
@@ -209,21 +246,55 @@ class Optimizer:
         if self.use_ema:
             self._follow_average(self._params)
 
+    def _accumulated(self, indices: list[int], grads: list[Any], steps: int) -> list[Any] | None:
+        """Keras' gradient accumulation: on all but every ``steps``-th call, the gradients
+        are added to their accumulators and None is returned (the weights stay; only their
+        moving average follows, as in Keras); on that call, the mean of the cycle's
+        gradients, with the accumulators emptied."""
+        if (self.steps_applied + 1) % steps:
+            for i, grad in zip(indices, grads, strict=True):
+                if grad is not None:
+                    self._slots[i]["gradient_accumulator"] += grad
+            self._updates_before = self.iterations
+            self.steps_applied += 1
+            if self.use_ema:
+                self._scalars = {}
+                self._follow_average(self._params)
+            return None
+        means = []
+        for i, grad in zip(indices, grads, strict=True):
+            total = self._slots[i]["gradient_accumulator"]
+            means.append(None if grad is None else (grad + total) / grad.dtype.type(steps))
+            total[...] = 0
+        return means
+
+    def scale_loss(self, loss: Any) -> Any:
+        """Keras' ``scale_loss``: the loss times ``loss_scale_factor`` (when set), which
+        the update divides out of the gradients again."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
     def _all_slots(self, p: Tensor) -> dict[str, Any]:
-        """The update's state for ``p``, and its moving average with ``use_ema``."""
+        """The update's state for ``p``, its moving average with ``use_ema`` and its
+        gradients' sum with ``gradient_accumulation_steps``."""
         slots = self._new_slots(p)
+        xp = backend.get_array_module(p.data)
         if self.use_ema:
-            slots["ema"] = backend.get_array_module(p.data).zeros_like(p.data)
+            slots["ema"] = xp.zeros_like(p.data)
+        if self.gradient_accumulation_steps is not None:
+            slots["gradient_accumulator"] = xp.zeros_like(p.data)
         return slots
 
     def _ema_rate(self) -> float:
-        """Keras' EMA: the first update copies the weights; later ones move by 1 - momentum."""
-        return 0.0 if self.iterations == 1 else self.ema_momentum
+        """Keras' EMA: until the first update is made it copies the weights; then it moves by
+        1 - momentum."""
+        return 0.0 if self._updates_before == 0 else self.ema_momentum
 
     def _overwrites_now(self) -> float:
-        """1 on the updates after which the weights take their average's values, else 0."""
+        """1 on the calls after which the weights take their average's values, else 0:
+        Keras' (iterations + 1) % ema_overwrite_frequency == 0, with iterations counted
+        before the call."""
         every = self.ema_overwrite_frequency
-        return float(every is not None and self.iterations % every == 0)
+        return float(every is not None and (self._updates_before + 1) % every == 0)
 
     def _follow_average(self, params: list[Tensor]) -> None:
         """ema = momentum * ema + (1 - momentum) * w for every weight, and, every
@@ -250,7 +321,8 @@ class Optimizer:
         """The host's part of an update: count it and fix its learning rate. A step replayed
         from a CUDA graph calls only this; its device work and step scalars replay."""
         self._rate_in_use = self.learning_rate
-        self.iterations += 1
+        self._updates_before = self.iterations
+        self.steps_applied += 1
         self._scalars = {}
 
     def _step_scalar(self, name: str, dtype: Any, make: Any) -> Any:
@@ -359,14 +431,26 @@ class Optimizer:
             "use_ema": self.use_ema,
             "ema_momentum": self.ema_momentum,
             "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
         }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Optimizer:
+        """Keras' ``from_config``: the optimizer ``get_config`` described (a schedule given
+        as its config is rebuilt)."""
+        from . import registry
+
+        with registry.custom_object_scope(custom_objects):
+            return cls(**{k: v for k, v in config.items() if k != "name"})
 
     def variables(self) -> list[Any]:
         """The optimizer's state arrays, in a fixed order (for checkpoints)."""
         return [slots[k] for slots in self._slots for k in sorted(slots)]
 
-    def set_state(self, params: list[Tensor], iterations: int, arrays: list[Any]) -> None:
-        """Restore what ``iterations`` and ``variables()`` described, for these parameters."""
+    def set_state(self, params: list[Tensor], steps_applied: int, arrays: list[Any]) -> None:
+        """Restore what ``steps_applied`` and ``variables()`` described, for these
+        parameters."""
         self._slots = [self._all_slots(p) for p in params]
         self._params = list(params)
         slots = [(s, k) for s in self._slots for k in sorted(s)]
@@ -376,7 +460,7 @@ class Optimizer:
             if tuple(a.shape) != tuple(s[k].shape):
                 raise ValueError(f"optimizer array of shape {a.shape}, expected {s[k].shape}.")
             s[k][...] = backend.to_device(a, backend.device_of(s[k]))
-        self.iterations = int(iterations)
+        self.steps_applied = int(steps_applied)
 
     def to(self, device: str) -> None:
         """Move the state arrays along with the model."""

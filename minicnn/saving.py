@@ -160,7 +160,7 @@ def _optimizer_state(model: Model) -> tuple[dict[str, Any], dict[str, np.ndarray
     """The optimizer's step count and arrays, for a document and its archive."""
     variables = model.optimizer.variables()
     document = {
-        "optimizer_iterations": model.optimizer.iterations,
+        "optimizer_iterations": model.optimizer.steps_applied,
         "optimizer_arrays": len(variables),
     }
     return document, {f"optimizer_{i}": backend.to_numpy(a) for i, a in enumerate(variables)}

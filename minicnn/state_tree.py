@@ -15,7 +15,7 @@ import numpy as np
 from . import backend
 
 # Keras' names of the optimizers' moments where minicnn's are shorter.
-_KERAS_SLOT_NAMES = {"m": "momentum", "v": "velocity"}
+_KERAS_SLOT_NAMES = {"m": "momentum", "v": "velocity", "ema": "average"}
 VALUE_FORMATS = ("backend_tensor", "numpy_array")
 
 
@@ -94,7 +94,7 @@ class StateTree:
     def _optimizer_state(self, value: Any) -> dict[str, Any]:
         optimizer = self.optimizer
         state: dict[str, Any] = {
-            "iteration": np.int64(optimizer.iterations),
+            "iteration": np.int64(optimizer.steps_applied),
             "learning_rate": np.float32(optimizer.learning_rate),
         }
         for weight, slots in zip(optimizer._params, optimizer._slots, strict=True):
@@ -113,7 +113,7 @@ class StateTree:
         if not optimizer.built:
             optimizer.build(self.trainable_weights)
         if "iteration" in state:
-            optimizer.iterations = int(state.pop("iteration"))
+            optimizer.steps_applied = int(state.pop("iteration"))
         if "learning_rate" in state:
             rate = float(state.pop("learning_rate"))
             if getattr(optimizer, "_schedule", None) is None:

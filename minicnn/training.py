@@ -371,7 +371,7 @@ class Trainer:
         params = self.trainable_weights
         for p in params:
             p.grad = None
-        loss.backward()
+        self.optimizer.scale_loss(loss).backward()
         self.optimizer.update_weights(params)
         return loss.data, self._hits(outputs, y, sample_weight)
 
@@ -391,6 +391,8 @@ class Trainer:
             return self._train_step
         if any(getattr(layer, "works_on_host", False) for layer in self._all_layers()):
             return self._train_step  # a text layer's work is host code, each step
+        if self.optimizer.gradient_accumulation_steps is not None:
+            return self._train_step  # which steps update is decided on the host, each step
         if self._captured_step is None:
             self._captured_step = CapturedTrainStep(self)
         return self._captured_step

@@ -430,6 +430,31 @@ def test_save_h5_keeps_the_optimizer_state_as_keras_2_names_it(name, tmp_path):
     assert _next_step_difference(again, x, y, after) <= tolerance
 
 
+def test_ema_averages_go_into_keras_2_files_by_keras_2s_name(tmp_path):
+    """use_ema's moving averages are TensorFlow 2's "Adam/average/dense/kernel:0", before
+    Adam's slots: TensorFlow 2.15 loaded minicnn's file and took the same next step (to
+    3e-7), and minicnn TensorFlow's (to 2.2e-7)."""
+    minicnn.utils.set_random_seed(0)
+    model = Sequential([Input((5,)), L.Dense(4, activation="tanh"), L.Dense(2)])
+    model.compile(minicnn.optimizers.Adam(0.05, use_ema=True, ema_momentum=0.9), "mse")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((24, 5)).astype(np.float32), rng.random((24, 2)).astype(np.float32)
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    model.save(tmp_path / "ema.h5")
+    with h5py.File(tmp_path / "ema.h5", "r") as h5:
+        names = [
+            str(n, "utf8") for n in h5["optimizer_weights"].attrs["weight_names"].astype(bytes)
+        ]
+    assert names[1:3] == ["Adam/average/dense/kernel:0", "Adam/average/dense/bias:0"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the state is read, not started afresh
+        again = load_model(tmp_path / "ema.h5")
+    model.train_on_batch(x[:8], y[:8])
+    again.train_on_batch(x[:8], y[:8])
+    for a, b in zip(again.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_save_weights_h5_writes_keras_2s_weights_only_file(tmp_path):
     """``save_weights("w.h5")`` gives Keras 2's weights-only file (Keras 3 wants the name
     ``w.weights.h5``, which gives its own): the layers' groups at the root, loaded in order

@@ -192,13 +192,16 @@ def test_the_optimizer_state_travels_with_the_keras_file(tmp_path):
         lambda: minicnn.optimizers.AdamW(0.01, amsgrad=True),
         lambda: minicnn.optimizers.Adafactor(0.05),  # a vector's r and c: Keras' scalar 0s
         lambda: minicnn.optimizers.Muon(0.05),  # a velocity for the biases (AdamW's) only
+        # The moving averages, then the gradients' sums, before Adam's own: saved mid-cycle.
+        lambda: minicnn.optimizers.Adam(0.01, use_ema=True, gradient_accumulation_steps=3),
     ],
 )
 def test_each_optimizer_state_goes_through_keras_layout(optimizer, tmp_path):
     """Keras' layout of each optimizer's state (segments of interleaved slots; Nadam's
     product at the end): written and read back, training goes on identically. Keras 3.15
     read and wrote the same files: next steps agreed to 1.2e-7 both ways (Muon's, through
-    Newton-Schulz in float32, to 3.9e-7)."""
+    Newton-Schulz in float32, to 3.9e-7; Adam's with gradient accumulation to 5.4e-7, and
+    Keras read minicnn's with use_ema too, to 2.7e-7)."""
     minicnn.utils.set_random_seed(0)
     model = Sequential([Input((5,)), L.Dense(4, activation="tanh"), L.Dense(2)])
     model.compile(optimizer(), "mse")

@@ -165,6 +165,8 @@ def test_bad_optimizer_arguments_are_named():
         lambda: optimizers.Lion(0.005, weight_decay=0.01),
         lambda: optimizers.Lamb(0.02),
         lambda: optimizers.Adafactor(0.05),
+        # 36 calls: saved with one gradient of the next update's 5 added up.
+        lambda: optimizers.Adam(0.03, gradient_accumulation_steps=5, use_ema=True),
     ],
 )
 def test_the_new_optimizers_train_and_survive_save_and_load(optimizer, tmp_path):
@@ -182,8 +184,11 @@ def test_the_new_optimizers_train_and_survive_save_and_load(optimizer, tmp_path)
     losses = []
     for m in (model, loaded):
         set_random_seed(5)
-        losses.append(m.fit(x[:32], y[:32], epochs=1, shuffle=False, verbose=0).history["loss"])
+        history = m.fit(x[:64], y[:64], batch_size=16, epochs=1, shuffle=False, verbose=0)
+        losses.append(history.history["loss"])
     assert losses[0] == losses[1]
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 # Keras' test_correctness_with_golden (keras/src/optimizers/*_test.py): one step with the
@@ -442,6 +447,78 @@ def test_ema_follows_keras_and_replaces_the_weights_at_the_end():
     np.testing.assert_allclose(p.data, ema, rtol=1e-12)
     with pytest.raises(ValueError, match=r"ema_momentum must be in \[0, 1\]"):
         optimizers.Adam(use_ema=True, ema_momentum=2)
+
+
+def test_gradient_accumulation_follows_keras_with_ema_and_a_schedule():
+    """Keras' gradient_accumulation_steps: the gradients of n calls add up and the n-th
+    updates with their mean; iterations counts updates, the schedule reads the calls; the
+    moving average follows every call and copies until the first update. Keras 3.15 took
+    the same steps on these cases (AdamW, within float32 rounding: 1.7e-6 after 8 calls,
+    as plain AdamW at this rate)."""
+    rng = np.random.default_rng(5)
+    w0, grads = rng.standard_normal(4), rng.standard_normal((8, 4))
+    p = Tensor(w0.copy(), requires_grad=True)
+    schedule = optimizers.schedules.ExponentialDecay(0.1, 1, 0.5)
+    optimizer = optimizers.SGD(
+        schedule, gradient_accumulation_steps=3, use_ema=True, ema_momentum=0.5, weight_decay=0.1
+    )
+    w, total, ema, updates = w0.copy(), np.zeros(4), None, 0
+    for call, g in enumerate(grads):
+        p.grad = g
+        optimizer.update_weights([p])
+        before = updates
+        if (call + 1) % 3:
+            total = total + g
+        else:
+            rate = 0.1 * 0.5**call  # the schedule at Keras' _iterations, the calls so far
+            w = w - w * 0.1 * rate
+            w = w - rate * (total + g) / 3
+            total, updates = np.zeros(4), updates + 1
+        ema = w.copy() if before == 0 else 0.5 * ema + 0.5 * w
+        np.testing.assert_allclose(p.data, w, rtol=1e-12)
+        assert (optimizer.iterations, optimizer.steps_applied) == (updates, call + 1)
+        slots = optimizer._slots[0]
+        np.testing.assert_allclose(slots["gradient_accumulator"], total, rtol=1e-12)
+        np.testing.assert_allclose(slots["ema"], ema, rtol=1e-12)
+    with pytest.raises(ValueError, match="gradient_accumulation_steps must be an integer >= 2"):
+        optimizers.Adam(gradient_accumulation_steps=1)
+    config = optimizer.get_config()
+    assert config["gradient_accumulation_steps"] == 3 and config["loss_scale_factor"] is None
+    assert optimizers.SGD.from_config(config).get_config() == config
+
+
+def test_fit_accumulating_gradients_trains_as_a_larger_batch():
+    """The mean loss's gradients of 3 batches of 8, averaged, are those of one batch of 24:
+    fit with gradient_accumulation_steps=3 at batch 8 takes the steps of batch 24."""
+    x, y = toy_data()
+    x, y = x[:48], y[:48]
+    trained = []
+    for batch_size, steps in ((8, 3), (24, None)):
+        set_random_seed(3)
+        model = Sequential([la for la in small_cnn().layers if not isinstance(la, L.Dropout)])
+        model.compile(optimizers.Adam(0.01, gradient_accumulation_steps=steps), jit_compile=True)
+        model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0)
+        assert model.optimizer.iterations == 4
+        trained.append(model.get_weights())
+    for a, b in zip(*trained, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_loss_scale_factor_scales_the_loss_and_unscales_the_gradients(tmp_path):
+    """Keras' loss_scale_factor: fit scales the loss (scale_loss) and the update divides the
+    gradients by the factor again, so training is the same; the logged loss is unscaled."""
+    x, y = toy_data()
+    runs = []
+    for factor in (None, 1024.0):
+        set_random_seed(3)
+        model = small_cnn()
+        model.compile(optimizers.Adam(0.01, loss_scale_factor=factor))
+        history = model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        runs.append((history.history["loss"], model.get_weights()))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert optimizers.Adam(loss_scale_factor=8.0).scale_loss(2.0) == 16.0
 
 
 def test_fit_with_ema_ends_on_the_averaged_weights_and_saves_them(tmp_path):

@@ -96,6 +96,7 @@ OPTIMIZER_STATE = {
     "Ftrl": [("accumulator", "linear")],
     "Adafactor": [("r", "c", "v")],
     "Muon": [("momentum", "velocity")],
+    "ScheduleFreeAdamW": [("momentum", "velocity")],
 }
 TRAILING_SCALARS = {"Nadam": 1}  # Keras' u_product
 # Optimizers whose weights hold different slots: Adafactor factors a weight of two axes or

@@ -11,6 +11,7 @@ import numpy as np
 from . import backend, schedules
 from .autograd import Tensor
 from .optimizer_base import Optimizer, fraction, positive_or_none
+from .schedule_free import ScheduleFreeAdamW
 from .schedules import LearningRateSchedule
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Nadam",
     "Optimizer",
     "RMSprop",
+    "ScheduleFreeAdamW",
     "get",
     "schedules",
 ]
@@ -739,6 +741,7 @@ _BY_NAME: dict[str, type[Optimizer]] = {
     "muon": Muon,
     "nadam": Nadam,
     "rmsprop": RMSprop,
+    "schedulefreeadamw": ScheduleFreeAdamW,
     "sgd": SGD,
 }
 

@@ -9,6 +9,7 @@ change each step, a result read before the graph ran. The oracle is the same fit
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -99,6 +100,7 @@ def assert_captured_trains_like_plain(layers, x, y, **compile_args):
         lambda: optimizers.Nadam(schedules.CosineDecay(0.002, decay_steps=10)),
         lambda: optimizers.Adamax(0.002),
         lambda: optimizers.SGD(0.05, use_ema=True, ema_momentum=0.8, ema_overwrite_frequency=3),
+        lambda: optimizers.ScheduleFreeAdamW(0.01, warmup_steps=4, weight_decay=0.01),
     ],
     ids=[
         "adam",
@@ -108,6 +110,7 @@ def assert_captured_trains_like_plain(layers, x, y, **compile_args):
         "nadam-schedule",
         "adamax",
         "sgd-ema",
+        "schedule-free-warmup",
     ],
 )
 def test_a_captured_fit_trains_exactly_like_an_uncaptured_one(gpu, make_optimizer):
@@ -118,6 +121,17 @@ def test_a_captured_fit_trains_exactly_like_an_uncaptured_one(gpu, make_optimize
     # Per epoch: 5 full batches; the first is run plainly, the second captured, then replays.
     assert step.failure is None
     assert step.replays == 3 + 5
+
+
+def test_gradient_accumulation_runs_its_steps_uncaptured(gpu):
+    """Whether a step updates or only accumulates is the host's count, so with
+    gradient_accumulation_steps fit does not capture; it trains as uncaptured."""
+    make = partial(optimizers.Adam, 0.01, gradient_accumulation_steps=2)
+    plain = fit_twice(busy_cnn, make(), jit_compile=False)
+    asked = fit_twice(busy_cnn, make(), jit_compile=True)
+    assert_same_training(plain, asked)
+    assert asked[0]._captured_step is None
+    assert asked[0].optimizer.iterations == plain[0].optimizer.iterations > 0
 
 
 def test_a_replayed_step_costs_the_host_a_handful_of_cupy_calls(gpu):

@@ -192,6 +192,7 @@ def test_the_optimizer_state_travels_with_the_keras_file(tmp_path):
         lambda: minicnn.optimizers.AdamW(0.01, amsgrad=True),
         lambda: minicnn.optimizers.Adafactor(0.05),  # a vector's r and c: Keras' scalar 0s
         lambda: minicnn.optimizers.Muon(0.05),  # a velocity for the biases (AdamW's) only
+        lambda: minicnn.optimizers.ScheduleFreeAdamW(0.05),
         # The moving averages, then the gradients' sums, before Adam's own: saved mid-cycle.
         lambda: minicnn.optimizers.Adam(0.01, use_ema=True, gradient_accumulation_steps=3),
     ],

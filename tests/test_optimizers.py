@@ -165,6 +165,7 @@ def test_bad_optimizer_arguments_are_named():
         lambda: optimizers.Lion(0.005, weight_decay=0.01),
         lambda: optimizers.Lamb(0.02),
         lambda: optimizers.Adafactor(0.05),
+        lambda: optimizers.ScheduleFreeAdamW(0.01),
         # 36 calls: saved with one gradient of the next update's 5 added up.
         lambda: optimizers.Adam(0.03, gradient_accumulation_steps=5, use_ema=True),
     ],
@@ -596,6 +597,28 @@ def keras_muon_steps(weights, grads_per_step, lr=0.02, momentum=0.95, decays=(0.
                 s["v"] += (g * g - s["v"]) * 0.001
                 w -= s["m"] * alpha / (np.sqrt(s["v"]) + 1e-7)
     return weights
+
+
+def test_schedule_free_adamw_follows_keras():
+    """Schedule-free AdamW (Defazio et al.) as Keras 3.15 writes it, in float64: z takes
+    the Adam-style steps, x averages the z's (weight 1/t), the weight is their
+    interpolation; warmup scales the rate by t / warmup_steps. Keras 3.15 took the same
+    steps (float32, to 6e-7 after 8 steps) and read and wrote the same files."""
+    rng = np.random.default_rng(7)
+    w0, grads = rng.standard_normal(5), rng.standard_normal((6, 5))
+    got = steps(optimizers.ScheduleFreeAdamW(0.05, warmup_steps=3, weight_decay=0.1), w0, grads)
+    y, z, x, v = w0.copy(), w0.copy(), w0.copy(), np.zeros(5)
+    for t, g in enumerate(grads, start=1):
+        y = y - y * 0.1 * 0.05  # decoupled decay, at the full rate, before the step
+        x = (y - 0.1 * z) / 0.9  # x, recovered from the decayed weight as Keras does
+        v = 0.999 * v + 0.001 * g * g
+        z = z - 0.05 * min(t / 3, 1) * g / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        x = (1 - 1 / t) * x + z / t
+        y = 0.1 * z + 0.9 * x
+    np.testing.assert_allclose(got, y, rtol=1e-12)
+    assert optimizers.get("schedulefreeadamw").get_config()["learning_rate"] == 0.0025
+    with pytest.raises(ValueError, match="warmup_steps must be an int >= 0"):
+        optimizers.ScheduleFreeAdamW(warmup_steps=-1)
 
 
 def test_muon_follows_keras_update_and_orthogonalizes():

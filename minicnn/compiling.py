@@ -123,6 +123,7 @@ class Compiler:
         self._captured_step = None
         self.optimizer = optimizers.get(optimizer)
         self.optimizer.weight_paths = self._weight_paths()
+        self.optimizer.scoped_paths = self._scoped_weight_paths()
         if self._output_count > 1:
             self._compile_outputs(loss, metrics, loss_weights, weighted_metrics)
         else:
@@ -151,6 +152,27 @@ class Compiler:
         for layer in self._all_layers():
             for i, weight in enumerate(layer.weights):
                 paths.setdefault(id(weight), weight.path or f"{layer.name}/weight_{i}")
+        return paths
+
+    def _scoped_weight_paths(self) -> dict[int, str]:
+        """Each weight's path as Keras 3.15 gives it: under the name of the Sequential or
+        subclassed model that holds its layer ("sequential/dense/kernel"); a functional
+        model's layers are built outside its scope, so their paths have no prefix."""
+        from .models import Model, Sequential
+
+        paths: dict[int, str] = {}
+
+        def walk(model: Any) -> None:
+            scoped = isinstance(model, Sequential) or model._subclassed
+            for layer in model.layers:
+                if isinstance(layer, Model):
+                    walk(layer)
+                    continue
+                for i, weight in enumerate(layer.weights):
+                    path = weight.path or f"{layer.name}/weight_{i}"
+                    paths.setdefault(id(weight), f"{model.name}/{path}" if scoped else path)
+
+        walk(self)
         return paths
 
     # -- the settings as a config, as Keras 3 keeps them ----------------------------------------

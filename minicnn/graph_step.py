@@ -100,7 +100,7 @@ class CapturedTrainStep:
         """Capture this step and run it; None (after a warning) when it cannot be captured."""
         xp = backend.cupy_module()
         optimizer = self.model.optimizer
-        host_state = (optimizer.steps_applied, optimizer._rate_in_use)
+        host_state = optimizer.host_state()
         if self.graph is not None:
             # The old graph may still run; its memory and executable go only once it is done.
             backend.synchronize("gpu")
@@ -123,7 +123,7 @@ class CapturedTrainStep:
                     raise
                 graph = stream.end_capture()
         except Exception as e:
-            optimizer.steps_applied, optimizer._rate_in_use = host_state
+            optimizer.restore_host(host_state)
             workspace.clear()  # it may hold arrays of the abandoned capture
             self.failure = f"{type(e).__name__}: {e}"
             warnings.warn(

@@ -152,6 +152,35 @@ def state_segments(optimizer: Any) -> list[tuple[str, ...]] | None:
     return shared + kept
 
 
+def keras_state_entries(optimizer: Any, order: list[Any]) -> list[tuple[Any, ...]] | None:
+    """Keras 3's optimizer variables in its file's order, for the weights in ``order``:
+    ("iterations", optimizer), ("learning_rate", optimizer) where it has no schedule, then
+    ("slot", slots, name) for each slot (name None: Keras' scalar placeholder), and
+    ("u_product", optimizer) for Nadam. A MultiOptimizer's own two come first, then each of
+    its optimizers' entries. None where minicnn does not follow Keras' layout."""
+    inner = getattr(optimizer, "optimizers", None)
+    if inner is not None:
+        entries: list[tuple[Any, ...]] = [("iterations", optimizer), ("learning_rate", None)]
+        for sub in inner:
+            own = {id(p) for p in sub._params}
+            found = keras_state_entries(sub, [w for w in order if id(w) in own])
+            if found is None:
+                return None
+            entries += found
+        return entries
+    segments = state_segments(optimizer)
+    if segments is None:
+        return None
+    entries = [("iterations", optimizer)]
+    if getattr(optimizer, "_schedule", None) is None:
+        entries.append(("learning_rate", optimizer))
+    placeholders = type(optimizer).__name__ in PLACEHOLDERS
+    for _, slots, name in state_walk(optimizer, segments, order, placeholders):
+        entries.append(("slot", slots, name))
+    entries += [("u_product", optimizer)] * TRAILING_SCALARS.get(type(optimizer).__name__, 0)
+    return entries
+
+
 def keras_trainable(model: Any, config: Any = None) -> list[Any]:
     """The model's trainable weights in Keras' order (its layers' order, nested models'
     inside theirs), which is the order of the optimizer's state in Keras' file."""

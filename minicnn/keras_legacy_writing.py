@@ -248,6 +248,10 @@ def training_config(settings: dict[str, Any]) -> dict[str, Any]:
     """Keras 3's compile config as Keras 2's ``training_config``."""
     optimizer = settings.get("optimizer")
     if isinstance(optimizer, dict):
+        if optimizer.get("class_name") == "MultiOptimizer":
+            raise KerasFileError(
+                "Keras 2 has no MultiOptimizer: save the model as .keras (Keras 3's file)."
+            )
         config = dict(optimizer.get("config") or {})
         for key in ("loss_scale_factor", "gradient_accumulation_steps"):  # Keras 3's
             if config.get(key) is not None:

@@ -14,18 +14,15 @@ import numpy as np
 from . import backend
 from .keras_files import (
     MODELS,
-    PLACEHOLDERS,
     SUBLAYERS,
     TF_OP_LAYERS,
-    TRAILING_SCALARS,
     WRAPPED_KEYS,
     KerasFileError,
     group_paths,
     is_operation,
     keras_layers,
     keras_snake,
-    state_segments,
-    state_walk,
+    keras_state_entries,
 )
 
 
@@ -405,6 +402,15 @@ def _optimizer(entry: Any) -> Any:
     if not (isinstance(cls, type) and issubclass(cls, optimizers.Optimizer)):
         raise KerasFileError(f"minicnn has no optimizer {entry['class_name']!r}.")
     inner = dict(entry["config"])
+    if cls is optimizers.MultiOptimizer:  # its optimizers are entries of their own
+        mapping = inner["optimizer_map"]["config"]
+        return cls(
+            optimizers.OptimizerMap(
+                _optimizer(mapping["default_optimizer"]),
+                {k: _optimizer(v) for k, v in mapping["optimizer_map"].items()},
+            ),
+            **_accepted(cls, {k: v for k, v in inner.items() if k != "optimizer_map"}, "Keras"),
+        )
     inner.pop("name", None)  # Keras names its variables by it; minicnn's need no name
     return cls(**_accepted(cls, inner, f"Keras optimizer {entry['class_name']}"))
 
@@ -428,26 +434,23 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
     optimizer whose layout minicnn does not follow starts afresh, with a warning."""
     optimizer, params = model.optimizer, model.trainable_weights
     optimizer.build(params)
-    segments = state_segments(optimizer)
+    entries = keras_state_entries(optimizer, keras_order)
     arrays = [np.asarray(group[str(i)]) for i in range(len(group))]
-    has_rate = getattr(optimizer, "_schedule", None) is None
-    placeholders = type(optimizer).__name__ in PLACEHOLDERS
-    walk = [] if segments is None else state_walk(optimizer, segments, keras_order, placeholders)
-    expected = 1 + has_rate + len(walk) + TRAILING_SCALARS.get(type(optimizer).__name__, 0)
-    if segments is None or len(arrays) != expected:
+    if entries is None or len(arrays) != len(entries):
         warnings.warn(
             f"{path}: the {type(optimizer).__name__} optimizer's saved state is not read "
             "(its layout is Keras' own); training starts it afresh.",
             stacklevel=4,
         )
         return
-    for (_, slots, name), value in zip(walk, arrays[1 + has_rate :], strict=False):
-        if name is None:  # Keras 3's placeholder (a vector's r and c)
-            continue
-        if value.shape != slots[name].shape:
-            raise KerasFileError(
-                f"{path}: optimizer state of shape {value.shape} for a weight of "
-                f"shape {slots[name].shape}."
-            )
-        slots[name][...] = backend.to_device(value, backend.device_of(slots[name]))
-    optimizer.steps_applied = int(arrays[0])  # (Nadam's product follows from it)
+    for (kind, *what), value in zip(entries, arrays, strict=True):
+        if kind == "iterations":
+            what[0].steps_applied = int(value)  # (Nadam's product follows from it)
+        elif kind == "slot" and what[1] is not None:  # (None: Keras 3's placeholder)
+            slots, name = what
+            if value.shape != slots[name].shape:
+                raise KerasFileError(
+                    f"{path}: optimizer state of shape {value.shape} for a weight of "
+                    f"shape {slots[name].shape}."
+                )
+            slots[name][...] = backend.to_device(value, backend.device_of(slots[name]))

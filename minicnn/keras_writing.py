@@ -14,16 +14,14 @@ import numpy as np
 from . import backend
 from .keras_files import (
     MODELS,
-    PLACEHOLDERS,
     SUBLAYERS,
     KerasFileError,
     graph_order,
     group_paths,
     is_op_layer,
     keras_layers,
+    keras_state_entries,
     keras_trainable,
-    state_segments,
-    state_walk,
 )
 from .keras_op_writing import CALL, placed
 
@@ -413,21 +411,36 @@ def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarr
 
 def write_optimizer(model: Any, h5: Any) -> None:
     """The optimizer's state where Keras keeps it (for the optimizers whose layout minicnn
-    follows, once built)."""
+    follows, once built); a MultiOptimizer's, as Keras, also each of its optimizers' on its
+    own under "optimizer/optimizers/adam" (named by class, numbered where one repeats)."""
     optimizer = model.optimizer
-    segments = state_segments(optimizer) if optimizer.built else None
-    if segments is None:
+    order = keras_trainable(model)
+    entries = keras_state_entries(optimizer, order) if optimizer.built else None
+    if entries is None:
         return
-    group = h5.create_group("optimizer").create_group("vars")
-    values = [np.asarray(optimizer.steps_applied, np.int64)]
-    if getattr(optimizer, "_schedule", None) is None:
-        values.append(np.asarray(optimizer.learning_rate, np.float32))
-    placeholders = type(optimizer).__name__ in PLACEHOLDERS
-    for _, slots, name in state_walk(optimizer, segments, keras_trainable(model), placeholders):
-        # Keras 3's scalar 0 where a weight has not got the slot.
-        values.append(np.zeros((), np.int32) if name is None else backend.to_numpy(slots[name]))
-    if type(optimizer).__name__ == "Nadam":  # Keras keeps its momentum product U_t
-        values.append(np.asarray(optimizer._product(), np.float32))
+    group = h5.create_group("optimizer")
+    _write_entries(group.create_group("vars"), entries)
+    inner = getattr(optimizer, "optimizers", None)
+    if inner is not None:
+        subs = group.create_group("optimizers")
+        for sub, name in zip(inner, group_paths(inner), strict=True):
+            own = {id(p) for p in sub._params}
+            found = keras_state_entries(sub, [w for w in order if id(w) in own])
+            _write_entries(subs.create_group(name).create_group("vars"), found or [])
+
+
+def _write_entries(group: Any, entries: list[tuple[Any, ...]]) -> None:
+    values = []
+    for kind, *what in entries:
+        if kind == "iterations":
+            values.append(np.asarray(what[0].steps_applied, np.int64))
+        elif kind == "learning_rate":  # a MultiOptimizer's is 0, as in Keras
+            values.append(np.asarray(what[0].learning_rate if what[0] else 0.0, np.float32))
+        elif kind == "u_product":  # Nadam's momentum product U_t
+            values.append(np.asarray(what[0]._product(), np.float32))
+        else:
+            slots, name = what  # Keras 3's scalar 0 where a weight has not got the slot
+            values.append(np.zeros((), np.int32) if name is None else backend.to_numpy(slots[name]))
     for i, value in enumerate(values):
         group.create_dataset(str(i), data=value)
 

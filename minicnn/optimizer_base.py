@@ -21,6 +21,22 @@ def positive_or_none(value: float | None, name: str) -> float | None:
     return float(value)
 
 
+def _rate(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"learning_rate must be a positive number, got {value!r}.")
+    return float(value)
+
+
+def weights_to_build_on(variables: Any) -> list[Tensor]:
+    """``variables`` as a list, checked to be weights."""
+    variables = list(variables)
+    if not all(isinstance(v, Tensor) for v in variables):
+        raise TypeError(
+            "An optimizer is built on weights: a list of Tensors, such as model.trainable_weights."
+        )
+    return variables
+
+
 def fraction(value: float, name: str) -> float:
     """A decay rate such as beta_1 or rho: a number in [0, 1)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
@@ -56,7 +72,7 @@ class Optimizer:
             learning_rate = schedules.deserialize(learning_rate)
         self._schedule = learning_rate if isinstance(learning_rate, LearningRateSchedule) else None
         if self._schedule is None:
-            self.learning_rate = learning_rate
+            self._rate = _rate(learning_rate)
         self._rate_in_use = 0.0  # the rate of the update being made
         self.weight_decay = positive_or_none(weight_decay, "weight_decay")
         self.clipnorm = positive_or_none(clipnorm, "clipnorm")
@@ -98,6 +114,8 @@ class Optimizer:
         self._params: list[Tensor] = []  # the weights the slots belong to
         # Each weight's Keras path, 'layer_name/weight', by id: compile gives the model's.
         self.weight_paths: dict[int, str] = {}
+        # And as Keras 3.15 gives it: under a Sequential or subclassed model's name.
+        self.scoped_paths: dict[int, str] = {}
         self._no_decay_ids: set[int] = set()  # exclude_from_weight_decay's
         self._no_decay_pattern: re.Pattern[str] | None = None
 
@@ -126,9 +144,20 @@ class Optimizer:
                 f"This optimizer's learning rate follows {self._schedule!r}; it cannot be set "
                 "(Keras refuses too). Give a number as learning_rate to change it later."
             )
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"learning_rate must be a positive number, got {value!r}.")
-        self._rate = float(value)
+        self._rate = _rate(value)
+
+    @property
+    def accumulates_gradients(self) -> bool:
+        """Whether some calls only add up gradients (the host decides which)."""
+        return self.gradient_accumulation_steps is not None
+
+    def host_state(self) -> tuple[Any, ...]:
+        """What an update changes on the host (its counts and rate), for ``restore_host``
+        after a step that was abandoned (a failed CUDA graph capture)."""
+        return (self.steps_applied, self._updates_before, self._rate_in_use)
+
+    def restore_host(self, state: tuple[Any, ...]) -> None:
+        self.steps_applied, self._updates_before, self._rate_in_use = state
 
     def update_weights(self, params: list[Tensor]) -> None:
         """One update of every parameter from its ``.grad`` (parameters without one are skipped);
@@ -148,12 +177,7 @@ class Optimizer:
 
     def build(self, variables: list[Tensor]) -> None:
         """Make the state (moments, ...) for these weights, as Keras' ``optimizer.build``."""
-        variables = list(variables)
-        if not all(isinstance(v, Tensor) for v in variables):
-            raise TypeError(
-                "An optimizer is built on weights: a list of Tensors, such as "
-                "model.trainable_weights."
-            )
+        variables = weights_to_build_on(variables)
         self._slots = [self._all_slots(p) for p in variables]
         self._params = variables
 

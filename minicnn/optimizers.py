@@ -10,6 +10,7 @@ import numpy as np
 
 from . import backend, schedules
 from .autograd import Tensor
+from .multi_optimizer import MultiOptimizer, OptimizerMap
 from .optimizer_base import Optimizer, fraction, positive_or_none
 from .schedule_free import ScheduleFreeAdamW
 from .schedules import LearningRateSchedule
@@ -24,8 +25,10 @@ __all__ = [
     "Adamax",
     "AdamW",
     "Lion",
+    "MultiOptimizer",
     "Nadam",
     "Optimizer",
+    "OptimizerMap",
     "RMSprop",
     "ScheduleFreeAdamW",
     "get",
@@ -740,6 +743,7 @@ _BY_NAME: dict[str, type[Optimizer]] = {
     "lion": Lion,
     "muon": Muon,
     "nadam": Nadam,
+    "multioptimizer": MultiOptimizer,
     "rmsprop": RMSprop,
     "schedulefreeadamw": ScheduleFreeAdamW,
     "sgd": SGD,
@@ -756,13 +760,17 @@ def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
         if "module" in identifier:
             return deserialize(identifier)
         inner = {k: v for k, v in (identifier.get("config") or {}).items() if k != "name"}
+        if "optimizer_map" in inner:
+            return MultiOptimizer.from_config(identifier["config"])
         return get({**inner, "name": str(identifier["class_name"]).lower()})
     if isinstance(identifier, dict):
+        if "optimizer_map" in identifier:  # a MultiOptimizer's, its name any name
+            return MultiOptimizer.from_config(identifier)
         config = dict(identifier)
         name = config.pop("name", None)
         if name not in _BY_NAME:
             raise ValueError(f"Unknown optimizer {name!r}; known: {', '.join(sorted(_BY_NAME))}.")
-        return _BY_NAME[name](**config)
+        return _BY_NAME[name].from_config(config)
     key = identifier.lower() if isinstance(identifier, str) else identifier
     if key not in _BY_NAME:
         raise ValueError(f"Unknown optimizer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}.")

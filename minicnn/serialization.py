@@ -92,7 +92,7 @@ def _rebuilt(config: Any) -> Any:
     if module == "keras.metrics":
         return metrics.get({"class_name": name, "config": inner, "registered_name": name})
     if module == "keras.optimizers":
-        return optimizers.get(inner)
+        return optimizers.get({"class_name": name, "config": inner})
     if custom is None:
         raise ValueError(
             f"Unknown object {name!r}: pass it in custom_objects or register it with "

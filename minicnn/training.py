@@ -391,7 +391,7 @@ class Trainer:
             return self._train_step
         if any(getattr(layer, "works_on_host", False) for layer in self._all_layers()):
             return self._train_step  # a text layer's work is host code, each step
-        if self.optimizer.gradient_accumulation_steps is not None:
+        if self.optimizer.accumulates_gradients:
             return self._train_step  # which steps update is decided on the host, each step
         if self._captured_step is None:
             self._captured_step = CapturedTrainStep(self)

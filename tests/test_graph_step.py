@@ -101,6 +101,11 @@ def assert_captured_trains_like_plain(layers, x, y, **compile_args):
         lambda: optimizers.Adamax(0.002),
         lambda: optimizers.SGD(0.05, use_ema=True, ema_momentum=0.8, ema_overwrite_frequency=3),
         lambda: optimizers.ScheduleFreeAdamW(0.01, warmup_steps=4, weight_decay=0.01),
+        lambda: optimizers.MultiOptimizer(
+            optimizers.OptimizerMap(
+                optimizers.SGD(0.05, momentum=0.9), {".*bias": optimizers.Adam()}
+            )
+        ),
     ],
     ids=[
         "adam",
@@ -111,6 +116,7 @@ def assert_captured_trains_like_plain(layers, x, y, **compile_args):
         "adamax",
         "sgd-ema",
         "schedule-free-warmup",
+        "multi",
     ],
 )
 def test_a_captured_fit_trains_exactly_like_an_uncaptured_one(gpu, make_optimizer):

@@ -193,6 +193,11 @@ def test_the_optimizer_state_travels_with_the_keras_file(tmp_path):
         lambda: minicnn.optimizers.Adafactor(0.05),  # a vector's r and c: Keras' scalar 0s
         lambda: minicnn.optimizers.Muon(0.05),  # a velocity for the biases (AdamW's) only
         lambda: minicnn.optimizers.ScheduleFreeAdamW(0.05),
+        lambda: minicnn.optimizers.MultiOptimizer(  # the biases with Adam, the rest with SGD
+            minicnn.optimizers.OptimizerMap(
+                minicnn.optimizers.SGD(0.1, momentum=0.9), {".*bias": minicnn.optimizers.Adam()}
+            )
+        ),
         # The moving averages, then the gradients' sums, before Adam's own: saved mid-cycle.
         lambda: minicnn.optimizers.Adam(0.01, use_ema=True, gradient_accumulation_steps=3),
     ],

@@ -160,6 +160,11 @@ ELEMENTWISE = {
         lambda xp, x, y: _hard_sigmoid(xp, x) + x * _hard_sigmoid_slope(xp, x),
     ),
     "mish": (lambda xp, x: x * xp.tanh(_softplus(xp, x)), _mish_slope),
+    # Blondel et al.'s sparse sigmoid: 0, then (x + 1) / 2 on (-1, 1), then 1.
+    "sparse_sigmoid": (
+        lambda xp, x: xp.clip((x + 1) * x.dtype.type(0.5), 0, 1),
+        lambda xp, x, y: ((x > -1) & (x < 1)).astype(x.dtype) * x.dtype.type(0.5),
+    ),
 }
 
 

@@ -32,6 +32,8 @@ __all__ = [
     "resize",
     "rgb_to_grayscale",
     "rgb_to_hsv",
+    "sobel_edges",
+    "ssim",
 ]
 
 # Keras' (and SciPy's) ways to read outside an image: 'reflect' repeats the edge pixel
@@ -459,3 +461,79 @@ def elastic_transform(
         return image_ops.Remap(rows, columns, mode, interpolation, float(fill_value))(x)
 
     return _on_images(images, data_format, "elastic_transform", work)
+
+
+def sobel_edges(images: Any, data_format: str | None = None) -> Tensor:
+    """Keras' sobel_edges: each channel's vertical and horizontal Sobel derivatives, with
+    zero padding (Keras' JAX and PyTorch backends; TensorFlow's reflects), as
+    (batch, height, width, channels, 2) holding [dy, dx] (channels first: (batch, channels,
+    height, width, 2)). Differentiable."""
+    x = O.convert_to_tensor(images)
+    if x.ndim != 4:
+        raise ValueError(f"sobel_edges: a batch of images (rank 4), got shape {x.shape}.")
+    first = channels_last(data_format, "sobel_edges") == "channels_first"
+    if first:
+        x = O.transpose(x, (0, 2, 3, 1))
+    x = x if x.dtype.kind == "f" else O.cast(x, backend.FLOAT)
+    xp = backend.get_array_module(x.data)
+    vertical = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], x.dtype)
+    edges = []
+    for taps in (vertical, vertical.T):
+        kernel = np.broadcast_to(taps[:, :, None, None], (3, 3, x.shape[-1], 1))
+        edges.append(O.depthwise_conv(x, Tensor(xp.asarray(kernel)), padding="same"))
+    out = O.stack(edges, axis=-1)
+    return O.transpose(out, (0, 3, 1, 2, 4)) if first else out
+
+
+def ssim(
+    image1: Any,
+    image2: Any,
+    max_val: float = 1.0,
+    filter_size: int = 11,
+    filter_sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    data_format: str | None = None,
+) -> Tensor:
+    """Keras' ssim (Wang et al.'s structural similarity): local means, variances and
+    covariance under a ``filter_size`` Gaussian of ``filter_sigma`` (valid windows), their
+    SSIM map averaged over the image and its channels: one value per image pair (a scalar
+    for two single images). Differentiable."""
+    a, b = O.convert_to_tensor(image1), O.convert_to_tensor(image2)
+    if a.ndim not in (3, 4) or a.shape != b.shape:
+        raise ValueError(
+            f"ssim: two images (rank 3) or batches (rank 4) of one shape, got {a.shape} "
+            f"and {b.shape}."
+        )
+    single = a.ndim == 3
+    a, b = (v if v.dtype.kind == "f" else O.cast(v, backend.FLOAT) for v in (a, b))
+    if single:
+        a, b = O.expand_dims(a, 0), O.expand_dims(b, 0)
+    if channels_last(data_format, "ssim") == "channels_first":
+        a, b = O.transpose(a, (0, 2, 3, 1)), O.transpose(b, (0, 2, 3, 1))
+    n, h, w, c = a.shape
+    if min(h, w) < filter_size:
+        raise ValueError(f"ssim: images of {h}x{w} are smaller than the {filter_size} filter.")
+    offsets = np.arange(filter_size) - (filter_size - 1) / 2.0
+    line = np.exp(-(offsets**2) / (2.0 * filter_sigma**2))
+    line /= line.sum()
+    xp = backend.get_array_module(a.data)
+    kernel = Tensor(xp.asarray(np.outer(line, line)[:, :, None, None].astype(a.dtype)))
+
+    def planes(v: Tensor) -> Tensor:  # each channel an image of its own, (n c, h, w, 1)
+        return O.reshape(O.transpose(v, (0, 3, 1, 2)), (n * c, h, w, 1))
+
+    def local_mean(v: Tensor) -> Tensor:
+        return O.conv(v, kernel, padding="valid")
+
+    a, b = planes(a), planes(b)
+    mean_a, mean_b = local_mean(a), local_mean(b)
+    var_a = local_mean(a * a) - mean_a * mean_a
+    var_b = local_mean(b * b) - mean_b * mean_b
+    covariance = local_mean(a * b) - mean_a * mean_b
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    score = ((2.0 * mean_a * mean_b + c1) * (2.0 * covariance + c2)) / (
+        (mean_a * mean_a + mean_b * mean_b + c1) * (var_a + var_b + c2)
+    )
+    out = O.mean(O.reshape(O.mean(score, axis=(1, 2, 3)), (n, c)), axis=-1)
+    return out[0] if single else out

@@ -124,10 +124,15 @@ def _operation(entry: dict[str, Any]) -> Any:
     """A Keras op of the graph as the ``minicnn.ops`` function of its name, with the
     arguments its config holds (``Sum``'s axis, ...): called on symbolic tensors, it adds an
     OpCall layer."""
+    from .keras_op_table import KERAS_OPS
     from .symbolic_ops import ops_function
 
+    module = (entry.get("module") or "").rsplit(".", 1)[-1]
+    named = {(m, cls): op for op, (m, cls, _) in KERAS_OPS.items()}  # CDist is cdist
     try:
-        function = ops_function(keras_snake(entry["class_name"]))
+        function = ops_function(
+            named.get((module, entry["class_name"]), keras_snake(entry["class_name"]))
+        )
     except ValueError:
         raise KerasFileError(
             f"minicnn has no op {entry['class_name']!r} ({entry['module']})."

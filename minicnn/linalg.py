@@ -29,6 +29,8 @@ __all__ = [
     "logdet",
     "lstsq",
     "lu_factor",
+    "matrix_rank",
+    "pinv",
     "qr",
     "slogdet",
     "solve",
@@ -317,6 +319,59 @@ def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
     decomposition = _SVD(bool(full_matrices), bool(compute_uv))
     parts = decomposition.outputs(_matrices(x, "svd", square=False))
     return tuple(parts) if compute_uv else parts[0]
+
+
+def _default_cutoff(xp: Any, s: Any, shape: tuple[int, ...]) -> Any:
+    """NumPy's: the largest singular value times max(m, n) times the dtype's epsilon."""
+    return s.max(axis=-1, keepdims=True) * max(shape[-2:]) * np.finfo(s.dtype).eps
+
+
+class _Pinv(Function):
+    """The Moore-Penrose pseudoinverse by SVD; its gradient is Golub and Pereyra's (for a
+    rank that the change keeps): -A+' G A+' + (I - A A+) G' A+ A+' + A+' A+ G' (I - A+ A),
+    each ' the (batched) transpose."""
+
+    def __init__(self, rcond: float | None) -> None:
+        self.rcond = rcond
+
+    def forward(self, a: Any) -> Any:
+        xp = backend.get_array_module(a)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        if self.rcond is None:
+            cutoff = _default_cutoff(xp, s, a.shape)
+        else:
+            cutoff = self.rcond * s.max(axis=-1, keepdims=True)
+        inverse = xp.where(s > cutoff, 1 / xp.where(s > cutoff, s, 1), 0).astype(a.dtype)
+        self.a = a
+        self.p = (_t(vh) * inverse[..., None, :]) @ _t(u)
+        return self.p
+
+    def backward(self, grad: Any) -> Any:
+        xp = backend.get_array_module(grad)
+        a, p = self.a, self.p
+        eye_m = xp.eye(a.shape[-2], dtype=a.dtype)
+        eye_n = xp.eye(a.shape[-1], dtype=a.dtype)
+        return (
+            -_t(p) @ grad @ _t(p)
+            + (eye_m - a @ p) @ _t(grad) @ p @ _t(p)
+            + _t(p) @ p @ _t(grad) @ (eye_n - p @ a)
+        )
+
+
+def pinv(x: Any, rcond: float | None = None) -> Tensor:
+    """The pseudoinverse (..., n, m) of each matrix (..., m, n): singular values at most
+    ``rcond`` times the largest count as 0 (by default NumPy's max(m, n) * eps times it)."""
+    return _Pinv(rcond)(_matrices(x, "pinv", square=False))
+
+
+def matrix_rank(x: Any, tol: float | None = None) -> Tensor:
+    """The number of singular values of each matrix above ``tol`` (by default NumPy's
+    threshold, the largest times max(m, n) * eps); integers, no gradient."""
+    a = _matrices(x, "matrix_rank", square=False).data
+    xp = backend.get_array_module(a)
+    s = xp.linalg.svd(a, compute_uv=False)
+    cutoff = _default_cutoff(xp, s, a.shape) if tol is None else tol
+    return Tensor((s > cutoff).sum(axis=-1))
 
 
 # --- least squares and LU ----------------------------------------------------------------------

@@ -57,11 +57,6 @@ __all__ = [
     "ldexp",
     "left_shift",
     "logaddexp2",
-    "nanmax",
-    "nanmean",
-    "nanmin",
-    "nanprod",
-    "nansum",
     "nextafter",
     "ptp",
     "real",
@@ -202,34 +197,6 @@ def ldexp(x1: Any, x2: Any) -> Tensor:
     """x1 * 2**x2, x2 integers."""
     exponent = O._data(O.convert_to_tensor(x2))
     return O.convert_to_tensor(x1) * Tensor(backend.get_array_module(exponent).exp2(exponent))
-
-
-def _nan_filled(x: Any, fill: float) -> Tensor:
-    x = O.convert_to_tensor(x)
-    return O.where(O.isnan(x), fill, x)
-
-
-def nansum(x: Any, axis: O.Axis = None, keepdims: bool = False) -> Tensor:
-    return O.sum(_nan_filled(x, 0.0), axis=axis, keepdims=keepdims)
-
-
-def nanmean(x: Any, axis: O.Axis = None, keepdims: bool = False) -> Tensor:
-    kept = O.cast(O.logical_not(O.isnan(x)), O.convert_to_tensor(x).dtype)
-    return nansum(x, axis, keepdims) / O.sum(kept, axis=axis, keepdims=keepdims)
-
-
-def nanmax(x: Any, axis: O.Axis = None, keepdims: bool = False) -> Tensor:
-    return O.max(_nan_filled(x, -np.inf), axis=axis, keepdims=keepdims)
-
-
-def nanmin(x: Any, axis: O.Axis = None, keepdims: bool = False) -> Tensor:
-    return O.min(_nan_filled(x, np.inf), axis=axis, keepdims=keepdims)
-
-
-def nanprod(x: Any, axis: O.Axis = None, keepdims: bool = False) -> Tensor:
-    from .numpy_ops import prod
-
-    return prod(_nan_filled(x, 1.0), axis=axis, keepdims=keepdims)
 
 
 def ptp(x: Any, axis: O.Axis = None, keepdims: bool = False) -> Tensor:

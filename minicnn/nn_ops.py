@@ -68,6 +68,7 @@ __all__ = [
     "tanh_shrink",
     "threshold",
     "unfold",
+    "fold",
 ]
 
 relu6, elu, selu, gelu, celu, glu = act.relu6, act.elu, act.selu, act.gelu, act.celu, act.glu
@@ -77,11 +78,7 @@ hard_shrink, soft_shrink, tanh_shrink = act.hard_shrink, act.soft_shrink, act.ta
 threshold = act.threshold
 
 
-def sparse_sigmoid(x: Any) -> Tensor:
-    """Keras' sparse_sigmoid: 0 below -1, 1 above 1, (x + 1) / 2 between."""
-    return O.clip((O.convert_to_tensor(x) + 1) * 0.5, 0.0, 1.0)
-
-
+sparse_sigmoid = act.get("sparse_sigmoid")  # 0 below -1, 1 above 1, (x + 1) / 2 between
 silu = swish = act.get("silu")
 hard_silu = hard_swish = act.get("hard_silu")
 hard_sigmoid, softsign = act.get("hard_sigmoid"), act.get("softsign")
@@ -302,6 +299,43 @@ def unfold(
     as columns (N, C * kh * kw, L), channel slowest, then the window's rows and columns; zero
     ``padding`` on both sides. Differentiable (the backward adds each tap back)."""
     return _Unfold(kernel_size, dilation, padding, stride)(O.convert_to_tensor(input))
+
+
+class _Fold(Function):
+    """PyTorch's fold, the adjoint of unfold: each column's taps added back into an image
+    (N, C, oH, oW), overlapping windows summing; its backward is unfold."""
+
+    def __init__(self, output_size: Any, window: Any, dilation: Any, padding: Any, stride: Any):
+        self.unfold = _Unfold(window, dilation, padding, stride)
+        self.output_size = _tuple(output_size, 2)
+
+    def forward(self, x: Any) -> Any:
+        if x.ndim != 3:
+            raise ValueError(f"fold: input (N, C * kh * kw, L), got shape {x.shape}.")
+        (kh, kw), (oh, ow), (ph, pw) = self.unfold.window, self.output_size, self.unfold.padding
+        n, rows, blocks = x.shape
+        if rows % (kh * kw):
+            raise ValueError(f"fold: {rows} rows do not divide into {kh}x{kw} windows.")
+        self.unfold.padded_shape = (n, rows // (kh * kw), oh + 2 * ph, ow + 2 * pw)
+        self.unfold._taps(oh + 2 * ph, ow + 2 * pw)  # the blocks the windows make
+        if blocks != self.unfold.out[0] * self.unfold.out[1]:
+            raise ValueError(
+                f"fold: {blocks} blocks, but the windows make {self.unfold.out[0]}x"
+                f"{self.unfold.out[1]} of them on a {oh}x{ow} output."
+            )
+        return self.unfold.backward(x)
+
+    def backward(self, grad: Any) -> Any:
+        return self.unfold.forward(grad)
+
+
+def fold(
+    x: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+) -> Tensor:
+    """Keras' ops.fold, PyTorch's ``fold`` (col2im): the columns (N, C * kh * kw, L) that
+    ``unfold`` makes, added back into (N, C, oH, oW) where their windows overlap (``padding``
+    cut off again). Differentiable (the backward is unfold)."""
+    return _Fold(output_size, kernel_size, dilation, padding, stride)(O.convert_to_tensor(x))
 
 
 def _blocks(x: Tensor, block_size: int, data_format: str, owner: str) -> int:

@@ -585,6 +585,27 @@ def average(x: Any, axis: O.Axis = None, weights: Any = None) -> Tensor:
     return O.sum(O.multiply(x, w), axis=axis) / O.sum(spread, axis=axis)
 
 
+def quantile_positions(xp: Any, position: Any, last: Any, method: str) -> tuple[Any, Any, Any]:
+    """Where a quantile at (fractional) ``position`` of sorted values reads: the indices
+    below and above (at most ``last``) and the weight of the one above, by ``method``."""
+    low = xp.floor(position).astype(np.int64)
+    high = xp.minimum(low + 1, last)
+    fraction = position - low
+    if method == "lower":
+        fraction = xp.zeros_like(fraction)
+    elif method == "higher":
+        fraction = (position > low).astype(float)
+    elif method == "nearest":
+        fraction = (xp.round(position) > low).astype(float)
+    elif method == "midpoint":
+        fraction = xp.where(position > low, 0.5, 0.0)
+    elif method != "linear":
+        raise ValueError(
+            f"quantile: method {method!r} is not one of linear, lower, higher, nearest, midpoint."
+        )
+    return low, high, fraction
+
+
 def quantile(
     x: Any, q: Any, axis: O.Axis = None, keepdims: bool = False, method: str = "linear"
 ) -> Tensor:
@@ -600,22 +621,7 @@ def quantile(
     qs = np.atleast_1d(
         np.asarray(O._data(O.convert_to_tensor(q)) if isinstance(q, Tensor) else q, float)
     )
-    position = qs * (n - 1)
-    low = np.floor(position).astype(int)
-    high = np.minimum(low + 1, n - 1)
-    fraction = position - low
-    if method == "lower":
-        fraction = np.zeros_like(fraction)
-    elif method == "higher":
-        fraction = (position > low).astype(float)
-    elif method == "nearest":
-        fraction = (np.round(position) > low).astype(float)
-    elif method == "midpoint":
-        fraction = np.where(position > low, 0.5, 0.0)
-    elif method != "linear":
-        raise ValueError(
-            f"quantile: method {method!r} is not one of linear, lower, higher, nearest, midpoint."
-        )
+    low, high, fraction = quantile_positions(np, qs * (n - 1), n - 1, method)
     xp = backend.get_array_module(ordered.data)
     below = ordered[..., xp.asarray(low)]
     above = ordered[..., xp.asarray(high)]

@@ -478,12 +478,15 @@ def stop_gradient(x: Any) -> Tensor:
     return Tensor(_data(convert_to_tensor(x)))
 
 
-def argmax(x: Any, axis: int = -1) -> Tensor:
-    return Tensor(_data(convert_to_tensor(x)).argmax(axis=axis))
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Where the largest value is along ``axis`` (of the flattened input by default, as in
+    Keras and NumPy)."""
+    return Tensor(_data(convert_to_tensor(x)).argmax(axis=axis, keepdims=keepdims))
 
 
-def argmin(x: Any, axis: int = -1) -> Tensor:
-    return Tensor(_data(convert_to_tensor(x)).argmin(axis=axis))
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Where the smallest value is along ``axis`` (of the flattened input by default)."""
+    return Tensor(_data(convert_to_tensor(x)).argmin(axis=axis, keepdims=keepdims))
 
 
 def _compare(name: str) -> Callable[[Any, Any], Tensor]:
@@ -661,12 +664,14 @@ round = _rounding("round")  # noqa: A001
 # Keras' ops.ctc_loss and ops.ctc_decode (their module uses these ops when called).
 from . import image_api as image  # noqa: E402, F401
 from . import linalg  # noqa: E402, F401
+from .array_extras import *  # noqa: E402, F403
 from .core_ops import *  # noqa: E402, F403
 from .ctc import ctc_decode, ctc_loss  # noqa: E402, F401
 from .einsum import einsum  # noqa: E402, F401
 from .fft_ops import *  # noqa: E402, F403
 from .linalg import *  # noqa: E402, F403
 from .more_numpy_ops import *  # noqa: E402, F403
+from .nan_ops import *  # noqa: E402, F403
 from .nn_ops import *  # noqa: E402, F403
 from .numpy_ops import *  # noqa: E402, F403
 from .rearrange import rearrange  # noqa: E402, F401
@@ -678,3 +683,8 @@ from .symbolic_ops import make_symbolic_aware as _make_symbolic_aware  # noqa: E
 _make_symbolic_aware(image, "image.")
 _make_symbolic_aware(linalg, "linalg.")
 _make_symbolic_aware(sys.modules[__name__])
+
+from . import ops_namespaces as _namespaces  # noqa: E402
+
+nn = _namespaces.namespace("nn", _namespaces.NN, sys.modules[__name__])
+numpy = _namespaces.namespace("numpy", _namespaces.NUMPY, sys.modules[__name__])

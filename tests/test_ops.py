@@ -184,7 +184,9 @@ def test_numbers_lists_and_casts(device):
         assert y.dtype == np.float32
     assert ops.convert_to_tensor([0.5, 1.5]).dtype == np.float32
     assert ops.convert_to_tensor([1, 2]).dtype.kind == "i"
-    np.testing.assert_array_equal(host(ops.argmax(x)), [0, 0])
+    np.testing.assert_array_equal(host(ops.argmax(x, axis=-1)), [0, 0])
+    assert int(host(ops.argmax(x))) == 2  # of the flattened input, as Keras' default axis None
+    assert host(ops.argmin(x, axis=1, keepdims=True)).shape == (2, 1)
     np.testing.assert_array_equal(host(ops.argmax(x, axis=0)), [1, 1])
     np.testing.assert_array_equal(
         host(ops.equal(ops.argmax(x, axis=0), np.array([1, 0]))), [True, False]

@@ -11,6 +11,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -18,22 +19,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.path.join(HERE, "..", "..", "minicnn", "keras_op_table.py")
 MODULES = ["numpy", "nn", "math", "core", "linalg", "image"]
 PREFIX = {"linalg": "linalg.", "image": "image."}  # minicnn.ops' names of those modules' ops
+NAMED = {"CDist": "cdist"}  # classes whose snake-case name is not their function's
+
+
+def keras_snake(name):
+    """Keras' to_snake_case (minicnn.keras_files.keras_snake; minicnn is not imported here)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
 
 # minicnn's side: each op's parameters, for the Keras classes found.
 SIGNATURES = """
 import inspect, json, sys
-from minicnn.keras_files import keras_snake
 from minicnn.symbolic_ops import ops_function
 found = {}
-for cls, (module, prefix) in json.loads(sys.stdin.read()).items():
+for cls, (module, prefix, name) in json.loads(sys.stdin.read()).items():
     try:
-        function = ops_function(prefix + keras_snake(cls))
+        function = ops_function(prefix + name)
     except ValueError:
         continue
     kinds = [p.kind for p in inspect.signature(function).parameters.values()]
     if inspect.Parameter.VAR_POSITIONAL in kinds:
         continue
-    found[cls] = [prefix + keras_snake(cls), list(inspect.signature(function).parameters)]
+    found[cls] = [prefix + name, list(inspect.signature(function).parameters)]
 print(json.dumps(found))
 """
 
@@ -58,7 +66,12 @@ if __name__ == "__main__":
                 ]
                 classes[name] = (short, call, init)
     python = os.environ.get("MINICNN_PYTHON", sys.executable)
-    request = json.dumps({c: (m, PREFIX.get(m, "")) for c, (m, _, _) in classes.items()})
+    request = json.dumps(
+        {
+            c: (m, PREFIX.get(m, ""), NAMED.get(c, keras_snake(c)))
+            for c, (m, _, _) in classes.items()
+        }
+    )
     answer = subprocess.run(
         [python, "-c", SIGNATURES], input=request, capture_output=True, text=True, check=True
     )

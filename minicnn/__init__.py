@@ -26,6 +26,7 @@ from . import (  # noqa: E402
     quantizers,
     random,
     regularizers,
+    tree,
     utils,
 )
 from .autograd import grad, no_grad  # noqa: E402
@@ -77,6 +78,7 @@ __all__ = [
     "quantizers",
     "random",
     "regularizers",
+    "tree",
     "set_random_seed",
     "utils",
 ]

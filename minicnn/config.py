@@ -4,6 +4,9 @@ trains in; others are refused by name)."""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 _settings = {"image_data_format": "channels_last"}
 
 
@@ -40,3 +43,63 @@ def set_floatx(value: str) -> None:
 def epsilon() -> float:
     """Keras' fuzz factor, 1e-7, which minicnn's losses and metrics use."""
     return 1e-7
+
+
+def dtype_policy() -> Any:
+    """Keras' config.dtype_policy: the global policy (``mixed_precision.global_policy``)."""
+    from .mixed_precision import global_policy
+
+    return global_policy()
+
+
+def set_dtype_policy(policy: Any) -> None:
+    """Keras' config.set_dtype_policy (``mixed_precision.set_global_policy``)."""
+    from .mixed_precision import set_global_policy
+
+    set_global_policy(policy)
+
+
+def _limit_from_environment(name: str) -> int | None:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return _limit(int(value), name)
+    except ValueError:
+        raise ValueError(f"${name} must be a positive integer, got {value!r}.") from None
+
+
+def _limit(value: int | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer or None, got {value!r}.")
+    return value
+
+
+# Keras' debugging caps on fit (and evaluate and predict), also from its environment
+# variables, so that a script runs short without an edit.
+_caps: dict[str, int | None] = {
+    "max_epochs": _limit_from_environment("KERAS_MAX_EPOCHS"),
+    "max_steps_per_epoch": _limit_from_environment("KERAS_MAX_STEPS_PER_EPOCH"),
+}
+
+
+def set_max_epochs(max_epochs: int | None) -> None:
+    """Keras' cap on the epochs of every ``fit`` (None: none), for quick debugging runs;
+    ``$KERAS_MAX_EPOCHS`` sets it at import."""
+    _caps["max_epochs"] = _limit(max_epochs, "max_epochs")
+
+
+def max_epochs() -> int | None:
+    return _caps["max_epochs"]
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
+    """Keras' cap on the steps of every epoch of ``fit`` and of ``evaluate`` and
+    ``predict`` (None: none); ``$KERAS_MAX_STEPS_PER_EPOCH`` sets it at import."""
+    _caps["max_steps_per_epoch"] = _limit(max_steps_per_epoch, "max_steps_per_epoch")
+
+
+def max_steps_per_epoch() -> int | None:
+    return _caps["max_steps_per_epoch"]

@@ -132,3 +132,14 @@ def serialize(constraint: Constraint | None) -> dict[str, Any] | None:
     if constraint is None:
         return None
     return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Constraint | None:
+    """Keras' ``deserialize``: what ``serialize`` described, a registered class's too."""
+    from .registry import deserialized_with
+
+    return deserialized_with(get, config, custom_objects)
+
+
+# Keras' lowercase names of the classes.
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm

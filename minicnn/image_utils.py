@@ -125,3 +125,22 @@ def save_img(
     if image.mode == "RGBA" and file_format == "JPEG":
         image = image.convert("RGB")  # JPEG has no alpha channel; Keras drops it too
     atomic_write(path, lambda f: image.save(f, format=file_format or None, **kwargs))
+
+
+def smart_resize(
+    x: Any,
+    size: Any,
+    interpolation: str = "bilinear",
+    data_format: str = "channels_last",
+    backend_module: Any = None,
+) -> Any:
+    """Keras' smart_resize: an image (or a batch) resized to ``size`` without distorting it:
+    the largest centered window of the target's aspect ratio, resized. A NumPy array gives
+    a NumPy array."""
+    from . import ops
+    from .backend import to_numpy
+
+    out = ops.image.resize(
+        x, tuple(size), interpolation, crop_to_aspect_ratio=True, data_format=data_format
+    )
+    return to_numpy(out.data) if isinstance(x, np.ndarray) else out

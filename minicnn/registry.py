@@ -81,3 +81,15 @@ def get_registered_object(name: str, custom_objects: dict[str, Any] | None = Non
             if key in objects:
                 return objects[key]
     return None
+
+
+def deserialized_with(get: Any, config: Any, custom_objects: dict[str, Any] | None) -> Any:
+    """Keras' ``deserialize`` of a kind whose ``get`` knows the built-in ones: a config
+    naming a registered (or ``custom_objects``) class is rebuilt from it, others by ``get``."""
+    with custom_object_scope(custom_objects):
+        if isinstance(config, dict):
+            found = get_registered_object(config.get("registered_name") or config.get("class_name"))
+            if isinstance(found, type):
+                inner = config.get("config") or {}
+                return found.from_config(inner) if hasattr(found, "from_config") else found(**inner)
+        return get(config)

@@ -151,3 +151,14 @@ def get(identifier: Any) -> Regularizer | None:
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
     return None if regularizer is None else regularizer.serialize()
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Regularizer | None:
+    """Keras' ``deserialize``: what ``serialize`` described, a registered class's too."""
+    from .registry import deserialized_with
+
+    return deserialized_with(get, config, custom_objects)
+
+
+# Keras' lowercase names of the classes.
+l1, l2, orthogonal_regularizer = L1, L2, OrthogonalRegularizer

@@ -7,13 +7,14 @@ import functools
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, config
 from .autograd import Tensor, no_grad
 from .autograd import grad as autograd_grad
 from .batches import (
@@ -260,7 +261,11 @@ def _batch_size(value: int | None) -> int:
 
 def _limited(batches: Any, steps: int | None, name: str) -> Any:
     """``batches``, or ``steps`` of them an epoch (Keras' ``steps_per_epoch``,
-    ``validation_steps`` and ``steps``)."""
+    ``validation_steps`` and ``steps``), at most ``config.max_steps_per_epoch()``."""
+    cap = config.max_steps_per_epoch()
+    if cap is not None and (steps is None or cap < steps):
+        warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
+        steps = cap
     return batches if steps is None else StepsPerEpoch(batches, positive_int(steps, name))
 
 
@@ -582,6 +587,10 @@ class Trainer:
         begins when it runs out, and one that runs out inside an epoch ends it with a warning.
         """
         self._require_compiled()
+        cap = config.max_epochs()
+        if cap is not None and cap < epochs:
+            warnings.warn(f"Limiting epochs to {cap}", stacklevel=2)
+            epochs = cap
         verbose = 1 if verbose == "auto" else int(verbose)
         batch_size = _batch_size(batch_size)
         if validation_batch_size is None:

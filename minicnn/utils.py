@@ -25,6 +25,7 @@ from .registry import (
     register_keras_serializable,
 )
 from .registry import registered_name as get_registered_name
+from .serialization import deserialize_keras_object, serialize_keras_object
 
 CustomObjectScope = custom_object_scope  # Keras' other name of it
 
@@ -35,6 +36,8 @@ __all__ = [
     "Config",
     "CustomObjectScope",
     "get_custom_objects",
+    "deserialize_keras_object",
+    "serialize_keras_object",
     "standardize_dtype",
     "FeatureSpace",
     "Progbar",

@@ -1,0 +1,84 @@
+"""Keras 3.15's smaller namespaces: lowercase regularizer and constraint names and their
+deserialize, config's debugging caps and dtype policy, keras.preprocessing's image and
+sequence helpers, and utils' (de)serialize_keras_object."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import minicnn
+from minicnn import Input, Sequential, config, constraints, preprocessing, regularizers, utils
+from minicnn import layers as L
+
+
+def test_lowercase_names_and_deserialize():
+    assert regularizers.l1 is regularizers.L1 and regularizers.l2 is regularizers.L2
+    assert regularizers.orthogonal_regularizer is regularizers.OrthogonalRegularizer
+    assert constraints.max_norm is constraints.MaxNorm and constraints.non_neg is constraints.NonNeg
+    assert constraints.unit_norm is constraints.UnitNorm
+    assert constraints.min_max_norm is constraints.MinMaxNorm
+    again = regularizers.deserialize(regularizers.serialize(regularizers.l1_l2(0.1, 0.2)))
+    assert again.get_config() == {"l1": 0.1, "l2": 0.2}
+    assert constraints.deserialize(constraints.serialize(constraints.max_norm(3.0))).max_value == 3
+
+    class Scaled(regularizers.Regularizer):
+        def __init__(self, k=1.0):
+            self.k = k
+
+        def __call__(self, w):
+            return self.k * minicnn.ops.sum(w)
+
+        def get_config(self):
+            return {"k": self.k}
+
+    found = regularizers.deserialize(
+        {"class_name": "Scaled", "config": {"k": 2.5}}, custom_objects={"Scaled": Scaled}
+    )
+    assert isinstance(found, Scaled) and found.k == 2.5
+    text = utils.serialize_keras_object(regularizers.l2(0.5))
+    assert utils.deserialize_keras_object(text).get_config() == {"l2": 0.5}
+
+
+def test_config_caps_fit_evaluate_and_predict_as_keras():
+    """Keras' set_max_epochs and set_max_steps_per_epoch (its trainer test's numbers)."""
+    model = Sequential([Input((4,)), L.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = np.ones((80, 4), np.float32), np.ones((80, 1), np.float32)
+    try:
+        config.set_max_epochs(2)
+        config.set_max_steps_per_epoch(3)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = model.fit(x, y, batch_size=8, epochs=4, verbose=0)
+        said = {str(w.message) for w in caught}
+        assert {"Limiting epochs to 2", "Limiting steps_per_epoch to 3"} <= said
+        assert len(history.epoch) == 2 and model.optimizer.iterations == 6
+        with pytest.warns(UserWarning, match="Limiting steps_per_epoch to 3"):
+            assert model.predict(x, batch_size=8, verbose=0).shape == (24, 1)
+        with pytest.raises(ValueError, match="max_epochs must be a positive integer"):
+            config.set_max_epochs(0)
+    finally:
+        config.set_max_epochs(None)
+        config.set_max_steps_per_epoch(None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(model.fit(x, y, batch_size=8, epochs=3, verbose=0).epoch) == 3
+    assert config.dtype_policy().name == "float32"
+    config.set_dtype_policy("float32")
+    with pytest.raises(ValueError):
+        config.set_dtype_policy("mixed_float16")
+
+
+def test_preprocessing_image_and_sequence():
+    """smart_resize crops the centered window of the target's shape, then resizes: Keras
+    3.15 gave the same (to 3e-7; nearest exactly)."""
+    image = np.arange(10 * 20 * 1, dtype=np.float32).reshape(10, 20, 1)
+    out = preprocessing.image.smart_resize(image, (10, 10), interpolation="nearest")
+    assert isinstance(out, np.ndarray) and out.shape == (10, 10, 1)
+    np.testing.assert_array_equal(out, image[:, 5:15])  # the centered 10 x 10 window
+    assert preprocessing.image.load_img is utils.load_img
+    assert preprocessing.sequence.pad_sequences([[1, 2], [3]]).tolist() == [[1, 2], [0, 3]]
+    assert preprocessing.image_dataset_from_directory is utils.image_dataset_from_directory
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        preprocessing.nothing  # noqa: B018

@@ -85,7 +85,7 @@ def test_feature_extractors_pool_or_keep_the_map():
     # growth: 64 channels + 6 blocks of 32, halved by the first transition
     assert dense.get_layer("pool2_conv").get_weights()[0].shape == (1, 1, 256, 128)
     x = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
-    assert np.isfinite(dense.predict(A.preprocess_input(x * 255, "torch"), verbose=0)).all()
+    assert np.isfinite(dense.predict(A.preprocess_input(x * 255, mode="torch"), verbose=0)).all()
     with pytest.raises(ValueError, match="pooling must be None, 'avg' or 'max'"):
         A.MobileNet(weights=None, include_top=False, pooling="mean")
 
@@ -103,7 +103,7 @@ def test_xception_and_inception_at_their_smallest_inputs(build, size, names):
     model = build(weights=None, include_top=False, input_shape=(size, size, 3))
     assert names <= {layer.name for layer in model.layers}
     x = np.random.default_rng(0).random((2, size, size, 3)).astype(np.float32)
-    out = model.predict(A.preprocess_input(x * 255, "tf"), verbose=0)
+    out = model.predict(A.preprocess_input(x * 255, mode="tf"), verbose=0)
     assert out.shape[0] == 2 and out.shape[-1] in (1056, 1536, 2048) and np.isfinite(out).all()
     with pytest.raises(ValueError, match=f"at least {size}x{size}"):
         build(weights=None, include_top=False, input_shape=(size - 1, size - 1, 3))
@@ -221,14 +221,45 @@ def test_imagenet_weights_and_bad_shapes_are_refused():
         A.VGG16(weights="nowhere.npz")
 
 
+def test_each_keras_module_preprocesses_as_its_family():
+    """keras.applications.resnet50.preprocess_input(x) and the others: each module's mode
+    (Keras 3.15's), channels first too."""
+    x = np.arange(12, dtype=np.float32).reshape(1, 2, 2, 3) * 20
+    for module, mode in [
+        (A.resnet50, "caffe"),
+        (A.resnet, "caffe"),
+        (A.vgg16, "caffe"),
+        (A.vgg19, "caffe"),
+        (A.resnet_v2, "tf"),
+        (A.mobilenet_v2, "tf"),
+        (A.mobilenet, "tf"),
+        (A.xception, "tf"),
+        (A.inception_v3, "tf"),
+        (A.inception_resnet_v2, "tf"),
+        (A.nasnet, "tf"),
+        (A.densenet, "torch"),
+    ]:
+        np.testing.assert_array_equal(module.preprocess_input(x), A.preprocess_input(x, mode=mode))
+        assert module.decode_predictions is A.decode_predictions
+    for module in (A.efficientnet, A.efficientnet_v2, A.mobilenet_v3, A.convnext):
+        assert module.preprocess_input(x) is x  # their models preprocess inside
+    assert A.resnet50.ResNet50 is A.ResNet50 and A.vgg19.VGG19 is A.VGG19
+    first = A.preprocess_input(x.transpose(0, 3, 1, 2), data_format="channels_first")
+    np.testing.assert_allclose(first, A.preprocess_input(x).transpose(0, 3, 1, 2))
+    with pytest.raises(ValueError, match="give the mode by name"):
+        A.preprocess_input(x, "tf")
+
+
 def test_preprocess_input_modes():
     x = np.full((1, 2, 2, 3), 255.0, np.float32)
     x[..., 0] = 0.0
-    np.testing.assert_allclose(A.preprocess_input(x, "tf")[0, 0, 0], [-1, 1, 1])
+    np.testing.assert_allclose(A.preprocess_input(x, mode="tf")[0, 0, 0], [-1, 1, 1])
     np.testing.assert_allclose(
-        A.preprocess_input(x, "caffe")[0, 0, 0], [255 - 103.939, 255 - 116.779, -123.68], rtol=1e-6
+        A.preprocess_input(x, mode="caffe")[0, 0, 0],
+        [255 - 103.939, 255 - 116.779, -123.68],
+        rtol=1e-6,
     )
-    torch_mode = A.preprocess_input(x, "torch")[0, 0, 0]
+    torch_mode = A.preprocess_input(x, mode="torch")[0, 0, 0]
     np.testing.assert_allclose(torch_mode[0], -0.485 / 0.229, rtol=1e-6)
 
 

@@ -6,10 +6,13 @@ perceptual distance, layer for layer as Keras builds them (the same layer names 
 parameter counts: ResNet50 has 25,636,712).
 ImageNet weights are Keras' .h5 files, which minicnn does not read: ``weights`` is None
 (random initialization, to train from scratch) or the path of weights saved by minicnn
-(``save_weights``). ``preprocess_input(x, mode)`` is Keras' ("caffe", "tf" or "torch"; each
-family's module docstring names its mode; EfficientNet's (V1 and V2), MobileNetV3's and
-ConvNeXt's preprocessing is inside the model)."""
+(``save_weights``). ``preprocess_input(x, data_format=None, mode="caffe")`` is Keras'
+("caffe", "tf" or "torch"), and each of Keras' modules (``applications.resnet50``,
+``vgg16``, ``mobilenet_v2``, ``efficientnet``, ...) has its family's ``preprocess_input(x)``
+and ``decode_predictions``, as in Keras (EfficientNet's (V1 and V2), MobileNetV3's and
+ConvNeXt's preprocessing is inside the model: theirs return the input)."""
 
+from . import mobilenet_v2, resnet50, resnet_v2, vgg16, vgg19  # noqa: F401 - Keras' modules
 from .convnext import (
     ConvNeXtBase,
     ConvNeXtLarge,

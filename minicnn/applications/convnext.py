@@ -13,6 +13,7 @@ import numpy as np
 from .. import layers as L
 from ..models import Model, Sequential
 from ._base import Options, Tensor, feature_pooling, finish, image_input, no_input_tensor
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 CONFIGS = {  # depths and channels of the four stages
     "tiny": ((3, 3, 9, 3), (96, 192, 384, 768)),
@@ -140,3 +141,7 @@ ConvNeXtSmall = _family("small")
 ConvNeXtBase = _family("base")
 ConvNeXtLarge = _family("large")
 ConvNeXtXLarge = _family("xlarge")
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing(None)

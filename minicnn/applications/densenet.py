@@ -8,6 +8,7 @@ from functools import partial
 from .. import layers as L
 from ..models import Model
 from ._base import RESNET_BN, Options, Tensor, application, finish, image_input
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 
 def _dense_block(x: Tensor, blocks: int, name: str, growth: int = 32) -> Tensor:
@@ -63,3 +64,7 @@ def _densenet_family(blocks: tuple[int, int, int, int], name: str) -> Callable[.
 DenseNet121 = _densenet_family((6, 12, 24, 16), "densenet121")
 DenseNet169 = _densenet_family((6, 12, 32, 32), "densenet169")
 DenseNet201 = _densenet_family((6, 12, 48, 32), "densenet201")
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing("torch")

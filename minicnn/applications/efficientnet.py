@@ -11,6 +11,7 @@ from functools import partial
 from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, application, correct_pad, finish, image_input
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 # Keras' initializers for EfficientNet: He-like for convolutions, fan-out uniform for the top.
 CONV_KERNEL_INITIALIZER = {
@@ -208,3 +209,7 @@ EfficientNetB4 = _family(1.4, 1.8, 380, 0.4, "efficientnetb4")
 EfficientNetB5 = _family(1.6, 2.2, 456, 0.4, "efficientnetb5")
 EfficientNetB6 = _family(1.8, 2.6, 528, 0.5, "efficientnetb6")
 EfficientNetB7 = _family(2.0, 3.1, 600, 0.5, "efficientnetb7")
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing(None)

@@ -15,6 +15,7 @@ from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, finish, image_input, no_input_tensor
 from .efficientnet import CONV_KERNEL_INITIALIZER, classifier, squeeze_excite
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 # (repeats, filters in, filters out, expansion, squeeze ratio, stride, fused) of each stage;
 # every kernel is 3x3.
@@ -205,3 +206,7 @@ EfficientNetV2B3 = _family("b3", 1.2, 1.4, 300)
 EfficientNetV2S = _family("s", 1.0, 1.0, 384)
 EfficientNetV2M = _family("m", 1.0, 1.0, 480)
 EfficientNetV2L = _family("l", 1.0, 1.0, 480)
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing(None)

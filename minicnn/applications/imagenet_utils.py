@@ -18,20 +18,52 @@ CLASS_INDEX_HASH = "c2c37ea517e94d9795004a39431a14cb"
 _CAFFE_MEAN = np.array([103.939, 116.779, 123.68], np.float32)  # ImageNet's, in BGR order
 
 
-def preprocess_input(x: Any, mode: str = "caffe") -> np.ndarray:
-    """Keras' imagenet_utils.preprocess_input on channels-last RGB images in [0, 255]:
-    'caffe' (VGG, ResNet): to BGR, less ImageNet's mean; 'tf' (MobileNet, ResNetV2): to
-    [-1, 1]; 'torch': to [0, 1], less the mean, over the standard deviation."""
+def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe") -> np.ndarray:
+    """Keras' imagenet_utils.preprocess_input on RGB images in [0, 255] (channels last, or
+    first by ``data_format``): 'caffe' (VGG, ResNet): to BGR, less ImageNet's mean; 'tf'
+    (MobileNet, ResNetV2): to [-1, 1]; 'torch': to [0, 1], less the mean, over the standard
+    deviation."""
+    from ..layer_base import channels_last
+
+    if data_format in ("caffe", "tf", "torch"):  # the old positional mode
+        raise ValueError(
+            f"preprocess_input's second argument is data_format, as in Keras; give the mode "
+            f"by name: preprocess_input(x, mode={data_format!r})."
+        )
     x = np.asarray(x, np.float32)
+    first = channels_last(data_format, "preprocess_input") == "channels_first"
+    axis = (0 if x.ndim == 3 else 1) if first else -1
+    shape = [1] * x.ndim
+    shape[axis] = 3
     if mode == "caffe":
-        return x[..., ::-1] - _CAFFE_MEAN
+        return np.flip(x, axis) - _CAFFE_MEAN.reshape(shape)
     if mode == "tf":
         return x / 127.5 - 1.0
     if mode == "torch":
-        mean = np.array([0.485, 0.456, 0.406], np.float32)
-        std = np.array([0.229, 0.224, 0.225], np.float32)
+        mean = np.array([0.485, 0.456, 0.406], np.float32).reshape(shape)
+        std = np.array([0.229, 0.224, 0.225], np.float32).reshape(shape)
         return (x / 255.0 - mean) / std
     raise ValueError(f"mode must be 'caffe', 'tf' or 'torch'; got {mode!r}.")
+
+
+def family_preprocessing(mode: str | None) -> Any:
+    """The ``preprocess_input(x, data_format=None)`` of a Keras application module: its
+    family's mode, or (None) the input as it is, for the models that preprocess inside
+    (EfficientNet, MobileNetV3, ConvNeXt)."""
+
+    def family_preprocess_input(x: Any, data_format: str | None = None) -> Any:
+        if mode is None:
+            return x
+        return preprocess_input(x, data_format=data_format, mode=mode)
+
+    family_preprocess_input.__name__ = "preprocess_input"
+    family_preprocess_input.__doc__ = (
+        f"Keras' preprocess_input of this family: mode {mode!r} (see imagenet_utils)."
+        if mode
+        else "Keras' preprocess_input of this family: the input as it is (the model "
+        "preprocesses inside)."
+    )
+    return family_preprocess_input
 
 
 def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, float]]]:

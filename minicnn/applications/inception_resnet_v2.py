@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, application, finish, image_input
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 from .inception_v3 import _conv_bn
 
 # Each block type's branches: a chain of (filters, kernel) convolutions per branch.
@@ -95,3 +96,7 @@ InceptionResNetV2 = application(
     "Keras' InceptionResNetV2: 55,873,736 parameters with the top; inputs of 299x299 by "
     "default, at least 75x75.",
 )
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing("tf")

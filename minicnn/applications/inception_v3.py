@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, application, finish, image_input
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 
 def _conv_bn(
@@ -133,3 +134,7 @@ InceptionV3 = application(
     "Keras' InceptionV3: 23,851,784 parameters with the top; inputs of 299x299 by "
     "default, at least 75x75.",
 )
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing("tf")

@@ -8,6 +8,7 @@ from typing import Any
 from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, correct_pad, finish, image_input, no_input_tensor
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 
 def _make_divisible(v: float, divisor: int = 8) -> int:
@@ -141,3 +142,7 @@ def MobileNetV2(  # noqa: N802
         include_top, weights, input_shape, pooling, classes, classifier_activation, name
     )
     return finish(inputs, x, options)
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing("tf")

@@ -11,6 +11,7 @@ from typing import Any
 from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, correct_pad, finish, image_input, no_input_tensor
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 from .mobilenet import _make_divisible
 
 _BN_V3 = {"epsilon": 1e-3, "momentum": 0.999}
@@ -220,3 +221,7 @@ def _family(blocks: list[tuple[Any, ...]], last_point: int, name: str) -> Callab
 
 MobileNetV3Small = _family(SMALL, 1024, "MobileNetV3Small")
 MobileNetV3Large = _family(LARGE, 1280, "MobileNetV3Large")
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing(None)

@@ -10,6 +10,7 @@ from typing import Any
 from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, correct_pad, finish, image_input, no_input_tensor
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 _BN = {"momentum": 0.9997, "epsilon": 1e-3}
 
@@ -220,3 +221,7 @@ def _family(
 
 NASNetMobile = _family("NASNetMobile", 224, 1056, 4, 32, False, "5,326,716")
 NASNetLarge = _family("NASNetLarge", 331, 4032, 6, 96, True, "88,949,818")
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing("tf")

@@ -9,6 +9,7 @@ from functools import partial
 from .. import layers as L
 from ..models import Model
 from ._base import RESNET_BN, Options, Tensor, application, finish, image_input
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 
 def _block_v1(x: Tensor, filters: int, stride: int, shortcut: bool, name: str) -> Tensor:
@@ -93,3 +94,7 @@ ResNet152 = _resnet_family((3, 8, 36, 3), False, "resnet152")
 ResNet50V2 = _resnet_family((3, 4, 6, 3), True, "resnet50v2")
 ResNet101V2 = _resnet_family((3, 4, 23, 3), True, "resnet101v2")
 ResNet152V2 = _resnet_family((3, 8, 36, 3), True, "resnet152v2")
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing("caffe")

@@ -7,6 +7,7 @@ from functools import partial
 from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, application, finish, image_input
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 
 def _vgg(convs: tuple[int, ...], options: Options) -> Model:
@@ -44,3 +45,7 @@ VGG19 = application(
     "vgg19",
     "Keras' VGG19: 16 3x3 convolutions in 5 blocks; 143,667,240 parameters with the top.",
 )
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing("caffe")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import layers as L
 from ..models import Model
 from ._base import Options, Tensor, application, finish, image_input
+from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 
 def _separable_bn(x: Tensor, filters: int, name: str) -> Tensor:
@@ -59,3 +60,7 @@ Xception = application(
     "Keras' Xception: 22,910,480 parameters with the top; inputs of 299x299 by "
     "default, at least 71x71.",
 )
+
+
+# Keras' module functions: its family's preprocessing, ImageNet's class names.
+preprocess_input = family_preprocessing("tf")

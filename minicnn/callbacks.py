@@ -15,6 +15,7 @@ from typing import Any
 
 from . import backend
 from .fileio import atomic_write
+from .progress import print_msg
 
 Logs = dict[str, float]  # an epoch's logs; callbacks may add keys, as in Keras
 StepLogs = Mapping[str, float]  # a step's running logs, read-only
@@ -239,7 +240,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         if self.params.get("verbose", 1):
-            print(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}", flush=True)
+            print_msg(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}")
         self._start()
 
     def on_train_batch_end(self, batch: int, logs: StepLogs | None = None) -> None:
@@ -382,10 +383,10 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                print_msg(
                     "Restoring model weights from the end of the best epoch: "
                     f"{self.best_epoch + 1}."
                 )
@@ -465,19 +466,19 @@ class ModelCheckpoint(Callback):
             if current is not None:  # without the value, save anyway, as Keras does
                 if not self._watch.improves(current, self.best):
                     if self.verbose > 0:
-                        print(
+                        print_msg(
                             f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
                             f"{self.best:.5f}"
                         )
                     return
                 if self.verbose > 0:
-                    print(
+                    print_msg(
                         f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} "
                         f"to {current:.5f}, saving model to {path}"
                     )
                 self.best = current
         elif self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
         if os.path.isdir(path):
             raise IsADirectoryError(
                 f"ModelCheckpoint filepath {path} is an existing directory; give a file path."
@@ -517,7 +518,9 @@ class LearningRateScheduler(Callback):
             rate = self.schedule(epoch)
         _set_learning_rate(self.model, rate, "LearningRateScheduler")
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+            print_msg(
+                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}."
+            )
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if logs is not None:
@@ -584,7 +587,9 @@ class ReduceLROnPlateau(Callback):
             new = max(old * self.factor, self.min_lr)
             _set_learning_rate(self.model, new, "ReduceLROnPlateau")
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                print_msg(
+                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}."
+                )
             self.cooldown_counter = self.cooldown
             self.wait = 0
 
@@ -604,7 +609,7 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(loss):
             if self.raise_error:
                 raise RuntimeError(f"NaN or Inf found in loss at batch {batch}: {loss}.")
-            print(f"Batch {batch}: Invalid loss, terminating training", flush=True)
+            print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 

@@ -103,3 +103,24 @@ def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
 
 def max_steps_per_epoch() -> int | None:
     return _caps["max_steps_per_epoch"]
+
+
+def enable_interactive_logging() -> None:
+    """Keras': minicnn's messages and progress lines go to stdout (the default)."""
+    from .progress import enable_interactive_logging as enable
+
+    enable()
+
+
+def disable_interactive_logging() -> None:
+    """Keras': they go to the "minicnn" logger (INFO) instead, a progress line once its run
+    has ended, as a job on a server wants."""
+    from .progress import disable_interactive_logging as disable
+
+    disable()
+
+
+def is_interactive_logging_enabled() -> bool:
+    from .progress import is_interactive_logging_enabled as enabled
+
+    return enabled()

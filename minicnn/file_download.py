@@ -112,9 +112,9 @@ def _matches(path: Path, file_hash: str | None, algorithm: str) -> bool:
 def _download(origin: str, target: Path, file_hash: str | None, algorithm: str) -> None:
     """``origin`` streamed into ``target`` through ``fileio.atomic_write``, hashed on the way:
     a failed fetch or a wrong hash leaves no file."""
-    from .progress import Progbar
+    from .progress import Progbar, print_msg
 
-    print(f"Downloading data from {origin}")
+    print_msg(f"Downloading data from {origin}")
     hasher = _hasher(algorithm)
 
     def write(out: BinaryIO) -> None:

@@ -1,11 +1,44 @@
-"""Keras 3's progress line, drawn by ``fit``, ``evaluate`` and ``predict``."""
+"""Keras 3's progress line, drawn by ``fit``, ``evaluate`` and ``predict``, and Keras'
+interactive logging: what minicnn says goes to stdout, or, with
+``disable_interactive_logging()`` (a job on a server), to the ``logging`` module as INFO
+records of the "minicnn" logger, the progress line only once a run has ended."""
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
 from typing import Any, TextIO
+
+_interactive = {"enabled": True}
+LOGGER = logging.getLogger("minicnn")
+
+
+def enable_interactive_logging() -> None:
+    """Keras': messages and progress lines go to stdout (the default)."""
+    _interactive["enabled"] = True
+
+
+def disable_interactive_logging() -> None:
+    """Keras': messages go to ``logging`` (the "minicnn" logger, INFO), and a progress line
+    is logged once, when its run ends, instead of being redrawn."""
+    _interactive["enabled"] = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    return _interactive["enabled"]
+
+
+def print_msg(message: Any, line_break: bool = True) -> None:
+    """Keras' io_utils.print_msg: to stdout (flushed), or logged when interactive logging
+    is off."""
+    message = str(message)
+    if _interactive["enabled"]:
+        sys.stdout.write(message + ("\n" if line_break else ""))
+        sys.stdout.flush()
+    else:
+        LOGGER.info(message)
 
 
 def _format_per_step(seconds: float, unit: str = "step") -> str:
@@ -35,7 +68,9 @@ class ProgressBar:
         self.target = target
         self.verbose = verbose
         self.stream = stream or sys.stdout
-        self.dynamic = verbose == 1 and _redraws_in_place(self.stream)
+        # With interactive logging off, lines sent to stdout are logged instead, the last only.
+        self.logged = stream is None and not _interactive["enabled"]
+        self.dynamic = verbose == 1 and not self.logged and _redraws_in_place(self.stream)
         self.start = time.perf_counter()
         self._last_draw = 0.0
         self._prev_width = 0
@@ -69,8 +104,14 @@ class ProgressBar:
         line += _format_per_step((now - self.start) / max(current, 1), self.unit)
         for key, value in (values or {}).items():
             line += f" - {key}:{_format_value(value)}"
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        self._emit(line)
+
+    def _emit(self, line: str) -> None:
+        if self.logged:
+            LOGGER.info(line)
+        else:
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
     def _draw(self, current: int, values: dict[str, float], now: float, final: bool) -> None:
         elapsed = now - self.start
@@ -112,9 +153,9 @@ class ProgressBar:
         self._prev_width = visible
         if self.dynamic:
             self.stream.write("\r" + line + ("\n" if final else ""))
+            self.stream.flush()
         else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+            self._emit(line)
 
 
 def _format_eta(seconds: float) -> str:

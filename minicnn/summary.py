@@ -183,4 +183,8 @@ def print_summary(
     layer_range: Any = None,
 ) -> None:
     text = "\n".join(summary_lines(model, show_trainable, expand_nested, layer_range))
-    (print_fn or print)(text)
+    if print_fn is None:
+        from .progress import print_msg
+
+        print_fn = print_msg
+    print_fn(text)

@@ -46,7 +46,7 @@ from .data_checks import (
 )
 from .graph_step import CapturedTrainStep
 from .metric_base import OutputLoss
-from .progress import ProgressBar
+from .progress import ProgressBar, print_msg
 
 
 def _on_model_device(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -618,7 +618,7 @@ class Trainer:
 
             initial_epoch = load_checkpoint(checkpoint, self, history)
             if verbose:
-                print(f"Resuming from {checkpoint} after epoch {initial_epoch}.", flush=True)
+                print_msg(f"Resuming from {checkpoint} after epoch {initial_epoch}.")
         history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         history.set_model(self)
         self.history = history
@@ -629,7 +629,7 @@ class Trainer:
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
             if own_bar:
-                print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+                print_msg(f"Epoch {epoch + 1}/{epochs}")
             hooks.on_epoch_begin(epoch, {})
             bar = ProgressBar(steps, own_bar)
             totals = self._totals("train_step")

@@ -17,7 +17,12 @@ from .feature_space import FeatureSpace
 from .file_download import get_file
 from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .model_plot import model_to_dot, plot_model
-from .progress import Progbar
+from .progress import (
+    Progbar,
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
 from .registry import (
     custom_object_scope,
     get_custom_objects,
@@ -41,6 +46,9 @@ __all__ = [
     "standardize_dtype",
     "FeatureSpace",
     "Progbar",
+    "disable_interactive_logging",
+    "enable_interactive_logging",
+    "is_interactive_logging_enabled",
     "PyDataset",
     "Sequence",
     "clear_session",

@@ -82,3 +82,29 @@ def test_preprocessing_image_and_sequence():
     assert preprocessing.image_dataset_from_directory is utils.image_dataset_from_directory
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         preprocessing.nothing  # noqa: B018
+
+
+def test_disabled_interactive_logging_sends_messages_to_logging(capsys, caplog):
+    """Keras' disable_interactive_logging: fit's epoch lines, its progress line (once, at
+    the end of each epoch) and the summary go to the "minicnn" logger, nothing to stdout."""
+    import logging
+
+    model = Sequential([Input((3,)), L.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = np.ones((40, 3), np.float32), np.ones((40, 1), np.float32)
+    assert config.is_interactive_logging_enabled()
+    try:
+        config.disable_interactive_logging()
+        assert not utils.is_interactive_logging_enabled()
+        with caplog.at_level(logging.INFO, logger="minicnn"):
+            model.fit(x, y, batch_size=8, epochs=2, verbose=1)
+            model.summary()
+    finally:
+        utils.enable_interactive_logging()
+    assert capsys.readouterr().out == ""
+    said = [r.getMessage() for r in caplog.records if r.name == "minicnn"]
+    assert said[0] == "Epoch 1/2" and said[2] == "Epoch 2/2"
+    assert said[1].startswith("5/5 ━") and " - loss: " in said[1]
+    assert said[4].startswith('Model: "sequential')
+    model.fit(x, y, batch_size=8, epochs=1, verbose=2)
+    assert capsys.readouterr().out.startswith("Epoch 1/1\n5/5 - ")

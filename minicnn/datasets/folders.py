@@ -13,6 +13,7 @@ import numpy as np
 
 from ..batches import PyDataset
 from ..data_checks import positive_int
+from ..progress import print_msg
 
 LABEL_MODES = ("int", "categorical", "binary", None)
 SUBSETS = ("training", "validation", "both")
@@ -172,9 +173,9 @@ def from_directory(
         )
     if verbose:
         if ids is None:
-            print(f"Found {len(paths)} files.")
+            print_msg(f"Found {len(paths)} files.")
         else:
-            print(f"Found {len(paths)} files belonging to {len(names)} classes.")
+            print_msg(f"Found {len(paths)} files belonging to {len(names)} classes.")
     if not paths:
         raise ValueError(f"No {kind} found in directory {directory}. Allowed formats: {extensions}")
     if shuffle:
@@ -193,9 +194,9 @@ def from_directory(
     training, validation = slice(0, len(paths) - held_out), slice(len(paths) - held_out, None)
     if verbose:
         if subset in ("training", "both"):
-            print(f"Using {len(paths) - held_out} files for training.")
+            print_msg(f"Using {len(paths) - held_out} files for training.")
         if subset in ("validation", "both"):
-            print(f"Using {held_out} files for validation.")
+            print_msg(f"Using {held_out} files for validation.")
     if subset == "both":
         return part(training), part(validation)
     return part(training if subset == "training" else validation)

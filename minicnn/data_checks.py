@@ -54,8 +54,8 @@ def as_input_batch(
     x: Any, input_shape: tuple[int, ...] | None, model_name: str, dtype: str | None = None
 ) -> np.ndarray:
     """x as a float32 array of shape (N, *input_shape), or a ValueError/TypeError saying why
-    not; for an Input of dtype "string", texts as they are (a flat list of them fits an
-    Input of shape (1,))."""
+    not; for an Input of an integer dtype, integers of it; for an Input of dtype "string",
+    texts as they are (a flat list of them fits an Input of shape (1,))."""
     if dtype == "string":
         return _as_text_batch(x, input_shape, model_name)
     x = backend.to_numpy(x) if not isinstance(x, np.ndarray) else x
@@ -71,11 +71,22 @@ def as_input_batch(
             f"Model '{model_name}' expects input of shape {shape_text(input_shape)}; got x of "
             f"shape {x.shape}."
         )
+    if _integer_dtype(dtype):  # an Input(dtype="int64"): ids (IntegerLookup's tokens) stay whole
+        if x.dtype.kind == "f" and not np.all(np.isfinite(x) & (x == np.round(x))):
+            raise ValueError(f"Model '{model_name}' takes integers ({dtype}); x holds fractions.")
+        return np.asarray(x, dtype=dtype)
     x = np.asarray(x, dtype=backend.FLOAT)
     if not np.isfinite(x).all():
         bad = int(np.argwhere(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0, 0])
         raise ValueError(f"x contains NaN or inf (first in sample {bad}).")
     return x
+
+
+def _integer_dtype(dtype: Any) -> bool:
+    try:
+        return dtype is not None and np.dtype(dtype).kind in "iu"
+    except TypeError:
+        return False
 
 
 def integer_ids(y: np.ndarray, owner: str) -> np.ndarray:

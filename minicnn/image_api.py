@@ -24,6 +24,7 @@ __all__ = [
     "crop_images",
     "elastic_transform",
     "extract_patches",
+    "extract_patches_3d",
     "gaussian_blur",
     "hsv_to_rgb",
     "map_coordinates",
@@ -32,6 +33,7 @@ __all__ = [
     "resize",
     "rgb_to_grayscale",
     "rgb_to_hsv",
+    "scale_and_translate",
     "sobel_edges",
     "ssim",
 ]
@@ -141,21 +143,26 @@ def resize(
     fill_value: float = 0.0,
     data_format: str | None = None,
 ) -> Tensor:
-    """Keras' resize (half-pixel centers): bilinear or nearest, optionally cropped or padded
-    to the target's aspect ratio first; no antialiasing (Keras' default)."""
-    if antialias:
-        raise ValueError("resize: antialias=True is not available (Keras' default is False).")
+    """Keras' resize (half-pixel centers): bilinear, nearest, or Keras' JAX backend's
+    bicubic, lanczos3 and lanczos5; ``antialias`` (for bilinear and those) widens the kernel
+    when shrinking; optionally cropped or padded to the target's aspect ratio first."""
     if fill_mode != "constant":
         raise ValueError(f"resize: fill_mode must be 'constant' (as in Keras), got {fill_mode!r}.")
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("resize: only one of crop_to_aspect_ratio and pad_to_aspect_ratio.")
     if len(size) != 2:
         raise ValueError(f"resize: size is (height, width), got {size!r}.")
-    image_ops.checked_interpolation(interpolation, "resize")
+    image_ops.checked_interpolation(interpolation, "resize", image_ops.RESIZE_INTERPOLATIONS)
 
     def work(x: Tensor) -> Tensor:
         return image_ops.resize(
-            x, tuple(size), interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_value
+            x,
+            tuple(size),
+            interpolation,
+            crop_to_aspect_ratio,
+            pad_to_aspect_ratio,
+            fill_value,
+            bool(antialias),
         )
 
     return _on_images(images, data_format, "resize", work)
@@ -536,4 +543,68 @@ def ssim(
         (mean_a * mean_a + mean_b * mean_b + c1) * (var_a + var_b + c2)
     )
     out = O.mean(O.reshape(O.mean(score, axis=(1, 2, 3)), (n, c)), axis=-1)
+    return out[0] if single else out
+
+
+def scale_and_translate(
+    images: Any,
+    output_shape: Any,
+    scale: Any,
+    translation: Any,
+    spatial_dims: Any,
+    method: str,
+    antialias: bool = True,
+) -> Tensor:
+    """Keras' scale_and_translate (``resampling.scale_and_translate``). Differentiable."""
+    from .resampling import scale_and_translate as resample
+
+    return resample(images, output_shape, scale, translation, spatial_dims, method, antialias)
+
+
+def extract_patches_3d(
+    volumes: Any,
+    size: Any,
+    strides: Any = None,
+    dilation_rate: Any = 1,
+    padding: str = "valid",
+    data_format: str | None = None,
+) -> Tensor:
+    """Keras' extract_patches_3d: each window of ``size`` (depth, height, width; slid by
+    ``strides``, by default the size) of volumes (N, D, H, W, C), or of one volume, as one
+    vector of its (depth, row, column, channel) values; 'same' padding as a convolution's.
+    Differentiable (strided slices of the input)."""
+    x = O.convert_to_tensor(volumes)
+    if x.ndim not in (4, 5):
+        raise ValueError(f"extract_patches_3d: volumes of rank 4 or 5, got shape {x.shape}.")
+    if padding not in ("valid", "same"):
+        raise ValueError(f"extract_patches_3d: padding 'valid' or 'same', got {padding!r}.")
+    window = (size,) * 3 if isinstance(size, int) else tuple(size)
+    steps = window if strides is None else (strides,) * 3 if isinstance(strides, int) else strides
+    dilation = (dilation_rate,) * 3 if isinstance(dilation_rate, int) else tuple(dilation_rate)
+    if not len(window) == len(steps) == len(dilation) == 3:
+        raise ValueError("extract_patches_3d: size, strides and dilation_rate give 3 numbers.")
+    single = x.ndim == 4
+    if single:
+        x = O.expand_dims(x, 0)
+    first = channels_last(data_format, "extract_patches_3d") == "channels_first"
+    if first:
+        x = O.moveaxis(x, 1, -1)
+    if padding == "same":
+        pads = [_same(x.shape[1 + a], window[a], steps[a], dilation[a]) for a in range(3)]
+        x = O.pad(x, ((0, 0), *pads, (0, 0)))
+    counts = [
+        (x.shape[1 + a] - dilation[a] * (window[a] - 1) - 1) // steps[a] + 1 for a in range(3)
+    ]
+    if min(counts) < 1:
+        raise ValueError(f"extract_patches_3d: a {window} window does not fit {x.shape[1:4]}.")
+    taps = []
+    for offsets in itertools.product(*(range(k) for k in window)):
+        cut = tuple(
+            slice(o * d, o * d + (n - 1) * s + 1, s)
+            for o, d, n, s in zip(offsets, dilation, counts, steps, strict=True)
+        )
+        taps.append(x[(slice(None), *cut, slice(None))])
+    out = O.reshape(O.stack(taps, axis=-2), (x.shape[0], *counts, len(taps) * x.shape[-1]))
+    if first:
+        out = O.moveaxis(out, -1, 1)
     return out[0] if single else out

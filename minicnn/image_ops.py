@@ -20,6 +20,8 @@ from .functions import Crop
 
 FILL_MODES = ("reflect", "wrap", "nearest", "constant")
 INTERPOLATIONS = ("bilinear", "nearest")
+# Resizing also takes Keras' kernel methods (``resampling``; its JAX backend's).
+RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
 
 
 def hashed_uniform(xp: Any, seed: Any, count: int) -> Any:
@@ -331,13 +333,15 @@ def _minor(m: Any, r0: int, r1: int, c0: int, c1: int) -> Any:
     return m[:, r0, c0] * m[:, r1, c1] - m[:, r0, c1] * m[:, r1, c0]
 
 
-def checked_interpolation(value: str, owner: str = "") -> str:
+def checked_interpolation(
+    value: str, owner: str = "", allowed: tuple[str, ...] = INTERPOLATIONS
+) -> str:
     """``value`` if it is an interpolation here, or a ValueError naming it (and ``owner``)."""
-    if value not in INTERPOLATIONS:
+    if value not in allowed:
         prefix = f"{owner}: " if owner else ""
         raise ValueError(
-            f"{prefix}interpolation must be one of {', '.join(INTERPOLATIONS)}; got {value!r} "
-            "(Keras' bicubic, lanczos and area are not here)."
+            f"{prefix}interpolation must be one of {', '.join(allowed)}; got {value!r}"
+            + (" (TensorFlow's area is not here)." if value == "area" else ".")
         )
     return value
 
@@ -360,11 +364,14 @@ def resize(
     crop_to_aspect_ratio: bool = False,
     pad_to_aspect_ratio: bool = False,
     fill_value: float = 0.0,
+    antialias: bool = False,
 ) -> Tensor:
-    """Images resized to ``size`` as Keras resizes them (TensorFlow's half-pixel centers, no
-    antialiasing): output pixel x reads the input at (x + 0.5) * in / out - 0.5, and the edge
-    pixels extend beyond the border. First, optionally, the image is cropped to the largest
-    centered window of the target's aspect ratio, or padded with ``fill_value`` to it."""
+    """Images resized to ``size`` as Keras resizes them (half-pixel centers): output pixel
+    x reads the input at (x + 0.5) * in / out - 0.5; bilinear and nearest extend the edge
+    pixels beyond the border, and bicubic, lanczos3 and lanczos5 (and ``antialias``, which
+    widens the kernel when shrinking) weigh the taps inside it (``resampling``). First,
+    optionally, the image is cropped to the largest centered window of the target's aspect
+    ratio, or padded with ``fill_value`` to it."""
     x = x if isinstance(x, Tensor) else Tensor(x)
     _, h, w, _ = x.shape
     if crop_to_aspect_ratio:
@@ -382,6 +389,10 @@ def resize(
             h, w = rows, cols
     if (h, w) == tuple(size):
         return x
+    if interpolation not in INTERPOLATIONS or (antialias and interpolation == "bilinear"):
+        from .resampling import kernel_resize
+
+        return kernel_resize(x, tuple(size), interpolation, antialias)
     sh, sw = h / size[0], w / size[1]
     matrix = (sw, 0.0, 0.5 * sw - 0.5, 0.0, sh, 0.5 * sh - 0.5)
     return AffineTransform(matrix, "nearest", interpolation, 0.0, tuple(size))(x)

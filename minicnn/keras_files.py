@@ -210,10 +210,16 @@ def keras_snake(name: str) -> str:
 def group_paths(layers: list[Any]) -> list[str]:
     """Each layer's group in Keras' file: its class's snake-case name, numbered within the
     model ("dense", "dense_1", ...), in the model's order of layers."""
+    return numbered_paths(
+        [getattr(layer, "keras_class_name", None) or type(layer).__name__ for layer in layers]
+    )
+
+
+def numbered_paths(class_names: list[str]) -> list[str]:
+    """``group_paths`` from the layers' class names."""
     seen: dict[str, int] = {}
     paths = []
-    for layer in layers:
-        name = getattr(layer, "keras_class_name", None) or type(layer).__name__
+    for name in class_names:
         name = keras_snake(PYTHON_CLASSES.get(name, name))
         if name in seen:
             seen[name] += 1
@@ -299,7 +305,9 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
     import io
 
     from .keras_reading import (
+        asset_vocabularies,
         compile_as_saved,
+        given_vocabularies,
         load_weights_group,
         model_from_keras_config,
         restore_optimizer,
@@ -309,8 +317,18 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
         names = archive.namelist()
         document = json.loads(archive.read("config.json"))
         weights = archive.read("model.weights.h5") if "model.weights.h5" in names else None
+        # The vocabularies of lookup layers that Keras adapted are assets of their own.
+        assets = {n: archive.read(n) for n in names if n.endswith("/vocabulary.txt")}
+    vocabularies = {}
+    if assets:
+        if weights is None:
+            vocabularies = asset_vocabularies(document, assets, None)
+        else:
+            with h5py_module().File(io.BytesIO(weights), "r") as h5:
+                vocabularies = asset_vocabularies(document, assets, h5)
     try:
-        model = model_from_keras_config(document, device)
+        with given_vocabularies(vocabularies):
+            model = model_from_keras_config(document, device)
     except (KeyError, TypeError) as error:
         raise KerasFileError(f"{path}: its Keras architecture cannot be read ({error}).") from None
     if weights is not None:

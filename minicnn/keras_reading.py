@@ -4,8 +4,10 @@ Keras' groups, the compile settings and the optimizer's state."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from .keras_files import (
     keras_layers,
     keras_snake,
     keras_state_entries,
+    numbered_paths,
 )
 
 
@@ -205,7 +208,10 @@ def _layer(entry: dict[str, Any], device: str | None = None) -> Any:
     for key in WRAPPED_KEYS:  # wrappers' layers
         if isinstance(config.get(key), dict) and "class_name" in config[key]:
             config[key] = _layer(config[key], device)
-    return _construct(cls, config, class_name)
+    layer = _construct(cls, config, class_name)
+    if id(entry) in _VOCABULARIES:
+        layer.load_keras_vocabulary(*_VOCABULARIES[id(entry)])
+    return layer
 
 
 def _value(value: Any) -> Any:
@@ -266,6 +272,8 @@ _IGNORABLE = {
     "input_axes": (None,),
     "output_axes": (None,),
     "seed": (None,),
+    "oov_method": ("floormod",),  # how a lookup spreads OOV tokens over several indices
+    "vocabulary_dtype": ("int64",),  # IntegerLookup's tokens, Python ints here
     "groups": (1,),
     "data_format": ("channels_last",),  # a layer that works channels-last only
     "dilation_rate": (1, [1], [1, 1], [1, 1, 1]),  # a transposed convolution's, undilated
@@ -312,7 +320,13 @@ def _default_int8(config: Any) -> bool:
     )
 
 
+# What Keras records in a layer's config but sets itself, from the rest (a lookup layer's
+# vocabulary size follows from its vocabulary, given or kept as an asset).
+_RECORDED = {"vocabulary_size"}
+
+
 def _construct(cls: type, config: dict[str, Any], class_name: str) -> Any:
+    config = {k: v for k, v in config.items() if k not in _RECORDED}
     return cls(**_accepted(cls, config, f"Keras layer {class_name} '{config.get('name')}'"))
 
 
@@ -335,6 +349,53 @@ def load_weights_group(
             raise KerasFileError(f"{where}: no weights for layer '{layer.name}' ({path}).")
         arrays = _arrays(layers_group[path], type(layer).__name__)
         _assign(layer, arrays, where)
+
+
+def asset_vocabularies(
+    document: dict[str, Any], assets: dict[str, bytes], h5: Any
+) -> dict[int, tuple[str, Any]]:
+    """The vocabularies that Keras keeps as assets for the lookup layers it adapted
+    (``assets/layers/string_lookup/vocabulary.txt``, at the path of the layer's weights),
+    with their idf weights from the weight file (``h5``, or None), by the id of the
+    layer's entry in ``document``."""
+    found: dict[int, tuple[str, Any]] = {}
+
+    def walk(model: dict[str, Any], inner: str) -> None:
+        sequential = model["class_name"] == "Sequential"
+        entries = [
+            e
+            for e in model["config"]["layers"]
+            if not is_operation(e) and not (sequential and e["class_name"] == "InputLayer")
+        ]
+        for entry, path in zip(
+            entries, numbered_paths([e["class_name"] for e in entries]), strict=False
+        ):
+            where = f"{inner}layers/{path}"
+            if entry["class_name"] in MODELS:
+                walk(entry, f"{where}/")
+                continue
+            text = assets.get(f"assets/{where}/vocabulary.txt")
+            if text is not None:
+                idf = h5.get(f"{where}/vars/idf_weights") if h5 is not None else None
+                found[id(entry)] = (text.decode("utf-8"), None if idf is None else np.asarray(idf))
+
+    walk(document, "")
+    return found
+
+
+_VOCABULARIES: dict[int, tuple[str, Any]] = {}
+
+
+@contextlib.contextmanager
+def given_vocabularies(vocabularies: dict[int, tuple[str, Any]]) -> Iterator[None]:
+    """While a model is built from Keras' config: the lookup layers' vocabularies (from
+    ``asset_vocabularies``), which a layer takes as it is made, since its output shape
+    may follow from it (multi_hot's width)."""
+    _VOCABULARIES.update(vocabularies)
+    try:
+        yield
+    finally:
+        _VOCABULARIES.clear()
 
 
 def _arrays(group: Any, class_name: str) -> list[np.ndarray]:

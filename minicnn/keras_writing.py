@@ -368,6 +368,12 @@ def write_weights_group(model: Any, group: Any) -> None:
             write_weights_group(layer, inner)
             continue
         _write_arrays(inner, layer, type(layer).__name__, _keras_arrays(layer))
+        idf = layer.keras_idf_weights() if hasattr(layer, "keras_idf_weights") else None
+        if idf is not None:  # a tf_idf lookup's, which Keras loads by name
+            inner["vars"].create_dataset("idf_weights", data=idf)
+            if type(layer).__name__ == "TextVectorization":  # and its inner StringLookup's
+                lookup = inner.create_group("_lookup_layer").create_group("vars")
+                lookup.create_dataset("idf_weights", data=idf)
 
 
 def _keras_arrays(layer: Any) -> list[np.ndarray]:

@@ -61,8 +61,9 @@ class Rescaling(Layer):
 
 
 class Resizing(Layer):
-    """Each image resized to (height, width) as Keras resizes it: bilinear or nearest with
-    half-pixel centers and no antialiasing; ``crop_to_aspect_ratio`` first crops the largest
+    """Each image resized to (height, width) as Keras resizes it, with half-pixel centers:
+    bilinear, nearest, or (as Keras' JAX backend) bicubic, lanczos3 and lanczos5;
+    ``antialias`` widens the kernel when shrinking; ``crop_to_aspect_ratio`` first crops the largest
     centered window of the target's aspect ratio, ``pad_to_aspect_ratio`` pads with
     ``fill_value`` to it instead."""
 
@@ -82,7 +83,9 @@ class Resizing(Layer):
         owner = self.describe()
         self.height = positive_int(height, f"{owner}: height")
         self.width = positive_int(width, f"{owner}: width")
-        self.interpolation = ops.checked_interpolation(interpolation, owner)
+        self.interpolation = ops.checked_interpolation(
+            interpolation, owner, ops.RESIZE_INTERPOLATIONS
+        )
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError(
                 f"{owner}: only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True."
@@ -91,10 +94,7 @@ class Resizing(Layer):
             raise ValueError(
                 f"{owner}: fill_mode must be 'constant' (as in Keras), got {fill_mode!r}."
             )
-        if antialias:
-            raise ValueError(
-                f"{owner}: antialias=True is not available; resizing here does not antialias."
-            )
+        self.antialias = bool(antialias)
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
         self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
         self.fill_mode = fill_mode
@@ -112,6 +112,7 @@ class Resizing(Layer):
             self.crop_to_aspect_ratio,
             self.pad_to_aspect_ratio,
             self.fill_value,
+            self.antialias,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -124,6 +125,7 @@ class Resizing(Layer):
             "pad_to_aspect_ratio": self.pad_to_aspect_ratio,
             "fill_mode": self.fill_mode,
             "fill_value": self.fill_value,
+            "antialias": self.antialias,
         }
 
 

@@ -213,6 +213,35 @@ class _IndexLookup(DataLayer):
         self._given_vocabulary = True
         self._rebuild_index()
 
+    def load_keras_vocabulary(self, text: str, idf_weights: Any = None) -> None:
+        """The vocabulary Keras keeps for a layer it adapted (the asset vocabulary.txt:
+        one token per line, the special tokens first) and, for 'tf_idf', the idf weights it
+        keeps among the layer's variables (the special tokens' included). A vocabulary the
+        config gave stays, as in Keras."""
+        if self._tokens:
+            return
+        lines = text.splitlines()
+        while lines and lines[-1] == "":
+            lines.pop()
+        integers = isinstance(self, IntegerLookup)
+        tokens = [int(line) if integers else line for line in lines]
+        idf = None
+        if self.output_mode == "tf_idf" and idf_weights is not None:
+            specials = self._specials()
+            first = len(specials) if tokens[: len(specials)] == specials else 0
+            idf = np.asarray(idf_weights, np.float32)[first : len(tokens)]
+        self.set_vocabulary(tokens, idf)
+
+    def keras_idf_weights(self) -> np.ndarray | None:
+        """For 'tf_idf', the idf weights as Keras keeps them among the layer's variables:
+        the special tokens' first, zeros after the tokens up to ``max_tokens`` with
+        ``pad_to_max_tokens``; None in the other modes."""
+        if self.output_mode != "tf_idf" or self._idf is None:
+            return None
+        if self.pad_to_max_tokens and self.max_tokens is not None:
+            return np.pad(self._idf, (0, max(self.max_tokens - len(self._idf), 0)))
+        return self._idf
+
     def _with_oov_idf(self, weights: np.ndarray) -> np.ndarray:
         """Keras' rule: the special ids weigh the mean idf (an OOV token's cannot be known)."""
         mean = weights.mean() if len(weights) else 0.0

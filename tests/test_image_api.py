@@ -138,8 +138,8 @@ def test_resize_is_the_resizing_layers(device):
     np.testing.assert_allclose(
         single, np.moveaxis(L.Resizing(3, 3)(x[:1]).data[0], -1, 0), atol=1e-6
     )
-    with pytest.raises(ValueError, match="antialias=True is not available"):
-        image.resize(x, (2, 2), antialias=True)
+    with pytest.raises(ValueError, match="TensorFlow's area is not here"):
+        image.resize(x, (2, 2), interpolation="area")
 
 
 def test_crops_and_pads_follow_slices(device):
@@ -208,3 +208,26 @@ def test_elastic_transform_is_seeded_and_a_zero_field_keeps_the_image(device):
     assert not np.allclose(a, x)
     still = host(image.elastic_transform(on(x, device), alpha=0.0, sigma=1.0, seed=3))
     np.testing.assert_allclose(still, x, atol=1e-6)
+
+
+def test_extract_patches_3d_follows_loops(device):
+    """Each window's (depth, row, column, channel) values, as Keras' identity-kernel
+    convolution orders them (Keras 3.15 gave the same patches, difference 0)."""
+    v = RNG.random((2, 5, 6, 4, 2))
+    got = host(image.extract_patches_3d(on(v, device), (2, 3, 2), strides=(1, 2, 2)))
+    expected = np.zeros((2, 4, 2, 2, 2 * 3 * 2 * 2))
+    for a in range(4):
+        for b in range(2):
+            for c in range(2):
+                window = v[:, a : a + 2, 2 * b : 2 * b + 3, 2 * c : 2 * c + 2, :]
+                expected[:, a, b, c] = window.reshape(2, -1)
+    np.testing.assert_array_equal(got, expected)
+    same = host(image.extract_patches_3d(on(v, device), 3, strides=2, padding="same"))
+    assert same.shape == (2, 3, 3, 2, 54)
+    check_gradients(
+        lambda t: image.extract_patches_3d(t, 2, strides=1, dilation_rate=(1, 2, 1)),
+        v[:1, :3, :4, :3],
+        device=device,
+    )
+    with pytest.raises(ValueError, match="volumes of rank 4 or 5"):
+        image.extract_patches_3d(v[0, 0], 2)

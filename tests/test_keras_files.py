@@ -308,3 +308,30 @@ def test_export_writes_what_keras_3_takes(tmp_path):
     again = load_model(tmp_path / "m.keras")
     for a, b in zip(again.predict(data, verbose=0), model.predict(data, verbose=0), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "name", ["string_lookup", "integer_lookup", "tf_idf_text", "nested_sequence"]
+)
+def test_lookup_vocabularies_kept_as_keras_assets_are_read(name, tmp_path):
+    """Keras keeps an adapted lookup layer's vocabulary as an asset of the archive and a
+    tf_idf layer's idf weights among the weights (files by make_lookup_files.py, Keras 3.15
+    on TensorFlow 2.21): minicnn reads them and predicts as Keras did; its export gives the
+    vocabulary in the config and the idf weights where Keras loads them, and Keras 3.15
+    read those exports back with difference 0."""
+    data = np.load(FILES / "lookups.npz")
+    x = data[f"{name}_x"]
+    model = load_model(FILES / f"lookup_{name}.keras")
+    np.testing.assert_allclose(model.predict(x, verbose=0), data[f"{name}_y"], atol=1e-6)
+    model.export(tmp_path / "again.keras")
+    with zipfile.ZipFile(tmp_path / "again.keras") as archive:
+        archive.extract("model.weights.h5", tmp_path)
+    if name == "tf_idf_text":
+        import h5py
+
+        with h5py.File(tmp_path / "model.weights.h5", "r") as h5:
+            kept = h5["layers/text_vectorization/vars/idf_weights"][()]
+            assert kept.shape == (7,)
+            assert "_lookup_layer" in h5["layers/text_vectorization"]
+    again = load_model(tmp_path / "again.keras")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))

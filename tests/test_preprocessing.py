@@ -226,10 +226,8 @@ def test_bad_preprocessing_arguments_are_named():
         L.Resizing(0, 4)
     with pytest.raises(ValueError, match="only one of crop_to_aspect_ratio and pad_to_aspect"):
         L.Resizing(4, 4, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)
-    with pytest.raises(ValueError, match=r"interpolation must be one of bilinear, nearest; got"):
-        L.Resizing(4, 4, interpolation="bicubic")
-    with pytest.raises(ValueError, match="antialias=True is not available"):
-        L.Resizing(4, 4, antialias=True)
+    with pytest.raises(ValueError, match=r"interpolation must be one of bilinear, nearest, bicu"):
+        L.Resizing(4, 4, interpolation="gaussian")
     with pytest.raises(ValueError, match=r"\(RandomCrop\) expects input of shape \(batch, height"):
         Sequential([Input((5,)), L.RandomCrop(2, 2)])
     with pytest.raises(ValueError, match=r"factor must be within \[0, 1\]"):

@@ -99,7 +99,7 @@ def image_dataset_from_directory(
     shuffling then needs a ``seed``, so that both subsets come from the same order."""
     if color_mode not in COLOR_MODES:
         raise ValueError(f"color_mode must be one of {', '.join(COLOR_MODES)}; got {color_mode!r}.")
-    image_ops.checked_interpolation(interpolation)
+    image_ops.checked_interpolation(interpolation, "", image_ops.RESIZE_INTERPOLATIONS)
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("Only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True.")
     size = (positive_int(image_size[0], "image_size"), positive_int(image_size[1], "image_size"))

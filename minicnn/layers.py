@@ -31,6 +31,7 @@ from .augmentation import (
 )
 from .autograd import Tensor
 from .batch_mixing import CutMix, MixUp
+from .clahe import ContrastLimitedAdaptiveHistogramEqualization
 from .color_augmentation import (
     AutoContrast,
     Equalization,
@@ -195,6 +196,7 @@ __all__ = [
     "RandomColorJitter",
     "RandomGaussianBlur",
     "Equalization",
+    "ContrastLimitedAdaptiveHistogramEqualization",
     "MixUp",
     "CutMix",
     "RandomPerspective",
@@ -1008,6 +1010,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         RandomColorJitter,
         RandomGaussianBlur,
         Equalization,
+        ContrastLimitedAdaptiveHistogramEqualization,
         MixUp,
         CutMix,
         RandomPerspective,

@@ -630,12 +630,17 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def export(self, filepath: str | os.PathLike, format: str = "keras") -> None:
         """The model in a format for other software: ``format="keras"`` writes Keras 3's
         ``.keras`` archive, which ``keras.saving.load_model`` reads (``minicnn.keras_files``;
-        needs h5py). Keras' other export formats (SavedModel, ONNX, OpenVINO) are not
-        available."""
+        needs h5py); ``format="onnx"`` an ONNX graph for inference (``minicnn.onnx_export``;
+        no package needed). Keras' SavedModel and OpenVINO exports are not available."""
+        if format == "onnx":
+            from .onnx_export import export_onnx
+
+            export_onnx(self, filepath)
+            return
         if format != "keras":
             raise ValueError(
-                f"export: format must be 'keras' (Keras 3's archive); got {format!r}. Keras' "
-                "SavedModel, ONNX and OpenVINO exports are not available."
+                f"export: format must be 'keras' (Keras 3's archive) or 'onnx'; got {format!r}. "
+                "Keras' SavedModel and OpenVINO exports are not available."
             )
         from pathlib import Path
 

@@ -1,0 +1,394 @@
+"""``model.export(path, format="onnx")``: the model as an ONNX graph (opset 13), for
+ONNX Runtime and the other ONNX engines, written without the ``onnx`` package: an ONNX
+file is a protocol-buffer message, whose few kinds of fields this module writes itself.
+
+Tensors stay channels-last between layers, as in minicnn; a convolution or a pooling
+transposes to ONNX's channels-first and back around itself (engines fold such pairs
+away). Inference only: Dropout and the noise layers are identities, BatchNormalization
+uses its moving statistics. The layers of image classifiers are here: Conv2D,
+DepthwiseConv2D, the 2-D poolings (global ones too), Dense, Flatten, Reshape,
+ZeroPadding2D, Rescaling, BatchNormalization, the activations and merges; another layer is
+refused by name."""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import backend
+
+OPSET = 13
+FLOAT, INT64 = 1, 7  # ONNX's TensorProto data types
+
+
+# --- the protocol-buffer wire format ---------------------------------------------------------
+
+
+def _varint(value: int) -> bytes:
+    value &= (1 << 64) - 1  # negative int64s as their two's complement, as protobuf does
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _int(field: int, value: int) -> bytes:
+    return _varint(field << 3) + _varint(int(value))
+
+
+def _bytes(field: int, data: bytes) -> bytes:
+    return _varint(field << 3 | 2) + _varint(len(data)) + data
+
+
+def _text(field: int, value: str) -> bytes:
+    return _bytes(field, value.encode("utf-8"))
+
+
+def _float(field: int, value: float) -> bytes:
+    return _varint(field << 3 | 5) + struct.pack("<f", value)
+
+
+# --- ONNX messages ---------------------------------------------------------------------------
+
+
+def tensor_proto(name: str, array: np.ndarray) -> bytes:
+    array = np.ascontiguousarray(array)
+    kind = INT64 if array.dtype.kind in "iu" else FLOAT
+    array = array.astype("<i8" if kind == INT64 else "<f4")
+    dims = b"".join(_int(1, d) for d in array.shape)
+    return dims + _int(2, kind) + _text(8, name) + _bytes(9, array.tobytes())
+
+
+def attribute_proto(name: str, value: Any) -> bytes:
+    if isinstance(value, float):
+        return _text(1, name) + _float(2, value) + _int(20, 1)
+    if isinstance(value, int):
+        return _text(1, name) + _int(3, value) + _int(20, 2)
+    if isinstance(value, str):
+        return _text(1, name) + _bytes(4, value.encode()) + _int(20, 3)
+    values = [int(v) for v in value]  # a list of ints
+    return _text(1, name) + b"".join(_int(8, v) for v in values) + _int(20, 7)
+
+
+def node_proto(op: str, inputs: list[str], outputs: list[str], name: str, **attrs: Any) -> bytes:
+    return (
+        b"".join(_text(1, i) for i in inputs)
+        + b"".join(_text(2, o) for o in outputs)
+        + _text(3, name)
+        + _text(4, op)
+        + b"".join(_bytes(5, attribute_proto(k, v)) for k, v in attrs.items())
+    )
+
+
+def value_info_proto(name: str, shape: tuple[Any, ...]) -> bytes:
+    dims = b"".join(_bytes(1, _text(2, "batch") if d is None else _int(1, d)) for d in shape)
+    tensor_type = _int(1, FLOAT) + _bytes(2, dims)
+    return _text(1, name) + _bytes(2, _bytes(1, tensor_type))
+
+
+# --- the graph ---------------------------------------------------------------------------------
+
+
+class _Graph:
+    """The nodes and constants of the graph being written, with fresh names for both."""
+
+    def __init__(self) -> None:
+        self.nodes: list[bytes] = []
+        self.initializers: list[bytes] = []
+        self.count = 0
+
+    def name(self, hint: str) -> str:
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def constant(self, hint: str, array: Any) -> str:
+        name = self.name(hint)
+        self.initializers.append(tensor_proto(name, np.asarray(array)))
+        return name
+
+    def op(self, op: str, inputs: list[str], hint: str, **attrs: Any) -> str:
+        out = self.name(hint)
+        self.nodes.append(node_proto(op, inputs, [out], out, **attrs))
+        return out
+
+
+def _weights(layer: Any) -> list[np.ndarray]:
+    return [backend.to_numpy(w.data).astype(np.float32) for w in layer.weights]
+
+
+def _activation(g: _Graph, x: str, activation: Any, hint: str) -> str:
+    from . import activations
+
+    name = activations.serialize(activation) if activation is not None else "linear"
+    if name in (None, "linear"):
+        return x
+    simple = {
+        "relu": "Relu",
+        "sigmoid": "Sigmoid",
+        "tanh": "Tanh",
+        "softplus": "Softplus",
+        "softsign": "Softsign",
+        "elu": "Elu",
+        "selu": "Selu",
+        "exponential": "Exp",
+    }
+    if name in simple:
+        return g.op(simple[name], [x], f"{hint}_{name}")
+    if name == "softmax":
+        return g.op("Softmax", [x], f"{hint}_softmax", axis=-1)
+    if name in ("silu", "swish"):
+        return g.op("Mul", [x, g.op("Sigmoid", [x], f"{hint}_gate")], f"{hint}_silu")
+    if name == "leaky_relu":
+        return g.op("LeakyRelu", [x], f"{hint}_leaky_relu", alpha=0.2)
+    if name == "relu6":
+        return g.op(
+            "Clip",
+            [x, g.constant("zero", np.float32(0)), g.constant("six", np.float32(6))],
+            f"{hint}_relu6",
+        )
+    raise ValueError(f"export(format='onnx'): the activation {name!r} has no ONNX form here.")
+
+
+def _same_pads(
+    sizes: tuple[int, ...],
+    kernel: tuple[int, ...],
+    strides: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> list[int]:
+    """Keras' (TensorFlow's) 'same' padding as ONNX's pads: the begins, then the ends."""
+    begins, ends = [], []
+    for n, k, s, d in zip(sizes, kernel, strides, dilation, strict=True):
+        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        begins.append(total // 2)
+        ends.append(total - total // 2)
+    return begins + ends
+
+
+def _channels_first(g: _Graph, x: str, hint: str) -> str:
+    return g.op("Transpose", [x], f"{hint}_nchw", perm=[0, 3, 1, 2])
+
+
+def _channels_last(g: _Graph, x: str, hint: str) -> str:
+    return g.op("Transpose", [x], f"{hint}_nhwc", perm=[0, 2, 3, 1])
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
+
+
+def _conv(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], depthwise: bool) -> str:
+    hint = layer.name
+    weights = _weights(layer)
+    kernel = weights[0]
+    channels = shape[-1]
+    if depthwise:  # (kh, kw, C, multiplier) -> (C * multiplier, 1, kh, kw)
+        kh, kw, c, m = kernel.shape
+        w = kernel.reshape(kh, kw, c * m).transpose(2, 0, 1)[:, None]
+        group = channels
+    else:  # (kh, kw, C / groups, filters) -> (filters, C / groups, kh, kw)
+        w = kernel.transpose(3, 2, 0, 1)
+        group = channels // kernel.shape[2]
+    strides, dilation = _pair(layer.strides), _pair(getattr(layer, "dilation_rate", 1))
+    kernel_size = tuple(w.shape[2:])
+    if layer.padding == "same":
+        pads = _same_pads(tuple(shape[:2]), kernel_size, strides, dilation)
+    else:
+        pads = [0, 0, 0, 0]
+    inputs = [_channels_first(g, x, hint), g.constant(f"{hint}_kernel", w)]
+    if len(weights) > 1:
+        inputs.append(g.constant(f"{hint}_bias", weights[1]))
+    y = g.op(
+        "Conv",
+        inputs,
+        f"{hint}_conv",
+        kernel_shape=list(kernel_size),
+        strides=list(strides),
+        dilations=list(dilation),
+        pads=pads,
+        group=group,
+    )
+    return _activation(g, _channels_last(g, y, hint), layer.activation, hint)
+
+
+def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
+    hint = layer.name
+    size = _pair(layer.pool_size)
+    strides = _pair(layer.strides) if layer.strides is not None else size
+    if layer.padding == "same":
+        pads = _same_pads(tuple(shape[:2]), size, strides, (1, 1))
+    else:
+        pads = [0, 0, 0, 0]
+    attrs: dict[str, Any] = {"kernel_shape": list(size), "strides": list(strides), "pads": pads}
+    if op == "AveragePool":
+        attrs["count_include_pad"] = 0  # Keras averages the pixels inside the image only
+    y = g.op(op, [_channels_first(g, x, hint)], f"{hint}_pool", **attrs)
+    return _channels_last(g, y, hint)
+
+
+def _layer(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) -> str:
+    kind = type(layer).__name__
+    x, shape, hint = xs[0], shapes[0], layer.name
+    if kind in (
+        "InputLayer",
+        "Dropout",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "ActivityRegularization",
+    ):
+        return x  # identities in inference
+    if kind == "Conv2D":
+        return _conv(g, layer, x, shape, depthwise=False)
+    if kind == "DepthwiseConv2D":
+        return _conv(g, layer, x, shape, depthwise=True)
+    if kind == "MaxPooling2D":
+        return _pool(g, layer, x, shape, "MaxPool")
+    if kind == "AveragePooling2D":
+        return _pool(g, layer, x, shape, "AveragePool")
+    if kind in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        op = "ReduceMean" if "Average" in kind else "ReduceMax"
+        return g.op(op, [x], f"{hint}_pool", axes=[1, 2], keepdims=int(bool(layer.keepdims)))
+    if kind == "Flatten":
+        return g.op("Flatten", [x], f"{hint}_flat", axis=1)
+    if kind == "Reshape":
+        target = g.constant(f"{hint}_shape", np.array([0, *layer.target_shape], np.int64))
+        return g.op("Reshape", [x, target], f"{hint}_reshape")
+    if kind == "Dense":
+        weights = _weights(layer)
+        kernel = g.constant(f"{hint}_kernel", weights[0])
+        if len(shape) == 1:
+            inputs = [x, kernel] + (
+                [g.constant(f"{hint}_bias", weights[1])] if len(weights) > 1 else []
+            )
+            y = g.op("Gemm", inputs, f"{hint}_dense")
+        else:
+            y = g.op("MatMul", [x, kernel], f"{hint}_matmul")
+            if len(weights) > 1:
+                y = g.op("Add", [y, g.constant(f"{hint}_bias", weights[1])], f"{hint}_dense")
+        return _activation(g, y, layer.activation, hint)
+    if kind == "Activation":
+        return _activation(g, x, layer.activation, hint)
+    if (
+        kind == "ReLU"
+        and layer.max_value is None
+        and not layer.negative_slope
+        and not layer.threshold
+    ):
+        return g.op("Relu", [x], f"{hint}_relu")
+    if kind == "Softmax" and not getattr(layer, "takes_list", False):
+        axis = layer.axis if isinstance(layer.axis, int) else -1
+        return g.op("Softmax", [x], f"{hint}_softmax", axis=axis)
+    if kind == "BatchNormalization" and layer.axis in (-1, len(shape)):
+        mean, variance = (
+            backend.to_numpy(t.data) for t in (layer.moving_mean, layer.moving_variance)
+        )
+        gamma = backend.to_numpy(layer.gamma.data) if layer.scale else np.ones_like(mean)
+        beta = backend.to_numpy(layer.beta.data) if layer.center else np.zeros_like(mean)
+        scale = (gamma / np.sqrt(variance + layer.epsilon)).astype(np.float32)
+        shift = (beta - mean * scale).astype(np.float32)
+        y = g.op("Mul", [x, g.constant(f"{hint}_scale", scale)], f"{hint}_scaled")
+        return g.op("Add", [y, g.constant(f"{hint}_shift", shift)], f"{hint}_bn")
+    if kind == "Rescaling":
+        y = g.op(
+            "Mul",
+            [
+                x,
+                g.constant(
+                    f"{hint}_scale",
+                    np.float32(layer.scale)
+                    if np.ndim(layer.scale) == 0
+                    else np.asarray(layer.scale, np.float32),
+                ),
+            ],
+            f"{hint}_scaled",
+        )
+        return g.op(
+            "Add",
+            [y, g.constant(f"{hint}_offset", np.asarray(layer.offset, np.float32))],
+            f"{hint}_rescaled",
+        )
+    if kind == "ZeroPadding2D":
+        (top, bottom), (left, right) = layer.padding
+        pads = g.constant(
+            f"{hint}_pads", np.array([0, top, left, 0, 0, bottom, right, 0], np.int64)
+        )
+        return g.op("Pad", [x, pads], f"{hint}_pad")
+    if kind in ("Add", "Average", "Maximum", "Minimum", "Multiply", "Subtract", "Concatenate"):
+        if kind == "Concatenate":
+            return g.op("Concat", xs, f"{hint}_concat", axis=layer.axis)
+        if kind == "Subtract":
+            return g.op("Sub", xs, f"{hint}_sub")
+        op = {
+            "Add": "Sum",
+            "Average": "Mean",
+            "Maximum": "Max",
+            "Minimum": "Min",
+            "Multiply": "Mul",
+        }[kind]
+        if op == "Mul":
+            y = xs[0]
+            for other in xs[1:]:
+                y = g.op("Mul", [y, other], f"{hint}_mul")
+            return y
+        return g.op(op, xs, f"{hint}_{op.lower()}")
+    raise ValueError(
+        f"export(format='onnx'): layer '{layer.name}' ({kind}) has no ONNX form here; the "
+        "convolution, pooling, dense, reshaping, normalization, activation and merge layers "
+        "of image classifiers do."
+    )
+
+
+def export_onnx(model: Any, path: str | os.PathLike) -> None:
+    """Write ``model`` (Sequential or functional, one input and one output) as ONNX."""
+    from .fileio import atomic_write
+
+    if getattr(model, "_subclassed", False):
+        raise ValueError(
+            "export(format='onnx'): a subclassed model's graph is its code; "
+            "build it as a Sequential or functional model to export it."
+        )
+    if model._input_count != 1 or model._output_count != 1:
+        raise ValueError("export(format='onnx'): a model of one input and one output.")
+    if model.input_shape is None:
+        raise ValueError("export(format='onnx'): the model is not built; give it an Input.")
+    g = _Graph()
+    input_shape = tuple(model.input_shape)
+    names, shapes = ["input"], [input_shape]
+    for layer, sources in model._nodes():
+        xs = [names[s] for s in sources]
+        ins = [shapes[s] for s in sources]
+        names.append(_layer(g, layer, xs, ins))
+        arg = ins if getattr(layer, "takes_list", False) else ins[0]
+        shapes.append(tuple(layer.compute_output_shape(arg)))
+    slot = (model._output_slots or [len(names) - 1])[0]
+    output = g.op("Identity", [names[slot]], "output")
+    graph = (
+        b"".join(_bytes(1, n) for n in g.nodes)
+        + _text(2, model.name)
+        + b"".join(_bytes(5, t) for t in g.initializers)
+        + _bytes(11, value_info_proto("input", (None, *input_shape)))
+        + _bytes(12, value_info_proto(output, (None, *shapes[slot])))
+    )
+    from . import __version__
+
+    document = (
+        _int(1, 8)  # ONNX's IR version 8 (ONNX 1.10+), which opset 13 needs at least
+        + _text(2, "minicnn")
+        + _text(3, __version__)
+        + _bytes(7, graph)
+        + _bytes(8, _text(1, "") + _int(2, OPSET))
+    )
+    atomic_write(Path(path), lambda f: f.write(document))

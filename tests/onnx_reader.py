@@ -1,0 +1,206 @@
+"""A reader of ONNX files and a NumPy interpreter of the operators minicnn's ONNX export
+writes: the test oracle of ``export(format="onnx")``, written from the ONNX and protobuf
+specifications, independent of the exporter (ONNX Runtime, where installed, agrees: see
+test_onnx_export)."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+
+def _fields(data: bytes) -> list[tuple[int, int, object]]:
+    """A protobuf message's (field number, wire type, value) in order."""
+    out, i = [], 0
+
+    def varint() -> int:
+        nonlocal i
+        shift = value = 0
+        while True:
+            byte = data[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    while i < len(data):
+        key = varint()
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value = varint()
+            out.append((field, wire, value - (1 << 64) if value >> 63 else value))
+        elif wire == 2:
+            size = varint()
+            out.append((field, wire, data[i : i + size]))
+            i += size
+        elif wire == 5:
+            out.append((field, wire, struct.unpack("<f", data[i : i + 4])[0]))
+            i += 4
+        else:
+            raise ValueError(f"wire type {wire} is not used by ONNX files")
+    return out
+
+
+def _all(message: bytes, field: int) -> list[object]:
+    return [v for f, _, v in _fields(message) if f == field]
+
+
+def _one(message: bytes, field: int, default: object = None) -> object:
+    found = _all(message, field)
+    return found[-1] if found else default
+
+
+def _tensor(message: bytes) -> tuple[str, np.ndarray]:
+    dims = [int(d) for d in _all(message, 1)]
+    kind = _one(message, 2)
+    dtype = {1: "<f4", 7: "<i8"}[kind]
+    array = np.frombuffer(_one(message, 9, b""), dtype=dtype).reshape(dims)
+    return _one(message, 8).decode(), array
+
+
+def _attribute(message: bytes) -> tuple[str, object]:
+    name, kind = _one(message, 1).decode(), _one(message, 20)
+    value = {
+        1: lambda: _one(message, 2),
+        2: lambda: _one(message, 3),
+        3: lambda: _one(message, 4).decode(),
+        7: lambda: list(_all(message, 8)),
+    }[kind]()
+    return name, value
+
+
+def read_model(path: str) -> dict:
+    """The parts of an ONNX model that running it needs."""
+    data = open(path, "rb").read()
+    graph = _one(data, 7)
+    opsets = [(_one(o, 1, b"").decode(), _one(o, 2)) for o in _all(data, 8)]
+    nodes = []
+    for node in _all(graph, 1):
+        nodes.append(
+            {
+                "op": _one(node, 4).decode(),
+                "inputs": [s.decode() for s in _all(node, 1)],
+                "outputs": [s.decode() for s in _all(node, 2)],
+                "attrs": dict(_attribute(a) for a in _all(node, 5)),
+            }
+        )
+    return {
+        "ir_version": _one(data, 1),
+        "opsets": opsets,
+        "nodes": nodes,
+        "initializers": dict(_tensor(t) for t in _all(graph, 5)),
+        "inputs": [_one(v, 1).decode() for v in _all(graph, 11)],
+        "outputs": [_one(v, 1).decode() for v in _all(graph, 12)],
+    }
+
+
+def _conv(x, w, b, attrs):
+    n, c, h, wd = x.shape
+    kh, kw = attrs["kernel_shape"]
+    sh, sw = attrs.get("strides", [1, 1])
+    dh, dw = attrs.get("dilations", [1, 1])
+    top, left, bottom, right = attrs.get("pads", [0, 0, 0, 0])
+    group = attrs.get("group", 1)
+    x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    oh = (x.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    ow = (x.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, w.shape[0], oh, ow))
+    per_in, per_out = c // group, w.shape[0] // group
+    for o in range(w.shape[0]):
+        g = o // per_out
+        for i in range(oh):
+            for j in range(ow):
+                window = x[
+                    :,
+                    g * per_in : (g + 1) * per_in,
+                    i * sh : i * sh + dh * (kh - 1) + 1 : dh,
+                    j * sw : j * sw + dw * (kw - 1) + 1 : dw,
+                ]
+                out[:, o, i, j] = (window * w[o]).sum(axis=(1, 2, 3))
+    return out + (0 if b is None else b[None, :, None, None])
+
+
+def _pool(x, attrs, kind):
+    kh, kw = attrs["kernel_shape"]
+    sh, sw = attrs.get("strides", [1, 1])
+    top, left, bottom, right = attrs.get("pads", [0, 0, 0, 0])
+    fill = -np.inf if kind == "max" else np.nan
+    x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    out = np.zeros((*x.shape[:2], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            window = x[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
+            out[:, :, i, j] = (
+                window.max(axis=(2, 3)) if kind == "max" else np.nanmean(window, axis=(2, 3))
+            )
+    return out
+
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def run(model: dict, x: np.ndarray) -> np.ndarray:
+    """The model's output for input ``x``, in float64."""
+    values = {
+        k: v.astype(np.float64) if v.dtype.kind == "f" else v
+        for k, v in model["initializers"].items()
+    }
+    values[model["inputs"][0]] = x.astype(np.float64)
+    for node in model["nodes"]:
+        a, op, attrs = [values[i] for i in node["inputs"]], node["op"], node["attrs"]
+        if op == "Transpose":
+            y = a[0].transpose(attrs["perm"])
+        elif op == "Conv":
+            y = _conv(a[0], a[1], a[2] if len(a) > 2 else None, attrs)
+        elif op in ("MaxPool", "AveragePool"):
+            y = _pool(a[0], attrs, "max" if op == "MaxPool" else "average")
+        elif op == "Gemm":
+            y = a[0] @ a[1] + (a[2] if len(a) > 2 else 0)
+        elif op == "MatMul":
+            y = a[0] @ a[1]
+        elif op in ("Add", "Sum"):
+            y = sum(a[1:], a[0])
+        elif op == "Sub":
+            y = a[0] - a[1]
+        elif op == "Mul":
+            y = a[0] * a[1]
+        elif op == "Mean":
+            y = sum(a) / len(a)
+        elif op in ("Max", "Min"):
+            y = (np.maximum if op == "Max" else np.minimum).reduce(np.broadcast_arrays(*a))
+        elif op == "Relu":
+            y = np.maximum(a[0], 0)
+        elif op == "Sigmoid":
+            y = 1 / (1 + np.exp(-a[0]))
+        elif op == "Tanh":
+            y = np.tanh(a[0])
+        elif op == "Elu":
+            y = np.where(a[0] > 0, a[0], np.expm1(a[0]))
+        elif op == "Clip":
+            y = np.clip(a[0], a[1], a[2])
+        elif op == "Softmax":
+            y = _softmax(a[0], attrs.get("axis", -1))
+        elif op == "Flatten":
+            y = a[0].reshape(a[0].shape[0], -1)
+        elif op == "Reshape":
+            shape = [a[0].shape[i] if s == 0 else int(s) for i, s in enumerate(a[1])]
+            y = a[0].reshape(shape)
+        elif op in ("ReduceMean", "ReduceMax"):
+            reduce = np.mean if op == "ReduceMean" else np.max
+            y = reduce(a[0], axis=tuple(attrs["axes"]), keepdims=bool(attrs.get("keepdims", 1)))
+        elif op == "Identity":
+            y = a[0]
+        elif op == "Pad":
+            half = len(a[1]) // 2
+            y = np.pad(a[0], list(zip(a[1][:half], a[1][half:], strict=True)))
+        elif op == "Concat":
+            y = np.concatenate(a, axis=attrs["axis"])
+        else:
+            raise NotImplementedError(op)
+        values[node["outputs"][0]] = y
+    return values[model["outputs"][0]]

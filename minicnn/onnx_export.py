@@ -5,10 +5,10 @@ file is a protocol-buffer message, whose few kinds of fields this module writes 
 Tensors stay channels-last between layers, as in minicnn; a convolution or a pooling
 transposes to ONNX's channels-first and back around itself (engines fold such pairs
 away). Inference only: Dropout and the noise layers are identities, BatchNormalization
-uses its moving statistics. The layers of image classifiers are here: Conv2D,
-DepthwiseConv2D, the 2-D poolings (global ones too), Dense, Flatten, Reshape,
-ZeroPadding2D, Rescaling, BatchNormalization, the activations and merges; another layer is
-refused by name."""
+uses its moving statistics. The layers of image and sequence classifiers are here: the
+1-D and 2-D convolutions (depthwise and transposed ones too) and poolings, Dense,
+Embedding, the reshaping layers, the normalizations, the activations and merges (README
+lists them); another layer is refused by name."""
 
 from __future__ import annotations
 
@@ -220,6 +220,117 @@ def _conv(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], depthwise: bool
     return _activation(g, _channels_last(g, y, hint), layer.activation, hint)
 
 
+def _conv1d(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
+    """Conv1D on (batch, steps, channels): ONNX's 1-D Conv on (batch, channels, steps)."""
+    hint = layer.name
+    weights = _weights(layer)
+    kernel = weights[0]  # (k, C / groups, filters)
+    w = kernel.transpose(2, 1, 0)
+    k, stride = w.shape[2], _single(layer.strides)
+    dilation = _single(layer.dilation_rate)
+    if layer.padding == "same":
+        pads = _same_pads((shape[0],), (k,), (stride,), (dilation,))
+    elif layer.padding == "causal":
+        pads = [(k - 1) * dilation, 0]
+    else:
+        pads = [0, 0]
+    inputs = [
+        g.op("Transpose", [x], f"{hint}_nct", perm=[0, 2, 1]),
+        g.constant(f"{hint}_kernel", w),
+    ]
+    if len(weights) > 1:
+        inputs.append(g.constant(f"{hint}_bias", weights[1]))
+    y = g.op(
+        "Conv",
+        inputs,
+        f"{hint}_conv",
+        kernel_shape=[k],
+        strides=[stride],
+        dilations=[dilation],
+        pads=pads,
+        group=shape[-1] // kernel.shape[1],
+    )
+    y = g.op("Transpose", [y], f"{hint}_ntc", perm=[0, 2, 1])
+    return _activation(g, y, layer.activation, hint)
+
+
+def _single(value: Any) -> int:
+    return int(value if isinstance(value, int) else value[0])
+
+
+def _conv_transpose(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
+    """Conv2DTranspose: ONNX's ConvTranspose, cropped (or extended) to Keras' sizes: H*s
+    with 'same', (H-1)*s + k with 'valid'."""
+    hint = layer.name
+    weights = _weights(layer)
+    w = weights[0].transpose(3, 2, 0, 1)  # (kh, kw, filters, C) -> (C, filters, kh, kw)
+    strides, kernel = _pair(layer.strides), tuple(w.shape[2:])
+    begins, ends, extra = [], [], []
+    for n, k, st in zip(shape[:2], kernel, strides, strict=True):
+        natural = (n - 1) * st + k
+        total = natural - (n * st if layer.padding == "same" else natural)
+        begins.append(max(total, 0) // 2)
+        ends.append(max(total, 0) - max(total, 0) // 2)
+        extra.append(max(-total, 0))
+    inputs = [_channels_first(g, x, hint), g.constant(f"{hint}_kernel", w)]
+    if len(weights) > 1:
+        inputs.append(g.constant(f"{hint}_bias", weights[1]))
+    y = g.op(
+        "ConvTranspose",
+        inputs,
+        f"{hint}_deconv",
+        kernel_shape=list(kernel),
+        strides=list(strides),
+        pads=begins + ends,
+        output_padding=extra,
+    )
+    return _activation(g, _channels_last(g, y, hint), layer.activation, hint)
+
+
+def _pool1d(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
+    hint = layer.name
+    size = _single(layer.pool_size)
+    stride = _single(layer.strides) if layer.strides is not None else size
+    pads = _same_pads((shape[0],), (size,), (stride,), (1,)) if layer.padding == "same" else [0, 0]
+    attrs: dict[str, Any] = {"kernel_shape": [size], "strides": [stride], "pads": pads}
+    if op == "AveragePool":
+        attrs["count_include_pad"] = 0
+    y = g.op(op, [g.op("Transpose", [x], f"{hint}_nct", perm=[0, 2, 1])], f"{hint}_pool", **attrs)
+    return g.op("Transpose", [y], f"{hint}_ntc", perm=[0, 2, 1])
+
+
+def _layer_norm(g: _Graph, layer: Any, x: str) -> str:
+    """LayerNormalization over the last axis, in opset 13's operators."""
+    hint = layer.name
+    mean = g.op("ReduceMean", [x], f"{hint}_mean", axes=[-1], keepdims=1)
+    centered = g.op("Sub", [x, mean], f"{hint}_centered")
+    variance = g.op(
+        "ReduceMean",
+        [g.op("Mul", [centered, centered], f"{hint}_sq")],
+        f"{hint}_var",
+        axes=[-1],
+        keepdims=1,
+    )
+    spread = g.op(
+        "Sqrt",
+        [
+            g.op(
+                "Add",
+                [variance, g.constant(f"{hint}_eps", np.float32(layer.epsilon))],
+                f"{hint}_var_eps",
+            )
+        ],
+        f"{hint}_std",
+    )
+    y = g.op("Div", [centered, spread], f"{hint}_normed")
+    weights = iter(_weights(layer))
+    if layer.scale:
+        y = g.op("Mul", [y, g.constant(f"{hint}_gamma", next(weights))], f"{hint}_scaled")
+    if layer.center:
+        y = g.op("Add", [y, g.constant(f"{hint}_beta", next(weights))], f"{hint}_shifted")
+    return y
+
+
 def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
     hint = layer.name
     size = _pair(layer.pool_size)
@@ -254,6 +365,43 @@ def _layer(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) 
         return _conv(g, layer, x, shape, depthwise=False)
     if kind == "DepthwiseConv2D":
         return _conv(g, layer, x, shape, depthwise=True)
+    if kind == "Conv1D":
+        return _conv1d(g, layer, x, shape)
+    if kind == "Conv2DTranspose":
+        return _conv_transpose(g, layer, x, shape)
+    if kind in ("MaxPooling1D", "AveragePooling1D"):
+        return _pool1d(g, layer, x, shape, "MaxPool" if kind.startswith("Max") else "AveragePool")
+    if kind in ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
+        op = "ReduceMean" if "Average" in kind else "ReduceMax"
+        return g.op(op, [x], f"{hint}_pool", axes=[1], keepdims=int(bool(layer.keepdims)))
+    if kind == "UpSampling2D" and layer.interpolation == "nearest":
+        rows, cols = _pair(layer.size)
+        scales = g.constant(f"{hint}_scales", np.array([1, rows, cols, 1], np.float32))
+        return g.op(
+            "Resize",
+            [x, "", scales],
+            f"{hint}_up",
+            mode="nearest",
+            coordinate_transformation_mode="asymmetric",
+            nearest_mode="floor",
+        )
+    if kind == "LayerNormalization" and layer.axis in (-1, len(shape), [-1]):
+        return _layer_norm(g, layer, x)
+    if kind == "Embedding" and not layer.quantization_mode:
+        ids = g.op("Cast", [x], f"{hint}_ids", to=INT64)
+        return g.op(
+            "Gather", [g.constant(f"{hint}_table", _weights(layer)[0]), ids], f"{hint}_rows", axis=0
+        )
+    if kind == "Permute":
+        return g.op("Transpose", [x], f"{hint}_permuted", perm=[0, *[int(d) for d in layer.dims]])
+    if kind == "Cropping2D":
+        (top, bottom), (left, right) = layer.cropping
+        starts = g.constant(f"{hint}_starts", np.array([top, left], np.int64))
+        ends = g.constant(f"{hint}_ends", np.array([shape[0] - bottom, shape[1] - right], np.int64))
+        axes = g.constant(f"{hint}_axes", np.array([1, 2], np.int64))
+        return g.op("Slice", [x, starts, ends, axes], f"{hint}_cropped")
+    if kind == "LeakyReLU":
+        return g.op("LeakyRelu", [x], f"{hint}_leaky", alpha=float(layer.negative_slope))
     if kind == "MaxPooling2D":
         return _pool(g, layer, x, shape, "MaxPool")
     if kind == "AveragePooling2D":

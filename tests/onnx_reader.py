@@ -139,9 +139,45 @@ def _pool(x, attrs, kind):
     return out
 
 
+def _as_2d(attrs: dict) -> dict:
+    """A 1-D Conv's or pool's attributes as a 2-D one's of height 1."""
+    if len(attrs["kernel_shape"]) == 2:
+        return attrs
+    out = dict(attrs, kernel_shape=[1, *attrs["kernel_shape"]])
+    for key in ("strides", "dilations"):
+        if key in attrs:
+            out[key] = [1, *attrs[key]]
+    if "pads" in attrs:
+        out["pads"] = [0, attrs["pads"][0], 0, attrs["pads"][1]]
+    return out
+
+
+def _conv_transpose(x, w, b, attrs):
+    """Each input pixel's kernel-weighted copy added at its strided place, then cropped."""
+    n, c, h, wd = x.shape
+    kh, kw = attrs["kernel_shape"]
+    sh, sw = attrs["strides"]
+    top, left, bottom, right = attrs["pads"]
+    eh, ew = attrs.get("output_padding", [0, 0])
+    full = np.zeros((n, w.shape[1], (h - 1) * sh + kh + eh, (wd - 1) * sw + kw + ew))
+    for i in range(h):
+        for j in range(wd):
+            full[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw] += np.einsum(
+                "nc,cokl->nokl", x[:, :, i, j], w
+            )
+    out = full[:, :, top : full.shape[2] - bottom, left : full.shape[3] - right]
+    return out + (0 if b is None else b[None, :, None, None])
+
+
 def _softmax(x, axis):
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def run_one(op: str, a: list, attrs: dict) -> np.ndarray:
+    if op == "Conv":
+        return _conv(a[0], a[1], a[2] if len(a) > 2 else None, attrs)
+    return _pool(a[0], attrs, "max" if op == "MaxPool" else "average")
 
 
 def run(model: dict, x: np.ndarray) -> np.ndarray:
@@ -152,13 +188,36 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
     }
     values[model["inputs"][0]] = x.astype(np.float64)
     for node in model["nodes"]:
-        a, op, attrs = [values[i] for i in node["inputs"]], node["op"], node["attrs"]
+        a = [values[i] if i else None for i in node["inputs"]]  # "": an input left out
+        op, attrs = node["op"], node["attrs"]
         if op == "Transpose":
             y = a[0].transpose(attrs["perm"])
-        elif op == "Conv":
-            y = _conv(a[0], a[1], a[2] if len(a) > 2 else None, attrs)
-        elif op in ("MaxPool", "AveragePool"):
-            y = _pool(a[0], attrs, "max" if op == "MaxPool" else "average")
+        elif op in ("Conv", "MaxPool", "AveragePool") and a[0].ndim == 3:  # 1-D: height 1
+            weights = [v[:, :, None] for v in a[1:2]] + a[2:]
+            y = run_one(op, [a[0][:, :, None], *weights], _as_2d(attrs))[:, :, 0]
+        elif op in ("Conv", "MaxPool", "AveragePool"):
+            y = run_one(op, a, attrs)
+        elif op == "ConvTranspose":
+            y = _conv_transpose(a[0], a[1], a[2] if len(a) > 2 else None, attrs)
+        elif op == "Resize":  # nearest, asymmetric, floor: each pixel repeated
+            y = a[0]
+            for axis, scale in enumerate(a[2]):
+                y = np.repeat(y, int(scale), axis=axis)
+        elif op == "Gather":
+            y = np.take(a[0], a[1], axis=attrs.get("axis", 0))
+        elif op == "Cast":
+            y = a[0].astype(np.int64)
+        elif op == "Div":
+            y = a[0] / a[1]
+        elif op == "Sqrt":
+            y = np.sqrt(a[0])
+        elif op == "LeakyRelu":
+            y = np.where(a[0] >= 0, a[0], attrs["alpha"] * a[0])
+        elif op == "Slice":
+            index = [slice(None)] * a[0].ndim
+            for start, end, axis in zip(a[1], a[2], a[3], strict=True):
+                index[axis] = slice(int(start), int(end))
+            y = a[0][tuple(index)]
         elif op == "Gemm":
             y = a[0] @ a[1] + (a[2] if len(a) > 2 else 0)
         elif op == "MatMul":

@@ -76,6 +76,8 @@ def attribute_proto(name: str, value: Any) -> bytes:
         return _text(1, name) + _int(3, value) + _int(20, 2)
     if isinstance(value, str):
         return _text(1, name) + _bytes(4, value.encode()) + _int(20, 3)
+    if all(isinstance(v, str) for v in value) and value:  # a list of strings
+        return _text(1, name) + b"".join(_bytes(9, v.encode()) for v in value) + _int(20, 8)
     values = [int(v) for v in value]  # a list of ints
     return _text(1, name) + b"".join(_int(8, v) for v in values) + _int(20, 7)
 
@@ -331,6 +333,73 @@ def _layer_norm(g: _Graph, layer: Any, x: str) -> str:
     return y
 
 
+# Keras' gate blocks in ONNX's order: LSTM's (i, f, c, o) as (i, o, f, c); GRU's (z, r, h)
+# and SimpleRNN's one block as they are.
+_GATES = {"LSTM": [0, 3, 1, 2], "GRU": [0, 1, 2], "SimpleRNN": [0]}
+_RECURRENT_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
+
+
+def _recurrent(g: _Graph, layer: Any, x: str) -> str:
+    """LSTM, GRU and SimpleRNN as ONNX's LSTM, GRU and RNN (opset 13: time first)."""
+    kind, hint = type(layer).__name__, layer.name
+    if layer.return_state or layer.stateful or (layer.go_backwards and layer.return_sequences):
+        raise ValueError(
+            f"export(format='onnx'): layer '{hint}' ({kind}) returns its state, is stateful, "
+            "or goes backwards with return_sequences; ONNX's form here has none of those."
+        )
+    names = (
+        [layer.activation]
+        if kind == "SimpleRNN"
+        else [layer.recurrent_activation, layer.activation]
+    )
+    if kind == "LSTM":
+        names.append(layer.activation)
+    names = [n if isinstance(n, str) else getattr(n, "__name__", "") for n in names]
+    if any(n not in _RECURRENT_ACTIVATIONS for n in names):
+        raise ValueError(f"export(format='onnx'): layer '{hint}' uses activations {names}.")
+    weights = _weights(layer)
+    order, units = _GATES[kind], layer.units
+
+    def gates(
+        matrix: np.ndarray,
+    ) -> np.ndarray:  # (rows, gates * units) -> ONNX's (1, gates * units, rows)
+        blocks = np.split(matrix, len(order), axis=-1)
+        return np.concatenate([blocks[i] for i in order], axis=-1).T[None]
+
+    inputs = [
+        g.op("Transpose", [x], f"{hint}_time_first", perm=[1, 0, 2]),
+        g.constant(f"{hint}_W", gates(weights[0])),
+        g.constant(f"{hint}_R", gates(weights[1])),
+    ]
+    attrs: dict[str, Any] = {
+        "hidden_size": units,
+        "direction": "reverse" if layer.go_backwards else "forward",
+        "activations": [_RECURRENT_ACTIVATIONS[n] for n in names],
+    }
+    if layer.use_bias:
+        bias = weights[2]
+        if kind == "GRU" and layer.reset_after:  # an input bias and a recurrent one
+            both = np.concatenate([gates(bias[0][None])[0, :, 0], gates(bias[1][None])[0, :, 0]])
+        else:
+            both = np.concatenate(
+                [gates(bias[None])[0, :, 0], np.zeros(len(order) * units, np.float32)]
+            )
+        inputs.append(g.constant(f"{hint}_B", both[None]))
+    if kind == "GRU":
+        attrs["linear_before_reset"] = int(bool(layer.reset_after))
+    every, last = g.name(f"{hint}_Y"), g.name(f"{hint}_Y_h")
+    op = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}[kind]
+    g.nodes.append(node_proto(op, inputs, [every, last], every, **attrs))
+    if layer.return_sequences:  # (time, 1, batch, units) -> (batch, time, units)
+        y = g.op(
+            "Squeeze", [every, g.constant(f"{hint}_axis", np.array([1], np.int64))], f"{hint}_seq"
+        )
+        return g.op("Transpose", [y], f"{hint}_batch_first", perm=[1, 0, 2])
+    return g.op(
+        "Squeeze", [last, g.constant(f"{hint}_axis", np.array([0], np.int64))], f"{hint}_last"
+    )
+
+
 def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
     hint = layer.name
     size = _pair(layer.pool_size)
@@ -365,6 +434,8 @@ def _layer(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) 
         return _conv(g, layer, x, shape, depthwise=False)
     if kind == "DepthwiseConv2D":
         return _conv(g, layer, x, shape, depthwise=True)
+    if kind in _GATES:
+        return _recurrent(g, layer, x)
     if kind == "Conv1D":
         return _conv1d(g, layer, x, shape)
     if kind == "Conv2DTranspose":

@@ -67,6 +67,7 @@ def _attribute(message: bytes) -> tuple[str, object]:
         2: lambda: _one(message, 3),
         3: lambda: _one(message, 4).decode(),
         7: lambda: list(_all(message, 8)),
+        8: lambda: [v.decode() for v in _all(message, 9)],
     }[kind]()
     return name, value
 
@@ -169,6 +170,49 @@ def _conv_transpose(x, w, b, attrs):
     return out + (0 if b is None else b[None, :, None, None])
 
 
+_ACTIVATIONS = {
+    "Sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+    "Tanh": np.tanh,
+    "Relu": lambda v: np.maximum(v, 0),
+}
+
+
+def _recurrent(op, x, w, r, b, attrs):
+    """ONNX's RNN, GRU and LSTM (one direction, time first): (Y, Y_h)."""
+    hidden = attrs["hidden_size"]
+    gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[op]
+    default = {"RNN": ["Tanh"], "GRU": ["Sigmoid", "Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"]}[op]
+    f, g, h = ([_ACTIVATIONS[n] for n in attrs.get("activations", default)] + [None] * 3)[:3]
+    w, r = w[0], r[0]
+    wb, rb = (b[0][: gates * hidden], b[0][gates * hidden :]) if b is not None else (0, 0)
+    steps = (
+        range(x.shape[0] - 1, -1, -1) if attrs.get("direction") == "reverse" else range(x.shape[0])
+    )
+    state = np.zeros((x.shape[1], hidden))
+    cell = np.zeros_like(state)
+    out = np.zeros((x.shape[0], 1, x.shape[1], hidden))
+    for t in steps:
+        xw, hr = x[t] @ w.T + wb, state @ r.T
+        if op == "RNN":
+            state = f(xw + hr + rb)
+        elif op == "LSTM":
+            i, o, fo, c = np.split(xw + hr + rb, 4, axis=-1)
+            cell = f(fo) * cell + f(i) * g(c)
+            state = f(o) * h(cell)
+        else:
+            xz, xr, xh = np.split(xw, 3, axis=-1)
+            rz, rr, rh = np.split(state @ r.T, 3, axis=-1)
+            bz, br, bh = np.split(np.broadcast_to(rb, (gates * hidden,)), 3)
+            z, reset = f(xz + rz + bz), f(xr + rr + br)
+            if attrs.get("linear_before_reset"):
+                candidate = g(xh + reset * (rh + bh))
+            else:
+                candidate = g(xh + (reset * state) @ r[2 * hidden :].T + bh)
+            state = (1 - z) * candidate + z * state
+        out[t, 0] = state
+    return out, state[None]
+
+
 def _softmax(x, axis):
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
@@ -197,6 +241,11 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
             y = run_one(op, [a[0][:, :, None], *weights], _as_2d(attrs))[:, :, 0]
         elif op in ("Conv", "MaxPool", "AveragePool"):
             y = run_one(op, a, attrs)
+        elif op in ("RNN", "GRU", "LSTM"):
+            y, last = _recurrent(op, a[0], a[1], a[2], a[3] if len(a) > 3 else None, attrs)
+            values[node["outputs"][1]] = last
+        elif op == "Squeeze":
+            y = np.squeeze(a[0], axis=tuple(int(i) for i in a[1]))
         elif op == "ConvTranspose":
             y = _conv_transpose(a[0], a[1], a[2] if len(a) > 2 else None, attrs)
         elif op == "Resize":  # nearest, asymmetric, floor: each pixel repeated

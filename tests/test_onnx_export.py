@@ -98,7 +98,20 @@ def tokens():
     )
 
 
-@pytest.mark.parametrize("make", [cnn, graph, sequence, steps, upsampling, tokens])
+def recurrent():
+    return Sequential(
+        [
+            Input((6, 3)),
+            L.LSTM(4, return_sequences=True),
+            L.GRU(4, return_sequences=True),
+            L.SimpleRNN(3, return_sequences=True, activation="relu"),
+            L.GRU(3, reset_after=False, go_backwards=True),
+            L.Dense(2),
+        ]
+    )
+
+
+@pytest.mark.parametrize("make", [cnn, graph, sequence, steps, upsampling, tokens, recurrent])
 def test_onnx_export_predicts_as_minicnn(make, tmp_path):
     set_random_seed(0)
     model = make()
@@ -109,10 +122,10 @@ def test_onnx_export_predicts_as_minicnn(make, tmp_path):
     x = RNG.random((2, *model.input_shape)).astype(np.float32)
     if make is tokens:
         x = RNG.integers(0, 11, x.shape).astype(np.float32)
-    for layer in model.layers:  # a layer normalization's weights off their starting values
-        if type(layer).__name__ == "LayerNormalization":
-            for w in layer.weights:
-                w.data[...] = RNG.standard_normal(w.shape)
+    for layer in model.layers:  # weights off their starting values (zero biases, ones)
+        for w in layer.weights:
+            if type(layer).__name__ == "LayerNormalization" or w.name == "bias":
+                w.data[...] = RNG.standard_normal(w.shape) * 0.5
     model.export(tmp_path / "m.onnx", format="onnx")
     onnx = read_model(str(tmp_path / "m.onnx"))
     assert onnx["opsets"] == [("", 13)] and onnx["ir_version"] == 8
@@ -128,9 +141,9 @@ def test_onnx_export_predicts_as_minicnn(make, tmp_path):
 
 
 def test_onnx_export_refuses_what_it_cannot_write(tmp_path):
-    recurrent = Sequential([Input((4, 3)), L.LSTM(2)])
-    with pytest.raises(ValueError, match=r"layer 'lstm\w*' \(LSTM\) has no ONNX form here"):
-        recurrent.export(tmp_path / "r.onnx", format="onnx")
+    both_ways = Sequential([Input((4, 3)), L.Bidirectional(L.LSTM(2))])
+    with pytest.raises(ValueError, match=r"\(Bidirectional\) has no ONNX form here"):
+        both_ways.export(tmp_path / "r.onnx", format="onnx")
     assert not (tmp_path / "r.onnx").exists()
     two = Input((3,)), Input((3,))
     with pytest.raises(ValueError, match="one input and one output"):

@@ -14,48 +14,16 @@ from __future__ import annotations
 
 import math
 import os
-import struct
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import backend
+from .protobuf import bytes_field, float_field, int_field, text_field
 
 OPSET = 13
 FLOAT, INT64 = 1, 7  # ONNX's TensorProto data types
-
-
-# --- the protocol-buffer wire format ---------------------------------------------------------
-
-
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64s as their two's complement, as protobuf does
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _int(field: int, value: int) -> bytes:
-    return _varint(field << 3) + _varint(int(value))
-
-
-def _bytes(field: int, data: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(data)) + data
-
-
-def _text(field: int, value: str) -> bytes:
-    return _bytes(field, value.encode("utf-8"))
-
-
-def _float(field: int, value: float) -> bytes:
-    return _varint(field << 3 | 5) + struct.pack("<f", value)
 
 
 # --- ONNX messages ---------------------------------------------------------------------------
@@ -65,37 +33,43 @@ def tensor_proto(name: str, array: np.ndarray) -> bytes:
     array = np.ascontiguousarray(array)
     kind = INT64 if array.dtype.kind in "iu" else FLOAT
     array = array.astype("<i8" if kind == INT64 else "<f4")
-    dims = b"".join(_int(1, d) for d in array.shape)
-    return dims + _int(2, kind) + _text(8, name) + _bytes(9, array.tobytes())
+    dims = b"".join(int_field(1, d) for d in array.shape)
+    return dims + int_field(2, kind) + text_field(8, name) + bytes_field(9, array.tobytes())
 
 
 def attribute_proto(name: str, value: Any) -> bytes:
     if isinstance(value, float):
-        return _text(1, name) + _float(2, value) + _int(20, 1)
+        return text_field(1, name) + float_field(2, value) + int_field(20, 1)
     if isinstance(value, int):
-        return _text(1, name) + _int(3, value) + _int(20, 2)
+        return text_field(1, name) + int_field(3, value) + int_field(20, 2)
     if isinstance(value, str):
-        return _text(1, name) + _bytes(4, value.encode()) + _int(20, 3)
+        return text_field(1, name) + bytes_field(4, value.encode()) + int_field(20, 3)
     if all(isinstance(v, str) for v in value) and value:  # a list of strings
-        return _text(1, name) + b"".join(_bytes(9, v.encode()) for v in value) + _int(20, 8)
+        return (
+            text_field(1, name)
+            + b"".join(bytes_field(9, v.encode()) for v in value)
+            + int_field(20, 8)
+        )
     values = [int(v) for v in value]  # a list of ints
-    return _text(1, name) + b"".join(_int(8, v) for v in values) + _int(20, 7)
+    return text_field(1, name) + b"".join(int_field(8, v) for v in values) + int_field(20, 7)
 
 
 def node_proto(op: str, inputs: list[str], outputs: list[str], name: str, **attrs: Any) -> bytes:
     return (
-        b"".join(_text(1, i) for i in inputs)
-        + b"".join(_text(2, o) for o in outputs)
-        + _text(3, name)
-        + _text(4, op)
-        + b"".join(_bytes(5, attribute_proto(k, v)) for k, v in attrs.items())
+        b"".join(text_field(1, i) for i in inputs)
+        + b"".join(text_field(2, o) for o in outputs)
+        + text_field(3, name)
+        + text_field(4, op)
+        + b"".join(bytes_field(5, attribute_proto(k, v)) for k, v in attrs.items())
     )
 
 
 def value_info_proto(name: str, shape: tuple[Any, ...]) -> bytes:
-    dims = b"".join(_bytes(1, _text(2, "batch") if d is None else _int(1, d)) for d in shape)
-    tensor_type = _int(1, FLOAT) + _bytes(2, dims)
-    return _text(1, name) + _bytes(2, _bytes(1, tensor_type))
+    dims = b"".join(
+        bytes_field(1, text_field(2, "batch") if d is None else int_field(1, d)) for d in shape
+    )
+    tensor_type = int_field(1, FLOAT) + bytes_field(2, dims)
+    return text_field(1, name) + bytes_field(2, bytes_field(1, tensor_type))
 
 
 # --- the graph ---------------------------------------------------------------------------------
@@ -188,6 +162,16 @@ def _pair(value: Any) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
 
 
+def _kernel_inputs(
+    g: _Graph, hint: str, x: str, kernel: np.ndarray, weights: list[np.ndarray]
+) -> list[str]:
+    """A convolution's inputs: x, its kernel in ONNX's layout, and its bias if it has one."""
+    inputs = [x, g.constant(f"{hint}_kernel", kernel)]
+    if len(weights) > 1:
+        inputs.append(g.constant(f"{hint}_bias", weights[1]))
+    return inputs
+
+
 def _conv(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], depthwise: bool) -> str:
     hint = layer.name
     weights = _weights(layer)
@@ -206,9 +190,7 @@ def _conv(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], depthwise: bool
         pads = _same_pads(tuple(shape[:2]), kernel_size, strides, dilation)
     else:
         pads = [0, 0, 0, 0]
-    inputs = [_channels_first(g, x, hint), g.constant(f"{hint}_kernel", w)]
-    if len(weights) > 1:
-        inputs.append(g.constant(f"{hint}_bias", weights[1]))
+    inputs = _kernel_inputs(g, hint, _channels_first(g, x, hint), w, weights)
     y = g.op(
         "Conv",
         inputs,
@@ -236,12 +218,8 @@ def _conv1d(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
         pads = [(k - 1) * dilation, 0]
     else:
         pads = [0, 0]
-    inputs = [
-        g.op("Transpose", [x], f"{hint}_nct", perm=[0, 2, 1]),
-        g.constant(f"{hint}_kernel", w),
-    ]
-    if len(weights) > 1:
-        inputs.append(g.constant(f"{hint}_bias", weights[1]))
+    steps_last = g.op("Transpose", [x], f"{hint}_nct", perm=[0, 2, 1])
+    inputs = _kernel_inputs(g, hint, steps_last, w, weights)
     y = g.op(
         "Conv",
         inputs,
@@ -274,9 +252,7 @@ def _conv_transpose(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> st
         begins.append(max(total, 0) // 2)
         ends.append(max(total, 0) - max(total, 0) // 2)
         extra.append(max(-total, 0))
-    inputs = [_channels_first(g, x, hint), g.constant(f"{hint}_kernel", w)]
-    if len(weights) > 1:
-        inputs.append(g.constant(f"{hint}_bias", weights[1]))
+    inputs = _kernel_inputs(g, hint, _channels_first(g, x, hint), w, weights)
     y = g.op(
         "ConvTranspose",
         inputs,
@@ -595,19 +571,19 @@ def export_onnx(model: Any, path: str | os.PathLike) -> None:
     slot = (model._output_slots or [len(names) - 1])[0]
     output = g.op("Identity", [names[slot]], "output")
     graph = (
-        b"".join(_bytes(1, n) for n in g.nodes)
-        + _text(2, model.name)
-        + b"".join(_bytes(5, t) for t in g.initializers)
-        + _bytes(11, value_info_proto("input", (None, *input_shape)))
-        + _bytes(12, value_info_proto(output, (None, *shapes[slot])))
+        b"".join(bytes_field(1, n) for n in g.nodes)
+        + text_field(2, model.name)
+        + b"".join(bytes_field(5, t) for t in g.initializers)
+        + bytes_field(11, value_info_proto("input", (None, *input_shape)))
+        + bytes_field(12, value_info_proto(output, (None, *shapes[slot])))
     )
     from . import __version__
 
     document = (
-        _int(1, 8)  # ONNX's IR version 8 (ONNX 1.10+), which opset 13 needs at least
-        + _text(2, "minicnn")
-        + _text(3, __version__)
-        + _bytes(7, graph)
-        + _bytes(8, _text(1, "") + _int(2, OPSET))
+        int_field(1, 8)  # ONNX's IR version 8 (ONNX 1.10+), which opset 13 needs at least
+        + text_field(2, "minicnn")
+        + text_field(3, __version__)
+        + bytes_field(7, graph)
+        + bytes_field(8, text_field(1, "") + int_field(2, OPSET))
     )
     atomic_write(Path(path), lambda f: f.write(document))

@@ -11,9 +11,11 @@ import socket
 import struct
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
+
+from .protobuf import bytes_field, double_field, float_field, int_field, packed_doubles
 
 
 def _crc32c_table() -> list[int]:
@@ -50,59 +52,19 @@ def record(data: bytes) -> bytes:
     )
 
 
-# -- protobuf's wire format -----------------------------------------------------------------
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    value &= (1 << 64) - 1
-    while True:
-        low = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
-
-
-def _key(field: int, wire: int) -> bytes:
-    return _varint(field << 3 | wire)
-
-
-def _double(field: int, value: float) -> bytes:
-    return _key(field, 1) + struct.pack("<d", value)
-
-
-def _float(field: int, value: float) -> bytes:
-    return _key(field, 5) + struct.pack("<f", value)
-
-
-def _int(field: int, value: int) -> bytes:
-    return _key(field, 0) + _varint(value)
-
-
-def _bytes(field: int, value: bytes) -> bytes:
-    return _key(field, 2) + _varint(len(value)) + value
-
-
-def _packed_doubles(field: int, values: Any) -> bytes:
-    return _bytes(field, b"".join(struct.pack("<d", float(v)) for v in values))
-
-
 def event(step: int, wall_time: float, summary: bytes | None = None, version: str = "") -> bytes:
     """An Event: wall_time (1), step (2), file_version (3) or summary (5)."""
-    out = _double(1, wall_time) + _int(2, step)
+    out = double_field(1, wall_time) + int_field(2, step)
     if version:
-        out += _bytes(3, version.encode())
+        out += bytes_field(3, version.encode())
     if summary is not None:
-        out += _bytes(5, summary)
+        out += bytes_field(5, summary)
     return out
 
 
 def scalar_summary(tag: str, value: float) -> bytes:
     """A Summary with one Value: tag (1), simple_value (2)."""
-    return _bytes(1, _bytes(1, tag.encode()) + _float(2, value))
+    return bytes_field(1, bytes_field(1, tag.encode()) + float_field(2, value))
 
 
 def histogram_summary(tag: str, values: np.ndarray, bins: int = 30) -> bytes:
@@ -117,15 +79,15 @@ def histogram_summary(tag: str, values: np.ndarray, bins: int = 30) -> bytes:
         low, high = low - 0.5, high + 0.5
     counts, edges = np.histogram(values, bins=bins, range=(low, high))
     proto = (
-        _double(1, float(values.min()))
-        + _double(2, float(values.max()))
-        + _double(3, float(values.size))
-        + _double(4, float(values.sum()))
-        + _double(5, float((values**2).sum()))
-        + _packed_doubles(6, edges[1:])
-        + _packed_doubles(7, counts)
+        double_field(1, float(values.min()))
+        + double_field(2, float(values.max()))
+        + double_field(3, float(values.size))
+        + double_field(4, float(values.sum()))
+        + double_field(5, float((values**2).sum()))
+        + packed_doubles(6, edges[1:])
+        + packed_doubles(7, counts)
     )
-    return _bytes(1, _bytes(1, tag.encode()) + _bytes(5, proto))
+    return bytes_field(1, bytes_field(1, tag.encode()) + bytes_field(5, proto))
 
 
 class EventWriter:

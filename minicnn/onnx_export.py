@@ -122,6 +122,12 @@ def _activation(g: _Graph, x: str, activation: Any, hint: str) -> str:
         return g.op(simple[name], [x], f"{hint}_{name}")
     if name == "softmax":
         return g.op("Softmax", [x], f"{hint}_softmax", axis=-1)
+    if name == "gelu":  # exact, as Keras' default: x (1 + erf(x / sqrt 2)) / 2
+        half = g.op("Mul", [x, g.constant("half", np.float32(0.5))], f"{hint}_half")
+        scaled = g.op("Mul", [x, g.constant("root_half", np.float32(math.sqrt(0.5)))], f"{hint}_s")
+        erf = g.op("Erf", [scaled], f"{hint}_erf")
+        one_plus = g.op("Add", [erf, g.constant("one", np.float32(1))], f"{hint}_1p")
+        return g.op("Mul", [half, one_plus], f"{hint}_gelu")
     if name in ("silu", "swish"):
         return g.op("Mul", [x, g.op("Sigmoid", [x], f"{hint}_gate")], f"{hint}_silu")
     if name == "leaky_relu":
@@ -376,6 +382,84 @@ def _recurrent(g: _Graph, layer: Any, x: str) -> str:
     )
 
 
+def _attention(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) -> str:
+    """MultiHeadAttention on (batch, steps, features) as ONNX products: each projection a
+    MatMul to (batch, heads, steps, size), the scaled scores' softmax (the causal mask a
+    constant), the heads' values joined and projected back."""
+    hint = layer.name
+    if layer.key_value_heads != layer.num_heads or any(len(s) != 2 for s in shapes):
+        raise ValueError(
+            f"export(format='onnx'): layer '{hint}' (MultiHeadAttention) has grouped heads "
+            "or attends over more than one axis; ONNX's form here has neither."
+        )
+    query, value = xs[0], xs[1]
+    key = xs[2] if len(xs) > 2 else value
+    weights = {
+        w.path.rsplit("/", 2)[-2] + "/" + w.name: backend.to_numpy(w.data) for w in layer.weights
+    }
+    heads = layer.num_heads
+
+    def project(x: str, part: str, size: int) -> str:
+        kernel = weights[f"{part}/kernel"]
+        y = g.op(
+            "MatMul",
+            [x, g.constant(f"{hint}_{part}_kernel", kernel.reshape(kernel.shape[0], -1))],
+            f"{hint}_{part}",
+        )
+        if f"{part}/bias" in weights:
+            y = g.op(
+                "Add",
+                [y, g.constant(f"{hint}_{part}_bias", weights[f"{part}/bias"].reshape(-1))],
+                f"{hint}_{part}_biased",
+            )
+        split = g.op(
+            "Reshape",
+            [y, g.constant(f"{hint}_{part}_heads", np.array([0, 0, heads, size], np.int64))],
+            f"{hint}_{part}_split",
+        )
+        return g.op("Transpose", [split], f"{hint}_{part}_by_head", perm=[0, 2, 1, 3])
+
+    q = project(query, "query", layer.key_dim)
+    q = g.op(
+        "Mul",
+        [q, g.constant(f"{hint}_scale", np.float32(1 / math.sqrt(layer.key_dim)))],
+        f"{hint}_q_scaled",
+    )
+    k = project(key, "key", layer.key_dim)
+    v = project(value, "value", layer.value_dim)
+    scores = g.op(
+        "MatMul", [q, g.op("Transpose", [k], f"{hint}_kT", perm=[0, 1, 3, 2])], f"{hint}_scores"
+    )
+    if layer.use_causal_mask:
+        steps_q, steps_k = shapes[0][0], shapes[-1][0]
+        hidden = np.triu(np.full((steps_q, steps_k), -1e9, np.float32), k=1)
+        scores = g.op("Add", [scores, g.constant(f"{hint}_causal", hidden)], f"{hint}_masked")
+    weights_of = g.op("Softmax", [scores], f"{hint}_weights", axis=-1)
+    context = g.op("MatMul", [weights_of, v], f"{hint}_context")
+    context = g.op("Transpose", [context], f"{hint}_by_step", perm=[0, 2, 1, 3])
+    joined = g.op(
+        "Reshape",
+        [
+            context,
+            g.constant(f"{hint}_joined_shape", np.array([0, 0, heads * layer.value_dim], np.int64)),
+        ],
+        f"{hint}_joined",
+    )
+    kernel = weights["attention_output/kernel"]
+    out = g.op(
+        "MatMul",
+        [joined, g.constant(f"{hint}_out_kernel", kernel.reshape(-1, kernel.shape[-1]))],
+        f"{hint}_out",
+    )
+    if "attention_output/bias" in weights:
+        out = g.op(
+            "Add",
+            [out, g.constant(f"{hint}_out_bias", weights["attention_output/bias"])],
+            f"{hint}_output",
+        )
+    return out
+
+
 def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
     hint = layer.name
     size = _pair(layer.pool_size)
@@ -412,6 +496,8 @@ def _layer(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) 
         return _conv(g, layer, x, shape, depthwise=True)
     if kind in _GATES:
         return _recurrent(g, layer, x)
+    if kind == "MultiHeadAttention":
+        return _attention(g, layer, xs, shapes)
     if kind == "Conv1D":
         return _conv1d(g, layer, x, shape)
     if kind == "Conv2DTranspose":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+import scipy.special
 
 
 def _fields(data: bytes) -> list[tuple[int, int, object]]:
@@ -258,6 +259,8 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
             y = a[0].astype(np.int64)
         elif op == "Div":
             y = a[0] / a[1]
+        elif op == "Erf":
+            y = scipy.special.erf(a[0])
         elif op == "Sqrt":
             y = np.sqrt(a[0])
         elif op == "LeakyRelu":

@@ -111,7 +111,20 @@ def recurrent():
     )
 
 
-@pytest.mark.parametrize("make", [cnn, graph, sequence, steps, upsampling, tokens, recurrent])
+def transformer():
+    """A causal self-attention block, then cross-attention to the embeddings."""
+    tokens = Input((6,))
+    embedded = L.Embedding(20, 8)(tokens)
+    attended = L.MultiHeadAttention(2, 4, value_dim=3)(embedded, embedded, use_causal_mask=True)
+    h = L.LayerNormalization()(L.Add()([embedded, attended]))
+    h = L.LayerNormalization()(L.Add()([h, L.Dense(8)(L.Dense(16, activation="gelu")(h))]))
+    crossed = L.MultiHeadAttention(3, 2)(h, embedded, embedded)
+    return Model(tokens, L.Dense(3, activation="softmax")(L.GlobalAveragePooling1D()(crossed)))
+
+
+@pytest.mark.parametrize(
+    "make", [cnn, graph, sequence, steps, upsampling, tokens, recurrent, transformer]
+)
 def test_onnx_export_predicts_as_minicnn(make, tmp_path):
     set_random_seed(0)
     model = make()
@@ -120,7 +133,7 @@ def test_onnx_export_predicts_as_minicnn(make, tmp_path):
             layer.moving_mean.data[...] = RNG.standard_normal(layer.moving_mean.shape)
             layer.moving_variance.data[...] = RNG.random(layer.moving_variance.shape) + 0.5
     x = RNG.random((2, *model.input_shape)).astype(np.float32)
-    if make is tokens:
+    if make in (tokens, transformer):
         x = RNG.integers(0, 11, x.shape).astype(np.float32)
     for layer in model.layers:  # weights off their starting values (zero biases, ones)
         for w in layer.weights:

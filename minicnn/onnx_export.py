@@ -460,6 +460,129 @@ def _attention(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...
     return out
 
 
+def _separable(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
+    """SeparableConv2D: the depthwise convolution, then the pointwise one (with the bias)."""
+    hint = layer.name
+    weights = _weights(layer)
+    kh, kw, c, m = weights[0].shape
+    depthwise = weights[0].reshape(kh, kw, c * m).transpose(2, 0, 1)[:, None]
+    strides, dilation = _pair(layer.strides), _pair(layer.dilation_rate)
+    pads = [0, 0, 0, 0]
+    if layer.padding == "same":
+        pads = _same_pads(tuple(shape[:2]), (kh, kw), strides, dilation)
+    y = g.op(
+        "Conv",
+        [_channels_first(g, x, hint), g.constant(f"{hint}_depthwise", depthwise)],
+        f"{hint}_depthwise",
+        kernel_shape=[kh, kw],
+        strides=list(strides),
+        dilations=list(dilation),
+        pads=pads,
+        group=c,
+    )
+    pointwise = weights[1].transpose(3, 2, 0, 1)
+    y = g.op(
+        "Conv",
+        _kernel_inputs(g, hint, y, pointwise, [pointwise, *weights[2:]]),
+        f"{hint}_pointwise",
+        kernel_shape=[1, 1],
+    )
+    return _activation(g, _channels_last(g, y, hint), layer.activation, hint)
+
+
+def _bidirectional(g: _Graph, layer: Any, x: str) -> str:
+    """Bidirectional: its forward and backward layers, each exported as it is, merged as
+    ``merge_mode`` says; the backward layer's sequence turned back to time order, as Keras
+    does."""
+    hint = layer.name
+    forward = _recurrent(g, layer.forward_layer, x)
+    backward_layer = layer.backward_layer
+    if backward_layer.return_sequences:  # run backwards over the reversed steps, then turned
+        backward_layer.go_backwards = False
+        try:
+            reversed_x = _reversed_steps(g, x, f"{hint}_reversed", layer.input_shape[0])
+            backward = _reversed_steps(
+                g,
+                _recurrent(g, backward_layer, reversed_x),
+                f"{hint}_back_in_order",
+                layer.input_shape[0],
+            )
+        finally:
+            backward_layer.go_backwards = True
+    else:
+        backward = _recurrent(g, backward_layer, x)
+    if layer.merge_mode == "concat":
+        return g.op("Concat", [forward, backward], f"{hint}_concat", axis=-1)
+    op = {"sum": "Add", "mul": "Mul", "ave": "Mean"}.get(layer.merge_mode)
+    if op is None:
+        raise ValueError(f"export(format='onnx'): layer '{hint}' merges by {layer.merge_mode!r}.")
+    return g.op(op, [forward, backward], f"{hint}_{layer.merge_mode}")
+
+
+def _reversed_steps(g: _Graph, x: str, hint: str, steps: int) -> str:
+    """x (batch, steps, ...) with its steps in reverse order."""
+    return g.op(
+        "Slice",
+        [
+            x,
+            g.constant(f"{hint}_start", np.array([steps - 1], np.int64)),
+            g.constant(f"{hint}_end", np.array([-steps - 1], np.int64)),
+            g.constant(f"{hint}_axis", np.array([1], np.int64)),
+            g.constant(f"{hint}_step", np.array([-1], np.int64)),
+        ],
+        hint,
+    )
+
+
+def _group_norm(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
+    """GroupNormalization over the last axis's groups (with the positions), in products."""
+    hint = layer.name
+    groups, channels = layer.groups, shape[-1]
+    split = g.op(
+        "Reshape",
+        [
+            x,
+            g.constant(
+                f"{hint}_grouped", np.array([0, *shape[:-1], groups, channels // groups], np.int64)
+            ),
+        ],
+        f"{hint}_grouped",
+    )
+    axes = [*range(1, len(shape)), len(shape) + 1]  # the positions and each group's channels
+    mean = g.op("ReduceMean", [split], f"{hint}_mean", axes=axes, keepdims=1)
+    centered = g.op("Sub", [split, mean], f"{hint}_centered")
+    variance = g.op(
+        "ReduceMean",
+        [g.op("Mul", [centered, centered], f"{hint}_sq")],
+        f"{hint}_var",
+        axes=axes,
+        keepdims=1,
+    )
+    spread = g.op(
+        "Sqrt",
+        [
+            g.op(
+                "Add",
+                [variance, g.constant(f"{hint}_eps", np.float32(layer.epsilon))],
+                f"{hint}_var_eps",
+            )
+        ],
+        f"{hint}_std",
+    )
+    normed = g.op("Div", [centered, spread], f"{hint}_normed")
+    y = g.op(
+        "Reshape",
+        [normed, g.constant(f"{hint}_back", np.array([0, *shape], np.int64))],
+        f"{hint}_joined",
+    )
+    weights = iter(_weights(layer))
+    if layer.scale:
+        y = g.op("Mul", [y, g.constant(f"{hint}_gamma", next(weights))], f"{hint}_scaled")
+    if layer.center:
+        y = g.op("Add", [y, g.constant(f"{hint}_beta", next(weights))], f"{hint}_shifted")
+    return y
+
+
 def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
     hint = layer.name
     size = _pair(layer.pool_size)
@@ -498,6 +621,31 @@ def _layer(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) 
         return _recurrent(g, layer, x)
     if kind == "MultiHeadAttention":
         return _attention(g, layer, xs, shapes)
+    if kind == "SeparableConv2D":
+        return _separable(g, layer, x, shape)
+    if kind == "Bidirectional" and type(layer.forward_layer).__name__ in _GATES:
+        return _bidirectional(g, layer, x)
+    if kind == "GroupNormalization" and layer.axis in (-1, len(shape)):
+        return _group_norm(g, layer, x, shape)
+    if kind == "Normalization" and layer.axis in (-1, len(shape), (-1,), [-1]):
+        if layer._constants is not None:
+            mean, variance = (backend.to_numpy(v) for v in layer._constants)
+        else:
+            mean, variance = (backend.to_numpy(w.data) for w in layer.weights[:2])
+        spread = np.maximum(np.sqrt(variance), np.float32(layer.EPSILON)).astype(np.float32)
+        if layer.invert:
+            y = g.op("Mul", [x, g.constant(f"{hint}_spread", spread)], f"{hint}_spread")
+            return g.op(
+                "Add", [y, g.constant(f"{hint}_mean", mean.astype(np.float32))], f"{hint}_out"
+            )
+        y = g.op(
+            "Sub", [x, g.constant(f"{hint}_mean", mean.astype(np.float32))], f"{hint}_centered"
+        )
+        return g.op(
+            "Mul",
+            [y, g.constant(f"{hint}_inverse", (1 / spread).astype(np.float32))],
+            f"{hint}_out",
+        )
     if kind == "Conv1D":
         return _conv1d(g, layer, x, shape)
     if kind == "Conv2DTranspose":

@@ -267,8 +267,10 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
             y = np.where(a[0] >= 0, a[0], attrs["alpha"] * a[0])
         elif op == "Slice":
             index = [slice(None)] * a[0].ndim
-            for start, end, axis in zip(a[1], a[2], a[3], strict=True):
-                index[axis] = slice(int(start), int(end))
+            steps = a[4] if len(a) > 4 else [1] * len(a[1])
+            for start, end, axis, step in zip(a[1], a[2], a[3], steps, strict=True):
+                stop = None if step < 0 and end < -a[0].shape[axis] else int(end)
+                index[axis] = slice(int(start), stop, int(step))
             y = a[0][tuple(index)]
         elif op == "Gemm":
             y = a[0] @ a[1] + (a[2] if len(a) > 2 else 0)

@@ -122,8 +122,36 @@ def transformer():
     return Model(tokens, L.Dense(3, activation="softmax")(L.GlobalAveragePooling1D()(crossed)))
 
 
+def separable():
+    normalize = L.Normalization()
+    normalize.adapt(RNG.random((20, 6, 6, 3)) * 4)
+    return Sequential(
+        [
+            Input((6, 6, 3)),
+            normalize,
+            L.SeparableConv2D(4, 3, depth_multiplier=2, padding="same", activation="relu"),
+            L.GroupNormalization(2),
+            L.SeparableConv2D(2, 2, strides=2),
+            L.Flatten(),
+        ]
+    )
+
+
+def both_ways():
+    return Sequential(
+        [
+            Input((5, 2)),
+            L.Bidirectional(L.LSTM(3, return_sequences=True)),
+            L.Bidirectional(L.SimpleRNN(2, return_sequences=True), merge_mode="ave"),
+            L.Bidirectional(L.GRU(2), merge_mode="sum"),
+            L.Dense(2),
+        ]
+    )
+
+
 @pytest.mark.parametrize(
-    "make", [cnn, graph, sequence, steps, upsampling, tokens, recurrent, transformer]
+    "make",
+    [cnn, graph, sequence, steps, upsampling, tokens, recurrent, transformer, separable, both_ways],
 )
 def test_onnx_export_predicts_as_minicnn(make, tmp_path):
     set_random_seed(0)
@@ -137,7 +165,9 @@ def test_onnx_export_predicts_as_minicnn(make, tmp_path):
         x = RNG.integers(0, 11, x.shape).astype(np.float32)
     for layer in model.layers:  # weights off their starting values (zero biases, ones)
         for w in layer.weights:
-            if type(layer).__name__ == "LayerNormalization" or w.name == "bias":
+            if type(layer).__name__ in ("LayerNormalization", "GroupNormalization") or (
+                w.name == "bias"
+            ):
                 w.data[...] = RNG.standard_normal(w.shape) * 0.5
     model.export(tmp_path / "m.onnx", format="onnx")
     onnx = read_model(str(tmp_path / "m.onnx"))
@@ -154,9 +184,14 @@ def test_onnx_export_predicts_as_minicnn(make, tmp_path):
 
 
 def test_onnx_export_refuses_what_it_cannot_write(tmp_path):
-    both_ways = Sequential([Input((4, 3)), L.Bidirectional(L.LSTM(2))])
-    with pytest.raises(ValueError, match=r"\(Bidirectional\) has no ONNX form here"):
-        both_ways.export(tmp_path / "r.onnx", format="onnx")
+    stateful = Sequential(
+        [Input((4, 3)), L.LSTM(2, return_state=False, go_backwards=True, return_sequences=True)]
+    )
+    with pytest.raises(ValueError, match=r"goes backwards with return_sequences"):
+        stateful.export(tmp_path / "r.onnx", format="onnx")
+    volumes = Sequential([Input((4, 4, 4, 1)), L.Conv3D(2, 1)])
+    with pytest.raises(ValueError, match=r"\(Conv3D\) has no ONNX form here"):
+        volumes.export(tmp_path / "v.onnx", format="onnx")
     assert not (tmp_path / "r.onnx").exists()
     two = Input((3,)), Input((3,))
     with pytest.raises(ValueError, match="one input and one output"):

@@ -583,6 +583,75 @@ def _group_norm(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
     return y
 
 
+def _triple(value: Any) -> tuple[int, int, int]:
+    return (value,) * 3 if isinstance(value, int) else tuple(int(v) for v in value)
+
+
+def _volume(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
+    """Conv3D and the 3-D poolings on (batch, depth, rows, columns, channels)."""
+    hint = layer.name
+    first = g.op("Transpose", [x], f"{hint}_ncdhw", perm=[0, 4, 1, 2, 3])
+    if op == "Conv":
+        weights = _weights(layer)
+        kernel = weights[0]  # (kd, kh, kw, C / groups, filters)
+        w = kernel.transpose(4, 3, 0, 1, 2)
+        size, strides = tuple(w.shape[2:]), _triple(layer.strides)
+        dilation = _triple(layer.dilation_rate)
+        inputs = _kernel_inputs(g, hint, first, w, weights)
+        attrs: dict[str, Any] = {"group": shape[-1] // kernel.shape[3], "dilations": list(dilation)}
+    else:
+        size = _triple(layer.pool_size)
+        strides = _triple(layer.strides) if layer.strides is not None else size
+        dilation, inputs, attrs = (1, 1, 1), [first], {}
+        if op == "AveragePool":
+            attrs["count_include_pad"] = 0
+    pads = [0] * 6
+    if layer.padding == "same":
+        pads = _same_pads(tuple(shape[:3]), size, strides, dilation)
+    y = g.op(
+        op,
+        inputs,
+        f"{hint}_{op.lower()}",
+        kernel_shape=list(size),
+        strides=list(strides),
+        pads=pads,
+        **attrs,
+    )
+    y = g.op("Transpose", [y], f"{hint}_ndhwc", perm=[0, 2, 3, 4, 1])
+    return _activation(g, y, layer.activation, hint) if op == "Conv" else y
+
+
+def _resized(
+    g: _Graph, x: str, size: tuple[int, int], channels: int, method: str, hint: str
+) -> str:
+    """Images (batch, rows, columns, channels) resized to ``size`` as Keras resizes them
+    (TensorFlow's half-pixel centers; nearest takes floor((o + 0.5) * in / out))."""
+    batch = g.op(
+        "Slice",
+        [
+            g.op("Shape", [x], f"{hint}_shape"),
+            g.constant(f"{hint}_zero", np.array([0], np.int64)),
+            g.constant(f"{hint}_one", np.array([1], np.int64)),
+        ],
+        f"{hint}_batch",
+    )
+    sizes = g.op(
+        "Concat",
+        [batch, g.constant(f"{hint}_size", np.array([*size, channels], np.int64))],
+        f"{hint}_sizes",
+        axis=0,
+    )
+    if method == "nearest":  # floor(x + 0.5) of half-pixel x: round half up
+        attrs = {
+            "mode": "nearest",
+            "coordinate_transformation_mode": "half_pixel",
+            "nearest_mode": "round_prefer_ceil",
+        }
+    else:
+        attrs = {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
+    return g.op("Resize", [x, "", "", sizes], f"{hint}_resized", **attrs)
+
+
 def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
     hint = layer.name
     size = _pair(layer.pool_size)
@@ -621,6 +690,15 @@ def _layer(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) 
         return _recurrent(g, layer, x)
     if kind == "MultiHeadAttention":
         return _attention(g, layer, xs, shapes)
+    if kind in ("Conv3D", "MaxPooling3D", "AveragePooling3D"):
+        op = {"Conv3D": "Conv", "MaxPooling3D": "MaxPool", "AveragePooling3D": "AveragePool"}[kind]
+        return _volume(g, layer, x, shape, op)
+    if kind == "UpSampling2D" and layer.interpolation == "bilinear":
+        rows, cols = _pair(layer.size)
+        return _resized(g, x, (shape[0] * rows, shape[1] * cols), shape[2], "bilinear", hint)
+    if kind == "Resizing" and not (layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio):
+        if layer.interpolation in ("bilinear", "nearest") and not layer.antialias:
+            return _resized(g, x, (layer.height, layer.width), shape[2], layer.interpolation, hint)
     if kind == "SeparableConv2D":
         return _separable(g, layer, x, shape)
     if kind == "Bidirectional" and type(layer.forward_layer).__name__ in _GATES:

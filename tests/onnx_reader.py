@@ -5,6 +5,7 @@ test_onnx_export)."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import numpy as np
@@ -98,60 +99,71 @@ def read_model(path: str) -> dict:
     }
 
 
+def _windows(x, attrs, fill=0.0):
+    """x padded, and each output position's window of it (N spatial axes)."""
+    kernel = attrs["kernel_shape"]
+    dims = len(kernel)
+    strides = attrs.get("strides", [1] * dims)
+    dilations = attrs.get("dilations", [1] * dims)
+    pads = attrs.get("pads", [0] * 2 * dims)
+    spread = [(0, 0), (0, 0), *zip(pads[:dims], pads[dims:], strict=True)]
+    x = np.pad(x, spread, constant_values=fill)
+    counts = [
+        (x.shape[2 + a] - dilations[a] * (kernel[a] - 1) - 1) // strides[a] + 1 for a in range(dims)
+    ]
+    for at in itertools.product(*(range(c) for c in counts)):
+        cut = tuple(
+            slice(i * s, i * s + d * (k - 1) + 1, d)
+            for i, s, d, k in zip(at, strides, dilations, kernel, strict=True)
+        )
+        yield at, counts, x[(slice(None), slice(None), *cut)]
+
+
 def _conv(x, w, b, attrs):
-    n, c, h, wd = x.shape
-    kh, kw = attrs["kernel_shape"]
-    sh, sw = attrs.get("strides", [1, 1])
-    dh, dw = attrs.get("dilations", [1, 1])
-    top, left, bottom, right = attrs.get("pads", [0, 0, 0, 0])
     group = attrs.get("group", 1)
-    x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    oh = (x.shape[2] - dh * (kh - 1) - 1) // sh + 1
-    ow = (x.shape[3] - dw * (kw - 1) - 1) // sw + 1
-    out = np.zeros((n, w.shape[0], oh, ow))
-    per_in, per_out = c // group, w.shape[0] // group
-    for o in range(w.shape[0]):
-        g = o // per_out
-        for i in range(oh):
-            for j in range(ow):
-                window = x[
-                    :,
-                    g * per_in : (g + 1) * per_in,
-                    i * sh : i * sh + dh * (kh - 1) + 1 : dh,
-                    j * sw : j * sw + dw * (kw - 1) + 1 : dw,
-                ]
-                out[:, o, i, j] = (window * w[o]).sum(axis=(1, 2, 3))
-    return out + (0 if b is None else b[None, :, None, None])
+    per_in, per_out = x.shape[1] // group, w.shape[0] // group
+    out = None
+    for at, counts, window in _windows(x, attrs):
+        if out is None:
+            out = np.zeros((x.shape[0], w.shape[0], *counts))
+        for o in range(w.shape[0]):
+            g = o // per_out
+            part = window[:, g * per_in : (g + 1) * per_in]
+            out[(slice(None), o, *at)] = (part * w[o]).sum(axis=tuple(range(1, part.ndim)))
+    bias = 0 if b is None else b.reshape(1, -1, *[1] * (x.ndim - 2))
+    return out + bias
 
 
 def _pool(x, attrs, kind):
-    kh, kw = attrs["kernel_shape"]
-    sh, sw = attrs.get("strides", [1, 1])
-    top, left, bottom, right = attrs.get("pads", [0, 0, 0, 0])
-    fill = -np.inf if kind == "max" else np.nan
-    x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
-    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
-    out = np.zeros((*x.shape[:2], oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            window = x[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
-            out[:, :, i, j] = (
-                window.max(axis=(2, 3)) if kind == "max" else np.nanmean(window, axis=(2, 3))
-            )
+    out = None
+    for at, counts, window in _windows(x, attrs, -np.inf if kind == "max" else np.nan):
+        if out is None:
+            out = np.zeros((*x.shape[:2], *counts))
+        axes = tuple(range(2, window.ndim))
+        out[(slice(None), slice(None), *at)] = (
+            window.max(axis=axes) if kind == "max" else np.nanmean(window, axis=axes)
+        )
     return out
 
 
-def _as_2d(attrs: dict) -> dict:
-    """A 1-D Conv's or pool's attributes as a 2-D one's of height 1."""
-    if len(attrs["kernel_shape"]) == 2:
-        return attrs
-    out = dict(attrs, kernel_shape=[1, *attrs["kernel_shape"]])
-    for key in ("strides", "dilations"):
-        if key in attrs:
-            out[key] = [1, *attrs[key]]
-    if "pads" in attrs:
-        out["pads"] = [0, attrs["pads"][0], 0, attrs["pads"][1]]
-    return out
+def _resize(x, sizes, attrs):
+    """ONNX's Resize by sizes, axis by axis: linear or nearest at half-pixel positions."""
+    for axis, size in enumerate(int(v) for v in sizes):
+        n = x.shape[axis]
+        if size == n:
+            continue
+        at = (np.arange(size) + 0.5) * n / size - 0.5
+        if attrs["mode"] == "nearest":  # round_prefer_ceil
+            x = np.take(x, np.clip(np.floor(at + 0.5), 0, n - 1).astype(int), axis=axis)
+            continue
+        at = np.clip(at, 0, n - 1)
+        low = np.floor(at).astype(int)
+        high = np.minimum(low + 1, n - 1)
+        shape = [1] * x.ndim
+        shape[axis] = size
+        weight = (at - low).reshape(shape)
+        x = np.take(x, low, axis=axis) * (1 - weight) + np.take(x, high, axis=axis) * weight
+    return x
 
 
 def _conv_transpose(x, w, b, attrs):
@@ -237,9 +249,6 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
         op, attrs = node["op"], node["attrs"]
         if op == "Transpose":
             y = a[0].transpose(attrs["perm"])
-        elif op in ("Conv", "MaxPool", "AveragePool") and a[0].ndim == 3:  # 1-D: height 1
-            weights = [v[:, :, None] for v in a[1:2]] + a[2:]
-            y = run_one(op, [a[0][:, :, None], *weights], _as_2d(attrs))[:, :, 0]
         elif op in ("Conv", "MaxPool", "AveragePool"):
             y = run_one(op, a, attrs)
         elif op in ("RNN", "GRU", "LSTM"):
@@ -249,6 +258,10 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
             y = np.squeeze(a[0], axis=tuple(int(i) for i in a[1]))
         elif op == "ConvTranspose":
             y = _conv_transpose(a[0], a[1], a[2] if len(a) > 2 else None, attrs)
+        elif op == "Resize" and len(a) > 3:  # by sizes, at half-pixel positions
+            y = _resize(a[0], a[3], attrs)
+        elif op == "Shape":
+            y = np.array(a[0].shape, np.int64)
         elif op == "Resize":  # nearest, asymmetric, floor: each pixel repeated
             y = a[0]
             for axis, scale in enumerate(a[2]):
@@ -267,8 +280,9 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
             y = np.where(a[0] >= 0, a[0], attrs["alpha"] * a[0])
         elif op == "Slice":
             index = [slice(None)] * a[0].ndim
+            axes = a[3] if len(a) > 3 else range(len(a[1]))  # by default the first ones
             steps = a[4] if len(a) > 4 else [1] * len(a[1])
-            for start, end, axis, step in zip(a[1], a[2], a[3], steps, strict=True):
+            for start, end, axis, step in zip(a[1], a[2], axes, steps, strict=True):
                 stop = None if step < 0 and end < -a[0].shape[axis] else int(end)
                 index[axis] = slice(int(start), stop, int(step))
             y = a[0][tuple(index)]

@@ -149,9 +149,47 @@ def both_ways():
     )
 
 
+def volumes():
+    return Sequential(
+        [
+            Input((5, 6, 4, 2)),
+            L.Conv3D(3, 3, padding="same", activation="relu"),
+            L.MaxPooling3D(2),
+            L.Conv3D(2, 2, strides=(1, 2, 1)),
+            L.AveragePooling3D(2, padding="same"),
+            L.Flatten(),
+        ]
+    )
+
+
+def resizing():
+    return Sequential(
+        [
+            Input((7, 5, 2)),
+            L.Resizing(4, 9),
+            L.UpSampling2D(2, interpolation="bilinear"),
+            L.Resizing(11, 6, interpolation="nearest"),
+            L.Resizing(4, 13, interpolation="nearest"),
+        ]
+    )
+
+
 @pytest.mark.parametrize(
     "make",
-    [cnn, graph, sequence, steps, upsampling, tokens, recurrent, transformer, separable, both_ways],
+    [
+        cnn,
+        graph,
+        sequence,
+        steps,
+        upsampling,
+        tokens,
+        recurrent,
+        transformer,
+        separable,
+        both_ways,
+        volumes,
+        resizing,
+    ],
 )
 def test_onnx_export_predicts_as_minicnn(make, tmp_path):
     set_random_seed(0)
@@ -189,9 +227,9 @@ def test_onnx_export_refuses_what_it_cannot_write(tmp_path):
     )
     with pytest.raises(ValueError, match=r"goes backwards with return_sequences"):
         stateful.export(tmp_path / "r.onnx", format="onnx")
-    volumes = Sequential([Input((4, 4, 4, 1)), L.Conv3D(2, 1)])
-    with pytest.raises(ValueError, match=r"\(Conv3D\) has no ONNX form here"):
-        volumes.export(tmp_path / "v.onnx", format="onnx")
+    warped = Sequential([Input((4, 4, 1)), L.RandomRotation(0.1)])
+    with pytest.raises(ValueError, match=r"\(RandomRotation\) has no ONNX form here"):
+        warped.export(tmp_path / "v.onnx", format="onnx")
     assert not (tmp_path / "r.onnx").exists()
     two = Input((3,)), Input((3,))
     with pytest.raises(ValueError, match="one input and one output"):

@@ -668,6 +668,22 @@ def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str
 
 
 def _layer(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) -> str:
+    if getattr(layer, "data_format", None) == "channels_first" and len(shapes[0]) > 1:
+        # The same weights work channels-last: transposed there, exported so, and back.
+        rank = len(shapes[0]) + 1
+        x = g.op("Transpose", [xs[0]], f"{layer.name}_to_last", perm=[0, *range(2, rank), 1])
+        y = _channels_last_layer(g, layer, [x], [(*shapes[0][1:], shapes[0][0])])
+        if len(layer.compute_output_shape(shapes[0])) + 1 != rank:
+            return y  # flattened or pooled away: no channel axis left to move
+        return g.op(
+            "Transpose", [y], f"{layer.name}_to_first", perm=[0, rank - 1, *range(1, rank - 1)]
+        )
+    return _channels_last_layer(g, layer, xs, shapes)
+
+
+def _channels_last_layer(
+    g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]
+) -> str:
     kind = type(layer).__name__
     x, shape, hint = xs[0], shapes[0], layer.name
     if kind in (
@@ -798,14 +814,16 @@ def _layer(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) 
     if kind == "Softmax" and not getattr(layer, "takes_list", False):
         axis = layer.axis if isinstance(layer.axis, int) else -1
         return g.op("Softmax", [x], f"{hint}_softmax", axis=axis)
-    if kind == "BatchNormalization" and layer.axis in (-1, len(shape)):
+    if kind == "BatchNormalization" and isinstance(layer.axis, int):
         mean, variance = (
             backend.to_numpy(t.data) for t in (layer.moving_mean, layer.moving_variance)
         )
         gamma = backend.to_numpy(layer.gamma.data) if layer.scale else np.ones_like(mean)
         beta = backend.to_numpy(layer.beta.data) if layer.center else np.zeros_like(mean)
-        scale = (gamma / np.sqrt(variance + layer.epsilon)).astype(np.float32)
-        shift = (beta - mean * scale).astype(np.float32)
+        along = [1] * len(shape)  # the constants broadcast along the layer's axis
+        along[layer.axis % (len(shape) + 1) - 1] = -1
+        scale = (gamma / np.sqrt(variance + layer.epsilon)).astype(np.float32).reshape(along)
+        shift = (beta - mean * scale.reshape(-1)).astype(np.float32).reshape(along)
         y = g.op("Mul", [x, g.constant(f"{hint}_scale", scale)], f"{hint}_scaled")
         return g.op("Add", [y, g.constant(f"{hint}_shift", shift)], f"{hint}_bn")
     if kind == "Rescaling":

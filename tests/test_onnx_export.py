@@ -174,9 +174,29 @@ def resizing():
     )
 
 
+def channels_first():
+    """The same layers on (batch, channels, ...) inputs, as PyTorch lays them out."""
+    first = "channels_first"
+    return Sequential(
+        [
+            Input((3, 8, 7)),
+            L.Conv2D(4, 3, padding="same", activation="relu", data_format=first),
+            L.BatchNormalization(axis=1),
+            L.MaxPooling2D(data_format=first),
+            L.ZeroPadding2D(1, data_format=first),
+            L.DepthwiseConv2D(2, data_format=first),
+            L.UpSampling2D(2, data_format=first),
+            L.AveragePooling2D(padding="same", data_format=first),
+            L.Flatten(data_format=first),
+            L.Dense(3),
+        ]
+    )
+
+
 @pytest.mark.parametrize(
     "make",
     [
+        channels_first,
         cnn,
         graph,
         sequence,

@@ -367,7 +367,7 @@ def write_weights_group(model: Any, group: Any) -> None:
         if getattr(layer, "is_model", False):
             write_weights_group(layer, inner)
             continue
-        _write_arrays(inner, layer, type(layer).__name__, _keras_arrays(layer))
+        _write_arrays(inner, layer, type(layer).__name__, keras_arrays(layer))
         idf = layer.keras_idf_weights() if hasattr(layer, "keras_idf_weights") else None
         if idf is not None:  # a tf_idf lookup's, which Keras loads by name
             inner["vars"].create_dataset("idf_weights", data=idf)
@@ -376,7 +376,7 @@ def write_weights_group(model: Any, group: Any) -> None:
                 lookup.create_dataset("idf_weights", data=idf)
 
 
-def _keras_arrays(layer: Any) -> list[np.ndarray]:
+def keras_arrays(layer: Any) -> list[np.ndarray]:
     """A layer's arrays as Keras saves them: a LoRA layer's kernel merged with its A and B
     (which Keras does not save; it starts them at zeros when it loads)."""
     arrays = layer.get_weights()

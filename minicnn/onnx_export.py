@@ -99,7 +99,16 @@ class _Graph:
 
 
 def _weights(layer: Any) -> list[np.ndarray]:
-    return [backend.to_numpy(w.data).astype(np.float32) for w in layer.weights]
+    """The layer's arrays as float32, a LoRA layer's kernel merged with its A and B (as
+    Keras saves it)."""
+    from .keras_writing import keras_arrays
+
+    if getattr(layer, "quantization_mode", None):
+        raise ValueError(
+            f"export(format='onnx'): layer '{layer.name}' is quantized "
+            f"({layer.quantization_mode}); export the float model."
+        )
+    return [np.asarray(a, np.float32) for a in keras_arrays(layer)]
 
 
 def _activation(g: _Graph, x: str, activation: Any, hint: str) -> str:
@@ -762,7 +771,12 @@ def _channels_last_layer(
         )
     if kind == "LayerNormalization" and layer.axis in (-1, len(shape), [-1]):
         return _layer_norm(g, layer, x)
-    if kind == "Embedding" and not layer.quantization_mode:
+    if kind == "Embedding" and layer.mask_zero:
+        raise ValueError(
+            f"export(format='onnx'): layer '{hint}' (Embedding) masks padding "
+            "(mask_zero=True), which the layers after it read; ONNX's form here has no masks."
+        )
+    if kind == "Embedding":
         ids = g.op("Cast", [x], f"{hint}_ids", to=INT64)
         return g.op(
             "Gather", [g.constant(f"{hint}_table", _weights(layer)[0]), ids], f"{hint}_rows", axis=0

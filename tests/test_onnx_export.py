@@ -256,3 +256,23 @@ def test_onnx_export_refuses_what_it_cannot_write(tmp_path):
         Model(list(two), L.Add()(list(two))).export(tmp_path / "t.onnx", format="onnx")
     with pytest.raises(ValueError, match="format must be 'keras'.*or 'onnx'"):
         cnn().export(tmp_path / "m.x", format="tf_saved_model")
+
+
+def test_onnx_export_merges_lora_and_refuses_masks_and_quantized_layers(tmp_path):
+    """A LoRA layer's kernel goes merged (W + scale A B), as Keras saves it; what ONNX's
+    form here cannot hold is refused by name, not written wrong."""
+    model = Sequential([Input((4,)), L.Dense(3, lora_rank=2)])
+    lora_b = model.layers[0].weights[-1]
+    lora_b.data[...] = RNG.standard_normal(lora_b.shape)  # (B starts at zeros)
+    x = RNG.random((2, 4)).astype(np.float32)
+    model.export(tmp_path / "lora.onnx", format="onnx")
+    np.testing.assert_allclose(
+        run(read_model(str(tmp_path / "lora.onnx")), x), model.predict(x, verbose=0), atol=1e-5
+    )
+    masked = Sequential([Input((4,)), L.Embedding(5, 2, mask_zero=True), L.LSTM(2)])
+    with pytest.raises(ValueError, match=r"masks padding \(mask_zero=True\)"):
+        masked.export(tmp_path / "m.onnx", format="onnx")
+    quantized = Sequential([Input((4,)), L.Dense(3)])
+    quantized.quantize("int8")
+    with pytest.raises(ValueError, match=r"is quantized \(int8\)"):
+        quantized.export(tmp_path / "q.onnx", format="onnx")

@@ -676,6 +676,35 @@ def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str
     return _channels_last(g, y, hint)
 
 
+# The augmentation layers, which leave images as they are in inference.
+_AUGMENTATIONS = {
+    "RandomFlip",
+    "RandomRotation",
+    "RandomZoom",
+    "RandomTranslation",
+    "RandomContrast",
+    "RandomBrightness",
+    "RandomHue",
+    "RandomSaturation",
+    "RandomSharpness",
+    "RandomColorDegeneration",
+    "RandomGrayscale",
+    "RandomErasing",
+    "RandomGaussianBlur",
+    "RandomInvert",
+    "RandomPosterization",
+    "RandomShear",
+    "RandomPerspective",
+    "RandomElasticTransform",
+    "RandomColorJitter",
+    "AugMix",
+    "RandAugment",
+    "Solarization",
+    "MixUp",
+    "CutMix",
+}
+
+
 def _layer(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) -> str:
     if getattr(layer, "data_format", None) == "channels_first" and len(shapes[0]) > 1:
         # The same weights work channels-last: transposed there, exported so, and back.
@@ -695,6 +724,8 @@ def _channels_last_layer(
 ) -> str:
     kind = type(layer).__name__
     x, shape, hint = xs[0], shapes[0], layer.name
+    if kind in _AUGMENTATIONS:
+        return x  # they act in training only
     if kind in (
         "InputLayer",
         "Dropout",
@@ -890,6 +921,35 @@ def _channels_last_layer(
     )
 
 
+def _model_graph(
+    g: _Graph, model: Any, x: str, shape: tuple[int, ...]
+) -> tuple[str, tuple[int, ...]]:
+    """A model's nodes on input ``x`` (a nested model's inline): its output and shape."""
+    if getattr(model, "_subclassed", False):
+        raise ValueError(
+            f"export(format='onnx'): model '{model.name}' is subclassed: its graph is its "
+            "code; build it as a Sequential or functional model to export it."
+        )
+    if model._input_count != 1 or model._output_count != 1:
+        raise ValueError(
+            f"export(format='onnx'): model '{model.name}' must have one input and one output."
+        )
+    names, shapes = [x], [shape]
+    for layer, sources in model._nodes():
+        xs = [names[s] for s in sources]
+        ins = [shapes[s] for s in sources]
+        if getattr(layer, "is_model", False):
+            found, found_shape = _model_graph(g, layer, xs[0], ins[0])
+            names.append(found)
+            shapes.append(found_shape)
+            continue
+        names.append(_layer(g, layer, xs, ins))
+        arg = ins if getattr(layer, "takes_list", False) else ins[0]
+        shapes.append(tuple(layer.compute_output_shape(arg)))
+    slot = (model._output_slots or [len(names) - 1])[0]
+    return names[slot], shapes[slot]
+
+
 def export_onnx(model: Any, path: str | os.PathLike) -> None:
     """Write ``model`` (Sequential or functional, one input and one output) as ONNX."""
     from .fileio import atomic_write
@@ -899,27 +959,18 @@ def export_onnx(model: Any, path: str | os.PathLike) -> None:
             "export(format='onnx'): a subclassed model's graph is its code; "
             "build it as a Sequential or functional model to export it."
         )
-    if model._input_count != 1 or model._output_count != 1:
-        raise ValueError("export(format='onnx'): a model of one input and one output.")
     if model.input_shape is None:
         raise ValueError("export(format='onnx'): the model is not built; give it an Input.")
     g = _Graph()
     input_shape = tuple(model.input_shape)
-    names, shapes = ["input"], [input_shape]
-    for layer, sources in model._nodes():
-        xs = [names[s] for s in sources]
-        ins = [shapes[s] for s in sources]
-        names.append(_layer(g, layer, xs, ins))
-        arg = ins if getattr(layer, "takes_list", False) else ins[0]
-        shapes.append(tuple(layer.compute_output_shape(arg)))
-    slot = (model._output_slots or [len(names) - 1])[0]
-    output = g.op("Identity", [names[slot]], "output")
+    result, shape = _model_graph(g, model, "input", input_shape)
+    output = g.op("Identity", [result], "output")
     graph = (
         b"".join(bytes_field(1, n) for n in g.nodes)
         + text_field(2, model.name)
         + b"".join(bytes_field(5, t) for t in g.initializers)
         + bytes_field(11, value_info_proto("input", (None, *input_shape)))
-        + bytes_field(12, value_info_proto(output, (None, *shapes[slot])))
+        + bytes_field(12, value_info_proto(output, (None, *shape)))
     )
     from . import __version__
 

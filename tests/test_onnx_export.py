@@ -193,9 +193,23 @@ def channels_first():
     )
 
 
+def nested():
+    """Augmentation (identities in inference) and a base model, nested in a functional
+    model."""
+    augment = Sequential(
+        [Input((8, 8, 3)), L.RandomFlip(), L.RandomRotation(0.1), L.Rescaling(1 / 255)]
+    )
+    base = Sequential(
+        [Input((8, 8, 3)), L.Conv2D(4, 3, activation="relu"), L.GlobalAveragePooling2D()]
+    )
+    images = Input((8, 8, 3))
+    return Model(images, L.Dense(2)(base(augment(images))))
+
+
 @pytest.mark.parametrize(
     "make",
     [
+        nested,
         channels_first,
         cnn,
         graph,
@@ -247,9 +261,9 @@ def test_onnx_export_refuses_what_it_cannot_write(tmp_path):
     )
     with pytest.raises(ValueError, match=r"goes backwards with return_sequences"):
         stateful.export(tmp_path / "r.onnx", format="onnx")
-    warped = Sequential([Input((4, 4, 1)), L.RandomRotation(0.1)])
-    with pytest.raises(ValueError, match=r"\(RandomRotation\) has no ONNX form here"):
-        warped.export(tmp_path / "v.onnx", format="onnx")
+    cropped = Sequential([Input((6, 6, 1)), L.RandomCrop(4, 4)])  # it crops in inference too
+    with pytest.raises(ValueError, match=r"\(RandomCrop\) has no ONNX form here"):
+        cropped.export(tmp_path / "v.onnx", format="onnx")
     assert not (tmp_path / "r.onnx").exists()
     two = Input((3,)), Input((3,))
     with pytest.raises(ValueError, match="one input and one output"):

@@ -139,6 +139,9 @@ def _activation(g: _Graph, x: str, activation: Any, hint: str) -> str:
         return g.op("Mul", [half, one_plus], f"{hint}_gelu")
     if name in ("silu", "swish"):
         return g.op("Mul", [x, g.op("Sigmoid", [x], f"{hint}_gate")], f"{hint}_silu")
+    if name in ("hard_sigmoid", "hard_silu", "hard_swish"):  # relu6(x + 3) / 6, as Keras 3
+        gate = g.op("HardSigmoid", [x], f"{hint}_hard_sigmoid", alpha=1 / 6, beta=0.5)
+        return gate if name == "hard_sigmoid" else g.op("Mul", [x, gate], f"{hint}_{name}")
     if name == "leaky_relu":
         return g.op("LeakyRelu", [x], f"{hint}_leaky_relu", alpha=0.2)
     if name == "relu6":
@@ -676,6 +679,21 @@ def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str
     return _channels_last(g, y, hint)
 
 
+# TensorArithmetic's operations (``x * 0.5``, ``x + y``) as ONNX operators.
+_ARITHMETIC = {
+    "add": "Add",
+    "subtract": "Sub",
+    "multiply": "Mul",
+    "divide": "Div",
+    "power": "Pow",
+    "matmul": "MatMul",
+    "maximum": "Max",
+    "minimum": "Min",
+    "negative": "Neg",
+    "absolute": "Abs",
+}
+
+
 # The augmentation layers, which leave images as they are in inference.
 _AUGMENTATIONS = {
     "RandomFlip",
@@ -744,6 +762,19 @@ def _channels_last_layer(
         return _conv(g, layer, x, shape, depthwise=True)
     if kind in _GATES:
         return _recurrent(g, layer, x)
+    if kind == "TensorArithmetic" and layer.operation in _ARITHMETIC:
+        operands = list(xs)
+        if layer.constant is not None:
+            constant = g.constant(f"{hint}_constant", layer.constant.astype(np.float32))
+            operands = [constant, *operands] if layer.constant_first else [*operands, constant]
+        return g.op(_ARITHMETIC[layer.operation], operands, f"{hint}_{layer.operation}")
+    if kind == "LayerScale":
+        return g.op("Mul", [x, g.constant(f"{hint}_gamma", _weights(layer)[0])], f"{hint}_scaled")
+    if kind == "CustomScaleLayer":  # InceptionResNetV2's x[0] + scale * x[1]
+        scaled = g.op(
+            "Mul", [xs[1], g.constant(f"{hint}_scale", np.float32(layer.scale))], f"{hint}_s"
+        )
+        return g.op("Add", [xs[0], scaled], f"{hint}_sum")
     if kind == "MultiHeadAttention":
         return _attention(g, layer, xs, shapes)
     if kind in ("Conv3D", "MaxPooling3D", "AveragePooling3D"):
@@ -849,13 +880,12 @@ def _channels_last_layer(
         return _activation(g, y, layer.activation, hint)
     if kind == "Activation":
         return _activation(g, x, layer.activation, hint)
-    if (
-        kind == "ReLU"
-        and layer.max_value is None
-        and not layer.negative_slope
-        and not layer.threshold
-    ):
-        return g.op("Relu", [x], f"{hint}_relu")
+    if kind == "ReLU" and not layer.negative_slope and not layer.threshold:
+        if layer.max_value is None:
+            return g.op("Relu", [x], f"{hint}_relu")
+        low = g.constant(f"{hint}_zero", np.float32(0))
+        high = g.constant(f"{hint}_max", np.float32(layer.max_value))
+        return g.op("Clip", [x, low, high], f"{hint}_relu_max")
     if kind == "Softmax" and not getattr(layer, "takes_list", False):
         axis = layer.axis if isinstance(layer.axis, int) else -1
         return g.op("Softmax", [x], f"{hint}_softmax", axis=axis)

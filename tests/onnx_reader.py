@@ -272,6 +272,14 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
             y = a[0].astype(np.int64)
         elif op == "Div":
             y = a[0] / a[1]
+        elif op == "HardSigmoid":
+            y = np.clip(attrs.get("alpha", 0.2) * a[0] + attrs.get("beta", 0.5), 0, 1)
+        elif op == "Pow":
+            y = a[0] ** a[1]
+        elif op == "Neg":
+            y = -a[0]
+        elif op == "Abs":
+            y = np.abs(a[0])
         elif op == "Erf":
             y = scipy.special.erf(a[0])
         elif op == "Sqrt":

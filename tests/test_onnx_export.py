@@ -206,9 +206,22 @@ def nested():
     return Model(images, L.Dense(2)(base(augment(images))))
 
 
+def application_pieces():
+    """What Keras' applications add: ReLU(6), hard sigmoid and hard swish (MobileNetV3),
+    LayerScale (ConvNeXt), CustomScaleLayer (InceptionResNetV2) and ops on tensors."""
+    images = Input((6, 6, 3))
+    x = L.Conv2D(4, 3, padding="same", activation="hard_silu")(images)
+    x = L.ReLU(6.0)(x * 3.0)
+    y = L.Activation("hard_sigmoid")(L.Conv2D(4, 1)(images))
+    x = L.CustomScaleLayer(0.3)([x, 2.0 - y])
+    x = L.LayerScale(0.5, 4)(x + y)
+    return Model(images, L.Dense(2)(L.GlobalAveragePooling2D()(x)))
+
+
 @pytest.mark.parametrize(
     "make",
     [
+        application_pieces,
         nested,
         channels_first,
         cnn,

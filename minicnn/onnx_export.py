@@ -768,6 +768,17 @@ def _channels_last_layer(
             constant = g.constant(f"{hint}_constant", layer.constant.astype(np.float32))
             operands = [constant, *operands] if layer.constant_first else [*operands, constant]
         return g.op(_ARITHMETIC[layer.operation], operands, f"{hint}_{layer.operation}")
+    if kind == "TimeDistributed":  # the layer on (batch * steps, ...), then steps apart
+        steps, inner = shape[0], tuple(shape[1:])
+        flat = g.op(
+            "Reshape",
+            [x, g.constant(f"{hint}_merged", np.array([-1, *inner], np.int64))],
+            f"{hint}_merged",
+        )
+        y = _layer(g, layer.layer, [flat], [inner])
+        out = tuple(layer.layer.compute_output_shape(inner))
+        split = np.array([-1, steps, *out], np.int64)
+        return g.op("Reshape", [y, g.constant(f"{hint}_split", split)], f"{hint}_split")
     if kind == "LayerScale":
         return g.op("Mul", [x, g.constant(f"{hint}_gamma", _weights(layer)[0])], f"{hint}_scaled")
     if kind == "CustomScaleLayer":  # InceptionResNetV2's x[0] + scale * x[1]

@@ -86,6 +86,17 @@ def upsampling():
     )
 
 
+def per_step():
+    return Sequential(
+        [
+            Input((4, 6, 6, 1)),
+            L.TimeDistributed(L.Conv2D(2, 3, activation="relu")),
+            L.TimeDistributed(L.GlobalAveragePooling2D()),
+            L.LSTM(3),
+        ]
+    )
+
+
 def tokens():
     return Sequential(
         [
@@ -222,6 +233,7 @@ def application_pieces():
     "make",
     [
         application_pieces,
+        per_step,
         nested,
         channels_first,
         cnn,

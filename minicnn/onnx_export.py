@@ -788,6 +788,19 @@ def _channels_last_layer(
         return g.op("Add", [xs[0], scaled], f"{hint}_sum")
     if kind == "MultiHeadAttention":
         return _attention(g, layer, xs, shapes)
+    if kind == "Attention" and layer.score_mode == "dot":  # softmax(q k^T scale) v
+        query, value = xs[0], xs[1]
+        key = xs[2] if len(xs) > 2 else value
+        turned = g.op("Transpose", [key], f"{hint}_kT", perm=[0, 2, 1])
+        scores = g.op("MatMul", [query, turned], f"{hint}_scores")
+        if layer.use_scale:
+            scale = g.constant(f"{hint}_scale", _weights(layer)[0])
+            scores = g.op("Mul", [scores, scale], f"{hint}_scaled")
+        if layer.use_causal_mask:
+            hidden = np.triu(np.full((shapes[0][0], shapes[-1][0]), -1e9, np.float32), k=1)
+            scores = g.op("Add", [scores, g.constant(f"{hint}_causal", hidden)], f"{hint}_masked")
+        weights = g.op("Softmax", [scores], f"{hint}_weights", axis=-1)
+        return g.op("MatMul", [weights, value], f"{hint}_attended")
     if kind in ("Conv3D", "MaxPooling3D", "AveragePooling3D"):
         op = {"Conv3D": "Conv", "MaxPooling3D": "MaxPool", "AveragePooling3D": "AveragePool"}[kind]
         return _volume(g, layer, x, shape, op)

@@ -122,6 +122,15 @@ def recurrent():
     )
 
 
+def dot_attention():
+    """Keras' Attention (dot scores, a learned scale, causal too) on one input's tensors."""
+    steps = Input((4, 3))
+    query = L.Dense(3)(steps)
+    attended = L.Attention(use_scale=True)([query, steps])
+    again = L.Attention()([attended, attended], use_causal_mask=True)
+    return Model(steps, L.Dense(2)(L.GlobalAveragePooling1D()(again)))
+
+
 def transformer():
     """A causal self-attention block, then cross-attention to the embeddings."""
     tokens = Input((6,))
@@ -233,6 +242,7 @@ def application_pieces():
     "make",
     [
         application_pieces,
+        dot_attention,
         per_step,
         nested,
         channels_first,
@@ -263,7 +273,7 @@ def test_onnx_export_predicts_as_minicnn(make, tmp_path):
     for layer in model.layers:  # weights off their starting values (zero biases, ones)
         for w in layer.weights:
             if type(layer).__name__ in ("LayerNormalization", "GroupNormalization") or (
-                w.name == "bias"
+                w.name in ("bias", "scale")
             ):
                 w.data[...] = RNG.standard_normal(w.shape) * 0.5
     model.export(tmp_path / "m.onnx", format="onnx")

@@ -168,16 +168,19 @@ def _same_pads(
     return begins + ends
 
 
-def _channels_first(g: _Graph, x: str, hint: str) -> str:
-    return g.op("Transpose", [x], f"{hint}_nchw", perm=[0, 3, 1, 2])
+def _channels_first(g: _Graph, x: str, hint: str, rank: int = 2) -> str:
+    """(batch, *spatial, channels) as ONNX's (batch, channels, *spatial)."""
+    return g.op("Transpose", [x], f"{hint}_to_first", perm=[0, rank + 1, *range(1, rank + 1)])
 
 
-def _channels_last(g: _Graph, x: str, hint: str) -> str:
-    return g.op("Transpose", [x], f"{hint}_nhwc", perm=[0, 2, 3, 1])
+def _channels_last(g: _Graph, x: str, hint: str, rank: int = 2) -> str:
+    """ONNX's (batch, channels, *spatial) back to (batch, *spatial, channels)."""
+    return g.op("Transpose", [x], f"{hint}_to_last", perm=[0, *range(2, rank + 2), 1])
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
+def _spatial(value: Any, rank: int = 2) -> tuple[int, ...]:
+    """A size, stride or dilation given once or per spatial axis, per spatial axis."""
+    return (int(value),) * rank if isinstance(value, int) else tuple(int(v) for v in value)
 
 
 def _kernel_inputs(
@@ -190,70 +193,43 @@ def _kernel_inputs(
     return inputs
 
 
-def _conv(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], depthwise: bool) -> str:
+def _conv(
+    g: _Graph, layer: Any, x: str, shape: tuple[int, ...], rank: int, depthwise: bool = False
+) -> str:
+    """Conv1D, Conv2D, Conv3D and DepthwiseConv2D: ONNX's Conv, channels first around it;
+    'same' and 'causal' padding as Keras pads."""
     hint = layer.name
     weights = _weights(layer)
     kernel = weights[0]
     channels = shape[-1]
-    if depthwise:  # (kh, kw, C, multiplier) -> (C * multiplier, 1, kh, kw)
-        kh, kw, c, m = kernel.shape
-        w = kernel.reshape(kh, kw, c * m).transpose(2, 0, 1)[:, None]
+    if depthwise:  # (*k, C, multiplier) -> (C * multiplier, 1, *k)
+        spread = kernel.reshape(*kernel.shape[:rank], -1)
+        w = spread.transpose(rank, *range(rank))[:, None]
         group = channels
-    else:  # (kh, kw, C / groups, filters) -> (filters, C / groups, kh, kw)
-        w = kernel.transpose(3, 2, 0, 1)
-        group = channels // kernel.shape[2]
-    strides, dilation = _pair(layer.strides), _pair(getattr(layer, "dilation_rate", 1))
-    kernel_size = tuple(w.shape[2:])
+    else:  # (*k, C / groups, filters) -> (filters, C / groups, *k)
+        w = kernel.transpose(rank + 1, rank, *range(rank))
+        group = channels // kernel.shape[rank]
+    size = tuple(w.shape[2:])
+    strides = _spatial(layer.strides, rank)
+    dilation = _spatial(getattr(layer, "dilation_rate", 1), rank)
     if layer.padding == "same":
-        pads = _same_pads(tuple(shape[:2]), kernel_size, strides, dilation)
+        pads = _same_pads(tuple(shape[:rank]), size, strides, dilation)
+    elif layer.padding == "causal":  # all before: a step sees only the steps up to it
+        pads = [(size[0] - 1) * dilation[0], 0]
     else:
-        pads = [0, 0, 0, 0]
-    inputs = _kernel_inputs(g, hint, _channels_first(g, x, hint), w, weights)
+        pads = [0] * 2 * rank
+    inputs = _kernel_inputs(g, hint, _channels_first(g, x, hint, rank), w, weights)
     y = g.op(
         "Conv",
         inputs,
         f"{hint}_conv",
-        kernel_shape=list(kernel_size),
+        kernel_shape=list(size),
         strides=list(strides),
         dilations=list(dilation),
         pads=pads,
         group=group,
     )
-    return _activation(g, _channels_last(g, y, hint), layer.activation, hint)
-
-
-def _conv1d(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
-    """Conv1D on (batch, steps, channels): ONNX's 1-D Conv on (batch, channels, steps)."""
-    hint = layer.name
-    weights = _weights(layer)
-    kernel = weights[0]  # (k, C / groups, filters)
-    w = kernel.transpose(2, 1, 0)
-    k, stride = w.shape[2], _single(layer.strides)
-    dilation = _single(layer.dilation_rate)
-    if layer.padding == "same":
-        pads = _same_pads((shape[0],), (k,), (stride,), (dilation,))
-    elif layer.padding == "causal":
-        pads = [(k - 1) * dilation, 0]
-    else:
-        pads = [0, 0]
-    steps_last = g.op("Transpose", [x], f"{hint}_nct", perm=[0, 2, 1])
-    inputs = _kernel_inputs(g, hint, steps_last, w, weights)
-    y = g.op(
-        "Conv",
-        inputs,
-        f"{hint}_conv",
-        kernel_shape=[k],
-        strides=[stride],
-        dilations=[dilation],
-        pads=pads,
-        group=shape[-1] // kernel.shape[1],
-    )
-    y = g.op("Transpose", [y], f"{hint}_ntc", perm=[0, 2, 1])
-    return _activation(g, y, layer.activation, hint)
-
-
-def _single(value: Any) -> int:
-    return int(value if isinstance(value, int) else value[0])
+    return _activation(g, _channels_last(g, y, hint, rank), layer.activation, hint)
 
 
 def _conv_transpose(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
@@ -262,7 +238,7 @@ def _conv_transpose(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> st
     hint = layer.name
     weights = _weights(layer)
     w = weights[0].transpose(3, 2, 0, 1)  # (kh, kw, filters, C) -> (C, filters, kh, kw)
-    strides, kernel = _pair(layer.strides), tuple(w.shape[2:])
+    strides, kernel = _spatial(layer.strides), tuple(w.shape[2:])
     begins, ends, extra = [], [], []
     for n, k, st in zip(shape[:2], kernel, strides, strict=True):
         natural = (n - 1) * st + k
@@ -283,48 +259,31 @@ def _conv_transpose(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> st
     return _activation(g, _channels_last(g, y, hint), layer.activation, hint)
 
 
-def _pool1d(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
-    hint = layer.name
-    size = _single(layer.pool_size)
-    stride = _single(layer.strides) if layer.strides is not None else size
-    pads = _same_pads((shape[0],), (size,), (stride,), (1,)) if layer.padding == "same" else [0, 0]
-    attrs: dict[str, Any] = {"kernel_shape": [size], "strides": [stride], "pads": pads}
-    if op == "AveragePool":
-        attrs["count_include_pad"] = 0
-    y = g.op(op, [g.op("Transpose", [x], f"{hint}_nct", perm=[0, 2, 1])], f"{hint}_pool", **attrs)
-    return g.op("Transpose", [y], f"{hint}_ntc", perm=[0, 2, 1])
-
-
-def _layer_norm(g: _Graph, layer: Any, x: str) -> str:
-    """LayerNormalization over the last axis, in opset 13's operators."""
-    hint = layer.name
-    mean = g.op("ReduceMean", [x], f"{hint}_mean", axes=[-1], keepdims=1)
+def _standardized(g: _Graph, x: str, axes: list[int], epsilon: float, hint: str) -> str:
+    """(x - mean) / sqrt(variance + epsilon) over ``axes``, in opset 13's operators."""
+    mean = g.op("ReduceMean", [x], f"{hint}_mean", axes=axes, keepdims=1)
     centered = g.op("Sub", [x, mean], f"{hint}_centered")
-    variance = g.op(
-        "ReduceMean",
-        [g.op("Mul", [centered, centered], f"{hint}_sq")],
-        f"{hint}_var",
-        axes=[-1],
-        keepdims=1,
-    )
-    spread = g.op(
-        "Sqrt",
-        [
-            g.op(
-                "Add",
-                [variance, g.constant(f"{hint}_eps", np.float32(layer.epsilon))],
-                f"{hint}_var_eps",
-            )
-        ],
-        f"{hint}_std",
-    )
-    y = g.op("Div", [centered, spread], f"{hint}_normed")
+    square = g.op("Mul", [centered, centered], f"{hint}_sq")
+    variance = g.op("ReduceMean", [square], f"{hint}_var", axes=axes, keepdims=1)
+    eps = g.constant(f"{hint}_eps", np.float32(epsilon))
+    spread = g.op("Sqrt", [g.op("Add", [variance, eps], f"{hint}_var_eps")], f"{hint}_std")
+    return g.op("Div", [centered, spread], f"{hint}_normed")
+
+
+def _scaled_and_shifted(g: _Graph, layer: Any, y: str) -> str:
+    """A normalization's gamma and beta, those it has, on ``y``."""
+    hint = layer.name
     weights = iter(_weights(layer))
     if layer.scale:
         y = g.op("Mul", [y, g.constant(f"{hint}_gamma", next(weights))], f"{hint}_scaled")
     if layer.center:
         y = g.op("Add", [y, g.constant(f"{hint}_beta", next(weights))], f"{hint}_shifted")
     return y
+
+
+def _layer_norm(g: _Graph, layer: Any, x: str) -> str:
+    """LayerNormalization over the last axis."""
+    return _scaled_and_shifted(g, layer, _standardized(g, x, [-1], layer.epsilon, layer.name))
 
 
 # Keras' gate blocks in ONNX's order: LSTM's (i, f, c, o) as (i, o, f, c); GRU's (z, r, h)
@@ -394,6 +353,17 @@ def _recurrent(g: _Graph, layer: Any, x: str) -> str:
     )
 
 
+def _attention_weights(
+    g: _Graph, scores: str, causal: bool, shapes: list[tuple[int, ...]], hint: str
+) -> str:
+    """The softmax of attention scores over the keys; with ``causal``, a query step sees
+    the key steps up to its own only (the others' scores pushed to -1e9, a constant)."""
+    if causal:
+        hidden = np.triu(np.full((shapes[0][0], shapes[-1][0]), -1e9, np.float32), k=1)
+        scores = g.op("Add", [scores, g.constant(f"{hint}_causal", hidden)], f"{hint}_masked")
+    return g.op("Softmax", [scores], f"{hint}_weights", axis=-1)
+
+
 def _attention(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...]]) -> str:
     """MultiHeadAttention on (batch, steps, features) as ONNX products: each projection a
     MatMul to (batch, heads, steps, size), the scaled scores' softmax (the causal mask a
@@ -442,11 +412,7 @@ def _attention(g: _Graph, layer: Any, xs: list[str], shapes: list[tuple[int, ...
     scores = g.op(
         "MatMul", [q, g.op("Transpose", [k], f"{hint}_kT", perm=[0, 1, 3, 2])], f"{hint}_scores"
     )
-    if layer.use_causal_mask:
-        steps_q, steps_k = shapes[0][0], shapes[-1][0]
-        hidden = np.triu(np.full((steps_q, steps_k), -1e9, np.float32), k=1)
-        scores = g.op("Add", [scores, g.constant(f"{hint}_causal", hidden)], f"{hint}_masked")
-    weights_of = g.op("Softmax", [scores], f"{hint}_weights", axis=-1)
+    weights_of = _attention_weights(g, scores, layer.use_causal_mask, shapes, hint)
     context = g.op("MatMul", [weights_of, v], f"{hint}_context")
     context = g.op("Transpose", [context], f"{hint}_by_step", perm=[0, 2, 1, 3])
     joined = g.op(
@@ -478,7 +444,7 @@ def _separable(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
     weights = _weights(layer)
     kh, kw, c, m = weights[0].shape
     depthwise = weights[0].reshape(kh, kw, c * m).transpose(2, 0, 1)[:, None]
-    strides, dilation = _pair(layer.strides), _pair(layer.dilation_rate)
+    strides, dilation = _spatial(layer.strides), _spatial(layer.dilation_rate)
     pads = [0, 0, 0, 0]
     if layer.padding == "same":
         pads = _same_pads(tuple(shape[:2]), (kh, kw), strides, dilation)
@@ -550,87 +516,12 @@ def _group_norm(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
     """GroupNormalization over the last axis's groups (with the positions), in products."""
     hint = layer.name
     groups, channels = layer.groups, shape[-1]
-    split = g.op(
-        "Reshape",
-        [
-            x,
-            g.constant(
-                f"{hint}_grouped", np.array([0, *shape[:-1], groups, channels // groups], np.int64)
-            ),
-        ],
-        f"{hint}_grouped",
-    )
+    grouped = np.array([0, *shape[:-1], groups, channels // groups], np.int64)
+    split = g.op("Reshape", [x, g.constant(f"{hint}_grouped", grouped)], f"{hint}_grouped")
     axes = [*range(1, len(shape)), len(shape) + 1]  # the positions and each group's channels
-    mean = g.op("ReduceMean", [split], f"{hint}_mean", axes=axes, keepdims=1)
-    centered = g.op("Sub", [split, mean], f"{hint}_centered")
-    variance = g.op(
-        "ReduceMean",
-        [g.op("Mul", [centered, centered], f"{hint}_sq")],
-        f"{hint}_var",
-        axes=axes,
-        keepdims=1,
-    )
-    spread = g.op(
-        "Sqrt",
-        [
-            g.op(
-                "Add",
-                [variance, g.constant(f"{hint}_eps", np.float32(layer.epsilon))],
-                f"{hint}_var_eps",
-            )
-        ],
-        f"{hint}_std",
-    )
-    normed = g.op("Div", [centered, spread], f"{hint}_normed")
-    y = g.op(
-        "Reshape",
-        [normed, g.constant(f"{hint}_back", np.array([0, *shape], np.int64))],
-        f"{hint}_joined",
-    )
-    weights = iter(_weights(layer))
-    if layer.scale:
-        y = g.op("Mul", [y, g.constant(f"{hint}_gamma", next(weights))], f"{hint}_scaled")
-    if layer.center:
-        y = g.op("Add", [y, g.constant(f"{hint}_beta", next(weights))], f"{hint}_shifted")
-    return y
-
-
-def _triple(value: Any) -> tuple[int, int, int]:
-    return (value,) * 3 if isinstance(value, int) else tuple(int(v) for v in value)
-
-
-def _volume(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
-    """Conv3D and the 3-D poolings on (batch, depth, rows, columns, channels)."""
-    hint = layer.name
-    first = g.op("Transpose", [x], f"{hint}_ncdhw", perm=[0, 4, 1, 2, 3])
-    if op == "Conv":
-        weights = _weights(layer)
-        kernel = weights[0]  # (kd, kh, kw, C / groups, filters)
-        w = kernel.transpose(4, 3, 0, 1, 2)
-        size, strides = tuple(w.shape[2:]), _triple(layer.strides)
-        dilation = _triple(layer.dilation_rate)
-        inputs = _kernel_inputs(g, hint, first, w, weights)
-        attrs: dict[str, Any] = {"group": shape[-1] // kernel.shape[3], "dilations": list(dilation)}
-    else:
-        size = _triple(layer.pool_size)
-        strides = _triple(layer.strides) if layer.strides is not None else size
-        dilation, inputs, attrs = (1, 1, 1), [first], {}
-        if op == "AveragePool":
-            attrs["count_include_pad"] = 0
-    pads = [0] * 6
-    if layer.padding == "same":
-        pads = _same_pads(tuple(shape[:3]), size, strides, dilation)
-    y = g.op(
-        op,
-        inputs,
-        f"{hint}_{op.lower()}",
-        kernel_shape=list(size),
-        strides=list(strides),
-        pads=pads,
-        **attrs,
-    )
-    y = g.op("Transpose", [y], f"{hint}_ndhwc", perm=[0, 2, 3, 4, 1])
-    return _activation(g, y, layer.activation, hint) if op == "Conv" else y
+    normed = _standardized(g, split, axes, layer.epsilon, hint)
+    back = g.constant(f"{hint}_back", np.array([0, *shape], np.int64))
+    return _scaled_and_shifted(g, layer, g.op("Reshape", [normed, back], f"{hint}_joined"))
 
 
 def _resized(
@@ -664,19 +555,21 @@ def _resized(
     return g.op("Resize", [x, "", "", sizes], f"{hint}_resized", **attrs)
 
 
-def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str) -> str:
+def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str, rank: int) -> str:
+    """The 1-D, 2-D and 3-D max and average poolings: ONNX's MaxPool and AveragePool,
+    channels first around them; an average over the pixels inside the input only."""
     hint = layer.name
-    size = _pair(layer.pool_size)
-    strides = _pair(layer.strides) if layer.strides is not None else size
+    size = _spatial(layer.pool_size, rank)
+    strides = _spatial(layer.strides, rank) if layer.strides is not None else size
     if layer.padding == "same":
-        pads = _same_pads(tuple(shape[:2]), size, strides, (1, 1))
+        pads = _same_pads(tuple(shape[:rank]), size, strides, (1,) * rank)
     else:
-        pads = [0, 0, 0, 0]
+        pads = [0] * 2 * rank
     attrs: dict[str, Any] = {"kernel_shape": list(size), "strides": list(strides), "pads": pads}
     if op == "AveragePool":
-        attrs["count_include_pad"] = 0  # Keras averages the pixels inside the image only
-    y = g.op(op, [_channels_first(g, x, hint)], f"{hint}_pool", **attrs)
-    return _channels_last(g, y, hint)
+        attrs["count_include_pad"] = 0  # Keras averages the pixels inside the input only
+    y = g.op(op, [_channels_first(g, x, hint, rank)], f"{hint}_pool", **attrs)
+    return _channels_last(g, y, hint, rank)
 
 
 # TensorArithmetic's operations (``x * 0.5``, ``x + y``) as ONNX operators.
@@ -757,9 +650,9 @@ def _channels_last_layer(
     ):
         return x  # identities in inference
     if kind == "Conv2D":
-        return _conv(g, layer, x, shape, depthwise=False)
+        return _conv(g, layer, x, shape, 2)
     if kind == "DepthwiseConv2D":
-        return _conv(g, layer, x, shape, depthwise=True)
+        return _conv(g, layer, x, shape, 2, depthwise=True)
     if kind in _GATES:
         return _recurrent(g, layer, x)
     if kind == "TensorArithmetic" and layer.operation in _ARITHMETIC:
@@ -796,16 +689,14 @@ def _channels_last_layer(
         if layer.use_scale:
             scale = g.constant(f"{hint}_scale", _weights(layer)[0])
             scores = g.op("Mul", [scores, scale], f"{hint}_scaled")
-        if layer.use_causal_mask:
-            hidden = np.triu(np.full((shapes[0][0], shapes[-1][0]), -1e9, np.float32), k=1)
-            scores = g.op("Add", [scores, g.constant(f"{hint}_causal", hidden)], f"{hint}_masked")
-        weights = g.op("Softmax", [scores], f"{hint}_weights", axis=-1)
+        weights = _attention_weights(g, scores, layer.use_causal_mask, shapes, hint)
         return g.op("MatMul", [weights, value], f"{hint}_attended")
-    if kind in ("Conv3D", "MaxPooling3D", "AveragePooling3D"):
-        op = {"Conv3D": "Conv", "MaxPooling3D": "MaxPool", "AveragePooling3D": "AveragePool"}[kind]
-        return _volume(g, layer, x, shape, op)
+    if kind == "Conv3D":
+        return _conv(g, layer, x, shape, 3)
+    if kind in ("MaxPooling3D", "AveragePooling3D"):
+        return _pool(g, layer, x, shape, "MaxPool" if kind.startswith("Max") else "AveragePool", 3)
     if kind == "UpSampling2D" and layer.interpolation == "bilinear":
-        rows, cols = _pair(layer.size)
+        rows, cols = _spatial(layer.size)
         return _resized(g, x, (shape[0] * rows, shape[1] * cols), shape[2], "bilinear", hint)
     if kind == "Resizing" and not (layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio):
         if layer.interpolation in ("bilinear", "nearest") and not layer.antialias:
@@ -836,16 +727,16 @@ def _channels_last_layer(
             f"{hint}_out",
         )
     if kind == "Conv1D":
-        return _conv1d(g, layer, x, shape)
+        return _conv(g, layer, x, shape, 1)
     if kind == "Conv2DTranspose":
         return _conv_transpose(g, layer, x, shape)
     if kind in ("MaxPooling1D", "AveragePooling1D"):
-        return _pool1d(g, layer, x, shape, "MaxPool" if kind.startswith("Max") else "AveragePool")
+        return _pool(g, layer, x, shape, "MaxPool" if kind.startswith("Max") else "AveragePool", 1)
     if kind in ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
         op = "ReduceMean" if "Average" in kind else "ReduceMax"
         return g.op(op, [x], f"{hint}_pool", axes=[1], keepdims=int(bool(layer.keepdims)))
     if kind == "UpSampling2D" and layer.interpolation == "nearest":
-        rows, cols = _pair(layer.size)
+        rows, cols = _spatial(layer.size)
         scales = g.constant(f"{hint}_scales", np.array([1, rows, cols, 1], np.float32))
         return g.op(
             "Resize",
@@ -878,9 +769,9 @@ def _channels_last_layer(
     if kind == "LeakyReLU":
         return g.op("LeakyRelu", [x], f"{hint}_leaky", alpha=float(layer.negative_slope))
     if kind == "MaxPooling2D":
-        return _pool(g, layer, x, shape, "MaxPool")
+        return _pool(g, layer, x, shape, "MaxPool", 2)
     if kind == "AveragePooling2D":
-        return _pool(g, layer, x, shape, "AveragePool")
+        return _pool(g, layer, x, shape, "AveragePool", 2)
     if kind in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
         op = "ReduceMean" if "Average" in kind else "ReduceMax"
         return g.op(op, [x], f"{hint}_pool", axes=[1, 2], keepdims=int(bool(layer.keepdims)))

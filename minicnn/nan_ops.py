@@ -117,18 +117,14 @@ def nanquantile(
 ) -> Tensor:
     """NumPy's nanquantile: each slice's numbers sorted (NaN sort last) and read at q of
     their own count, with ``quantile``'s methods; NaN for a slice of NaN only."""
-    from .numpy_ops import quantile_positions, ravel
+    from .numpy_ops import quantile_levels, quantile_positions, shaped_quantiles, sorted_last
 
     x = O.convert_to_tensor(x)
-    if axis is None:
-        values, axis_ = ravel(x), 0
-    else:
-        values, axis_ = x, int(axis) % x.ndim
-    ordered = O.moveaxis(O.sort(values, axis_), axis_, -1)  # NaN last, as NumPy sorts
+    ordered, axis_ = sorted_last(x, axis)  # NaN last, as NumPy sorts
     data = ordered.data
     xp = backend.get_array_module(data)
     counts = (~xp.isnan(data)).sum(axis=-1, keepdims=True)  # (..., 1)
-    qs = np.atleast_1d(np.asarray(O._data(q) if isinstance(q, Tensor) else q, float))
+    qs = quantile_levels(q)
     last = xp.maximum(counts - 1, 0)
     outs = []
     for quantile in qs:
@@ -139,12 +135,7 @@ def nanquantile(
         value = below + (above - below) * fraction.astype(data.dtype)
         outs.append(O.where(counts == 0, np.nan, value)[..., 0])
     out = O.stack(outs, axis=0)  # the quantiles first, as NumPy puts them
-    if keepdims:
-        shape = list(x.shape) if axis is not None else [1] * x.ndim
-        if axis is not None:
-            shape[axis_] = 1
-        out = O.reshape(out, (len(qs), *shape))
-    return out[0] if np.ndim(q) == 0 else out
+    return shaped_quantiles(out, x, axis, axis_, q, keepdims)
 
 
 def nanpercentile(

@@ -612,29 +612,44 @@ def quantile(
     """NumPy's quantile, method 'linear' (and 'lower', 'higher', 'nearest', 'midpoint'):
     the sorted values interpolated; the gradient goes to the values it reads."""
     x = O.convert_to_tensor(x)
-    if axis is None:
-        values, axis_ = ravel(x), 0
-    else:
-        values, axis_ = x, axis % x.ndim
-    ordered = O.moveaxis(sort(values, axis_), axis_, -1)
+    ordered, axis_ = sorted_last(x, axis)
     n = ordered.shape[-1]
-    qs = np.atleast_1d(
-        np.asarray(O._data(O.convert_to_tensor(q)) if isinstance(q, Tensor) else q, float)
-    )
+    qs = quantile_levels(q)
     low, high, fraction = quantile_positions(np, qs * (n - 1), n - 1, method)
     xp = backend.get_array_module(ordered.data)
     below = ordered[..., xp.asarray(low)]
     above = ordered[..., xp.asarray(high)]
     out = below + (above - below) * xp.asarray(fraction, dtype=ordered.dtype)
     out = O.moveaxis(out, -1, 0)  # the quantiles first, as NumPy puts them
+    return shaped_quantiles(out, x, axis, axis_, q, keepdims)
+
+
+def sorted_last(x: Tensor, axis: O.Axis) -> tuple[Tensor, int]:
+    """x sorted along ``axis`` (all of it flattened for None), that axis moved last; and
+    the axis (0 for None)."""
+    if axis is None:
+        values, axis_ = ravel(x), 0
+    else:
+        values, axis_ = x, int(axis) % x.ndim
+    return O.moveaxis(sort(values, axis_), axis_, -1), axis_
+
+
+def quantile_levels(q: Any) -> np.ndarray:
+    """The quantiles asked for, as float64 (a list stays exact; a Tensor is read)."""
+    return np.atleast_1d(np.asarray(O._data(q) if isinstance(q, Tensor) else q, float))
+
+
+def shaped_quantiles(
+    out: Tensor, x: Tensor, axis: O.Axis, axis_: int, q: Any, keepdims: bool
+) -> Tensor:
+    """Quantiles (one per level first) in NumPy's shape: with ``keepdims`` the reduced axes
+    kept as 1, and no level axis for a single q."""
     if keepdims:
         shape = list(x.shape) if axis is not None else [1] * x.ndim
         if axis is not None:
             shape[axis_] = 1
-        out = O.reshape(out, (len(qs), *shape))
-    if np.ndim(q) == 0:
-        out = out[0]
-    return out
+        out = O.reshape(out, (out.shape[0], *shape))
+    return out[0] if np.ndim(q) == 0 else out
 
 
 def percentile(

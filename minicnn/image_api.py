@@ -18,6 +18,7 @@ from . import backend, image_ops
 from . import ops as O
 from .autograd import Function, Tensor
 from .layer_base import channels_last
+from .resampling import scale_and_translate  # Keras' ops.image one, as it is
 
 __all__ = [
     "affine_transform",
@@ -544,21 +545,6 @@ def ssim(
     )
     out = O.mean(O.reshape(O.mean(score, axis=(1, 2, 3)), (n, c)), axis=-1)
     return out[0] if single else out
-
-
-def scale_and_translate(
-    images: Any,
-    output_shape: Any,
-    scale: Any,
-    translation: Any,
-    spatial_dims: Any,
-    method: str,
-    antialias: bool = True,
-) -> Tensor:
-    """Keras' scale_and_translate (``resampling.scale_and_translate``). Differentiable."""
-    from .resampling import scale_and_translate as resample
-
-    return resample(images, output_shape, scale, translation, spatial_dims, method, antialias)
 
 
 def extract_patches_3d(

@@ -5,6 +5,7 @@ Keras' groups, the compile settings and the optimizer's state."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import warnings
 from collections.abc import Iterator
@@ -123,18 +124,25 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
     )
 
 
+@functools.cache
+def _ops_by_class() -> dict[tuple[str, str], str]:
+    """minicnn's op of each Keras operation class, by (module, class): the op table read
+    backwards, for the classes whose snake-case name is not the op's (CDist is cdist)."""
+    from .keras_op_table import KERAS_OPS
+
+    return {(module, cls): op for op, (module, cls, _) in KERAS_OPS.items()}
+
+
 def _operation(entry: dict[str, Any]) -> Any:
     """A Keras op of the graph as the ``minicnn.ops`` function of its name, with the
     arguments its config holds (``Sum``'s axis, ...): called on symbolic tensors, it adds an
     OpCall layer."""
-    from .keras_op_table import KERAS_OPS
     from .symbolic_ops import ops_function
 
     module = (entry.get("module") or "").rsplit(".", 1)[-1]
-    named = {(m, cls): op for op, (m, cls, _) in KERAS_OPS.items()}  # CDist is cdist
     try:
         function = ops_function(
-            named.get((module, entry["class_name"]), keras_snake(entry["class_name"]))
+            _ops_by_class().get((module, entry["class_name"]), keras_snake(entry["class_name"]))
         )
     except ValueError:
         raise KerasFileError(

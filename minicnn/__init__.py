@@ -40,6 +40,7 @@ from .layers import Input  # noqa: E402
 from .losses import Loss  # noqa: E402
 from .metrics import Metric  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
+from .onnx_import import load_onnx  # noqa: E402
 from .optimizers import Optimizer  # noqa: E402
 from .regularizers import Regularizer  # noqa: E402
 from .saving import load_model  # noqa: E402
@@ -69,6 +70,7 @@ __all__ = [
     "initializers",
     "layers",
     "load_model",
+    "load_onnx",
     "losses",
     "metrics",
     "mixed_precision",

@@ -538,15 +538,31 @@ def repeat(x: Any, repeats: int, axis: int | None = None) -> Tensor:
     return A.Repeat(int(repeats), axis)(x)
 
 
+# NumPy's padding modes that copy the input's own values outward.
+COPYING_PAD_MODES = ("reflect", "symmetric", "edge", "wrap")
+
+
 def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float = 0) -> Tensor:
-    """Constant padding (Keras' default mode), ``pad_width`` one (before, after) per axis."""
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is available, got {mode!r}.")
+    """``pad_width`` one (before, after) per axis: a constant (Keras' default mode), or as
+    NumPy's 'reflect', 'symmetric', 'edge' and 'wrap' copy the input outward (each such
+    axis a gather of the input's own positions, whose gradient adds back to them)."""
+    if mode != "constant" and mode not in COPYING_PAD_MODES:
+        raise ValueError(
+            f"pad: mode must be 'constant' or one of {', '.join(COPYING_PAD_MODES)}; got {mode!r}."
+        )
     x = convert_to_tensor(x)
     width = tuple((int(b), int(a)) for b, a in pad_width)
     if len(width) != x.ndim:
         raise ValueError(f"pad: {len(width)} (before, after) pairs for {x.ndim} axes.")
-    return A.Pad(width, constant_values)(x)
+    if mode == "constant":
+        return A.Pad(width, constant_values)(x)
+    from .numpy_ops import take
+
+    for axis, (before, after) in enumerate(width):
+        if before or after:
+            positions = np.pad(np.arange(x.shape[axis]), (before, after), mode=mode)
+            x = take(x, positions, axis=axis)
+    return x
 
 
 def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> Tensor:

@@ -196,9 +196,16 @@ def load_model(
     ``custom_objects`` gives the custom losses and metrics it was compiled with, by name (or
     they are registered with ``register_keras_serializable``), as in Keras. ``device`` is
     where it goes, as for ``Sequential`` (files hold no device). A model saved by Keras 3
-    itself (its ``.keras`` archive) is read too (``minicnn.keras_files``)."""
+    itself (its ``.keras`` archive) is read too (``minicnn.keras_files``), and an ONNX
+    model (a ``.onnx`` file, e.g. from ``torch.onnx.export``; ``minicnn.load_onnx``)."""
     path = Path(path)
     device = backend.resolve_device(device)
+    from .onnx_reading import is_onnx
+
+    if is_onnx(path):
+        from .onnx_import import load_onnx
+
+        return load_onnx(path, device=device)
     if path.is_file() and keras_files.is_keras_archive(path):
         with registry.custom_object_scope(custom_objects):
             return keras_files.load_keras_archive(path, compile, device)

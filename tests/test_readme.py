@@ -2,6 +2,7 @@
 the documentation cannot drift from the API."""
 
 import re
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def test_the_readme_examples_run(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(fashion_mnist, "load_data", small_fashion_mnist)
     monkeypatch.chdir(tmp_path)
+    # The ONNX example's file: a PyTorch CNN that torch.onnx.export wrote.
+    shutil.copy(Path(__file__).parent / "onnx_files" / "classifier.onnx", tmp_path / "net.onnx")
     blocks = python_blocks()
     assert len(blocks) >= 2
     namespace: dict = {}

@@ -1,0 +1,152 @@
+"""Writes the ONNX files of test_onnx_import: small PyTorch models exported by PyTorch's
+own exporters, with an input and PyTorch's output for it in <name>.npz.
+
+Not part of the test run (PyTorch is never a dependency of minicnn): run it by hand in a
+virtualenv with torch 2.13 and onnxscript, from this folder:
+
+    python make_torch_files.py
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class Classifier(nn.Module):
+    """A CNN as PyTorch users write one: batch norm, ceil-mode max pooling, a grouped
+    convolution, an average pooling that leaves its padding out, x.view(x.size(0), -1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.pool1 = nn.MaxPool2d(2, ceil_mode=True)
+        self.conv2 = nn.Conv2d(8, 12, 3, stride=2, padding=1, groups=4)
+        self.pool2 = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        self.fc1 = nn.Linear(12 * 2 * 2, 16)
+        self.drop = nn.Dropout(0.25)
+        self.fc2 = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(torch.relu(self.bn1(self.conv1(x))))
+        x = self.pool2(torch.relu(self.conv2(x)))
+        x = x.view(x.size(0), -1)
+        return self.fc2(self.drop(torch.relu(self.fc1(x))))
+
+
+class Blocks(nn.Module):
+    """Residual, depthwise, transposed and upsampling blocks and most activations."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(2, 6, 3, padding=1, bias=False)
+        self.depthwise = nn.Conv2d(6, 12, 3, padding=1, groups=6)
+        self.point = nn.Conv2d(12, 6, 1)
+        self.up = nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1)
+        self.down = nn.Conv2d(4, 4, 2, stride=2)
+        self.head = nn.Linear(4 + 6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.leaky_relu(self.stem(x), 0.1)
+        y = nn.functional.hardswish(self.depthwise(x))
+        x = x + nn.functional.gelu(self.point(y))
+        z = nn.functional.silu(self.up(x))
+        z = nn.functional.relu6(self.down(z))
+        near = nn.functional.interpolate(z, scale_factor=2, mode="nearest")
+        smooth = nn.functional.interpolate(z, scale_factor=2, mode="bilinear", align_corners=False)
+        z = nn.functional.elu(near - smooth) + torch.sigmoid(near)
+        peaks = x.amax((2, 3), keepdim=True)
+        pooled = torch.cat([nn.functional.adaptive_avg_pool2d(z, 1), peaks], 1)
+        return nn.functional.softplus(self.head(torch.flatten(pooled, 1)))
+
+
+class Sequence(nn.Module):
+    """1-D convolutions over a sequence, a layer norm, a dense layer on every step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 8, 5, padding=2)
+        self.pool = nn.MaxPool1d(2)
+        self.avg = nn.AvgPool1d(3, stride=1, padding=1)  # counts its padding (PyTorch's default)
+        self.norm = nn.LayerNorm(8)
+        self.step = nn.Linear(8, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avg(self.pool(torch.tanh(self.conv(x))))
+        x = self.step(self.norm(x.transpose(1, 2)))
+        return torch.log_softmax(x.mean(1), -1)
+
+
+class Edges(nn.Module):
+    """The corners of padding, pooling and transposed convolutions, and layout-bound ops."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.avg = nn.AvgPool2d(2, stride=2, ceil_mode=True)
+        self.deconv = nn.ConvTranspose2d(3, 4, 4, stride=2, padding=1)
+        self.grow = nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1)
+        self.norm = nn.InstanceNorm2d(2, affine=True)
+        self.volume = nn.Conv3d(1, 2, 3, padding=(1, 0, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.avg(self.pool(x))  # (3, 7, 7) -> (3, 4, 4) -> (3, 2, 2)
+        b = self.norm(self.grow(self.deconv(a)))  # (4, 4, 4) -> (2, 10, 10)
+        b = nn.functional.pad(b, (1, 2, 0, 1), mode="reflect")[:, :, 1:-1, ::2]
+        c = torch.softmax(b, dim=1) * b.sum(dim=(2, 3), keepdim=True)
+        d = nn.functional.interpolate(c, size=(7, 5), mode="bilinear", align_corners=False)
+        v = self.volume(d.unsqueeze(1)).amax(dim=2)  # a 3-D convolution of the 2 channels
+        return torch.cat([v.permute(0, 1, 3, 2).flatten(1), d.mean(1).flatten(1)], 1)
+
+
+class Lookup(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(20, 6)
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.fc(self.embed(ids).mean(1)), -1)
+
+
+def export(name: str, model: nn.Module, x: torch.Tensor, dynamo: bool) -> None:
+    torch.manual_seed(1)
+    model.eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.4)
+        for b in model.buffers():
+            if b.dtype.is_floating_point:
+                b.copy_(torch.rand_like(b) + 0.5)
+        expected = model(x).numpy()
+    path = f"{name}.onnx"
+    if dynamo:  # PyTorch's default exporter, which keeps the weights in name.onnx.data
+        batch = torch.export.Dim("batch")
+        torch.onnx.export(model, (x,), path, dynamo=True, dynamic_shapes=({0: batch},))
+    else:  # the TorchScript exporter, BatchNormalization kept as its own node
+        torch.onnx.export(
+            model,
+            (x,),
+            path,
+            dynamo=False,
+            input_names=["input"],
+            dynamic_axes={"input": {0: "batch"}},
+            do_constant_folding=False,
+            training=torch.onnx.TrainingMode.PRESERVE,
+        )
+    np.savez(f"{name}.npz", x=x.numpy(), expected=expected)
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    export("classifier", Classifier(), torch.randn(3, 3, 15, 15), dynamo=False)
+    export("blocks", Blocks(), torch.randn(2, 2, 8, 8), dynamo=True)
+    export("sequence", Sequence(), torch.randn(2, 4, 12), dynamo=True)
+    export("lookup", Lookup(), torch.randint(0, 20, (3, 5)), dynamo=False)
+    export("edges", Edges(), torch.randn(2, 3, 13, 13), dynamo=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+"""``load_onnx``: ONNX files that PyTorch 2.13's two exporters wrote (tests/onnx_files,
+made by make_torch_files.py; PyTorch's own outputs are the oracle) and the files minicnn's
+``export(format="onnx")`` writes, read back into trainable minicnn models."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import test_onnx_export as exported
+
+import minicnn
+from minicnn import layers as L
+from minicnn.experiments.zoo import STUDY, build_model
+from minicnn.onnx_export import node_proto, tensor_proto, value_info_proto
+from minicnn.onnx_import import OnnxImportError, load_onnx
+from minicnn.onnx_reading import OnnxFileError
+from minicnn.protobuf import bytes_field, int_field, packed_doubles, text_field
+
+FILES = Path(__file__).parent / "onnx_files"
+RNG = np.random.default_rng(3)
+
+
+def torch_file(name: str) -> tuple[Path, np.ndarray, np.ndarray]:
+    data = np.load(FILES / f"{name}.npz")
+    return FILES / f"{name}.onnx", data["x"], data["expected"]
+
+
+def kinds(model) -> list[str]:
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def close(got: np.ndarray, expected: np.ndarray, tolerance: float = 2e-6) -> None:
+    scale = max(float(np.abs(expected).max()), 1.0)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=tolerance * scale)
+
+
+@pytest.mark.parametrize("name", ["classifier", "blocks", "sequence", "lookup", "edges"])
+def test_pytorch_exports_predict_as_pytorch(name):
+    path, x, expected = torch_file(name)
+    model = load_onnx(path)
+    close(model.predict(x, verbose=0), expected)
+    if x.ndim >= 3:  # the same model taking channels-last images
+        last = load_onnx(path, channels_last=True)
+        moved = np.moveaxis(x, 1, -1)
+        got = last.predict(moved, verbose=0)
+        close(got if got.ndim < 3 else np.moveaxis(got, -1, 1), expected)
+        assert "Permute" not in kinds(last)[:2]
+
+
+def test_a_pytorch_cnn_becomes_keras_layers():
+    path, x, expected = torch_file("classifier")
+    model = load_onnx(path)
+    assert kinds(model)[:4] == ["InputLayer", "Permute", "Conv2D", "BatchNormalization"]
+    dense = [layer for layer in model.layers if isinstance(layer, L.Dense)]
+    assert [d.units for d in dense] == [16, 5]
+    # The ReLU after fc1 is fc1's activation; the flattened image is not moved back to
+    # channels-first: the kernel's rows are in minicnn's order instead.
+    assert minicnn.activations.serialize(dense[0].activation) == "relu"
+    assert kinds(model).count("Permute") == 1
+    assert model.count_params() == 8 * 27 + 8 + 4 * 8 + 12 * 2 * 9 + 12 + 48 * 16 + 16 + 16 * 5 + 5
+
+
+def test_pytorch_exports_with_external_weights(tmp_path):
+    path, x, expected = torch_file("blocks")  # PyTorch's dynamo exporter: blocks.onnx.data
+    assert (FILES / "blocks.onnx.data").is_file()
+    copy = tmp_path / "model.onnx"
+    shutil.copy(path, copy)
+    with pytest.raises(OnnxFileError, match=r"blocks.onnx.data.*not there"):
+        load_onnx(copy)
+    shutil.copy(FILES / "blocks.onnx.data", tmp_path / "blocks.onnx.data")
+    close(load_onnx(copy).predict(x, verbose=0), expected)
+    (tmp_path / "blocks.onnx.data").write_bytes(b"\0" * 10)  # truncated
+    with pytest.raises(OnnxFileError, match="truncated"):
+        load_onnx(copy)
+
+
+def test_an_imported_model_trains_saves_and_loads(tmp_path):
+    path, x, _ = torch_file("classifier")
+    model = load_onnx(path)
+    images = RNG.standard_normal((64, *x.shape[1:])).astype(np.float32)
+    labels = RNG.integers(0, 5, 64)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(images, labels, epochs=8, batch_size=16, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0] * 0.8
+    assert all(
+        not np.array_equal(a, b)
+        for a, b in zip(before, model.get_weights(), strict=True)
+        if a.ndim > 1
+    )
+    model.save(tmp_path / "m.keras")
+    again = minicnn.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(
+        again.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
+    )
+
+
+def test_load_model_reads_onnx_files(tmp_path):
+    path, x, expected = torch_file("lookup")
+    model = minicnn.load_model(path)
+    close(model.predict(x, verbose=0), expected)
+    assert "Embedding" in kinds(model)
+
+
+@pytest.mark.parametrize("spec", STUDY, ids=lambda s: s.id)
+def test_the_study_models_come_back_from_onnx_as_they_were(spec, tmp_path):
+    model = build_model(spec.id)
+    model.export(tmp_path / "m.onnx", format="onnx")
+    back = load_onnx(tmp_path / "m.onnx")
+    x = RNG.random((3, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    # Layer for layer: the transposes around each convolution cancel; Dropout (an identity
+    # in ONNX) is gone, the softmax its own layer; ReLUs are the layers' activations again.
+    wanted = [k for k in kinds(model) if k != "Dropout"]
+    assert [k for k in kinds(back) if k != "Softmax"] == ["InputLayer", *wanted]
+    assert back.count_params() == model.count_params()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        exported.cnn,
+        exported.graph,
+        exported.sequence,
+        exported.steps,
+        exported.upsampling,
+        exported.tokens,
+        exported.separable,
+        exported.volumes,
+        exported.resizing,
+        exported.channels_first,
+        exported.nested,
+    ],
+)
+def test_minicnn_exports_come_back(make, tmp_path):
+    minicnn.set_random_seed(0)
+    model = make()
+    for layer in model.layers:  # statistics and biases off their starting values
+        if type(layer).__name__ == "BatchNormalization":
+            layer.moving_mean.data[...] = RNG.standard_normal(layer.moving_mean.shape)
+            layer.moving_variance.data[...] = RNG.random(layer.moving_variance.shape) + 0.5
+        for w in layer.weights:
+            if w.name in ("bias", "beta", "gamma"):
+                w.data[...] = RNG.standard_normal(w.shape) * 0.5
+    x = RNG.random((2, *model.input_shape)).astype(np.float32)
+    if make is exported.tokens:
+        x = RNG.integers(0, 11, x.shape).astype(np.float32)
+    model.export(tmp_path / "m.onnx", format="onnx")
+    back = load_onnx(tmp_path / "m.onnx")
+    np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0), atol=2e-5)
+
+
+def test_what_minicnn_cannot_read_is_named(tmp_path):
+    model = exported.recurrent()
+    model.export(tmp_path / "r.onnx", format="onnx")
+    with pytest.raises(OnnxImportError, match=r"\((LSTM|GRU|RNN)\): minicnn has no layer"):
+        load_onnx(tmp_path / "r.onnx")
+    (tmp_path / "bad.onnx").write_bytes(b"\x08\x08\x3a\xff\xff")  # a graph field cut short
+    with pytest.raises(OnnxFileError, match="not a well-formed ONNX file"):
+        load_onnx(tmp_path / "bad.onnx")
+    with pytest.raises(FileNotFoundError):
+        load_onnx(tmp_path / "missing.onnx")
+
+
+# --- graphs written here, for the corners PyTorch's files leave out -----------------------------
+
+
+def onnx_file(path, nodes, constants, inputs, outputs, opset=13, extra_tensors=b""):
+    graph = (
+        b"".join(bytes_field(1, n) for n in nodes)
+        + text_field(2, "handmade")
+        + b"".join(bytes_field(5, tensor_proto(k, v)) for k, v in constants.items())
+        + extra_tensors
+        + b"".join(bytes_field(11, value_info_proto(k, s)) for k, s in inputs.items())
+        + b"".join(bytes_field(12, value_info_proto(k, s)) for k, s in outputs.items())
+    )
+    opsets = bytes_field(8, text_field(1, "") + int_field(2, opset))
+    document = int_field(1, 8) + bytes_field(7, graph) + opsets
+    Path(path).write_bytes(document)
+    return path
+
+
+def conv_reference(x, w, b, pads):
+    """A direct convolution (N, C, H, W), stride 1: the oracle of the handmade graphs."""
+    x = np.pad(x, [(0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])])
+    k = w.shape[2:]
+    rows, cols = x.shape[2] - k[0] + 1, x.shape[3] - k[1] + 1
+    out = np.zeros((x.shape[0], w.shape[0], rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            patch = x[:, :, i : i + k[0], j : j + k[1]]
+            out[:, :, i, j] = np.einsum("nchw,ochw->no", patch, w) + b
+    return out
+
+
+def test_asymmetric_pads_and_reflect_padding(tmp_path):
+    w = RNG.standard_normal((4, 2, 3, 2)).astype(np.float32)
+    b = RNG.standard_normal(4).astype(np.float32)
+    pads = [2, 0, 1, 1]  # top, left, bottom, right: not Keras' 'same'
+    nodes = [
+        node_proto("Conv", ["x", "w", "b"], ["c"], "conv", pads=pads),
+        node_proto("Pad", ["c", "p"], ["y"], "pad", mode="reflect"),
+    ]
+    spread = np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64)
+    path = onnx_file(
+        tmp_path / "p.onnx",
+        nodes,
+        {"w": w, "b": b, "p": spread},
+        {"x": (None, 2, 6, 5)},
+        {"y": (None, 4, 10, 8)},
+    )
+    x = RNG.standard_normal((2, 2, 6, 5)).astype(np.float32)
+    spread_out = [(0, 0), (0, 0), (1, 2), (2, 1)]
+    expected = np.pad(conv_reference(x, w, b, pads), spread_out, mode="reflect")
+    model = load_onnx(path)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+    assert "ZeroPadding2D" in kinds(model)
+
+
+def test_tensors_in_typed_fields_and_packed_attributes(tmp_path):
+    # float_data (packed floats), double_data and int64_data instead of raw_data; ints
+    # attributes packed, as other writers store them.
+    w = RNG.standard_normal((3, 2)).astype(np.float64)
+    doubles = text_field(8, "w") + int_field(1, 3) + int_field(1, 2) + int_field(2, 11)
+    doubles += packed_doubles(10, w.ravel())
+    perm = text_field(1, "perm") + bytes_field(8, b"\x00\x02\x01") + int_field(20, 7)
+    nodes = [
+        node_proto("MatMul", ["x", "w"], ["m"], "matmul"),
+        node_proto("Unsqueeze", ["m", "axes"], ["u"], "unsqueeze"),
+        node_proto("Transpose", ["u"], ["t"], "turn") + bytes_field(5, perm),
+    ]
+    path = onnx_file(
+        tmp_path / "t.onnx",
+        nodes,
+        {"axes": np.array([1], np.int64)},
+        {"x": (None, 3)},
+        {"t": (None, 2, 1)},
+        extra_tensors=bytes_field(5, doubles),
+    )
+    x = RNG.standard_normal((4, 3)).astype(np.float32)
+    expected = (x @ w)[:, None, :].transpose(0, 2, 1)
+    np.testing.assert_allclose(load_onnx(path).predict(x, verbose=0), expected, atol=1e-5)
+
+
+def test_reshapes_that_move_the_batch_are_refused(tmp_path):
+    nodes = [node_proto("Reshape", ["x", "s"], ["y"], "fold")]
+    path = onnx_file(
+        tmp_path / "r.onnx",
+        nodes,
+        {"s": np.array([-1, 3, 4], np.int64)},
+        {"x": (None, 2, 3, 4)},
+        {"y": (None, 3, 4)},
+    )
+    with pytest.raises(OnnxImportError, match=r"node 'fold' \(Reshape\).*batch axis"):
+        load_onnx(path)
+
+
+def test_split_and_reductions_along_the_channels(tmp_path):
+    w = RNG.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    b = RNG.standard_normal(4).astype(np.float32)
+    nodes = [
+        node_proto("Conv", ["x", "w", "b"], ["c"], "conv", pads=[1, 1, 1, 1]),
+        node_proto("Split", ["c", "parts"], ["first", "rest"], "split", axis=1),
+        node_proto("ReduceSum", ["rest", "axes"], ["total"], "sum", keepdims=1),
+        node_proto("Mul", ["first", "total"], ["y"], "product"),
+    ]
+    constants = {
+        "w": w,
+        "b": b,
+        "parts": np.array([1, 3], np.int64),
+        "axes": np.array([1], np.int64),
+    }
+    path = onnx_file(tmp_path / "s.onnx", nodes, constants, {"x": (None, 2, 5, 4)}, {"y": (None,)})
+    x = RNG.standard_normal((2, 2, 5, 4)).astype(np.float32)
+    c = conv_reference(x, w, b, [1, 1, 1, 1])
+    expected = c[:, :1] * c[:, 1:].sum(axis=1, keepdims=True)
+    model = load_onnx(path)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+    assert "Permute" in kinds(model)  # in, and out at the end: the rest is channels-last
+    assert kinds(model).count("Permute") == 2
+
+
+def test_inputs_of_unknown_size_are_refused(tmp_path):
+    nodes = [node_proto("Relu", ["x"], ["y"], "relu")]
+    path = onnx_file(tmp_path / "d.onnx", nodes, {}, {"x": (None, 3, None)}, {"y": (None,)})
+    with pytest.raises(OnnxImportError, match="need every axis but the batch fixed"):
+        load_onnx(path)

@@ -153,7 +153,7 @@ def _activation(g: _Graph, x: str, activation: Any, hint: str) -> str:
     raise ValueError(f"export(format='onnx'): the activation {name!r} has no ONNX form here.")
 
 
-def _same_pads(
+def keras_same_pads(
     sizes: tuple[int, ...],
     kernel: tuple[int, ...],
     strides: tuple[int, ...],
@@ -213,7 +213,7 @@ def _conv(
     strides = _spatial(layer.strides, rank)
     dilation = _spatial(getattr(layer, "dilation_rate", 1), rank)
     if layer.padding == "same":
-        pads = _same_pads(tuple(shape[:rank]), size, strides, dilation)
+        pads = keras_same_pads(tuple(shape[:rank]), size, strides, dilation)
     elif layer.padding == "causal":  # all before: a step sees only the steps up to it
         pads = [(size[0] - 1) * dilation[0], 0]
     else:
@@ -447,7 +447,7 @@ def _separable(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
     strides, dilation = _spatial(layer.strides), _spatial(layer.dilation_rate)
     pads = [0, 0, 0, 0]
     if layer.padding == "same":
-        pads = _same_pads(tuple(shape[:2]), (kh, kw), strides, dilation)
+        pads = keras_same_pads(tuple(shape[:2]), (kh, kw), strides, dilation)
     y = g.op(
         "Conv",
         [_channels_first(g, x, hint), g.constant(f"{hint}_depthwise", depthwise)],
@@ -562,7 +562,7 @@ def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str, rank: 
     size = _spatial(layer.pool_size, rank)
     strides = _spatial(layer.strides, rank) if layer.strides is not None else size
     if layer.padding == "same":
-        pads = _same_pads(tuple(shape[:rank]), size, strides, (1,) * rank)
+        pads = keras_same_pads(tuple(shape[:rank]), size, strides, (1,) * rank)
     else:
         pads = [0] * 2 * rank
     attrs: dict[str, Any] = {"kernel_shape": list(size), "strides": list(strides), "pads": pads}

@@ -1,0 +1,393 @@
+"""The ONNX operators that move axes and shapes, for ``onnx_import``: reshapes,
+transposes, slices, reductions, concatenation, and the shape arithmetic computed at import
+(PyTorch's ``x.view(x.size(0), -1)``) with the batch size kept symbolic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .onnx_reading import DTYPES, Node
+from .onnx_values import BATCH, OnnxImportError, Value, cl_axis, layer_module, op_module, to_last
+
+# ONNX's reductions, as minicnn.ops names them.
+REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "max", "ReduceMin": "min", "ReduceSum": "sum"}
+
+
+class ShapeOps:
+    """The shape operators' handlers of the importer (a mixin of ``onnx_import``'s)."""
+
+    # --- axes ------------------------------------------------------------------------------
+
+    def op_Softmax(self, node: Node, index: int, log: bool = False) -> None:
+        v = self.value(node.inputs[0])
+        rank = len(v.tensor.shape) + 1
+        default = -1 if self.graph.opset >= 13 else 1
+        axis = int(self.attr("axis", default)) % rank
+        if self.graph.opset < 13 and axis != rank - 1:
+            raise self.fail("a softmax over flattened trailing axes (opset < 13); only the last.")
+        if axis == 0:
+            raise self.fail("a softmax across the batch.")
+        if v.channels_last:
+            x, axis = v.tensor, cl_axis(axis, rank)
+        else:
+            x = self.in_onnx_layout(v)
+        ops = op_module()
+        if log:
+            y = ops.log_softmax(x, axis=axis)
+        elif axis == rank - 1:
+            y = layer_module().Softmax(axis=-1)(x)
+        else:
+            y = ops.softmax(x, axis=axis)
+        self.set(node.outputs[0], y, channels_last=v.channels_last)
+
+    def op_LogSoftmax(self, node: Node, index: int) -> None:
+        self.op_Softmax(node, index, log=True)
+
+    def axes_of(self, node: Node, position: int = 1) -> list[int] | None:
+        """An op's axes: its attribute (older opsets) or its input (newer ones)."""
+        if "axes" in node.attrs:
+            return [int(a) for a in node.attrs["axes"]]
+        if len(node.inputs) > position and node.inputs[position]:
+            return [int(a) for a in np.ravel(self.constant(node.inputs[position], "axes"))]
+        return None
+
+    def reduce(self, node: Node, function: str) -> None:
+        v = self.value(node.inputs[0])
+        rank = len(v.tensor.shape) + 1
+        axes = self.axes_of(node)
+        keepdims = bool(self.attr("keepdims", 1))
+        if axes is None or not axes:
+            if self.attr("noop_with_empty_axes", 0):
+                return self.passthrough(node, 0)
+            axes = list(range(rank))
+        axes = sorted({a % rank for a in axes})
+        if 0 in axes:
+            raise self.fail("it reduces across the batch.")
+        L = layer_module()
+        if v.channels_last and axes == list(range(2, rank)) and function in ("mean", "max"):
+            kind = "GlobalAveragePooling" if function == "mean" else "GlobalMaxPooling"
+            y = getattr(L, f"{kind}{rank - 2}D")(keepdims=keepdims)(v.tensor)
+            self.set(node.outputs[0], y, channels_last=keepdims)
+            return None
+        if v.channels_last and keepdims:
+            mapped = tuple(cl_axis(a, rank) for a in axes)
+            y = getattr(op_module(), function)(v.tensor, axis=mapped, keepdims=True)
+            self.set(node.outputs[0], y, channels_last=True)
+            return None
+        x = self.in_onnx_layout(v)
+        y = getattr(op_module(), function)(x, axis=tuple(axes), keepdims=keepdims)
+        self.set(node.outputs[0], y)
+        return None
+
+    def op_Concat(self, node: Node, index: int) -> None:
+        if any(self.is_constant(n) for n in node.inputs):
+            raise self.fail("a constant among the tensors it joins.")
+        vs = [self.value(n) for n in node.inputs]
+        rank = len(vs[0].tensor.shape) + 1
+        axis = int(self.attr("axis")) % rank
+        if axis == 0:
+            raise self.fail("it joins along the batch axis.")
+        *tensors, last = self.aligned(vs)
+        mapped = cl_axis(axis, rank) if last else axis
+        y = layer_module().Concatenate(axis=mapped)(list(tensors))
+        self.set(node.outputs[0], y, channels_last=last)
+
+    # --- shapes --------------------------------------------------------------------------------
+
+    def op_Shape(self, node: Node, index: int) -> None:
+        shape = np.array(self.onnx_shape(self.value(node.inputs[0])), np.int64)
+        start, end = self.attr("start", 0), self.attr("end")
+        self.constants[node.outputs[0]] = shape[start:end]
+
+    def op_Size(self, node: Node, index: int) -> None:
+        raise self.fail("the element count depends on the batch size.")
+
+    def batch_target(self, target: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """A Reshape's target without the batch axis (which it must keep)."""
+        allow_zero = bool(self.attr("allowzero", 0))
+        target = [int(t) for t in target]
+        resolved = [
+            shape[i] if t == 0 and not allow_zero and i < len(shape) else t
+            for i, t in enumerate(target)
+        ]
+        first, rest = resolved[0], resolved[1:]
+        known = int(np.prod([d for d in shape[1:]]))
+        keeps_batch = first == BATCH or (
+            first == -1 and -1 not in rest and int(np.prod(rest)) == known
+        )
+        if not keeps_batch and first > 0 and -1 in rest:
+            keeps_batch = True  # the batch size PyTorch traced with, e.g. view(1, -1)
+        if not keeps_batch and first > 0 and int(np.prod(rest)) == known:
+            keeps_batch = True
+        if not keeps_batch or any(d == BATCH for d in rest):
+            raise self.fail(f"it reshapes to {target}, which does not keep the batch axis.")
+        return tuple(rest)
+
+    def op_Reshape(self, node: Node, index: int) -> None:
+        v = self.value(node.inputs[0])
+        target = self.batch_target(self.constant(node.inputs[1], "shape"), self.onnx_shape(v))
+        self.reshaped(node, v, target)
+
+    def reshaped(self, node: Node, v: Value, target: tuple[int, ...]) -> None:
+        L = layer_module()
+        features = int(np.prod(v.tensor.shape))
+        if len(target) == 1 and target[0] in (-1, features):
+            if v.flat_order is not None or len(v.tensor.shape) == 1:
+                return self.passthrough(node, 0)
+            if v.channels_last:  # flattened channels-last; the order is remembered
+                image = tuple(int(d) for d in v.tensor.shape)
+                order = np.arange(features).reshape(image[-1], *image[:-1])
+                order = order.transpose(*range(1, len(image)), 0).reshape(-1)
+                self.set(node.outputs[0], L.Flatten()(v.tensor), flat_order=order, flat_image=image)
+                return None
+            self.set(node.outputs[0], L.Flatten()(self.in_onnx_layout(v)))
+            return None
+        self.set(node.outputs[0], L.Reshape(target)(self.in_onnx_layout(v)))
+        return None
+
+    def op_Flatten(self, node: Node, index: int) -> None:
+        v = self.value(node.inputs[0])
+        shape = self.onnx_shape(v)
+        axis = int(self.attr("axis", 1)) % max(len(shape), 1)
+        if axis == 0:
+            raise self.fail("axis 0 merges the batch into the features.")
+        target = (int(np.prod(shape[1:axis])), -1) if axis > 1 else (-1,)
+        self.reshaped(node, v, target)
+
+    def op_Squeeze(self, node: Node, index: int) -> None:
+        v = self.value(node.inputs[0])
+        shape = self.onnx_shape(v)
+        axes = self.axes_of(node)
+        if axes is None:
+            axes = [a for a, d in enumerate(shape) if d == 1]
+        axes = {a % len(shape) for a in axes}
+        if 0 in axes:
+            raise self.fail("it squeezes the batch axis.")
+        self.reshaped(node, v, tuple(d for a, d in enumerate(shape) if a not in axes and a))
+
+    def op_Unsqueeze(self, node: Node, index: int) -> None:
+        v = self.value(node.inputs[0])
+        shape = list(self.onnx_shape(v))
+        axes = sorted(a % (len(shape) + len(self.axes_of(node))) for a in self.axes_of(node))
+        if 0 in axes:
+            raise self.fail("it adds an axis before the batch axis.")
+        for a in axes:
+            shape.insert(a, 1)
+        self.reshaped(node, v, tuple(shape[1:]))
+
+    def op_Transpose(self, node: Node, index: int) -> None:
+        v = self.value(node.inputs[0])
+        rank = len(v.tensor.shape) + 1
+        perm = [int(p) for p in self.attr("perm", list(range(rank))[::-1])]
+        if perm[0] != 0:
+            raise self.fail(f"it moves the batch axis (perm {perm}).")
+        if perm == list(range(rank)):
+            return self.passthrough(node, index)
+        if v.channels_last and perm == to_last(rank):
+            # ONNX moves channels last: exactly the tensor minicnn already holds.
+            self.set(node.outputs[0], v.tensor)
+            return None
+        if not v.channels_last and v.flat_order is None and rank >= 3:
+            if perm == [0, rank - 1, *range(1, rank - 1)]:  # channels-last to -first: free
+                self.set(node.outputs[0], v.tensor, channels_last=True)
+                return None
+        y = layer_module().Permute(tuple(perm[1:]))(self.in_onnx_layout(v))
+        self.set(node.outputs[0], y)
+        return None
+
+    def op_Slice(self, node: Node, index: int) -> None:
+        v = self.value(node.inputs[0])
+        shape = self.onnx_shape(v)
+        rank = len(shape)
+        if len(node.inputs) > 1:
+            starts = np.ravel(self.constant(node.inputs[1], "starts"))
+            ends = np.ravel(self.constant(node.inputs[2], "ends"))
+            axes = self.axes_of(node, 3)
+            steps = self.optional_constant(node, 4, "steps")
+        else:
+            starts, ends = self.attr("starts"), self.attr("ends")
+            axes, steps = self.attr("axes"), None
+        axes = list(range(len(starts))) if axes is None else axes
+        steps = [1] * len(starts) if steps is None else np.ravel(steps)
+        cuts = [slice(None)] * rank
+        for a, b, e, s in zip(axes, starts, ends, steps, strict=True):
+            a = int(a) % rank
+            b, e, s = int(b), int(e), int(s)
+            cut = slice(b, None if abs(e) >= 2**62 else e, s)  # INT64_MAX/MIN: to the end
+            if a == 0:
+                if b != 0 or s != 1 or (cut.stop is not None and e != BATCH):
+                    raise self.fail("it slices the batch axis.")
+                continue
+            cuts[a] = cut
+        if v.channels_last:
+            order = to_last(rank)
+            y = v.tensor[tuple(cuts[a] for a in order)]
+        else:
+            y = self.in_onnx_layout(v)[tuple(cuts)]
+        self.set(node.outputs[0], y, channels_last=v.channels_last)
+
+    def op_Split(self, node: Node, index: int) -> None:
+        v = self.value(node.inputs[0])
+        shape = self.onnx_shape(v)
+        axis = int(self.attr("axis", 0)) % len(shape)
+        if axis == 0:
+            raise self.fail("it splits the batch axis.")
+        if len(node.inputs) > 1 and node.inputs[1]:
+            parts = [int(p) for p in np.ravel(self.constant(node.inputs[1], "split"))]
+        elif self.attr("split") is not None:
+            parts = [int(p) for p in self.attr("split")]
+        else:  # equal parts, the last one smaller (opset 18's num_outputs)
+            count = len(node.outputs)
+            each = -(-shape[axis] // count)
+            parts = [min(each, shape[axis] - i * each) for i in range(count)]
+        if sum(parts) != shape[axis] or len(parts) != len(node.outputs):
+            raise self.fail(f"parts {parts} do not split an axis of {shape[axis]}.")
+        start = 0
+        for out, size in zip(node.outputs, parts, strict=True):
+            cuts = [slice(None)] * len(shape)
+            cuts[axis] = slice(start, start + size)
+            start += size
+            if v.channels_last:
+                y = v.tensor[tuple(cuts[a] for a in to_last(len(shape)))]
+            else:
+                y = self.in_onnx_layout(v)[tuple(cuts)]
+            self.set(out, y, channels_last=v.channels_last)
+
+    def op_Gather(self, node: Node, index: int) -> None:
+        if self.is_constant(node.inputs[0]):  # a table looked up by the ids: an Embedding
+            table = self.constants[node.inputs[0]].astype(np.float32)
+            if table.ndim != 2 or int(self.attr("axis", 0)) != 0:
+                raise self.fail("a constant gathered along an axis other than its rows.")
+            ids = self.in_onnx_layout(self.value(node.inputs[1]))
+            layer = layer_module().Embedding(table.shape[0], table.shape[1])
+            y = layer(ids)
+            layer.set_weights([table])
+            self.set(node.outputs[0], y)
+            return
+        v = self.value(node.inputs[0])
+        indices = self.constant(node.inputs[1], "indices")
+        rank = len(v.tensor.shape) + 1
+        axis = int(self.attr("axis", 0)) % rank
+        if axis == 0:
+            raise self.fail("it gathers along the batch axis.")
+        y = op_module().take(self.in_onnx_layout(v), indices.astype(np.int64), axis=axis)
+        self.set(node.outputs[0], y)
+
+    def op_Constant(self, node: Node, index: int) -> None:
+        self.constants[node.outputs[0]] = constant_node(node)
+
+
+def constant_node(node: Node) -> np.ndarray:
+    attrs = node.attrs
+    for key in ("value", "value_float", "value_int", "value_floats", "value_ints"):
+        if key in attrs:
+            value = attrs[key]
+            if key == "value_float":
+                return np.float32(value)
+            if key in ("value_int", "value_ints"):
+                return np.asarray(value, np.int64)
+            return np.asarray(value, np.float32) if key == "value_floats" else np.asarray(value)
+    raise OnnxImportError(f"load_onnx: Constant node '{node.name}' has no value read here.")
+
+
+# --- shape arithmetic on constants --------------------------------------------------------------
+
+
+def _fold_binary(function: Any) -> Any:
+    return lambda imp, node, xs: [function(xs[0], xs[1])]
+
+
+def _fold_unsqueeze(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    x = xs[0]
+    axes = node.attrs.get("axes") if "axes" in node.attrs else np.ravel(xs[1]).tolist()
+    rank = x.ndim + len(axes)
+    for a in sorted(int(a) % rank for a in axes):
+        x = np.expand_dims(x, a)
+    return [x]
+
+
+def _fold_squeeze(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    axes = (
+        node.attrs.get("axes")
+        if "axes" in node.attrs
+        else (np.ravel(xs[1]).tolist() if len(xs) > 1 and xs[1] is not None else None)
+    )
+    return [np.squeeze(xs[0], axis=None if axes is None else tuple(int(a) for a in axes))]
+
+
+def _fold_slice(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    x = xs[0]
+    if len(xs) > 1:
+        starts, ends = np.ravel(xs[1]), np.ravel(xs[2])
+        axes = np.ravel(xs[3]) if len(xs) > 3 and xs[3] is not None else range(len(starts))
+        steps = np.ravel(xs[4]) if len(xs) > 4 and xs[4] is not None else [1] * len(starts)
+    else:
+        starts, ends = node.attrs["starts"], node.attrs["ends"]
+        axes = node.attrs.get("axes", range(len(starts)))
+        steps = [1] * len(starts)
+    cuts = [slice(None)] * x.ndim
+    for a, b, e, s in zip(axes, starts, ends, steps, strict=False):
+        cuts[int(a)] = slice(int(b), int(e) if abs(int(e)) < 2**62 else None, int(s))
+    return [x[tuple(cuts)]]
+
+
+def _fold_reshape(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    target = [int(t) for t in np.ravel(xs[1])]
+    target = [xs[0].shape[i] if t == 0 else t for i, t in enumerate(target)]
+    return [xs[0].reshape(target)]
+
+
+def _fold_cast(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    return [xs[0].astype(np.dtype(DTYPES.get(int(node.attrs.get("to", 1)), "<f4")))]
+
+
+def _fold_constant_of_shape(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    value = node.attrs.get("value")
+    fill = np.zeros(1, np.float32) if value is None else np.ravel(value)
+    return [np.full([int(d) for d in np.ravel(xs[0])], fill[0], fill.dtype)]
+
+
+def _fold_gather(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    return [np.take(xs[0], xs[1].astype(np.int64), axis=int(node.attrs.get("axis", 0)))]
+
+
+def _fold_concat(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    return [np.concatenate([np.atleast_1d(x) for x in xs], axis=int(node.attrs.get("axis", 0)))]
+
+
+def _fold_where(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    return [np.where(xs[0], xs[1], xs[2])]
+
+
+def _integer_division(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        return np.trunc(a / b).astype(np.result_type(a, b))
+    return a / b
+
+
+FOLDED: dict[str, Any] = {
+    "Identity": lambda imp, node, xs: [xs[0]],
+    "Shape": lambda imp, node, xs: [
+        np.array(xs[0].shape, np.int64)[node.attrs.get("start", 0) : node.attrs.get("end")]
+    ],
+    "Unsqueeze": _fold_unsqueeze,
+    "Squeeze": _fold_squeeze,
+    "Concat": _fold_concat,
+    "Gather": _fold_gather,
+    "Slice": _fold_slice,
+    "Reshape": _fold_reshape,
+    "Cast": _fold_cast,
+    "ConstantOfShape": _fold_constant_of_shape,
+    "Where": _fold_where,
+    "Add": _fold_binary(np.add),
+    "Sub": _fold_binary(np.subtract),
+    "Mul": _fold_binary(np.multiply),
+    "Div": _fold_binary(_integer_division),
+    "Equal": _fold_binary(np.equal),
+    "Transpose": lambda imp, node, xs: [np.transpose(xs[0], node.attrs.get("perm"))],
+    "Range": lambda imp, node, xs: [np.arange(xs[0], xs[1], xs[2])],
+    "Neg": lambda imp, node, xs: [np.negative(xs[0])],
+    "Sqrt": lambda imp, node, xs: [np.sqrt(xs[0])],
+}

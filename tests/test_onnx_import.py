@@ -35,7 +35,7 @@ def close(got: np.ndarray, expected: np.ndarray, tolerance: float = 2e-6) -> Non
     np.testing.assert_allclose(got, expected, rtol=0, atol=tolerance * scale)
 
 
-@pytest.mark.parametrize("name", ["classifier", "blocks", "sequence", "lookup", "edges"])
+@pytest.mark.parametrize("name", ["classifier", "blocks", "sequence", "lookup", "edges", "resnet"])
 def test_pytorch_exports_predict_as_pytorch(name):
     path, x, expected = torch_file(name)
     model = load_onnx(path)
@@ -287,3 +287,21 @@ def test_inputs_of_unknown_size_are_refused(tmp_path):
     path = onnx_file(tmp_path / "d.onnx", nodes, {}, {"x": (None, 3, None)}, {"y": (None,)})
     with pytest.raises(OnnxImportError, match="need every axis but the batch fixed"):
         load_onnx(path)
+
+
+def test_gemm_scales_and_dropout_kept_for_training(tmp_path):
+    w = RNG.standard_normal((5, 3)).astype(np.float32)  # transB: (units, features)
+    c = RNG.standard_normal(5).astype(np.float32)
+    nodes = [
+        node_proto("Gemm", ["x", "w", "c"], ["g"], "dense", alpha=0.5, beta=2.0, transB=1),
+        node_proto("Dropout", ["g", "ratio"], ["d"], "dropout"),
+        node_proto("Relu", ["d"], ["y"], "relu"),
+    ]
+    constants = {"w": w, "c": c, "ratio": np.array(0.3, np.float32)}
+    path = onnx_file(tmp_path / "g.onnx", nodes, constants, {"x": (None, 3)}, {"y": (None, 5)})
+    x = RNG.standard_normal((4, 3)).astype(np.float32)
+    model = load_onnx(path)
+    expected = np.maximum(0.5 * x @ w.T + 2.0 * c, 0)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+    (dropout,) = [layer for layer in model.layers if isinstance(layer, L.Dropout)]
+    assert dropout.rate == pytest.approx(0.3)

@@ -101,6 +101,47 @@ class Edges(nn.Module):
         return torch.cat([v.permute(0, 1, 3, 2).flatten(1), d.mean(1).flatten(1)], 1)
 
 
+class Residual(nn.Module):
+    """ResNet's basic block: two 3x3 convolutions with batch norm, a 1x1 projection where the
+    shape changes, ReLU after the sum."""
+
+    def __init__(self, channels: int, filters: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, filters, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(filters)
+        self.conv2 = nn.Conv2d(filters, filters, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(filters)
+        self.project = None
+        if stride != 1 or channels != filters:
+            self.project = nn.Sequential(
+                nn.Conv2d(channels, filters, 1, stride, bias=False), nn.BatchNorm2d(filters)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(y + (x if self.project is None else self.project(x)))
+
+
+class ResNet(nn.Module):
+    """A small ResNet as torchvision writes one: a 7x7 stride-2 stem, 3x3 stride-2 max
+    pooling with padding, basic blocks, global average pooling, a linear head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 8, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(8),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, 1),
+        )
+        self.blocks = nn.Sequential(Residual(8, 8, 1), Residual(8, 16, 2))
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.stem(x))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 class Lookup(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -146,6 +187,7 @@ def main() -> None:
     export("sequence", Sequence(), torch.randn(2, 4, 12), dynamo=True)
     export("lookup", Lookup(), torch.randint(0, 20, (3, 5)), dynamo=False)
     export("edges", Edges(), torch.randn(2, 3, 13, 13), dynamo=False)
+    export("resnet", ResNet(), torch.randn(2, 3, 32, 32), dynamo=False)
 
 
 if __name__ == "__main__":

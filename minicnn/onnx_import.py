@@ -3,10 +3,12 @@ model, e.g. one that ``torch.onnx.export`` wrote, as a minicnn functional model 
 trainable layers (Conv2D, Dense, BatchNormalization, ...) with the file's weights, ready
 for ``predict``, ``evaluate`` and ``fit``.
 
-ONNX images are channels-first, (N, C, H, W); minicnn's layers work channels-last. Each
-tensor is kept in whichever layout its producer made, and moved only where a consumer
-needs the other: convolutions, poolings and normalizations take channels-last, elementwise
-ops take either, reshapes and matrix products take ONNX's own layout. A Flatten of a
+ONNX images are channels-first, (N, C, H, W), and its sequences time-major; minicnn's
+layers work channels-last and batch-first. Each tensor is kept in whichever layout its
+producer made (``Value.order``), and moved only where a consumer needs another:
+convolutions, poolings and normalizations take channels-last, recurrent layers
+batch-first, elementwise ops any layout, reshapes and matrix products ONNX's own. A
+Transpose only relabels the axes. A Flatten of a
 channels-last image followed by a dense layer permutes the dense kernel's rows instead of
 the image, and a Transpose that turns channels-last to channels-first (as minicnn's own
 exports have) costs nothing: so a PyTorch CNN becomes Permute, Conv2D, MaxPooling2D,
@@ -25,9 +27,19 @@ from typing import Any
 import numpy as np
 
 from .onnx_reading import DTYPES, Graph, Node, read_onnx
+from .onnx_recurrent import RecurrentOps
 from .onnx_shapes import FOLDED, REDUCTIONS, ShapeOps
 from .onnx_spatial import SpatialOps
-from .onnx_values import BATCH, OnnxImportError, Value, layer_module, op_module, to_last
+from .onnx_values import (
+    BATCH,
+    OnnxImportError,
+    Value,
+    inverse,
+    layer_module,
+    op_module,
+    plain,
+    to_last,
+)
 
 # ONNX activations that minicnn's Activation layer has, by its name.
 _ACTIVATIONS = {
@@ -79,7 +91,7 @@ _ELEMENTWISE = {
 }
 
 
-class _Importer(SpatialOps, ShapeOps):
+class _Importer(SpatialOps, ShapeOps, RecurrentOps):
     """An ONNX graph made a minicnn model, node by node."""
 
     def __init__(self, graph: Graph, channels_last: bool) -> None:
@@ -102,6 +114,7 @@ class _Importer(SpatialOps, ShapeOps):
         self.node: Node | None = None
         self.fused: set[int] = set()  # nodes folded into the one before them
         self.aliased: set[int] = set()  # activations made their layer's own
+        self.fills: dict[str, float] = {}  # one number over a shape with the batch size
 
     # --- errors and attributes -------------------------------------------------------------
 
@@ -118,6 +131,43 @@ class _Importer(SpatialOps, ShapeOps):
 
     def is_constant(self, name: str) -> bool:
         return name == "" or name in self.constants
+
+    def is_zero(self, name: str) -> bool:
+        """Whether ``name`` is zeros (a constant, or zeros as many as the batch)."""
+        if name in self.fills:
+            return self.fills[name] == 0
+        return name in self.constants and not np.any(self.constants[name])
+
+    def batch_fill(self, node: Node) -> bool:
+        """One number spread over a shape that holds the batch size (PyTorch's zero
+        initial states: ConstantOfShape, Expand), kept as that number."""
+        ins = [i for i in node.inputs if i]
+        if node.op in ("Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape", "Expand"):
+            if ins and ins[0] in self.fills:
+                self.fills[node.outputs[0]] = self.fills[ins[0]]
+                return True
+        if node.op == "Concat" and ins and all(i in self.fills for i in ins):
+            if len({self.fills[i] for i in ins}) == 1:
+                self.fills[node.outputs[0]] = self.fills[ins[0]]
+                return True
+        shape = self.constants.get(ins[-1]) if ins else None
+        if shape is None or not np.any(np.asarray(shape) == BATCH):
+            return False
+        if node.op == "ConstantOfShape":
+            value = node.attrs.get("value")
+            self.fills[node.outputs[0]] = 0.0 if value is None else float(np.ravel(value)[0])
+            return True
+        if node.op == "Expand" and ins[0] in self.constants:
+            c = np.asarray(self.constants[ins[0]])
+            if c.size and np.all(c == c.reshape(-1)[0]):
+                self.fills[node.outputs[0]] = float(c.reshape(-1)[0])
+                return True
+            self.node = node
+            raise self.fail(
+                "a constant spread over the batch (a learned token, as ViT's class token): "
+                "minicnn's layers have no such weight."
+            )
+        return False
 
     def constant(self, name: str, what: str) -> np.ndarray:
         if name not in self.constants:
@@ -142,15 +192,24 @@ class _Importer(SpatialOps, ShapeOps):
 
     def onnx_shape(self, v: Value) -> tuple[int, ...]:
         """The ONNX value's shape, the batch size as BATCH."""
-        shape = (BATCH, *v.tensor.shape)
-        if v.channels_last:
-            shape = (shape[0], shape[-1], *shape[1:-1])
-        return tuple(int(d) if d is not None else BATCH for d in shape)
+        held = [BATCH, *(int(d) if d is not None else BATCH for d in v.tensor.shape)]
+        if v.order is None:
+            return tuple(held)
+        shape = [0] * len(held)
+        for axis, size in zip(v.order, held, strict=True):
+            shape[axis] = size
+        return tuple(shape)
 
     def in_onnx_layout(self, v: Value) -> Any:
         """The tensor in ONNX's own layout."""
-        if not v.channels_last and v.flat_order is None:
+        if v.order is None and v.flat_order is None:
             return v.tensor
+        if v.order is not None and v.order[0] != 0:
+            raise self.fail(
+                f"it takes its input with the batch axis first; here the batch is ONNX's axis "
+                f"{v.order[0]} (a time-major sequence?), which only the recurrent ops and "
+                "axis moves read."
+            )
         if v.in_onnx_layout is None:
             L = layer_module()
             if v.flat_order is not None:
@@ -163,27 +222,57 @@ class _Importer(SpatialOps, ShapeOps):
                     v.in_onnx_layout = L.Flatten()(back)
             else:
                 shape = tuple(v.tensor.shape)
-                if all(d == 1 for d in shape[:-1]):  # no spatial extent: a reshape will do
+                if v.channels_last and all(d == 1 for d in shape[:-1]):  # a reshape will do
                     v.in_onnx_layout = L.Reshape((shape[-1], *shape[:-1]))(v.tensor)
                 else:
-                    rank = len(shape) + 1
-                    v.in_onnx_layout = L.Permute((rank - 1, *range(1, rank - 1)))(v.tensor)
+                    v.in_onnx_layout = L.Permute(inverse(v.order)[1:])(v.tensor)
         return v.in_onnx_layout
+
+    def in_order(self, v: Value, order: tuple[int, ...] | None) -> Any:
+        """The tensor with its axes in ``order`` (as Value.order), the batch still first."""
+        if v.flat_order is not None:
+            return self.in_onnx_layout(v) if order is None else self.fail_order()
+        if v.order == order:
+            return v.tensor
+        if order is None:
+            return self.in_onnx_layout(v)
+        held = inverse(v.order) if v.order is not None else tuple(range(len(order)))
+        moves = tuple(held[axis] for axis in order)
+        if moves[0] != 0:
+            raise self.fail_order()
+        return layer_module().Permute(moves[1:])(v.tensor)
+
+    def fail_order(self) -> OnnxImportError:
+        return self.fail("its inputs hold their batch on different axes.")
+
+    def held_axis(self, v: Value, axis: int) -> int:
+        """The axis of the held tensor that is ONNX's ``axis``."""
+        rank = len(v.tensor.shape) + 1
+        return (v.order or tuple(range(rank))).index(axis % rank)
 
     def in_channels_last(self, v: Value) -> Any:
         """The tensor channels-last (an image of rank 3 or more)."""
         if v.channels_last:
             return v.tensor
-        t = self.in_onnx_layout(v)
-        rank = len(t.shape) + 1
+        rank = len(v.tensor.shape) + 1
         if rank < 3:
-            raise self.fail(f"it takes images (batch, channels, ...); got {tuple(t.shape)}.")
-        if all(d == 1 for d in t.shape[1:]):
+            raise self.fail(f"it takes images (batch, channels, ...); got rank {rank}.")
+        if v.order is None and v.flat_order is None and all(d == 1 for d in v.tensor.shape[1:]):
+            t = v.tensor
             return layer_module().Reshape((*t.shape[1:], t.shape[0]))(t)
-        return layer_module().Permute((*range(2, rank), 1))(t)
+        return self.in_order(v, tuple(to_last(rank)))
 
-    def set(self, name: str, tensor: Any, channels_last: bool = False, **kw: Any) -> None:
-        self.values[name] = Value(tensor, channels_last, **kw)
+    def set(
+        self,
+        name: str,
+        tensor: Any,
+        channels_last: bool = False,
+        order: Any = None,
+        **kw: Any,
+    ) -> None:
+        if channels_last:
+            order = to_last(len(tensor.shape) + 1)
+        self.values[name] = Value(tensor, None if order is None else plain(order), **kw)
 
     # --- the model -----------------------------------------------------------------------------
 
@@ -224,6 +313,8 @@ class _Importer(SpatialOps, ShapeOps):
             self.node = node
             if node.domain not in ("", "ai.onnx"):
                 raise self.fail(f"its domain '{node.domain}' is not ONNX's own.")
+            if self.batch_fill(node):
+                continue
             if all(self.is_constant(i) for i in node.inputs) and node.op in FOLDED:
                 results = FOLDED[node.op](self, node, [self.constants.get(i) for i in node.inputs])
                 for out, result in zip(node.outputs, results, strict=False):
@@ -255,8 +346,11 @@ class _Importer(SpatialOps, ShapeOps):
     def dense(
         self, node: Node, v: Value, kernel: np.ndarray, bias: np.ndarray | None, index: int
     ) -> None:
+        order = None
         if v.flat_order is not None:  # the kernel takes the columns in minicnn's order
             x, kernel = v.tensor, kernel[v.flat_order]
+        elif v.order is not None and v.order[-1] == len(v.order) - 1:
+            x, order = v.tensor, v.order  # features last either way (a time-major sequence)
         else:
             x = self.in_onnx_layout(v)
         if int(x.shape[-1]) != kernel.shape[0]:
@@ -269,7 +363,7 @@ class _Importer(SpatialOps, ShapeOps):
         if bias is not None:
             weights.append(np.broadcast_to(bias, (kernel.shape[1],)).astype(np.float32))
         layer.set_weights(weights)
-        self.set(node.outputs[0], y)
+        self.set(node.outputs[0], y, order=order)
 
     def op_Gemm(self, node: Node, index: int) -> None:
         if self.attr("transA", 0) or not self.is_constant(node.inputs[1]):
@@ -387,9 +481,7 @@ class _Importer(SpatialOps, ShapeOps):
 
     def keep_layout(self, node: Node, v: Value, layer: Any) -> None:
         """An elementwise layer, applied in whatever layout its input is in."""
-        self.values[node.outputs[0]] = Value(
-            layer(v.tensor), v.channels_last, v.flat_order, v.flat_image
-        )
+        self.values[node.outputs[0]] = v.like(layer(v.tensor))
 
     def op_LeakyRelu(self, node: Node, index: int) -> None:
         alpha = float(self.attr("alpha", 0.01))
@@ -415,7 +507,7 @@ class _Importer(SpatialOps, ShapeOps):
             v = self.value(node.inputs[0])
             ops = op_module()
             y = ops.clip(ops.add(ops.multiply(v.tensor, alpha), beta), 0.0, 1.0)
-            self.values[node.outputs[0]] = Value(y, v.channels_last, v.flat_order, v.flat_image)
+            self.values[node.outputs[0]] = v.like(y)
             return None
         return self.activation(node, "hard_sigmoid")
 
@@ -433,13 +525,13 @@ class _Importer(SpatialOps, ShapeOps):
         lo = -np.inf if low is None else low
         hi = np.inf if high is None else high
         y = op_module().clip(v.tensor, lo, hi)
-        self.values[node.outputs[0]] = Value(y, v.channels_last, v.flat_order, v.flat_image)
+        self.values[node.outputs[0]] = v.like(y)
         return None
 
     def unary(self, node: Node, function: str) -> None:
         v = self.value(node.inputs[0])
         y = getattr(op_module(), function)(v.tensor)
-        self.values[node.outputs[0]] = Value(y, v.channels_last, v.flat_order, v.flat_image)
+        self.values[node.outputs[0]] = v.like(y)
 
     def passthrough(self, node: Node, index: int) -> None:
         self.values[node.outputs[0]] = self.value(node.inputs[0])
@@ -460,17 +552,17 @@ class _Importer(SpatialOps, ShapeOps):
         if to.kind == "f":
             return self.passthrough(node, index)
         y = op_module().cast(v.tensor, to.name)
-        self.values[node.outputs[0]] = Value(y, v.channels_last, v.flat_order, v.flat_image)
+        self.values[node.outputs[0]] = v.like(y)
         return None
 
     def broadcast_constant(self, c: np.ndarray, v: Value) -> np.ndarray:
         """A constant operand in the layout of the tensor it meets."""
         c = c.astype(np.float32)
-        if v.channels_last:
+        if v.order is not None:
             rank = len(v.tensor.shape) + 1
             if c.ndim > rank:
                 raise self.fail(f"a constant of rank {c.ndim} meets a tensor of rank {rank}.")
-            c = c.reshape((1,) * (rank - c.ndim) + c.shape).transpose(to_last(rank))
+            c = c.reshape((1,) * (rank - c.ndim) + c.shape).transpose(v.order)
         elif v.flat_order is not None and c.ndim and c.shape[-1] > 1:
             c = np.broadcast_to(c, (*c.shape[:-1], v.flat_order.size))[..., v.flat_order]
         sample_rank = len(v.tensor.shape)
@@ -490,47 +582,47 @@ class _Importer(SpatialOps, ShapeOps):
             v = self.value(names[1 - k])
             c = self.broadcast_constant(self.constants[names[k]], v)
             layer = TensorArithmetic(operation, constant=c, constant_first=k == 0)
-            self.values[node.outputs[0]] = Value(
-                layer([v.tensor]), v.channels_last, v.flat_order, v.flat_image
-            )
+            self.values[node.outputs[0]] = v.like(layer([v.tensor]))
             return
         a, b = (self.value(n) for n in names)
-        ta, tb, last = self.aligned([a, b])
+        ta, tb, order = self.aligned([a, b])
         merge = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply"}.get(operation)
         merge = merge or {"maximum": "Maximum", "minimum": "Minimum"}.get(operation)
         if merge and tuple(ta.shape) == tuple(tb.shape):
             y = getattr(layer_module(), merge)()([ta, tb])
         else:
             y = TensorArithmetic(operation)([ta, tb])
-        self.set(node.outputs[0], y, channels_last=last)
+        self.set(node.outputs[0], y, order=order)
+
+    def common_order(self, vs: list[Value]) -> tuple[int, ...] | None:
+        """The layout tensors meet in: the first one's that is not ONNX's own, where all
+        have its rank; else ONNX's."""
+        ranks = {len(v.tensor.shape) for v in vs}
+        held = [v.order for v in vs if v.order is not None and v.flat_order is None]
+        return held[0] if held and len(ranks) == 1 else None
 
     def aligned(self, vs: list[Value]) -> tuple[Any, ...]:
-        """The tensors in one layout: channels-last where any is and all have its rank."""
-        ranks = {len(v.tensor.shape) for v in vs}
-        last = any(v.channels_last for v in vs) and len(ranks) == 1 and min(ranks) >= 2
-        if last:
-            return (*(self.in_channels_last(v) for v in vs), True)
-        return (*(self.in_onnx_layout(v) for v in vs), False)
+        """The tensors in one layout, and that layout (as Value.order)."""
+        order = self.common_order(vs)
+        return (*(self.in_order(v, order) for v in vs), order)
 
     def elementwise(self, node: Node, function: str) -> None:
         """An elementwise op of any arity (comparisons, Where), broadcast as NumPy does."""
         vs = [self.value(n) for n in node.inputs if not self.is_constant(n)]
         if not vs:
             raise self.fail("no tensor among its inputs.")
-        ranks = {len(v.tensor.shape) for v in vs}
-        last = any(v.channels_last for v in vs) and len(ranks) == 1 and min(ranks) >= 2
-        reference = next((v for v in vs if v.channels_last), None)
+        order = self.common_order(vs)
+        reference = Value(vs[0].tensor, order)
         operands = []
         for name in node.inputs:
             if self.is_constant(name):
                 c = self.constants[name]
-                if last:
+                if order is not None:
                     c = self.broadcast_constant(c, reference).astype(c.dtype)
                 operands.append(c.astype(np.float32) if c.dtype.kind == "f" else c)
             else:
-                v = self.values[name]
-                operands.append(self.in_channels_last(v) if last else self.in_onnx_layout(v))
-        self.set(node.outputs[0], getattr(op_module(), function)(*operands), channels_last=last)
+                operands.append(self.in_order(self.values[name], order))
+        self.set(node.outputs[0], getattr(op_module(), function)(*operands), order=order)
 
     def merged(self, node: Node, merge: str) -> None:
         if any(self.is_constant(n) for n in node.inputs):
@@ -538,10 +630,8 @@ class _Importer(SpatialOps, ShapeOps):
         vs = [self.value(n) for n in node.inputs]
         if len(vs) == 1:
             return self.passthrough(node, 0)
-        *tensors, last = self.aligned(vs)
-        self.set(
-            node.outputs[0], getattr(layer_module(), merge)()(list(tensors)), channels_last=last
-        )
+        *tensors, order = self.aligned(vs)
+        self.set(node.outputs[0], getattr(layer_module(), merge)()(list(tensors)), order=order)
         return None
 
 

@@ -9,14 +9,26 @@ from typing import Any
 import numpy as np
 
 from .onnx_reading import DTYPES, Node
-from .onnx_values import BATCH, OnnxImportError, Value, cl_axis, layer_module, op_module, to_last
+from .onnx_values import BATCH, OnnxImportError, Value, inverse, layer_module, op_module
 
 # ONNX's reductions, as minicnn.ops names them.
 REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "max", "ReduceMin": "min", "ReduceSum": "sum"}
 
 
+def _renumbered(order: tuple[int, ...], gone: list[int]) -> tuple[int, ...]:
+    """``order`` without the ONNX axes ``gone``, the others numbered again."""
+    return tuple(o - sum(g < o for g in gone) for o in order if o not in gone)
+
+
 class ShapeOps:
     """The shape operators' handlers of the importer (a mixin of ``onnx_import``'s)."""
+
+    def held(self, v: Value) -> tuple[Any, tuple[int, ...]]:
+        """The tensor to work on and its order (a flattened image goes back to ONNX's)."""
+        rank = len(v.tensor.shape) + 1
+        if v.flat_order is not None or v.order is None:
+            return self.in_onnx_layout(v), tuple(range(rank))
+        return v.tensor, v.order
 
     # --- axes ------------------------------------------------------------------------------
 
@@ -27,12 +39,10 @@ class ShapeOps:
         axis = int(self.attr("axis", default)) % rank
         if self.graph.opset < 13 and axis != rank - 1:
             raise self.fail("a softmax over flattened trailing axes (opset < 13); only the last.")
-        if axis == 0:
+        x, order = self.held(v)
+        if axis == order[0]:
             raise self.fail("a softmax across the batch.")
-        if v.channels_last:
-            x, axis = v.tensor, cl_axis(axis, rank)
-        else:
-            x = self.in_onnx_layout(v)
+        axis = order.index(axis)
         ops = op_module()
         if log:
             y = ops.log_softmax(x, axis=axis)
@@ -40,7 +50,7 @@ class ShapeOps:
             y = layer_module().Softmax(axis=-1)(x)
         else:
             y = ops.softmax(x, axis=axis)
-        self.set(node.outputs[0], y, channels_last=v.channels_last)
+        self.set(node.outputs[0], y, order=order)
 
     def op_LogSoftmax(self, node: Node, index: int) -> None:
         self.op_Softmax(node, index, log=True)
@@ -63,7 +73,8 @@ class ShapeOps:
                 return self.passthrough(node, 0)
             axes = list(range(rank))
         axes = sorted({a % rank for a in axes})
-        if 0 in axes:
+        x, order = self.held(v)
+        if order[0] in axes:
             raise self.fail("it reduces across the batch.")
         L = layer_module()
         if v.channels_last and axes == list(range(2, rank)) and function in ("mean", "max"):
@@ -71,14 +82,9 @@ class ShapeOps:
             y = getattr(L, f"{kind}{rank - 2}D")(keepdims=keepdims)(v.tensor)
             self.set(node.outputs[0], y, channels_last=keepdims)
             return None
-        if v.channels_last and keepdims:
-            mapped = tuple(cl_axis(a, rank) for a in axes)
-            y = getattr(op_module(), function)(v.tensor, axis=mapped, keepdims=True)
-            self.set(node.outputs[0], y, channels_last=True)
-            return None
-        x = self.in_onnx_layout(v)
-        y = getattr(op_module(), function)(x, axis=tuple(axes), keepdims=keepdims)
-        self.set(node.outputs[0], y)
+        mapped = tuple(order.index(a) for a in axes)
+        y = getattr(op_module(), function)(x, axis=mapped, keepdims=keepdims)
+        self.set(node.outputs[0], y, order=order if keepdims else _renumbered(order, axes))
         return None
 
     def op_Concat(self, node: Node, index: int) -> None:
@@ -87,12 +93,12 @@ class ShapeOps:
         vs = [self.value(n) for n in node.inputs]
         rank = len(vs[0].tensor.shape) + 1
         axis = int(self.attr("axis")) % rank
-        if axis == 0:
+        *tensors, order = self.aligned(vs)
+        mapped = (order or tuple(range(rank))).index(axis)
+        if mapped == 0:
             raise self.fail("it joins along the batch axis.")
-        *tensors, last = self.aligned(vs)
-        mapped = cl_axis(axis, rank) if last else axis
         y = layer_module().Concatenate(axis=mapped)(list(tensors))
-        self.set(node.outputs[0], y, channels_last=last)
+        self.set(node.outputs[0], y, order=order)
 
     # --- shapes --------------------------------------------------------------------------------
 
@@ -127,8 +133,37 @@ class ShapeOps:
 
     def op_Reshape(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])
-        target = self.batch_target(self.constant(node.inputs[1], "shape"), self.onnx_shape(v))
-        self.reshaped(node, v, target)
+        target = self.constant(node.inputs[1], "shape")
+        if v.order is not None and v.order[0] != 0 and v.flat_order is None:
+            return self.batch_kept_in_place(node, v, [int(t) for t in target])
+        self.reshaped(node, v, self.batch_target(target, self.onnx_shape(v)))
+        return None
+
+    def batch_kept_in_place(self, node: Node, v: Value, target: list[int]) -> None:
+        """A reshape of a tensor whose batch is not ONNX's first axis (a time-major
+        sequence), which leaves the batch axis alone: the held tensor, batch first, reshaped
+        the same way."""
+        shape, order = self.onnx_shape(v), v.order
+        batch = order[0]
+        target = [shape[i] if t == 0 and i < len(shape) else t for i, t in enumerate(target)]
+        before, after = int(np.prod(shape[:batch])), int(np.prod(shape[batch + 1 :]))
+
+        def keeps(place: int) -> bool:  # the axes before the batch hold as many values
+            head, tail = target[:place], target[place + 1 :]
+            if -1 in head or int(np.prod(head)) != before:
+                return False
+            return -1 in tail or int(np.prod(tail)) == after
+
+        if BATCH in target:
+            place = target.index(BATCH)
+        else:  # the batch size PyTorch traced with, written into the shape
+            places = [p for p, t in enumerate(target) if t > 0 and keeps(p)]
+            place = places[0] if len(places) == 1 else -1
+        if place < 0 or not keeps(place) or list(order[1:]) != sorted(order[1:]):
+            raise self.fail(f"it reshapes {shape} to {target}, moving the batch axis.")
+        rest = tuple(t for i, t in enumerate(target) if i != place)
+        y = layer_module().Reshape(rest)(v.tensor)
+        self.set(node.outputs[0], y, order=(place, *(i for i in range(len(target)) if i != place)))
 
     def reshaped(self, node: Node, v: Value, target: tuple[int, ...]) -> None:
         L = layer_module()
@@ -163,14 +198,25 @@ class ShapeOps:
         if axes is None:
             axes = [a for a, d in enumerate(shape) if d == 1]
         axes = {a % len(shape) for a in axes}
-        if 0 in axes:
+        x, order = self.held(v)
+        if order[0] in axes:
             raise self.fail("it squeezes the batch axis.")
+        if v.order is not None and v.flat_order is None:
+            kept = tuple(int(d) for i, d in enumerate(x.shape) if order[i + 1] not in axes)
+            y = layer_module().Reshape(kept)(x)
+            self.set(node.outputs[0], y, order=_renumbered(order, sorted(axes)))
+            return
         self.reshaped(node, v, tuple(d for a, d in enumerate(shape) if a not in axes and a))
 
     def op_Unsqueeze(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])
         shape = list(self.onnx_shape(v))
         axes = sorted(a % (len(shape) + len(self.axes_of(node))) for a in self.axes_of(node))
+        if v.order is not None and v.flat_order is None:  # new unit axes held last
+            old = [i for i in range(len(shape) + len(axes)) if i not in axes]
+            y = layer_module().Reshape((*v.tensor.shape, *(1 for _ in axes)))(v.tensor)
+            self.set(node.outputs[0], y, order=(*(old[o] for o in v.order), *axes))
+            return
         if 0 in axes:
             raise self.fail("it adds an axis before the batch axis.")
         for a in axes:
@@ -181,20 +227,13 @@ class ShapeOps:
         v = self.value(node.inputs[0])
         rank = len(v.tensor.shape) + 1
         perm = [int(p) for p in self.attr("perm", list(range(rank))[::-1])]
-        if perm[0] != 0:
-            raise self.fail(f"it moves the batch axis (perm {perm}).")
         if perm == list(range(rank)):
             return self.passthrough(node, index)
-        if v.channels_last and perm == to_last(rank):
-            # ONNX moves channels last: exactly the tensor minicnn already holds.
-            self.set(node.outputs[0], v.tensor)
-            return None
-        if not v.channels_last and v.flat_order is None and rank >= 3:
-            if perm == [0, rank - 1, *range(1, rank - 1)]:  # channels-last to -first: free
-                self.set(node.outputs[0], v.tensor, channels_last=True)
-                return None
-        y = layer_module().Permute(tuple(perm[1:]))(self.in_onnx_layout(v))
-        self.set(node.outputs[0], y)
+        # The held tensor stays as it is; only which ONNX axis each of its axes is changes
+        # (a Transpose that moves channels first or last, or steps and batch, costs nothing).
+        x, order = self.held(v)
+        back = inverse(perm)
+        self.set(node.outputs[0], x, order=tuple(back[o] for o in order))
         return None
 
     def op_Slice(self, node: Node, index: int) -> None:
@@ -212,27 +251,24 @@ class ShapeOps:
         axes = list(range(len(starts))) if axes is None else axes
         steps = [1] * len(starts) if steps is None else np.ravel(steps)
         cuts = [slice(None)] * rank
+        x, order = self.held(v)
         for a, b, e, s in zip(axes, starts, ends, steps, strict=True):
             a = int(a) % rank
             b, e, s = int(b), int(e), int(s)
             cut = slice(b, None if abs(e) >= 2**62 else e, s)  # INT64_MAX/MIN: to the end
-            if a == 0:
+            if a == order[0]:
                 if b != 0 or s != 1 or (cut.stop is not None and e != BATCH):
                     raise self.fail("it slices the batch axis.")
                 continue
             cuts[a] = cut
-        if v.channels_last:
-            order = to_last(rank)
-            y = v.tensor[tuple(cuts[a] for a in order)]
-        else:
-            y = self.in_onnx_layout(v)[tuple(cuts)]
-        self.set(node.outputs[0], y, channels_last=v.channels_last)
+        self.set(node.outputs[0], x[tuple(cuts[a] for a in order)], order=order)
 
     def op_Split(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])
         shape = self.onnx_shape(v)
         axis = int(self.attr("axis", 0)) % len(shape)
-        if axis == 0:
+        x, order = self.held(v)
+        if axis == order[0]:
             raise self.fail("it splits the batch axis.")
         if len(node.inputs) > 1 and node.inputs[1]:
             parts = [int(p) for p in np.ravel(self.constant(node.inputs[1], "split"))]
@@ -249,11 +285,7 @@ class ShapeOps:
             cuts = [slice(None)] * len(shape)
             cuts[axis] = slice(start, start + size)
             start += size
-            if v.channels_last:
-                y = v.tensor[tuple(cuts[a] for a in to_last(len(shape)))]
-            else:
-                y = self.in_onnx_layout(v)[tuple(cuts)]
-            self.set(out, y, channels_last=v.channels_last)
+            self.set(out, x[tuple(cuts[a] for a in order)], order=order)
 
     def op_Gather(self, node: Node, index: int) -> None:
         if self.is_constant(node.inputs[0]):  # a table looked up by the ids: an Embedding
@@ -267,13 +299,32 @@ class ShapeOps:
             self.set(node.outputs[0], y)
             return
         v = self.value(node.inputs[0])
-        indices = self.constant(node.inputs[1], "indices")
+        indices = self.constant(node.inputs[1], "indices").astype(np.int64)
         rank = len(v.tensor.shape) + 1
         axis = int(self.attr("axis", 0)) % rank
-        if axis == 0:
+        x, order = self.held(v)
+        if axis == order[0]:
             raise self.fail("it gathers along the batch axis.")
-        y = op_module().take(self.in_onnx_layout(v), indices.astype(np.int64), axis=axis)
+        if indices.ndim > 1 and order != tuple(range(rank)):
+            x, order = self.in_onnx_layout(v), tuple(range(rank))
+        y = op_module().take(x, indices, axis=order.index(axis))
+        if indices.ndim == 0:  # the axis goes
+            self.set(node.outputs[0], y, order=_renumbered(order, [axis]))
+            return
+        if indices.ndim == 1:
+            self.set(node.outputs[0], y, order=order)
+            return
         self.set(node.outputs[0], y)
+
+    def op_Expand(self, node: Node, index: int) -> None:
+        """A tensor broadcast to a shape (NumPy's rule, both ways): times ones."""
+        from .symbolic_arithmetic import TensorArithmetic
+
+        v = self.value(node.inputs[0])
+        shape = [int(d) for d in np.ravel(self.constant(node.inputs[1], "shape"))]
+        ones = np.ones([1 if d in (BATCH, -1) else d for d in shape], np.float32)
+        layer = TensorArithmetic("multiply", constant=self.broadcast_constant(ones, v))
+        self.values[node.outputs[0]] = v.like(layer([v.tensor]))
 
     def op_Constant(self, node: Node, index: int) -> None:
         self.constants[node.outputs[0]] = constant_node(node)
@@ -369,6 +420,7 @@ def _integer_division(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 FOLDED: dict[str, Any] = {
     "Identity": lambda imp, node, xs: [xs[0]],
+    "Expand": lambda imp, node, xs: [xs[0] * np.ones([int(d) for d in xs[1]], xs[0].dtype)],
     "Shape": lambda imp, node, xs: [
         np.array(xs[0].shape, np.int64)[node.attrs.get("start", 0) : node.attrs.get("end")]
     ],

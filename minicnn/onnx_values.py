@@ -17,13 +17,39 @@ class OnnxImportError(ValueError):
 
 @dataclass
 class Value:
-    """A tensor of the ONNX graph as minicnn holds it."""
+    """A tensor of the ONNX graph as minicnn holds it: the ONNX value with its axes in
+    ``order`` (the ONNX axis at each axis of ``tensor``; None: ONNX's own order), the batch
+    first. Channels-last images have order (0, 2, ..., 1); a time-major sequence (steps,
+    batch, features), as recurrent ops take it, (1, 0, 2)."""
 
     tensor: Any
-    channels_last: bool = False  # the ONNX value with its channel axis moved last
+    order: tuple[int, ...] | None = None
     flat_order: np.ndarray | None = None  # a flattened channels-last image: ONNX's column
     flat_image: tuple[int, ...] | None = None  # per column, and the image's channels-last shape
     in_onnx_layout: Any = None  # the same tensor in ONNX's layout, once made
+
+    @property
+    def channels_last(self) -> bool:
+        order = self.order
+        return order is not None and len(order) >= 3 and list(order) == to_last(len(order))
+
+    def like(self, tensor: Any) -> Value:
+        """Another tensor in this one's layout (an elementwise op's result)."""
+        return Value(tensor, self.order, self.flat_order, self.flat_image)
+
+
+def inverse(order: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """The permutation that undoes ``order``."""
+    out = [0] * len(order)
+    for i, o in enumerate(order):
+        out[o] = i
+    return tuple(out)
+
+
+def plain(order: Any) -> tuple[int, ...] | None:
+    """``order`` as Value keeps it: None where it is ONNX's own."""
+    order = tuple(int(o) for o in order)
+    return None if order == tuple(range(len(order))) else order
 
 
 def layer_module() -> Any:

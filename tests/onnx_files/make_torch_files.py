@@ -142,6 +142,24 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
+class Recurrent(nn.Module):
+    """PyTorch's recurrent layers, batch first: an LSTM, a bidirectional GRU whose final
+    states are read too, and a ReLU RNN."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(5, 6, batch_first=True)
+        self.gru = nn.GRU(6, 4, batch_first=True, bidirectional=True)
+        self.rnn = nn.RNN(8, 3, batch_first=True, nonlinearity="relu")
+        self.fc = nn.Linear(3 + 8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.lstm(x)
+        z, last = self.gru(y)  # last: (directions, batch, units)
+        r, _ = self.rnn(z)
+        return self.fc(torch.cat([r[:, -1], last.transpose(0, 1).flatten(1)], 1))
+
+
 class Lookup(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -188,6 +206,7 @@ def main() -> None:
     export("lookup", Lookup(), torch.randint(0, 20, (3, 5)), dynamo=False)
     export("edges", Edges(), torch.randn(2, 3, 13, 13), dynamo=False)
     export("resnet", ResNet(), torch.randn(2, 3, 32, 32), dynamo=False)
+    export("recurrent", Recurrent(), torch.randn(3, 7, 5), dynamo=False)
 
 
 if __name__ == "__main__":

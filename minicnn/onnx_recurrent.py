@@ -100,6 +100,11 @@ class RecurrentOps:
 
         layout = int(self.attr("layout", 0))
         v = self.value(inputs[0])
+        if layout == 0 and (v.order or (0, 1, 2))[0] != 1:
+            raise self.fail(
+                "its input is time-major (steps, batch, features), but the batch is not its "
+                "second axis here: minicnn's inputs are batch-first (PyTorch: batch_first=True)."
+            )
         x = self.in_order(v, (1, 0, 2) if layout == 0 else None)  # (batch, steps, features)
         outputs = node.outputs + [""] * (3 - len(node.outputs))
         wants_steps = bool(outputs[0] and self.consumers.get(outputs[0]))

@@ -322,6 +322,8 @@ class ShapeOps:
 
         v = self.value(node.inputs[0])
         shape = [int(d) for d in np.ravel(self.constant(node.inputs[1], "shape"))]
+        if len(shape) > len(v.tensor.shape) + 1:
+            raise self.fail(f"it broadcasts to {shape}, adding axes before the batch axis.")
         ones = np.ones([1 if d in (BATCH, -1) else d for d in shape], np.float32)
         layer = TensorArithmetic("multiply", constant=self.broadcast_constant(ones, v))
         self.values[node.outputs[0]] = v.like(layer([v.tensor]))

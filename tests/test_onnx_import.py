@@ -331,3 +331,14 @@ def test_gemm_scales_and_dropout_kept_for_training(tmp_path):
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
     (dropout,) = [layer for layer in model.layers if isinstance(layer, L.Dropout)]
     assert dropout.rate == pytest.approx(0.3)
+
+
+def test_a_time_major_graph_input_to_an_lstm_is_refused_by_name(tmp_path):
+    w = np.zeros((1, 8, 3), np.float32)
+    r = np.zeros((1, 8, 2), np.float32)
+    nodes = [node_proto("LSTM", ["x", "w", "r"], ["y", "h"], "lstm", hidden_size=2)]
+    path = onnx_file(
+        tmp_path / "l.onnx", nodes, {"w": w, "r": r}, {"x": (None, 4, 3)}, {"h": (None,)}
+    )
+    with pytest.raises(OnnxImportError, match=r"'lstm' \(LSTM\): its input is time-major"):
+        load_onnx(path)

@@ -22,6 +22,7 @@ RNG = np.random.default_rng(3)
 
 
 def torch_file(name: str) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A test file's path, input and the output its own framework gave."""
     data = np.load(FILES / f"{name}.npz")
     return FILES / f"{name}.onnx", data["x"], data["expected"]
 
@@ -48,6 +49,16 @@ def test_pytorch_exports_predict_as_pytorch(name):
         got = last.predict(moved, verbose=0)
         close(got if got.ndim < 3 else np.moveaxis(got, -1, 1), expected)
         assert "Permute" not in kinds(last)[:2]
+
+
+def test_a_keras_export_comes_back_without_transposes():
+    """Keras 3's own export (TensorFlow, tf2onnx; make_keras_files.py): channels-last in,
+    a Transpose to ONNX's layout first, which costs nothing here."""
+    path, x, expected = torch_file("keras_cnn")
+    model = load_onnx(path)
+    close(model.predict(x, verbose=0), expected)
+    assert model.input_shape == (16, 16, 3) and "Permute" not in kinds(model)
+    assert kinds(model).count("Conv2D") == 2 and "DepthwiseConv2D" in kinds(model)
 
 
 def test_pytorch_recurrent_layers_become_keras_ones():

@@ -353,3 +353,14 @@ def test_a_time_major_graph_input_to_an_lstm_is_refused_by_name(tmp_path):
     )
     with pytest.raises(OnnxImportError, match=r"'lstm' \(LSTM\): its input is time-major"):
         load_onnx(path)
+
+
+@pytest.mark.parametrize("name", ["resnet", "recurrent", "edges"])
+def test_imported_models_run_on_each_device(name, device):
+    path, x, expected = torch_file(name)
+    model = load_onnx(path, device=device)
+    close(model.predict(x, verbose=0), expected, tolerance=1e-5)
+    model.compile("sgd", "mse")
+    before = model.evaluate(x, expected, verbose=0)
+    model.fit(x, expected, epochs=2, verbose=0)
+    assert np.isfinite(model.evaluate(x, expected, verbose=0)) and np.isfinite(before)

@@ -51,6 +51,7 @@ _ACTIVATIONS = {
     "Selu": "selu",
     "Exp": "exponential",
     "HardSwish": "hard_swish",
+    "Mish": "mish",
 }
 # Elementwise functions of one tensor, as minicnn.ops names them.
 _UNARY = {
@@ -500,6 +501,24 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
             layer = layer_module().Activation(lambda x: activations.gelu(x, approximate=True))
             return self.activation(node, "gelu", layer)
         return self.activation(node, "gelu")
+
+    def op_Celu(self, node: Node, index: int) -> None:
+        if float(self.attr("alpha", 1.0)) != 1.0:
+            raise self.fail("CELU with alpha other than 1; Keras' celu activation has 1.")
+        self.activation(node, "celu")
+
+    def op_PRelu(self, node: Node, index: int) -> None:
+        """Keras' PReLU: its slopes in the tensor's layout, shared along the axes where
+        ONNX's slope has one value (PyTorch's per-channel slope: all but the channels)."""
+        v = self.value(node.inputs[0])
+        slope = self.broadcast_constant(self.constant(node.inputs[1], "slope"), v)
+        held = tuple(int(d) for d in v.tensor.shape)
+        slope = slope.reshape((1,) * (len(held) - slope.ndim) + slope.shape)
+        shared = [axis + 1 for axis, size in enumerate(slope.shape) if size == 1 and held[axis] > 1]
+        layer = layer_module().PReLU(shared_axes=shared or None)
+        self.keep_layout(node, v, layer)
+        alpha = np.broadcast_to(slope, [1 if a + 1 in shared else d for a, d in enumerate(held)])
+        layer.set_weights([np.ascontiguousarray(alpha, np.float32)])
 
     def op_HardSigmoid(self, node: Node, index: int) -> None:
         alpha, beta = float(self.attr("alpha", 0.2)), float(self.attr("beta", 0.5))

@@ -12,7 +12,13 @@ from .onnx_reading import DTYPES, Node
 from .onnx_values import BATCH, OnnxImportError, Value, inverse, layer_module, op_module
 
 # ONNX's reductions, as minicnn.ops names them.
-REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "max", "ReduceMin": "min", "ReduceSum": "sum"}
+REDUCTIONS = {
+    "ReduceMean": "mean",
+    "ReduceMax": "max",
+    "ReduceMin": "min",
+    "ReduceSum": "sum",
+    "ReduceProd": "prod",
+}
 
 
 def _renumbered(order: tuple[int, ...], gone: list[int]) -> tuple[int, ...]:
@@ -315,6 +321,56 @@ class ShapeOps:
             self.set(node.outputs[0], y, order=order)
             return
         self.set(node.outputs[0], y)
+
+    def op_ArgMax(self, node: Node, index: int, function: str = "argmax") -> None:
+        if self.attr("select_last_index", 0):
+            raise self.fail("select_last_index; minicnn's argmax picks the first.")
+        v = self.value(node.inputs[0])
+        x, order = self.held(v)
+        axis = int(self.attr("axis", 0)) % len(order)
+        if axis == order[0]:
+            raise self.fail("it searches across the batch.")
+        keepdims = bool(self.attr("keepdims", 1))
+        y = getattr(op_module(), function)(x, axis=order.index(axis), keepdims=keepdims)
+        self.set(node.outputs[0], y, order=order if keepdims else _renumbered(order, [axis]))
+
+    def op_ArgMin(self, node: Node, index: int) -> None:
+        self.op_ArgMax(node, index, "argmin")
+
+    def op_Tile(self, node: Node, index: int) -> None:
+        v = self.value(node.inputs[0])
+        repeats = [int(r) for r in np.ravel(self.constant(node.inputs[1], "repeats"))]
+        x, order = self.held(v)
+        if repeats[order[0]] != 1:
+            raise self.fail("it repeats the batch.")
+        y = op_module().tile(x, tuple(repeats[o] for o in order))
+        self.set(node.outputs[0], y, order=order)
+
+    def op_DepthToSpace(self, node: Node, index: int) -> None:
+        """Channels (block rows, block columns, channels) for DCR mode, (channels, rows,
+        columns) for CRD, spread over blocks of pixels: reshapes around a Permute."""
+        x = self.in_channels_last(self.value(node.inputs[0]))
+        size = int(self.attr("blocksize"))
+        h, w, c = (int(d) for d in x.shape)
+        L = layer_module()
+        if self.attr("mode", "DCR") == "CRD":
+            split, moves = (h, w, c // size**2, size, size), (1, 4, 2, 5, 3)
+        else:
+            split, moves = (h, w, size, size, c // size**2), (1, 3, 2, 4, 5)
+        y = L.Permute(moves)(L.Reshape(split)(x))
+        self.set(
+            node.outputs[0], L.Reshape((h * size, w * size, c // size**2))(y), channels_last=True
+        )
+
+    def op_SpaceToDepth(self, node: Node, index: int) -> None:
+        """Blocks of pixels stacked as channels (block rows, block columns, channels)."""
+        x = self.in_channels_last(self.value(node.inputs[0]))
+        size = int(self.attr("blocksize"))
+        h, w, c = (int(d) for d in x.shape)
+        L = layer_module()
+        y = L.Permute((1, 3, 2, 4, 5))(L.Reshape((h // size, size, w // size, size, c))(x))
+        out = L.Reshape((h // size, w // size, size * size * c))(y)
+        self.set(node.outputs[0], out, channels_last=True)
 
     def op_Expand(self, node: Node, index: int) -> None:
         """A tensor broadcast to a shape (NumPy's rule, both ways): times ones."""

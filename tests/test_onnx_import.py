@@ -37,7 +37,8 @@ def close(got: np.ndarray, expected: np.ndarray, tolerance: float = 2e-6) -> Non
 
 
 @pytest.mark.parametrize(
-    "name", ["classifier", "blocks", "sequence", "lookup", "edges", "resnet", "recurrent"]
+    "name",
+    ["classifier", "blocks", "sequence", "lookup", "edges", "resnet", "recurrent", "extras"],
 )
 def test_pytorch_exports_predict_as_pytorch(name):
     path, x, expected = torch_file(name)
@@ -364,3 +365,19 @@ def test_imported_models_run_on_each_device(name, device):
     before = model.evaluate(x, expected, verbose=0)
     model.fit(x, expected, epochs=2, verbose=0)
     assert np.isfinite(model.evaluate(x, expected, verbose=0)) and np.isfinite(before)
+
+
+def test_depth_to_space_and_back_as_onnx_defines_them(tmp_path):
+    nodes = [
+        node_proto("DepthToSpace", ["x"], ["up"], "up", blocksize=2, mode="DCR"),
+        node_proto("SpaceToDepth", ["up"], ["y"], "down", blocksize=2),
+        node_proto("DepthToSpace", ["x"], ["z"], "crd", blocksize=2, mode="CRD"),
+    ]
+    path = onnx_file(
+        tmp_path / "d.onnx", nodes, {}, {"x": (None, 8, 3, 4)}, {"y": (None,), "z": (None,)}
+    )
+    x = RNG.standard_normal((2, 8, 3, 4)).astype(np.float32)
+    y, z = load_onnx(path).predict(x, verbose=0)
+    np.testing.assert_array_equal(y, x)  # SpaceToDepth undoes DepthToSpace (DCR)
+    crd = x.reshape(2, 2, 2, 2, 3, 4).transpose(0, 1, 4, 2, 5, 3).reshape(2, 2, 6, 8)
+    np.testing.assert_array_equal(z, crd)  # ONNX's definition of CRD

@@ -160,6 +160,25 @@ class Recurrent(nn.Module):
         return self.fc(torch.cat([r[:, -1], last.transpose(0, 1).flatten(1)], 1))
 
 
+class Extras(nn.Module):
+    """Per-channel PReLU, Mish, CELU, sub-pixel convolution (pixel shuffle and unshuffle),
+    a repeat and a product over an axis."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 8, 3, padding=1)
+        self.prelu = nn.PReLU(8)
+        self.shuffle = nn.PixelShuffle(2)
+        self.unshuffle = nn.PixelUnshuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.prelu(self.conv(x))  # (8, 6, 6)
+        up = nn.functional.mish(self.shuffle(x))  # (2, 12, 12)
+        down = nn.functional.celu(self.unshuffle(up))  # (8, 6, 6)
+        tiled = down[:, :2].repeat(1, 2, 1, 1)  # (4, 6, 6)
+        return torch.cat([tiled.prod(1).flatten(1), down.argmax(1).float().flatten(1)], 1)
+
+
 class Lookup(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -207,6 +226,7 @@ def main() -> None:
     export("edges", Edges(), torch.randn(2, 3, 13, 13), dynamo=False)
     export("resnet", ResNet(), torch.randn(2, 3, 32, 32), dynamo=False)
     export("recurrent", Recurrent(), torch.randn(3, 7, 5), dynamo=False)
+    export("extras", Extras(), torch.randn(2, 2, 6, 6), dynamo=False)
 
 
 if __name__ == "__main__":

@@ -207,9 +207,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
             return v.tensor
         if v.order is not None and v.order[0] != 0:
             raise self.fail(
-                f"it takes its input with the batch axis first; here the batch is ONNX's axis "
-                f"{v.order[0]} (a time-major sequence?), which only the recurrent ops and "
-                "axis moves read."
+                f"it needs its input with the batch axis first; here the batch is ONNX's axis "
+                f"{v.order[0]} (a time-major sequence?): transpose it back before this op."
             )
         if v.in_onnx_layout is None:
             L = layer_module()

@@ -3,11 +3,14 @@ made by make_torch_files.py; PyTorch's own outputs are the oracle) and the files
 ``export(format="onnx")`` writes, read back into trainable minicnn models."""
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import test_onnx_export as exported
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import minicnn
 from minicnn import layers as L
@@ -381,3 +384,59 @@ def test_depth_to_space_and_back_as_onnx_defines_them(tmp_path):
     np.testing.assert_array_equal(y, x)  # SpaceToDepth undoes DepthToSpace (DCR)
     crd = x.reshape(2, 2, 2, 2, 3, 4).transpose(0, 1, 4, 2, 5, 3).reshape(2, 2, 6, 8)
     np.testing.assert_array_equal(z, crd)  # ONNX's definition of CRD
+
+
+@st.composite
+def image_models(draw):
+    """A random CNN of the layers image classifiers are made of."""
+    size = draw(st.integers(6, 12))
+    blocks = [L.Input((size, size, draw(st.integers(1, 3))))]
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["conv", "depthwise", "max", "average", "norm", "pad", "up"]))
+        padding = draw(st.sampled_from(["same", "valid"]))
+        strides = draw(st.integers(1, 2))
+        if kind == "conv":
+            activation = draw(st.sampled_from([None, "relu", "sigmoid", "tanh", "relu6"]))
+            filters, kernel = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+            blocks.append(L.Conv2D(filters, kernel, strides, padding, activation=activation))
+        elif kind == "depthwise":
+            blocks.append(L.DepthwiseConv2D(draw(st.integers(1, 3)), strides, padding))
+        elif kind in ("max", "average"):
+            pooling = L.MaxPooling2D if kind == "max" else L.AveragePooling2D
+            blocks.append(pooling(draw(st.integers(1, 3)), strides, padding))
+        elif kind == "norm":
+            blocks.append(L.BatchNormalization())
+        elif kind == "pad":
+            blocks.append(L.ZeroPadding2D(((1, 0), (0, 2))))
+        else:
+            blocks.append(
+                L.UpSampling2D(2, interpolation=draw(st.sampled_from(["nearest", "bilinear"])))
+            )
+    blocks.append(draw(st.sampled_from([L.Flatten(), L.GlobalAveragePooling2D()])))
+    blocks.append(L.Dense(3, activation=draw(st.sampled_from([None, "softmax", "relu"]))))
+    return blocks
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(image_models(), st.integers(0, 2**16))
+def test_random_cnns_come_back_from_onnx_with_their_predictions(blocks, seed):
+    try:
+        model = minicnn.Sequential(blocks)
+    except ValueError:  # the image shrank to nothing: not a model
+        assume(False)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        # Weights, biases and statistics off their starting values (scales and variances,
+        # which start at one, stay positive).
+        arrays = [
+            rng.random(w.shape) + 0.5 if np.all(w == 1) else rng.standard_normal(w.shape) * 0.5
+            for w in layer.get_weights()
+        ]
+        layer.set_weights([a.astype(np.float32) for a in arrays])
+    x = rng.standard_normal((2, *model.input_shape)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as folder:
+        model.export(Path(folder) / "m.onnx", format="onnx")
+        back = load_onnx(Path(folder) / "m.onnx")
+    expected = model.predict(x, verbose=0)
+    assert np.all(np.isfinite(expected))
+    np.testing.assert_allclose(back.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)

@@ -499,5 +499,12 @@ FOLDED: dict[str, Any] = {
     "Transpose": lambda imp, node, xs: [np.transpose(xs[0], node.attrs.get("perm"))],
     "Range": lambda imp, node, xs: [np.arange(xs[0], xs[1], xs[2])],
     "Neg": lambda imp, node, xs: [np.negative(xs[0])],
+    "Mod": lambda imp, node, xs: [(np.fmod if node.attrs.get("fmod", 0) else np.mod)(xs[0], xs[1])],
+    "Max": _fold_binary(np.maximum),
+    "Min": _fold_binary(np.minimum),
+    "Abs": lambda imp, node, xs: [np.abs(xs[0])],
+    "Less": _fold_binary(np.less),
+    "Greater": _fold_binary(np.greater),
+    "Not": lambda imp, node, xs: [np.logical_not(xs[0])],
     "Sqrt": lambda imp, node, xs: [np.sqrt(xs[0])],
 }

@@ -329,8 +329,9 @@ class SpatialOps:
             y = op_module().pad(x, widths, mode=mode)
         self.set(node.outputs[0], y)
 
-    def resize_sizes(self, node: Node, shape: tuple[int, ...]) -> list[int]:
-        """Resize's (or Upsample's) output shape, from its scales or its sizes."""
+    def resize_sizes(self, node: Node, shape: tuple[int, ...]) -> tuple[list[int], list[float]]:
+        """Resize's (or Upsample's) output shape, from its scales or its sizes, and the
+        scale of each axis that its coordinates use."""
 
         def given(position: int) -> np.ndarray | None:
             if len(node.inputs) > position and node.inputs[position]:
@@ -350,62 +351,178 @@ class SpatialOps:
             full[[int(a) % len(shape) for a in axes]] = sizes if sizes is not None else scales
             sizes, scales = (full, None) if sizes is not None else (None, full)
         if sizes is not None:
-            return [shape[0], *(int(d) for d in sizes[1:])]
+            found = [shape[0], *(int(d) for d in sizes[1:])]
+            return found, [1.0, *(f / n for f, n in zip(found[1:], shape[1:], strict=True))]
         if scales is None:
             raise self.fail("neither scales nor sizes.")
         if scales[0] != 1:
             raise self.fail(f"scales {list(scales)} resize the batch axis.")
         pairs = zip(shape[1:], scales[1:], strict=True)
-        return [shape[0], *(int(math.floor(n * f)) for n, f in pairs)]
+        return [shape[0], *(int(math.floor(n * f)) for n, f in pairs)], [float(f) for f in scales]
 
     def op_Resize(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])
         shape = self.onnx_shape(v)
-        if len(shape) != 4:
-            raise self.fail("a resize of other than images (batch, channels, height, width).")
-        sizes = self.resize_sizes(node, shape)
-        changed = {a for a in range(1, 4) if sizes[a] != shape[a]}
-        if changed <= {2, 3}:  # ONNX's own (batch, channels, height, width)
-            x, last, before, after = self.in_channels_last(v), True, shape[2:], sizes[2:]
-        elif changed <= {1, 2} and not v.channels_last:  # (batch, height, width, channels)
-            x, last, before, after = self.in_onnx_layout(v), False, shape[1:3], sizes[1:3]
-        else:
-            raise self.fail(f"it resizes {shape} to {sizes}: not the height and width alone.")
+        sizes, factors = self.resize_sizes(node, shape)
         mode = self.attr("mode", "nearest")
         default = "half_pixel" if node.op == "Resize" and self.graph.opset >= 11 else "asymmetric"
         transform = self.attr("coordinate_transformation_mode", default)
         nearest = self.attr("nearest_mode", "round_prefer_floor")
+        if node.op == "Upsample" or self.graph.opset < 11:  # before opset 11: floor, corners
+            nearest = "floor"
+        if self.attr("antialias", 0) and any(sizes[a] < shape[a] for a in range(1, len(shape))):
+            raise self.fail("antialiased downscaling.")
+        # Keras' layers take the size ratio as the scale: where ONNX's scale is another one,
+        # only the products below say what ONNX says.
+        ratios = [np.float32(n / m) for n, m in zip(sizes, shape, strict=True)]
+        same = all(np.float32(f) == r for f, r in zip(factors, ratios, strict=True))
+        y = None
+        if len(shape) == 4 and same:
+            y = self.resize_layer(v, shape, sizes, mode, transform, nearest)
+        if y is not None:
+            self.set(node.outputs[0], y[0], channels_last=y[1])
+            return
+        # Any other resize: along each resized axis, a product with the (in, out) matrix
+        # of ONNX's interpolation weights (exact, and differentiable as any product).
+        from .symbolic_arithmetic import TensorArithmetic
+
+        x, rank = self.in_onnx_layout(v), len(shape)
+        L = layer_module()
+        for axis in range(1, rank):
+            if sizes[axis] == shape[axis] and factors[axis] == 1:
+                continue
+            weights = resize_weights(
+                shape[axis],
+                sizes[axis],
+                factors[axis],
+                mode,
+                transform,
+                nearest,
+                float(self.attr("cubic_coeff_a", -0.75)),
+                bool(self.attr("exclude_outside", 0)),
+                self.fail,
+            )
+            last = axis == rank - 1
+            moved = (*(a for a in range(1, rank) if a != axis), axis)
+            if not last:
+                x = L.Permute(moved)(x)
+            x = TensorArithmetic("matmul", constant=weights)([x])
+            if not last:
+                x = L.Permute(tuple(moved.index(a) + 1 for a in range(1, rank)))(x)
+        self.set(node.outputs[0], x)
+
+    def resize_layer(
+        self,
+        v: Any,
+        shape: tuple[int, ...],
+        sizes: list[int],
+        mode: str,
+        transform: str,
+        nearest: str,
+    ) -> tuple[Any, bool] | None:
+        """Keras' UpSampling2D or Resizing where one does what this 2-D resize does, and
+        whether its output is channels-last."""
+        changed = {a for a in range(1, 4) if sizes[a] != shape[a]}
+        if changed <= {2, 3}:  # ONNX's own (batch, channels, height, width)
+            before, after, last = shape[2:], sizes[2:], True
+        elif changed <= {1, 2} and not v.channels_last:  # (batch, height, width, channels)
+            before, after, last = shape[1:3], sizes[1:3], False
+        else:
+            return None
         height, width = after
         factors = (height / before[0], width / before[1])
         whole = all(f == int(f) and f >= 1 for f in factors)
-        if self.attr("antialias", 0) and (height < before[0] or width < before[1]):
-            raise self.fail("antialiased downscaling.")
-        L = layer_module()
-        old = node.op == "Upsample" or self.graph.opset < 11
-        picks_floor = (old or transform == "asymmetric") and (old or nearest == "floor")
+        picks_floor = transform == "asymmetric" and nearest == "floor"
         centred = transform in ("half_pixel", "pytorch_half_pixel") and nearest.startswith("round")
+        L = layer_module()
         if mode == "nearest" and whole and (picks_floor or centred):
             # At whole factors both rules pick pixel floor(i / f), as UpSampling2D does.
-            y = L.UpSampling2D(size=tuple(int(f) for f in factors), interpolation="nearest")(x)
+            layer = L.UpSampling2D(size=tuple(int(f) for f in factors), interpolation="nearest")
         elif mode in ("linear", "bilinear") and (
             transform == "half_pixel" or (transform == "pytorch_half_pixel" and min(after) > 1)
         ):
             if whole:
-                y = L.UpSampling2D(size=tuple(int(f) for f in factors), interpolation="bilinear")(x)
+                sizes_ = tuple(int(f) for f in factors)
+                layer = L.UpSampling2D(size=sizes_, interpolation="bilinear")
             else:
-                y = L.Resizing(height, width, interpolation="bilinear")(x)
+                layer = L.Resizing(height, width, interpolation="bilinear")
         elif mode == "nearest" and transform == "half_pixel" and nearest == "round_prefer_ceil":
-            y = L.Resizing(height, width, interpolation="nearest")(x)  # TensorFlow's rule
+            layer = L.Resizing(height, width, interpolation="nearest")  # TensorFlow's rule
         else:
-            raise self.fail(
-                f"mode {mode!r} with coordinate_transformation_mode {transform!r}"
-                + (f" and nearest_mode {nearest!r}" if mode == "nearest" else "")
-                + "; minicnn reads nearest (floor) at whole factors and linear (half_pixel): "
-                "PyTorch's Upsample(mode='nearest') and 'bilinear' with align_corners=False."
-            )
-        self.set(node.outputs[0], y, channels_last=last)
+            return None
+        x = self.in_channels_last(v) if last else self.in_onnx_layout(v)
+        return layer(x), last
 
     op_Upsample = op_Resize
+
+
+def resize_weights(
+    size: int,
+    out: int,
+    scale: float,
+    mode: str,
+    transform: str,
+    nearest: str,
+    cubic_a: float,
+    exclude_outside: bool,
+    fail: Any,
+) -> np.ndarray:
+    """ONNX Resize along one axis as a (size, out) matrix: column o holds the weights of
+    the input pixels that output pixel o interpolates (nearest: a one; linear: two; cubic:
+    four, with ``cubic_a``), neighbours past the edges taken from the edge pixel."""
+    # In float32, as ONNX Runtime computes them: where a coordinate lands on a pixel's edge,
+    # float64 would round to the other side.
+    o, scale = np.arange(out, dtype=np.float32), np.float32(scale)
+    size_, out_, half = np.float32(size), np.float32(out), np.float32(0.5)
+    if transform == "half_pixel":
+        x = (o + half) / scale - half
+    elif transform == "pytorch_half_pixel":
+        x = (o + half) / scale - half if out > 1 else np.zeros(out, np.float32)
+    elif transform == "align_corners":
+        x = o * (size_ - 1) / (out_ - 1) if out > 1 else np.zeros(out, np.float32)
+    elif transform == "asymmetric":
+        x = o / scale
+    elif transform == "half_pixel_symmetric":
+        shift = size_ / 2 * (1 - out_ / (scale * size_))
+        x = shift + (o + half) / scale - half
+    else:
+        raise fail(f"coordinate_transformation_mode {transform!r} is not read here.")
+    weights = np.zeros((size, out))
+    columns = np.arange(out)
+    if mode == "nearest":
+        rounding = {
+            "round_prefer_floor": lambda t: np.ceil(t - 0.5),
+            "round_prefer_ceil": lambda t: np.floor(t + 0.5),
+            "floor": np.floor,
+            "ceil": np.ceil,
+        }
+        if nearest not in rounding:
+            raise fail(f"nearest_mode {nearest!r} is not read here.")
+        picked = np.clip(rounding[nearest](x), 0, size - 1).astype(int)
+        weights[picked, columns] = 1.0
+        return weights.astype(np.float32)
+    x = x.astype(np.float64)
+    start = np.floor(x)
+    t = x - start
+    if mode in ("linear", "bilinear"):
+        taps = [(0, 1 - t), (1, t)]
+    elif mode in ("cubic", "bicubic"):
+        a = cubic_a
+        taps = [
+            (-1, ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a),
+            (0, ((a + 2) * t - (a + 3)) * t * t + 1),
+            (1, ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1),
+            (2, ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a),
+        ]
+    else:
+        raise fail(f"mode {mode!r} is not read here.")
+    if exclude_outside:  # taps past the edges weigh nothing; the rest are renormalized
+        inside = [((start + k >= 0) & (start + k <= size - 1)) for k, _ in taps]
+        total = sum(w * m for (_, w), m in zip(taps, inside, strict=True))
+        taps = [(k, w * m / total) for (k, w), m in zip(taps, inside, strict=True)]
+    for k, w in taps:
+        np.add.at(weights, (np.clip(start + k, 0, size - 1).astype(int), columns), w)
+    return weights.astype(np.float32)
 
 
 def window_sums(a: np.ndarray, kernel: list[int], strides: list[int]) -> np.ndarray:

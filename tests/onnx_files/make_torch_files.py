@@ -179,6 +179,23 @@ class Extras(nn.Module):
         return torch.cat([tiled.prod(1).flatten(1), down.argmax(1).float().flatten(1)], 1)
 
 
+class Resizes(nn.Module):
+    """F.interpolate as segmentation models use it: sizes that are no multiple, corners
+    aligned, bicubic, and a 1-D linear resize."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = nn.functional.interpolate
+        parts = [
+            f(x, size=(7, 9), mode="nearest"),
+            f(x, size=(7, 9), mode="bilinear", align_corners=True),
+            f(x, size=(3, 4), mode="bilinear", align_corners=False),
+            f(x, size=(7, 9), mode="bicubic", align_corners=False),
+            f(x, scale_factor=1.5, mode="bicubic", align_corners=True),
+            f(x.flatten(2), size=11, mode="linear", align_corners=False).unflatten(2, (1, 11)),
+        ]
+        return torch.cat([p.flatten(1) for p in parts], 1)
+
+
 class Lookup(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -227,6 +244,7 @@ def main() -> None:
     export("resnet", ResNet(), torch.randn(2, 3, 32, 32), dynamo=False)
     export("recurrent", Recurrent(), torch.randn(3, 7, 5), dynamo=False)
     export("extras", Extras(), torch.randn(2, 2, 6, 6), dynamo=False)
+    export("resizes", Resizes(), torch.randn(2, 2, 5, 6), dynamo=False)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 Each model is a random stack of Conv2d (strides, padding, dilation, groups, with or
 without bias), ConvTranspose2d (output_padding), MaxPool2d (padding, ceil_mode),
 AvgPool2d (padding counted or not), BatchNorm2d (running statistics off their start),
-ZeroPad2d, Upsample (nearest, bilinear), Dropout and activations, then a flatten (after a
+ZeroPad2d, Upsample (nearest, bilinear, bicubic; corners aligned or not; to sizes that
+are no multiple), Dropout and activations, then a flatten (after a
 global average pooling or not). The last line says how many agree to 1e-4 of the largest
 output. PyTorch and onnxscript are needed here, never by minicnn.
 """
@@ -89,9 +90,14 @@ def random_model(r: random.Random, nn: Any) -> tuple[Any, int, int]:
             modules.append(nn.ZeroPad2d(tuple(sides)))
             height += sides[2] + sides[3]
         else:
-            modes = ["nearest", "bilinear"]
-            modules.append(nn.Upsample(scale_factor=2, mode=r.choice(modes)))
-            height *= 2
+            mode = r.choice(["nearest", "bilinear", "bicubic"])
+            corners = None if mode == "nearest" else r.random() < 0.5
+            if r.random() < 0.5:
+                modules.append(nn.Upsample(scale_factor=2, mode=mode, align_corners=corners))
+                height *= 2
+            else:  # a size that is no multiple
+                height = r.randint(3, 2 * height)
+                modules.append(nn.Upsample(size=height, mode=mode, align_corners=corners))
         if height > 40:
             break
     if r.random() < 0.5:

@@ -370,7 +370,7 @@ def test_a_time_major_graph_input_to_an_lstm_is_refused_by_name(tmp_path):
         load_onnx(path)
 
 
-@pytest.mark.parametrize("name", ["resnet", "recurrent", "edges"])
+@pytest.mark.parametrize("name", ["resnet", "recurrent", "edges", "extras", "resizes"])
 def test_imported_models_run_on_each_device(name, device):
     path, x, expected = torch_file(name)
     model = load_onnx(path, device=device)

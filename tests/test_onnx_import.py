@@ -451,3 +451,25 @@ def test_random_cnns_come_back_from_onnx_with_their_predictions(blocks, seed):
     expected = model.predict(x, verbose=0)
     assert np.all(np.isfinite(expected))
     np.testing.assert_allclose(back.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_models_of_several_inputs_and_outputs(tmp_path):
+    w = RNG.standard_normal((4, 3)).astype(np.float32)
+    nodes = [
+        node_proto("MatMul", ["a", "w"], ["m"], "dense"),
+        node_proto("Add", ["m", "b"], ["sum"], "sum"),
+        node_proto("Sigmoid", ["sum"], ["gate"], "gate"),
+    ]
+    path = onnx_file(
+        tmp_path / "two.onnx",
+        nodes,
+        {"w": w},
+        {"a": (None, 4), "b": (None, 3)},
+        {"sum": (None, 3), "gate": (None, 3)},
+    )
+    model = load_onnx(path)
+    assert [tuple(s) for s in model.input_shape] == [(4,), (3,)]
+    a, b = RNG.standard_normal((5, 4)), RNG.standard_normal((5, 3))
+    total, gate = model.predict([a.astype(np.float32), b.astype(np.float32)], verbose=0)
+    np.testing.assert_allclose(total, a @ w + b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gate, 1 / (1 + np.exp(-(a @ w + b))), rtol=1e-5, atol=1e-6)

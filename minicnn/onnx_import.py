@@ -181,6 +181,19 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
             raise self.fail(f"its {what} must be one number; got shape {c.shape}.")
         return float(c.reshape(-1)[0])
 
+    def named(self, *weights: str) -> dict[str, str]:
+        """A layer's name from its weights' names in the file, PyTorch's module paths
+        ("features.0.weight" -> "features_0"), where they have one; else Keras' own."""
+        from . import backend
+
+        for name in weights:
+            if name not in self.graph.constants:  # computed at import: no module's name
+                continue
+            for suffix in (".weight", ".bias", ".weight_ih_l0", "_weight", "_bias"):
+                if name.endswith(suffix) and len(name) > len(suffix):
+                    return {"name": backend.unique_name(_layer_name(name[: -len(suffix)]))}
+        return {}
+
     def optional_constant(self, node: Node, index: int, what: str) -> np.ndarray | None:
         if len(node.inputs) <= index or node.inputs[index] == "":
             return None
@@ -356,7 +369,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
         if int(x.shape[-1]) != kernel.shape[0]:
             raise self.fail(f"its input has {x.shape[-1]} features, its weights {kernel.shape[0]}.")
         layer = layer_module().Dense(
-            int(kernel.shape[1]), use_bias=bias is not None, activation=self.fused_activation(index)
+            int(kernel.shape[1]),
+            use_bias=bias is not None,
+            activation=self.fused_activation(index),
+            **self.named(*node.inputs[1:], *self.graph.nodes[index].inputs[1:]),
         )
         y = layer(x)
         weights = [kernel.astype(np.float32)]
@@ -514,7 +530,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
         held = tuple(int(d) for d in v.tensor.shape)
         slope = slope.reshape((1,) * (len(held) - slope.ndim) + slope.shape)
         shared = [axis + 1 for axis, size in enumerate(slope.shape) if size == 1 and held[axis] > 1]
-        layer = layer_module().PReLU(shared_axes=shared or None)
+        layer = layer_module().PReLU(shared_axes=shared or None, **self.named(node.inputs[1]))
         self.keep_layout(node, v, layer)
         alpha = np.broadcast_to(slope, [1 if a + 1 in shared else d for a, d in enumerate(held)])
         layer.set_weights([np.ascontiguousarray(alpha, np.float32)])

@@ -299,7 +299,8 @@ class ShapeOps:
             if table.ndim != 2 or int(self.attr("axis", 0)) != 0:
                 raise self.fail("a constant gathered along an axis other than its rows.")
             ids = self.in_onnx_layout(self.value(node.inputs[1]))
-            layer = layer_module().Embedding(table.shape[0], table.shape[1])
+            named = self.named(node.inputs[0])
+            layer = layer_module().Embedding(table.shape[0], table.shape[1], **named)
             y = layer(ids)
             layer.set_weights([table])
             self.set(node.outputs[0], y)

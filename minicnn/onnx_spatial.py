@@ -83,13 +83,15 @@ class SpatialOps:
         if group == channels and group > 1 and rank in (1, 2) and filters % channels == 0:
             multiplier = filters // channels
             kind = L.DepthwiseConv2D if rank == 2 else L.DepthwiseConv1D
-            layer = kind(kernel, depth_multiplier=multiplier, **common)
+            layer = kind(
+                kernel, depth_multiplier=multiplier, **common, **self.named(*node.inputs[1:])
+            )
             # (C * multiplier, 1, *k) -> (*k, C, multiplier)
             keras_kernel = w.reshape(channels, multiplier, *kernel)
             keras_kernel = keras_kernel.transpose(*range(2, rank + 2), 0, 1)
         else:
             kind = {1: L.Conv1D, 2: L.Conv2D, 3: L.Conv3D}[rank]
-            layer = kind(filters, kernel, groups=group, **common)
+            layer = kind(filters, kernel, groups=group, **common, **self.named(*node.inputs[1:]))
             keras_kernel = w.transpose(*range(2, rank + 2), 1, 0)  # (*k, C / groups, filters)
         y = layer(x)
         layer.set_weights([keras_kernel] + ([bias.astype(np.float32)] if bias is not None else []))
@@ -134,7 +136,8 @@ class SpatialOps:
         ends = [pads[rank + a] - extra[a] for a in range(rank)]
         late_bias = bias is not None and any(e < 0 for e in ends)
         with_bias = bias is not None and not late_bias
-        layer = kind(int(w.shape[1]), kernel, strides=strides, use_bias=with_bias)
+        named = self.named(*node.inputs[1:])
+        layer = kind(int(w.shape[1]), kernel, strides=strides, use_bias=with_bias, **named)
         y = layer(x)
         got = [int(d) for d in y.shape[:-1]]
         if got != natural:
@@ -245,6 +248,7 @@ class SpatialOps:
         rank = len(v.tensor.shape) + 1
         x = self.in_channels_last(v) if rank >= 3 else self.in_onnx_layout(v)
         layer = layer_module().BatchNormalization(
+            **self.named(*node.inputs[1:3]),
             axis=-1,
             epsilon=float(self.attr("epsilon", 1e-5)),
             momentum=float(self.attr("momentum", 0.9)),
@@ -259,7 +263,9 @@ class SpatialOps:
         beta = self.constant(node.inputs[2], "bias").astype(np.float32)
         channels = int(x.shape[-1])
         layer = layer_module().GroupNormalization(
-            groups=channels, epsilon=float(self.attr("epsilon", 1e-5))
+            **self.named(*node.inputs[1:3]),
+            groups=channels,
+            epsilon=float(self.attr("epsilon", 1e-5)),
         )
         y = layer(x)
         layer.set_weights([gamma, beta])
@@ -275,6 +281,7 @@ class SpatialOps:
         gamma = self.constant(node.inputs[1], "scale").astype(np.float32)
         beta = self.optional_constant(node, 2, "bias")
         layer = layer_module().LayerNormalization(
+            **self.named(*node.inputs[1:3]),
             axis=list(range(axis, rank)) if axis < rank - 1 else -1,
             epsilon=float(self.attr("epsilon", 1e-5)),
             center=beta is not None,

@@ -93,8 +93,12 @@ def test_pytorch_recurrent_layers_become_keras_ones():
 
 
 def test_a_pytorch_cnn_becomes_keras_layers():
+    minicnn.clear_session()
     path, x, expected = torch_file("classifier")
     model = load_onnx(path)
+    # Named after PyTorch's modules (their weights' names in the file).
+    assert {"conv1", "bn1", "conv2", "fc1", "fc2"} <= {layer.name for layer in model.layers}
+    assert model.get_layer("fc2").units == 5
     assert kinds(model)[:4] == ["InputLayer", "Permute", "Conv2D", "BatchNormalization"]
     dense = [layer for layer in model.layers if isinstance(layer, L.Dense)]
     assert [d.units for d in dense] == [16, 5]

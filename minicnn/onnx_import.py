@@ -382,8 +382,12 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
         self.set(node.outputs[0], y, order=order)
 
     def op_Gemm(self, node: Node, index: int) -> None:
-        if self.attr("transA", 0) or not self.is_constant(node.inputs[1]):
-            return self.matmul_of(node, transposed=bool(self.attr("transA", 0)))
+        if self.attr("transA", 0):
+            raise self.fail("transA: its input would hold the batch on its second axis.")
+        if not self.is_constant(node.inputs[1]):
+            if self.attr("transB", 0):
+                raise self.fail("transB of a computed tensor, whose first axis is the batch.")
+            return self.matmul_of(node)
         v = self.value(node.inputs[0])
         b = self.constant(node.inputs[1], "weights").astype(np.float32)
         b = b.T if self.attr("transB", 0) else b
@@ -395,15 +399,18 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
         self.dense(node, v, alpha * b, bias, index)
         return None
 
-    def matmul_of(self, node: Node, transposed: bool = False) -> None:
+    def matmul_of(self, node: Node) -> None:
+        """A product of two computed tensors (attention's), in ONNX's layout; Gemm's
+        alpha * a @ b + beta * c."""
         ops = op_module()
         a, b = (self.operand(name) for name in node.inputs[:2])
-        if transposed:
-            a = ops.transpose(a)
         y = ops.matmul(a, b)
-        if node.op == "Gemm" and len(node.inputs) > 2 and node.inputs[2]:
-            scaled = ops.multiply(y, float(self.attr("alpha", 1.0)))
-            y = ops.add(scaled, ops.multiply(self.operand(node.inputs[2]), self.attr("beta", 1.0)))
+        if node.op == "Gemm":
+            if float(self.attr("alpha", 1.0)) != 1.0:
+                y = ops.multiply(y, float(self.attr("alpha", 1.0)))
+            if len(node.inputs) > 2 and node.inputs[2]:
+                c = self.operand(node.inputs[2])
+                y = ops.add(y, ops.multiply(c, float(self.attr("beta", 1.0))))
         self.set(node.outputs[0], y)
 
     def operand(self, name: str) -> Any:

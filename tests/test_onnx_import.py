@@ -477,3 +477,23 @@ def test_models_of_several_inputs_and_outputs(tmp_path):
     total, gate = model.predict([a.astype(np.float32), b.astype(np.float32)], verbose=0)
     np.testing.assert_allclose(total, a @ w + b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gate, 1 / (1 + np.exp(-(a @ w + b))), rtol=1e-5, atol=1e-6)
+
+
+def test_gemm_of_two_computed_tensors_and_a_refused_transA(tmp_path):
+    nodes = [
+        node_proto("MatMul", ["a", "w"], ["m"], "project"),  # (batch, 3) -> (batch, 4)
+        node_proto("Unsqueeze", ["m", "one"], ["col"], "as_column"),  # (batch, 4, 1)
+        node_proto("Unsqueeze", ["a", "one"], ["a3"], "a_column"),  # (batch, 3, 1)
+        node_proto("Transpose", ["a3"], ["row"], "as_row", perm=[0, 2, 1]),  # (batch, 1, 3)
+        node_proto("MatMul", ["col", "row"], ["outer"], "outer"),  # (batch, 4, 3)
+    ]
+    w = RNG.standard_normal((3, 4)).astype(np.float32)
+    constants = {"w": w, "one": np.array([2], np.int64)}
+    path = onnx_file(tmp_path / "o.onnx", nodes, constants, {"a": (None, 3)}, {"outer": (None,)})
+    a = RNG.standard_normal((2, 3)).astype(np.float32)
+    expected = np.einsum("ni,nj->nij", a @ w, a)
+    np.testing.assert_allclose(load_onnx(path).predict(a, verbose=0), expected, atol=1e-5)
+    nodes = [node_proto("Gemm", ["a", "w"], ["y"], "gemm", transA=1)]
+    path = onnx_file(tmp_path / "t.onnx", nodes, {"w": w}, {"a": (None, 3)}, {"y": (None,)})
+    with pytest.raises(OnnxImportError, match=r"'gemm' \(Gemm\): transA"):
+        load_onnx(path)

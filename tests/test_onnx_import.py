@@ -51,6 +51,7 @@ def close(got: np.ndarray, expected: np.ndarray, tolerance: float = 2e-6) -> Non
         "recurrent",
         "extras",
         "resizes",
+        "vit",
     ],
 )
 def test_pytorch_exports_predict_as_pytorch(name):
@@ -374,7 +375,7 @@ def test_a_time_major_graph_input_to_an_lstm_is_refused_by_name(tmp_path):
         load_onnx(path)
 
 
-@pytest.mark.parametrize("name", ["resnet", "recurrent", "edges", "extras", "resizes"])
+@pytest.mark.parametrize("name", ["resnet", "recurrent", "edges", "extras", "resizes", "vit"])
 def test_imported_models_run_on_each_device(name, device):
     path, x, expected = torch_file(name)
     model = load_onnx(path, device=device)

@@ -196,6 +196,54 @@ class Resizes(nn.Module):
         return torch.cat([p.flatten(1) for p in parts], 1)
 
 
+class Attention(nn.Module):
+    """Self-attention as ViT implementations write it (timm's): one projection to q, k
+    and v, heads split by reshape and permute, softmax(q k^T * scale) v."""
+
+    def __init__(self, dim: int = 16, heads: int = 2) -> None:
+        super().__init__()
+        self.heads, self.scale = heads, (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        attention = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+        return self.proj((attention @ v).transpose(1, 2).reshape(b, n, c))
+
+
+class Block(nn.Module):
+    """A pre-norm transformer block: attention and a GELU MLP, each with its residual."""
+
+    def __init__(self, dim: int = 16) -> None:
+        super().__init__()
+        self.norm1, self.attn = nn.LayerNorm(dim), Attention(dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 32), nn.GELU(), nn.Linear(32, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class VisionTransformer(nn.Module):
+    """A small ViT: 4x4 patches, a position embedding, two blocks, mean pooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 16, 4, 4)
+        self.pos = nn.Parameter(torch.zeros(1, 16, 16))
+        self.blocks = nn.Sequential(Block(), Block())
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x).flatten(2).transpose(1, 2) + self.pos
+        return self.head(self.norm(self.blocks(x)).mean(1))
+
+
 class Lookup(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -245,6 +293,7 @@ def main() -> None:
     export("recurrent", Recurrent(), torch.randn(3, 7, 5), dynamo=False)
     export("extras", Extras(), torch.randn(2, 2, 6, 6), dynamo=False)
     export("resizes", Resizes(), torch.randn(2, 2, 5, 6), dynamo=False)
+    export("vit", VisionTransformer(), torch.randn(2, 3, 16, 16), dynamo=False)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ import numpy as np
 from .keras_files import KerasFileError
 
 INPUT = "__input__"
+# Keras' op classes whose call takes, after the tensor, arguments that minicnn's op has
+# after the class's own (ops.pad(x, pad_width, mode, constant_values): Pad(pad_width, mode)
+# called on x, constant_values=...): module, class, and those arguments.
+CALL_KEYWORDS = {"pad": ("numpy", "Pad", ("constant_values",))}
 CALL = "__call__"  # an op layer's entry's call: {"args", "kwargs"}, the inputs as above
 
 
@@ -55,6 +59,22 @@ def keras_op_entry(layer: Any) -> dict[str, Any]:
     from .keras_op_table import KERAS_OPS, RENAMED
 
     op, bound = op_arguments(layer)
+    if op in CALL_KEYWORDS:
+        module, class_name, keywords = CALL_KEYWORDS[op]
+        if bound.get("mode", "constant") != "constant" or not bound.get("constant_values"):
+            bound.pop("constant_values", None)  # Keras takes it for a constant other than 0
+        values = list(bound.items())
+        config = {k: keras_value(v) for k, v in values[1:] if k not in keywords}
+        return {
+            "module": f"keras.src.ops.{module}",
+            "class_name": class_name,
+            "config": {"name": layer.name, **config},
+            "registered_name": class_name,
+            CALL: {
+                "args": [keras_value(values[0][1])],
+                "kwargs": {k: keras_value(v) for k, v in values[1:] if k in keywords},
+            },
+        }
     if op not in KERAS_OPS:
         raise KerasFileError(
             f"layer '{layer.name}' ({type(layer).__name__} {op!r}) has no operation in Keras "

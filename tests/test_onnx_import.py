@@ -498,3 +498,15 @@ def test_gemm_of_two_computed_tensors_and_a_refused_transA(tmp_path):
     path = onnx_file(tmp_path / "t.onnx", nodes, {"w": w}, {"a": (None, 3)}, {"y": (None,)})
     with pytest.raises(OnnxImportError, match=r"'gemm' \(Gemm\): transA"):
         load_onnx(path)
+
+
+@pytest.mark.parametrize(
+    "name", ["classifier", "resnet", "edges", "extras", "resizes", "vit", "recurrent", "lookup"]
+)
+def test_imported_models_go_on_to_keras_files(name, tmp_path):
+    """PyTorch -> ONNX -> minicnn -> Keras 3's .keras archive (ops.pad's padding as Keras'
+    Pad op, constant_values in its call): read back, it predicts what PyTorch did. Keras
+    3.15 itself (JAX) read these files to the same figures (README's ONNX section)."""
+    path, x, expected = torch_file(name)
+    load_onnx(path).export(tmp_path / "m.keras", format="keras")
+    close(minicnn.load_model(tmp_path / "m.keras").predict(x, verbose=0), expected, 2e-6)

@@ -137,6 +137,11 @@ def _activation(g: _Graph, x: str, activation: Any, hint: str) -> str:
         erf = g.op("Erf", [scaled], f"{hint}_erf")
         one_plus = g.op("Add", [erf, g.constant("one", np.float32(1))], f"{hint}_1p")
         return g.op("Mul", [half, one_plus], f"{hint}_gelu")
+    if name == "celu":  # Keras' alpha 1
+        return g.op("Celu", [x], f"{hint}_celu", alpha=1.0)
+    if name == "mish":  # x tanh(softplus(x)); ONNX's Mish is opset 18's
+        soft = g.op("Softplus", [x], f"{hint}_softplus")
+        return g.op("Mul", [x, g.op("Tanh", [soft], f"{hint}_tanh")], f"{hint}_mish")
     if name in ("silu", "swish"):
         return g.op("Mul", [x, g.op("Sigmoid", [x], f"{hint}_gate")], f"{hint}_silu")
     if name in ("hard_sigmoid", "hard_silu", "hard_swish"):  # relu6(x + 3) / 6, as Keras 3
@@ -835,12 +840,14 @@ def _channels_last_layer(
             [y, g.constant(f"{hint}_offset", np.asarray(layer.offset, np.float32))],
             f"{hint}_rescaled",
         )
-    if kind == "ZeroPadding2D":
-        (top, bottom), (left, right) = layer.padding
-        pads = g.constant(
-            f"{hint}_pads", np.array([0, top, left, 0, 0, bottom, right, 0], np.int64)
-        )
+    if kind in ("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D"):
+        sides = layer.padding if kind != "ZeroPadding1D" else (layer.padding,)
+        sides = [tuple(int(p) for p in side) for side in sides]
+        begins, ends = [0, *(b for b, _ in sides), 0], [0, *(e for _, e in sides), 0]
+        pads = g.constant(f"{hint}_pads", np.array(begins + ends, np.int64))
         return g.op("Pad", [x, pads], f"{hint}_pad")
+    if kind == "PReLU":  # alpha per sample axis, shared axes of size one: ONNX broadcasts it
+        return g.op("PRelu", [x, g.constant(f"{hint}_slope", _weights(layer)[0])], f"{hint}_prelu")
     if kind in ("Add", "Average", "Maximum", "Minimum", "Multiply", "Subtract", "Concatenate"):
         if kind == "Concatenate":
             return g.op("Concat", xs, f"{hint}_concat", axis=layer.axis)
@@ -859,6 +866,12 @@ def _channels_last_layer(
                 y = g.op("Mul", [y, other], f"{hint}_mul")
             return y
         return g.op(op, xs, f"{hint}_{op.lower()}")
+    if kind in ("OpCall", "GetItem", "TensorArithmetic"):  # ops on symbolic tensors
+        from .onnx_op_export import op_layer
+
+        found = op_layer(g, layer, xs, len(shape) + 1)
+        if found is not None:
+            return found
     raise ValueError(
         f"export(format='onnx'): layer '{layer.name}' ({kind}) has no ONNX form here; the "
         "convolution, pooling, dense, reshaping, normalization, activation and merge layers "

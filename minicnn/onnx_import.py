@@ -590,9 +590,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
     def op_Cast(self, node: Node, index: int) -> None:
         to = np.dtype(DTYPES.get(int(self.attr("to", 1)), "<f4"))
         v = self.value(node.inputs[0])
-        if to.kind == "f":
+        held = np.dtype(getattr(v.tensor, "dtype", None) or "float32")
+        if to.kind == "f" and held.kind == "f":  # minicnn computes in float32 throughout
             return self.passthrough(node, index)
-        y = op_module().cast(v.tensor, to.name)
+        y = op_module().cast(v.tensor, "float32" if to.kind == "f" else to.name)
         self.values[node.outputs[0]] = v.like(y)
         return None
 

@@ -304,7 +304,10 @@ class SpatialOps:
         else:
             pads = [int(p) for p in self.attr("pads")]
         fill = self.optional_constant(node, 2, "value")
-        fill = float(fill) if fill is not None and np.size(fill) else float(self.attr("value", 0.0))
+        if fill is not None and np.size(fill):
+            fill = float(np.ravel(fill)[0])
+        else:
+            fill = float(self.attr("value", 0.0))
         axes = self.axes_of(node, 3) if len(node.inputs) > 3 else None
         full = [0] * 2 * rank
         axes = list(range(rank)) if axes is None else [a % rank for a in axes]

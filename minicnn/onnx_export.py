@@ -297,13 +297,14 @@ _GATES = {"LSTM": [0, 3, 1, 2], "GRU": [0, 1, 2], "SimpleRNN": [0]}
 _RECURRENT_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
 
 
-def _recurrent(g: _Graph, layer: Any, x: str) -> str:
-    """LSTM, GRU and SimpleRNN as ONNX's LSTM, GRU and RNN (opset 13: time first)."""
+def _recurrent(g: _Graph, layer: Any, x: str, steps: int) -> str | list[str]:
+    """LSTM, GRU and SimpleRNN as ONNX's LSTM, GRU and RNN (opset 13: time first); with
+    return_state, the output and the last states (the list SelectOutput picks from)."""
     kind, hint = type(layer).__name__, layer.name
-    if layer.return_state or layer.stateful or (layer.go_backwards and layer.return_sequences):
+    if layer.stateful:
         raise ValueError(
-            f"export(format='onnx'): layer '{hint}' ({kind}) returns its state, is stateful, "
-            "or goes backwards with return_sequences; ONNX's form here has none of those."
+            f"export(format='onnx'): layer '{hint}' ({kind}) is stateful; ONNX's form here "
+            "starts each batch from zeros."
         )
     names = (
         [layer.activation]
@@ -346,16 +347,23 @@ def _recurrent(g: _Graph, layer: Any, x: str) -> str:
     if kind == "GRU":
         attrs["linear_before_reset"] = int(bool(layer.reset_after))
     every, last = g.name(f"{hint}_Y"), g.name(f"{hint}_Y_h")
+    outputs = [every, last] + ([g.name(f"{hint}_Y_c")] if kind == "LSTM" else [])
     op = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}[kind]
-    g.nodes.append(node_proto(op, inputs, [every, last], every, **attrs))
+    g.nodes.append(node_proto(op, inputs, outputs, every, **attrs))
+
+    def squeezed(name: str, axis: int) -> str:
+        found = g.constant(f"{hint}_axis", np.array([axis], np.int64))
+        return g.op("Squeeze", [name, found], f"{hint}_squeezed")
+
     if layer.return_sequences:  # (time, 1, batch, units) -> (batch, time, units)
-        y = g.op(
-            "Squeeze", [every, g.constant(f"{hint}_axis", np.array([1], np.int64))], f"{hint}_seq"
-        )
-        return g.op("Transpose", [y], f"{hint}_batch_first", perm=[1, 0, 2])
-    return g.op(
-        "Squeeze", [last, g.constant(f"{hint}_axis", np.array([0], np.int64))], f"{hint}_last"
-    )
+        y = g.op("Transpose", [squeezed(every, 1)], f"{hint}_batch_first", perm=[1, 0, 2])
+        if layer.go_backwards:  # Keras gives them last step first; ONNX in time order
+            y = _reversed_steps(g, y, f"{hint}_reversed", steps)
+    else:
+        y = squeezed(last, 0)
+    if not layer.return_state:
+        return y
+    return [y, *(squeezed(state, 0) for state in outputs[1:])]
 
 
 def _attention_weights(
@@ -478,7 +486,13 @@ def _bidirectional(g: _Graph, layer: Any, x: str) -> str:
     ``merge_mode`` says; the backward layer's sequence turned back to time order, as Keras
     does."""
     hint = layer.name
-    forward = _recurrent(g, layer.forward_layer, x)
+    steps = layer.input_shape[0]
+    if layer.forward_layer.return_state:
+        raise ValueError(
+            f"export(format='onnx'): layer '{hint}' (Bidirectional) returns its states; "
+            "ONNX's form here returns its output alone."
+        )
+    forward = _recurrent(g, layer.forward_layer, x, steps)
     backward_layer = layer.backward_layer
     if backward_layer.return_sequences:  # run backwards over the reversed steps, then turned
         backward_layer.go_backwards = False
@@ -486,14 +500,14 @@ def _bidirectional(g: _Graph, layer: Any, x: str) -> str:
             reversed_x = _reversed_steps(g, x, f"{hint}_reversed", layer.input_shape[0])
             backward = _reversed_steps(
                 g,
-                _recurrent(g, backward_layer, reversed_x),
+                _recurrent(g, backward_layer, reversed_x, steps),
                 f"{hint}_back_in_order",
-                layer.input_shape[0],
+                steps,
             )
         finally:
             backward_layer.go_backwards = True
     else:
-        backward = _recurrent(g, backward_layer, x)
+        backward = _recurrent(g, backward_layer, x, steps)
     if layer.merge_mode == "concat":
         return g.op("Concat", [forward, backward], f"{hint}_concat", axis=-1)
     op = {"sum": "Add", "mul": "Mul", "ave": "Mean"}.get(layer.merge_mode)
@@ -659,7 +673,9 @@ def _channels_last_layer(
     if kind == "DepthwiseConv2D":
         return _conv(g, layer, x, shape, 2, depthwise=True)
     if kind in _GATES:
-        return _recurrent(g, layer, x)
+        return _recurrent(g, layer, x, shape[0])
+    if kind == "SelectOutput":  # one of a layer's several outputs (a recurrent layer's states)
+        return xs[0][layer.index]
     if kind == "TensorArithmetic" and layer.operation in _ARITHMETIC:
         operands = list(xs)
         if layer.constant is not None:

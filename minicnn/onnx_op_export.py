@@ -101,9 +101,14 @@ def op_layer(g: Any, layer: Any, xs: list[str], rank: int) -> str | None:
         axis = int(bound["axis"]) % rank
         return g.op(kind, [operand(bound["x"])], f"{hint}_{op}", axis=axis, keepdims=keep)
     if op == "take" and bound["axis"] is not None:
-        indices = g.constant(f"{hint}_indices", np.asarray(bound["indices"], np.int64))
+        picked = np.asarray(bound["indices"], np.int64)
+        indices = g.constant(f"{hint}_indices", picked.reshape(-1) if picked.ndim == 0 else picked)
         axis = int(bound["axis"]) % rank
-        return g.op("Gather", [operand(bound["x"]), indices], f"{hint}_take", axis=axis)
+        y = g.op("Gather", [operand(bound["x"]), indices], f"{hint}_take", axis=axis)
+        if picked.ndim == 0:  # one index: its axis goes (initializers here have one at least)
+            found = g.constant(f"{hint}_axis", np.array([axis], np.int64))
+            y = g.op("Squeeze", [y, found], f"{hint}_picked")
+        return y
     if op == "tile":
         repeats = g.constant(f"{hint}_repeats", np.asarray(bound["repeats"], np.int64))
         return g.op("Tile", [operand(bound["x"]), repeats], f"{hint}_tile")

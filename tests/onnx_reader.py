@@ -191,7 +191,7 @@ _ACTIVATIONS = {
 
 
 def _recurrent(op, x, w, r, b, attrs):
-    """ONNX's RNN, GRU and LSTM (one direction, time first): (Y, Y_h)."""
+    """ONNX's RNN, GRU and LSTM (one direction, time first): (Y, Y_h, Y_c)."""
     hidden = attrs["hidden_size"]
     gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[op]
     default = {"RNN": ["Tanh"], "GRU": ["Sigmoid", "Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"]}[op]
@@ -223,7 +223,7 @@ def _recurrent(op, x, w, r, b, attrs):
                 candidate = g(xh + (reset * state) @ r[2 * hidden :].T + bh)
             state = (1 - z) * candidate + z * state
         out[t, 0] = state
-    return out, state[None]
+    return out, state[None], cell[None]
 
 
 def _softmax(x, axis):
@@ -252,8 +252,9 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
         elif op in ("Conv", "MaxPool", "AveragePool"):
             y = run_one(op, a, attrs)
         elif op in ("RNN", "GRU", "LSTM"):
-            y, last = _recurrent(op, a[0], a[1], a[2], a[3] if len(a) > 3 else None, attrs)
-            values[node["outputs"][1]] = last
+            y, *states = _recurrent(op, a[0], a[1], a[2], a[3] if len(a) > 3 else None, attrs)
+            for name, state in zip(node["outputs"][1:], states, strict=False):
+                values[name] = state
         elif op == "Squeeze":
             y = np.squeeze(a[0], axis=tuple(int(i) for i in a[1]))
         elif op == "ConvTranspose":

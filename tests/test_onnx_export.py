@@ -291,10 +291,8 @@ def test_onnx_export_predicts_as_minicnn(make, tmp_path):
 
 
 def test_onnx_export_refuses_what_it_cannot_write(tmp_path):
-    stateful = Sequential(
-        [Input((4, 3)), L.LSTM(2, return_state=False, go_backwards=True, return_sequences=True)]
-    )
-    with pytest.raises(ValueError, match=r"goes backwards with return_sequences"):
+    stateful = Sequential([Input((4, 3), batch_size=2), L.LSTM(2, stateful=True)])
+    with pytest.raises(ValueError, match=r"\(LSTM\) is stateful"):
         stateful.export(tmp_path / "r.onnx", format="onnx")
     cropped = Sequential([Input((6, 6, 1)), L.RandomCrop(4, 4)])  # it crops in inference too
     with pytest.raises(ValueError, match=r"\(RandomCrop\) has no ONNX form here"):
@@ -325,3 +323,18 @@ def test_onnx_export_merges_lora_and_refuses_masks_and_quantized_layers(tmp_path
     quantized.quantize("int8")
     with pytest.raises(ValueError, match=r"is quantized \(int8\)"):
         quantized.export(tmp_path / "q.onnx", format="onnx")
+
+
+def test_onnx_export_of_recurrent_layers_backwards_and_with_their_states(tmp_path):
+    """go_backwards with return_sequences (Keras' steps last first) and return_state (the
+    output and the last states, which SelectOutput layers pick)."""
+    set_random_seed(0)
+    steps = Input((5, 3))
+    backwards = L.LSTM(4, go_backwards=True, return_sequences=True)(steps)
+    output, last, cell = L.LSTM(2, return_state=True)(backwards)
+    model = Model(steps, L.Concatenate()([output, last, cell]))
+    model.export(tmp_path / "r.onnx", format="onnx")
+    x = RNG.random((2, 5, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        run(read_model(str(tmp_path / "r.onnx")), x), model.predict(x, verbose=0), atol=1e-5
+    )

@@ -533,7 +533,18 @@ def test_the_converter_takes_a_pytorch_model_to_keras_and_back(tmp_path, capsys)
 
 @pytest.mark.parametrize(
     "name",
-    ["classifier", "resnet", "edges", "extras", "resizes", "vit", "lookup", "blocks", "keras_cnn"],
+    [
+        "classifier",
+        "resnet",
+        "edges",
+        "extras",
+        "resizes",
+        "vit",
+        "lookup",
+        "blocks",
+        "keras_cnn",
+        "recurrent",
+    ],
 )
 def test_imported_models_export_to_onnx_again(name, tmp_path):
     """What load_onnx reads, export(format="onnx") writes again, its op layers (padding,

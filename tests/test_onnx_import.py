@@ -554,3 +554,25 @@ def test_imported_models_export_to_onnx_again(name, tmp_path):
     path, x, expected = torch_file(name)
     load_onnx(path).export(tmp_path / "again.onnx", format="onnx")
     close(load_onnx(tmp_path / "again.onnx").predict(x, verbose=0), expected, 2e-6)
+
+
+def test_patches_flattened_from_a_convolution_cost_no_transpose(tmp_path):
+    """ViT's patch embedding: conv, flatten(2), transpose(1, 2), a dense layer. The
+    reshape merges height and width, which lie together in the channels-last tensor: it
+    is done there, and the transpose back to (batch, patches, channels) only relabels."""
+    w = RNG.standard_normal((4, 3, 2, 2)).astype(np.float32)
+    dense = RNG.standard_normal((4, 5)).astype(np.float32)
+    nodes = [
+        node_proto("Conv", ["x", "w"], ["c"], "patch", strides=[2, 2]),
+        node_proto("Reshape", ["c", "shape"], ["flat"], "flatten2"),
+        node_proto("Transpose", ["flat"], ["tokens"], "turn", perm=[0, 2, 1]),
+        node_proto("MatMul", ["tokens", "dense"], ["y"], "dense"),
+    ]
+    constants = {"w": w, "dense": dense, "shape": np.array([0, 4, -1], np.int64)}
+    path = onnx_file(tmp_path / "p.onnx", nodes, constants, {"x": (None, 3, 6, 8)}, {"y": (None,)})
+    x = RNG.standard_normal((2, 3, 6, 8)).astype(np.float32)
+    patches = x.reshape(2, 3, 3, 2, 4, 2).transpose(0, 2, 4, 1, 3, 5).reshape(2, 12, 12)
+    expected = patches @ w.reshape(4, 12).T @ dense
+    model = load_onnx(path, channels_last=True)
+    np.testing.assert_allclose(model.predict(np.moveaxis(x, 1, -1), verbose=0), expected, atol=1e-4)
+    assert "Permute" not in kinds(model)

@@ -95,9 +95,12 @@ _ELEMENTWISE = {
 class _Importer(SpatialOps, ShapeOps, RecurrentOps):
     """An ONNX graph made a minicnn model, node by node."""
 
-    def __init__(self, graph: Graph, channels_last: bool) -> None:
+    def __init__(
+        self, graph: Graph, channels_last: bool, input_shapes: dict[str, Any] | None = None
+    ) -> None:
         self.graph = graph
         self.channels_last_inputs = channels_last
+        self.input_shapes = input_shapes or {}
         self.values: dict[str, Value] = {}
         self.constants: dict[str, np.ndarray] = {
             k: np.asarray(v) for k, v in graph.constants.items()
@@ -298,10 +301,22 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
             if len(shape) < 1:
                 raise self.fail(f"input '{input_name}' has no known shape.")
             rest = tuple(d if isinstance(d, int) and d > 0 else None for d in shape[1:])
+            given = self.input_shapes.get(input_name)
+            if given is not None:  # the caller's sizes where the file leaves them open
+                given = tuple(int(d) for d in given)
+                if len(given) != len(rest) or any(
+                    d is not None and d != g for d, g in zip(rest, given, strict=True)
+                ):
+                    raise self.fail(
+                        f"input_shape {given} does not fit input '{input_name}', whose shape "
+                        f"is {shape} (the batch first, not given)."
+                    )
+                rest = given
             if None in rest:
                 raise self.fail(
                     f"input '{input_name}' has shape {shape}: minicnn's layers need every axis "
-                    "but the batch fixed (export with a fixed size there)."
+                    "but the batch fixed; give them as load_onnx's input_shape (without the "
+                    "batch, in the file's layout)."
                 )
             last = self.channels_last_inputs and len(shape) >= 3
             if last:
@@ -703,19 +718,32 @@ def _layer_name(name: str) -> str:
 
 
 def load_onnx(
-    path: str | os.PathLike, channels_last: bool = False, device: str | None = None
+    path: str | os.PathLike,
+    channels_last: bool = False,
+    device: str | None = None,
+    input_shape: Any = None,
 ) -> Any:
     """The ONNX model at ``path`` as a minicnn functional model with its weights.
 
     ``channels_last=True`` makes its image inputs and outputs (rank 3 and more)
     channels-last, (batch, height, width, channels), as minicnn's and Keras' images are;
     by default they keep the file's layout, (batch, channels, height, width) for a PyTorch
-    model, so the model takes the same arrays as the original. ``device`` is where the
+    model, so the model takes the same arrays as the original. ``input_shape`` fixes the
+    sizes a file leaves open (exported with dynamic height and width): a shape without the
+    batch, in the file's layout, or a dict of them by input name. ``device`` is where the
     model runs, as for ``Sequential``."""
     graph = read_onnx(path)
     if graph.opset and graph.opset < 7:
         raise OnnxImportError(f"load_onnx: {path}: opset {graph.opset}; minicnn reads 7 and later.")
-    model = _Importer(graph, channels_last).build(graph.name)
+    shapes = input_shape
+    if shapes is not None and not isinstance(shapes, dict):
+        if len(graph.inputs) != 1:
+            raise OnnxImportError(
+                f"load_onnx: {path} has {len(graph.inputs)} inputs; give input_shape as a "
+                "dict of shapes by input name."
+            )
+        shapes = {graph.inputs[0][0]: shapes}
+    model = _Importer(graph, channels_last, shapes).build(graph.name)
     if device is not None:
         model.to(device)
     return model

@@ -576,3 +576,25 @@ def test_patches_flattened_from_a_convolution_cost_no_transpose(tmp_path):
     model = load_onnx(path, channels_last=True)
     np.testing.assert_allclose(model.predict(np.moveaxis(x, 1, -1), verbose=0), expected, atol=1e-4)
     assert "Permute" not in kinds(model)
+
+
+def test_input_shape_fixes_the_sizes_a_file_leaves_open(tmp_path):
+    w = RNG.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    nodes = [
+        node_proto("Conv", ["x", "w"], ["c"], "conv", pads=[1, 1, 1, 1]),
+        node_proto("GlobalAveragePool", ["c"], ["p"], "pool"),
+        node_proto("Flatten", ["p"], ["y"], "flat"),
+    ]
+    path = onnx_file(
+        tmp_path / "d.onnx", nodes, {"w": w}, {"x": (None, 3, None, None)}, {"y": (None,)}
+    )
+    with pytest.raises(OnnxImportError, match="give them as load_onnx's input_shape"):
+        load_onnx(path)
+    with pytest.raises(OnnxImportError, match=r"input_shape \(4, 8, 8\) does not fit input 'x'"):
+        load_onnx(path, input_shape=(4, 8, 8))
+    x = RNG.standard_normal((2, 3, 8, 6)).astype(np.float32)
+    expected = conv_reference(x, w, np.zeros(4), [1, 1, 1, 1]).mean(axis=(2, 3))
+    model = load_onnx(path, input_shape=(3, 8, 6))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+    model = load_onnx(path, input_shape={"x": (3, 8, 6)}, channels_last=True)
+    assert model.input_shape == (8, 6, 3)

@@ -17,20 +17,22 @@ from typing import Any
 
 
 def convert(
-    source: str | os.PathLike, target: str | os.PathLike, channels_last: bool = False
+    source: str | os.PathLike,
+    target: str | os.PathLike,
+    channels_last: bool = False,
+    input_shape: tuple[int, ...] | None = None,
 ) -> Any:
-    """Read ``source`` and write it as ``target``'s name asks; the model read."""
+    """Read ``source`` and write it as ``target``'s name asks; the model read.
+    ``channels_last`` and ``input_shape`` are load_onnx's, for ONNX sources."""
     from .onnx_import import load_onnx
     from .onnx_reading import is_onnx
     from .saving import load_model
 
     source, target = Path(source), Path(target)
     if is_onnx(source):
-        model = load_onnx(source, channels_last=channels_last)
-    elif channels_last:
-        raise ValueError(
-            "convert: channels_last is for ONNX sources, whose images may be (N, C, H, W)."
-        )
+        model = load_onnx(source, channels_last=channels_last, input_shape=input_shape)
+    elif channels_last or input_shape is not None:
+        raise ValueError("convert: --channels-last and --input-shape are for ONNX sources.")
     else:
         model = load_model(source, compile=False)
     suffix = target.suffix.lower()
@@ -52,10 +54,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="an ONNX source's images taken as (N, H, W, C) instead of its (N, C, H, W)",
     )
+    parser.add_argument(
+        "--input-shape",
+        help="an ONNX source's open sizes fixed, without the batch: e.g. 3,256,256",
+    )
     parser.add_argument("--quiet", action="store_true", help="no summary")
     args = parser.parse_args(argv)
     try:
-        model = convert(args.source, args.target, args.channels_last)
+        shape = None
+        if args.input_shape:
+            try:
+                shape = tuple(int(d) for d in args.input_shape.split(","))
+            except ValueError:
+                raise ValueError(
+                    f"--input-shape takes sizes such as 3,256,256; got {args.input_shape!r}."
+                ) from None
+        model = convert(args.source, args.target, args.channels_last, shape)
     except (OSError, ValueError) as e:
         print(f"convert: {e}", file=sys.stderr)
         return 2

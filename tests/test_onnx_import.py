@@ -598,3 +598,20 @@ def test_input_shape_fixes_the_sizes_a_file_leaves_open(tmp_path):
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
     model = load_onnx(path, input_shape={"x": (3, 8, 6)}, channels_last=True)
     assert model.input_shape == (8, 6, 3)
+
+
+def test_the_converter_fixes_open_sizes_and_refuses_bad_ones(tmp_path, capsys):
+    from minicnn.convert import main
+
+    w = RNG.standard_normal((2, 3, 1, 1)).astype(np.float32)
+    nodes = [node_proto("Conv", ["x", "w"], ["y"], "conv")]
+    path = onnx_file(
+        tmp_path / "d.onnx", nodes, {"w": w}, {"x": (None, 3, None, None)}, {"y": (None,)}
+    )
+    target = tmp_path / "d.keras"
+    assert main([str(path), str(target), "--quiet"]) == 2
+    assert "input_shape" in capsys.readouterr().err
+    assert main([str(path), str(target), "--quiet", "--input-shape", "3,4,5"]) == 0
+    assert minicnn.load_model(target).input_shape == (3, 4, 5)
+    assert main([str(path), str(target), "--input-shape", "3x4"]) == 2
+    assert "--input-shape takes sizes such as 3,256,256" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .onnx_names import ACTIVATIONS, ARITHMETIC
 from .protobuf import bytes_field, float_field, int_field, text_field
 
 OPSET = 13
@@ -117,16 +118,7 @@ def _activation(g: _Graph, x: str, activation: Any, hint: str) -> str:
     name = activations.serialize(activation) if activation is not None else "linear"
     if name in (None, "linear"):
         return x
-    simple = {
-        "relu": "Relu",
-        "sigmoid": "Sigmoid",
-        "tanh": "Tanh",
-        "softplus": "Softplus",
-        "softsign": "Softsign",
-        "elu": "Elu",
-        "selu": "Selu",
-        "exponential": "Exp",
-    }
+    simple = {**ACTIVATIONS, "elu": "Elu"}
     if name in simple:
         return g.op(simple[name], [x], f"{hint}_{name}")
     if name == "softmax":
@@ -592,18 +584,7 @@ def _pool(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], op: str, rank: 
 
 
 # TensorArithmetic's operations (``x * 0.5``, ``x + y``) as ONNX operators.
-_ARITHMETIC = {
-    "add": "Add",
-    "subtract": "Sub",
-    "multiply": "Mul",
-    "divide": "Div",
-    "power": "Pow",
-    "matmul": "MatMul",
-    "maximum": "Max",
-    "minimum": "Min",
-    "negative": "Neg",
-    "absolute": "Abs",
-}
+_ARITHMETIC = {**ARITHMETIC, "matmul": "MatMul", "negative": "Neg", "absolute": "Abs"}
 
 
 # The augmentation layers, which leave images as they are in inference.

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import onnx_names as names
 from .onnx_reading import DTYPES, Graph, Node, read_onnx
 from .onnx_recurrent import RecurrentOps
 from .onnx_shapes import FOLDED, REDUCTIONS, ShapeOps
@@ -41,55 +42,20 @@ from .onnx_values import (
     to_last,
 )
 
-# ONNX activations that minicnn's Activation layer has, by its name.
-_ACTIVATIONS = {
-    "Relu": "relu",
-    "Sigmoid": "sigmoid",
-    "Tanh": "tanh",
-    "Softplus": "softplus",
-    "Softsign": "softsign",
-    "Selu": "selu",
-    "Exp": "exponential",
-    "HardSwish": "hard_swish",
-    "Mish": "mish",
-}
-# Elementwise functions of one tensor, as minicnn.ops names them.
+# ONNX activations that minicnn's Activation layer has, by its name (HardSwish and Mish:
+# opset 14's and 18's; the exporter, at opset 13, writes them otherwise).
+_ACTIVATIONS = {**names.by_onnx(names.ACTIVATIONS), "HardSwish": "hard_swish", "Mish": "mish"}
+# Elementwise functions of one tensor, as minicnn.ops names them (the activations among
+# them are Activation layers here; Not is an elementwise op of any layout).
 _UNARY = {
-    "Erf": "erf",
-    "Sqrt": "sqrt",
-    "Log": "log",
-    "Neg": "negative",
-    "Abs": "abs",
-    "Reciprocal": "reciprocal",
-    "Floor": "floor",
-    "Ceil": "ceil",
-    "Sin": "sin",
-    "Cos": "cos",
-    "Sign": "sign",
-    "Round": "round",
+    onnx: op
+    for onnx, op in names.by_onnx(names.UNARY).items()
+    if onnx not in _ACTIVATIONS and onnx != "Not"
 }
 # Elementwise functions of two tensors (NumPy broadcasting): TensorArithmetic's operation.
-_BINARY = {
-    "Add": "add",
-    "Sub": "subtract",
-    "Mul": "multiply",
-    "Div": "divide",
-    "Pow": "power",
-    "Max": "maximum",
-    "Min": "minimum",
-}
+_BINARY = names.by_onnx(names.ARITHMETIC)
 # Elementwise ops of any arity that take and give any layout, as minicnn.ops names them.
-_ELEMENTWISE = {
-    "Greater": "greater",
-    "Less": "less",
-    "GreaterOrEqual": "greater_equal",
-    "LessOrEqual": "less_equal",
-    "Equal": "equal",
-    "Where": "where",
-    "Not": "logical_not",
-    "And": "logical_and",
-    "Or": "logical_or",
-}
+_ELEMENTWISE = {**names.by_onnx(names.COMPARISONS), "Where": "where", "Not": "logical_not"}
 
 
 class _Importer(SpatialOps, ShapeOps, RecurrentOps):
@@ -105,12 +71,6 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
         self.constants: dict[str, np.ndarray] = {
             k: np.asarray(v) for k, v in graph.constants.items()
         }
-        self.consumers: dict[str, int] = {}
-        for node in graph.nodes:
-            for name in node.inputs:
-                self.consumers[name] = self.consumers.get(name, 0) + 1
-        for name in graph.outputs:
-            self.consumers[name] = self.consumers.get(name, 0) + 1
         self.readers: dict[str, list[int]] = {}  # a value's consumer nodes, by index
         for index, node in enumerate(graph.nodes):
             for name in node.inputs:
@@ -135,6 +95,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
 
     def is_constant(self, name: str) -> bool:
         return name == "" or name in self.constants
+
+    def used(self, name: str) -> bool:
+        """Whether a node or the graph's outputs read value ``name``."""
+        return bool(name) and (bool(self.readers.get(name)) or name in self.graph.outputs)
 
     def is_zero(self, name: str) -> bool:
         """Whether ``name`` is zeros (a constant, or zeros as many as the batch)."""
@@ -260,11 +224,6 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
 
     def fail_order(self) -> OnnxImportError:
         return self.fail("its inputs hold their batch on different axes.")
-
-    def held_axis(self, v: Value, axis: int) -> int:
-        """The axis of the held tensor that is ONNX's ``axis``."""
-        rank = len(v.tensor.shape) + 1
-        return (v.order or tuple(range(rank))).index(axis % rank)
 
     def in_channels_last(self, v: Value) -> Any:
         """The tensor channels-last (an image of rank 3 or more)."""
@@ -449,10 +408,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
     ) -> tuple[np.ndarray | None, Node | None]:
         """The constant that a single Add right after a MatMul adds (a dense layer's bias)."""
         out = node.outputs[0]
-        if self.consumers.get(out) != 1 or index + 1 >= len(self.graph.nodes):
+        if self.only_reader(out) != index + 1:
             return None, None
         after = self.graph.nodes[index + 1]
-        if after.op != "Add" or out not in after.inputs or len(after.inputs) != 2:
+        if after.op != "Add" or len(after.inputs) != 2:
             return None, None
         other = after.inputs[1 - after.inputs.index(out)]
         if not self.is_constant(other) or self.constants[other].shape not in ((units,), (1, units)):
@@ -597,7 +556,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
     def op_Dropout(self, node: Node, index: int) -> None:
         has_ratio = len(node.inputs) > 1 and node.inputs[1] != ""
         rate = self.scalar(node.inputs[1], "ratio") if has_ratio else float(self.attr("ratio", 0.5))
-        if len(node.outputs) > 1 and node.outputs[1] and self.consumers.get(node.outputs[1]):
+        if len(node.outputs) > 1 and self.used(node.outputs[1]):
             raise self.fail("its mask output is used.")
         v = self.value(node.inputs[0])
         self.keep_layout(node, v, layer_module().Dropout(rate))

@@ -10,55 +10,15 @@ from typing import Any
 
 import numpy as np
 
+from . import onnx_names as names
 from .keras_op_writing import INPUT, op_arguments
+from .onnx_reading import DTYPES
 
-# ops of one tensor: their ONNX operator
-_UNARY = {
-    "negative": "Neg",
-    "abs": "Abs",
-    "exp": "Exp",
-    "log": "Log",
-    "sqrt": "Sqrt",
-    "erf": "Erf",
-    "tanh": "Tanh",
-    "sigmoid": "Sigmoid",
-    "relu": "Relu",
-    "floor": "Floor",
-    "ceil": "Ceil",
-    "sin": "Sin",
-    "cos": "Cos",
-    "sign": "Sign",
-    "round": "Round",
-    "reciprocal": "Reciprocal",
-    "logical_not": "Not",
-}
-# ops of two tensors (NumPy's broadcasting, as ONNX's)
-_BINARY = {
-    "add": "Add",
-    "subtract": "Sub",
-    "multiply": "Mul",
-    "divide": "Div",
-    "power": "Pow",
-    "maximum": "Max",
-    "minimum": "Min",
-    "matmul": "MatMul",
-    "greater": "Greater",
-    "less": "Less",
-    "greater_equal": "GreaterOrEqual",
-    "less_equal": "LessOrEqual",
-    "equal": "Equal",
-    "logical_and": "And",
-    "logical_or": "Or",
-}
-_REDUCTIONS = {
-    "mean": "ReduceMean",
-    "max": "ReduceMax",
-    "min": "ReduceMin",
-    "sum": "ReduceSum",
-    "prod": "ReduceProd",
-}
+_UNARY = names.UNARY
+_BINARY = {**names.ARITHMETIC, "matmul": "MatMul", **names.COMPARISONS}
+_REDUCTIONS = names.REDUCTIONS
 _PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge"}
-_ONNX_TYPES = {"float32": 1, "float64": 11, "int64": 7, "int32": 6, "bool": 9}
+_ONNX_TYPES = {np.dtype(dtype).name: kind for kind, dtype in DTYPES.items()}
 
 
 def op_layer(g: Any, layer: Any, xs: list[str], rank: int) -> str | None:

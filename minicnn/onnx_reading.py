@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,6 @@ class Graph:
     outputs: list[str]
     opset: int
     name: str = "onnx_model"
-    producer: str = ""
-    value_shapes: dict[str, tuple[int | str | None, ...]] = field(default_factory=dict)
 
 
 def _grouped(message: bytes) -> dict[int, list[tuple[int, Any]]]:
@@ -235,7 +233,6 @@ def read_graph(data: bytes, source: str = "ONNX model", folder: Path | None = No
         if graph.get(15):
             raise OnnxFileError(f"{source}: sparse initializers are not read by minicnn.")
         inputs = [_value_info(v) for _, v in graph.get(11, [])]
-        value_shapes = {name: shape for name, shape, _ in map(_value_info, _values(graph))}
     except WireError as e:
         raise OnnxFileError(f"{source}: not a well-formed ONNX file ({e}).") from None
     except (KeyError, IndexError, UnicodeDecodeError, struct.error) as e:
@@ -247,13 +244,7 @@ def read_graph(data: bytes, source: str = "ONNX model", folder: Path | None = No
         outputs=[_value_info(v)[0] for _, v in graph.get(12, [])],
         opset=opset,
         name=_text(graph, 2) or "onnx_model",
-        producer=_text(model, 2),
-        value_shapes=value_shapes,
     )
-
-
-def _values(graph: dict) -> list[bytes]:
-    return [v for number in (11, 12, 13) for _, v in graph.get(number, [])]
 
 
 def read_onnx(path: str | os.PathLike) -> Graph:

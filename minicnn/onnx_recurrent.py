@@ -107,9 +107,7 @@ class RecurrentOps:
             )
         x = self.in_order(v, (1, 0, 2) if layout == 0 else None)  # (batch, steps, features)
         outputs = node.outputs + [""] * (3 - len(node.outputs))
-        wants_steps = bool(outputs[0] and self.consumers.get(outputs[0]))
-        wants_last = bool(outputs[1] and self.consumers.get(outputs[1]))
-        wants_cell = bool(outputs[2] and self.consumers.get(outputs[2]))
+        wants_steps, wants_last, wants_cell = (self.used(o) for o in outputs[:3])
         # The last output alone is the layer's own output (no return_state needed).
         wants_state = wants_cell or (wants_last and wants_steps)
         L = layer_module()
@@ -182,7 +180,7 @@ class RecurrentOps:
             else:
                 self.set(outputs[0], ops.stack(steps, axis=2), order=(2, 0, 1, 3))
         for name, states in zip(outputs[1:], kept, strict=False):
-            if not name or not self.consumers.get(name):
+            if not self.used(name):
                 continue
             squeeze = self.squeezing_reader(name, 0) if len(states) == 1 else None
             if squeeze is not None:

@@ -8,17 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from . import onnx_names as names
 from .onnx_reading import DTYPES, Node
 from .onnx_values import BATCH, OnnxImportError, Value, inverse, layer_module, op_module
 
 # ONNX's reductions, as minicnn.ops names them.
-REDUCTIONS = {
-    "ReduceMean": "mean",
-    "ReduceMax": "max",
-    "ReduceMin": "min",
-    "ReduceSum": "sum",
-    "ReduceProd": "prod",
-}
+REDUCTIONS = names.by_onnx(names.REDUCTIONS)
 
 
 def _renumbered(order: tuple[int, ...], gone: list[int]) -> tuple[int, ...]:

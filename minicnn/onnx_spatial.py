@@ -176,7 +176,7 @@ class SpatialOps:
         return kernel, strides, pads, extra
 
     def op_MaxPool(self, node: Node, index: int) -> None:
-        if len(node.outputs) > 1 and node.outputs[1] and self.consumers.get(node.outputs[1]):
+        if len(node.outputs) > 1 and self.used(node.outputs[1]):
             raise self.fail("its indices output is used; minicnn's max pooling has none.")
         x = self.in_channels_last(self.value(node.inputs[0]))
         kernel, strides, pads, extra = self.pool_geometry(x)
@@ -292,7 +292,7 @@ class SpatialOps:
             weights.append(np.broadcast_to(beta, shape).astype(np.float32))
         expected = [tuple(w.shape) for w in layer.get_weights()]
         layer.set_weights([w.reshape(e) for w, e in zip(weights, expected, strict=True)])
-        if len(node.outputs) > 1 and any(self.consumers.get(o) for o in node.outputs[1:]):
+        if any(self.used(o) for o in node.outputs[1:]):
             raise self.fail("its mean and inverse deviation outputs are used.")
         self.set(node.outputs[0], y)
 

@@ -67,8 +67,3 @@ def op_module() -> Any:
 def to_last(rank: int) -> list[int]:
     """ONNX axes in channels-last order: (0, 2, ..., rank - 1, 1)."""
     return [0, *range(2, rank), 1]
-
-
-def cl_axis(axis: int, rank: int) -> int:
-    """Where ONNX's axis ``axis`` is in the channels-last tensor."""
-    return to_last(rank).index(axis % rank)

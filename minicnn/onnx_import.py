@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import onnx_names as names
+from .onnx_folds import FoldOps
 from .onnx_reading import DTYPES, Graph, Node, read_onnx
 from .onnx_recurrent import RecurrentOps
 from .onnx_shapes import FOLDED, REDUCTIONS, ShapeOps
@@ -39,6 +40,7 @@ from .onnx_values import (
     layer_module,
     op_module,
     plain,
+    spelled,
     to_last,
 )
 
@@ -58,7 +60,7 @@ _BINARY = names.by_onnx(names.ARITHMETIC)
 _ELEMENTWISE = {**names.by_onnx(names.COMPARISONS), "Where": "where", "Not": "logical_not"}
 
 
-class _Importer(SpatialOps, ShapeOps, RecurrentOps):
+class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
     """An ONNX graph made a minicnn model, node by node."""
 
     def __init__(
@@ -79,6 +81,12 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
         self.fused: set[int] = set()  # nodes folded into the one before them
         self.aliased: set[int] = set()  # activations made their layer's own
         self.fills: dict[str, float] = {}  # one number over a shape with the batch size
+        # The batch size the file was traced with, where its inputs give one (shape
+        # arithmetic that tracing wrote as numbers holds it).
+        traced = {shape[0] if shape else None for _, shape, _ in graph.inputs}
+        self.traced_batch = next(iter(traced)) if len(traced) == 1 else None
+        if not isinstance(self.traced_batch, int) or self.traced_batch < 1:
+            self.traced_batch = None
 
     # --- errors and attributes -------------------------------------------------------------
 
@@ -173,6 +181,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
 
     def onnx_shape(self, v: Value) -> tuple[int, ...]:
         """The ONNX value's shape, the batch size as BATCH."""
+        if v.groups is not None:
+            return self.folded_shape(v)
         held = [BATCH, *(int(d) if d is not None else BATCH for d in v.tensor.shape)]
         if v.order is None:
             return tuple(held)
@@ -183,6 +193,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
 
     def in_onnx_layout(self, v: Value) -> Any:
         """The tensor in ONNX's own layout."""
+        if v.groups is not None:
+            raise self.fail_folded(v)
         if v.order is None and v.flat_order is None:
             return v.tensor
         if v.order is not None and v.order[0] != 0:
@@ -210,6 +222,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
 
     def in_order(self, v: Value, order: tuple[int, ...] | None) -> Any:
         """The tensor with its axes in ``order`` (as Value.order), the batch still first."""
+        if v.groups is not None:
+            raise self.fail_folded(v)
         if v.flat_order is not None:
             return self.in_onnx_layout(v) if order is None else self.fail_order()
         if v.order == order:
@@ -320,6 +334,11 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
             if out in self.constants:
                 raise self.fail(f"output '{out}' is a constant, not computed from the inputs.")
             v = self.value(out)
+            if v.groups is not None:
+                raise self.fail(
+                    f"output '{out}' is {spelled(self.folded_shape(v))} in ONNX: the batch "
+                    "merged with another axis; minicnn's outputs keep the batch apart."
+                )
             last = self.channels_last_inputs and v.channels_last
             outputs.append(v.tensor if last else self.in_onnx_layout(v))
         return Model(
@@ -333,8 +352,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
     def dense(
         self, node: Node, v: Value, kernel: np.ndarray, bias: np.ndarray | None, index: int
     ) -> None:
-        order = None
-        if v.flat_order is not None:  # the kernel takes the columns in minicnn's order
+        order, groups = None, None
+        if v.groups is not None:
+            x, groups = self.features_last(v)
+        elif v.flat_order is not None:  # the kernel takes the columns in minicnn's order
             x, kernel = v.tensor, kernel[v.flat_order]
         elif v.order is not None and v.order[-1] == len(v.order) - 1:
             x, order = v.tensor, v.order  # features last either way (a time-major sequence)
@@ -353,7 +374,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
         if bias is not None:
             weights.append(np.broadcast_to(bias, (kernel.shape[1],)).astype(np.float32))
         layer.set_weights(weights)
-        self.set(node.outputs[0], y, order=order)
+        self.set(node.outputs[0], y, order=order, groups=groups)
 
     def op_Gemm(self, node: Node, index: int) -> None:
         if self.attr("transA", 0):
@@ -376,6 +397,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
     def matmul_of(self, node: Node) -> None:
         """A product of two computed tensors (attention's), in ONNX's layout; Gemm's
         alpha * a @ b + beta * c."""
+        if node.op == "MatMul" and any(
+            self.values.get(name, Value(None)).groups for name in node.inputs[:2]
+        ):
+            return self.folded_matmul(node)
         ops = op_module()
         a, b = (self.operand(name) for name in node.inputs[:2])
         y = ops.matmul(a, b)
@@ -574,6 +599,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
     def broadcast_constant(self, c: np.ndarray, v: Value) -> np.ndarray:
         """A constant operand in the layout of the tensor it meets."""
         c = c.astype(np.float32)
+        if v.groups is not None:
+            return self.folded_constant(c, v)
         if v.order is not None:
             rank = len(v.tensor.shape) + 1
             if c.ndim > rank:
@@ -586,7 +613,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps):
             c = c[0]
         if c.ndim > sample_rank:
             raise self.fail(f"a constant of shape {c.shape} varies along the batch axis.")
-        return np.ascontiguousarray(c)
+        return np.asarray(c, order="C")  # a 0-d one stays 0-d
 
     def binary(self, node: Node, operation: str) -> None:
         from .symbolic_arithmetic import TensorArithmetic

@@ -10,7 +10,16 @@ import numpy as np
 
 from . import onnx_names as names
 from .onnx_reading import DTYPES, Node
-from .onnx_values import BATCH, OnnxImportError, Value, inverse, layer_module, op_module
+from .onnx_values import (
+    BATCH,
+    OnnxImportError,
+    Value,
+    batch_only,
+    inverse,
+    is_batch_multiple,
+    layer_module,
+    op_module,
+)
 
 # ONNX's reductions, as minicnn.ops names them.
 REDUCTIONS = names.by_onnx(names.REDUCTIONS)
@@ -26,6 +35,8 @@ class ShapeOps:
 
     def held(self, v: Value) -> tuple[Any, tuple[int, ...]]:
         """The tensor to work on and its order (a flattened image goes back to ONNX's)."""
+        if v.groups is not None:
+            raise self.fail_folded(v)
         rank = len(v.tensor.shape) + 1
         if v.flat_order is not None or v.order is None:
             return self.in_onnx_layout(v), tuple(range(rank))
@@ -35,9 +46,15 @@ class ShapeOps:
 
     def op_Softmax(self, node: Node, index: int, log: bool = False) -> None:
         v = self.value(node.inputs[0])
-        rank = len(v.tensor.shape) + 1
+        rank = len(v.groups) if v.groups is not None else len(v.tensor.shape) + 1
         default = -1 if self.graph.opset >= 13 else 1
         axis = int(self.attr("axis", default)) % rank
+        if v.groups is not None:
+            held = self.folded_axis(v, axis)
+            ops = op_module()
+            y = (ops.log_softmax if log else ops.softmax)(v.tensor, axis=held)
+            self.values[node.outputs[0]] = v.like(y)
+            return
         if self.graph.opset < 13 and axis != rank - 1:
             raise self.fail("a softmax over flattened trailing axes (opset < 13); only the last.")
         x, order = self.held(v)
@@ -111,8 +128,9 @@ class ShapeOps:
     def op_Size(self, node: Node, index: int) -> None:
         raise self.fail("the element count depends on the batch size.")
 
-    def batch_target(self, target: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """A Reshape's target without the batch axis (which it must keep)."""
+    def batch_target(self, target: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+        """A Reshape's target without the batch axis, where it keeps the batch first and
+        apart (else None)."""
         allow_zero = bool(self.attr("allowzero", 0))
         target = [int(t) for t in target]
         resolved = [
@@ -124,50 +142,26 @@ class ShapeOps:
         keeps_batch = first == BATCH or (
             first == -1 and -1 not in rest and int(np.prod(rest)) == known
         )
-        if not keeps_batch and first > 0 and -1 in rest:
-            keeps_batch = True  # the batch size PyTorch traced with, e.g. view(1, -1)
-        if not keeps_batch and first > 0 and int(np.prod(rest)) == known:
-            keeps_batch = True
-        if not keeps_batch or any(d == BATCH for d in rest):
-            raise self.fail(f"it reshapes to {target}, which does not keep the batch axis.")
+        if not keeps_batch and first == self.traced_batch:  # the batch size it was traced
+            keeps_batch = -1 in rest or int(np.prod(rest)) == known  # with: view(1, -1)
+        if not keeps_batch or any(is_batch_multiple(d) for d in rest):
+            return None
         return tuple(rest)
 
     def op_Reshape(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])
-        target = self.constant(node.inputs[1], "shape")
-        if v.order is not None and v.order[0] != 0 and v.flat_order is None:
-            return self.batch_kept_in_place(node, v, [int(t) for t in target])
-        self.reshaped(node, v, self.batch_target(target, self.onnx_shape(v)))
-        return None
-
-    def batch_kept_in_place(self, node: Node, v: Value, target: list[int]) -> None:
-        """A reshape of a tensor whose batch is not ONNX's first axis (a time-major
-        sequence), which leaves the batch axis alone: the held tensor, batch first, reshaped
-        the same way."""
-        shape, order = self.onnx_shape(v), v.order
-        batch = order[0]
-        target = [shape[i] if t == 0 and i < len(shape) else t for i, t in enumerate(target)]
-        before, after = int(np.prod(shape[:batch])), int(np.prod(shape[batch + 1 :]))
-
-        def keeps(place: int) -> bool:  # the axes before the batch hold as many values
-            head, tail = target[:place], target[place + 1 :]
-            if -1 in head or int(np.prod(head)) != before:
-                return False
-            return -1 in tail or int(np.prod(tail)) == after
-
-        if BATCH in target:
-            place = target.index(BATCH)
-        else:  # the batch size PyTorch traced with, written into the shape
-            places = [p for p, t in enumerate(target) if t > 0 and keeps(p)]
-            place = places[0] if len(places) == 1 else -1
-        if place < 0 or not keeps(place) or list(order[1:]) != sorted(order[1:]):
-            raise self.fail(f"it reshapes {shape} to {target}, moving the batch axis.")
-        rest = tuple(t for i, t in enumerate(target) if i != place)
-        y = layer_module().Reshape(rest)(v.tensor)
-        self.set(node.outputs[0], y, order=(place, *(i for i in range(len(target)) if i != place)))
+        target = [int(t) for t in np.ravel(self.constant(node.inputs[1], "shape"))]
+        if v.groups is None and (v.order is None or v.order[0] == 0 or v.flat_order is not None):
+            kept = self.batch_target(target, self.onnx_shape(v))
+            if kept is not None:
+                return self.reshaped(node, v, kept)
+        return self.regrouped(node, v, target)
 
     def reshaped(self, node: Node, v: Value, target: tuple[int, ...]) -> None:
         L = layer_module()
+        if not target:  # (batch,)
+            self.set(node.outputs[0], batch_only(self.in_onnx_layout(v)))
+            return None
         features = int(np.prod(v.tensor.shape))
         if len(target) == 1 and target[0] in (-1, features):
             if v.flat_order is not None or len(v.tensor.shape) == 1:
@@ -244,6 +238,8 @@ class ShapeOps:
         if axes is None:
             axes = [a for a, d in enumerate(shape) if d == 1]
         axes = {a % len(shape) for a in axes}
+        if v.groups is not None:
+            return self.regrouped(node, v, [d for a, d in enumerate(shape) if a not in axes])
         x, order = self.held(v)
         if order[0] in axes:
             raise self.fail("it squeezes the batch axis.")
@@ -258,6 +254,10 @@ class ShapeOps:
         v = self.value(node.inputs[0])
         shape = list(self.onnx_shape(v))
         axes = sorted(a % (len(shape) + len(self.axes_of(node))) for a in self.axes_of(node))
+        if v.groups is not None:
+            for a in axes:
+                shape.insert(a, 1)
+            return self.regrouped(node, v, shape)
         if v.order is not None and v.flat_order is None:  # new unit axes held last
             old = [i for i in range(len(shape) + len(axes)) if i not in axes]
             y = layer_module().Reshape((*v.tensor.shape, *(1 for _ in axes)))(v.tensor)
@@ -271,8 +271,12 @@ class ShapeOps:
 
     def op_Transpose(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])
-        rank = len(v.tensor.shape) + 1
+        rank = len(v.groups) if v.groups is not None else len(v.tensor.shape) + 1
         perm = [int(p) for p in self.attr("perm", list(range(rank))[::-1])]
+        if v.groups is not None:  # the held axes stay; which ONNX axis they make changes
+            groups = tuple(v.groups[p] for p in perm)
+            self.values[node.outputs[0]] = Value(v.tensor, groups=groups)
+            return None
         if perm == list(range(rank)):
             return self.passthrough(node, index)
         # The held tensor stays as it is; only which ONNX axis each of its axes is changes
@@ -483,6 +487,23 @@ def _fold_slice(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
     return [x[tuple(cuts)]]
 
 
+def _fold_split(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    x, axis = xs[0], int(node.attrs.get("axis", 0))
+    if len(xs) > 1 and xs[1] is not None:
+        parts = [int(p) for p in np.ravel(xs[1])]
+    elif node.attrs.get("split") is not None:
+        parts = [int(p) for p in node.attrs["split"]]
+    else:  # equal parts, the last one smaller (opset 18's num_outputs)
+        each = -(-x.shape[axis] // len(node.outputs))
+        parts = [min(each, x.shape[axis] - i * each) for i in range(len(node.outputs))]
+    return np.split(x, np.cumsum(parts)[:-1], axis=axis)
+
+
+def _fold_trilu(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    k = int(np.ravel(xs[1])[0]) if len(xs) > 1 and xs[1] is not None else 0
+    return [(np.triu if node.attrs.get("upper", 1) else np.tril)(xs[0], k)]
+
+
 def _fold_reshape(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
     target = [int(t) for t in np.ravel(xs[1])]
     target = [xs[0].shape[i] if t == 0 else t for i, t in enumerate(target)]
@@ -528,6 +549,8 @@ FOLDED: dict[str, Any] = {
     "Concat": _fold_concat,
     "Gather": _fold_gather,
     "Slice": _fold_slice,
+    "Split": _fold_split,
+    "Trilu": _fold_trilu,
     "Reshape": _fold_reshape,
     "Cast": _fold_cast,
     "ConstantOfShape": _fold_constant_of_shape,

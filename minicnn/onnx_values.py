@@ -27,6 +27,9 @@ class Value:
     flat_order: np.ndarray | None = None  # a flattened channels-last image: ONNX's column
     flat_image: tuple[int, ...] | None = None  # per column, and the image's channels-last shape
     in_onnx_layout: Any = None  # the same tensor in ONNX's layout, once made
+    # Where an ONNX axis is the batch merged with others (attention's batch * heads): for
+    # each ONNX axis, the held axes it is made of, the most significant first; else None.
+    groups: tuple[tuple[int, ...], ...] | None = None
 
     @property
     def channels_last(self) -> bool:
@@ -35,7 +38,7 @@ class Value:
 
     def like(self, tensor: Any) -> Value:
         """Another tensor in this one's layout (an elementwise op's result)."""
-        return Value(tensor, self.order, self.flat_order, self.flat_image)
+        return Value(tensor, self.order, self.flat_order, self.flat_image, groups=self.groups)
 
 
 def inverse(order: tuple[int, ...] | list[int]) -> tuple[int, ...]:
@@ -67,3 +70,25 @@ def op_module() -> Any:
 def to_last(rank: int) -> list[int]:
     """ONNX axes in channels-last order: (0, 2, ..., rank - 1, 1)."""
     return [0, *range(2, rank), 1]
+
+
+def is_batch_multiple(size: int) -> bool:
+    """Whether a size of shape arithmetic is the batch size times a whole number."""
+    return size != 0 and size % BATCH == 0 and size // BATCH > 0
+
+
+def spelled(shape: Any) -> str:
+    """A shape of shape arithmetic as words: the batch size as "batch", "4*batch"."""
+
+    def size(d: int) -> str:
+        if is_batch_multiple(d):
+            count = d // BATCH
+            return "batch" if count == 1 else f"{count}*batch"
+        return str(d)
+
+    return "(" + ", ".join(size(int(d)) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def batch_only(x: Any) -> Any:
+    """A tensor whose axes but the batch are all of size 1, as (batch,)."""
+    return op_module().squeeze(x, axis=tuple(range(1, len(x.shape) + 1)))

@@ -437,15 +437,16 @@ def expand_dims(x: Any, axis: int) -> Tensor:
     return reshape(x, tuple(shape))
 
 
-def squeeze(x: Any, axis: int | None = None) -> Tensor:
+def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Tensor:
+    """Keras' ops.squeeze: the axes of size 1 (all of them, or those named) removed."""
     x = convert_to_tensor(x)
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    if x.shape[axis] != 1:
-        raise ValueError(f"squeeze: axis {axis} of shape {x.shape} is not of size 1.")
-    shape = list(x.shape)
-    del shape[axis]
-    return reshape(x, tuple(shape))
+    axes = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+    for a in sorted(axes):
+        if x.shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of shape {x.shape} is not of size 1.")
+    return reshape(x, tuple(n for a, n in enumerate(x.shape) if a not in axes))
 
 
 def concatenate(xs: list[Any], axis: int = 0) -> Tensor:

@@ -244,6 +244,47 @@ class VisionTransformer(nn.Module):
         return self.head(self.norm(self.blocks(x)).mean(1))
 
 
+class Attentions(nn.Module):
+    """nn.MultiheadAttention three ways: its averaged weights returned and used
+    (need_weights=True, the default), time-major with a causal mask, and attending to keys
+    and values of other widths (kdim, vdim) over fewer steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.own = nn.MultiheadAttention(16, 4, batch_first=True)
+        self.causal = nn.MultiheadAttention(16, 2)
+        self.cross = nn.MultiheadAttention(16, 4, kdim=8, vdim=6, batch_first=True)
+        self.keys, self.values = nn.Linear(16, 8), nn.Linear(16, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, weights = self.own(x, x, x)
+        steps = y.transpose(0, 1)
+        mask = torch.triu(torch.full((x.shape[1], x.shape[1]), float("-inf")), 1)
+        steps, _ = self.causal(steps, steps, steps, attn_mask=mask, need_weights=False)
+        y, memory = steps.transpose(0, 1), x[:, :3]
+        z, _ = self.cross(y, self.keys(memory), self.values(memory), need_weights=False)
+        return z + weights.mean(1, keepdim=True)[..., :1]
+
+
+class Transformer(nn.Module):
+    """nn.TransformerEncoder (two post-norm layers) over embedded ids, then a pre-norm
+    nn.TransformerDecoderLayer with GELU attending to the first steps; batch first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(20, 16)
+        layer = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.decoder = nn.TransformerDecoderLayer(
+            16, 4, 32, dropout=0.0, batch_first=True, norm_first=True, activation="gelu"
+        )
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.encoder(self.embed(ids))
+        return self.head(self.decoder(x, x[:, :3]).mean(1))
+
+
 class Lookup(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -254,7 +295,9 @@ class Lookup(nn.Module):
         return torch.softmax(self.fc(self.embed(ids).mean(1)), -1)
 
 
-def export(name: str, model: nn.Module, x: torch.Tensor, dynamo: bool) -> None:
+def export(
+    name: str, model: nn.Module, x: torch.Tensor, dynamo: bool, traced_batch: bool = False
+) -> None:
     torch.manual_seed(1)
     model.eval()
     with torch.no_grad():
@@ -267,7 +310,10 @@ def export(name: str, model: nn.Module, x: torch.Tensor, dynamo: bool) -> None:
     path = f"{name}.onnx"
     if dynamo:  # PyTorch's default exporter, which keeps the weights in name.onnx.data
         batch = torch.export.Dim("batch")
-        torch.onnx.export(model, (x,), path, dynamo=True, dynamic_shapes=({0: batch},))
+        program = torch.onnx.export(model, (x,), dynamo=True, dynamic_shapes=({0: batch},))
+        for node in program.model.graph:  # PyTorch's stack traces: most of the file's size
+            node.metadata_props.clear()
+        program.save(path, external_data=True)
     else:  # the TorchScript exporter, BatchNormalization kept as its own node
         torch.onnx.export(
             model,
@@ -275,7 +321,7 @@ def export(name: str, model: nn.Module, x: torch.Tensor, dynamo: bool) -> None:
             path,
             dynamo=False,
             input_names=["input"],
-            dynamic_axes={"input": {0: "batch"}},
+            dynamic_axes=None if traced_batch else {"input": {0: "batch"}},
             do_constant_folding=False,
             training=torch.onnx.TrainingMode.PRESERVE,
         )
@@ -294,6 +340,11 @@ def main() -> None:
     export("extras", Extras(), torch.randn(2, 2, 6, 6), dynamo=False)
     export("resizes", Resizes(), torch.randn(2, 2, 5, 6), dynamo=False)
     export("vit", VisionTransformer(), torch.randn(2, 3, 16, 16), dynamo=False)
+    export("attentions", Attentions(), torch.randn(2, 5, 16), dynamo=False)
+    ids = torch.randint(0, 20, (2, 6))
+    export("transformer", Transformer(), ids, dynamo=True)
+    # The batch size written into the file's shape arithmetic as a number (no dynamic axes).
+    export("transformer_traced", Transformer(), ids, dynamo=False, traced_batch=True)
 
 
 if __name__ == "__main__":

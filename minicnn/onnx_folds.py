@@ -1,0 +1,318 @@
+"""Reshapes that fold the batch into another axis, for ``onnx_import``.
+
+Attention as PyTorch exports it (``nn.MultiheadAttention``, ``nn.TransformerEncoderLayer``)
+reshapes (time, batch, features) to (time, batch * heads, head size), works on batch * heads
+matrices, and later folds time with the batch around its output projection. minicnn's layers
+keep the batch as an axis of its own, so such a tensor is held with the batch and the other
+axes apart, and remembered as ONNX sees it (``Value.groups``: each ONNX axis is the product
+of which held axes). A reshape is then a relabelling plus, at most, held axes cut in pieces,
+one Permute, and axes merged that no batch is part of."""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+import numpy as np
+
+from .onnx_reading import Node
+from .onnx_values import (
+    BATCH,
+    Value,
+    batch_only,
+    inverse,
+    is_batch_multiple,
+    layer_module,
+    op_module,
+    spelled,
+)
+
+Size = tuple[int, int]  # a size of shape arithmetic: (1 if it holds the batch, the factor)
+Pieces = list[list[tuple[int, int]]]  # per target axis: (held axis, size), major first
+
+
+def _size(d: int) -> Size:
+    return (1, d // BATCH) if is_batch_multiple(d) else (0, d)
+
+
+def plan_pieces(atoms: list[tuple[int, int]], target: list[Size]) -> Pieces | None:
+    """Which pieces of held axes make each axis of a reshape's ``target``.
+
+    ``atoms`` are the held axes, (axis, size), in ONNX's row-major order: held axis 0 is the
+    batch, whose size is unknown; axes of size 1 are left out. A held axis may be cut into
+    pieces over neighbouring target axes, the batch never. None where the reshape can't be
+    held so: it would cut the batch, or a target axis would need a part of an axis on each
+    side of the batch."""
+    if not target:
+        return None
+    pieces: Pieces = [[] for _ in target]
+    j, left = 0, list(target[0])
+
+    def open_axis() -> bool:  # move past the target axes that are complete
+        nonlocal j, left
+        while left == [0, 1]:
+            if j + 1 >= len(target):
+                return False
+            j += 1
+            left = list(target[j])
+        return True
+
+    for axis, size in atoms:
+        if not open_axis():
+            return None
+        if axis == 0:
+            if left[0] != 1:
+                return None
+            pieces[j].append((0, 1))
+            left[0] = 0
+            continue
+        while size > 1:
+            if not open_axis():
+                return None
+            if left[1] % size == 0:
+                pieces[j].append((axis, size))
+                left[1] //= size
+                size = 1
+            elif left[0] == 0 and left[1] > 1 and size % left[1] == 0:
+                pieces[j].append((axis, left[1]))
+                size //= left[1]
+                left[1] = 1
+            else:
+                return None
+    if left != [0, 1] or any(tuple(t) != (0, 1) for t in target[j + 1 :]):
+        return None
+    return pieces
+
+
+class FoldOps:
+    """The importer's handling of tensors whose batch is merged with other ONNX axes (a
+    mixin of ``onnx_import``'s importer)."""
+
+    def layout_groups(self, v: Value) -> tuple[tuple[int, ...], ...]:
+        """For each ONNX axis of ``v``, the held axes it is made of (major first)."""
+        if v.groups is not None:
+            return v.groups
+        rank = len(v.tensor.shape) + 1
+        if v.order is None:
+            return tuple((k,) for k in range(rank))
+        back = inverse(v.order)
+        return tuple((back[k],) for k in range(rank))
+
+    def folded_shape(self, v: Value) -> tuple[int, ...]:
+        """The ONNX shape of a value held in groups, the batch size as BATCH."""
+        held = [BATCH, *(int(d) for d in v.tensor.shape)]
+        return tuple(prod(held[a] for a in group) for group in v.groups or ())
+
+    def fail_folded(self, v: Value) -> Any:
+        return self.fail(
+            f"its input is {spelled(self.folded_shape(v))} in ONNX: the batch merged with "
+            "another axis (as attention folds its heads into the batch, TimeDistributed its "
+            "steps). minicnn keeps the batch an axis of its own, and this op needs it so; "
+            "reshapes, transposes, elementwise ops, softmax, matrix products and dense "
+            "layers take such a tensor."
+        )
+
+    def target_sizes(self, target: list[int], shape: tuple[int, ...]) -> list[list[Size]]:
+        """A reshape's target as sizes of shape arithmetic (copied axes and the one left to
+        work out filled in): the one reading, or, where the target holds a batch size that
+        tracing wrote as a number, each reading that puts the batch on one of its axes."""
+        allow_zero = bool(self.attr("allowzero", 0))
+        dims = [
+            shape[i] if t == 0 and not allow_zero and i < len(shape) else t
+            for i, t in enumerate(target)
+        ]
+        sizes = [None if d == -1 else _size(int(d)) for d in dims]
+        whole = (sum(b for b, _ in map(_size, shape)), prod(n for _, n in map(_size, shape)))
+        if None in sizes:
+            known = [s for s in sizes if s is not None]
+            batch, factor = sum(b for b, _ in known), prod(n for _, n in known)
+            if factor == 0 or whole[1] % factor or whole[0] - batch not in (0, 1):
+                return []
+            sizes[sizes.index(None)] = (whole[0] - batch, whole[1] // factor)
+            return [sizes]
+        if any(b for b, _ in sizes):
+            return [sizes]
+        traced = self.traced_batch
+        if not traced or prod(n for _, n in sizes) != traced * whole[1]:
+            return []
+        return [
+            [(1, n // traced) if i == j else (0, n) for i, (_, n) in enumerate(sizes)]
+            for j, (_, n) in enumerate(sizes)
+            if n % traced == 0
+        ]
+
+    def regrouped(self, node: Node, v: Value, target: list[int]) -> None:
+        """A reshape of any layout, the batch possibly merged with other axes before or
+        after it (see the module's text)."""
+        if v.flat_order is not None:
+            v = Value(self.in_onnx_layout(v))
+        shape = self.onnx_shape(v)
+        groups = self.layout_groups(v)
+        held = [1, *(int(d) for d in v.tensor.shape)]
+        atoms = [(a, held[a]) for group in groups for a in group if a == 0 or held[a] != 1]
+        readings, x = self.target_sizes(target, shape), v.tensor
+        plans = [plan for sizes in readings if (plan := plan_pieces(atoms, sizes)) is not None]
+        if not plans and readings:  # the axes between batch and batch made one, then cut
+            x, atoms = self.compacted(x, atoms)
+            plans = [plan for sizes in readings if (plan := plan_pieces(atoms, sizes))]
+        if len(plans) != 1:
+            why = (
+                "the batch could be on more than one of its axes."
+                if plans
+                else "the batch axis can't be found in the new shape whole, "
+                "nor cut from or woven into others."
+            )
+            raise self.fail(f"it reshapes {spelled(shape)} to {spelled(target)}: {why}")
+        y, new_groups = self.held_as(x, plans[0])
+        if all(len(g) == 1 for g in new_groups):
+            order = [0] * len(new_groups)
+            for k, (slot,) in enumerate(new_groups):
+                order[slot] = k
+            self.set(node.outputs[0], y, order=order)
+        else:
+            self.values[node.outputs[0]] = Value(y, groups=new_groups)
+
+    def compacted(self, x: Any, atoms: list[tuple[int, int]]) -> tuple[Any, list[tuple[int, int]]]:
+        """The held tensor with each run of axes that lie side by side in ONNX's order
+        without the batch between them made one axis (moved together first where they lie
+        apart), and its atoms then: any reshape that keeps the batch whole can cut those."""
+        runs: list[list[tuple[int, int]]] = [[]]
+        for axis, size in atoms:
+            if axis == 0:
+                runs += [[(0, 1)], []]
+            else:
+                runs[-1].append((axis, size))
+        runs = [run for run in runs if run]
+        L = layer_module()
+        moves = [0, *(axis for run in runs if run[0][0] != 0 for axis, _ in run)]
+        moves += [a for a in range(len(x.shape) + 1) if a not in moves]  # units, dropped
+        if moves != sorted(moves):
+            x = L.Permute(tuple(moves[1:]))(x)
+        sizes = tuple(prod(size for _, size in run) for run in runs if run[0][0] != 0)
+        if tuple(int(d) for d in x.shape) != sizes:
+            x = L.Reshape(sizes)(x) if sizes else batch_only(x)
+        merged, count = [], 0
+        for run in runs:
+            if run[0][0] == 0:
+                merged.append((0, 1))
+            else:
+                count += 1
+                merged.append((count, prod(size for _, size in run)))
+        return x, merged
+
+    def held_as(self, x: Any, plan: Pieces) -> tuple[Any, tuple[tuple[int, ...], ...]]:
+        """The held tensor cut, moved and merged as ``plan`` says; and for each target
+        axis, the held axes it is made of. A target axis without the batch is one held axis;
+        where its pieces lie apart, one Permute brings them together, where its last piece
+        was. Target axes of size 1 are new held axes, last."""
+        L = layer_module()
+        cut: dict[int, list[tuple[int, int]]] = {}  # held axis -> (size, target axis) pieces
+        for j, pieces in enumerate(plan):
+            for axis, size in pieces:
+                cut.setdefault(axis, []).append((size, j))
+        in_held = [(axis, size, j) for axis in sorted(cut) for size, j in cut[axis]]
+        members: dict[int, list[int]] = {}  # target axis -> its pieces, major first
+        for p, (_, _, j) in enumerate(in_held):
+            members.setdefault(j, []).append(p)
+        for j, ps in members.items():
+            ps.sort(key=lambda p: [a for a, _ in plan[j]].index(in_held[p][0]))
+        batch_axis = in_held[0][2]
+        slots: list[list[int]] = []  # the pieces of each new held axis
+        for p, (_, _, j) in enumerate(in_held):
+            if j == batch_axis or len(members[j]) == 1:
+                slots.append([p])
+            elif p == max(members[j]):
+                slots.append(members[j])
+        moves = [p for slot in slots for p in slot]
+        if moves != sorted(moves):
+            split = tuple(size for _, size, _ in in_held[1:])
+            if tuple(int(d) for d in x.shape) != split:
+                x = L.Reshape(split)(x)
+            x = L.Permute(tuple(moves[1:]))(x)
+        slot_of = {p: s for s, slot in enumerate(slots) for p in slot}
+        new_groups: list[tuple[int, ...]] = []
+        final = [int(np.prod([in_held[p][1] for p in slot])) for slot in slots[1:]]
+        for j in range(len(plan)):
+            if j not in members:  # a new axis of size 1
+                final.append(1)
+                new_groups.append((len(final),))
+            else:
+                new_groups.append(tuple(dict.fromkeys(slot_of[p] for p in members[j])))
+        if tuple(int(d) for d in x.shape) != tuple(final):
+            x = L.Reshape(tuple(final))(x) if final else batch_only(x)
+        return x, tuple(new_groups)
+
+    def folded_axis(self, v: Value, axis: int) -> int:
+        """The held axis that ONNX axis ``axis`` of a value held in groups is (an axis
+        with no batch in it)."""
+        group = (v.groups or ())[axis]
+        if len(group) != 1 or group[0] == 0:
+            raise self.fail_folded(v)
+        return group[0]
+
+    def expanded(self, v: Value) -> tuple[Any, list[int]]:
+        """A value held in groups with its held axes in ONNX's order, each group's parts
+        side by side (the batch must lead): the tensor, and each ONNX axis' part count."""
+        groups = v.groups or ()
+        parts = [a for group in groups for a in group]
+        if parts[0] != 0:
+            raise self.fail_folded(v)
+        x = v.tensor
+        if parts != sorted(parts):
+            x = layer_module().Permute(tuple(parts[1:]))(x)
+        return x, [len(group) for group in groups]
+
+    def folded_matmul(self, node: Node) -> None:
+        """A product of two computed tensors whose leading axis is the batch merged with
+        others (a batched matrix product per batch and head): on the parts."""
+        a, b = (self.value(name) for name in node.inputs[:2])
+        (x, x_parts), (y, y_parts) = (
+            self.expanded(v) if v.groups is not None else (v.tensor, [1] * len(v.tensor.shape))
+            for v in (a, b)
+        )
+        leading = x_parts[:-2]
+        if (
+            a.groups is None
+            or b.groups is None
+            or x_parts[-2:] != [1, 1]
+            or y_parts != x_parts
+            or tuple(x.shape[: sum(leading) - 1]) != tuple(y.shape[: sum(leading) - 1])
+        ):
+            raise self.fail_folded(a if a.groups is not None else b)
+        product = op_module().matmul(x, y)
+        groups, start = [], 0
+        for count in x_parts:
+            groups.append(tuple(range(start, start + count)))
+            start += count
+        self.values[node.outputs[0]] = Value(product, groups=tuple(groups))
+
+    def features_last(self, v: Value) -> tuple[Any, tuple[tuple[int, ...], ...]]:
+        """A value held in groups with its last ONNX axis as its last held axis (a dense
+        layer's input), and its groups then."""
+        groups = v.groups or ()
+        last = groups[-1]
+        if len(last) != 1 or last[0] == 0:
+            raise self.fail_folded(v)
+        rank = len(v.tensor.shape) + 1
+        if last[0] == rank - 1:
+            return v.tensor, groups
+        moves = [a for a in range(rank) if a != last[0]] + [last[0]]
+        back = inverse(moves)
+        x = layer_module().Permute(tuple(moves[1:]))(v.tensor)
+        return x, tuple(tuple(back[a] for a in group) for group in groups)
+
+    def folded_constant(self, c: np.ndarray, v: Value) -> np.ndarray:
+        """A constant operand in the held layout of a value held in groups: it must be one
+        number along the axes that hold the batch."""
+        groups = v.groups or ()
+        held = [1, *(int(d) for d in v.tensor.shape)]
+        if c.ndim > len(groups):
+            raise self.fail(f"a constant of rank {c.ndim} meets a tensor of rank {len(groups)}.")
+        c = c.reshape((1,) * (len(groups) - c.ndim) + c.shape)
+        atoms, split = [a for g in groups for a in g], []
+        for group, size in zip(groups, c.shape, strict=True):
+            if size != 1 and 0 in group:
+                raise self.fail(f"a constant of shape {c.shape} varies along the batch axis.")
+            split += [held[a] if size != 1 else 1 for a in group]
+        c = c.reshape(split).transpose(inverse(atoms))
+        return np.asarray(c[0], order="C")

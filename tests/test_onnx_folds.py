@@ -1,0 +1,173 @@
+"""``load_onnx`` on graphs whose reshapes fold the batch into other axes (attention's
+batch * heads; time * batch around a projection): PyTorch's attention modules as its two
+exporters write them (tests/onnx_files, made by make_torch_files.py), and random chains of
+transposes and reshapes checked against NumPy."""
+
+from math import prod
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_onnx_import import FILES, close, kinds, onnx_file, torch_file
+
+import minicnn
+from minicnn.onnx_export import node_proto
+from minicnn.onnx_folds import plan_pieces
+from minicnn.onnx_import import OnnxImportError, load_onnx
+
+RNG = np.random.default_rng(11)
+
+
+def test_plan_pieces_cuts_and_joins_held_axes():
+    # (time, batch, features) held (batch, time, features) made (time, batch * 4, features / 4)
+    atoms = [(1, 5), (0, 1), (2, 16)]
+    assert plan_pieces(atoms, [(0, 5), (1, 4), (0, 4)]) == [[(1, 5)], [(0, 1), (2, 4)], [(2, 4)]]
+    # batch * heads back to batch apart, heads and time swapped on the way
+    atoms = [(0, 1), (2, 4), (1, 5), (3, 4)]
+    assert plan_pieces(atoms, [(1, 1), (0, 4), (0, 5), (0, 4)]) == [
+        [(0, 1)],
+        [(2, 4)],
+        [(1, 5)],
+        [(3, 4)],
+    ]
+    assert plan_pieces([(0, 1), (1, 6)], [(1, 2), (0, 3)]) == [[(0, 1), (1, 2)], [(1, 3)]]
+    assert plan_pieces([(1, 4), (0, 1)], [(1, 2), (0, 2)]) is None  # the batch cut in two
+    assert plan_pieces([(1, 16), (0, 1)], [(1, 4), (0, 4)]) is None  # features around it
+    assert plan_pieces([(0, 1), (1, 3)], [(1, 1), (0, 3), (0, 1), (0, 1)]) == [
+        [(0, 1)],
+        [(1, 3)],
+        [],
+        [],
+    ]
+
+
+@pytest.mark.parametrize("name", ["attentions", "transformer", "transformer_traced"])
+def test_pytorch_attention_modules_predict_as_pytorch(name):
+    path, x, expected = torch_file(name)
+    model = load_onnx(path)
+    # ONNX Runtime is as far from PyTorch on the attentions file (1.7e-5 of 6.3).
+    close(model.predict(x, verbose=0), expected, tolerance=5e-6)
+    # Other batch sizes, the traced file's too (its shapes hold the batch as a number).
+    rows = np.concatenate([x, x, x[:1]])
+    again = np.concatenate([expected, expected, expected[:1]])
+    close(model.predict(rows, verbose=0), again, tolerance=1e-5)  # other sums' rounding
+    assert all(type(layer).__name__ != "Lambda" for layer in model.layers)
+
+
+def test_imported_transformer_is_keras_layers_and_trains():
+    """nn.TransformerEncoderLayer comes back as Dense, LayerNormalization and op layers;
+    the heads' reshapes hold the batch apart without moving data, and it trains."""
+    minicnn.clear_session()
+    path, x, _ = torch_file("transformer")
+    model = load_onnx(path)
+    layers = kinds(model)
+    assert layers.count("LayerNormalization") == 7  # 2 + 2 post-norm, 3 pre-norm
+    names = {layer.name for layer in model.layers}
+    assert {"encoder_layers_0_self_attn_in_proj", "decoder_multihead_attn_out_proj"} <= names
+    # Four attentions (the encoder's two, the decoder's own and cross): q, k, v and the
+    # heads merged back moved once each at most.
+    assert layers.count("Permute") <= 4 * 4
+    ids = RNG.integers(0, 20, (96, x.shape[1]))
+    labels = (ids[:, 0] % 3).astype(np.int64)
+    loss = minicnn.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(minicnn.optimizers.Adam(3e-3), loss, metrics=["accuracy"])
+    history = model.fit(ids, labels, epochs=6, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
+
+
+def test_attention_files_are_pytorch_exports():
+    assert (FILES / "transformer.onnx.data").is_file()  # the dynamo exporter's weights
+
+
+@st.composite
+def folding_chains(draw):
+    """A random (batch, ...) tensor transposed, reshaped with its axes regrouped (the
+    batch's group as -1), transposed again, scaled by a constant and given a softmax along
+    an axis without the batch, then taken back the same way."""
+    dims = draw(st.lists(st.sampled_from([1, 2, 3, 4, 6]), min_size=2, max_size=4))
+    rank = len(dims) + 1
+    first = draw(st.permutations(range(rank)))
+    moved = [None, *dims]
+    moved = [moved[p] for p in first]
+    cuts = sorted(draw(st.sets(st.integers(1, rank - 1), max_size=rank - 1)))
+    groups = [list(range(a, b)) for a, b in zip([0, *cuts], [*cuts, rank], strict=True)]
+    target = []
+    for group in groups:
+        sizes = [moved[i] for i in group]
+        if None in sizes:
+            target.append(-1)
+            continue
+        whole = prod(sizes)
+        factors = [f for f in range(2, whole) if whole % f == 0]
+        if factors and draw(st.booleans()):
+            f = draw(st.sampled_from(factors))
+            target += [f, whole // f]
+        else:
+            target.append(whole)
+    second = draw(st.permutations(range(len(target))))
+    return dims, list(first), moved, target, list(second)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(folding_chains(), st.integers(0, 2**16))
+def test_reshapes_that_fold_the_batch_agree_with_numpy(tmp_path_factory, chain, seed):
+    dims, first, moved, target, second = chain
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((3, *dims)).astype(np.float32)
+    folded = x.transpose(first).reshape(target).transpose(second)
+    batch_axis = next(i for i, t in enumerate(np.array(target)[second]) if t == -1)
+    scale_shape = [1 if i == batch_axis else d for i, d in enumerate(folded.shape)]
+    scale = rng.uniform(0.5, 2.0, scale_shape).astype(np.float32)
+    free = [i for i in range(folded.ndim) if i != batch_axis]
+    scaled = folded * scale
+    if free:
+        axis = free[seed % len(free)]
+        soft = np.exp(scaled - scaled.max(axis, keepdims=True))
+        soft /= soft.sum(axis, keepdims=True)
+        softmax = node_proto("Softmax", ["m"], ["s"], "softmax", axis=axis)
+    else:  # every axis folded into the batch
+        soft, softmax = scaled, node_proto("Identity", ["m"], ["s"], "same")
+    back_shape = [-1 if m is None else m for m in moved]
+    expected = (
+        soft.transpose(np.argsort(second))
+        .reshape([3 if m is None else m for m in moved])
+        .transpose(np.argsort(first))
+    )
+    nodes = [
+        node_proto("Transpose", ["x"], ["t1"], "first", perm=first),
+        node_proto("Reshape", ["t1", "target"], ["r1"], "fold"),
+        node_proto("Transpose", ["r1"], ["t2"], "second", perm=second),
+        node_proto("Mul", ["t2", "scale"], ["m"], "scale"),
+        softmax,
+        node_proto("Transpose", ["s"], ["t3"], "second_back", perm=list(np.argsort(second))),
+        node_proto("Reshape", ["t3", "back"], ["r2"], "unfold"),
+        node_proto("Transpose", ["r2"], ["y"], "first_back", perm=list(np.argsort(first))),
+    ]
+    constants = {
+        "target": np.array(target, np.int64),
+        "back": np.array(back_shape, np.int64),
+        "scale": scale,
+    }
+    path = onnx_file(
+        tmp_path_factory.mktemp("f") / "f.onnx",
+        nodes,
+        constants,
+        {"x": (None, *dims)},
+        {"y": (None, *dims)},
+    )
+    model = load_onnx(path)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_reshape_that_cuts_the_batch_is_named(tmp_path):
+    nodes = [node_proto("Reshape", ["x", "s"], ["y"], "halve")]
+    path = onnx_file(
+        tmp_path / "r.onnx",
+        nodes,
+        {"s": np.array([2, -1, 4], np.int64)},  # no batch size was traced: (2, batch / 2, 4)
+        {"x": (None, 2, 4)},
+        {"y": (2, None, 4)},
+    )
+    with pytest.raises(OnnxImportError, match=r"'halve' \(Reshape\): it reshapes \(batch, 2, 4\)"):
+        load_onnx(path)

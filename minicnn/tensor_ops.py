@@ -103,10 +103,12 @@ class GetItem(Function):
 
 
 def _picks_once(key: Any) -> bool:
-    """Whether an index part picks no place twice: all but integer arrays, which may repeat."""
+    """Whether an index part picks no place twice: all but integer arrays of one or more
+    axes, which may repeat (a 0-d one is a single integer)."""
     if key is None or key is Ellipsis or isinstance(key, (int, slice)):
         return True
-    return getattr(getattr(key, "dtype", None), "kind", "") == "b"
+    kind = getattr(getattr(key, "dtype", None), "kind", "")
+    return kind == "b" or (kind in "iu" and getattr(key, "ndim", 1) == 0)
 
 
 def get_item(x: Any, key: Any) -> Tensor:

@@ -58,6 +58,12 @@ CASES = {
     ),
     "take": (lambda t: ops.take(t, [3, 0, 3], axis=1), lambda a: np.take(a, [3, 0, 3], 1), A, True),
     "take_flat": (lambda t: ops.take(t, [7, 1]), lambda a: np.take(a, [7, 1]), A, True),
+    "take_one": (  # a 0-d index: one place, its gradient put there, not added up
+        lambda t: ops.take(t, np.array(-2), axis=1),
+        lambda a: np.take(a, np.array(-2), 1),
+        A,
+        True,
+    ),
     "diagonal": (lambda t: ops.diagonal(t, 1), lambda a: np.diagonal(a, 1), A, True),
     "trace": (lambda t: ops.trace(t, -1), lambda a: np.trace(a, -1), A, True),
     "tril": (lambda t: ops.tril(t, 1), lambda a: np.tril(a, 1), A, True),

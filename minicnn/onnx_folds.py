@@ -163,14 +163,17 @@ class FoldOps:
                 "nor cut from or woven into others."
             )
             raise self.fail(f"it reshapes {spelled(shape)} to {spelled(target)}: {why}")
-        y, new_groups = self.held_as(x, plans[0])
-        if all(len(g) == 1 for g in new_groups):
-            order = [0] * len(new_groups)
-            for k, (slot,) in enumerate(new_groups):
-                order[slot] = k
-            self.set(node.outputs[0], y, order=order)
-        else:
-            self.values[node.outputs[0]] = Value(y, groups=new_groups)
+        self.set_grouped(node.outputs[0], *self.held_as(x, plans[0]))
+
+    def set_grouped(self, name: str, tensor: Any, groups: tuple[tuple[int, ...], ...]) -> None:
+        """A result held in groups; as Value.order where each ONNX axis is one held axis."""
+        if any(len(group) != 1 for group in groups):
+            self.values[name] = Value(tensor, groups=tuple(groups))
+            return
+        order = [0] * len(groups)
+        for axis, (held,) in enumerate(groups):
+            order[held] = axis
+        self.set(name, tensor, order=order)
 
     def compacted(self, x: Any, atoms: list[tuple[int, int]]) -> tuple[Any, list[tuple[int, int]]]:
         """The held tensor with each run of axes that lie side by side in ONNX's order
@@ -250,6 +253,21 @@ class FoldOps:
             raise self.fail_folded(v)
         return group[0]
 
+    def folded_reduce(
+        self, node: Node, v: Value, axes: list[int], keepdims: bool, function: str
+    ) -> None:
+        """A reduction over ONNX axes without the batch of a value held in groups."""
+        held = sorted(self.folded_axis(v, a) for a in axes)
+        y = getattr(op_module(), function)(v.tensor, axis=tuple(held), keepdims=keepdims)
+        groups = v.groups or ()
+        if not keepdims:
+            groups = tuple(
+                tuple(h - sum(g < h for g in held) for h in group)
+                for k, group in enumerate(groups)
+                if k not in axes
+            )
+        self.set_grouped(node.outputs[0], y, groups)
+
     def expanded(self, v: Value) -> tuple[Any, list[int]]:
         """A value held in groups with its held axes in ONNX's order, each group's parts
         side by side (the batch must lead): the tensor, and each ONNX axis' part count."""
@@ -284,7 +302,51 @@ class FoldOps:
         for count in x_parts:
             groups.append(tuple(range(start, start + count)))
             start += count
-        self.values[node.outputs[0]] = Value(product, groups=tuple(groups))
+        self.set_grouped(node.outputs[0], product, tuple(groups))
+
+    def per_step(self, node: Node, index: int, handler: Any) -> None:
+        """An op that needs the batch apart (a convolution, pooling, normalization), on a
+        tensor whose first ONNX axis is the batch merged with the steps after it, as
+        TimeDistributed's (batch * steps, ...) is: its layers are made on one step's
+        input, then each applied to every step as TimeDistributed (a constant's arithmetic
+        as it is: it broadcasts over the steps)."""
+        from .symbolic_arithmetic import TensorArithmetic
+
+        name = node.inputs[0]
+        v = self.values[name]
+        groups = v.groups or ()
+        others = [i for i in node.inputs[1:] if i and not self.is_constant(i)]
+        if groups[0] != (0, 1) or any(len(g) != 1 for g in groups[1:]) or others:
+            raise self.fail_folded(v)
+        L = layer_module()
+        step = L.Input(shape=tuple(int(d) for d in v.tensor.shape[1:]))
+        order = [0] * len(groups)
+        for axis, (held,) in enumerate(groups[1:], start=1):
+            order[held - 1] = axis
+        self.values[name] = Value(step, order=tuple(order) if order != sorted(order) else None)
+        try:
+            handler(node, index)
+        finally:
+            self.values[name] = v
+        for out in node.outputs:
+            if not out or out not in self.values:
+                continue
+            made = self.values[out]
+            if made.flat_order is not None:  # a flattened channels-last step: ONNX's columns
+                made = Value(self.in_onnx_layout(made))
+            chain, t = [], made.tensor
+            while t is not step:
+                if t.layer is None or len(t.inputs) != 1:
+                    raise self.fail_folded(v)
+                chain.append(t.layer)
+                t = t.inputs[0]
+            y = v.tensor
+            for layer in reversed(chain):
+                each = isinstance(layer, TensorArithmetic)  # broadcasts over the steps
+                y = layer([y]) if each else L.TimeDistributed(layer)(y)
+            rank = len(made.tensor.shape) + 1
+            held = inverse(made.order) if made.order is not None else tuple(range(rank))
+            self.set_grouped(out, y, ((0, 1), *((held[k] + 1,) for k in range(1, rank))))
 
     def features_last(self, v: Value) -> tuple[Any, tuple[tuple[int, ...], ...]]:
         """A value held in groups with its last ONNX axis as its last held axis (a dense

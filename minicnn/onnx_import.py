@@ -60,6 +60,26 @@ _BINARY = names.by_onnx(names.ARITHMETIC)
 _ELEMENTWISE = {**names.by_onnx(names.COMPARISONS), "Where": "where", "Not": "logical_not"}
 
 
+# Ops that work on each sample alone and need the batch apart: on a tensor whose batch is
+# merged with the steps after it (TimeDistributed's), they run on every step.
+PER_STEP = {
+    "Conv",
+    "ConvTranspose",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "BatchNormalization",
+    "InstanceNormalization",
+    "LayerNormalization",
+    "Pad",
+    "Resize",
+    "Upsample",
+    "DepthToSpace",
+    "SpaceToDepth",
+}
+
+
 class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
     """An ONNX graph made a minicnn model, node by node."""
 
@@ -118,7 +138,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
         """One number spread over a shape that holds the batch size (PyTorch's zero
         initial states: ConstantOfShape, Expand), kept as that number."""
         ins = [i for i in node.inputs if i]
-        if node.op in ("Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape", "Expand"):
+        passes = ("Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape", "Expand", "Slice")
+        if node.op in (*passes, "Transpose", "Gather"):
             if ins and ins[0] in self.fills:
                 self.fills[node.outputs[0]] = self.fills[ins[0]]
                 return True
@@ -327,7 +348,11 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
                     "minicnn has no layer for this ONNX operator (README's ONNX section lists "
                     "the ones it reads)."
                 )
-            handler(node, index)
+            first = self.values.get(node.inputs[0]) if node.inputs else None
+            if first is not None and first.groups is not None and node.op in PER_STEP:
+                self.per_step(node, index, handler)
+            else:
+                handler(node, index)
         self.node = None
         outputs = []
         for out in self.graph.outputs:

@@ -83,7 +83,7 @@ class ShapeOps:
 
     def reduce(self, node: Node, function: str) -> None:
         v = self.value(node.inputs[0])
-        rank = len(v.tensor.shape) + 1
+        rank = len(v.groups) if v.groups is not None else len(v.tensor.shape) + 1
         axes = self.axes_of(node)
         keepdims = bool(self.attr("keepdims", 1))
         if axes is None or not axes:
@@ -91,6 +91,8 @@ class ShapeOps:
                 return self.passthrough(node, 0)
             axes = list(range(rank))
         axes = sorted({a % rank for a in axes})
+        if v.groups is not None:
+            return self.folded_reduce(node, v, axes, keepdims, function)
         x, order = self.held(v)
         if order[0] in axes:
             raise self.fail("it reduces across the batch.")
@@ -226,6 +228,9 @@ class ShapeOps:
         v = self.value(node.inputs[0])
         shape = self.onnx_shape(v)
         axis = int(self.attr("axis", 1)) % max(len(shape), 1)
+        if v.groups is not None:
+            front, back = shape[:axis], shape[axis:]
+            return self.regrouped(node, v, [int(np.prod(front)), int(np.prod(back))])
         if axis == 0:
             raise self.fail("axis 0 merges the batch into the features.")
         target = (int(np.prod(shape[1:axis])), -1) if axis > 1 else (-1,)
@@ -274,8 +279,7 @@ class ShapeOps:
         rank = len(v.groups) if v.groups is not None else len(v.tensor.shape) + 1
         perm = [int(p) for p in self.attr("perm", list(range(rank))[::-1])]
         if v.groups is not None:  # the held axes stay; which ONNX axis they make changes
-            groups = tuple(v.groups[p] for p in perm)
-            self.values[node.outputs[0]] = Value(v.tensor, groups=groups)
+            self.set_grouped(node.outputs[0], v.tensor, tuple(v.groups[p] for p in perm))
             return None
         if perm == list(range(rank)):
             return self.passthrough(node, index)

@@ -76,6 +76,23 @@ def test_imported_transformer_is_keras_layers_and_trains():
     assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
 
 
+@pytest.mark.parametrize("name", ["frames", "frames_dynamo"])
+def test_a_cnn_over_folded_frames_becomes_time_distributed_layers(name):
+    """PyTorch's clip.reshape(b * t, ...) -> Conv2d, BatchNorm2d, pooling -> reshape(b, t,
+    -1) -> LSTM: each frame's layers come back as TimeDistributed ones, and it trains."""
+    path, x, expected = torch_file(name)
+    model = load_onnx(path)
+    close(model.predict(x, verbose=0), expected)
+    inner = [type(layer.layer).__name__ for layer in model.layers if hasattr(layer, "layer")]
+    assert inner.count("Conv2D") == 2  # the dynamo exporter folds batch norm into conv1
+    assert inner.count("BatchNormalization") == (name == "frames")
+    assert "MaxPooling2D" in inner and "LSTM" in kinds(model)
+    clips = RNG.standard_normal((32, *x.shape[1:])).astype(np.float32)
+    model.compile("adam", "mse")
+    history = model.fit(clips, np.zeros((32, expected.shape[1])), epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
 def test_attention_files_are_pytorch_exports():
     assert (FILES / "transformer.onnx.data").is_file()  # the dynamo exporter's weights
 

@@ -285,6 +285,27 @@ class Transformer(nn.Module):
         return self.head(self.decoder(x, x[:, :3]).mean(1))
 
 
+class Frames(nn.Module):
+    """A CNN over each frame of a clip, (batch, frames, channels, height, width) folded to
+    (batch * frames, ...) and back, then an LSTM over the frames (TimeDistributed's way)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(6)
+        self.conv2 = nn.Conv2d(6, 4, 3, stride=2)
+        self.lstm = nn.LSTM(4 * 2 * 2, 5, batch_first=True)
+        self.fc = nn.Linear(5, 3)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        b, t = clip.shape[:2]
+        x = clip.reshape(b * t, *clip.shape[2:])
+        x = nn.functional.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 2)
+        x = torch.relu(self.conv2(x)).flatten(1).reshape(b, t, -1)
+        steps, _ = self.lstm(x)
+        return self.fc(steps[:, -1])
+
+
 class Lookup(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -341,6 +362,9 @@ def main() -> None:
     export("resizes", Resizes(), torch.randn(2, 2, 5, 6), dynamo=False)
     export("vit", VisionTransformer(), torch.randn(2, 3, 16, 16), dynamo=False)
     export("attentions", Attentions(), torch.randn(2, 5, 16), dynamo=False)
+    clip = torch.randn(2, 4, 3, 10, 10)
+    export("frames", Frames(), clip, dynamo=False)
+    export("frames_dynamo", Frames(), clip, dynamo=True)  # its LSTM's zero states: Expand
     ids = torch.randint(0, 20, (2, 6))
     export("transformer", Transformer(), ids, dynamo=True)
     # The batch size written into the file's shape arithmetic as a number (no dynamic axes).

@@ -115,6 +115,15 @@ _APPLICATION_LAYERS = {
     "LayerScale": "keras.src.applications.convnext",
     "StochasticDepth": "keras.src.applications.convnext",
 }
+# Layers of other packages: their module and registered name (Keras loads them with the
+# package installed; ClassToken is minicnn's own).
+_PACKAGE_LAYERS = {
+    "PositionEmbedding": (
+        "keras_hub.src.layers.modeling.position_embedding",
+        "keras_hub>PositionEmbedding",
+    ),
+    "ClassToken": ("minicnn.token_layers", "minicnn>ClassToken"),
+}
 
 
 # How the layers of ops are written where it is not as Keras 3's operations (Keras 2's).
@@ -161,6 +170,8 @@ def _entry(layer: Any) -> dict[str, Any]:
     if type(layer).__name__ in _APPLICATION_LAYERS:  # Keras keeps them in its applications
         entry["module"] = _APPLICATION_LAYERS[type(layer).__name__]
         entry["registered_name"] = type(layer).__name__
+    if type(layer).__name__ in _PACKAGE_LAYERS:
+        entry["module"], entry["registered_name"] = _PACKAGE_LAYERS[type(layer).__name__]
     if layer.input_shape is not None:
         entry["build_config"] = _build_config(layer)
     return entry

@@ -278,6 +278,8 @@ __all__ = [
     "LSTMCell",
     "GRUCell",
     "StackedRNNCells",
+    "PositionEmbedding",
+    "ClassToken",
 ]
 
 
@@ -930,6 +932,7 @@ from .text_layers import (  # noqa: E402
     StringLookup,
     TextVectorization,
 )
+from .token_layers import ClassToken, PositionEmbedding  # noqa: E402
 from .volume_layers import (  # noqa: E402
     VOLUME_LAYERS,
     AveragePooling3D,
@@ -1073,6 +1076,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         GetItem,
         LayerScale,
         StochasticDepth,
+        PositionEmbedding,
+        ClassToken,
         *TEXT_LAYERS,
         *CONV_RECURRENT_LAYERS,
         *CELL_LAYERS,

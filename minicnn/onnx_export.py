@@ -535,12 +535,9 @@ def _group_norm(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
     return _scaled_and_shifted(g, layer, g.op("Reshape", [normed, back], f"{hint}_joined"))
 
 
-def _resized(
-    g: _Graph, x: str, size: tuple[int, int], channels: int, method: str, hint: str
-) -> str:
-    """Images (batch, rows, columns, channels) resized to ``size`` as Keras resizes them
-    (TensorFlow's half-pixel centers; nearest takes floor((o + 0.5) * in / out))."""
-    batch = g.op(
+def _batch_size(g: _Graph, x: str, hint: str) -> str:
+    """The batch size of ``x`` as a one-element shape (for a shape made at run time)."""
+    return g.op(
         "Slice",
         [
             g.op("Shape", [x], f"{hint}_shape"),
@@ -549,6 +546,29 @@ def _resized(
         ],
         f"{hint}_batch",
     )
+
+
+def _learned_tokens(g: _Graph, layer: Any, x: str, shape: tuple[int, ...], hint: str) -> str:
+    """A learned tensor spread over the batch (Expand to the batch's size): the position
+    embeddings in the input's shape, or class tokens put before the steps."""
+    table = _weights(layer)[0]
+    if type(layer).__name__ == "PositionEmbedding":
+        spread = g.op("Shape", [x], f"{hint}_shape")
+        embeddings = g.constant(f"{hint}_embeddings", table[: shape[0]])
+        return g.op("Expand", [embeddings, spread], f"{hint}_spread")
+    batch = _batch_size(g, x, hint)
+    ones = g.constant(f"{hint}_ones", np.array([1, 1], np.int64))
+    spread = g.op("Concat", [batch, ones], f"{hint}_spread_shape", axis=0)
+    tokens = g.op("Expand", [g.constant(f"{hint}_tokens", table[None]), spread], f"{hint}_t")
+    return g.op("Concat", [tokens, x], f"{hint}_joined", axis=1)
+
+
+def _resized(
+    g: _Graph, x: str, size: tuple[int, int], channels: int, method: str, hint: str
+) -> str:
+    """Images (batch, rows, columns, channels) resized to ``size`` as Keras resizes them
+    (TensorFlow's half-pixel centers; nearest takes floor((o + 0.5) * in / out))."""
+    batch = _batch_size(g, x, hint)
     sizes = g.op(
         "Concat",
         [batch, g.constant(f"{hint}_size", np.array([*size, channels], np.int64))],
@@ -674,6 +694,8 @@ def _channels_last_layer(
         out = tuple(layer.layer.compute_output_shape(inner))
         split = np.array([-1, steps, *out], np.int64)
         return g.op("Reshape", [y, g.constant(f"{hint}_split", split)], f"{hint}_split")
+    if kind in ("PositionEmbedding", "ClassToken"):
+        return _learned_tokens(g, layer, x, shape, hint)
     if kind == "LayerScale":
         return g.op("Mul", [x, g.constant(f"{hint}_gamma", _weights(layer)[0])], f"{hint}_scaled")
     if kind == "CustomScaleLayer":  # InceptionResNetV2's x[0] + scale * x[1]

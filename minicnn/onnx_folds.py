@@ -10,6 +10,7 @@ one Permute, and axes merged that no batch is part of."""
 
 from __future__ import annotations
 
+import re
 from math import prod
 from typing import Any
 
@@ -152,15 +153,15 @@ class FoldOps:
         atoms = [(a, held[a]) for group in groups for a in group if a == 0 or held[a] != 1]
         readings, x = self.target_sizes(target, shape), v.tensor
         plans = [plan for sizes in readings if (plan := plan_pieces(atoms, sizes)) is not None]
-        if not plans and readings:  # the axes between batch and batch made one, then cut
+        if not plans and readings:  # each run of axes without the batch made one, then cut
             x, atoms = self.compacted(x, atoms)
             plans = [plan for sizes in readings if (plan := plan_pieces(atoms, sizes))]
         if len(plans) != 1:
             why = (
                 "the batch could be on more than one of its axes."
                 if plans
-                else "the batch axis can't be found in the new shape whole, "
-                "nor cut from or woven into others."
+                else "it would cut the batch axis, or weave it into others in a way that "
+                "minicnn can't hold apart."
             )
             raise self.fail(f"it reshapes {spelled(shape)} to {spelled(target)}: {why}")
         self.set_grouped(node.outputs[0], *self.held_as(x, plans[0]))
@@ -378,3 +379,72 @@ class FoldOps:
             split += [held[a] if size != 1 else 1 for a in group]
         c = c.reshape(split).transpose(inverse(atoms))
         return np.asarray(c[0], order="C")
+
+
+class TokenOps:
+    """Learned tensors spread over the batch, for ``onnx_import`` (a mixin of its
+    importer): PyTorch's class token (``cls_token.expand(n, -1, -1)`` joined before the
+    steps) as ClassToken, and a learned tensor added to a sequence of its shape (ViT's
+    position embedding) as PositionEmbedding, both trainable."""
+
+    def class_tokens(self, node: Node) -> None:
+        names = list(node.inputs)
+        count = next(i for i, n in enumerate(names) if n not in self.spread)
+        rest = names[count:]
+        if any(n in self.spread or self.is_constant(n) for n in rest):
+            raise self.fail("constants among the tensors it joins after its first.")
+        vs = [self.value(n) for n in rest]
+        rank = len(vs[0].tensor.shape) + 1
+        if rank != 3 or int(self.attr("axis")) % rank != 1:
+            raise self.fail(
+                "a constant spread over the batch joined other than before the steps of a "
+                "sequence (batch, steps, features)."
+            )
+        L = layer_module()
+        x = [self.in_onnx_layout(v) for v in vs]
+        x = x[0] if len(x) == 1 else L.Concatenate(axis=1)(x)
+        tokens = np.concatenate([self.spread[n][0] for n in names[:count]], axis=0)
+        layer = L.ClassToken(len(tokens), **self.parameter_name(self.spread[names[0]][1]))
+        y = layer(x)
+        layer.set_weights([tokens])
+        self.set(node.outputs[0], y)
+
+    def position_embedding(self, node: Node) -> bool:
+        """``x + table`` as PositionEmbedding, where the table is a learned constant (an
+        initializer of the file, or one spread over the batch) of the shape of a sequence
+        (batch, steps, features) that x is."""
+        names = node.inputs[:2]
+        learned = [n in self.spread or n in self.graph.constants for n in names]
+        if learned.count(True) != 1:
+            return False
+        k = learned.index(True)
+        other = names[1 - k]
+        if other in self.spread or self.is_constant(other):
+            return False
+        v = self.value(other)
+        if v.order is not None or v.flat_order is not None or v.groups is not None:
+            return False
+        table, source = self.spread.get(names[k]) or (self.constants[names[k]], names[k])
+        table = np.asarray(table, np.float32)
+        while table.ndim > 2 and table.shape[0] == 1:
+            table = table[0]
+        if len(v.tensor.shape) != 2 or table.shape != tuple(int(d) for d in v.tensor.shape):
+            return False
+        L = layer_module()
+        layer = L.PositionEmbedding(table.shape[0], **self.parameter_name(source))
+        spread = layer(v.tensor)
+        layer.set_weights([table])
+        self.set(node.outputs[0], L.Add()([v.tensor, spread]))
+        return True
+
+    def parameter_name(self, name: str) -> dict[str, str]:
+        """A layer's name from the file's name of a parameter of its own (PyTorch's
+        ``cls_token``, ``encoder.pos_embedding``), where it has one."""
+        from . import backend
+
+        if name not in self.graph.constants or not _MODULE_PATH.fullmatch(name):
+            return {}
+        return {"name": backend.unique_name(name.replace(".", "_"))}
+
+
+_MODULE_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import onnx_names as names
-from .onnx_folds import FoldOps
+from .onnx_folds import FoldOps, TokenOps
 from .onnx_reading import DTYPES, Graph, Node, read_onnx
 from .onnx_recurrent import RecurrentOps
 from .onnx_shapes import FOLDED, REDUCTIONS, ShapeOps
@@ -80,7 +80,7 @@ PER_STEP = {
 }
 
 
-class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
+class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
     """An ONNX graph made a minicnn model, node by node."""
 
     def __init__(
@@ -101,6 +101,9 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
         self.fused: set[int] = set()  # nodes folded into the one before them
         self.aliased: set[int] = set()  # activations made their layer's own
         self.fills: dict[str, float] = {}  # one number over a shape with the batch size
+        # A constant spread over the batch (a learned token, position embeddings): one
+        # sample of it, and the name of the constant it came from.
+        self.spread: dict[str, tuple[np.ndarray, str]] = {}
         # The batch size the file was traced with, where its inputs give one (shape
         # arithmetic that tracing wrote as numbers holds it).
         traced = {shape[0] if shape else None for _, shape, _ in graph.inputs}
@@ -159,11 +162,14 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
             if c.size and np.all(c == c.reshape(-1)[0]):
                 self.fills[node.outputs[0]] = float(c.reshape(-1)[0])
                 return True
-            self.node = node
-            raise self.fail(
-                "a constant spread over the batch (a learned token, as ViT's class token): "
-                "minicnn's layers have no such weight."
-            )
+            target = [int(d) for d in np.ravel(shape)]
+            if BATCH in target[1:] or target[0] not in (BATCH, 1, -1):
+                self.node = node
+                raise self.fail("a constant spread over an axis of the batch's size but the first.")
+            target = [1 if d in (BATCH, -1) else d for d in target]
+            sample = np.broadcast_to(c, np.broadcast_shapes(c.shape, tuple(target)))[0]
+            self.spread[node.outputs[0]] = (np.asarray(sample, np.float32), ins[0])
+            return True
         return False
 
     def constant(self, name: str, what: str) -> np.ndarray:
@@ -198,6 +204,12 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
     def value(self, name: str) -> Value:
         if name in self.values:
             return self.values[name]
+        if name in self.spread:
+            raise self.fail(
+                "a constant spread over the batch meets it; minicnn learns such a tensor as "
+                "ClassToken (joined before a sequence's steps) or PositionEmbedding (added to "
+                "a sequence of its shape), and this is neither."
+            )
         raise self.fail(f"its input '{name}' is neither a graph input nor computed before it.")
 
     def onnx_shape(self, v: Value) -> tuple[int, ...]:
@@ -644,6 +656,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
         from .symbolic_arithmetic import TensorArithmetic
 
         names = node.inputs[:2]
+        if operation == "add" and self.position_embedding(node):
+            return
         constants = [self.is_constant(n) for n in names]
         if constants[0] or constants[1]:
             k = 0 if constants[0] else 1
@@ -693,6 +707,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps):
         self.set(node.outputs[0], getattr(op_module(), function)(*operands), order=order)
 
     def merged(self, node: Node, merge: str) -> None:
+        if merge == "Add" and len(node.inputs) == 2 and self.position_embedding(node):
+            return None
         if any(self.is_constant(n) for n in node.inputs):
             raise self.fail("a constant among its inputs.")
         vs = [self.value(n) for n in node.inputs]

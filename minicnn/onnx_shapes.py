@@ -108,6 +108,8 @@ class ShapeOps:
         return None
 
     def op_Concat(self, node: Node, index: int) -> None:
+        if node.inputs[0] in self.spread:
+            return self.class_tokens(node)
         if any(self.is_constant(n) for n in node.inputs):
             raise self.fail("a constant among the tensors it joins.")
         vs = [self.value(n) for n in node.inputs]

@@ -263,6 +263,8 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
             y = _resize(a[0], a[3], attrs)
         elif op == "Shape":
             y = np.array(a[0].shape, np.int64)
+        elif op == "Expand":
+            y = a[0] * np.ones(tuple(int(d) for d in a[1]), a[0].dtype)
         elif op == "Resize":  # nearest, asymmetric, floor: each pixel repeated
             y = a[0]
             for axis, scale in enumerate(a[2]):

@@ -142,6 +142,17 @@ def transformer():
     return Model(tokens, L.Dense(3, activation="softmax")(L.GlobalAveragePooling1D()(crossed)))
 
 
+def vision_tokens():
+    """ViT's input: patches, a class token before them, learned position embeddings, an
+    attention block, the class token's output."""
+    images = Input((8, 8, 3))
+    patches = L.Reshape((4, 48))(L.Conv2D(48, 4, strides=4)(images))
+    joined = L.ClassToken(initializer="random_normal")(patches)
+    placed = L.Add()([joined, L.PositionEmbedding(5)(joined)])
+    attended = L.MultiHeadAttention(2, 4)(placed, placed)
+    return Model(images, L.Dense(3)(L.LayerNormalization()(attended)[:, 0]))
+
+
 def separable():
     normalize = L.Normalization()
     normalize.adapt(RNG.random((20, 6, 6, 3)) * 4)
@@ -254,6 +265,7 @@ def application_pieces():
         tokens,
         recurrent,
         transformer,
+        vision_tokens,
         separable,
         both_ways,
         volumes,

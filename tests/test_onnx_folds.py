@@ -93,6 +93,24 @@ def test_a_cnn_over_folded_frames_becomes_time_distributed_layers(name):
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+def test_a_pytorch_vit_with_a_class_token_imports_and_fine_tunes():
+    """torchvision's way: cls_token.expand(n, -1, -1) joined before the patches, plus
+    pos_embedding: ClassToken and PositionEmbedding, named after PyTorch's parameters, whose
+    weights train."""
+    minicnn.clear_session()
+    path, x, expected = torch_file("vit_token")
+    model = load_onnx(path)
+    close(model.predict(x, verbose=0), expected)
+    token, positions = model.get_layer("cls_token"), model.get_layer("pos_embedding")
+    assert type(token).__name__ == "ClassToken" and token.count == 1
+    assert type(positions).__name__ == "PositionEmbedding" and positions.sequence_length == 17
+    before = token.get_weights()[0].copy()
+    images = RNG.standard_normal((8, *x.shape[1:])).astype(np.float32)
+    model.compile("adam", "mse")
+    model.fit(images, np.zeros((8, expected.shape[1])), epochs=2, verbose=0)
+    assert not np.array_equal(token.get_weights()[0], before)
+
+
 def test_attention_files_are_pytorch_exports():
     assert (FILES / "transformer.onnx.data").is_file()  # the dynamo exporter's weights
 

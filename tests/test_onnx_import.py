@@ -186,6 +186,7 @@ def test_the_study_models_come_back_from_onnx_as_they_were(spec, tmp_path):
         exported.both_ways,
         exported.dot_attention,
         exported.transformer,
+        exported.vision_tokens,
     ],
 )
 def test_minicnn_exports_come_back(make, tmp_path):

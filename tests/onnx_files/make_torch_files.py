@@ -285,6 +285,27 @@ class Transformer(nn.Module):
         return self.head(self.decoder(x, x[:, :3]).mean(1))
 
 
+class TokenViT(nn.Module):
+    """ViT as torchvision writes it: 4x4 patches, a class token before them, learned
+    position embeddings, a pre-norm nn.TransformerEncoderLayer, the class token's output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 16, 4, 4)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, 16))
+        self.pos_embedding = nn.Parameter(torch.zeros(1, 17, 16))
+        self.encoder = nn.TransformerEncoderLayer(
+            16, 4, 32, dropout=0.0, batch_first=True, norm_first=True, activation="gelu"
+        )
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + self.pos_embedding
+        return self.head(self.norm(self.encoder(x))[:, 0])
+
+
 class Frames(nn.Module):
     """A CNN over each frame of a clip, (batch, frames, channels, height, width) folded to
     (batch * frames, ...) and back, then an LSTM over the frames (TimeDistributed's way)."""
@@ -362,6 +383,7 @@ def main() -> None:
     export("resizes", Resizes(), torch.randn(2, 2, 5, 6), dynamo=False)
     export("vit", VisionTransformer(), torch.randn(2, 3, 16, 16), dynamo=False)
     export("attentions", Attentions(), torch.randn(2, 5, 16), dynamo=False)
+    export("vit_token", TokenViT(), torch.randn(2, 3, 16, 16), dynamo=True)
     clip = torch.randn(2, 4, 3, 10, 10)
     export("frames", Frames(), clip, dynamo=False)
     export("frames_dynamo", Frames(), clip, dynamo=True)  # its LSTM's zero states: Expand

@@ -115,32 +115,39 @@ class FoldOps:
 
     def target_sizes(self, target: list[int], shape: tuple[int, ...]) -> list[list[Size]]:
         """A reshape's target as sizes of shape arithmetic (copied axes and the one left to
-        work out filled in): the one reading, or, where the target holds a batch size that
-        tracing wrote as a number, each reading that puts the batch on one of its axes."""
+        work out filled in): the one reading where the batch is symbolic; where tracing
+        wrote the batch size as a number, also each reading that puts it on one axis."""
         allow_zero = bool(self.attr("allowzero", 0))
         dims = [
-            shape[i] if t == 0 and not allow_zero and i < len(shape) else t
+            int(shape[i]) if t == 0 and not allow_zero and i < len(shape) else int(t)
             for i, t in enumerate(target)
         ]
-        sizes = [None if d == -1 else _size(int(d)) for d in dims]
         whole = (sum(b for b, _ in map(_size, shape)), prod(n for _, n in map(_size, shape)))
-        if None in sizes:
-            known = [s for s in sizes if s is not None]
+        readings = []
+        if -1 in dims:
+            known = [_size(d) for d in dims if d != -1]
             batch, factor = sum(b for b, _ in known), prod(n for _, n in known)
-            if factor == 0 or whole[1] % factor or whole[0] - batch not in (0, 1):
-                return []
-            sizes[sizes.index(None)] = (whole[0] - batch, whole[1] // factor)
-            return [sizes]
-        if any(b for b, _ in sizes):
-            return [sizes]
+            if factor and not whole[1] % factor and whole[0] - batch in (0, 1):
+                sizes = [_size(d) for d in dims]
+                sizes[dims.index(-1)] = (whole[0] - batch, whole[1] // factor)
+                readings.append(sizes)
+        elif any(is_batch_multiple(d) for d in dims):
+            return [[_size(d) for d in dims]]
         traced = self.traced_batch
-        if not traced or prod(n for _, n in sizes) != traced * whole[1]:
-            return []
-        return [
-            [(1, n // traced) if i == j else (0, n) for i, (_, n) in enumerate(sizes)]
-            for j, (_, n) in enumerate(sizes)
-            if n % traced == 0
-        ]
+        if not traced or any(is_batch_multiple(d) for d in dims):
+            return readings
+        for j, n in enumerate(dims):
+            if n == -1 or n % traced:
+                continue
+            sizes = [(1, n // traced) if i == j else (0, d) for i, d in enumerate(dims)]
+            if -1 in dims:
+                factor = prod(f for i, (_, f) in enumerate(sizes) if dims[i] != -1)
+                if not factor or whole[1] % factor:
+                    continue
+                sizes[dims.index(-1)] = (0, whole[1] // factor)
+            if prod(f for _, f in sizes) == whole[1]:
+                readings.append(sizes)
+        return readings
 
     def regrouped(self, node: Node, v: Value, target: list[int]) -> None:
         """A reshape of any layout, the batch possibly merged with other axes before or
@@ -156,9 +163,13 @@ class FoldOps:
         if not plans and readings:  # each run of axes without the batch made one, then cut
             x, atoms = self.compacted(x, atoms)
             plans = [plan for sizes in readings if (plan := plan_pieces(atoms, sizes))]
+        if len(plans) > 1:  # a batch size traced as a number: on an axis of its own, if one
+            plans = [plan for plan in plans if any(p == [(0, 1)] for p in plan)] or plans
         if len(plans) != 1:
             why = (
-                "the batch could be on more than one of its axes."
+                f"the batch size it was traced with ({self.traced_batch}) could stand for more "
+                "than one of its axes. Export with a dynamic batch axis (torch.onnx.export's "
+                "dynamic_axes={'input': {0: 'batch'}}, or dynamic_shapes with dynamo=True)."
                 if plans
                 else "it would cut the batch axis, or weave it into others in a way that "
                 "minicnn can't hold apart."

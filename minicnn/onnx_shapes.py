@@ -108,7 +108,10 @@ class ShapeOps:
         return None
 
     def op_Concat(self, node: Node, index: int) -> None:
-        if node.inputs[0] in self.spread:
+        first = self.constants.get(node.inputs[0])
+        if self.traced_batch == 1 and first is not None and first.ndim == 3 and len(first) == 1:
+            self.spread[node.inputs[0]] = (first[0].astype(np.float32), node.inputs[0])
+        if node.inputs[0] in self.spread:  # a learned token, traced for a batch of one
             return self.class_tokens(node)
         if any(self.is_constant(n) for n in node.inputs):
             raise self.fail("a constant among the tensors it joins.")

@@ -76,16 +76,18 @@ def test_imported_transformer_is_keras_layers_and_trains():
     assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
 
 
-@pytest.mark.parametrize("name", ["frames", "frames_dynamo"])
+@pytest.mark.parametrize("name", ["frames", "frames_dynamo", "frames_traced"])
 def test_a_cnn_over_folded_frames_becomes_time_distributed_layers(name):
     """PyTorch's clip.reshape(b * t, ...) -> Conv2d, BatchNorm2d, pooling -> reshape(b, t,
     -1) -> LSTM: each frame's layers come back as TimeDistributed ones, and it trains."""
     path, x, expected = torch_file(name)
     model = load_onnx(path)
     close(model.predict(x, verbose=0), expected)
+    # Traced at a batch of one (the sizes written as numbers), it takes any batch.
+    close(model.predict(np.concatenate([x] * 3), verbose=0), np.concatenate([expected] * 3))
     inner = [type(layer.layer).__name__ for layer in model.layers if hasattr(layer, "layer")]
     assert inner.count("Conv2D") == 2  # the dynamo exporter folds batch norm into conv1
-    assert inner.count("BatchNormalization") == (name == "frames")
+    assert inner.count("BatchNormalization") == (name != "frames_dynamo")
     assert "MaxPooling2D" in inner and "LSTM" in kinds(model)
     clips = RNG.standard_normal((32, *x.shape[1:])).astype(np.float32)
     model.compile("adam", "mse")
@@ -109,6 +111,33 @@ def test_a_pytorch_vit_with_a_class_token_imports_and_fine_tunes():
     model.compile("adam", "mse")
     model.fit(images, np.zeros((8, expected.shape[1])), epochs=2, verbose=0)
     assert not np.array_equal(token.get_weights()[0], before)
+
+
+def test_a_vit_traced_at_a_batch_of_one_takes_any_batch():
+    """torch.onnx.export(model, torch.randn(1, 3, 16, 16), path), no dynamic axes: the class
+    token is a folded constant of batch one, and timm's reshapes write the batch as 1."""
+    path, x, expected = torch_file("vit_token_traced")
+    model = load_onnx(path)
+    assert "ClassToken" in kinds(model) and "PositionEmbedding" in kinds(model)
+    close(model.predict(np.concatenate([x] * 3), verbose=0), np.concatenate([expected] * 3))
+
+
+def test_a_batch_of_one_that_could_be_any_of_several_axes_is_refused(tmp_path):
+    """(time, batch, features) made (time, 4, 4) in a file traced at a batch of one: the
+    batch could join time or the heads; minicnn says how to export the file instead."""
+    nodes = [
+        node_proto("Transpose", ["x"], ["t"], "steps_first", perm=[1, 0, 2]),
+        node_proto("Reshape", ["t", "s"], ["y"], "heads"),
+    ]
+    path = onnx_file(
+        tmp_path / "r.onnx",
+        nodes,
+        {"s": np.array([5, 4, 4], np.int64)},
+        {"x": (1, 5, 16)},
+        {"y": (5, 4, 4)},
+    )
+    with pytest.raises(OnnxImportError, match=r"traced with \(1\).*dynamic_axes"):
+        load_onnx(path)
 
 
 def test_attention_files_are_pytorch_exports():

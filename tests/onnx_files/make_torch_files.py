@@ -306,6 +306,15 @@ class TokenViT(nn.Module):
         return self.head(self.norm(self.encoder(x))[:, 0])
 
 
+class TimmViT(TokenViT):
+    """The class-token ViT with timm's attention block (its reshapes name the batch
+    size: a file traced at a batch of one still says where the batch is)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = Block()
+
+
 class Frames(nn.Module):
     """A CNN over each frame of a clip, (batch, frames, channels, height, width) folded to
     (batch * frames, ...) and back, then an LSTM over the frames (TimeDistributed's way)."""
@@ -387,6 +396,10 @@ def main() -> None:
     clip = torch.randn(2, 4, 3, 10, 10)
     export("frames", Frames(), clip, dynamo=False)
     export("frames_dynamo", Frames(), clip, dynamo=True)  # its LSTM's zero states: Expand
+    # Traced at a batch of one, without dynamic axes (torch.onnx.export's plainest call).
+    export("frames_traced", Frames(), clip[:1], dynamo=False, traced_batch=True)
+    image = torch.randn(1, 3, 16, 16)
+    export("vit_token_traced", TimmViT(), image, dynamo=False, traced_batch=True)
     ids = torch.randint(0, 20, (2, 6))
     export("transformer", Transformer(), ids, dynamo=True)
     # The batch size written into the file's shape arithmetic as a number (no dynamic axes).

@@ -85,6 +85,15 @@ def plan_pieces(atoms: list[tuple[int, int]], target: list[Size]) -> Pieces | No
     return pieces
 
 
+def _likelihood(plan: Pieces) -> tuple[bool, bool, bool]:
+    """How PyTorch code reshapes where a batch traced as a number could stand for several
+    axes, likeliest first: the batch on an axis of its own (``view(b, t, -1)``); not merged
+    into the last axis, which a dense layer or a head size takes (``view(t * b, e)``); the
+    leading part of the axis it joins (``view(t, b * heads, d)``)."""
+    j = next(j for j, pieces in enumerate(plan) if (0, 1) in pieces)
+    return plan[j] == [(0, 1)], j != len(plan) - 1, plan[j][0] == (0, 1)
+
+
 class FoldOps:
     """The importer's handling of tensors whose batch is merged with other ONNX axes (a
     mixin of ``onnx_import``'s importer)."""
@@ -163,8 +172,9 @@ class FoldOps:
         if not plans and readings:  # each run of axes without the batch made one, then cut
             x, atoms = self.compacted(x, atoms)
             plans = [plan for sizes in readings if (plan := plan_pieces(atoms, sizes))]
-        if len(plans) > 1:  # a batch size traced as a number: on an axis of its own, if one
-            plans = [plan for plan in plans if any(p == [(0, 1)] for p in plan)] or plans
+        if len(plans) > 1:  # a batch size traced as a number: the likeliest reading(s)
+            best = max(map(_likelihood, plans))
+            plans = [plan for plan in plans if _likelihood(plan) == best]
         if len(plans) != 1:
             why = (
                 f"the batch size it was traced with ({self.traced_batch}) could stand for more "

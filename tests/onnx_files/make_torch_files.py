@@ -347,7 +347,12 @@ class Lookup(nn.Module):
 
 
 def export(
-    name: str, model: nn.Module, x: torch.Tensor, dynamo: bool, traced_batch: bool = False
+    name: str,
+    model: nn.Module,
+    x: torch.Tensor,
+    dynamo: bool,
+    traced_batch: bool = False,
+    more: torch.Tensor | None = None,
 ) -> None:
     torch.manual_seed(1)
     model.eval()
@@ -358,6 +363,10 @@ def export(
             if b.dtype.is_floating_point:
                 b.copy_(torch.rand_like(b) + 0.5)
         expected = model(x).numpy()
+        # Another batch (of another size) and PyTorch's output for it.
+        extra = {}
+        if more is not None:
+            extra = {"x_more": more.numpy(), "expected_more": model(more).numpy()}
     path = f"{name}.onnx"
     if dynamo:  # PyTorch's default exporter, which keeps the weights in name.onnx.data
         batch = torch.export.Dim("batch")
@@ -376,7 +385,7 @@ def export(
             do_constant_folding=False,
             training=torch.onnx.TrainingMode.PRESERVE,
         )
-    np.savez(f"{name}.npz", x=x.numpy(), expected=expected)
+    np.savez(f"{name}.npz", x=x.numpy(), expected=expected, **extra)
 
 
 def main() -> None:
@@ -404,6 +413,9 @@ def main() -> None:
     export("transformer", Transformer(), ids, dynamo=True)
     # The batch size written into the file's shape arithmetic as a number (no dynamic axes).
     export("transformer_traced", Transformer(), ids, dynamo=False, traced_batch=True)
+    # Traced at a batch of one: batch * heads is then written as the number of heads.
+    one = dict(traced_batch=True, more=torch.randint(0, 20, (3, 6)))
+    export("transformer_traced_one", Transformer(), ids[:1], dynamo=False, **one)
 
 
 if __name__ == "__main__":

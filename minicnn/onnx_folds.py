@@ -25,6 +25,7 @@ from .onnx_values import (
     is_batch_multiple,
     layer_module,
     op_module,
+    plain,
     spelled,
 )
 
@@ -107,6 +108,10 @@ class FoldOps:
             return tuple((k,) for k in range(rank))
         back = inverse(v.order)
         return tuple((back[k],) for k in range(rank))
+
+    def onnx_rank(self, v: Value) -> int:
+        """How many axes the ONNX value has (the batch among them)."""
+        return len(v.groups) if v.groups is not None else len(v.tensor.shape) + 1
 
     def folded_shape(self, v: Value) -> tuple[int, ...]:
         """The ONNX shape of a value held in groups, the batch size as BATCH."""
@@ -345,7 +350,7 @@ class FoldOps:
         order = [0] * len(groups)
         for axis, (held,) in enumerate(groups[1:], start=1):
             order[held - 1] = axis
-        self.values[name] = Value(step, order=tuple(order) if order != sorted(order) else None)
+        self.values[name] = Value(step, order=plain(order))
         try:
             handler(node, index)
         finally:

@@ -60,6 +60,19 @@ _BINARY = names.by_onnx(names.ARITHMETIC)
 _ELEMENTWISE = {**names.by_onnx(names.COMPARISONS), "Where": "where", "Not": "logical_not"}
 
 
+# Ops whose result is the number their input is filled with (a zero initial state).
+_KEEP_A_FILL = {
+    "Identity",
+    "Cast",
+    "Unsqueeze",
+    "Squeeze",
+    "Reshape",
+    "Expand",
+    "Slice",
+    "Transpose",
+    "Gather",
+}
+
 # Ops that work on each sample alone and need the batch apart: on a tensor whose batch is
 # merged with the steps after it (TimeDistributed's), they run on every step.
 PER_STEP = {
@@ -141,8 +154,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         """One number spread over a shape that holds the batch size (PyTorch's zero
         initial states: ConstantOfShape, Expand), kept as that number."""
         ins = [i for i in node.inputs if i]
-        passes = ("Identity", "Cast", "Unsqueeze", "Squeeze", "Reshape", "Expand", "Slice")
-        if node.op in (*passes, "Transpose", "Gather"):
+        if node.op in _KEEP_A_FILL:
             if ins and ins[0] in self.fills:
                 self.fills[node.outputs[0]] = self.fills[ins[0]]
                 return True
@@ -163,10 +175,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
                 self.fills[node.outputs[0]] = float(c.reshape(-1)[0])
                 return True
             target = [int(d) for d in np.ravel(shape)]
-            if BATCH in target[1:] or target[0] not in (BATCH, 1, -1):
+            if target[0] != BATCH or BATCH in target[1:]:
                 self.node = node
                 raise self.fail("a constant spread over an axis of the batch's size but the first.")
-            target = [1 if d in (BATCH, -1) else d for d in target]
+            target[0] = 1
             sample = np.broadcast_to(c, np.broadcast_shapes(c.shape, tuple(target)))[0]
             self.spread[node.outputs[0]] = (np.asarray(sample, np.float32), ins[0])
             return True
@@ -434,9 +446,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
     def matmul_of(self, node: Node) -> None:
         """A product of two computed tensors (attention's), in ONNX's layout; Gemm's
         alpha * a @ b + beta * c."""
-        if node.op == "MatMul" and any(
-            self.values.get(name, Value(None)).groups for name in node.inputs[:2]
-        ):
+        folded = [n in self.values and self.values[n].groups is not None for n in node.inputs[:2]]
+        if node.op == "MatMul" and any(folded):
             return self.folded_matmul(node)
         ops = op_module()
         a, b = (self.operand(name) for name in node.inputs[:2])

@@ -46,7 +46,7 @@ class ShapeOps:
 
     def op_Softmax(self, node: Node, index: int, log: bool = False) -> None:
         v = self.value(node.inputs[0])
-        rank = len(v.groups) if v.groups is not None else len(v.tensor.shape) + 1
+        rank = self.onnx_rank(v)
         default = -1 if self.graph.opset >= 13 else 1
         axis = int(self.attr("axis", default)) % rank
         if v.groups is not None:
@@ -83,7 +83,7 @@ class ShapeOps:
 
     def reduce(self, node: Node, function: str) -> None:
         v = self.value(node.inputs[0])
-        rank = len(v.groups) if v.groups is not None else len(v.tensor.shape) + 1
+        rank = self.onnx_rank(v)
         axes = self.axes_of(node)
         keepdims = bool(self.attr("keepdims", 1))
         if axes is None or not axes:
@@ -281,7 +281,7 @@ class ShapeOps:
 
     def op_Transpose(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])
-        rank = len(v.groups) if v.groups is not None else len(v.tensor.shape) + 1
+        rank = self.onnx_rank(v)
         perm = [int(p) for p in self.attr("perm", list(range(rank))[::-1])]
         if v.groups is not None:  # the held axes stay; which ONNX axis they make changes
             self.set_grouped(node.outputs[0], v.tensor, tuple(v.groups[p] for p in perm))
@@ -360,8 +360,20 @@ class ShapeOps:
             return
         v = self.value(node.inputs[0])
         indices = self.constant(node.inputs[1], "indices").astype(np.int64)
+        self.gathered(node, v, indices, int(self.attr("axis", 0)))
+
+    def op_GatherND(self, node: Node, index: int) -> None:
+        """GatherND by one axis (indices (..., 1), no batch axes): a Gather along the first
+        axis, as PyTorch's dynamo exporter writes some resizes."""
+        indices = self.constant(node.inputs[1], "indices").astype(np.int64)
+        if int(self.attr("batch_dims", 0)) != 0 or indices.shape[-1:] != (1,):
+            raise self.fail("it gathers by several axes at once; minicnn reads one at a time.")
+        self.gathered(node, self.value(node.inputs[0]), indices[..., 0], 0)
+
+    def gathered(self, node: Node, v: Value, indices: np.ndarray, axis: int) -> None:
+        """The entries at constant ``indices`` along ONNX axis ``axis`` of ``v``."""
         rank = len(v.tensor.shape) + 1
-        axis = int(self.attr("axis", 0)) % rank
+        axis = axis % rank
         x, order = self.held(v)
         if axis == order[0]:
             raise self.fail("it gathers along the batch axis.")

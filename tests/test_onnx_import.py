@@ -620,3 +620,21 @@ def test_the_converter_fixes_open_sizes_and_refuses_bad_ones(tmp_path, capsys):
     assert minicnn.load_model(target).input_shape == (3, 4, 5)
     assert main([str(path), str(target), "--input-shape", "3x4"]) == 2
     assert "--input-shape takes sizes such as 3,256,256" in capsys.readouterr().err
+
+
+def test_gather_nd_by_one_axis(tmp_path):
+    """GatherND with indices (..., 1), as PyTorch's dynamo exporter writes some resizes: a
+    Gather along the first axis (here time, of a time-major sequence)."""
+    nodes = [
+        node_proto("Transpose", ["x"], ["t"], "steps_first", perm=[1, 0, 2]),
+        node_proto("GatherND", ["t", "picks"], ["g"], "picked"),
+        node_proto("Transpose", ["g"], ["y"], "batch_first", perm=[1, 0, 2]),
+    ]
+    picks = np.array([[2], [0], [3], [3]], np.int64)
+    path = onnx_file(tmp_path / "g.onnx", nodes, {"picks": picks}, {"x": (None, 4, 3)}, {"y": ()})
+    x = RNG.standard_normal((2, 4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(load_onnx(path).predict(x, verbose=0), x[:, [2, 0, 3, 3]])
+    wide = {"picks": np.array([[2, 1]], np.int64)}
+    path = onnx_file(tmp_path / "w.onnx", nodes[1:2], wide, {"t": (None, 4, 3)}, {"g": ()})
+    with pytest.raises(OnnxImportError, match="by several axes at once"):
+        load_onnx(path)

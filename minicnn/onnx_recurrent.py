@@ -72,9 +72,7 @@ class RecurrentOps:
         inputs = node.inputs + [""] * (8 - len(node.inputs))
         if inputs[4]:
             raise self.fail("sequence_lens; minicnn's recurrent layers run every step.")
-        for name, what in ((inputs[5], "initial_h"), (inputs[6], "initial_c")):
-            if name and not self.is_zero(name):
-                raise self.fail(f"a non-zero {what}; minicnn's layers start from zeros here.")
+        initial = self.initial_states(kind, inputs[5], inputs[6])
         if inputs[7]:
             raise self.fail("peepholes; minicnn's LSTM has none.")
         w = self.constant(inputs[1], "input weights").astype(np.float32)
@@ -128,7 +126,7 @@ class RecurrentOps:
             [False, True] if direction == "bidirectional" else [direction == "reverse"]
         ):
             one = layer(backwards)
-            found = one(x)
+            found = one(x) if initial is None else one(x, initial_state=[s[:, d] for s in initial])
             one.set_weights(weights(d))
             found = found if isinstance(found, list) else [found]
             if backwards and wants_steps:  # Keras returns them last step first
@@ -140,6 +138,26 @@ class RecurrentOps:
             steps = [run[0] for run in runs]
             kept = [[run[i] for run in runs] for i in range(1, len(runs[0]))]
         self.recurrent_outputs(outputs, steps, kept, wants_steps)
+
+    def initial_states(self, kind: str, h: str, c: str) -> list[Any] | None:
+        """The computed initial states (directions, batch, units), held (batch, directions,
+        units), as a seq2seq decoder takes its encoder's; None where they are zeros."""
+        names = [h, c] if kind == "LSTM" else [h]
+        given = [bool(name) and not self.is_zero(name) for name in names]
+        if not any(given):
+            return None
+        if not all(given):
+            raise self.fail(
+                "initial_h without initial_c (or the other way): minicnn's LSTM "
+                "takes both or neither."
+            )
+        for name in names:
+            if self.is_constant(name):
+                raise self.fail(
+                    "a constant non-zero initial state; minicnn's layers take "
+                    "computed ones (an encoder's final states) or start from zeros."
+                )
+        return [self.in_order(self.value(name), (1, 0, 2)) for name in names]
 
     def squeezing_reader(self, name: str, axis: int) -> int | None:
         """The node that alone reads ``name``, if it is a Squeeze of ``axis`` alone."""

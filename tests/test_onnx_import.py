@@ -93,6 +93,20 @@ def test_pytorch_recurrent_layers_become_keras_ones():
     model.fit(x, np.zeros_like(expected), epochs=1, verbose=0)  # it trains
 
 
+def test_decoders_start_from_their_encoders_states():
+    """A PyTorch seq2seq (dynamo exporter): an LSTM decoder given its encoder's (h, c), a
+    bidirectional GRU decoder its encoder's h of both directions: Keras' initial_state."""
+    path, x, expected = torch_file("seq2seq")
+    model = load_onnx(path)
+    close(model.predict(x, verbose=0), expected)
+    recurrent = [layer for layer in model.layers if isinstance(layer, (L.LSTM, L.GRU))]
+    started = [type(layer).__name__ for layer in recurrent if layer.takes_list]
+    assert sorted(started) == ["GRU", "GRU", "LSTM"]  # called with initial states
+    model.compile("adam", "mse")
+    history = model.fit(x, np.zeros_like(expected), epochs=3, verbose=0)  # the states' too
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
 def test_a_pytorch_cnn_becomes_keras_layers():
     minicnn.clear_session()
     path, x, expected = torch_file("classifier")

@@ -160,6 +160,26 @@ class Recurrent(nn.Module):
         return self.fc(torch.cat([r[:, -1], last.transpose(0, 1).flatten(1)], 1))
 
 
+class Seq2Seq(nn.Module):
+    """Decoders started from their encoders' final states: an LSTM's (h, c), and a
+    bidirectional GRU's h for both directions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.LSTM(5, 6, batch_first=True)
+        self.decoder = nn.LSTM(5, 6, batch_first=True)
+        self.gru_encoder = nn.GRU(5, 4, batch_first=True, bidirectional=True)
+        self.gru_decoder = nn.GRU(5, 4, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(6 + 8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h, c) = self.encoder(x)
+        y, _ = self.decoder(x[:, :3], (h, c))
+        _, both = self.gru_encoder(x)
+        z, _ = self.gru_decoder(x[:, 2:], both)
+        return self.fc(torch.cat([y[:, -1], z[:, -1]], 1))
+
+
 class Extras(nn.Module):
     """Per-channel PReLU, Mish, CELU, sub-pixel convolution (pixel shuffle and unshuffle),
     a repeat and a product over an axis."""
@@ -416,6 +436,7 @@ def main() -> None:
     # Traced at a batch of one: batch * heads is then written as the number of heads.
     one = dict(traced_batch=True, more=torch.randint(0, 20, (3, 6)))
     export("transformer_traced_one", Transformer(), ids[:1], dynamo=False, **one)
+    export("seq2seq", Seq2Seq(), torch.randn(2, 7, 5), dynamo=True)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ SHAPES = {  # each model's input without the batch
     "TokenViT": (3, 16, 16),
     "TimmViT": (3, 16, 16),
     "Frames": (4, 3, 10, 10),
+    "Seq2Seq": (7, 5),
+    "ConvNeXtBlock": (8, 8, 8),
+    "WindowAttention": (3, 8, 8),
 }
 
 

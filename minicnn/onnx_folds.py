@@ -86,6 +86,16 @@ def plan_pieces(atoms: list[tuple[int, int]], target: list[Size]) -> Pieces | No
     return pieces
 
 
+def _without(groups: tuple[tuple[int, ...], ...], axes: list[int]) -> tuple[tuple[int, ...], ...]:
+    """Groups without the ONNX ``axes`` (each one held axis), the held axes renumbered."""
+    gone = [groups[a][0] for a in axes]
+    return tuple(
+        tuple(h - sum(g < h for g in gone) for h in group)
+        for k, group in enumerate(groups)
+        if k not in axes
+    )
+
+
 def _likelihood(plan: Pieces) -> tuple[bool, bool, bool]:
     """How PyTorch code reshapes where a batch traced as a number could stand for several
     axes, likeliest first: the batch on an axis of its own (``view(b, t, -1)``); not merged
@@ -287,13 +297,16 @@ class FoldOps:
         held = sorted(self.folded_axis(v, a) for a in axes)
         y = getattr(op_module(), function)(v.tensor, axis=tuple(held), keepdims=keepdims)
         groups = v.groups or ()
-        if not keepdims:
-            groups = tuple(
-                tuple(h - sum(g < h for g in held) for h in group)
-                for k, group in enumerate(groups)
-                if k not in axes
-            )
-        self.set_grouped(node.outputs[0], y, groups)
+        self.set_grouped(node.outputs[0], y, groups if keepdims else _without(groups, axes))
+
+    def folded_gather(self, node: Node, v: Value, indices: np.ndarray, axis: int) -> None:
+        """Entries at constant indices (one, or a list) along an ONNX axis without the batch
+        of a value held in groups (attention's q, k and v picked from one tensor)."""
+        if indices.ndim > 1:
+            raise self.fail_folded(v)
+        y = op_module().take(v.tensor, indices, axis=self.folded_axis(v, axis))
+        groups = v.groups or ()
+        self.set_grouped(node.outputs[0], y, groups if indices.ndim else _without(groups, [axis]))
 
     def expanded(self, v: Value) -> tuple[Any, list[int]]:
         """A value held in groups with its held axes in ONNX's order, each group's parts
@@ -440,7 +453,7 @@ class TokenOps:
         initializer of the file, or one spread over the batch) of the shape of a sequence
         (batch, steps, features) that x is."""
         names = node.inputs[:2]
-        learned = [n in self.spread or n in self.graph.constants for n in names]
+        learned = [n in self.spread or self.is_parameter(n) for n in names]
         if learned.count(True) != 1:
             return False
         k = learned.index(True)
@@ -463,6 +476,41 @@ class TokenOps:
         self.set(node.outputs[0], L.Add()([v.tensor, spread]))
         return True
 
+    def layer_scale(self, node: Node) -> bool:
+        """``x * gamma`` as LayerScale, where gamma is a parameter of the file with one value
+        per feature of x's last axis (ConvNeXt's layer scale), trainable."""
+        names = node.inputs[:2]
+        learned = [self.is_parameter(n) for n in names]
+        if learned.count(True) != 1 or self.is_constant(names[1 - learned.index(True)]):
+            return False
+        gamma = np.asarray(self.constants[names[learned.index(True)]], np.float32)
+        v = self.value(names[1 - learned.index(True)])
+        if v.flat_order is not None or gamma.ndim < 1 or gamma.size < 2:
+            return False
+        if gamma.size != gamma.shape[-1]:  # one value per feature, along the last axis
+            return False
+        if self.onnx_shape(v)[-1] != gamma.size:
+            return False
+        held = self.broadcast_constant(gamma, v)
+        if held.shape[-1:] != gamma.shape[-1:] or held.size != gamma.size:
+            return False  # the features are not held last
+        layer = layer_module().LayerScale(
+            float(gamma.mean()), gamma.size, **self.parameter_name(names[learned.index(True)])
+        )
+        self.values[node.outputs[0]] = v.like(layer(v.tensor))
+        layer.set_weights([held.reshape(-1)])
+        return True
+
+    def is_parameter(self, name: str) -> bool:
+        """Whether a constant is a parameter of the file's model (an initializer named as a
+        module's: ``pos_embedding``, ``blocks.0.gamma``), not one the exporter computed
+        (``onnx::Mul_12``, ``val_3``)."""
+        return (
+            name in self.graph.constants
+            and bool(_MODULE_PATH.fullmatch(name))
+            and not _COMPUTED.fullmatch(name)
+        )
+
     def parameter_name(self, name: str) -> dict[str, str]:
         """A layer's name from the file's name of a parameter of its own (PyTorch's
         ``cls_token``, ``encoder.pos_embedding``), where it has one."""
@@ -474,3 +522,4 @@ class TokenOps:
 
 
 _MODULE_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
+_COMPUTED = re.compile(r"val_[0-9]+")  # the dynamo exporter's names of what it computed

@@ -117,6 +117,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         # A constant spread over the batch (a learned token, position embeddings): one
         # sample of it, and the name of the constant it came from.
         self.spread: dict[str, tuple[np.ndarray, str]] = {}
+        self.moved: dict[tuple[int, tuple[int, ...]], Any] = {}  # tensors Permuted, by order
         # The batch size the file was traced with, where its inputs give one (shape
         # arithmetic that tracing wrote as numbers holds it).
         traced = {shape[0] if shape else None for _, shape, _ in graph.inputs}
@@ -279,7 +280,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         moves = tuple(held[axis] for axis in order)
         if moves[0] != 0:
             raise self.fail_order()
-        return layer_module().Permute(moves[1:])(v.tensor)
+        key = (id(v.tensor), moves)  # one Permute for all the readers that want this order
+        if key not in self.moved:
+            self.moved[key] = layer_module().Permute(moves[1:])(v.tensor)
+        return self.moved[key]
 
     def fail_order(self) -> OnnxImportError:
         return self.fail("its inputs hold their batch on different axes.")
@@ -668,6 +672,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
 
         names = node.inputs[:2]
         if operation == "add" and self.position_embedding(node):
+            return
+        if operation == "multiply" and self.layer_scale(node):
             return
         constants = [self.is_constant(n) for n in names]
         if constants[0] or constants[1]:

@@ -310,25 +310,36 @@ class ShapeOps:
         axes = list(range(len(starts))) if axes is None else axes
         steps = [1] * len(starts) if steps is None else np.ravel(steps)
         cuts = [slice(None)] * rank
-        x, order = self.held(v)
+        x, order = (v.tensor, None) if v.groups is not None else self.held(v)
         for a, b, e, s in zip(axes, starts, ends, steps, strict=True):
             a = int(a) % rank
             b, e, s = int(b), int(e), int(s)
             cut = slice(b, None if abs(e) >= 2**62 else e, s)  # INT64_MAX/MIN: to the end
-            if a == order[0]:
-                if b != 0 or s != 1 or (cut.stop is not None and e != BATCH):
+            if is_batch_multiple(shape[a]):  # the batch's axis: only all of it
+                if b != 0 or s != 1 or (cut.stop is not None and e != shape[a]):
                     raise self.fail("it slices the batch axis.")
                 continue
             cuts[a] = cut
+        if v.groups is not None:  # each axis cut is one held axis
+            held = [slice(None)] * (len(x.shape) + 1)
+            for a, cut in enumerate(cuts):
+                if cut != slice(None):
+                    held[self.folded_axis(v, a)] = cut
+            self.values[node.outputs[0]] = v.like(x[tuple(held)])
+            return
         self.set(node.outputs[0], x[tuple(cuts[a] for a in order)], order=order)
 
     def op_Split(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])
         shape = self.onnx_shape(v)
         axis = int(self.attr("axis", 0)) % len(shape)
-        x, order = self.held(v)
-        if axis == order[0]:
-            raise self.fail("it splits the batch axis.")
+        if v.groups is not None:  # the axis split is one held axis: split there
+            x, order = v.tensor, None
+            held = self.folded_axis(v, axis)
+        else:
+            x, order = self.held(v)
+            if axis == order[0]:
+                raise self.fail("it splits the batch axis.")
         if len(node.inputs) > 1 and node.inputs[1]:
             parts = [int(p) for p in np.ravel(self.constant(node.inputs[1], "split"))]
         elif self.attr("split") is not None:
@@ -341,10 +352,15 @@ class ShapeOps:
             raise self.fail(f"parts {parts} do not split an axis of {shape[axis]}.")
         start = 0
         for out, size in zip(node.outputs, parts, strict=True):
-            cuts = [slice(None)] * len(shape)
-            cuts[axis] = slice(start, start + size)
+            if order is None:
+                cuts = [slice(None)] * (len(x.shape) + 1)
+                cuts[held] = slice(start, start + size)
+                self.values[out] = v.like(x[tuple(cuts)])
+            else:
+                cuts = [slice(None)] * len(shape)
+                cuts[axis] = slice(start, start + size)
+                self.set(out, x[tuple(cuts[a] for a in order)], order=order)
             start += size
-            self.set(out, x[tuple(cuts[a] for a in order)], order=order)
 
     def op_Gather(self, node: Node, index: int) -> None:
         if self.is_constant(node.inputs[0]):  # a table looked up by the ids: an Embedding
@@ -372,8 +388,10 @@ class ShapeOps:
 
     def gathered(self, node: Node, v: Value, indices: np.ndarray, axis: int) -> None:
         """The entries at constant ``indices`` along ONNX axis ``axis`` of ``v``."""
-        rank = len(v.tensor.shape) + 1
+        rank = self.onnx_rank(v)
         axis = axis % rank
+        if v.groups is not None:
+            return self.folded_gather(node, v, indices, axis)
         x, order = self.held(v)
         if axis == order[0]:
             raise self.fail("it gathers along the batch axis.")
@@ -592,4 +610,7 @@ FOLDED: dict[str, Any] = {
     "Greater": _fold_binary(np.greater),
     "Not": lambda imp, node, xs: [np.logical_not(xs[0])],
     "Sqrt": lambda imp, node, xs: [np.sqrt(xs[0])],
+    "Pow": _fold_binary(np.power),
+    "Floor": lambda imp, node, xs: [np.floor(xs[0])],
+    "Ceil": lambda imp, node, xs: [np.ceil(xs[0])],
 }

@@ -140,6 +140,23 @@ def test_a_batch_of_one_that_could_be_any_of_two_axes_is_refused(tmp_path):
         load_onnx(path)
 
 
+def test_convnext_and_swin_blocks_import_and_train():
+    """ConvNeXt's gamma * branch becomes LayerScale (trainable); Swin's shifted windows fold
+    into the batch around an attention per window, and come apart again."""
+    minicnn.clear_session()
+    for name in ("convnext", "swin"):
+        path, x, expected = torch_file(name)
+        model = load_onnx(path)
+        close(model.predict(x, verbose=0), expected)
+        if name == "convnext":
+            scale = model.get_layer("gamma")
+            assert type(scale).__name__ == "LayerScale" and scale.projection_dim == 8
+            assert kinds(model).count("Permute") == 1  # the input, once for both readers
+        model.compile("adam", "mse")
+        history = model.fit(x, np.zeros_like(expected), epochs=4, verbose=0)
+        assert history.history["loss"][-1] < history.history["loss"][0]
+
+
 def test_attention_files_are_pytorch_exports():
     assert (FILES / "transformer.onnx.data").is_file()  # the dynamo exporter's weights
 

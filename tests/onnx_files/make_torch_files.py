@@ -335,6 +335,54 @@ class TimmViT(TokenViT):
         self.encoder = Block()
 
 
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block: a 7x7 depthwise convolution, LayerNorm and a GELU MLP on
+    channels-last pixels, the branch scaled by a learned gamma per channel, a residual."""
+
+    def __init__(self, channels: int = 8) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(channels, channels, 7, padding=3, groups=channels)
+        self.norm = nn.LayerNorm(channels)
+        self.expand = nn.Linear(channels, 4 * channels)
+        self.project = nn.Linear(4 * channels, channels)
+        self.gamma = nn.Parameter(torch.full((channels,), 0.5))
+        self.head = nn.Linear(channels, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.depthwise(x).permute(0, 2, 3, 1)
+        y = self.gamma * self.project(nn.functional.gelu(self.expand(self.norm(y))))
+        return self.head((x + y.permute(0, 3, 1, 2)).mean((2, 3)))
+
+
+class WindowAttention(nn.Module):
+    """Swin's shifted-window attention: pixels rolled, cut into 4x4 windows folded into
+    the batch, attention per window with a learned relative position bias, windows put back,
+    rolled back."""
+
+    def __init__(self, channels: int = 8, window: int = 4, heads: int = 2) -> None:
+        super().__init__()
+        self.window, self.heads = window, heads
+        self.embed = nn.Conv2d(3, channels, 1)
+        self.qkv = nn.Linear(channels, 3 * channels)
+        self.proj = nn.Linear(channels, channels)
+        self.bias = nn.Parameter(torch.zeros(heads, window**2, window**2))
+        self.head = nn.Linear(channels, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.roll(self.embed(x).permute(0, 2, 3, 1), shifts=(-2, -2), dims=(1, 2))
+        b, h, w, c = x.shape
+        s, n = self.window, self.window**2
+        windows = x.view(b, h // s, s, w // s, s, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, n, c)
+        count = windows.shape[0]
+        qkv = self.qkv(windows).reshape(count, n, 3, self.heads, c // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        scores = (q @ k.transpose(-2, -1)) * (c // self.heads) ** -0.5 + self.bias
+        y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(count, n, c)
+        y = self.proj(y).view(b, h // s, w // s, s, s, c).permute(0, 1, 3, 2, 4, 5)
+        y = torch.roll(y.reshape(b, h, w, c), shifts=(2, 2), dims=(1, 2))
+        return self.head(y.mean((1, 2)))
+
+
 class Frames(nn.Module):
     """A CNN over each frame of a clip, (batch, frames, channels, height, width) folded to
     (batch * frames, ...) and back, then an LSTM over the frames (TimeDistributed's way)."""
@@ -437,6 +485,8 @@ def main() -> None:
     one = dict(traced_batch=True, more=torch.randint(0, 20, (3, 6)))
     export("transformer_traced_one", Transformer(), ids[:1], dynamo=False, **one)
     export("seq2seq", Seq2Seq(), torch.randn(2, 7, 5), dynamo=True)
+    export("convnext", ConvNeXtBlock(), torch.randn(2, 8, 8, 8), dynamo=False)
+    export("swin", WindowAttention(), torch.randn(2, 3, 8, 8), dynamo=True)
 
 
 if __name__ == "__main__":

@@ -240,10 +240,17 @@ def refuse_keras2_activations(document: dict[str, Any]) -> None:
 def _build_config(layer: Any) -> dict[str, Any]:
     """Keras' build config: the input shape, or the attention layers' named shapes."""
     shapes = _batch_shape(layer.input_shape)
+    if _started(layer):  # Keras' RNN.build(sequences_shape, initial_state_shape)
+        return {"shapes_dict": {"sequences_shape": shapes[0], "initial_state_shape": shapes[1:]}}
     if type(layer).__name__ in ("MultiHeadAttention", "GroupQueryAttention"):
         names = ("query_shape", "value_shape", "key_shape")
         return {"shapes_dict": dict(zip(names, shapes, strict=False))}
     return {"input_shape": shapes}
+
+
+def _started(layer: Any) -> bool:
+    """Whether a recurrent layer is called with initial states ([x, *states])."""
+    return layer.takes_list and hasattr(layer, "state_count")
 
 
 def _registered(layer: Any) -> str:
@@ -350,9 +357,12 @@ def _functional_config(model: Any) -> dict[str, Any]:
             "MultiHeadAttention",  # Keras' call(query, value, key=None)
             "GroupQueryAttention",
         )
-        if layer.takes_list and not one_by_one:
+        kwargs = _call_kwargs(layer)
+        if _started(layer):  # Keras' rnn(x, initial_state=[h, c])
+            args, kwargs = args[:1], {**kwargs, "initial_state": args[1:]}
+        elif layer.takes_list and not one_by_one:
             args = [args]
-        entries[id(layer)]["inbound_nodes"].append({"args": args, "kwargs": _call_kwargs(layer)})
+        entries[id(layer)]["inbound_nodes"].append({"args": args, "kwargs": kwargs})
     for entry in entries.values():
         entry.pop(CALL, None)
     inputs = [[nodes[i][0].name, 0, 0] for i in range(k)]

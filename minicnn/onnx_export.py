@@ -289,9 +289,12 @@ _GATES = {"LSTM": [0, 3, 1, 2], "GRU": [0, 1, 2], "SimpleRNN": [0]}
 _RECURRENT_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
 
 
-def _recurrent(g: _Graph, layer: Any, x: str, steps: int) -> str | list[str]:
-    """LSTM, GRU and SimpleRNN as ONNX's LSTM, GRU and RNN (opset 13: time first); with
-    return_state, the output and the last states (the list SelectOutput picks from)."""
+def _recurrent(
+    g: _Graph, layer: Any, x: str, steps: int, states: list[str] | tuple[()] = ()
+) -> str | list[str]:
+    """LSTM, GRU and SimpleRNN as ONNX's LSTM, GRU and RNN (opset 13: time first), from
+    ``states`` where it was called with initial states (h, and c); with return_state, the
+    output and the last states (the list SelectOutput picks from)."""
     kind, hint = type(layer).__name__, layer.name
     if layer.stateful:
         raise ValueError(
@@ -336,6 +339,11 @@ def _recurrent(g: _Graph, layer: Any, x: str, steps: int) -> str | list[str]:
                 [gates(bias[None])[0, :, 0], np.zeros(len(order) * units, np.float32)]
             )
         inputs.append(g.constant(f"{hint}_B", both[None]))
+    if states:  # ONNX's initial_h and initial_c: (directions, batch, units)
+        inputs += [""] * (4 - len(inputs)) + [""]  # no bias given, no sequence_lens
+        axis = g.constant(f"{hint}_state_axis", np.array([0], np.int64))
+        for k, state in enumerate(states):
+            inputs.append(g.op("Unsqueeze", [state, axis], f"{hint}_initial_{k}"))
     if kind == "GRU":
         attrs["linear_before_reset"] = int(bool(layer.reset_after))
     every, last = g.name(f"{hint}_Y"), g.name(f"{hint}_Y_h")
@@ -674,7 +682,8 @@ def _channels_last_layer(
     if kind == "DepthwiseConv2D":
         return _conv(g, layer, x, shape, 2, depthwise=True)
     if kind in _GATES:
-        return _recurrent(g, layer, x, shape[0])
+        states = xs[1:] if getattr(layer, "takes_list", False) else ()
+        return _recurrent(g, layer, x, shape[0], states)
     if kind == "SelectOutput":  # one of a layer's several outputs (a recurrent layer's states)
         return xs[0][layer.index]
     if kind == "TensorArithmetic" and layer.operation in _ARITHMETIC:

@@ -264,7 +264,7 @@ class ShapeOps:
         v = self.value(node.inputs[0])
         shape = list(self.onnx_shape(v))
         axes = sorted(a % (len(shape) + len(self.axes_of(node))) for a in self.axes_of(node))
-        if v.groups is not None:
+        if v.groups is not None or (0 in axes and v.order is None):  # before the batch too
             for a in axes:
                 shape.insert(a, 1)
             return self.regrouped(node, v, shape)
@@ -273,8 +273,6 @@ class ShapeOps:
             y = layer_module().Reshape((*v.tensor.shape, *(1 for _ in axes)))(v.tensor)
             self.set(node.outputs[0], y, order=(*(old[o] for o in v.order), *axes))
             return
-        if 0 in axes:
-            raise self.fail("it adds an axis before the batch axis.")
         for a in axes:
             shape.insert(a, 1)
         self.reshaped(node, v, tuple(shape[1:]))

@@ -190,8 +190,9 @@ _ACTIVATIONS = {
 }
 
 
-def _recurrent(op, x, w, r, b, attrs):
-    """ONNX's RNN, GRU and LSTM (one direction, time first): (Y, Y_h, Y_c)."""
+def _recurrent(op, x, w, r, b, attrs, initial=(None, None)):
+    """ONNX's RNN, GRU and LSTM (one direction, time first), from zeros or the initial
+    states given (initial_h, initial_c): (Y, Y_h, Y_c)."""
     hidden = attrs["hidden_size"]
     gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[op]
     default = {"RNN": ["Tanh"], "GRU": ["Sigmoid", "Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"]}[op]
@@ -201,8 +202,8 @@ def _recurrent(op, x, w, r, b, attrs):
     steps = (
         range(x.shape[0] - 1, -1, -1) if attrs.get("direction") == "reverse" else range(x.shape[0])
     )
-    state = np.zeros((x.shape[1], hidden))
-    cell = np.zeros_like(state)
+    state = np.zeros((x.shape[1], hidden)) if initial[0] is None else initial[0][0]
+    cell = np.zeros_like(state) if len(initial) < 2 or initial[1] is None else initial[1][0]
     out = np.zeros((x.shape[0], 1, x.shape[1], hidden))
     for t in steps:
         xw, hr = x[t] @ w.T + wb, state @ r.T
@@ -252,11 +253,14 @@ def run(model: dict, x: np.ndarray) -> np.ndarray:
         elif op in ("Conv", "MaxPool", "AveragePool"):
             y = run_one(op, a, attrs)
         elif op in ("RNN", "GRU", "LSTM"):
-            y, *states = _recurrent(op, a[0], a[1], a[2], a[3] if len(a) > 3 else None, attrs)
+            given = (a + [None] * 7)[5:7]  # initial_h, initial_c
+            y, *states = _recurrent(op, *(a + [None])[:4], attrs, given)
             for name, state in zip(node["outputs"][1:], states, strict=False):
                 values[name] = state
         elif op == "Squeeze":
             y = np.squeeze(a[0], axis=tuple(int(i) for i in a[1]))
+        elif op == "Unsqueeze":
+            y = np.expand_dims(a[0], axis=tuple(int(i) for i in a[1]))
         elif op == "ConvTranspose":
             y = _conv_transpose(a[0], a[1], a[2] if len(a) > 2 else None, attrs)
         elif op == "Resize" and len(a) > 3:  # by sizes, at half-pixel positions

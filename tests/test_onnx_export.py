@@ -142,6 +142,16 @@ def transformer():
     return Model(tokens, L.Dense(3, activation="softmax")(L.GlobalAveragePooling1D()(crossed)))
 
 
+def encoder_decoder():
+    """A decoder LSTM started from its encoder's states, and a GRU from another's h."""
+    steps = Input((5, 3))
+    _, h, c = L.LSTM(4, return_state=True)(steps)
+    decoded = L.LSTM(4, return_sequences=True)(steps, initial_state=[h, c])
+    _, g = L.GRU(4, return_state=True)(decoded)
+    again = L.GRU(4, go_backwards=True)(decoded, initial_state=[g])
+    return Model(steps, L.Dense(2)(again))
+
+
 def vision_tokens():
     """ViT's input: patches, a class token before them, learned position embeddings, an
     attention block, the class token's output."""
@@ -266,6 +276,7 @@ def application_pieces():
         recurrent,
         transformer,
         vision_tokens,
+        encoder_decoder,
         separable,
         both_ways,
         volumes,

@@ -201,6 +201,7 @@ def test_the_study_models_come_back_from_onnx_as_they_were(spec, tmp_path):
         exported.dot_attention,
         exported.transformer,
         exported.vision_tokens,
+        exported.encoder_decoder,
     ],
 )
 def test_minicnn_exports_come_back(make, tmp_path):

@@ -195,3 +195,27 @@ def test_recurrent_seeds_constraints_and_keras_switches(tmp_path):
     config = load_model(tmp_path / "m.minicnn").layers[0].get_config()
     assert config["seed"] == 7 and config["unroll"] is True and config["stateful"] is False
     assert config["kernel_constraint"]["class_name"] == "MaxNorm"
+
+
+def test_keras_files_write_initial_states_as_keras_does(tmp_path):
+    """Keras' own form: the decoder's node takes the sequence, initial_state=[h, c] as a
+    keyword, and builds from a shapes_dict (Keras 3.15 loads such a file, to 3e-8)."""
+    import json
+    import zipfile
+
+    model = seq2seq()
+    model.export(tmp_path / "s.keras")
+    with zipfile.ZipFile(tmp_path / "s.keras") as archive:
+        layers = json.loads(archive.read("config.json"))["config"]["layers"]
+    lstms = [e for e in layers if e["class_name"] == "LSTM"]
+    assert len(lstms) == 2 and "initial_state" not in lstms[0]["inbound_nodes"][0]["kwargs"]
+    decoder = lstms[1]
+    node = decoder["inbound_nodes"][0]
+    assert len(node["args"]) == 1 and len(node["kwargs"]["initial_state"]) == 2
+    assert decoder["build_config"]["shapes_dict"] == {
+        "sequences_shape": [None, 5, 6],
+        "initial_state_shape": [[None, 16], [None, 16]],
+    }
+    x = [np.random.default_rng(0).random((2, 5, 6)).astype(np.float32)] * 2
+    again = load_model(tmp_path / "s.keras")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))

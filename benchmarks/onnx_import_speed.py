@@ -11,10 +11,8 @@ Needs PyTorch and onnxscript (PyTorch's exporter), never minicnn's dependencies.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import torch
+    from alternating import median_ms
     from compare_torch import torch_model
 
     import minicnn
@@ -54,20 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     x = rng.random((args.batch_size, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, args.batch_size)
     loss = minicnn.losses.SparseCategoricalCrossentropy(from_logits=True)
-    times: dict[str, list[float]] = {"imported": [], "native": []}
     for model in (imported, native):
         model.compile(minicnn.optimizers.Adam(), loss)
-        for _ in range(3):  # compiles the kernels, sizes the buffers
-            model.train_on_batch(x, y)
-    for _ in range(args.steps):
-        for name, model in (("imported", imported), ("native", native)):
-            start = time.perf_counter()
-            model.train_on_batch(x, y)
-            times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(t) * 1000 for name, t in times.items()}
-    for name, ms in medians.items():
-        print(f"{name}: {ms:.1f} ms/step")
-    print(f"ratio imported/native: {medians['imported'] / medians['native']:.2f}")
+    steps = {
+        "imported": lambda: imported.train_on_batch(x, y),
+        "native": lambda: native.train_on_batch(x, y),
+    }
+    median_ms(steps, args.steps)
     return 0
 
 

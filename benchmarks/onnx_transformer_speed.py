@@ -13,12 +13,13 @@ Needs PyTorch and onnxscript (PyTorch's exporter), never minicnn's dependencies.
 from __future__ import annotations
 
 import argparse
-import statistics
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 def text_classifier(torch, width: int, layers: int, heads: int, vocabulary: int) -> object:
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import torch
+    from alternating import median_ms
 
     import minicnn
 
@@ -98,19 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         optimizer.step()
 
     steps = {"minicnn": lambda: imported.train_on_batch(ids, labels), "torch": torch_step}
-    for step in steps.values():
-        for _ in range(3):  # compiles the kernels, sizes the buffers
-            step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(args.steps):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(t) * 1000 for name, t in times.items()}
-    for name, ms in medians.items():
-        print(f"{name}: {ms:.1f} ms/step")
-    print(f"ratio minicnn/torch: {medians['minicnn'] / medians['torch']:.2f}")
+    median_ms(steps, args.steps)
     return 0
 
 

@@ -118,6 +118,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         # sample of it, and the name of the constant it came from.
         self.spread: dict[str, tuple[np.ndarray, str]] = {}
         self.moved: dict[tuple[int, tuple[int, ...]], Any] = {}  # tensors Permuted, by order
+        self.by_weights: dict[tuple[Any, ...], Any] = {}  # layers, by their file's weights
         # The batch size the file was traced with, where its inputs give one (shape
         # arithmetic that tracing wrote as numbers holds it).
         traced = {shape[0] if shape else None for _, shape, _ in graph.inputs}
@@ -184,6 +185,19 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
             self.spread[node.outputs[0]] = (np.asarray(sample, np.float32), ins[0])
             return True
         return False
+
+    def reused(self, weights: list[str], settings: Any, make: Any) -> tuple[Any, bool]:
+        """The layer already made from the same weights of the file with the same settings
+        (a module PyTorch called more than once, as a Siamese network's encoder: one layer,
+        its weights shared), else a new one from ``make()``; and whether it is new."""
+        names = tuple(n for n in weights if n)
+        if not names or any(n not in self.graph.constants for n in names):
+            return make(), True
+        key = (names, repr(settings))
+        if key in self.by_weights:
+            return self.by_weights[key], False
+        self.by_weights[key] = layer = make()
+        return layer, True
 
     def constant(self, name: str, what: str) -> np.ndarray:
         if name not in self.constants:
@@ -416,17 +430,26 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
             x = self.in_onnx_layout(v)
         if int(x.shape[-1]) != kernel.shape[0]:
             raise self.fail(f"its input has {x.shape[-1]} features, its weights {kernel.shape[0]}.")
-        layer = layer_module().Dense(
-            int(kernel.shape[1]),
-            use_bias=bias is not None,
-            activation=self.fused_activation(index),
-            **self.named(*node.inputs[1:], *self.graph.nodes[index].inputs[1:]),
+        weights = [*node.inputs[1:], *self.graph.nodes[index].inputs[1:]]
+        activation = self.fused_activation(index)
+        rows = None if v.flat_order is None else v.flat_order.tobytes()  # kernel rows moved
+        settings = (node.op, sorted(node.attrs.items()), kernel.shape, activation.__name__, rows)
+        layer, new = self.reused(
+            weights,
+            settings,
+            lambda: layer_module().Dense(
+                int(kernel.shape[1]),
+                use_bias=bias is not None,
+                activation=activation,
+                **self.named(*weights),
+            ),
         )
         y = layer(x)
-        weights = [kernel.astype(np.float32)]
-        if bias is not None:
-            weights.append(np.broadcast_to(bias, (kernel.shape[1],)).astype(np.float32))
-        layer.set_weights(weights)
+        if new:
+            values = [kernel.astype(np.float32)]
+            if bias is not None:
+                values.append(np.broadcast_to(bias, (kernel.shape[1],)).astype(np.float32))
+            layer.set_weights(values)
         self.set(node.outputs[0], y, order=order, groups=groups)
 
     def op_Gemm(self, node: Node, index: int) -> None:

@@ -80,21 +80,24 @@ class SpatialOps:
         common["use_bias"] = bias is not None
         common["activation"] = self.fused_activation(index)
         filters = int(w.shape[0])
+        named = self.named(*node.inputs[1:])
         if group == channels and group > 1 and rank in (1, 2) and filters % channels == 0:
             multiplier = filters // channels
             kind = L.DepthwiseConv2D if rank == 2 else L.DepthwiseConv1D
-            layer = kind(
-                kernel, depth_multiplier=multiplier, **common, **self.named(*node.inputs[1:])
-            )
+            settings = dict(kernel_size=kernel, depth_multiplier=multiplier, **common)
             # (C * multiplier, 1, *k) -> (*k, C, multiplier)
             keras_kernel = w.reshape(channels, multiplier, *kernel)
             keras_kernel = keras_kernel.transpose(*range(2, rank + 2), 0, 1)
         else:
             kind = {1: L.Conv1D, 2: L.Conv2D, 3: L.Conv3D}[rank]
-            layer = kind(filters, kernel, groups=group, **common, **self.named(*node.inputs[1:]))
+            settings = dict(filters=filters, kernel_size=kernel, groups=group, **common)
             keras_kernel = w.transpose(*range(2, rank + 2), 1, 0)  # (*k, C / groups, filters)
+        shown = {**settings, "activation": common["activation"].__name__, "kind": kind}
+        layer, new = self.reused(node.inputs[1:], shown, lambda: kind(**settings, **named))
         y = layer(x)
-        layer.set_weights([keras_kernel] + ([bias.astype(np.float32)] if bias is not None else []))
+        if new:
+            weights = [keras_kernel] + ([bias.astype(np.float32)] if bias is not None else [])
+            layer.set_weights(weights)
         self.set(node.outputs[0], y, channels_last=True)
 
     def op_ConvTranspose(self, node: Node, index: int) -> None:

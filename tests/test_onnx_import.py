@@ -107,6 +107,27 @@ def test_decoders_start_from_their_encoders_states():
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+def test_a_module_called_twice_is_one_layer():
+    """A Siamese network (one encoder on two images): its Conv2d and Linear, each used twice
+    in the file, come back as one Conv2D and one Dense called twice, their weights shared
+    in training as in PyTorch."""
+    data = np.load(FILES / "siamese.npz")
+    model = load_onnx(FILES / "siamese.onnx")
+    x = [data["a"], data["b"]]
+    close(model.predict(x, verbose=0), data["expected"])
+    assert kinds(model).count("Conv2D") == 1 and kinds(model).count("Dense") == 2  # +the head
+    model.compile("adam", "mse")
+    model.fit(x, np.zeros_like(data["expected"]), epochs=3, verbose=0)
+    # Trained, one image on both sides still gives equal codes (one encoder, not two copies
+    # trained apart): distance 0, so the score is the head's bias alone.
+    (head,) = [
+        layer for layer in model.layers if type(layer).__name__ == "Dense" and layer.units == 1
+    ]
+    expected = 1 / (1 + np.exp(-head.get_weights()[1]))
+    same = model.predict([data["a"], data["a"]], verbose=0)
+    np.testing.assert_allclose(same, np.broadcast_to(expected, same.shape), rtol=1e-6)
+
+
 def test_a_pytorch_cnn_becomes_keras_layers():
     minicnn.clear_session()
     path, x, expected = torch_file("classifier")

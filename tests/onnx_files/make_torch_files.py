@@ -383,6 +383,25 @@ class WindowAttention(nn.Module):
         return self.head(y.mean((1, 2)))
 
 
+class Siamese(nn.Module):
+    """One encoder called on two images, the distance of their codes scored: PyTorch's
+    shared weights (one Conv2d and one Linear, each used twice)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(4, 6),
+        )
+        self.head = nn.Linear(6, 1)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.head((self.encoder(a) - self.encoder(b)).abs()))
+
+
 class Frames(nn.Module):
     """A CNN over each frame of a clip, (batch, frames, channels, height, width) folded to
     (batch * frames, ...) and back, then an LSTM over the frames (TimeDistributed's way)."""
@@ -456,6 +475,26 @@ def export(
     np.savez(f"{name}.npz", x=x.numpy(), expected=expected, **extra)
 
 
+def export_pair(name: str, model: nn.Module, a: torch.Tensor, b: torch.Tensor) -> None:
+    """A model of two inputs (the TorchScript exporter), its weights drawn as export's."""
+    torch.manual_seed(1)
+    model.eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.4)
+        expected = model(a, b).numpy()
+    batch = {0: "batch"}
+    torch.onnx.export(
+        model,
+        (a, b),
+        f"{name}.onnx",
+        dynamo=False,
+        input_names=["a", "b"],
+        dynamic_axes={"a": batch, "b": batch},
+    )
+    np.savez(f"{name}.npz", a=a.numpy(), b=b.numpy(), expected=expected)
+
+
 def main() -> None:
     torch.manual_seed(0)
     export("classifier", Classifier(), torch.randn(3, 3, 15, 15), dynamo=False)
@@ -487,6 +526,7 @@ def main() -> None:
     export("seq2seq", Seq2Seq(), torch.randn(2, 7, 5), dynamo=True)
     export("convnext", ConvNeXtBlock(), torch.randn(2, 8, 8, 8), dynamo=False)
     export("swin", WindowAttention(), torch.randn(2, 3, 8, 8), dynamo=True)
+    export_pair("siamese", Siamese(), torch.randn(3, 1, 8, 8), torch.randn(3, 1, 8, 8))
 
 
 if __name__ == "__main__":

@@ -27,11 +27,12 @@ from typing import Any
 import numpy as np
 
 from . import onnx_names as names
-from .onnx_folds import FoldOps, TokenOps
+from .onnx_folds import FoldOps
 from .onnx_reading import DTYPES, Graph, Node, read_onnx
 from .onnx_recurrent import RecurrentOps
 from .onnx_shapes import FOLDED, REDUCTIONS, ShapeOps
 from .onnx_spatial import SpatialOps
+from .onnx_tokens import TokenOps
 from .onnx_values import (
     BATCH,
     OnnxImportError,
@@ -433,7 +434,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         weights = [*node.inputs[1:], *self.graph.nodes[index].inputs[1:]]
         activation = self.fused_activation(index)
         rows = None if v.flat_order is None else v.flat_order.tobytes()  # kernel rows moved
-        settings = (node.op, sorted(node.attrs.items()), kernel.shape, activation.__name__, rows)
+        settings = (node.op, sorted(node.attrs.items()), kernel.shape, repr(activation), rows)
         layer, new = self.reused(
             weights,
             settings,

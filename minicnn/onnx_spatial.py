@@ -92,7 +92,7 @@ class SpatialOps:
             kind = {1: L.Conv1D, 2: L.Conv2D, 3: L.Conv3D}[rank]
             settings = dict(filters=filters, kernel_size=kernel, groups=group, **common)
             keras_kernel = w.transpose(*range(2, rank + 2), 1, 0)  # (*k, C / groups, filters)
-        shown = {**settings, "activation": common["activation"].__name__, "kind": kind}
+        shown = {**settings, "activation": repr(common["activation"]), "kind": kind}
         layer, new = self.reused(node.inputs[1:], shown, lambda: kind(**settings, **named))
         y = layer(x)
         if new:

@@ -200,6 +200,18 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         self.by_weights[key] = layer = make()
         return layer, True
 
+    def with_fills_as_numbers(self, node: Node, index: int, handler: Any) -> None:
+        """An elementwise op that meets a fill (zeros or -inf as many as the batch: a padding
+        mask's), the fill taken as its one number, broadcast as such."""
+        taken = [n for n in node.inputs if n in self.fills and n not in self.constants]
+        for name in taken:
+            self.constants[name] = np.asarray(self.fills[name], np.float32)
+        try:
+            handler(node, index)
+        finally:
+            for name in taken:
+                del self.constants[name]
+
     def constant(self, name: str, what: str) -> np.ndarray:
         if name not in self.constants:
             raise self.fail(f"its {what} must be a constant (an initializer) for minicnn's layers.")
@@ -394,6 +406,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
             first = self.values.get(node.inputs[0]) if node.inputs else None
             if first is not None and first.groups is not None and node.op in PER_STEP:
                 self.per_step(node, index, handler)
+            elif node.op in _BINARY or node.op in _ELEMENTWISE:
+                self.with_fills_as_numbers(node, index, handler)
             else:
                 handler(node, index)
         self.node = None
@@ -692,9 +706,11 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         return np.asarray(c, order="C")  # a 0-d one stays 0-d
 
     def binary(self, node: Node, operation: str) -> None:
-        from .symbolic_arithmetic import TensorArithmetic
+        from .symbolic_arithmetic import OPERATIONS, TensorArithmetic
 
         names = node.inputs[:2]
+        if operation not in OPERATIONS and any(self.is_constant(n) for n in names):
+            return self.elementwise(node, operation)  # maximum, minimum: op layers
         if operation == "add" and self.position_embedding(node):
             return
         if operation == "multiply" and self.layer_scale(node):
@@ -713,6 +729,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         merge = merge or {"maximum": "Maximum", "minimum": "Minimum"}.get(operation)
         if merge and tuple(ta.shape) == tuple(tb.shape):
             y = getattr(layer_module(), merge)()([ta, tb])
+        elif operation not in OPERATIONS:
+            y = getattr(op_module(), operation)(ta, tb)
         else:
             y = TensorArithmetic(operation)([ta, tb])
         self.set(node.outputs[0], y, order=order)

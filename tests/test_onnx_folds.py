@@ -43,7 +43,15 @@ def test_plan_pieces_cuts_and_joins_held_axes():
 
 
 @pytest.mark.parametrize(
-    "name", ["attentions", "transformer", "transformer_traced", "transformer_traced_one"]
+    "name",
+    [
+        "attentions",
+        "transformer",
+        "transformer_traced",
+        "transformer_traced_one",
+        "padding_mask",  # zeros and -inf as many as the batch meet the scores: numbers
+        "padding_mask_dynamo",
+    ],
 )
 def test_pytorch_attention_modules_predict_as_pytorch(name):
     path, x, expected = torch_file(name)

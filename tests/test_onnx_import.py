@@ -674,3 +674,16 @@ def test_gather_nd_by_one_axis(tmp_path):
     path = onnx_file(tmp_path / "w.onnx", nodes[1:2], wide, {"t": (None, 4, 3)}, {"g": ()})
     with pytest.raises(OnnxImportError, match="by several axes at once"):
         load_onnx(path)
+
+
+def test_max_and_min_with_a_constant(tmp_path):
+    """Max and Min of a tensor and a constant (PyTorch's clamp(min=1) of a count): op
+    layers, as TensorArithmetic has no maximum."""
+    nodes = [
+        node_proto("Max", ["x", "one"], ["m"], "at_least"),
+        node_proto("Min", ["m", "three"], ["y"], "at_most"),
+    ]
+    constants = {"one": np.float32(1.0), "three": np.full(4, 3.0, np.float32)}
+    path = onnx_file(tmp_path / "m.onnx", nodes, constants, {"x": (None, 4)}, {"y": (None, 4)})
+    x = RNG.standard_normal((5, 4)).astype(np.float32) * 4
+    np.testing.assert_array_equal(load_onnx(path).predict(x, verbose=0), np.clip(x, 1, 3))

@@ -383,6 +383,23 @@ class WindowAttention(nn.Module):
         return self.head(y.mean((1, 2)))
 
 
+class PaddingMask(nn.Module):
+    """A transformer layer told which tokens are padding (id 0: src_key_padding_mask), then
+    the mean of the others' outputs (a clamp(min=1) of their count)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50, 16)
+        self.encoder = nn.TransformerEncoderLayer(16, 4, 32, 0.0, batch_first=True)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        padding = ids == 0
+        y = self.encoder(self.embed(ids), src_key_padding_mask=padding)
+        kept = (~padding).unsqueeze(-1).float()
+        return self.head((y * kept).sum(1) / kept.sum(1).clamp(min=1))
+
+
 class Siamese(nn.Module):
     """One encoder called on two images, the distance of their codes scored: PyTorch's
     shared weights (one Conv2d and one Linear, each used twice)."""
@@ -527,6 +544,10 @@ def main() -> None:
     export("convnext", ConvNeXtBlock(), torch.randn(2, 8, 8, 8), dynamo=False)
     export("swin", WindowAttention(), torch.randn(2, 3, 8, 8), dynamo=True)
     export_pair("siamese", Siamese(), torch.randn(3, 1, 8, 8), torch.randn(3, 1, 8, 8))
+    padded = torch.randint(1, 50, (3, 6))
+    padded[0, 4:], padded[2, 1:] = 0, 0
+    export("padding_mask", PaddingMask(), padded, dynamo=False)  # a ConstantOfShape's zeros
+    export("padding_mask_dynamo", PaddingMask(), padded, dynamo=True)  # zeros_like
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 #      (after 1b passed) captured;
 #   4. as much of `experiments all --device gpu --seeds 3 --jobs $JOBS` (6) as fits in the time
 #      left (Ctrl-C keeps every finished run; re-running adds only the missing ones).
-# STEPS (default "1 1b 2 2b 3 4") runs some of them only.
+# STEPS (default "1 1b 2 2b 3 4") runs some of them only; GPU_TEST_PATHS (default "tests")
+# narrows step 1's test files.
 # Logs and runs.tar.gz (every results.jsonl and report) go to $OUT. $EXPERIMENT_ARGS (default
 # none), $COMPARE_ARGS and $BENCH_ARGS go to the experiments, compare_torch and pytest-benchmark:
 # benchmarks/gpu_rehearsal.sh makes them small to rehearse this script without a GPU.
@@ -79,8 +80,9 @@ stamp "1. GPU tests (every case of the real-GPU backend; CI runs the emulated on
    check that CI's fake CuPy was recorded from a CuPy like this one"
 # Every test file: a case whose id says "cuda" runs on the GPU (the captured steps' file runs
 # in 1b); the rest are deselected.
+# shellcheck disable=SC2086  # GPU_TEST_PATHS: several paths, split on spaces
 timeout -k 5 "$(limit 240)" "$PY" -m pytest -q -rs -p no:cacheprovider \
-    -k "cuda or installed_cupy" tests --ignore=tests/test_graph_step.py \
+    -k "cuda or installed_cupy" ${GPU_TEST_PATHS:-tests} --ignore=tests/test_graph_step.py \
     --ignore=tests/test_gpu_check.py 2>&1 \
     | tee "$OUT/gpu_tests.log" | tail -25
 fi

@@ -31,6 +31,9 @@ def rehearse(tmp_path: Path, **settings: str) -> tuple[subprocess.CompletedProce
         "JOBS": "2",
         "EXPERIMENT_ARGS": "--epochs 1 --batch-size 64",
         "BENCH_ARGS": "--benchmark-disable -k mlp",
+        # Step 1's GPU tests from two files: the suite runs every emulated case itself
+        # (gpu_rehearsal.sh by hand runs them all, as the device will).
+        "GPU_TEST_PATHS": "tests/test_gpu.py tests/test_token_layers.py",
         **settings,
     }
     env.pop("MINICNN_DEVICE", None)  # the script asks for the GPU itself

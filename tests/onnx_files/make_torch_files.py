@@ -450,14 +450,9 @@ class Lookup(nn.Module):
         return torch.softmax(self.fc(self.embed(ids).mean(1)), -1)
 
 
-def export(
-    name: str,
-    model: nn.Module,
-    x: torch.Tensor,
-    dynamo: bool,
-    traced_batch: bool = False,
-    more: torch.Tensor | None = None,
-) -> None:
+def draw_weights(model: nn.Module) -> None:
+    """The test files' weights: N(0, 0.4) parameters, floating buffers (batch norm's
+    statistics) in [0.5, 1.5), the same draw for each model; eval mode."""
     torch.manual_seed(1)
     model.eval()
     with torch.no_grad():
@@ -466,6 +461,18 @@ def export(
         for b in model.buffers():
             if b.dtype.is_floating_point:
                 b.copy_(torch.rand_like(b) + 0.5)
+
+
+def export(
+    name: str,
+    model: nn.Module,
+    x: torch.Tensor,
+    dynamo: bool,
+    traced_batch: bool = False,
+    more: torch.Tensor | None = None,
+) -> None:
+    draw_weights(model)
+    with torch.no_grad():
         expected = model(x).numpy()
         # Another batch (of another size) and PyTorch's output for it.
         extra = {}
@@ -494,11 +501,8 @@ def export(
 
 def export_pair(name: str, model: nn.Module, a: torch.Tensor, b: torch.Tensor) -> None:
     """A model of two inputs (the TorchScript exporter), its weights drawn as export's."""
-    torch.manual_seed(1)
-    model.eval()
+    draw_weights(model)
     with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn_like(p) * 0.4)
         expected = model(a, b).numpy()
     batch = {0: "batch"}
     torch.onnx.export(

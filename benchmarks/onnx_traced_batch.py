@@ -37,6 +37,7 @@ SHAPES = {  # each model's input without the batch
     "Seq2Seq": (7, 5),
     "ConvNeXtBlock": (8, 8, 8),
     "WindowAttention": (3, 8, 8),
+    "UnrolledRNN": (4, 5),
 }
 
 

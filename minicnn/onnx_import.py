@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import onnx_names as names
+from .onnx_fills import Fill, FillOps
 from .onnx_folds import FoldOps
 from .onnx_reading import DTYPES, Graph, Node, read_onnx
 from .onnx_recurrent import RecurrentOps
@@ -61,19 +62,6 @@ _BINARY = names.by_onnx(names.ARITHMETIC)
 _ELEMENTWISE = {**names.by_onnx(names.COMPARISONS), "Where": "where", "Not": "logical_not"}
 
 
-# Ops whose result is the number their input is filled with (a zero initial state).
-_KEEP_A_FILL = {
-    "Identity",
-    "Cast",
-    "Unsqueeze",
-    "Squeeze",
-    "Reshape",
-    "Expand",
-    "Slice",
-    "Transpose",
-    "Gather",
-}
-
 # Ops that work on each sample alone and need the batch apart: on a tensor whose batch is
 # merged with the steps after it (TimeDistributed's), they run on every step.
 PER_STEP = {
@@ -94,7 +82,7 @@ PER_STEP = {
 }
 
 
-class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
+class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps):
     """An ONNX graph made a minicnn model, node by node."""
 
     def __init__(
@@ -114,7 +102,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         self.node: Node | None = None
         self.fused: set[int] = set()  # nodes folded into the one before them
         self.aliased: set[int] = set()  # activations made their layer's own
-        self.fills: dict[str, float] = {}  # one number over a shape with the batch size
+        self.fills: dict[str, Fill] = {}  # values the same for every sample
         # A constant spread over the batch (a learned token, position embeddings): one
         # sample of it, and the name of the constant it came from.
         self.spread: dict[str, tuple[np.ndarray, str]] = {}
@@ -150,42 +138,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
     def is_zero(self, name: str) -> bool:
         """Whether ``name`` is zeros (a constant, or zeros as many as the batch)."""
         if name in self.fills:
-            return self.fills[name] == 0
+            return not np.any(self.fills[name].sample)
         return name in self.constants and not np.any(self.constants[name])
-
-    def batch_fill(self, node: Node) -> bool:
-        """One number spread over a shape that holds the batch size (PyTorch's zero
-        initial states: ConstantOfShape, Expand), kept as that number."""
-        ins = [i for i in node.inputs if i]
-        if node.op in _KEEP_A_FILL:
-            if ins and ins[0] in self.fills:
-                self.fills[node.outputs[0]] = self.fills[ins[0]]
-                return True
-        if node.op == "Concat" and ins and all(i in self.fills for i in ins):
-            if len({self.fills[i] for i in ins}) == 1:
-                self.fills[node.outputs[0]] = self.fills[ins[0]]
-                return True
-        shape = self.constants.get(ins[-1]) if ins else None
-        if shape is None or not np.any(np.asarray(shape) == BATCH):
-            return False
-        if node.op == "ConstantOfShape":
-            value = node.attrs.get("value")
-            self.fills[node.outputs[0]] = 0.0 if value is None else float(np.ravel(value)[0])
-            return True
-        if node.op == "Expand" and ins[0] in self.constants:
-            c = np.asarray(self.constants[ins[0]])
-            if c.size and np.all(c == c.reshape(-1)[0]):
-                self.fills[node.outputs[0]] = float(c.reshape(-1)[0])
-                return True
-            target = [int(d) for d in np.ravel(shape)]
-            if target[0] != BATCH or BATCH in target[1:]:
-                self.node = node
-                raise self.fail("a constant spread over an axis of the batch's size but the first.")
-            target[0] = 1
-            sample = np.broadcast_to(c, np.broadcast_shapes(c.shape, tuple(target)))[0]
-            self.spread[node.outputs[0]] = (np.asarray(sample, np.float32), ins[0])
-            return True
-        return False
 
     def reused(self, weights: list[str], settings: Any, make: Any) -> tuple[Any, bool]:
         """The layer already made from the same weights of the file with the same settings
@@ -199,18 +153,6 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
             return self.by_weights[key], False
         self.by_weights[key] = layer = make()
         return layer, True
-
-    def with_fills_as_numbers(self, node: Node, index: int, handler: Any) -> None:
-        """An elementwise op that meets a fill (zeros or -inf as many as the batch: a padding
-        mask's), the fill taken as its one number, broadcast as such."""
-        taken = [n for n in node.inputs if n in self.fills and n not in self.constants]
-        for name in taken:
-            self.constants[name] = np.asarray(self.fills[name], np.float32)
-        try:
-            handler(node, index)
-        finally:
-            for name in taken:
-                del self.constants[name]
 
     def constant(self, name: str, what: str) -> np.ndarray:
         if name not in self.constants:
@@ -250,6 +192,9 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
                 "ClassToken (joined before a sequence's steps) or PositionEmbedding (added to "
                 "a sequence of its shape), and this is neither."
             )
+        if name in self.fills:  # a tensor wanted: made from the batch of the first input
+            self.values[name] = self.materialized(self.fills[name])
+            return self.values[name]
         raise self.fail(f"its input '{name}' is neither a graph input nor computed before it.")
 
     def onnx_shape(self, v: Value) -> tuple[int, ...]:
@@ -407,7 +352,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
             if first is not None and first.groups is not None and node.op in PER_STEP:
                 self.per_step(node, index, handler)
             elif node.op in _BINARY or node.op in _ELEMENTWISE:
-                self.with_fills_as_numbers(node, index, handler)
+                self.with_fills_as_constants(node, index, handler)
             else:
                 handler(node, index)
         self.node = None
@@ -441,6 +386,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
             x, kernel = v.tensor, kernel[v.flat_order]
         elif v.order is not None and v.order[-1] == len(v.order) - 1:
             x, order = v.tensor, v.order  # features last either way (a time-major sequence)
+        elif v.order is not None and v.flat_order is None and v.order[0] != 0:
+            last = len(v.order) - 1  # features moved last, the batch kept first
+            order = (v.order[0], *(o for o in v.order[1:] if o != last), last)
+            x = self.in_order(v, order)
         else:
             x = self.in_onnx_layout(v)
         if int(x.shape[-1]) != kernel.shape[0]:
@@ -701,6 +650,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         sample_rank = len(v.tensor.shape)
         while c.ndim > sample_rank and c.shape[0] == 1:  # the batch axis of the broadcast
             c = c[0]
+        if c.ndim > sample_rank and c.shape[0] == self.traced_batch and np.all(c == c[:1]):
+            c = c[0]  # the same for every sample of the batch it was traced with
         if c.ndim > sample_rank:
             raise self.fail(f"a constant of shape {c.shape} varies along the batch axis.")
         return np.asarray(c, order="C")  # a 0-d one stays 0-d
@@ -718,8 +669,9 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
         constants = [self.is_constant(n) for n in names]
         if constants[0] or constants[1]:
             k = 0 if constants[0] else 1
-            v = self.value(names[1 - k])
-            c = self.broadcast_constant(self.constants[names[k]], v)
+            c = self.constants[names[k]]
+            v = self.with_leading_units(self.value(names[1 - k]), np.ndim(c))
+            c = self.broadcast_constant(c, v)
             layer = TensorArithmetic(operation, constant=c, constant_first=k == 0)
             self.values[node.outputs[0]] = v.like(layer([v.tensor]))
             return
@@ -744,14 +696,24 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
 
     def aligned(self, vs: list[Value]) -> tuple[Any, ...]:
         """The tensors in one layout, and that layout (as Value.order)."""
+        vs = self.same_rank(vs)
         order = self.common_order(vs)
         return (*(self.in_order(v, order) for v in vs), order)
 
+    def same_rank(self, vs: list[Value], rank: int = 0) -> list[Value]:
+        """Tensors (and constants of ``rank``) broadcast together, each as NumPy broadcasts
+        it: of fewer axes, new ones of size 1 before its first."""
+        rank = max(rank, *(self.onnx_rank(v) for v in vs))
+        return [self.with_leading_units(v, rank) for v in vs]
+
     def elementwise(self, node: Node, function: str) -> None:
         """An elementwise op of any arity (comparisons, Where), broadcast as NumPy does."""
-        vs = [self.value(n) for n in node.inputs if not self.is_constant(n)]
-        if not vs:
+        tensors = [n for n in node.inputs if not self.is_constant(n)]
+        if not tensors:
             raise self.fail("no tensor among its inputs.")
+        ranks = [np.ndim(self.constants[n]) for n in node.inputs if self.is_constant(n)]
+        vs = self.same_rank([self.value(n) for n in tensors], max(ranks, default=0))
+        given = dict(zip(tensors, vs, strict=True))
         order = self.common_order(vs)
         reference = Value(vs[0].tensor, order)
         operands = []
@@ -762,7 +724,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, TokenOps):
                     c = self.broadcast_constant(c, reference).astype(c.dtype)
                 operands.append(c.astype(np.float32) if c.dtype.kind == "f" else c)
             else:
-                operands.append(self.in_order(self.values[name], order))
+                operands.append(self.in_order(given[name], order))
         self.set(node.outputs[0], getattr(op_module(), function)(*operands), order=order)
 
     def merged(self, node: Node, merge: str) -> None:

@@ -19,6 +19,7 @@ from .onnx_values import (
     is_batch_multiple,
     layer_module,
     op_module,
+    plain,
 )
 
 # ONNX's reductions, as minicnn.ops names them.
@@ -41,6 +42,24 @@ class ShapeOps:
         if v.flat_order is not None or v.order is None:
             return self.in_onnx_layout(v), tuple(range(rank))
         return v.tensor, v.order
+
+    def with_leading_units(self, v: Value, rank: int) -> Value:
+        """``v`` as NumPy broadcasts it to ``rank`` axes: new ONNX axes of size 1 before its
+        first (an unrolled RNN's step, (1, batch, units), meets an input step (batch,
+        units)). They are held right after the batch."""
+        count = rank - self.onnx_rank(v)
+        if count <= 0:
+            return v
+        L = layer_module()
+        if v.groups is not None:  # new held axes, last
+            n = len(v.tensor.shape)
+            y = L.Reshape((*v.tensor.shape, *(1,) * count))(v.tensor)
+            units = tuple((n + 1 + k,) for k in range(count))
+            return Value(y, groups=(*units, *v.groups))
+        x, order = self.held(v)
+        y = L.Reshape((*(1,) * count, *x.shape))(x)
+        moved = (order[0] + count, *range(count), *(o + count for o in order[1:]))
+        return Value(y, plain(moved))
 
     # --- axes ------------------------------------------------------------------------------
 

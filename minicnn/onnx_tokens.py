@@ -11,11 +11,29 @@ import re
 import numpy as np
 
 from .onnx_reading import Node
-from .onnx_values import layer_module
+from .onnx_values import BATCH, layer_module
 
 
 class TokenOps:
     """The learned tensors' handlers of the importer (a mixin of ``onnx_import``'s)."""
+
+    def spread_token(self, node: Node, ins: list[str]) -> bool:
+        """A constant Expanded over the batch (``cls_token.expand(n, -1, -1)``): one sample
+        of it kept, and the constant it came from."""
+        shape = self.constants.get(ins[-1]) if ins else None
+        if node.op != "Expand" or ins[0] not in self.constants or shape is None:
+            return False
+        target = [int(d) for d in np.ravel(shape)]
+        if BATCH not in target:
+            return False
+        if target[0] != BATCH or BATCH in target[1:]:
+            self.node = node
+            raise self.fail("a constant spread over an axis of the batch's size but the first.")
+        c = np.asarray(self.constants[ins[0]])
+        target[0] = 1
+        sample = np.broadcast_to(c, np.broadcast_shapes(c.shape, tuple(target)))[0]
+        self.spread[node.outputs[0]] = (np.asarray(sample, np.float32), ins[0])
+        return True
 
     def class_tokens(self, node: Node) -> None:
         names = list(node.inputs)

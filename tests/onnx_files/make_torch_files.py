@@ -160,6 +160,20 @@ class Recurrent(nn.Module):
         return self.fc(torch.cat([r[:, -1], last.transpose(0, 1).flatten(1)], 1))
 
 
+class UnrolledRNN(nn.Module):
+    """A tanh RNN and a head on its last step: PyTorch's default (dynamo) exporter writes
+    nn.RNN unrolled, step by step, its zero state times the recurrent kernel first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.RNN(5, 3, batch_first=True)
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps, _ = self.rnn(x)
+        return self.fc(steps[:, -1])
+
+
 class Seq2Seq(nn.Module):
     """Decoders started from their encoders' final states: an LSTM's (h, c), and a
     bidirectional GRU's h for both directions."""
@@ -480,8 +494,8 @@ def export(
             extra = {"x_more": more.numpy(), "expected_more": model(more).numpy()}
     path = f"{name}.onnx"
     if dynamo:  # PyTorch's default exporter, which keeps the weights in name.onnx.data
-        batch = torch.export.Dim("batch")
-        program = torch.onnx.export(model, (x,), dynamo=True, dynamic_shapes=({0: batch},))
+        shapes = None if traced_batch else ({0: torch.export.Dim("batch")},)
+        program = torch.onnx.export(model, (x,), dynamo=True, dynamic_shapes=shapes)
         for node in program.model.graph:  # PyTorch's stack traces: most of the file's size
             node.metadata_props.clear()
         program.save(path, external_data=True)
@@ -552,6 +566,11 @@ def main() -> None:
     padded[0, 4:], padded[2, 1:] = 0, 0
     export("padding_mask", PaddingMask(), padded, dynamo=False)  # a ConstantOfShape's zeros
     export("padding_mask_dynamo", PaddingMask(), padded, dynamo=True)  # zeros_like
+    steps = torch.randn(3, 4, 5)
+    export("rnn_unrolled", UnrolledRNN(), steps, dynamo=True, more=torch.randn(5, 4, 5))
+    # Traced at a batch of three: the zero state's product, folded by the exporter, is a
+    # constant of three equal rows.
+    export("rnn_unrolled_traced", UnrolledRNN(), steps, dynamo=True, traced_batch=True)
 
 
 if __name__ == "__main__":

@@ -200,53 +200,10 @@ class ShapeOps:
                 return None
             self.set(node.outputs[0], L.Flatten()(self.in_onnx_layout(v)))
             return None
-        if v.order is not None and v.flat_order is None and v.order[0] == 0:
-            held = self.reshaped_in_place(v, target)
-            if held is not None:  # the groups of axes it merges or splits lie together
-                shape, order = held
-                self.set(node.outputs[0], L.Reshape(shape)(v.tensor), order=order)
-                return None
+        if v.order is not None and v.flat_order is None:  # cut and merged as held
+            return self.regrouped(node, v, [BATCH, *target])
         self.set(node.outputs[0], L.Reshape(target)(self.in_onnx_layout(v)))
         return None
-
-    def reshaped_in_place(
-        self, v: Value, target: tuple[int, ...]
-    ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-        """The same reshape done on the held tensor, where each group of ONNX axes that it
-        merges (or splits) lies together, in order, in the held tensor: (the held shape,
-        its order). A channels-last image (N, H, W, C) made (N, C, H * W) is (N, H * W, C)
-        held. None where the groups lie apart."""
-        source = [int(d) for d in self.onnx_shape(v)[1:]]
-        sizes = list(target)
-        if -1 in sizes:  # the one size left to work out
-            known = int(np.prod([d for d in sizes if d != -1]))
-            sizes[sizes.index(-1)] = int(np.prod(source)) // max(known, 1)
-        if 1 in source or 1 in sizes or int(np.prod(sizes)) != int(np.prod(source)):
-            return None  # units can join any group: ONNX's layout says it plainly
-        groups, i, j = [], 0, 0
-        while i < len(source):
-            first_i, first_j = i, j
-            have, want = source[i], sizes[j]
-            while have != want:
-                if have < want:
-                    i += 1
-                    have *= source[i]
-                else:
-                    j += 1
-                    want *= sizes[j]
-            groups.append((list(range(first_i + 1, i + 2)), list(range(first_j + 1, j + 2))))
-            i, j = i + 1, j + 1
-        held = list(v.order[1:])  # ONNX's axes in the held order
-        shape, order = [], [0]
-        position = 0
-        while position < len(held):
-            group = next((g for g in groups if g[0][0] == held[position]), None)
-            if group is None or held[position : position + len(group[0])] != group[0]:
-                return None
-            shape += [sizes[k - 1] for k in group[1]]
-            order += group[1]
-            position += len(group[0])
-        return tuple(shape), tuple(order)
 
     def op_Flatten(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])

@@ -91,6 +91,21 @@ TF_OPS: dict[str, tuple[str, Parameters]] = {
         (("value", "x"), ("num_or_size_splits", "indices_or_sections"), ("axis", "axis")),
     ),
     "tile": ("tile", (("input", "x"), ("multiples", "repeats"))),
+    "compat.v1.gather": ("take", (("params", "x"), ("indices", "indices"), ("axis", "axis"))),
+    "compat.v1.pad": (
+        "pad",
+        (
+            ("tensor", "x"),
+            ("paddings", "pad_width"),
+            ("mode", "mode"),
+            ("constant_values", "constant_values"),
+        ),
+    ),
+    "math.logical_not": ("logical_not", _X),
+    **{
+        f"math.logical_{name}": (f"logical_{name}", (("x", "x1"), ("y", "x2")))
+        for name in ("and", "or", "xor")
+    },
     "where": ("where", (("condition", "condition"), ("x", "x"), ("y", "y"))),
     "ones_like": ("ones_like", (("input", "x"), ("dtype", "dtype"))),
     "zeros_like": ("zeros_like", (("input", "x"), ("dtype", "dtype"))),
@@ -103,9 +118,13 @@ _TF_DEFAULTS = {
     "nn.softmax": {"axis": -1},
     "nn.log_softmax": {"axis": -1},
     "split": {"axis": 0},
+    "compat.v1.gather": {"axis": 0},
 }
 # TensorFlow's arguments that change nothing at these values, and other names of some.
-_IGNORED = {"compat.v1.transpose": {"conjugate": (False,)}}
+_IGNORED = {
+    "compat.v1.transpose": {"conjugate": (False,)},
+    "compat.v1.gather": {"validate_indices": (None, True, False), "batch_dims": (0,)},
+}
 _ALIASES = {"compat.v1.squeeze": {"squeeze_dims": "axis"}}
 
 
@@ -126,6 +145,16 @@ def _matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False
     return ops.matmul(a, b)
 
 
+def _pad(
+    tensor: Any,
+    paddings: Any,
+    mode: str = "CONSTANT",
+    constant_values: Any = 0,
+) -> Any:
+    """TensorFlow's modes in capitals (case aside, they are NumPy's)."""
+    return ops.pad(tensor, paddings, mode=mode.lower(), constant_values=constant_values)
+
+
 def _l2_normalize(x: Any, axis: Any = None, epsilon: float = 1e-12) -> Any:
     """TensorFlow's x / sqrt(max(sum(x^2), epsilon))."""
     squares = ops.sum(ops.square(x), axis=axis, keepdims=True)
@@ -140,6 +169,7 @@ def _silu(features: Any, beta: float = 1.0) -> Any:
 # that are ops of their own here.
 _COMPOSITE: dict[str, Callable[..., Any]] = {
     "split": _split,
+    "compat.v1.pad": _pad,
     "linalg.matmul": _matmul,
     "nn.silu": _silu,
     "math.l2_normalize": _l2_normalize,
@@ -166,7 +196,7 @@ def tf_function(name: str) -> Callable[..., Any]:
                 kwargs[real] = kwargs.pop(alias)
         for key, harmless in _IGNORED.get(name, {}).items():
             if kwargs.get(key) in harmless:
-                kwargs.pop(key)
+                kwargs.pop(key, None)
         for key, default in _TF_DEFAULTS.get(name, {}).items():
             if kwargs.get(key) is None:
                 kwargs[key] = default

@@ -55,11 +55,21 @@ _KERAS3_ARGUMENTS = {
 # Keras 3's arguments of these layers that Keras 2 has not got, where they hold the values
 # that mean what Keras 2 does (another value is left for Keras 2 to refuse by name).
 _KERAS3_DEFAULTS = {
-    "Resizing": {"pad_to_aspect_ratio": (False,), "fill_mode": ("constant",), "fill_value": (0,)},
+    "Resizing": {
+        "pad_to_aspect_ratio": (False,),
+        "fill_mode": ("constant",),
+        "fill_value": (0,),
+        "antialias": (False,),
+    },
     "Attention": {"use_causal_mask": (False,)},  # Keras 2 took it in the call
     "AdditiveAttention": {"use_causal_mask": (False,)},
 }
 _RENAMED = {"LeakyReLU": {"negative_slope": "alpha"}}
+# The activations TensorFlow 2.15's Keras has by name ("hard_sigmoid" is its own, below).
+_KERAS2_ACTIVATIONS = {
+    *("elu", "exponential", "gelu", "leaky_relu", "linear", "log_softmax", "mish", "relu"),
+    *("relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign", "swish", "tanh"),
+}
 # Keras 2's registered names of the classes it kept outside its layers module.
 _REGISTERED = {"CustomScaleLayer": "Custom>CustomScaleLayer"}
 # The names of a layer's positional arguments after the first, which Keras 2 recorded
@@ -179,6 +189,12 @@ def _keras2_config(class_name: str, entry: dict[str, Any]) -> dict[str, Any]:
             )
         elif key.endswith("activation") and value == "legacy_hard_sigmoid":
             value = "hard_sigmoid"
+        elif key.endswith("activation") and isinstance(value, str):
+            if value not in _KERAS2_ACTIVATIONS:
+                raise KerasFileError(
+                    f"layer '{layer_name}': Keras 2 has no activation '{value}' (TensorFlow "
+                    "2.15's Keras would not read the file)."
+                )
         legacy[_RENAMED.get(class_name, {}).get(key, key)] = value
     if class_name == "MultiHeadAttention":  # Keras 2 built it from the shapes in its config
         shapes = (entry.get("build_config") or {}).get("shapes_dict") or {}
@@ -328,7 +344,17 @@ def _op_entry(layer: Any) -> dict[str, Any]:
         call = {"args": [{INPUT: 0}], "kwargs": {"slice_spec": slice_spec_of(layer.key)}}
         return {"class_name": "SlicingOpLambda", "config": config, CALL: call}
     op, bound = op_arguments(layer, defaults=False)
-    bound = {k: keras_value(v) for k, v in bound.items()}
+    if op == "take" and bound.get("axis") is not None:
+        bound["indices"] = _gathered_indices(layer, bound)
+    if op == "pad":
+        mode = bound.get("mode", "constant")
+        if mode not in ("constant", "reflect", "symmetric"):
+            raise KerasFileError(
+                f"layer '{layer.name}': TensorFlow's pad has no mode {mode!r} (only "
+                "constant, reflect and symmetric), so Keras 2's format can't hold it."
+            )
+        bound["mode"] = mode.upper()  # TensorFlow's spelling
+    bound = {k: _keras2_value(v) for k, v in bound.items()}
     if op == "split" and isinstance(bound.get("indices_or_sections"), list):
         bound["indices_or_sections"] = _split_sizes(layer, bound)
     if op == "swapaxes":  # TensorFlow's transpose with the permutation that swaps them
@@ -345,6 +371,31 @@ def _op_entry(layer: Any) -> dict[str, Any]:
         )
     config["function"], first, kwargs = found
     return {"class_name": "TFOpLambda", "config": config, CALL: {"args": [first], "kwargs": kwargs}}
+
+
+def _keras2_value(value: Any) -> Any:
+    """A call's argument as Keras 2 saved it: an array as nested lists (Keras 3 writes its
+    ``__numpy__`` object, which TensorFlow's Keras passes on to the op as a dict)."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_keras2_value(v) for v in value]
+    return keras_value(value)
+
+
+def _gathered_indices(layer: Any, bound: dict[str, Any]) -> Any:
+    """NumPy's take's indices for TensorFlow's gather, which has no negative ones: counted
+    from the end of the axis."""
+    indices = np.asarray(backend.to_numpy(bound["indices"]))
+    if np.any(indices < 0):
+        length = (None, *_first_shape(layer))[bound["axis"]]
+        if length is None:
+            raise KerasFileError(
+                f"layer '{layer.name}': TensorFlow's gather takes no negative indices, and "
+                "the axis's length is unknown."
+            )
+        indices = np.where(indices < 0, indices + length, indices)
+    return indices.tolist()  # a number or a list, as TensorFlow wrote them
 
 
 def _first_shape(layer: Any) -> tuple[Any, ...]:

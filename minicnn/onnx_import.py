@@ -628,7 +628,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps):
     def op_Cast(self, node: Node, index: int) -> None:
         to = np.dtype(DTYPES.get(int(self.attr("to", 1)), "<f4"))
         v = self.value(node.inputs[0])
-        held = np.dtype(getattr(v.tensor, "dtype", None) or "float32")
+        held = np.dtype(_dtype_of(v.tensor) or "float32")
         if to.kind == "f" and held.kind == "f":  # minicnn computes in float32 throughout
             return self.passthrough(node, index)
         y = op_module().cast(v.tensor, "float32" if to.kind == "f" else to.name)
@@ -757,6 +757,21 @@ def _install_simple_ops() -> None:
 
 
 _install_simple_ops()
+
+
+# Layers that move a tensor's entries and keep their type.
+_MOVING = {"Reshape", "Permute", "Flatten", "GetItem"}
+
+
+def _dtype_of(tensor: Any) -> str | None:
+    """A symbolic tensor's dtype, where an op made it (a comparison's bool), looked up
+    through the layers that only move entries (a mask unsqueezed before its Cast)."""
+    while getattr(tensor, "dtype", None) is None:
+        layer = getattr(tensor, "layer", None)
+        if type(layer).__name__ not in _MOVING or not getattr(tensor, "inputs", None):
+            return None
+        tensor = tensor.inputs[0]
+    return str(tensor.dtype)
 
 
 def _layer_name(name: str) -> str:

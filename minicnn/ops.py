@@ -649,19 +649,26 @@ def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
     return _on_device(lambda xp: xp.eye(n, m, dtype=backend.FLOAT), dtype)
 
 
-def _logical(name: str) -> Callable[..., Tensor]:
-    def op(*xs: Any) -> Tensor:
-        arrays = [_data(v).astype(bool) for v in _operands(*xs)]
-        return Tensor(getattr(backend.get_array_module(*arrays), name)(*arrays))
-
-    op.__name__ = name
-    return op
+def _logical_of(name: str, *xs: Any) -> Tensor:
+    arrays = [_data(v).astype(bool) for v in _operands(*xs)]
+    return Tensor(getattr(backend.get_array_module(*arrays), name)(*arrays))
 
 
-logical_and = _logical("logical_and")
-logical_or = _logical("logical_or")
-logical_xor = _logical("logical_xor")
-logical_not = _logical("logical_not")
+# Keras' parameter names, which its operation classes (and so its files) hold.
+def logical_and(x1: Any, x2: Any) -> Tensor:
+    return _logical_of("logical_and", x1, x2)
+
+
+def logical_or(x1: Any, x2: Any) -> Tensor:
+    return _logical_of("logical_or", x1, x2)
+
+
+def logical_xor(x1: Any, x2: Any) -> Tensor:
+    return _logical_of("logical_xor", x1, x2)
+
+
+def logical_not(x: Any) -> Tensor:
+    return _logical_of("logical_not", x)
 
 
 def _rounding(name: str) -> Callable[[Any], Tensor]:

@@ -303,7 +303,7 @@ def test_keras2_tensorflow_calls_on_keras_tensors_become_minicnn_ops(tmp_path):
 
 def test_save_h5_writes_keras_2s_legacy_file(tmp_path):
     """``model.save("m.h5")`` gives Keras' legacy HDF5 file in TensorFlow 2's dialect (which
-    TF 2.15 read back for 69 of 70 layer cases and 15 of 16 applications, predicting the
+    TF 2.15 read back for 72 of 73 layer cases and 15 of 16 applications, predicting the
     same: check_keras2_layers.py, check_keras2_applications.py); minicnn reads it too."""
     import json
 
@@ -384,6 +384,53 @@ def test_save_h5_writes_ops_as_tensorflow_calls(tmp_path):
         model.predict(data, verbose=0),
         rtol=1e-6,
     )
+
+
+def test_save_h5_writes_gathers_pads_and_logical_ops_as_tensorflow_calls(tmp_path):
+    """ops.take as tf.gather (negative indices counted from the end, which TensorFlow's
+    gather needs), ops.pad as tf.pad (its modes in capitals), the logical ops; arrays as
+    plain lists, as Keras 2 wrote them. TF 2.15 read such a file with the same outputs
+    (difference 0); minicnn reads it back."""
+    import json
+
+    x = Input((4, 3))
+    outputs = [
+        minicnn.ops.take(x, np.array([-1, 1]), axis=-2),
+        minicnn.ops.pad(x, ((0, 0), (1, 2), (0, 1)), mode="reflect"),
+        minicnn.ops.pad(x, ((0, 0), (1, 0), (0, 0)), constant_values=2.0),
+        minicnn.ops.cast(minicnn.ops.logical_not(minicnn.ops.greater(x, 0.5)), "float32"),
+        minicnn.ops.cast(
+            minicnn.ops.logical_xor(minicnn.ops.greater(x, 0.5), minicnn.ops.less(x, 0.7)),
+            "float32",
+        ),
+        x * np.array([1.0, 2.0, 3.0], np.float32),
+    ]
+    model = minicnn.Model(x, outputs)
+    model.save(tmp_path / "ops.h5")
+    with h5py.File(tmp_path / "ops.h5", "r") as h5:
+        entries = json.loads(h5.attrs["model_config"])["config"]["layers"]
+    # Each call's node: [layer, node, tensor, its other arguments].
+    calls = {e["config"].get("function"): e["inbound_nodes"][0] for e in entries[1:]}
+    assert calls["compat.v1.gather"][3] == {"indices": [3, 1], "axis": -2}
+    assert calls["compat.v1.pad"][3]["mode"] in ("REFLECT", "CONSTANT")
+    assert "math.logical_not" in calls and "math.logical_xor" in calls
+    assert calls["math.multiply"][3]["y"] == [1.0, 2.0, 3.0]  # not Keras 3's __numpy__
+    data = np.random.default_rng(0).random((2, 4, 3)).astype(np.float32)
+    again = load_model(tmp_path / "ops.h5")
+    for a, b in zip(again.predict(data, verbose=0), model.predict(data, verbose=0), strict=True):
+        np.testing.assert_array_equal(a, b)
+    edge = minicnn.Model(x, minicnn.ops.pad(x, ((0, 0), (1, 1), (0, 0)), mode="edge"))
+    with pytest.raises(KerasFileError, match="TensorFlow's pad has no mode 'edge'"):
+        edge.save(tmp_path / "edge.h5")
+    hard = Sequential([Input((3,)), L.Dense(2, activation="hard_silu")])
+    with pytest.raises(KerasFileError, match="Keras 2 has no activation 'hard_silu'"):
+        hard.save(tmp_path / "hard.h5")
+    assert not (tmp_path / "edge.h5").exists() and not (tmp_path / "hard.h5").exists()
+    resized = Sequential([Input((8, 8, 1)), L.Resizing(4, 4)])  # antialias=False: Keras 2's
+    resized.save(tmp_path / "resized.h5")
+    with h5py.File(tmp_path / "resized.h5", "r") as h5:
+        layers = json.loads(h5.attrs["model_config"])["config"]["layers"]
+    assert "antialias" not in layers[-1]["config"]
 
 
 def test_long_name_lists_are_split_as_keras_splits_them(tmp_path):

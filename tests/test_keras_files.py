@@ -285,7 +285,7 @@ def test_export_writes_what_keras_3_takes(tmp_path):
     """Attention's causal mask is an argument of Keras' call, not of its config;
     Discretization takes no ``trainable``; "/" in a layer's name (Keras 2's MobileNetV3 has
     "Conv/BatchNorm") becomes "_", with a warning. Keras 3.15 loaded such exports (70 layer
-    cases of check_layers.py, and 69 of 70 Keras 2 layers and all 16 Keras 2 applications
+    cases of check_layers.py, and 72 of 73 Keras 2 layers and all 16 Keras 2 applications
     converted by minicnn) with the same predictions."""
     x = Input((4, 3))
     attended = L.Attention()([x, x], use_causal_mask=True)

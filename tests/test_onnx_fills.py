@@ -172,3 +172,18 @@ def test_a_dense_layer_takes_a_tensor_whose_batch_is_not_first(tmp_path):
     x = RNG.standard_normal((5, 3)).astype(np.float32)
     close(model.predict(x, verbose=0), x @ w)
     assert kinds(model).count("Dense") == 1
+
+
+def test_a_cast_of_a_mask_moved_by_a_reshape_is_kept():
+    """PyTorch's (~mask).unsqueeze(-1).float(): the Cast reads a Reshape of a bool tensor,
+    whose type the reshape does not hide, so the mask is cast before it multiplies floats
+    (TensorFlow's Keras, reading the model's Keras 2 file, needs the types to agree)."""
+    from minicnn.onnx_import import _dtype_of
+
+    path, x, expected = torch_file("padding_mask")
+    model = load_onnx(path)
+    close(model.predict(x, verbose=0), expected)
+    for layer in model.layers:
+        if type(layer).__name__ == "TensorArithmetic":
+            inputs = layer.input if isinstance(layer.input, list) else [layer.input]
+            assert all(_dtype_of(t) in (None, "float32") for t in inputs), layer.name

@@ -9,9 +9,10 @@ TensorFlow 2.15 is installed, naming minicnn's Python:
 
 With KERAS3_PYTHON naming a Python where Keras 3 is installed, minicnn also converts each
 model to Keras 3's ``.keras`` archive, and Keras 3 must load it and predict the same.
+CASES="LSTM_initial_state,GRU_initial_state" checks those cases alone.
 
-With TensorFlow 2.15.1, minicnn read 70 of the 71 cases (a Lambda's bytecode is refused by
-name), and TensorFlow read back 69 of minicnn's 70 files, predicting the same: the one left,
+With TensorFlow 2.15.1, minicnn read 73 of the 74 cases (a Lambda's bytecode is refused by
+name), and TensorFlow read back 72 of minicnn's 73 files, predicting the same: the one left,
 SpectralNormalization's, is a legacy file TensorFlow does not read even when it wrote it.
 """
 
@@ -153,7 +154,13 @@ if __name__ == "__main__":
         "SpectralNormalization": ("L.SpectralNormalization(L.Dense(3))", (4,)),
         "ActivityRegularization": ("L.ActivityRegularization(l1=0.1)", (4,)),
         "Lambda": ("L.Lambda(lambda t: t * 2)", (4,)),
+        "LSTM_initial_state": ("LSTMSTATE", (5, 2)),
+        "GRU_initial_state": ("GRUSTATE", (5, 2)),
+        "SimpleRNN_initial_state": ("RNNSTATE", (5, 2)),
     }
+    only = os.environ.get("CASES")  # a comma-separated few, to check those alone
+    if only:
+        CASES = {name: case for name, case in CASES.items() if name in only.split(",")}
 
     two_inputs = {
         "MASKLSTM": lambda inp: L.LSTM(3)(L.Masking(mask_value=0.0)(inp)),
@@ -165,6 +172,14 @@ if __name__ == "__main__":
         "MUL": lambda inp: L.Multiply()([inp, L.Dense(4)(inp)]),
         "MAX": lambda inp: L.Maximum()([inp, L.Dense(4)(inp)]),
         "CONCAT": lambda inp: L.Concatenate(axis=1)([inp, L.Dense(3)(inp)]),
+        # A decoder started from its encoder's final states (Keras' initial_state).
+        "LSTMSTATE": lambda inp: L.LSTM(3)(
+            inp, initial_state=L.LSTM(3, return_state=True)(inp)[1:]
+        ),
+        "GRUSTATE": lambda inp: L.GRU(3)(inp, initial_state=L.GRU(3, return_state=True)(inp)[1]),
+        "RNNSTATE": lambda inp: L.SimpleRNN(3)(
+            inp, initial_state=L.SimpleRNN(3, return_state=True)(inp)[1]
+        ),
     }
     done = make_cases(keras, CASES, lambda spec: two_inputs.get(spec) or eval(spec), folder, "h5")
     python = os.environ.get("MINICNN_PYTHON", sys.executable)

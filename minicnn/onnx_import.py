@@ -29,6 +29,7 @@ import numpy as np
 from . import onnx_names as names
 from .onnx_fills import Fill, FillOps
 from .onnx_folds import FoldOps
+from .onnx_quantized import QuantizeOps, node_is_qoperator
 from .onnx_reading import DTYPES, Graph, Node, read_onnx
 from .onnx_recurrent import RecurrentOps
 from .onnx_shapes import FOLDED, REDUCTIONS, ShapeOps
@@ -82,7 +83,7 @@ PER_STEP = {
 }
 
 
-class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps):
+class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, QuantizeOps):
     """An ONNX graph made a minicnn model, node by node."""
 
     def __init__(
@@ -103,6 +104,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps):
         self.fused: set[int] = set()  # nodes folded into the one before them
         self.aliased: set[int] = set()  # activations made their layer's own
         self.fills: dict[str, Fill] = {}  # values the same for every sample
+        self.quantized: dict[str, Node] = {}  # QuantizeLinear's integers, by their name
         # A constant spread over the batch (a learned token, position embeddings): one
         # sample of it, and the name of the constant it came from.
         self.spread: dict[str, tuple[np.ndarray, str]] = {}
@@ -140,6 +142,20 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps):
         if name in self.fills:
             return not np.any(self.fills[name].sample)
         return name in self.constants and not np.any(self.constants[name])
+
+    def lacking(self) -> OnnxImportError:
+        """The error of an operator minicnn has no layer for."""
+        hint = (
+            " It is an integer op of a quantized model in the QOperator format: minicnn reads "
+            "quantized models in the QDQ format (ONNX Runtime's quantize_static with "
+            "quant_format=QuantFormat.QDQ)."
+            if node_is_qoperator(self.node)
+            else ""
+        )
+        return self.fail(
+            "minicnn has no layer for this ONNX operator (README's ONNX section lists the ones "
+            "it reads)." + hint
+        )
 
     def reused(self, weights: list[str], settings: Any, make: Any) -> tuple[Any, bool]:
         """The layer already made from the same weights of the file with the same settings
@@ -322,10 +338,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps):
         for node in self.graph.nodes:  # name the first operator minicnn lacks, up front
             if not hasattr(self, f"op_{node.op}") and node.op not in FOLDED:
                 self.node = node
-                raise self.fail(
-                    "minicnn has no layer for this ONNX operator (README's ONNX section lists "
-                    "the ones it reads)."
-                )
+                raise self.lacking()
         for index, node in enumerate(self.graph.nodes):
             if index in self.fused:
                 continue
@@ -344,10 +357,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps):
                 continue
             handler = getattr(self, f"op_{node.op}", None)
             if handler is None:
-                raise self.fail(
-                    "minicnn has no layer for this ONNX operator (README's ONNX section lists "
-                    "the ones it reads)."
-                )
+                raise self.lacking()
             first = self.values.get(node.inputs[0]) if node.inputs else None
             if first is not None and first.groups is not None and node.op in PER_STEP:
                 self.per_step(node, index, handler)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import onnx_names as names
+from .onnx_quantized import fold_dequantize, fold_quantize
 from .onnx_reading import DTYPES, Node
 from .onnx_values import (
     BATCH,
@@ -552,6 +553,8 @@ def _integer_division(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 FOLDED: dict[str, Any] = {
+    "QuantizeLinear": fold_quantize,
+    "DequantizeLinear": fold_dequantize,
     "Identity": lambda imp, node, xs: [xs[0]],
     "Expand": lambda imp, node, xs: [xs[0] * np.ones([int(d) for d in xs[1]], xs[0].dtype)],
     "Shape": lambda imp, node, xs: [

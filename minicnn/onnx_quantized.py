@@ -1,0 +1,141 @@
+"""Quantized models in ONNX's QDQ format, for ``onnx_import``: what ONNX Runtime's
+``quantize_static`` (and PyTorch's quantization export) write, each tensor quantized by a
+QuantizeLinear and read back by a DequantizeLinear around float ops.
+
+The weights' DequantizeLinear of int8 constants is computed at import: the layers hold the
+dequantized weights. A QuantizeLinear -> DequantizeLinear pair on a tensor becomes fake
+quantization: forward, exactly ONNX's ``(saturate(round(x / s) + zp) - zp') * s'`` (so the
+model predicts as the quantized one; the saturation also stands for a ReLU that the
+quantizer removed before a uint8 zero point of 0); backward, the gradient of the clipping
+alone (the straight-through estimator of quantization-aware training), so it trains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .onnx_reading import Node
+from .onnx_values import Value, op_module
+
+# The integers each zero point's type holds.
+_RANGES = {
+    "uint8": (0, 255),
+    "int8": (-128, 127),
+    "uint16": (0, 65535),
+    "int16": (-32768, 32767),
+    "int32": (-(2**31), 2**31 - 1),
+}
+
+
+# The QOperator format's integer ops (ONNX's and ONNX Runtime's), which minicnn does not read.
+_QOPERATOR = {
+    *("QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear"),
+    *("QGemm", "QLinearAdd", "QLinearMul", "QLinearAveragePool", "QLinearGlobalAveragePool"),
+    *("QLinearSigmoid", "QLinearLeakyRelu", "QLinearConcat", "QLinearSoftmax", "QAttention"),
+}
+
+
+def node_is_qoperator(node: Node | None) -> bool:
+    return node is not None and node.op in _QOPERATOR
+
+
+def _per_axis(c: np.ndarray, rank: int, axis: int) -> np.ndarray:
+    """A scale or zero point of one value per entry of ``axis`` shaped to broadcast."""
+    if c.ndim == 0 or c.size == 1:
+        return c.reshape(())
+    shape = [1] * rank
+    shape[axis % rank] = c.size
+    return c.reshape(shape)
+
+
+def _zero_point(xs: list[Any], node: Node) -> np.ndarray:
+    if len(xs) > 2 and xs[2] is not None:
+        return np.asarray(xs[2])
+    return np.zeros((), np.uint8)  # ONNX's default: uint8, 0
+
+
+def fold_dequantize(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    x = np.asarray(xs[0])
+    axis = int(node.attrs.get("axis", 1))
+    scale = _per_axis(np.asarray(xs[1], np.float32), x.ndim, axis)
+    zero = _per_axis(_zero_point(xs, node).astype(np.float32), x.ndim, axis)
+    return [((x.astype(np.float32) - zero) * scale).astype(np.float32)]
+
+
+def fold_quantize(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    x = np.asarray(xs[0], np.float32)
+    axis = int(node.attrs.get("axis", 1))
+    zero_point = _zero_point(xs, node)
+    low, high = _RANGES[zero_point.dtype.name]
+    scale = _per_axis(np.asarray(xs[1], np.float32), x.ndim, axis)
+    zero = _per_axis(zero_point.astype(np.float32), x.ndim, axis)
+    q = np.clip(np.round(x / scale) + zero, low, high)  # NumPy rounds half to even, as ONNX
+    return [q.astype(zero_point.dtype)]
+
+
+class QuantizeOps:
+    """The QDQ format's handlers of the importer (a mixin of ``onnx_import``'s)."""
+
+    def op_QuantizeLinear(self, node: Node, index: int) -> None:
+        """Kept until its DequantizeLinear: the pair is one fake quantization."""
+        if node.attrs.get("block_size"):
+            raise self.fail("blocked quantization (block_size); minicnn reads per-axis scales.")
+        for reader in self.readers.get(node.outputs[0], []):
+            if self.graph.nodes[reader].op != "DequantizeLinear":
+                raise self.fail(
+                    f"its integers are read by a {self.graph.nodes[reader].op} node: minicnn "
+                    "reads quantized models in the QDQ format (QuantizeLinear, then "
+                    "DequantizeLinear, around float ops), not the QOperator format's integer "
+                    "ops; quantize with quant_format=QuantFormat.QDQ."
+                )
+        if node.outputs[0] in self.graph.outputs:
+            raise self.fail("its integers are an output of the model; minicnn computes floats.")
+        self.quantized[node.outputs[0]] = node
+
+    def op_DequantizeLinear(self, node: Node, index: int) -> None:
+        name = node.inputs[0]
+        if name not in self.quantized:  # integers given to the model: dequantized
+            v = self.value(name)
+            x = op_module().cast(v.tensor, "float32")
+            zero = self.quantization_constant(node, 2, v, 0.0)
+            scale = self.quantization_constant(node, 1, v, 1.0)
+            self.values[node.outputs[0]] = v.like((x - zero) * scale)
+            return
+        quantize = self.quantized[name]
+        v = self.value(quantize.inputs[0])
+        self.values[node.outputs[0]] = v.like(self.fake_quantized(v, quantize, node))
+
+    def quantization_constant(self, node: Node, index: int, v: Value, default: float) -> Any:
+        """A scale or zero point of ``node`` in the layout of ``v``, as floats."""
+        given = len(node.inputs) > index and node.inputs[index]
+        c = self.constant(node.inputs[index], "scale") if given else np.asarray(default)
+        axis = int(node.attrs.get("axis", 1))
+        c = _per_axis(np.asarray(c, np.float32), self.onnx_rank(v), axis)
+        return self.broadcast_constant(c, v) if c.ndim else float(c)
+
+    def fake_quantized(self, v: Value, quantize: Node, dequantize: Node) -> Any:
+        """ONNX's dequantize(quantize(x)) forward, the clipping's gradient backward."""
+        ops = op_module()
+        zero_point = np.asarray(
+            self.constant(quantize.inputs[2], "zero point")
+            if len(quantize.inputs) > 2 and quantize.inputs[2]
+            else np.zeros((), np.uint8)
+        )
+        if zero_point.dtype.name not in _RANGES:
+            raise self.fail(f"a zero point of type {zero_point.dtype.name}.")
+        low, high = _RANGES[zero_point.dtype.name]
+        scale = self.quantization_constant(quantize, 1, v, 1.0)
+        zero = self.quantization_constant(quantize, 2, v, 0.0)
+        lowest, highest = (low - zero) * scale, (high - zero) * scale
+        x = v.tensor
+        if np.ndim(scale) == 0 and np.ndim(zero) == 0:
+            clipped = ops.clip(x, float(lowest), float(highest))
+        else:
+            clipped = ops.maximum(ops.minimum(x, highest), lowest)
+        # Clipped to the integers' range first, round(x / s) + zp needs no saturation after.
+        integers = ops.round(clipped / scale) + zero
+        out_scale = self.quantization_constant(dequantize, 1, v, 1.0)
+        out_zero = self.quantization_constant(dequantize, 2, v, 0.0)
+        exact = (integers - out_zero) * out_scale
+        return clipped + ops.stop_gradient(exact - clipped)

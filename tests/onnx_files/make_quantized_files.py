@@ -1,0 +1,74 @@
+"""Writes the quantized test files: models of make_torch_files.py exported by PyTorch and
+quantized by ONNX Runtime's ``quantize_static`` in the QDQ format (int8 weights per
+channel, uint8 activations), with ONNX Runtime's own outputs for a batch (its graph
+optimizations off, so it runs the QuantizeLinear, DequantizeLinear and float ops as
+written). Needs torch, onnxscript and onnxruntime, never minicnn's dependencies:
+
+    python make_quantized_files.py
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from make_torch_files import Classifier, Transformer, draw_weights
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+
+class Batches(CalibrationDataReader):
+    """The calibration batches: four of them."""
+
+    def __init__(self, make) -> None:
+        self.batches = iter([{"input": make(np.random.default_rng(i))} for i in range(4)])
+
+    def get_next(self):
+        return next(self.batches, None)
+
+
+def quantized(name: str, model: torch.nn.Module, make) -> None:
+    draw_weights(model)
+    plain = f"/tmp/{name}_float.onnx"
+    torch.onnx.export(
+        model,
+        (torch.from_numpy(make(np.random.default_rng(9))),),
+        plain,
+        dynamo=False,
+        input_names=["input"],
+        dynamic_axes={"input": {0: "batch"}},
+    )
+    path = f"{name}.onnx"
+    quantize_static(
+        plain,
+        path,
+        Batches(make),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    x = make(np.random.default_rng(11))
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    expected = ort.InferenceSession(path, options).run(None, {"input": x})[0]
+    with torch.no_grad():
+        floats = model(torch.from_numpy(x)).numpy()
+    graph = onnx.load(path).graph  # the output's step: its DequantizeLinear's scale
+    last = next(n for n in graph.node if n.output[0] == graph.output[0].name)
+    scale = next(i for i in graph.initializer if i.name == last.input[1])
+    step = onnx.numpy_helper.to_array(scale)
+    np.savez(f"{name}.npz", x=x, expected=expected, float_expected=floats, step=step)
+
+
+def main() -> None:
+    quantized(
+        "classifier_qdq",
+        Classifier(),
+        lambda rng: rng.standard_normal((8, 3, 15, 15)).astype(np.float32),
+    )
+    quantized("transformer_qdq", Transformer(), lambda rng: rng.integers(0, 20, (8, 6)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""``load_onnx`` on quantized models in ONNX's QDQ format: files that ONNX Runtime's
+``quantize_static`` wrote from PyTorch exports (tests/onnx_files, made by
+make_quantized_files.py; ONNX Runtime's own outputs are the oracle) and handmade graphs."""
+
+import numpy as np
+import pytest
+from test_onnx_import import FILES, kinds, onnx_file
+
+import minicnn
+from minicnn import ops
+from minicnn.autograd import Tensor
+from minicnn.onnx_export import node_proto
+from minicnn.onnx_import import OnnxImportError, load_onnx
+from minicnn.onnx_quantized import fold_dequantize, fold_quantize
+from minicnn.onnx_reading import Node, read_onnx
+from minicnn.protobuf import bytes_field, int_field, text_field
+
+RNG = np.random.default_rng(23)
+
+
+@pytest.mark.parametrize("name", ["classifier_qdq", "transformer_qdq"])
+def test_qdq_models_predict_as_onnx_runtime(name):
+    """Each QuantizeLinear -> DequantizeLinear pair rounds and saturates as ONNX does: the
+    outputs are ONNX Runtime's, but where float sums that land on a rounding tie break it
+    the other way (an average pool's quarters), by one step of the output's quantization."""
+    data = np.load(FILES / f"{name}.npz")
+    model = load_onnx(FILES / f"{name}.onnx")
+    got = model.predict(data["x"], verbose=0)
+    step = float(data["step"])
+    assert np.abs(got - data["expected"]).max() <= step * 1.01
+    assert np.mean(np.abs(got - data["expected"]) < 1e-5) >= 0.75
+    # Quantized, not the float model: its outputs are farther off than a step.
+    assert np.abs(got - data["float_expected"]).max() > 2 * step
+
+
+def test_quantized_weights_are_dequantized_at_import():
+    """The convolutions' kernels are the file's int8 weights times their per-channel scales
+    (zero points 0), computed once: no layer dequantizes them."""
+    graph = read_onnx(FILES / "classifier_qdq.onnx")
+    model = load_onnx(FILES / "classifier_qdq.onnx")
+    constants = graph.constants
+    kernels = [
+        fold_dequantize(None, node, [constants.get(i) for i in node.inputs])[0]
+        for node in graph.nodes
+        if node.op == "DequantizeLinear"
+        and node.inputs[0] in constants
+        and np.ndim(constants[node.inputs[0]]) == 4
+    ]
+    convolutions = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    assert len(kernels) == len(convolutions) == 2
+    by_shape = {kernel.transpose(2, 3, 1, 0).shape: kernel for kernel in kernels}
+    for layer in convolutions:
+        held = layer.get_weights()[0]  # (h, w, in, out)
+        np.testing.assert_array_equal(held, by_shape[held.shape].transpose(2, 3, 1, 0))
+
+
+def test_quantize_folds_as_onnx_defines_it():
+    x = np.array([-70.0, -1.25, -0.25, 0.25, 0.75, 1.25, 62.0, 90.0], np.float32)
+    node = Node("QuantizeLinear", ["x", "s", "z"], ["q"], "q", {}, "")
+    q = fold_quantize(None, node, [x, np.float32(0.5), np.int8(3)])[0]
+    assert q.dtype == np.int8
+    # x / s: -140, -2.5, -0.5, 0.5, 1.5, 2.5, 124, 180: halves to even, then saturated
+    np.testing.assert_array_equal(q, [-128, 1, 3, 3, 5, 5, 127, 127])
+    back = fold_dequantize(None, node, [q, np.float32(0.5), np.int8(3)])[0]
+    np.testing.assert_array_equal(back, (q.astype(np.float32) - 3) * 0.5)
+    q = fold_quantize(None, node, [x, np.float32(0.5)])[0]  # no zero point: uint8, 0
+    assert q.dtype == np.uint8 and q.min() == 0 and q.max() == 180
+
+
+def uint8_tensor(name: str, values: np.ndarray) -> bytes:
+    """An initializer of ONNX's type uint8 (2), raw bytes (onnx_export writes int64s)."""
+    values = np.ascontiguousarray(values, np.uint8)
+    dims = b"".join(int_field(1, d) for d in values.shape)
+    return bytes_field(
+        5, dims + int_field(2, 2) + text_field(8, name) + bytes_field(9, values.tobytes())
+    )
+
+
+def fake_quantization_file(path, scale, zero_point):
+    nodes = [
+        node_proto("QuantizeLinear", ["x", "s", "z"], ["q"], "quantize"),
+        node_proto("DequantizeLinear", ["q", "s", "z"], ["y"], "dequantize"),
+    ]
+    shapes = {"x": (None, 6)}, {"y": (None, 6)}
+    zero = uint8_tensor("z", np.asarray(zero_point))
+    return onnx_file(path, nodes, {"s": np.float32(scale)}, *shapes, extra_tensors=zero)
+
+
+def test_fake_quantization_is_exact_forward_and_straight_through_backward(tmp_path):
+    """Forward, dequantize(quantize(x)); backward, the gradient of the clipping alone, 1
+    inside the integers' range and 0 outside (quantization-aware training's estimator)."""
+    model = load_onnx(fake_quantization_file(tmp_path / "f.onnx", 0.1, 128))
+    x = (RNG.standard_normal((50, 6)) * 8).astype(np.float32)
+    expected = (np.clip(np.round(x / np.float32(0.1)) + 128, 0, 255) - 128) * np.float32(0.1)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=0, atol=1e-6)
+    given = Tensor(x, requires_grad=True)
+    ops.sum(model(given)).backward()
+    inside = (x >= -12.8) & (x <= 12.7)
+    assert 0 < inside.mean() < 1
+    np.testing.assert_array_equal(given.grad, inside.astype(np.float32))
+    assert "Conv2D" not in kinds(model)
+
+
+def test_the_qoperator_format_is_refused_with_the_way_to_read_it(tmp_path):
+    nodes = [
+        node_proto("QuantizeLinear", ["x", "s", "z"], ["q"], "quantize"),
+        node_proto("QLinearMatMul", ["q", "s", "z", "w", "s", "z", "s", "z"], ["m"], "mm"),
+        node_proto("DequantizeLinear", ["m", "s", "z"], ["y"], "dequantize"),
+    ]
+    constants = {"s": np.float32(0.1), "w": np.ones((6, 6), np.float32)}
+    shapes = {"x": (None, 6)}, {"y": (None, 6)}
+    zero = uint8_tensor("z", np.zeros((), np.uint8))
+    path = onnx_file(tmp_path / "q.onnx", nodes, constants, *shapes, extra_tensors=zero)
+    with pytest.raises(OnnxImportError, match="QOperator format.*QuantFormat.QDQ"):
+        load_onnx(path)
+
+
+def test_a_quantized_model_trains_as_quantization_aware_training():
+    """Fine-tuning the imported int8 classifier: the straight-through gradient reaches
+    every layer, and the loss falls."""
+    data = np.load(FILES / "classifier_qdq.npz")
+    model = load_onnx(FILES / "classifier_qdq.onnx")
+    first = next(layer for layer in model.layers if type(layer).__name__ == "Conv2D")
+    before = first.get_weights()[0].copy()
+    x = RNG.standard_normal((64, *data["x"].shape[1:])).astype(np.float32)
+    labels = RNG.integers(0, data["expected"].shape[1], 64)
+    loss = minicnn.losses.SparseCategoricalCrossentropy(from_logits=True)  # fc2's logits
+    model.compile("adam", loss)
+    history = model.fit(x, labels, epochs=4, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert not np.array_equal(first.get_weights()[0], before)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .onnx_reading import Node
-from .onnx_values import Value, op_module
+from .onnx_values import OnnxImportError, Value, op_module
 
 # The integers each zero point's type holds.
 _RANGES = {
@@ -55,7 +55,16 @@ def _zero_point(xs: list[Any], node: Node) -> np.ndarray:
     return np.zeros((), np.uint8)  # ONNX's default: uint8, 0
 
 
+def _per_axis_only(node: Node) -> None:
+    if node.attrs.get("block_size"):
+        raise OnnxImportError(
+            f"load_onnx: node '{node.name}' ({node.op}): blocked quantization (block_size); "
+            "minicnn reads scales per tensor or per axis."
+        )
+
+
 def fold_dequantize(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    _per_axis_only(node)
     x = np.asarray(xs[0])
     axis = int(node.attrs.get("axis", 1))
     scale = _per_axis(np.asarray(xs[1], np.float32), x.ndim, axis)
@@ -64,6 +73,7 @@ def fold_dequantize(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
 
 
 def fold_quantize(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
+    _per_axis_only(node)
     x = np.asarray(xs[0], np.float32)
     axis = int(node.attrs.get("axis", 1))
     zero_point = _zero_point(xs, node)
@@ -79,8 +89,7 @@ class QuantizeOps:
 
     def op_QuantizeLinear(self, node: Node, index: int) -> None:
         """Kept until its DequantizeLinear: the pair is one fake quantization."""
-        if node.attrs.get("block_size"):
-            raise self.fail("blocked quantization (block_size); minicnn reads per-axis scales.")
+        _per_axis_only(node)
         for reader in self.readers.get(node.outputs[0], []):
             if self.graph.nodes[reader].op != "DequantizeLinear":
                 raise self.fail(
@@ -94,6 +103,7 @@ class QuantizeOps:
         self.quantized[node.outputs[0]] = node
 
     def op_DequantizeLinear(self, node: Node, index: int) -> None:
+        _per_axis_only(node)
         name = node.inputs[0]
         if name not in self.quantized:  # integers given to the model: dequantized
             v = self.value(name)

@@ -29,7 +29,8 @@ import numpy as np
 from . import onnx_names as names
 from .onnx_fills import Fill, FillOps
 from .onnx_folds import FoldOps
-from .onnx_quantized import QuantizeOps, node_is_qoperator
+from .onnx_qoperator import qdq_form
+from .onnx_quantized import QuantizeOps, node_is_dynamic_quantization
 from .onnx_reading import DTYPES, Graph, Node, read_onnx
 from .onnx_recurrent import RecurrentOps
 from .onnx_shapes import FOLDED, REDUCTIONS, ShapeOps
@@ -146,10 +147,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, 
     def lacking(self) -> OnnxImportError:
         """The error of an operator minicnn has no layer for."""
         hint = (
-            " It is an integer op of a quantized model in the QOperator format: minicnn reads "
-            "quantized models in the QDQ format (ONNX Runtime's quantize_static with "
-            "quant_format=QuantFormat.QDQ)."
-            if node_is_qoperator(self.node)
+            " It is an op of dynamic quantization (scales computed as the model runs): "
+            "minicnn reads statically quantized models (ONNX Runtime's quantize_static, in "
+            "the QDQ or the QOperator format)."
+            if node_is_dynamic_quantization(self.node)
             else ""
         )
         return self.fail(
@@ -805,7 +806,7 @@ def load_onnx(
     sizes a file leaves open (exported with dynamic height and width): a shape without the
     batch, in the file's layout, or a dict of them by input name. ``device`` is where the
     model runs, as for ``Sequential``."""
-    graph = read_onnx(path)
+    graph = qdq_form(read_onnx(path))
     if graph.opset and graph.opset < 7:
         raise OnnxImportError(f"load_onnx: {path}: opset {graph.opset}; minicnn reads 7 and later.")
     shapes = input_shape

@@ -7,7 +7,8 @@ dequantized weights. A QuantizeLinear -> DequantizeLinear pair on a tensor becom
 quantization: forward, exactly ONNX's ``(saturate(round(x / s) + zp) - zp') * s'`` (so the
 model predicts as the quantized one; the saturation also stands for a ReLU that the
 quantizer removed before a uint8 zero point of 0); backward, the gradient of the clipping
-alone (the straight-through estimator of quantization-aware training), so it trains."""
+alone (the straight-through estimator of quantization-aware training), so it trains.
+The QOperator format's integer ops come here written as QDQ (``onnx_qoperator``)."""
 
 from __future__ import annotations
 
@@ -28,16 +29,16 @@ _RANGES = {
 }
 
 
-# The QOperator format's integer ops (ONNX's and ONNX Runtime's), which minicnn does not read.
-_QOPERATOR = {
-    *("QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear"),
-    *("QGemm", "QLinearAdd", "QLinearMul", "QLinearAveragePool", "QLinearGlobalAveragePool"),
-    *("QLinearSigmoid", "QLinearLeakyRelu", "QLinearConcat", "QLinearSoftmax", "QAttention"),
+# Integer ops of dynamic quantization (the scales computed as the model runs), which minicnn
+# does not read.
+_DYNAMIC = {
+    *("ConvInteger", "MatMulInteger", "DynamicQuantizeLinear", "DynamicQuantizeMatMul"),
+    *("QAttention", "DynamicQuantizeLSTM"),
 }
 
 
-def node_is_qoperator(node: Node | None) -> bool:
-    return node is not None and node.op in _QOPERATOR
+def node_is_dynamic_quantization(node: Node | None) -> bool:
+    return node is not None and node.op in _DYNAMIC
 
 
 def _per_axis(c: np.ndarray, rank: int, axis: int) -> np.ndarray:
@@ -93,10 +94,10 @@ class QuantizeOps:
         for reader in self.readers.get(node.outputs[0], []):
             if self.graph.nodes[reader].op != "DequantizeLinear":
                 raise self.fail(
-                    f"its integers are read by a {self.graph.nodes[reader].op} node: minicnn "
-                    "reads quantized models in the QDQ format (QuantizeLinear, then "
-                    "DequantizeLinear, around float ops), not the QOperator format's integer "
-                    "ops; quantize with quant_format=QuantFormat.QDQ."
+                    f"its integers are read by a {self.graph.nodes[reader].op} node, which "
+                    "minicnn does not run on integers (it reads the QDQ format, "
+                    "QuantizeLinear then DequantizeLinear around float ops, and the "
+                    "QOperator format's QLinearConv, QLinearMatMul, QGemm, ...)."
                 )
         if node.outputs[0] in self.graph.outputs:
             raise self.fail("its integers are an output of the model; minicnn computes floats.")

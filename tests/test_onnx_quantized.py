@@ -18,11 +18,16 @@ from minicnn.protobuf import bytes_field, int_field, text_field
 RNG = np.random.default_rng(23)
 
 
-@pytest.mark.parametrize("name", ["classifier_qdq", "transformer_qdq"])
-def test_qdq_models_predict_as_onnx_runtime(name):
-    """Each QuantizeLinear -> DequantizeLinear pair rounds and saturates as ONNX does: the
-    outputs are ONNX Runtime's, but where float sums that land on a rounding tie break it
-    the other way (an average pool's quarters), by one step of the output's quantization."""
+@pytest.mark.parametrize(
+    "name", ["classifier_qdq", "transformer_qdq", "classifier_qop", "transformer_qop"]
+)
+def test_quantized_models_predict_as_onnx_runtime(name):
+    """Each QuantizeLinear -> DequantizeLinear pair rounds and saturates as ONNX does, and
+    the QOperator format's integer ops (QLinearConv, QLinearMatMul, QGemm, QLinearAdd,
+    QLinearMul, QLinearSoftmax, QLinearAveragePool, MaxPool of integers) are written so:
+    the outputs are ONNX Runtime's, but where float sums that land on a rounding tie break
+    it the other way (the QDQ CNN's average pool of four), by one step of the output's
+    quantization."""
     data = np.load(FILES / f"{name}.npz")
     model = load_onnx(FILES / f"{name}.onnx")
     got = model.predict(data["x"], verbose=0)
@@ -104,17 +109,36 @@ def test_fake_quantization_is_exact_forward_and_straight_through_backward(tmp_pa
     assert "Conv2D" not in kinds(model)
 
 
-def test_the_qoperator_format_is_refused_with_the_way_to_read_it(tmp_path):
+def test_a_qlinear_matmul_is_its_integers_product_requantized(tmp_path):
+    """QLinearMatMul(a, b) with uint8 a and b: dequantized, multiplied, quantized again with
+    the output's scale and zero point (what the integer kernel computes)."""
+    w = RNG.integers(0, 256, (6, 4)).astype(np.uint8)
     nodes = [
         node_proto("QuantizeLinear", ["x", "s", "z"], ["q"], "quantize"),
-        node_proto("QLinearMatMul", ["q", "s", "z", "w", "s", "z", "s", "z"], ["m"], "mm"),
-        node_proto("DequantizeLinear", ["m", "s", "z"], ["y"], "dequantize"),
+        node_proto("QLinearMatMul", ["q", "s", "z", "w", "ws", "z", "ys", "z"], ["m"], "mm"),
+        node_proto("DequantizeLinear", ["m", "ys", "z"], ["y"], "dequantize"),
     ]
-    constants = {"s": np.float32(0.1), "w": np.ones((6, 6), np.float32)}
-    shapes = {"x": (None, 6)}, {"y": (None, 6)}
-    zero = uint8_tensor("z", np.zeros((), np.uint8))
-    path = onnx_file(tmp_path / "q.onnx", nodes, constants, *shapes, extra_tensors=zero)
-    with pytest.raises(OnnxImportError, match="QOperator format.*QuantFormat.QDQ"):
+    constants = {"s": np.float32(0.05), "ws": np.float32(0.02), "ys": np.float32(0.25)}
+    shapes = {"x": (None, 6)}, {"y": (None, 4)}
+    raw = uint8_tensor("z", np.asarray(128)) + uint8_tensor("w", w)
+    path = onnx_file(tmp_path / "q.onnx", nodes, constants, *shapes, extra_tensors=raw)
+    model = load_onnx(path)
+    x = RNG.standard_normal((20, 6)).astype(np.float32)
+    a = (np.clip(np.round(x / np.float32(0.05)) + 128, 0, 255) - 128) * np.float32(0.05)
+    product = a @ ((w.astype(np.float32) - 128) * np.float32(0.02))
+    expected = (np.clip(np.round(product / np.float32(0.25)) + 128, 0, 255) - 128) * 0.25
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=0, atol=1e-6)
+    assert kinds(model).count("Dense") == 1  # the dequantized weights, learnable
+
+
+def test_dynamic_quantization_is_refused_with_the_way_to_read_it(tmp_path):
+    nodes = [
+        node_proto("DynamicQuantizeLinear", ["x"], ["q", "s", "z"], "dynamic"),
+        node_proto("MatMulInteger", ["q", "w", "z"], ["y"], "mm"),
+    ]
+    constants = {"w": np.ones((6, 6), np.float32)}
+    path = onnx_file(tmp_path / "d.onnx", nodes, constants, {"x": (None, 6)}, {"y": (None, 6)})
+    with pytest.raises(OnnxImportError, match="dynamic quantization.*quantize_static"):
         load_onnx(path)
 
 

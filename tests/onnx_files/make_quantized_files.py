@@ -1,8 +1,8 @@
 """Writes the quantized test files: models of make_torch_files.py exported by PyTorch and
-quantized by ONNX Runtime's ``quantize_static`` in the QDQ format (int8 weights per
-channel, uint8 activations), with ONNX Runtime's own outputs for a batch (its graph
-optimizations off, so it runs the QuantizeLinear, DequantizeLinear and float ops as
-written). Needs torch, onnxscript and onnxruntime, never minicnn's dependencies:
+quantized by ONNX Runtime's ``quantize_static`` in the QDQ format and in the QOperator
+format (int8 weights per channel, uint8 activations), with ONNX Runtime's own outputs for
+a batch (its graph optimizations off, so it runs the ops as written). Needs torch,
+onnxscript and onnxruntime, never minicnn's dependencies:
 
     python make_quantized_files.py
 """
@@ -27,7 +27,7 @@ class Batches(CalibrationDataReader):
         return next(self.batches, None)
 
 
-def quantized(name: str, model: torch.nn.Module, make) -> None:
+def quantized(name: str, model: torch.nn.Module, make, form=QuantFormat.QDQ) -> None:
     draw_weights(model)
     plain = f"/tmp/{name}_float.onnx"
     torch.onnx.export(
@@ -43,7 +43,7 @@ def quantized(name: str, model: torch.nn.Module, make) -> None:
         plain,
         path,
         Batches(make),
-        quant_format=QuantFormat.QDQ,
+        quant_format=form,
         per_channel=True,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
@@ -68,6 +68,15 @@ def main() -> None:
         lambda rng: rng.standard_normal((8, 3, 15, 15)).astype(np.float32),
     )
     quantized("transformer_qdq", Transformer(), lambda rng: rng.integers(0, 20, (8, 6)))
+    # The QOperator format: QLinearConv, QGemm, QLinearAveragePool, MaxPool of integers...
+    quantized(
+        "classifier_qop",
+        Classifier(),
+        lambda rng: rng.standard_normal((8, 3, 15, 15)).astype(np.float32),
+        QuantFormat.QOperator,
+    )
+    ids = lambda rng: rng.integers(0, 20, (8, 6))  # noqa: E731
+    quantized("transformer_qop", Transformer(), ids, QuantFormat.QOperator)
 
 
 if __name__ == "__main__":

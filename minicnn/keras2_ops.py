@@ -102,6 +102,7 @@ TF_OPS: dict[str, tuple[str, Parameters]] = {
         ),
     ),
     "math.logical_not": ("logical_not", _X),
+    "stop_gradient": ("stop_gradient", (("input", "x"),)),
     **{
         f"math.logical_{name}": (f"logical_{name}", (("x", "x1"), ("y", "x2")))
         for name in ("and", "or", "xor")

@@ -43,6 +43,8 @@ def op_layer(g: Any, layer: Any, xs: list[str], rank: int) -> str | None:
 
     if op in _UNARY:
         return g.op(_UNARY[op], [operand(bound["x"])], f"{hint}_{op}")
+    if op == "stop_gradient":  # a model's forward: the tensor itself
+        return g.op("Identity", [operand(bound["x"])], f"{hint}_{op}")
     if op in _BINARY:
         a, b = list(bound.values())[:2]
         return g.op(_BINARY[op], [operand(a), operand(b)], f"{hint}_{op}")

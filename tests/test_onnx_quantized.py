@@ -156,3 +156,20 @@ def test_a_quantized_model_trains_as_quantization_aware_training():
     history = model.fit(x, labels, epochs=4, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert not np.array_equal(first.get_weights()[0], before)
+
+
+def test_a_quantized_model_exports_to_onnx_and_keras_2_again(tmp_path):
+    """Its fake quantizations are op layers (clip, round, stop_gradient: Identity in ONNX,
+    tf.stop_gradient in Keras 2), so the imported model goes on to other formats (ONNX
+    Runtime and TensorFlow 2.15 ran the test files' models so, with the same outputs)."""
+    data = np.load(FILES / "classifier_qop.npz")
+    model = load_onnx(FILES / "classifier_qop.onnx")
+    expected = model.predict(data["x"], verbose=0)
+    model.export(tmp_path / "again.onnx", format="onnx")
+    np.testing.assert_array_equal(
+        load_onnx(tmp_path / "again.onnx").predict(data["x"], verbose=0), expected
+    )
+    model.save(tmp_path / "again.h5")
+    np.testing.assert_array_equal(
+        minicnn.load_model(tmp_path / "again.h5").predict(data["x"], verbose=0), expected
+    )

@@ -31,7 +31,7 @@ from .onnx_fills import Fill, FillOps
 from .onnx_folds import FoldOps
 from .onnx_qoperator import qdq_form
 from .onnx_quantized import QuantizeOps, node_is_dynamic_quantization
-from .onnx_reading import DTYPES, Graph, Node, read_onnx
+from .onnx_reading import DTYPES, Graph, Node, read_onnx, read_subgraph
 from .onnx_recurrent import RecurrentOps
 from .onnx_shapes import FOLDED, REDUCTIONS, ShapeOps
 from .onnx_spatial import SpatialOps
@@ -98,9 +98,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, 
             k: np.asarray(v) for k, v in graph.constants.items()
         }
         self.readers: dict[str, list[int]] = {}  # a value's consumer nodes, by index
-        for index, node in enumerate(graph.nodes):
-            for name in node.inputs:
-                self.readers.setdefault(name, []).append(index)
+        self.count_readers()
         self.node: Node | None = None
         self.fused: set[int] = set()  # nodes folded into the one before them
         self.aliased: set[int] = set()  # activations made their layer's own
@@ -143,6 +141,35 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, 
         if name in self.fills:
             return not np.any(self.fills[name].sample)
         return name in self.constants and not np.any(self.constants[name])
+
+    def count_readers(self) -> None:
+        self.readers.clear()
+        for index, node in enumerate(self.graph.nodes):
+            for name in node.inputs:
+                self.readers.setdefault(name, []).append(index)
+
+    def op_If(self, node: Node, index: int) -> None:
+        """An If whose condition is known at import (TorchScript's checks of a shape): the
+        nodes of the branch it takes, spliced in after it, its outputs the If's."""
+        if not self.is_constant(node.inputs[0]):
+            raise self.fail(
+                "its condition depends on the data; minicnn builds one graph, so it takes an "
+                "If only where import knows the condition (a check of a shape)."
+            )
+        taken = "then_branch" if np.ravel(self.constants[node.inputs[0]])[0] else "else_branch"
+        branch = read_subgraph(node.attrs[taken], self.graph, f"node '{node.name}' ({taken})")
+        self.constants.update(branch.constants)
+        self.graph.constants.update(branch.constants)
+        results = [
+            Node("Identity", [inner], [outer], f"{node.name}/{outer}", {})
+            for inner, outer in zip(branch.outputs, node.outputs, strict=True)
+        ]
+        spliced = [*branch.nodes, *results]
+        self.graph.nodes[index + 1 : index + 1] = spliced
+        moved = len(spliced)  # the later nodes' indices move on
+        self.fused = {i + moved if i > index else i for i in self.fused}
+        self.aliased = {i + moved if i > index else i for i in self.aliased}
+        self.count_readers()
 
     def lacking(self) -> OnnxImportError:
         """The error of an operator minicnn has no layer for."""

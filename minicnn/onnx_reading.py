@@ -54,6 +54,7 @@ class Graph:
     outputs: list[str]
     opset: int
     name: str = "onnx_model"
+    folder: Path | None = None  # where its external data files are
 
 
 def _grouped(message: bytes) -> dict[int, list[tuple[int, Any]]]:
@@ -177,7 +178,7 @@ def _attribute(message: bytes) -> tuple[str, Any]:
         return name, _ints(group, 8)
     if kind == 8:
         return name, [v.decode("utf-8") for _, v in group.get(9, [])]
-    if kind == 5:  # a subgraph (If, Loop, Scan): kept as bytes; no importable op has one
+    if kind == 5:  # a subgraph (If, Loop, Scan): kept as bytes, read where it is taken
         return name, group[6][-1][1]
     raise OnnxFileError(f"attribute '{name}' has ONNX attribute type {kind}, not read here.")
 
@@ -210,33 +211,47 @@ def read_graph(data: bytes, source: str = "ONNX model", folder: Path | None = No
         model = _grouped(data)
         if 7 not in model:
             raise OnnxFileError(f"{source}: no graph in it; is it an ONNX model file?")
-        graph = _grouped(model[7][-1][1])
         opset = 0
         for _, opset_proto in model.get(8, []):
             o = _grouped(opset_proto)
             if _text(o, 1) in ("", "ai.onnx"):
                 opset = _int(o, 2)
-        nodes = []
-        for _, node in graph.get(1, []):
-            n = _grouped(node)
-            nodes.append(
-                Node(
-                    op=_text(n, 4),
-                    inputs=[v.decode("utf-8") for _, v in n.get(1, [])],
-                    outputs=[v.decode("utf-8") for _, v in n.get(2, [])],
-                    name=_text(n, 3),
-                    attrs=dict(_attribute(a) for _, a in n.get(5, [])),
-                    domain=_text(n, 7),
-                )
-            )
-        constants = dict(tensor(t, folder) for _, t in graph.get(5, []))
-        if graph.get(15):
-            raise OnnxFileError(f"{source}: sparse initializers are not read by minicnn.")
-        inputs = [_value_info(v) for _, v in graph.get(11, [])]
+        return _graph(model[7][-1][1], source, folder, opset)
     except WireError as e:
         raise OnnxFileError(f"{source}: not a well-formed ONNX file ({e}).") from None
     except (KeyError, IndexError, UnicodeDecodeError, struct.error) as e:
         raise OnnxFileError(f"{source}: not a well-formed ONNX file ({e!r}).") from None
+
+
+def read_subgraph(data: bytes, parent: Graph, source: str) -> Graph:
+    """A subgraph attribute's GraphProto (an If's branch), in its parent's opset."""
+    try:
+        return _graph(data, source, parent.folder, parent.opset)
+    except WireError as e:
+        raise OnnxFileError(f"{source}: not a well-formed subgraph ({e}).") from None
+    except (KeyError, IndexError, UnicodeDecodeError, struct.error) as e:
+        raise OnnxFileError(f"{source}: not a well-formed subgraph ({e!r}).") from None
+
+
+def _graph(data: bytes, source: str, folder: Path | None, opset: int) -> Graph:
+    graph = _grouped(data)
+    nodes = []
+    for _, node in graph.get(1, []):
+        n = _grouped(node)
+        nodes.append(
+            Node(
+                op=_text(n, 4),
+                inputs=[v.decode("utf-8") for _, v in n.get(1, [])],
+                outputs=[v.decode("utf-8") for _, v in n.get(2, [])],
+                name=_text(n, 3),
+                attrs=dict(_attribute(a) for _, a in n.get(5, [])),
+                domain=_text(n, 7),
+            )
+        )
+    constants = dict(tensor(t, folder) for _, t in graph.get(5, []))
+    if graph.get(15):
+        raise OnnxFileError(f"{source}: sparse initializers are not read by minicnn.")
+    inputs = [_value_info(v) for _, v in graph.get(11, [])]
     return Graph(
         nodes=nodes,
         constants=constants,
@@ -244,6 +259,7 @@ def read_graph(data: bytes, source: str = "ONNX model", folder: Path | None = No
         outputs=[_value_info(v)[0] for _, v in graph.get(12, [])],
         opset=opset,
         name=_text(graph, 2) or "onnx_model",
+        folder=folder,
     )
 
 

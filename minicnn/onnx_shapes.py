@@ -557,6 +557,7 @@ FOLDED: dict[str, Any] = {
     "DequantizeLinear": fold_dequantize,
     "Identity": lambda imp, node, xs: [xs[0]],
     "Expand": lambda imp, node, xs: [xs[0] * np.ones([int(d) for d in xs[1]], xs[0].dtype)],
+    "Size": lambda imp, node, xs: [np.array(np.size(xs[0]), np.int64)],
     "Shape": lambda imp, node, xs: [
         np.array(xs[0].shape, np.int64)[node.attrs.get("start", 0) : node.attrs.get("end")]
     ],

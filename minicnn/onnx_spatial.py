@@ -260,6 +260,25 @@ class SpatialOps:
         layer.set_weights([gamma, beta, mean, variance])
         self.set(node.outputs[0], y, channels_last=rank >= 3)
 
+    def op_LRN(self, node: Node, index: int) -> None:
+        """Local response normalization (AlexNet's, GoogLeNet's): x over (bias + alpha /
+        size * the sum of x squared over ``size`` neighbouring channels) ** beta. The sum is
+        an average pooling along the channels of the zero-padded squares, as PyTorch's own
+        LocalResponseNorm computes it."""
+        L = layer_module()
+        x = self.in_channels_last(self.value(node.inputs[0]))
+        size = int(self.attr("size"))
+        alpha, beta = float(self.attr("alpha", 1e-4)), float(self.attr("beta", 0.75))
+        bias = float(self.attr("bias", 1.0))
+        image = tuple(int(d) for d in x.shape)
+        positions = int(np.prod(image[:-1]))
+        squares = L.Reshape((positions, image[-1], 1))(L.Multiply()([x, x]))
+        before = (size - 1) // 2  # ONNX's window: floor((size - 1) / 2) channels before
+        padded = L.ZeroPadding2D(((0, 0), (before, size - 1 - before)))(squares)
+        mean = L.AveragePooling2D((1, size), strides=1)(padded)
+        scale = (L.Reshape(image)(mean) * alpha + bias) ** beta
+        self.set(node.outputs[0], x / scale, channels_last=True)
+
     def op_InstanceNormalization(self, node: Node, index: int) -> None:
         x = self.in_channels_last(self.value(node.inputs[0]))
         gamma = self.constant(node.inputs[1], "scale").astype(np.float32)

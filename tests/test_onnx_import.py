@@ -286,6 +286,28 @@ def conv_reference(x, w, b, pads):
     return out
 
 
+def local_response_reference(x, size, alpha, beta, bias):
+    """ONNX's LRN: x / (bias + alpha / size * sum of squares over the channels from
+    c - floor((size - 1) / 2) to c + ceil((size - 1) / 2)) ** beta."""
+    squares = x.astype(np.float64) ** 2
+    sums = np.empty_like(squares)
+    for c in range(x.shape[1]):
+        first, last = max(0, c - (size - 1) // 2), c + size // 2
+        sums[:, c] = squares[:, first : last + 1].sum(1)
+    return x / (bias + alpha / size * sums) ** beta
+
+
+@pytest.mark.parametrize("size", [5, 4, 1])
+def test_local_response_normalization(tmp_path, size):
+    """ONNX's LRN (AlexNet's and GoogLeNet's in the ONNX model zoo), odd and even windows."""
+    nodes = [node_proto("LRN", ["x"], ["y"], "lrn", size=size, alpha=0.01, beta=0.75, bias=2.0)]
+    shapes = {"x": (None, 7, 4, 5)}, {"y": (None, 7, 4, 5)}
+    model = load_onnx(onnx_file(tmp_path / "l.onnx", nodes, {}, *shapes))
+    x = (RNG.standard_normal((2, 7, 4, 5)) * 3).astype(np.float32)
+    expected = local_response_reference(x, size, 0.01, 0.75, 2.0)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=2e-6, atol=1e-6)
+
+
 def test_asymmetric_pads_and_reflect_padding(tmp_path):
     w = RNG.standard_normal((4, 2, 3, 2)).astype(np.float32)
     b = RNG.standard_normal(4).astype(np.float32)

@@ -174,6 +174,19 @@ class UnrolledRNN(nn.Module):
         return self.fc(steps[:, -1])
 
 
+class LocalResponse(nn.Module):
+    """AlexNet's local response normalization: the TorchScript exporter writes it with an
+    If on the input's rank (known at import), the dynamo exporter as a pooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3)
+        self.norm = nn.LocalResponseNorm(5, alpha=1e-2, beta=0.75, k=2.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(torch.relu(self.conv(x)))
+
+
 class Seq2Seq(nn.Module):
     """Decoders started from their encoders' final states: an LSTM's (h, c), and a
     bidirectional GRU's h for both directions."""
@@ -571,6 +584,7 @@ def main() -> None:
     # Traced at a batch of three: the zero state's product, folded by the exporter, is a
     # constant of three equal rows.
     export("rnn_unrolled_traced", UnrolledRNN(), steps, dynamo=True, traced_batch=True)
+    export("local_response", LocalResponse(), torch.randn(2, 3, 9, 9), dynamo=False)
 
 
 if __name__ == "__main__":

@@ -495,6 +495,40 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, 
             return self.constants[name].astype(np.float32)
         return self.in_onnx_layout(self.value(name))
 
+    def op_Einsum(self, node: Node, index: int) -> None:
+        """torch.einsum: an EinsumDense where one tensor meets one constant (its kernel,
+        learned), else the einsum op. The tensors are taken in ONNX's layout; the batch must
+        be each tensor's first letter and the result's, and no constant's."""
+        tensors = [not self.is_constant(n) for n in node.inputs]
+        ranks = [
+            self.onnx_rank(self.value(n)) if t else np.ndim(self.constants[n])
+            for n, t in zip(node.inputs, tensors, strict=True)
+        ]
+        terms, result = _einsum_terms(str(self.attr("equation")), ranks)
+        batch = {terms[k][0] for k, t in enumerate(tensors) if t}
+        kept = [terms[k] for k, t in enumerate(tensors) if not t]
+        if len(batch) != 1 or not result.startswith(next(iter(batch))):
+            raise self.fail("its batch axis is not the first of each tensor and of the result.")
+        if any(next(iter(batch)) in term for term in kept):
+            raise self.fail("a constant operand spans the batch axis.")
+        equation = f"{','.join(terms)}->{result}"
+        operands = [
+            self.in_onnx_layout(self.value(n)) if t else self.constants[n].astype(np.float32)
+            for n, t in zip(node.inputs, tensors, strict=True)
+        ]
+        if tensors == [True, False]:  # x and a weight: a trainable EinsumDense
+            x, kernel = operands
+            layer = layer_module().EinsumDense(
+                equation,
+                output_shape=tuple(int(d) for d in _einsum_shape(equation, operands)),
+                **self.named(node.inputs[1]),
+            )
+            y = layer(x)
+            layer.set_weights([kernel])
+        else:
+            y = op_module().einsum(equation, *operands)
+        self.set(node.outputs[0], y)
+
     def op_MatMul(self, node: Node, index: int) -> None:
         if self.is_constant(node.inputs[1]) and np.ndim(self.constants[node.inputs[1]]) == 2:
             kernel = self.constants[node.inputs[1]].astype(np.float32)
@@ -795,6 +829,36 @@ def _install_simple_ops() -> None:
 
 
 _install_simple_ops()
+
+
+def _einsum_terms(equation: str, ranks: list[int]) -> tuple[list[str], str]:
+    """An einsum equation's input terms and result, "..." written out as letters (from
+    each operand's rank) and an implicit result made explicit (NumPy's rule)."""
+    equation = equation.replace(" ", "")
+    inputs, _, result = equation.partition("->")
+    terms = inputs.split(",")
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation]
+    span = max((r - len(t) + 3 for t, r in zip(terms, ranks, strict=True) if "..." in t), default=0)
+    ellipsis = "".join(free[:span])
+    written = [
+        t.replace("...", ellipsis[span - (r - len(t) + 3) :]) if "..." in t else t
+        for t, r in zip(terms, ranks, strict=True)
+    ]
+    if "->" not in equation:  # the letters seen once, in order, after the ellipsis
+        letters = "".join(written)
+        single = sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ellipsis)
+        return written, ellipsis + "".join(single)
+    return written, result.replace("...", ellipsis)
+
+
+def _einsum_shape(equation: str, operands: list[Any]) -> list[int]:
+    """The per-sample shape of an einsum's result (the batch letter left out)."""
+    inputs, result = equation.split("->")
+    sizes = {}
+    for term, operand in zip(inputs.split(","), operands, strict=True):
+        shape = (None, *operand.shape) if hasattr(operand, "layer") else tuple(operand.shape)
+        sizes.update(zip(term, shape, strict=True))
+    return [sizes[c] for c in result[1:]]
 
 
 # Layers that move a tensor's entries and keep their type.

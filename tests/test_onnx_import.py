@@ -286,6 +286,38 @@ def conv_reference(x, w, b, pads):
     return out
 
 
+@pytest.mark.parametrize(
+    "equation, weight_shape, result_shape",
+    [
+        ("bij,jk->bik", (4, 5), (3, 5)),  # x and a weight: a trainable EinsumDense
+        ("...ij,jk->...ik", (4, 2), (3, 2)),  # the ellipsis holds the batch
+        ("bij,jk", (4, 2), (3, 2)),  # implicit result: the letters seen once
+        ("bij,bkj->bik", None, (3, 3)),  # two tensors: the einsum op
+    ],
+)
+def test_einsum_as_pytorch_writes_it(tmp_path, equation, weight_shape, result_shape):
+    x = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+    if weight_shape is None:
+        inputs, constants, operands = ["x", "x"], {}, [x, x]
+    else:
+        w = RNG.standard_normal(weight_shape).astype(np.float32)
+        inputs, constants, operands = ["x", "w"], {"w": w}, [x, w]
+    nodes = [node_proto("Einsum", inputs, ["y"], "einsum", equation=equation)]
+    shapes = {"x": (None, 3, 4)}, {"y": (None, *result_shape)}
+    model = load_onnx(onnx_file(tmp_path / "e.onnx", nodes, constants, *shapes))
+    close(model.predict(x, verbose=0), np.einsum(equation, *operands))
+    if weight_shape is not None:
+        (layer,) = [layer for layer in model.layers if type(layer).__name__ == "EinsumDense"]
+        np.testing.assert_array_equal(layer.get_weights()[0], constants["w"])
+
+
+def test_an_einsum_that_moves_the_batch_is_refused(tmp_path):
+    nodes = [node_proto("Einsum", ["x"], ["y"], "einsum", equation="bij->jb")]
+    path = onnx_file(tmp_path / "e.onnx", nodes, {}, {"x": (None, 3, 4)}, {"y": (4, None)})
+    with pytest.raises(OnnxImportError, match="batch axis is not the first"):
+        load_onnx(path)
+
+
 def local_response_reference(x, size, alpha, beta, bias):
     """ONNX's LRN: x / (bias + alpha / size * sum of squares over the channels from
     c - floor((size - 1) / 2) to c + ceil((size - 1) / 2)) ** beta."""

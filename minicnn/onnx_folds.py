@@ -290,11 +290,12 @@ class FoldOps:
         return group[0]
 
     def folded_reduce(
-        self, node: Node, v: Value, axes: list[int], keepdims: bool, function: str
+        self, node: Node, v: Value, axes: list[int], keepdims: bool, function: Any
     ) -> None:
         """A reduction over ONNX axes without the batch of a value held in groups."""
         held = sorted(self.folded_axis(v, a) for a in axes)
-        y = getattr(op_module(), function)(v.tensor, axis=tuple(held), keepdims=keepdims)
+        reducer = function if callable(function) else getattr(op_module(), function)
+        y = reducer(v.tensor, axis=tuple(held), keepdims=keepdims)
         groups = v.groups or ()
         self.set_grouped(node.outputs[0], y, groups if keepdims else _without(groups, axes))
 

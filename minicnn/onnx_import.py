@@ -33,7 +33,7 @@ from .onnx_qoperator import qdq_form
 from .onnx_quantized import QuantizeOps, node_is_dynamic_quantization
 from .onnx_reading import DTYPES, Graph, Node, read_onnx, read_subgraph
 from .onnx_recurrent import RecurrentOps
-from .onnx_shapes import FOLDED, REDUCTIONS, ShapeOps
+from .onnx_shapes import COMPOSITE_REDUCTIONS, FOLDED, REDUCTIONS, ShapeOps
 from .onnx_spatial import SpatialOps
 from .onnx_tokens import TokenOps
 from .onnx_values import (
@@ -820,6 +820,7 @@ def _install_simple_ops() -> None:
         (_ELEMENTWISE, _Importer.elementwise),
         (_BINARY, _Importer.binary),
         (REDUCTIONS, _Importer.reduce),
+        (COMPOSITE_REDUCTIONS, _Importer.reduce),
         ({"Sum": "Add", "Mean": "Average"}, _Importer.merged),  # Keras' merge layers
     ]
     for table, method in tables:

@@ -27,6 +27,29 @@ from .onnx_values import (
 REDUCTIONS = names.by_onnx(names.REDUCTIONS)
 
 
+def _sum_of(inner: str, outer: str | None = None) -> Any:
+    def reduce(x: Any, axis: Any, keepdims: bool) -> Any:
+        ops = op_module()
+        total = ops.sum(getattr(ops, inner)(x), axis=axis, keepdims=keepdims)
+        return getattr(ops, outer)(total) if outer else total
+
+    return reduce
+
+
+# ONNX's reductions that are a few of minicnn's ops (F.normalize's ReduceL2).
+COMPOSITE_REDUCTIONS = {
+    "ReduceL1": _sum_of("abs"),
+    "ReduceL2": _sum_of("square", "sqrt"),
+    "ReduceSumSquare": _sum_of("square"),
+    "ReduceLogSum": lambda x, axis, keepdims: op_module().log(
+        op_module().sum(x, axis=axis, keepdims=keepdims)
+    ),
+    "ReduceLogSumExp": lambda x, axis, keepdims: op_module().logsumexp(
+        x, axis=axis, keepdims=keepdims
+    ),
+}
+
+
 def _renumbered(order: tuple[int, ...], gone: list[int]) -> tuple[int, ...]:
     """``order`` without the ONNX axes ``gone``, the others numbered again."""
     return tuple(o - sum(g < o for g in gone) for o in order if o not in gone)
@@ -101,7 +124,8 @@ class ShapeOps:
             return [int(a) for a in np.ravel(self.constant(node.inputs[position], "axes"))]
         return None
 
-    def reduce(self, node: Node, function: str) -> None:
+    def reduce(self, node: Node, function: Any) -> None:
+        """A reduction: ``function`` names minicnn's op, or is one (a composite)."""
         v = self.value(node.inputs[0])
         rank = self.onnx_rank(v)
         axes = self.axes_of(node)
@@ -123,9 +147,36 @@ class ShapeOps:
             self.set(node.outputs[0], y, channels_last=keepdims)
             return None
         mapped = tuple(order.index(a) for a in axes)
-        y = getattr(op_module(), function)(x, axis=mapped, keepdims=keepdims)
+        reducer = function if callable(function) else getattr(op_module(), function)
+        y = reducer(x, axis=mapped, keepdims=keepdims)
         self.set(node.outputs[0], y, order=order if keepdims else _renumbered(order, axes))
         return None
+
+    def op_CumSum(self, node: Node, index: int) -> None:
+        """Running sums along an axis without the batch (``exclusive``: before each entry;
+        ``reverse``: from the end)."""
+        v = self.value(node.inputs[0])
+        axis = int(np.ravel(self.constant(node.inputs[1], "axis"))[0]) % self.onnx_rank(v)
+        if v.groups is not None:
+            x, order, held = v.tensor, None, self.folded_axis(v, axis)
+        else:
+            x, order = self.held(v)
+            if order[0] == axis:
+                raise self.fail("it sums across the batch.")
+            held = order.index(axis)
+        ops = op_module()
+        reverse = bool(self.attr("reverse", 0))
+        if reverse:
+            x = ops.flip(x, axis=held)
+        y = ops.cumsum(x, axis=held)
+        if self.attr("exclusive", 0):
+            y = y - x
+        if reverse:
+            y = ops.flip(y, axis=held)
+        if v.groups is not None:
+            self.values[node.outputs[0]] = v.like(y)
+        else:
+            self.set(node.outputs[0], y, order=order)
 
     def op_Concat(self, node: Node, index: int) -> None:
         first = self.constants.get(node.inputs[0])

@@ -318,6 +318,55 @@ def test_an_einsum_that_moves_the_batch_is_refused(tmp_path):
         load_onnx(path)
 
 
+@pytest.mark.parametrize(
+    "op, reference",
+    [
+        ("ReduceL1", lambda x, a, k: np.abs(x).sum(a, keepdims=k)),
+        ("ReduceL2", lambda x, a, k: np.sqrt((x**2).sum(a, keepdims=k))),  # F.normalize's
+        ("ReduceSumSquare", lambda x, a, k: (x**2).sum(a, keepdims=k)),
+        ("ReduceLogSum", lambda x, a, k: np.log(np.abs(x).sum(a, keepdims=k))),
+        ("ReduceLogSumExp", lambda x, a, k: np.log(np.exp(x).sum(a, keepdims=k))),
+    ],
+)
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_reductions_made_of_several_ops(tmp_path, op, reference, keepdims):
+    nodes = [node_proto(op, ["x"], ["y"], "reduce", axes=[1, 3], keepdims=keepdims)]
+    if op == "ReduceLogSum":  # of positive numbers
+        nodes = [
+            node_proto("Abs", ["x"], ["a"], "abs"),
+            node_proto(op, ["a"], ["y"], "reduce", axes=[1, 3], keepdims=keepdims),
+        ]
+    out = (None, 1, 4, 1) if keepdims else (None, 4)
+    model = load_onnx(onnx_file(tmp_path / "r.onnx", nodes, {}, {"x": (None, 3, 4, 5)}, {"y": out}))
+    x = RNG.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    close(model.predict(x, verbose=0), reference(x, (1, 3), bool(keepdims)))
+
+
+@pytest.mark.parametrize("exclusive, reverse", [(0, 0), (1, 0), (0, 1), (1, 1)])
+def test_cumulative_sums(tmp_path, exclusive, reverse):
+    nodes = [
+        node_proto("CumSum", ["x", "axis"], ["y"], "cumsum", exclusive=exclusive, reverse=reverse)
+    ]
+    constants = {"axis": np.array(-1, np.int64)}
+    model = load_onnx(
+        onnx_file(tmp_path / "c.onnx", nodes, constants, {"x": (None, 3, 5)}, {"y": (None, 3, 5)})
+    )
+    x = RNG.standard_normal((2, 3, 5)).astype(np.float32)
+    flipped = x[..., ::-1] if reverse else x
+    sums = np.cumsum(flipped, -1) - (flipped if exclusive else 0)
+    close(model.predict(x, verbose=0), sums[..., ::-1] if reverse else sums)
+    across = [node_proto("CumSum", ["x", "zero"], ["y"], "batch_sums")]
+    path = onnx_file(
+        tmp_path / "b.onnx",
+        across,
+        {"zero": np.array(0, np.int64)},
+        {"x": (None, 3, 5)},
+        {"y": (None, 3, 5)},
+    )
+    with pytest.raises(OnnxImportError, match="sums across the batch"):
+        load_onnx(path)
+
+
 def local_response_reference(x, size, alpha, beta, bias):
     """ONNX's LRN: x / (bias + alpha / size * sum of squares over the channels from
     c - floor((size - 1) / 2) to c + ceil((size - 1) / 2)) ** beta."""

@@ -863,7 +863,7 @@ def _einsum_shape(equation: str, operands: list[Any]) -> list[int]:
 
 
 # Layers that move a tensor's entries and keep their type.
-_MOVING = {"Reshape", "Permute", "Flatten", "GetItem"}
+_TYPE_KEEPING = {"Reshape", "Permute", "Flatten", "GetItem"}
 
 
 def _dtype_of(tensor: Any) -> str | None:
@@ -871,7 +871,7 @@ def _dtype_of(tensor: Any) -> str | None:
     through the layers that only move entries (a mask unsqueezed before its Cast)."""
     while getattr(tensor, "dtype", None) is None:
         layer = getattr(tensor, "layer", None)
-        if type(layer).__name__ not in _MOVING or not getattr(tensor, "inputs", None):
+        if type(layer).__name__ not in _TYPE_KEEPING or not getattr(tensor, "inputs", None):
             return None
         tensor = tensor.inputs[0]
     return str(tensor.dtype)

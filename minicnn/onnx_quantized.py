@@ -50,10 +50,19 @@ def _per_axis(c: np.ndarray, rank: int, axis: int) -> np.ndarray:
     return c.reshape(shape)
 
 
-def _zero_point(xs: list[Any], node: Node) -> np.ndarray:
-    if len(xs) > 2 and xs[2] is not None:
-        return np.asarray(xs[2])
-    return np.zeros((), np.uint8)  # ONNX's default: uint8, 0
+def _zero_point(given: Any) -> np.ndarray:
+    """A zero point, or ONNX's default where none is given: uint8, 0."""
+    return np.zeros((), np.uint8) if given is None else np.asarray(given)
+
+
+def _integers(zero_point: np.ndarray, node: Node) -> tuple[int, int]:
+    """The lowest and highest integer of the zero point's type."""
+    if zero_point.dtype.name not in _RANGES:
+        raise OnnxImportError(
+            f"load_onnx: node '{node.name}' ({node.op}): a zero point of type "
+            f"{zero_point.dtype.name}; minicnn reads {', '.join(_RANGES)}."
+        )
+    return _RANGES[zero_point.dtype.name]
 
 
 def _per_axis_only(node: Node) -> None:
@@ -69,7 +78,7 @@ def fold_dequantize(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
     x = np.asarray(xs[0])
     axis = int(node.attrs.get("axis", 1))
     scale = _per_axis(np.asarray(xs[1], np.float32), x.ndim, axis)
-    zero = _per_axis(_zero_point(xs, node).astype(np.float32), x.ndim, axis)
+    zero = _per_axis(_zero_point(xs[2] if len(xs) > 2 else None).astype(np.float32), x.ndim, axis)
     return [((x.astype(np.float32) - zero) * scale).astype(np.float32)]
 
 
@@ -77,8 +86,8 @@ def fold_quantize(imp: Any, node: Node, xs: list[Any]) -> list[Any]:
     _per_axis_only(node)
     x = np.asarray(xs[0], np.float32)
     axis = int(node.attrs.get("axis", 1))
-    zero_point = _zero_point(xs, node)
-    low, high = _RANGES[zero_point.dtype.name]
+    zero_point = _zero_point(xs[2] if len(xs) > 2 else None)
+    low, high = _integers(zero_point, node)
     scale = _per_axis(np.asarray(xs[1], np.float32), x.ndim, axis)
     zero = _per_axis(zero_point.astype(np.float32), x.ndim, axis)
     q = np.clip(np.round(x / scale) + zero, low, high)  # NumPy rounds half to even, as ONNX
@@ -120,7 +129,8 @@ class QuantizeOps:
     def quantization_constant(self, node: Node, index: int, v: Value, default: float) -> Any:
         """A scale or zero point of ``node`` in the layout of ``v``, as floats."""
         given = len(node.inputs) > index and node.inputs[index]
-        c = self.constant(node.inputs[index], "scale") if given else np.asarray(default)
+        what = "scale" if index == 1 else "zero point"
+        c = self.constant(node.inputs[index], what) if given else np.asarray(default)
         axis = int(node.attrs.get("axis", 1))
         c = _per_axis(np.asarray(c, np.float32), self.onnx_rank(v), axis)
         return self.broadcast_constant(c, v) if c.ndim else float(c)
@@ -128,14 +138,9 @@ class QuantizeOps:
     def fake_quantized(self, v: Value, quantize: Node, dequantize: Node) -> Any:
         """ONNX's dequantize(quantize(x)) forward, the clipping's gradient backward."""
         ops = op_module()
-        zero_point = np.asarray(
-            self.constant(quantize.inputs[2], "zero point")
-            if len(quantize.inputs) > 2 and quantize.inputs[2]
-            else np.zeros((), np.uint8)
-        )
-        if zero_point.dtype.name not in _RANGES:
-            raise self.fail(f"a zero point of type {zero_point.dtype.name}.")
-        low, high = _RANGES[zero_point.dtype.name]
+        given = quantize.inputs[2] if len(quantize.inputs) > 2 else ""
+        zero_point = _zero_point(self.constant(given, "zero point") if given else None)
+        low, high = _integers(zero_point, quantize)
         scale = self.quantization_constant(quantize, 1, v, 1.0)
         zero = self.quantization_constant(quantize, 2, v, 0.0)
         lowest, highest = (low - zero) * scale, (high - zero) * scale

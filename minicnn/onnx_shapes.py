@@ -24,13 +24,17 @@ from .onnx_values import (
 )
 
 # ONNX's reductions, as minicnn.ops names them.
-REDUCTIONS = names.by_onnx(names.REDUCTIONS)
+# (ReduceLogSumExp is imported as ops.logsumexp; names.REDUCTIONS, which the export
+# writes from, leaves it out.)
+REDUCTIONS = {**names.by_onnx(names.REDUCTIONS), "ReduceLogSumExp": "logsumexp"}
 
 
-def _sum_of(inner: str, outer: str | None = None) -> Any:
+def _sum_of(inner: str | None, outer: str | None = None) -> Any:
+    """A sum of ``inner(x)`` (x itself where None), then ``outer`` of it where given."""
+
     def reduce(x: Any, axis: Any, keepdims: bool) -> Any:
         ops = op_module()
-        total = ops.sum(getattr(ops, inner)(x), axis=axis, keepdims=keepdims)
+        total = ops.sum(getattr(ops, inner)(x) if inner else x, axis=axis, keepdims=keepdims)
         return getattr(ops, outer)(total) if outer else total
 
     return reduce
@@ -41,12 +45,7 @@ COMPOSITE_REDUCTIONS = {
     "ReduceL1": _sum_of("abs"),
     "ReduceL2": _sum_of("square", "sqrt"),
     "ReduceSumSquare": _sum_of("square"),
-    "ReduceLogSum": lambda x, axis, keepdims: op_module().log(
-        op_module().sum(x, axis=axis, keepdims=keepdims)
-    ),
-    "ReduceLogSumExp": lambda x, axis, keepdims: op_module().logsumexp(
-        x, axis=axis, keepdims=keepdims
-    ),
+    "ReduceLogSum": _sum_of(None, "log"),
 }
 
 
@@ -152,18 +151,29 @@ class ShapeOps:
         self.set(node.outputs[0], y, order=order if keepdims else _renumbered(order, axes))
         return None
 
+    def along(self, v: Value, axis: int, refusal: str) -> tuple[Any, Any, int]:
+        """The tensor to work on along ONNX axis ``axis`` (not the batch's: else the
+        ``refusal``), its order (None: held in groups, as ``v``), and the held axis."""
+        if v.groups is not None:
+            return v.tensor, None, self.folded_axis(v, axis)
+        x, order = self.held(v)
+        if order[0] == axis:
+            raise self.fail(refusal)
+        return x, order, order.index(axis)
+
+    def set_along(self, name: str, v: Value, y: Any, order: Any) -> None:
+        """A result of ``along``'s tensor, in its layout."""
+        if order is None:
+            self.values[name] = v.like(y)
+        else:
+            self.set(name, y, order=order)
+
     def op_CumSum(self, node: Node, index: int) -> None:
         """Running sums along an axis without the batch (``exclusive``: before each entry;
         ``reverse``: from the end)."""
         v = self.value(node.inputs[0])
         axis = int(np.ravel(self.constant(node.inputs[1], "axis"))[0]) % self.onnx_rank(v)
-        if v.groups is not None:
-            x, order, held = v.tensor, None, self.folded_axis(v, axis)
-        else:
-            x, order = self.held(v)
-            if order[0] == axis:
-                raise self.fail("it sums across the batch.")
-            held = order.index(axis)
+        x, order, held = self.along(v, axis, "it sums across the batch.")
         ops = op_module()
         reverse = bool(self.attr("reverse", 0))
         if reverse:
@@ -173,10 +183,7 @@ class ShapeOps:
             y = y - x
         if reverse:
             y = ops.flip(y, axis=held)
-        if v.groups is not None:
-            self.values[node.outputs[0]] = v.like(y)
-        else:
-            self.set(node.outputs[0], y, order=order)
+        self.set_along(node.outputs[0], v, y, order)
 
     def op_Concat(self, node: Node, index: int) -> None:
         first = self.constants.get(node.inputs[0])
@@ -359,13 +366,7 @@ class ShapeOps:
         v = self.value(node.inputs[0])
         shape = self.onnx_shape(v)
         axis = int(self.attr("axis", 0)) % len(shape)
-        if v.groups is not None:  # the axis split is one held axis: split there
-            x, order = v.tensor, None
-            held = self.folded_axis(v, axis)
-        else:
-            x, order = self.held(v)
-            if axis == order[0]:
-                raise self.fail("it splits the batch axis.")
+        x, order, held = self.along(v, axis, "it splits the batch axis.")
         if len(node.inputs) > 1 and node.inputs[1]:
             parts = [int(p) for p in np.ravel(self.constant(node.inputs[1], "split"))]
         elif self.attr("split") is not None:
@@ -378,14 +379,9 @@ class ShapeOps:
             raise self.fail(f"parts {parts} do not split an axis of {shape[axis]}.")
         start = 0
         for out, size in zip(node.outputs, parts, strict=True):
-            if order is None:
-                cuts = [slice(None)] * (len(x.shape) + 1)
-                cuts[held] = slice(start, start + size)
-                self.values[out] = v.like(x[tuple(cuts)])
-            else:
-                cuts = [slice(None)] * len(shape)
-                cuts[axis] = slice(start, start + size)
-                self.set(out, x[tuple(cuts[a] for a in order)], order=order)
+            cuts = [slice(None)] * (len(x.shape) + 1)
+            cuts[held] = slice(start, start + size)
+            self.set_along(out, v, x[tuple(cuts)], order)
             start += size
 
     def op_Gather(self, node: Node, index: int) -> None:

@@ -70,6 +70,8 @@ def test_quantize_folds_as_onnx_defines_it():
     np.testing.assert_array_equal(back, (q.astype(np.float32) - 3) * 0.5)
     q = fold_quantize(None, node, [x, np.float32(0.5)])[0]  # no zero point: uint8, 0
     assert q.dtype == np.uint8 and q.min() == 0 and q.max() == 180
+    with pytest.raises(OnnxImportError, match="'q'.*zero point of type int64"):
+        fold_quantize(None, node, [x, np.float32(0.5), np.int64(3)])
     blocked = Node("DequantizeLinear", ["q", "s"], ["y"], "blocks", {"block_size": 32}, "")
     with pytest.raises(OnnxImportError, match="'blocks'.*block_size"):
         fold_dequantize(None, blocked, [q, np.float32(0.5)])

@@ -65,11 +65,14 @@ def node_proto(op: str, inputs: list[str], outputs: list[str], name: str, **attr
     )
 
 
-def value_info_proto(name: str, shape: tuple[Any, ...]) -> bytes:
+def value_info_proto(name: str, shape: tuple[Any, ...], dtype: str = "float32") -> bytes:
     dims = b"".join(
         bytes_field(1, text_field(2, "batch") if d is None else int_field(1, d)) for d in shape
     )
-    tensor_type = int_field(1, FLOAT) + bytes_field(2, dims)
+    from .onnx_reading import DTYPES
+
+    kind = next(k for k, v in DTYPES.items() if np.dtype(v) == np.dtype(dtype))
+    tensor_type = int_field(1, kind) + bytes_field(2, dims)
     return text_field(1, name) + bytes_field(2, bytes_field(1, tensor_type))
 
 
@@ -936,6 +939,13 @@ def _model_graph(
     return names[slot], shapes[slot]
 
 
+def _input_dtype(model: Any) -> str:
+    """The type of the model's input: float32, or the integers an Input was given (token
+    ids), which the ops after it are written for."""
+    inputs = getattr(model, "inputs", None) or [None]
+    return str(getattr(inputs[0], "dtype", None) or "float32")
+
+
 def export_onnx(model: Any, path: str | os.PathLike) -> None:
     """Write ``model`` (Sequential or functional, one input and one output) as ONNX."""
     from .fileio import atomic_write
@@ -955,7 +965,7 @@ def export_onnx(model: Any, path: str | os.PathLike) -> None:
         b"".join(bytes_field(1, n) for n in g.nodes)
         + text_field(2, model.name)
         + b"".join(bytes_field(5, t) for t in g.initializers)
-        + bytes_field(11, value_info_proto("input", (None, *input_shape)))
+        + bytes_field(11, value_info_proto("input", (None, *input_shape), _input_dtype(model)))
         + bytes_field(12, value_info_proto(output, (None, *shape)))
     )
     from . import __version__

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import onnx_names as names
+from .onnx_dynamic import dynamic_qdq_form
 from .onnx_fills import Fill, FillOps
 from .onnx_folds import FoldOps
 from .onnx_qoperator import qdq_form
@@ -35,6 +36,7 @@ from .onnx_reading import DTYPES, Graph, Node, read_onnx, read_subgraph
 from .onnx_recurrent import RecurrentOps
 from .onnx_shapes import COMPOSITE_REDUCTIONS, FOLDED, REDUCTIONS, ShapeOps
 from .onnx_spatial import SpatialOps
+from .onnx_statistics import StatisticOps
 from .onnx_tokens import TokenOps
 from .onnx_values import (
     BATCH,
@@ -84,7 +86,9 @@ PER_STEP = {
 }
 
 
-class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, QuantizeOps):
+class _Importer(
+    SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, QuantizeOps, StatisticOps
+):
     """An ONNX graph made a minicnn model, node by node."""
 
     def __init__(
@@ -104,6 +108,7 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, 
         self.aliased: set[int] = set()  # activations made their layer's own
         self.fills: dict[str, Fill] = {}  # values the same for every sample
         self.quantized: dict[str, Node] = {}  # QuantizeLinear's integers, by their name
+        self.statistics: dict[str, Any] = {}  # numbers of the whole batch (onnx_statistics)
         # A constant spread over the batch (a learned token, position embeddings): one
         # sample of it, and the name of the constant it came from.
         self.spread: dict[str, tuple[np.ndarray, str]] = {}
@@ -174,9 +179,10 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, 
     def lacking(self) -> OnnxImportError:
         """The error of an operator minicnn has no layer for."""
         hint = (
-            " It is an op of dynamic quantization (scales computed as the model runs): "
-            "minicnn reads statically quantized models (ONNX Runtime's quantize_static, in "
-            "the QDQ or the QOperator format)."
+            " It is a fused op of dynamic quantization: minicnn reads quantize_dynamic's "
+            "models with their integer products (MatMulInteger, ConvInteger), and "
+            "statically quantized ones (quantize_static, QDQ or QOperator format); leave "
+            "the op out of op_types_to_quantize."
             if node_is_dynamic_quantization(self.node)
             else ""
         )
@@ -376,6 +382,9 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, 
             self.node = node
             if node.domain not in ("", "ai.onnx"):
                 raise self.fail(f"its domain '{node.domain}' is not ONNX's own.")
+            if self.is_statistic(node):
+                self.statistic_op(node)
+                continue
             if self.batch_fill(node):
                 continue
             if all(self.is_constant(i) for i in node.inputs) and node.op in FOLDED:
@@ -398,6 +407,8 @@ class _Importer(SpatialOps, ShapeOps, RecurrentOps, FoldOps, FillOps, TokenOps, 
         for out in self.graph.outputs:
             if out in self.constants:
                 raise self.fail(f"output '{out}' is a constant, not computed from the inputs.")
+            if out in self.statistics:
+                raise self.fail(f"output '{out}' is one number of the whole batch.")
             v = self.value(out)
             if v.groups is not None:
                 raise self.fail(
@@ -898,7 +909,7 @@ def load_onnx(
     sizes a file leaves open (exported with dynamic height and width): a shape without the
     batch, in the file's layout, or a dict of them by input name. ``device`` is where the
     model runs, as for ``Sequential``."""
-    graph = qdq_form(read_onnx(path))
+    graph = qdq_form(dynamic_qdq_form(read_onnx(path)))
     if graph.opset and graph.opset < 7:
         raise OnnxImportError(f"load_onnx: {path}: opset {graph.opset}; minicnn reads 7 and later.")
     shapes = input_shape

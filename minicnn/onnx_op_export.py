@@ -30,10 +30,13 @@ def op_layer(g: Any, layer: Any, xs: list[str], rank: int) -> str | None:
         return None
     hint = layer.name
 
-    def operand(value: Any) -> str:
+    def operand(value: Any, like: str | None = None) -> str:
         if isinstance(value, dict) and set(value) == {INPUT}:
             return xs[value[INPUT]]
         array = np.asarray(value)
+        if like is not None and isinstance(value, (bool, int, float)):
+            # A Python number takes the tensor's type, as NumPy and ONNX's operators want.
+            return g.constant(f"{hint}_constant", array.astype(like))
         kind = np.int64 if array.dtype.kind in "iub" else np.float32
         return g.constant(f"{hint}_constant", array.astype(kind))
 
@@ -47,7 +50,8 @@ def op_layer(g: Any, layer: Any, xs: list[str], rank: int) -> str | None:
         return g.op("Identity", [operand(bound["x"])], f"{hint}_{op}")
     if op in _BINARY:
         a, b = list(bound.values())[:2]
-        return g.op(_BINARY[op], [operand(a), operand(b)], f"{hint}_{op}")
+        like = next(iter(getattr(layer, "input_dtypes", None) or []), None)
+        return g.op(_BINARY[op], [operand(a, like), operand(b, like)], f"{hint}_{op}")
     if op in ("softmax", "log_softmax"):
         kind = "Softmax" if op == "softmax" else "LogSoftmax"
         return g.op(kind, [operand(bound["x"])], f"{hint}_{op}", axis=int(bound["axis"]))

@@ -29,12 +29,9 @@ _RANGES = {
 }
 
 
-# Integer ops of dynamic quantization (the scales computed as the model runs), which minicnn
-# does not read.
-_DYNAMIC = {
-    *("ConvInteger", "MatMulInteger", "DynamicQuantizeLinear", "DynamicQuantizeMatMul"),
-    *("QAttention", "DynamicQuantizeLSTM"),
-}
+# ONNX Runtime's fused ops of dynamic quantization that minicnn does not read (it reads the
+# integer products, MatMulInteger and ConvInteger, and their fusions: ``onnx_dynamic``).
+_DYNAMIC = {"QAttention", "DynamicQuantizeLSTM", "DynamicQuantizeConvInteger"}
 
 
 def node_is_dynamic_quantization(node: Node | None) -> bool:
@@ -124,7 +121,28 @@ class QuantizeOps:
             return
         quantize = self.quantized[name]
         v = self.value(quantize.inputs[0])
+        if quantize.op == "DynamicQuantizeLinear":
+            self.values[node.outputs[0]] = v.like(self.dynamically_quantized(v))
+            return
         self.values[node.outputs[0]] = v.like(self.fake_quantized(v, quantize, node))
+
+    def op_DynamicQuantizeLinear(self, node: Node, index: int) -> None:
+        """Kept until its DequantizeLinear (``onnx_dynamic`` writes one for each integer
+        product): the pair is one fake quantization, its scale from the tensor's range."""
+        integers = node.outputs[0]
+        for name in node.outputs:
+            for reader in self.readers.get(name, []):
+                found = self.graph.nodes[reader]
+                if found.op != "DequantizeLinear" or found.inputs[:3] != node.outputs:
+                    raise self.fail(
+                        f"its output '{name}' is read by a {found.op} node; minicnn reads "
+                        "dynamically quantized integers where an integer product "
+                        "(MatMulInteger, ConvInteger) or a DequantizeLinear with their own "
+                        "scale and zero point reads them."
+                    )
+            if name in self.graph.outputs:
+                raise self.fail(f"'{name}' is an output of the model; minicnn computes floats.")
+        self.quantized[integers] = node
 
     def quantization_constant(self, node: Node, index: int, v: Value, default: float) -> Any:
         """A scale or zero point of ``node`` in the layout of ``v``, as floats."""
@@ -134,6 +152,21 @@ class QuantizeOps:
         axis = int(node.attrs.get("axis", 1))
         c = _per_axis(np.asarray(c, np.float32), self.onnx_rank(v), axis)
         return self.broadcast_constant(c, v) if c.ndim else float(c)
+
+    def dynamically_quantized(self, v: Value) -> Any:
+        """ONNX's DynamicQuantizeLinear then DequantizeLinear forward: uint8 over the range
+        of the whole tensor (the batch's, as ONNX Runtime computes it) widened to hold 0;
+        backward, the identity (no value falls outside the range)."""
+        ops = op_module()
+        x = v.tensor
+        low = ops.minimum(ops.min(x), 0.0)
+        high = ops.maximum(ops.max(x), 0.0)
+        scale = (high - low) / 255.0
+        divisor = ops.where(scale > 0, scale, 1.0)  # all zeros: each integer the zero point
+        zero = ops.clip(ops.round(-low / divisor), 0, 255)
+        integers = ops.clip(ops.round(x / divisor) + zero, 0, 255)
+        exact = (integers - zero) * scale
+        return x + ops.stop_gradient(exact - x)
 
     def fake_quantized(self, v: Value, quantize: Node, dequantize: Node) -> Any:
         """ONNX's dequantize(quantize(x)) forward, the clipping's gradient backward."""

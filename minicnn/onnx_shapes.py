@@ -134,6 +134,8 @@ class ShapeOps:
                 return self.passthrough(node, 0)
             axes = list(range(rank))
         axes = sorted({a % rank for a in axes})
+        if axes == list(range(rank)):  # the batch's axis too: one number
+            return self.batch_statistic(node, v.tensor, function)
         if v.groups is not None:
             return self.folded_reduce(node, v, axes, keepdims, function)
         x, order = self.held(v)

@@ -361,3 +361,28 @@ def test_onnx_export_of_recurrent_layers_backwards_and_with_their_states(tmp_pat
     np.testing.assert_allclose(
         run(read_model(str(tmp_path / "r.onnx")), x), model.predict(x, verbose=0), atol=1e-5
     )
+
+
+def test_a_python_number_compared_with_a_tensor_takes_the_tensors_type(tmp_path):
+    """ONNX's Greater and Equal want both inputs of one type (ONNX Runtime refuses the file
+    otherwise): a Python number beside a float32 tensor is written float32, beside an int64
+    one int64 (token ids == 3), and an integer Input is an integer input of the file."""
+    from minicnn import ops
+    from minicnn.onnx_import import load_onnx
+    from minicnn.onnx_reading import read_onnx
+
+    x = Input((6,))
+    y = x * ops.cast(ops.greater(x, 0), "float32") + ops.cast(ops.less(x, 1), "float32")
+    ids = Input((6,), dtype="int64")
+    mask = ops.cast(ops.equal(ids, 3), "float32")
+    for model, dtype in [(Model(x, y), np.float32), (Model(ids, mask), np.int64)]:
+        model.export(tmp_path / "c.onnx", format="onnx")
+        onnx = read_model(str(tmp_path / "c.onnx"))
+        compared = [n for n in onnx["nodes"] if n["op"] in ("Greater", "Less", "Equal")]
+        assert compared
+        for node in compared:
+            assert onnx["initializers"][node["inputs"][1]].dtype == dtype
+        assert read_onnx(tmp_path / "c.onnx").inputs[0][2] == np.dtype(dtype).name
+        a = RNG.integers(0, 5, (3, 6)).astype(dtype)
+        again = load_onnx(tmp_path / "c.onnx").predict(a, verbose=0)
+        np.testing.assert_array_equal(again, model.predict(a, verbose=0))

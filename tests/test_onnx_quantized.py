@@ -1,6 +1,7 @@
-"""``load_onnx`` on quantized models in ONNX's QDQ format: files that ONNX Runtime's
-``quantize_static`` wrote from PyTorch exports (tests/onnx_files, made by
-make_quantized_files.py; ONNX Runtime's own outputs are the oracle) and handmade graphs."""
+"""``load_onnx`` on quantized models: files that ONNX Runtime's ``quantize_static`` (QDQ and
+QOperator formats) and ``quantize_dynamic`` wrote from PyTorch exports (tests/onnx_files,
+made by make_quantized_files.py; ONNX Runtime's own outputs are the oracle) and handmade
+graphs."""
 
 import numpy as np
 import pytest
@@ -133,17 +134,6 @@ def test_a_qlinear_matmul_is_its_integers_product_requantized(tmp_path):
     assert kinds(model).count("Dense") == 1  # the dequantized weights, learnable
 
 
-def test_dynamic_quantization_is_refused_with_the_way_to_read_it(tmp_path):
-    nodes = [
-        node_proto("DynamicQuantizeLinear", ["x"], ["q", "s", "z"], "dynamic"),
-        node_proto("MatMulInteger", ["q", "w", "z"], ["y"], "mm"),
-    ]
-    constants = {"w": np.ones((6, 6), np.float32)}
-    path = onnx_file(tmp_path / "d.onnx", nodes, constants, {"x": (None, 6)}, {"y": (None, 6)})
-    with pytest.raises(OnnxImportError, match="dynamic quantization.*quantize_static"):
-        load_onnx(path)
-
-
 def test_a_quantized_model_trains_as_quantization_aware_training():
     """Fine-tuning the imported int8 classifier: the straight-through gradient reaches
     every layer, and the loss falls."""
@@ -175,3 +165,158 @@ def test_a_quantized_model_exports_to_onnx_and_keras_2_again(tmp_path):
     np.testing.assert_array_equal(
         minicnn.load_model(tmp_path / "again.h5").predict(data["x"], verbose=0), expected
     )
+
+
+# --- dynamic quantization (ONNX Runtime's quantize_dynamic) --------------------------------
+
+
+def dynamic_reference(x: np.ndarray) -> np.ndarray:
+    """ONNX's DynamicQuantizeLinear then DequantizeLinear, written out: uint8 over the
+    range of the whole tensor widened to hold 0."""
+    low, high = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+    scale = np.float32((high - low) / 255.0)
+    if scale == 0:
+        return np.zeros_like(x)
+    zero = np.clip(np.round(-low / scale), 0, 255)
+    return ((np.clip(np.round(x / scale) + zero, 0, 255) - zero) * scale).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "name", ["classifier_dynamic", "classifier_dynamic_fused", "transformer_dynamic"]
+)
+def test_dynamically_quantized_models_predict_as_onnx_runtime(name):
+    """quantize_dynamic's files (ConvInteger and MatMulInteger, each input quantized with the
+    scale of its range as the model runs; the fused file as ONNX Runtime's optimizer saves
+    it, with DynamicQuantizeMatMul) give ONNX Runtime's outputs to float32's rounding of
+    the integer sums, and not the float model's."""
+    data = np.load(FILES / f"{name}.npz")
+    model = load_onnx(FILES / f"{name}.onnx")
+    got = model.predict(data["x"], verbose=0)
+    expected = data["expected"]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
+    assert np.abs(got - data["float_expected"]).max() > 1e-2 * np.abs(expected).max()
+    assert "Dense" in kinds(model)  # the dequantized weights, learnable
+
+
+def int8_tensor(name: str, values: np.ndarray) -> bytes:
+    """An initializer of ONNX's type int8 (3), raw bytes."""
+    values = np.ascontiguousarray(values, np.int8)
+    dims = b"".join(int_field(1, d) for d in values.shape)
+    return bytes_field(
+        5, dims + int_field(2, 3) + text_field(8, name) + bytes_field(9, values.tobytes())
+    )
+
+
+def microsoft(node: bytes) -> bytes:
+    """A node of ONNX Runtime's own domain."""
+    return node + text_field(7, "com.microsoft")
+
+
+def test_matmul_integer_to_float_with_a_dynamically_quantized_input(tmp_path):
+    """ONNX Runtime's fusion MatMulIntegerToFloat (integers, their scales and zero points,
+    a bias) after a DynamicQuantizeLinear: the input's fake quantization over the whole
+    batch's range, the weights dequantized per column at import."""
+    w = RNG.integers(-128, 128, (6, 4))
+    w_zero = RNG.integers(-3, 4, 4)
+    w_scale = np.float32([0.01, 0.02, 0.03, 0.04])
+    bias = RNG.standard_normal(4).astype(np.float32)
+    nodes = [
+        node_proto("DynamicQuantizeLinear", ["x"], ["q", "s", "z"], "dynamic"),
+        microsoft(
+            node_proto("MatMulIntegerToFloat", ["q", "w", "s", "ws", "z", "wz", "b"], ["y"], "mm")
+        ),
+    ]
+    constants = {"ws": w_scale, "b": bias}
+    raw = int8_tensor("w", w) + int8_tensor("wz", w_zero)
+    shapes = {"x": (None, 6)}, {"y": (None, 4)}
+    path = onnx_file(tmp_path / "d.onnx", nodes, constants, *shapes, extra_tensors=raw)
+    model = load_onnx(path)
+    x = (RNG.standard_normal((20, 6)) * 3 + 1).astype(np.float32)
+    weights = (w - w_zero) * w_scale
+    expected = dynamic_reference(x) @ weights + bias
+    got = model.predict(x, verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    assert np.abs(got - (x @ weights + bias)).max() > 1e-3  # quantized, not the float product
+    zeros = np.zeros((3, 6), np.float32)  # a range of 0: every integer the zero point
+    np.testing.assert_allclose(model.predict(zeros, verbose=0), np.tile(bias, (3, 1)), atol=1e-6)
+
+
+def test_the_range_of_a_dynamic_quantization_is_the_whole_batchs():
+    """As ONNX Runtime computes it: one sample's outputs depend on the batch it comes in
+    (a large value elsewhere coarsens every sample's steps)."""
+    model = load_onnx(FILES / "classifier_dynamic.onnx")
+    data = np.load(FILES / "classifier_dynamic.npz")
+    alone = model.predict(data["x"][:1], verbose=0)
+    loud = data["x"][:2].copy()
+    loud[1] *= 50
+    together = model.predict(loud, verbose=0)[:1]
+    assert np.abs(alone - together).max() > 1e-3
+
+
+def test_an_integer_product_not_scaled_as_quantize_dynamic_writes_it_is_refused(tmp_path):
+    nodes = [
+        node_proto("DynamicQuantizeLinear", ["x"], ["q", "s", "z"], "dynamic"),
+        node_proto("MatMulInteger", ["q", "w", "z"], ["y"], "mm"),
+    ]
+    raw = int8_tensor("w", np.ones((6, 6)))
+    shapes = {"x": (None, 6)}, {"y": (None, 6)}
+    path = onnx_file(tmp_path / "d.onnx", nodes, {}, *shapes, extra_tensors=raw)
+    with pytest.raises(OnnxImportError, match="int32 result is not cast to float"):
+        load_onnx(path)
+
+
+def test_fused_ops_of_dynamic_quantization_minicnn_lacks_are_named(tmp_path):
+    nodes = [microsoft(node_proto("DynamicQuantizeLSTM", ["x"], ["y"], "lstm"))]
+    path = onnx_file(tmp_path / "d.onnx", nodes, {}, {"x": (None, 3, 6)}, {"y": (None, 3, 6)})
+    with pytest.raises(OnnxImportError, match="fused op of dynamic quantization"):
+        load_onnx(path)
+
+
+def test_a_dynamically_quantized_model_trains_and_exports_again(tmp_path):
+    """Straight-through gradients reach the first convolution; minicnn's ONNX export writes
+    the range as ReduceMin and ReduceMax over every axis, which load_onnx reads back as
+    numbers of the whole batch; Keras 2 files keep the ops."""
+    data = np.load(FILES / "classifier_dynamic.npz")
+    model = load_onnx(FILES / "classifier_dynamic.onnx")
+    expected = model.predict(data["x"], verbose=0)
+    model.export(tmp_path / "again.onnx", format="onnx")
+    again = load_onnx(tmp_path / "again.onnx")
+    np.testing.assert_allclose(again.predict(data["x"], verbose=0), expected, rtol=0, atol=1e-6)
+    model.save(tmp_path / "again.h5")
+    np.testing.assert_array_equal(
+        minicnn.load_model(tmp_path / "again.h5").predict(data["x"], verbose=0), expected
+    )
+    first = next(layer for layer in model.layers if type(layer).__name__ == "Conv2D")
+    before = first.get_weights()[0].copy()
+    x = RNG.standard_normal((64, *data["x"].shape[1:])).astype(np.float32)
+    labels = RNG.integers(0, expected.shape[1], 64)
+    model.compile("adam", minicnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, labels, epochs=4, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert not np.array_equal(first.get_weights()[0], before)
+
+
+def test_numbers_of_the_whole_batch_meet_tensors_in_elementwise_ops_only(tmp_path):
+    """x / max(|x|) over every axis, the batch's too: one number as the model runs (its
+    layout of no concern, channels-last or not); such a number as an output, or in an op
+    that is not elementwise, is refused."""
+    nodes = [
+        node_proto("Abs", ["x"], ["a"], "abs"),
+        node_proto("ReduceMax", ["a"], ["m"], "max", keepdims=0),
+        node_proto("Add", ["m", "tiny"], ["d"], "add"),
+        node_proto("Div", ["x", "d"], ["y"], "div"),
+    ]
+    shapes = {"x": (None, 2, 3, 3)}, {"y": (None, 2, 3, 3)}
+    path = onnx_file(tmp_path / "n.onnx", nodes, {"tiny": np.float32(1e-6)}, *shapes)
+    x = RNG.standard_normal((5, 2, 3, 3)).astype(np.float32)
+    expected = x / (np.abs(x).max() + np.float32(1e-6))
+    np.testing.assert_allclose(load_onnx(path).predict(x, verbose=0), expected, rtol=1e-6)
+    last = load_onnx(path, channels_last=True).predict(x.transpose(0, 2, 3, 1), verbose=0)
+    np.testing.assert_allclose(last, expected.transpose(0, 2, 3, 1), rtol=1e-6)
+    out = onnx_file(tmp_path / "o.onnx", nodes[:2], {}, shapes[0], {"m": ()})
+    with pytest.raises(OnnxImportError, match="one number of the whole batch"):
+        load_onnx(out)
+    reshaped = [*nodes[:2], node_proto("Reshape", ["m", "shape"], ["y"], "reshape")]
+    bad = onnx_file(tmp_path / "r.onnx", reshaped, {"shape": np.int64([1])}, shapes[0], {"y": (1,)})
+    with pytest.raises(OnnxImportError, match="elementwise ops only"):
+        load_onnx(bad)

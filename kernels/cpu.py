@@ -407,6 +407,15 @@ def _affine_warp(x, coefficients, projective, nearest, mode, fill, out):  # prag
 
 
 im2col = _with_threads(_im2col)
+@njit(parallel=PARALLEL, cache=True)
+def _erfc(x, y):  # pragma: no cover
+    """y = erfc(x), elementwise: small far out, where 1 - erf(x) would be 0."""
+    xs, ys = x.reshape(-1), y.reshape(-1)
+    for t in prange(xs.size):
+        ys[t] = math.erfc(xs[t])
+    return y
+
+
 col2im = _with_threads(_col2im)
 im2col3d = _with_threads(_im2col3d)
 col2im3d = _with_threads(_col2im3d)
@@ -417,6 +426,7 @@ relu_backward = _with_threads(_relu_backward)
 gelu_forward = _with_threads(_gelu_forward)
 gelu_backward = _with_threads(_gelu_backward)
 erf = _with_threads(_erf)
+erfc = _with_threads(_erfc)
 affine_warp = _with_threads(_affine_warp)
 
 

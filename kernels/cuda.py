@@ -26,12 +26,12 @@ MAX_ELEMENTS = 2**31 - 1 - BLOCK * MAX_BLOCKS
 PRELUDES = {
     "float32": (
         "typedef float real;\n#define real_exp expf\n#define real_log logf\n"
-        "#define real_sqrt sqrtf\n#define real_erf erff\n"
+        "#define real_sqrt sqrtf\n#define real_erf erff\n#define real_erfc erfcf\n"
         "#define NEG_INF __int_as_float(0xff800000U)\n"
     ),
     "float64": (
         "typedef double real;\n#define real_exp exp\n#define real_log log\n"
-        "#define real_sqrt sqrt\n#define real_erf erf\n"
+        "#define real_sqrt sqrt\n#define real_erf erf\n#define real_erfc erfc\n"
         "#define NEG_INF __longlong_as_double(0xfff0000000000000ULL)\n"
     ),
 }
@@ -211,6 +211,13 @@ def erf(x: Any, y: Any) -> Any:
     """y = erf(x), elementwise."""
     _checked(x, y)
     _launch("erf_forward", x.dtype, x.size, x, np.int32(x.size), y)
+    return y
+
+
+def erfc(x: Any, y: Any) -> Any:
+    """y = erfc(x) = 1 - erf(x), elementwise, without the cancellation of 1 - erf."""
+    _checked(x, y)
+    _launch("erfc_forward", x.dtype, x.size, x, np.int32(x.size), y)
     return y
 
 

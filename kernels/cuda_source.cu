@@ -259,6 +259,15 @@ extern "C" __global__ void erf_forward(const real* __restrict__ x, int total,
     }
 }
 
+// The complementary error function (ops.erfc): small far out, where 1 - erf would be 0.
+extern "C" __global__ void erfc_forward(const real* __restrict__ x, int total,
+                                        real* __restrict__ y)
+{
+    GRID_STRIDE_LOOP(t, total) {
+        y[t] = real_erfc(x[t]);
+    }
+}
+
 // mask[t] = scale where the hash of (seed, t) passes the threshold, else 0 (inverted dropout).
 __device__ __forceinline__ void dropout_mask_body(unsigned int seed, unsigned int threshold,
                                                   real scale, int total, real* mask)

@@ -99,9 +99,11 @@ def _cut(tensor: SymbolicTensor) -> Input:
 
 
 def is_chain(nodes: list[Node]) -> bool:
-    """Whether each node takes exactly the one before it (Keras calls such a model
-    sequential-like, and its summary needs no "Connected to" column)."""
-    return all(sources == (k,) for k, (_, sources) in enumerate(nodes))
+    """Whether each node takes exactly the one before it and each layer is called once
+    (Keras calls such a model sequential-like, and its summary needs no "Connected to"
+    column)."""
+    once = len({id(layer) for layer, _ in nodes}) == len(nodes)
+    return once and all(sources == (k,) for k, (_, sources) in enumerate(nodes))
 
 
 def input_count(nodes: list[Node]) -> int:

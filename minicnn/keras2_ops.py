@@ -52,6 +52,9 @@ TF_OPS: dict[str, tuple[str, Parameters]] = {
             ("sigmoid", "sigmoid"),
             ("tanh", "tanh"),
             ("softplus", "softplus"),
+            ("erf", "erf"),
+            ("erfc", "erfc"),
+            ("erfinv", "erfinv"),
         ]
     },
     **{f"nn.{name}": (name, _FEATURES) for name in ("relu", "relu6", "elu", "silu")},

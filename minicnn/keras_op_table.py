@@ -84,6 +84,7 @@ KERAS_OPS: dict[str, tuple[str, str, int]] = {
     "empty_like": ("numpy", "EmptyLike", 1),
     "equal": ("numpy", "Equal", 2),
     "erf": ("math", "Erf", 1),
+    "erfc": ("math", "Erfc", 1),
     "erfinv": ("math", "Erfinv", 1),
     "exp": ("numpy", "Exp", 1),
     "exp2": ("numpy", "Exp2", 1),

@@ -66,6 +66,17 @@ _PYTHON_VALUES: dict[str, Any] = {
 }
 
 
+def _history(value: Any) -> set[tuple[str, int]]:
+    """The (layer, call) pairs whose outputs a call's arguments take."""
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        name, node, _ = value["config"]["keras_history"]
+        return {(name, node)}
+    items = value.values() if isinstance(value, dict) else value
+    if isinstance(value, (dict, list, tuple)):
+        return set().union(*(_history(v) for v in items)) if items else set()
+    return set()
+
+
 def _functional(config: dict[str, Any], device: str | None) -> Any:
     from .models import Model
 
@@ -84,6 +95,7 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
             return {k: resolve(v) for k, v in value.items()}
         return value
 
+    calls: list[tuple[str, Any, int, dict[str, Any]]] = []  # each layer's calls, in order
     for entry in config["layers"]:
         name = entry["config"].get("name", entry.get("name"))
         if entry["class_name"] == "InputLayer":
@@ -95,7 +107,16 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
             layer = tf_operation(entry)
         else:
             layer = _operation(entry) if is_operation(entry) else _layer(entry, device)
-        for k, node in enumerate(entry.get("inbound_nodes", [])):
+        calls += [(name, layer, k, node) for k, node in enumerate(entry.get("inbound_nodes", []))]
+    # A call can take a later layer's output (a tied embedding called again on the last
+    # hidden states): calls wait, in order, until what they take is there, as in Keras.
+    while calls:
+        waiting, blocked = [], set()
+        for name, layer, k, node in calls:
+            if name in blocked or not all(key in outputs for key in _history(node)):
+                waiting.append((name, layer, k, node))
+                blocked.add(name)
+                continue
             args = resolve(node.get("args", []))
             # The training a call recorded gives way to the model's own (as in Keras), and
             # minicnn's graph carries the masks itself (Keras' file computes them as ops).
@@ -105,6 +126,10 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
                 if value is not None and key not in ("training", "mask")
             }
             outputs[(name, k)] = layer(*args, **kwargs)
+        if len(waiting) == len(calls):
+            missing = sorted({key for *_, node in waiting for key in _history(node)} - set(outputs))
+            raise KeyError(f"calls take outputs no layer gives: {missing}")
+        calls = waiting
 
     def ends(spec: Any) -> list[Any]:
         if spec and isinstance(spec[0], str):  # one [name, node, index]

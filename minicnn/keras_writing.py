@@ -310,11 +310,17 @@ def _functional_config(model: Any) -> dict[str, Any]:
             return name, call, layer.index
         return layer.name, calls[node], 0
 
+    arguments = getattr(model, "_call_arguments", None) or {}
+
     def shape(slot: int) -> list[Any]:
         if slot < k:
             return [None, *model._graph_inputs[slot].shape]
-        found = nodes[slot - k][0].output_shape
-        return [None, *found]
+        layer, sources = nodes[slot - k]
+        own = arguments.get(slot - k)
+        found = None
+        if own and len(sources) == 1:  # a call whose own arguments change its output
+            found = layer.call_output_shape(tuple(shape(sources[0])[1:]), own)
+        return [None, *(layer.output_shape if found is None else found)]
 
     def tensor(slot: int) -> dict[str, Any]:
         name, call, index = origin(slot)
@@ -357,7 +363,7 @@ def _functional_config(model: Any) -> dict[str, Any]:
             "MultiHeadAttention",  # Keras' call(query, value, key=None)
             "GroupQueryAttention",
         )
-        kwargs = _call_kwargs(layer)
+        kwargs = {**_call_kwargs(layer), **arguments.get(j, {})}
         if _started(layer):  # Keras' rnn(x, initial_state=[h, c])
             args, kwargs = args[:1], {**kwargs, "initial_state": args[1:]}
         elif layer.takes_list and not one_by_one:

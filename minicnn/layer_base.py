@@ -767,8 +767,9 @@ class Layer:
                 if name not in kwargs:
                     break
                 x.append(kwargs.pop(name))
-        if kwargs and not self._tracks_layers:
-            raise TypeError(f"{self.describe()} got unexpected call arguments {sorted(kwargs)}.")
+        unexpected = sorted(set(kwargs) - set(self.call_arguments))
+        if unexpected and not self._tracks_layers:
+            raise TypeError(f"{self.describe()} got unexpected call arguments {unexpected}.")
         if self._tracks_layers and isinstance(x, (list, tuple)) and not self.built:
             self.takes_list = True  # a user's layer called on several tensors gets them all
         if self.takes_list:
@@ -801,13 +802,28 @@ class Layer:
         else:
             out = self._regularized(self.masked_call(x, training, mask, **kwargs))
         if isinstance(out, Tensor):
-            out_mask = self.compute_mask(x, mask)
+            out_mask = self.mask_of_call(x, mask, kwargs)
             if out_mask is not None:
                 out._keras_mask = out_mask
         return out
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         raise NotImplementedError
+
+    # Keras' call arguments of a minicnn layer besides the input, ``training`` and ``mask``
+    # (ReversibleEmbedding's ``reverse``): a model's graph keeps them with each call.
+    call_arguments: tuple[str, ...] = ()
+
+    def mask_of_call(self, x: Any, mask: Any, kwargs: dict[str, Any]) -> Any:
+        """``compute_mask`` for a call, given the call's own arguments that it takes."""
+        own = {k: v for k, v in kwargs.items() if k in self.call_arguments}
+        return self.compute_mask(x, mask, **own) if own else self.compute_mask(x, mask)
+
+    def call_output_shape(self, input_shape: Shape, kwargs: dict[str, Any]) -> Shape | None:
+        """The output shape of a call with ``kwargs`` that takes another input than the
+        layer was built for (ReversibleEmbedding's reverse projection), the layer built;
+        None: an ordinary call."""
+        return None
 
     # Keras' InputSpec (one, or a list for a layer of several inputs), checked on each call.
     input_spec: Any = None
@@ -861,17 +877,19 @@ class Layer:
         self.check_inputs(
             [(None, *t.shape) for t in sources], [_symbolic_dtype(t) for t in sources]
         )
-        if not self.built or self.input_shape is None:  # (adapted data layers have none)
-            self._build_for_graph(shape)
-        elif not _shapes_fit(shape, self.input_shape):
-            raise ValueError(
-                f"{self.describe()} was built for input shape {self.input_shape}, and is "
-                f"called on {shape}."
-            )
-        output_shape = self.output_shape
         if kwargs:
             _check_call_arguments(self, kwargs)
-            if type(self).compute_output_shape is Layer.compute_output_shape:
+        output_shape = self.call_output_shape(shape, kwargs) if kwargs else None
+        if output_shape is None:
+            if not self.built or self.input_shape is None:  # (adapted data layers have none)
+                self._build_for_graph(shape)
+            elif not _shapes_fit(shape, self.input_shape):
+                raise ValueError(
+                    f"{self.describe()} was built for input shape {self.input_shape}, and is "
+                    f"called on {shape}."
+                )
+            output_shape = self.output_shape
+            if kwargs and type(self).compute_output_shape is Layer.compute_output_shape:
                 output_shape = sizes_found(lambda s: self._probed_output_shape(s, kwargs), shape)
         result = SymbolicTensor(output_shape, self, sources)
         if self.takes_batch_values:

@@ -119,6 +119,7 @@ from .sequence_layers import (
     GlobalMaxPooling1D,
     Masking,
     MaxPooling1D,
+    ReversibleEmbedding,
     _require_sequence,
 )
 from .sequence_shapes import Cropping1D, UpSampling1D, ZeroPadding1D
@@ -237,6 +238,7 @@ __all__ = [
     "DepthwiseConv1D",
     "SeparableConv1D",
     "Embedding",
+    "ReversibleEmbedding",
     "CategoryEncoding",
     "Discretization",
     "ActivityRegularization",
@@ -973,6 +975,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         PReLU,
         Conv1D,
         Embedding,
+        ReversibleEmbedding,
         MaxPooling1D,
         AveragePooling1D,
         GlobalAveragePooling1D,

@@ -540,12 +540,12 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             node_training = fixed.get(k, training) if fixed else training
             arg = args if layer.takes_list else args[0]
             mask = None if layer.takes_list else masks[sources[0]]
+            own = arguments.get(k, {}) if arguments else {}
             if first + k in fused:
                 values.append(layer.transform(arg))
             else:
-                own = arguments.get(k, {}) if arguments else {}
                 values.append(layer.call_masked(arg, node_training, mask, **own))
-            masks.append(None if layer.takes_list else layer.compute_mask(arg, mask))
+            masks.append(None if layer.takes_list else layer.mask_of_call(arg, mask, own))
             for s in sources:
                 if last_use[s] == k and s not in kept:
                     values[s] = None  # free what no later layer reads

@@ -33,6 +33,7 @@ __all__ = [
     "dot_product_attention",
     "elu",
     "erf",
+    "erfc",
     "erfinv",
     "extract_sequences",
     "gelu",
@@ -564,23 +565,35 @@ def segment_max(
 
 
 class _Erf(Function):
-    """erf by the Numba or CUDA kernel; its slope is 2 / sqrt(pi) exp(-x^2)."""
+    """erf by the Numba or CUDA kernel, or with ``complement`` erfc = 1 - erf by its own
+    (1 - erf(x) is 0 in float32 from x = 4, where erfc is 1.5e-8); the slope is
+    +-2 / sqrt(pi) exp(-x^2)."""
+
+    def __init__(self, complement: bool = False) -> None:
+        self.complement = complement
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
         x = backend.contiguous(x, x.dtype if x.dtype.kind == "f" else backend.FLOAT)
         if self.recording:
             self.x = x
-        return F._kernels(xp).erf(x, xp.empty_like(x))
+        kernels = F._kernels(xp)
+        return (kernels.erfc if self.complement else kernels.erf)(x, xp.empty_like(x))
 
     def backward(self, grad: Any) -> Any:
         xp = backend.get_array_module(grad)
-        return grad * (2.0 / math.sqrt(math.pi)) * xp.exp(-self.x * self.x)
+        slope = (-2.0 if self.complement else 2.0) / math.sqrt(math.pi)
+        return grad * slope * xp.exp(-self.x * self.x)
 
 
 def erf(x: Any) -> Tensor:
     """Keras' ops.erf, the error function (differentiable)."""
     return _Erf()(O.convert_to_tensor(x))
+
+
+def erfc(x: Any) -> Tensor:
+    """Keras' ops.erfc, the complementary error function 1 - erf(x) (differentiable)."""
+    return _Erf(complement=True)(O.convert_to_tensor(x))
 
 
 class _ErfInv(Function):

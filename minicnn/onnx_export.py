@@ -281,6 +281,21 @@ def _scaled_and_shifted(g: _Graph, layer: Any, y: str) -> str:
     return y
 
 
+def _reverse_embedding(g: _Graph, layer: Any, x: str) -> str:
+    """ReversibleEmbedding(reverse=True): a MatMul by the table's transpose (or the layer's
+    own reverse matrix), then the soft cap tanh(logits / c) * c where it has one."""
+    hint = layer.name
+    weights = _weights(layer)
+    kernel = weights[0].T if layer.tie_weights else weights[1]
+    matrix = g.constant(f"{hint}_reverse_kernel", np.ascontiguousarray(kernel))
+    logits = g.op("MatMul", [x, matrix], f"{hint}_logits")
+    if layer.logit_soft_cap is None:
+        return logits
+    cap = g.constant(f"{hint}_soft_cap", np.float32(layer.logit_soft_cap))
+    squashed = g.op("Tanh", [g.op("Div", [logits, cap], f"{hint}_scaled")], f"{hint}_tanh")
+    return g.op("Mul", [squashed, cap], f"{hint}_capped")
+
+
 def _layer_norm(g: _Graph, layer: Any, x: str) -> str:
     """LayerNormalization over the last axis."""
     return _scaled_and_shifted(g, layer, _standardized(g, x, [-1], layer.epsilon, layer.name))
@@ -784,12 +799,12 @@ def _channels_last_layer(
         )
     if kind == "LayerNormalization" and layer.axis in (-1, len(shape), [-1]):
         return _layer_norm(g, layer, x)
-    if kind == "Embedding" and layer.mask_zero:
+    if kind in ("Embedding", "ReversibleEmbedding") and layer.mask_zero:
         raise ValueError(
-            f"export(format='onnx'): layer '{hint}' (Embedding) masks padding "
+            f"export(format='onnx'): layer '{hint}' ({kind}) masks padding "
             "(mask_zero=True), which the layers after it read; ONNX's form here has no masks."
         )
-    if kind == "Embedding":
+    if kind in ("Embedding", "ReversibleEmbedding"):
         ids = g.op("Cast", [x], f"{hint}_ids", to=INT64)
         return g.op(
             "Gather", [g.constant(f"{hint}_table", _weights(layer)[0]), ids], f"{hint}_rows", axis=0
@@ -924,9 +939,15 @@ def _model_graph(
             f"export(format='onnx'): model '{model.name}' must have one input and one output."
         )
     names, shapes = [x], [shape]
-    for layer, sources in model._nodes():
+    arguments = getattr(model, "_call_arguments", None) or {}
+    for k, (layer, sources) in enumerate(model._nodes()):
         xs = [names[s] for s in sources]
         ins = [shapes[s] for s in sources]
+        own = arguments.get(k)
+        if own and own.get("reverse"):  # ReversibleEmbedding's projection to the vocabulary
+            names.append(_reverse_embedding(g, layer, xs[0]))
+            shapes.append(tuple(layer.call_output_shape(ins[0], own)))
+            continue
         if getattr(layer, "is_model", False):
             found, found_shape = _model_graph(g, layer, xs[0], ins[0])
             names.append(found)

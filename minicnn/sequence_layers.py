@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, constraints, conv_ops, initializers, regularizers, tensor_ops
+from . import backend, constraints, conv_ops, initializers, ops, regularizers, tensor_ops
 from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
@@ -404,4 +404,110 @@ class Embedding(Int8Quantizable, LowRankAdaptation, Layer):
                 if self.embeddings_constraint is not None
                 else {}
             ),
+        }
+
+
+class ReversibleEmbedding(Embedding):
+    """Keras' ReversibleEmbedding, a language model's tied input and output embedding:
+    ``layer(ids)`` looks rows up as Embedding does, and ``layer(hidden, reverse=True)``
+    projects (..., output_dim) back to (..., input_dim) logits with the table's transpose
+    (``tie_weights``, the default) or a ``reverse_embeddings`` matrix of its own; with
+    ``logit_soft_cap`` c the logits are tanh(logits / c) * c."""
+
+    call_arguments = ("reverse",)
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        tie_weights: bool = True,
+        embeddings_initializer: str = "uniform",
+        embeddings_regularizer: Any = None,
+        embeddings_constraint: Any = None,
+        mask_zero: bool = False,
+        reverse_dtype: Any = None,
+        logit_soft_cap: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            input_dim,
+            output_dim,
+            embeddings_initializer=embeddings_initializer,
+            embeddings_regularizer=embeddings_regularizer,
+            embeddings_constraint=embeddings_constraint,
+            mask_zero=mask_zero,
+            **kwargs,
+        )
+        if reverse_dtype not in (None, "float32"):
+            raise ValueError(
+                f"{self.describe()}: reverse_dtype {reverse_dtype!r}; minicnn computes in "
+                "float32 only."
+            )
+        if logit_soft_cap is not None and not float(logit_soft_cap) > 0:
+            raise ValueError(f"{self.describe()}: logit_soft_cap must be positive.")
+        self.tie_weights = bool(tie_weights)
+        self.reverse_dtype = reverse_dtype
+        self.logit_soft_cap = None if logit_soft_cap is None else float(logit_soft_cap)
+
+    WEIGHT_NAMES = ("embeddings", "reverse_embeddings")
+    OPTIONAL_WEIGHTS = {**Layer.OPTIONAL_WEIGHTS, "reverse_embeddings": "untied"}
+
+    @property
+    def untied(self) -> bool:
+        return not self.tie_weights
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        table = super()._create_weights(input_shape)
+        if self.tie_weights:
+            return table
+        return [*table, self._initializer((self.output_dim, self.input_dim))]
+
+    def _attach_constraints(self) -> None:
+        self._weights[0].constraint = self.embeddings_constraint
+
+    def quantize(self, mode: str, type_check: bool = True) -> None:
+        raise ValueError(
+            f"{self.describe()}: minicnn quantizes Dense and Embedding layers; its reverse "
+            "projection has no int8 form here."
+        )
+
+    def call(self, x: Tensor, training: bool, reverse: bool = False) -> Tensor:
+        if not reverse:
+            return super().call(x, training)
+        if x.shape[-1] != self.output_dim:
+            raise ValueError(
+                f"{self.describe()}: reverse=True takes vectors of output_dim = "
+                f"{self.output_dim} values; got shape {tuple(x.shape)}."
+            )
+        if self.tie_weights:
+            kernel = ops.transpose(self._adapted(self._weights[0]), (1, 0))
+        else:
+            kernel = self._weights[1]
+        logits = x @ kernel
+        if self.logit_soft_cap is not None:
+            cap = self.logit_soft_cap
+            logits = F.tanh(logits * (1.0 / cap)) * cap
+        return logits
+
+    def compute_mask(self, x: Any, mask: Any = None, reverse: bool = False) -> Any:
+        return None if reverse else super().compute_mask(x, mask)
+
+    def call_output_shape(self, input_shape: Shape, kwargs: dict[str, Any]) -> Shape | None:
+        if not kwargs.get("reverse"):
+            return None
+        if input_shape[-1] != self.output_dim:
+            raise ValueError(
+                f"{self.describe()}: reverse=True takes vectors of output_dim = "
+                f"{self.output_dim} values; got shape {(None, *input_shape)}."
+            )
+        if not self.built:  # its weights do not depend on the ids' shape
+            self._build_for_graph(tuple(input_shape[:-1]))
+        return (*input_shape[:-1], self.input_dim)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "tie_weights": self.tie_weights,
+            "reverse_dtype": self.reverse_dtype,
+            "logit_soft_cap": self.logit_soft_cap,
         }

@@ -48,6 +48,13 @@ def _connections(model: Any) -> list[str] | None:
     return [",\n".join(cells.get(id(layer), [])) or "-" for layer in model.layers]
 
 
+def _shown_shape(layer: Any) -> Any:
+    """The output shape in the table: the last call's, as Keras shows it, where a call's own
+    arguments change it (ReversibleEmbedding's reverse projection); else the layer's."""
+    last = getattr(layer, "_called_output", None) if getattr(layer, "call_arguments", ()) else None
+    return last.shape if hasattr(last, "shape") else layer.output_shape
+
+
 def _trainable_cell(layer: Any) -> str:
     """Keras' show_trainable column: Y or N for a layer with weights, - for one without."""
     if not layer.weights:
@@ -105,7 +112,7 @@ def summary_lines(
     rows = [
         (
             f"{prefix}{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",
-            format_shape(layer.output_shape, not getattr(layer, "batch_valued", False)),
+            format_shape(_shown_shape(layer), not getattr(layer, "batch_valued", False)),
             f"{layer.count_params():,}",
         )
         for layer, prefix in entries

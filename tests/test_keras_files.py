@@ -31,6 +31,7 @@ NAMES = [
     "masked_sequences",
     "gru_reset_before",
     "quantized",
+    "language_model",
 ]
 
 

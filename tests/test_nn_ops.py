@@ -249,6 +249,21 @@ def test_erf_and_erfinv_follow_math_and_their_gradients_check(device):
     assert single.dtype == np.float32 and single[0] == pytest.approx(math.erf(0.5), rel=1e-6)
 
 
+def test_erfc_keeps_its_precision_where_one_minus_erf_is_zero(device):
+    """erfc(x) = 1 - erf(x), from its own kernel: relative precision far into the tail
+    (erfc(9) = 4e-37, where 1 - erf(9) is 0 in float32 and float64 alike)."""
+    import math
+
+    x = np.array([-6.0, -2.0, -0.3, 0.0, 0.7, 3.0, 6.0, 9.0, 27.0])
+    got = host(ops.erfc(Tensor(backend.to_device(x, device))))
+    np.testing.assert_allclose(got, [math.erfc(v) for v in x], rtol=1e-13, atol=0)
+    check_gradients(ops.erfc, np.linspace(-2.5, 2.5, 11).reshape(1, -1), device=device)
+    tail = backend.to_device(np.array([4.0, 9.0], np.float32), device)
+    single = host(ops.erfc(Tensor(tail)))
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, [math.erfc(4.0), math.erfc(9.0)], rtol=1e-5)
+
+
 def test_fourier_ops_follow_numpy_fft_and_their_gradients_check(device):
     real, imag = RNG.standard_normal((2, 3, 6))
     pair = tuple(Tensor(backend.to_device(v, device)) for v in (real, imag))

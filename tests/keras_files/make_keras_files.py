@@ -182,6 +182,24 @@ def quantized():
     return model, rng.integers(0, 12, (3, 4)).astype("int32")
 
 
+def language_model():
+    """Keras' ReversibleEmbedding: a tied table (ids 0 masked) read back as the output
+    projection, its reverse call taking a later layer's output; an untied one with a soft
+    cap on its logits."""
+    tokens = keras.Input((6,), dtype="int32")
+    tied = layers.ReversibleEmbedding(30, 8, mask_zero=True)
+    hidden = layers.LSTM(8, return_sequences=True)(tied(tokens))
+    untied = layers.ReversibleEmbedding(30, 8, tie_weights=False, logit_soft_cap=2.0)
+    mixed = layers.Add()([untied(tokens), hidden])
+    logits = layers.Add()([tied(hidden, reverse=True), untied(mixed, reverse=True)])
+    model = keras.Model(tokens, logits, name="language_model")
+    for weight in model.weights:  # off the small uniform start, so the logits differ
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    ids = rng.integers(1, 30, (3, 6)).astype("int32")
+    ids[0, 4:] = 0  # padding
+    return model, ids
+
+
 MAKERS = (
     cnn,
     functional,
@@ -193,6 +211,7 @@ MAKERS = (
     masked_sequences,
     gru_reset_before,
     quantized,
+    language_model,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):

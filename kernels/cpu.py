@@ -407,6 +407,8 @@ def _affine_warp(x, coefficients, projective, nearest, mode, fill, out):  # prag
 
 
 im2col = _with_threads(_im2col)
+
+
 @njit(parallel=PARALLEL, cache=True)
 def _erfc(x, y):  # pragma: no cover
     """y = erfc(x), elementwise: small far out, where 1 - erf(x) would be 0."""

@@ -99,7 +99,7 @@ from .pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
-from .preprocessing import CenterCrop, Normalization, Rescaling, Resizing
+from .preprocessing_layers import CenterCrop, Normalization, Rescaling, Resizing
 from .quantization import Int8Quantizable, int8_matmul
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from .reshaping import (

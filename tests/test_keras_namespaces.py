@@ -80,8 +80,14 @@ def test_preprocessing_image_and_sequence():
     assert preprocessing.image.load_img is utils.load_img
     assert preprocessing.sequence.pad_sequences([[1, 2], [3]]).tolist() == [[1, 2], [0, 3]]
     assert preprocessing.image_dataset_from_directory is utils.image_dataset_from_directory
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         preprocessing.nothing  # noqa: B018
+    # Modules, as Keras' are: ``from keras.preprocessing.image import load_img`` ports.
+    from minicnn.preprocessing.image import load_img
+    from minicnn.preprocessing.sequence import pad_sequences
+
+    assert load_img is utils.load_img and pad_sequences is utils.pad_sequences
+    assert preprocessing.Rescaling is minicnn.layers.Rescaling
 
 
 def test_disabled_interactive_logging_sends_messages_to_logging(capsys, caplog):

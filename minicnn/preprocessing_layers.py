@@ -258,31 +258,3 @@ class Normalization(Layer):
         if self._given is not None:
             given = {"mean": self._given[0].tolist(), "variance": self._given[1].tolist()}
         return {**super().get_config(), "axis": self.axis, **given, "invert": self.invert}
-
-
-def __getattr__(name: str) -> Any:
-    """Keras' ``keras.preprocessing`` names, made when first asked for (their modules import
-    this one): ``image`` (load_img, img_to_array, array_to_img, save_img, smart_resize),
-    ``sequence`` (pad_sequences) and the dataset makers."""
-    import types
-
-    from . import image_utils, utils
-
-    if name == "image":
-        names = ("array_to_img", "img_to_array", "load_img", "save_img", "smart_resize")
-        found = types.ModuleType("minicnn.preprocessing.image", "Keras' preprocessing.image.")
-        for n in names:
-            setattr(found, n, getattr(image_utils, n))
-    elif name == "sequence":
-        found = types.ModuleType("minicnn.preprocessing.sequence", "Keras' preprocessing.sequence.")
-        found.pad_sequences = utils.pad_sequences  # type: ignore[attr-defined]
-    elif name in (
-        "image_dataset_from_directory",
-        "text_dataset_from_directory",
-        "timeseries_dataset_from_array",
-    ):
-        found = getattr(utils, name)
-    else:
-        raise AttributeError(f"module 'minicnn.preprocessing' has no attribute {name!r}")
-    globals()[name] = found
-    return found

@@ -27,7 +27,20 @@ class Policy:
         self.quantization_mode = QUANTIZED.get(name)
 
     def __repr__(self) -> str:
-        return f'<DTypePolicy "{self.name}">'
+        kind = "QuantizedDTypePolicy" if self.quantization_mode else "DTypePolicy"
+        return f'<{kind} "{self.name}">'
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras' config: the name, or a quantized policy's mode and source."""
+        if self.quantization_mode:
+            return {"mode": self.quantization_mode, "source_name": self.name.split("_from_")[1]}
+        return {"name": self.name}
 
 
 _policy = Policy("float32")

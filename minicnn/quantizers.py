@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from .fake_quant import fake_quant_with_min_max_vars, pack_int4, unpack_int4
 from .quantization import EPSILON, abs_max_quantize, quantize_and_dequantize
 
-__all__ = ["AbsMaxQuantizer", "Quantizer", "abs_max_quantize", "quantize_and_dequantize"]
+__all__ = [
+    "AbsMaxQuantizer",
+    "Quantizer",
+    "abs_max_quantize",
+    "deserialize",
+    "fake_quant_with_min_max_vars",
+    "get",
+    "pack_int4",
+    "quantize_and_dequantize",
+    "serialize",
+    "unpack_int4",
+]
 
 
 class Quantizer:
@@ -48,3 +60,31 @@ class AbsMaxQuantizer(Quantizer):
             "epsilon": self.epsilon,
             "output_dtype": self.output_dtype,
         }
+
+
+def serialize(quantizer: Quantizer) -> dict[str, Any]:
+    """Keras' dict of a quantizer."""
+    return {
+        "module": "keras.quantizers",
+        "class_name": type(quantizer).__name__,
+        "config": quantizer.get_config(),
+        "registered_name": None,
+    }
+
+
+def deserialize(config: dict[str, Any]) -> Quantizer:
+    """The quantizer of Keras' dict."""
+    classes = {"AbsMaxQuantizer": AbsMaxQuantizer}
+    name = config.get("class_name")
+    if name not in classes:
+        raise ValueError(f"Unknown quantizer {name!r}: minicnn has {', '.join(classes)}.")
+    return classes[name].from_config(config.get("config") or {})
+
+
+def get(identifier: Any) -> Quantizer | None:
+    """A quantizer from Keras' dict of one, or itself (None stays None)."""
+    if identifier is None or isinstance(identifier, Quantizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise ValueError(f"Could not interpret quantizer identifier: {identifier!r}")

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, bounding_boxes
 from .backend import clear_session, set_random_seed
 from .batches import PyDataset
 from .data_checks import integer_ids
@@ -38,6 +38,7 @@ CustomObjectScope = custom_object_scope  # Keras' other name of it
 Sequence = PyDataset
 
 __all__ = [
+    "bounding_boxes",
     "Config",
     "CustomObjectScope",
     "get_custom_objects",

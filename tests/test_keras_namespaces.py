@@ -114,3 +114,35 @@ def test_disabled_interactive_logging_sends_messages_to_logging(capsys, caplog):
     assert said[4].startswith('Model: "sequential')
     model.fit(x, y, batch_size=8, epochs=1, verbose=2)
     assert capsys.readouterr().out.startswith("Epoch 1/1\n5/5 - ")
+
+
+def test_dtype_policies_are_keras_objects_with_keras_dicts():
+    """keras.dtype_policies: the float32 policy and int8's quantized one, their dicts as
+    Keras 3.15 serializes them, and the policies minicnn has not got refused by name."""
+    from minicnn import dtype_policies
+
+    plain = dtype_policies.get("float32")
+    assert (
+        plain == dtype_policies.DTypePolicy("float32") and repr(plain) == '<DTypePolicy "float32">'
+    )
+    assert plain.compute_dtype == plain.variable_dtype == "float32"
+    assert dtype_policies.serialize(plain) == {
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": {"name": "float32"},
+        "registered_name": None,
+    }
+    quantized = dtype_policies.QuantizedDTypePolicy("int8", "float32")
+    assert quantized.name == "int8_from_float32" and quantized.quantization_mode == "int8"
+    written = dtype_policies.serialize(quantized)
+    assert written["class_name"] == "QuantizedDTypePolicy"
+    assert written["config"] == {"mode": "int8", "source_name": "float32"}
+    assert dtype_policies.deserialize(written) == quantized
+    assert dtype_policies.get("int8_from_float32") == quantized
+    assert dtype_policies.get(None) == config.dtype_policy()
+    layer = L.Dense(3, dtype=dtype_policies.DTypePolicy("float32"))
+    assert layer.dtype_policy == plain
+    with pytest.raises(ValueError, match="float32 only"):
+        dtype_policies.get("mixed_bfloat16")
+    with pytest.raises(ValueError, match="int8 from float32"):
+        dtype_policies.QuantizedDTypePolicy("int4", "float32")

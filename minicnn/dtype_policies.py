@@ -1,0 +1,67 @@
+"""Keras' ``keras.dtype_policies``: a layer's dtype policy as an object. minicnn computes in
+float32, so ``DTypePolicy("float32")`` is the float policy and ``QuantizedDTypePolicy``
+that of a layer quantized to int8 (``model.quantize("int8")``); other policies (mixed
+precision, int4, float8, GPTQ, AWQ) are refused by name. ``serialize`` and
+``deserialize`` write and read Keras' dicts of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .mixed_precision import QUANTIZED, Policy, global_policy
+
+DTypePolicy = Policy
+FloatDTypePolicy = Policy  # Keras' older name of the float policy
+
+
+class QuantizedDTypePolicy(Policy):
+    """The policy of a layer whose weights are quantized (``mode`` "int8") from
+    ``source_name``'s floats: named "int8_from_float32"."""
+
+    def __init__(self, mode: str, source_name: str | None = None) -> None:
+        name = f"{mode}_from_{source_name or 'float32'}"
+        if name not in QUANTIZED:
+            raise ValueError(
+                f"QuantizedDTypePolicy: minicnn quantizes to int8 from float32; got mode "
+                f"{mode!r} from {source_name!r}."
+            )
+        super().__init__(name)
+
+
+def get(identifier: Any) -> Policy:
+    """A policy from its name, Keras' dict of it, or itself (None: the global policy)."""
+    if identifier is None:
+        return global_policy()
+    if isinstance(identifier, Policy):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if identifier in QUANTIZED:
+            mode, source = identifier.split("_from_")
+            return QuantizedDTypePolicy(mode, source)
+        return DTypePolicy(identifier)
+    raise ValueError(f"Cannot interpret `dtype` argument. Received: {identifier!r}")
+
+
+def serialize(policy: Policy) -> dict[str, Any]:
+    """Keras' dict of a policy, as its files hold it."""
+    quantized = bool(policy.quantization_mode)
+    return {
+        "module": "keras.dtype_policies" if quantized else "keras",
+        "class_name": "QuantizedDTypePolicy" if quantized else "DTypePolicy",
+        "config": policy.get_config(),
+        "registered_name": None,
+    }
+
+
+def deserialize(config: dict[str, Any]) -> Policy:
+    """The policy of Keras' dict (``serialize``'s, or a Keras file's)."""
+    name, inner = config.get("class_name"), config.get("config") or {}
+    if name == "QuantizedDTypePolicy":
+        return QuantizedDTypePolicy(inner.get("mode", ""), inner.get("source_name"))
+    if name in ("DTypePolicy", "FloatDTypePolicy"):
+        return get(inner.get("name"))
+    raise ValueError(
+        f"Unknown dtype policy class {name!r}: minicnn has DTypePolicy and QuantizedDTypePolicy."
+    )

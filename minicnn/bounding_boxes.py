@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import ops
 
 EPSILON = 1e-7  # Keras' backend.epsilon(), in compute_iou's denominator
 
@@ -79,10 +79,6 @@ def _from_xyxy(boxes: np.ndarray, target: str, height: Any, width: Any) -> np.nd
     return _joined(cx / width, cy / height, (x2 - x1) / width, (y2 - y1) / height)
 
 
-def _array(a: Any) -> np.ndarray:
-    return backend.to_numpy(a.data if hasattr(a, "data") and not isinstance(a, np.ndarray) else a)
-
-
 def convert_format(
     boxes: Any,
     source: str,
@@ -98,7 +94,7 @@ def convert_format(
         converted = convert_format(boxes["boxes"], source, target, height, width, dtype)
         boxes["boxes"] = converted
         return boxes
-    array = _array(boxes)
+    array = ops.convert_to_numpy(boxes)
     if array.shape[-1:] != (4,):
         raise ValueError(
             "`boxes` must be a tensor with the last dimension of 4. "
@@ -145,7 +141,7 @@ def clip_to_image_size(
         )
     if bounding_box_format == "xyxy" and (height is None or width is None):
         raise ValueError("`height` and `width` must be set if `format='xyxy'`.")
-    boxes = _array(bounding_boxes["boxes"])
+    boxes = ops.convert_to_numpy(bounding_boxes["boxes"])
     if bounding_box_format == "xyxy":
         high = np.array([width, height, width, height], boxes.dtype)
         boxes = np.clip(boxes, 0, high)
@@ -154,7 +150,9 @@ def clip_to_image_size(
     result = dict(bounding_boxes)
     result["boxes"] = boxes
     if bounding_boxes.get("labels") is not None:
-        result["labels"] = np.where(_area(boxes) > 0, _array(bounding_boxes["labels"]), -1)
+        result["labels"] = np.where(
+            _area(boxes) > 0, ops.convert_to_numpy(bounding_boxes["labels"]), -1
+        )
     return result
 
 
@@ -164,7 +162,7 @@ def crop(
     """xyxy boxes in the frame of the crop at (top, left), clipped to its size."""
     if bounding_box_format != "xyxy":
         raise NotImplementedError("crop: Keras takes xyxy boxes only.")
-    x1, y1, x2, y2 = _parts(_array(boxes))
+    x1, y1, x2, y2 = _parts(ops.convert_to_numpy(boxes))
     clipped = [
         np.clip(v, 0, size)
         for v, size in zip(
@@ -185,7 +183,7 @@ def pad(
     """xyxy boxes in the frame of the image padded by ``top`` rows and ``left`` columns."""
     if bounding_box_format != "xyxy":
         raise NotImplementedError("pad: Keras takes xyxy boxes only.")
-    x1, y1, x2, y2 = _parts(_array(boxes))
+    x1, y1, x2, y2 = _parts(ops.convert_to_numpy(boxes))
     return _joined(x1 + left, y1 + top, x2 + left, y2 + top)
 
 
@@ -200,7 +198,7 @@ def compute_iou(
     """Intersection over union of each box of ``boxes1`` (N, 4) with each of ``boxes2``
     (M, 4): (N, M), or (batch, N, M) for batched boxes. With ``use_masking``, pairs where
     either box is padding (all its coordinates negative) get ``mask_val``."""
-    first, second = _array(boxes1), _array(boxes2)
+    first, second = ops.convert_to_numpy(boxes1), ops.convert_to_numpy(boxes2)
     for name, a in (("boxes1", first), ("boxes2", second)):
         if a.ndim not in (2, 3):
             raise ValueError(

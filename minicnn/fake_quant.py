@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, ops
 from .autograd import Function, Tensor
 
 
@@ -64,17 +64,11 @@ def fake_quant_with_min_max_vars(
     """Keras' fake quantization to ``num_bits`` over [min_vals, max_vals] (one pair for the
     tensor, or one per entry of ``axis``), with gradients for the input and the range, so
     that min and max can be learned."""
-    from . import ops
-
     x = ops.convert_to_tensor(inputs)
     if axis is not None:
         axis = int(axis) % x.ndim
     bounds = [ops.cast(ops.convert_to_tensor(v), x.dtype) for v in (min_vals, max_vals)]
     return _FakeQuant(int(num_bits), bool(narrow_range), axis)(x, *bounds)
-
-
-def _as_numpy(a: Any) -> np.ndarray:
-    return backend.to_numpy(a.data if isinstance(a, Tensor) else a)
 
 
 def pack_int4(arr: Any, axis: int = 0, dtype: str = "int8") -> tuple[Any, tuple[int, ...], int]:
@@ -83,7 +77,7 @@ def pack_int4(arr: Any, axis: int = 0, dtype: str = "int8") -> tuple[Any, tuple[
     length before packing (odd lengths get a zero after)."""
     if dtype not in ("int8", "uint8"):
         raise ValueError(f"Expected dtype to be 'int8' or 'uint8', but got '{dtype}'.")
-    values = _as_numpy(arr)
+    values = ops.convert_to_numpy(arr)
     if values.dtype.name != dtype:
         raise TypeError(f"Expected {dtype} tensor for packing, got {values.dtype.name}.")
     moved = np.moveaxis(values, axis % values.ndim, 0)
@@ -101,7 +95,7 @@ def unpack_int4(packed: Any, orig_len: int, axis: int = 0, dtype: str = "int8") 
     "int8", 0..15 for "uint8"), the axis cut to ``orig_len``."""
     if dtype not in ("int8", "uint8"):
         raise ValueError(f"Expected dtype to be 'int8' or 'uint8', but got '{dtype}'.")
-    values = _as_numpy(packed)
+    values = ops.convert_to_numpy(packed)
     if values.dtype.name not in ("int8", "uint8"):
         raise TypeError(f"Expected int8 or uint8 tensor for unpacking, got {values.dtype.name}")
     moved = np.moveaxis(values.view(np.uint8), axis % values.ndim, 0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .onnx_qoperator import QdqWriter
 from .onnx_reading import Graph, Node
 from .onnx_values import OnnxImportError
 
@@ -51,7 +52,7 @@ class _Rewrite:
             )
         return readers[0]
 
-    def product(self, node: Node) -> None:
+    def product(self, node: Node, index: int) -> None:
         """MatMulInteger or ConvInteger -> Cast -> Mul by the scales' product: the float op
         of the two inputs dequantized, in the final Mul's place."""
         a, b, a_zero, b_zero = (list(node.inputs) + ["", "", ""])[:4]
@@ -72,53 +73,47 @@ class _Rewrite:
         if constant is not None and constant.size > 1:
             raise self.fail(node, "a zero point per row of its first input.")
         float_op, axis = _PRODUCTS[node.op]
-        label = node.name or node.outputs[0]
+        writer = QdqWriter(node, {}, index)
         inputs = [
-            self.dequantized(a, a_scale, a_zero, None, label),
-            self.dequantized(b, b_scale, b_zero, axis, label),
+            writer.dequantized(a, a_scale, a_zero),
+            writer.dequantized(b, b_scale, b_zero, axis),
         ]
-        result = Node(float_op, inputs, list(scaling.outputs), f"{label}/float", dict(node.attrs))
+        result = Node(
+            float_op, inputs, list(scaling.outputs), f"{writer.label}/float", dict(node.attrs)
+        )
         self.dropped |= {id(node), id(cast)}
-        self.written[id(scaling)] = [*self.pending, result]
-        self.pending = []
+        self.written[id(scaling)] = [*writer.nodes, result]
         if all(id(r) in self.written or id(r) in self.dropped for r in self.readers[scales]):
             self.dropped.add(id(pair))
 
-    def dequantized(self, name: str, scale: str, zero: str, axis: int | None, label: str) -> str:
-        out = f"{name}/dequantized/{label}"
-        attrs = {} if axis is None else {"axis": axis}
-        self.pending.append(Node("DequantizeLinear", [name, scale, zero], [out], out, attrs))
-        return out
-
-    def fused(self, node: Node) -> None:
+    def fused(self, node: Node, index: int) -> None:
         """ONNX Runtime's fusions: DynamicQuantizeMatMul (A float, quantized here) and
         MatMulIntegerToFloat (A and B integers with their scales), each with a bias."""
-        label = node.name or node.outputs[0]
+        writer = QdqWriter(node, {}, index)
+        label = writer.label
         if node.op == "DynamicQuantizeMatMul":
             a, b, b_scale, b_zero, bias = (list(node.inputs) + ["", ""])[:5]
             integers = [f"{a}/{suffix}/{label}" for suffix in ("quantized", "scale", "zero")]
-            self.pending.append(Node("DynamicQuantizeLinear", [a], integers, integers[0], {}))
+            writer.nodes.append(Node("DynamicQuantizeLinear", [a], integers, integers[0], {}))
             a, a_scale, a_zero = integers
         else:
             a, b, a_scale, b_scale, a_zero, b_zero, bias = (list(node.inputs) + [""] * 3)[:7]
         inputs = [
-            self.dequantized(a, a_scale, a_zero, None, label),
-            self.dequantized(b, b_scale, b_zero, -1, label),
+            writer.dequantized(a, a_scale, a_zero),
+            writer.dequantized(b, b_scale, b_zero, -1),
         ]
         product = f"{node.outputs[0]}/product" if bias else node.outputs[0]
-        nodes = [*self.pending, Node("MatMul", inputs, [product], f"{label}/float", {})]
+        nodes = [*writer.nodes, Node("MatMul", inputs, [product], f"{label}/float", {})]
         if bias:
             nodes.append(Node("Add", [product, bias], list(node.outputs), f"{label}/bias", {}))
         self.written[id(node)] = nodes
-        self.pending = []
 
     def nodes(self) -> list[Node]:
-        self.pending: list[Node] = []
-        for node in self.graph.nodes:
+        for index, node in enumerate(self.graph.nodes):
             if node.op in _PRODUCTS:
-                self.product(node)
+                self.product(node, index)
             elif node.op in ("DynamicQuantizeMatMul", "MatMulIntegerToFloat"):
-                self.fused(node)
+                self.fused(node, index)
         out: list[Node] = []
         for node in self.graph.nodes:
             if id(node) in self.written:

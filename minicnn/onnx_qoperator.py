@@ -26,7 +26,7 @@ _MOVING = {
 }
 
 
-class _Writer:
+class QdqWriter:
     """The nodes written for one integer op: DequantizeLinear and QuantizeLinear nodes
     with fresh names."""
 
@@ -67,7 +67,7 @@ def _attrs(node: Node, *drop: str) -> dict[str, Any]:
     return {k: v for k, v in node.attrs.items() if k not in drop}
 
 
-def _linear_conv(w: _Writer) -> None:
+def _linear_conv(w: QdqWriter) -> None:
     x, xs, xz, k, ks, kz, ys, yz, *bias = w.node.inputs
     inputs = [w.dequantized(x, xs, xz), w.dequantized(k, ks, kz, axis=0)]
     if bias and bias[0]:
@@ -75,13 +75,13 @@ def _linear_conv(w: _Writer) -> None:
     w.output(w.float_op("Conv", inputs, _attrs(w.node)), ys, yz)
 
 
-def _linear_matmul(w: _Writer) -> None:
+def _linear_matmul(w: QdqWriter) -> None:
     a, a_s, az, b, bs, bz, ys, yz = w.node.inputs
     product = [w.dequantized(a, a_s, az), w.dequantized(b, bs, bz, axis=-1)]
     w.output(w.float_op("MatMul", product, {}), ys, yz)
 
 
-def _gemm(w: _Writer) -> None:
+def _gemm(w: QdqWriter) -> None:
     a, a_s, az, b, bs, bz, *rest = w.node.inputs
     c, ys, yz = (rest + ["", "", ""])[:3]
     if w.node.attrs.get("transA", 0):
@@ -93,8 +93,8 @@ def _gemm(w: _Writer) -> None:
     w.output(w.float_op("Gemm", inputs, _attrs(w.node)), ys, yz)
 
 
-def _binary(op: str) -> Callable[[_Writer], None]:
-    def write(w: _Writer) -> None:
+def _binary(op: str) -> Callable[[QdqWriter], None]:
+    def write(w: QdqWriter) -> None:
         a, a_s, az, b, bs, bz, ys, yz = w.node.inputs
         inputs = [w.dequantized(a, a_s, az), w.dequantized(b, bs, bz)]
         w.output(w.float_op(op, inputs, {}), ys, yz)
@@ -102,8 +102,8 @@ def _binary(op: str) -> Callable[[_Writer], None]:
     return write
 
 
-def _unary(op: str, *drop: str) -> Callable[[_Writer], None]:
-    def write(w: _Writer) -> None:
+def _unary(op: str, *drop: str) -> Callable[[QdqWriter], None]:
+    def write(w: QdqWriter) -> None:
         if w.node.attrs.get("channels_last", 0):
             raise OnnxImportError(
                 f"load_onnx: node '{w.node.name}' ({w.node.op}): channels_last integers."
@@ -115,13 +115,13 @@ def _unary(op: str, *drop: str) -> Callable[[_Writer], None]:
     return write
 
 
-def _concat(w: _Writer) -> None:
+def _concat(w: QdqWriter) -> None:
     ys, yz, *parts = w.node.inputs
     inputs = [w.dequantized(*parts[i : i + 3]) for i in range(0, len(parts), 3)]
     w.output(w.float_op("Concat", inputs, _attrs(w.node)), ys, yz)
 
 
-_WRITERS: dict[str, Callable[[_Writer], None]] = {
+_WRITERS: dict[str, Callable[[QdqWriter], None]] = {
     "QLinearConv": _linear_conv,
     "QLinearMatMul": _linear_matmul,
     "QGemm": _gemm,
@@ -149,17 +149,17 @@ def qdq_form(graph: Graph) -> Graph:
             quantized[node.outputs[0]] = (node.inputs[1], zero)
             nodes.append(node)
         elif node.op in _WRITERS:
-            writer = _Writer(node, quantized, index)
+            writer = QdqWriter(node, quantized, index)
             _WRITERS[node.op](writer)
             nodes += writer.nodes
         elif node.inputs and node.inputs[0] in quantized and node.op in _MOVING | {"Shape"}:
-            nodes += _moved(_Writer(node, quantized, index))
+            nodes += _moved(QdqWriter(node, quantized, index))
         else:
             nodes.append(node)
     return replace(graph, nodes=nodes)
 
 
-def _moved(writer: _Writer) -> list[Node]:
+def _moved(writer: QdqWriter) -> list[Node]:
     """An op on integers that only moves them: on the dequantized tensor, quantized again
     as it was (a Shape reads the dequantized tensor's)."""
     node = writer.node

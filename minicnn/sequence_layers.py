@@ -474,11 +474,7 @@ class ReversibleEmbedding(Embedding):
     def call(self, x: Tensor, training: bool, reverse: bool = False) -> Tensor:
         if not reverse:
             return super().call(x, training)
-        if x.shape[-1] != self.output_dim:
-            raise ValueError(
-                f"{self.describe()}: reverse=True takes vectors of output_dim = "
-                f"{self.output_dim} values; got shape {tuple(x.shape)}."
-            )
+        self._check_reversed(tuple(x.shape))
         if self.tie_weights:
             kernel = ops.transpose(self._adapted(self._weights[0]), (1, 0))
         else:
@@ -489,17 +485,21 @@ class ReversibleEmbedding(Embedding):
             logits = F.tanh(logits * (1.0 / cap)) * cap
         return logits
 
+    def _check_reversed(self, shape: tuple[Any, ...]) -> None:
+        """A reverse call's input: vectors of ``output_dim`` values."""
+        if shape[-1] != self.output_dim:
+            raise ValueError(
+                f"{self.describe()}: reverse=True takes vectors of output_dim = "
+                f"{self.output_dim} values; got shape {shape}."
+            )
+
     def compute_mask(self, x: Any, mask: Any = None, reverse: bool = False) -> Any:
         return None if reverse else super().compute_mask(x, mask)
 
     def call_output_shape(self, input_shape: Shape, kwargs: dict[str, Any]) -> Shape | None:
         if not kwargs.get("reverse"):
             return None
-        if input_shape[-1] != self.output_dim:
-            raise ValueError(
-                f"{self.describe()}: reverse=True takes vectors of output_dim = "
-                f"{self.output_dim} values; got shape {(None, *input_shape)}."
-            )
+        self._check_reversed((None, *input_shape))
         if not self.built:  # its weights do not depend on the ids' shape
             self._build_for_graph(tuple(input_shape[:-1]))
         return (*input_shape[:-1], self.input_dim)

@@ -1,10 +1,12 @@
 """Keras' ``keras.utils.bounding_boxes``: boxes of shape (..., 4) in Keras' formats, as
 NumPy arrays (a dict {"boxes", "labels"} where Keras takes one). ``convert_format``
 goes through xyxy as Keras does (Keras 3.15 gave the same to float32's rounding, 1e-7, over
-all 81 pairs of formats; clip, crop, pad and compute_iou exactly)."""
+all 81 pairs of formats; clip, crop, pad and compute_iou exactly; affine_transform, compute_ciou
+and the anchor deltas to float32's rounding)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -187,6 +189,10 @@ def pad(
     return _joined(x1 + left, y1 + top, x2 + left, y2 + top)
 
 
+def _image_size(image_shape: Any) -> tuple[Any, Any]:
+    return (None, None) if image_shape is None else tuple(image_shape)[:2]
+
+
 def compute_iou(
     boxes1: Any,
     boxes2: Any,
@@ -210,7 +216,7 @@ def compute_iou(
             "When using relative bounding box formats (e.g. `rel_yxyx`) the `image_shape` "
             f"argument must be provided. Received `image_shape`: {image_shape}"
         )
-    height, width = (None, None) if image_shape is None else tuple(image_shape)[:2]
+    height, width = _image_size(image_shape)
     first = convert_format(first, bounding_box_format, "yxyx", height, width)
     second = convert_format(second, bounding_box_format, "yxyx", height, width)
     low = np.maximum(first[..., :, None, :2], second[..., None, :, :2])
@@ -224,3 +230,200 @@ def compute_iou(
         return iou
     padding = (first.max(axis=-1) < 0)[..., :, None] | (second.max(axis=-1) < 0)[..., None, :]
     return np.where(padding, np.asarray(mask_val, iou.dtype), iou)
+
+
+def compute_ciou(
+    boxes1: Any, boxes2: Any, bounding_box_format: str, image_shape: Any = None
+) -> np.ndarray:
+    """Complete IoU of each box of ``boxes1`` with the box at the same place in ``boxes2``
+    (shapes (..., 4) that broadcast): the IoU less the squared distance of the centres over
+    the squared diagonal of the smallest box around both, less the aspect-ratio term of
+    Zheng et al. (2020), with Keras' epsilons."""
+    if "rel" in bounding_box_format and image_shape is None:
+        raise ValueError(
+            "When using relative bounding box formats (e.g. `rel_yxyx`) the `image_shape` "
+            f"argument must be provided. Received `image_shape`: {image_shape}"
+        )
+    height, width = _image_size(image_shape)
+    first = convert_format(boxes1, bounding_box_format, "xyxy", height, width)
+    second = convert_format(boxes2, bounding_box_format, "xyxy", height, width)
+    eps = np.float32(EPSILON)
+    x1, y1, x2, y2 = (v[..., 0] for v in _parts(first))
+    u1, v1, u2, v2 = (v[..., 0] for v in _parts(second))
+    width1, height1 = x2 - x1, y2 - y1 + eps
+    width2, height2 = u2 - u1, v2 - v1 + eps
+    intersection = np.maximum(np.minimum(x2, u2) - np.maximum(x1, u1), 0) * np.maximum(
+        np.minimum(y2, v2) - np.maximum(y1, v1), 0
+    )
+    union = width1 * height1 + width2 * height2 - intersection + eps
+    iou = intersection / (union + eps)
+    hull_width = np.maximum(x2, u2) - np.minimum(x1, u1)
+    hull_height = np.maximum(y2, v2) - np.minimum(y1, v1)
+    diagonal = hull_width**2 + hull_height**2 + eps
+    centres = ((x1 + x2) / 2 - (u1 + u2) / 2) ** 2 + ((y1 + y2) / 2 - (v1 + v2) / 2) ** 2
+    shape_term = (
+        np.float32(4 / math.pi**2)
+        * (np.arctan(width2 / height2) - np.arctan(width1 / height1)) ** 2
+    )
+    alpha = shape_term / (shape_term - iou + (1 + eps))
+    return iou - (centres / diagonal + shape_term * alpha)
+
+
+def _inverse_affine_matrix(
+    angle: np.ndarray,
+    translate_x: np.ndarray,
+    translate_y: np.ndarray,
+    scale: np.ndarray,
+    shear_x: np.ndarray,
+    shear_y: np.ndarray,
+    height: Any,
+    width: Any,
+    center_x: Any,
+    center_y: Any,
+) -> np.ndarray:
+    """Keras' (and TF's) matrix of an image's affine transform, (batch, 2, 3): it maps the
+    pixel grid of the output image to the input's, which moves points the other way."""
+    radians = np.float32(math.pi / 180)
+    rot, sx, sy = -angle * radians, -shear_x * radians, -shear_y * radians
+    cx, cy = center_x * (width - 1), center_y * (height - 1)
+    tx, ty = -translate_x * (width - 1), -translate_y * (height - 1)
+    cos_sy, tan_sx = np.cos(sy), np.tan(sx)
+    a = np.cos(rot - sy) / cos_sy
+    b = a * tan_sx + np.sin(rot)
+    c = -np.sin(rot - sy) / cos_sy
+    d = np.cos(rot) - c * tan_sx
+    a0, a1, b0, b1 = d * scale, -b * scale, -c * scale, a * scale
+    a2 = cx - a0 * (cx + tx) - a1 * (cy + ty)
+    b2 = cy - b0 * (cx + tx) - b1 * (cy + ty)
+    return np.stack([np.stack([a0, a1, a2], -1), np.stack([b0, b1, b2], -1)], -2)
+
+
+def affine_transform(
+    boxes: Any,
+    angle: Any,
+    translate_x: Any,
+    translate_y: Any,
+    scale: Any,
+    shear_x: Any,
+    shear_y: Any,
+    height: Any,
+    width: Any,
+    center_x: Any = None,
+    center_y: Any = None,
+    bounding_box_format: str = "xyxy",
+) -> np.ndarray:
+    """xyxy boxes (batch, N, 4), or (N, 4) for one image, through Keras' affine transform
+    of an image of ``height`` x ``width``: the corners pass through the matrix of
+    RandomAffine-style parameters (degrees for angle and shears, fractions of the image for
+    the translations and the centre, 0.5 by default), one value per image or one for all;
+    each box becomes the smallest box around its four moved corners."""
+    if bounding_box_format != "xyxy":
+        raise NotImplementedError("affine_transform: Keras takes xyxy boxes only.")
+    array = ops.convert_to_numpy(boxes).astype(np.float32)
+    single = array.ndim == 2
+    if single:
+        array = array[None]
+    if array.ndim != 3 or array.shape[-1] != 4:
+        raise ValueError(
+            f"affine_transform: boxes of shape (batch, N, 4) or (N, 4); got {array.shape}."
+        )
+    batch = array.shape[0]
+
+    def per_image(value: Any, name: str) -> np.ndarray:
+        v = np.asarray(ops.convert_to_numpy(value), np.float32).reshape(-1)
+        if v.size not in (1, batch):
+            raise ValueError(f"affine_transform: {name} has {v.size} values for {batch} images.")
+        return np.broadcast_to(v, (batch,))
+
+    matrix = _inverse_affine_matrix(
+        per_image(angle, "angle"),
+        per_image(translate_x, "translate_x"),
+        per_image(translate_y, "translate_y"),
+        per_image(scale, "scale"),
+        per_image(shear_x, "shear_x"),
+        per_image(shear_y, "shear_y"),
+        np.float32(height),
+        np.float32(width),
+        per_image(0.5 if center_x is None else center_x, "center_x"),
+        per_image(0.5 if center_y is None else center_y, "center_y"),
+    )
+    x1, y1, x2, y2 = (array[..., i] for i in range(4))
+    corners = np.stack(
+        [np.stack(pair, -1) for pair in ((x1, y1), (x2, y1), (x2, y2), (x1, y2))], -2
+    )
+    homogeneous = np.concatenate([corners, np.ones_like(corners[..., :1])], -1)
+    moved = np.einsum("bnky,bxy->bnkx", homogeneous, matrix)
+    result = np.concatenate([moved.min(axis=2), moved.max(axis=2)], -1)
+    return result[0] if single else result
+
+
+def _anchor_arguments(variance: Any, encoding: str, name: str) -> np.ndarray | None:
+    if encoding not in ("center_xywh", "center_yxhw"):
+        raise ValueError(
+            f"`{name}` should be one of 'center_xywh' or 'center_yxhw', got {encoding}"
+        )
+    if variance is None:
+        return None
+    variance = np.asarray(ops.convert_to_numpy(variance), np.float32)
+    if variance.shape[-1:] != (4,):
+        raise ValueError(f"`variance` must be length 4, got {variance}")
+    return variance
+
+
+def encode_box_to_deltas(
+    anchors: Any,
+    boxes: Any,
+    anchor_format: str,
+    box_format: str,
+    encoding_format: str = "center_yxhw",
+    variance: Any = None,
+    image_shape: Any = None,
+) -> np.ndarray:
+    """The regression targets of ``boxes`` (N, 4) or (batch, N, 4) against ``anchors``
+    (N, 4): the centre's offset in anchor sizes and the log of the size ratio, in
+    ``encoding_format`` order, divided by ``variance`` when given."""
+    variance = _anchor_arguments(variance, encoding_format, "encoding_format")
+    height, width = _image_size(image_shape)
+    anchors = convert_format(anchors, anchor_format, encoding_format, height, width)
+    boxes = convert_format(boxes, box_format, encoding_format, height, width)
+    eps = np.float32(EPSILON)
+    anchor_sizes = np.maximum(anchors[..., 2:], eps)
+    box_sizes = np.maximum(boxes[..., 2:], eps)
+    deltas = np.concatenate(
+        [(boxes[..., :2] - anchors[..., :2]) / anchor_sizes, np.log(box_sizes / anchor_sizes)],
+        axis=-1,
+    )
+    return deltas if variance is None else deltas / variance
+
+
+def decode_deltas_to_boxes(
+    anchors: Any,
+    boxes_delta: Any,
+    anchor_format: str,
+    box_format: str,
+    encoded_format: str = "center_yxhw",
+    variance: Any = None,
+    image_shape: Any = None,
+) -> Any:
+    """The inverse of ``encode_box_to_deltas``: boxes in ``box_format`` from the deltas
+    against the anchors; dicts of levels (as a feature pyramid's) decode level by level."""
+    variance = _anchor_arguments(variance, encoded_format, "encoded_format")
+    height, width = _image_size(image_shape)
+
+    def decode_level(anchor: Any, delta: Any) -> np.ndarray:
+        encoded = convert_format(anchor, anchor_format, encoded_format, height, width)
+        delta = np.asarray(ops.convert_to_numpy(delta), np.float32)
+        if variance is not None:
+            delta = delta * variance
+        box = np.concatenate(
+            [
+                delta[..., :2] * encoded[..., 2:] + encoded[..., :2],
+                np.exp(delta[..., 2:]) * encoded[..., 2:],
+            ],
+            axis=-1,
+        )
+        return convert_format(box, encoded_format, box_format, height, width)
+
+    if isinstance(anchors, dict) and isinstance(boxes_delta, dict):
+        return {level: decode_level(a, boxes_delta[level]) for level, a in anchors.items()}
+    return decode_level(anchors, boxes_delta)

@@ -1,5 +1,6 @@
 """Keras' keras.utils.bounding_boxes: formats, clipping, crops, pads and IoU, checked by
-hand-made boxes (Keras 3.15 agreed on random ones: see minicnn/bounding_boxes.py)."""
+hand-made boxes (Keras 3.15 agreed on random ones: see minicnn/bounding_boxes.py); CIoU,
+affine transforms of boxes and anchor deltas."""
 
 import itertools
 
@@ -81,3 +82,82 @@ def test_iou_of_every_pair_batched_and_masked():
     np.testing.assert_allclose(batched[1, 0, 0], 225 / 575, rtol=1e-5)
     relative = bb.compute_iou(BOXES / 100, others / 100, "rel_xyxy", image_shape=(100, 100, 3))
     np.testing.assert_allclose(relative[:, :2], iou[:, :2], rtol=1e-5)
+
+
+def test_ciou_is_iou_less_centre_distance_and_shape_terms():
+    # Side by side, same shape: IoU 1/3, centres 5 apart, hull 15 x 10, no shape term.
+    same_shape = bb.compute_ciou([0, 0, 10, 10], [5, 0, 15, 10], "xyxy")
+    np.testing.assert_allclose(same_shape, 1 / 3 - 25 / 325, rtol=1e-6)
+    apart = bb.compute_ciou([0, 0, 10, 10], [20, 0, 30, 20], "xyxy")
+    np.testing.assert_allclose(apart, -0.32861254, rtol=1e-6)  # Keras 3.15's value
+    pairs = bb.compute_ciou(BOXES, BOXES[::-1], "xyxy")
+    assert pairs.shape == (2,) and (pairs < 0).all()
+    np.testing.assert_allclose(bb.compute_ciou(BOXES, BOXES, "xyxy"), 1.0, atol=1e-6)
+    relative = bb.convert_format(BOXES, "xyxy", "rel_xyxy", height=100, width=100)
+    np.testing.assert_allclose(
+        bb.compute_ciou(relative, relative[::-1], "rel_xyxy", image_shape=(100, 100, 3)),
+        pairs,
+        rtol=1e-6,
+    )
+    with pytest.raises(ValueError, match="`image_shape` argument must be provided"):
+        bb.compute_ciou(relative, relative, "rel_xyxy")
+
+
+@pytest.mark.parametrize(
+    "angle, translate, scale, shear, expected",
+    [  # Keras 3.15's boxes for a 101 x 101 image, around its centre (50, 50)
+        (90, (0, 0), 1, 0, [[20, 70, 40, 90], [60, 30, 80, 50]]),
+        (0, (0.1, -0.2), 1, 0, [[20, 0, 40, 20], [60, 40, 80, 60]]),
+        (0, (0, 0), 2, 0, [[-30, -10, 10, 30], [50, 70, 90, 110]]),
+        (0, (0, 0), 1, 45, [[-20, 20, 20, 40], [60, 60, 100, 80]]),
+    ],
+)
+def test_affine_transform_moves_boxes_as_keras(angle, translate, scale, shear, expected):
+    moved = bb.affine_transform(BOXES, angle, *translate, scale, shear, 0, 101, 101)
+    np.testing.assert_allclose(moved, expected, atol=1e-4)
+    batched = bb.affine_transform(
+        np.stack([BOXES, BOXES]),
+        [angle, 0],
+        [translate[0], 0],
+        [translate[1], 0],
+        [scale, 1],
+        [shear, 0],
+        [0, 0],
+        101,
+        101,
+    )
+    np.testing.assert_allclose(batched[0], expected, atol=1e-4)
+    np.testing.assert_allclose(batched[1], BOXES, atol=1e-4)  # the identity
+
+
+def test_affine_transform_refuses_bad_arguments():
+    with pytest.raises(NotImplementedError, match="xyxy"):
+        bb.affine_transform(BOXES, 0, 0, 0, 1, 0, 0, 10, 10, bounding_box_format="xywh")
+    with pytest.raises(ValueError, match="angle has 3 values for 2 images"):
+        bb.affine_transform(np.stack([BOXES, BOXES]), [1, 2, 3], 0, 0, 1, 0, 0, 10, 10)
+
+
+def test_anchor_deltas_encode_and_decode_back():
+    anchors = np.array([[0, 0, 20, 10], [40, 40, 60, 80]], np.float32)  # xyxy
+    same = bb.encode_box_to_deltas(anchors, anchors, "xyxy", "xyxy")
+    np.testing.assert_allclose(same, 0, atol=1e-6)
+    # Centre (10, 5) -> (15, 5): half an anchor width right; twice as tall.
+    moved = bb.encode_box_to_deltas(
+        anchors[:1], [[5, -5, 25, 15]], "xyxy", "xyxy", encoding_format="center_xywh"
+    )
+    np.testing.assert_allclose(moved, [[0.25, 0, 0, np.log(2)]], atol=1e-6)
+    scaled = bb.encode_box_to_deltas(
+        anchors[:1], [[5, -5, 25, 15]], "xyxy", "xyxy", "center_xywh", variance=[0.1, 0.1, 0.2, 0.2]
+    )
+    np.testing.assert_allclose(scaled, [[2.5, 0, 0, np.log(2) / 0.2]], rtol=1e-6)
+    boxes = np.stack([BOXES, BOXES + 5])
+    for encoding in ("center_yxhw", "center_xywh"):
+        deltas = bb.encode_box_to_deltas(anchors, boxes, "xyxy", "xyxy", encoding, [1, 1, 2, 2])
+        back = bb.decode_deltas_to_boxes(anchors, deltas, "xyxy", "xywh", encoding, [1, 1, 2, 2])
+        np.testing.assert_allclose(back, bb.convert_format(boxes, "xyxy", "xywh"), rtol=1e-5)
+    levels = bb.decode_deltas_to_boxes({"P3": anchors}, {"P3": same}, "xyxy", "xyxy")
+    np.testing.assert_allclose(levels["P3"], anchors, atol=1e-5)
+    with pytest.raises(ValueError, match="`variance` must be length 4"):
+        bb.encode_box_to_deltas(anchors, anchors, "xyxy", "xyxy", variance=[1, 2])
+    with pytest.raises(ValueError, match="'center_xywh' or 'center_yxhw'"):
+        bb.decode_deltas_to_boxes(anchors, same, "xyxy", "xyxy", encoded_format="xyxy")

@@ -91,8 +91,10 @@ class Compiler:
         once; on the CPU there is nothing to capture and it changes nothing. ``"auto"``
         means False here. ``run_eagerly=True`` turns ``jit_compile`` off (with Keras' warning),
         as in Keras; every step is eager Python otherwise too. ``steps_per_execution`` must be
-        1, as with Keras 3's PyTorch backend. ``auto_scale_loss`` is Keras' switch for the loss
-        scaling of mixed precision, which minicnn (float32 throughout) never needs.
+        1, as with Keras 3's PyTorch backend. ``auto_scale_loss`` (Keras' switch) wraps the
+        optimizer of a model whose dtype policy is "mixed_float16" in a LossScaleOptimizer,
+        as Keras does (minicnn computes in float32 even then: the wrapper skips the steps
+        whose gradients overflow).
 
         For a model with several outputs, ``loss`` is one loss for every output, a list (one
         per output) or a dict by output name; ``loss_weights`` (a list or dict, 1 by
@@ -122,6 +124,15 @@ class Compiler:
         self.jit_compile = jit_compile is True and not self.run_eagerly
         self._captured_step = None
         self.optimizer = optimizers.get(optimizer)
+        # Keras wraps a mixed_float16 model's optimizer for loss scaling, and so its files
+        # hold that state; compile_config still names the optimizer compile was given.
+        self._scales_loss_itself = (
+            auto_scale_loss
+            and self.dtype_policy.name == "mixed_float16"
+            and not isinstance(self.optimizer, optimizers.LossScaleOptimizer)
+        )
+        if self._scales_loss_itself:
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer)
         self.optimizer.weight_paths = self._weight_paths()
         self.optimizer.scoped_paths = self._scoped_weight_paths()
         if self._output_count > 1:

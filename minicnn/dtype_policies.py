@@ -1,7 +1,8 @@
 """Keras' ``keras.dtype_policies``: a layer's dtype policy as an object. minicnn computes in
-float32, so ``DTypePolicy("float32")`` is the float policy and ``QuantizedDTypePolicy``
-that of a layer quantized to int8 (``model.quantize("int8")``); other policies (mixed
-precision, int4, float8, GPTQ, AWQ) are refused by name. ``serialize`` and
+float32, so ``DTypePolicy("float32")`` is the float policy (Keras' "mixed_float16" and
+"mixed_bfloat16" are kept by name and computed in float32 too) and ``QuantizedDTypePolicy``
+that of a layer quantized to int8 (``model.quantize("int8")``); other policies (float16 or
+bfloat16 compute, int4, float8, GPTQ, AWQ) are refused by name. ``serialize`` and
 ``deserialize`` write and read Keras' dicts of them."""
 
 from __future__ import annotations

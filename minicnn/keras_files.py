@@ -157,7 +157,15 @@ def keras_state_entries(optimizer: Any, order: list[Any]) -> list[tuple[Any, ...
     ("iterations", optimizer), ("learning_rate", optimizer) where it has no schedule, then
     ("slot", slots, name) for each slot (name None: Keras' scalar placeholder), and
     ("u_product", optimizer) for Nadam. A MultiOptimizer's own two come first, then each of
-    its optimizers' entries. None where minicnn does not follow Keras' layout."""
+    its optimizers' entries; a LossScaleOptimizer's own two (zeros in Keras), its
+    ("step_counter", optimizer) and ("dynamic_scale", optimizer), then its optimizer's
+    entries. None where minicnn does not follow Keras' layout."""
+    wrapped = getattr(optimizer, "inner_optimizer", None)
+    if wrapped is not None:  # a LossScaleOptimizer: its own count and rate stay 0 in Keras
+        found = keras_state_entries(wrapped, order)
+        own = [("zero_count",), ("learning_rate", None)]
+        scaling = [("step_counter", optimizer), ("dynamic_scale", optimizer)]
+        return None if found is None else own + scaling + found
     inner = getattr(optimizer, "optimizers", None)
     if inner is not None:
         entries: list[tuple[Any, ...]] = [("iterations", optimizer), ("learning_rate", None)]

@@ -345,6 +345,10 @@ def _optimizer_entry(entry: Any) -> Any:
         return entry
     class_name = str(entry["class_name"]).removeprefix("Custom>")  # Keras 2.11's optimizers
     config = dict(entry.get("config") or {})
+    if "inner_optimizer" in config:  # LossScaleOptimizer (V3 for Keras 2.11's optimizers)
+        config["inner_optimizer"] = _optimizer_entry(config["inner_optimizer"])
+        config.pop("dynamic", None)  # always True since Keras 2.4
+        return {"class_name": "LossScaleOptimizer", "config": config}
     for key in ("is_legacy_optimizer", "jit_compile"):
         config.pop(key, None)
     if "lr" in config:  # Keras 2's first name for it
@@ -419,6 +423,9 @@ def restore_named_state(
     optimizer whose names or rule minicnn does not follow starts afresh, with a warning."""
     optimizer, params = model.optimizer, model.trainable_weights
     optimizer.build(params)
+    scaler = optimizer if hasattr(optimizer, "inner_optimizer") else None
+    if scaler is not None:  # a LossScaleOptimizer: the state is its optimizer's
+        optimizer = scaler.inner_optimizer
     kind = type(optimizer).__name__
     renamed = {keras2: mine for mine, keras2 in keras2_slot_names(kind).items()}
     first = _FIRST_OPTIMIZERS.get(kind, {})
@@ -429,6 +436,14 @@ def restore_named_state(
         if parts[-1] in ("iteration", "iter"):
             iterations = int(value)
             continue
+        if scaler is not None and parts[-1] in ("current_loss_scale", "good_steps"):
+            if parts[-1] == "good_steps":  # the first Keras 2 LossScaleOptimizer's
+                scaler.step_counter = int(value)
+            else:
+                scaler.dynamic_scale = float(value)
+            continue
+        if scaler is not None and "/".join(parts[1:]) in weights:
+            parts = ["", *parts]  # TF 2.15's wrapped optimizer names no optimizer: "m/dense/..."
         slot, weight = None, None
         if len(parts) >= 3 and "/".join(parts[2:]) in weights:
             slot, weight = renamed.get(parts[1], parts[1]), weights["/".join(parts[2:])]

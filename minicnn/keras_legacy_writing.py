@@ -264,18 +264,7 @@ def training_config(settings: dict[str, Any]) -> dict[str, Any]:
     """Keras 3's compile config as Keras 2's ``training_config``."""
     optimizer = settings.get("optimizer")
     if isinstance(optimizer, dict):
-        if optimizer.get("class_name") == "MultiOptimizer":
-            raise KerasFileError(
-                "Keras 2 has no MultiOptimizer: save the model as .keras (Keras 3's file)."
-            )
-        config = dict(optimizer.get("config") or {})
-        for key in ("loss_scale_factor", "gradient_accumulation_steps"):  # Keras 3's
-            if config.get(key) is not None:
-                raise KerasFileError(f"Keras 2's optimizers have no {key}.")
-            config.pop(key, None)
-        config.update({"is_legacy_optimizer": False, "jit_compile": False})
-        # TensorFlow 2.11's Keras registered its optimizers so; Keras 3 reads that name too.
-        optimizer = {"class_name": f"Custom>{optimizer['class_name']}", "config": config}
+        optimizer = _keras2_optimizer(optimizer)
     return {
         "loss": settings.get("loss"),
         "metrics": settings.get("metrics"),
@@ -283,6 +272,39 @@ def training_config(settings: dict[str, Any]) -> dict[str, Any]:
         "loss_weights": settings.get("loss_weights"),
         "optimizer_config": optimizer,
     }
+
+
+def _keras2_optimizer(optimizer: dict[str, Any]) -> dict[str, Any]:
+    """Keras 3's serialized optimizer as TensorFlow 2.11+'s Keras names and configures it."""
+    if optimizer.get("class_name") == "MultiOptimizer":
+        raise KerasFileError(
+            "Keras 2 has no MultiOptimizer: save the model as .keras (Keras 3's file)."
+        )
+    config = dict(optimizer.get("config") or {})
+    if optimizer.get("class_name") == "LossScaleOptimizer":  # TF 2.11+'s LossScaleOptimizerV3
+        inner = _keras2_optimizer(config["inner_optimizer"])
+        inner_entry = {
+            "module": "keras.optimizers",
+            "class_name": inner["class_name"].removeprefix("Custom>"),
+            "config": inner["config"],
+            "registered_name": None,
+        }
+        return {
+            "class_name": "LossScaleOptimizerV3",
+            "config": {
+                "inner_optimizer": inner_entry,
+                "dynamic": True,
+                "initial_scale": config["initial_scale"],
+                "dynamic_growth_steps": config["dynamic_growth_steps"],
+            },
+        }
+    for key in ("loss_scale_factor", "gradient_accumulation_steps"):  # Keras 3's
+        if config.get(key) is not None:
+            raise KerasFileError(f"Keras 2's optimizers have no {key}.")
+        config.pop(key, None)
+    config.update({"is_legacy_optimizer": False, "jit_compile": False})
+    # TensorFlow 2.11's Keras registered its optimizers so; Keras 3 reads that name too.
+    return {"class_name": f"Custom>{optimizer['class_name']}", "config": config}
 
 
 def write_keras2_weights(model: Any, group: Any) -> dict[int, str]:
@@ -318,14 +340,20 @@ def write_keras2_optimizer(model: Any, h5: Any, names: dict[int, str]) -> None:
     "Adam/m/dense/kernel:0". Nothing for an optimizer not built yet, or whose layout
     minicnn does not follow (Keras 2 then starts it afresh, as minicnn does)."""
     optimizer = model.optimizer
-    segments = state_segments(optimizer) if optimizer.built else None
+    # A LossScaleOptimizer's state is its optimizer's, named without an optimizer's name
+    # (as TF 2.15 writes it); TensorFlow keeps no loss scale in the file.
+    wrapped = getattr(optimizer, "inner_optimizer", None)
+    built = optimizer.built
+    optimizer = optimizer if wrapped is None else wrapped
+    segments = state_segments(optimizer) if built else None
     if segments is None:
         return
     kind = type(optimizer).__name__
+    prefix = f"{kind}/" if wrapped is None else ""
     renamed = keras2_slot_names(kind)
     entries = [("iteration:0", np.asarray(optimizer.iterations, np.int64))]
     for weight, slots, slot in state_walk(optimizer, segments, keras_trainable(model), False):
-        name = f"{kind}/{renamed.get(slot, slot)}/{names[id(weight)]}:0"
+        name = f"{prefix}{renamed.get(slot, slot)}/{names[id(weight)]}:0"
         entries.append((name, backend.to_numpy(slots[slot])))
     group = h5.create_group("optimizer_weights")
     _set_listed(group, "weight_names", [name for name, _ in entries])

@@ -32,9 +32,18 @@ from .keras_files import (
 
 def model_from_keras_config(document: dict[str, Any], device: str | None = None) -> Any:
     """A minicnn model from Keras' serialized model (``{"class_name", "config"}``)."""
+    class_name, config = document["class_name"], document["config"]
+    model = _model_of_class(class_name, config, device)
+    if config.get("dtype") is not None:  # the policy its compile reads (mixed_float16)
+        from .mixed_precision import layer_policy
+
+        model._dtype_policy = layer_policy(config["dtype"])
+    return model
+
+
+def _model_of_class(class_name: str, config: dict[str, Any], device: str | None) -> Any:
     from .models import Sequential
 
-    class_name, config = document["class_name"], document["config"]
     if class_name == "Sequential":
         layers = []
         for entry in config["layers"]:
@@ -501,6 +510,9 @@ def _optimizer(entry: Any) -> Any:
     if not (isinstance(cls, type) and issubclass(cls, optimizers.Optimizer)):
         raise KerasFileError(f"minicnn has no optimizer {entry['class_name']!r}.")
     inner = dict(entry["config"])
+    if cls is optimizers.LossScaleOptimizer:  # its optimizer is an entry of its own
+        wrapped = _optimizer(inner.pop("inner_optimizer"))
+        return cls(wrapped, **_accepted(cls, inner, "Keras"))
     if cls is optimizers.MultiOptimizer:  # its optimizers are entries of their own
         mapping = inner["optimizer_map"]["config"]
         return cls(
@@ -545,6 +557,10 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
     for (kind, *what), value in zip(entries, arrays, strict=True):
         if kind == "iterations":
             what[0].steps_applied = int(value)  # (Nadam's product follows from it)
+        elif kind == "step_counter":
+            what[0].step_counter = int(value)
+        elif kind == "dynamic_scale":
+            what[0].dynamic_scale = float(value)
         elif kind == "slot" and what[1] is not None:  # (None: Keras 3's placeholder)
             slots, name = what
             if value.shape != slots[name].shape:

@@ -24,6 +24,7 @@ from .keras_files import (
     keras_trainable,
 )
 from .keras_op_writing import CALL, placed
+from .mixed_precision import MIXED
 
 KERAS_VERSION = "3.15.1"  # the Keras whose format these files follow (and which read them)
 
@@ -39,7 +40,8 @@ def _batch_shape(shape: Any) -> Any:
 
 
 def _policy(layer: Any = None) -> dict[str, Any]:
-    """Keras' dtype policy of a layer: float32, or int8 from float32 once quantized."""
+    """Keras' dtype policy of a layer or model: float32, Keras' mixed policy it was made
+    under, or int8 from float32 once quantized."""
     mode = getattr(layer, "quantization_mode", None)
     if mode:
         return {
@@ -48,10 +50,12 @@ def _policy(layer: Any = None) -> dict[str, Any]:
             "config": {"mode": mode, "source_name": "float32"},
             "registered_name": None,
         }
+    policy = getattr(layer, "dtype_policy", None)
+    name = policy.name if policy is not None and policy.name in MIXED else "float32"
     return {
         "module": "keras",
         "class_name": "DTypePolicy",
-        "config": {"name": "float32"},
+        "config": {"name": name},
         "registered_name": None,
     }
 
@@ -285,7 +289,7 @@ def _model_config(model: Any) -> dict[str, Any]:
         return {
             "name": model.name,
             "trainable": model.trainable,
-            "dtype": _policy(),
+            "dtype": _policy(model),
             "layers": entries + [_entry(layer) for layer in layers],
             "build_input_shape": _batch_shape(model.input_shape),
         }
@@ -453,6 +457,10 @@ def write_optimizer(model: Any, h5: Any) -> None:
         return
     group = h5.create_group("optimizer")
     _write_entries(group.create_group("vars"), entries)
+    wrapped = getattr(optimizer, "inner_optimizer", None)
+    if wrapped is not None:  # Keras keeps the wrapped optimizer's state on its own too
+        found = keras_state_entries(wrapped, order) or []
+        _write_entries(group.create_group("inner_optimizer").create_group("vars"), found)
     inner = getattr(optimizer, "optimizers", None)
     if inner is not None:
         subs = group.create_group("optimizers")
@@ -467,6 +475,12 @@ def _write_entries(group: Any, entries: list[tuple[Any, ...]]) -> None:
     for kind, *what in entries:
         if kind == "iterations":
             values.append(np.asarray(what[0].steps_applied, np.int64))
+        elif kind == "zero_count":
+            values.append(np.zeros((), np.int64))
+        elif kind == "step_counter":
+            values.append(np.asarray(what[0].step_counter, np.int64))
+        elif kind == "dynamic_scale":
+            values.append(np.asarray(what[0].dynamic_scale, np.float32))
         elif kind == "learning_rate":  # a MultiOptimizer's is 0, as in Keras
             values.append(np.asarray(what[0].learning_rate if what[0] else 0.0, np.float32))
         elif kind == "u_product":  # Nadam's momentum product U_t
@@ -501,6 +515,8 @@ def compile_config(model: Any) -> dict[str, Any] | None:
         return loss.name
 
     optimizer = model.optimizer
+    if getattr(model, "_scales_loss_itself", False):  # compile wrapped it, as Keras does
+        optimizer = optimizer.inner_optimizer
     return {
         "optimizer": {
             "module": "keras.optimizers",

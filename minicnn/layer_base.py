@@ -244,9 +244,10 @@ class Layer:
         dtype: Any = None,
         **kwargs: Any,
     ):
-        from .mixed_precision import layer_policy
+        from .mixed_precision import global_policy, layer_policy
 
-        self._dtype_policy = layer_policy(dtype)
+        # As in Keras, a layer keeps the global policy of the time it was made.
+        self._dtype_policy = layer_policy(dtype) or global_policy()
         self.quantization_mode = getattr(self._dtype_policy, "quantization_mode", None)
         if self.quantization_mode and not hasattr(self, "quantize"):
             raise ValueError(
@@ -677,7 +678,10 @@ class Layer:
 
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        from .mixed_precision import mixed_config
+
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
+        config.update(mixed_config(self))
         if self.takes_data_format:
             config["data_format"] = self.data_format
         if self.activity_regularizer is not None:

@@ -1,26 +1,31 @@
-"""Keras' ``keras.mixed_precision`` policies: minicnn computes in float32, so "float32" is the
-one policy; the mixed ones (float16 or bfloat16 compute) are refused by name. A layer's
-``dtype`` is a policy too: "float32", or "int8_from_float32" for a layer quantized to int8
-(``minicnn.quantization``)."""
+"""Keras' ``keras.mixed_precision`` policies. minicnn computes in float32: "float32" is its
+policy, and Keras' mixed ones, "mixed_float16" and "mixed_bfloat16", are kept by name (so that
+Keras' mixed-precision files load, train and save as they were) while their layers compute in
+float32 too, with float32 weights as in Keras: outputs differ from Keras' by float16's
+rounding, not more. As in Keras, compile wraps the optimizer of a "mixed_float16" model in a
+``LossScaleOptimizer``. A layer's ``dtype`` is a policy too: "int8_from_float32" for a layer
+quantized to int8 (``minicnn.quantization``)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from . import config
 
 QUANTIZED = {"int8_from_float32": "int8"}  # Keras' quantized policies: their mode
+MIXED = ("mixed_float16", "mixed_bfloat16")  # kept by name; computed in float32
 
 
 class Policy:
-    """A dtype policy: compute and variable dtypes, both float32 here (a quantized layer's
-    policy also names its ``quantization_mode``)."""
+    """A dtype policy: compute and variable dtypes, both float32 here, for Keras' mixed
+    policies too (a quantized layer's policy also names its ``quantization_mode``)."""
 
     def __init__(self, name: str) -> None:
-        if name != "float32" and name not in QUANTIZED:
+        if name != "float32" and name not in QUANTIZED and name not in MIXED:
             raise ValueError(
-                f"Policy {name!r}: minicnn computes in float32 only; mixed precision "
-                "(float16 or bfloat16 compute) is not available."
+                f"Policy {name!r}: minicnn computes in float32; it takes 'float32', Keras' "
+                f"mixed policies {MIXED} (computed in float32) and 'int8_from_float32'."
             )
         self.name = name
         self.compute_dtype = self.variable_dtype = config.floatx()
@@ -54,11 +59,22 @@ def set_global_policy(policy: str | Policy) -> None:
             f"Policy {found.name!r} is a quantized layer's; quantize a model with "
             "model.quantize(mode)."
         )
+    if found.name in MIXED and found.name != _policy.name:
+        warnings.warn(
+            f"The global policy {found.name!r}: minicnn keeps it by name (files and loss "
+            "scaling follow Keras) and computes in float32, its one compute type.",
+            stacklevel=2,
+        )
     _policy = found
 
 
 def global_policy() -> Policy:
     return _policy
+
+
+DTypePolicy = Policy  # Keras 3's name of the class; dtype_policy and set_dtype_policy too
+dtype_policy = global_policy
+set_dtype_policy = set_global_policy
 
 
 def layer_policy(dtype: Any) -> Policy | None:
@@ -74,3 +90,27 @@ def layer_policy(dtype: Any) -> Policy | None:
             dtype = inner.get("name", dtype.get("name"))
     name = dtype if isinstance(dtype, str) else getattr(dtype, "__name__", str(dtype))
     return Policy("float32" if name in ("float32", "float") else name)
+
+
+def mixed_config(holder: Any) -> dict[str, Any]:
+    """``{"dtype": name}`` for a layer or model made under one of Keras' mixed policies (what
+    its config keeps of it), else nothing."""
+    policy = holder.__dict__.get("_dtype_policy")
+    return {"dtype": policy.name} if policy is not None and policy.name in MIXED else {}
+
+
+def restore_mixed(model: Any, config: dict[str, Any]) -> Any:
+    """The model, with the mixed policy that ``mixed_config`` kept (if any)."""
+    if config.get("dtype") is not None:
+        model._dtype_policy = layer_policy(config["dtype"])
+    return model
+
+
+def __getattr__(name: str) -> Any:
+    # Keras' mixed_precision.LossScaleOptimizer, the optimizers' class (imported late: the
+    # optimizers import the layers, which import this module).
+    if name == "LossScaleOptimizer":
+        from .loss_scale_optimizer import LossScaleOptimizer
+
+        return LossScaleOptimizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,6 +24,7 @@ from .graph_losses import GraphLosses
 from .graph_step import CapturedTrainStep
 from .layer_base import is_symbolic, sample_shape
 from .layers import LAYER_CLASSES, Input, Layer
+from .mixed_precision import mixed_config, restore_mixed
 from .state_tree import StateTree
 from .summary import print_summary
 from .training import Trainer, TrainingDivergedError  # noqa: F401 - re-exported
@@ -97,6 +98,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self.to(self.device)
 
     def _setup(self, name: str | None, device: str | None) -> None:
+        from .mixed_precision import global_policy
+
+        self._dtype_policy = global_policy()  # compile's loss scaling reads it, as Keras'
         self._subclassed = False
         self._fixed_training: dict[int, bool] = {}  # node -> the training its call fixed
         self._call_arguments: dict[int, dict] = {}  # node -> its call's own arguments
@@ -274,7 +278,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             model.add_loss([tensors[ref] for ref in config["added_losses"]])
         for ref, name in config.get("added_metrics", []):
             model.add_metric(tensors[ref], name=name)
-        return model
+        return restore_mixed(model, config)
 
     def to(self, device: str) -> Model:
         """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
@@ -598,6 +602,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         for key, value in (("input_keys", self._input_keys), ("output_keys", self._output_keys)):
             if value is not None:
                 config[key] = value
+        config.update(mixed_config(self))
         if self._added_slots:
             nodes = self._nodes()
             config["inputs"] = [layer.name for layer, _ in nodes[: len(self._graph_inputs)]]
@@ -749,7 +754,7 @@ class Sequential(Model):
             model.add(Input(tuple(config["input_shape"]), dtype=config.get("input_dtype")))
         for entry in config["layers"]:
             model.add(layer_from_config(entry))
-        return model
+        return restore_mixed(model, config)
 
     def get_config(self) -> dict[str, Any]:
         dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
@@ -757,6 +762,7 @@ class Sequential(Model):
             "name": self.name,
             "input_shape": list(self.input_shape) if self.input_shape is not None else None,
             **({"input_dtype": dtype} if dtype is not None else {}),
+            **mixed_config(self),
             "layers": [
                 {"class_name": type(layer).__name__, "config": layer.get_config()}
                 for layer in self.layers

@@ -181,6 +181,10 @@ class MultiOptimizer(Optimizer):
         for optimizer in self._inner:
             optimizer.scoped_paths = paths
 
+    @property
+    def decides_on_host(self) -> bool:
+        return any(optimizer.decides_on_host for optimizer in self._inner)
+
     def _optimizer_of(self, p: Tensor) -> Optimizer:
         if isinstance(self._optimizer_map, OptimizerMap):
             paths = [self.scoped_paths.get(id(p)), self.weight_paths.get(id(p), p.path)]

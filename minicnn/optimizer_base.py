@@ -151,6 +151,13 @@ class Optimizer:
         """Whether some calls only add up gradients (the host decides which)."""
         return self.gradient_accumulation_steps is not None
 
+    @property
+    def decides_on_host(self) -> bool:
+        """Whether the host decides, step by step, what an update does (gradient
+        accumulation; loss scaling's skipped steps): such a step is not captured in a CUDA
+        graph."""
+        return self.accumulates_gradients
+
     def host_state(self) -> tuple[Any, ...]:
         """What an update changes on the host (its counts and rate), for ``restore_host``
         after a step that was abandoned (a failed CUDA graph capture)."""

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import backend, schedules
 from .autograd import Tensor
+from .loss_scale_optimizer import LossScaleOptimizer
 from .multi_optimizer import MultiOptimizer, OptimizerMap
 from .optimizer_base import Optimizer, fraction, positive_or_none
 from .schedule_free import ScheduleFreeAdamW
@@ -25,6 +26,7 @@ __all__ = [
     "Adamax",
     "AdamW",
     "Lion",
+    "LossScaleOptimizer",
     "MultiOptimizer",
     "Nadam",
     "Optimizer",
@@ -741,6 +743,8 @@ _BY_NAME: dict[str, type[Optimizer]] = {
     "ftrl": Ftrl,
     "lamb": Lamb,
     "lion": Lion,
+    "lossscaleoptimizer": LossScaleOptimizer,
+    "loss_scale_optimizer": LossScaleOptimizer,
     "muon": Muon,
     "nadam": Nadam,
     "multioptimizer": MultiOptimizer,
@@ -762,10 +766,14 @@ def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
         inner = {k: v for k, v in (identifier.get("config") or {}).items() if k != "name"}
         if "optimizer_map" in inner:
             return MultiOptimizer.from_config(identifier["config"])
+        if "inner_optimizer" in inner:
+            return LossScaleOptimizer.from_config(identifier["config"])
         return get({**inner, "name": str(identifier["class_name"]).lower()})
     if isinstance(identifier, dict):
         if "optimizer_map" in identifier:  # a MultiOptimizer's, its name any name
             return MultiOptimizer.from_config(identifier)
+        if "inner_optimizer" in identifier:  # a LossScaleOptimizer's
+            return LossScaleOptimizer.from_config(identifier)
         config = dict(identifier)
         name = config.pop("name", None)
         if name not in _BY_NAME:

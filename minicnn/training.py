@@ -396,7 +396,7 @@ class Trainer:
             return self._train_step
         if any(getattr(layer, "works_on_host", False) for layer in self._all_layers()):
             return self._train_step  # a text layer's work is host code, each step
-        if self.optimizer.accumulates_gradients:
+        if self.optimizer.decides_on_host:
             return self._train_step  # which steps update is decided on the host, each step
         if self._captured_step is None:
             self._captured_step = CapturedTrainStep(self)

@@ -336,6 +336,14 @@ def test_config_image_data_format_float_type_and_policies():
         config.set_floatx("float16")
     mixed_precision.set_global_policy("float32")
     assert mixed_precision.global_policy().compute_dtype == "float32"
-    with pytest.raises(ValueError, match="mixed precision .* is not available"):
+    with pytest.warns(UserWarning, match="computes in float32"):
         mixed_precision.set_global_policy("mixed_float16")
+    try:  # kept by name, as layers made now keep it; computed in float32
+        assert mixed_precision.global_policy().compute_dtype == "float32"
+        assert L.Dense(2).dtype_policy.name == "mixed_float16"
+    finally:
+        mixed_precision.set_global_policy("float32")
+    assert L.Dense(2).dtype_policy.name == "float32"
+    with pytest.raises(ValueError, match="computes in float32"):
+        mixed_precision.set_global_policy("float16")
     assert config.epsilon() == 1e-7

@@ -6,9 +6,12 @@ TensorFlow 2.15 is installed (neither it nor Keras is a dependency of minicnn; t
 kept in the repository):
 
     python tests/keras2_files/make_keras2_files.py
+    python tests/keras2_files/make_keras2_files.py mixed_precision  # that file alone
 """
 
+import json
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -244,6 +247,33 @@ def tf_ops_more():
     return model, [rng.normal(size=(3, 4)).astype("float32") for _ in range(2)]
 
 
+def mixed_precision():
+    """Made under the global policy "mixed_float16": compile wraps Adam in TensorFlow's
+    LossScaleOptimizerV3. Its float32 twin (same config and weights) gives the outputs
+    minicnn must match; Keras' own are float16's."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = keras.Sequential(
+            [
+                keras.Input((8, 8, 1)),
+                layers.Conv2D(4, 3, activation="relu"),
+                layers.MaxPooling2D(),
+                layers.Flatten(),
+                layers.Dense(3),
+                layers.Activation("softmax", dtype="float32"),
+            ]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy")
+        x = rng.random((16, 8, 8, 1)).astype("float32")
+        model.fit(x, np.arange(16) % 3, batch_size=8, epochs=2, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    config = json.loads(json.dumps(model.get_config()).replace("mixed_float16", "float32"))
+    twin = keras.Sequential.from_config(config)
+    twin.set_weights(model.get_weights())
+    return model, x, twin.predict(x, verbose=0)
+
+
 def split(data, rows):
     return [d[rows] for d in data] if isinstance(data, list) else data[rows]
 
@@ -253,7 +283,12 @@ def arrays(name, data):
     return {f"{name}{i}": d for i, d in enumerate(data)}
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1:] == ["mixed_precision"]:
+    tf.keras.utils.set_random_seed(0)
+    model, x, float32_outputs = mixed_precision()
+    model.save(os.path.join(HERE, "mixed_precision.h5"))
+    np.savez(os.path.join(HERE, "mixed_precision.npz"), x=x, predicted=float32_outputs)
+elif __name__ == "__main__":
     tf.keras.utils.set_random_seed(0)
     for name, make in [
         ("sequential", sequential),

@@ -6,6 +6,7 @@ of minicnn; the files are kept in the repository):
     KERAS_BACKEND=jax python tests/keras_files/make_keras_files.py
 """
 
+import json
 import os
 import sys
 
@@ -200,6 +201,36 @@ def language_model():
     return model, ids
 
 
+def mixed_precision():
+    """A model made under the global policy "mixed_float16": compile wraps Adam in a
+    LossScaleOptimizer, whose state the file keeps. Its twin in float32 (the same config and
+    weights) gives the outputs minicnn must match (Keras' own are float16's)."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = keras.Sequential(
+            [
+                keras.Input((8, 8, 1)),
+                layers.Conv2D(4, 3, activation="relu"),
+                layers.MaxPooling2D(),
+                layers.Flatten(),
+                layers.Dense(3),
+                layers.Activation("softmax", dtype="float32"),
+            ],
+            name="mixed",
+        )
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        x = rng.random((16, 8, 8, 1)).astype("float32")
+        model.fit(x, np.arange(16) % 3, batch_size=8, epochs=2, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    twin = keras.Sequential.from_config(
+        json.loads(json.dumps(model.get_config()).replace("mixed_float16", "float32"))
+    )
+    twin.set_weights(model.get_weights())
+    model.float32_outputs = twin.predict(x[:3], verbose=0)
+    return model, x[:3]
+
+
 MAKERS = (
     cnn,
     functional,
@@ -212,12 +243,15 @@ MAKERS = (
     gru_reset_before,
     quantized,
     language_model,
+    mixed_precision,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):
     model, x = make()
     y = model.predict(x, verbose=0)
     outputs = {f"y{i}": v for i, v in enumerate(y)} if isinstance(y, list) else {"y0": y}
+    if hasattr(model, "float32_outputs"):
+        outputs["float32"] = model.float32_outputs
     model.save(os.path.join(HERE, f"{make.__name__}.keras"))
     inputs = {f"x{i}": v for i, v in enumerate(x)} if isinstance(x, list) else {"x": x}
     np.savez(os.path.join(HERE, f"{make.__name__}.npz"), **inputs, **outputs)

@@ -397,7 +397,10 @@ def load_checkpoint(path: str | os.PathLike, model: Model, history: Any) -> int:
         _restore_optimizer(archive, document, model, path)
     # The rate is optimizer state too (Keras keeps it in a variable): a callback may have
     # changed it, and the resumed run must go on from the changed rate.
-    rate = document["optimizer"].get("learning_rate")
+    settings = document["optimizer"]
+    if "inner_optimizer" in settings:  # a LossScaleOptimizer's rate is its optimizer's
+        settings = settings["inner_optimizer"].get("config", {})
+    rate = settings.get("learning_rate")
     if isinstance(rate, (int, float)) and rate > 0:
         model.optimizer.learning_rate = float(rate)
     backend.set_rng_state(document["rng_state"])

@@ -127,6 +127,28 @@ def test_compile_under_mixed_float16_wraps_the_optimizer(tmp_path):
     assert again.layers[0].dtype_policy.name == "mixed_float16"
 
 
+def test_a_resumed_run_goes_on_with_the_scale_count_and_rate(tmp_path):
+    from minicnn.callbacks import LearningRateScheduler
+
+    def run(epochs: int, **kwargs) -> Sequential:
+        model = _model()
+        lso = O.LossScaleOptimizer(O.Adam(0.01), initial_scale=4.0, dynamic_growth_steps=3)
+        model.compile(lso, "sparse_categorical_crossentropy")
+        halving = LearningRateScheduler(lambda epoch, rate: rate / 2)
+        model.fit(X, Y, batch_size=8, epochs=epochs, verbose=0, callbacks=[halving], **kwargs)
+        return model
+
+    straight = run(4)
+    run(2, checkpoint=tmp_path / "run.npz")  # "killed" after 2 epochs
+    resumed = run(4, checkpoint=tmp_path / "run.npz")
+    for model in (straight, resumed):  # 8 steps: doubled twice, 2 since
+        lso = model.optimizer
+        assert (lso.dynamic_scale, lso.step_counter, lso.iterations) == (16.0, 2, 8)
+        assert lso.learning_rate == pytest.approx(0.01 / 16)
+    for a, b in zip(_host(straight.get_weights()), _host(resumed.get_weights()), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 h5py = pytest.importorskip("h5py", reason="Keras' files need h5py")
 
 

@@ -15,7 +15,12 @@ import tempfile
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NAMES = [n[: -len(".keras")] for n in sorted(os.listdir(HERE)) if n.endswith(".keras")]
+# The models saved with their own predictions (the lookup layers' files share lookups.npz).
+NAMES = [
+    n[: -len(".keras")]
+    for n in sorted(os.listdir(HERE))
+    if n.endswith(".keras") and os.path.exists(os.path.join(HERE, n[: -len(".keras")] + ".npz"))
+]
 EXPORT = """
 import sys
 from minicnn import load_model

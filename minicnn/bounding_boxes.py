@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-
-EPSILON = 1e-7  # Keras' backend.epsilon(), in compute_iou's denominator
+from .config import epsilon as backend_epsilon
 
 SUPPORTED_FORMATS = (
     "xyxy",
@@ -225,7 +224,7 @@ def compute_iou(
     intersection = sides[..., 0] * sides[..., 1]
     areas = [(b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]) for b in (first, second)]
     union = areas[0][..., :, None] + areas[1][..., None, :] - intersection
-    iou = intersection / (union + np.float32(EPSILON))
+    iou = intersection / (union + np.float32(backend_epsilon()))
     if not use_masking:
         return iou
     padding = (first.max(axis=-1) < 0)[..., :, None] | (second.max(axis=-1) < 0)[..., None, :]
@@ -247,7 +246,7 @@ def compute_ciou(
     height, width = _image_size(image_shape)
     first = convert_format(boxes1, bounding_box_format, "xyxy", height, width)
     second = convert_format(boxes2, bounding_box_format, "xyxy", height, width)
-    eps = np.float32(EPSILON)
+    eps = np.float32(backend_epsilon())
     x1, y1, x2, y2 = (v[..., 0] for v in _parts(first))
     u1, v1, u2, v2 = (v[..., 0] for v in _parts(second))
     width1, height1 = x2 - x1, y2 - y1 + eps
@@ -386,7 +385,7 @@ def encode_box_to_deltas(
     height, width = _image_size(image_shape)
     anchors = convert_format(anchors, anchor_format, encoding_format, height, width)
     boxes = convert_format(boxes, box_format, encoding_format, height, width)
-    eps = np.float32(EPSILON)
+    eps = np.float32(backend_epsilon())
     anchor_sizes = np.maximum(anchors[..., 2:], eps)
     box_sizes = np.maximum(boxes[..., 2:], eps)
     deltas = np.concatenate(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-_settings = {"image_data_format": "channels_last"}
+_settings: dict[str, Any] = {"image_data_format": "channels_last", "epsilon": 1e-7}
 
 
 def image_data_format() -> str:
@@ -41,8 +41,17 @@ def set_floatx(value: str) -> None:
 
 
 def epsilon() -> float:
-    """Keras' fuzz factor, 1e-7, which minicnn's losses and metrics use."""
-    return 1e-7
+    """Keras' fuzz factor (1e-7 unless ``set_epsilon`` changed it), which the losses,
+    metrics, constraints and Normalization read when they compute, as Keras'
+    ``backend.epsilon()``."""
+    return _settings["epsilon"]
+
+
+def set_epsilon(value: float) -> None:
+    """Keras' ``set_epsilon``: the fuzz factor from now on (a positive number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ValueError(f"set_epsilon takes a number in (0, 1), got {value!r}.")
+    _settings["epsilon"] = float(value)
 
 
 def dtype_policy() -> Any:

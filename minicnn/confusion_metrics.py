@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .config import epsilon as backend_epsilon
 from .metric_base import Metric, along_samples
-
-EPSILON = 1e-7  # Keras' backend.epsilon(): AUC's end thresholds lie this far outside [0, 1]
 
 
 def _positives(outputs: Any, y_true: Any, loss: Any) -> Any:
@@ -27,7 +26,8 @@ def _positives(outputs: Any, y_true: Any, loss: Any) -> Any:
 def spaced_thresholds(inner: list[float]) -> np.ndarray:
     """Keras' thresholds: the ``inner`` ones between one just below 0 and one just above 1,
     so that every score lies above the first and below the last."""
-    return np.array([-EPSILON, *inner, 1.0 + EPSILON], dtype=np.float64)
+    eps = backend_epsilon()
+    return np.array([-eps, *inner, 1.0 + eps], dtype=np.float64)
 
 
 def evenly_spaced(num_thresholds: int) -> list[float]:
@@ -331,12 +331,13 @@ class FBetaScore(Metric):
         tp, fp, fn, support = backend.to_numpy(total)
         if self.average == "micro":
             tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
-        precision = tp / (tp + fp + EPSILON)
-        recall = tp / (tp + fn + EPSILON)
+        eps = backend_epsilon()
+        precision = tp / (tp + fp + eps)
+        recall = tp / (tp + fn + eps)
         b2 = self.beta**2
-        score = (1 + b2) * precision * recall / (b2 * precision + recall + EPSILON)
+        score = (1 + b2) * precision * recall / (b2 * precision + recall + eps)
         if self.average == "weighted":
-            return float(np.sum(score * support) / max(np.sum(support), EPSILON))
+            return float(np.sum(score * support) / max(np.sum(support), eps))
         if self.average is None:
             return score
         return float(np.mean(score))

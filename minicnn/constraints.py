@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import backend
-
-EPSILON = 1e-7  # Keras' backend.epsilon()
+from .config import epsilon as backend_epsilon
 
 
 class Constraint:
@@ -44,7 +43,7 @@ class MaxNorm(Constraint):
         xp = backend.get_array_module(w)
         norms = _norms(w, self.axis)
         desired = xp.clip(norms, 0, w.dtype.type(self.max_value))
-        return w * (desired / (w.dtype.type(EPSILON) + norms))
+        return w * (desired / (w.dtype.type(backend_epsilon()) + norms))
 
     def get_config(self) -> dict[str, Any]:
         return {"max_value": self.max_value, "axis": self.axis}
@@ -77,7 +76,7 @@ class MinMaxNorm(Constraint):
         norms = _norms(w, self.axis)
         clipped = xp.clip(norms, cast(self.min_value), cast(self.max_value))
         desired = cast(self.rate) * clipped + cast(1 - self.rate) * norms
-        return w * (desired / (cast(EPSILON) + norms))
+        return w * (desired / (cast(backend_epsilon()) + norms))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -106,7 +105,7 @@ class UnitNorm(Constraint):
         self.axis = axis
 
     def __call__(self, w: Any) -> Any:
-        return w / (w.dtype.type(EPSILON) + _norms(w, self.axis))
+        return w / (w.dtype.type(backend_epsilon()) + _norms(w, self.axis))
 
     def get_config(self) -> dict[str, Any]:
         return {"axis": self.axis}

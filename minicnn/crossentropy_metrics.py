@@ -10,10 +10,9 @@ from typing import Any
 import numpy as np
 
 from . import backend, losses
+from .config import epsilon as backend_epsilon
 from .iou_metrics import IoU
 from .metric_base import Metric, per_sample_mean
-
-EPSILON = 1e-7  # Keras' backend.epsilon()
 
 
 def _log_probabilities(xp: Any, outputs: Any, from_logits: bool) -> Any:
@@ -23,7 +22,8 @@ def _log_probabilities(xp: Any, outputs: Any, from_logits: bool) -> Any:
         shifted = outputs - outputs.max(axis=-1, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
     probs = outputs / outputs.sum(axis=-1, keepdims=True)
-    return xp.log(xp.clip(probs, EPSILON, 1 - EPSILON))
+    eps = backend_epsilon()
+    return xp.log(xp.clip(probs, eps, 1 - eps))
 
 
 class _CrossEntropyMetric(Metric):
@@ -63,7 +63,8 @@ class BinaryCrossentropy(_CrossEntropyMetric):
         if self.from_logits:
             terms = xp.maximum(outputs, 0) - outputs * t + xp.log1p(xp.exp(-xp.abs(outputs)))
         else:
-            p = xp.clip(outputs, EPSILON, 1 - EPSILON)
+            eps = backend_epsilon()
+            p = xp.clip(outputs, eps, 1 - eps)
             terms = -(t * xp.log(p) + (1 - t) * xp.log(1 - p))
         return per_sample_mean(terms)
 

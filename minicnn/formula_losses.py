@@ -12,10 +12,9 @@ import numpy as np
 
 from . import backend, ops
 from .autograd import Tensor
+from .config import epsilon as backend_epsilon
 from .data_checks import as_labels, as_target_array, as_target_rows, integer_ids
 from .losses import Loss
-
-EPSILON = 1e-7  # Keras' backend.epsilon()
 
 
 class FormulaLoss(Loss):
@@ -99,7 +98,8 @@ class BinaryFocalCrossentropy(FormulaLoss):
         if self.label_smoothing:
             y_true = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
         probs = ops.sigmoid(y_pred) if self.from_logits else y_pred
-        clipped = ops.clip(probs, EPSILON, 1.0 - EPSILON)
+        eps = backend_epsilon()
+        clipped = ops.clip(probs, eps, 1.0 - eps)
         bce = -(y_true * ops.log(clipped) + (1.0 - y_true) * ops.log(1.0 - clipped))
         p_t = y_true * probs + (1.0 - y_true) * (1.0 - probs)
         focal = _modulated(bce, 1.0 - p_t, self.gamma)
@@ -159,7 +159,8 @@ class CategoricalFocalCrossentropy(FormulaLoss):
             y_true = y_true * (1.0 - self.label_smoothing) + self.label_smoothing / classes
         probs = ops.softmax(y_pred, axis=self.axis) if self.from_logits else y_pred
         probs = probs / ops.sum(probs, axis=self.axis, keepdims=True)
-        probs = ops.clip(probs, EPSILON, 1.0 - EPSILON)
+        eps = backend_epsilon()
+        probs = ops.clip(probs, eps, 1.0 - eps)
         focal = self.alpha * _modulated(-y_true * ops.log(probs), 1.0 - probs, self.gamma)
         return ops.sum(focal, axis=self.axis)
 
@@ -227,7 +228,7 @@ class Dice(FormulaLoss):
     def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         overlap = ops.sum(y_true * y_pred, axis=self.axis)
         total = ops.sum(y_true, axis=self.axis) + ops.sum(y_pred, axis=self.axis)
-        return 1.0 - 2.0 * overlap / (total + EPSILON)
+        return 1.0 - 2.0 * overlap / (total + backend_epsilon())
 
     def _arguments(self) -> dict[str, Any]:
         return {"axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
@@ -255,7 +256,10 @@ class Tversky(FormulaLoss):
         false_positives = ops.sum((1.0 - y_pred) * y_true)
         false_negatives = ops.sum(y_pred * (1.0 - y_true))
         denominator = (
-            true_positives + self.alpha * false_positives + self.beta * false_negatives + EPSILON
+            true_positives
+            + self.alpha * false_positives
+            + self.beta * false_negatives
+            + backend_epsilon()
         )
         return 1.0 - true_positives / denominator
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import backend, workspace
 from .autograd import Function, Tensor
+from .config import epsilon as backend_epsilon
 
 
 def _kernels(xp: Any) -> Any:
@@ -942,9 +943,6 @@ def softmax_cross_entropy(
     return SoftmaxCrossEntropy(_weights_for(logits, sample_weight))(logits, labels)
 
 
-PROB_EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] before the log.
-
-
 class CrossEntropyFromProbs(RowLoss):
     """Mean sparse categorical cross-entropy of given probabilities (Keras' from_logits=False)."""
 
@@ -952,8 +950,9 @@ class CrossEntropyFromProbs(RowLoss):
         xp = backend.get_array_module(probs)
         rows = xp.arange(probs.shape[0])
         picked = probs[rows, labels]
-        self.clipped = xp.clip(picked, PROB_EPSILON, 1 - PROB_EPSILON)
-        self.inside = (picked > PROB_EPSILON) & (picked < 1 - PROB_EPSILON)
+        eps = backend_epsilon()
+        self.clipped = xp.clip(picked, eps, 1 - eps)
+        self.inside = (picked > eps) & (picked < 1 - eps)
         self.shape, self.labels = probs.shape, labels
         return self._mean(-xp.log(self.clipped))
 
@@ -1002,8 +1001,9 @@ class CrossEntropyFromProbsDense(RowLoss):
         xp = backend.get_array_module(probs)
         self.row_sums = probs.sum(axis=1, keepdims=True)
         self.scaled = probs / self.row_sums
-        self.clipped = xp.clip(self.scaled, PROB_EPSILON, 1 - PROB_EPSILON)
-        self.inside = (self.scaled > PROB_EPSILON) & (self.scaled < 1 - PROB_EPSILON)
+        eps = backend_epsilon()
+        self.clipped = xp.clip(self.scaled, eps, 1 - eps)
+        self.inside = (self.scaled > eps) & (self.scaled < 1 - eps)
         self.targets = targets
         return self._mean(-(targets * xp.log(self.clipped)).sum(axis=1))
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import backend, ops
 from .autograd import Tensor
+from .config import epsilon as backend_epsilon
 from .formula_losses import (
     CTC,
     BinaryFocalCrossentropy,
@@ -28,8 +29,6 @@ from .formula_losses import (
     circle,
 )
 from .symbolic_ops import keras_functions
-
-EPSILON = 1e-7  # Keras' backend.epsilon()
 
 
 def _pair(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
@@ -56,14 +55,15 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> Tensor:
 def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Tensor:
     """100 mean(|y_true - y_pred| / max(|y_true|, eps)) over the last axis."""
     t, p = _pair(y_true, y_pred)
-    return 100.0 * ops.mean(ops.abs((t - p) / ops.maximum(ops.abs(t), EPSILON)), axis=-1)
+    return 100.0 * ops.mean(ops.abs((t - p) / ops.maximum(ops.abs(t), backend_epsilon())), axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Tensor:
     """mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)) ** 2) over the last axis."""
     t, p = _pair(y_true, y_pred)
-    first = ops.log(ops.maximum(p, EPSILON) + 1.0)
-    second = ops.log(ops.maximum(t, EPSILON) + 1.0)
+    eps = backend_epsilon()
+    first = ops.log(ops.maximum(p, eps) + 1.0)
+    second = ops.log(ops.maximum(t, eps) + 1.0)
     return ops.mean(ops.square(first - second), axis=-1)
 
 
@@ -92,13 +92,14 @@ def log_cosh(y_true: Any, y_pred: Any) -> Tensor:
 def poisson(y_true: Any, y_pred: Any) -> Tensor:
     """mean(y_pred - y_true log(y_pred + eps)) over the last axis."""
     t, p = _pair(y_true, y_pred)
-    return ops.mean(p - t * ops.log(p + EPSILON), axis=-1)
+    return ops.mean(p - t * ops.log(p + backend_epsilon()), axis=-1)
 
 
 def kl_divergence(y_true: Any, y_pred: Any) -> Tensor:
     """sum(y_true log(y_true / y_pred)) over the last axis, both clipped to [eps, 1]."""
     t, p = _pair(y_true, y_pred)
-    t, p = ops.clip(t, EPSILON, 1.0), ops.clip(p, EPSILON, 1.0)
+    eps = backend_epsilon()
+    t, p = ops.clip(t, eps, 1.0), ops.clip(p, eps, 1.0)
     return ops.sum(t * ops.log(t / p), axis=-1)
 
 

@@ -17,6 +17,7 @@ from . import functions as F
 from . import ops as O
 from .adaptive_pooling import adaptive_average_pool, adaptive_max_pool
 from .autograd import Function, Tensor
+from .config import epsilon as backend_epsilon
 
 __all__ = [
     "adaptive_average_pool",
@@ -83,7 +84,6 @@ sparse_sigmoid = act.get("sparse_sigmoid")  # 0 below -1, 1 above 1, (x + 1) / 2
 silu = swish = act.get("silu")
 hard_silu = hard_swish = act.get("hard_silu")
 hard_sigmoid, softsign = act.get("hard_sigmoid"), act.get("softsign")
-EPSILON = 1e-7  # Keras' backend.epsilon()
 
 
 # --- convolutions and pools --------------------------------------------------------------------
@@ -395,7 +395,8 @@ def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> 
     t, y = (O.convert_to_tensor(v) for v in O._operands(target, output))
     if from_logits:
         return O.maximum(y, 0.0) - y * t + O.log1p(O.exp(-O.abs(y)))
-    p = O.clip(y, EPSILON, 1 - EPSILON)
+    eps = backend_epsilon()
+    p = O.clip(y, eps, 1 - eps)
     return -(t * O.log(p) + (1.0 - t) * O.log(1.0 - p))
 
 
@@ -407,7 +408,8 @@ def categorical_crossentropy(
     t, y = (O.convert_to_tensor(v) for v in O._operands(target, output))
     if from_logits:
         return -O.sum(t * O.log_softmax(y, axis=axis), axis=axis)
-    p = O.clip(y / O.sum(y, axis=axis, keepdims=True), EPSILON, 1 - EPSILON)
+    eps = backend_epsilon()
+    p = O.clip(y / O.sum(y, axis=axis, keepdims=True), eps, 1 - eps)
     return -O.sum(t * O.log(p), axis=axis)
 
 
@@ -468,7 +470,9 @@ def layer_normalization(
 ) -> Tensor:
     """Keras' ops.layer_normalization: each sample over ``axis`` (epsilon None: 1e-7)."""
     mean, variance = moments(x, axis, keepdims=True)
-    out = O.subtract(x, mean) * O.rsqrt(variance + (EPSILON if epsilon is None else epsilon))
+    out = O.subtract(x, mean) * O.rsqrt(
+        variance + (backend_epsilon() if epsilon is None else epsilon)
+    )
     if gamma is not None:
         out = O.multiply(out, gamma)
     return out if beta is None else O.add(out, beta)

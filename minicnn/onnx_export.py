@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .config import epsilon as backend_epsilon
 from .onnx_names import ACTIVATIONS, ARITHMETIC
 from .protobuf import bytes_field, float_field, int_field, text_field
 
@@ -763,7 +764,7 @@ def _channels_last_layer(
             mean, variance = (backend.to_numpy(v) for v in layer._constants)
         else:
             mean, variance = (backend.to_numpy(w.data) for w in layer.weights[:2])
-        spread = np.maximum(np.sqrt(variance), np.float32(layer.EPSILON)).astype(np.float32)
+        spread = np.maximum(np.sqrt(variance), np.float32(backend_epsilon())).astype(np.float32)
         if layer.invert:
             y = g.op("Mul", [x, g.constant(f"{hint}_spread", spread)], f"{hint}_spread")
             return g.op(

@@ -11,9 +11,8 @@ from typing import Any
 
 from . import backend
 from .autograd import Tensor
-from .functions import PROB_EPSILON, RowLoss, _targets_for, _weights_for
-
-EPSILON = 1e-7  # Keras' backend.epsilon()
+from .config import epsilon as backend_epsilon
+from .functions import RowLoss, _targets_for, _weights_for
 
 
 class SquaredError(RowLoss):
@@ -41,8 +40,9 @@ class BinaryCrossentropyFromProbs(RowLoss):
 
     def forward(self, probs: Any, targets: Any) -> Any:
         xp = backend.get_array_module(probs)
-        self.clipped = xp.clip(probs, PROB_EPSILON, 1 - PROB_EPSILON)
-        self.inside = (probs > PROB_EPSILON) & (probs < 1 - PROB_EPSILON)
+        eps = backend_epsilon()
+        self.clipped = xp.clip(probs, eps, 1 - eps)
+        self.inside = (probs > eps) & (probs < 1 - eps)
         self.targets = targets
         p = self.clipped
         return self._mean(self._rows(-(targets * xp.log(p) + (1 - targets) * xp.log(1 - p))))
@@ -133,27 +133,30 @@ def log_cosh_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
 
 def squared_log_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
     """(log(max(o, eps) + 1) - log(max(t, eps) + 1))^2."""
-    shifted = xp.maximum(o, EPSILON) + 1
-    d = xp.log(shifted) - xp.log(xp.maximum(t, EPSILON) + 1)
-    return d * d, 2 * d / shifted * (o > EPSILON)
+    eps = backend_epsilon()
+    shifted = xp.maximum(o, eps) + 1
+    d = xp.log(shifted) - xp.log(xp.maximum(t, eps) + 1)
+    return d * d, 2 * d / shifted * (o > eps)
 
 
 def percentage_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
     """100 |t - o| / max(|t|, eps)."""
-    scale = 100 / xp.maximum(xp.abs(t), EPSILON)
+    scale = 100 / xp.maximum(xp.abs(t), backend_epsilon())
     return xp.abs(t - o) * scale, xp.sign(o - t) * scale
 
 
 def poisson_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
     """o - t log(o + eps)."""
-    return o - t * xp.log(o + EPSILON), 1 - t / (o + EPSILON)
+    eps = backend_epsilon()
+    return o - t * xp.log(o + eps), 1 - t / (o + eps)
 
 
 def kl_divergence_terms(xp: Any, o: Any, t: Any) -> tuple[Any, Any]:
     """t log(t / p), both clipped to [eps, 1]; no gradient where the output was clipped."""
-    t = xp.clip(t, EPSILON, 1)
-    p = xp.clip(o, EPSILON, 1)
-    return t * xp.log(t / p), -t / p * ((o > EPSILON) & (o < 1))
+    eps = backend_epsilon()
+    t = xp.clip(t, eps, 1)
+    p = xp.clip(o, eps, 1)
+    return t * xp.log(t / p), -t / p * ((o > eps) & (o < 1))
 
 
 def _hinge_labels(xp: Any, t: Any) -> Any:

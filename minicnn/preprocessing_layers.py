@@ -13,6 +13,7 @@ from . import backend
 from . import functions as F
 from . import image_ops as ops
 from .autograd import Tensor
+from .config import epsilon as backend_epsilon
 from .data_checks import finite_number, positive_int
 from .layer_base import Layer, Shape, _require_image
 
@@ -169,8 +170,6 @@ class Normalization(Layer):
 
     WEIGHT_NAMES = ("mean", "variance", "count")
 
-    EPSILON = 1e-7
-
     def __init__(
         self,
         axis: int = -1,
@@ -247,7 +246,7 @@ class Normalization(Layer):
         else:
             mean, variance = self._weights[0].data, self._weights[1].data
         xp = backend.get_array_module(variance)
-        spread = xp.maximum(xp.sqrt(variance), variance.dtype.type(self.EPSILON))
+        spread = xp.maximum(xp.sqrt(variance), variance.dtype.type(backend_epsilon()))
         mean, spread = mean.astype(x.dtype), spread.astype(x.dtype)
         if self.invert:
             return x * spread + mean

@@ -12,12 +12,12 @@ import numpy as np
 from . import backend, ops
 from . import functions as F
 from .autograd import Tensor
+from .config import epsilon as backend_epsilon
 from .data_checks import positive_int
 from .fft_ops import irfft, rfft
 from .layer_base import Layer, Shape
 
 MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
-EPSILON = 1e-7  # Keras' backend.epsilon()
 
 
 def stft_kernel(
@@ -174,10 +174,10 @@ class STFTSpectrogram(Layer):
         if self.mode == "psd":  # the one-sided spectrum: each inner bin stands for two
             inner = ops.pad(power[:, :, 1:-1, :], ((0, 0), (0, 0), (1, 1), (0, 0)))
             return self._arranged(power + inner)
-        magnitude = ops.sqrt(ops.maximum(power, EPSILON))
+        magnitude = ops.sqrt(ops.maximum(power, backend_epsilon()))
         if self.mode == "magnitude":
             return self._arranged(magnitude)
-        return self._arranged(ops.log(ops.maximum(magnitude, EPSILON)))
+        return self._arranged(ops.log(ops.maximum(magnitude, backend_epsilon())))
 
     def _arranged(self, out: Tensor) -> Tensor:
         """(batch, channels, bins, frames) as Keras hands it out (channels last)."""

@@ -347,3 +347,36 @@ def test_config_image_data_format_float_type_and_policies():
     with pytest.raises(ValueError, match="computes in float32"):
         mixed_precision.set_global_policy("float16")
     assert config.epsilon() == 1e-7
+
+
+def test_set_epsilon_is_read_when_losses_metrics_and_layers_compute():
+    """Keras' set_epsilon: the fuzz factor that clips probabilities, floors Normalization's
+    spread and pads the constraints' norms, read at each computation."""
+    from minicnn import config, constraints, losses, metrics
+
+    probs = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
+    labels = np.array([0, 1])
+    assert float(losses.get("sparse_categorical_crossentropy")(labels, probs)) == pytest.approx(
+        -np.log(1e-7), rel=1e-5
+    )
+    layer = L.Normalization(mean=0.0, variance=0.0)
+    config.set_epsilon(1e-3)
+    try:
+        assert config.epsilon() == 1e-3
+        scce = losses.get("sparse_categorical_crossentropy")(labels, probs)
+        assert float(scce) == pytest.approx(-np.log(1e-3), rel=1e-5)
+        bce = losses.BinaryCrossentropy()(np.array([[1.0]]), np.array([[0.0]], np.float32))
+        assert float(bce) == pytest.approx(-np.log(1e-3), rel=1e-5)
+        metric = metrics.SparseCategoricalCrossentropy()
+        metric.update_state(labels, probs)
+        assert float(metric.result()) == pytest.approx(-np.log(1e-3), rel=1e-5)
+        np.testing.assert_allclose(host(layer(np.ones((1, 1), np.float32)).data), 1e3, rtol=1e-5)
+        unit = constraints.UnitNorm(axis=0)(np.array([[3.0], [4.0]], np.float32))
+        np.testing.assert_allclose(unit, [[3 / 5.001], [4 / 5.001]], rtol=1e-6)
+    finally:
+        config.set_epsilon(1e-7)
+    assert float(losses.get("sparse_categorical_crossentropy")(labels, probs)) == pytest.approx(
+        -np.log(1e-7), rel=1e-5
+    )
+    with pytest.raises(ValueError, match="set_epsilon takes a number in"):
+        config.set_epsilon(0)

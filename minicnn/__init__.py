@@ -29,6 +29,7 @@ from . import (  # noqa: E402
     regularizers,
     tree,
     utils,
+    visualization,
 )
 from .autograd import grad, no_grad  # noqa: E402
 from .backend import clear_session, device, set_random_seed  # noqa: E402
@@ -85,4 +86,5 @@ __all__ = [
     "tree",
     "set_random_seed",
     "utils",
+    "visualization",
 ]

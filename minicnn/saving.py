@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, backend, keras_files, registry
+from .file_editor import KerasFileEditor  # noqa: F401  (keras.saving's)
 from .fileio import atomic_write
 from .layers import LAYER_CLASSES
 from .models import Model, Sequential

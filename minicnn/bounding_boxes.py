@@ -192,6 +192,22 @@ def _image_size(image_shape: Any) -> tuple[Any, Any]:
     return (None, None) if image_shape is None else tuple(image_shape)[:2]
 
 
+def _pair_as(
+    first: Any, second: Any, source: str, target: str, image_shape: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two sets of boxes in ``target`` format; relative ones need the image's shape."""
+    if "rel" in source and image_shape is None:
+        raise ValueError(
+            "When using relative bounding box formats (e.g. `rel_yxyx`) the `image_shape` "
+            f"argument must be provided. Received `image_shape`: {image_shape}"
+        )
+    height, width = _image_size(image_shape)
+    return (
+        convert_format(first, source, target, height, width),
+        convert_format(second, source, target, height, width),
+    )
+
+
 def compute_iou(
     boxes1: Any,
     boxes2: Any,
@@ -210,14 +226,7 @@ def compute_iou(
                 f"compute_iou() expects {name} to be batched, or to be unbatched: rank 2 or "
                 f"3. Received len({name}.shape)={a.ndim}."
             )
-    if "rel" in bounding_box_format and image_shape is None:
-        raise ValueError(
-            "When using relative bounding box formats (e.g. `rel_yxyx`) the `image_shape` "
-            f"argument must be provided. Received `image_shape`: {image_shape}"
-        )
-    height, width = _image_size(image_shape)
-    first = convert_format(first, bounding_box_format, "yxyx", height, width)
-    second = convert_format(second, bounding_box_format, "yxyx", height, width)
+    first, second = _pair_as(first, second, bounding_box_format, "yxyx", image_shape)
     low = np.maximum(first[..., :, None, :2], second[..., None, :, :2])
     high = np.minimum(first[..., :, None, 2:4], second[..., None, :, 2:4])
     sides = np.maximum(high - low, 0)
@@ -238,14 +247,7 @@ def compute_ciou(
     (shapes (..., 4) that broadcast): the IoU less the squared distance of the centres over
     the squared diagonal of the smallest box around both, less the aspect-ratio term of
     Zheng et al. (2020), with Keras' epsilons."""
-    if "rel" in bounding_box_format and image_shape is None:
-        raise ValueError(
-            "When using relative bounding box formats (e.g. `rel_yxyx`) the `image_shape` "
-            f"argument must be provided. Received `image_shape`: {image_shape}"
-        )
-    height, width = _image_size(image_shape)
-    first = convert_format(boxes1, bounding_box_format, "xyxy", height, width)
-    second = convert_format(boxes2, bounding_box_format, "xyxy", height, width)
+    first, second = _pair_as(boxes1, boxes2, bounding_box_format, "xyxy", image_shape)
     eps = np.float32(backend_epsilon())
     x1, y1, x2, y2 = (v[..., 0] for v in _parts(first))
     u1, v1, u2, v2 = (v[..., 0] for v in _parts(second))

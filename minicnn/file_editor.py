@@ -187,15 +187,10 @@ class KerasFileEditor:
         """``edit(parent, key)`` at the object that ``name`` names: a path from the root, or
         a name found exactly once anywhere in the tree."""
         if "/" in name:
-            parts = name.split("/")
-            parent = self.weights_dict
-            for part in parts[:-1]:
-                if not isinstance(parent.get(part), dict):
-                    raise ValueError(f"Path '{name}' not found in model.")
-                parent = parent[part]
-            if parts[-1] not in parent:
+            parent, key = self._parent_of(name, name)
+            if key not in parent:
                 raise ValueError(f"Path '{name}' not found in model.")
-            edit(parent, parts[-1])
+            edit(parent, key)
             return
         holders = _holders_of(self.weights_dict, name)
         if len(holders) > 1:
@@ -208,6 +203,17 @@ class KerasFileEditor:
                 "`editor.weights_summary()` to list all objects."
             )
         edit(holders[0], name)
+
+    def _parent_of(self, path: str, shown: str) -> tuple[Tree, str]:
+        """The dict that holds the last part of ``path``, and that part (``shown`` names
+        the path in the error when a dict on the way is missing)."""
+        *parents, key = path.split("/")
+        parent = self.weights_dict
+        for part in parents:
+            if not isinstance(parent.get(part), dict):
+                raise ValueError(f"Path '{shown}' not found in model.")
+            parent = parent[part]
+        return parent, key
 
     def rename_object(self, object_name: str, new_name: str) -> None:
         """Rename an object (a layer, say: "dense_2" or "layers/dense_2"); ``new_name`` is a
@@ -233,13 +239,8 @@ class KerasFileEditor:
         """Add an object at ``object_path`` ("layers/dense_3") with ``weights`` by name
         ({"0": kernel, "1": bias})."""
         _check_weights(weights)
-        parts = object_path.split("/")
-        parent = self.weights_dict
-        for part in parts[:-1]:
-            if not isinstance(parent.get(part), dict):
-                raise ValueError(f"Path '{'/'.join(parts[:-1])}' not found in model.")
-            parent = parent[part]
-        parent[parts[-1]] = {k: np.asarray(v) for k, v in weights.items()}
+        parent, key = self._parent_of(object_path, object_path.rpartition("/")[0])
+        parent[key] = {k: np.asarray(v) for k, v in weights.items()}
 
     def delete_weight(self, object_name: str, weight_name: str) -> None:
         """Remove the weight ``weight_name`` ("0") from an object."""

@@ -5,6 +5,7 @@ tests/keras_files/make_keras_files.py and tests/keras2_files/make_keras2_files.p
 outputs minicnn computes as their float32 twins do."""
 
 import io
+import json
 import warnings
 import zipfile
 from pathlib import Path
@@ -190,7 +191,7 @@ def test_keras3_mixed_precision_file_loads_trains_and_saves_as_keras(tmp_path):
     assert len(own) == len(inner) + 4 and int(inner[0]) == 5
     np.testing.assert_array_equal(inner[2], backend.to_numpy(first_moment))
     with zipfile.ZipFile(written) as archive:
-        document = __import__("json").loads(archive.read("config.json"))
+        document = json.loads(archive.read("config.json"))
     assert document["compile_config"]["optimizer"]["class_name"] == "Adam"  # as compile got
     assert document["config"]["dtype"]["config"]["name"] == "mixed_float16"
     reread = minicnn.load_model(written)
@@ -212,7 +213,7 @@ def test_tf2_mixed_precision_file_loads_and_saves_as_tensorflow_wrote_it(tmp_pat
     written = tmp_path / "again.h5"
     model.save(written)
     with h5py.File(written, "r") as h5:
-        training = __import__("json").loads(h5.attrs["training_config"])
+        training = json.loads(h5.attrs["training_config"])
         names = [n.decode() for n in h5["optimizer_weights"].attrs["weight_names"]]
     assert training["optimizer_config"]["class_name"] == "LossScaleOptimizerV3"
     assert training["optimizer_config"]["config"]["inner_optimizer"]["class_name"] == "Adam"

@@ -201,6 +201,8 @@ def _modern_entry(entry: dict[str, Any], shifted: set[str] = frozenset()) -> dic
                 "refuses it too, in safe mode)."
             )
         config = _modern_config(entry["config"], class_name == "InputLayer")
+        if class_name == "Lambda":
+            config = _modern_lambda(config)
         axis = config.get("axis")
         if class_name == "BatchNormalization" and isinstance(axis, list):
             config["axis"] = axis[0] if len(axis) == 1 else axis  # Keras 2 kept a list
@@ -215,6 +217,25 @@ def _modern_entry(entry: dict[str, Any], shifted: set[str] = frozenset()) -> dic
     if "inbound_nodes" in entry:
         nodes = entry["inbound_nodes"]
         modern["inbound_nodes"] = [_modern_node(_shifted_refs(n, shifted)) for n in nodes]
+    return modern
+
+
+def _modern_lambda(config: dict[str, Any]) -> dict[str, Any]:
+    """Keras 2's Lambda config (its function by name, with a type and a module) as Keras
+    3's, whose function is an entry of its own."""
+    modern = dict(config)
+    for key, type_key, module_key in (
+        ("function", "function_type", "module"),
+        ("output_shape", "output_shape_type", "output_shape_module"),
+    ):
+        kind, module = modern.pop(type_key, "raw"), modern.pop(module_key, None)
+        if kind == "function":
+            modern[key] = {
+                "module": module,
+                "class_name": "function",
+                "config": modern[key],
+                "registered_name": "function",
+            }
     return modern
 
 

@@ -196,6 +196,9 @@ def _keras2_config(class_name: str, entry: dict[str, Any]) -> dict[str, Any]:
                     "2.15's Keras would not read the file)."
                 )
         legacy[_RENAMED.get(class_name, {}).get(key, key)] = value
+    if class_name == "Lambda":  # Keras 2's way of a function by name
+        legacy.update(_keras2_function(legacy["function"], "function"))
+        legacy.update(_keras2_function(legacy.get("output_shape"), "output_shape"))
     if class_name == "MultiHeadAttention":  # Keras 2 built it from the shapes in its config
         shapes = (entry.get("build_config") or {}).get("shapes_dict") or {}
         for key in ("query_shape", "key_shape", "value_shape"):
@@ -204,6 +207,18 @@ def _keras2_config(class_name: str, entry: dict[str, Any]) -> dict[str, Any]:
 
 
 _OBJECT_MODULES = ("keras.initializers", "keras.regularizers", "keras.constraints")
+
+
+def _keras2_function(value: Any, key: str) -> dict[str, Any]:
+    """A Lambda's function (or output shape) as Keras 2 names it: ``key``, its type
+    ("function": found by name in custom_objects; "raw": a shape) and its module."""
+    if key == "function":
+        type_key, module_key = "function_type", "module"
+    else:
+        type_key, module_key = f"{key}_type", f"{key}_module"
+    if isinstance(value, dict):  # Keras 3's entry of a named function
+        return {key: value["config"], type_key: "function", module_key: value.get("module")}
+    return {key: value, type_key: "raw", module_key: None}
 
 
 def _policy_name(value: Any, layer_name: str) -> str:

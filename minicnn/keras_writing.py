@@ -154,10 +154,11 @@ def _entry(layer: Any) -> dict[str, Any]:
         from .keras_op_writing import keras_op_entry
 
         return (_op_writer[-1] if _op_writer else keras_op_entry)(layer)
-    if type(layer).__name__ == "Lambda":
+    if type(layer).__name__ == "Lambda" and not layer.serializable:
         raise KerasFileError(
-            f"layer '{layer.name}' ({type(layer).__name__}) cannot be written in Keras' format: "
-            "Keras keeps such code or ops in a form minicnn does not write."
+            f"layer '{layer.name}' (Lambda) calls a lambda or a nested function, which Keras "
+            "keeps as bytecode and minicnn does not write; a function defined at a module's "
+            "top level is written by name."
         )
     from .layers import LAYER_CLASSES
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -850,24 +849,49 @@ class Reshape(Layer):
 
 
 class Lambda(Layer):
-    """Keras' Lambda: ``function`` (of a Tensor, giving a Tensor) as a layer without weights,
-    e.g. ``Lambda(lambda x: x / 255.0)``; Tensor arithmetic and ``minicnn.functions``
-    differentiate through it. The output shape is ``output_shape`` (a shape, or a function of
-    the input shape), or found by running ``function`` on one sample of zeros. A model with
-    a Lambda saves its weights, not its architecture (the function is Python code)."""
-
-    serializable = False
+    """Keras' Lambda: ``function`` (of a Tensor, giving a Tensor; called with ``arguments``
+    as keywords) as a layer without weights, e.g. ``Lambda(lambda x: x / 255.0)``; Tensor
+    arithmetic and ``minicnn.functions`` differentiate through it. The output shape is
+    ``output_shape`` (a shape, or a function of the input shape), or found by running
+    ``function`` on one sample of zeros. As in Keras, a function defined at a module's top
+    level is saved by name and found again when the model is loaded (``custom_objects``, a
+    registered object, or its module); a lambda is code, which a file does not hold."""
 
     def __init__(
         self,
-        function: Callable[[Tensor], Tensor],
-        output_shape: Shape | Callable[[Shape], Shape] | None = None,
+        function: Any,
+        output_shape: Any = None,
+        mask: Any = None,
+        arguments: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        from .named_functions import named_function
+
         super().__init__(**kwargs)
+        what = f"Lambda layer '{self.name}'"
+        if isinstance(function, dict):  # Keras' entry of a function, from a file
+            function = named_function(function, what)
         if not callable(function):
             raise TypeError(f"{self.describe()}: function must be callable, got {function!r}.")
-        self.function, self._output_shape = function, output_shape
+        self.function = function
+        if isinstance(output_shape, dict):  # Keras' entry of a named function
+            output_shape = named_function(output_shape, f"{what}'s output_shape")
+        self._output_shape = output_shape
+        if mask is not None:
+            raise ValueError(
+                f"{what}: minicnn's Lambda takes no mask (a mask goes with the layers that "
+                "make one, such as Embedding(mask_zero=True) or Masking)."
+            )
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(f"{what}: arguments must be a dict of keywords, got {arguments!r}.")
+        self.arguments = dict(arguments or {})
+
+    @property
+    def serializable(self) -> bool:  # type: ignore[override]
+        from .named_functions import is_named
+
+        shape_named = not callable(self._output_shape) or is_named(self._output_shape)
+        return is_named(self.function) and shape_named
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if callable(self._output_shape):
@@ -877,19 +901,33 @@ class Lambda(Layer):
         return self._probed_output_shape(input_shape)
 
     def call(self, x: Tensor, training: bool) -> Tensor:
-        out = self.function(x)
+        out = self.function(x, **self.arguments)
         return out if isinstance(out, Tensor) else Tensor(out)
 
     def get_config(self) -> dict[str, Any]:
-        name = getattr(self.function, "__qualname__", repr(self.function))
-        return {**super().get_config(), "function": name}
+        """Keras' config: the function by name (Keras' entry of it) and its arguments."""
+        from .named_functions import function_entry, is_named
+
+        if not is_named(self.function):
+            name = getattr(self.function, "__qualname__", repr(self.function))
+            return {**super().get_config(), "function": name}  # what a weights file checks
+        config = {**super().get_config(), "function": function_entry(self.function)}
+        if callable(self._output_shape):
+            config["output_shape"] = function_entry(self._output_shape)
+        elif self._output_shape is not None:
+            config["output_shape"] = list(self._output_shape)
+        config["arguments"] = self.arguments
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Lambda:
-        raise ValueError(
-            f"A Lambda layer ({config.get('function')}) runs Python code, which a file cannot "
-            "hold; build the model in code and load its weights."
-        )
+        function = config.get("function")
+        if isinstance(function, str):  # an unnamed function's name, from get_config
+            raise ValueError(
+                f"A Lambda layer ({function}) runs Python code, which a file cannot hold; "
+                "build the model in code and load its weights."
+            )
+        return cls(**config)
 
 
 from .adaptive_pooling import (  # noqa: E402

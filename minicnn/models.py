@@ -240,9 +240,10 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         for layer in self.layers:
             if not layer.serializable:
                 raise TypeError(
-                    f"{what}: {layer.describe()} runs Python code, which a file cannot hold. "
-                    "Save the weights with save_weights, and build the model in code again "
-                    "to load them with load_weights."
+                    f"{what}: {layer.describe()} runs Python code, which a file cannot hold "
+                    "(a Lambda of a function defined at a module's top level is saved by "
+                    "name). Save the weights with save_weights, and build the model in code "
+                    "again to load them with load_weights."
                 )
 
     def _run_call(self, x: Tensor, training: bool) -> Tensor:

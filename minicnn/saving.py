@@ -192,8 +192,11 @@ def load_model(
     custom_objects: dict[str, Any] | None = None,
     compile: bool = True,
     device: str | None = None,
+    safe_mode: bool = True,
 ) -> Model:
     """Rebuild a model saved by ``model.save``: same architecture, same weights, same compile.
+    ``safe_mode`` is Keras' switch for running Python bytecode from a file (a Lambda's
+    lambda); minicnn never runs it, so a file loads the same either way.
     ``custom_objects`` gives the custom losses and metrics it was compiled with, by name (or
     they are registered with ``register_keras_serializable``), as in Keras. ``device`` is
     where it goes, as for ``Sequential`` (files hold no device). A model saved by Keras 3

@@ -50,3 +50,71 @@ def test_models_with_lambdas_train_and_keep_their_weights(tmp_path):
     assert not (tmp_path / "m.minicnn").exists()
     with pytest.raises(TypeError, match="function must be callable"):
         L.Lambda("x * 2")
+
+
+def shifted(x, by=1.0):
+    """A module's function: a Lambda of it is saved by name."""
+    return x * 2 + by
+
+
+def test_a_named_function_is_saved_by_name_and_found_again(tmp_path):
+    from minicnn import load_model, ops
+
+    model = Sequential(
+        [
+            Input((4,)),
+            L.Lambda(shifted, arguments={"by": -3.0}, name="shift"),
+            L.Dense(2),
+            L.Lambda(ops.tanh),  # minicnn's own op: found in its module too
+        ]
+    )
+    x = np.random.default_rng(1).random((3, 4)).astype(np.float32)
+    expected = model.predict(x, verbose=0)
+    for name in ("m.minicnn", "m.keras", "m.h5"):
+        path = tmp_path / name
+        model.export(path) if name.endswith(".keras") else model.save(path)
+        again = load_model(path)  # shifted lives in this test module, already imported
+        np.testing.assert_allclose(again.predict(x, verbose=0), expected, rtol=1e-6)
+        assert again.get_layer("shift").arguments == {"by": -3.0}
+    config = model.get_layer("shift").get_config()
+    assert config["function"] == {
+        "module": __name__,
+        "class_name": "function",
+        "config": "shifted",
+        "registered_name": "function",
+    }
+    # Another process has no such module: custom_objects gives the function by name.
+    config["function"] = {**config["function"], "module": "not_imported_here"}
+    with pytest.raises(ValueError, match=r"calls the function 'gone', which is not known"):
+        L.Lambda.from_config({**config, "function": {**config["function"], "config": "gone"}})
+    from minicnn.registry import custom_object_scope
+
+    with custom_object_scope({"shifted": lambda t, by: t - by}):
+        layer = L.Lambda.from_config(config)
+    np.testing.assert_allclose(layer(np.ones((1, 4), np.float32)).data, 4.0)
+
+
+def test_keras_lambda_files_load_with_their_function_by_name():
+    from pathlib import Path
+
+    from minicnn import load_model, ops
+
+    pytest.importorskip("h5py", reason="Keras' files need h5py")
+    files = Path(__file__).parent / "keras_files"
+    saved = np.load(files / "named_lambda.npz")
+
+    def squash(x):  # Keras' file names it; this is minicnn's version of it
+        return ops.square(x) * 0.5 + 1.0
+
+    with pytest.raises(ValueError, match="calls the function 'squash', which is not known"):
+        load_model(files / "named_lambda.keras")
+    model = load_model(files / "named_lambda.keras", custom_objects={"squash": squash})
+    np.testing.assert_allclose(model.predict(saved["x"], verbose=0), saved["y0"], atol=1e-6)
+    unnamed = Sequential([Input((4,)), L.Lambda(lambda t: t + 1)])
+    with pytest.raises(TypeError, match="runs Python code"):
+        unnamed.save(Path("unused.minicnn"))
+    with pytest.raises(TypeError, match="saved by name"):
+        unnamed.export(Path("unused.keras"))
+    entry = {"class_name": "__lambda__", "config": {"code": "4wEAAA==", "defaults": None}}
+    with pytest.raises(ValueError, match="holds a Python lambda as bytecode"):
+        L.Lambda(entry)

@@ -21,14 +21,28 @@ NAMES = [
     for n in sorted(os.listdir(HERE))
     if n.endswith(".keras") and os.path.exists(os.path.join(HERE, n[: -len(".keras")] + ".npz"))
 ]
+# named_lambda's Lambda calls squash, which each side finds by name in its custom objects.
 EXPORT = """
 import sys
-from minicnn import load_model
+from minicnn import load_model, ops
+
+
+def squash(x):
+    return ops.square(x) * 0.5 + 1.0
+
+
 source, target = sys.argv[1], sys.argv[2]
 for name in sys.argv[3:]:
-    model = load_model(f"{source}/{name}.keras", compile=False)
+    model = load_model(f"{source}/{name}.keras", compile=False, custom_objects={"squash": squash})
     model.export(f"{target}/{name}.keras")
 """
+
+
+def squash(x):
+    import keras
+
+    return keras.ops.square(x) * 0.5 + 1.0
+
 
 if __name__ == "__main__":
     out = tempfile.mkdtemp()
@@ -37,7 +51,9 @@ if __name__ == "__main__":
     import keras
 
     for name in NAMES:
-        model = keras.saving.load_model(os.path.join(out, f"{name}.keras"), compile=False)
+        model = keras.saving.load_model(
+            os.path.join(out, f"{name}.keras"), compile=False, custom_objects={"squash": squash}
+        )
         expected = np.load(os.path.join(HERE, f"{name}.npz"))
         x = expected["x"] if "x" in expected else [expected["x0"], expected["x1"]]
         predicted = model.predict(x, verbose=0)

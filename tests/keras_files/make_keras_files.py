@@ -231,6 +231,26 @@ def mixed_precision():
     return model, x[:3]
 
 
+def squash(x):
+    """The function of named_lambda's Lambda layer, which Keras saves by name."""
+    return keras.ops.square(x) * 0.5 + 1.0
+
+
+def named_lambda():
+    """A Lambda layer whose function is a module's: saved by name, found again through
+    custom_objects (a Python lambda would be bytecode)."""
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            layers.Dense(3),
+            layers.Lambda(squash, name="squash"),
+            layers.Dense(2),
+        ],
+        name="named_lambda",
+    )
+    return model, rng.random((3, 4)).astype("float32")
+
+
 MAKERS = (
     cnn,
     functional,
@@ -244,6 +264,7 @@ MAKERS = (
     quantized,
     language_model,
     mixed_precision,
+    named_lambda,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):

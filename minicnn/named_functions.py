@@ -1,6 +1,7 @@
 """Python functions in model files, as Keras 3 keeps them: by name
 (``{"module", "class_name": "function", "config": name, "registered_name"}``), found again in
-``custom_objects``, among the registered objects or in a module already imported. A lambda
+``custom_objects``, among the registered objects, or among minicnn's own functions (a file
+does not get to call whatever some other module holds). A lambda
 (or a function defined inside another) has no name to find it by; Keras stores its bytecode,
 which minicnn never runs."""
 
@@ -50,11 +51,9 @@ def named_function(entry: Any, what: str) -> Callable[..., Any]:
     if registered and registered != "function":
         found = registry.get_registered_object(registered)
     found = found or registry.get_registered_object(str(name))
-    if found is None:
-        for module_name in (module, "__main__"):  # only modules already imported: no code runs
-            found = getattr(sys.modules.get(module_name or ""), str(name), None)
-            if callable(found):
-                break
+    if found is None and str(module or "").split(".")[0] == "minicnn":
+        # minicnn's own functions (ops.tanh); a file may not pick any other module's.
+        found = getattr(sys.modules.get(str(module)), str(name), None)
     if not callable(found):
         raise ValueError(
             f"{what} calls the function {name!r}, which is not known here: pass it as "

@@ -309,6 +309,56 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+class STFT(Initializer):
+    """Keras' STFT initializer: the kernel (frame_length, 1, bins) of a short-time Fourier
+    transform's real (``side="real"``: cos) or imaginary (``"imag"``: sin) part, times a
+    window (SciPy's by name, periodic or not, or its values) over its L2 (``"density"``) or
+    L1 (``"spectrum"``) norm; STFTSpectrogram's kernels."""
+
+    def __init__(
+        self,
+        side: str = "real",
+        window: Any = "hann",
+        scaling: str | None = "density",
+        periodic: bool = False,
+    ) -> None:
+        from .spectrogram import window_taps
+
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str):
+            window_taps(window, 1, periodic)  # an unknown window's name fails here
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError(
+                "Scaling is invalid, it must be `None`, 'density' or 'spectrum'. "
+                f"Received scaling={scaling}"
+            )
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        from .spectrogram import stft_kernel
+
+        if len(shape) != 3 or shape[1] != 1:
+            raise ValueError(
+                f"STFT initializes kernels of shape (frame_length, 1, bins); got {tuple(shape)}."
+            )
+        frame_length, _, bins = shape
+        return stft_kernel(
+            self.side, frame_length, bins, self.window, self.scaling, bool(self.periodic)
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        window = self.window
+        if window is not None and not isinstance(window, str):
+            window = [float(v) for v in np.asarray(window).ravel()]
+        return {
+            "side": self.side,
+            "window": window,
+            "scaling": self.scaling,
+            "periodic": self.periodic,
+        }
+
+
 CLASSES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
@@ -327,10 +377,13 @@ CLASSES: dict[str, type] = {
         LecunUniform,
         Orthogonal,
         Identity,
+        STFT,
     )
 }
 # Keras' other spellings of the classes' names.
-CLASSES.update({"IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
+CLASSES.update(
+    {"IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal, "STFTInitializer": STFT}
+)
 
 
 def _snake(name: str) -> str:

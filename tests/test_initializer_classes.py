@@ -117,3 +117,29 @@ def test_a_plain_function_initializer():
     layer = L.Dense(2, kernel_initializer=small)
     layer.build((3,))
     np.testing.assert_array_equal(layer.get_weights()[0], np.float32(0.01))
+
+
+def test_stft_kernels_are_the_fourier_basis_times_the_window():
+    """Keras' STFT initializer (Keras 3.15 gave the same to 7e-7, its float32 rounding, for
+    hann, periodic hamming, no window and given values)."""
+    frames, bins = 8, 5
+    t, k = np.arange(frames)[:, None], np.arange(bins)[None, :]
+    angle = -2 * np.pi * t * k / (2 * (bins - 1))
+    plain = initializers.STFT("real", window=None, scaling=None)((frames, 1, bins))
+    np.testing.assert_allclose(plain[:, 0, :], np.cos(angle), atol=1e-6)
+    taps = np.array([0.5, 1.0, 1.0, 0.5, 0.2, 0.1, 0.3, 0.9])
+    imag = initializers.STFT("imag", window=taps, scaling="spectrum")((frames, 1, bins))
+    np.testing.assert_allclose(imag[:, 0, :], np.sin(angle) * taps[:, None] / 4.5, atol=1e-6)
+    hann = initializers.get({"class_name": "STFTInitializer", "config": {"periodic": True}})
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frames) / frames)  # periodic hann
+    np.testing.assert_allclose(
+        hann((frames, 1, bins))[:, 0, 0], window / np.sqrt((window**2).sum()), atol=1e-6
+    )
+    again = initializers.get(initializers.serialize(initializers.STFT(window=list(taps))))
+    np.testing.assert_allclose(again((frames, 1, bins)), initializers.STFT(window=taps)((8, 1, 5)))
+    with pytest.raises(ValueError, match="side should be 'real' or 'imag'"):
+        initializers.STFT("both")
+    with pytest.raises(ValueError, match="Scaling is invalid"):
+        initializers.STFT(scaling="l2")
+    with pytest.raises(ValueError, match=r"kernels of shape \(frame_length, 1, bins\)"):
+        initializers.STFT()((8, 5))

@@ -15,7 +15,7 @@ from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .layer_base import Layer, Shape, _Activated, grouped_channels, groups_of
 from .lora import LowRankAdaptation
-from .quantization import Int8Quantizable
+from .quantization import Int8Quantizable, abs_max_quantize, int8_matmul
 
 PADDINGS = ("valid", "same", "causal")
 
@@ -465,21 +465,41 @@ class ReversibleEmbedding(Embedding):
     def _attach_constraints(self) -> None:
         self._weights[0].constraint = self.embeddings_constraint
 
-    def quantize(self, mode: str, type_check: bool = True) -> None:
-        raise ValueError(
-            f"{self.describe()}: minicnn quantizes Dense and Embedding layers; its reverse "
-            "projection has no int8 form here."
+    def _quantized_build(self) -> None:
+        """Keras' int8 ReversibleEmbedding: the table as Embedding's (a scale per row, which
+        the tied reverse projection reads per column), and an untied reverse matrix as int8
+        with a scale per column; in Keras' order: the table, its scale, the reverse matrix,
+        its scale."""
+        super()._quantized_build()
+        if self.tie_weights:
+            return
+        table, reverse, table_scale = self._weights[:3]
+        values, scale = abs_max_quantize(reverse.data, axis=0)
+        reverse.data = values
+        reverse.requires_grad = False
+        self._frozen_weights.add(id(reverse))
+        scale = backend.to_numpy(scale).reshape(-1)
+        self.add_weight(
+            scale.shape, lambda shape: scale, trainable=False, name="reverse_embeddings_scale"
         )
+        reverse_scale = self._weights[3]
+        self._weights[:4] = [table, table_scale, reverse, reverse_scale]
 
     def call(self, x: Tensor, training: bool, reverse: bool = False) -> Tensor:
         if not reverse:
             return super().call(x, training)
         self._check_reversed(tuple(x.shape))
-        if self.tie_weights:
-            kernel = ops.transpose(self._adapted(self._weights[0]), (1, 0))
+        if self.quantization_mode:
+            # Keras' int8 product: x quantized row by row, int8 x int8, both scales out.
+            if self.tie_weights:
+                kernel, scale = ops.transpose(self._weights[0], (1, 0)), self.quantized_scale
+            else:
+                kernel, scale = self._weights[2], self._weights[3]
+            logits = int8_matmul(x, kernel, scale)
+        elif self.tie_weights:
+            logits = x @ ops.transpose(self._adapted(self._weights[0]), (1, 0))
         else:
-            kernel = self._weights[1]
-        logits = x @ kernel
+            logits = x @ self._weights[1]
         if self.logit_soft_cap is not None:
             cap = self.logit_soft_cap
             logits = F.tanh(logits * (1.0 / cap)) * cap

@@ -32,6 +32,7 @@ NAMES = [
     "gru_reset_before",
     "quantized",
     "language_model",
+    "quantized_language_model",
 ]
 
 

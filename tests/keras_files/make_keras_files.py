@@ -231,6 +231,21 @@ def mixed_precision():
     return model, x[:3]
 
 
+def quantized_language_model():
+    """ReversibleEmbedding quantized to int8 by Keras, tied and untied: the reverse calls
+    multiply int8 inputs by the int8 table (or reverse matrix) and divide both scales out."""
+    tokens = keras.Input((6,), dtype="int32")
+    tied = layers.ReversibleEmbedding(30, 8)
+    untied = layers.ReversibleEmbedding(30, 8, tie_weights=False, logit_soft_cap=2.0)
+    hidden = layers.Dense(8, activation="tanh")(tied(tokens))
+    logits = layers.Add()([tied(hidden, reverse=True), untied(untied(tokens), reverse=True)])
+    model = keras.Model(tokens, logits, name="quantized_language_model")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    model.quantize("int8")
+    return model, rng.integers(0, 30, (3, 6)).astype("int32")
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -265,6 +280,7 @@ MAKERS = (
     language_model,
     mixed_precision,
     named_lambda,
+    quantized_language_model,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):

@@ -70,6 +70,22 @@ _KERAS2_ACTIVATIONS = {
     *("elu", "exponential", "gelu", "leaky_relu", "linear", "log_softmax", "mish", "relu"),
     *("relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign", "swish", "tanh"),
 }
+# Keras 3's layers that TensorFlow 2.15's Keras has not got (its dir(keras.layers)); a
+# file with one would not load there. (LayerScale and StochasticDepth are classes of its
+# applications, read with custom_objects, as a user's layer is.)
+KERAS3_ONLY_LAYERS = frozenset(
+    {
+        *("AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D"),
+        *("AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D"),
+        *("AugMix", "AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization", "CutMix"),
+        *("Equalization", "GroupQueryAttention", "MelSpectrogram", "MixUp", "Pipeline"),
+        *("RMSNormalization", "RandAugment", "RandomColorDegeneration", "RandomColorJitter"),
+        *("RandomElasticTransform", "RandomErasing", "RandomGaussianBlur", "RandomGrayscale"),
+        *("RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization"),
+        *("RandomSaturation", "RandomSharpness", "RandomShear", "ReversibleEmbedding"),
+        *("STFTSpectrogram", "Solarization"),
+    }
+)
 # Keras 2's registered names of the classes it kept outside its layers module.
 _REGISTERED = {"CustomScaleLayer": "Custom>CustomScaleLayer"}
 # The names of a layer's positional arguments after the first, which Keras 2 recorded
@@ -161,6 +177,12 @@ def _keras2_entry(entry: dict[str, Any]) -> dict[str, Any]:
                 "name": config["name"],
             },
         }
+    if class_name in KERAS3_ONLY_LAYERS and entry.get("module") is not None:
+        raise KerasFileError(
+            f"layer '{entry['config'].get('name')}': TensorFlow 2.15's Keras has no "
+            f"{class_name} layer (Keras 3 added it), so it could not read the file; save the "
+            "model as .keras (Keras 3's file)."
+        )
     name = entry.get("registered_name") if entry.get("module") is None else None
     name = _REGISTERED.get(class_name, name or class_name)
     return {"class_name": name, "config": _keras2_config(class_name, entry)}

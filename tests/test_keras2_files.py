@@ -347,6 +347,11 @@ def test_save_h5_refuses_what_keras_2_cannot_hold(tmp_path):
     model = minicnn.Model(x, minicnn.ops.sin(x))
     with pytest.raises(KerasFileError, match=r"layer 'sin' \(OpCall 'sin'.* no TensorFlow"):
         model.save(tmp_path / "m.h5")
+    # TensorFlow 2.15 said "Unknown layer: 'RMSNormalization'" for such a file.
+    model = Sequential([Input((6,)), L.RMSNormalization(name="norm"), L.Dense(2)])
+    with pytest.raises(KerasFileError, match="layer 'norm': TensorFlow 2.15's Keras has no"):
+        model.save(tmp_path / "m.h5")
+    model.export(tmp_path / "m.keras")  # Keras 3's file holds it
     assert not (tmp_path / "m.h5").exists()  # nothing half-written
 
 

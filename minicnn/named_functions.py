@@ -1,7 +1,7 @@
 """Python functions in model files, as Keras 3 keeps them: by name
 (``{"module", "class_name": "function", "config": name, "registered_name"}``), found again in
-``custom_objects``, among the registered objects, or among minicnn's own functions (a file
-does not get to call whatever some other module holds). A lambda
+``custom_objects``, among the registered objects, or among minicnn's ops and activations (a
+file does not get to call whatever some module holds). A lambda
 (or a function defined inside another) has no name to find it by; Keras stores its bytecode,
 which minicnn never runs."""
 
@@ -34,6 +34,16 @@ def function_entry(fn: Callable[..., Any]) -> dict[str, Any]:
     }
 
 
+def _op_named(module: str, name: str) -> Any:
+    """minicnn's op or activation ``name`` (ops.tanh) that ``module`` defines; a file may not
+    pick any other function of minicnn (one that writes files, say), nor another module's."""
+    from . import activations, ops
+
+    found = getattr(sys.modules.get(module), name, None)
+    exposed = (getattr(ops, name, None), getattr(activations, name, None))
+    return found if found is not None and any(found is f for f in exposed) else None
+
+
 def named_function(entry: Any, what: str) -> Callable[..., Any]:
     """The function Keras' ``entry`` refers to; ``what`` names its user in errors."""
     if isinstance(entry, dict) and entry.get("class_name") == "__lambda__":
@@ -52,8 +62,7 @@ def named_function(entry: Any, what: str) -> Callable[..., Any]:
         found = registry.get_registered_object(registered)
     found = found or registry.get_registered_object(str(name))
     if found is None and str(module or "").split(".")[0] == "minicnn":
-        # minicnn's own functions (ops.tanh); a file may not pick any other module's.
-        found = getattr(sys.modules.get(str(module)), str(name), None)
+        found = _op_named(str(module), str(name))
     if not callable(found):
         raise ValueError(
             f"{what} calls the function {name!r}, which is not known here: pass it as "

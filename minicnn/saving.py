@@ -353,9 +353,16 @@ def _completed(class_name: str, config: Any) -> Any:
 
 def _unnamed(config: Any) -> Any:
     """A config without layer names (a session numbers them on), at every depth: a model used
-    as a layer holds its own layers' configs."""
+    as a layer holds its own layers' configs. A mixed policy (computed in float32 as float32
+    is) does not change what the weights are, so it is left out too."""
+    from .mixed_precision import MIXED
+
     if isinstance(config, dict):
-        return {k: _unnamed(v) for k, v in config.items() if k not in ("name", "inbound")}
+        return {
+            k: _unnamed(v)
+            for k, v in config.items()
+            if k not in ("name", "inbound") and not (k == "dtype" and v in MIXED)
+        }
     if isinstance(config, list):
         return [_unnamed(v) for v in config]
     return config

@@ -126,6 +126,12 @@ def test_compile_under_mixed_float16_wraps_the_optimizer(tmp_path):
     for u, v in zip(*states, strict=True):
         np.testing.assert_array_equal(u, v)
     assert again.layers[0].dtype_policy.name == "mixed_float16"
+    # A checkpoint of it resumes in the same layers made under float32 (the same numbers).
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, checkpoint=tmp_path / "run.npz")
+    plain = _model()
+    plain.compile(O.LossScaleOptimizer(O.Adam()), "sparse_categorical_crossentropy")
+    resumed = plain.fit(X, Y, batch_size=8, epochs=2, verbose=0, checkpoint=tmp_path / "run.npz")
+    assert resumed.epoch == [0, 1] and plain.optimizer.iterations == 6
 
 
 def test_a_resumed_run_goes_on_with_the_scale_count_and_rate(tmp_path):

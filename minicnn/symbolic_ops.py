@@ -183,11 +183,19 @@ def _probe(batch: int | None, shape: Shape, dtype: str) -> np.ndarray:
         return np.ones(full, bool)
     if kind in "iu":
         return np.zeros(full, dtype)
+    # Drawn straight in the probe's type where NumPy can, and only the samples needed: an
+    # unknown size is probed at 200 (layer_base.UNKNOWN_SIZE_PROBES), so a probe of a deep
+    # feature map holds 10^8 values.
+    draw_type = dtype if np.dtype(dtype) in (np.float32, np.float64) else np.float64
     if batch is None:
-        values = np.random.default_rng(1).uniform(0.5, 1.0, full).astype(dtype)
+        values = np.random.default_rng(1).random(full, dtype=draw_type)
     else:
-        values = np.random.default_rng(0).uniform(0.5, 1.0, (5, *shape)).astype(dtype)
-        values = values[[1, 2]] if batch == 2 else values
+        # The first three of the five samples, drawn alone, are the five's first three.
+        values = np.random.default_rng(0).random((3 if batch == 2 else 5, *shape), draw_type)
+        values = values[1:3] if batch == 2 else values
+    values *= 0.5
+    values += 0.5
+    values = values.astype(dtype, copy=False)
     if len(shape) >= 2 and shape[-1] == shape[-2]:
         values += shape[-1] * np.eye(shape[-1], dtype=dtype)
     return values

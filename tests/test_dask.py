@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 
 import pytest
 from idx_files import write_fashion_dir
@@ -91,6 +92,10 @@ def test_a_killed_worker_loses_no_recorded_result(tmp_path, cluster, data_dir):
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, data_dir, capsys):
+    import dask
+
+    # Dask's connect timeout decides how long the client tries (30 s by default).
+    ctx = dask.config.set({"distributed.comm.timeouts.connect": "2s"})
     argv = [
         "compare",
         "--out",
@@ -101,7 +106,10 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, data_dir, capsys):
         data_dir,
         *ARGS,
     ]
-    assert cli.main(argv) == 2
+    with ctx:
+        started = time.perf_counter()
+        assert cli.main(argv) == 2
+        assert time.perf_counter() - started < 15
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
 
 

@@ -83,3 +83,23 @@ def test_bad_arguments_exit_2(argv):
     with pytest.raises(SystemExit) as info:
         cli.main(argv)
     assert info.value.code == 2
+
+
+def test_class_scores_are_scikit_learns():
+    import numpy as np
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    from minicnn.experiments.runner import class_scores
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 10, 500)
+    # Class 9 never predicted, class 8 never true: the zero divisions are 0, as zero_division=0.
+    truth[truth == 8] = 0
+    predicted = np.where(rng.random(500) < 0.6, truth, rng.integers(0, 9, 500))
+    predicted[predicted == 9] = 1
+    matrix, per_class = class_scores(truth, predicted, 10)
+    labels = list(range(10))
+    assert matrix == confusion_matrix(truth, predicted, labels=labels).tolist()
+    expected = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
+    for name, values in zip(("precision", "recall", "f1", "support"), expected, strict=True):
+        np.testing.assert_allclose(per_class[name], values, rtol=1e-12, err_msg=name)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import classification_report
 
 from .. import __version__, backend
 from . import zoo
@@ -68,6 +67,8 @@ def run(
     record = train_run(task, verbose=verbose, keep=kept)
     print(f"\nTest accuracy {100 * record['test_accuracy']:.2f}%\n")
     print("Classification Report:\n")
+    from sklearn.metrics import classification_report  # slow to import; see train_run
+
     print(
         classification_report(
             y_test,

@@ -35,8 +35,12 @@ def connect(scheduler: Any) -> Any:
         ) from None
     if isinstance(scheduler, Client):
         return scheduler
+    import dask
+
+    # Dask's own setting (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT), 30 s unless changed.
+    timeout = dask.config.get("distributed.comm.timeouts.connect")
     try:
-        return Client(scheduler, timeout="20s")
+        return Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError) as e:
         raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
 

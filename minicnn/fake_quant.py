@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from . import backend, ops
 from .autograd import Function, Tensor
+from .quantization import pack_int4_values, unpack_int4_values
 
 
 class _FakeQuant(Function):
@@ -80,14 +79,8 @@ def pack_int4(arr: Any, axis: int = 0, dtype: str = "int8") -> tuple[Any, tuple[
     values = ops.convert_to_numpy(arr)
     if values.dtype.name != dtype:
         raise TypeError(f"Expected {dtype} tensor for packing, got {values.dtype.name}.")
-    moved = np.moveaxis(values, axis % values.ndim, 0)
-    length = moved.shape[0]
-    if length % 2:
-        moved = np.concatenate([moved, np.zeros((1, *moved.shape[1:]), moved.dtype)])
-    low = moved[::2].view(np.uint8) & 0x0F
-    high = moved[1::2].view(np.uint8) & 0x0F
-    packed = np.moveaxis((low | (high << 4)).view(np.dtype(dtype)), 0, axis % values.ndim)
-    return packed, tuple(packed.shape), length
+    packed = pack_int4_values(values, axis, dtype)
+    return packed, tuple(packed.shape), values.shape[axis % values.ndim]
 
 
 def unpack_int4(packed: Any, orig_len: int, axis: int = 0, dtype: str = "int8") -> Any:
@@ -98,10 +91,4 @@ def unpack_int4(packed: Any, orig_len: int, axis: int = 0, dtype: str = "int8") 
     values = ops.convert_to_numpy(packed)
     if values.dtype.name not in ("int8", "uint8"):
         raise TypeError(f"Expected int8 or uint8 tensor for unpacking, got {values.dtype.name}")
-    moved = np.moveaxis(values.view(np.uint8), axis % values.ndim, 0)
-    nibbles = np.empty((2 * moved.shape[0], *moved.shape[1:]), np.uint8)
-    nibbles[::2], nibbles[1::2] = moved & 0x0F, (moved >> 4) & 0x0F
-    out = nibbles[:orig_len].astype(np.int16)
-    if dtype == "int8":
-        out = (out ^ 8) - 8  # the nibble's sign bit
-    return np.moveaxis(out.astype(dtype), 0, axis % values.ndim)
+    return unpack_int4_values(values, orig_len, axis, dtype)

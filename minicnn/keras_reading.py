@@ -335,17 +335,19 @@ def _accepted(cls: type, config: dict[str, Any], owner: str) -> dict[str, Any]:
             kept[key] = value
         elif value is None or value is False or value in _IGNORABLE.get(key, ()):
             continue
-        elif key == "quantization_config" and _default_int8(value):
-            continue  # the int8 scheme minicnn computes (its dtype policy says int8)
+        elif key == "quantization_config" and _default_quantization(value):
+            continue  # the scheme minicnn computes (the dtype policy names mode and blocks)
         else:
             raise KerasFileError(f"{owner}: minicnn does not take Keras' argument {key}={value!r}.")
     return kept
 
 
-def _default_int8(config: Any) -> bool:
-    """Whether Keras' quantization config is its default int8 one, which minicnn follows:
-    weights by their own abs-max, inputs by AbsMaxQuantizer to [-127, 127] with eps 1e-7."""
-    if not isinstance(config, dict) or config.get("class_name") != "Int8QuantizationConfig":
+def _default_quantization(config: Any) -> bool:
+    """Whether Keras' quantization config is a default one, which minicnn follows: int8's
+    weights by their own abs-max, inputs by AbsMaxQuantizer to [-127, 127] with eps 1e-7;
+    int4's weights only (per unit or in blocks, as the layer's dtype policy says)."""
+    kinds = ("Int8QuantizationConfig", "Int4QuantizationConfig")
+    if not isinstance(config, dict) or config.get("class_name") not in kinds:
         return False
     inner = config.get("config") or {}
     activation = inner.get("activation_quantizer")
@@ -353,6 +355,8 @@ def _default_int8(config: Any) -> bool:
         return False
     if activation is None:
         return True
+    if config["class_name"] == "Int4QuantizationConfig":
+        return False
     settings = activation.get("config") or {}
     return (
         activation.get("class_name") == "AbsMaxQuantizer"

@@ -41,15 +41,11 @@ def _batch_shape(shape: Any) -> Any:
 
 def _policy(layer: Any = None) -> dict[str, Any]:
     """Keras' dtype policy of a layer or model: float32, Keras' mixed policy it was made
-    under, or int8 from float32 once quantized."""
-    mode = getattr(layer, "quantization_mode", None)
-    if mode:
-        return {
-            "module": "keras.dtype_policies",
-            "class_name": "QuantizedDTypePolicy",
-            "config": {"mode": mode, "source_name": "float32"},
-            "registered_name": None,
-        }
+    under, or int8 or int4 from float32 once quantized."""
+    if getattr(layer, "quantization_mode", None):
+        from .dtype_policies import serialize
+
+        return serialize(layer.dtype_policy)
     policy = getattr(layer, "dtype_policy", None)
     name = policy.name if policy is not None and policy.name in MIXED else "float32"
     return {
@@ -410,10 +406,13 @@ def write_weights_group(model: Any, group: Any) -> None:
 
 def keras_arrays(layer: Any) -> list[np.ndarray]:
     """A layer's arrays as Keras saves them: a LoRA layer's kernel merged with its A and B
-    (which Keras does not save; it starts them at zeros when it loads)."""
+    (which Keras does not save; it starts them at zeros when it loads), and quantized again
+    if the layer is quantized."""
     arrays = layer.get_weights()
     if not getattr(layer, "lora_enabled", False):
         return arrays
+    if layer.quantization_mode:
+        return layer.merged_quantized_weights()
     merged = backend.to_numpy(layer._adapted(layer._weights[0]).data)
     return [merged, *arrays[1:-2]]
 

@@ -226,8 +226,10 @@ class Layer:
 
     # Whether the layer takes Keras' ``data_format`` (the layers on images and volumes).
     takes_data_format = False
-    # Keras' quantization mode ("int8" once quantized; see minicnn.quantization).
+    # Keras' quantization mode ("int8" or "int4" once quantized; see minicnn.quantization),
+    # and int4's block size (None: a scale per unit).
     quantization_mode: str | None = None
+    quantization_block_size: int | None = None
     # Whether it is a user's layer whose ``call`` takes ``mask`` (its shape probe gives one).
     _reads_user_mask = False
     # Whether it is a user's layer whose ``call`` takes several tensors one by one (Keras'
@@ -249,6 +251,9 @@ class Layer:
         # As in Keras, a layer keeps the global policy of the time it was made.
         self._dtype_policy = layer_policy(dtype) or global_policy()
         self.quantization_mode = getattr(self._dtype_policy, "quantization_mode", None)
+        if self.quantization_mode == "int4":  # Keras' -1 (and the older int4 name's None)
+            block = self._dtype_policy.block_size  # mean a scale per unit
+            self.quantization_block_size = None if block in (None, -1) else block
         if self.quantization_mode and not hasattr(self, "quantize"):
             raise ValueError(
                 f"{type(self).__name__} cannot be quantized (dtype {dtype!r}); Dense and "
@@ -600,7 +605,11 @@ class Layer:
         from .mixed_precision import Policy, global_policy
 
         if self.quantization_mode:
-            return Policy(f"{self.quantization_mode}_from_float32")
+            from .mixed_precision import quantized_policy_name
+
+            return Policy(
+                quantized_policy_name(self.quantization_mode, self.quantization_block_size)
+            )
         return self.__dict__.get("_dtype_policy") or global_policy()
 
     @property

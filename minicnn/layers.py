@@ -99,7 +99,7 @@ from .pooling import (
     MaxPooling2D,
 )
 from .preprocessing_layers import CenterCrop, Normalization, Rescaling, Resizing
-from .quantization import Int8Quantizable, int8_matmul
+from .quantization import Quantizable, int8_matmul
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from .reshaping import (
     ActivityRegularization,
@@ -661,14 +661,16 @@ class Flatten(Layer):
         return F.flatten(x)
 
 
-class Dense(Int8Quantizable, LowRankAdaptation, _Activated):
+class Dense(Quantizable, LowRankAdaptation, _Activated):
     """y = activation(x @ kernel + bias) over the last axis; kernel (in, out) as in Keras.
 
     On input of more than one axis per sample, as in Keras, it acts on the last one: a
     (batch, h, w, c) input gives (batch, h, w, units). ``lora_rank`` fine-tunes it by LoRA
     (``minicnn.lora``): weights [kernel (frozen), bias, lora_kernel_a, lora_kernel_b].
     ``quantize("int8")`` (``minicnn.quantization``) keeps the kernel as int8: weights
-    [kernel (int8), bias, kernel_scale], then LoRA's."""
+    [kernel (int8), bias, kernel_scale], then LoRA's; ``quantize("int4")`` as int4, two to
+    a byte: [kernel (inputs, ceil(units / 2)), bias, kernel_scale (blocks, units),
+    kernel_zero, g_idx], or [kernel, bias, kernel_scale (units,)] with a scale per unit."""
 
     WEIGHT_NAMES = ("kernel", "bias")
 
@@ -701,9 +703,12 @@ class Dense(Int8Quantizable, LowRankAdaptation, _Activated):
             self._quantized_build()
         self._lora_build()
 
+    def _matrix_shape(self) -> tuple[int, int]:
+        return (self._weights[0].shape[0], self.units)  # int4 packs the units' axis only
+
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         if self.quantization_mode:
-            return self._int8_transform(x, relu)
+            return self._quantized_transform(x, relu)
         kernel = self._adapted(self._weights[0])
         if x.ndim == 2:
             return F.linear(x, kernel, self._bias(x.dtype), relu=relu)
@@ -712,11 +717,18 @@ class Dense(Int8Quantizable, LowRankAdaptation, _Activated):
         out = F.linear(rows, kernel, self._bias(x.dtype), relu=relu)
         return F.reshape(out, (*x.shape[:-1], self.units))
 
-    def _int8_transform(self, x: Tensor, relu: bool) -> Tensor:
-        """Keras' int8 Dense: int8 rows times the int8 kernel, both scales divided out,
-        then LoRA's term, the bias and the activation in float32."""
+    def _quantized_transform(self, x: Tensor, relu: bool) -> Tensor:
+        """Keras' quantized Dense, then LoRA's term, the bias and the activation in float32.
+        int8: int8 rows times the int8 kernel, both scales divided out. int4 (weights
+        only): the rows times the int4 values over the scales, or, in blocks, times the
+        dequantized kernel. The gradient reaches x through the dequantized kernel."""
         rows = x if x.ndim == 2 else F.reshape(x, (-1, x.shape[-1]))
-        out = int8_matmul(rows, self._weights[0], self.quantized_scale)
+        if self.quantization_mode == "int8":
+            out = int8_matmul(rows, self._weights[0], self.quantized_scale)
+        elif self.quantization_block_size is None:
+            out = (rows @ Tensor(self.quantized_values())) / self.quantized_scale
+        else:
+            out = rows @ Tensor(self.dequantize(self.quantized_values()))
         if self.lora_enabled:
             a, b = self._weights[-2], self._weights[-1]
             out = out + (rows @ a) @ b * (self.lora_alpha / self.lora_rank)

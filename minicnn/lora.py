@@ -48,7 +48,9 @@ class LowRankAdaptation:
             raise ValueError(f"{owner}: LoRA is already enabled.")
         rank = positive_int(rank, f"{owner}: rank")
         base = self._weights[0]
-        *rows, cols = base.shape  # an EinsumDense kernel may have more axes: A gets them
+        # An EinsumDense kernel may have more axes (A gets them); an int4 matrix is packed.
+        quantized = getattr(self, "quantization_mode", None)
+        *rows, cols = self._matrix_shape() if quantized else base.shape
         regularizer = getattr(self, "kernel_regularizer", None) or getattr(
             self, "embeddings_regularizer", None
         )

@@ -390,22 +390,49 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self._require_built()
         return sum(layer.count_params() for layer in self.layers)
 
-    def quantize(self, mode: str, **kwargs: Any) -> None:
-        """Keras' ``model.quantize("int8")``: every Dense and Embedding layer (nested ones
-        too) keeps its matrix as int8 with its scales (``minicnn.quantization``); compile
-        again before training (what trains is the biases and any LoRA enabled later)."""
-        from .quantization import check_mode
+    def quantize(
+        self, mode: str | None = None, config: Any = None, filters: Any = None, **kwargs: Any
+    ) -> None:
+        """Keras' ``model.quantize("int8")`` or ``("int4")``: every Dense and Embedding layer
+        (nested ones too; ``filters``: only those whose name matches a regex, one of a list
+        of them, or for which a function says True) keeps its matrix quantized with its
+        scales (``minicnn.quantization``; ``config``: ``quantizers.Int4QuantizationConfig(
+        block_size=...)``, say); compile again before training (what trains is the biases
+        and any LoRA enabled later)."""
+        import re
 
-        check_mode(mode, f"Model '{self.name}'")
+        from .quantization import resolve_quantization
+
+        unknown = set(kwargs) - {"type_check"}
+        if unknown:
+            raise ValueError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {unknown}"
+            )
+        resolve_quantization(mode, config, f"Model '{self.name}'")
+        if filters is not None and not isinstance(filters, (str, list, tuple)):
+            if not callable(filters):
+                raise ValueError(
+                    "The `filters` argument must be a regex string, a list of regex strings, "
+                    f"or a callable. Received: {type(filters)}"
+                )
         self._require_built()
+
+        def chosen(layer: Layer) -> bool:
+            if filters is None:
+                return True
+            if callable(filters) and not isinstance(filters, str):
+                return bool(filters(layer))
+            patterns = [filters] if isinstance(filters, str) else list(filters)
+            return any(re.search(pattern, layer.name) for pattern in patterns)
+
         quantizable = [
             layer
             for layer in self._all_layers()
             if hasattr(layer, "quantize") and not getattr(layer, "is_model", False)
         ]
         for layer in quantizable:
-            if layer.quantization_mode is None:
-                layer.quantize(mode)
+            if layer.quantization_mode is None and chosen(layer):
+                layer.quantize(mode, config=config)
         self._captured_step = None
 
     def get_layer(self, name: str) -> Layer:

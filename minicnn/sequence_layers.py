@@ -15,7 +15,7 @@ from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .layer_base import Layer, Shape, _Activated, grouped_channels, groups_of
 from .lora import LowRankAdaptation
-from .quantization import Int8Quantizable, abs_max_quantize, int8_matmul
+from .quantization import Quantizable, abs_max_quantize, int8_matmul
 
 PADDINGS = ("valid", "same", "causal")
 
@@ -294,7 +294,7 @@ class EmbeddingLookup(Function):
         return None, dtable
 
 
-class Embedding(Int8Quantizable, LowRankAdaptation, Layer):
+class Embedding(Quantizable, LowRankAdaptation, Layer):
     """Keras' Embedding: token ids (batch, ...) to vectors (batch, ..., output_dim), one
     learned row per id in [0, input_dim). On the CPU an id outside that range is an error; on a
     GPU it is clamped (a check would make the GPU wait for the host)."""
@@ -348,9 +348,13 @@ class Embedding(Int8Quantizable, LowRankAdaptation, Layer):
         self._weights[0].constraint = self.embeddings_constraint
 
     lora_names = ("lora_embeddings_a", "lora_embeddings_b")
-    # Keras' int8 Embedding: one scale per row of the table.
+    # Keras' quantized Embedding: one scale per row of the table (int4: per block of a row).
     quantized_axis = -1
     scale_name = "embeddings_scale"
+    zero_name = "embeddings_zero"
+
+    def _matrix_shape(self) -> tuple[int, int]:
+        return (self.input_dim, self.output_dim)
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
@@ -360,16 +364,16 @@ class Embedding(Int8Quantizable, LowRankAdaptation, Layer):
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         if self.quantization_mode:
-            return self._int8_call(x)
+            return self._quantized_call(x)
         return EmbeddingLookup(self.describe())(x, self._adapted(self._weights[0]))
 
-    def _int8_call(self, x: Tensor) -> Tensor:
-        """Keras' int8 Embedding: each id's int8 row over its scale, plus LoRA's rows."""
+    def _quantized_call(self, x: Tensor) -> Tensor:
+        """Keras' quantized Embedding: each id's row of quantized values dequantized with
+        its own scales (int4 in blocks: and zero points), plus LoRA's rows."""
         rows = EmbeddingLookup(self.describe())(x, self._weights[0]).data
-        scale = self.quantized_scale.data
-        xp = backend.get_array_module(scale)
-        index = xp.clip(xp.asarray(x.data).astype(np.int64), 0, len(scale) - 1)
-        out = Tensor(rows.astype(np.float32) / scale[index][..., None])
+        xp = backend.get_array_module(rows)
+        index = xp.clip(xp.asarray(x.data).astype(np.int64), 0, self.input_dim - 1)
+        out = Tensor(self.dequantize(self.quantized_values(rows), index))
         if self.lora_enabled:
             a, b = self._weights[-2], self._weights[-1]
             picked = EmbeddingLookup(self.describe())(x, a)
@@ -385,7 +389,7 @@ class Embedding(Int8Quantizable, LowRankAdaptation, Layer):
 
     @property
     def losses(self) -> list[Tensor]:
-        if self.quantization_mode:  # the int8 table is a constant
+        if self.quantization_mode:  # the quantized table is a constant
             return self._penalties([])
         return self._penalties([(self.embeddings_regularizer, 0)])
 
@@ -446,6 +450,7 @@ class ReversibleEmbedding(Embedding):
         if logit_soft_cap is not None and not float(logit_soft_cap) > 0:
             raise ValueError(f"{self.describe()}: logit_soft_cap must be positive.")
         self.tie_weights = bool(tie_weights)
+        self._int8_only(self.quantization_mode)
         self.reverse_dtype = reverse_dtype
         self.logit_soft_cap = None if logit_soft_cap is None else float(logit_soft_cap)
 
@@ -464,6 +469,21 @@ class ReversibleEmbedding(Embedding):
 
     def _attach_constraints(self) -> None:
         self._weights[0].constraint = self.embeddings_constraint
+
+    def _int8_only(self, mode: str | None) -> None:
+        if mode not in (None, "int8"):
+            raise ValueError(
+                f"{self.describe()}: minicnn quantizes a ReversibleEmbedding to int8 only "
+                f"(Keras' {mode} one is not available)."
+            )
+
+    def quantize(
+        self, mode: str | None = None, type_check: bool = True, config: Any = None
+    ) -> None:
+        from .quantization import resolve_quantization
+
+        self._int8_only(resolve_quantization(mode, config, self.describe())[0])
+        super().quantize(mode, type_check, config)
 
     def _quantized_build(self) -> None:
         """Keras' int8 ReversibleEmbedding: the table as Embedding's (a scale per row, which

@@ -33,6 +33,7 @@ NAMES = [
     "quantized",
     "language_model",
     "quantized_language_model",
+    "quantized_int4",
 ]
 
 

@@ -117,7 +117,7 @@ def test_disabled_interactive_logging_sends_messages_to_logging(capsys, caplog):
 
 
 def test_dtype_policies_are_keras_objects_with_keras_dicts():
-    """keras.dtype_policies: the float32 policy and int8's quantized one, their dicts as
+    """keras.dtype_policies: the float32 policy and the quantized ones, their dicts as
     Keras 3.15 serializes them, and the policies minicnn has not got refused by name."""
     from minicnn import dtype_policies
 
@@ -145,5 +145,22 @@ def test_dtype_policies_are_keras_objects_with_keras_dicts():
     assert dtype_policies.get("mixed_bfloat16").compute_dtype == "float32"
     with pytest.raises(ValueError, match="computes in float32"):
         dtype_policies.get("bfloat16")
-    with pytest.raises(ValueError, match="int8 from float32"):
-        dtype_policies.QuantizedDTypePolicy("int4", "float32")
+    with pytest.raises(ValueError, match="int8 or int4 from float32"):
+        dtype_policies.QuantizedDTypePolicy("float8", "float32")
+    blocks = dtype_policies.get("int4/128_from_float32")
+    assert isinstance(blocks, dtype_policies.Int4DTypePolicy) and blocks.block_size == 128
+    assert repr(blocks) == '<Int4DTypePolicy "int4/128_from_float32">'
+    assert dtype_policies.serialize(blocks) == {
+        "module": "keras.dtype_policies",
+        "class_name": "Int4DTypePolicy",
+        "config": {"mode": "int4/128", "source_name": "float32"},
+        "registered_name": None,
+    }
+    assert dtype_policies.deserialize(dtype_policies.serialize(blocks)) == blocks
+    # Keras' older int4 name: a scale per unit, as block size -1.
+    older = dtype_policies.get("int4_from_float32")
+    assert older.quantization_mode == "int4" and older.block_size is None
+    assert L.Dense(3, dtype=older).quantization_block_size is None
+    assert L.Dense(3, dtype="int4/32_from_float32").quantization_block_size == 32
+    with pytest.raises(ValueError, match="computes in float32"):
+        dtype_policies.get("int8/128_from_float32")

@@ -246,6 +246,61 @@ def quantized_language_model():
     return model, rng.integers(0, 30, (3, 6)).astype("int32")
 
 
+def quantized_int4():
+    """Keras' int4 quantization (weights only, two values to a byte): an Embedding in blocks
+    of 16 features (its 40 in three, the last padded with zeros), a Dense over 160 inputs in
+    Keras' default blocks of 128 (the second padded), and one with a scale per unit (block
+    size -1) and an odd number of units."""
+    tokens = keras.Input((4,), dtype="int32")
+    embedding = layers.Embedding(12, 40)
+    x = layers.Dense(7, activation="relu", name="blocks")(layers.Flatten()(embedding(tokens)))
+    model = keras.Model(tokens, layers.Dense(5, name="per_unit")(x), name="quantized_int4")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    config = keras.quantizers.Int4QuantizationConfig
+    embedding.quantize("int4", config=config(block_size=16))
+    model.quantize("int4", filters="blocks")
+    model.quantize(config=config(block_size=-1), filters="per_unit")
+    return model, rng.integers(0, 12, (3, 4)).astype("int32")
+
+
+def quantized_lora():
+    """LoRA on quantized layers: an int4 Embedding (a scale per row), an int4 Dense in
+    blocks of 16 and an int8 Dense, A and B off their start. Keras saves each matrix merged
+    with A B and quantized again (new scales), so the file alone does not give the live
+    model's outputs: quantized_lora_live.npz keeps the input, those outputs and each
+    layer's live weights in Keras' file order, A and B last."""
+    tokens = keras.Input((3,), dtype="int32")
+    table = layers.Embedding(10, 12, name="table")
+    x = layers.Dense(6, activation="relu", name="blocks")(layers.Flatten()(table(tokens)))
+    model = keras.Model(tokens, layers.Dense(4, name="int8")(x), name="quantized_lora")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    config = keras.quantizers.Int4QuantizationConfig
+    table.quantize("int4", config=config(block_size=-1))
+    model.get_layer("blocks").quantize("int4", config=config(block_size=16))
+    model.get_layer("int8").quantize("int8")
+    live = {}
+    for layer in model.layers[1:]:
+        if not layer.weights:
+            continue
+        order = [w for w in layer.weights if "lora" not in w.path]
+        layer.enable_lora(2)
+        loras = [w for w in layer.weights if "lora" in w.path]
+        for weight in loras:
+            weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.3)
+        spec = layer.variable_serialization_spec[layer.quantization_mode]
+        named = {w.path.split("/")[-1]: w for w in order}
+        kept = [named[name] for name in spec if name in named]
+        for i, weight in enumerate([*kept, *loras]):
+            live[f"{layer.name}/{i}"] = np.asarray(weight.numpy())
+    x = rng.integers(0, 10, (3, 3)).astype("int32")
+    live.update(x=x, y0=model.predict(x, verbose=0))
+    model.save(os.path.join(HERE, "quantized_lora.keras"))
+    np.savez(os.path.join(HERE, "quantized_lora_live.npz"), **live)
+    print("quantized_lora", sorted(live))
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -281,8 +336,11 @@ MAKERS = (
     mixed_precision,
     named_lambda,
     quantized_language_model,
+    quantized_int4,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
+if not wanted or "quantized_lora" in wanted:
+    quantized_lora()
 for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):
     model, x = make()
     y = model.predict(x, verbose=0)

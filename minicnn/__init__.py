@@ -48,6 +48,18 @@ from .regularizers import Regularizer  # noqa: E402
 from .saving import load_model  # noqa: E402
 from .variables import Variable  # noqa: E402
 
+# Namespaces imported when first used (the wrappers import scikit-learn, which takes time).
+_LAZY = ("datasets", "preprocessing", "wrappers")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'minicnn' has no attribute {name!r}")
+
+
 __all__ = [
     "Constraint",
     "Initializer",
@@ -87,4 +99,5 @@ __all__ = [
     "set_random_seed",
     "utils",
     "visualization",
+    "wrappers",
 ]

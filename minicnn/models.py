@@ -51,6 +51,17 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     _default_name = "functional"
     keras_class_name = "Functional"  # what Keras' summary calls it as a layer
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickling (and ``copy.deepcopy``, joblib, scikit-learn's persistence) keeps what
+        ``save`` keeps: architecture, weights, compile settings and optimizer state; a model
+        not built yet keeps its config. As in Keras, custom layers must be registered."""
+        from . import saving
+
+        if not self.built:
+            self._require_config("pickle")
+            return (_from_pickled_config, (type(self), self.get_config(), self.device))
+        return (saving.model_from_bytes, (saving.model_to_bytes(self), self.device))
+
     def __init__(
         self,
         inputs: Any = None,
@@ -871,6 +882,12 @@ def layer_from_config(entry: dict[str, Any]) -> Layer:
     if cls is None:
         raise ValueError(f"unknown layer class {entry['class_name']!r}")
     return cls.from_config(entry["config"])
+
+
+def _from_pickled_config(cls: type, config: dict[str, Any], device: str) -> Model:
+    from . import backend
+
+    return cls.from_config(config, device="cpu" if not backend.gpu_available() else device)
 
 
 def clone_model(model: Model) -> Model:

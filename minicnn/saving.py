@@ -237,6 +237,28 @@ def load_model(
     return model
 
 
+def model_to_bytes(model: Model) -> bytes:
+    """The model as ``model.save`` writes it, as bytes (what pickling a model keeps)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="minicnn-pickle-") as folder:
+        path = Path(folder) / "model.npz"
+        save_model(model, path)
+        return path.read_bytes()
+
+
+def model_from_bytes(data: bytes, device: str = "cpu") -> Model:
+    """The model of ``model_to_bytes``' bytes, on ``device`` (the CPU where no GPU is)."""
+    import tempfile
+
+    if device == "gpu" and not backend.gpu_available():
+        device = "cpu"
+    with tempfile.TemporaryDirectory(prefix="minicnn-pickle-") as folder:
+        path = Path(folder) / "model.npz"
+        path.write_bytes(data)
+        return load_model(path, device=device)
+
+
 def save_feature_space(space: Any, path: str | os.PathLike) -> None:
     """A FeatureSpace's configuration and learned state, in a file ``load_model`` reads."""
     _write(path, {"format": FEATURE_SPACE_FORMAT, "feature_space": space.get_config()}, {})

@@ -1,6 +1,9 @@
 """The one place that decides between NumPy and CuPy, and owns every random draw.
 
 Nothing else in minicnn imports cupy: callers ask for ``get_array_module(x)`` or ``xp(device)``.
+It also has Keras' ``keras.backend`` functions (``epsilon``, ``floatx``, ``image_data_format``,
+``standardize_dtype``, ``get_uid``, ``clear_session``, ...), for code that imports Keras'
+backend as ``K``.
 """
 
 from __future__ import annotations
@@ -306,9 +309,83 @@ def unique_name(prefix: str) -> str:
     return prefix if count == 0 else f"{prefix}_{count}"
 
 
+_uids: dict[str, int] = {}
+
+
+def get_uid(prefix: str = "") -> int:
+    """Keras' ``backend.get_uid``: 1, 2, 3, ... for each prefix, until ``clear_session``."""
+    _uids[prefix] = _uids.get(prefix, 0) + 1
+    return _uids[prefix]
+
+
 def clear_session() -> None:
     """Restart automatic layer and model names (like ``keras.backend.clear_session``)."""
     _name_counts.clear()
+    _uids.clear()
+
+
+# --- Keras' ``keras.backend`` functions (``from minicnn import backend as K``) ------------------
+def backend() -> str:
+    """Keras' ``backend.backend()``: the name of the engine that computes, "minicnn"."""
+    return "minicnn"
+
+
+def epsilon() -> float:
+    from . import config
+
+    return config.epsilon()
+
+
+def set_epsilon(value: float) -> None:
+    from . import config
+
+    config.set_epsilon(value)
+
+
+def floatx() -> str:
+    return "float32"
+
+
+def set_floatx(value: str) -> None:
+    from . import config
+
+    config.set_floatx(value)
+
+
+def image_data_format() -> str:
+    from . import config
+
+    return config.image_data_format()
+
+
+def set_image_data_format(data_format: str) -> None:
+    from . import config
+
+    config.set_image_data_format(data_format)
+
+
+def standardize_dtype(dtype: Any) -> str:
+    from . import utils
+
+    return utils.standardize_dtype(dtype)
+
+
+def is_float_dtype(dtype: Any) -> bool:
+    """Whether a dtype is a float type (Keras': float16, bfloat16, float32, float64)."""
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype: Any) -> bool:
+    """Whether a dtype is an integer type, signed or not (bool is not)."""
+    return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+def is_keras_tensor(x: Any) -> bool:
+    """Whether ``x`` is a symbolic tensor of a graph being built (``Input``'s and the
+    layers' outputs on it), as Keras' KerasTensor."""
+    from . import utils
+
+    return utils.is_keras_tensor(x)
 
 
 def scatter_add(target: Any, indices: Any, values: Any) -> None:

@@ -164,3 +164,28 @@ def test_dtype_policies_are_keras_objects_with_keras_dicts():
     assert L.Dense(3, dtype="int4/32_from_float32").quantization_block_size == 32
     with pytest.raises(ValueError, match="computes in float32"):
         dtype_policies.get("int8/128_from_float32")
+
+
+def test_keras_backend_functions_answer_as_keras_does():
+    """``from keras import backend as K`` code: the settings, dtype questions and uids."""
+    from minicnn import backend as K
+
+    assert K.backend() == "minicnn" and K.floatx() == "float32"
+    assert K.epsilon() == config.epsilon() == 1e-7
+    K.set_epsilon(1e-4)
+    try:
+        assert config.epsilon() == 1e-4
+    finally:
+        K.set_epsilon(1e-7)
+    assert K.image_data_format() == "channels_last"
+    assert K.is_float_dtype("float16") and K.is_float_dtype(np.float32)
+    assert K.is_int_dtype("uint8") and not K.is_int_dtype("bool")
+    assert not K.is_float_dtype("int32")
+    assert K.standardize_dtype(np.int64) == "int64"
+    K.clear_session()
+    assert [K.get_uid("x"), K.get_uid("x"), K.get_uid("y")] == [1, 2, 1]
+    K.clear_session()
+    assert K.get_uid("x") == 1
+    assert K.is_keras_tensor(Input((3,))) and not K.is_keras_tensor(np.zeros(3))
+    with pytest.raises(ValueError, match="float32 only"):
+        K.set_floatx("float16")

@@ -160,6 +160,13 @@ def _entry(layer: Any) -> dict[str, Any]:
 
     builtin = LAYER_CLASSES.get(type(layer).__name__) is type(layer)
     config = {**_with_modules(layer.get_config()), "dtype": _policy(layer)}
+    if getattr(layer, "quantization_mode", None) == "int4":
+        # Keras' int4 quantizes no inputs when its config says so; without one, a
+        # ReversibleEmbedding's reverse call would quantize them.
+        from .quantizers import Int4QuantizationConfig, serialize
+
+        block = layer.quantization_block_size
+        config["quantization_config"] = serialize(Int4QuantizationConfig(block_size=block or -1))
     for key in _NOT_KERAS_ARGUMENTS.get(type(layer).__name__, ()):
         config.pop(key, None)
     entry = {

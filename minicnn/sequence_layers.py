@@ -15,7 +15,16 @@ from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .layer_base import Layer, Shape, _Activated, grouped_channels, groups_of
 from .lora import LowRankAdaptation
-from .quantization import Quantizable, abs_max_quantize, int8_matmul
+from .quantization import (
+    VALUE_RANGES,
+    Quantizable,
+    abs_max_quantize,
+    abs_max_quantize_grouped_with_zero_point,
+    dequantize_with_sz_map,
+    int8_matmul,
+    pack_int4_values,
+    unpack_int4_values,
+)
 
 PADDINGS = ("valid", "same", "causal")
 
@@ -450,7 +459,6 @@ class ReversibleEmbedding(Embedding):
         if logit_soft_cap is not None and not float(logit_soft_cap) > 0:
             raise ValueError(f"{self.describe()}: logit_soft_cap must be positive.")
         self.tie_weights = bool(tie_weights)
-        self._int8_only(self.quantization_mode)
         self.reverse_dtype = reverse_dtype
         self.logit_soft_cap = None if logit_soft_cap is None else float(logit_soft_cap)
 
@@ -470,52 +478,57 @@ class ReversibleEmbedding(Embedding):
     def _attach_constraints(self) -> None:
         self._weights[0].constraint = self.embeddings_constraint
 
-    def _int8_only(self, mode: str | None) -> None:
-        if mode not in (None, "int8"):
-            raise ValueError(
-                f"{self.describe()}: minicnn quantizes a ReversibleEmbedding to int8 only "
-                f"(Keras' {mode} one is not available)."
-            )
-
-    def quantize(
-        self, mode: str | None = None, type_check: bool = True, config: Any = None
-    ) -> None:
-        from .quantization import resolve_quantization
-
-        self._int8_only(resolve_quantization(mode, config, self.describe())[0])
-        super().quantize(mode, type_check, config)
-
     def _quantized_build(self) -> None:
-        """Keras' int8 ReversibleEmbedding: the table as Embedding's (a scale per row, which
-        the tied reverse projection reads per column), and an untied reverse matrix as int8
-        with a scale per column; in Keras' order: the table, its scale, the reverse matrix,
-        its scale."""
+        """Keras' quantized ReversibleEmbedding: the table as Embedding's (the tied reverse
+        projection reads it transposed), and an untied reverse matrix (output_dim,
+        input_dim) quantized down its columns, a scale per id (int4: two to a byte along
+        axis 0; in blocks, with the table's block size and float32 zero points, as Keras
+        keeps them); in Keras' order: the table and its scales, then the reverse matrix
+        and its."""
         super()._quantized_build()
         if self.tie_weights:
             return
-        table, reverse, table_scale = self._weights[:3]
-        values, scale = abs_max_quantize(reverse.data, axis=0)
+        table, reverse, *table_extras = self._weights
+        values, scale, zero = self._quantized_reverse(reverse.data)
         reverse.data = values
         reverse.requires_grad = False
         self._frozen_weights.add(id(reverse))
-        scale = backend.to_numpy(scale).reshape(-1)
-        self.add_weight(
-            scale.shape, lambda shape: scale, trainable=False, name="reverse_embeddings_scale"
-        )
-        reverse_scale = self._weights[3]
-        self._weights[:4] = [table, table_scale, reverse, reverse_scale]
+        extras = {"reverse_embeddings_scale": scale}
+        if zero is not None:
+            extras["reverse_embeddings_zero"] = zero.astype(np.float32)
+        for name, array in extras.items():
+            array = backend.to_numpy(array)
+            self.add_weight(array.shape, lambda shape, a=array: a, trainable=False, name=name)
+        added = self._weights[-len(extras) :]
+        self._weights[:] = [table, *table_extras, reverse, *added]
+
+    def _quantized_reverse(self, matrix: Any) -> tuple[Any, Any, Any]:
+        if self.quantization_mode == "int8":
+            values, scale = abs_max_quantize(matrix, axis=0)
+            return values, scale.reshape(-1), None
+        zero = None
+        if self.quantization_block_size is None:
+            values, scale = abs_max_quantize(matrix, axis=0, value_range=VALUE_RANGES["int4"])
+            scale = scale.reshape(-1)
+        else:
+            values, scale, zero = abs_max_quantize_grouped_with_zero_point(
+                matrix, self.quantization_block_size
+            )
+        return pack_int4_values(values, axis=0), scale, zero
 
     def call(self, x: Tensor, training: bool, reverse: bool = False) -> Tensor:
         if not reverse:
             return super().call(x, training)
         self._check_reversed(tuple(x.shape))
-        if self.quantization_mode:
+        if self.quantization_mode == "int8":
             # Keras' int8 product: x quantized row by row, int8 x int8, both scales out.
             if self.tie_weights:
                 kernel, scale = ops.transpose(self._weights[0], (1, 0)), self.quantized_scale
             else:
-                kernel, scale = self._weights[2], self._weights[3]
+                kernel, scale = self._weight_named("reverse_embeddings"), self._reverse_scale
             logits = int8_matmul(x, kernel, scale)
+        elif self.quantization_mode == "int4":
+            logits = self._int4_reverse(x)
         elif self.tie_weights:
             logits = x @ ops.transpose(self._adapted(self._weights[0]), (1, 0))
         else:
@@ -524,6 +537,29 @@ class ReversibleEmbedding(Embedding):
             cap = self.logit_soft_cap
             logits = F.tanh(logits * (1.0 / cap)) * cap
         return logits
+
+    @property
+    def _reverse_scale(self) -> Tensor:
+        return self._weight_named("reverse_embeddings_scale")
+
+    def _int4_reverse(self, x: Tensor) -> Tensor:
+        """Keras' int4 reverse call (weights only): x times the int4 values over their
+        scales, or, in blocks, times the dequantized matrix; the tied one the table's,
+        transposed."""
+        per_unit = self.quantization_block_size is None
+        if self.tie_weights:
+            values = self.quantized_values()  # (input_dim, output_dim)
+            if per_unit:
+                return (x @ Tensor(values.T)) / self.quantized_scale
+            return x @ Tensor(self.dequantize(values).T)
+        packed = self._weight_named("reverse_embeddings").data
+        values = unpack_int4_values(packed, self.output_dim, axis=0).astype(np.float32)
+        if per_unit:
+            return (x @ Tensor(values)) / self._reverse_scale
+        zero = self._weight_named("reverse_embeddings_zero").data
+        groups = self._weight_named("g_idx").data
+        kernel = dequantize_with_sz_map(values, self._reverse_scale.data, zero, groups, 0)
+        return x @ Tensor(kernel)
 
     def _check_reversed(self, shape: tuple[Any, ...]) -> None:
         """A reverse call's input: vectors of ``output_dim`` values."""

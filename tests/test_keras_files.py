@@ -34,6 +34,7 @@ NAMES = [
     "language_model",
     "quantized_language_model",
     "quantized_int4",
+    "quantized_int4_language_model",
 ]
 
 

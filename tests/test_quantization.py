@@ -317,3 +317,32 @@ def test_lora_on_quantized_layers_is_merged_and_quantized_again_as_keras_saves_i
                 np.testing.assert_array_equal(ours, keras)
             else:
                 np.testing.assert_allclose(ours, keras, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("tie_weights", [True, False])
+def test_an_int4_reversible_embedding_projects_back_through_its_dequantized_matrix(tie_weights):
+    minicnn.utils.set_random_seed(9)
+    layer = L.ReversibleEmbedding(11, 6, tie_weights=tie_weights)
+    layer.build((None, 3))
+    floats = [w.copy() for w in layer.get_weights()]
+    layer.quantize("int4", config=quantizers.Int4QuantizationConfig(block_size=4))
+    x = np.random.default_rng(9).normal(size=(2, 6)).astype(np.float32)
+    logits = layer(Tensor(x), reverse=True).data
+    groups = np.arange(6) // 4
+    if tie_weights:
+        values, scale, zero = _int4_blocks(floats[0].T, 4)  # the table's features in blocks
+        kernel = (values - zero[groups]) * scale[groups]
+    else:
+        values, scale, zero = _int4_blocks(floats[1], 4)
+        kernel = (values - zero[groups]) * scale[groups]
+        names = [w.name for w in layer.weights]
+        assert names[-3:] == [
+            "reverse_embeddings",
+            "reverse_embeddings_scale",
+            "reverse_embeddings_zero",
+        ]
+        stored = layer.get_weights()
+        assert stored[-3].shape == (3, 11)  # two to a byte down the columns
+        np.testing.assert_array_equal(_unpacked(stored[-3].T, 6).T, values)
+        assert stored[-1].dtype == np.float32  # Keras keeps these zero points as floats
+    np.testing.assert_allclose(logits, x @ kernel, rtol=1e-5, atol=1e-6)

@@ -264,6 +264,32 @@ def quantized_int4():
     return model, rng.integers(0, 12, (3, 4)).astype("int32")
 
 
+def quantized_int4_language_model():
+    """ReversibleEmbedding quantized to int4 by Keras (weights only): tied in blocks of 4,
+    untied with a scale per id, untied in blocks of 4 (the reverse matrix two to a byte
+    along its first axis, its zero points float32)."""
+    tokens = keras.Input((6,), dtype="int32")
+    config = keras.quantizers.Int4QuantizationConfig
+    tied = layers.ReversibleEmbedding(30, 10, name="tied")
+    per_id = layers.ReversibleEmbedding(30, 10, tie_weights=False, name="per_id")
+    blocks = layers.ReversibleEmbedding(30, 10, tie_weights=False, name="blocks")
+    hidden = layers.Dense(10, activation="tanh")(tied(tokens))
+    logits = layers.Add()(
+        [
+            tied(hidden, reverse=True),
+            per_id(per_id(tokens), reverse=True),
+            blocks(layers.Add()([blocks(tokens), hidden]), reverse=True),
+        ]
+    )
+    model = keras.Model(tokens, logits, name="quantized_int4_language_model")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    tied.quantize("int4", config=config(block_size=4))
+    per_id.quantize("int4", config=config(block_size=-1))
+    blocks.quantize("int4", config=config(block_size=4))
+    return model, rng.integers(0, 30, (3, 6)).astype("int32")
+
+
 def quantized_lora():
     """LoRA on quantized layers: an int4 Embedding (a scale per row), an int4 Dense in
     blocks of 16 and an int8 Dense, A and B off their start. Keras saves each matrix merged
@@ -337,6 +363,7 @@ MAKERS = (
     named_lambda,
     quantized_language_model,
     quantized_int4,
+    quantized_int4_language_model,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 if not wanted or "quantized_lora" in wanted:

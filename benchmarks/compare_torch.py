@@ -10,7 +10,8 @@ after a warm-up, on the same batch; the last line is ``ratio minicnn/torch: X.XX
 median). On a GPU each timed step ends when its last kernel has finished: PyTorch's with
 ``loss.item()``, minicnn's by reading its loss. ``--jit-compile`` times minicnn's step as fit
 runs it after ``compile(jit_compile=True)``: captured in a CUDA graph and replayed.
-``--model volume`` is not the study's: a small 3-D CNN on 16x32x32 volumes (``volume_models``).
+``--model volume`` is not the study's: a small 3-D CNN on 16x32x32 volumes (``volume_models``);
+nor is ``--model resnet``, a small CIFAR-style ResNet with batch norm (``resnet_models``).
 PyTorch is only the peer we measure against (``pip install -e .[bench]``), never a dependency.
 """
 
@@ -94,10 +95,73 @@ def volume_models(torch, device: str):
     return ours, theirs
 
 
+RESNET_SHAPE = (32, 32, 3)
+
+
+def resnet_models(torch, device: str):
+    """A small CIFAR-style ResNet in minicnn (functional) and in PyTorch: a 3x3 stem of 16
+    filters, then three basic blocks (16, 32 and 64 filters; the last two halve the size,
+    with a 1x1 projection on the shortcut), each two 3x3 convolutions with batch norm,
+    ReLU after the residual sum; global average pooling and 10 logits."""
+    from minicnn import Input, Model
+    from minicnn import layers as L
+
+    def conv_bn(x, filters, strides=1, relu=True):
+        x = L.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+        x = L.BatchNormalization()(x)
+        return L.ReLU()(x) if relu else x
+
+    inputs = Input(RESNET_SHAPE)
+    x = conv_bn(inputs, 16)
+    for filters, strides in ((16, 1), (32, 2), (64, 2)):
+        shortcut = x
+        if strides != 1:
+            shortcut = L.Conv2D(filters, 1, strides=strides, use_bias=False)(x)
+            shortcut = L.BatchNormalization()(shortcut)
+        y = conv_bn(conv_bn(x, filters, strides), filters, relu=False)
+        x = L.ReLU()(L.Add()([y, shortcut]))
+    outputs = L.Dense(10, activation="softmax")(L.GlobalAveragePooling2D()(x))
+    ours = Model(inputs, outputs, device=device)
+
+    nn = torch.nn
+
+    def torch_conv_bn(cin, cout, stride=1, relu=True):
+        layers = [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)]
+        return layers + [nn.ReLU()] if relu else layers
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.body = nn.Sequential(
+                *torch_conv_bn(cin, cout, stride), *torch_conv_bn(cout, cout, relu=False)
+            )
+            self.shortcut = (
+                nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                if stride != 1
+                else nn.Identity()
+            )
+
+        def forward(self, x):
+            return torch.relu(self.body(x) + self.shortcut(x))
+
+    theirs = nn.Sequential(
+        *torch_conv_bn(3, 16),
+        Block(16, 16, 1),
+        Block(16, 32, 2),
+        Block(32, 64, 2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(64, 10),
+    )
+    return ours, theirs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--model", default="base", choices=("base", "w4", "mlp", "volume"))
+    parser.add_argument(
+        "--model", default="base", choices=("base", "w4", "mlp", "volume", "resnet")
+    )
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20)
@@ -122,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     rng = np.random.default_rng(0)
-    sample = VOLUME_SHAPE if args.model == "volume" else (28, 28, 1)
+    sample = {"volume": VOLUME_SHAPE, "resnet": RESNET_SHAPE}.get(args.model, (28, 28, 1))
     x = rng.random((args.batch_size, *sample), dtype=np.float32)
     y = rng.integers(0, 10, args.batch_size)
 
@@ -130,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     if args.model == "volume":
         ours, theirs = volume_models(torch, args.device)
+    elif args.model == "resnet":
+        ours, theirs = resnet_models(torch, args.device)
     else:
         ours, theirs = (
             zoo.build_model(args.model, device=args.device),

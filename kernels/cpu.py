@@ -277,6 +277,62 @@ def _relu_backward(grad, y, out):  # pragma: no cover
     return out
 
 
+@njit(cache=True)
+def batch_norm_forward(x, gamma, beta, eps, normalized, out, mean, variance):  # pragma: no cover
+    """Batch normalization of the rows of a 2-D array (rows, channels) by their own
+    statistics, per channel: the mean, the biased variance (of the centered values: two
+    passes, sums in float64), normalized = (x - mean) / sqrt(variance + eps) and
+    out = normalized * gamma + beta. One thread: memory-bound, between BLAS calls."""
+    rows, channels = x.shape
+    sums = np.zeros(channels, np.float64)
+    for i in range(rows):
+        for c in range(channels):
+            sums[c] += x[i, c]
+    for c in range(channels):
+        mean[c] = sums[c] / rows
+        sums[c] = 0.0
+    for i in range(rows):
+        for c in range(channels):
+            d = x[i, c] - mean[c]
+            sums[c] += d * d
+    inv_std = np.empty(channels, x.dtype)
+    for c in range(channels):
+        variance[c] = sums[c] / rows
+        inv_std[c] = 1.0 / np.sqrt(variance[c] + eps)
+    for i in range(rows):
+        for c in range(channels):
+            v = (x[i, c] - mean[c]) * inv_std[c]
+            normalized[i, c] = v
+            out[i, c] = v * gamma[c] + beta[c]
+    return inv_std
+
+
+@njit(cache=True)
+def batch_norm_backward(grad, normalized, scale, dx, dgamma, dbeta):  # pragma: no cover
+    """The gradient of ``batch_norm_forward`` through the batch statistics: dbeta = sum(g),
+    dgamma = sum(g * normalized), dx = (g - dbeta / m - normalized * dgamma / m) * scale,
+    per channel (scale = gamma / std)."""
+    rows, channels = grad.shape
+    sum_g = np.zeros(channels, np.float64)
+    sum_gn = np.zeros(channels, np.float64)
+    for i in range(rows):
+        for c in range(channels):
+            g = grad[i, c]
+            sum_g[c] += g
+            sum_gn[c] += g * normalized[i, c]
+    mean_g = np.empty(channels, grad.dtype)
+    mean_gn = np.empty(channels, grad.dtype)
+    for c in range(channels):
+        dbeta[c] = sum_g[c]
+        dgamma[c] = sum_gn[c]
+        mean_g[c] = sum_g[c] / rows
+        mean_gn[c] = sum_gn[c] / rows
+    for i in range(rows):
+        for c in range(channels):
+            dx[i, c] = (grad[i, c] - mean_g[c] - normalized[i, c] * mean_gn[c]) * scale[c]
+    return dx
+
+
 _U32 = np.uint64(0xFFFFFFFF)
 _MIX_1 = np.uint64(0x7FEB352D)
 _MIX_2 = np.uint64(0x846CA68B)

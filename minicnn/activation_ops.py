@@ -12,6 +12,7 @@ from typing import Any
 from . import backend
 from .autograd import Function, Tensor
 from .functions import _kernels, _unbroadcast
+from .functions import relu as plain_relu
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -54,6 +55,8 @@ class ConfigurableReLU(Function):
 def relu(
     x: Any, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0
 ) -> Tensor:
+    if negative_slope == 0 and max_value is None and threshold == 0:
+        return plain_relu(x)  # two passes over memory, where the general form takes six
     return ConfigurableReLU(negative_slope, max_value, threshold)(x)
 
 

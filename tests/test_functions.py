@@ -273,3 +273,32 @@ def test_no_grad_records_nothing():
     with no_grad():
         y = F.matmul(np.ones((1, 2)), w)
     assert y.creator is None and not y.requires_grad
+
+
+@pytest.mark.parametrize(
+    "c,k,padding", [(3, 3, "same"), (8, 4, "same"), (5, 3, "valid"), (64, 3, "same")]
+)
+def test_a_stride_one_input_gradient_is_the_same_by_either_route(c, k, padding):
+    """On the CPU a stride-1 convolution below 64 channels takes dx as a convolution of
+    the output gradient; from 64 channels on, as col2im of the GEMM's product. Both are the
+    adjoint of the forward pass."""
+    rng = np.random.default_rng(7)
+    x = Tensor(rng.standard_normal((2, 7, 6, c)), requires_grad=True)
+    kern, bias = Tensor(rng.standard_normal((k, k, c, 4))), Tensor(rng.standard_normal(4))
+    out = F.conv2d(x, kern, bias, 1, padding)
+    grad = rng.standard_normal(out.shape)
+    by_convolution = out.creator._input_grad_by_convolution(
+        np, grad.reshape(-1, 4), x.shape, out.creator.geometry[1], *out.creator.geometry[2:]
+    )
+    out.backward(grad)
+    expected = np.zeros(x.shape)  # the adjoint written out: each tap adds its share
+    oh, ow = out.shape[1:3]
+    pt = (max((oh - 1) + k - 7, 0) // 2) if padding == "same" else 0
+    pl = (max((ow - 1) + k - 6, 0) // 2) if padding == "same" else 0
+    padded = np.zeros((2, 7 + k, 6 + k, c))
+    for i in range(oh):
+        for j in range(ow):
+            padded[:, i : i + k, j : j + k] += np.einsum("nf,pqcf->npqc", grad[:, i, j], kern.data)
+    expected = padded[:, pt : pt + 7, pl : pl + 6]
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(by_convolution, expected, rtol=1e-10, atol=1e-10)

@@ -346,3 +346,22 @@ def test_layers_take_the_initializers_by_name():
     assert np.abs(bias).max() <= 0.05 and np.abs(bias).max() > 0
     with pytest.raises(ValueError, match=r"Unknown initializer 'he'; known: .*he_normal"):
         L.Dense(3, kernel_initializer="he")
+
+
+def test_batch_norms_cpu_kernels_equal_the_array_form():
+    """Past 4096 values a CPU batch norm over the last axis runs in Numba kernels; they
+    give what the array form (gradient-checked above on small inputs) gives."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((8, 16, 16, 4)) * 3 + 1
+    gamma, beta, grad = rng.standard_normal(4), rng.standard_normal(4), rng.standard_normal(x.shape)
+    results = []
+    for kernel in (True, False):
+        norm = F.BatchNorm(-1, 1e-3)
+        norm._by_kernel = lambda a, kernel=kernel: kernel  # noqa: ARG005
+        inputs = [Tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+        out = norm(*inputs)
+        out.backward(grad)
+        results.append((out.data, norm.batch_mean, norm.batch_variance, *(t.grad for t in inputs)))
+    for by_kernel, by_arrays in zip(*results, strict=True):
+        np.testing.assert_allclose(by_kernel, by_arrays, rtol=1e-9, atol=1e-9)
+    assert F.BatchNorm(-1, 1e-3)._by_kernel(x) and not F.BatchNorm(1, 1e-3)._by_kernel(x)

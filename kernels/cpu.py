@@ -278,58 +278,71 @@ def _relu_backward(grad, y, out):  # pragma: no cover
 
 
 @njit(cache=True)
-def batch_norm_forward(x, gamma, beta, eps, normalized, out, mean, variance):  # pragma: no cover
+def batch_norm_forward(x, gamma, beta, eps, out, mean, variance):  # pragma: no cover
     """Batch normalization of the rows of a 2-D array (rows, channels) by their own
-    statistics, per channel: the mean, the biased variance (of the centered values: two
-    passes, sums in float64), normalized = (x - mean) / sqrt(variance + eps) and
-    out = normalized * gamma + beta. One thread: memory-bound, between BLAS calls."""
+    statistics, per channel: out = (x - mean) / sqrt(variance + eps) * gamma + beta, with
+    the biased variance. Two passes over x, which is what costs (the step is bound by
+    memory): the sums of x and x^2 in float64, taken from the first row's values so that
+    a mean far from zero loses nothing to cancellation. Gives 1 / sqrt(variance + eps)."""
     rows, channels = x.shape
+    shift = np.empty(channels, np.float64)
+    for c in range(channels):
+        shift[c] = x[0, c]
     sums = np.zeros(channels, np.float64)
+    squares = np.zeros(channels, np.float64)
     for i in range(rows):
         for c in range(channels):
-            sums[c] += x[i, c]
-    for c in range(channels):
-        mean[c] = sums[c] / rows
-        sums[c] = 0.0
-    for i in range(rows):
-        for c in range(channels):
-            d = x[i, c] - mean[c]
-            sums[c] += d * d
+            d = x[i, c] - shift[c]
+            sums[c] += d
+            squares[c] += d * d
     inv_std = np.empty(channels, x.dtype)
+    center = np.empty(channels, x.dtype)
+    weight = np.empty(channels, x.dtype)
+    offset = np.empty(channels, x.dtype)
     for c in range(channels):
-        variance[c] = sums[c] / rows
+        m = sums[c] / rows
+        var = max(squares[c] / rows - m * m, 0.0)
+        center[c] = mean[c] = shift[c] + m
+        variance[c] = var
         inv_std[c] = 1.0 / np.sqrt(variance[c] + eps)
+        weight[c] = gamma[c] * inv_std[c]
+        offset[c] = beta[c]
     for i in range(rows):
         for c in range(channels):
-            v = (x[i, c] - mean[c]) * inv_std[c]
-            normalized[i, c] = v
-            out[i, c] = v * gamma[c] + beta[c]
+            out[i, c] = (x[i, c] - center[c]) * weight[c] + offset[c]
     return inv_std
 
 
 @njit(cache=True)
-def batch_norm_backward(grad, normalized, scale, dx, dgamma, dbeta):  # pragma: no cover
-    """The gradient of ``batch_norm_forward`` through the batch statistics: dbeta = sum(g),
-    dgamma = sum(g * normalized), dx = (g - dbeta / m - normalized * dgamma / m) * scale,
-    per channel (scale = gamma / std)."""
+def batch_norm_backward(grad, x, mean, inv_std, gamma, dx, dgamma, dbeta):  # pragma: no cover
+    """The gradient of ``batch_norm_forward`` through the batch statistics, the normalized
+    values n = (x - mean) * inv_std made again as they are read: dbeta = sum(g), dgamma =
+    sum(g * n), dx = (g - dbeta / m - n * dgamma / m) * gamma * inv_std, per channel."""
     rows, channels = grad.shape
+    center = np.empty(channels, x.dtype)
+    inv = np.empty(channels, x.dtype)
+    for c in range(channels):
+        center[c], inv[c] = mean[c], inv_std[c]
     sum_g = np.zeros(channels, np.float64)
     sum_gn = np.zeros(channels, np.float64)
     for i in range(rows):
         for c in range(channels):
             g = grad[i, c]
             sum_g[c] += g
-            sum_gn[c] += g * normalized[i, c]
+            sum_gn[c] += g * ((x[i, c] - center[c]) * inv[c])
     mean_g = np.empty(channels, grad.dtype)
     mean_gn = np.empty(channels, grad.dtype)
+    scale = np.empty(channels, grad.dtype)
     for c in range(channels):
         dbeta[c] = sum_g[c]
         dgamma[c] = sum_gn[c]
         mean_g[c] = sum_g[c] / rows
         mean_gn[c] = sum_gn[c] / rows
+        scale[c] = gamma[c] * inv[c]
     for i in range(rows):
         for c in range(channels):
-            dx[i, c] = (grad[i, c] - mean_g[c] - normalized[i, c] * mean_gn[c]) * scale[c]
+            n = (x[i, c] - center[c]) * inv[c]
+            dx[i, c] = (grad[i, c] - mean_g[c] - n * mean_gn[c]) * scale[c]
     return dx
 
 

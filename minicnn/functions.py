@@ -839,16 +839,16 @@ class BatchNorm(Function):
         from .kernels import cpu
 
         rows = x.reshape(-1, x.shape[-1])
-        normalized, out = np.empty_like(rows), np.empty_like(rows)
+        out = np.empty_like(rows)
         mean, variance = np.empty(rows.shape[1], x.dtype), np.empty(rows.shape[1], x.dtype)
         gamma = backend.contiguous(gamma, x.dtype)
         beta = backend.contiguous(beta, x.dtype)
         inv_std = cpu.batch_norm_forward(
-            rows, gamma, beta, x.dtype.type(self.epsilon), normalized, out, mean, variance
+            rows, gamma, beta, x.dtype.type(self.epsilon), out, mean, variance
         )
         self.batch_mean, self.batch_variance = mean, variance
-        if self.recording:
-            self.normalized, self.scale = normalized.reshape(x.shape), gamma * inv_std
+        if self.recording:  # the backward pass makes the normalized values again from x
+            self.rows, self.inv_std, self.gamma = rows, inv_std, gamma
         return out.reshape(x.shape)
 
     def forward(self, x: Any, gamma: Any, beta: Any) -> Any:
@@ -873,16 +873,16 @@ class BatchNorm(Function):
         return out
 
     def backward(self, grad: Any) -> tuple[Any, Any, Any]:
-        if self._by_kernel(self.normalized):
+        if getattr(self, "rows", None) is not None:  # the forward pass ran in the kernel
             from .kernels import cpu
 
-            rows = backend.contiguous(grad.reshape(-1, grad.shape[-1]), grad.dtype)
+            rows = backend.contiguous(grad.reshape(self.rows.shape), self.rows.dtype)
             channels = rows.shape[1]
-            dgamma, dbeta = np.empty(channels, grad.dtype), np.empty(channels, grad.dtype)
+            dgamma, dbeta = np.empty(channels, rows.dtype), np.empty(channels, rows.dtype)
             dx = np.empty_like(rows)
-            normalized = self.normalized.reshape(rows.shape)
-            scale = self.scale.astype(grad.dtype, copy=False)
-            cpu.batch_norm_backward(rows, normalized, scale, dx, dgamma, dbeta)
+            cpu.batch_norm_backward(
+                rows, self.rows, self.batch_mean, self.inv_std, self.gamma, dx, dgamma, dbeta
+            )
             return dx.reshape(grad.shape), dgamma, dbeta
         reduce, shape = self._geometry(grad)
         dbeta = grad.sum(axis=reduce)

@@ -346,6 +346,17 @@ def batch_norm_backward(grad, x, mean, inv_std, gamma, dx, dgamma, dbeta):  # pr
     return dx
 
 
+@njit(cache=True)
+def scatter_add_rows(target, indices, values):  # pragma: no cover
+    """target[indices[i]] += values[i] for each i in order (repeated indices add up): an
+    embedding table's gradient. One thread, so the sums do not depend on a thread count."""
+    for i in range(indices.shape[0]):
+        row = indices[i]
+        for j in range(values.shape[1]):
+            target[row, j] += values[i, j]
+    return target
+
+
 _U32 = np.uint64(0xFFFFFFFF)
 _MIX_1 = np.uint64(0x7FEB352D)
 _MIX_2 = np.uint64(0x846CA68B)

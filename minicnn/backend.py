@@ -392,6 +392,28 @@ def scatter_add(target: Any, indices: Any, values: Any) -> None:
     """target[indices] += values, with repeated indices adding up (NumPy's ``add.at``; CuPy's
     ``scatter_add``, which adds atomically)."""
     if isinstance(target, np.ndarray):
-        np.add.at(target, indices, values)
+        if not _scatter_by_groups(target, indices, values):
+            np.add.at(target, indices, values)
     else:
         target.scatter_add(indices, values)
+
+
+def _scatter_by_groups(target: np.ndarray, indices: Any, values: Any) -> bool:
+    """NumPy's add.at is slow (an embedding's gradient of 5120 ids: 5 ms); the common cases
+    are done another way, and True said: counts into a vector by ``bincount``, rows into a
+    matrix by a Numba loop (0.1 ms)."""
+    if not (isinstance(indices, np.ndarray) and indices.ndim == 1 and indices.dtype.kind in "iu"):
+        return False
+    if len(indices) < 64 or indices.min() < 0 or indices.max() >= len(target):
+        return False  # small, or negative indices (which add.at counts from the end)
+    values = np.asarray(values)
+    if target.ndim == 1 and values.shape == indices.shape:
+        counts = np.bincount(indices, weights=values, minlength=len(target))
+        target += counts.astype(target.dtype, copy=False)
+        return True
+    if target.ndim == 2 and values.shape == (len(indices), target.shape[1]):
+        from .kernels import cpu
+
+        cpu.scatter_add_rows(target, indices, values.astype(target.dtype, copy=False))
+        return True
+    return False

@@ -106,7 +106,11 @@ class Recurrence(Function):
         h = initial[0].astype(x.dtype, copy=False) if initial else zeros
         c = initial[1].astype(x.dtype, copy=False) if len(initial) > 1 else zeros
         self.initial_count = len(initial)
-        outputs, caches, read = [], [], []
+        # Each step's output and the h its product read, written into whole arrays as they
+        # come (a list stacked at the end is one more pass over them).
+        outputs = xp.empty((n, steps, units), x.dtype) if self.return_sequences else None
+        read = xp.empty((n, steps, units), x.dtype) if self.recording else None
+        caches = []
         for t in range(steps):
             h_in = h if self.mask is None else h * self.mask
             recurrent = matmul_arrays(h_in, recurrent_kernel)
@@ -119,14 +123,15 @@ class Recurrence(Function):
                 keep = self.step_mask[:, t]
                 h = h + keep * (h_new - h)
                 c = c + keep * (c_new - c)
-            caches.append(cache)
-            read.append(h_in)
+            if read is not None:
+                caches.append(cache)
+                read[:, t] = h_in
             if self.return_sequences:
-                outputs.append(h * self.step_mask[:, t] if self.zero_output else h)
+                outputs[:, t] = h * self.step_mask[:, t] if self.zero_output else h
         if self.recording:
             self.x, self.kernel, self.recurrent_kernel = x, kernel, recurrent_kernel
             self.caches, self.read = caches, read
-        out = xp.stack(outputs, axis=1) if self.return_sequences else h
+        out = outputs if self.return_sequences else h
         if not self.return_state:
             return out
         states = [h, c] if self.cell_state else [h]
@@ -145,7 +150,7 @@ class Recurrence(Function):
         n, steps, features = x.shape
         units = self.recurrent_kernel.shape[0]
         kernel_t = self.recurrent_kernel.T
-        dxz, dhz = [None] * steps, [None] * steps
+        dxz_all = dhz_all = None  # (batch, steps, gates * units), filled from the last step
         # The gradients of the final h and c: from the returned states, else none.
         dh = xp.zeros((n, units), dtype=grad.dtype)
         dc = xp.zeros((n, units), dtype=grad.dtype)
@@ -169,15 +174,22 @@ class Recurrence(Function):
                 keep = self.step_mask[:, t]
                 carried_h, carried_c = dh * (1 - keep), dc * (1 - keep)
                 dh, dc = dh * keep, dc * keep
-            dxz[t], dhz[t], dh_cell, dc = self.step_back(dh, dc, self.caches[t])
-            through_product = matmul_arrays(dhz[t], kernel_t)
+            dxz, dhz, dh_cell, dc = self.step_back(dh, dc, self.caches[t])
+            if dxz_all is None:  # one array where the cell's two gradients are one (not GRU)
+                dxz_all = xp.empty((n, steps, dxz.shape[1]), dxz.dtype)
+                same = dhz is dxz
+                dhz_all = dxz_all if same else xp.empty((n, steps, dhz.shape[1]), dhz.dtype)
+            dxz_all[:, t] = dxz
+            if not same:
+                dhz_all[:, t] = dhz
+            through_product = matmul_arrays(dhz, kernel_t)
             if self.mask is not None:
                 through_product *= self.mask
             dh = dh_cell + through_product + carried_h
             dc = dc + carried_c
-        dxz_all = xp.stack(dxz, axis=1).reshape(n * steps, -1)
-        dhz_all = xp.stack(dhz, axis=1).reshape(n * steps, -1)
-        read = xp.stack(self.read, axis=1).reshape(n * steps, units)
+        dxz_all = dxz_all.reshape(n * steps, -1)
+        dhz_all = dhz_all.reshape(n * steps, -1)
+        read = self.read.reshape(n * steps, units)
         x2d = x.reshape(n * steps, features)
         dx = matmul_arrays(dxz_all, self.kernel.T).reshape(x.shape)
         dkernel = matmul_arrays(x2d.T, dxz_all)

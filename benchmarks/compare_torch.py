@@ -11,7 +11,8 @@ median). On a GPU each timed step ends when its last kernel has finished: PyTorc
 ``loss.item()``, minicnn's by reading its loss. ``--jit-compile`` times minicnn's step as fit
 runs it after ``compile(jit_compile=True)``: captured in a CUDA graph and replayed.
 ``--model volume`` is not the study's: a small 3-D CNN on 16x32x32 volumes (``volume_models``);
-nor is ``--model resnet``, a small CIFAR-style ResNet with batch norm (``resnet_models``).
+nor are ``--model resnet`` (a small CIFAR-style ResNet with batch norm), ``mobilenet``,
+``lstm`` and ``transformer`` (``PEERS``: each model with its PyTorch twin).
 PyTorch is only the peer we measure against (``pip install -e .[bench]``), never a dependency.
 """
 
@@ -156,12 +157,117 @@ def resnet_models(torch, device: str):
     return ours, theirs
 
 
+TOKENS = {"lstm": 80, "transformer": 64}  # sequence lengths of the token models
+VOCABULARY = 5000
+
+
+def lstm_models(torch, device: str):
+    """A text classifier: Embedding(5000, 64), LSTM(64) over 80 tokens, 2 classes."""
+    from minicnn import Input, Sequential
+    from minicnn import layers as L
+
+    ours = Sequential(
+        [
+            Input((TOKENS["lstm"],), dtype="int32"),
+            L.Embedding(VOCABULARY, 64),
+            L.LSTM(64),
+            L.Dense(2, activation="softmax"),
+        ],
+        device=device,
+    )
+    nn = torch.nn
+
+    class Theirs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(VOCABULARY, 64)
+            self.lstm = nn.LSTM(64, 64, batch_first=True)
+            self.dense = nn.Linear(64, 2)
+
+        def forward(self, x):
+            _, (h, _) = self.lstm(self.embedding(x))
+            return self.dense(h[-1])
+
+    return ours, Theirs()
+
+
+def transformer_models(torch, device: str):
+    """One post-norm transformer encoder block over 64 tokens: Embedding(5000, 128),
+    4-head self-attention, a 256-unit ReLU feed-forward layer, layer norms after each
+    residual sum, mean over the tokens, 2 classes (PyTorch's TransformerEncoderLayer)."""
+    from minicnn import Input, Model
+    from minicnn import layers as L
+
+    tokens = Input((TOKENS["transformer"],), dtype="int32")
+    h = L.Embedding(VOCABULARY, 128)(tokens)
+    h = L.LayerNormalization(epsilon=1e-5)(L.Add()([h, L.MultiHeadAttention(4, 32)(h, h)]))
+    fed = L.Dense(128)(L.Dense(256, activation="relu")(h))
+    h = L.LayerNormalization(epsilon=1e-5)(L.Add()([h, fed]))
+    outputs = L.Dense(2, activation="softmax")(L.GlobalAveragePooling1D()(h))
+    ours = Model(tokens, outputs, device=device)
+    nn = torch.nn
+
+    class Theirs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(VOCABULARY, 128)
+            self.block = nn.TransformerEncoderLayer(128, 4, 256, dropout=0.0, batch_first=True)
+            self.dense = nn.Linear(128, 2)
+
+        def forward(self, x):
+            return self.dense(self.block(self.embedding(x)).mean(1))
+
+    return ours, Theirs()
+
+
+def mobilenet_models(torch, device: str):
+    """A small MobileNet on 32x32x3 images: a stride-2 3x3 stem of 32 filters, then three
+    depthwise-separable blocks (3x3 depthwise, 1x1 to 64, 128 and 128 filters, the second
+    at stride 2), batch norm and ReLU after each convolution, global average pooling."""
+    from minicnn import Input, Sequential
+    from minicnn import layers as L
+
+    nn = torch.nn
+    ours = [Input(RESNET_SHAPE), L.Conv2D(32, 3, strides=2, padding="same", use_bias=False)]
+    ours += [L.BatchNormalization(), L.ReLU()]
+    theirs = [nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU()]
+    channels = 32
+    for filters, strides in ((64, 1), (128, 2), (128, 1)):
+        ours += [
+            L.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False),
+            L.BatchNormalization(),
+            L.ReLU(),
+            L.Conv2D(filters, 1, use_bias=False),
+            L.BatchNormalization(),
+            L.ReLU(),
+        ]
+        theirs += [
+            nn.Conv2d(channels, channels, 3, strides, 1, groups=channels, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.Conv2d(channels, filters, 1, bias=False),
+            nn.BatchNorm2d(filters),
+            nn.ReLU(),
+        ]
+        channels = filters
+    ours += [L.GlobalAveragePooling2D(), L.Dense(10, activation="softmax")]
+    theirs += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10)]
+    return Sequential(ours, device=device), nn.Sequential(*theirs)
+
+
+PEERS = {
+    "volume": volume_models,
+    "resnet": resnet_models,
+    "lstm": lstm_models,
+    "transformer": transformer_models,
+    "mobilenet": mobilenet_models,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument(
-        "--model", default="base", choices=("base", "w4", "mlp", "volume", "resnet")
-    )
+    parser.add_argument("--model", default="base", choices=("base", "w4", "mlp", *PEERS))
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20)
@@ -186,16 +292,18 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     rng = np.random.default_rng(0)
-    sample = {"volume": VOLUME_SHAPE, "resnet": RESNET_SHAPE}.get(args.model, (28, 28, 1))
-    x = rng.random((args.batch_size, *sample), dtype=np.float32)
-    y = rng.integers(0, 10, args.batch_size)
+    if args.model in TOKENS:
+        x = rng.integers(1, VOCABULARY, (args.batch_size, TOKENS[args.model]))
+        y = rng.integers(0, 2, args.batch_size)
+    else:
+        sample = {"volume": VOLUME_SHAPE, "resnet": RESNET_SHAPE, "mobilenet": RESNET_SHAPE}
+        x = rng.random((args.batch_size, *sample.get(args.model, (28, 28, 1))), dtype=np.float32)
+        y = rng.integers(0, 10, args.batch_size)
 
     backend.set_random_seed(0)
     torch.manual_seed(0)
-    if args.model == "volume":
-        ours, theirs = volume_models(torch, args.device)
-    elif args.model == "resnet":
-        ours, theirs = resnet_models(torch, args.device)
+    if args.model in PEERS:
+        ours, theirs = PEERS[args.model](torch, args.device)
     else:
         ours, theirs = (
             zoo.build_model(args.model, device=args.device),
@@ -213,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.Adam(theirs.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
     channels_first = (0, x.ndim - 1, *range(1, x.ndim - 1))
-    tx = torch.from_numpy(x.transpose(channels_first).copy()).to(torch_device)
+    tokens = args.model in TOKENS  # ids go as they are; images channels-first
+    tx = torch.from_numpy(x if tokens else x.transpose(channels_first).copy()).to(torch_device)
     ty = torch.from_numpy(y).to(torch_device)
 
     def torch_step() -> None:

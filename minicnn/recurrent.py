@@ -21,10 +21,14 @@ from .layer_base import Layer, Shape, sample_shape
 from .wrapper import Wrapper
 
 
+def _tanh(xp: Any, a: Any) -> Any:
+    return xp.tanh(a)
+
+
 def _forward_and_slope(name: str | None, owner: str) -> tuple[Any, Any]:
     """An activation of a cell, and its derivative as a function of its output."""
     table = {
-        "tanh": (lambda xp, a: xp.tanh(a), lambda xp, y: 1 - y * y),
+        "tanh": (_tanh, lambda xp, y: 1 - y * y),
         "sigmoid": (activation_ops._stable_sigmoid, lambda xp, y: y * (1 - y)),
         "relu": (lambda xp, a: xp.maximum(a, 0), lambda xp, y: (y > 0).astype(y.dtype)),
         "hard_sigmoid": (
@@ -221,9 +225,39 @@ class LSTMRecurrence(Recurrence):
     gates = 4
     cell_state = True
 
+    def _keras_cell(self, z: Any) -> tuple[Any, Any] | None:
+        """For Keras' default cell (sigmoid gates, tanh): the per-column factors a, b with
+        which all four gates are one tanh of the whole z, tanh(a z) * a + b (sigmoid(x) =
+        (tanh(x / 2) + 1) / 2, and a = 1, b = 0 on the cell's block), else None."""
+        if self.gate is not activation_ops._stable_sigmoid or self.act is not _tanh:
+            return None
+        key = (z.shape[1], z.dtype, self.xp)
+        if getattr(self, "_factors_key", None) != key:
+            # Made on z's device by its own kernels: a host copy would break a CUDA graph
+            # capture of the step.
+            u, xp = z.shape[1] // 4, self.xp
+            a = xp.full(4 * u, 0.5, z.dtype)
+            a[2 * u : 3 * u] = 1
+            b = xp.full(4 * u, 0.5, z.dtype)
+            b[2 * u : 3 * u] = 0
+            self._factors, self._factors_key = (a, b), key
+        return self._factors
+
     def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
         z = xz + hz
         u = h.shape[1]
+        factors = self._keras_cell(z)
+        if factors is not None:  # a third of the array operations of the general form
+            a, b = factors
+            z *= a
+            gates = self.xp.tanh(z, out=z)
+            gates *= a
+            gates += b
+            i, f, g, o = (gates[:, k * u : (k + 1) * u] for k in range(4))
+            c_new = f * c
+            c_new += i * g
+            squashed = self.xp.tanh(c_new)
+            return o * squashed, c_new, (gates, c, squashed)
         i, f = self.gate(self.xp, z[:, :u]), self.gate(self.xp, z[:, u : 2 * u])
         g, o = self.act(self.xp, z[:, 2 * u : 3 * u]), self.gate(self.xp, z[:, 3 * u :])
         c_new = f * c + i * g
@@ -232,6 +266,8 @@ class LSTMRecurrence(Recurrence):
 
     def step_back(self, dh: Any, dc: Any, cache: Any) -> tuple[Any, Any, Any, Any]:
         xp = self.xp
+        if len(cache) == 3:  # Keras' default cell, its gates in one array
+            return self._keras_step_back(dh, dc, *cache)
         i, f, g, o, c_prev, squashed = cache
         dc = dc + dh * o * self.act_slope(xp, squashed)
         dz = xp.concatenate(
@@ -244,6 +280,19 @@ class LSTMRecurrence(Recurrence):
             axis=1,
         )
         return dz, dz, xp.zeros_like(dh), dc * f
+
+    def _keras_step_back(
+        self, dh: Any, dc: Any, gates: Any, c_prev: Any, squashed: Any
+    ) -> tuple[Any, Any, Any, Any]:
+        xp = self.xp
+        u = dh.shape[1]
+        i, f, g, o = (gates[:, k * u : (k + 1) * u] for k in range(4))
+        dc = dc + dh * o * (1 - squashed * squashed)
+        slope = gates * (1 - gates)  # the sigmoids'; the cell's block is tanh's
+        slope[:, 2 * u : 3 * u] = 1 - g * g
+        dz = xp.concatenate([dc * g, dc * c_prev, dc * i, dh * squashed], axis=1)
+        dz *= slope
+        return dz, dz, 0, dc * f
 
 
 class GRURecurrence(Recurrence):

@@ -357,6 +357,87 @@ def scatter_add_rows(target, indices, values):  # pragma: no cover
     return target
 
 
+@njit(cache=True)
+def depthwise_forward(x, w, sh, sw, pad_top, pad_left, out):  # pragma: no cover
+    """out[n, i, j, c] = sum over the window's taps (p, q) of
+    x[n, i*sh - pad_top + p, j*sw - pad_left + q, c] * w[p, q, c], taps outside x left out:
+    a depthwise convolution of multiplier 1, read straight from x (no im2col copy)."""
+    n, h, wd, c = x.shape
+    kh, kw = w.shape[0], w.shape[1]
+    oh, ow = out.shape[1], out.shape[2]
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    out[b, i, j, ch] = 0.0
+                for p in range(kh):
+                    y = i * sh - pad_top + p
+                    if y < 0 or y >= h:
+                        continue
+                    for q in range(kw):
+                        xx = j * sw - pad_left + q
+                        if xx < 0 or xx >= wd:
+                            continue
+                        for ch in range(c):
+                            out[b, i, j, ch] += x[b, y, xx, ch] * w[p, q, ch]
+    return out
+
+
+@njit(cache=True)
+def depthwise_backward_input(grad, w, sh, sw, pad_top, pad_left, dx):  # pragma: no cover
+    """The input gradient of ``depthwise_forward``, as a gather: each dx pixel sums the
+    output gradients of the windows that read it, times the tap's weight."""
+    n, h, wd, c = dx.shape
+    kh, kw = w.shape[0], w.shape[1]
+    oh, ow = grad.shape[1], grad.shape[2]
+    for b in range(n):
+        for y in range(h):
+            for xx in range(wd):
+                for ch in range(c):
+                    dx[b, y, xx, ch] = 0.0
+                for p in range(kh):
+                    t = y + pad_top - p
+                    if t < 0 or t % sh != 0 or t // sh >= oh:
+                        continue
+                    i = t // sh
+                    for q in range(kw):
+                        u = xx + pad_left - q
+                        if u < 0 or u % sw != 0 or u // sw >= ow:
+                            continue
+                        j = u // sw
+                        for ch in range(c):
+                            dx[b, y, xx, ch] += grad[b, i, j, ch] * w[p, q, ch]
+    return dx
+
+
+@njit(cache=True)
+def depthwise_backward_filter(x, grad, sh, sw, pad_top, pad_left, dw):  # pragma: no cover
+    """The kernel gradient of ``depthwise_forward``: dw[p, q, c] sums x * grad over every
+    window position that tap (p, q) reads inside x, in float64."""
+    n, h, wd, c = x.shape
+    kh, kw = dw.shape[0], dw.shape[1]
+    oh, ow = grad.shape[1], grad.shape[2]
+    total = np.zeros((kh, kw, c), np.float64)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for p in range(kh):
+                    y = i * sh - pad_top + p
+                    if y < 0 or y >= h:
+                        continue
+                    for q in range(kw):
+                        xx = j * sw - pad_left + q
+                        if xx < 0 or xx >= wd:
+                            continue
+                        for ch in range(c):
+                            total[p, q, ch] += x[b, y, xx, ch] * grad[b, i, j, ch]
+    for p in range(kh):
+        for q in range(kw):
+            for ch in range(c):
+                dw[p, q, ch] = total[p, q, ch]
+    return dw
+
+
 _U32 = np.uint64(0xFFFFFFFF)
 _MIX_1 = np.uint64(0x7FEB352D)
 _MIX_2 = np.uint64(0x846CA68B)

@@ -1,4 +1,5 @@
-"""Depthwise convolution (by im2col and one einsum, on the same kernels as Conv2D) and the
+"""Depthwise convolution (on the CPU with one filter per channel, Numba kernels that read
+the input in place; else by im2col and one einsum, on the same kernels as Conv2D) and the
 dilated kernel that makes a dilated convolution an ordinary one."""
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class DepthwiseConv2D(Function):
         oh, ow, pt, pl = image_geometry(
             "depthwise_conv2d", x.shape, (kh, kw), self.strides, self.padding
         )
+        self.pads = (pt, pl)
+        if xp is np and m == 1:  # Numba kernels read x in place: no 9-fold im2col copy
+            return self._forward_in_place(x, w, b, (n, oh, ow, c))
         cols = xp.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
         _kernels(xp).im2col(backend.contiguous(x), kh, kw, sh, sw, pt, pl, oh, ow, cols)
         windows = cols.reshape(-1, taps, c)
@@ -57,10 +61,36 @@ class DepthwiseConv2D(Function):
         out += b.astype(x.dtype, copy=False)
         if self.recording:
             self.windows, self.filters, self.geometry = windows, filters, (x.shape, cols.shape)
-            self.pads = (pt, pl)
         return out
 
+    def _forward_in_place(self, x: Any, w: Any, b: Any, shape: tuple[int, ...]) -> Any:
+        from .kernels import cpu
+
+        x = backend.contiguous(x)
+        kernel = backend.contiguous(w[:, :, :, 0], x.dtype)
+        out = np.empty(shape, x.dtype)
+        cpu.depthwise_forward(x, kernel, *self.strides, *self.pads, out)
+        out += b.astype(x.dtype, copy=False)
+        if self.recording:
+            self.x, self.kernel = x, kernel
+        return out
+
+    def _backward_in_place(self, grad: Any) -> tuple[Any, Any, Any]:
+        from .kernels import cpu
+
+        grad = backend.contiguous(grad, self.x.dtype)
+        dw = np.empty(self.kernel.shape, self.x.dtype)
+        cpu.depthwise_backward_filter(self.x, grad, *self.strides, *self.pads, dw)
+        dx = None
+        if self.inputs[0].requires_grad:
+            dx = np.empty_like(self.x)
+            cpu.depthwise_backward_input(grad, self.kernel, *self.strides, *self.pads, dx)
+        db = grad.reshape(-1, grad.shape[-1]).sum(axis=0)
+        return dx, dw.reshape(self.inputs[1].shape), db
+
     def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+        if getattr(self, "kernel", None) is not None:
+            return self._backward_in_place(grad)
         xp = backend.get_array_module(grad)
         taps, c, m = self.filters.shape
         g = grad.reshape(-1, c, m)

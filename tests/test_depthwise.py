@@ -39,7 +39,13 @@ def naive_conv(x, w, strides, padding, dilation=(1, 1), depthwise=False):
 
 @pytest.mark.parametrize(
     "kernel,strides,padding,multiplier",
-    [((3, 3), (1, 1), "same", 1), ((3, 2), (2, 1), "valid", 2), ((2, 2), (2, 2), "same", 3)],
+    [
+        ((3, 3), (1, 1), "same", 1),
+        ((2, 3), (2, 2), "same", 1),  # the CPU's in-place kernels: strides, an even window
+        ((3, 3), (2, 1), "valid", 1),
+        ((3, 2), (2, 1), "valid", 2),
+        ((2, 2), (2, 2), "same", 3),
+    ],
 )
 def test_depthwise_matches_loops_and_its_gradients_check(
     kernel, strides, padding, multiplier, device

@@ -189,8 +189,13 @@ class Recurrence(Function):
             through_product = matmul_arrays(dhz, kernel_t)
             if self.mask is not None:
                 through_product *= self.mask
-            dh = dh_cell + through_product + carried_h
-            dc = dc + carried_c
+            if self.step_mask is not None:
+                dh = dh_cell + through_product + carried_h
+                dc = dc + carried_c
+            elif isinstance(dh_cell, int):  # the cell passes nothing to h directly (0)
+                dh = through_product
+            else:
+                dh = dh_cell + through_product
         dxz_all = dxz_all.reshape(n * steps, -1)
         dhz_all = dhz_all.reshape(n * steps, -1)
         read = self.read.reshape(n * steps, units)
@@ -244,11 +249,13 @@ class LSTMRecurrence(Recurrence):
         return self._factors
 
     def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
-        z = xz + hz
         u = h.shape[1]
-        factors = self._keras_cell(z)
+        factors = self._keras_cell(hz)
+        z = None if factors is not None else xz + hz
         if factors is not None:  # a third of the array operations of the general form
             a, b = factors
+            z = hz  # the step's own product: summed in place
+            z += xz
             z *= a
             gates = self.xp.tanh(z, out=z)
             gates *= a

@@ -418,15 +418,20 @@ class Conv2D(Function):
             raise ValueError(f"conv2d: input has {c} channels but the kernel expects {cin}.")
         sh, sw = self.strides
         oh, ow, pt, pl = image_geometry("conv2d", x.shape, (kh, kw), self.strides, self.padding)
-        cols = workspace.take(xp, (n * oh * ow, kh * kw * c), x.dtype)
-        windows = cols.reshape(n, oh, ow, kh, kw, c)
-        _kernels(xp).im2col(backend.contiguous(x), kh, kw, sh, sw, pt, pl, oh, ow, windows)
+        # A 1x1 window at stride 1 reads each pixel once: x's rows are im2col's matrix.
+        self.pointwise = kh == kw == 1 and self.strides == (1, 1)
+        if self.pointwise:
+            cols = backend.contiguous(x).reshape(n * h * wd, c)
+        else:
+            cols = workspace.take(xp, (n * oh * ow, kh * kw * c), x.dtype)
+            windows = cols.reshape(n, oh, ow, kh, kw, c)
+            _kernels(xp).im2col(backend.contiguous(x), kh, kw, sh, sw, pt, pl, oh, ow, windows)
         out = _add_bias(matmul_arrays(cols, w.reshape(kh * kw * c, f)), b, self.relu)
         if self.recording:
             self.cols, self.w = cols, w
             self.y = out if self.relu else None
             self.geometry = (x.shape, (n, oh, ow, kh, kw, c), pt, pl)
-        else:
+        elif not self.pointwise:
             workspace.give(cols)
         return out.reshape(n, oh, ow, f)
 
@@ -438,10 +443,14 @@ class Conv2D(Function):
         if self.relu:
             g = _relu_grad(g, self.y)
         dw = matmul_arrays(self.cols.T, g).reshape(self.w.shape)
-        workspace.give(self.cols)
+        if not self.pointwise:
+            workspace.give(self.cols)
         self.cols = None
         db = _bias_grad(g)
         dx = None
+        if self.pointwise and self.inputs[0].requires_grad:
+            dx = matmul_arrays(g, self.w.reshape(-1, f).T).reshape(x_shape)
+            return dx, dw, db
         route = xp is np and self.strides == (1, 1) and _convolution_route(x_shape[3], f)
         if self.inputs[0].requires_grad and route:
             dx = self._input_grad_by_convolution(xp, g, x_shape, cols_shape, pt, pl)

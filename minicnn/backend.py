@@ -380,6 +380,79 @@ def is_int_dtype(dtype: Any) -> bool:
     return standardize_dtype(dtype).startswith(("int", "uint"))
 
 
+# Keras' type promotion, JAX's lattice: each type and the types just above it. "int" and
+# "float" are Python's numbers, weak types that take the width of what they meet.
+_PROMOTIONS = {
+    "bool": ("int",),
+    "uint8": ("int16", "uint16"),
+    "uint16": ("int32", "uint32"),
+    "uint32": ("int64", "uint64"),
+    "uint64": ("float",),
+    "int": ("uint8", "int8"),
+    "int8": ("int16",),
+    "int16": ("int32",),
+    "int32": ("int64",),
+    "int64": ("float",),
+    "float": ("bfloat16", "float16"),
+    "bfloat16": ("float32",),
+    "float16": ("float32",),
+    "float32": ("float64",),
+    "float64": (),
+}
+
+
+def _above(node: str) -> frozenset[str]:
+    """The node and every type above it on the lattice."""
+    found, todo = {node}, [node]
+    while todo:
+        for higher in _PROMOTIONS[todo.pop()]:
+            if higher not in found:
+                found.add(higher)
+                todo.append(higher)
+    return frozenset(found)
+
+
+_UPPER_BOUNDS = {node: _above(node) for node in _PROMOTIONS}
+_NARROWED = {"int64": "int32", "uint64": "uint32", "float64": "float32"}
+
+
+def _least_upper_bound(nodes: set[str]) -> str:
+    for node in nodes:
+        if node not in _UPPER_BOUNDS:
+            raise ValueError(f"dtype={node!r} is not a valid dtype for Keras type promotion.")
+    common = frozenset.intersection(*(_UPPER_BOUNDS[n] for n in nodes))
+    least = (common & nodes) or {c for c in common if common <= _UPPER_BOUNDS[c]}
+    return next(iter(least))  # the lattice has one least upper bound for any set
+
+
+def result_type(*dtypes: Any) -> str:
+    """Keras' ``backend.result_type``: the dtype of an operation on these dtypes (or
+    Python's int, float and bool, which as weak types take the width of what they meet),
+    by JAX's promotion lattice, with 64-bit results narrowed to 32 bits as on every Keras
+    backend but TensorFlow's (and Python's numbers alone taking float32 and int32)."""
+    if not dtypes:
+        return floatx()
+    weak = [d is int or d is float for d in dtypes]
+    names = [
+        {int: "int32", float: "float32", bool: "bool"}.get(d) or standardize_dtype(d)
+        for d in dtypes
+    ]
+    if len(names) == 1:
+        out, out_weak = names[0], weak[0]
+    elif len(set(names)) == 1 and not all(weak):
+        out, out_weak = names[0], False
+    elif all(weak):
+        out, out_weak = _least_upper_bound(set(names)), True
+    else:
+        pairs = zip(names, weak, strict=True)
+        nodes = {("float" if "float" in n else "int") if w else n for n, w in pairs}
+        out = _least_upper_bound(nodes)
+        out_weak = out in ("int", "float")
+    if out_weak and out != "bool":
+        out = {"b": "bool", "i": "int32", "u": "uint32"}.get(out[0], "float32")
+    return _NARROWED.get(out, out)
+
+
 def is_keras_tensor(x: Any) -> bool:
     """Whether ``x`` is a symbolic tensor of a graph being built (``Input``'s and the
     layers' outputs on it), as Keras' KerasTensor."""

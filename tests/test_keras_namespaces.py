@@ -189,3 +189,20 @@ def test_keras_backend_functions_answer_as_keras_does():
     assert K.is_keras_tensor(Input((3,))) and not K.is_keras_tensor(np.zeros(3))
     with pytest.raises(ValueError, match="float32 only"):
         K.set_floatx("float16")
+
+
+def test_result_type_follows_keras_promotion_table():
+    """Keras 3.15's backend.result_type on every pair of minicnn's dtypes and Python's
+    numbers (tests/keras_files/result_types.json, which Keras wrote)."""
+    import json
+    from pathlib import Path
+
+    from minicnn import backend as K
+
+    table = json.loads((Path(__file__).parent / "keras_files" / "result_types.json").read_text())
+    python = {"int": int, "float": float, "bool": bool}
+    for case in table:
+        assert K.result_type(*(python.get(n, n) for n in case["inputs"])) == case["result"], case
+    assert len(table) == 275 and K.result_type() == "float32"
+    with pytest.raises(ValueError, match="not a valid dtype for Keras type promotion"):
+        K.result_type("int32", "complex64")

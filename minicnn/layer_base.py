@@ -617,6 +617,18 @@ class Layer:
         """Keras' layer path: its name (minicnn's layers are named uniquely)."""
         return self.name
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickling (and ``copy.deepcopy``) a layer keeps what a model file keeps of it: its
+        config, its build and its state (``save_own_variables``), as Keras' layers pickle.
+        A layer whose config cannot rebuild it (a Lambda of a Python lambda) is refused."""
+        if not self.serializable:
+            raise TypeError(f"{self.describe()} cannot be pickled: its config cannot rebuild it.")
+        store: dict[str, Any] = {}
+        if self.built:
+            self.save_own_variables(store)
+        built = self.get_build_config() if self.built else None
+        return (_unpickled_layer, (type(self), self.get_config(), built, store, self.device))
+
     def get_build_config(self) -> dict[str, Any] | None:
         """Keras' build config: the input shape (batch axis None), or None before a build."""
         if self.input_shape is None:
@@ -1523,3 +1535,17 @@ class _Activated(Layer):
         self._weights[0].constraint = self.kernel_constraint
         if self.use_bias:
             self._weights[self.bias_index].constraint = self.bias_constraint
+
+
+def _unpickled_layer(
+    cls: type, config: dict[str, Any], built: Any, store: dict[str, Any], device: str
+) -> Layer:
+    """A pickled layer made again: from its config, built as it was, with its state."""
+    layer = cls.from_config(config)
+    if built is not None:
+        layer.build_from_config(built)
+    if store:
+        layer.load_own_variables(store)
+    if device == "gpu" and backend.gpu_available():
+        layer.to("gpu")
+    return layer

@@ -181,3 +181,32 @@ def test_a_model_pickles_with_its_weights_compile_and_optimizer_state():
     assert again.get_compile_config() == model.get_compile_config()
     unbuilt = pickle.loads(pickle.dumps(Sequential([L.Dense(3)], name="later")))
     assert unbuilt.name == "later" and not unbuilt.built and len(unbuilt.layers) == 1
+
+
+def test_a_layer_pickles_with_its_build_and_state():
+    """A layer alone pickles (and deep-copies) as Keras' do: config, build and state (batch
+    norm's moving statistics, an int4 kernel's bytes and scales); a lambda cannot be."""
+    import copy
+
+    from minicnn import quantizers
+    from minicnn.autograd import Tensor
+
+    rng = np.random.default_rng(4)
+    x = rng.random((8, 6)).astype(np.float32)
+    norm = L.BatchNormalization()
+    norm(Tensor(x), training=True)
+    dense = L.Dense(4)
+    dense.build((None, 6))
+    dense.quantize("int4", config=quantizers.Int4QuantizationConfig(block_size=4))
+    for layer in (norm, dense, L.LSTM(3)):
+        if not layer.built:
+            layer(Tensor(x[:, None, :].repeat(2, axis=1)))
+        again = pickle.loads(pickle.dumps(layer))
+        assert type(again) is type(layer) and again.get_config() == layer.get_config()
+        for kept, now in zip(layer.get_weights(), again.get_weights(), strict=True):
+            np.testing.assert_array_equal(kept, now)
+    twin = copy.deepcopy(dense)
+    np.testing.assert_array_equal(twin(Tensor(x)).data, dense(Tensor(x)).data)
+    assert not pickle.loads(pickle.dumps(L.Dense(5))).built
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(L.Lambda(lambda t: t * 2))

@@ -57,7 +57,29 @@ def relu(
 ) -> Tensor:
     if negative_slope == 0 and max_value is None and threshold == 0:
         return plain_relu(x)  # two passes over memory, where the general form takes six
+    if negative_slope == 0 and threshold == 0 and max_value is not None and max_value > 0:
+        return ClippedReLU(max_value)(x)  # ReLU6 (MobileNetV2's) and its kin
     return ConfigurableReLU(negative_slope, max_value, threshold)(x)
+
+
+class ClippedReLU(Function):
+    """min(max(x, 0), max_value) in one pass; the gradient passes where the output is
+    strictly between 0 and max_value (0 at x = 0, as Keras' relu's)."""
+
+    def __init__(self, max_value: float) -> None:
+        self.max_value = max_value
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        cast = x.dtype.type
+        y = xp.clip(x, cast(0), cast(self.max_value))
+        if self.recording:
+            self.y = y
+        return y
+
+    def backward(self, grad: Any) -> Any:
+        inside = (self.y > 0) & (self.y < self.y.dtype.type(self.max_value))
+        return grad * inside
 
 
 class PReLU(Function):

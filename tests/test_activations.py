@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pytest
 from gradcheck import check_gradients
+from test_functions import host
+from test_layers import check_layer_gradients
 from test_models import toy_data
 
 from minicnn import Sequential, activations, backend, load_model
@@ -256,3 +258,20 @@ def test_softmax_over_another_axis_as_keras(device):
     check_gradients(lambda t: L.Softmax(axis=1)(t), x.copy(), device=device)
     with pytest.raises(ValueError, match="out of range"):
         Sequential([Input((3, 4)), L.Softmax(axis=4)])
+
+
+def test_relu6_clips_in_one_pass_and_passes_gradients_strictly_inside(device):
+    """ReLU(max_value=6) (MobileNetV2's) takes its own one-pass form: the same values as the
+    general relu, and the gradient 1 only strictly between 0 and 6, as Keras' relu has it
+    (0 at x = 0 and from 6 up)."""
+    from minicnn import activation_ops
+    from minicnn.autograd import Tensor
+
+    values = np.array([-2.0, 0.0, 0.5, 5.9, 6.0, 9.0])
+    x = Tensor(backend.to_device(values, device), requires_grad=True)
+    y = L.ReLU(max_value=6.0)(x)
+    assert isinstance(y.creator, activation_ops.ClippedReLU)
+    y.backward(backend.to_device(np.ones(6), device))
+    np.testing.assert_array_equal(host(y.data), [0, 0, 0.5, 5.9, 6, 6])
+    np.testing.assert_array_equal(host(x.grad), [0, 0, 1, 1, 0, 0])
+    check_layer_gradients(L.ReLU(max_value=1.5), np.array([[-1.0, 0.3, 0.9, 2.0]]), device=device)

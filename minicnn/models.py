@@ -57,10 +57,35 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         not built yet keeps its config. As in Keras, custom layers must be registered."""
         from . import saving
 
+        if self._subclassed:
+            return self._reduce_subclassed()
         if not self.built:
             self._require_config("pickle")
             return (_from_pickled_config, (type(self), self.get_config(), self.device))
         return (saving.model_from_bytes, (saving.model_to_bytes(self), self.device))
+
+    def _reduce_subclassed(self) -> tuple[Any, tuple[Any, ...]]:
+        """A subclassed model pickles as Keras' does: by its class (importable, as pickle
+        needs) and the config its own ``get_config`` gives, with its build and weights (not
+        its compile state). A class without its own ``get_config`` is refused: its
+        architecture is its code, which its config would not rebuild."""
+        if type(self).get_config is Model.get_config:
+            raise TypeError(
+                f"pickle: Model '{self.name}' is a subclassed model without its own "
+                "get_config, so nothing rebuilds it. Give its class get_config (its __init__'s "
+                "arguments, as in Keras), or pickle its weights (get_weights)."
+            )
+        built = self.built and self.input_shape is not None
+        return (
+            _unpickled_subclass,
+            (
+                type(self),
+                self.get_config(),
+                self.get_build_config() if built else None,
+                self.get_weights() if built else None,
+                self.device,
+            ),
+        )
 
     def __init__(
         self,
@@ -888,6 +913,22 @@ def _from_pickled_config(cls: type, config: dict[str, Any], device: str) -> Mode
     from . import backend
 
     return cls.from_config(config, device="cpu" if not backend.gpu_available() else device)
+
+
+def _unpickled_subclass(
+    cls: type, config: dict[str, Any], built: Any, weights: Any, device: str
+) -> Model:
+    """A pickled subclassed model made again: from its config, built, with its weights."""
+    from . import backend
+
+    uses_own = cls.from_config.__func__ is not Model.from_config.__func__
+    model = cls.from_config(config) if uses_own else cls(**config)
+    if built is not None:
+        model.build_from_config(built)
+        model.set_weights(weights)
+    if device == "gpu" and backend.gpu_available():
+        model.to("gpu")
+    return model
 
 
 def clone_model(model: Model) -> Model:

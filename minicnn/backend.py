@@ -63,6 +63,12 @@ _device_scope: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
+def device_here(device: str) -> str:
+    """``device`` where it is available, else the CPU: where an unpickled model or layer
+    goes (pickled beside a GPU, it may be loaded where there is none)."""
+    return "cpu" if device == "gpu" and not gpu_available() else device
+
+
 def device_name(name: str) -> str:
     """Keras' and PyTorch's device names ('cpu', 'gpu', 'gpu:0', 'cuda', 'cuda:0', 'auto') as
     minicnn's 'cpu', 'gpu' or 'auto' (one GPU: index 0 only)."""
@@ -343,7 +349,9 @@ def set_epsilon(value: float) -> None:
 
 
 def floatx() -> str:
-    return "float32"
+    from . import config
+
+    return config.floatx()
 
 
 def set_floatx(value: str) -> None:
@@ -465,13 +473,13 @@ def scatter_add(target: Any, indices: Any, values: Any) -> None:
     """target[indices] += values, with repeated indices adding up (NumPy's ``add.at``; CuPy's
     ``scatter_add``, which adds atomically)."""
     if isinstance(target, np.ndarray):
-        if not _scatter_by_groups(target, indices, values):
+        if not _scatter_common_case(target, indices, values):
             np.add.at(target, indices, values)
     else:
         target.scatter_add(indices, values)
 
 
-def _scatter_by_groups(target: np.ndarray, indices: Any, values: Any) -> bool:
+def _scatter_common_case(target: np.ndarray, indices: Any, values: Any) -> bool:
     """NumPy's add.at is slow (an embedding's gradient of 5120 ids: 5 ms); the common cases
     are done another way, and True said: counts into a vector by ``bincount``, rows into a
     matrix by a Numba loop (0.1 ms)."""

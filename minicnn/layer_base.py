@@ -1546,6 +1546,6 @@ def _unpickled_layer(
         layer.build_from_config(built)
     if store:
         layer.load_own_variables(store)
-    if device == "gpu" and backend.gpu_available():
+    if backend.device_here(device) == "gpu":
         layer.to("gpu")
     return layer

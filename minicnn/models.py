@@ -456,7 +456,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         def chosen(layer: Layer) -> bool:
             if filters is None:
                 return True
-            if callable(filters) and not isinstance(filters, str):
+            if callable(filters):
                 return bool(filters(layer))
             patterns = [filters] if isinstance(filters, str) else list(filters)
             return any(re.search(pattern, layer.name) for pattern in patterns)
@@ -912,7 +912,7 @@ def layer_from_config(entry: dict[str, Any]) -> Layer:
 def _from_pickled_config(cls: type, config: dict[str, Any], device: str) -> Model:
     from . import backend
 
-    return cls.from_config(config, device="cpu" if not backend.gpu_available() else device)
+    return cls.from_config(config, device=backend.device_here(device))
 
 
 def _unpickled_subclass(
@@ -926,7 +926,7 @@ def _unpickled_subclass(
     if built is not None:
         model.build_from_config(built)
         model.set_weights(weights)
-    if device == "gpu" and backend.gpu_available():
+    if backend.device_here(device) == "gpu":
         model.to("gpu")
     return model
 

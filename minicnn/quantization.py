@@ -242,10 +242,13 @@ class Quantizable:
         """The float matrix's shape (Dense: inputs, units; Embedding: ids, features)."""
         raise NotImplementedError
 
-    def _quantized_values(self, matrix: Any) -> tuple[Any, Any, Any]:
-        """A float matrix as the layer keeps it quantized: its values (int4 packed), the
-        scales and the zero points (None but for int4 in blocks)."""
-        axis = self.quantized_axis % 2
+    def _quantized_values(
+        self, matrix: Any, axis: int | None = None, pack_axis: int = -1
+    ) -> tuple[Any, Any, Any]:
+        """A float matrix as the layer keeps it quantized: its values (int4 packed two to a
+        byte along ``pack_axis``), the scales and the zero points (None but for int4 in
+        blocks). Each scale covers ``axis`` (the layer's ``quantized_axis`` by default)."""
+        axis = (self.quantized_axis if axis is None else axis) % 2
         if self.quantization_mode == "int8":
             values, scale = abs_max_quantize(matrix, axis=axis)
             return values, scale.reshape(-1), None
@@ -261,7 +264,7 @@ class Quantizable:
             if axis:
                 values, scale, zero = values.T, scale.T, zero.T
         xp = backend.get_array_module(values)
-        return pack_int4_values(xp.ascontiguousarray(values), axis=-1), scale, zero
+        return pack_int4_values(xp.ascontiguousarray(values), axis=pack_axis), scale, zero
 
     def _weight_named(self, name: str) -> Tensor:
         for weight in self._weights:

@@ -236,8 +236,7 @@ class LSTMRecurrence(Recurrence):
         (tanh(x / 2) + 1) / 2, and a = 1, b = 0 on the cell's block), else None."""
         if self.gate is not activation_ops._stable_sigmoid or self.act is not _tanh:
             return None
-        key = (z.shape[1], z.dtype, self.xp)
-        if getattr(self, "_factors_key", None) != key:
+        if getattr(self, "_factors", None) is None:  # once per call: every step's z is alike
             # Made on z's device by its own kernels: a host copy would break a CUDA graph
             # capture of the step.
             u, xp = z.shape[1] // 4, self.xp
@@ -245,13 +244,12 @@ class LSTMRecurrence(Recurrence):
             a[2 * u : 3 * u] = 1
             b = xp.full(4 * u, 0.5, z.dtype)
             b[2 * u : 3 * u] = 0
-            self._factors, self._factors_key = (a, b), key
+            self._factors = (a, b)
         return self._factors
 
     def step(self, xz: Any, hz: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
         u = h.shape[1]
         factors = self._keras_cell(hz)
-        z = None if factors is not None else xz + hz
         if factors is not None:  # a third of the array operations of the general form
             a, b = factors
             z = hz  # the step's own product: summed in place
@@ -265,6 +263,7 @@ class LSTMRecurrence(Recurrence):
             c_new += i * g
             squashed = self.xp.tanh(c_new)
             return o * squashed, c_new, (gates, c, squashed)
+        z = xz + hz
         i, f = self.gate(self.xp, z[:, :u]), self.gate(self.xp, z[:, u : 2 * u])
         g, o = self.act(self.xp, z[:, 2 * u : 3 * u]), self.gate(self.xp, z[:, 3 * u :])
         c_new = f * c + i * g

@@ -251,8 +251,7 @@ def model_from_bytes(data: bytes, device: str = "cpu") -> Model:
     """The model of ``model_to_bytes``' bytes, on ``device`` (the CPU where no GPU is)."""
     import tempfile
 
-    if device == "gpu" and not backend.gpu_available():
-        device = "cpu"
+    device = backend.device_here(device)
     with tempfile.TemporaryDirectory(prefix="minicnn-pickle-") as folder:
         path = Path(folder) / "model.npz"
         path.write_bytes(data)

@@ -16,13 +16,9 @@ from .data_checks import positive_int
 from .layer_base import Layer, Shape, _Activated, grouped_channels, groups_of
 from .lora import LowRankAdaptation
 from .quantization import (
-    VALUE_RANGES,
     Quantizable,
-    abs_max_quantize,
-    abs_max_quantize_grouped_with_zero_point,
     dequantize_with_sz_map,
     int8_matmul,
-    pack_int4_values,
     unpack_int4_values,
 )
 
@@ -489,7 +485,8 @@ class ReversibleEmbedding(Embedding):
         if self.tie_weights:
             return
         table, reverse, *table_extras = self._weights
-        values, scale, zero = self._quantized_reverse(reverse.data)
+        # Its scales cover its columns (axis 0), and int4 packs down them too.
+        values, scale, zero = self._quantized_values(reverse.data, axis=0, pack_axis=0)
         reverse.data = values
         reverse.requires_grad = False
         self._frozen_weights.add(id(reverse))
@@ -501,20 +498,6 @@ class ReversibleEmbedding(Embedding):
             self.add_weight(array.shape, lambda shape, a=array: a, trainable=False, name=name)
         added = self._weights[-len(extras) :]
         self._weights[:] = [table, *table_extras, reverse, *added]
-
-    def _quantized_reverse(self, matrix: Any) -> tuple[Any, Any, Any]:
-        if self.quantization_mode == "int8":
-            values, scale = abs_max_quantize(matrix, axis=0)
-            return values, scale.reshape(-1), None
-        zero = None
-        if self.quantization_block_size is None:
-            values, scale = abs_max_quantize(matrix, axis=0, value_range=VALUE_RANGES["int4"])
-            scale = scale.reshape(-1)
-        else:
-            values, scale, zero = abs_max_quantize_grouped_with_zero_point(
-                matrix, self.quantization_block_size
-            )
-        return pack_int4_values(values, axis=0), scale, zero
 
     def call(self, x: Tensor, training: bool, reverse: bool = False) -> Tensor:
         if not reverse:

@@ -15,6 +15,7 @@ from .data_checks import positive_int
 from .functions import batched_product
 from .layer_base import Shape, _Activated
 from .lora import LowRankAdaptation
+from .quantization import Quantizable, abs_max_quantize
 
 
 def split_equation(equation: str, ranks: tuple[int, int]) -> tuple[str, str, str]:
@@ -140,14 +141,62 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
     return result
 
 
-class EinsumDense(LowRankAdaptation, _Activated):
+def output_layout(scale: Any, spec: str, spec_out: str) -> Any:
+    """A scale kept over an operand's axes (size 1 on those the sum runs over) laid out
+    along the output's axes: the operand's other axes in the output's order, 1 for each
+    output axis the operand lacks. It broadcasts against the output, and is how Keras
+    stores an int8 EinsumDense's kernel scale."""
+    kept = [c for c in spec if c in spec_out]
+    xp = backend.get_array_module(scale)
+    values = scale.reshape([scale.shape[spec.index(c)] for c in kept])
+    values = xp.transpose(values, [kept.index(c) for c in spec_out if c in spec])
+    return values.reshape([scale.shape[spec.index(c)] if c in spec else 1 for c in spec_out])
+
+
+def operand_layout(scale: Any, spec: str, spec_out: str, shape: tuple[int, ...]) -> Any:
+    """``output_layout`` undone: the scale over the operand's axes (of ``shape``), 1 on
+    those the sum runs over."""
+    order = [c for c in spec_out if c in spec]
+    xp = backend.get_array_module(scale)
+    values = scale.reshape([shape[spec.index(c)] for c in order])
+    values = xp.transpose(values, [order.index(c) for c in spec if c in spec_out])
+    return values.reshape([n if c in spec_out else 1 for c, n in zip(spec, shape, strict=True)])
+
+
+class Int8Einsum(Einsum):
+    """Keras' int8 EinsumDense product: x quantized to int8 by its abs-max over the axes
+    the sum runs over, times the int8 kernel, both scales (laid out along the output's
+    axes) divided out. The gradient reaches x alone, through the dequantized kernel."""
+
+    def forward(self, x: Any, kernel: Any, kernel_scale: Any) -> Any:
+        spec_x, spec_kernel, spec_out = self.specs
+        summed = tuple(i for i, c in enumerate(spec_x) if c not in spec_out)
+        xq, x_scale = abs_max_quantize(x, axis=summed)
+        product = super().forward(xq.astype(np.float32), kernel.astype(np.float32))
+        self.kernel_scale = kernel_scale
+        scales = output_layout(x_scale, spec_x, spec_out) * kernel_scale
+        return (product / scales).astype(np.float32)
+
+    def backward(self, grad: Any) -> tuple[Any, None, None]:
+        spec_x, spec_kernel, spec_out = self.specs
+        scale = operand_layout(self.kernel_scale, spec_kernel, spec_out, self.b.shape)
+        return contract(grad, spec_out, self.b / scale, spec_kernel, spec_x, self.sizes), None, None
+
+
+class EinsumDense(Quantizable, LowRankAdaptation, _Activated):
     """Keras' EinsumDense: ``activation(einsum(equation, x, kernel) + bias)``. The equation
     names the input's axes (the batch's first), the kernel's and the output's, as
     'ab,bc->ac' (Dense) or 'abc,cde->abde' (a projection into heads); '...' stands for axes
     passed through. ``output_shape`` gives the output's axes after the batch (those that the
     ellipsis stands for left out; None for one the input has); the kernel's shape follows
     from them, and ``bias_axes`` (letters of the output) gives the bias its axes. LoRA as in
-    Dense (``lora_rank``)."""
+    Dense (``lora_rank``).
+
+    ``quantize("int8")`` as Keras: the kernel as int8 by its abs-max over the axes the sum
+    runs over, the scales laid out along the output's axes (``output_layout``), inputs
+    quantized alike in each call. ``quantize("int4")`` (weights only): the kernel reshaped,
+    as Keras reshapes it, to a matrix (the summed axes' size, the others'), quantized and
+    packed as a Dense's kernel."""
 
     WEIGHT_NAMES = ("kernel", "bias")
 
@@ -235,13 +284,55 @@ class EinsumDense(LowRankAdaptation, _Activated):
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
+        self.kernel_specs = self._specs(self.input_shape)
+        self.kernel_shape = tuple(self._weights[0].shape)
+        if self.quantization_mode:  # rebuilt from a quantized model's config
+            self._quantized_build()
         self._lora_build()
+
+    def _summed_axes(self) -> tuple[int, ...]:
+        """The kernel's axes that the sum runs over (not in the output)."""
+        _, spec_kernel, spec_out = self.kernel_specs
+        return tuple(i for i, c in enumerate(spec_kernel) if c not in spec_out)
+
+    def _matrix_shape(self) -> tuple[int, int]:
+        """The int4 matrix's shape: the summed axes' size, the other axes'."""
+        rows = int(np.prod([self.kernel_shape[i] for i in self._summed_axes()], dtype=np.int64))
+        return rows, int(np.prod(self.kernel_shape, dtype=np.int64)) // rows
+
+    def _lora_matrix_shape(self) -> tuple[int, ...]:
+        return self.kernel_shape
+
+    def _quantized_values(
+        self, matrix: Any, axis: int | None = None, pack_axis: int = -1
+    ) -> tuple[Any, Any, Any]:
+        if self.quantization_mode == "int8":
+            values, scale = abs_max_quantize(matrix, axis=self._summed_axes())
+            _, spec_kernel, spec_out = self.kernel_specs
+            return values, output_layout(scale, spec_kernel, spec_out), None
+        # Keras reshapes the kernel without moving the summed axes first.
+        return super()._quantized_values(matrix.reshape(self._matrix_shape()), 0, pack_axis)
+
+    def dequantized_matrix(self) -> Any:
+        if self.quantization_mode == "int4":
+            return super().dequantized_matrix().reshape(self.kernel_shape)
+        _, spec_kernel, spec_out = self.kernel_specs
+        scale = operand_layout(self.quantized_scale.data, spec_kernel, spec_out, self.kernel_shape)
+        return self._weights[0].data.astype(np.float32) / scale
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         from . import ops
 
         specs = self._specs(x.shape[1:])
-        out = Einsum(*specs)(x, self._adapted(self._weights[0]))
+        if self.quantization_mode == "int8":
+            out = Int8Einsum(*specs)(x, self._weights[0], self.quantized_scale)
+        elif self.quantization_mode:
+            out = Einsum(*specs)(x, Tensor(self.dequantized_matrix()))
+        else:
+            out = Einsum(*specs)(x, self._adapted(self._weights[0]))
+        if self.quantization_mode and self.lora_enabled:
+            a, b = self._weights[-2], self._weights[-1]
+            out = out + Einsum(*specs)(x, ops.matmul(a, b) * (self.lora_alpha / self.lora_rank))
         if self.use_bias:
             out = out + self._weights[1]
         return ops.relu(out) if relu else out
@@ -255,4 +346,5 @@ class EinsumDense(LowRankAdaptation, _Activated):
             "output_shape": list(self.partial_output_shape),
             "bias_axes": self.bias_axes,
             **self._lora_config(),
+            **self._quantized_policy_config(),
         }

@@ -256,8 +256,8 @@ class Layer:
             self.quantization_block_size = None if block in (None, -1) else block
         if self.quantization_mode and not hasattr(self, "quantize"):
             raise ValueError(
-                f"{type(self).__name__} cannot be quantized (dtype {dtype!r}); Dense and "
-                "Embedding can."
+                f"{type(self).__name__} cannot be quantized (dtype {dtype!r}); Dense, "
+                "EinsumDense and Embedding can."
             )
         if self.takes_data_format:
             self.data_format = channels_last(
@@ -1506,7 +1506,8 @@ class _Activated(Layer):
 
     @property
     def losses(self) -> list[Tensor]:
-        pairs = [(self.kernel_regularizer, 0)]
+        # A quantized kernel is a constant: only the bias's penalty (and LoRA's) remain.
+        pairs = [] if self.quantization_mode else [(self.kernel_regularizer, 0)]
         if self.use_bias:
             pairs.append((self.bias_regularizer, self.bias_index))
         return self._penalties(pairs)

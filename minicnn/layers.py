@@ -728,7 +728,7 @@ class Dense(Quantizable, LowRankAdaptation, _Activated):
         elif self.quantization_block_size is None:
             out = (rows @ Tensor(self.quantized_values())) / self.quantized_scale
         else:
-            out = rows @ Tensor(self.dequantize(self.quantized_values()))
+            out = rows @ Tensor(self.dequantized_matrix())
         if self.lora_enabled:
             a, b = self._weights[-2], self._weights[-1]
             out = out + (rows @ a) @ b * (self.lora_alpha / self.lora_rank)
@@ -737,14 +737,6 @@ class Dense(Quantizable, LowRankAdaptation, _Activated):
         if relu:
             out = F.relu(out)
         return out if x.ndim == 2 else F.reshape(out, (*x.shape[:-1], self.units))
-
-    @property
-    def losses(self) -> list[Tensor]:
-        if not self.quantization_mode:
-            return super().losses
-        # The int8 kernel is a constant: only the bias's penalty (and LoRA's) remain.
-        pairs = [(self.bias_regularizer, self.bias_index)] if self.use_bias else []
-        return self._penalties(pairs)
 
     def get_config(self) -> dict[str, Any]:
         return {

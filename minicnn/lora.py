@@ -1,4 +1,4 @@
-"""Keras' LoRA (low-rank adaptation) for Dense and Embedding: ``lora_rank`` (or
+"""Keras' LoRA (low-rank adaptation) for Dense, EinsumDense and Embedding: ``lora_rank`` (or
 ``layer.enable_lora(rank)`` on a built layer) freezes the kernel W and trains two small
 matrices A (in, rank) and B (rank, out) instead; the layer computes with
 W + (lora_alpha / rank) A B. B starts at zero, so the layer starts as it was."""
@@ -48,9 +48,7 @@ class LowRankAdaptation:
             raise ValueError(f"{owner}: LoRA is already enabled.")
         rank = positive_int(rank, f"{owner}: rank")
         base = self._weights[0]
-        # An EinsumDense kernel may have more axes (A gets them); an int4 matrix is packed.
-        quantized = getattr(self, "quantization_mode", None)
-        *rows, cols = self._matrix_shape() if quantized else base.shape
+        *rows, cols = self._lora_matrix_shape()
         regularizer = getattr(self, "kernel_regularizer", None) or getattr(
             self, "embeddings_regularizer", None
         )
@@ -61,6 +59,13 @@ class LowRankAdaptation:
         base.requires_grad = False
         self.lora_enabled, self.lora_rank = True, rank
         self.lora_alpha = float(rank if lora_alpha is None else lora_alpha)
+
+    def _lora_matrix_shape(self) -> tuple[int, ...]:
+        """The float matrix's shape, which A B adds to: an EinsumDense kernel may have more
+        axes than two (A gets all but the last); an int4 matrix is stored packed."""
+        if getattr(self, "quantization_mode", None):
+            return self._matrix_shape()
+        return self._weights[0].shape
 
     def _adapted(self, base: Tensor) -> Tensor:
         """The matrix the layer computes with: W, or W + (alpha / rank) A B with LoRA."""

@@ -429,12 +429,12 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def quantize(
         self, mode: str | None = None, config: Any = None, filters: Any = None, **kwargs: Any
     ) -> None:
-        """Keras' ``model.quantize("int8")`` or ``("int4")``: every Dense and Embedding layer
-        (nested ones too; ``filters``: only those whose name matches a regex, one of a list
-        of them, or for which a function says True) keeps its matrix quantized with its
-        scales (``minicnn.quantization``; ``config``: ``quantizers.Int4QuantizationConfig(
-        block_size=...)``, say); compile again before training (what trains is the biases
-        and any LoRA enabled later)."""
+        """Keras' ``model.quantize("int8")`` or ``("int4")``: every Dense, EinsumDense and
+        Embedding layer (nested ones too; ``filters``: only those whose name matches a
+        regex, one of a list of them, or for which a function says True) keeps its matrix
+        quantized with its scales (``minicnn.quantization``; ``config``:
+        ``quantizers.Int4QuantizationConfig(block_size=...)``, say); compile again before
+        training (what trains is the biases and any LoRA enabled later)."""
         import re
 
         from .quantization import resolve_quantization

@@ -14,6 +14,9 @@ zero point over its min..max (``abs_max_quantize_grouped_with_zero_point``); blo
 (``Int4QuantizationConfig(block_size=-1)``) gives one abs-max scale per unit instead. The
 inputs stay float32: the layer computes with the matrix dequantized.
 
+An EinsumDense quantizes likewise (``minicnn.einsum``): int8 over the axes its sum runs
+over, int4 on its kernel reshaped to a matrix.
+
 The quantized weights do not train (LoRA, enabled afterwards, does), and the model saves and
 loads quantized (its layers' dtype policy is Keras' "int8_from_float32" or
 "int4/128_from_float32")."""
@@ -303,13 +306,15 @@ class Quantizable:
             return dequantize_with_sz_map(values, scale, zero, groups, group_axis=axis)
         return values / (scale if self.quantized_axis % 2 == 0 else scale[..., None])
 
+    def dequantized_matrix(self) -> Any:
+        """The float matrix that the quantized one stands for."""
+        return self.dequantize(self.quantized_values())
+
     def merged_quantized_weights(self) -> list[Any]:
         """The weights as Keras saves a quantized layer with LoRA: the matrix dequantized,
         LoRA's term added, and quantized again (new scales); A and B left out."""
         a, b = self._weights[-2].data, self._weights[-1].data
-        merged = self.dequantize(self.quantized_values()) + (a @ b) * (
-            self.lora_alpha / self.lora_rank
-        )
+        merged = self.dequantized_matrix() + (a @ b) * (self.lora_alpha / self.lora_rank)
         values, scale, zero = self._quantized_values(merged.astype(np.float32))
         replaced = {self._weights[0].name: values, self.scale_name: scale, self.zero_name: zero}
         kept = [replaced.get(weight.name) for weight in self._weights[:-2]]

@@ -35,6 +35,7 @@ NAMES = [
     "quantized_language_model",
     "quantized_int4",
     "quantized_int4_language_model",
+    "quantized_einsum",
 ]
 
 

@@ -291,13 +291,17 @@ def _archive_arrays(path):
     return found
 
 
-def test_lora_on_quantized_layers_is_merged_and_quantized_again_as_keras_saves_it(tmp_path):
+@pytest.mark.parametrize(("name", "layers"), [("quantized_lora", 3), ("quantized_einsum_lora", 2)])
+def test_lora_on_quantized_layers_is_merged_and_quantized_again_as_keras_saves_it(
+    tmp_path, name, layers
+):
     """Keras 3.15's int4 Embedding (a scale per row), int4 Dense (blocks of 16) and int8
-    Dense, each with LoRA: minicnn, given the live weights, predicts what Keras predicted,
-    and its Keras file holds each matrix merged with A B and quantized again, as Keras'."""
+    Dense, or int8 and int4 EinsumDense (A of three axes), each with LoRA: minicnn, given
+    the live weights, predicts what Keras predicted, and its Keras file holds each matrix
+    merged with A B and quantized again, as Keras'."""
     pytest.importorskip("h5py")
-    live = np.load(FILES / "quantized_lora_live.npz")
-    model = load_model(FILES / "quantized_lora.keras")
+    live = np.load(FILES / f"{name}_live.npz")
+    model = load_model(FILES / f"{name}.keras")
     for layer in model.layers:
         arrays = sorted(k for k in live.files if k.startswith(f"{layer.name}/"))
         if arrays:
@@ -307,8 +311,8 @@ def test_lora_on_quantized_layers_is_merged_and_quantized_again_as_keras_saves_i
     )
     model.export(tmp_path / "merged.keras")
     merged = _archive_arrays(tmp_path / "merged.keras")
-    saved = _archive_arrays(FILES / "quantized_lora.keras")
-    assert set(merged) == set(saved) and len(saved) == 3
+    saved = _archive_arrays(FILES / f"{name}.keras")
+    assert set(merged) == set(saved) and len(saved) == layers
     for name, arrays in saved.items():
         assert len(merged[name]) == len(arrays)
         for ours, keras in zip(merged[name], arrays, strict=True):
@@ -346,3 +350,110 @@ def test_an_int4_reversible_embedding_projects_back_through_its_dequantized_matr
         np.testing.assert_array_equal(_unpacked(stored[-3].T, 6).T, values)
         assert stored[-1].dtype == np.float32  # Keras keeps these zero points as floats
     np.testing.assert_allclose(logits, x @ kernel, rtol=1e-5, atol=1e-6)
+
+
+def _einsum_dense(equation, input_shape, output_shape, bias_axes=None, seed=10):
+    minicnn.utils.clear_session()
+    minicnn.utils.set_random_seed(seed)
+    layer = L.EinsumDense(equation, output_shape, bias_axes=bias_axes)
+    model = Sequential([Input(input_shape), layer])
+    layer.set_weights([w + 0.3 for w in layer.get_weights()])  # a bias off zero
+    x = np.random.default_rng(seed).normal(size=(3, *input_shape)).astype(np.float32)
+    return model, layer, x
+
+
+@pytest.mark.parametrize(
+    ("equation", "input_shape", "output_shape", "bias_axes"),
+    [
+        ("abc,cde->abde", (4, 6), (4, 2, 3), "de"),  # into heads
+        ("abcd,cde->abe", (4, 2, 3), (4, 5), "e"),  # out of them: two summed axes
+        ("abc,dc->abd", (4, 6), (4, 5), None),  # the summed axis last in the kernel
+        ("...b,bc->...c", (2, 4, 6), (5,), "c"),  # an ellipsis
+    ],
+)
+def test_an_int8_einsum_dense_computes_keras_arithmetic(
+    device, equation, input_shape, output_shape, bias_axes
+):
+    """The kernel by its abs-max over the summed axes, the inputs alike, an einsum of the
+    int8 values, both scales divided out; the kernel's scales stored along the output's
+    axes, 1 where the kernel has no axis, as Keras stores them."""
+    model, layer, x = _einsum_dense(equation, input_shape, output_shape, bias_axes)
+    model.to(device)
+    kernel, *bias = layer.get_weights()
+    model.quantize("int8")
+    ins, spec, out = equation.replace("...", "").replace("->", ",").split(",")
+    lead = "xyz"[: x.ndim - len(ins)]  # the ellipsis' axes, written out
+    ins, out = lead + ins, lead + out
+    kq, kscale = _int8(kernel, tuple(i for i, c in enumerate(spec) if c not in out))
+    xq, xscale = _int8(x, tuple(i for i, c in enumerate(ins) if c not in out))
+
+    def along_output(scale, letters):
+        kept = [c for c in out if c in letters]
+        values = np.einsum(f"{letters}->{''.join(kept)}", scale)
+        return values.reshape([scale.shape[letters.index(c)] if c in letters else 1 for c in out])
+
+    stored = layer.get_weights()
+    assert stored[0].dtype == np.int8 and [w.name for w in layer.weights][-1] == "kernel_scale"
+    np.testing.assert_array_equal(stored[0], kq)
+    np.testing.assert_allclose(stored[-1], along_output(kscale, spec), rtol=1e-6)
+    product = np.einsum(f"{ins},{spec}->{out}", xq, kq)
+    expected = product / (along_output(xscale, ins) * along_output(kscale, spec))
+    expected = expected + (bias[0] if bias else 0)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    assert layer.get_config()["dtype"] == "int8_from_float32"
+
+
+@pytest.mark.parametrize("block_size", [-1, 4])
+def test_an_int4_einsum_dense_quantizes_its_kernel_reshaped_to_a_matrix(device, block_size):
+    """Weights only, as a Dense's kernel of (summed axes, other axes): Keras reshapes the
+    kernel (6, 4) of 'abc,dc->abd' to (4, 6) as it lies, so a 'unit' there is a column of
+    that reshape; the model computes with the dequantized kernel shaped back."""
+    model, layer, x = _einsum_dense("abc,dc->abd", (3, 4), (3, 6), "d", seed=11)
+    model.to(device)
+    kernel, bias = layer.get_weights()
+    model.quantize("int4", config=quantizers.Int4QuantizationConfig(block_size=block_size))
+    matrix = kernel.reshape(4, 6)
+    stored = layer.get_weights()
+    assert stored[0].shape == (4, 3)  # two values to a byte
+    values = _unpacked(stored[0], 6)
+    if block_size == -1:
+        scale = 7 / (np.abs(matrix).max(axis=0) + 1e-7)
+        np.testing.assert_array_equal(values, np.clip(np.round(matrix * scale), -8, 7))
+        dequantized = values / scale
+    else:
+        expected_values, scale, zero = _int4_blocks(matrix, block_size)
+        np.testing.assert_array_equal(values, expected_values)
+        dequantized = (values - zero[[0, 0, 0, 0]]) * scale[[0, 0, 0, 0]]
+    expected = np.einsum("abc,dc->abd", x, dequantized.reshape(6, 4)) + bias
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_a_quantized_einsum_dense_passes_gradients_through_its_dequantized_kernel(mode):
+    _, layer, x = _einsum_dense("abcd,cde->abe", (4, 2, 3), (4, 5), "e", seed=12)
+    layer.quantize(mode)
+    kernel = layer.dequantized_matrix()
+    assert kernel.shape == (2, 3, 5)
+    inputs = Tensor(x, requires_grad=True)
+    layer(inputs).sum().backward()
+    expected = np.einsum("abe,cde->abcd", np.ones((3, 4, 5), np.float32), kernel)
+    np.testing.assert_allclose(inputs.grad, expected, rtol=1e-5, atol=1e-6)
+    assert layer.trainable_weights == [layer.bias]
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_a_quantized_einsum_dense_saves_loads_and_trains_lora(tmp_path, mode):
+    model, layer, x = _einsum_dense("abc,cde->abde", (4, 6), (4, 2, 3), "de", seed=13)
+    model.quantize(mode)
+    model.save(tmp_path / "q.keras")
+    loaded = load_model(tmp_path / "q.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    adapted = loaded.layers[0]
+    adapted.enable_lora(2)
+    assert adapted.lora_kernel_a.shape == (6, 2, 2) and adapted.lora_kernel_b.shape == (2, 3)
+    stored = adapted.kernel.data.copy()
+    loaded.compile(minicnn.optimizers.Adam(0.05), "mse")
+    y = np.tanh(x[..., None, :3]).repeat(2, axis=2)
+    history = loaded.fit(x.repeat(8, 0), y.repeat(8, 0), epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    np.testing.assert_array_equal(adapted.kernel.data, stored)  # frozen

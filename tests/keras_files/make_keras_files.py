@@ -306,6 +306,29 @@ def quantized_lora():
     table.quantize("int4", config=config(block_size=-1))
     model.get_layer("blocks").quantize("int4", config=config(block_size=16))
     model.get_layer("int8").quantize("int8")
+    save_live(model, rng.integers(0, 10, (3, 3)).astype("int32"))
+
+
+def quantized_einsum_lora():
+    """LoRA on quantized EinsumDense layers (A has every kernel axis but the last): int8
+    into heads, int4 in blocks of 4 out of them; saved merged and quantized again, as in
+    quantized_lora."""
+    inputs = keras.Input((4, 6))
+    x = layers.EinsumDense("abc,cde->abde", (4, 2, 3), bias_axes="de", name="int8")(inputs)
+    out = layers.EinsumDense("abcd,cde->abe", (4, 5), name="blocks")(x)
+    model = keras.Model(inputs, out, name="quantized_einsum_lora")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    model.get_layer("int8").quantize("int8")
+    config = keras.quantizers.Int4QuantizationConfig(block_size=4)
+    model.get_layer("blocks").quantize("int4", config=config)
+    save_live(model, rng.normal(size=(3, 4, 6)).astype("float32"))
+
+
+def save_live(model, x):
+    """A quantized model given LoRA (A and B off their start) saved as ``model.name``.keras,
+    with ``model.name``_live.npz: the input, the live model's outputs and each layer's live
+    weights in Keras' file order, A and B last (the file has them merged)."""
     live = {}
     for layer in model.layers[1:]:
         if not layer.weights:
@@ -320,11 +343,29 @@ def quantized_lora():
         kept = [named[name] for name in spec if name in named]
         for i, weight in enumerate([*kept, *loras]):
             live[f"{layer.name}/{i}"] = np.asarray(weight.numpy())
-    x = rng.integers(0, 10, (3, 3)).astype("int32")
     live.update(x=x, y0=model.predict(x, verbose=0))
-    model.save(os.path.join(HERE, "quantized_lora.keras"))
-    np.savez(os.path.join(HERE, "quantized_lora_live.npz"), **live)
-    print("quantized_lora", sorted(live))
+    model.save(os.path.join(HERE, f"{model.name}.keras"))
+    np.savez(os.path.join(HERE, f"{model.name}_live.npz"), **live)
+    print(model.name, sorted(live))
+
+
+def quantized_einsum():
+    """Keras' int8 and int4 EinsumDense: int8 into heads (its scales laid out along the
+    output's axes, its inputs quantized over the summed axis), int4 out of the heads in
+    blocks of 4 over their 6 inputs, and int4 with a scale per unit whose kernel has its
+    summed axis last (Keras reshapes it to a matrix without moving that axis)."""
+    inputs = keras.Input((5, 8))
+    x = layers.EinsumDense("abc,cde->abde", (5, 2, 3), bias_axes="de", name="heads")(inputs)
+    x = layers.EinsumDense("abcd,cde->abe", (5, 8), activation="relu", name="merge")(x)
+    out = layers.EinsumDense("abc,dc->abd", (5, 7), name="per_unit")(x)
+    model = keras.Model(inputs, out, name="quantized_einsum")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    config = keras.quantizers.Int4QuantizationConfig
+    model.get_layer("heads").quantize("int8")
+    model.get_layer("merge").quantize("int4", config=config(block_size=4))
+    model.get_layer("per_unit").quantize("int4", config=config(block_size=-1))
+    return model, rng.normal(size=(3, 5, 8)).astype("float32")
 
 
 def squash(x):
@@ -364,10 +405,12 @@ MAKERS = (
     quantized_language_model,
     quantized_int4,
     quantized_int4_language_model,
+    quantized_einsum,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
-if not wanted or "quantized_lora" in wanted:
-    quantized_lora()
+for make_live in (quantized_lora, quantized_einsum_lora):
+    if not wanted or make_live.__name__ in wanted:
+        make_live()
 for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):
     model, x = make()
     y = model.predict(x, verbose=0)

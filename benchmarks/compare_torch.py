@@ -12,7 +12,8 @@ median). On a GPU each timed step ends when its last kernel has finished: PyTorc
 runs it after ``compile(jit_compile=True)``: captured in a CUDA graph and replayed.
 ``--model volume`` is not the study's: a small 3-D CNN on 16x32x32 volumes (``volume_models``);
 nor are ``--model resnet`` (a small CIFAR-style ResNet with batch norm), ``mobilenet``,
-``lstm`` and ``transformer`` (``PEERS``: each model with its PyTorch twin).
+``lstm``, ``gru``, ``textcnn`` and ``transformer`` (``PEERS``: each model with its PyTorch
+twin).
 PyTorch is only the peer we measure against (``pip install -e .[bench]``), never a dependency.
 """
 
@@ -157,7 +158,7 @@ def resnet_models(torch, device: str):
     return ours, theirs
 
 
-TOKENS = {"lstm": 80, "transformer": 64}  # sequence lengths of the token models
+TOKENS = {"lstm": 80, "gru": 80, "textcnn": 200, "transformer": 64}  # sequence lengths
 VOCABULARY = 5000
 
 
@@ -187,6 +188,70 @@ def lstm_models(torch, device: str):
         def forward(self, x):
             _, (h, _) = self.lstm(self.embedding(x))
             return self.dense(h[-1])
+
+    return ours, Theirs()
+
+
+def gru_models(torch, device: str):
+    """A text classifier: Embedding(5000, 64), GRU(64) over 80 tokens (Keras' default
+    reset_after=True, PyTorch's GRU), 2 classes."""
+    from minicnn import Input, Sequential
+    from minicnn import layers as L
+
+    ours = Sequential(
+        [
+            Input((TOKENS["gru"],), dtype="int32"),
+            L.Embedding(VOCABULARY, 64),
+            L.GRU(64),
+            L.Dense(2, activation="softmax"),
+        ],
+        device=device,
+    )
+    nn = torch.nn
+
+    class Theirs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(VOCABULARY, 64)
+            self.gru = nn.GRU(64, 64, batch_first=True)
+            self.dense = nn.Linear(64, 2)
+
+        def forward(self, x):
+            _, h = self.gru(self.embedding(x))
+            return self.dense(h[-1])
+
+    return ours, Theirs()
+
+
+def textcnn_models(torch, device: str):
+    """A convolutional text classifier over 200 tokens: Embedding(5000, 64), Conv1D(128, 5,
+    ReLU), max over the steps, Dense(64, ReLU), 2 classes."""
+    from minicnn import Input, Sequential
+    from minicnn import layers as L
+
+    ours = Sequential(
+        [
+            Input((TOKENS["textcnn"],), dtype="int32"),
+            L.Embedding(VOCABULARY, 64),
+            L.Conv1D(128, 5, activation="relu"),
+            L.GlobalMaxPooling1D(),
+            L.Dense(64, activation="relu"),
+            L.Dense(2, activation="softmax"),
+        ],
+        device=device,
+    )
+    nn = torch.nn
+
+    class Theirs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(VOCABULARY, 64)
+            self.conv = nn.Conv1d(64, 128, 5)
+            self.head = nn.Sequential(nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 2))
+
+        def forward(self, x):
+            h = torch.relu(self.conv(self.embedding(x).transpose(1, 2)))
+            return self.head(h.amax(2))
 
     return ours, Theirs()
 
@@ -259,6 +324,8 @@ PEERS = {
     "volume": volume_models,
     "resnet": resnet_models,
     "lstm": lstm_models,
+    "gru": gru_models,
+    "textcnn": textcnn_models,
     "transformer": transformer_models,
     "mobilenet": mobilenet_models,
 }

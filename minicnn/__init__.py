@@ -49,7 +49,7 @@ from .saving import load_model  # noqa: E402
 from .variables import Variable  # noqa: E402
 
 # Namespaces imported when first used (the wrappers import scikit-learn, which takes time).
-_LAZY = ("datasets", "preprocessing", "wrappers")
+_LAZY = ("datasets", "distillation", "preprocessing", "wrappers")
 
 
 def __getattr__(name: str) -> object:
@@ -80,6 +80,7 @@ __all__ = [
     "config",
     "constraints",
     "device",
+    "distillation",
     "grad",
     "dtype_policies",
     "initializers",

@@ -238,12 +238,15 @@ class Compiler:
     @property
     def _logged_metrics(self) -> list[metrics_module.Metric]:
         """The compiled metrics, the model's added ones (functional add_metric), then those
-        its layers keep and update themselves (Keras logs them too)."""
+        it and its layers keep as attributes and update themselves (Keras tracks and logs
+        them too)."""
         return [*self._compiled_metrics, *self._added_trackers, *self._layer_metrics()]
 
     def _layer_metrics(self) -> list[metrics_module.Metric]:
         layers = [la for la in self._all_layers() if not getattr(la, "is_model", False)]
-        return [m for layer in layers for m in layer.metrics]
+        # A Mean of the user's called "loss" stands for the loss tracker (Keras 2's pattern).
+        own = [m for m in self.__dict__.get("_tracked_metrics", []) if m.name != "loss"]
+        return own + [m for layer in layers for m in layer.metrics]
 
     @property
     def metrics_names(self) -> list[str]:

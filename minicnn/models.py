@@ -252,12 +252,21 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def __setattr__(self, name: str, value: Any) -> None:
         """A subclassed model tracks the layers its code assigns (one, or a list of them), in
         the order of assignment, as Keras does: they are its layers and hold its weights."""
-        if getattr(self, "_subclassed", False) and not name.startswith("_") and name != "layers":
+        if not name.startswith("_") and name != "layers":
+            subclassed = getattr(self, "_subclassed", False)
             found = value if isinstance(value, (list, tuple)) else [value]
-            for layer in found:
-                if isinstance(layer, Layer) and all(layer is not k for k in self.layers):
-                    layer.to(self.device)
-                    self.layers.append(layer)
+            for item in found:
+                if (
+                    subclassed
+                    and isinstance(item, Layer)
+                    and all(item is not k for k in self.layers)
+                ):
+                    item.to(self.device)
+                    self.layers.append(item)
+                elif getattr(item, "is_metric", False):  # Keras logs it after compile's
+                    tracked = self.__dict__.setdefault("_tracked_metrics", [])
+                    if all(item is not m for m in tracked):
+                        tracked.append(item)
         super().__setattr__(name, value)
 
     @property

@@ -427,8 +427,17 @@ class Trainer:
 
     def _writes_own(self, method: str) -> bool:
         """Whether the model's class replaces Trainer's ``method`` (a Keras-style
-        ``train_step`` or ``test_step``)."""
-        return getattr(type(self), method) is not getattr(Trainer, method)
+        ``train_step`` or ``test_step``), or what Keras' own steps call
+        (``compute_loss``, ``compute_metrics``): then those steps run as written, so that
+        the replacement counts, as in Keras."""
+        if getattr(type(self), method) is not getattr(Trainer, method):
+            return True
+        from .compiling import Compiler
+
+        return method in ("train_step", "test_step") and any(
+            getattr(type(self), hook) is not getattr(Compiler, hook)
+            for hook in ("compute_loss", "compute_metrics")
+        )
 
     def _needs_targets(self, method: str) -> bool:
         """Whether a step needs y: not the model's own ``method``, nor a model trained on

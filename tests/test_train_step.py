@@ -270,3 +270,34 @@ def test_a_tf_keras_2_train_step_trains_as_fit_does():
     for key in ("loss", "mae"):
         np.testing.assert_allclose(history.history[key], expected.history[key], rtol=1e-5)
     assert set(custom.compiled_metrics.result()) == {"mae"}
+
+
+class SquaredErrorPlusSeven(Model):
+    """Keras 3's way to change the loss alone: replace compute_loss (Keras' own train_step
+    and test_step call it), with a Mean kept as an attribute, which Keras tracks and logs."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offset_tracker = metrics.Mean(name="offset")
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = ops.mean(ops.square(y_pred - y)) + 7.0
+        self.offset_tracker.update_state(7.0)
+        return loss
+
+
+def test_a_replaced_compute_loss_is_what_fit_and_evaluate_use():
+    """Keras 3.15 on this model: history {'loss': [...], 'offset': [7.0]}, metrics
+    ['loss', 'offset']; minicnn's fast path left compute_loss uncalled before."""
+    x, y = _data()
+    model = _regression(SquaredErrorPlusSeven)
+    model.compile(optimizers.SGD(0.05), "mae")  # the compiled loss is not the one used
+    assert [m.name for m in model.metrics] == ["loss", "offset"]
+    before = model.evaluate(x, y, verbose=0, return_dict=True)
+    expected = float(np.mean((model.predict(x, verbose=0) - y) ** 2)) + 7.0
+    assert before["loss"] == pytest.approx(expected, rel=1e-5)
+    assert before["offset"] == pytest.approx(7.0)
+    history = model.fit(x, y, batch_size=32, epochs=5, verbose=0)
+    assert set(history.history) == {"loss", "offset"}
+    assert history.history["loss"][-1] < history.history["loss"][0]  # squared error falls
+    assert min(history.history["loss"]) > 7.0

@@ -454,6 +454,7 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
 # Keras' other names of the classes: ``initializers.he_normal(seed=1)`` is a HeNormal (the
 # functions of the same names stay what ``get("he_normal")`` gives).
 IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+STFTInitializer = stft = STFT  # Keras' other names of it
 constant, zeros, ones, identity = Constant, Zeros, Ones, Identity
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
 variance_scaling, orthogonal = VarianceScaling, Orthogonal

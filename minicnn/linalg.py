@@ -109,6 +109,12 @@ class _Solve(Function):
         return _unbroadcast(ga, self.a.shape), _unbroadcast(gb, self.b_shape)
 
 
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+    """Keras' ``ops.linalg.norm``, which is ``ops.norm``: a vector's or a matrix's norm.
+    (Left out of ``__all__``: ops takes linalg's names, and has its own norm.)"""
+    return O.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
 def solve(a: Any, b: Any) -> Tensor:
     """x with a @ x = b: a (..., n, n); b (..., n, k), or (n,) for one vector."""
     a = _matrices(a, "solve")

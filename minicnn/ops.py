@@ -7,6 +7,7 @@ Tensors or arrays and returns a Tensor; gradients flow through all but the compa
 from __future__ import annotations
 
 import builtins  # ops.any, all, sum, max and min are Keras'; these are Python's
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -422,11 +423,22 @@ def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Tensor:
     return _transpose(x, tuple(range(x.ndim))[::-1] if axes is None else tuple(axes))
 
 
-def moveaxis(x: Any, source: int, destination: int) -> Tensor:
-    """NumPy's moveaxis: axis ``source`` moved to ``destination``, the others in order."""
+def moveaxis(x: Any, source: Any, destination: Any) -> Tensor:
+    """NumPy's moveaxis: axis ``source`` moved to ``destination`` (or several, each to its
+    place), the others in order."""
     x = convert_to_tensor(x)
-    order = list(range(x.ndim))
-    order.insert(destination % x.ndim, order.pop(source % x.ndim))
+    sources = [a % x.ndim for a in ((source,) if isinstance(source, int) else source)]
+    targets = [
+        a % x.ndim for a in ((destination,) if isinstance(destination, int) else destination)
+    ]
+    if len(sources) != len(targets) or len(set(sources)) != len(sources):
+        raise ValueError(
+            f"moveaxis: source {source!r} and destination {destination!r} must name as many "
+            "different axes."
+        )
+    order = [a for a in range(x.ndim) if a not in sources]
+    for target, moved in sorted(zip(targets, sources, strict=True)):
+        order.insert(target, moved)
     return _transpose(x, tuple(order))
 
 
@@ -590,14 +602,69 @@ def std(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return sqrt(var(x, axis=axis, keepdims=keepdims))
 
 
-def norm(x: Any, ord: int | None = None, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A002
-    """The L2 norm (``ord`` None or 2) or the L1 norm (``ord`` 1) over ``axis`` (every axis
-    when None)."""
-    if ord in (None, 2):
+def norm(x: Any, ord: Any = None, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+    """Keras' (NumPy's ``linalg.norm``): a vector norm over an int ``axis`` (or of a 1-D x)
+    — 2 by default, any p, inf, -inf, 0 (the count of nonzeros) — or a matrix norm over a
+    pair of axes (or of a 2-D x) — 'fro' by default, 'nuc', 1, -1, 2, -2 (singular values),
+    inf, -inf. With ``axis`` None and x of more axes, the 2-norm of all its values."""
+    x = convert_to_tensor(x)
+    if axis is None:
+        if ord is None:
+            total = sqrt(sum(square(x)))
+            return reshape(total, (1,) * x.ndim) if keepdims else total
+        if x.ndim > 2:
+            raise ValueError(
+                f"norm: ord={ord!r} over all {x.ndim} axes of x; pass one axis for a vector "
+                "norm, or two for a matrix norm (as Keras asks)."
+            )
+        axis = tuple(range(x.ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(a % x.ndim for a in axes)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes[0], keepdims)
+    if len(axes) != 2 or axes[0] == axes[1]:
+        raise ValueError(f"norm: axis must be an int or two different axes, got {axis!r}.")
+    return _matrix_norm(x, ord, axes, keepdims)
+
+
+def _vector_norm(x: Tensor, ord: Any, axis: int, keepdims: bool) -> Tensor:  # noqa: A002
+    if ord is None or ord == 2:
         return sqrt(sum(square(x), axis=axis, keepdims=keepdims))
+    if isinstance(ord, str):
+        raise ValueError(f"norm: ord {ord!r} is a matrix norm's; over one axis give a number.")
+    if ord == math.inf:
+        return max(abs(x), axis=axis, keepdims=keepdims)
+    if ord == -math.inf:
+        return min(abs(x), axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return sum(cast(not_equal(x, 0), backend.FLOAT), axis=axis, keepdims=keepdims)
     if ord == 1:
         return sum(abs(x), axis=axis, keepdims=keepdims)
-    raise ValueError(f"norm: ord must be None, 1 or 2, got {ord!r}.")
+    return power(sum(power(abs(x), ord), axis=axis, keepdims=keepdims), 1.0 / ord)
+
+
+def _matrix_norm(x: Tensor, ord: Any, axes: tuple[int, int], keepdims: bool) -> Tensor:  # noqa: A002
+    rows, cols = axes
+    if ord in (None, "fro"):
+        found = sqrt(sum(square(x), axis=axes, keepdims=True))
+    elif ord in (1, -1, math.inf, -math.inf):
+        # 1: the largest column sum; inf: the largest row sum (-1, -inf: the smallest).
+        summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
+        pick = max if ord in (1, math.inf) else min
+        found = pick(sum(abs(x), axis=summed, keepdims=True), axis=over, keepdims=True)
+    elif ord in ("nuc", 2, -2):
+        from .linalg import svd
+
+        values = svd(moveaxis(x, (rows, cols), (-2, -1)), compute_uv=False)
+        picked = {"nuc": sum, 2: max, -2: min}[ord](values, axis=-1)
+        kept = [1 if i in axes else n for i, n in enumerate(x.shape)]
+        found = reshape(picked, tuple(kept))  # the other axes kept their order
+    else:
+        raise ValueError(
+            f"norm: a matrix norm's ord is None, 'fro', 'nuc', 1, -1, 2, -2, inf or -inf; got "
+            f"{ord!r}."
+        )
+    return found if keepdims else squeeze(found, axis=axes)
 
 
 def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa: A002

@@ -233,8 +233,16 @@ _CLASSES: dict[str, type[LearningRateSchedule]] = {
 }
 
 
+def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
+    """Keras' ``optimizers.schedules.serialize``: the schedule as Keras writes it in a
+    model file (``{"module", "class_name", "config", "registered_name"}``)."""
+    if not isinstance(schedule, LearningRateSchedule):
+        raise ValueError(f"serialize takes a LearningRateSchedule, got {schedule!r}.")
+    return {"module": "keras.optimizers.schedules", **schedule.serialize(), "registered_name": None}
+
+
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
-    """A schedule from what ``serialize`` gave."""
+    """A schedule from what ``serialize`` (the function or the method) gave."""
     cls = _CLASSES.get(config.get("class_name"))
     if cls is None:
         raise ValueError(

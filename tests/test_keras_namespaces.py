@@ -206,3 +206,19 @@ def test_result_type_follows_keras_promotion_table():
     assert len(table) == 275 and K.result_type() == "float32"
     with pytest.raises(ValueError, match="not a valid dtype for Keras type promotion"):
         K.result_type("int32", "complex64")
+
+
+def test_keras_other_names_of_linalg_norm_stft_and_schedule_serialize():
+    matrix = np.array([[3.0, 4.0], [0.0, 12.0]])
+    assert float(minicnn.ops.linalg.norm(matrix[0]).data) == pytest.approx(5.0)
+    assert float(minicnn.ops.linalg.norm(matrix, ord="fro").data) == pytest.approx(13.0)
+    assert minicnn.initializers.STFTInitializer is minicnn.initializers.stft
+    assert minicnn.initializers.stft is minicnn.initializers.STFT
+    schedules = minicnn.optimizers.schedules
+    written = schedules.serialize(schedules.ExponentialDecay(0.1, 10, 0.5))
+    assert written["module"] == "keras.optimizers.schedules"
+    assert written["class_name"] == "ExponentialDecay" and written["registered_name"] is None
+    again = schedules.deserialize(written)
+    assert float(again(10)) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="LearningRateSchedule"):
+        schedules.serialize(0.1)

@@ -96,7 +96,18 @@ UNARY = {
     "var": (lambda x: ops.var(x, axis=-1), lambda a: a.var(axis=-1), "any"),
     "std": (lambda x: ops.std(x, axis=(0, 1)), lambda a: a.std(axis=(0, 1)), "any"),
     "norm": (lambda x: ops.norm(x, axis=-1), lambda a: np.linalg.norm(a, axis=-1), "any"),
-    "norm_l1": (lambda x: ops.norm(x, ord=1), lambda a: np.abs(a).sum(), "any"),
+    "norm_l1": (lambda x: ops.norm(x, ord=1, axis=1), lambda a: np.abs(a).sum(1), "any"),
+    "norm_p3": (lambda x: ops.norm(x, ord=3, axis=0), lambda a: np.linalg.norm(a, 3, 0), "any"),
+    "norm_nuc": (
+        lambda x: ops.norm(x, ord="nuc", axis=(2, 0)),
+        lambda a: np.linalg.norm(a, "nuc", (2, 0)),
+        "any",
+    ),
+    "norm_inf": (
+        lambda x: ops.norm(x, ord=np.inf, axis=(1, 2), keepdims=True),
+        lambda a: np.linalg.norm(a, np.inf, (1, 2), keepdims=True),
+        "any",
+    ),
     "stack": (lambda x: ops.stack([x, x * 2], axis=1), lambda a: np.stack([a, a * 2], 1), "any"),
     "top_k": (lambda x: ops.top_k(x, 2)[0], lambda a: -np.sort(-a, axis=-1)[..., :2], "any"),
 }
@@ -228,8 +239,24 @@ def test_constants_logic_and_rounding(device):
     np.testing.assert_array_equal(host(indices), [[0], [0]])
     with pytest.raises(ValueError, match="mode must be 'constant' or one of reflect"):
         ops.pad(x, ((0, 0), (1, 1)), mode="linear_ramp")
-    with pytest.raises(ValueError, match="ord must be None, 1 or 2"):
+    with pytest.raises(ValueError, match="a matrix norm's ord is"):
         ops.norm(x, ord=3)
+    with pytest.raises(ValueError, match="pass one axis for a vector norm"):
+        ops.norm(np.ones((2, 3, 4)), ord=1)
+    matrix = np.random.default_rng(5).standard_normal((3, 4))
+    for ord in (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf):
+        np.testing.assert_allclose(
+            host(ops.norm(matrix, ord=ord)), np.linalg.norm(matrix, ord=ord), rtol=1e-6
+        )
+    vector = matrix[0]
+    for ord in (None, 0, 0.5, 1, 3, np.inf, -np.inf):
+        np.testing.assert_allclose(
+            host(ops.norm(vector, ord=ord)), np.linalg.norm(vector, ord=ord), rtol=1e-6
+        )
+    t = np.zeros((2, 3, 4))
+    for source, destination in ((0, 2), ((0, 1), (2, 0)), ((-1, 0), (0, -1))):
+        moved = ops.moveaxis(t, source, destination)
+        assert moved.shape == np.moveaxis(t, source, destination).shape
 
 
 def test_batched_products_in_a_captured_step_broadcast_like_numpy(gpu, monkeypatch):

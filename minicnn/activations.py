@@ -112,7 +112,7 @@ def soft_shrink(x: Any, threshold: float = 0.5) -> Tensor:
 
 
 def hard_tanh(x: Any) -> Tensor:
-    return _ops().clip(x, -1.0, 1.0)
+    return _ops().clip(x, -1, 1)  # ints stay ints, as Keras
 
 
 def log_sigmoid(x: Any) -> Tensor:

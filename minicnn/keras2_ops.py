@@ -123,6 +123,7 @@ _TF_DEFAULTS = {
     "nn.log_softmax": {"axis": -1},
     "split": {"axis": 0},
     "compat.v1.gather": {"axis": 0},
+    "nn.gelu": {"approximate": False},  # keras.ops.gelu's default is the tanh form
 }
 # TensorFlow's arguments that change nothing at these values, and other names of some.
 _IGNORED = {

@@ -70,10 +70,13 @@ __all__ = [
 ]
 
 
-def _values(name: str) -> Callable[..., Tensor]:
-    """xp.<name> on the arrays: a result without a gradient (integers, tests, bits)."""
+def _values(name: str, arity: int = 2) -> Callable[..., Tensor]:
+    """xp.<name> on ``arity`` arrays: a result without a gradient (integers, tests, bits).
+    (One more would be NumPy's ``out``, which it would write into.)"""
 
     def op(*xs: Any) -> Tensor:
+        if len(xs) != arity:
+            raise TypeError(f"{name}() takes {arity} argument(s) ({len(xs)} given)")
         arrays = [O._data(O.convert_to_tensor(x)) for x in xs]
         xp = backend.get_array_module(*arrays)
         return Tensor(getattr(xp, name)(*arrays))
@@ -85,11 +88,11 @@ def _values(name: str) -> Callable[..., Tensor]:
 bitwise_and, bitwise_or, bitwise_xor = (
     _values(n) for n in ("bitwise_and", "bitwise_or", "bitwise_xor")
 )
-bitwise_not = bitwise_invert = _values("invert")
+bitwise_not = bitwise_invert = _values("invert", 1)
 left_shift = bitwise_left_shift = _values("left_shift")
 right_shift = bitwise_right_shift = _values("right_shift")
 gcd, lcm, nextafter = _values("gcd"), _values("lcm"), _values("nextafter")
-isneginf, isposinf = _values("isneginf"), _values("isposinf")
+isneginf, isposinf = _values("isneginf", 1), _values("isposinf", 1)
 
 
 def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) -> Tensor:
@@ -115,7 +118,7 @@ def histogram(x: Any, bins: int = 10, range: Any = None) -> tuple[Tensor, Tensor
     """(counts, bin edges) of x's values, as NumPy's."""
     a = O._data(O.convert_to_tensor(x))
     counts, edges = backend.get_array_module(a).histogram(a, bins=bins, range=range)
-    return Tensor(counts), Tensor(edges)
+    return Tensor(counts.astype(np.float32)), Tensor(edges)  # Keras' counts are floats
 
 
 def view(x: Any, dtype: Any = None) -> Tensor:
@@ -184,7 +187,8 @@ def logaddexp2(x1: Any, x2: Any) -> Tensor:
     from .numpy_ops import logaddexp
 
     ln2 = math.log(2)
-    return logaddexp(O.convert_to_tensor(x1) * ln2, O.convert_to_tensor(x2) * ln2) * (1 / ln2)
+    a, b = (O.convert_to_tensor(v) for v in O._operands(x1, x2))
+    return logaddexp(a * ln2, b * ln2) * (1 / ln2)
 
 
 def heaviside(x1: Any, x2: Any) -> Tensor:
@@ -274,12 +278,14 @@ def correlate(x1: Any, x2: Any, mode: str = "valid") -> Tensor:
 def corrcoef(x: Any) -> Tensor:
     """Pearson correlation coefficients of the rows of x (each row a variable)."""
     x = O.convert_to_tensor(x)
-    if x.ndim == 1:
+    vector = x.ndim == 1
+    if vector:
         x = O.expand_dims(x, 0)
     centered = x - O.mean(x, axis=1, keepdims=True)
     cov = O.matmul(centered, O.transpose(centered))
     spread = O.sqrt(O.sum(O.square(centered), axis=1))
-    return O.clip(cov / (O.expand_dims(spread, 1) * O.expand_dims(spread, 0)), -1.0, 1.0)
+    found = O.clip(cov / (O.expand_dims(spread, 1) * O.expand_dims(spread, 0)), -1.0, 1.0)
+    return O.reshape(found, ()) if vector else found  # one variable: a number, as NumPy's
 
 
 def vander(x: Any, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803
@@ -330,12 +336,13 @@ def dstack(xs: list[Any]) -> Tensor:
     """Stacked along the third axis (1-D and 2-D inputs made 3-D first, as NumPy's)."""
 
     def three_d(t: Tensor) -> Tensor:
-        t = O.convert_to_tensor(t)
         if t.ndim == 1:
             return O.reshape(t, (1, t.shape[0], 1))
         return O.expand_dims(t, -1) if t.ndim == 2 else t
 
-    return O.concatenate([three_d(t) for t in xs], axis=2)
+    from .numpy_ops import _sequence
+
+    return O.concatenate([three_d(t) for t in _sequence(xs)], axis=2)
 
 
 # --- vectorize ---------------------------------------------------------------------------------

@@ -30,7 +30,10 @@ __all__ = [
 
 
 def _nan_filled(x: Any, fill: float) -> Tensor:
+    """x with each NaN as ``fill``; ints (which hold no NaN) as they are."""
     x = O.convert_to_tensor(x)
+    if np.dtype(x.dtype).kind in "biu":
+        return x
     return O.where(O.isnan(x), fill, x)
 
 

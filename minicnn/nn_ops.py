@@ -73,7 +73,15 @@ __all__ = [
     "fold",
 ]
 
-relu6, elu, selu, gelu, celu, glu = act.relu6, act.elu, act.selu, act.gelu, act.celu, act.glu
+relu6, elu, selu, celu, glu = act.relu6, act.elu, act.selu, act.celu, act.glu
+
+
+def gelu(x: Any, approximate: bool = True) -> Tensor:
+    """Keras' ``ops.gelu``: the tanh form by default (``activations.gelu``, and the layer's
+    "gelu", default to the exact x Phi(x))."""
+    return act.gelu(x, approximate=approximate)
+
+
 leaky_relu, log_sigmoid, sparse_plus = act.leaky_relu, act.log_sigmoid, act.sparse_plus
 sparsemax, squareplus, hard_tanh = act.sparsemax, act.squareplus, act.hard_tanh
 hard_shrink, soft_shrink, tanh_shrink = act.hard_shrink, act.soft_shrink, act.tanh_shrink

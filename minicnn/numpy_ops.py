@@ -136,12 +136,24 @@ def logaddexp(x1: Any, x2: Any) -> Tensor:
     return larger + O.log1p(O.exp(-O.abs(O.subtract(x1, x2))))
 
 
+def _integers(x1: Any, x2: Any) -> tuple[Any, Any] | None:
+    """Both operands' arrays when neither is a float (ints stay ints, as in Keras)."""
+    a, b = (O._data(O.convert_to_tensor(v)) for v in O._operands(x1, x2))
+    return (a, b) if a.dtype.kind in "biu" and b.dtype.kind in "biu" else None
+
+
 def mod(x1: Any, x2: Any) -> Tensor:
     """NumPy's mod (the remainder with the divisor's sign): x1 - floor(x1 / x2) x2."""
+    ints = _integers(x1, x2)
+    if ints is not None:
+        return Tensor(backend.get_array_module(*ints).mod(*ints))
     return O.subtract(x1, O.multiply(O.floor(O.divide(x1, x2)), x2))
 
 
 def floor_divide(x1: Any, x2: Any) -> Tensor:
+    ints = _integers(x1, x2)
+    if ints is not None:
+        return Tensor(backend.get_array_module(*ints).floor_divide(*ints))
     return O.floor(O.divide(x1, x2))
 
 
@@ -158,6 +170,8 @@ def nan_to_num(
 ) -> Tensor:
     """NaN, +inf and -inf replaced (by default: 0, and the dtype's largest and lowest)."""
     x = O.convert_to_tensor(x)
+    if np.dtype(x.dtype).kind in "biu":
+        return x  # no NaN nor infinity in ints
     info = np.finfo(x.dtype)
     high = info.max if posinf is None else posinf
     low = info.min if neginf is None else neginf
@@ -364,13 +378,24 @@ def unstack(x: Any, num: int | None = None, axis: int = 0) -> list[Tensor]:
     return [O.squeeze(part, axis) for part in split(x, count, axis)]
 
 
+def _sequence(xs: Any) -> list[Tensor]:
+    """The arrays to stack: a list of them, or one array's entries along its first axis
+    (as NumPy reads a single array)."""
+    if isinstance(xs, (list, tuple)):
+        tensors = [O.convert_to_tensor(x) for x in xs]
+    else:
+        x = O.convert_to_tensor(xs)
+        tensors = [x[i] for i in range(x.shape[0])]
+    return [O.reshape(t, (1,)) if t.ndim == 0 else t for t in tensors]
+
+
 def hstack(xs: list[Any]) -> Tensor:
-    tensors = [O.convert_to_tensor(x) for x in xs]
+    tensors = _sequence(xs)
     return O.concatenate(tensors, axis=0 if tensors[0].ndim == 1 else 1)
 
 
 def vstack(xs: list[Any]) -> Tensor:
-    tensors = [O.convert_to_tensor(x) for x in xs]
+    tensors = _sequence(xs)
     return O.concatenate([O.reshape(t, (1, -1)) if t.ndim == 1 else t for t in tensors], axis=0)
 
 
@@ -420,14 +445,14 @@ def tril(x: Any, k: int = 0) -> Tensor:
     x = O.convert_to_tensor(x)
     xp = backend.get_array_module(x.data)
     keep = xp.tri(x.shape[-2], x.shape[-1], k, dtype=bool)
-    return O.where(xp.broadcast_to(keep, x.shape), x, 0.0)
+    return O.where(xp.broadcast_to(keep, x.shape), x, O.zeros_like(x))
 
 
 def triu(x: Any, k: int = 0) -> Tensor:
     x = O.convert_to_tensor(x)
     xp = backend.get_array_module(x.data)
     below = xp.tri(x.shape[-2], x.shape[-1], k - 1, dtype=bool)
-    return O.where(xp.broadcast_to(below, x.shape), 0.0, x)
+    return O.where(xp.broadcast_to(below, x.shape), O.zeros_like(x), x)
 
 
 def diag(x: Any, k: int = 0) -> Tensor:
@@ -451,7 +476,9 @@ def diagflat(x: Any, k: int = 0) -> Tensor:
 def rot90(x: Any, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Tensor:
     """Rotated by k quarter turns in the plane of ``axes`` (counterclockwise, as NumPy)."""
     x = O.convert_to_tensor(x)
-    k %= 4
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"rot90: k must be an int (quarter turns), got {type(k).__name__}.")
+    k = int(k) % 4
     a, b = axes
     for _ in range(k):
         x = swapaxes(flip(x, b), a, b)
@@ -501,7 +528,9 @@ def vdot(x1: Any, x2: Any) -> Tensor:
 
 
 def inner(x1: Any, x2: Any) -> Tensor:
-    a, b = O.convert_to_tensor(x1), O.convert_to_tensor(x2)
+    a, b = (O.convert_to_tensor(v) for v in O._operands(x1, x2))
+    if a.ndim == 0 or b.ndim == 0:
+        return O.multiply(a, b)  # NumPy's: a scalar scales
     return tensordot(a, b, ([a.ndim - 1], [b.ndim - 1]))
 
 
@@ -510,11 +539,17 @@ def outer(x1: Any, x2: Any) -> Tensor:
 
 
 def kron(x1: Any, x2: Any) -> Tensor:
-    a, b = O.convert_to_tensor(x1), O.convert_to_tensor(x2)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"kron: matrices, got shapes {a.shape} and {b.shape}.")
-    product = O.einsum("ij,kl->ikjl", a, b)
-    return O.reshape(product, (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1]))
+    """The Kronecker product of arrays of any rank (the smaller one's shape padded with
+    leading 1s, as NumPy's): each entry of x1 times the whole of x2."""
+    a, b = (O.convert_to_tensor(v) for v in O._operands(x1, x2))
+    ndim = max(a.ndim, b.ndim)
+    a = O.reshape(a, (1,) * (ndim - a.ndim) + tuple(a.shape))
+    b = O.reshape(b, (1,) * (ndim - b.ndim) + tuple(b.shape))
+    # (a0, 1, a1, 1, ...) * (1, b0, 1, b1, ...), then each pair of axes merged.
+    spread_a = O.reshape(a, tuple(d for n in a.shape for d in (n, 1)))
+    spread_b = O.reshape(b, tuple(d for n in b.shape for d in (1, n)))
+    product = O.multiply(spread_a, spread_b)
+    return O.reshape(product, tuple(m * n for m, n in zip(a.shape, b.shape, strict=True)))
 
 
 def cross(x1: Any, x2: Any) -> Tensor:

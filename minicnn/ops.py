@@ -279,8 +279,15 @@ class _Where(Function):
         )
 
 
-def where(condition: Any, x: Any, y: Any) -> Tensor:
-    """x where ``condition`` holds, else y (broadcast); each gets the gradient of its places."""
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """x where ``condition`` holds, else y (broadcast); each gets the gradient of its places.
+    With neither x nor y: the indices where it holds, one array per axis (``nonzero``)."""
+    if x is None and y is None:
+        from .numpy_ops import nonzero
+
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("where: give both x and y, or neither (for the indices).")
     a, b = _operands(x, y)
     condition = _data(condition).astype(bool)
     if builtins.any(backend.is_device_array(_data(v)) for v in (a, b)):
@@ -543,12 +550,23 @@ def tile(x: Any, repeats: int | tuple[int, ...]) -> Tensor:
     return A.Tile(reps)(convert_to_tensor(x))
 
 
-def repeat(x: Any, repeats: int, axis: int | None = None) -> Tensor:
-    """Each element ``repeats`` times along ``axis`` (of the flattened x when None)."""
+def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
+    """Each element ``repeats`` times along ``axis`` (of the flattened x when None), or
+    each its own count (``repeats`` one per element there)."""
     x = convert_to_tensor(x)
     if axis is None:
         x, axis = reshape(x, (-1,)), 0
-    return A.Repeat(int(repeats), axis)(x)
+    counts = np.asarray(backend.to_numpy(_data(convert_to_tensor(repeats))))
+    if counts.ndim == 0:
+        return A.Repeat(int(counts), axis)(x)
+    if counts.shape != (x.shape[axis],) or counts.dtype.kind not in "iu" or (counts < 0).any():
+        raise ValueError(
+            f"repeat: repeats must be a count, or one count >= 0 for each of the "
+            f"{x.shape[axis]} entries on axis {axis}; got {counts.tolist()}."
+        )
+    from .numpy_ops import take
+
+    return take(x, np.repeat(np.arange(x.shape[axis]), counts), axis=axis)
 
 
 # NumPy's padding modes that copy the input's own values outward.
@@ -564,7 +582,11 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float =
             f"pad: mode must be 'constant' or one of {', '.join(COPYING_PAD_MODES)}; got {mode!r}."
         )
     x = convert_to_tensor(x)
-    width = tuple((int(b), int(a)) for b, a in pad_width)
+    # NumPy's shorthands: n (every side), (n,), (before, after) for every axis.
+    given = np.asarray(pad_width, dtype=np.int64)
+    if given.ndim < 2:
+        given = np.broadcast_to(given.reshape(-1)[:2] if given.size else given, (x.ndim, 2))
+    width = tuple((int(b), int(a)) for b, a in given)
     if len(width) != x.ndim:
         raise ValueError(f"pad: {len(width)} (before, after) pairs for {x.ndim} axes.")
     if mode == "constant":
@@ -749,7 +771,12 @@ def _rounding(name: str) -> Callable[[Any], Tensor]:
 
 floor = _rounding("floor")
 ceil = _rounding("ceil")
-round = _rounding("round")  # noqa: A001
+
+
+def round(x: Any, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Rounded half to even, to ``decimals`` places (negative: tens, hundreds, ...)."""
+    data = _data(convert_to_tensor(x))
+    return Tensor(backend.get_array_module(data).round(data, int(decimals)))
 
 
 # Keras' ops.ctc_loss and ops.ctc_decode (their module uses these ops when called).

@@ -323,6 +323,9 @@ def _has_symbolic(values: Any) -> bool:
     return False
 
 
+from .op_dtypes import float_arguments, keras_result  # noqa: E402
+
+
 def symbolic_aware(function: Callable[..., Any], name: str) -> Callable[..., Any]:
     """``function`` as an op of ``minicnn.ops``: on symbolic tensors it adds an OpCall layer
     to the graph being built; and a list ``axis`` is a tuple, as Keras takes both."""
@@ -331,7 +334,9 @@ def symbolic_aware(function: Callable[..., Any], name: str) -> Callable[..., Any
     except (TypeError, ValueError):
         parameters = []
     axis_at = parameters.index("axis") if "axis" in parameters else None
+    dtype_at = parameters.index("dtype") if "dtype" in parameters else None
     static = STATIC.get(name)
+    base = name.rsplit(".", 1)[-1]
 
     @functools.wraps(function)
     def op(*args: Any, **kwargs: Any) -> Any:
@@ -346,7 +351,10 @@ def symbolic_aware(function: Callable[..., Any], name: str) -> Callable[..., Any
                 kwargs["axis"] = tuple(kwargs["axis"])
             elif len(args) > axis_at and isinstance(args[axis_at], list):
                 args = (*args[:axis_at], tuple(args[axis_at]), *args[axis_at + 1 :])
-        return function(*args, **kwargs)
+        args = float_arguments(base, args)
+        result = function(*args, **kwargs)
+        asked = kwargs.get("dtype") if dtype_at is None or len(args) <= dtype_at else args[dtype_at]
+        return result if asked is not None else keras_result(result, args, kwargs)
 
     op.__wrapped_op__ = True  # type: ignore[attr-defined]
     return op

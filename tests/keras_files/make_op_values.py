@@ -1,0 +1,40 @@
+"""Writes tests/keras_files/op_values.npz: what each of Keras 3's ops gives (values and
+dtype) on a few small inputs, floats and ints, one array or two, an axis or a count; the
+ops that draw random numbers are left out, and so is every call Keras refuses. Run it where
+Keras 3 and JAX are installed:
+
+    KERAS_BACKEND=jax python tests/keras_files/make_op_values.py
+"""
+
+import os
+import sys
+import warnings
+
+import keras
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from op_cases import CASES, RANDOM  # noqa: E402
+
+warnings.filterwarnings("ignore")
+found = {}
+for name in sorted(n for n in dir(keras.ops) if not n.startswith("_")):
+    function = getattr(keras.ops, name)
+    if not callable(function) or any(word in name for word in RANDOM):
+        continue
+    for case, args in CASES.items():
+        try:
+            result = function(*args)
+            if callable(result):
+                continue
+            parts = list(result) if isinstance(result, (list, tuple)) else [result]
+            arrays = [np.asarray(part) for part in parts]
+        except Exception:  # Keras refuses these arguments: nothing to compare
+            continue
+        if any(a.dtype == object for a in arrays):
+            continue
+        for i, array in enumerate(arrays):
+            found[f"{name}|{case}|{i}|{len(arrays)}"] = array
+np.savez_compressed(os.path.join(HERE, "op_values.npz"), **found)
+print(len(found), "results of", len({k.split("|")[0] for k in found}), "ops")

@@ -34,10 +34,10 @@ def _rate(hits: Any) -> Tensor:
 
 
 def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> Tensor:
-    """The share of a sample's values (last axis) whose prediction > ``threshold`` matches
-    the 0/1 target."""
+    """1 where a value's prediction > ``threshold`` matches its 0/1 target, value by value
+    (Keras 3's; its BinaryAccuracy averages them)."""
     t, p = _arrays(y_true, y_pred)
-    return _rate((t == (p > threshold)).mean(axis=-1))
+    return _rate(t == (p > threshold))
 
 
 def categorical_accuracy(y_true: Any, y_pred: Any) -> Tensor:

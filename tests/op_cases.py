@@ -45,3 +45,21 @@ RANDOM = (
     "binomial",
     "beta",
 )
+
+# The (y_true, y_pred) pairs that Keras' loss and metric functions are given.
+LOGITS = rng.normal(size=(4, 3)).astype("float32")
+PROBS = (np.exp(LOGITS) / np.exp(LOGITS).sum(1, keepdims=True)).astype("float32")
+ONEHOT = np.eye(3, dtype="float32")[[0, 2, 1, 2]]
+SPARSE = np.array([0, 2, 1, 2], "int32")
+BINARY = (rng.uniform(size=(4, 3)) > 0.5).astype("float32")
+TARGET, PREDICTED = (rng.normal(size=(4, 3)).astype("float32") for _ in range(2))
+PAIRS = {
+    "onehot_probs": (ONEHOT, PROBS),
+    "sparse_probs": (SPARSE, PROBS),
+    "binary_u": (BINARY, rng.uniform(0.05, 0.95, size=(4, 3)).astype("float32")),
+    "reg": (TARGET, PREDICTED),
+    "pos": (np.abs(TARGET) + 0.1, np.abs(PREDICTED) + 0.1),
+    "signs_reg": (np.where(BINARY > 0, 1.0, -1.0).astype("float32"), PREDICTED),
+    "sparse_logits": (SPARSE, LOGITS),
+    "onehot_logits": (ONEHOT, LOGITS),
+}

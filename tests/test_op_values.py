@@ -123,3 +123,21 @@ def test_keras_gelu_defaults_and_ops_that_wrote_into_their_arguments():
     with pytest.raises(TypeError, match="k must be an int"):
         ops.rot90(np.ones((2, 2)), k)
     assert k[0] == 1
+
+
+FUNCTIONS = np.load(Path(__file__).parent / "keras_files" / "function_values.npz")
+
+
+@pytest.mark.parametrize("key", sorted(FUNCTIONS.files))
+def test_a_loss_or_metric_function_gives_what_keras_gave(key):
+    from op_cases import PAIRS
+
+    import minicnn
+
+    path, case = key.split("|")
+    namespace, name = path.split(".")
+    y_true, y_pred = (a.copy() for a in PAIRS[case])
+    ours = _host(getattr(getattr(minicnn, namespace), name)(y_true, y_pred))
+    theirs = FUNCTIONS[key]
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5, equal_nan=True)

@@ -1,7 +1,8 @@
 """Writes tests/keras_files/op_values.npz: what each of Keras 3's ops gives (values and
 dtype) on a few small inputs, floats and ints, one array or two, an axis or a count; the
-ops that draw random numbers are left out, and so is every call Keras refuses. Run it where
-Keras 3 and JAX are installed:
+ops that draw random numbers are left out, and so is every call Keras refuses. And
+function_values.npz: each of Keras' loss and metric functions on (y_true, y_pred) pairs.
+Run it where Keras 3 and JAX are installed:
 
     KERAS_BACKEND=jax python tests/keras_files/make_op_values.py
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-from op_cases import CASES, RANDOM  # noqa: E402
+from op_cases import CASES, PAIRS, RANDOM  # noqa: E402
 
 warnings.filterwarnings("ignore")
 found = {}
@@ -38,3 +39,21 @@ for name in sorted(n for n in dir(keras.ops) if not n.startswith("_")):
             found[f"{name}|{case}|{i}|{len(arrays)}"] = array
 np.savez_compressed(os.path.join(HERE, "op_values.npz"), **found)
 print(len(found), "results of", len({k.split("|")[0] for k in found}), "ops")
+
+# Keras' loss and metric functions (one value per sample, or per value), on (y_true, y_pred).
+functions = {}
+for namespace in ("losses", "metrics"):
+    module = getattr(keras, namespace)
+    for name in sorted(dir(module)):
+        function = getattr(module, name)
+        if name[0] in "_ABCDEFGHIJKLMNOPQRSTUVWXYZ" or not callable(function):
+            continue
+        if isinstance(function, type) or name in ("get", "serialize", "deserialize"):
+            continue
+        for case, (y_true, y_pred) in PAIRS.items():
+            try:
+                functions[f"{namespace}.{name}|{case}"] = np.asarray(function(y_true, y_pred))
+            except Exception:
+                continue
+np.savez_compressed(os.path.join(HERE, "function_values.npz"), **functions)
+print(len(functions), "loss and metric function results")

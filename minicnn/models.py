@@ -499,10 +499,13 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         adds Keras' Trainable column (Y, N, or - for a layer without weights),
         ``expand_nested`` lists a nested model's layers under it (indented with "└"), and
         ``layer_range`` (two regular expressions of layer names) limits the rows, as in
-        Keras 3. The columns are sized to their contents: ``line_length`` and ``positions``
-        are taken and ignored."""
+        Keras 3; sized as Keras sizes it for the terminal (``line_length`` and
+        ``positions``, fractions of the line, as in Keras), long names broken between words
+        and cut with "…" as Rich does."""
         self._require_built()
-        print_summary(self, print_fn, show_trainable, expand_nested, layer_range)
+        print_summary(
+            self, print_fn, show_trainable, expand_nested, layer_range, line_length, positions
+        )
 
     def get_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.get_weights()]

@@ -1,17 +1,18 @@
-"""``model.summary()``: the Keras 3 table, drawn with the same box characters and columns."""
+"""``model.summary()``: the Keras 3 table, drawn with the same box characters, columns and
+line breaks. Keras sizes it for the terminal (a line of 88 characters, 108 with "Connected
+to", at most the terminal's width less 4; 80 columns where there is no terminal) and Rich
+lays it out: each column's share of the line, less what the borders and padding take, taken
+evenly from the columns; a cell's text broken between words, a word too long for its column
+cut with "…". This module does the same arithmetic."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from typing import Any
 
-# Keras 3 sizes its three columns from an 76-character line on an 80-column terminal; these are
-# the content widths it ends up with.
-COLUMN_WIDTHS = (31, 22, 13)
 HEADER = ("Layer (type)", "Output Shape", "Param #")
-# With Keras' fourth column, "Connected to", for models with branches or merges.
-CONNECTED_WIDTHS = (24, 20, 10, 18)
 
 
 def readable_memory_size(size: float) -> str:
@@ -34,9 +35,9 @@ def format_shape(shape: Any, batch: bool = True) -> str:
 
 
 def _connections(model: Any) -> list[str] | None:
-    """Keras' "Connected to" cells (``name[call][0]``, one input a line; a shared layer's
-    calls one after another), one per layer of ``model.layers``, or None for a model whose
-    layers each take the one before (a Sequential or a chain), which has no column."""
+    """Keras' "Connected to" cells (``name[call][0]``, the inputs joined by ", "; a shared
+    layer's calls one after another), one per layer of ``model.layers``, or None for a model
+    whose layers each take the one before (a Sequential or a chain), which has no column."""
     from .functional import inbound_refs, is_chain
 
     nodes = model._nodes()
@@ -45,7 +46,7 @@ def _connections(model: Any) -> list[str] | None:
     cells: dict[int, list[str]] = {}
     for (layer, _), refs in zip(nodes, inbound_refs(nodes), strict=True):
         cells.setdefault(id(layer), []).extend(f"{name}[{call}][0]" for name, call in refs)
-    return [",\n".join(cells.get(id(layer), [])) or "-" for layer in model.layers]
+    return [", ".join(cells.get(id(layer), [])) or "-" for layer in model.layers]
 
 
 def _shown_shape(layer: Any) -> Any:
@@ -97,11 +98,82 @@ def _entries(layers: list[Any], expand_nested: bool, level: int = 0) -> list[tup
     return out
 
 
+def column_widths(
+    sequential_like: bool,
+    show_trainable: bool = False,
+    line_length: int | None = None,
+    positions: Any = None,
+) -> list[int]:
+    """The columns' text widths of Keras' table, as Rich draws it: Keras gives each column
+    its share of the line (``positions``, fractions of it); Rich adds a space each side,
+    fits the whole within the line less its borders, and takes the excess from the
+    columns in turn (``round`` of an even share of what is left, as Rich's ratio_reduce)."""
+    default = 88 if sequential_like else 108
+    shares = list(positions or ([0.45, 0.80, 1.0] if sequential_like else [0.3, 0.56, 0.74, 1.0]))
+    if show_trainable:
+        default += 12
+        shares = [p * 0.90 for p in shares] + [1.0]
+    terminal = shutil.get_terminal_size().columns
+    line = line_length or min(default, terminal - 4)
+    widths, current = [], 0
+    for share in shares:
+        width = int(share * line) - current
+        if width < 4:
+            raise ValueError("Insufficient console width to print summary.")
+        widths.append(width)
+        current += width
+    padded = [w + 2 for w in widths]
+    excess = sum(padded) - (line - len(padded) - 1)
+    left, count = excess, len(padded)
+    for i in range(len(padded)):
+        if left <= 0:
+            break
+        taken = min(padded[i], round(left / count))
+        padded[i] -= taken
+        left, count = left - taken, count - 1
+    return [w - 2 for w in padded]
+
+
+def wrapped(text: str, width: int) -> list[str]:
+    """A cell's text in lines of ``width``, as Rich wraps it: broken before a word that
+    does not fit (a word with its spaces after it, the leading ones kept), each line's end
+    stripped, a line still too long cut to width - 1 characters and "…"."""
+    lines = []
+    for paragraph in text.split("\n"):
+        breaks, used = [], 0
+        for found in re.finditer(r"\s*\S+\s*", paragraph):
+            word = found.group()
+            length = len(word.rstrip())
+            if width - used >= length:
+                used += len(word)
+                continue
+            if found.start():
+                breaks.append(found.start())
+            used = len(word)
+        starts = [0, *breaks]
+        ends = [*breaks, len(paragraph)]
+        for start, end in zip(starts, ends, strict=True):
+            line = paragraph[start:end].rstrip()
+            lines.append(line if len(line) <= width else line[: width - 1] + "…")
+    return lines
+
+
+def _justified(text: str, width: int, how: str) -> str:
+    if how == "right":
+        return text.rjust(width)
+    if how == "center":
+        left = (width - len(text)) // 2
+        return " " * left + text + " " * (width - len(text) - left)
+    return text.ljust(width)
+
+
 def summary_lines(
     model: Any,
     show_trainable: bool = False,
     expand_nested: bool = False,
     layer_range: Any = None,
+    line_length: int | None = None,
+    positions: Any = None,
 ) -> list[str]:
     connections = _connections(model)
     header = HEADER if connections is None else (*HEADER, "Connected to")
@@ -123,42 +195,39 @@ def summary_lines(
             (*row, cell_of.get(id(layer), "-") if not prefix else "-")
             for row, (layer, prefix) in zip(rows, entries, strict=True)
         ]
-    minimum = COLUMN_WIDTHS if connections is None else CONNECTED_WIDTHS
+    justify = ["left", "left", "right"] + ([] if connections is None else ["left"])
     if show_trainable:
-        header, minimum = (*header, "Trainable"), (*minimum, len("Trainable"))
+        header, justify = (*header, "Trainable"), [*justify, "center"]
         rows = [
             (*row, _trainable_cell(layer)) for row, (layer, _) in zip(rows, entries, strict=True)
         ]
-    widths = [
-        max([w, len(h)] + [len(line) for r in rows for line in r[i].split("\n")])
-        for i, (w, h) in enumerate(zip(minimum, header, strict=True))
-    ]
+    widths = column_widths(connections is None, show_trainable, line_length, positions)
 
     def rule(left: str, fill: str, mid: str, right: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right
 
     def cells(values: tuple[str, ...], edge: str) -> list[str]:
         """One row, over as many lines as its tallest cell."""
-        columns = [v.split("\n") for v in values]
+        columns = [wrapped(v, w) for v, w in zip(values, widths, strict=True)]
         height = max(len(c) for c in columns)
         lines = []
         for k in range(height):
             texts = [
-                (c[k] if k < len(c) else "").rjust(w)
-                if i == 2
-                else (c[k] if k < len(c) else "").ljust(w)
-                for i, (c, w) in enumerate(zip(columns, widths, strict=True))
+                _justified(c[k] if k < len(c) else "", w, how)
+                for c, w, how in zip(columns, widths, justify, strict=True)
             ]
             lines.append(edge + edge.join(f" {t} " for t in texts) + edge)
         return lines
 
-    lines = [f'Model: "{model.name}"', rule("┏", "━", "┳", "┓"), *cells(header, "┃")]
-    lines.append(rule("┡", "━", "╇", "┩"))
+    table = [rule("┏", "━", "┳", "┓"), *cells(header, "┃"), rule("┡", "━", "╇", "┩")]
     for i, row in enumerate(rows):
         if i:
-            lines.append(rule("├", "─", "┼", "┤"))
-        lines.extend(cells(row, "│"))
-    lines.append(rule("└", "─", "┴", "┘"))
+            table.append(rule("├", "─", "┼", "┤"))
+        table.extend(cells(row, "│"))
+    table.append(rule("└", "─", "┴", "┘"))
+    # A line_length wider than the terminal: Rich cuts each line at the terminal's width.
+    terminal = shutil.get_terminal_size().columns
+    lines = [f'Model: "{model.name}"', *(line[:terminal] for line in table)]
     trainable = sum(w.data.size for w in model.trainable_weights)
     trainable_bytes = sum(w.data.nbytes for w in model.trainable_weights)
     frozen = sum(w.data.size for w in model.non_trainable_weights)
@@ -188,8 +257,12 @@ def print_summary(
     show_trainable: bool = False,
     expand_nested: bool = False,
     layer_range: Any = None,
+    line_length: int | None = None,
+    positions: Any = None,
 ) -> None:
-    text = "\n".join(summary_lines(model, show_trainable, expand_nested, layer_range))
+    text = "\n".join(
+        summary_lines(model, show_trainable, expand_nested, layer_range, line_length, positions)
+    )
     if print_fn is None:
         from .progress import print_msg
 

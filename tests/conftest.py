@@ -8,6 +8,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 # The suite is written for the CPU; GPU tests ask for device="gpu" themselves, so that on a GPU
 # machine 'auto' does not move every other test there.
 os.environ.setdefault("MINICNN_DEVICE", "cpu")
+# Summaries are sized for the terminal, as Keras sizes them: the suite's are an 80-column one's
+# (the width where there is no terminal, as in CI).
+os.environ["COLUMNS"] = "80"
 
 from minicnn import backend  # noqa: E402
 

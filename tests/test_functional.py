@@ -153,7 +153,10 @@ def test_cpu_and_gpu_agree_on_a_residual_model(gpu):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
 
 
-def test_summary_follows_keras_3_for_functional_models():
+def test_summary_follows_keras_3_for_functional_models(monkeypatch):
+    from summary_table import table_rows
+
+    monkeypatch.setenv("COLUMNS", "200")  # Keras' table for a wide terminal: 108 wide
     lines = []
     as_functional(small_cnn()).summary(print_fn=lines.append)
     text = lines[0]
@@ -163,10 +166,9 @@ def test_summary_follows_keras_3_for_functional_models():
     residual_cnn().summary(print_fn=lines.append)
     table = lines[0].splitlines()
     assert "Connected to" in table[2]
-    add_row = next(i for i, line in enumerate(table) if "add (Add)" in line)
-    assert table[add_row].rstrip("│ ").endswith("[0][0],")
-    assert "batch_normalization[0][0]" in table[add_row + 1]
-    assert len({len(line) for line in table[1:-3]}) == 1  # every line of the table aligned
+    add_row = next(row for row in table_rows(lines[0]) if row[0] == "add (Add)")
+    assert add_row[3].endswith("[0][0], batch_normalization[0][0]")
+    assert {len(line) for line in table[1:-3]} == {108}  # every line of the table aligned
 
 
 def test_functional_models_save_load_and_resume(tmp_path):

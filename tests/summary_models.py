@@ -1,0 +1,49 @@
+"""Models written once for Keras and for minicnn (``lib`` is either module): the summaries
+Keras 3 printed for them are tests/keras_files/summaries.json, which minicnn's must equal."""
+
+
+def summary_models(lib):
+    """(name, model, summary arguments) for each table kept."""
+    L = lib.layers
+    features = lib.Sequential(
+        [
+            lib.Input((8, 8, 3)),
+            L.Conv2D(4, 3, name="inner_conv"),
+            L.BatchNormalization(name="inner_bn"),
+        ],
+        name="features",
+    )
+    x = lib.Input((8, 8, 3))
+    joined = L.Add()([features(x), L.Conv2D(4, 3, name="side")(x)])
+    branches = lib.Model(
+        x, L.Dense(2, name="head")(L.GlobalAveragePooling2D()(joined)), name="nested_branches"
+    )
+    branches.layers[1].trainable = False
+    plain = lib.Sequential(
+        [
+            lib.Input((8, 8, 3)),
+            L.Conv2D(4, 3),
+            L.BatchNormalization(),
+            L.GlobalAveragePooling2D(),
+            L.Dropout(0.1),
+            L.Dense(3, name="a_really_long_layer_name_for_testing_wrap"),
+        ],
+        name="plain",
+    )
+    tokens = lib.Input((10,), dtype="int32")
+    hidden = L.Bidirectional(L.GRU(4))(
+        L.LSTM(8, return_sequences=True)(L.Embedding(100, 16)(tokens))
+    )
+    recurrent = lib.Model(tokens, L.Dense(1)(hidden), name="recurrent")
+    options = [
+        {},
+        {"show_trainable": True},
+        {"expand_nested": True},
+        {"expand_nested": True, "show_trainable": True},
+        {"line_length": 100},
+    ]
+    for model in (branches, plain, recurrent):
+        for kwargs in options:
+            yield model.name, model, kwargs
+    yield "branches_positions", branches, {"line_length": 70, "positions": [0.25, 0.5, 0.7, 1.0]}
+    yield "plain_positions", plain, {"line_length": 70, "positions": [0.5, 0.8, 1.0]}

@@ -250,6 +250,11 @@ def _layer(entry: dict[str, Any], device: str | None = None) -> Any:
     for key in WRAPPED_KEYS:  # wrappers' layers
         if isinstance(config.get(key), dict) and "class_name" in config[key]:
             config[key] = _layer(config[key], device)
+    if isinstance(config.get("cells"), list):  # StackedRNNCells' cells
+        config["cells"] = [
+            _layer(c, device) if isinstance(c, dict) and "class_name" in c else c
+            for c in config["cells"]
+        ]
     layer = _construct(cls, config, class_name)
     if id(entry) in _VOCABULARIES:
         layer.load_keras_vocabulary(*_VOCABULARIES[id(entry)])
@@ -393,7 +398,7 @@ def load_weights_group(
             continue
         if layers_group is None or path not in layers_group:
             raise KerasFileError(f"{where}: no weights for layer '{layer.name}' ({path}).")
-        arrays = _arrays(layers_group[path], type(layer).__name__)
+        arrays = _arrays(layers_group[path], type(layer).__name__, layer)
         _assign(layer, arrays, where)
 
 
@@ -444,15 +449,22 @@ def given_vocabularies(vocabularies: dict[int, tuple[str, Any]]) -> Iterator[Non
         _VOCABULARIES.clear()
 
 
-def _arrays(group: Any, class_name: str) -> list[np.ndarray]:
+def _arrays(group: Any, class_name: str, layer: Any = None) -> list[np.ndarray]:
     """A layer's arrays in minicnn's order: its own variables, then its sublayers'
     (SpectralNormalization: the wrapped layer's, then its vector u; Keras also keeps a copy
-    of the kernel among its own)."""
+    of the kernel among its own; an RNN's cell's, a StackedRNNCells' cells' by their
+    names, in the stack's order)."""
     found = []
     if "vars" in group:
         found += [np.asarray(group["vars"][str(i)]) for i in range(len(group["vars"]))]
     if class_name == "SpectralNormalization":
         return _arrays(group["layer"], "") + found[1:]
+    if class_name == "RNN" and "cell" in group:
+        cell = group["cell"]
+        if "cells" not in cell:
+            return found + _arrays(cell, "")
+        names = [c.name for c in layer.cell.cells] if layer is not None else sorted(cell["cells"])
+        return found + [a for name in names for a in _arrays(cell["cells"][name], "")]
     for sub in SUBLAYERS.get(class_name, ()):
         if sub in group:
             inner = group[sub]

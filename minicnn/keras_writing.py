@@ -433,6 +433,19 @@ def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarr
         own.create_dataset("1", data=arrays[-1])
         _write_arrays(group.create_group("layer"), None, "", arrays[:-1])
         return
+    if class_name == "RNN":  # its cell's arrays; a StackedRNNCells' each under its name
+        stacked = getattr(layer.cell, "cells", None)
+        if stacked is None:
+            _write_arrays(group.create_group("cell"), None, "", arrays)
+            return
+        cell = group.create_group("cell")
+        cell.create_group("vars")
+        inner, start = cell.create_group("cells"), 0
+        for sub in stacked:
+            count = len(sub.weights)
+            _write_arrays(inner.create_group(sub.name), None, "", arrays[start : start + count])
+            start += count
+        return
     if not subs:
         for i, array in enumerate(arrays):
             own.create_dataset(str(i), data=array)

@@ -38,14 +38,25 @@ def _connections(model: Any) -> list[str] | None:
     """Keras' "Connected to" cells (``name[call][0]``, the inputs joined by ", "; a shared
     layer's calls one after another), one per layer of ``model.layers``, or None for a model
     whose layers each take the one before (a Sequential or a chain), which has no column."""
-    from .functional import inbound_refs, is_chain
+    from .functional import call_indices, input_count, is_chain
 
     nodes = model._nodes()
     if is_chain(nodes):
         return None
+    k, calls = input_count(nodes), call_indices(nodes)
+
+    def ref(slot: int) -> str:
+        """``name[call][index]``: an output of a layer of several outputs by its index, as
+        Keras writes it (minicnn's SelectOutput picking it is no row of Keras')."""
+        layer, sources = nodes[slot - k]
+        if getattr(layer, "selects_output", False):
+            source = next(s for s in sources if s >= k)
+            return f"{nodes[source - k][0].name}[{calls[source - k]}][{layer.index}]"
+        return f"{layer.name}[{calls[slot - k]}][0]"
+
     cells: dict[int, list[str]] = {}
-    for (layer, _), refs in zip(nodes, inbound_refs(nodes), strict=True):
-        cells.setdefault(id(layer), []).extend(f"{name}[{call}][0]" for name, call in refs)
+    for layer, sources in nodes:
+        cells.setdefault(id(layer), []).extend(ref(s) for s in sources if s >= k)
     return [", ".join(cells.get(id(layer), [])) or "-" for layer in model.layers]
 
 
@@ -177,9 +188,10 @@ def summary_lines(
 ) -> list[str]:
     connections = _connections(model)
     header = HEADER if connections is None else (*HEADER, "Connected to")
-    first, last = layer_index_range(model.layers, layer_range)
-    top = model.layers[first:last]
     cell_of = dict(zip(map(id, model.layers), connections or [], strict=False))
+    shown = [la for la in model.layers if not getattr(la, "selects_output", False)]
+    first, last = layer_index_range(shown, layer_range)
+    top = shown[first:last]
     entries = _entries(top, expand_nested)
     rows = [
         (

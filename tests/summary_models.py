@@ -35,6 +35,18 @@ def summary_models(lib):
         L.LSTM(8, return_sequences=True)(L.Embedding(100, 16)(tokens))
     )
     recurrent = lib.Model(tokens, L.Dense(1)(hidden), name="recurrent")
+    a, b = lib.Input((8,)), lib.Input((3,))
+    both = L.Concatenate()([a, b])
+    heads = [L.Dense(3, name="kind")(both), L.Dense(1, name="size")(both)]
+    two_headed = lib.Model([a, b], heads, name="two_headed")
+    x, y = lib.Input((8,)), lib.Input((3,))
+    kind, size = two_headed([x, y])
+    refined = L.Dense(1, name="refined")(L.Concatenate()([kind, size]))
+    outer = lib.Model([x, y], [refined, kind], name="outer")
+    steps = lib.Input((5, 2))
+    sequence, state_h, state_c = L.LSTM(3, return_sequences=True, return_state=True)(steps)
+    summed = L.Add()([L.GlobalAveragePooling1D()(sequence), state_h, state_c])
+    states = lib.Model(steps, summed, name="states")
     options = [
         {},
         {"show_trainable": True},
@@ -42,7 +54,7 @@ def summary_models(lib):
         {"expand_nested": True, "show_trainable": True},
         {"line_length": 100},
     ]
-    for model in (branches, plain, recurrent):
+    for model in (branches, plain, recurrent, outer, states):
         for kwargs in options:
             yield model.name, model, kwargs
     yield "branches_positions", branches, {"line_length": 70, "positions": [0.25, 0.5, 0.7, 1.0]}

@@ -36,6 +36,7 @@ NAMES = [
     "quantized_int4",
     "quantized_int4_language_model",
     "quantized_einsum",
+    "rnn_cells",
 ]
 
 

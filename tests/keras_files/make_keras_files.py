@@ -368,6 +368,18 @@ def quantized_einsum():
     return model, rng.normal(size=(3, 5, 8)).astype("float32")
 
 
+def rnn_cells():
+    """Keras' RNN layer around a cell, and around a StackedRNNCells of an LSTM cell and a
+    GRU cell (the file keeps each cell's weights under its name)."""
+    inputs = keras.Input((5, 3))
+    x = layers.RNN(layers.SimpleRNNCell(4), return_sequences=True)(inputs)
+    stacked = layers.StackedRNNCells([layers.LSTMCell(3), layers.GRUCell(2)])
+    model = keras.Model(inputs, layers.RNN(stacked)(x), name="rnn_cells")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    return model, rng.normal(size=(3, 5, 3)).astype("float32")
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -406,6 +418,7 @@ MAKERS = (
     quantized_int4,
     quantized_int4_language_model,
     quantized_einsum,
+    rnn_cells,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

@@ -222,6 +222,9 @@ class AUC(ThresholdCounts):
         scores = outputs.astype(np.float64)
         if self.from_logits:
             scores = 1 / (1 + xp.exp(-scores))
+        # Keras buckets scores into its evenly spaced thresholds, a score below 0 into the
+        # first and one above 1 into the last: as if clipped to [0, 1].
+        scores = xp.clip(scores, 0.0, 1.0)
         positive = _positives(outputs, y_true, loss)
         return self._counts(scores, positive, weights, per_label=self.multi_label)
 

@@ -47,6 +47,20 @@ def test_auc_reproduces_keras_worked_examples(kwargs, expected, device):
     assert value(given, PRED, TRUE, device=device) == pytest.approx(expected, abs=1e-6)
 
 
+def test_auc_of_scores_outside_0_1_counts_them_at_the_ends_as_keras():
+    """Keras buckets a score below 0 with the first threshold and one above 1 with the last
+    (its value on these logits, from Keras 3.15: 0.484375; minicnn gave 0.0625)."""
+    from op_cases import PAIRS
+
+    onehot, logits = PAIRS["onehot_logits"]
+    auc = metrics.AUC()
+    auc.update_state(onehot, logits)
+    assert float(host(auc.result())) == pytest.approx(0.484375, abs=1e-6)
+    clipped = metrics.AUC()
+    clipped.update_state(onehot, np.clip(logits, 0, 1))
+    assert float(host(clipped.result())) == pytest.approx(0.484375, abs=1e-6)
+
+
 def test_auc_approaches_the_exact_area_with_more_thresholds():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, (500, 1)).astype(np.float32)

@@ -1030,23 +1030,29 @@ def softmax_cross_entropy(
 
 
 class CrossEntropyFromProbs(RowLoss):
-    """Mean sparse categorical cross-entropy of given probabilities (Keras' from_logits=False)."""
+    """Mean sparse categorical cross-entropy of given probabilities (Keras' from_logits=False):
+    each row scaled to sum to 1 (as Keras scales it), its label's entry clipped to [eps,
+    1 - eps], -log of it averaged over rows."""
 
     def forward(self, probs: Any, labels: Any) -> Any:
         xp = backend.get_array_module(probs)
         rows = xp.arange(probs.shape[0])
-        picked = probs[rows, labels]
+        self.row_sums = probs.sum(axis=1)
+        self.picked = probs[rows, labels] / self.row_sums
         eps = backend_epsilon()
-        self.clipped = xp.clip(picked, eps, 1 - eps)
-        self.inside = (picked > eps) & (picked < 1 - eps)
+        self.clipped = xp.clip(self.picked, eps, 1 - eps)
+        self.inside = (self.picked > eps) & (self.picked < 1 - eps)
         self.shape, self.labels = probs.shape, labels
         return self._mean(-xp.log(self.clipped))
 
     def backward(self, grad: Any) -> tuple[Any, None]:
         xp = backend.get_array_module(grad)
         n = self.shape[0]
-        d = xp.zeros(self.shape, dtype=self.clipped.dtype)
-        d[xp.arange(n), self.labels] = -(grad / n) / self.clipped * self.inside
+        # g = dL/dq_y for q = p / s; then dL/dp_k = (g [k = y] - g q_y) / s.
+        g = -(grad / n) / self.clipped * self.inside
+        d = xp.empty(self.shape, dtype=self.clipped.dtype)
+        d[...] = (-(g * self.picked) / self.row_sums)[:, None]
+        d[xp.arange(n), self.labels] += g / self.row_sums
         return self._weighted(d), None
 
 

@@ -16,7 +16,7 @@ from . import pointwise_losses as P
 from .autograd import Tensor
 from .data_checks import as_any_targets, as_labels, as_target_array, as_target_rows
 
-REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "none")
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none")
 
 
 class Loss:
@@ -26,7 +26,8 @@ class Loss:
     As in Keras, a custom loss subclasses ``Loss`` and writes ``call(y_true, y_pred)`` with
     ``minicnn.ops`` on Tensors, returning a loss per sample (or per value); calling it reduces
     them by ``reduction``: 'sum_over_batch_size' (the default: sum(w * l) / count, over every
-    value), 'sum', 'mean' (sum(w * l) / sum(w)) or 'none'. ``compile`` also takes a plain
+    value) or 'mean' (the same, in Keras 3.15), 'sum', 'mean_with_sample_weight' (sum(w * l)
+    / sum(w), the weights as given) or 'none'. ``compile`` also takes a plain
     function ``fn(y_true, y_pred)`` (``LossFunctionWrapper``)."""
 
     name = ""
@@ -162,23 +163,28 @@ def reduce_losses(
             sample_weight = sample_weight.data
         weights = backend.to_device(sample_weight, backend.device_of(values.data))
         weights = weights.astype(values.dtype, copy=False).reshape(-1)
-        if values.ndim == 0 or weights.shape[0] != values.shape[0]:
+        if values.ndim == 0:  # one loss for the batch (Dice's): Keras weighs it by each weight
+            count = weights.size
+        elif weights.shape[0] != values.shape[0]:
             raise ValueError(
                 f"Loss '{name}': sample_weight has {weights.shape[0]} weights for losses of "
                 f"shape {values.shape}; give one per sample."
             )
-        weights = weights.reshape((-1,) + (1,) * (values.ndim - 1))
+        else:
+            weights = weights.reshape((-1,) + (1,) * (values.ndim - 1))
         values = values * weights
     if reduction == "none":
         return values
     total = values.sum()
     if reduction == "sum":
         return total
-    if reduction == "mean" and sample_weight is not None:
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        # Keras divides by the weights' sum: one per sample (or per kept value, masked).
         xp = backend.get_array_module(weights)
-        every = xp.broadcast_to(weights, values.shape)
-        every = (every if kept is None else every * kept).sum()
-        return total / xp.maximum(every, every.dtype.type(1e-7))
+        every = (
+            weights.sum() if kept is None else (xp.broadcast_to(weights, kept.shape) * kept).sum()
+        )
+        return total / every if float(every) != 0 else total * 0
     return total / (max(count, 1) if kept is None else count)
 
 
@@ -203,7 +209,7 @@ class BuiltinLoss(Loss):
 
     def _fused(self) -> bool:
         """Whether the fused functions compute this loss (Keras' default reduction)."""
-        return self.reduction == "sum_over_batch_size"
+        return self.reduction in ("sum_over_batch_size", "mean")
 
     def _function_arguments(self) -> dict[str, Any]:
         """The keyword arguments of Keras' loss function of this name."""

@@ -53,8 +53,10 @@ def test_reductions_follow_keras_mean_squared_error_example(make, device):
     weighted = make()(Y_TRUE, y_pred, sample_weight=[0.7, 0.3])
     assert float(host(weighted)) == pytest.approx(0.25)
     assert float(host(make(reduction="sum")(Y_TRUE, y_pred))) == pytest.approx(1.0)
-    mean = make(reduction="mean")(Y_TRUE, y_pred, sample_weight=[0.7, 0.3])
+    mean = make(reduction="mean_with_sample_weight")(Y_TRUE, y_pred, sample_weight=[0.7, 0.3])
     assert float(host(mean)) == pytest.approx(0.5)  # sum(w l) / sum(w)
+    counted = make(reduction="mean")(Y_TRUE, y_pred, sample_weight=[0.7, 0.3])
+    assert float(host(counted)) == pytest.approx(0.25)  # Keras 3.15: as sum_over_batch_size
     np.testing.assert_allclose(host(make(reduction="none")(Y_TRUE, y_pred)), [0.5, 0.5])
 
 

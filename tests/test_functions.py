@@ -211,6 +211,14 @@ def test_cross_entropy_from_probabilities_gradient(device):
     check_gradients(loss, logits, device=device)
     fused = float(host(F.softmax_cross_entropy(on(device, logits), labels)))
     assert np.isclose(float(host(loss(on(device, logits)))), fused)
+    # Rows that do not sum to 1 (a sigmoid output's): Keras scales them first, as here.
+    scale = rng.random((4, 1)) + 0.5
+
+    def scaled(z):
+        return F.cross_entropy_from_probs(F.softmax(z) * Tensor(on(device, scale)), labels)
+
+    check_gradients(scaled, logits, device=device)
+    assert np.isclose(float(host(scaled(on(device, logits)))), fused)
 
 
 def test_categorical_cross_entropy_on_logits_value_and_gradient(device):

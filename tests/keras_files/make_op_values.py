@@ -1,8 +1,9 @@
 """Writes tests/keras_files/op_values.npz: what each of Keras 3's ops gives (values and
 dtype) on a few small inputs, floats and ints, one array or two, an axis or a count; the
 ops that draw random numbers are left out, and so is every call Keras refuses. And
-function_values.npz: each of Keras' loss and metric functions on (y_true, y_pred) pairs.
-Run it where Keras 3 and JAX are installed:
+function_values.npz: each of Keras' loss and metric functions on (y_true, y_pred) pairs,
+and class_values.npz: its loss classes (each reduction) and metric classes on them. Run it
+where Keras 3 and JAX are installed:
 
     KERAS_BACKEND=jax python tests/keras_files/make_op_values.py
 """
@@ -57,3 +58,50 @@ for namespace in ("losses", "metrics"):
                 continue
 np.savez_compressed(os.path.join(HERE, "function_values.npz"), **functions)
 print(len(functions), "loss and metric function results")
+
+# Keras' loss classes with each reduction, and its metric classes over two batches, with and
+# without sample weights (the second batch unweighted).
+WEIGHTS = np.array([1.0, 0.5, 2.0, 0.0], "float32")
+METRIC_ARGUMENTS = {
+    "IoU": {"num_classes": 3, "target_class_ids": [0, 1]},
+    "MeanIoU": {"num_classes": 3},
+    "OneHotIoU": {"num_classes": 3, "target_class_ids": [0, 2]},
+    "OneHotMeanIoU": {"num_classes": 3},
+    "PrecisionAtRecall": {"recall": 0.5},
+    "RecallAtPrecision": {"precision": 0.5},
+    "SensitivityAtSpecificity": {"specificity": 0.5},
+    "SpecificityAtSensitivity": {"sensitivity": 0.5},
+}
+classes = {}
+for case, (y_true, y_pred) in PAIRS.items():
+    for weighted in (False, True):
+        weights = WEIGHTS if weighted else None
+        for name in sorted(n for n in dir(keras.losses) if n[0].isupper()):
+            if name in ("Loss", "LossFunctionWrapper", "CTC", "Reduction"):
+                continue
+            for reduction in (
+                "sum_over_batch_size",
+                "sum",
+                "none",
+                "mean",
+                "mean_with_sample_weight",
+            ):
+                try:
+                    loss = getattr(keras.losses, name)(reduction=reduction)
+                    value = loss(y_true, y_pred, sample_weight=weights)
+                except Exception:
+                    continue
+                classes[f"losses.{name}|{case}|{weighted}|{reduction}"] = np.asarray(value)
+        for name in sorted(n for n in dir(keras.metrics) if n[0].isupper()):
+            if name in ("Metric", "MeanMetricWrapper", "Sum", "Mean", "MeanTensor"):
+                continue
+            try:
+                metric = getattr(keras.metrics, name)(**METRIC_ARGUMENTS.get(name, {}))
+                metric.update_state(y_true, y_pred, sample_weight=weights)
+                metric.update_state(y_true[:2], y_pred[:2])
+                value = np.asarray(metric.result())
+            except Exception:
+                continue
+            classes[f"metrics.{name}|{case}|{weighted}|"] = value
+np.savez_compressed(os.path.join(HERE, "class_values.npz"), **classes)
+print(len(classes), "loss and metric class results")

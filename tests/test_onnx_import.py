@@ -164,7 +164,9 @@ def test_an_imported_model_trains_saves_and_loads(tmp_path):
     model = load_onnx(path)
     images = RNG.standard_normal((64, *x.shape[1:])).astype(np.float32)
     labels = RNG.integers(0, 5, 64)
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    # PyTorch's classifier gives logits (no softmax), as its CrossEntropyLoss takes them.
+    loss = minicnn.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile("adam", loss, metrics=["accuracy"])
     before = [w.copy() for w in model.get_weights()]
     history = model.fit(images, labels, epochs=8, batch_size=16, verbose=0)
     losses = history.history["loss"]

@@ -238,6 +238,54 @@ def numbered_paths(class_names: list[str]) -> list[str]:
     return paths
 
 
+def sublayer_paths(layer: Any) -> list[tuple[Any, str]]:
+    """A user's layer's sublayers (the layers it keeps as attributes), in minicnn's order of
+    its weights, each with its path in Keras' weight file: Keras walks the layer's
+    attributes in sorted order of their names, a layer under its attribute's name, a list
+    or dict of them under the attribute's name and each one's class name (numbered within
+    it, "dense", "dense_1"); a layer met twice keeps its first path. Empty for a layer
+    that keeps none."""
+    tracked = layer.__dict__.get("_tracked_layers") or []
+    if not tracked:
+        return []
+    from .layer_base import Layer
+
+    skipped = _base_attributes()
+    paths: dict[int, str] = {}
+    for attribute in sorted(vars(layer)):
+        if attribute in skipped:
+            continue
+        value = vars(layer)[attribute]
+        if isinstance(value, Layer):
+            paths.setdefault(id(value), attribute)
+        elif isinstance(value, (list, tuple, dict)):
+            items = list(value.values()) if isinstance(value, dict) else list(value)
+            kept = [item for item in items if isinstance(item, Layer)]
+            names = numbered_paths([type(item).__name__ for item in kept])
+            for item, name in zip(kept, names, strict=True):
+                paths.setdefault(id(item), f"{attribute}/{name}")
+    missing = [sub.name for sub in tracked if id(sub) not in paths]
+    if missing:
+        raise KerasFileError(
+            f"layer '{layer.name}' keeps layers {missing} where Keras' file has no place for "
+            "them (keep each as an attribute, or in a list or dict attribute)."
+        )
+    return [(sub, paths[id(sub)]) for sub in tracked]
+
+
+_BASE_ATTRIBUTES: set[str] = set()
+
+
+def _base_attributes() -> set[str]:
+    """The attributes every minicnn layer has (Keras skips its base Layer's too)."""
+    if not _BASE_ATTRIBUTES:
+        from .layer_base import Layer
+
+        _BASE_ATTRIBUTES.update(vars(Layer(name="attribute_probe")))
+        _BASE_ATTRIBUTES.update({"_tracked_layers", "_tracked_metrics"})
+    return _BASE_ATTRIBUTES
+
+
 def keras_layers(model: Any, config: Any = None) -> list[Any]:
     """The model's layers in Keras' order and extent: a Sequential's without its input, a
     functional model's with its InputLayers, in the order of Keras' ``config`` of it when

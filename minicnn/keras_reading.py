@@ -27,6 +27,7 @@ from .keras_files import (
     keras_snake,
     keras_state_entries,
     numbered_paths,
+    sublayer_paths,
 )
 
 
@@ -457,6 +458,16 @@ def _arrays(group: Any, class_name: str, layer: Any = None) -> list[np.ndarray]:
     found = []
     if "vars" in group:
         found += [np.asarray(group["vars"][str(i)]) for i in range(len(group["vars"]))]
+    inner = sublayer_paths(layer) if layer is not None else []
+    if inner:  # a user's layer: each sublayer's arrays under its attribute's path
+        for sub, path in inner:
+            if path not in group:
+                raise KerasFileError(f"no weights for '{layer.name}/{path}' ({sub.name}).")
+            if getattr(sub, "is_model", False):
+                found += _model_arrays(sub, group[path])
+            else:
+                found += _arrays(group[path], type(sub).__name__, sub)
+        return found
     if class_name == "SpectralNormalization":
         return _arrays(group["layer"], "") + found[1:]
     if class_name == "RNN" and "cell" in group:
@@ -472,6 +483,20 @@ def _arrays(group: Any, class_name: str, layer: Any = None) -> list[np.ndarray]:
             found += _arrays(inner, sub_class if isinstance(sub_class, str) else "")
             if "cell" in inner:  # a recurrent layer inside a wrapper
                 found += _arrays(inner["cell"], "")
+    return found
+
+
+def _model_arrays(model: Any, group: Any) -> list[np.ndarray]:
+    """A nested model's arrays in the order of its weights, from its group."""
+    layers_group = group.get("layers")
+    found = []
+    layers = keras_layers(model)
+    for layer, path in zip(layers, group_paths(layers), strict=True):
+        if layer.weights and layers_group is not None and path in layers_group:
+            if getattr(layer, "is_model", False):
+                found += _model_arrays(layer, layers_group[path])
+            else:
+                found += _arrays(layers_group[path], type(layer).__name__, layer)
     return found
 
 

@@ -22,6 +22,7 @@ from .keras_files import (
     keras_layers,
     keras_state_entries,
     keras_trainable,
+    sublayer_paths,
 )
 from .keras_op_writing import CALL, placed
 from .mixed_precision import MIXED
@@ -426,6 +427,19 @@ def keras_arrays(layer: Any) -> list[np.ndarray]:
 
 def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarray]) -> None:
     """A layer's arrays split as ``_arrays`` reads them: its own, then its sublayers'."""
+    inner = sublayer_paths(layer) if layer is not None else []
+    if inner:  # a user's layer: its own variables, each sublayer under its attribute's path
+        own = len(arrays) - sum(len(sub.weights) for sub, _ in inner)
+        vars_group = group.create_group("vars")
+        for i, array in enumerate(arrays[:own]):
+            vars_group.create_dataset(str(i), data=array)
+        for sub, path in inner:
+            place = group.require_group(path)
+            if getattr(sub, "is_model", False):
+                write_weights_group(sub, place)
+            else:
+                _write_arrays(place, sub, type(sub).__name__, keras_arrays(sub))
+        return
     subs = SUBLAYERS.get(class_name, ())
     own = group.create_group("vars")
     if class_name == "SpectralNormalization":  # Keras' own: the kernel again, and u

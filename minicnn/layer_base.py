@@ -296,7 +296,10 @@ class Layer:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if self._tracks_layers:
-            items = value if isinstance(value, (list, tuple)) else [value]
+            if isinstance(value, dict):  # a dict of layers, as Keras tracks it
+                items = list(value.values())
+            else:
+                items = value if isinstance(value, (list, tuple)) else [value]
             tracked = self.__dict__.setdefault("_tracked_layers", [])
             for item in items:
                 if isinstance(item, Layer) and all(item is not t for t in tracked):

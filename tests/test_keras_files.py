@@ -341,3 +341,28 @@ def test_lookup_vocabularies_kept_as_keras_assets_are_read(name, tmp_path):
             assert "_lookup_layer" in h5["layers/text_vectorization"]
     again = load_model(tmp_path / "again.keras")
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_users_layer_of_sublayers_reads_and_writes_keras_paths(tmp_path):
+    """Keras keeps a user's layer's sublayers under their attributes' paths ("outer/seq/
+    layers/dense", "outer/heads/dense_1", the list's second Dense under "again", the name
+    it met first); minicnn reads Keras' file, predicts what Keras did, and writes the same
+    paths back."""
+    pytest.importorskip("h5py")
+    from custom_sublayers import define
+
+    import minicnn
+
+    define(minicnn)
+    model = load_model(FILES / "custom_sublayers.keras")
+    expected = np.load(FILES / "custom_sublayers.npz")
+    np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["y0"], rtol=2e-5)
+    assert len(model.layers[1].weights) == 18  # the dict's layers are tracked too
+    model.export(tmp_path / "again.keras")
+    from test_quantization import _archive_paths
+
+    assert _archive_paths(tmp_path / "again.keras") == _archive_paths(
+        FILES / "custom_sublayers.keras"
+    )
+    again = load_model(tmp_path / "again.keras")
+    np.testing.assert_allclose(again.predict(expected["x"], verbose=0), expected["y0"], rtol=2e-5)

@@ -274,6 +274,22 @@ def test_an_int4_model_saves_loads_and_trains_its_bias(tmp_path):
     np.testing.assert_array_equal(loaded.layers[0].kernel.data, kernel)  # frozen
 
 
+def _archive_paths(path):
+    """Every dataset's path and shape in a Keras archive's weights file."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(path) as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+    found = []
+    weights.visititems(
+        lambda name, item: found.append((name, item.shape)) if hasattr(item, "shape") else None
+    )
+    return sorted(found)
+
+
 def _archive_arrays(path):
     """Each layer's arrays in a Keras archive's weights file, by the layer's group."""
     import io

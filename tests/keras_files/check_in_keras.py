@@ -24,7 +24,13 @@ NAMES = [
 # named_lambda's Lambda calls squash, which each side finds by name in its custom objects.
 EXPORT = """
 import sys
+import minicnn
 from minicnn import load_model, ops
+
+sys.path.insert(0, sys.argv[1] + "/..")
+from custom_sublayers import define  # a user's layer of sublayers, registered by name
+
+define(minicnn)
 
 
 def squash(x):
@@ -50,6 +56,10 @@ if __name__ == "__main__":
     subprocess.run([minicnn_python, "-c", EXPORT, HERE, out, *NAMES], check=True)
     import keras
 
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from custom_sublayers import define
+
+    define(keras)
     for name in NAMES:
         model = keras.saving.load_model(
             os.path.join(out, f"{name}.keras"), compile=False, custom_objects={"squash": squash}

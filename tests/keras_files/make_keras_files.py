@@ -380,6 +380,20 @@ def rnn_cells():
     return model, rng.normal(size=(3, 5, 3)).astype("float32")
 
 
+def custom_sublayers():
+    """A user's layer holding layers as attributes (tests/custom_sublayers.py): Keras keeps
+    each under its attribute's path, a list's and dict's by class name."""
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from custom_sublayers import define
+
+    outer = define(keras)(name="outer")
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, layers.Dense(2)(outer(inputs)), name="custom_sublayers")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    return model, rng.normal(size=(3, 6)).astype("float32")
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -419,6 +433,7 @@ MAKERS = (
     quantized_int4_language_model,
     quantized_einsum,
     rnn_cells,
+    custom_sublayers,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

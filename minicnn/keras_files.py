@@ -192,6 +192,8 @@ def keras_state_entries(optimizer: Any, order: list[Any]) -> list[tuple[Any, ...
 def keras_trainable(model: Any, config: Any = None) -> list[Any]:
     """The model's trainable weights in Keras' order (its layers' order, nested models'
     inside theirs), which is the order of the optimizer's state in Keras' file."""
+    if getattr(model, "_subclassed", False):  # Keras builds its optimizer on these
+        return list(model.trainable_weights)
     entries = {e["config"]["name"]: e for e in (config or {}).get("layers", [])}
     found: list[Any] = []
     for layer in keras_layers(model, config):
@@ -245,12 +247,13 @@ def sublayer_paths(layer: Any) -> list[tuple[Any, str]]:
     or dict of them under the attribute's name and each one's class name (numbered within
     it, "dense", "dense_1"); a layer met twice keeps its first path. Empty for a layer
     that keeps none."""
-    tracked = layer.__dict__.get("_tracked_layers") or []
+    subclassed = getattr(layer, "is_model", False) and getattr(layer, "_subclassed", False)
+    tracked = list(layer.layers) if subclassed else layer.__dict__.get("_tracked_layers") or []
     if not tracked:
         return []
     from .layer_base import Layer
 
-    skipped = _base_attributes()
+    skipped = _model_base_attributes() if subclassed else _base_attributes()
     paths: dict[int, str] = {}
     for attribute in sorted(vars(layer)):
         if attribute in skipped:
@@ -286,12 +289,33 @@ def _base_attributes() -> set[str]:
     return _BASE_ATTRIBUTES
 
 
+_MODEL_BASE_ATTRIBUTES: set[str] = set()
+
+
+def _model_base_attributes() -> set[str]:
+    """The attributes every subclassed minicnn model has, but ``layers`` (Keras walks a
+    model's ``layers`` property as a list: the layers it meets there first go under
+    "layers/dense", ...)."""
+    if not _MODEL_BASE_ATTRIBUTES:
+        from .models import Model
+
+        class Probe(Model):
+            def call(self, x: Any) -> Any:
+                return x
+
+        _MODEL_BASE_ATTRIBUTES.update(set(vars(Probe(name="attribute_probe"))) - {"layers"})
+        _MODEL_BASE_ATTRIBUTES.update(_base_attributes())
+    return _MODEL_BASE_ATTRIBUTES
+
+
 def keras_layers(model: Any, config: Any = None) -> list[Any]:
     """The model's layers in Keras' order and extent: a Sequential's without its input, a
     functional model's with its InputLayers, in the order of Keras' ``config`` of it when
     there is one (the archive's), else in the order Keras gives a graph's layers."""
     from .layers import InputLayer
 
+    if getattr(model, "_subclassed", False):  # no graph: the layers as it tracked them
+        return list(model.layers)
     if type(model).__name__ == "Sequential":
         return [layer for layer in model.layers if not isinstance(layer, InputLayer)]
     if config is not None:

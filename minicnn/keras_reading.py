@@ -34,7 +34,11 @@ from .keras_files import (
 def model_from_keras_config(document: dict[str, Any], device: str | None = None) -> Any:
     """A minicnn model from Keras' serialized model (``{"class_name", "config"}``)."""
     class_name, config = document["class_name"], document["config"]
-    model = _model_of_class(class_name, config, device)
+    model = None
+    if class_name not in ("Sequential", "Functional", "Model"):
+        model = _subclassed(document, device)
+    if model is None:
+        model = _model_of_class(class_name, config, device)
     if config.get("dtype") is not None:  # the policy its compile reads (mixed_float16)
         from .mixed_precision import layer_policy
 
@@ -62,9 +66,26 @@ def _model_of_class(class_name: str, config: dict[str, Any], device: str | None)
     if class_name in ("Functional", "Model"):
         return _functional(config, device)
     raise KerasFileError(
-        f"a Keras {class_name!r} (a subclassed model) keeps its architecture in code; "
-        "minicnn reads Sequential and functional models."
+        f"a Keras {class_name!r} (a subclassed model) keeps its architecture in code: "
+        "register the class (saving.register_keras_serializable) or give it in "
+        "custom_objects, with a get_config of its __init__'s arguments, as Keras needs."
     )
+
+
+def _subclassed(document: dict[str, Any], device: str | None) -> Any:
+    """A subclassed model of the user's (registered, or in custom_objects): made from its
+    config by its class, as Keras makes it, and built for the input shape Keras recorded;
+    None where the entry names no such class."""
+    from . import registry
+    from .models import Model, _unpickled_subclass
+
+    cls = registry.get_registered_object(
+        document.get("registered_name") or document["class_name"]
+    ) or registry.get_registered_object(document["class_name"])
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        return None
+    built = document.get("build_config")
+    return _unpickled_subclass(cls, document["config"], None, None, device or "cpu", built)
 
 
 # Keras' serialized Python values among a call's arguments: x[:, 1:3]'s slices, an array.
@@ -387,6 +408,17 @@ def load_weights_group(
 ) -> None:
     """Every layer's weights from Keras' file (``group``: its root, or a nested model's;
     ``config``: Keras' config of the model, when the file came with one)."""
+    if getattr(model, "_subclassed", False):  # its layers under their attributes' paths
+        for sub, path in sublayer_paths(model):
+            if not sub.weights:
+                continue
+            if path not in group:
+                raise KerasFileError(f"{where}: no weights for '{path}' ({sub.name}).")
+            if getattr(sub, "is_model", False):
+                load_weights_group(sub, group[path], where)
+            else:
+                _assign(sub, _arrays(group[path], type(sub).__name__, sub), where)
+        return
     layers_group = group.get("layers")
     layers = keras_layers(model, config)
     entries = {e["config"]["name"]: e for e in (config or {}).get("layers", [])}

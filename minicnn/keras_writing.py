@@ -59,6 +59,15 @@ def _policy(layer: Any = None) -> dict[str, Any]:
 
 def model_entry(model: Any) -> dict[str, Any]:
     """Keras' entry for a model: its class as Keras registers it, and its config."""
+    if getattr(model, "_subclassed", False):  # the user's class, by its registered name
+        cls = type(model)
+        return {
+            "module": cls.__module__,
+            "class_name": cls.__name__,
+            "config": model.get_config(),
+            "registered_name": _registered(model),
+            "build_config": {"input_shape": _batch_shape(model.input_shape)},
+        }
     if _is_sequential(model):
         module, class_name, registered = "keras", "Sequential", None
     else:
@@ -233,7 +242,7 @@ def without_slashes(document: dict[str, Any]) -> None:
 def refuse_keras2_activations(document: dict[str, Any]) -> None:
     """Keras 3 has no activation "legacy_hard_sigmoid" (Keras 2's hard sigmoid, which
     Keras 2's files mean by "hard_sigmoid"): a model with it is refused, naming the layer."""
-    for entry in document["config"]["layers"]:
+    for entry in document["config"].get("layers", []):  # a subclassed model's are code
         if entry["class_name"] in MODELS:
             refuse_keras2_activations(entry)
             continue
@@ -396,6 +405,14 @@ def write_weights_group(model: Any, group: Any) -> None:
     """Every layer's weights where Keras' file keeps them (``group``: the root, or a nested
     model's)."""
     group.create_group("vars")
+    if getattr(model, "_subclassed", False):  # its layers under their attributes' paths
+        for sub, path in sublayer_paths(model):
+            place = group.require_group(path)
+            if getattr(sub, "is_model", False):
+                write_weights_group(sub, place)
+            else:
+                _write_arrays(place, sub, type(sub).__name__, keras_arrays(sub))
+        return
     layers_group = group.create_group("layers")
     layers = keras_layers(model)
     for layer, path in zip(layers, group_paths(layers), strict=True):

@@ -93,6 +93,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         outputs: Any = None,
         name: str | None = None,
         device: str | None = None,
+        trainable: bool = True,
+        dtype: Any = None,
     ):
         if inputs is None and outputs is None and type(self).call is not Model.call:
             # Keras' (and PyTorch's) subclassing: the layers are what __init__ assigns to the
@@ -102,6 +104,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 name or backend.unique_name(backend.snake_case(type(self).__name__)), device
             )
             self._subclassed = True
+            self._keras_arguments(trainable, dtype)
             return
         if inputs is None or outputs is None:
             raise TypeError(
@@ -110,6 +113,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 "subclass Model with layers assigned in __init__ and a call(x, training)."
             )
         self._setup(name, device)
+        self._keras_arguments(trainable, dtype)
         # Keras' dicts of inputs and outputs: data and results are dicts by these keys.
         self._input_keys = list(inputs) if isinstance(inputs, dict) else None
         self._output_keys = list(outputs) if isinstance(outputs, dict) else None
@@ -275,8 +279,19 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         Lambda layer (their architecture is Python code)."""
         return not self._subclassed and all(layer.serializable for layer in self.layers)
 
-    def _require_config(self, what: str) -> None:
-        if self._subclassed:
+    def _require_config(self, what: str, subclass_with_config: bool = False) -> None:
+        """Refuse ``what`` for a model whose architecture a config does not hold; with
+        ``subclass_with_config``, a subclassed model whose class has its own get_config
+        passes (Keras' file holds its class's name and config, as Keras writes it)."""
+        own_config = type(self).get_config is not Model.get_config
+        if self._subclassed and subclass_with_config and not own_config:
+            raise TypeError(
+                f"{what}: Model '{self.name}' is a subclassed model without its own "
+                "get_config; give its class one (its __init__'s arguments, with "
+                "super().get_config()) and register it (saving.register_keras_serializable), "
+                "as Keras needs, or save its weights with save_weights."
+            )
+        if self._subclassed and not subclass_with_config:
             raise TypeError(
                 f"{what}: Model '{self.name}' is a subclassed model, whose architecture is its "
                 "Python code, which a file cannot hold. Save its weights with save_weights and "
@@ -656,17 +671,42 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         return loss
 
     # -- training ------------------------------------------------------------------------------
+    def _keras_arguments(self, trainable: bool, dtype: Any) -> None:
+        """Keras' Model arguments that its configs hold (a subclassed model's base config
+        gives them to its ``__init__``): trainable, and a float32 or mixed dtype policy."""
+        from .mixed_precision import layer_policy
+
+        if not trainable:
+            self.trainable = False
+        if dtype is not None:
+            self._dtype_policy = layer_policy(dtype)
+
+    def _architecture(self) -> dict[str, Any]:
+        """What weight files and checkpoints check against: the config, or, for a
+        subclassed model (whose architecture is its code), its layers' classes and
+        configs."""
+        if not self._subclassed:
+            return self.get_config()
+        return {
+            "name": self.name,
+            "class_name": type(self).__name__,
+            "input_shape": None if self.input_shape is None else list(self.input_shape),
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }
+
     def get_config(self) -> dict[str, Any]:
         if self._subclassed:
-            # What weight files and checkpoints check against; the architecture is the code.
+            # Keras' base config of a subclassed model, which a get_config of the user's
+            # extends with its __init__'s arguments ({**super().get_config(), "units": 4}).
+            from .dtype_policies import serialize
+
             return {
                 "name": self.name,
-                "class_name": type(self).__name__,
-                "input_shape": None if self.input_shape is None else list(self.input_shape),
-                "layers": [
-                    {"class_name": type(layer).__name__, "config": layer.get_config()}
-                    for layer in self.layers
-                ],
+                "trainable": self.trainable,
+                "dtype": serialize(self.dtype_policy),
             }
         config = functional.graph_config(
             self.name,
@@ -727,7 +767,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
         from .keras_files import save_keras_archive
 
-        self._require_config("export")
+        self._require_config("export", subclass_with_config=True)
         save_keras_archive(self, Path(filepath))
 
     def save_weights(self, path: str | os.PathLike) -> None:
@@ -928,9 +968,15 @@ def _from_pickled_config(cls: type, config: dict[str, Any], device: str) -> Mode
 
 
 def _unpickled_subclass(
-    cls: type, config: dict[str, Any], built: Any, weights: Any, device: str
+    cls: type,
+    config: dict[str, Any],
+    built: Any,
+    weights: Any,
+    device: str,
+    keras_built: Any = None,
 ) -> Model:
-    """A pickled subclassed model made again: from its config, built, with its weights."""
+    """A pickled subclassed model made again: from its config, built, with its weights (or
+    one read from Keras' file: built for the input shape Keras recorded, ``keras_built``)."""
     from . import backend
 
     uses_own = cls.from_config.__func__ is not Model.from_config.__func__
@@ -938,6 +984,8 @@ def _unpickled_subclass(
     if built is not None:
         model.build_from_config(built)
         model.set_weights(weights)
+    elif keras_built:
+        model.build_from_config(keras_built)
     if backend.device_here(device) == "gpu":
         model.to("gpu")
     return model

@@ -178,7 +178,7 @@ def _restore_optimizer(archive: Any, document: dict[str, Any], model: Model, pat
 def save_model(model: Model, path: str | os.PathLike) -> None:
     model._require_built()
     compile_config = model.get_compile_config()
-    document = {"format": FORMAT, "model": model.get_config(), "compile": compile_config}
+    document = {"format": FORMAT, "model": model._architecture(), "compile": compile_config}
     arrays = _weight_arrays(model)
     if model.compiled and model.optimizer.variables():
         state, state_arrays = _optimizer_state(model)
@@ -277,7 +277,7 @@ def save_weights(model: Model, path: str | os.PathLike) -> None:
 
         save_legacy_weights(model, Path(path))
         return
-    document = {"format": WEIGHTS_FORMAT, "model": model.get_config()}
+    document = {"format": WEIGHTS_FORMAT, "model": model._architecture()}
     _write(path, document, _weight_arrays(model))
 
 
@@ -323,7 +323,7 @@ def _check_same_layers(
     try:
         entries = document["model"]["layers"]
         saved = [(e["class_name"], e["config"]) for e in entries]
-        ours_config = model.get_config()
+        ours_config = model._architecture()
         same_graph = _topology(entries) == _topology(ours_config["layers"]) and _calls(
             document["model"]
         ) == _calls(ours_config)
@@ -403,7 +403,7 @@ def save_checkpoint(path: str | os.PathLike, model: Model, epoch: int, history: 
     one .npz written atomically (the model file's layout plus ``optimizer_*`` arrays)."""
     document = {
         "format": CHECKPOINT_FORMAT,
-        "model": model.get_config(),
+        "model": model._architecture(),
         "epoch": epoch,
         "optimizer": model.optimizer.get_config(),
         "rng_state": backend.get_rng_state(),

@@ -366,3 +366,58 @@ def test_a_users_layer_of_sublayers_reads_and_writes_keras_paths(tmp_path):
     )
     again = load_model(tmp_path / "again.keras")
     np.testing.assert_allclose(again.predict(expected["x"], verbose=0), expected["y0"], rtol=2e-5)
+
+
+def test_a_subclassed_model_reads_and_writes_keras_archives_and_weight_files(tmp_path):
+    """Keras' archive of a registered subclassed model (its class's name and config, the
+    input shape it was built for, its layers under their attributes' paths, Adam's state):
+    minicnn makes the model by its class, predicts what Keras did and goes on training
+    from Keras' optimizer state; its own archive and weights file have Keras' paths."""
+    pytest.importorskip("h5py")
+    from custom_models import define
+    from test_quantization import _archive_paths
+
+    import minicnn
+
+    TwoStage = define(minicnn)  # noqa: N806 - a class
+    expected = np.load(FILES / "subclassed_model.npz")
+    model = load_model(FILES / "subclassed_model.keras")
+    assert type(model) is TwoStage and model.units == 5 and model.name == "two_stage"
+    np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["y0"], rtol=2e-5)
+    assert model.compiled and model.optimizer.iterations == 1  # Keras' Adam went one step
+    fresh = TwoStage(5)
+    fresh(expected["x"])
+    fresh.load_weights(FILES / "subclassed_model.weights.h5")
+    np.testing.assert_allclose(fresh.predict(expected["x"], verbose=0), expected["y0"], rtol=2e-5)
+    model.export(tmp_path / "again.keras")
+    assert _archive_paths(tmp_path / "again.keras") == _archive_paths(
+        FILES / "subclassed_model.keras"
+    )
+    again = load_model(tmp_path / "again.keras")
+    np.testing.assert_allclose(again.predict(expected["x"], verbose=0), expected["y0"], rtol=2e-5)
+    fresh.save_weights(tmp_path / "again.weights.h5")
+    import h5py
+
+    def paths(path):
+        with h5py.File(path, "r") as f:
+            found = []
+            f.visititems(lambda n, o: found.append((n, o.shape)) if hasattr(o, "shape") else None)
+            return sorted(found)
+
+    keras_paths = [
+        p for p in paths(FILES / "subclassed_model.weights.h5") if "optimizer" not in p[0]
+    ]
+    assert paths(tmp_path / "again.weights.h5") == keras_paths  # Keras' holds Adam's state too
+    with pytest.raises(TypeError, match="without its own get_config"):
+
+        class Plain(minicnn.Model):
+            def __init__(self):
+                super().__init__()
+                self.dense = minicnn.layers.Dense(1)
+
+            def call(self, x):
+                return self.dense(x)
+
+        plain = Plain()
+        plain(expected["x"])
+        plain.export(tmp_path / "plain.keras")

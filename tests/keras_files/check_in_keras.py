@@ -28,9 +28,11 @@ import minicnn
 from minicnn import load_model, ops
 
 sys.path.insert(0, sys.argv[1] + "/..")
+from custom_models import define as define_model  # a subclassed model, registered
 from custom_sublayers import define  # a user's layer of sublayers, registered by name
 
 define(minicnn)
+define_model(minicnn)
 
 
 def squash(x):
@@ -57,9 +59,11 @@ if __name__ == "__main__":
     import keras
 
     sys.path.insert(0, os.path.join(HERE, ".."))
+    from custom_models import define as define_model
     from custom_sublayers import define
 
     define(keras)
+    define_model(keras)
     for name in NAMES:
         model = keras.saving.load_model(
             os.path.join(out, f"{name}.keras"), compile=False, custom_objects={"squash": squash}

@@ -394,6 +394,23 @@ def custom_sublayers():
     return model, rng.normal(size=(3, 6)).astype("float32")
 
 
+def subclassed_model():
+    """A subclassed model of the user's (tests/custom_models.py), compiled and trained a
+    step, saved whole and as a weights file."""
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from custom_models import define
+
+    model = define(keras)(5, name="two_stage")
+    x = rng.normal(size=(3, 6)).astype("float32")
+    model(x)
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    model.fit(x, rng.normal(size=(3, 2)).astype("float32"), verbose=0)
+    model.save_weights(os.path.join(HERE, "subclassed_model.weights.h5"))
+    return model, x
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -434,6 +451,7 @@ MAKERS = (
     quantized_einsum,
     rnn_cells,
     custom_sublayers,
+    subclassed_model,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

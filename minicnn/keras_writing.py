@@ -406,12 +406,7 @@ def write_weights_group(model: Any, group: Any) -> None:
     model's)."""
     group.create_group("vars")
     if getattr(model, "_subclassed", False):  # its layers under their attributes' paths
-        for sub, path in sublayer_paths(model):
-            place = group.require_group(path)
-            if getattr(sub, "is_model", False):
-                write_weights_group(sub, place)
-            else:
-                _write_arrays(place, sub, type(sub).__name__, keras_arrays(sub))
+        _write_sublayers(group, sublayer_paths(model))
         return
     layers_group = group.create_group("layers")
     layers = keras_layers(model)
@@ -442,6 +437,16 @@ def keras_arrays(layer: Any) -> list[np.ndarray]:
     return [merged, *arrays[1:-2]]
 
 
+def _write_sublayers(group: Any, placed: list[tuple[Any, str]]) -> None:
+    """Each (sublayer, path) pair's weights at its path under ``group``."""
+    for sub, path in placed:
+        place = group.require_group(path)
+        if getattr(sub, "is_model", False):
+            write_weights_group(sub, place)
+        else:
+            _write_arrays(place, sub, type(sub).__name__, keras_arrays(sub))
+
+
 def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarray]) -> None:
     """A layer's arrays split as ``_arrays`` reads them: its own, then its sublayers'."""
     inner = sublayer_paths(layer) if layer is not None else []
@@ -450,12 +455,7 @@ def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarr
         vars_group = group.create_group("vars")
         for i, array in enumerate(arrays[:own]):
             vars_group.create_dataset(str(i), data=array)
-        for sub, path in inner:
-            place = group.require_group(path)
-            if getattr(sub, "is_model", False):
-                write_weights_group(sub, place)
-            else:
-                _write_arrays(place, sub, type(sub).__name__, keras_arrays(sub))
+        _write_sublayers(group, inner)
         return
     subs = SUBLAYERS.get(class_name, ())
     own = group.create_group("vars")

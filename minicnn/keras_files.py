@@ -425,11 +425,14 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
 
 
 def load_keras_weight_file(model: Any, path: Path) -> None:
-    """Keras' ``model.weights.h5`` into ``model`` (built as the Keras model was)."""
-    from .keras_reading import load_weights_group
+    """Keras' ``model.weights.h5`` into ``model`` (built as the Keras model was), and, as
+    Keras, the optimizer's state where the file has it and the model is compiled."""
+    from .keras_reading import load_weights_group, restore_optimizer
 
     with h5py_module().File(path, "r") as h5:
         load_weights_group(model, h5, str(path))
+        if model.compiled and "optimizer" in h5 and "vars" in h5["optimizer"]:
+            restore_optimizer(model, h5["optimizer"]["vars"], keras_trainable(model), path)
 
 
 def _h5_bytes(fill: Any) -> bytes:
@@ -497,9 +500,15 @@ def save_keras_archive(model: Any, path: Path) -> None:
 
 
 def save_keras_weight_file(model: Any, path: Path) -> None:
-    """The weights alone, as Keras' ``model.save_weights("model.weights.h5")`` writes them
-    (atomically)."""
-    from .keras_writing import write_weights_group
+    """The weights, as Keras' ``model.save_weights("model.weights.h5")`` writes them
+    (atomically): with the optimizer's state once it has one, as Keras' too."""
+    from .keras_writing import write_optimizer, write_weights_group
 
     model._require_built()
-    write_h5_file(path, lambda h5: write_weights_group(model, h5))
+
+    def fill(h5: Any) -> None:
+        write_weights_group(model, h5)
+        if model.compiled:
+            write_optimizer(model, h5)
+
+    write_h5_file(path, fill)

@@ -407,7 +407,12 @@ def test_a_subclassed_model_reads_and_writes_keras_archives_and_weight_files(tmp
     keras_paths = [
         p for p in paths(FILES / "subclassed_model.weights.h5") if "optimizer" not in p[0]
     ]
-    assert paths(tmp_path / "again.weights.h5") == keras_paths  # Keras' holds Adam's state too
+    assert paths(tmp_path / "again.weights.h5") == keras_paths  # not compiled: no optimizer
+    model.save_weights(tmp_path / "compiled.weights.h5")  # with Adam's state, as Keras'
+    assert paths(tmp_path / "compiled.weights.h5") == paths(FILES / "subclassed_model.weights.h5")
+    fresh.compile(minicnn.optimizers.Adam(0.01), "mse")
+    fresh.load_weights(FILES / "subclassed_model.weights.h5")
+    assert fresh.optimizer.iterations == 1
     with pytest.raises(TypeError, match="without its own get_config"):
 
         class Plain(minicnn.Model):

@@ -53,7 +53,7 @@ def _wide_inputs(values: Any, found: set[np.dtype]) -> set[np.dtype]:
             continue
         dtype = getattr(value, "dtype", None)
         if dtype is not None and not isinstance(value, (bool, int, float)):
-            dtype = np.dtype(dtype) if not isinstance(dtype, str) else np.dtype(dtype)
+            dtype = np.dtype(dtype)
             if dtype in _WIDE or dtype == np.uint64:
                 found.add(np.dtype(np.int64) if dtype == np.uint64 else dtype)
     return found

@@ -18,6 +18,7 @@ import numpy as np
 from . import backend
 from .autograd import Tensor, no_grad
 from .layer_base import Layer, Shape, SymbolicTensor
+from .op_dtypes import float_arguments, keras_result
 
 # Keys of the JSON form of an argument that is not plain JSON.
 INPUT, CONSTANT, CALLABLE, TUPLE, SLICE, DTYPE = (
@@ -323,12 +324,10 @@ def _has_symbolic(values: Any) -> bool:
     return False
 
 
-from .op_dtypes import float_arguments, keras_result  # noqa: E402
-
-
 def symbolic_aware(function: Callable[..., Any], name: str) -> Callable[..., Any]:
     """``function`` as an op of ``minicnn.ops``: on symbolic tensors it adds an OpCall layer
-    to the graph being built; and a list ``axis`` is a tuple, as Keras takes both."""
+    to the graph being built; a list ``axis`` is a tuple, as Keras takes both; and its
+    result has Keras' dtype (``minicnn.op_dtypes``) unless a ``dtype`` is asked for."""
     try:
         parameters = list(inspect.signature(function).parameters)
     except (TypeError, ValueError):

@@ -759,11 +759,12 @@ def _channels_last_layer(
         return _bidirectional(g, layer, x)
     if kind == "GroupNormalization" and layer.axis in (-1, len(shape)):
         return _group_norm(g, layer, x, shape)
-    if kind == "Normalization" and layer.axis in (-1, len(shape), (-1,), [-1]):
+    if kind == "Normalization":  # its statistics broadcast against x (1 where not kept)
         if layer._constants is not None:
             mean, variance = (backend.to_numpy(v) for v in layer._constants)
         else:
             mean, variance = (backend.to_numpy(w.data) for w in layer.weights[:2])
+        mean, variance = (v.reshape((1, *layer._broadcast)) for v in (mean, variance))
         spread = np.maximum(np.sqrt(variance), np.float32(backend_epsilon())).astype(np.float32)
         if layer.invert:
             y = g.op("Mul", [x, g.constant(f"{hint}_spread", spread)], f"{hint}_spread")

@@ -161,34 +161,36 @@ def center_crop(x: Tensor, height: int, width: int) -> Tensor:
 
 
 class Normalization(Layer):
-    """Keras' Normalization: each feature (the last axis) shifted and scaled to zero mean and
-    unit variance, ``(x - mean) / max(sqrt(variance), 1e-7)``, with the mean and variance
-    given, or learned from data by ``adapt(data)`` before training; ``invert=True`` undoes
-    it. As in Keras, a given mean and variance are constants of the config, and a layer to
-    adapt has three non-trainable weights: the mean, the variance and the count of samples
-    they were computed from."""
+    """Keras' Normalization: x shifted and scaled to zero mean and unit variance, ``(x -
+    mean) / max(sqrt(variance), 1e-7)``, a mean and variance for each index of the ``axis``
+    kept (the last by default: each feature; a tuple of axes, as (1, 2) for each position
+    of an image; None: one mean and variance for everything), given, or learned from data
+    by ``adapt(data)`` before training; ``invert=True`` undoes it. As in Keras, a given mean
+    and variance are constants of the config, and a layer to adapt has three non-trainable
+    weights: the mean, the variance (of the kept axes' shape) and the count of values each
+    was computed from."""
 
     WEIGHT_NAMES = ("mean", "variance", "count")
 
     def __init__(
         self,
-        axis: int = -1,
+        axis: Any = -1,
         mean: Any = None,
         variance: Any = None,
         invert: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)) and len(axis) == 1:
-            axis = axis[0]  # Keras' config keeps its axis as a list ([-1])
-        if not isinstance(axis, int) or axis < -1:
+        kept = () if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+        if not all(isinstance(a, int) and not isinstance(a, bool) for a in kept):
             raise ValueError(
-                f"{self.describe()}: only the last axis (the features) is available; got "
+                f"{self.describe()}: axis must be an int, a tuple of ints or None; got "
                 f"axis={axis!r}."
             )
         if (mean is None) != (variance is None):
             raise ValueError(f"{self.describe()}: give both mean and variance, or neither.")
-        self.axis, self.invert = axis, bool(invert)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+        self._kept, self.invert = kept, bool(invert)
         self._given = None if mean is None else (np.asarray(mean), np.asarray(variance))
         # The weights set by adapt, never by the optimizer; a given mean and variance are none.
         self.state_weight_count = 3 if mean is None else 0
@@ -197,25 +199,31 @@ class Normalization(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
-    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
-        if self.axis not in (-1, len(input_shape)):  # Keras counts the batch axis: 3 of 4
+    def _kept_axes(self, ndim: int) -> list[int]:
+        """The kept axes of an input of ``ndim`` axes (the batch's counted, as Keras)."""
+        kept = sorted({a % ndim for a in self._kept}) if self._kept else []
+        if any(a >= ndim or a < -ndim for a in self._kept) or 0 in kept:
             raise ValueError(
-                f"{self.describe()}: only the last axis (the features) is available; got "
-                f"axis={self.axis} for inputs of {len(input_shape) + 1} axes."
+                f"{self.describe()}: axis {self.axis!r} is not an axis after the batch of "
+                f"inputs of {ndim} axes."
             )
-        features = (input_shape[-1],)
+        return kept
+
+    def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        kept = self._kept_axes(len(input_shape) + 1)
+        shape = tuple(input_shape[a - 1] for a in kept)
+        # The statistics broadcast against a sample: 1 on every axis not kept.
+        self._broadcast = tuple(
+            input_shape[a - 1] if a in kept else 1 for a in range(1, len(input_shape) + 1)
+        )
         if self._given is None:
-            return [
-                np.zeros(features, np.float32),
-                np.ones(features, np.float32),
-                np.zeros((), np.int64),
-            ]
+            return [np.zeros(shape, np.float32), np.ones(shape, np.float32), np.zeros((), np.int64)]
         try:
-            given = [np.broadcast_to(v, features).astype(np.float32) for v in self._given]
+            given = [np.broadcast_to(v, shape).astype(np.float32) for v in self._given]
         except ValueError:
             raise ValueError(
-                f"{self.describe()}: the mean and variance must be scalars or have one value "
-                f"per feature ({features[0]}); got shapes {self._given[0].shape} and "
+                f"{self.describe()}: the mean and variance must be scalars or of the kept "
+                f"axes' shape {shape}; got shapes {self._given[0].shape} and "
                 f"{self._given[1].shape}."
             ) from None
         self._constants = tuple(backend.to_device(v, self.device) for v in given)
@@ -226,8 +234,9 @@ class Normalization(Layer):
             self._constants = tuple(backend.to_device(v, self.device) for v in self._constants)
 
     def adapt(self, data: Any) -> None:
-        """The mean and variance of each feature over every sample (and position) of
-        ``data``, an array or an iterable of arrays (the batches of a dataset)."""
+        """The mean and variance for each index of the kept axes, over every other axis
+        (the samples' too) of ``data``, an array or an iterable of arrays (a dataset's
+        batches)."""
         if self._given is not None:
             raise ValueError(
                 f"{self.describe()} was given its mean and variance; adapt is for a layer "
@@ -237,8 +246,11 @@ class Normalization(Layer):
         arrays = [np.asarray(backend.to_numpy(p), np.float64) for p in parts]
         if not self.built:
             self.build(arrays[0].shape[1:])
-        rows = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrays])
-        self.set_weights([rows.mean(axis=0), rows.var(axis=0), np.int64(len(rows))])
+        values = np.concatenate(arrays)
+        kept = self._kept_axes(values.ndim)
+        over = tuple(a for a in range(values.ndim) if a not in kept)
+        count = int(np.prod([values.shape[a] for a in over], dtype=np.int64))
+        self.set_weights([values.mean(axis=over), values.var(axis=over), np.int64(count)])
 
     def call(self, x: Tensor, training: bool) -> Tensor:
         if self._constants is not None:
@@ -247,7 +259,8 @@ class Normalization(Layer):
             mean, variance = self._weights[0].data, self._weights[1].data
         xp = backend.get_array_module(variance)
         spread = xp.maximum(xp.sqrt(variance), variance.dtype.type(backend_epsilon()))
-        mean, spread = mean.astype(x.dtype), spread.astype(x.dtype)
+        mean = mean.astype(x.dtype).reshape(self._broadcast)
+        spread = spread.astype(x.dtype).reshape(self._broadcast)
         if self.invert:
             return x * spread + mean
         return (x - mean) * (1 / spread)

@@ -258,7 +258,7 @@ def test_normalization_adapts_to_data_and_inverts(device, tmp_path):
     np.testing.assert_allclose(rebuilt(out).data, images, rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="adapt is for a layer made without them"):
         undo.adapt(images)
-    with pytest.raises(ValueError, match="one value per feature"):
+    with pytest.raises(ValueError, match=r"of the kept axes' shape \(3,\)"):
         L.Normalization(mean=[0.0, 1.0], variance=[1.0, 1.0])(images)
     batches = [images[:20], images[20:]]  # adapt takes the batches of a dataset too
     again = L.Normalization()
@@ -281,5 +281,31 @@ def test_normalization_adapts_to_data_and_inverts(device, tmp_path):
     # Keras counts the batch axis: axis 3 of images is their channels (EfficientNet's).
     on_axis_3 = L.Normalization(axis=3, mean=mean, variance=variance)
     np.testing.assert_allclose(on_axis_3(images).data, out, rtol=1e-6)
-    with pytest.raises(ValueError, match=r"only the last axis .* got axis=2 for inputs of 4"):
-        L.Normalization(axis=2)(images)
+    with pytest.raises(ValueError, match=r"of the kept axes' shape \(4,\)"):
+        L.Normalization(axis=2, mean=mean, variance=variance)(images)  # 3 values for 4
+
+
+@pytest.mark.parametrize("axis", [None, (1, 2), 1, [-1, -3]])
+def test_normalization_keeps_the_axes_keras_keeps(axis):
+    """Keras' axis: a mean and variance per index of the kept axes, over every other axis;
+    None: one for everything (Keras 3.15's adapt gives the same statistics)."""
+    rng = np.random.default_rng(3)
+    images = rng.normal(2.0, 3.0, (10, 4, 5, 3)).astype(np.float32)
+    layer = L.Normalization(axis=axis)
+    layer.adapt(images)
+    kept = (
+        []
+        if axis is None
+        else sorted({a % 4 for a in ((axis,) if isinstance(axis, int) else axis)})
+    )
+    over = tuple(a for a in range(4) if a not in kept)
+    mean, variance, count = layer.get_weights()
+    np.testing.assert_allclose(mean, images.mean(axis=over), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(variance, images.var(axis=over), rtol=1e-5)
+    assert count == np.prod([images.shape[a] for a in over])
+    out = host(layer(images))
+    np.testing.assert_allclose(out.mean(axis=over), 0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=over), 1, rtol=1e-4)
+    assert L.Normalization.from_config(layer.get_config()).axis == layer.axis
+    with pytest.raises(ValueError, match="not an axis after the batch"):
+        L.Normalization(axis=0)(images)

@@ -95,6 +95,8 @@ def _with_modules(value: Any) -> Any:
         found.setdefault("module", "keras.layers")
         found.setdefault("registered_name", None)
         found["config"] = {**found["config"], "dtype": _policy()}
+        for key in _NOT_KERAS_ARGUMENTS.get(found["class_name"], ()):  # a wrapped layer's too
+            found["config"].pop(key, None)
     return found
 
 

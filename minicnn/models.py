@@ -904,6 +904,14 @@ class SelectOutput(Layer):
             return self._connect(x)
         return x[self.index]
 
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
+        """Its output's mask, of the layer's masks for each output (a recurrent layer's
+        with return_state: the output's, then none for the states)."""
+        return mask[self.index] if isinstance(mask, (list, tuple)) else None
+
+    def call_masked(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
+        return x[self.index]  # the mask goes on by compute_mask
+
     def build(self, input_shape: Any) -> None:
         """``input_shape`` holds the model's output shapes."""
         shapes = tuple(sample_shape(shape) for shape in input_shape)

@@ -659,7 +659,9 @@ class _RNN(RecurrentOptions):
         return self._run(x, training, self._weights, mask)
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
-        return mask if self.return_sequences and not self.return_state else None
+        output = mask if self.return_sequences else None
+        # With return_state, as Keras: the output's mask, and none for each state.
+        return [output, *[None] * self.state_count] if self.return_state else output
 
     def _run(
         self,
@@ -827,10 +829,9 @@ class Bidirectional(Layer):
                 f"{self.describe()}: merge_mode must be one of {', '.join(self.MERGES)}; got "
                 f"{merge_mode!r}."
             )
-        if layer.return_state or (backward_layer is not None and backward_layer.return_state):
+        if backward_layer is not None and backward_layer.return_state != layer.return_state:
             raise ValueError(
-                f"{self.describe()}: return_state is not available in Bidirectional; wrap a "
-                "layer without it."
+                f"{self.describe()}: the forward and backward layers must agree on return_state."
             )
         if backward_layer is None:
             config = {**layer.get_config(), "go_backwards": not layer.go_backwards}
@@ -843,6 +844,8 @@ class Bidirectional(Layer):
                 "return_sequences."
             )
         self.forward_layer, self.backward_layer = layer, backward_layer
+        # With return_state, as Keras': [merged output, forward states..., backward states...].
+        self.return_state = layer.return_state
         # As Keras' Bidirectional: masked steps give zeros, so the merge reads no stale step.
         layer.zero_output_for_mask = backward_layer.zero_output_for_mask = True
         self.merge_mode = merge_mode
@@ -850,14 +853,34 @@ class Bidirectional(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         shape = self.forward_layer.compute_output_shape(input_shape)
         backward = self.backward_layer.compute_output_shape(input_shape)
+        states: list[Any] = []
+        if self.return_state:
+            (shape, *forward_states), (backward, *backward_states) = shape, backward
+            states = [*forward_states, *backward_states]
         if self.merge_mode == "concat":
-            return (*shape[:-1], shape[-1] + backward[-1])
-        if backward != shape:
+            merged = (*shape[:-1], shape[-1] + backward[-1])
+        elif backward != shape:
             raise ValueError(
                 f"{self.describe()}: merge_mode {self.merge_mode!r} needs outputs of one "
                 f"shape, got {shape} and {backward}."
             )
-        return shape
+        else:
+            merged = shape
+        return [merged, *states] if self.return_state else merged
+
+    def _connect(self, x: Any) -> Any:
+        """With ``return_state``, one tensor per result (the merged output, then each
+        direction's states), each a SelectOutput of the layer's node, as Keras' list."""
+        result = super()._connect(x)
+        if not self.return_state:
+            return result
+        from .models import SelectOutput
+
+        count = 1 + 2 * self.forward_layer.state_count
+        return [
+            SelectOutput(i, name=backend.unique_name(f"{self.name}_{i}"))(result)
+            for i in range(count)
+        ]
 
     def build(self, input_shape: Shape) -> None:
         input_shape = sample_shape(input_shape)
@@ -881,21 +904,30 @@ class Bidirectional(Layer):
     supports_masking = True
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
-        return mask if self.forward_layer.return_sequences else None
+        output = mask if self.forward_layer.return_sequences else None
+        if not self.return_state:
+            return output
+        return [output, *[None] * (2 * self.forward_layer.state_count)]
 
     def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:
         return self.call(x, training, mask)
 
-    def call(self, x: Tensor, training: bool, mask: Any = None) -> Tensor:
+    def call(self, x: Tensor, training: bool, mask: Any = None) -> Any:
         split = len(self.forward_layer.weights)
         forward = self.forward_layer._run(x, training, self._weights[:split], mask)
         backward = self.backward_layer._run(x, training, self._weights[split:], mask)
+        states: list[Tensor] = []
+        if self.return_state:
+            (forward, *forward_states), (backward, *backward_states) = forward, backward
+            states = [*forward_states, *backward_states]
         if self.backward_layer.return_sequences:
             backward = Reverse()(backward)
         mode = self.MERGES[self.merge_mode]
         if mode is None:
-            return F.concatenate([forward, backward], axis=-1)
-        return F.merge(mode, forward, backward)
+            merged = F.concatenate([forward, backward], axis=-1)
+        else:
+            merged = F.merge(mode, forward, backward)
+        return [merged, *states] if self.return_state else merged
 
     @property
     def losses(self) -> list[Tensor]:

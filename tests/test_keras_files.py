@@ -37,6 +37,7 @@ NAMES = [
     "quantized_int4_language_model",
     "quantized_einsum",
     "rnn_cells",
+    "bidirectional_states",
 ]
 
 

@@ -105,8 +105,8 @@ def test_bad_states_are_named():
     layer(sequence, initial_state=Input((2,)))
     with pytest.raises(ValueError, match="was called with initial states"):
         layer(sequence)
-    with pytest.raises(ValueError, match="return_state is not available in Bidirectional"):
-        L.Bidirectional(L.LSTM(2, return_state=True))
+    with pytest.raises(ValueError, match="must agree on return_state"):
+        L.Bidirectional(L.LSTM(2, return_state=True), backward_layer=L.LSTM(2, go_backwards=True))
     with pytest.raises(ValueError, match=r"an initial state has shape"):
         L.LSTM(2)(
             np.zeros((2, 4, 3), np.float32),

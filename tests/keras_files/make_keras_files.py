@@ -411,6 +411,26 @@ def subclassed_model():
     return model, x
 
 
+def bidirectional_states():
+    """Bidirectional layers with return_state (Keras gives the merged output, then the
+    forward states, then the backward ones): an LSTM's sequences concatenated, a
+    SimpleRNN's averaged, with masked padding."""
+    inputs = keras.Input((5, 4))
+    masked = layers.Masking(0.0)(inputs)
+    lstm = layers.Bidirectional(layers.LSTM(3, return_sequences=True, return_state=True))
+    sequence, forward_h, forward_c, backward_h, backward_c = lstm(masked)
+    rnn = layers.Bidirectional(layers.SimpleRNN(3, return_state=True), merge_mode="ave")
+    last, forward_state, backward_state = rnn(sequence)
+    states = layers.Concatenate()([forward_h, backward_c, last, forward_state, backward_state])
+    model = keras.Model(inputs, [layers.GlobalAveragePooling1D()(sequence), states],
+                        name="bidirectional_states")  # fmt: skip
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    x = rng.normal(size=(3, 5, 4)).astype("float32")
+    x[1, 3:] = 0.0  # padding
+    return model, x
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -452,6 +472,7 @@ MAKERS = (
     rnn_cells,
     custom_sublayers,
     subclassed_model,
+    bidirectional_states,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

@@ -203,26 +203,34 @@ class LSTMCell(_GatedCell):
 
 
 class GRUCell(_GatedCell):
-    """Keras 3's GRU cell (reset_after): bias (2, 3 * units), the reset gate scaling the
-    recurrent product."""
+    """Keras 3's GRU cell, gates z, r, h: with ``reset_after`` (the default) bias (2, 3 *
+    units), the reset gate scaling the recurrent product; without it (Keras 2's and the
+    original GRU's) bias (3 * units,), the reset gate scaling the state before its product."""
 
     gates = 3
 
     def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
-        if not reset_after:
-            raise ValueError(f"{self.describe()}: reset_after=False is not available.")
-        self.reset_after = True
+        self.reset_after = bool(reset_after)
 
     def _bias_shape(self) -> tuple[int, ...]:
-        return (2, 3 * self.units)
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def call(self, inputs: Tensor, states: Any, training: bool = False) -> tuple[Tensor, list]:
         h = states[0] if isinstance(states, (list, tuple)) else states
         u = self.units
         bias = self._bias_or_zeros(inputs)
-        x = ops.matmul(inputs, self._weights[0]) + bias[0]
-        inner = ops.matmul(h, self._weights[1]) + bias[1]
+        kernel, recurrent = self._weights[0], self._weights[1]
+        if not self.reset_after:
+            x = ops.matmul(inputs, kernel) + bias
+            inner = ops.matmul(h, recurrent[:, : 2 * u])
+            z = self.recurrent_activation(x[:, :u] + inner[:, :u])
+            r = self.recurrent_activation(x[:, u : 2 * u] + inner[:, u:])
+            candidate = self.activation(x[:, 2 * u :] + ops.matmul(r * h, recurrent[:, 2 * u :]))
+            h = z * h + (1.0 - z) * candidate
+            return h, [h]
+        x = ops.matmul(inputs, kernel) + bias[0]
+        inner = ops.matmul(h, recurrent) + bias[1]
         z = self.recurrent_activation(x[:, :u] + inner[:, :u])
         r = self.recurrent_activation(x[:, u : 2 * u] + inner[:, u : 2 * u])
         candidate = self.activation(x[:, 2 * u :] + r * inner[:, 2 * u :])

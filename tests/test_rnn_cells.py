@@ -43,6 +43,10 @@ class MinimalRNNCell(L.Layer):
         (lambda: L.SimpleRNN(6, return_sequences=True), lambda: L.SimpleRNNCell(6)),
         (lambda: L.LSTM(6, return_sequences=True), lambda: L.LSTMCell(6)),
         (lambda: L.GRU(6, return_sequences=True), lambda: L.GRUCell(6)),
+        (
+            lambda: L.GRU(6, return_sequences=True, reset_after=False),
+            lambda: L.GRUCell(6, reset_after=False),
+        ),
     ],
 )
 def test_built_in_cells_equal_the_fused_layers(layer, cell, device):
@@ -87,6 +91,7 @@ def test_gradients_check_in_float64(device):
     x = np.random.default_rng(2).standard_normal((2, 4, 3))
     check_layer_gradients(L.RNN(L.LSTMCell(3), return_sequences=True), x, device=device)
     check_layer_gradients(L.RNN([L.GRUCell(2), L.SimpleRNNCell(3)]), x, device=device)
+    check_layer_gradients(L.RNN(L.GRUCell(3, reset_after=False)), x, device=device)
 
 
 def test_initial_states_and_errors():

@@ -5,7 +5,7 @@ Python where Keras 3 and a backend are installed, naming minicnn's Python:
 
     MINICNN_PYTHON=.venv/bin/python KERAS_BACKEND=jax python tests/keras_files/check_layers.py
 
-With Keras 3.15 on JAX, all 100 cases agree both ways (Equalization, which Keras 3.15 cannot
+With Keras 3.15 on JAX, all 101 cases agree both ways (Equalization, which Keras 3.15 cannot
 put in a functional model, and Hashing, which needs TensorFlow, are left out). Then minicnn
 writes each model it read as Keras 3's archive again, and Keras must load it and predict the
 same.
@@ -233,6 +233,7 @@ if __name__ == "__main__":
         ),
         "StackedRNNCells": ("L.RNN(L.StackedRNNCells([L.LSTMCell(3), L.GRUCell(2)]))", (4, 2)),
         "SimpleRNNCell": ("L.RNN(L.SimpleRNNCell(3), return_sequences=True)", (4, 2)),
+        "GRUCell_reset_before": ("L.RNN(L.GRUCell(3, reset_after=False))", (4, 2)),
         "ConvLSTM3D": ("L.ConvLSTM3D(2, 3, padding='same')", (2, 4, 4, 4, 1)),
         "GRU_reset_before": ("L.GRU(3, reset_after=False, return_sequences=True)", (5, 2)),
         "Bidirectional_sum": (

@@ -25,7 +25,7 @@ class _OneRow:
     """What the three share: shapes, weights, the forward pass and the config through the
     2-D twin (the next class in the method order)."""
 
-    _pairs = ("kernel_size", "strides", "dilation_rate")
+    _pairs = ("kernel_size", "strides", "dilation_rate", "output_padding")
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         _require_sequence(input_shape, self.describe(), type(self).__name__)
@@ -54,7 +54,7 @@ class _OneRow:
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         for key in self._pairs:
-            if key in config:
+            if config.get(key) is not None:
                 config[key] = [config[key][1]]
         return config
 
@@ -74,9 +74,15 @@ class Conv1DTranspose(_OneRow, Conv2DTranspose):
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
+        output_padding: int | tuple[int] | None = None,
         **kwargs: Any,
     ) -> None:
         layer = f"Conv1DTranspose '{kwargs.get('name', '')}'"
+        if output_padding is not None:  # none on the image's one row
+            given = (
+                output_padding[0] if isinstance(output_padding, (list, tuple)) else output_padding
+            )
+            output_padding = (0, int(given))
         super().__init__(
             filters,
             _row(kernel_size, "kernel_size", layer),
@@ -86,6 +92,7 @@ class Conv1DTranspose(_OneRow, Conv2DTranspose):
             use_bias,
             kernel_initializer,
             bias_initializer,
+            output_padding,
             **kwargs,
         )
 

@@ -171,10 +171,36 @@ def group_kernel(kernel: Any, groups: int) -> Tensor:
     return GroupKernel(groups)(kernel)
 
 
-def transposed_size(size: int, kernel: int, stride: int, padding: str) -> int:
-    """The length a transposed convolution makes of ``size`` (Keras' rule, no output
-    padding)."""
-    return size * stride if padding == "same" else (size - 1) * stride + kernel
+def transposed_size(
+    size: int, kernel: int, stride: int, padding: str, output_padding: int | None = None
+) -> int:
+    """The length a transposed convolution makes of ``size``, by Keras' rule: without
+    ``output_padding``, size * stride ('same') or size * stride + max(kernel - stride, 0)
+    ('valid'); with it, (size - 1) * stride + kernel - 2 * pad + output_padding (pad:
+    kernel // 2 for 'same', 0 for 'valid')."""
+    return transposed_geometry(size, kernel, stride, padding, output_padding)[0]
+
+
+def transposed_geometry(
+    size: int, kernel: int, stride: int, padding: str, output_padding: int | None = None
+) -> tuple[int, int]:
+    """The output length and where the first window starts before it (the padding the
+    adjoint convolution reads), as Keras places a transposed convolution's output."""
+    if output_padding is None:
+        if padding == "same":
+            length = size * stride
+        else:
+            length = size * stride + max(kernel - stride, 0)
+        return length, window_geometry(length, kernel, stride, padding)[1]
+    if not 0 <= output_padding < stride:
+        raise ValueError(
+            f"output_padding must be in [0, strides) ({stride}), got {output_padding}."
+        )
+    if padding == "valid":
+        return (size - 1) * stride + kernel + output_padding, 0
+    length = (size - 1) * stride + kernel - 2 * (kernel // 2) + output_padding
+    spread = kernel + kernel % 2 - 2 + output_padding
+    return length, kernel - 1 - min(spread // 2 + spread % 2, kernel - 1)
 
 
 class Conv2DTranspose(Function):
@@ -183,8 +209,9 @@ class Conv2DTranspose(Function):
     is. x (N,H,W,C_in), kernel (kh,kw,C_out,C_in) as in Keras, bias (C_out,); the output is
     (H-1)*s + k high with 'valid' padding, H*s with 'same'."""
 
-    def __init__(self, strides: tuple[int, int], padding: str) -> None:
+    def __init__(self, strides: tuple[int, int], padding: str, output_padding: Any = None) -> None:
         self.strides, self.padding = strides, padding
+        self.output_padding = output_padding or (None, None)
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         xp = backend.get_array_module(x)
@@ -192,11 +219,9 @@ class Conv2DTranspose(Function):
         kh, kw, cout, win = w.shape
         if win != cin:
             raise ValueError(f"conv2d_transpose: input has {cin} channels, the kernel {win}.")
-        (sh, sw) = self.strides
-        out_h = transposed_size(h, kh, sh, self.padding)
-        out_w = transposed_size(wd, kw, sw, self.padding)
-        _, pt, _ = window_geometry(out_h, kh, sh, self.padding)
-        _, pl, _ = window_geometry(out_w, kw, sw, self.padding)
+        (sh, sw), (oph, opw) = self.strides, self.output_padding
+        out_h, pt = transposed_geometry(h, kh, sh, self.padding, oph)
+        out_w, pl = transposed_geometry(wd, kw, sw, self.padding, opw)
         matrix = w.reshape(kh * kw * cout, cin).astype(x.dtype, copy=False)
         cols = matmul_arrays(x.reshape(-1, cin), matrix.T)
         out = xp.empty((n, out_h, out_w, cout), dtype=x.dtype)
@@ -221,6 +246,14 @@ class Conv2DTranspose(Function):
 
 
 def conv2d_transpose(
-    x: Any, kernel: Any, bias: Any, strides: int | tuple[int, int] = 1, padding: str = "valid"
+    x: Any,
+    kernel: Any,
+    bias: Any,
+    strides: int | tuple[int, int] = 1,
+    padding: str = "valid",
+    output_padding: Any = None,
 ) -> Tensor:
-    return Conv2DTranspose(_pair(strides), padding)(x, kernel, bias)
+    """The adjoint of conv2d; ``output_padding`` (an int or one per axis, each below its
+    stride) sets the output's size as Keras' does."""
+    extra = None if output_padding is None else _pair(output_padding)
+    return Conv2DTranspose(_pair(strides), padding, extra)(x, kernel, bias)

@@ -445,6 +445,7 @@ class _TransposedConvolution(_Activated):
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
+        output_padding: int | tuple[int, ...] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, **kwargs)
@@ -453,6 +454,20 @@ class _TransposedConvolution(_Activated):
         self.kernel_size = positive_sizes(kernel_size, "kernel_size", layer, self.rank)
         self.strides = positive_sizes(strides, "strides", layer, self.rank)
         self.padding = _padding(padding, layer)
+        self.output_padding = None
+        if output_padding is not None:
+            given = (
+                (output_padding,) * self.rank if isinstance(output_padding, int) else output_padding
+            )
+            extra = tuple(int(p) for p in given)
+            if len(extra) != self.rank or any(
+                not 0 <= p < s for p, s in zip(extra, self.strides, strict=True)
+            ):
+                raise ValueError(
+                    f"{layer}: output_padding must give {self.rank} sizes, each in [0, strides) "
+                    f"(strides {self.strides}); got {output_padding!r}."
+                )
+            self.output_padding = extra
 
     @staticmethod
     def transpose(x: Tensor, kernel: Any, bias: Any, strides: Any, padding: str) -> Tensor:
@@ -460,9 +475,12 @@ class _TransposedConvolution(_Activated):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         require_spatial(input_shape, self.describe(), type(self).__name__, self.rank)
+        extra = self.output_padding or (None,) * self.rank
         sizes = [
-            conv_ops.transposed_size(size, k, s, self.padding)
-            for size, k, s in zip(input_shape[:-1], self.kernel_size, self.strides, strict=True)
+            conv_ops.transposed_size(size, k, s, self.padding, p)
+            for size, k, s, p in zip(
+                input_shape[:-1], self.kernel_size, self.strides, extra, strict=True
+            )
         ]
         return (*sizes, self.filters)
 
@@ -475,7 +493,10 @@ class _TransposedConvolution(_Activated):
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
         kernel, bias = self._weights[0], self._bias(x.dtype)
-        out = self.transpose(x, kernel, bias, self.strides, self.padding)
+        if self.output_padding is None:
+            out = self.transpose(x, kernel, bias, self.strides, self.padding)
+        else:
+            out = self.transpose(x, kernel, bias, self.strides, self.padding, self.output_padding)
         return F.relu(out) if relu else out
 
     def get_config(self) -> dict[str, Any]:
@@ -485,6 +506,7 @@ class _TransposedConvolution(_Activated):
             "kernel_size": list(self.kernel_size),
             "strides": list(self.strides),
             "padding": self.padding,
+            "output_padding": None if self.output_padding is None else list(self.output_padding),
         }
 
 

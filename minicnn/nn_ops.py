@@ -204,16 +204,20 @@ def conv_transpose(
     dilation_rate: Any = 1,
 ) -> Tensor:
     """Keras' ops.conv_transpose (the adjoint of conv), kernel (*window, out_channels,
-    in_channels); 1, 2 or 3 spatial axes; no output_padding or dilation."""
+    in_channels); 1, 2 or 3 spatial axes; ``output_padding`` as Keras sizes the output
+    (3 axes: with 'valid' padding); no dilation."""
     x, w = O.convert_to_tensor(inputs), O.convert_to_tensor(kernel)
     rank = _spatial(x, data_format, "conv_transpose")
-    if output_padding is not None or any(r != 1 for r in _tuple(dilation_rate, rank)):
-        raise ValueError("conv_transpose: output_padding and dilation_rate are not available.")
+    if any(r != 1 for r in _tuple(dilation_rate, rank)):
+        raise ValueError("conv_transpose: dilation_rate is not available.")
+    extra = None if output_padding is None else _tuple(output_padding, rank)
     bias = backend.get_array_module(x.data).zeros(w.shape[-2], x.dtype)
     image, w, steps, _ = _lifted(x, w, strides, 1, rank)
     if rank == 3:
-        return volume_ops.conv3d_transpose(image, w, bias, steps, padding)
-    return _back(conv_ops.conv2d_transpose(image, w, bias, steps, padding), rank)
+        return volume_ops.conv3d_transpose(image, w, bias, steps, padding, extra)
+    if rank == 1 and extra is not None:
+        extra = (0, extra[0])
+    return _back(conv_ops.conv2d_transpose(image, w, bias, steps, padding, extra), rank)
 
 
 def _pool(

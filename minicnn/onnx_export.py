@@ -234,19 +234,23 @@ def _conv(
 
 
 def _conv_transpose(g: _Graph, layer: Any, x: str, shape: tuple[int, ...]) -> str:
-    """Conv2DTranspose: ONNX's ConvTranspose, cropped (or extended) to Keras' sizes: H*s
-    with 'same', (H-1)*s + k with 'valid'."""
+    """Conv2DTranspose: ONNX's ConvTranspose, cropped (or extended) to Keras' sizes and
+    placement (``conv_ops.transposed_geometry``: H*s with 'same', H*s + max(k - s, 0) with
+    'valid', or as the layer's output_padding sets them)."""
+    from .conv_ops import transposed_geometry
+
     hint = layer.name
     weights = _weights(layer)
     w = weights[0].transpose(3, 2, 0, 1)  # (kh, kw, filters, C) -> (C, filters, kh, kw)
     strides, kernel = _spatial(layer.strides), tuple(w.shape[2:])
+    given = layer.output_padding or (None, None)
     begins, ends, extra = [], [], []
-    for n, k, st in zip(shape[:2], kernel, strides, strict=True):
-        natural = (n - 1) * st + k
-        total = natural - (n * st if layer.padding == "same" else natural)
-        begins.append(max(total, 0) // 2)
-        ends.append(max(total, 0) - max(total, 0) // 2)
-        extra.append(max(-total, 0))
+    for n, k, st, op in zip(shape[:2], kernel, strides, given, strict=True):
+        out, start = transposed_geometry(n, k, st, layer.padding, op)
+        end = (n - 1) * st + k - out - start  # what ONNX's natural size has past Keras'
+        begins.append(start)
+        ends.append(max(end, 0))
+        extra.append(max(-end, 0))
     inputs = _kernel_inputs(g, hint, _channels_first(g, x, hint), w, weights)
     y = g.op(
         "ConvTranspose",

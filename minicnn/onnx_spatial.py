@@ -140,7 +140,15 @@ class SpatialOps:
         late_bias = bias is not None and any(e < 0 for e in ends)
         with_bias = bias is not None and not late_bias
         named = self.named(*node.inputs[1:])
-        layer = kind(int(w.shape[1]), kernel, strides=strides, use_bias=with_bias, **named)
+        # output_padding 0: the natural (n - 1) * s + k, as ONNX sizes it before its pads.
+        layer = kind(
+            int(w.shape[1]),
+            kernel,
+            strides=strides,
+            use_bias=with_bias,
+            output_padding=0 if rank == 1 else (0,) * rank,
+            **named,
+        )
         y = layer(x)
         got = [int(d) for d in y.shape[:-1]]
         if got != natural:

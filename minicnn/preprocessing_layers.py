@@ -189,7 +189,9 @@ class Normalization(Layer):
             )
         if (mean is None) != (variance is None):
             raise ValueError(f"{self.describe()}: give both mean and variance, or neither.")
-        self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+        if isinstance(axis, (list, tuple)):  # Keras' config keeps one axis as a list ([-1])
+            axis = axis[0] if len(axis) == 1 else list(axis)
+        self.axis = axis
         self._kept, self.invert = kept, bool(invert)
         self._given = None if mean is None else (np.asarray(mean), np.asarray(variance))
         # The weights set by adapt, never by the optimizer; a given mean and variance are none.

@@ -194,8 +194,14 @@ class Conv3DTranspose(Function):
     """The adjoint of Conv3D with the same kernel, made with col2im3d: x (N,D,H,W,C_in),
     kernel (kd,kh,kw,C_out,C_in) as in Keras, bias (C_out,)."""
 
-    def __init__(self, strides: Triple, padding: str) -> None:
+    def __init__(self, strides: Triple, padding: str, output_padding: Any = None) -> None:
+        if output_padding is not None and padding != "valid":
+            raise ValueError(
+                "conv3d_transpose: output_padding is available with padding='valid' (the "
+                "extra voxels after the last window); with 'same', give no output_padding."
+            )
         self.strides, self.padding = strides, padding
+        self.output_padding = output_padding or (None, None, None)
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if w.ndim != 5 or w.shape[4] != x.shape[-1]:
@@ -205,8 +211,10 @@ class Conv3DTranspose(Function):
                 "in_channels)."
             )
         sizes = [
-            transposed_size(size, k, s, self.padding)
-            for size, k, s in zip(x.shape[1:4], w.shape[:3], self.strides, strict=True)
+            transposed_size(size, k, s, self.padding, p)
+            for size, k, s, p in zip(
+                x.shape[1:4], w.shape[:3], self.strides, self.output_padding, strict=True
+            )
         ]
         shape = (x.shape[0], *sizes, w.shape[3])
         geometry = _VolumeGeometry(
@@ -230,9 +238,15 @@ class Conv3DTranspose(Function):
 
 
 def conv3d_transpose(
-    x: Any, kernel: Any, bias: Any, strides: int | Triple = 1, padding: str = "valid"
+    x: Any,
+    kernel: Any,
+    bias: Any,
+    strides: int | Triple = 1,
+    padding: str = "valid",
+    output_padding: Any = None,
 ) -> Tensor:
-    return Conv3DTranspose(triple(strides), padding)(x, kernel, bias)
+    extra = None if output_padding is None else triple(output_padding)
+    return Conv3DTranspose(triple(strides), padding, extra)(x, kernel, bias)
 
 
 # --- pooling ---------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ NAMES = [
     "quantized_einsum",
     "rnn_cells",
     "bidirectional_states",
+    "transposed_convolutions",
 ]
 
 

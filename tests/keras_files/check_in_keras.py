@@ -69,7 +69,8 @@ if __name__ == "__main__":
             os.path.join(out, f"{name}.keras"), compile=False, custom_objects={"squash": squash}
         )
         expected = np.load(os.path.join(HERE, f"{name}.npz"))
-        x = expected["x"] if "x" in expected else [expected["x0"], expected["x1"]]
+        inputs = sorted((k for k in expected.files if k[0] == "x" and k[1:].isdigit()), key=len)
+        x = expected["x"] if "x" in expected else [expected[k] for k in sorted(inputs)]
         predicted = model.predict(x, verbose=0)
         predicted = predicted if isinstance(predicted, list) else [predicted]
         worst = max(

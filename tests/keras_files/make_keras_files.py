@@ -431,6 +431,30 @@ def bidirectional_states():
     return model, x
 
 
+def transposed_convolutions():
+    """Transposed convolutions sized by Keras' rules: a kernel shorter than its stride
+    ('valid': size * s), output_padding with 'valid' and 'same' (its own placement of the
+    output), per axis; 1-D, 2-D and 3-D."""
+    steps, image, volume = keras.Input((7, 2)), keras.Input((5, 6, 2)), keras.Input((3, 4, 3, 1))
+    outputs = [
+        layers.Conv1DTranspose(2, 3, strides=2, padding="same", output_padding=1)(steps),
+        layers.Conv1DTranspose(2, 2, strides=3)(steps),
+        layers.Conv2DTranspose(3, 2, strides=3)(image),
+        layers.Conv2DTranspose(3, 4, strides=2, padding="same", output_padding=1)(image),
+        layers.Conv2DTranspose(3, (3, 2), strides=(2, 3), padding="same", output_padding=(1, 2))(
+            image
+        ),
+        layers.Conv2DTranspose(3, 3, strides=2, output_padding=1)(image),
+        layers.Conv3DTranspose(2, 3, strides=2, output_padding=1)(volume),
+        layers.Conv3DTranspose(2, 2, strides=3)(volume),
+    ]
+    model = keras.Model([steps, image, volume], outputs, name="transposed_convolutions")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    shapes = [(3, 7, 2), (3, 5, 6, 2), (3, 3, 4, 3, 1)]
+    return model, [rng.normal(size=shape).astype("float32") for shape in shapes]
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -473,6 +497,7 @@ MAKERS = (
     custom_sublayers,
     subclassed_model,
     bidirectional_states,
+    transposed_convolutions,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

@@ -44,7 +44,8 @@ def _ratio(numerator: Any, denominator: Any) -> Any:
 
 class _ThresholdMetric(Metric):
     """Precision and Recall: outputs above ``thresholds`` (0.5) are predicted positive; with
-    ``class_id``, only that column of the outputs counts."""
+    ``top_k``, only each sample's k highest outputs can be (Keras': the others count as
+    negative; ties to the lower index); with ``class_id``, only that column counts."""
 
     divides_by_seen = False
 
@@ -61,8 +62,11 @@ class _ThresholdMetric(Metric):
             raise ValueError(
                 f"{owner}: give one threshold; lists of thresholds (one value each) are not here."
             )
-        if top_k is not None:
-            raise ValueError(f"{owner}: top_k is not available; give thresholds or class_id.")
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
+        ):
+            raise ValueError(f"{owner}: top_k must be an int >= 1, got {top_k!r}.")
+        self.top_k = top_k
         threshold = 0.5 if thresholds is None else thresholds
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
             raise ValueError(f"{owner}: thresholds must be a number in [0, 1], got {thresholds!r}.")
@@ -76,6 +80,11 @@ class _ThresholdMetric(Metric):
         """(predicted positive, actually positive) as boolean arrays, and each element's
         weight (1, or its sample's)."""
         positive = _positives(outputs, y_true, loss)
+        if self.top_k is not None:  # Keras: the others set to -inf before the threshold
+            xp = backend.get_array_module(outputs)
+            stable = {"kind": "stable"} if xp is np else {}
+            ranks = xp.argsort(xp.argsort(-outputs, axis=-1, **stable), axis=-1, **stable)
+            outputs = xp.where(ranks < self.top_k, outputs, outputs.dtype.type(-np.inf))
         if self.class_id is not None:
             if outputs.ndim != 2 or not 0 <= self.class_id < outputs.shape[1]:
                 raise ValueError(
@@ -87,7 +96,12 @@ class _ThresholdMetric(Metric):
         return outputs > outputs.dtype.type(self.thresholds), positive, weight
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "thresholds": self.thresholds, "class_id": self.class_id}
+        return {
+            **super().get_config(),
+            "thresholds": self.thresholds,
+            "top_k": self.top_k,
+            "class_id": self.class_id,
+        }
 
 
 class Precision(_ThresholdMetric):

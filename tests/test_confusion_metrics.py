@@ -47,6 +47,27 @@ def test_auc_reproduces_keras_worked_examples(kwargs, expected, device):
     assert value(given, PRED, TRUE, device=device) == pytest.approx(expected, abs=1e-6)
 
 
+@pytest.mark.parametrize(
+    "kind, kwargs, keras",  # Keras 3.15's values on these scores
+    [
+        ("Precision", {"top_k": 1}, 0.166667),
+        ("Precision", {"top_k": 2}, 0.333333),
+        ("Precision", {"top_k": 3, "thresholds": 0.3}, 0.352941),
+        ("Recall", {"top_k": 1}, 0.1),
+        ("Recall", {"top_k": 2}, 0.4),
+        ("Recall", {"top_k": 3, "thresholds": 0.3}, 0.6),
+        ("Recall", {"top_k": 2, "class_id": 1}, 0.0),
+    ],
+)
+def test_precision_and_recall_at_top_k_as_keras(kind, kwargs, keras, device):
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(size=(6, 5)).astype(np.float32)
+    targets = (rng.uniform(size=(6, 5)) > 0.6).astype(np.float32)
+    metric = getattr(metrics, kind)(**kwargs)
+    assert value(metric, scores, targets, device=device) == pytest.approx(keras, abs=1e-6)
+    assert type(metric).from_config(metric.get_config()).top_k == kwargs["top_k"]
+
+
 def test_auc_of_scores_outside_0_1_counts_them_at_the_ends_as_keras():
     """Keras buckets a score below 0 with the first threshold and one above 1 with the last
     (its value on these logits, from Keras 3.15: 0.484375; minicnn gave 0.0625)."""
@@ -179,8 +200,8 @@ def test_metric_names_configs_and_bad_arguments():
         metrics.AUC(num_thresholds=1)
     with pytest.raises(ValueError, match="lists of thresholds"):
         metrics.Precision(thresholds=[0.3, 0.6])
-    with pytest.raises(ValueError, match="top_k is not available"):
-        metrics.Recall(top_k=2)
+    with pytest.raises(ValueError, match="top_k must be an int >= 1"):
+        metrics.Recall(top_k=0)
     with pytest.raises(ValueError, match=r"class_id 5 is outside outputs of shape \(4, 1\)"):
         value(metrics.Precision(class_id=5), PRED, TRUE)
 

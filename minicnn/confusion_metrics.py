@@ -156,6 +156,7 @@ class ThresholdCounts(Metric):
         positive: Any,
         weights: Any,
         per_label: bool = False,
+        label_weights: Any = None,
     ) -> Any:
         """(4, thresholds[, labels]) counts of true positives, false positives, false
         negatives and true negatives (each sample counted with its weight), for ``scores``
@@ -166,6 +167,8 @@ class ThresholdCounts(Metric):
         thresholds = self._thresholds_for(scores)
         predicted = scores.astype(np.float64).reshape(n, -1)[None] > thresholds[:, None, None]
         weight = 1 if weights is None else along_samples(weights, predicted, sample_axis=1)
+        if label_weights is not None:  # each label's predictions weighted (Keras' AUC)
+            weight = weight * backend.to_device(label_weights, backend.device_of(predicted))
         counts = [
             ((predicted & positive) * weight).sum(axis=1),
             ((predicted & ~positive) * weight).sum(axis=1),
@@ -209,8 +212,11 @@ class AUC(ThresholdCounts):
                 f"AUC: summation_method must be one of {', '.join(self.SUMMATIONS)}; got "
                 f"{summation_method!r}."
             )
+        self.label_weights = None
         if label_weights is not None:
-            raise ValueError("AUC: label_weights is not available.")
+            self.label_weights = np.asarray(backend.to_numpy(label_weights), np.float64).ravel()
+            if (self.label_weights < 0).any() or not np.isfinite(self.label_weights).all():
+                raise ValueError(f"AUC: label_weights must be >= 0, got {label_weights!r}.")
         if thresholds is not None:
             inner = sorted(float(t) for t in thresholds)
             if not all(0 <= t <= 1 for t in inner):
@@ -240,12 +246,31 @@ class AUC(ThresholdCounts):
         # first and one above 1 into the last: as if clipped to [0, 1].
         scores = xp.clip(scores, 0.0, 1.0)
         positive = _positives(outputs, y_true, loss)
-        return self._counts(scores, positive, weights, per_label=self.multi_label)
+        weighted = None if self.multi_label else self._label_weights(outputs)
+        return self._counts(scores, positive, weights, self.multi_label, weighted)
+
+    def _label_weights(self, outputs: Any) -> Any:
+        """The label weights, one per output column (None: none given)."""
+        if self.label_weights is None:
+            return None
+        labels = int(np.prod(outputs.shape[1:]))
+        if self.label_weights.size != labels:
+            raise ValueError(
+                f"AUC: {self.label_weights.size} label_weights for outputs of {labels} labels."
+            )
+        return self.label_weights
 
     def value(self, total: Any, seen: float) -> float:
         counts = backend.to_numpy(total)
         if self.multi_label:
-            return float(np.mean([self._area(*counts[..., i]) for i in range(counts.shape[-1])]))
+            areas = np.array([self._area(*counts[..., i]) for i in range(counts.shape[-1])])
+            if self.label_weights is None:
+                return float(np.mean(areas))
+            if self.label_weights.size != areas.size:
+                raise ValueError(
+                    f"AUC: {self.label_weights.size} label_weights for {areas.size} labels."
+                )
+            return float(_ratio((areas * self.label_weights).sum(), self.label_weights.sum()))
         return self._area(*counts)
 
     def _area(self, tp: Any, fp: Any, fn: Any, tn: Any) -> float:
@@ -288,6 +313,7 @@ class AUC(ThresholdCounts):
             "thresholds": self._given_thresholds,
             "multi_label": self.multi_label,
             "num_labels": self.num_labels,
+            "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
             "from_logits": self.from_logits,
         }
 

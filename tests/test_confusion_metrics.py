@@ -68,6 +68,30 @@ def test_precision_and_recall_at_top_k_as_keras(kind, kwargs, keras, device):
     assert type(metric).from_config(metric.get_config()).top_k == kwargs["top_k"]
 
 
+@pytest.mark.parametrize(
+    "kwargs, keras",  # Keras 3.15's values on these scores and sample weights
+    [
+        ({"multi_label": True, "label_weights": [1.0, 3.0, 0.5]}, 0.624478),
+        ({"multi_label": False, "label_weights": [1.0, 3.0, 0.5]}, 0.629964),
+        ({"multi_label": True, "label_weights": [0, 1, 0], "curve": "PR"}, 0.782994),
+        ({"multi_label": False}, 0.669157),
+    ],
+)
+def test_auc_label_weights_as_keras(kwargs, keras):
+    """Per-label AUCs averaged by the weights (multi_label), or each label's predictions
+    weighted in the pooled confusion counts."""
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(size=(20, 3)).astype(np.float32)
+    targets = (rng.uniform(size=(20, 3)) > 0.5).astype(np.float32)
+    targets[:, 1] = scores[:, 1] + 0.3 * rng.normal(size=20) > 0.5
+    auc = metrics.AUC(**kwargs)
+    auc.update_state(targets, scores, sample_weight=np.linspace(0.5, 1.5, 20).astype(np.float32))
+    assert float(host(auc.result())) == pytest.approx(keras, abs=1e-6)
+    assert metrics.AUC.from_config(auc.get_config()).get_config() == auc.get_config()
+    with pytest.raises(ValueError, match="label_weights must be >= 0"):
+        metrics.AUC(label_weights=[-1.0, 1.0])
+
+
 def test_auc_of_scores_outside_0_1_counts_them_at_the_ends_as_keras():
     """Keras buckets a score below 0 with the first threshold and one above 1 with the last
     (its value on these logits, from Keras 3.15: 0.484375; minicnn gave 0.0625)."""

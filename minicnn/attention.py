@@ -177,11 +177,19 @@ class MultiHeadAttention(_AttentionLayer):
     ) -> None:
         super().__init__(dropout=dropout, **kwargs)
         owner = self.describe()
-        if attention_axes not in (None, -2, (1,), [1], 1, (-2,), [-2]):
+        axes = (attention_axes,) if isinstance(attention_axes, int) else attention_axes
+        if axes is not None and (
+            not isinstance(axes, (list, tuple))
+            or not axes
+            or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes)
+        ):
             raise ValueError(
-                f"{owner}: attention_axes={attention_axes!r} is not available; attention runs "
-                "over the steps (axis 1), Keras' default."
+                f"{owner}: attention_axes must be an int, a list of ints or None; got "
+                f"{attention_axes!r}."
             )
+        # Keras' axes of the input (the batch's counted) attention runs over; None: every
+        # axis between the batch and the features.
+        self.attention_axes = None if axes is None else list(axes)
         if flash_attention:
             raise ValueError(
                 f"{owner}: flash_attention=True asks for fused attention kernels, which "
@@ -208,21 +216,55 @@ class MultiHeadAttention(_AttentionLayer):
         self.key_value_heads = self.num_heads  # fewer in GroupQueryAttention
 
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
-        _sequences(input_shape, self.describe(), (2, 3))
+        owner = self.describe()
+        if len(input_shape) not in (2, 3) or any(len(s) < 2 for s in input_shape):
+            raise ValueError(
+                f"{owner} takes [query, value] or [query, value, key], each of shape (batch, "
+                f"*steps, features); got {[(None, *s) for s in input_shape]}."
+            )
+        if len({len(s) for s in input_shape}) != 1:
+            raise ValueError(f"{owner}: query, value and key must have as many axes.")
         query = input_shape[0]
-        return (query[0], self.output_dim or query[1])
+        kept = self._kept_axes(len(query) + 1)
+        for other in input_shape[1:]:
+            if any(other[a - 1] != query[a - 1] for a in kept):
+                raise ValueError(
+                    f"{owner}: the axes attention does not run over must agree; query "
+                    f"{(None, *query)}, value or key {(None, *other)}."
+                )
+        return (*query[:-1], self.output_dim or query[-1])
+
+    def _attention_axes(self, rank: int) -> list[int]:
+        """The axes (of an input of ``rank`` axes) attention runs over."""
+        if self.attention_axes is None:
+            return list(range(1, rank - 1))
+        axes = sorted({a % rank for a in self.attention_axes})
+        if any(not 1 <= a < rank - 1 for a in axes) or any(
+            not -rank <= a < rank for a in self.attention_axes
+        ):
+            raise ValueError(
+                f"{self.describe()}: attention_axes {self.attention_axes} must lie between "
+                f"the batch and the features of inputs of {rank} axes."
+            )
+        return axes
+
+    def _kept_axes(self, rank: int) -> list[int]:
+        """The axes between the batch and the features that attention does not run over
+        (each index a batch of its own)."""
+        attended = self._attention_axes(rank)
+        return [a for a in range(1, rank - 1) if a not in attended]
 
     def _create_weights(self, input_shape: list[Shape]) -> list[np.ndarray]:
         query, value = input_shape[0], input_shape[1]
         key = input_shape[2] if len(input_shape) == 3 else value
-        heads, out = self.num_heads, self.output_dim or query[1]
+        heads, out = self.num_heads, self.output_dim or query[-1]
         kernel = self._initializers["kernel_initializer"]
         bias = self._initializers["bias_initializer"]
         shared = self.key_value_heads
         sizes = (
-            (query[1], heads, self.key_dim),
-            (key[1], shared, self.key_dim),
-            (value[1], shared, self.value_dim),
+            (query[-1], heads, self.key_dim),
+            (key[-1], shared, self.key_dim),
+            (value[-1], shared, self.value_dim),
         )
         weights = []
         for features, count, dim in sizes:
@@ -245,12 +287,36 @@ class MultiHeadAttention(_AttentionLayer):
         return names
 
     def _project(self, x: Tensor, kernel: Tensor, bias: Any) -> Tensor:
-        """(batch, steps, features) -> (batch, heads, steps, dim)."""
-        n, steps, features = x.shape
-        heads, dim = kernel.shape[1], kernel.shape[2]
-        rows = F.reshape(x, (n * steps, features))
+        """(batch, *steps, features) -> (batch * kept, heads, attended, dim): the kept axes'
+        indices batched, the attended axes' positions in one row."""
+        features, heads, dim = kernel.shape
+        rows = F.reshape(x, (-1, features))
         flat = F.linear(rows, F.reshape(kernel, (features, heads * dim)), bias)
-        return transpose(F.reshape(flat, (n, steps, heads, dim)), (0, 2, 1, 3))
+        split = F.reshape(flat, (*x.shape[:-1], heads, dim))
+        rank = x.ndim
+        attended, kept = self._attention_axes(rank), self._kept_axes(rank)
+        order = (0, *kept, rank - 1, *attended, rank)  # batch, kept, heads, attended, dim
+        moved = transpose(split, order) if order != tuple(range(rank + 1)) else split
+        batch = x.shape[0] * math.prod(x.shape[a] for a in kept)
+        return F.reshape(moved, (batch, heads, math.prod(x.shape[a] for a in attended), dim))
+
+    def _unproject(self, heads: Tensor, query: Tensor) -> Tensor:
+        """(batch * kept, heads, attended, dim) -> rows (batch * steps, heads * dim) in the
+        query's order of axes."""
+        rank = query.ndim
+        attended, kept = self._attention_axes(rank), self._kept_axes(rank)
+        count, dim = heads.shape[1], heads.shape[3]
+        shape = (
+            query.shape[0],
+            *(query.shape[a] for a in kept),
+            count,
+            *(query.shape[a] for a in attended),
+            dim,
+        )
+        order = (0, *kept, rank - 1, *attended, rank)
+        back = [order.index(a) for a in range(rank - 1)] + [order.index(rank - 1), rank]
+        steps = transpose(F.reshape(heads, shape), tuple(back))  # batch, *steps, heads, dim
+        return F.reshape(steps, (-1, count * dim))
 
     def call(self, inputs: list[Tensor], training: bool) -> Tensor:
         query, value = inputs[0], inputs[1]
@@ -274,14 +340,18 @@ class MultiHeadAttention(_AttentionLayer):
             group = self.num_heads // self.key_value_heads
             k, v = (ops.repeat(t, group, axis=1) for t in (k, v))
         q = q * (1.0 / math.sqrt(self.key_dim))
+        if self.use_causal_mask and len(self._attention_axes(query.ndim)) != 1:
+            raise ValueError(
+                f"{self.describe()}: use_causal_mask needs attention over one axis; it runs "
+                f"over {self._attention_axes(query.ndim)}."
+            )
         heads = attend(q, k, v, self.use_causal_mask, self.dropout, training, self._generator)
-        n, _, steps, _ = heads.shape
-        joined = F.reshape(transpose(heads, (0, 2, 1, 3)), (n * steps, -1))
+        joined = self._unproject(heads, query)
         kernel = weights.pop(0)
         out_dim = kernel.shape[2]
         bias = weights.pop(0) if self.use_bias else xp.zeros(out_dim, dtype=query.dtype)
         out = F.linear(joined, F.reshape(kernel, (-1, out_dim)), bias)
-        return F.reshape(out, (n, steps, out_dim))
+        return F.reshape(out, (*query.shape[:-1], out_dim))
 
     def _attach_constraints(self) -> None:
         for i, weight in enumerate(self._weights):
@@ -303,6 +373,7 @@ class MultiHeadAttention(_AttentionLayer):
             "value_dim": self.value_dim,
             "use_bias": self.use_bias,
             "output_shape": self.output_dim,
+            **({"attention_axes": self.attention_axes} if self.attention_axes else {}),
             **self._init_names,
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),

@@ -147,7 +147,11 @@ def test_bad_attention_arguments_are_named():
     with pytest.raises(ValueError, match=r"\(MultiHeadAttention\): num_heads must be a positive"):
         L.MultiHeadAttention(0, 4)
     with pytest.raises(ValueError, match=r"takes \[query, value\] or \[query, value, key\]"):
-        L.MultiHeadAttention(2, 4)(Input((4, 4, 1)), Input((4, 4, 1)))
+        L.MultiHeadAttention(2, 4)(Input((4,)), Input((4,)))
+    with pytest.raises(ValueError, match="query, value and key must have as many axes"):
+        L.MultiHeadAttention(2, 4)(Input((4, 4, 1)), Input((4, 1)))
+    with pytest.raises(ValueError, match="attention does not run over must agree"):
+        L.MultiHeadAttention(2, 4, attention_axes=[2])(Input((4, 3, 1)), Input((5, 3, 1)))
     with pytest.raises(ValueError, match="score_mode must be one of dot, concat; got 'add'"):
         L.Attention(score_mode="add")
     with pytest.raises(TypeError, match="needs a query and a value"):

@@ -39,6 +39,7 @@ NAMES = [
     "rnn_cells",
     "bidirectional_states",
     "transposed_convolutions",
+    "attention_axes",
 ]
 
 

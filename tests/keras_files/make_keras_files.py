@@ -455,6 +455,21 @@ def transposed_convolutions():
     return model, [rng.normal(size=shape).astype("float32") for shape in shapes]
 
 
+def attention_axes():
+    """MultiHeadAttention over axes of its own: every position of an image (the default
+    for inputs of more than three axes), and along one axis, the other an index of its own
+    (Keras' attention_axes)."""
+    image = keras.Input((4, 5, 6))
+    both = layers.MultiHeadAttention(2, 3, name="both")(image, image)
+    rows = layers.MultiHeadAttention(2, 3, attention_axes=[2], output_shape=4, name="rows")(
+        both, image
+    )
+    model = keras.Model(image, [both, rows], name="attention_axes")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    return model, rng.normal(size=(3, 4, 5, 6)).astype("float32")
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -498,6 +513,7 @@ MAKERS = (
     subclassed_model,
     bidirectional_states,
     transposed_convolutions,
+    attention_axes,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

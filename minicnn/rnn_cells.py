@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import activations, backend, ops
+from . import functions as F
 from .autograd import Tensor
 from .data_checks import positive_int
 from .layer_base import Layer, Shape
@@ -82,11 +83,6 @@ class _KerasCell(RecurrentOptions):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if dropout or recurrent_dropout:
-            raise ValueError(
-                f"{self.describe()}: dropout in a cell is not available; the layers SimpleRNN, "
-                "LSTM and GRU take dropout and recurrent_dropout."
-            )
         self.units = positive_int(units, f"{self.describe()}: units")
         self.activation, self.activation_name = activations.resolve(activation)
         self.use_bias = bool(use_bias)
@@ -110,6 +106,22 @@ class _KerasCell(RecurrentOptions):
     @property
     def output_size(self) -> int:
         return self.units
+
+    def reset_dropout_masks(self) -> None:
+        """Forget the masks of the last sequence (an RNN layer calls it before each one)."""
+        self._masks: dict[str, Any] = {}
+
+    def _dropped(self, x: Tensor, which: str, training: bool) -> Tensor:
+        """x (a step's inputs, or the previous state) times its dropout mask, in training:
+        as Keras' DropoutRNNCell, one mask for every step of a sequence."""
+        rate = self.dropout if which == "inputs" else self.recurrent_dropout
+        if not (training and rate):
+            return x
+        masks = self.__dict__.setdefault("_masks", {})
+        if which not in masks or masks[which].shape != tuple(x.shape):
+            xp = backend.get_array_module(x.data)
+            masks[which] = F.dropout_mask(tuple(x.shape), rate, x.dtype, xp, self._generator)
+        return x * Tensor(masks[which])
 
     def _bias_shape(self) -> tuple[int, ...]:
         return (self.gates * self.units,)
@@ -147,8 +159,10 @@ class SimpleRNNCell(_KerasCell):
     def call(self, inputs: Tensor, states: Any, training: bool = False) -> tuple[Tensor, list]:
         h = states[0] if isinstance(states, (list, tuple)) else states
         kernel, recurrent = self._weights[0], self._weights[1]
+        x = self._dropped(inputs, "inputs", training)
+        previous = self._dropped(h, "states", training)
         out = self.activation(
-            ops.matmul(inputs, kernel) + self._bias_or_zeros(inputs) + ops.matmul(h, recurrent)
+            ops.matmul(x, kernel) + self._bias_or_zeros(inputs) + ops.matmul(previous, recurrent)
         )
         return out, [out]
 
@@ -188,8 +202,8 @@ class LSTMCell(_GatedCell):
         h, c = states
         u = self.units
         z = (
-            ops.matmul(inputs, self._weights[0])
-            + ops.matmul(h, self._weights[1])
+            ops.matmul(self._dropped(inputs, "inputs", training), self._weights[0])
+            + ops.matmul(self._dropped(h, "states", training), self._weights[1])
             + self._bias_or_zeros(inputs)
         )
         i = self.recurrent_activation(z[:, :u])
@@ -221,16 +235,20 @@ class GRUCell(_GatedCell):
         u = self.units
         bias = self._bias_or_zeros(inputs)
         kernel, recurrent = self._weights[0], self._weights[1]
+        dropped = self._dropped(inputs, "inputs", training)
+        previous = self._dropped(h, "states", training)  # the new state mixes in h itself
         if not self.reset_after:
-            x = ops.matmul(inputs, kernel) + bias
-            inner = ops.matmul(h, recurrent[:, : 2 * u])
+            x = ops.matmul(dropped, kernel) + bias
+            inner = ops.matmul(previous, recurrent[:, : 2 * u])
             z = self.recurrent_activation(x[:, :u] + inner[:, :u])
             r = self.recurrent_activation(x[:, u : 2 * u] + inner[:, u:])
-            candidate = self.activation(x[:, 2 * u :] + ops.matmul(r * h, recurrent[:, 2 * u :]))
+            candidate = self.activation(
+                x[:, 2 * u :] + ops.matmul(r * previous, recurrent[:, 2 * u :])
+            )
             h = z * h + (1.0 - z) * candidate
             return h, [h]
-        x = ops.matmul(inputs, kernel) + bias[0]
-        inner = ops.matmul(h, recurrent) + bias[1]
+        x = ops.matmul(dropped, kernel) + bias[0]
+        inner = ops.matmul(previous, recurrent) + bias[1]
         z = self.recurrent_activation(x[:, :u] + inner[:, :u])
         r = self.recurrent_activation(x[:, u : 2 * u] + inner[:, u : 2 * u])
         candidate = self.activation(x[:, 2 * u :] + r * inner[:, 2 * u :])
@@ -416,6 +434,9 @@ class RNN(Layer):
             )
         if self.go_backwards:
             x = Reverse()(x)
+        for cell in self._cells():  # each sequence its own dropout masks, as Keras'
+            if hasattr(cell, "reset_dropout_masks"):
+                cell.reset_dropout_masks()
         outputs = []
         for t in range(steps):
             out, states = _run_cell(self.cell, x[:, t], states, training)

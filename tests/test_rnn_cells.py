@@ -105,7 +105,31 @@ def test_initial_states_and_errors():
     np.testing.assert_allclose(out.data, L.RNN(rnn.cell)(x).data, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="takes 2 initial state"):
         L.RNN(L.LSTMCell(4))(x, initial_state=[h])
-    with pytest.raises(ValueError, match="dropout in a cell is not available"):
-        L.LSTMCell(4, dropout=0.2)
+    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\)"):
+        L.LSTMCell(4, dropout=1.2)
     with pytest.raises(ValueError, match="cell must be a layer with state_size"):
         L.RNN(L.Dense(3))
+
+
+@pytest.mark.parametrize("cell", [L.SimpleRNNCell, L.LSTMCell, L.GRUCell])
+def test_a_cells_dropout_keeps_one_mask_for_a_sequence(cell):
+    """Keras' DropoutRNNCell: in training, the inputs and the previous state are dropped by
+    masks drawn once for each sequence (every step the same units); in inference, none."""
+    x = np.ones((4, 6, 3), np.float32)
+    rnn = L.RNN(cell(5, dropout=0.5, recurrent_dropout=0.3, seed=7), return_sequences=True)
+    plain = rnn(x, training=False).data
+    again = L.RNN(rnn.cell, return_sequences=True)(x, training=False).data
+    np.testing.assert_array_equal(plain, again)  # no dropout out of training
+    dropped = rnn(x, training=True).data
+    assert not np.allclose(dropped, plain)
+    masks = rnn.cell._masks
+    assert set(masks) == {"inputs", "states"}
+    kept = masks["inputs"] != 0
+    assert 0.2 < kept.mean() < 0.8 and np.allclose(masks["inputs"][kept], 2.0)
+    first = {k: v.copy() for k, v in masks.items()}
+    rnn(x, training=True)  # a new sequence: new masks
+    assert any(not np.array_equal(first[k], rnn.cell._masks[k]) for k in first)
+    model = Sequential([Input((6, 3)), L.RNN(cell(4, dropout=0.2, recurrent_dropout=0.2))])
+    model.compile(optimizers.Adam(0.01), "mse")
+    history = model.fit(x, np.zeros((4, 4), np.float32), epochs=3, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()

@@ -162,16 +162,17 @@ TOKENS = {"lstm": 80, "gru": 80, "textcnn": 200, "transformer": 64}  # sequence 
 VOCABULARY = 5000
 
 
-def lstm_models(torch, device: str):
-    """A text classifier: Embedding(5000, 64), LSTM(64) over 80 tokens, 2 classes."""
+def _recurrent_models(kind: str, torch, device: str):
+    """A text classifier: Embedding(5000, 64), ``kind`` (LSTM or GRU) of 64 units over 80
+    tokens, 2 classes; minicnn's and PyTorch's (Keras' GRU, reset_after=True, is PyTorch's)."""
     from minicnn import Input, Sequential
     from minicnn import layers as L
 
     ours = Sequential(
         [
-            Input((TOKENS["lstm"],), dtype="int32"),
+            Input((TOKENS[kind.lower()],), dtype="int32"),
             L.Embedding(VOCABULARY, 64),
-            L.LSTM(64),
+            getattr(L, kind)(64),
             L.Dense(2, activation="softmax"),
         ],
         device=device,
@@ -182,45 +183,25 @@ def lstm_models(torch, device: str):
         def __init__(self):
             super().__init__()
             self.embedding = nn.Embedding(VOCABULARY, 64)
-            self.lstm = nn.LSTM(64, 64, batch_first=True)
+            self.recurrent = getattr(nn, kind)(64, 64, batch_first=True)
             self.dense = nn.Linear(64, 2)
 
         def forward(self, x):
-            _, (h, _) = self.lstm(self.embedding(x))
+            _, state = self.recurrent(self.embedding(x))
+            h = state[0] if isinstance(state, tuple) else state  # an LSTM's is (h, c)
             return self.dense(h[-1])
 
     return ours, Theirs()
+
+
+def lstm_models(torch, device: str):
+    """A text classifier: Embedding(5000, 64), LSTM(64) over 80 tokens, 2 classes."""
+    return _recurrent_models("LSTM", torch, device)
 
 
 def gru_models(torch, device: str):
-    """A text classifier: Embedding(5000, 64), GRU(64) over 80 tokens (Keras' default
-    reset_after=True, PyTorch's GRU), 2 classes."""
-    from minicnn import Input, Sequential
-    from minicnn import layers as L
-
-    ours = Sequential(
-        [
-            Input((TOKENS["gru"],), dtype="int32"),
-            L.Embedding(VOCABULARY, 64),
-            L.GRU(64),
-            L.Dense(2, activation="softmax"),
-        ],
-        device=device,
-    )
-    nn = torch.nn
-
-    class Theirs(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embedding = nn.Embedding(VOCABULARY, 64)
-            self.gru = nn.GRU(64, 64, batch_first=True)
-            self.dense = nn.Linear(64, 2)
-
-        def forward(self, x):
-            _, h = self.gru(self.embedding(x))
-            return self.dense(h[-1])
-
-    return ours, Theirs()
+    """The same with GRU(64) (Keras' default reset_after=True, PyTorch's GRU)."""
+    return _recurrent_models("GRU", torch, device)
 
 
 def textcnn_models(torch, device: str):

@@ -63,3 +63,16 @@ PAIRS = {
     "sparse_logits": (SPARSE, LOGITS),
     "onehot_logits": (ONEHOT, LOGITS),
 }
+
+# The sample weights and the arguments of Keras' metric classes that need some.
+WEIGHTS = np.array([1.0, 0.5, 2.0, 0.0], "float32")
+METRIC_ARGUMENTS = {
+    "IoU": {"num_classes": 3, "target_class_ids": [0, 1]},
+    "MeanIoU": {"num_classes": 3},
+    "OneHotIoU": {"num_classes": 3, "target_class_ids": [0, 2]},
+    "OneHotMeanIoU": {"num_classes": 3},
+    "PrecisionAtRecall": {"recall": 0.5},
+    "RecallAtPrecision": {"precision": 0.5},
+    "SensitivityAtSpecificity": {"specificity": 0.5},
+    "SpecificityAtSensitivity": {"sensitivity": 0.5},
+}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from op_cases import CASES
+from op_cases import CASES, METRIC_ARGUMENTS, WEIGHTS
 
 from minicnn import backend, ops
 
@@ -144,17 +144,6 @@ def test_a_loss_or_metric_function_gives_what_keras_gave(key):
 
 
 CLASSES = np.load(Path(__file__).parent / "keras_files" / "class_values.npz")
-WEIGHTS = np.array([1.0, 0.5, 2.0, 0.0], "float32")
-METRIC_ARGUMENTS = {
-    "IoU": {"num_classes": 3, "target_class_ids": [0, 1]},
-    "MeanIoU": {"num_classes": 3},
-    "OneHotIoU": {"num_classes": 3, "target_class_ids": [0, 2]},
-    "OneHotMeanIoU": {"num_classes": 3},
-    "PrecisionAtRecall": {"recall": 0.5},
-    "RecallAtPrecision": {"precision": 0.5},
-    "SensitivityAtSpecificity": {"specificity": 0.5},
-    "SpecificityAtSensitivity": {"sensitivity": 0.5},
-}
 # Targets minicnn refuses by name where Keras computes on: class scores for the categorical
 # metrics (and probabilities for binary cross-entropy), class ids for the one-hot IoUs.
 REFUSED_TARGETS = {

@@ -17,7 +17,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-from op_cases import CASES, PAIRS, RANDOM  # noqa: E402
+from op_cases import CASES, METRIC_ARGUMENTS, PAIRS, RANDOM, WEIGHTS  # noqa: E402
 
 warnings.filterwarnings("ignore")
 found = {}
@@ -61,17 +61,6 @@ print(len(functions), "loss and metric function results")
 
 # Keras' loss classes with each reduction, and its metric classes over two batches, with and
 # without sample weights (the second batch unweighted).
-WEIGHTS = np.array([1.0, 0.5, 2.0, 0.0], "float32")
-METRIC_ARGUMENTS = {
-    "IoU": {"num_classes": 3, "target_class_ids": [0, 1]},
-    "MeanIoU": {"num_classes": 3},
-    "OneHotIoU": {"num_classes": 3, "target_class_ids": [0, 2]},
-    "OneHotMeanIoU": {"num_classes": 3},
-    "PrecisionAtRecall": {"recall": 0.5},
-    "RecallAtPrecision": {"precision": 0.5},
-    "SensitivityAtSpecificity": {"specificity": 0.5},
-    "SpecificityAtSensitivity": {"sensitivity": 0.5},
-}
 classes = {}
 for case, (y_true, y_pred) in PAIRS.items():
     for weighted in (False, True):

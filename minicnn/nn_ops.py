@@ -204,8 +204,8 @@ def conv_transpose(
     dilation_rate: Any = 1,
 ) -> Tensor:
     """Keras' ops.conv_transpose (the adjoint of conv), kernel (*window, out_channels,
-    in_channels); 1, 2 or 3 spatial axes; ``output_padding`` as Keras sizes the output
-    (3 axes: with 'valid' padding); no dilation."""
+    in_channels); 1, 2 or 3 spatial axes; ``output_padding`` as Keras sizes the output;
+    no dilation."""
     x, w = O.convert_to_tensor(inputs), O.convert_to_tensor(kernel)
     rank = _spatial(x, data_format, "conv_transpose")
     if any(r != 1 for r in _tuple(dilation_rate, rank)):

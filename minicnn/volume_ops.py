@@ -15,7 +15,7 @@ import numpy as np
 
 from . import backend, workspace
 from .autograd import Function, Tensor
-from .conv_ops import transposed_size
+from .conv_ops import transposed_geometry
 from .functions import (
     _add_bias,
     _bias_grad,
@@ -195,11 +195,6 @@ class Conv3DTranspose(Function):
     kernel (kd,kh,kw,C_out,C_in) as in Keras, bias (C_out,)."""
 
     def __init__(self, strides: Triple, padding: str, output_padding: Any = None) -> None:
-        if output_padding is not None and padding != "valid":
-            raise ValueError(
-                "conv3d_transpose: output_padding is available with padding='valid' (the "
-                "extra voxels after the last window); with 'same', give no output_padding."
-            )
         self.strides, self.padding = strides, padding
         self.output_padding = output_padding or (None, None, None)
 
@@ -210,16 +205,17 @@ class Conv3DTranspose(Function):
                 f"{tuple(w.shape)} do not match; the kernel is (kd, kh, kw, filters, "
                 "in_channels)."
             )
-        sizes = [
-            transposed_size(size, k, s, self.padding, p)
+        placed = [
+            transposed_geometry(size, k, s, self.padding, p)
             for size, k, s, p in zip(
                 x.shape[1:4], w.shape[:3], self.strides, self.output_padding, strict=True
             )
         ]
-        shape = (x.shape[0], *sizes, w.shape[3])
-        geometry = _VolumeGeometry(
-            "conv3d_transpose", shape, w.shape[:3], self.strides, self.padding
-        )
+        shape = (x.shape[0], *(length for length, _ in placed), w.shape[3])
+        geometry = _VolumeGeometry("conv3d_transpose", shape, w.shape[:3], self.strides, "same")
+        # The windows are x's voxels, where Keras places them (its padding before each axis).
+        geometry.od, geometry.oh, geometry.ow = x.shape[1:4]
+        geometry.front, geometry.top, geometry.left = (start for _, start in placed)
         rows = x.reshape(-1, x.shape[-1])
         matrix = w.reshape(-1, w.shape[4]).astype(x.dtype, copy=False)
         out = geometry.col2im(_product(rows, matrix.T))

@@ -346,3 +346,30 @@ def test_a_3d_cnn_step_is_captured_in_a_cuda_graph_and_trains_the_same(gpu):
     )
     # Five batches an epoch: the first step runs plain, the second is captured, then replays.
     assert captured._captured_step.replays == 3 + 5
+
+
+def test_conv3d_transpose_output_padding_sizes_and_gradients(device):
+    """Keras' sizes with output_padding: (n - 1) s + k - 2 pad + output_padding, pad k // 2
+    with 'same' (0 with 'valid'); the float64 gradients check."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 2, 2, 2))
+    w = rng.standard_normal((4, 3, 2, 3, 2))
+    b = rng.standard_normal(3)
+    to = on(device)
+    for padding, extra in (("same", (1, 0, 1)), ("valid", (1, 2, 0))):
+        out = host(volume_ops.conv3d_transpose(to(x), to(w), to(b), (2, 3, 2), padding, extra))
+        pads = [k // 2 if padding == "same" else 0 for k in (4, 3, 2)]
+        sizes = [
+            (n - 1) * s + k - 2 * p + e
+            for n, s, k, p, e in zip((3, 2, 2), (2, 3, 2), (4, 3, 2), pads, extra, strict=True)
+        ]
+        assert out.shape == (2, *sizes, 3)
+        check_gradients(
+            lambda *t, padding=padding, extra=extra: volume_ops.conv3d_transpose(
+                *t, (2, 3, 2), padding, extra
+            ),
+            x,
+            w,
+            b,
+            device=device,
+        )

@@ -446,6 +446,7 @@ def transposed_convolutions():
         ),
         layers.Conv2DTranspose(3, 3, strides=2, output_padding=1)(image),
         layers.Conv3DTranspose(2, 3, strides=2, output_padding=1)(volume),
+        layers.Conv3DTranspose(2, 4, strides=2, padding="same", output_padding=1)(volume),
         layers.Conv3DTranspose(2, 2, strides=3)(volume),
     ]
     model = keras.Model([steps, image, volume], outputs, name="transposed_convolutions")

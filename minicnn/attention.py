@@ -51,10 +51,13 @@ def attend(
     dropout: float,
     training: bool,
     generator: np.random.Generator | None = None,
+    keep: Any = None,
 ) -> Tensor:
     """softmax(query key^T [+ causal mask]) value, over the last two axes; dropout on the
-    attention weights in training (its seeds from ``generator``, a layer's own, if given)."""
-    return attend_scores(dot_scores(query, key), value, causal, dropout, training, generator)
+    attention weights in training (its seeds from ``generator``, a layer's own, if given);
+    ``keep``: booleans broadcast against the scores, False where a query may not look."""
+    scores = dot_scores(query, key)
+    return attend_scores(scores, value, causal, dropout, training, generator, keep)
 
 
 def dot_scores(query: Tensor, key: Tensor) -> Tensor:
@@ -78,11 +81,20 @@ def attend_scores(
     dropout: float,
     training: bool,
     generator: np.random.Generator | None = None,
+    keep: Any = None,
 ) -> Tensor:
-    """softmax(scores [+ causal mask]) value, with dropout on the weights in training."""
-    if causal:
-        xp = backend.get_array_module(scores.data)
+    """softmax(scores [+ causal mask]) value, with dropout on the weights in training;
+    ``keep`` (booleans, as Keras' attention masks) and the causal mask hide the scores
+    where either says so (each hidden score MASKED once, as Keras adds it)."""
+    xp = backend.get_array_module(scores.data)
+    if causal and keep is None:
         scores = F.add(scores, _causal_mask(xp, scores.shape[-2], scores.shape[-1], scores.dtype))
+    elif keep is not None:
+        if causal:
+            rows = xp.arange(scores.shape[-2])[:, None]
+            keep = keep & (xp.arange(scores.shape[-1])[None, :] <= rows)
+        hidden = xp.where(keep, scores.dtype.type(0), scores.dtype.type(MASKED))
+        scores = F.add(scores, hidden)
     weights = F.softmax(scores)
     if training and dropout:
         weights = F.dropout(weights, dropout, training=True, generator=generator)
@@ -102,6 +114,15 @@ class _AttentionLayer(Layer):
     ``use_causal_mask=True`` lets query step i see key steps up to i only."""
 
     takes_list = True
+    # A model's graph hands it the padding masks of its inputs (query, value, key), as Keras.
+    reads_list_masks = True
+
+    def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Tensor:
+        return self.call(x, training, masks=list(mask))
+
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
+        """The query's padding mask goes on with the output, as Keras'."""
+        return mask[0] if isinstance(mask, (list, tuple)) else None
 
     def __init__(self, dropout: float = 0.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -318,11 +339,31 @@ class MultiHeadAttention(_AttentionLayer):
         steps = transpose(F.reshape(heads, shape), tuple(back))  # batch, *steps, heads, dim
         return F.reshape(steps, (-1, count * dim))
 
-    def call(self, inputs: list[Tensor], training: bool) -> Tensor:
+    def _keep(self, masks: Any, rank: int) -> Any:
+        """Keras' attention mask from the inputs' padding masks: query step i may look at
+        key step j where both are kept, (batch, 1, Tq, Tk); None without masks."""
+        if not masks or all(m is None for m in masks):
+            return None
+        if rank != 3 or self._attention_axes(rank) != [1]:
+            raise ValueError(
+                f"{self.describe()}: padding masks apply to attention over the steps of "
+                "(batch, steps, features) inputs."
+            )
+        query_mask, value_mask = masks[0], masks[1]
+        key_mask = masks[2] if len(masks) > 2 else value_mask
+        keep = None if query_mask is None else query_mask[:, :, None].astype(bool)
+        for other in (value_mask, key_mask):
+            if other is not None:
+                seen = other[:, None, :].astype(bool)
+                keep = seen if keep is None else keep & seen
+        return keep[:, None]  # one mask for every head
+
+    def call(self, inputs: list[Tensor], training: bool, masks: Any = None) -> Tensor:
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         xp = backend.get_array_module(query.data)
         weights = list(self._weights)
+        keep = self._keep(masks, query.ndim)
 
         def bias_of(shape: tuple[int, ...]) -> Any:
             if self.use_bias:
@@ -345,7 +386,7 @@ class MultiHeadAttention(_AttentionLayer):
                 f"{self.describe()}: use_causal_mask needs attention over one axis; it runs "
                 f"over {self._attention_axes(query.ndim)}."
             )
-        heads = attend(q, k, v, self.use_causal_mask, self.dropout, training, self._generator)
+        heads = attend(q, k, v, self.use_causal_mask, self.dropout, training, self._generator, keep)
         joined = self._unproject(heads, query)
         kernel = weights.pop(0)
         out_dim = kernel.shape[2]
@@ -497,17 +538,23 @@ class Attention(_AttentionLayer):
         product = dot_scores(query, key)
         return product if scale is None else product * scale
 
-    def call(self, inputs: list[Tensor], training: bool) -> Tensor:
+    def call(self, inputs: list[Tensor], training: bool, masks: Any = None) -> Tensor:
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
-        return attend_scores(
+        query_mask, value_mask = (masks or [None, None])[:2]
+        keep = None if value_mask is None else value_mask[:, None, :].astype(bool)
+        out = attend_scores(
             self.scores(query, key),
             value,
             self.use_causal_mask,
             self.dropout,
             training,
             self._generator,
+            keep,
         )
+        if query_mask is not None:  # Keras zeroes the padded queries' results
+            out = out * Tensor(query_mask[..., None].astype(out.dtype))
+        return out
 
     def get_config(self) -> dict[str, Any]:
         return {

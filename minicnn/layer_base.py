@@ -764,6 +764,9 @@ class Layer:
     def call_masked(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
         """The layer on x given its mask (a model's graph passes it along): ``masked_call``
         when there is one; ``kwargs``, a user's layer's own call arguments."""
+        if self.takes_list and getattr(self, "reads_list_masks", False) and mask is not None:
+            if any(m is not None for m in mask):  # an attention layer's inputs' masks
+                return self._regularized(self.masked_call(x, training, mask, **kwargs))
         if mask is None or self.takes_list:
             return self(x, training=training, **kwargs)
         x = x if isinstance(x, Tensor) else Tensor(x)

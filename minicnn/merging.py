@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from . import functions as F
 from .autograd import Tensor
 from .layer_base import Layer, Shape
@@ -15,6 +16,22 @@ class _Merge(Layer):
     """A layer called on a list of inputs."""
 
     takes_list = True
+    # A model's graph hands it its inputs' padding masks, as Keras' merges read them.
+    reads_list_masks = True
+
+    def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
+        """The merge given its inputs' masks; most merges' values do not depend on them."""
+        return self(x, training=training)
+
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
+        """Keras' merge mask: a step is kept where any input keeps it (None when an input
+        has no mask)."""
+        if not isinstance(mask, (list, tuple)) or any(m is None for m in mask):
+            return None
+        out = mask[0].astype(bool)
+        for other in mask[1:]:
+            out = out | other.astype(bool)
+        return out
 
     def __call__(self, x: Any, training: bool | None = None) -> Any:
         if not isinstance(x, (list, tuple)) or len(x) < 2:
@@ -47,10 +64,62 @@ class _Elementwise(_Merge):
         return F.merge(self.mode, *x)
 
 
+def _spread(mask: Any, x: Tensor) -> Any:
+    """A (batch, steps) mask as booleans of x's shape, each step's features alike."""
+    xp = backend.get_array_module(x.data)
+    return xp.broadcast_to(mask.astype(bool)[..., None], x.shape)
+
+
+class _MaskedExtreme(_Elementwise):
+    """Maximum and Minimum as Keras' take masks: a masked-out value is replaced by the other
+    operand's, so that it never wins; the output keeps what any input keeps."""
+
+    def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
+        from . import ops
+
+        self(x, training=training)  # checks the inputs and builds the layer
+        inputs = [v if isinstance(v, Tensor) else Tensor(v) for v in x]
+        out, out_mask = inputs[0], None if mask[0] is None else _spread(mask[0], inputs[0])
+        for value, m in zip(inputs[1:], mask[1:], strict=True):
+            m = None if m is None else _spread(m, value)
+            if m is not None:
+                value = ops.where(m, value, out)
+            if out_mask is not None:
+                out = ops.where(out_mask, out, value)
+            out_mask = out_mask | m if m is not None and out_mask is not None else None
+            out = F.merge(self.mode, out, value)
+        return out
+
+
+class _MaskedProduct(_Elementwise):
+    """Multiply as Keras' takes masks: masked-out values count as 1, and where every input
+    has a mask, the product is 0 wherever none keeps the step."""
+
+    def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
+        from . import ops
+
+        self(x, training=training)
+        inputs = [v if isinstance(v, Tensor) else Tensor(v) for v in x]
+        every = all(m is not None for m in mask)
+        out, out_mask = None, None
+        for value, m in zip(inputs, mask, strict=True):
+            if m is not None:
+                m = _spread(m, value)
+                value = ops.where(m, value, np.asarray(1, dtype=value.dtype))
+                if every:
+                    out_mask = m if out_mask is None else out_mask | m
+            out = value if out is None else F.merge("multiply", out, value)
+        if every:
+            out = ops.where(out_mask, out, np.asarray(0, dtype=out.dtype))
+        return out
+
+
 class CustomScaleLayer(_Merge):
     """The layer of Keras' InceptionResNetV2 (its applications module): ``x + y * scale``
     of its two inputs, a block's input and its branch; here so that Keras' files of that
     model are read."""
+
+    reads_list_masks = False  # a plain Keras layer: it takes no masks
 
     def __init__(self, scale: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -77,7 +146,7 @@ class Subtract(_Elementwise):
     mode = "subtract"
 
 
-class Multiply(_Elementwise):
+class Multiply(_MaskedProduct):
     mode = "multiply"
 
 
@@ -85,11 +154,11 @@ class Average(_Elementwise):
     mode = "average"
 
 
-class Maximum(_Elementwise):
+class Maximum(_MaskedExtreme):
     mode = "maximum"
 
 
-class Minimum(_Elementwise):
+class Minimum(_MaskedExtreme):
     mode = "minimum"
 
 
@@ -128,6 +197,24 @@ class Concatenate(_Merge):
 
     def call(self, x: list[Tensor], training: bool) -> Tensor:
         return F.concatenate(x, axis=self._sample_axis(len(x[0].shape) - 1) + 1)
+
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
+        """Keras' Concatenate mask: the inputs' masks (all True for one without) spread over
+        their features, joined along the axis, then kept where any feature is kept."""
+        if not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
+            return None
+        xp = backend.get_array_module(*(m for m in mask if m is not None))
+        full = []
+        for value, m in zip(x, mask, strict=True):
+            shape = tuple(value.shape)
+            if m is None:
+                full.append(xp.ones(shape, dtype=bool))
+            elif m.ndim < len(shape):
+                full.append(xp.broadcast_to(m.astype(bool)[..., None], shape))
+            else:
+                full.append(m.astype(bool))
+        axis = self._sample_axis(len(x[0].shape) - 1) + 1
+        return xp.concatenate(full, axis=axis).any(axis=-1)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
@@ -194,6 +281,9 @@ class Dot(_Merge):
             ops.reshape(right, (n, right.shape[1], -1)),
         )
         return ops.reshape(product, (n, *rows, *columns) if rows or columns else (n, 1))
+
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
+        return None  # Keras' Dot keeps no mask
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}

@@ -634,13 +634,20 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             args = [values[s] for s in sources]
             node_training = fixed.get(k, training) if fixed else training
             arg = args if layer.takes_list else args[0]
-            mask = None if layer.takes_list else masks[sources[0]]
+            if layer.takes_list:  # an attention layer reads its inputs' masks, as Keras'
+                lists = getattr(layer, "reads_list_masks", False)
+                mask = [masks[s] for s in sources] if lists else None
+            else:
+                mask = masks[sources[0]]
             own = arguments.get(k, {}) if arguments else {}
             if first + k in fused:
                 values.append(layer.transform(arg))
             else:
                 values.append(layer.call_masked(arg, node_training, mask, **own))
-            masks.append(None if layer.takes_list else layer.mask_of_call(arg, mask, own))
+            if layer.takes_list and mask is None:
+                masks.append(None)
+            else:
+                masks.append(layer.mask_of_call(arg, mask, own))
             for s in sources:
                 if last_use[s] == k and s not in kept:
                     values[s] = None  # free what no later layer reads

@@ -25,9 +25,12 @@ from .autograd import Function, Tensor
 Axis = int | tuple[int, ...] | None
 
 
-def convert_to_tensor(x: Any, dtype: Any = None) -> Tensor:
+def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None) -> Tensor:
     """x as a Tensor (a Tensor stays itself unless ``dtype`` changes it); Python floats and
-    float64 lists become float32, Keras' default float type."""
+    float64 lists become float32, Keras' default float type. (Keras' ``sparse`` and
+    ``ragged``: minicnn's tensors are dense, and True is refused.)"""
+    if sparse or ragged:
+        raise ValueError("convert_to_tensor: minicnn's tensors are dense (sparse and ragged).")
     if isinstance(x, Tensor):
         return x if dtype is None else cast(x, dtype)
     if not (backend.is_device_array(x) or isinstance(x, np.ndarray)):

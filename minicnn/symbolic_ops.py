@@ -311,7 +311,7 @@ STATIC = {
     "dtype": lambda x: getattr(x, "dtype", None) or backend.FLOAT,
     "is_tensor": lambda x: False,
     # With a dtype it is a cast: None sends it on to an OpCall layer.
-    "convert_to_tensor": lambda x, dtype=None: x if dtype is None else None,
+    "convert_to_tensor": lambda x, dtype=None, **_: x if dtype is None else None,
 }
 
 

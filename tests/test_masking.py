@@ -342,3 +342,66 @@ def test_users_layers_read_and_pass_masks(device):
     np.testing.assert_allclose(
         by_hand.predict(ids, verbose=0), reference.predict(ids, verbose=0), rtol=1e-5, atol=1e-6
     )
+
+
+def _masked_mean(values, keep):
+    keep = keep[..., None].astype(values.dtype)
+    return (values * keep).sum(axis=1) / keep.sum(axis=1)
+
+
+def test_attention_layers_read_padding_masks_as_the_unpadded_sequences(device):
+    """Embedding(mask_zero=True) into MultiHeadAttention (self and across) and Attention:
+    each sample equals the same layers on its sequences without their padding, and the
+    query's mask goes on to the average, as Keras'."""
+    rng = np.random.default_rng(11)
+    tokens, other = Input((None,), dtype="int32"), Input((None,), dtype="int32")
+    x = L.Embedding(10, 8, mask_zero=True)(tokens)
+    y = L.Embedding(10, 8, mask_zero=True)(other)
+    itself = L.MultiHeadAttention(2, 4)(x, x)
+    across = L.MultiHeadAttention(2, 4)(itself, y)
+    dot = L.Attention(use_scale=True)([across, y])
+    model = Model([tokens, other], L.GlobalAveragePooling1D()(dot))
+    for layer in model.layers:
+        layer.set_weights([rng.normal(size=w.shape) * 0.5 for w in layer.get_weights()])
+    model = model.to(device)
+    ids, others = _padded(rng, [4, 6, 2], 6, False), _padded(rng, [5, 1, 3], 5, False)
+    got = model.predict([ids, others], verbose=0)
+    for i in range(3):
+        alone = model.predict([_trimmed(ids, i, False), _trimmed(others, i, False)], verbose=0)
+        np.testing.assert_allclose(got[i], alone[0], rtol=1e-5, atol=1e-6)
+
+
+def test_merges_join_masks_as_keras(device):
+    """Keras' merges of masked inputs: the output keeps a step any input keeps (Add);
+    Maximum takes the other input's value where one is masked, Multiply counts it as 1;
+    Concatenate joins the masks along the steps, or along the features (all kept)."""
+    rng = np.random.default_rng(5)
+    a_values, b_values = rng.standard_normal((2, 3, 4, 2)).astype(np.float32)
+    a_values[0, 3:] = a_values[1, 1:] = 0.0  # padding, as Masking(0.0) sees it
+    b_values[0, 2:] = b_values[2, :2] = 0.0
+    keep_a, keep_b = (a_values != 0).any(-1), (b_values != 0).any(-1)
+    a_in, b_in = Input((4, 2)), Input((4, 2))
+    a, b = L.Masking(0.0)(a_in), L.Masking(0.0)(b_in)
+    pool = L.GlobalAveragePooling1D
+    outputs = [
+        pool()(L.Add()([a, b])),
+        pool()(L.Maximum()([a, b])),
+        pool()(L.Multiply()([a, b])),
+        pool()(L.Concatenate(axis=1)([a, b])),
+        pool()(L.Concatenate()([a, b])),
+    ]
+    model = Model([a_in, b_in], outputs).to(device)
+    added, largest, product, steps, features = model.predict([a_values, b_values], verbose=0)
+    either = keep_a | keep_b
+    np.testing.assert_allclose(added, _masked_mean(a_values + b_values, either), rtol=1e-6)
+    a_or_b = np.where(keep_a[..., None], a_values, b_values)
+    b_or_a = np.where(keep_b[..., None], b_values, a_values)
+    np.testing.assert_allclose(largest, _masked_mean(np.maximum(a_or_b, b_or_a), either))
+    ones = np.ones_like(a_values)
+    both = np.where(keep_a[..., None], a_values, ones) * np.where(keep_b[..., None], b_values, ones)
+    np.testing.assert_allclose(product, _masked_mean(both, either), rtol=1e-6)
+    joined = np.concatenate([a_values, b_values], axis=1)
+    kept = np.concatenate([keep_a, keep_b], axis=1)
+    np.testing.assert_allclose(steps, _masked_mean(joined, kept), rtol=1e-6)
+    paired = np.concatenate([a_values, b_values], axis=-1)
+    np.testing.assert_allclose(features, _masked_mean(paired, either), rtol=1e-6)

@@ -471,6 +471,43 @@ def attention_axes():
     return model, rng.normal(size=(3, 4, 5, 6)).astype("float32")
 
 
+def masked_attention():
+    """Attention layers reading padding masks, as Keras' do: MultiHeadAttention on a padded
+    sequence (self-attention, causal too, and across to another padded sequence),
+    Attention and AdditiveAttention; the query's mask goes on through merges (Add, Maximum,
+    Multiply, Concatenate along steps and along features) to masked averages. Keras'
+    MultiHeadAttention erases the masks of the tensors it reads, so the other attention
+    layers read embeddings of their own."""
+    tokens, other = keras.Input((6,), dtype="int32"), keras.Input((4,), dtype="int32")
+    x = layers.Embedding(12, 8, mask_zero=True)(tokens)
+    y = layers.Embedding(12, 8, mask_zero=True)(other)
+    itself = layers.MultiHeadAttention(2, 4, name="itself")(x, x)
+    causal = layers.MultiHeadAttention(2, 4, name="causal")(itself, itself, use_causal_mask=True)
+    across = layers.MultiHeadAttention(2, 4, name="across")(causal, y)
+    x2 = layers.Embedding(12, 8, mask_zero=True)(tokens)
+    y2 = layers.Embedding(12, 8, mask_zero=True)(other)
+    dot = layers.Attention(use_scale=True)([across, y2])
+    additive = layers.AdditiveAttention()([x2, y2])
+    merged = [
+        layers.Add()([dot, additive]),
+        layers.Maximum()([dot, additive]),
+        layers.Multiply()([dot, additive]),
+        # Named: Keras names the op of a Concatenate's mask "concatenate" when it reads a
+        # file without that op (minicnn's), and a layer of that name would clash with it.
+        layers.Concatenate(axis=1, name="steps")([dot, y2]),
+        layers.Concatenate(name="features")([dot, x2]),
+    ]
+    outputs = [layers.GlobalAveragePooling1D()(m) for m in merged]
+    model = keras.Model([tokens, other], [*outputs, across], name="masked_attention")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    ids = rng.integers(1, 12, (3, 6)).astype("int32")
+    ids[0, 4:], ids[1, 2:] = 0, 0
+    others = rng.integers(1, 12, (3, 4)).astype("int32")
+    others[0, 3:], others[2, 1:] = 0, 0
+    return model, [ids, others]
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -515,6 +552,7 @@ MAKERS = (
     bidirectional_states,
     transposed_convolutions,
     attention_axes,
+    masked_attention,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

@@ -13,7 +13,7 @@ from . import backend, constraints, initializers, regularizers
 from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
-from .layer_base import Layer, Shape
+from .layer_base import Layer, Shape, is_symbolic
 
 MASKED = -1e9  # added to the scores a causal mask hides: softmax gives them no weight
 
@@ -43,23 +43,6 @@ def _causal_mask(xp: Any, queries: int, keys: int, dtype: Any) -> Any:
     return xp.where(cols > rows, dtype.type(MASKED), dtype.type(0))
 
 
-def attend(
-    query: Tensor,
-    key: Tensor,
-    value: Tensor,
-    causal: bool,
-    dropout: float,
-    training: bool,
-    generator: np.random.Generator | None = None,
-    keep: Any = None,
-) -> Tensor:
-    """softmax(query key^T [+ causal mask]) value, over the last two axes; dropout on the
-    attention weights in training (its seeds from ``generator``, a layer's own, if given);
-    ``keep``: booleans broadcast against the scores, False where a query may not look."""
-    scores = dot_scores(query, key)
-    return attend_scores(scores, value, causal, dropout, training, generator, keep)
-
-
 def dot_scores(query: Tensor, key: Tensor) -> Tensor:
     """Luong's scores: query key^T over the last two axes."""
     return F.matmul(query, transpose(key, (*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)))
@@ -74,18 +57,14 @@ def additive_scores(query: Tensor, key: Tensor, scale: Any = None) -> Tensor:
     return ops.sum(pairs if scale is None else pairs * scale, axis=-1)
 
 
-def attend_scores(
-    scores: Tensor,
-    value: Tensor,
-    causal: bool,
-    dropout: float,
-    training: bool,
-    generator: np.random.Generator | None = None,
-    keep: Any = None,
+def attention_weights(
+    scores: Tensor, causal: bool, keep: Any = None, zero_hidden: bool = False
 ) -> Tensor:
-    """softmax(scores [+ causal mask]) value, with dropout on the weights in training;
-    ``keep`` (booleans, as Keras' attention masks) and the causal mask hide the scores
-    where either says so (each hidden score MASKED once, as Keras adds it)."""
+    """softmax(scores) over the last axis, the scores that ``keep`` (booleans, Keras'
+    attention mask, broadcast against them) or the causal mask hide given no weight (each
+    hidden score MASKED once, as Keras adds it). ``zero_hidden``: a query that sees no key
+    gets no weights at all, as Keras' Softmax layer gives them (else uniform weights, as its
+    fused dot_product_attention gives them)."""
     xp = backend.get_array_module(scores.data)
     if causal and keep is None:
         scores = F.add(scores, _causal_mask(xp, scores.shape[-2], scores.shape[-1], scores.dtype))
@@ -96,9 +75,17 @@ def attend_scores(
         hidden = xp.where(keep, scores.dtype.type(0), scores.dtype.type(MASKED))
         scores = F.add(scores, hidden)
     weights = F.softmax(scores)
+    if zero_hidden and keep is not None:
+        weights = weights * Tensor(keep.any(axis=-1, keepdims=True).astype(weights.dtype))
+    return weights
+
+
+def _dropped(
+    weights: Tensor, dropout: float, training: bool, generator: np.random.Generator | None
+) -> Tensor:
     if training and dropout:
-        weights = F.dropout(weights, dropout, training=True, generator=generator)
-    return F.matmul(weights, value)
+        return F.dropout(weights, dropout, training=True, generator=generator)
+    return weights
 
 
 def _sequences(shapes: list[Shape], owner: str, count: tuple[int, ...]) -> None:
@@ -116,13 +103,41 @@ class _AttentionLayer(Layer):
     takes_list = True
     # A model's graph hands it the padding masks of its inputs (query, value, key), as Keras.
     reads_list_masks = True
+    # Keras' call argument kept with each call in a model's graph: the output, then the
+    # attention weights.
+    call_arguments = ("return_attention_scores",)
+    # Keras' names of the inputs' masks given to a call (MultiHeadAttention's: one each).
+    MASK_ARGUMENTS: tuple[str, ...] = ("mask",)
 
-    def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Tensor:
-        return self.call(x, training, masks=list(mask))
+    def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
+        return self.call(x, training, masks=list(mask), **kwargs)
 
-    def compute_mask(self, x: Any, mask: Any = None) -> Any:
-        """The query's padding mask goes on with the output, as Keras'."""
-        return mask[0] if isinstance(mask, (list, tuple)) else None
+    def compute_mask(self, x: Any, mask: Any = None, return_attention_scores: bool = False) -> Any:
+        """The query's padding mask goes on with the output, as Keras' (the weights have
+        none)."""
+        query_mask = mask[0] if isinstance(mask, (list, tuple)) else None
+        return [query_mask, None] if return_attention_scores else query_mask
+
+    def call_output_shape(self, input_shape: Any, kwargs: dict[str, Any]) -> Any:
+        """With ``return_attention_scores``: the output's shape and the weights'."""
+        if not kwargs.get("return_attention_scores"):
+            return None
+        if not self.built:
+            self._build_for_graph(input_shape)
+        return (self.compute_output_shape(input_shape), self.scores_shape(input_shape))
+
+    def _connect(self, x: Any, kwargs: dict | None = None) -> Any:
+        """With ``return_attention_scores``, two tensors (the output, the weights), each a
+        SelectOutput of the layer's node, as Keras' call gives a tuple."""
+        result = super()._connect(x, kwargs) if kwargs else super()._connect(x)
+        if not (kwargs or {}).get("return_attention_scores"):
+            return result
+        from .models import SelectOutput
+
+        return tuple(
+            SelectOutput(i, name=backend.unique_name(f"{self.name}_{part}"))(result)
+            for i, part in enumerate(("output", "scores"))
+        )
 
     def __init__(self, dropout: float = 0.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -142,7 +157,16 @@ class _AttentionLayer(Layer):
         key: Any = None,
         training: bool | None = None,
         use_causal_mask: bool = False,
+        return_attention_scores: bool = False,
+        **masks: Any,
     ) -> Any:
+        """Keras' call. The inputs' padding masks come with them (an Embedding's with
+        ``mask_zero``), or as Keras' arguments: ``mask=[query_mask, value_mask]``
+        (Attention), ``query_mask``, ``value_mask``, ``key_mask`` and ``attention_mask``
+        (MultiHeadAttention). ``return_attention_scores``: (output, weights)."""
+        unknown = sorted(set(masks) - set(self.MASK_ARGUMENTS))
+        if unknown:
+            raise TypeError(f"{self.describe()} got unexpected call arguments {unknown}.")
         if isinstance(query, (list, tuple)) and value is None:
             inputs = list(query)  # Keras' call on a list, as a model's graph hands them over
             if use_causal_mask:  # the graph's later calls leave the layer's choice as it is
@@ -152,7 +176,40 @@ class _AttentionLayer(Layer):
                 raise TypeError(f"{self.describe()} needs a query and a value.")
             inputs = [query, value] + ([key] if key is not None else [])
             self.use_causal_mask = bool(use_causal_mask)
-        return self._call_on_list(inputs, training)
+        kwargs: dict[str, Any] = {}
+        if return_attention_scores:
+            kwargs["return_attention_scores"] = True
+        given = self._given_masks(inputs, masks)
+        if given is not None:
+            if is_symbolic(inputs):
+                raise TypeError(
+                    f"{self.describe()}: in a model's graph the padding masks come with the "
+                    "inputs (an Embedding with mask_zero=True, Masking), not as arguments."
+                )
+            kwargs["mask"] = given
+        if masks.get("attention_mask") is not None:
+            kwargs["attention_mask"] = masks["attention_mask"]
+        return self._call_on_list(inputs, training, kwargs)
+
+    def _given_masks(self, inputs: list[Any], masks: dict[str, Any]) -> list[Any] | None:
+        """The inputs' masks as Keras' arguments give them, the others those the inputs
+        carry; None when no argument gives one."""
+        listed = masks.get("mask")
+        if listed is not None:
+            if not isinstance(listed, (list, tuple)) or len(listed) not in (2, 3):
+                raise ValueError(
+                    f"{self.describe()}: mask must be a list [query_mask, value_mask], got "
+                    f"{type(listed).__name__}."
+                )
+            listed = list(listed)
+        else:
+            named = [masks.get(f"{part}_mask") for part in ("query", "value", "key")]
+            if all(m is None for m in named):
+                return None
+            listed = named
+        carried = [getattr(t, "_keras_mask", None) for t in inputs]
+        carried += [None] * (len(listed) - len(carried))  # a key's mask, the value the key
+        return [g if g is not None else c for g, c in zip(listed, carried, strict=False)]
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -298,6 +355,7 @@ class MultiHeadAttention(_AttentionLayer):
         return weights
 
     OUTPUT_NAME = "attention_output"  # Keras' name of the output projection
+    MASK_ARGUMENTS = ("query_mask", "value_mask", "key_mask", "attention_mask")
 
     def _weight_names(self) -> list[str]:
         """Keras' sublayers' paths: query/kernel, query/bias, key/..., value/..., and the
@@ -339,11 +397,32 @@ class MultiHeadAttention(_AttentionLayer):
         steps = transpose(F.reshape(heads, shape), tuple(back))  # batch, *steps, heads, dim
         return F.reshape(steps, (-1, count * dim))
 
-    def _keep(self, masks: Any, rank: int) -> Any:
-        """Keras' attention mask from the inputs' padding masks: query step i may look at
-        key step j where both are kept, (batch, 1, Tq, Tk); None without masks."""
+    def scores_shape(self, input_shape: list[Shape]) -> Shape:
+        """The attention weights' shape (batch left out), as Keras': the axes attention does
+        not run over, the heads, the query's attended axes, then the key's."""
+        query = input_shape[0]
+        key = input_shape[2] if len(input_shape) == 3 else input_shape[1]
+        rank = len(query) + 1
+        kept = [query[a - 1] for a in self._kept_axes(rank)]
+        attended = self._attention_axes(rank)
+        return (
+            *kept,
+            self.num_heads,
+            *(query[a - 1] for a in attended),
+            *(key[a - 1] for a in attended),
+        )
+
+    def _keep(
+        self, masks: Any, rank: int, attention_mask: Any, mask_shape: tuple[int, ...], like: Tensor
+    ) -> Any:
+        """Keras' attention mask from the inputs' padding masks and ``attention_mask``:
+        query position i may look at key position j where all of them keep it, shaped
+        (batch * kept, 1, Tq, Tk) as the heads' scores are; None without any."""
+        keep = None
+        if attention_mask is not None:
+            keep = self._given_attention_mask(attention_mask, rank, mask_shape, like)
         if not masks or all(m is None for m in masks):
-            return None
+            return keep
         if rank != 3 or self._attention_axes(rank) != [1]:
             raise ValueError(
                 f"{self.describe()}: padding masks apply to attention over the steps of "
@@ -351,19 +430,61 @@ class MultiHeadAttention(_AttentionLayer):
             )
         query_mask, value_mask = masks[0], masks[1]
         key_mask = masks[2] if len(masks) > 2 else value_mask
-        keep = None if query_mask is None else query_mask[:, :, None].astype(bool)
+        padding = None if query_mask is None else query_mask[:, :, None].astype(bool)
         for other in (value_mask, key_mask):
             if other is not None:
                 seen = other[:, None, :].astype(bool)
-                keep = seen if keep is None else keep & seen
-        return keep[:, None]  # one mask for every head
+                padding = seen if padding is None else padding & seen
+        padding = padding[:, None]  # one mask for every head
+        return padding if keep is None else keep & padding
 
-    def call(self, inputs: list[Tensor], training: bool, masks: Any = None) -> Tensor:
+    def _given_attention_mask(
+        self, attention_mask: Any, rank: int, expected: tuple[int, ...], like: Tensor
+    ) -> Any:
+        """A call's ``attention_mask`` (batch, Tq, Tk), or on inputs of more axes (batch,
+        *kept, *query's attended, *key's attended), as the heads' scores take it."""
+        xp = backend.get_array_module(like.data)
+        data = attention_mask.data if isinstance(attention_mask, Tensor) else attention_mask
+        data = (
+            backend.to_device(np.asarray(data), backend.device_of(like.data))
+            if isinstance(data, np.ndarray)
+            else xp.asarray(data)
+        )
+        data = data > 0.5 if data.dtype != bool else data  # Keras keeps values above 0.5
+        try:
+            full = xp.broadcast_to(data, expected)
+        except ValueError:
+            raise ValueError(
+                f"{self.describe()}: attention_mask of shape {tuple(data.shape)} does not fit "
+                f"the scores' {expected} (batch, *query positions, *key positions)."
+            ) from None
+        kept = len(self._kept_axes(rank))
+        batch = math.prod(expected[: 1 + kept])
+        attended = len(self._attention_axes(rank))
+        queries = math.prod(expected[1 + kept : 1 + kept + attended])
+        return full.reshape(batch, 1, queries, -1)
+
+    def call(
+        self,
+        inputs: list[Tensor],
+        training: bool,
+        masks: Any = None,
+        attention_mask: Any = None,
+        return_attention_scores: bool = False,
+    ) -> Any:
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         xp = backend.get_array_module(query.data)
         weights = list(self._weights)
-        keep = self._keep(masks, query.ndim)
+        rank = query.ndim
+        attended = self._attention_axes(rank)
+        mask_shape = (
+            query.shape[0],
+            *(query.shape[a] for a in self._kept_axes(rank)),
+            *(query.shape[a] for a in attended),
+            *(key.shape[a] for a in attended),
+        )
+        keep = self._keep(masks, rank, attention_mask, mask_shape, query)
 
         def bias_of(shape: tuple[int, ...]) -> Any:
             if self.use_bias:
@@ -386,13 +507,36 @@ class MultiHeadAttention(_AttentionLayer):
                 f"{self.describe()}: use_causal_mask needs attention over one axis; it runs "
                 f"over {self._attention_axes(query.ndim)}."
             )
-        heads = attend(q, k, v, self.use_causal_mask, self.dropout, training, self._generator, keep)
+        # Keras' Softmax layer (not its fused attention) gives a query that sees no key no
+        # weights: with dropout, with the weights returned, or over several axes.
+        softmax_layer = bool(self.dropout) or return_attention_scores or rank != 3
+        attention = attention_weights(dot_scores(q, k), self.use_causal_mask, keep, softmax_layer)
+        heads = F.matmul(_dropped(attention, self.dropout, training, self._generator), v)
         joined = self._unproject(heads, query)
         kernel = weights.pop(0)
         out_dim = kernel.shape[2]
         bias = weights.pop(0) if self.use_bias else xp.zeros(out_dim, dtype=query.dtype)
-        out = F.linear(joined, F.reshape(kernel, (-1, out_dim)), bias)
-        return F.reshape(out, (*query.shape[:-1], out_dim))
+        out = F.reshape(
+            F.linear(joined, F.reshape(kernel, (-1, out_dim)), bias), (*query.shape[:-1], out_dim)
+        )
+        if not return_attention_scores:
+            return out
+        return out, self._scores_as_keras(attention, query, key)
+
+    def _scores_as_keras(self, attention: Tensor, query: Tensor, key: Tensor) -> Tensor:
+        """(batch * kept, heads, Tq, Tk) -> Keras' (batch, *kept, heads, *Tq axes, *Tk axes)."""
+        rank = query.ndim
+        kept, attended = self._kept_axes(rank), self._attention_axes(rank)
+        return F.reshape(
+            attention,
+            (
+                query.shape[0],
+                *(query.shape[a] for a in kept),
+                attention.shape[1],
+                *(query.shape[a] for a in attended),
+                *(key.shape[a] for a in attended),
+            ),
+        )
 
     def _attach_constraints(self) -> None:
         for i, weight in enumerate(self._weights):
@@ -538,23 +682,28 @@ class Attention(_AttentionLayer):
         product = dot_scores(query, key)
         return product if scale is None else product * scale
 
-    def call(self, inputs: list[Tensor], training: bool, masks: Any = None) -> Tensor:
+    def scores_shape(self, input_shape: list[Shape]) -> Shape:
+        """The attention weights' shape (batch left out): (Tq, Tv)."""
+        return (input_shape[0][0], input_shape[1][0])
+
+    def call(
+        self,
+        inputs: list[Tensor],
+        training: bool,
+        masks: Any = None,
+        return_attention_scores: bool = False,
+    ) -> Any:
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         query_mask, value_mask = (masks or [None, None])[:2]
         keep = None if value_mask is None else value_mask[:, None, :].astype(bool)
-        out = attend_scores(
-            self.scores(query, key),
-            value,
-            self.use_causal_mask,
-            self.dropout,
-            training,
-            self._generator,
-            keep,
-        )
+        attention = attention_weights(self.scores(query, key), self.use_causal_mask, keep)
+        # Keras returns the weights its dropout left.
+        attention = _dropped(attention, self.dropout, training, self._generator)
+        out = F.matmul(attention, value)
         if query_mask is not None:  # Keras zeroes the padded queries' results
             out = out * Tensor(query_mask[..., None].astype(out.dtype))
-        return out
+        return (out, attention) if return_attention_scores else out
 
     def get_config(self) -> dict[str, Any]:
         return {

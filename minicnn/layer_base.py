@@ -765,8 +765,9 @@ class Layer:
         """The layer on x given its mask (a model's graph passes it along): ``masked_call``
         when there is one; ``kwargs``, a user's layer's own call arguments."""
         if self.takes_list and getattr(self, "reads_list_masks", False) and mask is not None:
-            if any(m is not None for m in mask):  # an attention layer's inputs' masks
-                return self._regularized(self.masked_call(x, training, mask, **kwargs))
+            # The graph's masks of the inputs (attention layers, merges), not the ones the
+            # tensors carry from eager calls.
+            return self._call_on_list(list(x), training, {**kwargs, "mask": list(mask)})
         if mask is None or self.takes_list:
             return self(x, training=training, **kwargs)
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -869,22 +870,41 @@ class Layer:
     def _call_on_list(
         self, inputs: list[Any], training: bool | None, kwargs: dict | None = None
     ) -> Any:
-        """A layer that takes a list (merges, attention) on real or symbolic inputs."""
-        kwargs = kwargs or {}
+        """A layer that takes a list (merges, attention) on real or symbolic inputs. One that
+        reads its inputs' masks (``reads_list_masks``) takes them as ``kwargs["mask"]``, or
+        else those the inputs carry (eager calls), and its output carries its own."""
+        kwargs = dict(kwargs or {})
+        reads_masks = getattr(self, "reads_list_masks", False)
+        masks = kwargs.pop("mask", None) if reads_masks else None
         if is_symbolic(inputs):
             listed = list(inputs)
             connected = self._connect(listed, kwargs) if kwargs else self._connect(listed)
             return record_training(connected, training)
+        if reads_masks and masks is None:
+            masks = [getattr(t, "_keras_mask", None) for t in inputs]
         tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in inputs]
         self.check_inputs([t.shape for t in tensors], [t.dtype for t in tensors])
         if not self.built:
             self.device = backend.device_of(tensors[0].data)
             self.build([t.shape[1:] for t in tensors])
+        if masks is not None:
+            masks = [_device_mask(m, tensors[0]) for m in masks]
+            masks = masks if any(m is not None for m in masks) else None
         with training_scope(training):
             if not _forward_depth[0]:
                 self._clear_losses()  # a call of its own, not a model's pass: fresh losses
             resolved = resolve_training(training, self.default_training)
-            return self._regularized(self.call(tensors, resolved, **kwargs))
+            if masks is None:
+                return self._regularized(self.call(tensors, resolved, **kwargs))
+            out = self._regularized(self.masked_call(tensors, resolved, masks, **kwargs))
+        out_mask = self.mask_of_call(tensors, masks, kwargs)
+        several = isinstance(out, tuple)  # (output, attention weights): a mask each
+        outs = out if several else (out,)
+        out_masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
+        for tensor, mask in zip(outs, out_masks, strict=False):
+            if isinstance(tensor, Tensor) and mask is not None:
+                tensor._keras_mask = mask
+        return out
 
     def _connect(self, x: Any, kwargs: dict | None = None) -> SymbolicTensor:
         """A call on symbolic tensors, which builds a functional model's graph: the layer is
@@ -1083,6 +1103,16 @@ def settle_logged_shapes(logs: list[dict[int, tuple[Layer, Any, Any]]]) -> None:
             layer.input_shape = _merged(tuple(shape_in), tuple(second[key][1]))
             if len(second[key][2]) == len(shape_out):
                 layer.output_shape = _merged(tuple(shape_out), tuple(second[key][2]))
+
+
+def _device_mask(mask: Any, like: Tensor) -> Any:
+    """A mask given as a list, a NumPy array or a Tensor, as booleans on ``like``'s device."""
+    if mask is None:
+        return None
+    data = mask.data if isinstance(mask, Tensor) else mask
+    if isinstance(data, (list, tuple, np.ndarray)):
+        data = backend.to_device(np.asarray(data), backend.device_of(like.data))
+    return data.astype(bool) if data.dtype != bool else data
 
 
 def _check_call_arguments(layer: Layer, kwargs: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ class _Merge(Layer):
 
     def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
         """The merge given its inputs' masks; most merges' values do not depend on them."""
-        return self(x, training=training)
+        return self.call(x, training)
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
         """Keras' merge mask: a step is kept where any input keeps it (None when an input
@@ -77,7 +77,6 @@ class _MaskedExtreme(_Elementwise):
     def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
         from . import ops
 
-        self(x, training=training)  # checks the inputs and builds the layer
         inputs = [v if isinstance(v, Tensor) else Tensor(v) for v in x]
         out, out_mask = inputs[0], None if mask[0] is None else _spread(mask[0], inputs[0])
         for value, m in zip(inputs[1:], mask[1:], strict=True):
@@ -98,7 +97,6 @@ class _MaskedProduct(_Elementwise):
     def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
         from . import ops
 
-        self(x, training=training)
         inputs = [v if isinstance(v, Tensor) else Tensor(v) for v in x]
         every = all(m is not None for m in mask)
         out, out_mask = None, None

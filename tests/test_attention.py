@@ -314,3 +314,125 @@ def test_a_group_query_transformer_learns_and_saves(tmp_path, device):
         lambda e: L.GroupQueryAttention(4, 4, 2, dropout=0.1)(e, e), tmp_path, device
     )
     assert loaded.layers[2].get_config()["num_key_value_heads"] == 2
+
+
+def _oracle_with_mask(query, value, weights, key_dim, keep, zero_hidden):
+    """mha_oracle with Keras' attention mask ``keep`` (batch, Tq, Tk): hidden scores take
+    -1e9; ``zero_hidden``: a query that sees no key gets no weights (Keras' Softmax layer)."""
+    qk, qb, kk, kb, vk, vb, ok, ob = weights
+    q = np.einsum("btd,dhk->bthk", query, qk) + qb
+    k = np.einsum("btd,dhk->bthk", value, kk) + kb
+    v = np.einsum("btd,dhk->bthk", value, vk) + vb
+    scores = np.einsum("bshk,bthk->bhts", k, q / np.sqrt(key_dim))
+    scores = np.where(keep[:, None], scores, scores - 1e9)
+    attention = softmax(scores)
+    if zero_hidden:
+        attention = attention * keep[:, None].any(-1, keepdims=True)
+    heads = np.einsum("bhts,bshk->bthk", attention, v)
+    return np.einsum("bthk,hko->bto", heads, ok) + ob, attention
+
+
+def test_attention_masks_given_to_a_call_as_keras_takes_them(device):
+    """Keras' call arguments: attention_mask (batch, Tq, Tk), query_mask/value_mask, and
+    return_attention_scores (the weights, a padded query's all zero as Keras' Softmax layer
+    gives them); the output carries the query's mask, and the masks an Embedding attaches
+    are read as these."""
+    rng = np.random.default_rng(7)
+    query, value = rng.standard_normal((3, 4, 6)), rng.standard_normal((3, 5, 6))
+    layer = built_mha(device, [(4, 6), (5, 6)], num_heads=2, key_dim=3)
+    layer.set_weights([rng.standard_normal(w.shape) * 0.5 for w in layer.get_weights()])
+    weights = layer.get_weights()
+    query_mask = np.array([[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 1, 1]], bool)
+    value_mask = np.array([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [1, 1, 1, 1, 0]], bool)
+    keep = query_mask[:, :, None] & value_mask[:, None, :]
+    q, v = (Tensor(backend.to_device(a, device)) for a in (query, value))
+
+    got = layer(q, v, attention_mask=keep)
+    expected, _ = _oracle_with_mask(query, value, weights, 3, keep, zero_hidden=False)
+    np.testing.assert_allclose(host(got), expected, rtol=1e-5, atol=1e-5)
+    by_masks = layer(q, v, query_mask=query_mask, value_mask=value_mask)
+    np.testing.assert_allclose(host(by_masks), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(host(by_masks._keras_mask), query_mask)
+
+    got, scores = layer(q, v, attention_mask=keep, return_attention_scores=True)
+    expected, attention = _oracle_with_mask(query, value, weights, 3, keep, zero_hidden=True)
+    np.testing.assert_allclose(host(got), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(host(scores), attention, rtol=1e-5, atol=1e-6)
+    assert host(scores)[1, :, 1:].max() == 0.0  # padded queries: no weights
+
+    causal = np.tril(np.ones((4, 5), bool))[None].repeat(3, axis=0)
+    np.testing.assert_allclose(
+        host(layer(q, v, attention_mask=causal)), host(layer(q, v, use_causal_mask=True))
+    )
+
+
+def test_attention_reads_the_masks_an_embedding_attaches_or_a_call_gives(device):
+    ids = np.array([[3, 4, 0, 0], [5, 6, 7, 8]])
+    embedding = L.Embedding(10, 4, mask_zero=True)
+    embedding.to(device)
+    x = embedding(backend.to_device(ids, device))
+    dot = L.Attention()
+    carried, weights = dot([x, x], return_attention_scores=True)
+    plain = Tensor(x.data)  # the same values, no mask attached
+    given = dot([plain, plain], mask=[ids != 0, ids != 0])
+    np.testing.assert_allclose(host(carried), host(given))
+    np.testing.assert_array_equal(host(carried._keras_mask), ids != 0)
+    assert host(carried)[0, 2:].max() == 0.0  # Keras zeroes padded queries' results
+    np.testing.assert_allclose(host(weights)[0, :, 2:], 0.0, atol=1e-7)  # padded keys
+    np.testing.assert_allclose(host(weights).sum(-1), 1.0, rtol=1e-6)
+    unmasked = dot([plain, plain])
+    assert not np.allclose(host(unmasked), host(carried))
+
+
+def test_bad_attention_mask_arguments_are_named():
+    layer = L.MultiHeadAttention(2, 3)
+    x = np.zeros((2, 4, 6), np.float32)
+    with pytest.raises(TypeError, match=r"unexpected call arguments \['mask'\]"):
+        layer(x, x, mask=[None, None])
+    with pytest.raises(ValueError, match=r"attention_mask of shape \(2, 3, 4\) does not fit"):
+        layer(x, x, attention_mask=np.ones((2, 3, 4), bool))
+    with pytest.raises(TypeError, match="unexpected call arguments \\['query_mask'\\]"):
+        L.Attention()([x, x], query_mask=np.ones((2, 4), bool))
+    tokens = Input((4, 6))
+    with pytest.raises(TypeError, match="come with the inputs"):
+        layer(tokens, tokens, query_mask=np.ones((2, 4), bool))
+
+
+def test_masked_attention_gradients_check_in_float64(device):
+    rng = np.random.default_rng(9)
+    query, value = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4))
+    mha = built_mha(device, [(3, 4), (5, 4)], num_heads=2, key_dim=2)
+    params = [rng.standard_normal(w.shape) * 0.5 for w in mha.weights]
+    masks = [
+        backend.to_device(np.array([[1, 1, 0], [1, 1, 1]], bool), device),
+        backend.to_device(np.array([[1, 0, 1, 1, 0], [1, 1, 1, 1, 1]], bool), device),
+    ]
+
+    def run(q, v, *ws):
+        mha._weights = list(ws)
+        out, scores = mha.call([q, v], False, masks=masks, return_attention_scores=True)
+        return out * 1.0 + (scores * 2.0).sum()
+
+    check_gradients(run, query, value, *params, device=device)
+
+
+def test_a_model_gives_attention_weights_and_saves_them(tmp_path):
+    """return_attention_scores in a model's graph: two tensors, kept through save and
+    load, the query's padding mask on the output only."""
+    tokens = Input((5,), dtype="int32")
+    x = L.Embedding(10, 6, mask_zero=True)(tokens)
+    out, scores = L.MultiHeadAttention(2, 3)(x, x, return_attention_scores=True)
+    pooled = L.GlobalAveragePooling1D()(out)
+    model = Model(tokens, [pooled, scores])
+    assert tuple(scores.shape) == (2, 5, 5)
+    ids = np.array([[1, 2, 3, 0, 0], [4, 5, 6, 7, 8]])
+    got_pooled, got_scores = model.predict(ids, verbose=0)
+    assert got_scores.shape == (2, 2, 5, 5)
+    np.testing.assert_allclose(got_scores[0, :, :3].sum(-1), 1.0, rtol=1e-6)
+    assert got_scores[0, :, 3:].max() == 0.0 and got_scores[0, :, :, 3:].max() < 1e-6
+    model.summary(print_fn=lambda *a, **k: None)
+    for path in (tmp_path / "scores.keras", tmp_path / "scores.h5"):
+        model.save(path)
+        again = load_model(path)
+        for a, b in zip(again.predict(ids, verbose=0), (got_pooled, got_scores), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

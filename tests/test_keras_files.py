@@ -41,6 +41,7 @@ NAMES = [
     "transposed_convolutions",
     "attention_axes",
     "masked_attention",
+    "attention_scores",
 ]
 
 

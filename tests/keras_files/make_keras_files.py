@@ -508,6 +508,40 @@ def masked_attention():
     return model, [ids, others]
 
 
+def attention_scores():
+    """Attention layers giving their weights too (return_attention_scores): Keras then runs
+    MultiHeadAttention through its Softmax layer, which gives a query that sees no key (a
+    padded one) no weights; so does a layer with dropout, even in inference. Attention's
+    weights, and MultiHeadAttention over two axes of images."""
+    tokens, other = keras.Input((5,), dtype="int32"), keras.Input((4,), dtype="int32")
+    embed = lambda ids: layers.Embedding(12, 8, mask_zero=True)(ids)  # noqa: E731
+    out, weights = layers.MultiHeadAttention(2, 4, name="mha")(
+        embed(tokens), embed(other), return_attention_scores=True
+    )
+    dropping = layers.MultiHeadAttention(2, 4, dropout=0.25, name="dropping")(
+        embed(tokens), embed(other)
+    )
+    dot, dot_weights = layers.Attention(use_scale=True, name="dot")(
+        [embed(tokens), embed(other)], return_attention_scores=True
+    )
+    images = keras.Input((3, 4, 5))
+    flat, image_weights = layers.MultiHeadAttention(2, 3, attention_axes=(1, 2), name="image")(
+        images, images, return_attention_scores=True
+    )
+    model = keras.Model(
+        [tokens, other, images],
+        [out, weights, dropping, dot, dot_weights, flat, image_weights],
+        name="attention_scores",
+    )
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    ids = rng.integers(1, 12, (3, 5)).astype("int32")
+    ids[0, 3:], ids[1, 1:] = 0, 0
+    others = rng.integers(1, 12, (3, 4)).astype("int32")
+    others[0, 2:], others[2, 3:] = 0, 0
+    return model, [ids, others, rng.normal(size=(3, 3, 4, 5)).astype("float32")]
+
+
 def squash(x):
     """The function of named_lambda's Lambda layer, which Keras saves by name."""
     return keras.ops.square(x) * 0.5 + 1.0
@@ -553,6 +587,7 @@ MAKERS = (
     transposed_convolutions,
     attention_axes,
     masked_attention,
+    attention_scores,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

@@ -119,12 +119,30 @@ class _AttentionLayer(Layer):
         return [query_mask, None] if return_attention_scores else query_mask
 
     def call_output_shape(self, input_shape: Any, kwargs: dict[str, Any]) -> Any:
-        """With ``return_attention_scores``: the output's shape and the weights'."""
-        if not kwargs.get("return_attention_scores"):
+        """With ``return_attention_scores``: the output's shape and the weights'; with an
+        attention mask among the inputs, the shape without it."""
+        if kwargs.get("attention_mask") is True:
+            input_shape = list(input_shape)[:-1]
+        elif not kwargs.get("return_attention_scores"):
             return None
         if not self.built:
             self._build_for_graph(input_shape)
-        return (self.compute_output_shape(input_shape), self.scores_shape(input_shape))
+        out = self.compute_output_shape(input_shape)
+        if kwargs.get("return_attention_scores"):
+            return (out, self.scores_shape(input_shape))
+        return out
+
+    def _call_on_list(
+        self, inputs: list[Any], training: bool | None, kwargs: dict | None = None
+    ) -> Any:
+        if (kwargs or {}).get("attention_mask") is True and not is_symbolic(inputs):
+            # the mask, the last input of a graph's call, taken out of the layer's inputs
+            *inputs, mask_input = inputs
+            masks = (kwargs or {}).get("mask")
+            kwargs = {**(kwargs or {}), "attention_mask": mask_input}
+            if masks is not None:
+                kwargs["mask"] = list(masks)[: len(inputs)]
+        return super()._call_on_list(inputs, training, kwargs)
 
     def _connect(self, x: Any, kwargs: dict | None = None) -> Any:
         """With ``return_attention_scores``, two tensors (the output, the weights), each a
@@ -179,7 +197,10 @@ class _AttentionLayer(Layer):
         kwargs: dict[str, Any] = {}
         if return_attention_scores:
             kwargs["return_attention_scores"] = True
-        given = self._given_masks(inputs, masks)
+        attention_mask = masks.pop("attention_mask", None)
+        # attention_mask=True: a model's graph's call, whose last input is the mask.
+        tensors = inputs[:-1] if attention_mask is True else inputs
+        given = self._given_masks(tensors, masks)
         if given is not None:
             if is_symbolic(inputs):
                 raise TypeError(
@@ -187,8 +208,20 @@ class _AttentionLayer(Layer):
                     "inputs (an Embedding with mask_zero=True, Masking), not as arguments."
                 )
             kwargs["mask"] = given
-        if masks.get("attention_mask") is not None:
-            kwargs["attention_mask"] = masks["attention_mask"]
+        if attention_mask is True:
+            kwargs["attention_mask"] = True
+        elif attention_mask is not None and is_symbolic(inputs):
+            if not is_symbolic(attention_mask):
+                raise TypeError(
+                    f"{self.describe()}: in a model's graph, attention_mask must be a tensor "
+                    "of the graph (an Input, or computed from one)."
+                )
+            # In a model's graph the mask is an input of the call, its last, marked by
+            # attention_mask=True in the graph's config (Keras' file: the argument's tensor).
+            kwargs["attention_mask"] = True
+            inputs = [*inputs, attention_mask]
+        elif attention_mask is not None:
+            kwargs["attention_mask"] = attention_mask
         return self._call_on_list(inputs, training, kwargs)
 
     def _given_masks(self, inputs: list[Any], masks: dict[str, Any]) -> list[Any] | None:

@@ -384,6 +384,8 @@ def _functional_config(model: Any) -> dict[str, Any]:
             "GroupQueryAttention",
         )
         kwargs = {**_call_kwargs(layer), **arguments.get(j, {})}
+        if kwargs.get("attention_mask") is True:  # the call's last input: Keras' argument
+            *args, kwargs["attention_mask"] = args
         if _started(layer):  # Keras' rnn(x, initial_state=[h, c])
             args, kwargs = args[:1], {**kwargs, "initial_state": args[1:]}
         elif layer.takes_list and not one_by_one:

@@ -950,6 +950,12 @@ def _model_graph(
         xs = [names[s] for s in sources]
         ins = [shapes[s] for s in sources]
         own = arguments.get(k)
+        unwritten = sorted(set(own or {}) - {"reverse"})
+        if unwritten:  # the attention weights returned, or an attention mask given
+            raise ValueError(
+                f"export(format='onnx'): layer '{layer.name}' is called with {unwritten}, "
+                "which ONNX's form here does not take."
+            )
         if own and own.get("reverse"):  # ReversibleEmbedding's projection to the vocabulary
             names.append(_reverse_embedding(g, layer, xs[0]))
             shapes.append(tuple(layer.call_output_shape(ins[0], own)))

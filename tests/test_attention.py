@@ -436,3 +436,28 @@ def test_a_model_gives_attention_weights_and_saves_them(tmp_path):
         again = load_model(path)
         for a, b in zip(again.predict(ids, verbose=0), (got_pooled, got_scores), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_an_attention_mask_input_of_a_graph_saves_and_refuses_onnx(tmp_path):
+    """attention_mask as a tensor of a model's graph (an Input): the call takes it as its
+    last input, and minicnn's and Keras' formats keep it; causal pairs give what
+    use_causal_mask gives."""
+    query, pairs = Input((4, 6)), Input((4, 4), dtype="bool")
+    layer = L.MultiHeadAttention(2, 3)
+    model = Model([query, pairs], layer(query, query, attention_mask=pairs))
+    x = np.random.default_rng(4).standard_normal((2, 4, 6)).astype(np.float32)
+    causal = np.tril(np.ones((4, 4), bool))[None].repeat(2, axis=0)
+    got = model.predict([x, causal], verbose=0)
+    np.testing.assert_allclose(got, host(layer(x, x, use_causal_mask=True)), rtol=1e-6)
+    model.save(tmp_path / "given.keras")
+    model.export(tmp_path / "keras_format.keras", format="keras")
+    for path in ("given.keras", "keras_format.keras"):
+        again = load_model(tmp_path / path)
+        np.testing.assert_allclose(again.predict([x, causal], verbose=0), got, rtol=1e-6)
+    with pytest.raises(TypeError, match="attention_mask must be a tensor of the graph"):
+        layer(query, query, attention_mask=causal)
+    tokens = Input((4, 6))
+    out, _ = L.MultiHeadAttention(2, 3)(tokens, tokens, return_attention_scores=True)
+    scored = Model(tokens, out)
+    with pytest.raises(ValueError, match=r"called with \['return_attention_scores'\]"):
+        scored.export(tmp_path / "scores.onnx", format="onnx")

@@ -528,9 +528,13 @@ def attention_scores():
     flat, image_weights = layers.MultiHeadAttention(2, 3, attention_axes=(1, 2), name="image")(
         images, images, return_attention_scores=True
     )
+    pairs = keras.Input((5, 4), dtype="bool")  # which key each query may see, given
+    given = layers.MultiHeadAttention(2, 4, name="given")(
+        embed(tokens), embed(other), attention_mask=pairs
+    )
     model = keras.Model(
-        [tokens, other, images],
-        [out, weights, dropping, dot, dot_weights, flat, image_weights],
+        [tokens, other, images, pairs],
+        [out, weights, dropping, dot, dot_weights, flat, image_weights, given],
         name="attention_scores",
     )
     for weight in model.weights:
@@ -539,7 +543,8 @@ def attention_scores():
     ids[0, 3:], ids[1, 1:] = 0, 0
     others = rng.integers(1, 12, (3, 4)).astype("int32")
     others[0, 2:], others[2, 3:] = 0, 0
-    return model, [ids, others, rng.normal(size=(3, 3, 4, 5)).astype("float32")]
+    seen = rng.random((3, 5, 4)) < 0.7
+    return model, [ids, others, rng.normal(size=(3, 3, 4, 5)).astype("float32"), seen]
 
 
 def squash(x):

@@ -25,6 +25,8 @@ def _stable_sigmoid(xp: Any, x: Any) -> Any:
 
 def _softplus(xp: Any, x: Any) -> Any:
     """log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)."""
+    if x.dtype.kind == "c":
+        raise TypeError(f"softplus takes real values, got {x.dtype}.")
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 

@@ -82,6 +82,7 @@ def relu6(x: Any) -> Tensor:
 def celu(x: Any, alpha: float = 1.0) -> Tensor:
     """max(x, 0) + min(0, alpha (exp(x / alpha) - 1))."""
     ops = _ops()
+    ops.real_only("celu", x)
     return ops.maximum(x, 0.0) + ops.minimum(0.0, alpha * (ops.exp(x / alpha) - 1.0))
 
 
@@ -116,6 +117,7 @@ def hard_tanh(x: Any) -> Tensor:
 
 
 def log_sigmoid(x: Any) -> Tensor:
+    _ops().real_only("log_sigmoid", x)
     return -A.elementwise("softplus", -_ops().convert_to_tensor(x))
 
 

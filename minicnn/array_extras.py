@@ -94,13 +94,13 @@ def fabs(x: Any) -> Tensor:
 
 def rad2deg(x: Any) -> Tensor:
     x = O.convert_to_tensor(x)
-    return (x if x.dtype.kind == "f" else O.cast(x, backend.FLOAT)) * (180.0 / math.pi)
+    return (x if x.dtype.kind in "fc" else O.cast(x, backend.FLOAT)) * (180.0 / math.pi)
 
 
 def sinc(x: Any) -> Tensor:
     """sin(pi x) / (pi x), and 1 at 0 (where its slope is 0)."""
     x = O.convert_to_tensor(x)
-    x = x if x.dtype.kind == "f" else O.cast(x, backend.FLOAT)
+    x = x if x.dtype.kind in "fc" else O.cast(x, backend.FLOAT)
     zero = x.data == 0
     safe = O.where(zero, 1.0, x) * math.pi  # no 0/0 in the gradient either
     return O.where(zero, 1.0, O.sin(safe) / safe)

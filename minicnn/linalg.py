@@ -24,6 +24,7 @@ __all__ = [
     "cholesky",
     "cholesky_inverse",
     "det",
+    "eig",
     "eigh",
     "inv",
     "logdet",
@@ -50,7 +51,7 @@ def _eye_like(xp: Any, a: Any) -> Any:
 
 def _matrices(x: Any, owner: str, square: bool = True) -> Tensor:
     x = O.convert_to_tensor(x)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":  # (complex matrices are solved as such, without gradients)
         x = O.cast(x, "float32")
     if x.ndim < 2 or (square and x.shape[-1] != x.shape[-2]):
         kind = "square matrices" if square else "matrices"
@@ -243,6 +244,21 @@ class _Eigh(_Decomposition):
         return 0.5 * (ga + _t(ga))
 
 
+def eig(x: Any) -> tuple[Tensor, Tensor]:
+    """(eigenvalues, eigenvectors as unit columns) of each square matrix, complex (complex64
+    for float32), as NumPy's and Keras' eig give them; no gradient. CuPy has no general
+    eigensolver: on a GPU the host computes them."""
+    a = _matrices(x, "eig")
+    xp = backend.get_array_module(a.data)
+    values, vectors = np.linalg.eig(backend.to_numpy(a.data))
+    dtype = np.complex128 if a.dtype in (np.float64, np.complex128) else np.complex64
+    device = backend.device_of(a.data)
+    return tuple(
+        Tensor(backend.to_device(v.astype(dtype), device) if xp is not np else v.astype(dtype))
+        for v in (values, vectors)
+    )
+
+
 def eigh(x: Any) -> tuple[Tensor, Tensor]:
     """(eigenvalues ascending, eigenvectors as columns) of each symmetric matrix; the
     gradient assumes distinct eigenvalues (as every framework's does)."""
@@ -322,8 +338,14 @@ class _SVD(_Decomposition):
 def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
     """(U, S, V^H) of each matrix, as NumPy's, or S alone; the gradient assumes distinct,
     nonzero singular values."""
+    a = _matrices(x, "svd", square=False)
+    if a.dtype.kind == "c":  # complex matrices: NumPy's, real singular values, no gradient
+        found = backend.get_array_module(a.data).linalg.svd(
+            a.data, full_matrices=bool(full_matrices), compute_uv=bool(compute_uv)
+        )
+        return tuple(Tensor(p) for p in found) if compute_uv else Tensor(found)
     decomposition = _SVD(bool(full_matrices), bool(compute_uv))
-    parts = decomposition.outputs(_matrices(x, "svd", square=False))
+    parts = decomposition.outputs(a)
     return tuple(parts) if compute_uv else parts[0]
 
 
@@ -367,7 +389,16 @@ class _Pinv(Function):
 def pinv(x: Any, rcond: float | None = None) -> Tensor:
     """The pseudoinverse (..., n, m) of each matrix (..., m, n): singular values at most
     ``rcond`` times the largest count as 0 (by default NumPy's max(m, n) * eps times it)."""
-    return _Pinv(rcond)(_matrices(x, "pinv", square=False))
+    a = _matrices(x, "pinv", square=False)
+    if a.dtype.kind == "c":  # complex matrices: conjugate transposes, no gradient
+        xp = backend.get_array_module(a.data)
+        u, s, vh = xp.linalg.svd(a.data, full_matrices=False)
+        largest = s.max(axis=-1, keepdims=True)
+        cutoff = _default_cutoff(xp, s, a.shape) if rcond is None else rcond * largest
+        inverse = xp.where(s > cutoff, 1 / xp.where(s > cutoff, s, 1), 0)
+        adjoint_v, adjoint_u = xp.conj(_t(vh)), xp.conj(_t(u))
+        return Tensor(((adjoint_v * inverse[..., None, :]) @ adjoint_u).astype(a.dtype))
+    return _Pinv(rcond)(a)
 
 
 def matrix_rank(x: Any, tol: float | None = None) -> Tensor:

@@ -34,6 +34,9 @@ __all__ = [
     "blackman",
     "conj",
     "conjugate",
+    "polar",
+    "view_as_complex",
+    "view_as_real",
     "corrcoef",
     "correlate",
     "cumprod",
@@ -144,30 +147,84 @@ def kaiser(x: int, beta: float) -> Tensor:
     return O._on_device(lambda xp: xp.kaiser(int(x), float(beta)), None)
 
 
-# --- real Tensors seen as complex ones ---------------------------------------------------------
+# --- complex numbers (as NumPy's; their results take no gradient) ----------------------------
+
+
+def _complex(x: Any) -> Any:
+    """x's values when they are complex, else None (a real Tensor keeps its gradient)."""
+    a = O._data(O.convert_to_tensor(x))
+    return a if a.dtype.kind == "c" else None
 
 
 def real(x: Any) -> Tensor:
-    """A real Tensor's real part: itself (differentiable)."""
+    """The real part: a complex Tensor's, or a real Tensor itself (differentiable)."""
+    a = _complex(x)
+    if a is not None:
+        return Tensor(backend.get_array_module(a).real(a).copy())
     return O.convert_to_tensor(x) * 1
 
 
 def imag(x: Any) -> Tensor:
-    return O.zeros_like(x)
+    """The imaginary part (zeros for a real Tensor)."""
+    a = _complex(x)
+    return O.zeros_like(x) if a is None else Tensor(backend.get_array_module(a).imag(a).copy())
 
 
-conj = conjugate = real
+def conj(x: Any) -> Tensor:
+    """The complex conjugate (a real Tensor itself)."""
+    a = _complex(x)
+    return real(x) if a is None else Tensor(backend.get_array_module(a).conj(a))
+
+
+conjugate = conj
 
 
 def angle(x: Any) -> Tensor:
-    """A real number's angle: pi where it is negative, else 0."""
+    """The angle of each value: atan2(imag, real); a real value's is pi where negative."""
     a = O._data(O.convert_to_tensor(x))
+    xp = backend.get_array_module(a)
+    if a.dtype.kind == "c":
+        return Tensor(xp.angle(a))
     dtype = a.dtype if a.dtype.kind == "f" else np.float64
-    return Tensor(backend.get_array_module(a).where(a < 0, math.pi, 0.0).astype(dtype))
+    return Tensor(xp.where(a < 0, math.pi, 0.0).astype(dtype))
+
+
+def polar(abs_: Any, angle: Any) -> Tensor:
+    """Keras' ops.polar: the complex numbers ``abs_ * exp(1j * angle)`` (complex64 of
+    float32 parts)."""
+    r, theta = (O._data(O.convert_to_tensor(v)) for v in O._operands(abs_, angle))
+    xp = backend.get_array_module(r)
+    dtype = np.complex128 if np.result_type(r.dtype, theta.dtype) == np.float64 else np.complex64
+    return Tensor((r * xp.cos(theta) + 1j * (r * xp.sin(theta))).astype(dtype))
+
+
+def view_as_real(x: Any) -> Tensor:
+    """Keras' ops.view_as_real: complex values as (..., 2) of their real and imaginary
+    parts (real values: their imaginary parts 0, in their dtype)."""
+    a = O._data(O.convert_to_tensor(x))
+    xp = backend.get_array_module(a)
+    parts = [xp.real(a), xp.imag(a)] if a.dtype.kind == "c" else [a, xp.zeros_like(a)]
+    return Tensor(xp.stack(parts, axis=-1))
+
+
+def view_as_complex(x: Any) -> Tensor:
+    """Keras' ops.view_as_complex: (..., 2) real and imaginary parts as complex values."""
+    a = O._data(O.convert_to_tensor(x))
+    if a.dtype.kind != "f" or a.ndim == 0 or a.shape[-1] != 2:
+        raise ValueError(
+            "view_as_complex takes floats of a last axis of size 2 (real, imaginary), got "
+            f"{a.dtype} of shape {tuple(a.shape)}."
+        )
+    dtype = np.complex128 if a.dtype == np.float64 else np.complex64
+    return Tensor((a[..., 0] + 1j * a[..., 1]).astype(dtype))
 
 
 def isreal(x: Any) -> Tensor:
-    return O.ones_like(x, dtype="bool")
+    """Where the imaginary part is 0 (everywhere, for real values)."""
+    a = _complex(x)
+    if a is None:
+        return O.ones_like(x, dtype="bool")
+    return Tensor(backend.get_array_module(a).imag(a) == 0)
 
 
 # --- differentiable functions ------------------------------------------------------------------
@@ -185,6 +242,8 @@ def hypot(x1: Any, x2: Any) -> Tensor:
 def logaddexp2(x1: Any, x2: Any) -> Tensor:
     """log2(2^x1 + 2^x2), without overflow."""
     from .numpy_ops import logaddexp
+
+    O.real_only("logaddexp2", x1, x2)
 
     ln2 = math.log(2)
     a, b = (O.convert_to_tensor(v) for v in O._operands(x1, x2))
@@ -278,6 +337,8 @@ def correlate(x1: Any, x2: Any, mode: str = "valid") -> Tensor:
 def corrcoef(x: Any) -> Tensor:
     """Pearson correlation coefficients of the rows of x (each row a variable)."""
     x = O.convert_to_tensor(x)
+    if x.dtype.kind == "c":  # NumPy's, with conjugates (no gradient)
+        return Tensor(backend.get_array_module(x.data).corrcoef(x.data).astype(x.dtype))
     vector = x.ndim == 1
     if vector:
         x = O.expand_dims(x, 0)

@@ -61,6 +61,10 @@ def nanmean(x: Any, axis: O.Axis = None, keepdims: bool = False) -> Tensor:
 def nanvar(x: Any, axis: O.Axis = None, keepdims: bool = False) -> Tensor:
     """The variance of the numbers (divided by their count); NaN where there are none."""
     x = O.convert_to_tensor(x)
+    if x.dtype.kind == "c":  # the mean squared modulus of the deviations, real (no gradient)
+        xp = backend.get_array_module(x.data)
+        axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+        return Tensor(xp.nanvar(x.data, axis=axes, keepdims=keepdims))
     deviation = _nan_filled(x - nanmean(x, axis, keepdims=True), 0.0)
     return _per_number(
         O.sum(deviation * deviation, axis=axis, keepdims=keepdims), x, axis, keepdims

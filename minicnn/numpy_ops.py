@@ -132,6 +132,7 @@ def trunc(x: Any) -> Tensor:
 
 def logaddexp(x1: Any, x2: Any) -> Tensor:
     """log(exp(x1) + exp(x2)), without overflow."""
+    O.real_only("logaddexp", x1, x2)
     larger = O.maximum(x1, x2)
     return larger + O.log1p(O.exp(-O.abs(O.subtract(x1, x2))))
 
@@ -172,6 +173,9 @@ def nan_to_num(
     x = O.convert_to_tensor(x)
     if np.dtype(x.dtype).kind in "biu":
         return x  # no NaN nor infinity in ints
+    if np.dtype(x.dtype).kind == "c":  # each part on its own, as NumPy's (no gradient)
+        xp = backend.get_array_module(x.data)
+        return Tensor(xp.nan_to_num(x.data, nan=nan, posinf=posinf, neginf=neginf))
     info = np.finfo(x.dtype)
     high = info.max if posinf is None else posinf
     low = info.min if neginf is None else neginf
@@ -265,11 +269,23 @@ def shape(x: Any) -> tuple[int, ...]:
 # --- making values on the device --------------------------------------------------------------
 
 
+def _spaced_dtype(*ends: Any) -> Any:
+    """float32, or complex64 between complex ends (as Keras')."""
+    kinds = {np.asarray(backend.to_numpy(_end(e))).dtype.kind for e in ends}
+    return np.complex64 if "c" in kinds else backend.FLOAT
+
+
+def _end(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
 def linspace(
     start: float, stop: float, num: int = 50, endpoint: bool = True, dtype: Any = None
 ) -> Tensor:
+    kind = _spaced_dtype(start, stop)
     return O._on_device(
-        lambda xp: xp.linspace(start, stop, num, endpoint=endpoint).astype(backend.FLOAT), dtype
+        lambda xp: xp.linspace(_end(start), _end(stop), num, endpoint=endpoint).astype(kind),
+        dtype,
     )
 
 
@@ -281,9 +297,10 @@ def logspace(
     base: float = 10.0,
     dtype: Any = None,
 ) -> Tensor:
+    kind = _spaced_dtype(start, stop)
     return O._on_device(
-        lambda xp: xp.logspace(start, stop, num, endpoint=endpoint, base=base).astype(
-            backend.FLOAT
+        lambda xp: xp.logspace(_end(start), _end(stop), num, endpoint=endpoint, base=base).astype(
+            kind
         ),
         dtype,
     )
@@ -524,7 +541,11 @@ def dot(x1: Any, x2: Any) -> Tensor:
 
 
 def vdot(x1: Any, x2: Any) -> Tensor:
-    return O.sum(O.multiply(ravel(x1), ravel(x2)))
+    """NumPy's vdot: the flattened x1, conjugated when complex, dotted with x2."""
+    first = O.convert_to_tensor(x1)
+    if first.dtype.kind == "c":
+        first = Tensor(backend.get_array_module(first.data).conj(first.data))
+    return O.sum(O.multiply(ravel(first), ravel(x2)))
 
 
 def inner(x1: Any, x2: Any) -> Tensor:

@@ -54,6 +54,17 @@ def _dtype_of(*xs: Any) -> Any:
     return backend.FLOAT
 
 
+def real_only(owner: str, *xs: Any) -> None:
+    """A TypeError when a value is complex, for the functions NumPy defines on reals only
+    (JAX computes their formulas for reals on complex values, which minicnn does not)."""
+    for x in xs:
+        dtype = getattr(x.data if isinstance(x, Tensor) else x, "dtype", None)
+        if dtype is None and isinstance(x, complex):
+            dtype = np.dtype(complex)
+        if dtype is not None and np.dtype(dtype).kind == "c":
+            raise TypeError(f"{owner} takes real values, got {np.dtype(dtype)}.")
+
+
 def _operands(*xs: Any) -> list[Any]:
     """Tensors as they are; Python numbers as 0-d arrays of the others' float dtype, and
     NumPy arrays (and host Tensors that need no gradient: constants) next to GPU ones as GPU
@@ -239,6 +250,7 @@ class _ArcTan2(Function):
 
 def arctan2(x1: Any, x2: Any) -> Tensor:
     """Keras' (NumPy's) arctan2: the angle of the point (x2, x1), in (-pi, pi]."""
+    real_only("arctan2", x1, x2)
     return _ArcTan2()(*_operands(x1, x2))
 
 
@@ -482,6 +494,8 @@ class _Cast(Function):
 
     def forward(self, x: Any) -> Any:
         self.source = x.dtype
+        if x.dtype.kind == "c" and self.dtype.kind != "c":  # the real parts, as Keras' cast
+            return backend.get_array_module(x).real(x).astype(self.dtype)
         return x.astype(self.dtype)
 
     def backward(self, grad: Any) -> Any:
@@ -618,12 +632,25 @@ def cumsum(x: Any, axis: int | None = None) -> Tensor:
 
 
 def var(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """The (population) variance over ``axis``."""
+    """The (population) variance over ``axis``; of complex values, the mean squared modulus
+    of their deviations, in their dtype (as Keras')."""
     x = convert_to_tensor(x)
+    if x.dtype.kind == "c":
+        return cast(_complex_variance(x, axis, keepdims), x.dtype)
     return mean(square(x - mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)
 
 
+def _complex_variance(x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
+    xp = backend.get_array_module(x.data)
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    deviations = x.data - x.data.mean(axis=axes, keepdims=True)
+    return Tensor((xp.abs(deviations) ** 2).mean(axis=axes, keepdims=keepdims))
+
+
 def std(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    x = convert_to_tensor(x)
+    if x.dtype.kind == "c":  # a real deviation, as Keras'
+        return sqrt(_complex_variance(x, axis, keepdims))
     return sqrt(var(x, axis=axis, keepdims=keepdims))
 
 
@@ -633,6 +660,11 @@ def norm(x: Any, ord: Any = None, axis: Axis = None, keepdims: bool = False) -> 
     pair of axes (or of a 2-D x) — 'fro' by default, 'nuc', 1, -1, 2, -2 (singular values),
     inf, -inf. With ``axis`` None and x of more axes, the 2-norm of all its values."""
     x = convert_to_tensor(x)
+    if x.dtype.kind == "c":  # the moduli's norm, but a complex matrix's singular values
+        pair = axis is not None and not isinstance(axis, int) and len(axis) == 2
+        matrix = pair or (axis is None and ord is not None and x.ndim == 2)
+        if not (matrix and ord in ("nuc", 2, -2)):
+            x = abs(x)
     if axis is None:
         if ord is None:
             total = sqrt(sum(square(x)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import types
 from typing import Any
 
-# The names of Keras 3.15's two modules (polar, a complex op, is not minicnn's).
+# The names of Keras 3.15's two modules.
 NN = """
     adaptive_average_pool adaptive_max_pool average_pool batch_normalization
     binary_crossentropy categorical_crossentropy celu conv conv_transpose ctc_decode

@@ -1,7 +1,7 @@
 """The inputs that tests/keras_files/make_op_values.py gives each of Keras' ops, and
 tests/test_op_values.py gives minicnn's: floats, positive floats, values in (0, 1), ints,
-a square and a symmetric positive definite matrix, a vector, a 3-D array; pairs of them;
-an array with an axis or a count."""
+a square and a symmetric positive definite matrix, a vector, a 3-D array, complex values;
+pairs of them; an array with an axis or a count."""
 
 import numpy as np
 
@@ -16,6 +16,10 @@ S = rng.normal(size=(4, 4)).astype("float32")
 SPD = (S @ S.T + 4 * np.eye(4)).astype("float32")
 V = rng.normal(size=(5,)).astype("float32")
 T3 = rng.normal(size=(2, 3, 4)).astype("float32")
+# Complex values, of a generator of their own (the others keep their values).
+complex_rng = np.random.default_rng(1)
+C = (complex_rng.normal(size=(3, 4)) + 1j * complex_rng.normal(size=(3, 4))).astype("complex64")
+CSQ = (complex_rng.normal(size=(3, 3)) + 1j * complex_rng.normal(size=(3, 3))).astype("complex64")
 CASES = {
     "x": [A],
     "px": [P],
@@ -33,6 +37,10 @@ CASES = {
     "x_axis1": [A, 1],
     "t3_axis1": [T3, 1],
     "x_k2": [A, 2],
+    "c": [C],
+    "csq": [CSQ],
+    "cxy": [C, C[::-1].copy()],
+    "cx_x": [C, A],
 }
 RANDOM = (
     "dropout",

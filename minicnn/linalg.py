@@ -17,7 +17,7 @@ import numpy as np
 
 from . import backend
 from . import ops as O
-from .autograd import Function, Tensor
+from .autograd import Function, Tensor, grad
 from .functions import _unbroadcast
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "eig",
     "eigh",
     "inv",
+    "jvp",
     "logdet",
     "lstsq",
     "lu_factor",
@@ -467,3 +468,60 @@ def lu_factor(x: Any) -> tuple[Tensor, Tensor]:
         lu[..., k + 1 :, k] = below
         lu[..., k + 1 :, k + 1 :] -= below[..., :, None] * lu[..., k : k + 1, k + 1 :]
     return Tensor(lu), Tensor(pivots)
+
+
+def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:
+    """Keras' ops.linalg.jvp: ``(fun(*primals), J t)``, the Jacobian of ``fun`` at the
+    primals times the tangents (each of a primal's structure and shapes), and ``aux`` third
+    with ``has_aux`` (``fun`` then returns ``(output, aux)``). minicnn differentiates in
+    reverse only, so each output value costs a run of ``fun`` forward and back: exact, and
+    meant for small outputs. Integer primals are constants, as JAX's (their tangents are not
+    read); ``fun`` must give the same values on each run (no dropout)."""
+    from . import tree
+
+    if not isinstance(primals, (list, tuple)) or not isinstance(tangents, (list, tuple)):
+        raise TypeError("jvp: primals and tangents are a tuple or list each, of fun's arguments.")
+    if len(primals) != len(tangents):
+        raise ValueError(
+            f"jvp: {len(primals)} primals and {len(tangents)} tangents; give one tangent each."
+        )
+    tree.assert_same_structure(list(primals), list(tangents))
+    given = tree.flatten(list(primals))
+    flat = [O.convert_to_tensor(p) for p in given]
+    flat_tangents = [O._data(O.convert_to_tensor(t)) for t in tree.flatten(list(tangents))]
+    for p, t in zip(flat, flat_tangents, strict=True):
+        if p.dtype.kind == "f" and tuple(t.shape) != tuple(p.shape):
+            raise ValueError(f"jvp: a tangent of shape {tuple(t.shape)} for a primal of {p.shape}.")
+
+    def run() -> tuple[list[Tensor], Any, Any]:
+        leaves = [
+            Tensor(p.data.copy(), requires_grad=True) if p.dtype.kind == "f" else value
+            for p, value in zip(flat, given, strict=True)
+        ]
+        found = fun(*tree.pack_sequence_as(list(primals), leaves))
+        output, aux = found if has_aux else (found, None)
+        return leaves, output, aux
+
+    _, output, aux = run()
+    outputs = [O.convert_to_tensor(o) for o in tree.flatten(output)]
+    differentiated = [t for p, t in zip(flat, flat_tangents, strict=True) if p.dtype.kind == "f"]
+    products = []
+    for k, value in enumerate(outputs):
+        found = np.zeros(value.shape, value.dtype if value.dtype.kind == "f" else np.float32)
+        for index in np.ndindex(*value.shape):
+            leaves, again, _ = run()
+            picked = O.convert_to_tensor(tree.flatten(again)[k])
+            if not picked.requires_grad:
+                continue  # not computed from the primals: its tangent is 0
+            position = int(np.ravel_multi_index(index, value.shape)) if index else 0
+            weights = [leaf for leaf in leaves if getattr(leaf, "requires_grad", False)]
+            gradients = grad(O.reshape(picked, (-1,))[position], weights)
+            found[index] = sum(
+                float(backend.to_numpy((g * t.astype(g.dtype)).sum()))
+                for g, t in zip(gradients, differentiated, strict=True)
+                if g is not None
+            )
+        products.append(Tensor(backend.to_device(found, backend.device_of(value.data))))
+    tangent_out = tree.pack_sequence_as(output, products)
+    primal_out = tree.pack_sequence_as(output, [Tensor(o.data) for o in outputs])
+    return (primal_out, tangent_out, aux) if has_aux else (primal_out, tangent_out)

@@ -46,10 +46,13 @@ def _as_float(value: Any) -> Any:
 
 
 def _wide_inputs(values: Any, found: set[np.dtype]) -> set[np.dtype]:
-    """The 64-bit dtypes of the arrays among ``values`` (one level of lists)."""
+    """The 64-bit dtypes of the arrays among ``values`` (and in their lists and dicts)."""
     for value in values:
         if isinstance(value, (list, tuple)):
             _wide_inputs(value, found)
+            continue
+        if isinstance(value, dict):
+            _wide_inputs(value.values(), found)
             continue
         dtype = getattr(value, "dtype", None)
         if dtype is not None and not isinstance(value, (bool, int, float)):

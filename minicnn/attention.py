@@ -96,6 +96,12 @@ def _sequences(shapes: list[Shape], owner: str, count: tuple[int, ...]) -> None:
         )
 
 
+def erases_input_masks(layer: Any) -> bool:
+    """Keras' MultiHeadAttention (not GroupQueryAttention) erases the masks of the tensors
+    it reads, so that the calls after it that read them find none."""
+    return isinstance(layer, MultiHeadAttention) and not isinstance(layer, GroupQueryAttention)
+
+
 class _AttentionLayer(Layer):
     """Keras' call: ``layer(query, value)``, ``layer(query, value, key)`` or a list of them;
     ``use_causal_mask=True`` lets query step i see key steps up to i only."""
@@ -222,7 +228,12 @@ class _AttentionLayer(Layer):
             inputs = [*inputs, attention_mask]
         elif attention_mask is not None:
             kwargs["attention_mask"] = attention_mask
-        return self._call_on_list(inputs, training, kwargs)
+        out = self._call_on_list(inputs, training, kwargs)
+        if erases_input_masks(self) and not is_symbolic(inputs):
+            for tensor in tensors:  # as Keras' MultiHeadAttention does to its inputs
+                if isinstance(tensor, Tensor):
+                    tensor._keras_mask = None
+        return out
 
     def _given_masks(self, inputs: list[Any], masks: dict[str, Any]) -> list[Any] | None:
         """The inputs' masks as Keras' arguments give them, the others those the inputs

@@ -337,6 +337,24 @@ def graph_order(model: Any) -> list[Any]:
     """Keras' order of a functional model's layers: by depth from the inputs (the deepest,
     furthest from the outputs, first), and at one depth in the order a walk from the
     outputs first meets them (Keras' ``map_graph``)."""
+    nodes, _, finished, layer_depth, first_seen = _depths(model)
+    layers = {id(nodes[j][0]): nodes[j][0] for j in finished}
+    return sorted(layers.values(), key=lambda la: (-layer_depth[id(la)], first_seen[id(la)]))
+
+
+def execution_order(model: Any) -> list[int]:
+    """The model's nodes (indices of ``model._nodes()``) in the order Keras' functional model
+    runs them: the deepest first, nodes of one depth in the graph's order; nodes no output
+    reads last."""
+    nodes, node_depth, *_ = _depths(model)
+    reached = sorted(node_depth, key=lambda j: (-node_depth[j], j))
+    return reached + [j for j in range(len(nodes)) if j not in node_depth]
+
+
+def _depths(model: Any) -> tuple[list[Any], dict[int, int], list[int], dict, dict]:
+    """Keras' depths of a functional model's nodes and layers (0 at the outputs, a node's
+    inputs one deeper than it; a layer as deep as its deepest call), the nodes a walk from
+    the outputs reaches in the order it finishes them, and where it first met each layer."""
     nodes = model._nodes()
     k = sum(1 for layer, _ in nodes if type(layer).__name__ == "InputLayer")
 
@@ -376,8 +394,7 @@ def graph_order(model: Any) -> list[Any]:
         layer_depth[id(nodes[j][0])] = node_depth[j] = depth
         for p in parents(j):
             node_depth[p] = max(depth + 1, node_depth.get(p, 0))
-    layers = {id(nodes[j][0]): nodes[j][0] for j in finished}
-    return sorted(layers.values(), key=lambda la: (-layer_depth[id(la)], first_seen[id(la)]))
+    return nodes, node_depth, finished, layer_depth, first_seen
 
 
 def load_keras_archive(path: Path, compile: bool = True, device: str | None = None) -> Any:

@@ -630,24 +630,35 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             for s in sources:
                 last_use[s] = k
         fixed, arguments = self._fixed_training, self._call_arguments
+        # Keras' masks as its run gives them: a layer that takes a mask argument gets the
+        # one its graph recorded (``masks``); merges and attention layers read those their
+        # inputs carry (``carried``), which a MultiHeadAttention erases from its inputs.
+        erased = self._erased_reads(nodes)
+        carried = list(masks) if erased else None
         for k, (layer, sources) in enumerate(nodes):
             args = [values[s] for s in sources]
             node_training = fixed.get(k, training) if fixed else training
             arg = args if layer.takes_list else args[0]
-            if layer.takes_list:  # an attention layer reads its inputs' masks, as Keras'
-                lists = getattr(layer, "reads_list_masks", False)
+            lists = layer.takes_list and getattr(layer, "reads_list_masks", False)
+            if layer.takes_list:  # an attention layer or a merge reads its inputs' masks
                 mask = [masks[s] for s in sources] if lists else None
             else:
                 mask = masks[sources[0]]
+            read = mask
+            if carried is not None:
+                seen = [None if (k, s) in erased else carried[s] for s in sources]
+                read = seen if lists else (None if layer.takes_list else seen[0])
             own = arguments.get(k, {}) if arguments else {}
             if first + k in fused:
                 values.append(layer.transform(arg))
             else:
-                values.append(layer.call_masked(arg, node_training, mask, **own))
+                values.append(layer.call_masked(arg, node_training, read if lists else mask, **own))
             if layer.takes_list and mask is None:
                 masks.append(None)
             else:
                 masks.append(layer.mask_of_call(arg, mask, own))
+            if carried is not None:
+                carried.append(_carried_mask(layer, arg, mask, read, masks[-1], own))
             for s in sources:
                 if last_use[s] == k and s not in kept:
                     values[s] = None  # free what no later layer reads
@@ -656,6 +667,29 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         if output_masks is not None:  # the outputs' padding masks, for the loss
             output_masks.extend(masks[s] for s in outputs)
         return results[0] if len(results) == 1 else results
+
+    def _erased_reads(self, nodes: list[Any]) -> frozenset[tuple[int, int]]:
+        """The (node, slot) reads that find no mask on the slot's tensor in Keras' run: a
+        MultiHeadAttention erases the masks of the tensors it reads (Keras' own quirk),
+        so each later call reading them (in Keras' order of running them) finds none."""
+        cached = getattr(self, "_erased_cache", None)
+        if cached is not None and cached[0] is nodes:
+            return cached[1]
+        from .attention import erases_input_masks
+
+        readers = [k for k, (layer, _) in enumerate(nodes) if erases_input_masks(layer)]
+        found: set[tuple[int, int]] = set()
+        if readers:
+            from .keras_files import execution_order
+
+            rank = {j: i for i, j in enumerate(execution_order(self))}
+            for m in readers:
+                read = set(nodes[m][1])
+                for k, (_, sources) in enumerate(nodes):
+                    if k != m and rank[k] > rank[m]:
+                        found.update((k, s) for s in sources if s in read)
+        self._erased_cache = (nodes, frozenset(found))
+        return self._erased_cache[1]
 
     @property
     def losses(self) -> list[Tensor]:
@@ -891,6 +925,41 @@ class Sequential(Model):
                 for layer in self.layers
             ],
         }
+
+
+def _carried_mask(
+    layer: Layer, x: Any, recorded_in: Any, read: Any, recorded_out: Any, own: dict
+) -> Any:
+    """The mask a call's output carries in Keras' run: the one its graph recorded, unless
+    what the call read differs from the record (a mask erased upstream): then the layer's
+    mask of what it read, or of the recorded one for a layer whose call takes a mask."""
+    if read is recorded_in or (
+        isinstance(read, list)
+        and isinstance(recorded_in, list)
+        and all(a is b for a, b in zip(read, recorded_in, strict=True))
+    ):
+        return recorded_out
+    if layer.takes_list and not getattr(layer, "reads_list_masks", False):
+        return None
+    if not layer.takes_list and recorded_in is not None and _call_takes_mask(layer):
+        return recorded_out
+    return layer.mask_of_call(x, read, own)
+
+
+def _call_takes_mask(layer: Layer) -> bool:
+    """Whether Keras' call of this layer takes a mask argument (which its graph records)."""
+    return (
+        type(layer).masked_call is not Layer.masked_call
+        or isinstance(layer, Model)
+        or type(layer).__name__ in _KERAS_MASK_CALLS
+    )
+
+
+# Keras 3.15's layers whose call takes ``mask`` (a single input's).
+_KERAS_MASK_CALLS = frozenset(
+    "BatchNormalization Bidirectional ConvLSTM1D ConvLSTM2D ConvLSTM3D GRU LSTM "
+    "GlobalAveragePooling1D Lambda Pipeline RNN SimpleRNN Softmax TimeDistributed".split()
+)
 
 
 class SelectOutput(Layer):

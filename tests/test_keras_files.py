@@ -42,6 +42,7 @@ NAMES = [
     "attention_axes",
     "masked_attention",
     "attention_scores",
+    "erased_masks",
 ]
 
 

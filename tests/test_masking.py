@@ -359,7 +359,9 @@ def test_attention_layers_read_padding_masks_as_the_unpadded_sequences(device):
     y = L.Embedding(10, 8, mask_zero=True)(other)
     itself = L.MultiHeadAttention(2, 4)(x, x)
     across = L.MultiHeadAttention(2, 4)(itself, y)
-    dot = L.Attention(use_scale=True)([across, y])
+    # (the MultiHeadAttention erased y's mask, as Keras': the Attention reads its own)
+    values = L.Embedding(10, 8, mask_zero=True)(other)
+    dot = L.Attention(use_scale=True)([across, values])
     model = Model([tokens, other], L.GlobalAveragePooling1D()(dot))
     for layer in model.layers:
         layer.set_weights([rng.normal(size=w.shape) * 0.5 for w in layer.get_weights()])
@@ -405,3 +407,31 @@ def test_merges_join_masks_as_keras(device):
     np.testing.assert_allclose(steps, _masked_mean(joined, kept), rtol=1e-6)
     paired = np.concatenate([a_values, b_values], axis=-1)
     np.testing.assert_allclose(features, _masked_mean(paired, either), rtol=1e-6)
+
+
+def test_multi_head_attention_erases_its_inputs_masks_as_keras(device):
+    """Keras' MultiHeadAttention takes the masks off the tensors it reads: eagerly, and in a
+    model's run, where a later merge finds none on them and keeps none, and the next
+    attention layer masks nothing (an average still gets the mask its graph recorded)."""
+    ids = np.array([[3, 4, 0, 0], [5, 6, 7, 8]])
+    embedding = L.Embedding(10, 6, mask_zero=True)
+    embedding.to(device)
+    x = embedding(backend.to_device(ids, device))
+    mha = L.MultiHeadAttention(2, 3)
+    out = mha(x, x)
+    assert x._keras_mask is None
+    np.testing.assert_array_equal(host(out._keras_mask), ids != 0)
+
+    tokens = Input((4,), dtype="int32")
+    h = L.Embedding(10, 6, mask_zero=True)(tokens)
+    first = L.MultiHeadAttention(2, 3)
+    second = L.MultiHeadAttention(2, 3)
+    summed = L.Add()([h, first(h, h)])
+    model = Model(tokens, [second(summed, summed), L.GlobalAveragePooling1D()(summed)])
+    model = model.to(device)
+    got, pooled = model.predict(ids, verbose=0)
+    inner = Model(tokens, summed).to(device).predict(ids, verbose=0)
+    unmasked = Tensor(backend.to_device(inner, device))
+    plain = host(second(unmasked, unmasked))
+    np.testing.assert_allclose(got, plain, rtol=1e-5, atol=1e-6)  # no mask reached it
+    np.testing.assert_allclose(pooled[0], inner[0, :2].mean(axis=0), rtol=1e-5, atol=1e-6)

@@ -508,6 +508,37 @@ def masked_attention():
     return model, [ids, others]
 
 
+def erased_masks():
+    """Keras' MultiHeadAttention erases the masks of the tensors it reads, in its run, so a
+    later call reading them finds none: a merge then keeps no mask, and the next attention
+    layer masks nothing; the layers whose call takes a mask (the average) get the one the
+    graph recorded. Two Transformer blocks on a padded sequence, an Attention and a
+    Maximum reading tensors an attention layer read before them."""
+    tokens, other = keras.Input((6,), dtype="int32"), keras.Input((4,), dtype="int32")
+    x = layers.Embedding(12, 8, mask_zero=True)(tokens)
+    y = layers.Embedding(12, 8, mask_zero=True)(other)
+    h = x
+    for _ in range(2):
+        attended = layers.MultiHeadAttention(2, 4)(h, h)
+        h = layers.LayerNormalization()(layers.Add()([h, attended]))
+    across = layers.MultiHeadAttention(2, 4, name="across")(h, y)
+    dot = layers.Attention(name="dot")([across, y])
+    largest = layers.Maximum()([x, dot])
+    pooled = layers.GlobalAveragePooling1D()(h)
+    model = keras.Model(
+        [tokens, other],
+        [pooled, h, dot, layers.GlobalAveragePooling1D()(largest)],
+        name="erased_masks",
+    )
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    ids = rng.integers(1, 12, (3, 6)).astype("int32")
+    ids[0, 4:], ids[1, 2:] = 0, 0
+    others = rng.integers(1, 12, (3, 4)).astype("int32")
+    others[0, 3:], others[2, 1:] = 0, 0
+    return model, [ids, others]
+
+
 def attention_scores():
     """Attention layers giving their weights too (return_attention_scores): Keras then runs
     MultiHeadAttention through its Softmax layer, which gives a query that sees no key (a
@@ -593,6 +624,7 @@ MAKERS = (
     attention_axes,
     masked_attention,
     attention_scores,
+    erased_masks,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

@@ -471,6 +471,14 @@ def attention_axes():
     return model, rng.normal(size=(3, 4, 5, 6)).astype("float32")
 
 
+def _padded_ids(shape, padded_from):
+    """Token ids 1..11, each row named in ``padded_from`` padded with 0 from that step on."""
+    ids = rng.integers(1, 12, shape).astype("int32")
+    for row, start in padded_from.items():
+        ids[row, start:] = 0
+    return ids
+
+
 def masked_attention():
     """Attention layers reading padding masks, as Keras' do: MultiHeadAttention on a padded
     sequence (self-attention, causal too, and across to another padded sequence),
@@ -501,11 +509,7 @@ def masked_attention():
     model = keras.Model([tokens, other], [*outputs, across], name="masked_attention")
     for weight in model.weights:
         weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
-    ids = rng.integers(1, 12, (3, 6)).astype("int32")
-    ids[0, 4:], ids[1, 2:] = 0, 0
-    others = rng.integers(1, 12, (3, 4)).astype("int32")
-    others[0, 3:], others[2, 1:] = 0, 0
-    return model, [ids, others]
+    return model, [_padded_ids((3, 6), {0: 4, 1: 2}), _padded_ids((3, 4), {0: 3, 2: 1})]
 
 
 def erased_masks():
@@ -532,11 +536,7 @@ def erased_masks():
     )
     for weight in model.weights:
         weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
-    ids = rng.integers(1, 12, (3, 6)).astype("int32")
-    ids[0, 4:], ids[1, 2:] = 0, 0
-    others = rng.integers(1, 12, (3, 4)).astype("int32")
-    others[0, 3:], others[2, 1:] = 0, 0
-    return model, [ids, others]
+    return model, [_padded_ids((3, 6), {0: 4, 1: 2}), _padded_ids((3, 4), {0: 3, 2: 1})]
 
 
 def attention_scores():
@@ -570,10 +570,7 @@ def attention_scores():
     )
     for weight in model.weights:
         weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
-    ids = rng.integers(1, 12, (3, 5)).astype("int32")
-    ids[0, 3:], ids[1, 1:] = 0, 0
-    others = rng.integers(1, 12, (3, 4)).astype("int32")
-    others[0, 2:], others[2, 3:] = 0, 0
+    ids, others = _padded_ids((3, 5), {0: 3, 1: 1}), _padded_ids((3, 4), {0: 2, 2: 3})
     seen = rng.random((3, 5, 4)) < 0.7
     return model, [ids, others, rng.normal(size=(3, 3, 4, 5)).astype("float32"), seen]
 

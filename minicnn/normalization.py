@@ -162,6 +162,41 @@ class BatchNormalization(_ScaleAndShift):
             axis=self._feature_axis(x.shape[1:]) + 1,
         )
 
+    def masked_call(self, x: Tensor, training: bool, mask: Any, **kwargs: Any) -> Tensor:
+        """Keras' BatchNormalization given a padding mask: in training, the batch's mean and
+        variance are those of the kept entries only (each divided by their count plus
+        1e-7, as Keras'), and the moving statistics move towards them; every entry is
+        normalized by them. Otherwise the mask changes nothing."""
+        if mask.ndim != x.ndim - 1:
+            raise ValueError(
+                f"{self.describe()}: the mask must have one axis less than the inputs; got "
+                f"mask of shape {tuple(mask.shape)} for inputs of {x.shape}."
+            )
+        if not (training and self.trainable):
+            return self.call(x, training)
+        from . import ops
+
+        weights = list(self._weights)
+        xp = backend.get_array_module(x.data)
+        axis = self._feature_axis(x.shape[1:]) + 1
+        features = weights[-1].shape
+        gamma = weights.pop(0) if self.scale else xp.ones(features, x.dtype)
+        beta = weights.pop(0) if self.center else xp.zeros(features, x.dtype)
+        moving_mean, moving_variance = weights
+        kept = xp.broadcast_to(mask.astype(x.dtype)[..., None], x.shape)
+        axes = tuple(a for a in range(x.ndim) if a != axis)
+        count = kept.sum(axis=axes, keepdims=True) + x.dtype.type(1e-7)
+        mean = ops.sum(x * Tensor(kept), axis=axes, keepdims=True) / Tensor(count)
+        centered = (x - mean) * Tensor(kept)
+        variance = ops.sum(centered * centered, axis=axes, keepdims=True) / Tensor(count)
+        for moving, batch in ((moving_mean, mean), (moving_variance, variance)):
+            moving.data *= moving.dtype.type(self.momentum)
+            moving.data += moving.dtype.type(1 - self.momentum) * batch.data.reshape(features)
+        shape = [1] * x.ndim
+        shape[axis] = features[0]
+        scale = ops.reshape(gamma, tuple(shape)) / ops.sqrt(variance + self.epsilon)
+        return (x - mean) * scale + ops.reshape(beta, tuple(shape))
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),

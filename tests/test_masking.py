@@ -435,3 +435,36 @@ def test_multi_head_attention_erases_its_inputs_masks_as_keras(device):
     plain = host(second(unmasked, unmasked))
     np.testing.assert_allclose(got, plain, rtol=1e-5, atol=1e-6)  # no mask reached it
     np.testing.assert_allclose(pooled[0], inner[0, :2].mean(axis=0), rtol=1e-5, atol=1e-6)
+
+
+def test_batch_normalization_takes_the_moments_of_kept_steps_in_training(device):
+    """Keras' BatchNormalization with a padding mask: in training, the mean and variance of
+    the kept steps only (divided by their count plus 1e-7), the moving statistics moving
+    towards them, every step normalized; in inference the mask changes nothing. A float64
+    gradient check of the masked pass."""
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(3, 5, 4))
+    mask = np.ones((3, 5), bool)
+    mask[0, 3:], mask[1, 1:] = False, False
+    bn = L.BatchNormalization(momentum=0.9)
+    bn.build((5, 4))
+    gamma, beta = rng.normal(size=4), rng.normal(size=4)
+    bn.set_weights([gamma, beta, np.zeros(4), np.ones(4)])
+    bn.to(device)
+    kept = x[mask]  # (kept steps, features)
+    mean, variance = kept.mean(axis=0), kept.var(axis=0)
+    scale = kept.shape[0] / (kept.shape[0] + 1e-7)
+    expected = (x - mean * scale) / np.sqrt(variance * scale + 1e-3) * gamma + beta
+    device_mask = backend.to_device(mask, device)
+    got = bn.call_masked(Tensor(backend.to_device(x.astype(np.float32), device)), True, device_mask)
+    np.testing.assert_allclose(host(got), expected, rtol=1e-4, atol=1e-5)
+    moving_mean, moving_variance = bn.get_weights()[2:]
+    np.testing.assert_allclose(moving_mean, 0.1 * mean, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(moving_variance, 0.9 + 0.1 * variance, rtol=1e-4)
+    inference = bn.call_masked(Tensor(backend.to_device(x, device)), False, device_mask)
+    np.testing.assert_allclose(
+        host(inference), host(bn.call(Tensor(backend.to_device(x, device)), False))
+    )
+    check_gradients(lambda t: bn.call_masked(t, True, device_mask), x, device=device)
+    with pytest.raises(ValueError, match="one axis less than the inputs"):
+        bn.call_masked(Tensor(x), True, np.ones((3, 5, 4), bool))

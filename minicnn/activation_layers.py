@@ -38,7 +38,10 @@ class Activation(Layer):
 
 
 class _Elementwise(Layer):
-    """An activation layer with arguments of its own; shapes pass through."""
+    """An activation layer with arguments of its own; shapes and padding masks pass
+    through, as in Keras."""
+
+    supports_masking = True
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape

@@ -109,6 +109,7 @@ class _AttentionLayer(Layer):
     takes_list = True
     # A model's graph hands it the padding masks of its inputs (query, value, key), as Keras.
     reads_list_masks = True
+    supports_masking = True
     # Keras' call argument kept with each call in a model's graph: the output, then the
     # attention weights.
     call_arguments = ("return_attention_scores",)

@@ -200,7 +200,7 @@ class EinsumDense(Quantizable, LowRankAdaptation, _Activated):
 
     WEIGHT_NAMES = ("kernel", "bias")
 
-    supports_masking = True
+    supports_masking = False  # Keras' EinsumDense drops a padding mask
 
     def __init__(
         self,

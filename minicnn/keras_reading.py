@@ -506,7 +506,8 @@ def _arrays(group: Any, class_name: str, layer: Any = None) -> list[np.ndarray]:
         cell = group["cell"]
         if "cells" not in cell:
             return found + _arrays(cell, "")
-        names = [c.name for c in layer.cell.cells] if layer is not None else sorted(cell["cells"])
+        # Keras names each cell's group by its class, numbered (gru_cell, gru_cell_1, ...)
+        names = group_paths(layer.cell.cells) if layer is not None else sorted(cell["cells"])
         return found + [a for name in names for a in _arrays(cell["cells"][name], "")]
     for sub in SUBLAYERS.get(class_name, ()):
         if sub in group:

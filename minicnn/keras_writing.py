@@ -476,9 +476,9 @@ def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarr
         cell = group.create_group("cell")
         cell.create_group("vars")
         inner, start = cell.create_group("cells"), 0
-        for sub in stacked:
+        for sub, path in zip(stacked, group_paths(stacked), strict=True):  # Keras' names
             count = len(sub.weights)
-            _write_arrays(inner.create_group(sub.name), None, "", arrays[start : start + count])
+            _write_arrays(inner.create_group(path), None, "", arrays[start : start + count])
             start += count
         return
     if not subs:

@@ -18,6 +18,7 @@ class _Merge(Layer):
     takes_list = True
     # A model's graph hands it its inputs' padding masks, as Keras' merges read them.
     reads_list_masks = True
+    supports_masking = True
 
     def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
         """The merge given its inputs' masks; most merges' values do not depend on them."""
@@ -117,7 +118,7 @@ class CustomScaleLayer(_Merge):
     of its two inputs, a block's input and its branch; here so that Keras' files of that
     model are read."""
 
-    reads_list_masks = False  # a plain Keras layer: it takes no masks
+    reads_list_masks = supports_masking = False  # a plain Keras layer: it takes no masks
 
     def __init__(self, scale: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)

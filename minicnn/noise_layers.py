@@ -23,6 +23,7 @@ def _rate(value: Any, owner: str) -> float:
 
 class _NoiseLayer(_RandomLayer):
     default_training = False  # Keras' noise layers: call(inputs, training=False)
+    supports_masking = True  # a padding mask passes through, as in Keras
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape

@@ -314,6 +314,8 @@ class RMSNormalization(LayerNormalization):
     square of its values over ``axis`` (plus ``epsilon``), then scaled by a learned weight
     per position of those axes (ones at first); no centering, no shift."""
 
+    supports_masking = False  # Keras' RMSNormalization drops a padding mask
+
     def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-6, **kwargs: Any):
         super().__init__(axis=axis, epsilon=epsilon, center=False, scale=True, **kwargs)
 

@@ -32,6 +32,8 @@ class Rescaling(Layer):
     """``x * scale + offset`` (``Rescaling(1 / 255)`` maps pixels to [0, 1]; ``Rescaling(1 /
     127.5, offset=-1)`` to [-1, 1]). ``scale`` and ``offset`` are numbers or one per channel."""
 
+    supports_masking = True  # a padding mask passes through, as in Keras
+
     def __init__(self, scale: Any, offset: Any = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scale = _scale_or_channels(scale, "scale", self.describe())
@@ -169,6 +171,8 @@ class Normalization(Layer):
     and variance are constants of the config, and a layer to adapt has three non-trainable
     weights: the mean, the variance (of the kept axes' shape) and the count of values each
     was computed from."""
+
+    supports_masking = True  # a padding mask passes through, as in Keras
 
     WEIGHT_NAMES = ("mean", "variance", "count")
 

@@ -411,7 +411,23 @@ class RNN(Layer):
     def losses(self) -> list[Tensor]:
         return [loss for cell in self._cells() for loss in cell.losses] + self._call_losses
 
-    def call(self, x: Any, training: bool) -> Any:
+    supports_masking = True
+
+    def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
+        return self.call(x, training, mask=mask)
+
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
+        output = mask if self.return_sequences else None
+        if self.return_state:  # the output's mask, and none for each state, as Keras'
+            return [output, *[None] * len(_sizes(self.cell.state_size))]
+        return output
+
+    def _output_state(self) -> int:
+        """Where the last cell's first state (its previous output) is among the states."""
+        cells = self._cells()
+        return sum(len(_sizes(cell.state_size)) for cell in cells[:-1])
+
+    def call(self, x: Any, training: bool, mask: Any = None) -> Any:
         # The layer's weights are its cells' (the same Tensors); a swap of the layer's list
         # (a gradient check's, say) reaches the cells that compute with their lists.
         start = 0
@@ -437,10 +453,26 @@ class RNN(Layer):
         for cell in self._cells():  # each sequence its own dropout masks, as Keras'
             if hasattr(cell, "reset_dropout_masks"):
                 cell.reset_dropout_masks()
+        keep = None
+        if mask is not None:  # (batch, steps): a masked step keeps the states, as Keras'
+            keep = xp.asarray(mask).astype(bool).reshape(n, steps, 1)
+            keep = keep[:, ::-1] if self.go_backwards else keep
         outputs = []
         for t in range(steps):
-            out, states = _run_cell(self.cell, x[:, t], states, training)
-            states = list(states) if isinstance(states, (list, tuple)) else [states]
+            out, found = _run_cell(self.cell, x[:, t], states, training)
+            found = list(found) if isinstance(found, (list, tuple)) else [found]
+            if keep is not None:
+                kept = keep[:, t]
+                # Keras' rnn: a masked step's output is 0 (zero_output_for_mask) or the
+                # (last) cell's first state as it was: its previous output.
+                previous = states[self._output_state()]
+                if self.zero_output_for_mask or tuple(previous.shape) != tuple(out.shape):
+                    held = Tensor(xp.zeros(out.shape, out.dtype))
+                else:
+                    held = previous
+                out = ops.where(kept, out, held)
+                found = [ops.where(kept, new, old) for new, old in zip(found, states, strict=True)]
+            states = found
             outputs.append(out)
         result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result, *states] if self.return_state else result

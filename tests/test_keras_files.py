@@ -43,6 +43,7 @@ NAMES = [
     "masked_attention",
     "attention_scores",
     "erased_masks",
+    "masked_cells",
 ]
 
 

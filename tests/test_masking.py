@@ -17,6 +17,8 @@ RNNS = {
     "simple": lambda **kw: L.SimpleRNN(4, **kw),
     "lstm": lambda **kw: L.LSTM(4, **kw),
     "gru": lambda **kw: L.GRU(4, **kw),
+    "cell": lambda **kw: L.RNN(L.LSTMCell(4), **kw),
+    "stacked_cells": lambda **kw: L.RNN([L.GRUCell(3), L.SimpleRNNCell(4)], **kw),
 }
 
 
@@ -111,6 +113,9 @@ def test_masked_recurrences_gradients_check_in_float64(kind, zero_output, device
     weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights]
 
     def run(xt, *wt):
+        if isinstance(layer, L.RNN):  # RNN(cell): its weights are its cells'
+            layer._weights = list(wt)
+            return layer.call(xt, False, mask=mask)
         return layer._run(xt, False, list(wt), mask)
 
     check_gradients(run, x, *weights, device=device)
@@ -468,3 +473,25 @@ def test_batch_normalization_takes_the_moments_of_kept_steps_in_training(device)
     check_gradients(lambda t: bn.call_masked(t, True, device_mask), x, device=device)
     with pytest.raises(ValueError, match="one axis less than the inputs"):
         bn.call_masked(Tensor(x), True, np.ones((3, 5, 4), bool))
+
+
+# Keras 3.15's supports_masking of these layers (a padding mask passes through or not).
+KERAS_SUPPORTS_MASKING = {
+    True: [
+        "L.ReLU()", "L.LeakyReLU()", "L.ELU()", "L.PReLU()", "L.Softmax()",
+        "L.GaussianNoise(0.1)", "L.GaussianDropout(0.1)", "L.AlphaDropout(0.1)",
+        "L.Rescaling(0.5)", "L.Normalization()", "L.RNN(L.LSTMCell(2))", "L.Add()",
+        "L.Concatenate()", "L.Dot(axes=1)", "L.Attention()", "L.MultiHeadAttention(2, 2)",
+        "L.Dense(2)", "L.LayerNormalization()", "L.BatchNormalization()", "L.Dropout(0.1)",
+    ],
+    False: [
+        "L.EinsumDense('ab,bc->ac', output_shape=2)", "L.RMSNormalization()", "L.Conv1D(2, 2)",
+        "L.Flatten()", "L.MaxPooling1D()",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_layers_pass_masks_on_where_keras_does(supported):
+    for spec in KERAS_SUPPORTS_MASKING[supported]:
+        assert eval(spec).supports_masking is supported, spec

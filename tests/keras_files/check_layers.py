@@ -5,7 +5,7 @@ Python where Keras 3 and a backend are installed, naming minicnn's Python:
 
     MINICNN_PYTHON=.venv/bin/python KERAS_BACKEND=jax python tests/keras_files/check_layers.py
 
-With Keras 3.15 on JAX, all 101 cases agree both ways (Equalization, which Keras 3.15 cannot
+With Keras 3.15 on JAX, all 141 cases agree both ways (Equalization, which Keras 3.15 cannot
 put in a functional model, and Hashing, which needs TensorFlow, are left out). Then minicnn
 writes each model it read as Keras 3's archive again, and Keras must load it and predict the
 same.
@@ -107,7 +107,11 @@ def make_cases(keras, cases, layer_of, folder, extension):
     done = {}
     for name, (spec, shape) in cases.items():
         try:
-            if shape in ("int", None):  # ids: a category encoding's tokens, an embedding's
+            if shape == "masked":  # padded ids, embedded with their mask, then the layer
+                inp = keras.Input((6,), dtype="int32")
+                x = rng.integers(1, 12, (3, 6)).astype("int32")
+                x[0, 4:], x[1, 2:] = 0, 0
+            elif shape in ("int", None):  # ids: a category encoding's tokens, an embedding's
                 inp = keras.Input((4,), dtype="int32")
                 x = rng.integers(0, 6 if shape else 10, (3, 4)).astype("int32")
             elif shape[0] == "image":  # pixel values in [0, 255]
@@ -116,7 +120,13 @@ def make_cases(keras, cases, layer_of, folder, extension):
             else:
                 inp = keras.Input(shape)
                 x = rng.normal(size=(3, *shape)).astype("float32")
-            model = keras.Model(inp, layer_of(spec)(inp))
+            if shape == "masked":  # the mask the layer gives on shows in a masked average
+                out = layer_of(spec)(keras.layers.Embedding(12, 4, mask_zero=True)(inp))
+                if len(out.shape) == 3:
+                    out = keras.layers.GlobalAveragePooling1D()(out)
+                model = keras.Model(inp, out)
+            else:
+                model = keras.Model(inp, layer_of(spec)(inp))
             move_weights(model, rng, 0.1)
             y = model.predict(x, verbose=0)
             model.save(os.path.join(folder, f"{name}.{extension}"))
@@ -260,6 +270,51 @@ if __name__ == "__main__":
         "Maximum": ("MAX", (4,)),
         "Add": ("ADD", (4,)),
     }
+    # Each layer on an embedded padded sequence with its mask, a masked average after it:
+    # how the layer reads the mask and which mask it gives on.
+    MASKED_CASES = {
+        "Dense": "L.Dense(3)",
+        "EinsumDense": "L.EinsumDense('abc,cd->abd', output_shape=(None, 3))",
+        "LSTM_sequences": "L.LSTM(3, return_sequences=True)",
+        "GRU_last": "L.GRU(3)",
+        "SimpleRNN_backwards": "L.SimpleRNN(3, go_backwards=True, return_sequences=True)",
+        "RNN_LSTMCell": "L.RNN(L.LSTMCell(3), return_sequences=True)",
+        "Bidirectional_sequences": "L.Bidirectional(L.LSTM(2, return_sequences=True))",
+        "Bidirectional_last": "L.Bidirectional(L.GRU(2))",
+        "TimeDistributed": "L.TimeDistributed(L.Dense(3))",
+        "LayerNormalization": "L.LayerNormalization()",
+        "BatchNormalization": "L.BatchNormalization()",
+        "RMSNormalization": "L.RMSNormalization()",
+        "GroupNormalization": "L.GroupNormalization(groups=2)",
+        "UnitNormalization": "L.UnitNormalization()",
+        "Dropout": "L.Dropout(0.3)",
+        "SpatialDropout1D": "L.SpatialDropout1D(0.3)",
+        "GaussianNoise": "L.GaussianNoise(0.1)",
+        "Activation": "L.Activation('tanh')",
+        "ReLU": "L.ReLU()",
+        "Identity": "L.Identity()",
+        "Masking": "L.Masking(0.0)",
+        "Conv1D": "L.Conv1D(3, 2, padding='same')",
+        "MaxPooling1D": "L.MaxPooling1D(2)",
+        "UpSampling1D": "L.UpSampling1D(2)",
+        "ZeroPadding1D": "L.ZeroPadding1D(1)",
+        "Cropping1D": "L.Cropping1D((1, 0))",
+        "Reshape": "L.Reshape((6, 2, 2))",
+        "Flatten": "L.Flatten()",
+        "GlobalAveragePooling1D": "L.GlobalAveragePooling1D()",
+        "GlobalMaxPooling1D": "L.GlobalMaxPooling1D()",
+        "Add": "ADD",
+        "Multiply": "MUL",
+        "Maximum": "MAX",
+        "Subtract": "SUB",
+        "Concatenate_features": "L.Concatenate()([inp, L.Dense(3)(inp)])",
+        "Concatenate_steps": "L.Concatenate(axis=1)([inp, L.Dense(4)(inp)])",
+        "MultiHeadAttention": "L.MultiHeadAttention(2, 3)(inp, inp)",
+        "MHA_then_Add": "L.Add()([inp, L.MultiHeadAttention(2, 3)(inp, inp)])",
+        "Attention": "L.Attention()([inp, inp])",
+        "AdditiveAttention": "ADDATTN",
+    }
+    CASES.update({f"masked_{name}": (spec, "masked") for name, spec in MASKED_CASES.items()})
 
     two_inputs = {
         "ATTN": lambda inp: L.Attention(use_scale=True)([inp, inp]),
@@ -279,7 +334,15 @@ if __name__ == "__main__":
         "MAX": lambda inp: L.Maximum()([inp, L.Dense(4)(inp)]),
         "ADD": lambda inp: L.Add()([inp, L.Dense(4)(inp)]),
     }
-    make_cases(keras, CASES, lambda spec: two_inputs.get(spec) or eval(spec), folder, "keras")
+
+    def layer_of(spec):
+        if spec in two_inputs:
+            return two_inputs[spec]
+        if "inp" in spec:  # a graph of its own on the input
+            return lambda inp: eval(spec)
+        return eval(spec)
+
+    make_cases(keras, CASES, layer_of, folder, "keras")
     python = os.environ.get("MINICNN_PYTHON", sys.executable)
     subprocess.run([python, "-c", CHECK, folder], check=True)
     made = [

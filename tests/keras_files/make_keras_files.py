@@ -380,6 +380,22 @@ def rnn_cells():
     return model, rng.normal(size=(3, 5, 3)).astype("float32")
 
 
+def masked_cells():
+    """RNN layers around cells reading a padding mask as Keras' do (a masked step keeps the
+    states, and its output is the last cell's previous output), a stack of two GRU cells
+    named by the user, whose file groups Keras names by class (gru_cell, gru_cell_1)."""
+    tokens = keras.Input((6,), dtype="int32")
+    x = layers.Embedding(12, 4, mask_zero=True)(tokens)
+    cells = [layers.GRUCell(4, name="first"), layers.GRUCell(4, name="second")]
+    stacked = layers.RNN(layers.StackedRNNCells(cells), return_sequences=True)(x)
+    backwards = layers.RNN(layers.LSTMCell(3), go_backwards=True)(x)
+    outputs = [layers.GlobalAveragePooling1D()(stacked), backwards]
+    model = keras.Model(tokens, outputs, name="masked_cells")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    return model, _padded_ids((3, 6), {0: 4, 1: 2})
+
+
 def custom_sublayers():
     """A user's layer holding layers as attributes (tests/custom_sublayers.py): Keras keeps
     each under its attribute's path, a list's and dict's by class name."""
@@ -622,6 +638,7 @@ MAKERS = (
     masked_attention,
     attention_scores,
     erased_masks,
+    masked_cells,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

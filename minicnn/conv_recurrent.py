@@ -19,7 +19,7 @@ from .autograd import Tensor
 from .data_checks import positive_int
 from .layer_base import Shape, _padding, positive_sizes
 from .layers import conv_output_size, dilated_size, dilation
-from .recurrent import RecurrentOptions, Reverse
+from .recurrent import RecurrentOptions, Reverse, StartsFromStates
 from .volume_ops import conv3d
 
 
@@ -34,10 +34,11 @@ def _conv(rank: int, x: Tensor, kernel: Any, bias: Any, strides: Any, padding: s
     return conv3d(x, kernel, bias, strides, padding)
 
 
-class _ConvLSTM(RecurrentOptions):
+class _ConvLSTM(StartsFromStates, RecurrentOptions):
     """What the three share: Keras' arguments, weights (kernel (*window, in, 4 * filters),
     recurrent kernel (*window, filters, 4 * filters), bias (4 * filters,), gates in Keras'
-    order i, f, c, o) and the recurrence."""
+    order i, f, c, o) and the recurrence; initial states, stateful runs and padding masks
+    as Keras' RNN layer has them."""
 
     WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
 
@@ -72,6 +73,8 @@ class _ConvLSTM(RecurrentOptions):
         return_state: bool = False,
         go_backwards: bool = False,
         stateful: bool = False,
+        unroll: bool = False,
+        zero_output_for_mask: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -98,12 +101,30 @@ class _ConvLSTM(RecurrentOptions):
             recurrent_dropout,
             seed,
         )
-        if stateful:
-            raise ValueError(f"{layer}: stateful=True is not available for ConvLSTM layers.")
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
-        self.go_backwards = bool(go_backwards)
+        self.go_backwards, self.stateful = bool(go_backwards), bool(stateful)
+        self._states = None
+        # Keras' unroll changes how its loop runs, not what it gives; minicnn's is one loop.
+        self.unroll = bool(unroll)
+        # A masked step of a returned sequence: zeros, or (Keras' default) the last output.
+        self.zero_output_for_mask = bool(zero_output_for_mask)
 
     # -- shapes and weights ----------------------------------------------------------------
+    def _sequence_shape(self, input_shape: Any) -> Shape:
+        """The input sequence's shape (the first of a list with initial states), the
+        states checked against the step's output."""
+        if not self.takes_list:
+            return tuple(input_shape)
+        sequence, *states = input_shape
+        state = (*self._frame_output(tuple(sequence)), self.filters)
+        for given in states:
+            if tuple(given) != state:
+                raise ValueError(
+                    f"{self.describe()}: an initial state has the shape of a step's output, "
+                    f"{(None, *state)}; got {(None, *given)}."
+                )
+        return tuple(sequence)
+
     def _frame_output(self, input_shape: Shape) -> tuple[int, ...]:
         """The spatial sizes of a step's output."""
         if len(input_shape) != self.rank + 2:
@@ -123,11 +144,13 @@ class _ConvLSTM(RecurrentOptions):
         )
 
     def compute_output_shape(self, input_shape: Shape) -> Any:
+        input_shape = self._sequence_shape(input_shape)
         frame = (*self._frame_output(input_shape), self.filters)
         out = (input_shape[0], *frame) if self.return_sequences else frame
         return [out, frame, frame] if self.return_state else out
 
     def _create_weights(self, input_shape: Shape) -> list[np.ndarray]:
+        input_shape = self._sequence_shape(input_shape)
         gates = 4 * self.filters
         made = self._initializers
         weights = [
@@ -148,22 +171,55 @@ class _ConvLSTM(RecurrentOptions):
             kernel = conv_ops.DilateKernel(self.dilation_rate)(kernel)
         return kernel
 
-    def call(self, x: Tensor, training: bool) -> Any:
+    supports_masking = True
+
+    def call(self, x: Any, training: bool) -> Any:
+        if isinstance(x, (list, tuple)):
+            return self._run(x[0], training, initial=list(x[1:]))
+        return self._run(x, training)
+
+    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Any:
+        return self._run(x, training, mask)
+
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
+        output = mask if self.return_sequences else None
+        # With return_state, as Keras: the output's mask, and none for each state.
+        return [output, None, None] if self.return_state else output
+
+    def _step_mask(self, mask: Any, x: Tensor) -> Any:
+        """A (batch, time) padding mask as booleans that broadcast over a step's state."""
+        xp = backend.get_array_module(x.data)
+        keep = xp.asarray(mask).astype(bool)
+        if keep.shape != tuple(x.shape[:2]):
+            raise ValueError(
+                f"{self.describe()}: a padding mask has shape (batch, time) = "
+                f"{tuple(x.shape[:2])}; got {keep.shape}."
+            )
+        keep = keep.reshape(*keep.shape, *(1,) * (self.rank + 1))
+        return keep[:, ::-1] if self.go_backwards else keep
+
+    def _run(
+        self, x: Tensor, training: bool, mask: Any = None, initial: list[Any] | None = None
+    ) -> Any:
+        """The recurrence over x's frames, from ``initial`` states (h, c) or a stateful
+        layer's or zeros; a step that ``mask`` (batch, time) hides keeps the states, as in
+        Keras' rnn."""
         xp = backend.get_array_module(x.data)
         n, steps = x.shape[0], x.shape[1]
+        keep = None if mask is None else self._step_mask(mask, x)
         if self.go_backwards:
             x = Reverse()(x)
         if training and self.dropout:
-            mask = (n, 1, *x.shape[2:])
-            x = F.dropout(x, self.dropout, True, noise_shape=mask, generator=self._generator)
+            noise = (n, 1, *x.shape[2:])
+            x = F.dropout(x, self.dropout, True, noise_shape=noise, generator=self._generator)
         gates = 4 * self.filters
         bias = self._weights[2] if self.use_bias else xp.zeros(gates, x.dtype)
         frames = F.reshape(x, (n * steps, *x.shape[2:]))
         projected = _conv(self.rank, frames, self._kernel(0), bias, self.strides, self.padding)
         projected = F.reshape(projected, (n, steps, *projected.shape[1:]))
         state_shape = (n, *projected.shape[2:-1], self.filters)
-        h = Tensor(xp.zeros(state_shape, x.dtype))
-        c = Tensor(xp.zeros(state_shape, x.dtype))
+        started = self._starting_states(initial, state_shape)
+        h, c = started or [Tensor(xp.zeros(state_shape, x.dtype)) for _ in range(2)]
         recurrent_mask = None
         if training and self.recurrent_dropout:
             recurrent_mask = F.dropout_mask(
@@ -180,10 +236,18 @@ class _ConvLSTM(RecurrentOptions):
             forget = self.recurrent_activation(z[..., f : 2 * f])
             candidate = self.activation(z[..., 2 * f : 3 * f])
             o = self.recurrent_activation(z[..., 3 * f :])
-            c = forget * c + i * candidate
-            h = o * self.activation(c)
-            outputs.append(h)
-        out = ops.stack(outputs, axis=1) if self.return_sequences else h
+            new_c = forget * c + i * candidate
+            new_h = o * self.activation(new_c)
+            if keep is None:
+                h, c, out = new_h, new_c, new_h
+            else:  # Keras' rnn: a hidden step gives 0 or the previous output (h)
+                kept = keep[:, t]
+                held = Tensor(xp.zeros(state_shape, x.dtype)) if self.zero_output_for_mask else h
+                out = ops.where(kept, new_h, held)
+                h, c = ops.where(kept, new_h, h), ops.where(kept, new_c, c)
+            outputs.append(out)
+        self._keep_states([h, c])
+        out = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [out, h, c] if self.return_state else out
 
     def get_config(self) -> dict[str, Any]:
@@ -202,6 +266,9 @@ class _ConvLSTM(RecurrentOptions):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
         }
 
 

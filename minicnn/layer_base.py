@@ -69,6 +69,15 @@ def channels_last(value: Any, layer: str) -> str:
     )
 
 
+def _attach_masks(out: Any, out_mask: Any) -> None:
+    """Eager outputs carry their masks as ``_keras_mask`` (one each for a list of them)."""
+    outs = out if isinstance(out, (list, tuple)) else [out]
+    masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
+    for tensor, mask in zip(outs, masks, strict=False):
+        if isinstance(tensor, Tensor) and mask is not None:
+            tensor._keras_mask = mask
+
+
 def _channel_last_order(ndim: int, channel: int) -> tuple[int, ...]:
     """The axes that move axis ``channel`` of an ``ndim``-array to the end."""
     return (*(a for a in range(ndim) if a != channel), channel)
@@ -95,16 +104,31 @@ def _channels_back(out: Any, spatial: int) -> Any:
 
 
 def _channels_first_call(layer: Any, x: Any, training: bool = False) -> Any:
+    """A channels_first layer's call: every input (the sequence, and a ConvLSTM's initial
+    states after it) with its channels moved last, and the outputs' moved back."""
     from .ops import transpose
 
-    first = layer.channels_first_axis
-    moved = transpose(x, _channel_last_order(x.ndim, first + 1))
-    return _channels_back(type(layer).call(layer, moved, training), x.ndim - first - 2)
+    items = list(x) if isinstance(x, (list, tuple)) else [x]
+    spatial = items[0].ndim - layer.channels_first_axis - 2
+    moved = [transpose(t, _channel_last_order(t.ndim, t.ndim - spatial - 1)) for t in items]
+    given = moved if isinstance(x, (list, tuple)) else moved[0]
+    return _channels_back(type(layer).call(layer, given, training), spatial)
 
 
-def _channels_first_shape(layer: Any, input_shape: Shape) -> Any:
-    spatial = len(input_shape) - layer.channels_first_axis - 1
-    out = type(layer).compute_output_shape(layer, layer._channels_last_shape(tuple(input_shape)))
+def _is_shape_list(input_shape: Any) -> bool:
+    """Whether ``input_shape`` is a list of shapes (a layer called on several inputs)."""
+    return (
+        isinstance(input_shape, list)
+        and bool(input_shape)
+        and isinstance(input_shape[0], (list, tuple))
+    )
+
+
+def _channels_first_shape(layer: Any, input_shape: Any) -> Any:
+    main = input_shape[0] if _is_shape_list(input_shape) else input_shape
+    spatial = len(main) - layer.channels_first_axis - 1
+    given = input_shape if _is_shape_list(input_shape) else tuple(input_shape)
+    out = type(layer).compute_output_shape(layer, layer._channels_last_shape(given))
     if isinstance(out, list):
         return [_to_channels_first(o, spatial) for o in out]
     return _to_channels_first(out, spatial)
@@ -359,6 +383,12 @@ class Layer:
         """A sample shape as the layer computes with it: the channels last."""
         if getattr(self, "data_format", "channels_last") != "channels_first":
             return input_shape
+        if _is_shape_list(input_shape):  # the sequence, then states without its time axis
+            spatial = len(input_shape[0]) - self.channels_first_axis - 1
+            return [
+                tuple(s[a] for a in _channel_last_order(len(s), len(s) - spatial - 1))
+                for s in input_shape
+            ]
         order = _channel_last_order(len(input_shape), self.channels_first_axis)
         return tuple(input_shape[a] for a in order)
 
@@ -753,6 +783,11 @@ class Layer:
         tensors per sample take part, the result is one per sample."""
         return all(batch_inputs)
 
+    # A layer of several inputs whose output's mask is its first input's (Keras' mask of
+    # a call's first argument), though its call reads none: a recurrent layer started from
+    # given states.
+    passes_first_mask = False
+
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
         """The mask of the output, (batch, steps) booleans or None, from the input's."""
         return mask if self.supports_masking else None
@@ -894,16 +929,17 @@ class Layer:
             if not _forward_depth[0]:
                 self._clear_losses()  # a call of its own, not a model's pass: fresh losses
             resolved = resolve_training(training, self.default_training)
-            if masks is None:
+            first = getattr(inputs[0], "_keras_mask", None)
+            if masks is None and not (self.passes_first_mask and first is not None):
                 return self._regularized(self.call(tensors, resolved, **kwargs))
+            if masks is None:  # the call runs unmasked; its output's mask is the first input's
+                out = self._regularized(self.call(tensors, resolved, **kwargs))
+                out_mask = self.mask_of_call(tensors, first, kwargs)
+                _attach_masks(out, out_mask)
+                return out
             out = self._regularized(self.masked_call(tensors, resolved, masks, **kwargs))
-        out_mask = self.mask_of_call(tensors, masks, kwargs)
-        several = isinstance(out, tuple)  # (output, attention weights): a mask each
-        outs = out if several else (out,)
-        out_masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
-        for tensor, mask in zip(outs, out_masks, strict=False):
-            if isinstance(tensor, Tensor) and mask is not None:
-                tensor._keras_mask = mask
+        # (output, attention weights): a mask each
+        _attach_masks(out, self.mask_of_call(tensors, masks, kwargs))
         return out
 
     def _connect(self, x: Any, kwargs: dict | None = None) -> SymbolicTensor:

@@ -653,11 +653,19 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 values.append(layer.transform(arg))
             else:
                 values.append(layer.call_masked(arg, node_training, read if lists else mask, **own))
-            if layer.takes_list and mask is None:
+            # A recurrent layer started from states runs unmasked, as Keras' (its call gets
+            # no mask with two tensor arguments), yet its output's mask is of the sequence's.
+            started = layer.takes_list and getattr(layer, "passes_first_mask", False)
+            if started:
+                masks.append(_first_mask(layer, arg, masks[sources[0]], own))
+            elif layer.takes_list and mask is None:
                 masks.append(None)
             else:
                 masks.append(layer.mask_of_call(arg, mask, own))
-            if carried is not None:
+            if carried is not None and started:
+                reached = None if (k, sources[0]) in erased else carried[sources[0]]
+                carried.append(_first_mask(layer, arg, reached, own))
+            elif carried is not None:
                 carried.append(_carried_mask(layer, arg, mask, read, masks[-1], own))
             for s in sources:
                 if last_use[s] == k and s not in kept:
@@ -925,6 +933,12 @@ class Sequential(Model):
                 for layer in self.layers
             ],
         }
+
+
+def _first_mask(layer: Layer, x: Any, mask: Any, own: dict) -> Any:
+    """The output mask of a layer that passes its first input's mask on (Keras' mask of a
+    call's first argument), or None without one."""
+    return None if mask is None else layer.mask_of_call(x, mask, own)
 
 
 def _carried_mask(

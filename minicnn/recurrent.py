@@ -136,6 +136,8 @@ class Recurrence(Function):
             self.x, self.kernel, self.recurrent_kernel = x, kernel, recurrent_kernel
             self.caches, self.read = caches, read
         out = outputs if self.return_sequences else h
+        if self.zero_output and not self.return_sequences:  # Keras' last output: the last step's
+            out = h * self.step_mask[:, -1]
         if not self.return_state:
             return out
         states = [h, c] if self.cell_state else [h]
@@ -172,7 +174,7 @@ class Recurrence(Function):
             if self.return_sequences:
                 dh = dh + (grad[:, t] * self.step_mask[:, t] if self.zero_output else grad[:, t])
             elif t == steps - 1:
-                dh = dh + grad
+                dh = dh + (grad * self.step_mask[:, t] if self.zero_output else grad)
             carried_h = carried_c = 0
             if self.step_mask is not None:  # a masked step passes its gradient straight back
                 keep = self.step_mask[:, t]
@@ -470,7 +472,102 @@ class RecurrentOptions(Layer):
         return config
 
 
-class _RNN(RecurrentOptions):
+class StartsFromStates:
+    """Keras' RNN layers' states, shared by SimpleRNN, LSTM, GRU and the ConvLSTMs:
+    ``initial_state`` (or a list [x, *states]) starts the recurrence there instead of at
+    zeros, and a stateful layer starts each batch where the previous one ended."""
+
+    takes_list = False
+    stateful = False
+    _states: list[Any] | None = None  # a stateful layer's last states, per sample
+    passes_first_mask = True  # called on [x, *states], its output's mask is x's
+
+    def __call__(
+        self,
+        x: Any,
+        training: bool | None = None,
+        initial_state: Any = None,
+        mask: Any = None,
+    ) -> Any:
+        """The layer on a sequence; ``initial_state`` (a list of h, and c for an LSTM, each
+        shaped as the state) starts the recurrence there instead of at zeros, and their
+        gradients flow back (a seq2seq decoder started from its encoder's states). As in
+        Keras, a list [x, *states] means the same. With ``return_state`` the result is
+        [output, *final states]."""
+        if initial_state is not None:
+            states = (
+                list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            )
+            x = [x, *states]
+        if isinstance(x, (list, tuple)):
+            if len(x) != 1 + self.state_count:
+                raise ValueError(
+                    f"{self.describe()} takes {self.state_count} initial state(s)"
+                    f"{self._state_names()}, got {len(x) - 1}."
+                )
+            self.takes_list = True  # this layer's calls take [x, *states] from now on
+        elif self.takes_list:
+            raise ValueError(
+                f"{self.describe()} was called with initial states; call it with them again."
+            )
+        if self.takes_list:
+            return super().__call__(x, training)  # type: ignore[misc]
+        return super().__call__(x, training, mask=mask)  # type: ignore[misc]
+
+    def _state_names(self) -> str:
+        return " (h and c)" if self.state_count == 2 else " (h)"
+
+    def reset_states(self, states: Any = None) -> None:
+        """A stateful layer's states back to zeros (or to ``states``, one array per state,
+        each shaped (batch, *state)), as Keras' reset_states; the next batch starts there."""
+        if not self.stateful:
+            raise ValueError(f"{self.describe()} is not stateful (stateful=True keeps states).")
+        if states is None:
+            self._states = None
+            return
+        arrays = list(states) if isinstance(states, (list, tuple)) else [states]
+        if len(arrays) != self.state_count:
+            raise ValueError(
+                f"{self.describe()} keeps {self.state_count} state(s); got {len(arrays)}."
+            )
+        device = self.device  # type: ignore[attr-defined]
+        self._states = [backend.to_device(np.asarray(a, backend.FLOAT), device) for a in arrays]
+
+    reset_state = reset_states
+
+    @property
+    def states(self) -> list[Any] | None:
+        """A stateful layer's current states (host copies), or None before its first batch."""
+        return None if self._states is None else [backend.to_numpy(a) for a in self._states]
+
+    def _starting_states(self, initial: list[Any] | None, shape: tuple[int, ...]) -> list[Tensor]:
+        """The states a run starts from: the given ones, a stateful layer's kept ones, or
+        none (zeros); each checked to be ``shape`` (batch, *state)."""
+        if self.stateful and not initial and self._states is not None:
+            if self._states[0].shape[0] != shape[0]:
+                raise ValueError(
+                    f"{self.describe()} is stateful with batches of {self._states[0].shape[0]} "
+                    f"samples, and got {shape[0]}: every batch must have as many (give fit a "
+                    "batch_size that divides the samples, or call reset_states() first)."
+                )
+            initial = [Tensor(a) for a in self._states]
+        states = [s if isinstance(s, Tensor) else Tensor(s) for s in initial or []]
+        for state in states:
+            if tuple(state.shape) != tuple(shape):
+                raise ValueError(
+                    f"{self.describe()}: an initial state has shape (batch, *state) = "
+                    f"{tuple(shape)}; got {tuple(state.shape)}."
+                )
+        return states
+
+    def _keep_states(self, final: list[Tensor]) -> None:
+        """A stateful layer keeps the final states for the next batch, without a gradient
+        path back to this one."""
+        if self.stateful:
+            self._states = [backend.contiguous(state.data).copy() for state in final]
+
+
+class _RNN(StartsFromStates, RecurrentOptions):
     """What SimpleRNN, LSTM and GRU share: Keras' arguments, weights, dropout masks."""
 
     WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
@@ -523,7 +620,7 @@ class _RNN(RecurrentOptions):
         # is one loop over the steps either way.
         self.unroll, self.use_cudnn = bool(unroll), use_cudnn
         self.stateful = bool(stateful)
-        self._states: list[Any] | None = None  # a stateful layer's last states, per sample
+        self._states = None
         self.units = positive_int(units, f"{owner}: units")
         self.activation = activation
         self.recurrent_activation = recurrent_activation if self.uses_gates else None
@@ -547,66 +644,10 @@ class _RNN(RecurrentOptions):
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
         self.return_state = bool(return_state)
 
-    def reset_states(self, states: Any = None) -> None:
-        """A stateful layer's states back to zeros (or to ``states``, one array per state,
-        each (batch, units)), as Keras' reset_states; the next batch starts from them."""
-        if not self.stateful:
-            raise ValueError(f"{self.describe()} is not stateful (stateful=True keeps states).")
-        if states is None:
-            self._states = None
-            return
-        arrays = list(states) if isinstance(states, (list, tuple)) else [states]
-        if len(arrays) != self.state_count:
-            raise ValueError(
-                f"{self.describe()} keeps {self.state_count} state(s); got {len(arrays)}."
-            )
-        device = self.device
-        self._states = [backend.to_device(np.asarray(a, backend.FLOAT), device) for a in arrays]
-
-    reset_state = reset_states
-
     @property
-    def states(self) -> list[Any] | None:
-        """A stateful layer's current states (host copies), or None before its first batch."""
-        return None if self._states is None else [backend.to_numpy(a) for a in self._states]
-
-    @property
-    def state_count(self) -> int:
+    def state_count(self) -> int:  # type: ignore[override]
         """How many states the cell carries: h, and c for an LSTM."""
         return 2 if self.recurrence.cell_state else 1
-
-    # -- initial and returned states, as Keras' RNN layers take and give them -------------------
-    def __call__(
-        self,
-        x: Any,
-        training: bool | None = None,
-        initial_state: Any = None,
-        mask: Any = None,
-    ) -> Any:
-        """The layer on a sequence; ``initial_state`` (a list of h, and c for an LSTM, each
-        (batch, units)) starts the recurrence there instead of at zeros, and their gradients
-        flow back (a seq2seq decoder started from its encoder's states). As in Keras, a list
-        [x, *states] means the same. With ``return_state`` the result is [output, *final
-        states]."""
-        if initial_state is not None:
-            states = (
-                list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            )
-            x = [x, *states]
-        if isinstance(x, (list, tuple)):
-            if len(x) != 1 + self.state_count:
-                raise ValueError(
-                    f"{self.describe()} takes {self.state_count} initial state(s) "
-                    f"({'h and c' if self.state_count == 2 else 'h'}), got {len(x) - 1}."
-                )
-            self.takes_list = True  # this layer's calls take [x, *states] from now on
-        elif self.takes_list:
-            raise ValueError(
-                f"{self.describe()} was called with initial states; call it with them again."
-            )
-        if self.takes_list:
-            return super().__call__(x, training)
-        return super().__call__(x, training, mask=mask)
 
     def _sequence_shape(self, input_shape: Any) -> Shape:
         """The input sequence's shape (the first of a list with initial states), checked."""
@@ -691,14 +732,6 @@ class _RNN(RecurrentOptions):
             )
         kernel, recurrent_kernel, *rest = weights
         bias = rest[0] if rest else xp.zeros(self._bias_shape(), dtype=x.dtype)
-        if self.stateful and not initial and self._states is not None:
-            if self._states[0].shape[0] != n:
-                raise ValueError(
-                    f"{self.describe()} is stateful with batches of {self._states[0].shape[0]} "
-                    f"samples, and got {n}: every batch must have as many (give fit a "
-                    "batch_size that divides the samples, or call reset_states() first)."
-                )
-            initial = [Tensor(a) for a in self._states]
         gives_states = self.return_state or self.stateful
         run = self.recurrence(
             *self._activations,
@@ -708,13 +741,7 @@ class _RNN(RecurrentOptions):
             gives_states,
             self.zero_output_for_mask,
         )
-        states = [s if isinstance(s, Tensor) else Tensor(s) for s in initial or []]
-        for state in states:
-            if tuple(state.shape) != (n, self.units):
-                raise ValueError(
-                    f"{self.describe()}: an initial state has shape (batch, units) = "
-                    f"({n}, {self.units}); got {tuple(state.shape)}."
-                )
+        states = self._starting_states(initial, (n, self.units))
         out = run(x, kernel, recurrent_kernel, bias, *states)
         if not gives_states:
             return out
@@ -727,8 +754,7 @@ class _RNN(RecurrentOptions):
             out[:, width + k * self.units : width + (k + 1) * self.units]
             for k in range(self.state_count)
         ]
-        if self.stateful:  # kept for the next batch, without a gradient path back to this one
-            self._states = [backend.contiguous(state.data).copy() for state in final]
+        self._keep_states(final)
         return [output, *final] if self.return_state else output
 
     def get_config(self) -> dict[str, Any]:
@@ -846,8 +872,10 @@ class Bidirectional(Layer):
         self.forward_layer, self.backward_layer = layer, backward_layer
         # With return_state, as Keras': [merged output, forward states..., backward states...].
         self.return_state = layer.return_state
-        # As Keras' Bidirectional: masked steps give zeros, so the merge reads no stale step.
-        layer.zero_output_for_mask = backward_layer.zero_output_for_mask = True
+        # As Keras' Bidirectional: masked steps of returned sequences give zeros, so the
+        # merge reads no stale step (a last output stays the last kept step's).
+        zeros = layer.return_sequences
+        layer.zero_output_for_mask = backward_layer.zero_output_for_mask = zeros
         self.merge_mode = merge_mode
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

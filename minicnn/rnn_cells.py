@@ -19,7 +19,7 @@ from . import functions as F
 from .autograd import Tensor
 from .data_checks import positive_int
 from .layer_base import Layer, Shape
-from .recurrent import RecurrentOptions, Reverse
+from .recurrent import RecurrentOptions, Reverse, StartsFromStates
 
 
 def _sizes(state_size: Any) -> list[int]:
@@ -311,7 +311,7 @@ def _cell_from(entry: dict[str, Any]) -> Layer:
     return found.from_config(entry["config"])
 
 
-class RNN(Layer):
+class RNN(StartsFromStates, Layer):
     """Keras' RNN: ``cell`` (or a list of cells, stacked) run over the steps of (batch,
     steps, features), with return_sequences, return_state, go_backwards and initial states
     (``rnn(x, initial_state=[...])``). Its weights are its cells'."""
@@ -345,20 +345,13 @@ class RNN(Layer):
     def _cells(self) -> list[Layer]:
         return self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
 
-    def __call__(
-        self,
-        x: Any,
-        training: bool | None = None,
-        initial_state: Any = None,
-        mask: Any = None,
-    ) -> Any:
-        if initial_state is not None:
-            states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
-            x = [x, *states]
-        if isinstance(x, (list, tuple)):
-            self.takes_list = True  # this layer's calls take [x, *states] from now on
-            return super().__call__(x, training)
-        return super().__call__(x, training, mask=mask)
+    @property
+    def state_count(self) -> int:
+        """How many states the cells carry, all together."""
+        return len(_sizes(self.cell.state_size))
+
+    def _state_names(self) -> str:
+        return ""
 
     def _connect(self, x: Any) -> Any:
         result = super()._connect(x)
@@ -484,7 +477,9 @@ class RNN(Layer):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
+            "stateful": False,
             "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
         }
 
     @classmethod

@@ -143,8 +143,6 @@ def test_a_conv_lstm_learns_which_way_a_dot_moves(device):
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match=r"expects input of shape \(batch, time, height, width"):
         Sequential([Input((5, 5, 2)), L.ConvLSTM2D(2, 3)])
-    with pytest.raises(ValueError, match="stateful=True is not available"):
-        L.ConvLSTM2D(2, 3, stateful=True)
     with pytest.raises(ValueError, match="window does not fit"):
         Sequential([Input((3, 2, 2, 1)), L.ConvLSTM2D(2, 3)])
     with pytest.raises(ValueError, match="must be 'channels_last' or"):

@@ -44,6 +44,9 @@ NAMES = [
     "attention_scores",
     "erased_masks",
     "masked_cells",
+    "conv_lstm_states",
+    "zero_output_masks",
+    "masked_seq2seq",
 ]
 
 

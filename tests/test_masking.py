@@ -99,11 +99,14 @@ def test_zero_output_for_mask_gives_zeros_at_masked_steps_as_bidirectional_does(
     assert both.forward_layer.zero_output_for_mask and both.backward_layer.zero_output_for_mask
 
 
-@pytest.mark.parametrize("zero_output", [False, True])
+@pytest.mark.parametrize(
+    "zero_output,return_sequences", [(False, True), (True, True), (True, False)]
+)
 @pytest.mark.parametrize("kind", list(RNNS))
-def test_masked_recurrences_gradients_check_in_float64(kind, zero_output, device):
+def test_masked_recurrences_gradients_check_in_float64(kind, zero_output, return_sequences, device):
+    """(With zero_output_for_mask a last output is zeros where the last step is masked.)"""
     rng = np.random.default_rng(2)
-    layer = RNNS[kind](return_sequences=True, zero_output_for_mask=zero_output)
+    layer = RNNS[kind](return_sequences=return_sequences, zero_output_for_mask=zero_output)
     layer.to(device)
     layer.build((5, 3))
     x = rng.standard_normal((3, 5, 3))

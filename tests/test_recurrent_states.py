@@ -219,3 +219,20 @@ def test_keras_files_write_initial_states_as_keras_does(tmp_path):
     x = [np.random.default_rng(0).random((2, 5, 6)).astype(np.float32)] * 2
     again = load_model(tmp_path / "s.keras")
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_started_layer_runs_unmasked_and_passes_the_sequence_mask_on():
+    """As Keras: a call with initial states has two tensor arguments, so it gets no mask
+    (the padded steps run), yet its output carries the sequence's mask (Keras' mask of the
+    call's first argument; tests/keras_files/masked_seq2seq.keras in a model)."""
+    ids = np.array([[1, 2, 0, 0], [3, 4, 5, 0]])
+    embedded = L.Embedding(6, 3, mask_zero=True)(ids)
+    start = [np.full((2, 2), 0.5, np.float32)] * 2
+    lstm = L.LSTM(2, return_sequences=True)
+    out = lstm(embedded, initial_state=start)
+    np.testing.assert_array_equal(host(out._keras_mask), ids != 0)
+    plain = lstm([Tensor(embedded.data), *start])
+    np.testing.assert_array_equal(out.data, plain.data)
+    assert not np.allclose(out.data[0, 2], out.data[0, 1])  # the padded step ran
+    last = L.GRU(2)(embedded, initial_state=start[:1])
+    assert getattr(last, "_keras_mask", None) is None  # a last output has none

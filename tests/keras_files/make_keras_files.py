@@ -396,6 +396,60 @@ def masked_cells():
     return model, _padded_ids((3, 6), {0: 4, 1: 2})
 
 
+def zero_output_masks():
+    """Recurrent layers with zero_output_for_mask=True on padded sequences: a masked step's
+    output is zeros, the last one's too where the last step run is padding (not backwards)."""
+    tokens = keras.Input((6,), dtype="int32")
+    x = layers.Embedding(12, 3, mask_zero=True)(tokens)
+    outputs = [
+        layers.SimpleRNN(3, zero_output_for_mask=True)(x),
+        layers.LSTM(3, zero_output_for_mask=True, return_state=True)(x)[0],
+        layers.GRU(3, zero_output_for_mask=True, go_backwards=True)(x),
+        layers.LSTM(3, zero_output_for_mask=True, return_sequences=True)(x),
+        layers.RNN(layers.GRUCell(3), zero_output_for_mask=True)(x),
+    ]
+    model = keras.Model(tokens, outputs, name="zero_output_masks")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    ids = _padded_ids((3, 6), {0: 4, 1: 2})
+    ids[2, :2] = 0  # padded before
+    return model, ids
+
+
+def masked_seq2seq():
+    """An encoder-decoder on padded token ids: Keras runs a recurrent layer started from
+    states unmasked (its call has two tensor arguments, so it gets no mask), yet gives its
+    output the decoder sequence's mask, which a later average reads."""
+    source, target = keras.Input((5,), dtype="int32"), keras.Input((4,), dtype="int32")
+    encoded = layers.Embedding(12, 3, mask_zero=True)(source)
+    _, h, c = layers.LSTM(3, return_state=True)(encoded)
+    decoded = layers.Embedding(12, 3, mask_zero=True)(target)
+    sequence = layers.LSTM(3, return_sequences=True)(decoded, initial_state=[h, c])
+    last = layers.GRU(2)(decoded, initial_state=layers.Dense(2)(h))
+    outputs = [sequence, layers.GlobalAveragePooling1D()(sequence), last]
+    model = keras.Model([source, target], outputs, name="masked_seq2seq")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    return model, [_padded_ids((3, 5), {0: 3, 2: 1}), _padded_ids((3, 4), {0: 2, 1: 3})]
+
+
+def conv_lstm_states():
+    """ConvLSTMs started from given states (Keras' initial_state, which its file keeps as
+    the call's keyword), one of them channels_first, whose states are (batch, filters, ...)."""
+    clip, h0, c0 = keras.Input((3, 5, 6, 2)), keras.Input((5, 6, 3)), keras.Input((5, 6, 3))
+    sequence, h, c = layers.ConvLSTM2D(
+        3, 3, padding="same", return_sequences=True, return_state=True
+    )(clip, initial_state=[h0, c0])
+    rows, start = keras.Input((4, 2, 7)), keras.Input((2, 7))
+    first = layers.ConvLSTM1D(2, 3, padding="same", data_format="channels_first")
+    outputs = [sequence, h, c, first(rows, initial_state=[start, start])]
+    model = keras.Model([clip, h0, c0, rows, start], outputs, name="conv_lstm_states")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    shapes = [(2, 3, 5, 6, 2), (2, 5, 6, 3), (2, 5, 6, 3), (2, 4, 2, 7), (2, 2, 7)]
+    return model, [rng.normal(size=s).astype("float32") for s in shapes]
+
+
 def custom_sublayers():
     """A user's layer holding layers as attributes (tests/custom_sublayers.py): Keras keeps
     each under its attribute's path, a list's and dict's by class name."""
@@ -639,6 +693,9 @@ MAKERS = (
     attention_scores,
     erased_masks,
     masked_cells,
+    conv_lstm_states,
+    zero_output_masks,
+    masked_seq2seq,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

@@ -165,8 +165,8 @@ class _ConvLSTM(StartsFromStates, RecurrentOptions):
         return weights
 
     # -- the recurrence --------------------------------------------------------------------------
-    def _kernel(self, index: int) -> Any:
-        kernel = self._weights[index]
+    def _kernel(self, weights: list[Any], index: int) -> Any:
+        kernel = weights[index]
         if self.dilation_rate != (1,) * self.rank:
             kernel = conv_ops.DilateKernel(self.dilation_rate)(kernel)
         return kernel
@@ -175,11 +175,11 @@ class _ConvLSTM(StartsFromStates, RecurrentOptions):
 
     def call(self, x: Any, training: bool) -> Any:
         if isinstance(x, (list, tuple)):
-            return self._run(x[0], training, initial=list(x[1:]))
-        return self._run(x, training)
+            return self._run(x[0], training, self._weights, initial=list(x[1:]))
+        return self._run(x, training, self._weights)
 
     def masked_call(self, x: Tensor, training: bool, mask: Any) -> Any:
-        return self._run(x, training, mask)
+        return self._run(x, training, self._weights, mask)
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
         output = mask if self.return_sequences else None
@@ -199,9 +199,15 @@ class _ConvLSTM(StartsFromStates, RecurrentOptions):
         return keep[:, ::-1] if self.go_backwards else keep
 
     def _run(
-        self, x: Tensor, training: bool, mask: Any = None, initial: list[Any] | None = None
+        self,
+        x: Tensor,
+        training: bool,
+        weights: list[Any],
+        mask: Any = None,
+        initial: list[Any] | None = None,
     ) -> Any:
-        """The recurrence over x's frames, from ``initial`` states (h, c) or a stateful
+        """The recurrence over x's frames with these weights (a Bidirectional layer holds
+        them), from ``initial`` states (h, c) or a stateful
         layer's or zeros; a step that ``mask`` (batch, time) hides keeps the states, as in
         Keras' rnn."""
         xp = backend.get_array_module(x.data)
@@ -213,9 +219,10 @@ class _ConvLSTM(StartsFromStates, RecurrentOptions):
             noise = (n, 1, *x.shape[2:])
             x = F.dropout(x, self.dropout, True, noise_shape=noise, generator=self._generator)
         gates = 4 * self.filters
-        bias = self._weights[2] if self.use_bias else xp.zeros(gates, x.dtype)
+        bias = weights[2] if self.use_bias else xp.zeros(gates, x.dtype)
         frames = F.reshape(x, (n * steps, *x.shape[2:]))
-        projected = _conv(self.rank, frames, self._kernel(0), bias, self.strides, self.padding)
+        kernel = self._kernel(weights, 0)
+        projected = _conv(self.rank, frames, kernel, bias, self.strides, self.padding)
         projected = F.reshape(projected, (n, steps, *projected.shape[1:]))
         state_shape = (n, *projected.shape[2:-1], self.filters)
         started = self._starting_states(initial, state_shape)
@@ -225,7 +232,7 @@ class _ConvLSTM(StartsFromStates, RecurrentOptions):
             recurrent_mask = F.dropout_mask(
                 state_shape, self.recurrent_dropout, x.dtype, xp, self._generator
             )
-        recurrent_kernel, no_bias = self._kernel(1), xp.zeros(gates, x.dtype)
+        recurrent_kernel, no_bias = self._kernel(weights, 1), xp.zeros(gates, x.dtype)
         ones = (1,) * self.rank
         f = self.filters
         outputs = []

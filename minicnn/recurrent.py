@@ -540,23 +540,27 @@ class StartsFromStates:
         """A stateful layer's current states (host copies), or None before its first batch."""
         return None if self._states is None else [backend.to_numpy(a) for a in self._states]
 
-    def _starting_states(self, initial: list[Any] | None, shape: tuple[int, ...]) -> list[Tensor]:
+    def _starting_states(self, initial: list[Any] | None, shape: Any) -> list[Tensor]:
         """The states a run starts from: the given ones, a stateful layer's kept ones, or
-        none (zeros); each checked to be ``shape`` (batch, *state)."""
+        none (zeros); each checked to be ``shape`` (batch, *state), or the shape of its own
+        where ``shape`` is a list of them."""
+        shapes = [tuple(s) for s in shape] if isinstance(shape, list) else None
+        batch = shapes[0][0] if shapes else shape[0]
         if self.stateful and not initial and self._states is not None:
-            if self._states[0].shape[0] != shape[0]:
+            if self._states[0].shape[0] != batch:
                 raise ValueError(
                     f"{self.describe()} is stateful with batches of {self._states[0].shape[0]} "
-                    f"samples, and got {shape[0]}: every batch must have as many (give fit a "
+                    f"samples, and got {batch}: every batch must have as many (give fit a "
                     "batch_size that divides the samples, or call reset_states() first)."
                 )
             initial = [Tensor(a) for a in self._states]
         states = [s if isinstance(s, Tensor) else Tensor(s) for s in initial or []]
-        for state in states:
-            if tuple(state.shape) != tuple(shape):
+        for k, state in enumerate(states):
+            wanted = shapes[k] if shapes else tuple(shape)
+            if tuple(state.shape) != wanted:
                 raise ValueError(
                     f"{self.describe()}: an initial state has shape (batch, *state) = "
-                    f"{tuple(shape)}; got {tuple(state.shape)}."
+                    f"{wanted}; got {tuple(state.shape)}."
                 )
         return states
 
@@ -840,16 +844,18 @@ class Bidirectional(Layer):
 
     def __init__(
         self,
-        layer: _RNN,
+        layer: Any,
         merge_mode: str = "concat",
-        backward_layer: _RNN | None = None,
+        backward_layer: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(layer, _RNN):
-            raise TypeError(
-                f"{self.describe()} wraps a SimpleRNN, LSTM or GRU, got {type(layer).__name__}."
-            )
+        for given in (layer, backward_layer):
+            if given is not None and type(given).__name__ not in _wrapped_kinds():
+                raise TypeError(
+                    f"{self.describe()} wraps a SimpleRNN, LSTM, GRU or ConvLSTM layer, got "
+                    f"{type(given).__name__}."
+                )
         if merge_mode not in self.MERGES:
             raise ValueError(
                 f"{self.describe()}: merge_mode must be one of {', '.join(self.MERGES)}; got "
@@ -962,7 +968,7 @@ class Bidirectional(Layer):
         return self.forward_layer.losses + self.backward_layer.losses
 
     def get_config(self) -> dict[str, Any]:
-        def entry(layer: _RNN) -> dict[str, Any]:
+        def entry(layer: Any) -> dict[str, Any]:
             return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
         return {
@@ -975,9 +981,9 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bidirectional:
         config = dict(config)
-        kinds = {c.__name__: c for c in (SimpleRNN, LSTM, GRU)}
+        kinds = _wrapped_kinds()
 
-        def rebuilt(entry: dict[str, Any]) -> _RNN:
+        def rebuilt(entry: dict[str, Any]) -> Any:
             if entry["class_name"] not in kinds:
                 raise ValueError(f"Bidirectional wraps no {entry['class_name']!r}.")
             return kinds[entry["class_name"]].from_config(entry["config"])
@@ -985,6 +991,14 @@ class Bidirectional(Layer):
         layer = rebuilt(config.pop("layer"))
         backward = config.pop("backward_layer", None)
         return cls(layer, backward_layer=None if backward is None else rebuilt(backward), **config)
+
+
+def _wrapped_kinds() -> dict[str, type]:
+    """The layers a Bidirectional wraps, by class name: each has ``_run(x, training,
+    weights, mask)`` on weights given apart from its own."""
+    from .conv_recurrent import CONV_RECURRENT_LAYERS
+
+    return {c.__name__: c for c in (SimpleRNN, LSTM, GRU, *CONV_RECURRENT_LAYERS)}
 
 
 class TimeDistributed(Wrapper):

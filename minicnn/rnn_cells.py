@@ -335,9 +335,8 @@ class RNN(StartsFromStates, Layer):
                 f"{self.describe()}: cell must be a layer with state_size and call(inputs, "
                 f"states); got {cell!r}."
             )
-        if stateful:
-            raise ValueError(f"{self.describe()}: stateful=True is not available for RNN(cell).")
         self.cell = cell
+        self.stateful, self._states = bool(stateful), None
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.unroll = bool(go_backwards), bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
@@ -434,13 +433,9 @@ class RNN(StartsFromStates, Layer):
         xp = backend.get_array_module(x.data)
         n, steps = x.shape[0], x.shape[1]
         sizes = _sizes(self.cell.state_size)
-        states = [s if isinstance(s, Tensor) else Tensor(s) for s in given] or [
+        states = self._starting_states(given, [(n, size) for size in sizes]) or [
             Tensor(xp.zeros((n, size), x.dtype)) for size in sizes
         ]
-        if len(states) != len(sizes):
-            raise ValueError(
-                f"{self.describe()} takes {len(sizes)} initial state(s), got {len(states)}."
-            )
         if self.go_backwards:
             x = Reverse()(x)
         for cell in self._cells():  # each sequence its own dropout masks, as Keras'
@@ -467,6 +462,7 @@ class RNN(StartsFromStates, Layer):
                 found = [ops.where(kept, new, old) for new, old in zip(found, states, strict=True)]
             states = found
             outputs.append(out)
+        self._keep_states(states)
         result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result, *states] if self.return_state else result
 
@@ -477,7 +473,7 @@ class RNN(StartsFromStates, Layer):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
-            "stateful": False,
+            "stateful": self.stateful,
             "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
         }

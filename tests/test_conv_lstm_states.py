@@ -135,8 +135,7 @@ def test_masked_and_started_gradients(device):
     weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights]
 
     def run(xt, ht, ct, *wt):
-        layer._weights = list(wt)
-        out, h, c = layer._run(xt, False, backend.to_device(mask, device), [ht, ct])
+        out, h, c = layer._run(xt, False, list(wt), backend.to_device(mask, device), [ht, ct])
         return ops.concatenate([ops.reshape(t, (2, -1)) for t in (out, h, c)], axis=1)
 
     check_gradients(run, x, h0, c0, *weights, device=device)
@@ -179,3 +178,41 @@ def test_bad_states_and_masks_are_named():
         L.ConvLSTM2D(2, 3)(x, mask=np.ones((2, 3, 4, 4), bool))
     with pytest.raises(ValueError, match="is not stateful"):
         layer.reset_states()
+
+
+def test_bidirectional_conv_lstm_reads_both_ways_and_skips_padding(device):
+    """Keras' own file of it: tests/keras_files/bidirectional_conv_lstm.keras."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 4, 3, 3, 1)).astype(np.float32)
+    mask = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)
+    both = L.Bidirectional(L.ConvLSTM2D(2, 3, padding="same", return_sequences=True))
+    both.to(device)
+    got = host(both(on(x, device), mask=on(mask, device)).data)
+    assert got.shape == (2, 4, 3, 3, 4)
+    np.testing.assert_array_equal(got[0, 3], 0.0)  # a padded step of a returned sequence
+    forward, backward = both.forward_layer, both.backward_layer
+    assert backward.go_backwards and not forward.go_backwards
+    for k, length in enumerate((3, 4)):
+        clip = on(x[k : k + 1, :length], device)
+        ahead, behind = host(forward(clip).data)[0], host(backward(clip).data)[0, ::-1]
+        np.testing.assert_allclose(got[k, :length, ..., :2], ahead, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got[k, :length, ..., 2:], behind, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="wraps a SimpleRNN, LSTM, GRU or ConvLSTM layer"):
+        L.Bidirectional(L.RNN(L.LSTMCell(2)))
+
+
+def test_bidirectional_conv_lstm_gradients(device):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 3, 2, 1))
+    mask = backend.to_device(np.array([[1, 1, 0], [1, 0, 1]], bool), device)
+    both = L.Bidirectional(L.ConvLSTM2D(2, 2, padding="same", return_state=True), "sum")
+    both.to(device)
+    both.build((3, 3, 2, 1))
+    weights = [rng.standard_normal(w.shape) * 0.5 for w in both.weights]
+
+    def run(xt, *wt):
+        both._weights = list(wt)
+        out = both.call(xt, False, mask)
+        return ops.concatenate([ops.reshape(t, (2, -1)) for t in out], axis=1)
+
+    check_gradients(run, x, *weights, device=device)

@@ -47,6 +47,7 @@ NAMES = [
     "conv_lstm_states",
     "zero_output_masks",
     "masked_seq2seq",
+    "bidirectional_conv_lstm",
 ]
 
 

@@ -111,6 +111,29 @@ def test_initial_states_and_errors():
         L.RNN(L.Dense(3))
 
 
+def test_a_stateful_rnn_of_stacked_cells_runs_a_sequence_in_chunks(device):
+    """Keras' stateful RNN(cell): each batch starts from the last one's states (a stack's
+    states of different sizes), a sequence fed in chunks equals it fed whole."""
+    x = np.random.default_rng(4).standard_normal((2, 6, 3)).astype(np.float32)
+    cells = lambda: [L.GRUCell(3), L.LSTMCell(2)]  # noqa: E731
+    whole = Sequential([Input((6, 3)), L.RNN(cells(), return_sequences=True)]).to(device)
+    chunked = Sequential(
+        [Input((2, 3), batch_size=2), L.RNN(cells(), return_sequences=True, stateful=True)]
+    ).to(device)
+    chunked.set_weights(whole.get_weights())
+    expected = whole.predict(x, verbose=0)
+    for start in range(0, 6, 2):
+        got = chunked.predict(x[:, start : start + 2], batch_size=2, verbose=0)
+        np.testing.assert_allclose(got, expected[:, start : start + 2], rtol=1e-5, atol=1e-6)
+    assert [s.shape for s in chunked.layers[0].states] == [(2, 3), (2, 2), (2, 2)]
+    chunked.reset_states()
+    assert chunked.layers[0].states is None
+    np.testing.assert_allclose(
+        chunked.predict(x[:, :2], batch_size=2, verbose=0), expected[:, :2], rtol=1e-5, atol=1e-6
+    )
+    assert chunked.layers[0].get_config()["stateful"] is True
+
+
 @pytest.mark.parametrize("cell", [L.SimpleRNNCell, L.LSTMCell, L.GRUCell])
 def test_a_cells_dropout_keeps_one_mask_for_a_sequence(cell):
     """Keras' DropoutRNNCell: in training, the inputs and the previous state are dropped by

@@ -433,6 +433,20 @@ def masked_seq2seq():
     return model, [_padded_ids((3, 5), {0: 3, 2: 1}), _padded_ids((3, 4), {0: 2, 1: 3})]
 
 
+def bidirectional_conv_lstm():
+    """Bidirectional ConvLSTMs: a ConvLSTM2D's sequences concatenated, a ConvLSTM1D's last
+    outputs averaged with its four states."""
+    clip, rows = keras.Input((3, 5, 5, 2)), keras.Input((4, 6, 2))
+    both = layers.Bidirectional(layers.ConvLSTM2D(2, 3, padding="same", return_sequences=True))
+    last = layers.Bidirectional(layers.ConvLSTM1D(2, 3, return_state=True), merge_mode="ave")
+    outputs = [both(clip), *last(rows)]
+    model = keras.Model([clip, rows], outputs, name="bidirectional_conv_lstm")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    shapes = [(2, 3, 5, 5, 2), (2, 4, 6, 2)]
+    return model, [rng.normal(size=s).astype("float32") for s in shapes]
+
+
 def conv_lstm_states():
     """ConvLSTMs started from given states (Keras' initial_state, which its file keeps as
     the call's keyword), one of them channels_first, whose states are (batch, filters, ...)."""
@@ -696,6 +710,7 @@ MAKERS = (
     conv_lstm_states,
     zero_output_masks,
     masked_seq2seq,
+    bidirectional_conv_lstm,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

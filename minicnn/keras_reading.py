@@ -509,6 +509,11 @@ def _arrays(group: Any, class_name: str, layer: Any = None) -> list[np.ndarray]:
         # Keras names each cell's group by its class, numbered (gru_cell, gru_cell_1, ...)
         names = group_paths(layer.cell.cells) if layer is not None else sorted(cell["cells"])
         return found + [a for name in names for a in _arrays(cell["cells"][name], "")]
+    if class_name == "Bidirectional" and layer is not None:  # each direction as read alone
+        for name in ("forward_layer", "backward_layer"):
+            side = getattr(layer, name)
+            found += _arrays(group[name], type(side).__name__, side)
+        return found
     for sub in SUBLAYERS.get(class_name, ()):
         if sub in group:
             inner = group[sub]

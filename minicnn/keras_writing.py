@@ -485,13 +485,12 @@ def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarr
         for i, array in enumerate(arrays):
             own.create_dataset(str(i), data=array)
         return
-    if class_name == "Bidirectional":
+    if class_name == "Bidirectional":  # each direction's layer as it is written alone
         split = len(layer.forward_layer.weights)
+        sides = (layer.forward_layer, layer.backward_layer)
         parts = {"forward_layer": arrays[:split], "backward_layer": arrays[split:]}
-        for name, part in parts.items():
-            inner = group.create_group(name)
-            inner.create_group("vars")
-            _write_arrays(inner.create_group("cell"), None, "", part)
+        for side, (name, part) in zip(sides, parts.items(), strict=True):
+            _write_arrays(group.create_group(name), side, type(side).__name__, part)
         return
     if len(subs) == 1:  # a recurrent layer's cell, a wrapper's layer
         _write_arrays(group.create_group(subs[0]), None, "", arrays)

@@ -853,8 +853,8 @@ class Bidirectional(Layer):
         for given in (layer, backward_layer):
             if given is not None and type(given).__name__ not in _wrapped_kinds():
                 raise TypeError(
-                    f"{self.describe()} wraps a SimpleRNN, LSTM, GRU or ConvLSTM layer, got "
-                    f"{type(given).__name__}."
+                    f"{self.describe()} wraps a SimpleRNN, LSTM, GRU, ConvLSTM or RNN layer, "
+                    f"got {type(given).__name__}."
                 )
         if merge_mode not in self.MERGES:
             raise ValueError(
@@ -997,8 +997,9 @@ def _wrapped_kinds() -> dict[str, type]:
     """The layers a Bidirectional wraps, by class name: each has ``_run(x, training,
     weights, mask)`` on weights given apart from its own."""
     from .conv_recurrent import CONV_RECURRENT_LAYERS
+    from .rnn_cells import RNN
 
-    return {c.__name__: c for c in (SimpleRNN, LSTM, GRU, *CONV_RECURRENT_LAYERS)}
+    return {c.__name__: c for c in (SimpleRNN, LSTM, GRU, *CONV_RECURRENT_LAYERS, RNN)}
 
 
 class TimeDistributed(Wrapper):

@@ -197,8 +197,6 @@ def test_bidirectional_conv_lstm_reads_both_ways_and_skips_padding(device):
         ahead, behind = host(forward(clip).data)[0], host(backward(clip).data)[0, ::-1]
         np.testing.assert_allclose(got[k, :length, ..., :2], ahead, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(got[k, :length, ..., 2:], behind, rtol=1e-5, atol=1e-6)
-    with pytest.raises(TypeError, match="wraps a SimpleRNN, LSTM, GRU or ConvLSTM layer"):
-        L.Bidirectional(L.RNN(L.LSTMCell(2)))
 
 
 def test_bidirectional_conv_lstm_gradients(device):

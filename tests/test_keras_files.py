@@ -48,6 +48,7 @@ NAMES = [
     "zero_output_masks",
     "masked_seq2seq",
     "bidirectional_conv_lstm",
+    "bidirectional_cells",
 ]
 
 

@@ -211,7 +211,7 @@ def test_bidirectional_models_count_train_and_save(tmp_path):
     model.save(tmp_path / "m.minicnn")
     loaded = load_model(tmp_path / "m.minicnn")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    with pytest.raises(TypeError, match="GRU or ConvLSTM layer, got Dense"):
+    with pytest.raises(TypeError, match="GRU, ConvLSTM or RNN layer, got Dense"):
         L.Bidirectional(L.Dense(3))
     with pytest.raises(ValueError, match="merge_mode must be one of concat, sum, mul, ave"):
         L.Bidirectional(L.GRU(3), merge_mode=None)

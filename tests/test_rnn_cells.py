@@ -4,9 +4,11 @@ their float64 gradients and save; states in and out."""
 
 import numpy as np
 import pytest
+from gradcheck import check_gradients
+from test_functions import host
 from test_layers import check_layer_gradients
 
-from minicnn import Input, Model, Sequential, load_model, ops, optimizers, saving
+from minicnn import Input, Model, Sequential, backend, load_model, ops, optimizers, saving
 from minicnn import layers as L
 
 
@@ -156,3 +158,27 @@ def test_a_cells_dropout_keeps_one_mask_for_a_sequence(cell):
     model.compile(optimizers.Adam(0.01), "mse")
     history = model.fit(x, np.zeros((4, 4), np.float32), epochs=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+def test_bidirectional_rnn_of_a_cell_equals_bidirectional_lstm(device):
+    """Keras' own file of it: tests/keras_files/bidirectional_cells.keras."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], bool)
+    fused = L.Bidirectional(L.LSTM(3, return_sequences=True, return_state=True))
+    cells = L.Bidirectional(L.RNN(L.LSTMCell(3), return_sequences=True, return_state=True))
+    for layer in (fused, cells):
+        layer.to(device)
+        layer.build((5, 2))
+    cells.set_weights(fused.get_weights())
+    on = lambda a: backend.to_device(a, device)  # noqa: E731
+    for mine, theirs in zip(cells(on(x), mask=on(mask)), fused(on(x), mask=on(mask)), strict=True):
+        np.testing.assert_allclose(host(mine.data), host(theirs.data), rtol=1e-5, atol=1e-6)
+    weights = [rng.standard_normal(w.shape) * 0.5 for w in cells.weights]
+
+    def run(xt, *wt):
+        cells._weights = list(wt)
+        out = cells.call(xt, False, on(mask))
+        return ops.concatenate([ops.reshape(t, (3, -1)) for t in out], axis=1)
+
+    check_gradients(run, x.astype(np.float64), *weights, device=device)

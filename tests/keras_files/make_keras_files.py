@@ -447,6 +447,21 @@ def bidirectional_conv_lstm():
     return model, [rng.normal(size=s).astype("float32") for s in shapes]
 
 
+def bidirectional_cells():
+    """Bidirectional RNN(cell) layers: an LSTMCell's sequences concatenated over a padded
+    sequence, and a stack of a GRU and a SimpleRNN cell summed, whose file keeps each
+    direction as Keras keeps an RNN layer alone (cell, cells/gru_cell, ...)."""
+    tokens = keras.Input((5,), dtype="int32")
+    x = layers.Embedding(12, 3, mask_zero=True)(tokens)
+    x = layers.Bidirectional(layers.RNN(layers.LSTMCell(2), return_sequences=True))(x)
+    cells = [layers.GRUCell(2), layers.SimpleRNNCell(3)]
+    x = layers.Bidirectional(layers.RNN(cells, return_state=True), merge_mode="sum")(x)
+    model = keras.Model(tokens, list(x), name="bidirectional_cells")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    return model, _padded_ids((3, 5), {0: 3, 1: 1})
+
+
 def conv_lstm_states():
     """ConvLSTMs started from given states (Keras' initial_state, which its file keeps as
     the call's keyword), one of them channels_first, whose states are (batch, filters, ...)."""
@@ -711,6 +726,7 @@ MAKERS = (
     zero_output_masks,
     masked_seq2seq,
     bidirectional_conv_lstm,
+    bidirectional_cells,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

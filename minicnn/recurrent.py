@@ -17,7 +17,7 @@ from . import functions as F
 from .autograd import Function, Tensor
 from .data_checks import positive_int
 from .functions import matmul_arrays
-from .layer_base import Layer, Shape, sample_shape
+from .layer_base import Layer, Shape
 from .wrapper import Wrapper
 
 
@@ -833,19 +833,20 @@ class GRU(_RNN):
         return {**super().get_config(), "reset_after": self.reset_after}
 
 
-class Bidirectional(Layer):
+class Bidirectional(StartsFromStates, Layer):
     """Keras' Bidirectional: the recurrent ``layer`` reads the sequence forwards, a copy of it
     backwards (``go_backwards`` flipped; or ``backward_layer``), and their outputs are merged
-    by ``merge_mode``: 'concat' (last axis), 'sum', 'mul' or 'ave'. With return_sequences the
-    backward outputs are put back in time order first. Weights: the forward layer's, then the
-    backward layer's."""
+    by ``merge_mode``: 'concat' (last axis), 'sum', 'mul' or 'ave', or both given as they are
+    (None). With return_sequences the backward outputs are put back in time order first.
+    Weights: the forward layer's, then the backward layer's. ``initial_state`` gives the
+    forward layer's states, then the backward layer's."""
 
-    MERGES = {"concat": None, "sum": "add", "mul": "multiply", "ave": "average"}
+    MERGES = {"concat": None, "sum": "add", "mul": "multiply", "ave": "average", None: None}
 
     def __init__(
         self,
         layer: Any,
-        merge_mode: str = "concat",
+        merge_mode: str | None = "concat",
         backward_layer: Any = None,
         **kwargs: Any,
     ) -> None:
@@ -858,8 +859,8 @@ class Bidirectional(Layer):
                 )
         if merge_mode not in self.MERGES:
             raise ValueError(
-                f"{self.describe()}: merge_mode must be one of {', '.join(self.MERGES)}; got "
-                f"{merge_mode!r}."
+                f"{self.describe()}: merge_mode must be one of concat, sum, mul, ave or None; "
+                f"got {merge_mode!r}."
             )
         if backward_layer is not None and backward_layer.return_state != layer.return_state:
             raise ValueError(
@@ -884,13 +885,34 @@ class Bidirectional(Layer):
         layer.zero_output_for_mask = backward_layer.zero_output_for_mask = zeros
         self.merge_mode = merge_mode
 
+    @property
+    def state_count(self) -> int:
+        """The states it takes and gives: the forward layer's, then the backward layer's."""
+        return 2 * self.forward_layer.state_count
+
+    def _state_names(self) -> str:
+        return " (the forward layer's, then the backward layer's)"
+
+    def _sequence_shape(self, input_shape: Any) -> Shape:
+        """The sequence's shape (the first of a list with initial states)."""
+        return tuple(input_shape[0] if self.takes_list else input_shape)
+
+    def _output_count(self) -> int:
+        """How many tensors a call gives: one merged output, or both (merge_mode None),
+        then each direction's states with return_state."""
+        merged = 2 if self.merge_mode is None else 1
+        return merged + (self.state_count if self.return_state else 0)
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        input_shape = self._sequence_shape(input_shape)
         shape = self.forward_layer.compute_output_shape(input_shape)
         backward = self.backward_layer.compute_output_shape(input_shape)
         states: list[Any] = []
         if self.return_state:
             (shape, *forward_states), (backward, *backward_states) = shape, backward
             states = [*forward_states, *backward_states]
+        if self.merge_mode is None:
+            return [shape, backward, *states]
         if self.merge_mode == "concat":
             merged = (*shape[:-1], shape[-1] + backward[-1])
         elif backward != shape:
@@ -906,23 +928,23 @@ class Bidirectional(Layer):
         """With ``return_state``, one tensor per result (the merged output, then each
         direction's states), each a SelectOutput of the layer's node, as Keras' list."""
         result = super()._connect(x)
-        if not self.return_state:
+        if self._output_count() == 1:
             return result
         from .models import SelectOutput
 
-        count = 1 + 2 * self.forward_layer.state_count
         return [
             SelectOutput(i, name=backend.unique_name(f"{self.name}_{i}"))(result)
-            for i in range(count)
+            for i in range(self._output_count())
         ]
 
     def build(self, input_shape: Shape) -> None:
-        input_shape = sample_shape(input_shape)
+        input_shape = self._as_input_shape(input_shape)
         self.output_shape = self.compute_output_shape(input_shape)
         self.input_shape = input_shape
+        sequence = self._sequence_shape(input_shape)
         for layer in (self.forward_layer, self.backward_layer):
             layer.device = self.device
-            layer.build(input_shape)
+            layer.build(sequence)
         # The same Tensors as the two layers': training, saving and moving reach them here.
         self._weights = [*self.forward_layer.weights, *self.backward_layer.weights]
         self.built = True
@@ -939,23 +961,35 @@ class Bidirectional(Layer):
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
         output = mask if self.forward_layer.return_sequences else None
+        outputs = [output] * (2 if self.merge_mode is None else 1)
         if not self.return_state:
-            return output
-        return [output, *[None] * (2 * self.forward_layer.state_count)]
+            return outputs if self.merge_mode is None else output
+        return [*outputs, *[None] * self.state_count]
 
     def masked_call(self, x: Tensor, training: bool, mask: Any) -> Tensor:
         return self.call(x, training, mask)
 
-    def call(self, x: Tensor, training: bool, mask: Any = None) -> Any:
+    def call(self, x: Any, training: bool, mask: Any = None) -> Any:
         split = len(self.forward_layer.weights)
-        forward = self.forward_layer._run(x, training, self._weights[:split], mask)
-        backward = self.backward_layer._run(x, training, self._weights[split:], mask)
+        forward_states = backward_states = None
+        if isinstance(x, (list, tuple)):  # [x, *forward states, *backward states]
+            x, *given = x
+            half = len(given) // 2
+            forward_states, backward_states = given[:half], given[half:]
+        forward = self.forward_layer._run(
+            x, training, self._weights[:split], mask, initial=forward_states
+        )
+        backward = self.backward_layer._run(
+            x, training, self._weights[split:], mask, initial=backward_states
+        )
         states: list[Tensor] = []
         if self.return_state:
             (forward, *forward_states), (backward, *backward_states) = forward, backward
             states = [*forward_states, *backward_states]
         if self.backward_layer.return_sequences:
             backward = Reverse()(backward)
+        if self.merge_mode is None:
+            return [forward, backward, *states]
         mode = self.MERGES[self.merge_mode]
         if mode is None:
             merged = F.concatenate([forward, backward], axis=-1)

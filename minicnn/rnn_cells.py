@@ -419,11 +419,19 @@ class RNN(StartsFromStates, Layer):
         cells = self._cells()
         return sum(len(_sizes(cell.state_size)) for cell in cells[:-1])
 
-    def _run(self, x: Tensor, training: bool, weights: list[Any], mask: Any = None) -> Any:
+    def _run(
+        self,
+        x: Tensor,
+        training: bool,
+        weights: list[Any],
+        mask: Any = None,
+        initial: list[Any] | None = None,
+    ) -> Any:
         """The layer on x with these weights (a Bidirectional layer holds them: the same
-        Tensors, or a gradient check's), which its cells compute with from now on."""
+        Tensors, or a gradient check's), which its cells compute with from now on; from
+        ``initial`` states where given."""
         self._weights = list(weights)
-        return self.call(x, training, mask=mask)
+        return self.call([x, *initial] if initial else x, training, mask=mask)
 
     def call(self, x: Any, training: bool, mask: Any = None) -> Any:
         # The layer's weights are its cells' (the same Tensors); a swap of the layer's list

@@ -49,6 +49,7 @@ NAMES = [
     "masked_seq2seq",
     "bidirectional_conv_lstm",
     "bidirectional_cells",
+    "bidirectional_started",
 ]
 
 

@@ -214,7 +214,7 @@ def test_bidirectional_models_count_train_and_save(tmp_path):
     with pytest.raises(TypeError, match="GRU, ConvLSTM or RNN layer, got Dense"):
         L.Bidirectional(L.Dense(3))
     with pytest.raises(ValueError, match="merge_mode must be one of concat, sum, mul, ave"):
-        L.Bidirectional(L.GRU(3), merge_mode=None)
+        L.Bidirectional(L.GRU(3), merge_mode="max")
 
 
 def test_time_distributed_applies_one_layer_to_every_step(device):

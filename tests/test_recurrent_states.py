@@ -236,3 +236,33 @@ def test_a_started_layer_runs_unmasked_and_passes_the_sequence_mask_on():
     assert not np.allclose(out.data[0, 2], out.data[0, 1])  # the padded step ran
     last = L.GRU(2)(embedded, initial_state=start[:1])
     assert getattr(last, "_keras_mask", None) is None  # a last output has none
+
+
+def test_bidirectional_starts_each_direction_from_its_states(tmp_path, device):
+    """Keras' Bidirectional(initial_state=[forward states..., backward states...]); with
+    merge_mode=None both directions come back unmerged (Keras' own file of both:
+    tests/keras_files/bidirectional_started.keras)."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    h0, c0, h1, c1 = (rng.standard_normal((2, 2)).astype(np.float32) for _ in range(4))
+    on = lambda a: Tensor(backend.to_device(a, device))  # noqa: E731
+    both = L.Bidirectional(L.LSTM(2, return_sequences=True), merge_mode=None)
+    both.to(device)
+    ahead, behind = both(on(x), initial_state=[on(h0), on(c0), on(h1), on(c1)])
+    forward, backward = both.forward_layer, both.backward_layer
+    np.testing.assert_allclose(
+        host(ahead.data), host(forward(on(x), initial_state=[on(h0), on(c0)]).data), rtol=1e-6
+    )
+    turned = host(backward(on(x), initial_state=[on(h1), on(c1)]).data)[:, ::-1]
+    np.testing.assert_allclose(host(behind.data), turned, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"takes 4 initial state\(s\) \(the forward layer's"):
+        both(on(x), initial_state=[on(h0), on(c0)])
+
+    sequence, *starts = Input((4, 3)), Input((2,)), Input((2,))
+    summed = L.Bidirectional(L.GRU(2), merge_mode="sum")(sequence, initial_state=starts)
+    model = Model([sequence, *starts], summed).to(device)
+    model.save(tmp_path / "m.keras")
+    again = load_model(tmp_path / "m.keras", device=device)
+    np.testing.assert_array_equal(
+        again.predict([x, h0, h1], verbose=0), model.predict([x, h0, h1], verbose=0)
+    )

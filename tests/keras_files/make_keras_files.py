@@ -462,6 +462,27 @@ def bidirectional_cells():
     return model, _padded_ids((3, 5), {0: 3, 1: 1})
 
 
+def bidirectional_started():
+    """Bidirectional layers started from given states (Keras' initial_state: the forward
+    layer's, then the backward layer's), one of them giving both directions unmerged
+    (merge_mode=None)."""
+    source, target = keras.Input((5, 4)), keras.Input((3, 2))
+    encoded, forward_h, forward_c, backward_h, backward_c = layers.Bidirectional(
+        layers.LSTM(3, return_state=True)
+    )(source)
+    ahead, behind = layers.Bidirectional(layers.GRU(3, return_sequences=True), merge_mode=None)(
+        target, initial_state=[forward_h, backward_c]
+    )
+    started = layers.Bidirectional(layers.LSTM(3), merge_mode="mul")(
+        target, initial_state=[forward_h, forward_c, backward_h, backward_c]
+    )
+    outputs = [encoded, ahead, behind, started]
+    model = keras.Model([source, target], outputs, name="bidirectional_started")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    return model, [rng.normal(size=s).astype("float32") for s in ((2, 5, 4), (2, 3, 2))]
+
+
 def conv_lstm_states():
     """ConvLSTMs started from given states (Keras' initial_state, which its file keeps as
     the call's keyword), one of them channels_first, whose states are (batch, filters, ...)."""
@@ -727,6 +748,7 @@ MAKERS = (
     masked_seq2seq,
     bidirectional_conv_lstm,
     bidirectional_cells,
+    bidirectional_started,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

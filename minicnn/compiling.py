@@ -70,6 +70,9 @@ class Compiler:
     """Model's compile settings and the loss of a batch (``models.Model`` supplies the
     graph, the forward pass and the weights)."""
 
+    # The padding mask of the last batch's output (single output), which the metrics read.
+    _metric_mask: Any = None
+
     # -- compiling -----------------------------------------------------------------------------
     def compile(
         self,
@@ -497,6 +500,7 @@ class Compiler:
             if self._output_count > 1:
                 return self._penalized(None), ([o.data for o in out], [])
             return self._penalized(None), out.data
+        self._metric_mask = None
         if self._output_count > 1:
             return self._losses_and_outputs(x, y, training, weights)
         masks: list[Any] = []
@@ -505,17 +509,17 @@ class Compiler:
             logits = self._forward(
                 self._tensors(x), training, logits=frozenset({0}), output_masks=masks
             )
-            weights = self._masked(weights, masks, logits.shape)
+            weights = self._masked(weights, masks, logits.shape, y)
             loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
             if all(metric.ranks_only for metric in self._compiled_metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self.layers[-1].activation(Tensor(logits.data)).data
         out = self._forward(self._tensors(x), training, output_masks=masks)
-        weights = self._masked(weights, masks, out.shape)
+        weights = self._masked(weights, masks, out.shape, y)
         return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
 
     def _masked(
-        self, weights: dict[str, Any], masks: list[Any], output_shape: tuple[int, ...]
+        self, weights: dict[str, Any], masks: list[Any], output_shape: tuple[int, ...], y: Any
     ) -> dict[str, Any]:
         """The loss's weights with the output's padding mask, as Keras applies it: a
         position's weight is its sample's times mask * positions / kept positions, so the
@@ -524,6 +528,7 @@ class Compiler:
         (batch, steps, classes), the losses on values (mean squared error, ...) on (batch,
         steps, features)."""
         mask = masks[0] if masks else None
+        self._metric_mask = mask  # the metrics weight its positions too, as Keras' means do
         if (
             mask is None
             or not getattr(self.loss, "weights_positions", False)
@@ -531,6 +536,9 @@ class Compiler:
         ):
             return weights
         xp = backend.get_array_module(mask)
+        valid = self.loss.valid_positions(y, output_shape)
+        if valid is not None:  # Keras joins the loss's own mask (ignore_class) to the padding
+            mask = mask & valid
         keep = mask.reshape(len(mask), -1).astype(np.float32)
         keep = keep * (keep.size / (keep.sum() + np.float32(1e-7)))
         if "sample_weight" in weights:

@@ -109,22 +109,46 @@ class SparseCategoricalCrossentropy(Metric):
     needs_classes = True
 
     def __init__(
-        self, name: str | None = None, dtype: Any = None, from_logits: bool = False, axis: int = -1
+        self,
+        name: str | None = None,
+        dtype: Any = None,
+        from_logits: bool = False,
+        ignore_class: int | None = None,
+        axis: int = -1,
     ) -> None:
         super().__init__(name, dtype)
         if axis != -1:
             raise ValueError(f"{type(self).__name__}: only axis=-1 is available, got {axis!r}.")
+        if ignore_class is not None and (
+            isinstance(ignore_class, bool) or not isinstance(ignore_class, (int, np.integer))
+        ):
+            raise ValueError(f"ignore_class must be an int or None, got {ignore_class!r}.")
         self.from_logits, self.axis = bool(from_logits), axis
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
+
+    def _labels(self, outputs: Any, y_true: Any) -> Any:
+        return y_true.reshape(outputs.shape[:-1]).astype(np.int64)
+
+    def position_validity(self, outputs: Any, y_true: Any) -> Any:
+        if self.ignore_class is None:
+            return None
+        return self._labels(outputs, y_true) != self.ignore_class
 
     def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         xp = backend.get_array_module(outputs)
-        labels = y_true.reshape(outputs.shape[:-1]).astype(np.int64)
+        labels = self._labels(outputs, y_true)
+        valid = self.position_validity(outputs, y_true)
+        if valid is not None:  # Keras: an ignored position's value is 0
+            labels = xp.where(valid, labels, 0)
         log_p = _log_probabilities(xp, outputs, self.from_logits)
-        picked = xp.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
-        return per_sample_mean(-picked)
+        values = -xp.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
+        if valid is not None:
+            values = xp.where(valid, values, values.dtype.type(0))
+        return per_sample_mean(values)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "from_logits": self.from_logits, "axis": self.axis}
+        config = {**super().get_config(), "from_logits": self.from_logits, "axis": self.axis}
+        return {**config, "ignore_class": self.ignore_class}
 
 
 class CategoricalHinge(Metric):

@@ -122,9 +122,12 @@ def _as_text_batch(x: Any, input_shape: Any, model_name: str) -> np.ndarray:
     return texts
 
 
-def as_labels(y: Any, n: int, classes: int, positions: tuple[int, ...] = ()) -> np.ndarray:
+def as_labels(
+    y: Any, n: int, classes: int, positions: tuple[int, ...] = (), ignore: int | None = None
+) -> np.ndarray:
     """y as int64 class ids of shape (n, *positions) ((n,) for a classifier; a map's or a
-    sequence's positions otherwise), or a ValueError saying why not."""
+    sequence's positions otherwise), or a ValueError saying why not; ``ignore`` (a loss's
+    ignore_class, 255 in many segmentation sets) may stand outside the classes."""
     y = np.asarray(backend.to_numpy(y))
     wanted = (n, *positions)
     if y.ndim == len(wanted) + 1 and y.shape[-1] == 1:
@@ -141,10 +144,12 @@ def as_labels(y: Any, n: int, classes: int, positions: tuple[int, ...] = ()) -> 
     if len(y) != n:
         raise ValueError(f"x has {n} samples but y has {len(y)}.")
     y = integer_ids(y, "y must hold")
-    if len(y) and (y.min() < 0 or y.max() >= classes):
+    counted = y if ignore is None else y[y != ignore]
+    if len(counted) and (counted.min() < 0 or counted.max() >= classes):
+        but = "" if ignore is None else f" or ignore_class {ignore}"
         raise ValueError(
-            f"Labels must be in 0..{classes - 1} (the model has {classes} outputs); "
-            f"got values from {y.min()} to {y.max()}."
+            f"Labels must be in 0..{classes - 1} (the model has {classes} outputs){but}; "
+            f"got values from {counted.min()} to {counted.max()}."
         )
     return y
 

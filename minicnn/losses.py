@@ -85,6 +85,12 @@ class Loss:
         Keras' mask on a loss's values."""
         return None
 
+    def valid_positions(self, y_true: Any, output_shape: tuple[int, ...]) -> Any:
+        """Which positions (batch, *positions) of outputs of ``output_shape`` (batch
+        included) the targets let count (an ignore_class keeps its positions out), or None
+        for all: what ``kept`` masks, known before the loss runs."""
+        return None
+
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
     ) -> np.ndarray:
@@ -163,7 +169,11 @@ def reduce_losses(
             sample_weight = sample_weight.data
         weights = backend.to_device(sample_weight, backend.device_of(values.data))
         weights = weights.astype(values.dtype, copy=False).reshape(-1)
-        if values.ndim == 0:  # one loss for the batch (Dice's): Keras weighs it by each weight
+        if values.ndim > 1 and weights.size == values.data.size:
+            # A weight per position: a padding mask's (kept ones included), scaled so that
+            # the mean over all positions is the mean over the kept ones, as Keras' are.
+            weights, count = weights.reshape(values.shape), values.data.size
+        elif values.ndim == 0:  # one loss for the batch (Dice's): Keras weighs it by each weight
             count = weights.size
         elif weights.shape[0] != values.shape[0]:
             raise ValueError(
@@ -326,12 +336,17 @@ class SparseCategoricalCrossentropy(CrossEntropy):
     def kept(self, values: Any) -> Any:
         return self._valid if self.ignore_class is not None else None
 
+    def valid_positions(self, y_true: Any, output_shape: tuple[int, ...]) -> Any:
+        if self.ignore_class is None:
+            return None
+        return y_true.reshape(output_shape[:-1]) != self.ignore_class
+
     def targets(
         self, y: Any, n: int, output_shape: tuple[int, ...], owner: str = "The model"
     ) -> np.ndarray:
         """int64 class ids of shape (n, *positions): (n,) for a classifier."""
         classes = self._classes(output_shape, owner)
-        return as_labels(y, n, classes, tuple(output_shape[:-1]))
+        return as_labels(y, n, classes, tuple(output_shape[:-1]), self.ignore_class)
 
     def _mean_loss(
         self, y_true: Any, y_pred: Tensor, sample_weight: Any = None, checked: bool = False

@@ -3,6 +3,8 @@ the totals of many batches."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -10,10 +12,35 @@ import numpy as np
 from . import backend
 from .autograd import Tensor
 
+# The position weights (batch, *positions) of an output's padding mask (times the sample
+# weights) while a metric scores a batch of it: Keras' mean metrics weight each position.
+_position_weights: list[Any] = []
+
+
+@contextlib.contextmanager
+def weighting_positions(weights: Any) -> Iterator[None]:
+    """Within it, ``per_sample_mean`` weights each position by ``weights`` (batch,
+    *positions): a metric's per-sample score becomes the mean over its kept positions."""
+    _position_weights.append(weights)
+    try:
+        yield
+    finally:
+        _position_weights.pop()
+
 
 def per_sample_mean(values: Any) -> Any:
-    """Each sample's mean value: shape (n,)."""
-    return values.reshape(values.shape[0], -1).mean(axis=1)
+    """Each sample's mean value: shape (n,); the weighted mean over the positions that
+    ``weighting_positions`` weights (each position's values averaged first; 0 for a sample
+    with none kept)."""
+    weights = _position_weights[-1] if _position_weights else None
+    if weights is None or tuple(values.shape[: weights.ndim]) != tuple(weights.shape):
+        return values.reshape(values.shape[0], -1).mean(axis=1)
+    n = values.shape[0]
+    at_positions = values.reshape(*weights.shape, -1).mean(axis=-1).reshape(n, -1)
+    flat = weights.reshape(n, -1).astype(values.dtype, copy=False)
+    kept = flat.sum(axis=1)
+    xp = backend.get_array_module(values)
+    return (at_positions * flat).sum(axis=1) / xp.maximum(kept, values.dtype.type(1e-30))
 
 
 def along_samples(weights: Any, like: Any, sample_axis: int = 0) -> Any:
@@ -44,6 +71,12 @@ class Metric:
     # Whether the value is the total over the (weighted) count of samples; counts of true and
     # false positives make their value without it.
     divides_by_seen = True
+    # Whether an output's padding mask weights its positions (Keras' mean wrappers: the
+    # accuracies, cross-entropies and errors; not RootMeanSquaredError, a plain Mean there).
+    weighs_padding = True
+    # Whether a model's last batch weighted its positions by the output's padding mask (its
+    # totals then hold the weights' sum too, as a weighted metric's do).
+    position_weighted = False
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name or self.default_name or backend.snake_case(type(self).__name__)
@@ -100,6 +133,12 @@ class Metric:
     def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         """The score of each sample, shape (n,)."""
         raise NotImplementedError
+
+    def position_validity(self, outputs: Any, y_true: Any) -> Any:
+        """Which positions (batch, *positions) count where a padding mask weights them (a
+        loss's ignore_class keeps out its positions, as Keras' mask of the values does);
+        None: all."""
+        return None
 
     def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
         """The batch's sum of scores, each times its sample's weight when ``weights`` is
@@ -252,6 +291,12 @@ class OutputLoss(Metric):
     """The loss of one output of a model with several (the logs' ``<output>_loss``): the
     model hands over its batch loss times the batch size, as the total loss adds up (or,
     for a ``train_step`` of the user's, ``add``s the loss of each batch)."""
+
+    def position_validity(self, outputs: Any, y_true: Any) -> Any:
+        """Which positions (batch, *positions) count where a padding mask weights them (a
+        loss's ignore_class keeps out its positions, as Keras' mask of the values does);
+        None: all."""
+        return None
 
     def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
         raise TypeError("The model computes an output's loss; OutputLoss only adds it up.")

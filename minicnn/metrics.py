@@ -198,6 +198,7 @@ class RootMeanSquaredError(MeanSquaredError):
     per-batch roots)."""
 
     default_name = "root_mean_squared_error"
+    weighs_padding = False  # Keras' is a Mean of the squares, which finds no mask on them
 
     def value(self, total: Any, seen: float) -> float:
         return math.sqrt(float(total) / seen) if seen else 0.0

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .metric_base import Metric, along_samples
+from .metric_base import Metric, along_samples, per_sample_mean
 
 
 class R2Score(Metric):
@@ -123,7 +123,7 @@ class CosineSimilarity(Metric):
             return a / xp.sqrt(xp.maximum(squares, outputs.dtype.type(1e-12)))
 
         cosine = (unit(true) * unit(outputs)).sum(axis=self.axis)
-        return cosine.reshape(len(outputs), -1).mean(axis=1)
+        return per_sample_mean(cosine)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
@@ -143,7 +143,7 @@ class _RowCorrelation(Metric):
         values = self.correlation(
             backend.get_array_module(outputs), y_true.reshape(outputs.shape), outputs
         )
-        return values.reshape(values.shape[0], -1).mean(axis=1)
+        return per_sample_mean(values)
 
     @staticmethod
     def correlation(xp: Any, t: Any, p: Any) -> Any:

@@ -45,7 +45,7 @@ from .data_checks import (
     positive_int,
 )
 from .graph_step import CapturedTrainStep
-from .metric_base import OutputLoss
+from .metric_base import OutputLoss, weighting_positions
 from .progress import ProgressBar, print_msg
 
 
@@ -131,7 +131,7 @@ class _RunningTotals:
         for metric, hits in zip(self.metrics, self.hits or [], strict=False):
             if hits is None:
                 continue
-            if metric.weighted and metric.divides_by_seen:
+            if _counts_weights(metric):
                 metric._total, metric._seen = hits[0], hits[1]
             else:
                 metric._total, metric._seen = hits, self.seen
@@ -204,22 +204,46 @@ def metric_values(metrics: list[Any], hits: list[Any], seen: int) -> list[float]
     for m, h in zip(metrics, hits, strict=True):
         if h is None:
             values.append(float(m.result()))
-        elif m.weighted and m.divides_by_seen:
+        elif _counts_weights(m):
             values.append(m.value(h[0], float(h[1])))
         else:
             values.append(m.value(h, seen))
     return values
 
 
-def _batch_total(metric: Any, outputs: Any, y: Any, loss: Any, weights: Any = None) -> Any:
+def _counts_weights(metric: Any) -> bool:
+    """Whether a metric's batch totals hold its weights' sum beside its total."""
+    return (metric.weighted or metric.position_weighted) and metric.divides_by_seen
+
+
+def _batch_total(
+    metric: Any, outputs: Any, y: Any, loss: Any, weights: Any = None, mask: Any = None
+) -> Any:
     """The metric's totals for a batch; a metric that keeps its own state (a Keras-style
     subclass with update_state and result) takes the batch itself, and gives None. A
     weighted metric reads the sample ``weights``; a weighted mean gives its total and the
-    weights' sum (the batch size without weights) in one array."""
+    weights' sum (the batch size without weights) in one array. The output's padding
+    ``mask`` (batch, *positions) weights a mean's positions, as Keras' mean metrics weight
+    them: the value is the mean over the kept positions."""
     weights = weights if metric.weighted else None
     if metric.keeps_own_state:
         metric.update_state(Tensor(y), Tensor(outputs), sample_weight=weights)
         return None
+    metric.position_weighted = _weighs_positions(metric, mask, outputs)
+    if metric.position_weighted:
+        xp = backend.get_array_module(outputs)
+        kept = mask.astype(outputs.dtype)
+        valid = metric.position_validity(outputs, y)
+        if valid is not None:
+            kept = kept * valid.astype(outputs.dtype)
+        if weights is not None:
+            kept = kept * weights.reshape(-1, *(1,) * (kept.ndim - 1)).astype(outputs.dtype)
+        # Each sample's weight is its mean kept weight (Keras' count); its score the mean of
+        # its kept positions, so the total is the positions' weighted sum over their count.
+        per_sample = kept.reshape(len(kept), -1).mean(axis=1)
+        with weighting_positions(kept):
+            total = metric.total(outputs, y, loss, per_sample)
+        return xp.stack([total, per_sample.sum().astype(total.dtype)])
     total = metric.total(outputs, y, loss, weights)
     if not (metric.weighted and metric.divides_by_seen):
         return total
@@ -227,6 +251,18 @@ def _batch_total(metric: Any, outputs: Any, y: Any, loss: Any, weights: Any = No
     # Made on the device (xp.full, not a copy from the host), as a captured step requires.
     seen = xp.full((), len(outputs), total.dtype) if weights is None else weights.sum()
     return xp.stack([total, seen.astype(total.dtype)])
+
+
+def _weighs_positions(metric: Any, mask: Any, outputs: Any) -> bool:
+    """Whether an output's padding mask weights this metric's positions: a mean metric (as
+    Keras' mean wrappers, not the confusion counts) on outputs (batch, *positions, ...)."""
+    return (
+        mask is not None
+        and metric.weighs_padding
+        and metric.divides_by_seen
+        and mask.ndim < outputs.ndim
+        and tuple(outputs.shape[: mask.ndim]) == tuple(mask.shape)
+    )
 
 
 def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:
@@ -412,8 +448,9 @@ class Trainer:
             )
         added += [None] * len(self._layer_metrics())  # they keep their own state
         if self._output_count == 1:
+            mask = self._metric_mask
             return [
-                _batch_total(metric, outputs, y, self.loss, weights)
+                _batch_total(metric, outputs, y, self.loss, weights, mask)
                 for metric in self._compiled_metrics
             ] + added
         values, losses_of = outputs

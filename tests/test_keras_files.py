@@ -50,6 +50,8 @@ NAMES = [
     "bidirectional_conv_lstm",
     "bidirectional_cells",
     "bidirectional_started",
+    "masked_metrics",
+    "ignored_labels",
 ]
 
 

@@ -498,3 +498,77 @@ KERAS_SUPPORTS_MASKING = {
 def test_layers_pass_masks_on_where_keras_does(supported):
     for spec in KERAS_SUPPORTS_MASKING[supported]:
         assert eval(spec).supports_masking is supported, spec
+
+
+def test_mean_metrics_weight_the_kept_steps_as_keras_does():
+    """Keras' mean metrics weight each position by the output's padding mask, over the
+    whole run: Keras 3.15's own evaluate of tests/keras_files/masked_metrics.keras (batches
+    that keep different shares of their steps, a sample all padding)."""
+    from pathlib import Path
+
+    from minicnn import metrics, ops
+
+    files = Path(__file__).parent / "keras_files"
+    expected = np.load(files / "masked_metrics.npz")
+    model = load_model(files / "masked_metrics.keras", compile=False)
+    model.compile(
+        "sgd",
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy", metrics.SparseCategoricalCrossentropy(name="xent")],
+        weighted_metrics=["accuracy"],
+    )
+    names = ("accuracy", "xent", "weighted_accuracy", "loss")
+    for key, batch_size in (("metrics_all", None), ("metrics_by_2", 2)):
+        found = model.evaluate(
+            expected["x"], expected["targets"], batch_size=batch_size, verbose=0, return_dict=True
+        )
+        np.testing.assert_allclose([found[n] for n in names], expected[key], rtol=1e-6)
+    model.compile(
+        "sgd",
+        "mse",
+        metrics=[
+            metrics.RootMeanSquaredError(),  # Keras' finds no mask (a Mean of the squares)
+            metrics.MeanSquaredError(),
+            metrics.CosineSimilarity(),
+            metrics.PearsonCorrelation(),
+            metrics.MeanMetricWrapper(lambda t, p: ops.mean(ops.abs(t - p), axis=-1), name="fn"),
+        ],
+    )
+    found = model.evaluate(expected["x"], np.eye(3)[expected["targets"]], verbose=0)
+    np.testing.assert_allclose(np.roll(found, -1), expected["value_metrics"], rtol=1e-6)
+    # A metric of counts (Keras' confusion metrics) reads no mask: every step counts.
+    iou = metrics.MeanIoU(3, sparse_y_pred=False)
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=[iou])
+    found = model.evaluate(expected["x"], expected["targets"], verbose=0, return_dict=True)
+    predicted, truth = expected["y0"].argmax(-1).ravel(), expected["targets"].ravel()
+    ious = [
+        ((predicted == c) & (truth == c)).sum() / ((predicted == c) | (truth == c)).sum()
+        for c in range(3)
+    ]
+    assert found["mean_io_u"] == pytest.approx(np.mean(ious), rel=1e-6)
+
+
+def test_ignore_class_leaves_out_unknown_labels_as_keras_does():
+    """Targets of 255 where a label is unknown (a segmentation set's convention), with
+    ignore_class=255 in the loss and a cross-entropy metric, on a padded sequence: Keras
+    3.15's own evaluate and two epochs of fit (tests/keras_files/ignored_labels.keras)."""
+    from pathlib import Path
+
+    files = Path(__file__).parent / "keras_files"
+    expected = np.load(files / "ignored_labels.npz")
+    model = load_model(files / "ignored_labels.keras")
+    x, targets = expected["x"], expected["targets"]
+    names = ("accuracy", "xent", "loss")
+    for key, batch_size in (("evaluate_all", None), ("evaluate_by_2", 2)):
+        found = model.evaluate(x, targets, batch_size=batch_size, verbose=0, return_dict=True)
+        np.testing.assert_allclose([found[n] for n in names], expected[key], rtol=1e-6)
+    history = model.fit(x, targets, batch_size=2, epochs=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(history["loss"], expected["history"][2], rtol=1e-5)
+    # The metrics of fit as Keras 3.15 on PyTorch gives them (its JAX backend, which made
+    # the file, loses the output's mask on the way out of its training step, so there they
+    # count the padding; evaluate's do not on either).
+    on_torch = {"accuracy": [0.454545, 0.454545], "xent": [1.171344, 1.095308]}
+    for name, values in on_torch.items():
+        np.testing.assert_allclose(history[name], values, atol=2e-6)
+    with pytest.raises(ValueError, match=r"Labels must be in 0..2 \(the model has 3 outputs\) or"):
+        model.evaluate(x, np.where(targets == 255, 7, targets), verbose=0)

@@ -9,6 +9,7 @@ of minicnn; the files are kept in the repository):
 import json
 import os
 import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -483,6 +484,89 @@ def bidirectional_started():
     return model, [rng.normal(size=s).astype("float32") for s in ((2, 5, 4), (2, 3, 2))]
 
 
+def masked_metrics():
+    """A sequence tagger on padded ids, evaluated by Keras: its mean metrics (accuracy,
+    cross-entropy, weighted ones too) weight each step by the output's padding mask, over
+    the whole run (batches of 2 keep different shares of their steps); one sample all
+    padding. The values go in the npz as metrics_all and metrics_by_2 (accuracy, xent,
+    weighted_accuracy, loss)."""
+    tokens = keras.Input((6,), dtype="int32")
+    x = layers.Embedding(12, 4, mask_zero=True)(tokens)
+    x = layers.LSTM(4, return_sequences=True)(x)
+    model = keras.Model(tokens, layers.Dense(3, activation="softmax")(x), name="masked_metrics")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    ids = _padded_ids((5, 6), {0: 3, 1: 1, 4: 0})
+    targets = rng.integers(0, 3, (5, 6))
+    model.compile(
+        "sgd",
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="xent")],
+        weighted_metrics=["accuracy"],
+    )
+    names = ("accuracy", "xent", "weighted_accuracy", "loss")
+    model.extra_npz = {"targets": targets}
+    for key, batch in (("metrics_all", None), ("metrics_by_2", 2)):
+        found = model.evaluate(ids, targets, batch_size=batch, verbose=0, return_dict=True)
+        model.extra_npz[key] = np.array([found[name] for name in names])
+    # On one-hot rows, the errors: Keras' RootMeanSquaredError (a Mean of the squares) finds
+    # no mask; a function wrapped by MeanMetricWrapper does (value_metrics, in this order).
+    model.compile(
+        "sgd",
+        "mse",
+        metrics=[
+            keras.metrics.RootMeanSquaredError(),
+            keras.metrics.MeanSquaredError(),
+            keras.metrics.CosineSimilarity(),
+            keras.metrics.PearsonCorrelation(),
+            keras.metrics.MeanMetricWrapper(
+                lambda t, p: keras.ops.mean(keras.ops.abs(t - p), axis=-1), name="fn"
+            ),
+        ],
+    )
+    found = model.evaluate(ids, np.eye(3)[targets], verbose=0, return_dict=True)
+    names = ("root_mean_squared_error", "mean_squared_error", "cosine_similarity")
+    names += ("pearson_correlation", "fn", "loss")
+    model.extra_npz["value_metrics"] = np.array([found[name] for name in names])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    return model, ids
+
+
+def ignored_labels():
+    """A tagger of padded ids whose targets hold 255 where a label is unknown, trained by
+    Keras with ignore_class=255 (the loss and a cross-entropy metric leave those positions
+    out, as they do the padding; accuracy counts them wrong). The npz holds Keras' evaluate
+    (accuracy, xent, loss; all at once and by 2) and two epochs of fit without shuffling
+    (history), from the weights saved."""
+    tokens = keras.Input((6,), dtype="int32")
+    x = layers.Embedding(12, 4, mask_zero=True)(tokens)
+    model = keras.Model(tokens, layers.Dense(3, activation="softmax")(x), name="ignored_labels")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    ids = _padded_ids((5, 6), {0: 3, 1: 1})
+    targets = rng.integers(0, 3, (5, 6))
+    targets[0, 1] = targets[2, 2:4] = targets[4, 5] = targets[1, 3] = 255
+    model.compile(
+        keras.optimizers.SGD(0.5),
+        keras.losses.SparseCategoricalCrossentropy(ignore_class=255),
+        metrics=[
+            "accuracy",
+            keras.metrics.SparseCategoricalCrossentropy(name="xent", ignore_class=255),
+        ],
+    )
+    names = ("accuracy", "xent", "loss")
+    model.extra_npz = {"targets": targets}
+    for key, batch in (("evaluate_all", None), ("evaluate_by_2", 2)):
+        found = model.evaluate(ids, targets, batch_size=batch, verbose=0, return_dict=True)
+        model.extra_npz[key] = np.array([found[name] for name in names])
+    start = os.path.join(tempfile.mkdtemp(), "start.keras")
+    model.save(start)
+    history = model.fit(ids, targets, batch_size=2, epochs=2, shuffle=False, verbose=0).history
+    saved = keras.saving.load_model(start)
+    saved.extra_npz = {**model.extra_npz, "history": np.array([history[n] for n in names])}
+    return saved, ids
+
+
 def conv_lstm_states():
     """ConvLSTMs started from given states (Keras' initial_state, which its file keeps as
     the call's keyword), one of them channels_first, whose states are (batch, filters, ...)."""
@@ -749,6 +833,8 @@ MAKERS = (
     bidirectional_conv_lstm,
     bidirectional_cells,
     bidirectional_started,
+    masked_metrics,
+    ignored_labels,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):
@@ -760,6 +846,7 @@ for make in (m for m in MAKERS if not wanted or m.__name__ in wanted):
     outputs = {f"y{i}": v for i, v in enumerate(y)} if isinstance(y, list) else {"y0": y}
     if hasattr(model, "float32_outputs"):
         outputs["float32"] = model.float32_outputs
+    outputs.update(getattr(model, "extra_npz", {}))
     model.save(os.path.join(HERE, f"{make.__name__}.keras"))
     inputs = {f"x{i}": v for i, v in enumerate(x)} if isinstance(x, list) else {"x": x}
     np.savez(os.path.join(HERE, f"{make.__name__}.npz"), **inputs, **outputs)

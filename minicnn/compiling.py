@@ -70,8 +70,8 @@ class Compiler:
     """Model's compile settings and the loss of a batch (``models.Model`` supplies the
     graph, the forward pass and the weights)."""
 
-    # The padding mask of the last batch's output (single output), which the metrics read.
-    _metric_mask: Any = None
+    # The padding masks of the last batch's outputs, which the metrics read.
+    _metric_masks: list[Any] = [None]
 
     # -- compiling -----------------------------------------------------------------------------
     def compile(
@@ -500,7 +500,7 @@ class Compiler:
             if self._output_count > 1:
                 return self._penalized(None), ([o.data for o in out], [])
             return self._penalized(None), out.data
-        self._metric_mask = None
+        self._metric_masks = [None] * self._output_count
         if self._output_count > 1:
             return self._losses_and_outputs(x, y, training, weights)
         masks: list[Any] = []
@@ -509,17 +509,23 @@ class Compiler:
             logits = self._forward(
                 self._tensors(x), training, logits=frozenset({0}), output_masks=masks
             )
-            weights = self._masked(weights, masks, logits.shape, y)
+            weights = self._masked(weights, masks, logits.shape, y, self.loss)
             loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
             if all(metric.ranks_only for metric in self._compiled_metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self.layers[-1].activation(Tensor(logits.data)).data
         out = self._forward(self._tensors(x), training, output_masks=masks)
-        weights = self._masked(weights, masks, out.shape, y)
+        weights = self._masked(weights, masks, out.shape, y, self.loss)
         return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
 
     def _masked(
-        self, weights: dict[str, Any], masks: list[Any], output_shape: tuple[int, ...], y: Any
+        self,
+        weights: dict[str, Any],
+        masks: list[Any],
+        output_shape: tuple[int, ...],
+        y: Any,
+        loss: Any,
+        head: int = 0,
     ) -> dict[str, Any]:
         """The loss's weights with the output's padding mask, as Keras applies it: a
         position's weight is its sample's times mask * positions / kept positions, so the
@@ -527,16 +533,16 @@ class Compiler:
         one per position of outputs (batch, *positions, features): the cross-entropies on
         (batch, steps, classes), the losses on values (mean squared error, ...) on (batch,
         steps, features)."""
-        mask = masks[0] if masks else None
-        self._metric_mask = mask  # the metrics weight its positions too, as Keras' means do
+        mask = masks[head] if masks else None
+        self._metric_masks[head] = mask  # the metrics weight its positions too, as Keras' do
         if (
             mask is None
-            or not getattr(self.loss, "weights_positions", False)
+            or not getattr(loss, "weights_positions", False)
             or tuple(mask.shape) != tuple(output_shape[:-1])
         ):
             return weights
         xp = backend.get_array_module(mask)
-        valid = self.loss.valid_positions(y, output_shape)
+        valid = loss.valid_positions(y, output_shape)
         if valid is not None:  # Keras joins the loss's own mask (ignore_class) to the padding
             mask = mask & valid
         keep = mask.reshape(len(mask), -1).astype(np.float32)
@@ -555,14 +561,17 @@ class Compiler:
         """For several outputs: the weighted sum of their losses (and the penalties), and,
         for the metrics, each output's values and loss."""
         fused = self._fused_outputs()
-        outs = self._forward(self._tensors(x), training, logits=fused)
+        masks: list[Any] = []
+        outs = self._forward(self._tensors(x), training, logits=fused, output_masks=masks)
         total: Any = None
         values, losses_of = [], []
         for i, (out, target, loss, weight) in enumerate(
             zip(outs, y, self.loss, self.loss_weights, strict=True)
         ):
+            # Each output's padding mask weights its loss, as Keras' per output.
+            own = self._masked(weights, masks, out.shape, target, loss, i)
             if i in fused:
-                part = loss.on_logits(target, out, checked=True, **weights)
+                part = loss.on_logits(target, out, checked=True, **own)
                 heads = [
                     m
                     for m, h in zip(self._compiled_metrics, self._metric_heads, strict=True)
@@ -574,7 +583,7 @@ class Compiler:
                 else:
                     values.append(layer.activation(Tensor(out.data)).data)
             else:
-                part = loss(target, out, checked=True, **weights)
+                part = loss(target, out, checked=True, **own)
                 values.append(out.data)
             losses_of.append(part.data)
             term = part if weight == 1.0 else part * weight

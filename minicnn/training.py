@@ -448,7 +448,7 @@ class Trainer:
             )
         added += [None] * len(self._layer_metrics())  # they keep their own state
         if self._output_count == 1:
-            mask = self._metric_mask
+            mask = self._metric_masks[0]
             return [
                 _batch_total(metric, outputs, y, self.loss, weights, mask)
                 for metric in self._compiled_metrics
@@ -459,7 +459,10 @@ class Trainer:
             if isinstance(metric, OutputLoss):
                 hits.append(losses_of[head] * values[head].shape[0])
             else:
-                hits.append(_batch_total(metric, values[head], y[head], self.loss[head], weights))
+                mask = self._metric_masks[head]
+                hits.append(
+                    _batch_total(metric, values[head], y[head], self.loss[head], weights, mask)
+                )
         return hits + added
 
     def _writes_own(self, method: str) -> bool:

@@ -52,6 +52,7 @@ NAMES = [
     "bidirectional_started",
     "masked_metrics",
     "ignored_labels",
+    "masked_outputs",
 ]
 
 

@@ -572,3 +572,19 @@ def test_ignore_class_leaves_out_unknown_labels_as_keras_does():
         np.testing.assert_allclose(history[name], values, atol=2e-6)
     with pytest.raises(ValueError, match=r"Labels must be in 0..2 \(the model has 3 outputs\) or"):
         model.evaluate(x, np.where(targets == 255, 7, targets), verbose=0)
+
+
+def test_each_output_mask_weights_its_own_loss_and_metrics():
+    """A model of three outputs, two of them padded sequences: Keras 3.15's evaluate of
+    tests/keras_files/masked_outputs.keras (each output's mask weights its loss and its
+    mean metrics; the weighted sum of the losses follows)."""
+    from pathlib import Path
+
+    files = Path(__file__).parent / "keras_files"
+    expected = np.load(files / "masked_outputs.npz")
+    model = load_model(files / "masked_outputs.keras")
+    targets = [expected[f"target_{name}"] for name in ("tags", "values", "label")]
+    found = model.evaluate(expected["x"], targets, verbose=0, return_dict=True)
+    names = ("loss", "tags_loss", "values_loss", "label_loss")
+    names += ("tags_accuracy", "values_mae", "label_accuracy")
+    np.testing.assert_allclose([found[n] for n in names], expected["evaluated"], rtol=2e-6)

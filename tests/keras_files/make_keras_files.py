@@ -567,6 +567,39 @@ def ignored_labels():
     return saved, ids
 
 
+def masked_outputs():
+    """Three outputs, two of them padded sequences (a tagger under a cross-entropy, values
+    under mse) and a label: each output's mask weights its own loss and mean metrics, as
+    Keras' evaluate gives them (evaluate, in the order of EVALUATED)."""
+    tokens = keras.Input((6,), dtype="int32")
+    x = layers.Embedding(12, 4, mask_zero=True)(tokens)
+    sequence = layers.LSTM(4, return_sequences=True)(x)
+    tags = layers.Dense(3, activation="softmax", name="tags")(sequence)
+    values = layers.Dense(2, name="values")(sequence)
+    label = layers.Dense(1, activation="sigmoid", name="label")(layers.LSTM(3)(x))
+    model = keras.Model(tokens, [tags, values, label], name="masked_outputs")
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    ids = _padded_ids((5, 6), {0: 3, 1: 1})
+    targets = {
+        "tags": rng.integers(0, 3, (5, 6)),
+        "values": rng.normal(size=(5, 6, 2)).astype("float32"),
+        "label": rng.integers(0, 2, (5, 1)),
+    }
+    model.compile(
+        "sgd",
+        ["sparse_categorical_crossentropy", "mse", "binary_crossentropy"],
+        metrics=[["accuracy"], ["mae"], ["accuracy"]],
+        loss_weights=[1.0, 0.5, 2.0],
+    )
+    found = model.evaluate(ids, list(targets.values()), verbose=0, return_dict=True)
+    names = ("loss", "tags_loss", "values_loss", "label_loss")
+    names += ("tags_accuracy", "values_mae", "label_accuracy")
+    model.extra_npz = {f"target_{k}": v for k, v in targets.items()}
+    model.extra_npz["evaluated"] = np.array([found[name] for name in names])
+    return model, ids
+
+
 def conv_lstm_states():
     """ConvLSTMs started from given states (Keras' initial_state, which its file keeps as
     the call's keyword), one of them channels_first, whose states are (batch, filters, ...)."""
@@ -835,6 +868,7 @@ MAKERS = (
     bidirectional_started,
     masked_metrics,
     ignored_labels,
+    masked_outputs,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

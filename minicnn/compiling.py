@@ -15,6 +15,7 @@ from . import backend, losses, optimizers
 from . import metrics as metrics_module
 from .autograd import Tensor, no_grad
 from .layers import Activation, _Activated
+from .metric_base import position_weights
 
 
 class _CompiledMetrics:
@@ -548,7 +549,7 @@ class Compiler:
         keep = mask.reshape(len(mask), -1).astype(np.float32)
         keep = keep * (keep.size / (keep.sum() + np.float32(1e-7)))
         if "sample_weight" in weights:
-            keep = keep * xp.asarray(weights["sample_weight"]).reshape(-1, 1)
+            keep = keep * position_weights(xp.asarray(weights["sample_weight"]), keep)
         return {"sample_weight": keep}
 
     @staticmethod

@@ -218,15 +218,18 @@ def as_any_targets(y: Any, n: int, loss: str, keep_integers: bool = False) -> np
 
 
 def as_sample_weights(weights: Any, n: int) -> np.ndarray:
-    """Per-sample loss weights as float32 of shape (n,), or an error saying why not."""
+    """Loss weights as float32: one per sample, shape (n,), or one per position of a
+    sequence or map output, (n, *positions) (Keras' temporal weights); or an error saying
+    why not."""
     w = np.asarray(backend.to_numpy(weights))
     if not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
         raise TypeError(f"sample_weight must hold numbers; got dtype {w.dtype}.")
     if w.ndim == 2 and w.shape[1] == 1:
         w = w[:, 0]
-    if w.shape != (n,):
+    if w.ndim == 0 or w.shape[0] != n:
         raise ValueError(
-            f"sample_weight must have one weight per sample, shape ({n},); got {w.shape}."
+            f"sample_weight must have one weight per sample, shape ({n},), or one per "
+            f"position of the output, ({n}, *positions); got {w.shape}."
         )
     w = w.astype(backend.FLOAT)
     if not np.isfinite(w).all() or (w < 0).any():

@@ -43,6 +43,19 @@ def per_sample_mean(values: Any) -> Any:
     return (at_positions * flat).sum(axis=1) / xp.maximum(kept, values.dtype.type(1e-30))
 
 
+def position_weights(weights: Any, like: Any) -> Any:
+    """Sample weights to multiply ``like`` (batch, *positions) with: one per sample spread
+    over its positions, or one per position (Keras' temporal weights), checked."""
+    if weights.ndim == 1:
+        return weights.reshape(-1, *(1,) * (like.ndim - 1))
+    if weights.size != like.size:
+        raise ValueError(
+            f"sample_weight has shape {tuple(weights.shape)}; weights per position must "
+            f"match the output's positions, {tuple(like.shape)}."
+        )
+    return weights.reshape(like.shape)
+
+
 def along_samples(weights: Any, like: Any, sample_axis: int = 0) -> Any:
     """Per-sample weights shaped to broadcast against ``like`` along ``sample_axis``."""
     shape = [1] * like.ndim

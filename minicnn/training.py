@@ -45,7 +45,7 @@ from .data_checks import (
     positive_int,
 )
 from .graph_step import CapturedTrainStep
-from .metric_base import OutputLoss, weighting_positions
+from .metric_base import OutputLoss, position_weights, weighting_positions
 from .progress import ProgressBar, print_msg
 
 
@@ -229,15 +229,17 @@ def _batch_total(
     if metric.keeps_own_state:
         metric.update_state(Tensor(y), Tensor(outputs), sample_weight=weights)
         return None
+    xp = backend.get_array_module(outputs)
+    if weights is not None and weights.ndim > 1 and mask is None:  # Keras' temporal weights
+        mask = xp.ones(weights.shape, bool)
     metric.position_weighted = _weighs_positions(metric, mask, outputs)
     if metric.position_weighted:
-        xp = backend.get_array_module(outputs)
         kept = mask.astype(outputs.dtype)
         valid = metric.position_validity(outputs, y)
         if valid is not None:
             kept = kept * valid.astype(outputs.dtype)
         if weights is not None:
-            kept = kept * weights.reshape(-1, *(1,) * (kept.ndim - 1)).astype(outputs.dtype)
+            kept = kept * position_weights(weights, kept).astype(outputs.dtype)
         # Each sample's weight is its mean kept weight (Keras' count); its score the mean of
         # its kept positions, so the total is the positions' weighted sum over their count.
         per_sample = kept.reshape(len(kept), -1).mean(axis=1)

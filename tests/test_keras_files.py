@@ -53,6 +53,7 @@ NAMES = [
     "masked_metrics",
     "ignored_labels",
     "masked_outputs",
+    "temporal_weights",
 ]
 
 

@@ -588,3 +588,37 @@ def test_each_output_mask_weights_its_own_loss_and_metrics():
     names = ("loss", "tags_loss", "values_loss", "label_loss")
     names += ("tags_accuracy", "values_mae", "label_accuracy")
     np.testing.assert_allclose([found[n] for n in names], expected["evaluated"], rtol=2e-6)
+
+
+@pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
+def test_weights_per_step_weight_the_loss_and_metrics_as_keras_does(masked):
+    """Keras' sample weights of shape (batch, steps), with and without the padding mask:
+    Keras 3.15's evaluate (at once and by 2) and three epochs of fit from the weights of
+    tests/keras_files/temporal_weights.keras."""
+    from pathlib import Path
+
+    from minicnn import metrics, optimizers
+
+    files = Path(__file__).parent / "keras_files"
+    expected = np.load(files / "temporal_weights.npz")
+    key = "masked" if masked else "unmasked"
+    ids = expected["x"] if masked else expected["x"] + 1
+    targets, weights = expected["targets"], expected["step_weights"]
+    model = load_model(files / "temporal_weights.keras", compile=False)
+    model.compile(
+        optimizers.SGD(0.5),
+        "sparse_categorical_crossentropy",
+        weighted_metrics=["accuracy", metrics.SparseCategoricalCrossentropy(name="xent")],
+    )
+    for batch_size in (None, 2):
+        logs = model.evaluate(
+            ids, targets, sample_weight=weights, batch_size=batch_size, verbose=0, return_dict=True
+        )
+        found = [logs[n] for n in ("loss", "accuracy", "xent")]
+        np.testing.assert_allclose(found, expected[f"{key}_by_{batch_size}"], rtol=2e-6)
+    history = model.fit(
+        ids, targets, sample_weight=weights, batch_size=2, epochs=3, shuffle=False, verbose=0
+    )
+    np.testing.assert_allclose(history.history["loss"], expected[f"{key}_history"], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"weights per position must match the output's"):
+        model.evaluate(ids, targets, sample_weight=weights[:, :4], verbose=0)

@@ -120,7 +120,10 @@ def test_bad_weights_are_named():
     x, y = toy_data(8)
     model = small_cnn()
     model.compile("adam")
-    with pytest.raises(ValueError, match=r"one weight per sample, shape \(8,\); got \(7,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"one weight per sample, shape \(8,\), or one per position of the output, \(8, \*positions\); got \(7,\)",
+    ):
         model.fit(x, y, sample_weight=np.ones(7), verbose=0)
     with pytest.raises(ValueError, match="finite, non-negative"):
         model.fit(x, y, sample_weight=-np.ones(8), verbose=0)

@@ -600,6 +600,43 @@ def masked_outputs():
     return model, ids
 
 
+def temporal_weights():
+    """A tagger of padded ids weighted per step (Keras' sample weights of shape (batch,
+    steps)), with and without its padding mask: Keras' evaluate (loss, weighted accuracy,
+    weighted cross-entropy; all at once and by 2) and three epochs of fit without
+    shuffling. The unmasked runs read the embeddings of the padding as tokens (``ids + 1``)."""
+    tokens = keras.Input((6,), dtype="int32")
+    x = layers.Embedding(13, 4, mask_zero=True)(tokens)
+    tagger = keras.Model(tokens, layers.Dense(3, activation="softmax")(x), name="temporal_weights")
+    for weight in tagger.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    ids = _padded_ids((5, 6), {0: 3, 1: 1})
+    targets = rng.integers(0, 3, (5, 6))
+    weights = rng.uniform(0, 2, (5, 6)).astype("float32")
+    start = os.path.join(tempfile.mkdtemp(), "start.keras")
+    tagger.save(start)
+    found = {"targets": targets, "step_weights": weights}
+    for key, given in (("masked", ids), ("unmasked", ids + 1)):
+        model = keras.saving.load_model(start)
+        model.compile(
+            keras.optimizers.SGD(0.5),
+            "sparse_categorical_crossentropy",
+            weighted_metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(name="xent")],
+        )
+        for batch in (None, 2):
+            logs = model.evaluate(
+                given, targets, sample_weight=weights, batch_size=batch, verbose=0, return_dict=True
+            )
+            found[f"{key}_by_{batch}"] = np.array([logs[n] for n in ("loss", "accuracy", "xent")])
+        history = model.fit(
+            given, targets, sample_weight=weights, batch_size=2, epochs=3, shuffle=False, verbose=0
+        )
+        found[f"{key}_history"] = np.array(history.history["loss"])
+    saved = keras.saving.load_model(start)
+    saved.extra_npz = found
+    return saved, ids
+
+
 def conv_lstm_states():
     """ConvLSTMs started from given states (Keras' initial_state, which its file keeps as
     the call's keyword), one of them channels_first, whose states are (batch, filters, ...)."""
@@ -869,6 +906,7 @@ MAKERS = (
     masked_metrics,
     ignored_labels,
     masked_outputs,
+    temporal_weights,
 )
 wanted = set(sys.argv[1:])  # some of them by name; all by default
 for make_live in (quantized_lora, quantized_einsum_lora):

@@ -122,7 +122,8 @@ def test_bad_weights_are_named():
     model.compile("adam")
     with pytest.raises(
         ValueError,
-        match=r"one weight per sample, shape \(8,\), or one per position of the output, \(8, \*positions\); got \(7,\)",
+        match=r"one weight per sample, shape \(8,\), or one per position of the output, "
+        r"\(8, \*positions\); got \(7,\)",
     ):
         model.fit(x, y, sample_weight=np.ones(7), verbose=0)
     with pytest.raises(ValueError, match="finite, non-negative"):

@@ -281,12 +281,26 @@ class Compiler:
         if self.loss is None:  # as Keras 3: the model's losses alone
             return self._penalized(None)
         if self._output_count == 1:
-            return self._penalized(self.loss(self._on_device(y), y_pred, **weights))
+            target = self._on_device(y)
+            own = self._carried_mask_weights(weights, y_pred, target, self.loss)
+            return self._penalized(self.loss(target, y_pred, **own))
         total: Any = None
         for loss, weight, target, out in zip(self.loss, self.loss_weights, y, y_pred, strict=True):
-            part = loss(self._on_device(target), out, **weights) * weight
+            target = self._on_device(target)
+            own = self._carried_mask_weights(weights, out, target, loss)
+            part = loss(target, out, **own) * weight
             total = part if total is None else total + part
         return self._penalized(total)
+
+    def _carried_mask_weights(
+        self, weights: dict[str, Any], y_pred: Any, target: Any, loss: Any
+    ) -> dict[str, Any]:
+        """The loss's weights with the padding mask ``y_pred`` carries (a model's output in
+        a step of the user's), as Keras' loss reads it."""
+        mask = getattr(y_pred, "_keras_mask", None)
+        if mask is None:
+            return weights
+        return self._masked(weights, [mask], tuple(y_pred.shape), target, loss)
 
     def compute_metrics(
         self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
@@ -314,8 +328,10 @@ class Compiler:
                         ),
                         len(target),
                     )
-            else:
+            elif metric.keeps_own_state or self.loss is None:
                 metric.update_state(target, out, sample_weight=weights)
+            else:  # the targets read as fit's metrics read them: by the compiled loss
+                metric.add_batch(target, out, weights, self.loss[head] if several else self.loss)
         self._track_added_metrics()
         return self.get_metrics_result()
 
@@ -501,7 +517,6 @@ class Compiler:
             if self._output_count > 1:
                 return self._penalized(None), ([o.data for o in out], [])
             return self._penalized(None), out.data
-        self._metric_masks = [None] * self._output_count
         if self._output_count > 1:
             return self._losses_and_outputs(x, y, training, weights)
         masks: list[Any] = []
@@ -511,12 +526,15 @@ class Compiler:
                 self._tensors(x), training, logits=frozenset({0}), output_masks=masks
             )
             weights = self._masked(weights, masks, logits.shape, y, self.loss)
+            self._metric_masks = masks[:1] or [None]  # the metrics weight its positions too
+
             loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
             if all(metric.ranks_only for metric in self._compiled_metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self.layers[-1].activation(Tensor(logits.data)).data
         out = self._forward(self._tensors(x), training, output_masks=masks)
         weights = self._masked(weights, masks, out.shape, y, self.loss)
+        self._metric_masks = masks[:1] or [None]
         return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
 
     def _masked(
@@ -535,7 +553,6 @@ class Compiler:
         (batch, steps, classes), the losses on values (mean squared error, ...) on (batch,
         steps, features)."""
         mask = masks[head] if masks else None
-        self._metric_masks[head] = mask  # the metrics weight its positions too, as Keras' do
         if (
             mask is None
             or not getattr(loss, "weights_positions", False)
@@ -589,4 +606,5 @@ class Compiler:
             losses_of.append(part.data)
             term = part if weight == 1.0 else part * weight
             total = term if total is None else total + term
+        self._metric_masks = masks or [None] * self._output_count
         return self._penalized(total), (values, losses_of)

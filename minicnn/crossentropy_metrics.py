@@ -126,6 +126,9 @@ class SparseCategoricalCrossentropy(Metric):
         self.from_logits, self.axis = bool(from_logits), axis
         self.ignore_class = None if ignore_class is None else int(ignore_class)
 
+    def _target_reader(self) -> Any:
+        return losses.SparseCategoricalCrossentropy(ignore_class=self.ignore_class)
+
     def _labels(self, outputs: Any, y_true: Any) -> Any:
         return y_true.reshape(outputs.shape[:-1]).astype(np.int64)
 

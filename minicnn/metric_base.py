@@ -56,6 +56,44 @@ def position_weights(weights: Any, like: Any) -> Any:
     return weights.reshape(like.shape)
 
 
+def weighs_positions(metric: Any, mask: Any, outputs: Any) -> bool:
+    """Whether an output's padding mask weights this metric's positions: a mean metric (as
+    Keras' mean wrappers, not the confusion counts) on outputs (batch, *positions, ...)."""
+    return (
+        mask is not None
+        and metric.weighs_padding
+        and metric.divides_by_seen
+        and mask.ndim < outputs.ndim
+        and tuple(outputs.shape[: mask.ndim]) == tuple(mask.shape)
+    )
+
+
+def position_weighted_total(
+    metric: Any, outputs: Any, y: Any, loss: Any, weights: Any, mask: Any
+) -> tuple[Any, Any] | None:
+    """A mean metric's batch total and weights' sum where the output's padding ``mask``
+    (batch, *positions), or sample ``weights`` per position (Keras' temporal weights),
+    weight its positions, as Keras' mean metrics weight them: the value is the mean over
+    the kept positions. None where nothing weights them."""
+    xp = backend.get_array_module(outputs)
+    if weights is not None and weights.ndim > 1 and mask is None:
+        mask = xp.ones(weights.shape, bool)
+    if not weighs_positions(metric, mask, outputs):
+        return None
+    kept = mask.astype(outputs.dtype)
+    valid = metric.position_validity(outputs, y)
+    if valid is not None:
+        kept = kept * valid.astype(outputs.dtype)
+    if weights is not None:
+        kept = kept * position_weights(weights, kept).astype(outputs.dtype)
+    # Each sample's weight is its mean kept weight (Keras' count); its score the mean of its
+    # kept positions, so the total is the positions' weighted sum over their count.
+    per_sample = kept.reshape(len(kept), -1).mean(axis=1)
+    with weighting_positions(kept):
+        total = metric.total(outputs, y, loss, per_sample)
+    return total, per_sample.sum().astype(total.dtype)
+
+
 def along_samples(weights: Any, like: Any, sample_axis: int = 0) -> Any:
     """Per-sample weights shaped to broadcast against ``like`` along ``sample_axis``."""
     shape = [1] * like.ndim
@@ -184,9 +222,21 @@ class Metric:
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Add a batch: targets, predictions (arrays, on the CPU or the GPU, or Tensors) and
         optional per-sample weights."""
-        outputs, targets, weights = self._batch(y_true, y_pred, sample_weight)
-        total = self.total(outputs, targets, self._target_reader(), weights)
-        seen = len(outputs) if weights is None else weights.sum()
+        self.add_batch(y_true, y_pred, sample_weight, self._target_reader())
+
+    def add_batch(self, y_true: Any, y_pred: Any, sample_weight: Any, reader: Any) -> None:
+        """``update_state`` with the targets read by ``reader`` (the metric's loss, or a
+        model's compiled one, which may let an ignore_class through)."""
+        outputs, targets, weights = self._batch(y_true, y_pred, sample_weight, reader)
+        # As Keras' mean metrics: a y_pred that carries its padding mask weights positions.
+        mask = getattr(y_pred, "_keras_mask", None)
+        mask = None if mask is None else backend.to_device(mask, backend.device_of(outputs))
+        found = position_weighted_total(self, outputs, targets, reader, weights, mask)
+        if found is not None:
+            total, seen = found
+        else:
+            total = self.total(outputs, targets, reader, weights)
+            seen = len(outputs) if weights is None else weights.sum()
         self._total = total if self._total is None else self._total + total
         self._seen = self._seen + seen
 
@@ -208,7 +258,9 @@ class Metric:
 
         return (self.target_loss or losses.MeanSquaredError)()
 
-    def _batch(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
+    def _batch(
+        self, y_true: Any, y_pred: Any, sample_weight: Any, reader: Any
+    ) -> tuple[Any, Any, Any]:
         """Predictions as a float array, targets checked as the metric's loss reads them, and
         weights, all on the predictions' device."""
         outputs = as_metric_array(y_pred, "y_pred")
@@ -227,7 +279,7 @@ class Metric:
                 f"samples but y_pred holds {n}."
             )
         shape = tuple(outputs.shape[1:]) or (1,)
-        targets = self._target_reader().targets(raw_targets, n, shape, f"Metric '{self.name}'")
+        targets = reader.targets(raw_targets, n, shape, f"Metric '{self.name}'")
         if outputs.ndim == 1 and targets.ndim == 2 and targets.shape[1] == 1:
             targets = targets[:, 0]
         weights = None

@@ -559,13 +559,24 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             tensors = [
                 t if isinstance(t, Tensor) else Tensor(backend.to_device(t, self.device)) for t in x
             ]
-            return self._forward(tensors, training)
+            return self._masked_forward(tensors, training)
         if is_symbolic(x):
             return self._connect(x)
         out = x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device))
         if not self.built:
             self._build_sample_shape(out.shape[1:])
-        return self._forward(out, training)
+        return self._masked_forward(out, training)
+
+    def _masked_forward(self, x: Any, training: bool) -> Any:
+        """The forward pass of an eager call; each output carries its padding mask, as a
+        Keras model's does (a train_step of the user's hands it to compute_loss)."""
+        masks: list[Any] = []
+        result = self._forward(x, training, output_masks=masks)
+        outputs = result if isinstance(result, list) else [result]
+        for tensor, mask in zip(outputs, masks, strict=False):
+            if isinstance(tensor, Tensor) and mask is not None:
+                tensor._keras_mask = mask
+        return result
 
     def _connect_outputs(self, x: Any) -> list[Any]:
         """A model of several outputs called in another's graph: one node runs it, and a

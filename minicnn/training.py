@@ -45,7 +45,7 @@ from .data_checks import (
     positive_int,
 )
 from .graph_step import CapturedTrainStep
-from .metric_base import OutputLoss, position_weights, weighting_positions
+from .metric_base import OutputLoss, position_weighted_total
 from .progress import ProgressBar, print_msg
 
 
@@ -229,23 +229,10 @@ def _batch_total(
     if metric.keeps_own_state:
         metric.update_state(Tensor(y), Tensor(outputs), sample_weight=weights)
         return None
-    xp = backend.get_array_module(outputs)
-    if weights is not None and weights.ndim > 1 and mask is None:  # Keras' temporal weights
-        mask = xp.ones(weights.shape, bool)
-    metric.position_weighted = _weighs_positions(metric, mask, outputs)
-    if metric.position_weighted:
-        kept = mask.astype(outputs.dtype)
-        valid = metric.position_validity(outputs, y)
-        if valid is not None:
-            kept = kept * valid.astype(outputs.dtype)
-        if weights is not None:
-            kept = kept * position_weights(weights, kept).astype(outputs.dtype)
-        # Each sample's weight is its mean kept weight (Keras' count); its score the mean of
-        # its kept positions, so the total is the positions' weighted sum over their count.
-        per_sample = kept.reshape(len(kept), -1).mean(axis=1)
-        with weighting_positions(kept):
-            total = metric.total(outputs, y, loss, per_sample)
-        return xp.stack([total, per_sample.sum().astype(total.dtype)])
+    found = position_weighted_total(metric, outputs, y, loss, weights, mask)
+    metric.position_weighted = found is not None
+    if found is not None:
+        return backend.get_array_module(outputs).stack(list(found))
     total = metric.total(outputs, y, loss, weights)
     if not (metric.weighted and metric.divides_by_seen):
         return total
@@ -253,18 +240,6 @@ def _batch_total(
     # Made on the device (xp.full, not a copy from the host), as a captured step requires.
     seen = xp.full((), len(outputs), total.dtype) if weights is None else weights.sum()
     return xp.stack([total, seen.astype(total.dtype)])
-
-
-def _weighs_positions(metric: Any, mask: Any, outputs: Any) -> bool:
-    """Whether an output's padding mask weights this metric's positions: a mean metric (as
-    Keras' mean wrappers, not the confusion counts) on outputs (batch, *positions, ...)."""
-    return (
-        mask is not None
-        and metric.weighs_padding
-        and metric.divides_by_seen
-        and mask.ndim < outputs.ndim
-        and tuple(outputs.shape[: mask.ndim]) == tuple(mask.shape)
-    )
 
 
 def _split_off_validation(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, Any]]:

@@ -622,3 +622,62 @@ def test_weights_per_step_weight_the_loss_and_metrics_as_keras_does(masked):
     np.testing.assert_allclose(history.history["loss"], expected[f"{key}_history"], rtol=1e-5)
     with pytest.raises(ValueError, match=r"weights per position must match the output's"):
         model.evaluate(ids, targets, sample_weight=weights[:, :4], verbose=0)
+
+
+def test_a_step_of_the_users_reads_the_masks_the_outputs_carry():
+    """A model's eager call gives outputs that carry their padding masks (as Keras'), so a
+    train_step or test_step of the user's, calling compute_loss and compute_metrics, weights
+    the padding out as fit's own step does: Keras 3.15 on PyTorch's fit and evaluate of
+    tests/keras_files/ignored_labels.keras."""
+    from pathlib import Path
+
+    from minicnn import Model, losses, metrics, optimizers
+
+    class Stepped(Model):
+        def train_step(self, data):
+            return super().train_step(data)
+
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            assert y_pred._keras_mask is not None
+            self.compute_loss(x, y, y_pred)
+            return self.compute_metrics(x, y, y_pred)
+
+    files = Path(__file__).parent / "keras_files"
+    expected = np.load(files / "ignored_labels.npz")
+    saved = load_model(files / "ignored_labels.keras")
+    model = Stepped(saved.inputs, saved.outputs)
+    model.compile(
+        optimizers.SGD(0.5),
+        losses.SparseCategoricalCrossentropy(ignore_class=255),
+        metrics=["accuracy", metrics.SparseCategoricalCrossentropy(name="xent", ignore_class=255)],
+    )
+    x, targets = expected["x"], expected["targets"]
+    found = model.evaluate(x, targets, verbose=0, return_dict=True)
+    np.testing.assert_allclose(
+        [found["accuracy"], found["xent"]], expected["evaluate_all"][:2], rtol=1e-6
+    )
+    history = model.fit(x, targets, batch_size=2, epochs=2, shuffle=False, verbose=0).history
+    on_torch = {"accuracy": [0.454545, 0.454545], "xent": [1.171344, 1.095308]}
+    on_torch["loss"] = expected["history"][2]
+    for name, values in on_torch.items():
+        np.testing.assert_allclose(history[name], values, atol=2e-6)
+
+
+def test_a_cross_entropy_metric_with_ignore_class_standalone_as_keras():
+    """Keras 3.15's numbers: without weights the ignored positions count as zeros (its mean
+    finds their mask only beside weights); with weights per position they are left out."""
+    from minicnn import metrics
+
+    p = np.array(
+        [[[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]],
+         [[0.2, 0.5, 0.3], [0.6, 0.2, 0.2], [0.1, 0.1, 0.8]]], np.float32
+    )  # fmt: skip
+    t = np.array([[0, 1, 255], [255, 255, 0]])
+    plain = metrics.SparseCategoricalCrossentropy(ignore_class=255)
+    plain.update_state(t, p)
+    assert float(plain.result()) == pytest.approx(0.48040062189102173, rel=1e-6)
+    weighted = metrics.SparseCategoricalCrossentropy(ignore_class=255)
+    weighted.update_state(t, p, sample_weight=np.ones((2, 3)))
+    assert float(weighted.result()) == pytest.approx(0.9608012437820435, rel=1e-6)

@@ -5,7 +5,7 @@ Python where Keras 3 and a backend are installed, naming minicnn's Python:
 
     MINICNN_PYTHON=.venv/bin/python KERAS_BACKEND=jax python tests/keras_files/check_layers.py
 
-With Keras 3.15 on JAX, all 141 cases agree both ways (Equalization, which Keras 3.15 cannot
+With Keras 3.15 on JAX, all 146 cases agree both ways (Equalization, which Keras 3.15 cannot
 put in a functional model, and Hashing, which needs TensorFlow, are left out). Then minicnn
 writes each model it read as Keras 3's archive again, and Keras must load it and predict the
 same.
@@ -250,6 +250,14 @@ if __name__ == "__main__":
             "L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode='sum')",
             (5, 2),
         ),
+        "Bidirectional_ConvLSTM2D": (
+            "L.Bidirectional(L.ConvLSTM2D(2, 3, padding='same', return_sequences=True))",
+            (3, 4, 4, 1),
+        ),
+        "Bidirectional_cells": (
+            "L.Bidirectional(L.RNN([L.GRUCell(3), L.LSTMCell(2)]), merge_mode='ave')",
+            (4, 2),
+        ),
         "LeakyReLU": ("L.LeakyReLU(negative_slope=0.3)", (5,)),
         "Cropping2D": ("L.Cropping2D(((1, 0), (0, 2)))", (5, 6, 2)),
         "ZeroPadding2D": ("L.ZeroPadding2D(((1, 0), (2, 1)))", (3, 3, 2)),
@@ -281,6 +289,9 @@ if __name__ == "__main__":
         "RNN_LSTMCell": "L.RNN(L.LSTMCell(3), return_sequences=True)",
         "Bidirectional_sequences": "L.Bidirectional(L.LSTM(2, return_sequences=True))",
         "Bidirectional_last": "L.Bidirectional(L.GRU(2))",
+        "Bidirectional_cell": "L.Bidirectional(L.RNN(L.GRUCell(2), return_sequences=True))",
+        "LSTM_zero_output": "L.LSTM(3, zero_output_for_mask=True)",
+        "RNN_cell_zero_output": "L.RNN(L.SimpleRNNCell(3), zero_output_for_mask=True)",
         "TimeDistributed": "L.TimeDistributed(L.Dense(3))",
         "LayerNormalization": "L.LayerNormalization()",
         "BatchNormalization": "L.BatchNormalization()",

@@ -893,6 +893,31 @@ class Bidirectional(StartsFromStates, Layer):
     def _state_names(self) -> str:
         return " (the forward layer's, then the backward layer's)"
 
+    @property  # type: ignore[override]
+    def stateful(self) -> bool:
+        """Whether the two layers keep their states between batches (Keras' stateful)."""
+        return bool(self.forward_layer.stateful)
+
+    def reset_states(self, states: Any = None) -> None:
+        """Both layers' states back to zeros (or to ``states``: the forward layer's, then
+        the backward layer's)."""
+        if states is None:
+            self.forward_layer.reset_states()
+            self.backward_layer.reset_states()
+            return
+        arrays = list(states)
+        half = len(arrays) // 2
+        self.forward_layer.reset_states(arrays[:half])
+        self.backward_layer.reset_states(arrays[half:])
+
+    reset_state = reset_states
+
+    @property
+    def states(self) -> list[Any] | None:
+        """The two layers' current states (host copies), or None before a first batch."""
+        forward, backward = self.forward_layer.states, self.backward_layer.states
+        return None if forward is None or backward is None else [*forward, *backward]
+
     def _sequence_shape(self, input_shape: Any) -> Shape:
         """The sequence's shape (the first of a list with initial states)."""
         return tuple(input_shape[0] if self.takes_list else input_shape)

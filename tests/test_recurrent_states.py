@@ -266,3 +266,25 @@ def test_bidirectional_starts_each_direction_from_its_states(tmp_path, device):
     np.testing.assert_array_equal(
         again.predict([x, h0, h1], verbose=0), model.predict([x, h0, h1], verbose=0)
     )
+
+
+def test_a_stateful_bidirectional_carries_both_layers_states():
+    """Each direction starts a batch from where it ended the last (as Keras 3.15 on
+    PyTorch's predict: to 1e-7 on a model of its), the same as a call from those states;
+    reset_states on the model reaches both layers."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 3, 2)).astype(np.float32)
+    both = L.Bidirectional(L.LSTM(2, stateful=True, return_sequences=True))
+    model = Model(inputs := Input((3, 2), batch_size=2), both(inputs))
+    first = model.predict(x, batch_size=2, verbose=0)
+    carried = both.states
+    assert both.stateful and [s.shape for s in carried] == [(2, 2)] * 4
+    second = model.predict(x, batch_size=2, verbose=0)
+    started = L.Bidirectional(L.LSTM(2, return_sequences=True))
+    started.build((3, 2))
+    started.set_weights(both.get_weights())
+    expected = started(x, initial_state=[Tensor(s) for s in carried])
+    np.testing.assert_allclose(second, expected.data, rtol=1e-5, atol=1e-6)
+    model.reset_states()
+    assert both.states is None
+    np.testing.assert_allclose(model.predict(x, batch_size=2, verbose=0), first, rtol=1e-6)

@@ -159,6 +159,11 @@ class _StepLogs:
         """The model's own step keeps its metrics itself."""
 
 
+def keras_ordered(logs: dict[str, Any]) -> dict[str, Any]:
+    """Logs by name, as Keras 3 hands them to callbacks, History and ``return_dict``."""
+    return dict(sorted(logs.items()))
+
+
 def _float_logs(logs: Any, method: str) -> dict[str, float]:
     """A step's logs as Python floats (a dict of values, as Keras' ``result()`` of a list of
     metrics gives, is merged in)."""
@@ -478,7 +483,7 @@ class Trainer:
             data = x
         else:
             data = (x, y) if w is None else (x, y, w)
-        return _float_logs(getattr(self, method)(data), method), None
+        return keras_ordered(_float_logs(getattr(self, method)(data), method)), None
 
     # -- Keras 3's steps, to override --------------------------------------------------------
     def train_step(self, data: Any) -> dict[str, Any]:
@@ -547,15 +552,17 @@ class Trainer:
         rows = rows_of(tuple(x)) if isinstance(x, (list, tuple)) else len(x)
         return self.predict(x, batch_size=rows, verbose=0)
 
-    @staticmethod
     def _returned(
-        logs: dict[str, float], return_dict: bool = False
+        self, logs: dict[str, float], return_dict: bool = False
     ) -> list[float] | float | dict[str, float]:
-        """Keras' return value: the logs with ``return_dict``; else the loss, or [loss,
-        *the other values] when there are others."""
+        """Keras' return value: the logs with ``return_dict`` (by name, as Keras sorts
+        them); else the loss, or [loss, *the metrics' values in their order] when there
+        are others."""
         if return_dict:
-            return logs
-        rest = [v for name, v in logs.items() if name != "loss"]
+            return keras_ordered(logs)
+        order = {m.name: i for i, m in enumerate(self._logged_metrics)}
+        names = sorted((n for n in logs if n != "loss"), key=lambda n: order.get(n, len(order)))
+        rest = [logs[name] for name in names]
         if "loss" not in logs:
             return rest[0] if len(rest) == 1 else rest
         return [logs["loss"], *rest] if rest else logs["loss"]
@@ -563,7 +570,7 @@ class Trainer:
     def _logs(self, loss: float, values: list[float], prefix: str = "") -> dict[str, float]:
         logs = {prefix + m.name: v for m, v in zip(self._logged_metrics, values, strict=True)}
         logs[prefix + "loss"] = loss
-        return logs
+        return keras_ordered(logs)
 
     @_on_model_device
     def fit(
@@ -684,12 +691,14 @@ class Trainer:
             totals.settle(self._loss_tracker)
             _check_finite(logs.get("loss", 0.0), epoch, step, steps, history, stop_quietly)
             epoch_seconds = time.perf_counter() - epoch_start
+            shown = list(logs)  # the progress line's first names, as its steps showed them
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate(val, hooks=hooks)
                 logs.update({f"val_{name}": v for name, v in val_logs.items()})
+                logs = keras_ordered(logs)
             # Keras' order: callbacks first (they may add to the logs), then the progress line.
             hooks.on_epoch_end(epoch, logs)
-            bar.finish(logs, current=step + 1)
+            bar.finish({**{k: logs[k] for k in shown if k in logs}, **logs}, current=step + 1)
             history.record(epoch, logs)
             history.epoch_seconds.append(epoch_seconds)
             if checkpoint is not None and (

@@ -43,15 +43,15 @@ def test_fit_and_evaluate_report_every_metric(device, tmp_path):
     top2 = metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")
     model.compile("adam", metrics=["accuracy", top2, "sparse_categorical_accuracy"])
     history = model.fit(x, y, batch_size=16, epochs=2, validation_split=0.25, verbose=0)
-    assert list(history.history) == [
+    assert list(history.history) == [  # by name, as Keras 3 hands logs to History
         "accuracy",
-        "top2",
-        "sparse_categorical_accuracy",
         "loss",
+        "sparse_categorical_accuracy",
+        "top2",
         "val_accuracy",
-        "val_top2",
-        "val_sparse_categorical_accuracy",
         "val_loss",
+        "val_sparse_categorical_accuracy",
+        "val_top2",
     ]
     assert history.history["accuracy"] == history.history["sparse_categorical_accuracy"]
     loss, accuracy, top_2, same = model.evaluate(x, y, verbose=0)

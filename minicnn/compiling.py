@@ -510,6 +510,7 @@ class Compiler:
     ) -> tuple[Tensor, Any]:
         """The loss Tensor and the raw outputs the metrics read; y (and the sample weights)
         have been checked by _prepare."""
+        self._metric_masks = [None] * self._output_count  # none unless a pass finds some
         weights = {"sample_weight": sample_weight} if sample_weight is not None else {}
         if self.loss is None or (y is None and self._default_loss):
             # Compiled without a loss (or given no targets and no loss): the model's losses.

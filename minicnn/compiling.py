@@ -300,7 +300,7 @@ class Compiler:
         mask = getattr(y_pred, "_keras_mask", None)
         if mask is None:
             return weights
-        return self._masked(weights, [mask], tuple(y_pred.shape), target, loss)
+        return self._masked(weights, mask, tuple(y_pred.shape), target, loss)
 
     def compute_metrics(
         self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
@@ -526,7 +526,7 @@ class Compiler:
             logits = self._forward(
                 self._tensors(x), training, logits=frozenset({0}), output_masks=masks
             )
-            weights = self._masked(weights, masks, logits.shape, y, self.loss)
+            weights = self._masked(weights, masks[0] if masks else None, logits.shape, y, self.loss)
             self._metric_masks = masks[:1] or [None]  # the metrics weight its positions too
 
             loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
@@ -534,18 +534,17 @@ class Compiler:
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self.layers[-1].activation(Tensor(logits.data)).data
         out = self._forward(self._tensors(x), training, output_masks=masks)
-        weights = self._masked(weights, masks, out.shape, y, self.loss)
+        weights = self._masked(weights, masks[0] if masks else None, out.shape, y, self.loss)
         self._metric_masks = masks[:1] or [None]
         return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
 
     def _masked(
         self,
         weights: dict[str, Any],
-        masks: list[Any],
+        mask: Any,
         output_shape: tuple[int, ...],
         y: Any,
         loss: Any,
-        head: int = 0,
     ) -> dict[str, Any]:
         """The loss's weights with the output's padding mask, as Keras applies it: a
         position's weight is its sample's times mask * positions / kept positions, so the
@@ -553,7 +552,6 @@ class Compiler:
         one per position of outputs (batch, *positions, features): the cross-entropies on
         (batch, steps, classes), the losses on values (mean squared error, ...) on (batch,
         steps, features)."""
-        mask = masks[head] if masks else None
         if (
             mask is None
             or not getattr(loss, "weights_positions", False)
@@ -588,7 +586,7 @@ class Compiler:
             zip(outs, y, self.loss, self.loss_weights, strict=True)
         ):
             # Each output's padding mask weights its loss, as Keras' per output.
-            own = self._masked(weights, masks, out.shape, target, loss, i)
+            own = self._masked(weights, masks[i] if masks else None, out.shape, target, loss)
             if i in fused:
                 part = loss.on_logits(target, out, checked=True, **own)
                 heads = [

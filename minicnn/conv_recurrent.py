@@ -171,21 +171,6 @@ class _ConvLSTM(StartsFromStates, RecurrentOptions):
             kernel = conv_ops.DilateKernel(self.dilation_rate)(kernel)
         return kernel
 
-    supports_masking = True
-
-    def call(self, x: Any, training: bool) -> Any:
-        if isinstance(x, (list, tuple)):
-            return self._run(x[0], training, self._weights, initial=list(x[1:]))
-        return self._run(x, training, self._weights)
-
-    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Any:
-        return self._run(x, training, self._weights, mask)
-
-    def compute_mask(self, x: Any, mask: Any = None) -> Any:
-        output = mask if self.return_sequences else None
-        # With return_state, as Keras: the output's mask, and none for each state.
-        return [output, None, None] if self.return_state else output
-
     def _step_mask(self, mask: Any, x: Tensor) -> Any:
         """A (batch, time) padding mask as booleans that broadcast over a step's state."""
         xp = backend.get_array_module(x.data)

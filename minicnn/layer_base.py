@@ -69,7 +69,7 @@ def channels_last(value: Any, layer: str) -> str:
     )
 
 
-def _attach_masks(out: Any, out_mask: Any) -> None:
+def attach_masks(out: Any, out_mask: Any) -> None:
     """Eager outputs carry their masks as ``_keras_mask`` (one each for a list of them)."""
     outs = out if isinstance(out, (list, tuple)) else [out]
     masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
@@ -935,11 +935,11 @@ class Layer:
             if masks is None:  # the call runs unmasked; its output's mask is the first input's
                 out = self._regularized(self.call(tensors, resolved, **kwargs))
                 out_mask = self.mask_of_call(tensors, first, kwargs)
-                _attach_masks(out, out_mask)
+                attach_masks(out, out_mask)
                 return out
             out = self._regularized(self.masked_call(tensors, resolved, masks, **kwargs))
         # (output, attention weights): a mask each
-        _attach_masks(out, self.mask_of_call(tensors, masks, kwargs))
+        attach_masks(out, self.mask_of_call(tensors, masks, kwargs))
         return out
 
     def _connect(self, x: Any, kwargs: dict | None = None) -> SymbolicTensor:

@@ -357,12 +357,6 @@ class OutputLoss(Metric):
     model hands over its batch loss times the batch size, as the total loss adds up (or,
     for a ``train_step`` of the user's, ``add``s the loss of each batch)."""
 
-    def position_validity(self, outputs: Any, y_true: Any) -> Any:
-        """Which positions (batch, *positions) count where a padding mask weights them (a
-        loss's ignore_class keeps out its positions, as Keras' mask of the values does);
-        None: all."""
-        return None
-
     def total(self, outputs: Any, y_true: Any, loss: Any, weights: Any = None) -> Any:
         raise TypeError("The model computes an output's loss; OutputLoss only adds it up.")
 

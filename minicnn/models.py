@@ -572,10 +572,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         Keras model's does (a train_step of the user's hands it to compute_loss)."""
         masks: list[Any] = []
         result = self._forward(x, training, output_masks=masks)
-        outputs = result if isinstance(result, list) else [result]
-        for tensor, mask in zip(outputs, masks, strict=False):
-            if isinstance(tensor, Tensor) and mask is not None:
-                tensor._keras_mask = mask
+        layer_base.attach_masks(result, masks)
         return result
 
     def _connect_outputs(self, x: Any) -> list[Any]:

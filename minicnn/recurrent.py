@@ -473,9 +473,10 @@ class RecurrentOptions(Layer):
 
 
 class StartsFromStates:
-    """Keras' RNN layers' states, shared by SimpleRNN, LSTM, GRU and the ConvLSTMs:
-    ``initial_state`` (or a list [x, *states]) starts the recurrence there instead of at
-    zeros, and a stateful layer starts each batch where the previous one ended."""
+    """Keras' RNN layers' states, shared by SimpleRNN, LSTM, GRU, the ConvLSTMs, RNN(cell)
+    and Bidirectional: ``initial_state`` (or a list [x, *states]) starts the recurrence
+    there instead of at zeros, and a stateful layer starts each batch where the previous
+    one ended; and the calls and output masks of a layer whose ``_run`` runs it."""
 
     takes_list = False
     stateful = False
@@ -516,6 +517,23 @@ class StartsFromStates:
 
     def _state_names(self) -> str:
         return " (h and c)" if self.state_count == 2 else " (h)"
+
+    # The calls of a layer whose ``_run(x, training, weights, mask, initial)`` runs the
+    # recurrence on weights given apart from its own (a Bidirectional layer holds them).
+    supports_masking = True
+
+    def call(self, x: Any, training: bool) -> Any:
+        if isinstance(x, (list, tuple)):
+            return self._run(x[0], training, self._weights, initial=list(x[1:]))
+        return self._run(x, training, self._weights)
+
+    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Any:
+        return self._run(x, training, self._weights, mask)
+
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
+        output = mask if self.return_sequences else None
+        # With return_state, as Keras: the output's mask, and none for each state.
+        return [output, *[None] * self.state_count] if self.return_state else output
 
     def reset_states(self, states: Any = None) -> None:
         """A stateful layer's states back to zeros (or to ``states``, one array per state,
@@ -692,21 +710,6 @@ class _RNN(StartsFromStates, RecurrentOptions):
             self._initializers["recurrent_initializer"]((self.units, width)),
         ]
         return weights + ([self._initial_bias()] if self.use_bias else [])
-
-    supports_masking = True
-
-    def call(self, x: Any, training: bool) -> Any:
-        if isinstance(x, (list, tuple)):
-            return self._run(x[0], training, self._weights, initial=list(x[1:]))
-        return self._run(x, training, self._weights)
-
-    def masked_call(self, x: Tensor, training: bool, mask: Any) -> Any:
-        return self._run(x, training, self._weights, mask)
-
-    def compute_mask(self, x: Any, mask: Any = None) -> Any:
-        output = mask if self.return_sequences else None
-        # With return_state, as Keras: the output's mask, and none for each state.
-        return [output, *[None] * self.state_count] if self.return_state else output
 
     def _run(
         self,

@@ -403,17 +403,6 @@ class RNN(StartsFromStates, Layer):
     def losses(self) -> list[Tensor]:
         return [loss for cell in self._cells() for loss in cell.losses] + self._call_losses
 
-    supports_masking = True
-
-    def masked_call(self, x: Any, training: bool, mask: Any, **kwargs: Any) -> Any:
-        return self.call(x, training, mask=mask)
-
-    def compute_mask(self, x: Any, mask: Any = None) -> Any:
-        output = mask if self.return_sequences else None
-        if self.return_state:  # the output's mask, and none for each state, as Keras'
-            return [output, *[None] * len(_sizes(self.cell.state_size))]
-        return output
-
     def _output_state(self) -> int:
         """Where the last cell's first state (its previous output) is among the states."""
         cells = self._cells()

@@ -484,6 +484,17 @@ def bidirectional_started():
     return model, [rng.normal(size=s).astype("float32") for s in ((2, 5, 4), (2, 3, 2))]
 
 
+def _padded_tagger(name, vocabulary):
+    """A tagger of 3 classes on 6 token ids embedded with mask_zero, its weights moved off
+    their starting values, and 5 rows of ids, two padded."""
+    tokens = keras.Input((6,), dtype="int32")
+    x = layers.Embedding(vocabulary, 4, mask_zero=True)(tokens)
+    model = keras.Model(tokens, layers.Dense(3, activation="softmax")(x), name=name)
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    return model, _padded_ids((5, 6), {0: 3, 1: 1})
+
+
 def masked_metrics():
     """A sequence tagger on padded ids, evaluated by Keras: its mean metrics (accuracy,
     cross-entropy, weighted ones too) weight each step by the output's padding mask, over
@@ -538,12 +549,7 @@ def ignored_labels():
     out, as they do the padding; accuracy counts them wrong). The npz holds Keras' evaluate
     (accuracy, xent, loss; all at once and by 2) and two epochs of fit without shuffling
     (history), from the weights saved."""
-    tokens = keras.Input((6,), dtype="int32")
-    x = layers.Embedding(12, 4, mask_zero=True)(tokens)
-    model = keras.Model(tokens, layers.Dense(3, activation="softmax")(x), name="ignored_labels")
-    for weight in model.weights:
-        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
-    ids = _padded_ids((5, 6), {0: 3, 1: 1})
+    model, ids = _padded_tagger("ignored_labels", 12)
     targets = rng.integers(0, 3, (5, 6))
     targets[0, 1] = targets[2, 2:4] = targets[4, 5] = targets[1, 3] = 255
     model.compile(
@@ -605,12 +611,7 @@ def temporal_weights():
     steps)), with and without its padding mask: Keras' evaluate (loss, weighted accuracy,
     weighted cross-entropy; all at once and by 2) and three epochs of fit without
     shuffling. The unmasked runs read the embeddings of the padding as tokens (``ids + 1``)."""
-    tokens = keras.Input((6,), dtype="int32")
-    x = layers.Embedding(13, 4, mask_zero=True)(tokens)
-    tagger = keras.Model(tokens, layers.Dense(3, activation="softmax")(x), name="temporal_weights")
-    for weight in tagger.weights:
-        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
-    ids = _padded_ids((5, 6), {0: 3, 1: 1})
+    tagger, ids = _padded_tagger("temporal_weights", 13)
     targets = rng.integers(0, 3, (5, 6))
     weights = rng.uniform(0, 2, (5, 6)).astype("float32")
     start = os.path.join(tempfile.mkdtemp(), "start.keras")

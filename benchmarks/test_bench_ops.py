@@ -20,8 +20,8 @@ def conv_cases(model_id):
         if type(layer).__name__ == "Conv2D":
             cases.append(
                 pytest.param(
-                    layer.input_shape,
-                    (*layer.kernel_size, layer.input_shape[2], layer.filters),
+                    layer.sample_input_shape,
+                    (*layer.kernel_size, layer.sample_input_shape[2], layer.filters),
                     layer.padding,
                     id=f"{model_id}-{layer.name}",
                 )

@@ -462,13 +462,13 @@ class Pipeline(Layer):
 
     def build(self, input_shape: Shape) -> None:
         shape = sample_shape(input_shape)
-        self.input_shape = shape
+        self.sample_input_shape = shape
         for layer in self.layers:
             layer.device = self.device
             if not layer.built:
                 layer.build(shape)
-            shape = layer.output_shape
-        self.output_shape = shape
+            shape = layer.sample_output_shape
+        self.sample_output_shape = shape
         self._weights = [w for layer in self.layers for w in layer.weights]
         self.built = True
         self._settle_trainable()

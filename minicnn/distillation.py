@@ -357,7 +357,7 @@ def _check_compatible(teacher: Model, student: Model) -> None:
                 f"Teacher and student have {len(ours)} and {len(theirs)} {what}; they must match."
             )
         for a, b in zip(ours, theirs, strict=True):
-            a, b = tuple(a.shape), tuple(b.shape)
+            a, b = tuple(a.sample_shape), tuple(b.sample_shape)
             if len(a) != len(b) or any(
                 m is not None and n is not None and m != n for m, n in zip(a, b, strict=True)
             ):

@@ -284,7 +284,7 @@ class EinsumDense(Quantizable, LowRankAdaptation, _Activated):
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
-        self.kernel_specs = self._specs(self.input_shape)
+        self.kernel_specs = self._specs(self.sample_input_shape)
         self.kernel_shape = tuple(self._weights[0].shape)
         if self.quantization_mode:  # rebuilt from a quantized model's config
             self._quantized_build()

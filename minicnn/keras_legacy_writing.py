@@ -465,7 +465,7 @@ def _gathered_indices(layer: Any, bound: dict[str, Any]) -> Any:
 
 def _first_shape(layer: Any) -> tuple[Any, ...]:
     """The sample shape of the layer's first input."""
-    shapes = layer.input_shape
+    shapes = layer.sample_input_shape
     return tuple(shapes[0] if shapes and isinstance(shapes[0], (list, tuple)) else shapes)
 
 

@@ -33,7 +33,7 @@ def op_arguments(layer: Any, defaults: bool = True) -> tuple[str, dict[str, Any]
         return "get_item", {"x": {INPUT: 0}, "key": layer.key}
     if kind == "TensorArithmetic":
         op = {"absolute": "abs"}.get(layer.operation, layer.operation)
-        operands: list[Any] = [{INPUT: i} for i in range(len(layer.input_shape))]
+        operands: list[Any] = [{INPUT: i} for i in range(len(layer.sample_input_shape))]
         if layer.constant is not None:
             constant = layer.constant
             operands = [constant, *operands] if layer.constant_first else [*operands, constant]
@@ -44,7 +44,9 @@ def op_arguments(layer: Any, defaults: bool = True) -> tuple[str, dict[str, Any]
             raise KerasFileError(
                 f"layer '{layer.name}' calls a Python function, which Keras' files cannot hold."
             )
-        inputs = [{INPUT: i} for i in range(len(layer.input_shape))]  # the inputs stay marked
+        inputs = [
+            {INPUT: i} for i in range(len(layer.sample_input_shape))
+        ]  # the inputs stay marked
         arguments = layer.decoded(layer.arguments, inputs, layer.constants)
         keywords = layer.decoded(layer.keywords, inputs, layer.constants)
     bound = inspect.signature(ops_function(op)).bind(*arguments, **keywords)

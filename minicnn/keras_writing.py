@@ -66,7 +66,7 @@ def model_entry(model: Any) -> dict[str, Any]:
             "class_name": cls.__name__,
             "config": model.get_config(),
             "registered_name": _registered(model),
-            "build_config": {"input_shape": _batch_shape(model.input_shape)},
+            "build_config": {"input_shape": _batch_shape(model.sample_input_shape)},
         }
     if _is_sequential(model):
         module, class_name, registered = "keras", "Sequential", None
@@ -77,7 +77,7 @@ def model_entry(model: Any) -> dict[str, Any]:
         "class_name": class_name,
         "config": _model_config(model),
         "registered_name": registered,
-        "build_config": {"input_shape": _batch_shape(model.input_shape)},
+        "build_config": {"input_shape": _batch_shape(model.sample_input_shape)},
     }
 
 
@@ -192,7 +192,7 @@ def _entry(layer: Any) -> dict[str, Any]:
         entry["registered_name"] = type(layer).__name__
     if type(layer).__name__ in _PACKAGE_LAYERS:
         entry["module"], entry["registered_name"] = _PACKAGE_LAYERS[type(layer).__name__]
-    if layer.input_shape is not None:
+    if layer.sample_input_shape is not None:
         entry["build_config"] = _build_config(layer)
     return entry
 
@@ -259,7 +259,7 @@ def refuse_keras2_activations(document: dict[str, Any]) -> None:
 
 def _build_config(layer: Any) -> dict[str, Any]:
     """Keras' build config: the input shape, or the attention layers' named shapes."""
-    shapes = _batch_shape(layer.input_shape)
+    shapes = _batch_shape(layer.sample_input_shape)
     if _started(layer):  # Keras' RNN.build(sequences_shape, initial_state_shape)
         return {"shapes_dict": {"sequences_shape": shapes[0], "initial_state_shape": shapes[1:]}}
     if type(layer).__name__ in ("MultiHeadAttention", "GroupQueryAttention"):
@@ -284,7 +284,7 @@ def _input_entry(model_input: Any) -> dict[str, Any]:
         "module": "keras.layers",
         "class_name": "InputLayer",
         "config": {
-            "batch_shape": [None, *model_input.shape],
+            "batch_shape": [None, *model_input.sample_shape],
             "dtype": getattr(model_input, "dtype", None) or "float32",
             "sparse": False,
             "ragged": False,
@@ -307,7 +307,7 @@ def _model_config(model: Any) -> dict[str, Any]:
             "trainable": model.trainable,
             "dtype": _policy(model),
             "layers": entries + [_entry(layer) for layer in layers],
-            "build_input_shape": _batch_shape(model.input_shape),
+            "build_input_shape": _batch_shape(model.sample_input_shape),
         }
     return _functional_config(model)
 
@@ -340,7 +340,7 @@ def _functional_config(model: Any) -> dict[str, Any]:
         found = None
         if own and len(sources) == 1:  # a call whose own arguments change its output
             found = layer.call_output_shape(tuple(shape(sources[0])[1:]), own)
-        return [None, *(layer.output_shape if found is None else found)]
+        return [None, *(layer.sample_output_shape if found is None else found)]
 
     def tensor(slot: int) -> dict[str, Any]:
         name, call, index = origin(slot)

@@ -297,8 +297,8 @@ class Layer:
         self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
         self.built = False
         self._trainable = bool(trainable)
-        self.input_shape: Shape | None = None
-        self.output_shape: Shape | None = None
+        self.sample_input_shape: Shape | None = None
+        self.sample_output_shape: Shape | None = None
         self._weights: list[Tensor] = []
         # add_weight's: which of them stay out of training, and their regularizers.
         self._frozen_weights: set[int] = set()
@@ -414,7 +414,7 @@ class Layer:
         # The shape first: it checks the input before any weight is made for it.
         own_shape = type(self).compute_output_shape is not Layer.compute_output_shape
         if own_shape:
-            self.output_shape = self.compute_output_shape(input_shape)
+            self.sample_output_shape = self.compute_output_shape(input_shape)
         # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
         # same model on every device.
         arrays = self._create_weights(self._channels_last_shape(input_shape))
@@ -422,9 +422,9 @@ class Layer:
         # __init__ (add_weight's, a Variable a subclass keeps).
         added = list(self._weights)
         self._weights = [Tensor(backend.to_device(w, self.device)) for w in arrays] + added
-        self.input_shape = input_shape
+        self.sample_input_shape = input_shape
         if not own_shape:
-            self.output_shape = self._output_shape_for(input_shape)
+            self.sample_output_shape = self._output_shape_for(input_shape)
         self._hold_tracked_weights(input_shape)
         self._attach_constraints()
         self._name_weights()
@@ -664,11 +664,11 @@ class Layer:
 
     def get_build_config(self) -> dict[str, Any] | None:
         """Keras' build config: the input shape (batch axis None), or None before a build."""
-        if self.input_shape is None:
+        if self.sample_input_shape is None:
             return None
-        if isinstance(self.input_shape, list):  # several inputs
-            return {"input_shape": [(None, *shape) for shape in self.input_shape]}
-        return {"input_shape": (None, *self.input_shape)}
+        if isinstance(self.sample_input_shape, list):  # several inputs
+            return {"input_shape": [(None, *shape) for shape in self.sample_input_shape]}
+        return {"input_shape": (None, *self.sample_input_shape)}
 
     def build_from_config(self, config: dict[str, Any] | None) -> None:
         """Build for ``get_build_config``'s input shape."""
@@ -960,22 +960,22 @@ class Layer:
             )
         if self.takes_batch_values:  # what compute_output_shape reads
             self._batch_inputs = batch_inputs
-        shape = [t.shape for t in sources] if self.takes_list else sources[0].shape
+        shape = [t.sample_shape for t in sources] if self.takes_list else sources[0].sample_shape
         self.check_inputs(
-            [(None, *t.shape) for t in sources], [_symbolic_dtype(t) for t in sources]
+            [(None, *t.sample_shape) for t in sources], [_symbolic_dtype(t) for t in sources]
         )
         if kwargs:
             _check_call_arguments(self, kwargs)
         output_shape = self.call_output_shape(shape, kwargs) if kwargs else None
         if output_shape is None:
-            if not self.built or self.input_shape is None:  # (adapted data layers have none)
+            if not self.built or self.sample_input_shape is None:  # (adapted data layers have none)
                 self._build_for_graph(shape)
-            elif not _shapes_fit(shape, self.input_shape):
+            elif not _shapes_fit(shape, self.sample_input_shape):
                 raise ValueError(
-                    f"{self.describe()} was built for input shape {self.input_shape}, and is "
-                    f"called on {shape}."
+                    f"{self.describe()} was built for input shape {self.sample_input_shape}, "
+                    f"and is called on {shape}."
                 )
-            output_shape = self.output_shape
+            output_shape = self.sample_output_shape
             if kwargs and type(self).compute_output_shape is Layer.compute_output_shape:
                 output_shape = sizes_found(lambda s: self._probed_output_shape(s, kwargs), shape)
         result = SymbolicTensor(output_shape, self, sources)
@@ -1067,8 +1067,8 @@ def _keeping_books(user_build: Any) -> Any:
     def build(self: Layer, input_shape: Any) -> None:
         input_shape = self._as_input_shape(input_shape)
         user_build(self, input_shape)
-        self.input_shape = input_shape
-        self.output_shape = self._output_shape_for(input_shape)
+        self.sample_input_shape = input_shape
+        self.sample_output_shape = self._output_shape_for(input_shape)
         self._hold_tracked_weights(input_shape)
         self._name_weights()
         self.built = True
@@ -1136,9 +1136,9 @@ def settle_logged_shapes(logs: list[dict[int, tuple[Layer, Any, Any]]]) -> None:
     first, second = logs
     for key, (layer, shape_in, shape_out) in first.items():
         if key in second and len(second[key][1]) == len(shape_in):
-            layer.input_shape = _merged(tuple(shape_in), tuple(second[key][1]))
+            layer.sample_input_shape = _merged(tuple(shape_in), tuple(second[key][1]))
             if len(second[key][2]) == len(shape_out):
-                layer.output_shape = _merged(tuple(shape_out), tuple(second[key][2]))
+                layer.sample_output_shape = _merged(tuple(shape_out), tuple(second[key][2]))
 
 
 def _device_mask(mask: Any, like: Tensor) -> Any:
@@ -1292,6 +1292,15 @@ def resolve_training(training: bool | None, default: bool) -> bool:
 _forward_depth = [0]
 
 
+def keras_shapes(shapes: Any) -> Any:
+    """Sample shapes as Keras gives them: the batch axis (None) first; a list stays a list."""
+    if shapes is None:
+        return None
+    if isinstance(shapes, list):
+        return [keras_shapes(shape) for shape in shapes]
+    return (None, *shapes)
+
+
 class SymbolicTensor:
     """What a layer called on a symbolic input gives (Keras' KerasTensor): the shape of one
     sample, the layer that makes it, and that layer's inputs. A reduction over the batch axis
@@ -1299,23 +1308,34 @@ class SymbolicTensor:
     all of it; it goes on into ops and arithmetic, and into a model's ``add_loss`` and
     ``add_metric`` (tf.keras' functional losses), but not into other layers or outputs."""
 
-    # A class default: most tensors hold a result per sample.
+    # Class defaults: most tensors hold a result per sample, for batches of any size.
     batch_value = False
+    batch_size: int | None = None
 
     def __init__(self, shape: Shape, layer: Layer | None, inputs: list[SymbolicTensor]) -> None:
-        self.shape = tuple(shape)
+        self.sample_shape = tuple(shape)
         self.layer = layer
         self.inputs = list(inputs)
+        sizes = {t.batch_size for t in self.inputs if isinstance(t, SymbolicTensor)}
+        if len(sizes) == 1:  # a layer keeps its inputs' batch size (Input(batch_size=8))
+            self.batch_size = sizes.pop()
 
     @property
-    def full_shape(self) -> tuple[Any, ...]:
-        """Keras' ``shape``: the batch axis (None) first, but for a value of the whole batch."""
-        return self.shape if self.batch_value else (None, *self.shape)
+    def shape(self) -> tuple[Any, ...]:
+        """Keras' ``shape``: the batch axis first (None, or Input's ``batch_size``), then
+        ``sample_shape``; a value of the whole batch has no batch axis."""
+        if self.batch_value:
+            return self.sample_shape
+        return (self.batch_size, *self.sample_shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
 
     def __repr__(self) -> str:
         source = self.layer.name if self.layer is not None else "input"
         over = " over the batch" if self.batch_value else ""
-        return f"<SymbolicTensor shape={self.full_shape}{over} from {source}>"
+        return f"<SymbolicTensor shape={self.shape}{over} from {source}>"
 
     # Keras' KerasTensor arithmetic: each operator adds a TensorArithmetic layer to the graph.
     def _operate(self, operation: str, left: Any, right: Any = None) -> Any:
@@ -1454,7 +1474,7 @@ class Input(SymbolicTensor):
         super().__init__(sample_shape(shape), None, [])
         self.batch_size, self.dtype = batch_size, input_dtype(dtype)
         self.name = name or backend.unique_name("input_layer")
-        self.input_layer = InputLayer(self.shape, name=self.name, dtype=self.dtype)
+        self.input_layer = InputLayer(self.sample_shape, name=self.name, dtype=self.dtype)
         # Keras' model.layers[0].output (and .input) is the Input itself.
         self.input_layer._called_input = self.input_layer._called_output = self
 

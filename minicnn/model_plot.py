@@ -26,7 +26,7 @@ def _graph(model: Any) -> tuple[list[Box], list[tuple[int, int]]]:
     boxes: list[Box] = []
     edges: list[tuple[int, int]] = []
     if k == 0:  # a Sequential (or subclassed) model: its input has no layer of its own
-        shape = model.input_shape
+        shape = model.sample_input_shape
         boxes.append({"name": "input_layer", "kind": "InputLayer", "in": shape, "out": shape})
         for j, (layer, _) in enumerate(nodes):
             boxes.append(_box(layer))
@@ -42,8 +42,8 @@ def _box(layer: Any) -> Box:
     return {
         "name": layer.name,
         "kind": getattr(layer, "keras_class_name", type(layer).__name__),
-        "in": layer.input_shape,
-        "out": layer.output_shape,
+        "in": layer.sample_input_shape,
+        "out": layer.sample_output_shape,
         # Values of the whole batch (functional add_loss's) show their own shapes.
         "batch_in": not all(getattr(layer, "_batch_inputs", None) or [False]),
         "batch_out": not getattr(layer, "batch_valued", False),

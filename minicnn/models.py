@@ -75,7 +75,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 "get_config, so nothing rebuilds it. Give its class get_config (its __init__'s "
                 "arguments, as in Keras), or pickle its weights (get_weights)."
             )
-        built = self.built and self.input_shape is not None
+        built = self.built and self.sample_input_shape is not None
         return (
             _unpickled_subclass,
             (
@@ -131,8 +131,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                     "batch (a reduction over the batch axis): add it with model.add_loss or "
                     "model.add_metric."
                 )
-        shapes = [t.shape for t in self._graph_inputs]
-        self.input_shape = shapes[0] if len(shapes) == 1 else shapes
+        shapes = [t.sample_shape for t in self._graph_inputs]
+        self.sample_input_shape = shapes[0] if len(shapes) == 1 else shapes
         # As a layer of another model, one of several inputs takes a list of them.
         self.takes_list = len(shapes) > 1
         self.to(self.device)
@@ -159,7 +159,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self.device = backend.resolve_device(device)
         self.name = name or backend.unique_name(self._default_name)
         self.layers: list[Layer] = []
-        self.input_shape: tuple[int, ...] | None = None
+        self.sample_input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
         self._default_loss = False  # compile was given no loss (see Compiler.compile)
@@ -321,7 +321,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     @property
     def input_shape_hint(self) -> tuple[int, ...] | None:
         """As a first layer without an Input, the model's own input shape."""
-        return self.input_shape
+        return self.sample_input_shape
 
     @classmethod
     def from_config(cls, config: dict[str, Any], device: str | None = None) -> Model:
@@ -379,42 +379,64 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                     logs.append(log)
                     return tuple(self._forward(batch, False).shape[1:])
 
-            self.input_shape = shape  # None sizes: the shapes are found at two sizes
+            self.sample_input_shape = shape  # None sizes: the shapes are found at two sizes
             self._subclass_output_shape = layer_base.sizes_found(probed, shape)
             if len(logs) == 2:  # each layer's shapes, None where they vary
                 layer_base.settle_logged_shapes(logs)
             return
         if self._input_count > 1:
             shapes = [sample_shape(shape) for shape in input_shape]
-            if len(shapes) != len(self.input_shape) or not all(
-                fits(s, d) for s, d in zip(shapes, self.input_shape, strict=True)
+            if len(shapes) != len(self.sample_input_shape) or not all(
+                fits(s, d) for s, d in zip(shapes, self.sample_input_shape, strict=True)
             ):
                 raise ValueError(
-                    f"Model '{self.name}' takes samples of shapes {self.input_shape}, got {shapes}."
+                    f"Model '{self.name}' takes samples of shapes {self.sample_input_shape}, "
+                    f"got {shapes}."
                 )
             return
-        if not fits(input_shape, self.input_shape):
+        if not fits(input_shape, self.sample_input_shape):
             raise ValueError(
-                f"Model '{self.name}' takes samples of shape {self.input_shape}, got "
+                f"Model '{self.name}' takes samples of shape {self.sample_input_shape}, got "
                 f"{tuple(input_shape)}."
             )
 
     @property
     def built(self) -> bool:
         if self._subclassed:  # a layer that call() never uses stays unbuilt, as in Keras
-            return self.input_shape is not None
-        return self.input_shape is not None and all(layer.built for layer in self.layers)
+            return self.sample_input_shape is not None
+        return self.sample_input_shape is not None and all(layer.built for layer in self.layers)
 
     @property
-    def output_shape(self) -> tuple[int, ...]:
+    def sample_output_shape(self) -> Any:
+        """The output's shape of one sample (batch axis left out); a list for several."""
         self._require_built()
         if self._subclassed:
             return self._subclass_output_shape
         if self._output_count > 1:
-            return [t.shape for t in self._graph_outputs]
+            return [t.sample_shape for t in self._graph_outputs]
         if self._graph_outputs:
-            return self._graph_outputs[0].shape
-        return self.layers[-1].output_shape if self.layers else self.input_shape
+            return self._graph_outputs[0].sample_shape
+        return self.layers[-1].sample_output_shape if self.layers else self.sample_input_shape
+
+    @property
+    def input_shape(self) -> Any:
+        """Keras' ``model.input_shape``: the batch axis first (None, or Input's batch_size);
+        a list for several inputs."""
+        self._require_built()
+        return self._keras_shapes(self._graph_inputs, self.sample_input_shape)
+
+    @property
+    def output_shape(self) -> Any:
+        """Keras' ``model.output_shape``: the batch axis first; a list for several outputs."""
+        outputs = [] if self._subclassed else self._graph_outputs
+        return self._keras_shapes(outputs, self.sample_output_shape)
+
+    def _keras_shapes(self, tensors: list[Any], shapes: Any) -> Any:
+        if tensors and len(tensors) > 1:
+            return [t.shape for t in tensors]
+        if tensors and not isinstance(shapes, list):
+            return tensors[0].shape
+        return layer_base.keras_shapes(shapes)
 
     def _require_built(self) -> None:
         if not self.built:
@@ -747,7 +769,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         return {
             "name": self.name,
             "class_name": type(self).__name__,
-            "input_shape": None if self.input_shape is None else list(self.input_shape),
+            "input_shape": None
+            if self.sample_input_shape is None
+            else list(self.sample_input_shape),
             "layers": [
                 {"class_name": type(layer).__name__, "config": layer.get_config()}
                 for layer in self.layers
@@ -871,30 +895,38 @@ class Sequential(Model):
     # -- building ------------------------------------------------------------------------------
     def add(self, layer: Layer | Input) -> None:
         if isinstance(layer, Input):
-            if self.layers or self.input_shape is not None:
+            if self.layers or self.sample_input_shape is not None:
                 raise ValueError("Input must come first in a Sequential model.")
-            self.input_shape = layer.shape
+            self.sample_input_shape = layer.sample_shape
             self._graph_inputs, self._graph_outputs = [layer], [layer]
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add takes a Layer or Input, got {type(layer).__name__}.")
         layer.to(self.device)
-        if not self.layers and self.input_shape is None and layer.input_shape_hint is not None:
-            self.input_shape = layer.input_shape_hint
+        if (
+            not self.layers
+            and self.sample_input_shape is None
+            and layer.input_shape_hint is not None
+        ):
+            self.sample_input_shape = layer.input_shape_hint
         self.layers.append(layer)
-        if self.input_shape is not None:
-            shape = self.layers[-2].output_shape if len(self.layers) > 1 else self.input_shape
+        if self.sample_input_shape is not None:
+            shape = (
+                self.layers[-2].sample_output_shape
+                if len(self.layers) > 1
+                else self.sample_input_shape
+            )
             layer.check_inputs([(None, *shape)], [backend.FLOAT])
-            if not layer.built or layer.input_shape != tuple(shape):
+            if not layer.built or layer.sample_input_shape != tuple(shape):
                 layer.build(shape)  # a layer built for this shape keeps its weights, as in Keras
             self._graph_outputs = [layer._connect(self._linked_output(len(self.layers) - 1))]
 
     def _linked_output(self, count: int) -> Any:
         """The symbolic output after the first ``count`` layers; the graph is made anew from
         the input when it is missing (built later, or layers popped)."""
-        if not self._graph_inputs or self._graph_inputs[0].shape != self.input_shape:
+        if not self._graph_inputs or self._graph_inputs[0].sample_shape != self.sample_input_shape:
             dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
-            self._graph_inputs = [Input(self.input_shape, dtype=dtype)]
+            self._graph_inputs = [Input(self.sample_input_shape, dtype=dtype)]
         x: Any = self._graph_inputs[0]
         for layer in self.layers[:count]:
             x = layer._connect(x)
@@ -906,18 +938,18 @@ class Sequential(Model):
         if not self.layers:
             raise TypeError(f"Model '{self.name}' has no layers to pop.")
         layer = self.layers.pop()
-        if self.input_shape is not None:
+        if self.sample_input_shape is not None:
             self._graph_outputs = [self._linked_output(len(self.layers))]
         return layer
 
     def _build_sample_shape(self, input_shape: Any) -> None:
         """Create every layer's weights for samples of ``input_shape`` (batch left out)."""
         shape = sample_shape(input_shape)
-        self.input_shape = shape
+        self.sample_input_shape = shape
         for layer in self.layers:
-            if not layer.built or layer.input_shape != shape:
+            if not layer.built or layer.sample_input_shape != shape:
                 layer.build(shape)
-            shape = layer.output_shape
+            shape = layer.sample_output_shape
         self._graph_outputs = [self._linked_output(len(self.layers))]
 
     @classmethod
@@ -933,7 +965,9 @@ class Sequential(Model):
         dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
         return {
             "name": self.name,
-            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+            "input_shape": list(self.sample_input_shape)
+            if self.sample_input_shape is not None
+            else None,
             **({"input_dtype": dtype} if dtype is not None else {}),
             **mixed_config(self),
             "layers": [
@@ -1013,8 +1047,8 @@ class SelectOutput(Layer):
     def build(self, input_shape: Any) -> None:
         """``input_shape`` holds the model's output shapes."""
         shapes = tuple(sample_shape(shape) for shape in input_shape)
-        self.output_shape = self.compute_output_shape(shapes)
-        self.input_shape = shapes
+        self.sample_output_shape = self.compute_output_shape(shapes)
+        self.sample_input_shape = shapes
         self._weights = []
         self.built = True
 

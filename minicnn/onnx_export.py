@@ -509,7 +509,7 @@ def _bidirectional(g: _Graph, layer: Any, x: str) -> str:
     ``merge_mode`` says; the backward layer's sequence turned back to time order, as Keras
     does."""
     hint = layer.name
-    steps = layer.input_shape[0]
+    steps = layer.sample_input_shape[0]
     if layer.forward_layer.return_state:
         raise ValueError(
             f"export(format='onnx'): layer '{hint}' (Bidirectional) returns its states; "
@@ -520,7 +520,7 @@ def _bidirectional(g: _Graph, layer: Any, x: str) -> str:
     if backward_layer.return_sequences:  # run backwards over the reversed steps, then turned
         backward_layer.go_backwards = False
         try:
-            reversed_x = _reversed_steps(g, x, f"{hint}_reversed", layer.input_shape[0])
+            reversed_x = _reversed_steps(g, x, f"{hint}_reversed", layer.sample_input_shape[0])
             backward = _reversed_steps(
                 g,
                 _recurrent(g, backward_layer, reversed_x, steps),
@@ -988,10 +988,10 @@ def export_onnx(model: Any, path: str | os.PathLike) -> None:
             "export(format='onnx'): a subclassed model's graph is its code; "
             "build it as a Sequential or functional model to export it."
         )
-    if model.input_shape is None:
+    if model.sample_input_shape is None:
         raise ValueError("export(format='onnx'): the model is not built; give it an Input.")
     g = _Graph()
-    input_shape = tuple(model.input_shape)
+    input_shape = tuple(model.sample_input_shape)
     result, shape = _model_graph(g, model, "input", input_shape)
     output = g.op("Identity", [result], "output")
     graph = (

@@ -173,7 +173,7 @@ class FillOps:
         from .symbolic_arithmetic import TensorArithmetic
 
         source = self.values[self.graph.inputs[0][0]].tensor
-        corner = source[(slice(None), *(slice(0, 1) for _ in source.shape))]
+        corner = source[(slice(None), *(slice(0, 1) for _ in source.sample_shape))]
         zeros = ops.zeros_like(corner)
         if zeros.dtype != "float32":
             zeros = ops.cast(zeros, "float32")

@@ -112,7 +112,7 @@ class FoldOps:
         """For each ONNX axis of ``v``, the held axes it is made of (major first)."""
         if v.groups is not None:
             return v.groups
-        rank = len(v.tensor.shape) + 1
+        rank = len(v.tensor.sample_shape) + 1
         if v.order is None:
             return tuple((k,) for k in range(rank))
         back = inverse(v.order)
@@ -120,11 +120,11 @@ class FoldOps:
 
     def onnx_rank(self, v: Value) -> int:
         """How many axes the ONNX value has (the batch among them)."""
-        return len(v.groups) if v.groups is not None else len(v.tensor.shape) + 1
+        return len(v.groups) if v.groups is not None else len(v.tensor.sample_shape) + 1
 
     def folded_shape(self, v: Value) -> tuple[int, ...]:
         """The ONNX shape of a value held in groups, the batch size as BATCH."""
-        held = [BATCH, *(int(d) for d in v.tensor.shape)]
+        held = [BATCH, *(int(d) for d in v.tensor.sample_shape)]
         return tuple(prod(held[a] for a in group) for group in v.groups or ())
 
     def fail_folded(self, v: Value) -> Any:
@@ -179,7 +179,7 @@ class FoldOps:
             v = Value(self.in_onnx_layout(v))
         shape = self.onnx_shape(v)
         groups = self.layout_groups(v)
-        held = [1, *(int(d) for d in v.tensor.shape)]
+        held = [1, *(int(d) for d in v.tensor.sample_shape)]
         atoms = [(a, held[a]) for group in groups for a in group if a == 0 or held[a] != 1]
         readings, x = self.target_sizes(target, shape), v.tensor
         plans = [plan for sizes in readings if (plan := plan_pieces(atoms, sizes)) is not None]
@@ -224,11 +224,11 @@ class FoldOps:
         runs = [run for run in runs if run]
         L = layer_module()
         moves = [0, *(axis for run in runs if run[0][0] != 0 for axis, _ in run)]
-        moves += [a for a in range(len(x.shape) + 1) if a not in moves]  # units, dropped
+        moves += [a for a in range(len(x.sample_shape) + 1) if a not in moves]  # units, dropped
         if moves != sorted(moves):
             x = L.Permute(tuple(moves[1:]))(x)
         sizes = tuple(prod(size for _, size in run) for run in runs if run[0][0] != 0)
-        if tuple(int(d) for d in x.shape) != sizes:
+        if tuple(int(d) for d in x.sample_shape) != sizes:
             x = L.Reshape(sizes)(x) if sizes else batch_only(x)
         merged, count = [], 0
         for run in runs:
@@ -265,7 +265,7 @@ class FoldOps:
         moves = [p for slot in slots for p in slot]
         if moves != sorted(moves):
             split = tuple(size for _, size, _ in in_held[1:])
-            if tuple(int(d) for d in x.shape) != split:
+            if tuple(int(d) for d in x.sample_shape) != split:
                 x = L.Reshape(split)(x)
             x = L.Permute(tuple(moves[1:]))(x)
         slot_of = {p: s for s, slot in enumerate(slots) for p in slot}
@@ -277,7 +277,7 @@ class FoldOps:
                 new_groups.append((len(final),))
             else:
                 new_groups.append(tuple(dict.fromkeys(slot_of[p] for p in members[j])))
-        if tuple(int(d) for d in x.shape) != tuple(final):
+        if tuple(int(d) for d in x.sample_shape) != tuple(final):
             x = L.Reshape(tuple(final))(x) if final else batch_only(x)
         return x, tuple(new_groups)
 
@@ -325,7 +325,9 @@ class FoldOps:
         others (a batched matrix product per batch and head): on the parts."""
         a, b = (self.value(name) for name in node.inputs[:2])
         (x, x_parts), (y, y_parts) = (
-            self.expanded(v) if v.groups is not None else (v.tensor, [1] * len(v.tensor.shape))
+            self.expanded(v)
+            if v.groups is not None
+            else (v.tensor, [1] * len(v.tensor.sample_shape))
             for v in (a, b)
         )
         leading = x_parts[:-2]
@@ -334,7 +336,8 @@ class FoldOps:
             or b.groups is None
             or x_parts[-2:] != [1, 1]
             or y_parts != x_parts
-            or tuple(x.shape[: sum(leading) - 1]) != tuple(y.shape[: sum(leading) - 1])
+            or tuple(x.sample_shape[: sum(leading) - 1])
+            != tuple(y.sample_shape[: sum(leading) - 1])
         ):
             raise self.fail_folded(a if a.groups is not None else b)
         product = op_module().matmul(x, y)
@@ -359,7 +362,7 @@ class FoldOps:
         if groups[0] != (0, 1) or any(len(g) != 1 for g in groups[1:]) or others:
             raise self.fail_folded(v)
         L = layer_module()
-        step = L.Input(shape=tuple(int(d) for d in v.tensor.shape[1:]))
+        step = L.Input(shape=tuple(int(d) for d in v.tensor.sample_shape[1:]))
         order = [0] * len(groups)
         for axis, (held,) in enumerate(groups[1:], start=1):
             order[held - 1] = axis
@@ -384,7 +387,7 @@ class FoldOps:
             for layer in reversed(chain):
                 each = isinstance(layer, TensorArithmetic)  # broadcasts over the steps
                 y = layer([y]) if each else L.TimeDistributed(layer)(y)
-            rank = len(made.tensor.shape) + 1
+            rank = len(made.tensor.sample_shape) + 1
             held = inverse(made.order) if made.order is not None else tuple(range(rank))
             self.set_grouped(out, y, ((0, 1), *((held[k] + 1,) for k in range(1, rank))))
 
@@ -395,7 +398,7 @@ class FoldOps:
         last = groups[-1]
         if len(last) != 1 or last[0] == 0:
             raise self.fail_folded(v)
-        rank = len(v.tensor.shape) + 1
+        rank = len(v.tensor.sample_shape) + 1
         if last[0] == rank - 1:
             return v.tensor, groups
         moves = [a for a in range(rank) if a != last[0]] + [last[0]]
@@ -407,7 +410,7 @@ class FoldOps:
         """A constant operand in the held layout of a value held in groups: it must be one
         number along the axes that hold the batch."""
         groups = v.groups or ()
-        held = [1, *(int(d) for d in v.tensor.shape)]
+        held = [1, *(int(d) for d in v.tensor.sample_shape)]
         if c.ndim > len(groups):
             raise self.fail(f"a constant of rank {c.ndim} meets a tensor of rank {len(groups)}.")
         c = c.reshape((1,) * (len(groups) - c.ndim) + c.shape)

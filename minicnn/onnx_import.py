@@ -251,7 +251,7 @@ class _Importer(
         """The ONNX value's shape, the batch size as BATCH."""
         if v.groups is not None:
             return self.folded_shape(v)
-        held = [BATCH, *(int(d) if d is not None else BATCH for d in v.tensor.shape)]
+        held = [BATCH, *(int(d) if d is not None else BATCH for d in v.tensor.sample_shape)]
         if v.order is None:
             return tuple(held)
         shape = [0] * len(held)
@@ -281,7 +281,7 @@ class _Importer(
                     back = L.Permute((rank - 1, *range(1, rank - 1)))(image)
                     v.in_onnx_layout = L.Flatten()(back)
             else:
-                shape = tuple(v.tensor.shape)
+                shape = tuple(v.tensor.sample_shape)
                 if v.channels_last and all(d == 1 for d in shape[:-1]):  # a reshape will do
                     v.in_onnx_layout = L.Reshape((shape[-1], *shape[:-1]))(v.tensor)
                 else:
@@ -314,12 +314,16 @@ class _Importer(
         """The tensor channels-last (an image of rank 3 or more)."""
         if v.channels_last:
             return v.tensor
-        rank = len(v.tensor.shape) + 1
+        rank = len(v.tensor.sample_shape) + 1
         if rank < 3:
             raise self.fail(f"it takes images (batch, channels, ...); got rank {rank}.")
-        if v.order is None and v.flat_order is None and all(d == 1 for d in v.tensor.shape[1:]):
+        if (
+            v.order is None
+            and v.flat_order is None
+            and all(d == 1 for d in v.tensor.sample_shape[1:])
+        ):
             t = v.tensor
-            return layer_module().Reshape((*t.shape[1:], t.shape[0]))(t)
+            return layer_module().Reshape((*t.sample_shape[1:], t.sample_shape[0]))(t)
         return self.in_order(v, tuple(to_last(rank)))
 
     def set(
@@ -331,7 +335,7 @@ class _Importer(
         **kw: Any,
     ) -> None:
         if channels_last:
-            order = to_last(len(tensor.shape) + 1)
+            order = to_last(len(tensor.sample_shape) + 1)
         self.values[name] = Value(tensor, None if order is None else plain(order), **kw)
 
     # --- the model -----------------------------------------------------------------------------
@@ -441,8 +445,10 @@ class _Importer(
             x = self.in_order(v, order)
         else:
             x = self.in_onnx_layout(v)
-        if int(x.shape[-1]) != kernel.shape[0]:
-            raise self.fail(f"its input has {x.shape[-1]} features, its weights {kernel.shape[0]}.")
+        if int(x.sample_shape[-1]) != kernel.shape[0]:
+            raise self.fail(
+                f"its input has {x.sample_shape[-1]} features, its weights {kernel.shape[0]}."
+            )
         weights = [*node.inputs[1:], *self.graph.nodes[index].inputs[1:]]
         activation = self.fused_activation(index)
         rows = None if v.flat_order is None else v.flat_order.tobytes()  # kernel rows moved
@@ -655,7 +661,7 @@ class _Importer(
         ONNX's slope has one value (PyTorch's per-channel slope: all but the channels)."""
         v = self.value(node.inputs[0])
         slope = self.broadcast_constant(self.constant(node.inputs[1], "slope"), v)
-        held = tuple(int(d) for d in v.tensor.shape)
+        held = tuple(int(d) for d in v.tensor.sample_shape)
         slope = slope.reshape((1,) * (len(held) - slope.ndim) + slope.shape)
         shared = [axis + 1 for axis, size in enumerate(slope.shape) if size == 1 and held[axis] > 1]
         layer = layer_module().PReLU(shared_axes=shared or None, **self.named(node.inputs[1]))
@@ -724,13 +730,13 @@ class _Importer(
         if v.groups is not None:
             return self.folded_constant(c, v)
         if v.order is not None:
-            rank = len(v.tensor.shape) + 1
+            rank = len(v.tensor.sample_shape) + 1
             if c.ndim > rank:
                 raise self.fail(f"a constant of rank {c.ndim} meets a tensor of rank {rank}.")
             c = c.reshape((1,) * (rank - c.ndim) + c.shape).transpose(v.order)
         elif v.flat_order is not None and c.ndim and c.shape[-1] > 1:
             c = np.broadcast_to(c, (*c.shape[:-1], v.flat_order.size))[..., v.flat_order]
-        sample_rank = len(v.tensor.shape)
+        sample_rank = len(v.tensor.sample_shape)
         while c.ndim > sample_rank and c.shape[0] == 1:  # the batch axis of the broadcast
             c = c[0]
         if c.ndim > sample_rank and c.shape[0] == self.traced_batch and np.all(c == c[:1]):
@@ -762,7 +768,7 @@ class _Importer(
         ta, tb, order = self.aligned([a, b])
         merge = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply"}.get(operation)
         merge = merge or {"maximum": "Maximum", "minimum": "Minimum"}.get(operation)
-        if merge and tuple(ta.shape) == tuple(tb.shape):
+        if merge and tuple(ta.sample_shape) == tuple(tb.sample_shape):
             y = getattr(layer_module(), merge)()([ta, tb])
         elif operation not in OPERATIONS:
             y = getattr(op_module(), operation)(ta, tb)
@@ -773,7 +779,7 @@ class _Importer(
     def common_order(self, vs: list[Value]) -> tuple[int, ...] | None:
         """The layout tensors meet in: the first one's that is not ONNX's own, where all
         have its rank; else ONNX's."""
-        ranks = {len(v.tensor.shape) for v in vs}
+        ranks = {len(v.tensor.sample_shape) for v in vs}
         held = [v.order for v in vs if v.order is not None and v.flat_order is None]
         return held[0] if held and len(ranks) == 1 else None
 
@@ -868,7 +874,7 @@ def _einsum_shape(equation: str, operands: list[Any]) -> list[int]:
     inputs, result = equation.split("->")
     sizes = {}
     for term, operand in zip(inputs.split(","), operands, strict=True):
-        shape = (None, *operand.shape) if hasattr(operand, "layer") else tuple(operand.shape)
+        shape = (None, *operand.sample_shape) if hasattr(operand, "layer") else tuple(operand.shape)
         sizes.update(zip(term, shape, strict=True))
     return [sizes[c] for c in result[1:]]
 

@@ -193,7 +193,7 @@ class RecurrentOps:
                 self.fused.add(squeeze)
                 self.set(self.graph.nodes[squeeze].outputs[0], steps[0], order=(1, 0, 2))
             elif len(steps) == 1:
-                y = L.Reshape((steps[0].shape[0], 1, steps[0].shape[1]))(steps[0])
+                y = L.Reshape((steps[0].sample_shape[0], 1, steps[0].sample_shape[1]))(steps[0])
                 self.set(outputs[0], y, order=(2, 0, 1, 3))
             else:
                 self.set(outputs[0], ops.stack(steps, axis=2), order=(2, 0, 1, 3))
@@ -205,7 +205,7 @@ class RecurrentOps:
                 self.fused.add(squeeze)
                 self.set(self.graph.nodes[squeeze].outputs[0], states[0])
             elif len(states) == 1:
-                s = L.Reshape((1, states[0].shape[-1]))(states[0])
+                s = L.Reshape((1, states[0].sample_shape[-1]))(states[0])
                 self.set(name, s, order=(1, 0, 2))
             else:
                 self.set(name, ops.stack(states, axis=1), order=(1, 0, 2))

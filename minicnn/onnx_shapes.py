@@ -61,7 +61,7 @@ class ShapeOps:
         """The tensor to work on and its order (a flattened image goes back to ONNX's)."""
         if v.groups is not None:
             raise self.fail_folded(v)
-        rank = len(v.tensor.shape) + 1
+        rank = len(v.tensor.sample_shape) + 1
         if v.flat_order is not None or v.order is None:
             return self.in_onnx_layout(v), tuple(range(rank))
         return v.tensor, v.order
@@ -75,12 +75,12 @@ class ShapeOps:
             return v
         L = layer_module()
         if v.groups is not None:  # new held axes, last
-            n = len(v.tensor.shape)
-            y = L.Reshape((*v.tensor.shape, *(1,) * count))(v.tensor)
+            n = len(v.tensor.sample_shape)
+            y = L.Reshape((*v.tensor.sample_shape, *(1,) * count))(v.tensor)
             units = tuple((n + 1 + k,) for k in range(count))
             return Value(y, groups=(*units, *v.groups))
         x, order = self.held(v)
-        y = L.Reshape((*(1,) * count, *x.shape))(x)
+        y = L.Reshape((*(1,) * count, *x.sample_shape))(x)
         moved = (order[0] + count, *range(count), *(o + count for o in order[1:]))
         return Value(y, plain(moved))
 
@@ -196,7 +196,7 @@ class ShapeOps:
         if any(self.is_constant(n) for n in node.inputs):
             raise self.fail("a constant among the tensors it joins.")
         vs = [self.value(n) for n in node.inputs]
-        rank = len(vs[0].tensor.shape) + 1
+        rank = len(vs[0].tensor.sample_shape) + 1
         axis = int(self.attr("axis")) % rank
         *tensors, order = self.aligned(vs)
         mapped = (order or tuple(range(rank))).index(axis)
@@ -249,12 +249,12 @@ class ShapeOps:
         if not target:  # (batch,)
             self.set(node.outputs[0], batch_only(self.in_onnx_layout(v)))
             return None
-        features = int(np.prod(v.tensor.shape))
+        features = int(np.prod(v.tensor.sample_shape))
         if len(target) == 1 and target[0] in (-1, features):
-            if v.flat_order is not None or len(v.tensor.shape) == 1:
+            if v.flat_order is not None or len(v.tensor.sample_shape) == 1:
                 return self.passthrough(node, 0)
             if v.channels_last:  # flattened channels-last; the order is remembered
-                image = tuple(int(d) for d in v.tensor.shape)
+                image = tuple(int(d) for d in v.tensor.sample_shape)
                 order = np.arange(features).reshape(image[-1], *image[:-1])
                 order = order.transpose(*range(1, len(image)), 0).reshape(-1)
                 self.set(node.outputs[0], L.Flatten()(v.tensor), flat_order=order, flat_image=image)
@@ -291,7 +291,7 @@ class ShapeOps:
         if order[0] in axes:
             raise self.fail("it squeezes the batch axis.")
         if v.order is not None and v.flat_order is None:
-            kept = tuple(int(d) for i, d in enumerate(x.shape) if order[i + 1] not in axes)
+            kept = tuple(int(d) for i, d in enumerate(x.sample_shape) if order[i + 1] not in axes)
             y = layer_module().Reshape(kept)(x)
             self.set(node.outputs[0], y, order=_renumbered(order, sorted(axes)))
             return
@@ -307,7 +307,7 @@ class ShapeOps:
             return self.regrouped(node, v, shape)
         if v.order is not None and v.flat_order is None:  # new unit axes held last
             old = [i for i in range(len(shape) + len(axes)) if i not in axes]
-            y = layer_module().Reshape((*v.tensor.shape, *(1 for _ in axes)))(v.tensor)
+            y = layer_module().Reshape((*v.tensor.sample_shape, *(1 for _ in axes)))(v.tensor)
             self.set(node.outputs[0], y, order=(*(old[o] for o in v.order), *axes))
             return
         for a in axes:
@@ -356,7 +356,7 @@ class ShapeOps:
                 continue
             cuts[a] = cut
         if v.groups is not None:  # each axis cut is one held axis
-            held = [slice(None)] * (len(x.shape) + 1)
+            held = [slice(None)] * (len(x.sample_shape) + 1)
             for a, cut in enumerate(cuts):
                 if cut != slice(None):
                     held[self.folded_axis(v, a)] = cut
@@ -381,7 +381,7 @@ class ShapeOps:
             raise self.fail(f"parts {parts} do not split an axis of {shape[axis]}.")
         start = 0
         for out, size in zip(node.outputs, parts, strict=True):
-            cuts = [slice(None)] * (len(x.shape) + 1)
+            cuts = [slice(None)] * (len(x.sample_shape) + 1)
             cuts[held] = slice(start, start + size)
             self.set_along(out, v, x[tuple(cuts)], order)
             start += size
@@ -459,7 +459,7 @@ class ShapeOps:
         columns) for CRD, spread over blocks of pixels: reshapes around a Permute."""
         x = self.in_channels_last(self.value(node.inputs[0]))
         size = int(self.attr("blocksize"))
-        h, w, c = (int(d) for d in x.shape)
+        h, w, c = (int(d) for d in x.sample_shape)
         L = layer_module()
         if self.attr("mode", "DCR") == "CRD":
             split, moves = (h, w, c // size**2, size, size), (1, 4, 2, 5, 3)
@@ -474,7 +474,7 @@ class ShapeOps:
         """Blocks of pixels stacked as channels (block rows, block columns, channels)."""
         x = self.in_channels_last(self.value(node.inputs[0]))
         size = int(self.attr("blocksize"))
-        h, w, c = (int(d) for d in x.shape)
+        h, w, c = (int(d) for d in x.sample_shape)
         L = layer_module()
         y = L.Permute((1, 3, 2, 4, 5))(L.Reshape((h // size, size, w // size, size, c))(x))
         out = L.Reshape((h // size, w // size, size * size * c))(y)
@@ -486,7 +486,7 @@ class ShapeOps:
 
         v = self.value(node.inputs[0])
         shape = [int(d) for d in np.ravel(self.constant(node.inputs[1], "shape"))]
-        if len(shape) > len(v.tensor.shape) + 1:
+        if len(shape) > len(v.tensor.sample_shape) + 1:
             raise self.fail(f"it broadcasts to {shape}, adding axes before the batch axis.")
         ones = np.ones([1 if d in (BATCH, -1) else d for d in shape], np.float32)
         layer = TensorArithmetic("multiply", constant=self.broadcast_constant(ones, v))

@@ -53,7 +53,7 @@ class SpatialOps:
     ) -> tuple[Any, str]:
         """Keras' padding for ONNX's pads: 'same' where they are the same, else zeros
         added before a 'valid' layer."""
-        sizes = tuple(x.shape[:-1])
+        sizes = tuple(x.sample_shape[:-1])
         if not any(pads):
             return x, "valid"
         if pads == keras_same_pads(sizes, kernel, strides, dilations):
@@ -68,12 +68,12 @@ class SpatialOps:
         if rank not in (1, 2, 3):
             raise self.fail(f"a {rank}-D convolution; minicnn's are 1-D, 2-D and 3-D.")
         x = self.in_channels_last(v)
-        channels = int(x.shape[-1])
+        channels = int(x.sample_shape[-1])
         group = int(self.attr("group", 1))
         kernel = [int(k) for k in w.shape[2:]]
         strides = [int(s) for s in self.attr("strides", [1] * rank)]
         dilations = [int(d) for d in self.attr("dilations", [1] * rank)]
-        pads = self.spatial_pads(tuple(x.shape[:-1]), kernel, strides, dilations)
+        pads = self.spatial_pads(tuple(x.sample_shape[:-1]), kernel, strides, dilations)
         x, padding = self.padding_of(x, pads, kernel, strides, dilations)
         L = layer_module()
         common = dict(strides=strides, padding=padding, dilation_rate=dilations)
@@ -113,7 +113,7 @@ class SpatialOps:
         kernel = [int(k) for k in w.shape[2:]]
         strides = [int(s) for s in self.attr("strides", [1] * rank)]
         extra = [int(p) for p in self.attr("output_padding", [0] * rank)]
-        sizes = [int(n) for n in x.shape[:-1]]
+        sizes = [int(n) for n in x.sample_shape[:-1]]
         natural = [(n - 1) * s + k for n, s, k in zip(sizes, strides, kernel, strict=True)]
         if self.attr("output_shape") is not None:
             wanted = [int(d) for d in self.attr("output_shape")][-rank:]
@@ -150,7 +150,7 @@ class SpatialOps:
             **named,
         )
         y = layer(x)
-        got = [int(d) for d in y.shape[:-1]]
+        got = [int(d) for d in y.sample_shape[:-1]]
         if got != natural:
             raise self.fail(f"minicnn's transposed convolution makes {got}, ONNX's {natural}.")
         weights = [w.transpose(*range(2, rank + 2), 1, 0)]  # (C, filters, *k) -> (*k, filters, C)
@@ -174,7 +174,7 @@ class SpatialOps:
         strides = [int(s) for s in self.attr("strides", [1] * rank)]
         if any(int(d) != 1 for d in self.attr("dilations", [1] * rank)):
             raise self.fail("a dilated pooling; minicnn's poolings are not dilated.")
-        sizes = tuple(int(n) for n in x.shape[:-1])
+        sizes = tuple(int(n) for n in x.sample_shape[:-1])
         pads = self.spatial_pads(sizes, kernel, strides, [1] * rank)
         extra = [0] * rank
         if self.attr("ceil_mode", 0):
@@ -194,7 +194,7 @@ class SpatialOps:
         rank = len(kernel)
         L = layer_module()
         kind = {1: L.MaxPooling1D, 2: L.MaxPooling2D, 3: L.MaxPooling3D}[rank]
-        same = pads == keras_same_pads(tuple(x.shape[:-1]), kernel, strides, [1] * rank)
+        same = pads == keras_same_pads(tuple(x.sample_shape[:-1]), kernel, strides, [1] * rank)
         if not any(extra) and same:
             y = kind(kernel, strides=strides, padding="same" if any(pads) else "valid")(x)
         else:
@@ -207,7 +207,7 @@ class SpatialOps:
         x = self.in_channels_last(self.value(node.inputs[0]))
         kernel, strides, pads, extra = self.pool_geometry(x)
         rank = len(kernel)
-        sizes = tuple(int(n) for n in x.shape[:-1])
+        sizes = tuple(int(n) for n in x.sample_shape[:-1])
         L = layer_module()
         kind = {1: L.AveragePooling1D, 2: L.AveragePooling2D, 3: L.AveragePooling3D}[rank]
         include_pad = bool(self.attr("count_include_pad", 0))
@@ -236,7 +236,7 @@ class SpatialOps:
 
     def global_pool(self, node: Node, average: bool) -> None:
         x = self.in_channels_last(self.value(node.inputs[0]))
-        rank = len(x.shape) - 1
+        rank = len(x.sample_shape) - 1
         L = layer_module()
         name = ("GlobalAveragePooling" if average else "GlobalMaxPooling") + f"{rank}D"
         y = getattr(L, name)(keepdims=True)(x)
@@ -256,7 +256,7 @@ class SpatialOps:
             self.constant(node.inputs[i], what).astype(np.float32)
             for i, what in ((1, "scale"), (2, "bias"), (3, "mean"), (4, "variance"))
         )
-        rank = len(v.tensor.shape) + 1
+        rank = len(v.tensor.sample_shape) + 1
         x = self.in_channels_last(v) if rank >= 3 else self.in_onnx_layout(v)
         layer = layer_module().BatchNormalization(
             **self.named(*node.inputs[1:3]),
@@ -278,7 +278,7 @@ class SpatialOps:
         size = int(self.attr("size"))
         alpha, beta = float(self.attr("alpha", 1e-4)), float(self.attr("beta", 0.75))
         bias = float(self.attr("bias", 1.0))
-        image = tuple(int(d) for d in x.shape)
+        image = tuple(int(d) for d in x.sample_shape)
         positions = int(np.prod(image[:-1]))
         squares = L.Reshape((positions, image[-1], 1))(L.Multiply()([x, x]))
         before = (size - 1) // 2  # ONNX's window: floor((size - 1) / 2) channels before
@@ -291,7 +291,7 @@ class SpatialOps:
         x = self.in_channels_last(self.value(node.inputs[0]))
         gamma = self.constant(node.inputs[1], "scale").astype(np.float32)
         beta = self.constant(node.inputs[2], "bias").astype(np.float32)
-        channels = int(x.shape[-1])
+        channels = int(x.sample_shape[-1])
         layer = layer_module().GroupNormalization(
             **self.named(*node.inputs[1:3]),
             groups=channels,
@@ -303,11 +303,11 @@ class SpatialOps:
 
     def op_LayerNormalization(self, node: Node, index: int) -> None:
         x = self.in_onnx_layout(self.value(node.inputs[0]))
-        rank = len(x.shape) + 1
+        rank = len(x.sample_shape) + 1
         axis = int(self.attr("axis", -1)) % rank
         if axis == 0:
             raise self.fail("it normalizes across the batch.")
-        shape = tuple(int(d) for d in x.shape[axis - 1 :])
+        shape = tuple(int(d) for d in x.sample_shape[axis - 1 :])
         gamma = self.constant(node.inputs[1], "scale").astype(np.float32)
         beta = self.optional_constant(node, 2, "bias")
         layer = layer_module().LayerNormalization(
@@ -328,7 +328,7 @@ class SpatialOps:
 
     def op_Pad(self, node: Node, index: int) -> None:
         v = self.value(node.inputs[0])
-        rank = len(v.tensor.shape) + 1
+        rank = len(v.tensor.sample_shape) + 1
         if len(node.inputs) > 1 and node.inputs[1]:
             pads = [int(p) for p in np.ravel(self.constant(node.inputs[1], "pads"))]
         else:

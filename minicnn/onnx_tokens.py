@@ -42,7 +42,7 @@ class TokenOps:
         if any(n in self.spread or self.is_constant(n) for n in rest):
             raise self.fail("constants among the tensors it joins after its first.")
         vs = [self.value(n) for n in rest]
-        rank = len(vs[0].tensor.shape) + 1
+        rank = len(vs[0].tensor.sample_shape) + 1
         if rank != 3 or int(self.attr("axis")) % rank != 1:
             raise self.fail(
                 "a constant spread over the batch joined other than before the steps of a "
@@ -76,7 +76,9 @@ class TokenOps:
         table = np.asarray(table, np.float32)
         while table.ndim > 2 and table.shape[0] == 1:
             table = table[0]
-        if len(v.tensor.shape) != 2 or table.shape != tuple(int(d) for d in v.tensor.shape):
+        if len(v.tensor.sample_shape) != 2 or table.shape != tuple(
+            int(d) for d in v.tensor.sample_shape
+        ):
             return False
         L = layer_module()
         layer = L.PositionEmbedding(table.shape[0], **self.parameter_name(source))

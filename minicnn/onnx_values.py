@@ -91,4 +91,4 @@ def spelled(shape: Any) -> str:
 
 def batch_only(x: Any) -> Any:
     """A tensor whose axes but the batch are all of size 1, as (batch,)."""
-    return op_module().squeeze(x, axis=tuple(range(1, len(x.shape) + 1)))
+    return op_module().squeeze(x, axis=tuple(range(1, len(x.sample_shape) + 1)))

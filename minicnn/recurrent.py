@@ -967,8 +967,8 @@ class Bidirectional(StartsFromStates, Layer):
 
     def build(self, input_shape: Shape) -> None:
         input_shape = self._as_input_shape(input_shape)
-        self.output_shape = self.compute_output_shape(input_shape)
-        self.input_shape = input_shape
+        self.sample_output_shape = self.compute_output_shape(input_shape)
+        self.sample_input_shape = input_shape
         sequence = self._sequence_shape(input_shape)
         for layer in (self.forward_layer, self.backward_layer):
             layer.device = self.device

@@ -48,8 +48,8 @@ def _build_cell(cell: Layer, features: int, device: str) -> None:
         cell._attach_constraints()
     else:
         build(cell, (features,))
-    cell.input_shape = (features,)
-    cell.output_shape = (getattr(cell, "output_size", None) or _sizes(cell.state_size)[0],)
+    cell.sample_input_shape = (features,)
+    cell.sample_output_shape = (getattr(cell, "output_size", None) or _sizes(cell.state_size)[0],)
     cell.built = True
     cell.trainable = cell._trainable
 
@@ -380,13 +380,13 @@ class RNN(StartsFromStates, Layer):
     def build(self, input_shape: Any) -> None:
         input_shape = self._as_input_shape(input_shape)
         sequence = input_shape[0] if self.takes_list else input_shape
-        self.output_shape = self.compute_output_shape(input_shape)
+        self.sample_output_shape = self.compute_output_shape(input_shape)
         features = sequence[1]
         for cell in self._cells():
             _build_cell(cell, features, self.device)
             features = getattr(cell, "output_size", None) or _sizes(cell.state_size)[0]
         self._weights = [w for cell in self._cells() for w in cell._weights]
-        self.input_shape = input_shape
+        self.sample_input_shape = input_shape
         self.built = True
         self._settle_trainable()
 

@@ -64,7 +64,7 @@ def _shown_shape(layer: Any) -> Any:
     """The output shape in the table: the last call's, as Keras shows it, where a call's own
     arguments change it (ReversibleEmbedding's reverse projection); else the layer's."""
     last = getattr(layer, "_called_output", None) if getattr(layer, "call_arguments", ()) else None
-    return last.shape if hasattr(last, "shape") else layer.output_shape
+    return last.sample_shape if hasattr(last, "shape") else layer.sample_output_shape
 
 
 def _trainable_cell(layer: Any) -> str:

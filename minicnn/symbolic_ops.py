@@ -306,8 +306,8 @@ def call_on_symbolic(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -
 
 # What some ops give for a symbolic tensor without a layer: its static facts, as Keras'.
 STATIC = {
-    "shape": lambda x: x.full_shape,
-    "ndim": lambda x: len(x.full_shape),
+    "shape": lambda x: x.shape,
+    "ndim": lambda x: len(x.shape),
     "dtype": lambda x: getattr(x, "dtype", None) or backend.FLOAT,
     "is_tensor": lambda x: False,
     # With a dtype it is a cast: None sends it on to an OpCall layer.

@@ -319,7 +319,7 @@ class Trainer:
         With several inputs (outputs), x (y) is a tuple of arrays, one per input (output)."""
         if self._input_count > 1 or self._output_count > 1:
             return self._prepare_several(x, y)
-        x = as_input_batch(x, self.input_shape, self.name, self._input_dtypes()[0])
+        x = as_input_batch(x, self.sample_input_shape, self.name, self._input_dtypes()[0])
         if not self.built:
             self._build_sample_shape(x.shape[1:])
         if y is None:
@@ -327,7 +327,7 @@ class Trainer:
         if self.loss is None:  # compiled without a loss: the model's own steps read y
             y = as_any_targets(y, len(x), "none", keep_integers=True)
         else:
-            y = self.loss.targets(y, len(x), self.output_shape, f"Model '{self.name}'")
+            y = self.loss.targets(y, len(x), self.sample_output_shape, f"Model '{self.name}'")
         return backend.to_device(x, self.device), backend.to_device(y, self.device)
 
     def _input_dtypes(self) -> list[str | None]:
@@ -337,7 +337,7 @@ class Trainer:
 
     def _prepare_several(self, x: Any, y: Any) -> tuple[Any, Any]:
         names = self.input_names
-        shapes = self.input_shape if self._input_count > 1 else [self.input_shape]
+        shapes = self.sample_input_shape if self._input_count > 1 else [self.sample_input_shape]
         xs = _one_per(x, names, "x", "input")
         arrays = [
             as_input_batch(a, shape, f"{self.name}' input '{name}", dtype)
@@ -357,7 +357,7 @@ class Trainer:
             if self.loss is None:
                 y = as_any_targets(y, n, "none", keep_integers=True)
             else:
-                y = self.loss.targets(y, n, self.output_shape, f"Model '{self.name}'")
+                y = self.loss.targets(y, n, self.sample_output_shape, f"Model '{self.name}'")
             return x_dev, backend.to_device(y, self.device)
         ys = _one_per(y, self.output_names, "y", "output")
         if self.loss is None:  # compiled without a loss: only the model's own steps read y
@@ -366,7 +366,7 @@ class Trainer:
             targets = [
                 loss.targets(target, n, shape, f"Model '{self.name}' output '{name}'")
                 for target, loss, shape, name in zip(
-                    ys, self.loss, self.output_shape, self.output_names, strict=True
+                    ys, self.loss, self.sample_output_shape, self.output_names, strict=True
                 )
             ]
         return x_dev, tuple(backend.to_device(t, self.device) for t in targets)

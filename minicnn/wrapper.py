@@ -39,8 +39,8 @@ class Wrapper(Layer):
         if not self.layer.built:
             self.layer.build(self.inner_shape(input_shape))
         self._weights = [*self.layer.weights, *self.own_weights()]
-        self.input_shape = input_shape
-        self.output_shape = self._output_shape_for(input_shape)
+        self.sample_input_shape = input_shape
+        self.sample_output_shape = self._output_shape_for(input_shape)
         self.built = True
         self._settle_trainable()
 

@@ -100,8 +100,8 @@ def test_adaptive_pooling_layers_train_save_and_load(tmp_path, device):
             L.Dense(3, activation="softmax"),
         ]
     ).to(device)
-    assert model.layers[1].output_shape == (4, 3, 4)
-    assert model.layers[2].output_shape == (4, 2, 2)  # pools (3, 4) of (4, 4, 3)
+    assert model.layers[1].sample_output_shape == (4, 3, 4)
+    assert model.layers[2].sample_output_shape == (4, 2, 2)  # pools (3, 4) of (4, 4, 3)
     assert_learns_and_reloads(model, x, y, tmp_path, device, epochs=25)
 
 

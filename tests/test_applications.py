@@ -77,11 +77,11 @@ def test_layer_names_and_model_names_are_kerass():
 
 def test_feature_extractors_pool_or_keep_the_map():
     features = A.ResNet50V2(weights=None, include_top=False, input_shape=(64, 64, 3))
-    assert features.output_shape == (2, 2, 2048)
+    assert features.sample_output_shape == (2, 2, 2048)
     pooled = A.MobileNetV2(weights=None, include_top=False, pooling="avg", input_shape=(64, 64, 3))
-    assert pooled.output_shape == (1280,)
+    assert pooled.sample_output_shape == (1280,)
     dense = A.DenseNet121(weights=None, include_top=False, pooling="max", input_shape=(32, 32, 3))
-    assert dense.output_shape == (1024,)
+    assert dense.sample_output_shape == (1024,)
     # growth: 64 channels + 6 blocks of 32, halved by the first transition
     assert dense.get_layer("pool2_conv").get_weights()[0].shape == (1, 1, 256, 128)
     x = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
@@ -177,7 +177,7 @@ def test_a_convnext_block_trains_saves_and_loads(tmp_path):
         again.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5
     )
     tiny = A.ConvNeXtTiny(weights=None, include_top=False, pooling="avg", input_shape=(32, 32, 3))
-    assert tiny.output_shape == (768,)
+    assert tiny.sample_output_shape == (768,)
     assert np.isfinite(tiny.predict(images[:2].repeat(4, 1).repeat(4, 2), verbose=0)).all()
 
 
@@ -331,7 +331,7 @@ def test_lpips_is_kerass_distance():
 def test_feature_extractors_take_images_of_any_size(build):
     model = build(weights=None, include_top=False, input_shape=(None, None, 3), pooling="avg")
     features = model.predict(np.random.default_rng(0).random((1, 40, 56, 3)), verbose=0)
-    assert features.shape == (1, model.output_shape[0])
+    assert features.shape == (1, model.output_shape[-1])
 
 
 def test_nasnet_says_it_needs_a_fixed_size():

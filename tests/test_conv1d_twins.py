@@ -48,7 +48,7 @@ def test_each_is_its_2d_twin_on_one_row(case, device):
     x = np.random.default_rng(case).standard_normal(shape).astype(np.float32)
     layer, twin = make(), make_twin()
     model = Sequential([Input(shape[1:]), layer]).to(device)
-    assert model.output_shape == output_shape and model.count_params() == params
+    assert model.output_shape == (None, *output_shape) and model.count_params() == params
     Sequential([Input((1, *shape[1:])), twin])
     twin.set_weights([w[None] if w.ndim == 3 else w for w in layer.get_weights()])
     expected = Sequential([Input((1, *shape[1:])), twin]).predict(x[:, None], verbose=0)[:, 0]

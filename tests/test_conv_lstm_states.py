@@ -148,7 +148,7 @@ def test_channels_first_states_and_saving(tmp_path):
     clip, h_in, c_in = Input((3, 2, 4, 5)), Input((3, 4, 5)), Input((3, 4, 5))
     first = L.ConvLSTM2D(3, 3, padding="same", data_format="channels_first", return_state=True)
     model = Model([clip, h_in, c_in], first(clip, initial_state=[h_in, c_in]))
-    assert model.output_shape == [(3, 4, 5)] * 3
+    assert model.output_shape == [(None, 3, 4, 5)] * 3
     last = L.ConvLSTM2D(3, 3, padding="same", return_state=True)
     last.build((3, 4, 5, 2))
     last.set_weights(first.get_weights())

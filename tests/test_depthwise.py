@@ -75,7 +75,7 @@ def test_dilated_conv_matches_loops_and_its_gradients_check(rate, padding, devic
     out = host(layer(backend.to_device(x.astype(np.float32), device)))
     expected = naive_conv(x, w, (1, 1), padding, rate) + b
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
-    assert out.shape[1:] == layer.output_shape
+    assert out.shape[1:] == layer.sample_output_shape
     check_layer_gradients(L.Conv2D(2, 3, padding=padding, dilation_rate=rate), x, device=device)
 
 
@@ -109,7 +109,11 @@ def test_param_counts_shapes_save_and_errors_follow_keras(tmp_path):
         ]
     )
     assert [layer.count_params() for layer in model.layers] == [160, 416, 580]
-    assert [layer.output_shape for layer in model.layers] == [(10, 10, 16), (10, 10, 16), (6, 6, 4)]
+    assert [layer.sample_output_shape for layer in model.layers] == [
+        (10, 10, 16),
+        (10, 10, 16),
+        (6, 6, 4),
+    ]
     x = np.random.default_rng(4).random((2, 12, 12, 8), np.float32)
     model.save(tmp_path / "m.minicnn")
     np.testing.assert_array_equal(
@@ -160,7 +164,7 @@ def test_a_transposed_conv_decoder_trains(device, tmp_path):
             L.Conv2DTranspose(1, 3, strides=2, padding="same"),
         ]
     ).to(device)
-    assert model.layers[1].output_shape == (8, 8, 1)
+    assert model.layers[1].sample_output_shape == (8, 8, 1)
     assert [w.shape for w in model.layers[1].get_weights()] == [(3, 3, 1, 4), (1,)]
     model.compile(optimizers.Adam(0.01), "mse")
     history = model.fit(x, x, batch_size=16, epochs=8, verbose=0)

@@ -135,7 +135,7 @@ def test_the_guides_training_and_inference_models(tmp_path):
     inputs = space.get_inputs()
     assert space.get_inputs() is inputs and inputs["thal"].dtype == "string"
     encoded = space.get_encoded_features()
-    assert encoded.shape == (space(data).shape[1],)
+    assert encoded.shape == (None, space(data).shape[1])
     hidden = L.Dense(8, activation="relu")(encoded)
     predictions = L.Dense(1, activation="sigmoid")(hidden)
     training_model = Model(inputs=encoded, outputs=predictions)
@@ -193,7 +193,11 @@ def test_a_dict_feature_space_in_a_graph_gives_a_tensor_per_feature(tmp_path):
     space.adapt(data)
     inputs = space.get_inputs()
     encoded = space(inputs)
-    assert {k: v.shape for k, v in encoded.items()} == {"chol": (1,), "sex": (1,), "thal": (4,)}
+    assert {k: v.shape for k, v in encoded.items()} == {
+        "chol": (None, 1),
+        "sex": (None, 1),
+        "thal": (None, 4),
+    }
     assert encoded["sex"].dtype == "int64"
     sex = L.Flatten()(L.Embedding(4, 2)(encoded["sex"]))
     model = Model(inputs, L.Dense(1)(L.concatenate([encoded["chol"], encoded["thal"], sex])))

@@ -32,7 +32,7 @@ def residual_cnn(device="cpu", swapped=False):
 
 def as_functional(sequential):
     """The same layers as a functional chain."""
-    inputs = Input(sequential.input_shape)
+    inputs = Input(sequential.input_shape[1:])
     x = inputs
     for layer in sequential.layers:
         x = layer(x)
@@ -78,8 +78,8 @@ def test_concatenate_matches_numpy_and_its_gradient_checks(device):
 
 def test_merge_layers_check_their_inputs():
     a, b = Input((4, 3)), Input((4, 5))
-    assert L.Concatenate()([a, b]).shape == (4, 8)
-    assert L.Concatenate(axis=1)([Input((2, 3)), Input((5, 3))]).shape == (7, 3)
+    assert L.Concatenate()([a, b]).shape == (None, 4, 8)
+    assert L.Concatenate(axis=1)([Input((2, 3)), Input((5, 3))]).shape == (None, 7, 3)
     with pytest.raises(
         ValueError, match=r"\(Add\) needs inputs that broadcast to one shape, got \(None, 4, 3\)"
     ):
@@ -246,8 +246,8 @@ def test_feature_extractors_from_layer_outputs(device):
     x, y = toy_data(48)
     model = small_cnn().to(device)
     conv = model.layers[0]
-    assert model.input.shape == (8, 8, 1) and model.output.shape == (3,)
-    assert conv.output.shape == conv.output_shape and conv.input is model.inputs[0]
+    assert model.input.shape == (None, 8, 8, 1) and model.output.shape == (None, 3)
+    assert conv.output.shape == (None, *conv.sample_output_shape) and conv.input is model.inputs[0]
     extractor = Model(model.inputs, conv.output, device=device)
     model.compile("adam")
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
@@ -256,14 +256,14 @@ def test_feature_extractors_from_layer_outputs(device):
     np.testing.assert_allclose(features, expected, rtol=1e-6)
     functional = residual_cnn(device)
     pooled = functional.get_layer(functional.layers[-3].name)
-    assert Model(functional.input, pooled.output).output_shape == pooled.output_shape
+    assert Model(functional.input, pooled.output).output_shape == pooled.output.shape
     # A Sequential built later, and after pop, links its graph again.
     late = Sequential([L.Flatten(), L.Dense(4), L.Dense(2)])
     with pytest.raises(ValueError, match="has never been called and thus has no defined output"):
         _ = late.layers[0].output
     late.build((3, 3))
     late.pop()
-    assert late.output is late.layers[-1].output and late.output.shape == (4,)
+    assert late.output is late.layers[-1].output and late.output.shape == (None, 4)
 
 
 def test_a_model_may_start_at_a_layers_output(tmp_path):
@@ -273,7 +273,7 @@ def test_a_model_may_start_at_a_layers_output(tmp_path):
     hidden = L.Dense(3, name="hidden")(x)
     out = L.Dense(2, name="out")(hidden)
     full, head = Model(x, out), Model(hidden, out)
-    assert [layer.name for layer in head.layers][1:] == ["out"] and head.input_shape == (3,)
+    assert [layer.name for layer in head.layers][1:] == ["out"] and head.sample_input_shape == (3,)
     data = np.random.default_rng(0).random((5, 4)).astype(np.float32)
     features = Model(x, hidden).predict(data, verbose=0)
     np.testing.assert_allclose(head.predict(features, verbose=0), full.predict(data, verbose=0))

@@ -39,7 +39,7 @@ def test_data_format_channels_last_is_taken_and_saved(case, tmp_path):
     explicit = Sequential([Input(shape), make(data_format="channels_last")])
     assert explicit.layers[0].get_config()["data_format"] == "channels_last"
     default = Sequential([Input(shape), make()])
-    assert default.output_shape == explicit.output_shape
+    assert default.sample_output_shape == explicit.sample_output_shape
     explicit.save(tmp_path / "m.minicnn")
     assert load_model(tmp_path / "m.minicnn").layers[0].data_format == "channels_last"
     with pytest.raises(ValueError, match="must be 'channels_last' or 'channels_first'"):
@@ -66,7 +66,7 @@ def test_channels_first_computes_what_channels_last_does(case, device, tmp_path)
     assert [w.shape for w in first.get_weights()] == [w.shape for w in last.get_weights()]
     first.set_weights(last.get_weights())
     expected = channels_first(last.predict(x, verbose=0), spatial)
-    assert first.output_shape == expected.shape[1:]
+    assert first.sample_output_shape == expected.shape[1:]
     got = first.predict(channels_first(x, spatial), verbose=0)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
     first.save(tmp_path / "m.minicnn")
@@ -243,12 +243,12 @@ def test_input_takes_keras_arguments():
 
     a = Input(shape=(5,), batch_size=4, dtype="int32", name="ids")
     b = Input(batch_shape=(4, 5), dtype="int32")
-    assert a.shape == b.shape == (5,) and a.batch_size == b.batch_size == 4
+    assert a.shape == b.shape == (4, 5) and a.batch_size == b.batch_size == 4
     assert a.dtype == "int32" and a.name == "ids"
-    assert Input(7).shape == (7,)  # an int is one axis, as in Keras
+    assert Input(7).shape == (None, 7)  # an int is one axis, as in Keras
     model = Model(a, L.Dense(2)(L.Flatten()(L.Embedding(10, 3)(a))))
     assert model.predict(np.arange(20).reshape(4, 5) % 10, verbose=0).shape == (4, 2)
-    assert Input(shape=(None, 3)).shape == (None, 3)  # an unknown size, as in Keras
+    assert Input(shape=(None, 3)).shape == (None, None, 3)  # an unknown size, as in Keras
     with pytest.raises(ValueError, match="shape or batch_shape, not both"):
         Input(shape=(3,), batch_shape=(2, 3))
     with pytest.raises(ValueError, match="sparse inputs"):
@@ -307,7 +307,7 @@ def test_a_channels_first_conv_lstm_takes_time_then_channels():
     first.build(x_first.shape[1:])
     first.set_weights(last.get_weights())
     out_first = first(x_first)
-    assert first.output_shape == [(3, 3, 5, 5), (3, 5, 5), (3, 5, 5)]
+    assert first.sample_output_shape == [(3, 3, 5, 5), (3, 5, 5), (3, 5, 5)]
     np.testing.assert_allclose(
         host(out_first[0].data), np.moveaxis(host(out_last[0].data), -1, 2), rtol=1e-5
     )
@@ -323,8 +323,8 @@ def test_config_image_data_format_float_type_and_policies():
     try:
         conv = L.Conv2D(2, 3)
         model = Sequential([Input((3, 6, 6)), conv, L.Flatten()])
-        assert conv.data_format == "channels_first" and conv.output_shape == (2, 4, 4)
-        assert model.output_shape == (32,)
+        assert conv.data_format == "channels_first" and conv.sample_output_shape == (2, 4, 4)
+        assert model.output_shape == (None, 32)
         assert L.Conv2D(2, 3, data_format="channels_last").data_format == "channels_last"
     finally:
         config.set_image_data_format("channels_last")

@@ -16,7 +16,7 @@ def test_lambdas_compute_shapes_and_gradients(device):
     squash = L.Lambda(lambda x: F.tanh(x) * x.mean(axis=-1, keepdims=True))
     halves = L.Lambda(lambda x: F.reshape(x, (x.shape[0], -1, 2)), output_shape=lambda s: (6, 2))
     model = Sequential([Input((3, 4)), scale, squash, halves]).to(device)
-    assert [layer.output_shape for layer in model.layers] == [(3, 4), (3, 4), (6, 2)]
+    assert [layer.sample_output_shape for layer in model.layers] == [(3, 4), (3, 4), (6, 2)]
     x = np.random.default_rng(0).uniform(0, 255, (2, 3, 4))
     np.testing.assert_allclose(
         backend.to_numpy(model(backend.to_device(x, device)).data),

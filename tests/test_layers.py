@@ -72,7 +72,7 @@ def test_output_shapes_match_forward():
     ]
     for layer, shape in layers:
         out = layer(np.zeros(shape, np.float32))
-        assert out.shape == (shape[0], *layer.output_shape), layer
+        assert out.shape == (shape[0], *layer.sample_output_shape), layer
 
 
 def test_weight_layout_is_keras():
@@ -181,7 +181,7 @@ def test_dense_acts_on_the_last_axis_like_keras(device):
     layer = L.Dense(6, activation="relu")
     layer.to(device)
     out = layer(backend.to_device(x, device))
-    assert layer.output_shape == (4, 3, 6) and out.shape == (2, 4, 3, 6)
+    assert layer.sample_output_shape == (4, 3, 6) and out.shape == (2, 4, 3, 6)
     kernel, bias = layer.get_weights()
     expected = np.maximum(np.einsum("bhwc,cu->bhwu", x, kernel) + bias, 0)
     np.testing.assert_allclose(backend.to_numpy(out.data), expected, rtol=1e-6, atol=1e-12)

@@ -154,7 +154,7 @@ def test_deferred_build_from_data_and_input_shape_argument():
     out = model.predict(np.zeros((2, 4, 4, 1)), verbose=0)
     assert out.shape == (2, 3) and model.count_params() == 16 * 3 + 3
     model2 = Sequential([L.Dense(5, input_shape=(7,))])
-    assert model2.built and model2.output_shape == (5,)
+    assert model2.built and model2.output_shape == (None, 5)
 
 
 def test_fit_learns_and_returns_keras_history(device):
@@ -513,7 +513,7 @@ def test_pop_removes_the_last_layer_and_a_new_head_trains():
     model = compiled(small_cnn())
     model.fit(x, y, epochs=1, verbose=0)
     head = model.pop()
-    assert isinstance(head, L.Dense) and model.output_shape == (12,)
+    assert isinstance(head, L.Dense) and model.output_shape == (None, 12)
     model.add(L.Dense(3, activation="softmax"))
     with pytest.raises(ValueError, match="compile the model again"):
         model.fit(x, y, epochs=1, verbose=0)

@@ -45,7 +45,8 @@ def test_two_inputs_two_outputs_train_log_evaluate_and_predict(device):
     x, meta, y, size = data()
     backend.set_random_seed(0)
     model = compiled(two_headed(device))
-    assert model.input_shape == [(8, 8, 1), (3,)] and model.output_shape == [(3,), (1,)]
+    assert model.input_shape == [(None, 8, 8, 1), (None, 3)]
+    assert model.output_shape == [(None, 3), (None, 1)]
     history = model.fit([x, meta], {"kind": y, "size": size}, batch_size=16, epochs=8, verbose=0)
     h = history.history
     assert list(h) == ["kind_accuracy", "kind_loss", "loss", "size_loss", "size_mae"]
@@ -172,7 +173,7 @@ def test_a_model_of_two_outputs_is_a_layer_of_another(tmp_path, device):
     inner = two_headed()
     image, numbers = Input((8, 8, 1)), Input((3,))
     kind, size_guess = inner([image, numbers])
-    assert kind.shape == (3,) and size_guess.shape == (1,)
+    assert kind.shape == (None, 3) and size_guess.shape == (None, 1)
     refined = L.Dense(1, name="refined")(L.concatenate([kind, size_guess]))
     outer = Model([image, numbers], [refined, kind]).to(device)
     assert outer.count_params() == inner.count_params() + 5

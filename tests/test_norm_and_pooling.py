@@ -77,7 +77,12 @@ def test_pooling_layers_shapes_and_gradients(device):
             L.GlobalAveragePooling2D(),
         ]
     )
-    assert [layer.output_shape for layer in model.layers] == [(3, 3, 3), (1, 1, 3), (1, 1, 3), (3,)]
+    assert [layer.sample_output_shape for layer in model.layers] == [
+        (3, 3, 3),
+        (1, 1, 3),
+        (1, 1, 3),
+        (3,),
+    ]
     assert model.predict(x.astype(np.float32), verbose=0).shape == (2, 3)
     with pytest.raises(ValueError, match=r"\(GlobalAveragePooling2D\) expects input of shape"):
         Sequential([Input((4,)), L.GlobalAveragePooling2D()])
@@ -303,7 +308,7 @@ def test_activation_and_reshape_layers(device):
     check_layer_gradients(L.Activation("tanh"), x, device=device)
     check_layer_gradients(L.Reshape((4, -1)), x, device=device)
     model = Sequential([Input((12,)), L.Reshape((2, 2, 3)), L.Conv2D(2, 2), L.Reshape((-1,))])
-    assert model.output_shape == (2,)
+    assert model.output_shape == (None, 2)
     with pytest.raises(ValueError, match=r"\(12 values per sample\) cannot be reshaped to"):
         Sequential([Input((12,)), L.Reshape((5, -1))])
     with pytest.raises(ValueError, match="at most one -1"):

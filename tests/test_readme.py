@@ -43,4 +43,4 @@ def test_the_readme_examples_run(tmp_path, monkeypatch, capsys):
     assert namespace["again"].loss.fn is namespace["focal_crossentropy"]
     assert namespace["train_acc"]._seen == 128  # the hand-written loop saw every sample
     assert (tmp_path / "model.npz").exists()
-    assert namespace["model"].output_shape == (10,)  # the residual block's model
+    assert namespace["model"].output_shape == (None, 10)  # the residual block's model

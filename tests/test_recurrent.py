@@ -223,7 +223,7 @@ def test_time_distributed_applies_one_layer_to_every_step(device):
     wrapper = L.TimeDistributed(L.Conv2D(3, 3, activation="relu"))
     wrapper.to(device)
     wrapper.build(x.shape[1:])
-    assert wrapper.output_shape == (4, 3, 3, 3) and len(wrapper.weights) == 2
+    assert wrapper.sample_output_shape == (4, 3, 3, 3) and len(wrapper.weights) == 2
     got = backend.to_numpy(wrapper(backend.to_device(x, device)).data)
     inner = wrapper.layer
     for t in range(4):

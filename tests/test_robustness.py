@@ -155,7 +155,7 @@ def test_summary_shapes_and_params_match_the_real_forward(stack, shape, batch):
     out = x
     for layer in model.layers:
         out = layer(out, training=True)
-        assert out.shape == (batch, *layer.output_shape), layer
+        assert out.shape == (batch, *layer.sample_output_shape), layer
     assert model.count_params() == sum(w.size for w in model.get_weights())
     lines = []
     model.summary(print_fn=lines.append)

@@ -11,7 +11,7 @@ from minicnn import layers as L
 def test_ids_one_per_sample_train_through_an_embedding(tmp_path):
     minicnn.utils.set_random_seed(0)
     model = Sequential([Input(shape=(), dtype="int32"), L.Embedding(6, 4), L.Dense(2)])
-    assert model.output_shape == (2,) and model.input_shape == ()
+    assert model.output_shape == (None, 2) and model.input_shape == (None,)
     ids = np.arange(60) % 6
     labels = (ids >= 3).astype(np.int64)
     model.compile(

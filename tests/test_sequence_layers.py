@@ -62,7 +62,7 @@ def test_conv1d_matches_naive_loops_and_finite_differences(device, k, stride, pa
     bias = rng.standard_normal(4)
     layer.set_weights([kernel, bias])
     expected = naive_conv1d(x, kernel, bias, stride, padding, dilation)
-    assert layer.output_shape == expected.shape[1:]
+    assert layer.sample_output_shape == expected.shape[1:]
     out = layer(Tensor(backend.to_device(x.astype(np.float32), device)))
     np.testing.assert_allclose(backend.to_numpy(out.data), expected, rtol=1e-4, atol=1e-4)
 
@@ -91,7 +91,7 @@ def test_pooling1d_matches_naive_windows(device, pool, cls):
     x = rng.standard_normal((2, 9, 3))
     layer = built(cls(pool_size=3, strides=2), (9, 3), device)
     expected = np.stack([pool(x[:, t * 2 : t * 2 + 3], axis=1) for t in range(4)], axis=1)
-    assert layer.output_shape == (4, 3)
+    assert layer.sample_output_shape == (4, 3)
     out = layer(Tensor(backend.to_device(x, device)))
     np.testing.assert_allclose(backend.to_numpy(out.data), expected, rtol=1e-12)
     check_gradients(
@@ -106,7 +106,7 @@ def test_global_pooling1d(device, keepdims):
         layer = built(cls(keepdims=keepdims), (5, 3), device)
         out = backend.to_numpy(layer(Tensor(backend.to_device(x, device))).data)
         np.testing.assert_allclose(out, pool(x, axis=1, keepdims=keepdims), rtol=1e-12)
-        assert layer.output_shape == ((1, 3) if keepdims else (3,))
+        assert layer.sample_output_shape == ((1, 3) if keepdims else (3,))
 
 
 def test_a_1d_model_trains_saves_and_loads(tmp_path):
@@ -155,7 +155,7 @@ def test_embedding_looks_up_rows_and_adds_up_their_gradients(device):
     ids = np.array([[0, 5, 5, 2], [2, 2, 1, 0]], np.float64)  # repeated ids add up
     layer = built(L.Embedding(6, 3), (4,), device)
     layer.set_weights([table])
-    assert layer.output_shape == (4, 3)
+    assert layer.sample_output_shape == (4, 3)
     out = layer(Tensor(backend.to_device(ids.astype(np.float32), device)))
     np.testing.assert_allclose(backend.to_numpy(out.data), table[ids.astype(int)], rtol=1e-6)
     ids_on_device = Tensor(backend.to_device(ids, device))

@@ -94,7 +94,7 @@ def test_an_encoder_decoder_trains_saves_and_loads(tmp_path):
             L.Dense(3, activation="softmax"),
         ]
     )
-    assert [layer.output_shape for layer in model.layers[:7]] == [
+    assert [layer.sample_output_shape for layer in model.layers[:7]] == [
         (10, 10, 1),
         (8, 8, 4),
         (8, 8, 4),

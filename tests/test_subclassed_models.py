@@ -87,7 +87,11 @@ def test_layers_are_tracked_built_and_summarized():
     with pytest.raises(ValueError, match="has not been built yet"):
         model.summary()
     out = model.predict(np.zeros((2, 6, 6, 1), np.float32), verbose=0)
-    assert out.shape == (2, 3) and model.output_shape == (3,) and model.input_shape == (6, 6, 1)
+    assert (
+        out.shape == (2, 3)
+        and model.output_shape == (None, 3)
+        and model.input_shape == (None, 6, 6, 1)
+    )
     lines = []
     model.summary(print_fn=lines.append)
     assert 'Model: "residual"' in lines[0] and "batch_normalization" in lines[0]
@@ -130,7 +134,7 @@ def test_a_subclassed_model_is_a_layer_of_a_functional_one():
     inputs = Input((8, 8, 1))
     outputs = L.Dense(2, activation="softmax")(inner(inputs))
     model = Model(inputs, outputs)
-    assert model.output_shape == (2,) and model.count_params() == inner.count_params() + 12
+    assert model.output_shape == (None, 2) and model.count_params() == inner.count_params() + 12
     x, _ = toy_data(8)
     assert model.predict(x, verbose=0).shape == (8, 2)
 

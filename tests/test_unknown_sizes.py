@@ -87,9 +87,9 @@ def test_a_layer_built_for_unknown_sizes_gives_what_it_gives_built_for_each(case
         data = _data(shape, seed)
         got = model.predict(data, verbose=0)
         np.testing.assert_allclose(got, fixed.predict(data, verbose=0), rtol=1e-5, atol=1e-6)
-        assert len(declared) == got.ndim - 1
-        assert all(d is None or d == g for d, g in zip(declared, got.shape[1:], strict=True))
-    assert None in declared or case.startswith(("Global", "Adaptive", "GRU", "Bidirectional"))
+        assert len(declared) == got.ndim and declared[0] is None
+        assert all(d is None or d == g for d, g in zip(declared, got.shape, strict=True))
+    assert None in declared[1:] or case.startswith(("Global", "Adaptive", "GRU", "Bidirectional"))
 
 
 def test_a_text_model_of_unknown_length_trains_on_each_length_and_reloads(tmp_path):
@@ -105,7 +105,7 @@ def test_a_text_model_of_unknown_length_trains_on_each_length_and_reloads(tmp_pa
         assert np.isfinite(history.history["loss"]).all()
     model.save(tmp_path / "text.keras")
     loaded = load_model(tmp_path / "text.keras")
-    assert loaded.input_shape == (None,)
+    assert loaded.input_shape == (None, None)
     np.testing.assert_allclose(
         loaded.predict(tokens, verbose=0), model.predict(tokens, verbose=0), rtol=1e-6
     )
@@ -120,7 +120,7 @@ def test_a_fully_convolutional_sequential_model_takes_any_image_size():
             L.Conv2D(3, 1),
         ]
     )
-    assert model.output_shape == (None, None, 3)
+    assert model.output_shape == (None, None, None, 3)
     model.compile("sgd", "mse")
     model.fit(np.ones((4, 8, 8, 1)), np.zeros((4, 4, 4, 3)), epochs=1, verbose=0)
     assert model.predict(np.ones((1, 10, 6, 1)), verbose=0).shape == (1, 5, 3, 3)
@@ -131,7 +131,7 @@ def test_ops_and_merges_on_unknown_sizes():
     total = L.Add()([a, b])
     mean = ops.mean(total, axis=1)
     both = ops.concatenate([a, b], axis=1)
-    assert (total.shape, mean.shape, both.shape) == ((None, 3), (3,), (None, 3))
+    assert (total.shape, mean.shape, both.shape) == ((None, None, 3), (None, 3), (None, None, 3))
     model = Model([a, b], [mean, both])
     x, y = _data((5, 3), 1), _data((5, 3), 2)
     got_mean, got_both = model.predict([x, y], verbose=0)
@@ -154,14 +154,14 @@ def test_what_needs_a_size_says_so():
 def test_build_takes_kerass_batch_shapes():
     model = Sequential([L.Dense(3), L.Dense(2)])
     model.build((None, 4))  # Keras' form: the batch first
-    assert model.input_shape == (4,) and model.count_params() == 4 * 3 + 3 + 3 * 2 + 2
+    assert model.input_shape == (None, 4) and model.count_params() == 4 * 3 + 3 + 3 * 2 + 2
     images = Sequential([L.Conv2D(3, 3), L.GlobalAveragePooling2D()])
     images.build((None, None, None, 3))
-    assert images.output_shape == (3,)
+    assert images.sample_output_shape == (3,)
     assert images.predict(np.ones((2, 9, 7, 3)), verbose=0).shape == (2, 3)
     samples = Sequential([L.Dense(2)])
     samples.build((5,))  # a sample's shape, as before
-    assert samples.input_shape == (5,)
+    assert samples.sample_input_shape == (5,)
 
 
 class FullyConvolutional(Model):
@@ -179,8 +179,8 @@ def test_a_subclassed_model_built_for_unknown_sizes():
     model = FullyConvolutional()
     assert model.name.startswith("fully_convolutional")  # Keras names it after its class
     model.build((None, None, None, 3))
-    assert model.output_shape == (None, None, 2)
-    assert [layer.output_shape for layer in model.layers] == [
+    assert model.output_shape == (None, None, None, 2)
+    assert [layer.sample_output_shape for layer in model.layers] == [
         (None, None, 4),
         (None, None, 4),
         (None, None, 2),

@@ -88,7 +88,7 @@ def test_conv3d_layer_matches_loops(case, device):
     b = rng.standard_normal(4)
     layer.set_weights([w, b])
     expected = np.maximum(naive_conv3d(x, w, strides, padding, dilation, groups) + b, 0)
-    assert model.output_shape == expected.shape[1:]
+    assert model.output_shape == (None, *expected.shape[1:])
     assert model.count_params() == w.size + 4
     got = model.predict(x.astype(np.float32), verbose=0)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
@@ -140,7 +140,7 @@ def test_conv3d_transpose_is_the_adjoint_of_conv3d(kernel, strides, padding, dev
 def test_conv3d_transpose_layer(device, tmp_path):
     layer = L.Conv3DTranspose(3, (2, 3, 3), strides=(1, 2, 2), padding="same")
     model = Sequential([Input((3, 4, 4, 2)), layer]).to(device)
-    assert model.output_shape == (3, 8, 8, 3)
+    assert model.output_shape == (None, 3, 8, 8, 3)
     assert [w.shape for w in layer.get_weights()] == [(2, 3, 3, 3, 2), (3,)]
     assert model.count_params() == 2 * 3 * 3 * 3 * 2 + 3
     x = np.random.default_rng(8).standard_normal((2, 3, 4, 4, 2))
@@ -165,7 +165,7 @@ def test_pool3d_matches_loops_and_its_gradients_check(mode, case, device):
     layer = (L.MaxPooling3D if mode == "max" else L.AveragePooling3D)(pool, strides, padding)
     model = Sequential([Input(x.shape[1:]), layer]).to(device)
     expected = naive_pool3d(x, pool, strides, padding, mode)
-    assert model.output_shape == expected.shape[1:]
+    assert model.output_shape == (None, *expected.shape[1:])
     got = model.predict(x.astype(np.float32), verbose=0)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     # Distinct values, so every max has one winner and finite differences do not cross ties.
@@ -177,7 +177,7 @@ def test_default_pool_is_two_and_strides_follow_it():
     layer = L.MaxPooling3D()
     Sequential([Input((4, 6, 8, 1)), layer])
     assert layer.pool_size == (2, 2, 2) and layer.strides == (2, 2, 2)
-    assert layer.output_shape == (2, 3, 4, 1)
+    assert layer.sample_output_shape == (2, 3, 4, 1)
 
 
 @pytest.mark.parametrize("keepdims", [False, True])
@@ -187,7 +187,7 @@ def test_global_pools(keepdims, device):
         layer = cls(keepdims=keepdims)
         model = Sequential([Input(x.shape[1:]), layer]).to(device)
         expected = reduce(x, axis=(1, 2, 3), keepdims=keepdims)
-        assert model.output_shape == expected.shape[1:]
+        assert model.output_shape == (None, *expected.shape[1:])
         got = model.predict(x.astype(np.float32), verbose=0)
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
         check_layer_gradients(cls(keepdims=keepdims), x, device=device)
@@ -208,7 +208,7 @@ def test_padding_cropping_and_upsampling(device):
     ]
     for layer, expected in cases:
         model = Sequential([Input(x.shape[1:]), layer]).to(device)
-        assert model.output_shape == expected.shape[1:], layer
+        assert model.output_shape == (None, *expected.shape[1:]), layer
         np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)
         check_layer_gradients(type(layer).from_config(layer.get_config()), x, device=device)
 
@@ -275,7 +275,7 @@ def test_every_3d_layer_survives_config_and_saving(tmp_path):
             L.GlobalAveragePooling3D(),
         ]
     )
-    assert model.output_shape == (2,)
+    assert model.output_shape == (None, 2)
     x = np.random.default_rng(0).standard_normal((2, 4, 6, 6, 2)).astype(np.float32)
     model.save(tmp_path / "all.minicnn")
     loaded = load_model(tmp_path / "all.minicnn")

@@ -62,7 +62,7 @@ def _convnext(
     depths, dims = CONFIGS[size]
     inputs = image_input(input_shape, 224, 32)
     x = inputs
-    if include_preprocessing and inputs.shape[-1] == 3:
+    if include_preprocessing and inputs.sample_shape[-1] == 3:
         mean = [0.485 * 255, 0.456 * 255, 0.406 * 255]
         variance = [(0.229 * 255) ** 2, (0.224 * 255) ** 2, (0.225 * 255) ** 2]
         x = L.Normalization(mean=mean, variance=variance, name=f"{name}_prestem_normalization")(x)

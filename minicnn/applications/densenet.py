@@ -31,7 +31,7 @@ def _transition(x: Tensor, name: str) -> Tensor:
     average pooling."""
     x = L.BatchNormalization(**RESNET_BN, name=f"{name}_bn")(x)
     x = L.Activation("relu", name=f"{name}_relu")(x)
-    x = L.Conv2D(int(x.shape[-1] * 0.5), 1, use_bias=False, name=f"{name}_conv")(x)
+    x = L.Conv2D(int(x.sample_shape[-1] * 0.5), 1, use_bias=False, name=f"{name}_conv")(x)
     return L.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
 
 

@@ -39,7 +39,7 @@ STAGES = [
 def squeeze_excite(x: Tensor, filters_in: int, ratio: float, name: str) -> Tensor:
     """EfficientNet's squeeze and excitation: the channels' means, a swish bottleneck of
     ``filters_in * ratio`` channels, then sigmoid weights that scale each channel."""
-    filters = x.shape[-1]
+    filters = x.sample_shape[-1]
     se = L.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
     se = L.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
     for width, activation, part in (
@@ -98,7 +98,7 @@ def _mbconv(
         x = L.Activation("swish", name=f"{name}expand_activation")(x)
     padding = "same"
     if stride == 2:
-        x = L.ZeroPadding2D(correct_pad(x.shape[:2], kernel), name=f"{name}dwconv_pad")(x)
+        x = L.ZeroPadding2D(correct_pad(x.sample_shape[:2], kernel), name=f"{name}dwconv_pad")(x)
         padding = "valid"
     x = L.DepthwiseConv2D(
         kernel,
@@ -145,7 +145,7 @@ def _efficientnet(
     inputs = image_input(options.input_shape, default_size, 32)
     x = L.Rescaling(1.0 / 255.0)(inputs)
     x = L.Normalization(axis=-1)(x)
-    x = L.ZeroPadding2D(correct_pad(x.shape[:2], 3), name="stem_conv_pad")(x)
+    x = L.ZeroPadding2D(correct_pad(x.sample_shape[:2], 3), name="stem_conv_pad")(x)
     x = L.Conv2D(
         _round_filters(32, width),
         3,

@@ -139,7 +139,7 @@ def _efficientnet_v2(
     stages = STAGES.get(variant, B_STAGES)
     x = inputs
     if include_preprocessing:
-        if variant.startswith("b") and inputs.shape[-1] == 3:
+        if variant.startswith("b") and inputs.sample_shape[-1] == 3:
             x = L.Rescaling(1.0 / 255)(x)
             x = L.Normalization(
                 mean=[0.485, 0.456, 0.406], variance=[0.229**2, 0.224**2, 0.225**2]

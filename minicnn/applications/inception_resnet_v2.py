@@ -30,7 +30,7 @@ def _residual_block(
         branches.append(y)
     name = f"{block}_{index}"
     mixed = L.Concatenate(name=f"{name}_mixed")(branches)
-    up = _conv_bn(mixed, x.shape[-1], 1, use_bias=True, activation=None, name=f"{name}_conv")
+    up = _conv_bn(mixed, x.sample_shape[-1], 1, use_bias=True, activation=None, name=f"{name}_conv")
     x = x + up * scale
     return L.Activation(activation, name=f"{name}_ac")(x) if activation else x
 

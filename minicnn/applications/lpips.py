@@ -61,7 +61,9 @@ def LPIPS(
         ops.square(_unit_normalized(a) - _unit_normalized(b))
         for a, b in zip(*features, strict=True)
     ]
-    heads = _linear_heads([d.shape[-1] for d in diffs], [tuple(d.shape[:2]) for d in diffs])
+    heads = _linear_heads(
+        [d.sample_shape[-1] for d in diffs], [tuple(d.sample_shape[:2]) for d in diffs]
+    )
     spatial = [ops.mean(t, axis=(1, 2)) for t in heads(diffs)]
     distance = ops.squeeze(L.Add(name="sum_of_depths")(spatial), axis=-1)
     model = Model([first, second], distance, name=name)

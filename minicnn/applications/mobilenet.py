@@ -64,7 +64,7 @@ def MobileNet(  # noqa: N802
         x = L.Reshape((classes,), name="reshape_2")(x)
         return L.Activation(classifier_activation, name="predictions")(x)
 
-    name = f"mobilenet_{alpha:0.2f}_{inputs.shape[0]}"
+    name = f"mobilenet_{alpha:0.2f}_{inputs.sample_shape[0]}"
     options = Options(
         include_top, weights, input_shape, pooling, classes, classifier_activation, name
     )
@@ -79,7 +79,7 @@ def _inverted_block(
 ) -> Tensor:
     """Keras' _inverted_res_block: expand (1x1), depthwise 3x3, project (1x1); added to the
     input when the shapes allow."""
-    channels = x.shape[-1]
+    channels = x.sample_shape[-1]
     pointwise = _make_divisible(int(filters * alpha), 8)
     inputs, prefix = x, f"block_{block}_"
     if block:
@@ -91,7 +91,7 @@ def _inverted_block(
     else:
         prefix = "expanded_conv_"
     if stride == 2:
-        x = L.ZeroPadding2D(correct_pad(x.shape[:2], 3), name=f"{prefix}pad")(x)
+        x = L.ZeroPadding2D(correct_pad(x.sample_shape[:2], 3), name=f"{prefix}pad")(x)
     x = L.DepthwiseConv2D(
         3,
         strides=stride,
@@ -136,7 +136,7 @@ def MobileNetV2(  # noqa: N802
     x = L.Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
     x = L.BatchNormalization(**_BN_V2, name="Conv_1_bn")(x)
     x = L.ReLU(6.0, name="out_relu")(x)
-    rows = inputs.shape[0]
+    rows = inputs.sample_shape[0]
     name = name or f"mobilenetv2_{alpha:0.2f}_{rows}"
     options = Options(
         include_top, weights, input_shape, pooling, classes, classifier_activation, name

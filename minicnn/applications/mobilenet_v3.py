@@ -86,7 +86,7 @@ def _inverted_block(
     block_id: int,
 ) -> Tensor:
     """Keras' _inverted_res_block of MobileNetV3."""
-    shortcut, in_filters = x, x.shape[-1]
+    shortcut, in_filters = x, x.sample_shape[-1]
     prefix = "expanded_conv_"
     if block_id:
         prefix = f"expanded_conv_{block_id}_"
@@ -100,7 +100,9 @@ def _inverted_block(
         x = L.BatchNormalization(**_BN_V3, name=f"{prefix}expand_bn")(x)
         x = activation(x)
     if stride == 2:
-        x = L.ZeroPadding2D(correct_pad(x.shape[:2], kernel), name=f"{prefix}depthwise_pad")(x)
+        x = L.ZeroPadding2D(correct_pad(x.sample_shape[:2], kernel), name=f"{prefix}depthwise_pad")(
+            x
+        )
     x = L.DepthwiseConv2D(
         kernel,
         strides=stride,
@@ -155,7 +157,7 @@ def _mobilenet_v3(
             _relu if kind == "relu" else activation,
             block_id,
         )
-    last_conv = _make_divisible(x.shape[-1] * 6)
+    last_conv = _make_divisible(x.sample_shape[-1] * 6)
     if alpha > 1.0:
         last_point = _make_divisible(last_point * alpha)
     x = L.Conv2D(last_conv, 1, padding="same", use_bias=False, name="conv_1")(x)

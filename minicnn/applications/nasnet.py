@@ -30,9 +30,9 @@ def _separable_block(x: Tensor, filters: int, kernel: int, stride: int, block: s
     x = L.Activation("relu")(x)
     padding = "same"
     if stride == 2:
-        x = L.ZeroPadding2D(correct_pad(x.shape[:2], kernel), name=f"separable_conv_1_pad_{block}")(
-            x
-        )
+        x = L.ZeroPadding2D(
+            correct_pad(x.sample_shape[:2], kernel), name=f"separable_conv_1_pad_{block}"
+        )(x)
         padding = "valid"
     for k in (1, 2):
         if k == 2:
@@ -55,7 +55,7 @@ def _adjust(p: Tensor | None, ip: Tensor, filters: int, block: str) -> Tensor:
     to ``filters`` channels."""
     if p is None:
         return ip
-    if p.shape[1] != ip.shape[1]:
+    if p.sample_shape[1] != ip.sample_shape[1]:
         p = L.Activation("relu", name=f"adjust_relu_1_{block}")(p)
         paths = []
         for k, source in ((1, p), (2, None)):
@@ -74,7 +74,7 @@ def _adjust(p: Tensor | None, ip: Tensor, filters: int, block: str) -> Tensor:
             )
         p = L.concatenate(paths)
         return L.BatchNormalization(**_BN, name=f"adjust_bn_{block}")(p)
-    if p.shape[-1] != filters:
+    if p.sample_shape[-1] != filters:
         return _conv_bn(p, filters, f"adjust_conv_projection_{block}", f"adjust_bn_{block}")
     return p
 
@@ -121,7 +121,7 @@ def _reduction_cell(
     """Keras' _reduction_a_cell (NASNet-A, Fig. 4): the size halved."""
     p = _adjust(p, ip, filters, block)
     h = _conv_bn(ip, filters, f"reduction_conv_1_{block}", f"reduction_bn_1_{block}")
-    h3 = L.ZeroPadding2D(correct_pad(h.shape[:2], 3), name=f"reduction_pad_1_{block}")(h)
+    h3 = L.ZeroPadding2D(correct_pad(h.sample_shape[:2], 3), name=f"reduction_pad_1_{block}")(h)
     x1 = L.add(
         [
             _separable_block(h, filters, 5, 2, f"reduction_left1_{block}"),
@@ -164,7 +164,7 @@ def _nasnet(
     multiplier: int = 2,
 ) -> Model:
     inputs = image_input(options.input_shape, default_size, 32)
-    if None in inputs.shape:
+    if None in inputs.sample_shape:
         raise ValueError(
             "NASNet needs a fixed input size: its blocks compare the sizes of their inputs as "
             f"the model is built; got input_shape={options.input_shape}."

@@ -466,7 +466,7 @@ class Pipeline(Layer):
         for layer in self.layers:
             layer.device = self.device
             if not layer.built:
-                layer.build(shape)
+                layer._build_sample_shape(shape)
             shape = layer.sample_output_shape
         self.sample_output_shape = shape
         self._weights = [w for layer in self.layers for w in layer.weights]

@@ -218,9 +218,18 @@ class Layer:
         subclassing": its ``build`` (which calls ``add_weight``) gets minicnn's bookkeeping
         around it, and a ``call(inputs)`` without ``training`` is called without it."""
         super().__init_subclass__(**kwargs)
+        own = cls.__module__.startswith("minicnn.")
         if "compute_output_shape" in cls.__dict__:
-            cls.compute_output_shape = _with_unknown_sizes(cls.__dict__["compute_output_shape"])
-        if cls.__module__.startswith("minicnn.") or getattr(cls, "is_model", False):
+            compute = cls.__dict__["compute_output_shape"]
+            if own:
+                cls.compute_output_shape = _taking_keras_shapes(_with_unknown_sizes(compute))
+            else:
+                cls.compute_output_shape = _in_keras_shapes(compute)
+        if own and "build" in cls.__dict__:
+            cls.build = _taking_keras_shapes(cls.__dict__["build"])
+        if own and "call" in cls.__dict__:
+            cls.call = _training_optional(cls.__dict__["call"])
+        if own or getattr(cls, "is_model", False):
             return  # minicnn's own layers, and models (their build and call are Model's)
         cls._tracks_layers = True
         if "build" in cls.__dict__:
@@ -463,6 +472,7 @@ class Layer:
 
     def _as_input_shape(self, input_shape: Any) -> Any:
         """A shape as ints and Nones (a list of them for a layer that takes a list)."""
+        input_shape = from_keras_shapes(input_shape)
         if self.takes_list:
             return [sample_shape(shape) for shape in input_shape]
         return sample_shape(input_shape)
@@ -848,7 +858,7 @@ class Layer:
         self.check_inputs([x.shape], [x.dtype])
         if not self.built:
             self.device = backend.device_of(x.data)
-            self.build(x.shape[1:])
+            self._build_sample_shape(x.shape[1:])
         resolved = resolve_training(training, self.default_training)
         mask = x._keras_mask if mask is None else mask
         with training_scope(training):
@@ -921,7 +931,7 @@ class Layer:
         self.check_inputs([t.shape for t in tensors], [t.dtype for t in tensors])
         if not self.built:
             self.device = backend.device_of(tensors[0].data)
-            self.build([t.shape[1:] for t in tensors])
+            self._build_sample_shape([t.shape[1:] for t in tensors])
         if masks is not None:
             masks = [_device_mask(m, tensors[0]) for m in masks]
             masks = masks if any(m is not None for m in masks) else None
@@ -1066,7 +1076,7 @@ def _keeping_books(user_build: Any) -> Any:
     @functools.wraps(user_build)
     def build(self: Layer, input_shape: Any) -> None:
         input_shape = self._as_input_shape(input_shape)
-        user_build(self, input_shape)
+        user_build(self, to_keras_shapes(input_shape))
         self.sample_input_shape = input_shape
         self.sample_output_shape = self._output_shape_for(input_shape)
         self._hold_tracked_weights(input_shape)
@@ -1075,6 +1085,25 @@ def _keeping_books(user_build: Any) -> Any:
         self._settle_trainable()
 
     return build
+
+
+def _training_optional(call: Any) -> Any:
+    """One of minicnn's own ``call(x, training)``, callable without ``training`` as Keras'
+    layers are (a user's subclass of Dense calls ``super().call(x)``): it then inherits an
+    enclosing call's. A call with a default already is as it is."""
+    parameters = inspect.signature(call).parameters
+    training = parameters.get("training")
+    if training is None or training.default is not training.empty:
+        return call
+    at = list(parameters).index("training") - 1  # among the arguments after self
+
+    @functools.wraps(call)
+    def optional(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        if len(args) <= at and "training" not in kwargs:
+            kwargs["training"] = resolve_training(None, False)
+        return call(self, *args, **kwargs)
+
+    return optional
 
 
 def _without_training(user_call: Any) -> Any:
@@ -1234,6 +1263,80 @@ def sizes_found(compute: Any, input_shape: Any) -> Any:
         return compute(input_shape)
     first, second = (compute(_with_sizes(input_shape, n)) for n in UNKNOWN_SIZE_PROBES)
     return _merged(first, second)
+
+
+class KerasShape(tuple):
+    """A shape with Keras' batch axis first, as a user's ``build`` and ``compute_output_shape``
+    get it (``input_shape[-1]``, ``(input_shape[0], units)`` as in Keras). Marked, so that
+    minicnn's own layers, which work on a sample's shape, know to drop the batch axis when a
+    user's build hands it on (``self.inner.build(input_shape)``, ``super().build(...)``)."""
+
+
+def to_keras_shapes(shape: Any) -> Any:
+    """A sample shape (or a list of them) as KerasShapes, the batch size None."""
+    if isinstance(shape, list):
+        return [to_keras_shapes(s) for s in shape]
+    return KerasShape((None, *shape))
+
+
+def from_keras_shapes(shape: Any) -> Any:
+    """KerasShapes (alone, or in a list or tuple of shapes) as sample shapes; other shapes
+    as they are."""
+    if isinstance(shape, KerasShape):
+        return tuple(shape[1:])
+    if isinstance(shape, (list, tuple)) and any(isinstance(s, KerasShape) for s in shape):
+        return type(shape)(from_keras_shapes(s) for s in shape)
+    return shape
+
+
+def _taking_keras_shapes(method: Any) -> Any:
+    """One of minicnn's own ``build`` or ``compute_output_shape`` (which take a sample's
+    shape), also taking a user's KerasShapes, and giving them back so."""
+
+    @functools.wraps(method)
+    def taking(self: Layer, input_shape: Any) -> Any:
+        sample = from_keras_shapes(input_shape)
+        result = method(self, sample)
+        if sample is input_shape or result is None:
+            return result
+        return _keras_result(result)
+
+    return taking
+
+
+def _keras_result(shape: Any) -> Any:
+    """An output shape (or a tuple or list of them) with the batch axis put first."""
+    if _several_shapes(shape):
+        return type(shape)(_keras_result(s) for s in shape)
+    return KerasShape((None, *shape))
+
+
+def _in_keras_shapes(compute_output_shape: Any) -> Any:
+    """A user's ``compute_output_shape``, written for Keras' shapes (the batch axis first),
+    called with a sample's shape as minicnn's own layers are: the batch axis is put on the
+    way in and taken off the way out."""
+
+    @functools.wraps(compute_output_shape)
+    def compute(self: Layer, input_shape: Any) -> Any:
+        if _holds_keras_shapes(input_shape):  # a user's call with Keras' shapes
+            return compute_output_shape(self, input_shape)
+        sample = self._as_input_shape(input_shape) if hasattr(self, "takes_list") else input_shape
+        return _batch_taken_off(compute_output_shape(self, to_keras_shapes(sample)))
+
+    return compute
+
+
+def _holds_keras_shapes(shape: Any) -> bool:
+    return isinstance(shape, KerasShape) or (
+        isinstance(shape, (list, tuple)) and any(isinstance(s, KerasShape) for s in shape)
+    )
+
+
+def _batch_taken_off(shape: Any) -> Any:
+    """A user's output shape (or tuple or list of them), the batch axis dropped."""
+    if _several_shapes(shape):
+        return type(shape)(_batch_taken_off(s) for s in shape)
+    return sample_shape(tuple(shape)[1:])
 
 
 def _with_unknown_sizes(compute_output_shape: Any) -> Any:

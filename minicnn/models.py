@@ -359,8 +359,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         return self._graph
 
     def build(self, input_shape: Any) -> None:
-        """Keras' ``model.build(input_shape)``: the shape of a batch, its size first and None
-        (``build((None, 784))``; a list of them for several inputs), or of one sample."""
+        """Keras' ``model.build(input_shape)``: the shape of a batch, its size first
+        (``build((None, 784))``, ``build((1, 28, 28, 1))``; a list of them for several
+        inputs)."""
         self._build_sample_shape(_batch_dropped(input_shape))
 
     def _build_sample_shape(self, input_shape: Any) -> None:
@@ -918,7 +919,8 @@ class Sequential(Model):
             )
             layer.check_inputs([(None, *shape)], [backend.FLOAT])
             if not layer.built or layer.sample_input_shape != tuple(shape):
-                layer.build(shape)  # a layer built for this shape keeps its weights, as in Keras
+                # A layer built for this shape keeps its weights, as in Keras.
+                layer._build_sample_shape(shape)
             self._graph_outputs = [layer._connect(self._linked_output(len(self.layers) - 1))]
 
     def _linked_output(self, count: int) -> Any:
@@ -948,7 +950,7 @@ class Sequential(Model):
         self.sample_input_shape = shape
         for layer in self.layers:
             if not layer.built or layer.sample_input_shape != shape:
-                layer.build(shape)
+                layer._build_sample_shape(shape)
             shape = layer.sample_output_shape
         self._graph_outputs = [self._linked_output(len(self.layers))]
 
@@ -1066,12 +1068,16 @@ class SelectOutput(Layer):
 
 
 def _batch_dropped(shape: Any) -> Any:
-    """A Keras batch shape (None first) as the sample shape; a sample shape as it is (a
-    list of shapes each on its own)."""
+    """A Keras batch shape (its size first) as the sample shape (a list of shapes each on
+    its own)."""
     if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
         return [_batch_dropped(s) for s in shape]
     shape = tuple(shape)
-    return shape[1:] if shape and shape[0] is None else shape
+    if not shape:
+        raise ValueError(
+            "build takes the shape of a batch, its size first: build((None, 784)); got ()."
+        )
+    return shape[1:]
 
 
 def layer_class(class_name: str) -> type[Layer] | None:

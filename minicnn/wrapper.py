@@ -37,7 +37,7 @@ class Wrapper(Layer):
         input_shape = sample_shape(input_shape)
         self.layer.device = self.device
         if not self.layer.built:
-            self.layer.build(self.inner_shape(input_shape))
+            self.layer._build_sample_shape(self.inner_shape(input_shape))
         self._weights = [*self.layer.weights, *self.own_weights()]
         self.sample_input_shape = input_shape
         self.sample_output_shape = self._output_shape_for(input_shape)

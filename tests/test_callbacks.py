@@ -268,7 +268,7 @@ def test_model_checkpoint_weights_only_and_every_n_steps(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["w-1-2.weights.npz", "w-2-1.weights.npz", "w-2-3.weights.npz"]
     other = small_cnn()
-    other.build((8, 8, 1))
+    other.build((None, 8, 8, 1))
     other.load_weights(tmp_path / "w-2-1.weights.npz")
     with pytest.raises(ModelFileError, match="not a minicnn model file"):
         load_model(tmp_path / "w-2-1.weights.npz")
@@ -339,12 +339,12 @@ def test_bad_validation_split_is_named(fraction, match):
 
 def test_weights_and_checkpoints_match_layers_by_config_not_name(tmp_path):
     model = small_cnn()
-    model.build((8, 8, 1))
+    model.build((None, 8, 8, 1))
     model.save_weights(tmp_path / "w.npz")
     model.save(tmp_path / "m.npz")
     # A model file's weights load too, and layer names may differ (conv2d_2 for conv2d).
     same = small_cnn()
-    same.build((8, 8, 1))
+    same.build((None, 8, 8, 1))
     same.load_weights(tmp_path / "m.npz")
     same.load_weights(tmp_path / "w.npz")
     for a, b in zip(same.get_weights(), model.get_weights(), strict=True):

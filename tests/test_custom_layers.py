@@ -344,7 +344,7 @@ class CrossAttention(L.Layer):
         return ops.softmax(scores, axis=-1)
 
     def compute_output_shape(self, shapes):
-        return (shapes[0][0], shapes[1][0])
+        return (shapes[0][0], shapes[0][1], shapes[1][1])  # Keras': the batch axis first
 
 
 def test_a_layer_of_two_inputs_holds_its_layers_weights():

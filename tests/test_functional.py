@@ -234,7 +234,7 @@ def test_bad_graphs_get_clear_errors():
     with pytest.raises(ValueError, match=r"expects input of shape \(None, 4\); got x of shape"):
         model.predict(np.ones((2, 5), np.float32), verbose=0)
     with pytest.raises(ValueError, match=r"takes samples of shape \(4,\), got \(5,\)"):
-        model.build((5,))
+        model.build((None, 5))
     with pytest.raises(ValueError, match="was built for input shape"):
         dense(Input((7,)))
 
@@ -261,7 +261,7 @@ def test_feature_extractors_from_layer_outputs(device):
     late = Sequential([L.Flatten(), L.Dense(4), L.Dense(2)])
     with pytest.raises(ValueError, match="has never been called and thus has no defined output"):
         _ = late.layers[0].output
-    late.build((3, 3))
+    late.build((None, 3, 3))
     late.pop()
     assert late.output is late.layers[-1].output and late.output.shape == (None, 4)
 

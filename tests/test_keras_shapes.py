@@ -49,3 +49,82 @@ def test_models_give_keras_input_and_output_shapes():
     # Nested, a model is a layer whose shapes are its samples' (what its callers read).
     outer = Sequential([Input((6,)), sequential, L.Dense(2)])
     assert outer.output_shape == (None, 2) and outer.layers[0].sample_output_shape == (4,)
+
+
+class Linear(L.Layer):
+    """Keras 2's way: the batch axis is input_shape[0], the features input_shape[1]."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        SEEN.append(("linear", input_shape))
+        self.w = self.add_weight(shape=(input_shape[1], self.units), initializer="ones")
+        super().build(input_shape)
+
+    def call(self, x):
+        return ops.matmul(x, self.w)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+
+class ConvBlock(L.Layer):
+    """Built-in layers built inside a user's build, with the shape it got."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv, self.norm = L.Conv2D(3, 3, padding="same"), L.BatchNormalization()
+
+    def build(self, input_shape):
+        SEEN.append(("block", input_shape))
+        self.conv.build(input_shape)
+        self.norm.build(self.conv.compute_output_shape(input_shape))
+
+    def call(self, x, training=None):
+        return self.norm(self.conv(x), training=training)
+
+
+class Scaled(L.Dense):
+    def build(self, input_shape):
+        SEEN.append(("scaled", input_shape))
+        super().build(input_shape)
+        self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
+
+    def call(self, x):
+        return super().call(x) * self.scale
+
+
+SEEN = []
+
+
+def test_users_layers_get_and_give_keras_shapes():
+    SEEN.clear()
+    x = Input((6, 6, 2))
+    maps = ConvBlock()(x)
+    hidden = Linear(4)(L.Flatten()(maps))
+    model = Model(x, Scaled(2)(hidden))
+    # Keras 3.15 runs the same program to these shapes and weights.
+    assert SEEN == [("block", (None, 6, 6, 2)), ("linear", (None, 108)), ("scaled", (None, 4))]
+    assert (maps.shape, hidden.shape, model.output_shape) == (
+        (None, 6, 6, 3),
+        (None, 4),
+        (None, 2),
+    )
+    assert [tuple(w.shape) for w in model.weights] == [
+        (3, 3, 2, 3),
+        *[(3,)] * 5,
+        (108, 4),
+        (4, 2),
+        (2,),
+        (),
+    ]
+    data = np.random.default_rng(0).standard_normal((2, 6, 6, 2)).astype(np.float32)
+    assert model.predict(data, verbose=0).shape == (2, 2)
+
+
+def test_a_models_build_takes_a_batch_shape_as_keras():
+    model = Sequential([L.Conv2D(4, 3), L.Flatten(), L.Dense(2)])
+    model.build((1, 28, 28, 1))  # a batch of one image
+    assert (model.input_shape, model.output_shape) == ((None, 28, 28, 1), (None, 2))

@@ -82,7 +82,7 @@ def test_a_frozen_base_keeps_its_weights_under_a_new_head(tmp_path, device):
     """Keras' transfer learning: base.trainable = False, a new head, fit; then save and load."""
     x, y = toy_data(64)
     base = feature_block("base")
-    base.build((8, 8, 1))
+    base.build((None, 8, 8, 1))
     inputs = Input((8, 8, 1))
     outputs = L.Dense(3, activation="softmax")(L.GlobalAveragePooling2D()(base(inputs)))
     model = Model(inputs, outputs, device=device)

@@ -239,7 +239,7 @@ def test_bn_model_checkpoint_resumes_exactly(tmp_path):
 def test_a_frozen_layer_keeps_its_weights_and_a_frozen_batch_norm_its_statistics():
     x, y = toy_data(64)
     model = bn_cnn()
-    model.build((8, 8, 1))
+    model.build((None, 8, 8, 1))
     frozen = [model.layers[0], model.layers[1]]
     for layer in frozen:
         layer.trainable = False
@@ -275,7 +275,7 @@ def test_freezing_after_training_asks_for_a_new_compile():
 
 def test_frozen_layers_survive_save_and_load(tmp_path):
     model = bn_cnn()
-    model.build((8, 8, 1))
+    model.build((None, 8, 8, 1))
     model.layers[0].trainable = False
     model.save(tmp_path / "m.minicnn")
     loaded = load_model(tmp_path / "m.minicnn")

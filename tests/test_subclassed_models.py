@@ -107,7 +107,7 @@ def test_weights_and_checkpoints_round_trip(tmp_path):
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     model.save_weights(tmp_path / "w.npz")
     again = SmallNet()
-    again.build((8, 8, 1))
+    again.build((None, 8, 8, 1))
     again.load_weights(tmp_path / "w.npz")
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(TypeError, match="subclassed model, whose architecture is its Python code"):

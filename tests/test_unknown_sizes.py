@@ -159,9 +159,11 @@ def test_build_takes_kerass_batch_shapes():
     images.build((None, None, None, 3))
     assert images.sample_output_shape == (3,)
     assert images.predict(np.ones((2, 9, 7, 3)), verbose=0).shape == (2, 3)
-    samples = Sequential([L.Dense(2)])
-    samples.build((5,))  # a sample's shape, as before
-    assert samples.sample_input_shape == (5,)
+    batch = Sequential([L.Dense(2)])
+    batch.build((32, 5))  # a batch's size first, as in Keras, and not a sample's shape
+    assert batch.input_shape == (None, 5) and batch.count_params() == 12
+    with pytest.raises(ValueError, match="the shape of a batch"):
+        batch.build(())
 
 
 class FullyConvolutional(Model):

@@ -267,3 +267,72 @@ def _rebuild_shared(
         tensors[_ref(name, call)] = call_node(layer(given, fixed.get(j), **arguments.get(j, {})))
     inputs = [tensors[n] for n in config["inputs"]]
     return inputs, [tensors[n] for n in config["outputs"]], tensors
+
+
+# -- Keras' order ------------------------------------------------------------------------------
+def keras_layer_order(nodes: list[Node], output_slots: list[int] | None) -> list[Layer]:
+    """Keras' order of a functional model's layers (``model.layers``, and so its weights):
+    by depth from the inputs (the deepest, furthest from the outputs, first), and at one
+    depth in the order a walk from the outputs first meets them (Keras' ``map_graph``). An
+    input no output reads comes with the outputs' layers, first, as in Keras."""
+    _, _, finished, layer_depth, first_seen = _keras_depths(nodes, output_slots)
+    reached = {id(nodes[j][0]): nodes[j][0] for j in finished}
+    for layer, _ in nodes:
+        if id(layer) not in reached and isinstance(layer, InputLayer):
+            reached[id(layer)] = layer
+            layer_depth[id(layer)], first_seen[id(layer)] = 0, -1
+    return sorted(reached.values(), key=lambda la: (-layer_depth[id(la)], first_seen[id(la)]))
+
+
+def keras_node_order(nodes: list[Node], output_slots: list[int] | None) -> list[int]:
+    """The nodes (indices) in the order Keras' functional model runs them: the deepest
+    first, nodes of one depth in the graph's order; nodes no output reads last."""
+    node_depth = _keras_depths(nodes, output_slots)[1]
+    reached = sorted(node_depth, key=lambda j: (-node_depth[j], j))
+    return reached + [j for j in range(len(nodes)) if j not in node_depth]
+
+
+def _keras_depths(
+    nodes: list[Node], output_slots: list[int] | None
+) -> tuple[list[Node], dict[int, int], list[int], dict, dict]:
+    """Keras' depths of a functional model's nodes and layers (0 at the outputs, a node's
+    inputs one deeper than it; a layer as deep as its deepest call), the nodes a walk from
+    the outputs reaches in the order it finishes them, and where it first met each layer."""
+    k = sum(1 for layer, _ in nodes if isinstance(layer, InputLayer))
+
+    def producer(j: int) -> int:
+        """The node whose tensor node j is (a SelectOutput's is its source's: Keras has
+        none, its layers give several tensors)."""
+        while getattr(nodes[j][0], "selects_output", False):
+            j = nodes[j][1][0] - k
+        return j
+
+    def parents(j: int) -> list[int]:
+        if j < k:  # an InputLayer reads the model's input itself
+            return []
+        return [producer(s - k) for s in nodes[j][1]]
+
+    outputs = [producer(s - k) for s in (output_slots or [k + len(nodes) - 1])]
+    first_seen: dict[int, int] = {}
+    finished: list[int] = []
+    visited: set[int] = set()
+
+    def walk(j: int) -> None:  # depth-first, as Keras' _build_map (graphs are shallow)
+        if j in visited:
+            return
+        first_seen.setdefault(id(nodes[j][0]), len(first_seen))
+        for p in parents(j):
+            walk(p)
+        visited.add(j)
+        finished.append(j)
+
+    for j in outputs:
+        walk(j)
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    for j in reversed(finished):
+        depth = max(node_depth.setdefault(j, 0), layer_depth.get(id(nodes[j][0]), 0))
+        layer_depth[id(nodes[j][0])] = node_depth[j] = depth
+        for p in parents(j):
+            node_depth[p] = max(depth + 1, node_depth.get(p, 0))
+    return nodes, node_depth, finished, layer_depth, first_seen

@@ -19,6 +19,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from .functional import keras_layer_order, keras_node_order
+
 # Where each layer keeps the weights of its sublayers in Keras' file, in minicnn's order of
 # its weights (its own variables, when it has any, come first).
 SUBLAYERS = {
@@ -334,67 +336,13 @@ def is_op_layer(layer: Any) -> bool:
 
 
 def graph_order(model: Any) -> list[Any]:
-    """Keras' order of a functional model's layers: by depth from the inputs (the deepest,
-    furthest from the outputs, first), and at one depth in the order a walk from the
-    outputs first meets them (Keras' ``map_graph``)."""
-    nodes, _, finished, layer_depth, first_seen = _depths(model)
-    layers = {id(nodes[j][0]): nodes[j][0] for j in finished}
-    return sorted(layers.values(), key=lambda la: (-layer_depth[id(la)], first_seen[id(la)]))
+    """Keras' order of a functional model's layers (``functional.keras_layer_order``)."""
+    return keras_layer_order(model._nodes(), model._output_slots)
 
 
 def execution_order(model: Any) -> list[int]:
-    """The model's nodes (indices of ``model._nodes()``) in the order Keras' functional model
-    runs them: the deepest first, nodes of one depth in the graph's order; nodes no output
-    reads last."""
-    nodes, node_depth, *_ = _depths(model)
-    reached = sorted(node_depth, key=lambda j: (-node_depth[j], j))
-    return reached + [j for j in range(len(nodes)) if j not in node_depth]
-
-
-def _depths(model: Any) -> tuple[list[Any], dict[int, int], list[int], dict, dict]:
-    """Keras' depths of a functional model's nodes and layers (0 at the outputs, a node's
-    inputs one deeper than it; a layer as deep as its deepest call), the nodes a walk from
-    the outputs reaches in the order it finishes them, and where it first met each layer."""
-    nodes = model._nodes()
-    k = sum(1 for layer, _ in nodes if type(layer).__name__ == "InputLayer")
-
-    def producer(j: int) -> int:
-        """The node whose tensor node j is (a SelectOutput's is its source's: Keras has
-        none, its layers give several tensors)."""
-        while getattr(nodes[j][0], "selects_output", False):
-            j = nodes[j][1][0] - k
-        return j
-
-    def parents(j: int) -> list[int]:
-        layer, sources = nodes[j]
-        if j < k:  # an InputLayer reads the model's input itself
-            return []
-        return [producer(s - k) for s in sources]
-
-    outputs = [producer(s - k) for s in (model._output_slots or [k + len(nodes) - 1])]
-    first_seen: dict[int, int] = {}
-    finished: list[int] = []
-    visited: set[int] = set()
-
-    def walk(j: int) -> None:  # depth-first, as Keras' _build_map (graphs are shallow)
-        if j in visited:
-            return
-        first_seen.setdefault(id(nodes[j][0]), len(first_seen))
-        for p in parents(j):
-            walk(p)
-        visited.add(j)
-        finished.append(j)
-
-    for j in outputs:
-        walk(j)
-    node_depth: dict[int, int] = {}
-    layer_depth: dict[int, int] = {}
-    for j in reversed(finished):
-        depth = max(node_depth.setdefault(j, 0), layer_depth.get(id(nodes[j][0]), 0))
-        layer_depth[id(nodes[j][0])] = node_depth[j] = depth
-        for p in parents(j):
-            node_depth[p] = max(depth + 1, node_depth.get(p, 0))
-    return nodes, node_depth, finished, layer_depth, first_seen
+    """The model's nodes in the order Keras' functional model runs them."""
+    return keras_node_order(model._nodes(), model._output_slots)
 
 
 def load_keras_archive(path: Path, compile: bool = True, device: str | None = None) -> Any:

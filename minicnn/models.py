@@ -121,7 +121,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         outputs = list(outputs.values()) if isinstance(outputs, dict) else outputs
         self._traced_inputs = functional.as_list(inputs, "inputs")
         traced = functional.trace(inputs, outputs)
-        self.layers, self._graph, self._output_slots, self._graph_inputs = traced[:4]
+        _, self._graph, self._output_slots, self._graph_inputs = traced[:4]
+        self.layers = functional.keras_layer_order(self._graph, self._output_slots)
         self._fixed_training, self._call_arguments = traced[4], traced[5]
         self._graph_outputs = functional.as_list(outputs, "outputs")
         for t in self._graph_outputs:

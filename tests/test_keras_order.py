@@ -1,0 +1,49 @@
+"""A functional model's ``layers`` and ``get_weights()`` in Keras' order, so that Keras'
+``model.layers[i]`` and ``set_weights(keras_model.get_weights())`` mean the same here.
+The expected orders are Keras 3.15's for the same program."""
+
+import numpy as np
+
+from minicnn import Input, Model
+from minicnn import layers as L
+
+
+def two_towers():
+    image, meta = Input((8, 8, 1), name="img"), Input((3,), name="meta")
+    x = L.Conv2D(4, 3, name="c1")(image)
+    x = L.GlobalAveragePooling2D(name="gap")(L.Conv2D(5, 3, name="c2")(x))
+    joined = L.Concatenate(name="cat")([x, L.Dense(6, name="dm")(meta)])
+    shortcut = L.Dense(2, name="s2")(L.Flatten(name="fl")(L.Dense(7, name="short")(image)))
+    out = L.Add(name="add")([L.Dense(2, name="out")(joined), shortcut])
+    return Model([image, meta], out)
+
+
+def test_a_graphs_layers_and_weights_come_in_keras_order():
+    model = two_towers()
+    names = ["img", "c1", "c2", "meta", "gap", "dm", "short", "cat", "fl", "out", "s2", "add"]
+    assert [layer.name for layer in model.layers] == names
+    shapes = [(3, 3, 1, 4), (4,), (3, 3, 4, 5), (5,), (3, 6), (6,), (1, 7), (7,)]
+    shapes += [(11, 2), (2,), (448, 2), (2,)]
+    assert [w.shape for w in model.get_weights()] == shapes
+    # Weights in Keras' order go where Keras puts them.
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    model.set_weights(weights)
+    np.testing.assert_array_equal(model.get_layer("out").get_weights()[0], weights[8])
+    np.testing.assert_array_equal(model.get_layer("short").get_weights()[0], weights[6])
+
+
+def test_an_input_read_late_comes_late_as_in_keras():
+    image, label = Input((8, 4, 1), name="image"), Input((None,), name="label")
+    x = L.Reshape((8, 4), name="reshape")(L.Conv2D(1, 3, padding="same", name="conv")(image))
+    x = L.Dense(3, name="dense")(x)
+    model = Model([image, label], L.Concatenate(name="cat")([label, L.Flatten(name="fl")(x)]))
+    assert [layer.name for layer in model.layers] == [
+        "image",
+        "conv",
+        "reshape",
+        "dense",
+        "label",
+        "fl",
+        "cat",
+    ]

@@ -27,6 +27,13 @@ OPERATIONS = (
     "absolute",
 )
 UNARY = ("negative", "absolute")
+KERAS_OP_NAMES = {"divide": "true_divide"}
+
+
+def keras_op_class(name: str) -> str:
+    """The class of Keras' op of a ``keras.ops`` function, as its summary shows it: "mean"
+    is Mean, "top_k" TopK, "image.resize" Resize."""
+    return "".join(part.capitalize() for part in name.rsplit(".", 1)[-1].split("_"))
 
 
 class TensorArithmetic(Layer):
@@ -49,11 +56,17 @@ class TensorArithmetic(Layer):
                 f"TensorArithmetic: operation must be one of {', '.join(OPERATIONS)}; "
                 f"got {operation!r}."
             )
-        kwargs.setdefault("name", backend.unique_name(operation))
+        # Keras' name for the op of ``x / y`` is true_divide.
+        kwargs.setdefault("name", backend.unique_name(KERAS_OP_NAMES.get(operation, operation)))
         super().__init__(**kwargs)
         self.operation, self.constant_first = operation, bool(constant_first)
         self.constant = None if constant is None else np.asarray(constant, np.float32)
         self._constant_data: Any = None
+
+    @property
+    def keras_class_name(self) -> str:
+        """Keras' class of the op, for the summary ("Multiply", "TrueDivide")."""
+        return keras_op_class(KERAS_OP_NAMES.get(self.operation, self.operation))
 
     def _operands(self, values: list[Any], constant: Any) -> list[Any]:
         """The operation's operands: the inputs, and the constant on its side."""

@@ -19,6 +19,7 @@ from . import backend
 from .autograd import Tensor, no_grad
 from .layer_base import Layer, Shape, SymbolicTensor
 from .op_dtypes import float_arguments, keras_result
+from .symbolic_arithmetic import keras_op_class
 
 # Keys of the JSON form of an argument that is not plain JSON.
 INPUT, CONSTANT, CALLABLE, TUPLE, SLICE, DTYPE = (
@@ -64,6 +65,11 @@ class OpCall(Layer):
         self.several_outputs = False  # whether the op gives a tuple (found when built)
         self.output_dtypes: list[str] = []
         self.reduces_batch = False  # whether it gives one value for the whole batch (found too)
+
+    @property
+    def keras_class_name(self) -> str:
+        """Keras' class of the op, for the summary ("Mean", "TopK", "Resize")."""
+        return keras_op_class(self.function)
 
     @property
     def serializable(self) -> bool:  # a Python function among the arguments is code

@@ -176,7 +176,7 @@ def test_a_summary_shows_a_batch_value_by_its_own_shape(capsys):
     model, hidden = _model()
     model.add_loss(ops.mean(ops.square(hidden), axis=0))
     model.summary()
-    lines = [line for line in capsys.readouterr().out.splitlines() if "mean (OpCall)" in line]
+    lines = [line for line in capsys.readouterr().out.splitlines() if "mean (Mean)" in line]
     assert lines and "(8,)" in lines[0] and "None" not in lines[0]
 
 

@@ -47,3 +47,33 @@ def test_an_input_read_late_comes_late_as_in_keras():
         "fl",
         "cat",
     ]
+
+
+def test_the_summary_names_ops_as_keras_does():
+    from minicnn import ops
+
+    x = Input((4, 4, 2), name="x")
+    outputs = [x + 1.0, x / 2.0, x // 1.0, -x, abs(x), x > 0, x[:, 0], 1.0 / x]
+    outputs += [ops.mean(x, axis=1), ops.expand_dims(x, 1), ops.image.resize(x, (8, 8))]
+    outputs += [ops.top_k(x, 1)[0], ops.matmul(x, ops.ones((2, 3)))]
+    lines = []
+    Model(x, outputs).summary(line_length=150, print_fn=lines.append)
+    import re
+
+    rows = re.findall(r"│ (\S+) \((\w+)\)", lines[0])
+    assert rows == [  # Keras 3.15's summary of the same model
+        ("x", "InputLayer"),
+        ("add", "Add"),
+        ("true_divide", "TrueDivide"),
+        ("floor_divide", "FloorDivide"),
+        ("negative", "Negative"),
+        ("absolute", "Absolute"),
+        ("greater", "Greater"),
+        ("get_item", "GetItem"),
+        ("true_divide_1", "TrueDivide"),
+        ("mean", "Mean"),
+        ("expand_dims", "ExpandDims"),
+        ("resize", "Resize"),
+        ("top_k", "TopK"),
+        ("matmul", "Matmul"),
+    ]

@@ -378,6 +378,8 @@ class MultiHeadAttention(_AttentionLayer):
         return [a for a in range(1, rank - 1) if a not in attended]
 
     def _create_weights(self, input_shape: list[Shape]) -> list[np.ndarray]:
+        # Keras' build makes a Softmax and a Dropout layer, which take those names next.
+        backend.unique_name("softmax"), backend.unique_name("dropout")
         query, value = input_shape[0], input_shape[1]
         key = input_shape[2] if len(input_shape) == 3 else value
         heads, out = self.num_heads, self.output_dim or query[-1]

@@ -888,8 +888,18 @@ class Sequential(Model):
         device: str | None = None,
     ):
         self._setup(name, device)
+        self._initializing = True
         for layer in layers or []:
             self.add(layer)
+        self._initializing = False
+        self._named_as_keras_rebuilds()
+
+    def _named_as_keras_rebuilds(self) -> None:
+        """Keras' Sequential makes a Functional model of its layers each time it links
+        them (made, a layer added or popped, built), which takes the next "functional"
+        name: taken here too, so that later models and layers get Keras' names."""
+        if self.sample_input_shape is not None and self.layers:
+            backend.unique_name("functional")
 
     def _nodes(self) -> list[functional.Node]:
         return [(layer, (i,)) for i, layer in enumerate(self.layers)]
@@ -923,6 +933,8 @@ class Sequential(Model):
                 # A layer built for this shape keeps its weights, as in Keras.
                 layer._build_sample_shape(shape)
             self._graph_outputs = [layer._connect(self._linked_output(len(self.layers) - 1))]
+        if not getattr(self, "_initializing", False):
+            self._named_as_keras_rebuilds()
 
     def _linked_output(self, count: int) -> Any:
         """The symbolic output after the first ``count`` layers; the graph is made anew from
@@ -943,6 +955,7 @@ class Sequential(Model):
         layer = self.layers.pop()
         if self.sample_input_shape is not None:
             self._graph_outputs = [self._linked_output(len(self.layers))]
+        self._named_as_keras_rebuilds()
         return layer
 
     def _build_sample_shape(self, input_shape: Any) -> None:
@@ -954,6 +967,7 @@ class Sequential(Model):
                 layer._build_sample_shape(shape)
             shape = layer.sample_output_shape
         self._graph_outputs = [self._linked_output(len(self.layers))]
+        self._named_as_keras_rebuilds()
 
     @classmethod
     def from_config(cls, config: dict[str, Any], device: str | None = None) -> Sequential:

@@ -77,3 +77,22 @@ def test_the_summary_names_ops_as_keras_does():
         ("top_k", "TopK"),
         ("matmul", "Matmul"),
     ]
+
+
+def test_layers_and_models_made_after_others_get_keras_names():
+    from minicnn import Sequential
+
+    x = Input((5, 4))
+    L.MultiHeadAttention(2, 3)(x, x)  # Keras' build makes a Softmax and a Dropout
+    assert [L.Dropout(0.1).name, L.Softmax().name, L.Dense(2).name] == [
+        "dropout_1",
+        "softmax_1",
+        "dense",
+    ]
+    Sequential([Input((4,)), L.Dense(3), L.Dense(2)])  # Keras links them in a Functional
+    ids = Input((3,))
+    assert Model(ids, L.Dense(1)(ids)).name == "functional_1"
+    later = Sequential([L.Dense(3)])
+    later.build((None, 4))
+    ids = Input((3,))
+    assert (later.name, Model(ids, L.Dense(1)(ids)).name) == ("sequential_1", "functional_3")

@@ -114,11 +114,13 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             )
         self._setup(name, device)
         self._keras_arguments(trainable, dtype)
-        # Keras' dicts of inputs and outputs: data and results are dicts by these keys.
-        self._input_keys = list(inputs) if isinstance(inputs, dict) else None
-        self._output_keys = list(outputs) if isinstance(outputs, dict) else None
-        inputs = list(inputs.values()) if isinstance(inputs, dict) else inputs
-        outputs = list(outputs.values()) if isinstance(outputs, dict) else outputs
+        # Keras' dicts of inputs and outputs: data and results are dicts by these keys,
+        # which Keras puts in sorted order (its tree.flatten): model.inputs, outputs, their
+        # shapes, the layers' order and so the weights' follow it.
+        self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
+        self._output_keys = sorted(outputs) if isinstance(outputs, dict) else None
+        inputs = [inputs[k] for k in self._input_keys] if isinstance(inputs, dict) else inputs
+        outputs = [outputs[k] for k in self._output_keys] if isinstance(outputs, dict) else outputs
         self._traced_inputs = functional.as_list(inputs, "inputs")
         traced = functional.trace(inputs, outputs)
         _, self._graph, self._output_slots, self._graph_inputs = traced[:4]

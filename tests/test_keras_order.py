@@ -96,3 +96,24 @@ def test_layers_and_models_made_after_others_get_keras_names():
     later.build((None, 4))
     ids = Input((3,))
     assert (later.name, Model(ids, L.Dense(1)(ids)).name) == ("sequential_1", "functional_3")
+
+
+def test_dicts_of_inputs_and_outputs_go_in_sorted_order_as_in_keras():
+    zeta, alpha = Input((3,), name="zeta"), Input((2,), name="alpha")
+    joined = L.concatenate([zeta, alpha])
+    outputs = {"z_out": L.Dense(1, name="z_out")(joined), "a_out": L.Dense(2, name="a_out")(joined)}
+    model = Model({"zeta": zeta, "alpha": alpha}, outputs)
+    # Keras 3.15's values for the same program.
+    assert [t.name for t in model.inputs] == ["alpha", "zeta"]
+    assert model.input_shape == [(None, 2), (None, 3)]
+    assert model.output_shape == [(None, 2), (None, 1)]
+    assert [layer.name for layer in model.layers] == [
+        "zeta",
+        "alpha",
+        "concatenate",
+        "a_out",
+        "z_out",
+    ]
+    assert [w.shape for w in model.get_weights()] == [(5, 2), (2,), (5, 1), (1,)]
+    data = {"zeta": np.ones((4, 3), np.float32), "alpha": np.ones((4, 2), np.float32)}
+    assert list(model.predict(data, verbose=0)) == ["a_out", "z_out"]

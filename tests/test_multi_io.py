@@ -247,8 +247,9 @@ def _keyed_model():
 
 def test_dicts_of_inputs_and_outputs_as_in_kerass_guide(tmp_path, device):
     model = _keyed_model().to(device)
-    assert model.input_names == ["title", "tags"]
-    assert model.output_names == ["priority", "department"]
+    # In Keras' order: a dict's keys sorted (Keras' tree.flatten).
+    assert model.input_names == ["tags", "title"]
+    assert model.output_names == ["department", "priority"]
     model.compile(
         optimizer="rmsprop",
         loss={"priority": "mse", "department": "sparse_categorical_crossentropy"},
@@ -281,7 +282,7 @@ def test_a_replaced_train_step_gets_dicts():
             return super().train_step(data)
 
     base = _keyed_model()
-    (title, tags), (priority, department) = base.inputs, base.outputs
+    (tags, title), (department, priority) = base.inputs, base.outputs  # keys sorted
     model = Stepped(
         {"title": title, "tags": tags}, {"priority": priority, "department": department}
     )

@@ -1321,7 +1321,7 @@ def _in_keras_shapes(compute_output_shape: Any) -> Any:
         if _holds_keras_shapes(input_shape):  # a user's call with Keras' shapes
             return compute_output_shape(self, input_shape)
         sample = self._as_input_shape(input_shape) if hasattr(self, "takes_list") else input_shape
-        return _batch_taken_off(compute_output_shape(self, to_keras_shapes(sample)))
+        return batch_taken_off(compute_output_shape(self, to_keras_shapes(sample)))
 
     return compute
 
@@ -1332,10 +1332,10 @@ def _holds_keras_shapes(shape: Any) -> bool:
     )
 
 
-def _batch_taken_off(shape: Any) -> Any:
+def batch_taken_off(shape: Any) -> Any:
     """A user's output shape (or tuple or list of them), the batch axis dropped."""
     if _several_shapes(shape):
-        return type(shape)(_batch_taken_off(s) for s in shape)
+        return type(shape)(batch_taken_off(s) for s in shape)
     return sample_shape(tuple(shape)[1:])
 
 

@@ -58,12 +58,14 @@ from .layer_base import (
     _padding,
     _positive_pair,
     _require_image,
+    batch_taken_off,
     checked_noise_shape,
     grouped_channels,
     groups_of,
     positive_sizes,
     require_spatial,
     resolved_noise_shape,
+    to_keras_shapes,
 )
 from .lora import LowRankAdaptation
 from .merging import (
@@ -919,14 +921,20 @@ class Lambda(Layer):
         shape_named = not callable(self._output_shape) or is_named(self._output_shape)
         return is_named(self.function) and shape_named
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
+    def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self.built:  # as Keras' Lambda, any of its inputs: a tensor, or a list
+            self.takes_list = isinstance(x, (list, tuple))
+        return super().__call__(x, *args, **kwargs)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
         if callable(self._output_shape):
-            return tuple(self._output_shape(tuple(input_shape)))
+            # As in Keras, a function of the input shape(s) with the batch axis first.
+            return batch_taken_off(self._output_shape(to_keras_shapes(input_shape)))
         if self._output_shape is not None:
             return tuple(self._output_shape)
         return self._probed_output_shape(input_shape)
 
-    def call(self, x: Tensor, training: bool) -> Tensor:
+    def call(self, x: Any, training: bool) -> Tensor:
         out = self.function(x, **self.arguments)
         return out if isinstance(out, Tensor) else Tensor(out)
 

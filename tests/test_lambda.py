@@ -14,7 +14,9 @@ from minicnn import layers as L
 def test_lambdas_compute_shapes_and_gradients(device):
     scale = L.Lambda(lambda x: x / 255.0 * 2 - 1)
     squash = L.Lambda(lambda x: F.tanh(x) * x.mean(axis=-1, keepdims=True))
-    halves = L.Lambda(lambda x: F.reshape(x, (x.shape[0], -1, 2)), output_shape=lambda s: (6, 2))
+    halves = L.Lambda(
+        lambda x: F.reshape(x, (x.shape[0], -1, 2)), output_shape=lambda s: (s[0], 6, 2)
+    )
     model = Sequential([Input((3, 4)), scale, squash, halves]).to(device)
     assert [layer.sample_output_shape for layer in model.layers] == [(3, 4), (3, 4), (6, 2)]
     x = np.random.default_rng(0).uniform(0, 255, (2, 3, 4))
@@ -118,3 +120,33 @@ def test_keras_lambda_files_load_with_their_function_by_name():
     entry = {"class_name": "__lambda__", "config": {"code": "4wEAAA==", "defaults": None}}
     with pytest.raises(ValueError, match="holds a Python lambda as bytecode"):
         L.Lambda(entry)
+
+
+def _distance(pair):
+    from minicnn import ops
+
+    a, b = pair
+    return ops.sqrt(ops.maximum(ops.sum(ops.square(a - b), axis=1, keepdims=True), 1e-7))
+
+
+@pytest.mark.parametrize(
+    "output_shape", [(1,), lambda shapes: (shapes[0][0], 1)], ids=["tuple", "keras_function"]
+)
+def test_a_lambda_takes_a_list_as_in_kerass_siamese_example(output_shape):
+    """keras.io's siamese network: a Lambda of the two towers' embeddings; a function for
+    output_shape gets Keras' shapes (the batch axis first), as in Keras."""
+    from minicnn import Model
+
+    left, right = Input((4,)), Input((4,))
+    tower = L.Dense(3)
+    merged = L.Lambda(_distance, output_shape=output_shape)([tower(left), tower(right)])
+    model = Model([left, right], L.Dense(1, activation="sigmoid")(merged))
+    assert merged.shape == (None, 1) and model.output_shape == (None, 1)
+    rng = np.random.default_rng(0)
+    a, b = rng.random((8, 4)).astype(np.float32), rng.random((8, 4)).astype(np.float32)
+    model.compile("rmsprop", "binary_crossentropy")
+    model.fit([a, b], rng.integers(0, 2, 8).astype(np.float32), verbose=0)
+    w, bias = tower.get_weights()
+    expected = np.sqrt(np.maximum((((a - b) @ w) ** 2).sum(axis=1, keepdims=True), 1e-7))
+    features = Model([left, right], merged).predict([a, b], verbose=0)
+    np.testing.assert_allclose(features, expected, rtol=1e-5)

@@ -139,3 +139,26 @@ def test_bad_folders_and_arguments_are_named(tmp_path):
     data = image_dataset_from_directory(root, shuffle=False, batch_size=12, verbose=False)
     with pytest.raises(ValueError, match="broken.png is not an image file Pillow can read"):
         data[0]
+
+
+def test_the_keras_io_pipeline_of_augmented_batches(tmp_path):
+    """keras.io's "Image classification from scratch": the training batches mapped through
+    the augmentation layers, prefetched, and one batch looked at with take(1)."""
+    write_folders(tmp_path)
+    train_ds = image_dataset_from_directory(tmp_path, image_size=(8, 8), batch_size=4, seed=1)
+    augmentation = [L.RandomFlip("horizontal"), L.RandomRotation(0.1)]
+
+    def data_augmentation(images):
+        for layer in augmentation:
+            images = layer(images)
+        return images
+
+    for images, labels in train_ds.take(1):
+        assert images.shape == (4, 8, 8, 3) and labels.shape == (4,)
+    assert train_ds.class_names == ["cat", "dog", "emu"]
+    train_ds = train_ds.map(lambda img, label: (data_augmentation(img), label)).prefetch(2)
+    images, labels = train_ds[0]
+    assert np.asarray(images).shape == (4, 8, 8, 3)
+    model = Sequential([Input((8, 8, 3)), L.Rescaling(1 / 255), L.Flatten(), L.Dense(3)])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    assert len(model.fit(train_ds, epochs=2, verbose=0).history["loss"]) == 2

@@ -137,3 +137,28 @@ def test_a_conv1d_forecaster_trains_on_its_batches(device):
     model.fit(train, epochs=5, verbose=0)
     assert model.evaluate(test, verbose=0) < 0.05  # the series' variance is 0.5
     assert model.predict(test, verbose=0).shape == (169, 1)
+
+
+def test_tf_data_methods_of_keras_io_examples():
+    """keras.io's weather forecast: ``for batch in dataset_train.take(1)``; and take, skip,
+    map, cache and prefetch give batches that fit takes."""
+    series = np.arange(200, dtype=np.float32).reshape(100, 2)
+    dataset = timeseries_dataset_from_array(series, series[5:, 0], sequence_length=5, batch_size=16)
+    for inputs, targets in dataset.take(1):
+        assert inputs.shape == (16, 5, 2) and targets.shape == (16,)
+    assert len(dataset) == 6 and len(list(dataset)) == 6
+    assert [len(d) for d in (dataset.take(2), dataset.skip(2), dataset.take(-1))] == [2, 4, 6]
+    np.testing.assert_array_equal(
+        dataset.skip(2).take(1).as_numpy_iterator().__next__()[0], dataset[2][0]
+    )
+    doubled = dataset.map(lambda x, y: (x * 2, y), num_parallel_calls=-1).cache().prefetch(1)
+    x, y = doubled[1]
+    np.testing.assert_array_equal(x, dataset[1][0] * 2)
+    np.testing.assert_array_equal(y, dataset[1][1])
+    model = Sequential([Input((5, 2)), layers.Flatten(), layers.Dense(1)])
+    model.compile("adam", "mse")
+    history = model.fit(doubled.take(3), validation_data=dataset.skip(3), epochs=2, verbose=0)
+    assert sorted(history.history) == ["loss", "val_loss"]
+    assert model.predict(dataset.map(lambda x, y: x), verbose=0).shape == (95, 1)
+    with pytest.raises(ValueError, match="count of batches"):
+        dataset.take(1.5)

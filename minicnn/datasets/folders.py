@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..batches import PyDataset
 from ..data_checks import positive_int
+from ..dataset_methods import BatchedDataset
 from ..progress import print_msg
 
 LABEL_MODES = ("int", "categorical", "binary", None)
@@ -66,7 +66,7 @@ def index_files(
     return paths, given.astype(np.int64), [str(k) for k in range(int(given.max()) + 1)]
 
 
-class FolderDataset(PyDataset):
+class FolderDataset(BatchedDataset):
     """Batches of (items, labels), or items alone when unlabeled, loaded when asked for.
     ``class_names`` and ``file_paths`` are Keras' attributes; with ``shuffle`` the files are
     dealt into batches anew after every epoch. A kind writes ``load`` (one file) and

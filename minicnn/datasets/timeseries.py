@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..batches import PyDataset
+from ..dataset_methods import BatchedDataset
 
 
 def _count(value: Any, what: str, minimum: int) -> int:
@@ -17,7 +17,7 @@ def _count(value: Any, what: str, minimum: int) -> int:
     return int(value)
 
 
-class TimeseriesDataset(PyDataset):
+class TimeseriesDataset(BatchedDataset):
     """Windows of ``sequence_length`` steps, ``sampling_rate`` apart, starting every
     ``sequence_stride`` steps, in batches: ``(windows, targets)`` or windows alone. The
     target of the window that starts at step i is ``targets[i]``, as in Keras. The windows

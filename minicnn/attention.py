@@ -248,7 +248,9 @@ class _AttentionLayer(Layer):
                 )
             listed = list(listed)
         else:
-            named = [masks.get(f"{part}_mask") for part in ("query", "value", "key")]
+            # Keras 3.15's MultiHeadAttention reads the query's mask from the query alone
+            # (its call replaces the query_mask argument by the one the query carries).
+            named = [None, masks.get("value_mask"), masks.get("key_mask")]
             if all(m is None for m in named):
                 return None
             listed = named

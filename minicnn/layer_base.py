@@ -252,6 +252,7 @@ class Layer:
             if "mask" in parameters:  # Keras' call(inputs, mask=None): it reads masks
                 cls.masked_call = _with_mask(user_call, "training" in parameters)
                 cls._reads_user_mask = True
+                cls.reads_list_masks = True  # called on a list, it gets a mask each
             if "training" not in parameters and not any(
                 p.kind is p.VAR_KEYWORD for p in parameters.values()
             ):
@@ -799,8 +800,11 @@ class Layer:
     passes_first_mask = False
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
-        """The mask of the output, (batch, steps) booleans or None, from the input's."""
-        return mask if self.supports_masking else None
+        """The mask of the output, (batch, steps) booleans or None, from the input's; of a
+        list's masks, the first (Keras pairs the masks with the outputs, one here)."""
+        if not self.supports_masking:
+            return None
+        return mask[0] if isinstance(mask, list) and self.takes_list else mask
 
     def masked_call(self, x: Tensor, training: bool, mask: Any, **kwargs: Any) -> Tensor:
         """The call on an input with a mask; a layer that reads masks replaces it."""
@@ -894,7 +898,8 @@ class Layer:
     def mask_of_call(self, x: Any, mask: Any, kwargs: dict[str, Any]) -> Any:
         """``compute_mask`` for a call, given the call's own arguments that it takes."""
         own = {k: v for k, v in kwargs.items() if k in self.call_arguments}
-        return self.compute_mask(x, mask, **own) if own else self.compute_mask(x, mask)
+        out = self.compute_mask(x, mask, **own) if own else self.compute_mask(x, mask)
+        return _mask_arrays(out)
 
     def call_output_shape(self, input_shape: Shape, kwargs: dict[str, Any]) -> Shape | None:
         """The output shape of a call with ``kwargs`` that takes another input than the
@@ -1069,6 +1074,16 @@ class Layer:
         return weights + added + self._call_losses
 
 
+def _mask_arrays(mask: Any) -> Any:
+    """Masks as the graph keeps them, arrays: a user's ``compute_mask`` may give Tensors
+    (``ops.not_equal(inputs, 0)``, as Keras' guides write it)."""
+    if isinstance(mask, Tensor):
+        return mask.data
+    if isinstance(mask, (list, tuple)):
+        return type(mask)(_mask_arrays(m) for m in mask)
+    return mask
+
+
 def _keeping_books(user_build: Any) -> Any:
     """A user's ``build`` wrapped with what minicnn's own does: shapes checked and kept, the
     weights it adds on the layer's device, the output shape, trainability."""
@@ -1236,6 +1251,10 @@ def _shapes_fit(actual: Any, declared: Any) -> bool:
 # differs between them is unknown too. Far apart and not powers of two, so that strided
 # layers (even 32x, as ResNet's) still give different sizes.
 UNKNOWN_SIZE_PROBES = (72, 200)
+# Tried in turn when a call fails at those sizes because it needs the size small: a user's
+# layer that looks up positions 0..length-1 in an Embedding of sequence_length rows
+# (keras.io's translation example), where Keras, computing shapes alone, needs no values.
+SMALLER_SIZE_PROBES = ((9, 13), (2, 3))
 
 
 def _with_sizes(shape: Any, size: int) -> Any:
@@ -1261,8 +1280,15 @@ def sizes_found(compute: Any, input_shape: Any) -> Any:
     merged."""
     if not has_unknown(input_shape):
         return compute(input_shape)
-    first, second = (compute(_with_sizes(input_shape, n)) for n in UNKNOWN_SIZE_PROBES)
-    return _merged(first, second)
+    failure = None
+    for sizes in (UNKNOWN_SIZE_PROBES, *SMALLER_SIZE_PROBES):
+        try:
+            first, second = (compute(_with_sizes(input_shape, n)) for n in sizes)
+        except (ValueError, IndexError) as error:
+            failure = failure or error
+            continue
+        return _merged(first, second)
+    raise failure
 
 
 class KerasShape(tuple):

@@ -425,7 +425,7 @@ def append(x1: Any, x2: Any, axis: int | None = None) -> Tensor:
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Tensor:
     """x repeated to ``shape``; the gradient sums back over the repeats."""
     x = O.convert_to_tensor(x)
-    return x + Tensor(backend.get_array_module(x.data).zeros(shape, x.dtype))
+    return x + Tensor(backend.get_array_module(x.data).zeros(O.shape_ints(shape), x.dtype))
 
 
 def take(x: Any, indices: Any, axis: int | None = None) -> Tensor:

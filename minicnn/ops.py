@@ -436,8 +436,24 @@ def rms_normalization(
     return x / sqrt(mean_square + epsilon) * scale
 
 
+def shape_ints(shape: Any) -> Any:
+    """A shape or repeat counts as Python ints, also when given as a tensor or a list that
+    holds tensors (``ops.concatenate([ops.expand_dims(batch, -1), [1, 1]], 0)``, as Keras'
+    examples build them); an int stays an int."""
+    if isinstance(shape, (int, np.integer)):
+        return int(shape)
+    if isinstance(shape, Tensor) or hasattr(shape, "__array__"):
+        return tuple(int(d) for d in np.ravel(backend.to_numpy(_data(shape))))
+    return tuple(
+        d if d is None or isinstance(d, int) else int(backend.to_numpy(_data(d))) for d in shape
+    )
+
+
 def reshape(x: Any, new_shape: tuple[int, ...]) -> Tensor:
-    return F.reshape(convert_to_tensor(x), tuple(new_shape))
+    new_shape = shape_ints(new_shape)
+    return F.reshape(
+        convert_to_tensor(x), new_shape if isinstance(new_shape, tuple) else (new_shape,)
+    )
 
 
 def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Tensor:
@@ -563,6 +579,7 @@ def stack(xs: list[Any], axis: int = 0) -> Tensor:
 
 
 def tile(x: Any, repeats: int | tuple[int, ...]) -> Tensor:
+    repeats = shape_ints(repeats)
     reps = (repeats,) if isinstance(repeats, int) else tuple(repeats)
     return A.Tile(reps)(convert_to_tensor(x))
 
@@ -742,14 +759,17 @@ def _on_device(make: Callable[[Any], Any], dtype: Any) -> Tensor:
 
 
 def zeros(shape: Any, dtype: Any = None) -> Tensor:
+    shape = shape_ints(shape)
     return _on_device(lambda xp: xp.zeros(shape, backend.FLOAT), dtype)
 
 
 def ones(shape: Any, dtype: Any = None) -> Tensor:
+    shape = shape_ints(shape)
     return _on_device(lambda xp: xp.ones(shape, backend.FLOAT), dtype)
 
 
 def full(shape: Any, fill_value: float, dtype: Any = None) -> Tensor:
+    shape = shape_ints(shape)
     return _on_device(lambda xp: xp.full(shape, fill_value, backend.FLOAT), dtype)
 
 

@@ -1,0 +1,66 @@
+"""keras.io examples run in Keras 3.15 and in minicnn, the outputs compared line by line.
+
+Each script here is a keras.io example (or Keras guide) cut to small random data, written
+for Keras with only the import switched by its first argument (``keras`` or ``minicnn``);
+it prints shapes, names, summaries and numbers. Run where Keras is installed:
+
+    python tests/keras_io/compare.py --keras /path/to/keras-venv/bin/python
+
+(``KERAS_BACKEND=torch`` for translation_transformer, whose causal mask Keras' JAX backend
+cannot trace; weather_forecast needs TensorFlow in Keras, so it is run in minicnn alone.)
+Two differences are expected: captcha_ocr's training losses (each library draws its own
+initial weights) and text_classification_transformer's optimizer bytes (Keras' JAX backend
+keeps the step counter in int32; minicnn counts int64, as Keras' TensorFlow and PyTorch
+backends do). What they found is fixed and kept by tests: test_keras_shapes, test_keras_order,
+test_keras_io_examples, test_lambda, test_timeseries, test_image_folders."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+MINICNN_ONLY = {"weather_forecast"}
+TORCH_BACKEND = {"translation_transformer"}
+
+
+def output(python: str, script: Path, library: str) -> list[str]:
+    env = dict(os.environ)
+    if script.stem in TORCH_BACKEND:
+        env["KERAS_BACKEND"] = "torch"
+    run = subprocess.run(
+        [python, str(script), library], capture_output=True, text=True, env=env, check=False
+    )
+    lines = (run.stdout + run.stderr).splitlines()
+    return [line for line in lines if "warn" not in line.lower()]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keras", required=True, help="a Python that has Keras 3.15")
+    parser.add_argument("--minicnn", default=sys.executable, help="a Python that has minicnn")
+    args = parser.parse_args()
+    differ = 0
+    for script in sorted(HERE.glob("*.py")):
+        if script.name == "compare.py":
+            continue
+        ours = output(args.minicnn, script, "minicnn")
+        if script.stem in MINICNN_ONLY:
+            print(f"{script.stem}: minicnn only\n  " + "\n  ".join(ours[-3:]))
+            continue
+        theirs = output(args.keras, script, "keras")
+        same = ours == theirs
+        differ += not same
+        print(f"{script.stem}: {'same' if same else 'DIFFERENT'}")
+        if not same:
+            for a, b in zip(theirs, ours, strict=False):
+                if a != b:
+                    print(f"  keras:   {a}\n  minicnn: {b}")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -477,8 +477,15 @@ class Compiler:
         categorical cross-entropies, sigmoid for binary cross-entropy) and gets the logits."""
         if self._subclassed or self._output_count > 1:
             return False  # a subclassed model's last layer need not be its output
-        last = self.layers[-1] if self.layers else None
-        return self._fusable(last, self.loss)
+        return self._fusable(self._output_layer(), self.loss)
+
+    def _output_layer(self) -> Any:
+        """The layer that gives the model's output (in Keras' order of the layers a shared
+        one comes where its first call does, not necessarily last)."""
+        outputs = getattr(self, "_graph_outputs", None)
+        if outputs and getattr(outputs[0], "layer", None) is not None:
+            return outputs[0].layer
+        return self.layers[-1] if self.layers else None
 
     @staticmethod
     def _fusable(layer: Any, loss: Any) -> bool:
@@ -532,7 +539,7 @@ class Compiler:
             loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
             if all(metric.ranks_only for metric in self._compiled_metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
-            return loss, self.layers[-1].activation(Tensor(logits.data)).data
+            return loss, self._output_layer().activation(Tensor(logits.data)).data
         out = self._forward(self._tensors(x), training, output_masks=masks)
         weights = self._masked(weights, masks[0] if masks else None, out.shape, y, self.loss)
         self._metric_masks = masks[:1] or [None]

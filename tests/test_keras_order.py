@@ -117,3 +117,19 @@ def test_dicts_of_inputs_and_outputs_go_in_sorted_order_as_in_keras():
     assert [w.shape for w in model.get_weights()] == [(5, 2), (2,), (5, 1), (1,)]
     data = {"zeta": np.ones((4, 3), np.float32), "alpha": np.ones((4, 2), np.float32)}
     assert list(model.predict(data, verbose=0)) == ["a_out", "z_out"]
+
+
+def test_a_shared_output_layer_is_not_last_yet_its_softmax_goes_to_the_loss():
+    from minicnn import losses
+
+    x = Input((4,))
+    head = L.Dense(4, activation="softmax", name="head")
+    out = head(L.Dense(4, activation="relu", name="mid")(head(x)))
+    model = Model(x, out)
+    assert [layer.name for layer in model.layers] == ["input_layer", "head", "mid"]  # Keras'
+    model.compile("adam", "categorical_crossentropy")
+    data = np.random.default_rng(0).random((8, 4)).astype(np.float32)
+    targets = np.eye(4, dtype=np.float32)[np.arange(8) % 4]
+    expected = losses.categorical_crossentropy(targets, model.predict(data, verbose=0))
+    expected = float(np.mean(np.asarray(getattr(expected, "data", expected))))
+    np.testing.assert_allclose(model.evaluate(data, targets, verbose=0), expected, rtol=1e-5)

@@ -24,14 +24,23 @@ def readable_memory_size(size: float) -> str:
     return f"{size:.2f} PB"
 
 
-def format_shape(shape: Any, batch: bool = True) -> str:
-    """``(None, 28, 28, 1)``; a list of them, as Keras shows it, for several outputs;
-    without ``batch``, a value of the whole batch's own shape: ``()``, ``(32,)``."""
+def format_shape(shape: Any, batch: bool = True, batch_size: int | None = None) -> str:
+    """``(None, 28, 28, 1)`` (the batch size where an Input gave one); a list of them, as
+    Keras shows it, for several outputs; without ``batch``, a value of the whole batch's own
+    shape: ``()``, ``(32,)``."""
     if shape and all(isinstance(d, (tuple, list)) for d in shape):
-        return "[" + ", ".join(format_shape(tuple(d), batch) for d in shape) + "]"
+        return "[" + ", ".join(format_shape(tuple(d), batch, batch_size) for d in shape) + "]"
     if not batch:
         return str(tuple(shape))
-    return "(" + ", ".join(["None", *(str(d) for d in shape)]) + ")"
+    return "(" + ", ".join([str(batch_size), *(str(d) for d in shape)]) + ")"
+
+
+def _batch_size(layer: Any) -> int | None:
+    """The batch size its output has in the model's graph (an Input's ``batch_size``)."""
+    output = getattr(layer, "_called_output", None)
+    if isinstance(output, (list, tuple)):
+        output = output[0] if output else None
+    return getattr(output, "batch_size", None)
 
 
 def _connections(model: Any) -> list[str] | None:
@@ -196,7 +205,11 @@ def summary_lines(
     rows = [
         (
             f"{prefix}{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",
-            format_shape(_shown_shape(layer), not getattr(layer, "batch_valued", False)),
+            format_shape(
+                _shown_shape(layer),
+                not getattr(layer, "batch_valued", False),
+                _batch_size(layer),
+            ),
             f"{layer.count_params():,}",
         )
         for layer, prefix in entries

@@ -128,3 +128,12 @@ def test_a_models_build_takes_a_batch_shape_as_keras():
     model = Sequential([L.Conv2D(4, 3), L.Flatten(), L.Dense(2)])
     model.build((1, 28, 28, 1))  # a batch of one image
     assert (model.input_shape, model.output_shape) == ((None, 28, 28, 1), (None, 2))
+
+
+def test_the_summary_shows_an_inputs_batch_size_as_keras():
+    x = Input((5,), batch_size=8)
+    model = Model(x, L.Dense(3)(x))
+    lines = []
+    model.summary(print_fn=lines.append)
+    rows = [line for line in lines[0].splitlines() if "(8, " in line]
+    assert len(rows) == 2 and "(8, 5)" in rows[0] and "(8, 3)" in rows[1]  # as Keras 3.15's

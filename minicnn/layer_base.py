@@ -862,7 +862,8 @@ class Layer:
         self.check_inputs([x.shape], [x.dtype])
         if not self.built:
             self.device = backend.device_of(x.data)
-            self._build_sample_shape(x.shape[1:])
+            with _building_for_batch(x.shape[0]):
+                self._build_sample_shape(x.shape[1:])
         resolved = resolve_training(training, self.default_training)
         mask = x._keras_mask if mask is None else mask
         with training_scope(training):
@@ -936,7 +937,8 @@ class Layer:
         self.check_inputs([t.shape for t in tensors], [t.dtype for t in tensors])
         if not self.built:
             self.device = backend.device_of(tensors[0].data)
-            self._build_sample_shape([t.shape[1:] for t in tensors])
+            with _building_for_batch(tensors[0].shape[0]):
+                self._build_sample_shape([t.shape[1:] for t in tensors])
         if masks is not None:
             masks = [_device_mask(m, tensors[0]) for m in masks]
             masks = masks if any(m is not None for m in masks) else None
@@ -1091,7 +1093,7 @@ def _keeping_books(user_build: Any) -> Any:
     @functools.wraps(user_build)
     def build(self: Layer, input_shape: Any) -> None:
         input_shape = self._as_input_shape(input_shape)
-        user_build(self, to_keras_shapes(input_shape))
+        user_build(self, to_keras_shapes(input_shape, _eager_batch[-1]))
         self.sample_input_shape = input_shape
         self.sample_output_shape = self._output_shape_for(input_shape)
         self._hold_tracked_weights(input_shape)
@@ -1298,11 +1300,25 @@ class KerasShape(tuple):
     user's build hands it on (``self.inner.build(input_shape)``, ``super().build(...)``)."""
 
 
-def to_keras_shapes(shape: Any) -> Any:
-    """A sample shape (or a list of them) as KerasShapes, the batch size None."""
+def to_keras_shapes(shape: Any, batch_size: int | None = None) -> Any:
+    """A sample shape (or a list of them) as KerasShapes, the batch size None or given."""
     if isinstance(shape, list):
-        return [to_keras_shapes(s) for s in shape]
-    return KerasShape((None, *shape))
+        return [to_keras_shapes(s, batch_size) for s in shape]
+    return KerasShape((batch_size, *shape))
+
+
+# The batch size of the eager call that builds a layer now: a user's build gets it, as
+# Keras' build of a layer first called on data gets the data's shape.
+_eager_batch: list[int | None] = [None]
+
+
+@contextlib.contextmanager
+def _building_for_batch(size: int) -> Iterator[None]:
+    _eager_batch.append(int(size))
+    try:
+        yield
+    finally:
+        _eager_batch.pop()
 
 
 def from_keras_shapes(shape: Any) -> Any:

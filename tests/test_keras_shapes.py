@@ -137,3 +137,9 @@ def test_the_summary_shows_an_inputs_batch_size_as_keras():
     model.summary(print_fn=lines.append)
     rows = [line for line in lines[0].splitlines() if "(8, " in line]
     assert len(rows) == 2 and "(8, 5)" in rows[0] and "(8, 3)" in rows[1]  # as Keras 3.15's
+
+
+def test_a_users_layer_called_on_data_is_built_for_the_datas_shape_as_in_keras():
+    SEEN.clear()
+    Linear(2)(np.ones((5, 3), np.float32))
+    assert SEEN == [("linear", (5, 3))]  # Keras 3.15 builds it so on its first call

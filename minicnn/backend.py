@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import random
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -277,11 +278,15 @@ _rng = np.random.default_rng()
 
 
 def set_random_seed(seed: int) -> None:
-    """Seed every random draw minicnn makes (like ``keras.utils.set_random_seed``)."""
+    """Seed every random draw minicnn makes, and, as ``keras.utils.set_random_seed`` does,
+    Python's ``random`` and NumPy's global generator (a script's ``np.random.permutation``
+    after it draws what it draws under Keras)."""
     global _rng
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
     _rng = np.random.default_rng(int(seed))
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
 
 
 def rng() -> np.random.Generator:

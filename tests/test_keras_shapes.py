@@ -143,3 +143,15 @@ def test_a_users_layer_called_on_data_is_built_for_the_datas_shape_as_in_keras()
     SEEN.clear()
     Linear(2)(np.ones((5, 3), np.float32))
     assert SEEN == [("linear", (5, 3))]  # Keras 3.15 builds it so on its first call
+
+
+def test_set_random_seed_seeds_python_and_numpy_as_keras():
+    import random
+
+    from minicnn.utils import set_random_seed
+
+    set_random_seed(1)
+    drawn = (np.random.permutation(5).tolist(), random.random())
+    set_random_seed(1)
+    assert drawn == (np.random.permutation(5).tolist(), random.random())
+    assert drawn[0] == [2, 1, 4, 0, 3]  # what NumPy draws after keras.utils.set_random_seed(1)

@@ -1301,9 +1301,10 @@ class KerasShape(tuple):
 
 
 def to_keras_shapes(shape: Any, batch_size: int | None = None) -> Any:
-    """A sample shape (or a list of them) as KerasShapes, the batch size None or given."""
-    if isinstance(shape, list):
-        return [to_keras_shapes(s, batch_size) for s in shape]
+    """A sample shape (or a list or tuple of them) as KerasShapes, the batch size None or
+    given."""
+    if isinstance(shape, list) or _several_shapes(shape):
+        return type(shape)(to_keras_shapes(s, batch_size) for s in shape)
     return KerasShape((batch_size, *shape))
 
 
@@ -1326,7 +1327,7 @@ def from_keras_shapes(shape: Any) -> Any:
     as they are."""
     if isinstance(shape, KerasShape):
         return tuple(shape[1:])
-    if isinstance(shape, (list, tuple)) and any(isinstance(s, KerasShape) for s in shape):
+    if _holds_keras_shapes(shape):
         return type(shape)(from_keras_shapes(s) for s in shape)
     return shape
 
@@ -1341,16 +1342,9 @@ def _taking_keras_shapes(method: Any) -> Any:
         result = method(self, sample)
         if sample is input_shape or result is None:
             return result
-        return _keras_result(result)
+        return to_keras_shapes(result)
 
     return taking
-
-
-def _keras_result(shape: Any) -> Any:
-    """An output shape (or a tuple or list of them) with the batch axis put first."""
-    if _several_shapes(shape):
-        return type(shape)(_keras_result(s) for s in shape)
-    return KerasShape((None, *shape))
 
 
 def _in_keras_shapes(compute_output_shape: Any) -> Any:
@@ -1362,7 +1356,7 @@ def _in_keras_shapes(compute_output_shape: Any) -> Any:
     def compute(self: Layer, input_shape: Any) -> Any:
         if _holds_keras_shapes(input_shape):  # a user's call with Keras' shapes
             return compute_output_shape(self, input_shape)
-        sample = self._as_input_shape(input_shape) if hasattr(self, "takes_list") else input_shape
+        sample = self._as_input_shape(input_shape)
         return batch_taken_off(compute_output_shape(self, to_keras_shapes(sample)))
 
     return compute
@@ -1435,15 +1429,6 @@ def resolve_training(training: bool | None, default: bool) -> bool:
 # own, but not inside a model's pass, which clears them all first (a shared layer keeps each
 # call's losses).
 _forward_depth = [0]
-
-
-def keras_shapes(shapes: Any) -> Any:
-    """Sample shapes as Keras gives them: the batch axis (None) first; a list stays a list."""
-    if shapes is None:
-        return None
-    if isinstance(shapes, list):
-        return [keras_shapes(shape) for shape in shapes]
-    return (None, *shapes)
 
 
 class SymbolicTensor:

@@ -440,7 +440,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             return [t.shape for t in tensors]
         if tensors and not isinstance(shapes, list):
             return tensors[0].shape
-        return layer_base.keras_shapes(shapes)
+        return None if shapes is None else layer_base.to_keras_shapes(shapes)
 
     def _require_built(self) -> None:
         if not self.built:
@@ -890,10 +890,8 @@ class Sequential(Model):
         device: str | None = None,
     ):
         self._setup(name, device)
-        self._initializing = True
         for layer in layers or []:
-            self.add(layer)
-        self._initializing = False
+            self.add(layer, rebuild=False)
         self._named_as_keras_rebuilds()
 
     def _named_as_keras_rebuilds(self) -> None:
@@ -907,7 +905,10 @@ class Sequential(Model):
         return [(layer, (i,)) for i, layer in enumerate(self.layers)]
 
     # -- building ------------------------------------------------------------------------------
-    def add(self, layer: Layer | Input) -> None:
+    def add(self, layer: Layer | Input, rebuild: bool = True) -> None:
+        """Keras' ``add``: the layer appended, built for what the one before gives when the
+        input shape is known. ``rebuild=False`` (what the constructor passes, as Keras')
+        only leaves out the "functional" name Keras' relinking takes."""
         if isinstance(layer, Input):
             if self.layers or self.sample_input_shape is not None:
                 raise ValueError("Input must come first in a Sequential model.")
@@ -935,7 +936,7 @@ class Sequential(Model):
                 # A layer built for this shape keeps its weights, as in Keras.
                 layer._build_sample_shape(shape)
             self._graph_outputs = [layer._connect(self._linked_output(len(self.layers) - 1))]
-        if not getattr(self, "_initializing", False):
+        if rebuild:
             self._named_as_keras_rebuilds()
 
     def _linked_output(self, count: int) -> Any:

@@ -179,7 +179,7 @@ class Compiler:
 
         def walk(model: Any) -> None:
             scoped = isinstance(model, Sequential) or model._subclassed
-            for layer in model.layers:
+            for layer in model._operations:
                 if isinstance(layer, Model):
                     walk(layer)
                     continue
@@ -485,7 +485,7 @@ class Compiler:
         outputs = getattr(self, "_graph_outputs", None)
         if outputs and getattr(outputs[0], "layer", None) is not None:
             return outputs[0].layer
-        return self.layers[-1] if self.layers else None
+        return self._operations[-1] if self._operations else None
 
     @staticmethod
     def _fusable(layer: Any, loss: Any) -> bool:

@@ -84,7 +84,7 @@ class GraphLosses:
                 f"alone. {error}"
             ) from None
         _, self._graph, slots, self._graph_inputs = traced[:4]
-        self.layers = functional.keras_layer_order(self._graph, slots)  # Keras' order
+        self._operations = functional.keras_layer_order(self._graph, slots)  # Keras' order
         self._fixed_training, self._call_arguments = traced[4], traced[5]
         count = len(self._graph_outputs)
         self._output_slots, self._added_slots = slots[:count], slots[count:]

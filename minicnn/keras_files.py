@@ -257,10 +257,11 @@ def sublayer_paths(layer: Any) -> list[tuple[Any, str]]:
 
     skipped = _model_base_attributes() if subclassed else _base_attributes()
     paths: dict[int, str] = {}
-    for attribute in sorted(vars(layer)):
+    attributes = {**vars(layer), "layers": layer.layers} if subclassed else vars(layer)
+    for attribute in sorted(attributes):
         if attribute in skipped:
             continue
-        value = vars(layer)[attribute]
+        value = attributes[attribute]
         if isinstance(value, Layer):
             paths.setdefault(id(value), attribute)
         elif isinstance(value, (list, tuple, dict)):
@@ -305,7 +306,7 @@ def _model_base_attributes() -> set[str]:
             def call(self, x: Any) -> Any:
                 return x
 
-        _MODEL_BASE_ATTRIBUTES.update(set(vars(Probe(name="attribute_probe"))) - {"layers"})
+        _MODEL_BASE_ATTRIBUTES.update(vars(Probe(name="attribute_probe")))
         _MODEL_BASE_ATTRIBUTES.update(_base_attributes())
     return _MODEL_BASE_ATTRIBUTES
 
@@ -321,7 +322,7 @@ def keras_layers(model: Any, config: Any = None) -> list[Any]:
     if type(model).__name__ == "Sequential":
         return [layer for layer in model.layers if not isinstance(layer, InputLayer)]
     if config is not None:
-        by_name = {layer.name: layer for layer in model.layers}
+        by_name = {layer.name: layer for layer in model._operations}
         return [
             by_name[entry["config"]["name"]]
             for entry in config["layers"]
@@ -332,7 +333,7 @@ def keras_layers(model: Any, config: Any = None) -> list[Any]:
 
 def is_op_layer(layer: Any) -> bool:
     """minicnn's layers for what Keras keeps as ops, not layers (no group in its file)."""
-    return type(layer).__name__ in ("OpCall", "TensorArithmetic", "GetItem")
+    return getattr(layer, "keras_operation", False)
 
 
 def graph_order(model: Any) -> list[Any]:

@@ -212,6 +212,9 @@ class Layer:
     # its input's mask on unchanged, unless it reads it (``masked_call``) or makes its own
     # (``compute_mask``); one that does not drops it.
     supports_masking = False
+    # What Keras keeps as an op of a functional graph, not a layer (``x + y``, ``ops.relu(x)``,
+    # ``x[:, 0]``): in the model's ``operations`` and its summary, not in its ``layers``.
+    keras_operation = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A layer written by a user, as in Keras' guide "Making new layers via

@@ -124,7 +124,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self._traced_inputs = functional.as_list(inputs, "inputs")
         traced = functional.trace(inputs, outputs)
         _, self._graph, self._output_slots, self._graph_inputs = traced[:4]
-        self.layers = functional.keras_layer_order(self._graph, self._output_slots)
+        self._operations = functional.keras_layer_order(self._graph, self._output_slots)
         self._fixed_training, self._call_arguments = traced[4], traced[5]
         self._graph_outputs = functional.as_list(outputs, "outputs")
         for t in self._graph_outputs:
@@ -161,7 +161,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self._graph: list[functional.Node] = []
         self.device = backend.resolve_device(device)
         self.name = name or backend.unique_name(self._default_name)
-        self.layers: list[Layer] = []
+        self._operations: list[Layer] = []
         self.sample_input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
@@ -266,10 +266,10 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 if (
                     subclassed
                     and isinstance(item, Layer)
-                    and all(item is not k for k in self.layers)
+                    and all(item is not k for k in self._operations)
                 ):
                     item.to(self.device)
-                    self.layers.append(item)
+                    self._operations.append(item)
                 elif getattr(item, "is_metric", False):  # Keras logs it after compile's
                     tracked = self.__dict__.setdefault("_tracked_metrics", [])
                     if all(item is not m for m in tracked):
@@ -280,7 +280,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def serializable(self) -> bool:
         """Whether ``get_config`` rebuilds the model: not a subclassed one, nor one with a
         Lambda layer (their architecture is Python code)."""
-        return not self._subclassed and all(layer.serializable for layer in self.layers)
+        return not self._subclassed and all(layer.serializable for layer in self._operations)
 
     def _require_config(self, what: str, subclass_with_config: bool = False) -> None:
         """Refuse ``what`` for a model whose architecture a config does not hold; with
@@ -300,7 +300,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 "Python code, which a file cannot hold. Save its weights with save_weights and "
                 "load them into a new instance with load_weights."
             )
-        for layer in self.layers:
+        for layer in self._operations:
             if not layer.serializable:
                 raise TypeError(
                     f"{what}: {layer.describe()} runs Python code, which a file cannot hold "
@@ -317,7 +317,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
     def __repr__(self) -> str:
         return (
-            f"<{type(self).__name__} name={self.name} layers={len(self.layers)} "
+            f"<{type(self).__name__} name={self.name} layers={len(self._operations)} "
             f"device={self.device}>"
         )
 
@@ -348,7 +348,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
         self.device = backend.resolve_device(device)
         self._captured_step = None
-        for layer in self.layers:
+        for layer in self._operations:
             layer.to(self.device)
         if self.optimizer is not None:
             self.optimizer.to(self.device)
@@ -358,7 +358,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """The graph: each layer with the slots of its inputs (see ``functional.Node``); a
         subclassed model's layers are listed as a chain (its graph is its code)."""
         if self._subclassed:
-            return [(layer, (i,)) for i, layer in enumerate(self.layers)]
+            return [(layer, (i,)) for i, layer in enumerate(self._operations)]
         return self._graph
 
     def build(self, input_shape: Any) -> None:
@@ -408,7 +408,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def built(self) -> bool:
         if self._subclassed:  # a layer that call() never uses stays unbuilt, as in Keras
             return self.sample_input_shape is not None
-        return self.sample_input_shape is not None and all(layer.built for layer in self.layers)
+        return self.sample_input_shape is not None and all(
+            layer.built for layer in self._operations
+        )
 
     @property
     def sample_output_shape(self) -> Any:
@@ -420,7 +422,11 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             return [t.sample_shape for t in self._graph_outputs]
         if self._graph_outputs:
             return self._graph_outputs[0].sample_shape
-        return self.layers[-1].sample_output_shape if self.layers else self.sample_input_shape
+        return (
+            self._operations[-1].sample_output_shape
+            if self._operations
+            else self.sample_input_shape
+        )
 
     @property
     def input_shape(self) -> Any:
@@ -451,30 +457,30 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
     @property
     def weights(self) -> list[Tensor]:
-        return [w for layer in self.layers for w in layer.weights]
+        return [w for layer in self._operations for w in layer.weights]
 
     @property
     def trainable_weights(self) -> list[Tensor]:
         """The weights the optimizer updates: none of a frozen layer, no moving statistics."""
-        return [w for layer in self.layers for w in layer.trainable_weights]
+        return [w for layer in self._operations for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list[Tensor]:
-        return [w for layer in self.layers for w in layer.non_trainable_weights]
+        return [w for layer in self._operations for w in layer.non_trainable_weights]
 
     @property
     def trainable(self) -> bool:
-        return any(layer.trainable for layer in self.layers)
+        return any(layer.trainable for layer in self._operations)
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
         """``model.trainable = False`` freezes every layer, as in Keras."""
-        for layer in self.layers:
+        for layer in self._operations:
             layer.trainable = value
 
     def count_params(self) -> int:
         self._require_built()
-        return sum(layer.count_params() for layer in self.layers)
+        return sum(layer.count_params() for layer in self._operations)
 
     def quantize(
         self, mode: str | None = None, config: Any = None, filters: Any = None, **kwargs: Any
@@ -521,11 +527,53 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 layer.quantize(mode, config=config)
         self._captured_step = None
 
-    def get_layer(self, name: str) -> Layer:
-        for layer in self.layers:
+    @property
+    def layers(self) -> list[Layer]:
+        """Keras' ``model.layers``: a functional model's InputLayers and layers in Keras'
+        order, without the ops of its graph (``x + y``, ``ops.relu(x)``, ``x[:, 0]``, which
+        ``operations`` lists too); a Sequential's layers; a subclassed model's, as its code
+        assigned them. A new list each time, as in Keras."""
+        return [
+            layer
+            for layer in self._operations
+            if not layer.keras_operation and not getattr(layer, "selects_output", False)
+        ]
+
+    @layers.setter
+    def layers(self, _: Any) -> None:
+        raise AttributeError(
+            "`Model.layers` is reserved and cannot be assigned (as in Keras): give the "
+            "attribute another name; a Sequential's layers change by add() and pop()."
+        )
+
+    @property
+    def operations(self) -> list[Layer]:
+        """Keras' ``model.operations``: the layers and the ops of the graph, in Keras' order."""
+        return [la for la in self._operations if not getattr(la, "selects_output", False)]
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """Keras' ``get_layer``: a layer of ``model.layers`` by its name or its index."""
+        if index is not None and name is not None:
+            raise ValueError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
+        layers = self.layers
+        if index is not None:
+            if len(layers) <= index:
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model "
+                    f"'{self.name}' only has {len(layers)} layers."
+                )
+            return layers[index]
+        if name is None:
+            raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+        for layer in layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"No layer named {name!r} in model '{self.name}'.")
+        raise ValueError(
+            f"No layer named {name!r} in model '{self.name}'. Existing layers are: "
+            f"{[layer.name for layer in layers]}."
+        )
 
     def summary(
         self,
@@ -549,17 +597,17 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         )
 
     def get_weights(self) -> list[np.ndarray]:
-        return [w for layer in self.layers for w in layer.get_weights()]
+        return [w for layer in self._operations for w in layer.get_weights()]
 
     def set_weights(self, weights: list[Any]) -> None:
         self._require_built()
-        expected = sum(len(layer.weights) for layer in self.layers)
+        expected = sum(len(layer.weights) for layer in self._operations)
         if len(weights) != expected:
             raise ValueError(
                 f"Model '{self.name}' expects {expected} weight arrays, got {len(weights)}."
             )
         i = 0
-        for layer in self.layers:
+        for layer in self._operations:
             k = len(layer.weights)
             layer.set_weights(list(weights[i : i + k]))
             i += k
@@ -640,7 +688,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def _all_layers(self) -> list[Layer]:
         """The layers, and those of nested models, all the way down."""
         found = []
-        for layer in self.layers:
+        for layer in self._operations:
             found.append(layer)
             if isinstance(layer, Model):
                 found.extend(layer._all_layers())
@@ -737,7 +785,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def losses(self) -> list[Tensor]:
         """The layers' weight penalties and losses (Keras' ``model.losses``), and those the
         model's own call added (``self.add_loss`` in a subclassed model's ``call``)."""
-        return [penalty for layer in self.layers for penalty in layer.losses] + list(
+        return [penalty for layer in self._operations for penalty in layer.losses] + list(
             self._call_losses
         )
 
@@ -778,7 +826,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             else list(self.sample_input_shape),
             "layers": [
                 {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self.layers
+                for layer in self._operations
             ],
         }
 
@@ -898,11 +946,11 @@ class Sequential(Model):
         """Keras' Sequential makes a Functional model of its layers each time it links
         them (made, a layer added or popped, built), which takes the next "functional"
         name: taken here too, so that later models and layers get Keras' names."""
-        if self.sample_input_shape is not None and self.layers:
+        if self.sample_input_shape is not None and self._operations:
             backend.unique_name("functional")
 
     def _nodes(self) -> list[functional.Node]:
-        return [(layer, (i,)) for i, layer in enumerate(self.layers)]
+        return [(layer, (i,)) for i, layer in enumerate(self._operations)]
 
     # -- building ------------------------------------------------------------------------------
     def add(self, layer: Layer | Input, rebuild: bool = True) -> None:
@@ -910,7 +958,7 @@ class Sequential(Model):
         input shape is known. ``rebuild=False`` (what the constructor passes, as Keras')
         only leaves out the "functional" name Keras' relinking takes."""
         if isinstance(layer, Input):
-            if self.layers or self.sample_input_shape is not None:
+            if self._operations or self.sample_input_shape is not None:
                 raise ValueError("Input must come first in a Sequential model.")
             self.sample_input_shape = layer.sample_shape
             self._graph_inputs, self._graph_outputs = [layer], [layer]
@@ -919,23 +967,23 @@ class Sequential(Model):
             raise TypeError(f"Sequential.add takes a Layer or Input, got {type(layer).__name__}.")
         layer.to(self.device)
         if (
-            not self.layers
+            not self._operations
             and self.sample_input_shape is None
             and layer.input_shape_hint is not None
         ):
             self.sample_input_shape = layer.input_shape_hint
-        self.layers.append(layer)
+        self._operations.append(layer)
         if self.sample_input_shape is not None:
             shape = (
-                self.layers[-2].sample_output_shape
-                if len(self.layers) > 1
+                self._operations[-2].sample_output_shape
+                if len(self._operations) > 1
                 else self.sample_input_shape
             )
             layer.check_inputs([(None, *shape)], [backend.FLOAT])
             if not layer.built or layer.sample_input_shape != tuple(shape):
                 # A layer built for this shape keeps its weights, as in Keras.
                 layer._build_sample_shape(shape)
-            self._graph_outputs = [layer._connect(self._linked_output(len(self.layers) - 1))]
+            self._graph_outputs = [layer._connect(self._linked_output(len(self._operations) - 1))]
         if rebuild:
             self._named_as_keras_rebuilds()
 
@@ -946,18 +994,18 @@ class Sequential(Model):
             dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
             self._graph_inputs = [Input(self.sample_input_shape, dtype=dtype)]
         x: Any = self._graph_inputs[0]
-        for layer in self.layers[:count]:
+        for layer in self._operations[:count]:
             x = layer._connect(x)
         return x
 
     def pop(self) -> Layer:
         """Remove the last layer and return it, as Keras does (compile again before training:
         the optimizer's state belongs to the old layers)."""
-        if not self.layers:
+        if not self._operations:
             raise TypeError(f"Model '{self.name}' has no layers to pop.")
-        layer = self.layers.pop()
+        layer = self._operations.pop()
         if self.sample_input_shape is not None:
-            self._graph_outputs = [self._linked_output(len(self.layers))]
+            self._graph_outputs = [self._linked_output(len(self._operations))]
         self._named_as_keras_rebuilds()
         return layer
 
@@ -965,11 +1013,11 @@ class Sequential(Model):
         """Create every layer's weights for samples of ``input_shape`` (batch left out)."""
         shape = sample_shape(input_shape)
         self.sample_input_shape = shape
-        for layer in self.layers:
+        for layer in self._operations:
             if not layer.built or layer.sample_input_shape != shape:
                 layer._build_sample_shape(shape)
             shape = layer.sample_output_shape
-        self._graph_outputs = [self._linked_output(len(self.layers))]
+        self._graph_outputs = [self._linked_output(len(self._operations))]
         self._named_as_keras_rebuilds()
 
     @classmethod
@@ -992,7 +1040,7 @@ class Sequential(Model):
             **mixed_config(self),
             "layers": [
                 {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self.layers
+                for layer in self._operations
             ],
         }
 

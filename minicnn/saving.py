@@ -331,7 +331,7 @@ def _check_same_layers(
         raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
     if not same_graph:
         raise ModelFileError(f"{path} was written for another architecture than this model's.")
-    ours = [(type(layer).__name__, layer.get_config()) for layer in model.layers]
+    ours = [(type(layer).__name__, layer.get_config()) for layer in model._operations]
     if configs:
         saved = [(name, _unnamed(_completed(name, config))) for name, config in saved]
         ours = [(name, _unnamed(config)) for name, config in ours]

@@ -45,7 +45,7 @@ def _batch_size(layer: Any) -> int | None:
 
 def _connections(model: Any) -> list[str] | None:
     """Keras' "Connected to" cells (``name[call][0]``, the inputs joined by ", "; a shared
-    layer's calls one after another), one per layer of ``model.layers``, or None for a model
+    layer's calls one after another), one per layer of ``model.operations``, or None for a model
     whose layers each take the one before (a Sequential or a chain), which has no column."""
     from .functional import call_indices, input_count, is_chain
 
@@ -66,7 +66,7 @@ def _connections(model: Any) -> list[str] | None:
     cells: dict[int, list[str]] = {}
     for layer, sources in nodes:
         cells.setdefault(id(layer), []).extend(ref(s) for s in sources if s >= k)
-    return [", ".join(cells.get(id(layer), [])) or "-" for layer in model.layers]
+    return [", ".join(cells.get(id(layer), [])) or "-" for layer in model._operations]
 
 
 def _shown_shape(layer: Any) -> Any:
@@ -197,8 +197,8 @@ def summary_lines(
 ) -> list[str]:
     connections = _connections(model)
     header = HEADER if connections is None else (*HEADER, "Connected to")
-    cell_of = dict(zip(map(id, model.layers), connections or [], strict=False))
-    shown = [la for la in model.layers if not getattr(la, "selects_output", False)]
+    cell_of = dict(zip(map(id, model._operations), connections or [], strict=False))
+    shown = [la for la in model._operations if not getattr(la, "selects_output", False)]
     first, last = layer_index_range(shown, layer_range)
     top = shown[first:last]
     entries = _entries(top, expand_nested)

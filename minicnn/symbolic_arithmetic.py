@@ -43,6 +43,7 @@ class TensorArithmetic(Layer):
 
     takes_list = True
     takes_batch_values = True
+    keras_operation = True
 
     def __init__(
         self,
@@ -191,6 +192,8 @@ def symbolic_operation(operation: str, left: Any, right: Any = None) -> Symbolic
 class GetItem(Layer):
     """Keras' GetItem: ``x[key]`` with NumPy's basic indexing (ints, slices, ``None`` and
     ``...``), the key read with the batch axis first, which it must keep: ``x[:, 0]``."""
+
+    keras_operation = True
 
     def __init__(self, key: Any, **kwargs: Any) -> None:
         kwargs.setdefault("name", backend.unique_name("get_item"))

@@ -41,6 +41,7 @@ class OpCall(Layer):
 
     takes_list = True
     takes_batch_values = True
+    keras_operation = True
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 The expected orders are Keras 3.15's for the same program."""
 
 import numpy as np
+import pytest
 
 from minicnn import Input, Model
 from minicnn import layers as L
@@ -133,3 +134,46 @@ def test_a_shared_output_layer_is_not_last_yet_its_softmax_goes_to_the_loss():
     expected = losses.categorical_crossentropy(targets, model.predict(data, verbose=0))
     expected = float(np.mean(np.asarray(getattr(expected, "data", expected))))
     np.testing.assert_allclose(model.evaluate(data, targets, verbose=0), expected, rtol=1e-5)
+
+
+def test_a_graphs_ops_are_operations_not_layers_as_in_keras():
+    from minicnn import ops
+
+    x = Input((4,))
+    h = ops.relu(L.Dense(3)(x) + 1.0)
+    model = Model(x, L.Dense(2)(h[:, :2]))
+    # Keras 3.15: model.layers [InputLayer, Dense, Dense]; model.operations with its ops.
+    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense", "Dense"]
+    names = [op.name for op in model.operations]
+    assert [n.rstrip("_0123456789") for n in names] == [
+        "input_layer",
+        "dense",
+        "add",
+        "relu",
+        "get_item",
+        "dense",
+    ]
+    assert model.get_layer(index=2) is model.layers[2] is model.operations[5]
+    assert model.get_layer(model.layers[1].name) is model.layers[1]
+    assert model.layers is not model.layers  # a new list each time, as Keras'
+    for call, message in [
+        (lambda: model.get_layer(index=3), "only has 3 layers"),
+        (lambda: model.get_layer(names[2]), "No layer named"),
+        (lambda: model.get_layer("x", index=0), "Provide only"),
+        (lambda: model.get_layer(), "Provide either"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call()
+    with pytest.raises(AttributeError, match="reserved"):
+        model.layers = []
+
+
+def test_one_output_of_a_nested_model_is_no_layer_nor_operation():
+    x = Input((3,))
+    twin = Model(x, [L.Dense(2)(x), L.Dense(4)(x)])
+    y = Input((3,))
+    first, second = twin(y)
+    model = Model(y, L.Concatenate()([first, second]))
+    kinds = ["InputLayer", "Functional", "Concatenate"]
+    assert [type(layer).__name__.replace("Model", "Functional") for layer in model.layers] == kinds
+    assert len(model.operations) == 3

@@ -31,7 +31,7 @@ def torch_file(name: str) -> tuple[Path, np.ndarray, np.ndarray]:
 
 
 def kinds(model) -> list[str]:
-    return [type(layer).__name__ for layer in model.layers]
+    return [type(layer).__name__ for layer in model.operations]
 
 
 def close(got: np.ndarray, expected: np.ndarray, tolerance: float = 2e-6) -> None:

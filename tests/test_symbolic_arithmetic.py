@@ -73,7 +73,7 @@ def test_a_model_with_arithmetic_trains_saves_and_loads(tmp_path, device):
     model.save(tmp_path / "arithmetic.minicnn")
     loaded = load_model(tmp_path / "arithmetic.minicnn", device=device)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
-    kinds = [type(layer).__name__ for layer in loaded.layers]
+    kinds = [type(layer).__name__ for layer in loaded.operations]
     assert kinds.count("TensorArithmetic") == 6
 
 

@@ -80,7 +80,7 @@ def test_int_inputs_keep_their_dtype_through_ops():
 def test_an_op_layer_differentiates():
     x = Input((4, 3))
     model = Model(x, ops.mean(x * ops.rsqrt(1.0 + ops.sum(x * x, axis=-1, keepdims=True)), [1]))
-    ops_layers = [layer for layer in model.layers if isinstance(layer, L.OpCall)]
+    ops_layers = [layer for layer in model.operations if isinstance(layer, L.OpCall)]
     assert [layer.function for layer in ops_layers] == ["sum", "rsqrt", "mean"]
     array = np.random.default_rng(2).standard_normal((2, 4, 3))
     check_gradients(lambda t: model(t), array, rtol=1e-4)

@@ -282,6 +282,8 @@ class MultiHeadAttention(_AttentionLayer):
     Keras': query, key and value kernels (features, heads, dim) with biases (heads, dim), then
     the output kernel (heads, value_dim, out) and bias (out,)."""
 
+    shape_arguments = ("value_shape", "key_shape")  # Keras' build(query_shape, value_shape)
+
     def __init__(
         self,
         num_heads: int,

@@ -27,7 +27,7 @@ class _BatchMixing(_RandomLayer):
         images = x["images"] if isinstance(x["images"], Tensor) else Tensor(x["images"])
         if not self.built:
             self.device = backend.device_of(images.data)
-            self.build(images.shape[1:])
+            self._build_sample_shape(images.shape[1:])
         out = dict(x)
         if not resolve_training(training, self.default_training):
             return out

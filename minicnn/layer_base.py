@@ -125,6 +125,14 @@ def _is_shape_list(input_shape: Any) -> bool:
 
 
 def _channels_first_shape(layer: Any, input_shape: Any) -> Any:
+    keras = keras_shapes_given(input_shape)  # from a user's code: Keras' shapes in and out
+    sample = as_sample_shapes(input_shape)
+    with _shapes_mode(True):
+        out = _channels_first_sample_shape(layer, sample)
+    return to_keras_shapes(out, _batch_of(input_shape)) if keras else out
+
+
+def _channels_first_sample_shape(layer: Any, input_shape: Any) -> Any:
     main = input_shape[0] if _is_shape_list(input_shape) else input_shape
     spatial = len(main) - layer.channels_first_axis - 1
     given = input_shape if _is_shape_list(input_shape) else tuple(input_shape)
@@ -215,6 +223,9 @@ class Layer:
     # What Keras keeps as an op of a functional graph, not a layer (``x + y``, ``ops.relu(x)``,
     # ``x[:, 0]``): in the model's ``operations`` and its summary, not in its ``layers``.
     keras_operation = False
+    # The names of the input shapes after the first that Keras' build and
+    # compute_output_shape take one by one (MultiHeadAttention's value_shape, key_shape).
+    shape_arguments: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A layer written by a user, as in Keras' guide "Making new layers via
@@ -228,11 +239,16 @@ class Layer:
                 cls.compute_output_shape = _taking_keras_shapes(_with_unknown_sizes(compute))
             else:
                 cls.compute_output_shape = _in_keras_shapes(compute)
-        if own and "build" in cls.__dict__:
+        model = getattr(cls, "is_model", False)  # a model's build takes Keras' shapes itself
+        if own and "build" in cls.__dict__ and not model:
             cls.build = _taking_keras_shapes(cls.__dict__["build"])
         if own and "call" in cls.__dict__:
-            cls.call = _training_optional(cls.__dict__["call"])
-        if own or getattr(cls, "is_model", False):
+            cls.call = _in_sample_shapes(_training_optional(cls.__dict__["call"]), True)
+        if own and "__call__" in cls.__dict__:
+            cls.__call__ = _in_sample_shapes(cls.__dict__["__call__"], True)
+        if model and not own and "call" in cls.__dict__:  # a subclassed model's, the user's
+            cls.call = _in_sample_shapes(cls.__dict__["call"], False)
+        if own or model:
             return  # minicnn's own layers, and models (their build and call are Model's)
         cls._tracks_layers = True
         if "build" in cls.__dict__:
@@ -250,16 +266,18 @@ class Layer:
                 # Keras' call(targets, logits, sample_weights=None): tensors one by one.
                 cls._spreads_inputs = cls.takes_list = True
                 cls._spread_names = tuple(p.name for p in positional)
-                cls.call = _spreading(user_call, "training" in parameters)
+                cls.call = _in_sample_shapes(_spreading(user_call, "training" in parameters), False)
                 return
             if "mask" in parameters:  # Keras' call(inputs, mask=None): it reads masks
-                cls.masked_call = _with_mask(user_call, "training" in parameters)
+                masked = _with_mask(user_call, "training" in parameters)
+                cls.masked_call = _in_sample_shapes(masked, False)
                 cls._reads_user_mask = True
                 cls.reads_list_masks = True  # called on a list, it gets a mask each
             if "training" not in parameters and not any(
                 p.kind is p.VAR_KEYWORD for p in parameters.values()
             ):
                 cls.call = _without_training(user_call)
+            cls.call = _in_sample_shapes(cls.call, False)
 
     # Whether the layer takes Keras' ``data_format`` (the layers on images and volumes).
     takes_data_format = False
@@ -451,9 +469,10 @@ class Layer:
     def _output_shape_for(self, input_shape: Any) -> Shape:
         """``compute_output_shape``, or, for a layer of the user's that has none (Keras does
         not ask for it), the shape its call gives one sample of zeros."""
-        if type(self).compute_output_shape is not Layer.compute_output_shape:
-            return self.compute_output_shape(input_shape)
-        return sizes_found(self._probed_output_shape, input_shape)
+        with _shapes_mode(True):
+            if type(self).compute_output_shape is not Layer.compute_output_shape:
+                return self.compute_output_shape(input_shape)
+            return sizes_found(self._probed_output_shape, input_shape)
 
     def _probed_output_shape(self, input_shape: Shape, kwargs: dict | None = None) -> Shape:
         """The shape of what ``call`` gives one sample of zeros (no graph recorded)."""
@@ -696,7 +715,8 @@ class Layer:
 
     def _build_sample_shape(self, input_shape: Any) -> None:
         """``build`` for a sample's shape (a model's ``build`` takes Keras' batch shapes)."""
-        self.build(input_shape)
+        with _shapes_mode(True):
+            self.build(input_shape)
 
     # -- Keras' saving hooks ---------------------------------------------------------------------
     def save_own_variables(self, store: dict[str, Any]) -> None:
@@ -1095,8 +1115,12 @@ def _keeping_books(user_build: Any) -> Any:
 
     @functools.wraps(user_build)
     def build(self: Layer, input_shape: Any) -> None:
-        input_shape = self._as_input_shape(input_shape)
-        user_build(self, to_keras_shapes(input_shape, _eager_batch[-1]))
+        given = input_shape
+        input_shape = self._as_input_shape(as_sample_shapes(input_shape))
+        keras = given if keras_shapes_given(given) else None
+        batch = _batch_of(keras) if keras is not None else _eager_batch[-1]
+        with _shapes_mode(False):
+            user_build(self, to_keras_shapes(input_shape, batch))
         self.sample_input_shape = input_shape
         self.sample_output_shape = self._output_shape_for(input_shape)
         self._hold_tracked_weights(input_shape)
@@ -1335,19 +1359,109 @@ def from_keras_shapes(shape: Any) -> Any:
     return shape
 
 
-def _taking_keras_shapes(method: Any) -> Any:
-    """One of minicnn's own ``build`` or ``compute_output_shape`` (which take a sample's
-    shape), also taking a user's KerasShapes, and giving them back so."""
+# Whether the shapes handed to a layer's build and compute_output_shape now are a sample's,
+# as minicnn's own code passes them (its layers, models, graphs), or Keras' (the batch axis
+# first), as a user's code passes them: a user's call of ``Dense(3).build((None, 4))``,
+# ``conv.compute_output_shape(x.shape)``. The user's code runs in Keras' shapes; minicnn's
+# own build, compute_output_shape and call run in a sample's.
+_sample_shapes: list[bool] = [False]
+
+
+@contextlib.contextmanager
+def _shapes_mode(sample: bool) -> Iterator[None]:
+    _sample_shapes.append(sample)
+    try:
+        yield
+    finally:
+        _sample_shapes.pop()
+
+
+def sample_shapes() -> contextlib.AbstractContextManager[None]:
+    """For minicnn's own code outside a layer (a file's writer): shapes without the batch
+    axis."""
+    return _shapes_mode(True)
+
+
+def _in_sample_shapes(method: Any, sample: bool) -> Any:
+    """``method`` run in a sample's shapes (minicnn's own code) or in Keras' (a user's)."""
 
     @functools.wraps(method)
-    def taking(self: Layer, input_shape: Any) -> Any:
-        sample = from_keras_shapes(input_shape)
-        result = method(self, sample)
-        if sample is input_shape or result is None:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        _sample_shapes.append(sample)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _sample_shapes.pop()
+
+    return run
+
+
+def keras_shapes_given(shape: Any) -> bool:
+    """Whether ``shape`` (one shape, or a list or tuple of them) is Keras' batch shape: a
+    user's KerasShape, or any shape a user's code passes."""
+    return _holds_keras_shapes(shape) or not _sample_shapes[-1]
+
+
+def as_sample_shapes(shape: Any) -> Any:
+    """A shape handed to build or compute_output_shape, as a sample's: the batch axis taken
+    off Keras' shapes (see ``keras_shapes_given``)."""
+    if not keras_shapes_given(shape):
+        return shape
+    if isinstance(shape, (list, tuple)) and _several_shapes(shape):
+        return type(shape)(as_sample_shapes(s) for s in shape)
+    if isinstance(shape, (list, tuple)) and not shape:
+        raise ValueError(
+            "A shape with Keras' batch axis first was expected (build((None, 4))), got ()."
+        )
+    return sample_shape(tuple(shape)[1:]) if isinstance(shape, (list, tuple)) else shape
+
+
+def _batch_of(shape: Any) -> int | None:
+    """The batch size of Keras' shape (the first's of several)."""
+    first = shape[0] if _several_shapes(shape) else shape
+    return first[0] if first else None
+
+
+def _taking_keras_shapes(method: Any) -> Any:
+    """One of minicnn's own ``build`` or ``compute_output_shape`` (which take a sample's
+    shape), also taking Keras' shapes from a user's code, and giving them back so."""
+
+    @functools.wraps(method)
+    def taking(self: Layer, input_shape: Any, *more: Any, **named: Any) -> Any:
+        if more or named:  # Keras' build(query_shape, value_shape, key_shape=None)
+            input_shape = _shapes_one_by_one(self, input_shape, more, named)
+        keras = keras_shapes_given(input_shape)
+        sample = as_sample_shapes(input_shape) if keras else input_shape
+        try:
+            with _shapes_mode(True):
+                result = method(self, sample)
+        except IndexError as error:  # an axis read from a sample that has none
+            if not keras or () not in (sample if _several_shapes(sample) else [sample]):
+                raise
+            raise ValueError(
+                f"{self.describe()} takes samples with at least one axis; {input_shape} is "
+                "a batch of single values (a shape for build has the batch axis first, as "
+                "in Keras: build((None, 4)))."
+            ) from error
+        if not keras or result is None:
             return result
-        return to_keras_shapes(result)
+        return to_keras_shapes(result, _batch_of(input_shape))
 
     return taking
+
+
+def _shapes_one_by_one(layer: Layer, first: Any, more: tuple, named: dict) -> list[Any]:
+    """The list of input shapes of a layer whose Keras build and compute_output_shape take
+    them one by one (``shape_arguments``: the names of those after the first)."""
+    names = layer.shape_arguments
+    unknown = set(named) - set(names)
+    if len(more) > len(names) or unknown:
+        raise TypeError(
+            f"{layer.describe()}: build and compute_output_shape take one input shape (a "
+            f"list of them for several inputs), got more: {more or sorted(unknown)}."
+        )
+    given = {**dict(zip(names[: len(more)], more, strict=True)), **named}
+    return [first, *(given[n] for n in names if given.get(n) is not None)]
 
 
 def _in_keras_shapes(compute_output_shape: Any) -> Any:
@@ -1357,10 +1471,12 @@ def _in_keras_shapes(compute_output_shape: Any) -> Any:
 
     @functools.wraps(compute_output_shape)
     def compute(self: Layer, input_shape: Any) -> Any:
-        if _holds_keras_shapes(input_shape):  # a user's call with Keras' shapes
-            return compute_output_shape(self, input_shape)
-        sample = self._as_input_shape(input_shape)
-        return batch_taken_off(compute_output_shape(self, to_keras_shapes(sample)))
+        keras = keras_shapes_given(input_shape)  # a user's call with Keras' shapes
+        with _shapes_mode(False):
+            if keras:
+                return compute_output_shape(self, input_shape)
+            sample = self._as_input_shape(input_shape)
+            return batch_taken_off(compute_output_shape(self, to_keras_shapes(sample)))
 
     return compute
 
@@ -1633,7 +1749,7 @@ class InputLayer(Layer):
         super().__init__(**kwargs)
         self.shape = sample_shape(shape)
         self.input_dtype = input_dtype(dtype)
-        self.build(self.shape)
+        self._build_sample_shape(self.shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if not fits(input_shape, self.shape):
@@ -1775,3 +1891,9 @@ def _unpickled_layer(
     if backend.device_here(device) == "gpu":
         layer.to("gpu")
     return layer
+
+
+# The base build too takes Keras' shapes from a user's code (Flatten().build((None, 4, 4))),
+# and what the base __call__ does (build, output shapes) is minicnn's own code.
+Layer.build = _taking_keras_shapes(Layer.build)  # type: ignore[method-assign]
+Layer.__call__ = _in_sample_shapes(Layer.__call__, True)  # type: ignore[method-assign]

@@ -478,6 +478,21 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         for layer in self._operations:
             layer.trainable = value
 
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Keras' ``model.compute_output_shape((None, 28, 28, 1))``: the output's shape for
+        input of that shape, the batch axis first (one per output for several); sizes the
+        model leaves open come out as that input gives them."""
+        several = isinstance(input_shape, list)
+        zeros = [
+            Tensor(backend.to_device(np.zeros((1, *shape), backend.FLOAT), self.device))
+            for shape in (input_shape if several else [input_shape])
+        ]
+        with no_grad():
+            out = self._forward(zeros if several else zeros[0], False)
+        if isinstance(out, (list, tuple)):
+            return [tuple(o.shape[1:]) for o in out]
+        return tuple(out.shape[1:])
+
     def count_params(self) -> int:
         self._require_built()
         return sum(layer.count_params() for layer in self._operations)

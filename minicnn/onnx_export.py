@@ -21,6 +21,7 @@ import numpy as np
 
 from . import backend
 from .config import epsilon as backend_epsilon
+from .layer_base import sample_shapes
 from .onnx_names import ACTIVATIONS, ARITHMETIC
 from .protobuf import bytes_field, float_field, int_field, text_field
 
@@ -992,7 +993,8 @@ def export_onnx(model: Any, path: str | os.PathLike) -> None:
         raise ValueError("export(format='onnx'): the model is not built; give it an Input.")
     g = _Graph()
     input_shape = tuple(model.sample_input_shape)
-    result, shape = _model_graph(g, model, "input", input_shape)
+    with sample_shapes():  # the layers' shapes as minicnn's own code reads them
+        result, shape = _model_graph(g, model, "input", input_shape)
     output = g.op("Identity", [result], "output")
     graph = (
         b"".join(bytes_field(1, n) for n in g.nodes)

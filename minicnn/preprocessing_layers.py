@@ -251,7 +251,7 @@ class Normalization(Layer):
         parts = [data] if hasattr(data, "shape") else list(data)
         arrays = [np.asarray(backend.to_numpy(p), np.float64) for p in parts]
         if not self.built:
-            self.build(arrays[0].shape[1:])
+            self._build_sample_shape(arrays[0].shape[1:])
         values = np.concatenate(arrays)
         kept = self._kept_axes(values.ndim)
         over = tuple(a for a in range(values.ndim) if a not in kept)

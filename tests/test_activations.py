@@ -149,7 +149,7 @@ def test_prelu_learns_one_slope_per_value_or_per_shared_axes(device):
     x = np.random.default_rng(0).standard_normal((2, 3, 3, 4)) + 0.05
     layer = L.PReLU(alpha_initializer="random_uniform", shared_axes=[1, 2])
     layer.device = device
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     (alpha,) = layer.get_weights()
     assert alpha.shape == (1, 1, 4) and layer.count_params() == 4
     out = layer(Tensor(backend.to_device(x.astype(np.float32), device)))
@@ -159,9 +159,9 @@ def test_prelu_learns_one_slope_per_value_or_per_shared_axes(device):
     from minicnn.activation_ops import prelu
 
     check_gradients(prelu, x, np.asarray(alpha, np.float64) + 0.1, device=device)
-    assert L.PReLU().build((5, 2)) is None  # one alpha per value without shared axes
+    assert L.PReLU().build((None, 5, 2)) is None  # one alpha per value without shared axes
     with pytest.raises(ValueError, match=r"shared_axes \[3\] are not axes"):
-        L.PReLU(shared_axes=3).build((5, 2))
+        L.PReLU(shared_axes=3).build((None, 5, 2))
 
 
 def test_prelu_saves_its_settings_and_adds_its_penalty(tmp_path):

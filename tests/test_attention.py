@@ -35,7 +35,7 @@ def mha_oracle(query, value, key, weights, key_dim, causal=False):
 def built_mha(device, shapes, **kwargs):
     layer = L.MultiHeadAttention(**kwargs)
     layer.to(device)
-    layer.build(shapes)
+    layer.build([(None, *shape) for shape in shapes])  # Keras' shapes: the batch first
     return layer
 
 
@@ -71,7 +71,7 @@ def test_attention_gradients(device):
     check_gradients(lambda q, *ws: run(q, q, *ws), query, *params, device=device)
     dot = L.Attention(use_scale=True)
     dot.to(device)
-    dot.build([(3, 4), (5, 4)])
+    dot.build([(None, 3, 4), (None, 5, 4)])
 
     def run_dot(q, v, scale):
         dot._weights = [scale]
@@ -179,7 +179,7 @@ def test_concat_scores_follow_keras_test_values():
     query = np.array([[[1.0, 1.1, 1.2, 1.3], [2.0, 2.1, 2.2, 2.3]]])
     key = np.array([[[1.5, 1.6, 1.7, 1.8], [2.5, 2.6, 2.7, 2.8], [3.5, 3.6, 3.7, 3.8]]])
     layer = L.Attention(score_mode="concat")
-    layer.build([query.shape[1:], key.shape[1:]])
+    layer.build([query.shape, key.shape])
     scores = layer.scores(Tensor(query), Tensor(key)).data
     # Keras' own expected values (tanh sums over the four features)
     np.testing.assert_allclose(scores[0, 0], [3.96753427840, 3.99558784825, 3.99940254147])
@@ -197,7 +197,7 @@ def test_additive_scores_attend_like_a_loop_and_their_gradients_check(kind, devi
         "additive plain": lambda: L.AdditiveAttention(use_scale=False),
     }[kind]()
     layer.to(device)
-    layer.build([query.shape[1:], value.shape[1:], key.shape[1:]])
+    layer.build([query.shape, value.shape, key.shape])
     weights = [rng.uniform(0.5, 1.5, w.shape) for w in layer.get_weights()]
     layer.set_weights(weights)
     stored = [w.astype(np.float64) for w in layer.get_weights()]
@@ -277,7 +277,7 @@ def test_group_query_attention_follows_keras_einsums(shared, device):
     query, value = rng.standard_normal((2, 2, 5, 8))
     layer = L.GroupQueryAttention(head_dim=4, num_query_heads=6, num_key_value_heads=shared)
     layer.to(device)
-    layer.build([query.shape[1:], value.shape[1:]])
+    layer.build([query.shape, value.shape])
     assert [w.shape for w in layer.weights][:4] == [(8, 6, 4), (6, 4), (8, shared, 4), (shared, 4)]
     layer.set_weights([rng.standard_normal(w.shape) * 0.5 for w in layer.weights])
     weights = [w.astype(np.float64) for w in layer.get_weights()]

@@ -60,7 +60,7 @@ def test_a_clip_run_in_two_halves_equals_it_run_whole(device):
     expected = host(whole(on(x, device)).data)
     half = L.ConvLSTM2D(2, 3, padding="same", return_sequences=True, return_state=True)
     half.to(device)
-    half.build((6, 4, 4, 1))
+    half.build((None, 6, 4, 4, 1))
     half.set_weights(whole.get_weights())
     first, h, c = half(on(x[:, :3], device))
     second, _, _ = half(on(x[:, 3:], device), initial_state=[h, c])
@@ -101,7 +101,7 @@ def test_a_masked_conv_lstm_on_one_pixel_is_an_lstm(
     expected = [host(t.data) for t in lstm(on(x, device), mask=on(mask, device))]
     conv = L.ConvLSTM1D(3, 1, **options)
     conv.to(device)
-    conv.build((5, 1, 4))
+    conv.build((None, 5, 1, 4))
     conv.set_weights([w[None] for w in lstm.get_weights()[:2]] + [lstm.get_weights()[2]])
     got = conv(on(x[:, :, None], device), mask=on(mask, device))
     for mine, want in zip(got, expected, strict=True):
@@ -131,7 +131,7 @@ def test_masked_and_started_gradients(device):
     mask = np.array([[1, 1, 0, 1], [1, 0, 0, 0]], bool)
     layer = L.ConvLSTM2D(2, 3, padding="same", return_sequences=True, return_state=True)
     layer.to(device)
-    layer.build((4, 3, 3, 1))
+    layer.build((None, 4, 3, 3, 1))
     weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights]
 
     def run(xt, ht, ct, *wt):
@@ -150,7 +150,7 @@ def test_channels_first_states_and_saving(tmp_path):
     model = Model([clip, h_in, c_in], first(clip, initial_state=[h_in, c_in]))
     assert model.output_shape == [(None, 3, 4, 5)] * 3
     last = L.ConvLSTM2D(3, 3, padding="same", return_state=True)
-    last.build((3, 4, 5, 2))
+    last.build((None, 3, 4, 5, 2))
     last.set_weights(first.get_weights())
     to_last = lambda a: np.moveaxis(a, -3, -1)  # noqa: E731
     want = last([to_last(x), to_last(h0), to_last(c0)])
@@ -205,7 +205,7 @@ def test_bidirectional_conv_lstm_gradients(device):
     mask = backend.to_device(np.array([[1, 1, 0], [1, 0, 1]], bool), device)
     both = L.Bidirectional(L.ConvLSTM2D(2, 2, padding="same", return_state=True), "sum")
     both.to(device)
-    both.build((3, 3, 2, 1))
+    both.build((None, 3, 3, 2, 1))
     weights = [rng.standard_normal(w.shape) * 0.5 for w in both.weights]
 
     def run(xt, *wt):

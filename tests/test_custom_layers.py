@@ -73,7 +73,7 @@ def test_the_guides_linear_layer(device):
 def test_weight_gradients_check_in_float64(device):
     layer = Linear(3)
     layer.to(device)
-    layer.build((4,))
+    layer.build((None, 4))
     x = np.random.default_rng(1).standard_normal((5, 4))
     w, b = (np.random.default_rng(2).standard_normal(s) for s in ((4, 3), (3,)))
 

@@ -70,7 +70,7 @@ def test_dilated_conv_matches_loops_and_its_gradients_check(rate, padding, devic
     x = rng.standard_normal((2, 7, 8, 2))
     layer = L.Conv2D(3, 3, padding=padding, dilation_rate=rate)
     layer.to(device)
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     w, b = layer.get_weights()
     out = host(layer(backend.to_device(x.astype(np.float32), device)))
     expected = naive_conv(x, w, (1, 1), padding, rate) + b
@@ -93,7 +93,7 @@ def test_depthwise_and_separable_layer_gradients(device):
 def test_separable_is_depthwise_then_pointwise():
     x = np.random.default_rng(3).standard_normal((2, 6, 6, 3))
     layer = L.SeparableConv2D(5, 3, padding="same", depth_multiplier=2)
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     depthwise, pointwise, bias = layer.get_weights()
     expected = naive_conv(x, depthwise, (1, 1), "same", depthwise=True) @ pointwise[0, 0] + bias
     np.testing.assert_allclose(layer(x.astype(np.float32)).data, expected, rtol=1e-4, atol=1e-5)
@@ -224,7 +224,7 @@ def test_grouped_convolutions_match_loops_per_group_and_their_gradients_check(
     layer = L.Conv2D(
         filters, kernel, strides, padding, groups=groups, dilation_rate=dilation, use_bias=False
     )
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     w = layer.get_weights()[0]
     assert w.shape == (*layer.kernel_size, 6 // groups, filters)
     step, out_step = 6 // groups, filters // groups
@@ -254,7 +254,7 @@ def test_grouped_conv1d_and_bad_groups():
     kernel, bias = layer.get_weights()
     assert kernel.shape == (3, 2, 6)
     first = L.Conv1D(3, 3, padding="causal")
-    first.build((7, 2))
+    first.build((None, 7, 2))
     first.set_weights([kernel[:, :, :3], bias[:3]])
     np.testing.assert_allclose(out[..., :3], first(x[..., :2]).data, rtol=1e-6)
     model = Sequential([Input((8, 8, 4)), L.Conv2D(8, 3, groups=4)])

@@ -32,7 +32,7 @@ def test_dot_follows_einsum_and_its_gradients_check(case, device):
     expected = expected.reshape(len(first), 1) if expected.ndim == 1 else expected
     out = layer(on)
     np.testing.assert_allclose(host(out), expected, rtol=1e-12)
-    assert out.shape[1:] == layer.compute_output_shape([first_shape[1:], second_shape[1:]])
+    assert out.shape == layer.compute_output_shape([first_shape, second_shape])
     check_gradients(lambda a, b: L.Dot(axes=axes)([a, b]), first, second, device=device)
 
 

@@ -75,7 +75,7 @@ def test_einsum_dense_values_gradients_and_dense_equivalence(device):
     x = rng.standard_normal((2, 3, 5))
     layer = L.EinsumDense("abc,cde->abde", (None, 2, 4), bias_axes="e", activation="tanh")
     layer.to(device)
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     kernel, bias = (rng.standard_normal(w.shape) for w in layer.weights)
     assert bias.shape == (4,)
     layer.set_weights([kernel, bias])

@@ -106,7 +106,7 @@ def test_layers_take_instances_and_save_them(tmp_path, device):
     x = np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32)
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0))
     rebuilt = L.Dense.from_config(config)
-    rebuilt.build((6,))
+    rebuilt.build((None, 6))
     np.testing.assert_array_equal(rebuilt.get_weights()[0], dense.get_weights()[0])
 
 
@@ -115,7 +115,7 @@ def test_a_plain_function_initializer():
         return np.full(shape, 0.01, np.float32)
 
     layer = L.Dense(2, kernel_initializer=small)
-    layer.build((3,))
+    layer.build((None, 3))
     np.testing.assert_array_equal(layer.get_weights()[0], np.float32(0.01))
 
 

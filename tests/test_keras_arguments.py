@@ -304,7 +304,7 @@ def test_a_channels_first_conv_lstm_takes_time_then_channels():
     )
     out_last = last(x)
     x_first = np.moveaxis(x, -1, 2)
-    first.build(x_first.shape[1:])
+    first.build(x_first.shape)
     first.set_weights(last.get_weights())
     out_first = first(x_first)
     assert first.sample_output_shape == [(3, 3, 5, 5), (3, 5, 5), (3, 5, 5)]

@@ -3,6 +3,7 @@ and ``output_shape`` put the batch axis first. The expected values are Keras 3.1
 (JAX backend) for the same program."""
 
 import numpy as np
+import pytest
 
 from minicnn import Input, Model, Sequential, ops
 from minicnn import layers as L
@@ -155,3 +156,85 @@ def test_set_random_seed_seeds_python_and_numpy_as_keras():
     set_random_seed(1)
     assert drawn == (np.random.permutation(5).tolist(), random.random())
     assert drawn[0] == [2, 1, 4, 0, 3]  # what NumPy draws after keras.utils.set_random_seed(1)
+
+
+def weight_shapes(layer):
+    return [tuple(w.shape) for w in layer.weights]
+
+
+def test_a_users_direct_build_and_compute_output_shape_take_kerass_batch_shapes():
+    # Keras 3.15's weights and shapes for the same calls.
+    dense = L.Dense(3)
+    dense.build((None, 4))
+    assert weight_shapes(dense) == [(4, 3), (3,)]
+    assert dense.compute_output_shape((None, 4)) == (None, 3)
+    conv = L.Conv2D(2, 3)
+    conv.build((None, 8, 8, 1))
+    assert weight_shapes(conv) == [(3, 3, 1, 2), (2,)]
+    assert conv.compute_output_shape((2, 8, 8, 1)) == (2, 6, 6, 2)  # the batch size kept
+    assert conv(np.zeros((2, 8, 8, 1), np.float32)).shape == (2, 6, 6, 2)
+    lstm = L.LSTM(2)
+    lstm.build((None, 5, 3))
+    assert weight_shapes(lstm) == [(3, 8), (2, 8), (8,)]
+    assert lstm.compute_output_shape((None, 5, 3)) == (None, 2)
+    states = L.LSTM(3, return_sequences=True, return_state=True)
+    assert list(states.compute_output_shape((None, 5, 2))) == [(None, 5, 3), (None, 3), (None, 3)]
+    embedding = L.Embedding(10, 4)
+    embedding.build((None, 7))
+    assert embedding.compute_output_shape((None, 7)) == (None, 7, 4)
+    norm = L.LayerNormalization()
+    norm.build((None, 3, 5))
+    assert weight_shapes(norm) == [(5,), (5,)]
+    first = L.Conv2D(2, 3, data_format="channels_first")
+    assert first.compute_output_shape((None, 1, 8, 8)) == (None, 2, 6, 6)
+    assert L.Flatten().compute_output_shape((None, 4, 4)) == (None, 16)
+    assert L.Concatenate().compute_output_shape([(2, 3), (2, 4)]) == (2, 7)
+    flatten = L.Flatten()
+    flatten.build((None, 2, 3))
+    assert flatten.built
+
+
+def test_multi_head_attention_takes_its_shapes_one_by_one_as_in_keras():
+    mha = L.MultiHeadAttention(2, 4)
+    mha.build((None, 5, 6), (None, 7, 6))
+    qkv = [(6, 2, 4), (2, 4)] * 3
+    assert weight_shapes(mha) == [*qkv, (2, 4, 6), (6,)]
+    assert mha.compute_output_shape((None, 5, 6), value_shape=(None, 7, 6)) == (None, 5, 6)
+    with pytest.raises(TypeError, match="one input shape"):
+        L.Dense(2).build((None, 3), (None, 3))
+
+
+def test_a_users_layer_builds_built_in_layers_with_plain_keras_shapes():
+    class Block(L.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dense = L.Dense(3)
+
+        def build(self, input_shape):
+            self.dense.build((None, 4))
+
+        def call(self, x):
+            assert self.dense.compute_output_shape(x.shape) == (x.shape[0], 3)
+            return self.dense(x)
+
+    block = Block()
+    assert block(np.ones((2, 4), np.float32)).shape == (2, 3)
+    assert weight_shapes(block) == [(4, 3), (3,)]
+
+
+def test_a_models_compute_output_shape_is_kerass():
+    x = Input((8, 8, 1))
+    model = Model(x, L.Dense(5)(L.Flatten()(L.Conv2D(2, 3)(x))))
+    assert model.compute_output_shape((None, 8, 8, 1)) == (None, 5)
+    stack = Sequential([L.Dense(4), L.Dense(2)])
+    stack.build((None, 3))
+    assert stack.compute_output_shape((None, 3)) == (None, 2)
+    open_sizes = Sequential([Input((None, None, 1)), L.Conv2D(3, 3), L.MaxPooling2D()])
+    assert open_sizes.compute_output_shape((4, 10, 12, 1)) == (4, 4, 5, 3)
+
+
+def test_a_bad_shape_for_build_names_the_problem():
+    with pytest.raises(ValueError, match=r"batch axis first, as in Keras: build\(\(None, 4\)\)"):
+        L.Dense(3).build((4,))
+    with pytest.raises(ValueError, match="batch axis first"):
+        L.Flatten().build(())

@@ -10,7 +10,7 @@ from minicnn.autograd import Tensor
 def check_layer_gradients(layer, x, training=False, seed=None, device="cpu"):
     """Gradient check of a layer's own call path, with float64 weights swapped in."""
     layer.to(device)
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     rng = np.random.default_rng(11)
     # State weights (moving statistics) take no gradient: they stay fixed, and positive.
     params = len(layer.weights) - layer.state_weight_count
@@ -77,19 +77,19 @@ def test_output_shapes_match_forward():
 
 def test_weight_layout_is_keras():
     conv = L.Conv2D(8, (3, 2), input_shape=(10, 10, 5))
-    conv.build((10, 10, 5))
+    conv.build((None, 10, 10, 5))
     kernel, bias = conv.get_weights()
     assert kernel.shape == (3, 2, 5, 8) and bias.shape == (8,)
     assert kernel.dtype == np.float32 and not bias.any()
     dense = L.Dense(7)
-    dense.build((12,))
+    dense.build((None, 12))
     assert [w.shape for w in dense.get_weights()] == [(12, 7), (7,)]
 
 
 def test_weight_layout_drives_the_computation():
     # Kernel[kh, kw, in, out] must multiply x[h+kh, w+kw, in]: pick one tap and see it move.
     conv = L.Conv2D(1, 3)
-    conv.build((3, 3, 2))
+    conv.build((None, 3, 3, 2))
     kernel = np.zeros((3, 3, 2, 1), np.float32)
     kernel[0, 2, 1, 0] = 1.0  # top row, right column, channel 1
     conv.set_weights([kernel, np.zeros(1, np.float32)])
@@ -100,7 +100,7 @@ def test_weight_layout_drives_the_computation():
 
 def test_set_weights_checks_count_and_shapes():
     dense = L.Dense(3)
-    dense.build((4,))
+    dense.build((None, 4))
     with pytest.raises(ValueError, match="expects 2 weight arrays"):
         dense.set_weights([np.zeros((4, 3))])
     with pytest.raises(ValueError, match=r"weight 0 must have shape \(4, 3\)"):
@@ -109,7 +109,7 @@ def test_set_weights_checks_count_and_shapes():
 
 def test_get_weights_returns_copies():
     dense = L.Dense(2)
-    dense.build((2,))
+    dense.build((None, 2))
     w = dense.get_weights()[0]
     w[:] = 42
     assert not (dense.get_weights()[0] == 42).any()
@@ -134,7 +134,7 @@ def test_set_weights_takes_copies(device):
 def test_glorot_uniform_limits_and_fans():
     backend.set_random_seed(0)
     conv = L.Conv2D(64, 3)
-    conv.build((8, 8, 32))
+    conv.build((None, 8, 8, 32))
     kernel = conv.get_weights()[0]
     limit = np.sqrt(6 / (32 * 9 + 64 * 9))
     assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.95 * limit
@@ -166,13 +166,13 @@ def test_unknown_layer_keyword_is_named():
 
 def test_layer_errors_name_the_layer_and_the_problem():
     with pytest.raises(ValueError, match=r"Layer 'conv2d' \(Conv2D\).*cannot follow Flatten"):
-        L.Conv2D(4, 3).build((64,))
+        L.Conv2D(4, 3).build((None, 64))
     with pytest.raises(ValueError, match=r"Layer 'max_pooling2d' \(MaxPooling2D\).*Pooling cannot"):
-        L.MaxPooling2D().build((10,))
+        L.MaxPooling2D().build((None, 10))
     with pytest.raises(ValueError, match=r"'conv2d_1'.*3x3 'valid' window does not fit its 2x2"):
-        L.Conv2D(4, 3).build((2, 2, 1))
+        L.Conv2D(4, 3).build((None, 2, 2, 1))
     with pytest.raises(ValueError, match=r"'max_pooling2d_1'.*2x2 pool does not fit its 1x1"):
-        L.MaxPooling2D(2).build((1, 1, 8))
+        L.MaxPooling2D(2).build((None, 1, 1, 8))
 
 
 def test_dense_acts_on_the_last_axis_like_keras(device):

@@ -108,7 +108,7 @@ def test_masked_recurrences_gradients_check_in_float64(kind, zero_output, return
     rng = np.random.default_rng(2)
     layer = RNNS[kind](return_sequences=return_sequences, zero_output_for_mask=zero_output)
     layer.to(device)
-    layer.build((5, 3))
+    layer.build((None, 5, 3))
     x = rng.standard_normal((3, 5, 3))
     mask = backend.to_device(
         np.array([[1, 1, 0, 1, 0], [0, 1, 1, 1, 1], [1, 0, 0, 0, 0]], bool), device
@@ -455,7 +455,7 @@ def test_batch_normalization_takes_the_moments_of_kept_steps_in_training(device)
     mask = np.ones((3, 5), bool)
     mask[0, 3:], mask[1, 1:] = False, False
     bn = L.BatchNormalization(momentum=0.9)
-    bn.build((5, 4))
+    bn.build((None, 5, 4))
     gamma, beta = rng.normal(size=4), rng.normal(size=4)
     bn.set_weights([gamma, beta, np.zeros(4), np.ones(4)])
     bn.to(device)

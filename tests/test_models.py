@@ -606,7 +606,7 @@ def test_summary_after_training_counts_the_optimizer_like_keras_3(device):
 
 def test_a_built_layer_added_to_a_sequential_keeps_its_weights():
     dense = L.Dense(3)
-    dense.build((4,))
+    dense.build((None, 4))
     weights = [w.copy() for w in dense.get_weights()]
     model = Sequential([Input((4,)), dense])
     for a, b in zip(model.get_weights(), weights, strict=True):

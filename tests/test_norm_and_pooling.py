@@ -133,7 +133,7 @@ def test_batch_norm_follows_keras_rules(device):
     x = (rng.standard_normal((16, 3, 3, 4)) * 3 + 2).astype(np.float32)
     layer = L.BatchNormalization(momentum=0.9, epsilon=1e-3)
     layer.to(device)
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     assert [w.shape for w in layer.weights] == [(4,)] * 4
     assert len(layer.trainable_weights) == 2 and len(layer.non_trainable_weights) == 2
     out = host(layer(backend.to_device(x, device), training=True))
@@ -345,7 +345,7 @@ def test_variance_scaling_initializers_have_keras_variances(name, variance):
 
 def test_layers_take_the_initializers_by_name():
     layer = L.Dense(3, kernel_initializer="ones", bias_initializer="random_uniform")
-    layer.build((4,))
+    layer.build((None, 4))
     kernel, bias = layer.get_weights()
     np.testing.assert_array_equal(kernel, np.ones((4, 3)))
     assert np.abs(bias).max() <= 0.05 and np.abs(bias).max() > 0

@@ -62,7 +62,7 @@ def test_cells_follow_keras_equations(kind, options, device):
     x = rng.standard_normal((3, 6, 4))
     layer = KINDS[kind](5, **options)
     layer.to(device)
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.get_weights()]
     layer.set_weights(weights)
     got = backend.to_numpy(layer(backend.to_device(x, device)).data)
@@ -95,7 +95,7 @@ def test_gradients_with_dropout_masks(kind, device):
 def test_keras_weight_shapes_and_initial_values():
     backend.set_random_seed(0)
     lstm = L.LSTM(8)
-    lstm.build((5, 3))
+    lstm.build((None, 5, 3))
     kernel, recurrent, bias = lstm.get_weights()
     assert kernel.shape == (3, 32) and recurrent.shape == (8, 32) and bias.shape == (32,)
     np.testing.assert_array_equal(bias, [0] * 8 + [1] * 8 + [0] * 16)  # unit_forget_bias
@@ -175,7 +175,7 @@ def test_bidirectional_reads_both_ways_and_merges(merge_mode, return_sequences, 
     x = rng.standard_normal((2, 5, 3))
     layer = L.Bidirectional(L.GRU(4, return_sequences=return_sequences), merge_mode)
     layer.to(device)
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.get_weights()]
     layer.set_weights(weights)
     forward = oracle("GRU", x, *weights[:3], return_sequences=return_sequences)
@@ -222,7 +222,7 @@ def test_time_distributed_applies_one_layer_to_every_step(device):
     x = rng.standard_normal((2, 4, 5, 5, 1))
     wrapper = L.TimeDistributed(L.Conv2D(3, 3, activation="relu"))
     wrapper.to(device)
-    wrapper.build(x.shape[1:])
+    wrapper.build(x.shape)
     assert wrapper.sample_output_shape == (4, 3, 3, 3) and len(wrapper.weights) == 2
     got = backend.to_numpy(wrapper(backend.to_device(x, device)).data)
     inner = wrapper.layer

@@ -30,7 +30,7 @@ def test_returned_states_and_a_sequence_run_in_two_halves(kind, return_sequences
     np.testing.assert_allclose(host(states[0].data), last, rtol=1e-6)  # h is the last output
     half = KINDS[kind](5, return_sequences=return_sequences, return_state=True)
     half.to(device)
-    half.build((4, 4))
+    half.build((None, 4, 4))
     half.set_weights(whole.get_weights())
     _, *middle = half(on(x[:, :4]))
     second, *end = half(on(x[:, 4:]), initial_state=middle)
@@ -46,7 +46,7 @@ def test_gradients_through_initial_and_returned_states(kind, return_sequences, d
     rng = np.random.default_rng(1)
     layer = KINDS[kind](3, return_sequences=return_sequences, return_state=True)
     layer.to(device)
-    layer.build((4, 2))
+    layer.build((None, 4, 2))
     x = rng.standard_normal((2, 4, 2))
     states = [rng.standard_normal((2, 3)) for _ in range(2 if kind == "LSTM" else 1)]
     weights = [rng.standard_normal(w.shape) * 0.5 for w in layer.weights]
@@ -281,7 +281,7 @@ def test_a_stateful_bidirectional_carries_both_layers_states():
     assert both.stateful and [s.shape for s in carried] == [(2, 2)] * 4
     second = model.predict(x, batch_size=2, verbose=0)
     started = L.Bidirectional(L.LSTM(2, return_sequences=True))
-    started.build((3, 2))
+    started.build((None, 3, 2))
     started.set_weights(both.get_weights())
     expected = started(x, initial_state=[Tensor(s) for s in carried])
     np.testing.assert_allclose(second, expected.data, rtol=1e-5, atol=1e-6)

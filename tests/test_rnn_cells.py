@@ -169,7 +169,7 @@ def test_bidirectional_rnn_of_a_cell_equals_bidirectional_lstm(device):
     cells = L.Bidirectional(L.RNN(L.LSTMCell(3), return_sequences=True, return_state=True))
     for layer in (fused, cells):
         layer.to(device)
-        layer.build((5, 2))
+        layer.build((None, 5, 2))
     cells.set_weights(fused.get_weights())
     on = lambda a: backend.to_device(a, device)  # noqa: E731
     for mine, theirs in zip(cells(on(x), mask=on(mask)), fused(on(x), mask=on(mask)), strict=True):

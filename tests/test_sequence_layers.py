@@ -37,7 +37,7 @@ def naive_conv1d(x, kernel, bias, stride, padding, dilation):
 
 def built(layer, input_shape, device):
     layer.device = device
-    layer.build(input_shape)
+    layer.build((None, *input_shape))  # Keras' shape: the batch first
     return layer
 
 

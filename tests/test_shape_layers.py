@@ -55,7 +55,7 @@ def test_layer_normalization_over_other_axes(axis, device):
     x = rng.standard_normal((2, 3, 4, 5)) * 2 + 1
     layer = L.LayerNormalization(axis=axis)
     layer.to(device)
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     axes = tuple(sorted({a % 4 for a in (axis if isinstance(axis, list) else [axis])}))
     shapes = tuple(x.shape[a] for a in axes)
     assert [w.shape for w in layer.weights] == [shapes, shapes]
@@ -137,7 +137,7 @@ def test_rms_normalization_follows_its_definition_and_keras_example(axis, device
     x = rng.standard_normal((2, 3, 4, 5)) * 2 + 1
     layer = L.RMSNormalization(axis=axis)
     layer.to(device)
-    layer.build(x.shape[1:])
+    layer.build(x.shape)
     axes = (3,) if axis == -1 else (1, 3)
     shape = tuple(x.shape[a] for a in axes)
     assert [w.shape for w in layer.weights] == [shape]

@@ -38,7 +38,7 @@ def test_one_training_call_follows_keras_update(kind, iterations, device):
     x = rng.integers(0, 10, shape) if kind == "embedding" else rng.standard_normal(shape)
     layer = L.SpectralNormalization(make(), power_iterations=iterations)
     layer.to(device)
-    layer.build(shape[1:])
+    layer.build(shape)
     before = [w.astype(np.float64) for w in layer.get_weights()]
     expected_kernel, expected_u = keras_update(before[0], before[-1], iterations)
     out = host(layer(backend.to_device(x.astype(np.float32), device), training=True))
@@ -46,7 +46,7 @@ def test_one_training_call_follows_keras_update(kind, iterations, device):
     np.testing.assert_allclose(after[0], expected_kernel, rtol=2e-5, atol=1e-6)
     np.testing.assert_allclose(after[-1], expected_u, rtol=2e-5, atol=1e-6)
     plain = make()
-    plain.build(shape[1:])
+    plain.build(shape)
     plain.set_weights(after[:-1])
     np.testing.assert_allclose(out, plain(x.astype(np.float32)).data, rtol=1e-5, atol=1e-6)
     inference = host(layer(backend.to_device(x.astype(np.float32), device)))

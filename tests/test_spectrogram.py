@@ -68,19 +68,19 @@ def test_stft_spectrogram_follows_numpy_fft(mode, padding, device):
         np.testing.assert_allclose(np.sin(out), unit.imag, atol=2e-5)
     else:
         np.testing.assert_allclose(out, arranged(expected, False), rtol=1e-4, atol=2e-5)
-    assert out.shape[1:] == layer.compute_output_shape((50, 2))
+    assert (None, *out.shape[1:]) == layer.compute_output_shape((None, 50, 2))
 
 
 def test_stft_spectrogram_shapes_weights_and_gradients(device):
     assert L.STFTSpectrogram(frame_length=256, frame_step=128, fft_length=512).compute_output_shape(
-        (160000, 1)
-    ) == (1249, 257)  # Keras' docstring examples
+        (3, 160000, 1)
+    ) == (3, 1249, 257)  # Keras' docstring examples
     same = L.STFTSpectrogram(frame_length=256, frame_step=128, fft_length=512, padding="same")
-    assert same.compute_output_shape((160000, 2)) == (1250, 514)
+    assert same.compute_output_shape((3, 160000, 2)) == (3, 1250, 514)
     image = L.STFTSpectrogram(
         frame_length=256, frame_step=128, fft_length=512, padding="same", expand_dims=True
     )
-    assert image.compute_output_shape((160000, 3)) == (1250, 257, 3)
+    assert image.compute_output_shape((3, 160000, 3)) == (3, 1250, 257, 3)
     x = np.random.default_rng(1).standard_normal((2, 30, 3))
     expanded = L.STFTSpectrogram("magnitude", 8, 4, expand_dims=True)(x.astype(np.float32))
     flat = L.STFTSpectrogram("magnitude", 8, 4)(x.astype(np.float32))
@@ -174,9 +174,9 @@ def test_mel_spectrogram_follows_keras_steps(device):
     decibels = 10 * np.log10(np.maximum(mels, 1e-10))
     decibels = np.maximum(decibels, decibels.max(axis=(1, 2), keepdims=True) - 30.0)
     np.testing.assert_allclose(out, decibels.transpose(0, 2, 1), atol=2e-3)
-    assert out.shape[1:] == layer.compute_output_shape((1000,))
+    assert out.shape == layer.compute_output_shape(x.shape)
     docstring = L.MelSpectrogram(num_mel_bins=64, sampling_rate=8000, sequence_stride=256)
-    assert docstring.compute_output_shape((16000,)) == (64, 63)  # Keras' docstring example
+    assert docstring.compute_output_shape((None, 16000)) == (None, 64, 63)  # Keras' docstring
     raw = L.MelSpectrogram(128, 64, power_to_db=False, mag_exp=1.0, num_mel_bins=8)
     magnitudes = np.abs(numpy_keras_stft(x, 128, 64, 128, "hann"))
     expected = (magnitudes @ loop_mel_matrix(8, 65, 16000, 20.0, 8000.0)).transpose(0, 2, 1)

@@ -29,7 +29,7 @@ def test_class_tokens_go_before_the_steps_and_positions_are_added(device):
     positions = L.PositionEmbedding(6)
     positions.to(device)
     table = RNG.standard_normal((6, 2)).astype(np.float32)
-    positions.build((4, 2))
+    positions.build((None, 4, 2))
     positions.set_weights([table])
     p = backend.to_numpy(positions(backend.to_device(x, device)).data)
     np.testing.assert_array_equal(p, np.broadcast_to(table[:4], (3, 4, 2)))  # the first steps
@@ -39,7 +39,7 @@ def test_class_tokens_go_before_the_steps_and_positions_are_added(device):
 def test_gradients_check_in_float64(kind, device):
     layer = L.ClassToken(3) if kind == "ClassToken" else L.PositionEmbedding(5)
     layer.to(device)
-    layer.build((4, 2))
+    layer.build((None, 4, 2))
     x = RNG.standard_normal((2, 4, 2))
     w = RNG.standard_normal(layer.get_weights()[0].shape)
 

@@ -78,10 +78,10 @@ def test_builtin_layers_name_their_weights_as_keras():
 
 def test_weights_are_attributes_and_missing_ones_are_named():
     dense = L.Dense(3)
-    dense.build((4,))
+    dense.build((None, 4))
     assert dense.kernel is dense.weights[0] and dense.bias.shape == (3,)
     norm = L.BatchNormalization()
-    norm.build((2,))
+    norm.build((None, 2))
     assert norm.moving_variance.name == "moving_variance"
     with pytest.raises(AttributeError, match="'Dense' object has no attribute 'gamma'"):
         _ = dense.gamma

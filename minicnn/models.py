@@ -342,7 +342,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             model.add_loss([tensors[ref] for ref in config["added_losses"]])
         for ref, name in config.get("added_metrics", []):
             model.add_metric(tensors[ref], name=name)
-        return restore_mixed(model, config)
+        return restore_mixed(_frozen_as_saved(model, config), config)
 
     def to(self, device: str) -> Model:
         """Move weights and optimizer state to 'cpu', 'gpu' or 'auto'; returns the model."""
@@ -365,6 +365,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """Keras' ``model.build(input_shape)``: the shape of a batch, its size first
         (``build((None, 784))``, ``build((1, 28, 28, 1))``; a list of them for several
         inputs)."""
+        first = tuple(input_shape) if not isinstance(input_shape, list) else ()
+        if first and not isinstance(first[0], (list, tuple)):
+            self._build_batch = first[0]  # a Sequential's Input takes it, as Keras' does
         self._build_sample_shape(_batch_dropped(input_shape))
 
     def _build_sample_shape(self, input_shape: Any) -> None:
@@ -461,20 +464,28 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
     @property
     def trainable_weights(self) -> list[Tensor]:
-        """The weights the optimizer updates: none of a frozen layer, no moving statistics."""
+        """The weights the optimizer updates: none of a frozen layer, no moving statistics;
+        none at all of a frozen model (as in Keras, even where a layer inside was unfrozen
+        after it)."""
+        if not self.trainable:
+            return []
         return [w for layer in self._operations for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list[Tensor]:
+        if not self.trainable:
+            return self.weights
         return [w for layer in self._operations for w in layer.non_trainable_weights]
 
     @property
     def trainable(self) -> bool:
-        return any(layer.trainable for layer in self._operations)
+        """The model's own flag, as Keras': what was last set on it (True at first)."""
+        return self.__dict__.get("_trainable", True)
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
         """``model.trainable = False`` freezes every layer, as in Keras."""
+        self._trainable = bool(value)
         for layer in self._operations:
             layer.trainable = value
 
@@ -605,8 +616,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         ``layer_range`` (two regular expressions of layer names) limits the rows, as in
         Keras 3; sized as Keras sizes it for the terminal (``line_length`` and
         ``positions``, fractions of the line, as in Keras), long names broken between words
-        and cut with "…" as Rich does."""
-        self._require_built()
+        and cut with "…" as Rich does. A model not built yet shows its layers as Keras does,
+        each "?" and "0 (unbuilt)"."""
         print_summary(
             self, print_fn, show_trainable, expand_nested, layer_range, line_length, positions
         )
@@ -653,6 +664,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             return self._connect(x)
         out = x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device))
         if not self.built:
+            self._build_batch = int(out.shape[0])  # as Keras builds on the first call's shape
             self._build_sample_shape(out.shape[1:])
         return self._masked_forward(out, training)
 
@@ -867,6 +879,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             if value is not None:
                 config[key] = value
         config.update(mixed_config(self))
+        if not self.trainable:
+            config["trainable"] = False
         if self._added_slots:
             nodes = self._nodes()
             config["inputs"] = [layer.name for layer, _ in nodes[: len(self._graph_inputs)]]
@@ -1007,7 +1021,8 @@ class Sequential(Model):
         the input when it is missing (built later, or layers popped)."""
         if not self._graph_inputs or self._graph_inputs[0].sample_shape != self.sample_input_shape:
             dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
-            self._graph_inputs = [Input(self.sample_input_shape, dtype=dtype)]
+            batch = self.__dict__.get("_build_batch")
+            self._graph_inputs = [Input(self.sample_input_shape, batch_size=batch, dtype=dtype)]
         x: Any = self._graph_inputs[0]
         for layer in self._operations[:count]:
             x = layer._connect(x)
@@ -1042,7 +1057,7 @@ class Sequential(Model):
             model.add(Input(tuple(config["input_shape"]), dtype=config.get("input_dtype")))
         for entry in config["layers"]:
             model.add(layer_from_config(entry))
-        return restore_mixed(model, config)
+        return restore_mixed(_frozen_as_saved(model, config), config)
 
     def get_config(self) -> dict[str, Any]:
         dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
@@ -1053,11 +1068,20 @@ class Sequential(Model):
             else None,
             **({"input_dtype": dtype} if dtype is not None else {}),
             **mixed_config(self),
+            **({} if self.trainable else {"trainable": False}),
             "layers": [
                 {"class_name": type(layer).__name__, "config": layer.get_config()}
                 for layer in self._operations
             ],
         }
+
+
+def _frozen_as_saved(model: Model, config: dict[str, Any]) -> Model:
+    """The model with the flag of a frozen model that its config kept (its layers keep
+    their own, which may differ: one unfrozen after the model was frozen)."""
+    if config.get("trainable") is False:
+        model._trainable = False
+    return model
 
 
 def _first_mask(layer: Layer, x: Any, mask: Any, own: dict) -> Any:

@@ -76,6 +76,17 @@ def _shown_shape(layer: Any) -> Any:
     return last.sample_shape if hasattr(last, "shape") else layer.sample_output_shape
 
 
+def _shape_and_params(layer: Any) -> tuple[str, str]:
+    """A row's Output Shape and Param # cells; Keras' "?" and "0 (unbuilt)" for a layer not
+    built yet (a Sequential without an Input before its first data)."""
+    if not layer.built:
+        return "?", "0 (unbuilt)"
+    shape = format_shape(
+        _shown_shape(layer), not getattr(layer, "batch_valued", False), _batch_size(layer)
+    )
+    return shape, f"{layer.count_params():,}"
+
+
 def _trainable_cell(layer: Any) -> str:
     """Keras' show_trainable column: Y or N for a layer with weights, - for one without."""
     if not layer.weights:
@@ -205,12 +216,7 @@ def summary_lines(
     rows = [
         (
             f"{prefix}{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",
-            format_shape(
-                _shown_shape(layer),
-                not getattr(layer, "batch_valued", False),
-                _batch_size(layer),
-            ),
-            f"{layer.count_params():,}",
+            *_shape_and_params(layer),
         )
         for layer, prefix in entries
     ]

@@ -59,3 +59,13 @@ def summary_models(lib):
             yield model.name, model, kwargs
     yield "branches_positions", branches, {"line_length": 70, "positions": [0.25, 0.5, 0.7, 1.0]}
     yield "plain_positions", plain, {"line_length": 70, "positions": [0.5, 0.8, 1.0]}
+    # Not built yet: each layer "?" and "0 (unbuilt)"; built by a first call on a batch of
+    # 2, whose size Keras keeps; a graph's ops as rows of their own.
+    lazy = lib.Sequential([L.Embedding(1000, 16), L.LSTM(8), L.Dense(10)], name="lazy")
+    yield "lazy", lazy, {}
+    eager = lib.Sequential([L.Dense(4), L.Dense(2)], name="eager")
+    eager(lib.ops.ones((2, 3)))
+    yield "eager", eager, {}
+    z = lib.Input((4,))
+    clipped = lib.ops.relu(L.Dense(3, name="pre")(z) + 1.0)[:, :2]
+    yield "with_ops", lib.Model(z, L.Dense(2, name="post")(clipped), name="with_ops"), {}

@@ -127,8 +127,8 @@ def test_users_layers_get_and_give_keras_shapes():
 
 def test_a_models_build_takes_a_batch_shape_as_keras():
     model = Sequential([L.Conv2D(4, 3), L.Flatten(), L.Dense(2)])
-    model.build((1, 28, 28, 1))  # a batch of one image
-    assert (model.input_shape, model.output_shape) == ((None, 28, 28, 1), (None, 2))
+    model.build((1, 28, 28, 1))  # a batch of one image, whose size Keras keeps
+    assert (model.input_shape, model.output_shape) == ((1, 28, 28, 1), (1, 2))
 
 
 def test_the_summary_shows_an_inputs_batch_size_as_keras():
@@ -238,3 +238,16 @@ def test_a_bad_shape_for_build_names_the_problem():
         L.Dense(3).build((4,))
     with pytest.raises(ValueError, match="batch axis first"):
         L.Flatten().build(())
+
+
+def test_a_sequential_keeps_the_batch_size_it_was_built_for_as_keras_does():
+    stack = Sequential([L.Dense(2)])
+    stack.build((1, 7))
+    assert (stack.input_shape, stack.output_shape) == ((1, 7), (1, 2))  # Keras 3.15's
+    called = Sequential([L.Dense(4), L.Dense(2)])
+    called(np.ones((2, 3), np.float32))
+    assert (called.input_shape, called.output_shape) == ((2, 3), (2, 2))
+    assert called.predict(np.ones((5, 3), np.float32), verbose=0).shape == (5, 2)
+    open_batch = Sequential([L.Dense(2)])
+    open_batch.build((None, 7))
+    assert open_batch.input_shape == (None, 7)

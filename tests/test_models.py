@@ -144,9 +144,11 @@ def test_names_count_up_per_session_like_keras():
     assert zoo.build_model("mlp").layers[1].name == "dense"
 
 
-def test_unbuilt_model_summary_says_what_to_do():
-    with pytest.raises(ValueError, match="has not been built yet"):
-        Sequential([L.Dense(3)]).summary()
+def test_an_unbuilt_models_summary_shows_its_layers_unbuilt_as_keras_does():
+    lines = []
+    Sequential([L.Dense(3)]).summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "│ ?" in text and "0 (unbuilt) │" in text and " Total params: 0 (0.00 B)" in text
 
 
 def test_deferred_build_from_data_and_input_shape_argument():

@@ -235,3 +235,17 @@ def test_a_base_called_with_training_false_stays_in_inference_mode(tmp_path):
     model.save(tmp_path / "tuned.keras")
     loaded = load_model(tmp_path / "tuned.keras")
     np.testing.assert_array_equal(loaded(data, training=True).data, model(data, training=True).data)
+
+
+def test_a_frozen_models_flag_is_its_own_as_in_keras():
+    # Keras' transfer-learning guide: the outer model frozen, the inner one unfrozen after.
+    inner = Sequential([Input((3,)), L.Dense(3, activation="relu"), L.Dense(3)])
+    model = Sequential([Input((3,)), inner, L.Dense(3, activation="sigmoid")])
+    model.trainable = False
+    inner.trainable = True
+    assert inner.layers[0].trainable
+    # Keras 3.15: False True 0 (a frozen model trains nothing).
+    assert (model.trainable, inner.trainable, len(model.trainable_weights)) == (False, True, 0)
+    assert len(model.non_trainable_weights) == len(model.weights) == 6
+    model.trainable = True
+    assert len(model.trainable_weights) == 6

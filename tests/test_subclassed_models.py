@@ -84,8 +84,9 @@ def test_layers_are_tracked_built_and_summarized():
         "BatchNormalization",
         "Dense",
     ]
-    with pytest.raises(ValueError, match="has not been built yet"):
-        model.summary()
+    lines = []
+    model.summary(print_fn=lines.append)  # Keras' rows of layers not built yet
+    assert "\n".join(lines).count("0 (unbuilt)") == 5
     out = model.predict(np.zeros((2, 6, 6, 1), np.float32), verbose=0)
     assert (
         out.shape == (2, 3)

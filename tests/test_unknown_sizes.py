@@ -161,7 +161,7 @@ def test_build_takes_kerass_batch_shapes():
     assert images.predict(np.ones((2, 9, 7, 3)), verbose=0).shape == (2, 3)
     batch = Sequential([L.Dense(2)])
     batch.build((32, 5))  # a batch's size first, as in Keras, and not a sample's shape
-    assert batch.input_shape == (None, 5) and batch.count_params() == 12
+    assert batch.input_shape == (32, 5) and batch.count_params() == 12  # Keras keeps 32
     with pytest.raises(ValueError, match="the shape of a batch"):
         batch.build(())
 

@@ -365,7 +365,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """Keras' ``model.build(input_shape)``: the shape of a batch, its size first
         (``build((None, 784))``, ``build((1, 28, 28, 1))``; a list of them for several
         inputs)."""
-        first = tuple(input_shape) if not isinstance(input_shape, list) else ()
+        first = tuple(input_shape)
         if first and not isinstance(first[0], (list, tuple)):
             self._build_batch = first[0]  # a Sequential's Input takes it, as Keras' does
         self._build_sample_shape(_batch_dropped(input_shape))

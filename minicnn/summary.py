@@ -76,13 +76,16 @@ def _shown_shape(layer: Any) -> Any:
     return last.sample_shape if hasattr(last, "shape") else layer.sample_output_shape
 
 
-def _shape_and_params(layer: Any) -> tuple[str, str]:
+def _shape_and_params(layer: Any, batch: int | None) -> tuple[str, str]:
     """A row's Output Shape and Param # cells; Keras' "?" and "0 (unbuilt)" for a layer not
-    built yet (a Sequential without an Input before its first data)."""
+    built yet (a Sequential without an Input before its first data). ``batch``: the batch
+    size a subclassed model was first run on, which Keras shows on its layers' rows."""
     if not layer.built:
         return "?", "0 (unbuilt)"
     shape = format_shape(
-        _shown_shape(layer), not getattr(layer, "batch_valued", False), _batch_size(layer)
+        _shown_shape(layer),
+        not getattr(layer, "batch_valued", False),
+        _batch_size(layer) or batch,
     )
     return shape, f"{layer.count_params():,}"
 
@@ -213,10 +216,11 @@ def summary_lines(
     first, last = layer_index_range(shown, layer_range)
     top = shown[first:last]
     entries = _entries(top, expand_nested)
+    built_batch = model.__dict__.get("_build_batch") if model._subclassed else None
     rows = [
         (
             f"{prefix}{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",
-            *_shape_and_params(layer),
+            *_shape_and_params(layer, built_batch),
         )
         for layer, prefix in entries
     ]

@@ -314,13 +314,14 @@ class Trainer:
     """What ``Model`` does with data, as a mixin: it uses the model's compile settings,
     forward pass and weights (``models.Model``)."""
 
-    def _prepare(self, x: Any, y: Any = None) -> tuple[Any, Any]:
+    def _prepare(self, x: Any, y: Any = None, batch_size: int | None = None) -> tuple[Any, Any]:
         """Checked x (and y), on the model's device: a GPU gets the whole set in one copy.
         With several inputs (outputs), x (y) is a tuple of arrays, one per input (output)."""
         if self._input_count > 1 or self._output_count > 1:
             return self._prepare_several(x, y)
         x = as_input_batch(x, self.sample_input_shape, self.name, self._input_dtypes()[0])
-        if not self.built:
+        if not self.built:  # for the first batch's shape, as Keras builds (its batch size kept)
+            self._build_batch = len(x) if batch_size is None else min(len(x), batch_size)
             self._build_sample_shape(x.shape[1:])
         if y is None:
             return backend.to_device(x, self.device), None
@@ -372,13 +373,18 @@ class Trainer:
         return x_dev, tuple(backend.to_device(t, self.device) for t in targets)
 
     def _prepare_weighted(
-        self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+        batch_size: int | None = None,
     ) -> tuple[Any, Any, Any]:
         """_prepare, plus checked sample weights on the device (None without any); Keras'
         ``class_weight`` gives each sample the weight of its class (1 for classes it omits)."""
         if sample_weight is not None and class_weight is not None:
             raise ValueError("Give class_weight or sample_weight, not both (as in Keras).")
-        x_dev, y_dev = self._prepare(x, y)
+        x_dev, y_dev = self._prepare(x, y, batch_size)
         if y is None or (sample_weight is None and class_weight is None):
             return x_dev, y_dev, None
         if class_weight is not None:
@@ -742,7 +748,7 @@ class Trainer:
             return dataset_batches(x, self._prepare_weighted, with_targets=True), None
         if y is None and self._needs_targets("train_step"):
             raise ValueError("fit needs y (the targets) when x is an array.")
-        x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight)
+        x, y, w = self._prepare_weighted(x, y, sample_weight, class_weight, batch_size)
         val = None
         if validation_split:
             x, y, (x_val, y_val) = _split_off_validation(x, y, validation_split)
@@ -759,7 +765,7 @@ class Trainer:
         if is_dataset(data):
             return dataset_batches(data, self._prepare_weighted, with_targets)
         if not with_targets:
-            x, _ = self._prepare(data)
+            x, _ = self._prepare(data, batch_size=batch_size)
             return ArrayBatches(x, None, batch_size, self.device)
         if not (isinstance(data, (tuple, list)) and len(data) in (2, 3)):
             what = f"a {type(data).__name__}"
@@ -771,7 +777,7 @@ class Trainer:
             )
         if data[1] is None and self._needs_targets("test_step"):
             raise ValueError("y (the targets) is needed when x is an array.")
-        x, y, w = self._prepare_weighted(*data)
+        x, y, w = self._prepare_weighted(*data, batch_size=batch_size)
         return ArrayBatches(x, y, batch_size, self.device, w)
 
     def _evaluate(

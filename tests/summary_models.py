@@ -69,3 +69,17 @@ def summary_models(lib):
     z = lib.Input((4,))
     clipped = lib.ops.relu(L.Dense(3, name="pre")(z) + 1.0)[:, :2]
     yield "with_ops", lib.Model(z, L.Dense(2, name="post")(clipped), name="with_ops"), {}
+
+    class TwoDense(lib.Model):
+        def __init__(self):
+            super().__init__(name="two_dense")
+            self.first = L.Dense(4, name="first")
+            self.second = L.Dense(2, name="second")
+
+        def call(self, x):
+            return self.second(self.first(x))
+
+    yield "two_dense_unbuilt", TwoDense(), {}
+    subclassed = TwoDense()
+    subclassed.predict(lib.ops.ones((5, 3)), verbose=0)  # its layers' rows show batch 5
+    yield "two_dense", subclassed, {}

@@ -49,3 +49,38 @@ def test_the_translation_transformer_gives_kerass_numbers(monkeypatch):
     np.testing.assert_allclose(predicted[1, 7:9, :3], padded, rtol=2e-4, atol=1e-6)
     loss = transformer.evaluate(data, example["tgt"], verbose=0)[0]  # the output's mask weighs it
     np.testing.assert_allclose(loss, 4.047794, rtol=1e-5)
+
+
+# --- Keras' guides "Working with RNNs" and "Transfer learning & fine-tuning" ---------------
+# Summaries of Sequentials not built yet and built later, of encoder-decoder LSTMs with
+# initial states, stateful layers; a frozen model's flag over an unfrozen inner one.
+def prints_keras_lines(name, keras_lines, monkeypatch, capsys):
+    run_example(name, monkeypatch)
+    printed = capsys.readouterr().out
+    missing = [line for line in keras_lines if line not in printed]
+    assert not missing
+
+
+def test_the_rnn_guide_prints_what_keras_prints(monkeypatch, capsys):
+    keras_lines = [
+        "│ embedding (Embedding)           │ ?                      │   0 (unbuilt) │",
+        "False 0",
+        "│ embedding (Embedding)           │ (None, 12, 64)         │        64,000 │",
+        " Total params: 258,698 (1010.54 KB)",
+        "['InputLayer', 'InputLayer', 'Embedding', 'Embedding', 'LSTM', 'LSTM', 'Dense']",
+        "[(None, None), (None, None)] (None, 10)",
+        "(20, 64) 2",
+    ]
+    prints_keras_lines("working_with_rnns", keras_lines, monkeypatch, capsys)
+
+
+def test_the_transfer_learning_guide_prints_what_keras_prints(monkeypatch, capsys):
+    keras_lines = [
+        "weights: 4 ['gamma', 'beta', 'moving_mean', 'moving_variance']",
+        "frozen ok",
+        "False True 0",
+        "6 2",
+        "│ dense_8 (Dense)                 │ ?                      │   0 (unbuilt) │",
+        "│ dense_8 (Dense)                 │ (1, 4)                 │            16 │",
+    ]
+    prints_keras_lines("transfer_learning", keras_lines, monkeypatch, capsys)

@@ -251,3 +251,7 @@ def test_a_sequential_keeps_the_batch_size_it_was_built_for_as_keras_does():
     open_batch = Sequential([L.Dense(2)])
     open_batch.build((None, 7))
     assert open_batch.input_shape == (None, 7)
+    fitted = Sequential([L.Dense(4), L.Dense(2)])
+    fitted.compile("adam", "mse")
+    fitted.fit(np.ones((8, 3), np.float32), np.ones((8, 2), np.float32), batch_size=4, verbose=0)
+    assert fitted.input_shape == (4, 3)  # the first batch's, as Keras 3.15 builds

@@ -342,7 +342,9 @@ class Layer:
         self.device = "cpu"
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name}>"
+        """Keras' ``<Dense name=dense, built=True>``."""
+        kind = getattr(self, "keras_class_name", None) or type(self).__name__
+        return f"<{kind} name={self.name}, built={self.built}>"
 
     # -- layers inside a user's layer ------------------------------------------------------------
     # Whether layers assigned as attributes are tracked (a user's layer, as Keras tracks them;

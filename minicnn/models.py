@@ -316,10 +316,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         return self.call(x)
 
     def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} name={self.name} layers={len(self._operations)} "
-            f"device={self.device}>"
-        )
+        """Keras' ``<Sequential name=sequential, built=True>``, and the model's device."""
+        kind = type(self).__name__ if self._subclassed else self.keras_class_name
+        return f"<{kind} name={self.name}, built={self.built}, device={self.device}>"
 
     @property
     def input_shape_hint(self) -> tuple[int, ...] | None:

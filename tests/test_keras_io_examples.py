@@ -84,3 +84,15 @@ def test_the_transfer_learning_guide_prints_what_keras_prints(monkeypatch, capsy
         "│ dense_8 (Dense)                 │ (1, 4)                 │            16 │",
     ]
     prints_keras_lines("transfer_learning", keras_lines, monkeypatch, capsys)
+
+
+def test_the_sequential_model_guide_prints_what_keras_prints(monkeypatch, capsys):
+    keras_lines = [
+        "[]",
+        "Number of weights after calling the model: 6",
+        "[<Dense name=dense_7, built=True>]",
+        "[(1, 123, 123, 32), (1, 121, 121, 32), (1, 119, 119, 32)]",
+        "2 6",
+        "dense_9 dense_12",
+    ]
+    prints_keras_lines("sequential_model", keras_lines, monkeypatch, capsys)

@@ -790,6 +790,8 @@ class AdditiveAttention(Attention):
 class Permute(Layer):
     """Keras' Permute: the sample axes in the order ``dims`` (1-based; the batch stays)."""
 
+    keeps_dtype = True
+
     def __init__(self, dims: tuple[int, ...], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         dims = tuple(dims)

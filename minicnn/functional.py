@@ -95,7 +95,7 @@ def trace(
 def _cut(tensor: SymbolicTensor) -> Input:
     """A new Input where a model starts at a layer's output."""
     name = backend.unique_name(f"{tensor.layer.name}_input") if tensor.layer else None
-    return Input(tensor.sample_shape, dtype=getattr(tensor, "dtype", None), name=name)
+    return Input(tensor.sample_shape, dtype=getattr(tensor, "_dtype", None), name=name)
 
 
 def is_chain(nodes: list[Node]) -> bool:

@@ -223,6 +223,8 @@ class Layer:
     # What Keras keeps as an op of a functional graph, not a layer (``x + y``, ``ops.relu(x)``,
     # ``x[:, 0]``): in the model's ``operations`` and its summary, not in its ``layers``.
     keras_operation = False
+    # Whether its output holds its input's entries, moved (Flatten, Reshape): of their dtype.
+    keeps_dtype = False
     # The names of the input shapes after the first that Keras' build and
     # compute_output_shape take one by one (MultiHeadAttention's value_shape, key_shape).
     shape_arguments: tuple[str, ...] = ()
@@ -435,6 +437,13 @@ class Layer:
 
     def describe(self) -> str:
         return f"Layer '{self.name}' ({type(self).__name__})"
+
+    def symbolic_dtype(self, input_dtypes: list[str]) -> str:
+        """The dtype of what the layer gives for inputs of ``input_dtypes`` in a graph (Keras'
+        output spec): its inputs' where it only moves entries, else float32."""
+        if self.keeps_dtype and input_dtypes:
+            return input_dtypes[0]
+        return np.dtype(backend.FLOAT).name
 
     # -- shapes and weights --------------------------------------------------------------------
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -1562,6 +1571,26 @@ class SymbolicTensor:
     # Class defaults: most tensors hold a result per sample, for batches of any size.
     batch_value = False
     batch_size: int | None = None
+    _dtype: str | None = None  # an Input's given dtype, or what an op found; else the layer's
+
+    @property
+    def dtype(self) -> str:
+        """Keras' dtype of what the tensor holds: an Input's ("float32" unless given), an
+        op's result's (a comparison's "bool"), else what its layer gives (see
+        ``Layer.symbolic_dtype``)."""
+        if self._dtype is not None:
+            return self._dtype
+        if self.layer is None or self.layer is getattr(self, "input_layer", None):
+            return np.dtype(backend.FLOAT).name
+        found = self.__dict__.get("_found_dtype")
+        if found is None:  # once: a graph's tensors read it at every layer call
+            given = [t.dtype for t in self.inputs if isinstance(t, SymbolicTensor)]
+            found = self._found_dtype = self.layer.symbolic_dtype(given)
+        return found
+
+    @dtype.setter
+    def dtype(self, value: str | None) -> None:
+        self._dtype = value
 
     def __init__(self, shape: Shape, layer: Layer | None, inputs: list[SymbolicTensor]) -> None:
         self.sample_shape = tuple(shape)
@@ -1723,9 +1752,9 @@ class Input(SymbolicTensor):
         if batch_size is not None:
             batch_size = positive_int(batch_size, "Input: batch_size")
         super().__init__(sample_shape(shape), None, [])
-        self.batch_size, self.dtype = batch_size, input_dtype(dtype)
+        self.batch_size, self._dtype = batch_size, input_dtype(dtype)
         self.name = name or backend.unique_name("input_layer")
-        self.input_layer = InputLayer(self.sample_shape, name=self.name, dtype=self.dtype)
+        self.input_layer = InputLayer(self.sample_shape, name=self.name, dtype=self._dtype)
         # Keras' model.layers[0].output (and .input) is the Input itself.
         self.input_layer._called_input = self.input_layer._called_output = self
 

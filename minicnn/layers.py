@@ -676,6 +676,8 @@ class SeparableConv2D(DepthwiseConv2D):
 class Flatten(Layer):
     """Each sample as one vector, in channels-last order."""
 
+    keeps_dtype = True
+
     takes_data_format = True
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -842,6 +844,8 @@ class SpatialDropout1D(SpatialDropout2D):
 
 class Reshape(Layer):
     """Each sample to ``target_shape``; one dimension may be -1, as in Keras."""
+
+    keeps_dtype = True
 
     def __init__(self, target_shape: Shape, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -326,9 +326,14 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         return self.sample_input_shape
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], device: str | None = None) -> Model:
+    def from_config(
+        cls, config: dict[str, Any], custom_objects: Any = None, device: str | None = None
+    ) -> Model:
         """The model that ``get_config`` described (Keras' ``Functional`` config), with new
-        layers."""
+        layers; ``custom_objects`` names the user's classes in it, as in Keras."""
+        if custom_objects is not None:
+            with registry.custom_object_scope(custom_objects):
+                return cls.from_config(config, device=device)
         model_inputs, outputs, tensors = functional.rebuild(config, layer_class)
         inputs: Any = model_inputs[0] if len(model_inputs) == 1 else model_inputs
         if config.get("input_keys") is not None:
@@ -1019,7 +1024,7 @@ class Sequential(Model):
         """The symbolic output after the first ``count`` layers; the graph is made anew from
         the input when it is missing (built later, or layers popped)."""
         if not self._graph_inputs or self._graph_inputs[0].sample_shape != self.sample_input_shape:
-            dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
+            dtype = self._graph_inputs[0]._dtype if self._graph_inputs else None
             batch = self.__dict__.get("_build_batch")
             self._graph_inputs = [Input(self.sample_input_shape, batch_size=batch, dtype=dtype)]
         x: Any = self._graph_inputs[0]
@@ -1050,7 +1055,12 @@ class Sequential(Model):
         self._named_as_keras_rebuilds()
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], device: str | None = None) -> Sequential:
+    def from_config(
+        cls, config: dict[str, Any], custom_objects: Any = None, device: str | None = None
+    ) -> Sequential:
+        if custom_objects is not None:
+            with registry.custom_object_scope(custom_objects):
+                return cls.from_config(config, device=device)
         model = Sequential(name=config["name"], device=device)
         if config["input_shape"] is not None:
             model.add(Input(tuple(config["input_shape"]), dtype=config.get("input_dtype")))
@@ -1059,7 +1069,7 @@ class Sequential(Model):
         return restore_mixed(_frozen_as_saved(model, config), config)
 
     def get_config(self) -> dict[str, Any]:
-        dtype = self._graph_inputs[0].dtype if self._graph_inputs else None
+        dtype = self._graph_inputs[0]._dtype if self._graph_inputs else None
         return {
             "name": self.name,
             "input_shape": list(self.sample_input_shape)

@@ -886,12 +886,12 @@ _TYPE_KEEPING = {"Reshape", "Permute", "Flatten", "GetItem"}
 def _dtype_of(tensor: Any) -> str | None:
     """A symbolic tensor's dtype, where an op made it (a comparison's bool), looked up
     through the layers that only move entries (a mask unsqueezed before its Cast)."""
-    while getattr(tensor, "dtype", None) is None:
+    while getattr(tensor, "_dtype", None) is None:
         layer = getattr(tensor, "layer", None)
         if type(layer).__name__ not in _TYPE_KEEPING or not getattr(tensor, "inputs", None):
             return None
         tensor = tensor.inputs[0]
-    return str(tensor.dtype)
+    return str(tensor._dtype)
 
 
 def _layer_name(name: str) -> str:

@@ -64,6 +64,14 @@ class TensorArithmetic(Layer):
         self.constant = None if constant is None else np.asarray(constant, np.float32)
         self._constant_data: Any = None
 
+    def symbolic_dtype(self, input_dtypes: list[str]) -> str:
+        """Integers of integers (no constant, which is kept as a float; no true division),
+        else float32 (float64 of float64)."""
+        kinds = {np.dtype(d).kind for d in input_dtypes}
+        if kinds <= {"i", "u"} and self.constant is None and self.operation != "divide":
+            return str(np.result_type(*input_dtypes))
+        return "float64" if "float64" in input_dtypes else np.dtype(backend.FLOAT).name
+
     @property
     def keras_class_name(self) -> str:
         """Keras' class of the op, for the summary ("Multiply", "TrueDivide")."""
@@ -194,6 +202,7 @@ class GetItem(Layer):
     ``...``), the key read with the batch axis first, which it must keep: ``x[:, 0]``."""
 
     keras_operation = True
+    keeps_dtype = True
 
     def __init__(self, key: Any, **kwargs: Any) -> None:
         kwargs.setdefault("name", backend.unique_name("get_item"))

@@ -334,7 +334,7 @@ class Trainer:
     def _input_dtypes(self) -> list[str | None]:
         """Each Input's dtype ("string" for texts), None where it has none."""
         inputs = getattr(self, "_graph_inputs", None) or [None]
-        return [getattr(t, "dtype", None) for t in inputs]
+        return [getattr(t, "_dtype", None) for t in inputs]
 
     def _prepare_several(self, x: Any, y: Any) -> tuple[Any, Any]:
         names = self.input_names

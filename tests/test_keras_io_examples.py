@@ -96,3 +96,18 @@ def test_the_sequential_model_guide_prints_what_keras_prints(monkeypatch, capsys
         "dense_9 dense_12",
     ]
     prints_keras_lines("sequential_model", keras_lines, monkeypatch, capsys)
+
+
+def test_the_functional_api_guide_prints_what_keras_prints(monkeypatch, capsys):
+    keras_lines = [
+        "(None, 784) float32 (None, 32, 32, 3)",
+        " Total params: 55,050 (215.04 KB)",
+        " Total params: 28,241 (110.32 KB)",
+        " Total params: 387 (1.51 KB)",
+        " Total params: 223,242 (872.04 KB)",
+        "50 ['InputLayer', 'CustomDense']",
+        "(1, 1) 6",
+        "(1, 10, 1) (16, 8, 1)",
+        "│ custom_rnn2 (CustomRNN2)        │ (16, 8, 1)             │         2,145 │",
+    ]
+    prints_keras_lines("functional_api_guide", keras_lines, monkeypatch, capsys)

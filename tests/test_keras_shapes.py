@@ -255,3 +255,26 @@ def test_a_sequential_keeps_the_batch_size_it_was_built_for_as_keras_does():
     fitted.compile("adam", "mse")
     fitted.fit(np.ones((8, 3), np.float32), np.ones((8, 2), np.float32), batch_size=4, verbose=0)
     assert fitted.input_shape == (4, 3)  # the first batch's, as Keras 3.15 builds
+
+
+def test_symbolic_tensors_have_kerass_dtypes():
+    ids = Input((3,), dtype="int32")
+    x = Input((3,))
+    # Keras 3.15 (JAX) gives these for the same graph.
+    assert (x.dtype, ids.dtype, L.Dense(2)(x).dtype, L.Embedding(5, 2)(ids).dtype) == (
+        "float32",
+        "int32",
+        "float32",
+        "float32",
+    )
+    assert (L.Flatten()(ids).dtype, L.Reshape((3, 1))(ids).dtype, ids[:, :2].dtype) == (
+        "int32",
+        "int32",
+        "int32",
+    )
+    assert (L.Dense(2)(ids).dtype, L.Concatenate()([ids, ids]).dtype) == ("float32", "float32")
+    assert ((x > 0).dtype, (ids + ids).dtype, ops.cast(x, "int32").dtype) == (
+        "bool",
+        "int32",
+        "int32",
+    )

@@ -8,6 +8,7 @@ metric is logged by its name (the mean of its batches' means, as tf.keras' ``Mea
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from . import functional
@@ -116,7 +117,10 @@ class GraphLosses:
 
     @property
     def _adds_losses(self) -> bool:
-        return bool(self._added_losses)
+        """Whether the model has losses of its own: model.add_loss's, or a call of the
+        user's (the model's, or a layer's in it) that calls add_loss, whose loss compile's
+        ``compile(optimizer)`` trains on, as Keras' does."""
+        return bool(self._added_losses) or _code_adds_losses(self, set())
 
     def _added_config(self, refs: list[str]) -> dict[str, Any]:
         """The config entries of the added losses and metrics, by the refs of their slots."""
@@ -136,3 +140,18 @@ def _mean(value: Any) -> Any:
     """A metric value of the batch: the mean of its numbers, as a device array."""
     data = value.data if isinstance(value, Tensor) else value
     return data.astype("float32").mean()
+
+
+def _code_adds_losses(layer: Any, seen: set[int]) -> bool:
+    """Whether ``layer``'s call, written by a user, calls ``add_loss``, or a layer's inside
+    it does (the layers of a model, and those a layer keeps as attributes)."""
+    if id(layer) in seen:
+        return False
+    seen.add(id(layer))
+    call = getattr(type(layer), "call", None)
+    code = getattr(inspect.unwrap(call), "__code__", None) if call is not None else None
+    own = type(layer).__module__.startswith("minicnn.")
+    if not own and code is not None and "add_loss" in code.co_names:
+        return True
+    inner = list(getattr(layer, "_operations", [])) + list(layer._inner_layers())
+    return any(_code_adds_losses(sub, seen) for sub in inner)

@@ -811,7 +811,13 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
-        return cls(**config)
+        try:
+            return cls(**config)
+        except TypeError as error:  # Keras' message: a user's __init__ without **kwargs
+            raise TypeError(
+                f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
+                f"Exception encountered: {error}"
+            ) from error
 
     # -- calling -------------------------------------------------------------------------------
     # Whether the layer takes a list of inputs (the merge layers) rather than one.

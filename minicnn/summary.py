@@ -82,12 +82,27 @@ def _shape_and_params(layer: Any, batch: int | None) -> tuple[str, str]:
     size a subclassed model was first run on, which Keras shows on its layers' rows."""
     if not layer.built:
         return "?", "0 (unbuilt)"
+    if _shape_unknown_to_keras(layer):
+        return "?", f"{layer.count_params():,}"
     shape = format_shape(
         _shown_shape(layer),
         not getattr(layer, "batch_valued", False),
         _batch_size(layer) or batch,
     )
     return shape, f"{layer.count_params():,}"
+
+
+def _shape_unknown_to_keras(layer: Any) -> bool:
+    """A user's layer without compute_output_shape that a subclassed model's code called
+    (no graph call): Keras' summary shows "?" for its shape, having none to ask."""
+    from .layer_base import Layer
+
+    return (
+        not type(layer).__module__.startswith("minicnn.")
+        and not getattr(layer, "is_model", False)
+        and type(layer).compute_output_shape is Layer.compute_output_shape
+        and not hasattr(getattr(layer, "_called_output", None), "shape")
+    )
 
 
 def _trainable_cell(layer: Any) -> str:

@@ -111,3 +111,20 @@ def test_the_functional_api_guide_prints_what_keras_prints(monkeypatch, capsys):
         "│ custom_rnn2 (CustomRNN2)        │ (16, 8, 1)             │         2,145 │",
     ]
     prints_keras_lines("functional_api_guide", keras_lines, monkeypatch, capsys)
+
+
+def test_the_subclassing_guide_prints_what_keras_prints(monkeypatch, capsys):
+    keras_lines = [
+        "[2. 2.]",
+        "[4. 4.]",
+        "non-trainable weights: 1",
+        "trainable_weights: []",
+        "weights: 6",
+        "losses ok",
+        "fit ok",
+        "['loss'] 2",
+        "│ encoder (Encoder)               │ ?                      │        54,400 │",
+        " Total params: 322,418 (1.23 MB)",
+        "10 ['encoder', 'decoder']",
+    ]
+    prints_keras_lines("making_new_layers", keras_lines, monkeypatch, capsys)

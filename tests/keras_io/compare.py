@@ -10,7 +10,8 @@ it prints shapes, names, summaries and numbers. Run where Keras is installed:
 cannot trace; weather_forecast needs TensorFlow in Keras, so it is run in minicnn alone.)
 Differences are expected in what training from each library's own initial weights gives
 (captcha_ocr's losses, timeseries_classification's test accuracy) and in
-text_classification_transformer's and transfer_learning's optimizer bytes (Keras' JAX backend
+the optimizer bytes of text_classification_transformer, transfer_learning and
+making_new_layers (Keras' JAX backend
 keeps the step counter in int32; minicnn counts int64, as Keras' TensorFlow and PyTorch
 backends do). What they found is fixed and kept by tests: test_keras_shapes, test_keras_order,
 test_keras_io_examples, test_lambda, test_timeseries, test_image_folders, test_summaries."""

@@ -124,14 +124,6 @@ def _is_shape_list(input_shape: Any) -> bool:
     )
 
 
-def _channels_first_shape(layer: Any, input_shape: Any) -> Any:
-    keras = keras_shapes_given(input_shape)  # from a user's code: Keras' shapes in and out
-    sample = as_sample_shapes(input_shape)
-    with _shapes_mode(True):
-        out = _channels_first_sample_shape(layer, sample)
-    return to_keras_shapes(out, _batch_of(input_shape)) if keras else out
-
-
 def _channels_first_sample_shape(layer: Any, input_shape: Any) -> Any:
     main = input_shape[0] if _is_shape_list(input_shape) else input_shape
     spatial = len(main) - layer.channels_first_axis - 1
@@ -1132,10 +1124,9 @@ def _keeping_books(user_build: Any) -> Any:
 
     @functools.wraps(user_build)
     def build(self: Layer, input_shape: Any) -> None:
-        given = input_shape
+        keras = keras_shapes_given(input_shape)
+        batch = _batch_of(input_shape) if keras else _eager_batch[-1]
         input_shape = self._as_input_shape(as_sample_shapes(input_shape))
-        keras = given if keras_shapes_given(given) else None
-        batch = _batch_of(keras) if keras is not None else _eager_batch[-1]
         with _shapes_mode(False):
             user_build(self, to_keras_shapes(input_shape, batch))
         self.sample_input_shape = input_shape
@@ -1404,6 +1395,7 @@ def _in_sample_shapes(method: Any, sample: bool) -> Any:
 
     @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:
+        # _shapes_mode's push and pop, without a context manager: every layer call runs this.
         _sample_shapes.append(sample)
         try:
             return method(*args, **kwargs)
@@ -1422,15 +1414,13 @@ def keras_shapes_given(shape: Any) -> bool:
 def as_sample_shapes(shape: Any) -> Any:
     """A shape handed to build or compute_output_shape, as a sample's: the batch axis taken
     off Keras' shapes (see ``keras_shapes_given``)."""
-    if not keras_shapes_given(shape):
+    if not keras_shapes_given(shape) or not isinstance(shape, (list, tuple)):
         return shape
-    if isinstance(shape, (list, tuple)) and _several_shapes(shape):
-        return type(shape)(as_sample_shapes(s) for s in shape)
-    if isinstance(shape, (list, tuple)) and not shape:
+    if not shape or (_several_shapes(shape) and not all(shape)):
         raise ValueError(
             "A shape with Keras' batch axis first was expected (build((None, 4))), got ()."
         )
-    return sample_shape(tuple(shape)[1:]) if isinstance(shape, (list, tuple)) else shape
+    return batch_taken_off(shape)
 
 
 def _batch_of(shape: Any) -> int | None:
@@ -1578,6 +1568,7 @@ class SymbolicTensor:
     batch_value = False
     batch_size: int | None = None
     _dtype: str | None = None  # an Input's given dtype, or what an op found; else the layer's
+    _found_dtype: str | None = None  # the layer's, found once
 
     @property
     def dtype(self) -> str:
@@ -1588,11 +1579,10 @@ class SymbolicTensor:
             return self._dtype
         if self.layer is None or self.layer is getattr(self, "input_layer", None):
             return np.dtype(backend.FLOAT).name
-        found = self.__dict__.get("_found_dtype")
-        if found is None:  # once: a graph's tensors read it at every layer call
+        if self._found_dtype is None:  # once: a graph's tensors read it at every layer call
             given = [t.dtype for t in self.inputs if isinstance(t, SymbolicTensor)]
-            found = self._found_dtype = self.layer.symbolic_dtype(given)
-        return found
+            self._found_dtype = self.layer.symbolic_dtype(given)
+        return self._found_dtype
 
     @dtype.setter
     def dtype(self, value: str | None) -> None:
@@ -1934,3 +1924,8 @@ def _unpickled_layer(
 # and what the base __call__ does (build, output shapes) is minicnn's own code.
 Layer.build = _taking_keras_shapes(Layer.build)  # type: ignore[method-assign]
 Layer.__call__ = _in_sample_shapes(Layer.__call__, True)  # type: ignore[method-assign]
+
+
+# A channels_first layer's compute_output_shape (a partial of it, see _wrap_channels_first),
+# taking Keras' shapes from a user's code as the class's own does.
+_channels_first_shape = _taking_keras_shapes(_channels_first_sample_shape)

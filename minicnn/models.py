@@ -162,6 +162,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self.device = backend.resolve_device(device)
         self.name = name or backend.unique_name(self._default_name)
         self._operations: list[Layer] = []
+        self._trainable = True  # the model's own flag (see ``trainable``)
+        self._build_batch: int | None = None  # the batch size first built for, as Keras keeps
         self.sample_input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
@@ -383,12 +385,10 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
             logs: list[dict] = []
 
-            def probed(sizes: tuple[int, ...]) -> tuple[int, ...]:
-                zeros = np.zeros((1, *sizes), backend.FLOAT)
-                batch = Tensor(backend.to_device(zeros, self.device))
-                with no_grad(), layer_base.logging_shapes() as log:
+            def probed(sizes: tuple[int, ...]) -> Any:
+                with layer_base.logging_shapes() as log:
                     logs.append(log)
-                    return tuple(self._forward(batch, False).shape[1:])
+                    return self._zeros_output_shape(sizes)
 
             self.sample_input_shape = shape  # None sizes: the shapes are found at two sizes
             self._subclass_output_shape = layer_base.sizes_found(probed, shape)
@@ -484,7 +484,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     @property
     def trainable(self) -> bool:
         """The model's own flag, as Keras': what was last set on it (True at first)."""
-        return self.__dict__.get("_trainable", True)
+        return self._trainable
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
@@ -497,6 +497,11 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """Keras' ``model.compute_output_shape((None, 28, 28, 1))``: the output's shape for
         input of that shape, the batch axis first (one per output for several); sizes the
         model leaves open come out as that input gives them."""
+        return self._zeros_output_shape(input_shape)
+
+    def _zeros_output_shape(self, input_shape: Any) -> Any:
+        """The output's shape (a list for several outputs) of a pass on one sample of
+        zeros of ``input_shape`` (a list of shapes for several inputs), no graph recorded."""
         several = isinstance(input_shape, list)
         zeros = [
             Tensor(backend.to_device(np.zeros((1, *shape), backend.FLOAT), self.device))
@@ -1025,8 +1030,9 @@ class Sequential(Model):
         the input when it is missing (built later, or layers popped)."""
         if not self._graph_inputs or self._graph_inputs[0].sample_shape != self.sample_input_shape:
             dtype = self._graph_inputs[0]._dtype if self._graph_inputs else None
-            batch = self.__dict__.get("_build_batch")
-            self._graph_inputs = [Input(self.sample_input_shape, batch_size=batch, dtype=dtype)]
+            self._graph_inputs = [
+                Input(self.sample_input_shape, batch_size=self._build_batch, dtype=dtype)
+            ]
         x: Any = self._graph_inputs[0]
         for layer in self._operations[:count]:
             x = layer._connect(x)

@@ -231,7 +231,7 @@ def summary_lines(
     first, last = layer_index_range(shown, layer_range)
     top = shown[first:last]
     entries = _entries(top, expand_nested)
-    built_batch = model.__dict__.get("_build_batch") if model._subclassed else None
+    built_batch = model._build_batch if model._subclassed else None
     rows = [
         (
             f"{prefix}{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",

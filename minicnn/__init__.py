@@ -42,6 +42,7 @@ from .layers import Input  # noqa: E402
 from .losses import Loss  # noqa: E402
 from .metrics import Metric  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
+from .name_scopes import name_scope  # noqa: E402
 from .onnx_import import load_onnx  # noqa: E402
 from .optimizers import Optimizer  # noqa: E402
 from .regularizers import Regularizer  # noqa: E402
@@ -75,6 +76,7 @@ __all__ = [
     "Model",
     "Sequential",
     "Variable",
+    "name_scope",
     "callbacks",
     "clear_session",
     "config",

@@ -45,6 +45,7 @@ class Tensor:
         "generation",
         "name",
         "path",
+        "scope",
         "constraint",
         "_keras_mask",
     )
@@ -61,6 +62,8 @@ class Tensor:
         self.name = name
         # A weight's Keras path, "layer_name/weight_name", given when its layer is built.
         self.path: str | None = None
+        # The scopes its layer sits in (Keras' parent path: "sequential"), "" at the top.
+        self.scope: str | None = None
         # A weight's projection after each optimizer update (Keras' constraints), or None.
         self.constraint: Any = None
         # Keras' padding mask of an eager layer's output ((batch, steps) booleans), or None.
@@ -82,6 +85,11 @@ class Tensor:
         return len(self.data)
 
     def __repr__(self) -> str:
+        if self.path is not None:  # a weight or a Variable: as Keras shows its Variables
+            return (
+                f"<Variable path={self.path}, shape={self.shape}, "
+                f"dtype={np.dtype(self.dtype).name}, value={self.numpy()}>"
+            )
         return f"Tensor(shape={self.shape}, dtype={self.dtype}, requires_grad={self.requires_grad})"
 
     def numpy(self) -> np.ndarray:

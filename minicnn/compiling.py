@@ -16,6 +16,7 @@ from . import metrics as metrics_module
 from .autograd import Tensor, no_grad
 from .layers import Activation, _Activated
 from .metric_base import position_weights
+from .name_scopes import unscoped_path
 
 
 class _CompiledMetrics:
@@ -161,33 +162,21 @@ class Compiler:
         self.compiled = True
 
     def _weight_paths(self) -> dict[int, str]:
-        """Each weight's Keras path, 'layer_name/weight_name', by id; optimizers that treat
-        weights by name (Muon's exclude_layers) read it."""
+        """Each weight's path without the scopes its layer sits in ('dense/kernel' of
+        'sequential/dense/kernel'), by id: a map of optimizers may name weights so."""
+        paths = {}
+        for layer in self._all_layers():
+            for i, weight in enumerate(layer.weights):
+                paths.setdefault(id(weight), unscoped_path(weight) or f"{layer.name}/weight_{i}")
+        return paths
+
+    def _scoped_weight_paths(self) -> dict[int, str]:
+        """Each weight's Keras path ("sequential/dense/kernel"), by id: Keras' optimizers
+        name their state and pick weights by it."""
         paths = {}
         for layer in self._all_layers():
             for i, weight in enumerate(layer.weights):
                 paths.setdefault(id(weight), weight.path or f"{layer.name}/weight_{i}")
-        return paths
-
-    def _scoped_weight_paths(self) -> dict[int, str]:
-        """Each weight's path as Keras 3.15 gives it: under the name of the Sequential or
-        subclassed model that holds its layer ("sequential/dense/kernel"); a functional
-        model's layers are built outside its scope, so their paths have no prefix."""
-        from .models import Model, Sequential
-
-        paths: dict[int, str] = {}
-
-        def walk(model: Any) -> None:
-            scoped = isinstance(model, Sequential) or model._subclassed
-            for layer in model._operations:
-                if isinstance(layer, Model):
-                    walk(layer)
-                    continue
-                for i, weight in enumerate(layer.weights):
-                    path = weight.path or f"{layer.name}/weight_{i}"
-                    paths.setdefault(id(weight), f"{model.name}/{path}" if scoped else path)
-
-        walk(self)
         return paths
 
     # -- the settings as a config, as Keras 3 keeps them ----------------------------------------

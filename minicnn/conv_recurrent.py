@@ -41,6 +41,7 @@ class _ConvLSTM(StartsFromStates, RecurrentOptions):
     as Keras' RNN layer has them."""
 
     WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
+    CELL_NAME = "conv_lstm_cell"
 
     rank = 2
     takes_data_format = True

@@ -26,6 +26,7 @@ from .keras_files import (
 )
 from .keras_legacy import keras2_slot_names
 from .keras_op_writing import CALL, INPUT, keras_value, op_arguments
+from .name_scopes import unscoped_path
 
 KERAS2_VERSION = "2.15.0"  # the dialect written: TensorFlow 2.15's Keras
 
@@ -360,7 +361,8 @@ def write_keras2_weights(model: Any, group: Any) -> dict[int, str]:
         weights = unit.trainable_weights + unit.non_trainable_weights
         names: list[str] = []
         for i, weight in enumerate(weights):
-            path = getattr(weight, "path", None) or f"{unit.name}/weight_{i}"
+            # Keras 2's names have no model scopes ("dense/kernel:0" in a Sequential)
+            path = unscoped_path(weight) or f"{unit.name}/weight_{i}"
             name = f"{path}:0" if f"{path}:0" not in names else f"{path}_{i}:0"
             names.append(name)
             written[id(weight)] = name[: -len(":0")]

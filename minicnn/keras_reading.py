@@ -278,6 +278,8 @@ def _layer(entry: dict[str, Any], device: str | None = None) -> Any:
             for c in config["cells"]
         ]
     layer = _construct(cls, config, class_name)
+    if entry.get("build_config"):  # Keras builds it on its own first, out of any model's scope
+        layer._fix_parent_path()
     if id(entry) in _VOCABULARIES:
         layer.load_keras_vocabulary(*_VOCABULARIES[id(entry)])
     return layer

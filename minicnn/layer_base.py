@@ -15,6 +15,7 @@ import numpy as np
 from . import activations, backend, constraints, initializers, regularizers
 from .autograd import Tensor
 from .data_checks import fits, has_unknown, positive_int, shape_text
+from .name_scopes import current_path, joined, name_scope
 
 Shape = tuple[int, ...]
 
@@ -212,6 +213,9 @@ class Layer:
     # its input's mask on unchanged, unless it reads it (``masked_call``) or makes its own
     # (``compute_mask``); one that does not drops it.
     supports_masking = False
+    # Where the layer sits among the scopes (Keras' parent path): fixed when it first opens
+    # its scope or names its weights; None until then.
+    _parent_path: str | None = None
     # What Keras keeps as an op of a functional graph, not a layer (``x + y``, ``ops.relu(x)``,
     # ``x[:, 0]``): in the model's ``operations`` and its summary, not in its ``layers``.
     keras_operation = False
@@ -528,7 +532,13 @@ class Layer:
         else:
             values = initializers.get(initializer or "glorot_uniform")(shape)
         values = np.asarray(values, dtype=dtype or backend.FLOAT)
+        # Named and placed now, as Keras' are: "variable", "variable_1", ... across all layers,
+        # under the layer's path, or under the open scope before the layer has a place.
         weight = Tensor(backend.to_device(values, self.device), name=name)
+        weight.name = name or backend.unique_name("variable")
+        scope = self._parent_path if self._parent_path is not None else current_path()
+        weight.path = joined(scope, self.name, weight.name)
+        weight.scope = scope
         weight.constraint = constraints.get(constraint)
         if regularizer is not None:
             self._weight_penalties.append((regularizers.get(regularizer), weight))
@@ -568,13 +578,15 @@ class Layer:
         ]
 
     def _name_weights(self) -> None:
-        """Give the layer's own weights Keras' names and paths ("dense/kernel"): the class's
-        names for what ``_create_weights`` made, ``add_weight``'s name, else "variable",
-        "variable_1", ... (a layer inside another keeps the names its own build gave)."""
+        """Give the layer's own weights Keras' names and paths ("dense/kernel", under the
+        scopes the layer sits in): the class's names for what ``_create_weights`` made,
+        else "variable", "variable_1", ... (a layer inside another keeps the names its own
+        build gave)."""
+        self._fix_parent_path()
         unnamed = [w for w in self._weights if w.name is None]
         names = self._weight_names()
         if len(names) != len(unnamed):
-            names = ["variable" + (f"_{i}" if i else "") for i in range(len(unnamed))]
+            names = [backend.unique_name("variable") for _ in unnamed]
         for weight, name in zip(unnamed, names, strict=True):
             # "query/kernel": a weight of Keras' sublayer "query", named "kernel"
             weight.name = name.rsplit("/", 1)[-1]
@@ -582,6 +594,16 @@ class Layer:
         for weight in self._weights:
             if weight.path is None:
                 weight.path = f"{self.path}/{weight.name}"
+            if weight.scope is None:
+                weight.scope = self._parent_path
+
+    def _fix_parent_path(self) -> None:
+        if self._parent_path is None:
+            self._parent_path = current_path()
+
+    def _name_scope(self) -> name_scope:
+        """The layer's scope: what it builds while this is open sits under its path."""
+        return name_scope(self.name, caller=self)
 
     def __getattr__(self, name: str) -> Any:
         # Keras' weight attributes: dense.kernel, batch_norm.moving_mean, embedding.embeddings
@@ -683,8 +705,9 @@ class Layer:
 
     @property
     def path(self) -> str:
-        """Keras' layer path: its name (minicnn's layers are named uniquely)."""
-        return self.name
+        """Keras' layer path: its name under the scopes it was first built or called in
+        ("sequential/dense"; a layer of a functional model has its name alone)."""
+        return joined(self._parent_path or "", self.name)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickling (and ``copy.deepcopy``) a layer keeps what a model file keeps of it: its
@@ -718,7 +741,7 @@ class Layer:
 
     def _build_sample_shape(self, input_shape: Any) -> None:
         """``build`` for a sample's shape (a model's ``build`` takes Keras' batch shapes)."""
-        with _shapes_mode(True):
+        with _shapes_mode(True), self._name_scope():
             self.build(input_shape)
 
     # -- Keras' saving hooks ---------------------------------------------------------------------
@@ -919,6 +942,8 @@ class Layer:
             out_mask = self.mask_of_call(x, mask, kwargs)
             if out_mask is not None:
                 out._keras_mask = out_mask
+        elif isinstance(out, (list, tuple)):  # several outputs: a mask each, or one for all
+            attach_masks(out, self.mask_of_call(x, mask, kwargs))
         return out
 
     def call(self, x: Tensor, training: bool) -> Tensor:
@@ -1127,7 +1152,7 @@ def _keeping_books(user_build: Any) -> Any:
         keras = keras_shapes_given(input_shape)
         batch = _batch_of(input_shape) if keras else _eager_batch[-1]
         input_shape = self._as_input_shape(as_sample_shapes(input_shape))
-        with _shapes_mode(False):
+        with _shapes_mode(False), self._name_scope():
             user_build(self, to_keras_shapes(input_shape, batch))
         self.sample_input_shape = input_shape
         self.sample_output_shape = self._output_shape_for(input_shape)

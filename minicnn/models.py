@@ -391,7 +391,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                     return self._zeros_output_shape(sizes)
 
             self.sample_input_shape = shape  # None sizes: the shapes are found at two sizes
-            self._subclass_output_shape = layer_base.sizes_found(probed, shape)
+            with self._name_scope():  # its layers' weights under its name, as in Keras
+                self._subclass_output_shape = layer_base.sizes_found(probed, shape)
             if len(logs) == 2:  # each layer's shapes, None where they vary
                 layer_base.settle_logged_shapes(logs)
             return
@@ -1020,7 +1021,8 @@ class Sequential(Model):
             layer.check_inputs([(None, *shape)], [backend.FLOAT])
             if not layer.built or layer.sample_input_shape != tuple(shape):
                 # A layer built for this shape keeps its weights, as in Keras.
-                layer._build_sample_shape(shape)
+                with self._name_scope():
+                    layer._build_sample_shape(shape)
             self._graph_outputs = [layer._connect(self._linked_output(len(self._operations) - 1))]
         if rebuild:
             self._named_as_keras_rebuilds()
@@ -1055,7 +1057,8 @@ class Sequential(Model):
         self.sample_input_shape = shape
         for layer in self._operations:
             if not layer.built or layer.sample_input_shape != shape:
-                layer._build_sample_shape(shape)
+                with self._name_scope():
+                    layer._build_sample_shape(shape)
             shape = layer.sample_output_shape
         self._graph_outputs = [self._linked_output(len(self._operations))]
         self._named_as_keras_rebuilds()

@@ -18,9 +18,9 @@ class OptimizerMap(MutableMapping):
     key is a path ("head/kernel") or a regular expression that matches a whole path
     ("encoder/.*"); an exact key wins, and a path that two patterns match is an error.
 
-    A weight's path is tried as minicnn gives it ("body/kernel") and as Keras 3.15 does,
-    under the name of the Sequential or subclassed model that holds it ("sequential/body/
-    kernel"; a functional model's weights have no such prefix in Keras either)."""
+    A weight's path is tried as Keras 3.15 gives it, under the scopes its layer sits in
+    ("sequential/body/kernel"; a functional model's layers sit in none), and without them
+    ("body/kernel"), as minicnn's paths were before it followed Keras' scopes."""
 
     def __init__(
         self, default_optimizer: Optimizer, optimizer_map: dict[str, Optimizer] | None = None

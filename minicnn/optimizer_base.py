@@ -112,9 +112,9 @@ class Optimizer:
         self._scalars: dict[tuple[str, Any], Any] = {}  # this update's step scalars
         self._slots: list[dict[str, Any]] = []
         self._params: list[Tensor] = []  # the weights the slots belong to
-        # Each weight's Keras path, 'layer_name/weight', by id: compile gives the model's.
+        # Each weight's path by id, compile gives the model's: without the scopes its layer
+        # sits in ("dense/kernel"), and Keras' own ("sequential/dense/kernel").
         self.weight_paths: dict[int, str] = {}
-        # And as Keras 3.15 gives it: under a Sequential or subclassed model's name.
         self.scoped_paths: dict[int, str] = {}
         self._no_decay_ids: set[int] = set()  # exclude_from_weight_decay's
         self._no_decay_pattern: re.Pattern[str] | None = None

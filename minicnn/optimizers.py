@@ -576,7 +576,7 @@ class Muon(Optimizer):
         """Keras' rule for which weights Muon leaves to AdamW."""
         if p.data.ndim != 2:
             return True
-        path = self.weight_paths.get(id(p), p.name or "")
+        path = self.scoped_paths.get(id(p)) or self.weight_paths.get(id(p), p.name or "")
         if self.exclude_embeddings and "embedding" in path.lower():
             return True
         return any(re.search(pattern, path) for pattern in self.exclude_layers)

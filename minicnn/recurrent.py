@@ -396,6 +396,13 @@ class RecurrentOptions(Layer):
     state_count = 2  # h and c (SimpleRNN and GRU carry h only)
     use_bias = True
     return_state = False
+    # The name of Keras' cell that holds a layer's weights ("lstm/lstm_cell/kernel"); None
+    # for a cell itself.
+    CELL_NAME: str | None = None
+
+    def _weight_names(self) -> list[str]:
+        names = super()._weight_names()
+        return [f"{self.CELL_NAME}/{name}" for name in names] if self.CELL_NAME else names
 
     def _recurrent_options(
         self,
@@ -593,6 +600,7 @@ class _RNN(StartsFromStates, RecurrentOptions):
     """What SimpleRNN, LSTM and GRU share: Keras' arguments, weights, dropout masks."""
 
     WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
+    CELL_NAME = "simple_rnn_cell"
 
     recurrence: type[Recurrence] = Recurrence
     uses_gates = True  # whether ``recurrent_activation`` is an argument
@@ -800,6 +808,7 @@ class LSTM(_RNN):
     ``unit_forget_bias`` the forget gate's bias starts at 1."""
 
     recurrence = LSTMRecurrence
+    CELL_NAME = "lstm_cell"
 
     def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
@@ -822,6 +831,7 @@ class GRU(_RNN):
     product, one bias (3 * units)."""
 
     recurrence = GRURecurrence
+    CELL_NAME = "gru_cell"
 
     def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)

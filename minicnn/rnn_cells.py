@@ -9,6 +9,7 @@ LSTM and GRU compute (their fused recurrences are the faster form), with the sam
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any
 
@@ -50,6 +51,7 @@ def _build_cell(cell: Layer, features: int, device: str) -> None:
         build(cell, (features,))
     cell.sample_input_shape = (features,)
     cell.sample_output_shape = (getattr(cell, "output_size", None) or _sizes(cell.state_size)[0],)
+    cell._name_weights()
     cell.built = True
     cell.trainable = cell._trainable
 
@@ -382,9 +384,13 @@ class RNN(StartsFromStates, Layer):
         sequence = input_shape[0] if self.takes_list else input_shape
         self.sample_output_shape = self.compute_output_shape(input_shape)
         features = sequence[1]
-        for cell in self._cells():
-            _build_cell(cell, features, self.device)
-            features = getattr(cell, "output_size", None) or _sizes(cell.state_size)[0]
+        # The cells' weights under the layer's path, and a stack's ("rnn/stacked_rnn_cells/
+        # gru_cell/kernel"), as Keras' are.
+        stacked = isinstance(self.cell, StackedRNNCells)
+        with self._name_scope(), self.cell._name_scope() if stacked else contextlib.nullcontext():
+            for cell in self._cells():
+                _build_cell(cell, features, self.device)
+                features = getattr(cell, "output_size", None) or _sizes(cell.state_size)[0]
         self._weights = [w for cell in self._cells() for w in cell._weights]
         self.sample_input_shape = input_shape
         self.built = True

@@ -81,7 +81,7 @@ class StateTree:
 
     # -- the parts ------------------------------------------------------------------------
     def _weight_key(self, weight: Any) -> str:
-        return f"{self.name}/{weight.path}"
+        return weight.path
 
     def _weight_tree(self, weights: list[Any], value: Any) -> dict[str, Any]:
         tree: dict[str, Any] = {}

@@ -101,7 +101,7 @@ def _shape_unknown_to_keras(layer: Any) -> bool:
         not type(layer).__module__.startswith("minicnn.")
         and not getattr(layer, "is_model", False)
         and type(layer).compute_output_shape is Layer.compute_output_shape
-        and not hasattr(getattr(layer, "_called_output", None), "shape")
+        and getattr(layer, "_called_output", None) is None
     )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import backend, initializers
 from .autograd import Tensor
+from .name_scopes import current_path, joined
 
 
 class Variable(Tensor):
@@ -54,4 +55,8 @@ class Variable(Tensor):
             dtype = backend.FLOAT if values.dtype.kind == "f" else values.dtype
         values = values.astype(dtype)
         super().__init__(values, requires_grad=bool(trainable), name=name)
+        # Named and placed as Keras' are: "variable", "variable_1", ..., under the open scope.
+        self.name = name or backend.unique_name("variable")
+        self.scope = current_path()
+        self.path = joined(self.scope, self.name)
         self.trainable = bool(trainable)

@@ -128,3 +128,21 @@ def test_the_subclassing_guide_prints_what_keras_prints(monkeypatch, capsys):
         "10 ['encoder', 'decoder']",
     ]
     prints_keras_lines("making_new_layers", keras_lines, monkeypatch, capsys)
+
+
+def test_the_masking_guide_prints_what_keras_prints(monkeypatch, capsys):
+    """Keras' guide "Understanding masking & padding": a user's compute_mask that splits the
+    mask gives each half of the output its own (before, eager list outputs carried none);
+    a user's layer's sublayers, built in its call, have their weights under its path."""
+    keras_lines = [
+        "[[  -1  711  632   71]",
+        "(3, 6, 16) float32",
+        "86272 (None, 32)",
+        "(32, 32) 4 ['my_layer/embedding_3/embeddings', 'my_layer/lstm_2/lstm_cell/kernel', "
+        "'my_layer/lstm_2/lstm_cell/recurrent_kernel', 'my_layer/lstm_2/lstm_cell/bias']",
+        "[[False False False]\n [ True  True False]\n [ True  True  True]]",
+        "26 (3, 10)",
+        "(4, 12, 1) 353",
+        "[[1 1 1 1 1 1 1 1 1 0 0 0]",
+    ]
+    prints_keras_lines("masking_and_padding", keras_lines, monkeypatch, capsys)

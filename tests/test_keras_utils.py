@@ -92,7 +92,7 @@ def test_keras_3_variable_and_dtype_names():
     dense = model.layers[0]
     assert dense.trainable_variables == dense.trainable_weights
     assert (dense.dtype, dense.compute_dtype, dense.variable_dtype) == ("float32",) * 3
-    assert dense.dtype_policy.name == "float32" and dense.path == dense.name
+    assert dense.dtype_policy.name == "float32" and dense.path == f"{model.name}/{dense.name}"
 
 
 def test_top_level_names_are_keras():

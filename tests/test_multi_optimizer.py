@@ -77,7 +77,7 @@ def test_a_compiled_model_trains_each_part_with_its_optimizer_and_saves_it(tmp_p
         assert history.history["loss"][-1] < history.history["loss"][0]
         adam, sgd = model.optimizer.optimizers
         assert [type(o).__name__ for o in (adam, sgd)] == ["Adam", "SGD"]
-        assert [p.path for p in adam._params] == ["head/kernel", "head/bias"]
+        assert [p.path for p in adam._params] == ["seq/head/kernel", "seq/head/bias"]
     sgd.learning_rate = 0.01  # a callback's change: kept with the model
     model.save(tmp_path / "m.minicnn")
     loaded = load_model(tmp_path / "m.minicnn")
@@ -98,10 +98,12 @@ def test_a_compiled_model_trains_each_part_with_its_optimizer_and_saves_it(tmp_p
 
 def test_a_function_may_choose_and_such_an_optimizer_is_not_saved(tmp_path):
     adam, sgd = optimizers.Adam(0.01), optimizers.SGD(0.1)
-    model = Sequential([Input((4,)), L.Dense(3, name="body"), L.Dense(2, name="head")])
+    model = Sequential(
+        [Input((4,)), L.Dense(3, name="body"), L.Dense(2, name="head")], name="sequential"
+    )
     model.compile(optimizers.MultiOptimizer(lambda w: adam if "head" in w.path else sgd), "mse")
     model.fit(np.ones((8, 4), np.float32), np.ones((8, 2), np.float32), verbose=0)
-    assert [p.path for p in adam._params] == ["head/kernel", "head/bias"]
+    assert [p.path for p in adam._params] == ["sequential/head/kernel", "sequential/head/bias"]
     assert model.optimizer.optimizers == [sgd, adam]  # in the order they were chosen
     with pytest.raises(TypeError, match="chooses by a function cannot be saved"):
         model.save(tmp_path / "m.minicnn")

@@ -222,12 +222,29 @@ class Tensor:
 
         return absolute(self)
 
-    # Comparisons and logic give boolean Tensors, as NumPy's (and Keras' tensors) do; == and !=
-    # stay identity, since Tensors are keys of dicts and sets.
+    # Comparisons and logic give boolean Tensors, as NumPy's (and Keras' tensors) do, == and
+    # != too; a Tensor still hashes by identity, so dicts and sets of weights find it (they
+    # try identity before ==). Against None or a string, == is identity.
     def _compared(self, name: str, *others: Any) -> Tensor:
         from . import ops
 
         return getattr(ops, name)(self, *others)
+
+    def __eq__(self, other: object) -> Any:
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        return self._compared("equal", other)
+
+    def __ne__(self, other: object) -> Any:
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        return self._compared("not_equal", other)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        # NumPy's truth: of one entry, else an error (not "has a first axis of length > 0")
+        return bool(self.data)
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compared("less", other)

@@ -426,9 +426,7 @@ class ModelCheckpoint(Callback):
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
         self.initial_value_threshold = initial_value_threshold
-        self.best = (
-            self._watch.worst() if initial_value_threshold is None else initial_value_threshold
-        )
+        self.best: float | None = initial_value_threshold  # None: nothing seen yet (Keras')
         self._epoch = 0
         self._steps_since_save = 0
 
@@ -464,16 +462,16 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             current = self._watch.value(logs)
             if current is not None:  # without the value, save anyway, as Keras does
-                if not self._watch.improves(current, self.best):
+                best = "None" if self.best is None else f"{self.best:.5f}"
+                if self.best is not None and not self._watch.improves(current, self.best):
                     if self.verbose > 0:
                         print_msg(
-                            f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
-                            f"{self.best:.5f}"
+                            f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}"
                         )
                     return
                 if self.verbose > 0:
                     print_msg(
-                        f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} "
+                        f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} "
                         f"to {current:.5f}, saving model to {path}"
                     )
                 self.best = current
@@ -490,6 +488,8 @@ class ModelCheckpoint(Callback):
             self.model.save_weights(path)
         else:
             self.model.save(path)
+        if self.verbose > 0:
+            print_msg(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
 
 def _learning_rate(model: Any) -> float:

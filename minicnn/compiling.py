@@ -121,6 +121,9 @@ class Compiler:
             )
         if loss is DEFAULT_LOSS and self._adds_losses:
             loss = None
+        if metrics is None and weighted_metrics is None and self.compiled:
+            # Compiled again without metrics, the model keeps its metrics, as Keras 3's does.
+            metrics, weighted_metrics = self._compiled_metric_specs
         # Given no loss, fit(x) and evaluate(x) without targets train on and report the
         # losses the model adds (a layer's add_loss), as Keras' compile(optimizer) does.
         self._default_loss = loss is DEFAULT_LOSS
@@ -160,6 +163,7 @@ class Compiler:
             raise ValueError(f"Metric names must differ from each other and from 'loss': {names}.")
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
+        self._compiled_metric_specs = (metrics, weighted_metrics)
 
     def _weight_paths(self) -> dict[int, str]:
         """Each weight's path without the scopes its layer sits in ('dense/kernel' of
@@ -197,7 +201,7 @@ class Compiler:
             ],
         }
         return {
-            "optimizer": self.optimizer.get_config(),
+            "optimizer": optimizers.serialize(self.optimizer),  # Keras' form: its class and config
             "jit_compile": self.jit_compile,
             "run_eagerly": self.run_eagerly,
             "steps_per_execution": self.steps_per_execution,
@@ -210,7 +214,7 @@ class Compiler:
         loss = config["loss"]
         self.compile(
             optimizers.get(config["optimizer"]),
-            [losses.get(x) for x in loss]
+            [None if x is None else losses.get(x) for x in loss]
             if isinstance(loss, list)
             else (None if loss is None else losses.get(loss)),
             config["metrics"],
@@ -275,6 +279,8 @@ class Compiler:
             return self._penalized(self.loss(target, y_pred, **own))
         total: Any = None
         for loss, weight, target, out in zip(self.loss, self.loss_weights, y, y_pred, strict=True):
+            if loss is None:
+                continue
             target = self._on_device(target)
             own = self._carried_mask_weights(weights, out, target, loss)
             part = loss(target, out, **own) * weight
@@ -317,7 +323,7 @@ class Compiler:
                         ),
                         len(target),
                     )
-            elif metric.keeps_own_state or self.loss is None:
+            elif metric.keeps_own_state or (self.loss[head] if several else self.loss) is None:
                 metric.update_state(target, out, sample_weight=weights)
             else:  # the targets read as fit's metrics read them: by the compiled loss
                 metric.add_batch(target, out, weights, self.loss[head] if several else self.loss)
@@ -390,18 +396,24 @@ class Compiler:
         self, loss: Any, metrics: Any, loss_weights: Any, weighted_metrics: Any = None
     ) -> None:
         names = self.output_names
+        # An output whose loss is None is not trained on (Keras' loss=[None, "mse"]).
         self.loss = [
-            losses.get(x)
+            None if x is None else losses.get(x)
             for x in self._per_output(loss, "loss", lambda v: not isinstance(v, (list, dict)))
         ]
+        if all(x is None for x in self.loss):
+            raise ValueError(f"compile: every output's loss is None; give one a loss: {names}.")
         weights = self._per_output(
             1.0 if loss_weights is None else loss_weights,
             "loss_weights",
             lambda v: isinstance(v, (int, float)),
         )
         self.loss_weights = [float(w) for w in weights]
-        self._compiled_metrics = [metrics_module.OutputLoss(f"{name}_loss") for name in names]
-        self._metric_heads = list(range(len(names)))
+        # Each output's loss is logged where there are two or more, as in Keras.
+        trained = [i for i, x in enumerate(self.loss) if x is not None]
+        trained = trained if len(trained) > 1 else []
+        self._compiled_metrics = [metrics_module.OutputLoss(f"{names[i]}_loss") for i in trained]
+        self._metric_heads = list(trained)
         specs = self._head_metrics(metrics, "metrics", [set() for _ in names])
         plain = [
             {
@@ -413,7 +425,7 @@ class Compiler:
         ]
         weighted_specs = self._head_metrics(weighted_metrics, "weighted_metrics", plain)
         self._compile_specs = {
-            "loss": [x.get_config() for x in self.loss],
+            "loss": [None if x is None else x.get_config() for x in self.loss],
             "loss_weights": self.loss_weights,
             "metrics": specs,
             "weighted_metrics": weighted_specs,
@@ -448,7 +460,8 @@ class Compiler:
                 if what == "weighted_metrics":
                     _weighted(metric, {n.removeprefix(f"{name}_") for n in taken[i]})
                 kept.append(metrics_module.serialize(metric, head_loss))
-                metric.check(head_loss)
+                if head_loss is not None:
+                    metric.check(head_loss)
                 metric.name = f"{name}_{metric.name}"
                 self._compiled_metrics.append(metric)
                 self._metric_heads.append(i)
@@ -498,7 +511,9 @@ class Compiler:
             for i, (tensor, slot) in enumerate(
                 zip(self._graph_outputs, self._output_slots, strict=True)
             )
-            if slot not in read and self._fusable(tensor.layer, self.loss[i])
+            if slot not in read
+            and self.loss[i] is not None
+            and self._fusable(tensor.layer, self.loss[i])
         )
 
     def _loss_and_outputs(
@@ -581,6 +596,10 @@ class Compiler:
         for i, (out, target, loss, weight) in enumerate(
             zip(outs, y, self.loss, self.loss_weights, strict=True)
         ):
+            if loss is None:  # an output not trained on: its values, for its metrics
+                values.append(out.data)
+                losses_of.append(None)
+                continue
             # Each output's padding mask weights its loss, as Keras' per output.
             own = self._masked(weights, masks[i] if masks else None, out.shape, target, loss)
             if i in fused:

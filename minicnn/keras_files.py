@@ -17,7 +17,9 @@ import json
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from .functional import keras_layer_order, keras_node_order
 
@@ -154,23 +156,39 @@ def state_segments(optimizer: Any) -> list[tuple[str, ...]] | None:
     return shared + kept
 
 
-def keras_state_entries(optimizer: Any, order: list[Any]) -> list[tuple[Any, ...]] | None:
-    """Keras 3's optimizer variables in its file's order, for the weights in ``order``:
-    ("iterations", optimizer), ("learning_rate", optimizer) where it has no schedule, then
-    ("slot", slots, name) for each slot (name None: Keras' scalar placeholder), and
-    ("u_product", optimizer) for Nadam. A MultiOptimizer's own two come first, then each of
-    its optimizers' entries; a LossScaleOptimizer's own two (zeros in Keras), its
-    ("step_counter", optimizer) and ("dynamic_scale", optimizer), then its optimizer's
-    entries. None where minicnn does not follow Keras' layout."""
+class StateEntry(NamedTuple):
+    """One of Keras' optimizer variables: its kind ("iterations", "learning_rate", "slot",
+    ...), the optimizer it belongs to, and for a slot, the weight, its slots and the slot's
+    name (None: Keras' scalar placeholder where a weight has not got the slot)."""
+
+    kind: str
+    owner: Any
+    weight: Any = None
+    slots: Any = None
+    slot: str | None = None
+
+
+def keras_state_entries(optimizer: Any, order: list[Any]) -> list[StateEntry] | None:
+    """Keras 3's optimizer variables in its order (``optimizer.variables``, its file's), for
+    the weights in ``order``: "iterations", "learning_rate" where it has no schedule, then
+    a "slot" for each slot, and "u_product" for Nadam. A MultiOptimizer's own count and
+    rate ("zero_rate": 0 in Keras) come first, then each of its optimizers' entries; a
+    LossScaleOptimizer's own two ("zero_count", "zero_rate"), its "step_counter" and
+    "dynamic_scale", then its optimizer's entries. None where minicnn does not follow Keras'
+    layout."""
     wrapped = getattr(optimizer, "inner_optimizer", None)
     if wrapped is not None:  # a LossScaleOptimizer: its own count and rate stay 0 in Keras
         found = keras_state_entries(wrapped, order)
-        own = [("zero_count",), ("learning_rate", None)]
-        scaling = [("step_counter", optimizer), ("dynamic_scale", optimizer)]
+        own = [StateEntry(kind, optimizer) for kind in ("zero_count", "zero_rate")]
+        scaling = [  # made when it is built, as Keras makes them
+            StateEntry(kind, optimizer)
+            for kind in ("step_counter", "dynamic_scale")
+            if optimizer.built
+        ]
         return None if found is None else own + scaling + found
     inner = getattr(optimizer, "optimizers", None)
     if inner is not None:
-        entries: list[tuple[Any, ...]] = [("iterations", optimizer), ("learning_rate", None)]
+        entries = [StateEntry("iterations", optimizer), StateEntry("zero_rate", optimizer)]
         for sub in inner:
             own = {id(p) for p in sub._params}
             found = keras_state_entries(sub, [w for w in order if id(w) in own])
@@ -181,14 +199,72 @@ def keras_state_entries(optimizer: Any, order: list[Any]) -> list[tuple[Any, ...
     segments = state_segments(optimizer)
     if segments is None:
         return None
-    entries = [("iterations", optimizer)]
+    entries = [StateEntry("iterations", optimizer)]
     if getattr(optimizer, "_schedule", None) is None:
-        entries.append(("learning_rate", optimizer))
+        entries.append(StateEntry("learning_rate", optimizer))
     placeholders = type(optimizer).__name__ in PLACEHOLDERS
-    for _, slots, name in state_walk(optimizer, segments, order, placeholders):
-        entries.append(("slot", slots, name))
-    entries += [("u_product", optimizer)] * TRAILING_SCALARS.get(type(optimizer).__name__, 0)
-    return entries
+    for weight, slots, name in state_walk(optimizer, segments, order, placeholders):
+        entries.append(StateEntry("slot", optimizer, weight, slots, name))
+    count = TRAILING_SCALARS.get(type(optimizer).__name__, 0) if optimizer.built else 0
+    return entries + [StateEntry("u_product", optimizer)] * count
+
+
+def entry_value(entry: StateEntry) -> Any:
+    """The entry's value as Keras keeps it: a slot's own array (on its device), the
+    scalars as 0-d host arrays (counts int64, rates and scales float32)."""
+    owner = entry.owner
+    if entry.kind == "slot":
+        if entry.slot is None:  # Keras 3's placeholder
+            return np.zeros((), np.int32)
+        return entry.slots[entry.slot]
+    if entry.kind == "iterations":
+        return np.asarray(owner.steps_applied, np.int64)
+    if entry.kind == "zero_count":
+        return np.zeros((), np.int64)
+    if entry.kind == "step_counter":
+        return np.asarray(owner.step_counter, np.int64)
+    if entry.kind == "dynamic_scale":
+        return np.asarray(owner.dynamic_scale, np.float32)
+    if entry.kind == "learning_rate":
+        return np.asarray(owner.learning_rate, np.float32)
+    if entry.kind == "zero_rate":  # a MultiOptimizer's and a LossScaleOptimizer's own
+        return np.zeros((), np.float32)
+    return np.asarray(owner._product(), np.float32)  # Nadam's momentum product U_t
+
+
+# Keras' names of minicnn's slots where they differ ("adam/dense_kernel_momentum"), and an
+# optimizer's own; Adafactor's factors are named after their weight alone.
+KERAS_SLOT_NAMES = {"m": "momentum", "v": "velocity", "v_hat": "velocity_hat", "ema": "average"}
+KERAS_SLOT_NAMES_OF = {
+    "SGD": {"velocity": "momentum"},
+    "Adamax": {"u": "norm"},
+}
+WEIGHT_NAMED_SLOTS = {"Adafactor": ("r", "c")}
+
+
+def keras_slot_name(optimizer: Any, slot: str) -> str:
+    own = KERAS_SLOT_NAMES_OF.get(type(optimizer).__name__, {})
+    return own.get(slot) or KERAS_SLOT_NAMES.get(slot, slot)
+
+
+def entry_path(entry: StateEntry) -> str:
+    """The Keras path of the variable an entry stands for: "adam/iteration",
+    "adam/sequential_dense_kernel_momentum" (the weight's path, its slashes as
+    underscores)."""
+    scope = entry.owner.name
+    if entry.kind in ("iterations", "zero_count"):
+        return f"{scope}/iteration"
+    if entry.kind in ("learning_rate", "zero_rate"):
+        return f"{scope}/learning_rate"
+    if entry.kind != "slot":
+        return f"{scope}/{entry.kind}"
+    weight = entry.weight
+    if entry.slot is None:  # Keras makes its placeholder outside the optimizer's scope
+        return str(weight.name)
+    if entry.slot in WEIGHT_NAMED_SLOTS.get(type(entry.owner).__name__, ()):
+        return f"{scope}/{weight.name}"
+    path = entry.owner.scoped_paths.get(id(weight)) or weight.path or weight.name
+    return f"{scope}/{path.replace('/', '_')}_{keras_slot_name(entry.owner, entry.slot)}"
 
 
 def keras_trainable(model: Any, config: Any = None) -> list[Any]:

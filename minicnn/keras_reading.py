@@ -635,15 +635,15 @@ def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path
             stacklevel=4,
         )
         return
-    for (kind, *what), value in zip(entries, arrays, strict=True):
-        if kind == "iterations":
-            what[0].steps_applied = int(value)  # (Nadam's product follows from it)
-        elif kind == "step_counter":
-            what[0].step_counter = int(value)
-        elif kind == "dynamic_scale":
-            what[0].dynamic_scale = float(value)
-        elif kind == "slot" and what[1] is not None:  # (None: Keras 3's placeholder)
-            slots, name = what
+    for entry, value in zip(entries, arrays, strict=True):
+        if entry.kind == "iterations":
+            entry.owner.steps_applied = int(value)  # (Nadam's product follows from it)
+        elif entry.kind == "step_counter":
+            entry.owner.step_counter = int(value)
+        elif entry.kind == "dynamic_scale":
+            entry.owner.dynamic_scale = float(value)
+        elif entry.kind == "slot" and entry.slot is not None:  # (None: Keras 3's placeholder)
+            slots, name = entry.slots, entry.slot
             if value.shape != slots[name].shape:
                 raise KerasFileError(
                     f"{path}: optimizer state of shape {value.shape} for a weight of "

@@ -16,6 +16,8 @@ from .keras_files import (
     MODELS,
     SUBLAYERS,
     KerasFileError,
+    StateEntry,
+    entry_value,
     graph_order,
     group_paths,
     is_op_layer,
@@ -524,26 +526,9 @@ def write_optimizer(model: Any, h5: Any) -> None:
             _write_entries(subs.create_group(name).create_group("vars"), found or [])
 
 
-def _write_entries(group: Any, entries: list[tuple[Any, ...]]) -> None:
-    values = []
-    for kind, *what in entries:
-        if kind == "iterations":
-            values.append(np.asarray(what[0].steps_applied, np.int64))
-        elif kind == "zero_count":
-            values.append(np.zeros((), np.int64))
-        elif kind == "step_counter":
-            values.append(np.asarray(what[0].step_counter, np.int64))
-        elif kind == "dynamic_scale":
-            values.append(np.asarray(what[0].dynamic_scale, np.float32))
-        elif kind == "learning_rate":  # a MultiOptimizer's is 0, as in Keras
-            values.append(np.asarray(what[0].learning_rate if what[0] else 0.0, np.float32))
-        elif kind == "u_product":  # Nadam's momentum product U_t
-            values.append(np.asarray(what[0]._product(), np.float32))
-        else:
-            slots, name = what  # Keras 3's scalar 0 where a weight has not got the slot
-            values.append(np.zeros((), np.int32) if name is None else backend.to_numpy(slots[name]))
-    for i, value in enumerate(values):
-        group.create_dataset(str(i), data=value)
+def _write_entries(group: Any, entries: list[StateEntry]) -> None:
+    for i, entry in enumerate(entries):
+        group.create_dataset(str(i), data=backend.to_numpy(entry_value(entry)))
 
 
 def compile_config(model: Any) -> dict[str, Any] | None:
@@ -554,10 +539,14 @@ def compile_config(model: Any) -> dict[str, Any] | None:
     if not model.compiled or model.optimizer is None:
         return None
     losses = model.loss if isinstance(model.loss, list) else [model.loss]
-    if not all(isinstance(loss, BuiltinLoss) for loss in losses):
+    if not all(isinstance(loss, BuiltinLoss) or loss is None for loss in losses):
+        return None
+    if model.loss is None:
         return None
 
     def loss_entry(loss: Any) -> Any:
+        if loss is None:  # an output not trained on
+            return None
         config = loss.get_config()
         if set(config) - {"name", "class_name"} or "class_name" in config:
             return {

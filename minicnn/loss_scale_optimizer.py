@@ -84,9 +84,8 @@ class LossScaleOptimizer(Optimizer):
             raise ValueError(
                 f"dynamic_growth_steps must be a positive integer, got {dynamic_growth_steps!r}."
             )
-        super().__init__(1.0)  # its own rate is never used: the inner optimizer's is
+        super().__init__(1.0, name=name)  # its own rate is never used: the inner optimizer's is
         self.inner_optimizer = inner_optimizer
-        self.name = name or "loss_scale_optimizer"
         self.initial_scale = float(initial_scale)
         self.dynamic_growth_steps = dynamic_growth_steps
         # The inner optimizer must not scale the loss a second time.
@@ -194,13 +193,13 @@ class LossScaleOptimizer(Optimizer):
     def finalize_variable_values(self, params: list[Tensor]) -> None:
         self.inner_optimizer.finalize_variable_values(params)
 
-    def variables(self) -> list[Any]:
+    def state_arrays(self) -> list[Any]:
         """The scale and the count of finite steps (as 0-d arrays), then the inner
         optimizer's state."""
         return [
             np.asarray(self.dynamic_scale, np.float32),
             np.asarray(self.step_counter, np.int64),
-            *self.inner_optimizer.variables(),
+            *self.inner_optimizer.state_arrays(),
         ]
 
     def set_state(self, params: list[Tensor], steps_applied: int, arrays: list[Any]) -> None:

@@ -118,9 +118,8 @@ class MultiOptimizer(Optimizer):
                 f"its optimizer, got {optimizer_map!r}."
             )
         self._inner: list[Optimizer] = []
-        super().__init__(1.0, loss_scale_factor=loss_scale_factor)
+        super().__init__(1.0, loss_scale_factor=loss_scale_factor, name=name)
         self._optimizer_map = optimizer_map
-        self.name = name or "multi_optimizer"
         if isinstance(optimizer_map, OptimizerMap):
             for optimizer in [*optimizer_map.values(), optimizer_map.default_optimizer]:
                 self._adopt(optimizer)
@@ -246,12 +245,12 @@ class MultiOptimizer(Optimizer):
         for optimizer in self._inner:
             optimizer.finalize_variable_values(params)
 
-    def variables(self) -> list[Any]:
+    def state_arrays(self) -> list[Any]:
         """Each optimizer's step count (int64) and learning rate (float32, where it has no
         schedule) as 0-d arrays, then its state: what Keras keeps of each, in its order."""
         arrays: list[Any] = []
         for optimizer in self._inner:
-            arrays += _scalars(optimizer) + optimizer.variables()
+            arrays += _scalars(optimizer) + optimizer.state_arrays()
         return arrays
 
     def set_state(self, params: list[Tensor], steps_applied: int, arrays: list[Any]) -> None:
@@ -260,7 +259,7 @@ class MultiOptimizer(Optimizer):
         for optimizer in self._inner:
             scalars = len(_scalars(optimizer))
             own = optimizer._params
-            count = scalars + len(optimizer.variables())
+            count = scalars + len(optimizer.state_arrays())
             if len(arrays) < count:
                 raise ValueError("optimizer state has too few arrays for its optimizers.")
             head, arrays = arrays[:count], arrays[count:]

@@ -67,7 +67,13 @@ class Optimizer:
         ema_overwrite_frequency: int | None = None,
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
     ) -> None:
+        # Keras' name, also the scope of its variables' paths ("adam/iteration"): the class's
+        # in snake case, numbered where one repeats ("adam_1"), unless given.
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"An optimizer's name must be a non-empty string, got {name!r}.")
+        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         if isinstance(learning_rate, dict):
             learning_rate = schedules.deserialize(learning_rate)
         self._schedule = learning_rate if isinstance(learning_rate, LearningRateSchedule) else None
@@ -451,7 +457,7 @@ class Optimizer:
 
     def get_config(self) -> dict[str, Any]:
         return {
-            "name": type(self).__name__.lower(),
+            "name": self.name,
             "learning_rate": (
                 self._schedule.serialize() if self._schedule is not None else self.learning_rate
             ),
@@ -473,14 +479,24 @@ class Optimizer:
         from . import registry
 
         with registry.custom_object_scope(custom_objects):
-            return cls(**{k: v for k, v in config.items() if k != "name"})
+            return cls(**config)
 
-    def variables(self) -> list[Any]:
+    def state_arrays(self) -> list[Any]:
         """The optimizer's state arrays, in a fixed order (for checkpoints)."""
         return [slots[k] for slots in self._slots for k in sorted(slots)]
 
+    @property
+    def variables(self) -> list[Tensor]:
+        """Keras' ``optimizer.variables``: its step count (int64) and learning rate (float32;
+        none with a schedule), then its state in Keras' order and names
+        ("adam/sequential_dense_kernel_momentum"). A state variable holds the optimizer's
+        own array (``assign`` writes the state); the count and the rate are copies."""
+        from .optimizer_variables import keras_variables
+
+        return keras_variables(self)
+
     def set_state(self, params: list[Tensor], steps_applied: int, arrays: list[Any]) -> None:
-        """Restore what ``steps_applied`` and ``variables()`` described, for these
+        """Restore what ``steps_applied`` and ``state_arrays()`` described, for these
         parameters."""
         self._slots = [self._all_slots(p) for p in params]
         self._params = list(params)

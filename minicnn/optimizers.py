@@ -763,18 +763,24 @@ def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
     if isinstance(identifier, dict) and "class_name" in identifier:  # Keras' serialized form
         if "module" in identifier:
             return deserialize(identifier)
-        inner = {k: v for k, v in (identifier.get("config") or {}).items() if k != "name"}
+        inner = dict(identifier.get("config") or {})  # its name the instance's, kept
         if "optimizer_map" in inner:
-            return MultiOptimizer.from_config(identifier["config"])
+            return MultiOptimizer.from_config(inner)
         if "inner_optimizer" in inner:
-            return LossScaleOptimizer.from_config(identifier["config"])
-        return get({**inner, "name": str(identifier["class_name"]).lower()})
+            return LossScaleOptimizer.from_config(inner)
+        found = _BY_NAME.get(str(identifier["class_name"]).lower())
+        if found is None:
+            raise ValueError(
+                f"Unknown optimizer {identifier['class_name']!r}; known: "
+                f"{', '.join(sorted(_BY_NAME))}."
+            )
+        return found.from_config(inner)
     if isinstance(identifier, dict):
         if "optimizer_map" in identifier:  # a MultiOptimizer's, its name any name
             return MultiOptimizer.from_config(identifier)
         if "inner_optimizer" in identifier:  # a LossScaleOptimizer's
             return LossScaleOptimizer.from_config(identifier)
-        config = dict(identifier)
+        config = dict(identifier)  # minicnn's short form: the name says the class
         name = config.pop("name", None)
         if name not in _BY_NAME:
             raise ValueError(f"Unknown optimizer {name!r}; known: {', '.join(sorted(_BY_NAME))}.")

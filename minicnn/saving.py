@@ -159,7 +159,7 @@ def _own_savers(model: Model) -> list[tuple[int, Any]]:
 
 def _optimizer_state(model: Model) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The optimizer's step count and arrays, for a document and its archive."""
-    variables = model.optimizer.variables()
+    variables = model.optimizer.state_arrays()
     document = {
         "optimizer_iterations": model.optimizer.steps_applied,
         "optimizer_arrays": len(variables),
@@ -180,7 +180,7 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
     compile_config = model.get_compile_config()
     document = {"format": FORMAT, "model": model._architecture(), "compile": compile_config}
     arrays = _weight_arrays(model)
-    if model.compiled and model.optimizer.variables():
+    if model.compiled and model.optimizer.state_arrays():
         state, state_arrays = _optimizer_state(model)
         document.update(state)
         arrays.update(state_arrays)

@@ -13,15 +13,8 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .keras_files import entry_path, entry_value
 
-# Keras' names of the optimizers' moments where minicnn's are shorter.
-# Keras' names of minicnn's slots, where they differ: for every optimizer, then by class.
-_KERAS_SLOT_NAMES = {"m": "momentum", "v": "velocity", "v_hat": "velocity_hat", "ema": "average"}
-_KERAS_SLOT_NAMES_OF = {
-    "SGD": {"velocity": "momentum"},
-    "Adamax": {"u": "norm"},
-    "Adafactor": {"v": "velocity"},
-}
 VALUE_FORMATS = ("backend_tensor", "numpy_array")
 
 
@@ -42,10 +35,7 @@ class StateTree:
             "non_trainable_variables": self._weight_tree(self.non_trainable_weights, value),
         }
         if self.optimizer is not None:
-            tree["optimizer_variables"] = {
-                name: self._optimizer_state(optimizer, value)
-                for name, optimizer in self._optimizer_sections()
-            }
+            tree["optimizer_variables"] = self._optimizer_tree(value)
         if self.compiled:
             tree["metrics_variables"] = {m.name: _metric_state(m, value) for m in self.metrics}
         return tree
@@ -93,65 +83,39 @@ class StateTree:
             node[leaf] = value(w.data)
         return tree
 
-    def _optimizer_sections(self) -> list[tuple[str, Any]]:
-        """Each optimizer's section of the tree by its name: the optimizer's, or a
-        MultiOptimizer's and then each of its optimizers' ("adam", "adam_1", ...)."""
-        optimizer = self.optimizer
-        inner = getattr(optimizer, "optimizers", None)
-        if inner is None:
-            name = optimizer.get_config().get("name") or type(optimizer).__name__.lower()
-            return [(name, optimizer)]
-        sections, seen = [(optimizer.name, optimizer)], {optimizer.name}
-        for sub in inner:
-            name = base = sub.get_config().get("name") or type(sub).__name__.lower()
-            count = 0
-            while name in seen:
-                count += 1
-                name = f"{base}_{count}"
-            seen.add(name)
-            sections.append((name, sub))
-        return sections
+    def _optimizer_tree(self, value: Any) -> dict[str, Any]:
+        """``optimizer.variables`` by their paths, as Keras nests them ("adam" then
+        "iteration", ..., a wrapped or mapped optimizer's under its own name); of two with
+        one path, the first, as in Keras."""
+        from .optimizer_variables import optimizer_entries
 
-    def _slot_key(self, optimizer: Any, weight: Any, slot: str) -> str:
-        prefix = self._weight_key(weight).replace("/", "_")
-        names = {**_KERAS_SLOT_NAMES, **_KERAS_SLOT_NAMES_OF.get(type(optimizer).__name__, {})}
-        return f"{prefix}_{names.get(slot, slot)}"
-
-    def _optimizer_state(self, optimizer: Any, value: Any) -> dict[str, Any]:
-        multi = hasattr(optimizer, "optimizers")  # which has no rate of its own (Keras' 0)
-        state: dict[str, Any] = {
-            "iteration": np.int64(optimizer.steps_applied),
-            "learning_rate": np.float32(0.0 if multi else optimizer.learning_rate),
-        }
-        for weight, slots in zip(optimizer._params, optimizer._slots, strict=True):
-            for slot in sorted(slots):
-                state[self._slot_key(optimizer, weight, slot)] = value(slots[slot])
-        return state
+        tree: dict[str, Any] = {}
+        for entry in optimizer_entries(self.optimizer):
+            *parents, leaf = entry_path(entry).split("/")
+            node = tree
+            for part in parents:
+                node = node.setdefault(part, {})
+            node.setdefault(leaf, value(entry_value(entry)))
+        return tree
 
     def _set_optimizer_state(self, section: dict[str, Any]) -> None:
-        sections = self._optimizer_sections() if self.optimizer is not None else []
-        names = [name for name, _ in sections]
-        if not sections or set(section) != set(names):
-            raise ValueError(
-                f"set_state_tree: optimizer_variables must hold this model's optimizer, "
-                f"{', '.join(repr(n) for n in names) or 'none'}; got {sorted(section)}."
-            )
+        from .optimizer_variables import optimizer_entries, set_entry
+
+        if self.optimizer is None:
+            raise ValueError("set_state_tree: optimizer_variables for a model not compiled.")
         if not self.optimizer.built:
             self.optimizer.build(self.trainable_weights)
-        for name, optimizer in sections:
-            state = dict(section[name])
-            if "iteration" in state:
-                optimizer.steps_applied = int(state.pop("iteration"))
-            if "learning_rate" in state:
-                rate = float(state.pop("learning_rate"))
-                multi = hasattr(optimizer, "optimizers")
-                if not multi and getattr(optimizer, "_schedule", None) is None:
-                    optimizer.learning_rate = rate
-            for weight, slots in zip(optimizer._params, optimizer._slots, strict=True):
-                for slot in slots:
-                    key = self._slot_key(optimizer, weight, slot)
-                    _assign(slots[slot], state.pop(key, None), key)
-            _nothing_left(state, "optimizer_variables")
+        found, seen = _flat(section), set()
+        for entry in optimizer_entries(self.optimizer):
+            path = entry_path(entry)
+            if path in seen:  # a second variable of one path: the tree holds the first's
+                continue
+            seen.add(path)
+            if path in found:
+                set_entry(entry, found.pop(path), _assign)
+            elif entry.kind == "slot" and entry.slot is not None:
+                raise ValueError(f"set_state_tree: no value for {path!r}.")
+        _nothing_left(found, "optimizer_variables")
 
 
 def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

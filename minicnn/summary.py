@@ -284,10 +284,10 @@ def summary_lines(
     frozen_bytes = sum(w.data.nbytes for w in model.non_trainable_weights)
     optimizer = model.optimizer if model.compiled else None
     built = optimizer is not None and optimizer.built
-    # Keras counts its optimizer's step counter (int64) and learning rate (float32) too.
-    state = optimizer.variables() if built else []
-    optimizer_count = sum(a.size for a in state) + 2 if built else 0
-    optimizer_bytes = sum(a.nbytes for a in state) + 8 + 4 if built else 0
+    # Keras counts its optimizer's variables: its step counter and learning rate too.
+    state = [v.data for v in optimizer.variables] if built else []
+    optimizer_count = sum(a.size for a in state)
+    optimizer_bytes = sum(a.nbytes for a in state)
     lines += [
         f" Total params: {trainable + frozen + optimizer_count:,} "
         f"({readable_memory_size(trainable_bytes + frozen_bytes + optimizer_bytes)})",

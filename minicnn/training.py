@@ -365,7 +365,9 @@ class Trainer:
             targets = [as_any_targets(t, n, "none", keep_integers=True) for t in ys]
         else:
             targets = [
-                loss.targets(target, n, shape, f"Model '{self.name}' output '{name}'")
+                as_any_targets(target, n, "none", keep_integers=True)
+                if loss is None  # an output not trained on: its targets as they are
+                else loss.targets(target, n, shape, f"Model '{self.name}' output '{name}'")
                 for target, loss, shape, name in zip(
                     ys, self.loss, self.sample_output_shape, self.output_names, strict=True
                 )
@@ -566,8 +568,18 @@ class Trainer:
         are others."""
         if return_dict:
             return keras_ordered(logs)
-        order = {m.name: i for i, m in enumerate(self._logged_metrics)}
-        names = sorted((n for n in logs if n != "loss"), key=lambda n: order.get(n, len(order)))
+        from .metrics import OutputLoss
+
+        listed = self._logged_metrics
+        if self._output_count > 1:
+            # Keras looks an output's compiled metrics up by their own names, which its logs
+            # prefix with the output's: not found, they come last, in the order of the names.
+            kept = {id(m) for m in self._compiled_metrics if not isinstance(m, OutputLoss)}
+            listed = [m for m in listed if id(m) not in kept]
+        order = {m.name: i for i, m in enumerate(listed)}
+        names = sorted(
+            (n for n in logs if n != "loss"), key=lambda n: (order.get(n, len(order)), n)
+        )
         rest = [logs[name] for name in names]
         if "loss" not in logs:
             return rest[0] if len(rest) == 1 else rest

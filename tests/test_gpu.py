@@ -198,7 +198,7 @@ def test_optimizer_steps_on_the_gpu_match_the_cpu(gpu, dtype, optimizer):
         gpu_opt.update_weights([gpu_param])
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(host(gpu_param.data), cpu_param.data, **tol)
-    for a, b in zip(gpu_opt.variables(), cpu_opt.variables(), strict=True):
+    for a, b in zip(gpu_opt.state_arrays(), cpu_opt.state_arrays(), strict=True):
         np.testing.assert_allclose(host(a), b, **tol)
 
 
@@ -310,7 +310,7 @@ def test_a_model_moved_mid_training_takes_its_optimizer_state_along(gpu):
         model.fit(x, y, batch_size=16, epochs=1, verbose=0)
         if move:
             model.to("gpu")
-            assert all(backend.device_of(v) == "gpu" for v in model.optimizer.variables())
+            assert all(backend.device_of(v) == "gpu" for v in model.optimizer.state_arrays())
         model.fit(x, y, batch_size=16, epochs=1, verbose=0)
         weights.append(model.get_weights())
     for a, b in zip(*weights, strict=True):

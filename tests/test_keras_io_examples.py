@@ -146,3 +146,29 @@ def test_the_masking_guide_prints_what_keras_prints(monkeypatch, capsys):
         "[[1 1 1 1 1 1 1 1 1 0 0 0]",
     ]
     prints_keras_lines("masking_and_padding", keras_lines, monkeypatch, capsys)
+
+
+def test_the_training_guide_prints_what_keras_prints(monkeypatch, capsys):
+    """Keras' guide "Training & evaluation with the built-in methods", with unshuffled
+    batches: a metric of the user's that compares with == (before, Tensors' == was
+    identity, and it counted nothing), a loss of None for an output (not trained on, and
+    no output losses logged with one loss left), a model compiled again without metrics
+    keeping its metrics (Keras 3's), evaluate's values with an output's metrics after the
+    losses in the order of their names, ModelCheckpoint's lines."""
+    keras_lines = [
+        "{'categorical_true_positives': [1288.0, 1268.0, 1264.0], "
+        "'loss': [2.4782, 2.3371, 2.2927]}",
+        "{'loss': [2.5264], 'sparse_categorical_accuracy': [0.099], 'val_loss': [2.4314], "
+        "'val_sparse_categorical_accuracy': [0.125]} 6 6",
+        "{'loss': [2.645], 'sparse_categorical_accuracy': [0.125]}",
+        "{'loss': [2.6386], 'sparse_categorical_accuracy': [0.099]}",
+        "[15.7817, 0.5101, 14.7615, 0.125, 0.6434, 151.1664]",
+        "{'class_output_categorical_accuracy': [0.0938], 'loss': [17.7209], "
+        "'score_output_mean_absolute_error': [0.6489], "
+        "'score_output_mean_absolute_percentage_error': [153.8255]}",
+        "Epoch 12: early stopping",
+        "\nEpoch 1: val_loss improved from None to 2.40639, saving model to ",
+        "\nEpoch 2: finished saving model to ",
+        "{'loss': [2.5577, 2.3025]}\n0.008847 6",
+    ]
+    prints_keras_lines("training_with_built_in_methods", keras_lines, monkeypatch, capsys)

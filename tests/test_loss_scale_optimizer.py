@@ -122,7 +122,7 @@ def test_compile_under_mixed_float16_wraps_the_optimizer(tmp_path):
     again = minicnn.load_model(path)
     assert isinstance(again.optimizer, O.LossScaleOptimizer)
     assert again.optimizer.step_counter == 2 and again.optimizer.iterations == 2
-    states = _host(model.optimizer.variables()), _host(again.optimizer.variables())
+    states = _host(model.optimizer.state_arrays()), _host(again.optimizer.state_arrays())
     for u, v in zip(*states, strict=True):
         np.testing.assert_array_equal(u, v)
     assert again.layers[0].dtype_policy.name == "mixed_float16"

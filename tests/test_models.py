@@ -626,7 +626,9 @@ def test_compile_config_round_trips_as_in_keras():
         weighted_metrics=["accuracy"],
     )
     config = model.get_compile_config()
-    assert config["optimizer"]["learning_rate"] == 0.01
+    # Keras' form of the optimizer: its class and config
+    assert config["optimizer"]["class_name"] == "Adam"
+    assert config["optimizer"]["config"]["learning_rate"] == 0.01
     twin = small_cnn()
     twin.set_weights(model.get_weights())
     twin.compile_from_config(json.loads(json.dumps(config)))  # plain data, as a file holds

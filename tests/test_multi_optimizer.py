@@ -83,7 +83,7 @@ def test_a_compiled_model_trains_each_part_with_its_optimizer_and_saves_it(tmp_p
     loaded = load_model(tmp_path / "m.minicnn")
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
     assert loaded.optimizer.optimizers[1].learning_rate == 0.01
-    for a, b in zip(loaded.optimizer.variables(), model.optimizer.variables(), strict=True):
+    for a, b in zip(loaded.optimizer.state_arrays(), model.optimizer.state_arrays(), strict=True):
         np.testing.assert_array_equal(a, b)
     for m in (model, loaded):
         m.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)

@@ -179,7 +179,7 @@ def test_the_new_optimizers_train_and_survive_save_and_load(optimizer, tmp_path)
     model.save(tmp_path / "m.minicnn")
     loaded = load_model(tmp_path / "m.minicnn")
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
-    for a, b in zip(loaded.optimizer.variables(), model.optimizer.variables(), strict=True):
+    for a, b in zip(loaded.optimizer.state_arrays(), model.optimizer.state_arrays(), strict=True):
         np.testing.assert_array_equal(a, b)
     # Both go on identically from the saved state (and the same dropout masks).
     losses = []
@@ -418,7 +418,7 @@ def test_nadam_follows_its_momentum_schedule_over_many_steps():
     # A state restored at step 40 goes on as the optimizer that made it.
     again = optimizers.Nadam(0.01, beta_1=0.8, beta_2=0.9)
     p = Tensor(got.copy(), requires_grad=True)
-    again.set_state([p], optimizer.iterations, optimizer.variables())
+    again.set_state([p], optimizer.iterations, optimizer.state_arrays())
     q = Tensor(got.copy(), requires_grad=True)
     optimizer._params = [q]
     p.grad = q.grad = grads[0]
@@ -443,7 +443,7 @@ def test_ema_follows_keras_and_replaces_the_weights_at_the_end():
         if t % 4 == 0:
             w = ema.copy()
         np.testing.assert_allclose(p.data, w, rtol=1e-12)
-        np.testing.assert_allclose(optimizer.variables()[0], ema, rtol=1e-12)
+        np.testing.assert_allclose(optimizer.state_arrays()[0], ema, rtol=1e-12)
     optimizer.finalize_variable_values([p])
     np.testing.assert_allclose(p.data, ema, rtol=1e-12)
     with pytest.raises(ValueError, match=r"ema_momentum must be in \[0, 1\]"):
@@ -528,13 +528,13 @@ def test_fit_with_ema_ends_on_the_averaged_weights_and_saves_them(tmp_path):
     model = small_cnn()
     model.compile(optimizers.Adam(0.01, use_ema=True), metrics=["accuracy"])
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)
-    averages = model.optimizer.variables()[0::3]  # each weight's (ema, m, v), sorted by name
+    averages = model.optimizer.state_arrays()[0::3]  # each weight's (ema, m, v), sorted by name
     for w, ema in zip(model.get_weights(), averages, strict=True):
         np.testing.assert_array_equal(w, ema)
     model.save(tmp_path / "m.minicnn")
     loaded = load_model(tmp_path / "m.minicnn")
     assert loaded.optimizer.get_config()["use_ema"] is True
-    for a, b in zip(loaded.optimizer.variables(), model.optimizer.variables(), strict=True):
+    for a, b in zip(loaded.optimizer.state_arrays(), model.optimizer.state_arrays(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -569,7 +569,7 @@ def test_adafactor_single_steps_of_keras_tests():
     optimizer = optimizers.Adafactor()
     big.grad = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
     optimizer.update_weights([big])
-    assert sorted(v.shape for v in optimizer.variables()) == [(2, 3), (2, 3, 4), (2, 4)]
+    assert sorted(v.shape for v in optimizer.state_arrays()) == [(2, 3), (2, 3, 4), (2, 4)]
 
 
 def keras_muon_steps(weights, grads_per_step, lr=0.02, momentum=0.95, decays=(0.004, 0.01)):

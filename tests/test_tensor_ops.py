@@ -41,3 +41,19 @@ def test_python_numbers_keep_the_tensors_dtype(device):
     for y in (x + 1, 1 - x, x * 0.5, 2.0 / (x + 1), -x, x**2, (x / 3).mean()):
         assert y.data.dtype == np.float32
     assert float(host((x * 0.5 + 1).mean())) == 1.5
+
+
+def test_equality_compares_entries_and_a_tensor_still_hashes_by_identity(device):
+    """== and != give boolean Tensors, as Keras' tensors (a metric of the user's that
+    counts ``y_true == y_pred`` reads them); dicts and sets find a Tensor by identity; its
+    truth is NumPy's."""
+    a = Tensor(backend.to_device(np.array([1, 2, 3]), device))
+    b = Tensor(backend.to_device(np.array([[1], [0]]), device))
+    np.testing.assert_array_equal(host((a == b).data), [[True, False, False], [False] * 3])
+    np.testing.assert_array_equal(host((a != 2).data), [True, False, True])
+    assert (a == None) is False and (a != "a") is True  # noqa: E711
+    twin = Tensor(a.data)
+    assert {a: 1, twin: 2}[twin] == 2 and len({a, twin, a}) == 2
+    assert bool(Tensor(np.array(2.0))) and not bool(Tensor(np.array([0.0])))
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(a)

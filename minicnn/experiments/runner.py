@@ -54,7 +54,8 @@ def make_task(
         "recipe": {
             "epochs": epochs,
             "batch_size": batch_size,
-            "optimizer": optimizers.Adam().get_config(),
+            # minicnn's short form, its name the class's (a run's identity: kept as it was)
+            "optimizer": {**optimizers.Adam().get_config(), "name": "adam"},
             "loss": "sparse_categorical_crossentropy",
             "dropout": zoo.DROPOUT_RATE,
             "initializer": "glorot_uniform",

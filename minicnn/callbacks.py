@@ -13,6 +13,8 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import numpy as np
+
 from . import backend
 from .fileio import atomic_write
 from .progress import print_msg
@@ -492,14 +494,29 @@ class ModelCheckpoint(Callback):
             print_msg(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
 
-def _learning_rate(model: Any) -> float:
-    return float(model.optimizer.learning_rate)
+def _rated_optimizers(model: Any) -> list[tuple[Any, str]]:
+    """The optimizers whose rates a callback sets, with the names its messages and logs
+    give them: a MultiOptimizer's own (it has no rate of its own, as in Keras), else the
+    model's, unnamed."""
+    inner = getattr(model.optimizer, "optimizers", None)
+    if inner is None:
+        return [(model.optimizer, "")]
+    return [(optimizer, optimizer.name) for optimizer in inner]
 
 
-def _set_learning_rate(model: Any, rate: Any, owner: str) -> None:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+def _log_learning_rates(model: Any, logs: Logs | None) -> None:
+    """Each epoch's ``learning_rate`` (``learning_rate_<name>`` of each of a
+    MultiOptimizer's optimizers), as Keras logs them."""
+    if logs is None:
+        return
+    for optimizer, name in _rated_optimizers(model):
+        logs[f"learning_rate_{name}" if name else "learning_rate"] = float(optimizer.learning_rate)
+
+
+def _set_learning_rate(optimizer: Any, rate: Any, owner: str) -> None:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not rate > 0:
         raise ValueError(f"{owner} got learning rate {rate!r}; it must be a positive number.")
-    model.optimizer.learning_rate = float(rate)
+    optimizer.learning_rate = float(rate)
 
 
 class LearningRateScheduler(Callback):
@@ -512,19 +529,21 @@ class LearningRateScheduler(Callback):
         self.verbose = verbose
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
-        try:
-            rate = self.schedule(epoch, _learning_rate(self.model))
-        except TypeError:
-            rate = self.schedule(epoch)
-        _set_learning_rate(self.model, rate, "LearningRateScheduler")
-        if self.verbose > 0:
-            print_msg(
-                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}."
-            )
+        for optimizer, name in _rated_optimizers(self.model):
+            try:
+                rate = self.schedule(epoch, float(optimizer.learning_rate))
+            except TypeError:
+                rate = self.schedule(epoch)
+            _set_learning_rate(optimizer, rate, "LearningRateScheduler")
+            if self.verbose > 0:
+                named = f"{name} " if name else ""
+                print_msg(
+                    f"\nEpoch {epoch + 1}: LearningRateScheduler setting {named}learning rate "
+                    f"to {rate}."
+                )
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        if logs is not None:
-            logs["learning_rate"] = _learning_rate(self.model)
+        _log_learning_rates(self.model, logs)
 
 
 class ReduceLROnPlateau(Callback):
@@ -565,8 +584,7 @@ class ReduceLROnPlateau(Callback):
         self.cooldown_counter = 0
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        if logs is not None:
-            logs["learning_rate"] = _learning_rate(self.model)
+        _log_learning_rates(self.model, logs)
         current = self._watch.value(logs)
         if current is None:
             return
@@ -582,14 +600,20 @@ class ReduceLROnPlateau(Callback):
         self.wait += 1
         if self.wait < self.patience:
             return
-        old = _learning_rate(self.model)
-        if old > self.min_lr:
-            new = max(old * self.factor, self.min_lr)
-            _set_learning_rate(self.model, new, "ReduceLROnPlateau")
-            if self.verbose > 0:
-                print_msg(
-                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}."
-                )
+        reduced = False
+        for optimizer, name in _rated_optimizers(self.model):
+            old = float(optimizer.learning_rate)
+            if old > self.min_lr:
+                new = max(old * self.factor, self.min_lr)
+                _set_learning_rate(optimizer, new, "ReduceLROnPlateau")
+                reduced = True
+                if self.verbose > 0:
+                    named = f" {name}" if name else ""
+                    print_msg(
+                        f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing{named} learning rate "
+                        f"to {new}."
+                    )
+        if reduced:
             self.cooldown_counter = self.cooldown
             self.wait = 0
 

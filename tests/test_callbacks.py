@@ -706,3 +706,35 @@ def test_callback_list_runs_a_loop_of_your_own(capsys):
     late = Callback()
     hooks.append(late)
     assert late.model is model and late.params["epochs"] == 2
+
+
+def test_rate_callbacks_set_each_of_a_multi_optimizers_rates_as_keras(capsys):
+    """A MultiOptimizer has no rate of its own: LearningRateScheduler and ReduceLROnPlateau
+    set each of its optimizers', name them and log ``learning_rate_<name>`` (Keras 3.15's
+    lines and logs for this program)."""
+    from minicnn import Input, Sequential, optimizers
+    from minicnn import layers as L
+
+    minicnn.utils.clear_session()
+    rng = np.random.default_rng(0)
+    x, y = rng.random((32, 3)).astype("float32"), rng.random((32, 2)).astype("float32")
+    model = Sequential([Input((3,)), L.Dense(2, name="d")], name="s")
+    mapping = optimizers.OptimizerMap(optimizers.SGD(0.5), {"s/d/kernel": optimizers.Adam(0.25)})
+    model.compile(optimizers.MultiOptimizer(mapping), "mse")
+    scheduler = LearningRateScheduler(lambda epoch, rate: rate * 0.5, verbose=1)
+    plateau = ReduceLROnPlateau("loss", factor=0.5, patience=0, min_delta=10, verbose=1)
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[scheduler, plateau])
+    out = capsys.readouterr().out
+    assert out == "".join(
+        f"\nEpoch {e}: {line}\n"
+        for e, line in [
+            (1, "LearningRateScheduler setting adam learning rate to 0.125."),
+            (1, "LearningRateScheduler setting sgd learning rate to 0.25."),
+            (2, "LearningRateScheduler setting adam learning rate to 0.0625."),
+            (2, "LearningRateScheduler setting sgd learning rate to 0.125."),
+            (2, "ReduceLROnPlateau reducing adam learning rate to 0.03125."),
+            (2, "ReduceLROnPlateau reducing sgd learning rate to 0.0625."),
+        ]
+    )
+    assert history.history["learning_rate_adam"] == [0.125, 0.0625]
+    assert history.history["learning_rate_sgd"] == [0.25, 0.125]

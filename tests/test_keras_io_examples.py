@@ -172,3 +172,22 @@ def test_the_training_guide_prints_what_keras_prints(monkeypatch, capsys):
         "{'loss': [2.5577, 2.3025]}\n0.008847 6",
     ]
     prints_keras_lines("training_with_built_in_methods", keras_lines, monkeypatch, capsys)
+
+
+def test_the_callbacks_guide_prints_what_keras_prints(monkeypatch, capsys):
+    """Keras' guide "Writing your own callbacks": each hook's log keys, the running losses
+    a callback prints, early stopping at the minimum loss, a rate set by a callback."""
+    keras_lines = [
+        "...Training: end of batch 0; got log keys: ['loss', 'mean_absolute_error']\n"
+        "Start testing; got log keys: []",
+        "End epoch 0 of training; got log keys: ['loss', 'mean_absolute_error', 'val_loss', "
+        "'val_mean_absolute_error']",
+        "...Predicting: end of batch 0; got log keys: ['outputs']\nStop predicting; got log "
+        "keys: []",
+        "Up to batch 1, the average loss is    3.07.",
+        "The average loss for epoch 0 is    0.87 and mean absolute error is    0.57.",
+        "The average loss for epoch 4 is    0.26 and mean absolute error is    0.43.\n"
+        "Restoring model weights from the end of the best epoch.\nEpoch 5: early stopping",
+        "\nEpoch 0: Learning rate is 0.1.\nUp to batch 0, the average loss is    0.28.",
+    ]
+    prints_keras_lines("writing_your_own_callbacks", keras_lines, monkeypatch, capsys)

@@ -150,6 +150,8 @@ class Compiler:
                 raise ValueError("loss_weights weight the losses of a model with several outputs.")
             # loss=None: a train_step of the model's own computes the loss (as in Keras).
             self.loss = None if loss is None else losses.get(loss)
+            # Keras' compile config keeps a loss given by name as that name ("mse").
+            self._loss_name = loss if isinstance(loss, str) else None
             self._compiled_metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
             plain = {m.name for m in self._compiled_metrics}
             for spec in weighted_metrics or []:
@@ -190,7 +192,7 @@ class Compiler:
         if not self.compiled:
             return None
         specs = self._compile_specs or {  # several outputs: one entry per output
-            "loss": None if self.loss is None else self.loss.get_config(),
+            "loss": self._loss_name or (None if self.loss is None else self.loss.get_config()),
             "metrics": [
                 metrics_module.serialize(m, self.loss)
                 for m in self._compiled_metrics
@@ -216,7 +218,7 @@ class Compiler:
             optimizers.get(config["optimizer"]),
             [None if x is None else losses.get(x) for x in loss]
             if isinstance(loss, list)
-            else (None if loss is None else losses.get(loss)),
+            else (loss if loss is None or isinstance(loss, str) else losses.get(loss)),
             config["metrics"],
             jit_compile=config.get("jit_compile", False),
             run_eagerly=config.get("run_eagerly", False),

@@ -149,8 +149,10 @@ def graph_config(
 ) -> dict[str, Any]:
     k = input_count(nodes)
     calls = call_indices(nodes)
+    # Each entry names its layer for the graph's references, as Keras' does: a layer of the
+    # user's whose config leaves its name out is named anew when it is made again.
     entries = [
-        {"class_name": type(layer).__name__, "config": layer.get_config(), "inbound": inbound}
+        layer_entry(layer, name=layer.name, inbound=inbound)
         for (layer, _), inbound, call in zip(nodes, inbound_names(nodes), calls, strict=True)
         if call == 0
     ]
@@ -175,6 +177,24 @@ def graph_config(
             for (layer, _), refs in zip(nodes[k:], inbound_refs(nodes)[k:], strict=True)
         ]
     return config
+
+
+def layer_entry(layer: Layer, **more: Any) -> dict[str, Any]:
+    """A layer as a model's config keeps it: its class and config, and the build config of
+    a layer whose class gives its own (a build of more than the input shape), which loading
+    hands to its ``build_from_config``, as Keras' loading does."""
+    entry = {"class_name": type(layer).__name__, **more, "config": layer.get_config()}
+    if layer.built and type(layer).get_build_config is not Layer.get_build_config:
+        entry["build_config"] = layer.get_build_config()
+    return entry
+
+
+def layer_from_entry(entry: dict[str, Any], cls: type[Layer]) -> Layer:
+    """The layer ``layer_entry`` described, made again (and built, given its build config)."""
+    layer = cls.from_config(entry["config"])
+    if entry.get("build_config") is not None:
+        layer.build_from_config(entry["build_config"])
+    return layer
 
 
 def slot_refs(nodes: list[Node], slots: list[int]) -> list[str]:
@@ -208,16 +228,17 @@ def rebuild(
         cls = layer_class(entry["class_name"])
         if cls is None:
             raise ValueError(f"unknown layer class {entry['class_name']!r}")
-        layer = cls.from_config(entry["config"])
+        layer = layer_from_entry(entry, cls)
+        name = entry.get("name", layer.name)
         missing = [n for n in entry["inbound"] if n not in tensors]
         if missing or not entry["inbound"]:
-            raise ValueError(f"layer {layer.name!r} takes unknown inputs {entry['inbound']!r}")
+            raise ValueError(f"layer {name!r} takes unknown inputs {entry['inbound']!r}")
         sources = [tensors[n] for n in entry["inbound"]]
         j = len(tensors) - len(inputs)
         given = sources if layer.takes_list or len(sources) > 1 else sources[0]
         # A call of several results: its node (the graph's own SelectOutputs select again).
         last = call_node(layer(given, fixed.get(j), **arguments.get(j, {})))
-        tensors[layer.name] = last
+        tensors[name] = last
     if not inputs:
         raise ValueError("a functional model starts with its InputLayers.")
     if "inputs" in config:
@@ -252,8 +273,8 @@ def _rebuild_shared(
         cls = layer_class(entry["class_name"])
         if cls is None:
             raise ValueError(f"unknown layer class {entry['class_name']!r}")
-        layer = cls.from_config(entry["config"])
-        layers[layer.name] = layer
+        layer = layer_from_entry(entry, cls)
+        layers[entry.get("name", layer.name)] = layer
     calls: dict[str, int] = {}
     fixed, arguments = _call_settings(config)
     for j, (name, refs) in enumerate(config["nodes"]):

@@ -1148,12 +1148,21 @@ def _keeping_books(user_build: Any) -> Any:
     weights it adds on the layer's device, the output shape, trainability."""
 
     @functools.wraps(user_build)
-    def build(self: Layer, input_shape: Any) -> None:
+    def build(self: Layer, input_shape: Any, *args: Any, **kwargs: Any) -> None:
+        # (a build of more arguments than the shape takes them: its build_from_config's)
         keras = keras_shapes_given(input_shape)
-        batch = _batch_of(input_shape) if keras else _eager_batch[-1]
-        input_shape = self._as_input_shape(as_sample_shapes(input_shape))
+        # build((8,)) by a user's code: a shape of one axis, which Keras' layers read as the
+        # features (input_shape[-1]); its samples have that shape.
+        features = keras and isinstance(input_shape, (list, tuple)) and len(input_shape) == 1
+        features = features and isinstance(input_shape[0], int)
+        batch = _batch_of(input_shape) if keras and not features else _eager_batch[-1]
+        given = input_shape
+        input_shape = self._as_input_shape(
+            tuple(given) if features else as_sample_shapes(input_shape)
+        )
         with _shapes_mode(False), self._name_scope():
-            user_build(self, to_keras_shapes(input_shape, batch))
+            shown = tuple(given) if features else to_keras_shapes(input_shape, batch)
+            user_build(self, shown, *args, **kwargs)
         self.sample_input_shape = input_shape
         self.sample_output_shape = self._output_shape_for(input_shape)
         self._hold_tracked_weights(input_shape)

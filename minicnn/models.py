@@ -87,6 +87,12 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             ),
         )
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        # Model(inputs, outputs) makes a Functional, as Keras' does (its type's name).
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            cls = Functional
+        return super().__new__(cls)
+
     def __init__(
         self,
         inputs: Any = None,
@@ -167,6 +173,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self.sample_input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
+        self._loss_name: str | None = None  # a loss compile was given by name, as given
         self._default_loss = False  # compile was given no loss (see Compiler.compile)
         self._compiled_metrics: list[metrics_module.Metric] = []
         self._loss_tracker = metrics_module.Mean(name="loss")
@@ -960,6 +967,11 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         load_weights(self, path, skip_mismatch=skip_mismatch, by_name=by_name)
 
 
+class Functional(Model):
+    """Keras' class of a model that ``Model(inputs, outputs)`` makes: a graph of layers
+    from its Inputs to its outputs (all of it is Model's)."""
+
+
 class Sequential(Model):
     """A linear stack of layers, used the way Keras' Sequential is.
 
@@ -1087,10 +1099,7 @@ class Sequential(Model):
             **({"input_dtype": dtype} if dtype is not None else {}),
             **mixed_config(self),
             **({} if self.trainable else {"trainable": False}),
-            "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self._operations
-            ],
+            "layers": [functional.layer_entry(layer) for layer in self._operations],
         }
 
 
@@ -1227,7 +1236,7 @@ def layer_from_config(entry: dict[str, Any]) -> Layer:
     cls = layer_class(entry["class_name"])
     if cls is None:
         raise ValueError(f"unknown layer class {entry['class_name']!r}")
-    return cls.from_config(entry["config"])
+    return functional.layer_from_entry(entry, cls)
 
 
 def _from_pickled_config(cls: type, config: dict[str, Any], device: str) -> Model:

@@ -191,3 +191,22 @@ def test_the_callbacks_guide_prints_what_keras_prints(monkeypatch, capsys):
         "\nEpoch 0: Learning rate is 0.1.\nUp to batch 0, the average loss is    0.28.",
     ]
     prints_keras_lines("writing_your_own_callbacks", keras_lines, monkeypatch, capsys)
+
+
+def test_the_saving_guide_prints_what_keras_prints(monkeypatch, capsys):
+    """Keras' guide "Save, serialize, and export models": Model(inputs, outputs) is a
+    Functional; a layer of the user's whose config leaves its name out is found again by
+    the graph's entry for it; a build of more arguments than the shape, restored by the
+    layer's own build_from_config; build((8,)) read as 8 features; a loss given by name kept
+    as that name in the compile config."""
+    keras_lines = [
+        "Functional True\n['InputLayer', 'CustomLayer', 'Dense']",
+        "MyLayers>CustomLayer my_package>custom_fn",
+        "Functional 33 [(32, 1), (1,)]",
+        "MyLayers>KernelMult MyDense\n64 None",
+        "subclassed weights ok ['subclassed_model/dense_1/kernel', "
+        "'subclassed_model/dense_1/bias']",
+        "custom variables ok ['bias', 'kernel', 'my_variable']",
+        "0.01 [(8, 16), (16,)]\nmse ['mae']",
+    ]
+    prints_keras_lines("serialization_and_saving", keras_lines, monkeypatch, capsys)

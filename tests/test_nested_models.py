@@ -142,7 +142,8 @@ def test_clone_model_and_json_rebuild_the_architecture_with_new_weights(device):
     inputs = Input((8, 8, 1))
     functional = Model(inputs, L.Dense(2)(L.Flatten()(feature_block("f")(inputs))))
     rebuilt = model_from_json(functional.to_json())
-    assert type(rebuilt) is Model and rebuilt.count_params() == functional.count_params()
+    assert type(rebuilt).__name__ == "Functional"
+    assert rebuilt.count_params() == functional.count_params()
     rebuilt.set_weights(functional.get_weights())
     x = np.random.default_rng(0).random((4, 8, 8, 1), np.float32)
     np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), functional.predict(x, verbose=0))

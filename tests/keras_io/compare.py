@@ -36,8 +36,15 @@ def output(python: str, script: Path, library: str) -> list[str]:
     run = subprocess.run(
         [python, str(script), library], capture_output=True, text=True, env=env, check=False
     )
-    lines = (run.stdout + run.stderr).splitlines()
-    return [line for line in lines if "warn" not in line.lower()]
+    kept, after_warning = [], False
+    for line in (run.stdout + run.stderr).splitlines():
+        # A warning's line, and the source line Python prints under it, are left out.
+        if "warn" in line.lower() or (after_warning and line.startswith("  ")):
+            after_warning = "warn" in line.lower()
+            continue
+        after_warning = False
+        kept.append(line)
+    return kept
 
 
 def main() -> int:

@@ -20,7 +20,10 @@ OUTPUT_MODES = ("one_hot", "multi_hot", "count")
 class CategoryEncoding(Layer):
     """Token ids in [0, num_tokens) to vectors of ``num_tokens``: 'one_hot' (one id per
     sample, (batch,) or (batch, 1)), 'multi_hot' (1 for each id a sample holds) or 'count'
-    (how many times). An id outside the range is an error, as in Keras."""
+    (how many times; ``layer(ids, count_weights=w)`` adds up each id's weights instead). An
+    id outside the range is an error, as in Keras."""
+
+    call_arguments = ("count_weights",)
 
     def __init__(
         self, num_tokens: int | None = None, output_mode: str = "multi_hot", **kwargs: Any
@@ -46,7 +49,12 @@ class CategoryEncoding(Layer):
             )
         return (self.num_tokens,)
 
-    def call(self, x: Tensor, training: bool) -> Tensor:
+    def call(self, x: Tensor, training: bool, count_weights: Any = None) -> Tensor:
+        if count_weights is not None and self.output_mode != "count":
+            raise ValueError(
+                "`count_weights` is not used when `output_mode` is not `'count'`. Received "
+                f"`count_weights={count_weights}`."
+            )
         xp = backend.get_array_module(x.data)
         ids = x.data.reshape(len(x.data), -1)
         if xp is np and ids.size and (ids.min() < 0 or ids.max() >= self.num_tokens):
@@ -55,6 +63,15 @@ class CategoryEncoding(Layer):
                 f"{ids.min()} to {ids.max()}."
             )
         hits = ids.astype(np.int64)[:, :, None] == xp.arange(self.num_tokens)
+        if count_weights is not None:
+            weights = xp.asarray(getattr(count_weights, "data", count_weights), backend.FLOAT)
+            if weights.size != ids.size:
+                raise ValueError(
+                    f"{self.describe()}: count_weights must have the ids' shape "
+                    f"{tuple(x.shape)}; got {tuple(weights.shape)}."
+                )
+            weighted = hits * weights.reshape(ids.shape)[:, :, None]
+            return Tensor(weighted.sum(axis=1).astype(backend.FLOAT))
         counts = hits.sum(axis=1).astype(backend.FLOAT)
         return Tensor(counts if self.output_mode == "count" else (counts > 0).astype(backend.FLOAT))
 
@@ -64,6 +81,29 @@ class CategoryEncoding(Layer):
             "num_tokens": self.num_tokens,
             "output_mode": self.output_mode,
         }
+
+
+def _summary(values: np.ndarray, epsilon: float) -> np.ndarray:
+    """Sorted values cut to about 1/epsilon of them, each weighted by how many it stands
+    for: (2, k), the values then the weights."""
+    values = np.sort(values)
+    step = max(values.size * epsilon, 1)
+    kept = values[int(step - 1) :: int(step)]
+    return np.stack([kept, np.full_like(kept, step)])
+
+
+def _compressed(summary: np.ndarray, epsilon: float) -> np.ndarray:
+    """A summary read off at the fractions epsilon, 2 epsilon, ..., 1 of its total weight
+    (linearly between its values), where it holds more than 1/epsilon values."""
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    fractions = epsilon + np.arange(0.0, 1.0, epsilon)
+    totals = summary[1].cumsum()
+    at = totals / totals[-1]
+    values = np.interp(fractions, at, summary[0])
+    reached = np.interp(fractions, at, totals)
+    weights = reached - np.concatenate((np.zeros(1), reached[:-1]))
+    return np.stack((values, weights)).astype(np.float32)
 
 
 class Discretization(Layer):
@@ -100,16 +140,20 @@ class Discretization(Layer):
 
     def adapt(self, data: Any) -> None:
         """Boundaries at the 1/num_bins, 2/num_bins, ... quantiles of every value in ``data``
-        (an array, or an iterable of batches)."""
+        (an array, or an iterable of batches), found as Keras finds them: each batch
+        summed up in about 1/epsilon weighted values, the summaries merged, the quantiles
+        read off the merged one (so the boundaries are Keras' to the bit)."""
         if self.num_bins is None:
             raise ValueError(f"{self.describe()} has bin_boundaries; adapt needs num_bins.")
         parts = [data] if hasattr(data, "shape") else list(data)
-        values = np.concatenate(
-            [np.asarray(backend.to_numpy(p), np.float64).ravel() for p in parts]
-        )
-        if not values.size:
+        summary = np.zeros((2, 0), np.float32)
+        for part in parts:
+            values = np.asarray(backend.to_numpy(part), np.float32).ravel()
+            merged = np.concatenate((_summary(values, self.epsilon), summary), axis=1)
+            summary = _compressed(merged[:, np.argsort(merged[0])], self.epsilon)
+        if not summary.size:
             raise ValueError(f"{self.describe()}: adapt got no data.")
-        quantiles = np.quantile(values, np.arange(1, self.num_bins) / self.num_bins)
+        quantiles = _compressed(summary, 1.0 / self.num_bins)[0, :-1]
         self.bin_boundaries = [float(q) for q in quantiles]
         self._edges = {}
 

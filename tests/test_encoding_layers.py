@@ -35,11 +35,22 @@ def test_discretization_as_keras_docstrings(device):
     np.testing.assert_array_equal(
         host(layer(Tensor(backend.to_device(x, device)))), [[0, 2, 3, 1], [1, 3, 2, 1]]
     )
+    # adapt finds the boundaries as Keras 3.15 does (its summaries of the data), to the
+    # bit: these are its, and its bins (its docstring shows others).
     adapted = L.Discretization(num_bins=4, epsilon=0.01)
     adapted.adapt(x)
+    assert adapted.bin_boundaries == [0.0, 0.5, 1.2999999523162842]
     np.testing.assert_array_equal(
-        host(adapted(Tensor(backend.to_device(x, device)))), [[0, 2, 3, 1], [1, 3, 2, 1]]
+        host(adapted(Tensor(backend.to_device(x, device)))), [[0, 2, 3, 2], [1, 3, 3, 1]]
     )
+    normal = L.Discretization(num_bins=5, epsilon=0.01)
+    normal.adapt(np.random.default_rng(0).normal(size=(1000, 1)))
+    assert normal.bin_boundaries == [
+        -0.8496066927909851,
+        -0.3048001825809479,
+        0.17602071166038513,
+        0.7710492014884949,
+    ]
 
 
 def test_a_tabular_model_with_bins_and_categories(tmp_path):

@@ -210,3 +210,26 @@ def test_the_saving_guide_prints_what_keras_prints(monkeypatch, capsys):
         "0.01 [(8, 16), (16,)]\nmse ['mae']",
     ]
     prints_keras_lines("serialization_and_saving", keras_lines, monkeypatch, capsys)
+
+
+def test_the_preprocessing_guide_prints_what_keras_prints(monkeypatch, capsys):
+    """Keras' guide "Working with preprocessing layers" (Keras on TensorFlow, which its
+    string layers need): adapted vocabularies, lookups and their inverse, encodings,
+    hashing, CategoryEncoding's count_weights (before, an unknown call argument), and
+    Discretization's adapted boundaries, which are now Keras' own (its summaries of the
+    data, not exact quantiles)."""
+    keras_lines = [
+        "54 ['', '[UNK]', 'ῥ᾽', 'ἔλθωσι', 'οἵ', 'μὲν']",
+        "[['a', 'c', 'd'], ['d', '[UNK]', 'b']]",
+        "[-1, 42, 1138, 1000, 36, 12] [[5, 2, 1], [1, 3, 4]]",
+        "[[26], [20], [17]]\n[[1], [7], [7]]",
+        "[0.0, 0.5, 1.3]",
+        "[[0.10000000149011612, 0.20000000298023224, 0.0, 0.0], [0.20000000298023224, 0.0, "
+        "0.0, 0.0], [0.0, 0.20000000298023224, 0.30000001192092896, 0.0], [0.0, "
+        "0.20000000298023224, 0.0, 0.4000000059604645]]",
+        "[[2, 19, 14, 1, 9, 2, 1, 0]]",
+        "41 ['[UNK]', 'the', 'side', 'you beside', 'you', 'with ease', 'with', 'will contain']",
+        "[[5.461599826812744, 1.694599986076355, 0.0,",
+        " Total params: 213 (852.00 B)",
+    ]
+    prints_keras_lines("preprocessing_layers", keras_lines, monkeypatch, capsys)

@@ -7,7 +7,9 @@ it prints shapes, names, summaries and numbers. Run where Keras is installed:
     python tests/keras_io/compare.py --keras /path/to/keras-venv/bin/python
 
 (``KERAS_BACKEND=torch`` for translation_transformer, whose causal mask Keras' JAX backend
-cannot trace; weather_forecast needs TensorFlow in Keras, so it is run in minicnn alone.)
+cannot trace; ``tensorflow`` for preprocessing_layers, whose string layers need it, so that
+Python needs TensorFlow too; weather_forecast needs TensorFlow's datasets in Keras, so it is
+run in minicnn alone.)
 Differences are expected in what training from each library's own initial weights gives
 (captcha_ocr's losses, timeseries_classification's test accuracy) and in
 the optimizer bytes of text_classification_transformer, transfer_learning and
@@ -27,12 +29,15 @@ from pathlib import Path
 HERE = Path(__file__).parent
 MINICNN_ONLY = {"weather_forecast"}
 TORCH_BACKEND = {"translation_transformer"}
+TENSORFLOW_BACKEND = {"preprocessing_layers"}  # Keras' string layers need TensorFlow
 
 
 def output(python: str, script: Path, library: str) -> list[str]:
     env = dict(os.environ)
     if script.stem in TORCH_BACKEND:
         env["KERAS_BACKEND"] = "torch"
+    if script.stem in TENSORFLOW_BACKEND:
+        env["KERAS_BACKEND"] = "tensorflow"
     run = subprocess.run(
         [python, str(script), library], capture_output=True, text=True, env=env, check=False
     )

@@ -170,19 +170,18 @@ class Compiler:
     def _weight_paths(self) -> dict[int, str]:
         """Each weight's path without the scopes its layer sits in ('dense/kernel' of
         'sequential/dense/kernel'), by id: a map of optimizers may name weights so."""
-        paths = {}
-        for layer in self._all_layers():
-            for i, weight in enumerate(layer.weights):
-                paths.setdefault(id(weight), unscoped_path(weight) or f"{layer.name}/weight_{i}")
-        return paths
+        return self._paths_by(unscoped_path)
 
     def _scoped_weight_paths(self) -> dict[int, str]:
         """Each weight's Keras path ("sequential/dense/kernel"), by id: Keras' optimizers
         name their state and pick weights by it."""
+        return self._paths_by(lambda weight: weight.path)
+
+    def _paths_by(self, path_of: Any) -> dict[int, str]:
         paths = {}
         for layer in self._all_layers():
             for i, weight in enumerate(layer.weights):
-                paths.setdefault(id(weight), weight.path or f"{layer.name}/weight_{i}")
+                paths.setdefault(id(weight), path_of(weight) or f"{layer.name}/weight_{i}")
         return paths
 
     # -- the settings as a config, as Keras 3 keeps them ----------------------------------------

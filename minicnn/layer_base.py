@@ -534,8 +534,9 @@ class Layer:
         values = np.asarray(values, dtype=dtype or backend.FLOAT)
         # Named and placed now, as Keras' are: "variable", "variable_1", ... across all layers,
         # under the layer's path, or under the open scope before the layer has a place.
-        weight = Tensor(backend.to_device(values, self.device), name=name)
-        weight.name = name or backend.unique_name("variable")
+        weight = Tensor(
+            backend.to_device(values, self.device), name=name or backend.unique_name("variable")
+        )
         scope = self._parent_path if self._parent_path is not None else current_path()
         weight.path = joined(scope, self.name, weight.name)
         weight.scope = scope

@@ -31,8 +31,10 @@ class StateTree:
             return np.array(backend.to_numpy(array)) if value_format == "numpy_array" else array
 
         tree: dict[str, Any] = {
-            "trainable_variables": self._weight_tree(self.trainable_weights, value),
-            "non_trainable_variables": self._weight_tree(self.non_trainable_weights, value),
+            "trainable_variables": _nested((w.path, value(w.data)) for w in self.trainable_weights),
+            "non_trainable_variables": _nested(
+                (w.path, value(w.data)) for w in self.non_trainable_weights
+            ),
         }
         if self.optimizer is not None:
             tree["optimizer_variables"] = self._optimizer_tree(value)
@@ -58,7 +60,7 @@ class StateTree:
             if section in state_tree:
                 found = _flat(state_tree[section])
                 for w in weights:
-                    _assign(w.data, found.pop(self._weight_key(w), None), self._weight_key(w))
+                    _assign(w.data, found.pop(w.path, None), w.path)
                 _nothing_left(found, section)
         if "optimizer_variables" in state_tree:
             self._set_optimizer_state(state_tree["optimizer_variables"])
@@ -70,33 +72,14 @@ class StateTree:
                 _set_metric_state(by_name[name], state)
 
     # -- the parts ------------------------------------------------------------------------
-    def _weight_key(self, weight: Any) -> str:
-        return weight.path
-
-    def _weight_tree(self, weights: list[Any], value: Any) -> dict[str, Any]:
-        tree: dict[str, Any] = {}
-        for w in weights:
-            *parents, leaf = self._weight_key(w).split("/")
-            node = tree
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = value(w.data)
-        return tree
-
     def _optimizer_tree(self, value: Any) -> dict[str, Any]:
         """``optimizer.variables`` by their paths, as Keras nests them ("adam" then
         "iteration", ..., a wrapped or mapped optimizer's under its own name); of two with
         one path, the first, as in Keras."""
         from .optimizer_variables import optimizer_entries
 
-        tree: dict[str, Any] = {}
-        for entry in optimizer_entries(self.optimizer):
-            *parents, leaf = entry_path(entry).split("/")
-            node = tree
-            for part in parents:
-                node = node.setdefault(part, {})
-            node.setdefault(leaf, value(entry_value(entry)))
-        return tree
+        entries = optimizer_entries(self.optimizer)
+        return _nested((entry_path(e), value(entry_value(e))) for e in entries)
 
     def _set_optimizer_state(self, section: dict[str, Any]) -> None:
         from .optimizer_variables import optimizer_entries, set_entry
@@ -116,6 +99,19 @@ class StateTree:
             elif entry.kind == "slot" and entry.slot is not None:
                 raise ValueError(f"set_state_tree: no value for {path!r}.")
         _nothing_left(found, "optimizer_variables")
+
+
+def _nested(items: Any) -> dict[str, Any]:
+    """(path, value) pairs as nested dicts by the parts of their paths ("a/b/c"); of two
+    with one path, the first, as in Keras."""
+    tree: dict[str, Any] = {}
+    for path, item in items:
+        *parents, leaf = path.split("/")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node.setdefault(leaf, item)
+    return tree
 
 
 def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -9,6 +9,12 @@ import os
 # setting of the user's wins.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
+from .allocator import tune_malloc  # noqa: E402
+
+# A training step frees and makes again the same large arrays; glibc's defaults give their pages
+# back to the kernel each time and fault them in again (see allocator.py).
+tune_malloc()
+
 __version__ = "0.1.0"
 
 from . import (  # noqa: E402

@@ -434,7 +434,7 @@ def keras_arrays(layer: Any) -> list[np.ndarray]:
     """A layer's arrays as Keras saves them: a LoRA layer's kernel merged with its A and B
     (which Keras does not save; it starts them at zeros when it loads), and quantized again
     if the layer is quantized."""
-    arrays = layer.get_weights()
+    arrays = [backend.to_numpy(w.data).copy() for w in layer._saved_weights()]
     if not getattr(layer, "lora_enabled", False):
         return arrays
     if layer.quantization_mode:

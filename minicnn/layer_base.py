@@ -332,6 +332,7 @@ class Layer:
         # add_weight's: which of them stay out of training, and their regularizers.
         self._frozen_weights: set[int] = set()
         self._added_weights: set[int] = set()  # add_weight's and Variables, not build's
+        self._made_frozen: set[int] = set()  # of those, the ones made non-trainable
         self._weight_penalties: list[tuple[Any, Tensor]] = []
         # add_loss's, from the last forward pass (Keras' activity losses).
         self._call_losses: list[Tensor] = []
@@ -389,6 +390,10 @@ class Layer:
         weight.requires_grad = trainable and self._trainable
         if not trainable:
             self._frozen_weights.add(id(weight))
+            if not self.built or self.__dict__.get("_inside_user_build"):
+                # Keras lists it after the trainable ones (quantization's, made later, keep
+                # their places: Keras makes a quantized layer's variables anew, in that order)
+                self._made_frozen.add(id(weight))
         self._weights.append(weight)
         self._added_weights.add(id(weight))
         if self.built:
@@ -450,7 +455,7 @@ class Layer:
         the weights, and remember both shapes."""
         input_shape = self._as_input_shape(input_shape)
         # The shape first: it checks the input before any weight is made for it.
-        own_shape = type(self).compute_output_shape is not Layer.compute_output_shape
+        own_shape = _gives_output_shape(type(self))
         if own_shape:
             self.sample_output_shape = self.compute_output_shape(input_shape)
         # Initial weights are drawn on the host from minicnn's one generator, so a seed gives the
@@ -460,10 +465,17 @@ class Layer:
         # __init__ (add_weight's, a Variable a subclass keeps).
         added = list(self._weights)
         self._weights = [Tensor(backend.to_device(w, self.device)) for w in arrays] + added
+        if arrays and added:  # Keras lists these first, as they were made first
+            self._weights_before_build = {id(w) for w in added}
         self.sample_input_shape = input_shape
-        if not own_shape:
+        # Called by a user's build as super().build() (first, as Keras' guides do), the call
+        # may read weights that build makes after: the user's build's wrapper finds the
+        # output shape and the sublayers' weights once it returns.
+        inside_user_build = self.__dict__.get("_inside_user_build", False)
+        if not own_shape and not inside_user_build:
             self.sample_output_shape = self._output_shape_for(input_shape)
-        self._hold_tracked_weights(input_shape)
+        if not inside_user_build:
+            self._hold_tracked_weights(input_shape)
         self._attach_constraints()
         self._name_weights()
         self._place_constants()
@@ -477,7 +489,7 @@ class Layer:
         """``compute_output_shape``, or, for a layer of the user's that has none (Keras does
         not ask for it), the shape its call gives one sample of zeros."""
         with _shapes_mode(True):
-            if type(self).compute_output_shape is not Layer.compute_output_shape:
+            if _gives_output_shape(type(self)):
                 return self.compute_output_shape(input_shape)
             return sizes_found(self._probed_output_shape, input_shape)
 
@@ -616,8 +628,39 @@ class Layer:
 
     @property
     def weights(self) -> list[Tensor]:
-        """Every weight, in Keras' order: the trainable ones, then the non-trainable ones."""
-        return list(self._weights)
+        """Every weight, in Keras' order: the layer's own made trainable, then those made
+        not, each as they were made (a Variable of ``__init__`` before build's), then its
+        sublayers'. Internally build's weights come first, where the layer's call finds
+        them by place."""
+        early = self.__dict__.get("_weights_before_build") or set()
+        made_frozen = self.__dict__.get("_made_frozen") or set()
+        if not early and not made_frozen:  # build's own order is Keras' already
+            return list(self._weights)
+        # Keras lists a layer's own variables made trainable, then those made not (each in
+        # the order they were made), then its sublayers'.
+        held = {id(w) for layer in self._inner_layers() for w in layer.weights}
+        own = [w for w in self._weights if id(w) not in held]
+        made_in_order = [w for w in own if id(w) in early] + [w for w in own if id(w) not in early]
+        built = [w for w in own if id(w) not in self._added_weights]
+        count = self.state_weight_count
+        later = {id(w) for w in built[len(built) - count :]} if count else set()
+        later |= made_frozen
+        return (
+            [w for w in made_in_order if id(w) not in later]
+            + [w for w in made_in_order if id(w) in later]
+            + [w for w in self._weights if id(w) in held]
+        )
+
+    # Keras' Dense, EinsumDense, Embedding and convolutions save only the weights they make
+    # themselves: a Variable a subclass adds in __init__ is that subclass's to save.
+    saves_own_weights_only = False
+
+    def _saved_weights(self) -> list[Tensor]:
+        """The weights Keras' default ``save_own_variables`` stores, in its order."""
+        if not self.saves_own_weights_only:
+            return Layer.weights.fget(self)
+        early = self.__dict__.get("_weights_before_build", ())
+        return [w for w in self._weights if id(w) not in early]
 
     @property
     def trainable(self) -> bool:
@@ -664,11 +707,11 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[Tensor]:
-        return [w for w in self._weights if w.requires_grad]
+        return [w for w in Layer.weights.fget(self) if w.requires_grad]
 
     @property
     def non_trainable_weights(self) -> list[Tensor]:
-        return [w for w in self._weights if not w.requires_grad]
+        return [w for w in Layer.weights.fget(self) if not w.requires_grad]
 
     # Keras 3's names of the same lists (a model's too, through its own ``weights``).
     @property
@@ -726,6 +769,9 @@ class Layer:
         """Keras' build config: the input shape (batch axis None), or None before a build."""
         if self.sample_input_shape is None:
             return None
+        arguments = self.__dict__.get("_build_arguments")
+        if arguments:  # a user's build(input_shape, layer_init): each argument, as Keras
+            return {"shapes_dict": dict(arguments)}
         if isinstance(self.sample_input_shape, list):  # several inputs
             return {"input_shape": [(None, *shape) for shape in self.sample_input_shape]}
         return {"input_shape": (None, *self.sample_input_shape)}
@@ -733,6 +779,10 @@ class Layer:
     def build_from_config(self, config: dict[str, Any] | None) -> None:
         """Build for ``get_build_config``'s input shape."""
         if not config:
+            return
+        if "shapes_dict" in config:  # Keras' record of a build of several arguments
+            with self._name_scope():
+                self.build(**config["shapes_dict"])
             return
         shape = config["input_shape"]
         if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
@@ -750,16 +800,24 @@ class Layer:
         """Keras' hook: the layer's state into ``store`` (by default each weight, "0", "1",
         ...). A layer that replaces it (state beyond its weights) has its store saved with
         the model, and ``load_own_variables`` reads it back."""
-        for i, weight in enumerate(self._weights):
-            store[str(i)] = backend.to_numpy(weight.data)
+        from .keras_writing import keras_arrays  # a LoRA kernel merged, as Keras stores it
+
+        for i, array in enumerate(keras_arrays(self)):
+            store[str(i)] = array
 
     def load_own_variables(self, store: dict[str, Any]) -> None:
         """Keras' hook: the layer's state from what ``save_own_variables`` stored."""
-        if len(store) != len(self._weights):
+        weights = self._saved_weights()
+        if getattr(self, "lora_enabled", False):  # Keras' store holds the merged kernel
+            a, b = weights[-2:]
+            weights = weights[:-2]
+            a.assign(np.zeros(a.shape, np.float32))
+            b.assign(np.zeros(b.shape, np.float32))
+        if len(store) != len(weights):
             raise ValueError(
-                f"{self.describe()} expects {len(self._weights)} variables, got {len(store)}."
+                f"{self.describe()} expects {len(weights)} variables, got {len(store)}."
             )
-        for i, weight in enumerate(self._weights):
+        for i, weight in enumerate(weights):
             weight.assign(store[str(i)])
 
     def count_params(self) -> int:
@@ -767,7 +825,7 @@ class Layer:
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights as NumPy arrays, in Keras layout."""
-        return [backend.to_numpy(w.data).copy() for w in self._weights]
+        return [backend.to_numpy(w.data).copy() for w in Layer.weights.fget(self)]
 
     def set_weights(self, weights: list[Any]) -> None:
         if not self.built:
@@ -776,8 +834,9 @@ class Layer:
             raise ValueError(
                 f"{self.describe()} expects {len(self._weights)} weight arrays, got {len(weights)}."
             )
+        ordered = Layer.weights.fget(self)
         new = []
-        for i, (old, w) in enumerate(zip(self._weights, weights, strict=True)):
+        for i, (old, w) in enumerate(zip(ordered, weights, strict=True)):
             w = np.asarray(backend.to_numpy(w))
             if w.shape != old.shape:
                 raise ValueError(
@@ -785,7 +844,7 @@ class Layer:
                 )
             new.append(w)
         device = backend.device_of(self._weights[0].data) if self._weights else "cpu"
-        for old, w in zip(self._weights, new, strict=True):
+        for old, w in zip(ordered, new, strict=True):
             # Written into the weight's own array, as Keras assigns a variable: training (and a
             # captured CUDA graph) holds that array; and a copy, so the caller's arrays and the
             # model's never share memory.
@@ -1051,7 +1110,7 @@ class Layer:
                     f"and is called on {shape}."
                 )
             output_shape = self.sample_output_shape
-            if kwargs and type(self).compute_output_shape is Layer.compute_output_shape:
+            if kwargs and not _gives_output_shape(type(self)):
                 output_shape = sizes_found(lambda s: self._probed_output_shape(s, kwargs), shape)
         result = SymbolicTensor(output_shape, self, sources)
         if self.takes_batch_values:
@@ -1163,7 +1222,14 @@ def _keeping_books(user_build: Any) -> Any:
         )
         with _shapes_mode(False), self._name_scope():
             shown = tuple(given) if features else to_keras_shapes(input_shape, batch)
-            user_build(self, shown, *args, **kwargs)
+            self._inside_user_build = True
+            try:
+                user_build(self, shown, *args, **kwargs)
+            finally:
+                self._inside_user_build = False
+        if args or kwargs:  # Keras records a build of more arguments than the shape by name
+            bound = inspect.signature(user_build).bind(self, shown, *args, **kwargs)
+            self._build_arguments = dict(list(bound.arguments.items())[1:])
         self.sample_input_shape = input_shape
         self.sample_output_shape = self._output_shape_for(input_shape)
         self._hold_tracked_weights(input_shape)
@@ -1546,6 +1612,23 @@ def _with_unknown_sizes(compute_output_shape: Any) -> Any:
         return sizes_found(lambda shape: compute_output_shape(self, shape), input_shape)
 
     return compute
+
+
+def _gives_output_shape(cls: type) -> bool:
+    """Whether a layer class's ``compute_output_shape`` describes its ``call``: it has one
+    of its own, and a user's class did not replace ``call`` below it (a Dense subclass whose
+    call multiplies by a wider variable gives another shape than Dense's; its shape is found
+    by running call on a sample of zeros instead)."""
+    if cls.compute_output_shape is Layer.compute_output_shape:
+        return False
+    mro = cls.__mro__
+    shape_owner = next(c for c in mro if "compute_output_shape" in vars(c))
+    call_owner = next(c for c in mro if "call" in vars(c))
+    return (
+        call_owner is shape_owner
+        or not issubclass(call_owner, shape_owner)
+        or call_owner.__module__.startswith("minicnn.")
+    )
 
 
 def _symbolic_dtype(t: Any) -> Any:

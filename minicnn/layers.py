@@ -334,6 +334,7 @@ class _Convolution(_Activated):
     ``rank`` spatial axes, with Keras' arguments. ``convolve`` is the operation."""
 
     WEIGHT_NAMES = ("kernel", "bias")
+    saves_own_weights_only = True  # as Keras' BaseConv
 
     takes_data_format = True
 

@@ -69,11 +69,12 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         needs) and the config its own ``get_config`` gives, with its build and weights (not
         its compile state). A class without its own ``get_config`` is refused: its
         architecture is its code, which its config would not rebuild."""
-        if type(self).get_config is Model.get_config:
+        if not self._has_config():
             raise TypeError(
                 f"pickle: Model '{self.name}' is a subclassed model without its own "
-                "get_config, so nothing rebuilds it. Give its class get_config (its __init__'s "
-                "arguments, as in Keras), or pickle its weights (get_weights)."
+                "get_config, made with arguments a config cannot hold, so nothing rebuilds it. "
+                "Give its class get_config (its __init__'s arguments, as in Keras), or pickle "
+                "its weights (get_weights)."
             )
         built = self.built and self.sample_input_shape is not None
         return (
@@ -91,7 +92,10 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         # Model(inputs, outputs) makes a Functional, as Keras' does (its type's name).
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             cls = Functional
-        return super().__new__(cls)
+        model = super().__new__(cls)
+        if not cls.__module__.startswith("minicnn."):  # a subclass of the user's
+            model.__dict__["_init_arguments"] = _config_arguments(cls, args, kwargs)
+        return model
 
     def __init__(
         self,
@@ -291,17 +295,23 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         Lambda layer (their architecture is Python code)."""
         return not self._subclassed and all(layer.serializable for layer in self._operations)
 
+    def _has_config(self) -> bool:
+        """Whether a subclassed model's config makes it again: its class's own get_config,
+        or Keras' automatic one (the plain arguments it was made with)."""
+        own = type(self).get_config is not Model.get_config
+        return own or self.__dict__.get("_init_arguments") is not None
+
     def _require_config(self, what: str, subclass_with_config: bool = False) -> None:
         """Refuse ``what`` for a model whose architecture a config does not hold; with
         ``subclass_with_config``, a subclassed model whose class has its own get_config
         passes (Keras' file holds its class's name and config, as Keras writes it)."""
-        own_config = type(self).get_config is not Model.get_config
-        if self._subclassed and subclass_with_config and not own_config:
+        if self._subclassed and subclass_with_config and not self._has_config():
             raise TypeError(
                 f"{what}: Model '{self.name}' is a subclassed model without its own "
-                "get_config; give its class one (its __init__'s arguments, with "
-                "super().get_config()) and register it (saving.register_keras_serializable), "
-                "as Keras needs, or save its weights with save_weights."
+                "get_config, made with arguments a config cannot hold; give its class one "
+                "(its __init__'s arguments, with super().get_config()) and register it "
+                "(saving.register_keras_serializable), as Keras needs, or save its weights "
+                "with save_weights."
             )
         if self._subclassed and not subclass_with_config:
             raise TypeError(
@@ -880,11 +890,16 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             # extends with its __init__'s arguments ({**super().get_config(), "units": 4}).
             from .dtype_policies import serialize
 
-            return {
+            config = {
                 "name": self.name,
                 "trainable": self.trainable,
                 "dtype": serialize(self.dtype_policy),
             }
+            captured = self.__dict__.get("_init_arguments")
+            if type(self).get_config is Model.get_config and captured:
+                # Keras' automatic config: the __init__ arguments it was made with.
+                config.update(captured)
+            return config
         config = functional.graph_config(
             self.name,
             self._nodes(),
@@ -915,8 +930,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """Architecture, weights and compile settings in one .npz file; see ``minicnn.saving``.
         A name ending in ``.h5`` gives Keras' legacy HDF5 file instead, as in Keras, in the
         dialect of TensorFlow 2's Keras (``minicnn.keras_legacy_writing``; needs h5py)."""
-        self._require_config("save")
+        self._require_config("save", subclass_with_config=True)
         if str(path).endswith(".h5"):
+            self._require_config("save")  # Keras 2's file holds a graph
             from pathlib import Path
 
             from .keras_legacy_writing import save_legacy_h5
@@ -1245,6 +1261,48 @@ def _from_pickled_config(cls: type, config: dict[str, Any], device: str) -> Mode
     return cls.from_config(config, device=backend.device_here(device))
 
 
+def _plain(value: Any) -> bool:
+    """Whether a value is JSON's (Keras' automatic config keeps only such arguments)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _config_arguments(cls: type, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """The arguments a user's model class was made with, by name, where they are plain
+    values that a config can hold; None where they are not."""
+    try:
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+    except TypeError:
+        return None
+    found: dict[str, Any] = {}
+    parameters = inspect.signature(cls.__init__).parameters
+    for name, value in list(bound.arguments.items())[1:]:
+        kind = parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                return None
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            found.update(value)
+        else:
+            found[name] = value
+    return found if _plain(found) else None
+
+
+def _init_taking(cls: type, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` less the base entries (name, trainable, dtype) a user's __init__ takes
+    neither by name nor through **kwargs (Keras' own loading fails on them)."""
+    parameters = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return config
+    base = {"name", "trainable", "dtype"}
+    return {k: v for k, v in config.items() if k in parameters or k not in base}
+
+
 def _unpickled_subclass(
     cls: type,
     config: dict[str, Any],
@@ -1258,7 +1316,7 @@ def _unpickled_subclass(
     from . import backend
 
     uses_own = cls.from_config.__func__ is not Model.from_config.__func__
-    model = cls.from_config(config) if uses_own else cls(**config)
+    model = cls.from_config(config) if uses_own else cls(**_init_taking(cls, config))
     if built is not None:
         model.build_from_config(built)
         model.set_weights(weights)

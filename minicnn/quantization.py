@@ -197,6 +197,8 @@ class Quantizable:
     layer's others, the scales, and for int4 in blocks the zero points and each position's
     block (``g_idx``), in Keras' order."""
 
+    saves_own_weights_only = True  # Keras' quantizable layers save their own weights alone
+
     quantized_axis = 0
     scale_name = "kernel_scale"
     zero_name = "kernel_zero"

@@ -178,13 +178,74 @@ def _restore_optimizer(archive: Any, document: dict[str, Any], model: Model, pat
 def save_model(model: Model, path: str | os.PathLike) -> None:
     model._require_built()
     compile_config = model.get_compile_config()
+    if type(model).get_compile_config is not Model.get_compile_config:
+        # A model's own compile config may hold objects (a loss function): Keras' entries.
+        from .serialization import serialize_keras_object
+
+        compile_config = serialize_keras_object(compile_config)
     document = {"format": FORMAT, "model": model._architecture(), "compile": compile_config}
+    if model._subclassed:  # its class (registered, as Keras needs), config and build
+        document["subclassed"] = {
+            "class_name": type(model).__name__,
+            "registered_name": registry.registered_name(type(model)),
+            "config": model.get_config(),
+            "build_config": model.get_build_config(),
+        }
     arrays = _weight_arrays(model)
     if model.compiled and model.optimizer.state_arrays():
         state, state_arrays = _optimizer_state(model)
         document.update(state)
         arrays.update(state_arrays)
+    assets, asset_arrays = _asset_files(model)
+    if assets:
+        document["assets"] = assets
+        arrays.update(asset_arrays)
     _write(path, document, arrays)
+
+
+def _asset_keepers(model: Model, hook: str) -> list[tuple[int, Any]]:
+    """The model and its layers (nested ones too) that have Keras' ``hook`` (save_assets or
+    load_assets), by place."""
+    return [
+        (i, layer)
+        for i, layer in enumerate([model, *model._all_layers()])
+        if callable(getattr(layer, hook, None))
+    ]
+
+
+def _asset_files(model: Model) -> tuple[dict[str, list[str]], dict[str, np.ndarray]]:
+    """What each ``save_assets`` wrote into a folder of its own: the files' paths in that
+    folder, by place, and their bytes ("asset<place>_<n>" for the n-th)."""
+    import tempfile
+
+    paths: dict[str, list[str]] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for i, layer in _asset_keepers(model, "save_assets"):
+        with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
+            layer.save_assets(folder)
+            files = sorted(f for f in Path(folder).rglob("*") if f.is_file())
+            paths[str(i)] = [f.relative_to(folder).as_posix() for f in files]
+            for n, file in enumerate(files):
+                arrays[f"asset{i}_{n}"] = np.frombuffer(file.read_bytes(), np.uint8)
+    return paths, arrays
+
+
+def _load_assets(archive: Any, document: dict[str, Any], model: Model, path: Path) -> None:
+    """Each ``load_assets`` given a folder with the files its ``save_assets`` wrote."""
+    import tempfile
+
+    saved = document.get("assets", {})
+    for i, layer in _asset_keepers(model, "load_assets"):
+        with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
+            names = saved.get(str(i), [])
+            contents = _read_arrays(archive, f"asset{i}", len(names), path)
+            for name, content in zip(names, contents, strict=True):
+                if Path(name).is_absolute() or ".." in Path(name).parts:
+                    raise ModelFileError(f"{path}: asset file {name!r} leaves its folder.")
+                target = Path(folder, name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content.tobytes())
+            layer.load_assets(folder)
 
 
 def load_model(
@@ -225,7 +286,10 @@ def load_model(
         with archive:
             return FeatureSpace.from_config(document["feature_space"])  # type: ignore[return-value]
     with archive, registry.custom_object_scope(custom_objects):
-        model = _model_from_config(document.get("model"), path, device)
+        if "subclassed" in document:
+            model = _subclassed_model(document["subclassed"], path, device)
+        else:
+            model = _model_from_config(document.get("model"), path, device)
         _load_weights(archive, model, path)
         if compile and document.get("compile"):
             try:
@@ -234,6 +298,7 @@ def load_model(
                 raise ModelFileError(f"{path}: its compile settings are invalid ({e}).") from None
             if "optimizer_arrays" in document:
                 _restore_optimizer(archive, document, model, path)
+        _load_assets(archive, document, model, path)
     return model
 
 
@@ -387,6 +452,28 @@ def _unnamed(config: Any) -> Any:
     if isinstance(config, list):
         return [_unnamed(v) for v in config]
     return config
+
+
+def _subclassed_model(entry: dict[str, Any], path: Path, device: str) -> Model:
+    """A subclassed model of the user's made again by its class, from its config, and built
+    for the input shape it was built for (its weights are read after)."""
+    from .models import _unpickled_subclass
+
+    cls = registry.get_registered_object(
+        entry["registered_name"]
+    ) or registry.get_registered_object(entry["class_name"])
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        raise ModelFileError(
+            f"{path}: its model is of the class {entry['class_name']!r} "
+            f"({entry['registered_name']!r}), which is not known here: register it with "
+            "saving.register_keras_serializable or pass it in custom_objects."
+        )
+    try:
+        return _unpickled_subclass(
+            cls, entry["config"], None, None, device, entry.get("build_config")
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: its model could not be made again ({e!r}).") from None
 
 
 def _model_from_config(config: Any, path: Path, device: str) -> Model:

@@ -75,6 +75,7 @@ class Conv1D(_Activated):
     t; ``groups`` splits the channels as Conv2D's does."""
 
     WEIGHT_NAMES = ("kernel", "bias")
+    saves_own_weights_only = True  # as Keras' BaseConv
 
     takes_data_format = True
 

@@ -36,7 +36,7 @@ _KINDS: list[tuple[str, type]] = [
 
 def serialize_keras_object(obj: Any) -> Any:
     """``obj`` as JSON-safe data: plain values (and lists, dicts, arrays) as themselves, a
-    function by its (registered) name, an object as Keras' dict."""
+    function as Keras' entry of one (its registered name), an object as Keras' dict."""
     if obj is None or isinstance(obj, (str, bool, int, float)):
         return obj
     if isinstance(obj, (list, tuple)):
@@ -55,8 +55,14 @@ def serialize_keras_object(obj: Any) -> Any:
                 "config": serialize_keras_object(obj.get_config()),
                 "registered_name": registry.registered_name(type(obj)) if custom else None,
             }
-    if callable(obj):
-        return registry.registered_name(obj)
+    if callable(obj):  # Keras' entry of a function, by its registered name
+        name = registry.registered_name(obj)
+        return {
+            "module": "builtins",
+            "class_name": "function",
+            "config": name,
+            "registered_name": "function",
+        }
     raise TypeError(f"Cannot serialize {obj!r}: give it a get_config() (and from_config).")
 
 
@@ -69,10 +75,21 @@ def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None 
 
 def _rebuilt(config: Any) -> Any:
     if isinstance(config, str):
+        # A registered name, an activation's; any other string is itself (an optimizer or
+        # metric named for compile: "SGD", "accuracy"), as Keras gives it back.
         found = registry.get_registered_object(config)
-        return found if found is not None else activations.get(config)
+        if found is not None:
+            return found
+        try:
+            return activations.get(config)
+        except ValueError:
+            return config
+    if isinstance(config, list):  # Keras' lists (compile's metrics) are rebuilt entry by entry
+        return [_rebuilt(c) for c in config]
     if not isinstance(config, dict) or "class_name" not in config:
         return config
+    if config["class_name"] == "function" and isinstance(config.get("config"), str):
+        return _rebuilt(config["config"])
     name, inner = config["class_name"], config.get("config") or {}
     custom = registry.get_registered_object(config.get("registered_name") or name)
     module = config.get("module")

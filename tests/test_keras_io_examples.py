@@ -233,3 +233,28 @@ def test_the_preprocessing_guide_prints_what_keras_prints(monkeypatch, capsys):
         " Total params: 213 (852.00 B)",
     ]
     prints_keras_lines("preprocessing_layers", keras_lines, monkeypatch, capsys)
+
+
+def test_the_customizing_saving_guide_prints_what_keras_prints(monkeypatch, capsys):
+    """Keras' guide "Customizing Saving and Serialization": a Dense subclass's Variable of
+    __init__ comes first in its weights and is its own to save (Dense's store holds its
+    kernel and bias alone); save_assets and load_assets (before, never called); a build of
+    more arguments than the shape, recorded under "shapes_dict" (before, the base build's
+    output probe failed on weights the user's build had not made yet); a subclassed model
+    saved and loaded by its registered class and automatic config (before, refused), its
+    own compile config of functions rebuilt by deserialize_keras_object."""
+    keras_lines = [
+        "['special_arr', 'sequential/layer_with_custom_variables/kernel', "
+        "'sequential/layer_with_custom_variables/bias'] 3",
+        "custom variables restored (10,)",
+        "save_assets []\nload_assets ['vocabulary.txt']\nassets Mary had a little lamb.",
+        "True {'shapes_dict': {'input_shape': (8,), 'layer_init': 'random_normal'}, "
+        "'layer_init': 'random_normal'}",
+        "True [(8, 16), (16,), (16, 1), (1,)]\nbuild random_normal True",
+        "compile_from_config ['loss_fn', 'metric', 'model_optimizer']",
+        "str small_square_sum_loss ['accuracy', 'mean_pred']",
+        "compile SGD ['accuracy', 'mean_pred']",
+        "model_with_custom_compile True True ModelWithCustomCompile",
+        "dict_keys(['accuracy', 'loss', 'mean_pred'])\nsmall_square_sum_loss True",
+    ]
+    prints_keras_lines("customizing_saving", keras_lines, monkeypatch, capsys)

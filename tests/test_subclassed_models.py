@@ -9,6 +9,7 @@ from test_models import toy_data
 from minicnn import Input, Model, Sequential, backend, optimizers
 from minicnn import layers as L
 from minicnn.models import clone_model
+from minicnn.saving import ModelFileError, load_model
 
 
 class SmallNet(Model):
@@ -111,8 +112,15 @@ def test_weights_and_checkpoints_round_trip(tmp_path):
     again.build((None, 8, 8, 1))
     again.load_weights(tmp_path / "w.npz")
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
-    with pytest.raises(TypeError, match="subclassed model, whose architecture is its Python code"):
-        model.save(tmp_path / "m.minicnn")
+    # Saved as Keras saves it: by its class (which loading must know) and its automatic
+    # config (the plain arguments it was made with), its build and its weights.
+    model.save(tmp_path / "m.minicnn")
+    with pytest.raises(ModelFileError, match="'SmallNet'.*register it"):
+        load_model(tmp_path / "m.minicnn")
+    back = load_model(tmp_path / "m.minicnn", custom_objects={"SmallNet": SmallNet})
+    assert type(back) is SmallNet and back.compiled
+    np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert back.optimizer.iterations == model.optimizer.iterations
     with pytest.raises(TypeError, match="clone_model: Model"):
         clone_model(model)
 

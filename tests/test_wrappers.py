@@ -228,17 +228,18 @@ class Tower(minicnn.Model):
 
 
 class Bare(minicnn.Model):
-    def __init__(self):
+    def __init__(self, inner=None):
         super().__init__()
-        self.dense = L.Dense(2)
+        self.dense = inner or L.Dense(2)
 
     def call(self, x):
         return self.dense(x)
 
 
 def test_a_subclassed_model_pickles_by_its_class_and_config():
-    """As in Keras: its class (by reference), its own get_config, its build and weights; a
-    class without get_config is refused, where it used to come back as another model."""
+    """As in Keras: its class (by reference), its own get_config (or Keras' automatic one,
+    the plain arguments it was made with), its build and weights; one made with an argument
+    no config holds is refused, where it used to come back as another model."""
     x = np.random.default_rng(5).random((4, 3)).astype(np.float32)
     tower = Tower(5)
     tower(x)
@@ -248,5 +249,10 @@ def test_a_subclassed_model_pickles_by_its_class_and_config():
     assert not pickle.loads(pickle.dumps(Tower(3))).built
     bare = Bare()
     bare(x)
-    with pytest.raises(TypeError, match="subclassed model without its own get_config"):
-        pickle.dumps(bare)
+    back = pickle.loads(pickle.dumps(bare))
+    assert type(back) is Bare
+    np.testing.assert_array_equal(back.predict(x, verbose=0), bare.predict(x, verbose=0))
+    held = Bare(L.Dense(2))
+    held(x)
+    with pytest.raises(TypeError, match="made with arguments a config cannot hold"):
+        pickle.dumps(held)

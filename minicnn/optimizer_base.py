@@ -128,8 +128,15 @@ class Optimizer:
     @property
     def iterations(self) -> int:
         """The updates made (Keras' ``iterations``): ``steps_applied``, or with gradient
-        accumulation the whole cycles of it."""
-        return self.steps_applied // (self.gradient_accumulation_steps or 1)
+        accumulation the whole cycles of it; an int with a Variable's attributes
+        (``iterations.numpy()``, ``iterations.assign(0)``), as Keras' is a Variable."""
+        from .optimizer_variables import StepCount
+
+        count = self.steps_applied // (self.gradient_accumulation_steps or 1)
+        return StepCount(count, f"{self.name}/iteration", self._set_iterations)
+
+    def _set_iterations(self, value: Any) -> None:
+        self.iterations = value
 
     @iterations.setter
     def iterations(self, value: int) -> None:
@@ -138,10 +145,16 @@ class Optimizer:
     @property
     def learning_rate(self) -> float:
         """The rate of the next update: the schedule's value at ``steps_applied`` (Keras'
-        count) if there is one."""
-        if self._schedule is not None:
-            return float(self._schedule(self.steps_applied))
-        return self._rate
+        count) if there is one; a float with a Variable's attributes (``numpy()``,
+        ``assign(0.01)``), as Keras' is a Variable."""
+        from .optimizer_variables import RateValue
+
+        schedule = self._schedule
+        rate = self._rate if schedule is None else float(schedule(self.steps_applied))
+        return RateValue(rate, f"{self.name}/learning_rate", self._set_learning_rate)
+
+    def _set_learning_rate(self, value: Any) -> None:
+        self.learning_rate = value
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
@@ -292,7 +305,7 @@ class Optimizer:
             for i, grad in zip(indices, grads, strict=True):
                 if grad is not None:
                     self._slots[i]["gradient_accumulator"] += grad
-            self._updates_before = self.iterations
+            self._updates_before = int(self.iterations)
             self.steps_applied += 1
             if self.use_ema:
                 self._scalars = {}
@@ -357,8 +370,8 @@ class Optimizer:
     def advance(self) -> None:
         """The host's part of an update: count it and fix its learning rate. A step replayed
         from a CUDA graph calls only this; its device work and step scalars replay."""
-        self._rate_in_use = self.learning_rate
-        self._updates_before = self.iterations
+        self._rate_in_use = float(self.learning_rate)
+        self._updates_before = int(self.iterations)
         self.steps_applied += 1
         self._scalars = {}
 
@@ -459,7 +472,9 @@ class Optimizer:
         return {
             "name": self.name,
             "learning_rate": (
-                self._schedule.serialize() if self._schedule is not None else self.learning_rate
+                self._schedule.serialize()
+                if self._schedule is not None
+                else float(self.learning_rate)
             ),
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,

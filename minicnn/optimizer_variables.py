@@ -54,3 +54,70 @@ def _variable(entry: StateEntry) -> Tensor:
     variable.name = variable.path.rsplit("/", 1)[-1]
     variable.scope = variable.path.rsplit("/", 1)[0] if "/" in variable.path else ""
     return variable
+
+
+class _OptimizerScalar:
+    """What Keras' ``optimizer.iterations`` and ``optimizer.learning_rate`` are, a scalar
+    Variable: here the number itself, which computes, compares and prints in a format spec
+    as the number does, with a Variable's attributes (``path``, ``dtype``, ``numpy()``) and
+    its ``assign``, which writes the optimizer's count or rate. Pickled or copied, it is the
+    plain number."""
+
+    variable_dtype = ""
+
+    def __new__(cls, value: Any, path: str, write: Any) -> Any:
+        scalar = super().__new__(cls, value)  # type: ignore[call-arg]
+        scalar.path, scalar._write = path, write
+        return scalar
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def dtype(self) -> str:
+        return self.variable_dtype
+
+    shape: tuple[int, ...] = ()
+    ndim = 0
+    trainable = False
+
+    def numpy(self) -> Any:
+        return np.asarray(self, self.variable_dtype)[()]
+
+    @property
+    def value(self) -> Any:
+        return self.numpy()
+
+    def assign(self, value: Any) -> None:
+        self._write(np.asarray(value).item() if hasattr(value, "shape") else value)
+
+    def assign_add(self, value: Any) -> None:
+        self.assign(self.numpy() + np.asarray(value))
+
+    def assign_sub(self, value: Any) -> None:
+        self.assign(self.numpy() - np.asarray(value))
+
+    def __repr__(self) -> str:
+        return (
+            f"<Variable path={self.path}, shape=(), dtype={self.variable_dtype}, "
+            f"value={self.numpy()}>"
+        )
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (type(self).__mro__[2], (type(self).__mro__[2](self),))
+
+
+class StepCount(_OptimizerScalar, int):
+    """``optimizer.iterations``: the updates made, an int (Keras' int64 variable)."""
+
+    variable_dtype = "int64"
+
+
+class RateValue(_OptimizerScalar, float):
+    """``optimizer.learning_rate``: the rate of the next update, a float (Keras' float32
+    variable)."""
+
+    variable_dtype = "float32"

@@ -129,3 +129,43 @@ def test_the_state_tree_nests_a_wrapped_optimizers_variables_under_its_name():
     np.testing.assert_array_equal(inner._slots[0]["velocity"], np.full((3, 2), 0.25))
     with pytest.raises(ValueError, match="names no variable"):
         model.set_state_tree({"optimizer_variables": {**tree, "other": np.zeros(1)}})
+
+
+def test_iterations_and_learning_rate_are_numbers_with_a_variables_attributes():
+    """Keras' optimizer.iterations and learning_rate are scalar Variables: code written for
+    Keras reads them with numpy(), float() or int() and writes them with assign (values
+    below are Keras 3.15's, but for its JAX backend's int32 count)."""
+    import copy
+    import pickle
+
+    import minicnn
+
+    model = minicnn.Sequential([minicnn.Input((3,)), minicnn.layers.Dense(1)])
+    model.compile(minicnn.optimizers.Adam(0.01), "mse")
+    x, y = np.ones((8, 3), np.float32), np.ones((8, 1), np.float32)
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    optimizer = model.optimizer
+    count = optimizer.iterations
+    assert count == 4 and int(count) == 4 and count.numpy() == 4 and count + 1 == 5
+    assert (count.path, count.name, count.dtype, count.trainable) == (
+        "adam/iteration",
+        "iteration",
+        "int64",
+        False,
+    )
+    assert repr(count) == "<Variable path=adam/iteration, shape=(), dtype=int64, value=4>"
+    rate = optimizer.learning_rate
+    assert (rate.path, rate.dtype, rate.shape) == ("adam/learning_rate", "float32", ())
+    assert float(rate.numpy()) == 0.009999999776482582  # its float32 value, as Keras'
+    assert f"{rate:.3f}" == "0.010" and rate * 2 == 0.02
+    optimizer.learning_rate.assign(0.5)
+    assert optimizer.learning_rate == 0.5
+    optimizer.learning_rate.assign(np.float32(0.25))
+    assert optimizer.get_config()["learning_rate"] == 0.25
+    optimizer.iterations.assign(0)
+    assert optimizer.iterations == 0
+    optimizer.iterations.assign_add(3)
+    assert optimizer.iterations == 3
+    # Pickled or copied, it is the plain number, not the optimizer with it.
+    assert type(pickle.loads(pickle.dumps(optimizer.learning_rate))) is float
+    assert type(copy.deepcopy(optimizer.iterations)) is int

@@ -24,11 +24,20 @@ def as_list(value: Any, what: str) -> list[Any]:
 
 def trace(
     inputs: Any, outputs: Any
-) -> tuple[list[Layer], list[Node], list[int], list[Input], dict[int, bool], dict[int, dict]]:
+) -> tuple[
+    list[Layer],
+    list[Node],
+    list[int],
+    list[Input],
+    dict[int, bool],
+    dict[int, dict],
+    dict[int, int],
+]:
     """The model's layers and nodes in an order where every input comes before its use, the
     slot of each output, the model's Inputs, the nodes whose call fixed ``training``
     (``base(x, training=False)``, as Keras records it: a frozen base's batch norm stays in
-    inference mode in fit), and the nodes' own call arguments (a user's layer's). A model
+    inference mode in fit), the nodes' own call arguments (a user's layer's), and each
+    node's call of its layer counted over every model (Keras' node index). A model
     input may also be a tensor some layer gave (Keras allows it: a FeatureSpace's encoded
     features): the model starts there, at a new Input of its shape, and what made it is left
     out."""
@@ -74,11 +83,14 @@ def trace(
     slots = {id(t): k + i for i, t in enumerate(model_inputs)}
     fixed: dict[int, bool] = {}
     arguments: dict[int, dict] = {}
+    calls: dict[int, int] = {}  # each node's call of its layer, counted over every model
     for tensor in order:
         if tensor.layer is None or id(tensor) in starts:
             continue
         nodes.append((tensor.layer, tuple(slots[id(s)] for s in tensor.inputs)))
         slots[id(tensor)] = k + len(nodes) - 1
+        if getattr(tensor, "node_index", None) is not None:
+            calls[len(nodes) - 1] = tensor.node_index
         if getattr(tensor, "call_training", None) is not None:
             fixed[len(nodes) - 1] = bool(tensor.call_training)
         if getattr(tensor, "call_kwargs", None):
@@ -89,7 +101,8 @@ def trace(
     for layer, _ in nodes:
         if all(layer is not known for known in layers):
             layers.append(layer)
-    return layers, nodes, [slots[id(t)] for t in model_outputs], graph_inputs, fixed, arguments
+    outputs = [slots[id(t)] for t in model_outputs]
+    return layers, nodes, outputs, graph_inputs, fixed, arguments, calls
 
 
 def _cut(tensor: SymbolicTensor) -> Input:

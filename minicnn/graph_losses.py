@@ -87,6 +87,7 @@ class GraphLosses:
         _, self._graph, slots, self._graph_inputs = traced[:4]
         self._operations = functional.keras_layer_order(self._graph, slots)  # Keras' order
         self._fixed_training, self._call_arguments = traced[4], traced[5]
+        self._node_calls = traced[6]
         count = len(self._graph_outputs)
         self._output_slots, self._added_slots = slots[:count], slots[count:]
         self._captured_step = None

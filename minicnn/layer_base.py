@@ -1113,6 +1113,10 @@ class Layer:
             if kwargs and not _gives_output_shape(type(self)):
                 output_shape = sizes_found(lambda s: self._probed_output_shape(s, kwargs), shape)
         result = SymbolicTensor(output_shape, self, sources)
+        # Keras' node index: how many times the layer was called on symbolic tensors before,
+        # in any model (a summary's "Connected to" names it: lstm[1][0])
+        result.node_index = self.__dict__.get("_symbolic_calls", 0)
+        self._symbolic_calls = result.node_index + 1
         if self.takes_batch_values:
             result.batch_value = self.batch_valued = self.gives_batch_value(batch_inputs)
         if kwargs:

@@ -136,6 +136,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         _, self._graph, self._output_slots, self._graph_inputs = traced[:4]
         self._operations = functional.keras_layer_order(self._graph, self._output_slots)
         self._fixed_training, self._call_arguments = traced[4], traced[5]
+        self._node_calls = traced[6]
         self._graph_outputs = functional.as_list(outputs, "outputs")
         for t in self._graph_outputs:
             if t.batch_value:

@@ -454,10 +454,11 @@ class RecurrentOptions(Layer):
         from .models import SelectOutput
 
         names = ["output", *("state_h", "state_c")[: self.state_count]]
-        return [
+        self._called_output = [  # layer.output too is the list, as Keras'
             SelectOutput(i, name=backend.unique_name(f"{self.name}_{name}"))(result)
             for i, name in enumerate(names)
         ]
+        return self._called_output
 
     def _recurrent_config(self) -> dict[str, Any]:
         config = {
@@ -970,10 +971,11 @@ class Bidirectional(StartsFromStates, Layer):
             return result
         from .models import SelectOutput
 
-        return [
+        self._called_output = [  # layer.output too is the list, as Keras'
             SelectOutput(i, name=backend.unique_name(f"{self.name}_{i}"))(result)
             for i in range(self._output_count())
         ]
+        return self._called_output
 
     def build(self, input_shape: Shape) -> None:
         input_shape = self._as_input_shape(input_shape)

@@ -53,6 +53,10 @@ def _connections(model: Any) -> list[str] | None:
     if is_chain(nodes):
         return None
     k, calls = input_count(nodes), call_indices(nodes)
+    # Keras names a call by its index among all the layer's calls, in any model (a layer
+    # called again in a second model: lstm[1][0] there).
+    for node, index in getattr(model, "_node_calls", {}).items():
+        calls[node] = index
 
     def ref(slot: int) -> str:
         """``name[call][index]``: an output of a layer of several outputs by its index, as

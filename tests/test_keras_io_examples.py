@@ -258,3 +258,23 @@ def test_the_customizing_saving_guide_prints_what_keras_prints(monkeypatch, caps
         "dict_keys(['accuracy', 'loss', 'mean_pred'])\nsmall_square_sum_loss True",
     ]
     prints_keras_lines("customizing_saving", keras_lines, monkeypatch, capsys)
+
+
+def test_the_lstm_seq2seq_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's character-level seq2seq (weights set from one seed in both): training's
+    history, and the inference models made of the loaded model's parts: a return_state
+    LSTM's ``layer.output`` is its list of three tensors (before, one tensor that could not
+    be unpacked), and the summary names the decoder LSTM's second call as Keras numbers
+    it over every model (lstm_1[1][0]; before, [0][0]); the greedy decoding and the
+    encoder's states to 4 places."""
+    keras_lines = [
+        "{'accuracy': [0.038, 0.031], 'loss': [3.048, 3.011], 'val_accuracy': [0.025, 0.025], "
+        "'val_loss': [3.009, 2.981]}",
+        "['InputLayer', 'InputLayer', 'LSTM', 'LSTM', 'Dense']",
+        "│ lstm_1 (LSTM)       │ [(None, None,     │      2,368 │ input_layer_1[0]… │",
+        "│ dense (Dense)       │ (None, None, 20)  │        340 │ lstm_1[1][0]      │",
+        "Input sentence: go run\nDecoded sentence: 'httthththth'",
+        "Input sentence: wow hello\nDecoded sentence: 'hhlllllllll'",
+        "[[ 0.0903  0.1073 -0.0307  0.1995]\n [ 0.0999  0.0831 -0.0759  0.1772]]",
+    ]
+    prints_keras_lines("lstm_seq2seq", keras_lines, monkeypatch, capsys)

@@ -278,3 +278,20 @@ def test_the_lstm_seq2seq_example_prints_what_keras_prints(monkeypatch, capsys):
         "[[ 0.0903  0.1073 -0.0307  0.1995]\n [ 0.0999  0.0831 -0.0759  0.1772]]",
     ]
     prints_keras_lines("lstm_seq2seq", keras_lines, monkeypatch, capsys)
+
+
+def test_the_timeseries_anomaly_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's Conv1D / Conv1DTranspose reconstruction autoencoder (weights set from one
+    seed in both, dropout off): its summary, six epochs' losses, the reconstruction error's
+    threshold and the anomalous test windows, as Keras 3.15 gives them."""
+    keras_lines = [
+        "│ conv1d_transpose_1              │ (None, 48, 32)         │         3,616 │",
+        " Total params: 9,505 (37.13 KB)",
+        "[-1.8526, 0.2156, -2.9234, 2.4556, -0.5198]",
+        "{'loss': [4.103, 1.5, 0.938, 0.548, 0.342, 0.3], 'val_loss': [1.782, 1.019, 0.641, "
+        "0.368, 0.297, 0.276]}",
+        "Reconstruction error threshold:  0.5695",
+        "Number of anomaly samples:  86",
+        "Anomalous points: [301, 302, 303] 40",
+    ]
+    prints_keras_lines("timeseries_anomaly_detection", keras_lines, monkeypatch, capsys)

@@ -68,9 +68,11 @@ class Loss:
         reduced."""
         y_pred = ops.convert_to_tensor(y_pred)
         device = backend.device_of(y_pred.data)
-        values = self.call(
-            Tensor(backend.to_device(_float_targets(y_true, y_pred), device)), y_pred
-        )
+        if _differentiable(y_true):  # targets computed by a model: gradients reach it too
+            targets = y_true if y_true.dtype == y_pred.dtype else ops.cast(y_true, y_pred.dtype)
+        else:
+            targets = Tensor(backend.to_device(_float_targets(y_true, y_pred), device))
+        values = self.call(targets, y_pred)
         if not isinstance(values, Tensor):
             raise TypeError(
                 f"Loss '{self.name}' returned {type(values).__name__}, not a Tensor: compute it "
@@ -139,6 +141,12 @@ class LossFunctionWrapper(Loss):
             "registered_name": registry.registered_name(self.fn),
             **self.fn_kwargs,
         }
+
+
+def _differentiable(y_true: Any) -> bool:
+    """Whether targets are a float Tensor in a recorded graph (a teacher's predictions, in
+    distillation): Keras differentiates a loss through them as through its predictions."""
+    return isinstance(y_true, Tensor) and y_true.requires_grad and y_true.dtype.kind == "f"
 
 
 def _float_targets(y_true: Any, y_pred: Tensor) -> Any:
@@ -233,7 +241,7 @@ class BuiltinLoss(Loss):
     def __call__(
         self, y_true: Any, y_pred: Any, sample_weight: Any = None, checked: bool = False
     ) -> Tensor:
-        if self._fused():
+        if self._fused() and not _differentiable(y_true):
             return self._mean_loss(y_true, ops.convert_to_tensor(y_pred), sample_weight, checked)
         return super().__call__(y_true, y_pred, sample_weight, checked)
 

@@ -4,6 +4,7 @@ and a captured CUDA-graph step), ``evaluate``, ``predict`` and the per-batch for
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
 import time
@@ -502,7 +503,7 @@ class Trainer:
         it is not replaced."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=True)
-        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        loss = self._compute_loss_of_step(x, y, y_pred, sample_weight, True)
         params = self.trainable_weights
         self.optimizer.apply(autograd_grad(loss, params), params)
         self._loss_tracker.update_state(loss, sample_weight=rows_of(x))
@@ -513,9 +514,20 @@ class Trainer:
         validation then call it on each batch, without gradients)."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=False)
-        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        loss = self._compute_loss_of_step(x, y, y_pred, sample_weight, False)
         self._loss_tracker.update_state(loss, sample_weight=rows_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _compute_loss_of_step(
+        self, x: Any, y: Any, y_pred: Any, sample_weight: Any, training: bool
+    ) -> Any:
+        """``compute_loss``, given ``training`` where it takes it: a subclass's own may not
+        (Keras 3's guides write compute_loss(x, y, y_pred, sample_weight, allow_empty)),
+        which Keras then calls without it."""
+        parameters = inspect.signature(self.compute_loss).parameters
+        if "training" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
 
     def predict_step(self, data: Any) -> Any:
         """Keras 3's prediction step, which a subclass may replace: the outputs (a Tensor,

@@ -295,3 +295,18 @@ def test_the_timeseries_anomaly_example_prints_what_keras_prints(monkeypatch, ca
         "Anomalous points: [301, 302, 303] 40",
     ]
     prints_keras_lines("timeseries_anomaly_detection", keras_lines, monkeypatch, capsys)
+
+
+def test_the_knowledge_distillation_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's Distiller (Keras 3's: its own compute_loss, weights set from one seed):
+    the distillation loss reaches the teacher's trainable weights through the targets it
+    gives the KL divergence (before, a loss's targets were constants, so the teacher stayed
+    and the losses differed), and evaluate calls a compute_loss that takes no training
+    argument without one (before, a TypeError), as Keras does."""
+    keras_lines = [
+        "{'loss': [2.179, 1.445], 'sparse_categorical_accuracy': [0.26, 0.49]}\n[1.251, 0.562]",
+        "{'loss': [0.718, 0.257], 'sparse_categorical_accuracy': [0.271, 0.49]}\n12 12\n"
+        "[0.228, 0.562]",
+        "{'loss': [2.24, 2.064], 'sparse_categorical_accuracy': [0.271, 0.49]}\n[1.929, 0.562]",
+    ]
+    prints_keras_lines("knowledge_distillation", keras_lines, monkeypatch, capsys)

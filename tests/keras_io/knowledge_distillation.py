@@ -63,30 +63,24 @@ def seeded(model):
     return model
 
 
-teacher = keras.Sequential(
-    [
-        keras.Input(shape=(12, 12, 1)),
-        layers.Conv2D(32, (3, 3), strides=(2, 2), padding="same"),
-        layers.LeakyReLU(negative_slope=0.2),
-        layers.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
-        layers.Conv2D(64, (3, 3), strides=(2, 2), padding="same"),
-        layers.Flatten(),
-        layers.Dense(10),
-    ],
-    name="teacher",
-)
-student = keras.Sequential(
-    [
-        keras.Input(shape=(12, 12, 1)),
-        layers.Conv2D(8, (3, 3), strides=(2, 2), padding="same"),
-        layers.LeakyReLU(negative_slope=0.2),
-        layers.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
-        layers.Conv2D(16, (3, 3), strides=(2, 2), padding="same"),
-        layers.Flatten(),
-        layers.Dense(10),
-    ],
-    name="student",
-)
+def convnet(name, filters):
+    """The example's teacher and student, which differ in their widths alone."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(12, 12, 1)),
+            layers.Conv2D(filters, (3, 3), strides=(2, 2), padding="same"),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
+            layers.Conv2D(2 * filters, (3, 3), strides=(2, 2), padding="same"),
+            layers.Flatten(),
+            layers.Dense(10),
+        ],
+        name=name,
+    )
+
+
+teacher = convnet("teacher", 32)
+student = convnet("student", 8)
 seeded(teacher)
 seeded(student)
 student_scratch = keras.models.clone_model(student)

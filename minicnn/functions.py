@@ -185,7 +185,12 @@ def sum_all(a: Any) -> Tensor:
 
 
 def _add_bias(out: Any, b: Any, relu: bool) -> Any:
-    """out += b, then ReLU if asked, in place on a 2-D array (one pass on the CPU)."""
+    """out += b, then ReLU if asked, in place on a 2-D array (one pass on the CPU); no bias
+    (None): the ReLU alone, or nothing."""
+    if b is None:
+        if relu:
+            backend.get_array_module(out).maximum(out, out.dtype.type(0), out=out)
+        return out
     b = backend.contiguous(b, out.dtype)  # float32 weights on float64 input compute in float64
     if relu:
         _kernels(backend.get_array_module(out)).bias_relu(out, b)
@@ -410,7 +415,7 @@ class Conv2D(Function):
         self.padding = padding
         self.relu = relu
 
-    def forward(self, x: Any, w: Any, b: Any) -> Any:
+    def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)
         n, h, wd, c = x.shape
         kh, kw, cin, f = w.shape
@@ -435,7 +440,11 @@ class Conv2D(Function):
             workspace.give(cols)
         return out.reshape(n, oh, ow, f)
 
-    def backward(self, grad: Any) -> tuple[Any, Any, Any]:
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        """(dx, dw, db), or (dx, dw) for a convolution without a bias."""
+        return self._gradients(grad)[: len(self.inputs)]
+
+    def _gradients(self, grad: Any) -> tuple[Any, Any, Any]:
         xp = backend.get_array_module(grad)
         x_shape, cols_shape, pt, pl = self.geometry
         f = self.w.shape[3]
@@ -446,7 +455,7 @@ class Conv2D(Function):
         if not self.pointwise:
             workspace.give(self.cols)
         self.cols = None
-        db = _bias_grad(g)
+        db = _bias_grad(g) if len(self.inputs) > 2 else None
         dx = None
         if self.pointwise and self.inputs[0].requires_grad:
             dx = matmul_arrays(g, self.w.reshape(-1, f).T).reshape(x_shape)
@@ -494,8 +503,10 @@ def conv2d(
     relu: bool = False,
 ) -> Tensor:
     """Conv2D on NHWC input with a (kh, kw, in, out) kernel, Keras' layout and padding rules;
-    ``relu`` fuses the activation into the bias pass."""
-    return Conv2D(_pair(strides), padding, relu)(x, kernel, bias)
+    ``relu`` fuses the activation into the bias pass. ``bias`` None: none is added (a pass
+    over the output and the bias gradient's reduction saved)."""
+    operation = Conv2D(_pair(strides), padding, relu)
+    return operation(x, kernel) if bias is None else operation(x, kernel, bias)
 
 
 class _Pool2D(Function):

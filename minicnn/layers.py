@@ -388,7 +388,8 @@ class _Convolution(_Activated):
             kernel = conv_ops.group_kernel(kernel, self.groups)
         if self.dilation_rate != (1,) * self.rank:
             kernel = conv_ops.DilateKernel(self.dilation_rate)(kernel)
-        bias = self._bias(x.dtype)
+        # Without a bias, Conv2D's operation adds none (not a pass of zeros)
+        bias = self._bias(x.dtype) if self.use_bias or self.rank != 2 else None
         return self.convolve(x, kernel, bias, self.strides, self.padding, relu)
 
     def _per_channel(self, x: Tensor, kernel: Tensor, relu: bool) -> Tensor:

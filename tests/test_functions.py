@@ -91,6 +91,25 @@ def test_conv2d_gradients(device, h, w, c, f, k, stride, padding, relu):
     check_gradients(conv, x, kern, bias, device=device)
 
 
+@pytest.mark.parametrize("h,w,c,f,k,stride,padding", CONV_CASES)
+@pytest.mark.parametrize("relu", [False, True])
+def test_conv2d_without_a_bias(device, h, w, c, f, k, stride, padding, relu):
+    """bias=None (a layer with use_bias=False): the naive loops' values with a zero bias,
+    and gradients for x and the kernel alone."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, h, w, c))
+    kern = rng.standard_normal((k, k, c, f))
+    got = F.conv2d(*on(device, x, kern), None, stride, padding, relu=relu)
+    expected = naive_conv2d(x, kern, np.zeros(f), stride, padding)
+    expected = np.maximum(expected, 0) if relu else expected
+    np.testing.assert_allclose(host(got), expected, rtol=1e-10, atol=1e-12)
+
+    def conv(a, b_):
+        return F.conv2d(a, b_, None, stride, padding, relu=relu)
+
+    check_gradients(conv, x, kern, device=device)
+
+
 def test_conv2d_rejects_channel_mismatch():
     with pytest.raises(ValueError, match="channels"):
         F.conv2d(np.zeros((1, 4, 4, 2)), np.zeros((3, 3, 1, 1)), np.zeros(1))

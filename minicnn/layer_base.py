@@ -1130,6 +1130,8 @@ class Layer:
                 for i in range(len(output_shape))
             )
         self._called_input, self._called_output = x, result
+        if self.__dict__.get("_first_output") is None:  # Keras' layer.input and .output
+            self._first_input, self._first_output = x, result
         return result
 
     def _build_for_graph(self, shape: Any) -> None:
@@ -1162,13 +1164,13 @@ class Layer:
     def input(self) -> Any:
         """Keras' ``layer.input``: the symbolic tensor (or list) the layer was last called on
         in a model's graph (a Sequential with an input shape has one too)."""
-        return self._called("_called_input")
+        return self._called("_first_input")
 
     @property
     def output(self) -> Any:
         """Keras' ``layer.output``: the symbolic tensor the layer gave in a model's graph, for
         a feature extractor: ``Model(model.inputs, model.get_layer("conv2d").output)``."""
-        return self._called("_called_output")
+        return self._called("_first_output")
 
     def _called(self, attribute: str) -> Any:
         value = getattr(self, attribute, None)
@@ -1875,6 +1877,7 @@ class Input(SymbolicTensor):
         self.input_layer = InputLayer(self.sample_shape, name=self.name, dtype=self._dtype)
         # Keras' model.layers[0].output (and .input) is the Input itself.
         self.input_layer._called_input = self.input_layer._called_output = self
+        self.input_layer._first_input = self.input_layer._first_output = self
 
 
 STRING = "string"  # Keras' dtype of text inputs (NumPy arrays of str or bytes)

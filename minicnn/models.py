@@ -483,22 +483,24 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
     @property
     def weights(self) -> list[Tensor]:
-        return [w for layer in self._operations for w in layer.weights]
+        """Every weight once, as Keras lists them: a layer that two nested models share
+        (an encoder cut from a model, beside that model) gives its weights once."""
+        return _once(w for layer in self._operations for w in layer.weights)
 
     @property
     def trainable_weights(self) -> list[Tensor]:
-        """The weights the optimizer updates: none of a frozen layer, no moving statistics;
-        none at all of a frozen model (as in Keras, even where a layer inside was unfrozen
-        after it)."""
+        """The weights the optimizer updates (each once): none of a frozen layer, no moving
+        statistics; none at all of a frozen model (as in Keras, even where a layer inside
+        was unfrozen after it)."""
         if not self.trainable:
             return []
-        return [w for layer in self._operations for w in layer.trainable_weights]
+        return _once(w for layer in self._operations for w in layer.trainable_weights)
 
     @property
     def non_trainable_weights(self) -> list[Tensor]:
         if not self.trainable:
             return self.weights
-        return [w for layer in self._operations for w in layer.non_trainable_weights]
+        return _once(w for layer in self._operations for w in layer.non_trainable_weights)
 
     @property
     def trainable(self) -> bool:
@@ -534,7 +536,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
     def count_params(self) -> int:
         self._require_built()
-        return sum(layer.count_params() for layer in self._operations)
+        return int(sum(w.data.size for w in self.weights))
 
     def quantize(
         self, mode: str | None = None, config: Any = None, filters: Any = None, **kwargs: Any
@@ -1052,13 +1054,31 @@ class Sequential(Model):
                 # A layer built for this shape keeps its weights, as in Keras.
                 with self._name_scope():
                     layer._build_sample_shape(shape)
-            self._graph_outputs = [layer._connect(self._linked_output(len(self._operations) - 1))]
+            self._graph_outputs = [layer._connect(self._output_before(layer))]
         if rebuild:
             self._named_as_keras_rebuilds()
 
+    def _output_before(self, layer: Layer) -> Any:
+        """The symbolic output the layer just added takes: the graph's output so far where it
+        is that of the layers before (each layer is called once, as in Keras' graph of a
+        Sequential: its node 0), else the graph made anew."""
+        count = len(self._operations) - 1
+        last = self._graph_outputs[0] if self._graph_outputs else None
+        before = self._operations[count - 1] if count else None
+        inputs_fit = bool(self._graph_inputs) and (
+            self._graph_inputs[0].sample_shape == self.sample_input_shape
+        )
+        if inputs_fit and last is not None:
+            if (before is None and last is self._graph_inputs[0]) or (
+                before is not None and getattr(last, "layer", None) is before
+            ):
+                return last
+        return self._linked_output(count)
+
     def _linked_output(self, count: int) -> Any:
         """The symbolic output after the first ``count`` layers; the graph is made anew from
-        the input when it is missing (built later, or layers popped)."""
+        the input when it is missing (built later, or layers popped), and the layers' input
+        and output are those of the new graph."""
         if not self._graph_inputs or self._graph_inputs[0].sample_shape != self.sample_input_shape:
             dtype = self._graph_inputs[0]._dtype if self._graph_inputs else None
             self._graph_inputs = [
@@ -1066,6 +1086,7 @@ class Sequential(Model):
             ]
         x: Any = self._graph_inputs[0]
         for layer in self._operations[:count]:
+            layer._first_input = layer._first_output = None
             x = layer._connect(x)
         return x
 
@@ -1260,6 +1281,12 @@ def _from_pickled_config(cls: type, config: dict[str, Any], device: str) -> Mode
     from . import backend
 
     return cls.from_config(config, device=backend.device_here(device))
+
+
+def _once(weights: Iterable[Tensor]) -> list[Tensor]:
+    """The weights in order, each the first time it comes."""
+    seen: set[int] = set()
+    return [w for w in weights if not (id(w) in seen or seen.add(id(w)))]
 
 
 def _plain(value: Any) -> bool:

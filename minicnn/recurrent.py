@@ -458,6 +458,8 @@ class RecurrentOptions(Layer):
             SelectOutput(i, name=backend.unique_name(f"{self.name}_{name}"))(result)
             for i, name in enumerate(names)
         ]
+        if self._first_output is result:  # (its first call)
+            self._first_output = self._called_output
         return self._called_output
 
     def _recurrent_config(self) -> dict[str, Any]:
@@ -975,6 +977,8 @@ class Bidirectional(StartsFromStates, Layer):
             SelectOutput(i, name=backend.unique_name(f"{self.name}_{i}"))(result)
             for i in range(self._output_count())
         ]
+        if self._first_output is result:  # (its first call)
+            self._first_output = self._called_output
         return self._called_output
 
     def build(self, input_shape: Shape) -> None:

@@ -306,3 +306,29 @@ def test_custom_scale_layer_is_the_scaled_residual_of_inception_resnet_v2(tmp_pa
     np.testing.assert_allclose(layer([x, y]).data, x + 0.17 * y, rtol=1e-12)
     check_gradients(lambda a, b: layer([a, b]), x, y)
     assert L.CustomScaleLayer.from_config(layer.get_config()).scale == 0.17
+
+
+def test_a_shared_layers_output_is_its_first_calls_and_its_weights_count_once():
+    """As Keras 3.15: a Sequential's layers are called once when it is built (node 0), so
+    ``layer.output`` (its first call's) still cuts a feature extractor from the Sequential
+    after the layer was called in another model; a model's summary numbers those later
+    calls from 1; and a model holding two models that share a layer lists and counts the
+    shared weights once (Keras' 23 parameters, where minicnn counted 38 and would have
+    updated them twice a step)."""
+    seq = Sequential([Input((4,)), L.Dense(3, name="d1"), L.Dense(2, name="d2")])
+    a, b = Input((4,)), Input((4,))
+    d1 = seq.get_layer("d1")
+    pair = Model([a, b], L.Add()([d1(a), d1(b)]))
+    lines = []
+    pair.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "d1[1][0]," in text and "d1[2][0]" in text
+    encoder = Model(seq.inputs, seq.get_layer("d1").output)
+    x = Input((4,))
+    both = Model(x, L.Concatenate()([encoder(x), seq(x)]))
+    assert both.count_params() == 23
+    assert len(both.weights) == len(both.trainable_weights) == 4
+    data = np.ones((2, 4), np.float32)
+    np.testing.assert_allclose(
+        both.predict(data, verbose=0)[:, :3], encoder.predict(data, verbose=0), rtol=1e-6
+    )

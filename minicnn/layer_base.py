@@ -271,9 +271,7 @@ class Layer:
                 cls.masked_call = _in_sample_shapes(masked, False)
                 cls._reads_user_mask = True
                 cls.reads_list_masks = True  # called on a list, it gets a mask each
-            if "training" not in parameters and not any(
-                p.kind is p.VAR_KEYWORD for p in parameters.values()
-            ):
+            if not takes_keyword(user_call, "training"):
                 cls.call = _without_training(user_call)
             cls.call = _in_sample_shapes(cls.call, False)
 
@@ -1618,6 +1616,19 @@ def _with_unknown_sizes(compute_output_shape: Any) -> Any:
         return sizes_found(lambda shape: compute_output_shape(self, shape), input_shape)
 
     return compute
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_keyword(function: Any, name: str) -> bool:
+    parameters = inspect.signature(function).parameters
+    return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def takes_keyword(function: Any, name: str) -> bool:
+    """Whether ``function`` (a bound method too) takes the keyword ``name``, by name or
+    through ``**kwargs``: a user's call without ``training``, a compute_loss without it.
+    Asked once per function (a training step asks it every batch)."""
+    return _takes_keyword(getattr(function, "__func__", function), name)
 
 
 def _gives_output_shape(cls: type) -> bool:

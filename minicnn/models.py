@@ -1303,12 +1303,13 @@ def _plain(value: Any) -> bool:
 def _config_arguments(cls: type, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
     """The arguments a user's model class was made with, by name, where they are plain
     values that a config can hold; None where they are not."""
+    signature = inspect.signature(cls.__init__)
     try:
-        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        bound = signature.bind(None, *args, **kwargs)
     except TypeError:
         return None
     found: dict[str, Any] = {}
-    parameters = inspect.signature(cls.__init__).parameters
+    parameters = signature.parameters
     for name, value in list(bound.arguments.items())[1:]:
         kind = parameters[name].kind
         if kind is inspect.Parameter.VAR_POSITIONAL:
@@ -1324,11 +1325,12 @@ def _config_arguments(cls: type, args: tuple, kwargs: dict[str, Any]) -> dict[st
 def _init_taking(cls: type, config: dict[str, Any]) -> dict[str, Any]:
     """``config`` less the base entries (name, trainable, dtype) a user's __init__ takes
     neither by name nor through **kwargs (Keras' own loading fails on them)."""
-    parameters = inspect.signature(cls.__init__).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return config
     base = {"name", "trainable", "dtype"}
-    return {k: v for k, v in config.items() if k in parameters or k not in base}
+    return {
+        k: v
+        for k, v in config.items()
+        if k not in base or layer_base.takes_keyword(cls.__init__, k)
+    }
 
 
 def _unpickled_subclass(

@@ -64,6 +64,7 @@ class _OptimizerScalar:
     plain number."""
 
     variable_dtype = ""
+    number: type = object  # the Python number it is (int, float)
 
     def __new__(cls, value: Any, path: str, write: Any) -> Any:
         scalar = super().__new__(cls, value)  # type: ignore[call-arg]
@@ -107,13 +108,14 @@ class _OptimizerScalar:
     __str__ = __repr__
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return (type(self).__mro__[2], (type(self).__mro__[2](self),))
+        return (self.number, (self.number(self),))
 
 
 class StepCount(_OptimizerScalar, int):
     """``optimizer.iterations``: the updates made, an int (Keras' int64 variable)."""
 
     variable_dtype = "int64"
+    number = int
 
 
 class RateValue(_OptimizerScalar, float):
@@ -121,3 +123,4 @@ class RateValue(_OptimizerScalar, float):
     variable)."""
 
     variable_dtype = "float32"
+    number = float

@@ -4,7 +4,6 @@ and a captured CUDA-graph step), ``evaluate``, ``predict`` and the per-batch for
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import os
 import time
@@ -46,6 +45,7 @@ from .data_checks import (
     positive_int,
 )
 from .graph_step import CapturedTrainStep
+from .layer_base import takes_keyword
 from .metric_base import OutputLoss, position_weighted_total
 from .progress import ProgressBar, print_msg
 
@@ -524,8 +524,7 @@ class Trainer:
         """``compute_loss``, given ``training`` where it takes it: a subclass's own may not
         (Keras 3's guides write compute_loss(x, y, y_pred, sample_weight, allow_empty)),
         which Keras then calls without it."""
-        parameters = inspect.signature(self.compute_loss).parameters
-        if "training" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        if takes_keyword(self.compute_loss, "training"):
             return self.compute_loss(x, y, y_pred, sample_weight, training=training)
         return self.compute_loss(x, y, y_pred, sample_weight)
 

@@ -87,15 +87,21 @@ student_scratch = keras.models.clone_model(student)
 student_scratch.set_weights(student.get_weights())
 print(student_scratch.name, [layer.name for layer in student_scratch.layers][:3])
 
+
+def compile_plainly(model):
+    """The example's compile of the teacher and of the student trained from scratch."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+
+
 x_train = rng.random((96, 12, 12, 1)).astype("float32")
 y_train = (x_train[:, :6].mean(axis=(1, 2, 3)) * 20).astype("int64") % 10
 x_test, y_test = x_train[:32], y_train[:32]
 
-teacher.compile(
-    optimizer=keras.optimizers.Adam(),
-    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    metrics=[keras.metrics.SparseCategoricalAccuracy()],
-)
+compile_plainly(teacher)
 history = teacher.fit(x_train, y_train, epochs=2, batch_size=32, shuffle=False, verbose=0)
 print({k: [round(v, 3) for v in vs] for k, vs in history.history.items()})
 print([round(v, 3) for v in teacher.evaluate(x_test, y_test, verbose=0)])
@@ -114,11 +120,7 @@ print({k: [round(v, 3) for v in vs] for k, vs in history.history.items()})
 print(len(distiller.trainable_weights), len(distiller.weights))
 print([round(v, 3) for v in distiller.evaluate(x_test, y_test, verbose=0)])
 
-student_scratch.compile(
-    optimizer=keras.optimizers.Adam(),
-    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    metrics=[keras.metrics.SparseCategoricalAccuracy()],
-)
+compile_plainly(student_scratch)
 history = student_scratch.fit(x_train, y_train, epochs=2, batch_size=32, shuffle=False, verbose=0)
 print({k: [round(v, 3) for v in vs] for k, vs in history.history.items()})
 print([round(v, 3) for v in student_scratch.evaluate(x_test, y_test, verbose=0)])

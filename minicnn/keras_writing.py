@@ -431,16 +431,9 @@ def write_weights_group(model: Any, group: Any) -> None:
 
 
 def keras_arrays(layer: Any) -> list[np.ndarray]:
-    """A layer's arrays as Keras saves them: a LoRA layer's kernel merged with its A and B
-    (which Keras does not save; it starts them at zeros when it loads), and quantized again
-    if the layer is quantized."""
-    arrays = [backend.to_numpy(w.data).copy() for w in layer._saved_weights()]
-    if not getattr(layer, "lora_enabled", False):
-        return arrays
-    if layer.quantization_mode:
-        return layer.merged_quantized_weights()
-    merged = backend.to_numpy(layer._adapted(layer._weights[0]).data)
-    return [merged, *arrays[1:-2]]
+    """A layer's arrays as Keras saves them (a LoRA layer's kernel merged, see
+    ``LowRankAdaptation._stored_arrays``)."""
+    return layer._stored_arrays()
 
 
 def _write_sublayers(group: Any, placed: list[tuple[Any, str]]) -> None:

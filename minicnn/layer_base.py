@@ -798,19 +798,20 @@ class Layer:
         """Keras' hook: the layer's state into ``store`` (by default each weight, "0", "1",
         ...). A layer that replaces it (state beyond its weights) has its store saved with
         the model, and ``load_own_variables`` reads it back."""
-        from .keras_writing import keras_arrays  # a LoRA kernel merged, as Keras stores it
-
-        for i, array in enumerate(keras_arrays(self)):
+        for i, array in enumerate(self._stored_arrays()):
             store[str(i)] = array
+
+    def _stored_arrays(self) -> list[np.ndarray]:
+        """Copies of the arrays Keras stores for this layer, in its order."""
+        return [backend.to_numpy(w.data).copy() for w in self._saved_weights()]
+
+    def _loaded_weights(self) -> list[Tensor]:
+        """The weights ``load_own_variables`` fills from a store, in its order."""
+        return self._saved_weights()
 
     def load_own_variables(self, store: dict[str, Any]) -> None:
         """Keras' hook: the layer's state from what ``save_own_variables`` stored."""
-        weights = self._saved_weights()
-        if getattr(self, "lora_enabled", False):  # Keras' store holds the merged kernel
-            a, b = weights[-2:]
-            weights = weights[:-2]
-            a.assign(np.zeros(a.shape, np.float32))
-            b.assign(np.zeros(b.shape, np.float32))
+        weights = self._loaded_weights()
         if len(store) != len(weights):
             raise ValueError(
                 f"{self.describe()} expects {len(weights)} variables, got {len(store)}."

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ops
+import numpy as np
+
+from . import backend, ops
 from .autograd import Tensor
 from .data_checks import positive_int
 
@@ -73,6 +75,25 @@ class LowRankAdaptation:
             return base
         a, b = self._weights[-2], self._weights[-1]
         return base + ops.matmul(a, b) * (self.lora_alpha / self.lora_rank)
+
+    def _stored_arrays(self) -> list[np.ndarray]:
+        """As Keras stores the layer: the kernel merged with A and B, which it does not store
+        (it starts them at zeros when it loads), and quantized again if the layer is."""
+        if not self.lora_enabled:
+            return super()._stored_arrays()
+        if self.quantization_mode:
+            return self.merged_quantized_weights()
+        merged = backend.to_numpy(self._adapted(self._weights[0]).data)
+        return [merged, *super()._stored_arrays()[1:-2]]
+
+    def _loaded_weights(self) -> list[Tensor]:
+        """A store holds the merged kernel and no A and B: they restart at zeros."""
+        weights = super()._loaded_weights()
+        if not self.lora_enabled:
+            return weights
+        for adapter in weights[-2:]:
+            adapter.assign(np.zeros(adapter.shape, np.float32))
+        return weights[:-2]
 
     def _lora_config(self) -> dict[str, Any]:
         if not self.lora_rank:

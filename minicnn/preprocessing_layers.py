@@ -235,6 +235,43 @@ class Normalization(Layer):
         self._constants = tuple(backend.to_device(v, self.device) for v in given)
         return []
 
+    @property
+    def adapt_mean(self) -> Tensor:
+        """The weight ``adapt`` sets: the mean of each index of the kept axes (Keras' name)."""
+        return self._adapted_weight(0)
+
+    @property
+    def adapt_variance(self) -> Tensor:
+        """The weight ``adapt`` sets: the variance of each index of the kept axes."""
+        return self._adapted_weight(1)
+
+    def _adapted_weight(self, index: int) -> Tensor:
+        # As in Keras, only a built layer made without a mean and variance has them (the
+        # AttributeError goes on to Layer.__getattr__, which names the attribute).
+        if self._given is not None or not self.built:
+            raise AttributeError
+        return self._weights[index]
+
+    @property
+    def mean(self) -> Tensor | None:
+        """As Keras' ``layer.mean``: the mean the layer subtracts, shaped to broadcast
+        against a batch (1 on the batch's axis and on each axis reduced); None before
+        build."""
+        return self._statistic(0)
+
+    @property
+    def variance(self) -> Tensor | None:
+        """As Keras' ``layer.variance``: the variance, shaped as ``mean``."""
+        return self._statistic(1)
+
+    def _statistic(self, index: int) -> Tensor | None:
+        if not self.built:
+            return None
+        values = self._constants if self._constants is not None else self._weights[:2]
+        value = values[index]
+        value = value.data if isinstance(value, Tensor) else value
+        return Tensor(value.reshape((1, *self._broadcast)))
+
     def _place_constants(self) -> None:
         if self._constants is not None:  # a given mean and variance
             self._constants = tuple(backend.to_device(v, self.device) for v in self._constants)

@@ -1,6 +1,7 @@
 """keras.io examples run as written there (only the import line changed), against the
 numbers Keras 3.15 gives for the same program and weights (PyTorch backend where the
-example needs it). Each found a difference that is now fixed."""
+example needs it). Each found a difference that is now fixed, or (where its docstring says
+so) printed what Keras prints at once and is kept so that it goes on doing so."""
 
 import runpy
 import sys
@@ -310,3 +311,44 @@ def test_the_knowledge_distillation_example_prints_what_keras_prints(monkeypatch
         "{'loss': [2.24, 2.064], 'sparse_categorical_accuracy': [0.271, 0.49]}\n[1.929, 0.562]",
     ]
     prints_keras_lines("knowledge_distillation", keras_lines, monkeypatch, capsys)
+
+
+def test_the_compact_convolutional_transformer_example_prints_what_keras_prints(
+    monkeypatch, capsys
+):
+    """keras.io's CCT (Keras 3's): a tokenizer layer holding a Sequential of convolutions,
+    a position embedding cut with ops.slice and broadcast to its input, `+=` on symbolic
+    tensors, stochastic depth with a SeedGenerator, sequence pooling with ops.matmul, and a
+    best-only weights checkpoint loaded back. It printed what Keras prints at once; kept so
+    that it goes on doing so."""
+    keras_lines = [
+        "│ cct_tokenizer               │ (None, 16, 16)          │          1,368 │ data_",
+        "│ sequence_pooling            │ (None, 16)              │             17 │ layer",
+        " Total params: 7,379 (28.82 KB)",
+        "[[-0.24529999494552612, -0.7246999740600586, -0.4846999943256378,",
+        "[2.4933, 0.125, 0.5]",
+        "['accuracy', 'loss', 'top-5-accuracy', 'val_accuracy', 'val_loss', "
+        "'val_top-5-accuracy'] 2\nTrue\n(2, 16, 16) 2\n(2, 4)",
+    ]
+    prints_keras_lines("compact_convolutional_transformer", keras_lines, monkeypatch, capsys)
+
+
+def test_the_mlp_image_classification_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's MLP-Mixer, FNet and gMLP (Keras 3's): an adapted Normalization in an
+    augmentation Sequential, patches from ops.image.extract_patches, ops.fft2 of a (real,
+    imaginary) pair, ops.split, Sequentials of custom blocks, and ReduceLROnPlateau's
+    learning_rate in the history. Normalization's mean was the weight's (3,), where Keras'
+    layer.mean is shaped to broadcast against a batch, (1, 1, 1, 3)."""
+    keras_lines = [
+        "Patches per image: 16\nElements per patch (3 channels): 48\n"
+        "[[[[126.8949966430664, 128.06399536132812, 127.25199890136719]]]]\n"
+        "[[1.2187999486923218, -0.03240000084042549], [-0.4465999901294708, "
+        "-0.45089998841285706]]\n2169 [(16, 16), (16,), (16, 16), (16,)]",
+        "[[-0.7350000143051147, 1.034999966621399, 0.0957999974489212,",
+        "[[-0.05920000001788139, -1.4973000288009644, 0.32899999618530273,",
+        "[[-0.1257999986410141, -0.8032000064849854, -0.7091000080108643,",
+        "['acc', 'learning_rate', 'loss', 'top5-acc', 'val_acc', 'val_loss', 'val_top5-acc'] 3",
+        "│ data_augmentation (Sequential)  │ (None, 16, 16, 3)      │             7 │",
+        "│ dense_23 (Dense)                │ (None, 10)             │            90 │",
+    ]
+    prints_keras_lines("mlp_image_classification", keras_lines, monkeypatch, capsys)

@@ -285,6 +285,31 @@ def test_normalization_adapts_to_data_and_inverts(device, tmp_path):
         L.Normalization(axis=2, mean=mean, variance=variance)(images)  # 3 values for 4
 
 
+def test_normalization_mean_and_variance_are_kerass_broadcast_statistics():
+    """As Keras: layer.mean and layer.variance are shaped to broadcast against a batch (the
+    keras.io MLP-Mixer example printed (1, 1, 1, 3) in Keras, the weight's (3,) here), the
+    adapted weights are adapt_mean and adapt_variance, and a layer not built has none."""
+    rng = np.random.default_rng(5)
+    images = rng.random((6, 4, 5, 3)).astype(np.float32)
+    layer = L.Normalization()
+    assert layer.mean is None and layer.variance is None
+    layer.adapt(images)
+    assert layer.mean.shape == (1, 1, 1, 3) and layer.variance.shape == (1, 1, 1, 3)
+    np.testing.assert_allclose(
+        np.asarray(layer.mean).ravel(), images.mean(axis=(0, 1, 2)), rtol=1e-6
+    )
+    assert layer.adapt_mean.shape == (3,) and layer.adapt_mean.name == "mean"
+    assert layer.adapt_variance.path == f"{layer.name}/variance"
+    per_row = L.Normalization(axis=(1, 2))
+    per_row.adapt(images)
+    assert per_row.mean.shape == (1, 4, 5, 1)
+    given = L.Normalization(mean=[0.0, 1.0, 2.0], variance=[1.0, 1.0, 4.0])
+    given.build((None, 4, 5, 3))
+    np.testing.assert_array_equal(np.asarray(given.variance), [[[[1.0, 1.0, 4.0]]]])
+    with pytest.raises(AttributeError, match="has no attribute 'adapt_mean'"):
+        given.adapt_mean  # noqa: B018
+
+
 @pytest.mark.parametrize("axis", [None, (1, 2), 1, [-1, -3]])
 def test_normalization_keeps_the_axes_keras_keeps(axis):
     """Keras' axis: a mean and variance per index of the kept axes, over every other axis;

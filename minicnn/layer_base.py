@@ -619,9 +619,16 @@ class Layer:
     def __getattr__(self, name: str) -> Any:
         # Keras' weight attributes: dense.kernel, batch_norm.moving_mean, embedding.embeddings
         if not name.startswith("_"):
-            for weight in self.__dict__.get("_weights", ()):
+            weights = self.__dict__.get("_weights", ())
+            for weight in weights:
                 if weight.name == name:
                     return weight
+            # In build, before the weights are named (a subclass's call that the output
+            # shape's probe runs reads self.kernel): the class's name for the place.
+            unnamed = name in self.WEIGHT_NAMES and weights and weights[0].name is None
+            names = self._weight_names() if unnamed else []
+            if name in names and names.index(name) < len(weights):
+                return weights[names.index(name)]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
@@ -1886,10 +1893,20 @@ class Input(SymbolicTensor):
         super().__init__(sample_shape(shape), None, [])
         self.batch_size, self._dtype = batch_size, input_dtype(dtype)
         self.name = name or backend.unique_name("input_layer")
-        self.input_layer = InputLayer(self.sample_shape, name=self.name, dtype=self._dtype)
+        self._adopt(InputLayer(self.sample_shape, name=self.name, dtype=self._dtype))
+
+    def _adopt(self, layer: InputLayer) -> None:
+        self.input_layer = layer
         # Keras' model.layers[0].output (and .input) is the Input itself.
-        self.input_layer._called_input = self.input_layer._called_output = self
-        self.input_layer._first_input = self.input_layer._first_output = self
+        layer._called_input = layer._called_output = self
+        layer._first_input = layer._first_output = self
+
+    @classmethod
+    def of_layer(cls, layer: InputLayer) -> Input:
+        """The Input whose layer is ``layer`` (an InputLayer made by a user)."""
+        tensor = cls(layer.shape, layer.batch_size, layer.input_dtype, name=layer.name)
+        tensor._adopt(layer)
+        return tensor
 
 
 STRING = "string"  # Keras' dtype of text inputs (NumPy arrays of str or bytes)
@@ -1907,10 +1924,29 @@ def input_dtype(dtype: Any) -> str | None:
 
 
 class InputLayer(Layer):
-    """The first layer of a functional model, as in Keras: it passes its input on."""
+    """The first layer of a functional model, as in Keras: it passes its input on. Made
+    by ``Input``; given to a Sequential (``Sequential([InputLayer(shape=...), ...])``, as
+    Keras' guides write it) it takes an Input's place."""
 
-    def __init__(self, shape: Shape, dtype: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        shape: Shape | None = None,
+        batch_size: int | None = None,
+        dtype: Any = None,
+        batch_shape: Shape | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        if batch_shape is not None:
+            if shape is not None:
+                raise ValueError(f"{self.describe()}: give shape or batch_shape, not both.")
+            batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
+        if shape is None:
+            raise ValueError(
+                f"{self.describe()}: give the shape of one sample, e.g. "
+                "InputLayer(shape=(28, 28, 1))."
+            )
+        self.batch_size = batch_size
         self.shape = sample_shape(shape)
         self.input_dtype = input_dtype(dtype)
         self._build_sample_shape(self.shape)

@@ -47,6 +47,7 @@ from .color_augmentation import (
     RandomSharpness,
     Solarization,
 )
+from .convolution_op import ConvolutionOp
 from .data_checks import positive_int
 from .layer_base import (
     Input,
@@ -329,7 +330,7 @@ def dilated_size(kernel_size: tuple[int, ...], rate: tuple[int, ...]) -> tuple[i
     return tuple((k - 1) * r + 1 for k, r in zip(kernel_size, rate, strict=True))
 
 
-class _Convolution(_Activated):
+class _Convolution(ConvolutionOp, _Activated):
     """What Conv2D and Conv3D share: a kernel (*window, in / groups, filters) slid over
     ``rank`` spatial axes, with Keras' arguments. ``convolve`` is the operation."""
 
@@ -381,6 +382,8 @@ class _Convolution(_Activated):
         return self._kernel_and_bias((*self.kernel_size, channels, self.filters))
 
     def transform(self, x: Tensor, relu: bool = False) -> Tensor:
+        if self._replaces_convolution_op():  # a subclass's own, as Keras' BaseConv calls it
+            return self._through_convolution_op(x, relu)
         kernel = self._weights[0]
         if self.groups > 1 and self.rank == 2 and kernel.shape[2] == 1:
             return self._per_channel(x, kernel, relu)

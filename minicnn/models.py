@@ -1027,6 +1027,8 @@ class Sequential(Model):
         """Keras' ``add``: the layer appended, built for what the one before gives when the
         input shape is known. ``rebuild=False`` (what the constructor passes, as Keras')
         only leaves out the "functional" name Keras' relinking takes."""
+        if isinstance(layer, layer_base.InputLayer):  # Keras takes it as its Input
+            layer = Input.of_layer(layer)
         if isinstance(layer, Input):
             if self._operations or self.sample_input_shape is not None:
                 raise ValueError("Input must come first in a Sequential model.")

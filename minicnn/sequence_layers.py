@@ -12,6 +12,7 @@ import numpy as np
 from . import backend, constraints, conv_ops, initializers, ops, regularizers, tensor_ops
 from . import functions as F
 from .autograd import Function, Tensor
+from .convolution_op import ConvolutionOp
 from .data_checks import positive_int
 from .layer_base import Layer, Shape, _Activated, grouped_channels, groups_of
 from .lora import LowRankAdaptation
@@ -69,7 +70,7 @@ def _output_steps(layer: Layer, steps: int, window: int, stride: int, padding: s
     return out
 
 
-class Conv1D(_Activated):
+class Conv1D(ConvolutionOp, _Activated):
     """1-D convolution; kernel (kernel_size, in / groups, filters) and bias (filters,) as in
     Keras. ``padding="causal"`` pads only the start, so output step t sees input steps up to
     t; ``groups`` splits the channels as Conv2D's does."""

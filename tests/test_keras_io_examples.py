@@ -352,3 +352,24 @@ def test_the_mlp_image_classification_example_prints_what_keras_prints(monkeypat
         "│ dense_23 (Dense)                │ (None, 10)             │            90 │",
     ]
     prints_keras_lines("mlp_image_classification", keras_lines, monkeypatch, capsys)
+
+
+def test_the_subclassing_conv_layers_recipe_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's "Customizing the convolution operation of a Conv2D layer" (Keras 3's, run
+    in Keras' PyTorch backend, whose JAX backend refuses ops.moments of self.kernel): a
+    Sequential started by an InputLayer (before, a layer like any other: the model was not
+    built), a Conv2D subclass whose call reads self.kernel (before: no attribute, in the
+    output shape's probe) and calls self.convolution_op (before: none), another that
+    replaces convolution_op (before: never called)."""
+    keras_lines = [
+        "│ standardized_conv2d_with_call   │ (None, 12, 12, 8)      │            80 │",
+        "│ standardized_conv2d_with_overr… │ (None, 4, 4, 16)       │         1,168 │",
+        " Total params: 1,898 (7.41 KB)",
+        "[[0.21699999272823334, 0.0026000000070780516, 0.02930000051856041,",
+        "True -65.92\n[0.0, 0.0, 0.04699999839067459, 0.0020000000949949026, 0.0, 0.0, 0.0, "
+        "0.014000000432133675, 0.07100000232458115, 0.0, 0.23399999737739563, "
+        "0.0010000000474974513, 0.0, 0.07199999690055847, 0.014999999664723873, "
+        "0.23800000548362732]\n(1, 10, 10, 2) 1\n[4.2834, 0.125]",
+        "['StandardizedConv2DWithCall', 'MaxPooling2D', 'StandardizedConv2DWithOverride'] True",
+    ]
+    prints_keras_lines("subclassing_conv_layers", keras_lines, monkeypatch, capsys)

@@ -38,8 +38,9 @@ def rows_of(data: Any) -> int:
 class PyDataset:
     """Base class for a dataset that makes its own batches, as ``keras.utils.PyDataset``:
     ``__len__`` is the number of batches, ``__getitem__(i)`` returns batch ``i`` as ``(x, y)``
-    (or ``x`` alone, for ``predict``), and ``on_epoch_end()`` runs after each epoch of ``fit``
-    (to reshuffle, say).
+    (or ``x`` alone, for ``predict``), and, as in Keras, ``on_epoch_begin()`` and
+    ``on_epoch_end()`` run before and after each pass over it: each epoch of ``fit`` (the
+    end, to reshuffle, say), each validation, ``evaluate`` and ``predict``.
 
     As in Keras, ``workers=N`` makes batches in N threads, up to ``max_queue_size`` ahead of
     training, still handed over in order (``__getitem__`` must then be safe to call from
@@ -65,6 +66,9 @@ class PyDataset:
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError("A PyDataset returns batch `index` from __getitem__.")
+
+    def on_epoch_begin(self) -> None:
+        pass
 
     def on_epoch_end(self) -> None:
         pass
@@ -115,6 +119,9 @@ class ArrayBatches:
         for start in range(0, n, size):
             rows = order[start : start + size] if shuffle else slice(start, start + size)
             yield tuple(take(a, rows) for a in (self.x, self.y, self.weights))
+
+    def begin_epoch(self) -> None:
+        pass
 
     def end_epoch(self) -> None:
         pass
@@ -197,6 +204,10 @@ class DatasetBatches:
             )
         return self.prepare(*batch) if len(batch) == 3 else self.prepare(*batch, None)
 
+    def begin_epoch(self) -> None:
+        if hasattr(self.dataset, "on_epoch_begin"):
+            self.dataset.on_epoch_begin()
+
     def end_epoch(self) -> None:
         if hasattr(self.dataset, "on_epoch_end"):
             self.dataset.on_epoch_end()
@@ -252,6 +263,9 @@ class StepsPerEpoch:
             yield batch
         if self._taken == self.batches.steps:
             self._pass = None
+
+    def begin_epoch(self) -> None:
+        self.batches.begin_epoch()
 
     def end_epoch(self) -> None:
         self.batches.end_epoch()

@@ -21,7 +21,16 @@ InitializerFunction = Callable[[tuple[int, ...]], np.ndarray]
 _TRUNCATED_STD = 0.87962566103423978
 
 
-def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+def _fans(
+    shape: tuple[int, ...], input_axes: Any = None, output_axes: Any = None
+) -> tuple[int, int]:
+    """Keras' compute_fans: the product of the given axes' sizes, else by the kernel's
+    layout."""
+    if input_axes is not None and output_axes is not None:
+        fan_in = int(np.prod([shape[a] for a in input_axes], dtype=np.int64))
+        return fan_in, int(np.prod([shape[a] for a in output_axes], dtype=np.int64))
+    if len(shape) < 1:  # a scalar weight
+        return 1, 1
     if len(shape) < 2:
         return shape[0], shape[0]
     # Conv kernels are (kh, kw, in, out): every tap of the window counts towards the fans.
@@ -54,9 +63,11 @@ def _scaled(
     distribution: str,
     shape: tuple[int, ...],
     rng: np.random.Generator | None = None,
+    axes: tuple[Any, Any] = (None, None),
 ) -> np.ndarray:
-    """Keras' VarianceScaling: variance ``scale / n`` with n the fan in, out or their mean."""
-    fan_in, fan_out = _fans(shape)
+    """Keras' VarianceScaling: variance ``scale / n`` with n the fan in, out or their mean
+    (``axes``: the input and output axes that count, as Keras' input_axes, output_axes)."""
+    fan_in, fan_out = _fans(shape, *axes)
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     variance = scale / max(1.0, n)
     if distribution == "uniform":
@@ -156,14 +167,50 @@ class Initializer:
 
 
 class Constant(Initializer):
-    def __init__(self, value: float = 0.0) -> None:
-        self.value = float(value)
+    """Keras' Constant: ``value`` everywhere, a number or an array that broadcasts to the
+    weight's shape (a pretrained embedding matrix, as keras.io's word-embedding example
+    gives Embedding). It keeps the value as given, as Keras does."""
+
+    def __init__(self, value: Any = 0.0) -> None:
+        try:
+            np.asarray(value, np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Constant: the value must be a number or an array of numbers; got {value!r}."
+            ) from None
+        self.value = value
 
     def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
-        return np.full(tuple(shape), self.value, dtype=backend.FLOAT)
+        values = np.asarray(self.value, np.float32)
+        try:
+            return np.broadcast_to(values, tuple(shape)).astype(backend.FLOAT)
+        except ValueError:
+            raise ValueError(
+                f"Constant: a value of shape {values.shape} does not broadcast to the "
+                f"weight's shape {tuple(shape)}."
+            ) from None
 
     def get_config(self) -> dict[str, Any]:
-        return {"value": self.value}
+        """Keras' config: a number as it is, an array as Keras' ``__numpy__`` object."""
+        value = self.value
+        if isinstance(value, np.ndarray) and value.ndim:
+            value = {
+                "class_name": "__numpy__",
+                "config": {"value": value.tolist(), "dtype": str(value.dtype)},
+            }
+        elif isinstance(value, (np.ndarray, np.generic)):
+            value = value.item()
+        return {"value": value}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Constant:
+        if "value" not in config:  # Zeros and Ones: no config
+            return cls()
+        value = config["value"]
+        if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+            inner = value["config"]
+            value = np.asarray(inner["value"], dtype=inner.get("dtype"))
+        return cls(value)
 
 
 class Zeros(Constant):
@@ -223,6 +270,8 @@ class VarianceScaling(Initializer):
         mode: str = "fan_in",
         distribution: str = "truncated_normal",
         seed: int | None = None,
+        input_axes: Any = None,
+        output_axes: Any = None,
     ) -> None:
         distribution = "truncated_normal" if distribution == "normal" else distribution
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -237,9 +286,14 @@ class VarianceScaling(Initializer):
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be > 0, got {scale!r}.")
         self.scale, self.mode, self.distribution, self.seed = float(scale), mode, distribution, seed
+        self.input_axes, self.output_axes = _axes(input_axes), _axes(output_axes)
 
     def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
-        return _scaled(self.scale, self.mode, self.distribution, tuple(shape), self._rng())
+        axes = (self.input_axes, self.output_axes)
+        return _scaled(self.scale, self.mode, self.distribution, tuple(shape), self._rng(), axes)
+
+    def _axes_config(self) -> dict[str, Any]:
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -247,17 +301,29 @@ class VarianceScaling(Initializer):
             "mode": self.mode,
             "distribution": self.distribution,
             "seed": self.seed,
+            **self._axes_config(),
         }
+
+
+def _axes(axes: Any) -> list[int] | None:
+    return None if axes is None else [int(a) for a in axes]
 
 
 def _fixed_scaling(name: str, scale: float, mode: str, distribution: str) -> type:
     """Keras' named VarianceScaling classes (GlorotUniform, HeNormal, ...): only a seed."""
 
-    def __init__(self: VarianceScaling, seed: int | None = None) -> None:
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(
+        self: VarianceScaling,
+        seed: int | None = None,
+        input_axes: Any = None,
+        output_axes: Any = None,
+    ) -> None:
+        VarianceScaling.__init__(
+            self, scale, mode, distribution, seed, input_axes=input_axes, output_axes=output_axes
+        )
 
     def get_config(self: VarianceScaling) -> dict[str, Any]:
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config})
 
@@ -269,18 +335,20 @@ LecunNormal = _fixed_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
 LecunUniform = _fixed_scaling("LecunUniform", 1.0, "fan_in", "uniform")
 
 
-class GlorotUniform(Initializer):
+class GlorotUniform(VarianceScaling):
     """Uniform in [-l, l], l = sqrt(6 / (fan_in + fan_out)): the default of kernels."""
 
-    def __init__(self, seed: int | None = None) -> None:
-        self.seed = seed
+    def __init__(
+        self, seed: int | None = None, input_axes: Any = None, output_axes: Any = None
+    ) -> None:
+        super().__init__(1.0, "fan_avg", "uniform", seed, input_axes, output_axes)
 
     def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
-        fan_in, fan_out = _fans(tuple(shape))
+        fan_in, fan_out = _fans(tuple(shape), self.input_axes, self.output_axes)
         return _uniform(np.sqrt(6.0 / (fan_in + fan_out)), tuple(shape), self._rng())
 
     def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class Orthogonal(Initializer):
@@ -390,6 +458,11 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+# The classes by Keras' snake-case names ("he_normal"), and its two short ones.
+_BY_SNAKE_NAME = {_snake(name): cls for name, cls in CLASSES.items()}
+_BY_SNAKE_NAME.update({"stft": STFT, "uniform": RandomUniform, "normal": RandomNormal})
+
+
 def get(identifier: Any) -> Any:
     """An initializer from Keras' name (``"he_normal"`` or ``"HeNormal"``), an instance, its
     config dict, or a function ``f(shape, dtype=None)``; a name of a registered custom one
@@ -412,12 +485,11 @@ def get(identifier: Any) -> Any:
             )
         return cls.from_config(config) if isinstance(cls, type) else cls
     if isinstance(identifier, str):
-        if identifier in _BY_NAME:
-            return _BY_NAME[identifier]
-        if identifier in CLASSES:
-            return CLASSES[identifier]()
-        if _snake(identifier) in _BY_NAME:
-            return _BY_NAME[_snake(identifier)]
+        # As Keras: a name gives an instance of its class (``get("he_normal")`` a HeNormal,
+        # which draws what the function of that name draws).
+        cls = CLASSES.get(identifier) or _BY_SNAKE_NAME.get(_snake(identifier))
+        if cls is not None:
+            return cls()
         found = registry.get_registered_object(identifier)
         if found is not None:
             return get(found)

@@ -496,6 +496,22 @@ def write_h5_file(path: Path, fill: Any) -> None:
     atomic_write(path, lambda file: file.write(data))
 
 
+def keras_document(model: Any) -> dict[str, Any]:
+    """The model as Keras 3 serializes it: a .keras archive's config.json, and to_json's."""
+    from .keras_writing import (
+        compile_config,
+        model_entry,
+        refuse_keras2_activations,
+        without_slashes,
+    )
+
+    document = model_entry(model)
+    refuse_keras2_activations(document)
+    without_slashes(document)
+    document["compile_config"] = compile_config(model)
+    return document
+
+
 def save_keras_archive(model: Any, path: Path) -> None:
     """``model`` as Keras 3's ``.keras`` archive (config.json, metadata.json,
     model.weights.h5), which ``keras.saving.load_model`` reads; written atomically, so a
@@ -503,23 +519,11 @@ def save_keras_archive(model: Any, path: Path) -> None:
     import datetime
 
     from .fileio import atomic_write
-    from .keras_writing import (
-        KERAS_VERSION,
-        compile_config,
-        model_entry,
-        refuse_keras2_activations,
-        without_slashes,
-        write_optimizer,
-        write_weights_group,
-    )
+    from .keras_writing import KERAS_VERSION, write_optimizer, write_weights_group
 
     model._require_built()
-    document = model_entry(model)
-    refuse_keras2_activations(document)
-    without_slashes(document)
-    settings = compile_config(model)
-    if settings is not None:
-        document["compile_config"] = settings
+    document = keras_document(model)
+    settings = document["compile_config"]
 
     def fill(h5: Any) -> None:
         write_weights_group(model, h5)

@@ -1110,12 +1110,11 @@ class Layer:
         if output_shape is None:
             if not self.built or self.sample_input_shape is None:  # (adapted data layers have none)
                 self._build_for_graph(shape)
-            elif not _shapes_fit(shape, self.sample_input_shape):
-                raise ValueError(
-                    f"{self.describe()} was built for input shape {self.sample_input_shape}, "
-                    f"and is called on {shape}."
-                )
-            output_shape = self.sample_output_shape
+                output_shape = self.sample_output_shape
+            elif _shapes_fit(shape, self.sample_input_shape):
+                output_shape = self.sample_output_shape
+            else:
+                output_shape = self._output_shape_of_other_input(shape)
             if kwargs and not _gives_output_shape(type(self)):
                 output_shape = sizes_found(lambda s: self._probed_output_shape(s, kwargs), shape)
         result = SymbolicTensor(output_shape, self, sources)
@@ -1139,6 +1138,20 @@ class Layer:
         if self.__dict__.get("_first_output") is None:  # Keras' layer.input and .output
             self._first_input, self._first_output = x, result
         return result
+
+    def _output_shape_of_other_input(self, shape: Any) -> Any:
+        """The output shape of a call on samples of another shape than the layer was built
+        for. As in Keras, a built layer is not built again: it computes with the weights it
+        has (an Embedding built for one id takes sequences; a convolution, larger images),
+        and a call on zeros shows whether they fit."""
+        try:
+            with _shapes_mode(True):
+                return sizes_found(self._probed_output_shape, shape)
+        except Exception as error:
+            raise ValueError(
+                f"{self.describe()} was built for input shape {self.sample_input_shape}, "
+                f"and is called on {shape}, which its weights do not fit ({error})."
+            ) from error
 
     def _build_for_graph(self, shape: Any) -> None:
         """Build for a symbolic input's shape; a None size goes to ``build`` as in Keras,

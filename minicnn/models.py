@@ -923,11 +923,22 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             config.update(self._added_config(functional.slot_refs(nodes, self._added_slots)))
         return config
 
-    def to_json(self) -> str:
-        """The architecture as JSON, as Keras' ``to_json`` (no weights); ``model_from_json``
-        builds it again."""
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as Keras 3's JSON (no weights), as Keras' ``to_json`` writes it
+        (what a .keras archive's config.json holds), so that ``keras.models.model_from_json``
+        reads it, as ``minicnn.models.model_from_json`` does; ``kwargs`` go to json.dumps.
+        A model not built yet, or with a layer that Keras' files cannot hold, is written in
+        minicnn's own JSON, which model_from_json reads too."""
         self._require_config("to_json")
-        return json.dumps({"class_name": self.keras_class_name, "config": self.get_config()})
+        from .keras_files import KerasFileError, keras_document
+
+        try:
+            document = keras_document(self) if self.built else None
+        except (KerasFileError, NotImplementedError, TypeError, ValueError):
+            document = None
+        if document is None:
+            document = {"class_name": self.keras_class_name, "config": self.get_config()}
+        return json.dumps(document, **kwargs)
 
     def save(self, path: str | os.PathLike) -> None:
         """Architecture, weights and compile settings in one .npz file; see ``minicnn.saving``.
@@ -1367,15 +1378,37 @@ def clone_model(model: Model) -> Model:
     return type(model).from_config(model.get_config(), device=model.device)
 
 
-def model_from_json(text: str, device: str | None = None) -> Model:
-    """The model that ``to_json`` described, with new weights."""
+def model_from_json(
+    text: str, custom_objects: dict[str, Any] | None = None, device: str | None = None
+) -> Model:
+    """The model that a ``to_json`` described, with new weights: Keras 3's (minicnn's
+    to_json writes it), Keras 2's (tf.keras), or minicnn's own JSON. ``custom_objects``
+    names the user's classes and functions it holds, as in Keras."""
     try:
         document = json.loads(text)
-        cls = {"Sequential": Sequential, "Functional": Model}[document["class_name"]]
-        config = document["config"]
+        class_name, config = document["class_name"], document["config"]
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"Not a model's JSON from to_json ({e!r}).") from None
-    return cls.from_config(config, device=device)
+    with registry.custom_object_scope(custom_objects):
+        if "module" in document or "keras_version" in document:  # written by Keras
+            return _model_from_keras_json(document, device)
+        cls = {"Sequential": Sequential, "Functional": Model}.get(class_name)
+        if cls is None:
+            raise ValueError(f"Not a model's JSON from to_json (class {class_name!r}).")
+        return cls.from_config(config, device=device)
+
+
+def _model_from_keras_json(document: dict[str, Any], device: str | None) -> Model:
+    from .keras_files import KerasFileError
+    from .keras_legacy import modern_document
+    from .keras_reading import model_from_keras_config
+
+    try:
+        if not str(document.get("keras_version", "3")).startswith("3"):
+            document = modern_document(document)  # Keras 2's
+        return model_from_keras_config(document, device)
+    except (KeyError, TypeError, IndexError) as error:
+        raise KerasFileError(f"model_from_json: Keras' JSON cannot be read ({error!r}).") from None
 
 
 def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:

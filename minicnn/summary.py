@@ -75,9 +75,14 @@ def _connections(model: Any) -> list[str] | None:
 
 def _shown_shape(layer: Any) -> Any:
     """The output shape in the table: the last call's, as Keras shows it, where a call's own
-    arguments change it (ReversibleEmbedding's reverse projection); else the layer's."""
+    arguments change it (ReversibleEmbedding's reverse projection); else its first call's
+    in a graph (Keras' node 0: an Embedding built for one id and called on sequences); else
+    the layer's."""
     last = getattr(layer, "_called_output", None) if getattr(layer, "call_arguments", ()) else None
-    return last.sample_shape if hasattr(last, "shape") else layer.sample_output_shape
+    if hasattr(last, "shape"):
+        return last.sample_shape
+    first = layer.__dict__.get("_first_output")
+    return first.sample_shape if hasattr(first, "sample_shape") else layer.sample_output_shape
 
 
 def _shape_and_params(layer: Any, batch: int | None) -> tuple[str, str]:

@@ -698,6 +698,7 @@ class Trainer:
             train_step = self._fit_step()
             epoch_start = time.perf_counter()
             step = -1
+            data.begin_epoch()
             for step, (xb, yb, wb) in enumerate(data.epoch(shuffle)):
                 hooks.on_train_batch_begin(step, {})
                 loss, hits = train_step(xb, yb, wb)
@@ -818,6 +819,7 @@ class Trainer:
         watched = hooks is not None and hooks.callbacks
         if watched:
             hooks.on_test_begin({})
+        batches.begin_epoch()
         with no_grad():
             for step, (xb, yb, wb) in enumerate(batches.epoch(shuffle=False)):
                 if watched:
@@ -831,6 +833,7 @@ class Trainer:
                     bar.update(step + 1, totals.logs())
                 if watched:
                     hooks.on_test_batch_end(step, BatchLogs(totals.logs))
+        batches.end_epoch()
         if not totals.seen:
             raise ValueError("There was no data to evaluate: the iterator had run out.")
         logs = totals.logs()
@@ -901,6 +904,7 @@ class Trainer:
         hooks.on_predict_begin({})
         outputs = []
         xp = backend.xp_for(self.device)
+        batches.begin_epoch()
         with no_grad():
             for step, (xb, _, _) in enumerate(batches.epoch(shuffle=False)):
                 hooks.on_predict_batch_begin(step, {})
@@ -910,6 +914,7 @@ class Trainer:
                 outputs.append([_data(t) for t in out] if isinstance(out, list) else _data(out))
                 hooks.on_predict_batch_end(step, {"outputs": outputs[-1]})
                 bar.update(step + 1)
+        batches.end_epoch()
         if not outputs:
             raise ValueError("There was no data to predict on: the iterator had run out.")
         hooks.on_predict_end({})

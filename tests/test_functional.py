@@ -217,9 +217,12 @@ def test_bad_graphs_get_clear_errors():
     with pytest.raises(ValueError, match="computed from its inputs alone"):
         Model(a, L.Add()([dense(a), L.Dense(4)(b)]))
     shared = L.Conv1D(4, 1)
-    with pytest.raises(ValueError, match=r"was built for input shape \(4, 4\), and is called on"):
-        shared(Input((4, 4)))
-        shared(Input((5, 4)))  # a shared layer takes inputs of one shape
+    shared(Input((4, 4)))
+    # As in Keras, a built layer takes any input its weights fit (a longer sequence) ...
+    assert shared(Input((5, 4))).shape == (None, 5, 4)
+    # ... and no other (5 channels for a kernel of 4).
+    with pytest.raises(ValueError, match=r"built for input shape \(4, 4\).*do not fit"):
+        shared(Input((4, 5)))
     with pytest.raises(ValueError, match="each Input may be given once"):
         Model([a, a], L.Dense(2)(a))
     with pytest.raises(TypeError, match="for a stack of layers use Sequential"):
@@ -331,4 +334,23 @@ def test_a_shared_layers_output_is_its_first_calls_and_its_weights_count_once():
     data = np.ones((2, 4), np.float32)
     np.testing.assert_allclose(
         both.predict(data, verbose=0)[:, :3], encoder.predict(data, verbose=0), rtol=1e-6
+    )
+
+
+def test_a_layer_built_for_one_shape_is_called_on_another_its_weights_fit():
+    """As in Keras (its pretrained word-embedding example): Embedding.build((1,)) and
+    set_weights, then called on sequences of any length; the summary shows the call's
+    shape, Keras' node 0."""
+    embedding = L.Embedding(10, 3)
+    embedding.build((1,))
+    ids = Input((None,), dtype="int32")
+    out = embedding(ids)
+    assert out.shape == (None, None, 3)
+    model = Model(ids, L.GlobalMaxPooling1D()(out))
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "│ (None, None, 3)" in "\n".join(lines)
+    x = np.array([[1, 2, 3], [4, 5, 6]])
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), np.asarray(embedding(x)).max(axis=1), rtol=1e-6
     )

@@ -98,7 +98,11 @@ def test_layers_take_instances_and_save_them(tmp_path, device):
     np.testing.assert_array_equal(model.layers[2].get_weights()[0], 0.5)
     config = dense.get_config()
     assert config["kernel_initializer"]["class_name"] == "HeNormal"
-    assert config["kernel_initializer"]["config"] == {"seed": 2}
+    assert config["kernel_initializer"]["config"] == {
+        "seed": 2,
+        "input_axes": None,
+        "output_axes": None,
+    }
     json.dumps([layer.get_config() for layer in model.layers])  # a file can hold them
     assert model.layers[2].get_config()["kernel_initializer"]["registered_name"] == "tests>HalfOnes"
     model.save(tmp_path / "init.minicnn")
@@ -143,3 +147,77 @@ def test_stft_kernels_are_the_fourier_basis_times_the_window():
         initializers.STFT(scaling="l2")
     with pytest.raises(ValueError, match=r"kernels of shape \(frame_length, 1, bins\)"):
         initializers.STFT()((8, 5))
+
+
+def test_a_name_gives_kerass_class_which_draws_what_the_name_always_drew():
+    """As Keras: initializers.get("he_normal") is a HeNormal (keras.io's Antirectifier
+    serializes it; before, a function whose name was '<lambda>'), and its draws are the
+    ones a layer's "he_normal" gives, so seeded models stay as they were."""
+    for name, cls in [
+        ("he_normal", initializers.HeNormal),
+        ("glorot_uniform", initializers.GlorotUniform),
+        ("uniform", initializers.RandomUniform),
+        ("truncated_normal", initializers.TruncatedNormal),
+        ("Orthogonal", initializers.Orthogonal),
+    ]:
+        assert type(initializers.get(name)) is cls
+    backend.set_random_seed(4)
+    drawn = initializers.get("he_normal")((3, 3, 2, 4))
+    backend.set_random_seed(4)
+    layer = L.Conv2D(4, 3, kernel_initializer="he_normal")
+    layer.build((None, 5, 5, 2))
+    np.testing.assert_array_equal(layer.get_weights()[0], drawn)
+    assert initializers.serialize(initializers.get("he_normal")) == {
+        "module": "keras.initializers",
+        "class_name": "HeNormal",
+        "config": {"seed": None, "input_axes": None, "output_axes": None},
+        "registered_name": None,
+    }
+
+
+def test_variance_scaling_takes_kerass_fan_axes():
+    """Keras 3.15's input_axes and output_axes: the fans are the products of those axes."""
+    kernel = initializers.VarianceScaling(
+        scale=2.0, mode="fan_in", distribution="uniform", input_axes=[0, 1], output_axes=[2]
+    )((40, 5, 3), None)
+    limit = np.sqrt(3.0 * 2.0 / (40 * 5))
+    assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.9 * limit
+    assert initializers.GlorotUniform(input_axes=[0], output_axes=[1]).get_config() == {
+        "seed": None,
+        "input_axes": [0],
+        "output_axes": [1],
+    }
+    assert initializers.get("zeros")(()).shape == ()
+
+
+def test_constant_takes_an_array_as_kerass_does(tmp_path):
+    """keras.io's pretrained word embeddings give Embedding Constant(embedding_matrix):
+    before, Constant took a number only (float(value) failed on the matrix)."""
+    matrix = np.arange(12, dtype=np.float32).reshape(4, 3)
+    layer = L.Embedding(4, 3, embeddings_initializer=initializers.Constant(matrix))
+    layer.build((None, 2))
+    np.testing.assert_array_equal(layer.get_weights()[0], matrix)
+    config = initializers.Constant(matrix).get_config()
+    assert config["value"]["class_name"] == "__numpy__"
+    again = initializers.Constant.from_config(json.loads(json.dumps(config)))
+    np.testing.assert_array_equal(again((4, 3)), matrix)
+    assert initializers.Constant(2).get_config() == {"value": 2}  # kept as given
+    np.testing.assert_array_equal(initializers.Constant([1.0, 2.0])((2, 2)), [[1, 2], [1, 2]])
+    model = Sequential(
+        [
+            Input((2,)),
+            L.Embedding(
+                4,
+                3,
+                embeddings_initializer=initializers.get(
+                    {"class_name": "Constant", "config": config}
+                ),
+            ),
+        ]
+    )
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_array_equal(load_model(tmp_path / "m.keras").get_weights()[0], matrix)
+    with pytest.raises(ValueError, match=r"shape \(4, 3\) does not broadcast to the weight's"):
+        initializers.Constant(matrix)((3, 3))
+    with pytest.raises(ValueError, match="must be a number or an array of numbers"):
+        initializers.Constant("big")

@@ -373,3 +373,75 @@ def test_the_subclassing_conv_layers_recipe_prints_what_keras_prints(monkeypatch
         "['StandardizedConv2DWithCall', 'MaxPooling2D', 'StandardizedConv2DWithOverride'] True",
     ]
     prints_keras_lines("subclassing_conv_layers", keras_lines, monkeypatch, capsys)
+
+
+def test_the_antirectifier_recipe_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's Antirectifier (Keras 3's): a layer that keeps
+    initializers.get("he_normal") and serializes it in its config. get gave a function
+    (serialized as '<lambda>', so the saved model did not load); it is Keras' HeNormal now,
+    with Keras 3.15's config (input_axes and output_axes)."""
+    keras_lines = [
+        "[[2.4110000133514404, 2.713200092315674, 0.8026999831199646,",
+        "[3.4157, 0.1]\n['loss', 'sparse_categorical_accuracy', 'val_loss', "
+        "'val_sparse_categorical_accuracy'] 2",
+        "{'name': 'antirectifier', 'trainable': True, 'initializer': {'module': "
+        "'keras.initializers', 'class_name': 'HeNormal', 'config': {'seed': None, "
+        "'input_axes': None, 'output_axes': None}, 'registered_name': None}}\n"
+        "Antirectifier HeNormal True",
+    ]
+    prints_keras_lines("antirectifier", keras_lines, monkeypatch, capsys)
+
+
+def test_the_mixture_of_experts_recipe_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's standalone MoE layers (Keras 3's, of December 2025): expert kernels of
+    three and five axes contracted with ops.tensordot and ops.conv, reshapes read from
+    ops.shape of symbolic tensors, gates broadcast over the experts' axis. It printed what
+    Keras prints at once; kept so that it goes on doing so."""
+    keras_lines = [
+        "│ conv2d_mo_e (Conv2DMoE)         │ (None, 12, 12, 8)      │           912 │",
+        " Total params: 12,792 (49.97 KB)",
+        "[[0.06539999693632126, 0.1501999944448471, 0.1607999950647354,",
+        "[2.2877, 0.1875]\n['accuracy', 'loss', 'val_accuracy', 'val_loss'] 2",
+    ]
+    prints_keras_lines("mixture_of_experts", keras_lines, monkeypatch, capsys)
+
+
+def test_the_pretrained_word_embeddings_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's pretrained word embeddings (Keras 3's, and its older Constant form): an
+    Embedding built for one id (build((1,))) and then called on sequences (before: "built
+    for input shape ()"), shown as (None, None, 8) as Keras' node 0 is, and
+    Constant(embedding_matrix) (before: a number only)."""
+    keras_lines = [
+        "True [(30, 8)]\nTrue\n{'value': 3} False\n"
+        "['class_name', 'config', 'module', 'registered_name']",
+        "│ embedding (Embedding)           │ (None, None, 8)        │           240 │",
+        " Non-trainable params: 240 (960.00 B)",
+        "[[0.005100000184029341, 0.960099995136261, 0.03350000083446503,",
+        "[6.3878, 0.175]\n['acc', 'loss', 'val_acc', 'val_loss'] True\n8 1",
+    ]
+    prints_keras_lines("pretrained_word_embeddings", keras_lines, monkeypatch, capsys)
+
+
+def test_the_imbalanced_classification_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's imbalanced classification (Keras 3's, on small random data): class
+    weights in fit, the confusion counts, precision and recall, and a checkpoint per epoch
+    named with {epoch}. It printed what Keras prints at once; kept so that it goes on doing
+    so."""
+    keras_lines = [
+        "[1.0103, 5.0, 5.0, 20.0, 0.0, 0.0, 0.0]",
+        "['fraud_model_at_epoch_1.keras', 'fraud_model_at_epoch_2.keras']",
+        "fn [6.0, 4.0]\nfp [17.0, 30.0]\nloss [0.0478, 0.0221]\nprecision [0.0556, 0.0909]",
+        "val_loss [1.025, 1.6807]",
+        "Sequential loss 6",
+    ]
+    prints_keras_lines("imbalanced_classification", keras_lines, monkeypatch, capsys)
+
+
+def test_the_character_level_text_generation_example_prints_what_keras_prints(
+    monkeypatch, capsys
+):
+    """keras.io's character-level LSTM text generation (Keras 3's): one-hot inputs and
+    targets of dtype bool, RMSprop, predict in a sampling loop. It printed what Keras
+    prints at once; kept so that it goes on doing so."""
+    keras_lines = ["[3.1683, 2.869]", "...Diversity: 0.2 '                    '", "2.6968"]
+    prints_keras_lines("character_level_text_generation", keras_lines, monkeypatch, capsys)

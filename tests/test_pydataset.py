@@ -63,6 +63,38 @@ def test_a_dataset_of_the_same_batches_trains_exactly_like_the_arrays(device):
         np.testing.assert_array_equal(model.predict(batches, verbose=0), expected)
 
 
+class Hooked(Slices):
+    """Records Keras' epoch hooks, in order."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hooks = []
+
+    def on_epoch_begin(self):
+        self.hooks.append("begin")
+
+    def on_epoch_end(self):
+        self.hooks.append("end")
+
+
+def test_each_pass_over_a_dataset_begins_and_ends_an_epoch_as_in_keras():
+    """Keras 3 calls a PyDataset's on_epoch_begin and on_epoch_end around every pass: each
+    epoch of fit, each validation, evaluate and predict (before, evaluate and predict
+    called neither, and there was no on_epoch_begin)."""
+    x, y = toy_data(32)
+    train, val = Hooked(x, y), Hooked(x, y)
+    model = fresh()
+    model.fit(train, epochs=2, verbose=0, validation_data=val)
+    assert train.hooks == ["begin", "end"] * 2 and val.hooks == ["begin", "end"] * 2
+    for method in (model.evaluate, model.predict):
+        data = Hooked(x, y)
+        method(data, verbose=0)
+        assert data.hooks == ["begin", "end"]
+    steps = Hooked(x, y)  # with steps_per_epoch, each epoch too
+    model.fit(steps, epochs=3, steps_per_epoch=1, verbose=0)
+    assert steps.hooks.count("begin") == 3
+
+
 def test_shuffled_fit_visits_every_batch_once_an_epoch_in_a_new_order():
     x, y = toy_data(96)
     dataset = Slices(x, y)

@@ -33,7 +33,8 @@ def test_every_kind_round_trips_through_json():
     assert isinstance(again, L.Dense) and again.get_config() | {"name": 0} == dense.get_config() | {
         "name": 0
     }
-    assert round_trip(initializers.HeNormal(seed=3)).get_config() == {"seed": 3}
+    he_normal = round_trip(initializers.HeNormal(seed=3, input_axes=[0], output_axes=[1, 2]))
+    assert he_normal.get_config() == {"seed": 3, "input_axes": [0], "output_axes": [1, 2]}
     assert round_trip(regularizers.L2(0.1)).l2 == 0.1
     assert round_trip(constraints.MaxNorm(2.0)).get_config()["max_value"] == 2.0
     assert round_trip(losses.Huber(delta=2.0)).delta == 2.0

@@ -437,11 +437,27 @@ def test_the_imbalanced_classification_example_prints_what_keras_prints(monkeypa
     prints_keras_lines("imbalanced_classification", keras_lines, monkeypatch, capsys)
 
 
-def test_the_character_level_text_generation_example_prints_what_keras_prints(
-    monkeypatch, capsys
-):
+def test_the_character_level_text_generation_example_prints_what_keras_prints(monkeypatch, capsys):
     """keras.io's character-level LSTM text generation (Keras 3's): one-hot inputs and
     targets of dtype bool, RMSprop, predict in a sampling loop. It printed what Keras
     prints at once; kept so that it goes on doing so."""
     keras_lines = ["[3.1683, 2.869]", "...Diversity: 0.2 '                    '", "2.6968"]
     prints_keras_lines("character_level_text_generation", keras_lines, monkeypatch, capsys)
+
+
+def test_the_involution_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's involution (ported to keras.ops): a layer that makes its sublayers (a
+    Sequential, Reshapes, a pooling) in build, returns two tensors, and gathers patches
+    with ops.image.extract_patches; weights' paths and training with batch norm as Keras'.
+    It printed what Keras prints at once; kept so that it goes on doing so."""
+    keras_lines = [
+        "with stride 1 ouput shape: (2, 8, 8, 3)\nwith stride 2 ouput shape: (2, 4, 4, 3)\n"
+        "with channel 16 and reduction ratio 2 ouput shape: (2, 8, 8, 3)",
+        "│ inv_1 (Involution)              │ [(None, 12, 12, 3),    │            26 │",
+        " Total params: 1,014 (3.96 KB)",
+        "['inv_1/sequential_3/conv2d_6/kernel', 'inv_1/sequential_3/conv2d_6/bias', "
+        "'inv_1/sequential_3/batch_normalization_3/gamma',",
+        "[[-0.5576000213623047, 0.4749000072479248, 0.3334999978542328,",
+        "[2.282, 2.265]",
+    ]
+    prints_keras_lines("involution", keras_lines, monkeypatch, capsys)

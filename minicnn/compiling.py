@@ -46,6 +46,46 @@ class _CompiledMetrics:
             metric.reset_state()
 
 
+class CompileMetrics:
+    """Keras 3's ``compile_metrics``: the metrics given to compile as one entry of
+    ``model.metrics`` (so ``model.metrics_names`` is ['loss', 'compile_metrics', ...], as
+    in Keras). ``update_state(y, y_pred, sample_weight)`` adds a batch to each of them (for
+    several outputs, each reads its own output), ``result()`` gives their values by name
+    (a dict, which a train_step's logs take apart, as Keras' do), ``reset_state()`` starts
+    them again; ``metrics`` lists them."""
+
+    name = "compile_metrics"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    @property
+    def metrics(self) -> list[Any]:
+        return [
+            m for m in self.model._compiled_metrics if not isinstance(m, metrics_module.OutputLoss)
+        ]
+
+    @property
+    def variables(self) -> list[Any]:
+        return [v for m in self.metrics for v in m.variables]
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        self.model._update_compiled_metrics(y_true, y_pred, sample_weight, losses=False)
+
+    def result(self) -> dict[str, Any]:
+        return {m.name: m.result() for m in self.metrics}
+
+    def reset_state(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError("compile_metrics has no config (as in Keras): its metrics do.")
+
+    def __repr__(self) -> str:
+        return f"<CompileMetrics name=compile_metrics, metrics={[m.name for m in self.metrics]}>"
+
+
 def _data_of(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
 
@@ -227,10 +267,25 @@ class Compiler:
 
     # -- metrics, as Keras 3 shows them ----------------------------------------------------------
     @property
-    def metrics(self) -> list[metrics_module.Metric]:
-        """Keras 3's list: the loss tracker (a Mean called 'loss'), then the compiled metrics
-        (for several outputs, each output's loss first). fit adds up its own totals; these
-        objects keep state for a ``train_step`` of the user's, as in Keras."""
+    def metrics(self) -> list[Any]:
+        """Keras 3's list: the loss tracker (a Mean called 'loss'), the compiled metrics as
+        one ``CompileMetrics`` ("compile_metrics"), each output's loss (several outputs),
+        then the metrics the model adds or keeps and its layers'. fit adds up its own
+        totals; these objects keep state for a ``train_step`` of the user's, as in Keras."""
+        if not self.compiled:
+            return []
+        compiled = CompileMetrics(self)
+        losses = [m for m in self._compiled_metrics if isinstance(m, metrics_module.OutputLoss)]
+        return [
+            self._loss_tracker,
+            *([compiled] if compiled.metrics else []),
+            *losses,
+            *self._added_trackers,
+            *self._layer_metrics(),
+        ]
+
+    def _flat_metrics(self) -> list[metrics_module.Metric]:
+        """Every metric object, the compiled ones one by one (what a state tree holds)."""
         return [self._loss_tracker, *self._logged_metrics] if self.compiled else []
 
     @property
@@ -251,12 +306,20 @@ class Compiler:
         return [m.name for m in self.metrics]
 
     def reset_metrics(self) -> None:
-        for metric in self.metrics:
+        for metric in self.metrics:  # (a subclass's own list, where it gives one)
             metric.reset_state()
 
     def get_metrics_result(self) -> dict[str, float]:
-        """Each metric's ``result()`` by name, as floats."""
-        return {m.name: float(m.result()) for m in self.metrics}
+        """Each metric's ``result()`` by name, as floats; a result that is a dict
+        (compile_metrics') gives each of its values by its own name, as in Keras."""
+        found: dict[str, float] = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                found.update({name: float(value) for name, value in result.items()})
+            else:
+                found[metric.name] = float(result)
+        return found
 
     def compute_loss(
         self,
@@ -304,6 +367,14 @@ class Compiler:
         """Keras 3's ``compute_metrics``: add the batch to every compiled metric (weighted
         ones take ``sample_weight``; for several outputs, each metric reads its output, and
         each output's loss is tracked), then ``get_metrics_result()``."""
+        self._update_compiled_metrics(y, y_pred, sample_weight)
+        self._track_added_metrics()
+        return self.get_metrics_result()
+
+    def _update_compiled_metrics(
+        self, y: Any, y_pred: Any, sample_weight: Any, losses: bool = True
+    ) -> None:
+        """Add a batch to the compiled metrics (with each output's loss, where ``losses``)."""
         y, y_pred = self._as_output_list(y), self._as_output_list(y_pred)
         several = self._output_count > 1
         for metric, head in zip(
@@ -315,6 +386,8 @@ class Compiler:
             out = y_pred[head] if several else y_pred
             weights = sample_weight if metric.weighted else None
             if isinstance(metric, metrics_module.OutputLoss):
+                if not losses:
+                    continue
                 with no_grad():
                     metric.add(
                         self.loss[head](
@@ -328,8 +401,6 @@ class Compiler:
                 metric.update_state(target, out, sample_weight=weights)
             else:  # the targets read as fit's metrics read them: by the compiled loss
                 metric.add_batch(target, out, weights, self.loss[head] if several else self.loss)
-        self._track_added_metrics()
-        return self.get_metrics_result()
 
     # -- tf.keras' names, which Keras 3 keeps for train_steps written for them ----------------
     def compiled_loss(

@@ -39,7 +39,9 @@ class StateTree:
         if self.optimizer is not None:
             tree["optimizer_variables"] = self._optimizer_tree(value)
         if self.compiled:
-            tree["metrics_variables"] = {m.name: _metric_state(m, value) for m in self.metrics}
+            tree["metrics_variables"] = {
+                m.name: _metric_state(m, value) for m in self._flat_metrics()
+            }
         return tree
 
     def set_state_tree(self, state_tree: dict[str, Any]) -> None:
@@ -65,7 +67,7 @@ class StateTree:
         if "optimizer_variables" in state_tree:
             self._set_optimizer_state(state_tree["optimizer_variables"])
         if "metrics_variables" in state_tree:
-            by_name = {m.name: m for m in self.metrics}
+            by_name = {m.name: m for m in self._flat_metrics()}
             for name, state in state_tree["metrics_variables"].items():
                 if name not in by_name:
                     raise ValueError(f"set_state_tree: the model has no metric {name!r}.")

@@ -169,7 +169,7 @@ def test_saved_custom_objects_need_custom_objects_or_registration(tmp_path):
             "BinaryTruePositives": BinaryTruePositives,
         },
     )
-    assert isinstance(loaded.metrics[2], BinaryTruePositives)  # after "loss"
+    assert isinstance(loaded.metrics[1].metrics[1], BinaryTruePositives)  # compile_metrics'"
     assert loaded.loss.factor == 2.0
     np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), expected, rtol=1e-6)
 
@@ -186,7 +186,7 @@ def test_registered_functions_load_without_custom_objects(tmp_path):
     model.save(path)
     loaded = minicnn.load_model(path)
     assert loaded.loss.fn is mean_fourth_power
-    assert loaded.metrics[1].fn is mean_fourth_power
+    assert loaded.metrics[1].metrics[0].fn is mean_fourth_power
     np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0))
     with saving.custom_object_scope({"anything": my_mse}):
         assert saving.get_registered_object("anything") is my_mse

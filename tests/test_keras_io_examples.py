@@ -425,14 +425,14 @@ def test_the_pretrained_word_embeddings_example_prints_what_keras_prints(monkeyp
 def test_the_imbalanced_classification_example_prints_what_keras_prints(monkeypatch, capsys):
     """keras.io's imbalanced classification (Keras 3's, on small random data): class
     weights in fit, the confusion counts, precision and recall, and a checkpoint per epoch
-    named with {epoch}. It printed what Keras prints at once; kept so that it goes on doing
-    so."""
+    named with {epoch}. Its model.metrics_names were each metric's; Keras 3 lists the loss
+    and one "compile_metrics", as minicnn now does."""
     keras_lines = [
         "[1.0103, 5.0, 5.0, 20.0, 0.0, 0.0, 0.0]",
         "['fraud_model_at_epoch_1.keras', 'fraud_model_at_epoch_2.keras']",
         "fn [6.0, 4.0]\nfp [17.0, 30.0]\nloss [0.0478, 0.0221]\nprecision [0.0556, 0.0909]",
         "val_loss [1.025, 1.6807]",
-        "Sequential loss 6",
+        "Sequential ['loss', 'compile_metrics'] 6",
     ]
     prints_keras_lines("imbalanced_classification", keras_lines, monkeypatch, capsys)
 

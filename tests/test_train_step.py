@@ -50,7 +50,7 @@ def test_the_keras_guide_train_step_trains_as_fit_does(device):
     x, y = _data()
     custom = _regression(KerasGuideModel).to(device)
     custom.compile("adam", "mse", metrics=["mae"])
-    assert custom.metrics_names == ["loss", "mae"]
+    assert custom.metrics_names == ["loss", "compile_metrics"]  # Keras 3's
     history = custom.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
     plain = _regression().to(device)
     plain.compile("adam", "mse", metrics=["mae"])
@@ -301,3 +301,35 @@ def test_a_replaced_compute_loss_is_what_fit_and_evaluate_use():
     assert set(history.history) == {"loss", "offset"}
     assert history.history["loss"][-1] < history.history["loss"][0]  # squared error falls
     assert min(history.history["loss"]) > 7.0
+
+
+def test_model_metrics_hold_kerass_compile_metrics():
+    """As Keras 3.15: model.metrics is the loss tracker, one CompileMetrics named
+    "compile_metrics" for the metrics given to compile, then each output's loss; its
+    result() is a dict by name, which get_metrics_result and a train_step's logs take
+    apart; a model compiled without metrics has the loss alone."""
+    inputs = Input((3,))
+    model = Model(inputs, [L.Dense(1, name="a")(inputs), L.Dense(2, name="b")(inputs)])
+    model.compile("sgd", ["mse", "mse"], metrics=[["mae"], ["mse"]])
+    assert model.metrics_names == ["loss", "compile_metrics", "a_loss", "b_loss"]
+    compiled = model.metrics[1]
+    assert type(compiled).__name__ == "CompileMetrics"
+    assert [m.name for m in compiled.metrics] == ["a_mae", "b_mse"]
+    x = np.ones((4, 3), np.float32)
+    targets = [np.zeros((4, 1), np.float32), np.zeros((4, 2), np.float32)]
+    outputs = model.predict(x, verbose=0)
+    compiled.reset_state()
+    compiled.update_state(targets, outputs)
+    result = compiled.result()
+    assert list(result) == ["a_mae", "b_mse"]
+    assert float(result["a_mae"]) == pytest.approx(np.abs(outputs[0]).mean(), rel=1e-5)
+    assert float(result["b_mse"]) == pytest.approx((outputs[1] ** 2).mean(), rel=1e-5)
+    logs = model.get_metrics_result()
+    assert {"a_mae", "b_mse"} <= set(logs) and "compile_metrics" not in logs
+    compiled.reset_state()
+    assert float(compiled.result()["a_mae"]) == 0.0
+    with pytest.raises(NotImplementedError, match="no config"):
+        compiled.get_config()
+    plain = _regression()
+    plain.compile("sgd", "mse")
+    assert plain.metrics_names == ["loss"]

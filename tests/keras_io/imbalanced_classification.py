@@ -96,6 +96,6 @@ for key in sorted(history.history):
 loaded = keras.models.load_model(os.path.join(folder, "fraud_model_at_epoch_2.keras"))
 print(
     type(loaded).__name__,
-    loaded.metrics[0].name,  # (then Keras 3 lists one "compile_metrics"; minicnn, each)
+    loaded.metrics_names,
     loaded.optimizer.iterations.numpy(),
 )

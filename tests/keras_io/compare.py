@@ -14,9 +14,9 @@ run in minicnn alone.)
 Differences are expected in what training from each library's own initial weights gives
 (captcha_ocr's losses, timeseries_classification's test accuracy) and in
 the optimizer bytes of text_classification_transformer, transfer_learning and
-making_new_layers (Keras' JAX backend
-keeps the step counter in int32; minicnn counts int64, as Keras' TensorFlow and PyTorch
-backends do). What they found is fixed and kept by tests: test_keras_shapes, test_keras_order,
+making_new_layers (Keras' JAX and PyTorch backends keep the step counter, and Normalization's
+count, in int32; minicnn keeps them in int64, as Keras' default TensorFlow backend does).
+What they found is fixed and kept by tests: test_keras_shapes, test_keras_order,
 test_keras_io_examples, test_lambda, test_timeseries, test_image_folders, test_summaries."""
 
 from __future__ import annotations

@@ -62,7 +62,10 @@ model.set_weights(
 print(np.round(model.predict(x_train[:2], verbose=0), 4).tolist())
 first = model.layers[0]
 raw = ops.conv(x_train[:1], first.kernel, padding="valid") + first.bias
-print(bool(np.any(ops.convert_to_numpy(first(x_train[:1])) < 0)), np.round(float(ops.sum(raw)), 2))
+print(
+    bool(np.any(ops.convert_to_numpy(first(x_train[:1])) < 0)),
+    np.round(float(ops.convert_to_numpy(ops.sum(raw))), 2),
+)
 print(
     np.round(
         ops.convert_to_numpy(model.layers[2](np.ones((1, 6, 6, 8), "float32")))[0, 0, 0], 3

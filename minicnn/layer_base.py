@@ -858,10 +858,10 @@ class Layer:
 
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        from .mixed_precision import mixed_config
+        from .dtype_policies import serialize
 
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
-        config.update(mixed_config(self))
+        config["dtype"] = serialize(self.dtype_policy)  # Keras' dict of the policy
         if self.takes_data_format:
             config["data_format"] = self.data_format
         if self.activity_regularizer is not None:
@@ -1977,6 +1977,7 @@ class InputLayer(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), "shape": list(self.shape)}
+        config.pop("dtype")  # an InputLayer's dtype is its data's, not a policy
         if self.input_dtype is not None:
             config["dtype"] = self.input_dtype
         return config

@@ -379,14 +379,16 @@ def test_the_antirectifier_recipe_prints_what_keras_prints(monkeypatch, capsys):
     """keras.io's Antirectifier (Keras 3's): a layer that keeps
     initializers.get("he_normal") and serializes it in its config. get gave a function
     (serialized as '<lambda>', so the saved model did not load); it is Keras' HeNormal now,
-    with Keras 3.15's config (input_axes and output_axes)."""
+    with Keras 3.15's config (input_axes and output_axes). A layer's base config holds its
+    dtype policy, as Keras' does (before: only a mixed policy's name)."""
     keras_lines = [
         "[[2.4110000133514404, 2.713200092315674, 0.8026999831199646,",
         "[3.4157, 0.1]\n['loss', 'sparse_categorical_accuracy', 'val_loss', "
         "'val_sparse_categorical_accuracy'] 2",
-        "{'name': 'antirectifier', 'trainable': True, 'initializer': {'module': "
-        "'keras.initializers', 'class_name': 'HeNormal', 'config': {'seed': None, "
-        "'input_axes': None, 'output_axes': None}, 'registered_name': None}}\n"
+        "{'name': 'antirectifier', 'trainable': True, 'dtype': {'module': 'keras', "
+        "'class_name': 'DTypePolicy', 'config': {'name': 'float32'}, 'registered_name': None}, "
+        "'initializer': {'module': 'keras.initializers', 'class_name': 'HeNormal', 'config': "
+        "{'seed': None, 'input_axes': None, 'output_axes': None}, 'registered_name': None}}\n"
         "Antirectifier HeNormal True",
     ]
     prints_keras_lines("antirectifier", keras_lines, monkeypatch, capsys)

@@ -96,3 +96,26 @@ def test_keras_models_module_saves_and_loads(tmp_path):
     x = np.ones((3, 4), np.float32)
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0))
     assert saving.get_registered_name(Gated) == "serialization_test>Gated"
+
+
+def test_a_layers_config_holds_its_dtype_policy_as_kerass_does(tmp_path):
+    """Keras 3's base config: name, trainable, then the dtype policy as Keras' dict (a
+    mixed policy's too); an InputLayer's dtype is its data's, as Keras writes it."""
+    dense = L.Dense(2)
+    config = dense.get_config()
+    assert list(config)[:3] == ["name", "trainable", "dtype"]
+    assert config["dtype"] == {
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": {"name": "float32"},
+        "registered_name": None,
+    }
+    assert L.Dense.from_config(config).get_config() == config
+    mixed = L.Dense(2, dtype="mixed_float16").get_config()["dtype"]
+    assert mixed["config"] == {"name": "mixed_float16"}
+    assert L.Dense.from_config({**config, "dtype": mixed}).dtype_policy.name == "mixed_float16"
+    ids = Input((3,), dtype="int32")
+    assert ids.input_layer.get_config()["dtype"] == "int32"
+    model = Sequential([ids, L.Embedding(10, 2)])
+    model.save(tmp_path / "m.minicnn")
+    assert saving.load_model(tmp_path / "m.minicnn").get_config() == model.get_config()

@@ -272,7 +272,6 @@ history = moe_model.fit(
 # The losses of training differ by the Dropout masks each library draws.
 print(sorted(history.history), len(history.history["loss"]))
 config = moe_model.layers[-2].get_config()
-# Keras' base config holds the layer's dtype policy too; minicnn's names only a mixed one.
-print(config["units"], {k: v for k, v in config.items() if k != "dtype"})
+print(config["units"], config)
 # (The example does not save its model: Keras cannot load Conv2DMoE, whose config's
 # kernel_size tuple comes back as a list that __init__ wraps again.)

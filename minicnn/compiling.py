@@ -19,33 +19,6 @@ from .metric_base import position_weights
 from .name_scopes import unscoped_path
 
 
-class _CompiledMetrics:
-    """What tf.keras' ``model.compiled_metrics`` gave a train_step: the compiled metrics
-    as one, with ``update_state``, ``result`` and ``reset_state``."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        warnings.warn(
-            "`model.compiled_metrics()` is deprecated. Instead, use e.g.:\n```\nfor metric "
-            "in self.metrics:\n    metric.update_state(y, y_pred)\n```\n",
-            stacklevel=2,
-        )
-        self.model.compute_metrics(None, y_true, y_pred, sample_weight)
-
-    @property
-    def metrics(self) -> list[Any]:
-        return list(self.model._logged_metrics)
-
-    def result(self) -> dict[str, float]:
-        return {m.name: float(m.result()) for m in self.metrics}
-
-    def reset_state(self) -> None:
-        for metric in self.metrics:
-            metric.reset_state()
-
-
 class CompileMetrics:
     """Keras 3's ``compile_metrics``: the metrics given to compile as one entry of
     ``model.metrics`` (so ``model.metrics_names`` is ['loss', 'compile_metrics', ...], as
@@ -84,6 +57,27 @@ class CompileMetrics:
 
     def __repr__(self) -> str:
         return f"<CompileMetrics name=compile_metrics, metrics={[m.name for m in self.metrics]}>"
+
+
+class _CompiledMetrics(CompileMetrics):
+    """What tf.keras' ``model.compiled_metrics`` gave a train_step: the compiled metrics
+    (and the model's added and layers' ones) as one; its ``update_state`` tracks each
+    output's loss too, and ``result`` gives floats."""
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        warnings.warn(
+            "`model.compiled_metrics()` is deprecated. Instead, use e.g.:\n```\nfor metric "
+            "in self.metrics:\n    metric.update_state(y, y_pred)\n```\n",
+            stacklevel=2,
+        )
+        self.model.compute_metrics(None, y_true, y_pred, sample_weight)
+
+    @property
+    def metrics(self) -> list[Any]:
+        return list(self.model._logged_metrics)
+
+    def result(self) -> dict[str, float]:
+        return {m.name: float(m.result()) for m in self.metrics}
 
 
 def _data_of(value: Any) -> Any:

@@ -192,25 +192,17 @@ class Constant(Initializer):
 
     def get_config(self) -> dict[str, Any]:
         """Keras' config: a number as it is, an array as Keras' ``__numpy__`` object."""
-        value = self.value
-        if isinstance(value, np.ndarray) and value.ndim:
-            value = {
-                "class_name": "__numpy__",
-                "config": {"value": value.tolist(), "dtype": str(value.dtype)},
-            }
-        elif isinstance(value, (np.ndarray, np.generic)):
-            value = value.item()
-        return {"value": value}
+        from .keras_op_writing import keras_value
+
+        return {"value": keras_value(self.value)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Constant:
         if "value" not in config:  # Zeros and Ones: no config
             return cls()
-        value = config["value"]
-        if isinstance(value, dict) and value.get("class_name") == "__numpy__":
-            inner = value["config"]
-            value = np.asarray(inner["value"], dtype=inner.get("dtype"))
-        return cls(value)
+        from .keras_reading import python_value
+
+        return cls(python_value(config["value"]))
 
 
 class Zeros(Constant):

@@ -508,7 +508,9 @@ def keras_document(model: Any) -> dict[str, Any]:
     document = model_entry(model)
     refuse_keras2_activations(document)
     without_slashes(document)
-    document["compile_config"] = compile_config(model)
+    settings = compile_config(model)
+    if settings is not None:
+        document["compile_config"] = settings
     return document
 
 
@@ -523,7 +525,7 @@ def save_keras_archive(model: Any, path: Path) -> None:
 
     model._require_built()
     document = keras_document(model)
-    settings = document["compile_config"]
+    settings = document.get("compile_config")
 
     def fill(h5: Any) -> None:
         write_weights_group(model, h5)

@@ -97,6 +97,14 @@ _PYTHON_VALUES: dict[str, Any] = {
 }
 
 
+def python_value(value: Any) -> Any:
+    """A Python value Keras' JSON holds as a serialized object (an array's ``__numpy__``, a
+    slice, a tuple) as that value; any other value as it is."""
+    if isinstance(value, dict) and value.get("class_name") in _PYTHON_VALUES:
+        return _PYTHON_VALUES[value["class_name"]](value.get("config") or {}, python_value)
+    return value
+
+
 def _history(value: Any) -> set[tuple[str, int]]:
     """The (layer, call) pairs whose outputs a call's arguments take."""
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":

@@ -1887,12 +1887,7 @@ class Input(SymbolicTensor):
         """Keras' Input: ``shape`` (or ``batch_shape``, the batch size first) of one sample;
         ``batch_size`` and ``dtype`` are kept (data of another dtype is converted, as the
         model computes in float32, or takes int ids in Embedding)."""
-        if batch_shape is not None:
-            if shape is not None:
-                raise ValueError("Input: give shape or batch_shape, not both.")
-            batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
-        if shape is None:
-            raise ValueError("Input: give the shape of one sample, e.g. Input(shape=(28, 28, 1)).")
+        batch_size, shape = _given_shape("Input", "Input", shape, batch_size, batch_shape)
         shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
         known = [d for d in shape if d is not None]
         if not all(isinstance(d, (int, np.integer)) and d >= 1 for d in known):
@@ -1920,6 +1915,22 @@ class Input(SymbolicTensor):
         tensor = cls(layer.shape, layer.batch_size, layer.input_dtype, name=layer.name)
         tensor._adopt(layer)
         return tensor
+
+
+def _given_shape(
+    owner: str, made_by: str, shape: Any, batch_size: Any, batch_shape: Any
+) -> tuple[Any, Any]:
+    """(batch size, sample shape) from Keras' ``shape`` or ``batch_shape`` (the batch size
+    first), which Input and InputLayer take."""
+    if batch_shape is not None:
+        if shape is not None:
+            raise ValueError(f"{owner}: give shape or batch_shape, not both.")
+        batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
+    if shape is None:
+        raise ValueError(
+            f"{owner}: give the shape of one sample, e.g. {made_by}(shape=(28, 28, 1))."
+        )
+    return batch_size, shape
 
 
 STRING = "string"  # Keras' dtype of text inputs (NumPy arrays of str or bytes)
@@ -1950,15 +1961,8 @@ class InputLayer(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if batch_shape is not None:
-            if shape is not None:
-                raise ValueError(f"{self.describe()}: give shape or batch_shape, not both.")
-            batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
-        if shape is None:
-            raise ValueError(
-                f"{self.describe()}: give the shape of one sample, e.g. "
-                "InputLayer(shape=(28, 28, 1))."
-            )
+        owner = self.describe()
+        batch_size, shape = _given_shape(owner, "InputLayer", shape, batch_size, batch_shape)
         self.batch_size = batch_size
         self.shape = sample_shape(shape)
         self.input_dtype = input_dtype(dtype)

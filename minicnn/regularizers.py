@@ -3,6 +3,7 @@ is l2 * sum(w ** 2) (no one-half)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import backend
@@ -39,34 +40,66 @@ class Penalty(Function):
 
 
 class Regularizer:
-    """Keras' L1L2: the base of L1 and L2 too."""
+    """The base of weight penalties, as Keras': a subclass gives ``__call__(weight)`` (the
+    penalty, a scalar) and, to be saved, ``get_config``; ``from_config`` calls the class with
+    that dict."""
 
-    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        for name, value in (("l1", l1), ("l2", l2)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
-        self.l1, self.l2 = float(l1), float(l2)
+    def __call__(self, weight: Tensor) -> Any:
+        return 0.0
 
-    def __call__(self, weight: Tensor) -> Tensor:
-        return Penalty(self.l1, self.l2)(weight)
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Regularizer:
+        return cls(**config)
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{self} does not implement get_config()")
 
     def __repr__(self) -> str:
+        # A user's class keeps Python's repr, as in Keras: its get_config may call this
+        # one's, whose message shows the object.
+        if type(self).__module__ != __name__ or type(self) is Regularizer:
+            return object.__repr__(self)
         return f"{type(self).__name__}({self.get_config()})"
-
-    def get_config(self) -> dict[str, float]:
-        return {"l1": self.l1, "l2": self.l2}
 
     def serialize(self) -> dict[str, Any]:
         return {"class_name": type(self).__name__, "config": self.get_config()}
 
 
+def _factor(value: Any, name: str) -> float:
+    """A penalty's factor: a finite number, not negative (Keras' message)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(
+            f"Invalid value for argument {name}: expected a non-negative float."
+            f"Received: {name}={value}"
+        )
+    return float(value)
+
+
 class L1L2(Regularizer):
-    pass
+    """l1 * sum(|w|) + l2 * sum(w ** 2); None counts as 0, as in Keras."""
+
+    def __init__(self, l1: float | None = 0.0, l2: float | None = 0.0) -> None:
+        self.l1 = _factor(0.0 if l1 is None else l1, "l1")
+        self.l2 = _factor(0.0 if l2 is None else l2, "l2")
+
+    def __call__(self, weight: Tensor) -> Tensor:
+        return Penalty(self.l1, self.l2)(weight)
+
+    def get_config(self) -> dict[str, float]:
+        return {"l1": self.l1, "l2": self.l2}
 
 
 class L1(Regularizer):
     def __init__(self, l1: float = 0.01) -> None:
-        super().__init__(l1=l1)
+        self.l1 = _factor(l1, "l1")
+
+    def __call__(self, weight: Tensor) -> Tensor:
+        return Penalty(self.l1, 0.0)(weight)
 
     def get_config(self) -> dict[str, float]:
         return {"l1": self.l1}
@@ -74,7 +107,10 @@ class L1(Regularizer):
 
 class L2(Regularizer):
     def __init__(self, l2: float = 0.01) -> None:
-        super().__init__(l2=l2)
+        self.l2 = _factor(l2, "l2")
+
+    def __call__(self, weight: Tensor) -> Tensor:
+        return Penalty(0.0, self.l2)(weight)
 
     def get_config(self) -> dict[str, float]:
         return {"l2": self.l2}
@@ -87,9 +123,7 @@ class OrthogonalRegularizer(Regularizer):
     of pairs): it pushes them apart, toward orthogonal."""
 
     def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
-        super().__init__()
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
-            raise ValueError(f"factor must be a non-negative number, got {factor!r}.")
+        factor = _factor(factor, "factor")
         if mode not in ("rows", "columns"):
             raise ValueError(f"mode must be 'rows' or 'columns', got {mode!r}.")
         self.factor, self.mode = float(factor), mode

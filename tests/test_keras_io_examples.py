@@ -463,3 +463,22 @@ def test_the_involution_example_prints_what_keras_prints(monkeypatch, capsys):
         "[2.282, 2.265]",
     ]
     prints_keras_lines("involution", keras_lines, monkeypatch, capsys)
+
+
+def test_the_pointnet_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's PointNet (Keras 3): a user's Regularizer subclass (whose get_config calls
+    the base's, which Keras leaves unwritten) as a Dense's activity_regularizer, a Dense
+    whose bias starts as an identity matrix, and Dot over the transform. The base
+    Regularizer was minicnn's L1L2 (its get_config asked for l1); now it is Keras' abstract
+    one."""
+    keras_lines = [
+        "│ dot (Dot)           │ (None, 32, 3)     │          0 │ input_layer[0][0… │",
+        " Total params: 3,381 (13.21 KB)",
+        "NotImplementedError True\n0.264\ndense_1 3\ndense_3 8",
+        "[[0.24969999492168427, 0.25110000371932983, 0.2492000013589859, 0.25],",
+        "activity losses [0.0475, 0.5978]\n['dense_1', 'dense_3']",
+        "{'loss': [3.699, 3.145], 'sparse_categorical_accuracy': [0.292, 0.354], "
+        "'val_loss': [74.0, 53.0], 'val_sparse_categorical_accuracy': [0.25, 0.25]}\n"
+        "[2, 0, 0, 3]",
+    ]
+    prints_keras_lines("pointnet", keras_lines, monkeypatch, capsys)

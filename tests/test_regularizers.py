@@ -21,7 +21,9 @@ def test_penalties_and_their_gradients(regularizer, device):
     # Away from 0, where |w| has no derivative.
     w = rng.uniform(0.1, 1.0, (3, 4)) * rng.choice([-1, 1], (3, 4))
     value = backend.to_numpy(regularizer(backend.to_device(w, device)).data)
-    expected = regularizer.l1 * np.abs(w).sum() + regularizer.l2 * (w * w).sum()
+    # As in Keras, L1 has no l2 and L2 no l1.
+    l1, l2 = getattr(regularizer, "l1", 0.0), getattr(regularizer, "l2", 0.0)
+    expected = l1 * np.abs(w).sum() + l2 * (w * w).sum()
     assert float(value) == pytest.approx(expected, rel=1e-12)
     check_gradients(regularizer, w, device=device)
 
@@ -34,8 +36,18 @@ def test_names_and_configs_follow_keras():
     assert isinstance(again, regularizers.L2) and again.l2 == 0.5
     with pytest.raises(ValueError, match="Unknown regularizer 'l3'"):
         L.Dense(2, kernel_regularizer="l3")
-    with pytest.raises(ValueError, match="l2 must be a non-negative number, got -1"):
+    message = "Invalid value for argument l2: expected a non-negative float.Received: l2=-1"
+    with pytest.raises(ValueError, match=message):
         regularizers.L2(-1)
+    assert not isinstance(regularizers.L1(), regularizers.L1L2)  # as in Keras
+    assert regularizers.L1L2(l1=None, l2=0.5).get_config() == {"l1": 0.0, "l2": 0.5}
+
+    class Unsaved(regularizers.Regularizer):
+        pass
+
+    with pytest.raises(NotImplementedError, match="does not implement get_config"):
+        Unsaved().get_config()
+    assert Unsaved()(Tensor(np.ones(3))) == 0.0
 
 
 def model_with(kernel_regularizer=None, bias_regularizer=None):

@@ -22,13 +22,6 @@ def _pillow() -> Any:
     return Image
 
 
-def _channels_last(data_format: str | None) -> None:
-    if data_format not in (None, "channels_last"):
-        raise ValueError(
-            f"data_format must be 'channels_last' (minicnn's layout) or None, got {data_format!r}."
-        )
-
-
 def load_img(
     path: str | os.PathLike,
     color_mode: str = "rgb",
@@ -72,25 +65,38 @@ def load_img(
     return image
 
 
+def _data_format(data_format: str | None) -> str:
+    if data_format not in (None, "channels_last", "channels_first"):
+        raise ValueError(
+            f"data_format must be 'channels_last', 'channels_first' or None, got {data_format!r}."
+        )
+    return data_format or "channels_last"
+
+
 def img_to_array(img: Any, data_format: str | None = None, dtype: Any = None) -> np.ndarray:
-    """A Pillow image as an array (height, width, channels), float32 by default; a
-    grayscale image gets one channel."""
-    _channels_last(data_format)
+    """A Pillow image as an array (height, width, channels), float32 by default, or
+    (channels, height, width) with data_format='channels_first'; a grayscale image gets one
+    channel."""
+    channels_first = _data_format(data_format) == "channels_first"
     array = np.asarray(img, dtype=dtype or np.float32)
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3:
         raise ValueError(f"An image gives (height, width[, channels]); got shape {array.shape}.")
-    return array
+    return array.transpose(2, 0, 1) if channels_first else array
 
 
 def array_to_img(
     x: Any, data_format: str | None = None, scale: bool = True, dtype: Any = None
 ) -> Any:
-    """An array (height, width, channels of 1, 3 or 4) as a Pillow image; ``scale`` maps its
-    range onto 0..255 first, as Keras does (x - min, then times 255 / max)."""
-    _channels_last(data_format)
+    """An array (height, width, channels of 1, 3 or 4; channels first with
+    data_format='channels_first') as a Pillow image. ``scale`` maps its range onto 0..255
+    first (x - min, then times 255 / max); the values are then cut to whole numbers, as
+    Keras does, and a grayscale array above 255 becomes a 32-bit image (mode "I")."""
+    channels_first = _data_format(data_format) == "channels_first"
     x = np.asarray(x, dtype=dtype or np.float32)
+    if x.ndim == 3 and channels_first:
+        x = x.transpose(1, 2, 0)
     if x.ndim != 3 or x.shape[-1] not in (1, 3, 4):
         raise ValueError(
             f"array_to_img takes (height, width, channels) with 1, 3 or 4 channels; got shape "
@@ -102,9 +108,13 @@ def array_to_img(
         if top:
             x = x / top
         x = x * 255
-    pixels = np.clip(np.round(x), 0, 255).astype(np.uint8)
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}[x.shape[-1]]
-    return _pillow().fromarray(pixels[:, :, 0] if mode == "L" else pixels, mode)
+    image = _pillow()
+    if x.shape[-1] == 1:
+        if x.max() > 255:
+            return image.fromarray(x[:, :, 0].astype(np.int32), "I")
+        return image.fromarray(np.clip(x[:, :, 0], 0, 255).astype(np.uint8), "L")
+    pixels = np.clip(x, 0, 255).astype(np.uint8)
+    return image.fromarray(pixels, "RGB" if x.shape[-1] == 3 else "RGBA")
 
 
 def save_img(

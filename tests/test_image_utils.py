@@ -47,6 +47,15 @@ def test_array_to_img_scales_and_save_img_round_trips(tmp_path):
     utils.save_img(path, x)
     np.testing.assert_array_equal(utils.img_to_array(utils.load_img(path)), back)
     assert [p.name for p in tmp_path.iterdir()] == ["saved.png"]  # no temporary file left
+    # As Keras: scaled values are cut (not rounded) to whole numbers; channels first too.
+    ramp = np.array([0.0, 0.3, 0.99, 1.0], np.float32).reshape(1, 4, 1)
+    assert utils.img_to_array(utils.array_to_img(ramp))[0, :, 0].tolist() == [0, 76, 252, 255]
+    first = utils.img_to_array(image, data_format="channels_first")
+    np.testing.assert_array_equal(first, back.transpose(2, 0, 1))
+    again = utils.array_to_img(first, data_format="channels_first", scale=False)
+    np.testing.assert_array_equal(utils.img_to_array(again), back)
+    wide = utils.array_to_img(np.full((2, 2, 1), 300.0), scale=False)
+    assert wide.mode == "I" and utils.img_to_array(wide).max() == 300
     gray = np.arange(16, dtype=np.float32).reshape(4, 4, 1)
     utils.save_img(tmp_path / "gray.jpg", gray, scale=False, quality=95)
     assert utils.load_img(tmp_path / "gray.jpg", color_mode="grayscale").size == (4, 4)
@@ -71,5 +80,5 @@ def test_bad_input_is_named(tmp_path, picture):
         utils.load_img(path, interpolation="cubic")
     with pytest.raises(ValueError, match="with 1, 3 or 4 channels"):
         utils.array_to_img(np.zeros((4, 4, 2)))
-    with pytest.raises(ValueError, match="data_format must be 'channels_last'"):
-        utils.img_to_array(utils.load_img(path), data_format="channels_first")
+    with pytest.raises(ValueError, match="data_format must be 'channels_last', 'channels_first'"):
+        utils.img_to_array(utils.load_img(path), data_format="channels_middle")

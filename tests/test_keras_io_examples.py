@@ -482,3 +482,21 @@ def test_the_pointnet_example_prints_what_keras_prints(monkeypatch, capsys):
         "[2, 0, 0, 3]",
     ]
     prints_keras_lines("pointnet", keras_lines, monkeypatch, capsys)
+
+
+def test_the_super_resolution_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's ESPCN super-resolution (Keras 3): Pillow images through array_to_img and
+    img_to_array, a DepthToSpace layer of ops.shape, reshape and transpose on any image
+    size, the Orthogonal initializer, a callback reading logs['loss'] at each test batch,
+    and ModelCheckpoint(save_weights_only, save_best_only) read back by load_weights.
+    array_to_img rounded scaled values where Keras cuts them, so the images differed."""
+    keras_lines = [
+        "(40, 24, 24, 1) float32 0.5122\n(40, 8, 8, 1) 0.5119",
+        "│ depth_to_space (DepthToSpace)   │ (None, None, None, 1)  │             0 │",
+        "orthogonal True\n(1, 24, 24, 1) (1, 15, 21, 1)\nMean PSNR for epoch: -1.54\n"
+        "Mean PSNR for epoch: 5.15\nMean PSNR for epoch: 7.37",
+        "{'loss': [4.7118, 0.8897, 0.2407], 'val_loss': [1.4254, 0.3056, 0.1834]}\n"
+        "restored True\n['checkpoint.weights.h5']\nL (24, 24)\n(1, 24, 24, 1) float32 0.3311\n"
+        "(24, 24) [15, 86, 134, 83, 128, 205]",
+    ]
+    prints_keras_lines("super_resolution", keras_lines, monkeypatch, capsys)

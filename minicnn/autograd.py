@@ -95,6 +95,19 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         return backend.to_numpy(self.data)
 
+    def tolist(self) -> Any:
+        """The values as nested Python lists, as a NumPy, JAX or PyTorch tensor gives them."""
+        return self.numpy().tolist()
+
+    def item(self) -> Any:
+        """The one value of a one-element tensor, as a Python number."""
+        values = self.numpy()
+        if values.size != 1:
+            raise ValueError(
+                f"item() takes a tensor of one element; this one has shape {self.shape}."
+            )
+        return values.item()
+
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """NumPy's view of the values (a host copy of a GPU Tensor), so a Tensor goes where
         arrays go: ``np.asarray(t)``, ``fit(t, ...)``, as Keras takes its backend's tensors."""

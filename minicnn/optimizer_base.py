@@ -22,9 +22,11 @@ def positive_or_none(value: float | None, name: str) -> float | None:
 
 
 def _rate(value: float) -> float:
+    """The rate as Keras holds it, in a float32 variable: Adam's 0.001 reads back as
+    0.0010000000474974513, in get_config and in ReduceLROnPlateau's message."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"learning_rate must be a positive number, got {value!r}.")
-    return float(value)
+    return float(np.float32(value))
 
 
 def weights_to_build_on(variables: Any) -> list[Tensor]:
@@ -150,7 +152,7 @@ class Optimizer:
         from .optimizer_variables import RateValue
 
         schedule = self._schedule
-        rate = self._rate if schedule is None else float(schedule(self.steps_applied))
+        rate = self._rate if schedule is None else float(np.float32(schedule(self.steps_applied)))
         return RateValue(rate, f"{self.name}/learning_rate", self._set_learning_rate)
 
     def _set_learning_rate(self, value: Any) -> None:

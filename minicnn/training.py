@@ -361,12 +361,14 @@ class Trainer:
             else:
                 y = self.loss.targets(y, n, self.sample_output_shape, f"Model '{self.name}'")
             return x_dev, backend.to_device(y, self.device)
-        ys = _one_per(y, self.output_names, "y", "output")
+        ys = self._targets_by_output(y)
         if self.loss is None:  # compiled without a loss: only the model's own steps read y
             targets = [as_any_targets(t, n, "none", keep_integers=True) for t in ys]
         else:
             targets = [
-                as_any_targets(target, n, "none", keep_integers=True)
+                np.zeros((n, 0), np.float32)  # no targets given: nothing reads them
+                if target is None
+                else as_any_targets(target, n, "none", keep_integers=True)
                 if loss is None  # an output not trained on: its targets as they are
                 else loss.targets(target, n, shape, f"Model '{self.name}' output '{name}'")
                 for target, loss, shape, name in zip(
@@ -374,6 +376,28 @@ class Trainer:
                 )
             ]
         return x_dev, tuple(backend.to_device(t, self.device) for t in targets)
+
+    def _targets_by_output(self, y: Any) -> list[Any]:
+        """y as one target per output. As in Keras, when some outputs have no loss, y may
+        give targets to the others alone (an array, or a list in their order); the rest get
+        None, and an output with metrics must have its own."""
+        names = self.output_names
+        trained = [i for i, loss in enumerate(self.loss or []) if loss is not None]
+        given = [y] if not isinstance(y, (list, tuple, dict)) else y
+        if not 0 < len(trained) < len(names) or not (
+            isinstance(given, (list, tuple)) and len(given) == len(trained)
+        ):
+            return _one_per(y, names, "y", "output")
+        ys: list[Any] = [None] * len(names)
+        for i, target in zip(trained, given, strict=True):
+            ys[i] = target
+        measured = {names[h] for h in self._metric_heads if ys[h] is None}
+        if measured:
+            raise ValueError(
+                f"y gives no targets to the outputs {sorted(measured)}, which have no loss but "
+                "have metrics; give y one array per output."
+            )
+        return ys
 
     def _prepare_weighted(
         self,

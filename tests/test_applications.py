@@ -204,7 +204,8 @@ def test_a_small_mobilenet_trains_and_reloads_its_weights(tmp_path):
     model = A.MobileNetV2(weights=None, alpha=0.35, input_shape=(32, 32, 3), classes=3)
     model.compile("adam", "sparse_categorical_crossentropy")
     history = model.fit(x, y, epochs=6, batch_size=8, verbose=0)
-    assert history.history["loss"][-1] < history.history["loss"][0]
+    # Batch norm over 8 images makes one epoch's loss jump; the last three, on average, fall.
+    assert np.mean(history.history["loss"][-3:]) < history.history["loss"][0]
     model.save_weights(tmp_path / "small.weights.npz")
     again = A.MobileNetV2(
         weights=tmp_path / "small.weights.npz", alpha=0.35, input_shape=(32, 32, 3), classes=3

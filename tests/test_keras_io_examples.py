@@ -500,3 +500,43 @@ def test_the_super_resolution_example_prints_what_keras_prints(monkeypatch, caps
         "(24, 24) [15, 86, 134, 83, 128, 205]",
     ]
     prints_keras_lines("super_resolution", keras_lines, monkeypatch, capsys)
+
+
+def test_the_miniature_gpt_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's text generation with a miniature GPT (Keras 3, run there with PyTorch,
+    whose tracing takes its causal mask): a mask tiled by ops.shape's batch size, a model of
+    two outputs compiled with loss=[loss_fn, None] and fitted with the first output's
+    targets alone, ops.top_k in a callback that calls predict. minicnn asked y for both
+    outputs, and its tensors had no tolist."""
+    keras_lines = [
+        '20 (19, 10) (19, 10)\nModel: "functional_1"',
+        "│ transformer_block               │ (None, 10, 16)         │         2,768 │",
+        " Total params: 3,588 (14.02 KB)",
+        "[[[1, 0, 0], [1, 1, 0], [1, 1, 1]], [[1, 0, 0], [1, 1, 0], [1, 1, 1]]]\n"
+        "generated text:\nthis movie is but but film film film\n\n"
+        "generated text:\nthis movie is but but film film film\n\n"
+        "generated text:\nthis movie is film show show actors actors\n\n"
+        "{'loss': [3.988, 3.7287, 3.5035]}\nlist [(2, 10, 20), (2, 10, 16)]\n3.37422",
+    ]
+    prints_keras_lines("miniature_gpt", keras_lines, monkeypatch, capsys)
+
+
+def test_the_conv_lstm_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's next-frame prediction with ConvLSTM2D (moving squares for Moving MNIST):
+    three ConvLSTM2D over sequences of any length, batch norm between, a Conv3D head, and
+    ReduceLROnPlateau, whose message shows the float32 rate as Keras' does (minicnn's
+    optimizers held a float64 rate and printed 0.0001)."""
+    keras_lines = [
+        "Training Dataset Shapes: (18, 6, 8, 8, 1), (18, 6, 8, 8, 1)",
+        "│ conv_lstm2d (ConvLSTM2D)        │ (None, None, 8, 8, 4)  │         2,016 │",
+        "│ conv3d (Conv3D)                 │ (None, None, 8, 8, 1)  │           109 │",
+        " Total params: 3,469 (13.55 KB)",
+        "['conv_lstm2d/conv_lstm_cell/kernel', 'conv_lstm2d/conv_lstm_cell/recurrent_kernel', ",
+        "[(5, 5, 1, 16), (5, 5, 4, 16), (16,)]",
+        "\nEpoch 2: ReduceLROnPlateau reducing learning rate to 0.00010000000474974513.\n\n"
+        "Epoch 3: ReduceLROnPlateau reducing learning rate to 1.0000000474974514e-05.\n",
+        "{'loss': [0.7118, 0.6945, 0.6839, 0.6829], 'val_loss': [0.6843, 0.6807, 0.6797, "
+        "0.6792], 'learning_rate': [0.001, 0.001, 0.0001, 0.0]}",
+        "(6, 8, 8, 1) [0.4961000084877014, 0.4950000047683716, 0.4945000112056732]",
+    ]
+    prints_keras_lines("conv_lstm", keras_lines, monkeypatch, capsys)

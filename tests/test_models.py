@@ -210,7 +210,7 @@ def test_adam_matches_keras_update_rule():
         opt.update_weights([p])
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
-        alpha = 0.01 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        alpha = float(np.float32(0.01)) * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)  # a float32 rate
         w = w - alpha * m / (np.sqrt(v) + 1e-7)
     np.testing.assert_allclose(p.data, w, rtol=1e-12)
 
@@ -253,7 +253,8 @@ def test_save_load_round_trip(tmp_path):
         np.array_equal(a, b) for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True)
     )
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
-    assert isinstance(loaded.optimizer, optimizers.Adam) and loaded.optimizer.learning_rate == 0.01
+    assert isinstance(loaded.optimizer, optimizers.Adam)
+    assert loaded.optimizer.learning_rate == np.float32(0.01)  # a float32 variable's, as Keras
     assert loaded.metrics_names == ["loss", "compile_metrics"]  # Keras 3.15
     assert [m.name for m in loaded.metrics[1].metrics] == ["accuracy"]
     loaded.fit(x, y, epochs=1, verbose=0)  # compiled and trainable again
@@ -629,7 +630,7 @@ def test_compile_config_round_trips_as_in_keras():
     config = model.get_compile_config()
     # Keras' form of the optimizer: its class and config
     assert config["optimizer"]["class_name"] == "Adam"
-    assert config["optimizer"]["config"]["learning_rate"] == 0.01
+    assert config["optimizer"]["config"]["learning_rate"] == 0.009999999776482582  # Keras' too
     twin = small_cnn()
     twin.set_weights(model.get_weights())
     twin.compile_from_config(json.loads(json.dumps(config)))  # plain data, as a file holds

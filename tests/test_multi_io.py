@@ -85,6 +85,31 @@ def test_one_loss_for_every_output_and_flat_metrics():
     assert "flatten" in lines[0] and "meta[0][0]" in lines[0]  # concatenate's inputs
 
 
+def test_targets_for_the_outputs_with_a_loss_alone(device):
+    """Keras' loss=[loss, None] (keras.io's miniature GPT): y may give the trained outputs'
+    targets alone, an array or a list in their order; it trains as with every target."""
+    x, meta, y, size = data(32)
+
+    def fitted(targets, **compile_args):
+        backend.set_random_seed(2)
+        model = two_headed(device)
+        model.compile(optimizers.Adam(0.01), loss=[None, "mse"], **compile_args)
+        return model, model.fit([x, meta], targets, batch_size=8, epochs=2, verbose=0)
+
+    model, history = fitted(size)
+    assert list(history.history) == ["loss"]
+    _, with_list = fitted([size])
+    _, with_both = fitted([y, size])
+    assert history.history == with_list.history == with_both.history
+    assert model.evaluate([x, meta], size, verbose=0) == model.evaluate(
+        [x, meta], [y, size], verbose=0
+    )
+    with pytest.raises(ValueError, match=r"y gives no targets to the outputs \['kind'\]"):
+        fitted(size, metrics=[["accuracy"], []])
+    with pytest.raises(ValueError, match="y must be a list of 2 arrays"):
+        fitted([size, size, size])
+
+
 def test_saving_validation_datasets_and_errors(tmp_path):
     x, meta, y, size = data()
     backend.set_random_seed(1)

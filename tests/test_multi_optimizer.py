@@ -82,7 +82,7 @@ def test_a_compiled_model_trains_each_part_with_its_optimizer_and_saves_it(tmp_p
     model.save(tmp_path / "m.minicnn")
     loaded = load_model(tmp_path / "m.minicnn")
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
-    assert loaded.optimizer.optimizers[1].learning_rate == 0.01
+    assert loaded.optimizer.optimizers[1].learning_rate == np.float32(0.01)
     for a, b in zip(loaded.optimizer.state_arrays(), model.optimizer.state_arrays(), strict=True):
         np.testing.assert_array_equal(a, b)
     for m in (model, loaded):

@@ -19,6 +19,11 @@ def steps(optimizer, w0, grads):
     return p.data
 
 
+def f32(rate: float) -> float:
+    """A rate as the optimizer holds it: in a float32 variable, as Keras does."""
+    return float(np.float32(rate))
+
+
 def test_rmsprop_reproduces_the_keras_docstring_example():
     # keras.optimizers.RMSprop(learning_rate=0.1) on loss var**2 / 2 from var = 10: 9.683772.
     assert steps(optimizers.RMSprop(0.1), [10.0], [[10.0]])[0] == pytest.approx(9.683772, abs=1e-6)
@@ -38,7 +43,7 @@ def test_rmsprop_follows_keras_update_rule(centered, momentum):
         if centered:
             mg = 0.8 * mg + 0.2 * g
             denominator = denominator - mg * mg
-        increment = 0.01 * g / np.sqrt(denominator)
+        increment = f32(0.01) * g / np.sqrt(denominator)
         m = momentum * m + increment
         w = w - (m if momentum else increment)
     np.testing.assert_allclose(got, w, rtol=1e-12)
@@ -51,7 +56,7 @@ def test_adamw_decays_the_weights_before_the_adam_step():
     adam = optimizers.Adam(0.01)
     p = Tensor(w0.copy(), requires_grad=True)
     for g in grads:
-        p.data = p.data - p.data * 0.5 * 0.01
+        p.data = p.data - p.data * 0.5 * f32(0.01)
         p.grad = g
         adam.update_weights([p])
     np.testing.assert_allclose(got, p.data, rtol=1e-12)
@@ -101,7 +106,7 @@ def test_amsgrad_divides_by_the_largest_second_moment_seen():
         m = m + (g - m) * 0.1
         v = v + (g * g - v) * 0.001
         v_hat = np.maximum(v_hat, v)
-        alpha = 0.01 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        alpha = f32(0.01) * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
         w = w - alpha * m / (np.sqrt(v_hat) + 1e-7)
     np.testing.assert_allclose(got, w, rtol=1e-12)
     assert np.abs(got - plain).max() > 1e-6  # v_hat made a difference
@@ -413,7 +418,7 @@ def test_nadam_follows_its_momentum_schedule_over_many_steps():
         v = v + (g * g - v) * 0.1
         m_hat = u_next * m / (1 - product * u_next) + (1 - u_t) * g / (1 - product)
         v_hat = v / (1 - 0.9**t)
-        w = w - 0.01 * m_hat / (np.sqrt(v_hat) + 1e-7)
+        w = w - f32(0.01) * m_hat / (np.sqrt(v_hat) + 1e-7)
     np.testing.assert_allclose(got, w, rtol=1e-12)
     # A state restored at step 40 goes on as the optimizer that made it.
     again = optimizers.Nadam(0.01, beta_1=0.8, beta_2=0.9)
@@ -438,7 +443,7 @@ def test_ema_follows_keras_and_replaces_the_weights_at_the_end():
     for t, g in enumerate(grads, start=1):
         p.grad = g
         optimizer.update_weights([p])
-        w = w - 0.1 * g
+        w = w - f32(0.1) * g
         ema = w.copy() if ema is None else 0.5 * ema + 0.5 * w
         if t % 4 == 0:
             w = ema.copy()
@@ -471,7 +476,7 @@ def test_gradient_accumulation_follows_keras_with_ema_and_a_schedule():
         if (call + 1) % 3:
             total = total + g
         else:
-            rate = 0.1 * 0.5**call  # the schedule at Keras' _iterations, the calls so far
+            rate = f32(0.1 * 0.5**call)  # the schedule at Keras' _iterations, the calls so far
             w = w - w * 0.1 * rate
             w = w - rate * (total + g) / 3
             total, updates = np.zeros(4), updates + 1
@@ -609,14 +614,14 @@ def test_schedule_free_adamw_follows_keras():
     got = steps(optimizers.ScheduleFreeAdamW(0.05, warmup_steps=3, weight_decay=0.1), w0, grads)
     y, z, x, v = w0.copy(), w0.copy(), w0.copy(), np.zeros(5)
     for t, g in enumerate(grads, start=1):
-        y = y - y * 0.1 * 0.05  # decoupled decay, at the full rate, before the step
+        y = y - y * 0.1 * f32(0.05)  # decoupled decay, at the full rate, before the step
         x = (y - 0.1 * z) / 0.9  # x, recovered from the decayed weight as Keras does
         v = 0.999 * v + 0.001 * g * g
-        z = z - 0.05 * min(t / 3, 1) * g / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        z = z - f32(0.05) * min(t / 3, 1) * g / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
         x = (1 - 1 / t) * x + z / t
         y = 0.1 * z + 0.9 * x
     np.testing.assert_allclose(got, y, rtol=1e-12)
-    assert optimizers.get("schedulefreeadamw").get_config()["learning_rate"] == 0.0025
+    assert optimizers.get("schedulefreeadamw").get_config()["learning_rate"] == f32(0.0025)
     with pytest.raises(ValueError, match="warmup_steps must be an int >= 0"):
         optimizers.ScheduleFreeAdamW(warmup_steps=-1)
 
@@ -636,7 +641,7 @@ def test_muon_follows_keras_update_and_orthogonalizes():
         for p, g in zip(params, step, strict=True):
             p.grad = g.copy()
         optimizer.update_weights(params)
-    expected = keras_muon_steps([w.copy() for w in start], grads)
+    expected = keras_muon_steps([w.copy() for w in start], grads, lr=f32(0.02))
     for p, e in zip(params, expected, strict=True):
         np.testing.assert_allclose(p.data, e, rtol=1e-10, atol=1e-12)
     slots = [sorted(s) for s in optimizer._slots]

@@ -39,7 +39,7 @@ def test_every_kind_round_trips_through_json():
     assert round_trip(constraints.MaxNorm(2.0)).get_config()["max_value"] == 2.0
     assert round_trip(losses.Huber(delta=2.0)).delta == 2.0
     assert round_trip(metrics.Precision(thresholds=0.3)).get_config()["thresholds"] == 0.3
-    assert round_trip(optimizers.Adam(0.01)).get_config()["learning_rate"] == 0.01
+    assert round_trip(optimizers.Adam(0.01)).get_config()["learning_rate"] == np.float32(0.01)
     relu = saving.deserialize_keras_object("relu")
     np.testing.assert_array_equal(relu(np.array([-1.0, 2.0])).data, [0.0, 2.0])
     model = Sequential([Input((3,)), L.Dense(2)])

@@ -6,10 +6,10 @@ it prints shapes, names, summaries and numbers. Run where Keras is installed:
 
     python tests/keras_io/compare.py --keras /path/to/keras-venv/bin/python
 
-(``KERAS_BACKEND=torch`` for translation_transformer, whose causal mask Keras' JAX backend
-cannot trace, and subclassing_conv_layers, whose ops.moments of self.kernel it refuses;
-``tensorflow`` for preprocessing_layers, whose string layers need it, so that
-Python needs TensorFlow too; weather_forecast needs TensorFlow's datasets in Keras, so it is
+(``KERAS_BACKEND=torch`` for translation_transformer and miniature_gpt, whose causal masks
+Keras' JAX backend cannot trace, and subclassing_conv_layers, whose ops.moments of
+self.kernel it refuses; ``tensorflow`` for preprocessing_layers, whose string layers need it,
+so that Python needs TensorFlow too; weather_forecast needs TensorFlow's datasets in Keras, so it is
 run in minicnn alone.)
 Differences are expected in what training from each library's own initial weights gives
 (captcha_ocr's losses, timeseries_classification's test accuracy) and in
@@ -29,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 MINICNN_ONLY = {"weather_forecast"}
-TORCH_BACKEND = {"translation_transformer", "subclassing_conv_layers"}
+TORCH_BACKEND = {"translation_transformer", "subclassing_conv_layers", "miniature_gpt"}
 TENSORFLOW_BACKEND = {"preprocessing_layers"}  # Keras' string layers need TensorFlow
 
 

@@ -19,6 +19,9 @@ from .name_scopes import current_path, joined, name_scope
 
 Shape = tuple[int, ...]
 
+# A layer called with its input by name (``layer(inputs=x)``): __call__'s x not given.
+_NO_INPUT: Any = object()
+
 
 _HOW_MANY = {1: "a 1-tuple", 2: "a pair of them", 3: "three of them"}
 _SPATIAL_AXES = {1: "steps", 2: "height, width", 3: "depth, height, width"}
@@ -266,6 +269,13 @@ class Layer:
                 cls._spread_names = tuple(p.name for p in positional)
                 cls.call = _in_sample_shapes(_spreading(user_call, "training" in parameters), False)
                 return
+            if len(positional) >= 2:
+                # call(logits, targets=None, sample_weight=None): one tensor, or several
+                # (an instance called with several is spread from then on).
+                cls._spread_names = tuple(p.name for p in positional)
+                cls._spread_defaults = {
+                    p.name: p.default for p in positional if p.default is not p.empty
+                }
             if "mask" in parameters:  # Keras' call(inputs, mask=None): it reads masks
                 masked = _with_mask(user_call, "training" in parameters)
                 cls.masked_call = _in_sample_shapes(masked, False)
@@ -273,6 +283,9 @@ class Layer:
                 cls.reads_list_masks = True  # called on a list, it gets a mask each
             if not takes_keyword(user_call, "training"):
                 cls.call = _without_training(user_call)
+            if cls._spread_names:
+                spread = _spreading_by_name(user_call, "training" in parameters)
+                cls.call = _spread_or_plain(cls.call, spread)
             cls.call = _in_sample_shapes(cls.call, False)
 
     # Whether the layer takes Keras' ``data_format`` (the layers on images and volumes).
@@ -287,6 +300,7 @@ class Layer:
     # ``endpoint(targets, logits, sample_weight)``): they arrive as a list and are spread.
     _spreads_inputs = False
     _spread_names: tuple[str, ...] = ()
+    _spread_defaults: dict[str, Any] = {}
 
     def __init__(
         self,
@@ -950,7 +964,7 @@ class Layer:
 
     def __call__(
         self,
-        x: Any,
+        x: Any = _NO_INPUT,
         training: bool | None = None,
         mask: Any = None,
         *more: Any,
@@ -962,6 +976,10 @@ class Layer:
         layer takes its own call arguments too (``block(x, scale=2.0)``), kept with the call
         in a model's graph; one whose call takes several tensors takes them one by one
         (``endpoint(targets, logits, sample_weight)``)."""
+        if x is _NO_INPUT:  # Keras' layer(inputs=x), or a user's call(logits=..., ...)
+            x = self._input_by_name(kwargs)
+        if self._spread_names and not type(self)._spreads_inputs:
+            x, training, mask, more = self._spread_if_several(x, training, mask, more, kwargs)
         if self._spreads_inputs and not isinstance(x, (list, tuple)):
             x = [x, *(v for v in (training, mask, *more) if v is not None)]
             training, mask = kwargs.pop("training", None), None
@@ -993,6 +1011,49 @@ class Layer:
                 with backend.on_device(backend.device_of(x.data)):  # a model's pass sets its own
                     return self._masked_result(x, resolved, mask, kwargs)
             return self._masked_result(x, resolved, mask, kwargs)
+
+    def _input_by_name(self, kwargs: dict[str, Any]) -> Any:
+        first = self._spread_names[0] if self._spread_names else "inputs"
+        if first not in kwargs:
+            raise TypeError(f"{self.describe()} was called without its input ('{first}').")
+        return kwargs.pop(first)
+
+    def _spread_if_several(
+        self, x: Any, training: Any, mask: Any, more: tuple, kwargs: dict[str, Any]
+    ) -> tuple[Any, Any, Any, tuple]:
+        """A user's layer whose call takes one tensor and, optionally, more (Keras'
+        ``call(logits, targets=None, sample_weight=None)``): called with several tensors,
+        by position or by name, it takes them as a list, spread over its call's parameters
+        as Keras' node arguments are; the parameters before the last tensor that get none
+        are given by name (their defaults). Called with one, it is an ordinary layer."""
+        names = self._spread_names
+        positional = (training, mask, *more)
+        if not any(_is_tensor_like(v) for v in positional):
+            positional = ()
+        tensors = {names[0]: x}
+        for name, value in zip(names[1:], positional, strict=False):
+            if value is not None:
+                tensors[name] = value
+        for name in names[1:]:  # by name, a tensor (an array there is a constant argument)
+            if isinstance(kwargs.get(name), (Tensor, SymbolicTensor)):
+                tensors[name] = kwargs.pop(name)
+        if positional:
+            training, mask, more = kwargs.pop("training", None), None, ()
+        if isinstance(x, (list, tuple)) and not self.built:
+            self._spreads_inputs = self.takes_list = True  # a saved graph's call, replayed
+        if len(tensors) == 1:
+            return x, training, mask, more
+        if self.built and not self._spreads_inputs:
+            raise TypeError(
+                f"{self.describe()} was built for one input tensor; it is called with "
+                f"{sorted(tensors)}."
+            )
+        self._spreads_inputs = self.takes_list = True
+        last = max(names.index(n) for n in tensors)
+        for name in names[1:last]:
+            if name not in tensors:
+                kwargs.setdefault(name, self._spread_defaults.get(name))
+        return [tensors[n] for n in names if n in tensors], training, mask, more
 
     def _masked_result(self, x: Tensor, training: bool, mask: Any, kwargs: dict) -> Any:
         """The call (``masked_call`` given a mask), its output carrying its mask."""
@@ -1305,6 +1366,37 @@ def _spreading(user_call: Any, takes_training: bool) -> Any:
         return user_call(self, *x, **kwargs)
 
     return call
+
+
+def _spreading_by_name(user_call: Any, takes_training: bool) -> Any:
+    """A user's ``call(logits, targets=None, ...)`` on a list of tensors: each goes to the
+    next of its parameters that the call's keyword arguments do not give."""
+    names = list(inspect.signature(user_call).parameters)[1:]
+
+    def call(self: Layer, x: Any, training: bool = False, **kwargs: Any) -> Any:
+        if takes_training:
+            kwargs["training"] = training
+        free = [n for n in names if n not in kwargs and n not in ("training", "mask")]
+        return user_call(self, **dict(zip(free, x, strict=False)), **kwargs)
+
+    return call
+
+
+def _spread_or_plain(plain: Any, spread: Any) -> Any:
+    """The call of a layer that takes one tensor or several: spread if this instance was
+    called with several (``_spreads_inputs``)."""
+
+    @functools.wraps(plain)
+    def call(self: Layer, x: Any, *args: Any, **kwargs: Any) -> Any:
+        return (spread if self._spreads_inputs else plain)(self, x, *args, **kwargs)
+
+    return call
+
+
+def _is_tensor_like(value: Any) -> bool:
+    return isinstance(value, (Tensor, SymbolicTensor, np.ndarray)) or hasattr(
+        value, "__cuda_array_interface__"
+    )
 
 
 def _with_mask(user_call: Any, takes_training: bool) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins  # ops.any, all, sum, max and min are Keras'; these are Python's
 import math
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -394,8 +395,16 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``."""
+    """exp(x) / sum(exp(x)) along ``axis``; over an axis of size 1 (always 1) it warns, as
+    Keras does."""
     x = convert_to_tensor(x)
+    if isinstance(axis, int) and -x.ndim <= axis < x.ndim and x.shape[axis] == 1:
+        warnings.warn(
+            f"You are using a softmax over axis {axis} of a tensor of shape {x.shape}. This "
+            "axis has size 1. The softmax operation will always return the value 1, which is "
+            "likely not what you intended. Did you mean to use a sigmoid instead?",
+            stacklevel=2,
+        )
     return _along_last(F.softmax, x, axis)
 
 

@@ -233,3 +233,53 @@ def test_a_layer_of_several_tensors_takes_the_later_ones_by_name():
     t, z = (rng.random((8, 4)) > 0.5).astype(np.float32), rng.normal(size=(8, 4))
     out = model.predict([t, z.astype(np.float32), np.ones((8, 1), np.float32)], verbose=0)
     np.testing.assert_allclose(out, np.exp(z) / np.exp(z).sum(-1, keepdims=True), rtol=1e-5)
+
+
+class OptionalEndpoint(L.Layer):
+    """keras.io's endpoint layer pattern (Keras 3): logits, then targets and sample weights
+    that may be left out (the inference model's call)."""
+
+    def call(self, logits, targets=None, sample_weight=None):
+        if targets is not None:
+            weight = 1.0 if sample_weight is None else sample_weight
+            self.add_loss(ops.mean(ops.square(targets - logits) * weight))
+        return ops.sigmoid(logits)
+
+
+def test_a_layer_of_one_tensor_and_optional_ones_takes_them_as_keras_does(tmp_path):
+    logits_in, targets, weights = Input((2,)), Input((2,)), Input((1,))
+    full = OptionalEndpoint()
+    model = Model([logits_in, targets, weights], full(logits_in, targets, weights))
+    assert full.takes_list
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "│ input_layer_2[0]… │" in lines[0]  # connected to its three inputs, as in Keras
+    z, t = np.array([[0.0, 1.0]], np.float32), np.array([[1.0, 1.0]], np.float32)
+    w = np.array([[2.0]], np.float32)
+    model([z, t, w])
+    assert float(model.losses[0]) == pytest.approx(2 * np.mean((t - z) ** 2))
+    # Later tensors by name, one in the middle left out: each reaches its parameter.
+    skipping = OptionalEndpoint()
+    only_weights = Model([logits_in, weights], skipping(logits_in, sample_weight=weights))
+    only_weights([z, w])
+    assert only_weights.losses == []  # targets None: no loss, as the call says
+    by_name = OptionalEndpoint()
+    named = Model([logits_in, targets], by_name(logits=logits_in, targets=targets))
+    named([z, t])
+    assert float(named.losses[0]) == pytest.approx(np.mean((t - z) ** 2))
+    # One tensor: an ordinary layer, built for it, that refuses more later.
+    alone = OptionalEndpoint()
+    inference = Model(logits_in, alone(logits_in, targets=None))
+    np.testing.assert_allclose(inference.predict(z, verbose=0), 1 / (1 + np.exp(-z)), rtol=1e-6)
+    assert not alone.takes_list and inference.losses == []
+    with pytest.raises(TypeError, match="was built for one input tensor"):
+        alone(logits_in, targets)
+    with pytest.raises(TypeError, match="called without its input \\('logits'\\)"):
+        OptionalEndpoint()(targets=targets)
+    # Saved and loaded, the graph calls it with its three tensors again.
+    model.save(tmp_path / "endpoint.keras")
+    loaded = minicnn.saving.load_model(
+        tmp_path / "endpoint.keras", custom_objects={"OptionalEndpoint": OptionalEndpoint}
+    )
+    loaded([z, t, w])
+    assert float(loaded.losses[0]) == pytest.approx(float(model.losses[0]))

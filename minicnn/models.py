@@ -222,9 +222,16 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self._require_graph()
         return list(self._graph_outputs)
 
+    # A subclassed model's input as its first call gave it: None (one tensor), the keys of
+    # a dict (sorted, as Keras flattens dicts), or the length of a list or tuple.
+    _input_tree: Any = None
+
     @property
     def _input_count(self) -> int:
-        return max(1, len(self._graph_inputs)) if not self._subclassed else 1
+        if self._subclassed:
+            tree = self._input_tree
+            return 1 if tree is None else tree if isinstance(tree, int) else len(tree)
+        return max(1, len(self._graph_inputs))
 
     @property
     def _output_count(self) -> int:
@@ -244,6 +251,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         by them."""
         if self._input_keys is not None:
             return list(self._input_keys)
+        tree = self._input_tree
+        if self._subclassed and tree is not None:  # a dict's keys, or a list's places
+            return list(tree) if isinstance(tree, tuple) else [f"input_{i}" for i in range(tree)]
         return [t.name for t in self._graph_inputs]
 
     def _as_output_list(self, values: Any) -> Any:
@@ -330,7 +340,12 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 )
 
     def _run_call(self, x: Tensor, training: bool) -> Tensor:
-        """A subclassed model's call(), given ``training`` when it takes it."""
+        """A subclassed model's call(), given ``training`` when it takes it, and its input
+        in the structure its first call had (a dict by key, a list)."""
+        tree = self._input_tree
+        if tree is not None:
+            leaves = list(x) if isinstance(x, (list, tuple)) else [x]
+            x = dict(zip(tree, leaves, strict=True)) if isinstance(tree, tuple) else leaves
         if "training" in inspect.signature(self.call).parameters:
             return self.call(x, training=training)
         return self.call(x)
@@ -399,7 +414,10 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         subclassed model is built by running call() once on a sample of zeros: each layer
         makes its weights when it is first called, as in Keras."""
         if self._subclassed:
-            shape = sample_shape(input_shape)
+            several = isinstance(input_shape, list)
+            if several and self._input_tree is None:
+                self._input_tree = len(input_shape)  # build([shape, shape]): a list
+            shape = [sample_shape(s) for s in input_shape] if several else sample_shape(input_shape)
 
             logs: list[dict] = []
 
@@ -519,6 +537,46 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         input of that shape, the batch axis first (one per output for several); sizes the
         model leaves open come out as that input gives them."""
         return self._zeros_output_shape(input_shape)
+
+    def takes_input_tree(self, x: Any) -> bool:
+        """Whether x is a subclassed model's structured input, as Keras takes it: a dict of
+        arrays, or a list or tuple of them; it fixes the structure of the model's input."""
+        if isinstance(x, dict):
+            leaves = list(x.values())
+        elif isinstance(x, (list, tuple)) and x:
+            leaves = list(x)
+            if not all(hasattr(v, "shape") for v in leaves):
+                return False  # a list of samples, not of inputs
+        else:
+            return False
+        tree = tuple(sorted(x)) if isinstance(x, dict) else len(leaves)
+        if self._input_tree is None and not self.built:
+            self._input_tree = tree
+        elif isinstance(self._input_tree, tuple) and tree == len(self._input_tree):
+            return True  # a dict's values, flattened in its keys' order (fit's batches)
+        elif self._input_tree != tree:
+            raise ValueError(
+                f"Model '{self.name}' takes {self._describe_tree(self._input_tree)}; got "
+                f"{self._describe_tree(tree)}."
+            )
+        return True
+
+    @staticmethod
+    def _describe_tree(tree: Any) -> str:
+        if tree is None:
+            return "one array"
+        return f"a dict of {list(tree)}" if isinstance(tree, tuple) else f"a list of {tree}"
+
+    def _called_on_tree(self, x: Any, training: bool) -> Any:
+        leaves = [x[k] for k in self._input_tree] if isinstance(x, dict) else list(x)
+        tensors = [
+            t if isinstance(t, Tensor) else Tensor(backend.to_device(t, self.device))
+            for t in leaves
+        ]
+        if not self.built:
+            self._build_batch = int(tensors[0].shape[0])
+            self._build_sample_shape([t.shape[1:] for t in tensors])
+        return self._masked_forward(tensors if len(tensors) > 1 else tensors[0], training)
 
     def _zeros_output_shape(self, input_shape: Any) -> Any:
         """The output's shape (a list for several outputs) of a pass on one sample of
@@ -683,6 +741,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def _called(self, x: Any, training: bool) -> Any:
         if is_symbolic(x) and self._output_count > 1:
             return self._connect_outputs(x)
+        if self._subclassed and not is_symbolic(x) and self.takes_input_tree(x):
+            return self._called_on_tree(x, training)
         if self._input_count > 1:
             if is_symbolic(x):
                 return self._connect(list(x))

@@ -318,6 +318,8 @@ class Trainer:
     def _prepare(self, x: Any, y: Any = None, batch_size: int | None = None) -> tuple[Any, Any]:
         """Checked x (and y), on the model's device: a GPU gets the whole set in one copy.
         With several inputs (outputs), x (y) is a tuple of arrays, one per input (output)."""
+        if self._subclassed and self.takes_input_tree(x):
+            return self._prepare_several(x, y, batch_size)
         if self._input_count > 1 or self._output_count > 1:
             return self._prepare_several(x, y)
         x = as_input_batch(x, self.sample_input_shape, self.name, self._input_dtypes()[0])
@@ -334,12 +336,14 @@ class Trainer:
 
     def _input_dtypes(self) -> list[str | None]:
         """Each Input's dtype ("string" for texts), None where it has none."""
-        inputs = getattr(self, "_graph_inputs", None) or [None]
+        inputs = getattr(self, "_graph_inputs", None) or [None] * self._input_count
         return [getattr(t, "_dtype", None) for t in inputs]
 
-    def _prepare_several(self, x: Any, y: Any) -> tuple[Any, Any]:
+    def _prepare_several(self, x: Any, y: Any, batch_size: int | None = None) -> tuple[Any, Any]:
         names = self.input_names
         shapes = self.sample_input_shape if self._input_count > 1 else [self.sample_input_shape]
+        if not self.built:  # a subclassed model's first data: a dict or list of arrays
+            shapes = [None] * len(names)
         xs = _one_per(x, names, "x", "input")
         arrays = [
             as_input_batch(a, shape, f"{self.name}' input '{name}", dtype)
@@ -350,6 +354,10 @@ class Trainer:
                 f"The inputs of model '{self.name}' hold different numbers of samples: "
                 f"{[len(a) for a in arrays]}."
             )
+        if not self.built:  # for the first batch's shapes, as Keras builds
+            n = len(arrays[0])
+            self._build_batch = n if batch_size is None else min(n, batch_size)
+            self._build_sample_shape([a.shape[1:] for a in arrays])
         on_device = [backend.to_device(a, self.device) for a in arrays]
         x_dev = tuple(on_device) if self._input_count > 1 else on_device[0]
         if y is None:

@@ -545,9 +545,10 @@ def test_the_conv_lstm_example_prints_what_keras_prints(monkeypatch, capsys):
 def test_the_endpoint_layer_pattern_prints_what_keras_prints(monkeypatch, capsys):
     """keras.io's endpoint layer pattern (Keras 3): a layer whose call takes logits and,
     optionally, targets and sample weights, called with three tensors (the training model,
-    compiled without a loss: the layer adds it) and with one (the inference model).
-    minicnn spread a call's tensors only when two or more were required, and read the
-    second as ``training``."""
+    compiled without a loss: the layer adds it) and with one (the inference model), and a
+    subclassed model whose input is a dict, its endpoint called by keywords. minicnn spread a
+    call's tensors only when two or more were required, read the second as ``training``,
+    and took one array alone as a subclassed model's input."""
     keras_lines = [
         "│ logistic_endpoint   │ (None, 1)         │          0 │ dense[0][0],      │\n"
         "│ (LogisticEndpoint)  │                   │            │ targets[0][0],    │\n"
@@ -556,5 +557,7 @@ def test_the_endpoint_layer_pattern_prints_what_keras_prints(monkeypatch, capsys
         "[0.09228000044822693, 0.09284999966621399, 0.09151999652385712]",
         "(5, 1) [1.0, 1.0, 1.0, 1.0, 1.0]\n0 1 0.18725\n"
         "LogisticEndpoint ['inputs', 'targets', 'sample_weight']",
+        "{'loss': [0.35478, 0.35318]}\n['log_reg/dense_2/kernel', 'log_reg/dense_2/bias'] 1 "
+        "0.35229\n(40, 1)",
     ]
     prints_keras_lines("endpoint_layer_pattern", keras_lines, monkeypatch, capsys)

@@ -204,3 +204,79 @@ def test_training_reaches_inner_layers_called_without_it_as_in_keras():
     flips = [L.RandomFlip("horizontal")(images).data for _ in range(20)]
     assert any(not np.array_equal(f, images) for f in flips)
     np.testing.assert_array_equal(L.RandomFlip()(images, training=False).data, images)
+
+
+class TwoInputNet(Model):
+    """A subclassed model of a dict of inputs (keras.io's endpoint layer pattern, LogReg)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.image = L.Dense(3)
+        self.meta = L.Dense(3)
+
+    def call(self, inputs):
+        return self.image(inputs["image"]) + self.meta(inputs["meta"])
+
+
+class PairNet(Model):
+    """The same with a list of inputs, unpacked in call."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.image = L.Dense(3)
+        self.meta = L.Dense(3)
+
+    def call(self, inputs):
+        image, meta = inputs
+        return self.image(image) + self.meta(meta)
+
+
+def test_a_subclassed_model_of_a_dict_or_a_list_of_inputs_trains_as_the_functional_one(
+    tmp_path,
+):
+    rng = np.random.default_rng(0)
+    image = rng.standard_normal((32, 5)).astype(np.float32)
+    meta = rng.standard_normal((32, 2)).astype(np.float32)
+    y = image[:, :3] - meta[:, :1]
+
+    def functional():
+        a, b = Input((5,), name="image"), Input((2,), name="meta")
+        return Model({"image": a, "meta": b}, L.Add()([L.Dense(3)(a), L.Dense(3)(b)]))
+
+    start = [rng.standard_normal(s).astype(np.float32) for s in ((5, 3), (3,), (2, 3), (3,))]
+    histories = []
+    for make, data in (
+        (functional, {"image": image, "meta": meta}),
+        (TwoInputNet, {"meta": meta, "image": image}),  # by key, whatever their order
+        (PairNet, [image, meta]),
+    ):
+        model = make()
+        model.compile(optimizers.SGD(0.05), "mse")
+        model(data)  # built by its first call, as in Keras
+        model.set_weights(start)
+        history = model.fit(data, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        histories.append(history.history["loss"])
+        assert model.predict(data, verbose=0).shape == (32, 3)
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-6)
+    assert histories[2] == histories[1]
+    # fit builds an unbuilt one; build takes a list of shapes.
+    fitted = TwoInputNet()
+    fitted.compile(optimizers.SGD(0.05), "mse")
+    fitted.fit({"image": image, "meta": meta}, y, epochs=1, verbose=0)
+    built = PairNet()
+    built.build([(None, 5), (None, 2)])
+    assert [w.shape for w in built.weights] == [(5, 3), (3,), (2, 3), (3,)]
+    net = TwoInputNet()
+    out = net({"image": image[:4], "meta": meta[:4]})
+    assert out.shape == (4, 3) and net.input_names == ["image", "meta"]
+    message = r"takes a dict of \['image', 'meta'\]; got a dict of \['extra', 'image'\]"
+    with pytest.raises(ValueError, match=message):
+        net({"image": image, "extra": meta})
+    net.save_weights(tmp_path / "two.weights.h5")
+    again = TwoInputNet()
+    again({"image": image[:1], "meta": meta[:1]})
+    again.load_weights(tmp_path / "two.weights.h5")
+    np.testing.assert_array_equal(
+        again.predict({"image": image, "meta": meta}, verbose=0),
+        net.predict({"image": image, "meta": meta}, verbose=0),
+    )

@@ -59,3 +59,32 @@ model([data["inputs"][:4], data["targets"][:4], data["sample_weight"][:4]])
 print(len(inference_model.losses), len(model.losses), round(float(model.losses[0]), 5))
 endpoint = model.layers[-1]
 print(type(endpoint).__name__, [t.name for t in model.inputs])
+
+
+class LogReg(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1)
+        self.logistic_endpoint = LogisticEndpoint()
+
+    def call(self, inputs):
+        # Note that all inputs should be in the first argument
+        # since we want to be able to call `model.fit(inputs)`.
+        logits = self.dense(inputs["inputs"])
+        preds = self.logistic_endpoint(
+            logits=logits,
+            targets=inputs["targets"],
+            sample_weight=inputs["sample_weight"],
+        )
+        return preds
+
+
+model = LogReg()
+model(data)
+model.set_weights([np.full((12, 1), 0.1, "float32"), np.zeros(1, "float32")])
+model.compile(keras.optimizers.Adam(1e-3))
+history = model.fit(data, epochs=2, batch_size=8, shuffle=False, verbose=0)
+print({k: [round(v, 5) for v in vs] for k, vs in history.history.items()})
+model(data)
+print([w.path for w in model.weights], len(model.losses), round(float(model.losses[0]), 5))
+print(model.predict(data, batch_size=8, verbose=0).shape)

@@ -5,6 +5,7 @@ loading when registered or given in ``custom_objects``)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from functools import partial
@@ -14,6 +15,7 @@ from . import activation_ops as A
 from . import backend, registry
 from . import functions as F
 from .autograd import Tensor
+from .layer_base import SymbolicTensor
 
 Activation = Callable[[Tensor], Tensor]
 
@@ -186,11 +188,32 @@ _BY_NAME: dict[str, Activation] = {
     "sparsemax": sparsemax,
     **{name: partial(A.elementwise, name) for name in A.ELEMENTWISE},
 }
+
+
+def _symbolic_through_ops(function: Activation, name: str) -> Activation:
+    """An activation that, on a functional model's symbolic tensor, is the ``minicnn.ops``
+    function of its name (a layer of the graph, as Keras' activations call its ops)."""
+
+    @functools.wraps(function)
+    def activation(x: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(x, SymbolicTensor):
+            op = getattr(_ops(), name, None)
+            if op is None:
+                raise TypeError(f"activations.{name} takes Tensors, not a symbolic tensor.")
+            return op(x, *args, **kwargs)
+        return function(x, *args, **kwargs)
+
+    return activation
+
+
+_BY_NAME = {
+    name: function if name == "linear" else _symbolic_through_ops(function, name)
+    for name, function in _BY_NAME.items()
+}
 _BY_NAME["swish"] = _BY_NAME["silu"]  # Keras' other names
 _BY_NAME["hard_swish"] = _BY_NAME["hard_silu"]
-for _name in A.ELEMENTWISE:  # softplus, softsign, exponential, silu, hard_sigmoid, ...
-    globals()[_name] = _BY_NAME[_name]
-swish, hard_swish = _BY_NAME["swish"], _BY_NAME["hard_swish"]
+for _name, _function in list(_BY_NAME.items()):  # the module's names: the wrapped ones
+    globals()[_name] = _function
 _NAME_OF = {id(fn): name for name, fn in reversed(list(_BY_NAME.items()))}
 
 

@@ -283,32 +283,47 @@ def _check_count(owner: str, name: str, value: Any) -> None:
         raise ValueError(f"{owner} {name} must be an int >= 0, got {value!r}.")
 
 
-# Directions the 'auto' mode knows: fit's logs are loss and accuracy, plus their val_ forms.
-_DIRECTIONS = {"loss": "min", "accuracy": "max"}
-
-
 class _Monitor:
-    """Which way a logged quantity improves, and whether a value beats a reference."""
+    """Which way a logged quantity improves, and whether a value beats a reference. In the
+    'auto' mode the model tells, when training starts, as in Keras: the loss goes down, and
+    a compiled metric of that name goes its way (accuracies up, errors down)."""
 
     def __init__(self, owner: str, monitor: str, mode: str, min_delta: float = 0.0) -> None:
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max', got {mode!r}.")
-        if mode == "auto":
-            mode = _DIRECTIONS.get(monitor.removeprefix("val_"), "")
-            if not mode:
-                raise ValueError(
-                    f"{owner} cannot tell whether {monitor!r} should go down or up; pass "
-                    f"mode='min' or mode='max'."
-                )
         self.owner = owner
         self.monitor = monitor
         self.mode = mode
         self.min_delta = abs(float(min_delta))
 
-    def worst(self) -> float:
+    def settle(self, model: Any) -> None:
+        """The 'auto' mode made 'min' or 'max' by the model's metrics (Keras' rule)."""
+        if self.mode != "auto":
+            return
+        name = self.monitor.removeprefix("val_")
+        found = "min" if name == "loss" else None
+        for metric in _compiled_metrics(model):
+            direction = getattr(metric, "_direction", None)
+            if metric.name == name and direction:
+                found = "max" if direction == "up" else "min"
+        if found is None:
+            raise ValueError(
+                f"{self.owner} callback received monitor={self.monitor}, but Keras isn't able "
+                "to automatically determine whether that metric should be maximized or "
+                "minimized. Pass `mode='max'` in order to monitor based on the highest metric "
+                "value, or pass `mode='min'` in order to use the lowest value."
+            )
+        self.mode = found
+
+    def worst(self) -> float | None:
+        """Where the best value starts: None (the first value is best) until settled."""
+        if self.mode == "auto":
+            return None
         return math.inf if self.mode == "min" else -math.inf
 
-    def improves(self, value: float, reference: float) -> bool:
+    def improves(self, value: float, reference: float | None) -> bool:
+        if reference is None:
+            return True
         if self.mode == "min":
             return value + self.min_delta < reference
         return value - self.min_delta > reference
@@ -324,6 +339,14 @@ class _Monitor:
             )
             return None
         return float(logs[self.monitor])
+
+
+def _compiled_metrics(model: Any) -> list[Any]:
+    """The metrics compile made (inside Keras' CompileMetrics), which the 'auto' mode reads."""
+    found: list[Any] = []
+    for metric in getattr(model, "metrics", None) or []:
+        found.extend(getattr(metric, "metrics", []) if hasattr(metric, "metrics") else [])
+    return found
 
 
 class EarlyStopping(Callback):
@@ -363,6 +386,7 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self._watch.settle(self.model)  # here, as Keras: the model's metrics are built
         current = self._watch.value(logs)
         if current is None or epoch < self.start_from_epoch:
             return
@@ -462,6 +486,7 @@ class ModelCheckpoint(Callback):
     def _save(self, epoch: int, batch: int | None, logs: dict[str, float]) -> None:
         path = self._path(epoch, batch, logs)
         if self.save_best_only:
+            self._watch.settle(self.model)
             current = self._watch.value(logs)
             if current is not None:  # without the value, save anyway, as Keras does
                 best = "None" if self.best is None else f"{self.best:.5f}"
@@ -585,6 +610,7 @@ class ReduceLROnPlateau(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         _log_learning_rates(self.model, logs)
+        self._watch.settle(self.model)
         current = self._watch.value(logs)
         if current is None:
             return

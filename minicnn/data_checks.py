@@ -101,9 +101,17 @@ def integer_ids(y: np.ndarray, owner: str) -> np.ndarray:
 
 
 def _one_per_sample(x: np.ndarray, input_shape: Any) -> np.ndarray:
-    """A flat array as one value per sample, as Keras takes it for an Input of shape (1,)."""
-    if input_shape is not None and x.ndim == 1 and tuple(input_shape) == (1,):
-        return x[:, None]
+    """x with its rank adjusted to the Input's, as Keras' functional models adjust it: an
+    axis of size 1 added where the Input ends in one (a flat array for an Input of shape
+    (1,), volumes of (depth, height, width) for one of (..., 1)), or a last axis of size 1
+    taken off where the Input has none."""
+    if input_shape is None:
+        return x
+    rank = len(input_shape)
+    if x.ndim == rank and rank and input_shape[-1] == 1:
+        return x[..., None]
+    if x.ndim == rank + 2 and x.shape[-1] == 1:
+        return x[..., 0]
     return x
 
 

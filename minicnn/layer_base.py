@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -368,17 +368,23 @@ class Layer:
                 items = list(value.values())
             else:
                 items = value if isinstance(value, (list, tuple)) else [value]
-            tracked = self.__dict__.setdefault("_tracked_layers", [])
             for item in items:
-                if isinstance(item, Layer) and all(item is not t for t in tracked):
-                    tracked.append(item)
-                elif getattr(item, "is_metric", False):  # Keras: its layer's metrics
-                    metrics = self.__dict__.setdefault("_tracked_metrics", [])
-                    if all(item is not m for m in metrics):
-                        metrics.append(item)
-                elif getattr(item, "is_variable", False) and "_weights" in self.__dict__:
-                    self._hold_variable(item)
+                self._track_item(item)
+            if type(value) is list:  # what is appended later is tracked too, as in Keras
+                value = TrackedList(value, self._track_item)
         super().__setattr__(name, value)
+
+    def _track_item(self, item: Any) -> None:
+        """A user's layer keeps what its code assigns: layers, metrics and variables."""
+        tracked = self.__dict__.setdefault("_tracked_layers", [])
+        if isinstance(item, Layer) and all(item is not t for t in tracked):
+            tracked.append(item)
+        elif getattr(item, "is_metric", False):  # Keras: its layer's metrics
+            metrics = self.__dict__.setdefault("_tracked_metrics", [])
+            if all(item is not m for m in metrics):
+                metrics.append(item)
+        elif getattr(item, "is_variable", False) and "_weights" in self.__dict__:
+            self._hold_variable(item)
 
     @property
     def metrics(self) -> list[Any]:
@@ -1544,6 +1550,41 @@ def sizes_found(compute: Any, input_shape: Any) -> Any:
             continue
         return _merged(first, second)
     raise failure
+
+
+class TrackedList(list):
+    """A list a layer (or a subclassed model) holds as an attribute, as Keras' ListWrapper:
+    what is appended, inserted or set in it later is tracked as if assigned."""
+
+    def __init__(self, items: Any, track: Callable[[Any], None]) -> None:
+        super().__init__(items)
+        self._track = track
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self._track(item)
+
+    def extend(self, items: Any) -> None:
+        items = list(items)
+        super().extend(items)
+        for item in items:
+            self._track(item)
+
+    def insert(self, index: Any, item: Any) -> None:
+        super().insert(index, item)
+        self._track(item)
+
+    def __iadd__(self, items: Any) -> TrackedList:
+        self.extend(items)
+        return self
+
+    def __setitem__(self, index: Any, item: Any) -> None:
+        super().__setitem__(index, item)
+        for one in item if isinstance(index, slice) else [item]:
+            self._track(one)
+
+    def __reduce__(self) -> Any:  # pickled and copied as the plain list it is
+        return (list, (list(self),))
 
 
 class KerasShape(tuple):

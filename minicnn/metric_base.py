@@ -110,6 +110,9 @@ class Metric:
 
     default_name = ""
     is_metric = True  # (what a layer that keeps one as an attribute tracks)
+    # Which way it improves, as Keras' ``_direction`` ("up", "down"; None: unknown): what
+    # the 'auto' mode of EarlyStopping, ModelCheckpoint and ReduceLROnPlateau reads.
+    _direction: str | None = None
     # Whether the score depends only on the order of the class scores; then logits serve as
     # well as probabilities, and a fused softmax needs no extra pass.
     ranks_only = False

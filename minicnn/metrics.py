@@ -286,6 +286,15 @@ class MeanMetricWrapper(Metric):
     def _target_reader(self) -> Any:
         return losses.Loss(name=self.name)
 
+    @property
+    def _direction(self) -> str | None:  # type: ignore[override]
+        """Down for a loss (a function of minicnn.losses, or a Loss), as Keras has it."""
+        fn = self.fn
+        loss_functions = (v for v in vars(losses).values() if callable(v))
+        if isinstance(fn, losses.Loss) or any(fn is v for v in loss_functions):
+            return "down"
+        return None
+
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, **self.fn_kwargs}
 
@@ -523,6 +532,53 @@ def serialize(metric: Metric, loss: Any = None) -> str | dict[str, Any]:
         if type(again) is type(metric) and again.get_config() == metric.get_config():
             return metric.name
     return metric.serialize()
+
+
+for _better_up in (
+    AUC,
+    Accuracy,
+    BinaryAccuracy,
+    BinaryIoU,
+    CategoricalAccuracy,
+    ConcordanceCorrelation,
+    CosineSimilarity,
+    F1Score,
+    FBetaScore,
+    IoU,
+    MeanIoU,
+    OneHotIoU,
+    OneHotMeanIoU,
+    PearsonCorrelation,
+    Precision,
+    PrecisionAtRecall,
+    R2Score,
+    Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SparseCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    SpecificityAtSensitivity,
+    TopKCategoricalAccuracy,
+):  # Keras' metrics of _direction "up"
+    _better_up._direction = "up"
+for _better_down in (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    Hinge,
+    KLDivergence,
+    LogCoshError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    OutputLoss,
+    Poisson,
+    RootMeanSquaredError,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+):  # "down" (and each output's loss of a model of several, which Keras leaves unknown)
+    _better_down._direction = "down"
 
 
 # Keras 3's metric functions (one value per sample): the accuracies, and the losses.

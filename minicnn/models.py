@@ -284,21 +284,25 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """A subclassed model tracks the layers its code assigns (one, or a list of them), in
         the order of assignment, as Keras does: they are its layers and hold its weights."""
         if not name.startswith("_") and name != "layers":
-            subclassed = getattr(self, "_subclassed", False)
             found = value if isinstance(value, (list, tuple)) else [value]
             for item in found:
-                if (
-                    subclassed
-                    and isinstance(item, Layer)
-                    and all(item is not k for k in self._operations)
-                ):
-                    item.to(self.device)
-                    self._operations.append(item)
-                elif getattr(item, "is_metric", False):  # Keras logs it after compile's
-                    tracked = self.__dict__.setdefault("_tracked_metrics", [])
-                    if all(item is not m for m in tracked):
-                        tracked.append(item)
+                self._track_assigned(item)
+            if type(value) is list and getattr(self, "_subclassed", False):
+                value = layer_base.TrackedList(value, self._track_assigned)
         super().__setattr__(name, value)
+
+    def _track_assigned(self, item: Any) -> None:
+        if (
+            getattr(self, "_subclassed", False)
+            and isinstance(item, Layer)
+            and all(item is not k for k in self._operations)
+        ):
+            item.to(self.device)
+            self._operations.append(item)
+        elif getattr(item, "is_metric", False):  # Keras logs it after compile's
+            tracked = self.__dict__.setdefault("_tracked_metrics", [])
+            if all(item is not m for m in tracked):
+                tracked.append(item)
 
     @property
     def serializable(self) -> bool:

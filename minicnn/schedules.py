@@ -4,25 +4,66 @@ the number of updates made before it (0 for the first)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
+import numpy as np
 
-def _positive(value: Any, name: str) -> float:
+
+def _positive(value: Any, name: str) -> Any:
+    """A positive number, kept as given (Keras' configs keep an int step count an int)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    return float(value)
+    return value
+
+
+_f32 = np.float32
+
+
+def _in_float32(call: Any) -> Any:
+    """A schedule's value as Keras gives it: a float32 (0.01 reads 0.009999999776482582)."""
+
+    @functools.wraps(call)
+    def value(self: LearningRateSchedule, step: int) -> float:
+        return float(np.float32(call(self, step)))
+
+    return value
 
 
 class LearningRateSchedule:
+    """The base of schedules, as Keras': a subclass gives ``__call__(step)`` and, to be
+    saved, ``get_config``; ``from_config`` calls the class with that dict. minicnn's own
+    give their values in float32, as Keras computes them."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__ and "__call__" in cls.__dict__:
+            cls.__call__ = _in_float32(cls.__dict__["__call__"])  # type: ignore[method-assign]
+
     def __call__(self, step: int) -> float:
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"Learning rate schedule '{type(self).__name__}' must override `__call__(self, step)`."
+        )
 
     def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"Learning rate schedule '{type(self).__name__}' must override `get_config()` in "
+            "order to be serializable."
+        )
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
+        return cls(**config)
 
     def serialize(self) -> dict[str, Any]:
-        return {"class_name": type(self).__name__, "config": self.get_config()}
+        """As Keras writes it in an optimizer's config and a model file."""
+        return {
+            "module": "keras.optimizers.schedules",
+            "class_name": type(self).__name__,
+            "config": self.get_config(),
+            "registered_name": None,
+        }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.get_config()})"
@@ -37,17 +78,19 @@ class ExponentialDecay(LearningRateSchedule):
         decay_steps: int,
         decay_rate: float,
         staircase: bool = False,
+        name: str | None = None,
     ) -> None:
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _positive(decay_steps, "decay_steps")
         self.decay_rate = _positive(decay_rate, "decay_rate")
         self.staircase = bool(staircase)
+        self.name = name or type(self).__name__
 
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** (
-            math.floor(p) if self.staircase else p
-        )
+        # In float32 throughout, as Keras computes: 0.01 * 0.96 is 0.009599999524652958.
+        p = _f32(step) / _f32(self.decay_steps)
+        p = np.floor(p) if self.staircase else p
+        return _f32(self.initial_learning_rate) * np.power(_f32(self.decay_rate), p)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -55,6 +98,7 @@ class ExponentialDecay(LearningRateSchedule):
             "decay_steps": self.decay_steps,
             "decay_rate": self.decay_rate,
             "staircase": self.staircase,
+            "name": self.name,
         }
 
 
@@ -62,17 +106,18 @@ class InverseTimeDecay(ExponentialDecay):
     """initial / (1 + decay_rate * step / decay_steps), the ratio floored with ``staircase``."""
 
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        return self.initial_learning_rate / (
-            1 + self.decay_rate * (math.floor(p) if self.staircase else p)
-        )
+        p = _f32(step) / _f32(self.decay_steps)
+        p = np.floor(p) if self.staircase else p
+        return _f32(self.initial_learning_rate) / (_f32(1) + _f32(self.decay_rate) * p)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
     """values[0] up to and including boundaries[0], values[1] up to boundaries[1], ...,
     values[-1] after the last boundary."""
 
-    def __init__(self, boundaries: list[int], values: list[float]) -> None:
+    def __init__(
+        self, boundaries: list[int], values: list[float], name: str = "PiecewiseConstant"
+    ) -> None:
         if len(values) != len(boundaries) + 1:
             raise ValueError(
                 f"PiecewiseConstantDecay needs one more value than boundaries, got "
@@ -82,6 +127,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
             raise ValueError(f"boundaries must increase, got {boundaries!r}.")
         self.boundaries = [int(b) for b in boundaries]
         self.values = [_positive(v, "each value") for v in values]
+        self.name = name
 
     def __call__(self, step: int) -> float:
         for boundary, value in zip(self.boundaries, self.values, strict=False):
@@ -90,7 +136,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return self.values[-1]
 
     def get_config(self) -> dict[str, Any]:
-        return {"boundaries": self.boundaries, "values": self.values}
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
 class PolynomialDecay(LearningRateSchedule):
@@ -104,23 +150,24 @@ class PolynomialDecay(LearningRateSchedule):
         end_learning_rate: float = 0.0001,
         power: float = 1.0,
         cycle: bool = False,
+        name: str = "PolynomialDecay",
     ) -> None:
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _positive(decay_steps, "decay_steps")
         self.end_learning_rate = _positive(end_learning_rate, "end_learning_rate")
         self.power = _positive(power, "power")
         self.cycle = bool(cycle)
+        self.name = name
 
     def __call__(self, step: int) -> float:
-        steps = self.decay_steps
+        step_, steps = _f32(step), _f32(self.decay_steps)
         if self.cycle:
-            steps = steps * max(1.0, math.ceil(step / steps))
+            steps = steps * (_f32(1) if step == 0 else np.ceil(step_ / steps))
         else:
-            step = min(step, steps)
-        fraction = (1 - step / steps) ** self.power
-        return (self.initial_learning_rate - self.end_learning_rate) * fraction + (
-            self.end_learning_rate
-        )
+            step_ = min(step_, steps)
+        fraction = np.power(_f32(1) - step_ / steps, _f32(self.power))
+        start, end = _f32(self.initial_learning_rate), _f32(self.end_learning_rate)
+        return (start - end) * fraction + end
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -129,6 +176,7 @@ class PolynomialDecay(LearningRateSchedule):
             "end_learning_rate": self.end_learning_rate,
             "power": self.power,
             "cycle": self.cycle,
+            "name": self.name,
         }
 
 
@@ -142,6 +190,7 @@ class CosineDecay(LearningRateSchedule):
         initial_learning_rate: float,
         decay_steps: int,
         alpha: float = 0.0,
+        name: str = "CosineDecay",
         warmup_target: float | None = None,
         warmup_steps: int = 0,
     ) -> None:
@@ -156,6 +205,7 @@ class CosineDecay(LearningRateSchedule):
         if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
             raise ValueError(f"warmup_steps must be a non-negative int, got {warmup_steps!r}.")
         self.warmup_steps = warmup_steps
+        self.name = name
 
     def __call__(self, step: int) -> float:
         peak = self.initial_learning_rate if self.warmup_target is None else self.warmup_target
@@ -173,6 +223,7 @@ class CosineDecay(LearningRateSchedule):
             "initial_learning_rate": self.initial_learning_rate,
             "decay_steps": self.decay_steps,
             "alpha": self.alpha,
+            "name": self.name,
             "warmup_target": self.warmup_target,
             "warmup_steps": self.warmup_steps,
         }
@@ -190,6 +241,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         t_mul: float = 2.0,
         m_mul: float = 1.0,
         alpha: float = 0.0,
+        name: str = "SGDRDecay",
     ) -> None:
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.first_decay_steps = _positive(first_decay_steps, "first_decay_steps")
@@ -197,6 +249,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha!r}.")
         self.alpha = float(alpha)
+        self.name = name
 
     def __call__(self, step: int) -> float:
         done = step / self.first_decay_steps
@@ -217,6 +270,7 @@ class CosineDecayRestarts(LearningRateSchedule):
             "t_mul": self.t_mul,
             "m_mul": self.m_mul,
             "alpha": self.alpha,
+            "name": self.name,
         }
 
 
@@ -238,7 +292,7 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     model file (``{"module", "class_name", "config", "registered_name"}``)."""
     if not isinstance(schedule, LearningRateSchedule):
         raise ValueError(f"serialize takes a LearningRateSchedule, got {schedule!r}.")
-    return {"module": "keras.optimizers.schedules", **schedule.serialize(), "registered_name": None}
+    return schedule.serialize()
 
 
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:

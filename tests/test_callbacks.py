@@ -146,8 +146,9 @@ def test_one_early_stopping_serves_several_fits():
 
 
 def test_monitor_problems_are_named():
-    with pytest.raises(ValueError, match="cannot tell whether 'f1'"):
-        EarlyStopping(monitor="f1")
+    # As Keras: 'auto' asks the model's metrics at the first epoch's end.
+    with pytest.raises(ValueError, match="received monitor=f1, but Keras isn't able to"):
+        fitted([EarlyStopping(monitor="f1")], epochs=1)
     with pytest.raises(ValueError, match="mode must be"):
         ModelCheckpoint("m.npz", mode="lowest")
     with pytest.raises(ValueError, match="patience"):
@@ -160,6 +161,28 @@ def test_monitor_problems_are_named():
     with pytest.warns(RuntimeWarning, match="'val_loss', which is not in the logs; they have"):
         _, history = fitted([EarlyStopping()], epochs=2)
     assert len(history.epoch) == 2
+
+
+def test_auto_mode_follows_the_direction_of_the_compiled_metric(tmp_path):
+    """Keras' MonitorCallback: 'loss' goes down; a metric of compile goes its own way (an
+    accuracy up, an error or a wrapped loss down), whatever its name ('acc', 'w')."""
+    x, labels = toy_data(48)
+    y = np.eye(3, dtype=np.float32)[labels]
+    model = small_cnn()
+    wrapped = minicnn.metrics.MeanMetricWrapper(minicnn.losses.mean_squared_error, name="w")
+    model.compile("adam", "categorical_crossentropy", metrics=["acc", "mae", wrapped])
+    watchers = {
+        "val_acc": EarlyStopping("val_acc", patience=5),
+        "val_loss": ReduceLROnPlateau("val_loss", patience=5),
+        "mae": ModelCheckpoint(
+            tmp_path / "m.weights.h5", "mae", save_best_only=True, save_weights_only=True
+        ),
+        "w": EarlyStopping("w", patience=5),
+    }
+    model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=list(watchers.values()))
+    modes = {name: callback._watch.mode for name, callback in watchers.items()}
+    assert modes == {"val_acc": "max", "val_loss": "min", "mae": "min", "w": "min"}
+    assert minicnn.metrics.AUC()._direction == "up" and minicnn.metrics.Mean()._direction is None
 
 
 def test_a_callback_can_stop_training_in_the_middle_of_an_epoch():

@@ -387,3 +387,57 @@ def test_a_users_call_arguments_eagerly_and_in_a_graph(tmp_path, device):
         L.Dense(2)(x, scale=2.0)
     with pytest.raises(TypeError, match="call arguments must be numbers"):
         layer(x, scale=np.ones(4))
+
+
+def test_layers_appended_to_a_list_attribute_later_are_tracked_as_in_keras():
+    """keras.io's mixed-dimension embeddings: a layer fills lists of sublayers in a loop
+    (``self.encoders = []``, then ``append``); a subclassed model too. Their weights are
+    the layer's, in the order appended."""
+
+    class Blocks(L.Layer):
+        def __init__(self):
+            super().__init__()
+            self.encoders = []
+            self.projectors = []
+            for units in (2, 3):
+                self.encoders.append(L.Dense(units))
+                self.projectors.append(L.Dense(4))
+            self.projectors += [L.Dense(4)]
+
+        def call(self, x):
+            total = self.projectors[2](x)
+            for encoder, projector in zip(self.encoders, self.projectors, strict=False):
+                total = total + projector(encoder(x))
+            return total
+
+    layer = Blocks()
+    layer(np.ones((2, 5), np.float32))
+    assert [tuple(w.shape) for w in layer.weights] == [
+        (5, 2),
+        (2,),
+        (2, 4),
+        (4,),
+        (5, 3),
+        (3,),
+        (3, 4),
+        (4,),
+        (5, 4),
+        (4,),
+    ]
+    assert type(layer.encoders) is not list and layer.encoders == layer.encoders[:]
+
+    class Stack(Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = []
+            self.blocks.extend([L.Dense(3), L.Dense(2)])
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    model = Stack()
+    model(np.ones((2, 4), np.float32))
+    assert [tuple(w.shape) for w in model.weights] == [(4, 3), (3,), (3, 2), (2,)]
+    assert len(model.layers) == 2

@@ -561,3 +561,48 @@ def test_the_endpoint_layer_pattern_prints_what_keras_prints(monkeypatch, capsys
         "0.35229\n(40, 1)",
     ]
     prints_keras_lines("endpoint_layer_pattern", keras_lines, monkeypatch, capsys)
+
+
+def test_the_volume_classification_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's 3D image classification from CT scans (cut to 8x8x6 volumes): Conv3D,
+    MaxPool3D and GlobalAveragePooling3D fed volumes without their channel axis (Keras'
+    functional models add it), metrics=["acc"] watched by EarlyStopping('val_acc') in the
+    'auto' mode, a staircase ExponentialDecay, and the best model saved and loaded. minicnn
+    refused the volumes and 'val_acc' in the auto mode, computed the schedule in float64,
+    and wrote its config without its name."""
+    keras_lines = [
+        "│ conv3d (Conv3D)                 │ (None, 6, 6, 4, 4)     │           112 │",
+        "│ max_pooling3d (MaxPooling3D)    │ (None, 3, 3, 2, 4)     │             0 │",
+        " Total params: 197 (788.00 B)",
+        "[0.009999999776482582, 0.009999999776482582, 0.009599999524652958, 0.009215999394655228]",
+        "{'acc': [0.25, 0.75, 0.875], 'loss': [0.7268, 0.6823, 0.6696], 'val_acc': [0.5, 0.5, "
+        "0.5], 'val_loss': [0.6944, 0.6963, 0.6949]}\n3 0.0084935 12",
+        "3dcnn ['loss', 'compile_metrics'] {'module': 'keras.optimizers.schedules', "
+        "'class_name': 'ExponentialDecay', 'config': {'initial_learning_rate': 0.01, "
+        "'decay_steps': 3, 'decay_rate': 0.96, 'staircase': True, 'name': 'ExponentialDecay'}, "
+        "'registered_name': None}",
+        "This model is 49.68 percent confident that CT scan is normal",
+    ]
+    prints_keras_lines("volume_classification", keras_lines, monkeypatch, capsys)
+
+
+def test_the_memory_efficient_embeddings_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's memory-efficient embeddings (ids for StringLookup, which needs TensorFlow
+    in Keras 3): a quotient-remainder embedding of ops.floor_divide and ops.mod, a
+    mixed-dimension one whose blocks' layers fill lists in a loop, and
+    keras.activations.sigmoid on a functional model's tensor. minicnn tracked only the
+    layers a list held when assigned, and its activations took no symbolic tensor."""
+    keras_lines = [
+        "│ movie_embedding     │ (None, 8)         │        216 │ movie_id[0][0]    │",
+        "│ sigmoid (Sigmoid)   │ (None, 1)         │          0 │ dot_similarity[0… │",
+        " Total params: 352 (1.38 KB)",
+        "['user_embedding/embedding/embeddings', 'user_embedding/embedding_1/embeddings', "
+        "'movie_embedding/embedding_2/embeddings', 'movie_embedding/embedding_3/embeddings', "
+        "'movie_embedding/dense/kernel', 'movie_embedding/dense/bias', "
+        "'movie_embedding/embedding_4/embeddings', 'movie_embedding/dense_1/kernel', "
+        "'movie_embedding/dense_1/bias']",
+        "{'loss': [3.3431, 3.0985, 2.9091], 'mae': [1.5876, 1.5265, 1.4765], 'val_loss': "
+        "[3.3142, 3.2905, 3.2768], 'val_mae': [1.5563, 1.5575, 1.5588]}\n"
+        "[[2.531599998474121], [2.6501998901367188]]",
+    ]
+    prints_keras_lines("memory_efficient_embeddings", keras_lines, monkeypatch, capsys)

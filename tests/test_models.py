@@ -357,7 +357,8 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "x,y,error,match",
     [
-        (np.zeros((4, 8, 8)), np.zeros(4), ValueError, r"expects input of shape \(None, 8, 8, 1\)"),
+        # (4, 8, 8) would do: Keras adds the channel axis of size 1, as minicnn does.
+        (np.zeros((4, 8)), np.zeros(4), ValueError, r"expects input of shape \(None, 8, 8, 1\)"),
         (np.zeros((4, 8, 8, 3)), np.zeros(4), ValueError, r"got x of shape \(4, 8, 8, 3\)"),
         (np.array([["a"] * 64] * 4).reshape(4, 8, 8, 1), np.zeros(4), TypeError, "numeric"),
         (np.zeros((0, 8, 8, 1)), np.zeros(0), ValueError, "x is empty"),
@@ -639,3 +640,15 @@ def test_compile_config_round_trips_as_in_keras():
     assert [m.name for m in twin.metrics[1].metrics] == [m.name for m in model.metrics[1].metrics]
     assert [m.name for m in model.metrics[1].metrics] == names
     assert twin.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+
+def test_inputs_a_rank_off_with_an_axis_of_size_one_are_adjusted_as_in_keras():
+    """Keras' functional models add a last axis of size 1 that x lacks (volumes for an
+    Input of (..., 1)) and take one off that x has more."""
+    model = Sequential([Input((4, 4, 1)), L.Flatten(), L.Dense(2)])
+    x = np.random.default_rng(0).random((3, 4, 4)).astype(np.float32)
+    expected = model.predict(x[..., None], verbose=0)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+    flat = Sequential([Input((4,)), L.Dense(2)])
+    v = np.ones((3, 4, 1), np.float32)
+    np.testing.assert_array_equal(flat.predict(v, verbose=0), flat.predict(v[..., 0], verbose=0))

@@ -14,9 +14,11 @@ from minicnn.optimizers import schedules
 
 def test_exponential_and_inverse_time_decay():
     s = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
-    assert s(0) == 0.1 and s(10) == pytest.approx(0.05) and s(5) == pytest.approx(0.1 * 0.5**0.5)
+    # Values in float32, as Keras gives them.
+    assert s(0) == np.float32(0.1) and s(10) == pytest.approx(0.05)
+    assert s(5) == pytest.approx(0.1 * 0.5**0.5)
     stairs = schedules.ExponentialDecay(0.1, 10, 0.5, staircase=True)
-    assert stairs(9) == 0.1 and stairs(15) == pytest.approx(0.05)
+    assert stairs(9) == np.float32(0.1) and stairs(15) == pytest.approx(0.05)
     inverse = schedules.InverseTimeDecay(0.1, decay_steps=4, decay_rate=0.5)
     assert inverse(8) == pytest.approx(0.1 / 2) and inverse(2) == pytest.approx(0.1 / 1.25)
     assert schedules.InverseTimeDecay(0.1, 4, 0.5, staircase=True)(7) == pytest.approx(0.1 / 1.5)
@@ -24,7 +26,8 @@ def test_exponential_and_inverse_time_decay():
 
 def test_piecewise_constant_decay_includes_each_boundary_in_the_segment_before():
     s = schedules.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])
-    assert [s(0), s(10), s(11), s(20), s(21), s(1000)] == [1.0, 1.0, 0.5, 0.5, 0.1, 0.1]
+    tenth = np.float32(0.1)
+    assert [s(0), s(10), s(11), s(20), s(21), s(1000)] == [1.0, 1.0, 0.5, 0.5, tenth, tenth]
     with pytest.raises(ValueError, match="one more value than boundaries"):
         schedules.PiecewiseConstantDecay([10], [1.0])
     with pytest.raises(ValueError, match="boundaries must increase"):

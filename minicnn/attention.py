@@ -812,4 +812,4 @@ class Permute(Layer):
         return transpose(x, (0, *self.dims))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "dims": list(self.dims)}
+        return {**super().get_config(), "dims": tuple(self.dims)}

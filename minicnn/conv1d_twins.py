@@ -55,7 +55,7 @@ class _OneRow:
         config = super().get_config()
         for key in self._pairs:
             if config.get(key) is not None:
-                config[key] = [config[key][1]]
+                config[key] = (config[key][1],)
         return config
 
 

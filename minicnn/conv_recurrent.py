@@ -247,10 +247,10 @@ class _ConvLSTM(StartsFromStates, RecurrentOptions):
         return {
             **super().get_config(),
             "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
+            "kernel_size": tuple(self.kernel_size),
+            "strides": tuple(self.strides),
             "padding": self.padding,
-            "dilation_rate": list(self.dilation_rate),
+            "dilation_rate": tuple(self.dilation_rate),
             "activation": self.activation_name,
             "recurrent_activation": self.recurrent_activation_name,
             "use_bias": self.use_bias,

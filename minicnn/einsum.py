@@ -343,7 +343,7 @@ class EinsumDense(Quantizable, LowRankAdaptation, _Activated):
         return {
             **config,
             "equation": self.equation,
-            "output_shape": list(self.partial_output_shape),
+            "output_shape": tuple(self.partial_output_shape),
             "bias_axes": self.bias_axes,
             **self._lora_config(),
             **self._quantized_policy_config(),

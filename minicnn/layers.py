@@ -411,10 +411,10 @@ class _Convolution(ConvolutionOp, _Activated):
         return {
             **super().get_config(),
             "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
+            "kernel_size": tuple(self.kernel_size),
+            "strides": tuple(self.strides),
             "padding": self.padding,
-            "dilation_rate": list(self.dilation_rate),
+            "dilation_rate": tuple(self.dilation_rate),
             "groups": self.groups,
         }
 
@@ -510,8 +510,8 @@ class _TransposedConvolution(_Activated):
         return {
             **super().get_config(),
             "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
+            "kernel_size": tuple(self.kernel_size),
+            "strides": tuple(self.strides),
             "padding": self.padding,
             "output_padding": None if self.output_padding is None else list(self.output_padding),
         }
@@ -601,11 +601,11 @@ class DepthwiseConv2D(_Activated):
         config["depthwise_regularizer"] = config.pop("kernel_regularizer")
         return {
             **config,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
+            "kernel_size": tuple(self.kernel_size),
+            "strides": tuple(self.strides),
             "padding": self.padding,
             "depth_multiplier": self.depth_multiplier,
-            "dilation_rate": list(self.dilation_rate),
+            "dilation_rate": tuple(self.dilation_rate),
         }
 
 
@@ -882,7 +882,7 @@ class Reshape(Layer):
         return F.reshape(x, (x.shape[0], *self.compute_output_shape(x.shape[1:])))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "target_shape": list(self.target_shape)}
+        return {**super().get_config(), "target_shape": tuple(self.target_shape)}
 
 
 class Lambda(Layer):

@@ -60,8 +60,8 @@ class _Pooling(Layer):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            "pool_size": list(self.pool_size),
-            "strides": list(self.strides),
+            "pool_size": tuple(self.pool_size),
+            "strides": tuple(self.strides),
             "padding": self.padding,
         }
 

@@ -64,7 +64,7 @@ class _ZeroPadding(Layer):
         return F.ZeroPad(self.padding)(x)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "padding": [list(p) for p in self.padding]}
+        return {**super().get_config(), "padding": tuple(tuple(p) for p in self.padding)}
 
 
 class ZeroPadding2D(_ZeroPadding):
@@ -97,7 +97,7 @@ class _Cropping(Layer):
         return F.Crop(self.cropping)(x)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "cropping": [list(c) for c in self.cropping]}
+        return {**super().get_config(), "cropping": tuple(tuple(c) for c in self.cropping)}
 
 
 class Cropping2D(_Cropping):
@@ -129,7 +129,7 @@ class UpSampling2D(Layer):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            "size": list(self.size),
+            "size": tuple(self.size),
             "interpolation": self.interpolation,
         }
 

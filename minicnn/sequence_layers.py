@@ -140,10 +140,10 @@ class Conv1D(ConvolutionOp, _Activated):
         return {
             **super().get_config(),
             "filters": self.filters,
-            "kernel_size": [self.kernel_size],
-            "strides": [self.strides],
+            "kernel_size": (self.kernel_size,),
+            "strides": (self.strides,),
             "padding": self.padding,
-            "dilation_rate": [self.dilation_rate],
+            "dilation_rate": (self.dilation_rate,),
             "groups": self.groups,
         }
 
@@ -181,8 +181,8 @@ class _Pooling1D(Layer):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            "pool_size": [self.pool_size],
-            "strides": [self.strides],
+            "pool_size": (self.pool_size,),
+            "strides": (self.strides,),
             "padding": self.padding,
         }
 

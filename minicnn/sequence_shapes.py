@@ -40,7 +40,7 @@ class ZeroPadding1D(Layer):
         return _as_sequence(F.ZeroPad(((0, 0), self.padding))(_as_image(x)))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "padding": list(self.padding)}
+        return {**super().get_config(), "padding": tuple(self.padding)}
 
 
 class Cropping1D(Layer):
@@ -61,7 +61,7 @@ class Cropping1D(Layer):
         return _as_sequence(F.Crop(((0, 0), self.cropping))(_as_image(x)))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "cropping": list(self.cropping)}
+        return {**super().get_config(), "cropping": tuple(self.cropping)}
 
 
 class UpSampling1D(Layer):

@@ -89,7 +89,7 @@ class UpSampling3D(Layer):
         return F.UpSample(self.size)(x)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "size": list(self.size)}
+        return {**super().get_config(), "size": tuple(self.size)}
 
 
 class SpatialDropout3D(SpatialDropout2D):

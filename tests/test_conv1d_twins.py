@@ -81,8 +81,8 @@ def test_weight_layouts_config_and_saving(tmp_path):
         (5,),
     ]
     config = model.layers[0].get_config()
-    assert config["kernel_size"] == [3] and config["strides"] == [2]
-    assert model.layers[1].get_config()["dilation_rate"] == [1]
+    assert config["kernel_size"] == (3,) and config["strides"] == (2,)  # tuples, as Keras
+    assert model.layers[1].get_config()["dilation_rate"] == (1,)
     x = np.random.default_rng(0).standard_normal((4, 12, 3)).astype(np.float32)
     model.compile("adam", "mse")
     model.fit(x, np.zeros((4, 22, 5), np.float32), verbose=0)

@@ -606,3 +606,19 @@ def test_the_memory_efficient_embeddings_example_prints_what_keras_prints(monkey
         "[[2.531599998474121], [2.6501998901367188]]",
     ]
     prints_keras_lines("memory_efficient_embeddings", keras_lines, monkeypatch, capsys)
+
+
+def test_the_convmixer_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's ConvMixer: a patch stem, depthwise and pointwise convolutions with gelu,
+    batch norm and residual Adds, AdamW, the best weights kept by ModelCheckpoint on
+    val_accuracy and loaded back, and the depthwise kernels found by their config's
+    kernel_size, which Keras gives as a tuple (minicnn gave lists)."""
+    keras_lines = [
+        "Training data samples: 24",
+        " Total params: 658 (2.57 KB)",
+        "Test accuracy: 12.5%\n{'accuracy': [0.0417, 0.125, 0.125], 'loss': [2.3331, 2.3221, "
+        "2.3126], 'val_accuracy': [0.125, 0.125, 0.125], 'val_loss': [2.2584, 2.2609, 2.2634]}",
+        "(2, 2, 3, 8) 0.3227\n5 depthwise_conv2d (3, 3, 8, 1)\n12 depthwise_conv2d_1 (3, 3, 8, 1)"
+        "\n0.0001",
+    ]
+    prints_keras_lines("convmixer", keras_lines, monkeypatch, capsys)

@@ -62,7 +62,6 @@ def run_experiment(model):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     checkpoint_filepath = os.path.join("/tmp", f"convmixer_{sys.argv[1]}.weights.h5")
     checkpoint_callback = keras.callbacks.ModelCheckpoint(
         checkpoint_filepath,
@@ -84,7 +83,6 @@ def run_experiment(model):
     _, accuracy = model.evaluate(x_val, y_val, verbose=0)
     print(f"Test accuracy: {round(accuracy * 100, 2)}%")
     os.remove(checkpoint_filepath)
-    del folder
     return history, model
 
 

@@ -622,3 +622,23 @@ def test_the_convmixer_example_prints_what_keras_prints(monkeypatch, capsys):
         "\n0.0001",
     ]
     prints_keras_lines("convmixer", keras_lines, monkeypatch, capsys)
+
+
+def test_the_eanet_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's EANet (external attention, in keras.ops): patches by
+    ops.image.extract_patches, ops.reshape and ops.transpose on a functional model's
+    tensors, a Softmax over axis 2 and a double normalization by ops.sum, Dense with
+    activation=ops.gelu, label smoothing, AdamW and TopKCategoricalAccuracy. It printed
+    what Keras prints at once; kept so that it goes on doing so."""
+    keras_lines = [
+        "x_train shape: (40, 8, 8, 3) - y_train shape: (40, 5)\nPatch size: 2 X 2 = 4 \n"
+        "Patches per image: 16",
+        "│ patch_extract       │ (None, 16, 12)    │          0 │ data_augmentatio… │",
+        "│ transpose           │ (None, 8, 16, 4)  │          0 │ reshape[0][0]     │",
+        "│ sum (Sum)           │ (None, 8, 16, 1)  │          0 │ softmax[0][0]     │",
+        " Total params: 1,784 (6.97 KB)",
+        "{'accuracy': [0.25, 0.25], 'loss': [1.6424, 1.619], 'top-5-accuracy': [1.0, 1.0], "
+        "'val_accuracy': [0.375, 0.375], 'val_loss': [1.5847, 1.5827], 'val_top-5-accuracy': "
+        "[1.0, 1.0]}\nTest loss: 1.6\nTest accuracy: 30.0%\nTest top 5 accuracy: 100.0%",
+    ]
+    prints_keras_lines("eanet", keras_lines, monkeypatch, capsys)

@@ -369,6 +369,11 @@ class Mean(Metric):
         self.update_state(values, sample_weight)
         return self.result()
 
+    @property
+    def count(self) -> np.ndarray:
+        """Keras' ``count`` variable: the (weighted) number of values given so far."""
+        return np.asarray(backend.to_numpy(self._seen), dtype=np.float32)
+
     def check(self, loss: Any) -> None:
         raise ValueError(
             f"Metric '{self.name}' ({type(self).__name__}) adds up values given to "

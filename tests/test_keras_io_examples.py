@@ -642,3 +642,17 @@ def test_the_eanet_example_prints_what_keras_prints(monkeypatch, capsys):
         "[1.0, 1.0]}\nTest loss: 1.6\nTest accuracy: 30.0%\nTest top 5 accuracy: 100.0%",
     ]
     prints_keras_lines("eanet", keras_lines, monkeypatch, capsys)
+
+
+def test_the_sklearn_metric_callback_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's scikit-learn metric callback (Keras 3: set_model, no tf.summary): a
+    callback that predicts at each epoch's end and averages scikit-learn's per-class
+    Jaccard scores with a Mean metric. minicnn's Mean had no ``count``."""
+    keras_lines = [
+        "x_train shape: (48, 10, 10, 1)\n48 train samples",
+        "True\n{'accuracy': [0.2778, 0.25, 0.25], 'loss': [1.7263, 1.6799, 1.6432], "
+        "'val_accuracy': [0.3333, 0.3333, 0.3333], 'val_loss': [2.0478, 1.9745, 1.9103]}",
+        "[('jaccard_score', 0.0561, 1), ('jaccard_score', 0.0812, 2), "
+        "('jaccard_score', 0.1066, 3)]\n3.5 3.5 6.0",
+    ]
+    prints_keras_lines("sklearn_metric_callbacks", keras_lines, monkeypatch, capsys)

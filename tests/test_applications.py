@@ -338,3 +338,22 @@ def test_feature_extractors_take_images_of_any_size(build):
 def test_nasnet_says_it_needs_a_fixed_size():
     with pytest.raises(ValueError, match="NASNet needs a fixed input size"):
         A.NASNetMobile(weights=None, include_top=False, input_shape=(None, None, 3))
+
+
+def test_input_tensor_is_the_models_input_as_in_keras():
+    """Keras' input_tensor: an Input is the model's own; a layer's output on one brings the
+    layers before it into the model (its inputs are the Inputs it comes from)."""
+    from minicnn import Input
+    from minicnn import layers as L
+
+    image = Input((32, 32, 3))
+    model = A.MobileNetV2(weights=None, alpha=0.35, include_top=False, input_tensor=image)
+    assert model.inputs[0] is image and model.output_shape == (None, 1, 1, 1280)
+    raw = Input((32, 32, 3), name="raw")
+    scaled = L.Rescaling(1 / 255, name="scale")(raw)
+    resnet = A.ResNet50(weights=None, include_top=False, input_tensor=scaled, pooling="avg")
+    assert resnet.inputs[0] is raw and resnet.layers[1].name == "scale"
+    plain = A.ResNet50(weights=None, include_top=False, input_shape=(32, 32, 3), pooling="avg")
+    assert resnet.count_params() == plain.count_params()
+    with pytest.raises(ValueError, match="input_tensor must be a symbolic tensor"):
+        A.VGG16(weights=None, input_tensor=np.zeros((1, 32, 32, 3)))

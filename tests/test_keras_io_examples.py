@@ -656,3 +656,18 @@ def test_the_sklearn_metric_callback_example_prints_what_keras_prints(monkeypatc
         "('jaccard_score', 0.1066, 3)]\n3.5 3.5 6.0",
     ]
     prints_keras_lines("sklearn_metric_callbacks", keras_lines, monkeypatch, capsys)
+
+
+def test_the_efficientnet_fine_tuning_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's fine-tuning of EfficientNetB0 (weights=None, 32x32 images): the
+    application built on input_tensor, frozen whole (model.trainable = False), a new top,
+    then its last 20 layers unfrozen but batch norm and recompiled. minicnn's applications
+    refused input_tensor."""
+    keras_lines = [
+        "EfficientNet 241 rescaling top_activation\n4 314 4058534\n"
+        "{'accuracy': [0.375, 0.625], 'loss': [1.428, 1.122]}\n12 306\n"
+        "['block7a_expand_conv', 'block7a_expand_activation', 'block7a_dwconv', "
+        "'block7a_activation', 'block7a_se_squeeze', 'block7a_se_reshape']\n"
+        "{'accuracy': [0.625], 'loss': [1.074]}",
+    ]
+    prints_keras_lines("efficientnet_fine_tuning", keras_lines, monkeypatch, capsys)

@@ -9,17 +9,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import layers as L
+from ..layer_base import SymbolicTensor
 from ..models import Model
+from ..utils import get_source_inputs
 
 Tensor = Any  # a symbolic tensor of the model's graph
 
 RESNET_BN = {"epsilon": 1.001e-5}  # the batch norm of Keras' ResNet and DenseNet
 
 
-def image_input(input_shape: Any, default: int, min_size: int) -> Any:
+def image_input(input_shape: Any, default: int, min_size: int, input_tensor: Any = None) -> Any:
     """Keras' obtain_input_shape, for channels-last images: the default square with 3
     channels, or the given shape (at least ``min_size`` pixels a side; with weights=None a
-    top's sizes follow it, as in Keras; a None size is unknown, for a feature extractor)."""
+    top's sizes follow it, as in Keras; a None size is unknown, for a feature extractor).
+    ``input_tensor`` (Keras' argument: an Input, or a layer's output) is the input itself;
+    the model then starts from the Inputs it comes from."""
+    if input_tensor is not None:
+        if not isinstance(input_tensor, SymbolicTensor):
+            raise ValueError(
+                "input_tensor must be a symbolic tensor (keras.Input(...), or a layer's output "
+                f"on one); got {type(input_tensor).__name__}."
+            )
+        input_shape = input_shape or input_tensor.sample_shape
     if input_shape is None:
         return L.Input((default, default, 3))
     shape = tuple(input_shape)
@@ -29,7 +40,7 @@ def image_input(input_shape: Any, default: int, min_size: int) -> Any:
         raise ValueError(
             f"Input size must be at least {min_size}x{min_size}; Received: input_shape={shape}"
         )
-    return L.Input(shape)
+    return input_tensor if input_tensor is not None else L.Input(shape)
 
 
 def weights_path(weights: Any) -> str | None:
@@ -51,7 +62,7 @@ def weights_path(weights: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Options:
-    """The arguments every Keras application takes (``input_tensor`` aside: refused)."""
+    """The arguments every Keras application takes."""
 
     include_top: bool = True
     weights: Any = "imagenet"
@@ -60,6 +71,7 @@ class Options:
     classes: int = 1000
     classifier_activation: Any = "softmax"
     name: str = ""
+    input_tensor: Any = None
 
 
 def finish(
@@ -77,7 +89,8 @@ def finish(
             x = L.Dense(options.classes, activation=activation, name="predictions")(x)
     else:
         x = feature_pooling(x, options.pooling, names=True)
-    model = Model(inputs, x, name=options.name)
+    sources = get_source_inputs(inputs)  # an input_tensor's own Inputs, as Keras'
+    model = Model(sources[0] if len(sources) == 1 else sources, x, name=options.name)
     if path is not None:
         model.load_weights(path)
     return model
@@ -109,9 +122,15 @@ def application(
         classifier_activation: Any = "softmax",
         name: str = model_name,
     ) -> Model:
-        no_input_tensor(input_tensor)
         options = Options(
-            include_top, weights, input_shape, pooling, classes, classifier_activation, name
+            include_top,
+            weights,
+            input_shape,
+            pooling,
+            classes,
+            classifier_activation,
+            name,
+            input_tensor,
         )
         return builder(options)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import layers as L
 from ..models import Model, Sequential
-from ._base import Options, Tensor, feature_pooling, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, feature_pooling, finish, image_input
 from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 CONFIGS = {  # depths and channels of the four stages
@@ -58,9 +58,8 @@ def _convnext(
     drop_path_rate: float = 0.0,
     layer_scale_init_value: float | None = 1e-6,
 ) -> Model:
-    no_input_tensor(input_tensor)
     depths, dims = CONFIGS[size]
-    inputs = image_input(input_shape, 224, 32)
+    inputs = image_input(input_shape, 224, 32, input_tensor)
     x = inputs
     if include_preprocessing and inputs.sample_shape[-1] == 3:
         mean = [0.485 * 255, 0.456 * 255, 0.406 * 255]

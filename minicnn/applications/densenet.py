@@ -36,7 +36,7 @@ def _transition(x: Tensor, name: str) -> Tensor:
 
 
 def _densenet(blocks: tuple[int, int, int, int], options: Options) -> Model:
-    inputs = image_input(options.input_shape, 224, 32)
+    inputs = image_input(options.input_shape, 224, 32, options.input_tensor)
     x = L.ZeroPadding2D(((3, 3), (3, 3)))(inputs)
     x = L.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
     x = L.BatchNormalization(**RESNET_BN, name="conv1_bn")(x)

@@ -142,7 +142,7 @@ def _efficientnet(
     options: Options,
     drop_connect_rate: float = 0.2,
 ) -> Model:
-    inputs = image_input(options.input_shape, default_size, 32)
+    inputs = image_input(options.input_shape, default_size, 32, options.input_tensor)
     x = L.Rescaling(1.0 / 255.0)(inputs)
     x = L.Normalization(axis=-1)(x)
     x = L.ZeroPadding2D(correct_pad(x.sample_shape[:2], 3), name="stem_conv_pad")(x)

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import layers as L
 from ..models import Model
-from ._base import Options, Tensor, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, finish, image_input
 from .efficientnet import CONV_KERNEL_INITIALIZER, classifier, squeeze_excite
 from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
@@ -135,7 +135,7 @@ def _efficientnet_v2(
     dropout_rate: float = 0.2,
     drop_connect_rate: float = 0.2,
 ) -> Model:
-    inputs = image_input(options.input_shape, default_size, 32)
+    inputs = image_input(options.input_shape, default_size, 32, options.input_tensor)
     stages = STAGES.get(variant, B_STAGES)
     x = inputs
     if include_preprocessing:
@@ -185,9 +185,15 @@ def _family(variant: str, width: float, depth: float, size: int) -> Callable[...
         include_preprocessing: bool = True,
         name: str = model_name,
     ) -> Model:
-        no_input_tensor(input_tensor)
         options = Options(
-            include_top, weights, input_shape, pooling, classes, classifier_activation, name
+            include_top,
+            weights,
+            input_shape,
+            pooling,
+            classes,
+            classifier_activation,
+            name,
+            input_tensor,
         )
         return _efficientnet_v2(variant, width, depth, size, options, include_preprocessing)
 

@@ -51,7 +51,7 @@ def _reduction(x: Tensor, chains: list[list[tuple[int, int, int]]], name: str) -
 
 
 def _inception_resnet_v2(options: Options) -> Model:
-    inputs = image_input(options.input_shape, 299, 75)
+    inputs = image_input(options.input_shape, 299, 75, options.input_tensor)
     x = _conv_bn(inputs, 32, 3, strides=2, padding="valid")
     x = _conv_bn(x, 32, 3, padding="valid")
     x = _conv_bn(x, 64, 3)

@@ -88,7 +88,7 @@ def _mixed_8(x: Tensor, index: int) -> Tensor:
 
 
 def _inception_v3(options: Options) -> Model:
-    inputs = image_input(options.input_shape, 299, 75)
+    inputs = image_input(options.input_shape, 299, 75, options.input_tensor)
     x = _conv_bn(inputs, 32, (3, 3), strides=2, padding="valid")
     x = _conv_bn(x, 32, (3, 3), padding="valid")
     x = _conv_bn(x, 64, (3, 3))

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import layers as L
 from ..models import Model
-from ._base import Options, Tensor, correct_pad, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, correct_pad, finish, image_input
 from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 
@@ -31,8 +31,7 @@ def MobileNet(  # noqa: N802
 ) -> Model:
     """Keras' MobileNet (Howard et al., 2017): depthwise separable blocks, width ``alpha``;
     4,253,864 parameters at alpha 1 with the top."""
-    no_input_tensor(input_tensor)
-    inputs = image_input(input_shape, 224, 32)
+    inputs = image_input(input_shape, 224, 32, input_tensor)
     x = L.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(
         inputs
     )
@@ -121,8 +120,7 @@ def MobileNetV2(  # noqa: N802
 ) -> Model:
     """Keras' MobileNetV2 (Sandler et al., 2018): inverted residual blocks, width ``alpha``;
     3,538,984 parameters at alpha 1 with the top."""
-    no_input_tensor(input_tensor)
-    inputs = image_input(input_shape, 224, 32)
+    inputs = image_input(input_shape, 224, 32, input_tensor)
     first = _make_divisible(32 * alpha, 8)
     x = L.Conv2D(first, 3, strides=2, padding="same", use_bias=False, name="Conv1")(inputs)
     x = L.BatchNormalization(**_BN_V2, name="bn_Conv1")(x)

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import layers as L
 from ..models import Model
-from ._base import Options, Tensor, correct_pad, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, correct_pad, finish, image_input
 from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 from .mobilenet import _make_divisible
 
@@ -137,8 +137,7 @@ def _mobilenet_v3(
     include_preprocessing: bool,
     name: str,
 ) -> Model:
-    no_input_tensor(input_tensor)
-    inputs = image_input(input_shape, 224, 32)
+    inputs = image_input(input_shape, 224, 32, input_tensor)
     kernel, activation = (3, _relu) if minimalistic else (5, _hard_swish)
     x = inputs
     if include_preprocessing:

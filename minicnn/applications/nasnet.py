@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import layers as L
 from ..models import Model
-from ._base import Options, Tensor, correct_pad, finish, image_input, no_input_tensor
+from ._base import Options, Tensor, correct_pad, finish, image_input
 from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F401
 
 _BN = {"momentum": 0.9997, "epsilon": 1e-3}
@@ -163,7 +163,7 @@ def _nasnet(
     skip_reduction: bool,
     multiplier: int = 2,
 ) -> Model:
-    inputs = image_input(options.input_shape, default_size, 32)
+    inputs = image_input(options.input_shape, default_size, 32, options.input_tensor)
     if None in inputs.sample_shape:
         raise ValueError(
             "NASNet needs a fixed input size: its blocks compare the sizes of their inputs as "
@@ -205,9 +205,15 @@ def _family(
         classes: int = 1000,
         classifier_activation: Any = "softmax",
     ) -> Model:
-        no_input_tensor(input_tensor)
         options = Options(
-            include_top, weights, input_shape, pooling, classes, classifier_activation, "NASNet"
+            include_top,
+            weights,
+            input_shape,
+            pooling,
+            classes,
+            classifier_activation,
+            "NASNet",
+            input_tensor,
         )
         return _nasnet(options, size, penultimate, blocks, stem, skip)
 

@@ -64,7 +64,7 @@ def _stack(x: Tensor, filters: int, blocks: int, stride: int, name: str, v2: boo
 
 
 def _resnet(depths: tuple[int, int, int, int], v2: bool, options: Options) -> Model:
-    inputs = image_input(options.input_shape, 224, 32)
+    inputs = image_input(options.input_shape, 224, 32, options.input_tensor)
     x = L.ZeroPadding2D(((3, 3), (3, 3)), name="conv1_pad")(inputs)
     x = L.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
     if not v2:

@@ -11,7 +11,7 @@ from .imagenet_utils import decode_predictions, family_preprocessing  # noqa: F4
 
 
 def _vgg(convs: tuple[int, ...], options: Options) -> Model:
-    inputs = image_input(options.input_shape, 224, 32)
+    inputs = image_input(options.input_shape, 224, 32, options.input_tensor)
     x = inputs
     for block, (count, filters) in enumerate(
         zip(convs, (64, 128, 256, 512, 512), strict=True), start=1

@@ -30,7 +30,7 @@ def _downsampling_block(x: Tensor, filters: tuple[int, int], block: int, first: 
 
 
 def _xception(options: Options) -> Model:
-    inputs = image_input(options.input_shape, 299, 71)
+    inputs = image_input(options.input_shape, 299, 71, options.input_tensor)
     x = L.Conv2D(32, 3, strides=2, use_bias=False, name="block1_conv1")(inputs)
     x = L.BatchNormalization(name="block1_conv1_bn")(x)
     x = L.Activation("relu", name="block1_conv1_act")(x)

@@ -671,3 +671,19 @@ def test_the_efficientnet_fine_tuning_example_prints_what_keras_prints(monkeypat
         "{'accuracy': [0.625], 'loss': [1.074]}",
     ]
     prints_keras_lines("efficientnet_fine_tuning", keras_lines, monkeypatch, capsys)
+
+
+def test_the_ner_transformers_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's named-entity recognition with transformers: a subclassed model of custom
+    layers (a Sequential inside), built by a first call, and a Loss subclass that masks the
+    padding itself with a SparseCategoricalCrossentropy(reduction=None). It printed what
+    Keras prints at once; kept so that it goes on doing so."""
+    keras_lines = [
+        "22 ['ner_model/token_and_position_embedding/embedding/embeddings', "
+        "'ner_model/token_and_position_embedding/embedding_1/embeddings', "
+        "'ner_model/transformer_block/multi_head_attention/query/kernel', "
+        "'ner_model/transformer_block/multi_head_attention/query/bias']",
+        "custom_ner_loss sum_over_batch_size\n1.67259\n{'loss': [1.7413, 1.6951, 1.6588]}\n"
+        "[2, 0, 2, 2, 0, 2, 0, 2, 0, 2] [2, 4, 4, 1, 2, 3, 4, 2, 3, 1]\n1.6414",
+    ]
+    prints_keras_lines("ner_transformers", keras_lines, monkeypatch, capsys)

@@ -687,3 +687,17 @@ def test_the_ner_transformers_example_prints_what_keras_prints(monkeypatch, caps
         "[2, 0, 2, 2, 0, 2, 0, 2, 0, 2] [2, 4, 4, 1, 2, 3, 4, 2, 3, 1]\n1.6414",
     ]
     prints_keras_lines("ner_transformers", keras_lines, monkeypatch, capsys)
+
+
+def test_the_bidirectional_lstm_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's bidirectional LSTM on IMDB (reviews of word ids): pad_sequences, an
+    Input of any length, two Bidirectional LSTMs. It printed what Keras prints at once;
+    kept so that it goes on doing so."""
+    keras_lines = [
+        "40 Training sequences\n(40, 12) int32 [4, 1, 9, 40, 32, 45, 25, 30, 48, 36, 31, 27]",
+        " Total params: 2,045 (7.99 KB)",
+        "{'accuracy': [0.525, 0.525], 'loss': [0.7106, 0.7077], 'val_accuracy': [0.2, 0.2], "
+        "'val_loss': [0.8532, 0.8438]}\n"
+        "[0.39419999718666077, 0.3952000141143799, 0.39160001277923584]",
+    ]
+    prints_keras_lines("bidirectional_lstm_imdb", keras_lines, monkeypatch, capsys)

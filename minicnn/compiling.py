@@ -177,29 +177,60 @@ class Compiler:
             self.optimizer = optimizers.LossScaleOptimizer(self.optimizer)
         self.optimizer.weight_paths = self._weight_paths()
         self.optimizer.scoped_paths = self._scoped_weight_paths()
+        self.__dict__.pop("_pending_outputs", None)
         if self._output_count > 1:
             self._compile_outputs(loss, metrics, loss_weights, weighted_metrics)
+        elif self._subclassed and not self.built and loss is not DEFAULT_LOSS:
+            # A subclassed model not called yet: its first call tells how many outputs
+            # the losses are for, as Keras builds its compiled losses then.
+            self._pending_outputs = (loss, metrics, loss_weights, weighted_metrics)
+            if isinstance(loss, (list, tuple, dict)):
+                self.loss, self._loss_name, self._compiled_metrics = None, None, []
+                self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
+            else:
+                self._compile_one_output(loss, metrics, loss_weights, weighted_metrics)
         else:
-            if loss_weights is not None and loss_weights not in ([1], [1.0], 1, 1.0):
-                raise ValueError("loss_weights weight the losses of a model with several outputs.")
-            # loss=None: a train_step of the model's own computes the loss (as in Keras).
-            self.loss = None if loss is None else losses.get(loss)
-            # Keras' compile config keeps a loss given by name as that name ("mse").
-            self._loss_name = loss if isinstance(loss, str) else None
-            self._compiled_metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
-            plain = {m.name for m in self._compiled_metrics}
-            for spec in weighted_metrics or []:
-                self._compiled_metrics.append(_weighted(metrics_module.get(spec, self.loss), plain))
-            for metric in self._compiled_metrics:
-                if self.loss is not None:
-                    metric.check(self.loss)
-            self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
+            self._compile_one_output(loss, metrics, loss_weights, weighted_metrics)
         names = [m.name for m in self._logged_metrics]
         if len(set(names)) != len(names) or "loss" in names:
             raise ValueError(f"Metric names must differ from each other and from 'loss': {names}.")
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
         self._compiled_metric_specs = (metrics, weighted_metrics)
+
+    def _compile_one_output(
+        self, loss: Any, metrics: Any, loss_weights: Any, weighted_metrics: Any
+    ) -> None:
+        if isinstance(loss, (list, tuple)) and len(loss) == 1:  # one output's list, as Keras
+            loss = loss[0]
+            metrics = metrics[0] if metrics and isinstance(metrics[0], (list, tuple)) else metrics
+        if loss_weights is not None and loss_weights not in ([1], [1.0], 1, 1.0):
+            raise ValueError("loss_weights weight the losses of a model with several outputs.")
+        # loss=None: a train_step of the model's own computes the loss (as in Keras).
+        self.loss = None if loss is None else losses.get(loss)
+        # Keras' compile config keeps a loss given by name as that name ("mse").
+        self._loss_name = loss if isinstance(loss, str) else None
+        self._compiled_metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
+        plain = {m.name for m in self._compiled_metrics}
+        for spec in weighted_metrics or []:
+            self._compiled_metrics.append(_weighted(metrics_module.get(spec, self.loss), plain))
+        for metric in self._compiled_metrics:
+            if self.loss is not None:
+                metric.check(self.loss)
+        self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
+
+    def _compile_pending(self) -> None:
+        """compile's arguments for a subclassed model compiled before its first call, now
+        that the call has told how many outputs it gives."""
+        pending = self.__dict__.pop("_pending_outputs", None)
+        if pending is None:
+            return
+        if self._output_count > 1:
+            self._compile_outputs(*pending)
+        elif isinstance(pending[0], (list, tuple, dict)):
+            loss = pending[0]
+            loss = list(loss.values()) if isinstance(loss, dict) else loss
+            self._compile_one_output(list(loss), *pending[1:])
 
     def _weight_paths(self) -> dict[int, str]:
         """Each weight's path without the scopes its layer sits in ('dense/kernel' of

@@ -235,7 +235,10 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
     @property
     def _output_count(self) -> int:
-        return max(1, len(self._output_slots)) if not self._subclassed else 1
+        if self._subclassed:  # its first call tells: a list of outputs, or one
+            shape = self.__dict__.get("_subclass_output_shape")
+            return len(shape) if isinstance(shape, list) else 1
+        return max(1, len(self._output_slots))
 
     @property
     def output_names(self) -> list[str]:
@@ -243,6 +246,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         keys of a dict of outputs: the prefixes of a model with several outputs' log keys."""
         if self._output_keys is not None:
             return list(self._output_keys)
+        if self._subclassed:  # its outputs have no layers of their own to name them
+            return [f"output_{i}" for i in range(self._output_count)]
         return [t.layer.name for t in self._graph_outputs]
 
     @property
@@ -435,6 +440,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 self._subclass_output_shape = layer_base.sizes_found(probed, shape)
             if len(logs) == 2:  # each layer's shapes, None where they vary
                 layer_base.settle_logged_shapes(logs)
+            self._compile_pending()  # compile's losses per output, now that they are known
             return
         if self._input_count > 1:
             shapes = [sample_shape(shape) for shape in input_shape]

@@ -326,6 +326,8 @@ class Trainer:
         if not self.built:  # for the first batch's shape, as Keras builds (its batch size kept)
             self._build_batch = len(x) if batch_size is None else min(len(x), batch_size)
             self._build_sample_shape(x.shape[1:])
+            if self._output_count > 1:  # a subclassed model's call gave several outputs
+                return self._prepare_several(x, y)
         if y is None:
             return backend.to_device(x, self.device), None
         if self.loss is None:  # compiled without a loss: the model's own steps read y
@@ -340,7 +342,7 @@ class Trainer:
         return [getattr(t, "_dtype", None) for t in inputs]
 
     def _prepare_several(self, x: Any, y: Any, batch_size: int | None = None) -> tuple[Any, Any]:
-        names = self.input_names
+        names = self.input_names or ["input"]  # (a subclassed model's one array)
         shapes = self.sample_input_shape if self._input_count > 1 else [self.sample_input_shape]
         if not self.built:  # a subclassed model's first data: a dict or list of arrays
             shapes = [None] * len(names)

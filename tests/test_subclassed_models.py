@@ -280,3 +280,68 @@ def test_a_subclassed_model_of_a_dict_or_a_list_of_inputs_trains_as_the_function
         again.predict({"image": image, "meta": meta}, verbose=0),
         net.predict({"image": image, "meta": meta}, verbose=0),
     )
+
+
+class TwoHeads(Model):
+    """A subclassed model of two outputs: a class and a number."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = L.Dense(6, activation="relu")
+        self.kind = L.Dense(3, activation="softmax")
+        self.size = L.Dense(1)
+
+    def call(self, x):
+        h = self.hidden(x)
+        return [self.kind(h), self.size(h)]
+
+
+def test_a_subclassed_model_of_two_outputs_trains_with_a_loss_each_as_the_functional_one():
+    """As Keras: one loss (and metrics) per output, compiled before or after its first call
+    (which tells how many outputs there are); logs name them output_0, output_1."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 4)).astype(np.float32)
+    kind, size = rng.integers(0, 3, 32), x[:, :1] * 2
+
+    def functional():
+        inputs = Input((4,))
+        h = L.Dense(6, activation="relu")(inputs)
+        return Model(inputs, [L.Dense(3, activation="softmax")(h), L.Dense(1)(h)])
+
+    start = [
+        rng.standard_normal(s).astype(np.float32)
+        for s in ((4, 6), (6,), (6, 3), (3,), (6, 1), (1,))
+    ]
+    runs = []
+    for make, called_first in ((functional, True), (TwoHeads, True), (TwoHeads, False)):
+        model = make()
+        if called_first:
+            model(x[:1])
+        model.compile(
+            optimizers.SGD(0.05),
+            loss=["sparse_categorical_crossentropy", "mse"],
+            loss_weights=[1.0, 0.5],
+            metrics=[["accuracy"], []],
+        )
+        if not called_first:
+            model.build((None, 4))
+        model.set_weights(start)
+        history = model.fit(x, [kind, size], batch_size=8, epochs=2, shuffle=False, verbose=0)
+        runs.append(history.history["loss"])  # (the functional one's names differ)
+        assert [p.shape for p in model.predict(x, verbose=0)] == [(32, 3), (32, 1)]
+    assert list(history.history) == ["loss", "output_0_accuracy", "output_0_loss", "output_1_loss"]
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-6)
+    assert runs[2] == runs[1]
+    fitted = TwoHeads()  # compiled, then built by fit
+    fitted.compile("adam", loss=["sparse_categorical_crossentropy", "mse"])
+    logs = fitted.fit(x, [kind, size], epochs=1, verbose=0).history
+    assert set(logs) == {"loss", "output_0_loss", "output_1_loss"}
+    assert len(fitted.evaluate(x, [kind, size], verbose=0)) == 3
+    one_for_all = TwoHeads()  # one loss for every output, compiled before the first call
+    one_for_all.compile("adam", loss="mse")
+    logs = one_for_all.fit(x, [np.eye(3)[kind], size], epochs=1, verbose=0).history
+    assert set(logs) == {"loss", "output_0_loss", "output_1_loss"}
+    single = SmallNet()  # one output given as a list of one loss
+    single.compile("adam", loss=["sparse_categorical_crossentropy"], metrics=[["accuracy"]])
+    images, labels = toy_data(16)
+    assert set(single.fit(images, labels, epochs=1, verbose=0).history) == {"loss", "accuracy"}

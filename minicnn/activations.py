@@ -15,7 +15,6 @@ from . import activation_ops as A
 from . import backend, registry
 from . import functions as F
 from .autograd import Tensor
-from .layer_base import SymbolicTensor
 
 Activation = Callable[[Tensor], Tensor]
 
@@ -190,13 +189,21 @@ _BY_NAME: dict[str, Activation] = {
 }
 
 
+def _is_symbolic(x: Any) -> bool:
+    from .layer_base import SymbolicTensor
+
+    return isinstance(x, SymbolicTensor)
+
+
 def _symbolic_through_ops(function: Activation, name: str) -> Activation:
     """An activation that, on a functional model's symbolic tensor, is the ``minicnn.ops``
     function of its name (a layer of the graph, as Keras' activations call its ops)."""
 
     @functools.wraps(function)
     def activation(x: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(x, SymbolicTensor):
+        # A Tensor goes straight on; only something else may be symbolic (layer_base,
+        # which imports this module, is looked at then).
+        if not isinstance(x, Tensor) and _is_symbolic(x):
             op = getattr(_ops(), name, None)
             if op is None:
                 raise TypeError(f"activations.{name} takes Tensors, not a symbolic tensor.")

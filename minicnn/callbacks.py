@@ -343,10 +343,8 @@ class _Monitor:
 
 def _compiled_metrics(model: Any) -> list[Any]:
     """The metrics compile made (inside Keras' CompileMetrics), which the 'auto' mode reads."""
-    found: list[Any] = []
-    for metric in getattr(model, "metrics", None) or []:
-        found.extend(getattr(metric, "metrics", []) if hasattr(metric, "metrics") else [])
-    return found
+    entries = getattr(model, "metrics", None) or []
+    return [m for entry in entries for m in getattr(entry, "metrics", [])]
 
 
 class EarlyStopping(Callback):

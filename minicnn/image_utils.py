@@ -11,6 +11,7 @@ import numpy as np
 
 from .datasets.image_folders import COLOR_MODES
 from .fileio import atomic_write
+from .layer_base import channels_last
 
 # Keras' names of Pillow's resampling filters.
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
@@ -65,19 +66,11 @@ def load_img(
     return image
 
 
-def _data_format(data_format: str | None) -> str:
-    if data_format not in (None, "channels_last", "channels_first"):
-        raise ValueError(
-            f"data_format must be 'channels_last', 'channels_first' or None, got {data_format!r}."
-        )
-    return data_format or "channels_last"
-
-
 def img_to_array(img: Any, data_format: str | None = None, dtype: Any = None) -> np.ndarray:
     """A Pillow image as an array (height, width, channels), float32 by default, or
     (channels, height, width) with data_format='channels_first'; a grayscale image gets one
     channel."""
-    channels_first = _data_format(data_format) == "channels_first"
+    channels_first = channels_last(data_format, "img_to_array") == "channels_first"
     array = np.asarray(img, dtype=dtype or np.float32)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -93,7 +86,7 @@ def array_to_img(
     data_format='channels_first') as a Pillow image. ``scale`` maps its range onto 0..255
     first (x - min, then times 255 / max); the values are then cut to whole numbers, as
     Keras does, and a grayscale array above 255 becomes a 32-bit image (mode "I")."""
-    channels_first = _data_format(data_format) == "channels_first"
+    channels_first = channels_last(data_format, "array_to_img") == "channels_first"
     x = np.asarray(x, dtype=dtype or np.float32)
     if x.ndim == 3 and channels_first:
         x = x.transpose(1, 2, 0)
@@ -108,13 +101,13 @@ def array_to_img(
         if top:
             x = x / top
         x = x * 255
-    image = _pillow()
+    pil = _pillow()
     if x.shape[-1] == 1:
         if x.max() > 255:
-            return image.fromarray(x[:, :, 0].astype(np.int32), "I")
-        return image.fromarray(np.clip(x[:, :, 0], 0, 255).astype(np.uint8), "L")
+            return pil.fromarray(x[:, :, 0].astype(np.int32), "I")
+        return pil.fromarray(np.clip(x[:, :, 0], 0, 255).astype(np.uint8), "L")
     pixels = np.clip(x, 0, 255).astype(np.uint8)
-    return image.fromarray(pixels, "RGB" if x.shape[-1] == 3 else "RGBA")
+    return pil.fromarray(pixels, "RGB" if x.shape[-1] == 3 else "RGBA")
 
 
 def save_img(

@@ -284,7 +284,7 @@ class Layer:
             if not takes_keyword(user_call, "training"):
                 cls.call = _without_training(user_call)
             if cls._spread_names:
-                spread = _spreading_by_name(user_call, "training" in parameters)
+                spread = _spreading(user_call, "training" in parameters)
                 cls.call = _spread_or_plain(cls.call, spread)
             cls.call = _in_sample_shapes(cls.call, False)
 
@@ -1362,23 +1362,12 @@ def _without_training(user_call: Any) -> Any:
 
 
 def _spreading(user_call: Any, takes_training: bool) -> Any:
-    """A user's ``call(targets, logits, ...)``, called as minicnn calls layers: with the
-    list of its tensors, spread over its parameters."""
-
-    @functools.wraps(user_call)
-    def call(self: Layer, x: Any, training: bool = False, **kwargs: Any) -> Any:
-        if takes_training:
-            kwargs["training"] = training
-        return user_call(self, *x, **kwargs)
-
-    return call
-
-
-def _spreading_by_name(user_call: Any, takes_training: bool) -> Any:
-    """A user's ``call(logits, targets=None, ...)`` on a list of tensors: each goes to the
-    next of its parameters that the call's keyword arguments do not give."""
+    """A user's ``call(targets, logits, ...)`` or ``call(logits, targets=None, ...)``,
+    called as minicnn calls layers: with the list of its tensors, each going to the next of
+    its parameters that the call's keyword arguments do not give."""
     names = list(inspect.signature(user_call).parameters)[1:]
 
+    @functools.wraps(user_call)
     def call(self: Layer, x: Any, training: bool = False, **kwargs: Any) -> Any:
         if takes_training:
             kwargs["training"] = training
@@ -1400,9 +1389,7 @@ def _spread_or_plain(plain: Any, spread: Any) -> Any:
 
 
 def _is_tensor_like(value: Any) -> bool:
-    return isinstance(value, (Tensor, SymbolicTensor, np.ndarray)) or hasattr(
-        value, "__cuda_array_interface__"
-    )
+    return isinstance(value, (Tensor, SymbolicTensor, np.ndarray)) or backend.is_device_array(value)
 
 
 def _with_mask(user_call: Any, takes_training: bool) -> Any:

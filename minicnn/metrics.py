@@ -288,10 +288,11 @@ class MeanMetricWrapper(Metric):
 
     @property
     def _direction(self) -> str | None:  # type: ignore[override]
-        """Down for a loss (a function of minicnn.losses, or a Loss), as Keras has it."""
+        """Down for a loss (one of Keras' loss functions, or a Loss), as Keras has it."""
+        from .loss_functions import FUNCTIONS  # (imported after losses, which it reads)
+
         fn = self.fn
-        loss_functions = (v for v in vars(losses).values() if callable(v))
-        if isinstance(fn, losses.Loss) or any(fn is v for v in loss_functions):
+        if isinstance(fn, losses.Loss) or any(fn is f for f in FUNCTIONS.values()):
             return "down"
         return None
 
@@ -577,12 +578,11 @@ for _better_down in (
     MeanAbsolutePercentageError,
     MeanSquaredError,
     MeanSquaredLogarithmicError,
-    OutputLoss,
     Poisson,
     RootMeanSquaredError,
     SparseCategoricalCrossentropy,
     SquaredHinge,
-):  # "down" (and each output's loss of a model of several, which Keras leaves unknown)
+):  # Keras' metrics of _direction "down"
     _better_down._direction = "down"
 
 

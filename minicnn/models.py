@@ -548,9 +548,10 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         model leaves open come out as that input gives them."""
         return self._zeros_output_shape(input_shape)
 
-    def takes_input_tree(self, x: Any) -> bool:
+    def _takes_input_tree(self, x: Any) -> bool:
         """Whether x is a subclassed model's structured input, as Keras takes it: a dict of
-        arrays, or a list or tuple of them; it fixes the structure of the model's input."""
+        arrays, or a list or tuple of them. The first one fixes the structure of the model's
+        input (``_input_tree``); another one must have it."""
         if isinstance(x, dict):
             leaves = list(x.values())
         elif isinstance(x, (list, tuple)) and x:
@@ -576,17 +577,6 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         if tree is None:
             return "one array"
         return f"a dict of {list(tree)}" if isinstance(tree, tuple) else f"a list of {tree}"
-
-    def _called_on_tree(self, x: Any, training: bool) -> Any:
-        leaves = [x[k] for k in self._input_tree] if isinstance(x, dict) else list(x)
-        tensors = [
-            t if isinstance(t, Tensor) else Tensor(backend.to_device(t, self.device))
-            for t in leaves
-        ]
-        if not self.built:
-            self._build_batch = int(tensors[0].shape[0])
-            self._build_sample_shape([t.shape[1:] for t in tensors])
-        return self._masked_forward(tensors if len(tensors) > 1 else tensors[0], training)
 
     def _zeros_output_shape(self, input_shape: Any) -> Any:
         """The output's shape (a list for several outputs) of a pass on one sample of
@@ -751,8 +741,12 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def _called(self, x: Any, training: bool) -> Any:
         if is_symbolic(x) and self._output_count > 1:
             return self._connect_outputs(x)
-        if self._subclassed and not is_symbolic(x) and self.takes_input_tree(x):
-            return self._called_on_tree(x, training)
+        if self._subclassed and not is_symbolic(x) and self._takes_input_tree(x):
+            leaves = [x[k] for k in self._input_tree] if isinstance(x, dict) else list(x)
+            if not self.built:  # as Keras builds on the first call's shapes
+                self._build_batch = int(leaves[0].shape[0])
+                self._build_sample_shape([tuple(t.shape[1:]) for t in leaves])
+            x = leaves if len(leaves) > 1 else leaves[0]  # on to the arrays' own call
         if self._input_count > 1:
             if is_symbolic(x):
                 return self._connect(list(x))

@@ -318,7 +318,7 @@ class Trainer:
     def _prepare(self, x: Any, y: Any = None, batch_size: int | None = None) -> tuple[Any, Any]:
         """Checked x (and y), on the model's device: a GPU gets the whole set in one copy.
         With several inputs (outputs), x (y) is a tuple of arrays, one per input (output)."""
-        if self._subclassed and self.takes_input_tree(x):
+        if self._subclassed and self._takes_input_tree(x):
             return self._prepare_several(x, y, batch_size)
         if self._input_count > 1 or self._output_count > 1:
             return self._prepare_several(x, y)

@@ -80,5 +80,6 @@ def test_bad_input_is_named(tmp_path, picture):
         utils.load_img(path, interpolation="cubic")
     with pytest.raises(ValueError, match="with 1, 3 or 4 channels"):
         utils.array_to_img(np.zeros((4, 4, 2)))
-    with pytest.raises(ValueError, match="data_format must be 'channels_last', 'channels_first'"):
+    message = "img_to_array: data_format must be 'channels_last' or 'channels_first', got 'ch"
+    with pytest.raises(ValueError, match=message):
         utils.img_to_array(utils.load_img(path), data_format="channels_middle")

@@ -7,7 +7,7 @@ import warnings
 from typing import Any
 
 from . import activation_ops as A
-from . import activations, initializers, regularizers
+from . import activations, constraints, initializers, regularizers
 from . import functions as F
 from .autograd import Tensor
 from .data_checks import finite_number
@@ -126,12 +126,14 @@ class PReLU(_Elementwise):
         alpha_initializer: str = "zeros",
         alpha_regularizer: Any = None,
         shared_axes: list[int] | None = None,
+        alpha_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.alpha_initializer_name = initializers.serialize(alpha_initializer)
+        self.alpha_initializer_name = initializers.config_of(alpha_initializer)
         self._alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
         if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
             shared_axes = [shared_axes]
         self.shared_axes = None if shared_axes is None else [int(a) for a in shared_axes]
@@ -159,8 +161,12 @@ class PReLU(_Elementwise):
             **super().get_config(),
             "alpha_initializer": self.alpha_initializer_name,
             "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+            "alpha_constraint": constraints.serialize(self.alpha_constraint),
             "shared_axes": self.shared_axes,
         }
+
+    def _attach_constraints(self) -> None:
+        self._weights[0].constraint = self.alpha_constraint
 
 
 class Softmax(Activation):

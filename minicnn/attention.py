@@ -263,7 +263,8 @@ class _AttentionLayer(Layer):
             **super().get_config(),
             "dropout": self.dropout,
             "seed": self.seed,
-            "use_causal_mask": self.use_causal_mask,
+            # Keras' is an argument of the call; a config holds it only where it is set.
+            **({"use_causal_mask": True} if self.use_causal_mask else {}),
         }
 
     @classmethod
@@ -281,6 +282,9 @@ class MultiHeadAttention(_AttentionLayer):
     and the heads projected back to the query's features (or ``output_shape``). Weights as
     Keras': query, key and value kernels (features, heads, dim) with biases (heads, dim), then
     the output kernel (heads, value_dim, out) and bias (out,)."""
+
+    _keras_defaults = {"sliding_window": None, "use_gate": False}
+    _lists_activity_regularizer = True
 
     shape_arguments = ("value_shape", "key_shape")  # Keras' build(query_shape, value_shape)
 
@@ -334,8 +338,8 @@ class MultiHeadAttention(_AttentionLayer):
             None if output_shape is None else positive_int(output_shape, f"{owner}: output_shape")
         )
         self._init_names = {
-            "kernel_initializer": initializers.serialize(kernel_initializer),
-            "bias_initializer": initializers.serialize(bias_initializer),
+            "kernel_initializer": initializers.config_of(kernel_initializer),
+            "bias_initializer": initializers.config_of(bias_initializer),
         }
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -608,19 +612,13 @@ class MultiHeadAttention(_AttentionLayer):
             "key_dim": self.key_dim,
             "value_dim": self.value_dim,
             "use_bias": self.use_bias,
-            "output_shape": self.output_dim,
-            **({"attention_axes": self.attention_axes} if self.attention_axes else {}),
+            "output_shape": None if self.output_dim is None else (self.output_dim,),
+            "attention_axes": self.attention_axes,
             **self._init_names,
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            **{
-                key: constraints.serialize(value)
-                for key, value in (
-                    ("kernel_constraint", self.kernel_constraint),
-                    ("bias_constraint", self.bias_constraint),
-                )
-                if value is not None
-            },
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -676,7 +674,7 @@ class GroupQueryAttention(MultiHeadAttention):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        for key in ("num_heads", "key_dim", "value_dim", "output_shape"):
+        for key in ("num_heads", "key_dim", "value_dim", "output_shape", "attention_axes"):
             del config[key]
         return {
             **config,

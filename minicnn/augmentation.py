@@ -62,6 +62,8 @@ def beta_tries(alpha: float) -> int:
 class _RandomLayer(Layer):
     """Draws a 32-bit seed per call; the per-image numbers are hashed from it on the device."""
 
+    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+
     default_training = True  # Keras' image preprocessing layers: a direct call augments
 
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
@@ -184,6 +186,7 @@ class RandomTranslation(_RandomAffine):
         super().__init__(**kwargs)
         self.height_factor = _factor_range(height_factor, "height_factor", self.describe(), -1, 1)
         self.width_factor = _factor_range(width_factor, "width_factor", self.describe(), -1, 1)
+        self._given = as_given(height_factor=height_factor, width_factor=width_factor)
 
     def matrices(self, xp: Any, n: int, h: int, w: int) -> Any:
         dy = self._uniform(xp, n, *self.height_factor) * h
@@ -192,11 +195,7 @@ class RandomTranslation(_RandomAffine):
         return xp.stack([ones, zeros, -dx, zeros, ones, -dy], axis=1)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "height_factor": list(self.height_factor),
-            "width_factor": list(self.width_factor),
-        }
+        return {**super().get_config(), **self._given}  # as given, as Keras keeps them
 
 
 class RandomRotation(_RandomAffine):
@@ -230,6 +229,7 @@ class RandomZoom(_RandomAffine):
             if width_factor is None
             else _factor_range(width_factor, "width_factor", self.describe(), -1)
         )
+        self._given = as_given(height_factor=height_factor, width_factor=width_factor)
 
     def matrices(self, xp: Any, n: int, h: int, w: int) -> Any:
         zoom_h = 1 + self._uniform(xp, n, *self.height_factor)
@@ -242,12 +242,7 @@ class RandomZoom(_RandomAffine):
         return xp.stack([zoom_w, zeros, x_offset, zeros, zoom_h, y_offset], axis=1)
 
     def get_config(self) -> dict[str, Any]:
-        width = None if self.width_factor is None else list(self.width_factor)
-        return {
-            **super().get_config(),
-            "height_factor": list(self.height_factor),
-            "width_factor": width,
-        }
+        return {**super().get_config(), **self._given}  # as given, as Keras keeps them
 
 
 class RandomShear(_RandomAffine):
@@ -258,19 +253,8 @@ class RandomShear(_RandomAffine):
 
     def __init__(self, x_factor: Any = 0.0, y_factor: Any = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for name, value in (("x_factor", x_factor), ("y_factor", y_factor)):
-            numbers = value if isinstance(value, (tuple, list)) else [value]
-            if not all(isinstance(v, (int, float)) and 0 <= abs(v) <= 1 for v in numbers) or (
-                isinstance(value, (tuple, list)) and min(value) < 0
-            ):
-                raise ValueError(
-                    f"{self.describe()}: {name} must be a number or a pair of numbers in "
-                    f"[0, 1], got {value!r}."
-                )
         self.x_factor = _factor_range(x_factor, "x_factor", self.describe(), -1, 1)
         self.y_factor = _factor_range(y_factor, "y_factor", self.describe(), -1, 1)
-        # The config keeps them as given: a pair must lie in [0, 1], a number f means (-f, f).
-        self._given = as_given(x_factor=x_factor, y_factor=y_factor)
 
     def matrices(self, xp: Any, n: int, h: int, w: int) -> Any:
         sign = xp.where(self._uniform(xp, n, 0.0, 1.0) > 0.5, -1.0, 1.0)
@@ -280,7 +264,12 @@ class RandomShear(_RandomAffine):
         return xp.stack([ones, shear_x, zeros, shear_y, ones, zeros], axis=1)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), **self._given}
+        # As Keras: the ranges drawn from (a number f is kept as [-f, f]).
+        return {
+            **super().get_config(),
+            "x_factor": list(self.x_factor),
+            "y_factor": list(self.y_factor),
+        }
 
 
 class RandomPerspective(_RandomLayer):
@@ -491,12 +480,12 @@ class Pipeline(Layer):
         return [loss for layer in self.layers for loss in layer.losses]
 
     def get_config(self) -> dict[str, Any]:
+        from .serialization import serialize_keras_object
+
+        # As Keras' Pipeline: no trainable or dtype.
         return {
-            **super().get_config(),
-            "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self.layers
-            ],
+            "name": self.name,
+            "layers": [serialize_keras_object(layer) for layer in self.layers],
         }
 
     @classmethod

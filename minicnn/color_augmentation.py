@@ -113,6 +113,8 @@ class AutoContrast(Layer):
     the whole ``value_range``; a flat channel stays as it is. It acts in training and in
     inference, as Keras'."""
 
+    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+
     def __init__(self, value_range: Any = (0, 255), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.value_range = _value_range(value_range, self.describe())
@@ -189,6 +191,8 @@ LUMA = (0.2989, 0.5870, 0.1140)  # Keras' rgb_to_grayscale weights
 
 class _RGBOnly(Layer):
     """Mixed into a random layer whose images must have three channels, in a model or alone."""
+
+    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         kind = type(self).__name__
@@ -497,6 +501,8 @@ class Equalization(Layer):
     Keras pools the histogram over the batch; here each image has its own, so an image's
     result does not depend on the others. It acts in training and inference (Keras'
     docstring), and its gradient is zero, as a lookup's."""
+
+    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
 
     def __init__(self, value_range: Any = (0, 255), bins: int = 256, **kwargs: Any) -> None:
         super().__init__(**kwargs)

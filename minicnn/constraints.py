@@ -128,9 +128,10 @@ def get(identifier: Any) -> Constraint | None:
 
 
 def serialize(constraint: Constraint | None) -> dict[str, Any] | None:
-    if constraint is None:
-        return None
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    """Keras' entry of a constraint (its module, class, config and registered name)."""
+    from .serialization import serialize_keras_object
+
+    return serialize_keras_object(constraint)
 
 
 def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Constraint | None:

@@ -54,7 +54,7 @@ class _OneRow:
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         for key in self._pairs:
-            if config.get(key) is not None:
+            if config.get(key) is not None and len(config[key]) == 2:
                 config[key] = (config[key][1],)
         return config
 
@@ -63,6 +63,8 @@ class Conv1DTranspose(_OneRow, Conv2DTranspose):
     """Keras' Conv1DTranspose: kernel (kernel_size, filters, in), bias (filters,); the output
     has (steps - 1) * strides + kernel_size steps with 'valid' padding, steps * strides with
     'same'."""
+
+    _keras_defaults = {"dilation_rate": (1,)}  # undilated only
 
     def __init__(
         self,

@@ -40,6 +40,8 @@ class _ConvLSTM(StartsFromStates, RecurrentOptions):
     order i, f, c, o) and the recurrence; initial states, stateful runs and padding masks
     as Keras' RNN layer has them."""
 
+    _lists_activity_regularizer = True
+
     WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
     CELL_NAME = "conv_lstm_cell"
 

@@ -198,6 +198,9 @@ class EinsumDense(Quantizable, LowRankAdaptation, _Activated):
     as Keras reshapes it, to a matrix (the summed axes' size, the others'), quantized and
     packed as a Dense's kernel."""
 
+    _keras_defaults = {"quantization_config": None}
+    _lists_activity_regularizer = True
+
     WEIGHT_NAMES = ("kernel", "bias")
 
     supports_masking = False  # Keras' EinsumDense drops a padding mask

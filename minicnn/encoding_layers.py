@@ -111,6 +111,8 @@ class Discretization(Layer):
     below b0, 1 in [b0, b1), ... as Keras does; or ``num_bins`` bins of equal counts, whose
     boundaries ``adapt(data)`` finds as quantiles of the data."""
 
+    _keras_defaults = {"sparse": False}
+
     def __init__(
         self,
         bin_boundaries: list[float] | None = None,
@@ -171,10 +173,13 @@ class Discretization(Layer):
         return Tensor(xp.searchsorted(self._edges[key], x.data, side="right").astype(np.int64))
 
     def get_config(self) -> dict[str, Any]:
+        # Keras' config of a Discretization: no trainable, the dtype by name.
         return {
-            **super().get_config(),
             "bin_boundaries": self.bin_boundaries,
             "num_bins": None if self.bin_boundaries is not None else self.num_bins,
             "epsilon": self.epsilon,
             "output_mode": self.output_mode,
+            "sparse": False,
+            "name": self.name,
+            "dtype": self.dtype_policy.variable_dtype,
         }

@@ -202,6 +202,16 @@ def layer_entry(layer: Layer, **more: Any) -> dict[str, Any]:
     return entry
 
 
+def _input_of(config: dict[str, Any]) -> Input:
+    """The Input of an InputLayer's config: Keras' (batch_shape), or minicnn's older one
+    (the sample's shape)."""
+    if "shape" in config:
+        shape, batch_size = config["shape"], None
+    else:
+        batch_size, *shape = config["batch_shape"]
+    return Input(shape, batch_size, name=config["name"], dtype=config.get("dtype"))
+
+
 def layer_from_entry(entry: dict[str, Any], cls: type[Layer]) -> Layer:
     """The layer ``layer_entry`` described, made again (and built, given its build config)."""
     layer = cls.from_config(entry["config"])
@@ -230,11 +240,7 @@ def rebuild(
     last: Any = None
     for entry in config["layers"]:
         if entry["class_name"] == "InputLayer":
-            model_input = Input(
-                entry["config"]["shape"],
-                name=entry["config"]["name"],
-                dtype=entry["config"].get("dtype"),
-            )
+            model_input = _input_of(entry["config"])
             tensors[model_input.name] = last = model_input
             inputs.append(model_input)
             continue
@@ -276,11 +282,7 @@ def _rebuild_shared(
     tensors: dict[str, Any] = {}
     for entry in config["layers"]:
         if entry["class_name"] == "InputLayer":
-            model_input = Input(
-                entry["config"]["shape"],
-                name=entry["config"]["name"],
-                dtype=entry["config"].get("dtype"),
-            )
+            model_input = _input_of(entry["config"])
             tensors[model_input.name] = model_input
             continue
         cls = layer_class(entry["class_name"])

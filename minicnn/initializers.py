@@ -509,6 +509,13 @@ def serialize(identifier: Any) -> Any:
     return registry.registered_name(identifier)
 
 
+def config_of(identifier: Any) -> Any:
+    """What a layer's config records of its initializer argument, as Keras' layers do: the
+    initializer it names, serialized (``"glorot_uniform"`` becomes GlorotUniform's dict); a
+    user's function by its registered name."""
+    return None if identifier is None else serialize(get(identifier))
+
+
 def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
     """Keras' ``initializers.deserialize``: the initializer ``serialize`` wrote."""
     with registry.custom_object_scope(custom_objects):

@@ -105,15 +105,10 @@ def _with_modules(value: Any) -> Any:
 # What minicnn's configs hold that Keras' constructors of the same layers do not take
 # (MultiHeadAttention's causal mask is an argument of Keras' call: see _call_kwargs).
 _NOT_KERAS_ARGUMENTS = {
-    "SimpleRNN": ("use_cudnn",),
-    "SpatialDropout1D": ("trainable",),
-    "SpatialDropout2D": ("trainable",),
-    "SpatialDropout3D": ("trainable",),
     "MultiHeadAttention": ("use_causal_mask",),
     "GroupQueryAttention": ("use_causal_mask",),
     "Attention": ("use_causal_mask",),  # a call's argument in Keras (_call_kwargs)
     "AdditiveAttention": ("use_causal_mask",),
-    "Discretization": ("trainable",),
 }
 
 

@@ -301,6 +301,12 @@ class Layer:
     _spreads_inputs = False
     _spread_names: tuple[str, ...] = ()
     _spread_defaults: dict[str, Any] = {}
+    # Keras' arguments that this layer computes at Keras' default only: its config records
+    # them, as Keras' does, construction takes them back at that value, and refuses another.
+    _keras_defaults: dict[str, Any] = {}
+    # Whether the config lists activity_regularizer when there is none, as Keras' configs
+    # of its convolutions, recurrent layers, embeddings and attention do (its Dense's not).
+    _lists_activity_regularizer = False
 
     def __init__(
         self,
@@ -330,6 +336,9 @@ class Layer:
             )
             if self.data_format == "channels_first":
                 self._wrap_channels_first()
+        for key, default in self._keras_defaults.items():
+            if key in kwargs:
+                _take_keras_default(type(self).__name__, key, kwargs.pop(key), default)
         if kwargs:
             raise TypeError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -884,9 +893,9 @@ class Layer:
         config["dtype"] = serialize(self.dtype_policy)  # Keras' dict of the policy
         if self.takes_data_format:
             config["data_format"] = self.data_format
-        if self.activity_regularizer is not None:
+        if self.activity_regularizer is not None or self._lists_activity_regularizer:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        return config
+        return {**config, **self._keras_defaults}
 
     # -- losses made by a call ------------------------------------------------------------------
     def add_loss(self, loss: Any) -> None:
@@ -2072,6 +2081,8 @@ class InputLayer(Layer):
     by ``Input``; given to a Sequential (``Sequential([InputLayer(shape=...), ...])``, as
     Keras' guides write it) it takes an Input's place."""
 
+    _keras_defaults = {"sparse": False, "ragged": False, "optional": False}
+
     def __init__(
         self,
         shape: Shape | None = None,
@@ -2100,11 +2111,32 @@ class InputLayer(Layer):
         return x
 
     def get_config(self) -> dict[str, Any]:
-        config = {**super().get_config(), "shape": list(self.shape)}
-        config.pop("dtype")  # an InputLayer's dtype is its data's, not a policy
-        if self.input_dtype is not None:
-            config["dtype"] = self.input_dtype
-        return config
+        # Keras' config of an InputLayer: its dtype is its data's, not a policy.
+        return {
+            "batch_shape": (self.batch_size, *self.shape),
+            "dtype": self.input_dtype or backend.floatx(),
+            "sparse": False,
+            "ragged": False,
+            "name": self.name,
+            "optional": False,
+        }
+
+
+def _plain(value: Any, like: Any = None) -> Any:
+    """Lists for tuples; a number for a tuple of it where ``like`` is a tuple (Keras'
+    ``dilation_rate=1`` for (1, 1))."""
+    if isinstance(like, tuple) and isinstance(value, int) and not isinstance(value, bool):
+        value = (value,) * len(like)
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def _take_keras_default(owner: str, key: str, value: Any, default: Any) -> None:
+    """Keras' argument ``key`` as minicnn's layer takes it: at Keras' default (or None,
+    Keras' "the default") only."""
+    if value is not None and _plain(value, default) != _plain(default):
+        raise ValueError(
+            f"{owner}: minicnn computes Keras' {key}={default!r} only; got {key}={value!r}."
+        )
 
 
 def is_symbolic(x: Any) -> bool:
@@ -2148,8 +2180,8 @@ class _Activated(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self._init_names = (
-            initializers.serialize(kernel_initializer),
-            initializers.serialize(bias_initializer),
+            initializers.config_of(kernel_initializer),
+            initializers.config_of(bias_initializer),
         )
 
     def _kernel_and_bias(self, kernel_shape: Shape) -> list[np.ndarray]:
@@ -2194,7 +2226,7 @@ class _Activated(Layer):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            "activation": self.activation_name,
+            "activation": self.activation_name or "linear",
             "use_bias": self.use_bias,
             "kernel_initializer": self._init_names[0],
             "bias_initializer": self._init_names[1],
@@ -2204,12 +2236,10 @@ class _Activated(Layer):
         }
 
     def _constraint_config(self) -> dict[str, Any]:
-        """The constraints that are set (configs without them stay as they were)."""
-        pairs = (
-            ("kernel_constraint", self.kernel_constraint),
-            ("bias_constraint", self.bias_constraint),
-        )
-        return {key: constraints.serialize(c) for key, c in pairs if c is not None}
+        return {
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
 
     def _attach_constraints(self) -> None:
         self._weights[0].constraint = self.kernel_constraint

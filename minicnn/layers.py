@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, conv_ops, initializers
+from . import backend, constraints, conv_ops, initializers, regularizers
 from . import functions as F
 from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import (
@@ -334,6 +334,8 @@ class _Convolution(ConvolutionOp, _Activated):
     """What Conv2D and Conv3D share: a kernel (*window, in / groups, filters) slid over
     ``rank`` spatial axes, with Keras' arguments. ``convolve`` is the operation."""
 
+    _lists_activity_regularizer = True
+
     WEIGHT_NAMES = ("kernel", "bias")
     saves_own_weights_only = True  # as Keras' BaseConv
 
@@ -436,6 +438,8 @@ class _TransposedConvolution(_Activated):
     each output size (size - 1) * s + k with 'valid' padding and size * s with 'same'.
     ``transpose`` is the operation."""
 
+    _lists_activity_regularizer = True
+
     WEIGHT_NAMES = ("kernel", "bias")
 
     takes_data_format = True
@@ -522,6 +526,8 @@ class Conv2DTranspose(_TransposedConvolution):
     by its strides. Kernel (kh, kw, filters, in) and bias (filters,) as in Keras; the output
     is (H-1)*s + k high with 'valid' padding and H*s with 'same'."""
 
+    _keras_defaults = {"dilation_rate": (1, 1)}  # undilated only
+
     rank = 2
     transpose = staticmethod(conv_ops.conv2d_transpose)
 
@@ -529,6 +535,8 @@ class Conv2DTranspose(_TransposedConvolution):
 class DepthwiseConv2D(_Activated):
     """Each input channel convolved with its own ``depth_multiplier`` filters, as Keras'
     DepthwiseConv2D: kernel (kh, kw, in, depth_multiplier), bias (in * depth_multiplier,)."""
+
+    _lists_activity_regularizer = True
 
     WEIGHT_NAMES = ("kernel", "bias")
 
@@ -547,8 +555,11 @@ class DepthwiseConv2D(_Activated):
         depthwise_regularizer: Any = None,
         bias_regularizer: Any = None,
         dilation_rate: int | tuple[int, int] = 1,
+        depthwise_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
+        if depthwise_constraint is None:  # (minicnn's older configs call it kernel_constraint)
+            depthwise_constraint = kwargs.pop("kernel_constraint", None)
         super().__init__(
             activation,
             use_bias,
@@ -556,6 +567,7 @@ class DepthwiseConv2D(_Activated):
             bias_initializer,
             kernel_regularizer=depthwise_regularizer,
             bias_regularizer=bias_regularizer,
+            kernel_constraint=depthwise_constraint,
             **kwargs,
         )
         self.kernel_size = _positive_pair(kernel_size, "kernel_size", self.describe())
@@ -599,6 +611,7 @@ class DepthwiseConv2D(_Activated):
         config = super().get_config()
         config["depthwise_initializer"] = config.pop("kernel_initializer")
         config["depthwise_regularizer"] = config.pop("kernel_regularizer")
+        config["depthwise_constraint"] = config.pop("kernel_constraint")
         return {
             **config,
             "kernel_size": tuple(self.kernel_size),
@@ -629,6 +642,8 @@ class SeparableConv2D(DepthwiseConv2D):
         pointwise_initializer: str = "glorot_uniform",
         bias_initializer: str = "zeros",
         dilation_rate: int | tuple[int, int] = 1,
+        pointwise_regularizer: Any = None,
+        pointwise_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -644,10 +659,23 @@ class SeparableConv2D(DepthwiseConv2D):
             **kwargs,
         )
         self.filters = positive_int(filters, f"{self.describe()}: filters")
-        self.pointwise_initializer_name = initializers.serialize(pointwise_initializer)
+        self.pointwise_initializer_name = initializers.config_of(pointwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     bias_index = 2
+
+    @property
+    def losses(self) -> list[Tensor]:
+        pairs = [(self.kernel_regularizer, 0), (self.pointwise_regularizer, 1)]
+        if self.use_bias:
+            pairs.append((self.bias_regularizer, self.bias_index))
+        return self._penalties(pairs)
+
+    def _attach_constraints(self) -> None:
+        super()._attach_constraints()
+        self._weights[1].constraint = self.pointwise_constraint
 
     def _depthwise_channels(self, input_shape: Shape) -> int:
         return self.filters
@@ -675,6 +703,8 @@ class SeparableConv2D(DepthwiseConv2D):
             **super().get_config(),
             "filters": self.filters,
             "pointwise_initializer": self.pointwise_initializer_name,
+            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
         }
 
 
@@ -702,6 +732,8 @@ class Dense(Quantizable, LowRankAdaptation, _Activated):
     [kernel (int8), bias, kernel_scale], then LoRA's; ``quantize("int4")`` as int4, two to
     a byte: [kernel (inputs, ceil(units / 2)), bias, kernel_scale (blocks, units),
     kernel_zero, g_idx], or [kernel, bias, kernel_scale (units,)] with a scale per unit."""
+
+    _keras_defaults = {"quantization_config": None}
 
     WEIGHT_NAMES = ("kernel", "bias")
 
@@ -831,8 +863,11 @@ class SpatialDropout2D(Dropout):
         return F.dropout(x, self.rate, training, noise_shape=shape, generator=self._generator)
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.pop("noise_shape")
+        # Keras' config of its spatial dropouts: no trainable, and the dtype by name.
+        dtype = self.dtype_policy.variable_dtype
+        config = {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": dtype}
+        if self.takes_data_format:
+            config["data_format"] = self.data_format
         return config
 
 

@@ -22,6 +22,7 @@ def _rate(value: Any, owner: str) -> float:
 
 
 class _NoiseLayer(_RandomLayer):
+    _keras_defaults: dict[str, Any] = {}  # no data_format: they take any tensor
     default_training = False  # Keras' noise layers: call(inputs, training=False)
     supports_masking = True  # a padding mask passes through, as in Keras
 

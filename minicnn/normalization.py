@@ -54,13 +54,11 @@ class _ScaleAndShift(Layer):
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
         }
-        for key, value in (
-            ("beta_constraint", self.beta_constraint),
-            ("gamma_constraint", self.gamma_constraint),
-        ):
-            if value is not None:
-                config[key] = constraints.serialize(value)
-        return config
+        return {
+            **config,
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+        }
 
 
 class BatchNormalization(_ScaleAndShift):
@@ -71,6 +69,9 @@ class BatchNormalization(_ScaleAndShift):
     mean and variance, which are non-trainable. A frozen layer (``trainable = False``) runs in
     inference mode, as in Keras 3.
     """
+
+    # Batch renormalization is not implemented.
+    _keras_defaults = {"renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99}
 
     WEIGHT_NAMES = ("gamma", "beta", "moving_mean", "moving_variance")
 
@@ -111,10 +112,10 @@ class BatchNormalization(_ScaleAndShift):
         self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         self._init_names = {
-            "beta_initializer": initializers.serialize(beta_initializer),
-            "gamma_initializer": initializers.serialize(gamma_initializer),
-            "moving_mean_initializer": initializers.serialize(moving_mean_initializer),
-            "moving_variance_initializer": initializers.serialize(moving_variance_initializer),
+            "beta_initializer": initializers.config_of(beta_initializer),
+            "gamma_initializer": initializers.config_of(gamma_initializer),
+            "moving_mean_initializer": initializers.config_of(moving_mean_initializer),
+            "moving_variance_initializer": initializers.config_of(moving_variance_initializer),
         }
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
 
@@ -217,6 +218,8 @@ class LayerNormalization(_ScaleAndShift):
     scaled by gamma and shifted by beta, one each per position of those axes. The same in
     training and inference."""
 
+    _keras_defaults = {"rms_scaling": False}  # RMS normalization is not implemented
+
     WEIGHT_NAMES = ("gamma", "beta")
 
     supports_masking = True  # a padding mask passes through, as in Keras
@@ -252,8 +255,8 @@ class LayerNormalization(_ScaleAndShift):
         self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         self._init_names = {
-            "beta_initializer": initializers.serialize(beta_initializer),
-            "gamma_initializer": initializers.serialize(gamma_initializer),
+            "beta_initializer": initializers.config_of(beta_initializer),
+            "gamma_initializer": initializers.config_of(gamma_initializer),
         }
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
 
@@ -315,6 +318,7 @@ class RMSNormalization(LayerNormalization):
     per position of those axes (ones at first); no centering, no shift."""
 
     supports_masking = False  # Keras' RMSNormalization drops a padding mask
+    _keras_defaults: dict[str, Any] = {}  # (it is the RMS scaling)
 
     def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-6, **kwargs: Any):
         super().__init__(axis=axis, epsilon=epsilon, center=False, scale=True, **kwargs)
@@ -344,6 +348,8 @@ class GroupNormalization(LayerNormalization):
     group normalized over its channels at every position, then gamma and beta per channel.
     ``groups=-1`` gives each channel its own group (instance normalization); ``groups=1``
     normalizes all of a sample's values together. The same in training and inference."""
+
+    _keras_defaults: dict = {}
 
     def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3, **kwargs: Any):
         super().__init__(axis=axis, epsilon=epsilon, **kwargs)

@@ -145,7 +145,9 @@ class RandAugment(_RandomLayer):
         if isinstance(num_ops, bool) or not isinstance(num_ops, int) or num_ops < 0:
             raise ValueError(f"{owner}: num_ops must be an int >= 0, got {num_ops!r}.")
         self.num_ops = num_ops
-        self.factor = _unit_fraction(factor, "factor", owner)[1]
+        # The strength is the range's top; the config keeps the range, as Keras'.
+        self.factor_range = _unit_fraction(factor, "factor", owner)
+        self.factor = self.factor_range[1]
         self.interpolation = checked_interpolation(interpolation, owner)
         self.operations = list(
             _operations(
@@ -171,7 +173,7 @@ class RandAugment(_RandomLayer):
             **super().get_config(),
             "value_range": list(self.value_range),
             "num_ops": self.num_ops,
-            "factor": self.factor,
+            "factor": list(self.factor_range),
             "interpolation": self.interpolation,
         }
 
@@ -213,7 +215,8 @@ class AugMix(_RandomLayer):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{owner}: {name} must be an int >= 1, got {value!r}.")
         self.num_chains, self.chain_depth = num_chains, chain_depth
-        self.factor = _unit_fraction(factor, "factor", owner)[1]
+        self.factor_range = _unit_fraction(factor, "factor", owner)
+        self.factor = self.factor_range[1]
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
             raise ValueError(f"{owner}: alpha must be a number > 0, got {alpha!r}.")
         self.alpha = float(alpha)
@@ -252,7 +255,7 @@ class AugMix(_RandomLayer):
             "value_range": list(self.value_range),
             "num_chains": self.num_chains,
             "chain_depth": self.chain_depth,
-            "factor": self.factor,
+            "factor": list(self.factor_range),
             "alpha": self.alpha,
             "all_ops": self.all_ops,
             "interpolation": self.interpolation,

@@ -70,6 +70,8 @@ class Resizing(Layer):
     centered window of the target's aspect ratio, ``pad_to_aspect_ratio`` pads with
     ``fill_value`` to it instead."""
 
+    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+
     def __init__(
         self,
         height: int,
@@ -136,6 +138,8 @@ class CenterCrop(Layer):
     """The centered (height, width) window of each image; an image smaller than that is
     resized to it after cropping to its aspect ratio, as Keras does."""
 
+    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+
     def __init__(self, height: int, width: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.height = positive_int(height, f"{self.describe()}: height")
@@ -193,8 +197,8 @@ class Normalization(Layer):
             )
         if (mean is None) != (variance is None):
             raise ValueError(f"{self.describe()}: give both mean and variance, or neither.")
-        if isinstance(axis, (list, tuple)):  # Keras' config keeps one axis as a list ([-1])
-            axis = axis[0] if len(axis) == 1 else list(axis)
+        if isinstance(axis, (list, tuple)):  # Keras' config keeps the axes as a tuple
+            axis = (axis[0] if len(axis) == 1 else list(axis)) if axis else None
         self.axis = axis
         self._kept, self.invert = kept, bool(invert)
         self._given = None if mean is None else (np.asarray(mean), np.asarray(variance))
@@ -309,7 +313,11 @@ class Normalization(Layer):
         return (x - mean) * (1 / spread)
 
     def get_config(self) -> dict[str, Any]:
-        given = {}
-        if self._given is not None:
-            given = {"mean": self._given[0].tolist(), "variance": self._given[1].tolist()}
-        return {**super().get_config(), "axis": self.axis, **given, "invert": self.invert}
+        mean, variance = (None, None) if self._given is None else self._given
+        return {
+            **super().get_config(),
+            "axis": self._kept,  # as Keras: a tuple of the axes kept, () for None
+            "invert": self.invert,
+            "mean": None if mean is None else mean.tolist(),
+            "variance": None if variance is None else variance.tolist(),
+        }

@@ -414,7 +414,7 @@ class RecurrentOptions(Layer):
         seed: int | None,
     ) -> None:
         owner = self.describe()
-        self._init_names = {k: initializers.serialize(v) for k, v in initializer_names.items()}
+        self._init_names = {k: initializers.config_of(v) for k, v in initializer_names.items()}
         self._initializers = {k: initializers.get(v) for k, v in self._init_names.items()}
         (
             self.kernel_regularizer,
@@ -471,14 +471,10 @@ class RecurrentOptions(Layer):
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
-        for key, value in (
-            ("kernel_constraint", self.kernel_constraint),
-            ("recurrent_constraint", self.recurrent_constraint),
-            ("bias_constraint", self.bias_constraint),
-        ):
-            if value is not None:
-                config[key] = constraints.serialize(value)
         return config
 
 
@@ -601,6 +597,8 @@ class StartsFromStates:
 
 class _RNN(StartsFromStates, RecurrentOptions):
     """What SimpleRNN, LSTM and GRU share: Keras' arguments, weights, dropout masks."""
+
+    _lists_activity_regularizer = True
 
     WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
     CELL_NAME = "simple_rnn_cell"
@@ -787,12 +785,10 @@ class _RNN(StartsFromStates, RecurrentOptions):
             "go_backwards": self.go_backwards,
             "stateful": self.stateful,
             "unroll": self.unroll,
-            "use_cudnn": self.use_cudnn,
+            "zero_output_for_mask": self.zero_output_for_mask,
         }
         if self.uses_gates:
             config["recurrent_activation"] = self.recurrent_activation
-        if self.zero_output_for_mask:
-            config["zero_output_for_mask"] = True
         return config
 
 
@@ -1046,8 +1042,7 @@ class Bidirectional(StartsFromStates, Layer):
         return self.forward_layer.losses + self.backward_layer.losses
 
     def get_config(self) -> dict[str, Any]:
-        def entry(layer: Any) -> dict[str, Any]:
-            return {"class_name": type(layer).__name__, "config": layer.get_config()}
+        from .serialization import serialize_keras_object as entry
 
         return {
             **super().get_config(),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from . import backend
 from .autograd import Function, Tensor
 
@@ -102,7 +104,7 @@ class L1(Regularizer):
         return Penalty(self.l1, 0.0)(weight)
 
     def get_config(self) -> dict[str, float]:
-        return {"l1": self.l1}
+        return {"l1": float(np.float32(self.l1))}  # Keras keeps L1's factor as float32
 
 
 class L2(Regularizer):
@@ -184,7 +186,10 @@ def get(identifier: Any) -> Regularizer | None:
 
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
-    return None if regularizer is None else regularizer.serialize()
+    """Keras' entry of a regularizer (its module, class, config and registered name)."""
+    from .serialization import serialize_keras_object
+
+    return serialize_keras_object(regularizer)
 
 
 def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Regularizer | None:

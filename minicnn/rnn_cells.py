@@ -290,11 +290,11 @@ class StackedRNNCells(Layer):
         return out, new_states
 
     def get_config(self) -> dict[str, Any]:
+        from .serialization import serialize_keras_object
+
         return {
             **super().get_config(),
-            "cells": [
-                {"class_name": type(c).__name__, "config": c.get_config()} for c in self.cells
-            ],
+            "cells": [serialize_keras_object(c) for c in self.cells],
         }
 
     @classmethod
@@ -476,9 +476,11 @@ class RNN(StartsFromStates, Layer):
         return [result, *states] if self.return_state else result
 
     def get_config(self) -> dict[str, Any]:
+        from .serialization import serialize_keras_object
+
         return {
             **super().get_config(),
-            "cell": {"class_name": type(self.cell).__name__, "config": self.cell.get_config()},
+            "cell": serialize_keras_object(self.cell),
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,

@@ -77,6 +77,7 @@ class Conv1D(ConvolutionOp, _Activated):
 
     WEIGHT_NAMES = ("kernel", "bias")
     saves_own_weights_only = True  # as Keras' BaseConv
+    _lists_activity_regularizer = True
 
     takes_data_format = True
 
@@ -306,6 +307,9 @@ class Embedding(Quantizable, LowRankAdaptation, Layer):
     learned row per id in [0, input_dim). On the CPU an id outside that range is an error; on a
     GPU it is clamped (a check would make the GPU wait for the host)."""
 
+    _keras_defaults = {"quantization_config": None}
+    _lists_activity_regularizer = True
+
     WEIGHT_NAMES = ("embeddings",)
 
     def __init__(
@@ -327,7 +331,7 @@ class Embedding(Quantizable, LowRankAdaptation, Layer):
         self.input_dim = positive_int(input_dim, f"{layer}: input_dim")
         self.output_dim = positive_int(output_dim, f"{layer}: output_dim")
         self.mask_zero = bool(mask_zero)
-        self.embeddings_initializer_name = initializers.serialize(embeddings_initializer)
+        self.embeddings_initializer_name = initializers.config_of(embeddings_initializer)
         self._initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
@@ -410,11 +414,7 @@ class Embedding(Quantizable, LowRankAdaptation, Layer):
             "mask_zero": self.mask_zero,
             **self._lora_config(),
             **self._quantized_policy_config(),
-            **(
-                {"embeddings_constraint": constraints.serialize(self.embeddings_constraint)}
-                if self.embeddings_constraint is not None
-                else {}
-            ),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
         }
 
 

@@ -28,6 +28,8 @@ def _ends(value: Any, what: str, owner: str) -> tuple[int, int]:
 class ZeroPadding1D(Layer):
     """Steps of zeros at the start and end of each sequence."""
 
+    takes_data_format = True  # as Keras': channels_first sequences are (channels, steps)
+
     def __init__(self, padding: Any = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.padding = _ends(padding, "padding", self.describe())

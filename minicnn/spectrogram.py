@@ -57,6 +57,8 @@ class STFTSpectrogram(Layer):
     'imag', 'angle' or 'stft' (real then imaginary bins). Output (batch, frames, channels *
     bins), or (batch, frames, bins, channels) with ``expand_dims``."""
 
+    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+
     def __init__(
         self,
         mode: str = "log",

@@ -52,7 +52,7 @@ class PositionEmbedding(Layer):
     ) -> None:
         super().__init__(**kwargs)
         self.sequence_length = positive_int(sequence_length, f"{self.describe()}: sequence_length")
-        self.initializer_name = initializers.serialize(initializer)
+        self.initializer_name = initializers.config_of(initializer)
         self._initializer = initializers.get(initializer)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -92,7 +92,7 @@ class ClassToken(Layer):
     def __init__(self, count: int = 1, initializer: Any = "zeros", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.count = positive_int(count, f"{self.describe()}: count")
-        self.initializer_name = initializers.serialize(initializer)
+        self.initializer_name = initializers.config_of(initializer)
         self._initializer = initializers.get(initializer)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

@@ -28,6 +28,8 @@ class Conv3DTranspose(_TransposedConvolution):
     """Keras' Conv3DTranspose, the adjoint of a Conv3D: kernel (kd, kh, kw, filters, in) and
     bias (filters,)."""
 
+    _keras_defaults = {"dilation_rate": (1, 1, 1)}  # undilated only
+
     rank = 3
     transpose = staticmethod(volume_ops.conv3d_transpose)
 

@@ -63,8 +63,9 @@ class Wrapper(Layer):
         return self.layer.serializable
 
     def get_config(self) -> dict[str, Any]:
-        entry = {"class_name": type(self.layer).__name__, "config": self.layer.get_config()}
-        return {**super().get_config(), "layer": entry}
+        from .serialization import serialize_keras_object
+
+        return {**super().get_config(), "layer": serialize_keras_object(self.layer)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:

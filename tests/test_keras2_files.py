@@ -143,7 +143,7 @@ def test_keras2_layers_whose_configs_differ_from_keras_3s_are_read():
     kinds = {type(layer).__name__ for layer in model.layers}
     assert {"SeparableConv2D", "LeakyReLU", "ReLU", "ConvLSTM2D", "MultiHeadAttention"} <= kinds
     assert {"CustomScaleLayer", "Normalization"} <= kinds
-    assert model.get_layer("normalization").get_config()["axis"] == 3
+    assert model.get_layer("normalization").get_config()["axis"] == (3,)  # Keras' tuple
     assert model.get_layer("leaky_re_lu").get_config()["negative_slope"] == pytest.approx(0.2)
     assert model.get_layer("thresholded_re_lu").get_config()["threshold"] == pytest.approx(0.1)
     assert model.get_layer("conv_lstm2d").get_config()["recurrent_activation"] == (

@@ -1,0 +1,190 @@
+"""Layer configs in Keras' format: ``get_config()`` of every layer class Keras 3.15 and
+minicnn share equals Keras' (tests/data/keras_layer_configs.txt holds what
+``tests/keras_io/layer_configs.py keras`` printed under Keras 3.15), and each config makes
+the same layer again."""
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+import minicnn
+from minicnn import layers
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "keras_io" / "layer_configs.py"
+
+# Where Keras' config differs on purpose, and why.
+KNOWN_DIFFERENCES = {
+    # Keras 3.15 draws these factors from [-f, f] (its base bounds), against its own docs'
+    # [0, f]; minicnn follows the docs.
+    "RandomColorDegeneration": {"factor"},
+    "RandomSaturation": {"factor"},
+    # Keras 3.15 draws the contrast from [1, 1 + f] (its lower bound is clipped to 0),
+    # against its docs' [1 - f, 1 + f]; minicnn follows the docs.
+    "RandomContrast": {"factor"},
+    # Keras makes up a random seed where none is given.
+    "RandomCrop": {"seed"},
+    # Keras' configs of these two leave out the seed they take; minicnn's keep it.
+    "RandomGrayscale": {"seed"},
+    "SimpleRNN": {"seed"},
+}
+
+
+def configs(lines):
+    found = {}
+    for line in lines:
+        name, text = line.split(" ", 1)
+        found[name] = None if text.startswith("error") else json.loads(text)
+    return found
+
+
+@pytest.fixture(scope="module")
+def minicnn_configs():
+    printed = []
+    argv = sys.argv
+    sys.argv = [str(SCRIPT), "minicnn"]
+    try:
+        import contextlib
+        import io
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(SCRIPT), run_name="layer_configs")
+        printed = out.getvalue().splitlines()
+    finally:
+        sys.argv = argv
+    return configs(printed)
+
+
+KERAS = configs((HERE / "data" / "keras_layer_configs.txt").read_text().splitlines())
+
+
+@pytest.mark.parametrize("name", sorted(KERAS))
+def test_a_layers_config_is_kerass(name, minicnn_configs):
+    expected, got = KERAS[name], minicnn_configs.get(name)
+    assert got is not None, f"minicnn could not make {name}"
+    different = {k for k in set(expected) | set(got) if expected.get(k, ...) != got.get(k, ...)}
+    assert different == KNOWN_DIFFERENCES.get(name, set())
+
+
+def test_the_keras_configs_cover_the_main_layers():
+    for name in ("Dense", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "LSTM", "Embedding"):
+        assert KERAS[name] is not None
+    assert len(KERAS) >= 160
+
+
+MADE_AGAIN = [
+    lambda: layers.Dense(
+        3, activation="softmax", kernel_regularizer="l2", kernel_constraint="non_neg"
+    ),
+    lambda: layers.Conv2D(2, 3, activity_regularizer="l1", bias_initializer="ones"),
+    lambda: layers.Conv2DTranspose(2, 3, strides=2),
+    lambda: layers.Conv1DTranspose(2, 3),
+    lambda: layers.Conv3DTranspose(2, 3),
+    lambda: layers.SeparableConv2D(
+        2, 3, pointwise_regularizer="l2", depthwise_constraint="non_neg"
+    ),
+    lambda: layers.DepthwiseConv1D(3, depthwise_constraint="max_norm"),
+    lambda: layers.BatchNormalization(),
+    lambda: layers.LayerNormalization(),
+    lambda: layers.RMSNormalization(),
+    lambda: layers.Embedding(10, 4),
+    lambda: layers.LSTM(3, zero_output_for_mask=True),
+    lambda: layers.MultiHeadAttention(2, 4, output_shape=6),
+    lambda: layers.Normalization(axis=None, mean=1.0, variance=4.0),
+    lambda: layers.RandomFlip(),
+    lambda: layers.RandomTranslation(0.1, (-0.2, 0.3)),
+    lambda: layers.RandomShear(0.2, (0.1, 0.3)),
+    lambda: layers.Resizing(4, 5),
+    lambda: layers.InputLayer(shape=(3, 2), batch_size=4),
+    lambda: layers.SpatialDropout2D(0.3),
+    lambda: layers.Discretization(bin_boundaries=[0.0, 1.0]),
+    lambda: layers.PReLU(alpha_constraint="non_neg"),
+    lambda: layers.ZeroPadding1D(2, data_format="channels_first"),
+    lambda: layers.Bidirectional(layers.GRU(2)),
+    lambda: layers.TimeDistributed(layers.Dense(2)),
+    lambda: layers.AugMix(factor=0.4),
+]
+
+
+@pytest.mark.parametrize("make", MADE_AGAIN)
+def test_a_config_makes_the_same_layer_again(make):
+    layer = make()
+    config = layer.get_config()
+    again = type(layer).from_config(config)
+    assert json.dumps(again.get_config(), default=repr, sort_keys=True).replace(
+        again.name, "N"
+    ) == json.dumps(config, default=repr, sort_keys=True).replace(layer.name, "N")
+
+
+def test_initializers_regularizers_and_constraints_are_kerass_entries():
+    config = layers.Dense(2, kernel_regularizer="l2", bias_constraint="non_neg").get_config()
+    assert config["kernel_initializer"] == {
+        "module": "keras.initializers",
+        "class_name": "GlorotUniform",
+        "config": {"seed": None, "input_axes": None, "output_axes": None},
+        "registered_name": None,
+    }
+    assert config["kernel_regularizer"] == {
+        "module": "keras.regularizers",
+        "class_name": "L2",
+        "config": {"l2": 0.01},
+        "registered_name": None,
+    }
+    assert config["bias_constraint"]["class_name"] == "NonNeg"
+    assert config["activation"] == "linear"
+    assert config["quantization_config"] is None
+
+
+def test_keras_arguments_minicnn_computes_at_their_default_only():
+    layers.BatchNormalization(renorm=False, renorm_clipping=None)  # Keras' defaults: taken
+    layers.Conv2DTranspose(2, 3, dilation_rate=1)
+    with pytest.raises(ValueError, match="renorm=True"):
+        layers.BatchNormalization(renorm=True)
+    with pytest.raises(ValueError, match="dilation_rate"):
+        layers.Conv2DTranspose(2, 3, dilation_rate=2)
+    with pytest.raises(ValueError, match="rms_scaling"):
+        layers.LayerNormalization(rms_scaling=True)
+    with pytest.raises(ValueError, match="channels_last"):
+        layers.RandomFlip(data_format="channels_first")
+
+
+def test_a_separable_convolutions_pointwise_regularizer_and_constraint_act():
+    model = minicnn.Sequential(
+        [
+            minicnn.Input((5, 5, 2)),
+            layers.SeparableConv2D(
+                3,
+                3,
+                pointwise_regularizer=minicnn.regularizers.L2(0.5),
+                pointwise_constraint=minicnn.constraints.NonNeg(),
+            ),
+        ]
+    )
+    layer = model.layers[0]
+    pointwise = layer.get_weights()[1]
+    (penalty,) = layer.losses
+    assert float(penalty.data) == pytest.approx(
+        0.5 * float((pointwise.astype("float64") ** 2).sum()), rel=1e-5
+    )
+    assert layer._weights[1].constraint is layer.pointwise_constraint
+
+
+def test_prelus_alpha_constraint_acts_after_an_update():
+    model = minicnn.Sequential(
+        [
+            minicnn.Input((4,)),
+            layers.PReLU(
+                alpha_initializer="ones", alpha_constraint=minicnn.constraints.MaxNorm(0.5, axis=0)
+            ),
+        ]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    import numpy as np
+
+    x = np.ones((8, 4), "float32")
+    model.fit(x, x, epochs=1, verbose=0)
+    assert np.all(np.abs(model.layers[0].get_weights()[0]) <= 0.5 + 1e-6)

@@ -192,11 +192,17 @@ def graph_config(
     return config
 
 
+def layer_config(layer: Layer) -> dict[str, Any]:
+    """A layer's config as minicnn's files keep it: a nested model's is minicnn's own, as
+    the graph around it is."""
+    return layer._own_config() if getattr(layer, "is_model", False) else layer.get_config()
+
+
 def layer_entry(layer: Layer, **more: Any) -> dict[str, Any]:
     """A layer as a model's config keeps it: its class and config, and the build config of
     a layer whose class gives its own (a build of more than the input shape), which loading
     hands to its ``build_from_config``, as Keras' loading does."""
-    entry = {"class_name": type(layer).__name__, **more, "config": layer.get_config()}
+    entry = {"class_name": type(layer).__name__, **more, "config": layer_config(layer)}
     if layer.built and type(layer).get_build_config is not Layer.get_build_config:
         entry["build_config"] = layer.get_build_config()
     return entry

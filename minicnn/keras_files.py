@@ -508,9 +508,8 @@ def keras_document(model: Any) -> dict[str, Any]:
     document = model_entry(model)
     refuse_keras2_activations(document)
     without_slashes(document)
-    settings = compile_config(model)
-    if settings is not None:
-        document["compile_config"] = settings
+    # As Keras: {} for a model not compiled (or compiled with what its files cannot hold).
+    document["compile_config"] = compile_config(model) or {}
     return document
 
 
@@ -529,7 +528,7 @@ def save_keras_archive(model: Any, path: Path) -> None:
 
     def fill(h5: Any) -> None:
         write_weights_group(model, h5)
-        if settings is not None:
+        if settings:
             write_optimizer(model, h5)
 
     weights = _h5_bytes(fill)

@@ -170,22 +170,18 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
             raise KeyError(f"calls take outputs no layer gives: {missing}")
         calls = waiting
 
-    def ends(spec: Any) -> list[Any]:
-        if spec and isinstance(spec[0], str):  # one [name, node, index]
-            spec = [spec]
+    def ends(spec: Any) -> Any:
+        if spec and isinstance(spec[0], str):  # one [name, node, index]: one tensor
+            return ends([spec])[0]
         found = []
         for name, node, index in spec:
             value = outputs[(name, node)]
             found.append(value[index] if isinstance(value, (list, tuple)) else value)
         return found
 
+    # One tensor or a list, as Keras' config gives them (a list of one stays a list).
     inputs, outs = ends(config["input_layers"]), ends(config["output_layers"])
-    return Model(
-        inputs[0] if len(inputs) == 1 else inputs,
-        outs[0] if len(outs) == 1 else outs,
-        name=config.get("name"),
-        device=device,
-    )
+    return Model(inputs, outs, name=config.get("name"), device=device)
 
 
 @functools.cache

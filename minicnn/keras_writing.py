@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .keras_call_records import built_at_init, makes_masks, recorded
 from .keras_files import (
     MODELS,
     SUBLAYERS,
@@ -154,7 +155,9 @@ def ops_written_as(writer: Callable[[Any], dict[str, Any]]) -> Iterator[None]:
 def _entry(layer: Any) -> dict[str, Any]:
     """Keras' entry for one layer (a nested model's is a model's)."""
     if getattr(layer, "is_model", False):
-        return model_entry(layer)
+        if _op_writer:  # Keras 2's entry of a nested model
+            return model_entry(layer)
+        return {**model_entry(layer), "compile_config": compile_config(layer) or {}}
     if is_op_layer(layer):
         from .keras_op_writing import keras_op_entry
 
@@ -189,7 +192,7 @@ def _entry(layer: Any) -> dict[str, Any]:
         entry["registered_name"] = type(layer).__name__
     if type(layer).__name__ in _PACKAGE_LAYERS:
         entry["module"], entry["registered_name"] = _PACKAGE_LAYERS[type(layer).__name__]
-    if layer.sample_input_shape is not None:
+    if layer.sample_input_shape is not None and not built_at_init(layer):
         entry["build_config"] = _build_config(layer)
     return entry
 
@@ -328,6 +331,7 @@ def _functional_config(model: Any) -> dict[str, Any]:
         return layer.name, calls[node], 0
 
     arguments = getattr(model, "_call_arguments", None) or {}
+    fixed = getattr(model, "_fixed_training", None) or {}  # a call's training=True/False
 
     def shape(slot: int) -> list[Any]:
         if slot < k:
@@ -351,6 +355,7 @@ def _functional_config(model: Any) -> dict[str, Any]:
 
     entries: dict[int, dict[str, Any]] = {}
     order: list[int] = []
+    masked = makes_masks([layer for layer, _ in nodes])
     for j, (layer, sources) in enumerate(nodes):
         if getattr(layer, "selects_output", False):
             continue
@@ -380,7 +385,14 @@ def _functional_config(model: Any) -> dict[str, Any]:
             "MultiHeadAttention",  # Keras' call(query, value, key=None)
             "GroupQueryAttention",
         )
-        kwargs = {**_call_kwargs(layer), **arguments.get(j, {})}
+        one_tensor = len(args) == 1 and not layer.takes_list
+        kwargs = {
+            # (Keras 2 records no such arguments: its files get only a user's)
+            **(recorded(layer, one_tensor, masked) if not _op_writer else {}),
+            **({"training": fixed[j]} if j in fixed and not _op_writer else {}),
+            **_call_kwargs(layer),
+            **arguments.get(j, {}),
+        }
         if kwargs.get("attention_mask") is True:  # the call's last input: Keras' argument
             *args, kwargs["attention_mask"] = args
         if _started(layer):  # Keras' rnn(x, initial_state=[h, c])
@@ -393,12 +405,13 @@ def _functional_config(model: Any) -> dict[str, Any]:
     inputs = [[nodes[i][0].name, 0, 0] for i in range(k)]
     outputs = [list(origin(s)) for s in model._output_slots]
     ranked = [id(layer) for layer in graph_order(model)]  # Keras' order of the layers
+    listed = getattr(model, "_listed_ends", (False, True))
     return {
         "name": model.name,
         "trainable": model.trainable,
         "layers": [entries[i] for i in sorted(order, key=ranked.index)],
-        "input_layers": inputs if len(inputs) > 1 else inputs[0],
-        "output_layers": outputs,
+        "input_layers": inputs if len(inputs) > 1 or listed[0] else inputs[0],
+        "output_layers": outputs if len(outputs) > 1 or listed[1] else outputs[0],
     }
 
 

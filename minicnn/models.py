@@ -61,7 +61,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             return self._reduce_subclassed()
         if not self.built:
             self._require_config("pickle")
-            return (_from_pickled_config, (type(self), self.get_config(), self.device))
+            return (_from_pickled_config, (type(self), self._own_config(), self.device))
         return (saving.model_from_bytes, (saving.model_to_bytes(self), self.device))
 
     def _reduce_subclassed(self) -> tuple[Any, tuple[Any, ...]]:
@@ -129,6 +129,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         # shapes, the layers' order and so the weights' follow it.
         self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
         self._output_keys = sorted(outputs) if isinstance(outputs, dict) else None
+        # Whether they came as lists (Keras' config keeps one tensor, or a list of one).
+        self._listed_ends = (isinstance(inputs, (list, tuple)), isinstance(outputs, (list, tuple)))
         inputs = [inputs[k] for k in self._input_keys] if isinstance(inputs, dict) else inputs
         outputs = [outputs[k] for k in self._output_keys] if isinstance(outputs, dict) else outputs
         self._traced_inputs = functional.as_list(inputs, "inputs")
@@ -378,6 +380,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         if custom_objects is not None:
             with registry.custom_object_scope(custom_objects):
                 return cls.from_config(config, device=device)
+        if _is_keras_config(config):
+            return _from_keras_config(config, "Functional", device)
         model_inputs, outputs, tensors = functional.rebuild(config, layer_class)
         inputs: Any = model_inputs[0] if len(model_inputs) == 1 else model_inputs
         if config.get("input_keys") is not None:
@@ -938,7 +942,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         subclassed model (whose architecture is its code), its layers' classes and
         configs."""
         if not self._subclassed:
-            return self.get_config()
+            return self._own_config()
         return {
             "name": self.name,
             "class_name": type(self).__name__,
@@ -952,21 +956,40 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         }
 
     def get_config(self) -> dict[str, Any]:
+        """Keras' config of the model (as its ``get_config`` gives it, and a .keras archive
+        holds it); a model Keras' format cannot hold (not built yet, or with a layer Keras'
+        files cannot keep) gives minicnn's own. ``from_config`` reads both."""
         if self._subclassed:
-            # Keras' base config of a subclassed model, which a get_config of the user's
-            # extends with its __init__'s arguments ({**super().get_config(), "units": 4}).
-            from .dtype_policies import serialize
+            return self._subclassed_config()
+        from .keras_files import KerasFileError
+        from .keras_writing import model_entry
 
-            config = {
-                "name": self.name,
-                "trainable": self.trainable,
-                "dtype": serialize(self.dtype_policy),
-            }
-            captured = self.__dict__.get("_init_arguments")
-            if type(self).get_config is Model.get_config and captured:
-                # Keras' automatic config: the __init__ arguments it was made with.
-                config.update(captured)
-            return config
+        try:
+            return model_entry(self)["config"] if self.built else self._own_config()
+        except (KerasFileError, NotImplementedError, TypeError, ValueError):
+            return self._own_config()
+
+    def _subclassed_config(self) -> dict[str, Any]:
+        """Keras' base config of a subclassed model, which a get_config of the user's
+        extends with its __init__'s arguments ({**super().get_config(), "units": 4})."""
+        from .dtype_policies import serialize
+
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": serialize(self.dtype_policy),
+        }
+        captured = self.__dict__.get("_init_arguments")
+        if type(self).get_config is Model.get_config and captured:
+            # Keras' automatic config: the __init__ arguments it was made with.
+            config.update(captured)
+        return config
+
+    def _own_config(self) -> dict[str, Any]:
+        """minicnn's own config of the model: its graph as minicnn's files keep it (call
+        settings, added losses, mixed precision); a subclassed model's is its get_config."""
+        if self._subclassed:
+            return self.get_config()
         config = functional.graph_config(
             self.name,
             self._nodes(),
@@ -1001,7 +1024,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         except (KerasFileError, NotImplementedError, TypeError, ValueError):
             document = None
         if document is None:
-            document = {"class_name": self.keras_class_name, "config": self.get_config()}
+            document = {"class_name": self.keras_class_name, "config": self._own_config()}
         return json.dumps(document, **kwargs)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -1197,14 +1220,17 @@ class Sequential(Model):
         if custom_objects is not None:
             with registry.custom_object_scope(custom_objects):
                 return cls.from_config(config, device=device)
+        if _is_keras_config(config):
+            return _from_keras_config(config, "Sequential", device)
         model = Sequential(name=config["name"], device=device)
         if config["input_shape"] is not None:
-            model.add(Input(tuple(config["input_shape"]), dtype=config.get("input_dtype")))
+            shape, name = tuple(config["input_shape"]), config.get("input_name")
+            model.add(Input(shape, dtype=config.get("input_dtype"), name=name))
         for entry in config["layers"]:
             model.add(layer_from_config(entry))
         return restore_mixed(_frozen_as_saved(model, config), config)
 
-    def get_config(self) -> dict[str, Any]:
+    def _own_config(self) -> dict[str, Any]:
         dtype = self._graph_inputs[0]._dtype if self._graph_inputs else None
         return {
             "name": self.name,
@@ -1212,10 +1238,22 @@ class Sequential(Model):
             if self.sample_input_shape is not None
             else None,
             **({"input_dtype": dtype} if dtype is not None else {}),
+            **({"input_name": self._graph_inputs[0].name} if self._graph_inputs else {}),
             **mixed_config(self),
             **({} if self.trainable else {"trainable": False}),
             "layers": [functional.layer_entry(layer) for layer in self._operations],
         }
+
+
+def _is_keras_config(config: dict[str, Any]) -> bool:
+    """Whether a model's config is Keras' (minicnn's own always has ``input_shape``)."""
+    return "input_shape" not in config
+
+
+def _from_keras_config(config: dict[str, Any], class_name: str, device: str | None) -> Model:
+    from .keras_reading import model_from_keras_config
+
+    return model_from_keras_config({"class_name": class_name, "config": config}, device)
 
 
 def _frozen_as_saved(model: Model, config: dict[str, Any]) -> Model:
@@ -1439,7 +1477,7 @@ def clone_model(model: Model) -> Model:
     (the original's weights are not shared; ``clone.set_weights(model.get_weights())`` copies
     them). Not compiled, on the original's device."""
     model._require_config("clone_model")
-    return type(model).from_config(model.get_config(), device=model.device)
+    return type(model).from_config(model._own_config(), device=model.device)
 
 
 def model_from_json(

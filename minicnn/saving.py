@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, backend, keras_files, registry
+from . import __version__, backend, functional, keras_files, registry
 from .file_editor import KerasFileEditor  # noqa: F401  (keras.saving's)
 from .fileio import atomic_write
 from .layers import LAYER_CLASSES
@@ -396,7 +396,7 @@ def _check_same_layers(
         raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
     if not same_graph:
         raise ModelFileError(f"{path} was written for another architecture than this model's.")
-    ours = [(type(layer).__name__, layer.get_config()) for layer in model._operations]
+    ours = [(type(layer).__name__, functional.layer_config(layer)) for layer in model._operations]
     if configs:
         saved = [(name, _unnamed(_completed(name, config))) for name, config in saved]
         ours = [(name, _unnamed(config)) for name, config in ours]

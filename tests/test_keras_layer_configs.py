@@ -188,3 +188,45 @@ def test_prelus_alpha_constraint_acts_after_an_update():
     x = np.ones((8, 4), "float32")
     model.fit(x, x, epochs=1, verbose=0)
     assert np.all(np.abs(model.layers[0].get_weights()[0]) <= 0.5 + 1e-6)
+
+
+def _functional_model():
+    first, second = minicnn.Input((6,), name="p"), minicnn.Input((6,), name="q")
+    shared = layers.Dense(4, activation="relu", name="shared")
+    inner = minicnn.Sequential([minicnn.Input((4,)), layers.Dense(2, name="inner_dense")])
+    joined = layers.Concatenate()([shared(first), layers.Dropout(0.1)(shared(second))])
+    return minicnn.Model([first, second], [layers.Dense(1)(joined), inner(shared(second))])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: minicnn.Sequential([minicnn.Input((6,)), layers.Dense(3), layers.Dropout(0.5)]),
+        _functional_model,
+    ],
+)
+def test_a_models_keras_config_makes_the_same_model_again(make):
+    import numpy as np
+
+    model = make()
+    config = model.get_config()
+    assert "input_shape" not in config  # Keras' config, not minicnn's own
+    again = type(model).from_config(config)
+    assert type(again) is type(model)
+    again.set_weights(model.get_weights())
+    x = np.random.default_rng(0).random((3, 6)).astype("float32")
+    inputs = [x, x] if len(model.inputs) == 2 else x
+    got, expected = again.predict(inputs, verbose=0), model.predict(inputs, verbose=0)
+    if not isinstance(expected, list):
+        got, expected = [got], [expected]
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert again.get_config() == config
+
+
+def test_a_model_not_built_gives_minicnns_own_config_which_makes_it_again():
+    model = minicnn.Sequential([layers.Dense(3), layers.Dense(2)])
+    config = model.get_config()
+    assert config["input_shape"] is None
+    again = minicnn.Sequential.from_config(config)
+    assert [type(layer).__name__ for layer in again.layers] == ["Dense", "Dense"]

@@ -156,7 +156,43 @@ SPECIAL = {
     ),
     "PReLU_options": lambda: layers.PReLU(alpha_constraint="non_neg", shared_axes=[1, 2]),
     "InputLayer_options": lambda: layers.InputLayer(shape=(4, 2), batch_size=8, dtype="int32"),
+    "Model_sequential": lambda: keras.Sequential(
+        [keras.Input((6,), name="i"), layers.Dense(3, name="a"), layers.Dropout(0.1, name="b")],
+        name="s",
+    ),
+    "Model_functional": lambda: functional(),
+    "Model_functional_lists": lambda: functional(listed=True),
+    "Model_functional_calls": lambda: calls(),
 }
+
+
+def calls():
+    """Layers whose calls Keras records with their training or mask arguments."""
+    images = keras.Input((6, 6, 3), name="images")
+    x = layers.RandomFlip(name="flip")(images)
+    x = layers.Conv2D(4, 3, name="conv")(x)
+    x = layers.BatchNormalization(name="norm")(x)
+    x = layers.Dropout(0.1, name="drop")(x)
+    x = layers.Reshape((16, 4), name="steps")(x)
+    x = layers.LSTM(3, return_sequences=True, name="lstm")(x)
+    x = layers.Softmax(name="soft")(x)
+    x = layers.GlobalAveragePooling1D(name="pool")(x)
+    x = layers.Dropout(0.2, name="kept")(x, training=True)
+    return keras.Model(images, layers.Dense(2, name="head")(x), name="c")
+
+
+def functional(listed=False):
+    """Two inputs, a shared layer, a nested Sequential and two outputs (or lists of one)."""
+    first, second = keras.Input((6,), name="p"), keras.Input((6,), name="q")
+    shared = layers.Dense(4, activation="relu", name="shared")
+    inner = keras.Sequential(
+        [keras.Input((4,), name="inner_in"), layers.Dense(2, name="inner_dense")], name="inner"
+    )
+    joined = layers.Concatenate(name="join")([shared(first), shared(second)])
+    out = layers.Dense(1, name="out")(joined)
+    if listed:
+        return keras.Model([first], [inner(shared(first))], name="f")
+    return keras.Model([first, second], [out, inner(shared(second))], name="f")
 
 
 def made_from_arguments(cls):

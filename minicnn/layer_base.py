@@ -308,6 +308,12 @@ class Layer:
     # of its convolutions, recurrent layers, embeddings and attention do (its Dense's not).
     _lists_activity_regularizer = False
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        layer = super().__new__(cls)
+        if not cls.__module__.startswith("minicnn."):  # a user's class: Keras' automatic config
+            layer.__dict__["_init_arguments"] = init_arguments(cls, args, kwargs)
+        return layer
+
     def __init__(
         self,
         name: str | None = None,
@@ -336,7 +342,7 @@ class Layer:
             )
             if self.data_format == "channels_first":
                 self._wrap_channels_first()
-        for key, default in self._keras_defaults.items():
+        for key, default in {**self._keras_defaults, "autocast": True}.items():
             if key in kwargs:
                 _take_keras_default(type(self).__name__, key, kwargs.pop(key), default)
         if kwargs:
@@ -887,15 +893,33 @@ class Layer:
 
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        """The layer's config, as Keras' ``get_config``. A user's class without a
+        get_config of its own gets Keras' automatic one: the arguments it was made with (its
+        __init__'s defaults filled in), where they are plain values."""
         from .dtype_policies import serialize
 
-        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
-        config["dtype"] = serialize(self.dtype_policy)  # Keras' dict of the policy
+        config: dict[str, Any] = {"name": self.name}
+        if "_init_arguments" in self.__dict__ and type(self).get_config is Layer.get_config:
+            config.update(self._automatic_config())
+        config.update(trainable=self.trainable, dtype=serialize(self.dtype_policy))
         if self.takes_data_format:
             config["data_format"] = self.data_format
         if self.activity_regularizer is not None or self._lists_activity_regularizer:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return {**config, **self._keras_defaults}
+
+    def _automatic_config(self) -> dict[str, Any]:
+        captured = self.__dict__["_init_arguments"]
+        if captured is None and not _configs_tolerated:
+            raise NotImplementedError(
+                f"Layer {type(self).__name__} was made with arguments that Keras' automatic "
+                "config cannot hold (positional *args, or values other than str, int, float, "
+                "bool, None and lists, tuples and dicts of them). Give its class a get_config "
+                "of its __init__'s arguments, as in Keras:\n"
+                "    def get_config(self):\n"
+                '        return {**super().get_config(), "units": self.units}'
+            )
+        return captured or {}
 
     # -- losses made by a call ------------------------------------------------------------------
     def add_loss(self, loss: Any) -> None:
@@ -2120,6 +2144,68 @@ class InputLayer(Layer):
             "name": self.name,
             "optional": False,
         }
+
+
+# Keras' base Layer's arguments, which its automatic config of a user's class without an
+# __init__ of its own records (minicnn's Layer takes others).
+_KERAS_LAYER_ARGUMENTS = {"activity_regularizer": None, "trainable": True, "dtype": None}
+_configs_tolerated = False  # (see tolerated_configs)
+
+
+@contextlib.contextmanager
+def tolerated_configs() -> Iterator[None]:
+    """Within it, a layer whose automatic config cannot hold its arguments gives its base
+    config instead of refusing: weights files and checkpoints check architectures with
+    configs, which Keras' weights files do not need."""
+    global _configs_tolerated
+    before, _configs_tolerated = _configs_tolerated, True
+    try:
+        yield
+    finally:
+        _configs_tolerated = before
+
+
+def is_plain(value: Any) -> bool:
+    """Whether a value is JSON's (Keras' automatic config keeps only such arguments)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_plain(v) for k, v in value.items())
+    return False
+
+
+def init_arguments(cls: type, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """What Keras' automatic config records of a user's class made with ``args`` and
+    ``kwargs``: its __init__'s arguments by name, defaults filled in, less ``name``; None
+    where they cannot be bound or are not plain values (or come as ``*args``)."""
+    owner = next(k for k in cls.__mro__ if "__init__" in vars(k))
+    if owner.__module__.startswith("minicnn."):
+        # No __init__ of the user's: Keras' base Layer's arguments (a model's: none).
+        if args:
+            return None
+        model = getattr(cls, "is_model", False)
+        found = {**({} if model else {**_KERAS_LAYER_ARGUMENTS, "autocast": True}), **kwargs}
+    else:
+        signature = inspect.signature(cls.__init__)
+        try:
+            bound = signature.bind(None, *args, **kwargs)
+        except TypeError:
+            return None
+        bound.apply_defaults()
+        found = {}
+        for key, value in list(bound.arguments.items())[1:]:
+            kind = signature.parameters[key].kind
+            if kind is inspect.Parameter.VAR_POSITIONAL:
+                if value:
+                    return None
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                found.update(value)
+            else:
+                found[key] = value
+    found.pop("name", None)
+    return found if is_plain(found) else None
 
 
 def _plain(value: Any, like: Any = None) -> Any:

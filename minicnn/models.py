@@ -92,10 +92,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         # Model(inputs, outputs) makes a Functional, as Keras' does (its type's name).
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             cls = Functional
-        model = super().__new__(cls)
-        if not cls.__module__.startswith("minicnn."):  # a subclass of the user's
-            model.__dict__["_init_arguments"] = _config_arguments(cls, args, kwargs)
-        return model
+        return super().__new__(cls, *args, **kwargs)  # a user's class: its arguments kept
 
     def __init__(
         self,
@@ -380,6 +377,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         if custom_objects is not None:
             with registry.custom_object_scope(custom_objects):
                 return cls.from_config(config, device=device)
+        if "layers" not in config:  # a user's model class's config: its arguments (Keras')
+            return cls(**_init_taking(cls, config))
         if _is_keras_config(config):
             return _from_keras_config(config, "Functional", device)
         model_inputs, outputs, tensors = functional.rebuild(config, layer_class)
@@ -1402,39 +1401,6 @@ def _once(weights: Iterable[Tensor]) -> list[Tensor]:
     """The weights in order, each the first time it comes."""
     seen: set[int] = set()
     return [w for w in weights if not (id(w) in seen or seen.add(id(w)))]
-
-
-def _plain(value: Any) -> bool:
-    """Whether a value is JSON's (Keras' automatic config keeps only such arguments)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
-    return False
-
-
-def _config_arguments(cls: type, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-    """The arguments a user's model class was made with, by name, where they are plain
-    values that a config can hold; None where they are not."""
-    signature = inspect.signature(cls.__init__)
-    try:
-        bound = signature.bind(None, *args, **kwargs)
-    except TypeError:
-        return None
-    found: dict[str, Any] = {}
-    parameters = signature.parameters
-    for name, value in list(bound.arguments.items())[1:]:
-        kind = parameters[name].kind
-        if kind is inspect.Parameter.VAR_POSITIONAL:
-            if value:
-                return None
-        elif kind is inspect.Parameter.VAR_KEYWORD:
-            found.update(value)
-        else:
-            found[name] = value
-    return found if _plain(found) else None
 
 
 def _init_taking(cls: type, config: dict[str, Any]) -> dict[str, Any]:

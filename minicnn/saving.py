@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, backend, functional, keras_files, registry
+from . import __version__, backend, functional, keras_files, layer_base, registry
 from .file_editor import KerasFileEditor  # noqa: F401  (keras.saving's)
 from .fileio import atomic_write
 from .layers import LAYER_CLASSES
@@ -342,7 +342,8 @@ def save_weights(model: Model, path: str | os.PathLike) -> None:
 
         save_legacy_weights(model, Path(path))
         return
-    document = {"format": WEIGHTS_FORMAT, "model": model._architecture()}
+    with layer_base.tolerated_configs():  # weights need no config (the check only)
+        document = {"format": WEIGHTS_FORMAT, "model": model._architecture()}
     _write(path, document, _weight_arrays(model))
 
 
@@ -388,7 +389,8 @@ def _check_same_layers(
     try:
         entries = document["model"]["layers"]
         saved = [(e["class_name"], e["config"]) for e in entries]
-        ours_config = model._architecture()
+        with layer_base.tolerated_configs():
+            ours_config = model._architecture()
         same_graph = _topology(entries) == _topology(ours_config["layers"]) and _calls(
             document["model"]
         ) == _calls(ours_config)
@@ -396,7 +398,8 @@ def _check_same_layers(
         raise ModelFileError(f"{path}: its model description is invalid ({e!r}).") from None
     if not same_graph:
         raise ModelFileError(f"{path} was written for another architecture than this model's.")
-    ours = [(type(layer).__name__, functional.layer_config(layer)) for layer in model._operations]
+    with layer_base.tolerated_configs():
+        ours = [(type(op).__name__, functional.layer_config(op)) for op in model._operations]
     if configs:
         saved = [(name, _unnamed(_completed(name, config))) for name, config in saved]
         ours = [(name, _unnamed(config)) for name, config in ours]
@@ -488,9 +491,11 @@ def _model_from_config(config: Any, path: Path, device: str) -> Model:
 def save_checkpoint(path: str | os.PathLike, model: Model, epoch: int, history: Any) -> None:
     """Model, optimizer state, random-generator state and History after ``epoch`` epochs, in
     one .npz written atomically (the model file's layout plus ``optimizer_*`` arrays)."""
+    with layer_base.tolerated_configs():  # restored into the model itself: the check only
+        architecture = model._architecture()
     document = {
         "format": CHECKPOINT_FORMAT,
-        "model": model._architecture(),
+        "model": architecture,
         "epoch": epoch,
         "optimizer": model.optimizer.get_config(),
         "rng_state": backend.get_rng_state(),

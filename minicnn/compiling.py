@@ -256,7 +256,7 @@ class Compiler:
         if not self.compiled:
             return None
         specs = self._compile_specs or {  # several outputs: one entry per output
-            "loss": self._loss_name or (None if self.loss is None else self.loss.get_config()),
+            "loss": self._loss_name or (None if self.loss is None else losses.serialize(self.loss)),
             "metrics": [
                 metrics_module.serialize(m, self.loss)
                 for m in self._compiled_metrics
@@ -522,7 +522,7 @@ class Compiler:
         ]
         weighted_specs = self._head_metrics(weighted_metrics, "weighted_metrics", plain)
         self._compile_specs = {
-            "loss": [None if x is None else x.get_config() for x in self.loss],
+            "loss": [None if x is None else losses.serialize(x) for x in self.loss],
             "loss_weights": self.loss_weights,
             "metrics": specs,
             "weighted_metrics": weighted_specs,

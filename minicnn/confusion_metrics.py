@@ -55,8 +55,9 @@ class _ThresholdMetric(Metric):
         top_k: int | None = None,
         class_id: int | None = None,
         name: str | None = None,
+        dtype: Any = None,
     ) -> None:
-        super().__init__(name)
+        super().__init__(name, dtype)
         owner = type(self).__name__
         if isinstance(thresholds, (list, tuple)):
             raise ValueError(
@@ -75,6 +76,7 @@ class _ThresholdMetric(Metric):
         if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, int)):
             raise ValueError(f"{owner}: class_id must be an int, got {class_id!r}.")
         self.thresholds, self.class_id = float(threshold), class_id
+        self._given_threshold = thresholds  # the config keeps it as given (None: 0.5), as Keras'
 
     def _counts(self, outputs: Any, y_true: Any, loss: Any, weights: Any) -> tuple[Any, Any, Any]:
         """(predicted positive, actually positive) as boolean arrays, and each element's
@@ -98,7 +100,7 @@ class _ThresholdMetric(Metric):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            "thresholds": self.thresholds,
+            "thresholds": self._given_threshold,
             "top_k": self.top_k,
             "class_id": self.class_id,
         }
@@ -198,13 +200,14 @@ class AUC(ThresholdCounts):
         curve: str = "ROC",
         summation_method: str = "interpolation",
         name: str | None = None,
+        dtype: Any = None,
         thresholds: list[float] | None = None,
         multi_label: bool = False,
         num_labels: int | None = None,
         label_weights: Any = None,
         from_logits: bool = False,
     ) -> None:
-        super().__init__(name)
+        super().__init__(name, dtype)
         if curve not in self.CURVES:
             raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}.")
         if summation_method not in self.SUMMATIONS:
@@ -310,11 +313,12 @@ class AUC(ThresholdCounts):
             "num_thresholds": self.num_thresholds,
             "curve": self.curve,
             "summation_method": self.summation_method,
-            "thresholds": self._given_thresholds,
             "multi_label": self.multi_label,
             "num_labels": self.num_labels,
             "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
             "from_logits": self.from_logits,
+            # As Keras: the thresholds only where they were given.
+            **({} if self._given_thresholds is None else {"thresholds": self._given_thresholds}),
         }
 
 
@@ -337,8 +341,9 @@ class FBetaScore(Metric):
         beta: float = 1.0,
         threshold: float | None = None,
         name: str | None = None,
+        dtype: Any = None,
     ) -> None:
-        super().__init__(name)
+        super().__init__(name, dtype)
         owner = type(self).__name__
         if average is not None and average not in self.AVERAGES:
             raise ValueError(
@@ -408,9 +413,13 @@ class F1Score(FBetaScore):
     default_name = "f1_score"
 
     def __init__(
-        self, average: str | None = None, threshold: float | None = None, name: str | None = None
+        self,
+        average: str | None = None,
+        threshold: float | None = None,
+        name: str | None = None,
+        dtype: Any = None,
     ) -> None:
-        super().__init__(average, 1.0, threshold, name)
+        super().__init__(average, 1.0, threshold, name, dtype)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -191,6 +191,7 @@ class BinaryIoU(IoU):
     def get_config(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "dtype": self.dtype,
             "target_class_ids": self.target_class_ids,
             "threshold": self.threshold,
         }

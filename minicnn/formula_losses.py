@@ -246,15 +246,17 @@ class Tversky(FormulaLoss):
         beta: float = 0.5,
         reduction: str | None = "sum_over_batch_size",
         name: str | None = None,
+        axis: int | tuple[int, ...] | None = None,
     ) -> None:
         super().__init__(reduction, name)
         self.alpha = _check_fraction(alpha, "alpha", "Tversky")
         self.beta = _check_fraction(beta, "beta", "Tversky")
+        self.axis = tuple(axis) if isinstance(axis, list) else axis
 
     def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
-        true_positives = ops.sum(y_true * y_pred)
-        false_positives = ops.sum((1.0 - y_pred) * y_true)
-        false_negatives = ops.sum(y_pred * (1.0 - y_true))
+        true_positives = ops.sum(y_true * y_pred, axis=self.axis)
+        false_positives = ops.sum((1.0 - y_pred) * y_true, axis=self.axis)
+        false_negatives = ops.sum(y_pred * (1.0 - y_true), axis=self.axis)
         denominator = (
             true_positives
             + self.alpha * false_positives
@@ -264,7 +266,8 @@ class Tversky(FormulaLoss):
         return 1.0 - true_positives / denominator
 
     def _arguments(self) -> dict[str, Any]:
-        return {"alpha": self.alpha, "beta": self.beta}
+        axis = list(self.axis) if isinstance(self.axis, tuple) else self.axis
+        return {"alpha": self.alpha, "beta": self.beta, "axis": axis}
 
 
 class CTC(FormulaLoss):

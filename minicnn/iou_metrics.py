@@ -46,7 +46,12 @@ class IoU(Metric):
         self.ignore_class = ignore_class
         self.sparse_y_true, self.sparse_y_pred = bool(sparse_y_true), bool(sparse_y_pred)
         self.axis = axis
-        super().__init__(name, dtype)
+        # Keras' IoU metrics are int32 by default (their confusion counts); minicnn counts the
+        # same, and keeps the name in the config.
+        counts = dtype is None or np.dtype(dtype).kind in "iu"
+        super().__init__(name, None if counts else dtype)
+        if counts:
+            self.dtype = "int32" if dtype in (None, "int") else np.dtype(dtype).name
 
     def _class_ids(self, values: Any, sparse: bool) -> Any:
         ids = values if sparse else values.argmax(axis=self.axis)

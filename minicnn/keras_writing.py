@@ -549,14 +549,14 @@ def compile_config(model: Any) -> dict[str, Any] | None:
         if loss is None:  # an output not trained on
             return None
         config = loss.get_config()
-        if set(config) - {"name", "class_name"} or "class_name" in config:
+        if config != type(loss)().get_config():  # its own arguments or name: Keras' entry
             return {
                 "module": "keras.losses",
                 "class_name": type(loss).__name__,
-                "config": {**config, "name": loss.name},
+                "config": config,
                 "registered_name": None,
             }
-        return loss.name
+        return type(loss).name  # Keras' name of the loss (what compile took)
 
     optimizer = model.optimizer
     if getattr(model, "_scales_loss_itself", False):  # compile wrapped it, as Keras does

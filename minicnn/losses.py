@@ -102,13 +102,9 @@ class Loss:
         return as_any_targets(y, n, self.name)
 
     def get_config(self) -> dict[str, Any]:
-        """The loss's arguments; a custom loss also names what ``custom_objects`` must give
-        back when a model is loaded (``registered_name``)."""
-        return {
-            "name": self.name,
-            "reduction": self.reduction,
-            "registered_name": type(self).__name__,
-        }
+        """Keras' config of a loss: its name and reduction (a subclass adds its arguments).
+        ``serialize`` gives its class too, which a custom one is found by when loaded."""
+        return {"name": self.name, "reduction": self.reduction}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Loss:
@@ -135,12 +131,22 @@ class LossFunctionWrapper(Loss):
         return self.fn(y_true, y_pred, **self.fn_kwargs)
 
     def get_config(self) -> dict[str, Any]:
+        """Keras' config: the function as Keras' entry of one (its registered name)."""
+        from .serialization import serialize_keras_object
+
         return {
             "name": self.name,
             "reduction": self.reduction,
-            "registered_name": registry.registered_name(self.fn),
+            "fn": serialize_keras_object(self.fn),
             **self.fn_kwargs,
         }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        from .serialization import deserialize_keras_object
+
+        config = dict(config)
+        return cls(deserialize_keras_object(config.pop("fn")), **config)
 
 
 def _differentiable(y_true: Any) -> bool:
@@ -252,14 +258,8 @@ class BuiltinLoss(Loss):
         return {"from_logits": self.from_logits}
 
     def get_config(self) -> dict[str, Any]:
-        """Keras' name and arguments (the reduction where it is not the default); a name of
-        the user's keeps the class's too."""
-        config: dict[str, Any] = {"name": self.name, **self._arguments()}
-        if self.reduction != "sum_over_batch_size":
-            config["reduction"] = self.reduction
-        if self.name != type(self).name:
-            config["class_name"] = type(self).__name__
-        return config
+        """Keras' name, reduction and arguments."""
+        return {"name": self.name, "reduction": self.reduction, **self._arguments()}
 
 
 class CrossEntropy(BuiltinLoss):
@@ -330,8 +330,7 @@ class SparseCategoricalCrossentropy(CrossEntropy):
         return {"from_logits": self.from_logits, "ignore_class": self.ignore_class}
 
     def _arguments(self) -> dict[str, Any]:
-        extra = {} if self.ignore_class is None else {"ignore_class": self.ignore_class}
-        return {**super()._arguments(), **extra}
+        return {**super()._arguments(), "ignore_class": self.ignore_class}
 
     def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         if self.ignore_class is not None:  # Keras' mask: ignored positions do not count
@@ -403,8 +402,11 @@ class _Smoothed:
         return {**self._arguments(), "axis": self.axis}
 
     def _arguments(self) -> dict[str, Any]:
-        extra = {} if self.axis == -1 else {"axis": self.axis}
-        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing, **extra}
+        return {
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
 
 
 class CategoricalCrossentropy(_Smoothed, CrossEntropy):
@@ -555,7 +557,7 @@ class Huber(_Elementwise):
         if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
             raise ValueError(f"Huber: delta must be a positive number, got {delta!r}.")
         self.delta = float(delta)
-        super().__init__(reduction, name, dtype)
+        super().__init__(reduction, name or "huber_loss", dtype)  # Keras' name of the class
 
     def _terms(self) -> Any:
         return P.huber_terms(self.delta)
@@ -651,6 +653,7 @@ _ALIASES = {
     "logcosh": "log_cosh",
     "kld": "kl_divergence",
     "kullback_leibler_divergence": "kl_divergence",
+    "huber_loss": "huber",  # the Huber class's name in Keras' configs
 }
 
 
@@ -660,6 +663,10 @@ def get(identifier: Any) -> Loss:
     config or name) is found as ``registry.get_registered_object`` finds it."""
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, dict) and {"class_name", "config"} <= set(identifier):
+        from .serialization import deserialize_keras_object  # Keras' entry (serialize's)
+
+        return get(deserialize_keras_object(identifier))
     if isinstance(identifier, dict) and "registered_name" in identifier:
         return _custom(dict(identifier))
     if isinstance(identifier, dict):
@@ -667,7 +674,7 @@ def get(identifier: Any) -> Loss:
         name = config.pop("name", None)
         class_name = config.pop("class_name", None)
         by_class = {cls.__name__: cls for cls in _BY_NAME.values()}
-        cls = by_class.get(class_name) if class_name else _BY_NAME.get(name)
+        cls = by_class.get(class_name) if class_name else _BY_NAME.get(_ALIASES.get(name, name))
         if cls is None:
             known = ", ".join(sorted(_BY_NAME))
             raise ValueError(f"Unknown loss {class_name or name!r}; known: {known}.")
@@ -686,6 +693,15 @@ def get(identifier: Any) -> Loss:
         known = ", ".join(sorted([*_BY_NAME, *_ALIASES]))
         raise ValueError(f"Unknown loss {identifier!r}; known: {known}.")
     return _BY_NAME[identifier]()
+
+
+def from_class_config(class_name: str, config: dict[str, Any]) -> Loss:
+    """Keras' loss of class ``class_name`` from its config (Keras' entry's two parts)."""
+    classes = {cls.__name__: cls for cls in _BY_NAME.values()}
+    classes["LossFunctionWrapper"] = LossFunctionWrapper
+    if class_name not in classes:
+        raise ValueError(f"Unknown loss class {class_name!r}; known: {', '.join(sorted(classes))}.")
+    return classes[class_name].from_config(dict(config))
 
 
 def serialize(loss: Any) -> Any:

@@ -296,7 +296,7 @@ class Metric:
     # --- saving -----------------------------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name}
+        return {"name": self.name, "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Metric:

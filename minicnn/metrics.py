@@ -123,8 +123,8 @@ class SparseTopKCategoricalAccuracy(Metric):
     ranks_only = needs_classes = True
     target_loss = losses.SparseCategoricalCrossentropy
 
-    def __init__(self, k: int = 5, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, k: int = 5, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(name, dtype)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"{type(self).__name__}: k must be a positive int, got {k!r}.")
         self.k = k
@@ -155,8 +155,8 @@ class BinaryAccuracy(Metric):
 
     default_name = "binary_accuracy"
 
-    def __init__(self, threshold: float = 0.5, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, threshold: float = 0.5, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(name, dtype)
         self.threshold = float(threshold)
 
     def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:

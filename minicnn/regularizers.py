@@ -147,7 +147,7 @@ class OrthogonalRegularizer(Regularizer):
         return ops.sum(ops.abs(off_diagonal)) * (0.5 * self.factor / max(pairs, 1.0))
 
     def get_config(self) -> dict[str, Any]:  # type: ignore[override]
-        return {"factor": self.factor, "mode": self.mode}
+        return {"factor": float(np.float32(self.factor)), "mode": self.mode}  # float32, as Keras
 
 
 def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:

@@ -105,11 +105,13 @@ def _rebuilt(config: Any) -> Any:
     if module == "keras.constraints":
         return constraints.get({"class_name": name, "config": inner})
     if module == "keras.losses":
-        return losses.get(inner)
+        return losses.from_class_config(name, inner)
     if module == "keras.metrics":
         return metrics.get({"class_name": name, "config": inner, "registered_name": name})
     if module == "keras.optimizers":
         return optimizers.get({"class_name": name, "config": inner})
+    if custom is None and isinstance(inner, dict) and "reduction" in inner:  # a custom Loss's
+        registry.saved_object(config.get("registered_name") or name, "loss", inner.get("name"))
     if custom is None:
         raise ValueError(
             f"Unknown object {name!r}: pass it in custom_objects or register it with "

@@ -561,10 +561,12 @@ def test_categorical_crossentropy_label_smoothing_soft_rows_and_errors(tmp_path)
     assert loss == pytest.approx(expected, rel=1e-5)
     assert accuracy == pytest.approx((probs.argmax(1) == soft.argmax(1)).mean())
     model.save(tmp_path / "m.npz")
-    assert load_model(tmp_path / "m.npz").loss.get_config() == {
+    assert load_model(tmp_path / "m.npz").loss.get_config() == {  # Keras' config
         "name": "categorical_crossentropy",
+        "reduction": "sum_over_batch_size",
         "from_logits": False,
         "label_smoothing": 0.2,
+        "axis": -1,
     }
     with pytest.raises(ValueError, match="looks like class ids"):
         model.fit(x, y, verbose=0)

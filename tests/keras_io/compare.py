@@ -29,9 +29,9 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 MINICNN_ONLY = {"weather_forecast"}
-# Compared key by key against Keras' saved output by tests/test_keras_layer_configs.py (it
-# prints every layer class of each library, so its lines do not pair up one by one).
-NOT_COMPARED = {"layer_configs"}
+# Compared key by key against Keras' saved output by tests/test_keras_layer_configs.py (they
+# print every class of each library, so their lines do not pair up one by one).
+NOT_COMPARED = {"layer_configs", "object_configs"}
 TORCH_BACKEND = {"translation_transformer", "subclassing_conv_layers", "miniature_gpt"}
 TENSORFLOW_BACKEND = {"preprocessing_layers"}  # Keras' string layers need TensorFlow
 

@@ -204,8 +204,9 @@ class Compiler:
         if isinstance(loss, (list, tuple)) and len(loss) == 1:  # one output's list, as Keras
             loss = loss[0]
             metrics = metrics[0] if metrics and isinstance(metrics[0], (list, tuple)) else metrics
-        if loss_weights is not None and loss_weights not in ([1], [1.0], 1, 1.0):
-            raise ValueError("loss_weights weight the losses of a model with several outputs.")
+        self._one_loss_weight = _one_output_weight(loss_weights)
+        given = loss_weights
+        self._one_loss_weights = list(given) if isinstance(given, tuple) else given
         # loss=None: a train_step of the model's own computes the loss (as in Keras).
         self.loss = None if loss is None else losses.get(loss)
         # Keras' compile config keeps a loss given by name as that name ("mse").
@@ -257,6 +258,7 @@ class Compiler:
             return None
         specs = self._compile_specs or {  # several outputs: one entry per output
             "loss": self._loss_name or (None if self.loss is None else losses.serialize(self.loss)),
+            "loss_weights": self.__dict__.get("_one_loss_weights"),  # as given, as Keras'
             "metrics": [
                 metrics_module.serialize(m, self.loss)
                 for m in self._compiled_metrics
@@ -264,7 +266,8 @@ class Compiler:
             ],
             "weighted_metrics": [
                 metrics_module.serialize(m, self.loss) for m in self._compiled_metrics if m.weighted
-            ],
+            ]
+            or None,  # Keras' null where none were given
         }
         return {
             "optimizer": optimizers.serialize(self.optimizer),  # Keras' form: its class and config
@@ -365,7 +368,7 @@ class Compiler:
         if self._output_count == 1:
             target = self._on_device(y)
             own = self._carried_mask_weights(weights, y_pred, target, self.loss)
-            return self._penalized(self.loss(target, y_pred, **own))
+            return self._penalized(self._weighted_loss(self.loss(target, y_pred, **own)))
         total: Any = None
         for loss, weight, target, out in zip(self.loss, self.loss_weights, y, y_pred, strict=True):
             if loss is None:
@@ -637,14 +640,21 @@ class Compiler:
             weights = self._masked(weights, masks[0] if masks else None, logits.shape, y, self.loss)
             self._metric_masks = masks[:1] or [None]  # the metrics weight its positions too
 
-            loss = self._penalized(self.loss.on_logits(y, logits, checked=True, **weights))
+            loss = self.loss.on_logits(y, logits, checked=True, **weights)
+            loss = self._penalized(self._weighted_loss(loss))
             if all(metric.ranks_only for metric in self._compiled_metrics):
                 return loss, logits.data  # argmax and top-k read logits as well
             return loss, self._output_layer().activation(Tensor(logits.data)).data
         out = self._forward(self._tensors(x), training, output_masks=masks)
         weights = self._masked(weights, masks[0] if masks else None, out.shape, y, self.loss)
         self._metric_masks = masks[:1] or [None]
-        return self._penalized(self.loss(y, out, checked=True, **weights)), out.data
+        loss = self._weighted_loss(self.loss(y, out, checked=True, **weights))
+        return self._penalized(loss), out.data
+
+    def _weighted_loss(self, loss: Tensor) -> Tensor:
+        """One output's loss times its ``loss_weights`` entry (where it is not 1)."""
+        weight = self.__dict__.get("_one_loss_weight", 1.0)
+        return loss if weight == 1.0 else loss * weight
 
     def _masked(
         self,
@@ -719,3 +729,19 @@ class Compiler:
             total = term if total is None else total + term
         self._metric_masks = masks or [None] * self._output_count
         return self._penalized(total), (values, losses_of)
+
+
+def _one_output_weight(loss_weights: Any) -> float:
+    """The weight of a one-output model's loss: Keras takes a number, or a list (or dict) of
+    one."""
+    weights = list(loss_weights.values()) if isinstance(loss_weights, dict) else loss_weights
+    if isinstance(weights, (list, tuple)):
+        if len(weights) != 1:
+            raise ValueError(
+                f"loss_weights: the model has one output, so one weight; got {loss_weights!r}."
+            )
+        weights = weights[0]
+    weight = 1.0 if weights is None else weights
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise ValueError(f"loss_weights must be numbers; got {loss_weights!r}.")
+    return float(weight)

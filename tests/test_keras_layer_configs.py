@@ -270,3 +270,24 @@ def test_a_losss_config_makes_the_same_loss_again():
     ):
         again = minicnn.losses.deserialize(minicnn.losses.serialize(loss))
         assert type(again) is type(loss) and again.get_config() == loss.get_config()
+
+
+def test_one_outputs_loss_weight_scales_its_loss_and_is_kept_as_given():
+    import numpy as np
+
+    x = np.random.default_rng(1).random((16, 4)).astype("float32")
+    y = np.arange(16) % 3
+
+    def evaluated(weights):
+        minicnn.utils.set_random_seed(0)
+        model = minicnn.Sequential([minicnn.Input((4,)), layers.Dense(3, activation="softmax")])
+        model.compile("sgd", "sparse_categorical_crossentropy", loss_weights=weights)
+        return model.evaluate(x, y, verbose=0), model.get_compile_config()
+
+    plain, config = evaluated(None)
+    assert config["loss_weights"] is None and config["weighted_metrics"] is None
+    half, config = evaluated([0.5])
+    assert half == pytest.approx(plain / 2, rel=1e-6) and config["loss_weights"] == [0.5]
+    assert evaluated(2.0)[0] == pytest.approx(2 * plain, rel=1e-6)
+    with pytest.raises(ValueError, match="one output, so one weight"):
+        evaluated([1.0, 2.0])

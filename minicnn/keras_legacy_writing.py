@@ -40,6 +40,8 @@ _KERAS3_ONLY = {
     "use_cudnn": ("auto",),
     "rms_scaling": (False,),
     "flash_attention": (None,),
+    "sliding_window": (None,),  # MultiHeadAttention's
+    "use_gate": (False,),
 }
 # Keras 3's arguments of these layers that Keras 2 has not got at all.
 _KERAS3_ARGUMENTS = {
@@ -61,9 +63,18 @@ _KERAS3_DEFAULTS = {
         "fill_mode": ("constant",),
         "fill_value": (0,),
         "antialias": (False,),
+        "data_format": ("channels_last",),
     },
     "Attention": {"use_causal_mask": (False,)},  # Keras 2 took it in the call
     "AdditiveAttention": {"use_causal_mask": (False,)},
+    # Keras 2's image preprocessing layers and ZeroPadding1D work channels-last only.
+    **dict.fromkeys(
+        (
+            "RandomFlip RandomRotation RandomZoom RandomTranslation RandomContrast "
+            "RandomBrightness RandomCrop CenterCrop ZeroPadding1D"
+        ).split(),
+        {"data_format": ("channels_last",)},
+    ),
 }
 _RENAMED = {"LeakyReLU": {"negative_slope": "alpha"}}
 # The activations TensorFlow 2.15's Keras has by name ("hard_sigmoid" is its own, below).

@@ -17,7 +17,7 @@ from . import ops as tensor_ops
 from . import random as draws
 from .autograd import Tensor
 from .data_checks import finite_number, positive_int
-from .layer_base import Layer, Shape, _require_image, sample_shape
+from .layer_base import CHANNELS_LAST_ONLY, Layer, Shape, _require_image, sample_shape
 
 
 def _factor_range(
@@ -62,7 +62,7 @@ def beta_tries(alpha: float) -> int:
 class _RandomLayer(Layer):
     """Draws a 32-bit seed per call; the per-image numbers are hashed from it on the device."""
 
-    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+    _keras_defaults = CHANNELS_LAST_ONLY
 
     default_training = True  # Keras' image preprocessing layers: a direct call augments
 

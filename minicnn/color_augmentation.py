@@ -14,7 +14,7 @@ from . import ops as tensor_ops
 from .augmentation import _factor_range, _RandomLayer, _unit_fraction, _value_range, as_given
 from .autograd import Tensor
 from .data_checks import finite_number, positive_int
-from .layer_base import Layer, Shape, _require_image
+from .layer_base import CHANNELS_LAST_ONLY, Layer, Shape, _require_image
 
 
 class RandomBrightness(_RandomLayer):
@@ -113,7 +113,7 @@ class AutoContrast(Layer):
     the whole ``value_range``; a flat channel stays as it is. It acts in training and in
     inference, as Keras'."""
 
-    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+    _keras_defaults = CHANNELS_LAST_ONLY
 
     def __init__(self, value_range: Any = (0, 255), **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -192,7 +192,7 @@ LUMA = (0.2989, 0.5870, 0.1140)  # Keras' rgb_to_grayscale weights
 class _RGBOnly(Layer):
     """Mixed into a random layer whose images must have three channels, in a model or alone."""
 
-    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+    _keras_defaults = CHANNELS_LAST_ONLY
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         kind = type(self).__name__
@@ -502,7 +502,7 @@ class Equalization(Layer):
     result does not depend on the others. It acts in training and inference (Keras'
     docstring), and its gradient is zero, as a lookup's."""
 
-    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+    _keras_defaults = CHANNELS_LAST_ONLY
 
     def __init__(self, value_range: Any = (0, 255), bins: int = 256, **kwargs: Any) -> None:
         super().__init__(**kwargs)

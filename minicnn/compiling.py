@@ -204,9 +204,10 @@ class Compiler:
         if isinstance(loss, (list, tuple)) and len(loss) == 1:  # one output's list, as Keras
             loss = loss[0]
             metrics = metrics[0] if metrics and isinstance(metrics[0], (list, tuple)) else metrics
+        # Its loss_weights as given (compile configs keep them so), and the weight they give.
+        as_list = isinstance(loss_weights, tuple)
+        self._one_loss_weights = list(loss_weights) if as_list else loss_weights
         self._one_loss_weight = _one_output_weight(loss_weights)
-        given = loss_weights
-        self._one_loss_weights = list(given) if isinstance(given, tuple) else given
         # loss=None: a train_step of the model's own computes the loss (as in Keras).
         self.loss = None if loss is None else losses.get(loss)
         # Keras' compile config keeps a loss given by name as that name ("mse").
@@ -258,7 +259,7 @@ class Compiler:
             return None
         specs = self._compile_specs or {  # several outputs: one entry per output
             "loss": self._loss_name or (None if self.loss is None else losses.serialize(self.loss)),
-            "loss_weights": self.__dict__.get("_one_loss_weights"),  # as given, as Keras'
+            "loss_weights": self._one_loss_weights,  # as given, as Keras'
             "metrics": [
                 metrics_module.serialize(m, self.loss)
                 for m in self._compiled_metrics
@@ -653,7 +654,7 @@ class Compiler:
 
     def _weighted_loss(self, loss: Tensor) -> Tensor:
         """One output's loss times its ``loss_weights`` entry (where it is not 1)."""
-        weight = self.__dict__.get("_one_loss_weight", 1.0)
+        weight = self._one_loss_weight
         return loss if weight == 1.0 else loss * weight
 
     def _masked(

@@ -25,12 +25,12 @@ _INFERENCE = (
     "SpectralNormalization"
 ).split()
 TRAINING_DEFAULTS = {**dict.fromkeys(_AUGMENTING, True), **dict.fromkeys(_INFERENCE, False)}
-# Keras' layers whose call takes ``mask`` for its one input (and models' calls do).
+# Keras' layers whose call takes ``mask`` for its one input (models' calls do too: see
+# ``recorded``).
 TAKES_MASK = set(
     (
         "BatchNormalization Bidirectional ConvLSTM1D ConvLSTM2D ConvLSTM3D GRU "
-        "GlobalAveragePooling1D LSTM Lambda Pipeline RNN SimpleRNN Softmax TimeDistributed "
-        "Sequential Functional"
+        "GlobalAveragePooling1D LSTM Lambda Pipeline RNN SimpleRNN Softmax TimeDistributed"
     ).split()
 )
 
@@ -42,7 +42,7 @@ def _builtin_name(layer: Any) -> str | None:
 
     name = type(layer).__name__
     if LAYER_CLASSES.get(name) is type(layer) or getattr(layer, "is_model", False):
-        return "Functional" if getattr(layer, "is_model", False) and name == "Model" else name
+        return name
     return None
 
 
@@ -63,10 +63,10 @@ def recorded(layer: Any, one_tensor: bool, masks_in_graph: bool) -> dict[str, An
     ``mask_zero``, a Masking layer, a user's compute_mask) records no mask here, as Keras
     records the mask's own tensor, which minicnn's graph does not hold."""
     name = _builtin_name(layer)
-    if name is not None:
+    if getattr(layer, "is_model", False):  # Keras' Model.call(inputs, training=None, mask=None)
+        training, takes_mask = None, True
+    elif name is not None:
         training, takes_mask = TRAINING_DEFAULTS.get(name), name in TAKES_MASK
-        if getattr(layer, "is_model", False):
-            training, takes_mask = None, True
     else:
         training, takes_mask = _user_call(layer)
     found: dict[str, Any] = {}

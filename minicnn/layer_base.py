@@ -303,7 +303,7 @@ class Layer:
     _spread_defaults: dict[str, Any] = {}
     # Keras' arguments that this layer computes at Keras' default only: its config records
     # them, as Keras' does, construction takes them back at that value, and refuses another.
-    _keras_defaults: dict[str, Any] = {}
+    _keras_defaults: dict[str, Any] = {}  # (CHANNELS_LAST_ONLY: the image layers')
     # Whether the config lists activity_regularizer when there is none, as Keras' configs
     # of its convolutions, recurrent layers, embeddings and attention do (its Dense's not).
     _lists_activity_regularizer = False
@@ -2146,6 +2146,9 @@ class InputLayer(Layer):
         }
 
 
+# The _keras_defaults of Keras' image layers that take data_format and that minicnn runs
+# channels-last only (its preprocessing layers): written as Keras writes it.
+CHANNELS_LAST_ONLY: dict[str, Any] = {"data_format": "channels_last"}
 # Keras' base Layer's arguments, which its automatic config of a user's class without an
 # __init__ of its own records (minicnn's Layer takes others).
 _KERAS_LAYER_ARGUMENTS = {"activity_regularizer": None, "trainable": True, "dtype": None}

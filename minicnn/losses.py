@@ -645,6 +645,7 @@ from .formula_losses import (  # noqa: E402, F401 - re-exported as minicnn.losse
 )
 
 _BY_NAME.update(FORMULA_LOSSES)
+_BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}
 _ALIASES = {
     "mse": "mean_squared_error",
     "mae": "mean_absolute_error",
@@ -673,8 +674,7 @@ def get(identifier: Any) -> Loss:
         config = dict(identifier)
         name = config.pop("name", None)
         class_name = config.pop("class_name", None)
-        by_class = {cls.__name__: cls for cls in _BY_NAME.values()}
-        cls = by_class.get(class_name) if class_name else _BY_NAME.get(_ALIASES.get(name, name))
+        cls = _BY_CLASS.get(class_name) if class_name else _BY_NAME.get(_ALIASES.get(name, name))
         if cls is None:
             known = ", ".join(sorted(_BY_NAME))
             raise ValueError(f"Unknown loss {class_name or name!r}; known: {known}.")
@@ -697,8 +697,7 @@ def get(identifier: Any) -> Loss:
 
 def from_class_config(class_name: str, config: dict[str, Any]) -> Loss:
     """Keras' loss of class ``class_name`` from its config (Keras' entry's two parts)."""
-    classes = {cls.__name__: cls for cls in _BY_NAME.values()}
-    classes["LossFunctionWrapper"] = LossFunctionWrapper
+    classes = {**_BY_CLASS, "LossFunctionWrapper": LossFunctionWrapper}
     if class_name not in classes:
         raise ValueError(f"Unknown loss class {class_name!r}; known: {', '.join(sorted(classes))}.")
     return classes[class_name].from_config(dict(config))

@@ -194,6 +194,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self.loss_weights: list[float] | None = None
         self._metric_heads: list[int] = []  # which output each metric reads (several outputs)
         self._compile_specs: dict[str, Any] | None = None
+        self._one_loss_weights: Any = None  # a one-output model's loss_weights, as given
+        self._one_loss_weight = 1.0
 
     def _require_graph(self) -> None:
         if not self._graph_inputs:

@@ -15,7 +15,7 @@ from . import image_ops as ops
 from .autograd import Tensor
 from .config import epsilon as backend_epsilon
 from .data_checks import finite_number, positive_int
-from .layer_base import Layer, Shape, _require_image
+from .layer_base import CHANNELS_LAST_ONLY, Layer, Shape, _require_image
 
 
 def _scale_or_channels(value: Any, name: str, owner: str) -> float | list[float]:
@@ -70,7 +70,7 @@ class Resizing(Layer):
     centered window of the target's aspect ratio, ``pad_to_aspect_ratio`` pads with
     ``fill_value`` to it instead."""
 
-    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+    _keras_defaults = CHANNELS_LAST_ONLY
 
     def __init__(
         self,
@@ -138,7 +138,7 @@ class CenterCrop(Layer):
     """The centered (height, width) window of each image; an image smaller than that is
     resized to it after cropping to its aspect ratio, as Keras does."""
 
-    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+    _keras_defaults = CHANNELS_LAST_ONLY
 
     def __init__(self, height: int, width: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -15,7 +15,7 @@ from .autograd import Tensor
 from .config import epsilon as backend_epsilon
 from .data_checks import positive_int
 from .fft_ops import irfft, rfft
-from .layer_base import Layer, Shape
+from .layer_base import CHANNELS_LAST_ONLY, Layer, Shape
 
 MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
 
@@ -57,7 +57,7 @@ class STFTSpectrogram(Layer):
     'imag', 'angle' or 'stft' (real then imaginary bins). Output (batch, frames, channels *
     bins), or (batch, frames, bins, channels) with ``expand_dims``."""
 
-    _keras_defaults = {"data_format": "channels_last"}  # as Keras writes it; channels_last only
+    _keras_defaults = CHANNELS_LAST_ONLY
 
     def __init__(
         self,

@@ -155,6 +155,14 @@ class Compiler:
             )
         if loss is DEFAULT_LOSS and self._adds_losses:
             loss = None
+        # What compile was given, as Keras' compile config keeps it (serialized when read).
+        given = {
+            "optimizer": None,
+            "loss": str(loss) if isinstance(loss, str) else loss,
+            "loss_weights": loss_weights,
+            "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+        }
         if metrics is None and weighted_metrics is None and self.compiled:
             # Compiled again without metrics, the model keeps its metrics, as Keras 3's does.
             metrics, weighted_metrics = self._compiled_metric_specs
@@ -165,7 +173,7 @@ class Compiler:
         self.steps_per_execution = 1
         self.jit_compile = jit_compile is True and not self.run_eagerly
         self._captured_step = None
-        self.optimizer = optimizers.get(optimizer)
+        self.optimizer = given["optimizer"] = optimizers.get(optimizer)
         # Keras wraps a mixed_float16 model's optimizer for loss scaling, and so its files
         # hold that state; compile_config still names the optimizer compile was given.
         self._scales_loss_itself = (
@@ -185,8 +193,8 @@ class Compiler:
             # the losses are for, as Keras builds its compiled losses then.
             self._pending_outputs = (loss, metrics, loss_weights, weighted_metrics)
             if isinstance(loss, (list, tuple, dict)):
-                self.loss, self._loss_name, self._compiled_metrics = None, None, []
-                self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
+                self.loss, self._compiled_metrics = None, []
+                self.loss_weights, self._metric_heads = None, []
             else:
                 self._compile_one_output(loss, metrics, loss_weights, weighted_metrics)
         else:
@@ -197,6 +205,7 @@ class Compiler:
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
         self._compiled_metric_specs = (metrics, weighted_metrics)
+        self._compile_arguments = given
 
     def _compile_one_output(
         self, loss: Any, metrics: Any, loss_weights: Any, weighted_metrics: Any
@@ -204,14 +213,9 @@ class Compiler:
         if isinstance(loss, (list, tuple)) and len(loss) == 1:  # one output's list, as Keras
             loss = loss[0]
             metrics = metrics[0] if metrics and isinstance(metrics[0], (list, tuple)) else metrics
-        # Its loss_weights as given (compile configs keep them so), and the weight they give.
-        as_list = isinstance(loss_weights, tuple)
-        self._one_loss_weights = list(loss_weights) if as_list else loss_weights
         self._one_loss_weight = _one_output_weight(loss_weights)
         # loss=None: a train_step of the model's own computes the loss (as in Keras).
         self.loss = None if loss is None else losses.get(loss)
-        # Keras' compile config keeps a loss given by name as that name ("mse").
-        self._loss_name = loss if isinstance(loss, str) else None
         self._compiled_metrics = [metrics_module.get(m, self.loss) for m in metrics or []]
         plain = {m.name for m in self._compiled_metrics}
         for spec in weighted_metrics or []:
@@ -219,7 +223,7 @@ class Compiler:
         for metric in self._compiled_metrics:
             if self.loss is not None:
                 metric.check(self.loss)
-        self.loss_weights, self._metric_heads, self._compile_specs = None, [], None
+        self.loss_weights, self._metric_heads = None, []
 
     def _compile_pending(self) -> None:
         """compile's arguments for a subclassed model compiled before its first call, now
@@ -257,41 +261,29 @@ class Compiler:
         compile; ``compile_from_config`` compiles a model with them."""
         if not self.compiled:
             return None
-        specs = self._compile_specs or {  # several outputs: one entry per output
-            "loss": self._loss_name or (None if self.loss is None else losses.serialize(self.loss)),
-            "loss_weights": self._one_loss_weights,  # as given, as Keras'
-            "metrics": [
-                metrics_module.serialize(m, self.loss)
-                for m in self._compiled_metrics
-                if not m.weighted
-            ],
-            "weighted_metrics": [
-                metrics_module.serialize(m, self.loss) for m in self._compiled_metrics if m.weighted
-            ]
-            or None,  # Keras' null where none were given
-        }
+        from .serialization import serialize_keras_object
+
+        # Keras' config: compile's arguments as given, each object as its Keras entry.
         return {
-            "optimizer": optimizers.serialize(self.optimizer),  # Keras' form: its class and config
+            **serialize_keras_object(self._compile_arguments),
             "jit_compile": self.jit_compile,
             "run_eagerly": self.run_eagerly,
             "steps_per_execution": self.steps_per_execution,
-            **specs,
         }
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """compile with what ``get_compile_config`` gave (custom losses and metrics are found
         by name: ``custom_object_scope`` or registration)."""
-        loss = config["loss"]
+        from .serialization import deserialize_compile_argument as given
+
         self.compile(
             optimizers.get(config["optimizer"]),
-            [None if x is None else losses.get(x) for x in loss]
-            if isinstance(loss, list)
-            else (loss if loss is None or isinstance(loss, str) else losses.get(loss)),
-            config["metrics"],
+            given(config["loss"]),
+            given(config["metrics"]),
             jit_compile=config.get("jit_compile", False),
             run_eagerly=config.get("run_eagerly", False),
-            loss_weights=config.get("loss_weights"),
-            weighted_metrics=config.get("weighted_metrics"),
+            loss_weights=given(config.get("loss_weights")),
+            weighted_metrics=given(config.get("weighted_metrics")),
         )
 
     # -- metrics, as Keras 3 shows them ----------------------------------------------------------
@@ -481,7 +473,7 @@ class Compiler:
             if unknown:
                 raise ValueError(f"{what} names no output {unknown}; the outputs are {names}.")
             missing = [n for n in names if n not in value]
-            if missing and what != "metrics":
+            if missing and what not in ("metrics", "weighted_metrics"):
                 raise ValueError(f"{what} gives nothing for the outputs {missing}.")
             return [value.get(n, []) for n in names]
         if single(value):
@@ -515,7 +507,7 @@ class Compiler:
         trained = trained if len(trained) > 1 else []
         self._compiled_metrics = [metrics_module.OutputLoss(f"{names[i]}_loss") for i in trained]
         self._metric_heads = list(trained)
-        specs = self._head_metrics(metrics, "metrics", [set() for _ in names])
+        self._head_metrics(metrics, "metrics", [set() for _ in names])
         plain = [
             {
                 m.name
@@ -524,18 +516,11 @@ class Compiler:
             }
             for i in range(len(names))
         ]
-        weighted_specs = self._head_metrics(weighted_metrics, "weighted_metrics", plain)
-        self._compile_specs = {
-            "loss": [None if x is None else losses.serialize(x) for x in self.loss],
-            "loss_weights": self.loss_weights,
-            "metrics": specs,
-            "weighted_metrics": weighted_specs,
-        }
+        self._head_metrics(weighted_metrics, "weighted_metrics", plain)
 
-    def _head_metrics(self, listed: Any, what: str, taken: list[set[str]] | None) -> list[Any]:
-        """Add the metrics of each output (from compile's ``metrics`` or, with ``taken``,
-        the names already used at each output, ``weighted_metrics``); their specs, per output,
-        to save."""
+    def _head_metrics(self, listed: Any, what: str, taken: list[set[str]]) -> None:
+        """Add the metrics of each output (from compile's ``metrics``, or ``weighted_metrics``
+        given ``taken``, the names already used at each output)."""
         names = self.output_names
         listed = listed or []
         flat = isinstance(listed, (list, tuple)) and not any(
@@ -549,25 +534,20 @@ class Compiler:
                 for m in self._per_output(listed, what, lambda v: False)
             ]
         )
-        specs = []
         for i, (name, wanted, head_loss) in enumerate(
             zip(names, per_output, self.loss, strict=True)
         ):
-            kept = []
             for spec in wanted:
                 # A copy per output: each takes its output's name.
                 metric = copy.deepcopy(metrics_module.get(spec, head_loss))
                 metric.reset_state()
                 if what == "weighted_metrics":
                     _weighted(metric, {n.removeprefix(f"{name}_") for n in taken[i]})
-                kept.append(metrics_module.serialize(metric, head_loss))
                 if head_loss is not None:
                     metric.check(head_loss)
                 metric.name = f"{name}_{metric.name}"
                 self._compiled_metrics.append(metric)
                 self._metric_heads.append(i)
-            specs.append(kept)
-        return specs
 
     def _require_compiled(self) -> None:
         if not self.compiled:

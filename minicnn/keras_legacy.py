@@ -357,6 +357,7 @@ def compile_settings(training: dict[str, Any], model: Any) -> dict[str, Any]:
         "optimizer": _optimizer_entry(training.get("optimizer_config")),
         "loss": _loss_entry(training.get("loss")),
         "metrics": _metric_entries(training.get("metrics"), model),
+        "weighted_metrics": _metric_entries(training.get("weighted_metrics"), model),
         "loss_weights": training.get("loss_weights"),
     }
 

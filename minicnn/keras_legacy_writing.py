@@ -315,11 +315,29 @@ def training_config(settings: dict[str, Any]) -> dict[str, Any]:
     if isinstance(optimizer, dict):
         optimizer = _keras2_optimizer(optimizer)
     return {
-        "loss": settings.get("loss"),
-        "metrics": settings.get("metrics"),
-        "weighted_metrics": settings.get("weighted_metrics"),
+        "loss": _keras2_objects(settings.get("loss")),
+        "metrics": _keras2_objects(settings.get("metrics")),
+        "weighted_metrics": _keras2_objects(settings.get("weighted_metrics")),
         "loss_weights": settings.get("loss_weights"),
         "optimizer_config": optimizer,
+    }
+
+
+def _keras2_objects(value: Any) -> Any:
+    """Keras 3's entries of losses and metrics (in their lists and dicts by output) as
+    Keras 2 serialized them: a function by its name, an object as its class and config
+    (a registered one by its registered name)."""
+    if isinstance(value, list):
+        return [_keras2_objects(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" not in value:  # one entry per output, by name
+        return {k: _keras2_objects(v) for k, v in value.items()}
+    if value["class_name"] == "function":
+        return value["config"]
+    return {
+        "class_name": value.get("registered_name") or value["class_name"],
+        "config": _keras2_objects(value.get("config")),
     }
 
 

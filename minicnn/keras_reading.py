@@ -564,18 +564,15 @@ def _assign(layer: Any, arrays: list[np.ndarray], where: str) -> None:
 def compile_as_saved(model: Any, config: dict[str, Any], path: Path) -> None:
     """Keras' compile config, where minicnn has its optimizer, loss and metrics; else the
     model stays uncompiled, with a warning (as Keras warns)."""
-    from .serialization import deserialize_keras_object
+    from .serialization import deserialize_compile_argument as given
 
     try:
-        optimizer = _optimizer(config.get("optimizer"))
-        loss = config.get("loss")
-        loss = deserialize_keras_object(loss) if isinstance(loss, dict) else loss
-        metrics = config.get("metrics")
         model.compile(
-            optimizer=optimizer,
-            loss=loss,
-            metrics=_metric_names(metrics),
-            loss_weights=config.get("loss_weights"),
+            optimizer=_optimizer(config.get("optimizer")),
+            loss=given(config.get("loss")),
+            metrics=given(config.get("metrics")),
+            loss_weights=given(config.get("loss_weights")),
+            weighted_metrics=given(config.get("weighted_metrics")),
         )
     except (KeyError, TypeError, ValueError) as error:
         warnings.warn(
@@ -609,20 +606,6 @@ def _optimizer(entry: Any) -> Any:
         )
     inner.pop("name", None)  # Keras names its variables by it; minicnn's need no name
     return cls(**_accepted(cls, inner, f"Keras optimizer {entry['class_name']}"))
-
-
-def _metric_names(metrics: Any) -> Any:
-    """Keras' metrics entry (names, serialized metrics, lists per output) as compile takes
-    it."""
-    if metrics is None:
-        return None
-    if isinstance(metrics, dict) and "class_name" in metrics:
-        from .serialization import deserialize_keras_object
-
-        return deserialize_keras_object(metrics)
-    if isinstance(metrics, list):
-        return [_metric_names(m) for m in metrics]
-    return metrics
 
 
 def restore_optimizer(model: Any, group: Any, keras_order: list[Any], path: Path) -> None:

@@ -533,52 +533,15 @@ def _write_entries(group: Any, entries: list[StateEntry]) -> None:
 
 
 def compile_config(model: Any) -> dict[str, Any] | None:
-    """Keras' compile config of a compiled model (its optimizer, loss and metrics by Keras'
-    names), None for a model that is not compiled or whose loss is code of its own."""
+    """Keras' compile config of a compiled model (compile's arguments as given, each object
+    as its Keras entry), None for a model that is not compiled or whose loss is code of its
+    own (which Keras could not compile again)."""
     from .losses import BuiltinLoss
 
-    if not model.compiled or model.optimizer is None:
+    if not model.compiled or model.optimizer is None or model.loss is None:
         return None
     losses = model.loss if isinstance(model.loss, list) else [model.loss]
     if not all(isinstance(loss, BuiltinLoss) or loss is None for loss in losses):
         return None
-    if model.loss is None:
-        return None
-
-    def loss_entry(loss: Any) -> Any:
-        if loss is None:  # an output not trained on
-            return None
-        config = loss.get_config()
-        if config != type(loss)().get_config():  # its own arguments or name: Keras' entry
-            return {
-                "module": "keras.losses",
-                "class_name": type(loss).__name__,
-                "config": config,
-                "registered_name": None,
-            }
-        return type(loss).name  # Keras' name of the loss (what compile took)
-
-    optimizer = model.optimizer
-    if getattr(model, "_scales_loss_itself", False):  # compile wrapped it, as Keras does
-        optimizer = optimizer.inner_optimizer
-    return {
-        "optimizer": {
-            "module": "keras.optimizers",
-            "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(),
-            "registered_name": None,
-        },
-        "loss": [loss_entry(x) for x in losses]
-        if isinstance(model.loss, list)
-        else loss_entry(model.loss),
-        "loss_weights": model.loss_weights,
-        "metrics": (
-            [m.name for m in model._compiled_metrics if not m.weighted] or None
-            if model._output_count == 1
-            else None
-        ),
-        "weighted_metrics": None,
-        "run_eagerly": False,
-        "steps_per_execution": 1,
-        "jit_compile": False,
-    }
+    # Keras runs it as XLA where it can; minicnn's CUDA-graph switch means nothing there.
+    return {**model.get_compile_config(), "jit_compile": False}

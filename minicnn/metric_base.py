@@ -303,14 +303,10 @@ class Metric:
         return cls(**config)
 
     def serialize(self) -> dict[str, Any]:
-        from . import registry
+        """Keras' entry of the metric (``serialize_keras_object``)."""
+        from .serialization import serialize_keras_object
 
-        cls = type(self)
-        return {
-            "class_name": cls.__name__,
-            "config": self.get_config(),
-            "registered_name": registry.registered_name(cls),
-        }
+        return serialize_keras_object(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"

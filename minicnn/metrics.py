@@ -261,11 +261,11 @@ class MeanMetricWrapper(Metric):
     ``compile(metrics=[fn])`` makes. It gets Tensors: the targets as floats, and the model's
     outputs after its last activation."""
 
-    def __init__(self, fn: Any, name: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, fn: Any, name: str | None = None, dtype: Any = None, **kwargs: Any) -> None:
         if not callable(fn):
             raise TypeError(f"MeanMetricWrapper takes a function, not {fn!r}.")
         self.fn, self.fn_kwargs = fn, kwargs
-        super().__init__(name or getattr(fn, "__name__", "metric"))
+        super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
 
     def scores(self, outputs: Any, y_true: Any, loss: Any) -> Any:
         with no_grad():
@@ -297,14 +297,20 @@ class MeanMetricWrapper(Metric):
         return None
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, **self.fn_kwargs}
+        from .serialization import serialize_keras_object
 
-    def serialize(self) -> dict[str, Any]:
-        return {
-            "class_name": "MeanMetricWrapper",
-            "config": self.get_config(),
-            "registered_name": registry.registered_name(self.fn),
-        }
+        # Keras' config: the function as its entry (found again by its registered name).
+        return {**super().get_config(), "fn": serialize_keras_object(self.fn), **self.fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> MeanMetricWrapper:
+        from .serialization import deserialize_keras_object
+
+        config = dict(config)
+        fn = deserialize_keras_object(config.pop("fn"))
+        if isinstance(fn, str):  # a name only: a function of minicnn's, or not registered
+            fn = registry.saved_object(fn, "metric", config.get("name", fn))
+        return cls(fn, **config)
 
 
 class ShapeAccuracy(Metric):
@@ -376,6 +382,8 @@ class Mean(Metric):
         return np.asarray(backend.to_numpy(self._seen), dtype=np.float32)
 
     def check(self, loss: Any) -> None:
+        if type(self).update_state is not Mean.update_state:
+            return  # a subclass's update_state(y_true, y_pred, sample_weight), as in Keras
         raise ValueError(
             f"Metric '{self.name}' ({type(self).__name__}) adds up values given to "
             "update_state(values); a compiled model's metrics compare outputs with targets."
@@ -492,7 +500,8 @@ def get(identifier: Any, loss: Any = None) -> Metric:
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
-        return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
+        config = identifier.get("config", {})
+        return _CLASSES[identifier["class_name"]].from_config(config)
     if isinstance(identifier, dict) and "class_name" in identifier:
         return _custom(identifier)
     if isinstance(identifier, str) and identifier in _BY_NAME:
@@ -507,7 +516,11 @@ def get(identifier: Any, loss: Any = None) -> Metric:
     found = registry.get_registered_object(identifier) if isinstance(identifier, str) else None
     if found is not None:
         return get(found() if isinstance(found, type) else found, loss)
-    raise ValueError(f"Unknown metric {identifier!r}; known: {', '.join(_BY_NAME)}.")
+    raise ValueError(
+        f"Unknown metric {identifier!r}; known: {', '.join(_BY_NAME)}. A function or Metric "
+        "class of your own is found by name when registered (register_keras_serializable) "
+        "or given in custom_objects."
+    )
 
 
 def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Metric:
@@ -521,22 +534,20 @@ def _custom(identifier: dict[str, Any]) -> Metric:
     """A custom metric rebuilt from its dict: a function (MeanMetricWrapper) or a Metric
     subclass, found by name."""
     config = dict(identifier.get("config", {}))
-    key = identifier.get("registered_name", identifier["class_name"])
+    if identifier["class_name"] == "MeanMetricWrapper" and "fn" in config:
+        return MeanMetricWrapper.from_config(config)  # Keras' entry: the function in it
+    key = identifier.get("registered_name") or identifier["class_name"]
     found = registry.saved_object(key, "metric", config.get("name", key))
-    if identifier["class_name"] == "MeanMetricWrapper":
+    if identifier["class_name"] == "MeanMetricWrapper":  # minicnn's older entry, fn by key
         return MeanMetricWrapper(found, **config)
     if isinstance(found, type) and issubclass(found, Metric):
         return found.from_config(config)
     raise ValueError(f"'{key}' names {found!r}, not a Metric subclass.")
 
 
-def serialize(metric: Metric, loss: Any = None) -> str | dict[str, Any]:
-    """Its name where the name alone rebuilds it (the file stays readable), else the class
-    and config."""
-    if metric.name in _BY_NAME:
-        again = get(metric.name, loss)
-        if type(again) is type(metric) and again.get_config() == metric.get_config():
-            return metric.name
+def serialize(metric: Metric) -> dict[str, Any]:
+    """Keras' ``metrics.serialize``: the metric's entry (``{"module", "class_name",
+    "config", "registered_name"}``), which ``get`` and ``deserialize`` rebuild."""
     return metric.serialize()
 
 

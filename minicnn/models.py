@@ -177,7 +177,6 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self.sample_input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
-        self._loss_name: str | None = None  # a loss compile was given by name, as given
         self._default_loss = False  # compile was given no loss (see Compiler.compile)
         self._compiled_metrics: list[metrics_module.Metric] = []
         self._loss_tracker = metrics_module.Mean(name="loss")
@@ -193,8 +192,6 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self._output_slots: list[int] = []
         self.loss_weights: list[float] | None = None
         self._metric_heads: list[int] = []  # which output each metric reads (several outputs)
-        self._compile_specs: dict[str, Any] | None = None
-        self._one_loss_weights: Any = None  # a one-output model's loss_weights, as given
         self._one_loss_weight = 1.0
 
     def _require_graph(self) -> None:

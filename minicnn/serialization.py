@@ -20,6 +20,7 @@ from . import (
     optimizers,
     registry,
     regularizers,
+    schedules,
 )
 
 # Each kind: its Keras module, its base class, and how minicnn rebuilds it from its entry.
@@ -31,6 +32,7 @@ _KINDS: list[tuple[str, type]] = [
     ("keras.losses", losses.Loss),
     ("keras.metrics", metrics.Metric),
     ("keras.optimizers", optimizers.Optimizer),
+    ("keras.optimizers.schedules", schedules.LearningRateSchedule),
 ]
 
 
@@ -89,7 +91,7 @@ def _rebuilt(config: Any) -> Any:
     if not isinstance(config, dict) or "class_name" not in config:
         return config
     if config["class_name"] == "function" and isinstance(config.get("config"), str):
-        return _rebuilt(config["config"])
+        return _function(config["config"])
     name, inner = config["class_name"], config.get("config") or {}
     custom = registry.get_registered_object(config.get("registered_name") or name)
     module = config.get("module")
@@ -110,6 +112,8 @@ def _rebuilt(config: Any) -> Any:
         return metrics.get({"class_name": name, "config": inner, "registered_name": name})
     if module == "keras.optimizers":
         return optimizers.get({"class_name": name, "config": inner})
+    if module == "keras.optimizers.schedules":
+        return schedules.deserialize({"class_name": name, "config": inner})
     if custom is None and isinstance(inner, dict) and "reduction" in inner:  # a custom Loss's
         registry.saved_object(config.get("registered_name") or name, "loss", inner.get("name"))
     if custom is None:
@@ -125,3 +129,30 @@ def _layer_classes() -> dict[str, type]:
     from .models import Model, Sequential
 
     return {**LAYER_CLASSES, "Sequential": Sequential, "Model": Model, "Functional": Model}
+
+
+def _function(name: str) -> Any:
+    """The function Keras' entry names: a registered one, else a metric, loss or activation
+    function of minicnn's of that name; else the name itself (which compile reads)."""
+    found = registry.get_registered_object(name)
+    if found is not None:
+        return found
+    for module in (metrics, losses):
+        found = getattr(module, name, None)
+        if callable(found) and not isinstance(found, type):
+            return found
+    return _rebuilt(name)
+
+
+def deserialize_compile_argument(value: Any) -> Any:
+    """A loss, metrics or loss weights of a compile config as compile takes them again:
+    Keras' entries as objects (a built-in function as its name), kept in their lists and
+    dicts by output; names, numbers, and minicnn's older entries (no "module") as they are,
+    which the losses and metrics read themselves."""
+    if isinstance(value, list):
+        return [deserialize_compile_argument(v) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
+        return _rebuilt(value) if "module" in value else value
+    if isinstance(value, dict):  # one entry per output, by name
+        return {k: deserialize_compile_argument(v) for k, v in value.items()}
+    return value

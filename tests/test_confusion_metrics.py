@@ -218,7 +218,18 @@ def test_metric_names_configs_and_bad_arguments():
     pr = metrics.AUC(curve="PR", num_thresholds=50, name="pr")
     again = metrics.get(metrics.serialize(pr))
     assert again.get_config() == pr.get_config() and again.num_thresholds == 50
-    assert metrics.serialize(metrics.Precision()) == "precision"
+    assert metrics.serialize(metrics.Precision()) == {  # Keras' entry
+        "module": "keras.metrics",
+        "class_name": "Precision",
+        "config": {
+            "name": "precision",
+            "dtype": "float32",
+            "thresholds": None,
+            "top_k": None,
+            "class_id": None,
+        },
+        "registered_name": None,
+    }
     assert host(metrics.AUC(num_thresholds=3).thresholds).tolist() == [-1e-7, 0.5, 1 + 1e-7]
     with pytest.raises(ValueError, match="curve must be 'ROC' or 'PR'"):
         metrics.AUC(curve="DET")

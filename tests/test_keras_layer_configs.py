@@ -291,3 +291,56 @@ def test_one_outputs_loss_weight_scales_its_loss_and_is_kept_as_given():
     assert evaluated(2.0)[0] == pytest.approx(2 * plain, rel=1e-6)
     with pytest.raises(ValueError, match="one output, so one weight"):
         evaluated([1.0, 2.0])
+
+
+# tests/keras_io/compile_configs.py: what Keras 3.15 printed, and where minicnn differs.
+KERAS_COMPILE = configs((HERE / "data" / "keras_compile_configs.txt").read_text().splitlines())
+KNOWN_COMPILE_DIFFERENCES = {"dict_by_output": {"loss"}}  # Huber's delta (see above)
+
+
+def comparable(config):
+    """A compile config less what depends on more than compile's arguments: the optimizer's
+    name (numbered by how many the process made before) and jit_compile (Keras' "auto" is
+    True under JAX, for XLA; minicnn's True means a CUDA graph)."""
+    config = {k: v for k, v in config.items() if k != "jit_compile"}
+    optimizer = config["optimizer"]
+    inner = {k: v for k, v in optimizer["config"].items() if k != "name"}
+    return {**config, "optimizer": {**optimizer, "config": inner}}
+
+
+@pytest.fixture(scope="module")
+def compile_script():
+    """The script's globals (its cases) and the compile configs it printed in minicnn."""
+    script = HERE / "keras_io" / "compile_configs.py"
+    argv, sys.argv = sys.argv, [str(script), "minicnn"]
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            found = runpy.run_path(str(script), run_name="compile_configs")
+    finally:
+        sys.argv = argv
+    return found, configs(out.getvalue().splitlines())
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_COMPILE))
+def test_a_compile_config_is_kerass(name, compile_script):
+    got = comparable(compile_script[1][name])
+    differ = differing(comparable(KERAS_COMPILE[name]), got)
+    assert differ == KNOWN_COMPILE_DIFFERENCES.get(name, set())
+
+
+def test_a_compile_config_compiles_the_model_again(compile_script):
+    found, printed = compile_script
+    made = [
+        (name, model, model.get_compile_config(), [m.name for m in model._logged_metrics])
+        for name, model in found["cases"]()
+    ]
+    assert [case[0] for case in made] == list(printed)
+    for name, model, config, metric_names in made:
+        again = minicnn.models.clone_model(model)
+        # A function that is not registered is found by name in custom_objects, as in Keras.
+        with minicnn.saving.custom_object_scope({"unregistered": found["unregistered"]}):
+            again.compile_from_config(json.loads(json.dumps(config)))
+        if name != "compiled_again_without_metrics":  # (it keeps metrics its config lacks)
+            assert [m.name for m in again._logged_metrics] == metric_names, name
+        assert comparable(again.get_compile_config()) == comparable(config), name

@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+class ModelFileError(ValueError):
+    """A file that is not a model file, or whose contents do not fit the model it describes."""
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over
     ``path``: readers see the old file or the whole new one, never a part."""

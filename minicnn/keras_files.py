@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .fileio import ModelFileError
 from .functional import keras_layer_order, keras_node_order
 
 # Where each layer keeps the weights of its sublayers in Keras' file, in minicnn's order of
@@ -54,8 +55,8 @@ TF_OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-class KerasFileError(ValueError):
-    """A Keras file minicnn cannot read (what and why)."""
+class KerasFileError(ModelFileError):
+    """A Keras file minicnn cannot read or write (what and why)."""
 
 
 def is_keras_archive(path: Path) -> bool:
@@ -267,12 +268,56 @@ def entry_path(entry: StateEntry) -> str:
     return f"{scope}/{path.replace('/', '_')}_{keras_slot_name(entry.owner, entry.slot)}"
 
 
+def own_hook(layer: Any, name: str) -> bool:
+    """Whether the layer's class replaces Layer's ``name``, one of Keras' hooks
+    (``save_own_variables``, ``get_build_config``, ...), which Keras' files then follow."""
+    from .layer_base import Layer
+
+    return getattr(type(layer), name) is not getattr(Layer, name)
+
+
+def keras_places(model: Any, prefix: str = "") -> list[tuple[Any, str]]:
+    """Each layer of the model (nested models' and a user's layers' sublayers too) with the
+    path of its group in Keras' files ("layers/dense", "layers/encoder/layers/dense"),
+    where its assets go too."""
+    if getattr(model, "_subclassed", False):
+        placed = sublayer_paths(model)
+    else:
+        layers = keras_layers(model)
+        paths = [f"layers/{path}" for path in group_paths(layers)]
+        placed = list(zip(layers, paths, strict=True))
+    found = []
+    for layer, path in placed:
+        found.append((layer, f"{prefix}{path}"))
+        if getattr(layer, "is_model", False):
+            found += keras_places(layer, f"{prefix}{path}/")
+        else:
+            found += [(sub, f"{prefix}{path}/{inner}") for sub, inner in sublayer_paths(layer)]
+    return found
+
+
+def asset_keepers(model: Any, hook: str) -> list[tuple[Any, str]]:
+    """The layers with Keras' ``hook`` (``save_assets``, ``load_assets``), each with the
+    folder of its assets in Keras' archive."""
+    return [
+        (layer, f"assets/{path}")
+        for layer, path in keras_places(model)
+        if callable(getattr(layer, hook, None))
+    ]
+
+
+def entry_name(entry: dict[str, Any]) -> str:
+    """The name of a layer's entry in Keras' config: a functional model's entries name it
+    (a user's get_config may leave it out of the layer's config)."""
+    return entry.get("name") or entry["config"]["name"]
+
+
 def keras_trainable(model: Any, config: Any = None) -> list[Any]:
     """The model's trainable weights in Keras' order (its layers' order, nested models'
     inside theirs), which is the order of the optimizer's state in Keras' file."""
     if getattr(model, "_subclassed", False):  # Keras builds its optimizer on these
         return list(model.trainable_weights)
-    entries = {e["config"]["name"]: e for e in (config or {}).get("layers", [])}
+    entries = {entry_name(e): e for e in (config or {}).get("layers", [])}
     found: list[Any] = []
     for layer in keras_layers(model, config):
         if getattr(layer, "is_model", False):
@@ -399,11 +444,7 @@ def keras_layers(model: Any, config: Any = None) -> list[Any]:
         return [layer for layer in model.layers if not isinstance(layer, InputLayer)]
     if config is not None:
         by_name = {layer.name: layer for layer in model._operations}
-        return [
-            by_name[entry["config"]["name"]]
-            for entry in config["layers"]
-            if not is_operation(entry)
-        ]
+        return [by_name[entry_name(entry)] for entry in config["layers"] if not is_operation(entry)]
     return [layer for layer in graph_order(model) if not is_op_layer(layer)]
 
 
@@ -441,6 +482,7 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
         weights = archive.read("model.weights.h5") if "model.weights.h5" in names else None
         # The vocabularies of lookup layers that Keras adapted are assets of their own.
         assets = {n: archive.read(n) for n in names if n.endswith("/vocabulary.txt")}
+        files = {n: archive.read(n) for n in names if n.startswith("assets/") and n[-1] != "/"}
     vocabularies = {}
     if assets:
         if weights is None:
@@ -456,6 +498,7 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
     if weights is not None:
         with h5py_module().File(io.BytesIO(weights), "r") as h5:
             load_weights_group(model, h5, str(path), document["config"])
+    _load_assets(model, files, path)
     if compile and document.get("compile_config"):
         compile_as_saved(model, document["compile_config"], path)
         if weights is not None and model.compiled:
@@ -464,6 +507,38 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
                     order = keras_trainable(model, document["config"])
                     restore_optimizer(model, h5["optimizer"]["vars"], order, path)
     return model
+
+
+def _load_assets(model: Any, files: dict[str, bytes], path: Path) -> None:
+    """Each ``load_assets`` of a user's layer given a folder with its files from the
+    archive (what its ``save_assets`` wrote there)."""
+    import tempfile
+
+    for layer, where in asset_keepers(model, "load_assets"):
+        with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
+            for name, content in files.items():
+                if not name.startswith(f"{where}/"):
+                    continue
+                inner = Path(name[len(where) + 1 :])
+                if inner.is_absolute() or ".." in inner.parts:
+                    raise KerasFileError(f"{path}: asset file {name!r} leaves its folder.")
+                target = Path(folder, inner)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            layer.load_assets(folder)
+
+
+def asset_files(model: Any) -> dict[str, bytes]:
+    """What each ``save_assets`` of a user's layer wrote, by its name in Keras' archive."""
+    import tempfile
+
+    found = {}
+    for layer, where in asset_keepers(model, "save_assets"):
+        with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
+            layer.save_assets(folder)
+            for file in sorted(f for f in Path(folder).rglob("*") if f.is_file()):
+                found[f"{where}/{file.relative_to(folder).as_posix()}"] = file.read_bytes()
+    return found
 
 
 def load_keras_weight_file(model: Any, path: Path) -> None:
@@ -532,6 +607,7 @@ def save_keras_archive(model: Any, path: Path) -> None:
             write_optimizer(model, h5)
 
     weights = _h5_bytes(fill)
+    assets = asset_files(model)
     metadata = {
         "keras_version": KERAS_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
@@ -542,6 +618,8 @@ def save_keras_archive(model: Any, path: Path) -> None:
             archive.writestr("metadata.json", json.dumps(metadata))
             archive.writestr("config.json", json.dumps(document))
             archive.writestr("model.weights.h5", weights)
+            for name, content in assets.items():
+                archive.writestr(name, content)
 
     atomic_write(path, write)
 

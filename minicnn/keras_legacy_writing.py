@@ -167,6 +167,8 @@ def keras2_document(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _references(spec: Any, shifted: set[str]) -> list[list[Any]]:
+    if isinstance(spec, dict):  # Keras 2's list: the values, in the model's order of keys
+        spec = list(spec.values())
     spec = [spec] if spec and isinstance(spec[0], str) else spec
     return [[name, node + (name in shifted), index] for name, node, index in spec]
 

@@ -21,12 +21,14 @@ from .keras_files import (
     TF_OP_LAYERS,
     WRAPPED_KEYS,
     KerasFileError,
+    entry_name,
     group_paths,
     is_operation,
     keras_layers,
     keras_snake,
     keras_state_entries,
     numbered_paths,
+    own_hook,
     sublayer_paths,
 )
 
@@ -116,6 +118,21 @@ def _history(value: Any) -> set[tuple[str, int]]:
     return set()
 
 
+def _pick(outputs: Any, index: int) -> Any:
+    """A call's output ``index``: of its list, or of its dict's values in sorted order of
+    the keys (Keras' flat order); the output itself where there is one."""
+    if isinstance(outputs, dict):
+        return outputs[sorted(outputs)[index]]
+    if isinstance(outputs, (list, tuple)):
+        return outputs[index]
+    shape = getattr(outputs, "shape", ())
+    if len(shape) > 1 and isinstance(shape[1], tuple):  # one node of several outputs
+        from .models import SelectOutput
+
+        return SelectOutput(index)(outputs)
+    return outputs
+
+
 def _functional(config: dict[str, Any], device: str | None) -> Any:
     from .models import Model
 
@@ -124,8 +141,7 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
     def resolve(value: Any) -> Any:
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             name, node, index = value["config"]["keras_history"]
-            found = outputs[(name, node)]
-            return found[index] if isinstance(found, (list, tuple)) else found
+            return _pick(outputs[(name, node)], index)
         if isinstance(value, dict) and value.get("class_name") in _PYTHON_VALUES:
             return _PYTHON_VALUES[value["class_name"]](value.get("config") or {}, resolve)
         if isinstance(value, list):
@@ -157,12 +173,13 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
                 blocked.add(name)
                 continue
             args = resolve(node.get("args", []))
-            # The training a call recorded gives way to the model's own (as in Keras), and
+            # A call's training=False stays (a base model kept in inference mode, as the
+            # graph that wrote it ran); training=True gives way to the model's own, and
             # minicnn's graph carries the masks itself (Keras' file computes them as ops).
             kwargs = {
                 key: value
                 for key, value in resolve(node.get("kwargs", {})).items()
-                if value is not None and key not in ("training", "mask")
+                if value is not None and key != "mask" and (key != "training" or value is False)
             }
             outputs[(name, k)] = layer(*args, **kwargs)
         if len(waiting) == len(calls):
@@ -171,12 +188,13 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
         calls = waiting
 
     def ends(spec: Any) -> Any:
+        if isinstance(spec, dict):  # a dict of inputs or outputs, by key
+            return {key: ends(one) for key, one in spec.items()}
         if spec and isinstance(spec[0], str):  # one [name, node, index]: one tensor
             return ends([spec])[0]
         found = []
         for name, node, index in spec:
-            value = outputs[(name, node)]
-            found.append(value[index] if isinstance(value, (list, tuple)) else value)
+            found.append(_pick(outputs[(name, node)], index))
         return found
 
     # One tensor or a list, as Keras' config gives them (a list of one stays a list).
@@ -270,6 +288,10 @@ def _layer(entry: dict[str, Any], device: str | None = None) -> Any:
     cls = LAYER_CLASSES.get(class_name) or registry.get_registered_object(
         entry.get("registered_name") or class_name
     )
+    if cls is None and entry.get("module") is None:  # minicnn's own (FeatureSpaceLayer)
+        from .models import layer_class
+
+        cls = layer_class(class_name)
     if cls is None:
         raise KerasFileError(f"minicnn has no layer {class_name!r} (Keras {entry.get('module')}).")
     config = {k: _value(v) for k, v in entry["config"].items()}
@@ -282,8 +304,12 @@ def _layer(entry: dict[str, Any], device: str | None = None) -> Any:
             for c in config["cells"]
         ]
     layer = _construct(cls, config, class_name)
+    if "name" not in config and entry.get("name"):  # a user's get_config left it out
+        layer.name = entry["name"]
     if entry.get("build_config"):  # Keras builds it on its own first, out of any model's scope
         layer._fix_parent_path()
+        if own_hook(layer, "build_from_config"):  # the user's
+            layer.build_from_config(entry["build_config"])
     if id(entry) in _VOCABULARIES:
         layer.load_keras_vocabulary(*_VOCABULARIES[id(entry)])
     return layer
@@ -415,23 +441,18 @@ def load_weights_group(
     """Every layer's weights from Keras' file (``group``: its root, or a nested model's;
     ``config``: Keras' config of the model, when the file came with one)."""
     if getattr(model, "_subclassed", False):  # its layers under their attributes' paths
-        for sub, path in sublayer_paths(model):
-            if not sub.weights:
-                continue
-            if path not in group:
-                raise KerasFileError(f"{where}: no weights for '{path}' ({sub.name}).")
-            if getattr(sub, "is_model", False):
-                load_weights_group(sub, group[path], where)
-            else:
-                _assign(sub, _arrays(group[path], type(sub).__name__, sub), where)
+        _load_sublayers(model, group, where)
         return
     layers_group = group.get("layers")
     layers = keras_layers(model, config)
-    entries = {e["config"]["name"]: e for e in (config or {}).get("layers", [])}
+    entries = {entry_name(e): e for e in (config or {}).get("layers", [])}
     for layer, path in zip(layers, group_paths(layers), strict=True):
         if getattr(layer, "is_model", False):
             inner = entries.get(layer.name, {}).get("config")
             load_weights_group(layer, layers_group[path], where, inner)
+            continue
+        if loads_itself(layer) and layers_group is not None and path in layers_group:
+            _load_own_store(layers_group[path], layer, where)
             continue
         if not layer.weights:
             continue
@@ -439,6 +460,38 @@ def load_weights_group(
             raise KerasFileError(f"{where}: no weights for layer '{layer.name}' ({path}).")
         arrays = _arrays(layers_group[path], type(layer).__name__, layer)
         _assign(layer, arrays, where)
+
+
+def loads_itself(layer: Any) -> bool:
+    """Whether the layer's class replaces Keras' ``load_own_variables``."""
+    return own_hook(layer, "load_own_variables")
+
+
+def _load_own_store(group: Any, layer: Any, where: str) -> None:
+    """The layer's own ``load_own_variables`` given its "vars" group as the store (arrays
+    by key, as Keras hands it), then its sublayers' weights from their paths."""
+    own = group.get("vars")
+    store = {key: np.asarray(own[key]) for key in own} if own is not None else {}
+    try:
+        layer.load_own_variables(store)
+    except (KeyError, ValueError) as error:
+        raise KerasFileError(
+            f"{where}: layer '{layer.name}' could not load its variables: {error!r}"
+        ) from None
+    _load_sublayers(layer, group, where)
+
+
+def _load_sublayers(owner: Any, group: Any, where: str) -> None:
+    """The weights of the layers ``owner`` keeps as attributes, each from its path."""
+    for sub, path in sublayer_paths(owner):
+        if not sub.weights:
+            continue
+        if path not in group:
+            raise KerasFileError(f"{where}: no weights for '{path}' ({sub.name}).")
+        if getattr(sub, "is_model", False):
+            load_weights_group(sub, group[path], where)
+        else:
+            _assign(sub, _arrays(group[path], type(sub).__name__, sub), where)
 
 
 def asset_vocabularies(
@@ -465,7 +518,7 @@ def asset_vocabularies(
                 walk(entry, f"{where}/")
                 continue
             text = assets.get(f"assets/{where}/vocabulary.txt")
-            if text is not None:
+            if text is not None and entry.get("module") == "keras.layers":  # (not a user's)
                 idf = h5.get(f"{where}/vars/idf_weights") if h5 is not None else None
                 found[id(entry)] = (text.decode("utf-8"), None if idf is None else np.asarray(idf))
 
@@ -564,8 +617,12 @@ def _assign(layer: Any, arrays: list[np.ndarray], where: str) -> None:
 def compile_as_saved(model: Any, config: dict[str, Any], path: Path) -> None:
     """Keras' compile config, where minicnn has its optimizer, loss and metrics; else the
     model stays uncompiled, with a warning (as Keras warns)."""
+    from .models import Model
     from .serialization import deserialize_compile_argument as given
 
+    if type(model).compile_from_config is not Model.compile_from_config:
+        model.compile_from_config(config)  # the model's own reads its own get_compile_config's
+        return
     try:
         model.compile(
             optimizer=_optimizer(config.get("optimizer")),

@@ -25,6 +25,7 @@ from .keras_files import (
     keras_layers,
     keras_state_entries,
     keras_trainable,
+    own_hook,
     sublayer_paths,
 )
 from .keras_op_writing import CALL, placed
@@ -171,7 +172,9 @@ def _entry(layer: Any) -> dict[str, Any]:
     from .layers import LAYER_CLASSES
 
     builtin = LAYER_CLASSES.get(type(layer).__name__) is type(layer)
-    config = {**_with_modules(layer.get_config()), "dtype": _policy(layer)}
+    config = _with_modules(layer.get_config())
+    if builtin or "dtype" in config:  # (a user's get_config that leaves it out: as Keras')
+        config["dtype"] = _policy(layer)
     if getattr(layer, "quantization_mode", None) == "int4":
         # Keras' int4 quantizes no inputs when its config says so; without one, a
         # ReversibleEmbedding's reverse call would quantize them.
@@ -192,7 +195,10 @@ def _entry(layer: Any) -> dict[str, Any]:
         entry["registered_name"] = type(layer).__name__
     if type(layer).__name__ in _PACKAGE_LAYERS:
         entry["module"], entry["registered_name"] = _PACKAGE_LAYERS[type(layer).__name__]
-    if layer.sample_input_shape is not None and not built_at_init(layer):
+    if own_hook(layer, "get_build_config"):  # the user's, as Keras writes it
+        if layer.built:
+            entry["build_config"] = _with_modules(layer.get_build_config())
+    elif layer.sample_input_shape is not None and not built_at_init(layer):
         entry["build_config"] = _build_config(layer)
     return entry
 
@@ -317,6 +323,12 @@ def _functional_config(model: Any) -> dict[str, Any]:
     each input a keras_history [layer, call, output index]."""
     from .functional import call_indices, input_count
 
+    if model._added_slots:
+        raise KerasFileError(
+            f"model '{model.name}' adds losses or metrics of its graph's tensors (add_loss, "
+            "add_metric on a functional model, tf.keras' way), which Keras 3's config "
+            "cannot hold."
+        )
     nodes = model._nodes()
     k, calls = input_count(nodes), call_indices(nodes)
 
@@ -410,9 +422,17 @@ def _functional_config(model: Any) -> dict[str, Any]:
         "name": model.name,
         "trainable": model.trainable,
         "layers": [entries[i] for i in sorted(order, key=ranked.index)],
-        "input_layers": inputs if len(inputs) > 1 or listed[0] else inputs[0],
-        "output_layers": outputs if len(outputs) > 1 or listed[1] else outputs[0],
+        "input_layers": _ends(inputs, model._input_keys, listed[0]),
+        "output_layers": _ends(outputs, model._output_keys, listed[1]),
     }
+
+
+def _ends(ends: list[list[Any]], keys: list[str] | None, listed: bool) -> Any:
+    """A model's inputs or outputs as Keras' config gives them: a dict by key where the
+    model was given a dict, a list, or one where it was given one tensor."""
+    if keys is not None:
+        return dict(zip(keys, ends, strict=True))
+    return ends if len(ends) > 1 or listed else ends[0]
 
 
 def write_weights_group(model: Any, group: Any) -> None:
@@ -428,6 +448,9 @@ def write_weights_group(model: Any, group: Any) -> None:
         inner = layers_group.create_group(path)
         if getattr(layer, "is_model", False):
             write_weights_group(layer, inner)
+            continue
+        if saves_itself(layer):
+            _write_own_store(inner, layer)
             continue
         _write_arrays(inner, layer, type(layer).__name__, keras_arrays(layer))
         idf = layer.keras_idf_weights() if hasattr(layer, "keras_idf_weights") else None
@@ -450,8 +473,26 @@ def _write_sublayers(group: Any, placed: list[tuple[Any, str]]) -> None:
         place = group.require_group(path)
         if getattr(sub, "is_model", False):
             write_weights_group(sub, place)
+        elif saves_itself(sub):
+            _write_own_store(place, sub)
         else:
             _write_arrays(place, sub, type(sub).__name__, keras_arrays(sub))
+
+
+def saves_itself(layer: Any) -> bool:
+    """Whether the layer's class replaces Keras' ``save_own_variables`` (state of its own)."""
+    return own_hook(layer, "save_own_variables")
+
+
+def _write_own_store(group: Any, layer: Any) -> None:
+    """What the layer's own ``save_own_variables`` put in its store, as Keras writes it (the
+    store is the layer's "vars" group), and its sublayers' weights at their paths."""
+    store: dict[str, Any] = {}
+    layer.save_own_variables(store)
+    vars_group = group.create_group("vars")
+    for key, value in store.items():
+        vars_group.create_dataset(str(key), data=backend.to_numpy(value))
+    _write_sublayers(group, sublayer_paths(layer))
 
 
 def _write_arrays(group: Any, layer: Any, class_name: str, arrays: list[np.ndarray]) -> None:
@@ -537,8 +578,16 @@ def compile_config(model: Any) -> dict[str, Any] | None:
     as its Keras entry), None for a model that is not compiled or whose loss is code of its
     own (which Keras could not compile again)."""
     from .losses import BuiltinLoss
+    from .models import Model
 
-    if not model.compiled or model.optimizer is None or model.loss is None:
+    if not model.compiled:
+        return None
+    if type(model).get_compile_config is not Model.get_compile_config:
+        # The model's own (which its compile_from_config reads): its objects as Keras' entries.
+        from .serialization import serialize_keras_object
+
+        return serialize_keras_object(model.get_compile_config())
+    if model.optimizer is None or model.loss is None:
         return None
     losses = model.loss if isinstance(model.loss, list) else [model.loss]
     if not all(isinstance(loss, BuiltinLoss) or loss is None for loss in losses):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -1026,9 +1027,11 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         return json.dumps(document, **kwargs)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Architecture, weights and compile settings in one .npz file; see ``minicnn.saving``.
-        A name ending in ``.h5`` gives Keras' legacy HDF5 file instead, as in Keras, in the
-        dialect of TensorFlow 2's Keras (``minicnn.keras_legacy_writing``; needs h5py)."""
+        """Architecture, weights and compile settings in one file, as Keras: a name ending in
+        ``.keras`` gives Keras 3's archive (``minicnn.keras_files``; needs h5py), which
+        Keras loads too; one ending in ``.h5`` Keras' legacy HDF5 file, in the dialect of
+        TensorFlow 2's Keras (``minicnn.keras_legacy_writing``); any other name minicnn's
+        own .npz file (``minicnn.saving``), which holds everything minicnn has."""
         self._require_config("save", subclass_with_config=True)
         if str(path).endswith(".h5"):
             self._require_config("save")  # Keras 2's file holds a graph
@@ -1038,9 +1041,31 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
             save_legacy_h5(self, Path(path))
             return
+        if str(path).endswith(".keras") and self._saved_as_keras_archive(path):
+            return
         from .saving import save_model
 
         save_model(self, path)
+
+    def _saved_as_keras_archive(self, path: str | os.PathLike) -> bool:
+        """``save("m.keras")``: Keras 3's archive, as Keras writes it. A model it cannot hold
+        (a layer or graph of minicnn's own, a subclassed model not registered; or no
+        h5py) is written as minicnn's own file instead, with a warning saying why: minicnn's
+        load_model reads it, Keras cannot."""
+        from .keras_files import KerasFileError
+
+        try:
+            self.export(path, format="keras")
+        except KerasFileError as error:
+            why = str(error).rstrip(".")
+            warnings.warn(
+                f"{path}: Keras' .keras archive cannot hold this model ({why}); it is "
+                "written as minicnn's own model file, which minicnn's load_model reads "
+                "(Keras cannot).",
+                stacklevel=3,
+            )
+            return False
+        return True
 
     def export(self, filepath: str | os.PathLike, format: str = "keras") -> None:
         """The model in a format for other software: ``format="keras"`` writes Keras 3's

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import __version__, backend, functional, keras_files, layer_base, registry
 from .file_editor import KerasFileEditor  # noqa: F401  (keras.saving's)
-from .fileio import atomic_write
+from .fileio import ModelFileError, atomic_write
 from .layers import LAYER_CLASSES
 from .models import Model, Sequential
 
@@ -47,10 +47,6 @@ WEIGHTS_FORMAT = "minicnn.weights"
 FEATURE_SPACE_FORMAT = "minicnn.feature_space"
 FORMAT_VERSION = 1
 CONFIG_KEY = "minicnn_config"
-
-
-class ModelFileError(ValueError):
-    """A file that is not a minicnn model, or whose contents do not fit the model it describes."""
 
 
 def _write(path: str | os.PathLike, document: dict[str, Any], arrays: dict[str, Any]) -> None:

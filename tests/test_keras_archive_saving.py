@@ -1,0 +1,118 @@
+"""``model.save("m.keras")`` writes Keras 3's archive, as Keras does (Keras loads it), with
+a user's layers' saving hooks; a model the archive cannot hold is written as minicnn's own
+file, with a warning. tests/keras_files/saving_hooks.keras was saved by Keras 3.15 from
+tests/keras_io/saving_hooks.py, which makes the same layers in either library."""
+
+import contextlib
+import io
+import json
+import runpy
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minicnn
+from minicnn import Input, Model, ops
+from minicnn import layers as L
+from minicnn.models import load_model
+
+h5py = pytest.importorskip("h5py", reason="Keras' archive holds its weights in HDF5: needs h5py")
+
+HERE = Path(__file__).parent
+# What tests/keras_io/saving_hooks.py printed under Keras 3.15 on loading the archive that
+# it saved there (and on loading minicnn's).
+PRINTED = [
+    "max difference 0.0",
+    "vocab a b c offset [0.0, 1.0, 2.0, 3.0]",
+    "scale 0.5 factor 2.0",
+    'compile ["mae", {"module": "keras.metrics", "class_name": "MeanSquaredError", "config": '
+    '{"name": "m2", "dtype": "float32"}, "registered_name": null}]',
+    "evaluate ['loss', 'm2', 'mae']",
+]
+
+
+def hooks_script(*argv: str) -> list[str]:
+    script = HERE / "keras_io" / "saving_hooks.py"
+    old, sys.argv = sys.argv, [str(script), "minicnn", *argv]
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(script), run_name="saving_hooks")
+    finally:
+        sys.argv = old
+    return out.getvalue().splitlines()
+
+
+def test_minicnn_loads_kerass_archive_through_the_users_hooks():
+    assert hooks_script("load", str(HERE / "keras_files" / "saving_hooks.keras")) == PRINTED
+
+
+def test_save_writes_kerass_archive_through_the_users_hooks(tmp_path):
+    path = tmp_path / "m.keras"
+    hooks_script("save", str(path))
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(archive.namelist())
+        config = json.loads(archive.read("config.json"))
+        weights = archive.read("model.weights.h5")
+        vocabulary = archive.read("assets/layers/offset/vocab.txt")
+    # As Keras' own archive of the same model (tests/keras_files/saving_hooks.keras).
+    with zipfile.ZipFile(HERE / "keras_files" / "saving_hooks.keras") as archive:
+        assert names == sorted(archive.namelist())
+    assert vocabulary == b"a b c"  # save_assets' file
+    entries = {e["name"]: e for e in config["config"]["layers"]}
+    scale = next(e for e in entries.values() if e["class_name"] == "Scale")
+    assert scale["config"] == {"factor": 2.0}  # its own get_config, no dtype added
+    assert scale["registered_name"] == "hooks>Scale" and scale["module"] is None
+    assert entries["built"]["build_config"] == {"input_shape": [None, 5], "scale": 0.5}
+    with h5py.File(io.BytesIO(weights), "r") as h5:  # save_own_variables' store
+        assert sorted(h5["layers/offset/vars"]) == ["0", "1", "offset"]
+        np.testing.assert_array_equal(h5["layers/offset/vars/offset"][()], np.arange(4.0))
+    assert hooks_script("load", str(path)) == PRINTED
+
+
+def test_a_model_kerass_archive_cannot_hold_is_saved_as_minicnns_file(tmp_path):
+    inputs = Input((4,))
+    hidden = L.Dense(3)(inputs)
+    model = Model(inputs, L.Dense(1)(hidden))
+    model.add_loss(0.01 * ops.sum(ops.square(hidden)))  # tf.keras' graph loss: not Keras 3's
+    model.compile("adam", "mse")
+    path = tmp_path / "graph_loss.keras"
+    with pytest.warns(UserWarning, match="cannot hold this model .*adds losses"):
+        model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        assert "config.json" not in archive.namelist()
+    x = np.random.default_rng(0).random((6, 4)).astype(np.float32)
+    np.testing.assert_allclose(load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_dict_inputs_and_outputs_keep_their_keys_in_the_config_and_archive(tmp_path):
+    title, tags = Input((None,), name="title_ids"), Input((3,), name="tag_flags")
+    joined = L.concatenate([L.GRU(4)(L.Embedding(20, 4)(title)), tags])
+    outputs = {"priority": L.Dense(1)(joined), "department": L.Dense(2)(joined)}
+    model = Model({"title": title, "tags": tags}, outputs)
+    config = model.get_config()  # Keras' form: the dicts by key
+    assert config["input_layers"] == {"tags": ["tag_flags", 0, 0], "title": ["title_ids", 0, 0]}
+    assert config["output_layers"] == {"department": ["dense_1", 0, 0], "priority": ["dense", 0, 0]}
+    again = Model.from_config(config)
+    assert again.input_names == ["tags", "title"] and again.output_names == model.output_names
+    model.save(tmp_path / "keyed.keras")
+    loaded = load_model(tmp_path / "keyed.keras")
+    x = {"title": np.arange(10).reshape(2, 5) % 20, "tags": np.ones((2, 3), np.float32)}
+    got, want = loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    assert set(got) == {"priority", "department"}
+    np.testing.assert_allclose(got["department"], want["department"], rtol=1e-6)
+
+
+def test_a_metric_function_kerass_entry_names_minicnns_function():
+    entry = minicnn.saving.serialize_keras_object(minicnn.metrics.sparse_categorical_accuracy)
+    assert entry == {
+        "module": "builtins",
+        "class_name": "function",
+        "config": "sparse_categorical_accuracy",
+        "registered_name": "function",
+    }
+    again = minicnn.saving.deserialize_keras_object(entry)
+    assert again is minicnn.metrics.sparse_categorical_accuracy

@@ -1043,9 +1043,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             return
         if str(path).endswith(".keras") and self._saved_as_keras_archive(path):
             return
-        from .saving import save_model
+        from .saving import save_minicnn_file
 
-        save_model(self, path)
+        save_minicnn_file(self, path)
 
     def _saved_as_keras_archive(self, path: str | os.PathLike) -> bool:
         """``save("m.keras")``: Keras 3's archive, as Keras writes it. A model it cannot hold

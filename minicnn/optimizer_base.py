@@ -23,9 +23,10 @@ def positive_or_none(value: float | None, name: str) -> float | None:
 
 def _rate(value: float) -> float:
     """The rate as Keras holds it, in a float32 variable: Adam's 0.001 reads back as
-    0.0010000000474974513, in get_config and in ReduceLROnPlateau's message."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"learning_rate must be a positive number, got {value!r}.")
+    0.0010000000474974513, in get_config and in ReduceLROnPlateau's message. 0 is taken, as
+    Keras takes it (the weights stay; the optimizer's state and step count move on)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"learning_rate must be a number >= 0, got {value!r}.")
     return float(np.float32(value))
 
 

@@ -171,7 +171,14 @@ def _restore_optimizer(archive: Any, document: dict[str, Any], model: Model, pat
         raise ModelFileError(f"{path}: its optimizer state does not fit the model: {e}") from None
 
 
-def save_model(model: Model, path: str | os.PathLike) -> None:
+def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+    """Keras' ``saving.save_model``: ``model.save(filepath)`` (Keras' archive for a name
+    ending in ``.keras``, its legacy file for ``.h5``, else minicnn's own file)."""
+    model.save(filepath)
+
+
+def save_minicnn_file(model: Model, path: str | os.PathLike) -> None:
+    """minicnn's own model file (see the module's description), written atomically."""
     model._require_built()
     compile_config = model.get_compile_config()
     if type(model).get_compile_config is not Model.get_compile_config:

@@ -92,3 +92,21 @@ def test_metric_names_must_differ():
         compiled(small_cnn()).compile("adam", metrics=["accuracy", "accuracy"])
     with pytest.raises(ValueError, match="Metric names must differ"):
         small_cnn().compile("adam", metrics=[metrics.SparseCategoricalAccuracy(name="loss")])
+
+
+def test_a_mean_subclass_with_its_own_update_state_is_a_compiled_metric():
+    # Keras' pattern: Mean's state, an update_state(y_true, y_pred) of one's own (the values
+    # are what Keras 3.15 logs for this model and data).
+    from minicnn import Input, Sequential, layers, optimizers
+
+    class MeanPrediction(metrics.Mean):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            return super().update_state(y_pred, sample_weight)
+
+    model = Sequential([Input((4,)), layers.Dense(3, "softmax", kernel_initializer="ones")])
+    model.compile(optimizers.SGD(0.0), "sparse_categorical_crossentropy", [MeanPrediction("mp")])
+    x = np.linspace(0, 1, 40, dtype=np.float32).reshape(10, 4)
+    logs = model.evaluate(x, np.arange(10) % 3, batch_size=4, verbose=0, return_dict=True)
+    assert logs == pytest.approx({"loss": 1.098612, "mp": 1 / 3}, rel=1e-5)
+    with pytest.raises(ValueError, match="adds up values given to update_state"):
+        model.compile("sgd", "sparse_categorical_crossentropy", [metrics.Mean(name="plain")])

@@ -702,3 +702,18 @@ def test_a_muon_step_is_captured_and_trains_the_same(gpu):
     captured = fit_twice(build, optimizers.Muon(0.02), jit_compile=True)
     assert_same_training(plain, captured)
     assert captured[0]._captured_step.failure is None
+
+
+def test_a_learning_rate_of_zero_leaves_the_weights_as_keras():
+    # Keras takes 0 (its step count moves on); a negative rate is refused.
+    model = Sequential([Input((4,)), L.Dense(3)])
+    model.compile(optimizers.Adam(0.0), "mse")
+    before = model.get_weights()
+    x = np.linspace(0, 1, 40, dtype=np.float32).reshape(10, 4)
+    model.fit(x, np.zeros((10, 3), np.float32), epochs=2, verbose=0)
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+    assert int(model.optimizer.iterations) == 2
+    assert model.optimizer.get_config()["learning_rate"] == 0.0
+    with pytest.raises(ValueError, match="learning_rate must be a number >= 0, got -0.1"):
+        optimizers.SGD(-0.1)

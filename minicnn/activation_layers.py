@@ -34,7 +34,10 @@ class Activation(Layer):
         return self.activation(x)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "activation": self.activation_name}
+        return {
+            **super().get_config(),
+            "activation": activations.config_entry(self.activation_name),
+        }
 
 
 class _Elementwise(Layer):

@@ -231,6 +231,8 @@ def get(identifier: Any) -> Activation:
         return linear
     if callable(identifier):
         return identifier
+    if isinstance(identifier, dict) and identifier.get("class_name") == "function":
+        identifier = identifier.get("config")  # Keras' entry of a function: by its name
     if isinstance(identifier, str):
         found = _BY_NAME.get(identifier) or registry.get_registered_object(identifier)
         if found is not None:
@@ -241,9 +243,26 @@ def get(identifier: Any) -> Activation:
     )
 
 
-def serialize(activation: Any) -> str | None:
-    """The name a config records: Keras' for its own, the registered (or ``__name__``) for a
-    user's function."""
+def serialize(activation: Any) -> Any:
+    """What a config records, as Keras' ``activations.serialize``: Keras' name for its own
+    activations, Keras' entry of a function for a user's (its registered name, or
+    ``__name__``, in it)."""
+    return config_entry(activation if isinstance(activation, str) else _name(activation))
+
+
+def config_entry(name: str | None) -> Any:
+    """A layer's config entry for the activation of this name (see ``serialize``)."""
+    if name is None or name in _BY_NAME:
+        return name
+    return {
+        "module": "builtins",
+        "class_name": "function",
+        "config": name,
+        "registered_name": "function",
+    }
+
+
+def _name(activation: Any) -> str | None:
     if activation is None or isinstance(activation, str):
         return activation
     return _NAME_OF.get(id(activation)) or registry.registered_name(activation)
@@ -254,7 +273,7 @@ def deserialize(name: Any) -> Activation:
 
 
 def resolve(identifier: Any) -> tuple[Activation, str | None]:
-    """A layer's activation argument as (the function, the name its config records; None
-    stays None)."""
+    """A layer's activation argument as (the function, its name; None stays None): a config
+    records ``config_entry(name)``."""
     function = get(identifier)
-    return function, None if identifier is None else serialize(function)
+    return function, None if identifier is None else _name(function)

@@ -39,3 +39,17 @@ def _mode_for(path: Path) -> int:
         umask = os.umask(0o022)  # reading the umask means setting it; put it back at once
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def may_overwrite(path: str | os.PathLike) -> bool:
+    """Keras' ``ask_to_proceed_with_overwrite`` for ``overwrite=False``: True where no file
+    is there, else the user's answer to Keras' question."""
+    if not os.path.exists(path):
+        return True
+    answer = input(f"[WARNING] {path} already exists - overwrite? [y/n]").strip().lower()
+    while answer not in ("y", "n"):
+        answer = input('Enter "y" (overwrite) or "n" (cancel).').strip().lower()
+    if answer == "n":
+        return False
+    print("[TIP] Next time specify overwrite=True!")
+    return True

@@ -212,6 +212,11 @@ def _keras2_config(class_name: str, entry: dict[str, Any]) -> dict[str, Any]:
             continue
         if value in _KERAS3_DEFAULTS.get(class_name, {}).get(key, ()):
             continue
+        if key.endswith("activation") and isinstance(value, dict):
+            # A user's function as activation: Keras 2 names it by its registered name,
+            # and finds it by that name, as Keras 3 does.
+            legacy[_RENAMED.get(class_name, {}).get(key, key)] = value["config"]
+            continue
         if key == "dtype":
             value = _policy_name(value, layer_name)
         elif key in WRAPPED_KEYS and isinstance(value, dict):

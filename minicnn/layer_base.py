@@ -2315,7 +2315,7 @@ class _Activated(Layer):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            "activation": self.activation_name or "linear",
+            "activation": activations.config_entry(self.activation_name or "linear"),
             "use_bias": self.use_bias,
             "kernel_initializer": self._init_names[0],
             "bias_initializer": self._init_names[1],

@@ -21,6 +21,7 @@ from .callbacks import (
 )
 from .compiling import Compiler
 from .data_checks import fits
+from .fileio import may_overwrite
 from .graph_losses import GraphLosses
 from .graph_step import CapturedTrainStep
 from .layer_base import is_symbolic, sample_shape
@@ -1026,12 +1027,24 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             document = {"class_name": self.keras_class_name, "config": self._own_config()}
         return json.dumps(document, **kwargs)
 
-    def save(self, path: str | os.PathLike) -> None:
+    def save(
+        self, filepath: str | os.PathLike, overwrite: bool = True, zipped: bool | None = None
+    ) -> None:
         """Architecture, weights and compile settings in one file, as Keras: a name ending in
         ``.keras`` gives Keras 3's archive (``minicnn.keras_files``; needs h5py), which
         Keras loads too; one ending in ``.h5`` Keras' legacy HDF5 file, in the dialect of
         TensorFlow 2's Keras (``minicnn.keras_legacy_writing``); any other name minicnn's
-        own .npz file (``minicnn.saving``), which holds everything minicnn has."""
+        own .npz file (``minicnn.saving``), which holds everything minicnn has.
+        ``overwrite=False`` asks before replacing a file, as Keras asks; the archive is
+        always zipped (Keras' ``zipped=False`` folder is not written)."""
+        if zipped is False:
+            raise ValueError(
+                "save: zipped=False (Keras' unzipped folder) is not written by minicnn; save "
+                "the zipped .keras archive (zipped=None or True)."
+            )
+        path = filepath
+        if not overwrite and not may_overwrite(path):
+            return
         self._require_config("save", subclass_with_config=True)
         if str(path).endswith(".h5"):
             self._require_config("save")  # Keras 2's file holds a graph
@@ -1056,7 +1069,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
 
         try:
             self.export(path, format="keras")
-        except KerasFileError as error:
+        except (KerasFileError, NotImplementedError, TypeError, ValueError) as error:
+            # (as get_config falls back to minicnn's own config; the write was atomic)
             why = str(error).rstrip(".")
             warnings.warn(
                 f"{path}: Keras' .keras archive cannot hold this model ({why}); it is "
@@ -1089,13 +1103,14 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         self._require_config("export", subclass_with_config=True)
         save_keras_archive(self, Path(filepath))
 
-    def save_weights(self, path: str | os.PathLike) -> None:
+    def save_weights(self, filepath: str | os.PathLike, overwrite: bool = True) -> None:
         """Only the weights, in one .npz file; ``load_weights`` puts them into a model of the
         same architecture. ``.weights.h5`` gives Keras 3's weight file, another ``.h5`` name
-        Keras 2's."""
+        Keras 2's. ``overwrite=False`` asks before replacing a file, as Keras asks."""
         from .saving import save_weights
 
-        save_weights(self, path)
+        if overwrite or may_overwrite(filepath):
+            save_weights(self, filepath)
 
     def load_weights(
         self, path: str | os.PathLike, skip_mismatch: bool = False, by_name: bool = False
@@ -1504,8 +1519,8 @@ def _model_from_keras_json(document: dict[str, Any], device: str | None) -> Mode
 
 
 def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
-    """Keras' models.save_model: ``model.save(filepath)``."""
-    model.save(filepath)
+    """Keras' models.save_model: ``model.save(filepath, overwrite)``."""
+    model.save(filepath, overwrite)
 
 
 def load_model(filepath: str | os.PathLike, custom_objects: Any = None, **kwargs: Any) -> Model:

@@ -149,7 +149,7 @@ class _KerasCell(RecurrentOptions):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": self.activation_name,
+            "activation": activations.config_entry(self.activation_name),
             "use_bias": self.use_bias,
             **self._recurrent_config(),
         }
@@ -177,7 +177,8 @@ class _GatedCell(_KerasCell):
         )
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "recurrent_activation": self.recurrent_activation_name}
+        name = self.recurrent_activation_name
+        return {**super().get_config(), "recurrent_activation": activations.config_entry(name)}
 
 
 class LSTMCell(_GatedCell):

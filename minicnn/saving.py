@@ -174,7 +174,7 @@ def _restore_optimizer(archive: Any, document: dict[str, Any], model: Model, pat
 def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
     """Keras' ``saving.save_model``: ``model.save(filepath)`` (Keras' archive for a name
     ending in ``.keras``, its legacy file for ``.h5``, else minicnn's own file)."""
-    model.save(filepath)
+    model.save(filepath, overwrite)
 
 
 def save_minicnn_file(model: Model, path: str | os.PathLike) -> None:

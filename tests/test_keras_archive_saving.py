@@ -116,3 +116,63 @@ def test_a_metric_function_kerass_entry_names_minicnns_function():
     }
     again = minicnn.saving.deserialize_keras_object(entry)
     assert again is minicnn.metrics.sparse_categorical_accuracy
+
+
+def test_a_users_activation_is_kerass_function_entry_in_every_file(tmp_path):
+    @minicnn.saving.register_keras_serializable(package="my_package", name="custom_fn")
+    def custom_fn(x):
+        return x**2
+
+    layer = L.Dense(2, activation=custom_fn)
+    entry = {  # what Keras 3.15's Dense(2, activation=custom_fn).get_config() holds
+        "module": "builtins",
+        "class_name": "function",
+        "config": "my_package>custom_fn",
+        "registered_name": "function",
+    }
+    assert layer.get_config()["activation"] == entry
+    assert minicnn.activations.serialize(custom_fn) == entry
+    assert L.Dense.from_config(layer.get_config()).activation is custom_fn
+    assert L.Dense(2, activation="relu").get_config()["activation"] == "relu"
+    inputs = Input((3,))
+    model = Model(inputs, layer(inputs))
+    x = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    for name in ("a.keras", "a.h5", "a.npz"):  # Keras 2's file names it by its name
+        model.save(tmp_path / name)
+        np.testing.assert_array_equal(
+            load_model(tmp_path / name).predict(x, verbose=0), model.predict(x, verbose=0)
+        )
+    with h5py.File(tmp_path / "a.h5", "r") as h5:
+        layers = json.loads(h5.attrs["model_config"])["config"]["layers"]
+    assert layers[1]["config"]["activation"] == "my_package>custom_fn"
+
+
+def test_overwrite_false_asks_as_keras_asks(tmp_path, monkeypatch, capsys):
+    inputs = Input((3,))
+    model = Model(inputs, L.Dense(2)(inputs))
+    path = tmp_path / "m.keras"
+    model.save(path, overwrite=False)  # nothing there: nothing to ask
+    first = path.read_bytes()
+    answers = iter(["maybe", "n"])
+    asked = []
+
+    def answer(question):
+        asked.append(question)
+        return next(answers)
+
+    monkeypatch.setattr("builtins.input", answer)
+    model.layers[1].set_weights([np.ones((3, 2), np.float32), np.zeros(2, np.float32)])
+    model.save(path, overwrite=False)
+    assert asked == [
+        f"[WARNING] {path} already exists - overwrite? [y/n]",
+        'Enter "y" (overwrite) or "n" (cancel).',
+    ]
+    assert path.read_bytes() == first  # kept
+    monkeypatch.setattr("builtins.input", lambda question: "y")
+    model.save_weights(tmp_path / "w.weights.h5")
+    model.save_weights(tmp_path / "w.weights.h5", overwrite=False)
+    model.save(path, overwrite=False)
+    assert "[TIP] Next time specify overwrite=True!" in capsys.readouterr().out
+    np.testing.assert_array_equal(load_model(path).layers[1].get_weights()[0], np.ones((3, 2)))
+    with pytest.raises(ValueError, match="zipped=False"):
+        model.save(tmp_path / "folder.keras", zipped=False)

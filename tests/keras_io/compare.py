@@ -31,7 +31,9 @@ HERE = Path(__file__).parent
 MINICNN_ONLY = {"weather_forecast"}
 # Compared key by key against Keras' saved output by tests/test_keras_layer_configs.py (they
 # print every class of each library, so their lines do not pair up one by one).
-NOT_COMPARED = {"layer_configs", "object_configs"}
+# Their tests compare them with what Keras printed, less known differences (configs), or
+# run them with arguments of their own (saving_hooks).
+NOT_COMPARED = {"layer_configs", "object_configs", "compile_configs", "saving_hooks"}
 TORCH_BACKEND = {"translation_transformer", "subclassing_conv_layers", "miniature_gpt"}
 TENSORFLOW_BACKEND = {"preprocessing_layers"}  # Keras' string layers need TensorFlow
 

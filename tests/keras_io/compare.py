@@ -30,9 +30,9 @@ from pathlib import Path
 HERE = Path(__file__).parent
 MINICNN_ONLY = {"weather_forecast"}
 # Compared key by key against Keras' saved output by tests/test_keras_layer_configs.py (they
-# print every class of each library, so their lines do not pair up one by one).
-# Their tests compare them with what Keras printed, less known differences (configs), or
-# run them with arguments of their own (saving_hooks).
+# print every class of each library, so their lines do not pair up one by one, and the
+# compile configs differ in jit_compile); saving_hooks runs with arguments of its own
+# (tests/test_keras_archive_saving.py).
 NOT_COMPARED = {"layer_configs", "object_configs", "compile_configs", "saving_hooks"}
 TORCH_BACKEND = {"translation_transformer", "subclassing_conv_layers", "miniature_gpt"}
 TENSORFLOW_BACKEND = {"preprocessing_layers"}  # Keras' string layers need TensorFlow

@@ -41,8 +41,10 @@ def _builtin_name(layer: Any) -> str | None:
     from .layers import LAYER_CLASSES
 
     name = type(layer).__name__
-    if LAYER_CLASSES.get(name) is type(layer) or getattr(layer, "is_model", False):
+    if LAYER_CLASSES.get(name) is type(layer):
         return name
+    if getattr(layer, "is_model", False) and not getattr(layer, "_subclassed", False):
+        return name  # Sequential, a functional Model (Keras' Functional)
     return None
 
 
@@ -57,18 +59,31 @@ def _user_call(layer: Any) -> tuple[Any, bool]:
     return default, "mask" in parameters
 
 
+def _call_signature(layer: Any) -> tuple[Any, bool]:
+    """Keras' reading of the layer's call: the default of ``training`` it records (None:
+    none) and whether it takes ``mask``."""
+    name = _builtin_name(layer)
+    if getattr(layer, "is_model", False) and not getattr(layer, "_subclassed", False):
+        return None, True  # Keras' Model.call(inputs, training=None, mask=None)
+    if name is not None:
+        return TRAINING_DEFAULTS.get(name), name in TAKES_MASK
+    if not callable(getattr(type(layer), "call", None)):  # an op of the graph: a function
+        return None, False
+    return _user_call(layer)
+
+
+def records_training_false(layer: Any) -> bool:
+    """Whether Keras records ``training=False`` for every call of the layer (its call's
+    default): then a recorded False says nothing of the call that was written."""
+    return _call_signature(layer)[0] is False
+
+
 def recorded(layer: Any, one_tensor: bool, masks_in_graph: bool) -> dict[str, Any]:
     """The arguments Keras' call of ``layer`` records for itself (``one_tensor``: it is
     given one tensor, not several or a list). A graph with masks (an Embedding's
     ``mask_zero``, a Masking layer, a user's compute_mask) records no mask here, as Keras
     records the mask's own tensor, which minicnn's graph does not hold."""
-    name = _builtin_name(layer)
-    if getattr(layer, "is_model", False):  # Keras' Model.call(inputs, training=None, mask=None)
-        training, takes_mask = None, True
-    elif name is not None:
-        training, takes_mask = TRAINING_DEFAULTS.get(name), name in TAKES_MASK
-    else:
-        training, takes_mask = _user_call(layer)
+    training, takes_mask = _call_signature(layer)
     found: dict[str, Any] = {}
     if training is not None:
         found["training"] = training

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .keras_call_records import records_training_false
 from .keras_files import (
     MODELS,
     SUBLAYERS,
@@ -173,13 +174,18 @@ def _functional(config: dict[str, Any], device: str | None) -> Any:
                 blocked.add(name)
                 continue
             args = resolve(node.get("args", []))
-            # A call's training=False stays (a base model kept in inference mode, as the
-            # graph that wrote it ran); training=True gives way to the model's own, and
-            # minicnn's graph carries the masks itself (Keras' file computes them as ops).
+            # A call's training=False stays where it was the call's own (a base model kept in
+            # inference mode, as minicnn's graph that wrote it ran), not where Keras records
+            # it for every call of the layer (its default: the model's own training wins,
+            # as in Keras); minicnn's graph carries the masks itself (Keras' file computes
+            # them as ops).
+            own_false = not records_training_false(layer)
             kwargs = {
                 key: value
                 for key, value in resolve(node.get("kwargs", {})).items()
-                if value is not None and key != "mask" and (key != "training" or value is False)
+                if value is not None
+                and key != "mask"
+                and (key != "training" or (value is False and own_false))
             }
             outputs[(name, k)] = layer(*args, **kwargs)
         if len(waiting) == len(calls):

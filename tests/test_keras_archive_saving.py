@@ -176,3 +176,41 @@ def test_overwrite_false_asks_as_keras_asks(tmp_path, monkeypatch, capsys):
     np.testing.assert_array_equal(load_model(path).layers[1].get_weights()[0], np.ones((3, 2)))
     with pytest.raises(ValueError, match="zipped=False"):
         model.save(tmp_path / "folder.keras", zipped=False)
+
+
+def test_a_calls_recorded_arguments_follow_its_signature_as_kerass():
+    class Plain(Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = L.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    class Defaulted(Plain):
+        def call(self, x, training=False, mask=None):
+            return self.dense(x)
+
+    inputs = Input((3,))
+    hidden = Defaulted(name="defaulted")(Plain(name="plain")(inputs))
+    model = Model(inputs, minicnn.Sequential([L.Dense(2)], name="seq")(hidden))
+    recorded = {e["name"]: e["inbound_nodes"] for e in model.get_config()["layers"]}
+    # What Keras 3.15 records for the same graph.
+    assert recorded["plain"][0]["kwargs"] == {}
+    assert recorded["defaulted"][0]["kwargs"] == {"training": False, "mask": None}
+    assert recorded["seq"][0]["kwargs"] == {"mask": None}
+
+
+def test_training_false_that_keras_records_for_every_call_lets_fit_train(tmp_path):
+    # Keras records an LSTM's call with training=False (its default), so the file cannot
+    # say the call asked for it: the model's own training wins, as in Keras (its dropout
+    # runs in training); a nested model's recorded False is the call's own and stays.
+    inputs = Input((5, 4))
+    model = Model(inputs, L.LSTM(3, dropout=0.5)(inputs))
+    entry = next(e for e in model.get_config()["layers"] if e["class_name"] == "LSTM")
+    assert entry["inbound_nodes"][0]["kwargs"] == {"training": False, "mask": None}
+    model.save(tmp_path / "lstm.keras")
+    loaded = load_model(tmp_path / "lstm.keras")
+    x = np.ones((4, 5, 4), np.float32)
+    assert not np.array_equal(loaded(x, training=True).data, loaded(x, training=True).data)
+    np.testing.assert_array_equal(loaded(x).data, model(x).data)

@@ -256,11 +256,11 @@ class Compiler:
         return paths
 
     # -- the settings as a config, as Keras 3 keeps them ----------------------------------------
-    def get_compile_config(self) -> dict[str, Any] | None:
-        """compile's settings as plain data (what a model file keeps), or None before
-        compile; ``compile_from_config`` compiles a model with them."""
+    def get_compile_config(self) -> dict[str, Any]:
+        """compile's settings as plain data (what a model file keeps), ``{}`` before compile
+        (as Keras); ``compile_from_config`` compiles a model with them."""
         if not self.compiled:
-            return None
+            return {}
         from .serialization import serialize_keras_object
 
         # Keras' config: compile's arguments as given, each object as its Keras entry.
@@ -276,15 +276,11 @@ class Compiler:
         by name: ``custom_object_scope`` or registration)."""
         from .serialization import deserialize_compile_argument as given
 
-        self.compile(
-            optimizers.get(config["optimizer"]),
-            given(config["loss"]),
-            given(config["metrics"]),
-            jit_compile=config.get("jit_compile", False),
-            run_eagerly=config.get("run_eagerly", False),
-            loss_weights=given(config.get("loss_weights")),
-            weighted_metrics=given(config.get("weighted_metrics")),
-        )
+        # compile(**config), as Keras: what the config leaves out takes compile's default.
+        arguments = {key: given(value) for key, value in config.items()}
+        if "optimizer" in config:
+            arguments["optimizer"] = optimizers.get(config["optimizer"])
+        self.compile(**arguments)
 
     # -- metrics, as Keras 3 shows them ----------------------------------------------------------
     @property

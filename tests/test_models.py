@@ -623,7 +623,7 @@ def test_a_built_layer_added_to_a_sequential_keeps_its_weights():
 def test_compile_config_round_trips_as_in_keras():
     x, y = toy_data(32)
     model = small_cnn()
-    assert model.get_compile_config() is None
+    assert model.get_compile_config() == {}  # Keras' before compile
     model.compile(
         optimizers.Adam(0.01),
         "sparse_categorical_crossentropy",
@@ -654,3 +654,14 @@ def test_inputs_a_rank_off_with_an_axis_of_size_one_are_adjusted_as_in_keras():
     flat = Sequential([Input((4,)), L.Dense(2)])
     v = np.ones((3, 4, 1), np.float32)
     np.testing.assert_array_equal(flat.predict(v, verbose=0), flat.predict(v[..., 0], verbose=0))
+
+
+def test_compile_from_config_is_compile_of_the_config_as_in_keras():
+    # Keras' compile(**config): what the config leaves out takes compile's default.
+    model = small_cnn()
+    assert model.get_compile_config() == {}
+    model.compile_from_config({"loss": "mse", "metrics": ["mae"]})
+    assert model.compiled and model.get_compile_config()["loss"] == "mse"
+    assert type(model.optimizer).__name__ == "Adam"  # compile's default
+    model.compile_from_config({})
+    assert model.get_compile_config()["loss"] == "sparse_categorical_crossentropy"

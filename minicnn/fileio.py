@@ -53,3 +53,29 @@ def may_overwrite(path: str | os.PathLike) -> bool:
         return False
     print("[TIP] Next time specify overwrite=True!")
     return True
+
+
+def files_written_by(write: Callable[[str], object]) -> dict[str, bytes]:
+    """The files ``write(folder)`` puts into a fresh temporary folder (a layer's Keras
+    ``save_assets``), by their paths in it ("a/b.txt"), in sorted order."""
+    with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
+        write(folder)
+        files = sorted(f for f in Path(folder).rglob("*") if f.is_file())
+        return {f.relative_to(folder).as_posix(): f.read_bytes() for f in files}
+
+
+def read_from_files(
+    files: dict[str, bytes], read: Callable[[str], object], refuse: Callable[[str], Exception]
+) -> None:
+    """``read(folder)`` (a layer's Keras ``load_assets``) on a temporary folder holding
+    ``files`` (paths in it: contents); a path that would leave the folder raises
+    ``refuse(path)``."""
+    with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
+        for name, content in files.items():
+            inner = Path(name)
+            if inner.is_absolute() or ".." in inner.parts:
+                raise refuse(name)
+            target = Path(folder, inner)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        read(folder)

@@ -63,7 +63,7 @@ def _call_signature(layer: Any) -> tuple[Any, bool]:
     """Keras' reading of the layer's call: the default of ``training`` it records (None:
     none) and whether it takes ``mask``."""
     name = _builtin_name(layer)
-    if getattr(layer, "is_model", False) and not getattr(layer, "_subclassed", False):
+    if name is not None and getattr(layer, "is_model", False):
         return None, True  # Keras' Model.call(inputs, training=None, mask=None)
     if name is not None:
         return TRAINING_DEFAULTS.get(name), name in TAKES_MASK

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .fileio import ModelFileError
+from .fileio import ModelFileError, files_written_by, read_from_files
 from .functional import keras_layer_order, keras_node_order
 
 # Where each layer keeps the weights of its sublayers in Keras' file, in minicnn's order of
@@ -480,9 +480,9 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
         names = archive.namelist()
         document = json.loads(archive.read("config.json"))
         weights = archive.read("model.weights.h5") if "model.weights.h5" in names else None
-        # The vocabularies of lookup layers that Keras adapted are assets of their own.
-        assets = {n: archive.read(n) for n in names if n.endswith("/vocabulary.txt")}
         files = {n: archive.read(n) for n in names if n.startswith("assets/") and n[-1] != "/"}
+    # The vocabularies of lookup layers that Keras adapted are assets of their own.
+    assets = {n: content for n, content in files.items() if n.endswith("/vocabulary.txt")}
     vocabularies = {}
     if assets:
         if weights is None:
@@ -512,32 +512,23 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
 def _load_assets(model: Any, files: dict[str, bytes], path: Path) -> None:
     """Each ``load_assets`` of a user's layer given a folder with its files from the
     archive (what its ``save_assets`` wrote there)."""
-    import tempfile
-
     for layer, where in asset_keepers(model, "load_assets"):
-        with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
-            for name, content in files.items():
-                if not name.startswith(f"{where}/"):
-                    continue
-                inner = Path(name[len(where) + 1 :])
-                if inner.is_absolute() or ".." in inner.parts:
-                    raise KerasFileError(f"{path}: asset file {name!r} leaves its folder.")
-                target = Path(folder, inner)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-            layer.load_assets(folder)
+        prefix = f"{where}/"
+        own = {n[len(prefix) :]: c for n, c in files.items() if n.startswith(prefix)}
+        read_from_files(
+            own,
+            layer.load_assets,
+            lambda name, prefix=prefix: KerasFileError(
+                f"{path}: asset file {prefix + name!r} leaves its folder."
+            ),
+        )
 
 
 def asset_files(model: Any) -> dict[str, bytes]:
     """What each ``save_assets`` of a user's layer wrote, by its name in Keras' archive."""
-    import tempfile
-
     found = {}
     for layer, where in asset_keepers(model, "save_assets"):
-        with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
-            layer.save_assets(folder)
-            for file in sorted(f for f in Path(folder).rglob("*") if f.is_file()):
-                found[f"{where}/{file.relative_to(folder).as_posix()}"] = file.read_bytes()
+        found.update({f"{where}/{n}": c for n, c in files_written_by(layer.save_assets).items()})
     return found
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import __version__, backend, functional, keras_files, layer_base, registry
 from .file_editor import KerasFileEditor  # noqa: F401  (keras.saving's)
-from .fileio import ModelFileError, atomic_write
+from .fileio import ModelFileError, atomic_write, files_written_by, read_from_files
 from .layers import LAYER_CLASSES
 from .models import Model, Sequential
 
@@ -144,12 +144,10 @@ def _weight_arrays(model: Model) -> dict[str, np.ndarray]:
 
 def _own_savers(model: Model) -> list[tuple[int, Any]]:
     """The layers (nested ones too) that replace Keras' ``save_own_variables``, by place."""
-    from .layer_base import Layer
-
     return [
         (i, layer)
         for i, layer in enumerate(model._all_layers())
-        if type(layer).save_own_variables is not Layer.save_own_variables
+        if keras_files.own_hook(layer, "save_own_variables")
     ]
 
 
@@ -219,36 +217,28 @@ def _asset_keepers(model: Model, hook: str) -> list[tuple[int, Any]]:
 def _asset_files(model: Model) -> tuple[dict[str, list[str]], dict[str, np.ndarray]]:
     """What each ``save_assets`` wrote into a folder of its own: the files' paths in that
     folder, by place, and their bytes ("asset<place>_<n>" for the n-th)."""
-    import tempfile
-
     paths: dict[str, list[str]] = {}
     arrays: dict[str, np.ndarray] = {}
     for i, layer in _asset_keepers(model, "save_assets"):
-        with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
-            layer.save_assets(folder)
-            files = sorted(f for f in Path(folder).rglob("*") if f.is_file())
-            paths[str(i)] = [f.relative_to(folder).as_posix() for f in files]
-            for n, file in enumerate(files):
-                arrays[f"asset{i}_{n}"] = np.frombuffer(file.read_bytes(), np.uint8)
+        files = files_written_by(layer.save_assets)
+        paths[str(i)] = list(files)
+        for n, content in enumerate(files.values()):
+            arrays[f"asset{i}_{n}"] = np.frombuffer(content, np.uint8)
     return paths, arrays
 
 
 def _load_assets(archive: Any, document: dict[str, Any], model: Model, path: Path) -> None:
     """Each ``load_assets`` given a folder with the files its ``save_assets`` wrote."""
-    import tempfile
-
     saved = document.get("assets", {})
     for i, layer in _asset_keepers(model, "load_assets"):
-        with tempfile.TemporaryDirectory(prefix="minicnn-assets-") as folder:
-            names = saved.get(str(i), [])
-            contents = _read_arrays(archive, f"asset{i}", len(names), path)
-            for name, content in zip(names, contents, strict=True):
-                if Path(name).is_absolute() or ".." in Path(name).parts:
-                    raise ModelFileError(f"{path}: asset file {name!r} leaves its folder.")
-                target = Path(folder, name)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content.tobytes())
-            layer.load_assets(folder)
+        names = saved.get(str(i), [])
+        contents = _read_arrays(archive, f"asset{i}", len(names), path)
+        files = {name: c.tobytes() for name, c in zip(names, contents, strict=True)}
+        read_from_files(
+            files,
+            layer.load_assets,
+            lambda name: ModelFileError(f"{path}: asset file {name!r} leaves its folder."),
+        )
 
 
 def load_model(

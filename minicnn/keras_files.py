@@ -464,7 +464,8 @@ def execution_order(model: Any) -> list[int]:
 
 
 def load_keras_archive(path: Path, compile: bool = True, device: str | None = None) -> Any:
-    """The model a Keras ``.keras`` archive holds, with its weights (and compiled)."""
+    """The model a Keras ``.keras`` archive holds (or the folder ``save(..., zipped=False)``
+    writes), with its weights (and compiled)."""
     import io
 
     from .keras_reading import (
@@ -476,11 +477,20 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
         restore_optimizer,
     )
 
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        document = json.loads(archive.read("config.json"))
-        weights = archive.read("model.weights.h5") if "model.weights.h5" in names else None
-        files = {n: archive.read(n) for n in names if n.startswith("assets/") and n[-1] != "/"}
+    def wanted(name: str) -> bool:
+        return name in _ARCHIVE_FILES or _is_asset(name)
+
+    if path.is_dir():
+        names = [p.relative_to(path).as_posix() for p in sorted(path.rglob("*")) if p.is_file()]
+        contents = {n: (path / n).read_bytes() for n in names if wanted(n)}
+    else:
+        with zipfile.ZipFile(path) as archive:
+            contents = {n: archive.read(n) for n in archive.namelist() if wanted(n)}
+    if "config.json" not in contents:
+        raise KerasFileError(f"{path}: a Keras model holds a config.json; this one has none.")
+    document = json.loads(contents["config.json"])
+    weights = contents.get("model.weights.h5")
+    files = {n: c for n, c in contents.items() if _is_asset(n)}
     # The vocabularies of lookup layers that Keras adapted are assets of their own.
     assets = {n: content for n, content in files.items() if n.endswith("/vocabulary.txt")}
     vocabularies = {}
@@ -507,6 +517,13 @@ def load_keras_archive(path: Path, compile: bool = True, device: str | None = No
                     order = keras_trainable(model, document["config"])
                     restore_optimizer(model, h5["optimizer"]["vars"], order, path)
     return model
+
+
+_ARCHIVE_FILES = ("config.json", "model.weights.h5")
+
+
+def _is_asset(name: str) -> bool:
+    return name.startswith("assets/") and name[-1] != "/"
 
 
 def _load_assets(model: Any, files: dict[str, bytes], path: Path) -> None:
@@ -579,13 +596,11 @@ def keras_document(model: Any) -> dict[str, Any]:
     return document
 
 
-def save_keras_archive(model: Any, path: Path) -> None:
-    """``model`` as Keras 3's ``.keras`` archive (config.json, metadata.json,
-    model.weights.h5), which ``keras.saving.load_model`` reads; written atomically, so a
-    failure leaves nothing half-written."""
+def keras_archive_files(model: Any) -> dict[str, bytes]:
+    """The files of Keras 3's archive of ``model`` by name (metadata.json, config.json,
+    model.weights.h5, then what the layers' ``save_assets`` wrote), all made in memory."""
     import datetime
 
-    from .fileio import atomic_write
     from .keras_writing import KERAS_VERSION, write_optimizer, write_weights_group
 
     model._require_built()
@@ -597,22 +612,55 @@ def save_keras_archive(model: Any, path: Path) -> None:
         if settings:
             write_optimizer(model, h5)
 
-    weights = _h5_bytes(fill)
-    assets = asset_files(model)
     metadata = {
         "keras_version": KERAS_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     }
+    return {
+        "metadata.json": json.dumps(metadata).encode(),
+        "config.json": json.dumps(document).encode(),
+        "model.weights.h5": _h5_bytes(fill),
+        **asset_files(model),
+    }
+
+
+def save_keras_archive(model: Any, path: Path) -> None:
+    """``model`` as Keras 3's ``.keras`` archive (config.json, metadata.json,
+    model.weights.h5), which ``keras.saving.load_model`` reads; written atomically, so a
+    failure leaves nothing half-written."""
+    from .fileio import atomic_write
+
+    files = keras_archive_files(model)
 
     def write(file: Any) -> None:
         with zipfile.ZipFile(file, "w") as archive:
-            archive.writestr("metadata.json", json.dumps(metadata))
-            archive.writestr("config.json", json.dumps(document))
-            archive.writestr("model.weights.h5", weights)
-            for name, content in assets.items():
+            for name, content in files.items():
                 archive.writestr(name, content)
 
     atomic_write(path, write)
+
+
+def save_keras_folder(model: Any, path: Path) -> None:
+    """``model.save(path, zipped=False)``: the archive's files in a folder, as Keras writes
+    it (an ``assets`` folder even when empty; other files already there stay). Everything
+    is made before the first file is written, and each file is replaced whole."""
+    from .fileio import atomic_write
+
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(
+            f"save: {path} is a file; zipped=False writes the model as a folder of files."
+        )
+    files = keras_archive_files(model)
+    (path / "assets").mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, lambda file, content=content: file.write(content))
+
+
+def is_keras_folder(path: Path) -> bool:
+    """A folder Keras' ``save(..., zipped=False)`` wrote: it holds a config.json."""
+    return path.is_dir() and (path / "config.json").is_file()
 
 
 def save_keras_weight_file(model: Any, path: Path) -> None:

@@ -9,6 +9,7 @@ import json
 import os
 import warnings
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1035,21 +1036,25 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         Keras loads too; one ending in ``.h5`` Keras' legacy HDF5 file, in the dialect of
         TensorFlow 2's Keras (``minicnn.keras_legacy_writing``); any other name minicnn's
         own .npz file (``minicnn.saving``), which holds everything minicnn has.
-        ``overwrite=False`` asks before replacing a file, as Keras asks; the archive is
-        always zipped (Keras' ``zipped=False`` folder is not written)."""
-        if zipped is False:
-            raise ValueError(
-                "save: zipped=False (Keras' unzipped folder) is not written by minicnn; save "
-                "the zipped .keras archive (zipped=None or True)."
-            )
+        ``overwrite=False`` asks before replacing a file, as Keras asks. ``zipped=False``
+        writes the archive's files into a folder named ``filepath`` instead (not ending in
+        ``.keras``, as Keras), which ``load_model`` of either library reads."""
         path = filepath
+        if zipped is False and str(path).endswith(".keras"):
+            raise ValueError(
+                "When using `zipped=False`, the `filepath` argument should not end in "
+                f"`.keras`. Received: filepath={path}"
+            )
         if not overwrite and not may_overwrite(path):
             return
         self._require_config("save", subclass_with_config=True)
+        if zipped is False:
+            from .keras_files import save_keras_folder
+
+            save_keras_folder(self, Path(path))
+            return
         if str(path).endswith(".h5"):
             self._require_config("save")  # Keras 2's file holds a graph
-            from pathlib import Path
-
             from .keras_legacy_writing import save_legacy_h5
 
             save_legacy_h5(self, Path(path))
@@ -1096,8 +1101,6 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 f"export: format must be 'keras' (Keras 3's archive) or 'onnx'; got {format!r}. "
                 "Keras' SavedModel and OpenVINO exports are not available."
             )
-        from pathlib import Path
-
         from .keras_files import save_keras_archive
 
         self._require_config("export", subclass_with_config=True)

@@ -169,10 +169,13 @@ def _restore_optimizer(archive: Any, document: dict[str, Any], model: Model, pat
         raise ModelFileError(f"{path}: its optimizer state does not fit the model: {e}") from None
 
 
-def save_model(model: Model, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+def save_model(
+    model: Model, filepath: str | os.PathLike, overwrite: bool = True, zipped: bool | None = None
+) -> None:
     """Keras' ``saving.save_model``: ``model.save(filepath)`` (Keras' archive for a name
-    ending in ``.keras``, its legacy file for ``.h5``, else minicnn's own file)."""
-    model.save(filepath, overwrite)
+    ending in ``.keras``, its legacy file for ``.h5``, else minicnn's own file; with
+    ``zipped=False`` the archive's files in a folder)."""
+    model.save(filepath, overwrite, zipped)
 
 
 def save_minicnn_file(model: Model, path: str | os.PathLike) -> None:
@@ -264,7 +267,7 @@ def load_model(
         from .onnx_import import load_onnx
 
         return load_onnx(path, device=device)
-    if path.is_file() and keras_files.is_keras_archive(path):
+    if (path.is_file() and keras_files.is_keras_archive(path)) or keras_files.is_keras_folder(path):
         with registry.custom_object_scope(custom_objects):
             return keras_files.load_keras_archive(path, compile, device)
     if path.is_file() and keras_files.is_hdf5(path):  # Keras 2's model.save("model.h5")

@@ -1,7 +1,8 @@
 """``model.save("m.keras")`` writes Keras 3's archive, as Keras does (Keras loads it), with
 a user's layers' saving hooks; a model the archive cannot hold is written as minicnn's own
-file, with a warning. tests/keras_files/saving_hooks.keras was saved by Keras 3.15 from
-tests/keras_io/saving_hooks.py, which makes the same layers in either library."""
+file, with a warning; ``zipped=False`` gives Keras' folder of the same files.
+tests/keras_files/saving_hooks.keras (and the folder saving_hooks_folder) were saved by
+Keras 3.15 from tests/keras_io/saving_hooks.py, which makes the same layers in either library."""
 
 import contextlib
 import io
@@ -71,6 +72,32 @@ def test_save_writes_kerass_archive_through_the_users_hooks(tmp_path):
         assert sorted(h5["layers/offset/vars"]) == ["0", "1", "offset"]
         np.testing.assert_array_equal(h5["layers/offset/vars/offset"][()], np.arange(4.0))
     assert hooks_script("load", str(path)) == PRINTED
+
+
+def test_zipped_false_writes_and_reads_kerass_folder_of_the_same_files(tmp_path):
+    # Keras' own folder of the same model (made with an absolute path: Keras 3.15 loses
+    # the assets of a relative one) loads through the hooks, as its archive does.
+    folder = HERE / "keras_files" / "saving_hooks_folder"
+    assert hooks_script("load", str(folder)) == PRINTED
+    path = tmp_path / "saved"
+    hooks_script("save", str(path))
+    names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*"))
+    assert names == sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+    assert (path / "assets/layers/offset/vocab.txt").read_text() == "a b c"
+    assert json.loads((path / "metadata.json").read_text())["keras_version"].startswith("3.15")
+    assert hooks_script("load", str(path)) == PRINTED
+    # As Keras: into a folder that is there already, keeping what else it holds; a file
+    # of that name is refused, and the name must not end in .keras.
+    model = load_model(path)
+    (path / "notes.txt").write_text("mine")
+    model.save(str(path), zipped=False)
+    assert (path / "notes.txt").read_text() == "mine"
+    assert hooks_script("load", str(path)) == PRINTED
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(NotADirectoryError, match="plain is a file; zipped=False"):
+        model.save(tmp_path / "plain", zipped=False)
+    with pytest.raises(ValueError, match="should not end in `.keras`"):
+        minicnn.saving.save_model(model, tmp_path / "m.keras", zipped=False)
 
 
 def test_a_model_kerass_archive_cannot_hold_is_saved_as_minicnns_file(tmp_path):

@@ -1,8 +1,9 @@
 """The same user layers in Keras 3.15 and minicnn, with Keras' saving hooks:
 save_own_variables/load_own_variables, get_build_config/build_from_config,
 save_assets/load_assets, and a get_config that leaves out dtype and name. argv: keras or
-minicnn; save or load; the .keras file. ``keras save`` made
-tests/keras_files/saving_hooks.keras (and its predictions, .keras.npy); Keras loads the
+minicnn; save or load; the .keras file (or a folder: ``save(..., zipped=False)``).
+``keras save`` made tests/keras_files/saving_hooks.keras and the folder
+tests/keras_files/saving_hooks_folder (and their predictions, .npy); Keras loads the
 archive minicnn saves (``keras load``), and minicnn Keras' (tests/test_keras_archive_saving.py)."""
 
 import json
@@ -102,7 +103,8 @@ if sys.argv[2] == "save":
         optimizer="adam", loss="mse", metrics=["mae", keras.metrics.MeanSquaredError(name="m2")]
     )
     model.fit(x, np.ones((4, 3), "float32"), verbose=0)
-    model.save(sys.argv[3])
+    # A name not ending in .keras: Keras' unzipped folder of the same files.
+    model.save(sys.argv[3], zipped=sys.argv[3].endswith(".keras"))
     np.save(sys.argv[3] + ".npy", np.asarray(model.predict(x, verbose=0)))
 else:
     model = keras.models.load_model(sys.argv[3])

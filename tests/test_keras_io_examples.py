@@ -701,3 +701,21 @@ def test_the_bidirectional_lstm_example_prints_what_keras_prints(monkeypatch, ca
         "[0.39419999718666077, 0.3952000141143799, 0.39160001277923584]",
     ]
     prints_keras_lines("bidirectional_lstm_imdb", keras_lines, monkeypatch, capsys)
+
+
+def test_the_mobilevit_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's MobileViT, cut to 32x32 images: MobileNetV2 blocks (ZeroPadding2D from
+    correct_pad, which reads backend.image_data_format(); keras.activations.swish called on
+    a functional model's tensors; ops.equal of two ints deciding the residual), patches
+    folded by Reshape through Transformer blocks, label smoothing; the model saved as
+    Keras' archive and loaded back with its optimizer."""
+    keras_lines = [
+        "│ zero_padding2d      │ (None, 17, 17,    │          0 │ silu_2[0][0]      │",
+        "│ multi_head_attenti… │ (None, 4, 4, 16)  │      2,160 │ layer_normalizat… │",
+        " Total params: 18,389 (71.83 KB)\n Trainable params: 17,973 (70.21 KB)\n"
+        " Non-trainable params: 416 (1.62 KB)",
+        "[[0.1663 0.2223 0.231  0.1923 0.1881]\n [0.1732 0.2427 0.2143 0.1812 0.1886]]\n"
+        "[1.6392, 0.0625]\n['accuracy', 'loss', 'val_accuracy', 'val_loss']\n"
+        "reloaded predicts the same: True 4",
+    ]
+    prints_keras_lines("mobilevit", keras_lines, monkeypatch, capsys)

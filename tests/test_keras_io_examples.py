@@ -719,3 +719,20 @@ def test_the_mobilevit_example_prints_what_keras_prints(monkeypatch, capsys):
         "reloaded predicts the same: True 4",
     ]
     prints_keras_lines("mobilevit", keras_lines, monkeypatch, capsys)
+
+
+def test_the_learnable_resizer_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's learnable image resizer, cut to 48 -> 32 pixels with a small MobileNetV2
+    for DenseNet121: images resized by ops.image.resize, Resizing inside a model of any input
+    size, one LeakyReLU shared as conv_block's default argument, the resizer nested in the
+    classifier and trained with label smoothing."""
+    keras_lines = [
+        "(8, 48, 48, 3) (8, 2) 127.642",
+        " Total params: 16,899 (66.01 KB)\n Trainable params: 16,707 (65.26 KB)",
+        "['leaky_re_lu_1', 'leaky_re_lu_2', 'leaky_re_lu']\n(1, 32, 32, 3) "
+        "[[1.2509000301361084, 0.6840999722480774], [1.3244999647140503, 0.42410001158714294]]",
+        "│ mobilenetv2_0.35_32             │ (None, 2)              │       412,770 │",
+        " Total params: 429,669 (1.64 MB)\n Trainable params: 415,397 (1.58 MB)\n"
+        " Non-trainable params: 14,272 (55.75 KB)\n['accuracy', 'loss'] 181 116\n(1, 32, 32, 3)",
+    ]
+    prints_keras_lines("learnable_resizer", keras_lines, monkeypatch, capsys)

@@ -16,6 +16,22 @@ import numpy as np
 from . import backend
 
 _grad_enabled = True
+# Open ``assignments_undone`` scopes: each the tensors assigned in it, with their values
+# before the first assignment.
+_assignments_undone: list[dict[int, tuple[Tensor, Any]]] = []
+
+
+@contextlib.contextmanager
+def assignments_undone() -> Iterator[None]:
+    """Inside, ``assign`` writes as always (what follows reads it); on leaving, every
+    tensor assigned gets its values from before back, as Keras' stateless scope leaves its
+    variables: a pass that only finds shapes changes no state (a counter of calls)."""
+    _assignments_undone.append({})
+    try:
+        yield
+    finally:
+        for tensor, before in _assignments_undone.pop().values():
+            tensor.data[...] = before
 
 
 @contextlib.contextmanager
@@ -123,6 +139,8 @@ class Tensor:
             raise ValueError(
                 f"assign: the value has shape {tuple(source.shape)}; this tensor has {self.shape}."
             )
+        if _assignments_undone and id(self) not in _assignments_undone[-1]:
+            _assignments_undone[-1][id(self)] = (self, self.data.copy())
         self.data[...] = source.astype(self.data.dtype, copy=False)
         return self
 

@@ -447,6 +447,11 @@ def load_weights_group(
     """Every layer's weights from Keras' file (``group``: its root, or a nested model's;
     ``config``: Keras' config of the model, when the file came with one)."""
     if getattr(model, "_subclassed", False):  # its layers under their attributes' paths
+        held = model._held_variables()  # and its own weights from its "vars"
+        if held is not None:
+            own = group.get("vars")
+            count = len(own) if own is not None else 0
+            _assign(held, [np.asarray(own[str(i)]) for i in range(count)], where)
         _load_sublayers(model, group, where)
         return
     layers_group = group.get("layers")

@@ -38,10 +38,10 @@ def _is_sequential(model: Any) -> bool:
     return type(model).__name__ == "Sequential"
 
 
-def _batch_shape(shape: Any) -> Any:
+def _batch_shape(shape: Any, batch: int | None = None) -> Any:
     if isinstance(shape, list):
-        return [_batch_shape(s) for s in shape]
-    return [None, *shape]
+        return [_batch_shape(s, batch) for s in shape]
+    return [batch, *shape]
 
 
 def _policy(layer: Any = None) -> dict[str, Any]:
@@ -70,7 +70,10 @@ def model_entry(model: Any) -> dict[str, Any]:
             "class_name": cls.__name__,
             "config": model.get_config(),
             "registered_name": _registered(model),
-            "build_config": {"input_shape": _batch_shape(model.sample_input_shape)},
+            # built on data, as Keras builds it: its first batch's shape, size included
+            "build_config": {
+                "input_shape": _batch_shape(model.sample_input_shape, model._build_batch)
+            },
         }
     if _is_sequential(model):
         module, class_name, registered = "keras", "Sequential", None
@@ -438,8 +441,11 @@ def _ends(ends: list[list[Any]], keys: list[str] | None, listed: bool) -> Any:
 def write_weights_group(model: Any, group: Any) -> None:
     """Every layer's weights where Keras' file keeps them (``group``: the root, or a nested
     model's)."""
-    group.create_group("vars")
+    own = group.create_group("vars")
     if getattr(model, "_subclassed", False):  # its layers under their attributes' paths
+        held = model._held_variables()  # and its own weights in its "vars", as Keras'
+        for i, array in enumerate(keras_arrays(held) if held is not None else []):
+            own.create_dataset(str(i), data=array)
         _write_sublayers(group, sublayer_paths(model))
         return
     layers_group = group.create_group("layers")

@@ -4,6 +4,7 @@ predict from ``training.Trainer``."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -16,7 +17,7 @@ import numpy as np
 
 from . import backend, functional, layer_base, optimizers, registry
 from . import metrics as metrics_module
-from .autograd import Tensor, no_grad
+from .autograd import Tensor, assignments_undone, no_grad
 from .callbacks import (
     History,
 )
@@ -28,6 +29,7 @@ from .graph_step import CapturedTrainStep
 from .layer_base import is_symbolic, sample_shape
 from .layers import LAYER_CLASSES, Input, Layer
 from .mixed_precision import mixed_config, restore_mixed
+from .name_scopes import current_path, joined
 from .state_tree import StateTree
 from .summary import print_summary
 from .training import Trainer, TrainingDivergedError  # noqa: F401 - re-exported
@@ -90,6 +92,11 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                 self.device,
             ),
         )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__ and not cls.__module__.startswith("minicnn."):
+            cls.build = _user_model_build(cls.__dict__["build"])
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         # Model(inputs, outputs) makes a Functional, as Keras' does (its type's name).
@@ -305,6 +312,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         ):
             item.to(self.device)
             self._operations.append(item)
+        elif getattr(self, "_subclassed", False) and getattr(item, "is_variable", False):
+            self._own_variables()._hold_variable(item)  # a weight of the model's own
         elif getattr(item, "is_metric", False):  # Keras logs it after compile's
             tracked = self.__dict__.setdefault("_tracked_metrics", [])
             if all(item is not m for m in tracked):
@@ -411,8 +420,54 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """The graph: each layer with the slots of its inputs (see ``functional.Node``); a
         subclassed model's layers are listed as a chain (its graph is its code)."""
         if self._subclassed:
-            return [(layer, (i,)) for i, layer in enumerate(self._operations)]
+            return [(layer, (i,)) for i, layer in enumerate(self._sublayers())]
         return self._graph
+
+    def _sublayers(self) -> list[Layer]:
+        """A subclassed model's layers, without the holder of its own weights."""
+        return [la for la in self._operations if not isinstance(la, ModelVariables)]
+
+    def add_weight(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Keras' ``add_weight`` in a subclassed model's ``__init__`` or ``build`` (a learned
+        query, a temperature): a weight of the model itself, listed before its layers'
+        weights and saved with them, as in Keras."""
+        holder = self._own_variables()
+        with self._name_scope():  # under the model's path ("my_model/token"), as Keras'
+            scope = current_path()
+            weight = Layer.add_weight(holder, *args, **kwargs)
+        weight.path, weight.scope = joined(scope, weight.name), scope
+        return weight
+
+    add_variable = add_weight
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Build for ``get_build_config``'s input shape; a subclassed model keeps its batch
+        size too, as its own build is given it (and Keras' summary shows it)."""
+        shape = (config or {}).get("input_shape")
+        if self._subclassed and isinstance(shape, (list, tuple)) and shape:
+            first = shape[0] if isinstance(shape[0], (list, tuple)) else shape
+            if first and isinstance(first[0], int):
+                self._build_batch = first[0]
+        super().build_from_config(config)
+
+    def _held_variables(self) -> ModelVariables | None:
+        """The holder of a subclassed model's own weights, if it has any."""
+        first = self._operations[0] if self._operations else None
+        return first if isinstance(first, ModelVariables) else None
+
+    def _own_variables(self) -> ModelVariables:
+        """The holder of a subclassed model's own weights, made at the first of them."""
+        if not self._subclassed:
+            raise TypeError(
+                f"add_weight: Model '{self.name}' is not a subclassed model; a weight of its "
+                "own belongs in a layer of it (a Layer subclass that adds it in build)."
+            )
+        held = self._held_variables()
+        if held is not None:
+            return held
+        holder = ModelVariables(self)
+        self._operations.insert(0, holder)
+        return holder
 
     def build(self, input_shape: Any) -> None:
         """Keras' ``model.build(input_shape)``: the shape of a batch, its size first
@@ -429,6 +484,12 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         makes its weights when it is first called, as in Keras."""
         if self._subclassed:
             several = isinstance(input_shape, list)
+            if type(self).build is not Model.build and not self.__dict__.get("_in_user_build"):
+                # The class's own build, as Keras calls it on the first call's shapes (a
+                # batch's, its size first); it makes the model's weights and layers there.
+                batch = self._build_batch
+                self.build([(batch, *s) for s in input_shape] if several else (batch, *input_shape))
+                return
             if several and self._input_tree is None:
                 self._input_tree = len(input_shape)  # build([shape, shape]): a list
             shape = [sample_shape(s) for s in input_shape] if several else sample_shape(input_shape)
@@ -436,7 +497,7 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
             logs: list[dict] = []
 
             def probed(sizes: tuple[int, ...]) -> Any:
-                with layer_base.logging_shapes() as log:
+                with layer_base.logging_shapes() as log, assignments_undone():
                     logs.append(log)
                     return self._zeros_output_shape(sizes)
 
@@ -655,7 +716,9 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         return [
             layer
             for layer in self._operations
-            if not layer.keras_operation and not getattr(layer, "selects_output", False)
+            if not layer.keras_operation
+            and not getattr(layer, "selects_output", False)
+            and not isinstance(layer, ModelVariables)
         ]
 
     @layers.setter
@@ -668,7 +731,11 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     @property
     def operations(self) -> list[Layer]:
         """Keras' ``model.operations``: the layers and the ops of the graph, in Keras' order."""
-        return [la for la in self._operations if not getattr(la, "selects_output", False)]
+        return [
+            la
+            for la in self._operations
+            if not getattr(la, "selects_output", False) and not isinstance(la, ModelVariables)
+        ]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """Keras' ``get_layer``: a layer of ``model.layers`` by its name or its index."""
@@ -1437,6 +1504,51 @@ def _from_pickled_config(cls: type, config: dict[str, Any], device: str) -> Mode
     from . import backend
 
     return cls.from_config(config, device=backend.device_here(device))
+
+
+def _user_model_build(user_build: Callable[..., Any]) -> Callable[..., Any]:
+    """A subclassed model's own ``build``: while it runs, ``super().build(input_shape)``
+    builds the model (runs call on zeros); one that does not call it leaves the model
+    built all the same, as in Keras."""
+
+    @functools.wraps(user_build)
+    def build(self: Model, input_shape: Any, *args: Any, **kwargs: Any) -> None:
+        depth = self.__dict__.get("_in_user_build", 0)
+        self.__dict__["_in_user_build"] = depth + 1
+        try:
+            with self._name_scope():  # what it builds is the model's: under its name
+                user_build(self, input_shape, *args, **kwargs)
+            if not self.built:
+                Model.build(self, input_shape)
+        finally:
+            self.__dict__["_in_user_build"] = depth
+
+    return build
+
+
+class ModelVariables(Layer):
+    """The weights of a subclassed model's own (its ``add_weight``'s, the Variables it keeps
+    as attributes), held as the first of its operations but not one of its layers: they go
+    with its layers' weights (get_weights, the optimizer, files, devices) and come first,
+    as Keras lists a model's own variables before its layers'."""
+
+    holds_model_weights = True
+
+    def __init__(self, model: Model) -> None:
+        super().__init__(name=model.name)
+        self.device = model.device
+
+    def call(self, x: Tensor, training: bool) -> Tensor:
+        return x
+
+    def set_weights(self, weights: list[Any]) -> None:
+        # Never built (its weights are made one by one, listed trainable first, as Keras
+        # lists a model's own), yet its weights are there to set.
+        self.built = True
+        try:
+            super().set_weights(weights)
+        finally:
+            self.built = False
 
 
 def _once(weights: Iterable[Tensor]) -> list[Tensor]:

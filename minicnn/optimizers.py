@@ -132,7 +132,7 @@ class Adam(Optimizer):
         v += cast(1 - self.beta_2) * (grad * grad)
         if self.amsgrad:
             v = xp.maximum(slots["v_hat"], v, out=slots["v_hat"])
-        step = xp.sqrt(v)
+        step = xp.sqrt(v, out=xp.empty_like(v))  # (an array even for a 0-d weight)
         step += cast(self.epsilon)
         xp.divide(m, step, out=step)
         step *= alpha

@@ -43,6 +43,12 @@ def _batch_size(layer: Any) -> int | None:
     return getattr(output, "batch_size", None)
 
 
+def _shown_operations(model: Any) -> list[Any]:
+    """The model's operations that are rows of its summary: not the holder of a subclassed
+    model's own weights (Keras counts them in the totals alone)."""
+    return [la for la in model._operations if not getattr(la, "holds_model_weights", False)]
+
+
 def _connections(model: Any) -> list[str] | None:
     """Keras' "Connected to" cells (``name[call][0]``, the inputs joined by ", "; a shared
     layer's calls one after another), one per layer of ``model.operations``, or None for a model
@@ -70,7 +76,7 @@ def _connections(model: Any) -> list[str] | None:
     cells: dict[int, list[str]] = {}
     for layer, sources in nodes:
         cells.setdefault(id(layer), []).extend(ref(s) for s in sources if s >= k)
-    return [", ".join(cells.get(id(layer), [])) or "-" for layer in model._operations]
+    return [", ".join(cells.get(id(layer), [])) or "-" for layer in _shown_operations(model)]
 
 
 def _shown_shape(layer: Any) -> Any:
@@ -93,6 +99,9 @@ def _shape_and_params(layer: Any, batch: int | None) -> tuple[str, str]:
         return "?", "0 (unbuilt)"
     if _shape_unknown_to_keras(layer):
         return "?", f"{layer.count_params():,}"
+    own = _eager_model_shape(layer) if batch is not None else None
+    if own is not None:  # a model a subclassed model's code calls: Keras shows its own shape
+        return own, f"{layer.count_params():,}"
     shape = format_shape(
         _shown_shape(layer),
         not getattr(layer, "batch_valued", False),
@@ -101,17 +110,48 @@ def _shape_and_params(layer: Any, batch: int | None) -> tuple[str, str]:
     return shape, f"{layer.count_params():,}"
 
 
+# Keras' layers built when they are made (``_build_at_init``: no build of their own), which
+# so keep no build shapes: called by a subclassed model's code, their rows show "?".
+BUILT_AT_INIT = frozenset(
+    "Activation ActivityRegularization AlphaDropout AveragePooling1D AveragePooling2D "
+    "AveragePooling3D Dropout ELU GaussianDropout GaussianNoise GlobalAveragePooling1D "
+    "GlobalAveragePooling2D GlobalAveragePooling3D GlobalMaxPooling1D GlobalMaxPooling2D "
+    "GlobalMaxPooling3D Identity LeakyReLU Masking MaxPooling1D MaxPooling2D MaxPooling3D ReLU "
+    "Reshape Softmax SpatialDropout1D SpatialDropout2D SpatialDropout3D UnitNormalization".split()
+)
+
+
+def _eager_model_shape(layer: Any) -> str | None:
+    """A nested model with an Input of its own called by code, not in a graph: its
+    ``output_shape`` (the Input's batch size), as Keras' row. (One built on data, a
+    Sequential without an Input, shows the first batch's size, as the other rows do.)"""
+    if not getattr(layer, "is_model", False) or layer.__dict__.get("_called_output") is not None:
+        return None
+    if layer.__dict__.get("_build_batch") is not None:
+        return None
+    shape = layer.output_shape
+    if not isinstance(shape, tuple) or not shape:
+        return None
+    return format_shape(shape[1:], True, shape[0])
+
+
 def _shape_unknown_to_keras(layer: Any) -> bool:
-    """A user's layer without compute_output_shape that a subclassed model's code called
-    (no graph call): Keras' summary shows "?" for its shape, having none to ask."""
+    """A layer that a subclassed model's code called (no graph call) whose shape Keras'
+    summary does not know ("?"): a user's layer without compute_output_shape, having none to
+    ask, or one of Keras' layers built when made, having no build shapes."""
     from .layer_base import Layer
 
-    return (
-        not type(layer).__module__.startswith("minicnn.")
-        and not getattr(layer, "is_model", False)
-        and type(layer).compute_output_shape is Layer.compute_output_shape
-        and getattr(layer, "_called_output", None) is None
-    )
+    if getattr(layer, "is_model", False) or getattr(layer, "_called_output", None) is not None:
+        return False
+    cls = type(layer)
+    if not cls.__module__.startswith("minicnn."):
+        if cls.compute_output_shape is Layer.compute_output_shape:
+            return True
+        if any("build" in vars(c) for c in cls.__mro__ if not c.__module__.startswith("minicnn.")):
+            return False  # a build of its own: Keras builds it on the first call's shapes
+    named = [getattr(c, "keras_class_name", None) for c in cls.__mro__]
+    keras_names = {n for n in named if isinstance(n, str)} | {c.__name__ for c in cls.__mro__}
+    return bool(keras_names & BUILT_AT_INIT)
 
 
 def _trainable_cell(layer: Any) -> str:
@@ -235,8 +275,8 @@ def summary_lines(
 ) -> list[str]:
     connections = _connections(model)
     header = HEADER if connections is None else (*HEADER, "Connected to")
-    cell_of = dict(zip(map(id, model._operations), connections or [], strict=False))
-    shown = [la for la in model._operations if not getattr(la, "selects_output", False)]
+    cell_of = dict(zip(map(id, _shown_operations(model)), connections or [], strict=False))
+    shown = [la for la in _shown_operations(model) if not getattr(la, "selects_output", False)]
     first, last = layer_index_range(shown, layer_range)
     top = shown[first:last]
     entries = _entries(top, expand_nested)

@@ -736,3 +736,25 @@ def test_the_learnable_resizer_example_prints_what_keras_prints(monkeypatch, cap
         " Non-trainable params: 14,272 (55.75 KB)\n['accuracy', 'loss'] 181 116\n(1, 32, 32, 3)",
     ]
     prints_keras_lines("learnable_resizer", keras_lines, monkeypatch, capsys)
+
+
+def test_the_perceiver_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's Perceiver (in keras.ops): a subclassed model whose own build adds the
+    latent array (add_weight on the model) and makes its sub-models, called first by
+    predict; a functional cross-attention model of a dict of inputs, called with a latent
+    array of batch 1 beside the data's batch; patches by ops.image.extract_patches; the
+    summary's "?" for the layers Keras builds when they are made (GlobalAveragePooling1D)
+    and for a user's layer without compute_output_shape. minicnn had no weights of a
+    model's own and did not call a subclassed model's build on its first call."""
+    keras_lines = [
+        "│ patch_encoder (PatchEncoder)    │ ?                      │           232 │",
+        "│ functional_1 (Functional)       │ (None, 6, 8)           │           409 │",
+        "│ global_average_pooling1d        │ ?                      │             0 │",
+        "│ sequential_3 (Sequential)       │ (2, 10)                │           162 │",
+        " Total params: 2,339 (9.14 KB)",
+        "[(6, 8), (12, 8), (8,), (16, 8), (8,), (8,), (8,), (8,)] 57",
+        "Test accuracy: 12.5%\nTest top 5 accuracy: 50.0%\n{'acc': [0.0556, 0.1111], 'loss': "
+        "[2.5141, 2.4024], 'top5-acc': [0.5, 0.5], 'val_acc': [0.0, 0.1667], 'val_loss': "
+        "[2.3645, 2.3279], 'val_top5-acc': [0.3333, 0.3333], 'learning_rate': [0.001, 0.001]}",
+    ]
+    prints_keras_lines("perceiver", keras_lines, monkeypatch, capsys)

@@ -4,16 +4,14 @@ file, with a warning; ``zipped=False`` gives Keras' folder of the same files.
 tests/keras_files/saving_hooks.keras (and the folder saving_hooks_folder) were saved by
 Keras 3.15 from tests/keras_io/saving_hooks.py, which makes the same layers in either library."""
 
-import contextlib
 import io
 import json
-import runpy
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from script_runs import printed_by
 
 import minicnn
 from minicnn import Input, Model, ops
@@ -36,15 +34,7 @@ PRINTED = [
 
 
 def hooks_script(*argv: str) -> list[str]:
-    script = HERE / "keras_io" / "saving_hooks.py"
-    old, sys.argv = sys.argv, [str(script), "minicnn", *argv]
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            runpy.run_path(str(script), run_name="saving_hooks")
-    finally:
-        sys.argv = old
-    return out.getvalue().splitlines()
+    return printed_by("saving_hooks", *argv)
 
 
 def test_minicnn_loads_kerass_archive_through_the_users_hooks():

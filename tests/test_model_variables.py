@@ -4,15 +4,13 @@ the model's own "vars" (and in minicnn's file), as Keras 3.15 does.
 tests/keras_files/model_variables.keras was saved by Keras from
 tests/keras_io/model_variables.py, which makes the same model in either library."""
 
-import contextlib
 import io
-import runpy
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from script_runs import printed_by
 
 import minicnn
 from minicnn import Input, Model, layers
@@ -38,16 +36,7 @@ PRINTED = [
 
 
 def variables_script(*argv: str) -> list[str]:
-    script = HERE / "keras_io" / "model_variables.py"
-    old, sys.argv = sys.argv, [str(script), "minicnn", *argv]
-    out = io.StringIO()
-    minicnn.backend.clear_session()  # names as in a fresh process, as the script ran in Keras
-    try:
-        with contextlib.redirect_stdout(out):
-            runpy.run_path(str(script), run_name="model_variables")
-    finally:
-        sys.argv = old
-    return out.getvalue().splitlines()
+    return printed_by("model_variables", *argv)
 
 
 def test_minicnn_loads_kerass_archive_of_a_model_with_weights_of_its_own():

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, functional, layer_base, optimizers, registry
+from . import backend, functional, layer_base, optimizers, registry, tree
 from . import metrics as metrics_module
 from .autograd import Tensor, assignments_undone, no_grad
 from .callbacks import (
@@ -270,7 +270,10 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         return [t.name for t in self._graph_inputs]
 
     def _as_output_list(self, values: Any) -> Any:
-        """A dict by output name as the list of outputs (anything else as it is)."""
+        """A dict by output name as the list of outputs (anything else as it is); a
+        subclassed model's nest of outputs as the list of its leaves."""
+        if self.__dict__.get("_output_tree") is not None and tree.is_nested(values):
+            return tree.flatten(values)
         if not isinstance(values, dict):  # (the names are read only for a dict)
             return values
         return self._listed_by_name(values, self.output_names, "output")
@@ -287,7 +290,11 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         return listed if len(listed) > 1 else listed[0]
 
     def _structured(self, outputs: Any) -> Any:
-        """The outputs as the model was given them: a dict by key for a dict of outputs."""
+        """The outputs as the model was given them: a dict by key for a dict of outputs; a
+        subclassed model's in the nest its call returns."""
+        nest = self.__dict__.get("_output_tree")
+        if nest is not None and isinstance(outputs, (list, tuple)):
+            return tree.pack_sequence_as(nest, list(outputs))
         if self._output_keys is None:
             return outputs
         listed = outputs if isinstance(outputs, (list, tuple)) else [outputs]
@@ -361,13 +368,18 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
     def _run_call(self, x: Tensor, training: bool) -> Tensor:
         """A subclassed model's call(), given ``training`` when it takes it, and its input
         in the structure its first call had (a dict by key, a list)."""
-        tree = self._input_tree
-        if tree is not None:
+        given = self._input_tree
+        if given is not None:
             leaves = list(x) if isinstance(x, (list, tuple)) else [x]
-            x = dict(zip(tree, leaves, strict=True)) if isinstance(tree, tuple) else leaves
+            x = dict(zip(given, leaves, strict=True)) if isinstance(given, tuple) else leaves
         if "training" in inspect.signature(self.call).parameters:
-            return self.call(x, training=training)
-        return self.call(x)
+            out = self.call(x, training=training)
+        else:
+            out = self.call(x)
+        if _nests_outputs(out):  # (CaiT's logits and dicts of attention scores)
+            self.__dict__.setdefault("_output_tree", tree.map_structure(lambda _: None, out))
+            return tree.flatten(out)  # on as several outputs, repacked for the caller
+        return out
 
     def __repr__(self) -> str:
         """Keras' ``<Sequential name=sequential, built=True>``, and the model's device."""
@@ -648,8 +660,11 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """The output's shape (a list for several outputs) of a pass on one sample of
         zeros of ``input_shape`` (a list of shapes for several inputs), no graph recorded."""
         several = isinstance(input_shape, list)
+        # A subclassed model's pass is on its first batch's size, as Keras' first call
+        # builds its layers (a Sequential built on data keeps that size).
+        batch = (self._build_batch or 1) if self._subclassed else 1
         zeros = [
-            Tensor(backend.to_device(np.zeros((1, *shape), backend.FLOAT), self.device))
+            Tensor(backend.to_device(np.zeros((batch, *shape), backend.FLOAT), self.device))
             for shape in (input_shape if several else [input_shape])
         ]
         with no_grad():
@@ -1504,6 +1519,15 @@ def _from_pickled_config(cls: type, config: dict[str, Any], device: str) -> Mode
     from . import backend
 
     return cls.from_config(config, device=backend.device_here(device))
+
+
+def _nests_outputs(out: Any) -> bool:
+    """Whether a call's outputs are a nest deeper than a list of tensors (a tuple holding
+    dicts), which a subclassed model gives back as it came."""
+    if not isinstance(out, (list, tuple, dict)):
+        return False
+    items = out.values() if isinstance(out, dict) else out
+    return isinstance(out, dict) or any(tree.is_nested(item) for item in items)
 
 
 def _user_model_build(user_build: Callable[..., Any]) -> Callable[..., Any]:

@@ -130,6 +130,8 @@ def _eager_model_shape(layer: Any) -> str | None:
     if layer.__dict__.get("_build_batch") is not None:
         return None
     shape = layer.output_shape
+    if isinstance(shape, list):  # several outputs: Keras' format of a tuple of them
+        return "(" + ", ".join(str(tuple(s)) for s in shape) + ")"
     if not isinstance(shape, tuple) or not shape:
         return None
     return format_shape(shape[1:], True, shape[0])
@@ -184,16 +186,25 @@ def layer_index_range(layers: list[Any], layer_range: Any) -> tuple[int, int]:
     return min(lower), max(upper) + 1
 
 
-def _entries(layers: list[Any], expand_nested: bool, level: int = 0) -> list[tuple[Any, str]]:
-    """The layers of the table with their name prefix; with ``expand_nested`` a nested
-    model's layers follow it, indented as Keras 3 does ("   " per level, then "└ ")."""
+def _entries(
+    layers: list[Any], expand_nested: bool, owner: Any, level: int = 0
+) -> list[tuple[Any, str, Any]]:
+    """The layers of the table with their name prefix and the model that holds them; with
+    ``expand_nested`` a nested model's layers follow it, indented as Keras 3 does ("   "
+    per level, then "└ ")."""
     out = []
     prefix = "   " * level + "└ " if level else ""
     for layer in layers:
-        out.append((layer, prefix))
+        out.append((layer, prefix, owner))
         if expand_nested and getattr(layer, "layers", None):
-            out.extend(_entries(layer.layers, expand_nested, level + 1))
+            out.extend(_entries(layer.layers, expand_nested, layer, level + 1))
     return out
+
+
+def _first_batch(model: Any) -> int | None:
+    """The batch size a subclassed model was first run on, which Keras shows on the rows
+    of the layers its code calls (a graph's layers show their graph's)."""
+    return model._build_batch if getattr(model, "_subclassed", False) else None
 
 
 def column_widths(
@@ -279,26 +290,25 @@ def summary_lines(
     shown = [la for la in _shown_operations(model) if not getattr(la, "selects_output", False)]
     first, last = layer_index_range(shown, layer_range)
     top = shown[first:last]
-    entries = _entries(top, expand_nested)
-    built_batch = model._build_batch if model._subclassed else None
+    entries = _entries(top, expand_nested, model)
     rows = [
         (
             f"{prefix}{layer.name} ({getattr(layer, 'keras_class_name', type(layer).__name__)})",
-            *_shape_and_params(layer, built_batch),
+            *_shape_and_params(layer, _first_batch(owner)),
         )
-        for layer, prefix in entries
+        for layer, prefix, owner in entries
     ]
     if connections is not None:
         # A nested model's own layers are not connected in this model's graph.
         rows = [
             (*row, cell_of.get(id(layer), "-") if not prefix else "-")
-            for row, (layer, prefix) in zip(rows, entries, strict=True)
+            for row, (layer, prefix, _) in zip(rows, entries, strict=True)
         ]
     justify = ["left", "left", "right"] + ([] if connections is None else ["left"])
     if show_trainable:
         header, justify = (*header, "Trainable"), [*justify, "center"]
         rows = [
-            (*row, _trainable_cell(layer)) for row, (layer, _) in zip(rows, entries, strict=True)
+            (*row, _trainable_cell(layer)) for row, (layer, _, _) in zip(rows, entries, strict=True)
         ]
     widths = column_widths(connections is None, show_trainable, line_length, positions)
 

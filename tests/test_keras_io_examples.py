@@ -758,3 +758,38 @@ def test_the_perceiver_example_prints_what_keras_prints(monkeypatch, capsys):
         "[2.3645, 2.3279], 'val_top5-acc': [0.3333, 0.3333], 'learning_rate': [0.001, 0.001]}",
     ]
     prints_keras_lines("perceiver", keras_lines, monkeypatch, capsys)
+
+
+def test_the_cait_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's CaiT, in keras.ops and cut small: a subclassed model that keeps its CLS
+    token and position embedding as Variables of its own and returns a tuple of logits and
+    two dicts of attention scores (predict gives them back so); functional blocks of two
+    outputs made of user layers that return tuples; summary(expand_nested=True), whose
+    nested functional models show their own shapes and a nested Sequential built on data
+    its first batch's."""
+    keras_lines = [
+        "│ projection (Sequential)         │ (2, 16, 8)             │           392 │",
+        "│    └ conv_projection (Conv2D)   │ (2, 4, 4, 8)           │           392 │",
+        "│ projection_dropout (Dropout)    │ ?                      │             0 │",
+        "│ ca_ffn_block_0 (Functional)     │ ((None, None, 8),      │           616 │\n"
+        "│                                 │ (None, 2, 1, None))    │               │",
+        "│    └ talking_head_attn          │ [(None, None, 8),      │           300 │\n"
+        "│ (TalkingHeadAttn)               │ (None, 2, None, None)] │               │",
+        " Total params: 3,122 (12.20 KB)",
+        "[('variable', (1, 1, 8)), ('variable_1', (1, 16, 8)), "
+        "('cai_t/projection/conv_projection/kernel', (4, 4, 3, 8)), "
+        "('cai_t/projection/conv_projection/bias', (8,))] 80",
+        "['sa_ffn_block_0_att', 'sa_ffn_block_1_att'] ['ca_ffn_block_0_att', "
+        "'ca_ffn_block_1_att']\n(3, 2, 1, 17) (3, 2, 16, 16)",
+    ]
+    keras_lines += KERAS_CAIT_NUMBERS
+    prints_keras_lines("cait", keras_lines, monkeypatch, capsys)
+
+
+KERAS_CAIT_NUMBERS = [
+    "[-0.1665000021457672, 0.7304999828338623, 1.2855000495910645, -0.20960000157356262, "
+    "-1.117799997329712, 0.5674999952316284, -0.5347999930381775, -0.8733000159263611, "
+    "-0.2847999930381775, 0.06960000097751617]",
+    "[[0.05299999937415123, 0.061799999326467514, 0.05889999866485596, 0.05959999933838844], "
+    "[0.05420000106096268, 0.06560000032186508, 0.05640000104904175, 0.05790000036358833]]",
+]

@@ -345,3 +345,24 @@ def test_a_subclassed_model_of_two_outputs_trains_with_a_loss_each_as_the_functi
     single.compile("adam", loss=["sparse_categorical_crossentropy"], metrics=[["accuracy"]])
     images, labels = toy_data(16)
     assert set(single.fit(images, labels, epochs=1, verbose=0).history) == {"loss", "accuracy"}
+
+
+def test_a_nest_of_outputs_comes_back_as_the_call_gives_it():
+    class Scores(Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = L.Dense(3)
+            self.heads = [L.Dense(2), L.Dense(1)]
+
+        def call(self, x):
+            h = self.dense(x)
+            return h, {"second": self.heads[1](h), "first": self.heads[0](h)}
+
+    model = Scores()
+    x = np.random.default_rng(0).random((5, 4)).astype(np.float32)
+    direct = model(x)
+    assert isinstance(direct, tuple) and list(direct[1]) == ["second", "first"]
+    predicted = model.predict(x, batch_size=2, verbose=0)
+    assert isinstance(predicted, tuple) and list(predicted[1]) == ["second", "first"]
+    assert predicted[0].shape == (5, 3) and predicted[1]["first"].shape == (5, 2)
+    np.testing.assert_allclose(predicted[1]["second"], direct[1]["second"].numpy(), rtol=1e-6)

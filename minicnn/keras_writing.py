@@ -268,7 +268,13 @@ def refuse_keras2_activations(document: dict[str, Any]) -> None:
 
 def _build_config(layer: Any) -> dict[str, Any]:
     """Keras' build config: the input shape, or the attention layers' named shapes."""
+    if layer.__dict__.get("_build_takes_no_shape"):  # a user's build(self)
+        return {"shapes_dict": {}}
     shapes = _batch_shape(layer.sample_input_shape)
+    keys = layer.__dict__.get("_input_dict_keys")
+    if keys:  # a user's layer called on a dict: its shapes by key, as the dict came
+        by_key = dict(zip(keys, shapes, strict=True))
+        return {"input_shape": {key: by_key[key] for key in layer.__dict__["_input_dict_order"]}}
     if _started(layer):  # Keras' RNN.build(sequences_shape, initial_state_shape)
         return {"shapes_dict": {"sequences_shape": shapes[0], "initial_state_shape": shapes[1:]}}
     if type(layer).__name__ in ("MultiHeadAttention", "GroupQueryAttention"):
@@ -413,7 +419,12 @@ def _functional_config(model: Any) -> dict[str, Any]:
         if _started(layer):  # Keras' rnn(x, initial_state=[h, c])
             args, kwargs = args[:1], {**kwargs, "initial_state": args[1:]}
         elif layer.takes_list and not one_by_one:
-            args = [args]
+            keys = layer.__dict__.get("_input_dict_keys")  # a user's layer called on a dict
+            if keys:
+                by_key = dict(zip(keys, args, strict=True))
+                args = [{key: by_key[key] for key in layer.__dict__["_input_dict_order"]}]
+            else:
+                args = [args]
         entries[id(layer)]["inbound_nodes"].append({"args": args, "kwargs": kwargs})
     for entry in entries.values():
         entry.pop(CALL, None)

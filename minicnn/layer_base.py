@@ -255,7 +255,7 @@ class Layer:
         if "build" in cls.__dict__:
             cls.build = _keeping_books(cls.__dict__["build"])
         if "call" in cls.__dict__:
-            user_call = cls.__dict__["call"]
+            user_call = _dict_restored(cls.__dict__["call"])
             parameters = inspect.signature(user_call).parameters
             positional = [
                 p
@@ -387,6 +387,8 @@ class Layer:
                 self._track_item(item)
             if type(value) is list:  # what is appended later is tracked too, as in Keras
                 value = TrackedList(value, self._track_item)
+            elif type(value) is dict:  # and what is set in a dict later
+                value = TrackedDict(value, self._track_item)
         super().__setattr__(name, value)
 
     def _track_item(self, item: Any) -> None:
@@ -809,6 +811,8 @@ class Layer:
         """Keras' build config: the input shape (batch axis None), or None before a build."""
         if self.sample_input_shape is None:
             return None
+        if self.__dict__.get("_build_takes_no_shape"):  # a user's build(self), as Keras'
+            return {"shapes_dict": {}}
         arguments = self.__dict__.get("_build_arguments")
         if arguments:  # a user's build(input_shape, layer_init): each argument, as Keras
             return {"shapes_dict": dict(arguments)}
@@ -820,11 +824,18 @@ class Layer:
         """Build for ``get_build_config``'s input shape."""
         if not config:
             return
+        if config.get("shapes_dict") == {}:  # a user's build(self): its first call builds it
+            return
         if "shapes_dict" in config:  # Keras' record of a build of several arguments
             with self._name_scope():
                 self.build(**config["shapes_dict"])
             return
         shape = config["input_shape"]
+        if isinstance(shape, dict):  # built on a dict of tensors: their shapes by key
+            self.__dict__.setdefault("_input_dict_keys", sorted(shape))
+            self.__dict__.setdefault("_input_dict_order", list(shape))
+            self.takes_list = True
+            shape = [shape[k] for k in sorted(shape)]
         if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
             self._build_sample_shape([tuple(s)[1:] for s in shape])
         else:
@@ -901,6 +912,10 @@ class Layer:
         config: dict[str, Any] = {"name": self.name}
         if "_init_arguments" in self.__dict__ and type(self).get_config is Layer.get_config:
             config.update(self._automatic_config())
+            parameters = inspect.signature(type(self).__init__).parameters
+            takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+            if "name" not in parameters and not takes_kwargs:
+                del config["name"]  # as Keras: its __init__ could not take it back
         config.update(trainable=self.trainable, dtype=serialize(self.dtype_policy))
         if self.takes_data_format:
             config["data_format"] = self.data_format
@@ -1029,6 +1044,8 @@ class Layer:
         unexpected = sorted(set(kwargs) - set(self.call_arguments))
         if unexpected and not self._tracks_layers:
             raise TypeError(f"{self.describe()} got unexpected call arguments {unexpected}.")
+        if self._tracks_layers and isinstance(x, dict):
+            x = self._listed_dict(x)  # its call gets the dict back (``_dict_restored``)
         if self._tracks_layers and isinstance(x, (list, tuple)) and not self.built:
             self.takes_list = True  # a user's layer called on several tensors gets them all
         if self.takes_list:
@@ -1050,6 +1067,17 @@ class Layer:
                 with backend.on_device(backend.device_of(x.data)):  # a model's pass sets its own
                     return self._masked_result(x, resolved, mask, kwargs)
             return self._masked_result(x, resolved, mask, kwargs)
+
+    def _listed_dict(self, x: dict[str, Any]) -> list[Any]:
+        """A user's layer called on a dict of tensors (a VariableSelection of a model's
+        dict of Inputs): its values in the order of the sorted keys, as Keras flattens a
+        dict; the first call's keys are the layer's from then on."""
+        keys = sorted(x)
+        known = self.__dict__.setdefault("_input_dict_keys", keys)
+        if keys != known:
+            raise ValueError(f"{self.describe()} was called on a dict of {known}; got {keys}.")
+        self.__dict__.setdefault("_input_dict_order", list(x))  # the dict the call gets back
+        return [x[k] for k in keys]
 
     def _input_by_name(self, kwargs: dict[str, Any]) -> Any:
         first = self._spread_names[0] if self._spread_names else "inputs"
@@ -1332,8 +1360,10 @@ def _keeping_books(user_build: Any) -> Any:
     """A user's ``build`` wrapped with what minicnn's own does: shapes checked and kept, the
     weights it adds on the layer's device, the output shape, trainability."""
 
+    takes_shape = len(inspect.signature(user_build).parameters) > 1
+
     @functools.wraps(user_build)
-    def build(self: Layer, input_shape: Any, *args: Any, **kwargs: Any) -> None:
+    def build(self: Layer, input_shape: Any = None, *args: Any, **kwargs: Any) -> None:
         # (a build of more arguments than the shape takes them: its build_from_config's)
         keras = keras_shapes_given(input_shape)
         # build((8,)) by a user's code: a shape of one axis, which Keras' layers read as the
@@ -1347,9 +1377,17 @@ def _keeping_books(user_build: Any) -> Any:
         )
         with _shapes_mode(False), self._name_scope():
             shown = tuple(given) if features else to_keras_shapes(input_shape, batch)
+            keys = self.__dict__.get("_input_dict_keys")
+            if keys and isinstance(shown, list) and len(shown) == len(keys):
+                by_key = dict(zip(keys, shown, strict=True))  # built on a dict: shapes by key
+                shown = {k: by_key[k] for k in self.__dict__["_input_dict_order"]}
             self._inside_user_build = True
             try:
-                user_build(self, shown, *args, **kwargs)
+                if takes_shape:
+                    user_build(self, shown, *args, **kwargs)
+                else:  # build(self): Keras hands it no shape
+                    user_build(self)
+                    self._build_takes_no_shape = True
             finally:
                 self._inside_user_build = False
         if args or kwargs:  # Keras records a build of more arguments than the shape by name
@@ -1570,6 +1608,31 @@ def sizes_found(compute: Any, input_shape: Any) -> Any:
             continue
         return _merged(first, second)
     raise failure
+
+
+class TrackedDict(dict):
+    """A dict a layer (or a subclassed model) holds as an attribute, as Keras' DictWrapper:
+    what is set in it later (``self.embeddings[name] = Embedding(...)``) is tracked as if
+    assigned."""
+
+    def __init__(self, items: Any, track: Callable[[Any], None]) -> None:
+        super().__init__(items)
+        self._track = track
+
+    def __setitem__(self, key: Any, item: Any) -> None:
+        super().__setitem__(key, item)
+        self._track(item)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        added = dict(*args, **kwargs)
+        super().update(added)
+        for item in added.values():
+            self._track(item)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
 
 
 class TrackedList(list):
@@ -2226,6 +2289,23 @@ def _take_keras_default(owner: str, key: str, value: Any, default: Any) -> None:
         raise ValueError(
             f"{owner}: minicnn computes Keras' {key}={default!r} only; got {key}={value!r}."
         )
+
+
+def _dict_restored(user_call: Any) -> Any:
+    """A user's call given back the dict its layer was called on (which goes through
+    minicnn as a list, in the keys' sorted order)."""
+
+    @functools.wraps(user_call)
+    def call(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        keys = self.__dict__.get("_input_dict_keys")
+        x = args[0] if args else None
+        if keys is not None and isinstance(x, (list, tuple)) and len(x) == len(keys):
+            by_key = dict(zip(keys, x, strict=True))  # in the order the dict came in
+            x = {k: by_key[k] for k in self.__dict__.get("_input_dict_order", keys)}
+            args = (x, *args[1:])
+        return user_call(self, *args, **kwargs)
+
+    return call
 
 
 def is_symbolic(x: Any) -> bool:

@@ -304,11 +304,16 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """A subclassed model tracks the layers its code assigns (one, or a list of them), in
         the order of assignment, as Keras does: they are its layers and hold its weights."""
         if not name.startswith("_") and name != "layers":
-            found = value if isinstance(value, (list, tuple)) else [value]
+            if isinstance(value, dict):  # a dict of layers, as Keras tracks it
+                found = list(value.values())
+            else:
+                found = value if isinstance(value, (list, tuple)) else [value]
             for item in found:
                 self._track_assigned(item)
             if type(value) is list and getattr(self, "_subclassed", False):
                 value = layer_base.TrackedList(value, self._track_assigned)
+            elif type(value) is dict and getattr(self, "_subclassed", False):
+                value = layer_base.TrackedDict(value, self._track_assigned)
         super().__setattr__(name, value)
 
     def _track_assigned(self, item: Any) -> None:

@@ -793,3 +793,25 @@ KERAS_CAIT_NUMBERS = [
     "[[0.05299999937415123, 0.061799999326467514, 0.05889999866485596, 0.05959999933838844], "
     "[0.05420000106096268, 0.06560000032186508, 0.05640000104904175, 0.05790000036358833]]",
 ]
+
+
+def test_the_grn_and_vsn_example_prints_what_keras_prints(monkeypatch, capsys):
+    """keras.io's Gated Residual and Variable Selection Networks on made-up census
+    columns: a user's layer called on a model's dict of Inputs of no axes (float32 and
+    int64), with a build(self) of no shape, dicts of layers filled after they are assigned,
+    GRNs whose projection only some calls use; fit with sample weights and early
+    stopping. minicnn could not call a layer on a dict, nor build one without a shape, and
+    did not track what was set in a dict attribute."""
+    keras_lines = [
+        "│ variable_selection  │ (None, 4)         │        753 │ age[0][0],        │",
+        " Total params: 758 (2.96 KB)",
+        "[(4, 4), (3, 4), (1, 4), (4,), (1, 4), (4,)] 74",
+        "{'accuracy': [0.5625, 0.5625, 0.5625], 'loss': [0.9399, 0.934, 0.9286], "
+        "'val_accuracy': [0.5625, 0.5625, 0.5833], 'val_loss': [0.9357, 0.9303, 0.9251]}",
+        "Test accuracy: 58.33%\n[[0.5435000061988831], [0.5241000056266785], "
+        "[0.5084999799728394]]\n{'shapes_dict': {}} {'num_features': 5, 'units': 4, "
+        "'dropout_rate': 0.0, 'trainable': True, 'dtype': {'module': 'keras', 'class_name': "
+        "'DTypePolicy', 'config': {'name': 'float32'}, 'registered_name': None}}",
+        "['age', 'wage_per_hour', 'weeks_worked_in_year', 'education', 'marital_stat']",
+    ]
+    prints_keras_lines("grn_vsn", keras_lines, monkeypatch, capsys)

@@ -370,6 +370,16 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
                     "again to load them with load_weights."
                 )
 
+    def _call_default(self) -> bool:
+        """The training a call without one runs in (no enclosing call giving one): a
+        subclassed model's ``call(x, training=True)`` default, as Keras reads it, else
+        inference."""
+        if not self._subclassed:
+            return False
+        parameter = inspect.signature(self.call).parameters.get("training")
+        default = None if parameter is None else parameter.default
+        return default if isinstance(default, bool) else False
+
     def _run_call(self, x: Tensor, training: bool) -> Tensor:
         """A subclassed model's call(), given ``training`` when it takes it, and its input
         in the structure its first call had (a dict by key, a list)."""
@@ -823,7 +833,8 @@ class Model(GraphLosses, StateTree, Layer, Compiler, Trainer):
         """The model on a batch; an array goes to the model's device first (a Tensor as is).
         On a symbolic tensor, the model becomes a layer of the functional model being built.
         ``training`` unset: an enclosing call's, else False (inference)."""
-        given, training = training, layer_base.resolve_training(training, False)
+        default = self._call_default() if training is None else False
+        given, training = training, layer_base.resolve_training(training, default)
         x = self._listed_by_name(x, self.input_names, "input")
         result = self._called(x, training)
         if is_symbolic(x):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from test_models import toy_data
 
+import minicnn
 from minicnn import Input, Model, Sequential, backend, optimizers
 from minicnn import layers as L
 from minicnn.models import clone_model
@@ -366,3 +367,37 @@ def test_a_nest_of_outputs_comes_back_as_the_call_gives_it():
     assert isinstance(predicted, tuple) and list(predicted[1]) == ["second", "first"]
     assert predicted[0].shape == (5, 3) and predicted[1]["first"].shape == (5, 2)
     np.testing.assert_allclose(predicted[1]["second"], direct[1]["second"].numpy(), rtol=1e-6)
+
+
+def test_a_call_without_training_takes_the_call_signatures_default_as_keras():
+    """keras.io's DeiT: ``call(self, inputs, training=True)`` returns both heads' logits
+    in training, their mean in inference; a direct call without training trains, as Keras'
+    reads the default. Variables and layers a subclass assigns again stay tracked, as in
+    Keras (the first pos_embedding is still among the weights)."""
+
+    class Base(Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.pos = minicnn.Variable(np.zeros((1, 2), "float32"), name="pos_embedding")
+            self.head = L.Dense(3)
+            self.proj = L.Dense(2)
+
+        def call(self, x, training=True):
+            return self.head(self.proj(x) + self.pos)
+
+    class Distilled(Base):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.pos = minicnn.Variable(np.ones((1, 2), "float32"), name="pos_embedding")
+            self.head_dist = L.Dense(3)
+
+        def call(self, x, training=True):
+            h = self.proj(x) + self.pos
+            out = self.head(h), self.head_dist(h)
+            return (out[0] + out[1]) / 2 if not training else out
+
+    model = Distilled()
+    x = np.ones((2, 5), np.float32)
+    assert model(x, training=False).shape == (2, 3)
+    assert isinstance(model(x), tuple)  # training=True, the signature's default
+    assert [w.name for w in model.weights][:2] == ["pos_embedding", "pos_embedding"]
